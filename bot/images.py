@@ -1,0 +1,95 @@
+"""Image bytes: sniffing by magic bytes, measuring safely, and fitting an upload limit."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image
+
+from bot import messages
+from bot.errors import InvalidImage
+from bot.models import GeneratedImage, ImageInput
+
+__all__ = ["MAX_DECODE_PIXELS", "fit_to_limit", "load_reference", "measure", "sniff_mime"]
+
+# Seedream takes references up to 6000x6000; anything past ~2x that is a bomb, not a photo.
+MAX_DECODE_PIXELS = 6000 * 6000 * 2
+Image.MAX_IMAGE_PIXELS = MAX_DECODE_PIXELS
+
+_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"BM", 0, "image/bmp"),
+    (b"II*\x00", 0, "image/tiff"),
+    (b"MM\x00*", 0, "image/tiff"),
+)
+
+
+def sniff_mime(data: bytes) -> str | None:
+    """The image type the bytes really are, whatever the file name or header says."""
+    for magic, offset, mime in _MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def measure(data: bytes, name: str = "image") -> tuple[str, int, int]:
+    """(mime, width, height) of an accepted image; raises InvalidImage otherwise.
+
+    The header gives the size without decoding; then a full load proves the file is whole.
+    Pillow's bomb guard (MAX_IMAGE_PIXELS) stops huge pixel counts before any allocation.
+    """
+    mime = sniff_mime(data)
+    if mime is None:
+        raise InvalidImage(messages.not_an_image(name))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                width, height = img.size
+                if width * height > MAX_DECODE_PIXELS:
+                    raise InvalidImage(messages.image_unreadable(name))
+                img.load()
+    except InvalidImage:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidImage(messages.image_unreadable(name)) from None
+    return mime, width, height
+
+
+def load_reference(data: bytes, name: str, *, url: str | None = None, source: str = "upload") -> ImageInput:
+    if not data:
+        raise InvalidImage(messages.not_an_image(name))
+    mime, width, height = measure(data, name)
+    return ImageInput(data=data, mime=mime, width=width, height=height, name=name, url=url, source=source)
+
+
+def fit_to_limit(image: GeneratedImage, max_bytes: int) -> tuple[GeneratedImage, bool]:
+    """Re-encode (then downscale) an image until it fits `max_bytes`. Returns (image, changed).
+
+    JPEG at falling quality first, since it keeps full resolution; then 85% steps in size.
+    """
+    if len(image.data) <= max_bytes:
+        return image, False
+    with Image.open(io.BytesIO(image.data)) as src:
+        img = src.convert("RGB")
+    scale = 1.0
+    while True:
+        frame = (
+            img
+            if scale == 1.0
+            else img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))))
+        )
+        for quality in (90, 82, 72):
+            buf = io.BytesIO()
+            frame.save(buf, format="JPEG", quality=quality, optimize=False)
+            if buf.tell() <= max_bytes:
+                return GeneratedImage(buf.getvalue(), "image/jpeg", frame.width, frame.height), True
+        scale *= 0.85
+        if frame.width < 64:
+            raise ValueError("cannot fit image into limit")

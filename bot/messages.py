@@ -1,0 +1,195 @@
+"""Every sentence a user reads, in one place, platform-neutral (plain text, light markdown).
+
+Adapters may add platform formatting around these, but never write their own wording for
+errors, quotas or progress.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+NOT_CHARGED = "You were not charged."
+
+UNEXPECTED = "Sorry, something went wrong on our side. You were not charged; please try again."
+BLOCKED = "You can't use seedbot here: an admin has blocked your account. You were not charged."
+DELIVERY_FAILED = "The images were made but could not be posted here. You were not charged."
+DEMO_NOTICE = "Demo mode: no provider key is configured, so these are placeholder images."
+NOT_OWNER = "Only the person who made this image (or an admin) can do that."
+NOT_A_RESULT = "That message isn't a seedbot result I can edit. Reply to one of my images, or attach images."
+PROMPT_EMPTY = "Please give a prompt: describe the image you want."
+SHUTTING_DOWN = "seedbot is restarting; please try again in a minute. You were not charged."
+RESTARTED_REFUNDED = (
+    "seedbot restarted while this job was running and could not finish it. You were not charged."
+)
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def quota_exceeded(scope: str, limit: int, used: int, resets_at: datetime) -> str:
+    what = {
+        "daily": "your images for today",
+        "monthly": "your images for this month",
+        "pool": "this server's shared images for today",
+    }.get(scope, "your images")
+    left = max(0, limit - used)
+    ask = f" You have {left} left; ask for fewer." if left else ""
+    return f"You've used {what} ({used} of {limit}).{ask} It resets at {_when(resets_at)}. {NOT_CHARGED}"
+
+
+def no_provider(reason: str) -> str:
+    return f"No image provider can take this request right now ({reason}). {NOT_CHARGED}"
+
+
+_PROVIDER_TEXT = {
+    "auth": "The image service rejected our credentials; an admin has to fix the API key.",
+    "no_credits": "The image service account is out of credits; an admin has to top it up.",
+    "rate_limited": "The image service is busy (rate limited). Please try again in a minute.",
+    "moderation": "The image service refused this prompt or image under its content policy.",
+    "bad_request": "The image service could not take this request as given.",
+    "unavailable": "The image service is unavailable right now. Please try again later.",
+    "timeout": "The image service took too long to answer.",
+}
+
+
+def provider_failed(kind: str) -> str:
+    """`kind` is a ProviderErrorKind value."""
+    return f"{_PROVIDER_TEXT.get(kind, _PROVIDER_TEXT['unavailable'])} {NOT_CHARGED}"
+
+
+# -- validation ---------------------------------------------------------------------------
+
+
+def prompt_too_long(length: int, limit: int) -> str:
+    return f"Your prompt is {length} characters; the limit is {limit}. Please shorten it. {NOT_CHARGED}"
+
+
+def unknown_model(name: str, known: list[str]) -> str:
+    return f"There is no model called '{name}'. Choose one of: {', '.join(known)}."
+
+
+def bad_count(count: int, limit: int) -> str:
+    return f"You can ask for 1 to {limit} images at a time, not {count}."
+
+
+def too_many_references(count: int, limit: int) -> str:
+    return f"You gave {count} images; Seedream takes at most {limit} reference images."
+
+
+def references_plus_outputs(refs: int, count: int, limit: int) -> str:
+    return (
+        f"{plural(refs, 'reference image')} plus {plural(count, 'new image')} is more than "
+        f"Seedream's limit of {limit} in one request. Ask for at most {max(1, limit - refs)}."
+    )
+
+
+def bad_resolution(value: str, model: str, tiers: list[str]) -> str:
+    return f"{model} offers {', '.join(tiers)} (or an explicit size like 2048x2048), not '{value}'."
+
+
+def bad_aspect(value: str) -> str:
+    return f"'{value}' is not an aspect ratio I can use: give W:H between 1:16 and 16:1, like 16:9."
+
+
+def size_out_of_range(width: int, height: int, model: str, low: int, high: int) -> str:
+    return (
+        f"{width}x{height} is {width * height:,} pixels; {model} makes images of "
+        f"{low:,} to {high:,} pixels with sides in a ratio from 1:16 to 16:1."
+    )
+
+
+def bad_output_format(value: str, model: str, formats: list[str]) -> str:
+    return f"{model} can return {', '.join(formats)}, not '{value}'."
+
+
+def bad_optimize(value: str, model: str, modes: list[str]) -> str:
+    return f"{model} supports prompt optimisation mode {', '.join(modes)}, not '{value}'."
+
+
+def not_an_image(name: str) -> str:
+    return f"'{name}' is not an image I can read (JPEG, PNG, WebP, BMP, TIFF or GIF). {NOT_CHARGED}"
+
+
+def image_too_large(name: str, size: int, limit: int) -> str:
+    return f"'{name}' is {size / 1_000_000:.1f} MB; each image may be at most {limit // 1_000_000} MB."
+
+
+def image_too_many_pixels(name: str, width: int, height: int, limit: int) -> str:
+    return f"'{name}' is {width}x{height}; each side may be at most {limit} pixels."
+
+
+def image_bad_ratio(name: str, width: int, height: int) -> str:
+    return f"'{name}' is {width}x{height}; its sides must be within a ratio of 1:16."
+
+
+def image_unreadable(name: str) -> str:
+    return f"'{name}' looks damaged or is too large to decode. {NOT_CHARGED}"
+
+
+def download_failed(name: str, reason: str) -> str:
+    return f"I couldn't fetch '{name}': {reason}. {NOT_CHARGED}"
+
+
+def unknown_flag(flag: str, known: list[str]) -> str:
+    return f"I don't know the option '{flag}'. Options: {', '.join(known)}."
+
+
+def bad_flag_value(flag: str, value: str, hint: str) -> str:
+    return f"'{value}' doesn't work for {flag}: {hint}."
+
+
+# -- quotas and progress --------------------------------------------------------------------
+
+
+def usage_summary(
+    *,
+    unlimited: bool,
+    day_used: int,
+    day_limit: int | None,
+    month_used: int,
+    month_limit: int | None,
+    day_resets: datetime,
+    month_resets: datetime,
+) -> str:
+    if unlimited:
+        return f"You have unlimited images (admin). Used today: {day_used}, this month: {month_used}."
+    day_left = "unlimited" if day_limit is None else f"{max(0, day_limit - day_used)} of {day_limit}"
+    month_left = (
+        "unlimited" if month_limit is None else f"{max(0, month_limit - month_used)} of {month_limit}"
+    )
+    return (
+        f"Images left today: {day_left} (resets {_when(day_resets)}).\n"
+        f"Images left this month: {month_left} (resets {_when(month_resets)})."
+    )
+
+
+def queued(position: int) -> str:
+    return f"Queued: you are #{position} in line."
+
+
+def progress_bar(percent: float, width: int = 12) -> str:
+    filled = round(max(0.0, min(100.0, percent)) / 100 * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def running(elapsed: float, percent: float | None) -> str:
+    base = f"Generating… {elapsed:.0f}s"
+    if percent is None:
+        return base
+    return f"{base}  {progress_bar(percent)} {percent:.0f}%"
+
+
+def partial_delivery(got: int, asked: int) -> str:
+    return (
+        f"The image service returned {got} of {asked} images; "
+        f"you were charged only for the {plural(got, 'image')} delivered."
+    )
+
+
+def references_legend(names: list[str]) -> str:
+    return "; ".join(f"image {i} = {name}" for i, name in enumerate(names, start=1))

@@ -1,0 +1,165 @@
+"""The platform-free data the engine works on: requests, requesters, results, jobs.
+
+Adapters build these from interactions and events; the engine and providers never see a
+Discord or Slack object.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "GeneratedImage",
+    "GenerationRequest",
+    "GenerationResult",
+    "ImageInput",
+    "Job",
+    "JobKind",
+    "JobStatus",
+    "PostTarget",
+    "Requester",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInput:
+    """A reference image, already downloaded, sniffed and measured."""
+
+    data: bytes = field(repr=False)
+    mime: str
+    width: int
+    height: int
+    name: str = ""
+    # A public URL for the same bytes, for providers that only take URLs (Apiframe, Modellix).
+    url: str | None = None
+    # Where it came from: "upload", or "result:<job id>" for an earlier result of ours.
+    source: str = "upload"
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """What the user asked for, before validation fills in sizes."""
+
+    prompt: str
+    images: tuple[ImageInput, ...] = ()
+    model: str = "5.0-lite"
+    # A tier ("2K", "3K", "4K") or None for the model's default tier.
+    resolution: str | None = None
+    # An explicit size; when set it is validated as is, never adjusted.
+    width: int | None = None
+    height: int | None = None
+    aspect: str | None = None  # "W:H"
+    count: int = 1
+    output_format: str = "jpeg"
+    watermark: bool = False
+    optimize: str = "standard"
+    provider: str | None = None  # force one provider (CLI --provider)
+
+    @property
+    def is_edit(self) -> bool:
+        return bool(self.images)
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who asked, and from where. `key` names the user everywhere (quotas, admins, logs)."""
+
+    platform: str  # "discord", "slack", "cli"
+    user_id: str  # discord: "123"; slack: "T123:U456"; cli: "local"
+    workspace_id: str | None = None  # guild id / Slack team id
+    channel_id: str | None = None
+    display_name: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PostTarget:
+    """Where a job's result is posted back (platform ids, opaque to the engine)."""
+
+    channel_id: str | None = None
+    thread_id: str | None = None
+    message_id: str | None = None  # the message that asked (or the progress message)
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedImage:
+    data: bytes = field(repr=False)
+    mime: str
+    width: int
+    height: int
+
+    @property
+    def extension(self) -> str:
+        return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(self.mime, "bin")
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    job_id: str
+    images: tuple[GeneratedImage, ...]
+    provider: str
+    model: str
+    size: str  # "WxH" asked of the provider, or the tier
+    requested: int
+    elapsed: float  # seconds from start of the provider call to images in hand
+    queued: float = 0.0  # seconds spent waiting for a slot
+    charged: int = 0  # quota units committed for this job
+    demo: bool = False
+    usage: dict[str, Any] = field(default_factory=dict)  # what the provider reported
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.requested - len(self.images))
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class JobKind(enum.StrEnum):
+    IMAGINE = "imagine"
+    EDIT = "edit"
+    REROLL = "reroll"
+    VARIATIONS = "variations"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One row of the job ledger."""
+
+    id: str
+    user_key: str
+    platform: str
+    status: JobStatus
+    kind: str
+    prompt: str
+    model: str
+    request: dict[str, Any]
+    workspace_id: str | None = None
+    channel_id: str | None = None
+    thread_id: str | None = None
+    message_id: str | None = None
+    provider: str | None = None
+    provider_task_id: str | None = None
+    reservation_id: int | None = None
+    images_requested: int = 0
+    images_delivered: int = 0
+    parent_id: str | None = None
+    error_kind: str | None = None
+    error: str | None = None
+    created_at: str = ""
+    finished_at: str | None = None
+    duration_ms: int | None = None
+    result_message_ids: tuple[str, ...] = ()

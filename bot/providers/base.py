@@ -1,0 +1,260 @@
+"""The provider interface: what each provider can do, the call it gets, what it returns.
+
+A provider turns one validated request into its own wire body, talks to its API over the
+shared httpx client, and returns images (bytes in hand, never URLs) or raises ProviderError.
+It never builds user text and never logs its API key.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import email.utils
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from bot.config import Settings
+from bot.errors import DownloadError, InvalidImage, ProviderError, ProviderErrorKind
+from bot.fetch import SafeFetcher
+from bot.images import measure
+from bot.models import GeneratedImage
+from bot.seedream import ValidatedRequest
+
+__all__ = [
+    "RESULT_MAX_BYTES",
+    "Capabilities",
+    "Provider",
+    "ProviderCall",
+    "ProviderOutput",
+    "parse_retry_after",
+]
+
+log = logging.getLogger(__name__)
+
+# A 3K/4K PNG is well under this; anything larger is not an image we asked for.
+RESULT_MAX_BYTES = 40 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    models: frozenset[str]
+    text_to_image: bool = True
+    edit: bool = True
+    max_references: int = 14
+    max_outputs: int = 15
+    # Size forms: an explicit "WxH" and/or a tier ("2K") with an aspect ratio.
+    explicit_size: bool = True
+    tier_size: bool = True
+    aspect_ratios: frozenset[str] | None = None  # None: any ratio within the model's range
+    output_formats: frozenset[str] = frozenset({"jpeg", "png"})
+    references_need_urls: bool = False  # takes only public URLs, not bytes
+    max_prompt_chars: int = 2000
+    resumable: bool = False  # a task id can be polled again after a restart
+
+    def refusal(self, req: ValidatedRequest) -> str | None:
+        """Why this provider can't serve `req`, or None if it can."""
+        if req.spec.key not in self.models:
+            return f"no {req.spec.name}"
+        if req.images and not self.edit:
+            return "text-to-image only"
+        if not req.images and not self.text_to_image:
+            return "edits only"
+        if len(req.images) > self.max_references:
+            return f"at most {self.max_references} references"
+        if req.count > self.max_outputs:
+            return f"at most {self.max_outputs} images"
+        if req.tier is None and not self.explicit_size:
+            return "no explicit sizes"
+        if req.tier is not None and not (self.tier_size or self.explicit_size):
+            return "no tier sizes"
+        tier_only = req.tier is not None and not self.explicit_size
+        if tier_only and self.aspect_ratios is not None and req.aspect_text not in self.aspect_ratios:
+            return f"no {req.aspect_text} aspect ratio"
+        if req.request.output_format not in self.output_formats:
+            return f"no {req.request.output_format} output"
+        if self.references_need_urls and any(img.url is None for img in req.images):
+            return "references must be public URLs"
+        if len(req.prompt) > self.max_prompt_chars:
+            return f"prompts up to {self.max_prompt_chars} characters"
+        return None
+
+
+async def _no_task_id(task_id: str) -> None:
+    return None
+
+
+async def _no_progress(percent: float) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class ProviderCall:
+    """One attempt to serve a request, with the hooks the engine listens on."""
+
+    request: ValidatedRequest
+    job_id: str  # also the idempotency key
+    deadline: float  # seconds for the whole call, polling included
+    on_task_id: Callable[[str], Awaitable[None]] = _no_task_id
+    on_progress: Callable[[float], Awaitable[None]] = _no_progress
+
+
+@dataclass(slots=True)
+class ProviderOutput:
+    images: list[GeneratedImage]
+    failed: int = 0  # images the provider reported as failed (e.g. moderated)
+    usage: dict[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait from Retry-After (seconds or HTTP date) or a reset-at timestamp header."""
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value)
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - (now or time.time()))
+    reset = headers.get("x-rate-limit-reset-at-utc") or headers.get("x-ratelimit-reset")
+    if reset:
+        try:
+            stamp = float(reset)
+        except ValueError:
+            try:
+                stamp = datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                return None
+        # Small numbers are a delay in seconds; large ones an epoch time.
+        return max(0.0, stamp - (now or time.time())) if stamp > 1e9 else max(0.0, stamp)
+    return None
+
+
+class Provider(abc.ABC):
+    """Base class: subclasses set `name` and `capabilities` and implement `generate`."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient, fetcher: SafeFetcher) -> None:
+        self.settings = settings
+        self.client = client
+        self.fetcher = fetcher
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.provider_base_url(self.name)
+
+    def api_key(self) -> str:
+        key = self.settings.provider_key(self.name)
+        if key is None:
+            raise ProviderError(self.name, ProviderErrorKind.AUTH, detail="no API key configured")
+        return key.get_secret_value()
+
+    @abc.abstractmethod
+    async def generate(self, call: ProviderCall) -> ProviderOutput:
+        """Serve one call: submit, wait (poll) and return images in hand."""
+
+    async def resume(self, task_id: str, call: ProviderCall) -> ProviderOutput:
+        """Poll a task submitted before a restart. Only resumable providers override this."""
+        raise ProviderError(self.name, ProviderErrorKind.UNAVAILABLE, detail="not resumable", retryable=False)
+
+    # -- helpers shared by the concrete providers ------------------------------------------
+
+    async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP call to this provider's base URL; transport failures become ProviderError."""
+        try:
+            return await self.client.request(method, f"{self.base_url}{path}", **kwargs)
+        except httpx.TimeoutException:
+            raise ProviderError(
+                self.name, ProviderErrorKind.TIMEOUT, detail=f"{method} {path} timed out"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise ProviderError(
+                self.name, ProviderErrorKind.UNAVAILABLE, detail=f"{method} {path}: {type(exc).__name__}"
+            ) from None
+
+    async def poll_until(
+        self,
+        call: ProviderCall,
+        check: Callable[[], Awaitable[ProviderOutput | None]],
+        *,
+        max_interval: float = 10.0,
+    ) -> ProviderOutput:
+        """Call `check` until it returns an output, backing off, within the call's deadline."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + call.deadline
+        interval = self.settings.poll_interval
+        while True:
+            output = await check()
+            if output is not None:
+                return output
+            if loop.time() + interval > give_up:
+                raise ProviderError(
+                    self.name,
+                    ProviderErrorKind.TIMEOUT,
+                    detail="polling deadline passed",
+                    retryable=False,
+                    failover=False,
+                )
+            await asyncio.sleep(interval)
+            interval = min(max_interval, interval * 1.5)
+
+    def error(
+        self,
+        kind: ProviderErrorKind,
+        response: httpx.Response | None = None,
+        detail: str = "",
+        **kwargs: Any,
+    ) -> ProviderError:
+        status = response.status_code if response is not None else None
+        if response is not None and "retry_after" not in kwargs:
+            kwargs["retry_after"] = parse_retry_after(response.headers)
+        request_id = None
+        if response is not None:
+            request_id = response.headers.get("x-request-id") or response.headers.get("request-id")
+        return ProviderError(
+            self.name, kind, status=status, detail=detail[:300], request_id=request_id, **kwargs
+        )
+
+    async def download_images(self, urls: list[str]) -> tuple[list[GeneratedImage], int]:
+        """Fetch result URLs at once (they expire), in parallel. Returns (images, failed)."""
+        results = await asyncio.gather(*(self._download_one(u) for u in urls), return_exceptions=True)
+        images: list[GeneratedImage] = []
+        failed = 0
+        for url, result in zip(urls, results, strict=True):
+            if isinstance(result, GeneratedImage):
+                images.append(result)
+            else:
+                failed += 1
+                log.warning("%s: result image from %s unusable: %s", self.name, _short(url), result)
+        return images, failed
+
+    async def _download_one(self, url: str) -> GeneratedImage:
+        fetched = await self.fetcher.fetch(url, max_bytes=RESULT_MAX_BYTES, timeout=60.0, name="result")
+        return image_from_bytes(fetched.data)
+
+    @staticmethod
+    def data_uri(mime: str, data: bytes) -> str:
+        import base64
+
+        return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def image_from_bytes(data: bytes) -> GeneratedImage:
+    try:
+        mime, width, height = measure(data, "result")
+    except InvalidImage as exc:
+        raise DownloadError(exc.user_text, detail="result is not an image") from None
+    return GeneratedImage(data=data, mime=mime, width=width, height=height)
+
+
+def _short(url: str) -> str:
+    # Result URLs carry signatures in the query string: log only scheme, host and path.
+    return url.split("?", 1)[0][:120]

@@ -1,0 +1,266 @@
+"""The Seedream models' real limits, the size resolver and request validation.
+
+Limits come from the providers' documents (../shared/docs/providers.md): pixel ranges, tiers,
+ratio bounds, 14 references, references + outputs <= 15, 10 MB / 6000 px per reference.
+Nothing that fails here reaches a provider or costs quota.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from bot import messages
+from bot.errors import InvalidImage, InvalidRequest
+from bot.models import GenerationRequest, ImageInput
+
+__all__ = [
+    "MAX_OUTPUTS",
+    "MAX_REFERENCES",
+    "MAX_TOTAL_IMAGES",
+    "MODELS",
+    "PROMPT_MAX_CHARS",
+    "ModelSpec",
+    "ValidatedRequest",
+    "clean_prompt",
+    "get_model",
+    "parse_aspect",
+    "resolve_size",
+    "validate",
+]
+
+MAX_REFERENCES = 14
+MAX_TOTAL_IMAGES = 15  # references + outputs in one request
+MAX_OUTPUTS = 15
+REFERENCE_MAX_BYTES = 10 * 1024 * 1024
+REFERENCE_MAX_SIDE = 6000
+RATIO_MIN, RATIO_MAX = 1 / 16, 16.0
+# Apiframe takes up to 2000 characters, the most of any provider; narrower ones are routed around.
+PROMPT_MAX_CHARS = 2000
+REFERENCE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "image/gif"})
+
+# Recommended sizes (landscape; portrait swaps W and H).
+_RECOMMENDED: dict[str, dict[tuple[int, int], tuple[int, int]]] = {
+    "2K": {
+        (1, 1): (2048, 2048),
+        (4, 3): (2304, 1728),
+        (16, 9): (2848, 1600),
+        (3, 2): (2496, 1664),
+        (21, 9): (3136, 1344),
+    },
+    "3K": {
+        (1, 1): (3072, 3072),
+        (4, 3): (3456, 2592),
+        (16, 9): (4096, 2304),
+        (3, 2): (3744, 2496),
+        (21, 9): (4704, 2016),
+    },
+    "4K": {(1, 1): (4096, 4096)},
+}
+_TIER_SIDE = {"2K": 2048, "3K": 3072, "4K": 4096}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    key: str  # "5.0-lite"
+    name: str  # "Seedream 5.0 lite"
+    tiers: tuple[str, ...]
+    min_pixels: int
+    max_pixels: int
+    output_formats: tuple[str, ...]
+    optimize_modes: tuple[str, ...]
+
+    @property
+    def default_tier(self) -> str:
+        return self.tiers[0]
+
+
+MODELS: dict[str, ModelSpec] = {
+    "5.0-lite": ModelSpec(
+        key="5.0-lite",
+        name="Seedream 5.0 lite",
+        tiers=("2K", "3K"),
+        min_pixels=3_686_400,
+        max_pixels=10_404_496,
+        output_formats=("jpeg", "png"),
+        optimize_modes=("standard",),
+    ),
+    "4.5": ModelSpec(
+        key="4.5",
+        name="Seedream 4.5",
+        tiers=("2K", "4K"),
+        min_pixels=3_686_400,
+        max_pixels=16_777_216,
+        output_formats=("jpeg",),
+        optimize_modes=("standard",),
+    ),
+}
+_MODEL_ALIASES = {
+    "5": "5.0-lite",
+    "5.0": "5.0-lite",
+    "5-lite": "5.0-lite",
+    "5.0lite": "5.0-lite",
+    "4.5": "4.5",
+}
+
+
+def get_model(name: str) -> ModelSpec:
+    key = name.strip().lower()
+    key = _MODEL_ALIASES.get(key, key)
+    if key not in MODELS:
+        raise InvalidRequest(messages.unknown_model(name, list(MODELS)))
+    return MODELS[key]
+
+
+_ASPECT_RE = re.compile(r"^\s*(\d{1,5})\s*[:x/]\s*(\d{1,5})\s*$")
+
+
+def parse_aspect(value: str) -> tuple[int, int]:
+    """'16:9' -> (16, 9), reduced; raises InvalidRequest outside [1/16, 16]."""
+    match = _ASPECT_RE.match(value)
+    if not match:
+        raise InvalidRequest(messages.bad_aspect(value))
+    w, h = int(match.group(1)), int(match.group(2))
+    if w == 0 or h == 0 or not RATIO_MIN <= w / h <= RATIO_MAX:
+        raise InvalidRequest(messages.bad_aspect(value))
+    g = math.gcd(w, h)
+    return w // g, h // g
+
+
+def _fit(ratio: float, target: int, spec: ModelSpec) -> tuple[int, int]:
+    """A WxH of `ratio`, sides multiples of 16, near `target` pixels, inside the model's range."""
+    pixels = min(max(target, spec.min_pixels), spec.max_pixels)
+    w = math.sqrt(pixels * ratio)
+    width, height = round(w / 16) * 16, round(w / ratio / 16) * 16
+    # Rounding can step just outside the range: shrink or grow by one step until inside.
+    while width * height > spec.max_pixels:
+        width, height = width - 16, max(16, round((width - 16) / ratio / 16) * 16)
+    while width * height < spec.min_pixels:
+        width, height = width + 16, round((width + 16) / ratio / 16) * 16
+    return width, height
+
+
+def resolve_size(spec: ModelSpec, tier: str, aspect: tuple[int, int]) -> tuple[int, int]:
+    """Tier + aspect -> WxH, using the recommended sizes where the documents give them."""
+    w, h = aspect
+    landscape = (w, h) if w >= h else (h, w)
+    known = _RECOMMENDED.get(tier, {}).get(landscape)
+    if known is not None:
+        size = known if w >= h else (known[1], known[0])
+        if spec.min_pixels <= size[0] * size[1] <= spec.max_pixels:
+            return size
+    side = _TIER_SIDE[tier]
+    return _fit(w / h, side * side, spec)
+
+
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
+
+
+def clean_prompt(text: str) -> str:
+    """Drop control and zero-width characters (keeping newlines and tabs) and trim."""
+    kept = []
+    for ch in text:
+        if ch in "\n\t":
+            kept.append(ch)
+        elif ch in _INVISIBLE or unicodedata.category(ch) in {"Cc", "Cf"}:
+            continue
+        else:
+            kept.append(ch)
+    return "".join(kept).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedRequest:
+    """A request that passed every limit, with its size resolved."""
+
+    request: GenerationRequest
+    spec: ModelSpec
+    prompt: str
+    width: int
+    height: int
+    tier: str | None  # None when the user gave an explicit size
+    aspect: tuple[int, int]
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+    @property
+    def count(self) -> int:
+        return self.request.count
+
+    @property
+    def images(self) -> tuple[ImageInput, ...]:
+        return self.request.images
+
+    @property
+    def aspect_text(self) -> str:
+        return f"{self.aspect[0]}:{self.aspect[1]}"
+
+
+def check_reference(image: ImageInput) -> None:
+    name = image.name or "image"
+    if image.mime not in REFERENCE_MIMES:
+        raise InvalidImage(messages.not_an_image(name))
+    if image.size > REFERENCE_MAX_BYTES:
+        raise InvalidImage(messages.image_too_large(name, image.size, REFERENCE_MAX_BYTES))
+    if image.width > REFERENCE_MAX_SIDE or image.height > REFERENCE_MAX_SIDE:
+        raise InvalidImage(
+            messages.image_too_many_pixels(name, image.width, image.height, REFERENCE_MAX_SIDE)
+        )
+    if image.width <= 0 or image.height <= 0 or not RATIO_MIN <= image.width / image.height <= RATIO_MAX:
+        raise InvalidImage(messages.image_bad_ratio(name, image.width, image.height))
+
+
+def validate(request: GenerationRequest) -> ValidatedRequest:
+    spec = get_model(request.model)
+    prompt = clean_prompt(request.prompt)
+    if not prompt:
+        raise InvalidRequest(messages.PROMPT_EMPTY)
+    if len(prompt) > PROMPT_MAX_CHARS:
+        raise InvalidRequest(messages.prompt_too_long(len(prompt), PROMPT_MAX_CHARS))
+    if not 1 <= request.count <= MAX_OUTPUTS:
+        raise InvalidRequest(messages.bad_count(request.count, MAX_OUTPUTS))
+    refs = len(request.images)
+    if refs > MAX_REFERENCES:
+        raise InvalidImage(messages.too_many_references(refs, MAX_REFERENCES))
+    if refs + request.count > MAX_TOTAL_IMAGES:
+        raise InvalidRequest(messages.references_plus_outputs(refs, request.count, MAX_TOTAL_IMAGES))
+    for image in request.images:
+        check_reference(image)
+    if request.output_format not in spec.output_formats:
+        raise InvalidRequest(
+            messages.bad_output_format(request.output_format, spec.name, list(spec.output_formats))
+        )
+    if request.optimize not in spec.optimize_modes:
+        raise InvalidRequest(messages.bad_optimize(request.optimize, spec.name, list(spec.optimize_modes)))
+
+    if request.width is not None or request.height is not None:
+        width, height = request.width or 0, request.height or 0
+        ratio_ok = width > 0 and height > 0 and RATIO_MIN <= width / height <= RATIO_MAX
+        if not ratio_ok or not spec.min_pixels <= width * height <= spec.max_pixels:
+            raise InvalidRequest(
+                messages.size_out_of_range(width, height, spec.name, spec.min_pixels, spec.max_pixels)
+            )
+        g = math.gcd(width, height)
+        return ValidatedRequest(request, spec, prompt, width, height, None, (width // g, height // g))
+
+    tier = (request.resolution or spec.default_tier).upper()
+    if tier not in spec.tiers:
+        raise InvalidRequest(messages.bad_resolution(request.resolution or "", spec.name, list(spec.tiers)))
+    aspect = parse_aspect(request.aspect) if request.aspect else _default_aspect(request)
+    width, height = resolve_size(spec, tier, aspect)
+    return ValidatedRequest(request, spec, prompt, width, height, tier, aspect)
+
+
+def _default_aspect(request: GenerationRequest) -> tuple[int, int]:
+    """Square, or the first reference's shape for edits (what users expect from an edit)."""
+    if request.images:
+        first = request.images[0]
+        ratio = first.width / first.height
+        # Snap to the nearest common ratio so the recommended sizes apply.
+        common = [(1, 1), (4, 3), (3, 4), (16, 9), (9, 16), (3, 2), (2, 3), (21, 9), (9, 21)]
+        return min(common, key=lambda r: abs(math.log(ratio / (r[0] / r[1]))))
+    return (1, 1)
