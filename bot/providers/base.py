@@ -27,6 +27,7 @@ from bot.models import GeneratedImage
 from bot.seedream import ValidatedRequest
 
 __all__ = [
+    "RESPONSE_MAX_BYTES",
     "RESULT_MAX_BYTES",
     "Capabilities",
     "Provider",
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 
 # A 3K/4K PNG is well under this; anything larger is not an image we asked for.
 RESULT_MAX_BYTES = 40 * 1024 * 1024
+# An API answer: JSON (perhaps with a few inline base64 images) or one binary image.
+RESPONSE_MAX_BYTES = 64 * 1024 * 1024
+# Headers a re-built, already-decoded response must not carry.
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +146,8 @@ class Provider(abc.ABC):
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    # Cap on one API response body (tests lower it on an instance).
+    response_max_bytes: int = RESPONSE_MAX_BYTES
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient, fetcher: SafeFetcher) -> None:
         self.settings = settings
@@ -167,10 +174,44 @@ class Provider(abc.ABC):
 
     # -- helpers shared by the concrete providers ------------------------------------------
 
-    async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One HTTP call to this provider's base URL; transport failures become ProviderError."""
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        total_timeout: float | None = None,
+        max_bytes: int | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One HTTP call to this provider's base URL; transport failures become ProviderError.
+
+        The body is read in full, but never more than `max_bytes` (default
+        `response_max_bytes`), and the whole exchange, body included, within `total_timeout`
+        seconds when given (httpx's own timeouts are per read, so a dribbling body beats them).
+        """
+        limit = self.response_max_bytes if max_bytes is None else max_bytes
         try:
-            return await self.client.request(method, f"{self.base_url}{path}", **kwargs)
+            async with asyncio.timeout(total_timeout):
+                send_options = {k: kwargs.pop(k) for k in ("auth", "follow_redirects") if k in kwargs}
+                request = self.client.build_request(method, f"{self.base_url}{path}", **kwargs)
+                response = await self.client.send(request, stream=True, **send_options)
+                try:
+                    declared = response.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > limit:
+                        raise self._too_large(response, method, path)
+                    chunks: list[bytes] = []
+                    total = 0
+                    async for chunk in response.aiter_bytes():
+                        total += len(chunk)
+                        if total > limit:
+                            raise self._too_large(response, method, path)
+                        chunks.append(chunk)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise ProviderError(
+                self.name, ProviderErrorKind.TIMEOUT, detail=f"{method} {path} took too long"
+            ) from None
         except httpx.TimeoutException:
             raise ProviderError(
                 self.name, ProviderErrorKind.TIMEOUT, detail=f"{method} {path} timed out"
@@ -179,6 +220,22 @@ class Provider(abc.ABC):
             raise ProviderError(
                 self.name, ProviderErrorKind.UNAVAILABLE, detail=f"{method} {path}: {type(exc).__name__}"
             ) from None
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    def _too_large(self, response: httpx.Response, method: str, path: str) -> ProviderError:
+        return self.error(
+            ProviderErrorKind.UNAVAILABLE,
+            response,
+            f"{method} {path}: response larger than allowed",
+            retryable=False,
+        )
 
     async def poll_until(
         self,
@@ -214,6 +271,10 @@ class Provider(abc.ABC):
         **kwargs: Any,
     ) -> ProviderError:
         status = response.status_code if response is not None else None
+        # Some APIs echo the key they were given in their error text: never let it through.
+        key = self.settings.provider_key(self.name)
+        if key is not None and key.get_secret_value() in detail:
+            detail = detail.replace(key.get_secret_value(), "[redacted]")
         if response is not None and "retry_after" not in kwargs:
             kwargs["retry_after"] = parse_retry_after(response.headers)
         request_id = None

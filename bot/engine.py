@@ -1,0 +1,413 @@
+"""The one road every request takes, whichever platform asked:
+
+    validate -> route (is any provider able?) -> reserve quota -> job row -> wait for a slot
+    -> provider (with retries/failover) -> keep the images -> deliver (adapter callback)
+    -> commit what was delivered, refund the rest -> record the outcome
+
+Progress (queued #n, running with elapsed/percent, done) flows to the adapter through a
+callback. Nothing here knows which platform asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot import messages
+from bot.config import Settings
+from bot.errors import DeliveryError, ProviderError, ProviderErrorKind, SeedbotError
+from bot.gate import Gate
+from bot.ledger.base import Ledger, QuotaStatus
+from bot.models import (
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    ImageInput,
+    Job,
+    JobKind,
+    JobStatus,
+    PostTarget,
+    Requester,
+)
+from bot.providers.router import Router
+from bot.seedream import ValidatedRequest, validate
+
+__all__ = [
+    "Delivery",
+    "Engine",
+    "PlatformHooks",
+    "Progress",
+    "ProgressEvent",
+    "request_from_json",
+    "request_to_json",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    stage: str  # "queued", "running", "done"
+    position: int | None = None
+    elapsed: float = 0.0
+    percent: float | None = None
+    provider: str | None = None
+
+    def text(self) -> str:
+        if self.stage == "queued":
+            return messages.queued(self.position or 1)
+        if self.stage == "running":
+            return messages.running(self.elapsed, self.percent)
+        return "Done."
+
+
+Progress = Callable[[ProgressEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What the adapter posted: how many images reached the user, and the messages holding them."""
+
+    delivered: int
+    message_ids: tuple[str, ...] = ()
+    thread_id: str | None = None
+
+
+Deliver = Callable[[GenerationResult], Awaitable[Delivery]]
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformHooks:
+    """How the engine reaches a platform for jobs it resumes after a restart."""
+
+    deliver: Callable[[Job, GenerationResult], Awaitable[Delivery]]
+    notify: Callable[[Job, str], Awaitable[None]]  # tell the user in plain words
+
+
+def request_to_json(request: GenerationRequest) -> dict[str, Any]:
+    data = dataclasses.asdict(request)
+    data.pop("images")
+    data["image_count"] = len(request.images)
+    return data
+
+
+def request_from_json(data: dict[str, Any], images: list[ImageInput]) -> GenerationRequest:
+    fields = {f.name for f in dataclasses.fields(GenerationRequest)} - {"images"}
+    return GenerationRequest(images=tuple(images), **{k: v for k, v in data.items() if k in fields})
+
+
+async def _quiet(progress: Progress | None, event: ProgressEvent) -> None:
+    """Progress is best effort: a failed status edit must never fail the job."""
+    if progress is None:
+        return
+    try:
+        await progress(event)
+    except Exception:
+        log.warning("progress callback failed", exc_info=True)
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        router: Router,
+        *,
+        progress_interval: float = 5.0,
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.router = router
+        self.gate = Gate(settings.max_concurrency, settings.user_concurrency)
+        self.progress_interval = progress_interval
+        self.hooks: dict[str, PlatformHooks] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+
+    @property
+    def demo(self) -> bool:
+        return all(p.name == "demo" for p in self.router.providers)
+
+    def register_platform(self, platform: str, hooks: PlatformHooks) -> None:
+        self.hooks[platform] = hooks
+
+    def is_admin(self, requester: Requester) -> bool:
+        return self.settings.is_admin(requester.key)
+
+    async def usage(self, requester: Requester) -> QuotaStatus:
+        return await self.ledger.quota(requester.key, unlimited=self.is_admin(requester))
+
+    def check(self, request: GenerationRequest) -> ValidatedRequest:
+        """Validate and make sure some provider can serve it. Raises with user text; free."""
+        validated = validate(request)
+        self.router.candidates(validated)
+        return validated
+
+    async def generate(
+        self,
+        request: GenerationRequest,
+        requester: Requester,
+        *,
+        deliver: Deliver,
+        target: PostTarget | None = None,
+        kind: JobKind = JobKind.IMAGINE,
+        parent_id: str | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[GenerationResult, Delivery]:
+        validated = self.check(request)
+        reservation = await self.ledger.reserve(
+            requester.key, validated.count, unlimited=self.is_admin(requester)
+        )
+        target = target or PostTarget(channel_id=requester.channel_id)
+        job = Job(
+            id=secrets.token_hex(6),
+            user_key=requester.key,
+            platform=requester.platform,
+            status=JobStatus.QUEUED,
+            kind=str(kind),
+            prompt=validated.prompt,
+            model=validated.spec.key,
+            request=request_to_json(request),
+            workspace_id=requester.workspace_id,
+            channel_id=target.channel_id,
+            thread_id=target.thread_id,
+            message_id=target.message_id,
+            reservation_id=reservation.id,
+            images_requested=validated.count,
+            parent_id=parent_id,
+        )
+        try:
+            await self.ledger.create_job(job, request.images)
+        except BaseException:
+            await self.ledger.settle(reservation.id, 0)
+            raise
+        log.info(
+            "job %s: %s asked for %d image(s), %s", job.id, requester.key, validated.count, validated.size
+        )
+        return await self._run(job, validated, reservation.id, deliver, progress)
+
+    async def _run(
+        self,
+        job: Job,
+        validated: ValidatedRequest,
+        reservation_id: int,
+        deliver: Deliver,
+        progress: Progress | None,
+    ) -> tuple[GenerationResult, Delivery]:
+        queued_at = time.monotonic()
+        delivered = 0
+        try:
+
+            async def on_position(position: int) -> None:
+                await _quiet(progress, ProgressEvent("queued", position=position))
+
+            async with self.gate.slot(job.user_key, on_position):
+                started = time.monotonic()
+                output_images, provider_name, usage = await self._call_provider(
+                    job, validated, progress, started
+                )
+            result = GenerationResult(
+                job_id=job.id,
+                images=tuple(output_images),
+                provider=provider_name,
+                model=validated.spec.key,
+                size=validated.size,
+                requested=validated.count,
+                elapsed=time.monotonic() - started,
+                queued=started - queued_at,
+                charged=len(output_images),
+                demo=provider_name == "demo",
+                usage=usage,
+            )
+            if output_images:
+                await self.ledger.save_outputs(job.id, output_images)
+            try:
+                delivery = await deliver(result)
+            except SeedbotError:
+                raise
+            except Exception as exc:
+                raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+            delivered = max(0, min(delivery.delivered, len(output_images)))
+            await self.ledger.settle(reservation_id, delivered)
+            if delivery.message_ids:
+                await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
+            if delivery.thread_id and delivery.thread_id != job.thread_id:
+                await self.ledger.update_job(job.id, thread_id=delivery.thread_id)
+            status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
+            await self.ledger.finish_job(job.id, status, delivered=delivered)
+            log.info("job %s: delivered %d/%d via %s", job.id, delivered, validated.count, provider_name)
+            return dataclasses.replace(result, charged=delivered), delivery
+        except BaseException as exc:
+            await self._fail(job, reservation_id, exc)
+            raise
+
+    async def _call_provider(
+        self, job: Job, validated: ValidatedRequest, progress: Progress | None, started: float
+    ) -> tuple[list[GeneratedImage], str, dict[str, Any]]:
+        await self.ledger.update_job(job.id, status=JobStatus.RUNNING, started_at=_now_iso())
+        state: dict[str, Any] = {"percent": None, "provider": None}
+
+        async def on_provider(name: str) -> None:
+            state["provider"] = name
+            await self.ledger.update_job(job.id, provider=name)
+
+        async def on_task_id(task_id: str) -> None:
+            await self.ledger.update_job(job.id, provider_task_id=task_id)
+
+        async def on_progress(percent: float) -> None:
+            state["percent"] = percent
+            await _quiet(
+                progress, ProgressEvent("running", elapsed=time.monotonic() - started, percent=percent)
+            )
+
+        async def ticker() -> None:
+            while True:
+                await _quiet(
+                    progress,
+                    ProgressEvent(
+                        "running",
+                        elapsed=time.monotonic() - started,
+                        percent=state["percent"],
+                        provider=state["provider"],
+                    ),
+                )
+                await asyncio.sleep(self.progress_interval)
+
+        tick = asyncio.create_task(ticker())
+        try:
+            provider, output = await self.router.generate(
+                validated, job.id, on_provider=on_provider, on_task_id=on_task_id, on_progress=on_progress
+            )
+        finally:
+            tick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tick
+        if not output.images:
+            # A batch where every image failed is the provider's answer, not a success.
+            raise ProviderError(provider.name, _all_failed_kind(output.failed), detail="no images returned")
+        await _quiet(
+            progress, ProgressEvent("done", elapsed=time.monotonic() - started, provider=provider.name)
+        )
+        usage = dict(output.usage)
+        if output.request_id:
+            usage.setdefault("request_id", output.request_id)
+        return output.images[: validated.count], provider.name, usage
+
+    async def _fail(self, job: Job, reservation_id: int, exc: BaseException) -> None:
+        """Refund everything and record why. Runs even when the job task is cancelled."""
+        kind = getattr(exc, "kind", None) or type(exc).__name__
+        detail = str(exc)[:500]
+        if isinstance(exc, asyncio.CancelledError):
+            kind, detail = "cancelled", "shut down while running"
+        try:
+            await asyncio.shield(self._refund(job.id, reservation_id, str(kind), detail))
+        except Exception:
+            log.exception("job %s: could not record failure", job.id)
+        if isinstance(exc, SeedbotError):
+            log.info("job %s failed: %s", job.id, detail)
+        elif not isinstance(exc, asyncio.CancelledError):
+            log.error("job %s failed unexpectedly", job.id, exc_info=exc)
+
+    async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> None:
+        await self.ledger.settle(reservation_id, 0)
+        await self.ledger.finish_job(job_id, JobStatus.FAILED, error_kind=kind, error=detail)
+
+    # -- restart recovery -----------------------------------------------------------------------
+
+    async def recover(self) -> list[str]:
+        """Find jobs a previous process left running: resume polling ones, refund the rest.
+
+        Returns the ids of jobs being resumed (they finish in the background).
+        """
+        resumed: list[str] = []
+        for job in await self.ledger.unfinished_jobs():
+            provider = self.router.get(job.provider) if job.provider else None
+            hooks = self.hooks.get(job.platform)
+            can_resume = (
+                job.provider_task_id is not None
+                and provider is not None
+                and provider.capabilities.resumable
+                and hooks is not None
+            )
+            if can_resume and hooks is not None:
+                log.info("job %s: resuming %s task after restart", job.id, job.provider)
+                task = asyncio.create_task(self._resume(job, hooks))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+                resumed.append(job.id)
+                continue
+            log.info("job %s: left %s by a previous run; refunding", job.id, job.status)
+            if job.reservation_id is not None:
+                await self._refund(job.id, job.reservation_id, "restart", "bot restarted during the job")
+            if hooks is not None:
+                with contextlib.suppress(Exception):
+                    await hooks.notify(job, messages.RESTARTED_REFUNDED)
+        return resumed
+
+    async def _resume(self, job: Job, hooks: PlatformHooks) -> None:
+        assert (
+            job.provider is not None and job.provider_task_id is not None and job.reservation_id is not None
+        )
+        try:
+            inputs = await self.ledger.job_inputs(job.id)
+            validated = validate(request_from_json(job.request, inputs))
+            started = time.monotonic()
+
+            async def no_progress(percent: float) -> None:
+                return None
+
+            provider, output = await self.router.resume(
+                job.provider, job.provider_task_id, validated, job.id, on_progress=no_progress
+            )
+            if not output.images:
+                raise ProviderError(
+                    provider.name, _all_failed_kind(output.failed), detail="no images returned"
+                )
+            images = output.images[: validated.count]
+            await self.ledger.save_outputs(job.id, images)
+            result = GenerationResult(
+                job_id=job.id,
+                images=tuple(images),
+                provider=provider.name,
+                model=validated.spec.key,
+                size=validated.size,
+                requested=validated.count,
+                elapsed=time.monotonic() - started,
+                charged=len(images),
+                usage=dict(output.usage),
+            )
+            delivery = await hooks.deliver(job, result)
+            delivered = max(0, min(delivery.delivered, len(images)))
+            await self.ledger.settle(job.reservation_id, delivered)
+            if delivery.message_ids:
+                await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
+            await self.ledger.finish_job(
+                job.id, JobStatus.SUCCEEDED if delivered else JobStatus.FAILED, delivered=delivered
+            )
+        except BaseException as exc:
+            await self._fail(job, job.reservation_id, exc)
+            if isinstance(exc, SeedbotError):
+                with contextlib.suppress(Exception):
+                    await hooks.notify(job, exc.user_text)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+
+    async def wait_background(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _all_failed_kind(failed: int) -> ProviderErrorKind:
+    # Every image refused one by one is almost always the content filter.
+    return ProviderErrorKind.MODERATION if failed else ProviderErrorKind.UNAVAILABLE
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,160 @@
+"""Short flags in free text, shared by the Discord and Slack adapters.
+
+    "a red fox in snow --ar 3:2 --res 3K --n 4 --model 4.5 #2"
+    "a red fox, 3:2"          (a trailing ratio after a comma is an aspect ratio too)
+
+Unknown flags and bad values raise FlagError with a friendly sentence; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, replace
+
+from bot import messages
+from bot.errors import FlagError
+from bot.models import GenerationRequest, ImageInput
+from bot.seedream import MAX_OUTPUTS, get_model, parse_aspect
+
+__all__ = ["FLAG_HELP", "ParsedText", "parse_text"]
+
+FLAG_HELP = [
+    "--ar W:H",
+    "--res 2K|3K|4K|WxH",
+    "--n 1-15",
+    "--model 5.0-lite|4.5",
+    "--format png|jpeg",
+    "--no-watermark",
+    "--watermark",
+    "#N (pick image N)",
+]
+_ALIASES = {
+    "--ar": "aspect",
+    "--aspect": "aspect",
+    "--res": "resolution",
+    "--resolution": "resolution",
+    "--size": "resolution",
+    "--n": "count",
+    "--count": "count",
+    "--model": "model",
+    "--m": "model",
+    "--format": "format",
+    "--fmt": "format",
+}
+_SWITCHES = {"--no-watermark": False, "--watermark": True}
+_SIZE_RE = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$", re.IGNORECASE)
+_TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*:\s*\d{1,2})\s*$")
+_PICK_RE = re.compile(r"(?<!\S)#(\d{1,2})(?!\S)")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedText:
+    prompt: str
+    aspect: str | None = None
+    resolution: str | None = None
+    width: int | None = None
+    height: int | None = None
+    count: int | None = None
+    model: str | None = None
+    output_format: str | None = None
+    watermark: bool | None = None
+    pick: int | None = None  # 1-based image of a batch ("#2")
+
+    def to_request(
+        self, *, images: tuple[ImageInput, ...] = (), default_model: str = "5.0-lite", **defaults: object
+    ) -> GenerationRequest:
+        """A request from these flags; flags the user gave win over `defaults`."""
+        request = GenerationRequest(prompt=self.prompt, images=images, model=self.model or default_model)
+        request = replace(request, **defaults)  # type: ignore[arg-type]
+        given = {
+            "aspect": self.aspect,
+            "resolution": self.resolution,
+            "width": self.width,
+            "height": self.height,
+            "count": self.count,
+            "output_format": self.output_format,
+            "watermark": self.watermark,
+        }
+        return replace(request, **{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text, posix=True)
+    except ValueError:  # an unbalanced quote: fall back to plain whitespace
+        return text.split()
+
+
+def parse_text(text: str) -> ParsedText:
+    values: dict[str, object] = {}
+    pick = None
+    match = _PICK_RE.search(text)
+    if match:
+        pick = int(match.group(1))
+        text = text[: match.start()] + text[match.end() :]
+    # The prompt is what comes before the first flag; flags come in pairs after it.
+    flag_at = re.search(r"(?<!\S)--[A-Za-z]", text)
+    prompt, tail = (text[: flag_at.start()], text[flag_at.start() :]) if flag_at else (text, "")
+    tokens = _split(tail)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].lower()
+        i += 1
+        if token in _SWITCHES:
+            values["watermark"] = _SWITCHES[token]
+            continue
+        if "=" in token and token.split("=", 1)[0] in _ALIASES:
+            token, inline = token.split("=", 1)
+            tokens.insert(i, inline)
+        if token not in _ALIASES:
+            if token.startswith("--"):
+                raise FlagError(messages.unknown_flag(tokens[i - 1], FLAG_HELP))
+            prompt += " " + tokens[i - 1]  # words after flags still belong to the prompt
+            continue
+        if i >= len(tokens):
+            raise FlagError(messages.bad_flag_value(token, "", "it needs a value"))
+        values[_ALIASES[token]] = tokens[i]
+        i += 1
+
+    ratio = _TRAILING_RATIO.search(prompt)
+    if ratio and "aspect" not in values:
+        values["aspect"] = ratio.group(1).replace(" ", "")
+        prompt = prompt[: ratio.start()]
+    return _typed(prompt.strip(), values, pick)
+
+
+def _typed(prompt: str, values: dict[str, object], pick: int | None) -> ParsedText:
+    out = ParsedText(prompt=prompt, pick=pick, watermark=values.get("watermark"))  # type: ignore[arg-type]
+    if "aspect" in values:
+        aspect = str(values["aspect"])
+        try:
+            parse_aspect(aspect)
+        except Exception:
+            raise FlagError(
+                messages.bad_flag_value("--ar", aspect, "use W:H between 1:16 and 16:1, like 16:9")
+            ) from None
+        out = replace(out, aspect=aspect)
+    if "resolution" in values:
+        res = str(values["resolution"])
+        size = _SIZE_RE.match(res)
+        if size:
+            out = replace(out, width=int(size.group(1)), height=int(size.group(2)))
+        elif res.upper() in {"2K", "3K", "4K"}:
+            out = replace(out, resolution=res.upper())
+        else:
+            raise FlagError(messages.bad_flag_value("--res", res, "use 2K, 3K, 4K or a size like 2048x2048"))
+    if "count" in values:
+        raw = str(values["count"])
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_OUTPUTS:
+            raise FlagError(messages.bad_flag_value("--n", raw, f"give a number from 1 to {MAX_OUTPUTS}"))
+        out = replace(out, count=int(raw))
+    if "model" in values:
+        out = replace(out, model=get_model(str(values["model"])).key)
+    if "format" in values:
+        fmt = str(values["format"]).lower()
+        fmt = {"jpg": "jpeg"}.get(fmt, fmt)
+        if fmt not in {"png", "jpeg"}:
+            raise FlagError(messages.bad_flag_value("--format", fmt, "use png or jpeg"))
+        out = replace(out, output_format=fmt)
+    return out

@@ -1,0 +1,438 @@
+"""The SQLite ledger (aiosqlite): one file, WAL mode, numbered migrations, atomic quotas.
+
+Writes go through one asyncio lock and `BEGIN IMMEDIATE`, so a reservation's check and its
+increment are one transaction: no interleaving coroutine (or other process on the same file)
+can spend the same unit twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import QuotaExceeded, UserBlocked
+from bot.ledger.base import QuotaStatus, Reservation, day_key, month_key, period_resets
+from bot.models import GeneratedImage, ImageInput, Job, JobStatus
+
+__all__ = ["SQLiteLedger"]
+
+log = logging.getLogger(__name__)
+
+_JOB_COLUMNS = (
+    "id, user_key, platform, status, kind, prompt, model, request_json, workspace_id, channel_id, "
+    "thread_id, message_id, provider, provider_task_id, reservation_id, images_requested, "
+    "images_delivered, parent_id, error_kind, error, created_at, finished_at, duration_ms"
+)
+_UPDATABLE = {
+    "status",
+    "provider",
+    "provider_task_id",
+    "reservation_id",
+    "started_at",
+    "thread_id",
+    "message_id",
+    "channel_id",
+    "error_kind",
+    "error",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+class SQLiteLedger:
+    def __init__(self, path: str, *, daily_limit: int, monthly_limit: int) -> None:
+        self.path = path
+        self.daily_limit = daily_limit
+        self.monthly_limit = monthly_limit
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("ledger is not open")
+        return self._db
+
+    async def open(self) -> None:
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        self._db.row_factory = aiosqlite.Row
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA busy_timeout=10000")
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.execute("PRAGMA foreign_keys=ON")
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _migrate(self) -> None:
+        await self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        async with self.db.execute("SELECT version FROM schema_migrations") as cur:
+            done = {row[0] for row in await cur.fetchall()}
+        folder = resources.files("bot.ledger") / "migrations"
+        scripts = sorted(
+            (int(entry.name.split("_", 1)[0]), entry)
+            for entry in folder.iterdir()
+            if entry.name.endswith(".sql")
+        )
+        for version, entry in scripts:
+            if version in done:
+                continue
+            log.info("applying migration %s", entry.name)
+            sql = entry.read_text(encoding="utf-8")
+            await self.db.executescript(
+                f"BEGIN IMMEDIATE;\n{sql}\n"
+                f"INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, '{_iso(_now())}');\n"
+                "COMMIT;"
+            )
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            else:
+                await self.db.execute("COMMIT")
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.db.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    # -- quotas -------------------------------------------------------------------------------
+
+    async def _limits(self, user_key: str) -> tuple[int, int, bool]:
+        row = await self._one(
+            "SELECT daily, monthly, blocked FROM quota_limits WHERE user_key = ?", (user_key,)
+        )
+        if row is None:
+            return self.daily_limit, self.monthly_limit, False
+        daily = self.daily_limit if row["daily"] is None else row["daily"]
+        monthly = self.monthly_limit if row["monthly"] is None else row["monthly"]
+        return daily, monthly, bool(row["blocked"])
+
+    async def _used(self, user_key: str, period: str) -> int:
+        row = await self._one(
+            "SELECT used FROM quota_usage WHERE user_key = ? AND period = ?", (user_key, period)
+        )
+        return int(row["used"]) if row else 0
+
+    async def reserve(
+        self, user_key: str, amount: int, *, unlimited: bool = False, now: datetime | None = None
+    ) -> Reservation:
+        now = now or _now()
+        day, month = day_key(now), month_key(now)
+        day_resets, month_resets = period_resets(now)
+        async with self._write() as db:
+            daily, monthly, blocked = await self._limits(user_key)
+            if blocked:
+                raise UserBlocked()
+            if not unlimited:
+                for scope, period, limit, resets in (
+                    ("daily", day, daily, day_resets),
+                    ("monthly", month, monthly, month_resets),
+                ):
+                    used = await self._used(user_key, period)
+                    if used + amount > limit:
+                        raise QuotaExceeded(scope=scope, limit=limit, used=used, resets_at=resets)
+            await db.executemany(
+                "INSERT INTO quota_usage (user_key, period, used) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_key, period) DO UPDATE SET used = used + excluded.used",
+                [(user_key, day, amount), (user_key, month, amount)],
+            )
+            cur = await db.execute(
+                "INSERT INTO reservations (user_key, day, month, amount, state, created_at) "
+                "VALUES (?, ?, ?, ?, 'reserved', ?)",
+                (user_key, day, month, amount, _iso(now)),
+            )
+            reservation_id = cur.lastrowid
+        assert reservation_id is not None
+        return Reservation(reservation_id, user_key, amount)
+
+    async def settle(self, reservation_id: int, used: int) -> None:
+        async with self._write() as db:
+            row = await self._one(
+                "SELECT user_key, day, month, amount, state FROM reservations WHERE id = ?", (reservation_id,)
+            )
+            if row is None or row["state"] != "reserved":
+                return
+            used = max(0, min(used, row["amount"]))
+            refund = row["amount"] - used
+            if refund:
+                await db.executemany(
+                    "UPDATE quota_usage SET used = used - ? WHERE user_key = ? AND period = ?",
+                    [(refund, row["user_key"], row["day"]), (refund, row["user_key"], row["month"])],
+                )
+            await db.execute(
+                "UPDATE reservations SET used = ?, state = 'settled', settled_at = ? WHERE id = ?",
+                (used, _iso(_now()), reservation_id),
+            )
+
+    async def quota(
+        self, user_key: str, *, unlimited: bool = False, now: datetime | None = None
+    ) -> QuotaStatus:
+        now = now or _now()
+        daily, monthly, blocked = await self._limits(user_key)
+        day_resets, month_resets = period_resets(now)
+        return QuotaStatus(
+            user_key=user_key,
+            unlimited=unlimited,
+            blocked=blocked,
+            day_used=await self._used(user_key, day_key(now)),
+            day_limit=None if unlimited else daily,
+            month_used=await self._used(user_key, month_key(now)),
+            month_limit=None if unlimited else monthly,
+            day_resets=day_resets,
+            month_resets=month_resets,
+        )
+
+    async def _upsert_limits(self, user_key: str, column_sql: str, values: tuple[Any, ...]) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO quota_limits (user_key, updated_at) VALUES (?, ?) ON CONFLICT (user_key) DO NOTHING",
+                (user_key, _iso(_now())),
+            )
+            await db.execute(
+                f"UPDATE quota_limits SET {column_sql}, updated_at = ? WHERE user_key = ?",
+                (*values, _iso(_now()), user_key),
+            )
+
+    async def set_limits(self, user_key: str, *, daily: int | None, monthly: int | None) -> None:
+        await self._upsert_limits(user_key, "daily = ?, monthly = ?", (daily, monthly))
+
+    async def set_blocked(self, user_key: str, blocked: bool) -> None:
+        await self._upsert_limits(user_key, "blocked = ?", (int(blocked),))
+
+    async def reset_usage(self, user_key: str, *, now: datetime | None = None) -> None:
+        """Forget what was committed today and this month (open reservations stay held)."""
+        now = now or _now()
+        async with self._write() as db:
+            for period, column in ((day_key(now), "day"), (month_key(now), "month")):
+                row = await self._one(
+                    f"SELECT COALESCE(SUM(amount), 0) AS held FROM reservations "
+                    f"WHERE user_key = ? AND {column} = ? AND state = 'reserved'",
+                    (user_key, period),
+                )
+                held = int(row["held"]) if row else 0
+                await db.execute(
+                    "UPDATE quota_usage SET used = ? WHERE user_key = ? AND period = ?",
+                    (held, user_key, period),
+                )
+
+    async def open_reservations(self) -> int:
+        row = await self._one("SELECT COUNT(*) AS n FROM reservations WHERE state = 'reserved'")
+        return int(row["n"]) if row else 0
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    async def _put_blob(
+        self, db: aiosqlite.Connection, data: bytes, mime: str, width: int, height: int, name: str
+    ) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        await db.execute(
+            "INSERT INTO blobs (sha256, mime, width, height, name, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (sha256) DO NOTHING",
+            (digest, mime, width, height, name, data, _iso(_now())),
+        )
+        return digest
+
+    async def create_job(self, job: Job, inputs: tuple[ImageInput, ...]) -> None:
+        async with self._write() as db:
+            await db.execute(
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 23)})",
+                (
+                    job.id,
+                    job.user_key,
+                    job.platform,
+                    str(job.status),
+                    job.kind,
+                    job.prompt,
+                    job.model,
+                    json.dumps(job.request),
+                    job.workspace_id,
+                    job.channel_id,
+                    job.thread_id,
+                    job.message_id,
+                    job.provider,
+                    job.provider_task_id,
+                    job.reservation_id,
+                    job.images_requested,
+                    job.images_delivered,
+                    job.parent_id,
+                    job.error_kind,
+                    job.error,
+                    job.created_at or _iso(_now()),
+                    job.finished_at,
+                    job.duration_ms,
+                ),
+            )
+            for position, image in enumerate(inputs):
+                digest = await self._put_blob(
+                    db, image.data, image.mime, image.width, image.height, image.name
+                )
+                await db.execute(
+                    "INSERT INTO job_images (job_id, role, position, sha256, source, url) VALUES (?, 'input', ?, ?, ?, ?)",
+                    (job.id, position, digest, image.source, image.url),
+                )
+
+    async def update_job(self, job_id: str, **fields: Any) -> None:
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        if not fields:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        values = [str(v) if isinstance(v, JobStatus) else v for v in fields.values()]
+        async with self._write() as db:
+            await db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*values, job_id))
+
+    async def finish_job(
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        delivered: int = 0,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        now = _now()
+        async with self._write() as db:
+            row = await self._one("SELECT created_at FROM jobs WHERE id = ?", (job_id,))
+            duration = None
+            if row is not None:
+                duration = int((now - datetime.fromisoformat(row["created_at"])).total_seconds() * 1000)
+            await db.execute(
+                "UPDATE jobs SET status = ?, images_delivered = ?, error_kind = ?, error = ?, finished_at = ?, "
+                "duration_ms = ? WHERE id = ?",
+                (str(status), delivered, error_kind, error, _iso(now), duration, job_id),
+            )
+
+    @staticmethod
+    def _job(row: aiosqlite.Row, message_ids: tuple[str, ...] = ()) -> Job:
+        return Job(
+            id=row["id"],
+            user_key=row["user_key"],
+            platform=row["platform"],
+            status=JobStatus(row["status"]),
+            kind=row["kind"],
+            prompt=row["prompt"],
+            model=row["model"],
+            request=json.loads(row["request_json"]),
+            workspace_id=row["workspace_id"],
+            channel_id=row["channel_id"],
+            thread_id=row["thread_id"],
+            message_id=row["message_id"],
+            provider=row["provider"],
+            provider_task_id=row["provider_task_id"],
+            reservation_id=row["reservation_id"],
+            images_requested=row["images_requested"],
+            images_delivered=row["images_delivered"],
+            parent_id=row["parent_id"],
+            error_kind=row["error_kind"],
+            error=row["error"],
+            created_at=row["created_at"],
+            finished_at=row["finished_at"],
+            duration_ms=row["duration_ms"],
+            result_message_ids=message_ids,
+        )
+
+    async def _jobs(self, where: str, params: tuple[Any, ...], tail: str = "") -> list[Job]:
+        async with self.db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where} {tail}", params) as cur:
+            rows = await cur.fetchall()
+        jobs = []
+        for row in rows:
+            async with self.db.execute(
+                "SELECT message_id FROM job_messages WHERE job_id = ? ORDER BY rowid", (row["id"],)
+            ) as cur:
+                ids = tuple(r[0] for r in await cur.fetchall())
+            jobs.append(self._job(row, ids))
+        return jobs
+
+    async def get_job(self, job_id: str) -> Job | None:
+        found = await self._jobs("id = ?", (job_id,))
+        return found[0] if found else None
+
+    async def link_messages(self, job_id: str, platform: str, message_ids: list[str]) -> None:
+        async with self._write() as db:
+            await db.executemany(
+                "INSERT OR REPLACE INTO job_messages (platform, message_id, job_id) VALUES (?, ?, ?)",
+                [(platform, mid, job_id) for mid in message_ids],
+            )
+
+    async def job_for_message(self, platform: str, message_id: str) -> Job | None:
+        row = await self._one(
+            "SELECT job_id FROM job_messages WHERE platform = ? AND message_id = ?", (platform, message_id)
+        )
+        return await self.get_job(row["job_id"]) if row else None
+
+    async def latest_in_thread(self, platform: str, channel_id: str, thread_id: str | None) -> Job | None:
+        found = await self._jobs(
+            "platform = ? AND channel_id = ? AND thread_id IS ? AND status = 'succeeded' AND images_delivered > 0",
+            (platform, channel_id, thread_id),
+            "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        )
+        return found[0] if found else None
+
+    async def unfinished_jobs(self) -> list[Job]:
+        return await self._jobs("status IN ('queued', 'running')", (), "ORDER BY created_at")
+
+    async def jobs_for_user(self, user_key: str, limit: int = 10) -> list[Job]:
+        return await self._jobs("user_key = ?", (user_key,), f"ORDER BY created_at DESC LIMIT {int(limit)}")
+
+    async def save_outputs(self, job_id: str, images: list[GeneratedImage]) -> None:
+        async with self._write() as db:
+            for position, image in enumerate(images):
+                digest = await self._put_blob(db, image.data, image.mime, image.width, image.height, "")
+                await db.execute(
+                    "INSERT OR REPLACE INTO job_images (job_id, role, position, sha256, source) "
+                    "VALUES (?, 'output', ?, ?, ?)",
+                    (job_id, position, digest, f"result:{job_id}"),
+                )
+
+    async def _images(self, job_id: str, role: str) -> list[ImageInput]:
+        async with self.db.execute(
+            "SELECT b.data, b.mime, b.width, b.height, b.name, i.source, i.url, i.position FROM job_images i "
+            "JOIN blobs b ON b.sha256 = i.sha256 WHERE i.job_id = ? AND i.role = ? ORDER BY i.position",
+            (job_id, role),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            ImageInput(
+                data=row["data"],
+                mime=row["mime"],
+                width=row["width"],
+                height=row["height"],
+                name=row["name"] or f"result {row['position'] + 1}",
+                url=row["url"],
+                source=row["source"],
+            )
+            for row in rows
+        ]
+
+    async def job_inputs(self, job_id: str) -> list[ImageInput]:
+        return await self._images(job_id, "input")
+
+    async def job_outputs(self, job_id: str) -> list[ImageInput]:
+        return await self._images(job_id, "output")

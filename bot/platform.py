@@ -1,0 +1,35 @@
+"""How chat platforms plug into `seedbot run` without the engine importing them.
+
+Each adapter package declares an entry point in the `seedbot.platforms` group (see
+pyproject.toml) naming a factory `create(runtime) -> Platform | None` (None when the
+platform is not configured). The engine never imports adapters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Protocol
+
+from bot.runtime import Runtime
+
+__all__ = ["ENTRY_POINT_GROUP", "Platform", "PlatformFactory", "load_factories"]
+
+ENTRY_POINT_GROUP = "seedbot.platforms"
+
+
+class Platform(Protocol):
+    name: str
+
+    async def start(self) -> None:
+        """Connect and start serving; returns once connected (serving goes on in tasks)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+PlatformFactory = Callable[[Runtime], Platform | None]
+
+
+def load_factories() -> dict[str, PlatformFactory]:
+    return {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}

@@ -1,0 +1,56 @@
+"""Everything a running seedbot holds, built once from settings and closed in order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from bot.config import Settings
+from bot.engine import Engine
+from bot.fetch import SafeFetcher
+from bot.ledger import Ledger, open_ledger
+from bot.providers.registry import build_providers
+from bot.providers.router import Router
+
+__all__ = ["Runtime", "open_runtime"]
+
+log = logging.getLogger(__name__)
+
+# Providers answer a 2K image in ~25 s; sync ones hold the request open that long.
+HTTP_TIMEOUT = httpx.Timeout(connect=10.0, read=180.0, write=60.0, pool=60.0)
+HTTP_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30.0)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    http: httpx.AsyncClient
+    fetcher: SafeFetcher
+    ledger: Ledger
+    engine: Engine
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    async with httpx.AsyncClient(
+        timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS, headers={"User-Agent": "seedbot/0.1"}
+    ) as http:
+        fetcher = SafeFetcher(http, allow_private=settings.allow_private_network)
+        router = Router(
+            build_providers(settings, http, fetcher),
+            retries=settings.provider_retries,
+            deadline=settings.provider_deadline,
+        )
+        ledger = await open_ledger(settings)
+        try:
+            engine = Engine(settings, ledger, router)
+            if engine.demo:
+                log.warning("no provider key is configured: running on the offline demo provider")
+            yield Runtime(settings, http, fetcher, ledger, engine)
+            await engine.wait_background()
+        finally:
+            await ledger.close()

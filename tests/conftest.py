@@ -1,0 +1,23 @@
+"""Shared fixtures. Every test starts from a clean environment: no developer .env or
+exported keys leak into settings (tests build Settings explicitly)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+_PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_", "SLACK_")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith(_PREFIXES):
+            monkeypatch.delenv(name)
+    # Relative paths (./seedbot.db, .env) resolve in a scratch directory, never the repo.
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
