@@ -144,6 +144,16 @@ class Engine:
     async def usage(self, requester: Requester) -> QuotaStatus:
         return await self.ledger.quota(requester.key, unlimited=self.is_admin(requester))
 
+    async def left_after(self, requester: Requester, result: GenerationResult) -> int | None:
+        """Images the user will have left once this result is committed (None: unlimited).
+
+        Called while delivering, when the whole batch is still reserved: the images the
+        provider did not return are about to be refunded, so they count as left.
+        """
+        status = await self.usage(requester)
+        left = status.left
+        return None if left is None else left + result.missing
+
     def check(self, request: GenerationRequest) -> ValidatedRequest:
         """Validate and make sure some provider can serve it. Raises with user text; free."""
         validated = validate(request)

@@ -193,3 +193,33 @@ def partial_delivery(got: int, asked: int) -> str:
 
 def references_legend(names: list[str]) -> str:
     return "; ".join(f"image {i} = {name}" for i, name in enumerate(names, start=1))
+
+
+def result_caption(
+    *,
+    prompt: str,
+    model_name: str,
+    size: str,
+    provider: str,
+    elapsed: float,
+    left: int | None,
+    delivered: int,
+    requested: int,
+    demo: bool = False,
+    refitted: bool = False,
+    legend: str = "",
+) -> str:
+    """The few lines under a result: what was made, how, and what the user has left."""
+    short = prompt if len(prompt) <= 300 else prompt[:297] + "…"
+    lines = [short, f"{model_name} · {size} · {provider} · {elapsed:.1f}s"]
+    if legend:
+        lines.append(legend)
+    if delivered < requested:
+        lines.append(partial_delivery(delivered, requested))
+    if refitted:
+        lines.append("Some images were re-encoded to fit this platform's upload limit.")
+    if left is not None:
+        lines.append(f"Images left today: {left}.")
+    if demo:
+        lines.append(DEMO_NOTICE)
+    return "\n".join(lines)

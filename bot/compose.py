@@ -1,0 +1,122 @@
+"""Turning what a user said into engine requests, the same way on every platform.
+
+A new prompt with flags and attachments, an edit of an earlier result (reply or button),
+a re-roll, variations: adapters gather text and image bytes, these functions decide what the
+request is. Adapters never assemble a GenerationRequest field by field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from bot import messages
+from bot.engine import request_from_json
+from bot.errors import InvalidImage, InvalidRequest
+from bot.flags import ParsedText, parse_text
+from bot.images import load_reference
+from bot.ledger.base import Ledger
+from bot.models import GenerationRequest, ImageInput, Job, JobKind
+from bot.seedream import MAX_REFERENCES, REFERENCE_MAX_BYTES
+
+__all__ = [
+    "VARIATIONS_COUNT",
+    "Composed",
+    "check_declared_size",
+    "compose_edit",
+    "compose_new",
+    "compose_reroll",
+    "compose_variations",
+    "reference",
+]
+
+VARIATIONS_COUNT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    request: GenerationRequest
+    kind: JobKind
+    parent_id: str | None = None
+    legend: str = ""  # "image 1 = …; image 2 = …", echoed back to the user
+    pick: int | None = None
+
+
+def check_declared_size(name: str, size: int | None) -> None:
+    """Refuse an attachment by its declared size before downloading it."""
+    if size is not None and size > REFERENCE_MAX_BYTES:
+        raise InvalidImage(messages.image_too_large(name, size, REFERENCE_MAX_BYTES))
+    if size == 0:
+        raise InvalidImage(messages.not_an_image(name))
+
+
+def reference(data: bytes, name: str, *, url: str | None = None, source: str = "upload") -> ImageInput:
+    """Bytes of an attachment -> a measured reference image (InvalidImage if it is not one)."""
+    check_declared_size(name, len(data))
+    return load_reference(data, name, url=url, source=source)
+
+
+def _legend(images: tuple[ImageInput, ...]) -> str:
+    if not images:
+        return ""
+    return messages.references_legend([img.name or f"image {i}" for i, img in enumerate(images, start=1)])
+
+
+def _request(
+    parsed: ParsedText, images: tuple[ImageInput, ...], defaults: dict[str, object]
+) -> GenerationRequest:
+    if len(images) > MAX_REFERENCES:
+        raise InvalidImage(messages.too_many_references(len(images), MAX_REFERENCES))
+    base = dict(defaults)
+    model = str(base.pop("model", "5.0-lite"))
+    return parsed.to_request(images=images, default_model=model, **base)
+
+
+def compose_new(text: str, images: list[ImageInput], **defaults: object) -> Composed:
+    """A fresh prompt (with flags) and optional attachments: text-to-image or an edit."""
+    parsed = parse_text(text)
+    refs = tuple(images)
+    request = _request(parsed, refs, defaults)
+    return Composed(
+        request, JobKind.EDIT if refs else JobKind.IMAGINE, legend=_legend(refs), pick=parsed.pick
+    )
+
+
+async def compose_edit(
+    ledger: Ledger, parent: Job, text: str, images: list[ImageInput], **defaults: object
+) -> Composed:
+    """Edit an earlier result: its images (or the one picked with #N) come first, then new ones."""
+    parsed = parse_text(text)
+    outputs = await ledger.job_outputs(parent.id)
+    if not outputs:
+        raise InvalidRequest(messages.NOT_A_RESULT)
+    if parsed.pick is not None:
+        if not 1 <= parsed.pick <= len(outputs):
+            raise InvalidRequest(
+                messages.bad_flag_value(f"#{parsed.pick}", str(parsed.pick), f"pick 1 to {len(outputs)}")
+            )
+        outputs = [outputs[parsed.pick - 1]]
+    named = [
+        dataclasses.replace(img, name=f"result {parsed.pick or i} of job {parent.id}")
+        for i, img in enumerate(outputs, start=1)
+    ]
+    refs = (*named, *images)
+    defaults = {"model": parent.model, **defaults}
+    request = _request(parsed, refs, defaults)
+    return Composed(request, JobKind.EDIT, parent_id=parent.id, legend=_legend(refs), pick=parsed.pick)
+
+
+async def compose_reroll(ledger: Ledger, parent: Job) -> Composed:
+    """The same request again: same prompt, options and references."""
+    inputs = await ledger.job_inputs(parent.id)
+    request = request_from_json(parent.request, inputs)
+    return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=_legend(request.images))
+
+
+async def compose_variations(ledger: Ledger, parent: Job, count: int = VARIATIONS_COUNT) -> Composed:
+    """A batch from the same prompt and references (fewer if references leave no room)."""
+    inputs = await ledger.job_inputs(parent.id)
+    request = request_from_json(parent.request, inputs)
+    room = max(1, 15 - len(request.images))
+    request = dataclasses.replace(request, count=min(count, room))
+    return Composed(request, JobKind.VARIATIONS, parent_id=parent.id, legend=_legend(request.images))
