@@ -7,11 +7,14 @@ platform is not configured). The engine never imports adapters.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Protocol
 
 from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ENTRY_POINT_GROUP", "Platform", "PlatformFactory", "load_factories"]
 
@@ -32,4 +35,11 @@ PlatformFactory = Callable[[Runtime], Platform | None]
 
 
 def load_factories() -> dict[str, PlatformFactory]:
-    return {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    factories: dict[str, PlatformFactory] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            factories[ep.name] = ep.load()
+        except ImportError:
+            # A platform whose library is missing is skipped, not fatal to the others.
+            log.exception("platform %s could not be loaded", ep.name)
+    return factories
