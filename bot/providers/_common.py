@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PollErrors",
     "batch_prompt",
+    "body_message",
     "error_text",
     "images_from_strings",
     "json_body",
@@ -71,6 +72,13 @@ def error_text(body: Any, fallback: str = "") -> str:
         if value not in (None, "", 0) and str(value) not in parts:
             parts.append(str(value))
     return ": ".join(parts)[:300] or fallback[:300]
+
+
+def body_message(response: httpx.Response, body: Any) -> str:
+    """The error message of a parsed body, or a whitespace-squeezed hint of a non-JSON one."""
+    if body is None:
+        return " ".join(response.text[:160].split())
+    return error_text(body)
 
 
 def number(value: str | None) -> int | float | None:

@@ -6,12 +6,20 @@ import httpx
 
 from bot.config import Settings
 from bot.fetch import SafeFetcher
+from bot.providers.apiframe import ApiframeProvider
 from bot.providers.base import Provider
 from bot.providers.demo import DemoProvider
+from bot.providers.modellix import ModellixProvider
+from bot.providers.novita import NovitaProvider
+from bot.providers.segmind import SegmindProvider
 
 __all__ = ["PROVIDER_CLASSES", "build_providers"]
 
 PROVIDER_CLASSES: dict[str, type[Provider]] = {
+    "novita": NovitaProvider,
+    "segmind": SegmindProvider,
+    "apiframe": ApiframeProvider,
+    "modellix": ModellixProvider,
     "demo": DemoProvider,
 }
 

@@ -31,7 +31,13 @@ from typing import Any
 import httpx
 
 from bot.errors import DownloadError, ProviderError, ProviderErrorKind
-from bot.providers._common import error_text, images_from_strings, json_body, looks_moderated, number
+from bot.providers._common import (
+    body_message,
+    images_from_strings,
+    json_body,
+    looks_moderated,
+    number,
+)
 from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput, image_from_bytes
 
 __all__ = ["SegmindProvider"]
@@ -39,7 +45,19 @@ __all__ = ["SegmindProvider"]
 log = logging.getLogger(__name__)
 
 PATH = "/v1/seedream-v5-lite-text-to-image"
-ASPECT_RATIOS = frozenset({"1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9"})
+# Segmind's ratio names. Validation reduces ratios (21:9 becomes 7:3), so capabilities list
+# the reduced forms and the body uses Segmind's label.
+ASPECT_LABELS = {
+    "1:1": "1:1",
+    "4:3": "4:3",
+    "3:4": "3:4",
+    "16:9": "16:9",
+    "9:16": "9:16",
+    "3:2": "3:2",
+    "2:3": "2:3",
+    "7:3": "21:9",
+}
+ASPECT_RATIOS = frozenset(ASPECT_LABELS)
 
 
 class SegmindProvider(Provider):
@@ -61,7 +79,7 @@ class SegmindProvider(Provider):
         req = call.request
         return {
             "prompt": req.prompt,
-            "aspect_ratio": req.aspect_text,
+            "aspect_ratio": ASPECT_LABELS.get(req.aspect_text, req.aspect_text),
             "size": req.tier,
             "max_images": req.count,
             "optimize_prompt": req.request.optimize,
@@ -114,7 +132,7 @@ class SegmindProvider(Provider):
         items = _result_strings(body)
         if not items:
             raise self.error(ProviderErrorKind.UNAVAILABLE, response, "answer without images")
-        images, unusable = await images_from_strings(self, items)
+        images, _ = await images_from_strings(self, items)
         if not images:
             raise self.error(ProviderErrorKind.UNAVAILABLE, response, f"no usable image among {len(items)}")
         usage["images_returned"] = len(items)
@@ -129,12 +147,8 @@ class SegmindProvider(Provider):
         status = response.status_code
         if body is None:
             body = json_body(response)
-        if body is None:
-            # 404/405 answer an HTML page: keep only a hint of it.
-            message = " ".join(response.text[:120].split())
-        else:
-            message = error_text(body)
-        detail = message
+        # 404/405 answer an HTML page: keep only a hint of it.
+        detail = message = body_message(response, body)
         if looks_moderated(message):
             return self.error(ProviderErrorKind.MODERATION, response, detail)
         lowered = message.lower()
