@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.fetch import SafeFetcher
@@ -54,7 +55,12 @@ def make(settings: Settings, client: httpx.AsyncClient, fetcher: SafeFetcher) ->
     """make("novita") -> a provider on the emulator; keyword overrides change its Settings."""
 
     def _make(name: str, **overrides: Any) -> Provider:
-        own = settings.model_copy(update=overrides) if overrides else settings
+        # model_copy does not validate: wrap keys the way Settings would.
+        update = {
+            k: SecretStr(v) if k.endswith("_api_key") and isinstance(v, str) else v
+            for k, v in overrides.items()
+        }
+        own = settings.model_copy(update=update) if update else settings
         return PROVIDER_CLASSES[name](own, client, fetcher)
 
     return _make

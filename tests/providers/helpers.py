@@ -6,8 +6,11 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from PIL import Image
 
+from bot.config import Settings
+from bot.fetch import SafeFetcher
 from bot.models import GenerationRequest
 from bot.providers.base import Provider, ProviderCall
 from bot.providers.router import Router
@@ -72,3 +75,9 @@ async def route(
         on_task_id=hooks.on_task_id,
         on_progress=hooks.on_progress,
     )
+
+
+def offline(cls: type[Provider]) -> Provider:
+    """A provider instance for pure mapping tests (its client is never used)."""
+    client = httpx.AsyncClient()
+    return cls(Settings(_env_file=None), client, SafeFetcher(client))  # type: ignore[call-arg]

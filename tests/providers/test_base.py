@@ -1,0 +1,91 @@
+"""The shared helpers in providers/base.py and providers/_common.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import ProviderError, ProviderErrorKind
+from bot.providers._common import PollErrors, batch_prompt, error_text, looks_moderated
+from bot.providers.base import parse_retry_after
+from tests.providers.helpers import make_call, vreq
+
+
+async def test_send_caps_a_chunked_body(make, emu) -> None:
+    emu.novita.fail("oversized_body", size=3_000_000)
+    provider = make("novita")
+    provider.response_max_bytes = 1_000_000
+    with pytest.raises(ProviderError) as info:
+        await provider.generate(make_call(vreq()))
+    assert info.value.kind is ProviderErrorKind.UNAVAILABLE and not info.value.retryable
+    assert "larger than allowed" in info.value.detail
+
+
+async def test_send_total_timeout_beats_a_dribbling_body(make, emu) -> None:
+    emu.segmind.fail("slow_body", seconds=5)
+    with pytest.raises(ProviderError) as info:
+        await make("segmind").generate(make_call(vreq(), deadline=0.4))
+    assert info.value.kind is ProviderErrorKind.TIMEOUT
+
+
+async def test_slow_but_in_time_body_is_fine(make, emu) -> None:
+    emu.segmind.fail("slow_body", seconds=0.2)
+    emu.novita.fail("delay", seconds=0.2)
+    emu.novita.latency = 0.1
+    assert len((await make("segmind").generate(make_call(vreq()))).images) == 1
+    assert len((await make("novita").generate(make_call(vreq()))).images) == 1
+
+
+async def test_oversized_result_download_counts_as_failed(make, emu, monkeypatch) -> None:
+    monkeypatch.setattr("bot.providers.base.RESULT_MAX_BYTES", 200)
+    with pytest.raises(ProviderError) as info:
+        await make("novita").generate(make_call(vreq()))
+    assert "no usable image" in info.value.detail
+
+
+async def test_send_passes_auth_and_redirect_options(make, emu) -> None:
+    provider = make("novita")
+    response = await provider.send("GET", "/v3/nothing-here", follow_redirects=False, auth=None)
+    assert response.status_code == 405
+
+
+def test_parse_retry_after_forms() -> None:
+    assert parse_retry_after({"retry-after": "3"}) == 3.0
+    assert parse_retry_after({"x-rate-limit-reset-at-utc": "1000000010"}, now=1_000_000_000) == 10.0
+    assert parse_retry_after({"x-rate-limit-reset-at-utc": "2001-09-09T01:46:50Z"}, now=1_000_000_000) == 10.0
+
+
+def test_batch_prompt() -> None:
+    assert batch_prompt("fox", 1) == "fox"
+    assert batch_prompt("fox ", 3) == "fox\n\nGenerate a set of 3 images."
+    assert batch_prompt("a" * 590, 3, limit=600) == "a" * 590
+
+
+def test_moderation_words() -> None:
+    assert looks_moderated("OutputImageSensitiveContentDetected")
+    assert looks_moderated("Provider returned an error: content policy violation")
+    assert looks_moderated("NSFW content detected")
+    assert not looks_moderated("ContentSecurityDetectionError: the sensitive-content check failed")
+    assert not looks_moderated("rate limit exceeded", None)
+
+
+def test_error_text_shapes() -> None:
+    assert (
+        error_text({"code": 403, "reason": "NOT_ENOUGH_BALANCE", "message": "low"})
+        == "NOT_ENOUGH_BALANCE: 403: low"
+    )
+    assert error_text({"error": {"code": "X", "message": "m"}}) == "X: m"
+    assert error_text({"error": "plain"}) == "plain"
+    assert error_text(None, "fallback") == "fallback"
+
+
+def test_poll_errors_absorb_transients_then_give_up() -> None:
+    guard = PollErrors(limit=2)
+    transient = ProviderError("p", ProviderErrorKind.UNAVAILABLE)
+    guard.absorb(transient)
+    guard.absorb(transient)
+    with pytest.raises(ProviderError):
+        guard.absorb(transient)
+    guard.ok()
+    guard.absorb(transient)
+    with pytest.raises(ProviderError):
+        guard.absorb(ProviderError("p", ProviderErrorKind.AUTH))
