@@ -50,6 +50,8 @@ __all__ = ["ApiframeProvider"]
 
 log = logging.getLogger(__name__)
 
+SUBMIT_TIMEOUT = 60.0  # seconds for a submit answer (the work happens later, while polling)
+
 SUBMIT_PATH = "/v2/images/generate"
 JOB_PATH = "/v2/jobs/{}"
 MODEL = "seedream-5-lite"
@@ -94,7 +96,11 @@ class ApiframeProvider(Provider):
             raise ProviderError(self.name, ProviderErrorKind.BAD_REQUEST, detail=refusal, retryable=False)
         headers = {**self._headers(), "Idempotency-Key": call.job_id}
         response = await self.send(
-            "POST", SUBMIT_PATH, json=self.build_body(call), headers=headers, total_timeout=60.0
+            "POST",
+            SUBMIT_PATH,
+            json=self.build_body(call),
+            headers=headers,
+            total_timeout=min(SUBMIT_TIMEOUT, call.deadline),
         )
         body = json_body(response)
         if response.status_code not in (200, 201, 202):

@@ -53,6 +53,8 @@ __all__ = ["ModellixProvider"]
 
 log = logging.getLogger(__name__)
 
+SUBMIT_TIMEOUT = 60.0  # seconds for a submit answer (the work happens later, while polling)
+
 EDIT_PATH = "/api/v1/bytedance/seedream-5.0-lite-edit/async"
 TEXT_PATH = "/api/v1/bytedance/seedream-5.0-lite/async"
 TASK_PATH = "/api/v1/tasks/{}"
@@ -108,7 +110,11 @@ class ModellixProvider(Provider):
             raise ProviderError(self.name, ProviderErrorKind.BAD_REQUEST, detail=refusal, retryable=False)
         path = EDIT_PATH if call.request.images else TEXT_PATH
         response = await self.send(
-            "POST", path, json=self.build_body(call), headers=self._headers(), total_timeout=60.0
+            "POST",
+            path,
+            json=self.build_body(call),
+            headers=self._headers(),
+            total_timeout=min(SUBMIT_TIMEOUT, call.deadline),
         )
         body = json_body(response)
         if response.status_code != 200 or not isinstance(body, dict) or body.get("code") != 0:

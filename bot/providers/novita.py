@@ -36,7 +36,7 @@ import httpx
 
 from bot.errors import ProviderError, ProviderErrorKind
 from bot.models import ImageInput
-from bot.providers._common import batch_prompt, error_text, images_from_strings, json_body, looks_moderated
+from bot.providers._common import batch_prompt, body_message, images_from_strings, json_body, looks_moderated
 from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput
 from bot.seedream import MODELS
 
@@ -108,11 +108,11 @@ class NovitaProvider(Provider):
 
     async def generate(self, call: ProviderCall) -> ProviderOutput:
         req = call.request
-        path = PATHS.get(req.spec.key)
-        if path is None:
-            raise ProviderError(
-                self.name, ProviderErrorKind.BAD_REQUEST, detail=f"no model {req.spec.key}", retryable=False
-            )
+        refusal = self.capabilities.refusal(req)
+        if refusal is not None:
+            # The router never sends these; refuse before anything is paid for.
+            raise ProviderError(self.name, ProviderErrorKind.BAD_REQUEST, detail=refusal, retryable=False)
+        path = PATHS[req.spec.key]
         headers = {"Authorization": f"Bearer {self.api_key()}", "Content-Type": "application/json"}
         try:
             response = await self.send(
@@ -147,7 +147,7 @@ class NovitaProvider(Provider):
         status = response.status_code
         reason = str(body.get("reason") or "") if isinstance(body, dict) else ""
         message = str(body.get("message") or "") if isinstance(body, dict) else ""
-        detail = error_text(body, response.text[:200] if body is None else "")
+        detail = body_message(response, body)
         if looks_moderated(reason, message):
             return self.error(ProviderErrorKind.MODERATION, response, detail)
         kind = REASONS.get(reason) or STATUSES.get(status)

@@ -10,7 +10,7 @@ result images they hand out:
                      GET /api/v1/tasks/{id}                                    (async tasks)
     {url}/files/{token}                                                        (result images)
 
-Each emulator follows its provider's document (tests/../shared/seeds, docs/providers.md):
+Each emulator follows its provider's seed document and docs/providers.md:
 exact auth header, exact body field names and value ranges; unknown or misspelled fields,
 out-of-range values and wrong auth answer in that provider's own error shape.
 
@@ -44,7 +44,8 @@ the next matching requests after auth has passed:
 
 Other knobs per provider state: latency (seconds before every submit answer), pending_polls,
 deliver (images the model makes; default as asked), broken (how many result URLs 404),
-job_error (async jobs end FAILED with this text), result_mode (see ProviderState).
+job_error (async jobs end FAILED with this text; Segmind answers 200 {"error": text}),
+result_mode (see ProviderState).
 """
 
 from __future__ import annotations
@@ -301,9 +302,7 @@ class ProviderEmulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = self._runner.addresses[0][1]
         self._url = f"http://{self.host}:{port}"
         return self._url
 
@@ -643,6 +642,9 @@ class ProviderEmulator:
             count, width, height = self._segmind_check(rec.json)
         except _Invalid as exc:
             return self._segmind_error(400, str(exc))
+        if st.job_error is not None:
+            # The run failed upstream: a 200 whose JSON body carries the error.
+            return await self._json(request, fault, {"error": st.job_error})
         urls = self._results(st, count, width, height, "jpeg")
         st.credits -= 0.05 * len(urls)
         headers = {"x-remaining-credits": f"{st.credits:g}"}

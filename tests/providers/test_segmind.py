@@ -86,3 +86,18 @@ async def test_oversized_binary_answer_is_refused(make, emu) -> None:
     with pytest.raises(ProviderError) as info:
         await provider.generate(make_call(vreq()))
     assert info.value.kind is ProviderErrorKind.UNAVAILABLE and not info.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("Generation failed: NSFW content detected", ProviderErrorKind.MODERATION),
+        ("Generation failed: worker crashed", ProviderErrorKind.UNAVAILABLE),
+    ],
+)
+async def test_json_error_inside_a_200(make, emu, message, kind) -> None:
+    emu.segmind.job_error = message
+    with pytest.raises(ProviderError) as info:
+        await make("segmind").generate(make_call(vreq()))
+    assert info.value.kind is kind
+    assert message in info.value.detail
