@@ -223,3 +223,53 @@ def result_caption(
     if demo:
         lines.append(DEMO_NOTICE)
     return "\n".join(lines)
+
+
+# -- chat adapters (shared wording for every platform) ----------------------------------------
+
+STARTING = "Starting…"
+NOT_IN_CHANNEL = (
+    "I can't post in this conversation. Add me to the channel (or message me directly), "
+    f"then try again. {NOT_CHARGED}"
+)
+RESULT_ACTIONS = "Re-roll it, make variations, or edit it with a new prompt. Reply in this thread to edit."
+BUTTON_REROLL = "Re-roll"
+BUTTON_VARIATIONS = "Variations"
+BUTTON_EDIT = "Edit"
+EDIT_TITLE = "Edit image"
+EDIT_SUBMIT = "Generate"
+EDIT_PROMPT_LABEL = "What should change?"
+EDIT_PROMPT_HINT = "Describe the change. #2 edits only image 2 of a batch; flags like --ar 16:9 work too."
+HOME_TITLE = "Your seedbot images"
+
+
+def with_charge_note(text: str, charged: bool = False) -> str:
+    """An error sentence that always says whether the user was charged."""
+    if "charged" in text:
+        return text
+    return f"{text} {'You were charged for what was delivered.' if charged else NOT_CHARGED}"
+
+
+def asked_for(who: str, prompt: str) -> str:
+    """The public line a command posts before working in its thread."""
+    return f"{who} asked for: {prompt}"
+
+
+def help_text(command: str, options: list[str]) -> str:
+    return (
+        f"Describe the image you want, e.g. `{command} a red fox in snow --ar 3:2 --n 2`.\n"
+        f"Options: {', '.join(options)}.\n"
+        "Mention me with images attached to edit them or combine them; reply in my thread to edit "
+        f"the latest result. `{command} usage` shows how many images you have left."
+    )
+
+
+def file_not_hosted(name: str) -> str:
+    return f"I only read files uploaded to this workspace, and '{name}' is hosted elsewhere. {NOT_CHARGED}"
+
+
+def file_access_denied(name: str) -> str:
+    return (
+        f"I couldn't read '{name}': I was shown a sign-in page instead of the file, so the app "
+        f"is probably missing permission to read files (an admin has to reinstall it). {NOT_CHARGED}"
+    )

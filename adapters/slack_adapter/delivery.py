@@ -1,0 +1,235 @@
+"""Posting into a thread: the progress placeholder, and the finished images.
+
+The placeholder is one message updated in place (queued #n, generating with elapsed time and
+a progress bar). Updates run in the background and are throttled, so a slow or rate-limited
+chat.update never holds up the job. Results are uploaded into the thread with files_upload_v2
+and a short comment, then the Re-roll / Variations / Edit buttons follow; the placeholder
+is removed once the images are there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack_adapter.blocks import result_controls
+from adapters.slack_adapter.text import escape
+from bot import messages
+from bot.engine import Delivery, ProgressEvent
+from bot.images import fit_to_limit
+from bot.models import GeneratedImage, GenerationResult
+from bot.seedream import get_model
+
+__all__ = ["FILES_PER_MESSAGE", "UPLOAD_MAX_BYTES", "StatusMessage", "ThreadDelivery"]
+
+log = logging.getLogger(__name__)
+
+# Slack takes files up to 1 GB; a Seedream image is a few MB, so refitting is a safety net.
+UPLOAD_MAX_BYTES = 1_000_000_000
+# One message shows at most 10 files; a batch of up to 15 goes out in two messages.
+FILES_PER_MESSAGE = 10
+
+
+class StatusMessage:
+    """The placeholder in the thread, posted once and then updated in place."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        thread_ts: str | None,
+        *,
+        ts: str | None = None,
+        min_interval: float = 2.0,
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.ts = ts
+        self.min_interval = min_interval
+        self._lock = asyncio.Lock()
+        self._text = messages.STARTING
+        self._shown = ""
+        self._stage = ""
+        self._last_update = 0.0
+        self._updater: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def ensure(self) -> str | None:
+        """Post the placeholder if it is not there yet; returns its ts (None if posting failed)."""
+        async with self._lock:
+            if self.ts is None and not self._closed:
+                response = await self.client.chat_postMessage(
+                    channel=self.channel, thread_ts=self.thread_ts, text=escape(self._text)
+                )
+                self.ts = str(response["ts"])
+                self._shown = self._text
+                self._last_update = time.monotonic()
+            return self.ts
+
+    async def progress(self, event: ProgressEvent) -> None:
+        """Engine progress callback: record the text, update in the background (throttled)."""
+        if event.stage == "done" or self._closed:
+            return
+        self._text = event.text()
+        urgent = event.stage != self._stage
+        self._stage = event.stage
+        if self._updater is None or self._updater.done():
+            self._updater = asyncio.create_task(self._update(urgent))
+
+    async def _update(self, urgent: bool) -> None:
+        try:
+            if not urgent:
+                wait = self.min_interval - (time.monotonic() - self._last_update)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            if self.ts is None:
+                await self.ensure()
+                return
+            async with self._lock:
+                text = self._text
+                if self._closed or text == self._shown:
+                    return
+                self._last_update = time.monotonic()
+                await self.client.chat_update(channel=self.channel, ts=self.ts, text=escape(text))
+                self._shown = text
+        except SlackApiError as exc:
+            log.info("slack: progress update failed: %s", exc.response.get("error"))
+
+    async def _stop_updates(self) -> None:
+        self._closed = True
+        if self._updater is not None and not self._updater.done():
+            self._updater.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._updater
+
+    async def remove(self) -> None:
+        """Delete the placeholder (the result or an ephemeral error replaces it)."""
+        await self._stop_updates()
+        if self.ts is None:
+            return
+        try:
+            await self.client.chat_delete(channel=self.channel, ts=self.ts)
+        except SlackApiError as exc:
+            log.info("slack: could not remove placeholder: %s", exc.response.get("error"))
+
+    async def replace(self, text: str) -> None:
+        """Leave a final note in the placeholder's place (posting one if there is none)."""
+        await self._stop_updates()
+        try:
+            if self.ts is None:
+                await self.client.chat_postMessage(
+                    channel=self.channel, thread_ts=self.thread_ts, text=escape(text)
+                )
+            else:
+                await self.client.chat_update(channel=self.channel, ts=self.ts, text=escape(text))
+        except SlackApiError as exc:
+            log.info("slack: could not post a status note: %s", exc.response.get("error"))
+
+
+@dataclass
+class ThreadDelivery:
+    """Uploads one job's images into its thread. `left_after` gives the caption's quota line."""
+
+    client: AsyncWebClient
+    channel: str
+    thread_ts: str | None
+    status: StatusMessage
+    prompt: str
+    left_after: Callable[[GenerationResult], Awaitable[int | None]]
+    legend: str = ""
+    upload_max_bytes: int = UPLOAD_MAX_BYTES
+
+    async def __call__(self, result: GenerationResult) -> Delivery:
+        images, refitted = await asyncio.to_thread(self._fit, result.images)
+        if not images:
+            return Delivery(delivered=0, thread_id=self.thread_ts)
+        caption = messages.result_caption(
+            prompt=self.prompt,
+            model_name=_model_name(result.model),
+            size=result.size,
+            provider=result.provider,
+            elapsed=result.elapsed,
+            left=await self.left_after(result),
+            delivered=len(images),
+            requested=result.requested,
+            demo=result.demo,
+            refitted=refitted,
+            legend=self.legend,
+        )
+        uploads = [
+            {
+                "content": image.data,
+                "filename": f"seedbot-{result.job_id}-{i}.{image.extension}",
+                "title": f"{self.prompt[:80]} ({i}/{len(images)})" if len(images) > 1 else self.prompt[:80],
+                "alt_txt": self.prompt[:1000],
+            }
+            for i, image in enumerate(images, start=1)
+        ]
+        message_ids: list[str] = []
+        for start in range(0, len(uploads), FILES_PER_MESSAGE):
+            chunk = uploads[start : start + FILES_PER_MESSAGE]
+            response = await self.client.files_upload_v2(
+                file_uploads=chunk,
+                channel=self.channel,
+                thread_ts=self.thread_ts,
+                initial_comment=escape(caption) if start == 0 else None,
+            )
+            message_ids.extend(_shared_ts(response.get("files") or [], self.channel))
+        # The images are in the thread now: whatever happens to the buttons, they count.
+        try:
+            controls = await self.client.chat_postMessage(
+                channel=self.channel,
+                thread_ts=self.thread_ts,
+                text=messages.RESULT_ACTIONS,
+                blocks=result_controls(result.job_id),
+            )
+            message_ids.append(str(controls["ts"]))
+        except SlackApiError as exc:
+            log.warning("slack: job %s: buttons not posted: %s", result.job_id, exc.response.get("error"))
+        await self.status.remove()
+        return Delivery(
+            delivered=len(images), message_ids=tuple(dict.fromkeys(message_ids)), thread_id=self.thread_ts
+        )
+
+    def _fit(self, images: tuple[GeneratedImage, ...]) -> tuple[list[GeneratedImage], bool]:
+        out: list[GeneratedImage] = []
+        changed = False
+        for image in images:
+            try:
+                fitted, refit = fit_to_limit(image, self.upload_max_bytes)
+            except ValueError:
+                log.warning("slack: an image could not be fitted into %d bytes", self.upload_max_bytes)
+                continue
+            out.append(fitted)
+            changed = changed or refit
+        return out, changed
+
+
+def _model_name(key: str) -> str:
+    try:
+        return get_model(key).name
+    except Exception:
+        return key
+
+
+def _shared_ts(files: list[Any], channel: str) -> list[str]:
+    """The ts of the message that shared the uploaded files (when Slack reports it already)."""
+    found: list[str] = []
+    for info in files:
+        if not isinstance(info, dict):
+            continue
+        for kind in ("public", "private"):
+            for share in (info.get("shares") or {}).get(kind, {}).get(channel, []):
+                ts = share.get("ts")
+                if ts and ts not in found:
+                    found.append(str(ts))
+    return found

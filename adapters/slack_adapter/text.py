@@ -1,0 +1,36 @@
+"""Slack's message markup in and out: incoming text to a plain prompt, plain text to mrkdwn.
+
+Slack escapes `&`, `<` and `>` in message text and wraps mentions and links in angle
+brackets (`<@U123>`, `<https://x|label>`). Prompts are parsed as plain text, so incoming
+text is unwrapped first, and everything posted back is escaped again.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["escape", "to_plain"]
+
+_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+
+
+def to_plain(text: str, bot_user_id: str | None = None) -> str:
+    """The prompt a user typed: without mentions of the bot, links and entities unwrapped."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+
+    def unwrap(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith(("@", "#", "!")):
+            # Other users, channels and special mentions: keep their label, drop the id.
+            return label or ""
+        return label or target
+
+    text = _LINK.sub(unwrap, text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def escape(text: str) -> str:
+    """Plain text made safe for Slack's mrkdwn (no accidental mentions or links)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,154 @@
+"""Mentions, DMs and thread replies, end to end: signed Events API requests into the real bot."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+from tests.emulators.providers import ProviderEmulator
+from tests.emulators.slack_emulator import BOT_USER_ID, CHANNEL_ID, DM_CHANNEL_ID, USER_ID, SlackEmulator
+from tests.slack.conftest import StartBot, button_values, controls, png, wait_results
+
+
+async def test_mention_batch_answers_in_thread_with_caption_and_buttons(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot()
+    mention = emu.mention_event("a red fox in snow --ar 3:2 --n 2")
+    started = time.monotonic()
+    assert await emu.post_event(bot.url, mention) == 200
+    assert time.monotonic() - started < 3.0  # acked long before any image exists
+
+    uploads = await wait_results(emu, 2, bot)
+    await bot.wait_log(r"delivered 2/2 via demo")
+    # Both images went into the mention's thread, as real JPEG bytes, in one message.
+    assert [u["thread_ts"] for u in uploads] == [mention["ts"]] * 2
+    assert all(u["data"].startswith(b"\xff\xd8\xff") for u in uploads)
+    assert [u["filename"].rsplit("-", 1)[-1] for u in uploads] == ["1.jpg", "2.jpg"]
+    [complete] = emu.calls("files.completeUploadExternal")
+    assert complete.params["channel_id"] == CHANNEL_ID
+    comment = complete.params["initial_comment"]
+    assert comment.startswith("a red fox in snow\nSeedream 5.0 lite · 2496x1664 · demo · ")
+    assert "Images left today: 18." in comment and "Demo mode" in comment
+    # The placeholder was posted in the thread first, then removed; the buttons follow.
+    [placeholder] = emu.calls("chat.postMessage", thread_ts=mention["ts"])[:1]
+    assert placeholder.params["text"] == "Starting…"
+    assert [d["ts"] for d in emu.deleted_messages] == [placeholder.response["ts"]]
+    thread = emu.thread(CHANNEL_ID, mention["ts"])
+    assert [m["user"] for m in thread] == [USER_ID, BOT_USER_ID, BOT_USER_ID]
+    assert len(thread[1]["files"]) == 2
+    values = button_values(thread[2])
+    assert set(values) == {"seedbot.reroll", "seedbot.variations", "seedbot.edit"}
+    assert len(set(values.values())) == 1  # all carry the job id
+    assert not emu.ephemerals
+
+
+async def test_mention_with_two_files_sends_both_to_the_provider(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    red, blue = png(64, 48, (200, 40, 40)), png(40, 40, (40, 40, 200))
+    async with ProviderEmulator() as providers:
+        bot = await start_bot(
+            NOVITA_API_KEY=providers.novita.api_key, NOVITA_BASE_URL=providers.base_url("novita")
+        )
+        a = emu.add_file("fox.png", red, "image/png")
+        b = emu.add_file("hat.png", blue, "image/png")
+        mention = emu.mention_event("put the hat on the fox", files=[a, b])
+        assert await emu.post_event(bot.url, mention) == 200
+        [upload] = await wait_results(emu, 1, bot)
+
+    # The bytes were fetched from Slack's file host with the bot token...
+    assert [(f["file_id"], f["authorized"], f["served"]) for f in emu.file_fetches] == [
+        (a["id"], True, "bytes"),
+        (b["id"], True, "bytes"),
+    ]
+    # ...and reached the provider unchanged, in order, as data URIs.
+    [submit] = providers.novita.submits
+    assert [uri.split(",", 1)[0] for uri in submit.json["image"]] == ["data:image/png;base64"] * 2
+    assert [base64.b64decode(uri.split(",", 1)[1]) for uri in submit.json["image"]] == [red, blue]
+    assert providers.novita.received_images == [red, blue]
+    assert upload["thread_ts"] == mention["ts"]
+    [complete] = emu.calls("files.completeUploadExternal")
+    assert "novita" in complete.params["initial_comment"]
+    assert "image 1 = fox.png; image 2 = hat.png" in complete.params["initial_comment"]
+
+
+async def test_thread_reply_edits_the_latest_result(emu: SlackEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    mention = emu.mention_event("a lighthouse at dusk --n 2")
+    await emu.post_event(bot.url, mention)
+    await wait_results(emu, 2, bot)
+    [first_buttons] = controls(emu)
+    first_job = button_values(first_buttons)["seedbot.reroll"]
+
+    # A plain reply in the bot's thread (no mention) edits image 2 of that batch.
+    reply = emu.message_event("#2 make it stormy", thread_ts=mention["ts"])
+    assert await emu.post_event(bot.url, reply) == 200
+    uploads = await wait_results(emu, 3, bot)
+    assert uploads[2]["thread_ts"] == mention["ts"]
+    comment = emu.calls("files.completeUploadExternal")[1].params["initial_comment"]
+    assert comment.startswith("make it stormy\n")
+    assert f"image 1 = result 2 of job {first_job}" in comment
+
+    # Chatter in a thread that is not the bot's is left alone; so is a reply to someone else.
+    other = emu.message_event("unrelated")
+    await emu.post_event(bot.url, other)
+    await emu.post_event(bot.url, emu.message_event("nice", thread_ts=other["ts"]))
+    await emu.post_event(bot.url, emu.message_event("<@U2> look at this", thread_ts=mention["ts"]))
+    # A later mention is a barrier: once it is answered, the messages above were ignored.
+    await emu.post_event(bot.url, emu.mention_event("a third picture"))
+    await wait_results(emu, 4, bot)
+    assert len(emu.calls("files.completeUploadExternal")) == 3
+    assert not emu.ephemerals
+
+
+async def test_direct_message_works_like_a_mention(emu: SlackEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    dm = emu.dm_event("a tiny robot, 16:9")
+    assert await emu.post_event(bot.url, dm) == 200
+    [upload] = await wait_results(emu, 1, bot)
+    assert (upload["channel"], upload["thread_ts"]) == (DM_CHANNEL_ID, dm["ts"])
+    [complete] = emu.calls("files.completeUploadExternal")
+    assert "2848x1600" in complete.params["initial_comment"]
+    # A reply in that DM thread edits the result.
+    await emu.post_event(bot.url, emu.dm_event("now in watercolour", thread_ts=dm["ts"]))
+    uploads = await wait_results(emu, 2, bot)
+    assert uploads[1]["thread_ts"] == dm["ts"]
+    assert "result 1 of job" in emu.calls("files.completeUploadExternal")[1].params["initial_comment"]
+
+
+async def test_retried_and_doubled_events_are_answered_once(emu: SlackEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    first = emu.mention_event("a paper boat")
+    await emu.post_event(bot.url, first)
+    await wait_results(emu, 1, bot)
+
+    # A mention inside the bot's thread arrives as app_mention *and* message, and Slack
+    # retries the app_mention (same event id, X-Slack-Retry-Num).
+    mention = emu.mention_event("make it red", thread_ts=first["ts"])
+    as_message = emu.message_event(mention["text"], thread_ts=first["ts"], ts=mention["ts"])
+    assert await emu.post_event(bot.url, mention, event_id="EvDup1") == 200
+    assert await emu.post_event(bot.url, as_message, event_id="EvDup2", store=False) == 200
+    assert await emu.post_event(bot.url, mention, event_id="EvDup1", retry_num=1, store=False) == 200
+    assert await emu.post_event(bot.url, mention, event_id="EvDup1", retry_num=2, store=False) == 200
+    await bot.wait_log(r"already handled", count=3)
+    await wait_results(emu, 2, bot)
+    await bot.wait_log(r"delivered 1/1 via demo", count=2)
+    assert len(emu.calls("files.completeUploadExternal")) == 2
+    assert bot.matching(r"already handled \(retry 2\)")
+
+
+async def test_app_home_shows_usage(emu: SlackEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot(SEEDBOT_DAILY_IMAGES="5")
+    event = {
+        "type": "app_home_opened",
+        "user": USER_ID,
+        "channel": DM_CHANNEL_ID,
+        "tab": "home",
+        "event_ts": emu.next_ts(),
+    }
+    assert await emu.post_event(bot.url, event) == 200
+    [publish] = await emu.wait_for_call("views.publish")
+    assert publish.params["user_id"] == USER_ID
+    texts = [b.get("text", {}).get("text", "") for b in publish.params["view"]["blocks"]]
+    assert any("Images left today: 5 of 5" in t for t in texts)
