@@ -59,6 +59,7 @@ class StatusMessage:
         self._text = messages.STARTING
         self._shown = ""
         self._stage = ""
+        self._urgent = False
         self._last_update = 0.0
         self._updater: asyncio.Task[None] | None = None
         self._closed = False
@@ -80,29 +81,35 @@ class StatusMessage:
         if event.stage == "done" or self._closed:
             return
         self._text = event.text()
-        urgent = event.stage != self._stage
+        if event.stage != self._stage:
+            self._urgent = True  # a new stage (queued -> generating) shows at once
         self._stage = event.stage
         if self._updater is None or self._updater.done():
-            self._updater = asyncio.create_task(self._update(urgent))
+            self._updater = asyncio.create_task(self._updates())
 
-    async def _update(self, urgent: bool) -> None:
+    async def _updates(self) -> None:
+        """Show the latest text until what is shown is current; at most one edit per interval."""
         try:
-            if not urgent:
-                wait = self.min_interval - (time.monotonic() - self._last_update)
+            while not self._closed:
+                if self.ts is None:
+                    await self.ensure()
+                    continue
+                if self._text == self._shown:
+                    return
+                wait = 0.0 if self._urgent else self.min_interval - (time.monotonic() - self._last_update)
                 if wait > 0:
                     await asyncio.sleep(wait)
-            if self.ts is None:
-                await self.ensure()
-                return
-            async with self._lock:
-                text = self._text
-                if self._closed or text == self._shown:
-                    return
-                self._last_update = time.monotonic()
-                await self.client.chat_update(channel=self.channel, ts=self.ts, text=escape(text))
-                self._shown = text
-        except SlackApiError as exc:
-            log.info("slack: progress update failed: %s", exc.response.get("error"))
+                    continue  # the text may have moved on meanwhile
+                self._urgent = False
+                async with self._lock:
+                    if self._closed:
+                        return
+                    text = self._text
+                    self._last_update = time.monotonic()
+                    await self.client.chat_update(channel=self.channel, ts=self.ts, text=escape(text))
+                    self._shown = text
+        except Exception as exc:  # progress is best effort; the job goes on regardless
+            log.info("slack: progress update failed: %s", _reason(exc))
 
     async def _stop_updates(self) -> None:
         self._closed = True
@@ -212,6 +219,12 @@ class ThreadDelivery:
             out.append(fitted)
             changed = changed or refit
         return out, changed
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error"))
+    return type(exc).__name__
 
 
 def _model_name(key: str) -> str:

@@ -50,6 +50,7 @@ class BotProcess:
         self.port: int | None = None
         self.path = "/slack/events"
         self.proc: subprocess.Popen[str] | None = None
+        self.jobs_before = 0  # results already in the workspace when this bot started
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -106,6 +107,12 @@ class BotProcess:
         if match:
             self.port, self.path = int(match.group(1)), match.group(2)
 
+    async def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to clean up (jobs stay "running" in the ledger)."""
+        assert self.proc is not None
+        self.proc.kill()
+        await asyncio.to_thread(self.proc.wait, 10)
+
     async def stop(self, timeout: float = 20.0) -> int:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
@@ -153,6 +160,7 @@ async def start_bot(
             env["SLACK_APP_TOKEN"] = APP_TOKEN
         env.update(overrides)
         bot = BotProcess(env, tmp_path)
+        bot.jobs_before = len(controls_all(emu))
         bots.append(bot)
         bot.start()
         await bot.wait_ready()
@@ -207,7 +215,7 @@ async def wait_results(
 
     result: list[dict[str, Any]] = await emu.wait_for(done, timeout, message=f"{count} uploaded images")
     if bot is not None:
-        await bot.wait_log(r"job \w+: delivered", count=len(controls_all(emu)))
+        await bot.wait_log(r"job \w+: delivered", count=len(controls_all(emu)) - bot.jobs_before)
     return result
 
 

@@ -1,0 +1,96 @@
+"""Re-roll / Variations / Edit under a result: they carry only the job id, so they survive a restart."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
+from tests.slack.conftest import StartBot, button_values, controls, wait_results
+
+
+def _jobs(db: Path) -> list[tuple[str, str, str | None, int]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT id, kind, parent_id, images_delivered FROM jobs ORDER BY created_at, rowid"
+        ).fetchall()
+    return [(str(r[0]), str(r[1]), r[2], int(r[3])) for r in rows]
+
+
+async def test_reroll_button_works_after_a_restart(
+    emu: SlackEmulator, start_bot: StartBot, tmp_path: Path
+) -> None:
+    first = await start_bot()
+    mention = emu.mention_event("a castle on a hill --n 2")
+    await emu.post_event(first.url, mention)
+    await wait_results(emu, 2, first)
+    [buttons] = controls(emu)
+    job_id = button_values(buttons)["seedbot.reroll"]
+    assert await first.stop() == 0  # SIGTERM: a clean shutdown
+
+    second = await start_bot()  # same database, new process, new port
+    resp = await emu.post_block_action(second.url, "seedbot.reroll", job_id, buttons["ts"])
+    assert resp == 200 and resp.text == ""
+    uploads = await wait_results(emu, 4, second)
+    assert [u["thread_ts"] for u in uploads[2:]] == [mention["ts"]] * 2
+    comment = emu.calls("files.completeUploadExternal")[1].params["initial_comment"]
+    assert comment.startswith("a castle on a hill\n") and "Images left today: 16." in comment
+    jobs = _jobs(tmp_path / "seedbot.db")
+    assert [(kind, parent, delivered) for _, kind, parent, delivered in jobs] == [
+        ("imagine", None, 2),
+        ("reroll", job_id, 2),
+    ]
+    assert not emu.ephemerals
+
+
+async def test_edit_modal_and_variations(emu: SlackEmulator, start_bot: StartBot, tmp_path: Path) -> None:
+    bot = await start_bot()
+    mention = emu.mention_event("a blue teapot")
+    await emu.post_event(bot.url, mention)
+    await wait_results(emu, 1, bot)
+    [buttons] = controls(emu)
+    job_id = button_values(buttons)["seedbot.edit"]
+
+    # Edit opens a modal holding the job id; an empty prompt is refused inside the modal.
+    await emu.post_block_action(bot.url, "seedbot.edit", job_id, buttons["ts"])
+    [opened] = await emu.wait_for_call("views.open")
+    view = opened.response["view"]
+    assert view["private_metadata"] == job_id and view["callback_id"] == "seedbot.edit_modal"
+    empty = await emu.post_view_submission(bot.url, values={"prompt": {"value": "  "}}, view_id=view["id"])
+    assert empty.json()["response_action"] == "errors"
+    bad = await emu.post_view_submission(
+        bot.url, values={"prompt": {"value": "red --zoom 2"}}, view_id=view["id"]
+    )
+    assert "I don't know the option '--zoom'" in bad.json()["errors"]["prompt"]
+    ok = await emu.post_view_submission(
+        bot.url, values={"prompt": {"value": "make it red"}}, view_id=view["id"]
+    )
+    assert ok == 200 and ok.text == ""
+    uploads = await wait_results(emu, 2, bot)
+    assert uploads[1]["thread_ts"] == mention["ts"]
+    comment = emu.calls("files.completeUploadExternal")[1].params["initial_comment"]
+    assert comment.startswith("make it red\n") and f"result 1 of job {job_id}" in comment
+
+    # Variations of the first result: a batch of 4 in the same thread.
+    await emu.post_block_action(bot.url, "seedbot.variations", job_id, buttons["ts"])
+    uploads = await wait_results(emu, 6, bot)
+    assert [u["thread_ts"] for u in uploads[2:]] == [mention["ts"]] * 4
+    kinds = [(kind, parent) for _, kind, parent, _ in _jobs(tmp_path / "seedbot.db")]
+    assert kinds == [("imagine", None), ("edit", job_id), ("variations", job_id)]
+
+
+async def test_only_the_owner_can_press_the_buttons(emu: SlackEmulator, start_bot: StartBot) -> None:
+    emu.add_user("U2", "bob")
+    bot = await start_bot()
+    await emu.post_event(bot.url, emu.mention_event("a quiet harbour"))
+    await wait_results(emu, 1, bot)
+    [buttons] = controls(emu)
+    job_id = button_values(buttons)["seedbot.reroll"]
+    await emu.post_block_action(bot.url, "seedbot.reroll", job_id, buttons["ts"], user="U2")
+    await emu.post_block_action(bot.url, "seedbot.reroll", "no-such-job", buttons["ts"])
+    await emu.wait_for(lambda: len(emu.ephemerals) >= 2)
+    by_user = {e["user"]: e["text"] for e in emu.ephemerals}
+    assert by_user["U2"].startswith("Only the person who made this image")
+    assert by_user["U1"].startswith("That message isn't a seedbot result")
+    assert all(e["channel"] == CHANNEL_ID for e in emu.ephemerals)
+    assert len(emu.calls("files.completeUploadExternal")) == 1

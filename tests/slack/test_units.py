@@ -1,0 +1,132 @@
+"""The Slack adapter's small parts, in process: text, dedupe, file hosts, Retry-After, progress."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack_adapter import create
+from adapters.slack_adapter.dedupe import SeenMessages
+from adapters.slack_adapter.delivery import StatusMessage
+from adapters.slack_adapter.files import SlackFiles
+from adapters.slack_adapter.ratelimit import RateLimitRetry, retry_after_seconds
+from adapters.slack_adapter.text import escape, to_plain
+from bot.config import Settings
+from bot.engine import ProgressEvent
+from bot.errors import DownloadError, InvalidImage
+from bot.fetch import SafeFetcher
+from bot.runtime import open_runtime
+from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
+from tests.slack.conftest import BOT_TOKEN
+
+
+def test_incoming_text_becomes_a_plain_prompt() -> None:
+    assert to_plain("<@UBOT> a fox &amp; a hare --ar 3:2", "UBOT") == "a fox & a hare --ar 3:2"
+    assert to_plain("draw <https://example.com/x.png|this> for <@U2|bob>", "UBOT") == "draw this for bob"
+    assert to_plain("<https://example.com>  &lt;3", None) == "https://example.com &lt;3".replace("&lt;", "<")
+    assert to_plain("line one\nline two <@UBOT>", "UBOT") == "line one\nline two"
+
+
+def test_outgoing_text_is_escaped() -> None:
+    assert escape("<!channel> & <@U1>") == "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+
+
+def test_seen_messages_claims_once_within_the_ttl() -> None:
+    now = [0.0]
+    seen = SeenMessages(ttl=10.0, max_entries=3, clock=lambda: now[0])
+    key = SeenMessages.message_key("C1", "1.000100")
+    assert seen.claim(key) and not seen.claim(key)
+    now[0] = 11.0
+    assert seen.claim(key)  # expired, so a much later duplicate would be answered again
+    for i in range(5):
+        seen.claim(f"k{i}")
+    assert len(seen) == 3  # bounded
+
+
+async def test_only_slack_hosts_get_the_token() -> None:
+    async with httpx.AsyncClient() as http:
+        files = SlackFiles(
+            SafeFetcher(http), AsyncWebClient(token="x"), "xoxb-secret", "http://127.0.0.1:9999/api/"
+        )
+        assert files.is_slack_hosted("https://files.slack.com/files-pri/T1-F1/a.png")
+        assert files.is_slack_hosted("http://127.0.0.1:9999/files-pri/T1-F1/a.png")
+        for url in (
+            "http://files.slack.com/files-pri/T1-F1/a.png",  # not https
+            "https://files.slack.com.evil.example/a.png",
+            "http://127.0.0.1:9998/files-pri/T1-F1/a.png",  # another port
+            "http://localhost:9999/files-pri/T1-F1/a.png",
+            "ftp://files.slack.com/a.png",
+        ):
+            assert not files.is_slack_hosted(url), url
+        with pytest.raises(DownloadError):
+            await files.references(
+                [{"id": "F1", "name": "a.png", "mimetype": "image/png", "url_private": url}]
+            )
+        with pytest.raises(InvalidImage, match="at most 14"):
+            await files.references([{"id": f"F{i}", "mimetype": "image/png"} for i in range(15)])
+        with pytest.raises(InvalidImage, match="MB"):
+            await files.references(
+                [
+                    {
+                        "id": "F1",
+                        "name": "big.png",
+                        "mimetype": "image/png",
+                        "size": 11 << 20,
+                        "url_private": url,
+                    }
+                ]
+            )
+
+
+def test_retry_after_is_read_whole() -> None:
+    assert retry_after_seconds("30") == 30.0
+    assert retry_after_seconds("120", cap=60.0) == 60.0
+    assert retry_after_seconds(None) == 1.0
+    assert retry_after_seconds("soon") == 1.0
+
+
+async def test_rate_limited_calls_are_retried() -> None:
+    async with SlackEmulator(bot_token=BOT_TOKEN) as emu:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=emu.api_url, retry_handlers=[RateLimitRetry(2)])
+        emu.fail_next("chat.postMessage", retry_after=0, times=2)
+        response = await client.chat_postMessage(channel=CHANNEL_ID, text="hi")
+        assert response["ok"]
+        assert [c.status for c in emu.calls("chat.postMessage")] == [429, 429, 200]
+
+
+async def test_progress_updates_are_throttled_and_never_block() -> None:
+    async with SlackEmulator(bot_token=BOT_TOKEN) as emu:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=emu.api_url)
+        status = StatusMessage(client, CHANNEL_ID, None, min_interval=0.3)
+        await status.ensure()
+        await status.progress(ProgressEvent("queued", position=2))
+        await emu.wait_for_call("chat.update")
+        for second in range(1, 6):  # a burst of ticks: at most one more update goes out
+            await status.progress(ProgressEvent("running", elapsed=float(second), percent=10.0 * second))
+        await emu.wait_for_call("chat.update", count=2)
+        texts = [c.params["text"] for c in emu.calls("chat.update")]
+        assert texts[0] == "Queued: you are #2 in line."
+        assert texts[1].startswith("Generating… 5s")  # the latest text, not every tick
+        await status.remove()
+        assert emu.deleted_messages and len(emu.calls("chat.update")) == 2
+        assert emu.message(CHANNEL_ID, str(status.ts)) is None
+
+
+async def test_create_returns_none_without_slack_settings(tmp_path: Any) -> None:
+    settings = Settings(_env_file=None, database=str(tmp_path / "db.sqlite"))
+    async with open_runtime(settings) as runtime:
+        assert create(runtime) is None
+    settings = Settings(
+        _env_file=None,
+        database=str(tmp_path / "db.sqlite"),
+        slack_bot_token="xoxb-1",
+        slack_app_token="xapp-1",
+    )
+    async with open_runtime(settings) as runtime:
+        platform = create(runtime)
+        assert platform is not None and platform.name == "slack" and platform.socket_mode
+    await asyncio.sleep(0)
