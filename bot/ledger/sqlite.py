@@ -118,8 +118,8 @@ class SQLiteLedger:
                 await self.db.execute("COMMIT")
 
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.db.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        rows = list(await self.db.execute_fetchall(sql, tuple(params)))
+        return rows[0] if rows else None
 
     # -- quotas -------------------------------------------------------------------------------
 
@@ -139,54 +139,59 @@ class SQLiteLedger:
         )
         return int(row["used"]) if row else 0
 
+    # One statement holds the units only if the user is not blocked and both periods have
+    # room; the triggers in 001_initial.sql move the counters with it.
+    _RESERVE_SQL = """
+        INSERT INTO reservations (user_key, day, month, amount, state, created_at)
+        SELECT :user, :day, :month, :amount, 'reserved', :now
+        WHERE NOT COALESCE((SELECT blocked FROM quota_limits WHERE user_key = :user), 0)
+          AND (:unlimited OR
+               COALESCE((SELECT used FROM quota_usage WHERE user_key = :user AND period = :day), 0) + :amount
+               <= COALESCE((SELECT daily FROM quota_limits WHERE user_key = :user), :daily))
+          AND (:unlimited OR
+               COALESCE((SELECT used FROM quota_usage WHERE user_key = :user AND period = :month), 0) + :amount
+               <= COALESCE((SELECT monthly FROM quota_limits WHERE user_key = :user), :monthly))
+        RETURNING id
+    """
+
     async def reserve(
         self, user_key: str, amount: int, *, unlimited: bool = False, now: datetime | None = None
     ) -> Reservation:
         now = now or _now()
-        day, month = day_key(now), month_key(now)
-        day_resets, month_resets = period_resets(now)
-        async with self._write() as db:
-            daily, monthly, blocked = await self._limits(user_key)
-            if blocked:
-                raise UserBlocked()
-            if not unlimited:
-                for scope, period, limit, resets in (
-                    ("daily", day, daily, day_resets),
-                    ("monthly", month, monthly, month_resets),
-                ):
-                    used = await self._used(user_key, period)
-                    if used + amount > limit:
-                        raise QuotaExceeded(scope=scope, limit=limit, used=used, resets_at=resets)
-            await db.executemany(
-                "INSERT INTO quota_usage (user_key, period, used) VALUES (?, ?, ?) "
-                "ON CONFLICT (user_key, period) DO UPDATE SET used = used + excluded.used",
-                [(user_key, day, amount), (user_key, month, amount)],
+        params = {
+            "user": user_key,
+            "day": day_key(now),
+            "month": month_key(now),
+            "amount": amount,
+            "now": _iso(now),
+            "unlimited": int(unlimited),
+            "daily": self.daily_limit,
+            "monthly": self.monthly_limit,
+        }
+        async with self._lock:
+            rows = await self.db.execute_fetchall(self._RESERVE_SQL, params)
+        rows = list(rows)
+        if rows:
+            return Reservation(int(rows[0][0]), user_key, amount)
+        # Refused: work out why, for the user's message.
+        status = await self.quota(user_key, now=now)
+        if status.blocked:
+            raise UserBlocked()
+        day_limit = status.day_limit if status.day_limit is not None else self.daily_limit
+        if status.day_used + amount > day_limit:
+            raise QuotaExceeded(
+                scope="daily", limit=day_limit, used=status.day_used, resets_at=status.day_resets
             )
-            cur = await db.execute(
-                "INSERT INTO reservations (user_key, day, month, amount, state, created_at) "
-                "VALUES (?, ?, ?, ?, 'reserved', ?)",
-                (user_key, day, month, amount, _iso(now)),
-            )
-            reservation_id = cur.lastrowid
-        assert reservation_id is not None
-        return Reservation(reservation_id, user_key, amount)
+        month_limit = status.month_limit if status.month_limit is not None else self.monthly_limit
+        raise QuotaExceeded(
+            scope="monthly", limit=month_limit, used=status.month_used, resets_at=status.month_resets
+        )
 
     async def settle(self, reservation_id: int, used: int) -> None:
-        async with self._write() as db:
-            row = await self._one(
-                "SELECT user_key, day, month, amount, state FROM reservations WHERE id = ?", (reservation_id,)
-            )
-            if row is None or row["state"] != "reserved":
-                return
-            used = max(0, min(used, row["amount"]))
-            refund = row["amount"] - used
-            if refund:
-                await db.executemany(
-                    "UPDATE quota_usage SET used = used - ? WHERE user_key = ? AND period = ?",
-                    [(refund, row["user_key"], row["day"]), (refund, row["user_key"], row["month"])],
-                )
-            await db.execute(
-                "UPDATE reservations SET used = ?, state = 'settled', settled_at = ? WHERE id = ?",
+        async with self._lock:
+            await self.db.execute(
+                "UPDATE reservations SET used = MAX(0, MIN(?, amount)), state = 'settled', settled_at = ? "
+                "WHERE id = ? AND state = 'reserved'",
                 (used, _iso(_now()), reservation_id),
             )
 
@@ -196,13 +201,21 @@ class SQLiteLedger:
         now = now or _now()
         daily, monthly, blocked = await self._limits(user_key)
         day_resets, month_resets = period_resets(now)
+        day, month = day_key(now), month_key(now)
+        used = {
+            row[0]: int(row[1])
+            for row in await self.db.execute_fetchall(
+                "SELECT period, used FROM quota_usage WHERE user_key = ? AND period IN (?, ?)",
+                (user_key, day, month),
+            )
+        }
         return QuotaStatus(
             user_key=user_key,
             unlimited=unlimited,
             blocked=blocked,
-            day_used=await self._used(user_key, day_key(now)),
+            day_used=used.get(day, 0),
             day_limit=None if unlimited else daily,
-            month_used=await self._used(user_key, month_key(now)),
+            month_used=used.get(month, 0),
             month_limit=None if unlimited else monthly,
             day_resets=day_resets,
             month_resets=month_resets,
@@ -359,15 +372,13 @@ class SQLiteLedger:
         )
 
     async def _jobs(self, where: str, params: tuple[Any, ...], tail: str = "") -> list[Job]:
-        async with self.db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where} {tail}", params) as cur:
-            rows = await cur.fetchall()
+        rows = await self.db.execute_fetchall(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where} {tail}", params)
         jobs = []
         for row in rows:
-            async with self.db.execute(
-                "SELECT message_id FROM job_messages WHERE job_id = ? ORDER BY rowid", (row["id"],)
-            ) as cur:
-                ids = tuple(r[0] for r in await cur.fetchall())
-            jobs.append(self._job(row, ids))
+            links = await self.db.execute_fetchall(
+                "SELECT message_id FROM job_messages WHERE job_id = ? ORDER BY message_id", (row["id"],)
+            )
+            jobs.append(self._job(row, tuple(r[0] for r in links)))
         return jobs
 
     async def get_job(self, job_id: str) -> Job | None:

@@ -27,6 +27,22 @@ CREATE TABLE reservations (
 );
 CREATE INDEX reservations_open ON reservations (state) WHERE state = 'reserved';
 
+-- The usage counters follow the reservations, inside the same statement: a reservation and
+-- its hold (or a settlement and its refund) can never be half applied.
+CREATE TRIGGER reservations_hold AFTER INSERT ON reservations
+BEGIN
+    INSERT INTO quota_usage (user_key, period, used)
+    VALUES (NEW.user_key, NEW.day, NEW.amount), (NEW.user_key, NEW.month, NEW.amount)
+    ON CONFLICT (user_key, period) DO UPDATE SET used = used + excluded.used;
+END;
+
+CREATE TRIGGER reservations_settle AFTER UPDATE OF state ON reservations
+WHEN OLD.state = 'reserved' AND NEW.state = 'settled'
+BEGIN
+    UPDATE quota_usage SET used = used - (OLD.amount - NEW.used)
+    WHERE user_key = OLD.user_key AND period IN (OLD.day, OLD.month);
+END;
+
 -- Jobs: a row before the provider is called; lineage through parent_id and job_messages.
 CREATE TABLE jobs (
     id                TEXT PRIMARY KEY,
