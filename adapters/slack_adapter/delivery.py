@@ -24,6 +24,7 @@ from adapters.slack_adapter.blocks import result_controls
 from adapters.slack_adapter.text import escape
 from bot import messages
 from bot.engine import Delivery, ProgressEvent
+from bot.errors import DeliveryError
 from bot.images import fit_to_limit
 from bot.models import GeneratedImage, GenerationResult
 from bot.seedream import get_model
@@ -158,7 +159,7 @@ class ThreadDelivery:
     async def __call__(self, result: GenerationResult) -> Delivery:
         images, refitted = await asyncio.to_thread(self._fit, result.images)
         if not images:
-            return Delivery(delivered=0, thread_id=self.thread_ts)
+            raise DeliveryError(f"job {result.job_id}: no image fits Slack's upload limit")
         caption = messages.result_caption(
             prompt=self.prompt,
             model_name=_model_name(result.model),

@@ -12,6 +12,7 @@ were charged; anything unexpected is logged with its context and shown as messag
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import functools
@@ -294,6 +295,11 @@ class SlackHandlers:
         """Turn any failure into a private, plain answer to the person who asked."""
         try:
             yield
+        except asyncio.CancelledError:
+            # Shutting down mid-job: the engine refunds; say so if there is still time.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ephemeral(origin, messages.SHUTTING_DOWN), 3.0)
+            raise
         except SeedbotError as exc:
             log.info("slack: %s by %s refused: %s", origin.what, origin.requester.key, exc)
             await self.ephemeral(origin, messages.with_charge_note(exc.user_text, exc.charged))

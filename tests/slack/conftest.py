@@ -139,7 +139,7 @@ async def start_bot(
     emu: SlackEmulator, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[StartBot]:
     """`await start_bot(SEEDBOT_DAILY_IMAGES="1", ...)` starts a bot (env overrides as keywords;
-    `socket_mode=True` adds SLACK_APP_TOKEN). Bots share one database per test, so a second
+    `socket_mode=True` sets SLACK_APP_TOKEN instead of SLACK_SIGNING_SECRET). Bots share one database per test, so a second
     start is a restart. All are stopped at teardown; their logs are printed if the test failed."""
     bots: list[BotProcess] = []
 
@@ -156,8 +156,9 @@ async def start_bot(
             SEEDBOT_ALLOW_PRIVATE_NETWORK="1",
             SEEDBOT_LOG_LEVEL="INFO",
         )
-        if socket_mode:
+        if socket_mode:  # needs no signing secret: nothing reaches the bot over HTTP
             env["SLACK_APP_TOKEN"] = APP_TOKEN
+            del env["SLACK_SIGNING_SECRET"]
         env.update(overrides)
         bot = BotProcess(env, tmp_path)
         bot.jobs_before = len(controls_all(emu))

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_adapter import create
 from adapters.slack_adapter.dedupe import SeenMessages
-from adapters.slack_adapter.delivery import StatusMessage
+from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery
 from adapters.slack_adapter.files import SlackFiles
 from adapters.slack_adapter.ratelimit import RateLimitRetry, retry_after_seconds
 from adapters.slack_adapter.text import escape, to_plain
@@ -19,6 +19,8 @@ from bot.config import Settings
 from bot.engine import ProgressEvent
 from bot.errors import DownloadError, InvalidImage
 from bot.fetch import SafeFetcher
+from bot.models import GenerationResult
+from bot.providers.demo import render_placeholder
 from bot.runtime import open_runtime
 from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
 from tests.slack.conftest import BOT_TOKEN
@@ -130,3 +132,39 @@ async def test_create_returns_none_without_slack_settings(tmp_path: Any) -> None
         platform = create(runtime)
         assert platform is not None and platform.name == "slack" and platform.socket_mode
     await asyncio.sleep(0)
+
+
+async def test_images_over_the_upload_limit_are_refitted() -> None:
+    async with SlackEmulator(bot_token=BOT_TOKEN) as emu:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=emu.api_url)
+        image = render_placeholder("a big picture", 1024, 1024, 0, "png")
+        assert len(image.data) > 30_000
+
+        async def left(_: GenerationResult) -> int | None:
+            return 7
+
+        deliver = ThreadDelivery(
+            client=client,
+            channel=CHANNEL_ID,
+            thread_ts=None,
+            status=StatusMessage(client, CHANNEL_ID, None),
+            prompt="a big picture",
+            left_after=left,
+            upload_max_bytes=30_000,
+        )
+        result = GenerationResult(
+            job_id="j1",
+            images=(image,),
+            provider="demo",
+            model="5.0-lite",
+            size="1024x1024",
+            requested=1,
+            elapsed=1,
+        )
+        delivery = await deliver(result)
+        [upload] = emu.uploaded_files()
+        assert len(upload["data"]) <= 30_000 and upload["data"].startswith(b"\xff\xd8")
+        assert upload["filename"] == "seedbot-j1-1.jpg"
+        assert delivery.delivered == 1 and len(delivery.message_ids) == 2  # files message + buttons
+        comment = emu.calls("files.completeUploadExternal")[0].params["initial_comment"]
+        assert "re-encoded to fit" in comment and "Images left today: 7." in comment
