@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from bot import messages
 from bot.config import Settings, get_settings
 from bot.engine import Delivery
-from bot.errors import SeedbotError
+from bot.errors import ProviderError, SeedbotError
 from bot.images import load_reference
 from bot.logs import configure_logging
 from bot.models import GenerationRequest, GenerationResult, ImageInput, Requester
@@ -273,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "doctor":
             return _doctor(settings)
         return asyncio.run(_run(args, settings))
+    except ProviderError as exc:
+        # Operators get the kind and status; the key is never part of a ProviderError.
+        print(f"seedbot: {exc.user_text} [{exc.provider}: {exc.kind}, status {exc.status}]", file=sys.stderr)
+        return 1
     except SeedbotError as exc:
         print(f"seedbot: {exc.user_text}", file=sys.stderr)
         return 1
