@@ -342,6 +342,7 @@ class Engine:
             hooks = self.hooks.get(job.platform)
             can_resume = (
                 job.provider_task_id is not None
+                and job.reservation_id is not None
                 and provider is not None
                 and provider.capabilities.resumable
                 and hooks is not None
@@ -356,6 +357,10 @@ class Engine:
             log.info("job %s: left %s by a previous run; refunding", job.id, job.status)
             if job.reservation_id is not None:
                 await self._refund(job.id, job.reservation_id, "restart", "bot restarted during the job")
+            else:  # nothing held, but the row must still be closed or every restart meets it again
+                await self.ledger.finish_job(
+                    job.id, JobStatus.FAILED, error_kind="restart", error="bot restarted during the job"
+                )
             if hooks is not None:
                 with contextlib.suppress(Exception):
                     await hooks.notify(job, messages.RESTARTED_REFUNDED)

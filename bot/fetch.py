@@ -30,6 +30,12 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
 def _is_public(addr: str) -> bool:
     ip = ipaddress.ip_address(addr)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -80,15 +86,16 @@ class SafeFetcher:
         headers: dict[str, str] | None = None,
         name: str | None = None,
     ) -> Fetched:
-        """GET `url` with at most `max_bytes` of body. `headers` go only to the first URL's host."""
+        """GET `url` with at most `max_bytes` of body. `headers` go only to the first URL's origin
+        (scheme, host and port: not to another service, nor over a downgrade to plain http)."""
         label = name or url.rsplit("/", 1)[-1][:80] or "file"
-        first_host = host_of(url)
+        first_origin = _origin(url)
         try:
             async with asyncio.timeout(timeout):
                 for _ in range(MAX_REDIRECTS + 1):
                     await self.check_url(url)
-                    # Credentials never follow a redirect to another host.
-                    send = headers if headers and host_of(url) == first_host else None
+                    # Credentials never follow a redirect to another origin.
+                    send = headers if headers and _origin(url) == first_origin else None
                     async with self.client.stream("GET", url, headers=send, follow_redirects=False) as resp:
                         if resp.is_redirect and "location" in resp.headers:
                             url = urljoin(url, resp.headers["location"])

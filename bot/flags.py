@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass, replace
 
 from bot import messages
-from bot.errors import FlagError
+from bot.errors import FlagError, InvalidRequest
 from bot.models import GenerationRequest, ImageInput
 from bot.seedream import MAX_OUTPUTS, get_model, parse_aspect
 
@@ -92,7 +92,7 @@ def parse_text(text: str) -> ParsedText:
     match = _PICK_RE.search(text)
     if match:
         pick = int(match.group(1))
-        text = text[: match.start()] + text[match.end() :]
+        text = text[: match.start()].rstrip() + " " + text[match.end() :].lstrip()
     # The prompt is what comes before the first flag; flags come in pairs after it.
     flag_at = re.search(r"(?<!\S)--[A-Za-z]", text)
     prompt, tail = (text[: flag_at.start()], text[flag_at.start() :]) if flag_at else (text, "")
@@ -110,7 +110,7 @@ def parse_text(text: str) -> ParsedText:
         if token not in _ALIASES:
             if token.startswith("--"):
                 raise FlagError(messages.unknown_flag(tokens[i - 1], FLAG_HELP))
-            prompt += " " + tokens[i - 1]  # words after flags still belong to the prompt
+            prompt = prompt.rstrip() + " " + tokens[i - 1]  # words after flags still belong to the prompt
             continue
         if i >= len(tokens):
             raise FlagError(messages.bad_flag_value(token, "", "it needs a value"))
@@ -150,7 +150,11 @@ def _typed(prompt: str, values: dict[str, object], pick: int | None) -> ParsedTe
             raise FlagError(messages.bad_flag_value("--n", raw, f"give a number from 1 to {MAX_OUTPUTS}"))
         out = replace(out, count=int(raw))
     if "model" in values:
-        out = replace(out, model=get_model(str(values["model"])).key)
+        try:
+            model = get_model(str(values["model"])).key
+        except InvalidRequest as exc:
+            raise FlagError(exc.user_text) from None
+        out = replace(out, model=model)
     if "format" in values:
         fmt = str(values["format"]).lower()
         fmt = {"jpg": "jpeg"}.get(fmt, fmt)

@@ -16,16 +16,22 @@ from bot.models import GeneratedImage, ImageInput, Job, JobStatus
 __all__ = ["Ledger", "QuotaStatus", "Reservation", "day_key", "month_key", "period_resets"]
 
 
+def _utc(now: datetime) -> datetime:
+    """Periods are UTC days and months: an aware time in another zone is converted, a naive one is UTC."""
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
 def day_key(now: datetime) -> str:
-    return "d:" + now.strftime("%Y-%m-%d")
+    return "d:" + _utc(now).strftime("%Y-%m-%d")
 
 
 def month_key(now: datetime) -> str:
-    return "m:" + now.strftime("%Y-%m")
+    return "m:" + _utc(now).strftime("%Y-%m")
 
 
 def period_resets(now: datetime) -> tuple[datetime, datetime]:
     """When today's and this month's counters reset (UTC midnights)."""
+    now = _utc(now)
     day = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
     month = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
     return day, month

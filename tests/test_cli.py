@@ -1,0 +1,275 @@
+"""`seedbot` in a subprocess (`python -m bot ...`), in a scratch directory with a clean environment."""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_", "SLACK_")
+
+
+def seedbot(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    clean["PYTHONPATH"] = str(REPO)
+    clean.update(env or {})
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def in_parallel(calls: list[tuple[Path, list[str]]]) -> list[subprocess.CompletedProcess[str]]:
+    """Independent invocations at once (each in its own directory or read-only)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lambda call: seedbot(call[0], *call[1]), calls))
+
+
+def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+
+
+def friendly_one_liner(proc: subprocess.CompletedProcess[str]) -> str:
+    """The error a user sees: exit code != 0, one line on stderr (logging aside), no traceback."""
+    assert proc.returncode != 0
+    no_traceback(proc)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("seedbot:")]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def jobs_and_holds(cwd: Path) -> tuple[int, int]:
+    with sqlite3.connect(cwd / "seedbot.db") as db:
+        jobs = db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+        held = db.execute("SELECT COUNT(*) FROM reservations WHERE state = 'reserved'").fetchone()[0]
+    return jobs, held
+
+
+@pytest.fixture
+def cwd(tmp_path: Path) -> Path:
+    assert not (tmp_path / ".env").exists()
+    return tmp_path
+
+
+def test_generate_writes_valid_images(cwd: Path) -> None:
+    proc = seedbot(cwd, "generate", "a red fox", "--provider", "demo", "--count", "3", "--out", "out/")
+    assert proc.returncode == 0, proc.stderr
+    no_traceback(proc)
+    paths = proc.stdout.split()
+    assert len(paths) == 3
+    for printed in paths:
+        path = cwd / printed
+        assert path.parent == cwd / "out"
+        with Image.open(path) as img:
+            img.verify()
+        with Image.open(path) as img:
+            assert img.format == "JPEG" and img.size == (2048, 2048)
+    assert sorted(p.name for p in (cwd / "out").iterdir()) == sorted(Path(p).name for p in paths)
+    assert "demo" in proc.stderr.lower()  # says these are placeholders
+
+    shown = seedbot(cwd, "quota", "show", "cli:local")
+    assert shown.returncode == 0
+    assert "17 of 20" in shown.stdout and "297 of 300" in shown.stdout
+
+
+def test_generate_options_reach_the_engine(cwd: Path) -> None:
+    ref = cwd / "ref.png"
+    Image.new("RGB", (320, 180), (0, 90, 200)).save(ref)
+    proc = seedbot(
+        cwd, "generate", "the same scene at night", "--image", str(ref), "--format", "png", "--out", "edits"
+    )
+    assert proc.returncode == 0, proc.stderr
+    (path,) = proc.stdout.split()
+    with Image.open(cwd / path) as img:
+        assert img.format == "PNG" and img.size == (2848, 1600)  # the reference's 16:9
+
+    proc = seedbot(
+        cwd, "generate", "a fox", "--model", "4.5", "--resolution", "4K", "--aspect", "1:1", "--out", "o"
+    )
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(cwd / proc.stdout.split()[0]) as img:
+        assert img.size == (4096, 4096)
+
+    proc = seedbot(cwd, "generate", "a fox", "--resolution", "2999x2001", "--out", "o")
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(cwd / proc.stdout.split()[0]) as img:
+        assert img.size == (2999, 2001)  # an explicit size, unchanged
+
+
+BAD_REQUESTS = [
+    (["--count", "16"], "16"),
+    (["--count", "0"], "0"),
+    (["--resolution", "8K"], "8K"),
+    (["--resolution", "100x100"], "100x100"),
+    (["--aspect", "17:1"], "17:1"),
+    (["--model", "4.5", "--format", "png"], "png"),
+    (["--model", "4.5", "--resolution", "3K"], "3K"),
+    (["--provider", "nowhere"], "nowhere"),
+]
+
+
+def test_bad_requests_are_one_friendly_line_and_cost_nothing(tmp_path: Path) -> None:
+    dirs = [tmp_path / f"case{n}" for n in range(len(BAD_REQUESTS))]
+    for d in dirs:
+        d.mkdir()
+    procs = in_parallel(
+        [
+            (d, ["generate", "a red fox", "--out", "out", *args])
+            for d, (args, _) in zip(dirs, BAD_REQUESTS, strict=True)
+        ]
+    )
+    for d, proc, (args, mentions) in zip(dirs, procs, BAD_REQUESTS, strict=True):
+        line = friendly_one_liner(proc)
+        assert mentions in line, (args, line)
+        assert not (d / "out").exists()
+        assert jobs_and_holds(d) == (0, 0), args
+    shown = seedbot(dirs[0], "quota", "show", "cli:local")
+    assert "20 of 20" in shown.stdout and "300 of 300" in shown.stdout
+
+
+def test_empty_prompt_and_bad_reference(cwd: Path) -> None:
+    assert "prompt" in friendly_one_liner(seedbot(cwd, "generate", "  ", "--out", "out"))
+    fake = cwd / "photo.png"
+    fake.write_text("not an image at all")
+    assert "photo.png" in friendly_one_liner(seedbot(cwd, "generate", "a fox", "--image", str(fake)))
+    assert "missing.png" in friendly_one_liner(seedbot(cwd, "generate", "a fox", "--image", "missing.png"))
+    assert not (cwd / "out").exists()
+
+
+def test_image_urls_to_private_addresses_are_refused(cwd: Path) -> None:
+    line = friendly_one_liner(
+        seedbot(cwd, "generate", "a fox", "--image", "http://169.254.169.254/latest/x.png")
+    )
+    assert "not allowed" in line
+
+
+def test_quota_commands(cwd: Path) -> None:
+    proc = seedbot(cwd, "quota", "set", "cli:local", "--daily", "3")
+    assert proc.returncode == 0 and "3 of 3" in proc.stdout and "300 of 300" in proc.stdout
+
+    over = friendly_one_liner(seedbot(cwd, "generate", "a fox", "--count", "4", "--out", "o"))
+    assert "3" in over and "not charged" in over
+
+    assert seedbot(cwd, "generate", "a fox", "--count", "2", "--out", "o").returncode == 0
+    assert "1 of 3" in seedbot(cwd, "quota", "show", "cli:local").stdout
+
+    blocked = seedbot(cwd, "quota", "block", "cli:local")
+    assert blocked.returncode == 0 and "blocked" in blocked.stdout
+    assert "blocked" in friendly_one_liner(seedbot(cwd, "generate", "a fox", "--out", "o"))
+    unblocked = seedbot(cwd, "quota", "unblock", "cli:local")
+    assert unblocked.returncode == 0 and "blocked" not in unblocked.stdout
+
+    reset = seedbot(cwd, "quota", "reset", "cli:local")
+    assert reset.returncode == 0 and "3 of 3" in reset.stdout  # usage forgotten, override kept
+
+    monthly, needs = in_parallel(
+        [(cwd, ["quota", "set", "discord:9", "--monthly", "50"]), (cwd, ["quota", "set", "discord:8"])]
+    )
+    assert "20 of 20" in monthly.stdout and "50 of 50" in monthly.stdout
+
+    assert needs.returncode != 0 and "--daily" in needs.stderr
+    no_traceback(needs)
+
+
+def test_admins_from_the_environment_are_unlimited(cwd: Path) -> None:
+    proc = seedbot(cwd, "quota", "show", "cli:local", env={"SEEDBOT_ADMINS": "cli:local"})
+    assert proc.returncode == 0 and "unlimited" in proc.stdout
+
+
+def test_settings_come_from_dot_env(cwd: Path) -> None:
+    (cwd / ".env").write_text("SEEDBOT_DAILY_IMAGES=7\nSEEDBOT_DATABASE=data/bot.db\n")
+    (cwd / "data").mkdir()
+    proc = seedbot(cwd, "quota", "show", "cli:local")
+    assert proc.returncode == 0 and "7 of 7" in proc.stdout
+    assert (cwd / "data" / "bot.db").is_file()
+
+
+def test_invalid_settings_are_reported_without_a_traceback(cwd: Path) -> None:
+    proc = seedbot(cwd, "doctor", env={"SEEDBOT_DAILY_IMAGES": "lots"})
+    assert proc.returncode != 0
+    no_traceback(proc)
+    assert "daily_images" in proc.stderr or "SEEDBOT_DAILY_IMAGES" in proc.stderr
+
+
+def test_run_with_nothing_configured(cwd: Path) -> None:
+    proc = seedbot(cwd, "run")
+    assert proc.returncode != 0
+    no_traceback(proc)
+    for name in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
+        assert name in proc.stderr
+    assert not (cwd / "seedbot.db").exists()  # nothing opened for nothing to run
+
+
+def test_doctor(cwd: Path) -> None:
+    token = "discord-secret-token-value"
+    bare, configured, missing = (
+        seedbot(cwd, "doctor", env=env)
+        for env in (
+            {},
+            {"DISCORD_TOKEN": token, "NOVITA_API_KEY": "novita-secret-key"},
+            {"DISCORD_TOKEN": token, "SEEDBOT_PROVIDERS": "segmind"},
+        )
+    )
+    assert bare.returncode != 0
+    no_traceback(bare)
+    assert "demo" in bare.stdout and "no chat platform" in bare.stdout
+
+    assert configured.returncode == 0, configured.stdout
+    assert "discord: configured" in configured.stdout and "novita" in configured.stdout
+    assert configured.stdout.rstrip().endswith("ok")
+    for secret in (token, "novita-secret-key"):
+        assert secret not in configured.stdout + configured.stderr
+
+    assert missing.returncode != 0 and "SEGMIND_API_KEY" in missing.stdout
+    assert not (cwd / "seedbot.db").exists()  # a check, not a start-up
+
+
+HELP = [
+    ([], "generate"),
+    (["run"], "--discord"),
+    (["generate"], "--count"),
+    (["quota"], "--daily"),
+    (["doctor"], "usage"),
+]
+
+
+def test_help(cwd: Path) -> None:
+    procs = in_parallel([(cwd, [*command, "--help"]) for command, _ in HELP])
+    for proc, (command, mentions) in zip(procs, HELP, strict=True):
+        assert proc.returncode == 0, command
+        assert proc.stdout.startswith("usage: seedbot") and mentions in proc.stdout, command
+    assert not (cwd / "seedbot.db").exists()
+
+
+def test_no_command_is_a_usage_error(cwd: Path) -> None:
+    proc = seedbot(cwd)
+    assert proc.returncode == 2 and "usage" in proc.stderr
+    no_traceback(proc)
+
+
+def test_images_written_are_the_engines_images(cwd: Path) -> None:
+    proc = seedbot(cwd, "generate", "a red fox", "--out", "out", "--count", "2")
+    assert proc.returncode == 0, proc.stderr
+    with sqlite3.connect(cwd / "seedbot.db") as db:
+        rows = db.execute(
+            "SELECT b.data FROM job_images i JOIN blobs b ON b.sha256 = i.sha256 WHERE i.role = 'output' ORDER BY i.position"
+        ).fetchall()
+        job = db.execute("SELECT status, images_delivered, user_key FROM jobs").fetchone()
+    assert job == ("succeeded", 2, "cli:local")
+    written = [(cwd / p).read_bytes() for p in proc.stdout.split()]
+    assert written == [row[0] for row in rows]
+    for data in written:
+        Image.open(io.BytesIO(data)).verify()

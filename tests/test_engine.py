@@ -1,0 +1,667 @@
+"""The engine's one road: validate -> reserve -> job row -> slot -> provider -> deliver -> settle,
+its concurrency caps, and recovery of jobs a previous process left running."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot import messages
+from bot.engine import Delivery, request_from_json, request_to_json
+from bot.errors import (
+    DeliveryError,
+    InvalidRequest,
+    NoProviderAvailable,
+    ProviderError,
+    ProviderErrorKind,
+    QuotaExceeded,
+    UserBlocked,
+)
+from bot.ledger import SQLiteLedger
+from bot.models import (
+    GenerationRequest,
+    GenerationResult,
+    ImageInput,
+    Job,
+    JobKind,
+    JobStatus,
+    PostTarget,
+    Requester,
+)
+from bot.providers.demo import DemoProvider
+from tests.engine_helpers import (
+    Deliverer,
+    Events,
+    Hooks,
+    OtherProvider,
+    ResumableProvider,
+    TestProvider,
+    open_engine,
+    provider_error,
+    settings,
+    until,
+)
+
+ALICE = Requester(platform="discord", user_id="1", workspace_id="g1", channel_id="c1", display_name="Alice")
+BOB = Requester(platform="discord", user_id="2", workspace_id="g1", channel_id="c1", display_name="Bob")
+CAROL = Requester(platform="slack", user_id="T1:U3", workspace_id="T1", channel_id="C9", display_name="Carol")
+
+
+def fox(**kw: object) -> GenerationRequest:
+    kw.setdefault("prompt", "a red fox in the snow")
+    return GenerationRequest(**kw)  # type: ignore[arg-type]
+
+
+async def used(ledger: SQLiteLedger, requester: Requester) -> int:
+    return (await ledger.quota(requester.key)).day_used
+
+
+# -- the happy path ------------------------------------------------------------------------------
+
+
+async def test_full_flow_with_the_demo_provider(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, DemoProvider(config, None, None))  # type: ignore[arg-type]
+    try:
+        deliver = Deliverer(message_ids=("m1", "m2"), thread_id="t-new")
+        events = Events()
+        result, delivery = await h.engine.generate(
+            fox(count=2, aspect="16:9"),
+            ALICE,
+            deliver=deliver,
+            target=PostTarget(channel_id="c1", message_id="ask-1"),
+            progress=events,
+        )
+        assert h.engine.demo
+        assert (result.provider, result.model, result.size, result.requested) == (
+            "demo",
+            "5.0-lite",
+            "2848x1600",
+            2,
+        )
+        assert result.demo and result.charged == 2 and result.missing == 0
+        assert delivery == Delivery(2, ("m1", "m2"), "t-new")
+        assert deliver.results[0].images == result.images
+        for image in result.images:
+            with Image.open(io.BytesIO(image.data)) as img:
+                img.load()
+                assert img.size == (2848, 1600) and img.format == "JPEG"
+
+        # Quota committed = delivered, nothing left reserved.
+        assert await used(h.ledger, ALICE) == 2
+        assert await h.ledger.open_reservations() == 0
+        # The job row: finished, linked to its messages and its new thread, outputs kept.
+        job = await h.ledger.get_job(result.job_id)
+        assert job is not None
+        assert (job.status, job.images_requested, job.images_delivered, job.provider) == (
+            JobStatus.SUCCEEDED,
+            2,
+            2,
+            "demo",
+        )
+        assert (job.user_key, job.workspace_id, job.channel_id, job.message_id, job.thread_id) == (
+            "discord:1",
+            "g1",
+            "c1",
+            "ask-1",
+            "t-new",
+        )
+        assert job.kind == "imagine" and job.request["aspect"] == "16:9"
+        found = await h.ledger.job_for_message("discord", "m2")
+        assert found is not None and found.id == job.id
+        assert [o.data for o in await h.ledger.job_outputs(job.id)] == [i.data for i in result.images]
+        # Progress: running (with the provider's percent), then done; never queued.
+        assert "queued" not in events.stages()
+        assert events.stages()[0] == "running" and events.stages()[-1] == "done"
+        assert any(e.percent == 50.0 for e in events.seen)
+    finally:
+        await h.close()
+
+
+async def test_edits_keep_their_references_and_lineage(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    provider = TestProvider(config)
+    h = await open_engine(config, provider)
+    try:
+        ref = ImageInput(data=b"\x89PNG-ish", mime="image/png", width=1600, height=900, name="cat.png")
+        first, _ = await h.engine.generate(fox(), ALICE, deliver=Deliverer())
+        result, _ = await h.engine.generate(
+            fox(images=(ref,)), ALICE, deliver=Deliverer(), kind=JobKind.EDIT, parent_id=first.job_id
+        )
+        job = await h.ledger.get_job(result.job_id)
+        assert job is not None and job.kind == "edit" and job.parent_id == first.job_id
+        assert result.size == "2848x1600"  # the reference's shape
+        inputs = await h.ledger.job_inputs(result.job_id)
+        assert [(i.data, i.name) for i in inputs] == [(ref.data, "cat.png")]
+        # The stored request rebuilds the same request (what recovery relies on).
+        assert request_from_json(job.request, inputs) == fox(images=(inputs[0],))
+        assert request_to_json(fox(images=(ref,)))["image_count"] == 1
+    finally:
+        await h.close()
+
+
+async def test_admins_are_not_limited(tmp_path: Path) -> None:
+    config = settings(tmp_path, daily_images=1, admins="discord:1")
+    h = await open_engine(config, TestProvider(config))
+    try:
+        for _ in range(3):
+            await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer())
+        assert await used(h.ledger, ALICE) == 6
+        assert (await h.engine.usage(ALICE)).unlimited
+        with pytest.raises(QuotaExceeded):
+            await h.engine.generate(fox(count=2), BOB, deliver=Deliverer())
+    finally:
+        await h.close()
+
+
+# -- failures refund ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        ProviderErrorKind.MODERATION,
+        ProviderErrorKind.BAD_REQUEST,
+        ProviderErrorKind.UNAVAILABLE,
+        ProviderErrorKind.AUTH,
+    ],
+)
+async def test_provider_error_refunds(tmp_path: Path, kind: ProviderErrorKind) -> None:
+    config = settings(tmp_path)
+    provider = TestProvider(config, error=provider_error(kind))
+    h = await open_engine(config, provider)
+    deliver = Deliverer()
+    try:
+        with pytest.raises(ProviderError) as err:
+            await h.engine.generate(fox(count=3), ALICE, deliver=deliver)
+        assert err.value.kind == kind and "not charged" in err.value.user_text
+        assert deliver.results == []
+        assert await used(h.ledger, ALICE) == 0
+        assert await h.ledger.open_reservations() == 0
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert (job.status, job.error_kind, job.images_delivered) == (JobStatus.FAILED, str(kind), 0)
+        assert job.error and "scripted failure" in job.error
+        assert job.provider == "scripted" and job.finished_at
+    finally:
+        await h.close()
+
+
+async def test_retryable_errors_are_retried_then_refunded(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    provider = TestProvider(config, error=provider_error(ProviderErrorKind.RATE_LIMITED))
+    h = await open_engine(config, provider, retries=2)
+    try:
+        with pytest.raises(ProviderError):
+            await h.engine.generate(fox(), ALICE, deliver=Deliverer())
+        assert len(provider.calls) == 3
+        assert await used(h.ledger, ALICE) == 0
+    finally:
+        await h.close()
+
+
+async def test_failover_to_the_next_provider(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    broke = TestProvider(config, error=provider_error(ProviderErrorKind.NO_CREDITS))
+    other = OtherProvider(config)
+    h = await open_engine(config, broke, other)
+    try:
+        result, _ = await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer())
+        assert result.provider == "other" and result.charged == 2
+        job = await h.ledger.get_job(result.job_id)
+        assert job is not None and job.provider == "other" and job.status == JobStatus.SUCCEEDED
+        assert len(broke.calls) == 1 and len(other.calls) == 1
+    finally:
+        await h.close()
+
+
+async def test_a_batch_with_no_images_is_a_failure(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config, images=0, failed=3))
+    deliver = Deliverer()
+    try:
+        with pytest.raises(ProviderError) as err:
+            await h.engine.generate(fox(count=3), ALICE, deliver=deliver)
+        assert err.value.kind == ProviderErrorKind.MODERATION
+        assert deliver.results == [] and await used(h.ledger, ALICE) == 0
+    finally:
+        await h.close()
+
+
+async def test_a_delivery_that_raises_is_refunded(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        with pytest.raises(DeliveryError) as err:
+            await h.engine.generate(
+                fox(count=2), ALICE, deliver=Deliverer(fail=RuntimeError("upload refused"))
+            )
+        assert err.value.user_text == messages.DELIVERY_FAILED
+        assert await used(h.ledger, ALICE) == 0
+        assert await h.ledger.open_reservations() == 0
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert (job.status, job.error_kind) == (JobStatus.FAILED, "DeliveryError")
+        assert "upload refused" in (job.error or "")
+    finally:
+        await h.close()
+
+
+async def test_a_delivery_error_from_the_adapter_is_refunded(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        with pytest.raises(DeliveryError):
+            await h.engine.generate(
+                fox(), ALICE, deliver=Deliverer(fail=DeliveryError("403 from the platform"))
+            )
+        assert await used(h.ledger, ALICE) == 0
+    finally:
+        await h.close()
+
+
+@pytest.mark.parametrize(("made", "posted", "charged"), [(3, 1, 1), (3, 0, 0), (3, 10, 3), (2, None, 2)])
+async def test_only_what_was_delivered_is_charged(
+    tmp_path: Path, made: int, posted: int | None, charged: int
+) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config, images=made))
+    try:
+        result, _ = await h.engine.generate(fox(count=3), ALICE, deliver=Deliverer(posted=posted))
+        assert result.charged == charged
+        assert result.requested == 3 and len(result.images) == made
+        assert await used(h.ledger, ALICE) == charged
+        assert await h.ledger.open_reservations() == 0
+        job = await h.ledger.get_job(result.job_id)
+        assert job is not None and job.images_delivered == charged
+        assert job.status == (JobStatus.SUCCEEDED if charged else JobStatus.FAILED)
+    finally:
+        await h.close()
+
+
+async def test_extra_images_from_a_provider_are_not_charged(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config, images=5))
+    try:
+        result, _ = await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer())
+        assert len(result.images) == 2 and result.charged == 2
+        assert await used(h.ledger, ALICE) == 2
+    finally:
+        await h.close()
+
+
+async def test_a_failing_progress_callback_does_not_fail_the_job(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+
+    async def broken(event: object) -> None:
+        raise RuntimeError("message edit failed")
+
+    try:
+        result, _ = await h.engine.generate(fox(), ALICE, deliver=Deliverer(), progress=broken)
+        assert result.charged == 1
+    finally:
+        await h.close()
+
+
+async def test_cancelling_a_running_job_refunds_it(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    provider = TestProvider(config, block=True)
+    h = await open_engine(config, provider)
+    try:
+        task = asyncio.create_task(h.engine.generate(fox(count=2), ALICE, deliver=Deliverer()))
+        await until(lambda: len(provider.gates) == 1)
+        assert await used(h.ledger, ALICE) == 2  # held while running
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await used(h.ledger, ALICE) == 0
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert (job.status, job.error_kind) == (JobStatus.FAILED, "cancelled")
+        assert h.engine.gate.running == 0
+    finally:
+        await h.close()
+
+
+# -- nothing invalid costs anything ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        fox(count=16),
+        fox(count=0),
+        fox(prompt="  \u200b "),
+        fox(resolution="4K"),
+        fox(model="4.5", output_format="png"),
+        fox(aspect="20:1"),
+        fox(width=100, height=100),
+    ],
+)
+async def test_invalid_requests_reserve_nothing_and_make_no_job(
+    tmp_path: Path, request_: GenerationRequest
+) -> None:
+    config = settings(tmp_path)
+    provider = TestProvider(config)
+    h = await open_engine(config, provider)
+    try:
+        with pytest.raises(InvalidRequest):
+            await h.engine.generate(request_, ALICE, deliver=Deliverer())
+        assert provider.calls == []
+        assert await used(h.ledger, ALICE) == 0
+        assert await h.ledger.open_reservations() == 0
+        assert await h.ledger.jobs_for_user(ALICE.key) == []
+    finally:
+        await h.close()
+
+
+async def test_no_capable_provider_reserves_nothing(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        with pytest.raises(NoProviderAvailable):
+            await h.engine.generate(fox(provider="novita"), ALICE, deliver=Deliverer())
+        assert await h.ledger.open_reservations() == 0
+        assert await h.ledger.jobs_for_user(ALICE.key) == []
+    finally:
+        await h.close()
+
+
+async def test_quota_exceeded_before_any_provider_call(tmp_path: Path) -> None:
+    config = settings(tmp_path, daily_images=3)
+    provider = TestProvider(config)
+    h = await open_engine(config, provider)
+    try:
+        await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer())
+        with pytest.raises(QuotaExceeded) as err:
+            await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer())
+        assert err.value.scope == "daily" and "1 left" in err.value.user_text
+        assert len(provider.calls) == 1
+        assert len(await h.ledger.jobs_for_user(ALICE.key)) == 1
+        assert await used(h.ledger, ALICE) == 2
+    finally:
+        await h.close()
+
+
+async def test_blocked_users_never_reach_a_provider(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    provider = TestProvider(config)
+    h = await open_engine(config, provider)
+    try:
+        await h.ledger.set_blocked(ALICE.key, True)
+        with pytest.raises(UserBlocked):
+            await h.engine.generate(fox(), ALICE, deliver=Deliverer())
+        assert provider.calls == [] and await h.ledger.jobs_for_user(ALICE.key) == []
+    finally:
+        await h.close()
+
+
+# -- concurrency caps -----------------------------------------------------------------------------
+
+
+async def test_per_user_cap_queues_the_second_job(tmp_path: Path) -> None:
+    config = settings(tmp_path, user_concurrency=1, max_concurrency=8)
+    provider = TestProvider(config, block=True)
+    h = await open_engine(config, provider)
+    try:
+        first_events, second_events, bob_events = Events(), Events(), Events()
+        first = asyncio.create_task(
+            h.engine.generate(fox(prompt="one"), ALICE, deliver=Deliverer(), progress=first_events)
+        )
+        await until(lambda: provider.calls == ["one"])
+        second = asyncio.create_task(
+            h.engine.generate(fox(prompt="two"), ALICE, deliver=Deliverer(), progress=second_events)
+        )
+        await until(lambda: second_events.positions() == [1])
+        assert second_events.seen[0].text() == messages.queued(1)
+
+        # Queued, not dropped: its row exists and its units are held, but no provider call yet.
+        jobs = {j.prompt: j for j in await h.ledger.jobs_for_user(ALICE.key)}
+        assert jobs["two"].status == JobStatus.QUEUED
+        assert await used(h.ledger, ALICE) == 2
+
+        # Another user is not held up by Alice's cap.
+        bob = asyncio.create_task(
+            h.engine.generate(fox(prompt="bob"), BOB, deliver=Deliverer(), progress=bob_events)
+        )
+        await until(lambda: provider.calls == ["one", "bob"])
+        assert "queued" not in bob_events.stages()
+
+        provider.release(0)
+        await first
+        await until(lambda: provider.calls == ["one", "bob", "two"])
+        assert provider.max_running == 2
+        provider.release()
+        (second_result, _), _ = await asyncio.gather(second, bob)
+        assert second_result.queued > 0
+        assert second_events.stages()[-1] == "done"
+        assert await used(h.ledger, ALICE) == 2 and await used(h.ledger, BOB) == 1
+    finally:
+        provider.release()
+        await h.close()
+
+
+async def test_global_cap_queues_in_order_and_updates_positions(tmp_path: Path) -> None:
+    config = settings(tmp_path, user_concurrency=5, max_concurrency=1)
+    provider = TestProvider(config, block=True)
+    h = await open_engine(config, provider)
+    try:
+        a = asyncio.create_task(h.engine.generate(fox(prompt="alice"), ALICE, deliver=Deliverer()))
+        await until(lambda: provider.calls == ["alice"])
+        bob_events, carol_events = Events(), Events()
+        b = asyncio.create_task(
+            h.engine.generate(fox(prompt="bob"), BOB, deliver=Deliverer(), progress=bob_events)
+        )
+        await until(lambda: bob_events.positions() == [1])
+        c = asyncio.create_task(
+            h.engine.generate(fox(prompt="carol"), CAROL, deliver=Deliverer(), progress=carol_events)
+        )
+        await until(lambda: carol_events.positions() == [2])
+        assert h.engine.gate.queued == 2
+
+        provider.release(0)
+        await a
+        await until(lambda: provider.calls == ["alice", "bob"])
+        await until(lambda: carol_events.positions() == [2, 1])
+        assert bob_events.positions() == [1]
+        provider.release(1)
+        await b
+        await until(lambda: provider.calls == ["alice", "bob", "carol"])
+        provider.release(2)
+        await c
+        assert provider.max_running == 1
+    finally:
+        provider.release()
+        await h.close()
+
+
+# -- restart recovery ---------------------------------------------------------------------------------
+
+
+async def crash_while_running(
+    tmp_path: Path, provider: TestProvider, requester: Requester, count: int = 2
+) -> str:
+    """Run a job until the provider has it, then lose the process: the row stays 'running'.
+
+    The ledger is closed under the job before it is cancelled, so the refund the engine tries
+    on the way out cannot reach the database (as when the process dies).
+    """
+    config = settings(tmp_path)
+    h = await open_engine(config, provider)
+    task = asyncio.create_task(h.engine.generate(fox(count=count), requester, deliver=Deliverer()))
+    await until(lambda: len(provider.gates) == 1)
+    (job,) = await h.ledger.jobs_for_user(requester.key)
+    await h.ledger.close()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return job.id
+
+
+async def test_restart_refunds_a_job_that_cannot_be_resumed(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    job_id = await crash_while_running(tmp_path, TestProvider(config, block=True), ALICE)
+
+    h = await open_engine(config, TestProvider(config))
+    hooks = Hooks()
+    h.engine.register_platform("discord", hooks.platform_hooks())
+    try:
+        left = await h.ledger.get_job(job_id)
+        assert left is not None and left.status == JobStatus.RUNNING
+        assert await h.ledger.open_reservations() == 1 and await used(h.ledger, ALICE) == 2
+
+        assert await h.engine.recover() == []
+        job = await h.ledger.get_job(job_id)
+        assert job is not None and (job.status, job.error_kind) == (JobStatus.FAILED, "restart")
+        assert await h.ledger.open_reservations() == 0 and await used(h.ledger, ALICE) == 0
+        assert [(j.id, text) for j, text in hooks.notices] == [(job_id, messages.RESTARTED_REFUNDED)]
+        assert hooks.delivered == []
+
+        assert await h.engine.recover() == []  # nothing is handled twice
+        assert len(hooks.notices) == 1
+    finally:
+        await h.close()
+
+
+async def test_restart_resumes_a_job_with_a_provider_task_id(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    job_id = await crash_while_running(
+        tmp_path, ResumableProvider(config, block=True, task_id="task-42"), CAROL
+    )
+
+    provider = ResumableProvider(config)
+    h = await open_engine(config, provider)
+    hooks = Hooks(message_ids=("1700000000.000100",))
+    h.engine.register_platform("slack", hooks.platform_hooks())
+    try:
+        left = await h.ledger.get_job(job_id)
+        assert left is not None and (left.provider, left.provider_task_id) == ("resumable", "task-42")
+
+        assert await h.engine.recover() == [job_id]
+        await h.engine.wait_background()
+        assert provider.resumed == ["task-42"] and provider.calls == []  # resume(), never generate()
+
+        ((job, result),) = hooks.delivered
+        assert job.id == job_id and job.channel_id == "C9"
+        assert len(result.images) == 2 and result.provider == "resumable" and result.job_id == job_id
+        assert hooks.notices == []
+        done = await h.ledger.get_job(job_id)
+        assert done is not None and (done.status, done.images_delivered) == (JobStatus.SUCCEEDED, 2)
+        assert await used(h.ledger, CAROL) == 2 and await h.ledger.open_reservations() == 0
+        found = await h.ledger.job_for_message("slack", "1700000000.000100")
+        assert found is not None and found.id == job_id
+    finally:
+        await h.close()
+
+
+async def test_restart_resume_failure_is_refunded_and_told(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    job_id = await crash_while_running(
+        tmp_path, ResumableProvider(config, block=True, task_id="task-7"), ALICE
+    )
+
+    provider = ResumableProvider(config, error=provider_error(ProviderErrorKind.MODERATION, "resumable"))
+    h = await open_engine(config, provider)
+    hooks = Hooks()
+    h.engine.register_platform("discord", hooks.platform_hooks())
+    try:
+        assert await h.engine.recover() == [job_id]
+        await h.engine.wait_background()
+        job = await h.ledger.get_job(job_id)
+        assert job is not None and (job.status, job.error_kind) == (JobStatus.FAILED, "moderation")
+        assert await used(h.ledger, ALICE) == 0 and await h.ledger.open_reservations() == 0
+        ((_, text),) = hooks.notices
+        assert "not charged" in text
+    finally:
+        await h.close()
+
+
+async def test_restart_without_the_platform_still_refunds(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    job_id = await crash_while_running(
+        tmp_path, ResumableProvider(config, block=True, task_id="task-9"), ALICE
+    )
+    provider = ResumableProvider(config)
+    h = await open_engine(config, provider)  # no hooks for discord: nobody to deliver to
+    try:
+        assert await h.engine.recover() == []
+        assert provider.resumed == []
+        job = await h.ledger.get_job(job_id)
+        assert job is not None and job.status == JobStatus.FAILED
+        assert await used(h.ledger, ALICE) == 0
+    finally:
+        await h.close()
+
+
+async def test_restart_refunds_jobs_still_queued(tmp_path: Path) -> None:
+    config = settings(tmp_path, user_concurrency=1)
+    provider = TestProvider(config, block=True)
+    h = await open_engine(config, provider)
+    running = asyncio.create_task(h.engine.generate(fox(prompt="one"), ALICE, deliver=Deliverer()))
+    events = Events()
+    queued = asyncio.create_task(
+        h.engine.generate(fox(prompt="two", count=3), ALICE, deliver=Deliverer(), progress=events)
+    )
+    await until(lambda: events.positions() == [1])
+    await h.ledger.close()
+    for task in (running, queued):
+        task.cancel()
+    await asyncio.gather(running, queued, return_exceptions=True)
+
+    h2 = await open_engine(config, TestProvider(config))
+    hooks = Hooks()
+    h2.engine.register_platform("discord", hooks.platform_hooks())
+    try:
+        assert {j.status for j in await h2.ledger.unfinished_jobs()} == {JobStatus.RUNNING, JobStatus.QUEUED}
+        await h2.engine.recover()
+        assert await h2.ledger.unfinished_jobs() == []
+        assert await used(h2.ledger, ALICE) == 0 and await h2.ledger.open_reservations() == 0
+        assert len(hooks.notices) == 2
+    finally:
+        await h2.close()
+
+
+async def test_generation_result_reports_missing_images() -> None:
+    result = GenerationResult(
+        job_id="j", images=(), provider="p", model="5.0-lite", size="2K", requested=3, elapsed=0.0
+    )
+    assert result.missing == 3
+
+
+async def test_restart_finishes_a_job_without_a_reservation(tmp_path: Path) -> None:
+    # A row with no reservation (nothing held) must still be closed, or every restart meets it again.
+    config = settings(tmp_path)
+    h = await open_engine(config, ResumableProvider(config))
+    hooks = Hooks()
+    h.engine.register_platform("discord", hooks.platform_hooks())
+    try:
+        for job_id, task_id in (("plain", None), ("polling", "task-1")):
+            await h.ledger.create_job(
+                Job(
+                    id=job_id,
+                    user_key=ALICE.key,
+                    platform="discord",
+                    status=JobStatus.RUNNING,
+                    kind="imagine",
+                    prompt="a fox",
+                    model="5.0-lite",
+                    request=request_to_json(fox()),
+                    provider="resumable",
+                    provider_task_id=task_id,
+                    images_requested=1,
+                ),
+                (),
+            )
+        await h.engine.recover()
+        await h.engine.wait_background()
+        assert await h.ledger.unfinished_jobs() == []
+        for job_id in ("plain", "polling"):
+            job = await h.ledger.get_job(job_id)
+            assert job is not None and job.status == JobStatus.FAILED and job.error_kind == "restart"
+        assert len(hooks.notices) == 2 and hooks.delivered == []
+        assert await h.engine.recover() == []
+        assert len(hooks.notices) == 2
+    finally:
+        await h.close()

@@ -1,0 +1,294 @@
+"""SafeFetcher against a real loopback aiohttp server: address checks on every hop, caps, headers."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from aiohttp import web
+
+from bot.errors import DownloadError
+from bot.fetch import MAX_REDIRECTS, SafeFetcher, host_of
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 200
+
+
+@dataclass
+class Server:
+    port: int
+    other_port: int = 0  # the same app on a second port: another origin on the same host
+    hits: list[tuple[str, str, str | None]] = field(default_factory=list)  # (path, host, authorization)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def paths(self) -> list[str]:
+        return [hit[0] for hit in self.hits]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    state = Server(port=0)
+
+    @web.middleware
+    async def record(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        state.hits.append((request.path, request.host, request.headers.get("Authorization")))
+        return await handler(request)
+
+    async def image(request: web.Request) -> web.Response:
+        return web.Response(body=PNG, content_type="image/png")
+
+    async def sized(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * int(request.match_info["n"]), content_type="application/octet-stream")
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        try:
+            for _ in range(10_000):  # ~10 MB unless the client hangs up first
+                await resp.write(b"y" * 1024)
+                await asyncio.sleep(0)
+        except (ConnectionResetError, ConnectionError):
+            pass
+        return resp
+
+    async def slow(request: web.Request) -> web.Response:
+        await state.release.wait()
+        return web.Response(body=PNG)
+
+    async def status(request: web.Request) -> web.Response:
+        return web.Response(status=int(request.match_info["code"]), text="nope")
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound(request.query["to"])
+
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop")
+
+    async def hop(request: web.Request) -> web.Response:
+        n = int(request.match_info["n"])
+        raise web.HTTPFound(f"/hop/{n - 1}" if n > 0 else "/image")
+
+    app = web.Application(middlewares=[record])
+    app.router.add_get("/image", image)
+    app.router.add_get("/sized/{n}", sized)
+    app.router.add_get("/endless", endless)
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/status/{code}", status)
+    app.router.add_get("/redirect", redirect)
+    app.router.add_get("/loop", loop)
+    app.router.add_get("/hop/{n}", hop)
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    other = web.TCPSite(runner, "127.0.0.1", 0)
+    await other.start()
+    state.port, state.other_port = runner.addresses[0][1], runner.addresses[1][1]
+    try:
+        yield state
+    finally:
+        state.release.set()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(trust_env=False) as http:
+        yield http
+
+
+# -- address checks, without connecting anywhere --------------------------------------------------
+
+REFUSED = [
+    "http://127.0.0.1/",
+    "http://127.8.9.10:8080/x.png",
+    "http://localhost/",
+    "http://10.0.0.1/",
+    "http://172.16.5.4/",
+    "http://192.168.1.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://100.64.0.1/",
+    "http://0.0.0.0/",
+    "http://224.0.0.1/",
+    "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[fe80::1]/",
+    "http://[fc00::1]/",
+    "https://[::]/",
+]
+
+
+@pytest.mark.parametrize("url", REFUSED)
+async def test_non_public_addresses_are_refused(client: httpx.AsyncClient, url: str) -> None:
+    with pytest.raises(DownloadError) as err:
+        await SafeFetcher(client, allow_private=False).check_url(url)
+    assert "not allowed" in err.value.user_text
+
+
+@pytest.mark.parametrize(
+    "url", ["http://93.184.216.34/a.png", "https://8.8.8.8/", "https://[2606:4700:4700::1111]/x"]
+)
+async def test_public_addresses_pass_the_check(client: httpx.AsyncClient, url: str) -> None:
+    await SafeFetcher(client, allow_private=False).check_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://93.184.216.34/x",
+        "gopher://x/",
+        "http:///nohost",
+        "//93.184.216.34/x",
+        "data:image/png;base64,AAAA",
+    ],
+)
+async def test_only_http_urls(client: httpx.AsyncClient, url: str) -> None:
+    for allow in (False, True):
+        with pytest.raises(DownloadError) as err:
+            await SafeFetcher(client, allow_private=allow).check_url(url)
+        assert "http" in err.value.user_text
+
+
+async def test_unresolvable_host_is_refused(client: httpx.AsyncClient) -> None:
+    with pytest.raises(DownloadError):
+        await SafeFetcher(client).check_url("http://no-such-host.invalid/x.png")
+
+
+def test_host_of() -> None:
+    assert host_of("http://LocalHost:80/a") == "localhost"
+    assert host_of("http://[::1]:9/") == "::1"
+    assert host_of("nonsense") == ""
+
+
+# -- fetching from the loopback server --------------------------------------------------------------
+
+
+async def test_loopback_is_refused_by_default(server: Server, client: httpx.AsyncClient) -> None:
+    with pytest.raises(DownloadError):
+        await SafeFetcher(client).fetch(server.url("/image"), max_bytes=10_000)
+    assert server.hits == []  # refused before connecting
+
+
+async def test_loopback_is_allowed_when_configured(server: Server, client: httpx.AsyncClient) -> None:
+    got = await SafeFetcher(client, allow_private=True).fetch(server.url("/image"), max_bytes=10_000)
+    assert got.data == PNG
+    assert got.content_type.startswith("image/png")
+    assert got.url == server.url("/image")
+
+
+async def test_redirect_to_a_refused_address_is_refused(server: Server) -> None:
+    # The first hop is a public address (reached through the loopback server acting as an HTTP
+    # proxy, so nothing leaves the machine); its redirect points at loopback and must be refused.
+    async with httpx.AsyncClient(trust_env=False, proxy=server.url("")) as proxied:
+        fetcher = SafeFetcher(proxied, allow_private=False)
+        secret = server.url("/image?secret=1")
+        with pytest.raises(DownloadError) as err:
+            await fetcher.fetch(
+                "http://93.184.216.34/redirect?to=" + secret.replace("&", "%26"), max_bytes=10_000
+            )
+        assert "not allowed" in err.value.user_text
+    assert server.paths() == ["/redirect"]  # the first hop was served; the loopback target never was
+    assert server.hits[0][1] == "93.184.216.34"
+
+
+async def test_redirects_are_followed(server: Server, client: httpx.AsyncClient) -> None:
+    got = await SafeFetcher(client, allow_private=True).fetch(
+        server.url(f"/hop/{MAX_REDIRECTS - 1}"), max_bytes=10_000
+    )
+    assert got.data == PNG and got.url == server.url("/image")
+
+
+async def test_too_many_redirects(server: Server, client: httpx.AsyncClient) -> None:
+    with pytest.raises(DownloadError) as err:
+        await SafeFetcher(client, allow_private=True).fetch(server.url("/loop"), max_bytes=10_000)
+    assert "redirects" in err.value.user_text
+    assert len(server.hits) == MAX_REDIRECTS + 1
+
+
+async def test_byte_cap_from_content_length(server: Server, client: httpx.AsyncClient) -> None:
+    fetcher = SafeFetcher(client, allow_private=True)
+    assert len((await fetcher.fetch(server.url("/sized/1000"), max_bytes=1000)).data) == 1000
+    with pytest.raises(DownloadError) as err:
+        await fetcher.fetch(server.url("/sized/1001"), max_bytes=1000, name="big.png")
+    assert "too large" in err.value.user_text and "big.png" in err.value.user_text
+
+
+async def test_byte_cap_on_a_streamed_body(server: Server, client: httpx.AsyncClient) -> None:
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as err:
+        await SafeFetcher(client, allow_private=True).fetch(server.url("/endless"), max_bytes=50_000)
+    assert "too large" in err.value.user_text
+    assert time.monotonic() - started < 5
+
+
+async def test_timeout(server: Server, client: httpx.AsyncClient) -> None:
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as err:
+        await SafeFetcher(client, allow_private=True).fetch(
+            server.url("/slow"), max_bytes=10_000, timeout=0.3
+        )
+    assert "too long" in err.value.user_text
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("code", [204, 404, 403, 500, 503])
+async def test_non_200_is_an_error(server: Server, client: httpx.AsyncClient, code: int) -> None:
+    with pytest.raises(DownloadError) as err:
+        await SafeFetcher(client, allow_private=True).fetch(server.url(f"/status/{code}"), max_bytes=10_000)
+    assert str(code) in err.value.user_text
+
+
+async def test_connection_refused(client: httpx.AsyncClient) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DownloadError) as err:
+        await SafeFetcher(client, allow_private=True).fetch(f"http://127.0.0.1:{port}/x", max_bytes=10)
+    assert "connection failed" in err.value.user_text
+
+
+AUTH = {"Authorization": "Bearer first-host-only"}
+
+
+async def test_headers_go_to_the_first_host(server: Server, client: httpx.AsyncClient) -> None:
+    await SafeFetcher(client, allow_private=True).fetch(server.url("/image"), max_bytes=10_000, headers=AUTH)
+    assert server.hits == [("/image", f"127.0.0.1:{server.port}", "Bearer first-host-only")]
+
+
+async def test_headers_follow_a_redirect_on_the_same_host(server: Server, client: httpx.AsyncClient) -> None:
+    await SafeFetcher(client, allow_private=True).fetch(server.url("/hop/1"), max_bytes=10_000, headers=AUTH)
+    assert [auth for _, _, auth in server.hits] == ["Bearer first-host-only"] * 3
+
+
+async def test_headers_are_not_forwarded_to_another_host(server: Server, client: httpx.AsyncClient) -> None:
+    other = server.url("/image", host="localhost")
+    got = await SafeFetcher(client, allow_private=True).fetch(
+        server.url("/redirect?to=" + other), max_bytes=10_000, headers=AUTH
+    )
+    assert got.data == PNG and got.url == other
+    assert server.hits == [
+        ("/redirect", f"127.0.0.1:{server.port}", "Bearer first-host-only"),
+        ("/image", f"localhost:{server.port}", None),
+    ]
+
+
+async def test_headers_are_not_forwarded_to_another_port(server: Server, client: httpx.AsyncClient) -> None:
+    # Same host name, another port: another origin (another service) that must not get the key.
+    other = f"http://127.0.0.1:{server.other_port}/image"
+    await SafeFetcher(client, allow_private=True).fetch(
+        server.url("/redirect?to=" + other), max_bytes=10_000, headers=AUTH
+    )
+    assert server.hits == [
+        ("/redirect", f"127.0.0.1:{server.port}", "Bearer first-host-only"),
+        ("/image", f"127.0.0.1:{server.other_port}", None),
+    ]

@@ -1,0 +1,202 @@
+"""The free-text flag parser shared by the Discord and Slack adapters."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import FlagError, InvalidRequest
+from bot.flags import ParsedText, parse_text
+from bot.models import GenerationRequest, ImageInput
+from bot.seedream import validate
+
+
+def test_the_documented_example() -> None:
+    parsed = parse_text("a red fox in snow --ar 3:2 --res 3K --n 4 --model 4.5 #2")
+    assert parsed == ParsedText(
+        prompt="a red fox in snow", aspect="3:2", resolution="3K", count=4, model="4.5", pick=2
+    )
+
+
+def test_plain_prompt_has_no_flags() -> None:
+    assert parse_text("  a red fox in snow  ") == ParsedText(prompt="a red fox in snow")
+
+
+@pytest.mark.parametrize(
+    ("text", "prompt", "pick"),
+    [
+        ("#2 a fox", "a fox", 2),
+        ("a fox #3", "a fox", 3),
+        ("a #12 fox", "a fox", 12),
+        ("a fox#2", "a fox#2", None),
+    ],
+)
+def test_pick(text: str, prompt: str, pick: int | None) -> None:
+    parsed = parse_text(text)
+    assert (parsed.prompt, parsed.pick) == (prompt, pick)
+
+
+def test_trailing_ratio_after_a_comma_is_the_aspect() -> None:
+    assert parse_text("a red fox, 3:2") == ParsedText(prompt="a red fox", aspect="3:2")
+    assert parse_text("a red fox ,16 : 9 ").aspect == "16:9"
+    assert parse_text("a red fox, 3:2 --n 2") == ParsedText(prompt="a red fox", aspect="3:2", count=2)
+
+
+def test_ratio_without_a_comma_stays_in_the_prompt() -> None:
+    assert parse_text("a clock showing 3:2") == ParsedText(prompt="a clock showing 3:2")
+
+
+def test_an_explicit_ar_wins_over_a_trailing_ratio() -> None:
+    parsed = parse_text("a fox, 3:2 --ar 16:9")
+    assert parsed.aspect == "16:9"
+    assert parsed.prompt == "a fox, 3:2"
+
+
+def test_trailing_ratio_outside_bounds_is_a_flag_error() -> None:
+    with pytest.raises(FlagError):
+        parse_text("a tall tower, 1:17")
+
+
+@pytest.mark.parametrize(
+    ("flag", "width", "height"),
+    [
+        ("2048x1536", 2048, 1536),
+        ("2048X1536", 2048, 1536),
+        ("2048×1536", 2048, 1536),
+        ("4096*4096", 4096, 4096),
+    ],
+)
+def test_res_as_explicit_size(flag: str, width: int, height: int) -> None:
+    parsed = parse_text(f"a fox --res {flag}")
+    assert (parsed.width, parsed.height, parsed.resolution) == (width, height, None)
+
+
+@pytest.mark.parametrize(
+    ("flag", "tier"), [("--res 3k", "3K"), ("--resolution 2K", "2K"), ("--size 4k", "4K")]
+)
+def test_res_tiers_and_aliases(flag: str, tier: str) -> None:
+    assert parse_text(f"a fox {flag}").resolution == tier
+
+
+def test_watermark_switches() -> None:
+    assert parse_text("a fox").watermark is None
+    assert parse_text("a fox --no-watermark").watermark is False
+    assert parse_text("a fox --watermark").watermark is True
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt"), [("png", "png"), ("PNG", "png"), ("jpeg", "jpeg"), ("jpg", "jpeg")]
+)
+def test_format(value: str, fmt: str) -> None:
+    assert parse_text(f"a fox --format {value}").output_format == fmt
+    assert parse_text(f"a fox --fmt {value}").output_format == fmt
+
+
+def test_model_flag_takes_aliases() -> None:
+    assert parse_text("a fox --model 5").model == "5.0-lite"
+    assert parse_text("a fox --m 4.5").model == "4.5"
+
+
+def test_inline_values_and_upper_case_flags() -> None:
+    parsed = parse_text("a fox --ar=16:9 --N=3 --AR 4:3")
+    assert parsed.count == 3
+    assert parsed.aspect == "4:3"  # the last one given wins
+
+
+def test_words_after_flags_stay_in_the_prompt() -> None:
+    parsed = parse_text("a fox --ar 3:2 in the snow --n 2 at dusk")
+    assert parsed.prompt == "a fox in the snow at dusk"
+    assert (parsed.aspect, parsed.count) == ("3:2", 2)
+
+
+def test_quoted_words_after_flags() -> None:
+    assert parse_text('a fox --n 2 "in the snow"').prompt == "a fox in the snow"
+    # An unbalanced quote falls back to whitespace splitting instead of failing.
+    assert parse_text("a fox --n 2 it's cold").prompt == "a fox it's cold"
+
+
+@pytest.mark.parametrize(
+    ("text", "mentions"),
+    [
+        ("a fox --seed 42", "--seed"),
+        ("a fox --ar", "--ar"),
+        ("a fox --ar 17:1", "17:1"),
+        ("a fox --ar wide", "wide"),
+        ("a fox --res 8K", "8K"),
+        ("a fox --res huge", "huge"),
+        ("a fox --res 20x20", "20x20"),
+        ("a fox --n 0", "0"),
+        ("a fox --n 16", "16"),
+        ("a fox --n two", "two"),
+        ("a fox --n -1", "--n"),
+        ("a fox --n", "--n"),
+        ("a fox --format gif", "gif"),
+        ("a fox --model 9", "9"),
+        ("a fox --model", "--model"),
+    ],
+)
+def test_unknown_flags_and_bad_values_raise_flag_error(text: str, mentions: str) -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text(text)
+    text_shown = err.value.user_text
+    assert mentions in text_shown
+    # A friendly sentence, not a Python error.
+    assert text_shown[0].isupper() or text_shown[0] == "'"
+    assert text_shown.rstrip().endswith(".")
+    assert "Traceback" not in text_shown and "Error" not in text_shown
+
+
+def test_unknown_flag_text_lists_the_options() -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text("a fox --steps 30")
+    assert "--ar" in err.value.user_text and "--n" in err.value.user_text
+
+
+def test_flag_error_is_an_invalid_request() -> None:
+    assert issubclass(FlagError, InvalidRequest)
+
+
+def test_to_request_defaults() -> None:
+    request = parse_text("a red fox").to_request()
+    assert request == GenerationRequest(prompt="a red fox")
+    assert (request.model, request.count, request.output_format, request.watermark) == (
+        "5.0-lite",
+        1,
+        "jpeg",
+        False,
+    )
+    assert request.aspect is None and request.resolution is None and request.width is None
+
+
+def test_to_request_given_flags_win_over_defaults() -> None:
+    image = ImageInput(data=b"x", mime="image/png", width=100, height=100)
+    parsed = parse_text("a fox --n 4 --ar 16:9 --format png --watermark")
+    request = parsed.to_request(
+        images=(image,), default_model="4.5", count=2, output_format="jpeg", resolution="2K", watermark=False
+    )
+    assert request.images == (image,)
+    assert request.model == "4.5"  # the default model, since no --model was given
+    assert (request.count, request.aspect, request.output_format, request.watermark) == (
+        4,
+        "16:9",
+        "png",
+        True,
+    )
+    assert request.resolution == "2K"  # a default the flags did not override
+
+
+def test_to_request_defaults_apply_where_no_flag_was_given() -> None:
+    request = parse_text("a fox --model 5").to_request(default_model="4.5", count=3)
+    assert (request.model, request.count) == ("5.0-lite", 3)
+
+
+def test_to_request_explicit_size_validates_unchanged() -> None:
+    request = parse_text("a fox --res 2999x2001").to_request()
+    v = validate(request)
+    assert (v.width, v.height, v.tier) == (2999, 2001, None)
+
+
+def test_parsed_flags_still_meet_model_limits_at_validation() -> None:
+    # The parser accepts any tier name; the model decides (3K is not offered by 4.5).
+    request = parse_text("a fox --model 4.5 --res 3K").to_request()
+    with pytest.raises(InvalidRequest):
+        validate(request)

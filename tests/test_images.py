@@ -1,0 +1,175 @@
+"""Image bytes: magic-byte sniffing, safe measuring (truncated files, bombs) and fitting a byte limit."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot.errors import InvalidImage
+from bot.images import MAX_DECODE_PIXELS, fit_to_limit, load_reference, measure, sniff_mime
+from bot.models import GeneratedImage
+
+
+def encode(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
+    img = Image.new(mode, size, (200, 80, 40) if mode == "RGB" else 128)
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def noise_png(size: tuple[int, int]) -> bytes:
+    img = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def bilevel_png(width: int, height: int) -> bytes:
+    """A whole, valid 1-bit PNG of `width` x `height` zeros: tiny on disk, huge once decoded."""
+    row = b"\0" * (1 + (width + 7) // 8)  # filter byte + packed bits
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime"),
+    [
+        ("PNG", "image/png"),
+        ("JPEG", "image/jpeg"),
+        ("GIF", "image/gif"),
+        ("WEBP", "image/webp"),
+        ("BMP", "image/bmp"),
+        ("TIFF", "image/tiff"),
+    ],
+)
+def test_accepted_formats_are_sniffed_and_measured(fmt: str, mime: str) -> None:
+    data = encode(fmt)
+    assert sniff_mime(data) == mime
+    assert measure(data) == (mime, 64, 48)
+    image = load_reference(data, f"pic.{fmt.lower()}")
+    assert (image.mime, image.width, image.height, image.size) == (mime, 64, 48, len(data))
+    assert image.source == "upload" and image.name == f"pic.{fmt.lower()}"
+
+
+def test_big_endian_tiff_is_sniffed() -> None:
+    assert sniff_mime(b"MM\x00*" + b"\0" * 16) == "image/tiff"
+
+
+def test_a_text_file_renamed_png_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "holiday.png"
+    path.write_text("these are my holiday notes, not a picture\n" * 20)
+    data = path.read_bytes()
+    assert sniff_mime(data) is None
+    with pytest.raises(InvalidImage) as err:
+        load_reference(data, path.name)
+    assert "holiday.png" in err.value.user_text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+        b"%PDF-1.7\n",
+        b"RIFF\0\0\0\0WAVEfmt ",  # RIFF, but not WebP
+        b"\x89PNG",  # a prefix of the signature
+    ],
+)
+def test_other_bytes_are_not_images(data: bytes) -> None:
+    assert sniff_mime(data) is None
+    with pytest.raises(InvalidImage):
+        measure(data)
+
+
+def test_zero_bytes_are_refused() -> None:
+    assert sniff_mime(b"") is None
+    with pytest.raises(InvalidImage):
+        measure(b"")
+    with pytest.raises(InvalidImage) as err:
+        load_reference(b"", "empty.jpg")
+    assert "empty.jpg" in err.value.user_text
+
+
+def test_png_signature_with_garbage_is_refused() -> None:
+    with pytest.raises(InvalidImage):
+        measure(b"\x89PNG\r\n\x1a\n" + os.urandom(500))
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_truncated_images_are_refused(fmt: str) -> None:
+    img = Image.frombytes("RGB", (256, 256), os.urandom(256 * 256 * 3))
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    whole = buf.getvalue()
+    assert measure(whole)[1:] == (256, 256)
+    with pytest.raises(InvalidImage) as err:
+        measure(whole[: len(whole) // 2], "cut." + fmt.lower())
+    assert "cut." in err.value.user_text
+
+
+def test_the_bomb_builder_makes_real_images() -> None:
+    # The same builder at a harmless size decodes fine, so a refusal below is the pixel guard.
+    assert measure(bilevel_png(3000, 2000)) == ("image/png", 3000, 2000)
+
+
+@pytest.mark.parametrize(("width", "height"), [(9000, 9000), (13000, 13000), (100_000, 100_000)])
+def test_decompression_bombs_are_refused_quickly(width: int, height: int) -> None:
+    if width < 50_000:
+        data = bilevel_png(width, height)
+    else:  # too big to build whole: a valid header and the first rows only
+        header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+        idat = zlib.compress(b"\0" * (1 + width // 8) * 4)
+        data = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    assert len(data) < 2_000_000  # small on disk...
+    assert width * height > MAX_DECODE_PIXELS  # ...huge decoded
+    started = time.monotonic()
+    with pytest.raises(InvalidImage):
+        load_reference(data, "bomb.png")
+    assert time.monotonic() - started < 1.0
+
+
+def test_fit_to_limit_leaves_small_images_alone() -> None:
+    image = GeneratedImage(encode("PNG"), "image/png", 64, 48)
+    fitted, changed = fit_to_limit(image, 1_000_000)
+    assert fitted is image and changed is False
+
+
+def test_fit_to_limit_makes_a_big_png_fit() -> None:
+    data = noise_png((768, 768))
+    limit = 150_000
+    assert len(data) > 10 * limit
+    fitted, changed = fit_to_limit(GeneratedImage(data, "image/png", 768, 768), limit)
+    assert changed is True
+    assert len(fitted.data) <= limit
+    assert fitted.mime == "image/jpeg"
+    with Image.open(io.BytesIO(fitted.data)) as img:
+        img.load()
+        assert img.format == "JPEG"
+        assert img.size == (fitted.width, fitted.height)
+    assert fitted.width <= 768 and fitted.height <= 768
+    assert fitted.width / fitted.height == pytest.approx(1.0, abs=0.02)
+
+
+def test_fit_to_limit_reencodes_before_it_downscales() -> None:
+    # When a JPEG at full size is small enough, no pixels are lost.
+    data = noise_png((512, 512))
+    fitted, changed = fit_to_limit(GeneratedImage(data, "image/png", 512, 512), len(data) - 1)
+    assert changed and len(fitted.data) < len(data)
+    assert (fitted.width, fitted.height) == (512, 512)
+
+
+def test_fit_to_limit_gives_up_rather_than_looping() -> None:
+    with pytest.raises(ValueError):
+        fit_to_limit(GeneratedImage(noise_png((128, 128)), "image/png", 128, 128), 50)
