@@ -77,3 +77,18 @@ async def test_bad_flag_is_explained_privately(emu: SlackEmulator, start_bot: St
     [answer] = emu.responses_to(resp.response_url)
     assert answer["text"] == "'99' doesn't work for --n: give a number from 1 to 15. You were not charged."
     assert not emu.calls("chat.postMessage")
+
+
+async def test_command_where_the_bot_cannot_post_is_explained(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    emu.add_channel("C2", "random", is_member=False)
+    bot = await start_bot()
+    resp = await emu.post_slash_command(bot.url, "/imagine", "a red kite", channel="C2")
+    await emu.wait_for(lambda: emu.responses_to(resp.response_url))
+    [answer] = emu.responses_to(resp.response_url)
+    assert answer["text"].startswith("I can't post in this conversation. Add me to the channel")
+    assert answer["text"].endswith("You were not charged.")
+    usage = await emu.post_slash_command(bot.url, "/imagine", "usage")
+    await emu.wait_for(lambda: emu.responses_to(usage.response_url))
+    assert "Images left today: 20 of 20" in emu.responses_to(usage.response_url)[0]["text"]
