@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -36,6 +37,13 @@ EVENTS_PATH = "/slack/events"
 BIND_HOST = "0.0.0.0"  # noqa: S104 - Slack has to reach the Events API endpoint
 API_TIMEOUT = 60  # seconds per Web API call (uploads of several MB included)
 SHUTDOWN_GRACE = 10.0  # seconds running jobs get to finish at shutdown
+
+
+class _SkipTokenNotice(logging.Filter):
+    """bolt warns that SLACK_BOT_TOKEN is unused when given a client; that is on purpose here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 class SlackPlatform:
@@ -74,11 +82,10 @@ class SlackPlatform:
         bot_user_id = str(auth.get("user_id") or "")
         log.info("slack: signed in as %s (%s) in team %s", auth.get("user"), bot_user_id, auth.get("team_id"))
 
+        bolt_log = logging.getLogger("slack_bolt.AsyncApp")
+        bolt_log.addFilter(_SkipTokenNotice())
         app = AsyncApp(
-            client=client,
-            signing_secret=self._secret,
-            process_before_response=False,
-            logger=logging.getLogger("slack_bolt.AsyncApp"),
+            client=client, signing_secret=self._secret, process_before_response=False, logger=bolt_log
         )
         files = SlackFiles(self.runtime.fetcher, client, self._token, self.settings.slack_api_url)
         self.handlers = SlackHandlers(self.runtime, client, files, bot_user_id=bot_user_id, seen=self.seen)

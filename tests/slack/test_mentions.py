@@ -41,6 +41,7 @@ async def test_mention_batch_answers_in_thread_with_caption_and_buttons(
     assert set(values) == {"seedbot.reroll", "seedbot.variations", "seedbot.edit"}
     assert len(set(values.values())) == 1  # all carry the job id
     assert not emu.ephemerals
+    assert not bot.matching(r"(WARNING|ERROR) +(slack_bolt|slack_sdk|adapters\.slack)")
 
 
 async def test_mention_with_two_files_sends_both_to_the_provider(
