@@ -39,7 +39,7 @@ def load_factories() -> dict[str, PlatformFactory]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             factories[ep.name] = ep.load()
-        except ImportError:
-            # A platform whose library is missing is skipped, not fatal to the others.
+        except Exception:
+            # A platform that cannot even load is skipped, not fatal to the others.
             log.exception("platform %s could not be loaded", ep.name)
     return factories
