@@ -600,6 +600,7 @@ async def test_restart_refunds_jobs_still_queued(tmp_path: Path) -> None:
     provider = TestProvider(config, block=True)
     h = await open_engine(config, provider)
     running = asyncio.create_task(h.engine.generate(fox(prompt="one"), ALICE, deliver=Deliverer()))
+    await until(lambda: len(provider.gates) == 1)  # marked running and inside the provider
     events = Events()
     queued = asyncio.create_task(
         h.engine.generate(fox(prompt="two", count=3), ALICE, deliver=Deliverer(), progress=events)
