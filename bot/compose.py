@@ -8,6 +8,7 @@ request is. Adapters never assemble a GenerationRequest field by field.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from dataclasses import dataclass
 
 from bot import messages
@@ -27,6 +28,7 @@ __all__ = [
     "compose_new",
     "compose_reroll",
     "compose_variations",
+    "option_defaults",
     "reference",
 ]
 
@@ -48,6 +50,49 @@ def check_declared_size(name: str, size: int | None) -> None:
         raise InvalidImage(messages.image_too_large(name, size, REFERENCE_MAX_BYTES))
     if size == 0:
         raise InvalidImage(messages.not_an_image(name))
+
+
+def option_defaults(
+    *,
+    aspect: str | None = None,
+    resolution: str | None = None,
+    count: int | None = None,
+    model: str | None = None,
+    output_format: str | None = None,
+    watermark: bool | None = None,
+) -> dict[str, object]:
+    """Options picked in a form (slash command options) -> defaults for compose_new.
+
+    They go through the shared flag parser, so an option means exactly what the same flag in
+    the text means (model aliases, "3K" or "2048x1536", jpg = jpeg), with the same errors.
+    Flags typed in the prompt still win over these.
+    """
+    flags: list[str] = []
+    for flag, value in (
+        ("--ar", aspect),
+        ("--res", resolution),
+        ("--n", count),
+        ("--model", model),
+        ("--format", output_format),
+    ):
+        if value is not None and str(value).strip():
+            flags += [flag, str(value).strip()]
+    if watermark is not None:
+        flags.append("--watermark" if watermark else "--no-watermark")
+    if not flags:
+        return {}
+    parsed = parse_text("options " + " ".join(shlex.quote(f) for f in flags))
+    picked = {
+        "aspect": parsed.aspect,
+        "resolution": parsed.resolution,
+        "width": parsed.width,
+        "height": parsed.height,
+        "count": parsed.count,
+        "model": parsed.model,
+        "output_format": parsed.output_format,
+        "watermark": parsed.watermark,
+    }
+    return {k: v for k, v in picked.items() if v is not None}
 
 
 def reference(data: bytes, name: str, *, url: str | None = None, source: str = "upload") -> ImageInput:

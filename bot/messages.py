@@ -217,7 +217,7 @@ def result_caption(
     if delivered < requested:
         lines.append(partial_delivery(delivered, requested))
     if refitted:
-        lines.append("Some images were re-encoded to fit this platform's upload limit.")
+        lines.append(REFITTED)
     if left is not None:
         lines.append(f"Images left today: {left}.")
     if demo:
@@ -272,4 +272,77 @@ def file_access_denied(name: str) -> str:
     return (
         f"I couldn't read '{name}': I was shown a sign-in page instead of the file, so the app "
         f"is probably missing permission to read files (an admin has to reinstall it). {NOT_CHARGED}"
+    )
+
+
+# -- result details, buttons and commands (any platform with fields, buttons and forms) -------
+
+LABEL_MODEL = "Model"
+LABEL_SIZE = "Size"
+LABEL_PROVIDER = "Provider"
+LABEL_TIME = "Time"
+LABEL_LEFT_TODAY = "Images left today"
+LABEL_REFERENCES = "References"
+UNLIMITED = "unlimited"
+REFITTED = "Some images were re-encoded to fit this platform's upload limit."
+BUTTON_DELETE = "Delete"
+DELETED = "Deleted."
+NO_IMAGES_IN_MESSAGE = f"That message has no images I can use. Pick one with image attachments. {NOT_CHARGED}"
+CANNOT_POST_HERE = (
+    "I'm missing permission to post images here (Send Messages, Attach Files, Embed Links). "
+    f"Ask an admin, or message me directly. {NOT_CHARGED}"
+)
+CONTEXT_EDIT_NAME = "Edit with Seedream"
+EDIT_PROMPT_PLACEHOLDER = "Describe the change; flags like --ar 16:9 work too."
+
+COMMAND_IMAGINE = "Make images from a prompt; attach images to edit or combine them."
+COMMAND_EDIT = "Edit images with a prompt: the images you attach are the references, in order."
+COMMAND_USAGE = "How many images you have left today and this month, and when that resets."
+OPTION_PROMPT = "Describe the image. Flags work too: --ar 16:9 --res 3K --n 2"
+OPTION_IMAGE = "A reference image (image 1)"
+OPTION_MORE_IMAGE = "Another reference image (image {n})"
+OPTION_ASPECT = "Aspect ratio, width:height"
+OPTION_RESOLUTION = "Resolution: 2K, 3K or 4K as the model offers, or an exact size like 2048x1536"
+OPTION_COUNT = "How many images to make (a Seedream sequential batch)"
+OPTION_MODEL = "Which Seedream model"
+OPTION_FORMAT = "Image format"
+OPTION_WATERMARK = "Ask for the image service's watermark"
+
+
+def seconds(elapsed: float) -> str:
+    return f"{elapsed:.1f}s"
+
+
+def result_notes(
+    *, delivered: int, requested: int, refitted: bool = False, demo: bool = False, legend: str = ""
+) -> list[str]:
+    """The remarks under a result, for platforms that show the details as labelled fields."""
+    notes = [legend] if legend else []
+    if delivered < requested:
+        notes.append(partial_delivery(delivered, requested))
+    if refitted:
+        notes.append(REFITTED)
+    if demo:
+        notes.append(DEMO_NOTICE)
+    return notes
+
+
+def results_in_thread(count: int) -> str:
+    return f"{plural(count, 'image')} in the thread."
+
+
+def thread_name(prompt: str, limit: int = 100) -> str:
+    """A conversation title from a prompt: one line, at most `limit` characters."""
+    line = " ".join(prompt.split())
+    if len(line) > limit:
+        line = line[: limit - 1].rstrip() + "…"
+    return line or "seedbot"
+
+
+def mention_help(mention: str, options: list[str]) -> str:
+    return (
+        f"Mention me with a prompt, e.g. `{mention} a red fox in snow --ar 3:2 --n 2`, and attach "
+        "images to edit or combine them.\n"
+        f"Options: {', '.join(options)}.\n"
+        "Reply to one of my images with a prompt to edit it (#2 picks image 2 of a batch)."
     )

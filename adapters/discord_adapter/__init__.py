@@ -1,0 +1,20 @@
+"""seedbot on Discord: /imagine, /edit, /usage, "Edit with Seedream", mentions, replies to
+results, DMs, persistent Re-roll / Variations / Edit / Delete buttons, results in threads.
+
+`create(runtime)` is the `seedbot.platforms` entry point (see pyproject.toml). Modules:
+
+    platform.py     DiscordPlatform: start/close for `seedbot run`
+    endpoints.py    pointing discord.py at DISCORD_API_BASE_URL / DISCORD_GATEWAY_URL
+    client.py       the commands.Bot subclass: intents, command sync, invite link
+    commands.py     the application commands (options -> Studio)
+    replies.py      mentions, replies to results, DMs (on_message)
+    views.py        persistent result buttons (DynamicItem) and the Edit modals
+    studio.py       what each input does: compose, run through the engine, answer errors
+    delivery.py     progress in the anchor message, results (embed, files, thread)
+    attachments.py  attachments -> checked reference images
+    text.py         message text -> prompt
+"""
+
+from adapters.discord_adapter.platform import DiscordPlatform, create
+
+__all__ = ["DiscordPlatform", "create"]

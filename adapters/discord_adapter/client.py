@@ -1,0 +1,94 @@
+"""The discord.py client: intents, start-up (buttons, commands, sync) and the invite link.
+
+Intents: guilds (channels and threads), guild and DM messages (mentions, replies, DMs). The
+privileged message-content intent is asked for only when the application has it enabled in the
+Developer Portal (read from the application's flags at login), so the bot never fails to
+connect over it; without it, messages that ping the bot and DMs still carry their text.
+
+Commands are synced at start-up: globally, or to DISCORD_GUILD_ID only (instant, for
+development). Prefix commands are not used: messages go to the MessageHandler.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from adapters.discord_adapter.commands import ImageCommands
+from adapters.discord_adapter.delivery import NO_PINGS
+from adapters.discord_adapter.replies import MessageHandler
+from adapters.discord_adapter.studio import Studio
+from adapters.discord_adapter.views import ResultButton
+from bot.runtime import Runtime
+from bot.tasks import BackgroundTasks
+
+__all__ = ["PERMISSIONS", "SCOPES", "SeedBot", "intents"]
+
+log = logging.getLogger(__name__)
+
+SCOPES = ("bot", "applications.commands")
+# What the bot does in a channel: read it, reply, start a thread from its response and post
+# there, upload images with an embed. Nothing more (no Manage Messages: it deletes only its own).
+PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_public_threads=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+)
+
+
+def intents() -> discord.Intents:
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.dm_messages = True
+    return wanted
+
+
+class SeedBot(commands.Bot):
+    def __init__(self, runtime: Runtime, tasks: BackgroundTasks) -> None:
+        self._wanted = intents()
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=self._wanted,
+            help_command=None,
+            allowed_mentions=NO_PINGS,
+            chunk_guilds_at_startup=False,
+        )
+        self.runtime = runtime
+        self.actions = Studio(runtime, self, tasks)
+        self.replies = MessageHandler(self.actions, self)
+
+    @property
+    def invite_url(self) -> str:
+        return discord.utils.oauth_url(self.application_id or 0, permissions=PERMISSIONS, scopes=SCOPES)
+
+    async def setup_hook(self) -> None:
+        flags = self.application_flags
+        if flags.gateway_message_content or flags.gateway_message_content_limited:
+            # The same Intents object the connection identifies with; set before connecting.
+            self._wanted.message_content = True
+            log.info("discord: the message content intent is enabled for this application; using it")
+        self.add_dynamic_items(ResultButton)
+        await self.add_cog(ImageCommands(self, self.actions))
+        await self.sync_commands()
+        log.info("discord: invite the bot with %s", self.invite_url)
+
+    async def sync_commands(self) -> None:
+        guild_id = self.runtime.settings.discord_guild_id
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("discord: synced %d command(s) to server %s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("discord: synced %d global command(s)", len(synced))
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.replies.on_message(message)

@@ -1,0 +1,144 @@
+"""The application commands: /imagine, /edit, /usage and the message context menu
+"Edit with Seedream". They only translate options; the Studio does the work.
+
+    /imagine prompt:a red fox in snow aspect:3:2 count:2
+    /imagine prompt:put the hat on the cat image:<cat.png> image2:<hat.png>
+    /edit prompt:make it night image:<photo.jpg>
+    /usage
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from adapters.discord_adapter.studio import Studio
+from bot import messages
+from bot.errors import InvalidRequest
+from bot.seedream import MAX_OUTPUTS, MODELS, get_model
+
+__all__ = ["ASPECTS", "ImageCommands"]
+
+ASPECTS = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9")
+_ASPECT_CHOICES = [app_commands.Choice(name=a, value=a) for a in ASPECTS]
+_MODEL_CHOICES = [app_commands.Choice(name=spec.name, value=key) for key, spec in MODELS.items()]
+_FORMAT_CHOICES = [app_commands.Choice(name=f.upper(), value=f) for f in ("jpeg", "png")]
+_WHERE = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
+_INSTALLS = app_commands.allowed_installs(guilds=True, users=False)
+
+Prompt = app_commands.Range[str, 1, 2000]
+Count = app_commands.Range[int, 1, MAX_OUTPUTS]
+
+
+def _attachments(*items: discord.Attachment | None) -> list[discord.Attachment]:
+    return [a for a in items if a is not None]
+
+
+class ImageCommands(commands.Cog):
+    def __init__(self, bot: commands.Bot, studio: Studio) -> None:
+        self.bot = bot
+        self.studio = studio
+        self.context_menu = app_commands.ContextMenu(
+            name=messages.CONTEXT_EDIT_NAME, callback=self.edit_message
+        )
+        self.context_menu.allowed_contexts = app_commands.AppCommandContext(
+            guild=True, dm_channel=True, private_channel=False
+        )
+        self.context_menu.allowed_installs = app_commands.AppInstallationType(guild=True, user=False)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.context_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.context_menu.name, type=self.context_menu.type)
+
+    @app_commands.command(name="imagine", description=messages.COMMAND_IMAGINE)
+    @app_commands.describe(
+        prompt=messages.OPTION_PROMPT,
+        image=messages.OPTION_IMAGE,
+        image2=messages.OPTION_MORE_IMAGE.format(n=2),
+        image3=messages.OPTION_MORE_IMAGE.format(n=3),
+        image4=messages.OPTION_MORE_IMAGE.format(n=4),
+        aspect=messages.OPTION_ASPECT,
+        resolution=messages.OPTION_RESOLUTION,
+        count=messages.OPTION_COUNT,
+        model=messages.OPTION_MODEL,
+        output_format=messages.OPTION_FORMAT,
+        watermark=messages.OPTION_WATERMARK,
+    )
+    @app_commands.rename(output_format="format")
+    @app_commands.choices(aspect=_ASPECT_CHOICES, model=_MODEL_CHOICES, output_format=_FORMAT_CHOICES)
+    @_WHERE
+    @_INSTALLS
+    async def imagine(
+        self,
+        interaction: discord.Interaction[Any],
+        prompt: Prompt,
+        image: discord.Attachment | None = None,
+        image2: discord.Attachment | None = None,
+        image3: discord.Attachment | None = None,
+        image4: discord.Attachment | None = None,
+        aspect: str | None = None,
+        resolution: str | None = None,
+        count: Count | None = None,
+        model: str | None = None,
+        output_format: str | None = None,
+        watermark: bool | None = None,
+    ) -> None:
+        options = {
+            "aspect": aspect,
+            "resolution": resolution,
+            "count": count,
+            "model": model,
+            "output_format": output_format,
+            "watermark": watermark,
+        }
+        await self.studio.imagine(interaction, prompt, _attachments(image, image2, image3, image4), options)
+
+    @imagine.autocomplete("resolution")
+    async def resolution_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The tiers the chosen model (or the default one) offers."""
+        chosen = getattr(interaction.namespace, "model", None) or self.studio.settings.model
+        try:
+            tiers = get_model(str(chosen)).tiers
+        except InvalidRequest:
+            tiers = tuple(dict.fromkeys(t for spec in MODELS.values() for t in spec.tiers))
+        typed = current.strip().upper()
+        return [app_commands.Choice(name=t, value=t) for t in tiers if typed in t]
+
+    @app_commands.command(name="edit", description=messages.COMMAND_EDIT)
+    @app_commands.describe(
+        prompt=messages.OPTION_PROMPT,
+        image=messages.OPTION_IMAGE,
+        image2=messages.OPTION_MORE_IMAGE.format(n=2),
+        image3=messages.OPTION_MORE_IMAGE.format(n=3),
+        image4=messages.OPTION_MORE_IMAGE.format(n=4),
+    )
+    @_WHERE
+    @_INSTALLS
+    async def edit(
+        self,
+        interaction: discord.Interaction[Any],
+        prompt: Prompt,
+        image: discord.Attachment,
+        image2: discord.Attachment | None = None,
+        image3: discord.Attachment | None = None,
+        image4: discord.Attachment | None = None,
+    ) -> None:
+        await self.studio.imagine(
+            interaction, prompt, _attachments(image, image2, image3, image4), {}, what="/edit"
+        )
+
+    @app_commands.command(name="usage", description=messages.COMMAND_USAGE)
+    @_WHERE
+    @_INSTALLS
+    async def usage(self, interaction: discord.Interaction[Any]) -> None:
+        await self.studio.usage(interaction)
+
+    async def edit_message(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        await self.studio.context_menu(interaction, message)

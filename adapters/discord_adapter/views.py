@@ -1,0 +1,134 @@
+"""The buttons under a result and the Edit modals.
+
+Buttons are persistent: each custom_id carries the action and the job id
+(`seedbot:reroll:<job id>`), and `ResultButton` is registered once with
+`bot.add_dynamic_items`, so a button on a message posted by an earlier process still works
+after a restart. Everything else (prompt, references, owner) is read back from the ledger
+when the button is pressed.
+
+Modals live only as long as the process that opened them (discord.py keeps them in memory);
+a modal submitted after a restart fails in the Discord client and the user opens it again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol, cast
+
+import discord
+
+from bot import messages
+
+__all__ = [
+    "ACTIONS",
+    "ContextEditModal",
+    "EditModal",
+    "ResultActions",
+    "ResultButton",
+    "result_view",
+]
+
+ACTIONS = ("reroll", "variations", "edit", "delete")
+_LABELS = {
+    "reroll": (messages.BUTTON_REROLL, discord.ButtonStyle.secondary, "🔁"),
+    "variations": (messages.BUTTON_VARIATIONS, discord.ButtonStyle.secondary, "🎲"),
+    "edit": (messages.BUTTON_EDIT, discord.ButtonStyle.primary, "✏️"),
+    "delete": (messages.BUTTON_DELETE, discord.ButtonStyle.danger, "🗑️"),
+}
+PROMPT_INPUT_ID = "prompt"
+PROMPT_MAX = 2000
+
+
+class ResultActions(Protocol):
+    """What the buttons and modals call (implemented by the adapter's Studio)."""
+
+    async def button(self, interaction: discord.Interaction[Any], action: str, job_id: str) -> None: ...
+
+    async def edit_submitted(
+        self, interaction: discord.Interaction[Any], job_id: str, prompt: str
+    ) -> None: ...
+
+    async def context_submitted(
+        self, interaction: discord.Interaction[Any], message: discord.Message, prompt: str
+    ) -> None: ...
+
+
+class _HasActions(Protocol):
+    actions: ResultActions
+
+
+def _actions(interaction: discord.Interaction[Any]) -> ResultActions:
+    return cast(_HasActions, interaction.client).actions
+
+
+class ResultButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"seedbot:(?P<action>reroll|variations|edit|delete):(?P<job>[0-9a-f]{4,32})",
+):
+    def __init__(self, action: str, job_id: str) -> None:
+        label, style, emoji = _LABELS[action]
+        super().__init__(
+            discord.ui.Button(label=label, style=style, emoji=emoji, custom_id=f"seedbot:{action}:{job_id}")
+        )
+        self.action = action
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> ResultButton:
+        return cls(match["action"], match["job"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _actions(interaction).button(interaction, self.action, self.job_id)
+
+
+def result_view(job_id: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in ACTIONS:
+        view.add_item(ResultButton(action, job_id))
+    return view
+
+
+def _prompt_input() -> discord.ui.TextInput[Any]:
+    return discord.ui.TextInput(
+        label=messages.EDIT_PROMPT_LABEL[:45],
+        placeholder=messages.EDIT_PROMPT_PLACEHOLDER[:100],
+        style=discord.TextStyle.paragraph,
+        custom_id=PROMPT_INPUT_ID,
+        max_length=PROMPT_MAX,
+        required=True,
+    )
+
+
+class EditModal(discord.ui.Modal):
+    """Edit a result: a new prompt, the result's images as references."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            title=messages.EDIT_TITLE[:45], custom_id=f"seedbot:edit-modal:{job_id}", timeout=900
+        )
+        self.job_id = job_id
+        self.prompt: discord.ui.TextInput[Any] = _prompt_input()
+        self.add_item(self.prompt)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await _actions(interaction).edit_submitted(interaction, self.job_id, self.prompt.value)
+
+
+class ContextEditModal(discord.ui.Modal):
+    """ "Edit with Seedream" on any message: a prompt, that message's images as references."""
+
+    def __init__(self, message: discord.Message) -> None:
+        super().__init__(
+            title=messages.EDIT_TITLE[:45], custom_id=f"seedbot:context-edit:{message.id}", timeout=900
+        )
+        self.message = message
+        self.prompt: discord.ui.TextInput[Any] = _prompt_input()
+        self.add_item(self.prompt)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await _actions(interaction).context_submitted(interaction, self.message, self.prompt.value)

@@ -1,0 +1,295 @@
+"""Fixtures for the Discord end-to-end tests: the loopback Discord emulator and the real bot.
+
+The bot is started the way `seedbot run` starts it: Settings -> open_runtime -> the platform
+factory found through the `seedbot.platforms` entry points -> `start()` -> `engine.recover()`,
+in process (`start_bot`), or as `python -m bot run --discord` in a subprocess (`BotProcess`,
+for restarts). DISCORD_API_BASE_URL / DISCORD_GATEWAY_URL point it at the emulator. Tests act
+as Discord users through the emulator and assert on what it recorded, waiting on those records
+(never on fixed sleeps).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from adapters.discord_adapter.platform import DiscordPlatform
+from bot.config import Settings
+from bot.ledger.base import QuotaStatus
+from bot.models import Job, JobStatus
+from bot.platform import load_factories
+from bot.runtime import Runtime, open_runtime
+from tests.emulators.discord_emulator import (
+    CT_PUBLIC_THREAD,
+    HUMAN_USER_ID,
+    DiscordEmulator,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+BUTTON_RE = re.compile(r"^seedbot:(reroll|variations|edit|delete):([0-9a-f]+)$")
+
+
+def png(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    """{action: job id} of the seedbot buttons on a message."""
+    found: dict[str, str] = {}
+    for row in message.get("components") or []:
+        for comp in row.get("components") or []:
+            match = BUTTON_RE.match(str(comp.get("custom_id", "")))
+            if match:
+                found[match.group(1)] = match.group(2)
+    return found
+
+
+def job_id_of(message: dict[str, Any]) -> str:
+    return buttons(message)["reroll"]
+
+
+async def wait_result(
+    emu: DiscordEmulator,
+    *,
+    channel_id: str | None = None,
+    after: str | int | None = None,
+    timeout: float = 10.0,
+    exclude: set[str] | None = None,
+) -> dict[str, Any]:
+    """The next bot message carrying result buttons (in `channel_id`, newer than `after`)."""
+    skip = exclude or set()
+    return await emu.wait_for_message(
+        lambda m: bool(buttons(m)) and job_id_of(m) not in skip,
+        channel_id=channel_id,
+        after=after,
+        timeout=timeout,
+    )
+
+
+def thread_of(emu: DiscordEmulator, message: dict[str, Any]) -> dict[str, Any]:
+    channel = emu.channels[message["channel_id"]]
+    assert channel["type"] == CT_PUBLIC_THREAD, channel
+    return channel
+
+
+def bot_message_requests(emu: DiscordEmulator) -> list[Any]:
+    """Every request by which the bot wrote or edited a message (REST, callbacks, webhooks)."""
+    return [
+        r
+        for r in emu.requests
+        if r.kind == "api"
+        and r.method in ("POST", "PATCH")
+        and re.search(r"/messages(/|$)|/callback$|^/webhooks/\d+/[^/]+$", r.path)
+        and isinstance(r.body, dict)
+    ]
+
+
+@dataclass
+class RunningBot:
+    runtime: Runtime
+    platform: DiscordPlatform
+    emu: DiscordEmulator
+
+    async def usage(self, user_id: str = HUMAN_USER_ID) -> QuotaStatus:
+        return await self.runtime.ledger.quota(f"discord:{user_id}")
+
+    async def jobs(self, user_id: str = HUMAN_USER_ID) -> list[Job]:
+        return await self.runtime.ledger.jobs_for_user(f"discord:{user_id}", limit=100)
+
+    async def wait_job(self, job_id: str, timeout: float = 10.0) -> Job:
+        """Until the ledger has closed the job (delivered and settled, or failed)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            job = await self.runtime.ledger.get_job(job_id)
+            if job is not None and job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+                return job
+            if loop.time() > deadline:
+                raise TimeoutError(f"job {job_id} not finished: {job}")
+            await asyncio.sleep(0.01)
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Until no job of the adapter is running any more."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.platform.tasks):
+            if loop.time() > deadline:
+                raise TimeoutError("the bot is still busy")
+            await asyncio.sleep(0.01)
+
+
+StartBot = Callable[..., Awaitable[RunningBot]]
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[DiscordEmulator]:
+    async with DiscordEmulator() as e:
+        yield e
+
+
+def settings_for(emu: DiscordEmulator, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "discord_token": emu.token,
+        "discord_api_base_url": emu.api_base,
+        "discord_gateway_url": emu.gateway_url,
+        "database": str(tmp_path / "seedbot.db"),
+        "allow_private_network": True,
+        "poll_interval": 0.05,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def start_bot(emu: DiscordEmulator, tmp_path: Path) -> AsyncIterator[StartBot]:
+    """`await start_bot(daily_images=1, ...)`: the bot in process, as `seedbot run` starts it
+    (Settings keywords as overrides). Stopped at teardown."""
+    stack = AsyncExitStack()
+
+    async def start(**overrides: Any) -> RunningBot:
+        settings = settings_for(emu, tmp_path, **overrides)
+        runtime = await stack.enter_async_context(open_runtime(settings))
+        platform = load_factories()["discord"](runtime)
+        assert isinstance(platform, DiscordPlatform)
+        stack.push_async_callback(platform.close)
+        await platform.start()
+        await runtime.engine.recover()
+        return RunningBot(runtime, platform, emu)
+
+    async with stack:
+        yield start
+
+
+class BotProcess:
+    """`python -m bot run --discord` in a subprocess, with its log collected line by line."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env = env
+        self.cwd = cwd
+        self.lines: list[str] = []
+        self.proc: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--discord"],
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._lock:
+                self.lines.append(line.rstrip("\n"))
+
+    @property
+    def log(self) -> str:
+        with self._lock:
+            return "\n".join(self.lines)
+
+    async def wait_log(self, pattern: str, count: int = 1, timeout: float = 20.0) -> list[str]:
+        rx = re.compile(pattern)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            with self._lock:
+                found = [line for line in self.lines if rx.search(line)]
+            if len(found) >= count:
+                return found
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(
+                    f"bot exited ({self.proc.returncode}) waiting for {pattern!r}:\n{self.log}"
+                )
+            if loop.time() > deadline:
+                raise TimeoutError(f"{count}x {pattern!r} not logged within {timeout}s:\n{self.log}")
+            await asyncio.sleep(0.02)
+
+    async def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to clean up (jobs stay "running" in the ledger)."""
+        assert self.proc is not None
+        self.proc.kill()
+        await asyncio.to_thread(self.proc.wait, 10)
+
+    async def stop(self, timeout: float = 20.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.to_thread(self.proc.wait, timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            await asyncio.to_thread(self.proc.wait, 5)
+            raise AssertionError(f"bot did not stop on SIGTERM:\n{self.log}") from None
+
+
+SpawnBot = Callable[..., Awaitable[BotProcess]]
+
+
+@pytest.fixture
+async def spawn_bot(
+    emu: DiscordEmulator, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[SpawnBot]:
+    """`await spawn_bot(SEEDBOT_DAILY_IMAGES="5")`: the bot as a process (env overrides as
+    keywords). Bots share one database per test, so a second one is a restart. All are
+    stopped at teardown; their logs are printed if the test failed."""
+    bots: list[BotProcess] = []
+
+    async def spawn(**overrides: str) -> BotProcess:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SEEDBOT_", "DISCORD_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_"))
+        }
+        env.update(
+            PYTHONUNBUFFERED="1",
+            PYTHONPATH=str(REPO),
+            DISCORD_TOKEN=emu.token,
+            DISCORD_API_BASE_URL=emu.api_base,
+            DISCORD_GATEWAY_URL=emu.gateway_url,
+            SEEDBOT_DATABASE=str(tmp_path / "seedbot.db"),
+            SEEDBOT_ALLOW_PRIVATE_NETWORK="1",
+            SEEDBOT_LOG_LEVEL="INFO",
+        )
+        env.update(overrides)
+        bot = BotProcess(env, tmp_path)
+        bots.append(bot)
+        bot.start()
+        await bot.wait_log(r"discord: connected as ")
+        return bot
+
+    yield spawn
+    for bot in bots:
+        await bot.stop()
+    report = getattr(request.node, "rep_call", None)
+    if report is None or report.failed:
+        for i, bot in enumerate(bots, start=1):
+            print(f"----- bot {i} log -----\n{bot.log}")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -1,0 +1,206 @@
+"""/imagine and /edit end to end: defer, progress, result in a thread with buttons, references
+reaching the provider in order, options and flags, upload-limit refits, no mass pings, DMs."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import messages
+from bot.models import JobKind, JobStatus
+from tests.discord.conftest import (
+    StartBot,
+    bot_message_requests,
+    buttons,
+    job_id_of,
+    png,
+    thread_of,
+    wait_result,
+)
+from tests.emulators.discord_emulator import (
+    HUMAN_USER_ID,
+    TEXT_CHANNEL_ID,
+    DiscordEmulator,
+)
+from tests.emulators.providers import ProviderEmulator
+
+
+async def test_batch_of_two_lands_in_a_thread_with_buttons(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    inter = await emu.send_slash_command("imagine", {"prompt": "a red fox in snow", "count": 2})
+    assert await inter.wait_ack() == 5  # deferred at once ("thinking")
+
+    result = await wait_result(emu)
+    thread = thread_of(emu, result)
+    assert thread["parent_id"] == TEXT_CHANNEL_ID
+    assert thread["id"] == inter.original_message_id  # started from the command's response
+    assert thread["name"] == "a red fox in snow"
+    assert [a["content_type"] for a in result["attachments"]] == ["image/jpeg", "image/jpeg"]
+    job_id = job_id_of(result)
+    assert buttons(result) == {a: job_id for a in ("reroll", "variations", "edit", "delete")}
+    assert result["content"] == f"<@{HUMAN_USER_ID}>"  # the requester is pinged into the thread
+    [embed] = result["embeds"]
+    assert embed["description"] == "a red fox in snow"
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields == {
+        "Model": "Seedream 5.0 lite",
+        "Size": "2048x2048",
+        "Provider": "demo",
+        "Time": fields["Time"],
+        "Images left today": "18",
+    }
+    assert messages.DEMO_NOTICE in embed["footer"]["text"]
+
+    job = await bot.wait_job(job_id)
+    assert (job.status, job.images_delivered, job.kind) == (JobStatus.SUCCEEDED, 2, JobKind.IMAGINE)
+    assert (await bot.usage()).day_used == 2
+    # Progress went to the response before the result, which then names the thread.
+    edits = [r.body.get("content") for r in emu.find_requests("PATCH", r"/messages/@original$")]
+    assert any(e and e.startswith("Generating…") for e in edits), edits
+    assert inter.original is not None
+    assert inter.original["content"] == (
+        f"<@{HUMAN_USER_ID}> asked for: a red fox in snow\n2 images in the thread."
+    )
+
+
+async def test_two_attachments_reach_the_provider_in_order(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    first, second = png(40, 30, (255, 0, 0)), png(30, 40, (0, 0, 255))
+    async with ProviderEmulator() as providers:
+        bot = await start_bot(**providers.settings_kwargs("novita"))
+        inter = await emu.send_slash_command(
+            "imagine",
+            {
+                "prompt": "put the hat from image 2 on the cat in image 1",
+                "image": emu.add_cdn_file("cat.png", first),
+                "image2": emu.add_cdn_file("hat.png", second),
+            },
+        )
+        assert await inter.wait_ack() == 5
+        result = await wait_result(emu)
+        assert providers.novita.received_images == [first, second]
+    [embed] = result["embeds"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["References"] == "image 1 = cat.png; image 2 = hat.png"
+    assert fields["Provider"] == "novita"
+    job = await bot.wait_job(job_id_of(result))
+    assert job.kind == JobKind.EDIT
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [first, second]
+
+
+async def test_edit_command_options_and_resolution_choices(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    photo = png(64, 64, (10, 200, 10))
+    inter = await emu.send_slash_command(
+        "edit", {"prompt": "make it night --ar 16:9", "image": emu.add_cdn_file("photo.png", photo)}
+    )
+    assert await inter.wait_ack() == 5
+    result = await wait_result(emu)
+    fields = {f["name"]: f["value"] for f in result["embeds"][0]["fields"]}
+    assert fields["Size"] == "2848x1600"  # --ar 16:9 in the prompt, the model's 2K tier
+    job = await bot.wait_job(job_id_of(result))
+    assert (job.kind, job.prompt) == (JobKind.EDIT, "make it night")
+
+    tiers = await emu.send_autocomplete(
+        "imagine", {"prompt": "x", "model": "4.5", "resolution": ""}, "resolution"
+    )
+    await tiers.wait_ack()
+    assert [c["value"] for c in tiers.choices or []] == ["2K", "4K"]
+    tiers = await emu.send_autocomplete("imagine", {"prompt": "x", "resolution": "3"}, "resolution")
+    await tiers.wait_ack()
+    assert [c["value"] for c in tiers.choices or []] == ["3K"]
+
+    options = {"prompt": "a lighthouse", "aspect": "9:16", "model": "4.5", "resolution": "4K", "count": 1}
+    inter = await emu.send_slash_command("imagine", {**options, "resolution": "3K"})
+    await inter.wait_ack()
+    [error] = await inter.wait_followups(1)
+    assert error["flags"] & 64  # ephemeral
+    assert error["content"] == messages.with_charge_note(
+        messages.bad_resolution("3K", "Seedream 4.5", ["2K", "4K"])
+    )
+    assert inter.original is None or inter.original["id"] == error["id"]
+
+
+async def test_images_are_refitted_to_the_upload_limit_and_the_embed_says_so(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    await start_bot()
+    limit = 60_000
+    inter = await emu.send_slash_command(
+        "imagine", {"prompt": "a detailed map --format png"}, attachment_size_limit=limit
+    )
+    assert await inter.wait_ack() == 5
+    result = await wait_result(emu)
+    [upload] = [r for r in emu.requests if r.files]
+    [(name, _, data)] = upload.files
+    assert len(data) <= limit and name.endswith(".jpg")  # re-encoded: a 2K PNG is far larger
+    assert messages.REFITTED in result["embeds"][0]["footer"]["text"]
+
+
+async def test_everyone_in_a_prompt_never_pings(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    await start_bot()
+    inter = await emu.send_slash_command("imagine", {"prompt": "@everyone party at <@&1300000000000000400>"})
+    assert await inter.wait_ack() == 5
+    result = await wait_result(emu)
+    await emu.wait_for_message(lambda m: "asked for: @everyone" in m["content"], author_id=None)
+
+    writes = bot_message_requests(emu)
+    assert writes
+    for request in writes:
+        body = request.body
+        if request.path.endswith("/callback"):
+            body = body.get("data") or {}
+        if "content" not in body and "embeds" not in body:
+            continue
+        allowed = body.get("allowed_mentions")
+        assert allowed is not None, request
+        assert not {"everyone", "roles"} & set(allowed.get("parse") or []), request
+        assert not allowed.get("roles"), request
+    echoed = [r for r in writes if "@everyone" in str((r.body or {}).get("content"))]
+    assert echoed and all(r.body["allowed_mentions"]["parse"] == [] for r in echoed)
+    # Only the requester is pinged (into the result's thread).
+    assert result["mentions"] and [u["id"] for u in result["mentions"]] == [HUMAN_USER_ID]
+    assert not result["mention_everyone"] and not result["mention_roles"]
+
+
+@pytest.mark.parametrize("expire", [False, True], ids=["live", "token-expired"])
+async def test_in_a_dm_the_response_becomes_the_result(
+    emu: DiscordEmulator, start_bot: StartBot, expire: bool
+) -> None:
+    async with ProviderEmulator() as providers:
+        providers.novita.latency = 0.3
+        bot = await start_bot(**providers.settings_kwargs("novita"))
+        inter = await emu.send_slash_command("imagine", {"prompt": "a quiet harbour"}, dm=True)
+        assert await inter.wait_ack() == 5
+        if expire:  # the 15-minute interaction token runs out while the job runs
+            inter.expire()
+        result = await wait_result(emu)
+    dm = emu.channels[result["channel_id"]]
+    assert dm["type"] == 1  # a DM: no thread, inline
+    assert len(result["attachments"]) == 1 and buttons(result)
+    if expire:
+        assert result["id"] != inter.original_message_id  # a channel message instead of the response
+        assert "webhook_id" not in result
+    else:
+        assert result["id"] == inter.original_message_id
+    job = await bot.wait_job(job_id_of(result))
+    assert job.status == JobStatus.SUCCEEDED and job.workspace_id is None
+    assert not [c for c in emu.channels.values() if c["type"] == 11]
+
+
+async def test_where_threads_are_not_allowed_the_result_is_inline(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    await emu.set_bot_channel_permissions(TEXT_CHANNEL_ID, deny=["create_public_threads"])
+    await start_bot()
+    inter = await emu.send_slash_command("imagine", {"prompt": "a narrow street"})
+    assert await inter.wait_ack() == 5
+    result = await wait_result(emu)
+    assert result["id"] == inter.original_message_id and result["channel_id"] == TEXT_CHANNEL_ID
+    assert not [c for c in emu.channels.values() if c["type"] == 11]
+
+
+async def test_usage_is_private(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    await start_bot(daily_images=5)
+    inter = await emu.send_slash_command("usage")
+    assert await inter.wait_ack() == 4
+    assert inter.original is not None and inter.original["flags"] & 64
+    assert inter.original["content"].startswith("Images left today: 5 of 5 (resets ")
