@@ -163,3 +163,7 @@ class Job:
     finished_at: str | None = None
     duration_ms: int | None = None
     result_message_ids: tuple[str, ...] = ()
+    # The process running the job and until when its lease holds (ISO 8601 UTC); see
+    # Ledger.claim_job / renew_leases / take_over_expired.
+    owner: str | None = None
+    lease_expires_at: str | None = None

@@ -1,7 +1,8 @@
 """The ledger interface: quotas, jobs and lineage. The only place that writes the database.
 
-SQLite (sqlite.py) is the embedded default; another backend (PostgreSQL for several bot
-processes) implements the same Protocol.
+SQLite (sqlite.py) is the embedded default; PostgreSQL (postgres.py) implements the same
+Protocol for several bot processes sharing one database: quotas stay exact across processes,
+jobs are leased to the process running them, and platform event dedupe is shared.
 """
 
 from __future__ import annotations
@@ -126,3 +127,25 @@ class Ledger(Protocol):
     async def save_outputs(self, job_id: str, images: list[GeneratedImage]) -> None: ...
     async def job_inputs(self, job_id: str) -> list[ImageInput]: ...
     async def job_outputs(self, job_id: str) -> list[ImageInput]: ...
+
+    # job leases: a running job belongs to one process, which keeps renewing its lease
+    async def claim_job(self, job_id: str, owner: str, ttl: float) -> bool:
+        """Lease an unfinished job to `owner` for `ttl` seconds. True if `owner` now holds it:
+        the job was unowned, already `owner`'s, or its previous lease had expired."""
+        ...
+
+    async def renew_leases(self, owner: str, ttl: float) -> list[str]:
+        """Extend every unfinished job `owner` still holds; returns their ids. A job missing from
+        the answer was taken over by another process: stop working on it."""
+        ...
+
+    async def take_over_expired(self, owner: str, ttl: float, limit: int = 10) -> list[Job]:
+        """Lease to `owner` up to `limit` unfinished jobs whose lease has expired (their process
+        died), or that nobody claimed within `ttl` of their creation. Each job goes to exactly
+        one caller, however many processes ask at once."""
+        ...
+
+    # platform events (Slack retries): dedupe shared by every process on the database
+    async def first_sighting(self, key: str) -> bool:
+        """True the first time `key` is seen (within the retention window), False for repeats."""
+        ...

@@ -3,6 +3,9 @@
 Writes go through one asyncio lock and `BEGIN IMMEDIATE`, so a reservation's check and its
 increment are one transaction: no interleaving coroutine (or other process on the same file)
 can spend the same unit twice.
+
+Migrations live in migrations/sqlite/ (PostgreSQL's, with the same numbers, in
+migrations/postgres/).
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import asyncio
 import hashlib
 import json
 import logging
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -30,8 +35,9 @@ log = logging.getLogger(__name__)
 _JOB_COLUMNS = (
     "id, user_key, platform, status, kind, prompt, model, request_json, workspace_id, channel_id, "
     "thread_id, message_id, provider, provider_task_id, reservation_id, images_requested, "
-    "images_delivered, parent_id, error_kind, error, created_at, finished_at, duration_ms"
+    "images_delivered, parent_id, error_kind, error, created_at, finished_at, duration_ms, owner, lease_expires_at"
 )
+_UNFINISHED = "status IN ('queued', 'running')"
 _UPDATABLE = {
     "status",
     "provider",
@@ -55,10 +61,21 @@ def _iso(moment: datetime) -> str:
 
 
 class SQLiteLedger:
-    def __init__(self, path: str, *, daily_limit: int, monthly_limit: int) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        daily_limit: int,
+        monthly_limit: int,
+        event_retention: float = 86400.0,
+        prune_every: float = 60.0,
+    ) -> None:
         self.path = path
         self.daily_limit = daily_limit
         self.monthly_limit = monthly_limit
+        self.event_retention = event_retention  # how long first_sighting remembers a key (seconds)
+        self.prune_every = prune_every
+        self._last_prune = float("-inf")
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -88,7 +105,7 @@ class SQLiteLedger:
         )
         async with self.db.execute("SELECT version FROM schema_migrations") as cur:
             done = {row[0] for row in await cur.fetchall()}
-        folder = resources.files("bot.ledger") / "migrations"
+        folder = resources.files("bot.ledger") / "migrations" / "sqlite"
         scripts = sorted(
             (int(entry.name.split("_", 1)[0]), entry)
             for entry in folder.iterdir()
@@ -99,11 +116,24 @@ class SQLiteLedger:
                 continue
             log.info("applying migration %s", entry.name)
             sql = entry.read_text(encoding="utf-8")
-            await self.db.executescript(
-                f"BEGIN IMMEDIATE;\n{sql}\n"
-                f"INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, '{_iso(_now())}');\n"
-                "COMMIT;"
-            )
+            # Recording the version first claims it: another process opening the same file at the
+            # same moment waits for this transaction, then fails on the primary key and skips it.
+            try:
+                await self.db.executescript(
+                    "BEGIN IMMEDIATE;\n"
+                    f"INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, '{_iso(_now())}');\n"
+                    f"{sql}\nCOMMIT;"
+                )
+            except sqlite3.IntegrityError:
+                if self.db.in_transaction:
+                    await self.db.execute("ROLLBACK")
+                applied = await self._one("SELECT 1 FROM schema_migrations WHERE version = ?", (version,))
+                if applied is None:
+                    raise
+            except BaseException:
+                if self.db.in_transaction:
+                    await self.db.execute("ROLLBACK")
+                raise
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -274,7 +304,7 @@ class SQLiteLedger:
     async def create_job(self, job: Job, inputs: tuple[ImageInput, ...]) -> None:
         async with self._write() as db:
             await db.execute(
-                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 23)})",
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 25)})",
                 (
                     job.id,
                     job.user_key,
@@ -299,6 +329,8 @@ class SQLiteLedger:
                     job.created_at or _iso(_now()),
                     job.finished_at,
                     job.duration_ms,
+                    job.owner,
+                    job.lease_expires_at,
                 ),
             )
             for position, image in enumerate(inputs):
@@ -369,6 +401,8 @@ class SQLiteLedger:
             finished_at=row["finished_at"],
             duration_ms=row["duration_ms"],
             result_message_ids=message_ids,
+            owner=row["owner"],
+            lease_expires_at=row["lease_expires_at"],
         )
 
     async def _jobs(self, where: str, params: tuple[Any, ...], tail: str = "") -> list[Job]:
@@ -407,7 +441,7 @@ class SQLiteLedger:
         return found[0] if found else None
 
     async def unfinished_jobs(self) -> list[Job]:
-        return await self._jobs("status IN ('queued', 'running')", (), "ORDER BY created_at")
+        return await self._jobs(_UNFINISHED, (), "ORDER BY created_at")
 
     async def jobs_for_user(self, user_key: str, limit: int = 10) -> list[Job]:
         return await self._jobs("user_key = ?", (user_key,), f"ORDER BY created_at DESC LIMIT {int(limit)}")
@@ -447,3 +481,66 @@ class SQLiteLedger:
 
     async def job_outputs(self, job_id: str) -> list[ImageInput]:
         return await self._images(job_id, "output")
+
+    # -- job leases -------------------------------------------------------------------------------
+    # Each is one UPDATE (atomic in SQLite, which writes one transaction at a time, whatever the
+    # number of connections or processes on the file).
+
+    async def claim_job(self, job_id: str, owner: str, ttl: float) -> bool:
+        now = _now()
+        async with self._lock:
+            rows = await self.db.execute_fetchall(
+                f"UPDATE jobs SET owner = ?, lease_expires_at = ? WHERE id = ? AND {_UNFINISHED} "
+                "AND (owner IS NULL OR owner = ? OR lease_expires_at < ?) RETURNING id",
+                (owner, _iso(now + timedelta(seconds=ttl)), job_id, owner, _iso(now)),
+            )
+        return bool(list(rows))
+
+    async def renew_leases(self, owner: str, ttl: float) -> list[str]:
+        async with self._lock:
+            rows = await self.db.execute_fetchall(
+                f"UPDATE jobs SET lease_expires_at = ? WHERE owner = ? AND {_UNFINISHED} RETURNING id",
+                (_iso(_now() + timedelta(seconds=ttl)), owner),
+            )
+        return sorted(row[0] for row in rows)
+
+    async def take_over_expired(self, owner: str, ttl: float, limit: int = 10) -> list[Job]:
+        now = _now()
+        async with self._lock:
+            rows = await self.db.execute_fetchall(
+                "UPDATE jobs SET owner = :owner, lease_expires_at = :until WHERE id IN ("
+                f"  SELECT id FROM jobs WHERE {_UNFINISHED} AND ("
+                "    (owner IS NOT NULL AND lease_expires_at < :now)"
+                "    OR (owner IS NULL AND created_at < :grace))"
+                "  ORDER BY created_at LIMIT :limit"
+                ") RETURNING id",
+                {
+                    "owner": owner,
+                    "until": _iso(now + timedelta(seconds=ttl)),
+                    "now": _iso(now),
+                    "grace": _iso(now - timedelta(seconds=ttl)),
+                    "limit": int(limit),
+                },
+            )
+        ids = [row[0] for row in rows]
+        if not ids:
+            return []
+        return await self._jobs(f"id IN ({', '.join('?' * len(ids))})", tuple(ids), "ORDER BY created_at")
+
+    # -- platform events ----------------------------------------------------------------------------
+
+    async def first_sighting(self, key: str) -> bool:
+        now = _now()
+        cutoff = _iso(now - timedelta(seconds=self.event_retention))
+        async with self._lock:
+            # A row older than the retention window counts as unseen (pruning may not have run yet).
+            rows = await self.db.execute_fetchall(
+                "INSERT INTO seen_events (key, seen_at) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at WHERE seen_events.seen_at < ? "
+                "RETURNING key",
+                (key, _iso(now), cutoff),
+            )
+            if time.monotonic() - self._last_prune >= self.prune_every:
+                self._last_prune = time.monotonic()
+                await self.db.execute("DELETE FROM seen_events WHERE seen_at < ?", (cutoff,))
+        return bool(list(rows))

@@ -1,0 +1,14 @@
+-- Job leases: the process running a job owns it and renews its lease; when the lease runs out
+-- (the process died), another process takes the job over. Times are ISO 8601 UTC text, like
+-- every other time in this file, so they compare as strings.
+ALTER TABLE jobs ADD COLUMN owner TEXT;
+ALTER TABLE jobs ADD COLUMN lease_expires_at TEXT;
+CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE status IN ('queued', 'running');
+
+-- Platform events already handled (Slack retries the same event id), shared by every process
+-- on this database. Old rows are pruned by the ledger.
+CREATE TABLE seen_events (
+    key     TEXT PRIMARY KEY,
+    seen_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX seen_events_age ON seen_events (seen_at);

@@ -1,0 +1,542 @@
+"""The PostgreSQL ledger (asyncpg): several bot processes sharing one database.
+
+Same Protocol as the SQLite ledger (base.py), same numbered migrations (migrations/postgres/,
+applied at start-up under an advisory lock so replicas starting together apply each once).
+
+Concurrency across processes comes from row locks, never from the process:
+- a reservation is one call of `ledger_reserve()` (001_initial.sql), which locks the user's day
+  and month counter rows `FOR UPDATE` before checking the limits, so two processes can never
+  both spend the last unit;
+- settle is one conditional UPDATE (`... WHERE state = 'reserved'`): a second settle, from any
+  process, finds nothing to do;
+- job leases are conditional UPDATEs; take-over picks expired jobs with `FOR UPDATE SKIP LOCKED`
+  so concurrent callers split them and none is handed to two processes;
+- event dedupe is one `INSERT ... ON CONFLICT` on a primary key.
+Lease and event times use the database clock (`now()`), so replicas' clock skew does not matter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import asyncpg
+
+from bot.errors import QuotaExceeded, UserBlocked
+from bot.ledger.base import QuotaStatus, Reservation, day_key, month_key, period_resets
+from bot.models import GeneratedImage, ImageInput, Job, JobStatus
+
+__all__ = ["PostgresLedger", "is_postgres_url"]
+
+log = logging.getLogger(__name__)
+
+_JOB_COLUMNS = (
+    "id, user_key, platform, status, kind, prompt, model, request_json, workspace_id, channel_id, "
+    "thread_id, message_id, provider, provider_task_id, reservation_id, images_requested, "
+    "images_delivered, parent_id, error_kind, error, created_at, finished_at, duration_ms, owner, lease_expires_at"
+)
+_UNFINISHED = "status IN ('queued', 'running')"
+_UPDATABLE = {
+    "status",
+    "provider",
+    "provider_task_id",
+    "reservation_id",
+    "started_at",
+    "thread_id",
+    "message_id",
+    "channel_id",
+    "error_kind",
+    "error",
+}
+_TIME_COLUMNS = {"started_at"}
+# pg_advisory_xact_lock key serialising migrations between replicas starting at once.
+_MIGRATION_LOCK = 0x5EED_B07
+
+
+def is_postgres_url(database: str) -> bool:
+    return database.startswith(("postgresql://", "postgres://"))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _time(value: str | datetime | None) -> datetime | None:
+    """Job times arrive as ISO 8601 text (the Job model's form); timestamptz wants datetimes."""
+    if value is None or isinstance(value, datetime):
+        return value
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+class PostgresLedger:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        daily_limit: int,
+        monthly_limit: int,
+        min_connections: int = 1,
+        max_connections: int = 10,
+        event_retention: float = 86400.0,
+        prune_every: float = 60.0,
+    ) -> None:
+        self.dsn = dsn
+        self.daily_limit = daily_limit
+        self.monthly_limit = monthly_limit
+        self.min_connections = min_connections
+        self.max_connections = max_connections
+        self.event_retention = event_retention  # how long first_sighting remembers a key (seconds)
+        self.prune_every = prune_every
+        self._last_prune = float("-inf")
+        self._pool: Any = None
+
+    @property
+    def pool(self) -> Any:
+        if self._pool is None:
+            raise RuntimeError("ledger is not open")
+        return self._pool
+
+    async def open(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            self.dsn,
+            min_size=self.min_connections,
+            max_size=self.max_connections,
+            server_settings={"application_name": "seedbot", "timezone": "UTC"},
+        )
+        try:
+            await self._migrate()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def _migrate(self) -> None:
+        folder = resources.files("bot.ledger") / "migrations" / "postgres"
+        scripts = sorted(
+            (int(entry.name.split("_", 1)[0]), entry)
+            for entry in folder.iterdir()
+            if entry.name.endswith(".sql")
+        )
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+            for version, entry in scripts:
+                if version in done:
+                    continue
+                log.info("applying migration %s", entry.name)
+                await conn.execute(entry.read_text(encoding="utf-8"))
+                await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+
+    async def _one(self, sql: str, *params: Any) -> Any:
+        return await self.pool.fetchrow(sql, *params)
+
+    async def _rows(self, sql: str, *params: Any) -> list[Any]:
+        return list(await self.pool.fetch(sql, *params))
+
+    # -- quotas -------------------------------------------------------------------------------
+
+    async def reserve(
+        self, user_key: str, amount: int, *, unlimited: bool = False, now: datetime | None = None
+    ) -> Reservation:
+        now = now or _now()
+        reservation_id = await self.pool.fetchval(
+            "SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8)",
+            user_key,
+            day_key(now),
+            month_key(now),
+            amount,
+            unlimited,
+            self.daily_limit,
+            self.monthly_limit,
+            now,
+        )
+        if reservation_id is not None:
+            return Reservation(int(reservation_id), user_key, amount)
+        # Refused: work out why, for the user's message.
+        status = await self.quota(user_key, now=now)
+        if status.blocked:
+            raise UserBlocked()
+        day_limit = status.day_limit if status.day_limit is not None else self.daily_limit
+        if status.day_used + amount > day_limit:
+            raise QuotaExceeded(
+                scope="daily", limit=day_limit, used=status.day_used, resets_at=status.day_resets
+            )
+        month_limit = status.month_limit if status.month_limit is not None else self.monthly_limit
+        raise QuotaExceeded(
+            scope="monthly", limit=month_limit, used=status.month_used, resets_at=status.month_resets
+        )
+
+    async def settle(self, reservation_id: int, used: int) -> None:
+        await self.pool.execute(
+            "UPDATE reservations SET used = GREATEST(0, LEAST($1::integer, amount)), state = 'settled', "
+            "settled_at = now() WHERE id = $2 AND state = 'reserved'",
+            used,
+            reservation_id,
+        )
+
+    async def quota(
+        self, user_key: str, *, unlimited: bool = False, now: datetime | None = None
+    ) -> QuotaStatus:
+        now = now or _now()
+        day, month = day_key(now), month_key(now)
+        row = await self._one(
+            "SELECT l.daily, l.monthly, COALESCE(l.blocked, false) AS blocked, "
+            "  COALESCE((SELECT used FROM quota_usage WHERE user_key = $1 AND period = $2), 0) AS day_used, "
+            "  COALESCE((SELECT used FROM quota_usage WHERE user_key = $1 AND period = $3), 0) AS month_used "
+            "FROM (SELECT 1) AS one LEFT JOIN quota_limits l ON l.user_key = $1",
+            user_key,
+            day,
+            month,
+        )
+        daily = self.daily_limit if row["daily"] is None else int(row["daily"])
+        monthly = self.monthly_limit if row["monthly"] is None else int(row["monthly"])
+        day_resets, month_resets = period_resets(now)
+        return QuotaStatus(
+            user_key=user_key,
+            unlimited=unlimited,
+            blocked=bool(row["blocked"]),
+            day_used=int(row["day_used"]),
+            day_limit=None if unlimited else daily,
+            month_used=int(row["month_used"]),
+            month_limit=None if unlimited else monthly,
+            day_resets=day_resets,
+            month_resets=month_resets,
+        )
+
+    async def set_limits(self, user_key: str, *, daily: int | None, monthly: int | None) -> None:
+        await self.pool.execute(
+            "INSERT INTO quota_limits (user_key, daily, monthly, updated_at) VALUES ($1, $2, $3, now()) "
+            "ON CONFLICT (user_key) DO UPDATE SET daily = excluded.daily, monthly = excluded.monthly, "
+            "updated_at = excluded.updated_at",
+            user_key,
+            daily,
+            monthly,
+        )
+
+    async def set_blocked(self, user_key: str, blocked: bool) -> None:
+        await self.pool.execute(
+            "INSERT INTO quota_limits (user_key, blocked, updated_at) VALUES ($1, $2, now()) "
+            "ON CONFLICT (user_key) DO UPDATE SET blocked = excluded.blocked, updated_at = excluded.updated_at",
+            user_key,
+            blocked,
+        )
+
+    async def reset_usage(self, user_key: str, *, now: datetime | None = None) -> None:
+        """Forget what was committed today and this month (open reservations stay held)."""
+        now = now or _now()
+        async with self.pool.acquire() as conn, conn.transaction():
+            # Day first, then month: the lock order every writer of these rows follows.
+            for period, column in ((day_key(now), "day"), (month_key(now), "month")):
+                await conn.execute(
+                    "SELECT 1 FROM quota_usage WHERE user_key = $1 AND period = $2 FOR UPDATE",
+                    user_key,
+                    period,
+                )
+                await conn.execute(
+                    "UPDATE quota_usage SET used = (SELECT COALESCE(SUM(amount), 0) FROM reservations "
+                    f"  WHERE user_key = $1 AND {column} = $2 AND state = 'reserved') "
+                    "WHERE user_key = $1 AND period = $2",
+                    user_key,
+                    period,
+                )
+
+    async def open_reservations(self) -> int:
+        return int(await self.pool.fetchval("SELECT COUNT(*) FROM reservations WHERE state = 'reserved'"))
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _put_blob(conn: Any, data: bytes, mime: str, width: int, height: int, name: str) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        await conn.execute(
+            "INSERT INTO blobs (sha256, mime, width, height, name, data, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (sha256) DO NOTHING",
+            digest,
+            mime,
+            width,
+            height,
+            name,
+            data,
+        )
+        return digest
+
+    async def create_job(self, job: Job, inputs: tuple[ImageInput, ...]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join(f'${n}' for n in range(1, 26))})",
+                job.id,
+                job.user_key,
+                job.platform,
+                str(job.status),
+                job.kind,
+                job.prompt,
+                job.model,
+                json.dumps(job.request),
+                job.workspace_id,
+                job.channel_id,
+                job.thread_id,
+                job.message_id,
+                job.provider,
+                job.provider_task_id,
+                job.reservation_id,
+                job.images_requested,
+                job.images_delivered,
+                job.parent_id,
+                job.error_kind,
+                job.error,
+                _time(job.created_at or None) or _now(),
+                _time(job.finished_at),
+                job.duration_ms,
+                job.owner,
+                _time(job.lease_expires_at),
+            )
+            for position, image in enumerate(inputs):
+                digest = await self._put_blob(
+                    conn, image.data, image.mime, image.width, image.height, image.name
+                )
+                await conn.execute(
+                    "INSERT INTO job_images (job_id, role, position, sha256, source, url) "
+                    "VALUES ($1, 'input', $2, $3, $4, $5)",
+                    job.id,
+                    position,
+                    digest,
+                    image.source,
+                    image.url,
+                )
+
+    async def update_job(self, job_id: str, **fields: Any) -> None:
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        if not fields:
+            return
+        assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(fields, start=1))
+        values = [
+            str(v) if isinstance(v, JobStatus) else _time(v) if name in _TIME_COLUMNS else v
+            for name, v in fields.items()
+        ]
+        await self.pool.execute(
+            f"UPDATE jobs SET {assignments} WHERE id = ${len(values) + 1}", *values, job_id
+        )
+
+    async def finish_job(
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        delivered: int = 0,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        now = _now()
+        await self.pool.execute(
+            "UPDATE jobs SET status = $1, images_delivered = $2, error_kind = $3, error = $4, finished_at = $5, "
+            "duration_ms = (EXTRACT(EPOCH FROM ($5 - created_at)) * 1000)::bigint WHERE id = $6",
+            str(status),
+            delivered,
+            error_kind,
+            error,
+            now,
+            job_id,
+        )
+
+    @staticmethod
+    def _job(row: Any, message_ids: tuple[str, ...] = ()) -> Job:
+        return Job(
+            id=row["id"],
+            user_key=row["user_key"],
+            platform=row["platform"],
+            status=JobStatus(row["status"]),
+            kind=row["kind"],
+            prompt=row["prompt"],
+            model=row["model"],
+            request=json.loads(row["request_json"]),
+            workspace_id=row["workspace_id"],
+            channel_id=row["channel_id"],
+            thread_id=row["thread_id"],
+            message_id=row["message_id"],
+            provider=row["provider"],
+            provider_task_id=row["provider_task_id"],
+            reservation_id=row["reservation_id"],
+            images_requested=row["images_requested"],
+            images_delivered=row["images_delivered"],
+            parent_id=row["parent_id"],
+            error_kind=row["error_kind"],
+            error=row["error"],
+            created_at=_iso(row["created_at"]) or "",
+            finished_at=_iso(row["finished_at"]),
+            duration_ms=row["duration_ms"],
+            result_message_ids=message_ids,
+            owner=row["owner"],
+            lease_expires_at=_iso(row["lease_expires_at"]),
+        )
+
+    async def _with_links(self, rows: Sequence[Any]) -> list[Job]:
+        if not rows:
+            return []
+        links: dict[str, list[str]] = {}
+        for link in await self._rows(
+            "SELECT job_id, message_id FROM job_messages WHERE job_id = ANY($1::text[]) ORDER BY message_id",
+            [row["id"] for row in rows],
+        ):
+            links.setdefault(link["job_id"], []).append(link["message_id"])
+        return [self._job(row, tuple(links.get(row["id"], ()))) for row in rows]
+
+    async def _jobs(self, where: str, params: Iterable[Any], tail: str = "") -> list[Job]:
+        rows = await self._rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where} {tail}", *params)
+        return await self._with_links(rows)
+
+    async def get_job(self, job_id: str) -> Job | None:
+        found = await self._jobs("id = $1", (job_id,))
+        return found[0] if found else None
+
+    async def link_messages(self, job_id: str, platform: str, message_ids: list[str]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO job_messages (platform, message_id, job_id) VALUES ($1, $2, $3) "
+                "ON CONFLICT (platform, message_id) DO UPDATE SET job_id = excluded.job_id",
+                [(platform, mid, job_id) for mid in message_ids],
+            )
+
+    async def job_for_message(self, platform: str, message_id: str) -> Job | None:
+        job_id = await self.pool.fetchval(
+            "SELECT job_id FROM job_messages WHERE platform = $1 AND message_id = $2", platform, message_id
+        )
+        return await self.get_job(job_id) if job_id is not None else None
+
+    async def latest_in_thread(self, platform: str, channel_id: str, thread_id: str | None) -> Job | None:
+        found = await self._jobs(
+            "platform = $1 AND channel_id = $2 AND thread_id IS NOT DISTINCT FROM $3 "
+            "AND status = 'succeeded' AND images_delivered > 0",
+            (platform, channel_id, thread_id),
+            "ORDER BY created_at DESC, seq DESC LIMIT 1",
+        )
+        return found[0] if found else None
+
+    async def unfinished_jobs(self) -> list[Job]:
+        return await self._jobs(_UNFINISHED, (), "ORDER BY created_at, seq")
+
+    async def jobs_for_user(self, user_key: str, limit: int = 10) -> list[Job]:
+        return await self._jobs(
+            "user_key = $1", (user_key,), f"ORDER BY created_at DESC, seq DESC LIMIT {int(limit)}"
+        )
+
+    async def save_outputs(self, job_id: str, images: list[GeneratedImage]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            for position, image in enumerate(images):
+                digest = await self._put_blob(conn, image.data, image.mime, image.width, image.height, "")
+                await conn.execute(
+                    "INSERT INTO job_images (job_id, role, position, sha256, source) "
+                    "VALUES ($1, 'output', $2, $3, $4) ON CONFLICT (job_id, role, position) "
+                    "DO UPDATE SET sha256 = excluded.sha256, source = excluded.source, url = NULL",
+                    job_id,
+                    position,
+                    digest,
+                    f"result:{job_id}",
+                )
+
+    async def _images(self, job_id: str, role: str) -> list[ImageInput]:
+        rows = await self._rows(
+            "SELECT b.data, b.mime, b.width, b.height, b.name, i.source, i.url, i.position FROM job_images i "
+            "JOIN blobs b ON b.sha256 = i.sha256 WHERE i.job_id = $1 AND i.role = $2 ORDER BY i.position",
+            job_id,
+            role,
+        )
+        return [
+            ImageInput(
+                data=bytes(row["data"]),
+                mime=row["mime"],
+                width=row["width"],
+                height=row["height"],
+                name=row["name"] or f"result {row['position'] + 1}",
+                url=row["url"],
+                source=row["source"],
+            )
+            for row in rows
+        ]
+
+    async def job_inputs(self, job_id: str) -> list[ImageInput]:
+        return await self._images(job_id, "input")
+
+    async def job_outputs(self, job_id: str) -> list[ImageInput]:
+        return await self._images(job_id, "output")
+
+    # -- job leases -------------------------------------------------------------------------------
+
+    async def claim_job(self, job_id: str, owner: str, ttl: float) -> bool:
+        claimed = await self.pool.fetchval(
+            "UPDATE jobs SET owner = $2, lease_expires_at = now() + make_interval(secs => $3) "
+            f"WHERE id = $1 AND {_UNFINISHED} AND (owner IS NULL OR owner = $2 OR lease_expires_at < now()) "
+            "RETURNING id",
+            job_id,
+            owner,
+            float(ttl),
+        )
+        return claimed is not None
+
+    async def renew_leases(self, owner: str, ttl: float) -> list[str]:
+        rows = await self._rows(
+            "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $2) "
+            f"WHERE owner = $1 AND {_UNFINISHED} RETURNING id",
+            owner,
+            float(ttl),
+        )
+        return sorted(row["id"] for row in rows)
+
+    async def take_over_expired(self, owner: str, ttl: float, limit: int = 10) -> list[Job]:
+        # SKIP LOCKED: a job another process is taking over right now is left to it; FOR UPDATE
+        # re-checks the condition on rows changed since the snapshot, so a lease renewed a
+        # moment ago is not taken.
+        rows = await self._rows(
+            "WITH expired AS ("
+            f"  SELECT id FROM jobs WHERE {_UNFINISHED} AND ("
+            "    (owner IS NOT NULL AND lease_expires_at < now())"
+            "    OR (owner IS NULL AND created_at < now() - make_interval(secs => $2)))"
+            "  ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED"
+            ") "
+            "UPDATE jobs SET owner = $1, lease_expires_at = now() + make_interval(secs => $2) "
+            f"FROM expired WHERE jobs.id = expired.id RETURNING {', '.join('jobs.' + c.strip() for c in _JOB_COLUMNS.split(','))}",
+            owner,
+            float(ttl),
+            int(limit),
+        )
+        jobs = await self._with_links(rows)
+        return sorted(jobs, key=lambda job: job.created_at)
+
+    # -- platform events ----------------------------------------------------------------------------
+
+    async def first_sighting(self, key: str) -> bool:
+        retention = float(self.event_retention)
+        # A row older than the retention window counts as unseen (pruning may not have run yet).
+        inserted = await self.pool.fetchval(
+            "INSERT INTO seen_events AS s (key, seen_at) VALUES ($1, now()) "
+            "ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at "
+            "WHERE s.seen_at < now() - make_interval(secs => $2) RETURNING key",
+            key,
+            retention,
+        )
+        if time.monotonic() - self._last_prune >= self.prune_every:
+            self._last_prune = time.monotonic()
+            await self.pool.execute(
+                "DELETE FROM seen_events WHERE seen_at < now() - make_interval(secs => $1)", retention
+            )
+        return inserted is not None

@@ -1,0 +1,76 @@
+"""Quotas stay exact across processes: two Python processes, each with its own connection pool
+and 100 concurrent reservations for the same user, against one PostgreSQL database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+
+from bot.ledger import PostgresLedger
+
+ROOT = Path(__file__).resolve().parents[2]
+
+WORKER = """
+import asyncio, json, sys, time
+from bot.errors import QuotaExceeded
+from bot.ledger import PostgresLedger
+
+async def main(dsn: str, start_at: float) -> None:
+    store = PostgresLedger(dsn, daily_limit=5, monthly_limit=100, min_connections=10, max_connections=10)
+    await store.open()
+    try:
+        await asyncio.sleep(max(0.0, start_at - time.time()))  # both processes fire together
+
+        async def one() -> int | None:
+            try:
+                reservation = await store.reserve("discord:42", 1)
+            except QuotaExceeded:
+                return None
+            await store.settle(reservation.id, 1)
+            return reservation.id
+
+        results = await asyncio.gather(*(one() for _ in range(100)))
+        print(json.dumps([r for r in results if r is not None]))
+    finally:
+        await store.close()
+
+asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+"""
+
+
+async def test_two_processes_share_the_quota_exactly(pg_dsn: str) -> None:
+    # Migrate first, so both workers race on the reservations rather than on the schema.
+    store = PostgresLedger(pg_dsn, daily_limit=5, monthly_limit=100)
+    await store.open()
+    await store.close()
+
+    start_at = time.time() + 2.0
+    workers = [
+        subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
+            [sys.executable, "-c", WORKER, pg_dsn, str(start_at)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    granted: list[int] = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=60)
+        assert worker.returncode == 0, err
+        granted += json.loads(out)
+    assert len(granted) == 5 and len(set(granted)) == 5
+
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        assert await conn.fetchval("SELECT COUNT(*) FROM reservations") == 5
+        assert await conn.fetchval("SELECT SUM(used) FROM reservations WHERE state = 'settled'") == 5
+        assert await conn.fetchval("SELECT SUM(used) FROM quota_usage WHERE period LIKE 'd:%'") == 5
+    finally:
+        await conn.close()
