@@ -292,6 +292,10 @@ CANNOT_POST_HERE = (
     "I'm missing permission to post images here (Send Messages, Attach Files, Embed Links). "
     f"Ask an admin, or message me directly. {NOT_CHARGED}"
 )
+RESUMES_AFTER_RESTART = (
+    "seedbot is restarting. The image service is still working on this; "
+    "the result will be posted here once seedbot is back."
+)
 CONTEXT_EDIT_NAME = "Edit with Seedream"
 EDIT_PROMPT_PLACEHOLDER = "Describe the change; flags like --ar 16:9 work too."
 

@@ -47,7 +47,7 @@ from bot.compose import (
 from bot.engine import Delivery
 from bot.errors import DeliveryError, InvalidRequest, SeedbotError
 from bot.flags import parse_text
-from bot.models import GenerationResult, Job, Requester
+from bot.models import GenerationResult, Job, JobStatus, Requester
 from bot.progress import ProgressRelay
 from bot.runtime import Runtime
 from bot.tasks import BackgroundTasks
@@ -145,9 +145,9 @@ class Studio:
         except discord.Forbidden as exc:
             log.info("discord: %s in %s: forbidden (%s)", origin.what, anchor.channel_id, exc.code)
             await self._tell(anchor, messages.CANNOT_POST_HERE)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # shutting down: the engine refunded or checkpointed the job
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._tell(anchor, messages.SHUTTING_DOWN), 3.0)
+                await asyncio.wait_for(self._interrupted(origin, anchor), 3.0)
             raise
         except Exception:
             log.exception(
@@ -157,6 +157,19 @@ class Studio:
                 anchor.channel_id,
             )
             await self._tell(anchor, messages.UNEXPECTED)
+
+    async def _interrupted(self, origin: Origin, anchor: Anchor) -> None:
+        """A job cut short by shutdown: either refunded, or left running at a provider that the
+        next process resumes (then its result comes to this anchor, so it is kept)."""
+        if anchor.message_id is not None:
+            for job in await self.ledger.jobs_for_user(origin.requester.key, limit=20):
+                if job.message_id == str(anchor.message_id) and job.status in (
+                    JobStatus.QUEUED,
+                    JobStatus.RUNNING,
+                ):
+                    await anchor.show(messages.RESUMES_AFTER_RESTART)
+                    return
+        await anchor.fail(messages.SHUTTING_DOWN)
 
     @staticmethod
     async def _tell(anchor: Anchor, text: str) -> None:

@@ -82,6 +82,15 @@ async def wait_result(
     )
 
 
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
 def thread_of(emu: DiscordEmulator, message: dict[str, Any]) -> dict[str, Any]:
     channel = emu.channels[message["channel_id"]]
     assert channel["type"] == CT_PUBLIC_THREAD, channel

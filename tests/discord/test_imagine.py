@@ -11,6 +11,7 @@ from tests.discord.conftest import (
     StartBot,
     bot_message_requests,
     buttons,
+    eventually,
     job_id_of,
     png,
     thread_of,
@@ -204,3 +205,34 @@ async def test_usage_is_private(emu: DiscordEmulator, start_bot: StartBot) -> No
     assert await inter.wait_ack() == 4
     assert inter.original is not None and inter.original["flags"] & 64
     assert inter.original["content"].startswith("Images left today: 5 of 5 (resets ")
+
+
+async def test_progress_shows_the_queue_position_then_generating(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    async with ProviderEmulator() as providers:
+        providers.novita.latency = 0.4  # the first job holds the only slot for a while
+        bot = await start_bot(**providers.settings_kwargs("novita"), max_concurrency=1)
+        first = await emu.send_slash_command("imagine", {"prompt": "first in line"})
+        await first.wait_ack()
+        await eventually(lambda: providers.novita.submissions == 1)
+        second = await emu.send_slash_command("imagine", {"prompt": "second in line"})
+        await second.wait_ack()
+
+        def shown(inter: object) -> list[str]:
+            token = inter.token  # type: ignore[attr-defined]
+            return [
+                r.body.get("content")
+                for r in emu.find_requests("PATCH", rf"^/webhooks/\d+/{token}/messages/@original$")
+                if r.body.get("content")
+            ]
+
+        await eventually(lambda: messages.queued(1) in shown(second))
+        one = await wait_result(emu)
+        two = await wait_result(emu, exclude={job_id_of(one)})
+        await bot.wait_job(job_id_of(two))
+    texts = shown(second)
+    assert texts.index(messages.queued(1)) < next(
+        i for i, t in enumerate(texts) if t.startswith("Generating…")
+    )
+    assert messages.queued(1) not in shown(first)

@@ -1,0 +1,120 @@
+"""The buttons under a result (Re-roll, Variations, Edit, Delete) and the message context menu."""
+
+from __future__ import annotations
+
+from bot import messages
+from bot.compose import VARIATIONS_COUNT
+from bot.models import JobKind
+from tests.discord.conftest import StartBot, buttons, job_id_of, png, thread_of, wait_result
+from tests.emulators.discord_emulator import TEXT_CHANNEL_ID, DiscordEmulator
+
+
+async def _result(emu: DiscordEmulator, prompt: str = "a lantern in fog") -> dict:
+    """Run /imagine and return its result message (not one already there)."""
+    before = {job_id_of(m) for m in emu.messages.values() if buttons(m)}
+    inter = await emu.send_slash_command("imagine", {"prompt": prompt})
+    await inter.wait_ack()
+    return await wait_result(emu, exclude=before)
+
+
+async def test_reroll_and_variations_post_in_the_thread(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    first = await _result(emu)
+    parent = await bot.wait_job(job_id_of(first))
+
+    bob = emu.add_user("bob")  # anyone may re-roll; it is charged to whoever pressed
+    press = await emu.send_component(f"seedbot:reroll:{parent.id}", user_id=bob["id"])
+    assert await press.wait_ack() == 5
+    again = await wait_result(emu, exclude={parent.id})
+    assert again["channel_id"] == first["channel_id"]  # in the thread, no new thread
+    assert again["id"] == press.original_message_id
+    reroll = await bot.wait_job(job_id_of(again))
+    assert (reroll.kind, reroll.parent_id, reroll.prompt) == (JobKind.REROLL, parent.id, parent.prompt)
+    assert reroll.user_key == f"discord:{bob['id']}"
+    assert (await bot.usage(bob["id"])).day_used == 1
+
+    press = await emu.send_component(f"seedbot:variations:{parent.id}", message_id=first["id"])
+    assert await press.wait_ack() == 5
+    varied = await wait_result(emu, exclude={parent.id, reroll.id})
+    assert len(varied["attachments"]) == VARIATIONS_COUNT
+    job = await bot.wait_job(job_id_of(varied))
+    assert (job.kind, job.images_delivered) == (JobKind.VARIATIONS, VARIATIONS_COUNT)
+    assert len([c for c in emu.channels.values() if c["type"] == 11]) == 1
+
+
+async def test_edit_button_opens_a_modal_and_edits_the_result(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot()
+    first = await _result(emu)
+    parent_id = job_id_of(first)
+    press = await emu.send_component(f"seedbot:edit:{parent_id}")
+    assert await press.wait_ack() == 9
+    assert press.modal is not None and press.modal["title"] == messages.EDIT_TITLE
+    submit = await press.submit_modal({"prompt": "with a red glow --ar 3:2"})
+    assert await submit.wait_ack() == 5
+    edited = await wait_result(emu, exclude={parent_id})
+    assert edited["channel_id"] == first["channel_id"]
+    job = await bot.wait_job(job_id_of(edited))
+    assert (job.kind, job.parent_id, job.prompt) == (JobKind.EDIT, parent_id, "with a red glow")
+    outputs = await bot.runtime.ledger.job_outputs(parent_id)
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [outputs[0].data]
+
+
+async def test_context_menu_edits_any_message_with_images(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    photo = png(50, 40, (120, 30, 200))
+    theirs = await emu.send_message("look at this", [("photo.png", photo)])
+
+    menu = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, theirs["id"])
+    assert await menu.wait_ack() == 9
+    submit = await menu.submit_modal({"prompt": "as a watercolour"})
+    assert await submit.wait_ack() == 5
+    result = await wait_result(emu)
+    assert thread_of(emu, result)["parent_id"] == TEXT_CHANNEL_ID
+    job = await bot.wait_job(job_id_of(result))
+    assert job.kind == JobKind.EDIT
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [photo]
+
+    # On one of our results it edits that result (its stored images, not the refitted upload).
+    menu = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, result["id"])
+    assert await menu.wait_ack() == 9
+    submit = await menu.submit_modal({"prompt": "at night"})
+    await submit.wait_ack()
+    again = await wait_result(emu, exclude={job.id})
+    assert (await bot.wait_job(job_id_of(again))).parent_id == job.id
+
+    # A message without images is refused at once, privately; nothing runs.
+    text_only = await emu.send_message("no pictures here")
+    menu = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, text_only["id"])
+    assert await menu.wait_ack() == 4
+    assert menu.original is not None and menu.original["flags"] & 64
+    assert menu.original["content"] == messages.NO_IMAGES_IN_MESSAGE
+
+
+async def test_delete_is_for_the_owner_and_admins(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    bob = emu.add_user("bob")
+    carol = emu.add_user("carol")
+    await start_bot(admins=f"discord:{carol['id']}")
+    first = await _result(emu)
+    job_id = job_id_of(first)
+
+    press = await emu.send_component(f"seedbot:delete:{job_id}", user_id=bob["id"])
+    assert await press.wait_ack() == 4
+    assert press.original is not None and press.original["flags"] & 64
+    assert press.original["content"] == messages.NOT_OWNER
+    assert first["id"] in emu.messages  # still there
+
+    second = await _result(emu, "a second lantern")
+    press = await emu.send_component(f"seedbot:delete:{job_id_of(second)}", user_id=carol["id"])
+    await press.wait_ack()
+    await press.wait_followups(1)
+    assert second["id"] not in emu.messages  # an admin (SEEDBOT_ADMINS) may
+
+    press = await emu.send_component(f"seedbot:delete:{job_id}")  # the owner
+    assert await press.wait_ack() == 5
+    [done] = await press.wait_followups(1)
+    assert done["content"] == messages.DELETED and done["flags"] & 64
+    assert first["id"] not in emu.messages
+    anchor = emu.messages[first["channel_id"]]  # the thread's starter message stays
+    assert anchor["content"].endswith("1 image in the thread.")

@@ -1,0 +1,87 @@
+"""Refusals: in plain words, private (ephemeral), saying whether the user was charged, and
+checked before anything is spent."""
+
+from __future__ import annotations
+
+from bot import messages
+from bot.models import JobStatus
+from tests.discord.conftest import StartBot, job_id_of, png, wait_result
+from tests.emulators.discord_emulator import DiscordEmulator
+from tests.emulators.providers import ProviderEmulator
+
+EPHEMERAL = 64
+
+
+async def _refusal(emu: DiscordEmulator, name: str, options: dict, **kwargs: object) -> dict:
+    inter = await emu.send_slash_command(name, options, **kwargs)  # type: ignore[arg-type]
+    assert await inter.wait_ack() == 5
+    [answer] = await inter.wait_followups(1)
+    assert answer["flags"] & EPHEMERAL, answer
+    # The public "thinking…" response was taken away; only the private answer is left.
+    assert inter.original_message_id not in emu.messages or inter.original_message_id == answer["id"]
+    return answer
+
+
+async def test_quota_exhausted(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot(daily_images=1)
+    inter = await emu.send_slash_command("imagine", {"prompt": "the only one today"})
+    await inter.wait_ack()
+    await bot.wait_job(job_id_of(await wait_result(emu)))
+
+    answer = await _refusal(emu, "imagine", {"prompt": "one more"})
+    assert answer["content"].startswith("You've used your images for today (1 of 1).")
+    assert answer["content"].endswith("You were not charged.")
+    assert (await bot.usage()).day_used == 1
+    assert len(await bot.jobs()) == 1  # the refused request never became a job
+    assert len([c for c in emu.channels.values() if c["type"] == 11]) == 1
+
+
+async def test_non_image_and_oversized_attachments_are_refused_before_download(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot()
+    notes = emu.add_cdn_file("notes.txt", b"just some words\n")
+    answer = await _refusal(emu, "imagine", {"prompt": "illustrate", "image": notes})
+    assert answer["content"] == messages.not_an_image("notes.txt")
+
+    big = emu.add_cdn_file("huge.png", png(16, 16))
+    big["size"] = 11 * 1024 * 1024  # Discord's declared size: refused without downloading
+    answer = await _refusal(emu, "edit", {"prompt": "brighter", "image": png_ok(emu), "image2": big})
+    assert answer["content"] == messages.with_charge_note(
+        messages.image_too_large("huge.png", big["size"], 10 * 1024 * 1024)
+    )
+
+    fake = emu.add_cdn_file("photo.png", b"not really a png at all", "image/png")
+    answer = await _refusal(emu, "imagine", {"prompt": "sharpen", "image": fake})
+    assert answer["content"] == messages.not_an_image("photo.png")  # by its magic bytes
+
+    downloaded = [r.raw_path for r in emu.requests if r.kind == "cdn"]
+    assert not any("notes.txt" in p or "huge.png" in p for p in downloaded)
+    assert any("photo.png" in p for p in downloaded)
+    assert (await bot.usage()).day_used == 0
+    assert await bot.jobs() == []
+
+
+def png_ok(emu: DiscordEmulator) -> dict:
+    return emu.add_cdn_file("fine.png", png(20, 20))
+
+
+async def test_provider_failure_is_refunded(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    async with ProviderEmulator() as providers:
+        bot = await start_bot(**providers.settings_kwargs("novita"), provider_retries=0)
+        providers.novita.fail("unavailable")
+        answer = await _refusal(emu, "imagine", {"prompt": "a storm", "count": 2})
+        assert providers.novita.submissions == 1
+    assert answer["content"] == messages.provider_failed("unavailable")
+    [job] = await bot.jobs()
+    assert job.status == JobStatus.FAILED
+    status = await bot.usage()
+    assert (status.day_used, status.left) == (0, 20)
+
+
+async def test_bad_flags_are_explained(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    answer = await _refusal(emu, "imagine", {"prompt": "a fox --sparkle 3"})
+    assert answer["content"].startswith("I don't know the option '--sparkle'.")
+    assert answer["content"].endswith(messages.NOT_CHARGED)
+    assert await bot.jobs() == []

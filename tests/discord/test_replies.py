@@ -1,0 +1,141 @@
+"""Messages addressed to the bot: a reply to a result edits it (in threads, channels and DMs),
+a mention works like /imagine, and what the message-content intent changes."""
+
+from __future__ import annotations
+
+from bot import messages
+from bot.models import JobKind
+from tests.discord.conftest import StartBot, buttons, job_id_of, png, thread_of, wait_result
+from tests.emulators.discord_emulator import (
+    HUMAN_USER_ID,
+    TEXT_CHANNEL_ID,
+    DiscordEmulator,
+)
+
+
+async def test_reply_to_a_result_edits_its_image_with_new_references(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot()
+    inter = await emu.send_slash_command("imagine", {"prompt": "two cats", "count": 2})
+    await inter.wait_ack()
+    first = await wait_result(emu)
+    parent = await bot.wait_job(job_id_of(first))
+    hat = png(32, 32, (0, 0, 0))
+
+    reply = await emu.send_message(
+        "give it this hat #2 --ar 4:3",
+        [("hat.png", hat)],
+        reply_to=first["id"],
+        channel_id=first["channel_id"],
+    )
+    edited = await wait_result(emu, exclude={parent.id})
+    assert edited["channel_id"] == first["channel_id"]  # inside the same thread, inline
+    assert edited["message_reference"]["message_id"] == reply["id"]  # the bot's reply became it
+    fields = {f["name"]: f["value"] for f in edited["embeds"][0]["fields"]}
+    assert fields["References"] == f"image 1 = result 2 of job {parent.id}; image 2 = hat.png"
+    assert fields["Size"] == "2304x1728"
+    job = await bot.wait_job(job_id_of(edited))
+    assert (job.kind, job.parent_id, job.prompt) == (JobKind.EDIT, parent.id, "give it this hat")
+    inputs = await bot.runtime.ledger.job_inputs(job.id)
+    outputs = await bot.runtime.ledger.job_outputs(parent.id)
+    assert [i.data for i in inputs] == [outputs[1].data, hat]
+    assert (await bot.usage()).day_used == 3
+
+
+async def test_a_mention_works_like_imagine(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    mention = await emu.send_message(
+        f"{emu.bot_mention} a castle on a hill for <@{HUMAN_USER_ID}> --n 2",
+        mentions=[emu.bot_user_id, HUMAN_USER_ID],
+    )
+    result = await wait_result(emu)
+    thread = thread_of(emu, result)
+    status = emu.messages[thread["id"]]  # the thread starts from the bot's reply
+    assert status["message_reference"]["message_id"] == mention["id"]
+    assert status["channel_id"] == TEXT_CHANNEL_ID
+    assert thread["name"] == "a castle on a hill for @Alice"  # mentions read as names
+    assert len(result["attachments"]) == 2
+    job = await bot.wait_job(job_id_of(result))
+    assert (job.prompt, job.images_delivered) == ("a castle on a hill for @Alice", 2)
+
+    # A reply to the message the thread starts from edits that result too.
+    await emu.send_message("now in winter", reply_to=status["id"], mentions=[emu.bot_user_id])
+    edited = await wait_result(emu, exclude={job.id})
+    assert (await bot.wait_job(job_id_of(edited))).parent_id == job.id
+
+
+async def test_replies_need_the_ping_without_the_content_intent(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    emu.allowed_privileged_intents = 0  # the application has not enabled message content
+    bot = await start_bot()
+    inter = await emu.send_slash_command("imagine", {"prompt": "a tree"})
+    await inter.wait_ack()
+    result = await wait_result(emu)
+    job = await bot.wait_job(job_id_of(result))
+
+    # Reply with the ping switched off: Discord sends no text, so there is nothing to act on.
+    mark = emu.mark()
+    await emu.send_message(
+        "make it autumn", reply_to=result["id"], channel_id=result["channel_id"], reply_ping=False
+    )
+    # With the ping (the default for replies) the text arrives and the edit runs.
+    await emu.send_message("make it autumn", reply_to=result["id"], channel_id=result["channel_id"])
+    edited = await wait_result(emu, exclude={job.id})
+    assert (await bot.wait_job(job_id_of(edited))).prompt == "make it autumn"
+    replies = [r for r in emu.requests[mark:] if r.method == "POST" and r.path.endswith("/messages")]
+    assert len(replies) == 1  # the unpinged reply got no answer at all
+
+
+async def test_dm_messages_and_replies(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    await emu.send_message("a paper boat", dm=True)
+    result = await wait_result(emu)
+    assert emu.channels[result["channel_id"]]["type"] == 1
+    parent = await bot.wait_job(job_id_of(result))
+
+    await emu.send_message("now at sea", dm=True, reply_to=result["id"])
+    edited = await wait_result(emu, exclude={parent.id})
+    job = await bot.wait_job(job_id_of(edited))
+    assert (job.kind, job.parent_id) == (JobKind.EDIT, parent.id)
+    assert buttons(edited) and edited["channel_id"] == result["channel_id"]
+
+    await emu.send_message("usage", dm=True)
+    answer = await emu.wait_for_message(lambda m: m["content"].startswith("Images left today"))
+    assert "18 of 20" in answer["content"]
+    await emu.send_message("", dm=True)
+    help_text = await emu.wait_for_message(lambda m: m["content"].startswith("Mention me"))
+    assert messages.mention_help("@seedbot", []).split("\n")[0] in help_text["content"]
+
+
+async def test_reply_to_a_bot_message_that_is_not_a_result(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    await start_bot()
+    await emu.send_message(f"{emu.bot_mention} usage", mentions=[emu.bot_user_id])
+    usage = await emu.wait_for_message(lambda m: m["content"].startswith("Images left today"))
+    await emu.send_message("make it red", reply_to=usage["id"])
+    answer = await emu.wait_for_message(lambda m: m["content"].startswith("That message isn't"))
+    assert answer["content"] == messages.with_charge_note(messages.NOT_A_RESULT)
+    assert answer["message_reference"]["message_id"] != usage["id"]
+    assert HUMAN_USER_ID not in [u["id"] for u in answer["mentions"]]
+
+
+async def test_a_mention_replying_to_someones_image_uses_it(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot()
+    bob = emu.add_user("bob")
+    photo = png(40, 40, (0, 128, 255))
+    theirs = await emu.send_message("my dog", [("dog.png", photo)], author_id=bob["id"])
+    hat = png(20, 20, (250, 250, 0))
+    await emu.send_message(
+        f"{emu.bot_mention} give the dog this hat",
+        [("hat.png", hat)],
+        reply_to=theirs["id"],
+        mentions=[emu.bot_user_id],
+        reply_ping=False,
+    )
+    result = await wait_result(emu)
+    job = await bot.wait_job(job_id_of(result))
+    assert (job.kind, job.prompt) == (JobKind.EDIT, "give the dog this hat")
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [photo, hat]

@@ -1,0 +1,68 @@
+"""Restarts, with the bot as a real `python -m bot run --discord` process: buttons posted by an
+earlier process keep working, and a job left running at the provider by a crash is finished by
+the next process and posted into its thread (the engine's PlatformHooks)."""
+
+from __future__ import annotations
+
+from bot.compose import VARIATIONS_COUNT
+from tests.discord.conftest import SpawnBot, buttons, eventually, job_id_of, thread_of, wait_result
+from tests.emulators.discord_emulator import DiscordEmulator
+from tests.emulators.providers import ProviderEmulator
+
+
+async def test_buttons_keep_working_after_a_restart(emu: DiscordEmulator, spawn_bot: SpawnBot) -> None:
+    first_bot = await spawn_bot()
+    inter = await emu.send_slash_command("imagine", {"prompt": "a windmill at dusk"})
+    assert await inter.wait_ack() == 5
+    first = await wait_result(emu)
+    parent = job_id_of(first)
+    await first_bot.wait_log(rf"job {parent}: delivered")
+    assert await first_bot.stop() == 0
+
+    second_bot = await spawn_bot()
+    press = await emu.send_component(f"seedbot:reroll:{parent}", message_id=first["id"])
+    assert await press.wait_ack() == 5
+    again = await wait_result(emu, exclude={parent})
+    assert again["channel_id"] == first["channel_id"]
+
+    press = await emu.send_component(f"seedbot:variations:{parent}", message_id=first["id"])
+    assert await press.wait_ack() == 5
+    varied = await wait_result(emu, exclude={parent, job_id_of(again)})
+    assert len(varied["attachments"]) == VARIATIONS_COUNT
+    await second_bot.wait_log(rf"job {job_id_of(varied)}: delivered")
+
+
+async def test_a_job_left_running_by_a_crash_is_posted_into_its_thread(
+    emu: DiscordEmulator, spawn_bot: SpawnBot
+) -> None:
+    async with ProviderEmulator() as providers:
+        env = {
+            "APIFRAME_API_KEY": providers.apiframe.api_key,
+            "APIFRAME_BASE_URL": providers.base_url("apiframe"),
+            "SEEDBOT_POLL_INTERVAL": "0.05",
+        }
+        first_bot = await spawn_bot(**env)
+        inter = await emu.send_slash_command("imagine", {"prompt": "a slow sunrise"})
+        await inter.wait_ack()
+        first = await wait_result(emu)
+        thread = thread_of(emu, first)
+        parent = job_id_of(first)
+        await first_bot.wait_log(rf"job {parent}: delivered")
+
+        providers.apiframe.pending_polls = 1_000_000  # the re-roll never finishes while bot 1 lives
+        press = await emu.send_component(f"seedbot:reroll:{parent}", message_id=first["id"])
+        assert await press.wait_ack() == 5
+        await eventually(lambda: providers.apiframe.polls >= 2)
+        await first_bot.kill()
+
+        for task in providers.apiframe.tasks.values():
+            task.pending = 0  # finished at the provider while no bot was running
+        second_bot = await spawn_bot(**env)
+        resumed = await wait_result(emu, exclude={parent})
+        await second_bot.wait_log(r"resuming 1 job")
+        assert len(providers.apiframe.submits) == 2  # resumed, not submitted (and paid for) again
+
+    assert resumed["channel_id"] == thread["id"]
+    assert resumed["message_reference"]["message_id"] == press.original_message_id
+    assert buttons(resumed) and "apiframe" in str(resumed["embeds"][0])
+    await second_bot.wait_log(rf"job {job_id_of(resumed)}")

@@ -1,0 +1,118 @@
+"""Small parts, in process: packing files into messages, refitting, the progress relay, the
+endpoint patch, and form options going through the shared flag parser."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import discord.gateway
+import discord.http
+import pytest
+from PIL import Image
+
+from adapters.discord_adapter.delivery import fit_images, pack
+from adapters.discord_adapter.endpoints import Endpoints
+from bot import messages
+from bot.compose import compose_new, option_defaults
+from bot.engine import ProgressEvent
+from bot.errors import FlagError
+from bot.models import GeneratedImage
+from bot.progress import ProgressRelay
+
+
+def test_files_are_packed_by_count_and_bytes() -> None:
+    assert pack([1] * 15, limit=100) == [list(range(10)), list(range(10, 15))]
+    assert pack([40, 40, 40, 90, 5], limit=100) == [[0, 1], [2], [3, 4]]
+    assert pack([], limit=100) == []
+
+
+def test_images_over_the_limit_are_reencoded_to_fit() -> None:
+    noise = Image.effect_noise((512, 512), 80).convert("RGB")
+    buf = io.BytesIO()
+    noise.save(buf, format="PNG")
+    big = GeneratedImage(buf.getvalue(), "image/png", 512, 512)
+    small = GeneratedImage(b"\xff\xd8\xff" + b"0" * 10, "image/jpeg", 1, 1)
+    fitted, changed = fit_images([big, small], 60_000)
+    assert changed and len(fitted) == 2
+    assert len(fitted[0].data) <= 60_000 and fitted[0].mime == "image/jpeg"
+    assert fitted[1] is small
+    assert fit_images([small], 60_000) == ([small], False)
+
+
+async def test_progress_relay_throttles_and_stops_last() -> None:
+    shown: list[str] = []
+    gate = asyncio.Event()
+
+    async def show(text: str) -> None:
+        shown.append(text)
+        if len(shown) == 1:
+            await gate.wait()  # the first edit is slow
+
+    relay = ProgressRelay(show, min_interval=60.0, footer="image 1 = cat.png")
+    await relay(ProgressEvent("queued", position=2))
+    await asyncio.sleep(0)
+    await relay(ProgressEvent("queued", position=1))  # same stage: waits for the interval
+    await relay(ProgressEvent("running", elapsed=3, percent=50))  # a new stage: at once
+    gate.set()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert shown == [
+        f"{messages.queued(2)}\nimage 1 = cat.png",
+        f"{messages.running(3, 50)}\nimage 1 = cat.png",
+    ]
+    await relay(ProgressEvent("running", elapsed=5, percent=60))  # within the interval
+    await relay.stop()
+    await relay(ProgressEvent("running", elapsed=9, percent=90))
+    await asyncio.sleep(0)
+    assert len(shown) == 2  # nothing after stop(): the caller's edit is the last
+    assert "█" in shown[1]
+
+
+def test_endpoints_are_patched_only_when_custom_and_restored() -> None:
+    base = discord.http.Route.BASE
+    gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    default = Endpoints("https://discord.com/api/v10/", "wss://gateway.discord.gg")
+    assert not default.custom
+    default.apply()
+    assert discord.http.Route.BASE is base
+
+    custom = Endpoints("http://127.0.0.1:9/api/v10/", "ws://127.0.0.1:9/gateway")
+    custom.apply()
+    try:
+        assert discord.http.Route.BASE == "http://127.0.0.1:9/api/v10"
+        assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == "ws://127.0.0.1:9/gateway"
+    finally:
+        custom.restore()
+    assert base == discord.http.Route.BASE
+    assert gateway == discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+
+
+def test_form_options_mean_what_the_same_flags_mean() -> None:
+    assert option_defaults() == {}
+    assert option_defaults(
+        aspect="16:9", resolution="2048x1536", count=3, model="4.5", output_format="jpg", watermark=True
+    ) == {
+        "aspect": "16:9",
+        "width": 2048,
+        "height": 1536,
+        "count": 3,
+        "model": "4.5",
+        "output_format": "jpeg",
+        "watermark": True,
+    }
+    with pytest.raises(FlagError) as refused:
+        option_defaults(resolution="5K")
+    assert refused.value.user_text == messages.bad_flag_value(
+        "--res", "5K", "use 2K, 3K, 4K or a size like 2048x2048"
+    )
+    # Flags typed in the prompt win over the options picked in the form.
+    request = compose_new("a fox --n 4", [], model="5.0-lite", **option_defaults(count=2)).request
+    assert (request.prompt, request.count) == ("a fox", 4)
+
+
+def test_thread_names_come_from_the_prompt() -> None:
+    assert messages.thread_name("a red\nfox   in snow") == "a red fox in snow"
+    long = messages.thread_name("x" * 150)
+    assert len(long) == 100 and long.endswith("…")
+    assert messages.thread_name("   ") == "seedbot"
