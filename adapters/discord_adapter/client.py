@@ -7,6 +7,11 @@ connect over it; without it, messages that ping the bot and DMs still carry thei
 
 Commands are synced at start-up: globally, or to DISCORD_GUILD_ID only (instant, for
 development). Prefix commands are not used: messages go to the MessageHandler.
+
+One gateway connection serves up to 2,500 servers. Nothing here assumes a single shard (readiness
+is judged by the servers' availability, channels are looked up per interaction), so moving past
+that is a change of base class to `commands.AutoShardedBot`; its gateway address then comes from
+`GET /gateway/bot` on DISCORD_API_BASE_URL rather than from DISCORD_GATEWAY_URL.
 """
 
 from __future__ import annotations

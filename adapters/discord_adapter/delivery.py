@@ -25,7 +25,7 @@ import io
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import discord
@@ -58,6 +58,7 @@ FILES_PER_MESSAGE = 10
 NO_PINGS = discord.AllowedMentions.none()
 THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440
 EMBED_COLOUR = discord.Colour(0x3B82F6)
+HEADER_PROMPT_MAX = 1500  # a message holds 2000 characters
 _THREAD_TYPES = (
     discord.ChannelType.public_thread,
     discord.ChannelType.private_thread,
@@ -125,6 +126,10 @@ class Anchor(ABC):
     delivered = False  # the anchor shows a result now: never remove it
 
     @property
+    def requester_mention(self) -> str:
+        return f"<@{self.requester_id}>"
+
+    @property
     def in_thread(self) -> bool:
         return is_thread(self.channel)
 
@@ -185,7 +190,13 @@ class Anchor(ABC):
 def _thread_parent(channel: object, perms: discord.Permissions) -> discord.TextChannel | None:
     if not isinstance(channel, discord.TextChannel):
         return None
-    if not (perms.create_public_threads and perms.send_messages_in_threads):
+    # Posting in the thread is a plain bot message: it needs these, unlike interaction responses.
+    if not (
+        perms.create_public_threads
+        and perms.send_messages_in_threads
+        and perms.attach_files
+        and perms.embed_links
+    ):
         return None
     return channel
 
@@ -196,9 +207,11 @@ class InteractionAnchor(Anchor):
     def __init__(self, interaction: discord.Interaction[Any]) -> None:
         self.interaction = interaction
         channel = interaction.channel
-        assert channel is not None and isinstance(channel, discord.abc.Messageable)
-        self.channel = channel
         self.channel_id = int(interaction.channel_id or 0)
+        if isinstance(channel, discord.abc.Messageable):
+            self.channel = channel
+        else:  # a channel type discord.py does not model: still a place to send to
+            self.channel = interaction.client.get_partial_messageable(self.channel_id)
         self.requester_id = interaction.user.id
         self.filesize_limit = interaction.filesize_limit
         self.expired = False
@@ -477,11 +490,24 @@ class ResultDelivery:
             if n == 0:
                 post.embeds = [embed]
                 post.view = result_view(result.job_id)
+            if thread is not None and n == 0:
+                try:  # the requester is pinged, and so joins the thread
+                    message = await thread.send(
+                        **replace(
+                            post, content=anchor.requester_mention, mentions=ping(anchor.requester_id)
+                        ).as_send()
+                    )
+                except discord.HTTPException as exc:
+                    log.info(
+                        "discord: could not post in thread %s (%s); posting inline", thread.id, exc.status
+                    )
+                    thread = None
+                else:
+                    posted.append(message)
+                    delivered += len(group)
+                    continue
             try:
                 if thread is not None:
-                    if n == 0:  # the requester is pinged, and so joins the thread
-                        post.content = f"<@{anchor.requester_id}>"
-                        post.mentions = ping(anchor.requester_id)
                     message = await thread.send(**post.as_send())
                 elif n == 0:
                     message = await anchor.become(post) or await anchor.send(post)
@@ -496,9 +522,13 @@ class ResultDelivery:
             posted.append(message)
             delivered += len(group)
         if thread is not None:
+            prompt = (
+                self.prompt
+                if len(self.prompt) <= HEADER_PROMPT_MAX
+                else self.prompt[:HEADER_PROMPT_MAX] + "…"
+            )
             await anchor.header(
-                f"{messages.asked_for(self.requester_name, self.prompt)}\n"
-                f"{messages.results_in_thread(delivered)}"
+                f"{messages.asked_for(self.requester_name, prompt)}\n{messages.results_in_thread(delivered)}"
             )
         ids = [str(m.id) for m in posted]
         if anchor.message_id is not None:

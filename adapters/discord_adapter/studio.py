@@ -116,7 +116,11 @@ class Studio:
             await interaction.response.send_message(messages.SHUTTING_DOWN, ephemeral=True)
             return None
         anchor = InteractionAnchor(interaction)
-        await anchor.defer()
+        try:
+            await anchor.defer()
+        except discord.NotFound:  # answered too late (over 3 s): Discord has dropped it
+            log.warning("discord: interaction %s expired before it was acknowledged", interaction.id)
+            return None
         return anchor
 
     def _spawn_interaction(

@@ -6,7 +6,7 @@ from bot import messages
 from bot.compose import VARIATIONS_COUNT
 from bot.models import JobKind
 from tests.discord.conftest import StartBot, buttons, job_id_of, png, thread_of, wait_result
-from tests.emulators.discord_emulator import TEXT_CHANNEL_ID, DiscordEmulator
+from tests.emulators.discord_emulator import GUILD_ID, PERMISSIONS, TEXT_CHANNEL_ID, DiscordEmulator
 
 
 async def _result(emu: DiscordEmulator, prompt: str = "a lantern in fog") -> dict:
@@ -110,6 +110,20 @@ async def test_delete_is_for_the_owner_and_admins(emu: DiscordEmulator, start_bo
     await press.wait_ack()
     await press.wait_followups(1)
     assert second["id"] not in emu.messages  # an admin (SEEDBOT_ADMINS) may
+
+    dave = emu.add_user("dave")  # a moderator: Manage Server through a role
+    emu.roles["1300000000000000500"] = {
+        **emu.roles[GUILD_ID],
+        "id": "1300000000000000500",
+        "name": "mods",
+        "permissions": str(PERMISSIONS["manage_guild"]),
+        "position": 2,
+    }
+    emu.members[dave["id"]]["roles"].append("1300000000000000500")
+    third = await _result(emu, "a third lantern")
+    press = await emu.send_component(f"seedbot:delete:{job_id_of(third)}", user_id=dave["id"])
+    await press.wait_followups(1)
+    assert third["id"] not in emu.messages
 
     press = await emu.send_component(f"seedbot:delete:{job_id}")  # the owner
     assert await press.wait_ack() == 5

@@ -236,3 +236,21 @@ async def test_progress_shows_the_queue_position_then_generating(
         i for i, t in enumerate(texts) if t.startswith("Generating…")
     )
     assert messages.queued(1) not in shown(first)
+
+
+async def test_a_thread_that_refuses_the_result_falls_back_to_inline(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot()
+    emu.fail_next(
+        "POST",
+        rf"^/channels/(?!{TEXT_CHANNEL_ID})\d+/messages$",
+        403,
+        {"message": "Missing Permissions", "code": 50013},
+    )
+    inter = await emu.send_slash_command("imagine", {"prompt": "a locked door"})
+    assert await inter.wait_ack() == 5
+    result = await wait_result(emu)
+    assert result["id"] == inter.original_message_id and result["channel_id"] == TEXT_CHANNEL_ID
+    job = await bot.wait_job(job_id_of(result))
+    assert job.status == JobStatus.SUCCEEDED and job.images_delivered == 1
