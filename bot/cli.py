@@ -6,18 +6,25 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sqlite3
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
+import httpx
 from pydantic import ValidationError
 
 from bot import messages
 from bot.config import Settings, get_settings
 from bot.engine import Delivery
 from bot.errors import ProviderError, SeedbotError
+from bot.health import HealthServer
 from bot.images import load_reference
-from bot.logs import configure_logging
+from bot.logs import RedactingFilter, configure_logging
 from bot.models import GenerationRequest, GenerationResult, ImageInput, Requester
 from bot.platform import Platform, load_factories
 from bot.runtime import Runtime, open_runtime
@@ -70,7 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     quota.add_argument("--daily", type=int, default=None, help="with set: images per day")
     quota.add_argument("--monthly", type=int, default=None, help="with set: images per month")
 
-    sub.add_parser("doctor", help="check the configuration and say what is missing")
+    sub.add_parser(
+        "doctor", help="check the configuration and each credential (free calls), say what is missing"
+    )
+
+    backup = sub.add_parser("backup", help="copy the database consistently, even while the bot runs")
+    backup.add_argument("path", help="file to write (or a directory: a dated file is made in it)")
+    backup.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     return parser
 
 
@@ -186,33 +199,262 @@ async def _quota(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _doctor(settings: Settings) -> int:
-    problems = 0
-    print(f"database: {settings.database}")
-    names = settings.provider_names
-    if settings.demo_only:
-        print(
-            "providers: none configured -> offline demo provider (set NOVITA_API_KEY, SEGMIND_API_KEY, ...)"
+# Discord permission bits the bot needs in a channel (see the invite URL doctor prints).
+DISCORD_PERMISSIONS = {
+    "Send Messages": 1 << 11,
+    "Embed Links": 1 << 14,
+    "Attach Files": 1 << 15,
+    "Read Message History": 1 << 16,
+    "Use Slash Commands": 1 << 31,
+    "Create Public Threads": 1 << 35,
+    "Send Messages in Threads": 1 << 38,
+}
+DISCORD_INVITE = (
+    "https://discord.com/oauth2/authorize?client_id={}&scope=bot+applications.commands&permissions={}"
+)
+DOCTOR_TIMEOUT = 10.0
+SLACK_ERRORS = {
+    "invalid_auth": "the token is not valid",
+    "not_authed": "no token was sent",
+    "account_inactive": "the app was uninstalled or its user deactivated",
+    "token_revoked": "the token was revoked",
+    "token_expired": "the token expired",
+    "not_allowed_token_type": "this is the wrong kind of token",
+}
+
+
+class _Doctor:
+    """Prints what it finds; counts problems (definite failures) and checks it could not run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.problems = 0
+        self.unverified = 0
+        self._scrub = RedactingFilter(settings.secrets()).scrub
+
+    def say(self, line: str) -> None:
+        print(self._scrub(line))
+
+    def problem(self, line: str) -> None:
+        self.problems += 1
+        self.say(f"  ! {line}")
+
+    def unreachable(self, what: str, url: str, exc: Exception) -> None:
+        self.unverified += 1
+        self.say(f"  ? could not reach {url} to check {what} ({type(exc).__name__}); not checked")
+
+    async def database(self) -> None:
+        from bot.ledger import SQLiteLedger, open_ledger
+
+        url = self.settings.database
+        if _is_server_url(url):
+            self.say(f"database: {_without_password(url)}")
+        else:
+            self.say(f"database: {url}")
+        path = Path(url)
+        if not _is_server_url(url) and not path.exists():
+            if path.parent.is_dir() and os.access(path.parent, os.W_OK):
+                self.say("  not created yet: `seedbot run` creates and migrates it here")
+            else:
+                self.problem(
+                    f"{path.parent} does not exist or is not writable: the database can't be created"
+                )
+            return
+        try:
+            ledger = await open_ledger(self.settings)
+            try:
+                if isinstance(ledger, SQLiteLedger):
+                    await ledger.db.execute("SELECT 1")
+                else:
+                    await ledger.open_reservations()
+            finally:
+                await ledger.close()
+        except Exception as exc:
+            self.problem(f"the database could not be opened and migrated: {type(exc).__name__}: {exc}")
+            return
+        self.say("  ok: opened, migrations up to date, answers queries")
+
+    def providers(self) -> None:
+        settings = self.settings
+        if settings.demo_only:
+            self.say(
+                "providers: none configured -> offline demo provider "
+                "(set NOVITA_API_KEY, SEGMIND_API_KEY, ...)"
+            )
+        else:
+            self.say(f"providers (routing order): {', '.join(settings.provider_names)}")
+            for name in settings.provider_names:
+                if name != "demo":
+                    # None of the four documents a free authenticated call (providers.md).
+                    self.say(f"  {name}: key set, no free check available")
+        if settings.providers:
+            for name in settings.providers:
+                if name != "demo" and not settings.provider_key(name):
+                    self.problem(
+                        f"{name} is listed in SEEDBOT_PROVIDERS but {name.upper()}_API_KEY is not set"
+                    )
+
+    async def discord(self, http: httpx.AsyncClient) -> None:
+        settings = self.settings
+        if not settings.discord_enabled or settings.discord_token is None:
+            self.say("discord: not configured (DISCORD_TOKEN)")
+            return
+        self.say("discord: configured")
+        base = settings.discord_api_base_url.rstrip("/")
+        headers = {"Authorization": f"Bot {settings.discord_token.get_secret_value()}"}
+        try:
+            me = await http.get(f"{base}/users/@me", headers=headers)
+            if me.status_code == 401:
+                self.problem(
+                    "DISCORD_TOKEN was refused (401 Unauthorized): copy a new one from the Developer "
+                    "Portal (your application -> Bot -> Reset Token)"
+                )
+                return
+            if me.status_code != 200:
+                self.problem(f"Discord answered /users/@me with HTTP {me.status_code}")
+                return
+            user = me.json()
+            self.say(f"  ok: token accepted, signed in as {user.get('username')} (id {user.get('id')})")
+            app = await http.get(f"{base}/oauth2/applications/@me", headers=headers)
+        except httpx.HTTPError as exc:
+            self.unreachable("DISCORD_TOKEN", base, exc)
+            return
+        if app.status_code != 200:
+            self.problem(f"Discord answered /oauth2/applications/@me with HTTP {app.status_code}")
+            return
+        permissions = sum(DISCORD_PERMISSIONS.values())
+        self.say(f"  invite: {DISCORD_INVITE.format(app.json().get('id'), permissions)}")
+        self.say(
+            f"          (scopes bot, applications.commands; permissions: {', '.join(DISCORD_PERMISSIONS)})"
         )
-    else:
-        print(f"providers (routing order): {', '.join(names)}")
-    if settings.providers:
-        missing = [p for p in settings.providers if p != "demo" and not settings.provider_key(p)]
-        for name in missing:
-            problems += 1
-            print(f"  ! {name} is listed in SEEDBOT_PROVIDERS but {name.upper()}_API_KEY is not set")
-    print(f"discord: {'configured' if settings.discord_enabled else 'not configured (DISCORD_TOKEN)'}")
-    if settings.slack_bot_token and not settings.slack_enabled:
-        problems += 1
-        print("slack: ! SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET nor SLACK_APP_TOKEN is")
-    else:
-        mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.slack_port}"
-        print(f"slack: {mode if settings.slack_enabled else 'not configured (SLACK_BOT_TOKEN + secret)'}")
+
+    async def _slack_call(self, http: httpx.AsyncClient, method: str, token: str) -> dict[str, Any] | None:
+        url = f"{self.settings.slack_api_url}{method}"
+        try:
+            response = await http.post(url, headers={"Authorization": f"Bearer {token}"})
+            body = (
+                response.json()
+                if response.status_code == 200
+                else {"ok": False, "error": f"HTTP {response.status_code}"}
+            )
+        except httpx.HTTPError as exc:
+            self.unreachable(method, self.settings.slack_api_url, exc)
+            return None
+        except ValueError:
+            body = {"ok": False, "error": "not a JSON answer"}
+        return dict(body) if isinstance(body, dict) else {"ok": False, "error": "unexpected answer"}
+
+    async def slack(self, http: httpx.AsyncClient) -> None:
+        settings = self.settings
+        if settings.slack_bot_token and not settings.slack_enabled:
+            self.say("slack: configured without a transport")
+            self.problem("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET nor SLACK_APP_TOKEN is")
+        elif not settings.slack_enabled:
+            self.say("slack: not configured (SLACK_BOT_TOKEN + secret)")
+            return
+        else:
+            mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.slack_port}"
+            self.say(f"slack: {mode}")
+        assert settings.slack_bot_token is not None
+        auth = await self._slack_call(http, "auth.test", settings.slack_bot_token.get_secret_value())
+        if auth is not None:
+            if auth.get("ok"):
+                self.say(f"  ok: bot token accepted (team {auth.get('team')}, bot user {auth.get('user')})")
+            else:
+                error = str(auth.get("error"))
+                self.problem(
+                    f"SLACK_BOT_TOKEN was refused by auth.test: {error} ({SLACK_ERRORS.get(error, 'see Slack docs')})"
+                )
+        if settings.slack_app_token and settings.slack_app_token.get_secret_value():
+            opened = await self._slack_call(
+                http, "apps.connections.open", settings.slack_app_token.get_secret_value()
+            )
+            if opened is not None:
+                if opened.get("ok"):
+                    self.say("  ok: app token accepted (Socket Mode)")
+                else:
+                    error = str(opened.get("error"))
+                    self.problem(
+                        f"SLACK_APP_TOKEN was refused: {error} ({SLACK_ERRORS.get(error, 'see Slack docs')})"
+                    )
+        manifest = Path(__file__).resolve().parent.parent / "slack-manifest.yml"
+        where = str(manifest) if manifest.is_file() else "slack-manifest.yml in the seedbot repository"
+        self.say(f"  manifest: {where} (api.slack.com/apps -> Create New App -> From a manifest)")
+
+
+def _is_server_url(database: str) -> bool:
+    return database.startswith(("postgres://", "postgresql://"))
+
+
+def _without_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
+
+
+async def _doctor(settings: Settings) -> int:
+    doctor = _Doctor(settings)
+    await doctor.database()
+    doctor.providers()
+    async with httpx.AsyncClient(
+        timeout=DOCTOR_TIMEOUT, headers={"User-Agent": "seedbot-doctor/0.1"}
+    ) as http:
+        await doctor.discord(http)
+        await doctor.slack(http)
     if not (settings.discord_enabled or settings.slack_enabled):
-        problems += 1
-        print("  ! no chat platform is configured: `seedbot run` has nothing to serve")
-    print("ok" if problems == 0 else f"{problems} problem(s) found")
-    return 0 if problems == 0 else 1
+        doctor.problem("no chat platform is configured: `seedbot run` has nothing to serve")
+    if doctor.unverified:
+        doctor.say(f"{doctor.unverified} check(s) could not reach their service (network?)")
+    doctor.say("ok" if doctor.problems == 0 else f"{doctor.problems} problem(s) found")
+    return 0 if doctor.problems == 0 else 1
+
+
+async def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    """Copy the database with SQLite's online backup API: one consistent snapshot, even
+    while the bot writes to it (WAL readers never block the writer)."""
+    if _is_server_url(settings.database):
+        print("seedbot: backup copies a SQLite file; back up PostgreSQL with pg_dump", file=sys.stderr)
+        return 1
+    source = Path(settings.database)
+    if not source.is_file():
+        print(f"seedbot: there is no database at {source} (SEEDBOT_DATABASE)", file=sys.stderr)
+        return 1
+    target = Path(args.path)
+    if target.is_dir():
+        target = target / f"seedbot-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.db"
+    if target.exists() and not args.force:
+        print(f"seedbot: {target} exists; pass --force to overwrite it", file=sys.stderr)
+        return 1
+    if not target.parent.is_dir():
+        print(f"seedbot: there is no directory {target.parent}", file=sys.stderr)
+        return 1
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    copy = sqlite3.connect(partial, check_same_thread=False)  # written from aiosqlite's thread
+    try:
+        async with aiosqlite.connect(source) as db:
+            await db.execute("PRAGMA busy_timeout=10000")
+            await db.backup(copy)  # pages=0: the whole database in one step, one snapshot
+        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        check = copy.execute("PRAGMA integrity_check").fetchone()[0]
+        jobs = copy.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+        held = copy.execute("SELECT COUNT(*) FROM reservations WHERE state = 'reserved'").fetchone()[0]
+    except (sqlite3.Error, OSError) as exc:
+        copy.close()
+        partial.unlink(missing_ok=True)
+        print(f"seedbot: the backup failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    copy.close()
+    if check != "ok":
+        partial.unlink(missing_ok=True)
+        print(f"seedbot: the copy failed its integrity check: {check}", file=sys.stderr)
+        return 1
+    partial.replace(target)
+    size = target.stat().st_size
+    print(f"{target}: {size:,} bytes, {jobs} job(s), {held} open reservation(s), integrity ok")
+    return 0
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -235,23 +477,45 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        signals = (signal.SIGINT, signal.SIGTERM)
+        for sig in signals:
             with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
+                loop.add_signal_handler(sig, _on_signal, sig, stop)
+        health = HealthServer(runtime, settings.http_port) if settings.http_port is not None else None
         try:
+            if health is not None:
+                await health.start()
             for platform in platforms:
                 await platform.start()
                 log.info("%s connected", platform.name)
+            if health is not None:
+                health.set_platforms(platforms)
             resumed = await runtime.engine.recover()
             if resumed:
                 log.info("resuming %d job(s) left running by the last run", len(resumed))
             await stop.wait()
-            log.info("shutting down")
+            # Stop taking new work, give running jobs the grace period, checkpoint the rest.
+            cancelled = await runtime.engine.shutdown(settings.shutdown_grace)
+            log.info("shut down cleanly%s", f" ({len(cancelled)} job(s) cut short)" if cancelled else "")
         finally:
+            runtime.engine.draining = True
             for platform in reversed(platforms):
                 with contextlib.suppress(Exception):
                     await platform.close()
+            if health is not None:
+                await health.close()
+            for sig in signals:
+                with contextlib.suppress(NotImplementedError):
+                    loop.remove_signal_handler(sig)
     return 0
+
+
+def _on_signal(sig: signal.Signals, stop: asyncio.Event) -> None:
+    if stop.is_set():
+        log.info("%s again: already shutting down", sig.name)
+        return
+    log.info("%s: shutting down (no new jobs; running ones get SEEDBOT_SHUTDOWN_GRACE)", sig.name)
+    stop.set()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,14 +528,16 @@ def main(argv: list[str] | None = None) -> int:
             where = ".".join(str(p) for p in error["loc"]) or "settings"
             print(f"  {where}: {error['msg']}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.secrets())
+    configure_logging(settings.log_level, settings.secrets(), settings.log_format)
     try:
         if args.command == "generate":
             return asyncio.run(_generate(args, settings))
         if args.command == "quota":
             return asyncio.run(_quota(args, settings))
         if args.command == "doctor":
-            return _doctor(settings)
+            return asyncio.run(_doctor(settings))
+        if args.command == "backup":
+            return asyncio.run(_backup(args, settings))
         return asyncio.run(_run(args, settings))
     except ProviderError as exc:
         # Operators get the kind and status; the key is never part of a ProviderError.

@@ -6,7 +6,7 @@ so a settings object can be logged without leaking them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     provider_deadline: float = Field(300.0, gt=0, validation_alias=_env("SEEDBOT_PROVIDER_DEADLINE"))
     poll_interval: float = Field(2.0, gt=0, validation_alias=_env("SEEDBOT_POLL_INTERVAL"))
     provider_retries: int = Field(3, ge=0, le=10, validation_alias=_env("SEEDBOT_PROVIDER_RETRIES"))
+    # Operating: health/metrics HTTP port (None: no server; 0: any free port), log format, and
+    # the seconds running jobs get to finish after SIGTERM/SIGINT.
+    http_port: int | None = Field(None, ge=0, le=65535, validation_alias=_env("SEEDBOT_HTTP_PORT"))
+    log_format: Literal["text", "json"] = Field("text", validation_alias=_env("SEEDBOT_LOG_FORMAT"))
+    shutdown_grace: float = Field(30.0, ge=0, validation_alias=_env("SEEDBOT_SHUTDOWN_GRACE"))
 
     novita_api_key: SecretStr | None = Field(None, validation_alias=_env("NOVITA_API_KEY"))
     novita_base_url: str = Field("https://api.novita.ai", validation_alias=_env("NOVITA_BASE_URL"))
@@ -94,6 +99,11 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown provider(s) {unknown}; known: {', '.join(KNOWN_PROVIDERS)}")
         return names or None
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("slack_api_url")
     @classmethod

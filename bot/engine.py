@@ -16,16 +16,25 @@ import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bot import messages
 from bot.config import Settings
-from bot.errors import DeliveryError, ProviderError, ProviderErrorKind, SeedbotError
+from bot.errors import (
+    DeliveryError,
+    ProviderError,
+    ProviderErrorKind,
+    QuotaExceeded,
+    SeedbotError,
+    UserBlocked,
+)
 from bot.gate import Gate
 from bot.ledger.base import Ledger, QuotaStatus
+from bot.logs import job_context
+from bot.metrics import Metrics
 from bot.models import (
     GeneratedImage,
     GenerationRequest,
@@ -122,6 +131,7 @@ class Engine:
         router: Router,
         *,
         progress_interval: float = 5.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -130,6 +140,13 @@ class Engine:
         self.progress_interval = progress_interval
         self.hooks: dict[str, PlatformHooks] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self.metrics = metrics or Metrics()
+        self.metrics.watch_gate(lambda: self.gate.queued, lambda: self.gate.running)
+        # Set by shutdown(): new requests are refused before any charge.
+        self.draining = False
+        self._active: dict[str, asyncio.Task[Any]] = {}  # job id -> the task running it
+        self._idle = asyncio.Event()  # set while no job is running
+        self._idle.set()
 
     @property
     def demo(self) -> bool:
@@ -171,10 +188,16 @@ class Engine:
         parent_id: str | None = None,
         progress: Progress | None = None,
     ) -> tuple[GenerationResult, Delivery]:
+        if self.draining:
+            raise SeedbotError(messages.SHUTTING_DOWN, detail="shutting down")
         validated = self.check(request)
-        reservation = await self.ledger.reserve(
-            requester.key, validated.count, unlimited=self.is_admin(requester)
-        )
+        try:
+            reservation = await self.ledger.reserve(
+                requester.key, validated.count, unlimited=self.is_admin(requester)
+            )
+        except (QuotaExceeded, UserBlocked) as exc:
+            self.metrics.quota_refusals.labels(getattr(exc, "scope", "blocked")).inc()
+            raise
         target = target or PostTarget(channel_id=requester.channel_id)
         job = Job(
             id=secrets.token_hex(6),
@@ -198,10 +221,11 @@ class Engine:
         except BaseException:
             await self.ledger.settle(reservation.id, 0)
             raise
-        log.info(
-            "job %s: %s asked for %d image(s), %s", job.id, requester.key, validated.count, validated.size
-        )
-        return await self._run(job, validated, reservation.id, deliver, progress)
+        with job_context(job.id, job.platform, job.user_key), self._track(job.id):
+            log.info(
+                "job %s: %s asked for %d image(s), %s", job.id, requester.key, validated.count, validated.size
+            )
+            return await self._run(job, validated, reservation.id, deliver, progress)
 
     async def _run(
         self,
@@ -213,6 +237,7 @@ class Engine:
     ) -> tuple[GenerationResult, Delivery]:
         queued_at = time.monotonic()
         delivered = 0
+        answered = False  # the provider has answered: nothing left to resume after a restart
         try:
 
             async def on_position(position: int) -> None:
@@ -223,6 +248,8 @@ class Engine:
                 output_images, provider_name, usage = await self._call_provider(
                     job, validated, progress, started
                 )
+            answered = True
+            self.metrics.latency.labels(provider_name).observe(time.monotonic() - started)
             result = GenerationResult(
                 job_id=job.id,
                 images=tuple(output_images),
@@ -252,10 +279,11 @@ class Engine:
                 await self.ledger.update_job(job.id, thread_id=delivery.thread_id)
             status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
             await self.ledger.finish_job(job.id, status, delivered=delivered)
+            self._count_finished(job, status, provider_name, delivered)
             log.info("job %s: delivered %d/%d via %s", job.id, delivered, validated.count, provider_name)
             return dataclasses.replace(result, charged=delivered), delivery
         except BaseException as exc:
-            await self._fail(job, reservation_id, exc)
+            await self._fail(job, reservation_id, exc, resumable=not answered)
             raise
 
     async def _call_provider(
@@ -310,12 +338,25 @@ class Engine:
             usage.setdefault("request_id", output.request_id)
         return output.images[: validated.count], provider.name, usage
 
-    async def _fail(self, job: Job, reservation_id: int, exc: BaseException) -> None:
-        """Refund everything and record why. Runs even when the job task is cancelled."""
+    async def _fail(
+        self, job: Job, reservation_id: int, exc: BaseException, *, resumable: bool = False
+    ) -> None:
+        """Refund everything and record why. Runs even when the job task is cancelled.
+
+        A job cancelled by shutdown() while polling a resumable provider task is the exception:
+        it stays 'running' with its reservation held, and the next start resumes it.
+        """
         kind = getattr(exc, "kind", None) or type(exc).__name__
         detail = str(exc)[:500]
         if isinstance(exc, asyncio.CancelledError):
             kind, detail = "cancelled", "shut down while running"
+            if self.draining and resumable and await asyncio.shield(self._checkpointed(job)):
+                return
+        if isinstance(exc, ProviderError):
+            self.metrics.provider_errors.labels(exc.provider, str(exc.kind)).inc()
+        self.metrics.job_finished(
+            "cancelled" if kind == "cancelled" else "failed", getattr(exc, "provider", None)
+        )
         try:
             await asyncio.shield(self._refund(job.id, reservation_id, str(kind), detail))
         except Exception:
@@ -324,6 +365,69 @@ class Engine:
             log.info("job %s failed: %s", job.id, detail)
         elif not isinstance(exc, asyncio.CancelledError):
             log.error("job %s failed unexpectedly", job.id, exc_info=exc)
+
+    async def _checkpointed(self, job: Job) -> bool:
+        """True when the job's provider task can be resumed by the next start (left as is)."""
+        try:
+            current = await self.ledger.get_job(job.id)
+        except Exception:
+            log.exception("job %s: could not read the job to checkpoint it", job.id)
+            return False
+        provider = self.router.get(current.provider) if current and current.provider else None
+        if current is None or not current.provider_task_id or provider is None:
+            return False
+        if not provider.capabilities.resumable:
+            return False
+        log.info(
+            "job %s: left running on %s task %s for the next start",
+            job.id,
+            provider.name,
+            current.provider_task_id,
+        )
+        self.metrics.job_finished("checkpointed", provider.name)
+        return True
+
+    def _count_finished(self, job: Job, status: JobStatus, provider: str, delivered: int) -> None:
+        self.metrics.job_finished(str(status), provider)
+        if delivered:
+            self.metrics.images.labels(job.platform).inc(delivered)
+
+    @contextlib.contextmanager
+    def _track(self, job_id: str) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._active[job_id] = task
+            self._idle.clear()
+        try:
+            yield
+        finally:
+            self._active.pop(job_id, None)
+            if not self._active:
+                self._idle.set()
+
+    @property
+    def active_jobs(self) -> list[str]:
+        return list(self._active)
+
+    async def shutdown(self, grace: float, *, settle_timeout: float = 10.0) -> list[str]:
+        """Stop taking new jobs, let running ones finish for `grace` seconds, then cancel the rest.
+
+        Cancelled jobs polling a resumable provider task stay 'running' (the next start's
+        recover() resumes them); the others are refunded. Returns the ids that were cancelled.
+        """
+        self.draining = True
+        if self._active:
+            log.info("shutting down: waiting up to %.0f s for %d running job(s)", grace, len(self._active))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), grace)
+        cancelled = list(self._active)
+        if cancelled:
+            log.warning("shutting down: cancelling %d job(s) still running", len(cancelled))
+            for task in set(self._active.values()):
+                task.cancel()
+            with contextlib.suppress(TimeoutError):  # each records its state in _fail
+                await asyncio.wait_for(self._idle.wait(), settle_timeout)
+        return cancelled
 
     async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> None:
         await self.ledger.settle(reservation_id, 0)
@@ -367,9 +471,14 @@ class Engine:
         return resumed
 
     async def _resume(self, job: Job, hooks: PlatformHooks) -> None:
+        with job_context(job.id, job.platform, job.user_key), self._track(job.id):
+            await self._resume_job(job, hooks)
+
+    async def _resume_job(self, job: Job, hooks: PlatformHooks) -> None:
         assert (
             job.provider is not None and job.provider_task_id is not None and job.reservation_id is not None
         )
+        answered = False
         try:
             inputs = await self.ledger.job_inputs(job.id)
             validated = validate(request_from_json(job.request, inputs))
@@ -381,6 +490,8 @@ class Engine:
             provider, output = await self.router.resume(
                 job.provider, job.provider_task_id, validated, job.id, on_progress=no_progress
             )
+            answered = True
+            self.metrics.latency.labels(provider.name).observe(time.monotonic() - started)
             if not output.images:
                 raise ProviderError(
                     provider.name, _all_failed_kind(output.failed), detail="no images returned"
@@ -403,11 +514,11 @@ class Engine:
             await self.ledger.settle(job.reservation_id, delivered)
             if delivery.message_ids:
                 await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
-            await self.ledger.finish_job(
-                job.id, JobStatus.SUCCEEDED if delivered else JobStatus.FAILED, delivered=delivered
-            )
+            status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
+            await self.ledger.finish_job(job.id, status, delivered=delivered)
+            self._count_finished(job, status, provider.name, delivered)
         except BaseException as exc:
-            await self._fail(job, job.reservation_id, exc)
+            await self._fail(job, job.reservation_id, exc, resumable=not answered)
             if isinstance(exc, SeedbotError):
                 with contextlib.suppress(Exception):
                     await hooks.notify(job, exc.user_text)

@@ -1,13 +1,63 @@
-"""Logging set-up: one place, with every configured secret redacted from every line."""
+"""Logging set-up: one place, with every configured secret redacted from every line.
+
+Two formats: readable text (default) and JSON lines (`SEEDBOT_LOG_FORMAT=json`). While a job
+runs, every line logged in its task (engine, providers, adapters) carries the job id, platform
+and user, set by the engine through `job_context` and added to records by `JobContextFilter`.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
-__all__ = ["RedactingFilter", "configure_logging"]
+__all__ = [
+    "JobContextFilter",
+    "JsonFormatter",
+    "RedactingFilter",
+    "TextFormatter",
+    "configure_logging",
+    "current_job",
+    "job_context",
+]
 
 REDACTED = "[redacted]"
+
+# (job id, platform, user key) of the job the current task is working on, if any.
+_JOB: contextvars.ContextVar[tuple[str, str, str] | None] = contextvars.ContextVar(
+    "seedbot_job", default=None
+)
+
+
+@contextmanager
+def job_context(job_id: str, platform: str, user: str) -> Iterator[None]:
+    """Tag every log line of the current task (and tasks it starts) with this job."""
+    token = _JOB.set((job_id, platform, user))
+    try:
+        yield
+    finally:
+        _JOB.reset(token)
+
+
+def current_job() -> tuple[str, str, str] | None:
+    return _JOB.get()
+
+
+class JobContextFilter(logging.Filter):
+    """Add `job_id`, `platform`, `user` (None outside a job) and `job_tag` (text form) to records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        job = _JOB.get()
+        job_id, platform, user = job if job is not None else (None, None, None)
+        record.job_id = job_id
+        record.platform = platform
+        record.user = user
+        record.job_tag = f" [job={job_id} platform={platform} user={user}]" if job is not None else ""
+        return True
 
 
 class RedactingFilter(logging.Filter):
@@ -30,12 +80,50 @@ class RedactingFilter(logging.Filter):
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None
+            elif record.exc_text:
+                record.exc_text = self.scrub(record.exc_text)
+            if record.stack_info:
+                record.stack_info = self.scrub(record.stack_info)
         return True
 
 
-def configure_logging(level: str, secrets: list[str]) -> None:
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s:%(job_tag)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not hasattr(record, "job_tag"):  # a handler without JobContextFilter
+            record.job_tag = ""
+        return super().format(record)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, job fields, exception text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for field in ("job_id", "platform", "user"):
+            value = getattr(record, field, None)
+            if value is not None:
+                entry[field] = value
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str, secrets: list[str], fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(JobContextFilter())
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

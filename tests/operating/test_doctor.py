@@ -1,0 +1,127 @@
+"""`seedbot doctor` in a subprocess against the loopback Discord and Slack emulators: each
+credential checked with a real free call, the invite URL and manifest path printed, and a
+wrong token reported as a clear failure without ever printing it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from bot.cli import DISCORD_PERMISSIONS
+from tests.emulators.discord_emulator import DiscordEmulator
+from tests.emulators.slack_emulator import SlackEmulator
+from tests.operating.helpers import REPO, bot_command, clean_env
+
+DISCORD_TOKEN = "MTMwMDAw.discord-doctor-token.secret"
+SLACK_TOKEN = "xoxb-doctor-bot-token-secret"
+APP_TOKEN = "xapp-doctor-app-token-secret"
+EXPECTED_PERMISSIONS = 2048 + 16384 + 32768 + 65536 + (1 << 31) + (1 << 35) + (1 << 38)
+
+
+async def doctor(cwd: Path, **env: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *bot_command("doctor"),
+        cwd=cwd,
+        env=clean_env(**env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def test_permissions_are_the_ones_the_bot_needs() -> None:
+    assert sum(DISCORD_PERMISSIONS.values()) == EXPECTED_PERMISSIONS == 311385245696
+
+
+async def test_doctor_checks_every_credential_against_the_emulators(tmp_path: Path) -> None:
+    async with (
+        DiscordEmulator(token=DISCORD_TOKEN) as discord,
+        SlackEmulator(bot_token=SLACK_TOKEN, app_token=APP_TOKEN) as slack,
+    ):
+        code, out, err = await doctor(
+            tmp_path,
+            DISCORD_TOKEN=DISCORD_TOKEN,
+            DISCORD_API_BASE_URL=discord.api_base,
+            SLACK_BOT_TOKEN=SLACK_TOKEN,
+            SLACK_APP_TOKEN=APP_TOKEN,
+            SLACK_API_URL=slack.api_url,
+            NOVITA_API_KEY="novita-doctor-key-secret",
+        )
+        discord_calls = [(r.method, r.path) for r in discord.requests]
+        slack_calls = [(r.api_method, r.ok) for r in slack.requests if r.kind == "api"]
+    assert code == 0, out + err
+    assert "Traceback" not in err
+    lines = out.splitlines()
+    assert lines[-1] == "ok"
+    assert "  novita: key set, no free check available" in lines
+    assert "  ok: token accepted, signed in as seedbot (id 1300000000000000001)" in lines
+    assert "  ok: bot token accepted (team Seed Test, bot user seedbot)" in lines
+    assert "  ok: app token accepted (Socket Mode)" in lines
+    assert "  not created yet: `seedbot run` creates and migrates it here" in lines
+    assert not (tmp_path / "seedbot.db").exists()  # a check, not a start-up
+
+    (invite,) = [line.split("invite: ", 1)[1] for line in lines if "invite: " in line]
+    url = urlparse(invite)
+    query = parse_qs(url.query)
+    assert (url.scheme, url.netloc, url.path) == ("https", "discord.com", "/oauth2/authorize")
+    assert query["client_id"] == [DiscordEmulator.APPLICATION_ID]
+    assert query["scope"] == ["bot applications.commands"]
+    assert query["permissions"] == [str(EXPECTED_PERMISSIONS)]
+
+    (manifest,) = [line.split("manifest: ", 1)[1].split(" ", 1)[0] for line in lines if "manifest: " in line]
+    assert Path(manifest) == REPO / "slack-manifest.yml" and Path(manifest).is_file()
+
+    assert ("GET", "/users/@me") in discord_calls
+    assert ("GET", "/oauth2/applications/@me") in discord_calls
+    assert slack_calls == [("auth.test", True), ("apps.connections.open", True)]
+    for secret in (DISCORD_TOKEN, SLACK_TOKEN, APP_TOKEN, "novita-doctor-key-secret"):
+        assert secret not in out + err
+
+
+async def test_wrong_tokens_are_clear_failures_without_the_token(tmp_path: Path) -> None:
+    wrong_discord, wrong_slack = "wrong.discord.token.value", "xoxb-wrong-slack-token"
+    async with DiscordEmulator(token=DISCORD_TOKEN) as discord, SlackEmulator(bot_token=SLACK_TOKEN) as slack:
+        code, out, err = await doctor(
+            tmp_path,
+            DISCORD_TOKEN=wrong_discord,
+            DISCORD_API_BASE_URL=discord.api_base,
+            SLACK_BOT_TOKEN=wrong_slack,
+            SLACK_SIGNING_SECRET="signing-secret-value",
+            SLACK_API_URL=slack.api_url,
+        )
+    assert code == 1
+    assert "Traceback" not in err
+    assert "  ! DISCORD_TOKEN was refused (401 Unauthorized)" in out
+    assert "  ! SLACK_BOT_TOKEN was refused by auth.test: invalid_auth (the token is not valid)" in out
+    assert "invite:" not in out
+    assert out.splitlines()[-1] == "2 problem(s) found"
+    for secret in (wrong_discord, wrong_slack, "signing-secret-value"):
+        assert secret not in out + err
+
+
+async def test_doctor_opens_and_migrates_an_existing_database(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "bot.db"
+    db.parent.mkdir()
+    sqlite3.connect(db).close()  # an empty file: doctor migrates it
+    code, out, _ = await doctor(
+        tmp_path, SEEDBOT_DATABASE=str(db), DISCORD_TOKEN="t", DISCORD_API_BASE_URL="http://127.0.0.1:9/api"
+    )
+    assert "  ok: opened, migrations up to date, answers queries" in out
+    assert (
+        "  ? could not reach http://127.0.0.1:9/api to check DISCORD_TOKEN (ConnectError); not checked" in out
+    )
+    assert code == 0  # unreachable is reported, not counted as a wrong credential
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] >= 1
+
+    code, out, _ = await doctor(
+        tmp_path,
+        SEEDBOT_DATABASE=str(tmp_path / "nowhere" / "bot.db"),
+        DISCORD_TOKEN="t",
+        DISCORD_API_BASE_URL="http://127.0.0.1:9/api",
+    )
+    assert code == 1 and "does not exist or is not writable" in out

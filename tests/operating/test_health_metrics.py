@@ -1,0 +1,113 @@
+"""/healthz and /metrics scraped over HTTP from a HealthServer on a real runtime (demo provider)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.errors import ProviderError, ProviderErrorKind, QuotaExceeded
+from bot.health import HealthServer
+from bot.runtime import open_runtime
+from tests.operating.helpers import ALICE, SlowProvider, deliver_all, fox, open_engine, settings
+
+
+class FakePlatform:
+    def __init__(self, name: str, ready: bool = True) -> None:
+        self.name = name
+        self.ready = ready
+
+
+class PlatformWithoutReady:
+    name = "slack"
+
+
+async def test_healthz_and_metrics_over_http(tmp_path: Path) -> None:
+    config = settings(tmp_path, daily_images=3, http_port=0)
+    async with open_runtime(config) as runtime:
+        health = HealthServer(runtime, 0, host="127.0.0.1")
+        await health.start()
+        try:
+            base = f"http://127.0.0.1:{health.port}"
+            async with httpx.AsyncClient(base_url=base) as http:
+                # Before the platforms are started: not ready yet.
+                starting = await http.get("/healthz")
+                assert starting.status_code == 503 and "starting" in starting.json()["down"]
+
+                discord = FakePlatform("discord")
+                health.set_platforms([discord, PlatformWithoutReady()])
+                ok = await http.get("/healthz")
+                assert ok.status_code == 200, ok.text
+                assert ok.json()["status"] == "ok"
+                assert ok.json()["checks"] == {
+                    "database": "ok",
+                    "platform:discord": "ok",
+                    "platform:slack": "ok",
+                }
+
+                discord.ready = False
+                down = await http.get("/healthz")
+                assert down.status_code == 503
+                assert down.json()["down"] == ["platform:discord"]
+                assert down.json()["checks"]["platform:discord"] == "not connected"
+                discord.ready = True
+
+                # Work, then scrape.
+                await runtime.engine.generate(fox(count=2), ALICE, deliver=deliver_all)
+                with pytest.raises(QuotaExceeded):
+                    await runtime.engine.generate(fox(count=2), ALICE, deliver=deliver_all)
+                metrics = await http.get("/metrics")
+                assert metrics.status_code == 200
+                assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
+                text = metrics.text
+                for line in (
+                    'seedbot_jobs_total{provider="demo",status="succeeded"} 1.0',
+                    'seedbot_images_delivered_total{platform="discord"} 2.0',
+                    'seedbot_generation_seconds_count{provider="demo"} 1.0',
+                    'seedbot_quota_refusals_total{scope="daily"} 1.0',
+                    "seedbot_queue_depth 0.0",
+                    "seedbot_jobs_running 0.0",
+                ):
+                    assert line in text, line
+                assert "# TYPE seedbot_generation_seconds histogram" in text
+
+                # The database stops answering: 503 naming it.
+                await runtime.ledger.close()
+                db_down = await http.get("/healthz")
+                assert db_down.status_code == 503
+                assert db_down.json()["down"] == ["database"]
+                assert db_down.json()["checks"]["database"] != "ok"
+                await runtime.ledger.open()
+
+                # Shutting down: no longer healthy, so load balancers stop sending work.
+                runtime.engine.draining = True
+                draining = await http.get("/healthz")
+                assert draining.status_code == 503 and draining.json()["down"] == ["shutting down"]
+                runtime.engine.draining = False
+        finally:
+            await health.close()
+
+
+async def test_provider_errors_are_counted_by_kind(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    provider = SlowProvider(config, error=ProviderError("slow", ProviderErrorKind.MODERATION, status=400))
+    provider.go.set()
+    h = await open_engine(config, provider)
+    try:
+        with pytest.raises(ProviderError):
+            await h.engine.generate(fox(), ALICE, deliver=deliver_all)
+        text = h.engine.metrics.render().decode()
+        assert 'seedbot_provider_errors_total{kind="moderation",provider="slow"} 1.0' in text
+        assert 'seedbot_jobs_total{provider="slow",status="failed"} 1.0' in text
+    finally:
+        await h.close()
+
+
+async def test_metrics_do_not_leak_between_engines(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    for _ in range(2):  # each engine owns its registry: the second starts from zero
+        async with open_runtime(config) as runtime:
+            await runtime.engine.generate(fox(), ALICE, deliver=deliver_all)
+            text = runtime.engine.metrics.render().decode()
+            assert 'seedbot_jobs_total{provider="demo",status="succeeded"} 1.0' in text
