@@ -1,0 +1,128 @@
+"""The Docker image's shape (no Docker engine here) and the wheel it installs, built offline."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.operating.helpers import REPO
+
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE)
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def test_dockerfile_is_multi_stage_slim_and_installs_the_wheel_with_constraints() -> None:
+    froms = [args for word, args in instructions() if word == "FROM"]
+    assert len(froms) >= 2
+    assert all("slim" in f for f in froms)
+    assert re.search(r"pip wheel .*-c constraints\.txt", DOCKERFILE)
+    assert "COPY --from=build /wheels /wheels" in DOCKERFILE
+    assert re.search(r"pip install --no-index --find-links=/wheels seedbot", DOCKERFILE)
+
+
+def test_dockerfile_runs_as_a_non_root_user_with_a_data_volume() -> None:
+    users = [args for word, args in instructions() if word == "USER"]
+    assert users and users[-1] not in ("root", "0", "0:0")
+    assert ("VOLUME", '["/data"]') in instructions()
+    assert "SEEDBOT_DATABASE=/data/seedbot.db" in DOCKERFILE
+
+
+def test_dockerfile_entrypoint_is_exec_form_seedbot_run() -> None:
+    entry = [args for word, args in instructions() if word == "ENTRYPOINT"]
+    cmd = [args for word, args in instructions() if word == "CMD"]
+    assert json.loads(entry[-1]) == ["seedbot"]
+    assert json.loads(cmd[-1]) == ["run"]
+
+
+def test_dockerfile_healthcheck_probes_healthz_on_the_http_port() -> None:
+    (check,) = [args for word, args in instructions() if word == "HEALTHCHECK"]
+    assert "--interval=" in check
+    probe = json.loads(check.split("CMD", 1)[1].strip())
+    assert probe[:2] == ["python", "-c"]
+    assert "/healthz" in probe[2] and "SEEDBOT_HTTP_PORT" in probe[2]
+    assert "SEEDBOT_HTTP_PORT=8080" in DOCKERFILE
+    compile(probe[2], "<healthcheck>", "exec")  # the one-liner is valid Python
+
+
+def test_dockerignore_keeps_secrets_and_databases_out() -> None:
+    ignored = (REPO / ".dockerignore").read_text().splitlines()
+    for pattern in (".env", "*.db", ".venv", ".git", "tests"):
+        assert pattern in ignored
+    for needed in ("bot", "adapters", "pyproject.toml", "constraints.txt", "README.md"):
+        assert needed not in ignored
+
+
+def test_compose_example_uses_the_env_file_and_a_volume() -> None:
+    compose = (REPO / "docker-compose.yml").read_text()
+    assert "env_file: .env" in compose
+    assert re.search(r"- seedbot-data:/data", compose)
+    assert re.search(r"^volumes:\n  seedbot-data:", compose, re.M)
+
+
+@pytest.mark.timeout(300)
+def test_the_wheel_builds_offline_with_migrations_and_entry_points(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "constraints.txt"):
+        shutil.copy(REPO / name, src / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for package in ("bot", "adapters"):
+        shutil.copytree(REPO / package, src / package, ignore=ignore)
+    proc = subprocess.run(  # noqa: S603
+        [
+            sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+            "--disable-pip-version-check", "-w", str(tmp_path / "dist"), str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (wheel,) = (tmp_path / "dist").glob("seedbot-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        migrations = [n for n in names if n.startswith("bot/ledger/migrations/") and n.endswith(".sql")]
+        assert migrations
+        expected = {
+            str(p.relative_to(REPO)).replace("\\", "/")
+            for p in (REPO / "bot/ledger/migrations").rglob("*.sql")
+        }
+        assert set(migrations) == expected
+        for module in ("bot/cli.py", "bot/health.py", "bot/metrics.py", "bot/py.typed"):
+            assert module in names
+        (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        text = zf.read(entry_points).decode()
+        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        requires = zf.read(metadata).decode()
+    assert "[console_scripts]\nseedbot = bot.cli:main" in text
+    assert "[seedbot.platforms]" in text and "slack = adapters.slack_adapter:create" in text
+    assert "Requires-Dist: prometheus-client" in requires
+
+
+def test_operating_settings_are_documented() -> None:
+    example = (REPO / ".env.example").read_text()
+    readme = (REPO / "README.md").read_text()
+    for name in ("SEEDBOT_HTTP_PORT", "SEEDBOT_LOG_FORMAT", "SEEDBOT_SHUTDOWN_GRACE"):
+        assert name in example and f"`{name}`" in readme, name
+    guide = (REPO / "docs" / "operating.md").read_text()
+    for topic in ("[Service]", "docker compose", "seedbot backup", "/healthz", "/metrics", "Troubleshooting"):
+        assert topic in guide, topic
