@@ -21,3 +21,23 @@ def clean_environ(
     # Relative paths (./seedbot.db, .env) resolve in a scratch directory, never the repo.
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     yield
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop any aiosqlite worker left open, so a leak fails loudly instead of hanging CI.
+
+    aiosqlite's worker threads are not daemons: one unclosed connection would keep the
+    interpreter from exiting after the last test.
+    """
+    import gc
+    import warnings
+
+    import aiosqlite
+
+    leaked = [obj for obj in gc.get_objects() if isinstance(obj, aiosqlite.Connection) and obj._running]
+    for conn in leaked:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            conn.stop()
+    if leaked:
+        print(f"\nconftest: stopped {len(leaked)} aiosqlite connection(s) a test left open")

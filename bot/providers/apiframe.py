@@ -158,7 +158,11 @@ class ApiframeProvider(Provider):
         images, _ = await images_from_strings(self, items)
         if not images:
             raise self.error(
-                ProviderErrorKind.UNAVAILABLE, response, "result image could not be fetched", retryable=False
+                ProviderErrorKind.UNAVAILABLE,
+                response,
+                "result image could not be fetched",
+                retryable=False,
+                failover=False,
             )
         usage: dict[str, Any] = {"job_id": job_id}
         if body.get("creditCost") is not None:

@@ -177,7 +177,11 @@ class ModellixProvider(Provider):
         images, _ = await images_from_strings(self, urls)
         if not images:
             raise self.error(
-                ProviderErrorKind.UNAVAILABLE, response, "result images could not be fetched", retryable=False
+                ProviderErrorKind.UNAVAILABLE,
+                response,
+                "result images could not be fetched",
+                retryable=False,
+                failover=False,
             )
         usage: dict[str, Any] = {"task_id": task_id}
         metadata = result.get("metadata")

@@ -133,7 +133,12 @@ class NovitaProvider(Provider):
         images, unusable = await images_from_strings(self, items)
         if not images:
             raise self.error(
-                ProviderErrorKind.UNAVAILABLE, response, f"no usable image among {len(items)} returned"
+                ProviderErrorKind.UNAVAILABLE,
+                response,
+                f"no usable image among {len(items)} returned",
+                # The generation was made (and paid for): asking again would pay twice.
+                retryable=False,
+                failover=False,
             )
         request_id = response.headers.get("x-request-id") or response.headers.get("request-id")
         return ProviderOutput(

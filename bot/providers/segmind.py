@@ -134,7 +134,14 @@ class SegmindProvider(Provider):
             raise self.error(ProviderErrorKind.UNAVAILABLE, response, "answer without images")
         images, _ = await images_from_strings(self, items)
         if not images:
-            raise self.error(ProviderErrorKind.UNAVAILABLE, response, f"no usable image among {len(items)}")
+            # The generation was made (and paid for): asking again would pay twice.
+            raise self.error(
+                ProviderErrorKind.UNAVAILABLE,
+                response,
+                f"no usable image among {len(items)}",
+                retryable=False,
+                failover=False,
+            )
         usage["images_returned"] = len(items)
         return ProviderOutput(
             images=images[: req.count],
