@@ -3,16 +3,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot import messages
-from bot.engine import Engine
 from bot.models import JobStatus
 from tests.discord.conftest import StartBot, eventually
 from tests.emulators.discord_emulator import DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
-
-pytestmark = pytest.mark.skipif(not hasattr(Engine, "shutdown"), reason="engine without shutdown()")
 
 
 async def test_a_resumable_job_says_it_will_be_posted_later(
