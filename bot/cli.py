@@ -24,6 +24,7 @@ from bot.engine import Delivery
 from bot.errors import ProviderError, SeedbotError
 from bot.health import HealthServer
 from bot.images import load_reference
+from bot.invite import DISCORD_PERMISSIONS, discord_invite_url
 from bot.logs import RedactingFilter, configure_logging
 from bot.models import GenerationRequest, GenerationResult, ImageInput, Requester
 from bot.platform import Platform, load_factories
@@ -199,19 +200,6 @@ async def _quota(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-# Discord permission bits the bot needs in a channel (see the invite URL doctor prints).
-DISCORD_PERMISSIONS = {
-    "Send Messages": 1 << 11,
-    "Embed Links": 1 << 14,
-    "Attach Files": 1 << 15,
-    "Read Message History": 1 << 16,
-    "Use Slash Commands": 1 << 31,
-    "Create Public Threads": 1 << 35,
-    "Send Messages in Threads": 1 << 38,
-}
-DISCORD_INVITE = (
-    "https://discord.com/oauth2/authorize?client_id={}&scope=bot+applications.commands&permissions={}"
-)
 DOCTOR_TIMEOUT = 10.0
 SLACK_ERRORS = {
     "invalid_auth": "the token is not valid",
@@ -322,8 +310,7 @@ class _Doctor:
         if app.status_code != 200:
             self.problem(f"Discord answered /oauth2/applications/@me with HTTP {app.status_code}")
             return
-        permissions = sum(DISCORD_PERMISSIONS.values())
-        self.say(f"  invite: {DISCORD_INVITE.format(app.json().get('id'), permissions)}")
+        self.say(f"  invite: {discord_invite_url(str(app.json().get('id')))}")
         self.say(
             f"          (scopes bot, applications.commands; permissions: {', '.join(DISCORD_PERMISSIONS)})"
         )

@@ -26,6 +26,7 @@ from adapters.discord_adapter.delivery import NO_PINGS
 from adapters.discord_adapter.replies import MessageHandler
 from adapters.discord_adapter.studio import Studio
 from adapters.discord_adapter.views import ResultButton
+from bot.invite import DISCORD_PERMISSION_BITS, DISCORD_SCOPES
 from bot.runtime import Runtime
 from bot.tasks import BackgroundTasks
 
@@ -33,18 +34,8 @@ __all__ = ["PERMISSIONS", "SCOPES", "SeedBot", "intents"]
 
 log = logging.getLogger(__name__)
 
-SCOPES = ("bot", "applications.commands")
-# What the bot does in a channel: read it, reply, start a thread from its response and post
-# there, upload images with an embed. Nothing more (no Manage Messages: it deletes only its own).
-PERMISSIONS = discord.Permissions(
-    view_channel=True,
-    send_messages=True,
-    send_messages_in_threads=True,
-    create_public_threads=True,
-    embed_links=True,
-    attach_files=True,
-    read_message_history=True,
-)
+SCOPES = DISCORD_SCOPES
+PERMISSIONS = discord.Permissions(DISCORD_PERMISSION_BITS)
 
 
 def intents() -> discord.Intents:

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from bot.cli import DISCORD_PERMISSIONS
+from bot.invite import DISCORD_PERMISSIONS
 from tests.emulators.discord_emulator import DiscordEmulator
 from tests.emulators.slack_emulator import SlackEmulator
 from tests.operating.helpers import REPO, bot_command, clean_env
@@ -17,7 +17,7 @@ from tests.operating.helpers import REPO, bot_command, clean_env
 DISCORD_TOKEN = "MTMwMDAw.discord-doctor-token.secret"
 SLACK_TOKEN = "xoxb-doctor-bot-token-secret"
 APP_TOKEN = "xapp-doctor-app-token-secret"
-EXPECTED_PERMISSIONS = 2048 + 16384 + 32768 + 65536 + (1 << 31) + (1 << 35) + (1 << 38)
+EXPECTED_PERMISSIONS = 1024 + 2048 + 16384 + 32768 + 65536 + (1 << 31) + (1 << 35) + (1 << 38)
 
 
 async def doctor(cwd: Path, **env: str) -> tuple[int, str, str]:
@@ -34,7 +34,7 @@ async def doctor(cwd: Path, **env: str) -> tuple[int, str, str]:
 
 
 def test_permissions_are_the_ones_the_bot_needs() -> None:
-    assert sum(DISCORD_PERMISSIONS.values()) == EXPECTED_PERMISSIONS == 311385245696
+    assert sum(DISCORD_PERMISSIONS.values()) == EXPECTED_PERMISSIONS == 311385246720
 
 
 async def test_doctor_checks_every_credential_against_the_emulators(tmp_path: Path) -> None:
