@@ -30,6 +30,11 @@ class Platform(Protocol):
 
     async def close(self) -> None: ...
 
+    @property
+    def ready(self) -> bool:
+        """Connected and serving (what /healthz reports for this platform)."""
+        ...
+
 
 PlatformFactory = Callable[[Runtime], Platform | None]
 

@@ -39,6 +39,15 @@ class DiscordPlatform:
         self.bot: SeedBot | None = None
         self._connection: asyncio.Task[None] | None = None
 
+    @property
+    def ready(self) -> bool:
+        """For /healthz: logged in, the gateway session ready and its socket open."""
+        bot = self.bot
+        if bot is None or bot.is_closed() or not _session_ready(bot):
+            return False
+        ws = bot.ws
+        return ws is not None and ws.open
+
     async def start(self) -> None:
         self.endpoints.apply()
         bot = SeedBot(self.runtime, self.tasks)
@@ -68,8 +77,7 @@ class DiscordPlatform:
             if connection.done():
                 connection.result()  # LoginFailure, PrivilegedIntentsRequired, ...
                 raise RuntimeError("the Discord connection ended before it was ready")
-            guilds = bot.guilds
-            if bot.is_ready() or (guilds and all(not g.unavailable for g in guilds)):
+            if _session_ready(bot):
                 return
             if loop.time() > deadline:
                 raise TimeoutError(f"Discord was not ready after {READY_TIMEOUT:.0f}s")
@@ -84,6 +92,11 @@ class DiscordPlatform:
                 await asyncio.wait_for(self._connection, 5.0)
             self._connection = None
         self.endpoints.restore()
+
+
+def _session_ready(bot: SeedBot) -> bool:
+    guilds = bot.guilds
+    return bot.is_ready() or bool(guilds and all(not g.unavailable for g in guilds))
 
 
 def create(runtime: Runtime) -> DiscordPlatform | None:

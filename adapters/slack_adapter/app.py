@@ -108,6 +108,15 @@ class SlackPlatform:
             self.port = int(self._runner.addresses[0][1])
             log.info("slack: listening on http://%s:%d%s", BIND_HOST, self.port, EVENTS_PATH)
 
+    @property
+    def ready(self) -> bool:
+        """For /healthz: the Socket Mode socket is connected, or the HTTP server is listening."""
+        if self._socket is not None:
+            client = self._socket.client
+            session = client.current_session
+            return not client.closed and session is not None and not session.closed
+        return self._runner is not None and self.port is not None
+
     async def close(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
