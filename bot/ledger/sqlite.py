@@ -88,8 +88,17 @@ class SQLiteLedger:
     async def open(self) -> None:
         self._db = await aiosqlite.connect(self.path, isolation_level=None)
         self._db.row_factory = aiosqlite.Row
-        await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA busy_timeout=10000")
+        # Switching a new file to WAL needs it to itself, and SQLite answers "locked" at once
+        # (no busy wait) while another process opening the same file holds it: try again.
+        for attempt in range(100):
+            try:
+                await self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 99:
+                    raise
+                await asyncio.sleep(0.05)
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA foreign_keys=ON")
         await self._migrate()
