@@ -62,7 +62,8 @@ async def query(path: Path, sql: str) -> list[tuple[Any, ...]]:
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[SlackEmulator, HeldProviders]]:
     token, signing = "xoxb-" + secrets.token_hex(8), "sig" + secrets.token_hex(8)
-    async with HeldProviders() as providers, SlackEmulator(bot_token=token, signing_secret=signing) as slack:
+    providers = HeldProviders()
+    async with providers, SlackEmulator(bot_token=token, signing_secret=signing) as slack:
         for i, user in enumerate(USERS[1:], start=2):
             slack.add_user(user, f"user{i}")
         try:
@@ -172,7 +173,7 @@ async def test_kill9_with_50_jobs_in_flight(
 
         async def closed() -> bool:
             rows = await query(db, "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
-            return rows[0][0] == 0
+            return bool(rows[0][0] == 0)
 
         await slack.wait_for(closed, 10, message="every job closed in the ledger")
         await second.stop()
