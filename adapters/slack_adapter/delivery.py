@@ -183,14 +183,18 @@ class ThreadDelivery:
             for i, image in enumerate(images, start=1)
         ]
         message_ids: list[str] = []
+        delivered = 0
         for start in range(0, len(uploads), FILES_PER_MESSAGE):
             chunk = uploads[start : start + FILES_PER_MESSAGE]
-            response = await self.client.files_upload_v2(
-                file_uploads=chunk,
-                channel=self.channel,
-                thread_ts=self.thread_ts,
-                initial_comment=escape(caption) if start == 0 else None,
-            )
+            try:
+                response = await self._upload(chunk, escape(caption) if start == 0 else None)
+            except SlackApiError:
+                if not delivered:
+                    raise
+                # Earlier messages are in the thread: charge those, refund the rest.
+                log.warning("slack: job %s: upload stopped after %d image(s)", result.job_id, delivered)
+                break
+            delivered += len(chunk)
             message_ids.extend(_shared_ts(response.get("files") or [], self.channel))
         # The images are in the thread now: whatever happens to the buttons, they count.
         try:
@@ -205,8 +209,24 @@ class ThreadDelivery:
             log.warning("slack: job %s: buttons not posted: %s", result.job_id, exc.response.get("error"))
         await self.status.remove()
         return Delivery(
-            delivered=len(images), message_ids=tuple(dict.fromkeys(message_ids)), thread_id=self.thread_ts
+            delivered=delivered, message_ids=tuple(dict.fromkeys(message_ids)), thread_id=self.thread_ts
         )
+
+    async def _upload(self, chunk: list[dict[str, Any]], comment: str | None) -> Any:
+        """files_upload_v2, once more after a transient Slack error: the images are paid for."""
+
+        async def upload() -> Any:
+            return await self.client.files_upload_v2(
+                file_uploads=chunk, channel=self.channel, thread_ts=self.thread_ts, initial_comment=comment
+            )
+
+        try:
+            return await upload()
+        except SlackApiError as exc:
+            if exc.response.get("error") not in TRANSIENT_ERRORS:
+                raise
+            log.info("slack: upload failed with %s; retrying once", exc.response.get("error"))
+        return await upload()
 
     def _fit(self, images: tuple[GeneratedImage, ...]) -> tuple[list[GeneratedImage], bool]:
         out: list[GeneratedImage] = []
@@ -220,6 +240,10 @@ class ThreadDelivery:
             out.append(fitted)
             changed = changed or refit
         return out, changed
+
+
+# Slack errors worth one more try (its docs: temporary server-side conditions).
+TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
 
 def _reason(exc: Exception) -> str:

@@ -248,12 +248,28 @@ async def test_slack_ok_false_on_the_buttons_and_progress(stack: Stack) -> None:
     await balanced(stack, [job], "Slack ok:false internal_error on chat.postMessage (the buttons)", 1)
 
 
+async def test_slack_transient_upload_error_is_retried_once(stack: Stack) -> None:
+    bot, release = await start(stack)
+    slack = stack.slack
+    thread = await slack_job(stack, bot, "an upload slack hiccups on")
+    await in_flight(stack)
+    slack.fail_next("files.completeUploadExternal", "internal_error", status=200)
+    release.set()
+    [job] = await bot.wait_closed(SLACK_KEY, 1)
+
+    # The images were paid for at the provider: one more try delivers them.
+    assert len(uploads_in(slack, thread)) == 1
+    assert [c.ok for c in slack.calls("files.completeUploadExternal")] == [False, True]
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 1)
+    await balanced(stack, [job], "Slack ok:false internal_error once on files.completeUploadExternal", 1)
+
+
 async def test_slack_ok_false_on_the_upload_refunds_and_tells(stack: Stack) -> None:
     bot, release = await start(stack)
     slack = stack.slack
     thread = await slack_job(stack, bot, "an upload slack refuses")
     await in_flight(stack)
-    slack.fail_next("files.completeUploadExternal", "internal_error", status=200)
+    slack.fail_next("files.completeUploadExternal", "internal_error", status=200, times=2)
     release.set()
     [job] = await bot.wait_closed(SLACK_KEY, 1)
 
@@ -262,7 +278,7 @@ async def test_slack_ok_false_on_the_upload_refunds_and_tells(stack: Stack) -> N
     told = await slack.wait_for_call("chat.postEphemeral", thread_ts=thread, user=USER_ID)
     assert told[0].params["text"] == messages.with_charge_note(messages.DELIVERY_FAILED)
     assert (await bot.usage(SLACK_KEY)).day_used == 0
-    await balanced(stack, [job], "Slack ok:false internal_error on files.completeUploadExternal", 1)
+    await balanced(stack, [job], "Slack ok:false internal_error twice on files.completeUploadExternal", 1)
 
     # The bot still serves: the next request is delivered.
     thread = await slack_job(stack, bot, "and the next one")
