@@ -60,6 +60,7 @@ import json
 import re
 import secrets
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -281,9 +282,18 @@ def _decode_reference(item: Any) -> bytes:
 
 
 class ProviderEmulator:
-    def __init__(self, *, image_side: int = 48, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        *,
+        image_side: int = 48,
+        host: str = "127.0.0.1",
+        render: Callable[[int, int, str, int], bytes] | None = None,
+    ) -> None:
         self.host = host
         self.image_side = image_side  # result images are this many pixels on their long side
+        # Full-size results (benchmarks): render(width, height, fmt, index) -> the image bytes,
+        # called with the size asked for instead of drawing a small `image_side` image.
+        self.render = render
         self.novita = ProviderState("novita", "nv_test_" + secrets.token_hex(8))
         self.segmind = ProviderState("segmind", "sg_test_" + secrets.token_hex(8))
         self.apiframe = ProviderState("apiframe", "afk_test_" + secrets.token_hex(8))
@@ -345,8 +355,10 @@ class ProviderEmulator:
         return f"{self._url}/files/{token}"
 
     def _result(self, state: ProviderState, width: int, height: int, fmt: str, index: int) -> str:
-        w, h = _small(width, height, self.image_side)
         mime = "image/png" if fmt == "png" else "image/jpeg"
+        if self.render is not None:
+            return self.host_file(self.render(width, height, fmt, index), mime)
+        w, h = _small(width, height, self.image_side)
         return self.host_file(render_image(w, h, fmt, index), mime)
 
     def _results(self, state: ProviderState, n: int, width: int, height: int, fmt: str) -> list[str]:

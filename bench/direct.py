@@ -1,0 +1,46 @@
+"""The reference for the overhead figures: N concurrent direct httpx calls to the provider
+emulator, in a process of its own like the bot: POST the generation, then GET the result image.
+
+    python -m bench.direct BASE_URL API_KEY N     -> one JSON line: per-call seconds, bytes
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+import httpx
+
+
+async def one(client: httpx.AsyncClient, base: str, key: str) -> tuple[float, int]:
+    started = time.monotonic()
+    resp = await client.post(
+        f"{base}/v3/seedream-5.0-lite",
+        json={"prompt": "a red fox in snow", "size": "2048x2048", "watermark": False},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    resp.raise_for_status()
+    [url] = resp.json()["images"]
+    image = await client.get(url)
+    image.raise_for_status()
+    return time.monotonic() - started, len(image.content)
+
+
+async def run(base: str, key: str, n: int) -> dict[str, object]:
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(300.0)) as client:
+        started = time.monotonic()
+        results = await asyncio.gather(*(one(client, base, key) for _ in range(n)))
+        wall = time.monotonic() - started
+    return {"latencies": [r[0] for r in results], "bytes": [r[1] for r in results], "wall": wall}
+
+
+def main() -> None:
+    base, key, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    print(json.dumps(asyncio.run(run(base, key, n))))
+
+
+if __name__ == "__main__":
+    main()
