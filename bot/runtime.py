@@ -22,7 +22,15 @@ log = logging.getLogger(__name__)
 
 # Providers answer a 2K image in ~25 s; sync ones hold the request open that long.
 HTTP_TIMEOUT = httpx.Timeout(connect=10.0, read=180.0, write=60.0, pool=60.0)
-HTTP_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30.0)
+
+
+def http_limits(settings: Settings) -> httpx.Limits:
+    # Every job in flight may hold a provider call and a few result downloads at once.
+    return httpx.Limits(
+        max_connections=max(100, settings.max_concurrency * 4),
+        max_keepalive_connections=max(50, settings.max_concurrency),
+        keepalive_expiry=30.0,
+    )
 
 
 @dataclass
@@ -37,7 +45,7 @@ class Runtime:
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     async with httpx.AsyncClient(
-        timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS, headers={"User-Agent": "seedbot/0.1"}
+        timeout=HTTP_TIMEOUT, limits=http_limits(settings), headers={"User-Agent": "seedbot/0.1"}
     ) as http:
         fetcher = SafeFetcher(http, allow_private=settings.allow_private_network)
         router = Router(

@@ -70,7 +70,9 @@ class SlackPlatform:
         self._socket: AsyncSocketModeHandler | None = None
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
+        # Every job in flight may be uploading at once: aiohttp's default of 100 would queue them.
+        connector = aiohttp.TCPConnector(limit=max(100, self.settings.max_concurrency * 2))
+        self._session = aiohttp.ClientSession(connector=connector)
         client = AsyncWebClient(
             token=self._token,
             base_url=self.settings.slack_api_url,

@@ -310,7 +310,8 @@ class Provider(abc.ABC):
 
 def image_from_bytes(data: bytes) -> GeneratedImage:
     try:
-        mime, width, height = measure(data, "result")
+        # The provider made it: header, size and an intact end are proof enough, no decode.
+        mime, width, height = measure(data, "result", decode=False)
     except InvalidImage as exc:
         raise DownloadError(exc.user_text, detail="result is not an image") from None
     return GeneratedImage(data=data, mime=mime, width=width, height=height)
