@@ -173,3 +173,11 @@ def test_fit_to_limit_reencodes_before_it_downscales() -> None:
 def test_fit_to_limit_gives_up_rather_than_looping() -> None:
     with pytest.raises(ValueError):
         fit_to_limit(GeneratedImage(noise_png((128, 128)), "image/png", 128, 128), 50)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_header_only_measure_still_refuses_cut_off_files(fmt: str) -> None:
+    whole = encode(fmt, (200, 150))
+    assert measure(whole, "result", decode=False)[1:] == (200, 150)
+    with pytest.raises(InvalidImage):
+        measure(whole[: len(whole) * 2 // 3], "result", decode=False)
