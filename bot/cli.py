@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import logging
 import os
 import signal
@@ -72,11 +73,20 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--watermark", action="store_true", help="ask for the provider's watermark")
     gen.add_argument("--out", default=".", help="directory to write the images to")
 
-    quota = sub.add_parser("quota", help="show or change a user's quota")
-    quota.add_argument("action", choices=["show", "set", "reset", "block", "unblock"])
+    quota = sub.add_parser("quota", help="show or change a user's quota (changes are audited)")
+    quota.add_argument("action", choices=["show", "set", "grant", "reset", "block", "unblock"])
     quota.add_argument("user", help="platform:id, e.g. discord:123 or slack:T1:U1")
     quota.add_argument("--daily", type=int, default=None, help="with set: images per day")
     quota.add_argument("--monthly", type=int, default=None, help="with set: images per month")
+    quota.add_argument("--images", type=int, default=None, help="with grant: extra images for today")
+
+    ws = sub.add_parser("settings", help="show or change a server's/workspace's settings (audited)")
+    ws.add_argument("workspace", help="discord:<guild id> or slack:<team id>")
+    ws.add_argument("key", nargs="?", help="model, resolution, watermark, format, channels, pool, max_batch")
+    ws.add_argument("value", nargs="*", help="the new value ('none' clears it)")
+
+    st = sub.add_parser("stats", help="images and jobs today and this month, by user and provider")
+    st.add_argument("workspace", nargs="?", default=None, help="discord:<guild id> or slack:<team id>")
 
     sub.add_parser(
         "doctor", help="check the configuration and each credential (free calls), say what is missing"
@@ -162,39 +172,65 @@ async def _generate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cli_actor() -> str:
+    """Who made a change from the shell, for the audit trail."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli:unknown"
+
+
 async def _quota(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.community import Community
     from bot.ledger import open_ledger
 
     ledger = await open_ledger(settings)
+    community = Community(settings, ledger)
+    actor = _cli_actor()
     try:
         user = args.user
         if args.action == "set":
             if args.daily is None and args.monthly is None:
                 print("quota set needs --daily and/or --monthly", file=sys.stderr)
                 return 2
-            current = await ledger.quota(user)
-            await ledger.set_limits(
-                user,
-                daily=args.daily if args.daily is not None else current.day_limit,
-                monthly=args.monthly if args.monthly is not None else current.month_limit,
-            )
+            print(await community.quota_set(actor, user, daily=args.daily, monthly=args.monthly))
+        elif args.action == "grant":
+            if args.images is None:
+                print("quota grant needs --images N", file=sys.stderr)
+                return 2
+            print(await community.quota_grant(actor, user, args.images))
         elif args.action == "reset":
-            await ledger.reset_usage(user)
+            print(await community.quota_reset(actor, user))
         elif args.action in ("block", "unblock"):
-            await ledger.set_blocked(user, args.action == "block")
-        status = await ledger.quota(user, unlimited=settings.is_admin(user))
-        print(f"{user}{' (blocked)' if status.blocked else ''}")
-        print(
-            messages.usage_summary(
-                unlimited=status.unlimited,
-                day_used=status.day_used,
-                day_limit=status.day_limit,
-                month_used=status.month_used,
-                month_limit=status.month_limit,
-                day_resets=status.day_resets,
-                month_resets=status.month_resets,
-            )
-        )
+            print(await community.quota_block(actor, user, args.action == "block"))
+        print(await community.quota_show(user))
+    finally:
+        await ledger.close()
+    return 0
+
+
+async def _settings(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.community import Community
+    from bot.ledger import open_ledger
+
+    ledger = await open_ledger(settings)
+    try:
+        community = Community(settings, ledger)
+        if args.key:
+            print(await community.settings_set(_cli_actor(), args.workspace, args.key, " ".join(args.value)))
+        print(await community.settings_show(args.workspace))
+    finally:
+        await ledger.close()
+    return 0
+
+
+async def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.community import Community
+    from bot.ledger import open_ledger
+
+    ledger = await open_ledger(settings)
+    try:
+        print(await Community(settings, ledger).stats(args.workspace))
     finally:
         await ledger.close()
     return 0
@@ -521,6 +557,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_generate(args, settings))
         if args.command == "quota":
             return asyncio.run(_quota(args, settings))
+        if args.command == "settings":
+            return asyncio.run(_settings(args, settings))
+        if args.command == "stats":
+            return asyncio.run(_stats(args, settings))
         if args.command == "doctor":
             return asyncio.run(_doctor(settings))
         if args.command == "backup":

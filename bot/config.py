@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     admins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=_env("SEEDBOT_ADMINS")
     )
+    # Quota units per image of a resolution tier ("2K=1,3K=1,4K=2"); tiers not named count 1.
+    resolution_weights: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict, validation_alias=_env("SEEDBOT_RESOLUTION_WEIGHTS")
+    )
     max_concurrency: int = Field(8, ge=1, validation_alias=_env("SEEDBOT_MAX_CONCURRENCY"))
     user_concurrency: int = Field(2, ge=1, validation_alias=_env("SEEDBOT_USER_CONCURRENCY"))
     log_level: str = Field("INFO", validation_alias=_env("SEEDBOT_LOG_LEVEL"))
@@ -99,6 +103,33 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown provider(s) {unknown}; known: {', '.join(KNOWN_PROVIDERS)}")
         return names or None
+
+    @field_validator("resolution_weights", mode="before")
+    @classmethod
+    def _weights(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        out: dict[str, int] = {}
+        for part in _split(value):
+            tier, sep, weight = part.partition("=")
+            if not sep or not weight.strip().isdigit() or int(weight) < 1:
+                raise ValueError(f"'{part}' is not TIER=WEIGHT with a whole weight of 1 or more, like 4K=2")
+            out[tier.strip().upper()] = int(weight)
+        return out
+
+    @field_validator("resolution_weights")
+    @classmethod
+    def _known_tiers(cls, value: dict[str, int]) -> dict[str, int]:
+        value = {k.upper(): v for k, v in value.items()}
+        unknown = [t for t in value if t not in ("2K", "3K", "4K")]
+        if unknown:
+            raise ValueError(f"unknown resolution tier(s) {unknown}; known: 2K, 3K, 4K")
+        if any(v < 1 for v in value.values()):
+            raise ValueError("weights must be 1 or more")
+        return value
+
+    def weight(self, tier: str) -> int:
+        return self.resolution_weights.get(tier.upper(), 1)
 
     @field_validator("log_format", mode="before")
     @classmethod

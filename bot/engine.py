@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import messages
+from bot.community import ChannelNotAllowed, Community, WorkspacePolicy, tier_of
 from bot.config import Settings
 from bot.errors import (
     DeliveryError,
@@ -147,6 +148,7 @@ class Engine:
         self._active: dict[str, asyncio.Task[Any]] = {}  # job id -> the task running it
         self._idle = asyncio.Event()  # set while no job is running
         self._idle.set()
+        self.community = Community(settings, ledger)
 
     @property
     def demo(self) -> bool:
@@ -161,21 +163,44 @@ class Engine:
     async def usage(self, requester: Requester) -> QuotaStatus:
         return await self.ledger.quota(requester.key, unlimited=self.is_admin(requester))
 
+    async def usage_text(self, requester: Requester) -> str:
+        """/usage: today's and this month's use, what is left (weighted), resets, the server pool."""
+        return await self.community.usage_text(requester, unlimited=self.is_admin(requester))
+
+    async def defaults_for(self, requester: Requester) -> dict[str, object]:
+        """Request defaults where the requester is (the server's model, resolution, ...)."""
+        return await self.community.defaults_for(requester)
+
     async def left_after(self, requester: Requester, result: GenerationResult) -> int | None:
-        """Images the user will have left once this result is committed (None: unlimited).
+        """Quota units the user will have left once this result is committed (None: unlimited).
 
         Called while delivering, when the whole batch is still reserved: the images the
         provider did not return are about to be refunded, so they count as left.
         """
         status = await self.usage(requester)
         left = status.left
-        return None if left is None else left + result.missing
+        return None if left is None else left + result.missing * result.weight
 
     def check(self, request: GenerationRequest) -> ValidatedRequest:
         """Validate and make sure some provider can serve it. Raises with user text; free."""
         validated = validate(request)
         self.router.candidates(validated)
         return validated
+
+    async def admit(self, request: GenerationRequest, requester: Requester) -> ValidatedRequest:
+        """check() plus the server's rules (allowed channels, batch size). Free."""
+        validated, _ = await self._admit(request, requester)
+        return validated
+
+    async def _admit(
+        self, request: GenerationRequest, requester: Requester
+    ) -> tuple[ValidatedRequest, WorkspacePolicy]:
+        policy = await self.community.policy_for(requester)
+        if not policy.allows(requester):  # before validation: this channel is not for the bot
+            raise ChannelNotAllowed()
+        validated = self.check(request)
+        self.community.admit(requester, policy, validated)
+        return validated, policy
 
     async def generate(
         self,
@@ -190,13 +215,25 @@ class Engine:
     ) -> tuple[GenerationResult, Delivery]:
         if self.draining:
             raise SeedbotError(messages.SHUTTING_DOWN, detail="shutting down")
-        validated = self.check(request)
+        validated, policy = await self._admit(request, requester)
+        weight = self.community.weight(validated)
+        cost = weight * validated.count
         try:
             reservation = await self.ledger.reserve(
-                requester.key, validated.count, unlimited=self.is_admin(requester)
+                requester.key,
+                cost,
+                unlimited=self.is_admin(requester),
+                pool=self.community.pool_for(requester, policy),
             )
-        except (QuotaExceeded, UserBlocked) as exc:
-            self.metrics.quota_refusals.labels(getattr(exc, "scope", "blocked")).inc()
+        except QuotaExceeded as exc:
+            self.metrics.quota_refusals.labels(exc.scope).inc()
+            if cost == validated.count:
+                raise
+            raise QuotaExceeded(
+                scope=exc.scope, limit=exc.limit, used=exc.used, resets_at=exc.resets_at, needed=cost
+            ) from exc
+        except UserBlocked:
+            self.metrics.quota_refusals.labels("blocked").inc()
             raise
         target = target or PostTarget(channel_id=requester.channel_id)
         job = Job(
@@ -207,7 +244,12 @@ class Engine:
             kind=str(kind),
             prompt=validated.prompt,
             model=validated.spec.key,
-            request=request_to_json(request),
+            request={
+                **request_to_json(request),
+                "size": validated.size,
+                "tier": tier_of(validated),
+                "weight": weight,
+            },
             workspace_id=requester.workspace_id,
             channel_id=target.channel_id,
             thread_id=target.thread_id,
@@ -235,6 +277,7 @@ class Engine:
         deliver: Deliver,
         progress: Progress | None,
     ) -> tuple[GenerationResult, Delivery]:
+        weight = int(job.request.get("weight") or 1)
         queued_at = time.monotonic()
         delivered = 0
         answered = False  # the provider has answered: nothing left to resume after a restart
@@ -259,9 +302,10 @@ class Engine:
                 requested=validated.count,
                 elapsed=time.monotonic() - started,
                 queued=started - queued_at,
-                charged=len(output_images),
+                charged=len(output_images) * weight,
                 demo=provider_name == "demo",
                 usage=usage,
+                weight=weight,
             )
             if output_images:
                 await self.ledger.save_outputs(job.id, output_images)
@@ -272,7 +316,7 @@ class Engine:
             except Exception as exc:
                 raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
             delivered = max(0, min(delivery.delivered, len(output_images)))
-            await self.ledger.settle(reservation_id, delivered)
+            await self.ledger.settle(reservation_id, delivered * weight)
             if delivery.message_ids:
                 await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
             if delivery.thread_id and delivery.thread_id != job.thread_id:
@@ -281,7 +325,7 @@ class Engine:
             await self.ledger.finish_job(job.id, status, delivered=delivered)
             self._count_finished(job, status, provider_name, delivered)
             log.info("job %s: delivered %d/%d via %s", job.id, delivered, validated.count, provider_name)
-            return dataclasses.replace(result, charged=delivered), delivery
+            return dataclasses.replace(result, charged=delivered * weight), delivery
         except BaseException as exc:
             await self._fail(job, reservation_id, exc, resumable=not answered)
             raise
@@ -497,6 +541,7 @@ class Engine:
                     provider.name, _all_failed_kind(output.failed), detail="no images returned"
                 )
             images = output.images[: validated.count]
+            weight = int(job.request.get("weight") or 1)
             await self.ledger.save_outputs(job.id, images)
             result = GenerationResult(
                 job_id=job.id,
@@ -506,12 +551,13 @@ class Engine:
                 size=validated.size,
                 requested=validated.count,
                 elapsed=time.monotonic() - started,
-                charged=len(images),
+                charged=len(images) * weight,
                 usage=dict(output.usage),
+                weight=weight,
             )
             delivery = await hooks.deliver(job, result)
             delivered = max(0, min(delivery.delivered, len(images)))
-            await self.ledger.settle(job.reservation_id, delivered)
+            await self.ledger.settle(job.reservation_id, delivered * weight)
             if delivery.message_ids:
                 await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
             status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED

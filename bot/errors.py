@@ -61,8 +61,11 @@ class FlagError(InvalidRequest):
 
 
 class QuotaExceeded(SeedbotError):
-    def __init__(self, *, scope: str, limit: int, used: int, resets_at: datetime) -> None:
-        super().__init__(messages.quota_exceeded(scope, limit, used, resets_at))
+    def __init__(
+        self, *, scope: str, limit: int, used: int, resets_at: datetime, needed: int | None = None
+    ) -> None:
+        super().__init__(messages.quota_exceeded(scope, limit, used, resets_at, needed))
+        self.needed = needed
         self.scope = scope
         self.limit = limit
         self.used = used

@@ -31,7 +31,8 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def quota_exceeded(scope: str, limit: int, used: int, resets_at: datetime) -> str:
+def quota_exceeded(scope: str, limit: int, used: int, resets_at: datetime, needed: int | None = None) -> str:
+    """`needed`: what this request counts when that is not its number of images (weights)."""
     what = {
         "daily": "your images for today",
         "monthly": "your images for this month",
@@ -39,6 +40,8 @@ def quota_exceeded(scope: str, limit: int, used: int, resets_at: datetime) -> st
     }.get(scope, "your images")
     left = max(0, limit - used)
     ask = f" You have {left} left; ask for fewer." if left else ""
+    if needed is not None:
+        ask += f" This request counts as {plural(needed, 'image')}."
     return f"You've used {what} ({used} of {limit}).{ask} It resets at {_when(resets_at)}. {NOT_CHARGED}"
 
 
@@ -155,6 +158,7 @@ def usage_summary(
     month_limit: int | None,
     day_resets: datetime,
     month_resets: datetime,
+    granted: int = 0,
 ) -> str:
     if unlimited:
         return f"You have unlimited images (admin). Used today: {day_used}, this month: {month_used}."
@@ -162,9 +166,11 @@ def usage_summary(
     month_left = (
         "unlimited" if month_limit is None else f"{max(0, month_limit - month_used)} of {month_limit}"
     )
+    extra = f", including {granted} extra granted for today" if granted else ""
     return (
-        f"Images left today: {day_left} (resets {_when(day_resets)}).\n"
-        f"Images left this month: {month_left} (resets {_when(month_resets)})."
+        f"Images left today: {day_left} (resets {_when(day_resets)}{extra}).\n"
+        f"Images left this month: {month_left} (resets {_when(month_resets)}).\n"
+        f"Used today: {day_used}; this month: {month_used}."
     )
 
 
@@ -184,10 +190,11 @@ def running(elapsed: float, percent: float | None) -> str:
     return f"{base}  {progress_bar(percent)} {percent:.0f}%"
 
 
-def partial_delivery(got: int, asked: int) -> str:
+def partial_delivery(got: int, asked: int, weight: int = 1) -> str:
+    charged = "" if weight == 1 else f" ({got * weight} of your quota)"
     return (
         f"The image service returned {got} of {asked} images; "
-        f"you were charged only for the {plural(got, 'image')} delivered."
+        f"you were charged only for the {plural(got, 'image')} delivered{charged}."
     )
 
 
@@ -208,6 +215,7 @@ def result_caption(
     demo: bool = False,
     refitted: bool = False,
     legend: str = "",
+    weight: int = 1,
 ) -> str:
     """The few lines under a result: what was made, how, and what the user has left."""
     short = prompt if len(prompt) <= 300 else prompt[:297] + "…"
@@ -215,7 +223,9 @@ def result_caption(
     if legend:
         lines.append(legend)
     if delivered < requested:
-        lines.append(partial_delivery(delivered, requested))
+        lines.append(partial_delivery(delivered, requested, weight))
+    elif weight != 1:
+        lines.append(charged_line(delivered * weight))
     if refitted:
         lines.append(REFITTED)
     if left is not None:
@@ -318,12 +328,20 @@ def seconds(elapsed: float) -> str:
 
 
 def result_notes(
-    *, delivered: int, requested: int, refitted: bool = False, demo: bool = False, legend: str = ""
+    *,
+    delivered: int,
+    requested: int,
+    refitted: bool = False,
+    demo: bool = False,
+    legend: str = "",
+    weight: int = 1,
 ) -> list[str]:
     """The remarks under a result, for platforms that show the details as labelled fields."""
     notes = [legend] if legend else []
     if delivered < requested:
-        notes.append(partial_delivery(delivered, requested))
+        notes.append(partial_delivery(delivered, requested, weight))
+    elif weight != 1:
+        notes.append(charged_line(delivered * weight))
     if refitted:
         notes.append(REFITTED)
     if demo:
@@ -349,4 +367,153 @@ def mention_help(mention: str, options: list[str]) -> str:
         "images to edit or combine them.\n"
         f"Options: {', '.join(options)}.\n"
         "Reply to one of my images with a prompt to edit it (#2 picks image 2 of a batch)."
+    )
+
+
+# -- community: history, lineage, admin controls, stats ----------------------------------------
+
+COMMAND_HISTORY = "Your last 10 jobs, newest first, with links to the results."
+COMMAND_ADMIN = "seedbot admin: quotas, server settings and stats."
+BUTTON_INFO = "Info"
+NO_HISTORY = "You haven't made any images yet."
+NOT_ADMIN = (
+    "Only admins can do that: people who may Manage Server (on Discord) or seedbot operators "
+    "(SEEDBOT_ADMINS)."
+)
+NOT_ADMIN_SLACK = "Only seedbot operators (SEEDBOT_ADMINS) can do that."
+NEEDS_WORKSPACE = "That works only inside a server or workspace, not in direct messages."
+CHANNEL_NOT_ALLOWED = (
+    f"seedbot isn't enabled in this channel: an admin has limited it to other channels. {NOT_CHARGED}"
+)
+NO_SUCH_JOB = "I can't find that job."
+OPTION_USER = "Whose quota"
+OPTION_DAILY = "Images per day"
+OPTION_MONTHLY = "Images per month"
+OPTION_EXTRA = "Extra images for today"
+OPTION_SETTING = "Which setting"
+OPTION_VALUE = "New value ('none' clears it; channels: a list of #channels)"
+
+
+def charged_line(units: int) -> str:
+    return f"Charged: {plural(units, 'image')} of your quota."
+
+
+def batch_too_large(count: int, limit: int) -> str:
+    return f"This server allows at most {limit} images per request, not {count}. {NOT_CHARGED}"
+
+
+def weights_note(weights: dict[str, int]) -> str:
+    """How resolution tiers count against quotas ("" when every tier counts 1)."""
+    heavy = [f"a {tier} image counts as {w}" for tier, w in weights.items() if w != 1]
+    return f"Quotas are weighted: {', '.join(heavy)}." if heavy else ""
+
+
+def pool_left(used: int, limit: int, resets_at: datetime) -> str:
+    return (
+        f"This server's shared images left today: {max(0, limit - used)} of {limit} "
+        f"(resets {_when(resets_at)})."
+    )
+
+
+def history_line(
+    n: int, *, when: str, prompt: str, model: str, size: str, status: str, images: int, link: str | None
+) -> str:
+    short = " ".join(prompt.split())
+    short = short if len(short) <= 80 else short[:79] + "…"
+    where = f" {link}" if link else ""
+    return f"{n}. {when} · {short} · {model} · {size} · {status} · {plural(images, 'image')}{where}"
+
+
+def history(lines: list[str]) -> str:
+    return "Your last jobs, newest first:\n" + "\n".join(lines) if lines else NO_HISTORY
+
+
+def lineage(
+    *,
+    job_id: str,
+    kind: str,
+    prompt: str,
+    references: list[str],
+    parent: str | None,
+    model: str,
+    provider: str | None,
+    size: str,
+    took: float | None,
+    charged: int,
+    status: str,
+) -> str:
+    refs = "; ".join(references) if references else "none"
+    lines = [
+        f"Job {job_id} ({kind}, {status})",
+        f"Prompt: {prompt}",
+        f"References: {refs}",
+        f"Made from: job {parent}" if parent else "Made from: a new prompt",
+        f"Model: {model} · Provider: {provider or 'none'} · Size: {size}",
+        f"Time taken: {'-' if took is None else seconds(took)} · Images charged: {charged}",
+    ]
+    return "\n".join(lines)
+
+
+def reference_upload(n: int, name: str) -> str:
+    return f"image {n}: an upload ({name})" if name else f"image {n}: an upload"
+
+
+def reference_result(n: int, job_id: str) -> str:
+    return f"image {n}: a result of job {job_id}"
+
+
+def quota_changed(target: str, what: str) -> str:
+    return f"{what} for {target}. Every change is recorded."
+
+
+def quota_show(target: str, blocked: bool, summary: str) -> str:
+    return f"{target}{' (blocked)' if blocked else ''}\n{summary}"
+
+
+def settings_show(workspace: str, values: list[tuple[str, str]]) -> str:
+    return f"Settings for {workspace}:\n" + "\n".join(f"{key}: {value}" for key, value in values)
+
+
+def setting_changed(workspace: str, key: str, value: str) -> str:
+    return f"{key} is now {value} for {workspace}. Every change is recorded."
+
+
+def bad_setting(key: str, known: list[str]) -> str:
+    return f"There is no setting '{key}'. Settings: {', '.join(known)}."
+
+
+def bad_setting_value(key: str, value: str, hint: str) -> str:
+    return f"'{value}' doesn't work for {key}: {hint}."
+
+
+def stats(
+    scope: str,
+    periods: list[tuple[str, int, int]],
+    by_user: list[tuple[str, int, int]],
+    by_provider: list[tuple[str, int, int]],
+    failures: list[tuple[str, int]],
+) -> str:
+    """periods: (label, jobs, images); by_*: (name, jobs, images) this month; failures: (kind, n)."""
+    lines = [f"Stats for {scope}:"]
+    lines += [f"{label}: {plural(jobs, 'job')}, {plural(images, 'image')}" for label, jobs, images in periods]
+    lines.append("This month by user:")
+    lines += [f"  {name}: {plural(j, 'job')}, {plural(i, 'image')}" for name, j, i in by_user] or ["  none"]
+    lines.append("This month by provider:")
+    lines += [f"  {name}: {plural(j, 'job')}, {plural(i, 'image')}" for name, j, i in by_provider] or [
+        "  none"
+    ]
+    lines.append("Failures this month by kind:")
+    lines += [f"  {kind}: {n}" for kind, n in failures] or ["  none"]
+    return "\n".join(lines)
+
+
+def admin_help(prefix: str) -> str:
+    return (
+        f"Admin commands:\n"
+        f"`{prefix} quota show|reset|block|unblock @user`\n"
+        f"`{prefix} quota set @user daily=N monthly=N`\n"
+        f"`{prefix} quota grant @user N` (extra images today)\n"
+        f"`{prefix} settings` (show) / `{prefix} settings KEY VALUE` "
+        "(model, resolution, watermark, format, channels, pool, max_batch; 'none' clears)\n"
+        f"`{prefix} stats`"
     )

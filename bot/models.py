@@ -75,6 +75,8 @@ class Requester:
     workspace_id: str | None = None  # guild id / Slack team id
     channel_id: str | None = None
     display_name: str = ""
+    # The channel a thread belongs to (for per-server channel allow-lists), when in a thread.
+    parent_channel_id: str | None = None
 
     @property
     def key(self) -> str:
@@ -115,6 +117,7 @@ class GenerationResult:
     charged: int = 0  # quota units committed for this job
     demo: bool = False
     usage: dict[str, Any] = field(default_factory=dict)  # what the provider reported
+    weight: int = 1  # quota units per image (SEEDBOT_RESOLUTION_WEIGHTS for its tier)
 
     @property
     def missing(self) -> int:

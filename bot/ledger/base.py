@@ -12,9 +12,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot import messages
+from bot.errors import QuotaExceeded, SeedbotError, UserBlocked
 from bot.models import GeneratedImage, ImageInput, Job, JobStatus
 
-__all__ = ["Ledger", "QuotaStatus", "Reservation", "day_key", "month_key", "period_resets"]
+__all__ = [
+    "AuditEntry",
+    "Ledger",
+    "Pool",
+    "QuotaStatus",
+    "Reservation",
+    "StatsRow",
+    "day_key",
+    "month_key",
+    "period_resets",
+    "refusal",
+]
 
 
 def _utc(now: datetime) -> datetime:
@@ -56,6 +68,7 @@ class QuotaStatus:
     month_limit: int | None
     day_resets: datetime
     month_resets: datetime
+    granted: int = 0  # extra units granted for today, already included in day_limit
 
     @property
     def left(self) -> int | None:
@@ -80,7 +93,58 @@ class QuotaStatus:
             month_limit=self.month_limit,
             day_resets=self.day_resets,
             month_resets=self.month_resets,
+            granted=self.granted,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """A shared daily allowance a reservation also draws on (a server's or workspace's)."""
+
+    key: str  # its usage row: quota_usage (key, day), e.g. "pool:discord:123"
+    daily: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: str  # ISO 8601 UTC
+    actor: str  # user key of who made the change ("cli:<name>" from the CLI)
+    action: str  # "quota.set", "quota.grant", "settings.set", ...
+    target: str  # user key or workspace
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRow:
+    """Jobs grouped by user, provider, status and failure kind (see Ledger.job_stats)."""
+
+    user_key: str
+    provider: str | None
+    status: str
+    error_kind: str | None
+    jobs: int
+    images: int
+
+
+def refusal(status: QuotaStatus, amount: int, pool: Pool | None, pool_used: int) -> SeedbotError:
+    """Why a reservation of `amount` was refused, for the user's message (the user's own limits
+    first, then the pool)."""
+    if status.blocked:
+        return UserBlocked()
+    if status.day_limit is not None and status.day_used + amount > status.day_limit:
+        return QuotaExceeded(
+            scope="daily", limit=status.day_limit, used=status.day_used, resets_at=status.day_resets
+        )
+    if status.month_limit is not None and status.month_used + amount > status.month_limit:
+        return QuotaExceeded(
+            scope="monthly", limit=status.month_limit, used=status.month_used, resets_at=status.month_resets
+        )
+    if pool is not None:
+        return QuotaExceeded(scope="pool", limit=pool.daily, used=pool_used, resets_at=status.day_resets)
+    return QuotaExceeded(
+        scope="daily", limit=status.day_limit or 0, used=status.day_used, resets_at=status.day_resets
+    )
 
 
 class Ledger(Protocol):
@@ -89,9 +153,17 @@ class Ledger(Protocol):
 
     # quotas
     async def reserve(
-        self, user_key: str, amount: int, *, unlimited: bool = False, now: datetime | None = None
+        self,
+        user_key: str,
+        amount: int,
+        *,
+        unlimited: bool = False,
+        now: datetime | None = None,
+        pool: Pool | None = None,
     ) -> Reservation:
-        """Atomically hold `amount` units, or raise QuotaExceeded / UserBlocked."""
+        """Atomically hold `amount` units (of the user's quota and of `pool` if given), or raise
+        QuotaExceeded (scope daily, monthly or pool) / UserBlocked. `unlimited` skips the limits
+        (the units are still counted, in the pool too)."""
         ...
 
     async def settle(self, reservation_id: int, used: int) -> None:
@@ -105,6 +177,26 @@ class Ledger(Protocol):
     async def set_blocked(self, user_key: str, blocked: bool) -> None: ...
     async def reset_usage(self, user_key: str, *, now: datetime | None = None) -> None: ...
     async def open_reservations(self) -> int: ...
+    async def grant(self, user_key: str, extra: int, *, now: datetime | None = None) -> int:
+        """Add `extra` units to the user's limit for today (UTC); returns today's total grant."""
+        ...
+
+    async def pool_used(self, pool_key: str, *, now: datetime | None = None) -> int: ...
+
+    # community: per-workspace settings, the admin audit trail, stats
+    async def workspace_settings(self, workspace: str) -> dict[str, Any]: ...
+    async def set_workspace_settings(self, workspace: str, values: dict[str, Any]) -> None: ...
+    async def record_audit(self, actor: str, action: str, target: str, detail: str = "") -> None: ...
+    async def audit_entries(self, *, target: str | None = None, limit: int = 20) -> list[AuditEntry]:
+        """Newest first."""
+        ...
+
+    async def job_stats(
+        self, since: datetime, *, platform: str | None = None, workspace_id: str | None = None
+    ) -> list[StatsRow]:
+        """Jobs created since `since` (of one workspace if given), grouped by user, provider,
+        status and error kind; `images` is the images delivered."""
+        ...
 
     # jobs and lineage
     async def create_job(self, job: Job, inputs: tuple[ImageInput, ...]) -> None: ...

@@ -28,8 +28,17 @@ from typing import Any
 
 import asyncpg
 
-from bot.errors import QuotaExceeded, UserBlocked
-from bot.ledger.base import QuotaStatus, Reservation, day_key, month_key, period_resets
+from bot.ledger.base import (
+    AuditEntry,
+    Pool,
+    QuotaStatus,
+    Reservation,
+    StatsRow,
+    day_key,
+    month_key,
+    period_resets,
+    refusal,
+)
 from bot.models import GeneratedImage, ImageInput, Job, JobStatus
 
 __all__ = ["PostgresLedger", "is_postgres_url"]
@@ -155,11 +164,17 @@ class PostgresLedger:
     # -- quotas -------------------------------------------------------------------------------
 
     async def reserve(
-        self, user_key: str, amount: int, *, unlimited: bool = False, now: datetime | None = None
+        self,
+        user_key: str,
+        amount: int,
+        *,
+        unlimited: bool = False,
+        now: datetime | None = None,
+        pool: Pool | None = None,
     ) -> Reservation:
         now = now or _now()
         reservation_id = await self.pool.fetchval(
-            "SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8)",
+            "SELECT ledger_reserve_pooled($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             user_key,
             day_key(now),
             month_key(now),
@@ -168,22 +183,15 @@ class PostgresLedger:
             self.daily_limit,
             self.monthly_limit,
             now,
+            pool.key if pool else None,
+            pool.daily if pool else 0,
         )
         if reservation_id is not None:
             return Reservation(int(reservation_id), user_key, amount)
         # Refused: work out why, for the user's message.
         status = await self.quota(user_key, now=now)
-        if status.blocked:
-            raise UserBlocked()
-        day_limit = status.day_limit if status.day_limit is not None else self.daily_limit
-        if status.day_used + amount > day_limit:
-            raise QuotaExceeded(
-                scope="daily", limit=day_limit, used=status.day_used, resets_at=status.day_resets
-            )
-        month_limit = status.month_limit if status.month_limit is not None else self.monthly_limit
-        raise QuotaExceeded(
-            scope="monthly", limit=month_limit, used=status.month_used, resets_at=status.month_resets
-        )
+        used = await self.pool_used(pool.key, now=now) if pool else 0
+        raise refusal(status, amount, pool, used)
 
     async def settle(self, reservation_id: int, used: int) -> None:
         await self.pool.execute(
@@ -201,7 +209,8 @@ class PostgresLedger:
         row = await self._one(
             "SELECT l.daily, l.monthly, COALESCE(l.blocked, false) AS blocked, "
             "  COALESCE((SELECT used FROM quota_usage WHERE user_key = $1 AND period = $2), 0) AS day_used, "
-            "  COALESCE((SELECT used FROM quota_usage WHERE user_key = $1 AND period = $3), 0) AS month_used "
+            "  COALESCE((SELECT used FROM quota_usage WHERE user_key = $1 AND period = $3), 0) AS month_used, "
+            "  COALESCE((SELECT extra FROM quota_grants WHERE user_key = $1 AND day = $2), 0) AS granted "
             "FROM (SELECT 1) AS one LEFT JOIN quota_limits l ON l.user_key = $1",
             user_key,
             day,
@@ -210,16 +219,18 @@ class PostgresLedger:
         daily = self.daily_limit if row["daily"] is None else int(row["daily"])
         monthly = self.monthly_limit if row["monthly"] is None else int(row["monthly"])
         day_resets, month_resets = period_resets(now)
+        granted = int(row["granted"])
         return QuotaStatus(
             user_key=user_key,
             unlimited=unlimited,
             blocked=bool(row["blocked"]),
             day_used=int(row["day_used"]),
-            day_limit=None if unlimited else daily,
+            day_limit=None if unlimited else daily + granted,
             month_used=int(row["month_used"]),
             month_limit=None if unlimited else monthly,
             day_resets=day_resets,
             month_resets=month_resets,
+            granted=granted,
         )
 
     async def set_limits(self, user_key: str, *, daily: int | None, monthly: int | None) -> None:
@@ -261,6 +272,81 @@ class PostgresLedger:
 
     async def open_reservations(self) -> int:
         return int(await self.pool.fetchval("SELECT COUNT(*) FROM reservations WHERE state = 'reserved'"))
+
+    async def grant(self, user_key: str, extra: int, *, now: datetime | None = None) -> int:
+        total = await self.pool.fetchval(
+            "INSERT INTO quota_grants AS g (user_key, day, extra) VALUES ($1, $2, $3) "
+            "ON CONFLICT (user_key, day) DO UPDATE SET extra = g.extra + excluded.extra RETURNING extra",
+            user_key,
+            day_key(now or _now()),
+            int(extra),
+        )
+        return int(total)
+
+    async def pool_used(self, pool_key: str, *, now: datetime | None = None) -> int:
+        used = await self.pool.fetchval(
+            "SELECT used FROM quota_usage WHERE user_key = $1 AND period = $2",
+            pool_key,
+            day_key(now or _now()),
+        )
+        return int(used or 0)
+
+    # -- community: workspace settings, audit, stats ------------------------------------------------
+
+    async def workspace_settings(self, workspace: str) -> dict[str, Any]:
+        raw = await self.pool.fetchval(
+            "SELECT settings_json FROM workspace_settings WHERE workspace = $1", workspace
+        )
+        return dict(json.loads(raw)) if raw else {}
+
+    async def set_workspace_settings(self, workspace: str, values: dict[str, Any]) -> None:
+        await self.pool.execute(
+            "INSERT INTO workspace_settings (workspace, settings_json, updated_at) VALUES ($1, $2, now()) "
+            "ON CONFLICT (workspace) DO UPDATE SET settings_json = excluded.settings_json, "
+            "updated_at = excluded.updated_at",
+            workspace,
+            json.dumps(values, sort_keys=True),
+        )
+
+    async def record_audit(self, actor: str, action: str, target: str, detail: str = "") -> None:
+        await self.pool.execute(
+            "INSERT INTO admin_audit (at, actor, action, target, detail) VALUES (now(), $1, $2, $3, $4)",
+            actor,
+            action,
+            target,
+            detail,
+        )
+
+    async def audit_entries(self, *, target: str | None = None, limit: int = 20) -> list[AuditEntry]:
+        rows = await self._rows(
+            "SELECT id, at, actor, action, target, detail FROM admin_audit "
+            f"WHERE $1::text IS NULL OR target = $1 ORDER BY id DESC LIMIT {int(limit)}",
+            target,
+        )
+        return [
+            AuditEntry(int(r["id"]), _iso(r["at"]) or "", r["actor"], r["action"], r["target"], r["detail"])
+            for r in rows
+        ]
+
+    async def job_stats(
+        self, since: datetime, *, platform: str | None = None, workspace_id: str | None = None
+    ) -> list[StatsRow]:
+        rows = await self._rows(
+            "SELECT user_key, provider, status, error_kind, COUNT(*) AS jobs, "
+            "COALESCE(SUM(images_delivered), 0) AS images FROM jobs WHERE created_at >= $1 "
+            "AND ($2::text IS NULL OR platform = $2) AND ($3::text IS NULL OR workspace_id = $3) "
+            "GROUP BY user_key, provider, status, error_kind "
+            "ORDER BY user_key, provider NULLS FIRST, status, error_kind NULLS FIRST",
+            since,
+            platform,
+            workspace_id,
+        )
+        return [
+            StatsRow(
+                r["user_key"], r["provider"], r["status"], r["error_kind"], int(r["jobs"]), int(r["images"])
+            )
+            for r in rows
+        ]
 
     # -- jobs -----------------------------------------------------------------------------------
 

@@ -24,8 +24,17 @@ from typing import Any
 
 import aiosqlite
 
-from bot.errors import QuotaExceeded, UserBlocked
-from bot.ledger.base import QuotaStatus, Reservation, day_key, month_key, period_resets
+from bot.ledger.base import (
+    AuditEntry,
+    Pool,
+    QuotaStatus,
+    Reservation,
+    StatsRow,
+    day_key,
+    month_key,
+    period_resets,
+    refusal,
+)
 from bot.models import GeneratedImage, ImageInput, Job, JobStatus
 
 __all__ = ["SQLiteLedger"]
@@ -178,23 +187,33 @@ class SQLiteLedger:
         )
         return int(row["used"]) if row else 0
 
-    # One statement holds the units only if the user is not blocked and both periods have
-    # room; the triggers in 001_initial.sql move the counters with it.
+    # One statement holds the units only if the user is not blocked and both periods (today's
+    # grant added) and the pool have room; the triggers (001, 003) move the counters with it.
     _RESERVE_SQL = """
-        INSERT INTO reservations (user_key, day, month, amount, state, created_at)
-        SELECT :user, :day, :month, :amount, 'reserved', :now
+        INSERT INTO reservations (user_key, day, month, amount, state, created_at, pool_key)
+        SELECT :user, :day, :month, :amount, 'reserved', :now, :pool
         WHERE NOT COALESCE((SELECT blocked FROM quota_limits WHERE user_key = :user), 0)
           AND (:unlimited OR
                COALESCE((SELECT used FROM quota_usage WHERE user_key = :user AND period = :day), 0) + :amount
-               <= COALESCE((SELECT daily FROM quota_limits WHERE user_key = :user), :daily))
+               <= COALESCE((SELECT daily FROM quota_limits WHERE user_key = :user), :daily)
+                  + COALESCE((SELECT extra FROM quota_grants WHERE user_key = :user AND day = :day), 0))
           AND (:unlimited OR
                COALESCE((SELECT used FROM quota_usage WHERE user_key = :user AND period = :month), 0) + :amount
                <= COALESCE((SELECT monthly FROM quota_limits WHERE user_key = :user), :monthly))
+          AND (:unlimited OR :pool IS NULL OR
+               COALESCE((SELECT used FROM quota_usage WHERE user_key = :pool AND period = :day), 0) + :amount
+               <= :pool_limit)
         RETURNING id
     """
 
     async def reserve(
-        self, user_key: str, amount: int, *, unlimited: bool = False, now: datetime | None = None
+        self,
+        user_key: str,
+        amount: int,
+        *,
+        unlimited: bool = False,
+        now: datetime | None = None,
+        pool: Pool | None = None,
     ) -> Reservation:
         now = now or _now()
         params = {
@@ -206,6 +225,8 @@ class SQLiteLedger:
             "unlimited": int(unlimited),
             "daily": self.daily_limit,
             "monthly": self.monthly_limit,
+            "pool": pool.key if pool else None,
+            "pool_limit": pool.daily if pool else 0,
         }
         async with self._lock:
             rows = await self.db.execute_fetchall(self._RESERVE_SQL, params)
@@ -214,17 +235,8 @@ class SQLiteLedger:
             return Reservation(int(rows[0][0]), user_key, amount)
         # Refused: work out why, for the user's message.
         status = await self.quota(user_key, now=now)
-        if status.blocked:
-            raise UserBlocked()
-        day_limit = status.day_limit if status.day_limit is not None else self.daily_limit
-        if status.day_used + amount > day_limit:
-            raise QuotaExceeded(
-                scope="daily", limit=day_limit, used=status.day_used, resets_at=status.day_resets
-            )
-        month_limit = status.month_limit if status.month_limit is not None else self.monthly_limit
-        raise QuotaExceeded(
-            scope="monthly", limit=month_limit, used=status.month_used, resets_at=status.month_resets
-        )
+        pool_used = await self.pool_used(pool.key, now=now) if pool else 0
+        raise refusal(status, amount, pool, pool_used)
 
     async def settle(self, reservation_id: int, used: int) -> None:
         async with self._lock:
@@ -248,16 +260,21 @@ class SQLiteLedger:
                 (user_key, day, month),
             )
         }
+        grant = await self._one(
+            "SELECT extra FROM quota_grants WHERE user_key = ? AND day = ?", (user_key, day)
+        )
+        granted = int(grant["extra"]) if grant else 0
         return QuotaStatus(
             user_key=user_key,
             unlimited=unlimited,
             blocked=blocked,
             day_used=used.get(day, 0),
-            day_limit=None if unlimited else daily,
+            day_limit=None if unlimited else daily + granted,
             month_used=used.get(month, 0),
             month_limit=None if unlimited else monthly,
             day_resets=day_resets,
             month_resets=month_resets,
+            granted=granted,
         )
 
     async def _upsert_limits(self, user_key: str, column_sql: str, values: tuple[Any, ...]) -> None:
@@ -296,6 +313,77 @@ class SQLiteLedger:
     async def open_reservations(self) -> int:
         row = await self._one("SELECT COUNT(*) AS n FROM reservations WHERE state = 'reserved'")
         return int(row["n"]) if row else 0
+
+    async def grant(self, user_key: str, extra: int, *, now: datetime | None = None) -> int:
+        day = day_key(now or _now())
+        async with self._lock:
+            rows = await self.db.execute_fetchall(
+                "INSERT INTO quota_grants (user_key, day, extra) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_key, day) DO UPDATE SET extra = extra + excluded.extra RETURNING extra",
+                (user_key, day, int(extra)),
+            )
+        return int(next(iter(rows))[0])
+
+    async def pool_used(self, pool_key: str, *, now: datetime | None = None) -> int:
+        return await self._used(pool_key, day_key(now or _now()))
+
+    # -- community: workspace settings, audit, stats ------------------------------------------------
+
+    async def workspace_settings(self, workspace: str) -> dict[str, Any]:
+        row = await self._one(
+            "SELECT settings_json FROM workspace_settings WHERE workspace = ?", (workspace,)
+        )
+        return dict(json.loads(row["settings_json"])) if row else {}
+
+    async def set_workspace_settings(self, workspace: str, values: dict[str, Any]) -> None:
+        async with self._lock:
+            await self.db.execute(
+                "INSERT INTO workspace_settings (workspace, settings_json, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (workspace) DO UPDATE SET settings_json = excluded.settings_json, "
+                "updated_at = excluded.updated_at",
+                (workspace, json.dumps(values, sort_keys=True), _iso(_now())),
+            )
+
+    async def record_audit(self, actor: str, action: str, target: str, detail: str = "") -> None:
+        async with self._lock:
+            await self.db.execute(
+                "INSERT INTO admin_audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+                (_iso(_now()), actor, action, target, detail),
+            )
+
+    async def audit_entries(self, *, target: str | None = None, limit: int = 20) -> list[AuditEntry]:
+        where, params = ("WHERE target = ?", (target,)) if target is not None else ("", ())
+        rows = await self.db.execute_fetchall(
+            f"SELECT id, at, actor, action, target, detail FROM admin_audit {where} "
+            f"ORDER BY id DESC LIMIT {int(limit)}",
+            params,
+        )
+        return [
+            AuditEntry(int(r["id"]), r["at"], r["actor"], r["action"], r["target"], r["detail"]) for r in rows
+        ]
+
+    async def job_stats(
+        self, since: datetime, *, platform: str | None = None, workspace_id: str | None = None
+    ) -> list[StatsRow]:
+        where, params = "created_at >= ?", [_iso(since.astimezone(UTC))]
+        if platform is not None:
+            where += " AND platform = ?"
+            params.append(platform)
+        if workspace_id is not None:
+            where += " AND workspace_id = ?"
+            params.append(workspace_id)
+        rows = await self.db.execute_fetchall(
+            "SELECT user_key, provider, status, error_kind, COUNT(*) AS jobs, "
+            f"COALESCE(SUM(images_delivered), 0) AS images FROM jobs WHERE {where} "
+            "GROUP BY user_key, provider, status, error_kind ORDER BY user_key, provider, status, error_kind",
+            tuple(params),
+        )
+        return [
+            StatsRow(
+                r["user_key"], r["provider"], r["status"], r["error_kind"], int(r["jobs"]), int(r["images"])
+            )
+            for r in rows
+        ]
 
     # -- jobs -----------------------------------------------------------------------------------
 

@@ -1,0 +1,54 @@
+"""`seedbot quota grant`, `seedbot settings`, `seedbot stats` from the shell: the operator's
+side of the admin controls, every change audited with the operator's name."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from pathlib import Path
+
+from bot.ledger import SQLiteLedger
+from tests.test_cli import no_traceback, seedbot
+
+
+async def _audit(db: Path) -> list[tuple[str, str, str, str]]:
+    ledger = SQLiteLedger(str(db), daily_limit=20, monthly_limit=300)
+    await ledger.open()
+    try:
+        return [(e.actor, e.action, e.target, e.detail) for e in await ledger.audit_entries()]
+    finally:
+        await ledger.close()
+
+
+def test_quota_grant_settings_and_stats(tmp_path: Path) -> None:
+    grant = seedbot(tmp_path, "quota", "grant", "discord:5", "--images", "3")
+    assert grant.returncode == 0, grant.stderr
+    assert "Granted 3 extra images today for discord:5" in grant.stdout
+    assert "Images left today: 23 of 23" in grant.stdout and "3 extra granted" in grant.stdout
+    needs = seedbot(tmp_path, "quota", "grant", "discord:5")
+    assert needs.returncode == 2 and "--images" in needs.stderr
+    no_traceback(needs)
+
+    shown = seedbot(tmp_path, "settings", "discord:77")
+    assert shown.returncode == 0 and "channels: everywhere" in shown.stdout
+    changed = seedbot(tmp_path, "settings", "discord:77", "channels", "111", "222")
+    assert changed.returncode == 0, changed.stderr
+    assert "channels is now <#111>, <#222> for discord:77" in changed.stdout
+    assert seedbot(tmp_path, "settings", "discord:77", "pool", "40").returncode == 0
+    bad = seedbot(tmp_path, "settings", "discord:77", "max_batch", "99")
+    assert bad.returncode == 1 and "from 1 to 15" in bad.stderr
+    no_traceback(bad)
+
+    made = seedbot(tmp_path, "generate", "a fox", "--provider", "demo", "--count", "2", "--out", "o")
+    assert made.returncode == 0, made.stderr
+    stats = seedbot(tmp_path, "stats")
+    assert stats.returncode == 0 and "Today: 1 job, 2 images" in stats.stdout
+    assert "cli:local: 1 job, 2 images" in stats.stdout and "demo: 1 job, 2 images" in stats.stdout
+    assert "Today: 0 jobs" in seedbot(tmp_path, "stats", "discord:77").stdout
+
+    actor = f"cli:{getpass.getuser()}"
+    assert asyncio.run(_audit(tmp_path / "seedbot.db")) == [
+        (actor, "settings.set", "discord:77", "pool=40"),
+        (actor, "settings.set", "discord:77", "channels=<#111>, <#222>"),
+        (actor, "quota.grant", "discord:5", "+3 today (total 3)"),
+    ]
