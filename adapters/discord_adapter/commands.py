@@ -5,6 +5,13 @@
     /imagine prompt:put the hat on the cat image:<cat.png> image2:<hat.png>
     /edit prompt:make it night image:<photo.jpg>
     /usage
+    /history
+    /seedbot quota show|set|grant|reset|block|unblock user:@someone ...   (admins)
+    /seedbot settings show | /seedbot settings set setting:pool value:50  (admins)
+    /seedbot stats                                                        (admins)
+
+Admin commands are visible to everyone (SEEDBOT_ADMINS need not have Manage Server) and
+checked when used: Manage Server in that server, or SEEDBOT_ADMINS.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from discord.ext import commands
 
 from adapters.discord_adapter.studio import Studio
 from bot import messages
+from bot.community import SETTING_KEYS
 from bot.errors import InvalidRequest
 from bot.seedream import MAX_OUTPUTS, MODELS, get_model
 
@@ -29,7 +37,9 @@ _FORMAT_CHOICES = [app_commands.Choice(name=f.upper(), value=f) for f in ("jpeg"
 _WHERE = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
 _INSTALLS = app_commands.allowed_installs(guilds=True, users=False)
 
+_SETTING_CHOICES = [app_commands.Choice(name=k, value=k) for k in SETTING_KEYS]
 Prompt = app_commands.Range[str, 1, 2000]
+Amount = app_commands.Range[int, 0, 1_000_000]
 Count = app_commands.Range[int, 1, MAX_OUTPUTS]
 
 
@@ -37,7 +47,15 @@ def _attachments(*items: discord.Attachment | None) -> list[discord.Attachment]:
     return [a for a in items if a is not None]
 
 
+def _key(user: discord.abc.User) -> str:
+    return f"discord:{user.id}"
+
+
 class ImageCommands(commands.Cog):
+    admin = app_commands.Group(name="seedbot", description=messages.COMMAND_ADMIN, guild_only=True)
+    quota = app_commands.Group(name="quota", description=messages.COMMAND_ADMIN, parent=admin)
+    server = app_commands.Group(name="settings", description=messages.COMMAND_ADMIN, parent=admin)
+
     def __init__(self, bot: commands.Bot, studio: Studio) -> None:
         self.bot = bot
         self.studio = studio
@@ -142,3 +160,93 @@ class ImageCommands(commands.Cog):
 
     async def edit_message(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
         await self.studio.context_menu(interaction, message)
+
+    @app_commands.command(name="history", description=messages.COMMAND_HISTORY)
+    @_WHERE
+    @_INSTALLS
+    async def history(self, interaction: discord.Interaction[Any]) -> None:
+        await self.studio.history(interaction)
+
+    # -- /seedbot (admins) ----------------------------------------------------------------------
+
+    @quota.command(name="show", description=messages.COMMAND_ADMIN)
+    @app_commands.describe(user=messages.OPTION_USER)
+    async def quota_show(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
+        community = self.studio.engine.community
+        await self.studio.admin(interaction, "quota show", lambda a, w: community.quota_show(_key(user)))
+
+    @quota.command(name="set", description=messages.COMMAND_ADMIN)
+    @app_commands.describe(
+        user=messages.OPTION_USER, daily=messages.OPTION_DAILY, monthly=messages.OPTION_MONTHLY
+    )
+    async def quota_set(
+        self,
+        interaction: discord.Interaction[Any],
+        user: discord.User,
+        daily: Amount | None = None,
+        monthly: Amount | None = None,
+    ) -> None:
+        community = self.studio.engine.community
+        await self.studio.admin(
+            interaction,
+            "quota set",
+            lambda actor, w: community.quota_set(actor, _key(user), daily=daily, monthly=monthly),
+        )
+
+    @quota.command(name="grant", description=messages.COMMAND_ADMIN)
+    @app_commands.describe(user=messages.OPTION_USER, images=messages.OPTION_EXTRA)
+    async def quota_grant(
+        self,
+        interaction: discord.Interaction[Any],
+        user: discord.User,
+        images: app_commands.Range[int, 1, 10_000],
+    ) -> None:
+        community = self.studio.engine.community
+        await self.studio.admin(
+            interaction, "quota grant", lambda actor, w: community.quota_grant(actor, _key(user), images)
+        )
+
+    @quota.command(name="reset", description=messages.COMMAND_ADMIN)
+    @app_commands.describe(user=messages.OPTION_USER)
+    async def quota_reset(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
+        community = self.studio.engine.community
+        await self.studio.admin(
+            interaction, "quota reset", lambda actor, w: community.quota_reset(actor, _key(user))
+        )
+
+    @quota.command(name="block", description=messages.COMMAND_ADMIN)
+    @app_commands.describe(user=messages.OPTION_USER)
+    async def quota_block(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
+        community = self.studio.engine.community
+        await self.studio.admin(
+            interaction, "quota block", lambda actor, w: community.quota_block(actor, _key(user), True)
+        )
+
+    @quota.command(name="unblock", description=messages.COMMAND_ADMIN)
+    @app_commands.describe(user=messages.OPTION_USER)
+    async def quota_unblock(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
+        community = self.studio.engine.community
+        await self.studio.admin(
+            interaction, "quota unblock", lambda actor, w: community.quota_block(actor, _key(user), False)
+        )
+
+    @server.command(name="show", description=messages.COMMAND_ADMIN)
+    async def settings_show(self, interaction: discord.Interaction[Any]) -> None:
+        community = self.studio.engine.community
+        await self.studio.admin(interaction, "settings show", lambda actor, w: community.settings_show(w))
+
+    @server.command(name="set", description=messages.COMMAND_ADMIN)
+    @app_commands.describe(setting=messages.OPTION_SETTING, value=messages.OPTION_VALUE)
+    @app_commands.choices(setting=_SETTING_CHOICES)
+    async def settings_set(
+        self, interaction: discord.Interaction[Any], setting: str, value: app_commands.Range[str, 1, 1000]
+    ) -> None:
+        community = self.studio.engine.community
+        await self.studio.admin(
+            interaction, "settings set", lambda actor, w: community.settings_set(actor, w, setting, value)
+        )
+
+    @admin.command(name="stats", description=messages.COMMAND_ADMIN)
+    async def stats(self, interaction: discord.Interaction[Any]) -> None:
+        community = self.studio.engine.community
+        await self.studio.admin(interaction, "stats", lambda actor, w: community.stats(w))

@@ -443,7 +443,11 @@ def result_embed(
     if legend:
         embed.add_field(name=messages.LABEL_REFERENCES, value=legend[:1024], inline=False)
     notes = messages.result_notes(
-        delivered=delivered, requested=result.requested, refitted=refitted, demo=result.demo
+        delivered=delivered,
+        requested=result.requested,
+        refitted=refitted,
+        demo=result.demo,
+        weight=result.weight,
     )
     if notes:
         embed.set_footer(text="\n".join(notes)[:2048])

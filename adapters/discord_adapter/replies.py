@@ -59,7 +59,7 @@ class MessageHandler:
             return
         if not message.attachments and text.lower() in {"usage", "quota"}:
             requester = requester_for(message.author, guild_id=None, channel_id=message.channel.id)
-            await self._answer(message, (await self.studio.engine.usage(requester)).summary())
+            await self._answer(message, await self.studio.engine.usage_text(requester))
             return
         if not message.attachments and text.lower() == "help":
             await self._answer(message, messages.mention_help(f"@{me.name}", FLAG_HELP))
@@ -69,6 +69,7 @@ class MessageHandler:
             message.author,
             guild_id=message.guild.id if message.guild else None,
             channel_id=message.channel.id,
+            parent_id=getattr(message.channel, "parent_id", None),
         )
         origin = Origin(requester, what)
         if self.studio.tasks.closing:
@@ -101,7 +102,7 @@ class MessageHandler:
             else:
                 theirs = image_attachments(replied) if replied is not None and not to_result else []
                 images = await studio.reader.references([*theirs, *message.attachments])
-                composed = compose_new(text, images, model=studio.settings.model)
+                composed = compose_new(text, images, **await studio.engine.defaults_for(origin.requester))
             await studio.run(origin, anchor, composed)
 
     async def _replied_message(self, message: discord.Message) -> discord.Message | None:

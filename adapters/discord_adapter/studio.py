@@ -29,6 +29,7 @@ import discord
 
 from adapters.discord_adapter.attachments import AttachmentReader, image_attachments
 from adapters.discord_adapter.delivery import (
+    NO_PINGS,
     Anchor,
     InteractionAnchor,
     ResultDelivery,
@@ -60,14 +61,33 @@ PLATFORM = "discord"
 PROGRESS_INTERVAL = 2.0  # seconds between progress edits of one message
 
 
-def requester_for(user: discord.abc.User, *, guild_id: int | None, channel_id: int | None) -> Requester:
+def requester_for(
+    user: discord.abc.User,
+    *,
+    guild_id: int | None,
+    channel_id: int | None,
+    parent_id: int | None = None,
+) -> Requester:
     return Requester(
         platform=PLATFORM,
         user_id=str(user.id),
         workspace_id=str(guild_id) if guild_id else None,
         channel_id=str(channel_id) if channel_id else None,
         display_name=user.mention,
+        parent_channel_id=str(parent_id) if parent_id else None,
     )
+
+
+def jump_url(job: Job) -> str | None:
+    """The Discord link to a job's first result message."""
+    if not job.result_message_ids:
+        return None
+    guild = job.workspace_id or "@me"
+    # A thread started from a message has that message's id: it is the starter, in the channel.
+    in_thread = sorted((m for m in job.result_message_ids if m != job.thread_id), key=lambda m: (len(m), m))
+    if in_thread:
+        return f"https://discord.com/channels/{guild}/{job.thread_id or job.channel_id}/{in_thread[0]}"
+    return f"https://discord.com/channels/{guild}/{job.channel_id}/{job.result_message_ids[0]}"
 
 
 def _user_id(job: Job) -> int:
@@ -106,7 +126,12 @@ class Studio:
     @staticmethod
     def origin(interaction: discord.Interaction[Any], what: str) -> Origin:
         return Origin(
-            requester_for(interaction.user, guild_id=interaction.guild_id, channel_id=interaction.channel_id),
+            requester_for(
+                interaction.user,
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                parent_id=getattr(interaction.channel, "parent_id", None),
+            ),
             what,
         )
 
@@ -188,13 +213,14 @@ class Studio:
             raise InvalidRequest(messages.NOT_A_RESULT)
         return job
 
-    def _defaults(self, **options: Any) -> dict[str, object]:
-        return {"model": self.settings.model, **option_defaults(**options)}
+    async def _defaults(self, requester: Requester, **options: Any) -> dict[str, object]:
+        """The server's defaults, then the options picked in the command."""
+        return {**await self.engine.defaults_for(requester), **option_defaults(**options)}
 
     # -- running one job -----------------------------------------------------------------------
 
     async def run(self, origin: Origin, anchor: Anchor, composed: Composed) -> None:
-        validated = self.engine.check(composed.request)  # free: refusals cost nothing
+        validated = await self.engine.admit(composed.request, origin.requester)  # free: refusals cost nothing
         await anchor.prepare(messages.STARTING)
         relay = ProgressRelay(anchor.show, min_interval=self.progress_interval, footer=composed.legend)
         deliver = ResultDelivery(
@@ -234,7 +260,7 @@ class Studio:
             return
 
         async def work(origin: Origin, anchor: Anchor) -> None:
-            defaults = self._defaults(**options)  # option and flag errors before any download
+            defaults = await self._defaults(origin.requester, **options)  # errors before any download
             parse_text(prompt)
             images = await self.reader.references(attachments)
             await self.run(origin, anchor, compose_new(prompt, images, **defaults))
@@ -243,8 +269,56 @@ class Studio:
 
     async def usage(self, interaction: discord.Interaction[Any]) -> None:
         origin = self.origin(interaction, "/usage")
-        status = await self.engine.usage(origin.requester)
-        await interaction.response.send_message(status.summary(), ephemeral=True)
+        await interaction.response.send_message(
+            await self.engine.usage_text(origin.requester), ephemeral=True
+        )
+
+    async def history(self, interaction: discord.Interaction[Any]) -> None:
+        origin = self.origin(interaction, "/history")
+
+        async def link(job: Job) -> str | None:
+            return jump_url(job)
+
+        text = await self.engine.community.history(origin.requester, link)
+        await interaction.response.send_message(text[:2000], ephemeral=True, allowed_mentions=NO_PINGS)
+
+    async def info(self, interaction: discord.Interaction[Any], job_id: str) -> None:
+        job = await self.ledger.get_job(job_id)
+        if job is None or job.platform != PLATFORM:
+            await interaction.response.send_message(messages.NOT_A_RESULT, ephemeral=True)
+            return
+        text = await self.engine.community.lineage(job)
+        await interaction.response.send_message(text[:2000], ephemeral=True, allowed_mentions=NO_PINGS)
+
+    # -- admins: /seedbot quota | settings | stats ----------------------------------------------
+
+    def is_admin(self, interaction: discord.Interaction[Any]) -> bool:
+        """SEEDBOT_ADMINS, or Manage Server in the server the command comes from."""
+        if self.engine.is_admin(self.origin(interaction, "admin").requester):
+            return True
+        return interaction.guild_id is not None and interaction.permissions.manage_guild
+
+    async def admin(
+        self,
+        interaction: discord.Interaction[Any],
+        what: str,
+        action: Callable[[str, str], Awaitable[str]],
+    ) -> None:
+        """Run one admin action as `action(actor, workspace)`; refusals and errors are private."""
+        origin = self.origin(interaction, what)
+        if not self.is_admin(interaction):
+            log.info("discord: %s refused %s (not an admin)", origin.requester.key, what)
+            await interaction.response.send_message(messages.NOT_ADMIN, ephemeral=True)
+            return
+        if interaction.guild_id is None:
+            await interaction.response.send_message(messages.NEEDS_WORKSPACE, ephemeral=True)
+            return
+        try:
+            text = await action(origin.requester.key, f"{PLATFORM}:{interaction.guild_id}")
+        except SeedbotError as exc:
+            text = exc.user_text
+        log.info("discord: %s by %s", what, origin.requester.key)
+        await interaction.response.send_message(text[:2000], ephemeral=True, allowed_mentions=NO_PINGS)
 
     # -- the message context menu --------------------------------------------------------------
 
@@ -271,7 +345,7 @@ class Studio:
                 images = await self.reader.references(image_attachments(message))
                 if not images:
                     raise InvalidRequest(messages.NO_IMAGES_IN_MESSAGE)
-                composed = compose_new(prompt, images, model=self.settings.model)
+                composed = compose_new(prompt, images, **await self.engine.defaults_for(origin.requester))
             await self.run(origin, anchor, composed)
 
         self._spawn_interaction(interaction, anchor, "context edit", work)
@@ -279,6 +353,9 @@ class Studio:
     # -- buttons and the Edit modal ------------------------------------------------------------
 
     async def button(self, interaction: discord.Interaction[Any], action: str, job_id: str) -> None:
+        if action == "info":
+            await self.info(interaction, job_id)
+            return
         if action == "edit":
             await interaction.response.send_modal(EditModal(job_id))
             return

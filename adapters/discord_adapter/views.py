@@ -28,11 +28,12 @@ __all__ = [
     "result_view",
 ]
 
-ACTIONS = ("reroll", "variations", "edit", "delete")
+ACTIONS = ("reroll", "variations", "edit", "info", "delete")
 _LABELS = {
     "reroll": (messages.BUTTON_REROLL, discord.ButtonStyle.secondary, "🔁"),
     "variations": (messages.BUTTON_VARIATIONS, discord.ButtonStyle.secondary, "🎲"),
     "edit": (messages.BUTTON_EDIT, discord.ButtonStyle.primary, "✏️"),
+    "info": (messages.BUTTON_INFO, discord.ButtonStyle.secondary, "ℹ️"),
     "delete": (messages.BUTTON_DELETE, discord.ButtonStyle.danger, "🗑️"),
 }
 PROMPT_INPUT_ID = "prompt"
@@ -63,7 +64,7 @@ def _actions(interaction: discord.Interaction[Any]) -> ResultActions:
 
 class ResultButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"seedbot:(?P<action>reroll|variations|edit|delete):(?P<job>[0-9a-f]{4,32})",
+    template=r"seedbot:(?P<action>reroll|variations|edit|info|delete):(?P<job>[0-9a-f]{4,32})",
 ):
     def __init__(self, action: str, job_id: str) -> None:
         label, style, emoji = _LABELS[action]

@@ -25,7 +25,14 @@ async def test_login_syncs_global_commands_and_logs_the_invite(
 
     put = emu.last_request("PUT", rf"^/applications/{emu.application_id}/commands$")
     synced = {(c["name"], c.get("type", 1)) for c in put.json}
-    assert synced == {("imagine", 1), ("edit", 1), ("usage", 1), ("Edit with Seedream", 3)}
+    assert synced == {
+        ("imagine", 1),
+        ("edit", 1),
+        ("usage", 1),
+        ("history", 1),
+        ("seedbot", 1),
+        ("Edit with Seedream", 3),
+    }
     imagine = emu.find_command("imagine")
     assert imagine is not None
     options = {o["name"]: o for o in imagine["options"]}
@@ -70,7 +77,14 @@ async def test_guild_sync_without_content_intent_and_a_bot_id_apart_from_the_app
                 put = emu.last_request(
                     "PUT", rf"^/applications/{emu.application_id}/guilds/{GUILD_ID}/commands$"
                 )
-                assert {c["name"] for c in put.json} == {"imagine", "edit", "usage", "Edit with Seedream"}
+                assert {c["name"] for c in put.json} == {
+                    "imagine",
+                    "edit",
+                    "usage",
+                    "history",
+                    "seedbot",
+                    "Edit with Seedream",
+                }
                 assert not emu.find_requests("PUT", rf"^/applications/{emu.application_id}/commands$")
                 assert emu.identify_payload is not None
                 assert not emu.identify_payload["intents"] & Intents.MESSAGE_CONTENT
