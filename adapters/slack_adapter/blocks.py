@@ -13,6 +13,7 @@ from bot import messages
 
 __all__ = [
     "ACTION_EDIT",
+    "ACTION_INFO",
     "ACTION_REROLL",
     "ACTION_VARIATIONS",
     "EDIT_ACTION",
@@ -26,6 +27,7 @@ __all__ = [
 ACTION_REROLL = "seedbot.reroll"
 ACTION_VARIATIONS = "seedbot.variations"
 ACTION_EDIT = "seedbot.edit"
+ACTION_INFO = "seedbot.info"
 EDIT_CALLBACK = "seedbot.edit_modal"
 EDIT_BLOCK = "prompt"
 EDIT_ACTION = "value"
@@ -53,6 +55,7 @@ def result_controls(job_id: str) -> list[dict[str, Any]]:
                 _button(ACTION_REROLL, messages.BUTTON_REROLL, job_id),
                 _button(ACTION_VARIATIONS, messages.BUTTON_VARIATIONS, job_id),
                 _button(ACTION_EDIT, messages.BUTTON_EDIT, job_id, primary=True),
+                _button(ACTION_INFO, messages.BUTTON_INFO, job_id),
             ],
         },
     ]

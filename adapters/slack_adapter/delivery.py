@@ -172,6 +172,7 @@ class ThreadDelivery:
             demo=result.demo,
             refitted=refitted,
             legend=self.legend,
+            weight=result.weight,
         )
         uploads = [
             {

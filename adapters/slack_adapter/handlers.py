@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_adapter import blocks
+from adapters.slack_adapter.community import SlackCommunity
 from adapters.slack_adapter.dedupe import SeenMessages
 from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery
 from adapters.slack_adapter.files import SlackFiles
@@ -95,6 +96,10 @@ class SlackHandlers:
         self.files = files
         self.bot_user_id = bot_user_id
         self.seen = seen or SeenMessages()
+        self.community = SlackCommunity(self)
+
+    def _without_bot(self, raw: str) -> str:
+        return re.sub(rf"<@{re.escape(self.bot_user_id)}(?:\|[^>]*)?>", " ", raw).strip()
 
     # -- messages: mentions, DMs, replies in our threads ---------------------------------------
 
@@ -135,6 +140,8 @@ class SlackHandlers:
         )
         text = to_plain(raw, self.bot_user_id)
         files = [f for f in event.get("files") or [] if isinstance(f, dict)]
+        if not files and await self.community.text_command(origin, self._without_bot(raw), "@seedbot"):
+            return
         if not files and text.lower() in {"usage", "quota", "help", ""}:
             await self.ephemeral(origin, await self._usage_or_help(origin.requester, text))
             return
@@ -143,7 +150,7 @@ class SlackHandlers:
             if parent is not None:
                 composed = await compose_edit(self.ledger, parent, text, images)
             else:
-                composed = compose_new(text, images, model=self.runtime.settings.model)
+                composed = compose_new(text, images, **await self.engine.defaults_for(origin.requester))
             await self.run(origin, composed)
 
     # -- /imagine --------------------------------------------------------------------------------
@@ -159,13 +166,17 @@ class SlackHandlers:
             respond=respond,
             what="command",
         )
+        if await self.community.text_command(
+            origin, self._without_bot(str(command.get("text") or "")), COMMAND
+        ):
+            return
         if text.lower() in {"usage", "quota", "help", ""}:
             await self.ephemeral(origin, await self._usage_or_help(origin.requester, text))
             return
         async with self.guard(origin):
-            composed = compose_new(text, [], model=self.runtime.settings.model)
-            validated = self.engine.check(composed.request)
-            if not await self._fits_quota(origin.requester, validated.count):
+            composed = compose_new(text, [], **await self.engine.defaults_for(origin.requester))
+            validated = await self.engine.admit(composed.request, origin.requester)
+            if not await self._fits_quota(origin.requester, self.engine.community.cost(validated)):
                 await self.run(origin, composed)  # the engine explains; nothing public is posted
                 return
             root = await self.client.chat_postMessage(
@@ -182,7 +193,7 @@ class SlackHandlers:
 
     async def _usage_or_help(self, requester: Requester, text: str) -> str:
         if text.lower() in {"usage", "quota"}:
-            return (await self.engine.usage(requester)).summary()
+            return await self.engine.usage_text(requester)
         return messages.help_text(COMMAND, FLAG_HELP)
 
     # -- buttons and the Edit modal --------------------------------------------------------------
@@ -200,6 +211,10 @@ class SlackHandlers:
             respond=respond,
             what=action_id,
         )
+        if action_id == blocks.ACTION_INFO:  # anyone may look; answered privately
+            async with self.guard(origin):
+                await self.community.info(origin, str(action.get("value") or ""))
+            return
         async with self.guard(origin):
             parent = await self._own_result(origin, str(action.get("value") or ""))
             origin = self._in_thread_of(origin, parent)
@@ -247,7 +262,7 @@ class SlackHandlers:
     async def home_opened(self, user: str, team_id: str) -> None:
         requester = requester_for(team_id, user)
         try:
-            usage = (await self.engine.usage(requester)).summary()
+            usage = await self.engine.usage_text(requester)
             view = blocks.home_view(usage, messages.help_text(COMMAND, FLAG_HELP))
             await self.client.views_publish(user_id=user, view=view)
         except Exception:
@@ -256,10 +271,11 @@ class SlackHandlers:
     # -- running a job in a thread ---------------------------------------------------------------
 
     async def run(self, origin: Origin, composed: Composed) -> None:
-        validated = self.engine.check(composed.request)  # free: nothing is posted if this fails
+        # free: nothing is posted if this fails
+        validated = await self.engine.admit(composed.request, origin.requester)
         requester = origin.requester
         status = StatusMessage(self.client, origin.channel, origin.thread_ts)
-        if await self._fits_quota(requester, validated.count):
+        if await self._fits_quota(requester, self.engine.community.cost(validated)):
             # Shown at once; when the quota says no, the engine explains and nothing is posted.
             await status.ensure()
         deliver = ThreadDelivery(
@@ -287,8 +303,7 @@ class SlackHandlers:
 
     async def _fits_quota(self, requester: Requester, count: int) -> bool:
         """A free look ahead; the engine's reservation stays the one that counts."""
-        quota = await self.engine.usage(requester)
-        return not quota.blocked and (quota.left is None or quota.left >= count)
+        return await self.engine.community.fits(requester, count, unlimited=self.engine.is_admin(requester))
 
     @asynccontextmanager
     async def guard(self, origin: Origin) -> AsyncIterator[None]:

@@ -38,7 +38,7 @@ async def test_mention_batch_answers_in_thread_with_caption_and_buttons(
     assert [m["user"] for m in thread] == [USER_ID, BOT_USER_ID, BOT_USER_ID]
     assert len(thread[1]["files"]) == 2
     values = button_values(thread[2])
-    assert set(values) == {"seedbot.reroll", "seedbot.variations", "seedbot.edit"}
+    assert set(values) == {"seedbot.reroll", "seedbot.variations", "seedbot.edit", "seedbot.info"}
     assert len(set(values.values())) == 1  # all carry the job id
     assert not emu.ephemerals
     assert not bot.matching(r"(WARNING|ERROR) +(slack_bolt|slack_sdk|adapters\.slack)")
