@@ -159,7 +159,10 @@ async def _generate(args: argparse.Namespace, settings: Settings) -> int:
                 written.append(path)
             return Delivery(delivered=len(written))
 
-        result, _ = await runtime.engine.generate(request, CLI_USER, deliver=deliver)
+        try:  # on a shared database the job is leased to this process while it runs
+            result, _ = await runtime.engine.generate(request, CLI_USER, deliver=deliver)
+        finally:
+            await runtime.engine.close()
         for path in written:
             print(path)
         notes = []
@@ -522,6 +525,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             log.info("shut down cleanly%s", f" ({len(cancelled)} job(s) cut short)" if cancelled else "")
         finally:
             runtime.engine.draining = True
+            with contextlib.suppress(Exception):
+                await runtime.engine.close()  # stop renewing job leases
             for platform in reversed(platforms):
                 with contextlib.suppress(Exception):
                     await platform.close()

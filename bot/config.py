@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["PROVIDER_ORDER", "Settings", "get_settings"]
@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     http_port: int | None = Field(None, ge=0, le=65535, validation_alias=_env("SEEDBOT_HTTP_PORT"))
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("SEEDBOT_LOG_FORMAT"))
     shutdown_grace: float = Field(30.0, ge=0, validation_alias=_env("SEEDBOT_SHUTDOWN_GRACE"))
+    # Several processes on one PostgreSQL database: seconds a job's lease holds without renewal
+    # (renewed every third of it); a dead process's jobs are taken over after about this long.
+    lease_ttl: float = Field(30.0, gt=0, validation_alias=_env("SEEDBOT_LEASE_TTL"))
 
     novita_api_key: SecretStr | None = Field(None, validation_alias=_env("NOVITA_API_KEY"))
     novita_base_url: str = Field("https://api.novita.ai", validation_alias=_env("NOVITA_BASE_URL"))
@@ -81,6 +84,12 @@ class Settings(BaseSettings):
         "wss://gateway.discord.gg/", validation_alias=_env("DISCORD_GATEWAY_URL")
     )
     discord_guild_id: int | None = Field(None, validation_alias=_env("DISCORD_GUILD_ID"))
+    # Sharding across processes: the total shard count and the shards this process runs
+    # ("0,1"); neither set: one process, discord.py's single connection.
+    discord_shard_count: int | None = Field(None, ge=1, validation_alias=_env("DISCORD_SHARD_COUNT"))
+    discord_shard_ids: Annotated[list[int] | None, NoDecode] = Field(
+        None, validation_alias=_env("DISCORD_SHARD_IDS")
+    )
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_signing_secret: SecretStr | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
@@ -92,6 +101,20 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split(value)
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _shard_list(cls, value: Any) -> Any:
+        return _split(value) or None if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        ids, count = self.discord_shard_ids, self.discord_shard_count
+        if ids is not None and count is None:
+            raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total number of shards)")
+        if ids is not None and count is not None and any(not 0 <= i < count for i in ids):
+            raise ValueError(f"DISCORD_SHARD_IDS must be between 0 and DISCORD_SHARD_COUNT - 1 ({count - 1})")
+        return self
 
     @field_validator("providers")
     @classmethod

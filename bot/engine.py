@@ -14,8 +14,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import secrets
+import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +37,7 @@ from bot.errors import (
 )
 from bot.gate import Gate
 from bot.ledger.base import Ledger, QuotaStatus
+from bot.ledger.postgres import PostgresLedger
 from bot.logs import job_context
 from bot.metrics import Metrics
 from bot.models import (
@@ -53,6 +57,7 @@ from bot.seedream import ValidatedRequest, validate
 __all__ = [
     "Delivery",
     "Engine",
+    "LeaseLost",
     "PlatformHooks",
     "Progress",
     "ProgressEvent",
@@ -124,6 +129,18 @@ async def _quiet(progress: Progress | None, event: ProgressEvent) -> None:
         log.warning("progress callback failed", exc_info=True)
 
 
+class LeaseLost(SeedbotError):
+    """Another process took this job over (our lease lapsed): stop without touching its state."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(messages.UNEXPECTED, detail=f"job {job_id}: lease taken over by another process")
+
+
+def _owner_id() -> str:
+    """One lease owner per process: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 class Engine:
     def __init__(
         self,
@@ -133,6 +150,7 @@ class Engine:
         *,
         progress_interval: float = 5.0,
         metrics: Metrics | None = None,
+        leases: bool | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -148,6 +166,17 @@ class Engine:
         self._active: dict[str, asyncio.Task[Any]] = {}  # job id -> the task running it
         self._idle = asyncio.Event()  # set while no job is running
         self._idle.set()
+        # Job leases, for several processes on one database (PostgreSQL): each job is claimed by
+        # the process running it, renewed every ttl/3 s; jobs of a dead process are taken over
+        # once their lease expires. A single process on SQLite needs none of it (recover() at
+        # start-up finds everything the last run left).
+        self.leases = isinstance(ledger, PostgresLedger) if leases is None else leases
+        self.owner = _owner_id()
+        self.lease_ttl = settings.lease_ttl
+        self._lease_task: asyncio.Task[None] | None = None
+        self._taking_over = False  # set by recover(): also take over expired jobs periodically
+        self._lost: set[str] = set()  # jobs another process took over: cancelled, state left alone
+        self._last_renewed = time.monotonic()
         self.community = Community(settings, ledger)
 
     @property
@@ -263,6 +292,12 @@ class Engine:
         except BaseException:
             await self.ledger.settle(reservation.id, 0)
             raise
+        if self.leases:
+            self._start_leases()
+            if not await self.ledger.claim_job(job.id, self.owner, self.lease_ttl):
+                # Another process holds it (it took the job over): it settles and answers.
+                log.warning("job %s: claimed by another process before it started; not running it", job.id)
+                raise LeaseLost(job.id)
         with job_context(job.id, job.platform, job.user_key), self._track(job.id):
             log.info(
                 "job %s: %s asked for %d image(s), %s", job.id, requester.key, validated.count, validated.size
@@ -307,6 +342,7 @@ class Engine:
                 usage=usage,
                 weight=weight,
             )
+            await self._still_ours(job.id)
             if output_images:
                 await self.ledger.save_outputs(job.id, output_images)
             try:
@@ -390,6 +426,11 @@ class Engine:
         A job cancelled by shutdown() while polling a resumable provider task is the exception:
         it stays 'running' with its reservation held, and the next start resumes it.
         """
+        if job.id in self._lost or isinstance(exc, LeaseLost):
+            # The process that took the job over settles it and answers the user.
+            log.warning("job %s: stopped here; another process took it over", job.id)
+            self.metrics.job_finished("taken_over", getattr(exc, "provider", None))
+            return
         kind = getattr(exc, "kind", None) or type(exc).__name__
         detail = str(exc)[:500]
         if isinstance(exc, asyncio.CancelledError):
@@ -446,6 +487,7 @@ class Engine:
             yield
         finally:
             self._active.pop(job_id, None)
+            self._lost.discard(job_id)
             if not self._active:
                 self._idle.set()
 
@@ -471,7 +513,97 @@ class Engine:
                 task.cancel()
             with contextlib.suppress(TimeoutError):  # each records its state in _fail
                 await asyncio.wait_for(self._idle.wait(), settle_timeout)
+        await self.close()
         return cancelled
+
+    async def close(self) -> None:
+        """Stop renewing leases. When nothing runs here any more, let the jobs this process
+        checkpointed go at once (a lease of 0 s) so another process, or the next start, takes
+        them over without waiting for the lease to expire."""
+        task, self._lease_task = self._lease_task, None
+        self._taking_over = False
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.leases and not self._active:
+            try:
+                released = await self.ledger.renew_leases(self.owner, 0)
+            except Exception:
+                log.warning(
+                    "could not release job leases; they expire in %.0f s", self.lease_ttl, exc_info=True
+                )
+            else:
+                if released:
+                    log.info("released %d job lease(s) for another process to take over", len(released))
+
+    # -- job leases (several processes on one database) --------------------------------------
+
+    def _start_leases(self) -> None:
+        if self._lease_task is None or self._lease_task.done():
+            self._last_renewed = time.monotonic()
+            self._lease_task = asyncio.create_task(self._lease_loop(), name="seedbot-leases")
+
+    async def _lease_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            try:
+                await self._renew()
+            except Exception:
+                log.warning("job leases: renewal failed", exc_info=True)
+                if self._active and time.monotonic() - self._last_renewed > self.lease_ttl:
+                    # Our leases may have lapsed: another process may be running these jobs now.
+                    log.error("job leases: not renewed for %.0f s; stopping the jobs here", self.lease_ttl)
+                    self._drop(list(self._active))
+            if self._taking_over and not self.draining:
+                try:
+                    await self.take_over()
+                except Exception:
+                    log.warning("job leases: take-over failed", exc_info=True)
+
+    async def _renew(self) -> None:
+        running = list(self._active)
+        held = set(await self.ledger.renew_leases(self.owner, self.lease_ttl))
+        self._last_renewed = time.monotonic()
+        lost = []
+        for job_id in running:
+            if job_id in held or job_id not in self._active:
+                continue
+            current = await self.ledger.get_job(job_id)
+            if current is not None and current.owner not in (None, self.owner):
+                lost.append(job_id)
+        if lost:
+            log.error("job leases: %d job(s) were taken over by another process: %s", len(lost), lost)
+            self._drop(lost)
+
+    def _drop(self, job_ids: list[str]) -> None:
+        """Stop jobs that are no longer ours, leaving their ledger state to their new owner."""
+        for job_id in job_ids:
+            task = self._active.get(job_id)
+            if task is not None:
+                self._lost.add(job_id)
+                task.cancel()
+
+    async def _still_ours(self, job_id: str) -> None:
+        """Before anything the user sees (delivery): make sure the lease is still ours (a claim by
+        the holder renews it). Raises LeaseLost otherwise."""
+        if self.leases and not await self.ledger.claim_job(job_id, self.owner, self.lease_ttl):
+            self._lost.add(job_id)
+            raise LeaseLost(job_id)
+
+    async def take_over(self, limit: int = 10) -> list[str]:
+        """Take over jobs whose process died (their lease expired) and recover each one like a
+        restart does. Returns the ids being resumed."""
+        resumed: list[str] = []
+        while not self.draining:
+            jobs = await self.ledger.take_over_expired(self.owner, self.lease_ttl, limit)
+            for job in jobs:
+                log.info("job %s: taking over from %s (lease expired)", job.id, job.owner or "nobody")
+                if await self._recover_job(job):
+                    resumed.append(job.id)
+            if len(jobs) < limit:
+                break
+        return resumed
 
     async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> None:
         await self.ledger.settle(reservation_id, 0)
@@ -484,35 +616,46 @@ class Engine:
 
         Returns the ids of jobs being resumed (they finish in the background).
         """
+        if self.leases:
+            # Other processes may be running jobs right now: only those whose lease expired are
+            # ours to recover, now and every ttl/3 s from here on.
+            self._taking_over = True
+            self._start_leases()
+            return await self.take_over()
         resumed: list[str] = []
         for job in await self.ledger.unfinished_jobs():
-            provider = self.router.get(job.provider) if job.provider else None
-            hooks = self.hooks.get(job.platform)
-            can_resume = (
-                job.provider_task_id is not None
-                and job.reservation_id is not None
-                and provider is not None
-                and provider.capabilities.resumable
-                and hooks is not None
-            )
-            if can_resume and hooks is not None:
-                log.info("job %s: resuming %s task after restart", job.id, job.provider)
-                task = asyncio.create_task(self._resume(job, hooks))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+            if await self._recover_job(job):
                 resumed.append(job.id)
-                continue
-            log.info("job %s: left %s by a previous run; refunding", job.id, job.status)
-            if job.reservation_id is not None:
-                await self._refund(job.id, job.reservation_id, "restart", "bot restarted during the job")
-            else:  # nothing held, but the row must still be closed or every restart meets it again
-                await self.ledger.finish_job(
-                    job.id, JobStatus.FAILED, error_kind="restart", error="bot restarted during the job"
-                )
-            if hooks is not None:
-                with contextlib.suppress(Exception):
-                    await hooks.notify(job, messages.RESTARTED_REFUNDED)
         return resumed
+
+    async def _recover_job(self, job: Job) -> bool:
+        """Resume one job a dead process left (True), or refund it and tell the user (False)."""
+        provider = self.router.get(job.provider) if job.provider else None
+        hooks = self.hooks.get(job.platform)
+        can_resume = (
+            job.provider_task_id is not None
+            and job.reservation_id is not None
+            and provider is not None
+            and provider.capabilities.resumable
+            and hooks is not None
+        )
+        if can_resume and hooks is not None:
+            log.info("job %s: resuming %s task after restart", job.id, job.provider)
+            task = asyncio.create_task(self._resume(job, hooks))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return True
+        log.info("job %s: left %s by a previous run; refunding", job.id, job.status)
+        if job.reservation_id is not None:
+            await self._refund(job.id, job.reservation_id, "restart", "bot restarted during the job")
+        else:  # nothing held, but the row must still be closed or every restart meets it again
+            await self.ledger.finish_job(
+                job.id, JobStatus.FAILED, error_kind="restart", error="bot restarted during the job"
+            )
+        if hooks is not None:
+            with contextlib.suppress(Exception):
+                await hooks.notify(job, messages.RESTARTED_REFUNDED)
+        return False
 
     async def _resume(self, job: Job, hooks: PlatformHooks) -> None:
         with job_context(job.id, job.platform, job.user_key), self._track(job.id):
@@ -542,6 +685,7 @@ class Engine:
                 )
             images = output.images[: validated.count]
             weight = int(job.request.get("weight") or 1)
+            await self._still_ours(job.id)
             await self.ledger.save_outputs(job.id, images)
             result = GenerationResult(
                 job_id=job.id,

@@ -8,15 +8,17 @@ connect over it; without it, messages that ping the bot and DMs still carry thei
 Commands are synced at start-up: globally, or to DISCORD_GUILD_ID only (instant, for
 development). Prefix commands are not used: messages go to the MessageHandler.
 
-One gateway connection serves up to 2,500 servers. Nothing here assumes a single shard (readiness
-is judged by the servers' availability, channels are looked up per interaction), so moving past
-that is a change of base class to `commands.AutoShardedBot`; its gateway address then comes from
-`GET /gateway/bot` on DISCORD_API_BASE_URL rather than from DISCORD_GATEWAY_URL.
+One gateway connection serves up to 2,500 servers. Past that, DISCORD_SHARD_COUNT (and
+DISCORD_SHARD_IDS, the shards this process runs) make the client a `commands.AutoShardedBot`
+(`make_bot`): each process runs its subset of shards against DISCORD_GATEWAY_URL, and the jobs,
+buttons and replies of any server work in whichever process owns its shard, since job state is in
+the shared database. Neither set: the single-connection `commands.Bot`, as before.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -30,7 +32,7 @@ from bot.invite import DISCORD_PERMISSION_BITS, DISCORD_SCOPES
 from bot.runtime import Runtime
 from bot.tasks import BackgroundTasks
 
-__all__ = ["PERMISSIONS", "SCOPES", "SeedBot", "intents"]
+__all__ = ["PERMISSIONS", "SCOPES", "SeedBot", "ShardedSeedBot", "intents", "make_bot"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def intents() -> discord.Intents:
 
 
 class SeedBot(commands.Bot):
-    def __init__(self, runtime: Runtime, tasks: BackgroundTasks) -> None:
+    def __init__(self, runtime: Runtime, tasks: BackgroundTasks, **shards: Any) -> None:
         self._wanted = intents()
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -55,6 +57,7 @@ class SeedBot(commands.Bot):
             help_command=None,
             allowed_mentions=NO_PINGS,
             chunk_guilds_at_startup=False,
+            **shards,
         )
         self.runtime = runtime
         self.actions = Studio(runtime, self, tasks)
@@ -88,3 +91,21 @@ class SeedBot(commands.Bot):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.replies.on_message(message)
+
+
+class ShardedSeedBot(SeedBot, commands.AutoShardedBot):
+    """SeedBot running some of the shards (DISCORD_SHARD_COUNT, DISCORD_SHARD_IDS)."""
+
+
+def make_bot(runtime: Runtime, tasks: BackgroundTasks) -> SeedBot:
+    """The single-connection bot, or a sharded one when DISCORD_SHARD_COUNT is set."""
+    settings = runtime.settings
+    if settings.discord_shard_count is None:
+        return SeedBot(runtime, tasks)
+    ids = settings.discord_shard_ids
+    log.info(
+        "discord: running shard(s) %s of %d",
+        ",".join(map(str, ids)) if ids else "all",
+        settings.discord_shard_count,
+    )
+    return ShardedSeedBot(runtime, tasks, shard_count=settings.discord_shard_count, shard_ids=ids)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 
-from adapters.discord_adapter.client import SeedBot
+from adapters.discord_adapter.client import SeedBot, ShardedSeedBot, make_bot
 from adapters.discord_adapter.endpoints import Endpoints
 from adapters.discord_adapter.studio import PLATFORM
 from bot.engine import PlatformHooks
@@ -45,12 +45,15 @@ class DiscordPlatform:
         bot = self.bot
         if bot is None or bot.is_closed() or not _session_ready(bot):
             return False
+        if isinstance(bot, ShardedSeedBot):
+            shards = bot.shards.values()
+            return bool(shards) and not any(shard.is_closed() for shard in shards)
         ws = bot.ws
         return ws is not None and ws.open
 
     async def start(self) -> None:
         self.endpoints.apply()
-        bot = SeedBot(self.runtime, self.tasks)
+        bot = make_bot(self.runtime, self.tasks)
         self.bot = bot
         await bot.login(self._token)
         self.runtime.engine.register_platform(

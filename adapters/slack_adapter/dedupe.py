@@ -3,8 +3,8 @@
 One message can arrive as an `app_mention` and a `message` event, and Slack retries either
 (`X-Slack-Retry-Num`) when an ack is slow. Both carry the message's (channel, ts), which is
 the key claimed here. Kept in memory with a TTL: Slack's last retry comes about 5 minutes
-after the first delivery, so an hour is plenty. (Moving this to the database, so a restart
-between a delivery and its retry is covered too, is a later issue.)
+after the first delivery, so an hour is plenty. This is only the fast first filter: the
+handler then asks the ledger (`first_sighting`), which decides across restarts and replicas.
 """
 
 from __future__ import annotations

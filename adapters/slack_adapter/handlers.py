@@ -121,7 +121,10 @@ class SlackHandlers:
             addressed_to_bot = f"<@{self.bot_user_id}" in raw
             if parent is None or (_OTHER_MENTION.search(raw) and not addressed_to_bot):
                 return
-        if not self.seen.claim(SeenMessages.message_key(channel, ts)):
+        # The in-memory set is a fast first filter (one message comes as app_mention and message);
+        # the database decides, so a retry that reaches another replica is not answered twice.
+        key = SeenMessages.message_key(channel, ts)
+        if not self.seen.claim(key) or not await self.ledger.first_sighting("slack:" + key):
             log.info(
                 "slack: %s %s/%s already handled (retry %s); ignoring",
                 event.get("type"),
