@@ -1,4 +1,5 @@
-"""`python -m bot run --slack` in a subprocess (as in production), its log, and its memory."""
+"""`python -m bot run --slack` or `--discord` in a subprocess (as in production), its log, and its
+memory."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 _LISTENING = re.compile(r"slack: listening on http://[^:]+:(\d+)(/\S+)")
+_DISCORD_READY = re.compile(r"discord: connected as ")
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -57,8 +59,16 @@ class RssSampler:
 
 
 class BotProcess:
-    def __init__(self, env: dict[str, str], *, profile: Path | None = None, module: str = "bot") -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        profile: Path | None = None,
+        module: str = "bot",
+        platform: str = "slack",
+    ) -> None:
         self.env = env
+        self.platform = platform  # "slack" (HTTP mode) or "discord" (gateway)
         self.module = module  # `python -m MODULE run --slack`; bench.whatif_bot tries a fix
         self.profile = profile  # run under cProfile, writing the stats here at exit
         self.lines: list[str] = []
@@ -79,7 +89,7 @@ class BotProcess:
     def start(self) -> None:
         prefix = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, *prefix, "-m", self.module, "run", "--slack"],
+            [sys.executable, *prefix, "-m", self.module, "run", f"--{self.platform}"],
             cwd=REPO,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -107,6 +117,8 @@ class BotProcess:
     async def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
+            if self.platform == "discord" and self.matching(_DISCORD_READY.pattern):
+                return
             found = self.matching(_LISTENING.pattern)
             if found:
                 match = _LISTENING.search(found[0])

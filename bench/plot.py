@@ -1,4 +1,4 @@
-"""The results as a PNG, drawn with Pillow (no plotting dependency): four bar panels, each
+"""The results as a PNG, drawn with Pillow (no plotting dependency): six bar panels, each
 figure beside its reference, with the target as a dashed line where there is one."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-W, H = 1400, 1000
+W, H = 1400, 1500
 PANEL_W, PANEL_H = 700, 500
 BLUE, GREY, RED, BLACK = (52, 101, 164), (170, 170, 170), (204, 0, 0), (20, 20, 20)
 MB = 1024 * 1024
@@ -65,40 +65,46 @@ def _panel(
         draw.text((right - 120, y - 18), f"target {target:g}", fill=RED, font=_font(13))
 
 
+def _platform(d: ImageDraw.ImageDraw, y: int, name: str, part: dict[str, Any], what: str) -> None:
+    """Row of two panels for one platform: overhead (left), acknowledgement (right)."""
+    _panel(
+        d,
+        (0, y),
+        f"2. Generation time, {name} end-to-end vs direct httpx",
+        [
+            (
+                f"N={r['n']} ({r['ratio_mean']:.2f}x)",
+                [(r["e2e_mean_s"], BLUE), (r["direct_mean_s"], GREY)],
+            )
+            for r in part["runs"]
+        ],
+        "s (mean)",
+        [(f"seedbot via {name}", BLUE), ("direct httpx", GREY)],
+    )
+    ack = part["ack"]["rounds"]
+    _panel(
+        d,
+        (PANEL_W, y),
+        f"1. {name} ack, {part['ack']['n']} {what} in 1 s",
+        [
+            (f"round {i} p{q}", [(r[f"bot_p{q}_ms"], BLUE), (r[f"ref_p{q}_ms"], GREY)])
+            for i, r in enumerate(ack, 1)
+            for q in (50, 99)
+        ],
+        "ms",
+        [("seedbot", BLUE), ("bare aiohttp", GREY)],
+        target=250.0,
+    )
+
+
 def draw(results: dict[str, Any], path: Path) -> None:
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
+    if results.get("discord"):
+        _platform(d, 2 * PANEL_H, "Discord", results["discord"], "interactions")
     s = results.get("slack")
     if s:
-        runs = s["runs"]
-        _panel(
-            d,
-            (0, 0),
-            "2. Generation time, Slack end-to-end vs direct httpx",
-            [
-                (
-                    f"N={r['n']} ({r['ratio_mean']:.2f}x)",
-                    [(r["e2e_mean_s"], BLUE), (r["direct_mean_s"], GREY)],
-                )
-                for r in runs
-            ],
-            "s (mean)",
-            [("seedbot via Slack", BLUE), ("direct httpx", GREY)],
-        )
-        ack = s["ack"]["rounds"]
-        _panel(
-            d,
-            (PANEL_W, 0),
-            f"1. Slack ack, {s['ack']['n']} events in 1 s",
-            [
-                (f"round {i} p{q}", [(r[f"bot_p{q}_ms"], BLUE), (r[f"ref_p{q}_ms"], GREY)])
-                for i, r in enumerate(ack, 1)
-                for q in (50, 99)
-            ],
-            "ms",
-            [("seedbot (bolt)", BLUE), ("bare aiohttp", GREY)],
-            target=250.0,
-        )
+        _platform(d, 0, "Slack", s, "events")
         m = s["memory"]
         groups: list[Group] = [("before", [(m["rss_before"] / MB, GREY)])]
         for i, (peak, after) in enumerate(
