@@ -25,10 +25,11 @@ HTTP_TIMEOUT = httpx.Timeout(connect=10.0, read=180.0, write=60.0, pool=60.0)
 
 
 def http_limits(settings: Settings) -> httpx.Limits:
-    # Every job in flight may hold a provider call and a few result downloads at once.
+    # Every job in flight holds a provider call, then a few result downloads. Idle keep-alive
+    # connections stay few: httpcore scans all of them for every queued request.
     return httpx.Limits(
-        max_connections=max(100, settings.max_concurrency * 4),
-        max_keepalive_connections=max(50, settings.max_concurrency),
+        max_connections=max(100, settings.max_concurrency * 2),
+        max_keepalive_connections=50,
         keepalive_expiry=30.0,
     )
 
