@@ -16,12 +16,14 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels -c constraints.txt .
 
 # --- runtime -----------------------------------------------------------------------------------
 FROM python:3.11-slim AS runtime
+# MALLOC_ARENA_MAX: glibc keeps freed arenas after bursts of multi-MB images (BENCHMARKS.md).
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     SEEDBOT_DATABASE=/data/seedbot.db \
-    SEEDBOT_HTTP_PORT=8080
+    SEEDBOT_HTTP_PORT=8080 \
+    MALLOC_ARENA_MAX=2
 COPY --from=build /wheels /wheels
 RUN pip install --no-index --find-links=/wheels seedbot && rm -rf /wheels \
     && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin seedbot \
