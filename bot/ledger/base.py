@@ -7,6 +7,8 @@ jobs are leased to the process running them, and platform event dedupe is shared
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -144,6 +146,45 @@ def refusal(status: QuotaStatus, amount: int, pool: Pool | None, pool_used: int)
         return QuotaExceeded(scope="pool", limit=pool.daily, used=pool_used, resets_at=status.day_resets)
     return QuotaExceeded(
         scope="daily", limit=status.day_limit or 0, used=status.day_used, resets_at=status.day_resets
+    )
+
+
+def _as_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def job_from_row(
+    row: Any, message_ids: tuple[str, ...] = (), *, time_text: Callable[[Any], str | None] = _as_text
+) -> Job:
+    """A jobs row (either backend's row type; both index by column name) as a Job.
+    `time_text` turns the backend's timestamps into the model's ISO 8601 text."""
+    return Job(
+        id=row["id"],
+        user_key=row["user_key"],
+        platform=row["platform"],
+        status=JobStatus(row["status"]),
+        kind=row["kind"],
+        prompt=row["prompt"],
+        model=row["model"],
+        request=json.loads(row["request_json"]),
+        workspace_id=row["workspace_id"],
+        channel_id=row["channel_id"],
+        thread_id=row["thread_id"],
+        message_id=row["message_id"],
+        provider=row["provider"],
+        provider_task_id=row["provider_task_id"],
+        reservation_id=row["reservation_id"],
+        images_requested=row["images_requested"],
+        images_delivered=row["images_delivered"],
+        parent_id=row["parent_id"],
+        error_kind=row["error_kind"],
+        error=row["error"],
+        created_at=time_text(row["created_at"]) or "",
+        finished_at=time_text(row["finished_at"]),
+        duration_ms=row["duration_ms"],
+        result_message_ids=message_ids,
+        owner=row["owner"],
+        lease_expires_at=time_text(row["lease_expires_at"]),
     )
 
 

@@ -35,6 +35,7 @@ from bot.ledger.base import (
     Reservation,
     StatsRow,
     day_key,
+    job_from_row,
     month_key,
     period_resets,
     refusal,
@@ -447,34 +448,7 @@ class PostgresLedger:
 
     @staticmethod
     def _job(row: Any, message_ids: tuple[str, ...] = ()) -> Job:
-        return Job(
-            id=row["id"],
-            user_key=row["user_key"],
-            platform=row["platform"],
-            status=JobStatus(row["status"]),
-            kind=row["kind"],
-            prompt=row["prompt"],
-            model=row["model"],
-            request=json.loads(row["request_json"]),
-            workspace_id=row["workspace_id"],
-            channel_id=row["channel_id"],
-            thread_id=row["thread_id"],
-            message_id=row["message_id"],
-            provider=row["provider"],
-            provider_task_id=row["provider_task_id"],
-            reservation_id=row["reservation_id"],
-            images_requested=row["images_requested"],
-            images_delivered=row["images_delivered"],
-            parent_id=row["parent_id"],
-            error_kind=row["error_kind"],
-            error=row["error"],
-            created_at=_iso(row["created_at"]) or "",
-            finished_at=_iso(row["finished_at"]),
-            duration_ms=row["duration_ms"],
-            result_message_ids=message_ids,
-            owner=row["owner"],
-            lease_expires_at=_iso(row["lease_expires_at"]),
-        )
+        return job_from_row(row, message_ids, time_text=_iso)
 
     async def _with_links(self, rows: Sequence[Any]) -> list[Job]:
         if not rows:

@@ -31,6 +31,7 @@ from bot.ledger.base import (
     Reservation,
     StatsRow,
     day_key,
+    job_from_row,
     month_key,
     period_resets,
     refusal,
@@ -473,34 +474,7 @@ class SQLiteLedger:
 
     @staticmethod
     def _job(row: aiosqlite.Row, message_ids: tuple[str, ...] = ()) -> Job:
-        return Job(
-            id=row["id"],
-            user_key=row["user_key"],
-            platform=row["platform"],
-            status=JobStatus(row["status"]),
-            kind=row["kind"],
-            prompt=row["prompt"],
-            model=row["model"],
-            request=json.loads(row["request_json"]),
-            workspace_id=row["workspace_id"],
-            channel_id=row["channel_id"],
-            thread_id=row["thread_id"],
-            message_id=row["message_id"],
-            provider=row["provider"],
-            provider_task_id=row["provider_task_id"],
-            reservation_id=row["reservation_id"],
-            images_requested=row["images_requested"],
-            images_delivered=row["images_delivered"],
-            parent_id=row["parent_id"],
-            error_kind=row["error_kind"],
-            error=row["error"],
-            created_at=row["created_at"],
-            finished_at=row["finished_at"],
-            duration_ms=row["duration_ms"],
-            result_message_ids=message_ids,
-            owner=row["owner"],
-            lease_expires_at=row["lease_expires_at"],
-        )
+        return job_from_row(row, message_ids)
 
     async def _jobs(self, where: str, params: tuple[Any, ...], tail: str = "") -> list[Job]:
         rows = await self.db.execute_fetchall(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where} {tail}", params)
