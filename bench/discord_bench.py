@@ -16,7 +16,6 @@ the emulator's gateway (INTERACTION_CREATE), exactly as Discord would send it.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.botproc import REPO, BotProcess, RssSampler, proc_status
+from bench.botproc import REPO, BotProcess, RssSampler, bench_env, proc_status
 from bench.images import jpeg_2k, unique_jpeg
 from bench.slack import PROMPT, PROVIDER_LATENCY, _summary, direct, percentile
 from tests.emulators.discord_emulator import TEXT_CHANNEL_ID, DiscordEmulator
@@ -80,26 +79,13 @@ class BenchDiscord(DiscordEmulator):
 
 
 def bot_env(emu: DiscordEmulator, providers: ProviderEmulator, db: Path) -> dict[str, str]:
-    prefixes = ("SEEDBOT_", "SLACK_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env.update(
-        PYTHONUNBUFFERED="1",
-        PYTHONPATH=str(REPO),
+    return bench_env(
+        db,
+        providers,
         DISCORD_TOKEN=emu.token,
         DISCORD_API_BASE_URL=emu.api_base,
         DISCORD_GATEWAY_URL=emu.gateway_url,
-        NOVITA_API_KEY=providers.novita.api_key,
-        NOVITA_BASE_URL=providers.base_url("novita"),
-        SEEDBOT_PROVIDERS="novita",
-        SEEDBOT_DATABASE=str(db),
-        SEEDBOT_ALLOW_PRIVATE_NETWORK="1",
-        SEEDBOT_LOG_LEVEL="INFO",
-        SEEDBOT_MAX_CONCURRENCY="500",
-        SEEDBOT_USER_CONCURRENCY="500",
-        SEEDBOT_DAILY_IMAGES="10000000",
-        SEEDBOT_MONTHLY_IMAGES="10000000",
     )
-    return env
 
 
 @dataclass
@@ -295,5 +281,5 @@ async def run(
                 out["bot_errors"] = bot.matching(r" (ERROR|CRITICAL) ")[:5]
                 out["bot_unusable"] = bot.matching(r"unusable: ")[:5]
             finally:
-                await bot.stop()
+                await bot.stop(timeout=30, check=False)
     return out

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
@@ -19,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.botproc import REPO, BotProcess, RssSampler, proc_status
+from bench.botproc import REPO, BotProcess, RssSampler, bench_env, proc_status
 from bench.images import jpeg_2k, unique_jpeg
 from tests.emulators.providers import ProviderEmulator
 from tests.emulators.slack_emulator import SlackEmulator
@@ -103,32 +102,14 @@ class Rig:
 
 
 def bot_env(slack: SlackEmulator, providers: ProviderEmulator, db: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            ("SEEDBOT_", "SLACK_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_")
-        )
-    }
-    env.update(
-        PYTHONUNBUFFERED="1",
-        PYTHONPATH=str(REPO),
+    return bench_env(
+        db,
+        providers,
         SLACK_API_URL=slack.api_url,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_PORT="0",
-        NOVITA_API_KEY=providers.novita.api_key,
-        NOVITA_BASE_URL=providers.base_url("novita"),
-        SEEDBOT_PROVIDERS="novita",
-        SEEDBOT_DATABASE=str(db),
-        SEEDBOT_ALLOW_PRIVATE_NETWORK="1",
-        SEEDBOT_LOG_LEVEL="INFO",
-        SEEDBOT_MAX_CONCURRENCY="500",
-        SEEDBOT_USER_CONCURRENCY="500",
-        SEEDBOT_DAILY_IMAGES="10000000",
-        SEEDBOT_MONTHLY_IMAGES="10000000",
     )
-    return env
 
 
 # -- 1. acknowledgement ---------------------------------------------------------------------------
@@ -331,7 +312,7 @@ async def run(
             bot = BotProcess(env, profile=profile, module=module)
             bot.start()
             try:
-                await bot.wait_ready()
+                await bot.wait_ready(timeout=30)
                 rig = Rig(slack, providers, bot, http, image)
                 if ack:
                     print("slack: acknowledgement burst", flush=True)
@@ -341,5 +322,5 @@ async def run(
                 errors = bot.matching(r" (ERROR|CRITICAL) ")
                 out["bot_errors"] = errors[:5]
             finally:
-                await bot.stop()
+                await bot.stop(timeout=30, check=False)
     return out

@@ -4,9 +4,12 @@ exported keys leak into settings (tests build Settings explicitly)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+
+from tests.botproc import BotGroup
 
 _PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_", "SLACK_")
 
@@ -21,6 +24,24 @@ def clean_environ(
     # Relative paths (./seedbot.db, .env) resolve in a scratch directory, never the repo.
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     yield
+
+
+@pytest.fixture
+async def bot_group(request: pytest.FixtureRequest) -> AsyncIterator[BotGroup]:
+    """The bot processes a test starts (tests/botproc.py): stopped at teardown, their logs
+    printed if the test failed."""
+    bots = BotGroup()
+    yield bots
+    report = getattr(request.node, "rep_call", None)
+    await bots.close(print_logs=report is None or report.failed)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    """Each phase's report on the item (`rep_setup`, `rep_call`, ...), for fixtures to look at."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -2,8 +2,8 @@
 
 The bot is started the way `seedbot run` starts it: Settings -> open_runtime -> the platform
 factory found through the `seedbot.platforms` entry points -> `start()` -> `engine.recover()`,
-in process (`start_bot`), or as `python -m bot run --discord` in a subprocess (`BotProcess`,
-for restarts). DISCORD_API_BASE_URL / DISCORD_GATEWAY_URL point it at the emulator. Tests act
+in process (`start_bot`), or as `python -m bot run --discord` in a subprocess (`spawn_bot`,
+through tests/botproc.py, for restarts). DISCORD_API_BASE_URL / DISCORD_GATEWAY_URL point it at the emulator. Tests act
 as Discord users through the emulator and assert on what it recorded, waiting on those records
 (never on fixed sleeps).
 """
@@ -12,12 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import re
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -33,13 +28,13 @@ from bot.ledger.base import QuotaStatus
 from bot.models import Job, JobStatus
 from bot.platform import load_factories
 from bot.runtime import Runtime, open_runtime
+from tests.botproc import BotGroup, BotProcess, bot_env
 from tests.emulators.discord_emulator import (
     CT_PUBLIC_THREAD,
     HUMAN_USER_ID,
     DiscordEmulator,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 BUTTON_RE = re.compile(r"^seedbot:(reroll|variations|edit|delete):([0-9a-f]+)$")
 
 
@@ -185,120 +180,22 @@ async def start_bot(emu: DiscordEmulator, tmp_path: Path) -> AsyncIterator[Start
         yield start
 
 
-class BotProcess:
-    """`python -m bot run --discord` in a subprocess, with its log collected line by line."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env = env
-        self.cwd = cwd
-        self.lines: list[str] = []
-        self.proc: subprocess.Popen[str] | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--discord"],
-            cwd=self.cwd,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc is not None and self.proc.stderr is not None
-        for line in self.proc.stderr:
-            with self._lock:
-                self.lines.append(line.rstrip("\n"))
-
-    @property
-    def log(self) -> str:
-        with self._lock:
-            return "\n".join(self.lines)
-
-    async def wait_log(self, pattern: str, count: int = 1, timeout: float = 20.0) -> list[str]:
-        rx = re.compile(pattern)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            with self._lock:
-                found = [line for line in self.lines if rx.search(line)]
-            if len(found) >= count:
-                return found
-            if self.proc is not None and self.proc.poll() is not None:
-                raise AssertionError(
-                    f"bot exited ({self.proc.returncode}) waiting for {pattern!r}:\n{self.log}"
-                )
-            if loop.time() > deadline:
-                raise TimeoutError(f"{count}x {pattern!r} not logged within {timeout}s:\n{self.log}")
-            await asyncio.sleep(0.02)
-
-    async def kill(self) -> None:
-        """SIGKILL: a crash, with no chance to clean up (jobs stay "running" in the ledger)."""
-        assert self.proc is not None
-        self.proc.kill()
-        await asyncio.to_thread(self.proc.wait, 10)
-
-    async def stop(self, timeout: float = 20.0) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.to_thread(self.proc.wait, timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            await asyncio.to_thread(self.proc.wait, 5)
-            raise AssertionError(f"bot did not stop on SIGTERM:\n{self.log}") from None
-
-
 SpawnBot = Callable[..., Awaitable[BotProcess]]
 
 
 @pytest.fixture
-async def spawn_bot(
-    emu: DiscordEmulator, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[SpawnBot]:
+async def spawn_bot(emu: DiscordEmulator, tmp_path: Path, bot_group: BotGroup) -> AsyncIterator[SpawnBot]:
     """`await spawn_bot(SEEDBOT_DAILY_IMAGES="5")`: the bot as a process (env overrides as
-    keywords). Bots share one database per test, so a second one is a restart. All are
-    stopped at teardown; their logs are printed if the test failed."""
-    bots: list[BotProcess] = []
+    keywords). Bots share one database per test, so a second one is a restart (`bot_group`
+    stops them all)."""
 
     async def spawn(**overrides: str) -> BotProcess:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("SEEDBOT_", "DISCORD_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_"))
+        platform = {
+            "DISCORD_TOKEN": emu.token,
+            "DISCORD_API_BASE_URL": emu.api_base,
+            "DISCORD_GATEWAY_URL": emu.gateway_url,
         }
-        env.update(
-            PYTHONUNBUFFERED="1",
-            PYTHONPATH=str(REPO),
-            DISCORD_TOKEN=emu.token,
-            DISCORD_API_BASE_URL=emu.api_base,
-            DISCORD_GATEWAY_URL=emu.gateway_url,
-            SEEDBOT_DATABASE=str(tmp_path / "seedbot.db"),
-            SEEDBOT_ALLOW_PRIVATE_NETWORK="1",
-            SEEDBOT_LOG_LEVEL="INFO",
-        )
-        env.update(overrides)
-        bot = BotProcess(env, tmp_path)
-        bots.append(bot)
-        bot.start()
-        await bot.wait_log(r"discord: connected as ")
-        return bot
+        env = bot_env(tmp_path / "seedbot.db", **(platform | overrides))
+        return await bot_group.run(BotProcess(env, tmp_path, platform="discord"))
 
     yield spawn
-    for bot in bots:
-        await bot.stop()
-    report = getattr(request.node, "rep_call", None)
-    if report is None or report.failed:
-        for i, bot in enumerate(bots, start=1):
-            print(f"----- bot {i} log -----\n{bot.log}")
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
-    report = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report

@@ -11,7 +11,6 @@ provider emulators.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,18 @@ import asyncpg
 import pytest
 
 from bot import messages
+from tests.botproc import BotGroup, BotProcess
 from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
-from tests.reliability.test_kill9 import HeldProviders, bot_env
-from tests.slack.conftest import BotProcess, results
+from tests.reliability.test_kill9 import (
+    IN_FLIGHT_SQL,
+    HeldProviders,
+    bot_env,
+    delivered_and_refunded,
+    held_world,
+    mixed_burst,
+    placeholders_of,
+)
+from tests.slack.conftest import results
 
 PER_PROVIDER = 8
 USERS = ("U1", "U2", "U3")
@@ -30,15 +38,8 @@ USERS = ("U1", "U2", "U3")
 
 @pytest.fixture
 async def world() -> AsyncIterator[tuple[SlackEmulator, HeldProviders]]:
-    token, signing = "xoxb-" + secrets.token_hex(8), "sig" + secrets.token_hex(8)
-    providers = HeldProviders()
-    async with providers, SlackEmulator(bot_token=token, signing_secret=signing) as slack:
-        for i, user in enumerate(USERS[1:], start=2):
-            slack.add_user(user, f"user{i}")
-        try:
-            yield slack, providers
-        finally:
-            providers.release.set()
+    async with held_world(USERS) as both:
+        yield both
 
 
 async def fetch(dsn: str, sql: str) -> list[asyncpg.Record]:
@@ -50,26 +51,9 @@ async def fetch(dsn: str, sql: str) -> list[asyncpg.Record]:
 
 
 def replica_env(slack: SlackEmulator, providers: HeldProviders, dsn: str) -> dict[str, str]:
-    env = bot_env(slack, providers, Path("unused.db"))
-    env.update(SEEDBOT_DATABASE=dsn, SEEDBOT_LEASE_TTL="2")
+    env = bot_env(slack, providers, dsn)
+    env.update(SEEDBOT_LEASE_TTL="2")
     return env
-
-
-async def start(bots: list[BotProcess], env: dict[str, str], cwd: Path) -> BotProcess:
-    bot = BotProcess(env, cwd)
-    bots.append(bot)
-    bot.start()
-    await bot.wait_ready()
-    return bot
-
-
-async def stop_all(bots: list[BotProcess], failed: bool) -> None:
-    if failed:
-        for i, bot in enumerate(bots, start=1):
-            print(f"----- replica {i} log -----\n{bot.log[-20000:]}")
-    for bot in bots:
-        if bot.proc is not None and bot.proc.poll() is None:
-            await bot.stop()
 
 
 async def test_kill9_one_replica_the_other_takes_its_jobs_over(
@@ -78,56 +62,34 @@ async def test_kill9_one_replica_the_other_takes_its_jobs_over(
     slack, providers = world
     env = replica_env(slack, providers, pg_dsn)
     providers.apiframe.pending_polls = 1_000_000  # never finishes while the first replica lives
-    bots: list[BotProcess] = []
+    bots = BotGroup("replica")
     failed = True
     try:
-        first = await start(bots, env, tmp_path)
-        second = await start(bots, env, tmp_path)
+        first = await bots.run(BotProcess(env, tmp_path))
+        second = await bots.run(BotProcess(env, tmp_path))
         assert first.port != second.port
-        polling: dict[str, str] = {}  # thread ts -> prompt
-        sync: dict[str, str] = {}
-        events = []
-        for i in range(PER_PROVIDER * 2):
-            to_novita = i % 2 == 1
-            prompt = f"replica test {i}" + (" --model 4.5" if to_novita else "")
-            event = slack.mention_event(prompt, user=USERS[i % len(USERS)])
-            (sync if to_novita else polling)[event["ts"]] = prompt
-            events.append(event)
-        answers = await asyncio.gather(*(slack.post_event(first.url, e) for e in events))
-        assert all(a.status == 200 for a in answers)
+        polling, sync = await mixed_burst(slack, first.url, "replica test", PER_PROVIDER, USERS)
 
         async def all_in_flight() -> bool:
             if providers.apiframe.submissions < PER_PROVIDER or providers.novita.submissions < PER_PROVIDER:
                 return False
-            rows = await fetch(
-                pg_dsn,
-                "SELECT provider, COUNT(*) AS n FROM jobs WHERE status = 'running' AND message_id IS NOT NULL "
-                "AND (provider = 'novita' OR provider_task_id IS NOT NULL) GROUP BY provider",
-            )
+            rows = await fetch(pg_dsn, IN_FLIGHT_SQL)
             return {r["provider"]: r["n"] for r in rows} == {"apiframe": PER_PROVIDER, "novita": PER_PROVIDER}
 
         await slack.wait_for(all_in_flight, 30, message="jobs in flight on the first replica")
         owners = {r["owner"] for r in await fetch(pg_dsn, "SELECT owner FROM jobs")}
-        assert len(owners) == 1 and f":{first.proc.pid}:" in str(next(iter(owners)))  # type: ignore[union-attr]
-        placeholders = {
-            c.params["thread_ts"]: c.response["ts"] for c in slack.calls("chat.postMessage") if c.response
-        }
+        assert len(owners) == 1 and f":{first.pid}:" in str(next(iter(owners)))
+        placeholders = placeholders_of(slack)
         await first.kill()
         for task in providers.apiframe.tasks.values():
             task.pending = 0
         providers.release.set()  # Novita's held calls answer into the dead process
 
-        restarted = messages.with_charge_note(messages.RESTARTED_REFUNDED)
-
-        def finished() -> bool:
-            notes = [
-                c
-                for c in slack.calls("chat.update", text=restarted)
-                if c.params["ts"] in {placeholders[t] for t in sync}
-            ]
-            return len(results(slack)) >= PER_PROVIDER and len(notes) >= PER_PROVIDER
-
-        await slack.wait_for(finished, 30, message="results and refund notes from the second replica")
+        await slack.wait_for(
+            lambda: delivered_and_refunded(slack, placeholders, sync, PER_PROVIDER),
+            30,
+            message="results and refund notes from the second replica",
+        )
         await second.wait_log(r"taking over from", count=PER_PROVIDER * 2)
 
         async def closed() -> bool:
@@ -140,6 +102,7 @@ async def test_kill9_one_replica_the_other_takes_its_jobs_over(
 
         uploads = results(slack)
         assert sorted(u["thread_ts"] for u in uploads) == sorted(polling), "each delivered once"
+        restarted = messages.with_charge_note(messages.RESTARTED_REFUNDED)
         for thread in sync:
             message = slack.message(CHANNEL_ID, placeholders[thread])
             assert message is not None and message["text"] == restarted
@@ -151,7 +114,7 @@ async def test_kill9_one_replica_the_other_takes_its_jobs_over(
             key = f"{r['provider']}:{r['status']}:{r['error_kind'] or ''}"
             by_status[key] = by_status.get(key, 0) + 1
         assert by_status == {"apiframe:succeeded:": PER_PROVIDER, "novita:failed:restart": PER_PROVIDER}
-        assert all(f":{second.proc.pid}:" in r["owner"] for r in rows)  # type: ignore[union-attr]
+        assert all(f":{second.pid}:" in r["owner"] for r in rows)
         [totals] = await fetch(
             pg_dsn,
             "SELECT COUNT(*) FILTER (WHERE state = 'reserved') AS open, SUM(used) AS charged FROM reservations",
@@ -160,7 +123,7 @@ async def test_kill9_one_replica_the_other_takes_its_jobs_over(
         assert totals["open"] == 0 and totals["charged"] == PER_PROVIDER == usage["used"]
         failed = False
     finally:
-        await stop_all(bots, failed)
+        await bots.close(print_logs=failed, max_chars=20000)
 
 
 async def test_one_event_delivered_to_both_replicas_is_answered_once(
@@ -168,11 +131,11 @@ async def test_one_event_delivered_to_both_replicas_is_answered_once(
 ) -> None:
     slack, providers = world
     env = replica_env(slack, providers, pg_dsn)
-    bots: list[BotProcess] = []
+    bots = BotGroup("replica")
     failed = True
     try:
-        first = await start(bots, env, tmp_path)
-        second = await start(bots, env, tmp_path)
+        first = await bots.run(BotProcess(env, tmp_path))
+        second = await bots.run(BotProcess(env, tmp_path))
         event = slack.mention_event("a lighthouse at dusk")
         answers: list[Any] = await asyncio.gather(
             slack.post_event(first.url, event, event_id="Ev1"),
@@ -189,4 +152,4 @@ async def test_one_event_delivered_to_both_replicas_is_answered_once(
         assert len(ignored) == 1
         failed = False
     finally:
-        await stop_all(bots, failed)
+        await bots.close(print_logs=failed, max_chars=20000)

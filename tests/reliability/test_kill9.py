@@ -13,10 +13,10 @@ charged = delivered.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,11 @@ import pytest
 from aiohttp import web
 
 from bot import messages
+from tests import botproc
+from tests.botproc import BotGroup, BotProcess
 from tests.emulators.providers import ProviderEmulator, ProviderState
 from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
-from tests.slack.conftest import REPO, BotProcess, results
+from tests.slack.conftest import results
 
 PER_PROVIDER = 25
 USERS = ("U1", "U2", "U3", "U4", "U5")
@@ -59,12 +61,13 @@ async def query(path: Path, sql: str) -> list[tuple[Any, ...]]:
     return await asyncio.to_thread(_db, path, sql)
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[SlackEmulator, HeldProviders]]:
+@asynccontextmanager
+async def held_world(users: tuple[str, ...]) -> AsyncIterator[tuple[SlackEmulator, HeldProviders]]:
+    """The Slack emulator (with `users`) and the providers, Novita held until released."""
     token, signing = "xoxb-" + secrets.token_hex(8), "sig" + secrets.token_hex(8)
     providers = HeldProviders()
     async with providers, SlackEmulator(bot_token=token, signing_secret=signing) as slack:
-        for i, user in enumerate(USERS[1:], start=2):
+        for i, user in enumerate(users[1:], start=2):
             slack.add_user(user, f"user{i}")
         try:
             yield slack, providers
@@ -72,24 +75,61 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[SlackEmulator, HeldProvid
             providers.release.set()
 
 
-def bot_env(slack: SlackEmulator, providers: ProviderEmulator, db: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            ("SEEDBOT_", "SLACK_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_")
-        )
-    }
-    env.update(
-        PYTHONUNBUFFERED="1",
-        PYTHONPATH=str(REPO),
+@pytest.fixture
+async def world() -> AsyncIterator[tuple[SlackEmulator, HeldProviders]]:
+    async with held_world(USERS) as both:
+        yield both
+
+
+# Jobs of the burst that are in flight: Novita's waiting on the call, Apiframe's with a task id.
+IN_FLIGHT_SQL = (
+    "SELECT provider, COUNT(*) AS n FROM jobs WHERE status = 'running' AND message_id IS NOT NULL "
+    "AND (provider = 'novita' OR provider_task_id IS NOT NULL) GROUP BY provider"
+)
+
+
+async def mixed_burst(
+    slack: SlackEmulator, url: str, label: str, per_provider: int, users: tuple[str, ...]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """2 x `per_provider` mentions at once, alternating a plain prompt (Apiframe: a task that is
+    polled) and `--model 4.5` (Novita: one synchronous call). The threads (ts -> prompt) of each."""
+    polling: dict[str, str] = {}
+    sync: dict[str, str] = {}
+    events = []
+    for i in range(per_provider * 2):
+        to_novita = i % 2 == 1
+        prompt = f"{label} {i}" + (" --model 4.5" if to_novita else "")
+        event = slack.mention_event(prompt, user=users[i % len(users)])
+        (sync if to_novita else polling)[event["ts"]] = prompt
+        events.append(event)
+    answers = await asyncio.gather(*(slack.post_event(url, e) for e in events))
+    assert all(a.status == 200 for a in answers)
+    return polling, sync
+
+
+def placeholders_of(slack: SlackEmulator) -> dict[str, str]:
+    """Thread ts -> ts of the placeholder the bot posted into it."""
+    return {c.params["thread_ts"]: c.response["ts"] for c in slack.calls("chat.postMessage") if c.response}
+
+
+def delivered_and_refunded(
+    slack: SlackEmulator, placeholders: dict[str, str], sync: dict[str, str], n: int
+) -> bool:
+    """`n` results uploaded, and `n` of the synchronous jobs' placeholders turned into the
+    restart refund note."""
+    restarted = messages.with_charge_note(messages.RESTARTED_REFUNDED)
+    theirs = {placeholders[t] for t in sync}
+    notes = [c for c in slack.calls("chat.update", text=restarted) if c.params["ts"] in theirs]
+    return len(results(slack)) >= n and len(notes) >= n
+
+
+def bot_env(slack: SlackEmulator, providers: ProviderEmulator, db: Path | str) -> dict[str, str]:
+    return botproc.bot_env(
+        db,
         SLACK_API_URL=slack.api_url,
         SLACK_BOT_TOKEN=slack.bot_token,
         SLACK_SIGNING_SECRET=slack.signing_secret,
         SLACK_PORT="0",
-        SEEDBOT_DATABASE=str(db),
-        SEEDBOT_ALLOW_PRIVATE_NETWORK="1",
-        SEEDBOT_LOG_LEVEL="INFO",
         SEEDBOT_PROVIDERS="apiframe,novita",
         APIFRAME_API_KEY=providers.apiframe.api_key,
         APIFRAME_BASE_URL=providers.base_url("apiframe"),
@@ -101,7 +141,6 @@ def bot_env(slack: SlackEmulator, providers: ProviderEmulator, db: Path) -> dict
         SEEDBOT_DAILY_IMAGES="1000",
         SEEDBOT_MONTHLY_IMAGES="10000",
     )
-    return env
 
 
 async def test_kill9_with_50_jobs_in_flight(
@@ -111,43 +150,20 @@ async def test_kill9_with_50_jobs_in_flight(
     db = tmp_path / "seedbot.db"
     env = bot_env(slack, providers, db)
     providers.apiframe.pending_polls = 1_000_000  # never finishes while the first bot lives
-    bots: list[BotProcess] = []
-
-    async def start() -> BotProcess:
-        bot = BotProcess(env, tmp_path)
-        bots.append(bot)
-        bot.start()
-        await bot.wait_ready()
-        return bot
-
+    bots = BotGroup()
+    failed = True
     try:
-        first = await start()
-        polling: dict[str, str] = {}  # thread ts -> prompt
-        sync: dict[str, str] = {}
-        events = []
-        for i in range(PER_PROVIDER * 2):
-            to_novita = i % 2 == 1
-            prompt = f"crash test {i}" + (" --model 4.5" if to_novita else "")
-            event = slack.mention_event(prompt, user=USERS[i % len(USERS)])
-            (sync if to_novita else polling)[event["ts"]] = prompt
-            events.append(event)
-        answers = await asyncio.gather(*(slack.post_event(first.url, e) for e in events))
-        assert all(a.status == 200 for a in answers)
+        first = await bots.run(BotProcess(env, tmp_path))
+        polling, sync = await mixed_burst(slack, first.url, "crash test", PER_PROVIDER, USERS)
 
         async def all_in_flight() -> bool:
             if providers.apiframe.submissions < PER_PROVIDER or providers.novita.submissions < PER_PROVIDER:
                 return False
-            rows = await query(
-                db,
-                "SELECT provider, COUNT(*) FROM jobs WHERE status = 'running' AND message_id IS NOT NULL "
-                "AND (provider = 'novita' OR provider_task_id IS NOT NULL) GROUP BY provider",
-            )
+            rows = await query(db, IN_FLIGHT_SQL)
             return dict(rows) == {"apiframe": PER_PROVIDER, "novita": PER_PROVIDER}
 
         await slack.wait_for(all_in_flight, 30, message="50 jobs in flight")
-        placeholders = {
-            c.params["thread_ts"]: c.response["ts"] for c in slack.calls("chat.postMessage") if c.response
-        }
+        placeholders = placeholders_of(slack)
         assert set(placeholders) == set(polling) | set(sync)
         in_flight = await query(db, "SELECT COUNT(*) FROM jobs WHERE status = 'running'")
         await first.kill()
@@ -157,19 +173,14 @@ async def test_kill9_with_50_jobs_in_flight(
             task.pending = 0
         providers.release.set()
 
-        second = await start()
+        second = await bots.run(BotProcess(env, tmp_path))
         await second.wait_log(r"resuming 25 job")
+        await slack.wait_for(
+            lambda: delivered_and_refunded(slack, placeholders, sync, PER_PROVIDER),
+            30,
+            message="25 results and 25 refund notes",
+        )
         restarted = messages.with_charge_note(messages.RESTARTED_REFUNDED)
-
-        def finished() -> bool:
-            notes = [
-                c
-                for c in slack.calls("chat.update", text=restarted)
-                if c.params["ts"] in {placeholders[t] for t in sync}
-            ]
-            return len(results(slack)) >= PER_PROVIDER and len(notes) >= PER_PROVIDER
-
-        await slack.wait_for(finished, 30, message="25 results and 25 refund notes")
 
         async def closed() -> bool:
             rows = await query(db, "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
@@ -220,11 +231,6 @@ async def test_kill9_with_50_jobs_in_flight(
             f"second submissions {providers.apiframe.submissions + providers.novita.submissions - 2 * PER_PROVIDER}; "
             f"reserved {reserved} = charged {charged} + refunded {refunded}, open reservations {open_reservations}"
         )
-    except BaseException:
-        for i, bot in enumerate(bots, start=1):
-            print(f"----- bot {i} log -----\n{bot.log[-20000:]}")
-        raise
+        failed = False
     finally:
-        for bot in bots:
-            if bot.proc is not None and bot.proc.poll() is None:
-                await bot.stop()
+        await bots.close(print_logs=failed, max_chars=20000)

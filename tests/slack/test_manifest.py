@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.slack.conftest import REPO
+from tests.botproc import REPO
 
 
 def _list_under(text: str, key: str) -> list[str]:
