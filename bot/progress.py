@@ -4,6 +4,8 @@ The engine reports progress often (queued #n, generating with elapsed time and p
 platforms rate-limit edits. `ProgressRelay` is the engine's progress callback: it keeps the
 latest text and shows it through `show(text)` in the background, at most once per
 `min_interval` (a new stage shows at once), so a slow or rate-limited edit never holds up the job.
+A failed edit is logged (or handed to `on_error`) and ends that round of updates; the next
+progress event starts another.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ class ProgressRelay:
         *,
         min_interval: float = 2.0,
         footer: str = "",
+        on_error: Callable[[Exception], None] | None = None,
     ) -> None:
         self._show = show
         self.min_interval = min_interval
         self.footer = footer  # a line shown under every progress text (e.g. which image is which)
+        self._on_error = on_error  # instead of the default log line (e.g. with the platform's reason)
         self._text = ""
         self._shown = ""
         self._stage = ""
@@ -68,7 +72,10 @@ class ProgressRelay:
                     await self._show(text)
                     self._shown = text
         except Exception as exc:  # progress is best effort; the job goes on regardless
-            log.info("progress update failed: %s", type(exc).__name__)
+            if self._on_error is not None:
+                self._on_error(exc)
+            else:
+                log.info("progress update failed: %s", type(exc).__name__)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """No more updates. An edit in flight may finish first (up to `timeout` seconds), so the

@@ -1,18 +1,16 @@
 """Posting into a thread: the progress placeholder, and the finished images.
 
 The placeholder is one message updated in place (queued #n, generating with elapsed time and
-a progress bar). Updates run in the background and are throttled, so a slow or rate-limited
-chat.update never holds up the job. Results are uploaded into the thread with files_upload_v2
-and a short comment, then the Re-roll / Variations / Edit buttons follow; the placeholder
-is removed once the images are there.
+a progress bar). Updates run in the background and are throttled (bot.progress.ProgressRelay,
+as on Discord), so a slow or rate-limited chat.update never holds up the job. Results are
+uploaded into the thread with files_upload_v2 and a short comment, then the Re-roll /
+Variations / Edit buttons follow; the placeholder is removed once the images are there.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +25,7 @@ from bot.engine import Delivery, ProgressEvent
 from bot.errors import DeliveryError
 from bot.images import fit_to_limit
 from bot.models import GeneratedImage, GenerationResult
+from bot.progress import ProgressRelay
 from bot.seedream import get_model
 
 __all__ = ["FILES_PER_MESSAGE", "UPLOAD_MAX_BYTES", "StatusMessage", "ThreadDelivery"]
@@ -40,7 +39,8 @@ FILES_PER_MESSAGE = 10
 
 
 class StatusMessage:
-    """The placeholder in the thread, posted once and then updated in place."""
+    """The placeholder in the thread, posted once and then updated in place; the throttling of
+    progress updates is bot.progress.ProgressRelay's."""
 
     def __init__(
         self,
@@ -55,69 +55,41 @@ class StatusMessage:
         self.channel = channel
         self.thread_ts = thread_ts
         self.ts = ts
-        self.min_interval = min_interval
         self._lock = asyncio.Lock()
-        self._text = messages.STARTING
-        self._shown = ""
-        self._stage = ""
-        self._urgent = False
-        self._last_update = 0.0
-        self._updater: asyncio.Task[None] | None = None
         self._closed = False
+        self._relay = ProgressRelay(self._show, min_interval=min_interval, on_error=_progress_failed)
 
     async def ensure(self) -> str | None:
         """Post the placeholder if it is not there yet; returns its ts (None if posting failed)."""
         async with self._lock:
             if self.ts is None and not self._closed:
-                response = await self.client.chat_postMessage(
-                    channel=self.channel, thread_ts=self.thread_ts, text=escape(self._text)
-                )
-                self.ts = str(response["ts"])
-                self._shown = self._text
-                self._last_update = time.monotonic()
+                await self._post(messages.STARTING)
             return self.ts
 
     async def progress(self, event: ProgressEvent) -> None:
-        """Engine progress callback: record the text, update in the background (throttled)."""
-        if event.stage == "done" or self._closed:
-            return
-        self._text = event.text()
-        if event.stage != self._stage:
-            self._urgent = True  # a new stage (queued -> generating) shows at once
-        self._stage = event.stage
-        if self._updater is None or self._updater.done():
-            self._updater = asyncio.create_task(self._updates())
+        """Engine progress callback: the latest text is shown in the background (throttled)."""
+        await self._relay(event)
 
-    async def _updates(self) -> None:
-        """Show the latest text until what is shown is current; at most one edit per interval."""
-        try:
-            while not self._closed:
-                if self.ts is None:
-                    await self.ensure()
-                    continue
-                if self._text == self._shown:
-                    return
-                wait = 0.0 if self._urgent else self.min_interval - (time.monotonic() - self._last_update)
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                    continue  # the text may have moved on meanwhile
-                self._urgent = False
-                async with self._lock:
-                    if self._closed:
-                        return
-                    text = self._text
-                    self._last_update = time.monotonic()
-                    await self.client.chat_update(channel=self.channel, ts=self.ts, text=escape(text))
-                    self._shown = text
-        except Exception as exc:  # progress is best effort; the job goes on regardless
-            log.info("slack: progress update failed: %s", _reason(exc))
+    async def _show(self, text: str) -> None:
+        """A progress text in the placeholder (posting it, if it is not there yet)."""
+        async with self._lock:
+            if self._closed:
+                return
+            if self.ts is None:
+                await self._post(text)
+            else:
+                await self.client.chat_update(channel=self.channel, ts=self.ts, text=escape(text))
+
+    async def _post(self, text: str) -> None:
+        response = await self.client.chat_postMessage(
+            channel=self.channel, thread_ts=self.thread_ts, text=escape(text)
+        )
+        self.ts = str(response["ts"])
 
     async def _stop_updates(self) -> None:
+        """No more progress; an update in flight finishes first, so the caller's edit is the last."""
         self._closed = True
-        if self._updater is not None and not self._updater.done():
-            self._updater.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._updater
+        await self._relay.stop()
 
     async def remove(self) -> None:
         """Delete the placeholder (the result or an ephemeral error replaces it)."""
@@ -245,6 +217,10 @@ class ThreadDelivery:
 
 # Slack errors worth one more try (its docs: temporary server-side conditions).
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+
+
+def _progress_failed(exc: Exception) -> None:
+    log.info("slack: progress update failed: %s", _reason(exc))
 
 
 def _reason(exc: Exception) -> str:
