@@ -18,8 +18,8 @@ Typical use::
 Public API (see docstrings):
 
 * constants ``APPLICATION_ID`` (== ``BOT_USER_ID``), ``GUILD_ID``, ``TEXT_CHANNEL_ID`` ("general"),
-  ``OTHER_CHANNEL_ID`` ("random"), ``HUMAN_USER_ID`` ("alice"), ``BOT_ROLE_ID``, ``DEFAULT_TOKEN``,
-  ``Intents``, ``PERMISSIONS`` (also available as attributes of ``DiscordEmulator``);
+  ``OTHER_CHANNEL_ID`` ("random"), ``HUMAN_USER_ID`` ("alice"), ``BOT_ROLE_ID``, ``OTHER_GUILD_ID``,
+  ``DEFAULT_TOKEN``, ``Intents``, ``PERMISSIONS`` (also available as attributes of ``DiscordEmulator``);
 * URLs: ``api_base``, ``gateway_url``, ``resume_gateway_url``, ``cdn_base``, ``media_base``, ``token``;
 * discord.py glue: ``patch_discord()``, ``run_client(client)``;
 * record: ``requests``, ``find_requests()``, ``last_request()``, ``wait_for()``, ``mark()``,
@@ -28,11 +28,11 @@ Public API (see docstrings):
 * state: ``messages``, ``channels``, ``users``, ``members``, ``commands``, ``interactions``,
   ``wait_for_message()``, ``message_payload()``, ``find_command()``, ``register_commands()``,
   ``add_user()``, ``add_text_channel()``, ``add_message()``, ``dm_channel()``, ``block_dms()``,
-  ``set_bot_channel_permissions()``, ``permissions_for()``;
+  ``set_bot_channel_permissions()``, ``permissions_for()``, ``guilds``, ``add_guild()``, ``shard_of()``;
 * CDN: ``add_cdn_file()``, ``cdn_bytes()``;
 * faults: ``fail_next()``, ``rate_limit_next()``, ``EmulatedInteraction.expire()``;
 * gateway: ``dispatch()``, ``wait_identified()``, ``wait_ready()``, ``wait_resumed()``,
-  ``wait_connections()``, ``disconnect_gateway()``, ``ack_heartbeats``;
+  ``wait_connections()``, ``disconnect_gateway()``, ``ack_heartbeats``, ``session_shards()``;
 * users acting: ``send_message()``, ``send_reaction()``, ``send_slash_command()``,
   ``send_autocomplete()``, ``send_message_command()``, ``send_user_command()``, ``send_component()``,
   ``send_modal_submit()`` / ``EmulatedInteraction.submit_modal()``, ``send_interaction()`` (raw);
@@ -44,6 +44,14 @@ emulator is strict too (unsynced commands cannot be invoked, interactions must b
 3 s and only once, followups before the acknowledgement get "Unknown Webhook", empty or oversized
 messages are rejected, privileged intents are checked, message content is blanked without the
 MESSAGE_CONTENT intent, CDN links must carry their signature).  Every strictness has a switch.
+
+Shards: an IDENTIFY with ``shard: [id, count]`` gets its own session (one per shard id; a second
+IDENTIFY of the same shard replaces it, closing the old connection with 4009).  READY and
+GUILD_CREATE list only that shard's guilds (``(guild_id >> 22) % count == id``), guild events go
+to the session of the shard owning the guild and DMs to shard 0.  An IDENTIFY without ``shard``
+is shard 0 of 1 and gets every guild and event, as a single connection does.  ``add_guild()``
+adds a guild with its own "general" channel, @everyone and bot role (every user is a member of
+every guild); ``OTHER_GUILD_ID``, its default id, is on shard 1 of 2 while ``GUILD_ID`` is on 0.
 """
 
 from __future__ import annotations
@@ -75,6 +83,7 @@ __all__ = [
     "GUILD_ID",
     "HUMAN_USER_ID",
     "OTHER_CHANNEL_ID",
+    "OTHER_GUILD_ID",
     "PERMISSIONS",
     "TEXT_CHANNEL_ID",
     "DiscordEmulator",
@@ -101,6 +110,8 @@ TEXT_CHANNEL_ID = "1300000000000000200"
 OTHER_CHANNEL_ID = "1300000000000000201"
 HUMAN_USER_ID = "1300000000000000300"
 BOT_ROLE_ID = "1300000000000000400"
+# add_guild()'s default id: (id >> 22) % 2 == 1, while GUILD_ID is on shard 0 of 2.
+OTHER_GUILD_ID = str(int(GUILD_ID) + (1 << 22))
 
 _GUILD_JOINED_AT = "2024-01-01T00:00:00.000000+00:00"
 
@@ -384,6 +395,7 @@ class GatewayConnection:
     closed: bool = False
     close_code: int | None = None
     heartbeats: int = 0
+    shard: tuple[int, int] | None = None  # the IDENTIFY's [id, count], if it sent one
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
 
@@ -395,6 +407,15 @@ class _Session:
     seq: int = 0
     buffer: list[dict[str, Any]] = field(default_factory=list)
     conn: GatewayConnection | None = None
+    shard: tuple[int, int] | None = None  # None: unsharded (shard 0 of 1)
+
+    @property
+    def shard_id(self) -> int:
+        return self.shard[0] if self.shard else 0
+
+    @property
+    def shard_count(self) -> int:
+        return self.shard[1] if self.shard else 1
 
 
 # --------------------------------------------------------------------------------------------------
@@ -421,6 +442,8 @@ class EmulatedInteraction:
     callback_expired: bool = False
     webhook_expired: bool = False
     deferred_pending: bool = False  # type-5 "thinking" message not yet resolved
+    shard: int | None = None  # shard id of the gateway session it was dispatched to (0 unsharded)
+    session_id: str | None = None  # that session (None if no session owned its guild)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -493,6 +516,7 @@ class DiscordEmulator:
     OTHER_CHANNEL_ID = OTHER_CHANNEL_ID
     HUMAN_USER_ID = HUMAN_USER_ID
     BOT_ROLE_ID = BOT_ROLE_ID
+    OTHER_GUILD_ID = OTHER_GUILD_ID
 
     def __init__(
         self,
@@ -536,8 +560,9 @@ class DiscordEmulator:
         self.identified = asyncio.Event()  # set when an IDENTIFY arrived
         self.ready = asyncio.Event()  # set once READY (+ GUILD_CREATE) were sent
 
+        self.guilds: dict[str, dict[str, Any]] = {}  # id -> {"id", "name", "text_channel_id", "bot_role_id"}
         self.users: dict[str, dict[str, Any]] = {}
-        self.members: dict[str, dict[str, Any]] = {}  # guild members of GUILD_ID by user id
+        self.members: dict[str, dict[str, Any]] = {}  # guild members (of every guild) by user id
         self.roles: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, dict[str, Any]] = {}
@@ -545,7 +570,8 @@ class DiscordEmulator:
         self.interactions: dict[str, EmulatedInteraction] = {}  # by token
         self.blocked_dm_users: set[str] = set()
 
-        self._session: _Session | None = None
+        self._sessions: dict[int, _Session] = {}  # by shard id (an unsharded session is shard 0)
+        self._role_guild: dict[str, str] = {}  # roles of add_guild() guilds; any other is GUILD_ID's
         self._cdn: dict[str, tuple[bytes, str]] = {}
         self._cdn_secret = secrets.token_bytes(16)
         self._nonces: dict[tuple[str, str], str] = {}
@@ -618,6 +644,20 @@ class DiscordEmulator:
     def intents(self) -> int | None:
         """Intents of the current gateway session (None before IDENTIFY)."""
         return self._session.intents if self._session else None
+
+    @property
+    def _session(self) -> _Session | None:
+        """The session of shard 0 (the only one without sharding), else any."""
+        return self._sessions.get(0) or next(iter(self._sessions.values()), None)
+
+    @staticmethod
+    def shard_of(guild_id: str | int, shard_count: int) -> int:
+        """The shard a guild's events go to: ``(guild_id >> 22) % shard_count``."""
+        return (int(_sid(guild_id)) >> 22) % shard_count
+
+    def session_shards(self) -> dict[int, str]:
+        """{shard id: session id} of the current gateway sessions (an unsharded one is shard 0)."""
+        return {k: s.session_id for k, s in self._sessions.items()}
 
     # ------------------------------------------------------------------ discord.py helpers
 
@@ -709,6 +749,12 @@ class DiscordEmulator:
         self.members[HUMAN_USER_ID] = self._member_record([])
         self.channels[TEXT_CHANNEL_ID] = self._text_channel(TEXT_CHANNEL_ID, "general", 0)
         self.channels[OTHER_CHANNEL_ID] = self._text_channel(OTHER_CHANNEL_ID, "random", 1)
+        self.guilds[GUILD_ID] = {
+            "id": GUILD_ID,
+            "name": "Seedbot Test Guild",
+            "text_channel_id": TEXT_CHANNEL_ID,
+            "bot_role_id": BOT_ROLE_ID,
+        }
 
     @staticmethod
     def _user(
@@ -750,11 +796,11 @@ class DiscordEmulator:
         }
 
     @staticmethod
-    def _text_channel(cid: str, name: str, position: int) -> dict[str, Any]:
+    def _text_channel(cid: str, name: str, position: int, guild_id: str = GUILD_ID) -> dict[str, Any]:
         return {
             "id": cid,
             "type": CT_GUILD_TEXT,
-            "guild_id": GUILD_ID,
+            "guild_id": guild_id,
             "name": name,
             "position": position,
             "parent_id": None,
@@ -778,12 +824,46 @@ class DiscordEmulator:
             self.members[uid] = self._member_record([])
         return self.users[uid]
 
-    def add_text_channel(self, name: str) -> dict[str, Any]:
+    def add_text_channel(self, name: str, *, guild_id: str | int = GUILD_ID) -> dict[str, Any]:
         """Add a guild text channel (send CHANNEL_CREATE yourself via ``dispatch`` if already connected)."""
+        gid = _sid(guild_id)
+        if gid not in self.guilds:
+            raise ValueError(f"unknown guild {gid}")
         cid = self.snowflake()
-        pos = sum(1 for c in self.channels.values() if c["type"] == CT_GUILD_TEXT)
-        self.channels[cid] = self._text_channel(cid, name, pos)
+        pos = sum(
+            1 for c in self.channels.values() if c["type"] == CT_GUILD_TEXT and c.get("guild_id") == gid
+        )
+        self.channels[cid] = self._text_channel(cid, name, pos, gid)
         return self.channels[cid]
+
+    def add_guild(
+        self, name: str = "Seedbot Other Guild", *, guild_id: str | int = OTHER_GUILD_ID
+    ) -> dict[str, Any]:
+        """Add another guild the bot is in: its own @everyone and bot role and a "general" text
+        channel; every user is a member.  Returns ``{"id", "name", "text_channel_id", "bot_role_id"}``.
+        Add it before the client connects (or dispatch its ``guild_payload()`` as GUILD_CREATE)."""
+        gid = _sid(guild_id)
+        if gid in self.guilds or gid in self.roles or gid in self.channels:
+            raise ValueError(f"id {gid} is already in use")
+        self.roles[gid] = {**copy.deepcopy(self.roles[GUILD_ID]), "id": gid}
+        self.roles[gid]["permissions"] = str(EVERYONE_PERMISSIONS)
+        rid = self.snowflake()
+        self.roles[rid] = {**copy.deepcopy(self.roles[BOT_ROLE_ID]), "id": rid}
+        self.roles[rid]["permissions"] = str(BOT_ROLE_PERMISSIONS)
+        self._role_guild[gid] = self._role_guild[rid] = gid
+        self.members[self.bot_user_id]["roles"].append(rid)
+        self.guilds[gid] = {"id": gid, "name": name, "text_channel_id": "", "bot_role_id": rid}
+        self.guilds[gid]["text_channel_id"] = self.add_text_channel("general", guild_id=gid)["id"]
+        return copy.deepcopy(self.guilds[gid])
+
+    def _guild_of_role(self, role_id: str) -> str:
+        return self._role_guild.get(role_id, GUILD_ID)
+
+    def _guild_of_channel(self, channel_id: str | int | None) -> str:
+        """The guild of a guild channel (GUILD_ID for None, DMs and unknown channels)."""
+        ch = self.channels.get(_sid(channel_id)) if channel_id is not None else None
+        gid = ch.get("guild_id") if ch else None
+        return str(gid) if gid in self.guilds else GUILD_ID
 
     def block_dms(self, user_id: str | int) -> None:
         """Make sending DMs to ``user_id`` fail with 403 50007 ("Cannot send messages to this user")."""
@@ -807,7 +887,7 @@ class DiscordEmulator:
             }
         )
         ch["permission_overwrites"] = overwrites
-        if self._session is not None:
+        if self._sessions:
             await self._emit("CHANNEL_UPDATE", copy.deepcopy(ch))
 
     # ------------------------------------------------------------------ payload builders
@@ -816,27 +896,40 @@ class DiscordEmulator:
         return copy.deepcopy(self.users[_sid(user_id)])
 
     def member_payload(
-        self, user_id: str | int, *, with_user: bool = True, permissions: int | str | None = None
+        self,
+        user_id: str | int,
+        *,
+        with_user: bool = True,
+        permissions: int | str | None = None,
+        guild_id: str | int = GUILD_ID,
     ) -> dict[str, Any]:
         uid = _sid(user_id)
+        gid = _sid(guild_id)
         m = copy.deepcopy(self.members[uid])
+        m["roles"] = [r for r in m["roles"] if self._guild_of_role(r) == gid]
         if with_user:
             m["user"] = self.user(uid)
         if permissions is not None:
             m["permissions"] = str(permissions)
         return m
 
-    def guild_payload(self) -> dict[str, Any]:
-        """The GUILD_CREATE payload for GUILD_ID."""
-        guild_channels = [copy.deepcopy(c) for c in self.channels.values() if c["type"] == CT_GUILD_TEXT]
+    def guild_payload(self, guild_id: str | int = GUILD_ID) -> dict[str, Any]:
+        """The GUILD_CREATE payload for GUILD_ID (or another guild of ``add_guild()``)."""
+        gid = _sid(guild_id)
+        meta = self.guilds[gid]
+        guild_channels = [
+            copy.deepcopy(c)
+            for c in self.channels.values()
+            if c["type"] == CT_GUILD_TEXT and c.get("guild_id") == gid
+        ]
         threads = [
             copy.deepcopy(c)
             for c in self.channels.values()
-            if c["type"] in THREAD_TYPES and not c["thread_metadata"]["archived"]
+            if c["type"] in THREAD_TYPES and not c["thread_metadata"]["archived"] and c.get("guild_id") == gid
         ]
         return {
-            "id": GUILD_ID,
-            "name": "Seedbot Test Guild",
+            "id": gid,
+            "name": meta["name"],
             "icon": None,
             "splash": None,
             "discovery_splash": None,
@@ -849,10 +942,10 @@ class DiscordEmulator:
             "lazy": True,
             "joined_at": _GUILD_JOINED_AT,
             "member_count": len(self.members),
-            "roles": [copy.deepcopy(r) for r in self.roles.values()],
+            "roles": [copy.deepcopy(r) for r in self.roles.values() if self._guild_of_role(r["id"]) == gid],
             "channels": guild_channels,
             "threads": threads,
-            "members": [self.member_payload(uid) for uid in self.members],
+            "members": [self.member_payload(uid, guild_id=gid) for uid in self.members],
             "presences": [],
             "voice_states": [],
             "emojis": [],
@@ -871,7 +964,7 @@ class DiscordEmulator:
             "mfa_level": 0,
             "nsfw_level": 0,
             "nsfw": False,
-            "system_channel_id": TEXT_CHANNEL_ID,
+            "system_channel_id": meta["text_channel_id"],
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "public_updates_channel_id": None,
@@ -908,7 +1001,7 @@ class DiscordEmulator:
             "bot": self.user(self.bot_user_id),
             "redirect_uris": [],
             "interactions_endpoint_url": None,
-            "approximate_guild_count": 1,
+            "approximate_guild_count": len(self.guilds),
             "integration_types_config": {"0": {}},
             "tags": [],
         }
@@ -921,24 +1014,26 @@ class DiscordEmulator:
         member = self.members.get(uid)
         if member is None:
             return 0
-        perms = int(self.roles[GUILD_ID]["permissions"])
-        for rid in member["roles"]:
+        gid = self._guild_of_channel(channel_id)
+        roles = [rid for rid in member["roles"] if self._guild_of_role(rid) == gid]
+        perms = int(self.roles[gid]["permissions"])
+        for rid in roles:
             perms |= int(self.roles[rid]["permissions"])
         if perms & PERMISSIONS["administrator"]:
             return ALL_PERMISSIONS
         if channel_id is None:
             return perms
         ch = self.channels.get(_sid(channel_id))
-        if ch is None or ch.get("guild_id") != GUILD_ID:
+        if ch is None or ch.get("guild_id") != gid:
             return perms
         if ch["type"] in THREAD_TYPES:
             ch = self.channels[ch["parent_id"]]
         overwrites = {o["id"]: o for o in ch.get("permission_overwrites", [])}
-        everyone = overwrites.get(GUILD_ID)
+        everyone = overwrites.get(gid)
         if everyone:
             perms = (perms & ~int(everyone["deny"])) | int(everyone["allow"])
         allow = deny = 0
-        for rid in member["roles"]:
+        for rid in roles:
             o = overwrites.get(rid)
             if o:
                 allow |= int(o["allow"])
@@ -1411,11 +1506,11 @@ class DiscordEmulator:
         return self.user(uid)
 
     async def _r_get_member(self, req: _Req) -> Any:
-        if req.params["guild_id"] != GUILD_ID:
+        if req.params["guild_id"] not in self.guilds:
             raise _unknown("Guild", 10004)
         if req.params["user_id"] not in self.members:
             raise _unknown("Member", 10007)
-        return self.member_payload(req.params["user_id"])
+        return self.member_payload(req.params["user_id"], guild_id=req.params["guild_id"])
 
     async def _r_get_application(self, req: _Req) -> Any:
         return self._application()
@@ -1525,7 +1620,7 @@ class DiscordEmulator:
         if req.params["app_id"] != self.application_id:
             raise _ApiError(403, 50001, "Missing Access")
         gid = req.params.get("guild_id")
-        if gid is not None and gid != GUILD_ID:
+        if gid is not None and gid not in self.guilds:
             raise _ApiError(403, 50001, "Missing Access")
         self._validate_commands(req.body)
         previous = {(c.get("type", 1), c["name"]): c for c in self.commands.get(gid, [])}
@@ -1639,10 +1734,10 @@ class DiscordEmulator:
             msg["guild_id"] = guild_id
             author_id = msg["author"]["id"]
             if author_id in self.members and not msg.get("webhook_id"):
-                msg["member"] = self.member_payload(author_id, with_user=False)
+                msg["member"] = self.member_payload(author_id, with_user=False, guild_id=guild_id)
             for u in msg["mentions"]:
                 if u["id"] in self.members:
-                    u["member"] = self.member_payload(u["id"], with_user=False)
+                    u["member"] = self.member_payload(u["id"], with_user=False, guild_id=guild_id)
             if ch is not None:
                 msg["channel_type"] = ch["type"]
         return msg
@@ -2041,7 +2136,7 @@ class DiscordEmulator:
         if ch.get("guild_id"):
             data["guild_id"] = ch["guild_id"]
             if event == "MESSAGE_REACTION_ADD" and uid in self.members:
-                data["member"] = self.member_payload(uid)
+                data["member"] = self.member_payload(uid, guild_id=ch["guild_id"])
         if event == "MESSAGE_REACTION_ADD":
             data["message_author_id"] = msg["author"]["id"]
         await self._emit(event, data)
@@ -2050,8 +2145,8 @@ class DiscordEmulator:
         self, message_id: str | int, emoji: str, *, user_id: str | int = HUMAN_USER_ID
     ) -> None:
         """A user reacts to a stored message (MESSAGE_REACTION_ADD)."""
-        await self._require_session()
         msg = self.messages[_sid(message_id)]
+        await self._require_session(guild_id=self.channels[msg["channel_id"]].get("guild_id"))
         self._add_reaction(msg, emoji, _sid(user_id))
         await self._emit_reaction("MESSAGE_REACTION_ADD", msg, emoji, _sid(user_id))
 
@@ -2139,7 +2234,7 @@ class DiscordEmulator:
             sysmsg = self._base_message(
                 channel_id=cid, author=self.user(self.bot_user_id), content=name, type=MT_THREAD_CREATED
             )
-            sysmsg["message_reference"] = {"type": 0, "channel_id": tid, "guild_id": GUILD_ID}
+            sysmsg["message_reference"] = {"type": 0, "channel_id": tid, "guild_id": parent["guild_id"]}
             self._store_message(sysmsg)
             await self._emit_message("MESSAGE_CREATE", sysmsg["id"])
         return copy.deepcopy(thread)
@@ -2416,15 +2511,16 @@ class DiscordEmulator:
             perms = int(permissions) if permissions is not None else self.permissions_for(uid, cid)
             chan = copy.deepcopy(ch)
             chan["permissions"] = str(perms)
+            gid = self._guild_of_channel(cid)
             env.update(
-                guild_id=GUILD_ID,
-                guild={"id": GUILD_ID, "locale": "en-US", "features": []},
+                guild_id=gid,
+                guild={"id": gid, "locale": "en-US", "features": []},
                 guild_locale="en-US",
                 channel_id=cid,
                 channel=chan,
-                member=self.member_payload(uid, permissions=perms),
+                member=self.member_payload(uid, permissions=perms, guild_id=gid),
                 context=0,
-                authorizing_integration_owners={"0": GUILD_ID},
+                authorizing_integration_owners={"0": gid},
                 app_permissions=str(self.permissions_for(self.bot_user_id, cid)),
             )
         if message is not None:
@@ -2439,7 +2535,8 @@ class DiscordEmulator:
 
     async def send_interaction(self, payload: dict[str, Any]) -> EmulatedInteraction:
         """Dispatch a fully built INTERACTION_CREATE payload and track its token."""
-        await self._require_session()
+        await self._require_session(guild_id=payload.get("guild_id"))
+        sess = self._route("INTERACTION_CREATE", payload)
         it = EmulatedInteraction(
             emu=self,
             id=payload["id"],
@@ -2447,9 +2544,11 @@ class DiscordEmulator:
             type=payload["type"],
             payload=payload,
             created_at=time.monotonic(),
+            shard=sess.shard_id if sess else None,
+            session_id=sess.session_id if sess else None,
         )
         self.interactions[it.token] = it
-        await self._emit("INTERACTION_CREATE", copy.deepcopy(payload), force=True)
+        await self._emit("INTERACTION_CREATE", copy.deepcopy(payload), force=True, session=sess)
         it.created_at = time.monotonic()
         return it
 
@@ -2470,8 +2569,10 @@ class DiscordEmulator:
             if required is not None and not is_admin and int(required) & ~member_perms:
                 raise ValueError(f"member lacks default_member_permissions={required} for /{cmd['name']}")
 
-    def _command_for(self, name: str, ctype: int, *, dm: bool) -> dict[str, Any] | None:
-        cmd = self.find_command(name, type=ctype, guild_id=None if dm else GUILD_ID)
+    def _command_for(
+        self, name: str, ctype: int, *, dm: bool, guild_id: str = GUILD_ID
+    ) -> dict[str, Any] | None:
+        cmd = self.find_command(name, type=ctype, guild_id=None if dm else guild_id)
         if cmd is None and self.strict_commands:
             known = sorted(c["name"] for scope in self.commands.values() for c in scope)
             raise LookupError(
@@ -2605,9 +2706,10 @@ class DiscordEmulator:
         dm: bool,
         focused: str | None = None,
         resolved: Mapping[str, Any] | None = None,
+        guild_id: str = GUILD_ID,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         parts = name.split()
-        cmd = self._command_for(parts[0], 1, dm=dm)
+        cmd = self._command_for(parts[0], 1, dm=dm, guild_id=guild_id)
         data: dict[str, Any] = {"id": cmd["id"] if cmd else self.snowflake(), "name": parts[0], "type": 1}
         if cmd and cmd.get("guild_id"):
             data["guild_id"] = cmd["guild_id"]
@@ -2655,7 +2757,9 @@ class DiscordEmulator:
         users/channels/roles: their ids).  A list of raw option dicts is passed through unvalidated.
         ``dm=True`` sends ``user`` instead of ``member`` from a DM channel.
         """
-        data, cmd = self._command_data(name, options, dm=dm, resolved=resolved)
+        data, cmd = self._command_data(
+            name, options, dm=dm, resolved=resolved, guild_id=self._guild_of_channel(channel_id)
+        )
         perms = (
             int(permissions)
             if permissions is not None
@@ -2686,7 +2790,9 @@ class DiscordEmulator:
         dm: bool = False,
     ) -> EmulatedInteraction:
         """Autocomplete (type 4) for option ``focused`` of ``/name``; answer lands in ``.choices``."""
-        data, _ = self._command_data(name, options, dm=dm, focused=focused)
+        data, _ = self._command_data(
+            name, options, dm=dm, focused=focused, guild_id=self._guild_of_channel(channel_id)
+        )
         env = self._interaction_envelope(IT_AUTOCOMPLETE, data, user_id=user_id, channel_id=channel_id, dm=dm)
         return await self.send_interaction(env)
 
@@ -2705,7 +2811,7 @@ class DiscordEmulator:
         if mid not in self.messages:
             raise ValueError(f"unknown message {mid}")
         target = self.messages[mid]
-        cmd = self._command_for(name, 3, dm=dm)
+        cmd = self._command_for(name, 3, dm=dm, guild_id=self._guild_of_channel(target["channel_id"]))
         data: dict[str, Any] = {
             "id": cmd["id"] if cmd else self.snowflake(),
             "name": name,
@@ -2963,14 +3069,15 @@ class DiscordEmulator:
         author is added to ``mentions`` unless ``reply_ping=False``.  ``mentions`` are user ids (the
         content is not rewritten: put ``emu.bot_mention`` in it yourself).
         """
-        await self._require_session()
         uid = _sid(author_id)
         if dm:
+            await self._require_session()
             cid = self.dm_channel(uid)["id"]
         else:
             cid = _sid(channel_id) if channel_id is not None else TEXT_CHANNEL_ID
             if cid not in self.channels:
                 raise ValueError(f"unknown channel {cid}")
+            await self._require_session(guild_id=self.channels[cid].get("guild_id"))
         atts = []
         for a in attachments or []:
             atts.append(
@@ -2988,7 +3095,7 @@ class DiscordEmulator:
             msg["type"] = MT_REPLY
             ref = {"type": 0, "message_id": rid, "channel_id": target["channel_id"]}
             if self.channels[cid].get("guild_id"):
-                ref["guild_id"] = GUILD_ID
+                ref["guild_id"] = self.channels[cid]["guild_id"]
             msg["message_reference"] = ref
             if reply_ping and target["author"]["id"] != uid and target["author"]["id"] in self.users:
                 mention_users.append(self.user(target["author"]["id"]))
@@ -3061,23 +3168,55 @@ class DiscordEmulator:
             strip(data["referenced_message"])
         return data
 
-    async def _require_session(self, timeout: float = 5.0) -> _Session:
-        try:
-            await asyncio.wait_for(self.ready.wait(), timeout)
-        except TimeoutError:
-            raise TimeoutError(f"no gateway session after {timeout}s (is the client running?)") from None
-        assert self._session is not None
-        return self._session
+    def _session_for(self, guild_id: str | None) -> _Session | None:
+        """The session of the shard owning ``guild_id`` (shard 0 for None: DMs and the like)."""
+        for sess in self._sessions.values():
+            if guild_id is None:
+                if sess.shard_id == 0:
+                    return sess
+            elif self.shard_of(guild_id, sess.shard_count) == sess.shard_id:
+                return sess
+        return None
+
+    def _route(self, event: str, data: Mapping[str, Any]) -> _Session | None:
+        guild_id = self._route_guild(event, data)
+        return self._session_for(str(guild_id) if guild_id is not None else None)
+
+    async def _require_session(self, timeout: float = 5.0, *, guild_id: Any = None) -> _Session:
+        """Wait for a gateway session, and for the one of the shard owning ``guild_id``."""
+        gid = str(guild_id) if guild_id is not None else None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                await asyncio.wait_for(self.ready.wait(), max(deadline - loop.time(), 0.001))
+            except TimeoutError:
+                raise TimeoutError(f"no gateway session after {timeout}s (is the client running?)") from None
+            sess = self._session_for(gid)
+            if sess is not None:
+                return sess
+            if loop.time() > deadline:
+                raise TimeoutError(f"no gateway session for the shard of guild {gid} after {timeout}s")
+            await asyncio.sleep(0.005)
 
     async def dispatch(self, event: str, data: Mapping[str, Any], *, force: bool = False) -> bool:
         """Send a dispatch (op 0) frame.  Waits for a session; returns False if the session's intents
         filter the event out (``force=True`` sends regardless).  Events sent while the client is
-        disconnected are buffered and replayed on RESUME."""
-        await self._require_session()
+        disconnected are buffered and replayed on RESUME.  Guild events go to the shard owning the
+        guild (``guild_id``), others to shard 0."""
+        await self._require_session(guild_id=self._route_guild(event, data))
         return await self._emit(event, dict(data), force=force)
 
-    async def _emit(self, event: str, data: dict[str, Any], *, force: bool = False) -> bool:
-        sess = self._session
+    @staticmethod
+    def _route_guild(event: str, data: Mapping[str, Any]) -> Any:
+        if data.get("guild_id") is None and event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+            return data.get("id")
+        return data.get("guild_id")
+
+    async def _emit(
+        self, event: str, data: dict[str, Any], *, force: bool = False, session: _Session | None = None
+    ) -> bool:
+        sess = session or self._route(event, data)
         if sess is None:
             return False
         if self.enforce_intents and not force:
@@ -3153,8 +3292,9 @@ class DiscordEmulator:
             conn.closed = True
             if conn.close_code is None:
                 conn.close_code = ws.close_code
-            if self._session is not None and self._session.conn is conn:
-                self._session.conn = None
+            for sess in self._sessions.values():
+                if sess.conn is conn:
+                    sess.conn = None
         return ws
 
     async def _on_frame(self, conn: GatewayConnection, frame: Mapping[str, Any]) -> None:
@@ -3177,7 +3317,7 @@ class DiscordEmulator:
         if op == 3:
             self.presence_updates.append(dict(d or {}))
         elif op == 8:
-            await self._on_request_members(d or {})
+            await self._on_request_members(conn, d or {})
         elif op in (4, 31, 36, 37):
             pass  # voice / soundboard / misc requests are accepted and ignored
         else:
@@ -3197,19 +3337,36 @@ class DiscordEmulator:
         if intents & Intents.PRIVILEGED & ~self.allowed_privileged_intents:
             await self._ws_close(conn, 4014, "Disallowed intent(s).")
             return
+        raw_shard = d.get("shard")
+        shard: tuple[int, int] | None = None
+        if raw_shard is not None:
+            ok = (
+                isinstance(raw_shard, list | tuple)
+                and len(raw_shard) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in raw_shard)
+                and 0 <= raw_shard[0] < raw_shard[1]
+            )
+            if not ok:
+                await self._ws_close(conn, 4010, "Invalid shard.")
+                return
+            shard = (raw_shard[0], raw_shard[1])
         conn.kind = "identify"
+        conn.shard = shard
         self.identify_payload = dict(d)
         self.identify_count += 1
         self.identified.set()
-        old = self._session
+        sess = _Session(
+            session_id=secrets.token_hex(16), intents=intents, identify=dict(d), conn=conn, shard=shard
+        )
+        old = self._sessions.get(sess.shard_id)
         if old is not None and old.conn is not None and old.conn is not conn and not old.conn.closed:
             await self._ws_close(old.conn, 4009, "Session timed out.")
-        sess = _Session(session_id=secrets.token_hex(16), intents=intents, identify=dict(d), conn=conn)
-        self._session = sess
+        self._sessions[sess.shard_id] = sess
+        guild_ids = [g for g in self.guilds if self.shard_of(g, sess.shard_count) == sess.shard_id]
         ready: dict[str, Any] = {
             "v": 10,
             "user": {**self.user(self.bot_user_id), "verified": True, "mfa_enabled": False, "email": None},
-            "guilds": [{"id": GUILD_ID, "unavailable": True}],
+            "guilds": [{"id": g, "unavailable": True} for g in guild_ids],
             "session_id": sess.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_gateway_url,
@@ -3223,11 +3380,12 @@ class DiscordEmulator:
             "auth": {},
             "_trace": ['["discord-emulator"]'],
         }
-        if d.get("shard") is not None:
-            ready["shard"] = list(d["shard"])
-        await self._emit("READY", ready, force=True)
+        if shard is not None:
+            ready["shard"] = list(shard)
+        await self._emit("READY", ready, force=True, session=sess)
         if intents & Intents.GUILDS:
-            await self._emit("GUILD_CREATE", self.guild_payload(), force=True)
+            for g in guild_ids:
+                await self._emit("GUILD_CREATE", self.guild_payload(g), force=True, session=sess)
         self.ready.set()
 
     async def _on_resume(self, conn: GatewayConnection, d: Mapping[str, Any]) -> None:
@@ -3237,12 +3395,13 @@ class DiscordEmulator:
         if d.get("token") != self.token:
             await self._ws_close(conn, 4004, "Authentication failed.")
             return
-        sess = self._session
-        if sess is None or d.get("session_id") != sess.session_id:
+        sess = next((s for s in self._sessions.values() if s.session_id == d.get("session_id")), None)
+        if sess is None:
             conn.kind = "invalid"
             await self._ws_send(conn, {"op": 9, "s": None, "t": None, "d": False})
             return
         conn.kind = "resume"
+        conn.shard = sess.shard
         if sess.conn is not None and sess.conn is not conn and not sess.conn.closed:
             await self._ws_close(sess.conn, 4009, "Session timed out.")
         sess.conn = conn
@@ -3251,9 +3410,10 @@ class DiscordEmulator:
             if frame["s"] > last:
                 await self._ws_send(conn, frame)
         self.resume_count += 1
-        await self._emit("RESUMED", {"_trace": ['["discord-emulator"]']}, force=True)
+        await self._emit("RESUMED", {"_trace": ['["discord-emulator"]']}, force=True, session=sess)
 
-    async def _on_request_members(self, d: Mapping[str, Any]) -> None:
+    async def _on_request_members(self, conn: GatewayConnection, d: Mapping[str, Any]) -> None:
+        gid = _sid(d["guild_id"]) if d.get("guild_id") is not None else GUILD_ID
         uids = [str(u) for u in d.get("user_ids") or []] or list(self.members)
         query = d.get("query")
         members = []
@@ -3262,12 +3422,12 @@ class DiscordEmulator:
                 continue
             if query and not self.users[uid]["username"].startswith(query):
                 continue
-            members.append(self.member_payload(uid))
+            members.append(self.member_payload(uid, guild_id=gid))
         limit = d.get("limit") or 0
         if limit:
             members = members[:limit]
         chunk: dict[str, Any] = {
-            "guild_id": GUILD_ID,
+            "guild_id": gid,
             "members": members,
             "chunk_index": 0,
             "chunk_count": 1,
@@ -3277,7 +3437,8 @@ class DiscordEmulator:
             chunk["nonce"] = d["nonce"]
         if d.get("presences"):
             chunk["presences"] = []
-        await self._emit("GUILD_MEMBERS_CHUNK", chunk, force=True)
+        sess = next((s for s in self._sessions.values() if s.conn is conn), None)
+        await self._emit("GUILD_MEMBERS_CHUNK", chunk, force=True, session=sess)
 
     async def wait_identified(self, timeout: float = 5.0) -> dict[str, Any]:
         """Wait for IDENTIFY; returns its payload (``intents``, ``properties``, ...)."""
@@ -3306,15 +3467,21 @@ class DiscordEmulator:
         return self.gateway_connections[count - 1]
 
     async def disconnect_gateway(
-        self, op: int | None = 7, *, resumable: bool = True, close_code: int = 4000, timeout: float = 2.0
+        self,
+        op: int | None = 7,
+        *,
+        resumable: bool = True,
+        close_code: int = 4000,
+        timeout: float = 2.0,
+        shard: int | None = None,
     ) -> None:
-        """Break the current gateway connection.
+        """Break the current gateway connection (of shard ``shard``; default shard 0 / the only one).
 
         ``op=7``: send RECONNECT (the client closes and RESUMEs).  ``op=9``: send INVALID_SESSION with
         ``d=resumable`` (``False`` forces a fresh IDENTIFY).  ``op=None``: close the socket with
         ``close_code`` (4000 is resumable; 4004/4010-4014 are fatal for discord.py).
         """
-        sess = self._session
+        sess = self._session if shard is None else self._sessions.get(shard)
         if sess is None or sess.conn is None or sess.conn.closed:
             raise RuntimeError("no live gateway connection")
         conn = sess.conn
@@ -3323,8 +3490,10 @@ class DiscordEmulator:
         elif op == 9:
             await self._ws_send(conn, {"op": 9, "s": None, "t": None, "d": resumable})
             if not resumable:
-                self._session = None
-                self.ready.clear()
+                if self._sessions.get(sess.shard_id) is sess:
+                    del self._sessions[sess.shard_id]
+                if not self._sessions:
+                    self.ready.clear()
         elif op is None:
             await self._ws_close(conn, close_code, "Emulated disconnect.")
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import discord
@@ -17,11 +18,14 @@ from PIL import Image
 
 from tests.emulators.discord_emulator import (
     APPLICATION_ID,
+    BOT_ROLE_ID,
     BOT_USER_ID,
     GUILD_ID,
     HUMAN_USER_ID,
+    OTHER_CHANNEL_ID,
     TEXT_CHANNEL_ID,
     DiscordEmulator,
+    Intents,
 )
 
 GUILD = discord.Object(id=int(GUILD_ID))
@@ -563,3 +567,83 @@ async def test_gateway_reconnect_resume_and_invalid_session(emu: DiscordEmulator
         assert emu.identify_count == 2
         await emu.send_message("after re-identify")
         assert await asyncio.wait_for(contents.get(), 2) == "after re-identify"
+
+
+# ----------------------------------------------------------------------------------------------
+# shards
+# ----------------------------------------------------------------------------------------------
+
+
+async def _identify(
+    http: aiohttp.ClientSession, emu: DiscordEmulator, shard: list[int] | None
+) -> aiohttp.ClientWebSocketResponse:
+    ws = await http.ws_connect(emu.gateway_url + "?v=10&encoding=json")
+    assert (await ws.receive_json(timeout=2))["op"] == 10
+    d: dict[str, Any] = {
+        "token": emu.token,
+        "intents": Intents.GUILDS | Intents.GUILD_MESSAGES | Intents.DIRECT_MESSAGES,
+        "properties": {},
+    }
+    if shard is not None:
+        d["shard"] = shard
+    await ws.send_json({"op": 2, "d": d})
+    return ws
+
+
+async def _dispatch(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    while True:
+        frame: dict[str, Any] = await ws.receive_json(timeout=2)
+        if frame["op"] == 0:
+            return frame
+
+
+async def test_shards_get_their_own_sessions_guilds_and_events(emu: DiscordEmulator) -> None:
+    other = emu.add_guild("Other")
+    assert (emu.shard_of(GUILD_ID, 2), emu.shard_of(other["id"], 2)) == (0, 1)
+    emu.register_commands([{"name": "ping", "description": "Ping"}])
+    async with aiohttp.ClientSession() as http:
+        ws1 = await _identify(http, emu, [1, 2])
+        ready = await _dispatch(ws1)
+        assert ready["t"] == "READY" and ready["d"]["shard"] == [1, 2]
+        assert ready["d"]["guilds"] == [{"id": other["id"], "unavailable": True}]
+        guild = (await _dispatch(ws1))["d"]
+        assert guild["id"] == other["id"] and guild["system_channel_id"] == other["text_channel_id"]
+        assert [c["id"] for c in guild["channels"]] == [other["text_channel_id"]]
+        assert {r["id"] for r in guild["roles"]} == {other["id"], other["bot_role_id"]}
+        [me] = [m for m in guild["members"] if m["user"]["id"] == BOT_USER_ID]
+        assert me["roles"] == [other["bot_role_id"]]
+
+        ws0 = await _identify(http, emu, [0, 2])  # another shard: the first session stays
+        ready = await _dispatch(ws0)
+        assert ready["d"]["guilds"] == [{"id": GUILD_ID, "unavailable": True}]
+        guild = (await _dispatch(ws0))["d"]
+        assert guild["id"] == GUILD_ID
+        assert [c["id"] for c in guild["channels"]] == [TEXT_CHANNEL_ID, OTHER_CHANNEL_ID]
+        [me] = [m for m in guild["members"] if m["user"]["id"] == BOT_USER_ID]
+        assert me["roles"] == [BOT_ROLE_ID]
+        assert sorted(emu.session_shards()) == [0, 1] and not ws1.closed
+
+        # Guild events go to the shard owning the guild, DMs to shard 0.
+        inter = await emu.send_slash_command("ping", channel_id=other["text_channel_id"])
+        assert inter.shard == 1 and inter.session_id == emu.session_shards()[1]
+        await emu.send_message("in the first guild")
+        await emu.send_message("a DM", dm=True)
+        await emu.send_message("in the other guild", channel_id=other["text_channel_id"])
+        frame = await _dispatch(ws1)
+        assert (frame["t"], frame["s"], frame["d"]["guild_id"]) == ("INTERACTION_CREATE", 3, other["id"])
+        assert frame["d"]["member"]["roles"] == []
+        frame = await _dispatch(ws1)  # nothing of the first guild or the DM came in between
+        assert (frame["t"], frame["d"]["guild_id"]) == ("MESSAGE_CREATE", other["id"])
+        frame = await _dispatch(ws0)
+        assert (frame["t"], frame["s"], frame["d"]["guild_id"]) == ("MESSAGE_CREATE", 3, GUILD_ID)
+        frame = await _dispatch(ws0)
+        assert frame["t"] == "MESSAGE_CREATE" and "guild_id" not in frame["d"]
+
+        # A second IDENTIFY of the same shard replaces that shard's session only.
+        ws1b = await _identify(http, emu, [1, 2])
+        assert (await _dispatch(ws1b))["t"] == "READY"
+        closing = await ws1.receive(timeout=2)
+        assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 4009)
+        assert not ws0.closed
+        for ws in (ws0, ws1b):
+            await ws.close()
