@@ -504,9 +504,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         signals = (signal.SIGINT, signal.SIGTERM)
-        for sig in signals:
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, _on_signal, sig, stop)
+        for sig in signals:  # POSIX only, like the Makefile, Docker image and systemd unit
+            loop.add_signal_handler(sig, _on_signal, sig, stop)
         health = HealthServer(runtime, settings.http_port) if settings.http_port is not None else None
         try:
             if health is not None:
@@ -533,8 +532,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             if health is not None:
                 await health.close()
             for sig in signals:
-                with contextlib.suppress(NotImplementedError):
-                    loop.remove_signal_handler(sig)
+                loop.remove_signal_handler(sig)
     return 0
 
 
