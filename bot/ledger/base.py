@@ -149,6 +149,64 @@ def refusal(status: QuotaStatus, amount: int, pool: Pool | None, pool_used: int)
     )
 
 
+# The jobs columns in the order job_values() gives and job_from_row() reads, for both backends.
+JOB_COLUMNS = (
+    "id, user_key, platform, status, kind, prompt, model, request_json, workspace_id, channel_id, "
+    "thread_id, message_id, provider, provider_task_id, reservation_id, images_requested, "
+    "images_delivered, parent_id, error_kind, error, created_at, finished_at, duration_ms, owner, lease_expires_at"
+)
+JOB_COUNT = JOB_COLUMNS.count(",") + 1
+UNFINISHED = "status IN ('queued', 'running')"
+# Columns Ledger.update_job may set.
+JOB_UPDATABLE = frozenset(
+    {
+        "status",
+        "provider",
+        "provider_task_id",
+        "reservation_id",
+        "started_at",
+        "thread_id",
+        "message_id",
+        "channel_id",
+        "error_kind",
+        "error",
+    }
+)
+
+
+def job_values(
+    job: Job, *, now: Any, time_value: Callable[[str | None], Any] = lambda v: v
+) -> tuple[Any, ...]:
+    """A Job as the values of JOB_COLUMNS; `time_value` turns its ISO times into the backend's."""
+    return (
+        job.id,
+        job.user_key,
+        job.platform,
+        str(job.status),
+        job.kind,
+        job.prompt,
+        job.model,
+        json.dumps(job.request),
+        job.workspace_id,
+        job.channel_id,
+        job.thread_id,
+        job.message_id,
+        job.provider,
+        job.provider_task_id,
+        job.reservation_id,
+        job.images_requested,
+        job.images_delivered,
+        job.parent_id,
+        job.error_kind,
+        job.error,
+        time_value(job.created_at or None) or now,
+        time_value(job.finished_at),
+        job.duration_ms,
+        job.owner,
+        time_value(job.lease_expires_at),
+    )
+
+
 def _as_text(value: Any) -> str | None:
     return None if value is None else str(value)
 

@@ -29,6 +29,10 @@ from typing import Any
 import asyncpg
 
 from bot.ledger.base import (
+    JOB_COLUMNS,
+    JOB_COUNT,
+    JOB_UPDATABLE,
+    UNFINISHED,
     AuditEntry,
     Pool,
     QuotaStatus,
@@ -36,6 +40,7 @@ from bot.ledger.base import (
     StatsRow,
     day_key,
     job_from_row,
+    job_values,
     month_key,
     period_resets,
     refusal,
@@ -46,24 +51,6 @@ __all__ = ["PostgresLedger", "is_postgres_url"]
 
 log = logging.getLogger(__name__)
 
-_JOB_COLUMNS = (
-    "id, user_key, platform, status, kind, prompt, model, request_json, workspace_id, channel_id, "
-    "thread_id, message_id, provider, provider_task_id, reservation_id, images_requested, "
-    "images_delivered, parent_id, error_kind, error, created_at, finished_at, duration_ms, owner, lease_expires_at"
-)
-_UNFINISHED = "status IN ('queued', 'running')"
-_UPDATABLE = {
-    "status",
-    "provider",
-    "provider_task_id",
-    "reservation_id",
-    "started_at",
-    "thread_id",
-    "message_id",
-    "channel_id",
-    "error_kind",
-    "error",
-}
 _TIME_COLUMNS = {"started_at"}
 # pg_advisory_xact_lock key serialising migrations between replicas starting at once.
 _MIGRATION_LOCK = 0x5EED_B07
@@ -369,32 +356,8 @@ class PostgresLedger:
     async def create_job(self, job: Job, inputs: tuple[ImageInput, ...]) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join(f'${n}' for n in range(1, 26))})",
-                job.id,
-                job.user_key,
-                job.platform,
-                str(job.status),
-                job.kind,
-                job.prompt,
-                job.model,
-                json.dumps(job.request),
-                job.workspace_id,
-                job.channel_id,
-                job.thread_id,
-                job.message_id,
-                job.provider,
-                job.provider_task_id,
-                job.reservation_id,
-                job.images_requested,
-                job.images_delivered,
-                job.parent_id,
-                job.error_kind,
-                job.error,
-                _time(job.created_at or None) or _now(),
-                _time(job.finished_at),
-                job.duration_ms,
-                job.owner,
-                _time(job.lease_expires_at),
+                f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({', '.join(f'${n}' for n in range(1, JOB_COUNT + 1))})",
+                *job_values(job, now=_now(), time_value=_time),
             )
             for position, image in enumerate(inputs):
                 digest = await self._put_blob(
@@ -411,7 +374,7 @@ class PostgresLedger:
                 )
 
     async def update_job(self, job_id: str, **fields: Any) -> None:
-        unknown = set(fields) - _UPDATABLE
+        unknown = set(fields) - JOB_UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         if not fields:
@@ -462,7 +425,7 @@ class PostgresLedger:
         return [self._job(row, tuple(links.get(row["id"], ()))) for row in rows]
 
     async def _jobs(self, where: str, params: Iterable[Any], tail: str = "") -> list[Job]:
-        rows = await self._rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where} {tail}", *params)
+        rows = await self._rows(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {where} {tail}", *params)
         return await self._with_links(rows)
 
     async def get_job(self, job_id: str) -> Job | None:
@@ -493,7 +456,7 @@ class PostgresLedger:
         return found[0] if found else None
 
     async def unfinished_jobs(self) -> list[Job]:
-        return await self._jobs(_UNFINISHED, (), "ORDER BY created_at, seq")
+        return await self._jobs(UNFINISHED, (), "ORDER BY created_at, seq")
 
     async def jobs_for_user(self, user_key: str, limit: int = 10) -> list[Job]:
         return await self._jobs(
@@ -545,7 +508,7 @@ class PostgresLedger:
     async def claim_job(self, job_id: str, owner: str, ttl: float) -> bool:
         claimed = await self.pool.fetchval(
             "UPDATE jobs SET owner = $2, lease_expires_at = now() + make_interval(secs => $3) "
-            f"WHERE id = $1 AND {_UNFINISHED} AND (owner IS NULL OR owner = $2 OR lease_expires_at < now()) "
+            f"WHERE id = $1 AND {UNFINISHED} AND (owner IS NULL OR owner = $2 OR lease_expires_at < now()) "
             "RETURNING id",
             job_id,
             owner,
@@ -556,7 +519,7 @@ class PostgresLedger:
     async def renew_leases(self, owner: str, ttl: float) -> list[str]:
         rows = await self._rows(
             "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $2) "
-            f"WHERE owner = $1 AND {_UNFINISHED} RETURNING id",
+            f"WHERE owner = $1 AND {UNFINISHED} RETURNING id",
             owner,
             float(ttl),
         )
@@ -568,13 +531,13 @@ class PostgresLedger:
         # moment ago is not taken.
         rows = await self._rows(
             "WITH expired AS ("
-            f"  SELECT id FROM jobs WHERE {_UNFINISHED} AND ("
+            f"  SELECT id FROM jobs WHERE {UNFINISHED} AND ("
             "    (owner IS NOT NULL AND lease_expires_at < now())"
             "    OR (owner IS NULL AND created_at < now() - make_interval(secs => $2)))"
             "  ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED"
             ") "
             "UPDATE jobs SET owner = $1, lease_expires_at = now() + make_interval(secs => $2) "
-            f"FROM expired WHERE jobs.id = expired.id RETURNING {', '.join('jobs.' + c.strip() for c in _JOB_COLUMNS.split(','))}",
+            f"FROM expired WHERE jobs.id = expired.id RETURNING {', '.join('jobs.' + c.strip() for c in JOB_COLUMNS.split(','))}",
             owner,
             float(ttl),
             int(limit),

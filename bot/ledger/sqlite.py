@@ -25,6 +25,10 @@ from typing import Any
 import aiosqlite
 
 from bot.ledger.base import (
+    JOB_COLUMNS,
+    JOB_COUNT,
+    JOB_UPDATABLE,
+    UNFINISHED,
     AuditEntry,
     Pool,
     QuotaStatus,
@@ -32,6 +36,7 @@ from bot.ledger.base import (
     StatsRow,
     day_key,
     job_from_row,
+    job_values,
     month_key,
     period_resets,
     refusal,
@@ -41,25 +46,6 @@ from bot.models import GeneratedImage, ImageInput, Job, JobStatus
 __all__ = ["SQLiteLedger"]
 
 log = logging.getLogger(__name__)
-
-_JOB_COLUMNS = (
-    "id, user_key, platform, status, kind, prompt, model, request_json, workspace_id, channel_id, "
-    "thread_id, message_id, provider, provider_task_id, reservation_id, images_requested, "
-    "images_delivered, parent_id, error_kind, error, created_at, finished_at, duration_ms, owner, lease_expires_at"
-)
-_UNFINISHED = "status IN ('queued', 'running')"
-_UPDATABLE = {
-    "status",
-    "provider",
-    "provider_task_id",
-    "reservation_id",
-    "started_at",
-    "thread_id",
-    "message_id",
-    "channel_id",
-    "error_kind",
-    "error",
-}
 
 
 def _now() -> datetime:
@@ -402,34 +388,8 @@ class SQLiteLedger:
     async def create_job(self, job: Job, inputs: tuple[ImageInput, ...]) -> None:
         async with self._write() as db:
             await db.execute(
-                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 25)})",
-                (
-                    job.id,
-                    job.user_key,
-                    job.platform,
-                    str(job.status),
-                    job.kind,
-                    job.prompt,
-                    job.model,
-                    json.dumps(job.request),
-                    job.workspace_id,
-                    job.channel_id,
-                    job.thread_id,
-                    job.message_id,
-                    job.provider,
-                    job.provider_task_id,
-                    job.reservation_id,
-                    job.images_requested,
-                    job.images_delivered,
-                    job.parent_id,
-                    job.error_kind,
-                    job.error,
-                    job.created_at or _iso(_now()),
-                    job.finished_at,
-                    job.duration_ms,
-                    job.owner,
-                    job.lease_expires_at,
-                ),
+                f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({', '.join('?' * JOB_COUNT)})",
+                job_values(job, now=_iso(_now())),
             )
             for position, image in enumerate(inputs):
                 digest = await self._put_blob(
@@ -441,7 +401,7 @@ class SQLiteLedger:
                 )
 
     async def update_job(self, job_id: str, **fields: Any) -> None:
-        unknown = set(fields) - _UPDATABLE
+        unknown = set(fields) - JOB_UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         if not fields:
@@ -477,7 +437,7 @@ class SQLiteLedger:
         return job_from_row(row, message_ids)
 
     async def _jobs(self, where: str, params: tuple[Any, ...], tail: str = "") -> list[Job]:
-        rows = await self.db.execute_fetchall(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where} {tail}", params)
+        rows = await self.db.execute_fetchall(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {where} {tail}", params)
         jobs = []
         for row in rows:
             links = await self.db.execute_fetchall(
@@ -512,7 +472,7 @@ class SQLiteLedger:
         return found[0] if found else None
 
     async def unfinished_jobs(self) -> list[Job]:
-        return await self._jobs(_UNFINISHED, (), "ORDER BY created_at")
+        return await self._jobs(UNFINISHED, (), "ORDER BY created_at")
 
     async def jobs_for_user(self, user_key: str, limit: int = 10) -> list[Job]:
         return await self._jobs("user_key = ?", (user_key,), f"ORDER BY created_at DESC LIMIT {int(limit)}")
@@ -561,7 +521,7 @@ class SQLiteLedger:
         now = _now()
         async with self._lock:
             rows = await self.db.execute_fetchall(
-                f"UPDATE jobs SET owner = ?, lease_expires_at = ? WHERE id = ? AND {_UNFINISHED} "
+                f"UPDATE jobs SET owner = ?, lease_expires_at = ? WHERE id = ? AND {UNFINISHED} "
                 "AND (owner IS NULL OR owner = ? OR lease_expires_at < ?) RETURNING id",
                 (owner, _iso(now + timedelta(seconds=ttl)), job_id, owner, _iso(now)),
             )
@@ -570,7 +530,7 @@ class SQLiteLedger:
     async def renew_leases(self, owner: str, ttl: float) -> list[str]:
         async with self._lock:
             rows = await self.db.execute_fetchall(
-                f"UPDATE jobs SET lease_expires_at = ? WHERE owner = ? AND {_UNFINISHED} RETURNING id",
+                f"UPDATE jobs SET lease_expires_at = ? WHERE owner = ? AND {UNFINISHED} RETURNING id",
                 (_iso(_now() + timedelta(seconds=ttl)), owner),
             )
         return sorted(row[0] for row in rows)
@@ -580,7 +540,7 @@ class SQLiteLedger:
         async with self._lock:
             rows = await self.db.execute_fetchall(
                 "UPDATE jobs SET owner = :owner, lease_expires_at = :until WHERE id IN ("
-                f"  SELECT id FROM jobs WHERE {_UNFINISHED} AND ("
+                f"  SELECT id FROM jobs WHERE {UNFINISHED} AND ("
                 "    (owner IS NOT NULL AND lease_expires_at < :now)"
                 "    OR (owner IS NULL AND created_at < :grace))"
                 "  ORDER BY created_at LIMIT :limit"
