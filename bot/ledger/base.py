@@ -207,6 +207,19 @@ def job_values(
     )
 
 
+def image_from_row(row: Any) -> ImageInput:
+    """A job_images row joined with its blob (either backend) as a reference image."""
+    return ImageInput(
+        data=bytes(row["data"]),
+        mime=row["mime"],
+        width=row["width"],
+        height=row["height"],
+        name=row["name"] or f"result {row['position'] + 1}",
+        url=row["url"],
+        source=row["source"],
+    )
+
+
 def _as_text(value: Any) -> str | None:
     return None if value is None else str(value)
 

@@ -39,6 +39,7 @@ from bot.ledger.base import (
     Reservation,
     StatsRow,
     day_key,
+    image_from_row,
     job_from_row,
     job_values,
     month_key,
@@ -484,18 +485,7 @@ class PostgresLedger:
             job_id,
             role,
         )
-        return [
-            ImageInput(
-                data=bytes(row["data"]),
-                mime=row["mime"],
-                width=row["width"],
-                height=row["height"],
-                name=row["name"] or f"result {row['position'] + 1}",
-                url=row["url"],
-                source=row["source"],
-            )
-            for row in rows
-        ]
+        return [image_from_row(row) for row in rows]
 
     async def job_inputs(self, job_id: str) -> list[ImageInput]:
         return await self._images(job_id, "input")
