@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -116,6 +117,33 @@ def test_the_wheel_builds_offline_with_migrations_and_entry_points(tmp_path: Pat
     assert "[console_scripts]\nseedbot = bot.cli:main" in text
     assert "[seedbot.platforms]" in text and "slack = adapters.slack_adapter:create" in text
     assert "Requires-Dist: prometheus-client" in requires
+
+    # Installed (as the image installs it) and run from there, not from the source tree.
+    site = tmp_path / "site"
+    install = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--disable-pip-version-check",
+         "--target", str(site), str(wheel)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stdout + install.stderr
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    probe = "import bot, adapters.discord_adapter, adapters.slack_adapter; print(bot.__file__)"
+    where = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert where.returncode == 0, where.stderr
+    assert Path(where.stdout.strip()).is_relative_to(site)
+    helped = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert helped.returncode == 0 and "generate" in helped.stdout, helped.stderr
 
 
 def test_operating_settings_are_documented() -> None:
