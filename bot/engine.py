@@ -39,6 +39,7 @@ from bot.gate import Gate
 from bot.ledger.base import Ledger, QuotaStatus
 from bot.ledger.postgres import PostgresLedger
 from bot.logs import job_context
+from bot.memory import IdleTrimmer
 from bot.metrics import Metrics
 from bot.models import (
     GeneratedImage,
@@ -166,6 +167,7 @@ class Engine:
         self._active: dict[str, asyncio.Task[Any]] = {}  # job id -> the task running it
         self._idle = asyncio.Event()  # set while no job is running
         self._idle.set()
+        self._trim_memory = IdleTrimmer()
         # Job leases, for several processes on one database (PostgreSQL): each job is claimed by
         # the process running it, renewed every ttl/3 s; jobs of a dead process are taken over
         # once their lease expires. A single process on SQLite needs none of it (recover() at
@@ -490,6 +492,7 @@ class Engine:
             self._lost.discard(job_id)
             if not self._active:
                 self._idle.set()
+                self._trim_memory()
 
     @property
     def active_jobs(self) -> list[str]:
