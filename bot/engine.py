@@ -167,7 +167,7 @@ class Engine:
         self._active: dict[str, asyncio.Task[Any]] = {}  # job id -> the task running it
         self._idle = asyncio.Event()  # set while no job is running
         self._idle.set()
-        self._trim_memory = IdleTrimmer()
+        self._trim_memory = IdleTrimmer(self._idle.is_set)
         # Job leases, for several processes on one database (PostgreSQL): each job is claimed by
         # the process running it, renewed every ttl/3 s; jobs of a dead process are taken over
         # once their lease expires. A single process on SQLite needs none of it (recover() at
@@ -492,7 +492,7 @@ class Engine:
             self._lost.discard(job_id)
             if not self._active:
                 self._idle.set()
-                self._trim_memory()
+                self._trim_memory.request()
 
     @property
     def active_jobs(self) -> list[str]:

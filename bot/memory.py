@@ -2,12 +2,13 @@
 
 Jobs hold multi-megabyte images and free them from several threads; glibc keeps those freed
 heaps (BENCHMARKS.md: RSS 800 MiB after a burst with 20 MiB of live Python objects, 200 MiB
-after malloc_trim). When the engine goes idle it asks glibc to return them, at most once a
-minute. Elsewhere (musl, macOS) this does nothing.
+after malloc_trim). When the engine goes idle it asks glibc to return them (at most every
+10 s; a request inside that window runs when it ends, if still idle). Elsewhere (musl, macOS) this does nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import logging
@@ -33,20 +34,42 @@ def _load_malloc_trim() -> Callable[[int], int] | None:
 
 
 class IdleTrimmer:
-    def __init__(self, min_interval: float = 60.0) -> None:
+    """Trims when asked, or, if it trimmed less than `min_interval` ago, once the interval is
+    over and `still_idle()` says nothing started meanwhile."""
+
+    def __init__(self, still_idle: Callable[[], bool], min_interval: float = 10.0) -> None:
         self._trim = _load_malloc_trim()
+        self.still_idle = still_idle
         self.min_interval = min_interval
         self._last = float("-inf")
+        self._pending: asyncio.TimerHandle | None = None
+        self.trims = 0
 
     @property
     def available(self) -> bool:
         return self._trim is not None
 
-    def __call__(self) -> bool:
-        """Trim now unless it was done within `min_interval`; True when it ran."""
-        now = time.monotonic()
-        if self._trim is None or now - self._last < self.min_interval:
-            return False
-        self._last = now
+    def request(self) -> None:
+        if self._trim is None or self._pending is not None:
+            return
+        wait = self._last + self.min_interval - time.monotonic()
+        if wait <= 0:
+            self._run()
+        else:
+            self._pending = asyncio.get_running_loop().call_later(wait, self._deferred)
+
+    def _deferred(self) -> None:
+        self._pending = None
+        if self.still_idle():
+            self._run()
+
+    def _run(self) -> None:
+        assert self._trim is not None
+        self._last = time.monotonic()
         self._trim(0)
-        return True
+        self.trims += 1
+
+    def cancel(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None

@@ -1,18 +1,32 @@
-"""The idle trimmer: it finds glibc's malloc_trim here (Linux/glibc), runs, and rate-limits."""
+"""The idle trimmer: it finds glibc's malloc_trim here (Linux/glibc), runs at once when it
+may, and otherwise once its interval is over, only if still idle."""
 
 from __future__ import annotations
+
+import asyncio
 
 from bot.memory import IdleTrimmer
 
 
-def test_trims_once_per_interval() -> None:
-    trimmer = IdleTrimmer(min_interval=3600)
+async def test_trims_at_once_then_defers_within_the_interval() -> None:
+    idle = True
+    trimmer = IdleTrimmer(lambda: idle, min_interval=0.2)
     assert trimmer.available
-    assert trimmer() is True
-    assert trimmer() is False  # within the interval
+    trimmer.request()
+    assert trimmer.trims == 1
+    trimmer.request()
+    trimmer.request()  # one deferred trim, not two
+    assert trimmer.trims == 1
+    await asyncio.sleep(0.35)
+    assert trimmer.trims == 2
 
 
-def test_trims_again_after_the_interval() -> None:
-    trimmer = IdleTrimmer(min_interval=0)
-    assert trimmer() is True
-    assert trimmer() is True
+async def test_a_deferred_trim_is_skipped_when_work_started() -> None:
+    idle = True
+    trimmer = IdleTrimmer(lambda: idle, min_interval=0.2)
+    trimmer.request()
+    trimmer.request()
+    idle = False
+    await asyncio.sleep(0.35)
+    assert trimmer.trims == 1
+    trimmer.cancel()
