@@ -8,6 +8,7 @@ SEEDBOT_ALLOW_PRIVATE_NETWORK is on (the test suites turn it on for their loopba
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
 import logging
 import socket
@@ -34,6 +35,22 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+def _body_buffer(resp: httpx.Response) -> io.BytesIO:
+    """A buffer for the body, allocated once at the declared size (the caller truncates it to
+    what arrived: an encoded body's length is not the decoded one's).
+
+    Results are multi-megabyte and hundreds arrive at once: a list of chunks joined at the end
+    holds each image twice for a moment and leaves the chunks' holes in the heap.
+    """
+    body = io.BytesIO()
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > 0:
+        body.seek(int(declared) - 1)
+        body.write(b"\0")
+        body.seek(0)
+    return body
 
 
 def _is_public(addr: str) -> bool:
@@ -107,14 +124,16 @@ class SafeFetcher:
                         declared = resp.headers.get("content-length")
                         if declared and declared.isdigit() and int(declared) > max_bytes:
                             raise DownloadError(messages.download_failed(label, "it is too large"))
-                        chunks: list[bytes] = []
+                        body = _body_buffer(resp)
                         total = 0
                         async for chunk in resp.aiter_bytes():
                             total += len(chunk)
                             if total > max_bytes:
                                 raise DownloadError(messages.download_failed(label, "it is too large"))
-                            chunks.append(chunk)
-                        return Fetched(b"".join(chunks), resp.headers.get("content-type", ""), str(resp.url))
+                            body.write(chunk)
+                        body.truncate(total)  # no zero tail when less arrived than declared
+                        # getvalue() hands BytesIO's own buffer over, without a copy.
+                        return Fetched(body.getvalue(), resp.headers.get("content-type", ""), str(resp.url))
                 raise DownloadError(messages.download_failed(label, "too many redirects"))
         except TimeoutError:
             raise DownloadError(messages.download_failed(label, "it took too long")) from None

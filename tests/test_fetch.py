@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import random
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +18,8 @@ from bot.errors import DownloadError
 from bot.fetch import MAX_REDIRECTS, SafeFetcher, host_of
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 200
+BODY = random.Random(7).randbytes(1_000_003)  # several reads' worth, distinct bytes
+TEXT = b"seedream " * 20_000
 
 
 @dataclass
@@ -59,6 +63,23 @@ async def server() -> AsyncIterator[Server]:
             pass
         return resp
 
+    async def random_body(request: web.Request) -> web.Response:
+        return web.Response(body=BODY, content_type="application/octet-stream")
+
+    async def gzipped(request: web.Request) -> web.Response:
+        # Content-Length is the compressed size: smaller than the body for text, larger for noise.
+        raw = TEXT if request.match_info["kind"] == "text" else BODY[:5000]
+        return web.Response(body=gzip.compress(raw), headers={"Content-Encoding": "gzip"})
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        for start in range(0, len(BODY), 70_000):
+            await resp.write(BODY[start : start + 70_000])
+        await resp.write_eof()
+        return resp
+
     async def slow(request: web.Request) -> web.Response:
         await state.release.wait()
         return web.Response(body=PNG)
@@ -80,6 +101,9 @@ async def server() -> AsyncIterator[Server]:
     app.router.add_get("/image", image)
     app.router.add_get("/sized/{n}", sized)
     app.router.add_get("/endless", endless)
+    app.router.add_get("/random", random_body)
+    app.router.add_get("/gzip/{kind}", gzipped)
+    app.router.add_get("/chunked", chunked)
     app.router.add_get("/slow", slow)
     app.router.add_get("/status/{code}", status)
     app.router.add_get("/redirect", redirect)
@@ -221,6 +245,25 @@ async def test_byte_cap_from_content_length(server: Server, client: httpx.AsyncC
     with pytest.raises(DownloadError) as err:
         await fetcher.fetch(server.url("/sized/1001"), max_bytes=1000, name="big.png")
     assert "too large" in err.value.user_text and "big.png" in err.value.user_text
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("/random", BODY), ("/chunked", BODY), ("/gzip/text", TEXT), ("/gzip/noise", BODY[:5000])],
+    ids=["content-length", "chunked", "gzip-smaller-than-body", "gzip-larger-than-body"],
+)
+async def test_the_body_arrives_exactly(
+    server: Server, client: httpx.AsyncClient, path: str, expected: bytes
+) -> None:
+    # Sized once from Content-Length where it can be; never a byte more or less than was sent.
+    got = await SafeFetcher(client, allow_private=True).fetch(server.url(path), max_bytes=2_000_000)
+    assert got.data == expected
+
+
+async def test_byte_cap_counts_the_decoded_body(server: Server, client: httpx.AsyncClient) -> None:
+    with pytest.raises(DownloadError) as err:
+        await SafeFetcher(client, allow_private=True).fetch(server.url("/gzip/text"), max_bytes=len(TEXT) - 1)
+    assert "too large" in err.value.user_text
 
 
 async def test_byte_cap_on_a_streamed_body(server: Server, client: httpx.AsyncClient) -> None:
