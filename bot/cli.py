@@ -518,12 +518,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             resumed = await runtime.engine.recover()
             if resumed:
                 log.info("resuming %d job(s) left running by the last run", len(resumed))
+            runtime.retention.start()
             await stop.wait()
             # Stop taking new work, give running jobs the grace period, checkpoint the rest.
             cancelled = await runtime.engine.shutdown(settings.shutdown_grace)
             log.info("shut down cleanly%s", f" ({len(cancelled)} job(s) cut short)" if cancelled else "")
         finally:
             runtime.engine.draining = True
+            await runtime.retention.close()
             with contextlib.suppress(Exception):
                 await runtime.engine.close()  # stop renewing job leases
             for platform in reversed(platforms):

@@ -273,6 +273,8 @@ class Community:
                 references.append(messages.reference_result(n, image.source.split(":", 1)[1]))
             else:
                 references.append(messages.reference_upload(n, image.name))
+        if not inputs and job.request.get("image_count"):
+            references.append(messages.references_expired(int(job.request["image_count"])))
         return messages.lineage(
             job_id=job.id,
             kind=job.kind,

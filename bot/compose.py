@@ -134,7 +134,8 @@ async def compose_edit(
     parsed = parse_text(text)
     outputs = await ledger.job_outputs(parent.id)
     if not outputs:
-        raise InvalidRequest(messages.NOT_A_RESULT)
+        # A result that was delivered but has no images left is past the retention.
+        raise InvalidRequest(messages.RESULT_EXPIRED if parent.images_delivered else messages.NOT_A_RESULT)
     if parsed.pick is not None:
         if not 1 <= parsed.pick <= len(outputs):
             raise InvalidRequest(
@@ -151,16 +152,24 @@ async def compose_edit(
     return Composed(request, JobKind.EDIT, parent_id=parent.id, legend=_legend(refs), pick=parsed.pick)
 
 
+async def _parent_inputs(ledger: Ledger, parent: Job) -> list[ImageInput]:
+    inputs = await ledger.job_inputs(parent.id)
+    if len(inputs) < int(parent.request.get("image_count") or 0):
+        # Without them the request would silently become a different one.
+        raise InvalidRequest(messages.REFERENCES_EXPIRED)
+    return inputs
+
+
 async def compose_reroll(ledger: Ledger, parent: Job) -> Composed:
     """The same request again: same prompt, options and references."""
-    inputs = await ledger.job_inputs(parent.id)
+    inputs = await _parent_inputs(ledger, parent)
     request = request_from_json(parent.request, inputs)
     return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=_legend(request.images))
 
 
 async def compose_variations(ledger: Ledger, parent: Job, count: int = VARIATIONS_COUNT) -> Composed:
     """A batch from the same prompt and references (fewer if references leave no room)."""
-    inputs = await ledger.job_inputs(parent.id)
+    inputs = await _parent_inputs(ledger, parent)
     request = request_from_json(parent.request, inputs)
     room = max(1, 15 - len(request.images))
     request = dataclasses.replace(request, count=min(count, room))

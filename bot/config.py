@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # Several processes on one PostgreSQL database: seconds a job's lease holds without renewal
     # (renewed every third of it); a dead process's jobs are taken over after about this long.
     lease_ttl: float = Field(30.0, gt=0, validation_alias=_env("SEEDBOT_LEASE_TTL"))
+    # Days a job's reference and result images are kept for edits and re-rolls; 0 keeps them.
+    image_retention_days: int = Field(30, ge=0, validation_alias=_env("SEEDBOT_IMAGE_RETENTION_DAYS"))
 
     novita_api_key: SecretStr | None = Field(None, validation_alias=_env("NOVITA_API_KEY"))
     novita_base_url: str = Field("https://api.novita.ai", validation_alias=_env("NOVITA_BASE_URL"))

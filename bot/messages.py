@@ -16,6 +16,14 @@ DELIVERY_FAILED = "The images were made but could not be posted here. You were n
 DEMO_NOTICE = "Demo mode: no provider key is configured, so these are placeholder images."
 NOT_OWNER = "Only the person who made this image (or an admin) can do that."
 NOT_A_RESULT = "That message isn't a seedbot result I can edit. Reply to one of my images, or attach images."
+RESULT_EXPIRED = (
+    "I no longer keep the images of that result: images are kept for a limited time. "
+    "Save it and attach it to a new request to edit it. You were not charged."
+)
+REFERENCES_EXPIRED = (
+    "I no longer keep the images that request used: images are kept for a limited time. "
+    "Attach them to a new request to run it again. You were not charged."
+)
 PROMPT_EMPTY = "Please give a prompt: describe the image you want."
 SHUTTING_DOWN = "seedbot is restarting; please try again in a minute. You were not charged."
 RESTARTED_REFUNDED = (
@@ -460,6 +468,10 @@ def reference_upload(n: int, name: str) -> str:
 
 def reference_result(n: int, job_id: str) -> str:
     return f"image {n}: a result of job {job_id}"
+
+
+def references_expired(count: int) -> str:
+    return f"{plural(count, 'image')}, no longer kept"
 
 
 def quota_changed(target: str, what: str) -> str:

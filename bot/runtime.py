@@ -15,6 +15,7 @@ from bot.fetch import SafeFetcher
 from bot.ledger import Ledger, open_ledger
 from bot.providers.registry import build_providers
 from bot.providers.router import Router
+from bot.retention import ImageRetention
 
 __all__ = ["Runtime", "open_runtime"]
 
@@ -41,6 +42,7 @@ class Runtime:
     fetcher: SafeFetcher
     ledger: Ledger
     engine: Engine
+    retention: ImageRetention
 
 
 @asynccontextmanager
@@ -59,7 +61,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             engine = Engine(settings, ledger, router)
             if engine.demo:
                 log.warning("no provider key is configured: running on the offline demo provider")
-            yield Runtime(settings, http, fetcher, ledger, engine)
+            retention = ImageRetention(ledger, settings.image_retention_days)
+            yield Runtime(settings, http, fetcher, ledger, engine, retention)
             await engine.wait_background()
         finally:
             await ledger.close()

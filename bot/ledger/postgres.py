@@ -493,6 +493,35 @@ class PostgresLedger:
     async def job_outputs(self, job_id: str) -> list[ImageInput]:
         return await self._images(job_id, "output")
 
+    async def expire_images(self, before: datetime, limit: int = 200) -> tuple[int, int]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            # Driven by job_images, which holds only what is still kept, not by all old jobs.
+            jobs = [
+                row[0]
+                for row in await conn.fetch(
+                    "SELECT DISTINCT i.job_id FROM job_images i JOIN jobs j ON j.id = i.job_id "
+                    f"WHERE j.created_at < $1 AND NOT (j.{UNFINISHED}) LIMIT $2",
+                    before,
+                    limit,
+                )
+            ]
+            if not jobs:
+                return 0, 0
+            hashes = {
+                row[0]
+                for row in await conn.fetch(
+                    "DELETE FROM job_images WHERE job_id = ANY($1::text[]) RETURNING sha256", jobs
+                )
+            }
+            # A job saving the same image right now holds a key-share lock on its blob: this
+            # DELETE then fails on the foreign key, the transaction rolls back, the next run retries.
+            blobs = await conn.fetch(
+                "DELETE FROM blobs b WHERE b.sha256 = ANY($1::text[]) "
+                "AND NOT EXISTS (SELECT 1 FROM job_images i WHERE i.sha256 = b.sha256) RETURNING b.sha256",
+                list(hashes),
+            )
+        return len(jobs), len(blobs)
+
     # -- job leases -------------------------------------------------------------------------------
 
     async def claim_job(self, job_id: str, owner: str, ttl: float) -> bool:

@@ -503,6 +503,34 @@ class SQLiteLedger:
     async def job_outputs(self, job_id: str) -> list[ImageInput]:
         return await self._images(job_id, "output")
 
+    async def expire_images(self, before: datetime, limit: int = 200) -> tuple[int, int]:
+        async with self._write() as db:
+            # Driven by job_images, which holds only what is still kept, not by all old jobs.
+            jobs = [
+                row[0]
+                for row in await db.execute_fetchall(
+                    "SELECT DISTINCT i.job_id FROM job_images i JOIN jobs j ON j.id = i.job_id "
+                    f"WHERE j.created_at < ? AND NOT (j.{UNFINISHED}) LIMIT ?",
+                    (_iso(before.astimezone(UTC)), limit),
+                )
+            ]
+            if not jobs:
+                return 0, 0
+            marks = ", ".join("?" * len(jobs))
+            hashes = {
+                row[0]
+                for row in await db.execute_fetchall(
+                    f"DELETE FROM job_images WHERE job_id IN ({marks}) RETURNING sha256", jobs
+                )
+            }
+            marks = ", ".join("?" * len(hashes))
+            blobs = await db.execute_fetchall(
+                f"DELETE FROM blobs WHERE sha256 IN ({marks}) "
+                "AND NOT EXISTS (SELECT 1 FROM job_images i WHERE i.sha256 = blobs.sha256) RETURNING sha256",
+                tuple(hashes),
+            )
+        return len(jobs), len(list(blobs))
+
     # -- job leases -------------------------------------------------------------------------------
     # Each is one UPDATE (atomic in SQLite, which writes one transaction at a time, whatever the
     # number of connections or processes on the file).

@@ -3,6 +3,8 @@ a mention works like /imagine, and what the message-content intent changes."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from bot import messages
 from bot.models import JobKind
 from tests.discord.conftest import StartBot, buttons, job_id_of, png, thread_of, wait_result
@@ -139,3 +141,27 @@ async def test_a_mention_replying_to_someones_image_uses_it(
     job = await bot.wait_job(job_id_of(result))
     assert (job.kind, job.prompt) == (JobKind.EDIT, "give the dog this hat")
     assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [photo, hat]
+
+
+async def test_results_past_the_image_retention_are_refused_for_free(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot()
+    inter = await emu.send_slash_command("imagine", {"prompt": "a lighthouse"})
+    await inter.wait_ack()
+    first = await wait_result(emu)
+    parent = await bot.wait_job(job_id_of(first))
+    await emu.send_message("in a storm", reply_to=first["id"], channel_id=first["channel_id"])
+    edited = await wait_result(emu, exclude={parent.id})
+    edit = await bot.wait_job(job_id_of(edited))
+    later = datetime.now(UTC) + timedelta(days=bot.runtime.settings.image_retention_days + 1)
+    assert (await bot.runtime.retention.run_once(now=later))[0] == 2
+
+    await emu.send_message("make it sunny", reply_to=first["id"], channel_id=first["channel_id"])
+    answer = await emu.wait_for_message(lambda m: m["content"].startswith("I no longer keep the images of"))
+    assert answer["content"] == messages.RESULT_EXPIRED
+    press = await emu.send_component(f"seedbot:reroll:{edit.id}")
+    await press.wait_ack()
+    [refused] = await press.wait_followups(1)
+    assert refused["content"] == messages.REFERENCES_EXPIRED and refused["flags"] & 64  # only to them
+    assert (await bot.usage()).day_used == 2  # the two jobs before; the refusals were free

@@ -302,6 +302,37 @@ async def test_inputs_and_outputs_round_trip(ledger: Any) -> None:
     assert (await ledger.job_inputs("j2"))[0].data == outputs[0].data
 
 
+async def test_expired_images_go_and_shared_blobs_stay(ledger: Any) -> None:
+    shared, own, result = (
+        image(1, "cat.png"),
+        image(2, "dog.png"),
+        GeneratedImage(bytes([7]) * 300, "image/png", 8, 8),
+    )
+    old = NOW - timedelta(days=40)
+    await ledger.create_job(make_job("old", created_at=old.isoformat()), (shared, own))
+    await ledger.save_outputs("old", [result])
+    await ledger.finish_job("old", JobStatus.SUCCEEDED, delivered=1)
+    await ledger.create_job(
+        make_job("old-running", status=JobStatus.RUNNING, created_at=old.isoformat()), (own,)
+    )
+    await ledger.create_job(make_job("new", created_at=NOW.isoformat()), (shared,))
+    await ledger.finish_job("new", JobStatus.SUCCEEDED, delivered=1)
+
+    assert await ledger.expire_images(NOW - timedelta(days=30)) == (1, 1)  # jobs, blobs: the result
+    assert await ledger.job_inputs("old") == [] and await ledger.job_outputs("old") == []
+    assert (await ledger.get_job("old")).images_delivered == 1  # the job itself stays
+    assert [i.data for i in await ledger.job_inputs("new")] == [shared.data]  # still used: kept
+    assert [i.data for i in await ledger.job_inputs("old-running")] == [own.data]  # may resume
+    assert await ledger.expire_images(NOW - timedelta(days=30)) == (0, 0)
+
+    await ledger.finish_job("old-running", JobStatus.FAILED)
+    await ledger.finish_job("new", JobStatus.SUCCEEDED, delivered=1)
+    assert await ledger.expire_images(NOW + timedelta(days=1), limit=1) == (1, 1)
+    assert await ledger.expire_images(NOW + timedelta(days=1), limit=1) == (1, 1)
+    assert await ledger.expire_images(NOW + timedelta(days=1)) == (0, 0)
+    assert await ledger.job_inputs("new") == [] and await ledger.job_inputs("old-running") == []
+
+
 # -- job leases ---------------------------------------------------------------------------------
 
 

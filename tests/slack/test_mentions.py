@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from bot import messages
+from bot.ledger import SQLiteLedger
 from tests.emulators.providers import ProviderEmulator
 from tests.emulators.slack_emulator import BOT_USER_ID, CHANNEL_ID, DM_CHANNEL_ID, USER_ID, SlackEmulator
 from tests.slack.conftest import StartBot, button_values, controls, png, wait_results
@@ -153,3 +157,24 @@ async def test_app_home_shows_usage(emu: SlackEmulator, start_bot: StartBot) -> 
     assert publish.params["user_id"] == USER_ID
     texts = [b.get("text", {}).get("text", "") for b in publish.params["view"]["blocks"]]
     assert any("Images left today: 5 of 5" in t for t in texts)
+
+
+async def test_a_reply_to_a_result_past_the_image_retention_is_refused(
+    emu: SlackEmulator, start_bot: StartBot, tmp_path: Path
+) -> None:
+    bot = await start_bot()
+    mention = emu.mention_event("a lighthouse at dusk")
+    await emu.post_event(bot.url, mention)
+    await wait_results(emu, 1, bot)
+    # Another process on the same database (as `seedbot run` does hourly), a month from now.
+    ledger = SQLiteLedger(str(tmp_path / "seedbot.db"), daily_limit=20, monthly_limit=300)
+    await ledger.open()
+    try:
+        assert (await ledger.expire_images(datetime.now(UTC) + timedelta(days=31)))[0] == 1
+    finally:
+        await ledger.close()
+
+    await emu.post_event(bot.url, emu.message_event("make it stormy", thread_ts=mention["ts"]))
+    [note] = await emu.wait_for(lambda: emu.ephemerals)
+    assert note["text"] == messages.RESULT_EXPIRED
+    assert len(emu.calls("files.completeUploadExternal")) == 1  # nothing more was made
