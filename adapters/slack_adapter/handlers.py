@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from bot.compose import Composed, compose_edit, compose_new, compose_reroll, com
 from bot.engine import Delivery
 from bot.errors import DeliveryError, InvalidRequest, SeedbotError
 from bot.flags import FLAG_HELP
-from bot.models import GenerationResult, Job, PostTarget, Requester
+from bot.models import GenerationResult, Job, JobStatus, PostTarget, Requester
 from bot.runtime import Runtime
 
 __all__ = ["PLATFORM", "Origin", "SlackHandlers", "requester_for"]
@@ -52,6 +53,9 @@ _USER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 # Slack errors that mean the bot cannot write in that conversation.
 _CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 _OTHER_MENTION = re.compile(r"<[@!]")
+UNFINISHED_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+FINISH_POLL = 1.0  # seconds between looks at a job a thread reply waits for
+FINISH_MARGIN = 60.0  # beyond the provider deadline: delivery and settling
 
 
 def requester_for(team_id: str, user_id: str, channel_id: str | None = None) -> Requester:
@@ -113,13 +117,16 @@ class SlackHandlers:
         raw = str(event.get("text") or "")
         is_dm = event.get("channel_type") == "im" or channel.startswith("D")
         parent: Job | None = None
+        working: Job | None = None
         if thread_ts and thread_ts != ts:
             parent = await self.ledger.latest_in_thread(PLATFORM, channel, str(thread_ts))
+            if parent is None:
+                working = await self.ledger.working_in_thread(PLATFORM, channel, str(thread_ts))
         if not mention and not is_dm:
             # Without a mention, only replies in a seedbot thread are for us, and not when the
             # reply is addressed to someone else.
             addressed_to_bot = f"<@{self.bot_user_id}" in raw
-            if parent is None or (_OTHER_MENTION.search(raw) and not addressed_to_bot):
+            if (parent is None and working is None) or (_OTHER_MENTION.search(raw) and not addressed_to_bot):
                 return
         # The in-memory set is a fast first filter (one message comes as app_mention and message);
         # the database decides, so a retry that reaches another replica is not answered twice.
@@ -133,6 +140,11 @@ class SlackHandlers:
                 retry or "0",
             )
             return
+        if working is not None:
+            # A reply sent while the thread's first image is still being made edits that image.
+            parent = await self._when_finished(working, channel, str(thread_ts))
+            if parent is None and not mention and not is_dm:
+                return  # it failed: its thread already says so, and there is nothing to edit
         user = str(event["user"])
         origin = Origin(
             requester=requester_for(team_id, user, channel),
@@ -155,6 +167,16 @@ class SlackHandlers:
             else:
                 composed = compose_new(text, images, **await self.engine.defaults_for(origin.requester))
             await self.run(origin, composed)
+
+    async def _when_finished(self, job: Job, channel: str, thread_ts: str) -> Job | None:
+        """Wait for a job still at work (here or in another process), then the thread's latest
+        result, if it delivered one."""
+        deadline = time.monotonic() + self.engine.settings.provider_deadline + FINISH_MARGIN
+        current: Job | None = job
+        while current is not None and current.status in UNFINISHED_STATUSES and time.monotonic() < deadline:
+            await asyncio.sleep(FINISH_POLL)
+            current = await self.ledger.get_job(job.id)
+        return await self.ledger.latest_in_thread(PLATFORM, channel, thread_ts)
 
     # -- /imagine --------------------------------------------------------------------------------
 

@@ -456,6 +456,14 @@ class PostgresLedger:
         )
         return found[0] if found else None
 
+    async def working_in_thread(self, platform: str, channel_id: str, thread_id: str) -> Job | None:
+        found = await self._jobs(
+            f"platform = $1 AND channel_id = $2 AND thread_id = $3 AND {UNFINISHED}",
+            (platform, channel_id, thread_id),
+            "ORDER BY created_at DESC, seq DESC LIMIT 1",
+        )
+        return found[0] if found else None
+
     async def unfinished_jobs(self) -> list[Job]:
         return await self._jobs(UNFINISHED, (), "ORDER BY created_at, seq")
 

@@ -472,6 +472,14 @@ class SQLiteLedger:
         )
         return found[0] if found else None
 
+    async def working_in_thread(self, platform: str, channel_id: str, thread_id: str) -> Job | None:
+        found = await self._jobs(
+            f"platform = ? AND channel_id = ? AND thread_id = ? AND {UNFINISHED}",
+            (platform, channel_id, thread_id),
+            "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        )
+        return found[0] if found else None
+
     async def unfinished_jobs(self) -> list[Job]:
         return await self._jobs(UNFINISHED, (), "ORDER BY created_at")
 

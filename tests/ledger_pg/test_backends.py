@@ -254,6 +254,13 @@ async def test_lineage(ledger: Any) -> None:
     assert (await ledger.latest_in_thread("discord", "c1", "t1")).id == "new"
     assert (await ledger.latest_in_thread("discord", "c1", None)).id == "top"
     assert await ledger.latest_in_thread("slack", "c1", "t1") is None
+    assert await ledger.working_in_thread("discord", "c1", "t1") is None  # all finished
+    await ledger.create_job(
+        make_job("busy", thread_id="t1", status=JobStatus.RUNNING, user_key="discord:7"), ()
+    )
+    assert (await ledger.working_in_thread("discord", "c1", "t1")).id == "busy"
+    assert await ledger.working_in_thread("discord", "c1", "t2") is None
+    await ledger.finish_job("busy", JobStatus.FAILED)
 
     await ledger.link_messages("new", "discord", ["m1", "m2"])
     await ledger.link_messages("s1", "slack", ["m1"])

@@ -11,7 +11,7 @@ from bot import messages
 from bot.ledger import SQLiteLedger
 from tests.emulators.providers import ProviderEmulator
 from tests.emulators.slack_emulator import BOT_USER_ID, CHANNEL_ID, DM_CHANNEL_ID, USER_ID, SlackEmulator
-from tests.slack.conftest import StartBot, button_values, controls, png, wait_results
+from tests.slack.conftest import StartBot, button_values, controls, png, results, wait_results
 
 
 async def test_mention_batch_answers_in_thread_with_caption_and_buttons(
@@ -178,3 +178,25 @@ async def test_a_reply_to_a_result_past_the_image_retention_is_refused(
     [note] = await emu.wait_for(lambda: emu.ephemerals)
     assert note["text"] == messages.RESULT_EXPIRED
     assert len(emu.calls("files.completeUploadExternal")) == 1  # nothing more was made
+
+
+async def test_a_reply_while_the_first_image_is_made_edits_it_once_ready(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    async with ProviderEmulator() as providers:
+        providers.novita.latency = 1.5
+        bot = await start_bot(
+            NOVITA_API_KEY=providers.novita.api_key, NOVITA_BASE_URL=providers.base_url("novita")
+        )
+        mention = emu.mention_event("a lighthouse at dusk")
+        await emu.post_event(bot.url, mention)
+        await emu.wait_for(lambda: providers.novita.submits)  # the first image is being made
+        assert not results(emu)
+        await emu.post_event(bot.url, emu.message_event("make it stormy", thread_ts=mention["ts"]))
+        uploads = await wait_results(emu, 2, bot)
+    assert [u["thread_ts"] for u in uploads] == [mention["ts"]] * 2
+    first, second = emu.calls("files.completeUploadExternal")
+    assert first.params["initial_comment"].startswith("a lighthouse at dusk\n")
+    assert second.params["initial_comment"].startswith("make it stormy\n")
+    assert "image 1 = result 1 of job" in second.params["initial_comment"]
+    assert len(providers.novita.received_images) == 1  # the edit sent the first result along
