@@ -388,6 +388,10 @@ NOT_ADMIN = (
     "Only admins can do that: people who may Manage Server (on Discord) or seedbot operators "
     "(SEEDBOT_ADMINS)."
 )
+NOT_A_MEMBER = (
+    "You can change the quota of members of this server only: a quota follows its person to "
+    "every server. A seedbot operator (SEEDBOT_ADMINS) can change anyone's."
+)
 NOT_ADMIN_SLACK = "Only seedbot operators (SEEDBOT_ADMINS) can do that."
 NEEDS_WORKSPACE = "That works only inside a server or workspace, not in direct messages."
 CHANNEL_NOT_ALLOWED = (

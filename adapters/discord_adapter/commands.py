@@ -173,7 +173,9 @@ class ImageCommands(commands.Cog):
     @app_commands.describe(user=messages.OPTION_USER)
     async def quota_show(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
         community = self.studio.engine.community
-        await self.studio.admin(interaction, "quota show", lambda a, w: community.quota_show(_key(user)))
+        await self.studio.admin(
+            interaction, "quota show", lambda a, w: community.quota_show(_key(user)), target=user
+        )
 
     @quota.command(name="set", description=messages.COMMAND_ADMIN)
     @app_commands.describe(
@@ -191,6 +193,7 @@ class ImageCommands(commands.Cog):
             interaction,
             "quota set",
             lambda actor, w: community.quota_set(actor, _key(user), daily=daily, monthly=monthly),
+            target=user,
         )
 
     @quota.command(name="grant", description=messages.COMMAND_ADMIN)
@@ -203,7 +206,10 @@ class ImageCommands(commands.Cog):
     ) -> None:
         community = self.studio.engine.community
         await self.studio.admin(
-            interaction, "quota grant", lambda actor, w: community.quota_grant(actor, _key(user), images)
+            interaction,
+            "quota grant",
+            lambda actor, w: community.quota_grant(actor, _key(user), images),
+            target=user,
         )
 
     @quota.command(name="reset", description=messages.COMMAND_ADMIN)
@@ -211,7 +217,10 @@ class ImageCommands(commands.Cog):
     async def quota_reset(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
         community = self.studio.engine.community
         await self.studio.admin(
-            interaction, "quota reset", lambda actor, w: community.quota_reset(actor, _key(user))
+            interaction,
+            "quota reset",
+            lambda actor, w: community.quota_reset(actor, _key(user)),
+            target=user,
         )
 
     @quota.command(name="block", description=messages.COMMAND_ADMIN)
@@ -219,7 +228,10 @@ class ImageCommands(commands.Cog):
     async def quota_block(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
         community = self.studio.engine.community
         await self.studio.admin(
-            interaction, "quota block", lambda actor, w: community.quota_block(actor, _key(user), True)
+            interaction,
+            "quota block",
+            lambda actor, w: community.quota_block(actor, _key(user), True),
+            target=user,
         )
 
     @quota.command(name="unblock", description=messages.COMMAND_ADMIN)
@@ -227,7 +239,10 @@ class ImageCommands(commands.Cog):
     async def quota_unblock(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
         community = self.studio.engine.community
         await self.studio.admin(
-            interaction, "quota unblock", lambda actor, w: community.quota_block(actor, _key(user), False)
+            interaction,
+            "quota unblock",
+            lambda actor, w: community.quota_block(actor, _key(user), False),
+            target=user,
         )
 
     @server.command(name="show", description=messages.COMMAND_ADMIN)

@@ -303,8 +303,12 @@ class Studio:
         interaction: discord.Interaction[Any],
         what: str,
         action: Callable[[str, str], Awaitable[str]],
+        *,
+        target: discord.abc.User | None = None,
     ) -> None:
-        """Run one admin action as `action(actor, workspace)`; refusals and errors are private."""
+        """Run one admin action as `action(actor, workspace)`; refusals and errors are private.
+        `target`: the user whose quota it changes (Discord resolves members of this server as
+        discord.Member)."""
         origin = self.origin(interaction, what)
         if not self.is_admin(interaction):
             log.info("discord: %s refused %s (not an admin)", origin.requester.key, what)
@@ -312,6 +316,15 @@ class Studio:
             return
         if interaction.guild_id is None:
             await interaction.response.send_message(messages.NEEDS_WORKSPACE, ephemeral=True)
+            return
+        if (
+            target is not None
+            and not isinstance(target, discord.Member)
+            and not self.engine.is_admin(origin.requester)
+        ):
+            # Quotas are per person across servers: a server's admins manage only their members.
+            log.info("discord: %s refused %s (target not a member)", origin.requester.key, what)
+            await interaction.response.send_message(messages.NOT_A_MEMBER, ephemeral=True)
             return
         try:
             text = await action(origin.requester.key, f"{PLATFORM}:{interaction.guild_id}")

@@ -181,3 +181,23 @@ async def test_settings_channels_pool_and_stats(emu: DiscordEmulator, start_bot:
         ("settings.set", f"discord:{GUILD_ID}", "pool=2"),
         ("settings.set", f"discord:{GUILD_ID}", "max_batch=2"),
     ]
+
+
+async def test_server_admins_manage_only_their_members(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    stranger = emu.add_user("stranger", member=False)  # uses seedbot in other servers only
+    operator = emu.add_user("operator")
+    bot = await start_bot(admins=f"discord:{operator['id']}")
+    perms = manager(emu)
+    for name, options in (
+        ("seedbot quota show", {"user": stranger["id"]}),
+        ("seedbot quota block", {"user": stranger["id"]}),
+        ("seedbot quota set", {"user": stranger["id"], "daily": 0}),
+    ):
+        assert await private(emu, name, options, permissions=perms) == messages.NOT_A_MEMBER
+    assert await bot.runtime.ledger.audit_entries() == []
+    assert not (await bot.usage(stranger["id"])).blocked
+
+    # The bot's operators (SEEDBOT_ADMINS) manage anyone.
+    text = await private(emu, "seedbot quota block", {"user": stranger["id"]}, user_id=operator["id"])
+    assert text == messages.quota_changed(f"discord:{stranger['id']}", "Blocked")
+    assert (await bot.usage(stranger["id"])).blocked
