@@ -206,6 +206,14 @@ def partial_delivery(got: int, asked: int, weight: int = 1) -> str:
     )
 
 
+def not_posted(posted: int, made: int, weight: int = 1) -> str:
+    charged = "" if weight == 1 else f" ({posted * weight} of your quota)"
+    return (
+        f"Only {posted} of the {made} images could be posted here; "
+        f"you were charged only for the {plural(posted, 'image')} posted{charged}."
+    )
+
+
 def references_legend(names: list[str]) -> str:
     return "; ".join(f"image {i} = {name}" for i, name in enumerate(names, start=1))
 

@@ -525,6 +525,8 @@ class ResultDelivery:
                 break
             posted.append(message)
             delivered += len(group)
+        if posted and delivered < len(images):
+            await self._note_unposted(posted[0], result, len(images), delivered, refitted)
         if thread is not None:
             prompt = (
                 self.prompt
@@ -539,3 +541,24 @@ class ResultDelivery:
             ids.append(str(anchor.message_id))
         thread_id = str(thread.id) if thread is not None else anchor.target().thread_id
         return Delivery(delivered=delivered, message_ids=tuple(dict.fromkeys(ids)), thread_id=thread_id)
+
+    async def _note_unposted(
+        self, first: discord.Message, result: GenerationResult, made: int, posted: int, refitted: bool
+    ) -> None:
+        """Images past the first messages could not be posted (they are refunded): say so under
+        the first one, with the quota it shows corrected."""
+        left = await self.left_after(result)
+        embed = result_embed(
+            result,
+            prompt=self.prompt,
+            left=None if left is None else left + (made - posted) * result.weight,
+            delivered=made,
+            refitted=refitted,
+            legend=self.legend,
+        )
+        notes = [embed.footer.text] if embed.footer.text else []
+        embed.set_footer(text="\n".join([*notes, messages.not_posted(posted, made, result.weight)])[:2048])
+        try:
+            await first.edit(embed=embed)
+        except discord.HTTPException as exc:
+            log.info("discord: job %s: could not add the unposted note (%s)", result.job_id, exc.status)

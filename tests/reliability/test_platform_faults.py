@@ -5,7 +5,8 @@ the job's delivery and not its start.
 Discord: a 429 (with `Via`, so discord.py retries it) on the result upload into the thread and
 on the edit of the interaction response that becomes the result; a gateway RECONNECT (op 7)
 while the job runs; the interaction token expiring (past 15 minutes) before delivery, where
-the result must become a channel message. Slack: `ratelimited` 429s on chat.postMessage and
+the result must become a channel message; a 429 and a 403 on the follow-up that carries images
+11-12 of a batch (the 403 leaves 10 charged, 2 refunded, and a note on the first message). Slack: `ratelimited` 429s on chat.postMessage and
 files.completeUploadExternal, and `ok:false` answers (internal_error) once.
 
 Every job must end delivered (charged exactly what was delivered) or, where the adapter
@@ -151,6 +152,49 @@ async def test_discord_429_on_the_response_that_becomes_the_result(stack: Stack)
     [job] = await bot.wait_closed(DISCORD_KEY, 1)
     assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 1)
     await balanced(stack, [job], "Discord 429 on the interaction-response edit that becomes the result", 1)
+
+
+async def _inline_batch(stack: Stack, prompt: str) -> tuple[RunningBot, Any, str]:
+    """/imagine of 12 where threads are denied: 10 images become the response, 2 a follow-up."""
+    await stack.discord.set_bot_channel_permissions(TEXT_CHANNEL_ID, deny=["create_public_threads"])
+    bot, release = await start(stack)
+    inter = await stack.discord.send_slash_command("imagine", {"prompt": prompt, "count": 12})
+    assert await inter.wait_ack() == 5
+    await in_flight(stack)
+    return bot, release, rf"^/webhooks/\d+/{inter.token}$"
+
+
+async def test_discord_429_on_the_second_message_of_a_batch(stack: Stack) -> None:
+    bot, release, followup = await _inline_batch(stack, "twelve harbours")
+    stack.discord.rate_limit_next("POST", followup, retry_after=0.2)
+    release.set()
+    [job] = await bot.wait_closed(DISCORD_KEY, 1)
+
+    [hit] = faulted(stack.discord, "POST", followup)
+    assert len(hit.files) == 2, "the 429 answered the follow-up with the last 2 images"
+    posts = [r for r in stack.discord.find_requests("POST", followup) if not r.fault]
+    assert [len(r.files) for r in posts] == [2]  # retried once, posted once
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 12)
+    await balanced(stack, [job], "Discord 429 on the follow-up carrying images 11-12 of a batch", 1)
+
+
+async def test_discord_second_message_of_a_batch_refused(stack: Stack) -> None:
+    bot, release, followup = await _inline_batch(stack, "twelve lighthouses")
+    stack.discord.fail_next("POST", followup, 403, {"message": "Missing Access", "code": 50001}, times=5)
+    release.set()
+    [job] = await bot.wait_closed(DISCORD_KEY, 1)
+
+    assert len(faulted(stack.discord, "POST", followup)) == 1  # a 403 is not retried
+    # The first 10 reached the user and are charged; the 2 that could not be posted are not.
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 10)
+    assert (await bot.usage(DISCORD_KEY)).day_used == 10
+    # ...and the first message says so, with what is left today counted that way.
+    first = stack.discord.messages[next(iter(job.result_message_ids))]
+    embed = first["embeds"][0]
+    assert embed["footer"]["text"].endswith(messages.not_posted(10, 12))
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields[messages.LABEL_LEFT_TODAY] == str((await bot.usage(DISCORD_KEY)).left)
+    await balanced(stack, [job], "Discord 403 on the follow-up carrying images 11-12 of a batch", 1)
 
 
 async def test_discord_gateway_reconnect_mid_job(stack: Stack) -> None:
