@@ -7,8 +7,10 @@ request is. Adapters never assemble a GenerationRequest field by field.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import shlex
+import time
 from dataclasses import dataclass
 
 from bot import messages
@@ -17,7 +19,7 @@ from bot.errors import InvalidImage, InvalidRequest
 from bot.flags import ParsedText, parse_text
 from bot.images import load_reference
 from bot.ledger.base import Ledger
-from bot.models import GenerationRequest, ImageInput, Job, JobKind
+from bot.models import GenerationRequest, ImageInput, Job, JobKind, JobStatus
 from bot.seedream import MAX_REFERENCES, REFERENCE_MAX_BYTES
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
 ]
 
 VARIATIONS_COUNT = 4
+FINISHED_POLL = 1.0  # seconds between looks at a job an edit waits for
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,13 +130,29 @@ def compose_new(text: str, images: list[ImageInput], **defaults: object) -> Comp
     )
 
 
+async def finished(ledger: Ledger, job: Job, timeout: float) -> Job:
+    """The job once it is no longer queued or running, or as it is after `timeout` seconds.
+    Polled through the ledger: it may be running in another process."""
+    deadline = time.monotonic() + timeout
+    while job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and time.monotonic() < deadline:
+        await asyncio.sleep(min(FINISHED_POLL, max(0.0, deadline - time.monotonic())))
+        job = await ledger.get_job(job.id) or job
+    return job
+
+
 async def compose_edit(
-    ledger: Ledger, parent: Job, text: str, images: list[ImageInput], **defaults: object
+    ledger: Ledger, parent: Job, text: str, images: list[ImageInput], *, wait: float = 0.0, **defaults: object
 ) -> Composed:
-    """Edit an earlier result: its images (or the one picked with #N) come first, then new ones."""
+    """Edit an earlier result: its images (or the one picked with #N) come first, then new ones.
+    A parent still at work (a reply to its status message) is waited for, up to `wait` seconds."""
     parsed = parse_text(text)
+    parent = await finished(ledger, parent, wait)
     outputs = await ledger.job_outputs(parent.id)
     if not outputs:
+        if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            raise InvalidRequest(messages.PARENT_NOT_READY)
+        if parent.status == JobStatus.FAILED:
+            raise InvalidRequest(messages.PARENT_FAILED)
         # A result that was delivered but has no images left is past the retention.
         raise InvalidRequest(messages.RESULT_EXPIRED if parent.images_delivered else messages.NOT_A_RESULT)
     if parsed.pick is not None:

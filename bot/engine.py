@@ -68,6 +68,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# Beyond the provider deadline, for delivery and settling: how long an edit waits for its parent.
+PARENT_WAIT_MARGIN = 60.0
+
 
 @dataclass(frozen=True, slots=True)
 class ProgressEvent:
@@ -201,6 +204,11 @@ class Engine:
     async def defaults_for(self, requester: Requester) -> dict[str, object]:
         """Request defaults where the requester is (the server's model, resolution, ...)."""
         return await self.community.defaults_for(requester)
+
+    @property
+    def parent_wait(self) -> float:
+        """How long an edit of a job still at work waits for it (compose_edit's `wait`)."""
+        return self.settings.provider_deadline + PARENT_WAIT_MARGIN
 
     async def left_after(self, requester: Requester, result: GenerationResult) -> int | None:
         """Quota units the user will have left once this result is committed (None: unlimited).

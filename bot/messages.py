@@ -16,6 +16,13 @@ DELIVERY_FAILED = "The images were made but could not be posted here. You were n
 DEMO_NOTICE = "Demo mode: no provider key is configured, so these are placeholder images."
 NOT_OWNER = "Only the person who made this image (or an admin) can do that."
 NOT_A_RESULT = "That message isn't a seedbot result I can edit. Reply to one of my images, or attach images."
+PARENT_NOT_READY = (
+    "The image you replied to is still being made. Reply again once it is posted. You were not charged."
+)
+PARENT_FAILED = (
+    "The image you replied to could not be made, so there is nothing to edit. "
+    "Send a new request instead. You were not charged."
+)
 RESULT_EXPIRED = (
     "I no longer keep the images of that result: images are kept for a limited time. "
     "Save it and attach it to a new request to edit it. You were not charged."

@@ -98,7 +98,9 @@ class MessageHandler:
                     raise InvalidRequest(messages.NOT_A_RESULT)
             if parent is not None:
                 images = await studio.reader.references(message.attachments)
-                composed = await compose_edit(studio.ledger, parent, text, images)
+                composed = await compose_edit(
+                    studio.ledger, parent, text, images, wait=studio.engine.parent_wait
+                )
             else:
                 theirs = image_attachments(replied) if replied is not None and not to_result else []
                 images = await studio.reader.references([*theirs, *message.attachments])

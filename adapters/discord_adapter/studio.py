@@ -353,7 +353,7 @@ class Studio:
             parse_text(prompt)
             job = await self.ledger.job_for_message(PLATFORM, str(message.id))
             if job is not None:
-                composed = await compose_edit(self.ledger, job, prompt, [])
+                composed = await compose_edit(self.ledger, job, prompt, [], wait=self.engine.parent_wait)
             else:
                 images = await self.reader.references(image_attachments(message))
                 if not images:

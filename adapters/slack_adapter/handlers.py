@@ -18,7 +18,6 @@ import dataclasses
 import functools
 import logging
 import re
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from bot.compose import Composed, compose_edit, compose_new, compose_reroll, com
 from bot.engine import Delivery
 from bot.errors import DeliveryError, InvalidRequest, SeedbotError
 from bot.flags import FLAG_HELP
-from bot.models import GenerationResult, Job, JobStatus, PostTarget, Requester
+from bot.models import GenerationResult, Job, PostTarget, Requester
 from bot.runtime import Runtime
 
 __all__ = ["PLATFORM", "Origin", "SlackHandlers", "requester_for"]
@@ -53,9 +52,6 @@ _USER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 # Slack errors that mean the bot cannot write in that conversation.
 _CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 _OTHER_MENTION = re.compile(r"<[@!]")
-UNFINISHED_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
-FINISH_POLL = 1.0  # seconds between looks at a job a thread reply waits for
-FINISH_MARGIN = 60.0  # beyond the provider deadline: delivery and settling
 
 
 def requester_for(team_id: str, user_id: str, channel_id: str | None = None) -> Requester:
@@ -140,11 +136,8 @@ class SlackHandlers:
                 retry or "0",
             )
             return
-        if working is not None:
-            # A reply sent while the thread's first image is still being made edits that image.
-            parent = await self._when_finished(working, channel, str(thread_ts))
-            if parent is None and not mention and not is_dm:
-                return  # it failed: its thread already says so, and there is nothing to edit
+        # A reply sent while the thread's first image is still being made waits for it (compose_edit).
+        parent = parent or working
         user = str(event["user"])
         origin = Origin(
             requester=requester_for(team_id, user, channel),
@@ -163,20 +156,10 @@ class SlackHandlers:
         async with self.guard(origin):
             images = await self.files.references(files)
             if parent is not None:
-                composed = await compose_edit(self.ledger, parent, text, images)
+                composed = await compose_edit(self.ledger, parent, text, images, wait=self.engine.parent_wait)
             else:
                 composed = compose_new(text, images, **await self.engine.defaults_for(origin.requester))
             await self.run(origin, composed)
-
-    async def _when_finished(self, job: Job, channel: str, thread_ts: str) -> Job | None:
-        """Wait for a job still at work (here or in another process), then the thread's latest
-        result, if it delivered one."""
-        deadline = time.monotonic() + self.engine.settings.provider_deadline + FINISH_MARGIN
-        current: Job | None = job
-        while current is not None and current.status in UNFINISHED_STATUSES and time.monotonic() < deadline:
-            await asyncio.sleep(FINISH_POLL)
-            current = await self.ledger.get_job(job.id)
-        return await self.ledger.latest_in_thread(PLATFORM, channel, thread_ts)
 
     # -- /imagine --------------------------------------------------------------------------------
 

@@ -445,6 +445,13 @@ class PostgresLedger:
         job_id = await self.pool.fetchval(
             "SELECT job_id FROM job_messages WHERE platform = $1 AND message_id = $2", platform, message_id
         )
+        if job_id is None:  # not a result (yet): the status message of a job at work?
+            job_id = await self.pool.fetchval(
+                "SELECT id FROM jobs WHERE platform = $1 AND message_id = $2 "
+                "ORDER BY created_at DESC, seq DESC LIMIT 1",
+                platform,
+                message_id,
+            )
         return await self.get_job(job_id) if job_id is not None else None
 
     async def latest_in_thread(self, platform: str, channel_id: str, thread_id: str | None) -> Job | None:

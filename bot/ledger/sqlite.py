@@ -462,6 +462,12 @@ class SQLiteLedger:
         row = await self._one(
             "SELECT job_id FROM job_messages WHERE platform = ? AND message_id = ?", (platform, message_id)
         )
+        if row is None:  # not a result (yet): the status message of a job at work?
+            row = await self._one(
+                "SELECT id AS job_id FROM jobs WHERE platform = ? AND message_id = ? "
+                "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                (platform, message_id),
+            )
         return await self.get_job(row["job_id"]) if row else None
 
     async def latest_in_thread(self, platform: str, channel_id: str, thread_id: str | None) -> Job | None:

@@ -13,6 +13,7 @@ from tests.emulators.discord_emulator import (
     TEXT_CHANNEL_ID,
     DiscordEmulator,
 )
+from tests.emulators.providers import ProviderEmulator
 
 
 async def test_reply_to_a_result_edits_its_image_with_new_references(
@@ -165,3 +166,25 @@ async def test_results_past_the_image_retention_are_refused_for_free(
     [refused] = await press.wait_followups(1)
     assert refused["content"] == messages.REFERENCES_EXPIRED and refused["flags"] & 64  # only to them
     assert (await bot.usage()).day_used == 2  # the two jobs before; the refusals were free
+
+
+async def test_a_reply_to_an_image_still_being_made_edits_it_once_ready(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    async with ProviderEmulator() as providers:
+        providers.novita.latency = 1.0
+        bot = await start_bot(**providers.settings_kwargs("novita"))
+        mention = await emu.send_message(f"{emu.bot_mention} a castle on a hill", mentions=[emu.bot_user_id])
+        status = await emu.wait_for_message(
+            lambda m: (m.get("message_reference") or {}).get("message_id") == mention["id"]
+        )
+        assert not [m for m in emu.messages.values() if buttons(m)]  # nothing made yet
+        await emu.send_message("now in winter", reply_to=status["id"], channel_id=status["channel_id"])
+        first = await wait_result(emu)
+        parent = await bot.wait_job(job_id_of(first))
+        edited = await wait_result(emu, exclude={parent.id}, timeout=15)
+    job = await bot.wait_job(job_id_of(edited))
+    assert (job.kind, job.parent_id, job.prompt) == (JobKind.EDIT, parent.id, "now in winter")
+    outputs = await bot.runtime.ledger.job_outputs(parent.id)
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [outputs[0].data]
+    assert (await bot.usage()).day_used == 2

@@ -268,6 +268,13 @@ async def test_lineage(ledger: Any) -> None:
     assert found.id == "new" and found.result_message_ids == ("m1", "m2")
     assert (await ledger.job_for_message("slack", "m1")).id == "s1"
     assert await ledger.job_for_message("discord", "m3") is None
+    # A job at work is found by the message it answers in (its status message) until linked.
+    await ledger.create_job(
+        make_job("w1", message_id="m3", status=JobStatus.RUNNING, user_key="discord:7"), ()
+    )
+    assert (await ledger.job_for_message("discord", "m3")).id == "w1"
+    assert await ledger.job_for_message("slack", "m3") is None
+    await ledger.finish_job("w1", JobStatus.FAILED)
 
     assert [j.id for j in await ledger.jobs_for_user(USER, limit=3)][:2] == ["s1", "failed"]
     assert [j.id for j in await ledger.unfinished_jobs()] == ["s1"]

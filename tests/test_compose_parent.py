@@ -1,0 +1,78 @@
+"""Editing a job that is not a finished result: still at work (waited for), or failed."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import messages
+from bot.compose import compose_edit
+from bot.errors import InvalidRequest
+from bot.models import GeneratedImage, Job, JobKind, JobStatus
+from tests.engine_helpers import Harness, TestProvider, open_engine, settings
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    config = settings(tmp_path)
+    harness = await open_engine(config, TestProvider(config))
+    try:
+        yield harness
+    finally:
+        await harness.close()
+
+
+async def _running(h: Harness) -> Job:
+    job = Job(
+        id="busy",
+        user_key="discord:1",
+        platform="discord",
+        status=JobStatus.RUNNING,
+        kind="imagine",
+        prompt="a castle",
+        model="5.0-lite",
+        request={"prompt": "a castle", "image_count": 0},
+        message_id="status-1",
+        images_requested=1,
+    )
+    await h.ledger.create_job(job, ())
+    return job
+
+
+async def test_a_job_at_work_is_found_by_its_status_message_and_waited_for(h: Harness) -> None:
+    job = await _running(h)
+    found = await h.ledger.job_for_message("discord", "status-1")
+    assert found is not None and (found.id, found.status) == (job.id, JobStatus.RUNNING)
+    with pytest.raises(InvalidRequest) as err:
+        await compose_edit(h.ledger, job, "in winter", [])  # no wait: not ready
+    assert err.value.user_text == messages.PARENT_NOT_READY
+
+    async def finish() -> None:
+        await asyncio.sleep(0.2)
+        await h.ledger.save_outputs(job.id, [GeneratedImage(b"castle", "image/png", 8, 8)])
+        await h.ledger.finish_job(job.id, JobStatus.SUCCEEDED, delivered=1)
+
+    finishing = asyncio.create_task(finish())
+    composed = await compose_edit(h.ledger, job, "in winter", [], wait=10)
+    await finishing
+    assert (composed.kind, composed.parent_id) == (JobKind.EDIT, job.id)
+    assert [i.data for i in composed.request.images] == [b"castle"]
+
+
+async def test_a_failed_or_overdue_job_is_refused(h: Harness) -> None:
+    job = await _running(h)
+    with pytest.raises(InvalidRequest) as err:
+        await compose_edit(h.ledger, job, "in winter", [], wait=0.3)  # still at work after the wait
+    assert err.value.user_text == messages.PARENT_NOT_READY
+    await h.ledger.finish_job(job.id, JobStatus.FAILED, error_kind="moderation")
+    with pytest.raises(InvalidRequest) as err:
+        await compose_edit(h.ledger, job, "in winter", [], wait=10)
+    assert err.value.user_text == messages.PARENT_FAILED
+    succeeded_empty = dataclasses.replace(job, id="never", status=JobStatus.SUCCEEDED)
+    with pytest.raises(InvalidRequest) as err:
+        await compose_edit(h.ledger, succeeded_empty, "in winter", [])
+    assert err.value.user_text == messages.NOT_A_RESULT
