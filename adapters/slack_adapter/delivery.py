@@ -169,6 +169,8 @@ class ThreadDelivery:
                 break
             delivered += len(chunk)
             message_ids.extend(_shared_ts(response.get("files") or [], self.channel))
+        if delivered < len(uploads):
+            await self._say(messages.not_posted(delivered, len(uploads), result.weight))
         # The images are in the thread now: whatever happens to the buttons, they count.
         try:
             controls = await self.client.chat_postMessage(
@@ -184,6 +186,12 @@ class ThreadDelivery:
         return Delivery(
             delivered=delivered, message_ids=tuple(dict.fromkeys(message_ids)), thread_id=self.thread_ts
         )
+
+    async def _say(self, text: str) -> None:
+        try:
+            await self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts, text=text)
+        except SlackApiError as exc:
+            log.info("slack: could not post a note: %s", exc.response.get("error"))
 
     async def _upload(self, chunk: list[dict[str, Any]], comment: str | None) -> Any:
         """files_upload_v2, once more after a transient Slack error: the images are paid for."""

@@ -311,7 +311,7 @@ class SlackEmulator:
         self._socket_tickets: set[str] = set()
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_connected = asyncio.Event()
-        self._faults: dict[str, deque[_Fault]] = {}
+        self._faults: dict[str, deque[_Fault | None]] = {}
         self._overrides: dict[str, Any] = {}
         self._ids = itertools.count(1)
         self._last_ts_us = 0
@@ -679,11 +679,13 @@ class SlackEmulator:
         retry_after: int | None = 1,
         *,
         times: int = 1,
+        after: int = 0,
         headers: Mapping[str, str] | None = None,
         body: str | None = None,
         content_type: str = "application/json",
     ) -> None:
-        """Make the next ``times`` calls of Web API ``method`` fail.
+        """Make the next ``times`` calls of Web API ``method`` fail (after letting ``after``
+        calls through, e.g. to fail a batch's second upload).
 
         Default: HTTP 429 ``{"ok": false, "error": "ratelimited"}`` with ``Retry-After: 1``.
         ``fail_next("chat.postMessage", "channel_not_found", status=200, times=2)`` gives
@@ -692,6 +694,7 @@ class SlackEmulator:
         external upload URL.
         """
         q = self._faults.setdefault(method, deque())
+        q.extend([None] * after)  # calls that pass
         for _ in range(times):
             q.append(
                 _Fault(

@@ -6,8 +6,9 @@ Discord: a 429 (with `Via`, so discord.py retries it) on the result upload into 
 on the edit of the interaction response that becomes the result; a gateway RECONNECT (op 7)
 while the job runs; the interaction token expiring (past 15 minutes) before delivery, where
 the result must become a channel message; a 429 and a 403 on the follow-up that carries images
-11-12 of a batch (the 403 leaves 10 charged, 2 refunded, and a note on the first message). Slack: `ratelimited` 429s on chat.postMessage and
-files.completeUploadExternal, and `ok:false` answers (internal_error) once.
+11-12 of a batch (the 403 leaves 10 charged, 2 refunded, and a note on the first message).
+Slack: `ratelimited` 429s on chat.postMessage and files.completeUploadExternal, `ok:false`
+answers (internal_error) once, and a refused upload of images 11-12 of a batch.
 
 Every job must end delivered (charged exactly what was delivered) or, where the adapter
 cannot deliver, refunded with the user told; the ledger balances with no reservation open.
@@ -331,3 +332,20 @@ async def test_slack_ok_false_on_the_upload_refunds_and_tells(stack: Stack) -> N
     await balanced(
         stack, [j for j in jobs if j.id != job.id], "none (the next request after the refused upload)", 0
     )
+
+
+async def test_slack_second_upload_of_a_batch_refused(stack: Stack) -> None:
+    bot, release = await start(stack)
+    slack = stack.slack
+    thread = await slack_job(stack, bot, "twelve meadows --n 12")
+    await in_flight(stack)
+    # Images 1-10 share the first message; the upload that completes 11-12 is refused for good.
+    slack.fail_next("files.completeUploadExternal", "invalid_arguments", status=200, after=1)
+    release.set()
+    [job] = await bot.wait_closed(SLACK_KEY, 1)
+
+    assert len(uploads_in(slack, thread)) == 10
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 10)
+    notes = [p.params["text"] for p in slack.calls("chat.postMessage", thread_ts=thread)]
+    assert messages.not_posted(10, 12) in notes  # the user is told what was posted and charged
+    await balanced(stack, [job], "Slack invalid_arguments on the upload carrying images 11-12", 1)
