@@ -88,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stats", help="images and jobs today and this month, by user and provider")
     st.add_argument("workspace", nargs="?", default=None, help="discord:<guild id> or slack:<team id>")
 
+    audit = sub.add_parser("audit", help="the newest admin changes: who changed what, when")
+    audit.add_argument("target", nargs="?", default=None, help="only changes to this user or workspace")
+    audit.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+
     sub.add_parser(
         "doctor", help="check the configuration and each credential (free calls), say what is missing"
     )
@@ -234,6 +238,18 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     ledger = await open_ledger(settings)
     try:
         print(await Community(settings, ledger).stats(args.workspace))
+    finally:
+        await ledger.close()
+    return 0
+
+
+async def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.community import Community
+    from bot.ledger import open_ledger
+
+    ledger = await open_ledger(settings)
+    try:
+        print(await Community(settings, ledger).audit(args.target, max(1, args.limit)))
     finally:
         await ledger.close()
     return 0
@@ -566,6 +582,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_settings(args, settings))
         if args.command == "stats":
             return asyncio.run(_stats(args, settings))
+        if args.command == "audit":
+            return asyncio.run(_audit(args, settings))
         if args.command == "doctor":
             return asyncio.run(_doctor(settings))
         if args.command == "backup":

@@ -345,6 +345,11 @@ class Community:
 
     # -- admins: stats ----------------------------------------------------------------------------------
 
+    async def audit(self, target: str | None = None, limit: int = 20) -> str:
+        """The newest admin changes (to one user or workspace), newest first: for operators."""
+        entries = await self.ledger.audit_entries(target=target, limit=limit)
+        return messages.audit_trail([(e.at, e.actor, e.action, e.target, e.detail) for e in entries], target)
+
     async def stats(self, workspace: str | None, *, now: datetime | None = None) -> str:
         now = (now or datetime.now(UTC)).astimezone(UTC)
         day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)

@@ -451,6 +451,18 @@ def history_line(
     return f"{n}. {when} · {short} · {model} · {size} · {status} · {plural(images, 'image')}{where}"
 
 
+def audit_trail(entries: list[tuple[str, str, str, str, str]], target: str | None) -> str:
+    """(at, actor, action, target, detail) rows, newest first."""
+    if not entries:
+        return f"No admin changes recorded{f' for {target}' if target else ''}."
+    lines = [f"Admin changes{f' for {target}' if target else ''}, newest first:"]
+    for at, actor, action, whom, detail in entries:
+        lines.append(
+            f"{at[:19].replace('T', ' ')} UTC  {actor}  {action}  {whom}{f'  {detail}' if detail else ''}"
+        )
+    return "\n".join(lines)
+
+
 def history(lines: list[str]) -> str:
     return "Your last jobs, newest first:\n" + "\n".join(lines) if lines else NO_HISTORY
 

@@ -1,4 +1,4 @@
-"""`seedbot quota grant`, `seedbot settings`, `seedbot stats` from the shell: the operator's
+"""`seedbot quota grant`, `seedbot settings`, `seedbot stats`, `seedbot audit` from the shell: the operator's
 side of the admin controls, every change audited with the operator's name."""
 
 from __future__ import annotations
@@ -52,3 +52,17 @@ def test_quota_grant_settings_and_stats(tmp_path: Path) -> None:
         (actor, "settings.set", "discord:77", "channels=<#111>, <#222>"),
         (actor, "quota.grant", "discord:5", "+3 today (total 3)"),
     ]
+
+    # The operator reads the trail back, all of it or for one target.
+    trail = seedbot(tmp_path, "audit")
+    assert trail.returncode == 0, trail.stderr
+    lines = trail.stdout.splitlines()
+    assert lines[0] == "Admin changes, newest first:" and len(lines) == 4
+    assert lines[1].endswith(f"UTC  {actor}  settings.set  discord:77  pool=40")
+    assert lines[3].endswith(f"{actor}  quota.grant  discord:5  +3 today (total 3)")
+    one = seedbot(tmp_path, "audit", "discord:5", "--limit", "5").stdout.splitlines()
+    assert one[0] == "Admin changes for discord:5, newest first:" and len(one) == 2
+    assert (
+        seedbot(tmp_path, "audit", "slack:T9:U9").stdout.strip()
+        == "No admin changes recorded for slack:T9:U9."
+    )
