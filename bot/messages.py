@@ -16,6 +16,7 @@ DELIVERY_FAILED = "The images were made but could not be posted here. You were n
 DEMO_NOTICE = "Demo mode: no provider key is configured, so these are placeholder images."
 NOT_OWNER = "Only the person who made this image (or an admin) can do that."
 NOT_A_RESULT = "That message isn't a seedbot result I can edit. Reply to one of my images, or attach images."
+WAITING_FOR_PARENT = "The image you replied to is still being made: I'll edit it as soon as it's ready."
 PARENT_NOT_READY = (
     "The image you replied to is still being made. Reply again once it is posted. You were not charged."
 )

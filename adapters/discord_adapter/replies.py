@@ -27,6 +27,7 @@ from bot import messages
 from bot.compose import compose_edit, compose_new
 from bot.errors import InvalidRequest
 from bot.flags import FLAG_HELP, parse_text
+from bot.models import JobStatus
 
 __all__ = ["MessageHandler"]
 
@@ -97,6 +98,8 @@ class MessageHandler:
                 if parent is None and not message.attachments:
                     raise InvalidRequest(messages.NOT_A_RESULT)
             if parent is not None:
+                if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+                    await anchor.prepare(messages.WAITING_FOR_PARENT)
                 images = await studio.reader.references(message.attachments)
                 composed = await compose_edit(
                     studio.ledger, parent, text, images, wait=studio.engine.parent_wait

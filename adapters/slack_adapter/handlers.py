@@ -156,6 +156,8 @@ class SlackHandlers:
         async with self.guard(origin):
             images = await self.files.references(files)
             if parent is not None:
+                if parent is working:
+                    await self.ephemeral(origin, messages.WAITING_FOR_PARENT)
                 composed = await compose_edit(self.ledger, parent, text, images, wait=self.engine.parent_wait)
             else:
                 composed = compose_new(text, images, **await self.engine.defaults_for(origin.requester))

@@ -179,7 +179,13 @@ async def test_a_reply_to_an_image_still_being_made_edits_it_once_ready(
             lambda m: (m.get("message_reference") or {}).get("message_id") == mention["id"]
         )
         assert not [m for m in emu.messages.values() if buttons(m)]  # nothing made yet
-        await emu.send_message("now in winter", reply_to=status["id"], channel_id=status["channel_id"])
+        reply = await emu.send_message(
+            "now in winter", reply_to=status["id"], channel_id=status["channel_id"]
+        )
+        waiting = await emu.wait_for_message(
+            lambda m: (m.get("message_reference") or {}).get("message_id") == reply["id"]
+        )
+        assert waiting["content"] == messages.WAITING_FOR_PARENT  # told at once, before the wait
         first = await wait_result(emu)
         parent = await bot.wait_job(job_id_of(first))
         edited = await wait_result(emu, exclude={parent.id}, timeout=15)

@@ -193,6 +193,8 @@ async def test_a_reply_while_the_first_image_is_made_edits_it_once_ready(
         await emu.wait_for(lambda: providers.novita.submits)  # the first image is being made
         assert not results(emu)
         await emu.post_event(bot.url, emu.message_event("make it stormy", thread_ts=mention["ts"]))
+        [note] = await emu.wait_for(lambda: emu.ephemerals)
+        assert note["text"] == messages.WAITING_FOR_PARENT and not results(emu)
         uploads = await wait_results(emu, 2, bot)
     assert [u["thread_ts"] for u in uploads] == [mention["ts"]] * 2
     first, second = emu.calls("files.completeUploadExternal")
