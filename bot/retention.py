@@ -2,8 +2,10 @@
 
 Edits, re-rolls and variations need a job's images, so the ledger keeps them; at about 3 MB per
 2K result that is 1.5 GB per 500 images. At start and then every hour, the images of finished
-jobs older than the retention are removed in small batches (the ledger's single writer is never
-held for long); the jobs themselves stay, for /history, stats and lineage.
+jobs older than the retention are removed; the jobs themselves stay, for /history, stats and
+lineage. Freeing a blob costs SQLite a read of its whole overflow chain (about 19 ms per 3 MB
+image here, under the single write lock), so it goes in small batches with a pause between them
+for the jobs' own writes.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ log = logging.getLogger(__name__)
 
 
 class ImageRetention:
-    def __init__(self, ledger: Ledger, days: int, *, every: float = 3600.0, batch: int = 200) -> None:
+    def __init__(
+        self, ledger: Ledger, days: int, *, every: float = 3600.0, batch: int = 10, pause: float = 0.05
+    ) -> None:
         self.ledger = ledger
         self.days = days  # 0: keep every image for ever
         self.every = every
         self.batch = batch
+        self.pause = pause
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self, now: datetime | None = None) -> tuple[int, int]:
@@ -39,7 +44,7 @@ class ImageRetention:
             jobs, blobs = jobs + done, blobs + freed
             if done < self.batch:
                 break
-            await asyncio.sleep(0)  # let jobs write between batches
+            await asyncio.sleep(self.pause)  # let the jobs' writes in between batches
         if jobs:
             log.info("image retention: removed the images of %d job(s) older than %d day(s)", jobs, self.days)
         return jobs, blobs
