@@ -16,6 +16,7 @@ checked when used: Manage Server in that server, or SEEDBOT_ADMINS.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -169,13 +170,21 @@ class ImageCommands(commands.Cog):
 
     # -- /seedbot (admins) ----------------------------------------------------------------------
 
+    async def _on_user(
+        self,
+        interaction: discord.Interaction[Any],
+        what: str,
+        user: discord.User,
+        action: Callable[[str, str], Awaitable[str]],
+    ) -> None:
+        """An admin action on one user's quota, as `action(actor, user key)`."""
+        await self.studio.admin(interaction, what, lambda actor, w: action(actor, _key(user)), target=user)
+
     @quota.command(name="show", description=messages.COMMAND_ADMIN)
     @app_commands.describe(user=messages.OPTION_USER)
     async def quota_show(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
         community = self.studio.engine.community
-        await self.studio.admin(
-            interaction, "quota show", lambda a, w: community.quota_show(_key(user)), target=user
-        )
+        await self._on_user(interaction, "quota show", user, lambda actor, key: community.quota_show(key))
 
     @quota.command(name="set", description=messages.COMMAND_ADMIN)
     @app_commands.describe(
@@ -189,11 +198,11 @@ class ImageCommands(commands.Cog):
         monthly: Amount | None = None,
     ) -> None:
         community = self.studio.engine.community
-        await self.studio.admin(
+        await self._on_user(
             interaction,
             "quota set",
-            lambda actor, w: community.quota_set(actor, _key(user), daily=daily, monthly=monthly),
-            target=user,
+            user,
+            lambda actor, key: community.quota_set(actor, key, daily=daily, monthly=monthly),
         )
 
     @quota.command(name="grant", description=messages.COMMAND_ADMIN)
@@ -205,44 +214,30 @@ class ImageCommands(commands.Cog):
         images: app_commands.Range[int, 1, 10_000],
     ) -> None:
         community = self.studio.engine.community
-        await self.studio.admin(
-            interaction,
-            "quota grant",
-            lambda actor, w: community.quota_grant(actor, _key(user), images),
-            target=user,
+        await self._on_user(
+            interaction, "quota grant", user, lambda actor, key: community.quota_grant(actor, key, images)
         )
 
     @quota.command(name="reset", description=messages.COMMAND_ADMIN)
     @app_commands.describe(user=messages.OPTION_USER)
     async def quota_reset(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
         community = self.studio.engine.community
-        await self.studio.admin(
-            interaction,
-            "quota reset",
-            lambda actor, w: community.quota_reset(actor, _key(user)),
-            target=user,
-        )
+        await self._on_user(interaction, "quota reset", user, community.quota_reset)
 
     @quota.command(name="block", description=messages.COMMAND_ADMIN)
     @app_commands.describe(user=messages.OPTION_USER)
     async def quota_block(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
         community = self.studio.engine.community
-        await self.studio.admin(
-            interaction,
-            "quota block",
-            lambda actor, w: community.quota_block(actor, _key(user), True),
-            target=user,
+        await self._on_user(
+            interaction, "quota block", user, lambda actor, key: community.quota_block(actor, key, True)
         )
 
     @quota.command(name="unblock", description=messages.COMMAND_ADMIN)
     @app_commands.describe(user=messages.OPTION_USER)
     async def quota_unblock(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
         community = self.studio.engine.community
-        await self.studio.admin(
-            interaction,
-            "quota unblock",
-            lambda actor, w: community.quota_block(actor, _key(user), False),
-            target=user,
+        await self._on_user(
+            interaction, "quota unblock", user, lambda actor, key: community.quota_block(actor, key, False)
         )
 
     @server.command(name="show", description=messages.COMMAND_ADMIN)
