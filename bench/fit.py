@@ -1,5 +1,5 @@
 """Image fitting: a 3K photo-like PNG (~20 MB) made to fit a 10 MB upload limit with
-bot.images.fit_to_limit, beside the floor: one PNG decode plus one JPEG encode in Pillow."""
+bot.media.images.fit_to_limit, beside the floor: one PNG decode plus one JPEG encode in Pillow."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from PIL import Image
 
 from bench.images import png_3k
-from bot.images import fit_to_limit
-from bot.models import GeneratedImage
+from bot.media.images import fit_to_limit
+from bot.request.models import GeneratedImage
 
 LIMIT = 10_000_000
 

@@ -25,7 +25,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from bot.cli import main
+from bot.app.cli import main
 
 _MALLINFO2 = (
     "arena",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot.cli import main
-from bot.models import GeneratedImage
+from bot.app.cli import main
 from bot.providers import base
+from bot.request.models import GeneratedImage
 
 
 async def _download_one(self: base.Provider, url: str) -> GeneratedImage:

@@ -15,15 +15,15 @@ from typing import Any, ClassVar
 import httpx
 from PIL import Image
 
-from bot.config import Settings
-from bot.engine import Delivery, Engine, PlatformHooks, ProgressEvent
+from bot.app.config import Settings
+from bot.engine.pipeline import Delivery, Engine, PlatformHooks, ProgressEvent
 from bot.errors import ProviderError, ProviderErrorKind
-from bot.fetch import SafeFetcher
 from bot.ledger import SQLiteLedger
-from bot.models import GeneratedImage, GenerationResult, Job
+from bot.media.fetch import SafeFetcher
 from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput
 from bot.providers.router import Router
-from bot.seedream import MODELS
+from bot.request.models import GeneratedImage, GenerationResult, Job
+from bot.request.validation import MODELS
 
 ALL_MODELS = frozenset(MODELS)
 

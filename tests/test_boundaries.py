@@ -85,7 +85,11 @@ def test_importing_every_bot_module_loads_no_platform() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert {"bot.engine", "bot.cli", "bot.ledger.sqlite", "bot.providers.router", "bot.runtime"} <= set(
-        report["imported"]
-    )
+    assert {
+        "bot.engine.pipeline",
+        "bot.app.cli",
+        "bot.ledger.sqlite",
+        "bot.providers.router",
+        "bot.app.runtime",
+    } <= set(report["imported"])
     assert report["loaded"] == []

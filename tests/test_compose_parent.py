@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.compose import compose_edit
+from bot.conversation.compose import compose_edit
 from bot.errors import InvalidRequest
-from bot.models import GeneratedImage, Job, JobKind, JobStatus
+from bot.request.models import GeneratedImage, Job, JobKind, JobStatus
 from tests.engine_helpers import Harness, TestProvider, open_engine, settings
 
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from bot import messages
-from bot.engine import Delivery, request_from_json, request_to_json
+from bot.engine.pipeline import Delivery, request_from_json, request_to_json
 from bot.errors import (
     DeliveryError,
     InvalidRequest,
@@ -22,7 +22,8 @@ from bot.errors import (
     UserBlocked,
 )
 from bot.ledger import SQLiteLedger
-from bot.models import (
+from bot.providers.demo import DemoProvider
+from bot.request.models import (
     GenerationRequest,
     GenerationResult,
     ImageInput,
@@ -32,7 +33,6 @@ from bot.models import (
     PostTarget,
     Requester,
 )
-from bot.providers.demo import DemoProvider
 from tests.engine_helpers import (
     Deliverer,
     Events,

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from bot.errors import DownloadError
-from bot.fetch import MAX_REDIRECTS, SafeFetcher, host_of
+from bot.media.fetch import MAX_REDIRECTS, SafeFetcher, host_of
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 200
 BODY = random.Random(7).randbytes(1_000_003)  # several reads' worth, distinct bytes

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import FlagError, InvalidRequest
-from bot.flags import ParsedText, parse_text
-from bot.models import GenerationRequest, ImageInput
-from bot.seedream import validate
+from bot.request.flags import ParsedText, parse_text
+from bot.request.models import GenerationRequest, ImageInput
+from bot.request.validation import validate
 
 
 def test_the_documented_example() -> None:

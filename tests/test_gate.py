@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.gate import Gate
+from bot.engine.gate import Gate
 from tests.engine_helpers import until
 
 

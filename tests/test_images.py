@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from bot.errors import InvalidImage
-from bot.images import MAX_DECODE_PIXELS, fit_to_limit, load_reference, measure, sniff_mime
-from bot.models import GeneratedImage
+from bot.media.images import MAX_DECODE_PIXELS, fit_to_limit, load_reference, measure, sniff_mime
+from bot.request.models import GeneratedImage
 
 
 def encode(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.app.config import Settings
 from bot.errors import QuotaExceeded, UserBlocked
 from bot.ledger import SQLiteLedger, open_ledger
 from bot.ledger.base import Reservation, day_key, month_key, period_resets
-from bot.models import GeneratedImage, ImageInput, Job, JobStatus
+from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 
 USER = "discord:42"
 NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.memory import IdleTrimmer
+from bot.engine.memory import IdleTrimmer
 
 
 async def test_trims_at_once_then_defers_within_the_interval() -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.compose import compose_edit, compose_reroll, compose_variations
-from bot.config import Settings
+from bot.app.config import Settings
+from bot.conversation.compose import compose_edit, compose_reroll, compose_variations
 from bot.errors import InvalidRequest
-from bot.models import GeneratedImage, GenerationRequest, Job, JobKind, JobStatus, Requester
-from bot.retention import ImageRetention
+from bot.ledger.retention import ImageRetention
+from bot.request.models import GeneratedImage, GenerationRequest, Job, JobKind, JobStatus, Requester
 from tests.engine_helpers import Deliverer, Harness, TestProvider, open_engine, settings
 
 ALICE = Requester(platform="discord", user_id="1", workspace_id="g1", channel_id="c1")

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from bot.errors import InvalidImage, InvalidRequest
-from bot.models import GenerationRequest, ImageInput
-from bot.seedream import (
+from bot.request.models import GenerationRequest, ImageInput
+from bot.request.validation import (
     MAX_OUTPUTS,
     MAX_REFERENCES,
     MAX_TOTAL_IMAGES,

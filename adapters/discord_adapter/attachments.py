@@ -2,7 +2,7 @@
 
 Cheapest first: the count, then every attachment's declared size and type (from Discord's
 metadata, before any download), then the downloads (SafeFetcher: byte cap, no private
-addresses unless allowed), then magic bytes and dimensions (bot.compose.reference). Every
+addresses unless allowed), then magic bytes and dimensions (bot.conversation.compose.reference). Every
 refusal raises with the user's explanation; the engine never sees a request, so nothing is charged.
 """
 
@@ -14,11 +14,11 @@ from collections.abc import Sequence
 import discord
 
 from bot import messages
-from bot.compose import check_declared_size, reference
+from bot.conversation.compose import check_declared_size, reference
 from bot.errors import InvalidImage
-from bot.fetch import SafeFetcher
-from bot.models import ImageInput
-from bot.seedream import MAX_REFERENCES, REFERENCE_MAX_BYTES
+from bot.media.fetch import SafeFetcher
+from bot.request.models import ImageInput
+from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
 
 __all__ = ["AttachmentReader", "image_attachments"]
 

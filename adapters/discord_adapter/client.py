@@ -28,9 +28,9 @@ from adapters.discord_adapter.delivery import NO_PINGS
 from adapters.discord_adapter.replies import MessageHandler
 from adapters.discord_adapter.studio import Studio
 from adapters.discord_adapter.views import ResultButton
-from bot.invite import DISCORD_PERMISSION_BITS, DISCORD_SCOPES
-from bot.runtime import Runtime
-from bot.tasks import BackgroundTasks
+from bot.app.invite import DISCORD_PERMISSION_BITS, DISCORD_SCOPES
+from bot.app.runtime import Runtime
+from bot.conversation.tasks import BackgroundTasks
 
 __all__ = ["PERMISSIONS", "SCOPES", "SeedBot", "ShardedSeedBot", "intents", "make_bot"]
 

@@ -25,9 +25,9 @@ from discord.ext import commands
 
 from adapters.discord_adapter.studio import Studio
 from bot import messages
-from bot.community import SETTING_KEYS
+from bot.conversation.community import SETTING_KEYS
 from bot.errors import InvalidRequest
-from bot.seedream import MAX_OUTPUTS, MODELS, get_model
+from bot.request.validation import MAX_OUTPUTS, MODELS, get_model
 
 __all__ = ["ASPECTS", "ImageCommands"]
 

@@ -9,7 +9,7 @@ and that the result grows from.
     ResumedAnchor      a job resumed after a restart: only its ids are known (REST only)
 
 The result (ResultDelivery, the engine's deliver callback): the images are refitted to the
-upload limit (bot.images.fit_to_limit; the embed says so) and packed into messages of at most
+upload limit (bot.media.images.fit_to_limit; the embed says so) and packed into messages of at most
 10 files. In a server text channel where the bot may start threads, a thread named from the
 prompt is started from the anchor and the result goes there, under a ping of the requester; in
 DMs, threads, or where threads are not allowed, the anchor itself becomes the result. Later
@@ -32,11 +32,11 @@ import discord
 
 from adapters.discord_adapter.views import result_view
 from bot import messages
-from bot.engine import Delivery
-from bot.images import fit_to_limit
-from bot.models import GeneratedImage, GenerationResult, PostTarget
-from bot.progress import ProgressRelay
-from bot.seedream import get_model
+from bot.conversation.progress import ProgressRelay
+from bot.engine.pipeline import Delivery
+from bot.media.images import fit_to_limit
+from bot.request.models import GeneratedImage, GenerationResult, PostTarget
+from bot.request.validation import get_model
 
 __all__ = [
     "FILES_PER_MESSAGE",

@@ -15,9 +15,9 @@ import logging
 from adapters.discord_adapter.client import SeedBot, ShardedSeedBot, make_bot
 from adapters.discord_adapter.endpoints import Endpoints
 from adapters.discord_adapter.studio import PLATFORM
-from bot.engine import PlatformHooks
-from bot.runtime import Runtime
-from bot.tasks import BackgroundTasks
+from bot.app.runtime import Runtime
+from bot.conversation.tasks import BackgroundTasks
+from bot.engine.pipeline import PlatformHooks
 
 __all__ = ["DiscordPlatform", "create"]
 

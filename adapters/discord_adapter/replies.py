@@ -24,10 +24,10 @@ from adapters.discord_adapter.delivery import NO_PINGS, MessageAnchor
 from adapters.discord_adapter.studio import PLATFORM, Origin, Studio, requester_for
 from adapters.discord_adapter.text import mentions_bot, prompt_from_message
 from bot import messages
-from bot.compose import compose_edit, compose_new
+from bot.conversation.compose import compose_edit, compose_new
 from bot.errors import InvalidRequest
-from bot.flags import FLAG_HELP, parse_text
-from bot.models import JobStatus
+from bot.request.flags import FLAG_HELP, parse_text
+from bot.request.models import JobStatus
 
 __all__ = ["MessageHandler"]
 

@@ -37,7 +37,8 @@ from adapters.discord_adapter.delivery import (
 )
 from adapters.discord_adapter.views import ContextEditModal, EditModal
 from bot import messages
-from bot.compose import (
+from bot.app.runtime import Runtime
+from bot.conversation.compose import (
     Composed,
     compose_edit,
     compose_new,
@@ -45,13 +46,12 @@ from bot.compose import (
     compose_variations,
     option_defaults,
 )
-from bot.engine import Delivery
+from bot.conversation.progress import ProgressRelay
+from bot.conversation.tasks import BackgroundTasks
+from bot.engine.pipeline import Delivery
 from bot.errors import DeliveryError, InvalidRequest, SeedbotError
-from bot.flags import parse_text
-from bot.models import GenerationResult, Job, JobStatus, Requester
-from bot.progress import ProgressRelay
-from bot.runtime import Runtime
-from bot.tasks import BackgroundTasks
+from bot.request.flags import parse_text
+from bot.request.models import GenerationResult, Job, JobStatus, Requester
 
 __all__ = ["PLATFORM", "Origin", "Studio", "requester_for"]
 

@@ -26,8 +26,8 @@ from adapters.slack_adapter.handlers import PLATFORM, SlackHandlers
 from adapters.slack_adapter.listeners import register_listeners
 from adapters.slack_adapter.ratelimit import RateLimitRetry
 from adapters.slack_adapter.tasks import BackgroundTasks
-from bot.engine import PlatformHooks
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.engine.pipeline import PlatformHooks
 
 __all__ = ["EVENTS_PATH", "SlackPlatform", "create"]
 

@@ -10,7 +10,7 @@
 
 Admins are the SEEDBOT_ADMINS entries (slack:<team>:<user>): Slack gives apps no reliable
 "workspace admin" flag for the person typing, so nothing else counts. Everything is answered
-privately; the rules and wording live in bot/community.py and bot/messages.py.
+privately; the rules and wording live in bot/conversation/community.py and bot/messages.py.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot import messages
-from bot.community import NotAdmin
+from bot.conversation.community import NotAdmin
 from bot.errors import InvalidRequest, SeedbotError
-from bot.models import Job
+from bot.request.models import Job
 
 if TYPE_CHECKING:
     from adapters.slack_adapter.handlers import Origin, SlackHandlers

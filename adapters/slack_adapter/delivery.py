@@ -1,7 +1,7 @@
 """Posting into a thread: the progress placeholder, and the finished images.
 
 The placeholder is one message updated in place (queued #n, generating with elapsed time and
-a progress bar). Updates run in the background and are throttled (bot.progress.ProgressRelay,
+a progress bar). Updates run in the background and are throttled (bot.conversation.progress.ProgressRelay,
 as on Discord), so a slow or rate-limited chat.update never holds up the job. Results are
 uploaded into the thread with files_upload_v2 and a short comment, then the Re-roll /
 Variations / Edit buttons follow; the placeholder is removed once the images are there.
@@ -21,12 +21,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_adapter.blocks import result_controls
 from adapters.slack_adapter.text import escape
 from bot import messages
-from bot.engine import Delivery, ProgressEvent
+from bot.conversation.progress import ProgressRelay
+from bot.engine.pipeline import Delivery, ProgressEvent
 from bot.errors import DeliveryError
-from bot.images import fit_to_limit
-from bot.models import GeneratedImage, GenerationResult
-from bot.progress import ProgressRelay
-from bot.seedream import get_model
+from bot.media.images import fit_to_limit
+from bot.request.models import GeneratedImage, GenerationResult
+from bot.request.validation import get_model
 
 __all__ = ["FILES_PER_MESSAGE", "UPLOAD_MAX_BYTES", "StatusMessage", "ThreadDelivery"]
 
@@ -40,7 +40,7 @@ FILES_PER_MESSAGE = 10
 
 class StatusMessage:
     """The placeholder in the thread, posted once and then updated in place; the throttling of
-    progress updates is bot.progress.ProgressRelay's."""
+    progress updates is bot.conversation.progress.ProgressRelay's."""
 
     def __init__(
         self,

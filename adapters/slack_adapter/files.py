@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
-from bot.compose import check_declared_size, reference
+from bot.conversation.compose import check_declared_size, reference
 from bot.errors import DownloadError, InvalidImage
-from bot.fetch import SafeFetcher
-from bot.models import ImageInput
-from bot.seedream import MAX_REFERENCES, REFERENCE_MAX_BYTES
+from bot.media.fetch import SafeFetcher
+from bot.request.models import ImageInput
+from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
 
 __all__ = ["SLACK_FILE_HOST", "SlackFiles", "origin"]
 

@@ -34,12 +34,12 @@ from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery
 from adapters.slack_adapter.files import SlackFiles
 from adapters.slack_adapter.text import escape, to_plain
 from bot import messages
-from bot.compose import Composed, compose_edit, compose_new, compose_reroll, compose_variations
-from bot.engine import Delivery
+from bot.app.runtime import Runtime
+from bot.conversation.compose import Composed, compose_edit, compose_new, compose_reroll, compose_variations
+from bot.engine.pipeline import Delivery
 from bot.errors import DeliveryError, InvalidRequest, SeedbotError
-from bot.flags import FLAG_HELP
-from bot.models import GenerationResult, Job, PostTarget, Requester
-from bot.runtime import Runtime
+from bot.request.flags import FLAG_HELP
+from bot.request.models import GenerationResult, Job, PostTarget, Requester
 
 __all__ = ["PLATFORM", "Origin", "SlackHandlers", "requester_for"]
 

@@ -16,7 +16,7 @@ from adapters.slack_adapter.handlers import SlackHandlers
 from adapters.slack_adapter.tasks import BackgroundTasks
 from bot import messages
 from bot.errors import FlagError
-from bot.flags import parse_text
+from bot.request.flags import parse_text
 
 __all__ = ["register_listeners"]
 

@@ -1,11 +1,11 @@
 """Work that runs after the ack: tracked, so shutdown can wait for it and then cancel it.
 
-The implementation is shared by every chat adapter (bot/tasks.py); Slack's tasks log as "slack".
+The implementation is shared by every chat adapter (bot/conversation/tasks.py); Slack's tasks log as "slack".
 """
 
 from __future__ import annotations
 
-from bot.tasks import BackgroundTasks as _SharedTasks
+from bot.conversation.tasks import BackgroundTasks as _SharedTasks
 
 __all__ = ["BackgroundTasks"]
 

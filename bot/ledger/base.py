@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from bot import messages
 from bot.errors import QuotaExceeded, SeedbotError, UserBlocked
-from bot.models import GeneratedImage, ImageInput, Job, JobStatus
+from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 
 __all__ = [
     "AuditEntry",

@@ -46,7 +46,7 @@ from bot.ledger.base import (
     period_resets,
     refusal,
 )
-from bot.models import GeneratedImage, ImageInput, Job, JobStatus
+from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 
 __all__ = ["PostgresLedger", "is_postgres_url"]
 

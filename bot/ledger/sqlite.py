@@ -42,7 +42,7 @@ from bot.ledger.base import (
     period_resets,
     refusal,
 )
-from bot.models import GeneratedImage, ImageInput, Job, JobStatus
+from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 
 __all__ = ["SQLiteLedger"]
 

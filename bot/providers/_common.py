@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.errors import DownloadError, ProviderError
-from bot.models import GeneratedImage
 from bot.providers.base import RESULT_MAX_BYTES, image_from_bytes
+from bot.request.models import GeneratedImage
 
 if TYPE_CHECKING:
     from bot.providers.base import Provider

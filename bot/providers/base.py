@@ -19,12 +19,12 @@ from typing import Any, ClassVar
 
 import httpx
 
-from bot.config import Settings
+from bot.app.config import Settings
 from bot.errors import DownloadError, InvalidImage, ProviderError, ProviderErrorKind
-from bot.fetch import SafeFetcher
-from bot.images import measure
-from bot.models import GeneratedImage
-from bot.seedream import ValidatedRequest
+from bot.media.fetch import SafeFetcher
+from bot.media.images import measure
+from bot.request.models import GeneratedImage
+from bot.request.validation import ValidatedRequest
 
 __all__ = [
     "RESPONSE_MAX_BYTES",

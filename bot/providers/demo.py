@@ -13,9 +13,9 @@ import textwrap
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.models import GeneratedImage
 from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput
-from bot.seedream import MODELS
+from bot.request.models import GeneratedImage
+from bot.request.validation import MODELS
 
 __all__ = ["DemoProvider", "render_placeholder"]
 

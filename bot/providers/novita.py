@@ -35,10 +35,10 @@ from typing import Any
 import httpx
 
 from bot.errors import ProviderError, ProviderErrorKind
-from bot.models import ImageInput
 from bot.providers._common import batch_prompt, body_message, images_from_strings, json_body, looks_moderated
 from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput
-from bot.seedream import MODELS
+from bot.request.models import ImageInput
+from bot.request.validation import MODELS
 
 __all__ = ["NovitaProvider"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from bot.config import Settings
-from bot.fetch import SafeFetcher
+from bot.app.config import Settings
+from bot.media.fetch import SafeFetcher
 from bot.providers.apiframe import ApiframeProvider
 from bot.providers.base import Provider
 from bot.providers.demo import DemoProvider

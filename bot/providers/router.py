@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.errors import NoProviderAvailable, ProviderError, ProviderErrorKind
 from bot.providers.base import Provider, ProviderCall, ProviderOutput
-from bot.seedream import ValidatedRequest
+from bot.request.validation import ValidatedRequest
 
 __all__ = ["Router"]
 

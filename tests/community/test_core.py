@@ -1,4 +1,4 @@
-"""The community core (bot/community.py) through the real Engine on SQLite: weighted quotas,
+"""The community core (bot/conversation/community.py) through the real Engine on SQLite: weighted quotas,
 server pools held and refunded with the user's quota, channel allow-lists and batch limits
 refused for free, settings defaults, history and lineage, admin changes and their audit rows,
 stats."""
@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.community import WorkspacePolicy, parse_setting, tier_of
-from bot.config import Settings
+from bot.app.config import Settings
+from bot.conversation.community import WorkspacePolicy, parse_setting, tier_of
 from bot.errors import InvalidRequest, ProviderErrorKind, QuotaExceeded
-from bot.models import GenerationRequest, Job, JobKind, JobStatus, Requester
-from bot.seedream import validate
+from bot.request.models import GenerationRequest, Job, JobKind, JobStatus, Requester
+from bot.request.validation import validate
 from tests.engine_helpers import Deliverer, TestProvider, open_engine, provider_error, settings
 
 GUILD = "g1"

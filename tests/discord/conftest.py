@@ -23,11 +23,11 @@ import pytest
 from PIL import Image
 
 from adapters.discord_adapter.platform import DiscordPlatform
-from bot.config import Settings
+from bot.app.config import Settings
+from bot.app.platform import load_factories
+from bot.app.runtime import Runtime, open_runtime
 from bot.ledger.base import QuotaStatus
-from bot.models import Job, JobStatus
-from bot.platform import load_factories
-from bot.runtime import Runtime, open_runtime
+from bot.request.models import Job, JobStatus
 from tests.botproc import BotGroup, BotProcess, bot_env
 from tests.emulators.discord_emulator import (
     CT_PUBLIC_THREAD,

@@ -4,7 +4,7 @@ the next process and posted into its thread (the engine's PlatformHooks)."""
 
 from __future__ import annotations
 
-from bot.compose import VARIATIONS_COUNT
+from bot.conversation.compose import VARIATIONS_COUNT
 from tests.discord.conftest import SpawnBot, buttons, eventually, job_id_of, thread_of, wait_result
 from tests.emulators.discord_emulator import DiscordEmulator
 from tests.emulators.providers import ProviderEmulator

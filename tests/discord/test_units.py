@@ -14,11 +14,11 @@ from PIL import Image
 from adapters.discord_adapter.delivery import fit_images, pack
 from adapters.discord_adapter.endpoints import Endpoints
 from bot import messages
-from bot.compose import compose_new, option_defaults
-from bot.engine import ProgressEvent
+from bot.conversation.compose import compose_new, option_defaults
+from bot.conversation.progress import ProgressRelay
+from bot.engine.pipeline import ProgressEvent
 from bot.errors import FlagError
-from bot.models import GeneratedImage
-from bot.progress import ProgressRelay
+from bot.request.models import GeneratedImage
 
 
 def test_files_are_packed_by_count_and_bytes() -> None:

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
+from bot.app.config import Settings
 from bot.errors import QuotaExceeded, UserBlocked
 from bot.ledger import PostgresLedger, SQLiteLedger, open_ledger
 from bot.ledger.base import Reservation
-from bot.models import GeneratedImage, ImageInput, Job, JobStatus
+from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 from tests.ledger_pg.conftest import MakeLedger
 
 USER = "discord:42"

@@ -16,11 +16,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot.config import Settings
-from bot.engine import Engine
+from bot.app.config import Settings
+from bot.engine.pipeline import Engine
 from bot.ledger import PostgresLedger
-from bot.models import GenerationRequest, Job, JobStatus, Requester
 from bot.providers.router import Router
+from bot.request.models import GenerationRequest, Job, JobStatus, Requester
 from tests.engine_helpers import Deliverer, Hooks, ResumableProvider, TestProvider, no_sleep, until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,11 +228,11 @@ async def test_sqlite_engine_takes_no_leases(tmp_path: Path) -> None:
 
 WORKER = """
 import asyncio, json, sys, time
-from bot.config import Settings
-from bot.engine import Engine
+from bot.app.config import Settings
+from bot.engine.pipeline import Engine
 from bot.errors import QuotaExceeded
 from bot.ledger import PostgresLedger
-from bot.models import GenerationRequest, Requester
+from bot.request.models import GenerationRequest, Requester
 from bot.providers.router import Router
 from tests.engine_helpers import Deliverer, TestProvider, no_sleep
 

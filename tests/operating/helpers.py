@@ -13,14 +13,14 @@ from typing import Any, ClassVar
 import httpx
 from PIL import Image
 
-from bot.config import Settings
-from bot.engine import Delivery, Engine
-from bot.fetch import SafeFetcher
+from bot.app.config import Settings
+from bot.engine.pipeline import Delivery, Engine
 from bot.ledger import SQLiteLedger
-from bot.models import GeneratedImage, GenerationRequest, GenerationResult, Job, Requester
+from bot.media.fetch import SafeFetcher
 from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput
 from bot.providers.router import Router
-from bot.seedream import MODELS
+from bot.request.models import GeneratedImage, GenerationRequest, GenerationResult, Job, Requester
+from bot.request.validation import MODELS
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_", "SLACK_")

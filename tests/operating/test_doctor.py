@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from bot.invite import DISCORD_PERMISSIONS
+from bot.app.invite import DISCORD_PERMISSIONS
 from tests.emulators.discord_emulator import DiscordEmulator
 from tests.emulators.slack_emulator import SlackEmulator
 from tests.operating.helpers import REPO, bot_command, clean_env

@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.app.health import HealthServer
+from bot.app.runtime import open_runtime
 from bot.errors import ProviderError, ProviderErrorKind, QuotaExceeded
-from bot.health import HealthServer
-from bot.runtime import open_runtime
 from tests.operating.helpers import ALICE, SlowProvider, deliver_all, fox, open_engine, settings
 
 

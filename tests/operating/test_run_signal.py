@@ -117,8 +117,10 @@ async def test_sigterm_with_a_job_in_flight_exits_cleanly_and_the_next_start_res
             bot.kill()
         log = "\n".join(bot.raw)
         assert code == 0, log
-        # (bot.platform may log an adapter that other work has left unloadable; not ours to judge)
-        errors = [line for line in bot.lines if line["level"] == "ERROR" and line["logger"] != "bot.platform"]
+        # (bot.app.platform may log an adapter that other work has left unloadable; not ours to judge)
+        errors = [
+            line for line in bot.lines if line["level"] == "ERROR" and line["logger"] != "bot.app.platform"
+        ]
         assert errors == [], errors
         messages = [line["message"] for line in bot.lines]
         assert "SIGTERM: shutting down (no new jobs; running ones get SEEDBOT_SHUTDOWN_GRACE)" in messages

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.engine import PlatformHooks
+from bot.engine.pipeline import PlatformHooks
 from bot.errors import SeedbotError
-from bot.models import JobStatus
+from bot.request.models import JobStatus
 from tests.operating.helpers import (
     ALICE,
     Hooks,

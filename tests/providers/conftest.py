@@ -10,12 +10,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.config import Settings
-from bot.fetch import SafeFetcher
-from bot.images import load_reference
-from bot.models import ImageInput
+from bot.app.config import Settings
+from bot.media.fetch import SafeFetcher
+from bot.media.images import load_reference
 from bot.providers.base import Provider
 from bot.providers.registry import PROVIDER_CLASSES
+from bot.request.models import ImageInput
 from tests.emulators.providers import ProviderEmulator
 from tests.providers.helpers import png
 

@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from bot.config import Settings
-from bot.fetch import SafeFetcher
-from bot.models import GenerationRequest
+from bot.app.config import Settings
+from bot.media.fetch import SafeFetcher
 from bot.providers.base import Provider, ProviderCall
 from bot.providers.router import Router
-from bot.seedream import ValidatedRequest, validate
+from bot.request.models import GenerationRequest
+from bot.request.validation import ValidatedRequest, validate
 
 PROVIDERS = ("novita", "segmind", "apiframe", "modellix")
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.errors import NoProviderAvailable, ProviderError, ProviderErrorKind
-from bot.fetch import SafeFetcher
+from bot.media.fetch import SafeFetcher
 from bot.providers.base import ProviderCall
 from bot.providers.registry import PROVIDER_CLASSES, build_providers
 from tests.providers.helpers import PROVIDERS, Hooks, Sleeps, fast_router, make_call, route, vreq

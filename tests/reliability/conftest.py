@@ -21,11 +21,11 @@ from aiohttp import web
 
 from adapters.discord_adapter.platform import DiscordPlatform
 from adapters.slack_adapter.app import EVENTS_PATH, SlackPlatform
-from bot.config import Settings
+from bot.app.config import Settings
+from bot.app.platform import load_factories
+from bot.app.runtime import Runtime, open_runtime
 from bot.ledger.base import QuotaStatus
-from bot.models import Job, JobStatus
-from bot.platform import load_factories
-from bot.runtime import Runtime, open_runtime
+from bot.request.models import Job, JobStatus
 from tests.emulators.discord_emulator import DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
 from tests.emulators.slack_emulator import SlackEmulator

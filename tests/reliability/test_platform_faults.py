@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import messages
-from bot.models import Job, JobStatus
+from bot.request.models import Job, JobStatus
 from tests.discord.conftest import buttons, job_id_of, wait_result
 from tests.emulators.discord_emulator import HUMAN_USER_ID, TEXT_CHANNEL_ID, DiscordEmulator
 from tests.emulators.providers import ProviderEmulator, ProviderState

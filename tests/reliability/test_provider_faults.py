@@ -15,14 +15,14 @@ from pathlib import Path
 
 import httpx
 
-from bot.config import Settings
-from bot.engine import Delivery, Engine
+from bot.app.config import Settings
+from bot.engine.pipeline import Delivery, Engine
 from bot.errors import SeedbotError
-from bot.fetch import SafeFetcher
 from bot.ledger import open_ledger
-from bot.models import GenerationRequest, GenerationResult, JobStatus, Requester
+from bot.media.fetch import SafeFetcher
 from bot.providers.registry import build_providers
 from bot.providers.router import Router
+from bot.request.models import GenerationRequest, GenerationResult, JobStatus, Requester
 from tests.emulators.providers import ProviderEmulator
 
 JOBS = 500

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from bot.models import JobStatus
+from bot.request.models import JobStatus
 from tests.emulators.discord_emulator import HUMAN_USER_ID
 from tests.emulators.slack_emulator import USER_ID
 from tests.reliability.conftest import Stack

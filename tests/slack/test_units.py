@@ -15,13 +15,13 @@ from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery
 from adapters.slack_adapter.files import SlackFiles
 from adapters.slack_adapter.ratelimit import RateLimitRetry, retry_after_seconds
 from adapters.slack_adapter.text import escape, to_plain
-from bot.config import Settings
-from bot.engine import ProgressEvent
+from bot.app.config import Settings
+from bot.app.runtime import open_runtime
+from bot.engine.pipeline import ProgressEvent
 from bot.errors import DownloadError, InvalidImage
-from bot.fetch import SafeFetcher
-from bot.models import GenerationResult
+from bot.media.fetch import SafeFetcher
 from bot.providers.demo import render_placeholder
-from bot.runtime import open_runtime
+from bot.request.models import GenerationResult
 from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
 from tests.slack.conftest import BOT_TOKEN
 

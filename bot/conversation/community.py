@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import messages
-from bot.config import Settings
+from bot.app.config import Settings
 from bot.errors import InvalidRequest, SeedbotError
 from bot.ledger.base import Ledger, Pool
-from bot.models import Job, Requester
-from bot.seedream import _TIER_SIDE, MAX_OUTPUTS, MODELS, ValidatedRequest, get_model
+from bot.request.models import Job, Requester
+from bot.request.validation import _TIER_SIDE, MAX_OUTPUTS, MODELS, ValidatedRequest, get_model
 
 __all__ = [
     "SETTING_KEYS",

@@ -20,21 +20,21 @@ import httpx
 from pydantic import ValidationError
 
 from bot import messages
-from bot.config import Settings, get_settings
-from bot.engine import Delivery
+from bot.app.config import Settings, get_settings
+from bot.app.health import HealthServer
+from bot.app.invite import DISCORD_PERMISSIONS, discord_invite_url
+from bot.app.logs import RedactingFilter, configure_logging
+from bot.app.platform import Platform, load_factories
+from bot.app.runtime import Runtime, open_runtime
+from bot.engine.pipeline import Delivery
 from bot.errors import ProviderError, SeedbotError
-from bot.health import HealthServer
-from bot.images import load_reference
-from bot.invite import DISCORD_PERMISSIONS, discord_invite_url
-from bot.logs import RedactingFilter, configure_logging
-from bot.models import GenerationRequest, GenerationResult, ImageInput, Requester
-from bot.platform import Platform, load_factories
-from bot.runtime import Runtime, open_runtime
-from bot.seedream import MAX_OUTPUTS, MODELS, REFERENCE_MAX_BYTES
+from bot.media.images import load_reference
+from bot.request.models import GenerationRequest, GenerationResult, ImageInput, Requester
+from bot.request.validation import MAX_OUTPUTS, MODELS, REFERENCE_MAX_BYTES
 
 __all__ = ["main"]
 
-log = logging.getLogger("bot.cli")
+log = logging.getLogger("bot.app.cli")
 
 CLI_USER = Requester(platform="cli", user_id="local", display_name="local")
 
@@ -188,7 +188,7 @@ def _cli_actor() -> str:
 
 
 async def _quota(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.community import Community
+    from bot.conversation.community import Community
     from bot.ledger import open_ledger
 
     ledger = await open_ledger(settings)
@@ -217,7 +217,7 @@ async def _quota(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _settings(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.community import Community
+    from bot.conversation.community import Community
     from bot.ledger import open_ledger
 
     ledger = await open_ledger(settings)
@@ -232,7 +232,7 @@ async def _settings(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.community import Community
+    from bot.conversation.community import Community
     from bot.ledger import open_ledger
 
     ledger = await open_ledger(settings)
@@ -244,7 +244,7 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _audit(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.community import Community
+    from bot.conversation.community import Community
     from bot.ledger import open_ledger
 
     ledger = await open_ledger(settings)

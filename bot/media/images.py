@@ -9,7 +9,7 @@ from PIL import Image
 
 from bot import messages
 from bot.errors import InvalidImage
-from bot.models import GeneratedImage, ImageInput
+from bot.request.models import GeneratedImage, ImageInput
 
 __all__ = ["MAX_DECODE_PIXELS", "fit_to_limit", "load_reference", "measure", "sniff_mime"]
 

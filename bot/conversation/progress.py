@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.engine import ProgressEvent
+from bot.engine.pipeline import ProgressEvent
 
 __all__ = ["ProgressRelay"]
 

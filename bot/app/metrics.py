@@ -1,7 +1,7 @@
 """Prometheus metrics for one engine: jobs, latency, queue depth, quota refusals, errors, images.
 
 Each `Metrics` owns its own CollectorRegistry (no process-global state), so two engines in one
-process (tests) never share counters. `bot.health` serves `render()` on `/metrics`.
+process (tests) never share counters. `bot.app.health` serves `render()` on `/metrics`.
 """
 
 from __future__ import annotations

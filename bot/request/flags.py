@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 
 from bot import messages
 from bot.errors import FlagError, InvalidRequest
-from bot.models import GenerationRequest, ImageInput
-from bot.seedream import MAX_OUTPUTS, get_model, parse_aspect
+from bot.request.models import GenerationRequest, ImageInput
+from bot.request.validation import MAX_OUTPUTS, get_model, parse_aspect
 
 __all__ = ["FLAG_HELP", "ParsedText", "parse_text"]
 

@@ -14,13 +14,13 @@ import time
 from dataclasses import dataclass
 
 from bot import messages
-from bot.engine import request_from_json
+from bot.engine.pipeline import request_from_json
 from bot.errors import InvalidImage, InvalidRequest
-from bot.flags import ParsedText, parse_text
-from bot.images import load_reference
 from bot.ledger.base import Ledger
-from bot.models import GenerationRequest, ImageInput, Job, JobKind, JobStatus
-from bot.seedream import MAX_REFERENCES, REFERENCE_MAX_BYTES
+from bot.media.images import load_reference
+from bot.request.flags import ParsedText, parse_text
+from bot.request.models import GenerationRequest, ImageInput, Job, JobKind, JobStatus
+from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
 
 __all__ = [
     "VARIATIONS_COUNT",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot import messages
 from bot.errors import InvalidImage, InvalidRequest
-from bot.models import GenerationRequest, ImageInput
+from bot.request.models import GenerationRequest, ImageInput
 
 __all__ = [
     "MAX_OUTPUTS",

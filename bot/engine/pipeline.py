@@ -25,8 +25,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import messages
-from bot.community import ChannelNotAllowed, Community, WorkspacePolicy, tier_of
-from bot.config import Settings
+from bot.app.config import Settings
+from bot.app.logs import job_context
+from bot.app.metrics import Metrics
+from bot.conversation.community import ChannelNotAllowed, Community, WorkspacePolicy, tier_of
+from bot.engine.gate import Gate
+from bot.engine.memory import IdleTrimmer
 from bot.errors import (
     DeliveryError,
     ProviderError,
@@ -35,13 +39,10 @@ from bot.errors import (
     SeedbotError,
     UserBlocked,
 )
-from bot.gate import Gate
 from bot.ledger.base import Ledger, QuotaStatus
 from bot.ledger.postgres import PostgresLedger
-from bot.logs import job_context
-from bot.memory import IdleTrimmer
-from bot.metrics import Metrics
-from bot.models import (
+from bot.providers.router import Router
+from bot.request.models import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
@@ -52,8 +53,7 @@ from bot.models import (
     PostTarget,
     Requester,
 )
-from bot.providers.router import Router
-from bot.seedream import ValidatedRequest, validate
+from bot.request.validation import ValidatedRequest, validate
 
 __all__ = [
     "Delivery",

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from bot.config import Settings
-from bot.engine import Engine
-from bot.fetch import SafeFetcher
+from bot.app.config import Settings
+from bot.engine.pipeline import Engine
 from bot.ledger import Ledger, open_ledger
+from bot.ledger.retention import ImageRetention
+from bot.media.fetch import SafeFetcher
 from bot.providers.registry import build_providers
 from bot.providers.router import Router
-from bot.retention import ImageRetention
 
 __all__ = ["Runtime", "open_runtime"]
 
