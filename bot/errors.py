@@ -6,13 +6,17 @@
     │   └── FlagError               a flag the text parser could not take
     ├── QuotaExceeded               the user's (or pool's) daily/monthly images are spent
     ├── UserBlocked                 an admin blocked this user
+    ├── NotAdmin                    an admin command or action by someone who is not one
+    ├── ChannelNotAllowed           the workspace limited seedbot to other channels
+    ├── CannotPost                  the surface may not post where the request came from
     ├── NoProviderAvailable         no configured provider can serve this request
     ├── DownloadError               a URL could not be fetched safely (refused, too big, failed)
     ├── ProviderError               the provider failed; `.kind` says how, `.retryable` whether
     │                               retrying may help
-    └── DeliveryError               the platform would not take the result (refunded)
+    ├── DeliveryError               the platform would not take the result (refunded)
+    └── LeaseLost                   another process took the job over (its state is theirs)
 
-Adapters catch `SeedbotError` and show `user_text`; anything else is a bug: log it with
+The conversation catches `SeedbotError` and shows `user_text`; anything else is a bug: log it with
 context and show `messages.UNEXPECTED`.
 """
 
@@ -24,12 +28,16 @@ from datetime import datetime
 from bot import messages
 
 __all__ = [
+    "CannotPost",
+    "ChannelNotAllowed",
     "DeliveryError",
     "DownloadError",
     "FlagError",
     "InvalidImage",
     "InvalidRequest",
+    "LeaseLost",
     "NoProviderAvailable",
+    "NotAdmin",
     "ProviderError",
     "ProviderErrorKind",
     "QuotaExceeded",
@@ -70,6 +78,20 @@ class QuotaExceeded(SeedbotError):
         self.limit = limit
         self.used = used
         self.resets_at = resets_at
+
+
+class NotAdmin(SeedbotError):
+    def __init__(self, text: str = messages.NOT_ADMIN) -> None:
+        super().__init__(text)
+
+
+class ChannelNotAllowed(SeedbotError):
+    def __init__(self) -> None:
+        super().__init__(messages.CHANNEL_NOT_ALLOWED)
+
+
+class CannotPost(SeedbotError):
+    """Raised by a surface's reply when the platform refuses it the channel (permissions)."""
 
 
 class UserBlocked(SeedbotError):
@@ -147,3 +169,10 @@ class DeliveryError(SeedbotError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(messages.DELIVERY_FAILED, detail=detail)
+
+
+class LeaseLost(SeedbotError):
+    """Another process took this job over (our lease lapsed): stop without touching its state."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(messages.UNEXPECTED, detail=f"job {job_id}: lease taken over by another process")

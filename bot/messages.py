@@ -16,6 +16,7 @@ DELIVERY_FAILED = "The images were made but could not be posted here. You were n
 DEMO_NOTICE = "Demo mode: no provider key is configured, so these are placeholder images."
 NOT_OWNER = "Only the person who made this image (or an admin) can do that."
 NOT_A_RESULT = "That message isn't a seedbot result I can edit. Reply to one of my images, or attach images."
+BUTTON_INACTIVE = "This button is no longer active. Ask again with /imagine."
 WAITING_FOR_PARENT = "The image you replied to is still being made: I'll edit it as soon as it's ready."
 PARENT_NOT_READY = (
     "The image you replied to is still being made. Reply again once it is posted. You were not charged."
@@ -401,14 +402,13 @@ COMMAND_ADMIN = "seedbot admin: quotas, server settings and stats."
 BUTTON_INFO = "Info"
 NO_HISTORY = "You haven't made any images yet."
 NOT_ADMIN = (
-    "Only admins can do that: people who may Manage Server (on Discord) or seedbot operators "
-    "(SEEDBOT_ADMINS)."
+    "Only admins can do that: the people who manage this server or workspace, or seedbot "
+    "operators (SEEDBOT_ADMINS)."
 )
 NOT_A_MEMBER = (
     "You can change the quota of members of this server only: a quota follows its person to "
     "every server. A seedbot operator (SEEDBOT_ADMINS) can change anyone's."
 )
-NOT_ADMIN_SLACK = "Only seedbot operators (SEEDBOT_ADMINS) can do that."
 NEEDS_WORKSPACE = "That works only inside a server or workspace, not in direct messages."
 CHANNEL_NOT_ALLOWED = (
     f"seedbot isn't enabled in this channel: an admin has limited it to other channels. {NOT_CHARGED}"

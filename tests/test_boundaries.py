@@ -93,3 +93,46 @@ def test_importing_every_bot_module_loads_no_platform() -> None:
         "bot.app.runtime",
     } <= set(report["imported"])
     assert report["loaded"] == []
+
+
+# What a surface may use of the core: the conversation and the values it speaks in. No ledger,
+# no engine, no providers: a rule that lives in an adapter is a rule that drifts.
+ADAPTER_MAY_IMPORT = {
+    "bot",  # bot.messages: every sentence a user reads
+    "bot.errors",
+    "bot.app.config",
+    "bot.app.invite",
+    "bot.app.platform",
+    "bot.app.runtime",
+    "bot.conversation.community",  # SETTING_KEYS, for the admin command's choices
+    "bot.conversation.compose",  # the attachment checks a surface runs before downloading
+    "bot.conversation.conversation",
+    "bot.conversation.surface",
+    "bot.conversation.tasks",
+    "bot.conversation.turns",
+    "bot.media.fetch",
+    "bot.media.images",
+    "bot.request.flags",
+    "bot.request.models",
+    "bot.request.validation",
+}
+ADAPTERS = REPO / "adapters"
+
+
+def test_adapters_use_only_the_core_entry_points() -> None:
+    files = sorted(ADAPTERS.rglob("*.py"))
+    assert len(files) > 10
+    used: set[str] = set()
+    offenders = []
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        for module in _imports(ast.parse(source, filename=str(path))):
+            if module == "bot" or module.startswith("bot."):
+                used.add(module)
+                if module not in ADAPTER_MAY_IMPORT:
+                    offenders.append(f"{path.relative_to(REPO)}: {module}")
+        for reach in ("runtime.ledger", "runtime.engine", ".community.", "engine."):
+            if reach in source:
+                offenders.append(f"{path.relative_to(REPO)}: reaches {reach}")
+    assert offenders == []
+    assert {"bot.conversation.conversation", "bot.conversation.turns"} <= used  # the scan sees them

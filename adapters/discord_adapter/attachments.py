@@ -9,7 +9,6 @@ refusal raises with the user's explanation; the engine never sees a request, so 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import discord
 
@@ -20,7 +19,7 @@ from bot.media.fetch import SafeFetcher
 from bot.request.models import ImageInput
 from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
 
-__all__ = ["AttachmentReader", "image_attachments"]
+__all__ = ["DiscordAttachments", "image_attachments", "precheck"]
 
 # What Discord labels an image; a missing content type is left to the magic bytes.
 _IMAGE_PREFIX = "image/"
@@ -35,30 +34,27 @@ def image_attachments(message: discord.Message) -> list[discord.Attachment]:
     ]
 
 
-class AttachmentReader:
-    def __init__(self, fetcher: SafeFetcher) -> None:
-        self.fetcher = fetcher
+class DiscordAttachments:
+    """A message's or command's attachments, as the conversation's `Attachments`."""
 
-    async def references(
-        self, attachments: Sequence[discord.Attachment], *, alongside: int = 0
-    ) -> list[ImageInput]:
+    def __init__(self, fetcher: SafeFetcher, attachments: list[discord.Attachment]) -> None:
+        self.fetcher = fetcher
+        self.items = attachments
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    async def load(self, *, alongside: int = 0) -> list[ImageInput]:
         """Every attachment as a reference image, in order. `alongside`: references the request
         already has (an earlier result being edited), counted against Seedream's limit."""
-        if not attachments:
+        if not self.items:
             return []
-        total = len(attachments) + alongside
+        total = len(self.items) + alongside
         if total > MAX_REFERENCES:
             raise InvalidImage(messages.too_many_references(total, MAX_REFERENCES))
-        for attachment in attachments:
-            self.precheck(attachment)
-        return list(await asyncio.gather(*(self._download(a) for a in attachments)))
-
-    @staticmethod
-    def precheck(attachment: discord.Attachment) -> None:
-        declared = (attachment.content_type or "").lower()
-        if declared and not declared.startswith(_IMAGE_PREFIX):
-            raise InvalidImage(messages.not_an_image(attachment.filename))
-        check_declared_size(attachment.filename, attachment.size)
+        for attachment in self.items:
+            precheck(attachment)
+        return list(await asyncio.gather(*(self._download(a) for a in self.items)))
 
     async def _download(self, attachment: discord.Attachment) -> ImageInput:
         fetched = await self.fetcher.fetch(
@@ -66,3 +62,10 @@ class AttachmentReader:
         )
         # Discord's signed CDN links expire, so no URL is kept for URL-only providers.
         return reference(fetched.data, attachment.filename)
+
+
+def precheck(attachment: discord.Attachment) -> None:
+    declared = (attachment.content_type or "").lower()
+    if declared and not declared.startswith(_IMAGE_PREFIX):
+        raise InvalidImage(messages.not_an_image(attachment.filename))
+    check_declared_size(attachment.filename, attachment.size)

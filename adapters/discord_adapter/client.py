@@ -26,8 +26,8 @@ from discord.ext import commands
 from adapters.discord_adapter.commands import ImageCommands
 from adapters.discord_adapter.delivery import NO_PINGS
 from adapters.discord_adapter.replies import MessageHandler
-from adapters.discord_adapter.studio import Studio
-from adapters.discord_adapter.views import ResultButton
+from adapters.discord_adapter.surface import DiscordSurface
+from adapters.discord_adapter.views import ResultButton, is_result_button
 from bot.app.invite import DISCORD_PERMISSION_BITS, DISCORD_SCOPES
 from bot.app.runtime import Runtime
 from bot.conversation.tasks import BackgroundTasks
@@ -60,7 +60,7 @@ class SeedBot(commands.Bot):
             **shards,
         )
         self.runtime = runtime
-        self.actions = Studio(runtime, self, tasks)
+        self.actions = DiscordSurface(runtime, self, tasks)
         self.replies = MessageHandler(self.actions, self)
 
     @property
@@ -91,6 +91,16 @@ class SeedBot(commands.Bot):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.replies.on_message(message)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """A component that is not one of our live buttons (an old or foreign id) gets a private
+        "no longer active" instead of Discord's "This interaction failed"."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        if not is_result_button(custom_id):
+            await self.actions.stale_button(interaction)
 
 
 class ShardedSeedBot(SeedBot, commands.AutoShardedBot):

@@ -23,10 +23,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from adapters.discord_adapter.studio import Studio
+from adapters.discord_adapter.surface import DiscordSurface
 from bot import messages
 from bot.conversation.community import SETTING_KEYS
+from bot.conversation.turns import Options
 from bot.errors import InvalidRequest
+from bot.request.models import Requester
 from bot.request.validation import MAX_OUTPUTS, MODELS, get_model
 
 __all__ = ["ASPECTS", "ImageCommands"]
@@ -57,7 +59,7 @@ class ImageCommands(commands.Cog):
     quota = app_commands.Group(name="quota", description=messages.COMMAND_ADMIN, parent=admin)
     server = app_commands.Group(name="settings", description=messages.COMMAND_ADMIN, parent=admin)
 
-    def __init__(self, bot: commands.Bot, studio: Studio) -> None:
+    def __init__(self, bot: commands.Bot, studio: DiscordSurface) -> None:
         self.bot = bot
         self.studio = studio
         self.context_menu = app_commands.ContextMenu(
@@ -107,14 +109,7 @@ class ImageCommands(commands.Cog):
         output_format: str | None = None,
         watermark: bool | None = None,
     ) -> None:
-        options = {
-            "aspect": aspect,
-            "resolution": resolution,
-            "count": count,
-            "model": model,
-            "output_format": output_format,
-            "watermark": watermark,
-        }
+        options = Options(aspect, resolution, count, model, output_format, watermark)
         await self.studio.imagine(interaction, prompt, _attachments(image, image2, image3, image4), options)
 
     @imagine.autocomplete("resolution")
@@ -150,7 +145,7 @@ class ImageCommands(commands.Cog):
         image4: discord.Attachment | None = None,
     ) -> None:
         await self.studio.imagine(
-            interaction, prompt, _attachments(image, image2, image3, image4), {}, what="/edit"
+            interaction, prompt, _attachments(image, image2, image3, image4), Options(), what="/edit"
         )
 
     @app_commands.command(name="usage", description=messages.COMMAND_USAGE)
@@ -175,16 +170,24 @@ class ImageCommands(commands.Cog):
         interaction: discord.Interaction[Any],
         what: str,
         user: discord.User,
-        action: Callable[[str, str], Awaitable[str]],
+        action: Callable[[Requester, str], Awaitable[str]],
     ) -> None:
-        """An admin action on one user's quota, as `action(actor, user key)`."""
-        await self.studio.admin(interaction, what, lambda actor, w: action(actor, _key(user)), target=user)
+        """An admin action on one user's quota, as `action(admin, user key)`. Discord resolves
+        members of this server as discord.Member."""
+        member = isinstance(user, discord.Member)
+        admin = self.studio.conversation.admin
+
+        async def act(who: Requester) -> str:
+            admin.may_manage(who, target_is_member=member)
+            return await action(who, _key(user))
+
+        await self.studio.admin(interaction, what, act)
 
     @quota.command(name="show", description=messages.COMMAND_ADMIN)
     @app_commands.describe(user=messages.OPTION_USER)
     async def quota_show(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
-        community = self.studio.engine.community
-        await self._on_user(interaction, "quota show", user, lambda actor, key: community.quota_show(key))
+        admin = self.studio.conversation.admin
+        await self._on_user(interaction, "quota show", user, admin.quota_show)
 
     @quota.command(name="set", description=messages.COMMAND_ADMIN)
     @app_commands.describe(
@@ -197,12 +200,12 @@ class ImageCommands(commands.Cog):
         daily: Amount | None = None,
         monthly: Amount | None = None,
     ) -> None:
-        community = self.studio.engine.community
+        admin = self.studio.conversation.admin
         await self._on_user(
             interaction,
             "quota set",
             user,
-            lambda actor, key: community.quota_set(actor, key, daily=daily, monthly=monthly),
+            lambda who, key: admin.quota_set(who, key, daily=daily, monthly=monthly),
         )
 
     @quota.command(name="grant", description=messages.COMMAND_ADMIN)
@@ -213,37 +216,35 @@ class ImageCommands(commands.Cog):
         user: discord.User,
         images: app_commands.Range[int, 1, 10_000],
     ) -> None:
-        community = self.studio.engine.community
+        admin = self.studio.conversation.admin
         await self._on_user(
-            interaction, "quota grant", user, lambda actor, key: community.quota_grant(actor, key, images)
+            interaction, "quota grant", user, lambda who, key: admin.quota_grant(who, key, images)
         )
 
     @quota.command(name="reset", description=messages.COMMAND_ADMIN)
     @app_commands.describe(user=messages.OPTION_USER)
     async def quota_reset(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
-        community = self.studio.engine.community
-        await self._on_user(interaction, "quota reset", user, community.quota_reset)
+        await self._on_user(interaction, "quota reset", user, self.studio.conversation.admin.quota_reset)
 
     @quota.command(name="block", description=messages.COMMAND_ADMIN)
     @app_commands.describe(user=messages.OPTION_USER)
     async def quota_block(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
-        community = self.studio.engine.community
+        admin = self.studio.conversation.admin
         await self._on_user(
-            interaction, "quota block", user, lambda actor, key: community.quota_block(actor, key, True)
+            interaction, "quota block", user, lambda who, key: admin.quota_block(who, key, True)
         )
 
     @quota.command(name="unblock", description=messages.COMMAND_ADMIN)
     @app_commands.describe(user=messages.OPTION_USER)
     async def quota_unblock(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
-        community = self.studio.engine.community
+        admin = self.studio.conversation.admin
         await self._on_user(
-            interaction, "quota unblock", user, lambda actor, key: community.quota_block(actor, key, False)
+            interaction, "quota unblock", user, lambda who, key: admin.quota_block(who, key, False)
         )
 
     @server.command(name="show", description=messages.COMMAND_ADMIN)
     async def settings_show(self, interaction: discord.Interaction[Any]) -> None:
-        community = self.studio.engine.community
-        await self.studio.admin(interaction, "settings show", lambda actor, w: community.settings_show(w))
+        await self.studio.admin(interaction, "settings show", self.studio.conversation.admin.settings_show)
 
     @server.command(name="set", description=messages.COMMAND_ADMIN)
     @app_commands.describe(setting=messages.OPTION_SETTING, value=messages.OPTION_VALUE)
@@ -251,12 +252,11 @@ class ImageCommands(commands.Cog):
     async def settings_set(
         self, interaction: discord.Interaction[Any], setting: str, value: app_commands.Range[str, 1, 1000]
     ) -> None:
-        community = self.studio.engine.community
+        admin = self.studio.conversation.admin
         await self.studio.admin(
-            interaction, "settings set", lambda actor, w: community.settings_set(actor, w, setting, value)
+            interaction, "settings set", lambda who: admin.settings_set(who, setting, value)
         )
 
     @admin.command(name="stats", description=messages.COMMAND_ADMIN)
     async def stats(self, interaction: discord.Interaction[Any]) -> None:
-        community = self.studio.engine.community
-        await self.studio.admin(interaction, "stats", lambda actor, w: community.stats(w))
+        await self.studio.admin(interaction, "stats", self.studio.conversation.admin.stats)

@@ -24,7 +24,7 @@ import contextlib
 import io
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -32,8 +32,7 @@ import discord
 
 from adapters.discord_adapter.views import result_view
 from bot import messages
-from bot.conversation.progress import ProgressRelay
-from bot.engine.pipeline import Delivery
+from bot.conversation.surface import Delivery
 from bot.media.images import fit_to_limit
 from bot.request.models import GeneratedImage, GenerationResult, PostTarget
 from bot.request.validation import get_model
@@ -165,6 +164,14 @@ class Anchor(ABC):
     async def fail(self, text: str) -> None:
         """Tell the requester something went wrong: privately where the platform allows."""
 
+    async def whisper(self, text: str) -> None:
+        """A private answer that is not a failure (usage, info, history)."""
+        await self.fail(text)
+
+    async def hold(self) -> None:
+        """Slow work ahead of a private answer: acknowledge it now where the platform needs it."""
+        return None
+
     async def start_thread(self, name: str) -> discord.Thread | None:
         parent = self.thread_parent()
         if parent is None or self.message_id is None:
@@ -253,6 +260,17 @@ class InteractionAnchor(Anchor):
                 self.expired = True
         return await self.channel.send(**post.as_send())
 
+    async def hold(self) -> None:
+        if not self.interaction.response.is_done():
+            await self.defer(ephemeral=True)
+
+    async def whisper(self, text: str) -> None:
+        response = self.interaction.response
+        if not response.is_done():
+            await response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        else:
+            await self.interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
     async def fail(self, text: str) -> None:
         interaction = self.interaction
         if not interaction.response.is_done():
@@ -311,6 +329,9 @@ class MessageAnchor(Anchor):
 
     async def send(self, post: Post) -> discord.Message:
         return await self.channel.send(**post.as_send())
+
+    async def whisper(self, text: str) -> None:
+        await self.trigger.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
 
     async def fail(self, text: str) -> None:
         if self.status is not None and not self.delivered:
@@ -461,13 +482,10 @@ class ResultDelivery:
     anchor: Anchor
     prompt: str
     requester_name: str
-    left_after: Callable[[GenerationResult], Awaitable[int | None]]
+    left: int | None  # quota units left once settled (None: unlimited)
     legend: str = ""
-    relay: ProgressRelay | None = None
 
     async def __call__(self, result: GenerationResult) -> Delivery:
-        if self.relay is not None:
-            await self.relay.stop()
         anchor = self.anchor
         limit = anchor.filesize_limit
         images, refitted = await asyncio.to_thread(fit_images, result.images, limit)
@@ -476,7 +494,7 @@ class ResultDelivery:
         embed = result_embed(
             result,
             prompt=self.prompt,
-            left=await self.left_after(result),
+            left=self.left,
             delivered=len(images),
             refitted=refitted,
             legend=self.legend,
@@ -547,7 +565,7 @@ class ResultDelivery:
     ) -> None:
         """Images past the first messages could not be posted (they are refunded): say so under
         the first one, with the quota it shows corrected."""
-        left = await self.left_after(result)
+        left = self.left
         embed = result_embed(
             result,
             prompt=self.prompt,

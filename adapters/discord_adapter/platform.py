@@ -1,7 +1,7 @@
 """The Discord platform for `seedbot run`: log in, connect, and return once serving.
 
 `start()` points discord.py at the configured endpoints, logs in (commands are synced and the
-invite link logged in the client's setup hook), registers the engine's restart hooks, starts
+invite link logged in the client's setup hook), attaches it to the conversation (which delivers resumed jobs through it), starts
 the gateway connection in a task and returns once the servers the bot is in are available.
 `close()` stops taking new work, lets running jobs finish for a while, then disconnects.
 """
@@ -14,10 +14,9 @@ import logging
 
 from adapters.discord_adapter.client import SeedBot, ShardedSeedBot, make_bot
 from adapters.discord_adapter.endpoints import Endpoints
-from adapters.discord_adapter.studio import PLATFORM
+from adapters.discord_adapter.surface import PLATFORM
 from bot.app.runtime import Runtime
 from bot.conversation.tasks import BackgroundTasks
-from bot.engine.pipeline import PlatformHooks
 
 __all__ = ["DiscordPlatform", "create"]
 
@@ -56,10 +55,6 @@ class DiscordPlatform:
         bot = make_bot(self.runtime, self.tasks)
         self.bot = bot
         await bot.login(self._token)
-        self.runtime.engine.register_platform(
-            PLATFORM,
-            PlatformHooks(deliver=bot.actions.deliver_resumed, notify=bot.actions.notify_resumed),
-        )
         self._connection = asyncio.create_task(bot.connect(reconnect=True), name="discord gateway")
         await self._wait_ready(bot, self._connection)
         user = bot.user

@@ -20,14 +20,11 @@ from typing import Any
 import discord
 
 from adapters.discord_adapter.attachments import image_attachments
-from adapters.discord_adapter.delivery import NO_PINGS, MessageAnchor
-from adapters.discord_adapter.studio import PLATFORM, Origin, Studio, requester_for
+from adapters.discord_adapter.delivery import NO_PINGS
+from adapters.discord_adapter.surface import DiscordSurface
 from adapters.discord_adapter.text import mentions_bot, prompt_from_message
 from bot import messages
-from bot.conversation.compose import compose_edit, compose_new
-from bot.errors import InvalidRequest
-from bot.request.flags import FLAG_HELP, parse_text
-from bot.request.models import JobStatus
+from bot.conversation.turns import Ask, Edit, ResultRef
 
 __all__ = ["MessageHandler"]
 
@@ -37,8 +34,8 @@ _USER_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
 
 
 class MessageHandler:
-    def __init__(self, studio: Studio, client: discord.Client) -> None:
-        self.studio = studio
+    def __init__(self, surface: DiscordSurface, client: discord.Client) -> None:
+        self.surface = surface
         self.client = client
 
     async def on_message(self, message: discord.Message) -> None:
@@ -54,61 +51,19 @@ class MessageHandler:
         if not (in_dm or pinged or to_result):
             return
         text = prompt_from_message(message, me.id)
-        if not text and not message.attachments:
-            if in_dm or pinged:  # without the content intent an unpinged reply arrives empty
-                await self._answer(message, messages.mention_help(f"@{me.name}", FLAG_HELP))
-            return
-        if not message.attachments and text.lower() in {"usage", "quota"}:
-            requester = requester_for(message.author, guild_id=None, channel_id=message.channel.id)
-            await self._answer(message, await self.studio.engine.usage_text(requester))
-            return
-        if not message.attachments and text.lower() == "help":
-            await self._answer(message, messages.mention_help(f"@{me.name}", FLAG_HELP))
-            return
-        what = "reply" if to_result else "dm" if in_dm else "mention"
-        requester = requester_for(
-            message.author,
-            guild_id=message.guild.id if message.guild else None,
-            channel_id=message.channel.id,
-            parent_id=getattr(message.channel, "parent_id", None),
-        )
-        origin = Origin(requester, what)
-        if self.studio.tasks.closing:
+        if not text and not message.attachments and not (in_dm or pinged):
+            return  # without the content intent an unpinged reply arrives empty
+        if self.surface.tasks.closing:
             await self._answer(message, messages.SHUTTING_DOWN)
             return
-        self.studio.tasks.spawn(
-            self._work(origin, message, text, replied, to_result), name=f"{what} {message.id}"
-        )
-
-    async def _work(
-        self,
-        origin: Origin,
-        message: discord.Message,
-        text: str,
-        replied: discord.Message | None,
-        to_result: bool,
-    ) -> None:
-        anchor = MessageAnchor(message)
-        studio = self.studio
-        async with studio.guard(origin, anchor):
-            parse_text(text)  # flag errors before any download
-            parent = None
-            if to_result and replied is not None:
-                parent = await studio.ledger.job_for_message(PLATFORM, str(replied.id))
-                if parent is None and not message.attachments:
-                    raise InvalidRequest(messages.NOT_A_RESULT)
-            if parent is not None:
-                if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-                    await anchor.prepare(messages.WAITING_FOR_PARENT)
-                images = await studio.reader.references(message.attachments)
-                composed = await compose_edit(
-                    studio.ledger, parent, text, images, wait=studio.engine.parent_wait
-                )
-            else:
-                theirs = image_attachments(replied) if replied is not None and not to_result else []
-                images = await studio.reader.references([*theirs, *message.attachments])
-                composed = compose_new(text, images, **await studio.engine.defaults_for(origin.requester))
-            await studio.run(origin, anchor, composed)
+        attachments = self.surface.attachments(message.attachments)
+        if to_result and replied is not None:
+            edit = Edit(ResultRef(message_id=str(replied.id)), text, attachments)
+            self.surface.message_turn(message, edit, "reply")
+            return
+        quoted = self.surface.attachments(image_attachments(replied) if replied is not None else [])
+        ask = Ask(text, attachments=attachments, quoted=quoted, commands=True)
+        self.surface.message_turn(message, ask, "dm" if in_dm else "mention")
 
     async def _replied_message(self, message: discord.Message) -> discord.Message | None:
         ref = message.reference

@@ -62,9 +62,16 @@ def _actions(interaction: discord.Interaction[Any]) -> ResultActions:
     return cast(_HasActions, interaction.client).actions
 
 
+BUTTON_ID = re.compile(r"seedbot:(?P<action>reroll|variations|edit|info|delete):(?P<job>[0-9a-f]{4,32})")
+
+
+def is_result_button(custom_id: str) -> bool:
+    return BUTTON_ID.fullmatch(custom_id) is not None
+
+
 class ResultButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"seedbot:(?P<action>reroll|variations|edit|info|delete):(?P<job>[0-9a-f]{4,32})",
+    template=BUTTON_ID,
 ):
     def __init__(self, action: str, job_id: str) -> None:
         label, style, emoji = _LABELS[action]

@@ -4,7 +4,7 @@
                  request's signature checked with SLACK_SIGNING_SECRET (bolt answers 401).
     Socket Mode  when SLACK_APP_TOKEN is set: no public URL, Slack pushes over a websocket.
 
-`start()` signs in (auth.test), registers listeners and the engine's restart hooks, and
+`start()` signs in (auth.test), registers listeners, attaches to the conversation (resumed jobs come through it), and
 returns once serving. `close()` stops taking requests, then gives running jobs a moment.
 """
 
@@ -27,7 +27,6 @@ from adapters.slack_adapter.listeners import register_listeners
 from adapters.slack_adapter.ratelimit import RateLimitRetry
 from adapters.slack_adapter.tasks import BackgroundTasks
 from bot.app.runtime import Runtime
-from bot.engine.pipeline import PlatformHooks
 
 __all__ = ["EVENTS_PATH", "SlackPlatform", "create"]
 
@@ -92,10 +91,6 @@ class SlackPlatform:
         files = SlackFiles(self.runtime.fetcher, client, self._token, self.settings.slack_api_url)
         self.handlers = SlackHandlers(self.runtime, client, files, bot_user_id=bot_user_id, seen=self.seen)
         register_listeners(app, self.handlers, self.tasks)
-        self.runtime.engine.register_platform(
-            PLATFORM,
-            PlatformHooks(deliver=self.handlers.deliver_resumed, notify=self.handlers.notify_resumed),
-        )
         self.app = app
 
         if self.socket_mode:

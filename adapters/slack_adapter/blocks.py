@@ -12,6 +12,7 @@ from adapters.slack_adapter.text import escape
 from bot import messages
 
 __all__ = [
+    "ACTION_DELETE",
     "ACTION_EDIT",
     "ACTION_INFO",
     "ACTION_REROLL",
@@ -28,6 +29,7 @@ ACTION_REROLL = "seedbot.reroll"
 ACTION_VARIATIONS = "seedbot.variations"
 ACTION_EDIT = "seedbot.edit"
 ACTION_INFO = "seedbot.info"
+ACTION_DELETE = "seedbot.delete"
 EDIT_CALLBACK = "seedbot.edit_modal"
 EDIT_BLOCK = "prompt"
 EDIT_ACTION = "value"
@@ -56,6 +58,7 @@ def result_controls(job_id: str) -> list[dict[str, Any]]:
                 _button(ACTION_VARIATIONS, messages.BUTTON_VARIATIONS, job_id),
                 _button(ACTION_EDIT, messages.BUTTON_EDIT, job_id, primary=True),
                 _button(ACTION_INFO, messages.BUTTON_INFO, job_id),
+                _button(ACTION_DELETE, messages.BUTTON_DELETE, job_id),
             ],
         },
     ]

@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot import messages
-from bot.conversation.community import NotAdmin
+from bot.conversation.turns import History, Turn
 from bot.errors import InvalidRequest, SeedbotError
-from bot.request.models import Job
+from bot.request.models import Job, Requester
 
 if TYPE_CHECKING:
-    from adapters.slack_adapter.handlers import Origin, SlackHandlers
+    from adapters.slack_adapter.handlers import SlackHandlers
+    from adapters.slack_adapter.reply import SlackReply
 
 __all__ = ["SlackCommunity"]
 
@@ -39,62 +40,55 @@ _USER = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
 
 class SlackCommunity:
     def __init__(self, handlers: SlackHandlers) -> None:
-        self.handlers = handlers
-        self.engine = handlers.engine
-        self.community = handlers.engine.community
+        self.client = handlers.client
+        self.conversation = handlers.conversation
 
-    async def text_command(self, origin: Origin, raw: str, prefix: str) -> bool:
+    async def text_command(self, who: Requester, reply: SlackReply, raw: str) -> bool:
         """Answer `history` / `admin ...` (raw Slack text, bot mention removed); False if the
         text is something else (a prompt)."""
         words = raw.split()
         first = words[0].lower() if words else ""
         if first == "history":
-            await self.handlers.ephemeral(
-                origin, await self.community.history(origin.requester, self.permalink)
-            )
+            await self.conversation.handle(Turn(who, History(link=self.permalink), "history"), reply)
             return True
         if first != "admin":
             return False
         try:
-            text = await self.admin(origin, words[1:], prefix)
+            text = await self.admin(who, words[1:])
         except SeedbotError as exc:
+            log.info("slack: %s refused admin %s: %s", who.key, " ".join(words[1:3]), exc)
             text = exc.user_text
-        await self.handlers.ephemeral(origin, text)
+        await reply.say(text)
         return True
 
-    async def admin(self, origin: Origin, words: list[str], prefix: str) -> str:
-        requester = origin.requester
-        if not self.engine.is_admin(requester):
-            log.info("slack: %s refused admin %s (not in SEEDBOT_ADMINS)", requester.key, " ".join(words[:2]))
-            raise NotAdmin(messages.NOT_ADMIN_SLACK)
-        team = requester.workspace_id or ""
-        workspace = f"{PLATFORM}:{team}"
-        actor = requester.key
+    async def admin(self, who: Requester, words: list[str]) -> str:
+        admin = self.conversation.admin
+        team = who.workspace_id or ""
         area = words[0].lower() if words else "help"
-        c = self.community
         if area == "stats":
-            return await c.stats(workspace)
+            return await admin.stats(who)
         if area == "settings":
             if len(words) == 1:
-                return await c.settings_show(workspace)
-            return await c.settings_set(actor, workspace, words[1], " ".join(words[2:]))
+                return await admin.settings_show(who)
+            return await admin.settings_set(who, words[1], " ".join(words[2:]))
         if area == "quota" and len(words) >= 3:
             action, target = words[1].lower(), self._user(team, words[2])
             rest = words[3:]
             if action == "show":
-                return await c.quota_show(target)
+                return await admin.quota_show(who, target)
             if action == "reset":
-                return await c.quota_reset(actor, target)
+                return await admin.quota_reset(who, target)
             if action in ("block", "unblock"):
-                return await c.quota_block(actor, target, action == "block")
+                return await admin.quota_block(who, target, action == "block")
             if action == "grant" and len(rest) == 1 and rest[0].isdigit():
-                return await c.quota_grant(actor, target, int(rest[0]))
+                return await admin.quota_grant(who, target, int(rest[0]))
             if action == "set" and rest:
                 limits = _limits(rest)
-                return await c.quota_set(
-                    actor, target, daily=limits.get("daily"), monthly=limits.get("monthly")
+                return await admin.quota_set(
+                    who, target, daily=limits.get("daily"), monthly=limits.get("monthly")
                 )
-        return messages.admin_help(prefix)
+        admin.may_manage(who, target_is_member=True)  # help is for admins too
+        return messages.admin_help("/imagine")
 
     @staticmethod
     def _user(team: str, word: str) -> str:
@@ -108,19 +102,12 @@ class SlackCommunity:
             return None
         first = min(job.result_message_ids, key=_ts)
         try:
-            response = await self.handlers.client.chat_getPermalink(channel=job.channel_id, message_ts=first)
+            response = await self.client.chat_getPermalink(channel=job.channel_id, message_ts=first)
         except SlackApiError as exc:
             log.info("slack: no permalink for job %s: %s", job.id, exc.response.get("error"))
             return None
         link = response.get("permalink")
         return str(link) if link else None
-
-    async def info(self, origin: Origin, job_id: str) -> None:
-        job = await self.handlers.ledger.get_job(job_id) if job_id else None
-        if job is None or job.platform != PLATFORM:
-            await self.handlers.ephemeral(origin, messages.NOT_A_RESULT)
-            return
-        await self.handlers.ephemeral(origin, await self.community.lineage(job))
 
 
 def _limits(words: list[str]) -> dict[str, int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_adapter.blocks import result_controls
 from adapters.slack_adapter.text import escape
 from bot import messages
-from bot.conversation.progress import ProgressRelay
-from bot.engine.pipeline import Delivery, ProgressEvent
+from bot.conversation.surface import Delivery
 from bot.errors import DeliveryError
 from bot.media.images import fit_to_limit
 from bot.request.models import GeneratedImage, GenerationResult
@@ -49,7 +47,6 @@ class StatusMessage:
         thread_ts: str | None,
         *,
         ts: str | None = None,
-        min_interval: float = 2.0,
     ) -> None:
         self.client = client
         self.channel = channel
@@ -57,20 +54,15 @@ class StatusMessage:
         self.ts = ts
         self._lock = asyncio.Lock()
         self._closed = False
-        self._relay = ProgressRelay(self._show, min_interval=min_interval, on_error=_progress_failed)
 
-    async def ensure(self) -> str | None:
+    async def ensure(self, text: str = messages.STARTING) -> str | None:
         """Post the placeholder if it is not there yet; returns its ts (None if posting failed)."""
         async with self._lock:
             if self.ts is None and not self._closed:
-                await self._post(messages.STARTING)
+                await self._post(text)
             return self.ts
 
-    async def progress(self, event: ProgressEvent) -> None:
-        """Engine progress callback: the latest text is shown in the background (throttled)."""
-        await self._relay(event)
-
-    async def _show(self, text: str) -> None:
+    async def show(self, text: str) -> None:
         """A progress text in the placeholder (posting it, if it is not there yet)."""
         async with self._lock:
             if self._closed:
@@ -87,9 +79,10 @@ class StatusMessage:
         self.ts = str(response["ts"])
 
     async def _stop_updates(self) -> None:
-        """No more progress; an update in flight finishes first, so the caller's edit is the last."""
-        self._closed = True
-        await self._relay.stop()
+        """No more progress: the conversation stops its updates before the result or a refusal;
+        the lock lets an update in flight finish first, so the caller's edit is the last."""
+        async with self._lock:
+            self._closed = True
 
     async def remove(self) -> None:
         """Delete the placeholder (the result or an ephemeral error replaces it)."""
@@ -117,14 +110,14 @@ class StatusMessage:
 
 @dataclass
 class ThreadDelivery:
-    """Uploads one job's images into its thread. `left_after` gives the caption's quota line."""
+    """Uploads one job's images into its thread. `left` is the caption's quota line."""
 
     client: AsyncWebClient
     channel: str
     thread_ts: str | None
     status: StatusMessage
     prompt: str
-    left_after: Callable[[GenerationResult], Awaitable[int | None]]
+    left: int | None
     legend: str = ""
     upload_max_bytes: int = UPLOAD_MAX_BYTES
 
@@ -138,7 +131,7 @@ class ThreadDelivery:
             size=result.size,
             provider=result.provider,
             elapsed=result.elapsed,
-            left=await self.left_after(result),
+            left=self.left,
             delivered=len(images),
             requested=result.requested,
             demo=result.demo,
@@ -225,16 +218,6 @@ class ThreadDelivery:
 
 # Slack errors worth one more try (its docs: temporary server-side conditions).
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
-
-
-def _progress_failed(exc: Exception) -> None:
-    log.info("slack: progress update failed: %s", _reason(exc))
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error"))
-    return type(exc).__name__
 
 
 def _model_name(key: str) -> str:

@@ -24,7 +24,12 @@ from bot.media.fetch import SafeFetcher
 from bot.request.models import ImageInput
 from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
 
-__all__ = ["SLACK_FILE_HOST", "SlackFiles", "origin"]
+__all__ = [
+    "SLACK_FILE_HOST",
+    "SlackAttachments",
+    "SlackFiles",
+    "origin",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +58,12 @@ class SlackFiles:
     def is_slack_hosted(self, url: str) -> bool:
         return origin(url) in self.trusted
 
-    async def references(self, files: list[dict[str, Any]]) -> list[ImageInput]:
+    async def references(self, files: list[dict[str, Any]], *, alongside: int = 0) -> list[ImageInput]:
         """Every attached file as a reference image, or raise with the user's explanation."""
         if not files:
             return []
-        if len(files) > MAX_REFERENCES:
-            raise InvalidImage(messages.too_many_references(len(files), MAX_REFERENCES))
+        if len(files) + alongside > MAX_REFERENCES:
+            raise InvalidImage(messages.too_many_references(len(files) + alongside, MAX_REFERENCES))
         infos = [await self._complete(f) for f in files]
         for info in infos:
             self._precheck(info)
@@ -109,3 +114,17 @@ class SlackFiles:
         ):
             raise InvalidImage(messages.not_an_image(name))
         return reference(fetched.data, name)
+
+
+class SlackAttachments:
+    """A message's files, as the conversation's `Attachments`."""
+
+    def __init__(self, files: SlackFiles, items: list[dict[str, Any]]) -> None:
+        self.files = files
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    async def load(self, *, alongside: int = 0) -> list[ImageInput]:
+        return await self.files.references(self.items, alongside=alongside)

@@ -100,6 +100,12 @@ def register_listeners(app: AsyncApp, handlers: SlackHandlers, tasks: Background
     app.event("message")(on_message)
     app.event("app_home_opened")(on_home_opened)
     app.command("/imagine")(on_imagine)
-    for action_id in (blocks.ACTION_REROLL, blocks.ACTION_VARIATIONS, blocks.ACTION_EDIT, blocks.ACTION_INFO):
+    for action_id in (
+        blocks.ACTION_REROLL,
+        blocks.ACTION_VARIATIONS,
+        blocks.ACTION_EDIT,
+        blocks.ACTION_INFO,
+        blocks.ACTION_DELETE,
+    ):
         app.action(action_id)(on_button)
     app.view(blocks.EDIT_CALLBACK)(on_edit_submitted)

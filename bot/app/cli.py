@@ -419,7 +419,7 @@ class _Doctor:
                     self.problem(
                         f"SLACK_APP_TOKEN was refused: {error} ({SLACK_ERRORS.get(error, 'see Slack docs')})"
                     )
-        manifest = Path(__file__).resolve().parent.parent / "slack-manifest.yml"
+        manifest = Path(__file__).resolve().parents[2] / "slack-manifest.yml"
         where = str(manifest) if manifest.is_file() else "slack-manifest.yml in the seedbot repository"
         self.say(f"  manifest: {where} (api.slack.com/apps -> Create New App -> From a manifest)")
 

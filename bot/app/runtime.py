@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from bot.app.config import Settings
+from bot.conversation.conversation import Conversation
 from bot.engine.pipeline import Engine
 from bot.ledger import Ledger, open_ledger
 from bot.ledger.retention import ImageRetention
@@ -43,6 +44,11 @@ class Runtime:
     ledger: Ledger
     engine: Engine
     retention: ImageRetention
+    # What surfaces call: every user action, decided once (bot.conversation).
+    conversation: Conversation = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.conversation = Conversation(self.engine, self.ledger)
 
 
 @asynccontextmanager

@@ -19,7 +19,7 @@ from typing import Any
 
 from bot import messages
 from bot.app.config import Settings
-from bot.errors import InvalidRequest, SeedbotError
+from bot.errors import ChannelNotAllowed, InvalidRequest, NotAdmin
 from bot.ledger.base import Ledger, Pool
 from bot.request.models import Job, Requester
 from bot.request.validation import _TIER_SIDE, MAX_OUTPUTS, MODELS, ValidatedRequest, get_model
@@ -36,19 +36,11 @@ __all__ = [
 ]
 
 HISTORY_SIZE = 10
-SETTING_KEYS = ("model", "resolution", "watermark", "format", "channels", "pool", "max_batch")
+SETTING_KEYS = ("model", "resolution", "watermark", "format", "channels", "pool", "max_batch", "buttons")
+# Who may press Re-roll, Variations and Edit on a result: anyone (paying for it), or its owner.
+BUTTON_RULES = ("anyone", "owner")
 _CLEAR = {"none", "off", "default", "clear", "-", ""}
 _CHANNEL = re.compile(r"<#([A-Za-z0-9]+)(?:\|[^>]*)?>|#?([A-Za-z0-9]+)")
-
-
-class NotAdmin(SeedbotError):
-    def __init__(self, text: str = messages.NOT_ADMIN) -> None:
-        super().__init__(text)
-
-
-class ChannelNotAllowed(SeedbotError):
-    def __init__(self) -> None:
-        super().__init__(messages.CHANNEL_NOT_ALLOWED)
 
 
 def workspace_key(requester: Requester) -> str | None:
@@ -75,6 +67,7 @@ class WorkspacePolicy:
     channels: tuple[str, ...] = ()
     pool: int | None = None  # shared images per day
     max_batch: int | None = None
+    buttons: str | None = None  # BUTTON_RULES; None: anyone
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorkspacePolicy:
@@ -117,6 +110,8 @@ class WorkspacePolicy:
         if key == "channels":
             return ", ".join(f"<#{c}>" for c in value) if value else "everywhere"
         if value is None:
+            if key == "buttons":
+                return "anyone"
             return "default" if key != "pool" and key != "max_batch" else "no limit"
         if isinstance(value, bool):
             return "on" if value else "off"
@@ -155,6 +150,10 @@ def parse_setting(key: str, value: str) -> Any:
         if text not in ("jpeg", "png"):
             raise InvalidRequest(messages.bad_setting_value(key, raw, "jpeg or png"))
         return text
+    if key == "buttons":
+        if raw.lower() not in BUTTON_RULES:
+            raise InvalidRequest(messages.bad_setting_value(key, raw, " or ".join(BUTTON_RULES)))
+        return raw.lower()
     if key == "channels":
         ids = [m.group(1) or m.group(2) for m in _CHANNEL.finditer(raw.replace(",", " "))]
         if not ids:

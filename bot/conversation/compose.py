@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import shlex
 import time
 from dataclasses import dataclass
 
 from bot import messages
+from bot.conversation.turns import Options
 from bot.engine.pipeline import request_from_json
 from bot.errors import InvalidImage, InvalidRequest
 from bot.ledger.base import Ledger
 from bot.media.images import load_reference
-from bot.request.flags import ParsedText, parse_text
+from bot.request.flags import ParsedText, check_values, parse_text
 from bot.request.models import GenerationRequest, ImageInput, Job, JobKind, JobStatus
 from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
 
@@ -30,8 +30,12 @@ __all__ = [
     "compose_new",
     "compose_reroll",
     "compose_variations",
-    "option_defaults",
+    "edit",
+    "new",
+    "option_fields",
     "reference",
+    "reroll",
+    "variations",
 ]
 
 VARIATIONS_COUNT = 4
@@ -55,45 +59,34 @@ def check_declared_size(name: str, size: int | None) -> None:
         raise InvalidImage(messages.not_an_image(name))
 
 
-def option_defaults(
-    *,
-    aspect: str | None = None,
-    resolution: str | None = None,
-    count: int | None = None,
-    model: str | None = None,
-    output_format: str | None = None,
-    watermark: bool | None = None,
-) -> dict[str, object]:
-    """Options picked in a form (slash command options) -> defaults for compose_new.
-
-    They go through the shared flag parser, so an option means exactly what the same flag in
-    the text means (model aliases, "3K" or "2048x1536", jpg = jpeg), with the same errors.
-    Flags typed in the prompt still win over these.
-    """
-    flags: list[str] = []
-    for flag, value in (
-        ("--ar", aspect),
-        ("--res", resolution),
-        ("--n", count),
-        ("--model", model),
-        ("--format", output_format),
-    ):
-        if value is not None and str(value).strip():
-            flags += [flag, str(value).strip()]
-    if watermark is not None:
-        flags.append("--watermark" if watermark else "--no-watermark")
-    if not flags:
+def option_fields(options: Options) -> dict[str, object]:
+    """Options picked in a form -> request fields, checked like the same flags typed in text
+    (model aliases, "3K" or "2048x1536", jpg = jpeg), with the same errors. Flags typed in the
+    prompt still win over these."""
+    values: dict[str, object] = {
+        key: value.strip() if isinstance(value, str) else value
+        for key, value in (
+            ("aspect", options.aspect),
+            ("resolution", options.resolution),
+            ("count", options.count),
+            ("model", options.model),
+            ("format", options.output_format),
+            ("watermark", options.watermark),
+        )
+        if value is not None and value != ""
+    }
+    if not values:
         return {}
-    parsed = parse_text("options " + " ".join(shlex.quote(f) for f in flags))
+    checked = check_values(values)
     picked = {
-        "aspect": parsed.aspect,
-        "resolution": parsed.resolution,
-        "width": parsed.width,
-        "height": parsed.height,
-        "count": parsed.count,
-        "model": parsed.model,
-        "output_format": parsed.output_format,
-        "watermark": parsed.watermark,
+        "aspect": checked.aspect,
+        "resolution": checked.resolution,
+        "width": checked.width,
+        "height": checked.height,
+        "count": checked.count,
+        "model": checked.model,
+        "output_format": checked.output_format,
+        "watermark": checked.watermark,
     }
     return {k: v for k, v in picked.items() if v is not None}
 
@@ -120,14 +113,18 @@ def _request(
     return parsed.to_request(images=images, default_model=model, **base)
 
 
-def compose_new(text: str, images: list[ImageInput], **defaults: object) -> Composed:
+def new(parsed: ParsedText, images: list[ImageInput], defaults: dict[str, object]) -> Composed:
     """A fresh prompt (with flags) and optional attachments: text-to-image or an edit."""
-    parsed = parse_text(text)
     refs = tuple(images)
     request = _request(parsed, refs, defaults)
     return Composed(
         request, JobKind.EDIT if refs else JobKind.IMAGINE, legend=_legend(refs), pick=parsed.pick
     )
+
+
+def compose_new(text: str, images: list[ImageInput], **defaults: object) -> Composed:
+    """new() from raw text (the CLI)."""
+    return new(parse_text(text), images, defaults)
 
 
 async def finished(ledger: Ledger, job: Job, timeout: float) -> Job:
@@ -140,12 +137,11 @@ async def finished(ledger: Ledger, job: Job, timeout: float) -> Job:
     return job
 
 
-async def compose_edit(
-    ledger: Ledger, parent: Job, text: str, images: list[ImageInput], *, wait: float = 0.0, **defaults: object
+async def edit(
+    ledger: Ledger, parent: Job, parsed: ParsedText, images: list[ImageInput], *, wait: float = 0.0
 ) -> Composed:
     """Edit an earlier result: its images (or the one picked with #N) come first, then new ones.
     A parent still at work (a reply to its status message) is waited for, up to `wait` seconds."""
-    parsed = parse_text(text)
     parent = await finished(ledger, parent, wait)
     outputs = await ledger.job_outputs(parent.id)
     if not outputs:
@@ -166,9 +162,15 @@ async def compose_edit(
         for i, img in enumerate(outputs, start=1)
     ]
     refs = (*named, *images)
-    defaults = {"model": parent.model, **defaults}
-    request = _request(parsed, refs, defaults)
+    request = _request(parsed, refs, {"model": parent.model})
     return Composed(request, JobKind.EDIT, parent_id=parent.id, legend=_legend(refs), pick=parsed.pick)
+
+
+async def compose_edit(
+    ledger: Ledger, parent: Job, text: str, images: list[ImageInput], *, wait: float = 0.0
+) -> Composed:
+    """edit() from raw text."""
+    return await edit(ledger, parent, parse_text(text), images, wait=wait)
 
 
 async def _parent_inputs(ledger: Ledger, parent: Job) -> list[ImageInput]:
@@ -179,17 +181,21 @@ async def _parent_inputs(ledger: Ledger, parent: Job) -> list[ImageInput]:
     return inputs
 
 
-async def compose_reroll(ledger: Ledger, parent: Job) -> Composed:
+async def reroll(ledger: Ledger, parent: Job) -> Composed:
     """The same request again: same prompt, options and references."""
     inputs = await _parent_inputs(ledger, parent)
     request = request_from_json(parent.request, inputs)
     return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=_legend(request.images))
 
 
-async def compose_variations(ledger: Ledger, parent: Job, count: int = VARIATIONS_COUNT) -> Composed:
+async def variations(ledger: Ledger, parent: Job, count: int = VARIATIONS_COUNT) -> Composed:
     """A batch from the same prompt and references (fewer if references leave no room)."""
     inputs = await _parent_inputs(ledger, parent)
     request = request_from_json(parent.request, inputs)
     room = max(1, 15 - len(request.images))
     request = dataclasses.replace(request, count=min(count, room))
     return Composed(request, JobKind.VARIATIONS, parent_id=parent.id, legend=_legend(request.images))
+
+
+compose_reroll = reroll
+compose_variations = variations

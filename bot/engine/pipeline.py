@@ -28,11 +28,13 @@ from bot import messages
 from bot.app.config import Settings
 from bot.app.logs import job_context
 from bot.app.metrics import Metrics
-from bot.conversation.community import ChannelNotAllowed, Community, WorkspacePolicy, tier_of
+from bot.conversation.community import Community, WorkspacePolicy, tier_of
 from bot.engine.gate import Gate
 from bot.engine.memory import IdleTrimmer
 from bot.errors import (
+    ChannelNotAllowed,
     DeliveryError,
+    LeaseLost,
     ProviderError,
     ProviderErrorKind,
     QuotaExceeded,
@@ -56,6 +58,7 @@ from bot.request.models import (
 from bot.request.validation import ValidatedRequest, validate
 
 __all__ = [
+    "Admitted",
     "Delivery",
     "Engine",
     "LeaseLost",
@@ -89,6 +92,20 @@ class ProgressEvent:
 
 
 Progress = Callable[[ProgressEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A request that passed validation and the workspace's rules, with its price."""
+
+    request: GenerationRequest
+    validated: ValidatedRequest
+    policy: WorkspacePolicy
+    weight: int  # quota units per image
+
+    @property
+    def cost(self) -> int:
+        return self.weight * self.validated.count
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +148,6 @@ async def _quiet(progress: Progress | None, event: ProgressEvent) -> None:
         await progress(event)
     except Exception:
         log.warning("progress callback failed", exc_info=True)
-
-
-class LeaseLost(SeedbotError):
-    """Another process took this job over (our lease lapsed): stop without touching its state."""
-
-    def __init__(self, job_id: str) -> None:
-        super().__init__(messages.UNEXPECTED, detail=f"job {job_id}: lease taken over by another process")
 
 
 def _owner_id() -> str:
@@ -226,20 +236,15 @@ class Engine:
         self.router.candidates(validated)
         return validated
 
-    async def admit(self, request: GenerationRequest, requester: Requester) -> ValidatedRequest:
-        """check() plus the server's rules (allowed channels, batch size). Free."""
-        validated, _ = await self._admit(request, requester)
-        return validated
-
-    async def _admit(
-        self, request: GenerationRequest, requester: Requester
-    ) -> tuple[ValidatedRequest, WorkspacePolicy]:
+    async def admit(self, request: GenerationRequest, requester: Requester) -> Admitted:
+        """check() plus the workspace's rules (allowed channels, batch size), and what the request
+        will cost. Free: every refusal comes before any charge."""
         policy = await self.community.policy_for(requester)
         if not policy.allows(requester):  # before validation: this channel is not for the bot
             raise ChannelNotAllowed()
         validated = self.check(request)
         self.community.admit(requester, policy, validated)
-        return validated, policy
+        return Admitted(request, validated, policy, self.community.weight(validated))
 
     async def generate(
         self,
@@ -252,17 +257,44 @@ class Engine:
         parent_id: str | None = None,
         progress: Progress | None = None,
     ) -> tuple[GenerationResult, Delivery]:
+        """admit() then run(): for callers with nothing to show between the two (the CLI)."""
+        admitted = await self.admit(request, requester)
+        return await self.run(
+            admitted,
+            requester,
+            deliver=deliver,
+            target=target,
+            kind=kind,
+            parent_id=parent_id,
+            progress=progress,
+        )
+
+    async def run(
+        self,
+        admitted: Admitted,
+        requester: Requester,
+        *,
+        deliver: Deliver,
+        target: PostTarget | None = None,
+        kind: JobKind = JobKind.IMAGINE,
+        parent_id: str | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[GenerationResult, Delivery]:
+        """Reserve, record the job, wait for a slot, call the provider, deliver, settle."""
         if self.draining:
             raise SeedbotError(messages.SHUTTING_DOWN, detail="shutting down")
-        validated, policy = await self._admit(request, requester)
-        weight = self.community.weight(validated)
-        cost = weight * validated.count
+        request, validated, weight, cost = (
+            admitted.request,
+            admitted.validated,
+            admitted.weight,
+            admitted.cost,
+        )
         try:
             reservation = await self.ledger.reserve(
                 requester.key,
                 cost,
                 unlimited=self.is_admin(requester),
-                pool=self.community.pool_for(requester, policy),
+                pool=self.community.pool_for(requester, admitted.policy),
             )
         except QuotaExceeded as exc:
             self.metrics.quota_refusals.labels(exc.scope).inc()

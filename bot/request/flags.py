@@ -17,7 +17,7 @@ from bot.errors import FlagError, InvalidRequest
 from bot.request.models import GenerationRequest, ImageInput
 from bot.request.validation import MAX_OUTPUTS, get_model, parse_aspect
 
-__all__ = ["FLAG_HELP", "ParsedText", "parse_text"]
+__all__ = ["FLAG_HELP", "ParsedText", "check_values", "parse_text"]
 
 FLAG_HELP = [
     "--ar W:H",
@@ -124,8 +124,15 @@ def parse_text(text: str) -> ParsedText:
     return _typed(prompt.strip(), values, pick)
 
 
-def _typed(prompt: str, values: dict[str, object], pick: int | None) -> ParsedText:
-    out = ParsedText(prompt=prompt, pick=pick, watermark=values.get("watermark"))  # type: ignore[arg-type]
+def check_values(values: dict[str, object]) -> ParsedText:
+    """Typed option values (a form's) checked exactly like the same flags in text."""
+    return _typed("", {k: v for k, v in values.items() if k != "watermark"}, None, values.get("watermark"))
+
+
+def _typed(prompt: str, values: dict[str, object], pick: int | None, watermark: object = None) -> ParsedText:
+    if watermark is None:
+        watermark = values.get("watermark")
+    out = ParsedText(prompt=prompt, pick=pick, watermark=watermark)  # type: ignore[arg-type]
     if "aspect" in values:
         aspect = str(values["aspect"])
         try:

@@ -77,6 +77,8 @@ class Requester:
     display_name: str = ""
     # The channel a thread belongs to (for per-server channel allow-lists), when in a thread.
     parent_channel_id: str | None = None
+    # The surface says this person manages the server/workspace (Discord: Manage Server).
+    manages_workspace: bool = False
 
     @property
     def key(self) -> str:

@@ -14,8 +14,9 @@ from PIL import Image
 from adapters.discord_adapter.delivery import fit_images, pack
 from adapters.discord_adapter.endpoints import Endpoints
 from bot import messages
-from bot.conversation.compose import compose_new, option_defaults
+from bot.conversation.compose import compose_new, option_fields
 from bot.conversation.progress import ProgressRelay
+from bot.conversation.turns import Options
 from bot.engine.pipeline import ProgressEvent
 from bot.errors import FlagError
 from bot.request.models import GeneratedImage
@@ -89,9 +90,11 @@ def test_endpoints_are_patched_only_when_custom_and_restored() -> None:
 
 
 def test_form_options_mean_what_the_same_flags_mean() -> None:
-    assert option_defaults() == {}
-    assert option_defaults(
-        aspect="16:9", resolution="2048x1536", count=3, model="4.5", output_format="jpg", watermark=True
+    assert option_fields(Options()) == {}
+    assert option_fields(
+        Options(
+            aspect="16:9", resolution="2048x1536", count=3, model="4.5", output_format="jpg", watermark=True
+        )
     ) == {
         "aspect": "16:9",
         "width": 2048,
@@ -102,12 +105,12 @@ def test_form_options_mean_what_the_same_flags_mean() -> None:
         "watermark": True,
     }
     with pytest.raises(FlagError) as refused:
-        option_defaults(resolution="5K")
+        option_fields(Options(resolution="5K"))
     assert refused.value.user_text == messages.bad_flag_value(
         "--res", "5K", "use 2K, 3K, 4K or a size like 2048x2048"
     )
     # Flags typed in the prompt win over the options picked in the form.
-    request = compose_new("a fox --n 4", [], model="5.0-lite", **option_defaults(count=2)).request
+    request = compose_new("a fox --n 4", [], model="5.0-lite", **option_fields(Options(count=2))).request
     assert (request.prompt, request.count) == ("a fox", 4)
 
 

@@ -79,18 +79,30 @@ async def test_edit_modal_and_variations(emu: SlackEmulator, start_bot: StartBot
     assert kinds == [("imagine", None), ("edit", job_id), ("variations", job_id)]
 
 
-async def test_only_the_owner_can_press_the_buttons(emu: SlackEmulator, start_bot: StartBot) -> None:
+async def test_anyone_may_reroll_paying_for_it_unless_the_workspace_says_owner(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    """One rule on every surface (bot/conversation/policy.py): others may build on a result and
+    pay for it; `buttons owner` limits that to its owner; forged ids are refused."""
     emu.add_user("U2", "bob")
-    bot = await start_bot()
+    bot = await start_bot(SEEDBOT_ADMINS="slack:T1:U1")
     await emu.post_event(bot.url, emu.mention_event("a quiet harbour"))
     await wait_results(emu, 1, bot)
     [buttons] = controls(emu)
     job_id = button_values(buttons)["seedbot.reroll"]
     await emu.post_block_action(bot.url, "seedbot.reroll", job_id, buttons["ts"], user="U2")
+    await wait_results(emu, 2, bot)
+    assert len(bot.matching(r"slack:T1:U2 asked for 1 image")) == 1  # bob's job, on bob's quota
+
     await emu.post_block_action(bot.url, "seedbot.reroll", "no-such-job", buttons["ts"])
+    await emu.wait_for(lambda: len(emu.ephemerals) >= 1)
+    assert emu.ephemerals[-1]["text"].startswith("That message isn't a seedbot result")
+
+    await emu.post_event(bot.url, emu.mention_event("admin settings buttons owner"))
     await emu.wait_for(lambda: len(emu.ephemerals) >= 2)
+    await emu.post_block_action(bot.url, "seedbot.reroll", job_id, buttons["ts"], user="U2")
+    await emu.wait_for(lambda: any(e["user"] == "U2" for e in emu.ephemerals))
     by_user = {e["user"]: e["text"] for e in emu.ephemerals}
     assert by_user["U2"].startswith("Only the person who made this image")
-    assert by_user["U1"].startswith("That message isn't a seedbot result")
     assert all(e["channel"] == CHANNEL_ID for e in emu.ephemerals)
-    assert len(emu.calls("files.completeUploadExternal")) == 1
+    assert len(emu.calls("files.completeUploadExternal")) == 2

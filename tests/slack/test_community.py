@@ -77,11 +77,11 @@ async def test_admin_commands_refused_for_non_admins(
     emu.add_user(BOB, "bob")
     bot = await start_bot()  # nobody in SEEDBOT_ADMINS
     for words in ("admin quota grant <@U2> 5", "admin settings pool 1", "admin stats", "admin"):
-        assert await answer(emu, bot, words) == messages.NOT_ADMIN_SLACK
+        assert await answer(emu, bot, words) == messages.NOT_ADMIN
     mention = emu.mention_event("admin quota block <@U2>")
     await emu.post_event(bot.url, mention)
     [note] = await emu.wait_for(lambda: [e for e in emu.ephemerals if e.get("thread_ts") == mention["ts"]])
-    assert note["text"] == messages.NOT_ADMIN_SLACK
+    assert note["text"] == messages.NOT_ADMIN
     ledger = await ledger_of(tmp_path)
     try:
         assert await ledger.audit_entries() == []

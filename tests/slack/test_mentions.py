@@ -42,7 +42,13 @@ async def test_mention_batch_answers_in_thread_with_caption_and_buttons(
     assert [m["user"] for m in thread] == [USER_ID, BOT_USER_ID, BOT_USER_ID]
     assert len(thread[1]["files"]) == 2
     values = button_values(thread[2])
-    assert set(values) == {"seedbot.reroll", "seedbot.variations", "seedbot.edit", "seedbot.info"}
+    assert set(values) == {
+        "seedbot.reroll",
+        "seedbot.variations",
+        "seedbot.edit",
+        "seedbot.info",
+        "seedbot.delete",
+    }
     assert len(set(values.values())) == 1  # all carry the job id
     assert not emu.ephemerals
     assert not bot.matching(r"(WARNING|ERROR) +(slack_bolt|slack_sdk|adapters\.slack)")
@@ -193,8 +199,15 @@ async def test_a_reply_while_the_first_image_is_made_edits_it_once_ready(
         await emu.wait_for(lambda: providers.novita.submits)  # the first image is being made
         assert not results(emu)
         await emu.post_event(bot.url, emu.message_event("make it stormy", thread_ts=mention["ts"]))
-        [note] = await emu.wait_for(lambda: emu.ephemerals)
-        assert note["text"] == messages.WAITING_FOR_PARENT and not results(emu)
+        # The edit's placeholder says it waits (in the thread, as on every surface).
+        await emu.wait_for(
+            lambda: [
+                c
+                for c in emu.calls("chat.postMessage")
+                if c.params.get("text") == messages.WAITING_FOR_PARENT
+            ]
+        )
+        assert not results(emu)
         uploads = await wait_results(emu, 2, bot)
     assert [u["thread_ts"] for u in uploads] == [mention["ts"]] * 2
     first, second = emu.calls("files.completeUploadExternal")

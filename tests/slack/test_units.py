@@ -17,6 +17,7 @@ from adapters.slack_adapter.ratelimit import RateLimitRetry, retry_after_seconds
 from adapters.slack_adapter.text import escape, to_plain
 from bot.app.config import Settings
 from bot.app.runtime import open_runtime
+from bot.conversation.progress import ProgressRelay
 from bot.engine.pipeline import ProgressEvent
 from bot.errors import DownloadError, InvalidImage
 from bot.media.fetch import SafeFetcher
@@ -103,16 +104,18 @@ async def test_rate_limited_calls_are_retried() -> None:
 async def test_progress_updates_are_throttled_and_never_block() -> None:
     async with SlackEmulator(bot_token=BOT_TOKEN) as emu:
         client = AsyncWebClient(token=BOT_TOKEN, base_url=emu.api_url)
-        status = StatusMessage(client, CHANNEL_ID, None, min_interval=1.0)  # wide enough for a loaded CI box
+        status = StatusMessage(client, CHANNEL_ID, None)
+        relay = ProgressRelay(status.show, min_interval=1.0)  # wide enough for a loaded CI box
         await status.ensure()
-        await status.progress(ProgressEvent("queued", position=2))
+        await relay(ProgressEvent("queued", position=2))
         await emu.wait_for_call("chat.update")
         for second in range(1, 6):  # a burst of ticks: at most one more update goes out
-            await status.progress(ProgressEvent("running", elapsed=float(second), percent=10.0 * second))
+            await relay(ProgressEvent("running", elapsed=float(second), percent=10.0 * second))
         await emu.wait_for_call("chat.update", count=2)
         texts = [c.params["text"] for c in emu.calls("chat.update")]
         assert texts[0] == "Queued: you are #2 in line."
         assert texts[1].startswith("Generating… 5s")  # the latest text, not every tick
+        await relay.stop()
         await status.remove()
         assert emu.deleted_messages and len(emu.calls("chat.update")) == 2
         assert emu.message(CHANNEL_ID, str(status.ts)) is None
@@ -140,16 +143,13 @@ async def test_images_over_the_upload_limit_are_refitted() -> None:
         image = render_placeholder("a big picture", 1024, 1024, 0, "png")
         assert len(image.data) > 30_000
 
-        async def left(_: GenerationResult) -> int | None:
-            return 7
-
         deliver = ThreadDelivery(
             client=client,
             channel=CHANNEL_ID,
             thread_ts=None,
             status=StatusMessage(client, CHANNEL_ID, None),
             prompt="a big picture",
-            left_after=left,
+            left=7,
             upload_max_bytes=30_000,
         )
         result = GenerationResult(

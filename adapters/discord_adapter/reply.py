@@ -1,0 +1,86 @@
+"""The conversation's Reply on Discord: an anchor (see delivery.py) shows what the core says.
+
+Discord refusing the bot a channel (403) becomes CannotPost, which the conversation turns into
+the usual plain answer; everything else is rendered by the anchor and ResultDelivery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import discord
+
+from adapters.discord_adapter.delivery import Anchor, ResultDelivery
+from bot import messages
+from bot.conversation.surface import Delivery, Shown
+from bot.errors import CannotPost
+from bot.request.models import Job, PostTarget
+
+__all__ = ["DiscordReply"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def _posting(call: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await call()
+    except discord.Forbidden as exc:
+        raise CannotPost(messages.CANNOT_POST_HERE, detail=f"forbidden ({exc.code})") from exc
+
+
+class DiscordReply:
+    def __init__(self, anchor: Anchor, *, pressed: discord.Message | None = None) -> None:
+        self.anchor = anchor
+        self.pressed = pressed  # the message whose button was pressed (Delete removes it too)
+
+    def target(self) -> PostTarget:
+        return self.anchor.target()
+
+    async def accepted(self, text: str) -> None:
+        await _posting(lambda: self.anchor.prepare(text))
+
+    async def progress(self, text: str) -> None:
+        await self.anchor.show(text)
+
+    async def result(self, shown: Shown) -> Delivery:
+        deliver = ResultDelivery(
+            self.anchor,
+            prompt=shown.prompt,
+            requester_name=shown.requester or self.anchor.requester_mention,
+            left=shown.left,
+            legend=shown.legend,
+        )
+        return await deliver(shown.result)
+
+    async def refuse(self, text: str) -> None:
+        try:
+            await self.anchor.fail(text)
+        except discord.Forbidden:
+            log.info("discord: may not answer in %s", self.anchor.channel_id)
+
+    async def say(self, text: str) -> None:
+        await self.anchor.whisper(text[:2000])
+
+    async def delete(self, job: Job) -> None:
+        await self.anchor.hold()  # deleting takes a few calls: acknowledge first (privately)
+        channel = self.anchor.channel
+        ids = {int(m) for m in job.result_message_ids}
+        pressed = self.pressed
+        if pressed is not None:
+            ids.add(pressed.id)
+        if job.message_id and (pressed is None or int(job.message_id) != pressed.id):
+            ids.discard(int(job.message_id))  # the thread's starter message stays
+        for message_id in sorted(ids):
+            with contextlib.suppress(discord.NotFound):
+                await discord.PartialMessage(channel=channel, id=message_id).delete()  # type: ignore[arg-type]
+
+    async def interrupted(self, resumes: bool) -> None:
+        if resumes:
+            await self.anchor.show(messages.RESUMES_AFTER_RESTART)
+        else:
+            await self.anchor.fail(messages.SHUTTING_DOWN)

@@ -1,0 +1,279 @@
+"""Discord as a surface of the conversation: interactions become turns, anchors show answers.
+
+    /imagine, /edit                       -> Ask (typed options, attachments)
+    "Edit with Seedream" on a message     -> Edit of that message (its images if not a result)
+    Re-roll / Variations / Delete / Info  -> the same turns on every surface
+    Edit button -> modal                  -> Edit of the job
+    /usage, /history                      -> Usage, History (ephemeral)
+    /seedbot ...                          -> the conversation's admin actions
+
+Interactions that make images are deferred first thing; the turn then runs as a tracked
+background task (a shutdown lets it finish, then cancels it and the engine refunds). What a
+user may do, and every word they read, is decided in bot/conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import discord
+
+from adapters.discord_adapter.attachments import DiscordAttachments, image_attachments
+from adapters.discord_adapter.delivery import NO_PINGS, InteractionAnchor, MessageAnchor, ResumedAnchor
+from adapters.discord_adapter.reply import DiscordReply
+from adapters.discord_adapter.views import ContextEditModal, EditModal
+from bot import messages
+from bot.app.runtime import Runtime
+from bot.conversation.conversation import Surface
+from bot.conversation.tasks import BackgroundTasks
+from bot.conversation.turns import (
+    Action,
+    Ask,
+    Delete,
+    Edit,
+    History,
+    Info,
+    Options,
+    Reroll,
+    ResultRef,
+    Turn,
+    Usage,
+    Variations,
+)
+from bot.errors import DeliveryError, SeedbotError
+from bot.request.flags import FLAG_HELP
+from bot.request.models import Job, Requester
+
+__all__ = ["PLATFORM", "DiscordSurface", "jump_url", "requester_for"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+PROGRESS_INTERVAL = 2.0  # seconds between progress edits of one message
+
+
+def requester_for(
+    user: discord.abc.User,
+    *,
+    guild_id: int | None,
+    channel_id: int | None,
+    parent_id: int | None = None,
+    manages_guild: bool = False,
+) -> Requester:
+    return Requester(
+        platform=PLATFORM,
+        user_id=str(user.id),
+        workspace_id=str(guild_id) if guild_id else None,
+        channel_id=str(channel_id) if channel_id else None,
+        display_name=user.mention,
+        parent_channel_id=str(parent_id) if parent_id else None,
+        manages_workspace=manages_guild,
+    )
+
+
+def interaction_requester(interaction: discord.Interaction[Any]) -> Requester:
+    return requester_for(
+        interaction.user,
+        guild_id=interaction.guild_id,
+        channel_id=interaction.channel_id,
+        parent_id=getattr(interaction.channel, "parent_id", None),
+        manages_guild=interaction.guild_id is not None and interaction.permissions.manage_guild,
+    )
+
+
+def jump_url(job: Job) -> str | None:
+    """The Discord link to a job's first result message."""
+    if not job.result_message_ids:
+        return None
+    guild = job.workspace_id or "@me"
+    # A thread started from a message has that message's id: it is the starter, in the channel.
+    in_thread = sorted((m for m in job.result_message_ids if m != job.thread_id), key=lambda m: (len(m), m))
+    if in_thread:
+        return f"https://discord.com/channels/{guild}/{job.thread_id or job.channel_id}/{in_thread[0]}"
+    return f"https://discord.com/channels/{guild}/{job.channel_id}/{job.result_message_ids[0]}"
+
+
+async def _link(job: Job) -> str | None:
+    return jump_url(job)
+
+
+class DiscordSurface:
+    def __init__(self, runtime: Runtime, client: discord.Client, tasks: BackgroundTasks) -> None:
+        self.settings = runtime.settings
+        self.conversation = runtime.conversation
+        self.fetcher = runtime.fetcher
+        self.client = client
+        self.tasks = tasks
+        self.conversation.attach(
+            Surface(PLATFORM, resumed=self.resumed_reply, help=self.help, progress_interval=PROGRESS_INTERVAL)
+        )
+
+    def help(self) -> str:
+        me = self.client.user
+        return messages.mention_help(f"@{me.name}" if me else "@seedbot", FLAG_HELP)
+
+    def attachments(self, items: Sequence[discord.Attachment]) -> DiscordAttachments:
+        return DiscordAttachments(self.fetcher, list(items))
+
+    # -- running turns -------------------------------------------------------------------------
+
+    async def _accept(
+        self, interaction: discord.Interaction[Any], *, ephemeral: bool = False
+    ) -> InteractionAnchor | None:
+        """Defer at once (well inside Discord's 3 s). None when shutting down (user told) or
+        when Discord would not take the acknowledgement (logged in one line)."""
+        if self.tasks.closing:
+            await interaction.response.send_message(messages.SHUTTING_DOWN, ephemeral=True)
+            return None
+        anchor = InteractionAnchor(interaction)
+        try:
+            await anchor.defer(ephemeral=ephemeral)
+        except discord.HTTPException as exc:
+            # 404: answered too late (over 3 s); 400: already acknowledged; 401: a stale token.
+            log.warning(
+                "discord: interaction %s could not be acknowledged (%s %s)",
+                interaction.id,
+                exc.status,
+                exc.text or type(exc).__name__,
+            )
+            return None
+        return anchor
+
+    async def job(self, interaction: discord.Interaction[Any], action: Action, what: str) -> None:
+        """A turn that may make images: deferred publicly, run in the background."""
+        anchor = await self._accept(interaction)
+        if anchor is None:
+            return
+        turn = Turn(interaction_requester(interaction), action, what)
+        self.tasks.spawn(
+            self.conversation.handle(turn, DiscordReply(anchor)), name=f"{what} {interaction.id}"
+        )
+
+    async def answer(self, interaction: discord.Interaction[Any], action: Action, what: str) -> None:
+        """A turn answered privately at once (usage, info, history)."""
+        turn = Turn(interaction_requester(interaction), action, what)
+        await self.conversation.handle(turn, DiscordReply(InteractionAnchor(interaction)))
+
+    # -- slash commands ------------------------------------------------------------------------
+
+    async def imagine(
+        self,
+        interaction: discord.Interaction[Any],
+        prompt: str,
+        attachments: Sequence[discord.Attachment],
+        options: Options,
+        *,
+        what: str = "/imagine",
+    ) -> None:
+        ask = Ask(prompt, options, self.attachments(attachments))
+        await self.job(interaction, ask, what)
+
+    async def usage(self, interaction: discord.Interaction[Any]) -> None:
+        await self.answer(interaction, Usage(), "/usage")
+
+    async def history(self, interaction: discord.Interaction[Any]) -> None:
+        await self.answer(interaction, History(link=_link), "/history")
+
+    async def admin(
+        self,
+        interaction: discord.Interaction[Any],
+        what: str,
+        action: Callable[[Requester], Awaitable[str]],
+    ) -> None:
+        """One admin action; refusals and answers are private."""
+        who = interaction_requester(interaction)
+        try:
+            text = await action(who)
+        except SeedbotError as exc:
+            log.info("discord: %s by %s refused: %s", what, who.key, exc)
+            text = exc.user_text
+        else:
+            log.info("discord: %s by %s", what, who.key)
+        await interaction.response.send_message(text[:2000], ephemeral=True, allowed_mentions=NO_PINGS)
+
+    # -- the message context menu --------------------------------------------------------------
+
+    async def context_menu(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        if not image_attachments(message) and not await self.conversation.is_result(
+            PLATFORM, str(message.id)
+        ):
+            await interaction.response.send_message(messages.NO_IMAGES_IN_MESSAGE, ephemeral=True)
+            return
+        await interaction.response.send_modal(ContextEditModal(message))
+
+    async def context_submitted(
+        self, interaction: discord.Interaction[Any], message: discord.Message, prompt: str
+    ) -> None:
+        edit = Edit(
+            ResultRef(message_id=str(message.id)),
+            prompt,
+            fallback=self.attachments(image_attachments(message)),
+        )
+        await self.job(interaction, edit, "context edit")
+
+    # -- buttons and the Edit modal ------------------------------------------------------------
+
+    async def button(self, interaction: discord.Interaction[Any], action: str, job_id: str) -> None:
+        if action == "info":
+            await self.answer(interaction, Info(job_id), "info")
+        elif action == "edit":
+            await interaction.response.send_modal(EditModal(job_id))
+        elif action == "delete":
+            turn = Turn(interaction_requester(interaction), Delete(job_id), "delete")
+            reply = DiscordReply(InteractionAnchor(interaction), pressed=interaction.message)
+            await self.conversation.handle(turn, reply)
+        elif action == "variations":
+            await self.job(interaction, Variations(job_id), action)
+        else:
+            await self.job(interaction, Reroll(job_id), action)
+
+    async def edit_submitted(self, interaction: discord.Interaction[Any], job_id: str, prompt: str) -> None:
+        await self.job(interaction, Edit(ResultRef(job_id=job_id), prompt), "edit")
+
+    async def stale_button(self, interaction: discord.Interaction[Any]) -> None:
+        """A component id that is not (or no longer) one of ours: say so, privately."""
+        await interaction.response.send_message(messages.BUTTON_INACTIVE, ephemeral=True)
+
+    # -- messages: mentions, replies to results, DMs -------------------------------------------
+
+    def message_turn(self, message: discord.Message, action: Action, what: str) -> None:
+        who = requester_for(
+            message.author,
+            guild_id=message.guild.id if message.guild else None,
+            channel_id=message.channel.id,
+            parent_id=getattr(message.channel, "parent_id", None),
+        )
+        reply = DiscordReply(MessageAnchor(message))
+        self.tasks.spawn(
+            self.conversation.handle(Turn(who, action, what), reply), name=f"{what} {message.id}"
+        )
+
+    # -- jobs resumed after a restart ----------------------------------------------------------
+
+    async def resumed_reply(self, job: Job) -> DiscordReply:
+        where = job.thread_id or job.channel_id
+        if not where:
+            raise DeliveryError(f"job {job.id} has no channel")
+        channel_id = int(where)
+        try:
+            channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(channel_id)
+        except discord.HTTPException as exc:
+            raise DeliveryError(f"job {job.id}: channel {channel_id}: {exc.status}") from exc
+        if not isinstance(channel, discord.TextChannel | discord.Thread | discord.DMChannel):
+            raise DeliveryError(f"job {job.id}: cannot post in channel {channel_id}")
+        in_anchor_channel = job.thread_id is None or job.thread_id == job.channel_id
+        guild = getattr(channel, "guild", None)
+        user_id = int(job.user_key.split(":", 1)[1])
+        return DiscordReply(
+            ResumedAnchor(
+                channel,
+                channel_id,
+                requester_id=user_id,
+                message_id=int(job.message_id) if job.message_id and in_anchor_channel else None,
+                filesize_limit=(
+                    guild.filesize_limit if guild is not None else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
+                ),
+            )
+        )

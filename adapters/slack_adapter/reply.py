@@ -1,0 +1,124 @@
+"""The conversation's Reply on Slack: a thread's placeholder, uploads and private answers.
+
+Work happens in a thread: a mention's or DM's own thread, a result's thread for its buttons,
+or, for `/imagine`, a thread under a root "@you asked for: …" message posted only once the
+request is admitted and fits the quota (and taken away again if nothing was delivered).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from slack_bolt.async_app import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery
+from adapters.slack_adapter.text import escape
+from bot import messages
+from bot.conversation.surface import Delivery, Shown
+from bot.errors import CannotPost
+from bot.request.models import Job, PostTarget
+
+__all__ = ["CANNOT_POST", "SlackReply"]
+
+log = logging.getLogger(__name__)
+
+# Slack errors that mean the bot cannot write in that conversation.
+CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
+
+
+@dataclass
+class SlackReply:
+    client: AsyncWebClient
+    channel: str
+    thread_ts: str | None
+    user: str
+    respond: AsyncRespond | None = None
+    # /imagine: the root message to post (and work under) once the request is admitted.
+    root_text: str | None = None
+    status_ts: str | None = None  # a resumed job's placeholder
+    resumed: bool = False
+    _root_ts: str | None = field(default=None, init=False)
+    _status: StatusMessage | None = field(default=None, init=False)
+
+    @property
+    def status(self) -> StatusMessage:
+        if self._status is None:
+            self._status = StatusMessage(self.client, self.channel, self.thread_ts, ts=self.status_ts)
+        return self._status
+
+    def target(self) -> PostTarget:
+        return PostTarget(self.channel, self.thread_ts, self._status.ts if self._status else self.status_ts)
+
+    async def accepted(self, text: str) -> None:
+        try:
+            if self.root_text is not None and self._root_ts is None:
+                root = await self.client.chat_postMessage(channel=self.channel, text=self.root_text)
+                self.channel, self.thread_ts = str(root["channel"]), str(root["ts"])
+                self._root_ts = self.thread_ts
+            await self.status.ensure(text)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if error in CANNOT_POST:
+                raise CannotPost(messages.NOT_IN_CHANNEL, detail=error) from exc
+            raise
+
+    async def progress(self, text: str) -> None:
+        await self.status.show(text)
+
+    async def result(self, shown: Shown) -> Delivery:
+        deliver = ThreadDelivery(
+            client=self.client,
+            channel=self.channel,
+            thread_ts=self.thread_ts,
+            status=self.status,
+            prompt=shown.prompt,
+            left=shown.left,
+            legend=shown.legend,
+        )
+        delivery = await deliver(shown.result)
+        self._root_ts = None  # the root now heads a result: it stays
+        return delivery
+
+    async def refuse(self, text: str) -> None:
+        if self.resumed:
+            await self.status.replace(text)
+            return
+        await self.status.remove()
+        if self._root_ts is not None:
+            # Nothing was delivered: take the request line away too, the user is told privately.
+            with contextlib.suppress(SlackApiError):
+                await self.client.chat_delete(channel=self.channel, ts=self._root_ts)
+            self._root_ts = None
+        await self.say(text)
+
+    async def say(self, text: str) -> None:
+        """Only the asker sees it: in the thread when there is one, else via response_url."""
+        body = escape(text)
+        if self.channel and (self.thread_ts or self.respond is None):
+            try:
+                await self.client.chat_postEphemeral(
+                    channel=self.channel, user=self.user, text=body, thread_ts=self.thread_ts
+                )
+                return
+            except SlackApiError as exc:
+                log.info("slack: ephemeral to %s failed: %s", self.user, exc.response.get("error"))
+        if self.respond is not None:
+            try:
+                await self.respond(text=body, response_type="ephemeral", replace_original=False)
+            except Exception:
+                log.warning("slack: could not answer %s through response_url", self.user, exc_info=True)
+
+    async def delete(self, job: Job) -> None:
+        for ts in job.result_message_ids:
+            try:
+                await self.client.chat_delete(channel=job.channel_id or self.channel, ts=ts)
+            except SlackApiError as exc:
+                log.info("slack: could not delete %s: %s", ts, exc.response.get("error"))
+
+    async def interrupted(self, resumes: bool) -> None:
+        await self.status.remove()
+        await self.say(messages.RESUMES_AFTER_RESTART if resumes else messages.SHUTTING_DOWN)

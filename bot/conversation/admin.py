@@ -1,0 +1,58 @@
+"""Admin actions, checked once for every surface (and the CLI, which has its own operator).
+
+Each takes the admin as a Requester: the policy decides whether they may (SEEDBOT_ADMINS, or
+someone who manages this server or workspace) and which workspace they act on.
+"""
+
+from __future__ import annotations
+
+from bot.conversation.community import Community, workspace_key
+from bot.conversation.policy import Policy
+from bot.request.models import Requester
+
+__all__ = ["Admin"]
+
+
+class Admin:
+    def __init__(self, community: Community, policy: Policy) -> None:
+        self.community = community
+        self.policy = policy
+
+    def _workspace(self, who: Requester) -> str:
+        self.policy.may_administer(who)
+        workspace = workspace_key(who)
+        assert workspace is not None  # may_administer refuses requests from outside a workspace
+        return workspace
+
+    def may_manage(self, who: Requester, *, target_is_member: bool) -> None:
+        self._workspace(who)
+        self.policy.may_manage(who, target_is_member=target_is_member)
+
+    async def quota_show(self, who: Requester, target: str) -> str:
+        self._workspace(who)
+        return await self.community.quota_show(target)
+
+    async def quota_set(self, who: Requester, target: str, *, daily: int | None, monthly: int | None) -> str:
+        self._workspace(who)
+        return await self.community.quota_set(who.key, target, daily=daily, monthly=monthly)
+
+    async def quota_grant(self, who: Requester, target: str, images: int) -> str:
+        self._workspace(who)
+        return await self.community.quota_grant(who.key, target, images)
+
+    async def quota_reset(self, who: Requester, target: str) -> str:
+        self._workspace(who)
+        return await self.community.quota_reset(who.key, target)
+
+    async def quota_block(self, who: Requester, target: str, blocked: bool) -> str:
+        self._workspace(who)
+        return await self.community.quota_block(who.key, target, blocked)
+
+    async def settings_show(self, who: Requester) -> str:
+        return await self.community.settings_show(self._workspace(who))
+
+    async def settings_set(self, who: Requester, key: str, value: str) -> str:
+        return await self.community.settings_set(who.key, self._workspace(who), key, value)
+
+    async def stats(self, who: Requester) -> str:
+        return await self.community.stats(self._workspace(who))

@@ -1,0 +1,60 @@
+"""Who may do what, once for every surface.
+
+- Re-roll, Variations and Edit on a result: anyone who can see it, paying from their own quota;
+  a server or workspace admin may restrict them to the person who made it
+  (`buttons owner`). Admins may always.
+- Delete: the person who made it, or an admin.
+- Admin commands: an admin, inside a server or workspace.
+
+"Admin" is `SEEDBOT_ADMINS` everywhere, plus whoever manages the server or workspace the
+request comes from (the surface says so in `Requester.manages_workspace`; on Discord that is
+Manage Server).
+"""
+
+from __future__ import annotations
+
+from bot import messages
+from bot.app.config import Settings
+from bot.errors import InvalidRequest, NotAdmin
+from bot.request.models import Job, Requester
+
+__all__ = ["Policy"]
+
+
+class Policy:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def is_operator(self, who: Requester) -> bool:
+        """A bot-wide admin (SEEDBOT_ADMINS): unlimited, may manage anyone."""
+        return self.settings.is_admin(who.key)
+
+    def is_admin(self, who: Requester) -> bool:
+        return self.is_operator(who) or who.manages_workspace
+
+    @staticmethod
+    def result_here(who: Requester, job: Job | None) -> Job:
+        """A job of this surface (ids from another surface are forged or stale)."""
+        if job is None or job.platform != who.platform:
+            raise InvalidRequest(messages.NOT_A_RESULT)
+        return job
+
+    def may_build_on(self, who: Requester, job: Job, buttons: str | None) -> None:
+        """Re-roll, Variations, Edit of `job` by `who` (the workspace's `buttons` setting)."""
+        if buttons == "owner" and job.user_key != who.key and not self.is_admin(who):
+            raise InvalidRequest(messages.NOT_OWNER)
+
+    def may_delete(self, who: Requester, job: Job) -> None:
+        if job.user_key != who.key and not self.is_admin(who):
+            raise InvalidRequest(messages.NOT_OWNER)
+
+    def may_administer(self, who: Requester) -> None:
+        if not self.is_admin(who):
+            raise NotAdmin()
+        if not who.workspace_id:
+            raise InvalidRequest(messages.NEEDS_WORKSPACE)
+
+    def may_manage(self, who: Requester, *, target_is_member: bool) -> None:
+        """Quotas follow a person everywhere: a server's admins change only their members'."""
+        if not target_is_member and not self.is_operator(who):
+            raise InvalidRequest(messages.NOT_A_MEMBER)

@@ -1,0 +1,76 @@
+"""The small interface a surface implements: how to show what the conversation says.
+
+For every turn the surface hands the conversation a `Reply`: the place that turn is answered
+(an interaction's response, a reply to a message, a thread, a web timeline entry). The
+conversation decides what to show; the reply renders it and posts the bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.engine.pipeline import Delivery
+from bot.request.models import GenerationResult, Job, PostTarget
+
+__all__ = ["RESULT_ACTIONS", "Delivery", "Reply", "ResumedReplies", "Shown"]
+
+# The actions every result offers, in the order surfaces show them.
+RESULT_ACTIONS = ("reroll", "variations", "edit", "delete", "info")
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A result as the conversation wants it shown."""
+
+    result: GenerationResult
+    prompt: str
+    legend: str  # "image 1 = cat.png; image 2 = hat.png" (empty without references)
+    # Quota units the requester has left once this result is settled (None: unlimited). The
+    # images the provider did not return are about to be refunded, so they count as left.
+    left: int | None
+    requester: str  # how the surface names the requester ("<@123>")
+    actions: tuple[str, ...] = RESULT_ACTIONS
+
+
+class Reply(Protocol):
+    """Where one turn is answered. Methods that post raise the platform's errors; the
+    conversation turns them into a plain answer (CannotPost when the surface knows it may not
+    post there)."""
+
+    def target(self) -> PostTarget:
+        """Where the job lives (stored on the job row, used after a restart)."""
+        ...
+
+    async def accepted(self, text: str) -> None:
+        """The request is admitted: make sure its status message exists, showing `text`."""
+        ...
+
+    async def progress(self, text: str) -> None:
+        """Queue position or progress in the status message (throttled by the conversation)."""
+        ...
+
+    async def result(self, shown: Shown) -> Delivery:
+        """Post the images with their actions; say how many reached the user and where."""
+        ...
+
+    async def refuse(self, text: str) -> None:
+        """A refusal or failure, privately where the surface allows; the status message goes."""
+        ...
+
+    async def say(self, text: str) -> None:
+        """A private answer (usage, help, info, history, admin)."""
+        ...
+
+    async def delete(self, job: Job) -> None:
+        """Remove a result's messages from the conversation."""
+        ...
+
+    async def interrupted(self, resumes: bool) -> None:
+        """Shutting down mid-job: the next start resumes it (True), or it was refunded."""
+        ...
+
+
+# After a restart: the reply for a job whose original turn is gone (its stored target).
+ResumedReplies = Callable[[Job], Awaitable[Reply]]

@@ -1,0 +1,150 @@
+"""What a surface hands the conversation: one typed turn per user action.
+
+A surface (Discord, Slack, the playground) converts a platform event into a `Turn` (who, and
+one action below) and calls `Conversation.handle(turn, reply)`. Options stay typed from the
+form to the provider body; only text the user typed goes through the flag parser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.request.models import ImageInput, Job, Requester
+
+__all__ = [
+    "Action",
+    "Ask",
+    "Attachments",
+    "Delete",
+    "Edit",
+    "Help",
+    "History",
+    "Info",
+    "NoAttachments",
+    "Options",
+    "Reroll",
+    "ResultRef",
+    "Turn",
+    "Usage",
+    "Variations",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Options picked in a form (slash command options, web controls), already typed.
+
+    `resolution` is a tier ("2K") or an explicit size ("2048x1536") as the user picked it.
+    Flags typed in the prompt win over these; workspace defaults lose to both.
+    """
+
+    aspect: str | None = None
+    resolution: str | None = None
+    count: int | None = None
+    model: str | None = None
+    output_format: str | None = None
+    watermark: bool | None = None
+
+
+class Attachments(Protocol):
+    """A surface's attachments, checked and downloaded only when the conversation asks (after
+    the text's flags are known to be good, so a typo costs no download)."""
+
+    def __len__(self) -> int: ...
+
+    async def load(self, *, alongside: int = 0) -> list[ImageInput]:
+        """Every attachment as a reference image, in order; `alongside`: references the request
+        already has (an earlier result being edited), counted against Seedream's limit."""
+        ...
+
+
+class NoAttachments:
+    def __len__(self) -> int:
+        return 0
+
+    async def load(self, *, alongside: int = 0) -> list[ImageInput]:
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRef:
+    """One of seedbot's results, as the surface knows it: a job id (buttons, modals), a message
+    of the platform's (a reply, a context menu), or a conversation thread (the latest result in
+    it, or the job still working there)."""
+
+    job_id: str | None = None
+    message_id: str | None = None
+    thread: tuple[str, str] | None = None  # (channel, thread id)
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A new request: text with flags, typed options, attachments (references)."""
+
+    text: str
+    options: Options = Options()
+    attachments: Attachments = field(default_factory=NoAttachments)
+    # A message the request replies to whose images come first (not one of our results).
+    quoted: Attachments = field(default_factory=NoAttachments)
+    # "usage", "help" and "history" typed as the whole text answer directly (mentions, DMs).
+    commands: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Edit a result: its images (or the one picked with #N) first, then new attachments. A
+    result still being made is waited for."""
+
+    result: ResultRef
+    text: str
+    attachments: Attachments = field(default_factory=NoAttachments)
+    # When the ref is not one of our results: treat it as a new request with these images.
+    fallback: Attachments | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reroll:
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Variations:
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Info:
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    # A link to a job's result on this surface (None: no link).
+    link: Callable[[Job], Awaitable[str | None]] | None = None
+
+
+Action = Ask | Edit | Reroll | Variations | Delete | Info | Usage | Help | History
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    who: Requester
+    action: Action
+    what: str = ""  # for logs: "/imagine", "reply", "reroll", ...
