@@ -37,6 +37,9 @@ __all__ = ["main"]
 log = logging.getLogger("bot.app.cli")
 
 CLI_USER = Requester(platform="cli", user_id="local", display_name="local")
+# Not messages.DEMO_NOTICE: demo may be chosen (--provider demo) with keys set, and when no key
+# is set the runtime's warning has said so already.
+DEMO_RESULT = "Demo mode: these are placeholder images from the offline demo provider."
 
 NOTHING_CONFIGURED = """\
 seedbot has no chat platform configured, so there is nothing to run.
@@ -171,7 +174,7 @@ async def _generate(args: argparse.Namespace, settings: Settings) -> int:
             print(path)
         notes = []
         if result.demo:
-            notes.append(messages.DEMO_NOTICE)
+            notes.append(DEMO_RESULT)
         if result.missing:
             notes.append(messages.partial_delivery(len(result.images), result.requested))
         for note in notes:

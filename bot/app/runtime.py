@@ -15,7 +15,7 @@ from bot.engine.pipeline import Engine
 from bot.ledger import Ledger, open_ledger
 from bot.ledger.retention import ImageRetention
 from bot.media.fetch import SafeFetcher
-from bot.providers.registry import build_providers
+from bot.providers.registry import absent_providers, build_providers, keyed_providers
 from bot.providers.router import Router
 
 __all__ = ["Runtime", "open_runtime"]
@@ -61,11 +61,13 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             build_providers(settings, http, fetcher),
             retries=settings.provider_retries,
             deadline=settings.provider_deadline,
+            absent=absent_providers(settings),
         )
         ledger = await open_ledger(settings)
         try:
             engine = Engine(settings, ledger, router)
-            if engine.demo:
+            # Only when it is so: demo can also be chosen (SEEDBOT_PROVIDERS, --provider) with keys set.
+            if settings.demo_only and not keyed_providers(settings):
                 log.warning("no provider key is configured: running on the offline demo provider")
             retention = ImageRetention(ledger, settings.image_retention_days)
             yield Runtime(settings, http, fetcher, ledger, engine, retention)

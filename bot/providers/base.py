@@ -11,10 +11,11 @@ import abc
 import asyncio
 import email.utils
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -29,6 +30,7 @@ from bot.request.validation import ValidatedRequest
 __all__ = [
     "RESPONSE_MAX_BYTES",
     "RESULT_MAX_BYTES",
+    "RETRY_AFTER_MAX",
     "Capabilities",
     "Provider",
     "ProviderCall",
@@ -42,6 +44,11 @@ log = logging.getLogger(__name__)
 RESULT_MAX_BYTES = 40 * 1024 * 1024
 # An API answer: JSON (perhaps with a few inline base64 images) or one binary image.
 RESPONSE_MAX_BYTES = 64 * 1024 * 1024
+# A provider asking for a longer wait than this is broken or means "not today": the router
+# caps waits far lower (its max_delay); this bound keeps absurd values finite.
+RETRY_AFTER_MAX = 24 * 3600.0
+# Retry-After delay-seconds: digits (a fraction tolerated); never signs, exponents, inf or nan.
+_DELAY_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # Headers a re-built, already-decoded response must not carry.
 _BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -118,27 +125,44 @@ class ProviderOutput:
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds to wait from Retry-After (seconds or HTTP date) or a reset-at timestamp header."""
-    value = headers.get("retry-after")
+    """Seconds to wait from Retry-After (seconds or HTTP date) or a rate-limit reset header.
+
+    None when there is no such header or it makes no sense (negative, "soon", "1e9"): the
+    router then backs off on its own, since a bad header must never cost the job. A date in
+    the past is 0; anything longer than RETRY_AFTER_MAX is cut to it.
+    """
+    clock = time.time() if now is None else now
+    value = headers.get("retry-after", "").strip()
     if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value)
-            if parsed is not None:
-                return max(0.0, parsed.timestamp() - (now or time.time()))
-    reset = headers.get("x-rate-limit-reset-at-utc") or headers.get("x-ratelimit-reset")
-    if reset:
-        try:
-            stamp = float(reset)
-        except ValueError:
-            try:
-                stamp = datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp()
-            except ValueError:
-                return None
+        if _DELAY_SECONDS.fullmatch(value):
+            return min(float(value), RETRY_AFTER_MAX)
+        return _until(_http_date(value), clock)
+    reset = (headers.get("x-rate-limit-reset-at-utc") or headers.get("x-ratelimit-reset") or "").strip()
+    if not reset:
+        return None
+    if _DELAY_SECONDS.fullmatch(reset):
+        stamp = float(reset)
         # Small numbers are a delay in seconds; large ones an epoch time.
-        return max(0.0, stamp - (now or time.time())) if stamp > 1e9 else max(0.0, stamp)
-    return None
+        return _until(stamp, clock) if stamp > 1e9 else min(stamp, RETRY_AFTER_MAX)
+    try:
+        reset_at = datetime.fromisoformat(reset)
+    except ValueError:
+        return None
+    # The header says UTC: a stamp without an offset must not be read as local time.
+    return _until((reset_at if reset_at.tzinfo else reset_at.replace(tzinfo=UTC)).timestamp(), clock)
+
+
+def _http_date(value: str) -> float | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):  # what malformed dates raise
+        return None
+    # HTTP dates are GMT; "-0000" or no zone at all comes back naive.
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def _until(stamp: float | None, now: float) -> float | None:
+    return None if stamp is None else min(max(0.0, stamp - now), RETRY_AFTER_MAX)
 
 
 class Provider(abc.ABC):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from bot.app.config import Settings
+from bot.app.config import PROVIDER_ORDER, Settings
 from bot.media.fetch import SafeFetcher
 from bot.providers.apiframe import ApiframeProvider
 from bot.providers.base import Provider
@@ -13,7 +13,7 @@ from bot.providers.modellix import ModellixProvider
 from bot.providers.novita import NovitaProvider
 from bot.providers.segmind import SegmindProvider
 
-__all__ = ["PROVIDER_CLASSES", "build_providers"]
+__all__ = ["PROVIDER_CLASSES", "absent_providers", "build_providers", "keyed_providers"]
 
 PROVIDER_CLASSES: dict[str, type[Provider]] = {
     "novita": NovitaProvider,
@@ -26,3 +26,21 @@ PROVIDER_CLASSES: dict[str, type[Provider]] = {
 
 def build_providers(settings: Settings, client: httpx.AsyncClient, fetcher: SafeFetcher) -> list[Provider]:
     return [PROVIDER_CLASSES[name](settings, client, fetcher) for name in settings.provider_names]
+
+
+def keyed_providers(settings: Settings) -> list[str]:
+    """The paid providers that have an API key, routed to or not."""
+    return [name for name in PROVIDER_ORDER if settings.provider_key(name)]
+
+
+def absent_providers(settings: Settings) -> dict[str, str]:
+    """Known providers that are not routed to, each with what would bring it in."""
+    routed = set(settings.provider_names)
+    keyed = set(keyed_providers(settings))
+    return {
+        name: "add it to SEEDBOT_PROVIDERS"
+        if name in keyed or name == "demo"
+        else f"set {name.upper()}_API_KEY"
+        for name in PROVIDER_CLASSES
+        if name not in routed
+    }

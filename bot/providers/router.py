@@ -1,10 +1,11 @@
 """Routing, retries and failover across the configured providers.
 
 The first provider in SEEDBOT_PROVIDERS order that can serve a request gets it; retryable
-failures (429, 5xx, timeouts, connection errors) are retried with exponential backoff and
-jitter, honouring Retry-After; when retries run out, or the provider is out of credits or
-misconfigured, the next capable provider is tried. The user's own faults (bad request,
-moderation) end the request at once: another provider would refuse it too, and charge.
+failures (429, 5xx, timeouts, connection errors) are retried (tenacity) with exponential
+backoff and jitter, honouring Retry-After up to max_delay; when retries run out, or the
+provider is out of credits or misconfigured, the next capable provider is tried. The user's
+own faults (bad request, moderation) end the request at once: another provider would refuse
+it too, and charge.
 """
 
 from __future__ import annotations
@@ -12,10 +13,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
-from bot.errors import NoProviderAvailable, ProviderError, ProviderErrorKind
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random_exponential,
+)
+
+from bot.app.config import KNOWN_PROVIDERS
+from bot.errors import InvalidRequest, NoProviderAvailable, ProviderError, ProviderErrorKind
 from bot.providers.base import Provider, ProviderCall, ProviderOutput
 from bot.request.validation import ValidatedRequest
 
@@ -36,6 +46,7 @@ class Router:
         max_delay: float = 30.0,
         deadline: float = 300.0,
         sleep: Sleep = asyncio.sleep,
+        absent: Mapping[str, str] | None = None,
     ) -> None:
         self.providers = providers
         self.retries = retries
@@ -43,6 +54,13 @@ class Router:
         self.max_delay = max_delay
         self.deadline = deadline
         self._sleep = sleep
+        # Known providers left out of `providers`, with what would bring them in (registry).
+        self.absent = dict(absent or {})
+        # Equal jitter: half of each exponential step is fixed, the other half random.
+        half_base, half_max = base_delay / 2, max_delay / 2
+        self._jittered = wait_exponential(multiplier=half_base, max=half_max) + wait_random_exponential(
+            multiplier=half_base, max=half_max
+        )
 
     def get(self, name: str) -> Provider | None:
         return next((p for p in self.providers if p.name == name), None)
@@ -51,9 +69,17 @@ class Router:
         """Providers able to serve `req`, in routing order; raises if there are none."""
         pool = self.providers
         if req.request.provider:
-            pool = [p for p in pool if p.name == req.request.provider]
+            forced = req.request.provider.strip().lower()
+            if forced not in KNOWN_PROVIDERS:
+                raise InvalidRequest(
+                    f"There is no provider called {req.request.provider!r}; "
+                    f"choose from {', '.join(KNOWN_PROVIDERS)}."
+                )
+            pool = [p for p in pool if p.name == forced]
             if not pool:
-                raise NoProviderAvailable(f"{req.request.provider} is not configured")
+                raise NoProviderAvailable(
+                    f"{forced} is not set up: {self.absent.get(forced, 'not configured')}"
+                )
         able = [p for p in pool if p.capabilities.refusal(req) is None]
         if not able:
             reasons = "; ".join(f"{p.name}: {p.capabilities.refusal(req)}" for p in pool) or "none configured"
@@ -63,11 +89,12 @@ class Router:
     def deadline_for(self, req: ValidatedRequest) -> float:
         return self.deadline + 40.0 * (req.count - 1)
 
-    def backoff(self, attempt: int, error: ProviderError) -> float:
-        if error.retry_after is not None:
+    def backoff(self, state: RetryCallState) -> float:
+        """Seconds before the next attempt: the provider's Retry-After if it sent one, capped."""
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, ProviderError) and error.retry_after is not None:
             return min(float(error.retry_after), self.max_delay)
-        delay = min(self.max_delay, self.base_delay * 2.0**attempt)
-        return delay / 2 + random.uniform(0, delay / 2)
+        return self._jittered(state)
 
     async def generate(
         self,
@@ -114,22 +141,31 @@ class Router:
     async def _with_retries(
         self, provider: Provider, attempt_fn: Callable[[], Awaitable[ProviderOutput]]
     ) -> ProviderOutput:
-        attempt = 0
-        while True:
-            try:
+        def log_retry(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            assert isinstance(exc, ProviderError)  # the retry predicate lets nothing else through
+            log.info(
+                "provider %s: %s (status %s, request %s); retry %d in %.1fs",
+                provider.name,
+                exc.kind,
+                exc.status,
+                exc.request_id,
+                state.attempt_number,
+                state.upcoming_sleep,
+            )
+
+        # A fresh AsyncRetrying per call: its iteration state lives on the instance (per
+        # thread, not per task), so concurrent jobs must not share one.
+        retrying = AsyncRetrying(
+            sleep=self._sleep,
+            stop=stop_after_attempt(self.retries + 1),
+            wait=self.backoff,
+            retry=retry_if_exception(lambda exc: isinstance(exc, ProviderError) and exc.retryable),
+            before_sleep=log_retry,
+            reraise=True,  # the ProviderError itself, not tenacity's RetryError
+        )
+        async for attempt in retrying:
+            with attempt:
                 return await attempt_fn()
-            except ProviderError as exc:
-                if not exc.retryable or attempt >= self.retries:
-                    raise
-                delay = self.backoff(attempt, exc)
-                log.info(
-                    "provider %s: %s (status %s, request %s); retry %d in %.1fs",
-                    provider.name,
-                    exc.kind,
-                    exc.status,
-                    exc.request_id,
-                    attempt + 1,
-                    delay,
-                )
-                attempt += 1
-                await self._sleep(delay)
+        # Typed this way round: AsyncRetrying.__call__ is typed as returning Never.
+        raise AssertionError("unreachable: the last attempt returns or raises")

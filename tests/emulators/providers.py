@@ -42,6 +42,9 @@ the next matching requests after auth has passed:
     oversized_body    200 chunked body of `size` bytes (default 3 MB), no Content-Length
     delay             wait `seconds`, then answer normally
 
+Error faults also take `headers` (a dict added to the answer), e.g.
+`fail("unavailable", headers={"Retry-After": "soon"})` for a 503 with a malformed Retry-After.
+
 Other knobs per provider state: latency (seconds before every submit answer), pending_polls,
 deliver (images the model makes; default as asked), broken (how many result URLs 404),
 job_error (async jobs end FAILED with this text; Segmind answers 200 {"error": text}),
@@ -108,6 +111,12 @@ _TIER_SIDE = {"1K": 1024, "2K": 2048, "3K": 3072, "4K": 4096}
 
 class _Invalid(Exception):
     """A request the real API would reject with 400 (message in the provider's words)."""
+
+
+def _with_headers(fault: Fault, response: web.Response) -> web.Response:
+    for name, value in fault.params.get("headers", {}).items():
+        response.headers[name] = value
+    return response
 
 
 @dataclass
@@ -527,7 +536,7 @@ class ProviderEmulator:
             return self._novita_error(403, "INVALID_API_KEY", f"invalid api key {auth[7:]}")
         fault = st.take("submit")
         if fault and fault.kind not in _DELIVERY_FAULTS:
-            return self._novita_fault(fault) or web.Response(status=500)
+            return _with_headers(fault, self._novita_fault(fault) or web.Response(status=500))
         model = request.match_info["model"]
         if model not in NOVITA_MODELS:
             return self._novita_error(404, "NOT_FOUND", f"no model {model}")
@@ -647,7 +656,7 @@ class ProviderEmulator:
             return self._segmind_error(401, f"Invalid API key: {key}")
         fault = st.take("submit")
         if fault and fault.kind not in _DELIVERY_FAULTS:
-            return self._segmind_fault(fault) or web.Response(status=500)
+            return _with_headers(fault, self._segmind_fault(fault) or web.Response(status=500))
         if not rec.headers.get("content-type", "").startswith("application/json"):
             return self._segmind_error(406, "Invalid content type")
         try:
@@ -734,7 +743,7 @@ class ProviderEmulator:
             return denied
         fault = st.take("submit")
         if fault and fault.kind not in _DELIVERY_FAULTS:
-            return self._apiframe_fault(fault) or web.Response(status=500)
+            return _with_headers(fault, self._apiframe_fault(fault) or web.Response(status=500))
         idem = rec.headers.get("idempotency-key")
         if idem and idem in st.idempotency:
             job = st.tasks[st.idempotency[idem]]
@@ -789,7 +798,7 @@ class ProviderEmulator:
             return denied
         fault = st.take("poll")
         if fault and fault.kind not in _DELIVERY_FAULTS:
-            return self._apiframe_fault(fault) or web.Response(status=500)
+            return _with_headers(fault, self._apiframe_fault(fault) or web.Response(status=500))
         job = st.tasks.get(request.match_info["id"])
         if job is None:
             return self._apiframe_error(404, "NOT_FOUND", "Job not found")
@@ -853,7 +862,7 @@ class ProviderEmulator:
             return denied
         fault = st.take("submit")
         if fault and fault.kind not in _DELIVERY_FAULTS:
-            return self._modellix_fault(fault) or web.Response(status=500)
+            return _with_headers(fault, self._modellix_fault(fault) or web.Response(status=500))
         model = request.match_info["model"]
         if model not in ("seedream-5.0-lite", "seedream-5.0-lite-edit"):
             return self._modellix_error(404, f"Not Found: no model {model}")
@@ -920,7 +929,7 @@ class ProviderEmulator:
             return denied
         fault = st.take("poll")
         if fault and fault.kind not in _DELIVERY_FAULTS:
-            return self._modellix_fault(fault) or web.Response(status=500)
+            return _with_headers(fault, self._modellix_fault(fault) or web.Response(status=500))
         task = st.tasks.get(request.match_info["id"])
         if task is None:
             return self._modellix_error(404, "Not Found: task not found")
