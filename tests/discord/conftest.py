@@ -29,7 +29,7 @@ from bot.models import Job, JobStatus
 from bot.platform import load_factories
 from bot.runtime import Runtime, open_runtime
 from tests.botproc import BotGroup, BotProcess, bot_env
-from tests.emulators.discord_emulator import (
+from tests.emulators.discord import (
     CT_PUBLIC_THREAD,
     HUMAN_USER_ID,
     DiscordEmulator,

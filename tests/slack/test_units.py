@@ -22,7 +22,7 @@ from bot.fetch import SafeFetcher
 from bot.models import GenerationResult
 from bot.providers.demo import render_placeholder
 from bot.runtime import open_runtime
-from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
+from tests.emulators.slack import CHANNEL_ID, SlackEmulator
 from tests.slack.conftest import BOT_TOKEN
 
 
