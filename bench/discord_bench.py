@@ -1,7 +1,7 @@
 """Acknowledgement and overhead through the real Discord adapter (gateway + REST).
 
 The bot runs as `python -m bot run --discord` (bench.botproc) with DISCORD_API_BASE_URL and
-DISCORD_GATEWAY_URL pointing at the Discord emulator (tests/emulators/discord_emulator.py) and
+DISCORD_GATEWAY_URL pointing at the Discord emulator (tests/emulators/discord/) and
 NOVITA_BASE_URL at the Novita emulator, both served by this process. Users run `/imagine` through
 the emulator's gateway (INTERACTION_CREATE), exactly as Discord would send it.
 
@@ -26,7 +26,7 @@ from typing import Any
 from bench.botproc import REPO, BotProcess, RssSampler, bench_env, proc_status
 from bench.images import jpeg_2k, unique_jpeg
 from bench.slack import PROMPT, PROVIDER_LATENCY, _summary, direct, percentile
-from tests.emulators.discord_emulator import TEXT_CHANNEL_ID, DiscordEmulator
+from tests.emulators.discord import TEXT_CHANNEL_ID, DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
 
 # The shape of the bot's /imagine (only what the reference emulator needs to accept it).

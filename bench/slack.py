@@ -21,7 +21,7 @@ import aiohttp
 from bench.botproc import REPO, BotProcess, RssSampler, bench_env, proc_status
 from bench.images import jpeg_2k, unique_jpeg
 from tests.emulators.providers import ProviderEmulator
-from tests.emulators.slack_emulator import SlackEmulator
+from tests.emulators.slack import SlackEmulator
 
 BOT_TOKEN = "xoxb-seedbot-bench"
 SIGNING_SECRET = "seedbot-bench-signing-secret"

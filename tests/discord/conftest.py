@@ -29,7 +29,7 @@ from bot.app.runtime import Runtime, open_runtime
 from bot.ledger.base import QuotaStatus
 from bot.request.models import Job, JobStatus
 from tests.botproc import BotGroup, BotProcess, bot_env
-from tests.emulators.discord_emulator import (
+from tests.emulators.discord import (
     CT_PUBLIC_THREAD,
     HUMAN_USER_ID,
     DiscordEmulator,

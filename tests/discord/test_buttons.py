@@ -6,7 +6,7 @@ from bot import messages
 from bot.conversation.compose import VARIATIONS_COUNT
 from bot.request.models import JobKind
 from tests.discord.conftest import StartBot, buttons, job_id_of, png, thread_of, wait_result
-from tests.emulators.discord_emulator import GUILD_ID, PERMISSIONS, TEXT_CHANNEL_ID, DiscordEmulator
+from tests.emulators.discord import GUILD_ID, PERMISSIONS, TEXT_CHANNEL_ID, DiscordEmulator
 
 
 async def _result(emu: DiscordEmulator, prompt: str = "a lantern in fog") -> dict:

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot import messages
 from tests.discord.conftest import StartBot, job_id_of, wait_result
-from tests.emulators.discord_emulator import (
+from tests.emulators.discord import (
     GUILD_ID,
     HUMAN_USER_ID,
     PERMISSIONS,

@@ -17,7 +17,7 @@ from tests.discord.conftest import (
     thread_of,
     wait_result,
 )
-from tests.emulators.discord_emulator import (
+from tests.emulators.discord import (
     HUMAN_USER_ID,
     TEXT_CHANNEL_ID,
     DiscordEmulator,

@@ -4,7 +4,7 @@ ready, again after a reconnect, and false after close."""
 from __future__ import annotations
 
 from tests.discord.conftest import StartBot, eventually
-from tests.emulators.discord_emulator import DiscordEmulator
+from tests.emulators.discord import DiscordEmulator
 
 
 async def test_ready_follows_the_gateway(emu: DiscordEmulator, start_bot: StartBot) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot import messages
 from bot.request.models import JobStatus
 from tests.discord.conftest import StartBot, job_id_of, png, wait_result
-from tests.emulators.discord_emulator import DiscordEmulator
+from tests.emulators.discord import DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
 
 EPHEMERAL = 64

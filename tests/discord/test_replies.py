@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from bot import messages
 from bot.request.models import JobKind
 from tests.discord.conftest import StartBot, buttons, job_id_of, png, thread_of, wait_result
-from tests.emulators.discord_emulator import (
+from tests.emulators.discord import (
     HUMAN_USER_ID,
     TEXT_CHANNEL_ID,
     DiscordEmulator,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.conversation.compose import VARIATIONS_COUNT
 from tests.discord.conftest import SpawnBot, buttons, eventually, job_id_of, thread_of, wait_result
-from tests.emulators.discord_emulator import DiscordEmulator
+from tests.emulators.discord import DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
 
 

@@ -15,7 +15,7 @@ from adapters.discord_adapter.client import SeedBot, ShardedSeedBot
 from bot.app.config import Settings
 from bot.request.models import JobKind
 from tests.discord.conftest import RunningBot, StartBot, job_id_of, wait_result
-from tests.emulators.discord_emulator import GUILD_ID, DiscordEmulator
+from tests.emulators.discord import GUILD_ID, DiscordEmulator
 
 
 async def test_without_shard_settings_the_bot_is_unsharded(emu: DiscordEmulator, start_bot: StartBot) -> None:

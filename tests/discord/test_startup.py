@@ -14,7 +14,7 @@ from bot.app.config import Settings
 from bot.app.platform import load_factories
 from bot.app.runtime import open_runtime
 from tests.discord.conftest import StartBot, settings_for, wait_result
-from tests.emulators.discord_emulator import GUILD_ID, DiscordEmulator, Intents
+from tests.emulators.discord import GUILD_ID, DiscordEmulator, Intents
 
 
 async def test_login_syncs_global_commands_and_logs_the_invite(

@@ -20,7 +20,7 @@ import pytest
 
 from bot import messages
 from tests.botproc import BotGroup, BotProcess
-from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
+from tests.emulators.slack import CHANNEL_ID, SlackEmulator
 from tests.reliability.test_kill9 import (
     IN_FLIGHT_SQL,
     HeldProviders,

@@ -10,8 +10,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from bot.app.invite import DISCORD_PERMISSIONS
-from tests.emulators.discord_emulator import DiscordEmulator
-from tests.emulators.slack_emulator import SlackEmulator
+from tests.emulators.discord import DiscordEmulator
+from tests.emulators.slack import SlackEmulator
 from tests.operating.helpers import REPO, bot_command, clean_env
 
 DISCORD_TOKEN = "MTMwMDAw.discord-doctor-token.secret"

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from tests.emulators.providers import ProviderEmulator
-from tests.emulators.slack_emulator import SlackEmulator
+from tests.emulators.slack import SlackEmulator
 from tests.operating.helpers import bot_command, clean_env
 
 

@@ -26,9 +26,9 @@ from bot.app.platform import load_factories
 from bot.app.runtime import Runtime, open_runtime
 from bot.ledger.base import QuotaStatus
 from bot.request.models import Job, JobStatus
-from tests.emulators.discord_emulator import DiscordEmulator
+from tests.emulators.discord import DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
-from tests.emulators.slack_emulator import SlackEmulator
+from tests.emulators.slack import SlackEmulator
 
 PROVIDERS = ("novita", "segmind", "apiframe", "modellix")
 

@@ -25,8 +25,8 @@ import pytest
 
 from bot import messages
 from tests.discord.conftest import buttons
-from tests.emulators.discord_emulator import HUMAN_USER_ID, DiscordEmulator
-from tests.emulators.slack_emulator import USER_ID, SlackEmulator
+from tests.emulators.discord import HUMAN_USER_ID, DiscordEmulator
+from tests.emulators.slack import USER_ID, SlackEmulator
 from tests.reliability import corpus_files as F
 from tests.reliability.conftest import RunningBot, Stack
 from tests.test_cli import seedbot

@@ -27,7 +27,7 @@ from bot import messages
 from tests import botproc
 from tests.botproc import BotGroup, BotProcess
 from tests.emulators.providers import ProviderEmulator, ProviderState
-from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
+from tests.emulators.slack import CHANNEL_ID, SlackEmulator
 from tests.slack.conftest import results
 
 PER_PROVIDER = 25

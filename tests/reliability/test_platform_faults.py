@@ -27,9 +27,9 @@ from aiohttp import web
 from bot import messages
 from bot.request.models import Job, JobStatus
 from tests.discord.conftest import buttons, job_id_of, wait_result
-from tests.emulators.discord_emulator import HUMAN_USER_ID, TEXT_CHANNEL_ID, DiscordEmulator
+from tests.emulators.discord import HUMAN_USER_ID, TEXT_CHANNEL_ID, DiscordEmulator
 from tests.emulators.providers import ProviderEmulator, ProviderState
-from tests.emulators.slack_emulator import USER_ID, SlackEmulator
+from tests.emulators.slack import USER_ID, SlackEmulator
 from tests.reliability.conftest import RunningBot, Stack
 
 DISCORD_KEY = f"discord:{HUMAN_USER_ID}"

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from bot.request.models import JobStatus
-from tests.emulators.discord_emulator import HUMAN_USER_ID
-from tests.emulators.slack_emulator import USER_ID
+from tests.emulators.discord import HUMAN_USER_ID
+from tests.emulators.slack import USER_ID
 from tests.reliability.conftest import Stack
 from tests.slack.conftest import png
 

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from tests import botproc
-from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
+from tests.emulators.slack import CHANNEL_ID, SlackEmulator
 
 BOT_TOKEN = "xoxb-seedbot-test"
 SIGNING_SECRET = "seedbot-signing-secret"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
+from tests.emulators.slack import CHANNEL_ID, SlackEmulator
 from tests.slack.conftest import StartBot, button_values, controls, wait_results
 
 

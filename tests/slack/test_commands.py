@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.emulators.slack_emulator import BOT_USER_ID, CHANNEL_ID, USER_ID, SlackEmulator
+from tests.emulators.slack import BOT_USER_ID, CHANNEL_ID, USER_ID, SlackEmulator
 from tests.slack.conftest import StartBot, controls, wait_results
 
 

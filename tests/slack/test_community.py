@@ -11,7 +11,7 @@ from typing import Any
 
 from bot import messages
 from bot.ledger import SQLiteLedger
-from tests.emulators.slack_emulator import CHANNEL_ID, TEAM_ID, USER_ID, SlackEmulator
+from tests.emulators.slack import CHANNEL_ID, TEAM_ID, USER_ID, SlackEmulator
 from tests.slack.conftest import BotProcess, StartBot, button_values, controls, wait_results
 
 ADMIN = f"slack:{TEAM_ID}:{USER_ID}"

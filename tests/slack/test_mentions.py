@@ -10,7 +10,7 @@ from pathlib import Path
 from bot import messages
 from bot.ledger import SQLiteLedger
 from tests.emulators.providers import ProviderEmulator
-from tests.emulators.slack_emulator import BOT_USER_ID, CHANNEL_ID, DM_CHANNEL_ID, USER_ID, SlackEmulator
+from tests.emulators.slack import BOT_USER_ID, CHANNEL_ID, DM_CHANNEL_ID, USER_ID, SlackEmulator
 from tests.slack.conftest import StartBot, button_values, controls, png, results, wait_results
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from adapters.slack_adapter import create
 from bot.app.config import Settings
 from bot.app.runtime import open_runtime
-from tests.emulators.slack_emulator import SlackEmulator
+from tests.emulators.slack import SlackEmulator
 
 
 async def test_ready_in_http_and_socket_mode(tmp_path: Path) -> None:

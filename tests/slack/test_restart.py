@@ -4,7 +4,7 @@ into its thread (PlatformHooks), replacing the old placeholder."""
 from __future__ import annotations
 
 from tests.emulators.providers import ProviderEmulator
-from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
+from tests.emulators.slack import CHANNEL_ID, SlackEmulator
 from tests.slack.conftest import StartBot, wait_results
 
 

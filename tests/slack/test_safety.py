@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.emulators.slack_emulator import SlackEmulator
+from tests.emulators.slack import SlackEmulator
 from tests.slack.conftest import BOT_TOKEN, StartBot, png, wait_results
 
 

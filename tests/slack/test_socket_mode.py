@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
+from tests.emulators.slack import CHANNEL_ID, SlackEmulator
 from tests.slack.conftest import APP_TOKEN, StartBot, wait_results
 
 

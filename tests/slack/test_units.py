@@ -23,7 +23,7 @@ from bot.errors import DownloadError, InvalidImage
 from bot.media.fetch import SafeFetcher
 from bot.providers.demo import render_placeholder
 from bot.request.models import GenerationResult
-from tests.emulators.slack_emulator import CHANNEL_ID, SlackEmulator
+from tests.emulators.slack import CHANNEL_ID, SlackEmulator
 from tests.slack.conftest import BOT_TOKEN
 
 

@@ -1,0 +1,78 @@
+"""Ids of the seeded guild, gateway intents, message/interaction/channel type numbers and limits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+DISCORD_EPOCH_MS = 1_420_070_400_000
+API_PREFIX = "/api/v10"
+DEFAULT_TOKEN = "test-discord-token"
+
+# Modern applications have bot user id == application id; the constructor lets a test split them.
+APPLICATION_ID = "1300000000000000001"
+BOT_USER_ID = APPLICATION_ID
+GUILD_ID = "1300000000000000100"
+TEXT_CHANNEL_ID = "1300000000000000200"
+OTHER_CHANNEL_ID = "1300000000000000201"
+HUMAN_USER_ID = "1300000000000000300"
+BOT_ROLE_ID = "1300000000000000400"
+# add_guild()'s default id: (id >> 22) % 2 == 1, while GUILD_ID is on shard 0 of 2.
+OTHER_GUILD_ID = str(int(GUILD_ID) + (1 << 22))
+
+_GUILD_JOINED_AT = "2024-01-01T00:00:00.000000+00:00"
+
+
+class Intents:
+    """Gateway intent bits (https://discord.com/developers/docs/events/gateway#gateway-intents)."""
+
+    GUILDS = 1 << 0
+    GUILD_MEMBERS = 1 << 1
+    GUILD_PRESENCES = 1 << 8
+    GUILD_MESSAGES = 1 << 9
+    GUILD_MESSAGE_REACTIONS = 1 << 10
+    DIRECT_MESSAGES = 1 << 12
+    DIRECT_MESSAGE_REACTIONS = 1 << 13
+    MESSAGE_CONTENT = 1 << 15
+    PRIVILEGED = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
+
+
+# Message flags
+FLAG_SUPPRESS_EMBEDS = 1 << 2
+FLAG_EPHEMERAL = 1 << 6
+FLAG_LOADING = 1 << 7
+FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
+FLAG_IS_COMPONENTS_V2 = 1 << 15
+
+# Message types
+MT_DEFAULT = 0
+MT_THREAD_CREATED = 18
+MT_REPLY = 19
+MT_CHAT_INPUT_COMMAND = 20
+MT_CONTEXT_MENU_COMMAND = 23
+
+# Interaction types
+IT_PING, IT_APPLICATION_COMMAND, IT_COMPONENT, IT_AUTOCOMPLETE, IT_MODAL_SUBMIT = 1, 2, 3, 4, 5
+
+# Channel types
+CT_GUILD_TEXT, CT_DM, CT_ANNOUNCEMENT_THREAD, CT_PUBLIC_THREAD, CT_PRIVATE_THREAD = 0, 1, 10, 11, 12
+THREAD_TYPES = (CT_ANNOUNCEMENT_THREAD, CT_PUBLIC_THREAD, CT_PRIVATE_THREAD)
+
+MAX_CONTENT = 2000
+MAX_FILES = 10
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # free-tier attachment_size_limit
+
+_COMMAND_NAME_RE = re.compile(r"^[-_'\w]{1,32}$")
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _sid(value: Any) -> str:
+    """Normalise a snowflake given as int/str/dict-with-id into its string form."""
+    if isinstance(value, Mapping):
+        value = value["id"]
+    return str(int(value))
