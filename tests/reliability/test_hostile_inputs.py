@@ -50,6 +50,7 @@ class Case:
     name: str
     run: Callable[[], Awaitable[Outcome]]
     served: bool = False
+    payer: str | None = None  # whose quota pays when it is not the usual user's
 
 
 async def _poll(check: Callable[[], Outcome | None], timeout: float = 10.0) -> Outcome:
@@ -254,13 +255,16 @@ def _slack_cases(s: SlackUser, state: dict[str, Any]) -> list[Case]:
     def m(text: str, *files: tuple[str, bytes, str]) -> Callable[[], Awaitable[Outcome]]:
         return lambda: s.mention(text, list(files))
 
-    async def button_by_other() -> Outcome:
-        emu = s.emu
-        return await s._answer(
-            lambda: emu.post_block_action(
-                s.bot.slack_url, "seedbot.reroll", state["slack_job"], state["slack_ts"], user="U2"
+    def button_by_other(action: str) -> Callable[[], Awaitable[Outcome]]:
+        async def press() -> Outcome:
+            emu = s.emu
+            return await s._answer(
+                lambda: emu.post_block_action(
+                    s.bot.slack_url, action, state["slack_job"], state["slack_ts"], user="U2"
+                )
             )
-        )
+
+        return press
 
     async def replayed() -> Outcome:
         emu = s.emu
@@ -302,7 +306,15 @@ def _slack_cases(s: SlackUser, state: dict[str, Any]) -> list[Case]:
         Case("slack", "--ar 1:100", m("a fox --ar 1:100")),
         Case("slack", "--res 8K", lambda: s.slash("a fox --res 8K")),
         Case("slack", "unknown flag", m("a fox --zoom 2")),
-        Case("slack", "button pressed by someone else", button_by_other),
+        Case("slack", "Delete pressed by someone else", button_by_other("seedbot.delete")),
+        # One rule on every surface: others may re-roll a result, on their own quota.
+        Case(
+            "slack",
+            "Re-roll pressed by someone else",
+            button_by_other("seedbot.reroll"),
+            served=True,
+            payer="slack:T1:U2",
+        ),
         Case("slack", "event replayed with the same event id", replayed, served=True),
     ]
 
@@ -365,7 +377,7 @@ async def test_hostile_input_corpus(stack: Stack, caplog: pytest.LogCaptureFixtu
     cases = _discord_cases(d, stack.discord, state) + _slack_cases(s, state)
     rows: list[tuple[str, str, str, int, int]] = []
     for case in cases:
-        user = DISCORD_USER if case.platform == "discord" else SLACK_USER
+        user = case.payer or (DISCORD_USER if case.platform == "discord" else SLACK_USER)
         before = (await bot.usage(user)).day_used
         try:
             outcome = await case.run()
