@@ -438,7 +438,7 @@ def weights_note(weights: dict[str, int]) -> str:
 
 def pool_left(used: int, limit: int, resets_at: datetime) -> str:
     return (
-        f"This server's shared images left today: {max(0, limit - used)} of {limit} "
+        f"Shared images left here today: {max(0, limit - used)} of {limit} "
         f"(resets {_when(resets_at)})."
     )
 

@@ -119,7 +119,7 @@ async def test_the_server_pool_runs_out_before_the_users_own_limit(tmp_path: Pat
             "You've used this server's shared images for today (3 of 3)."
         )
         assert (await h.ledger.quota(ALICE.key)).day_used == 2  # nothing charged for the refusal
-        assert "This server's shared images left today: 0 of 3" in await h.engine.usage_text(BOB)
+        assert "Shared images left here today: 0 of 3" in await h.engine.usage_text(BOB)
         # Another server's pool is separate; a DM has none.
         other = Requester(platform="discord", user_id="1", workspace_id="g2", channel_id="c9")
         await h.engine.generate(fox(), other, deliver=Deliverer())

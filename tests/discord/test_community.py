@@ -168,7 +168,7 @@ async def test_settings_channels_pool_and_stats(emu: DiscordEmulator, start_bot:
     assert answer["content"].startswith("You've used this server's shared images for today (2 of 2).")
     assert (await bot.usage(bob["id"])).day_used == 2
     usage = await private(emu, "usage", user_id=bob["id"], channel_id=art["id"])
-    assert "Images left today: 3 of 5" in usage and "shared images left today: 0 of 2" in usage
+    assert "Images left today: 3 of 5" in usage and "Shared images left here today: 0 of 2" in usage
 
     stats = await private(emu, "seedbot stats")
     assert stats.startswith(f"Stats for discord:{GUILD_ID}:")

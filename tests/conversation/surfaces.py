@@ -1,0 +1,215 @@
+"""One driver per surface for the conversation suite: the same person-level acts (ask, reply to
+a result, press a button, ask for usage) through each platform's real stack and emulator.
+
+A scenario written against `Driver` runs on every surface, so what the conversation decides
+(who may press what, what usage says, what a refusal costs) can change only in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tests.emulators.discord import GUILD_ID, HUMAN_USER_ID, DiscordEmulator
+from tests.emulators.slack import TEAM_ID, USER_ID, SlackEmulator
+
+EPHEMERAL = 64
+
+
+@dataclass(frozen=True)
+class Result:
+    """One delivered result as a person sees it."""
+
+    job_id: str
+    images: int
+    handle: dict[str, Any]  # the platform message that carries its buttons
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back: a result, or a line of text (refusal, usage, confirmation)."""
+
+    text: str = ""
+    result: Result | None = None
+
+
+async def _poll(check: Callable[[], Answer | None], timeout: float = 15.0) -> Answer:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        found = check()
+        if found is not None:
+            return found
+        if loop.time() > deadline:
+            raise TimeoutError("no answer")
+        await asyncio.sleep(0.01)
+
+
+class Driver(Protocol):
+    name: str
+    workspace: str  # "<platform>:<id>", as workspace settings are keyed
+
+    def key(self, person: int) -> str: ...
+
+    async def ask(self, text: str, person: int = 0) -> Answer: ...
+
+    async def reply(self, result: Result, text: str, person: int = 0) -> Answer: ...
+
+    async def press(self, result: Result, action: str, person: int) -> Answer: ...
+
+    async def usage(self, person: int = 0) -> str: ...
+
+
+class DiscordDriver:
+    name = "discord"
+    workspace = f"discord:{GUILD_ID}"
+
+    def __init__(self, emu: DiscordEmulator) -> None:
+        self.emu = emu
+        self.people = [HUMAN_USER_ID, emu.add_user("bob")["id"]]
+
+    def key(self, person: int) -> str:
+        return f"discord:{self.people[person]}"
+
+    def _bot_messages(self) -> set[str]:
+        return {m["id"] for m in self.emu.messages.values() if m["author"]["id"] == self.emu.bot_user_id}
+
+    def _result_since(self, before: set[str]) -> Answer | None:
+        for mid in sorted(self._bot_messages() - before, key=int):
+            message = self.emu.messages[mid]
+            ids = _discord_buttons(message)
+            if ids:
+                images = len(message.get("attachments") or [])
+                return Answer(result=Result(ids["reroll"], images, message))
+        return None
+
+    def _text_since(self, before: set[str]) -> Answer | None:
+        for mid in sorted(self._bot_messages() - before, key=int):
+            content = str(self.emu.messages[mid].get("content") or "")
+            if content and "…" not in content and "%" not in content:  # not a progress line
+                return Answer(content)
+        return None
+
+    async def ask(self, text: str, person: int = 0) -> Answer:
+        before = self._bot_messages()
+        await self.emu.send_message(
+            f"{self.emu.bot_mention} {text}", mentions=[self.emu.bot_user_id], author_id=self.people[person]
+        )
+        return await _poll(lambda: self._result_since(before) or self._text_since(before))
+
+    async def reply(self, result: Result, text: str, person: int = 0) -> Answer:
+        before = self._bot_messages()
+        message = result.handle
+        await self.emu.send_message(
+            text,
+            reply_to=message["id"],
+            channel_id=message["channel_id"],
+            mentions=[self.emu.bot_user_id],
+            author_id=self.people[person],
+        )
+        return await _poll(lambda: self._result_since(before) or self._text_since(before))
+
+    async def press(self, result: Result, action: str, person: int) -> Answer:
+        before = self._bot_messages()
+        press = await self.emu.send_component(
+            f"seedbot:{action}:{result.job_id}", message_id=result.handle["id"], user_id=self.people[person]
+        )
+        await press.wait_ack()
+
+        def check() -> Answer | None:
+            found = self._result_since(before)
+            if found is not None:
+                return found
+            for fid in press.followup_ids:
+                message = self.emu.messages.get(fid) or {}
+                if message.get("flags", 0) & EPHEMERAL:
+                    return Answer(str(message.get("content", "")))
+            original = press.original or {}
+            if original.get("flags", 0) & EPHEMERAL and original.get("content"):
+                return Answer(str(original["content"]))
+            return None
+
+        return await _poll(check)
+
+    async def usage(self, person: int = 0) -> str:
+        inter = await self.emu.send_slash_command("usage", {}, user_id=self.people[person])
+        await inter.wait_ack()
+        answer = await _poll(
+            lambda: Answer(str(inter.original["content"])) if inter.original else None  # type: ignore[index]
+        )
+        return answer.text
+
+
+class SlackDriver:
+    name = "slack"
+    workspace = f"slack:{TEAM_ID}"
+
+    def __init__(self, emu: SlackEmulator, url: Callable[[], str]) -> None:
+        self.emu = emu
+        self.url = url
+        emu.add_user("U2", "bob")
+        self.people = [USER_ID, "U2"]
+
+    def key(self, person: int) -> str:
+        return f"slack:{TEAM_ID}:{self.people[person]}"
+
+    def _controls(self) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (c, m)
+            for c in self.emu.messages
+            for m in self.emu.bot_messages(c)
+            if any(b.get("type") == "actions" for b in m.get("blocks") or [])
+        ]
+
+    async def _answer(self, send: Callable[[], Any], person: int) -> Answer:
+        ephemerals, results = len(self.emu.ephemerals), len(self._controls())
+        await send()
+
+        def check() -> Answer | None:
+            mine = [e for e in self.emu.ephemerals[ephemerals:] if e["user"] == self.people[person]]
+            if mine:
+                return Answer(str(mine[0]["text"]))
+            controls = self._controls()
+            if len(controls) > results:
+                channel, message = controls[results]
+                actions = next(b for b in message["blocks"] if b["type"] == "actions")
+                values = {e["action_id"]: e["value"] for e in actions["elements"]}
+                thread = message.get("thread_ts") or message["ts"]
+                files = [m for m in self.emu.bot_messages(channel) if m.get("files")]  # the upload
+                images = len(files[-1]["files"]) if files else 0
+                handle = {**message, "thread": thread, "channel": channel}
+                return Answer(result=Result(values["seedbot.reroll"], images, handle))
+            return None
+
+        return await _poll(check)
+
+    async def ask(self, text: str, person: int = 0) -> Answer:
+        event = self.emu.mention_event(f"<@UBOT> {text}", user=self.people[person])
+        return await self._answer(lambda: self.emu.post_event(self.url(), event), person)
+
+    async def reply(self, result: Result, text: str, person: int = 0) -> Answer:
+        event = self.emu.message_event(text, thread_ts=result.handle["thread"], user=self.people[person])
+        return await self._answer(lambda: self.emu.post_event(self.url(), event), person)
+
+    async def press(self, result: Result, action: str, person: int) -> Answer:
+        return await self._answer(
+            lambda: self.emu.post_block_action(
+                self.url(), f"seedbot.{action}", result.job_id, result.handle["ts"], user=self.people[person]
+            ),
+            person,
+        )
+
+    async def usage(self, person: int = 0) -> str:
+        return (await self.ask("usage", person)).text
+
+
+def _discord_buttons(message: dict[str, Any]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for row in message.get("components") or []:
+        for comp in row.get("components") or []:
+            parts = str(comp.get("custom_id", "")).split(":")
+            if len(parts) == 3 and parts[0] == "seedbot":
+                found[parts[1]] = parts[2]
+    return found

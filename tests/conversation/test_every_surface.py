@@ -1,0 +1,103 @@
+"""The same scenarios on every surface: what the conversation decides is decided once.
+
+Each test runs once per surface (parametrized), through the real discord.py / slack-bolt
+stacks against their emulators, on one bot process serving both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot import messages
+from bot.request.models import JobKind
+from tests.conversation.surfaces import DiscordDriver, Driver, SlackDriver
+from tests.reliability.conftest import RunningBot, Stack
+
+SURFACES = ["discord", "slack"]
+
+
+@pytest.fixture(params=SURFACES)
+async def surface(request: pytest.FixtureRequest, stack: Stack) -> AsyncIterator[tuple[Driver, RunningBot]]:
+    bot = await stack.start_bot(providers=["demo"], daily_images=6)
+    driver: Driver
+    if request.param == "discord":
+        driver = DiscordDriver(stack.discord)
+    else:
+        driver = SlackDriver(stack.slack, lambda: bot.slack_url)
+    yield driver, bot
+
+
+async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, RunningBot]) -> None:
+    driver, bot = surface
+    first = await driver.ask("a red fox in snow --n 2")
+    assert first.result is not None and first.result.images == 2
+    await bot.wait_closed(driver.key(0), 1)
+    edited = await driver.reply(first.result, "make it night #2")
+    assert edited.result is not None, edited.text
+    ledger = bot.runtime.ledger
+    job = await ledger.get_job(edited.result.job_id)
+    assert job is not None and (job.kind, job.parent_id) == (JobKind.EDIT, first.result.job_id)
+    outputs = await ledger.job_outputs(first.result.job_id)
+    assert [i.data for i in await ledger.job_inputs(job.id)] == [outputs[1].data]  # #2, only it
+    await bot.wait_closed(driver.key(0), 2)
+    assert (await bot.usage(driver.key(0))).day_used == 3
+
+
+async def test_someone_else_may_reroll_and_pays_for_it(surface: tuple[Driver, RunningBot]) -> None:
+    driver, bot = surface
+    first = await driver.ask("a quiet harbour")
+    assert first.result is not None
+    await bot.wait_closed(driver.key(0), 1)
+    again = await driver.press(first.result, "reroll", person=1)
+    assert again.result is not None, again.text
+    job = await bot.runtime.ledger.get_job(again.result.job_id)
+    assert job is not None and job.user_key == driver.key(1) and job.parent_id == first.result.job_id
+    await bot.wait_closed(driver.key(1), 1)
+    assert (await bot.usage(driver.key(0))).day_used == 1
+    assert (await bot.usage(driver.key(1))).day_used == 1
+
+
+async def test_owner_only_buttons_refuse_others_for_free(surface: tuple[Driver, RunningBot]) -> None:
+    driver, bot = surface
+    first = await driver.ask("a lighthouse")
+    assert first.result is not None
+    await bot.runtime.ledger.set_workspace_settings(driver.workspace, {"buttons": "owner"})
+    refused = await driver.press(first.result, "variations", person=1)
+    assert refused.result is None and refused.text.startswith(messages.NOT_OWNER)
+    assert (await bot.usage(driver.key(1))).day_used == 0
+
+
+async def test_a_stranger_may_not_delete(surface: tuple[Driver, RunningBot]) -> None:
+    driver, bot = surface
+    first = await driver.ask("a paper boat")
+    assert first.result is not None
+    refused = await driver.press(first.result, "delete", person=1)
+    assert refused.text == messages.NOT_OWNER
+    [job] = await bot.wait_closed(driver.key(0), 1)
+    assert job.images_delivered == 1
+    deleted = await driver.press(first.result, "delete", person=0)
+    assert deleted.text == messages.DELETED
+
+
+async def test_usage_shows_the_workspace_pool(surface: tuple[Driver, RunningBot]) -> None:
+    driver, bot = surface
+    await bot.runtime.ledger.set_workspace_settings(driver.workspace, {"pool": 50})
+    first = await driver.ask("a kite")
+    assert first.result is not None
+    await bot.wait_closed(driver.key(0), 1)
+    text = await driver.usage()
+    assert "5 of 6" in text or "5 left" in text, text
+    assert messages.pool_left(1, 50, datetime.now(UTC)).split(":")[0] in text and "49 of 50" in text, text
+
+
+async def test_a_request_over_the_quota_is_refused_and_costs_nothing(
+    surface: tuple[Driver, RunningBot],
+) -> None:
+    driver, bot = surface
+    refused = await driver.ask("a flock of birds --n 7")
+    assert refused.result is None and messages.NOT_CHARGED in refused.text, refused.text
+    assert (await bot.usage(driver.key(0))).day_used == 0
+    assert await bot.jobs(driver.key(0)) == []
