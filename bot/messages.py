@@ -437,10 +437,7 @@ def weights_note(weights: dict[str, int]) -> str:
 
 
 def pool_left(used: int, limit: int, resets_at: datetime) -> str:
-    return (
-        f"Shared images left here today: {max(0, limit - used)} of {limit} "
-        f"(resets {_when(resets_at)})."
-    )
+    return f"Shared images left here today: {max(0, limit - used)} of {limit} (resets {_when(resets_at)})."
 
 
 def history_line(
