@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from bot import messages
-from bot.engine.pipeline import Delivery, request_from_json, request_to_json
+from bot.engine.pipeline import FAILURE_KINDS, Delivery, request_from_json, request_to_json
 from bot.errors import (
     DeliveryError,
     InvalidRequest,
@@ -22,6 +22,7 @@ from bot.errors import (
     UserBlocked,
 )
 from bot.ledger import SQLiteLedger
+from bot.providers.base import ProviderCall, ProviderOutput
 from bot.providers.demo import DemoProvider
 from bot.request.models import (
     GenerationRequest,
@@ -243,7 +244,7 @@ async def test_a_delivery_that_raises_is_refunded(tmp_path: Path) -> None:
         assert await used(h.ledger, ALICE) == 0
         assert await h.ledger.open_reservations() == 0
         (job,) = await h.ledger.jobs_for_user(ALICE.key)
-        assert (job.status, job.error_kind) == (JobStatus.FAILED, "DeliveryError")
+        assert (job.status, job.error_kind) == (JobStatus.FAILED, "delivery")
         assert "upload refused" in (job.error or "")
     finally:
         await h.close()
@@ -664,5 +665,30 @@ async def test_restart_finishes_a_job_without_a_reservation(tmp_path: Path) -> N
         assert len(hooks.notices) == 2 and hooks.delivered == []
         assert await h.engine.recover() == []
         assert len(hooks.notices) == 2
+    finally:
+        await h.close()
+
+
+class _Broken(TestProvider):
+    """A provider with a bug: an exception seedbot does not expect."""
+
+    async def generate(self, call: ProviderCall) -> ProviderOutput:
+        raise ValueError("1")
+
+
+async def test_an_unexpected_error_is_logged_and_counted_under_a_documented_kind(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, _Broken(config))
+    try:
+        with pytest.raises(ValueError):
+            await h.engine.generate(fox(), ALICE, deliver=Deliverer())
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert job.error_kind == "unavailable" and job.error_kind in FAILURE_KINDS
+        assert await used(h.ledger, ALICE) == 0
+        assert any(r.exc_info and "failed unexpectedly" in r.getMessage() for r in caplog.records)
+        stats = await h.engine.community.stats(None)
+        assert "ValueError" not in stats and "unavailable" in stats
     finally:
         await h.close()

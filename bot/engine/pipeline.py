@@ -14,23 +14,33 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import os
 import secrets
-import socket
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from bot import messages
 from bot.app.config import Settings
 from bot.app.logs import job_context
 from bot.app.metrics import Metrics
-from bot.conversation.community import Community, WorkspacePolicy, tier_of
+from bot.conversation.community import Community, tier_of
 from bot.engine.gate import Gate
+from bot.engine.job import (
+    Admitted,
+    Deliver,
+    Delivery,
+    PlatformHooks,
+    Progress,
+    ProgressEvent,
+    all_failed_kind,
+    now_iso,
+    quiet,
+    request_from_json,
+    request_to_json,
+)
+from bot.engine.leases import Leases, owner_id
 from bot.engine.memory import IdleTrimmer
+from bot.engine.recovery import Recovery
+from bot.engine.shutdown import Lifecycle
 from bot.errors import (
     ChannelNotAllowed,
     DeliveryError,
@@ -42,13 +52,11 @@ from bot.errors import (
     UserBlocked,
 )
 from bot.ledger.base import Ledger, QuotaStatus
-from bot.ledger.postgres import PostgresLedger
 from bot.providers.router import Router
 from bot.request.models import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
-    ImageInput,
     Job,
     JobKind,
     JobStatus,
@@ -58,6 +66,7 @@ from bot.request.models import (
 from bot.request.validation import ValidatedRequest, validate
 
 __all__ = [
+    "FAILURE_KINDS",
     "Admitted",
     "Delivery",
     "Engine",
@@ -75,87 +84,7 @@ log = logging.getLogger(__name__)
 PARENT_WAIT_MARGIN = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class ProgressEvent:
-    stage: str  # "queued", "running", "done"
-    position: int | None = None
-    elapsed: float = 0.0
-    percent: float | None = None
-    provider: str | None = None
-
-    def text(self) -> str:
-        if self.stage == "queued":
-            return messages.queued(self.position or 1)
-        if self.stage == "running":
-            return messages.running(self.elapsed, self.percent)
-        return "Done."
-
-
-Progress = Callable[[ProgressEvent], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Admitted:
-    """A request that passed validation and the workspace's rules, with its price."""
-
-    request: GenerationRequest
-    validated: ValidatedRequest
-    policy: WorkspacePolicy
-    weight: int  # quota units per image
-
-    @property
-    def cost(self) -> int:
-        return self.weight * self.validated.count
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What the adapter posted: how many images reached the user, and the messages holding them."""
-
-    delivered: int
-    message_ids: tuple[str, ...] = ()
-    thread_id: str | None = None
-
-
-Deliver = Callable[[GenerationResult], Awaitable[Delivery]]
-
-
-@dataclass(frozen=True, slots=True)
-class PlatformHooks:
-    """How the engine reaches a platform for jobs it resumes after a restart."""
-
-    deliver: Callable[[Job, GenerationResult], Awaitable[Delivery]]
-    notify: Callable[[Job, str], Awaitable[None]]  # tell the user in plain words
-
-
-def request_to_json(request: GenerationRequest) -> dict[str, Any]:
-    data = dataclasses.asdict(request)
-    data.pop("images")
-    data["image_count"] = len(request.images)
-    return data
-
-
-def request_from_json(data: dict[str, Any], images: list[ImageInput]) -> GenerationRequest:
-    fields = {f.name for f in dataclasses.fields(GenerationRequest)} - {"images"}
-    return GenerationRequest(images=tuple(images), **{k: v for k, v in data.items() if k in fields})
-
-
-async def _quiet(progress: Progress | None, event: ProgressEvent) -> None:
-    """Progress is best effort: a failed status edit must never fail the job."""
-    if progress is None:
-        return
-    try:
-        await progress(event)
-    except Exception:
-        log.warning("progress callback failed", exc_info=True)
-
-
-def _owner_id() -> str:
-    """One lease owner per process: host, pid and a random part (pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-class Engine:
+class Engine(Lifecycle, Leases, Recovery):
     def __init__(
         self,
         settings: Settings,
@@ -185,8 +114,8 @@ class Engine:
         # the process running it, renewed every ttl/3 s; jobs of a dead process are taken over
         # once their lease expires. A single process on SQLite needs none of it (recover() at
         # start-up finds everything the last run left).
-        self.leases = isinstance(ledger, PostgresLedger) if leases is None else leases
-        self.owner = _owner_id()
+        self.leases = ledger.shared if leases is None else leases
+        self.owner = owner_id()
         self.lease_ttl = settings.lease_ttl
         self._lease_task: asyncio.Task[None] | None = None
         self._taking_over = False  # set by recover(): also take over expired jobs periodically
@@ -361,7 +290,7 @@ class Engine:
         try:
 
             async def on_position(position: int) -> None:
-                await _quiet(progress, ProgressEvent("queued", position=position))
+                await quiet(progress, ProgressEvent("queued", position=position))
 
             async with self.gate.slot(job.user_key, on_position):
                 started = time.monotonic()
@@ -384,25 +313,7 @@ class Engine:
                 usage=usage,
                 weight=weight,
             )
-            await self._still_ours(job.id)
-            if output_images:
-                await self.ledger.save_outputs(job.id, output_images)
-            try:
-                delivery = await deliver(result)
-            except SeedbotError:
-                raise
-            except Exception as exc:
-                raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-            delivered = max(0, min(delivery.delivered, len(output_images)))
-            await self.ledger.settle(reservation_id, delivered * weight)
-            if delivery.message_ids:
-                await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
-            if delivery.thread_id and delivery.thread_id != job.thread_id:
-                await self.ledger.update_job(job.id, thread_id=delivery.thread_id)
-            status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
-            await self.ledger.finish_job(job.id, status, delivered=delivered)
-            self._count_finished(job, status, provider_name, delivered)
-            log.info("job %s: delivered %d/%d via %s", job.id, delivered, validated.count, provider_name)
+            delivered, delivery = await self._settle(job, result, deliver, reservation_id)
             return dataclasses.replace(result, charged=delivered * weight), delivery
         except BaseException as exc:
             await self._fail(job, reservation_id, exc, resumable=not answered)
@@ -411,7 +322,7 @@ class Engine:
     async def _call_provider(
         self, job: Job, validated: ValidatedRequest, progress: Progress | None, started: float
     ) -> tuple[list[GeneratedImage], str, dict[str, Any]]:
-        await self.ledger.update_job(job.id, status=JobStatus.RUNNING, started_at=_now_iso())
+        await self.ledger.update_job(job.id, status=JobStatus.RUNNING, started_at=now_iso())
         state: dict[str, Any] = {"percent": None, "provider": None}
 
         async def on_provider(name: str) -> None:
@@ -423,13 +334,13 @@ class Engine:
 
         async def on_progress(percent: float) -> None:
             state["percent"] = percent
-            await _quiet(
+            await quiet(
                 progress, ProgressEvent("running", elapsed=time.monotonic() - started, percent=percent)
             )
 
         async def ticker() -> None:
             while True:
-                await _quiet(
+                await quiet(
                     progress,
                     ProgressEvent(
                         "running",
@@ -451,8 +362,8 @@ class Engine:
                 await tick
         if not output.images:
             # A batch where every image failed is the provider's answer, not a success.
-            raise ProviderError(provider.name, _all_failed_kind(output.failed), detail="no images returned")
-        await _quiet(
+            raise ProviderError(provider.name, all_failed_kind(output.failed), detail="no images returned")
+        await quiet(
             progress, ProgressEvent("done", elapsed=time.monotonic() - started, provider=provider.name)
         )
         usage = dict(output.usage)
@@ -473,7 +384,7 @@ class Engine:
             log.warning("job %s: stopped here; another process took it over", job.id)
             self.metrics.job_finished("taken_over", getattr(exc, "provider", None))
             return
-        kind = getattr(exc, "kind", None) or type(exc).__name__
+        kind = failure_kind(exc)
         detail = str(exc)[:500]
         if isinstance(exc, asyncio.CancelledError):
             kind, detail = "cancelled", "shut down while running"
@@ -519,254 +430,48 @@ class Engine:
         if delivered:
             self.metrics.images.labels(job.platform).inc(delivered)
 
-    @contextlib.contextmanager
-    def _track(self, job_id: str) -> Iterator[None]:
-        task = asyncio.current_task()
-        if task is not None:
-            self._active[job_id] = task
-            self._idle.clear()
+    async def _settle(
+        self, job: Job, result: GenerationResult, deliver: Deliver, reservation_id: int
+    ) -> tuple[int, Delivery]:
+        """The tail every job shares, new or resumed: keep the images, deliver them, charge what
+        reached the user and refund the rest, link the messages, close the job."""
+        await self._still_ours(job.id)
+        if result.images:
+            await self.ledger.save_outputs(job.id, list(result.images))
         try:
-            yield
-        finally:
-            self._active.pop(job_id, None)
-            self._lost.discard(job_id)
-            if not self._active:
-                self._idle.set()
-                self._trim_memory.request()
-
-    @property
-    def active_jobs(self) -> list[str]:
-        return list(self._active)
-
-    async def shutdown(self, grace: float, *, settle_timeout: float = 10.0) -> list[str]:
-        """Stop taking new jobs, let running ones finish for `grace` seconds, then cancel the rest.
-
-        Cancelled jobs polling a resumable provider task stay 'running' (the next start's
-        recover() resumes them); the others are refunded. Returns the ids that were cancelled.
-        """
-        self.draining = True
-        if self._active:
-            log.info("shutting down: waiting up to %.0f s for %d running job(s)", grace, len(self._active))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), grace)
-        cancelled = list(self._active)
-        if cancelled:
-            log.warning("shutting down: cancelling %d job(s) still running", len(cancelled))
-            for task in set(self._active.values()):
-                task.cancel()
-            with contextlib.suppress(TimeoutError):  # each records its state in _fail
-                await asyncio.wait_for(self._idle.wait(), settle_timeout)
-        await self.close()
-        return cancelled
-
-    async def close(self) -> None:
-        """Stop renewing leases. When nothing runs here any more, let the jobs this process
-        checkpointed go at once (a lease of 0 s) so another process, or the next start, takes
-        them over without waiting for the lease to expire."""
-        task, self._lease_task = self._lease_task, None
-        self._taking_over = False
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.leases and not self._active:
-            try:
-                released = await self.ledger.renew_leases(self.owner, 0)
-            except Exception:
-                log.warning(
-                    "could not release job leases; they expire in %.0f s", self.lease_ttl, exc_info=True
-                )
-            else:
-                if released:
-                    log.info("released %d job lease(s) for another process to take over", len(released))
-
-    # -- job leases (several processes on one database) --------------------------------------
-
-    def _start_leases(self) -> None:
-        if self._lease_task is None or self._lease_task.done():
-            self._last_renewed = time.monotonic()
-            self._lease_task = asyncio.create_task(self._lease_loop(), name="seedbot-leases")
-
-    async def _lease_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_ttl / 3)
-            try:
-                await self._renew()
-            except Exception:
-                log.warning("job leases: renewal failed", exc_info=True)
-                if self._active and time.monotonic() - self._last_renewed > self.lease_ttl:
-                    # Our leases may have lapsed: another process may be running these jobs now.
-                    log.error("job leases: not renewed for %.0f s; stopping the jobs here", self.lease_ttl)
-                    self._drop(list(self._active))
-            if self._taking_over and not self.draining:
-                try:
-                    await self.take_over()
-                except Exception:
-                    log.warning("job leases: take-over failed", exc_info=True)
-
-    async def _renew(self) -> None:
-        running = list(self._active)
-        held = set(await self.ledger.renew_leases(self.owner, self.lease_ttl))
-        self._last_renewed = time.monotonic()
-        lost = []
-        for job_id in running:
-            if job_id in held or job_id not in self._active:
-                continue
-            current = await self.ledger.get_job(job_id)
-            if current is not None and current.owner not in (None, self.owner):
-                lost.append(job_id)
-        if lost:
-            log.error("job leases: %d job(s) were taken over by another process: %s", len(lost), lost)
-            self._drop(lost)
-
-    def _drop(self, job_ids: list[str]) -> None:
-        """Stop jobs that are no longer ours, leaving their ledger state to their new owner."""
-        for job_id in job_ids:
-            task = self._active.get(job_id)
-            if task is not None:
-                self._lost.add(job_id)
-                task.cancel()
-
-    async def _still_ours(self, job_id: str) -> None:
-        """Before anything the user sees (delivery): make sure the lease is still ours (a claim by
-        the holder renews it). Raises LeaseLost otherwise."""
-        if self.leases and not await self.ledger.claim_job(job_id, self.owner, self.lease_ttl):
-            self._lost.add(job_id)
-            raise LeaseLost(job_id)
-
-    async def take_over(self, limit: int = 10) -> list[str]:
-        """Take over jobs whose process died (their lease expired) and recover each one like a
-        restart does. Returns the ids being resumed."""
-        resumed: list[str] = []
-        while not self.draining:
-            jobs = await self.ledger.take_over_expired(self.owner, self.lease_ttl, limit)
-            for job in jobs:
-                log.info("job %s: taking over from %s (lease expired)", job.id, job.owner or "nobody")
-                if await self._recover_job(job):
-                    resumed.append(job.id)
-            if len(jobs) < limit:
-                break
-        return resumed
+            delivery = await deliver(result)
+        except SeedbotError:
+            raise
+        except Exception as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        delivered = max(0, min(delivery.delivered, len(result.images)))
+        await self.ledger.settle(reservation_id, delivered * result.weight)
+        if delivery.message_ids:
+            await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
+        if delivery.thread_id and delivery.thread_id != job.thread_id:
+            await self.ledger.update_job(job.id, thread_id=delivery.thread_id)
+        status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
+        await self.ledger.finish_job(job.id, status, delivered=delivered)
+        self._count_finished(job, status, result.provider, delivered)
+        log.info("job %s: delivered %d/%d via %s", job.id, delivered, result.requested, result.provider)
+        return delivered, delivery
 
     async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> None:
         await self.ledger.settle(reservation_id, 0)
         await self.ledger.finish_job(job_id, JobStatus.FAILED, error_kind=kind, error=detail)
 
-    # -- restart recovery -----------------------------------------------------------------------
 
-    async def recover(self) -> list[str]:
-        """Find jobs a previous process left running: resume polling ones, refund the rest.
-
-        Returns the ids of jobs being resumed (they finish in the background).
-        """
-        if self.leases:
-            # Other processes may be running jobs right now: only those whose lease expired are
-            # ours to recover, now and every ttl/3 s from here on.
-            self._taking_over = True
-            self._start_leases()
-            return await self.take_over()
-        resumed: list[str] = []
-        for job in await self.ledger.unfinished_jobs():
-            if await self._recover_job(job):
-                resumed.append(job.id)
-        return resumed
-
-    async def _recover_job(self, job: Job) -> bool:
-        """Resume one job a dead process left (True), or refund it and tell the user (False)."""
-        provider = self.router.get(job.provider) if job.provider else None
-        hooks = self.hooks.get(job.platform)
-        can_resume = (
-            job.provider_task_id is not None
-            and job.reservation_id is not None
-            and provider is not None
-            and provider.capabilities.resumable
-            and hooks is not None
-        )
-        if can_resume and hooks is not None:
-            log.info("job %s: resuming %s task after restart", job.id, job.provider)
-            task = asyncio.create_task(self._resume(job, hooks))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-            return True
-        log.info("job %s: left %s by a previous run; refunding", job.id, job.status)
-        if job.reservation_id is not None:
-            await self._refund(job.id, job.reservation_id, "restart", "bot restarted during the job")
-        else:  # nothing held, but the row must still be closed or every restart meets it again
-            await self.ledger.finish_job(
-                job.id, JobStatus.FAILED, error_kind="restart", error="bot restarted during the job"
-            )
-        if hooks is not None:
-            with contextlib.suppress(Exception):
-                await hooks.notify(job, messages.RESTARTED_REFUNDED)
-        return False
-
-    async def _resume(self, job: Job, hooks: PlatformHooks) -> None:
-        with job_context(job.id, job.platform, job.user_key), self._track(job.id):
-            await self._resume_job(job, hooks)
-
-    async def _resume_job(self, job: Job, hooks: PlatformHooks) -> None:
-        assert (
-            job.provider is not None and job.provider_task_id is not None and job.reservation_id is not None
-        )
-        answered = False
-        try:
-            inputs = await self.ledger.job_inputs(job.id)
-            validated = validate(request_from_json(job.request, inputs))
-            started = time.monotonic()
-
-            async def no_progress(percent: float) -> None:
-                return None
-
-            provider, output = await self.router.resume(
-                job.provider, job.provider_task_id, validated, job.id, on_progress=no_progress
-            )
-            answered = True
-            self.metrics.latency.labels(provider.name).observe(time.monotonic() - started)
-            if not output.images:
-                raise ProviderError(
-                    provider.name, _all_failed_kind(output.failed), detail="no images returned"
-                )
-            images = output.images[: validated.count]
-            weight = int(job.request.get("weight") or 1)
-            await self._still_ours(job.id)
-            await self.ledger.save_outputs(job.id, images)
-            result = GenerationResult(
-                job_id=job.id,
-                images=tuple(images),
-                provider=provider.name,
-                model=validated.spec.key,
-                size=validated.size,
-                requested=validated.count,
-                elapsed=time.monotonic() - started,
-                charged=len(images) * weight,
-                usage=dict(output.usage),
-                weight=weight,
-            )
-            delivery = await hooks.deliver(job, result)
-            delivered = max(0, min(delivery.delivered, len(images)))
-            await self.ledger.settle(job.reservation_id, delivered * weight)
-            if delivery.message_ids:
-                await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
-            status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
-            await self.ledger.finish_job(job.id, status, delivered=delivered)
-            self._count_finished(job, status, provider.name, delivered)
-        except BaseException as exc:
-            await self._fail(job, job.reservation_id, exc, resumable=not answered)
-            if isinstance(exc, SeedbotError):
-                with contextlib.suppress(Exception):
-                    await hooks.notify(job, exc.user_text)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-
-    async def wait_background(self) -> None:
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+# What `seedbot stats` may list as a failed job's kind: the provider's kinds, a delivery the
+# platform refused, a restart that could not resume, a shutdown. Anything unexpected is logged
+# with its traceback and counted as `unavailable`.
+FAILURE_KINDS = (*(str(k) for k in ProviderErrorKind), "delivery", "restart", "cancelled")
 
 
-def _all_failed_kind(failed: int) -> ProviderErrorKind:
-    # Every image refused one by one is almost always the content filter.
-    return ProviderErrorKind.MODERATION if failed else ProviderErrorKind.UNAVAILABLE
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+def failure_kind(exc: BaseException) -> str:
+    if isinstance(exc, ProviderError):
+        return str(exc.kind)
+    if isinstance(exc, DeliveryError):
+        return "delivery"
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    return str(ProviderErrorKind.UNAVAILABLE)

@@ -260,6 +260,9 @@ def job_from_row(
 
 
 class Ledger(Protocol):
+    # Several processes may share this database at once (PostgreSQL): jobs then carry leases.
+    shared: bool
+
     async def open(self) -> None: ...
     async def close(self) -> None: ...
 

@@ -78,6 +78,8 @@ def _time(value: str | datetime | None) -> datetime | None:
 
 
 class PostgresLedger:
+    shared = True  # several processes on one database
+
     def __init__(
         self,
         dsn: str,

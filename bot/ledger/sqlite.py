@@ -58,6 +58,8 @@ def _iso(moment: datetime) -> str:
 
 
 class SQLiteLedger:
+    shared = False  # several processes on one database: no (one process per file)
+
     def __init__(
         self,
         path: str,

@@ -1,0 +1,135 @@
+"""Job leases, for several processes on one database: each job is claimed by the process
+running it and renewed every ttl/3 s; jobs of a dead process are taken over once their lease
+expires, and a process that finds one of its jobs taken over stops it without touching it.
+Used when the ledger is shared (`Ledger.shared`); a single process on SQLite needs none of it
+(recovery at start-up finds everything the last run left)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import LeaseLost
+from bot.ledger.base import Ledger
+from bot.request.models import Job
+
+__all__ = ["Leases", "owner_id"]
+
+log = logging.getLogger(__name__)
+
+
+def owner_id() -> str:
+    """One lease owner per process: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Leases:
+    """The lease part of the Engine (a mixin: it shares the engine's state)."""
+
+    ledger: Ledger
+    leases: bool
+    owner: str
+    lease_ttl: float
+    draining: bool
+    _active: dict[str, asyncio.Task[Any]]
+    _lease_task: asyncio.Task[None] | None
+    _taking_over: bool
+    _lost: set[str]
+    _last_renewed: float
+
+    if TYPE_CHECKING:  # provided by the other parts of the Engine
+
+        async def _recover_job(self, job: Job) -> bool: ...
+
+    def _start_leases(self) -> None:
+        if self._lease_task is None or self._lease_task.done():
+            self._last_renewed = time.monotonic()
+            self._lease_task = asyncio.create_task(self._lease_loop(), name="seedbot-leases")
+
+    async def _lease_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            try:
+                await self._renew()
+            except Exception:
+                log.warning("job leases: renewal failed", exc_info=True)
+                if self._active and time.monotonic() - self._last_renewed > self.lease_ttl:
+                    # Our leases may have lapsed: another process may be running these jobs now.
+                    log.error("job leases: not renewed for %.0f s; stopping the jobs here", self.lease_ttl)
+                    self._drop(list(self._active))
+            if self._taking_over and not self.draining:
+                try:
+                    await self.take_over()
+                except Exception:
+                    log.warning("job leases: take-over failed", exc_info=True)
+
+    async def _renew(self) -> None:
+        running = list(self._active)
+        held = set(await self.ledger.renew_leases(self.owner, self.lease_ttl))
+        self._last_renewed = time.monotonic()
+        lost = []
+        for job_id in running:
+            if job_id in held or job_id not in self._active:
+                continue
+            current = await self.ledger.get_job(job_id)
+            if current is not None and current.owner not in (None, self.owner):
+                lost.append(job_id)
+        if lost:
+            log.error("job leases: %d job(s) were taken over by another process: %s", len(lost), lost)
+            self._drop(lost)
+
+    def _drop(self, job_ids: list[str]) -> None:
+        """Stop jobs that are no longer ours, leaving their ledger state to their new owner."""
+        for job_id in job_ids:
+            task = self._active.get(job_id)
+            if task is not None:
+                self._lost.add(job_id)
+                task.cancel()
+
+    async def _still_ours(self, job_id: str) -> None:
+        """Before anything the user sees (delivery): make sure the lease is still ours (a claim by
+        the holder renews it). Raises LeaseLost otherwise."""
+        if self.leases and not await self.ledger.claim_job(job_id, self.owner, self.lease_ttl):
+            self._lost.add(job_id)
+            raise LeaseLost(job_id)
+
+    async def take_over(self, limit: int = 10) -> list[str]:
+        """Take over jobs whose process died (their lease expired) and recover each one like a
+        restart does. Returns the ids being resumed."""
+        resumed: list[str] = []
+        while not self.draining:
+            jobs = await self.ledger.take_over_expired(self.owner, self.lease_ttl, limit)
+            for job in jobs:
+                log.info("job %s: taking over from %s (lease expired)", job.id, job.owner or "nobody")
+                if await self._recover_job(job):
+                    resumed.append(job.id)
+            if len(jobs) < limit:
+                break
+        return resumed
+
+    async def release_leases(self) -> None:
+        """Stop renewing leases. When nothing runs here any more, let the jobs this process
+        checkpointed go at once (a lease of 0 s) so another process, or the next start, takes
+        them over without waiting for the lease to expire."""
+        task, self._lease_task = self._lease_task, None
+        self._taking_over = False
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.leases and not self._active:
+            try:
+                released = await self.ledger.renew_leases(self.owner, 0)
+            except Exception:
+                log.warning(
+                    "could not release job leases; they expire in %.0f s", self.lease_ttl, exc_info=True
+                )
+            else:
+                if released:
+                    log.info("released %d job lease(s) for another process to take over", len(released))
