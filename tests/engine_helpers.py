@@ -15,7 +15,9 @@ from typing import Any, ClassVar
 import httpx
 from PIL import Image
 
-from bot.app.config import Settings
+from bot.config import Settings
+from bot.conversation.community import Community
+from bot.conversation.conversation import Conversation
 from bot.engine.pipeline import Delivery, Engine, PlatformHooks, ProgressEvent
 from bot.errors import ProviderError, ProviderErrorKind
 from bot.ledger import SQLiteLedger
@@ -134,6 +136,14 @@ class Harness:
 
     engine: Engine
     ledger: SQLiteLedger
+
+    @property
+    def conversation(self) -> Conversation:
+        return Conversation(self.engine, self.ledger)
+
+    @property
+    def community(self) -> Community:
+        return self.conversation.community
 
     async def close(self) -> None:
         await self.engine.wait_background()

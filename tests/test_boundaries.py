@@ -100,7 +100,7 @@ def test_importing_every_bot_module_loads_no_platform() -> None:
 ADAPTER_MAY_IMPORT = {
     "bot",  # bot.messages: every sentence a user reads
     "bot.errors",
-    "bot.app.config",
+    "bot.config",
     "bot.app.invite",
     "bot.app.platform",
     "bot.app.runtime",

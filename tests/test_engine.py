@@ -688,7 +688,7 @@ async def test_an_unexpected_error_is_logged_and_counted_under_a_documented_kind
         assert job.error_kind == "unavailable" and job.error_kind in FAILURE_KINDS
         assert await used(h.ledger, ALICE) == 0
         assert any(r.exc_info and "failed unexpectedly" in r.getMessage() for r in caplog.records)
-        stats = await h.engine.community.stats(None)
+        stats = await h.community.stats(None)
         assert "ValueError" not in stats and "unavailable" in stats
     finally:
         await h.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.errors import QuotaExceeded, UserBlocked
 from bot.ledger import SQLiteLedger, open_ledger
 from bot.ledger.base import Reservation, day_key, month_key, period_resets

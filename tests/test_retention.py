@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.conversation.compose import compose_edit, compose_reroll, compose_variations
 from bot.errors import InvalidRequest
 from bot.ledger.retention import ImageRetention
@@ -79,7 +79,7 @@ async def test_expired_jobs_refuse_edits_and_reruns_but_not_plain_rerolls(h: Har
 
     again = await compose_reroll(h.ledger, first)  # it had no references: the same request still
     assert (again.request.prompt, again.request.count, again.request.images) == ("a red fox", 2, ())
-    info = await h.engine.community.lineage(edit)
+    info = await h.community.lineage(edit)
     assert "References: 1 image, no longer kept" in info
     assert (await h.ledger.quota(ALICE.key)).day_used == 3  # refusals cost nothing
     assert (await _job(h, edit.id)).status == JobStatus.SUCCEEDED  # history keeps the job

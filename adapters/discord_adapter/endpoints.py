@@ -18,7 +18,7 @@ import discord.gateway
 import discord.http
 import yarl
 
-from bot.app.config import Settings
+from bot.config import Settings
 
 __all__ = ["DEFAULT_API_BASE", "DEFAULT_GATEWAY", "Endpoints"]
 

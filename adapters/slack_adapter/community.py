@@ -20,14 +20,15 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
+from bot.conversation.conversation import Conversation
 from bot.conversation.turns import History, Turn
 from bot.errors import InvalidRequest, SeedbotError
 from bot.request.models import Job, Requester
 
 if TYPE_CHECKING:
-    from adapters.slack_adapter.handlers import SlackHandlers
     from adapters.slack_adapter.reply import SlackReply
 
 __all__ = ["SlackCommunity"]
@@ -39,9 +40,9 @@ _USER = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
 
 
 class SlackCommunity:
-    def __init__(self, handlers: SlackHandlers) -> None:
-        self.client = handlers.client
-        self.conversation = handlers.conversation
+    def __init__(self, client: AsyncWebClient, conversation: Conversation) -> None:
+        self.client = client
+        self.conversation = conversation
 
     async def text_command(self, who: Requester, reply: SlackReply, raw: str) -> bool:
         """Answer `history` / `admin ...` (raw Slack text, bot mention removed); False if the

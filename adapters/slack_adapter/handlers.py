@@ -73,7 +73,7 @@ class SlackHandlers:
         self.files = files
         self.bot_user_id = bot_user_id
         self.seen = seen or SeenMessages()
-        self.commands = SlackCommunity(self)
+        self.commands = SlackCommunity(client, self.conversation)
         self.conversation.attach(Surface(PLATFORM, resumed=self.resumed_reply, help=self.help))
 
     @staticmethod

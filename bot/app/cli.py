@@ -20,14 +20,14 @@ import httpx
 from pydantic import ValidationError
 
 from bot import messages
-from bot.app.config import Settings, get_settings
 from bot.app.health import HealthServer
 from bot.app.invite import DISCORD_PERMISSIONS, discord_invite_url
-from bot.app.logs import RedactingFilter, configure_logging
 from bot.app.platform import Platform, load_factories
 from bot.app.runtime import Runtime, open_runtime
+from bot.config import Settings, get_settings
 from bot.engine.pipeline import Delivery
 from bot.errors import ProviderError, SeedbotError
+from bot.logs import RedactingFilter, configure_logging
 from bot.media.images import load_reference
 from bot.request.models import GenerationRequest, GenerationResult, ImageInput, Requester
 from bot.request.validation import MAX_OUTPUTS, MODELS, REFERENCE_MAX_BYTES

@@ -3,7 +3,7 @@
     GET /healthz   200 {"status": "ok", ...} when the database answers and every started
                    platform reports ready; else 503 with what is down, e.g.
                    {"status": "down", "down": ["database", "platform:discord"], ...}
-    GET /metrics   Prometheus text format (bot.app.metrics)
+    GET /metrics   Prometheus text format (bot.metrics)
 
 A platform says whether its connection is up through an optional `ready` bool property;
 a platform without one counts as ready once started.
@@ -18,8 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.app.metrics import CONTENT_TYPE
 from bot.app.runtime import Runtime
+from bot.metrics import CONTENT_TYPE
 
 __all__ = ["DB_TIMEOUT", "HealthServer", "platform_ready"]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.conversation.conversation import Conversation
 from bot.engine.pipeline import Engine
 from bot.ledger import Ledger, open_ledger

@@ -6,9 +6,10 @@ someone who manages this server or workspace) and which workspace they act on.
 
 from __future__ import annotations
 
-from bot.conversation.community import Community, workspace_key
+from bot.conversation.community import Community
 from bot.conversation.policy import Policy
 from bot.request.models import Requester
+from bot.request.workspace import workspace_key
 
 __all__ = ["Admin"]
 

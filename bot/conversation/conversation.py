@@ -71,7 +71,7 @@ class Conversation:
     def __init__(self, engine: Engine, ledger: Ledger) -> None:
         self.engine = engine
         self.ledger = ledger
-        self.community: Community = engine.community
+        self.community = Community(engine.settings, ledger, engine.workspaces)
         self.policy = Policy(engine.settings)
         self.admin = Admin(self.community, self.policy)
         self.surfaces: dict[str, Surface] = {}

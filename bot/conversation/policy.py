@@ -14,7 +14,7 @@ Manage Server).
 from __future__ import annotations
 
 from bot import messages
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.errors import InvalidRequest, NotAdmin
 from bot.request.models import Job, Requester
 

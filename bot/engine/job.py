@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import messages
-from bot.conversation.community import WorkspacePolicy
 from bot.errors import ProviderErrorKind
 from bot.request.models import GenerationRequest, GenerationResult, ImageInput, Job
 from bot.request.validation import ValidatedRequest
+from bot.request.workspace import WorkspacePolicy
 
 __all__ = [
     "Admitted",

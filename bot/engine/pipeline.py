@@ -19,10 +19,8 @@ import time
 from typing import Any
 
 from bot import messages
-from bot.app.config import Settings
-from bot.app.logs import job_context
-from bot.app.metrics import Metrics
-from bot.conversation.community import Community, tier_of
+from bot.config import Settings
+from bot.engine.admission import Workspaces
 from bot.engine.gate import Gate
 from bot.engine.job import (
     Admitted,
@@ -52,6 +50,8 @@ from bot.errors import (
     UserBlocked,
 )
 from bot.ledger.base import Ledger, QuotaStatus
+from bot.logs import job_context
+from bot.metrics import Metrics
 from bot.providers.router import Router
 from bot.request.models import (
     GeneratedImage,
@@ -64,6 +64,7 @@ from bot.request.models import (
     Requester,
 )
 from bot.request.validation import ValidatedRequest, validate
+from bot.request.workspace import tier_of
 
 __all__ = [
     "FAILURE_KINDS",
@@ -121,7 +122,7 @@ class Engine(Lifecycle, Leases, Recovery):
         self._taking_over = False  # set by recover(): also take over expired jobs periodically
         self._lost: set[str] = set()  # jobs another process took over: cancelled, state left alone
         self._last_renewed = time.monotonic()
-        self.community = Community(settings, ledger)
+        self.workspaces = Workspaces(settings, ledger)
 
     @property
     def demo(self) -> bool:
@@ -136,13 +137,9 @@ class Engine(Lifecycle, Leases, Recovery):
     async def usage(self, requester: Requester) -> QuotaStatus:
         return await self.ledger.quota(requester.key, unlimited=self.is_admin(requester))
 
-    async def usage_text(self, requester: Requester) -> str:
-        """/usage: today's and this month's use, what is left (weighted), resets, the server pool."""
-        return await self.community.usage_text(requester, unlimited=self.is_admin(requester))
-
     async def defaults_for(self, requester: Requester) -> dict[str, object]:
         """Request defaults where the requester is (the server's model, resolution, ...)."""
-        return await self.community.defaults_for(requester)
+        return await self.workspaces.defaults_for(requester)
 
     @property
     def parent_wait(self) -> float:
@@ -168,12 +165,12 @@ class Engine(Lifecycle, Leases, Recovery):
     async def admit(self, request: GenerationRequest, requester: Requester) -> Admitted:
         """check() plus the workspace's rules (allowed channels, batch size), and what the request
         will cost. Free: every refusal comes before any charge."""
-        policy = await self.community.policy_for(requester)
+        policy = await self.workspaces.policy_for(requester)
         if not policy.allows(requester):  # before validation: this channel is not for the bot
             raise ChannelNotAllowed()
         validated = self.check(request)
-        self.community.admit(requester, policy, validated)
-        return Admitted(request, validated, policy, self.community.weight(validated))
+        self.workspaces.admit(requester, policy, validated)
+        return Admitted(request, validated, policy, self.workspaces.weight(validated))
 
     async def generate(
         self,
@@ -223,7 +220,7 @@ class Engine(Lifecycle, Leases, Recovery):
                 requester.key,
                 cost,
                 unlimited=self.is_admin(requester),
-                pool=self.community.pool_for(requester, admitted.policy),
+                pool=self.workspaces.pool_for(requester, admitted.policy),
             )
         except QuotaExceeded as exc:
             self.metrics.quota_refusals.labels(exc.scope).inc()

@@ -10,11 +10,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bot import messages
-from bot.app.logs import job_context
-from bot.app.metrics import Metrics
 from bot.engine.job import Deliver, Delivery, PlatformHooks, all_failed_kind, request_from_json
 from bot.errors import ProviderError, SeedbotError
 from bot.ledger.base import Ledger
+from bot.logs import job_context
+from bot.metrics import Metrics
 from bot.providers.router import Router
 from bot.request.models import GenerationResult, Job, JobStatus
 from bot.request.validation import validate

@@ -3,7 +3,7 @@ the PostgreSQL backend for several bot processes sharing one database (postgres.
 
 from __future__ import annotations
 
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.ledger.base import Ledger, QuotaStatus, Reservation
 from bot.ledger.postgres import PostgresLedger, is_postgres_url
 from bot.ledger.sqlite import SQLiteLedger

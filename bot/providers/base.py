@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.errors import DownloadError, InvalidImage, ProviderError, ProviderErrorKind
 from bot.media.fetch import SafeFetcher
 from bot.media.images import measure

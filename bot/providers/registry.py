@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from bot.app.config import PROVIDER_ORDER, Settings
+from bot.config import PROVIDER_ORDER, Settings
 from bot.media.fetch import SafeFetcher
 from bot.providers.apiframe import ApiframeProvider
 from bot.providers.base import Provider

@@ -24,7 +24,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from bot.app.config import KNOWN_PROVIDERS
+from bot.config import KNOWN_PROVIDERS
 from bot.errors import InvalidRequest, NoProviderAvailable, ProviderError, ProviderErrorKind
 from bot.providers.base import Provider, ProviderCall, ProviderOutput
 from bot.request.validation import ValidatedRequest

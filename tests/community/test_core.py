@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.app.config import Settings
-from bot.conversation.community import WorkspacePolicy, parse_setting, tier_of
+from bot.config import Settings
 from bot.errors import InvalidRequest, ProviderErrorKind, QuotaExceeded
 from bot.request.models import GenerationRequest, Job, JobKind, JobStatus, Requester
 from bot.request.validation import validate
+from bot.request.workspace import WorkspacePolicy, parse_setting, tier_of
 from tests.engine_helpers import Deliverer, TestProvider, open_engine, provider_error, settings
 
 GUILD = "g1"
@@ -79,7 +79,7 @@ async def test_a_4k_image_counts_as_its_weight_everywhere(tmp_path: Path) -> Non
         with pytest.raises(QuotaExceeded) as refused:
             await h.engine.generate(fox(model="4.5", resolution="4K", count=2), ALICE, deliver=Deliverer())
         assert "This request counts as 4 images." in refused.value.user_text
-        text = await h.engine.usage_text(ALICE)
+        text = await h.conversation.usage(ALICE)
         assert "Images left today: 3 of 5" in text
         assert "a 4K image counts as 2" in text
         # A 2K image still counts 1.
@@ -109,7 +109,7 @@ async def test_the_server_pool_runs_out_before_the_users_own_limit(tmp_path: Pat
     config = settings(tmp_path, daily_images=10)
     h = await open_engine(config, TestProvider(config))
     try:
-        await h.engine.community.settings_set("admin", WS, "pool", "3")
+        await h.community.settings_set("admin", WS, "pool", "3")
         await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer())
         await h.engine.generate(fox(), BOB, deliver=Deliverer())
         with pytest.raises(QuotaExceeded) as refused:
@@ -119,7 +119,7 @@ async def test_the_server_pool_runs_out_before_the_users_own_limit(tmp_path: Pat
             "You've used this server's shared images for today (3 of 3)."
         )
         assert (await h.ledger.quota(ALICE.key)).day_used == 2  # nothing charged for the refusal
-        assert "Shared images left here today: 0 of 3" in await h.engine.usage_text(BOB)
+        assert "Shared images left here today: 0 of 3" in await h.conversation.usage(BOB)
         # Another server's pool is separate; a DM has none.
         other = Requester(platform="discord", user_id="1", workspace_id="g2", channel_id="c9")
         await h.engine.generate(fox(), other, deliver=Deliverer())
@@ -131,7 +131,7 @@ async def test_a_failed_job_refunds_the_pool_with_the_user(tmp_path: Path) -> No
     config = settings(tmp_path)
     h = await open_engine(config, TestProvider(config, error=provider_error(ProviderErrorKind.TIMEOUT)))
     try:
-        await h.engine.community.settings_set("admin", WS, "pool", "5")
+        await h.community.settings_set("admin", WS, "pool", "5")
         with pytest.raises(Exception):  # noqa: B017
             await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer())
         assert await h.ledger.pool_used(f"pool:{WS}") == 0
@@ -145,8 +145,8 @@ async def test_channel_allow_list_and_batch_limit_are_refused_for_free(tmp_path:
     provider = TestProvider(config)
     h = await open_engine(config, provider)
     try:
-        await h.engine.community.settings_set("admin", WS, "channels", "<#c2>")
-        await h.engine.community.settings_set("admin", WS, "max_batch", "2")
+        await h.community.settings_set("admin", WS, "channels", "<#c2>")
+        await h.community.settings_set("admin", WS, "max_batch", "2")
         with pytest.raises(Exception) as refused:
             await h.engine.generate(fox(), ALICE, deliver=Deliverer())
         assert getattr(refused.value, "user_text", "") == messages.CHANNEL_NOT_ALLOWED
@@ -168,7 +168,7 @@ async def test_server_defaults_apply_unless_flags_say_otherwise(tmp_path: Path) 
     config = settings(tmp_path)
     h = await open_engine(config, TestProvider(config))
     try:
-        community = h.engine.community
+        community = h.community
         await community.settings_set("admin", WS, "model", "4.5")
         await community.settings_set("admin", WS, "format", "png")
         defaults = await h.engine.defaults_for(ALICE)
@@ -201,16 +201,16 @@ async def test_history_and_lineage(tmp_path: Path) -> None:
         async def link(job: Job) -> str:
             return f"<link {job.id}>"
 
-        text = await h.engine.community.history(ALICE, link)
+        text = await h.community.history(ALICE, link)
         lines = text.splitlines()
         assert lines[0] == "Your last jobs, newest first:"
         assert lines[1].startswith("1. ") and "at night" in lines[1] and f"<link {second.job_id}>" in lines[1]
         assert "a red fox in the snow" in lines[2] and "2 images" in lines[2] and "succeeded" in lines[2]
-        assert await h.engine.community.history(BOB, link) == messages.NO_HISTORY
+        assert await h.community.history(BOB, link) == messages.NO_HISTORY
 
         job = await h.ledger.get_job(second.job_id)
         assert job is not None and job.status == JobStatus.SUCCEEDED
-        info = await h.engine.community.lineage(job)
+        info = await h.community.lineage(job)
         assert f"image 1: a result of job {first.job_id}" in info
         assert f"Made from: job {first.job_id}" in info
         assert "Provider: scripted" in info and "Images charged: 1" in info
@@ -222,7 +222,7 @@ async def test_admin_changes_are_audited(tmp_path: Path) -> None:
     config = settings(tmp_path, daily_images=2)
     h = await open_engine(config, TestProvider(config))
     try:
-        c = h.engine.community
+        c = h.community
         await c.quota_set("discord:9", ALICE.key, daily=1, monthly=None)
         await c.quota_grant("discord:9", ALICE.key, 3)
         assert "Images left today: 4 of 4" in await c.quota_show(ALICE.key)
@@ -259,13 +259,13 @@ async def test_stats_by_user_provider_and_failure_kind(tmp_path: Path) -> None:
         await h.engine.generate(fox(), BOB, deliver=Deliverer())
         with pytest.raises(Exception):  # noqa: B017
             await h.engine.generate(fox(), BOB, deliver=Deliverer(fail=RuntimeError("gone")))
-        text = await h.engine.community.stats(WS)
+        text = await h.community.stats(WS)
         assert "Today: 3 jobs, 3 images" in text
         assert f"  {ALICE.key}: 1 job, 2 images" in text
         assert f"  {BOB.key}: 2 jobs, 1 image" in text
         assert "  scripted: 3 jobs, 3 images" in text
         assert "  delivery: 1" in text and "DeliveryError" not in text
-        assert "Today: 0 jobs" in await h.engine.community.stats("slack:T1")
-        assert "Stats for every workspace" in await h.engine.community.stats(None)
+        assert "Today: 0 jobs" in await h.community.stats("slack:T1")
+        assert "Stats for every workspace" in await h.community.stats(None)
     finally:
         await h.close()

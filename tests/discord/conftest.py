@@ -23,9 +23,9 @@ import pytest
 from PIL import Image
 
 from adapters.discord_adapter.platform import DiscordPlatform
-from bot.app.config import Settings
 from bot.app.platform import load_factories
 from bot.app.runtime import Runtime, open_runtime
+from bot.config import Settings
 from bot.ledger.base import QuotaStatus
 from bot.request.models import Job, JobStatus
 from tests.botproc import BotGroup, BotProcess, bot_env

@@ -12,7 +12,7 @@ from discord.ext import commands
 from pydantic import ValidationError
 
 from adapters.discord_adapter.client import SeedBot, ShardedSeedBot
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.request.models import JobKind
 from tests.discord.conftest import RunningBot, StartBot, job_id_of, wait_result
 from tests.emulators.discord import GUILD_ID, DiscordEmulator

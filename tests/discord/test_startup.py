@@ -10,9 +10,9 @@ import discord.gateway
 import discord.http
 import pytest
 
-from bot.app.config import Settings
 from bot.app.platform import load_factories
 from bot.app.runtime import open_runtime
+from bot.config import Settings
 from tests.discord.conftest import StartBot, settings_for, wait_result
 from tests.emulators.discord import GUILD_ID, DiscordEmulator, Intents
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.errors import QuotaExceeded, UserBlocked
 from bot.ledger import PostgresLedger, SQLiteLedger, open_ledger
 from bot.ledger.base import Reservation

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.engine.pipeline import Engine
 from bot.ledger import PostgresLedger
 from bot.providers.router import Router
@@ -228,7 +228,7 @@ async def test_sqlite_engine_takes_no_leases(tmp_path: Path) -> None:
 
 WORKER = """
 import asyncio, json, sys, time
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.engine.pipeline import Engine
 from bot.errors import QuotaExceeded
 from bot.ledger import PostgresLedger

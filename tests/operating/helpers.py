@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import httpx
 from PIL import Image
 
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.engine.pipeline import Delivery, Engine
 from bot.ledger import SQLiteLedger
 from bot.media.fetch import SafeFetcher

@@ -108,7 +108,7 @@ def test_the_wheel_builds_offline_with_migrations_and_entry_points(tmp_path: Pat
             for p in (REPO / "bot/ledger/migrations").rglob("*.sql")
         }
         assert set(migrations) == expected
-        for module in ("bot/app/cli.py", "bot/app/health.py", "bot/app/metrics.py", "bot/py.typed"):
+        for module in ("bot/app/cli.py", "bot/app/health.py", "bot/metrics.py", "bot/py.typed"):
             assert module in names
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         text = zf.read(entry_points).decode()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.media.fetch import SafeFetcher
 from bot.media.images import load_reference
 from bot.providers.base import Provider

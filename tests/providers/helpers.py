@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.media.fetch import SafeFetcher
 from bot.providers.base import Provider, ProviderCall
 from bot.providers.router import Router

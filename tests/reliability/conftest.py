@@ -21,9 +21,9 @@ from aiohttp import web
 
 from adapters.discord_adapter.platform import DiscordPlatform
 from adapters.slack_adapter.app import EVENTS_PATH, SlackPlatform
-from bot.app.config import Settings
 from bot.app.platform import load_factories
 from bot.app.runtime import Runtime, open_runtime
+from bot.config import Settings
 from bot.ledger.base import QuotaStatus
 from bot.request.models import Job, JobStatus
 from tests.emulators.discord import DiscordEmulator

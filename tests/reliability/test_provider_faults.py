@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.app.config import Settings
+from bot.config import Settings
 from bot.engine.pipeline import Delivery, Engine
 from bot.errors import SeedbotError
 from bot.ledger import open_ledger

@@ -29,8 +29,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 import adapters.slack_adapter
 from adapters.slack_adapter import create
 from adapters.slack_adapter.app import EVENTS_PATH
-from bot.app.config import Settings
 from bot.app.runtime import open_runtime
+from bot.config import Settings
 from tests.botproc import REPO
 from tests.emulators.slack import SlackEmulator
 from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET

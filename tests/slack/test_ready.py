@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.slack_adapter import create
-from bot.app.config import Settings
 from bot.app.runtime import open_runtime
+from bot.config import Settings
 from tests.emulators.slack import SlackEmulator
 
 

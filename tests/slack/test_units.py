@@ -15,8 +15,8 @@ from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery
 from adapters.slack_adapter.files import SlackFiles
 from adapters.slack_adapter.ratelimit import RateLimitRetry, retry_after_seconds
 from adapters.slack_adapter.text import escape, to_plain
-from bot.app.config import Settings
 from bot.app.runtime import open_runtime
+from bot.config import Settings
 from bot.conversation.progress import ProgressRelay
 from bot.engine.pipeline import ProgressEvent
 from bot.errors import DownloadError, InvalidImage

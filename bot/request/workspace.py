@@ -1,0 +1,154 @@
+"""A server's or workspace's rules, as values: its settings (defaults, allowed channels, batch
+size, the shared pool, who may press buttons), how an admin's words become a setting, and the
+resolution tier a request is charged as. Workspaces are named "<platform>:<id>"."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bot import messages
+from bot.errors import InvalidRequest
+from bot.request.models import Requester
+from bot.request.validation import _TIER_SIDE, MAX_OUTPUTS, MODELS, ValidatedRequest, get_model
+
+__all__ = [
+    "BUTTON_RULES",
+    "SETTING_KEYS",
+    "WorkspacePolicy",
+    "parse_setting",
+    "tier_of",
+    "workspace_key",
+]
+
+SETTING_KEYS = ("model", "resolution", "watermark", "format", "channels", "pool", "max_batch", "buttons")
+# Who may press Re-roll, Variations and Edit on a result: anyone (paying for it), or its owner.
+BUTTON_RULES = ("anyone", "owner")
+_CLEAR = {"none", "off", "default", "clear", "-", ""}
+_CHANNEL = re.compile(r"<#([A-Za-z0-9]+)(?:\|[^>]*)?>|#?([A-Za-z0-9]+)")
+
+
+def workspace_key(requester: Requester) -> str | None:
+    return f"{requester.platform}:{requester.workspace_id}" if requester.workspace_id else None
+
+
+def tier_of(validated: ValidatedRequest) -> str:
+    """The resolution tier a request is charged as: its tier, or for an explicit size the tier
+    nearest in pixels."""
+    if validated.tier:
+        return validated.tier
+    pixels = validated.width * validated.height
+    return min(_TIER_SIDE, key=lambda t: abs(math.log(pixels / _TIER_SIDE[t] ** 2)))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspacePolicy:
+    """A server's or workspace's settings (None / empty: the bot-wide default)."""
+
+    model: str | None = None
+    resolution: str | None = None
+    watermark: bool | None = None
+    format: str | None = None
+    channels: tuple[str, ...] = ()
+    pool: int | None = None  # shared images per day
+    max_batch: int | None = None
+    buttons: str | None = None  # BUTTON_RULES; None: anyone
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkspacePolicy:
+        known = {k: v for k, v in data.items() if k in SETTING_KEYS}
+        if "channels" in known:
+            known["channels"] = tuple(known["channels"] or ())
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["channels"] = list(self.channels)
+        return {k: v for k, v in out.items() if v not in (None, [])}
+
+    def defaults(self) -> dict[str, object]:
+        """Request defaults for compose_new (flags the user types still win)."""
+        out: dict[str, object] = {}
+        if self.model:
+            out["model"] = self.model
+        if self.resolution:
+            if "x" in self.resolution:
+                w, _, h = self.resolution.partition("x")
+                out["width"], out["height"] = int(w), int(h)
+            else:
+                out["resolution"] = self.resolution
+        if self.watermark is not None:
+            out["watermark"] = self.watermark
+        if self.format:
+            out["output_format"] = self.format
+        return out
+
+    def allows(self, requester: Requester) -> bool:
+        if not self.channels:
+            return True
+        return requester.channel_id in self.channels or (
+            requester.parent_channel_id is not None and requester.parent_channel_id in self.channels
+        )
+
+    def shown(self, key: str) -> str:
+        value = getattr(self, key)
+        if key == "channels":
+            return ", ".join(f"<#{c}>" for c in value) if value else "everywhere"
+        if value is None:
+            if key == "buttons":
+                return "anyone"
+            return "default" if key != "pool" and key != "max_batch" else "no limit"
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return str(value)
+
+
+def parse_setting(key: str, value: str) -> Any:
+    """A setting's value from what an admin typed; None clears it. Raises InvalidRequest."""
+    key = key.strip().lower().replace("-", "_")
+    if key == "output_format":
+        key = "format"
+    if key not in SETTING_KEYS:
+        raise InvalidRequest(messages.bad_setting(key, list(SETTING_KEYS)))
+    raw = value.strip()
+    if raw.lower() in _CLEAR:
+        return None
+    if key == "model":
+        return get_model(raw).key
+    if key == "resolution":
+        text = raw.upper()
+        tiers = sorted({t for spec in MODELS.values() for t in spec.tiers})
+        if text in tiers:
+            return text
+        match = re.fullmatch(r"(\d{3,5})X(\d{3,5})", text)
+        if match:
+            return f"{int(match.group(1))}x{int(match.group(2))}"
+        raise InvalidRequest(messages.bad_setting_value(key, raw, f"one of {', '.join(tiers)} or WxH"))
+    if key == "watermark":
+        if raw.lower() in ("on", "yes", "true", "1"):
+            return True
+        if raw.lower() in ("no", "false", "0"):
+            return False
+        raise InvalidRequest(messages.bad_setting_value(key, raw, "on or off"))
+    if key == "format":
+        text = "jpeg" if raw.lower() == "jpg" else raw.lower()
+        if text not in ("jpeg", "png"):
+            raise InvalidRequest(messages.bad_setting_value(key, raw, "jpeg or png"))
+        return text
+    if key == "buttons":
+        if raw.lower() not in BUTTON_RULES:
+            raise InvalidRequest(messages.bad_setting_value(key, raw, " or ".join(BUTTON_RULES)))
+        return raw.lower()
+    if key == "channels":
+        ids = [m.group(1) or m.group(2) for m in _CHANNEL.finditer(raw.replace(",", " "))]
+        if not ids:
+            raise InvalidRequest(messages.bad_setting_value(key, raw, "a list of channels"))
+        return list(dict.fromkeys(ids))
+    if not raw.isdigit():
+        raise InvalidRequest(messages.bad_setting_value(key, raw, "a whole number, or none"))
+    number = int(raw)
+    if key == "max_batch" and not 1 <= number <= MAX_OUTPUTS:
+        raise InvalidRequest(messages.bad_setting_value(key, raw, f"a number from 1 to {MAX_OUTPUTS}"))
+    return number
