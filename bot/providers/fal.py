@@ -240,7 +240,9 @@ class FalProvider(Provider):
             return self.error(ProviderErrorKind.MODERATION, response, detail)
         if "CANCEL" in status or "cancel" in error_type.lower():
             # Cancelled (the Cancel button, or fal's side): not a reason to try another host.
-            return self.error(ProviderErrorKind.UNAVAILABLE, response, detail, retryable=False, failover=False)
+            return self.error(
+                ProviderErrorKind.UNAVAILABLE, response, detail, retryable=False, failover=False
+            )
         return self.error(ProviderErrorKind.UNAVAILABLE, response, detail, retryable=False, failover=True)
 
     def _error(self, response: httpx.Response, body: Any) -> ProviderError:
