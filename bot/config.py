@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 __all__ = ["PROVIDER_ORDER", "Settings", "get_settings"]
 
 # Default routing order when SEEDBOT_PROVIDERS is not set.
-PROVIDER_ORDER = ("novita", "segmind", "apiframe", "modellix")
+PROVIDER_ORDER = ("novita", "segmind", "apiframe", "modellix", "ark", "fal", "replicate")
 KNOWN_PROVIDERS = (*PROVIDER_ORDER, "demo")
 
 
@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     apiframe_base_url: str = Field("https://api.apiframe.ai", validation_alias=_env("APIFRAME_BASE_URL"))
     modellix_api_key: SecretStr | None = Field(None, validation_alias=_env("MODELLIX_API_KEY"))
     modellix_base_url: str = Field("https://api.modellix.ai", validation_alias=_env("MODELLIX_BASE_URL"))
+    # BytePlus ModelArk: keys belong to one region; the model ids (or "ep-..." endpoint ids)
+    # can be changed for another region or a newer model version.
+    ark_api_key: SecretStr | None = Field(None, validation_alias=_env("ARK_API_KEY"))
+    ark_base_url: str = Field(
+        "https://ark.ap-southeast.bytepluses.com", validation_alias=_env("ARK_BASE_URL")
+    )
+    ark_model_50_lite: str = Field("seedream-5-0-260128", validation_alias=_env("ARK_MODEL_50_LITE"))
+    ark_model_45: str = Field("seedream-4-5-251128", validation_alias=_env("ARK_MODEL_45"))
+    fal_api_key: SecretStr | None = Field(None, validation_alias=_env("FAL_KEY"))
+    fal_base_url: str = Field("https://queue.fal.run", validation_alias=_env("FAL_BASE_URL"))
+    replicate_api_key: SecretStr | None = Field(None, validation_alias=_env("REPLICATE_API_TOKEN"))
+    replicate_base_url: str = Field("https://api.replicate.com", validation_alias=_env("REPLICATE_BASE_URL"))
 
     discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
     discord_api_base_url: str = Field(
@@ -170,6 +182,12 @@ class Settings(BaseSettings):
     def provider_key(self, name: str) -> SecretStr | None:
         key = getattr(self, f"{name}_api_key", None)
         return key if isinstance(key, SecretStr) and key.get_secret_value() else None
+
+    def provider_key_env(self, name: str) -> str:
+        """The environment variable that holds a provider's key (FAL_KEY, not FAL_API_KEY)."""
+        alias = type(self).model_fields[f"{name}_api_key"].validation_alias
+        first = alias.choices[0] if isinstance(alias, AliasChoices) else None
+        return first if isinstance(first, str) else f"{name.upper()}_API_KEY"
 
     def provider_base_url(self, name: str) -> str:
         return str(getattr(self, f"{name}_base_url")).rstrip("/")

@@ -48,7 +48,8 @@ Set these in .env (see .env.example) or in the environment:
   Discord: DISCORD_TOKEN
   Slack:   SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)
 Provider keys (without one, seedbot runs on the offline demo provider):
-  NOVITA_API_KEY, SEGMIND_API_KEY, APIFRAME_API_KEY, MODELLIX_API_KEY
+  NOVITA_API_KEY, SEGMIND_API_KEY, APIFRAME_API_KEY, MODELLIX_API_KEY,
+  ARK_API_KEY, FAL_KEY, REPLICATE_API_TOKEN
 
 Try it without any platform: seedbot generate "a red fox" --provider demo --out out/
 """
@@ -320,7 +321,10 @@ class _Doctor:
             return
         self.say("  ok: opened, migrations up to date, answers queries")
 
-    def providers(self) -> None:
+    async def providers(self, http: httpx.AsyncClient) -> None:
+        from bot.media.fetch import SafeFetcher
+        from bot.providers.registry import PROVIDER_CLASSES
+
         settings = self.settings
         if settings.demo_only:
             self.say(
@@ -331,13 +335,22 @@ class _Doctor:
             self.say(f"providers (routing order): {', '.join(settings.provider_names)}")
             for name in settings.provider_names:
                 if name != "demo":
-                    # None of the four documents a free authenticated call (providers.md).
-                    self.say(f"  {name}: key set, no free check available")
+                    # A free authenticated call where the host has one (Replicate's account).
+                    provider = PROVIDER_CLASSES[name](settings, http, SafeFetcher(http))
+                    try:
+                        check = await provider.check_key()
+                    except ProviderError as exc:
+                        self.unreachable(settings.provider_key_env(name), provider.base_url, exc)
+                        continue
+                    if check.ok is False:
+                        self.problem(f"{name}: {check.detail}")
+                    else:
+                        self.say(f"  {name}: {'ok: ' if check.ok else 'key set, '}{check.detail}")
         if settings.providers:
             for name in settings.providers:
                 if name != "demo" and not settings.provider_key(name):
                     self.problem(
-                        f"{name} is listed in SEEDBOT_PROVIDERS but {name.upper()}_API_KEY is not set"
+                        f"{name} is listed in SEEDBOT_PROVIDERS but {settings.provider_key_env(name)} is not set"
                     )
 
     async def discord(self, http: httpx.AsyncClient) -> None:
@@ -442,10 +455,10 @@ def _without_password(url: str) -> str:
 async def _doctor(settings: Settings) -> int:
     doctor = _Doctor(settings)
     await doctor.database()
-    doctor.providers()
     async with httpx.AsyncClient(
         timeout=DOCTOR_TIMEOUT, headers={"User-Agent": "seedbot-doctor/0.1"}
     ) as http:
+        await doctor.providers(http)
         await doctor.discord(http)
         await doctor.slack(http)
     if not (settings.discord_enabled or settings.slack_enabled):

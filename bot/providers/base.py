@@ -32,6 +32,7 @@ __all__ = [
     "RESULT_MAX_BYTES",
     "RETRY_AFTER_MAX",
     "Capabilities",
+    "KeyCheck",
     "Provider",
     "ProviderCall",
     "ProviderOutput",
@@ -68,6 +69,7 @@ class Capabilities:
     references_need_urls: bool = False  # takes only public URLs, not bytes
     max_prompt_chars: int = 2000
     resumable: bool = False  # a task id can be polled again after a restart
+    streaming: bool = False  # can hand over each image as it is made (ProviderCall.on_image)
 
     def refusal(self, req: ValidatedRequest) -> str | None:
         """Why this provider can't serve `req`, or None if it can."""
@@ -114,6 +116,20 @@ class ProviderCall:
     deadline: float  # seconds for the whole call, polling included
     on_task_id: Callable[[str], Awaitable[None]] = _no_task_id
     on_progress: Callable[[float], Awaitable[None]] = _no_progress
+    # Streaming providers (capabilities.streaming) stream only when on_image is set: each image
+    # is handed over (downloaded and measured) as soon as it is made, with its index in the
+    # batch; on_image_failed gets the index and reason of one image the host refused. The
+    # call still returns the full ProviderOutput at the end.
+    on_image: Callable[[int, GeneratedImage], Awaitable[None]] | None = None
+    on_image_failed: Callable[[int, str], Awaitable[None]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCheck:
+    """What a free authenticated call said about an API key (`seedbot doctor`)."""
+
+    ok: bool | None  # True accepted, False refused, None not verified (no free call)
+    detail: str = ""
 
 
 @dataclass(slots=True)
@@ -195,6 +211,17 @@ class Provider(abc.ABC):
     async def resume(self, task_id: str, call: ProviderCall) -> ProviderOutput:
         """Poll a task submitted before a restart. Only resumable providers override this."""
         raise ProviderError(self.name, ProviderErrorKind.UNAVAILABLE, detail="not resumable", retryable=False)
+
+    async def cancel(self, task_id: str) -> bool:
+        """Ask the host to cancel a submitted task; True when it took the request.
+
+        Only providers whose host has a cancel call override this.
+        """
+        return False
+
+    async def check_key(self) -> KeyCheck:
+        """Verify the API key with a free call, where the host has one."""
+        return KeyCheck(None, "no free check available")
 
     # -- helpers shared by the concrete providers ------------------------------------------
 

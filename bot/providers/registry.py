@@ -7,10 +7,13 @@ import httpx
 from bot.config import PROVIDER_ORDER, Settings
 from bot.media.fetch import SafeFetcher
 from bot.providers.apiframe import ApiframeProvider
+from bot.providers.ark import ArkProvider
 from bot.providers.base import Provider
 from bot.providers.demo import DemoProvider
+from bot.providers.fal import FalProvider
 from bot.providers.modellix import ModellixProvider
 from bot.providers.novita import NovitaProvider
+from bot.providers.replicate import ReplicateProvider
 from bot.providers.segmind import SegmindProvider
 
 __all__ = ["PROVIDER_CLASSES", "absent_providers", "build_providers", "keyed_providers"]
@@ -20,6 +23,9 @@ PROVIDER_CLASSES: dict[str, type[Provider]] = {
     "segmind": SegmindProvider,
     "apiframe": ApiframeProvider,
     "modellix": ModellixProvider,
+    "ark": ArkProvider,
+    "fal": FalProvider,
+    "replicate": ReplicateProvider,
     "demo": DemoProvider,
 }
 

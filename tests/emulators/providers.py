@@ -1,6 +1,7 @@
-"""Loopback emulators of the four Seedream provider APIs: Novita, Segmind, Apiframe, Modellix.
+"""Loopback emulators of the Seedream provider APIs: Novita, Segmind, Apiframe, Modellix here,
+and BytePlus ModelArk, fal.ai and Replicate in ark.py, fal.py and replicate.py beside this file.
 
-One aiohttp app on 127.0.0.1 (port 0) serves all four under their own path prefixes, plus the
+One aiohttp app on 127.0.0.1 (port 0) serves them all under their own path prefixes, plus the
 result images they hand out:
 
     {url}/novita     POST /v3/seedream-5.0-lite, /v3/seedream-4.5            (sync JSON)
@@ -8,6 +9,10 @@ result images they hand out:
     {url}/apiframe   POST /v2/images/generate, GET /v2/jobs/{id}               (async jobs)
     {url}/modellix   POST /api/v1/bytedance/seedream-5.0-lite[-edit]/async,
                      GET /api/v1/tasks/{id}                                    (async tasks)
+    {url}/ark        POST /api/v3/images/generations                           (sync JSON or SSE)
+    {url}/fal        POST /<endpoint id>, GET/PUT /fal-ai/bytedance/requests/{id}[/status|/cancel]
+    {url}/replicate  POST /v1/models/bytedance/{name}/predictions, GET /v1/predictions/{id},
+                     POST /v1/predictions/{id}/cancel, GET /v1/account              (predictions)
     {url}/files/{token}                                                        (result images)
 
 Each emulator follows its provider's seed document and docs/providers.md:
@@ -93,6 +98,7 @@ FAULT_KINDS = frozenset(
     }
 )
 _DELIVERY_FAULTS = frozenset({"malformed_json", "slow_body", "oversized_body", "delay"})
+PROVIDER_NAMES = ("novita", "segmind", "apiframe", "modellix", "ark", "fal", "replicate")
 
 NOVITA_MODELS = {
     # model -> (tiers, min pixels, max pixels)
@@ -307,6 +313,9 @@ class ProviderEmulator:
         self.segmind = ProviderState("segmind", "sg_test_" + secrets.token_hex(8))
         self.apiframe = ProviderState("apiframe", "afk_test_" + secrets.token_hex(8))
         self.modellix = ProviderState("modellix", "mlx_test_" + secrets.token_hex(8))
+        self.ark = ProviderState("ark", "ark_test_" + secrets.token_hex(8))
+        self.fal = ProviderState("fal", "fal_test_" + secrets.token_hex(8))
+        self.replicate = ProviderState("replicate", "r8_test_" + secrets.token_hex(8))
         self.files: dict[str, tuple[bytes, str]] = {}
         self.file_requests: list[str] = []
         self._ids = itertools.count(1)
@@ -352,7 +361,7 @@ class ProviderEmulator:
     def settings_kwargs(self, *names: str) -> dict[str, Any]:
         """Settings(...) keywords pointing the named providers (default: all) here."""
         out: dict[str, Any] = {}
-        for name in names or ("novita", "segmind", "apiframe", "modellix"):
+        for name in names or PROVIDER_NAMES:
             out[f"{name}_api_key"] = self.state(name).api_key
             out[f"{name}_base_url"] = self.base_url(name)
         return out
@@ -394,6 +403,16 @@ class ProviderEmulator:
         app.router.add_get("/apiframe/v2/jobs/{id}", self._apiframe_job)
         app.router.add_post("/modellix/api/v1/bytedance/{model}/async", self._modellix_submit)
         app.router.add_get("/modellix/api/v1/tasks/{id}", self._modellix_task)
+        # The three further hosts live in modules of their own (they import this one).
+        from tests.emulators.ark import ArkHost
+        from tests.emulators.fal import FalHost
+        from tests.emulators.replicate import ReplicateHost
+
+        self.ark_host = ArkHost(self)
+        self.fal_host = FalHost(self)
+        self.replicate_host = ReplicateHost(self)
+        for host in (self.ark_host, self.fal_host, self.replicate_host):
+            host.add_routes(app)
         return app
 
     async def _file(self, request: web.Request) -> web.Response:

@@ -17,6 +17,8 @@ from bot.request.models import GenerationRequest
 from bot.request.validation import ValidatedRequest, validate
 
 PROVIDERS = ("novita", "segmind", "apiframe", "modellix")
+HOSTS = ("ark", "fal", "replicate")  # the further hosts (tests/providers/test_hosts_*.py)
+ALL_PROVIDERS = (*PROVIDERS, *HOSTS)  # the default routing order
 
 
 def png(width: int = 32, height: int = 24, color: tuple[int, int, int] = (200, 30, 30)) -> bytes:

@@ -8,6 +8,7 @@ import contextlib
 import httpx
 import pytest
 
+from bot.app.config import PROVIDER_ORDER
 from bot.errors import NoProviderAvailable, ProviderError, ProviderErrorKind
 from bot.media.fetch import SafeFetcher
 from bot.providers.base import ProviderCall
@@ -27,7 +28,7 @@ def everyone(make):
 
 
 def test_registry_builds_the_keyed_providers_in_order(settings, client, fetcher) -> None:
-    assert [p.name for p in build_providers(settings, client, fetcher)] == list(PROVIDERS)
+    assert [p.name for p in build_providers(settings, client, fetcher)] == list(PROVIDER_ORDER)
     assert set(PROVIDER_CLASSES) >= {*PROVIDERS, "demo"}
 
 
