@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bot.app.cli import _Doctor
-from bot.app.config import Settings
+from bot.config import Settings
 from tests.emulators.providers import ProviderEmulator
 
 ENV_NAMES = {

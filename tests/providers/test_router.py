@@ -8,7 +8,7 @@ import contextlib
 import httpx
 import pytest
 
-from bot.app.config import PROVIDER_ORDER
+from bot.config import PROVIDER_ORDER
 from bot.errors import NoProviderAvailable, ProviderError, ProviderErrorKind
 from bot.media.fetch import SafeFetcher
 from bot.providers.base import ProviderCall
