@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app.cli import DEMO_RESULT
+from bot.config import KNOWN_PROVIDERS
 from tests.emulators.providers import ProviderEmulator
 from tests.providers.test_cli_providers import assert_images, seedbot
 
@@ -45,7 +46,7 @@ async def test_unknown_provider_lists_the_known_ones(emu: ProviderEmulator, tmp_
     assert run.code == 1
     lines = [line for line in run.stderr.splitlines() if line.startswith("seedbot:")]
     assert len(lines) == 1, run.stderr
-    assert "choose from novita, segmind, apiframe, modellix, demo" in lines[0]
+    assert "choose from " + ", ".join(KNOWN_PROVIDERS) in lines[0]
     assert "No image provider can take" not in run.stderr
     assert NO_KEY not in run.stderr
 

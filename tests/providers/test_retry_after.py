@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from bot.config import KNOWN_PROVIDERS
 from bot.errors import InvalidRequest, NoProviderAvailable, ProviderError
 from bot.providers.base import RETRY_AFTER_MAX, parse_retry_after
 from bot.providers.registry import absent_providers
@@ -134,7 +135,7 @@ async def test_retries_zero_means_one_attempt(make, emu) -> None:
 def test_unknown_forced_provider_lists_the_known_ones(make) -> None:
     with pytest.raises(InvalidRequest) as info:
         fast_router([make("novita")]).candidates(vreq(provider="bogus"))
-    assert "choose from novita, segmind, apiframe, modellix, demo" in info.value.user_text
+    assert "choose from " + ", ".join(KNOWN_PROVIDERS) in info.value.user_text
     assert "'bogus'" in info.value.user_text
 
 
@@ -156,5 +157,8 @@ def test_absent_providers_reasons(settings) -> None:
         "segmind": "set SEGMIND_API_KEY",
         "apiframe": "add it to SEEDBOT_PROVIDERS",
         "modellix": "add it to SEEDBOT_PROVIDERS",
+        "ark": "add it to SEEDBOT_PROVIDERS",
+        "fal": "add it to SEEDBOT_PROVIDERS",
+        "replicate": "add it to SEEDBOT_PROVIDERS",
         "demo": "add it to SEEDBOT_PROVIDERS",
     }
