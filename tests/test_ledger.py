@@ -177,7 +177,10 @@ async def test_daily_limit_error_says_when_it_resets(ledger: SQLiteLedger) -> No
         await ledger.reserve(USER, 2, now=NOW)
     assert (err.value.scope, err.value.limit, err.value.used) == ("daily", 5, 4)
     assert err.value.resets_at == datetime(2026, 3, 15, tzinfo=UTC)
-    assert "1 left" in err.value.user_text and "2026-03-15 00:00 UTC" in err.value.user_text
+    assert err.value.user_text == (
+        "You asked for 2 images, but only 1 is left of your daily limit (5 images). "
+        "Ask for at most 1, or wait: it resets at 2026-03-15 00:00 UTC. You were not charged."
+    )
 
 
 async def test_per_user_overrides(ledger: SQLiteLedger) -> None:

@@ -268,9 +268,7 @@ class Engine:
             self.metrics.quota_refusals.labels(exc.scope).inc()
             if cost == validated.count:
                 raise
-            raise QuotaExceeded(
-                scope=exc.scope, limit=exc.limit, used=exc.used, resets_at=exc.resets_at, needed=cost
-            ) from exc
+            raise exc.counting(validated.count) from exc
         except UserBlocked:
             self.metrics.quota_refusals.labels("blocked").inc()
             raise

@@ -136,16 +136,37 @@ def refusal(status: QuotaStatus, amount: int, pool: Pool | None, pool_used: int)
         return UserBlocked()
     if status.day_limit is not None and status.day_used + amount > status.day_limit:
         return QuotaExceeded(
-            scope="daily", limit=status.day_limit, used=status.day_used, resets_at=status.day_resets
+            scope="daily",
+            limit=status.day_limit,
+            used=status.day_used,
+            resets_at=status.day_resets,
+            asked=amount,
         )
     if status.month_limit is not None and status.month_used + amount > status.month_limit:
         return QuotaExceeded(
-            scope="monthly", limit=status.month_limit, used=status.month_used, resets_at=status.month_resets
+            scope="monthly",
+            limit=status.month_limit,
+            used=status.month_used,
+            resets_at=status.month_resets,
+            asked=amount,
         )
     if pool is not None:
-        return QuotaExceeded(scope="pool", limit=pool.daily, used=pool_used, resets_at=status.day_resets)
+        # Pool keys name the platform (community.workspace_key): Slack says workspace.
+        place = "workspace" if pool.key.startswith("pool:slack:") else "server"
+        return QuotaExceeded(
+            scope="pool",
+            limit=pool.daily,
+            used=pool_used,
+            resets_at=status.day_resets,
+            asked=amount,
+            place=place,
+        )
     return QuotaExceeded(
-        scope="daily", limit=status.day_limit or 0, used=status.day_used, resets_at=status.day_resets
+        scope="daily",
+        limit=status.day_limit or 0,
+        used=status.day_used,
+        resets_at=status.day_resets,
+        asked=amount,
     )
 
 
