@@ -30,9 +30,7 @@ def status(day_used: int = 0, month_used: int = 0, *, daily: int = 20, monthly: 
     )
 
 
-def refused(
-    quota: QuotaStatus, amount: int, pool: Pool | None = None, pool_used: int = 0
-) -> QuotaExceeded:
+def refused(quota: QuotaStatus, amount: int, pool: Pool | None = None, pool_used: int = 0) -> QuotaExceeded:
     error = refusal(quota, amount, pool, pool_used)
     assert isinstance(error, QuotaExceeded)
     return error
