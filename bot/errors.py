@@ -10,7 +10,9 @@
     ├── DownloadError               a URL could not be fetched safely (refused, too big, failed)
     ├── ProviderError               the provider failed; `.kind` says how, `.retryable` whether
     │                               retrying may help
-    └── DeliveryError               the platform would not take the result (refunded)
+    ├── DeliveryError               the platform would not take the result (refunded)
+    └── LedgerUnavailable           the database can't be used as configured (missing for a
+                                    read-only command, migrated by a newer seedbot, in use)
 
 Adapters catch `SeedbotError` and show `user_text`; anything else is a bug: log it with
 context and show `messages.UNEXPECTED`.
@@ -29,6 +31,7 @@ __all__ = [
     "FlagError",
     "InvalidImage",
     "InvalidRequest",
+    "LedgerUnavailable",
     "NoProviderAvailable",
     "ProviderError",
     "ProviderErrorKind",
@@ -174,3 +177,8 @@ class DeliveryError(SeedbotError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(messages.DELIVERY_FAILED, detail=detail)
+
+
+class LedgerUnavailable(SeedbotError):
+    """The database can't be used as configured. Its text is one line for the operator: what is
+    wrong and what to do (the CLI prints it as is)."""

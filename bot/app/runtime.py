@@ -11,7 +11,7 @@ import httpx
 
 from bot.app.config import Settings
 from bot.engine.pipeline import Engine
-from bot.ledger import Ledger, open_ledger
+from bot.ledger import Ledger, OpenMode, open_ledger
 from bot.ledger.retention import ImageRetention
 from bot.media.fetch import SafeFetcher
 from bot.providers.registry import build_providers
@@ -46,7 +46,8 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, *, mode: OpenMode = "write") -> AsyncIterator[Runtime]:
+    """`mode` "run" (`seedbot run`) makes a SQLite ledger this process's alone."""
     async with httpx.AsyncClient(
         timeout=HTTP_TIMEOUT, limits=http_limits(settings), headers={"User-Agent": "seedbot/0.1"}
     ) as http:
@@ -56,7 +57,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             retries=settings.provider_retries,
             deadline=settings.provider_deadline,
         )
-        ledger = await open_ledger(settings)
+        ledger = await open_ledger(settings, mode=mode)
         try:
             engine = Engine(settings, ledger, router)
             if engine.demo:

@@ -11,24 +11,49 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from bot import messages
-from bot.errors import QuotaExceeded, SeedbotError, UserBlocked
+from bot.errors import LedgerUnavailable, QuotaExceeded, SeedbotError, UserBlocked
 from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 
 __all__ = [
     "AuditEntry",
     "Ledger",
+    "OpenMode",
     "Pool",
     "QuotaStatus",
     "Reservation",
     "StatsRow",
     "day_key",
     "month_key",
+    "newer_schema",
     "period_resets",
     "refusal",
 ]
+
+# How a command opens the ledger:
+# - "write": create the database if it is missing (SQLite), apply migrations;
+# - "read": read-only commands (stats, audit, quota show, settings): a missing SQLite file is
+#   refused with one line, nothing is created (an existing one is still migrated: the queries
+#   need the current schema);
+# - "run": `seedbot run`: as "write", and on SQLite the file is this process's alone (an
+#   exclusive lock on <file>.lock): a second process would neither see the first one's jobs as
+#   running nor take them over (leases are PostgreSQL's).
+OpenMode = Literal["write", "read", "run"]
+
+
+def newer_schema(applied: set[int], known: int, where: str) -> LedgerUnavailable | None:
+    """The refusal to use a database a newer seedbot migrated (its numbered migrations would not
+    match what this code expects), or None."""
+    newest = max(applied, default=0)
+    if newest <= known:
+        return None
+    return LedgerUnavailable(
+        f"{where} is at schema version {newest}, but this seedbot knows versions up to {known}: "
+        "a newer seedbot migrated it. Run that newer seedbot, or restore the backup taken before "
+        "the upgrade."
+    )
 
 
 def _utc(now: datetime) -> datetime:

@@ -34,6 +34,7 @@ from bot.ledger.base import (
     JOB_UPDATABLE,
     UNFINISHED,
     AuditEntry,
+    OpenMode,
     Pool,
     QuotaStatus,
     Reservation,
@@ -43,6 +44,7 @@ from bot.ledger.base import (
     job_from_row,
     job_values,
     month_key,
+    newer_schema,
     period_resets,
     refusal,
 )
@@ -88,8 +90,10 @@ class PostgresLedger:
         max_connections: int = 10,
         event_retention: float = 86400.0,
         prune_every: float = 60.0,
+        mode: OpenMode = "write",
     ) -> None:
         self.dsn = dsn
+        self.mode = mode  # the database exists and is shared by design: every mode opens it alike
         self.daily_limit = daily_limit
         self.monthly_limit = monthly_limit
         self.min_connections = min_connections
@@ -137,6 +141,9 @@ class PostgresLedger:
                 "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
             done = {row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+            refused = newer_schema(done, scripts[-1][0], "the PostgreSQL database")
+            if refused is not None:
+                raise refused
             for version, entry in scripts:
                 if version in done:
                     continue

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.app.config import Settings
-from bot.errors import QuotaExceeded, UserBlocked
+from bot.errors import LedgerUnavailable, QuotaExceeded, UserBlocked
 from bot.ledger import PostgresLedger, SQLiteLedger, open_ledger
 from bot.ledger.base import Reservation
 from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
@@ -445,6 +445,28 @@ async def test_open_ledger_picks_the_backend(backend: str, database: str) -> Non
             assert (status.day_limit, status.month_limit) == (3, 9)
         finally:
             await store.close()
+
+
+async def test_a_database_a_newer_seedbot_migrated_is_refused(backend: str, database: str) -> None:
+    """README: an older seedbot can't run on a database a newer one migrated. Every way of
+    opening it refuses with one line naming both versions, and applies nothing."""
+    known = max(int(f.name.split("_", 1)[0]) for f in (MIGRATIONS / "sqlite").glob("*.sql"))
+    settings = Settings(_env_file=None, database=database)  # type: ignore[call-arg]
+    store = await open_ledger(settings)
+    try:
+        if isinstance(store, PostgresLedger):
+            await store.pool.execute("INSERT INTO schema_migrations (version) VALUES (99)")
+        else:
+            await store.db.execute("INSERT INTO schema_migrations VALUES (99, '2099-01-01')")
+    finally:
+        await store.close()
+    for mode in ("read", "write", "run"):
+        with pytest.raises(LedgerUnavailable) as refused:
+            await open_ledger(settings, mode=mode)
+        text = refused.value.user_text
+        assert "\n" not in text
+        assert f"schema version 99, but this seedbot knows versions up to {known}" in text, text
+        assert "newer seedbot" in text
 
 
 async def test_migrations_apply_once_even_when_replicas_start_together(
