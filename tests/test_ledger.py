@@ -443,6 +443,23 @@ async def test_one_running_ledger_per_file(db_path: str) -> None:
     await second.close()
 
 
+async def test_a_write_cancelled_while_beginning_leaves_no_transaction_open(ledger: SQLiteLedger) -> None:
+    """A job task cancelled inside update_job, while SQLite's thread was starting the transaction,
+    must not break the next write (the job's refund): it used to fail with "cannot start a
+    transaction within a transaction"."""
+    await ledger.create_job(make_job("j1"), ())
+    for _ in range(20):
+        task = asyncio.create_task(ledger.update_job("j1", provider="a"))
+        await asyncio.sleep(0)  # now awaiting BEGIN IMMEDIATE
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await ledger.update_job("j1", provider="b")
+    assert not ledger.db.in_transaction
+    job = await ledger.get_job("j1")
+    assert job is not None and job.provider == "b"
+
+
 async def test_a_closed_ledger_says_so(db_path: str) -> None:
     store = SQLiteLedger(db_path, daily_limit=5, monthly_limit=100)
     with pytest.raises(RuntimeError):

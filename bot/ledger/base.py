@@ -368,6 +368,24 @@ class Ledger(Protocol):
         error_kind: str | None = None,
         error: str | None = None,
     ) -> None: ...
+    async def settle_job(
+        self,
+        job_id: str,
+        owner: str,
+        status: JobStatus,
+        *,
+        reservation_id: int | None,
+        used: int = 0,
+        delivered: int = 0,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Settle the job's reservation (commit `used`, refund the rest) and finish the job, in
+        one transaction, only while the job is unfinished and `owner` holds it (or nobody does:
+        SQLite without leases). False: another process took it over (or finished it); nothing
+        was changed, the job is that process's to settle."""
+        ...
+
     async def get_job(self, job_id: str) -> Job | None: ...
     async def link_messages(self, job_id: str, platform: str, message_ids: list[str]) -> None: ...
     async def job_for_message(self, platform: str, message_id: str) -> Job | None:

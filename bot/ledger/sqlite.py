@@ -15,6 +15,7 @@ process dies, however it dies).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -236,7 +237,17 @@ class SQLiteLedger:
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            # aiosqlite's thread runs a statement even when its caller is cancelled meanwhile: a
+            # BEGIN cancelled that way would leave the connection in a transaction and make the
+            # next write fail ("cannot start a transaction within a transaction"). Undo it.
+            begin = asyncio.ensure_future(self.db.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await begin
+                    await self.db.execute("ROLLBACK")
+                raise
             try:
                 yield self.db
             except BaseException:
@@ -318,13 +329,14 @@ class SQLiteLedger:
         pool_used = await self.pool_used(pool.key, now=now) if pool else 0
         raise refusal(status, amount, pool, pool_used)
 
+    _SETTLE_SQL = (
+        "UPDATE reservations SET used = MAX(0, MIN(?, amount)), state = 'settled', settled_at = ? "
+        "WHERE id = ? AND state = 'reserved'"
+    )
+
     async def settle(self, reservation_id: int, used: int) -> None:
         async with self._lock:
-            await self.db.execute(
-                "UPDATE reservations SET used = MAX(0, MIN(?, amount)), state = 'settled', settled_at = ? "
-                "WHERE id = ? AND state = 'reserved'",
-                (used, _iso(_now()), reservation_id),
-            )
+            await self.db.execute(self._SETTLE_SQL, (used, _iso(_now()), reservation_id))
 
     async def quota(
         self, user_key: str, *, unlimited: bool = False, now: datetime | None = None
@@ -524,6 +536,36 @@ class SQLiteLedger:
                 "duration_ms = ? WHERE id = ?",
                 (str(status), delivered, error_kind, error, _iso(now), duration, job_id),
             )
+
+    async def settle_job(
+        self,
+        job_id: str,
+        owner: str,
+        status: JobStatus,
+        *,
+        reservation_id: int | None,
+        used: int = 0,
+        delivered: int = 0,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        now = _now()
+        async with self._write() as db:  # BEGIN IMMEDIATE: no other writer between check and update
+            row = await self._one(
+                f"SELECT created_at FROM jobs WHERE id = ? AND {UNFINISHED} AND (owner IS NULL OR owner = ?)",
+                (job_id, owner),
+            )
+            if row is None:
+                return False
+            duration = int((now - datetime.fromisoformat(row["created_at"])).total_seconds() * 1000)
+            await db.execute(
+                "UPDATE jobs SET status = ?, images_delivered = ?, error_kind = ?, error = ?, finished_at = ?, "
+                "duration_ms = ? WHERE id = ?",
+                (str(status), delivered, error_kind, error, _iso(now), duration, job_id),
+            )
+            if reservation_id is not None:
+                await db.execute(self._SETTLE_SQL, (used, _iso(now), reservation_id))
+        return True
 
     @staticmethod
     def _job(row: aiosqlite.Row, message_ids: tuple[str, ...] = ()) -> Job:

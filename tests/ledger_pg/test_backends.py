@@ -374,6 +374,48 @@ async def test_a_lease_is_taken_over_only_after_it_expires(make_ledger: MakeLedg
     assert not await other.claim_job("j1", "proc-b", 30)  # finished jobs are nobody's to claim
 
 
+async def test_only_the_jobs_owner_settles_and_finishes_it(make_ledger: MakeLedger) -> None:
+    """settle_job: the reservation and the job's outcome in one transaction, applied only while
+    the caller still holds the job; a process that stalled past its lease changes nothing."""
+    stalled, taker = await make_ledger(), await make_ledger()
+    held = await stalled.reserve(USER, 2)
+    await stalled.create_job(make_job("j1", status=JobStatus.RUNNING, reservation_id=held.id), ())
+    assert await stalled.claim_job("j1", "proc-a", 0.2)
+    await asyncio.sleep(0.4)
+    assert [j.id for j in await taker.take_over_expired("proc-b", 30)] == ["j1"]
+
+    # The stalled process wakes up and refunds (or delivers): not its job any more.
+    assert not await stalled.settle_job(
+        "j1", "proc-a", JobStatus.FAILED, reservation_id=held.id, error_kind="timeout"
+    )
+    job = await taker.get_job("j1")
+    assert (job.status, job.owner, job.error_kind) == (JobStatus.RUNNING, "proc-b", None)
+    assert await taker.open_reservations() == 1
+
+    assert await taker.settle_job(
+        "j1", "proc-b", JobStatus.SUCCEEDED, reservation_id=held.id, used=1, delivered=1
+    )
+    job = await taker.get_job("j1")
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 1)
+    assert job.finished_at is not None and job.duration_ms is not None
+    assert await taker.open_reservations() == 0
+    assert (await taker.quota(USER)).day_used == 1  # one image committed, one refunded
+    # Settled and finished once: nobody, the owner included, does it again.
+    for owner in ("proc-a", "proc-b"):
+        assert not await stalled.settle_job(
+            "j1", owner, JobStatus.FAILED, reservation_id=held.id, error_kind="late"
+        )
+    assert (await taker.get_job("j1")).status == JobStatus.SUCCEEDED
+    assert (await taker.quota(USER)).day_used == 1
+
+    # A job nobody leased (SQLite, one process) is settled by whoever runs it.
+    other = await stalled.reserve(USER, 1)
+    await stalled.create_job(make_job("j2", reservation_id=other.id), ())
+    assert await stalled.settle_job("j2", "proc-a", JobStatus.FAILED, reservation_id=other.id)
+    assert (await stalled.get_job("j2")).status == JobStatus.FAILED
+    assert await stalled.open_reservations() == 0
+
+
 async def test_unclaimed_jobs_are_taken_over_after_a_grace_period(ledger: Any) -> None:
     await ledger.create_job(make_job("fresh"), ())
     await ledger.create_job(make_job("orphan", created_at="2026-03-14T10:00:00.000+00:00"), ())
