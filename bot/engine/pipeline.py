@@ -59,6 +59,7 @@ __all__ = [
     "Delivery",
     "Engine",
     "LeaseLost",
+    "LeaseTooShort",
     "PlatformHooks",
     "Progress",
     "ProgressEvent",
@@ -140,9 +141,38 @@ class LeaseLost(SeedbotError):
         super().__init__(messages.UNEXPECTED, detail=f"job {job_id}: lease taken over by another process")
 
 
+class LeaseTooShort(SeedbotError):
+    """The lease could not be renewed with time to spare before delivering (this process or the
+    database too slow): the job is refunded rather than risk a second delivery."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(messages.UNEXPECTED, detail=f"job {job_id}: lease renewals too slow to deliver")
+
+
 def _owner_id() -> str:
     """One lease owner per process: host, pid and a random part (pids are reused)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# Delivery starts only while at least this share of the lease is left after renewing it.
+DELIVERY_LEASE_SHARE = 1 / 3
+
+
+async def lease_for_delivery(ledger: Ledger, job_id: str, owner: str, ttl: float, attempts: int = 3) -> bool:
+    """Renew `owner`'s lease on the job right before delivering. True once a renewal leaves at
+    least DELIVERY_LEASE_SHARE of `ttl`: it was asked for less than the rest of `ttl` ago, and the
+    database set the new expiry after it was asked. A slower answer (this process stalled, the
+    database crawled) is renewed again: that lease may be about to lapse. False: another process
+    holds or finished the job. Raises LeaseTooShort when no renewal is quick enough."""
+    for _ in range(attempts):
+        asked = time.monotonic()
+        if not await ledger.claim_job(job_id, owner, ttl):
+            return False
+        took = time.monotonic() - asked
+        if took <= ttl * (1 - DELIVERY_LEASE_SHARE):
+            return True
+        log.warning("job %s: renewing its lease took %.1f s of its %.0f s; renewing again", job_id, took, ttl)
+    raise LeaseTooShort(job_id)
 
 
 class Engine:
@@ -350,9 +380,9 @@ class Engine:
                 usage=usage,
                 weight=weight,
             )
-            await self._still_ours(job.id)
             if output_images:
                 await self.ledger.save_outputs(job.id, output_images)
+            await self._still_ours(job.id)
             try:
                 delivery = await deliver(result)
             except SeedbotError:
@@ -360,18 +390,19 @@ class Engine:
             except Exception as exc:
                 raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
             delivered = max(0, min(delivery.delivered, len(output_images)))
-            await self.ledger.settle(reservation_id, delivered * weight)
+            status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
+            await self._settle(job.id, reservation_id, status, used=delivered * weight, delivered=delivered)
             if delivery.message_ids:
                 await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
             if delivery.thread_id and delivery.thread_id != job.thread_id:
                 await self.ledger.update_job(job.id, thread_id=delivery.thread_id)
-            status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
-            await self.ledger.finish_job(job.id, status, delivered=delivered)
             self._count_finished(job, status, provider_name, delivered)
             log.info("job %s: delivered %d/%d via %s", job.id, delivered, validated.count, provider_name)
             return dataclasses.replace(result, charged=delivered * weight), delivery
         except BaseException as exc:
             await self._fail(job, reservation_id, exc, resumable=not answered)
+            if job.id in self._lost and isinstance(exc, Exception) and not isinstance(exc, LeaseLost):
+                raise LeaseLost(job.id) from exc  # its new owner answers the user
             raise
 
     async def _call_provider(
@@ -594,11 +625,40 @@ class Engine:
                 task.cancel()
 
     async def _still_ours(self, job_id: str) -> None:
-        """Before anything the user sees (delivery): make sure the lease is still ours (a claim by
-        the holder renews it). Raises LeaseLost otherwise."""
-        if self.leases and not await self.ledger.claim_job(job_id, self.owner, self.lease_ttl):
+        """Right before anything the user sees (delivery): renew the lease with time to spare
+        (lease_for_delivery). Raises LeaseLost if the job is no longer ours."""
+        if self.leases and not await lease_for_delivery(self.ledger, job_id, self.owner, self.lease_ttl):
             self._lost.add(job_id)
             raise LeaseLost(job_id)
+
+    async def _settle(
+        self,
+        job_id: str,
+        reservation_id: int,
+        status: JobStatus,
+        *,
+        used: int = 0,
+        delivered: int = 0,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Settle and finish the job while it is still this process's (ledger.settle_job). False
+        when another process took it over meanwhile (this one stalled): that one settles it."""
+        if await self.ledger.settle_job(
+            job_id,
+            self.owner,
+            status,
+            reservation_id=reservation_id,
+            used=used,
+            delivered=delivered,
+            error_kind=error_kind,
+            error=error,
+        ):
+            return True
+        if job_id in self._active:  # (_track forgets it when the job's task ends)
+            self._lost.add(job_id)
+        log.warning("job %s: not settled here: another process took it over (or it was finished)", job_id)
+        return False
 
     async def take_over(self, limit: int = 10) -> list[str]:
         """Take over jobs whose process died (their lease expired) and recover each one like a
@@ -615,8 +675,7 @@ class Engine:
         return resumed
 
     async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> None:
-        await self.ledger.settle(reservation_id, 0)
-        await self.ledger.finish_job(job_id, JobStatus.FAILED, error_kind=kind, error=detail)
+        await self._settle(job_id, reservation_id, JobStatus.FAILED, error_kind=kind, error=detail)
 
     # -- restart recovery -----------------------------------------------------------------------
 
@@ -694,8 +753,8 @@ class Engine:
                 )
             images = output.images[: validated.count]
             weight = int(job.request.get("weight") or 1)
-            await self._still_ours(job.id)
             await self.ledger.save_outputs(job.id, images)
+            await self._still_ours(job.id)
             result = GenerationResult(
                 job_id=job.id,
                 images=tuple(images),
@@ -710,15 +769,16 @@ class Engine:
             )
             delivery = await hooks.deliver(job, result)
             delivered = max(0, min(delivery.delivered, len(images)))
-            await self.ledger.settle(job.reservation_id, delivered * weight)
+            status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
+            await self._settle(
+                job.id, job.reservation_id, status, used=delivered * weight, delivered=delivered
+            )
             if delivery.message_ids:
                 await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
-            status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
-            await self.ledger.finish_job(job.id, status, delivered=delivered)
             self._count_finished(job, status, provider.name, delivered)
         except BaseException as exc:
             await self._fail(job, job.reservation_id, exc, resumable=not answered)
-            if isinstance(exc, SeedbotError):
+            if isinstance(exc, SeedbotError) and job.id not in self._lost:  # else its new owner tells
                 with contextlib.suppress(Exception):
                     await hooks.notify(job, exc.user_text)
             if isinstance(exc, asyncio.CancelledError):
