@@ -14,7 +14,10 @@
     ├── ProviderError               the provider failed; `.kind` says how, `.retryable` whether
     │                               retrying may help
     ├── DeliveryError               the platform would not take the result (refunded)
-    └── LeaseLost                   another process took the job over (its state is theirs)
+    ├── LeaseLost                   another process took the job over (its state is theirs)
+    ├── LeaseTooShort               no lease renewal left time to deliver (refunded)
+    └── LedgerUnavailable           the database can't be used as configured (missing for a
+                                    read-only command, migrated by a newer seedbot, in use)
 
 The conversation catches `SeedbotError` and shows `user_text`; anything else is a bug: log it with
 context and show `messages.UNEXPECTED`.
@@ -36,6 +39,8 @@ __all__ = [
     "InvalidImage",
     "InvalidRequest",
     "LeaseLost",
+    "LeaseTooShort",
+    "LedgerUnavailable",
     "NoProviderAvailable",
     "NotAdmin",
     "ProviderError",
@@ -69,15 +74,42 @@ class FlagError(InvalidRequest):
 
 
 class QuotaExceeded(SeedbotError):
+    """A reservation of `asked` units would pass the user's daily or monthly limit or the
+    server's/workspace's pool (`scope` daily, monthly or pool; `place` server or workspace)."""
+
     def __init__(
-        self, *, scope: str, limit: int, used: int, resets_at: datetime, needed: int | None = None
+        self,
+        *,
+        scope: str,
+        limit: int,
+        used: int,
+        resets_at: datetime,
+        asked: int | None = None,
+        images: int | None = None,
+        place: str = "server",
     ) -> None:
-        super().__init__(messages.quota_exceeded(scope, limit, used, resets_at, needed))
-        self.needed = needed
+        super().__init__(
+            messages.quota_exceeded(scope, limit, used, resets_at, asked, images=images, place=place)
+        )
         self.scope = scope
         self.limit = limit
         self.used = used
         self.resets_at = resets_at
+        self.asked = asked
+        self.images = images
+        self.place = place
+
+    def counting(self, images: int) -> QuotaExceeded:
+        """The same refusal for a request of `images` images weighing `asked` units in all."""
+        return QuotaExceeded(
+            scope=self.scope,
+            limit=self.limit,
+            used=self.used,
+            resets_at=self.resets_at,
+            asked=self.asked,
+            images=images,
+            place=self.place,
+        )
 
 
 class NotAdmin(SeedbotError):
@@ -176,3 +208,16 @@ class LeaseLost(SeedbotError):
 
     def __init__(self, job_id: str) -> None:
         super().__init__(messages.UNEXPECTED, detail=f"job {job_id}: lease taken over by another process")
+
+
+class LeaseTooShort(SeedbotError):
+    """The lease could not be renewed with time to spare before delivering (this process or the
+    database too slow): the job is refunded rather than risk a second delivery."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(messages.UNEXPECTED, detail=f"job {job_id}: lease renewals too slow to deliver")
+
+
+class LedgerUnavailable(SeedbotError):
+    """The database can't be used as configured. Its text is one line for the operator: what is
+    wrong and what to do (the CLI prints it as is)."""

@@ -48,18 +48,39 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def quota_exceeded(scope: str, limit: int, used: int, resets_at: datetime, needed: int | None = None) -> str:
-    """`needed`: what this request counts when that is not its number of images (weights)."""
-    what = {
-        "daily": "your images for today",
-        "monthly": "your images for this month",
-        "pool": "this server's shared images for today",
-    }.get(scope, "your images")
+def quota_exceeded(
+    scope: str,
+    limit: int,
+    used: int,
+    resets_at: datetime,
+    asked: int | None = None,
+    *,
+    images: int | None = None,
+    place: str = "server",
+) -> str:
+    """A refused reservation: which limit (`scope`: daily, monthly, or the pool of a `place`,
+    server or workspace), what the request counts (`asked` units; `images` when a resolution
+    weight makes the number of images differ), what is left and when it resets."""
     left = max(0, limit - used)
-    ask = f" You have {left} left; ask for fewer." if left else ""
-    if needed is not None:
-        ask += f" This request counts as {plural(needed, 'image')}."
-    return f"You've used {what} ({used} of {limit}).{ask} It resets at {_when(resets_at)}. {NOT_CHARGED}"
+    resets = f"it resets at {_when(resets_at)}"
+    if scope == "pool":
+        which = f"this {place}'s shared pool for today ({plural(limit, 'image')})"
+    else:
+        which = f"your {'monthly' if scope == 'monthly' else 'daily'} limit ({plural(limit, 'image')})"
+    if left == 0:  # used up: nothing this size or smaller would pass
+        return f"{which[0].upper()}{which[1:]} is used up; {resets}. {NOT_CHARGED}"
+    only = f"only {left} {'is' if left == 1 else 'are'} left of {which}"
+    weight = asked // images if asked and images else 1
+    if weight > 1 and asked and images:
+        fits = left // weight
+        fewer = f"at most {fits} at this resolution or a smaller one" if fits else "a smaller resolution"
+        return (
+            f"This request counts as {plural(asked, 'image')} ({plural(images, 'image')} at a "
+            f"resolution that counts {weight} each), but {only}. Ask for {fewer}, or wait: "
+            f"{resets}. {NOT_CHARGED}"
+        )
+    asking = f"You asked for {plural(asked, 'image')}, but {only}" if asked else only[0].upper() + only[1:]
+    return f"{asking}. Ask for at most {left}, or wait: {resets}. {NOT_CHARGED}"
 
 
 def no_provider(reason: str) -> str:

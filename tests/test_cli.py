@@ -185,16 +185,52 @@ def test_quota_commands(cwd: Path) -> None:
 
 
 def test_admins_from_the_environment_are_unlimited(cwd: Path) -> None:
-    proc = seedbot(cwd, "quota", "show", "cli:local", env={"SEEDBOT_ADMINS": "cli:local"})
+    proc = seedbot(cwd, "quota", "grant", "cli:local", "--images", "1", env={"SEEDBOT_ADMINS": "cli:local"})
     assert proc.returncode == 0 and "unlimited" in proc.stdout
 
 
 def test_settings_come_from_dot_env(cwd: Path) -> None:
     (cwd / ".env").write_text("SEEDBOT_DAILY_IMAGES=7\nSEEDBOT_DATABASE=data/bot.db\n")
     (cwd / "data").mkdir()
-    proc = seedbot(cwd, "quota", "show", "cli:local")
+    proc = seedbot(cwd, "quota", "set", "cli:local", "--monthly", "50")
     assert proc.returncode == 0 and "7 of 7" in proc.stdout
     assert (cwd / "data" / "bot.db").is_file()
+
+
+READ_ONLY = [["stats"], ["audit"], ["quota", "show", "cli:local"], ["settings", "discord:1"]]
+
+
+def test_read_only_commands_on_a_missing_database_say_so_and_create_nothing(cwd: Path) -> None:
+    for proc in in_parallel([(cwd, command) for command in READ_ONLY]):
+        line = friendly_one_liner(proc)
+        assert line == (
+            "seedbot: there is no database at ./seedbot.db (SEEDBOT_DATABASE): nothing is recorded "
+            "yet; `seedbot run` creates it"
+        ), proc.args
+        assert proc.stderr.strip() == line  # no migration log lines either
+    assert list(cwd.iterdir()) == []
+
+
+def test_every_command_refuses_a_database_a_newer_seedbot_migrated(cwd: Path) -> None:
+    assert seedbot(cwd, "quota", "set", "discord:1", "--daily", "3").returncode == 0
+    with sqlite3.connect(cwd / "seedbot.db") as db:
+        db.execute("INSERT INTO schema_migrations VALUES (99, '2099-01-01T00:00:00')")
+        known = db.execute("SELECT MAX(version) FROM schema_migrations WHERE version < 99").fetchone()[0]
+    why = f"is at schema version 99, but this seedbot knows versions up to {known}"
+    commands = [
+        *READ_ONLY,
+        ["quota", "set", "discord:1", "--daily", "4"],
+        ["generate", "a fox", "--out", "o"],
+    ]
+    for proc in in_parallel([(cwd, command) for command in commands]):
+        assert why in friendly_one_liner(proc), proc.args
+    doctor = seedbot(cwd, "doctor")
+    assert doctor.returncode != 0
+    no_traceback(doctor)
+    [problem] = [line for line in doctor.stdout.splitlines() if "schema version" in line]
+    assert problem.startswith("  ! ") and why in problem and "migrations up to date" not in doctor.stdout
+    with sqlite3.connect(cwd / "seedbot.db") as db:  # nothing was applied or changed
+        assert db.execute("SELECT daily FROM quota_limits WHERE user_key = 'discord:1'").fetchone() == (3,)
 
 
 def test_invalid_settings_are_reported_without_a_traceback(cwd: Path) -> None:

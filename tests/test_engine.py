@@ -378,7 +378,7 @@ async def test_quota_exceeded_before_any_provider_call(tmp_path: Path) -> None:
         await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer())
         with pytest.raises(QuotaExceeded) as err:
             await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer())
-        assert err.value.scope == "daily" and "1 left" in err.value.user_text
+        assert err.value.scope == "daily" and "only 1 is left" in err.value.user_text
         assert len(provider.calls) == 1
         assert len(await h.ledger.jobs_for_user(ALICE.key)) == 1
         assert await used(h.ledger, ALICE) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.errors import QuotaExceeded, UserBlocked
+from bot.errors import LedgerUnavailable, QuotaExceeded, UserBlocked
 from bot.ledger import SQLiteLedger, open_ledger
 from bot.ledger.base import Reservation, day_key, month_key, period_resets
 from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
@@ -177,7 +178,10 @@ async def test_daily_limit_error_says_when_it_resets(ledger: SQLiteLedger) -> No
         await ledger.reserve(USER, 2, now=NOW)
     assert (err.value.scope, err.value.limit, err.value.used) == ("daily", 5, 4)
     assert err.value.resets_at == datetime(2026, 3, 15, tzinfo=UTC)
-    assert "1 left" in err.value.user_text and "2026-03-15 00:00 UTC" in err.value.user_text
+    assert err.value.user_text == (
+        "You asked for 2 images, but only 1 is left of your daily limit (5 images). "
+        "Ask for at most 1, or wait: it resets at 2026-03-15 00:00 UTC. You were not charged."
+    )
 
 
 async def test_per_user_overrides(ledger: SQLiteLedger) -> None:
@@ -383,6 +387,77 @@ async def test_open_ledger_uses_the_settings(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert (tmp_path / "x.db").is_file()
+
+
+async def test_read_mode_refuses_a_missing_database_and_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "seedbot.db"
+    store = SQLiteLedger(str(path), daily_limit=5, monthly_limit=100, mode="read")
+    with pytest.raises(LedgerUnavailable) as refused:
+        await store.open()
+    assert refused.value.user_text == (
+        f"there is no database at {path} (SEEDBOT_DATABASE): nothing is recorded yet; "
+        "`seedbot run` creates it"
+    )
+    assert list(tmp_path.iterdir()) == []  # no file, no -wal, no -shm, no lock
+    # An existing database opens for reading as usual.
+    writer = SQLiteLedger(str(path), daily_limit=5, monthly_limit=100)
+    await writer.open()
+    await writer.set_limits(USER, daily=2, monthly=None)
+    await writer.close()
+    await store.open()
+    try:
+        assert (await store.quota(USER)).day_limit == 2
+    finally:
+        await store.close()
+
+
+async def test_a_database_in_a_missing_directory_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "seedbot.db"
+    for mode in ("write", "run"):
+        store = SQLiteLedger(str(path), daily_limit=5, monthly_limit=100, mode=mode)
+        with pytest.raises(LedgerUnavailable, match="there is no directory"):
+            await store.open()
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_one_running_ledger_per_file(db_path: str) -> None:
+    """mode "run" takes <file>.lock exclusively (flock, so even a second open in this process
+    conflicts); the refusal names the holder's pid; closing lets the next one in. Other modes
+    (a CLI command beside the bot) take no lock."""
+    first = SQLiteLedger(db_path, daily_limit=5, monthly_limit=100, mode="run")
+    await first.open()
+    try:
+        second = SQLiteLedger(db_path, daily_limit=5, monthly_limit=100, mode="run")
+        with pytest.raises(LedgerUnavailable) as refused:
+            await second.open()
+        assert refused.value.user_text == (
+            f"another seedbot (pid {os.getpid()}) is using {db_path}; use PostgreSQL "
+            "(SEEDBOT_DATABASE=postgresql://...) to run several"
+        )
+        beside = SQLiteLedger(db_path, daily_limit=5, monthly_limit=100)
+        await beside.open()
+        await beside.close()
+    finally:
+        await first.close()
+    await second.open()
+    await second.close()
+
+
+async def test_a_write_cancelled_while_beginning_leaves_no_transaction_open(ledger: SQLiteLedger) -> None:
+    """A job task cancelled inside update_job, while SQLite's thread was starting the transaction,
+    must not break the next write (the job's refund): it used to fail with "cannot start a
+    transaction within a transaction"."""
+    await ledger.create_job(make_job("j1"), ())
+    for _ in range(20):
+        task = asyncio.create_task(ledger.update_job("j1", provider="a"))
+        await asyncio.sleep(0)  # now awaiting BEGIN IMMEDIATE
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await ledger.update_job("j1", provider="b")
+    assert not ledger.db.in_transaction
+    job = await ledger.get_job("j1")
+    assert job is not None and job.provider == "b"
 
 
 async def test_a_closed_ledger_says_so(db_path: str) -> None:

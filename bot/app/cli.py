@@ -195,7 +195,7 @@ async def _quota(args: argparse.Namespace, settings: Settings) -> int:
     from bot.conversation.community import Community
     from bot.ledger import open_ledger
 
-    ledger = await open_ledger(settings)
+    ledger = await open_ledger(settings, mode="read" if args.action == "show" else "write")
     community = Community(settings, ledger)
     actor = _cli_actor()
     try:
@@ -224,7 +224,7 @@ async def _settings(args: argparse.Namespace, settings: Settings) -> int:
     from bot.conversation.community import Community
     from bot.ledger import open_ledger
 
-    ledger = await open_ledger(settings)
+    ledger = await open_ledger(settings, mode="write" if args.key else "read")
     try:
         community = Community(settings, ledger)
         if args.key:
@@ -239,7 +239,7 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.conversation.community import Community
     from bot.ledger import open_ledger
 
-    ledger = await open_ledger(settings)
+    ledger = await open_ledger(settings, mode="read")
     try:
         print(await Community(settings, ledger).stats(args.workspace))
     finally:
@@ -251,7 +251,7 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot.conversation.community import Community
     from bot.ledger import open_ledger
 
-    ledger = await open_ledger(settings)
+    ledger = await open_ledger(settings, mode="read")
     try:
         print(await Community(settings, ledger).audit(args.target, max(1, args.limit)))
     finally:
@@ -523,7 +523,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     wanted = [name for name, flag in (("discord", args.discord), ("slack", args.slack)) if flag] or list(
         factories
     )
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, mode="run") as runtime:
         platforms: list[Platform] = []
         for name in wanted:
             factory = factories.get(name)

@@ -12,7 +12,7 @@ import httpx
 from bot.config import Settings
 from bot.conversation.conversation import Conversation
 from bot.engine.pipeline import Engine
-from bot.ledger import Ledger, open_ledger
+from bot.ledger import Ledger, OpenMode, open_ledger
 from bot.ledger.retention import ImageRetention
 from bot.media.fetch import SafeFetcher
 from bot.providers.registry import absent_providers, build_providers, keyed_providers
@@ -52,7 +52,8 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, *, mode: OpenMode = "write") -> AsyncIterator[Runtime]:
+    """`mode` "run" (`seedbot run`) makes a SQLite ledger this process's alone."""
     async with httpx.AsyncClient(
         timeout=HTTP_TIMEOUT, limits=http_limits(settings), headers={"User-Agent": "seedbot/0.1"}
     ) as http:
@@ -63,7 +64,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             deadline=settings.provider_deadline,
             absent=absent_providers(settings),
         )
-        ledger = await open_ledger(settings)
+        ledger = await open_ledger(settings, mode=mode)
         try:
             engine = Engine(settings, ledger, router)
             # Only when it is so: demo can also be chosen (SEEDBOT_PROVIDERS, --provider) with keys set.

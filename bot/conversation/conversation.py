@@ -44,7 +44,7 @@ from bot.conversation.turns import (
     Variations,
 )
 from bot.engine.pipeline import Delivery, Engine, PlatformHooks
-from bot.errors import InvalidImage, InvalidRequest, SeedbotError
+from bot.errors import InvalidImage, InvalidRequest, LeaseLost, SeedbotError
 from bot.ledger.base import Ledger
 from bot.request.flags import FLAG_HELP, parse_text
 from bot.request.models import GenerationResult, ImageInput, Job, JobStatus, Requester
@@ -98,6 +98,8 @@ class Conversation:
         """Do what the turn asks and answer through `reply`; never raises a user's error."""
         try:
             await self._dispatch(turn, reply)
+        except LeaseLost:  # another process took the job over: it answers the user
+            log.info("%s: %s by %s continues in another process", turn.who.platform, turn.what, turn.who.key)
         except SeedbotError as exc:
             log.info("%s: %s by %s refused: %s", turn.who.platform, turn.what, turn.who.key, exc)
             costly = isinstance(turn.action, Ask | Edit | Reroll | Variations)

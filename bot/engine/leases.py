@@ -15,11 +15,11 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import LeaseLost
+from bot.errors import LeaseLost, LeaseTooShort
 from bot.ledger.base import Ledger
 from bot.request.models import Job
 
-__all__ = ["Leases", "owner_id"]
+__all__ = ["DELIVERY_LEASE_SHARE", "Leases", "lease_for_delivery", "owner_id"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,27 @@ log = logging.getLogger(__name__)
 def owner_id() -> str:
     """One lease owner per process: host, pid and a random part (pids are reused)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# Delivery starts only while at least this share of the lease is left after renewing it.
+DELIVERY_LEASE_SHARE = 1 / 3
+
+
+async def lease_for_delivery(ledger: Ledger, job_id: str, owner: str, ttl: float, attempts: int = 3) -> bool:
+    """Renew `owner`'s lease on the job right before delivering. True once a renewal leaves at
+    least DELIVERY_LEASE_SHARE of `ttl`: it was asked for less than the rest of `ttl` ago, and the
+    database set the new expiry after it was asked. A slower answer (this process stalled, the
+    database crawled) is renewed again: that lease may be about to lapse. False: another process
+    holds or finished the job. Raises LeaseTooShort when no renewal is quick enough."""
+    for _ in range(attempts):
+        asked = time.monotonic()
+        if not await ledger.claim_job(job_id, owner, ttl):
+            return False
+        took = time.monotonic() - asked
+        if took <= ttl * (1 - DELIVERY_LEASE_SHARE):
+            return True
+        log.warning("job %s: renewing its lease took %.1f s of its %.0f s; renewing again", job_id, took, ttl)
+    raise LeaseTooShort(job_id)
 
 
 class Leases:
@@ -93,9 +114,9 @@ class Leases:
                 task.cancel()
 
     async def _still_ours(self, job_id: str) -> None:
-        """Before anything the user sees (delivery): make sure the lease is still ours (a claim by
-        the holder renews it). Raises LeaseLost otherwise."""
-        if self.leases and not await self.ledger.claim_job(job_id, self.owner, self.lease_ttl):
+        """Right before anything the user sees (delivery): renew the lease with time to spare
+        (lease_for_delivery). Raises LeaseLost if the job is no longer ours."""
+        if self.leases and not await lease_for_delivery(self.ledger, job_id, self.owner, self.lease_ttl):
             self._lost.add(job_id)
             raise LeaseLost(job_id)
 

@@ -43,6 +43,7 @@ from bot.errors import (
     ChannelNotAllowed,
     DeliveryError,
     LeaseLost,
+    LeaseTooShort,
     ProviderError,
     ProviderErrorKind,
     QuotaExceeded,
@@ -72,6 +73,7 @@ __all__ = [
     "Delivery",
     "Engine",
     "LeaseLost",
+    "LeaseTooShort",
     "PlatformHooks",
     "Progress",
     "ProgressEvent",
@@ -226,9 +228,7 @@ class Engine(Lifecycle, Leases, Recovery):
             self.metrics.quota_refusals.labels(exc.scope).inc()
             if cost == validated.count:
                 raise
-            raise QuotaExceeded(
-                scope=exc.scope, limit=exc.limit, used=exc.used, resets_at=exc.resets_at, needed=cost
-            ) from exc
+            raise exc.counting(validated.count) from exc
         except UserBlocked:
             self.metrics.quota_refusals.labels("blocked").inc()
             raise
@@ -314,6 +314,8 @@ class Engine(Lifecycle, Leases, Recovery):
             return dataclasses.replace(result, charged=delivered * weight), delivery
         except BaseException as exc:
             await self._fail(job, reservation_id, exc, resumable=not answered)
+            if job.id in self._lost and isinstance(exc, Exception) and not isinstance(exc, LeaseLost):
+                raise LeaseLost(job.id) from exc  # its new owner answers the user
             raise
 
     async def _call_provider(
@@ -430,11 +432,12 @@ class Engine(Lifecycle, Leases, Recovery):
     async def _settle(
         self, job: Job, result: GenerationResult, deliver: Deliver, reservation_id: int
     ) -> tuple[int, Delivery]:
-        """The tail every job shares, new or resumed: keep the images, deliver them, charge what
-        reached the user and refund the rest, link the messages, close the job."""
-        await self._still_ours(job.id)
+        """The tail every job shares, new or resumed: keep the images, make sure the job is still
+        ours with time to deliver, deliver, then charge what reached the user, refund the rest and
+        close the job, all only while it is still ours (else LeaseLost: its new owner settles)."""
         if result.images:
             await self.ledger.save_outputs(job.id, list(result.images))
+        await self._still_ours(job.id)
         try:
             delivery = await deliver(result)
         except SeedbotError:
@@ -442,20 +445,49 @@ class Engine(Lifecycle, Leases, Recovery):
         except Exception as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         delivered = max(0, min(delivery.delivered, len(result.images)))
-        await self.ledger.settle(reservation_id, delivered * result.weight)
+        status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
+        used = delivered * result.weight
+        if not await self._close(job.id, reservation_id, status, used=used, delivered=delivered):
+            raise LeaseLost(job.id)
         if delivery.message_ids:
             await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
         if delivery.thread_id and delivery.thread_id != job.thread_id:
             await self.ledger.update_job(job.id, thread_id=delivery.thread_id)
-        status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
-        await self.ledger.finish_job(job.id, status, delivered=delivered)
         self._count_finished(job, status, result.provider, delivered)
         log.info("job %s: delivered %d/%d via %s", job.id, delivered, result.requested, result.provider)
         return delivered, delivery
 
+    async def _close(
+        self,
+        job_id: str,
+        reservation_id: int,
+        status: JobStatus,
+        *,
+        used: int = 0,
+        delivered: int = 0,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Settle and finish the job while it is still this process's (ledger.settle_job). False
+        when another process took it over meanwhile (this one stalled): that one settles it."""
+        if await self.ledger.settle_job(
+            job_id,
+            self.owner,
+            status,
+            reservation_id=reservation_id,
+            used=used,
+            delivered=delivered,
+            error_kind=error_kind,
+            error=error,
+        ):
+            return True
+        if job_id in self._active:  # (_track forgets it when the job's task ends)
+            self._lost.add(job_id)
+        log.warning("job %s: not settled here: another process took it over (or it was finished)", job_id)
+        return False
+
     async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> None:
-        await self.ledger.settle(reservation_id, 0)
-        await self.ledger.finish_job(job_id, JobStatus.FAILED, error_kind=kind, error=detail)
+        await self._close(job_id, reservation_id, JobStatus.FAILED, error_kind=kind, error=detail)
 
 
 # What `seedbot stats` may list as a failed job's kind: the provider's kinds, a delivery the

@@ -34,6 +34,7 @@ class Recovery:
     hooks: dict[str, PlatformHooks]
     _background: set[asyncio.Task[Any]]
     _taking_over: bool
+    _lost: set[str]
 
     if TYPE_CHECKING:  # provided by the other parts of the Engine
 
@@ -146,7 +147,7 @@ class Recovery:
             await self._settle(job, result, deliver, job.reservation_id)
         except BaseException as exc:
             await self._fail(job, job.reservation_id, exc, resumable=not answered)
-            if isinstance(exc, SeedbotError):
+            if isinstance(exc, SeedbotError) and job.id not in self._lost:  # else its new owner tells
                 with contextlib.suppress(Exception):
                     await hooks.notify(job, exc.user_text)
             if isinstance(exc, asyncio.CancelledError):

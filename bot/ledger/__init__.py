@@ -4,24 +4,39 @@ the PostgreSQL backend for several bot processes sharing one database (postgres.
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.ledger.base import Ledger, QuotaStatus, Reservation
+from bot.ledger.base import Ledger, OpenMode, QuotaStatus, Reservation
 from bot.ledger.postgres import PostgresLedger, is_postgres_url
 from bot.ledger.sqlite import SQLiteLedger
 
-__all__ = ["Ledger", "PostgresLedger", "QuotaStatus", "Reservation", "SQLiteLedger", "open_ledger"]
+__all__ = [
+    "Ledger",
+    "OpenMode",
+    "PostgresLedger",
+    "QuotaStatus",
+    "Reservation",
+    "SQLiteLedger",
+    "open_ledger",
+]
 
 
-async def open_ledger(settings: Settings) -> Ledger:
+async def open_ledger(settings: Settings, *, mode: OpenMode = "write") -> Ledger:
     """`SEEDBOT_DATABASE=postgresql://...` (or postgres://) selects PostgreSQL; anything else is
-    the path of a SQLite file."""
+    the path of a SQLite file. `mode` (base.OpenMode): "read" for read-only commands (a missing
+    SQLite file is refused, not created), "run" for `seedbot run` (one per SQLite file)."""
     ledger: Ledger
     if is_postgres_url(settings.database):
         ledger = PostgresLedger(
-            settings.database, daily_limit=settings.daily_images, monthly_limit=settings.monthly_images
+            settings.database,
+            daily_limit=settings.daily_images,
+            monthly_limit=settings.monthly_images,
+            mode=mode,
         )
     else:
         ledger = SQLiteLedger(
-            settings.database, daily_limit=settings.daily_images, monthly_limit=settings.monthly_images
+            settings.database,
+            daily_limit=settings.daily_images,
+            monthly_limit=settings.monthly_images,
+            mode=mode,
         )
     await ledger.open()
     return ledger

@@ -11,24 +11,49 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from bot import messages
-from bot.errors import QuotaExceeded, SeedbotError, UserBlocked
+from bot.errors import LedgerUnavailable, QuotaExceeded, SeedbotError, UserBlocked
 from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 
 __all__ = [
     "AuditEntry",
     "Ledger",
+    "OpenMode",
     "Pool",
     "QuotaStatus",
     "Reservation",
     "StatsRow",
     "day_key",
     "month_key",
+    "newer_schema",
     "period_resets",
     "refusal",
 ]
+
+# How a command opens the ledger:
+# - "write": create the database if it is missing (SQLite), apply migrations;
+# - "read": read-only commands (stats, audit, quota show, settings): a missing SQLite file is
+#   refused with one line, nothing is created (an existing one is still migrated: the queries
+#   need the current schema);
+# - "run": `seedbot run`: as "write", and on SQLite the file is this process's alone (an
+#   exclusive lock on <file>.lock): a second process would neither see the first one's jobs as
+#   running nor take them over (leases are PostgreSQL's).
+OpenMode = Literal["write", "read", "run"]
+
+
+def newer_schema(applied: set[int], known: int, where: str) -> LedgerUnavailable | None:
+    """The refusal to use a database a newer seedbot migrated (its numbered migrations would not
+    match what this code expects), or None."""
+    newest = max(applied, default=0)
+    if newest <= known:
+        return None
+    return LedgerUnavailable(
+        f"{where} is at schema version {newest}, but this seedbot knows versions up to {known}: "
+        "a newer seedbot migrated it. Run that newer seedbot, or restore the backup taken before "
+        "the upgrade."
+    )
 
 
 def _utc(now: datetime) -> datetime:
@@ -136,16 +161,37 @@ def refusal(status: QuotaStatus, amount: int, pool: Pool | None, pool_used: int)
         return UserBlocked()
     if status.day_limit is not None and status.day_used + amount > status.day_limit:
         return QuotaExceeded(
-            scope="daily", limit=status.day_limit, used=status.day_used, resets_at=status.day_resets
+            scope="daily",
+            limit=status.day_limit,
+            used=status.day_used,
+            resets_at=status.day_resets,
+            asked=amount,
         )
     if status.month_limit is not None and status.month_used + amount > status.month_limit:
         return QuotaExceeded(
-            scope="monthly", limit=status.month_limit, used=status.month_used, resets_at=status.month_resets
+            scope="monthly",
+            limit=status.month_limit,
+            used=status.month_used,
+            resets_at=status.month_resets,
+            asked=amount,
         )
     if pool is not None:
-        return QuotaExceeded(scope="pool", limit=pool.daily, used=pool_used, resets_at=status.day_resets)
+        # Pool keys name the platform (community.workspace_key): Slack says workspace.
+        place = "workspace" if pool.key.startswith("pool:slack:") else "server"
+        return QuotaExceeded(
+            scope="pool",
+            limit=pool.daily,
+            used=pool_used,
+            resets_at=status.day_resets,
+            asked=amount,
+            place=place,
+        )
     return QuotaExceeded(
-        scope="daily", limit=status.day_limit or 0, used=status.day_used, resets_at=status.day_resets
+        scope="daily",
+        limit=status.day_limit or 0,
+        used=status.day_used,
+        resets_at=status.day_resets,
+        asked=amount,
     )
 
 
@@ -325,6 +371,24 @@ class Ledger(Protocol):
         error_kind: str | None = None,
         error: str | None = None,
     ) -> None: ...
+    async def settle_job(
+        self,
+        job_id: str,
+        owner: str,
+        status: JobStatus,
+        *,
+        reservation_id: int | None,
+        used: int = 0,
+        delivered: int = 0,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Settle the job's reservation (commit `used`, refund the rest) and finish the job, in
+        one transaction, only while the job is unfinished and `owner` holds it (or nobody does:
+        SQLite without leases). False: another process took it over (or finished it); nothing
+        was changed, the job is that process's to settle."""
+        ...
+
     async def get_job(self, job_id: str) -> Job | None: ...
     async def link_messages(self, job_id: str, platform: str, message_ids: list[str]) -> None: ...
     async def job_for_message(self, platform: str, message_id: str) -> Job | None:

@@ -8,7 +8,8 @@ Concurrency across processes comes from row locks, never from the process:
   and month counter rows `FOR UPDATE` before checking the limits, so two processes can never
   both spend the last unit;
 - settle is one conditional UPDATE (`... WHERE state = 'reserved'`): a second settle, from any
-  process, finds nothing to do;
+  process, finds nothing to do; the engine settles and finishes a job in one transaction that
+  applies only while its process still holds the job's lease (settle_job);
 - job leases are conditional UPDATEs; take-over picks expired jobs with `FOR UPDATE SKIP LOCKED`
   so concurrent callers split them and none is handed to two processes;
 - event dedupe is one `INSERT ... ON CONFLICT` on a primary key.
@@ -34,6 +35,7 @@ from bot.ledger.base import (
     JOB_UPDATABLE,
     UNFINISHED,
     AuditEntry,
+    OpenMode,
     Pool,
     QuotaStatus,
     Reservation,
@@ -43,6 +45,7 @@ from bot.ledger.base import (
     job_from_row,
     job_values,
     month_key,
+    newer_schema,
     period_resets,
     refusal,
 )
@@ -90,8 +93,10 @@ class PostgresLedger:
         max_connections: int = 10,
         event_retention: float = 86400.0,
         prune_every: float = 60.0,
+        mode: OpenMode = "write",
     ) -> None:
         self.dsn = dsn
+        self.mode = mode  # the database exists and is shared by design: every mode opens it alike
         self.daily_limit = daily_limit
         self.monthly_limit = monthly_limit
         self.min_connections = min_connections
@@ -139,6 +144,9 @@ class PostgresLedger:
                 "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
             done = {row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+            refused = newer_schema(done, scripts[-1][0], "the PostgreSQL database")
+            if refused is not None:
+                raise refused
             for version, entry in scripts:
                 if version in done:
                     continue
@@ -184,13 +192,13 @@ class PostgresLedger:
         used = await self.pool_used(pool.key, now=now) if pool else 0
         raise refusal(status, amount, pool, used)
 
+    _SETTLE_SQL = (
+        "UPDATE reservations SET used = GREATEST(0, LEAST($1::integer, amount)), state = 'settled', "
+        "settled_at = now() WHERE id = $2 AND state = 'reserved'"
+    )
+
     async def settle(self, reservation_id: int, used: int) -> None:
-        await self.pool.execute(
-            "UPDATE reservations SET used = GREATEST(0, LEAST($1::integer, amount)), state = 'settled', "
-            "settled_at = now() WHERE id = $2 AND state = 'reserved'",
-            used,
-            reservation_id,
-        )
+        await self.pool.execute(self._SETTLE_SQL, used, reservation_id)
 
     async def quota(
         self, user_key: str, *, unlimited: bool = False, now: datetime | None = None
@@ -411,6 +419,40 @@ class PostgresLedger:
             now,
             job_id,
         )
+
+    async def settle_job(
+        self,
+        job_id: str,
+        owner: str,
+        status: JobStatus,
+        *,
+        reservation_id: int | None,
+        used: int = 0,
+        delivered: int = 0,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        async with self.pool.acquire() as conn, conn.transaction():
+            # The UPDATE locks the job row: a take-over or claim running now waits for this
+            # transaction and then finds the job finished; one that committed first makes the
+            # owner condition fail here.
+            finished = await conn.fetchval(
+                "UPDATE jobs SET status = $1, images_delivered = $2, error_kind = $3, error = $4, "
+                "finished_at = $5, duration_ms = (EXTRACT(EPOCH FROM ($5 - created_at)) * 1000)::bigint "
+                f"WHERE id = $6 AND {UNFINISHED} AND (owner IS NULL OR owner = $7) RETURNING id",
+                str(status),
+                delivered,
+                error_kind,
+                error,
+                _now(),
+                job_id,
+                owner,
+            )
+            if finished is None:
+                return False
+            if reservation_id is not None:
+                await conn.execute(self._SETTLE_SQL, used, reservation_id)
+        return True
 
     @staticmethod
     def _job(row: Any, message_ids: tuple[str, ...] = ()) -> Job:

@@ -6,30 +6,40 @@ can spend the same unit twice.
 
 Migrations live in migrations/sqlite/ (PostgreSQL's, with the same numbers, in
 migrations/postgres/).
+
+Opened for `seedbot run` (mode "run"), the ledger holds an exclusive flock on `<file>.lock`
+for as long as it is open: one running bot per file (the kernel drops the lock when the
+process dies, however it dies).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from bot.errors import LedgerUnavailable
 from bot.ledger.base import (
     JOB_COLUMNS,
     JOB_COUNT,
     JOB_UPDATABLE,
     UNFINISHED,
     AuditEntry,
+    OpenMode,
     Pool,
     QuotaStatus,
     Reservation,
@@ -39,6 +49,7 @@ from bot.ledger.base import (
     job_from_row,
     job_values,
     month_key,
+    newer_schema,
     period_resets,
     refusal,
 )
@@ -57,6 +68,59 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
+def _is_file(path: str) -> bool:
+    """A path naming a database file (not ":memory:", "" or a "file:" URI)."""
+    return path not in ("", ":memory:") and not path.startswith("file:")
+
+
+def _existing(path: str) -> str:
+    """The URI opening `path` only if it exists (read-only commands create nothing)."""
+    if not Path(path).is_file():
+        raise LedgerUnavailable(
+            f"there is no database at {path} (SEEDBOT_DATABASE): nothing is recorded yet; "
+            "`seedbot run` creates it"
+        )
+    return Path(path).absolute().as_uri() + "?mode=rw"  # SQLite's "open, never create"
+
+
+def _creatable(path: str) -> None:
+    """Refuse a file SQLite could not create (before aiosqlite, whose failed connect leaves a
+    worker thread that complains once the event loop is closed)."""
+    if not Path(path).parent.is_dir():
+        raise LedgerUnavailable(
+            f"can't create the database at {path}: there is no directory {Path(path).parent} "
+            "(SEEDBOT_DATABASE)"
+        )
+
+
+def _lock_for_running(path: str) -> int:
+    """Take `<path>.lock` exclusively for this process (flock: released when the process dies);
+    returns its descriptor. Another holder is refused with one line naming its pid."""
+    lock = f"{path}.lock"
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise LedgerUnavailable(
+            f"can't create {lock} ({exc.strerror}): check that the directory of SEEDBOT_DATABASE "
+            "exists and is writable"
+        ) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise LedgerUnavailable(
+            f"another seedbot (pid {holder}) is using {path}; use PostgreSQL "
+            "(SEEDBOT_DATABASE=postgresql://...) to run several"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 class SQLiteLedger:
     shared = False  # several processes on one database: no (one process per file)
 
@@ -68,8 +132,11 @@ class SQLiteLedger:
         monthly_limit: int,
         event_retention: float = 86400.0,
         prune_every: float = 60.0,
+        mode: OpenMode = "write",
     ) -> None:
         self.path = path
+        self.mode = mode
+        self._lock_fd: int | None = None  # mode "run": the flock on <path>.lock
         self.daily_limit = daily_limit
         self.monthly_limit = monthly_limit
         self.event_retention = event_retention  # how long first_sighting remembers a key (seconds)
@@ -85,7 +152,27 @@ class SQLiteLedger:
         return self._db
 
     async def open(self) -> None:
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await self._open()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _open(self) -> None:
+        target, as_file = self.path, _is_file(self.path)
+        if self.mode == "read" and as_file:
+            target = _existing(self.path)
+        elif as_file:
+            _creatable(self.path)
+        if self.mode == "run" and as_file:
+            self._lock_fd = _lock_for_running(self.path)
+        try:
+            self._db = await aiosqlite.connect(target, isolation_level=None, uri=target != self.path)
+        except sqlite3.OperationalError as exc:
+            raise LedgerUnavailable(
+                f"can't open the database at {self.path} ({exc}): check SEEDBOT_DATABASE and that "
+                "its directory exists and is writable"
+            ) from exc
         self._db.row_factory = aiosqlite.Row
         await self._db.execute("PRAGMA busy_timeout=10000")
         # Switching a new file to WAL needs it to itself, and SQLite answers "locked" at once
@@ -106,6 +193,9 @@ class SQLiteLedger:
         if self._db is not None:
             await self._db.close()
             self._db = None
+        if self._lock_fd is not None:
+            fd, self._lock_fd = self._lock_fd, None
+            os.close(fd)  # drops the flock; the file stays (unlinking would race a new holder)
 
     async def _migrate(self) -> None:
         await self.db.execute(
@@ -119,6 +209,9 @@ class SQLiteLedger:
             for entry in folder.iterdir()
             if entry.name.endswith(".sql")
         )
+        refused = newer_schema(done, scripts[-1][0], f"the database at {self.path}")
+        if refused is not None:
+            raise refused
         for version, entry in scripts:
             if version in done:
                 continue
@@ -146,7 +239,17 @@ class SQLiteLedger:
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            # aiosqlite's thread runs a statement even when its caller is cancelled meanwhile: a
+            # BEGIN cancelled that way would leave the connection in a transaction and make the
+            # next write fail ("cannot start a transaction within a transaction"). Undo it.
+            begin = asyncio.ensure_future(self.db.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await begin
+                    await self.db.execute("ROLLBACK")
+                raise
             try:
                 yield self.db
             except BaseException:
@@ -228,13 +331,14 @@ class SQLiteLedger:
         pool_used = await self.pool_used(pool.key, now=now) if pool else 0
         raise refusal(status, amount, pool, pool_used)
 
+    _SETTLE_SQL = (
+        "UPDATE reservations SET used = MAX(0, MIN(?, amount)), state = 'settled', settled_at = ? "
+        "WHERE id = ? AND state = 'reserved'"
+    )
+
     async def settle(self, reservation_id: int, used: int) -> None:
         async with self._lock:
-            await self.db.execute(
-                "UPDATE reservations SET used = MAX(0, MIN(?, amount)), state = 'settled', settled_at = ? "
-                "WHERE id = ? AND state = 'reserved'",
-                (used, _iso(_now()), reservation_id),
-            )
+            await self.db.execute(self._SETTLE_SQL, (used, _iso(_now()), reservation_id))
 
     async def quota(
         self, user_key: str, *, unlimited: bool = False, now: datetime | None = None
@@ -434,6 +538,36 @@ class SQLiteLedger:
                 "duration_ms = ? WHERE id = ?",
                 (str(status), delivered, error_kind, error, _iso(now), duration, job_id),
             )
+
+    async def settle_job(
+        self,
+        job_id: str,
+        owner: str,
+        status: JobStatus,
+        *,
+        reservation_id: int | None,
+        used: int = 0,
+        delivered: int = 0,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        now = _now()
+        async with self._write() as db:  # BEGIN IMMEDIATE: no other writer between check and update
+            row = await self._one(
+                f"SELECT created_at FROM jobs WHERE id = ? AND {UNFINISHED} AND (owner IS NULL OR owner = ?)",
+                (job_id, owner),
+            )
+            if row is None:
+                return False
+            duration = int((now - datetime.fromisoformat(row["created_at"])).total_seconds() * 1000)
+            await db.execute(
+                "UPDATE jobs SET status = ?, images_delivered = ?, error_kind = ?, error = ?, finished_at = ?, "
+                "duration_ms = ? WHERE id = ?",
+                (str(status), delivered, error_kind, error, _iso(now), duration, job_id),
+            )
+            if reservation_id is not None:
+                await db.execute(self._SETTLE_SQL, (used, _iso(now), reservation_id))
+        return True
 
     @staticmethod
     def _job(row: aiosqlite.Row, message_ids: tuple[str, ...] = ()) -> Job:

@@ -78,7 +78,10 @@ async def test_a_4k_image_counts_as_its_weight_everywhere(tmp_path: Path) -> Non
         # 3 left: two more 4K images (4 units) are refused, saying what the request counts.
         with pytest.raises(QuotaExceeded) as refused:
             await h.engine.generate(fox(model="4.5", resolution="4K", count=2), ALICE, deliver=Deliverer())
-        assert "This request counts as 4 images." in refused.value.user_text
+        assert refused.value.user_text.startswith(
+            "This request counts as 4 images (2 images at a resolution that counts 2 each), "
+            "but only 3 are left of your daily limit (5 images). Ask for at most 1 at this resolution"
+        )
         text = await h.conversation.usage(ALICE)
         assert "Images left today: 3 of 5" in text
         assert "a 4K image counts as 2" in text
@@ -116,7 +119,7 @@ async def test_the_server_pool_runs_out_before_the_users_own_limit(tmp_path: Pat
             await h.engine.generate(fox(), ALICE, deliver=Deliverer())
         assert refused.value.scope == "pool"
         assert refused.value.user_text.startswith(
-            "You've used this server's shared images for today (3 of 3)."
+            "This server's shared pool for today (3 images) is used up; it resets at "
         )
         assert (await h.ledger.quota(ALICE.key)).day_used == 2  # nothing charged for the refusal
         assert "Shared images left here today: 0 of 3" in await h.conversation.usage(BOB)

@@ -165,7 +165,7 @@ async def test_settings_channels_pool_and_stats(emu: DiscordEmulator, start_bot:
     )
     await inter.wait_ack()
     [answer] = await inter.wait_followups(1)
-    assert answer["content"].startswith("You've used this server's shared images for today (2 of 2).")
+    assert answer["content"].startswith("This server's shared pool for today (2 images) is used up")
     assert (await bot.usage(bob["id"])).day_used == 2
     usage = await private(emu, "usage", user_id=bob["id"], channel_id=art["id"])
     assert "Images left today: 3 of 5" in usage and "Shared images left here today: 0 of 2" in usage

@@ -29,7 +29,7 @@ async def test_quota_exhausted(emu: DiscordEmulator, start_bot: StartBot) -> Non
     await bot.wait_job(job_id_of(await wait_result(emu)))
 
     answer = await _refusal(emu, "imagine", {"prompt": "one more"})
-    assert answer["content"].startswith("You've used your images for today (1 of 1).")
+    assert answer["content"].startswith("Your daily limit (1 image) is used up; it resets at ")
     assert answer["content"].endswith("You were not charged.")
     assert (await bot.usage()).day_used == 1
     assert len(await bot.jobs()) == 1  # the refused request never became a job

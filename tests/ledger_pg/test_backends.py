@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.errors import QuotaExceeded, UserBlocked
+from bot.errors import LedgerUnavailable, QuotaExceeded, UserBlocked
 from bot.ledger import PostgresLedger, SQLiteLedger, open_ledger
 from bot.ledger.base import Reservation
 from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
@@ -374,6 +374,48 @@ async def test_a_lease_is_taken_over_only_after_it_expires(make_ledger: MakeLedg
     assert not await other.claim_job("j1", "proc-b", 30)  # finished jobs are nobody's to claim
 
 
+async def test_only_the_jobs_owner_settles_and_finishes_it(make_ledger: MakeLedger) -> None:
+    """settle_job: the reservation and the job's outcome in one transaction, applied only while
+    the caller still holds the job; a process that stalled past its lease changes nothing."""
+    stalled, taker = await make_ledger(), await make_ledger()
+    held = await stalled.reserve(USER, 2)
+    await stalled.create_job(make_job("j1", status=JobStatus.RUNNING, reservation_id=held.id), ())
+    assert await stalled.claim_job("j1", "proc-a", 0.2)
+    await asyncio.sleep(0.4)
+    assert [j.id for j in await taker.take_over_expired("proc-b", 30)] == ["j1"]
+
+    # The stalled process wakes up and refunds (or delivers): not its job any more.
+    assert not await stalled.settle_job(
+        "j1", "proc-a", JobStatus.FAILED, reservation_id=held.id, error_kind="timeout"
+    )
+    job = await taker.get_job("j1")
+    assert (job.status, job.owner, job.error_kind) == (JobStatus.RUNNING, "proc-b", None)
+    assert await taker.open_reservations() == 1
+
+    assert await taker.settle_job(
+        "j1", "proc-b", JobStatus.SUCCEEDED, reservation_id=held.id, used=1, delivered=1
+    )
+    job = await taker.get_job("j1")
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 1)
+    assert job.finished_at is not None and job.duration_ms is not None
+    assert await taker.open_reservations() == 0
+    assert (await taker.quota(USER)).day_used == 1  # one image committed, one refunded
+    # Settled and finished once: nobody, the owner included, does it again.
+    for owner in ("proc-a", "proc-b"):
+        assert not await stalled.settle_job(
+            "j1", owner, JobStatus.FAILED, reservation_id=held.id, error_kind="late"
+        )
+    assert (await taker.get_job("j1")).status == JobStatus.SUCCEEDED
+    assert (await taker.quota(USER)).day_used == 1
+
+    # A job nobody leased (SQLite, one process) is settled by whoever runs it.
+    other = await stalled.reserve(USER, 1)
+    await stalled.create_job(make_job("j2", reservation_id=other.id), ())
+    assert await stalled.settle_job("j2", "proc-a", JobStatus.FAILED, reservation_id=other.id)
+    assert (await stalled.get_job("j2")).status == JobStatus.FAILED
+    assert await stalled.open_reservations() == 0
+
+
 async def test_unclaimed_jobs_are_taken_over_after_a_grace_period(ledger: Any) -> None:
     await ledger.create_job(make_job("fresh"), ())
     await ledger.create_job(make_job("orphan", created_at="2026-03-14T10:00:00.000+00:00"), ())
@@ -445,6 +487,28 @@ async def test_open_ledger_picks_the_backend(backend: str, database: str) -> Non
             assert (status.day_limit, status.month_limit) == (3, 9)
         finally:
             await store.close()
+
+
+async def test_a_database_a_newer_seedbot_migrated_is_refused(backend: str, database: str) -> None:
+    """README: an older seedbot can't run on a database a newer one migrated. Every way of
+    opening it refuses with one line naming both versions, and applies nothing."""
+    known = max(int(f.name.split("_", 1)[0]) for f in (MIGRATIONS / "sqlite").glob("*.sql"))
+    settings = Settings(_env_file=None, database=database)  # type: ignore[call-arg]
+    store = await open_ledger(settings)
+    try:
+        if isinstance(store, PostgresLedger):
+            await store.pool.execute("INSERT INTO schema_migrations (version) VALUES (99)")
+        else:
+            await store.db.execute("INSERT INTO schema_migrations VALUES (99, '2099-01-01')")
+    finally:
+        await store.close()
+    for mode in ("read", "write", "run"):
+        with pytest.raises(LedgerUnavailable) as refused:
+            await open_ledger(settings, mode=mode)
+        text = refused.value.user_text
+        assert "\n" not in text
+        assert f"schema version 99, but this seedbot knows versions up to {known}" in text, text
+        assert "newer seedbot" in text
 
 
 async def test_migrations_apply_once_even_when_replicas_start_together(

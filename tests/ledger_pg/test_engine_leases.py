@@ -18,10 +18,19 @@ import pytest
 
 from bot.config import Settings
 from bot.engine.pipeline import Engine
+from bot.errors import LeaseLost, LeaseTooShort, ProviderErrorKind
 from bot.ledger import PostgresLedger
 from bot.providers.router import Router
 from bot.request.models import GenerationRequest, Job, JobStatus, Requester
-from tests.engine_helpers import Deliverer, Hooks, ResumableProvider, TestProvider, no_sleep, until
+from tests.engine_helpers import (
+    Deliverer,
+    Hooks,
+    ResumableProvider,
+    TestProvider,
+    no_sleep,
+    provider_error,
+    until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TTL = 0.6
@@ -186,6 +195,103 @@ async def test_no_delivery_when_the_lease_was_lost_before_it(pg_dsn: str, opened
     assert deliver.results == []
     row = await job_row(pg_dsn, job_id)
     assert row["status"] == "running" and await engine.ledger.open_reservations() == 1
+
+
+async def test_a_failure_after_a_take_over_leaves_the_job_to_its_new_owner(
+    pg_dsn: str, opened: Opened
+) -> None:
+    """A process that stalled past its lease wakes up to a provider timeout: its refund must not
+    settle (to 0) the reservation the new owner is about to charge, nor mark its job failed."""
+    settings = config(pg_dsn, lease_ttl=30.0)  # the renew loop will not notice in time
+    provider = TestProvider(settings, block=True, error=provider_error(ProviderErrorKind.TIMEOUT))
+    engine = await opened.engine(pg_dsn, provider, lease_ttl=30.0)
+    task = asyncio.create_task(engine.generate(fox(), USER, deliver=Deliverer()))
+    await until(lambda: bool(provider.gates))
+    [job_id] = engine.active_jobs
+    await execute(
+        pg_dsn, "UPDATE jobs SET owner = 'otherhost:2:y', lease_expires_at = now() + interval '1 hour'"
+    )
+    provider.release()
+    with pytest.raises(LeaseLost):  # not the provider's error: the new owner answers the user
+        await task
+    row = await job_row(pg_dsn, job_id)
+    assert (row["status"], row["owner"], row["error_kind"]) == ("running", "otherhost:2:y", None)
+    assert await engine.ledger.open_reservations() == 1  # the new owner's to settle
+
+
+def stall_claims(engine: Engine, *, times: int, took_over: bool, dsn: str) -> list[float]:
+    """Make the engine's next `times` claims (the renewals before delivering) answer late: the
+    database renewed the lease, but the answer comes 0.7 TTL later, as after a stall. With
+    `took_over`, another process has taken the job over by the time the first answer arrives."""
+    real = engine.ledger.claim_job
+    stalls: list[float] = []
+
+    async def claim(job_id: str, owner: str, ttl: float) -> bool:
+        claimed = await real(job_id, owner, ttl)
+        if len(stalls) < times:
+            stalls.append(ttl)
+            await asyncio.sleep(ttl * 0.7)
+            if took_over and len(stalls) == 1:
+                await execute(
+                    dsn,
+                    "UPDATE jobs SET owner = 'otherhost:2:y', lease_expires_at = now() + interval '1 hour' "
+                    "WHERE id = $1",
+                    job_id,
+                )
+        return claimed
+
+    engine.ledger.claim_job = claim  # type: ignore[method-assign]
+    return stalls
+
+
+async def test_a_renewal_answered_too_late_is_renewed_again_before_delivering(
+    pg_dsn: str, opened: Opened
+) -> None:
+    settings = config(pg_dsn, lease_ttl=1.5)
+    taken, kept = TestProvider(settings, block=True), TestProvider(settings, block=True)
+    # Taken over while the renewal's answer was on its way: no delivery here.
+    engine = await opened.engine(pg_dsn, taken, lease_ttl=1.5)
+    deliver = Deliverer()
+    task = asyncio.create_task(engine.generate(fox(), USER, deliver=deliver))
+    await until(lambda: bool(taken.gates))
+    [job_id] = engine.active_jobs
+    stalls = stall_claims(engine, times=1, took_over=True, dsn=pg_dsn)
+    taken.release()
+    with pytest.raises((LeaseLost, asyncio.CancelledError)):  # (or its renew loop noticed first)
+        await task
+    assert stalls and deliver.results == []
+    row = await job_row(pg_dsn, job_id)
+    assert (row["status"], row["owner"]) == ("running", "otherhost:2:y")
+
+    # Still ours after the slow answer: renewed once more, then delivered.
+    other = await opened.engine(pg_dsn, kept, lease_ttl=1.5)
+    deliver = Deliverer()
+    task = asyncio.create_task(other.generate(fox(), USER, deliver=deliver))
+    await until(lambda: bool(kept.gates))
+    stalls = stall_claims(other, times=1, took_over=False, dsn=pg_dsn)
+    kept.release()
+    result, _ = await task
+    assert len(stalls) == 1 and len(deliver.results) == 1 and result.charged == 1
+    row = await job_row(pg_dsn, result.job_id)
+    assert (row["status"], row["owner"]) == ("succeeded", other.owner)
+
+
+async def test_no_delivery_when_no_renewal_leaves_time_to_deliver(pg_dsn: str, opened: Opened) -> None:
+    settings = config(pg_dsn, lease_ttl=0.9)
+    provider = TestProvider(settings, block=True)
+    engine = await opened.engine(pg_dsn, provider, lease_ttl=0.9)
+    deliver = Deliverer()
+    task = asyncio.create_task(engine.generate(fox(), USER, deliver=deliver))
+    await until(lambda: bool(provider.gates))
+    [job_id] = engine.active_jobs
+    stalls = stall_claims(engine, times=10, took_over=False, dsn=pg_dsn)
+    provider.release()
+    with pytest.raises(LeaseTooShort):
+        await task
+    assert len(stalls) == 3 and deliver.results == []
+    row = await job_row(pg_dsn, job_id)  # still ours: refunded and closed here
+    assert (row["status"], row["error_kind"]) == ("failed", "LeaseTooShort")
+    assert await engine.ledger.open_reservations() == 0
 
 
 async def test_a_clean_shutdown_lets_checkpointed_jobs_go_at_once(pg_dsn: str, opened: Opened) -> None:

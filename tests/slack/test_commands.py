@@ -54,7 +54,7 @@ async def test_quota_exhausted_is_ephemeral_and_free(emu: SlackEmulator, start_b
     [note] = await emu.wait_for(lambda: emu.ephemerals)
     assert note["user"] == USER_ID and note["thread_ts"] == mention["ts"]
     assert note["text"].startswith(
-        "You've used your images for today (0 of 1). You have 1 left; ask for fewer."
+        "You asked for 2 images, but only 1 is left of your daily limit (1 image). Ask for at most 1, "
     )
     assert "You were not charged." in note["text"]
     # Nothing public was posted, nothing uploaded, and the one image is still there.

@@ -155,7 +155,7 @@ async def test_settings_channels_pool_and_stats(
     second = emu.mention_event("one more owl", channel="C2", user=BOB)
     await emu.post_event(bot.url, second)
     [note] = await emu.wait_for(lambda: [e for e in emu.ephemerals if e.get("thread_ts") == second["ts"]])
-    assert note["text"].startswith("You've used this server's shared images for today (2 of 2).")
+    assert note["text"].startswith("This workspace's shared pool for today (2 images) is used up")
     assert len(emu.uploaded_files()) == 2
 
     stats = await answer(emu, bot, "admin stats")
