@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from tests.botproc import BotGroup, BotProcess
-from tests.emulators.slack_emulator import SlackEmulator
+from tests.emulators.slack import SlackEmulator
 from tests.reliability.test_kill9 import HeldProviders, bot_env, held_world
 from tests.slack.conftest import results
 

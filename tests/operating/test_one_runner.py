@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from tests.botproc import BotGroup, BotProcess, bot_env
-from tests.emulators.slack_emulator import SlackEmulator
+from tests.emulators.slack import SlackEmulator
 
 
 def seedbot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
