@@ -499,7 +499,7 @@ FAILURE_KINDS = (*(str(k) for k in ProviderErrorKind), "delivery", "restart", "c
 def failure_kind(exc: BaseException) -> str:
     if isinstance(exc, ProviderError):
         return str(exc.kind)
-    if isinstance(exc, DeliveryError):
+    if isinstance(exc, DeliveryError | LeaseTooShort):  # not delivered (refunded)
         return "delivery"
     if isinstance(exc, asyncio.CancelledError):
         return "cancelled"

@@ -290,7 +290,7 @@ async def test_no_delivery_when_no_renewal_leaves_time_to_deliver(pg_dsn: str, o
         await task
     assert len(stalls) == 3 and deliver.results == []
     row = await job_row(pg_dsn, job_id)  # still ours: refunded and closed here
-    assert (row["status"], row["error_kind"]) == ("failed", "LeaseTooShort")
+    assert (row["status"], row["error_kind"]) == ("failed", "delivery")
     assert await engine.ledger.open_reservations() == 0
 
 
