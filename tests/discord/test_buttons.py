@@ -57,8 +57,8 @@ async def test_edit_button_opens_a_modal_and_edits_the_result(
     assert edited["channel_id"] == first["channel_id"]
     job = await bot.wait_job(job_id_of(edited))
     assert (job.kind, job.parent_id, job.prompt) == (JobKind.EDIT, parent_id, "with a red glow")
-    outputs = await bot.app.runtime.ledger.job_outputs(parent_id)
-    assert [i.data for i in await bot.app.runtime.ledger.job_inputs(job.id)] == [outputs[0].data]
+    outputs = await bot.runtime.ledger.job_outputs(parent_id)
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [outputs[0].data]
 
 
 async def test_context_menu_edits_any_message_with_images(emu: DiscordEmulator, start_bot: StartBot) -> None:
@@ -74,7 +74,7 @@ async def test_context_menu_edits_any_message_with_images(emu: DiscordEmulator, 
     assert thread_of(emu, result)["parent_id"] == TEXT_CHANNEL_ID
     job = await bot.wait_job(job_id_of(result))
     assert job.kind == JobKind.EDIT
-    assert [i.data for i in await bot.app.runtime.ledger.job_inputs(job.id)] == [photo]
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [photo]
 
     # On one of our results it edits that result (its stored images, not the refitted upload).
     menu = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, result["id"])

@@ -93,7 +93,7 @@ async def test_non_admins_are_refused_and_nothing_changes(emu: DiscordEmulator, 
         ("seedbot stats", {}),
     ):
         assert await private(emu, name, options) == messages.NOT_ADMIN
-    assert await bot.app.runtime.ledger.audit_entries() == []
+    assert await bot.runtime.ledger.audit_entries() == []
     assert (await bot.usage()).day_limit == 20
 
 
@@ -123,7 +123,7 @@ async def test_manage_server_admin_quota_commands_are_audited(
     assert answer["content"] == messages.BLOCKED
     await private(emu, "seedbot quota unblock", {"user": bob["id"]}, permissions=perms)
 
-    entries = await bot.app.runtime.ledger.audit_entries()
+    entries = await bot.runtime.ledger.audit_entries()
     actor = f"discord:{HUMAN_USER_ID}"
     assert [(e.actor, e.action, e.target) for e in reversed(entries)] == [
         (actor, "quota.set", target),
@@ -139,7 +139,7 @@ async def test_settings_channels_pool_and_stats(emu: DiscordEmulator, start_bot:
     bob = emu.add_user("bob")
     # SEEDBOT_ADMINS need no Manage Server.
     bot = await start_bot(admins=[f"discord:{HUMAN_USER_ID}"], daily_images=5)
-    ledger = bot.app.runtime.ledger
+    ledger = bot.runtime.ledger
 
     text = await private(emu, "seedbot settings set", {"setting": "channels", "value": f"<#{art['id']}>"})
     assert text == messages.setting_changed(f"discord:{GUILD_ID}", "channels", f"<#{art['id']}>")
@@ -194,7 +194,7 @@ async def test_server_admins_manage_only_their_members(emu: DiscordEmulator, sta
         ("seedbot quota set", {"user": stranger["id"], "daily": 0}),
     ):
         assert await private(emu, name, options, permissions=perms) == messages.NOT_A_MEMBER
-    assert await bot.app.runtime.ledger.audit_entries() == []
+    assert await bot.runtime.ledger.audit_entries() == []
     assert not (await bot.usage(stranger["id"])).blocked
 
     # The bot's operators (SEEDBOT_ADMINS) manage anyone.

@@ -84,7 +84,7 @@ async def test_two_attachments_reach_the_provider_in_order(emu: DiscordEmulator,
     assert fields["Provider"] == "novita"
     job = await bot.wait_job(job_id_of(result))
     assert job.kind == JobKind.EDIT
-    assert [i.data for i in await bot.app.runtime.ledger.job_inputs(job.id)] == [first, second]
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [first, second]
 
 
 async def test_edit_command_options_and_resolution_choices(emu: DiscordEmulator, start_bot: StartBot) -> None:

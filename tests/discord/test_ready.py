@@ -9,9 +9,9 @@ from tests.emulators.discord_emulator import DiscordEmulator
 
 async def test_ready_follows_the_gateway(emu: DiscordEmulator, start_bot: StartBot) -> None:
     bot = await start_bot()
-    assert bot.app.platform.ready
+    assert bot.platform.ready
     await emu.disconnect_gateway(op=None, resumable=True, close_code=4000)
     await emu.wait_resumed(1)
-    await eventually(lambda: bot.app.platform.ready)
-    await bot.app.platform.close()
-    assert not bot.app.platform.ready
+    await eventually(lambda: bot.platform.ready)
+    await bot.platform.close()
+    assert not bot.platform.ready

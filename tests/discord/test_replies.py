@@ -40,8 +40,8 @@ async def test_reply_to_a_result_edits_its_image_with_new_references(
     assert fields["Size"] == "2304x1728"
     job = await bot.wait_job(job_id_of(edited))
     assert (job.kind, job.parent_id, job.prompt) == (JobKind.EDIT, parent.id, "give it this hat")
-    inputs = await bot.app.runtime.ledger.job_inputs(job.id)
-    outputs = await bot.app.runtime.ledger.job_outputs(parent.id)
+    inputs = await bot.runtime.ledger.job_inputs(job.id)
+    outputs = await bot.runtime.ledger.job_outputs(parent.id)
     assert [i.data for i in inputs] == [outputs[1].data, hat]
     assert (await bot.usage()).day_used == 3
 
@@ -141,7 +141,7 @@ async def test_a_mention_replying_to_someones_image_uses_it(
     result = await wait_result(emu)
     job = await bot.wait_job(job_id_of(result))
     assert (job.kind, job.prompt) == (JobKind.EDIT, "give the dog this hat")
-    assert [i.data for i in await bot.app.runtime.ledger.job_inputs(job.id)] == [photo, hat]
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [photo, hat]
 
 
 async def test_results_past_the_image_retention_are_refused_for_free(
@@ -155,7 +155,7 @@ async def test_results_past_the_image_retention_are_refused_for_free(
     await emu.send_message("in a storm", reply_to=first["id"], channel_id=first["channel_id"])
     edited = await wait_result(emu, exclude={parent.id})
     edit = await bot.wait_job(job_id_of(edited))
-    later = datetime.now(UTC) + timedelta(days=bot.app.runtime.settings.image_retention_days + 1)
+    later = datetime.now(UTC) + timedelta(days=bot.runtime.settings.image_retention_days + 1)
     assert (await bot.runtime.retention.run_once(now=later))[0] == 2
 
     await emu.send_message("make it sunny", reply_to=first["id"], channel_id=first["channel_id"])
@@ -191,6 +191,6 @@ async def test_a_reply_to_an_image_still_being_made_edits_it_once_ready(
         edited = await wait_result(emu, exclude={parent.id}, timeout=15)
     job = await bot.wait_job(job_id_of(edited))
     assert (job.kind, job.parent_id, job.prompt) == (JobKind.EDIT, parent.id, "now in winter")
-    outputs = await bot.app.runtime.ledger.job_outputs(parent.id)
-    assert [i.data for i in await bot.app.runtime.ledger.job_inputs(job.id)] == [outputs[0].data]
+    outputs = await bot.runtime.ledger.job_outputs(parent.id)
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [outputs[0].data]
     assert (await bot.usage()).day_used == 2

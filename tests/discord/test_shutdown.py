@@ -19,7 +19,7 @@ async def test_a_resumable_job_says_it_will_be_posted_later(
         inter = await emu.send_slash_command("imagine", {"prompt": "a long exposure"})
         assert await inter.wait_ack() == 5
         await eventually(lambda: providers.apiframe.polls >= 2)
-        await bot.app.runtime.engine.shutdown(0.05)  # type: ignore[attr-defined]
+        await bot.runtime.engine.shutdown(0.05)  # type: ignore[attr-defined]
         await bot.wait_idle()
     assert inter.original is not None
     assert inter.original["content"] == messages.RESUMES_AFTER_RESTART
@@ -36,7 +36,7 @@ async def test_a_job_that_cannot_resume_is_refunded_and_said_so(
         inter = await emu.send_slash_command("imagine", {"prompt": "a quick sketch"})
         assert await inter.wait_ack() == 5
         await eventually(lambda: providers.novita.submissions == 1)
-        await bot.app.runtime.engine.shutdown(0.05)  # type: ignore[attr-defined]
+        await bot.runtime.engine.shutdown(0.05)  # type: ignore[attr-defined]
         await bot.wait_idle()
     [answer] = await inter.wait_followups(1)
     assert answer["content"] == messages.SHUTTING_DOWN and answer["flags"] & 64

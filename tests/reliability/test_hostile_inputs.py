@@ -371,7 +371,7 @@ async def test_hostile_input_corpus(stack: Stack, caplog: pytest.LogCaptureFixtu
             outcome = await case.run()
         except Exception as exc:
             raise AssertionError(f"{case.platform}: {case.name}: {exc!r}") from exc
-        await bot.app.runtime.engine.wait_background()
+        await bot.runtime.engine.wait_background()
         charged = (await bot.usage(user)).day_used - before
         rows.append((case.platform, case.name, outcome.text, outcome.served, charged))
 
