@@ -10,7 +10,9 @@
     ├── DownloadError               a URL could not be fetched safely (refused, too big, failed)
     ├── ProviderError               the provider failed; `.kind` says how, `.retryable` whether
     │                               retrying may help
-    └── DeliveryError               the platform would not take the result (refunded)
+    ├── DeliveryError               the platform would not take the result (refunded)
+    └── PlatformUnavailable         a chat platform could not start: credentials refused,
+                                    service unreachable (`seedbot run` prints its one line)
 
 Adapters catch `SeedbotError` and show `user_text`; anything else is a bug: log it with
 context and show `messages.UNEXPECTED`.
@@ -30,6 +32,7 @@ __all__ = [
     "InvalidImage",
     "InvalidRequest",
     "NoProviderAvailable",
+    "PlatformUnavailable",
     "ProviderError",
     "ProviderErrorKind",
     "QuotaExceeded",
@@ -147,3 +150,13 @@ class DeliveryError(SeedbotError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(messages.DELIVERY_FAILED, detail=detail)
+
+
+class PlatformUnavailable(SeedbotError):
+    """A platform's `start()` failed for a reason the operator fixes: a refused token, an
+    unreachable service, a port in use. `user_text` is one line saying what to do; adapters
+    raise it from their library's exceptions (logged with the traceback at DEBUG)."""
+
+    def __init__(self, platform: str, what_to_do: str) -> None:
+        super().__init__(what_to_do, detail=f"{platform}: {what_to_do}")
+        self.platform = platform

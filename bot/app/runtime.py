@@ -46,7 +46,9 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, *, warn_demo: bool = True) -> AsyncIterator[Runtime]:
+    """Everything `seedbot run` and `generate` need. `warn_demo=False`: the caller tells the
+    user about the demo provider itself (`generate` prints a note with its results)."""
     async with httpx.AsyncClient(
         timeout=HTTP_TIMEOUT, limits=http_limits(settings), headers={"User-Agent": "seedbot/0.1"}
     ) as http:
@@ -59,7 +61,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         ledger = await open_ledger(settings)
         try:
             engine = Engine(settings, ledger, router)
-            if engine.demo:
+            if engine.demo and warn_demo:
                 log.warning("no provider key is configured: running on the offline demo provider")
             retention = ImageRetention(ledger, settings.image_retention_days)
             yield Runtime(settings, http, fetcher, ledger, engine, retention)

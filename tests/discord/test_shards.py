@@ -12,7 +12,7 @@ from discord.ext import commands
 from pydantic import ValidationError
 
 from adapters.discord_adapter.client import SeedBot, ShardedSeedBot
-from bot.app.config import Settings
+from adapters.discord_adapter.settings import DiscordSettings
 from bot.request.models import JobKind
 from tests.discord.conftest import RunningBot, StartBot, job_id_of, wait_result
 from tests.emulators.discord_emulator import GUILD_ID, DiscordEmulator
@@ -20,7 +20,7 @@ from tests.emulators.discord_emulator import GUILD_ID, DiscordEmulator
 
 async def test_without_shard_settings_the_bot_is_unsharded(emu: DiscordEmulator, start_bot: StartBot) -> None:
     bot = await start_bot()
-    assert type(bot.app.platform.bot) is SeedBot
+    assert type(bot.platform.bot) is SeedBot
     assert "shard" not in (await emu.wait_identified())
 
 
@@ -28,11 +28,11 @@ async def test_a_shard_subset_identifies_with_its_shard_and_serves_commands(
     emu: DiscordEmulator, start_bot: StartBot
 ) -> None:
     bot = await start_bot(discord_shard_count=1, discord_shard_ids=[0])
-    client = bot.app.platform.bot
+    client = bot.platform.bot
     assert isinstance(client, ShardedSeedBot) and isinstance(client, commands.AutoShardedBot)
     assert client.shard_count == 1 and client.shard_ids == [0]
     assert (await emu.wait_identified())["shard"] == [0, 1]
-    assert bot.app.platform.ready
+    assert bot.platform.ready
     inter = await emu.send_slash_command("imagine", {"prompt": "a sharded fox"})
     assert await inter.wait_ack() == 5
     result = await wait_result(emu)
@@ -40,17 +40,17 @@ async def test_a_shard_subset_identifies_with_its_shard_and_serves_commands(
 
 
 def test_shard_ids_need_a_count_and_must_fit_it() -> None:
-    settings = Settings(_env_file=None, DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="2, 3")  # type: ignore[call-arg]
+    settings = DiscordSettings(_env_file=None, DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="2, 3")  # type: ignore[call-arg]
     assert settings.discord_shard_ids == [2, 3] and settings.discord_shard_count == 4
     with pytest.raises(ValidationError, match="needs DISCORD_SHARD_COUNT"):
-        Settings(_env_file=None, DISCORD_SHARD_IDS="0")  # type: ignore[call-arg]
+        DiscordSettings(_env_file=None, DISCORD_SHARD_IDS="0")  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="between 0 and"):
-        Settings(_env_file=None, DISCORD_SHARD_COUNT="2", DISCORD_SHARD_IDS="0,2")  # type: ignore[call-arg]
+        DiscordSettings(_env_file=None, DISCORD_SHARD_COUNT="2", DISCORD_SHARD_IDS="0,2")  # type: ignore[call-arg]
 
 
 def _interactions_seen(bot: RunningBot) -> list[int]:
     """Ids of the interactions this instance's client receives from here on."""
-    client = bot.app.platform.bot
+    client = bot.platform.bot
     assert client is not None
     seen: list[int] = []
 

@@ -108,14 +108,14 @@ def test_the_wheel_builds_offline_with_migrations_and_entry_points(tmp_path: Pat
             for p in (REPO / "bot/ledger/migrations").rglob("*.sql")
         }
         assert set(migrations) == expected
-        for module in ("bot/app/cli.py", "bot/app/health.py", "bot/app/metrics.py", "bot/py.typed"):
+        for module in ("bot/app/cli/main.py", "bot/app/health.py", "bot/app/metrics.py", "bot/py.typed"):
             assert module in names
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         text = zf.read(entry_points).decode()
         (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
         requires = zf.read(metadata).decode()
     assert "[console_scripts]\nseedbot = bot.app.cli:main" in text
-    assert "[seedbot.platforms]" in text and "slack = adapters.slack_adapter:create" in text
+    assert "[seedbot.platforms]" in text and "slack = adapters.slack_adapter:plugin" in text
     assert "Requires-Dist: prometheus-client" in requires
 
     # Installed (as the image installs it) and run from there, not from the source tree.
