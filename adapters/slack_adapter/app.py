@@ -36,7 +36,7 @@ from bot.app.runtime import Runtime
 from bot.engine.pipeline import PlatformHooks
 from bot.errors import PlatformUnavailable
 
-__all__ = ["EVENTS_PATH", "SlackPlatform", "create"]
+__all__ = ["EVENTS_PATH", "SlackPlatform", "create", "quiet_slack_logs"]
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +68,23 @@ class _BoltLogs(logging.Filter):
 _BOLT_LOGS = _BoltLogs()
 
 
+def quiet_slack_logs() -> None:
+    """Install that filter (idempotent), and keep the SDKs' loggers, which log request URLs
+    and payloads at INFO, at WARNING."""
+    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
+    if _BOLT_LOGS not in bolt_log.filters:
+        bolt_log.addFilter(_BOLT_LOGS)
+    root = logging.getLogger().getEffectiveLevel()
+    for name in ("slack_bolt", "slack_sdk"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root))
+
+
 class SlackPlatform:
     name = PLATFORM
 
     def __init__(self, runtime: Runtime, settings: SlackSettings) -> None:
         assert settings.enabled
+        quiet_slack_logs()
         self.runtime = runtime
         self.settings = settings
         self._token = settings.bot_token
@@ -135,8 +147,6 @@ class SlackPlatform:
         log.info("slack: signed in as %s (%s) in team %s", auth.get("user"), bot_user_id, auth.get("team_id"))
 
         bolt_log = logging.getLogger("slack_bolt.AsyncApp")
-        if _BOLT_LOGS not in bolt_log.filters:
-            bolt_log.addFilter(_BOLT_LOGS)
         app = AsyncApp(
             client=client, signing_secret=self._secret, process_before_response=False, logger=bolt_log
         )

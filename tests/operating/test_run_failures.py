@@ -12,11 +12,12 @@ from pathlib import Path
 
 import discord
 import pytest
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from adapters.discord_adapter.invite import REFUSED_LOGIN
 from adapters.discord_adapter.platform import DiscordPlatform, quiet_discord_logs
 from adapters.discord_adapter.settings import DiscordSettings
-from adapters.slack_adapter.app import SlackPlatform
+from adapters.slack_adapter.app import SlackPlatform, quiet_slack_logs
 from adapters.slack_adapter.settings import SlackSettings
 from bot.app.runtime import open_runtime
 from bot.errors import PlatformUnavailable, SeedbotError
@@ -167,3 +168,19 @@ def test_a_discord_reconnect_is_one_warning_line(caplog: pytest.LogCaptureFixtur
     ]
     # The traceback is still there for whoever turns DEBUG on.
     assert any(r.levelname == "DEBUG" and r.exc_info for r in caplog.records)
+
+
+def test_a_slack_socket_reconnect_is_one_warning_line(caplog: pytest.LogCaptureFixture) -> None:
+    quiet_slack_logs()
+    caplog.set_level(logging.DEBUG)
+    bolt = logging.getLogger("slack_bolt.AsyncApp")
+    try:
+        raise ConnectionResetError("Connection reset by peer")
+    except ConnectionResetError as exc:
+        bolt.exception(f"Failed to connect (error: {exc}); Retrying...")
+    bolt.warning(warning_client_prioritized_and_token_skipped())
+    shown = [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records if r.name == bolt.name]
+    assert shown == [
+        ("WARNING", "slack: Failed to connect (error: Connection reset by peer); Retrying...", None)
+    ]
+    assert logging.getLogger("slack_sdk").getEffectiveLevel() >= logging.WARNING
