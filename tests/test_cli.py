@@ -397,3 +397,17 @@ def test_images_written_are_the_engines_images(cwd: Path) -> None:
     assert written == [row[0] for row in rows]
     for data in written:
         Image.open(io.BytesIO(data)).verify()
+
+
+def test_run_for_a_platform_that_is_not_configured_says_what_to_set(cwd: Path) -> None:
+    proc = seedbot(cwd, "run", "--slack", env={"DISCORD_TOKEN": "MTMwMDAw.discord.token"})
+    assert proc.returncode == 2
+    assert friendly_one_liner(proc).startswith("seedbot: Slack is not configured: set SLACK_BOT_TOKEN and ")
+    assert not (cwd / "seedbot.db").exists()
+
+
+def test_invalid_platform_settings_are_reported_like_the_others(cwd: Path) -> None:
+    proc = seedbot(cwd, "quota", "show", "cli:local", env={"DISCORD_SHARD_IDS": "3"})
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT" in proc.stderr

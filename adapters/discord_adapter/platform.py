@@ -134,15 +134,15 @@ class DiscordPlatform:
             return f"Discord did not give a gateway address at {api}: Discord may be down; try again later"
         if isinstance(exc, discord.HTTPException):
             return f"Discord answered HTTP {exc.status} at start-up: {exc.text or exc}"[:300]
+        if isinstance(exc, TimeoutError):  # before OSError: it is one
+            return (
+                f"Discord did not finish connecting within {READY_TIMEOUT:.0f} s: check the network "
+                "connection, or DISCORD_GATEWAY_URL"
+            )
         if isinstance(exc, aiohttp.ClientError | OSError):
             return (
                 f"could not reach Discord at {api} ({type(exc).__name__}): check the network "
                 "connection, or DISCORD_API_BASE_URL"
-            )
-        if isinstance(exc, TimeoutError):
-            return (
-                f"Discord did not finish connecting within {READY_TIMEOUT:.0f} s: check the network "
-                "connection, or DISCORD_GATEWAY_URL"
             )
         return None
 
@@ -174,7 +174,11 @@ class DiscordPlatform:
         while True:
             if connection.done():
                 connection.result()  # LoginFailure, PrivilegedIntentsRequired, ...
-                raise RuntimeError("the Discord connection ended before it was ready")
+                raise PlatformUnavailable(
+                    PLATFORM,
+                    "the Discord gateway closed the connection before it was ready: try again; if "
+                    "it keeps happening, check the network connection and DISCORD_GATEWAY_URL",
+                )
             if _session_ready(bot):
                 return
             if loop.time() > deadline:

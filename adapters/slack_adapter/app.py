@@ -118,14 +118,14 @@ class SlackPlatform:
             raise PlatformUnavailable(PLATFORM, self._unreachable(exc)) from exc
 
     def _unreachable(self, exc: BaseException) -> str:
-        if self._listening and isinstance(exc, OSError):
-            reason = exc.strerror or str(exc)
-            return f"could not listen on port {self.settings.slack_port} (SLACK_PORT): {reason}"
-        if isinstance(exc, TimeoutError) and self._opening_socket:
+        if isinstance(exc, TimeoutError) and self._opening_socket:  # before OSError: it is one
             return (
                 f"the Socket Mode connection did not open within {SOCKET_TIMEOUT:.0f} s: check the "
                 "network connection (wss-primary.slack.com)"
             )
+        if self._listening and isinstance(exc, OSError):
+            reason = exc.strerror or str(exc)
+            return f"could not listen on port {self.settings.slack_port} (SLACK_PORT): {reason}"
         return (
             f"could not reach Slack at {self.settings.slack_api_url} ({type(exc).__name__}): check the "
             "network connection, or SLACK_API_URL"

@@ -10,6 +10,7 @@ import logging
 import socket
 from pathlib import Path
 
+import aiohttp
 import discord
 import pytest
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -184,3 +185,46 @@ def test_a_slack_socket_reconnect_is_one_warning_line(caplog: pytest.LogCaptureF
         ("WARNING", "slack: Failed to connect (error: Connection reset by peer); Retrying...", None)
     ]
     assert logging.getLogger("slack_sdk").getEffectiveLevel() >= logging.WARNING
+
+
+class _Socket:
+    close_code = None
+
+
+class _Response:
+    status = 500
+    reason = "Internal Server Error"
+
+
+class _Key:
+    host, port, ssl = "discord.com", 443, True
+
+
+START_FAILURES = [
+    (discord.LoginFailure("Improper token has been passed."), REFUSED_LOGIN),
+    (discord.ConnectionClosed(_Socket(), shard_id=None, code=4004), REFUSED_LOGIN),  # type: ignore[arg-type]
+    (
+        discord.ConnectionClosed(_Socket(), shard_id=0, code=4010),
+        "check DISCORD_SHARD_COUNT and DISCORD_SHARD_IDS",
+    ),  # type: ignore[arg-type]
+    (discord.ConnectionClosed(_Socket(), shard_id=None, code=4999), "closed the connection (code 4999)"),  # type: ignore[arg-type]
+    (discord.PrivilegedIntentsRequired(None), "Privileged Gateway Intents"),
+    (discord.HTTPException(_Response(), "oops"), "Discord answered HTTP 500 at start-up"),  # type: ignore[arg-type]
+    (
+        aiohttp.ClientConnectorDNSError(_Key(), OSError(-3, "Temporary failure in name resolution")),
+        "(ClientConnectorDNSError): check the network",
+    ),  # type: ignore[arg-type]
+    (TimeoutError(), "did not finish connecting within 60 s"),
+    (ValueError("a bug"), None),  # not the operator's to fix: the traceback stays
+]
+
+
+@pytest.mark.parametrize(("exc", "says"), START_FAILURES)
+def test_discord_start_failures_map_to_one_line(exc: Exception, says: str | None) -> None:
+    settings = DiscordSettings(_env_file=None, discord_token="MTMw.a.b")  # type: ignore[call-arg]
+    platform = DiscordPlatform(None, settings)  # type: ignore[arg-type]  # runtime unused here
+    line = platform._unavailable(exc)
+    if says is None:
+        assert line is None
+    else:
+        assert line is not None and says in line and "\n" not in line, line
