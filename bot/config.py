@@ -1,42 +1,74 @@
 """Settings, read once from the environment and `.env` (pydantic-settings) and passed down.
 
 Every name here is documented in `.env.example`. Secrets are SecretStr: their repr is masked,
-so a settings object can be logged without leaking them.
+so a settings object can be logged without leaking them. A chat platform's own settings live in
+its adapter (a settings class built on `SETTINGS_CONFIG`, `env_alias` and `split_list` from
+here), read from the same environment and `.env` file through its plug-in (bot.app.platform).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["PROVIDER_ORDER", "Settings", "get_settings"]
+__all__ = [
+    "PROVIDER_ORDER",
+    "SETTINGS_CONFIG",
+    "Settings",
+    "env_alias",
+    "get_settings",
+    "secret_values",
+    "split_list",
+]
 
 # Default routing order when SEEDBOT_PROVIDERS is not set.
 PROVIDER_ORDER = ("novita", "segmind", "apiframe", "modellix", "ark", "fal", "replicate")
 KNOWN_PROVIDERS = (*PROVIDER_ORDER, "demo")
 
 
-def _env(name: str) -> Any:
+# Shared by every settings class (this one and each adapter's): the same `.env`, empty values
+# ignored, unknown names ignored (each class takes only its own).
+SETTINGS_CONFIG = SettingsConfigDict(
+    env_file=".env",
+    env_file_encoding="utf-8",
+    env_ignore_empty=True,
+    extra="ignore",
+    populate_by_name=True,
+)
+
+
+def env_alias(name: str) -> Any:
     # Accept the env name and the field name, so tests can build Settings(database=...).
     return AliasChoices(name, name.lower())
 
 
-def _split(value: Any) -> Any:
+_env = env_alias
+
+
+def split_list(value: Any) -> Any:
+    """ "a, b;c" -> ["a", "b", "c"]; anything not a string as it is."""
     if isinstance(value, str):
         return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
     return value
 
 
+_split = split_list
+
+
+def secret_values(settings: BaseSettings) -> list[str]:
+    """Every non-empty SecretStr value of a settings object, for log redaction."""
+    out = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr) and value.get_secret_value():
+            out.append(value.get_secret_value())
+    return out
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        env_ignore_empty=True,
-        extra="ignore",
-        populate_by_name=True,
-    )
+    model_config = SETTINGS_CONFIG
 
     database: str = Field("./seedbot.db", validation_alias=_env("SEEDBOT_DATABASE"))
     providers: Annotated[list[str] | None, NoDecode] = Field(None, validation_alias=_env("SEEDBOT_PROVIDERS"))
@@ -90,45 +122,10 @@ class Settings(BaseSettings):
     replicate_api_key: SecretStr | None = Field(None, validation_alias=_env("REPLICATE_API_TOKEN"))
     replicate_base_url: str = Field("https://api.replicate.com", validation_alias=_env("REPLICATE_BASE_URL"))
 
-    discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
-    discord_api_base_url: str = Field(
-        "https://discord.com/api/v10", validation_alias=_env("DISCORD_API_BASE_URL")
-    )
-    discord_gateway_url: str = Field(
-        "wss://gateway.discord.gg/", validation_alias=_env("DISCORD_GATEWAY_URL")
-    )
-    discord_guild_id: int | None = Field(None, validation_alias=_env("DISCORD_GUILD_ID"))
-    # Sharding across processes: the total shard count and the shards this process runs
-    # ("0,1"); neither set: one process, discord.py's single connection.
-    discord_shard_count: int | None = Field(None, ge=1, validation_alias=_env("DISCORD_SHARD_COUNT"))
-    discord_shard_ids: Annotated[list[int] | None, NoDecode] = Field(
-        None, validation_alias=_env("DISCORD_SHARD_IDS")
-    )
-
-    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
-    slack_signing_secret: SecretStr | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
-    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
-    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
-    slack_port: int = Field(3000, ge=0, le=65535, validation_alias=_env("SLACK_PORT"))
-
     @field_validator("providers", "admins", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split(value)
-
-    @field_validator("discord_shard_ids", mode="before")
-    @classmethod
-    def _shard_list(cls, value: Any) -> Any:
-        return _split(value) or None if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _shards_fit(self) -> Settings:
-        ids, count = self.discord_shard_ids, self.discord_shard_count
-        if ids is not None and count is None:
-            raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total number of shards)")
-        if ids is not None and count is not None and any(not 0 <= i < count for i in ids):
-            raise ValueError(f"DISCORD_SHARD_IDS must be between 0 and DISCORD_SHARD_COUNT - 1 ({count - 1})")
-        return self
 
     @field_validator("providers")
     @classmethod
@@ -173,12 +170,6 @@ class Settings(BaseSettings):
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("slack_api_url")
-    @classmethod
-    def _trailing_slash(cls, value: str) -> str:
-        # slack-sdk joins method names with urljoin: without the slash "api" is dropped.
-        return value if value.endswith("/") else value + "/"
-
     def provider_key(self, name: str) -> SecretStr | None:
         key = getattr(self, f"{name}_api_key", None)
         return key if isinstance(key, SecretStr) and key.get_secret_value() else None
@@ -204,24 +195,9 @@ class Settings(BaseSettings):
     def demo_only(self) -> bool:
         return self.provider_names == ["demo"]
 
-    @property
-    def discord_enabled(self) -> bool:
-        return self.discord_token is not None and bool(self.discord_token.get_secret_value())
-
-    @property
-    def slack_enabled(self) -> bool:
-        token = self.slack_bot_token.get_secret_value() if self.slack_bot_token else ""
-        has_transport = bool(self.slack_app_token or self.slack_signing_secret)
-        return bool(token) and has_transport
-
     def secrets(self) -> list[str]:
         """Every configured secret value, for log redaction."""
-        out = []
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, SecretStr) and value.get_secret_value():
-                out.append(value.get_secret_value())
-        return out
+        return secret_values(self)
 
     def is_admin(self, user_key: str) -> bool:
         return user_key in self.admins

@@ -16,8 +16,10 @@
     ├── DeliveryError               the platform would not take the result (refunded)
     ├── LeaseLost                   another process took the job over (its state is theirs)
     ├── LeaseTooShort               no lease renewal left time to deliver (refunded)
-    └── LedgerUnavailable           the database can't be used as configured (missing for a
+    ├── LedgerUnavailable           the database can't be used as configured (missing for a
                                     read-only command, migrated by a newer seedbot, in use)
+    └── PlatformUnavailable         a chat platform could not start: credentials refused,
+                                    service unreachable (`seedbot run` prints its one line)
 
 The conversation catches `SeedbotError` and shows `user_text`; anything else is a bug: log it with
 context and show `messages.UNEXPECTED`.
@@ -43,6 +45,7 @@ __all__ = [
     "LedgerUnavailable",
     "NoProviderAvailable",
     "NotAdmin",
+    "PlatformUnavailable",
     "ProviderError",
     "ProviderErrorKind",
     "QuotaExceeded",
@@ -221,3 +224,13 @@ class LeaseTooShort(SeedbotError):
 class LedgerUnavailable(SeedbotError):
     """The database can't be used as configured. Its text is one line for the operator: what is
     wrong and what to do (the CLI prints it as is)."""
+
+
+class PlatformUnavailable(SeedbotError):
+    """A platform's `start()` failed for a reason the operator fixes: a refused token, an
+    unreachable service, a port in use. `user_text` is one line saying what to do; adapters
+    raise it from their library's exceptions (logged with the traceback at DEBUG)."""
+
+    def __init__(self, platform: str, what_to_do: str) -> None:
+        super().__init__(what_to_do, detail=f"{platform}: {what_to_do}")
+        self.platform = platform

@@ -128,6 +128,7 @@ def configure_logging(level: str, secrets: list[str], fmt: str = "text") -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Library loggers that log request URLs or payloads at INFO stay at WARNING.
-    for noisy in ("httpx", "httpcore", "discord.http", "discord.gateway", "slack_bolt", "slack_sdk"):
+    # Library loggers that log request URLs or payloads at INFO stay at WARNING (each platform
+    # adapter does the same for its own libraries when it starts).
+    for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

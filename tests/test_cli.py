@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import sqlite3
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from bot import messages
 
 REPO = Path(__file__).resolve().parent.parent
 PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_", "SLACK_")
@@ -250,12 +254,16 @@ def test_run_with_nothing_configured(cwd: Path) -> None:
 
 
 def test_doctor(cwd: Path) -> None:
-    token = "discord-secret-token-value"
+    token = "MTMwMDAw.discord-secret.token-value"  # shaped like a bot token; Discord unreachable here
     bare, configured, missing = (
         seedbot(cwd, "doctor", env=env)
         for env in (
             {},
-            {"DISCORD_TOKEN": token, "NOVITA_API_KEY": "novita-secret-key"},
+            {
+                "DISCORD_TOKEN": token,
+                "DISCORD_API_BASE_URL": "http://127.0.0.1:9/api",
+                "NOVITA_API_KEY": "sk_novita-secret-key",
+            },
             {"DISCORD_TOKEN": token, "SEEDBOT_PROVIDERS": "segmind"},
         )
     )
@@ -265,12 +273,21 @@ def test_doctor(cwd: Path) -> None:
 
     assert configured.returncode == 0, configured.stdout
     assert "discord: configured" in configured.stdout and "novita" in configured.stdout
-    assert configured.stdout.rstrip().endswith("ok")
-    for secret in (token, "novita-secret-key"):
+    # Nothing wrong found, but the token could not be checked: not "ok".
+    last = configured.stdout.rstrip().splitlines()[-1]
+    assert last.startswith("no problem found, but 1 check(s) not verified"), last
+    for secret in (token, "sk_novita-secret-key"):
         assert secret not in configured.stdout + configured.stderr
 
     assert missing.returncode != 0 and "SEGMIND_API_KEY" in missing.stdout
     assert not (cwd / "seedbot.db").exists()  # a check, not a start-up
+
+
+def test_doctor_refuses_a_junk_token_without_the_network(cwd: Path) -> None:
+    proc = seedbot(cwd, "doctor", env={"DISCORD_TOKEN": "junk"})
+    assert proc.returncode == 1
+    assert "DISCORD_TOKEN is not shaped like a bot token" in proc.stdout
+    assert proc.stdout.rstrip().endswith("problem(s) found")
 
 
 HELP = [
@@ -290,10 +307,119 @@ def test_help(cwd: Path) -> None:
     assert not (cwd / "seedbot.db").exists()
 
 
-def test_no_command_is_a_usage_error(cwd: Path) -> None:
+def test_no_command_is_a_usage_error_that_shows_the_help(cwd: Path) -> None:
     proc = seedbot(cwd)
     assert proc.returncode == 2 and "usage" in proc.stderr
     no_traceback(proc)
+    for command in ("run", "generate", "quota", "settings", "stats", "audit", "doctor", "backup"):
+        assert f"    {command} " in proc.stderr, command  # the full help, every command listed
+    assert "required" not in proc.stderr
+
+
+def test_version_comes_from_the_package_metadata(cwd: Path) -> None:
+    proc = seedbot(cwd, "--version")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"seedbot {version('seedbot')}"
+    assert not (cwd / "seedbot.db").exists()
+
+
+def test_generate_help_says_what_every_option_does_and_its_default(cwd: Path) -> None:
+    proc = seedbot(cwd, "generate", "--help")
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())  # argparse wraps lines
+    for expected in (
+        "prompt what to make",
+        "--model {4.5,5.0-lite} Seedream model (default: SEEDBOT_MODEL, else 5.0-lite)",
+        "(default: 2K)",
+        "(default: 1)",
+        "(default: jpeg)",
+        "--watermark, --no-watermark add the provider's watermark (default: no watermark)",
+        "--out DIR directory to write the images to (default: .)",
+        "-q, --quiet",
+        "-v, --verbose",
+    ):
+        assert expected in text, expected
+    assert "(the default)" not in text
+
+
+def test_generate_is_quiet_by_default_with_plain_progress_off_a_terminal(cwd: Path) -> None:
+    quiet = seedbot(cwd, "generate", "a red fox", "--out", "o")
+    assert quiet.returncode == 0, quiet.stderr
+    lines = quiet.stderr.splitlines()
+    assert not [line for line in lines if " INFO " in line or " WARNING " in line], quiet.stderr
+    assert lines[0].startswith("generating: 0 s") and lines[1] == "done in 0 s (demo)"  # no terminal
+    assert lines[2] == messages.DEMO_NOTICE and len(lines) == 3
+
+    silent = seedbot(cwd, "generate", "a red fox", "--out", "o", "-q")
+    assert silent.returncode == 0 and silent.stderr.splitlines() == [messages.DEMO_NOTICE]
+
+    verbose = seedbot(cwd, "generate", "a red fox", "--out", "o", "-v")
+    assert verbose.returncode == 0
+    assert " INFO " in verbose.stderr and "asked for 1 image(s)" in verbose.stderr
+    assert " DEBUG " not in verbose.stderr
+    assert len(verbose.stdout.split()) == 1  # stdout stays the paths written
+
+
+def test_generate_names_the_output_path_and_the_os_error(cwd: Path, tmp_path: Path) -> None:
+    line = friendly_one_liner(seedbot(cwd, "generate", "a fox", "--out", "/proc/nope"))
+    assert "could not be written to /proc/nope: No such file or directory" in line
+    assert "posted here" not in line  # not the chat wording
+    shown = seedbot(cwd, "quota", "show", "cli:local")
+    assert "20 of 20" in shown.stdout  # made, not delivered: not charged
+
+    (cwd / "afile").write_text("x")
+    line = friendly_one_liner(seedbot(cwd, "generate", "a fox", "--out", "afile"))
+    assert "--out afile is a file, not a directory" in line
+    line = friendly_one_liner(seedbot(cwd, "generate", "a fox", "--out", "afile/sub"))
+    assert "afile is a file, not a directory" in line
+    assert jobs_and_holds(cwd) == (1, 0)  # only the /proc/nope job was run
+
+    line = friendly_one_liner(seedbot(cwd, "generate", "a fox", "--image", str(tmp_path)))
+    assert f"{tmp_path} is a directory" in line and "There is no file" not in line
+
+
+MALFORMED = [
+    (["quota", "set", "bob", "--daily", "5"], "'bob' is not a user"),
+    (["quota", "show", "discord:bob"], "'discord:bob' is not a user"),
+    (["quota", "grant", "slack:U1", "--images", "2"], "'slack:U1' is not a user"),
+    (["quota", "block", "cli:someone"], "'cli:someone' is not a user"),
+    (["settings", "foo", "model", "4.5"], "'foo' is not a server or workspace"),
+    (["settings", "slack:T1:U1", "model", "4.5"], "is not a server or workspace"),
+    (["stats", "discord:abc"], "'discord:abc' is not a server or workspace"),
+    (["audit", "nobody"], "'nobody' is not a user or workspace"),
+]
+
+
+def test_malformed_user_and_workspace_keys_are_refused_with_the_expected_shapes(cwd: Path) -> None:
+    procs = in_parallel([(cwd, args) for args, _ in MALFORMED])
+    for proc, (args, says) in zip(procs, MALFORMED, strict=True):
+        assert proc.returncode == 2, args
+        line = friendly_one_liner(proc)
+        assert says in line, (args, line)
+    users = friendly_one_liner(procs[0])
+    for shape in ("discord:<numeric user id>", "slack:<TEAM ID>:<USER ID>", "cli:local", "web:local"):
+        assert shape in users, shape
+    assert "discord:<numeric server id> or slack:<TEAM ID>" in friendly_one_liner(procs[4])
+    assert not (cwd / "seedbot.db").exists()  # nothing applied, nothing audited
+
+    # Well-formed keys are taken (read-only commands need a database to read: make one).
+    assert seedbot(cwd, "quota", "grant", "web:local", "--images", "1").returncode == 0
+    for good in (["quota", "show", "web:local"], ["settings", "slack:T0ABC"], ["audit", "slack:T0ABC"]):
+        assert seedbot(cwd, *good).returncode == 0, good
+
+
+def test_run_with_nothing_configured_names_a_command_that_works(cwd: Path) -> None:
+    proc = seedbot(cwd, "run")
+    assert proc.returncode == 2
+    hint = proc.stderr.strip().splitlines()[-1]
+    assert hint.startswith("Try it without any platform: ")
+    command = shlex.split(hint.split(": ", 1)[1])
+    assert command[:3] == [sys.executable, "-m", "bot"]  # how this test ran it: a path, not `seedbot`
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    env["PYTHONPATH"] = str(REPO)
+    tried = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    assert tried.returncode == 0, tried.stderr
+    assert (cwd / tried.stdout.split()[0]).is_file()
 
 
 def test_images_written_are_the_engines_images(cwd: Path) -> None:
@@ -309,3 +435,17 @@ def test_images_written_are_the_engines_images(cwd: Path) -> None:
     assert written == [row[0] for row in rows]
     for data in written:
         Image.open(io.BytesIO(data)).verify()
+
+
+def test_run_for_a_platform_that_is_not_configured_says_what_to_set(cwd: Path) -> None:
+    proc = seedbot(cwd, "run", "--slack", env={"DISCORD_TOKEN": "MTMwMDAw.discord.token"})
+    assert proc.returncode == 2
+    assert friendly_one_liner(proc).startswith("seedbot: Slack is not configured: set SLACK_BOT_TOKEN and ")
+    assert not (cwd / "seedbot.db").exists()
+
+
+def test_invalid_platform_settings_are_reported_like_the_others(cwd: Path) -> None:
+    proc = seedbot(cwd, "quota", "show", "cli:local", env={"DISCORD_SHARD_IDS": "3"})
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT" in proc.stderr

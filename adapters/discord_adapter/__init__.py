@@ -1,8 +1,12 @@
 """seedbot on Discord: /imagine, /edit, /usage, "Edit with Seedream", mentions, replies to
 results, DMs, persistent Re-roll / Variations / Edit / Delete buttons, results in threads.
 
-`create(runtime)` is the `seedbot.platforms` entry point (see pyproject.toml). Modules:
+`plugin` is the `seedbot.platforms` entry point (see pyproject.toml). Modules:
 
+    plugin.py       the plug-in: settings, set-up hint, key shapes, doctor, create (light)
+    settings.py     DiscordSettings: the DISCORD_* settings
+    invite.py       scopes, permissions, the invite link, what a token says offline
+    doctor.py       `seedbot doctor`'s Discord checks
     platform.py     DiscordPlatform: start/close for `seedbot run`
     endpoints.py    pointing discord.py at DISCORD_API_BASE_URL / DISCORD_GATEWAY_URL
     client.py       the commands.Bot subclass: intents, command sync, invite link
@@ -15,6 +19,6 @@ results, DMs, persistent Re-roll / Variations / Edit / Delete buttons, results i
     text.py         message text -> prompt
 """
 
-from adapters.discord_adapter.platform import DiscordPlatform, create
+from adapters.discord_adapter.plugin import plugin
 
-__all__ = ["DiscordPlatform", "create"]
+__all__ = ["plugin"]

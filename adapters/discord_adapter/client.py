@@ -25,10 +25,11 @@ from discord.ext import commands
 
 from adapters.discord_adapter.commands import ImageCommands
 from adapters.discord_adapter.delivery import NO_PINGS
+from adapters.discord_adapter.invite import DISCORD_PERMISSION_BITS, DISCORD_SCOPES
 from adapters.discord_adapter.replies import MessageHandler
+from adapters.discord_adapter.settings import DiscordSettings
 from adapters.discord_adapter.surface import DiscordSurface
 from adapters.discord_adapter.views import ResultButton, is_result_button
-from bot.app.invite import DISCORD_PERMISSION_BITS, DISCORD_SCOPES
 from bot.app.runtime import Runtime
 from bot.conversation.tasks import BackgroundTasks
 
@@ -49,7 +50,9 @@ def intents() -> discord.Intents:
 
 
 class SeedBot(commands.Bot):
-    def __init__(self, runtime: Runtime, tasks: BackgroundTasks, **shards: Any) -> None:
+    def __init__(
+        self, runtime: Runtime, tasks: BackgroundTasks, settings: DiscordSettings, **shards: Any
+    ) -> None:
         self._wanted = intents()
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -60,6 +63,7 @@ class SeedBot(commands.Bot):
             **shards,
         )
         self.runtime = runtime
+        self.settings = settings
         self.actions = DiscordSurface(runtime, self, tasks)
         self.replies = MessageHandler(self.actions, self)
 
@@ -79,7 +83,7 @@ class SeedBot(commands.Bot):
         log.info("discord: invite the bot with %s", self.invite_url)
 
     async def sync_commands(self) -> None:
-        guild_id = self.runtime.settings.discord_guild_id
+        guild_id = self.settings.discord_guild_id
         if guild_id:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -107,15 +111,14 @@ class ShardedSeedBot(SeedBot, commands.AutoShardedBot):
     """SeedBot running some of the shards (DISCORD_SHARD_COUNT, DISCORD_SHARD_IDS)."""
 
 
-def make_bot(runtime: Runtime, tasks: BackgroundTasks) -> SeedBot:
+def make_bot(runtime: Runtime, tasks: BackgroundTasks, settings: DiscordSettings) -> SeedBot:
     """The single-connection bot, or a sharded one when DISCORD_SHARD_COUNT is set."""
-    settings = runtime.settings
     if settings.discord_shard_count is None:
-        return SeedBot(runtime, tasks)
+        return SeedBot(runtime, tasks, settings)
     ids = settings.discord_shard_ids
     log.info(
         "discord: running shard(s) %s of %d",
         ",".join(map(str, ids)) if ids else "all",
         settings.discord_shard_count,
     )
-    return ShardedSeedBot(runtime, tasks, shard_count=settings.discord_shard_count, shard_ids=ids)
+    return ShardedSeedBot(runtime, tasks, settings, shard_count=settings.discord_shard_count, shard_ids=ids)

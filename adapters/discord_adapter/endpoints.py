@@ -18,14 +18,11 @@ import discord.gateway
 import discord.http
 import yarl
 
-from bot.config import Settings
+from adapters.discord_adapter.settings import DEFAULT_API_BASE, DEFAULT_GATEWAY, DiscordSettings
 
 __all__ = ["DEFAULT_API_BASE", "DEFAULT_GATEWAY", "Endpoints"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_API_BASE = "https://discord.com/api/v10"
-DEFAULT_GATEWAY = "wss://gateway.discord.gg/"
 
 
 def _same(a: str, b: str) -> bool:
@@ -39,7 +36,7 @@ class Endpoints:
     _saved: tuple[str, yarl.URL] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Endpoints:
+    def from_settings(cls, settings: DiscordSettings) -> Endpoints:
         return cls(settings.discord_api_base_url, settings.discord_gateway_url)
 
     @property

@@ -3,6 +3,8 @@
 `start()` points discord.py at the configured endpoints, logs in (commands are synced and the
 invite link logged in the client's setup hook), attaches it to the conversation (which delivers resumed jobs through it), starts
 the gateway connection in a task and returns once the servers the bot is in are available.
+A refused token, an unreachable Discord or a refused intent ends it with `PlatformUnavailable`
+(one line saying what to do; the traceback goes to the debug log).
 `close()` stops taking new work, lets running jobs finish for a while, then disconnects.
 """
 
@@ -12,13 +14,19 @@ import asyncio
 import contextlib
 import logging
 
+import aiohttp
+import discord
+
 from adapters.discord_adapter.client import SeedBot, ShardedSeedBot, make_bot
 from adapters.discord_adapter.endpoints import Endpoints
+from adapters.discord_adapter.invite import REFUSED_LOGIN
+from adapters.discord_adapter.settings import DiscordSettings
 from adapters.discord_adapter.surface import PLATFORM
 from bot.app.runtime import Runtime
 from bot.conversation.tasks import BackgroundTasks
+from bot.errors import PlatformUnavailable
 
-__all__ = ["DiscordPlatform", "create"]
+__all__ = ["DiscordPlatform", "create", "quiet_discord_logs"]
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +34,60 @@ READY_TIMEOUT = 60.0  # seconds from login to the gateway session being ready
 SHUTDOWN_GRACE = 10.0  # seconds running jobs get to finish at shutdown
 
 
+# Gateway close codes that no reconnect fixes (discord.py raises ConnectionClosed for them).
+_CLOSE_CODES = {
+    4004: REFUSED_LOGIN,
+    4010: "Discord refused the shard settings: check DISCORD_SHARD_COUNT and DISCORD_SHARD_IDS",
+    4011: "Discord says the bot is in too many servers for one connection: set DISCORD_SHARD_COUNT",
+    4013: "Discord refused the gateway intents seedbot asked for (invalid intents)",
+}
+
+
+class _QuietDiscordLogs(logging.Filter):
+    """discord.py warns at every start that voice support is missing (PyNaCl, davey): seedbot
+    has no voice. Its reconnect notices carry a traceback for what is a network problem: one
+    line instead, the traceback at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg if isinstance(record.msg, str) else ""
+        if message.endswith("voice will NOT be supported"):
+            return False
+        if message.startswith(("Attempting a reconnect", "Failed to connect for shard")) and record.exc_info:
+            exc = record.exc_info[1]
+            log.debug("discord.py: %s", record.getMessage(), exc_info=record.exc_info)
+            record.msg = f"discord: {record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_QUIET = _QuietDiscordLogs()
+
+
+def quiet_discord_logs() -> None:
+    """Install the filter on the discord.py loggers that log those (idempotent), and keep the
+    loggers that log request URLs and payloads at INFO at WARNING."""
+    for name in ("discord.client", "discord.shard"):
+        logger = logging.getLogger(name)
+        if _QUIET not in logger.filters:
+            logger.addFilter(_QUIET)
+    root = logging.getLogger().getEffectiveLevel()
+    for name in ("discord.http", "discord.gateway"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root))
+
+
 class DiscordPlatform:
     name = PLATFORM
 
-    def __init__(self, runtime: Runtime) -> None:
-        assert runtime.settings.discord_token is not None
+    def __init__(self, runtime: Runtime, settings: DiscordSettings) -> None:
+        assert settings.enabled
+        quiet_discord_logs()
         self.runtime = runtime
-        self._token = runtime.settings.discord_token.get_secret_value()
-        self.endpoints = Endpoints.from_settings(runtime.settings)
+        self.settings = settings
+        self._token = settings.token
+        self.endpoints = Endpoints.from_settings(settings)
         self.tasks = BackgroundTasks(PLATFORM)
         self.bot: SeedBot | None = None
         self._connection: asyncio.Task[None] | None = None
@@ -51,8 +105,49 @@ class DiscordPlatform:
         return ws is not None and ws.open
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except PlatformUnavailable:
+            raise
+        except Exception as exc:
+            reason = self._unavailable(exc)
+            if reason is None:
+                raise
+            log.debug("discord: start-up failed", exc_info=True)
+            raise PlatformUnavailable(PLATFORM, reason) from exc
+
+    def _unavailable(self, exc: Exception) -> str | None:
+        """The one line for a start-up failure the operator fixes; None for a bug."""
+        api = self.endpoints.api_base.rstrip("/")
+        if isinstance(exc, discord.LoginFailure):
+            return REFUSED_LOGIN
+        if isinstance(exc, discord.PrivilegedIntentsRequired):
+            return "Discord refused a privileged intent: turn it on in the Developer Portal (Bot -> Privileged Gateway Intents)"
+        if isinstance(exc, discord.ConnectionClosed):
+            known = _CLOSE_CODES.get(exc.code)
+            return (
+                known
+                or f"the Discord gateway closed the connection (code {exc.code}): {exc.reason or 'no reason given'}"
+            )
+        if isinstance(exc, discord.GatewayNotFound):
+            return f"Discord did not give a gateway address at {api}: Discord may be down; try again later"
+        if isinstance(exc, discord.HTTPException):
+            return f"Discord answered HTTP {exc.status} at start-up: {exc.text or exc}"[:300]
+        if isinstance(exc, TimeoutError):  # before OSError: it is one
+            return (
+                f"Discord did not finish connecting within {READY_TIMEOUT:.0f} s: check the network "
+                "connection, or DISCORD_GATEWAY_URL"
+            )
+        if isinstance(exc, aiohttp.ClientError | OSError):
+            return (
+                f"could not reach Discord at {api} ({type(exc).__name__}): check the network "
+                "connection, or DISCORD_API_BASE_URL"
+            )
+        return None
+
+    async def _start(self) -> None:
         self.endpoints.apply()
-        bot = make_bot(self.runtime, self.tasks)
+        bot = make_bot(self.runtime, self.tasks, self.settings)
         self.bot = bot
         await bot.login(self._token)
         self._connection = asyncio.create_task(bot.connect(reconnect=True), name="discord gateway")
@@ -74,11 +169,15 @@ class DiscordPlatform:
         while True:
             if connection.done():
                 connection.result()  # LoginFailure, PrivilegedIntentsRequired, ...
-                raise RuntimeError("the Discord connection ended before it was ready")
+                raise PlatformUnavailable(
+                    PLATFORM,
+                    "the Discord gateway closed the connection before it was ready: try again; if "
+                    "it keeps happening, check the network connection and DISCORD_GATEWAY_URL",
+                )
             if _session_ready(bot):
                 return
             if loop.time() > deadline:
-                raise TimeoutError(f"Discord was not ready after {READY_TIMEOUT:.0f}s")
+                raise TimeoutError(f"Discord was not ready after {READY_TIMEOUT:.0f} s")
             await asyncio.sleep(0.02)
 
     async def close(self) -> None:
@@ -97,8 +196,8 @@ def _session_ready(bot: SeedBot) -> bool:
     return bot.is_ready() or bool(guilds and all(not g.unavailable for g in guilds))
 
 
-def create(runtime: Runtime) -> DiscordPlatform | None:
-    """The `seedbot.platforms` entry point: None when DISCORD_TOKEN is not set."""
-    if not runtime.settings.discord_enabled:
+def create(runtime: Runtime, settings: DiscordSettings) -> DiscordPlatform | None:
+    """The platform for `seedbot run`: None when DISCORD_TOKEN is not set."""
+    if not settings.enabled:
         return None
-    return DiscordPlatform(runtime)
+    return DiscordPlatform(runtime, settings)

@@ -1,8 +1,9 @@
 """seedbot on Slack: mentions, DMs, thread replies, /imagine, buttons, App Home.
 
-`create(runtime)` is the `seedbot.platforms` entry point (see pyproject.toml).
+`plugin` (plugin.py) is the `seedbot.platforms` entry point (see pyproject.toml); the platform
+itself is `app.SlackPlatform`, its settings `settings.SlackSettings`, its doctor checks doctor.py.
 """
 
-from adapters.slack_adapter.app import SlackPlatform, create
+from adapters.slack_adapter.plugin import plugin
 
-__all__ = ["SlackPlatform", "create"]
+__all__ = ["plugin"]

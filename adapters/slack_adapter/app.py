@@ -4,12 +4,15 @@
                  request's signature checked with SLACK_SIGNING_SECRET (bolt answers 401).
     Socket Mode  when SLACK_APP_TOKEN is set: no public URL, Slack pushes over a websocket.
 
-`start()` signs in (auth.test), registers listeners, attaches to the conversation (resumed jobs come through it), and
-returns once serving. `close()` stops taking requests, then gives running jobs a moment.
+`start()` signs in (auth.test), registers listeners, attaches to the conversation (resumed jobs
+come through it), and returns once serving. A refused token, an unreachable Slack or a port in
+use ends it with `PlatformUnavailable` (one line saying what to do; the traceback goes to the
+debug log). `close()` stops taking requests, then gives running jobs a moment.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiohttp
@@ -17,18 +20,22 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_adapter.dedupe import SeenMessages
+from adapters.slack_adapter.doctor import describe_error
 from adapters.slack_adapter.files import SlackFiles
 from adapters.slack_adapter.handlers import PLATFORM, SlackHandlers
 from adapters.slack_adapter.listeners import register_listeners
 from adapters.slack_adapter.ratelimit import RateLimitRetry
+from adapters.slack_adapter.settings import SlackSettings
 from adapters.slack_adapter.tasks import BackgroundTasks
 from bot.app.runtime import Runtime
+from bot.errors import PlatformUnavailable
 
-__all__ = ["EVENTS_PATH", "SlackPlatform", "create"]
+__all__ = ["EVENTS_PATH", "SlackPlatform", "create", "quiet_slack_logs"]
 
 log = logging.getLogger(__name__)
 
@@ -36,29 +43,56 @@ EVENTS_PATH = "/slack/events"
 BIND_HOST = "0.0.0.0"  # noqa: S104 - Slack has to reach the Events API endpoint
 API_TIMEOUT = 60  # seconds per Web API call (uploads of several MB included)
 SHUTDOWN_GRACE = 10.0  # seconds running jobs get to finish at shutdown
+SOCKET_TIMEOUT = 60.0  # seconds the first Socket Mode connection may take
 
 
-class _SkipTokenNotice(logging.Filter):
-    """bolt warns that SLACK_BOT_TOKEN is unused when given a client; that is on purpose here."""
+class _BoltLogs(logging.Filter):
+    """bolt warns that SLACK_BOT_TOKEN is unused when given a client; that is on purpose here.
+    The Socket Mode client logs every failed (re)connection with a traceback for what is a
+    network problem: one line instead, the traceback at DEBUG."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+        message = record.getMessage()
+        if message == warning_client_prioritized_and_token_skipped():
+            return False
+        if message.startswith("Failed to connect") and record.exc_info:
+            log.debug("slack: %s", message, exc_info=record.exc_info)
+            record.msg, record.args = f"slack: {message}", None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_BOLT_LOGS = _BoltLogs()
+
+
+def quiet_slack_logs() -> None:
+    """Install that filter (idempotent), and keep the SDKs' loggers, which log request URLs
+    and payloads at INFO, at WARNING."""
+    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
+    if _BOLT_LOGS not in bolt_log.filters:
+        bolt_log.addFilter(_BOLT_LOGS)
+    root = logging.getLogger().getEffectiveLevel()
+    for name in ("slack_bolt", "slack_sdk"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root))
 
 
 class SlackPlatform:
     name = PLATFORM
 
-    def __init__(self, runtime: Runtime) -> None:
-        settings = runtime.settings
-        assert settings.slack_bot_token is not None
+    def __init__(self, runtime: Runtime, settings: SlackSettings) -> None:
+        assert settings.enabled
+        quiet_slack_logs()
         self.runtime = runtime
         self.settings = settings
-        self._token = settings.slack_bot_token.get_secret_value()
-        self._app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
-        self._secret = (
-            settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-        )
-        self.socket_mode = bool(self._app_token)
+        self._token = settings.bot_token
+        self._app_token = settings.app_token
+        self._secret = settings.signing_secret
+        self.socket_mode = settings.socket_mode
+        # Where start() is, for its error: the app token in use (Socket Mode), the port binding.
+        self._opening_socket = False
+        self._listening = False
         self.tasks = BackgroundTasks()
         self.seen = SeenMessages()
         self.port: int | None = None
@@ -69,8 +103,36 @@ class SlackPlatform:
         self._socket: AsyncSocketModeHandler | None = None
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except PlatformUnavailable:
+            raise
+        except SlackApiError as exc:
+            log.debug("slack: start-up failed", exc_info=True)
+            error = str(exc.response.get("error") or exc.response.status_code)
+            which = "SLACK_APP_TOKEN" if self._opening_socket else "SLACK_BOT_TOKEN"
+            raise PlatformUnavailable(PLATFORM, f"Slack refused {which}: {describe_error(error)}") from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.debug("slack: start-up failed", exc_info=True)
+            raise PlatformUnavailable(PLATFORM, self._unreachable(exc)) from exc
+
+    def _unreachable(self, exc: BaseException) -> str:
+        if isinstance(exc, TimeoutError) and self._opening_socket:  # before OSError: it is one
+            return (
+                f"the Socket Mode connection did not open within {SOCKET_TIMEOUT:.0f} s: check the "
+                "network connection (wss-primary.slack.com)"
+            )
+        if self._listening and isinstance(exc, OSError):
+            reason = exc.strerror or str(exc)
+            return f"could not listen on port {self.settings.slack_port} (SLACK_PORT): {reason}"
+        return (
+            f"could not reach Slack at {self.settings.slack_api_url} ({type(exc).__name__}): check the "
+            "network connection, or SLACK_API_URL"
+        )
+
+    async def _start(self) -> None:
         # Every job in flight may be uploading at once: aiohttp's default of 100 would queue them.
-        connector = aiohttp.TCPConnector(limit=max(100, self.settings.max_concurrency * 2))
+        connector = aiohttp.TCPConnector(limit=max(100, self.runtime.settings.max_concurrency * 2))
         self._session = aiohttp.ClientSession(connector=connector)
         client = AsyncWebClient(
             token=self._token,
@@ -84,7 +146,6 @@ class SlackPlatform:
         log.info("slack: signed in as %s (%s) in team %s", auth.get("user"), bot_user_id, auth.get("team_id"))
 
         bolt_log = logging.getLogger("slack_bolt.AsyncApp")
-        bolt_log.addFilter(_SkipTokenNotice())
         app = AsyncApp(
             client=client, signing_secret=self._secret, process_before_response=False, logger=bolt_log
         )
@@ -94,14 +155,22 @@ class SlackPlatform:
         self.app = app
 
         if self.socket_mode:
+            self._opening_socket = True
             self._socket = AsyncSocketModeHandler(app, self._app_token)
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            # The socket client retries a refused app token for ever (logging each time): ask
+            # for the first connection URL here, so a refused token is one clear error.
+            opened = await client.apps_connections_open(app_token=self._app_token)
+            self._socket.client.wss_uri = str(opened["url"])
+            await asyncio.wait_for(self._socket.connect_async(), SOCKET_TIMEOUT)  # type: ignore[no-untyped-call]
+            self._opening_socket = False
             log.info("slack: connected in Socket Mode")
         else:
             self._runner = web.AppRunner(app.web_app(path=EVENTS_PATH), shutdown_timeout=2.0, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, BIND_HOST, self.settings.slack_port)
+            self._listening = True
             await site.start()
+            self._listening = False
             self.port = int(self._runner.addresses[0][1])
             log.info("slack: listening on http://%s:%d%s", BIND_HOST, self.port, EVENTS_PATH)
 
@@ -127,8 +196,8 @@ class SlackPlatform:
             self._session = None
 
 
-def create(runtime: Runtime) -> SlackPlatform | None:
-    """The `seedbot.platforms` entry point: None when Slack is not configured."""
-    if not runtime.settings.slack_enabled:
+def create(runtime: Runtime, settings: SlackSettings) -> SlackPlatform | None:
+    """The platform for `seedbot run`: None when Slack is not configured."""
+    if not settings.enabled:
         return None
-    return SlackPlatform(runtime)
+    return SlackPlatform(runtime, settings)

@@ -52,8 +52,12 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, mode: OpenMode = "write") -> AsyncIterator[Runtime]:
-    """`mode` "run" (`seedbot run`) makes a SQLite ledger this process's alone."""
+async def open_runtime(
+    settings: Settings, *, mode: OpenMode = "write", warn_demo: bool = True
+) -> AsyncIterator[Runtime]:
+    """Everything `seedbot run` and `generate` need. `mode` "run" (`seedbot run`) makes a SQLite
+    ledger this process's alone; `warn_demo=False`: the caller tells the user about the demo
+    provider itself (`generate` prints a note with its results)."""
     async with httpx.AsyncClient(
         timeout=HTTP_TIMEOUT, limits=http_limits(settings), headers={"User-Agent": "seedbot/0.1"}
     ) as http:
@@ -68,7 +72,7 @@ async def open_runtime(settings: Settings, *, mode: OpenMode = "write") -> Async
         try:
             engine = Engine(settings, ledger, router)
             # Only when it is so: demo can also be chosen (SEEDBOT_PROVIDERS, --provider) with keys set.
-            if settings.demo_only and not keyed_providers(settings):
+            if warn_demo and settings.demo_only and not keyed_providers(settings):
                 log.warning("no provider key is configured: running on the offline demo provider")
             retention = ImageRetention(ledger, settings.image_retention_days)
             yield Runtime(settings, http, fetcher, ledger, engine, retention)

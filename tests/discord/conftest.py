@@ -1,7 +1,8 @@
 """Fixtures for the Discord end-to-end tests: the loopback Discord emulator and the real bot.
 
 The bot is started the way `seedbot run` starts it: Settings -> open_runtime -> the platform
-factory found through the `seedbot.platforms` entry points -> `start()` -> `engine.recover()`,
+plug-in found through the `seedbot.platforms` entry points, given its DiscordSettings ->
+`create()` -> `start()` -> `engine.recover()`,
 in process (`start_bot`), or as `python -m bot run --discord` in a subprocess (`spawn_bot`,
 through tests/botproc.py, for restarts). DISCORD_API_BASE_URL / DISCORD_GATEWAY_URL point it at the emulator. Tests act
 as Discord users through the emulator and assert on what it recorded, waiting on those records
@@ -23,7 +24,8 @@ import pytest
 from PIL import Image
 
 from adapters.discord_adapter.platform import DiscordPlatform
-from bot.app.platform import load_factories
+from adapters.discord_adapter.settings import DiscordSettings
+from bot.app.platform import load_plugins
 from bot.app.runtime import Runtime, open_runtime
 from bot.config import Settings
 from bot.ledger.base import QuotaStatus
@@ -147,17 +149,25 @@ async def emu() -> AsyncIterator[DiscordEmulator]:
         yield e
 
 
-def settings_for(emu: DiscordEmulator, tmp_path: Path, **overrides: Any) -> Settings:
+def settings_for(emu: DiscordEmulator, tmp_path: Path, **overrides: Any) -> tuple[Settings, DiscordSettings]:
+    """The core's and Discord's settings for a bot on the emulator; each override goes to the
+    class that has the field (discord_guild_id to DiscordSettings, daily_images to Settings)."""
     values: dict[str, Any] = {
-        "discord_token": emu.token,
-        "discord_api_base_url": emu.api_base,
-        "discord_gateway_url": emu.gateway_url,
         "database": str(tmp_path / "seedbot.db"),
         "allow_private_network": True,
         "poll_interval": 0.05,
     }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    discord: dict[str, Any] = {
+        "discord_token": emu.token,
+        "discord_api_base_url": emu.api_base,
+        "discord_gateway_url": emu.gateway_url,
+    }
+    for key, value in overrides.items():
+        (discord if key in DiscordSettings.model_fields else values)[key] = value
+    return (
+        Settings(_env_file=None, **values),  # type: ignore[call-arg]
+        DiscordSettings(_env_file=None, **discord),  # type: ignore[call-arg]
+    )
 
 
 @pytest.fixture
@@ -167,9 +177,9 @@ async def start_bot(emu: DiscordEmulator, tmp_path: Path) -> AsyncIterator[Start
     stack = AsyncExitStack()
 
     async def start(**overrides: Any) -> RunningBot:
-        settings = settings_for(emu, tmp_path, **overrides)
+        settings, discord_settings = settings_for(emu, tmp_path, **overrides)
         runtime = await stack.enter_async_context(open_runtime(settings))
-        platform = load_factories()["discord"](runtime)
+        platform = load_plugins()["discord"].create(runtime, discord_settings)
         assert isinstance(platform, DiscordPlatform)
         stack.push_async_callback(platform.close)
         await platform.start()

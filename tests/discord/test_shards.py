@@ -12,7 +12,7 @@ from discord.ext import commands
 from pydantic import ValidationError
 
 from adapters.discord_adapter.client import SeedBot, ShardedSeedBot
-from bot.config import Settings
+from adapters.discord_adapter.settings import DiscordSettings
 from bot.request.models import JobKind
 from tests.discord.conftest import RunningBot, StartBot, job_id_of, wait_result
 from tests.emulators.discord import GUILD_ID, DiscordEmulator
@@ -40,12 +40,12 @@ async def test_a_shard_subset_identifies_with_its_shard_and_serves_commands(
 
 
 def test_shard_ids_need_a_count_and_must_fit_it() -> None:
-    settings = Settings(_env_file=None, DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="2, 3")  # type: ignore[call-arg]
+    settings = DiscordSettings(_env_file=None, DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="2, 3")  # type: ignore[call-arg]
     assert settings.discord_shard_ids == [2, 3] and settings.discord_shard_count == 4
     with pytest.raises(ValidationError, match="needs DISCORD_SHARD_COUNT"):
-        Settings(_env_file=None, DISCORD_SHARD_IDS="0")  # type: ignore[call-arg]
+        DiscordSettings(_env_file=None, DISCORD_SHARD_IDS="0")  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="between 0 and"):
-        Settings(_env_file=None, DISCORD_SHARD_COUNT="2", DISCORD_SHARD_IDS="0,2")  # type: ignore[call-arg]
+        DiscordSettings(_env_file=None, DISCORD_SHARD_COUNT="2", DISCORD_SHARD_IDS="0,2")  # type: ignore[call-arg]
 
 
 def _interactions_seen(bot: RunningBot) -> list[int]:

@@ -10,7 +10,8 @@ import discord.gateway
 import discord.http
 import pytest
 
-from bot.app.platform import load_factories
+from adapters.discord_adapter.settings import DiscordSettings
+from bot.app.platform import load_plugins
 from bot.app.runtime import open_runtime
 from bot.config import Settings
 from tests.discord.conftest import StartBot, settings_for, wait_result
@@ -67,9 +68,9 @@ async def test_guild_sync_without_content_intent_and_a_bot_id_apart_from_the_app
         bot_user_id="1400000000000000999",
         allowed_privileged_intents=0,
     ) as emu:
-        settings = settings_for(emu, tmp_path, discord_guild_id=int(GUILD_ID))
+        settings, discord_settings = settings_for(emu, tmp_path, discord_guild_id=int(GUILD_ID))
         async with open_runtime(settings) as runtime:
-            platform = load_factories()["discord"](runtime)
+            platform = load_plugins()["discord"].create(runtime, discord_settings)
             assert platform is not None
             try:
                 await platform.start()
@@ -103,4 +104,4 @@ async def test_guild_sync_without_content_intent_and_a_bot_id_apart_from_the_app
 async def test_no_token_means_no_platform(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, database=str(tmp_path / "x.db"))  # type: ignore[call-arg]
     async with open_runtime(settings) as runtime:
-        assert load_factories()["discord"](runtime) is None
+        assert load_plugins()["discord"].create(runtime, DiscordSettings(_env_file=None)) is None

@@ -1,6 +1,7 @@
 """`seedbot doctor` in a subprocess against the loopback Discord and Slack emulators: each
-credential checked with a real free call, the invite URL and manifest path printed, and a
-wrong token reported as a clear failure without ever printing it."""
+credential checked offline for its shape, then with a real free call; the invite URL and
+manifest path printed; a wrong token reported as a clear failure without ever printing it; an
+unreachable service "not verified", never "ok"."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from bot.app.invite import DISCORD_PERMISSIONS
+from adapters.discord_adapter.invite import DISCORD_PERMISSIONS
 from tests.emulators.discord import DiscordEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.operating.helpers import REPO, bot_command, clean_env
@@ -49,7 +50,7 @@ async def test_doctor_checks_every_credential_against_the_emulators(tmp_path: Pa
             SLACK_BOT_TOKEN=SLACK_TOKEN,
             SLACK_APP_TOKEN=APP_TOKEN,
             SLACK_API_URL=slack.api_url,
-            NOVITA_API_KEY="novita-doctor-key-secret",
+            NOVITA_API_KEY="sk_novita-doctor-key-secret",
         )
         discord_calls = [(r.method, r.path) for r in discord.requests]
         slack_calls = [(r.api_method, r.ok) for r in slack.requests if r.kind == "api"]
@@ -57,7 +58,7 @@ async def test_doctor_checks_every_credential_against_the_emulators(tmp_path: Pa
     assert "Traceback" not in err
     lines = out.splitlines()
     assert lines[-1] == "ok"
-    assert "  novita: key set, no free check available" in lines
+    assert "  novita: key set, starts with sk_, no free check available" in lines
     assert "  ok: token accepted, signed in as seedbot (id 1300000000000000001)" in lines
     assert "  ok: bot token accepted (team Seed Test, bot user seedbot)" in lines
     assert "  ok: app token accepted (Socket Mode)" in lines
@@ -78,12 +79,12 @@ async def test_doctor_checks_every_credential_against_the_emulators(tmp_path: Pa
     assert ("GET", "/users/@me") in discord_calls
     assert ("GET", "/oauth2/applications/@me") in discord_calls
     assert slack_calls == [("auth.test", True), ("apps.connections.open", True)]
-    for secret in (DISCORD_TOKEN, SLACK_TOKEN, APP_TOKEN, "novita-doctor-key-secret"):
+    for secret in (DISCORD_TOKEN, SLACK_TOKEN, APP_TOKEN, "sk_novita-doctor-key-secret"):
         assert secret not in out + err
 
 
 async def test_wrong_tokens_are_clear_failures_without_the_token(tmp_path: Path) -> None:
-    wrong_discord, wrong_slack = "wrong.discord.token.value", "xoxb-wrong-slack-token"
+    wrong_discord, wrong_slack = "MTMwMDAx.wrong-discord.token-value", "xoxb-wrong-slack-token"
     async with DiscordEmulator(token=DISCORD_TOKEN) as discord, SlackEmulator(bot_token=SLACK_TOKEN) as slack:
         code, out, err = await doctor(
             tmp_path,
@@ -108,12 +109,9 @@ async def test_doctor_opens_and_migrates_an_existing_database(tmp_path: Path) ->
     db.parent.mkdir()
     sqlite3.connect(db).close()  # an empty file: doctor migrates it
     code, out, _ = await doctor(
-        tmp_path, SEEDBOT_DATABASE=str(db), DISCORD_TOKEN="t", DISCORD_API_BASE_URL="http://127.0.0.1:9/api"
+        tmp_path, SEEDBOT_DATABASE=str(db), DISCORD_TOKEN=DISCORD_TOKEN, DISCORD_API_BASE_URL=UNREACHABLE
     )
     assert "  ok: opened, migrations up to date, answers queries" in out
-    assert (
-        "  ? could not reach http://127.0.0.1:9/api to check DISCORD_TOKEN (ConnectError); not checked" in out
-    )
     assert code == 0  # unreachable is reported, not counted as a wrong credential
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] >= 1
@@ -121,7 +119,50 @@ async def test_doctor_opens_and_migrates_an_existing_database(tmp_path: Path) ->
     code, out, _ = await doctor(
         tmp_path,
         SEEDBOT_DATABASE=str(tmp_path / "nowhere" / "bot.db"),
-        DISCORD_TOKEN="t",
-        DISCORD_API_BASE_URL="http://127.0.0.1:9/api",
+        DISCORD_TOKEN=DISCORD_TOKEN,
+        DISCORD_API_BASE_URL=UNREACHABLE,
     )
     assert code == 1 and "does not exist or is not writable" in out
+
+
+UNREACHABLE = "http://127.0.0.1:9/api"  # the discard port: nothing listens
+
+
+async def test_an_unreachable_service_is_not_verified_and_the_invite_comes_from_the_token(
+    tmp_path: Path,
+) -> None:
+    code, out, err = await doctor(tmp_path, DISCORD_TOKEN=DISCORD_TOKEN, DISCORD_API_BASE_URL=UNREACHABLE)
+    lines = out.splitlines()
+    assert code == 0, out + err
+    assert f"  ? could not reach {UNREACHABLE} to check DISCORD_TOKEN (ConnectError); not verified" in lines
+    assert not any(line.startswith("  ok: token") for line in lines)
+    (invite,) = [line.split("invite: ", 1)[1] for line in lines if "invite: " in line]
+    assert parse_qs(urlparse(invite).query)["client_id"] == ["130000"]  # MTMwMDAw is base64 of it
+    assert "          (application id read from the token, not verified)" in lines
+    assert lines[-1].startswith("no problem found, but 1 check(s) not verified")
+    assert lines[-1] != "ok" and DISCORD_TOKEN not in out + err
+
+
+async def test_malformed_credentials_are_problems_found_offline(tmp_path: Path) -> None:
+    async with DiscordEmulator(token=DISCORD_TOKEN) as discord, SlackEmulator(bot_token=SLACK_TOKEN) as slack:
+        code, out, err = await doctor(
+            tmp_path,
+            DISCORD_TOKEN="junk-token",
+            DISCORD_API_BASE_URL=discord.api_base,
+            SLACK_BOT_TOKEN="xoxp-a-user-token",
+            SLACK_APP_TOKEN="xoxb-not-an-app-token",
+            SLACK_API_URL=slack.api_url,
+            NOVITA_API_KEY="novita-key-without-its-prefix",
+            SEGMIND_API_KEY="SG_0123456789abcdef",
+        )
+        assert discord.requests == [] and [r for r in slack.requests if r.kind == "api"] == []
+    assert code == 1, out + err
+    assert "  ! DISCORD_TOKEN is not shaped like a bot token (three parts joined by dots)" in out
+    assert "invite:" not in out  # no application id to be had from junk
+    assert "  ! SLACK_BOT_TOKEN should be a bot token (xoxb-...), but this is a user token" in out
+    assert "  ! SLACK_APP_TOKEN should be an app-level token (xapp-...), but this is a bot token" in out
+    assert "  ! NOVITA_API_KEY does not start with sk_" in out
+    assert "  segmind: key set, starts with SG_, no free check available" in out
+    assert out.splitlines()[-1] == "4 problem(s) found"
+    for secret in ("junk-token", "xoxp-a-user-token", "xoxb-not-an-app-token", "novita-key-without"):
+        assert secret not in out + err

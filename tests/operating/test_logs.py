@@ -91,7 +91,7 @@ async def test_every_engine_line_of_a_job_carries_it(
 
 def test_generate_from_the_shell_logs_json_lines(tmp_path: Path) -> None:
     proc = subprocess.run(  # noqa: S603
-        bot_command("generate", "a red fox", "--provider", "demo", "--out", str(tmp_path)),
+        bot_command("generate", "a red fox", "-v", "--provider", "demo", "--out", str(tmp_path)),
         cwd=tmp_path,
         env=clean_env(SEEDBOT_LOG_FORMAT="json", SEGMIND_API_KEY=SECRET),
         capture_output=True,

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -30,13 +31,93 @@ def instructions() -> list[tuple[str, str]]:
     return out
 
 
-def test_dockerfile_is_multi_stage_slim_and_installs_the_wheel_with_constraints() -> None:
-    froms = [args for word, args in instructions() if word == "FROM"]
-    assert len(froms) >= 2
-    assert all("slim" in f for f in froms)
-    assert re.search(r"pip wheel .*-c constraints\.txt", DOCKERFILE)
-    assert "COPY --from=build /wheels /wheels" in DOCKERFILE
-    assert re.search(r"pip install --no-index --find-links=/wheels seedbot", DOCKERFILE)
+def stages() -> dict[str, list[tuple[str, str]]]:
+    """Each stage's instructions, by its name (FROM ... AS name)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for word, args in instructions():
+        if word == "FROM":
+            current = out.setdefault(args.split()[-1], [])
+        current.append((word, args))
+    return out
+
+
+def test_dockerfile_stages_use_one_slim_base_pinned_by_digest() -> None:
+    froms = [args.split()[0] for word, args in instructions() if word == "FROM"]
+    assert len(froms) == 2 and len(set(froms)) == 1, froms
+    assert re.fullmatch(r"python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}", froms[0]), froms[0]
+    assert list(stages()) == ["build", "runtime"]
+
+
+def test_dockerfile_installs_only_hash_checked_pinned_packages_and_drops_pip() -> None:
+    build, runtime = stages()["build"], stages()["runtime"]
+    installs = [args for word, args in build if word == "RUN" and "install" in args]
+    for lock in ("requirements.lock", "requirements-build.lock"):
+        assert any(f"--require-hashes --no-deps --only-binary=:all: -r {lock}" in a for a in installs), lock
+    # seedbot's own wheel is the one thing installed without a hash, from this build, offline.
+    assert any("install --no-deps --no-index /wheels/seedbot-*.whl" in a for a in installs)
+    runs = " ".join(args for word, args in runtime if word == "RUN")
+    assert "pip uninstall --yes pip" in runs and "pip install" not in runs
+    assert ("COPY", "--from=build /opt/seedbot /opt/seedbot") in runtime
+    assert any(word == "ENV" and "PATH=/opt/seedbot/bin:$PATH" in args for word, args in runtime)
+
+
+def test_dockerfile_labels_say_what_the_image_is() -> None:
+    labels = dict(re.findall(r'(org\.opencontainers\.image\.[a-z.]+)="([^"]*)"', DOCKERFILE))
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert labels["org.opencontainers.image.title"] == "seedbot"
+    assert labels["org.opencontainers.image.licenses"] == project["license"] == "MIT"
+    assert labels["org.opencontainers.image.version"] == "${VERSION}"
+    assert f"ARG VERSION={project['version']}" in DOCKERFILE
+    assert labels["org.opencontainers.image.description"] == project["description"]
+
+
+def _pins(path: Path) -> dict[str, tuple[str, int]]:
+    """{normalized name: (version, number of hashes)} of a hashed requirements file."""
+    pins: dict[str, tuple[str, int]] = {}
+    name = ""
+    for line in path.read_text().splitlines():
+        if match := re.match(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", line):
+            name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+            pins[name] = (match.group(2), 0)
+        elif line.strip().startswith("--hash=sha256:") and name:
+            version, hashes = pins[name]
+            pins[name] = (version, hashes + 1)
+    return pins
+
+
+def test_the_locks_match_constraints_and_carry_hashes() -> None:
+    constraints = {
+        re.sub(r"[-_.]+", "-", name).lower(): version
+        for name, _, version in (
+            line.partition("==")
+            for line in (REPO / "constraints.txt").read_text().splitlines()
+            if "==" in line
+        )
+    }
+    runtime, build = _pins(REPO / "requirements.lock"), _pins(REPO / "requirements-build.lock")
+    for pins in (runtime, build):
+        assert pins
+        for name, (version, hashes) in pins.items():
+            assert constraints.get(name) == version, (name, version)
+            assert hashes >= 1, name
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"]:
+        name = re.sub(r"[-_.]+", "-", re.split(r"[<>=!~ \[;]", requirement, maxsplit=1)[0]).lower()
+        assert name in runtime, name
+    assert {"setuptools", "wheel"} <= set(build)
+    assert "pytest" not in runtime and "mypy" not in runtime  # the image has no dev tools
+
+
+def test_license_and_the_docs_that_are_linked_exist() -> None:
+    text = (REPO / "LICENSE").read_text()
+    assert text.startswith("MIT License\n\nCopyright (c) 2026 the seedbot authors\n")
+    assert 'THE SOFTWARE IS PROVIDED "AS IS"' in text
+    linked = set(re.findall(r"docs/[\w./-]+\.md", (REPO / "slack-manifest.yml").read_text()))
+    linked |= set(re.findall(r"\]\((docs/[\w./-]+\.md)", (REPO / "README.md").read_text()))
+    assert "docs/slack.md" in linked
+    for doc in linked:
+        assert (REPO / doc).is_file(), doc
 
 
 def test_dockerfile_runs_as_a_non_root_user_with_a_data_volume() -> None:
@@ -67,8 +148,14 @@ def test_dockerignore_keeps_secrets_and_databases_out() -> None:
     ignored = (REPO / ".dockerignore").read_text().splitlines()
     for pattern in (".env", "*.db", ".venv", ".git", "tests"):
         assert pattern in ignored
-    for needed in ("bot", "adapters", "pyproject.toml", "constraints.txt", "README.md"):
+    for needed in (
+        "bot", "adapters", "pyproject.toml", "constraints.txt", "README.md", "LICENSE",
+        "requirements.lock", "requirements-build.lock",
+    ):  # fmt: skip
         assert needed not in ignored
+    for copied in re.findall(r"^COPY (?!--from)(.+) \S+$", DOCKERFILE, re.M):
+        for name in copied.split():
+            assert (REPO / name).exists(), name
 
 
 def test_compose_example_uses_the_env_file_and_a_volume() -> None:
@@ -82,7 +169,7 @@ def test_compose_example_uses_the_env_file_and_a_volume() -> None:
 def test_the_wheel_builds_offline_with_migrations_and_entry_points(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md", "constraints.txt"):
+    for name in ("pyproject.toml", "README.md", "constraints.txt", "LICENSE"):
         shutil.copy(REPO / name, src / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for package in ("bot", "adapters"):
@@ -108,14 +195,15 @@ def test_the_wheel_builds_offline_with_migrations_and_entry_points(tmp_path: Pat
             for p in (REPO / "bot/ledger/migrations").rglob("*.sql")
         }
         assert set(migrations) == expected
-        for module in ("bot/app/cli.py", "bot/app/health.py", "bot/metrics.py", "bot/py.typed"):
+        for module in ("bot/app/cli/main.py", "bot/app/health.py", "bot/metrics.py", "bot/py.typed"):
             assert module in names
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         text = zf.read(entry_points).decode()
         (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
         requires = zf.read(metadata).decode()
     assert "[console_scripts]\nseedbot = bot.app.cli:main" in text
-    assert "[seedbot.platforms]" in text and "slack = adapters.slack_adapter:create" in text
+    assert "[seedbot.platforms]" in text and "slack = adapters.slack_adapter:plugin" in text
     assert "Requires-Dist: prometheus-client" in requires
 
     # Installed (as the image installs it) and run from there, not from the source tree.
@@ -153,4 +241,17 @@ def test_operating_settings_are_documented() -> None:
         assert name in example and f"`{name}`" in readme, name
     guide = readme.split("## Operating seedbot", 1)[1]
     for topic in ("[Service]", "docker compose", "seedbot backup", "/healthz", "/metrics", "Troubleshooting"):
+        assert topic in guide, topic
+
+
+def test_the_slack_guide_explains_every_scope_and_event_of_the_manifest() -> None:
+    from tests.slack.test_manifest import _list_under
+
+    manifest = (REPO / "slack-manifest.yml").read_text()
+    guide = (REPO / "docs" / "slack.md").read_text()
+    names = _list_under(manifest, "bot_events") + _list_under(manifest, "bot")
+    assert len(names) >= 12
+    for name in names:
+        assert f"`{name}`" in guide, name
+    for topic in ("From a manifest", "Socket Mode", "connections:write", "SLACK_SIGNING_SECRET", "/imagine"):
         assert topic in guide, topic

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from bot.app.cli import _Doctor
+from bot.app.doctor import Checkup, check_providers
 from bot.config import Settings
 from tests.emulators.providers import ProviderEmulator
 
@@ -87,9 +87,9 @@ async def test_doctor_checks_the_replicate_key(emu: ProviderEmulator, capsys) ->
     settings = Settings(
         _env_file=None, **emu.settings_kwargs("ark", "fal", "replicate"), allow_private_network=True
     )  # type: ignore[call-arg]
-    doctor = _Doctor(settings)
+    doctor = Checkup(settings.secrets())
     async with httpx.AsyncClient(timeout=5) as http:
-        await doctor.providers(http)
+        await check_providers(settings, doctor, http)
     out = capsys.readouterr().out
     assert "providers (routing order): ark, fal, replicate" in out
     assert "  ark: key set, no free check available" in out
@@ -104,9 +104,9 @@ async def test_doctor_reports_a_refused_replicate_key(emu: ProviderEmulator, cap
     kwargs = emu.settings_kwargs("replicate")
     kwargs["replicate_api_key"] = "r8_refused_token_123"
     settings = Settings(_env_file=None, **kwargs, providers="replicate,fal")  # type: ignore[call-arg]
-    doctor = _Doctor(settings)
+    doctor = Checkup(settings.secrets())
     async with httpx.AsyncClient(timeout=5) as http:
-        await doctor.providers(http)
+        await check_providers(settings, doctor, http)
     out = capsys.readouterr().out
     assert "! replicate: REPLICATE_API_TOKEN was refused" in out
     assert "fal is listed in SEEDBOT_PROVIDERS but FAL_KEY is not set" in out
@@ -118,9 +118,9 @@ async def test_doctor_unreachable_replicate(capsys) -> None:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, replicate_api_key="r8_x", replicate_base_url="http://127.0.0.1:9"
     )
-    doctor = _Doctor(settings)
+    doctor = Checkup(settings.secrets())
     async with httpx.AsyncClient(timeout=5) as http:
-        await doctor.providers(http)
+        await check_providers(settings, doctor, http)
     out = capsys.readouterr().out
     assert "could not reach http://127.0.0.1:9 to check REPLICATE_API_TOKEN" in out
     assert doctor.unverified == 1 and doctor.problems == 0

@@ -1,8 +1,8 @@
 """Fixtures for the reliability suite: every emulator at once, and the real bot in process.
 
 `stack` starts the provider, Discord and Slack emulators; `stack.start_bot(**settings)` opens
-the runtime the way `seedbot run` does (Settings -> open_runtime -> the platform factories ->
-start() -> engine.recover()) with Discord *and* Slack enabled. Tests talk to the bot only over
+the runtime the way `seedbot run` does (Settings -> open_runtime -> the platform plug-ins'
+create() with their own settings -> start() -> engine.recover()) with Discord *and* Slack enabled. Tests talk to the bot only over
 the wire, through the emulators, and wait on what they recorded.
 """
 
@@ -20,8 +20,10 @@ import pytest
 from aiohttp import web
 
 from adapters.discord_adapter.platform import DiscordPlatform
+from adapters.discord_adapter.settings import DiscordSettings
 from adapters.slack_adapter.app import EVENTS_PATH, SlackPlatform
-from bot.app.platform import load_factories
+from adapters.slack_adapter.settings import SlackSettings
+from bot.app.platform import load_plugins
 from bot.app.runtime import Runtime, open_runtime
 from bot.config import Settings
 from bot.ledger.base import QuotaStatus
@@ -118,15 +120,25 @@ class Stack:
     tmp_path: Path
     start_bot: Callable[..., Awaitable[RunningBot]] = field(init=False)
 
+    def discord_settings(self) -> DiscordSettings:
+        return DiscordSettings(  # type: ignore[call-arg]
+            _env_file=None,
+            discord_token=self.secrets.discord_token,
+            discord_api_base_url=self.discord.api_base,
+            discord_gateway_url=self.discord.gateway_url,
+        )
+
+    def slack_settings(self) -> SlackSettings:
+        return SlackSettings(  # type: ignore[call-arg]
+            _env_file=None,
+            slack_bot_token=self.secrets.slack_bot_token,
+            slack_signing_secret=self.secrets.slack_signing_secret,
+            slack_api_url=self.slack.api_url,
+            slack_port=0,
+        )
+
     def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "discord_token": self.secrets.discord_token,
-            "discord_api_base_url": self.discord.api_base,
-            "discord_gateway_url": self.discord.gateway_url,
-            "slack_bot_token": self.secrets.slack_bot_token,
-            "slack_signing_secret": self.secrets.slack_signing_secret,
-            "slack_api_url": self.slack.api_url,
-            "slack_port": 0,
             "database": str(self.tmp_path / "seedbot.db"),
             "allow_private_network": True,
             "poll_interval": 0.05,
@@ -157,9 +169,9 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
         async def start(**overrides: Any) -> RunningBot:
             runtime = await bots.enter_async_context(open_runtime(st.settings(**overrides)))
-            factories = load_factories()
-            dc = factories["discord"](runtime)
-            sl = factories["slack"](runtime)
+            plugins = load_plugins()
+            dc = plugins["discord"].create(runtime, st.discord_settings())
+            sl = plugins["slack"].create(runtime, st.slack_settings())
             assert isinstance(dc, DiscordPlatform) and isinstance(sl, SlackPlatform)
             bots.push_async_callback(dc.close)
             bots.push_async_callback(sl.close)

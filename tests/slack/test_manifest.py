@@ -27,8 +27,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 import adapters.slack_adapter
-from adapters.slack_adapter import create
+from adapters.slack_adapter import plugin
 from adapters.slack_adapter.app import EVENTS_PATH
+from adapters.slack_adapter.settings import SlackSettings
 from bot.app.runtime import open_runtime
 from bot.config import Settings
 from tests.botproc import REPO
@@ -56,6 +57,7 @@ COMMAND_SCOPES = {"commands"}
 # The bot scopes of the Web API methods the adapter calls (slack-sdk's names), and of reading
 # a file's `url_private`. A method missing here fails the test: add it with its scopes.
 METHOD_SCOPES: dict[str, set[str]] = {
+    "apps_connections_open": set(),  # the app-level token (connections:write), not a bot scope
     "auth_test": set(),
     "chat_delete": {"chat:write"},
     "chat_getPermalink": set(),
@@ -184,16 +186,16 @@ def _web_api_scopes() -> set[str]:
 @pytest.fixture
 async def app(emu: SlackEmulator, tmp_path: Path) -> AsyncIterator[AsyncApp]:
     """The bolt app of `seedbot run --slack` (HTTP mode), built and started by the adapter."""
-    settings = Settings(
+    settings = Settings(_env_file=None, database=str(tmp_path / "seedbot.db"))
+    slack = SlackSettings(
         _env_file=None,
-        database=str(tmp_path / "seedbot.db"),
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=emu.api_url,
         slack_port=0,
-    )
+    )  # type: ignore[call-arg]
     async with open_runtime(settings) as runtime:
-        platform = create(runtime)
+        platform = plugin.create(runtime, slack)
         assert platform is not None
         await platform.start()
         try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.slack_adapter import create
+from adapters.slack_adapter.app import create
+from adapters.slack_adapter.settings import SlackSettings
 from bot.app.runtime import open_runtime
 from bot.config import Settings
 from tests.emulators.slack import SlackEmulator
@@ -15,16 +16,13 @@ async def test_ready_in_http_and_socket_mode(tmp_path: Path) -> None:
     async with SlackEmulator(bot_token="xoxb-ready", signing_secret="s3cret", app_token="xapp-ready") as emu:
         for mode in ({"slack_signing_secret": "s3cret"}, {"slack_app_token": "xapp-ready"}):
             settings = Settings(  # type: ignore[call-arg]
-                _env_file=None,
-                database=str(tmp_path / "seedbot.db"),
-                slack_bot_token="xoxb-ready",
-                slack_api_url=emu.api_url,
-                slack_port=0,
-                allow_private_network=True,
-                **mode,
+                _env_file=None, database=str(tmp_path / "seedbot.db"), allow_private_network=True
+            )
+            slack = SlackSettings(  # type: ignore[call-arg]
+                _env_file=None, slack_bot_token="xoxb-ready", slack_api_url=emu.api_url, slack_port=0, **mode
             )
             async with open_runtime(settings) as runtime:
-                platform = create(runtime)
+                platform = create(runtime, slack)
                 assert platform is not None
                 assert not platform.ready
                 await platform.start()

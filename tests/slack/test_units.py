@@ -9,11 +9,12 @@ import httpx
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack_adapter import create
+from adapters.slack_adapter.app import create
 from adapters.slack_adapter.dedupe import SeenMessages
 from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery
 from adapters.slack_adapter.files import SlackFiles
 from adapters.slack_adapter.ratelimit import RateLimitRetry, retry_after_seconds
+from adapters.slack_adapter.settings import SlackSettings
 from adapters.slack_adapter.text import escape, to_plain
 from bot.app.runtime import open_runtime
 from bot.config import Settings
@@ -124,15 +125,10 @@ async def test_progress_updates_are_throttled_and_never_block() -> None:
 async def test_create_returns_none_without_slack_settings(tmp_path: Any) -> None:
     settings = Settings(_env_file=None, database=str(tmp_path / "db.sqlite"))
     async with open_runtime(settings) as runtime:
-        assert create(runtime) is None
-    settings = Settings(
-        _env_file=None,
-        database=str(tmp_path / "db.sqlite"),
-        slack_bot_token="xoxb-1",
-        slack_app_token="xapp-1",
-    )
+        assert create(runtime, SlackSettings(_env_file=None)) is None
+    slack = SlackSettings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xapp-1")
     async with open_runtime(settings) as runtime:
-        platform = create(runtime)
+        platform = create(runtime, slack)
         assert platform is not None and platform.name == "slack" and platform.socket_mode
     await asyncio.sleep(0)
 

@@ -1,0 +1,100 @@
+"""The operator's admin commands: quota, settings, stats, audit. Changes are audited with the
+shell user's name ("cli:<login>"); keys are checked for their shape first (cli/keys.py)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from bot.app.cli.keys import Kind, check_key
+from bot.app.platform import PlatformPlugin
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.conversation.community import Community
+
+__all__ = ["audit", "bad_key", "quota", "settings_command", "stats"]
+
+
+def cli_actor() -> str:
+    """Who made a change from the shell, for the audit trail."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli:unknown"
+
+
+def bad_key(key: str | None, kind: Kind, plugins: Mapping[str, PlatformPlugin]) -> bool:
+    """Print why `key` is refused (exit code 2 follows); False when it is fine or absent."""
+    problem = None if key is None else check_key(key, kind, plugins)
+    if problem is not None:
+        print(f"seedbot: {problem}", file=sys.stderr)
+    return problem is not None
+
+
+@asynccontextmanager
+async def _community(settings: Settings, *, changes: bool) -> AsyncIterator[Community]:
+    """The community commands' ledger: read-only ones open it without creating anything."""
+    from bot.conversation.community import Community
+    from bot.ledger import open_ledger
+
+    ledger = await open_ledger(settings, mode="write" if changes else "read")
+    try:
+        yield Community(settings, ledger)
+    finally:
+        await ledger.close()
+
+
+async def quota(args: argparse.Namespace, settings: Settings, plugins: Mapping[str, PlatformPlugin]) -> int:
+    if bad_key(args.user, "user", plugins):
+        return 2
+    if args.action == "set" and args.daily is None and args.monthly is None:
+        print("seedbot: quota set needs --daily and/or --monthly", file=sys.stderr)
+        return 2
+    if args.action == "grant" and args.images is None:
+        print("seedbot: quota grant needs --images N", file=sys.stderr)
+        return 2
+    actor, user = cli_actor(), args.user
+    async with _community(settings, changes=args.action != "show") as community:
+        if args.action == "set":
+            print(await community.quota_set(actor, user, daily=args.daily, monthly=args.monthly))
+        elif args.action == "grant":
+            print(await community.quota_grant(actor, user, args.images))
+        elif args.action == "reset":
+            print(await community.quota_reset(actor, user))
+        elif args.action in ("block", "unblock"):
+            print(await community.quota_block(actor, user, args.action == "block"))
+        print(await community.quota_show(user))
+    return 0
+
+
+async def settings_command(
+    args: argparse.Namespace, settings: Settings, plugins: Mapping[str, PlatformPlugin]
+) -> int:
+    if bad_key(args.workspace, "workspace", plugins):
+        return 2
+    async with _community(settings, changes=bool(args.key)) as community:
+        if args.key:
+            print(await community.settings_set(cli_actor(), args.workspace, args.key, " ".join(args.value)))
+        print(await community.settings_show(args.workspace))
+    return 0
+
+
+async def stats(args: argparse.Namespace, settings: Settings, plugins: Mapping[str, PlatformPlugin]) -> int:
+    if bad_key(args.workspace, "workspace", plugins):
+        return 2
+    async with _community(settings, changes=False) as community:
+        print(await community.stats(args.workspace))
+    return 0
+
+
+async def audit(args: argparse.Namespace, settings: Settings, plugins: Mapping[str, PlatformPlugin]) -> int:
+    if bad_key(args.target, "target", plugins):
+        return 2
+    async with _community(settings, changes=False) as community:
+        print(await community.audit(args.target, max(1, args.limit)))
+    return 0

@@ -1,0 +1,45 @@
+"""User and workspace keys the admin commands accept: "<platform>:<id>" in the shapes each
+platform plug-in declares, plus seedbot's own users. Anything else is refused with the
+expected shapes, before it reaches the ledger or the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from bot.app.platform import KeyForm, PlatformPlugin
+
+__all__ = ["BUILTIN_USERS", "check_key", "key_shapes"]
+
+Kind = Literal["user", "workspace", "target"]
+
+# Users that are not on a chat platform: the shell (`seedbot generate`) and the web playground.
+BUILTIN_USERS = {"cli": KeyForm("local", "cli:local"), "web": KeyForm("local", "web:local")}
+
+
+def _forms(kind: Kind, plugins: Mapping[str, PlatformPlugin]) -> dict[str, list[KeyForm]]:
+    forms: dict[str, list[KeyForm]] = {}
+    for name, plugin in plugins.items():
+        if kind in ("user", "target"):
+            forms.setdefault(name, []).append(plugin.user_key)
+        if kind in ("workspace", "target"):
+            forms.setdefault(name, []).append(plugin.workspace_key)
+    if kind in ("user", "target"):
+        for name, form in BUILTIN_USERS.items():
+            forms.setdefault(name, []).append(form)
+    return forms
+
+
+def key_shapes(kind: Kind, plugins: Mapping[str, PlatformPlugin]) -> str:
+    """ "discord:<user id>, slack:<TEAM>:<USER> ... or web:local", for help and errors."""
+    shapes = [form.shape for forms in _forms(kind, plugins).values() for form in forms]
+    return ", ".join(shapes[:-1]) + f" or {shapes[-1]}" if len(shapes) > 1 else "".join(shapes)
+
+
+def check_key(key: str, kind: Kind, plugins: Mapping[str, PlatformPlugin]) -> str | None:
+    """None when `key` has one of the shapes; else the one line saying what was expected."""
+    platform, sep, rest = key.partition(":")
+    if sep and any(form.matches(rest) for form in _forms(kind, plugins).get(platform, [])):
+        return None
+    what = {"user": "a user", "workspace": "a server or workspace", "target": "a user or workspace"}[kind]
+    return f"{key!r} is not {what}: use {key_shapes(kind, plugins)}"

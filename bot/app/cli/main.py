@@ -1,0 +1,254 @@
+"""`seedbot`'s parser and entry point: settings (the core's and each platform plug-in's), logging,
+one command, and one line (never a traceback) for what the operator can fix.
+
+argparse (the standard library) rather than typer/cyclopts: the `run --<platform>` flags come
+from the installed plug-ins at start-up, which argparse takes as plain calls, and the usage
+lines and error exit code (2) that scripts and tests rely on stay as they were.
+
+Exit codes: 0 done; 1 the command failed (a refused request, a platform that could not start,
+a doctor problem); 2 a usage or configuration error (the message says what to change);
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.app.cli import admin, backup, generate, run
+from bot.app.cli.keys import key_shapes
+from bot.app.platform import PlatformPlugin, PlatformSettings, load_plugins
+from bot.config import Settings, get_settings
+from bot.errors import ProviderError, SeedbotError
+from bot.logs import configure_logging
+from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS
+
+__all__ = ["build_parser", "main"]
+
+# Commands that print a result and exit: quiet logs (WARNING) unless -v; `run` logs at
+# SEEDBOT_LOG_LEVEL.
+ONE_SHOT = ("generate", "quota", "settings", "stats", "audit", "doctor", "backup")
+
+
+def seedbot_version() -> str:
+    try:
+        return version("seedbot")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default, unless it has none worth saying."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" in text
+            or "(default" in text
+            or not action.option_strings
+            or default is None
+            or default is False
+            or default == []
+            or default is argparse.SUPPRESS
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _verbosity() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="show the log on stderr: -v for INFO, -vv for DEBUG (default: warnings only)",
+    )
+    return common
+
+
+def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentParser:
+    titles = " and ".join(p.title for p in plugins.values()) or "chat platforms"
+    parser = argparse.ArgumentParser(
+        prog="seedbot",
+        description=f"Seedream images for {titles}: run the bot, or make images from the shell.",
+        epilog=(
+            "examples:\n"
+            "  seedbot doctor                    check the settings and every credential\n"
+            "  seedbot run                       serve every configured platform\n"
+            '  seedbot generate "a red fox" --out out/\n'
+            "  seedbot COMMAND --help            the options of one command"
+        ),
+        formatter_class=_Help,
+    )
+    parser.add_argument("--version", action="version", version=f"seedbot {seedbot_version()}")
+    parser.add_argument("--env-file", default=".env", metavar="PATH", help="settings file to read")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    quiet = [_verbosity()]
+
+    def command(name: str, help: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, formatter_class=_Help, **kw)
+
+    runner = command("run", "run the bot on the configured platforms until SIGINT/SIGTERM")
+    for name, plugin in plugins.items():
+        runner.add_argument(
+            f"--{name}",
+            action="store_true",
+            help=f"run {plugin.title} (several flags: those platforms; none: every configured one)",
+        )
+
+    default_model = Settings.model_fields["model"].default
+    gen = command("generate", "generate images from the shell, as user cli:local", parents=quiet)
+    gen.add_argument("prompt", help="what to make, in quotes")
+    gen.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="PATH_OR_URL",
+        help=f"a reference image to edit or combine: a file or an http(s) URL; repeat for up to {MAX_REFERENCES}",
+    )
+    gen.add_argument(
+        "--model",
+        default=None,
+        choices=sorted(MODELS),
+        help=f"Seedream model (default: SEEDBOT_MODEL, else {default_model})",
+    )
+    gen.add_argument(
+        "--provider",
+        default=None,
+        help="use only this provider: novita, segmind, apiframe, modellix or demo (default: every "
+        "configured one, in SEEDBOT_PROVIDERS order)",
+    )
+    gen.add_argument("--resolution", default=None, help="2K, 3K, 4K or WxH, e.g. 2560x1440 (default: 2K)")
+    gen.add_argument(
+        "--aspect", default=None, help="W:H, e.g. 16:9 (default: 1:1, or the first reference image's)"
+    )
+    gen.add_argument("--count", type=int, default=1, help=f"images to make, 1-{MAX_OUTPUTS}")
+    gen.add_argument("--format", default="jpeg", choices=["png", "jpeg", "jpg"], help="image format")
+    gen.add_argument(
+        "--watermark",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="add the provider's watermark (default: no watermark)",
+    )
+    gen.add_argument("--out", default=".", metavar="DIR", help="directory to write the images to")
+    gen.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress display (the paths written still print)"
+    )
+
+    users = key_shapes("user", plugins)
+    workspaces = key_shapes("workspace", plugins)
+    quota = command("quota", "show or change a user's quota (changes are audited)", parents=quiet)
+    quota.add_argument(
+        "action", choices=["show", "set", "grant", "reset", "block", "unblock"], help="what to do"
+    )
+    quota.add_argument("user", help=f"whose quota: {users}")
+    quota.add_argument("--daily", type=int, default=None, help="with set: images per day")
+    quota.add_argument("--monthly", type=int, default=None, help="with set: images per month")
+    quota.add_argument("--images", type=int, default=None, help="with grant: extra images for today")
+
+    ws = command("settings", "show or change a server's or workspace's settings (audited)", parents=quiet)
+    ws.add_argument("workspace", help=workspaces)
+    ws.add_argument(
+        "key",
+        nargs="?",
+        help="model, resolution, watermark, format, channels, pool or max_batch (none: show)",
+    )
+    ws.add_argument("value", nargs="*", help="the new value ('none' clears it)")
+
+    st = command("stats", "images and jobs today and this month, by user and provider", parents=quiet)
+    st.add_argument("workspace", nargs="?", default=None, help=f"only this one: {workspaces} (default: all)")
+
+    audit = command("audit", "the newest admin changes: who changed what, when", parents=quiet)
+    audit.add_argument(
+        "target", nargs="?", default=None, help="only changes to this user or workspace (default: all)"
+    )
+    audit.add_argument("--limit", type=int, default=20, help="how many")
+
+    command(
+        "doctor",
+        "check the configuration and each credential (free calls), say what is missing",
+        parents=quiet,
+    )
+
+    bk = command("backup", "copy the database consistently, even while the bot runs", parents=quiet)
+    bk.add_argument("path", help="file to write (or a directory: a dated file is made in it)")
+    bk.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    return parser
+
+
+def _invalid(exc: ValidationError) -> int:
+    print("seedbot: the configuration is not valid:", file=sys.stderr)
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "settings"
+        print(f"  {where}: {error['msg']}", file=sys.stderr)
+    return 2
+
+
+def _log_level(args: argparse.Namespace, settings: Settings) -> str:
+    if args.command not in ONE_SHOT:
+        return settings.log_level
+    verbose = getattr(args, "verbose", 0)
+    return "WARNING" if verbose == 0 else "INFO" if verbose == 1 else "DEBUG"
+
+
+async def _dispatch(
+    args: argparse.Namespace,
+    settings: Settings,
+    plugins: Mapping[str, PlatformPlugin],
+    platform_settings: Mapping[str, PlatformSettings],
+) -> int:
+    from bot.app.doctor import run_doctor
+
+    if args.command == "generate":
+        return await generate.generate(args, settings)
+    if args.command == "quota":
+        return await admin.quota(args, settings, plugins)
+    if args.command == "settings":
+        return await admin.settings_command(args, settings, plugins)
+    if args.command == "stats":
+        return await admin.stats(args, settings, plugins)
+    if args.command == "audit":
+        return await admin.audit(args, settings, plugins)
+    if args.command == "doctor":
+        return await run_doctor(settings, plugins, platform_settings)
+    if args.command == "backup":
+        return await backup.backup(args, settings)
+    return await run.run(args, settings, plugins, platform_settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    plugins = load_plugins()
+    parser = build_parser(plugins)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        settings = get_settings(env_file=args.env_file)
+        platform_settings = {name: p.load_settings(args.env_file) for name, p in plugins.items()}
+    except ValidationError as exc:
+        return _invalid(exc)
+    except OSError as exc:
+        print(f"seedbot: could not read {args.env_file} (--env-file): {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    secrets = settings.secrets() + [s for ps in platform_settings.values() for s in ps.secrets()]
+    configure_logging(_log_level(args, settings), secrets, settings.log_format)
+    try:
+        return asyncio.run(_dispatch(args, settings, plugins, platform_settings))
+    except ProviderError as exc:
+        # Operators get the kind and status; the key is never part of a ProviderError.
+        print(f"seedbot: {exc.user_text} [{exc.provider}: {exc.kind}, status {exc.status}]", file=sys.stderr)
+        return 1
+    except SeedbotError as exc:
+        print(f"seedbot: {exc.user_text}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,135 @@
+"""`seedbot run`: start every configured platform (or those named by flags), serve until
+SIGINT/SIGTERM, then drain. Platforms come from the `seedbot.platforms` plug-ins."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from bot.app.health import HealthServer
+from bot.app.platform import Platform, PlatformPlugin, PlatformSettings
+from bot.app.runtime import open_runtime
+from bot.config import PROVIDER_ORDER, Settings
+
+__all__ = ["invocation", "nothing_configured", "run"]
+
+log = logging.getLogger("bot.app.cli")
+
+
+def invocation() -> str:
+    """How to run seedbot again from this shell: `seedbot` when that is on PATH and is this
+    one, else the path of this script (".venv/bin/seedbot" after `make run`), else `-m bot`."""
+    script = Path(sys.argv[0])
+    if script.name == "seedbot":
+        found = shutil.which("seedbot")
+        if found and Path(found).resolve() == script.resolve():
+            return "seedbot"
+        return _relative(script)
+    return f"{_relative(Path(sys.executable))} -m bot"
+
+
+def _relative(path: Path) -> str:
+    """ ".venv/bin/seedbot" for a virtualenv in the current directory (as after `make run`),
+    else the absolute path (it works from anywhere)."""
+    absolute = Path(os.path.abspath(path))  # not resolve(): keep the venv's own bin/ path
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return str(absolute)
+    if len(relative.parts) > 3:
+        return str(absolute)
+    return str(relative) if len(relative.parts) > 1 else f".{os.sep}{relative}"  # run by path
+
+
+def nothing_configured(plugins: Mapping[str, PlatformPlugin]) -> int:
+    """`seedbot run` with no platform configured: what to set, and how to try seedbot without
+    one. Kept in one place: a later `seedbot run` may start a web playground here instead."""
+    width = max((len(p.title) for p in plugins.values()), default=0) + 1
+    platforms = "\n".join(f"  {f'{p.title}:':<{width}} {p.setup_hint()}" for p in plugins.values())
+    keys = ", ".join(f"{name.upper()}_API_KEY" for name in PROVIDER_ORDER)
+    print(
+        "seedbot has no chat platform configured, so there is nothing to run.\n\n"
+        "Set these in .env (see .env.example) or in the environment:\n"
+        f"{platforms}\n"
+        "Provider keys (without one, seedbot runs on the offline demo provider):\n"
+        f"  {keys}\n\n"
+        f'Try it without any platform: {invocation()} generate "a red fox" --provider demo --out out/',
+        file=sys.stderr,
+    )
+    return 2
+
+
+async def run(
+    args: argparse.Namespace,
+    settings: Settings,
+    plugins: Mapping[str, PlatformPlugin],
+    platform_settings: Mapping[str, PlatformSettings],
+) -> int:
+    named = [name for name in plugins if getattr(args, name, False)]
+    for name in named:
+        if not platform_settings[name].enabled:
+            plugin = plugins[name]
+            print(f"seedbot: {plugin.title} is not configured: set {plugin.setup_hint()}", file=sys.stderr)
+            return 2
+    wanted = named or [name for name in plugins if platform_settings[name].enabled]
+    if not wanted:
+        return nothing_configured(plugins)
+    async with open_runtime(settings, mode="run") as runtime:
+        platforms: list[Platform] = []
+        for name in wanted:
+            platform = plugins[name].create(runtime, platform_settings[name])
+            if platform is not None:
+                platforms.append(platform)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
+        for sig in signals:  # POSIX only, like the Makefile, Docker image and systemd unit
+            loop.add_signal_handler(sig, _on_signal, sig, stop)
+        health = HealthServer(runtime, settings.http_port) if settings.http_port is not None else None
+        started: list[Platform] = []
+        try:
+            if health is not None:
+                await health.start()
+            for platform in platforms:
+                started.append(platform)  # closed even when start() fails half-way
+                await platform.start()  # PlatformUnavailable: one line, via main()
+                log.info("%s connected", platform.name)
+            if health is not None:
+                health.set_platforms(platforms)
+            resumed = await runtime.engine.recover()
+            if resumed:
+                log.info("resuming %d job(s) left running by the last run", len(resumed))
+            runtime.retention.start()
+            await stop.wait()
+            # Stop taking new work, give running jobs the grace period, checkpoint the rest.
+            cancelled = await runtime.engine.shutdown(settings.shutdown_grace)
+            log.info("shut down cleanly%s", f" ({len(cancelled)} job(s) cut short)" if cancelled else "")
+        finally:
+            runtime.engine.draining = True
+            await runtime.retention.close()
+            with contextlib.suppress(Exception):
+                await runtime.engine.close()  # stop renewing job leases
+            for platform in reversed(started):
+                with contextlib.suppress(Exception):
+                    await platform.close()
+            if health is not None:
+                await health.close()
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+    return 0
+
+
+def _on_signal(sig: signal.Signals, stop: asyncio.Event) -> None:
+    if stop.is_set():
+        log.info("%s again: already shutting down", sig.name)
+        return
+    log.info("%s: shutting down (no new jobs; running ones get SEEDBOT_SHUTDOWN_GRACE)", sig.name)
+    stop.set()
