@@ -40,6 +40,14 @@ RESTARTED_REFUNDED = (
 )
 
 
+def restarted_partial(delivered: int, requested: int) -> str:
+    """A streamed batch cut short by a restart: what came stays, the rest is refunded."""
+    return (
+        f"seedbot restarted while making your images: {delivered} of {requested} reached you and "
+        f"were charged; the other {requested - delivered} were not made and you were not charged for them."
+    )
+
+
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 

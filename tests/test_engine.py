@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from bot import messages
+from bot.config import Settings
 from bot.engine.pipeline import FAILURE_KINDS, Delivery, request_from_json, request_to_json
 from bot.errors import (
     DeliveryError,
@@ -22,9 +23,10 @@ from bot.errors import (
     UserBlocked,
 )
 from bot.ledger import SQLiteLedger
-from bot.providers.base import ProviderCall, ProviderOutput
+from bot.providers.base import Capabilities, ProviderCall, ProviderOutput
 from bot.providers.demo import DemoProvider
 from bot.request.models import (
+    GeneratedImage,
     GenerationRequest,
     GenerationResult,
     ImageInput,
@@ -690,5 +692,100 @@ async def test_an_unexpected_error_is_logged_and_counted_under_a_documented_kind
         assert any(r.exc_info and "failed unexpectedly" in r.getMessage() for r in caplog.records)
         stats = await h.community.stats(None)
         assert "ValueError" not in stats and "unavailable" in stats
+    finally:
+        await h.close()
+
+
+class _Streaming(TestProvider):
+    """Streams each image through call.on_image; blocks after `stall_after` images if set."""
+
+    capabilities = Capabilities(models=frozenset({"5.0-lite", "4.5"}), streaming=True)
+
+    def __init__(self, config: Settings, *, stall_after: int | None = None) -> None:
+        super().__init__(config)
+        self.stall_after = stall_after
+        self.stalled = asyncio.Event()
+
+    async def generate(self, call: ProviderCall) -> ProviderOutput:
+        output = await self._images(call)
+        for index, image in enumerate(output.images):
+            if self.stall_after is not None and index == self.stall_after:
+                self.stalled.set()
+                await asyncio.Event().wait()  # until cancelled
+            if call.on_image is not None:
+                await call.on_image(index, image)
+        return output
+
+
+async def test_streamed_images_are_shown_as_they_come_and_the_rest_at_the_end(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, _Streaming(config))
+    shown: list[int] = []
+
+    async def stream(job_id: str, index: int, image: GeneratedImage) -> bool:
+        shown.append(index)
+        return index != 1  # the second one could not be shown: it comes with the result
+
+    try:
+        deliver = Deliverer()
+        admitted = await h.engine.admit(fox(count=3), ALICE)
+        await h.engine.run(admitted, ALICE, deliver=deliver, stream=stream)
+        assert shown == [0, 1, 2]
+        [handed] = deliver.results
+        assert handed.posted == (0, 2) and len(handed.images) == 3
+        assert await used(h.ledger, ALICE) == 3
+    finally:
+        await h.close()
+
+
+async def test_a_shutdown_mid_stream_charges_only_what_reached_the_user(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    provider = _Streaming(config, stall_after=2)
+    h = await open_engine(config, provider)
+
+    async def stream(job_id: str, index: int, image: GeneratedImage) -> bool:
+        return True
+
+    try:
+        admitted = await h.engine.admit(fox(count=4), ALICE)
+        task = asyncio.create_task(h.engine.run(admitted, ALICE, deliver=Deliverer(), stream=stream))
+        await provider.stalled.wait()
+        await h.engine.shutdown(grace=0.0)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert job.images_delivered == 2 and job.status == JobStatus.SUCCEEDED
+        assert await used(h.ledger, ALICE) == 2  # the two shown; the other two refunded
+        assert await h.ledger.open_reservations() == 0
+    finally:
+        await h.close()
+
+
+async def test_a_restart_after_a_streamed_image_keeps_it_charged_and_says_so(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        reservation = await h.ledger.reserve(ALICE.key, 4)
+        job = Job(
+            id="a1b2c3d4e5f6",
+            user_key=ALICE.key,
+            platform="discord",
+            status=JobStatus.RUNNING,
+            kind="imagine",
+            prompt="a fox",
+            model="4.5",
+            request={"prompt": "a fox", "count": 4, "weight": 1},
+            reservation_id=reservation.id,
+            images_requested=4,
+        )
+        await h.ledger.create_job(job, ())
+        await h.ledger.update_job(job.id, images_delivered=1)
+        hooks = Hooks()
+        h.engine.register_platform("discord", hooks.platform_hooks())
+        assert await h.engine.recover() == []
+        assert await used(h.ledger, ALICE) == 1
+        closed = await h.ledger.get_job(job.id)
+        assert closed is not None and closed.status == JobStatus.SUCCEEDED and closed.images_delivered == 1
+        assert [(j.id, text) for j, text in hooks.notices] == [(job.id, messages.restarted_partial(1, 4))]
     finally:
         await h.close()

@@ -15,7 +15,7 @@ import discord
 
 from adapters.discord_adapter.delivery import Anchor, ResultDelivery
 from bot import messages
-from bot.conversation.surface import Delivery, Shown
+from bot.conversation.surface import Arrived, Delivery, Shown
 from bot.errors import CannotPost
 from bot.request.models import Job, PostTarget
 
@@ -46,6 +46,9 @@ class DiscordReply:
 
     async def progress(self, text: str) -> None:
         await self.anchor.show(text)
+
+    async def image(self, arrived: Arrived) -> bool:
+        return False  # a Discord result is one message (its gallery): posted when complete
 
     async def result(self, shown: Shown) -> Delivery:
         deliver = ResultDelivery(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -26,7 +26,14 @@ from bot.media.images import fit_to_limit
 from bot.request.models import GeneratedImage, GenerationResult
 from bot.request.validation import get_model
 
-__all__ = ["FILES_PER_MESSAGE", "UPLOAD_MAX_BYTES", "StatusMessage", "ThreadDelivery"]
+__all__ = [
+    "FILES_PER_MESSAGE",
+    "UPLOAD_MAX_BYTES",
+    "StatusMessage",
+    "ThreadDelivery",
+    "shared_ts",
+    "upload_item",
+]
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +128,14 @@ class ThreadDelivery:
     legend: str = ""
     upload_max_bytes: int = UPLOAD_MAX_BYTES
 
+    # Message ts of images already uploaded as they streamed in (see SlackReply.image).
+    streamed: list[str] = field(default_factory=list)
+
     async def __call__(self, result: GenerationResult) -> Delivery:
-        images, refitted = await asyncio.to_thread(self._fit, result.images)
-        if not images:
+        posted = len(result.posted)
+        rest = tuple(image for i, image in enumerate(result.images) if i not in result.posted)
+        images, refitted = await asyncio.to_thread(self._fit, rest)
+        if not images and not posted:
             raise DeliveryError(f"job {result.job_id}: no image fits Slack's upload limit")
         caption = messages.result_caption(
             prompt=self.prompt,
@@ -132,24 +144,22 @@ class ThreadDelivery:
             provider=result.provider,
             elapsed=result.elapsed,
             left=self.left,
-            delivered=len(images),
+            delivered=posted + len(images),
             requested=result.requested,
             demo=result.demo,
             refitted=refitted,
             legend=self.legend,
             weight=result.weight,
         )
+        total = posted + len(images)
         uploads = [
-            {
-                "content": image.data,
-                "filename": f"seedbot-{result.job_id}-{i}.{image.extension}",
-                "title": f"{self.prompt[:80]} ({i}/{len(images)})" if len(images) > 1 else self.prompt[:80],
-                "alt_txt": self.prompt[:1000],
-            }
-            for i, image in enumerate(images, start=1)
+            upload_item(image, result.job_id, i, total, self.prompt)
+            for i, image in enumerate(images, start=posted + 1)
         ]
-        message_ids: list[str] = []
-        delivered = 0
+        message_ids: list[str] = list(self.streamed)
+        delivered = posted
+        if not uploads:  # every image came as it was made: the caption closes the batch
+            await self._say(escape(caption))
         for start in range(0, len(uploads), FILES_PER_MESSAGE):
             chunk = uploads[start : start + FILES_PER_MESSAGE]
             try:
@@ -161,9 +171,9 @@ class ThreadDelivery:
                 log.warning("slack: job %s: upload stopped after %d image(s)", result.job_id, delivered)
                 break
             delivered += len(chunk)
-            message_ids.extend(_shared_ts(response.get("files") or [], self.channel))
-        if delivered < len(uploads):
-            await self._say(messages.not_posted(delivered, len(uploads), result.weight))
+            message_ids.extend(shared_ts(response.get("files") or [], self.channel))
+        if delivered < total:
+            await self._say(messages.not_posted(delivered, total, result.weight))
         # The images are in the thread now: whatever happens to the buttons, they count.
         try:
             controls = await self.client.chat_postMessage(
@@ -216,6 +226,16 @@ class ThreadDelivery:
         return out, changed
 
 
+def upload_item(image: GeneratedImage, job_id: str, n: int, total: int, prompt: str) -> dict[str, Any]:
+    """One image as files_upload_v2 takes it: named by job and position, titled by the prompt."""
+    return {
+        "content": image.data,
+        "filename": f"seedbot-{job_id}-{n}.{image.extension}",
+        "title": f"{prompt[:80]} ({n}/{total})" if total > 1 else prompt[:80],
+        "alt_txt": prompt[:1000],
+    }
+
+
 # Slack errors worth one more try (its docs: temporary server-side conditions).
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
@@ -227,7 +247,7 @@ def _model_name(key: str) -> str:
         return key
 
 
-def _shared_ts(files: list[Any], channel: str) -> list[str]:
+def shared_ts(files: list[Any], channel: str) -> list[str]:
     """The ts of the message that shared the uploaded files (when Slack reports it already)."""
     found: list[str] = []
     for info in files:

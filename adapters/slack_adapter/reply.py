@@ -15,10 +15,10 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery
+from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery, shared_ts, upload_item
 from adapters.slack_adapter.text import escape
 from bot import messages
-from bot.conversation.surface import Delivery, Shown
+from bot.conversation.surface import Arrived, Delivery, Shown
 from bot.errors import CannotPost
 from bot.request.models import Job, PostTarget
 
@@ -43,6 +43,7 @@ class SlackReply:
     resumed: bool = False
     _root_ts: str | None = field(default=None, init=False)
     _status: StatusMessage | None = field(default=None, init=False)
+    _streamed: list[str] = field(default_factory=list, init=False)  # ts of streamed images
 
     @property
     def status(self) -> StatusMessage:
@@ -69,6 +70,19 @@ class SlackReply:
     async def progress(self, text: str) -> None:
         await self.status.show(text)
 
+    async def image(self, arrived: Arrived) -> bool:
+        """A streamed image goes into the thread as soon as it is made."""
+        item = upload_item(arrived.image, arrived.job_id, arrived.index + 1, arrived.of, arrived.prompt)
+        try:
+            response = await self.client.files_upload_v2(
+                file_uploads=[item], channel=self.channel, thread_ts=self.thread_ts
+            )
+        except SlackApiError as exc:
+            log.info("slack: streamed image %d not posted: %s", arrived.index + 1, exc.response.get("error"))
+            return False
+        self._streamed.extend(shared_ts(response.get("files") or [], self.channel))
+        return True
+
     async def result(self, shown: Shown) -> Delivery:
         deliver = ThreadDelivery(
             client=self.client,
@@ -78,6 +92,7 @@ class SlackReply:
             prompt=shown.prompt,
             left=shown.left,
             legend=shown.legend,
+            streamed=list(self._streamed),
         )
         delivery = await deliver(shown.result)
         self._root_ts = None  # the root now heads a result: it stays

@@ -27,7 +27,7 @@ from bot.conversation.admin import Admin
 from bot.conversation.community import Community
 from bot.conversation.policy import Policy
 from bot.conversation.progress import ProgressRelay
-from bot.conversation.surface import Reply, ResumedReplies, Shown
+from bot.conversation.surface import Arrived, Reply, ResumedReplies, Shown
 from bot.conversation.turns import (
     Ask,
     Attachments,
@@ -47,7 +47,7 @@ from bot.engine.pipeline import Delivery, Engine, PlatformHooks
 from bot.errors import InvalidImage, InvalidRequest, LeaseLost, SeedbotError
 from bot.ledger.base import Ledger
 from bot.request.flags import FLAG_HELP, parse_text
-from bot.request.models import GenerationResult, ImageInput, Job, JobStatus, Requester
+from bot.request.models import GeneratedImage, GenerationResult, ImageInput, Job, JobStatus, Requester
 from bot.request.validation import MAX_REFERENCES
 
 __all__ = ["Conversation", "Surface"]
@@ -262,6 +262,10 @@ class Conversation:
             prompt = admitted.validated.prompt
             return await reply.result(Shown(result, prompt, composed.legend, left, who.display_name))
 
+        async def stream(job_id: str, index: int, image: GeneratedImage) -> bool:
+            arrived = Arrived(job_id, image, index, admitted.validated.count, admitted.validated.prompt)
+            return await reply.image(arrived)
+
         try:
             await self.engine.run(
                 admitted,
@@ -271,6 +275,7 @@ class Conversation:
                 kind=composed.kind,
                 parent_id=composed.parent_id,
                 progress=relay,
+                stream=stream,
             )
         finally:
             await relay.stop()

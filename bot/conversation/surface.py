@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.engine.pipeline import Delivery
-from bot.request.models import GenerationResult, Job, PostTarget
+from bot.request.models import GeneratedImage, GenerationResult, Job, PostTarget
 
-__all__ = ["RESULT_ACTIONS", "Delivery", "Reply", "ResumedReplies", "Shown"]
+__all__ = ["RESULT_ACTIONS", "Arrived", "Delivery", "Reply", "ResumedReplies", "Shown"]
 
 # The actions every result offers, in the order surfaces show them.
 RESULT_ACTIONS = ("reroll", "variations", "edit", "delete", "info")
@@ -34,6 +34,17 @@ class Shown:
     actions: tuple[str, ...] = RESULT_ACTIONS
 
 
+@dataclass(frozen=True, slots=True)
+class Arrived:
+    """One image of a streamed batch, to show as soon as it is made."""
+
+    job_id: str
+    image: GeneratedImage
+    index: int  # in the batch, from 0
+    of: int  # images asked for
+    prompt: str
+
+
 class Reply(Protocol):
     """Where one turn is answered. Methods that post raise the platform's errors; the
     conversation turns them into a plain answer (CannotPost when the surface knows it may not
@@ -49,6 +60,12 @@ class Reply(Protocol):
 
     async def progress(self, text: str) -> None:
         """Queue position or progress in the status message (throttled by the conversation)."""
+        ...
+
+    async def image(self, arrived: Arrived) -> bool:
+        """One image of a streamed batch, shown at once (True); False when this surface shows a
+        batch only when it is complete. `result()` then posts the images not shown yet
+        (`shown.result.posted` are the ones that were)."""
         ...
 
     async def result(self, shown: Shown) -> Delivery:

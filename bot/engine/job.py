@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import messages
 from bot.errors import ProviderErrorKind
-from bot.request.models import GenerationRequest, GenerationResult, ImageInput, Job
+from bot.request.models import GeneratedImage, GenerationRequest, GenerationResult, ImageInput, Job
 from bot.request.validation import ValidatedRequest
 from bot.request.workspace import WorkspacePolicy
 
@@ -23,6 +23,7 @@ __all__ = [
     "PlatformHooks",
     "Progress",
     "ProgressEvent",
+    "Stream",
     "all_failed_kind",
     "now_iso",
     "quiet",
@@ -76,6 +77,9 @@ class Delivery:
 
 
 Deliver = Callable[[GenerationResult], Awaitable[Delivery]]
+
+# One image of a streamed batch (job id, index in the batch, image): True when it reached the user.
+Stream = Callable[[str, int, GeneratedImage], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from bot.engine.job import (
     PlatformHooks,
     Progress,
     ProgressEvent,
+    Stream,
     all_failed_kind,
     now_iso,
     quiet,
@@ -207,8 +208,11 @@ class Engine(Lifecycle, Leases, Recovery):
         kind: JobKind = JobKind.IMAGINE,
         parent_id: str | None = None,
         progress: Progress | None = None,
+        stream: Stream | None = None,
     ) -> tuple[GenerationResult, Delivery]:
-        """Reserve, record the job, wait for a slot, call the provider, deliver, settle."""
+        """Reserve, record the job, wait for a slot, call the provider, deliver, settle.
+        `stream`: shows each image of a streamed batch as it is made (True when it reached the
+        user); the final delivery then posts only the others."""
         if self.draining:
             raise SeedbotError(messages.SHUTTING_DOWN, detail="shutting down")
         request, validated, weight, cost = (
@@ -270,7 +274,7 @@ class Engine(Lifecycle, Leases, Recovery):
             log.info(
                 "job %s: %s asked for %d image(s), %s", job.id, requester.key, validated.count, validated.size
             )
-            return await self._run(job, validated, reservation.id, deliver, progress)
+            return await self._run(job, validated, reservation.id, deliver, progress, stream)
 
     async def _run(
         self,
@@ -279,6 +283,7 @@ class Engine(Lifecycle, Leases, Recovery):
         reservation_id: int,
         deliver: Deliver,
         progress: Progress | None,
+        stream: Stream | None = None,
     ) -> tuple[GenerationResult, Delivery]:
         weight = int(job.request.get("weight") or 1)
         queued_at = time.monotonic()
@@ -291,8 +296,8 @@ class Engine(Lifecycle, Leases, Recovery):
 
             async with self.gate.slot(job.user_key, on_position):
                 started = time.monotonic()
-                output_images, provider_name, usage = await self._call_provider(
-                    job, validated, progress, started
+                output_images, provider_name, usage, posted = await self._call_provider(
+                    job, validated, progress, started, stream
                 )
             answered = True
             self.metrics.latency.labels(provider_name).observe(time.monotonic() - started)
@@ -309,6 +314,7 @@ class Engine(Lifecycle, Leases, Recovery):
                 demo=provider_name == "demo",
                 usage=usage,
                 weight=weight,
+                posted=posted,
             )
             delivered, delivery = await self._settle(job, result, deliver, reservation_id)
             return dataclasses.replace(result, charged=delivered * weight), delivery
@@ -319,10 +325,31 @@ class Engine(Lifecycle, Leases, Recovery):
             raise
 
     async def _call_provider(
-        self, job: Job, validated: ValidatedRequest, progress: Progress | None, started: float
-    ) -> tuple[list[GeneratedImage], str, dict[str, Any]]:
+        self,
+        job: Job,
+        validated: ValidatedRequest,
+        progress: Progress | None,
+        started: float,
+        stream: Stream | None = None,
+    ) -> tuple[list[GeneratedImage], str, dict[str, Any], tuple[int, ...]]:
         await self.ledger.update_job(job.id, status=JobStatus.RUNNING, started_at=now_iso())
         state: dict[str, Any] = {"percent": None, "provider": None}
+        shown: list[GeneratedImage] = []  # streamed images that reached the user
+
+        async def on_image(index: int, image: GeneratedImage) -> None:
+            """One image of a streamed batch: to the user at once, counted as delivered (a
+            restart from here on charges it and refunds the rest)."""
+            if stream is None or len(shown) >= validated.count:
+                return
+            try:
+                await self._still_ours(job.id)
+                if await stream(job.id, index, image):
+                    shown.append(image)
+                    await self.ledger.update_job(job.id, images_delivered=len(shown))
+            except LeaseLost:
+                raise
+            except Exception:  # the rest of the batch still comes, and is posted at the end
+                log.warning("job %s: streamed image %d could not be shown", job.id, index, exc_info=True)
 
         async def on_provider(name: str) -> None:
             state["provider"] = name
@@ -353,7 +380,12 @@ class Engine(Lifecycle, Leases, Recovery):
         tick = asyncio.create_task(ticker())
         try:
             provider, output = await self.router.generate(
-                validated, job.id, on_provider=on_provider, on_task_id=on_task_id, on_progress=on_progress
+                validated,
+                job.id,
+                on_provider=on_provider,
+                on_task_id=on_task_id,
+                on_progress=on_progress,
+                on_image=on_image if stream is not None else None,
             )
         finally:
             tick.cancel()
@@ -368,7 +400,9 @@ class Engine(Lifecycle, Leases, Recovery):
         usage = dict(output.usage)
         if output.request_id:
             usage.setdefault("request_id", output.request_id)
-        return output.images[: validated.count], provider.name, usage
+        images = output.images[: validated.count]
+        posted = tuple(i for i, image in enumerate(images) if any(image.data == s.data for s in shown))
+        return images, provider.name, usage, posted
 
     async def _fail(
         self, job: Job, reservation_id: int, exc: BaseException, *, resumable: bool = False
@@ -487,7 +521,14 @@ class Engine(Lifecycle, Leases, Recovery):
         return False
 
     async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> None:
-        await self._close(job_id, reservation_id, JobStatus.FAILED, error_kind=kind, error=detail)
+        """Refund what did not reach the user. Images of a streamed batch that did stay charged."""
+        job = await self.ledger.get_job(job_id)
+        shown = job.images_delivered if job is not None else 0
+        weight = int(job.request.get("weight") or 1) if job is not None else 1
+        status = JobStatus.SUCCEEDED if shown else JobStatus.FAILED
+        await self._close(
+            job_id, reservation_id, status, used=shown * weight, delivered=shown, error_kind=kind, error=detail
+        )
 
 
 # What `seedbot stats` may list as a failed job's kind: the provider's kinds, a delivery the

@@ -46,6 +46,18 @@ class Recovery:
 
         async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> None: ...
 
+        async def _close(
+            self,
+            job_id: str,
+            reservation_id: int,
+            status: JobStatus,
+            *,
+            used: int = 0,
+            delivered: int = 0,
+            error_kind: str | None = None,
+            error: str | None = None,
+        ) -> bool: ...
+
         async def _fail(
             self, job: Job, reservation_id: int, exc: BaseException, *, resumable: bool = False
         ) -> None: ...
@@ -88,6 +100,29 @@ class Recovery:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             return True
+        if job.images_delivered and job.reservation_id is not None:
+            # A streamed batch cut short: the images that reached the user stay charged.
+            weight = int(job.request.get("weight") or 1)
+            log.info(
+                "job %s: cut short after %d streamed image(s); refunding the rest",
+                job.id,
+                job.images_delivered,
+            )
+            await self._close(
+                job.id,
+                job.reservation_id,
+                JobStatus.SUCCEEDED,
+                used=job.images_delivered * weight,
+                delivered=job.images_delivered,
+                error_kind="restart",
+                error="bot restarted during a streamed batch",
+            )
+            if hooks is not None:
+                with contextlib.suppress(Exception):
+                    await hooks.notify(
+                        job, messages.restarted_partial(job.images_delivered, job.images_requested)
+                    )
+            return False
         log.info("job %s: left %s by a previous run; refunding", job.id, job.status)
         if job.reservation_id is not None:
             await self._refund(job.id, job.reservation_id, "restart", "bot restarted during the job")

@@ -216,6 +216,7 @@ JOB_UPDATABLE = frozenset(
         "channel_id",
         "error_kind",
         "error",
+        "images_delivered",  # streamed images, counted as each reaches the user
     }
 )
 

@@ -27,6 +27,7 @@ from tenacity import (
 from bot.config import KNOWN_PROVIDERS
 from bot.errors import InvalidRequest, NoProviderAvailable, ProviderError, ProviderErrorKind
 from bot.providers.base import Provider, ProviderCall, ProviderOutput
+from bot.request.models import GeneratedImage
 from bot.request.validation import ValidatedRequest
 
 __all__ = ["Router"]
@@ -104,11 +105,24 @@ class Router:
         on_provider: Callable[[str], Awaitable[None]],
         on_task_id: Callable[[str], Awaitable[None]],
         on_progress: Callable[[float], Awaitable[None]],
+        on_image: Callable[[int, GeneratedImage], Awaitable[None]] | None = None,
+        on_image_failed: Callable[[int, str], Awaitable[None]] | None = None,
     ) -> tuple[Provider, ProviderOutput]:
+        """`on_image`/`on_image_failed`: each image of a streamed batch as it is made, for the
+        providers that stream (capabilities.streaming); the others answer once, at the end."""
         last: ProviderError | None = None
         for provider in self.candidates(req):
             await on_provider(provider.name)
-            call = ProviderCall(req, job_id, self.deadline_for(req), on_task_id, on_progress)
+            streams = provider.capabilities.streaming
+            call = ProviderCall(
+                req,
+                job_id,
+                self.deadline_for(req),
+                on_task_id,
+                on_progress,
+                on_image=on_image if streams else None,
+                on_image_failed=on_image_failed if streams else None,
+            )
             try:
                 return provider, await self._with_retries(
                     provider, functools.partial(provider.generate, call)

@@ -120,6 +120,8 @@ class GenerationResult:
     demo: bool = False
     usage: dict[str, Any] = field(default_factory=dict)  # what the provider reported
     weight: int = 1  # quota units per image (SEEDBOT_RESOLUTION_WEIGHTS for its tier)
+    # Positions in `images` already shown to the user as they arrived (a streaming provider).
+    posted: tuple[int, ...] = ()
 
     @property
     def missing(self) -> int:
