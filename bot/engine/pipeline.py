@@ -527,7 +527,13 @@ class Engine(Lifecycle, Leases, Recovery):
         weight = int(job.request.get("weight") or 1) if job is not None else 1
         status = JobStatus.SUCCEEDED if shown else JobStatus.FAILED
         await self._close(
-            job_id, reservation_id, status, used=shown * weight, delivered=shown, error_kind=kind, error=detail
+            job_id,
+            reservation_id,
+            status,
+            used=shown * weight,
+            delivered=shown,
+            error_kind=kind,
+            error=detail,
         )
 
 
