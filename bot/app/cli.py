@@ -50,7 +50,8 @@ Set these in .env (see .env.example) or in the environment:
 Provider keys (without one, seedbot runs on the offline demo provider):
   NOVITA_API_KEY, SEGMIND_API_KEY, APIFRAME_API_KEY, MODELLIX_API_KEY
 
-Try it without any platform: seedbot generate "a red fox" --provider demo --out out/
+Try it without any platform: `seedbot run` alone serves the web playground, or
+  seedbot generate "a red fox" --provider demo --out out/
 """
 
 
@@ -502,15 +503,30 @@ async def _backup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+PLAYGROUND_DEMO_LATENCY = 3.0  # seconds: long enough to see the queue and the progress bar
+
+
+def _playground(args: argparse.Namespace, settings: Settings) -> Settings | None:
+    """No chat platform configured and none asked for: `seedbot run` serves the web playground
+    (the `web` plug-in) on these settings, the demo provider slowed to show its progress."""
+    if args.discord or args.slack or settings.discord_enabled or settings.slack_enabled:
+        return None
+    latency = PLAYGROUND_DEMO_LATENCY if settings.demo_latency is None else settings.demo_latency
+    return settings.model_copy(update={"demo_latency": latency})
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if not (settings.discord_enabled or settings.slack_enabled):
+    playground = _playground(args, settings)
+    if playground is None and not (settings.discord_enabled or settings.slack_enabled):
         print(NOTHING_CONFIGURED, file=sys.stderr)
         return 2
+    settings = playground or settings
     factories = load_factories()
     wanted = [name for name, flag in (("discord", args.discord), ("slack", args.slack)) if flag] or list(
         factories
     )
     async with open_runtime(settings) as runtime:
+        runtime.playground = playground is not None
         platforms: list[Platform] = []
         for name in wanted:
             factory = factories.get(name)
