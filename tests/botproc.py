@@ -30,11 +30,9 @@ REPO = Path(__file__).resolve().parents[1]
 _FOREIGN = ("SEEDBOT_", "SLACK_", "DISCORD_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_")
 
 _LISTENING = re.compile(r"slack: listening on http://[^:]+:(\d+)(/\S+)")
-_WEB = re.compile(r"web: listening on http://\S+:(\d+)$")
 _READY = {
     "slack": f"{_LISTENING.pattern}|slack: connected in Socket Mode",
     "discord": r"discord: connected as ",
-    "web": _WEB.pattern,  # `run` with no chat platform: the playground alone
 }
 
 
@@ -55,8 +53,7 @@ def bot_env(database: str | Path, **values: str) -> dict[str, str]:
 
 
 class BotProcess:
-    """`python -m MODULE run --PLATFORM` (plain `run` for "web": the playground) in a subprocess,
-    with its log collected line by line.
+    """`python -m MODULE run --PLATFORM` in a subprocess, with its log collected line by line.
 
     `profile`: run under cProfile, writing the stats there at exit (bench). `module`: another
     entry point with the same CLI (bench.whatif_bot tries a fix)."""
@@ -86,7 +83,7 @@ class BotProcess:
     def start(self) -> None:
         prefix = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, *prefix, "-m", self.module, "run", *self._flags],
+            [sys.executable, *prefix, "-m", self.module, "run", f"--{self.platform}"],
             cwd=self.cwd,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -95,10 +92,6 @@ class BotProcess:
             text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
-
-    @property
-    def _flags(self) -> list[str]:
-        return [] if self.platform == "web" else [f"--{self.platform}"]
 
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
@@ -159,9 +152,6 @@ class BotProcess:
         match = _LISTENING.search(line)
         if match:
             self.port, self.path = int(match.group(1)), match.group(2)
-        web = _WEB.search(line)
-        if web:
-            self.port, self.path = int(web.group(1)), "/"
 
     async def kill(self) -> None:
         """SIGKILL: a crash, with no chance to clean up (jobs stay "running" in the ledger)."""

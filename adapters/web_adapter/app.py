@@ -132,7 +132,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             request, "login.html", status=401, error=messages.WEB_SIGN_IN_REFUSED, hint=messages.WEB_SIGN_IN
         )
     session = guard.sessions.start()
-    response = web.HTTPSeeOther("/")
+    response = _see_other("/")
     guard.set_cookie(request, response, session)
     return response
 
@@ -140,9 +140,13 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     guard = request.app[GUARD]
     guard.sessions.end(_session(request).id)
-    response = web.HTTPSeeOther("/login" if guard.needs_login else "/")
+    response = _see_other("/login" if guard.needs_login else "/")
     response.del_cookie(COOKIE, path="/")
     return response
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
 
 
 # -- the API ------------------------------------------------------------------------------------

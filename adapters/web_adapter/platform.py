@@ -1,8 +1,8 @@
 """The playground as a platform of `seedbot run`: an aiohttp server on SEEDBOT_WEB_HOST:PORT.
 
-It runs when SEEDBOT_WEB_PORT is set (beside Discord and Slack), or, on 8080 unless that is set,
-when `seedbot run` has no chat platform to serve (`runtime.playground`); then it prints where to
-open it and how to connect Discord or Slack. It refuses to start, in one line, on an address
+It runs when SEEDBOT_WEB_PORT is set (beside Discord and Slack), or, on 8080 unless that is set
+(8081 when SEEDBOT_HTTP_PORT holds 8080), when `seedbot run` has no chat platform to serve
+(`runtime.playground`); then it prints where to open it and how to connect Discord or Slack. It refuses to start, in one line, on an address
 other machines can reach unless SEEDBOT_WEB_TOKEN is set.
 """
 
@@ -90,7 +90,9 @@ def create(runtime: Runtime) -> WebPlatform | None:
     if settings.port is None and not runtime.playground:
         return None
     settings.check()
-    port = settings.port if settings.port is not None else PLAYGROUND_PORT
+    port = settings.port
+    if port is None:  # 8080, unless /healthz serves there already (the Docker image): then 8081
+        port = PLAYGROUND_PORT if runtime.settings.http_port != PLAYGROUND_PORT else PLAYGROUND_PORT + 1
     if not settings.loopback:
         log.warning("web: serving on %s, reachable from other machines; sign-in required", settings.host)
     return WebPlatform(runtime, settings, port)
