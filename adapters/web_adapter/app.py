@@ -232,7 +232,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             if text is None:
                 break
             await response.write((text or ": keep-alive\n\n").encode())
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:  # the page went away
         pass
     finally:
         surface.timeline.unsubscribe(subscriber)

@@ -450,7 +450,7 @@ async def _doctor(settings: Settings) -> int:
         await doctor.discord(http)
         await doctor.slack(http)
     if not (settings.discord_enabled or settings.slack_enabled):
-        doctor.problem("no chat platform is configured: `seedbot run` has nothing to serve")
+        doctor.problem("no chat platform is configured: `seedbot run` serves only the web playground")
     if doctor.unverified:
         doctor.say(f"{doctor.unverified} check(s) could not reach their service (network?)")
     doctor.say("ok" if doctor.problems == 0 else f"{doctor.problems} problem(s) found")

@@ -51,6 +51,20 @@ async def test_a_reply_edits_the_latest_result_with_the_attached_image(playgroun
     assert f"Made from: job {first['job']}" in note["text"] and "a result of job" in note["text"]
 
 
+async def test_a_reply_while_the_image_is_still_being_made_waits_for_it(
+    open_playground: OpenPlayground,
+) -> None:
+    pg = await open_playground(demo_latency=1.0)
+    await pg.open_page()
+    thread = await pg.ask("a slow fox")
+    await pg.until(thread, lambda es: any(e.get("stage") == "running" for e in es))
+    await pg.reply(thread, "make it blue")
+    entries = await pg.until(thread, lambda es: any(e.get("text") == messages.WAITING_FOR_PARENT for e in es))
+    assert "refusal" not in kinds(entries)
+    first, edit = of(await pg.until(thread, has("result", 2)), "result")
+    assert f"image 1 = result 1 of job {first['job']}" in edit["caption"]
+
+
 async def test_edit_on_one_result_and_a_pick_from_a_batch(playground: Playground) -> None:
     thread = await playground.ask("two foxes --n 2")
     batch = of(await playground.until(thread, has("result")), "result")[0]
