@@ -31,7 +31,7 @@ from aiohttp import web
 from adapters.web_adapter.security import COOKIE, CSRF_HEADER, SESSION, Guard, Session
 from adapters.web_adapter.store import Stored, thumbnail
 from adapters.web_adapter.surface import BUTTONS, WebSurface
-from adapters.web_adapter.uploads import MAX_BODY, read_form
+from adapters.web_adapter.uploads import MAX_BODY, Form, read_form
 from bot import messages
 from bot.errors import SeedbotError
 from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS, REFERENCE_MAX_BYTES
@@ -156,7 +156,7 @@ def _bad(text: str, status: int = 400) -> web.Response:
     return web.json_response({"error": text}, status=status)
 
 
-async def _form(request: web.Request) -> Any:
+async def _form(request: web.Request) -> Form | web.Response:
     try:
         return await read_form(request)
     except web.HTTPRequestEntityTooLarge:
@@ -194,7 +194,7 @@ async def press(request: web.Request) -> web.Response:
     if action not in BUTTONS:
         raise web.HTTPNotFound()
     said = await _surface(request).press(request.match_info["job"], action)
-    return web.json_response({"say": said}, status=202 if not said else 200)
+    return web.json_response({"say": said})
 
 
 async def timeline(request: web.Request) -> web.Response:

@@ -119,7 +119,8 @@ class WebSurface:
 
     def ask(self, form: Form) -> str:
         """A new request in a new thread; returns the thread's id."""
-        thread = self.timeline.new_thread(form.text.strip() or messages.STARTING)
+        title = " ".join(form.text.split()) or ", ".join(u.name for u in form.uploads)
+        thread = self.timeline.new_thread(title)
         entry = self.timeline.add(
             thread.id,
             "ask",
@@ -191,10 +192,10 @@ class WebSurface:
         out = []
         for job in await self.conversation.recent(USER, limit):
             shown = job.id not in self.page.deleted
-            images = []
-            for n in range(1, job.images_delivered + 1 if shown else 1):
-                url = f"/media/results/{job.id}/{n}"
-                images.append({"url": url, "thumb": f"{url}/thumb"})
+            urls = (
+                [f"/media/results/{job.id}/{n}" for n in range(1, job.images_delivered + 1)] if shown else []
+            )
+            images = [{"url": url, "thumb": f"{url}/thumb"} for url in urls]
             out.append(
                 {
                     "id": job.id,
