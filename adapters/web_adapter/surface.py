@@ -15,7 +15,6 @@ What a user may do, and every word they read, is decided in bot/conversation.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -235,7 +234,3 @@ class WebSurface:
         thread_id = job.thread_id or new_id("t")
         self.timeline.ensure(thread_id, job.prompt)
         return WebReply(self.page, thread_id, status_id=job.message_id)
-
-    async def close(self, grace: float) -> None:
-        await self.tasks.close(grace)
-        await asyncio.sleep(0)

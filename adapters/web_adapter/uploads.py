@@ -7,8 +7,9 @@ is capped by aiohttp's `client_max_size` (MAX_BODY): past it the server stops re
 
 When the conversation asks (`load`, after the text's flags passed), the checks run in the chat
 order: the count, every declared type and size, then each file's bytes (type by content,
-dimensions) through bot.conversation.compose.reference. Any refusal comes before the engine
-sees a request, so nothing is charged. Only images that passed are ever served back.
+dimensions) through bot.conversation.compose.reference, then the model's limits on a reference
+(sides, ratio; validation checks them again). Any refusal comes before the engine sees a
+request, so nothing is charged. Only images that passed are ever served back.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bot.conversation.compose import check_declared_size, reference
 from bot.conversation.turns import Options
 from bot.errors import InvalidImage, InvalidRequest
 from bot.request.models import ImageInput
-from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
+from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES, check_reference
 
 __all__ = ["MAX_BODY", "Form", "Upload", "WebAttachments", "read_form"]
 
@@ -74,6 +75,8 @@ class WebAttachments:
         for upload in self.uploads:
             upload.precheck()
         images = [await asyncio.to_thread(reference, u.data or b"", u.name) for u in self.uploads]
+        for image in images:  # the model's limits on a reference (sides, ratio), before it is shown
+            check_reference(image)
         if self.on_loaded is not None:
             self.on_loaded(images)
         return images

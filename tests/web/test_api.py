@@ -8,7 +8,7 @@ import json
 from adapters.web_adapter.reply import status_fields
 from bot import messages
 from bot.request.flags import FLAG_HELP
-from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
+from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE
 from tests.web.conftest import OpenPlayground, Playground, has, kinds, of, png
 
 
@@ -167,6 +167,12 @@ async def test_refused_uploads_cost_nothing(playground: Playground) -> None:
     refusal = of(await playground.until(thread, has("refusal")), "refusal")[0]["text"]
     assert refusal == messages.with_charge_note(
         messages.image_too_large("giant.jpg", 50_000_000, REFERENCE_MAX_BYTES)
+    )
+
+    wide = png(REFERENCE_MAX_SIDE + 100, 400)
+    text = await _refused(playground, [("wide.png", wide, "image/png")])
+    assert text == messages.with_charge_note(
+        messages.image_too_many_pixels("wide.png", REFERENCE_MAX_SIDE + 100, 400, REFERENCE_MAX_SIDE)
     )
 
     many = [(f"p{i}.png", png(), "image/png") for i in range(MAX_REFERENCES + 1)]
