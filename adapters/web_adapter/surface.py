@@ -129,7 +129,8 @@ class WebSurface:
             refs=[],
         )
         attachments = self._attachments(form, thread.id, entry.id)
-        self._spawn(Ask(form.text, form.options, attachments), "ask", thread.id)
+        # As on the bots, "usage", "help" or "history" alone answer instead of drawing.
+        self._spawn(Ask(form.text, form.options, attachments, commands=True), "ask", thread.id)
         return str(thread.id)
 
     def reply(self, thread_id: str, form: Form) -> None:

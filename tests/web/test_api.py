@@ -105,6 +105,9 @@ async def test_usage_help_and_history(playground: Playground) -> None:
     assert "Images left today: 20 of 20" in await playground.usage()
     help_text = (await (await playground.client.get("/api/help")).json())["text"]
     assert help_text == messages.playground_help(FLAG_HELP)
+    typed = await playground.ask("usage")  # the bots' command words work in the box too
+    note = of(await playground.until(typed, has("note")), "note")[0]
+    assert "Images left today: 20 of 20" in note["text"]
     thread = await playground.ask("a castle --n 2")
     await playground.until(thread, has("result"))
     history = (await (await playground.client.get("/api/history")).json())["jobs"]
