@@ -36,7 +36,7 @@ FROM python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd6
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="seedbot" \
-      org.opencontainers.image.description="Seedream image generation (5.0 lite, 4.5) for Discord and Slack" \
+      org.opencontainers.image.description="Seedream image generation (5.0 lite, 4.5) for Discord, Slack and a web playground" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="MIT" \

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     lease_ttl: float = Field(30.0, gt=0, validation_alias=_env("SEEDBOT_LEASE_TTL"))
     # Days a job's reference and result images are kept for edits and re-rolls; 0 keeps them.
     image_retention_days: int = Field(30, ge=0, validation_alias=_env("SEEDBOT_IMAGE_RETENTION_DAYS"))
+    # Seconds the offline demo provider takes per request, reporting progress as it goes. None:
+    # 0, except in the playground (`seedbot run` with no chat platform), where it is ~3 s.
+    demo_latency: float | None = Field(None, ge=0, le=600, validation_alias=_env("SEEDBOT_DEMO_LATENCY"))
 
     novita_api_key: SecretStr | None = Field(None, validation_alias=_env("NOVITA_API_KEY"))
     novita_base_url: str = Field("https://api.novita.ai", validation_alias=_env("NOVITA_BASE_URL"))
@@ -202,6 +205,15 @@ class Settings(BaseSettings):
     def is_admin(self, user_key: str) -> bool:
         return user_key in self.admins
 
+    # The settings file these were read from: platform plug-ins read their own settings from it.
+    _env_file: str | None = PrivateAttr(".env")
+
+    @property
+    def env_file(self) -> str | None:
+        return self._env_file
+
 
 def get_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:
-    return Settings(_env_file=env_file, **overrides)
+    settings = Settings(_env_file=env_file, **overrides)
+    settings._env_file = env_file
+    return settings

@@ -40,6 +40,11 @@ RESTARTED_REFUNDED = (
 )
 
 
+def streaming(shown: int, of: int) -> str:
+    """Under a batch whose images arrive one by one."""
+    return f"{plural(shown, 'image')} of {of} here; the others are on their way."
+
+
 def restarted_partial(delivered: int, requested: int) -> str:
     """A streamed batch cut short by a restart: what came stays, the rest is refunded."""
     return (
@@ -586,4 +591,59 @@ def admin_help(prefix: str) -> str:
         f"`{prefix} settings` (show) / `{prefix} settings KEY VALUE` "
         "(model, resolution, watermark, format, channels, pool, max_batch; 'none' clears)\n"
         f"`{prefix} stats`"
+    )
+
+
+# -- the web playground (adapters/web_adapter) ------------------------------------------------
+
+
+def playground_help(options: list[str]) -> str:
+    return (
+        "Describe the image you want, e.g. `a red fox in snow --ar 3:2 --n 2`, or pick the options "
+        "under the box (flags you type win).\n"
+        f"Options: {', '.join(options)}.\n"
+        "Attach, drop or paste up to 14 images to edit or combine them. Each request is a thread: "
+        "reply in it to edit its latest result (#2 picks image 2 of a batch)."
+    )
+
+
+def playground_ready(url: str) -> str:
+    return f"seedbot playground: open {url}"
+
+
+PLAYGROUND_CONNECT = (
+    "To run on Discord or Slack instead, set DISCORD_TOKEN, or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET "
+    "or SLACK_APP_TOKEN, in .env (see .env.example); SEEDBOT_WEB_PORT keeps this page beside them."
+)
+
+
+def web_needs_token(host: str) -> str:
+    return (
+        f"SEEDBOT_WEB_HOST={host} is reachable from other machines: set SEEDBOT_WEB_TOKEN (a long "
+        "random secret) so only people who know it can use the playground, or bind 127.0.0.1."
+    )
+
+
+def web_token_too_short(minimum: int) -> str:
+    return (
+        f"SEEDBOT_WEB_TOKEN is too short: use at least {minimum} random characters, e.g. from "
+        "`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`."
+    )
+
+
+def web_cannot_listen(url: str, reason: str) -> str:
+    return f"The playground can't listen on {url} ({reason}): set SEEDBOT_WEB_PORT to a free port."
+
+
+WEB_SIGN_IN = "Enter the playground's token (SEEDBOT_WEB_TOKEN) to sign in."
+WEB_SIGN_IN_REFUSED = "That is not the playground's token."
+WEB_SESSION_NEEDED = "Sign in to the playground first: open its page and enter its token."
+WEB_STALE_PAGE = "This page is out of date. Reload it and try again. You were not charged."
+WEB_WRONG_HOST = "The playground answers only at its own loopback address (127.0.0.1 or localhost)."
+
+
+def web_body_too_large(limit: int, each: int, most: int) -> str:
+    return (
+        f"That upload is over {limit // 1_000_000} MB in all: each image may be at most "
+        f"{each // 1_000_000} MB, {most} at once. {NOT_CHARGED}"
     )

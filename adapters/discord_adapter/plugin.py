@@ -22,6 +22,7 @@ _SNOWFLAKE = r"[0-9]{1,20}"  # Discord ids are 64-bit integers written in decima
 
 class DiscordPlugin:
     name = "discord"
+    playground = False
     title = "Discord"
     user_key = KeyForm(_SNOWFLAKE, "discord:<numeric user id>")
     workspace_key = KeyForm(_SNOWFLAKE, "discord:<numeric server id>")

@@ -20,6 +20,7 @@ __all__ = ["SlackPlugin", "plugin"]
 
 class SlackPlugin:
     name = "slack"
+    playground = False
     title = "Slack"
     # A person is "<team id>:<user id>" (user ids are only unique within a workspace).
     user_key = KeyForm(r"[A-Z0-9]+:[A-Z0-9]+", "slack:<TEAM ID>:<USER ID>")

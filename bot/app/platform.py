@@ -84,6 +84,8 @@ class PlatformPlugin(Protocol):
 
     name: str  # "discord": the `run --discord` flag and the prefix of the platform's keys
     title: str  # "Discord", for people
+    # True for the one plug-in `seedbot run` serves when nothing is configured (the playground).
+    playground: bool
     user_key: KeyForm
     workspace_key: KeyForm
 

@@ -44,6 +44,8 @@ class Runtime:
     ledger: Ledger
     engine: Engine
     retention: ImageRetention
+    # `seedbot run` with no chat platform configured: the web plug-in serves the playground.
+    playground: bool = False
     # What surfaces call: every user action, decided once (bot.conversation).
     conversation: Conversation = field(init=False)
 

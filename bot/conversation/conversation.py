@@ -242,6 +242,19 @@ class Conversation:
         """The job a button belongs to (surfaces answer in its thread)."""
         return await self._job(job_id)
 
+    # -- what a surface that serves images itself shows (the web playground) ----------------------
+
+    async def recent(self, who: Requester, limit: int = 24) -> list[Job]:
+        """`who`'s newest jobs on this surface, newest first (a history gallery)."""
+        jobs = await self.ledger.jobs_for_user(who.key, limit=limit)
+        return [job for job in jobs if job.platform == who.platform]
+
+    async def images(self, who: Requester, job_id: str) -> list[ImageInput]:
+        """A result's images as kept for edits (none once past SEEDBOT_IMAGE_RETENTION_DAYS), for a
+        surface that serves them after a restart. Only results of `who`'s own surface."""
+        job = self.policy.result_here(who, await self._job(job_id))
+        return await self.ledger.job_outputs(job.id)
+
     # -- running a job ---------------------------------------------------------------------------
 
     async def _run(self, who: Requester, reply: Reply, composed: compose.Composed) -> None:

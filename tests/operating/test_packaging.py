@@ -198,12 +198,20 @@ def test_the_wheel_builds_offline_with_migrations_and_entry_points(tmp_path: Pat
         for module in ("bot/app/cli/main.py", "bot/app/health.py", "bot/metrics.py", "bot/py.typed"):
             assert module in names
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+        # The playground serves its pages and scripts from the installed package.
+        web_files = {
+            str(p.relative_to(REPO)).replace("\\", "/")
+            for folder in ("templates", "static")
+            for p in (REPO / "adapters/web_adapter" / folder).iterdir()
+        }
+        assert web_files and web_files <= set(names)
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         text = zf.read(entry_points).decode()
         (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
         requires = zf.read(metadata).decode()
     assert "[console_scripts]\nseedbot = bot.app.cli:main" in text
     assert "[seedbot.platforms]" in text and "slack = adapters.slack_adapter:plugin" in text
+    assert "web = adapters.web_adapter:plugin" in text
     assert "Requires-Dist: prometheus-client" in requires
 
     # Installed (as the image installs it) and run from there, not from the source tree.
@@ -215,7 +223,7 @@ def test_the_wheel_builds_offline_with_migrations_and_entry_points(tmp_path: Pat
     )  # fmt: skip
     assert install.returncode == 0, install.stdout + install.stderr
     env = {**os.environ, "PYTHONPATH": str(site)}
-    probe = "import bot, adapters.discord_adapter, adapters.slack_adapter; print(bot.__file__)"
+    probe = "import bot, adapters.discord_adapter, adapters.slack_adapter, adapters.web_adapter; print(bot.__file__)"
     where = subprocess.run(  # noqa: S603
         [sys.executable, "-c", probe],
         cwd=tmp_path,
@@ -237,7 +245,15 @@ def test_the_wheel_builds_offline_with_migrations_and_entry_points(tmp_path: Pat
 def test_operating_settings_are_documented() -> None:
     example = (REPO / ".env.example").read_text()
     readme = (REPO / "README.md").read_text()
-    for name in ("SEEDBOT_HTTP_PORT", "SEEDBOT_LOG_FORMAT", "SEEDBOT_SHUTDOWN_GRACE"):
+    for name in (
+        "SEEDBOT_HTTP_PORT",
+        "SEEDBOT_LOG_FORMAT",
+        "SEEDBOT_SHUTDOWN_GRACE",
+        "SEEDBOT_WEB_HOST",
+        "SEEDBOT_WEB_PORT",
+        "SEEDBOT_WEB_TOKEN",
+        "SEEDBOT_DEMO_LATENCY",
+    ):
         assert name in example and f"`{name}`" in readme, name
     guide = readme.split("## Operating seedbot", 1)[1]
     for topic in ("[Service]", "docker compose", "seedbot backup", "/healthz", "/metrics", "Troubleshooting"):

@@ -19,9 +19,11 @@ from bot.app.platform import Platform, PlatformPlugin, PlatformSettings
 from bot.app.runtime import open_runtime
 from bot.config import PROVIDER_ORDER, Settings
 
-__all__ = ["invocation", "nothing_configured", "run"]
+__all__ = ["PLAYGROUND_DEMO_LATENCY", "invocation", "nothing_configured", "playground_for", "run"]
 
 log = logging.getLogger("bot.app.cli")
+
+PLAYGROUND_DEMO_LATENCY = 3.0  # seconds: long enough to see the queue and the progress bar
 
 
 def invocation() -> str:
@@ -67,6 +69,20 @@ def nothing_configured(plugins: Mapping[str, PlatformPlugin]) -> int:
     return 2
 
 
+def playground_for(
+    wanted: list[str], plugins: Mapping[str, PlatformPlugin], settings: Settings
+) -> tuple[str, Settings] | None:
+    """No chat platform asked for or configured: the playground plug-in, and the settings it runs
+    on (the demo provider slowed, so its queue and progress are visible). None otherwise."""
+    if any(not plugins[name].playground for name in wanted):
+        return None
+    name = next((n for n, p in plugins.items() if p.playground), None)
+    if name is None:
+        return None
+    latency = PLAYGROUND_DEMO_LATENCY if settings.demo_latency is None else settings.demo_latency
+    return name, settings.model_copy(update={"demo_latency": latency})
+
+
 async def run(
     args: argparse.Namespace,
     settings: Settings,
@@ -80,9 +96,13 @@ async def run(
             print(f"seedbot: {plugin.title} is not configured: set {plugin.setup_hint()}", file=sys.stderr)
             return 2
     wanted = named or [name for name in plugins if platform_settings[name].enabled]
+    playground = playground_for(wanted, plugins, settings)
+    if playground is not None:
+        wanted, settings = [playground[0]], playground[1]
     if not wanted:
         return nothing_configured(plugins)
     async with open_runtime(settings, mode="run") as runtime:
+        runtime.playground = playground is not None
         platforms: list[Platform] = []
         for name in wanted:
             platform = plugins[name].create(runtime, platform_settings[name])

@@ -1,0 +1,305 @@
+"""The playground's HTTP side (aiohttp.web + Jinja2): pages, the JSON API, events, images.
+
+    GET  /                                  the page (a Jinja2 template; the timeline is drawn by
+                                            static/playground.js from JSON, user text as text)
+    GET  /login, POST /login, POST /logout  with SEEDBOT_WEB_TOKEN only
+    GET  /api/events                        server-sent events: a snapshot, then each change
+    GET  /api/timeline                      the same snapshot as JSON
+    POST /api/ask                           multipart: text, options, files -> a new thread
+    POST /api/threads/{thread}/reply        multipart: text, files[, job] -> an edit in the thread
+    POST /api/threads/{thread}/hide         the thread leaves the page (its jobs stay in history)
+    POST /api/jobs/{job}/{action}           reroll, variations, delete, info
+    GET  /api/usage, /api/help              the core's answers, as text
+    GET  /api/history                       the gallery: the newest jobs and their images
+    GET  /media/results/{job}/{n}[/thumb]   a result image (the original, or a thumbnail)
+    GET  /media/uploads/{id}[/thumb]        a reference image that passed the checks
+
+Every route is behind security.Guard (sessions, CSRF, loopback Host, headers); request bodies
+stop at uploads.MAX_BODY (client_max_size).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from adapters.web_adapter.security import COOKIE, CSRF_HEADER, SESSION, Guard, Session
+from adapters.web_adapter.store import Stored, thumbnail
+from adapters.web_adapter.surface import BUTTONS, WebSurface
+from adapters.web_adapter.uploads import MAX_BODY, Form, read_form
+from bot import messages
+from bot.errors import SeedbotError
+from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS, REFERENCE_MAX_BYTES
+
+__all__ = ["ASPECTS", "STATIC", "TEMPLATES", "build_app"]
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+ASPECTS = ("1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9")
+FORMATS = ("jpeg", "png")
+HEARTBEAT = 15.0  # seconds between keep-alive comments on an idle event stream
+_SERVED_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})
+_JOB = r"{job:[0-9a-f]{6,32}}"
+_UPLOAD = r"{upload:u[0-9a-f]{12}}"
+
+SURFACE: web.AppKey[WebSurface] = web.AppKey("surface", WebSurface)
+GUARD: web.AppKey[Guard] = web.AppKey("guard", Guard)
+PAGES: web.AppKey[jinja2.Environment] = web.AppKey("pages", jinja2.Environment)
+MAX_BODY_KEY: web.AppKey[int] = web.AppKey("max_body", int)
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every value is escaped where shown
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    static = request.app.router["static"]
+    assert isinstance(static, web.StaticResource)
+    context["static"] = lambda name: str(static.url_for(filename=name, append_version=True))
+    html = request.app[PAGES].get_template(template).render(**context)
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+def _session(request: web.Request) -> Session:
+    return request[SESSION]
+
+
+def _surface(request: web.Request) -> WebSurface:
+    return request.app[SURFACE]
+
+
+# -- pages --------------------------------------------------------------------------------------
+
+
+async def index(request: web.Request) -> web.Response:
+    guard = request.app[GUARD]
+    return _render(
+        request,
+        "index.html",
+        csrf=_session(request).csrf,
+        csrf_header=CSRF_HEADER,
+        signed_in=guard.needs_login,
+        aspects=ASPECTS,
+        tiers=sorted({t for spec in MODELS.values() for t in spec.tiers}),
+        models=[(key, spec.name) for key, spec in MODELS.items()],
+        formats=FORMATS,
+        max_outputs=MAX_OUTPUTS,
+        max_references=MAX_REFERENCES,
+        max_bytes=REFERENCE_MAX_BYTES,
+        max_body=request.app[MAX_BODY_KEY],
+        too_large=messages.web_body_too_large(request.app[MAX_BODY_KEY], REFERENCE_MAX_BYTES, MAX_REFERENCES),
+        stale=messages.WEB_STALE_PAGE,
+        labels={
+            "reroll": messages.BUTTON_REROLL,
+            "variations": messages.BUTTON_VARIATIONS,
+            "edit": messages.BUTTON_EDIT,
+            "delete": messages.BUTTON_DELETE,
+            "info": messages.BUTTON_INFO,
+        },
+    )
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    if not request.app[GUARD].needs_login:
+        raise web.HTTPSeeOther("/")
+    return _render(request, "login.html", error="", hint=messages.WEB_SIGN_IN)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    guard = request.app[GUARD]
+    if not guard.needs_login:
+        raise web.HTTPSeeOther("/")
+    form = await request.post()
+    given = form.get("token")
+    if not isinstance(given, str) or not guard.token_matches(given):
+        log.info("web: a sign-in with a wrong token from %s", request.remote)
+        await guard.wrong_token()
+        return _render(
+            request, "login.html", status=401, error=messages.WEB_SIGN_IN_REFUSED, hint=messages.WEB_SIGN_IN
+        )
+    session = guard.sessions.start()
+    response = _see_other("/")
+    guard.set_cookie(request, response, session)
+    return response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    guard = request.app[GUARD]
+    guard.sessions.end(_session(request).id)
+    response = _see_other("/login" if guard.needs_login else "/")
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+# -- the API ------------------------------------------------------------------------------------
+
+
+def _bad(text: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": text}, status=status)
+
+
+async def _form(request: web.Request) -> Form | web.Response:
+    try:
+        return await read_form(request)
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[MAX_BODY_KEY]
+        log.info("web: a request body over %d bytes was cut off", limit)
+        return _bad(messages.web_body_too_large(limit, REFERENCE_MAX_BYTES, MAX_REFERENCES), 413)
+    except SeedbotError as exc:
+        return _bad(messages.with_charge_note(exc.user_text))
+
+
+async def ask(request: web.Request) -> web.Response:
+    form = await _form(request)
+    if isinstance(form, web.Response):
+        return form
+    thread = _surface(request).ask(form)
+    return web.json_response({"thread": thread}, status=202)
+
+
+async def reply(request: web.Request) -> web.Response:
+    form = await _form(request)
+    if isinstance(form, web.Response):
+        return form
+    thread = request.match_info["thread"]
+    _surface(request).reply(thread, form)
+    return web.json_response({"thread": thread}, status=202)
+
+
+async def hide(request: web.Request) -> web.Response:
+    _surface(request).timeline.hide(request.match_info["thread"])
+    return web.json_response({})
+
+
+async def press(request: web.Request) -> web.Response:
+    action = request.match_info["action"]
+    if action not in BUTTONS:
+        raise web.HTTPNotFound()
+    said = await _surface(request).press(request.match_info["job"], action)
+    return web.json_response({"say": said})
+
+
+async def timeline(request: web.Request) -> web.Response:
+    return web.json_response(_surface(request).timeline.snapshot())
+
+
+async def usage(request: web.Request) -> web.Response:
+    return web.json_response({"text": await _surface(request).usage()})
+
+
+async def help_text(request: web.Request) -> web.Response:
+    return web.json_response({"text": _surface(request).help()})
+
+
+async def history(request: web.Request) -> web.Response:
+    return web.json_response({"jobs": await _surface(request).history()})
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    surface = _surface(request)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    subscriber = surface.timeline.subscribe()
+    try:
+        await response.write(b"retry: 2000\n\n")
+        await surface.publish_usage()
+        while True:
+            text = await subscriber.next(HEARTBEAT)
+            if text is None:
+                break
+            await response.write((text or ": keep-alive\n\n").encode())
+    except ConnectionResetError:  # the page went away
+        pass
+    finally:
+        surface.timeline.unsubscribe(subscriber)
+    return response
+
+
+# -- images -------------------------------------------------------------------------------------
+
+
+async def _image(request: web.Request, key: str, found: Stored | None) -> web.Response:
+    if found is None:
+        raise web.HTTPNotFound()
+    store = _surface(request).page.store
+    if request.match_info.get("thumb"):
+        thumb_key = f"t/{key}"
+        cached = store.get(thumb_key)
+        if cached is None:
+            try:
+                cached = await asyncio.to_thread(thumbnail, found.data)
+            except Exception:
+                raise web.HTTPNotFound() from None
+            store.put(thumb_key, cached)
+        found = cached
+    mime = found.mime if found.mime in _SERVED_MIMES else "application/octet-stream"
+    headers = {
+        "Cache-Control": "private, max-age=86400",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    if found.name and not request.match_info.get("thumb"):
+        headers["Content-Disposition"] = f'inline; filename="{found.name}"'
+    return web.Response(body=found.data, content_type=mime, headers=headers)
+
+
+async def result_image(request: web.Request) -> web.Response:
+    job, n = request.match_info["job"], int(request.match_info["n"])
+    found = await _surface(request).result_image(job, n)
+    return await _image(request, f"r/{job}/{n}", found)
+
+
+async def upload_image(request: web.Request) -> web.Response:
+    key = f"u/{request.match_info['upload']}"
+    return await _image(request, key, _surface(request).page.store.get(key))
+
+
+def build_app(surface: WebSurface, guard: Guard, *, max_body: int = MAX_BODY) -> web.Application:
+    app = web.Application(middlewares=[guard.middleware], client_max_size=max_body)
+    app[MAX_BODY_KEY] = max_body
+    app[SURFACE] = surface
+    app[GUARD] = guard
+    app[PAGES] = _environment()
+    router = app.router
+    router.add_get("/", index)
+    router.add_get("/login", login_form)
+    router.add_post("/login", login)
+    router.add_post("/logout", logout)
+    router.add_get("/api/events", events)
+    router.add_get("/api/timeline", timeline)
+    router.add_post("/api/ask", ask)
+    router.add_post("/api/threads/{thread:t[0-9a-f]{12}}/reply", reply)
+    router.add_post("/api/threads/{thread:t[0-9a-f]{12}}/hide", hide)
+    router.add_post(f"/api/jobs/{_JOB}/{{action:[a-z]+}}", press)
+    router.add_get("/api/usage", usage)
+    router.add_get("/api/help", help_text)
+    router.add_get("/api/history", history)
+    router.add_get(f"/media/results/{_JOB}/{{n:[1-9][0-9]?}}", result_image)
+    router.add_get(f"/media/results/{_JOB}/{{n:[1-9][0-9]?}}/{{thumb:thumb}}", result_image)
+    router.add_get(f"/media/uploads/{_UPLOAD}", upload_image)
+    router.add_get(f"/media/uploads/{_UPLOAD}/{{thumb:thumb}}", upload_image)
+    router.add_static("/static/", STATIC, name="static")
+    return app

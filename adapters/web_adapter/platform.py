@@ -1,0 +1,96 @@
+"""The playground as a platform of `seedbot run`: an aiohttp server on SEEDBOT_WEB_HOST:PORT.
+
+It runs when SEEDBOT_WEB_PORT is set (beside Discord and Slack), or, on 8080 unless that is set
+(8081 when SEEDBOT_HTTP_PORT holds 8080), when `seedbot run` has no chat platform to serve
+(`runtime.playground`); then it prints where to open it and how to connect Discord or Slack. It refuses to start, in one line, on an address
+other machines can reach unless SEEDBOT_WEB_TOKEN is set.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from adapters.web_adapter.app import build_app
+from adapters.web_adapter.reply import Page
+from adapters.web_adapter.security import Guard
+from adapters.web_adapter.settings import PLAYGROUND_PORT, WebSettings
+from adapters.web_adapter.surface import PLATFORM, WebSurface
+from bot import messages
+from bot.app.runtime import Runtime
+from bot.conversation.tasks import BackgroundTasks
+from bot.errors import SeedbotError
+
+__all__ = ["WebPlatform", "create"]
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 5.0  # seconds turns still answering get at close (jobs had the engine's grace)
+
+
+class WebPlatform:
+    name = PLATFORM
+
+    def __init__(self, runtime: Runtime, settings: WebSettings, port: int) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.requested_port = port
+        self.port: int | None = None
+        self.page = Page()
+        self.tasks = BackgroundTasks(PLATFORM)
+        self.surface = WebSurface(runtime, self.page, self.tasks)
+        self.guard = Guard(settings.token_value)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        host = self.settings.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port if self.port is not None else self.requested_port}"
+
+    async def start(self) -> None:
+        app = build_app(self.surface, self.guard)
+        app.on_shutdown.append(self._end_streams)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.requested_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise SeedbotError(messages.web_cannot_listen(self.url, exc.strerror or str(exc))) from exc
+        self.port = int(self._runner.addresses[0][1])
+        log.info("web: listening on %s", self.url)
+        if self.runtime.playground:
+            print(messages.playground_ready(self.url), flush=True)
+            print(messages.PLAYGROUND_CONNECT, flush=True)
+
+    async def _end_streams(self, app: web.Application) -> None:
+        self.page.timeline.close()
+
+    @property
+    def ready(self) -> bool:
+        return self._runner is not None and self.port is not None
+
+    async def close(self) -> None:
+        self.page.timeline.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.tasks.close(SHUTDOWN_GRACE)
+
+
+def create(runtime: Runtime, settings: WebSettings) -> WebPlatform | None:
+    """The playground when SEEDBOT_WEB_PORT is set or when `seedbot run` serves nothing else;
+    None otherwise. Raises SeedbotError (one line) for settings that would expose it."""
+    if settings.port is None and not runtime.playground:
+        return None
+    settings.check()
+    port = settings.port
+    if port is None:  # 8080, unless /healthz serves there already (the Docker image): then 8081
+        port = PLAYGROUND_PORT if runtime.settings.http_port != PLAYGROUND_PORT else PLAYGROUND_PORT + 1
+    if not settings.loopback:
+        log.warning("web: serving on %s, reachable from other machines; sign-in required", settings.host)
+    return WebPlatform(runtime, settings, port)

@@ -1,0 +1,466 @@
+// seedbot playground: draws the timeline from the server's JSON, sends requests, and follows
+// the server-sent events that carry every change (queue position, progress, results).
+//
+// Safety: every piece of user text (prompts, file names, answers) is put on the page with
+// textContent inside a <bdi> (so right-to-left overrides can't spill into the page around
+// it); nothing is ever written with innerHTML. Every state-changing request carries the
+// session's CSRF token in a header.
+"use strict";
+
+(() => {
+  const body = document.body;
+  const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+  const CSRF_HEADER = body.dataset.csrfHeader;
+  const MAX_REFERENCES = Number(body.dataset.maxReferences);
+  const MAX_BYTES = Number(body.dataset.maxBytes);
+  const MAX_BODY = Number(body.dataset.maxBody);
+  const TOO_LARGE = body.dataset.tooLarge;
+  const LABELS = JSON.parse(body.dataset.labels);
+
+  const timeline = document.getElementById("timeline");
+  const empty = document.getElementById("empty");
+  const usage = document.getElementById("usage");
+  const toastBox = document.getElementById("toast");
+  const threads = new Map(); // thread id -> {node, list, form, tray, entries: Map(id -> {rev, node})}
+
+  // -- small DOM helpers --------------------------------------------------------------------
+
+  // An element with attributes (set with setAttribute, never as event handlers) and children
+  // (nodes, or strings added as text).
+  function el(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name.startsWith("on")) throw new Error("no inline handlers");
+      node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  // User text: isolated from the page's direction, shown as text.
+  function userText(text, className = "") {
+    const node = el("bdi", { class: className || null });
+    node.textContent = text;
+    return node;
+  }
+
+  function toast(text) {
+    toastBox.textContent = text;
+    toastBox.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { toastBox.hidden = true; }, 8000);
+  }
+
+  function nearBottom() {
+    return window.innerHeight + window.scrollY >= document.body.scrollHeight - 160;
+  }
+
+  function scrollToBottom() {
+    window.scrollTo({ top: document.body.scrollHeight, behavior: "smooth" });
+  }
+
+  // -- talking to the server ----------------------------------------------------------------
+
+  async function send(url, options = {}) {
+    const headers = { [CSRF_HEADER]: CSRF };
+    let response;
+    try {
+      response = await fetch(url, { method: "POST", credentials: "same-origin", headers, ...options });
+    } catch (error) {
+      toast(String(error));
+      return null;
+    }
+    if (response.status === 401) { location.reload(); return null; }
+    let data = {};
+    try { data = await response.json(); } catch (_) { /* not JSON */ }
+    if (!response.ok) {
+      toast(data.error || `${response.status} ${response.statusText}`);
+      return null;
+    }
+    return data;
+  }
+
+  async function getJSON(url) {
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (response.status === 401) { location.reload(); return null; }
+    return response.ok ? response.json() : null;
+  }
+
+  // -- attached images: a tray per form -----------------------------------------------------
+
+  class Tray {
+    constructor(node, numbered) {
+      this.node = node;
+      this.numbered = numbered; // the composer numbers them (image 1 = fox.png); replies follow the result
+      this.files = [];
+      this.urls = [];
+    }
+
+    add(files) {
+      for (const file of files) this.files.push(file);
+      this.render();
+    }
+
+    remove(index) {
+      this.files.splice(index, 1);
+      this.render();
+    }
+
+    clear() {
+      this.files = [];
+      this.render();
+    }
+
+    render() {
+      for (const url of this.urls) URL.revokeObjectURL(url);
+      this.urls = [];
+      const items = this.files.map((file, index) => {
+        const label = this.numbered ? `image ${index + 1} = ` : "+ ";
+        const figure = el("figure", { class: "ref" });
+        if (file.type.startsWith("image/")) {
+          const url = URL.createObjectURL(file);
+          this.urls.push(url);
+          figure.append(el("img", { src: url, alt: "" }));
+        } else {
+          figure.append(el("span", { class: "not-image" }, "?"));
+        }
+        const caption = el("figcaption", {}, label, userText(file.name));
+        const remove = el("button", { type: "button", class: "remove", "aria-label": "Remove" }, "×");
+        remove.addEventListener("click", () => this.remove(index));
+        figure.append(caption, remove);
+        return figure;
+      });
+      this.node.replaceChildren(...items);
+      this.node.classList.toggle("filled", items.length > 0);
+    }
+
+    // Files over the per-image limit are not sent but declared (name, size, type): the server
+    // refuses them in the chat's words before anything is spent. So are all of them when there
+    // are more than the most allowed at once.
+    appendTo(form) {
+      let bytes = 0;
+      const tooMany = this.files.length > MAX_REFERENCES;
+      for (const file of this.files) {
+        if (tooMany || file.size > MAX_BYTES) {
+          form.append("declared", JSON.stringify({ name: file.name, size: file.size, type: file.type }));
+        } else {
+          form.append("image", file, file.name);
+          bytes += file.size;
+        }
+      }
+      return bytes;
+    }
+  }
+
+  function imagesOf(transfer) {
+    return transfer ? Array.from(transfer.files || []) : [];
+  }
+
+  // Attach, drop or paste into a form's tray.
+  function acceptFiles(form, tray, input) {
+    input.addEventListener("change", () => { tray.add(Array.from(input.files)); input.value = ""; });
+    form.addEventListener("dragover", (event) => { event.preventDefault(); form.classList.add("dragging"); });
+    form.addEventListener("dragleave", () => form.classList.remove("dragging"));
+    form.addEventListener("drop", (event) => {
+      event.preventDefault();
+      event.stopPropagation();
+      form.classList.remove("dragging");
+      tray.add(imagesOf(event.dataTransfer));
+    });
+    form.addEventListener("paste", (event) => {
+      const files = imagesOf(event.clipboardData);
+      if (files.length) { event.preventDefault(); tray.add(files); }
+    });
+  }
+
+  async function submit(url, formNode, tray, extra = {}) {
+    const form = new FormData(formNode);
+    form.delete("files");
+    for (const [name, value] of Object.entries(extra)) form.set(name, value);
+    if (tray.appendTo(form) > MAX_BODY) { toast(TOO_LARGE); return null; }
+    return send(url, { body: form });
+  }
+
+  // -- the timeline --------------------------------------------------------------------------
+
+  function chips(list) {
+    return list.length ? el("ul", { class: "chips" }, ...list.map((c) => el("li", {}, userText(c)))) : null;
+  }
+
+  function refsOf(entry) {
+    if (entry.refs && entry.refs.length) {
+      return el("div", { class: "refs" }, ...entry.refs.map((ref) =>
+        el("figure", { class: "ref" },
+          el("a", { href: ref.url, target: "_blank", rel: "noopener" }, el("img", { src: ref.thumb, alt: "", loading: "lazy" })),
+          el("figcaption", {}, userText(ref.name)))));
+    }
+    if (entry.files && entry.files.length) {
+      return el("ul", { class: "files" }, ...entry.files.map((name) => el("li", {}, userText(name))));
+    }
+    return null;
+  }
+
+  function renderAsk(entry) {
+    const node = el("div", { class: "entry ask" }, el("span", { class: "who" }, "You"));
+    if (entry.pressed) {
+      node.append(el("p", { class: "pressed" }, `${entry.pressed} · ${entry.job}`));
+    } else {
+      if (entry.edits) node.append(el("p", { class: "pressed" }, `${LABELS.edit} · ${entry.edits}`));
+      node.append(el("p", { class: "text" }, userText(entry.text)));
+    }
+    node.append(chips(entry.options || []) || "", refsOf(entry) || "");
+    return node;
+  }
+
+  function fillStatus(node, entry) {
+    node.dataset.stage = entry.stage || "";
+    const parts = [el("span", { class: "status-text" }, userText(entry.text))];
+    if (entry.stage === "running" || entry.stage === "queued") node.classList.add("live");
+    if (entry.percent !== null && entry.percent !== undefined) {
+      const bar = el("progress", { max: 100, value: entry.percent, "aria-label": "Progress" });
+      parts.push(bar, el("span", { class: "percent" }, `${Math.round(entry.percent)}%`));
+    } else if (entry.stage === "running") {
+      parts.push(el("progress", { "aria-label": "Progress" })); // indeterminate
+    }
+    const line = el("div", { class: "status-line" }, ...parts);
+    node.replaceChildren(line);
+    if (entry.footer) node.append(el("p", { class: "footer" }, userText(entry.footer)));
+  }
+
+  function renderStatus(entry) {
+    const node = el("div", { class: "entry status", role: "status" });
+    fillStatus(node, entry);
+    return node;
+  }
+
+  function renderResult(entry, view) {
+    const gallery = el("div", { class: "gallery" }, ...entry.images.map((image, i) =>
+      el("figure", {},
+        el("a", { href: image.url, target: "_blank", rel: "noopener" },
+          el("img", { src: image.thumb, alt: entry.prompt, loading: "lazy", width: image.width, height: image.height })),
+        el("figcaption", {}, `image ${i + 1} · `,
+          el("a", { href: image.url, target: "_blank", rel: "noopener", class: "original" }, "original")))));
+    const actions = el("div", { class: "actions" }, ...entry.actions.map((action) => {
+      const button = el("button", { type: "button", "data-action": action.action }, action.label);
+      button.addEventListener("click", () => press(entry.job, action.action, view, button));
+      return button;
+    }));
+    return el("div", { class: "entry result", "data-job": entry.job },
+      gallery, el("p", { class: "caption" }, userText(entry.caption)), actions);
+  }
+
+  function renderNote(entry) {
+    return el("div", { class: `entry ${entry.kind}`, role: entry.kind === "refusal" ? "alert" : null },
+      el("p", { class: "text" }, userText(entry.text)));
+  }
+
+  function renderEntry(entry, view) {
+    switch (entry.kind) {
+      case "ask": return renderAsk(entry);
+      case "status": return renderStatus(entry);
+      case "result": return renderResult(entry, view);
+      default: return renderNote(entry);
+    }
+  }
+
+  async function press(job, action, view, button) {
+    if (action === "edit") { editing(view, job); return; }
+    button.disabled = true;
+    const data = await send(`/api/jobs/${encodeURIComponent(job)}/${action}`);
+    button.disabled = false;
+    if (data && data.say) toast(data.say);
+  }
+
+  function editing(view, job) {
+    view.form.dataset.job = job || "";
+    view.target.replaceChildren();
+    if (job) {
+      const cancel = el("button", { type: "button", "aria-label": "Edit the latest result instead" }, "×");
+      cancel.addEventListener("click", () => editing(view, ""));
+      view.target.append(`${LABELS.edit} · ${job} `, cancel);
+    }
+    view.target.hidden = !job;
+    view.form.querySelector("textarea").focus();
+  }
+
+  function threadView(thread) {
+    let view = threads.get(thread.id);
+    if (view) return view;
+    const node = el("article", { class: "thread", id: `thread-${thread.id}`, "data-thread-id": thread.id });
+    const hide = el("button", { type: "button", class: "hide", title: "Hide this thread" }, "×");
+    hide.addEventListener("click", () => send(`/api/threads/${thread.id}/hide`));
+    const title = el("h2", {}, userText(thread.title));
+    const when = el("time", { datetime: thread.created }, new Date(thread.created).toLocaleTimeString());
+    const list = el("div", { class: "entries" });
+    const trayNode = el("div", { class: "tray" });
+    const target = el("p", { class: "editing", hidden: true });
+    const input = el("input", { type: "file", accept: "image/*", multiple: true, class: "files" });
+    const text = el("textarea", {
+      name: "text", rows: 1, maxlength: 10000, "aria-label": "Reply",
+      placeholder: "Reply to edit the latest result: a new prompt, images, #2 for one of a batch",
+    });
+    const form = el("form", { class: "reply", autocomplete: "off" },
+      target, trayNode,
+      el("div", { class: "row" }, text,
+        el("div", { class: "buttons" },
+          el("label", { class: "button attach" }, "Attach", input),
+          el("button", { type: "submit" }, LABELS.edit))));
+    node.append(el("header", {}, title, when, hide), list, form);
+    view = { node, list, form, target, tray: new Tray(trayNode, false), entries: new Map() };
+    acceptFiles(form, view.tray, input);
+    text.addEventListener("keydown", (event) => submitOnEnter(event, form));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const sent = await submit(`/api/threads/${thread.id}/reply`, form, view.tray, { job: form.dataset.job || "" });
+      if (sent) { form.reset(); view.tray.clear(); editing(view, ""); text.blur(); }
+    });
+    threads.set(thread.id, view);
+    timeline.append(node);
+    empty.hidden = true;
+    return view;
+  }
+
+  function showThread(thread) {
+    const follow = nearBottom();
+    const view = threadView(thread);
+    const nodes = [];
+    const seen = new Set();
+    for (const entry of thread.entries) {
+      seen.add(entry.id);
+      const known = view.entries.get(entry.id);
+      let node = known ? known.node : null;
+      if (!known) {
+        node = renderEntry(entry, view);
+      } else if (known.rev !== entry.rev) {
+        if (entry.kind === "status") fillStatus(node, entry);
+        else { const fresh = renderEntry(entry, view); node.replaceWith(fresh); node = fresh; }
+      }
+      view.entries.set(entry.id, { rev: entry.rev, node });
+      nodes.push(node);
+    }
+    for (const id of Array.from(view.entries.keys())) if (!seen.has(id)) view.entries.delete(id);
+    view.list.replaceChildren(...nodes);
+    if (follow) scrollToBottom();
+  }
+
+  function removeThread(id) {
+    const view = threads.get(id);
+    if (!view) return;
+    view.node.remove();
+    threads.delete(id);
+    empty.hidden = threads.size > 0;
+  }
+
+  function showAll(list) {
+    const keep = new Set(list.map((t) => t.id));
+    for (const id of Array.from(threads.keys())) if (!keep.has(id)) removeThread(id);
+    for (const thread of list) showThread(thread);
+    empty.hidden = threads.size > 0;
+  }
+
+  // -- the event stream -----------------------------------------------------------------------
+
+  function connect() {
+    const source = new EventSource("/api/events");
+    source.addEventListener("snapshot", (event) => { showAll(JSON.parse(event.data).threads); scrollToBottom(); });
+    source.addEventListener("thread", (event) => showThread(JSON.parse(event.data)));
+    source.addEventListener("gone", (event) => removeThread(JSON.parse(event.data).id));
+    source.addEventListener("usage", (event) => { usage.textContent = JSON.parse(event.data).text; });
+    source.addEventListener("open", () => body.classList.remove("offline"));
+    source.addEventListener("error", () => {
+      body.classList.add("offline");
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (a restart forgot the session): sign in or start again.
+        setTimeout(async () => { if (await getJSON("/api/usage")) connect(); }, 2000);
+      }
+    });
+  }
+
+  // -- the composer ---------------------------------------------------------------------------
+
+  function submitOnEnter(event, form) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  }
+
+  const composer = document.getElementById("composer");
+  const prompt = document.getElementById("prompt");
+  const composerTray = new Tray(document.getElementById("composer-tray"), true);
+  acceptFiles(composer, composerTray, document.getElementById("composer-files"));
+  prompt.addEventListener("keydown", (event) => submitOnEnter(event, composer));
+  composer.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!prompt.value.trim() && !composerTray.files.length) { prompt.focus(); return; }
+    const sent = await submit("/api/ask", composer, composerTray);
+    if (sent) {
+      prompt.value = "";
+      composerTray.clear();
+      scrollToBottom();
+    }
+  });
+  // Images dropped anywhere else go to the composer.
+  document.addEventListener("dragover", (event) => event.preventDefault());
+  document.addEventListener("drop", (event) => { event.preventDefault(); composerTray.add(imagesOf(event.dataTransfer)); });
+
+  // -- history, help, sign-out ------------------------------------------------------------------
+
+  function dialog(id) {
+    const node = document.getElementById(id);
+    node.querySelector(".close").addEventListener("click", () => node.close());
+    node.addEventListener("click", (event) => { if (event.target === node) node.close(); });
+    return node;
+  }
+
+  const historyDialog = dialog("history");
+  const historyGallery = document.getElementById("history-gallery");
+  document.getElementById("show-history").addEventListener("click", async () => {
+    const data = await getJSON("/api/history");
+    if (!data) return;
+    const cards = data.jobs.map((job) => {
+      const images = job.images.slice(0, 4).map((image) => {
+        const img = el("img", { src: image.thumb, alt: job.prompt, loading: "lazy" });
+        img.addEventListener("error", () => img.parentElement.remove()); // no longer kept
+        return el("a", { href: image.url, target: "_blank", rel: "noopener" }, img);
+      });
+      const card = el("figure", { class: `card ${job.status}` },
+        el("div", { class: "thumbs" }, ...images),
+        el("figcaption", {}, userText(job.prompt, "prompt"),
+          el("span", { class: "meta" }, `${job.kind} · ${job.status} · ${new Date(job.created).toLocaleString()}`)));
+      if (job.thread) {
+        const go = el("button", { type: "button" }, "Show thread");
+        go.addEventListener("click", () => {
+          historyDialog.close();
+          document.getElementById(`thread-${job.thread}`).scrollIntoView({ behavior: "smooth" });
+        });
+        card.querySelector("figcaption").append(go);
+      }
+      return card;
+    });
+    historyGallery.replaceChildren(...(cards.length ? cards : [el("p", {}, "No images yet.")]));
+    historyDialog.showModal();
+  });
+
+  const helpDialog = dialog("help");
+  document.getElementById("show-help").addEventListener("click", async () => {
+    const data = await getJSON("/api/help");
+    if (!data) return;
+    document.getElementById("help-text").replaceChildren(userText(data.text));
+    helpDialog.showModal();
+  });
+
+  const signOut = document.getElementById("sign-out");
+  if (signOut) {
+    signOut.addEventListener("click", async () => {
+      await fetch("/logout", { method: "POST", credentials: "same-origin", headers: { [CSRF_HEADER]: CSRF } });
+      location.assign("/login");
+    });
+  }
+
+  connect();
+})();

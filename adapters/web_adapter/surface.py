@@ -1,0 +1,237 @@
+"""The playground as a surface of the conversation: requests become turns, replies fill threads.
+
+    the prompt box (text, options, files)        -> Ask, in a new thread
+    a reply in a thread (text, files)            -> Edit of the thread's latest result (waits if
+                                                    it is still being made); after Edit on one
+                                                    result, Edit of that one
+    Re-roll / Variations / Delete / Info         -> the same turns as on every surface, answered
+                                                    in the result's thread
+    usage, help, the history gallery             -> Usage, Help, and the conversation's list
+
+The playground has one user, `web:local` (workspace `web:local`: `seedbot settings web:local ...`
+sets its defaults; SEEDBOT_DAILY_IMAGES / MONTHLY apply; SEEDBOT_ADMINS=web:local lifts them).
+What a user may do, and every word they read, is decided in bot/conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from adapters.web_adapter.reply import CHANNEL, Answer, Page, WebReply, result_key
+from adapters.web_adapter.store import Stored
+from adapters.web_adapter.timeline import Timeline, new_id
+from adapters.web_adapter.uploads import Form, WebAttachments
+from bot import messages
+from bot.app.runtime import Runtime
+from bot.conversation.conversation import Surface
+from bot.conversation.tasks import BackgroundTasks
+from bot.conversation.turns import (
+    Action,
+    Ask,
+    Delete,
+    Edit,
+    Help,
+    Info,
+    Options,
+    Reroll,
+    ResultRef,
+    Turn,
+    Usage,
+    Variations,
+)
+from bot.errors import SeedbotError
+from bot.request.flags import FLAG_HELP
+from bot.request.models import ImageInput, Job, Requester
+
+__all__ = ["BUTTONS", "PLATFORM", "PROGRESS_INTERVAL", "USER", "WebSurface"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "web"
+PROGRESS_INTERVAL = 0.5  # seconds between status updates: a page is not rate-limited
+USER = Requester(
+    platform=PLATFORM, user_id="local", workspace_id="local", channel_id=CHANNEL, display_name="you"
+)
+BUTTONS: dict[str, type[Reroll | Variations | Delete | Info]] = {
+    "reroll": Reroll,
+    "variations": Variations,
+    "delete": Delete,
+    "info": Info,
+}
+_MAKES_IMAGES = ("reroll", "variations")
+
+
+def option_chips(options: Options) -> list[str]:
+    """The options picked in the form, as the thread shows them under the prompt."""
+    chips = [
+        f"aspect {options.aspect}" if options.aspect else "",
+        options.resolution or "",
+        f"{options.count} images" if options.count and options.count != 1 else "",
+        f"model {options.model}" if options.model else "",
+        options.output_format or "",
+        {True: "watermark on", False: "watermark off", None: ""}[options.watermark],
+    ]
+    return [c for c in chips if c]
+
+
+class WebSurface:
+    def __init__(self, runtime: Runtime, page: Page, tasks: BackgroundTasks) -> None:
+        self.conversation = runtime.conversation
+        self.page = page
+        self.tasks = tasks
+        self.conversation.attach(
+            Surface(PLATFORM, resumed=self.resumed_reply, help=self.help, progress_interval=PROGRESS_INTERVAL)
+        )
+
+    @staticmethod
+    def help() -> str:
+        return messages.playground_help(FLAG_HELP)
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.page.timeline
+
+    # -- turns that make images: run in the background, shown in their thread -------------------
+
+    def _spawn(self, action: Action, what: str, thread_id: str) -> None:
+        reply = WebReply(self.page, thread_id)
+        turn = Turn(USER, action, what)
+        if not self.tasks.spawn(self._handle(turn, reply), name=f"web {what} {thread_id}"):
+            self.timeline.add(thread_id, "refusal", text=messages.SHUTTING_DOWN)
+
+    async def _handle(self, turn: Turn, reply: WebReply | Answer) -> None:
+        await self.conversation.handle(turn, reply)
+        await self.publish_usage()
+
+    def _attachments(self, form: Form, thread_id: str, entry_id: str) -> WebAttachments:
+        def shown(images: list[ImageInput]) -> None:
+            refs = []
+            for image in images:
+                upload = new_id("u")
+                self.page.store.put(f"u/{upload}", Stored(image.data, image.mime))
+                url = f"/media/uploads/{upload}"
+                refs.append({"url": url, "thumb": f"{url}/thumb", "name": image.name})
+            self.timeline.update(thread_id, entry_id, refs=refs)
+
+        return WebAttachments(form.uploads, on_loaded=shown)
+
+    def ask(self, form: Form) -> str:
+        """A new request in a new thread; returns the thread's id."""
+        title = " ".join(form.text.split()) or ", ".join(u.name for u in form.uploads)
+        thread = self.timeline.new_thread(title)
+        entry = self.timeline.add(
+            thread.id,
+            "ask",
+            text=form.text,
+            options=option_chips(form.options),
+            files=[u.name for u in form.uploads],
+            refs=[],
+        )
+        attachments = self._attachments(form, thread.id, entry.id)
+        # As on the bots, "usage", "help" or "history" alone answer instead of drawing.
+        self._spawn(Ask(form.text, form.options, attachments, commands=True), "ask", thread.id)
+        return str(thread.id)
+
+    def reply(self, thread_id: str, form: Form) -> None:
+        """A reply in a thread: an edit of its latest result, or of the one Edit was pressed on."""
+        self.timeline.ensure(thread_id, form.text)
+        entry = self.timeline.add(
+            thread_id,
+            "ask",
+            text=form.text,
+            options=[],
+            files=[u.name for u in form.uploads],
+            refs=[],
+            edits=form.job,
+        )
+        ref = ResultRef(job_id=form.job) if form.job else ResultRef(thread=(CHANNEL, thread_id))
+        self._spawn(Edit(ref, form.text, self._attachments(form, thread_id, entry.id)), "reply", thread_id)
+
+    async def press(self, job_id: str, action: str) -> str:
+        """A button on a result. Answered in the result's thread ("" returned), or, for a job that
+        is not a result here, in the returned text."""
+        job = await self.conversation.where(job_id)
+        turn_of = BUTTONS[action]
+        if job is None or job.platform != PLATFORM or not job.thread_id:
+            answer = Answer()
+            await self.conversation.handle(Turn(USER, turn_of(job_id), action), answer)
+            return answer.text or messages.NOT_A_RESULT
+        thread_id = job.thread_id
+        self.timeline.ensure(thread_id, job.prompt)
+        if action in _MAKES_IMAGES:
+            label = messages.BUTTON_REROLL if action == "reroll" else messages.BUTTON_VARIATIONS
+            self.timeline.add(
+                thread_id, "ask", text="", pressed=label, job=job_id, options=[], files=[], refs=[]
+            )
+            self._spawn(turn_of(job_id), action, thread_id)
+        else:  # quick: answered before the response
+            await self._handle(Turn(USER, turn_of(job_id), action), WebReply(self.page, thread_id))
+        return ""
+
+    # -- answers in the response ------------------------------------------------------------------
+
+    async def answer(self, action: Usage | Help) -> str:
+        reply = Answer()
+        await self.conversation.handle(Turn(USER, action, type(action).__name__.lower()), reply)
+        return reply.text
+
+    async def usage(self) -> str:
+        return await self.answer(Usage())
+
+    async def publish_usage(self) -> None:
+        try:
+            text = await self.conversation.usage(USER)
+        except Exception:
+            log.warning("web: could not read the usage", exc_info=True)
+            return
+        self.timeline.publish("usage", {"text": text})
+
+    async def history(self, limit: int = 24) -> list[dict[str, Any]]:
+        """The gallery: the newest jobs, their images (while kept) and the thread they are in."""
+        out = []
+        for job in await self.conversation.recent(USER, limit):
+            shown = job.id not in self.page.deleted
+            urls = (
+                [f"/media/results/{job.id}/{n}" for n in range(1, job.images_delivered + 1)] if shown else []
+            )
+            images = [{"url": url, "thumb": f"{url}/thumb"} for url in urls]
+            out.append(
+                {
+                    "id": job.id,
+                    "prompt": job.prompt,
+                    "status": str(job.status),
+                    "kind": job.kind,
+                    "created": job.created_at,
+                    "deleted": not shown,
+                    "images": images,
+                    "thread": job.thread_id if job.thread_id and self.timeline.get(job.thread_id) else None,
+                }
+            )
+        return out
+
+    async def result_image(self, job_id: str, n: int) -> Stored | None:
+        """A result's image n (from 1): as shown, or read again through the conversation."""
+        if job_id in self.page.deleted:
+            return None
+        key = result_key(job_id, n)
+        found = self.page.store.get(key)
+        if found is not None:
+            return found
+        try:
+            images = await self.conversation.images(USER, job_id)
+        except SeedbotError:
+            return None
+        for i, image in enumerate(images, start=1):
+            extension = image.mime.split("/")[-1].replace("jpeg", "jpg")
+            self.page.store.put(
+                result_key(job_id, i), Stored(image.data, image.mime, f"seedbot-{job_id}-{i}.{extension}")
+            )
+        return self.page.store.get(key)
+
+    # -- jobs resumed after a restart ---------------------------------------------------------------
+
+    async def resumed_reply(self, job: Job) -> WebReply:
+        thread_id = job.thread_id or new_id("t")
+        self.timeline.ensure(thread_id, job.prompt)
+        return WebReply(self.page, thread_id, status_id=job.message_id)

@@ -1,0 +1,153 @@
+"""Files sent with a request -> the conversation's `Attachments`, checked like a chat's.
+
+The page sends each attached file as a multipart part, in order. A file over the per-image limit
+is not sent at all: the page declares it instead (a `declared` part: name, size, type), the way
+Discord and Slack declare an attachment's size before anything is downloaded. The body as a whole
+is capped by aiohttp's `client_max_size` (MAX_BODY): past it the server stops reading.
+
+When the conversation asks (`load`, after the text's flags passed), the checks run in the chat
+order: the count, every declared type and size, then each file's bytes (type by content,
+dimensions) through bot.conversation.compose.reference, then the model's limits on a reference
+(sides, ratio; validation checks them again). Any refusal comes before the engine sees a
+request, so nothing is charged. Only images that passed are ever served back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot import messages
+from bot.conversation.compose import check_declared_size, reference
+from bot.conversation.turns import Options
+from bot.errors import InvalidImage, InvalidRequest
+from bot.request.models import ImageInput
+from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES, check_reference
+
+__all__ = ["MAX_BODY", "Form", "Upload", "WebAttachments", "read_form"]
+
+# Every reference at its largest, plus room for the text and options.
+MAX_BODY = MAX_REFERENCES * REFERENCE_MAX_BYTES + 1024 * 1024
+_UNDECLARED = ("", "application/octet-stream")
+_NAME_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    name: str
+    data: bytes | None  # None: declared by the page, not sent (over the per-image limit)
+    declared_size: int | None
+    declared_type: str
+
+    def precheck(self) -> None:
+        """What the page declared, before the bytes are looked at (as on Discord)."""
+        declared = self.declared_type.lower()
+        if declared not in _UNDECLARED and not declared.startswith("image/"):
+            raise InvalidImage(messages.not_an_image(self.name))
+        check_declared_size(self.name, self.declared_size)
+        if self.data is None:  # declared small enough, yet not sent
+            raise InvalidImage(messages.not_an_image(self.name))
+
+
+class WebAttachments:
+    """A request's files, as the conversation's `Attachments`. `on_loaded` gets them once every
+    check passed (the page then shows them)."""
+
+    def __init__(
+        self, uploads: list[Upload], on_loaded: Callable[[list[ImageInput]], None] | None = None
+    ) -> None:
+        self.uploads = uploads
+        self.on_loaded = on_loaded
+
+    def __len__(self) -> int:
+        return len(self.uploads)
+
+    async def load(self, *, alongside: int = 0) -> list[ImageInput]:
+        if not self.uploads:
+            return []
+        total = len(self.uploads) + alongside
+        if total > MAX_REFERENCES:
+            raise InvalidImage(messages.too_many_references(total, MAX_REFERENCES))
+        for upload in self.uploads:
+            upload.precheck()
+        images = [await asyncio.to_thread(reference, u.data or b"", u.name) for u in self.uploads]
+        for image in images:  # the model's limits on a reference (sides, ratio), before it is shown
+            check_reference(image)
+        if self.on_loaded is not None:
+            self.on_loaded(images)
+        return images
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    text: str
+    options: Options
+    uploads: list[Upload]
+    job: str  # the result a reply edits ("" for the thread's latest)
+
+
+def _name(raw: object, n: int) -> str:
+    name = str(raw or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:_NAME_MAX] or f"image {n}"
+
+
+def _declared(raw: str, n: int) -> Upload:
+    try:
+        info = json.loads(raw)
+    except ValueError:
+        info = None
+    if not isinstance(info, dict):
+        raise web.HTTPBadRequest(text="a declared file needs name, size and type")
+    size = info.get("size")
+    return Upload(
+        _name(info.get("name"), n),
+        None,
+        size if isinstance(size, int) and not isinstance(size, bool) else None,
+        str(info.get("type") or ""),
+    )
+
+
+def _count(raw: str) -> int | None:
+    text = raw.strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise InvalidRequest(messages.bad_flag_value("--n", text, "a whole number"))
+    return int(text)
+
+
+def _watermark(raw: str) -> bool | None:
+    return {"on": True, "off": False}.get(raw.strip().lower())
+
+
+async def read_form(request: web.Request) -> Form:
+    """The request's text, options and files, in the order sent. Raises aiohttp's
+    HTTPRequestEntityTooLarge past MAX_BODY (the app's client_max_size), InvalidRequest for a
+    malformed count."""
+    form = await request.post()
+    uploads: list[Upload] = []
+    for key, value in form.items():
+        n = len(uploads) + 1
+        if key == "image" and isinstance(value, web.FileField):
+            data = await asyncio.to_thread(value.file.read)
+            uploads.append(Upload(_name(value.filename, n), data, len(data), value.content_type or ""))
+        elif key == "declared" and isinstance(value, str):
+            uploads.append(_declared(value, n))
+
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value if isinstance(value, str) else ""
+
+    options = Options(
+        aspect=text("aspect").strip() or None,
+        resolution=text("resolution").strip() or None,
+        count=_count(text("count")),
+        model=text("model").strip() or None,
+        output_format=text("format").strip() or None,
+        watermark=_watermark(text("watermark")),
+    )
+    return Form(text("text"), options, uploads, text("job").strip())

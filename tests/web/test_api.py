@@ -1,0 +1,236 @@
+"""The playground's HTTP API, in process through aiohttp's test client: turns, threads, images,
+refusals in the core's words, and nothing charged for what is refused."""
+
+from __future__ import annotations
+
+import json
+
+from adapters.web_adapter.reply import status_fields
+from bot import messages
+from bot.request.flags import FLAG_HELP
+from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE
+from tests.web.conftest import OpenPlayground, Playground, has, kinds, of, png
+
+
+async def test_a_prompt_with_flags_and_options_becomes_a_thread_with_its_images(
+    playground: Playground,
+) -> None:
+    thread = await playground.ask("a red fox in snow --ar 3:2", count="2", model="4.5", format="jpeg")
+    entries = await playground.until(thread, has("result"))
+    ask, result = of(entries, "ask")[0], of(entries, "result")[0]
+    assert ask["text"] == "a red fox in snow --ar 3:2" and "2 images" in ask["options"]
+    assert "status" not in kinds(entries)  # the status entry gives way to the result
+    assert len(result["images"]) == 2
+    assert "Seedream 4.5" in result["caption"] and "2496x1664" in result["caption"]
+    assert [a["action"] for a in result["actions"]] == ["reroll", "variations", "edit", "delete", "info"]
+    for image in result["images"]:
+        full = await playground.client.get(image["url"])
+        assert full.status == 200 and full.content_type == "image/jpeg"
+        assert "attachment" not in full.headers.get("Content-Disposition", "")
+        thumb = await playground.client.get(image["thumb"])
+        assert thumb.status == 200 and len(await thumb.read()) < len(await full.read())
+    await playground.settled()
+    assert "Images left today: 18 of 20" in await playground.usage()
+
+
+async def test_a_reply_edits_the_latest_result_with_the_attached_image(playground: Playground) -> None:
+    thread = await playground.ask("a red fox")
+    first = of(await playground.until(thread, has("result")), "result")[0]
+    await playground.reply(thread, "make it blue", [("fox.png", png(), "image/png")])
+    entries = await playground.until(thread, has("result", 2))
+    edit = of(entries, "result")[1]
+    legend = f"image 1 = result 1 of job {first['job']}; image 2 = fox.png"
+    assert legend in edit["caption"]
+    refs = of(entries, "ask")[1]["refs"]
+    assert [r["name"] for r in refs] == ["fox.png"]
+    served = await playground.client.get(refs[0]["url"])
+    assert served.status == 200 and served.content_type == "image/png"
+    info = await playground.press(edit["job"], "info")
+    assert info == {"say": ""}
+    note = of(await playground.until(thread, has("note")), "note")[0]
+    assert f"Made from: job {first['job']}" in note["text"] and "a result of job" in note["text"]
+
+
+async def test_a_reply_while_the_image_is_still_being_made_waits_for_it(
+    open_playground: OpenPlayground,
+) -> None:
+    pg = await open_playground(demo_latency=1.0)
+    await pg.open_page()
+    thread = await pg.ask("a slow fox")
+    await pg.until(thread, lambda es: any(e.get("stage") == "running" for e in es))
+    await pg.reply(thread, "make it blue")
+    entries = await pg.until(thread, lambda es: any(e.get("text") == messages.WAITING_FOR_PARENT for e in es))
+    assert "refusal" not in kinds(entries)
+    first, edit = of(await pg.until(thread, has("result", 2)), "result")
+    assert f"image 1 = result 1 of job {first['job']}" in edit["caption"]
+
+
+async def test_edit_on_one_result_and_a_pick_from_a_batch(playground: Playground) -> None:
+    thread = await playground.ask("two foxes --n 2")
+    batch = of(await playground.until(thread, has("result")), "result")[0]
+    await playground.reply(thread, "#2 in the rain", job=batch["job"])
+    edit = of(await playground.until(thread, has("result", 2)), "result")[1]
+    assert f"image 1 = result 2 of job {batch['job']}" in edit["caption"]
+
+
+async def test_reroll_variations_and_delete_answer_in_the_results_thread(playground: Playground) -> None:
+    thread = await playground.ask("a lighthouse")
+    first = of(await playground.until(thread, has("result")), "result")[0]
+    await playground.press(first["job"], "reroll")
+    await playground.press(first["job"], "variations")
+    entries = await playground.until(thread, has("result", 3))
+    counts = sorted(len(r["images"]) for r in of(entries, "result"))
+    assert counts == [1, 1, 4]
+    assert [e.get("pressed") for e in of(entries, "ask")[1:]] == ["Re-roll", "Variations"]
+
+    url = first["images"][0]["url"]
+    await playground.press(first["job"], "delete")
+    entries = await playground.until(thread, lambda es: any(e.get("text") == messages.DELETED for e in es))
+    assert first["job"] not in [r["job"] for r in of(entries, "result")]
+    assert (await playground.client.get(url)).status == 404
+    history = (await (await playground.client.get("/api/history")).json())["jobs"]
+    deleted = next(job for job in history if job["id"] == first["job"])
+    assert deleted["deleted"] and deleted["images"] == []
+
+
+async def test_buttons_on_jobs_that_are_not_results_here_are_refused_in_the_response(
+    playground: Playground,
+) -> None:
+    answer = await playground.press("0123456789ab", "reroll")
+    assert answer["say"] == messages.with_charge_note(messages.NOT_A_RESULT)
+    assert (await playground.post("/api/jobs/0123456789ab/explode")).status == 404
+
+
+async def test_usage_help_and_history(playground: Playground) -> None:
+    assert "Images left today: 20 of 20" in await playground.usage()
+    help_text = (await (await playground.client.get("/api/help")).json())["text"]
+    assert help_text == messages.playground_help(FLAG_HELP)
+    typed = await playground.ask("usage")  # the bots' command words work in the box too
+    note = of(await playground.until(typed, has("note")), "note")[0]
+    assert "Images left today: 20 of 20" in note["text"]
+    thread = await playground.ask("a castle --n 2")
+    await playground.until(thread, has("result"))
+    history = (await (await playground.client.get("/api/history")).json())["jobs"]
+    assert history[0]["prompt"] == "a castle" and len(history[0]["images"]) == 2
+    assert history[0]["thread"] == thread
+
+
+async def test_results_are_read_again_through_the_conversation_when_not_in_memory(
+    playground: Playground,
+) -> None:
+    thread = await playground.ask("a tower")
+    result = of(await playground.until(thread, has("result")), "result")[0]
+    playground.platform.page.store.drop_prefix("")  # as after a restart
+    served = await playground.client.get(result["images"][0]["url"])
+    assert served.status == 200 and served.content_type == "image/jpeg"
+
+
+async def test_quotas_apply_as_configured(open_playground: OpenPlayground) -> None:
+    pg = await open_playground(daily_images=1)
+    await pg.open_page()
+    thread = await pg.ask("three owls --n 3")
+    refusal = of(await pg.until(thread, has("refusal")), "refusal")[0]
+    assert "only 1 is left of your daily limit" in refusal["text"] and messages.NOT_CHARGED in refusal["text"]
+    assert "Images left today: 1 of 1" in await pg.usage()
+
+
+async def test_flag_errors_are_the_cores_words(playground: Playground) -> None:
+    thread = await playground.ask("a fox --ar banana")
+    refusal = of(await playground.until(thread, has("refusal")), "refusal")[0]
+    assert "--ar" in refusal["text"] and messages.NOT_CHARGED in refusal["text"]
+    thread = await playground.ask("a fox", resolution="9K")
+    assert messages.NOT_CHARGED in of(await playground.until(thread, has("refusal")), "refusal")[0]["text"]
+
+
+# -- uploads: the chat's checks, before anything is spent ----------------------------------------
+
+
+async def _refused(pg: Playground, files: list[tuple[str, bytes, str]], **fields: str) -> str:
+    thread = await pg.ask("edit these", files, **fields)
+    entries = await pg.until(thread, has("refusal"))
+    assert "result" not in kinds(entries)
+    assert of(entries, "ask")[0]["refs"] == []  # nothing refused is ever served back
+    return str(of(entries, "refusal")[0]["text"])
+
+
+async def test_refused_uploads_cost_nothing(playground: Playground) -> None:
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * (REFERENCE_MAX_BYTES + 10)
+    text = await _refused(playground, [("huge.png", big, "image/png")])
+    assert text == messages.with_charge_note(
+        messages.image_too_large("huge.png", len(big), REFERENCE_MAX_BYTES)
+    )
+
+    text = await _refused(playground, [("notes.png", b"just some text, not a picture", "image/png")])
+    assert text == messages.not_an_image("notes.png")
+
+    text = await _refused(playground, [("notes.txt", b"hello", "text/plain")])
+    assert text == messages.not_an_image("notes.txt")
+
+    thread = await playground.ask("edit it", declared=declared_file("giant.jpg", 50_000_000, "image/jpeg"))
+    refusal = of(await playground.until(thread, has("refusal")), "refusal")[0]["text"]
+    assert refusal == messages.with_charge_note(
+        messages.image_too_large("giant.jpg", 50_000_000, REFERENCE_MAX_BYTES)
+    )
+
+    wide = png(REFERENCE_MAX_SIDE + 100, 400)
+    text = await _refused(playground, [("wide.png", wide, "image/png")])
+    assert text == messages.with_charge_note(
+        messages.image_too_many_pixels("wide.png", REFERENCE_MAX_SIDE + 100, 400, REFERENCE_MAX_SIDE)
+    )
+
+    many = [(f"p{i}.png", png(), "image/png") for i in range(MAX_REFERENCES + 1)]
+    text = await _refused(playground, many)
+    assert text == messages.with_charge_note(messages.too_many_references(MAX_REFERENCES + 1, MAX_REFERENCES))
+
+    await playground.settled()
+    assert "Used today: 0; this month: 0." in await playground.usage()
+
+
+def declared_file(name: str, size: int, content_type: str) -> str:
+    return json.dumps({"name": name, "size": size, "type": content_type})
+
+
+async def test_a_body_over_the_limit_is_cut_off(open_playground: OpenPlayground) -> None:
+    pg = await open_playground(max_body=200_000)
+    await pg.open_page()
+    response = await pg.post("/api/ask", pg.form("big", [("big.png", b"\0" * 400_000, "image/png")]))
+    assert response.status == 413
+    assert (await response.json())["error"] == messages.web_body_too_large(
+        200_000, REFERENCE_MAX_BYTES, MAX_REFERENCES
+    )
+    assert (await pg.timeline())["threads"] == []
+
+
+async def test_a_malformed_count_is_refused_before_anything_runs(playground: Playground) -> None:
+    response = await playground.post("/api/ask", playground.form("a fox", count="lots"))
+    assert response.status == 400 and messages.NOT_CHARGED in (await response.json())["error"]
+
+
+async def test_hostile_prompts_and_file_names_travel_as_plain_data(playground: Playground) -> None:
+    prompt = '<script>alert(1)</script> "><img src=x onerror=alert(2)> \u202egnp.exe'
+    name = "<svg onload=alert(3)>.png"
+    thread = await playground.ask(prompt, [(name, png(), "image/png")])
+    entries = await playground.until(thread, has("result"))
+    assert of(entries, "ask")[0]["text"] == prompt
+    assert of(entries, "ask")[0]["refs"][0]["name"] == name
+    html = await playground.open_page()
+    assert "<script>alert" not in html and "onerror" not in html
+
+
+# -- the progress text -> a bar ---------------------------------------------------------------------
+
+
+def test_status_fields_read_the_cores_progress_text() -> None:
+    running = status_fields(messages.running(3, 45) + "\nimage 1 = fox.png")
+    assert running == {
+        "text": "Generating… 3s",
+        "stage": "running",
+        "percent": 45.0,
+        "position": None,
+        "footer": "image 1 = fox.png",
+    }
+    assert status_fields(messages.running(12, None))["text"] == "Generating… 12s"
+    queued = status_fields(messages.queued(3))
+    assert queued["stage"] == "queued" and queued["position"] == 3 and queued["text"] == messages.queued(3)
+    other = status_fields(messages.WAITING_FOR_PARENT)
+    assert other["stage"] == "" and other["text"] == messages.WAITING_FOR_PARENT

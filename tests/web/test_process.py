@@ -1,0 +1,117 @@
+"""`seedbot run` and the playground as a process: what `make run` prints, Ctrl-C, and the
+settings that keep it from being exposed."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+from adapters.web_adapter.platform import WebPlatform, create
+from adapters.web_adapter.settings import PLAYGROUND_PORT, load_settings
+from bot import messages
+from bot.app.cli.run import PLAYGROUND_DEMO_LATENCY, playground_for
+from bot.app.platform import load_plugins
+from bot.app.runtime import open_runtime
+from bot.config import Settings
+from bot.errors import SeedbotError
+from tests.web.process import WebProcess, fetch, web_env
+
+TOKEN = "a-long-random-playground-token"
+ANYWHERE = "0.0.0.0"  # noqa: S104 - the address the playground must refuse without a token
+
+
+def test_run_with_nothing_configured_serves_the_playground_until_ctrl_c(tmp_path: Path) -> None:
+    bot = WebProcess(web_env(tmp_path / "seedbot.db"), tmp_path).start()
+    try:
+        url = bot.ready()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
+        assert bot.wait("seedbot playground", stdout=True) == messages.playground_ready(url)
+        assert bot.wait("Discord or Slack", stdout=True) == messages.PLAYGROUND_CONNECT
+        status, headers, body = fetch(url + "/")
+        assert status == 200 and "seedbot playground" in body.decode()
+        session = headers["Set-Cookie"].split(";", 1)[0]
+        status, _, body = fetch(url + "/api/usage", headers={"Cookie": session})
+        assert status == 200 and "Images left today: 20 of 20" in json.loads(body)["text"]
+    finally:
+        code = bot.stop(signal.SIGINT)
+    assert code == 0, bot.log
+    assert "shut down cleanly" in bot.log and "Traceback" not in bot.log
+    assert len([line for line in bot.out if line.strip()]) == 2  # the URL and how to connect
+
+
+def test_an_exposed_address_without_a_token_refuses_to_start(tmp_path: Path) -> None:
+    bot = WebProcess(web_env(tmp_path / "seedbot.db", SEEDBOT_WEB_HOST=ANYWHERE), tmp_path).start()
+    code = bot.finish()
+    assert code == 1, bot.log
+    refusal = [line for line in bot.err if line.startswith("seedbot:")]
+    assert refusal == [f"seedbot: {messages.web_needs_token(ANYWHERE)}"], bot.log
+    assert "Traceback" not in bot.log and "listening" not in bot.log
+
+
+def test_with_a_token_a_request_without_a_session_gets_401(tmp_path: Path) -> None:
+    env = web_env(tmp_path / "seedbot.db", SEEDBOT_WEB_HOST=ANYWHERE, SEEDBOT_WEB_TOKEN=TOKEN)
+    bot = WebProcess(env, tmp_path).start()
+    try:
+        port = bot.ready().rsplit(":", 1)[1]
+        local = f"http://127.0.0.1:{port}"
+        for path in ("/api/timeline", "/api/events", "/api/usage", "/api/history"):
+            status, _, body = fetch(local + path)
+            assert status == 401, path
+            assert json.loads(body)["error"] == messages.WEB_SESSION_NEEDED
+        status, headers, _ = fetch(local + "/")
+        assert status == 303 and headers["Location"] == "/login"
+        assert TOKEN not in bot.log
+    finally:
+        assert bot.stop() == 0, bot.log
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    first = WebProcess(web_env(tmp_path / "one.db"), tmp_path).start()
+    try:
+        port = first.ready().rsplit(":", 1)[1]
+        second = WebProcess(web_env(tmp_path / "two.db", SEEDBOT_WEB_PORT=port), tmp_path).start()
+        assert second.finish() == 1
+        refusal = [line for line in second.err if line.startswith("seedbot:")]
+        assert len(refusal) == 1 and "SEEDBOT_WEB_PORT" in refusal[0], second.log
+        assert "Traceback" not in second.log
+    finally:
+        first.stop()
+
+
+# -- when the playground runs (in process) ---------------------------------------------------
+
+
+def test_playground_mode_is_chosen_only_when_nothing_else_is_configured() -> None:
+    plugins = load_plugins()
+    bare = Settings(_env_file=None)  # type: ignore[call-arg]
+    chosen = playground_for([], plugins, bare)
+    assert chosen is not None and chosen[0] == "web" and chosen[1].demo_latency == PLAYGROUND_DEMO_LATENCY
+    slower = playground_for([], plugins, Settings(_env_file=None, demo_latency=0.5))  # type: ignore[call-arg]
+    assert slower is not None and slower[1].demo_latency == 0.5
+    # Asked for (or configured) Discord or Slack: they run, no playground instead.
+    assert playground_for(["discord"], plugins, bare) is None
+    assert playground_for(["slack"], plugins, bare) is None
+
+
+async def test_the_web_plug_in_runs_in_the_playground_or_when_its_port_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with open_runtime(Settings(database=str(tmp_path / "seedbot.db"))) as runtime:
+        assert create(runtime, load_settings(None)) is None  # the bots run as before
+        runtime.playground = True
+        platform = create(runtime, load_settings(None))
+        assert isinstance(platform, WebPlatform) and platform.requested_port == PLAYGROUND_PORT
+        runtime.settings = runtime.settings.model_copy(update={"http_port": PLAYGROUND_PORT})
+        health_beside = create(runtime, load_settings(None))  # /healthz holds 8080 (the Docker image)
+        assert isinstance(health_beside, WebPlatform) and health_beside.requested_port == PLAYGROUND_PORT + 1
+        runtime.playground = False
+        monkeypatch.setenv("SEEDBOT_WEB_PORT", "0")
+        beside = create(runtime, load_settings(None))
+        assert isinstance(beside, WebPlatform) and beside.requested_port == 0
+        monkeypatch.setenv("SEEDBOT_WEB_HOST", ANYWHERE)
+        with pytest.raises(SeedbotError):
+            create(runtime, load_settings(None))

@@ -1,0 +1,183 @@
+"""Who may use the playground: sessions, the token, CSRF, the Host header, what a page may load,
+and that no key or token ever reaches a page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from markupsafe import escape
+from pydantic import SecretStr
+
+from adapters.web_adapter.security import COOKIE, CSP, CSRF_HEADER, WRONG_TOKEN_DELAY
+from adapters.web_adapter.settings import MIN_TOKEN_CHARS, WebSettings, load_settings
+from bot import messages
+from bot.errors import SeedbotError
+from tests.web.conftest import OpenPlayground, Playground, has
+
+TOKEN = "correct-horse-battery-staple-42"
+ANYWHERE = "0.0.0.0"  # noqa: S104 - the address the playground must refuse without a token
+
+
+async def test_the_page_starts_a_strict_session_and_forbids_inline_code(
+    open_playground: OpenPlayground,
+) -> None:
+    pg = await open_playground()
+    response = await pg.client.get("/")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert response.headers["Content-Security-Policy"] == CSP
+    assert "'unsafe-inline'" not in CSP and "script-src 'self'" in CSP and "frame-ancestors 'none'" in CSP
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    html = await response.text()
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []  # no inline code: only files of its own
+    assert re.search(r"\son[a-z]+=", html) is None  # no inline event handlers
+    again = await pg.client.get("/")  # the session goes on: no new cookie
+    assert "Set-Cookie" not in again.headers
+
+
+async def test_every_api_call_needs_a_session(open_playground: OpenPlayground) -> None:
+    pg = await open_playground()
+    client = pg.client
+    for path in (
+        "/api/timeline",
+        "/api/events",
+        "/api/usage",
+        "/api/history",
+        "/media/results/0123456789ab/1",
+    ):
+        response = await client.get(path)
+        assert response.status == 401, path
+        assert (await response.json())["error"] == messages.WEB_SESSION_NEEDED
+    assert (await client.post("/api/ask", data={"text": "a fox"})).status == 401
+    assert (await client.get("/static/playground.js")).status == 200  # the page's own code is public
+
+
+async def test_state_changes_need_the_sessions_csrf_token(playground: Playground) -> None:
+    refused = [
+        await playground.post("/api/ask", playground.form("a fox"), csrf=False),
+        await playground.client.post(
+            "/api/ask", data=playground.form("a fox"), headers={CSRF_HEADER: "not-the-token"}
+        ),
+        await playground.client.post(
+            "/api/ask",
+            data=playground.form("a fox"),
+            headers={CSRF_HEADER: playground.csrf, "Origin": "https://evil.example"},
+        ),
+        await playground.client.post(
+            "/api/ask",
+            data=playground.form("a fox"),
+            headers={CSRF_HEADER: playground.csrf, "Sec-Fetch-Site": "cross-site"},
+        ),
+    ]
+    for response in refused:
+        assert response.status == 403
+        assert (await response.json())["error"] == messages.WEB_STALE_PAGE
+    assert (await playground.timeline())["threads"] == []
+    same_site = await playground.client.post(
+        "/api/ask",
+        data=playground.form("a fox"),
+        headers={CSRF_HEADER: playground.csrf, "Origin": str(playground.client.make_url("")).rstrip("/")},
+    )
+    assert same_site.status == 202
+
+
+async def test_without_a_token_only_a_loopback_host_is_answered(playground: Playground) -> None:
+    rebound = await playground.client.get("/", headers={"Host": "attacker.example:8080"})
+    assert rebound.status == 421 and (await rebound.json())["error"] == messages.WEB_WRONG_HOST
+    for host in ("localhost:8080", "127.0.0.1", "[::1]:8080"):
+        assert (await playground.client.get("/api/usage", headers={"Host": host})).status == 200, host
+
+
+async def test_with_a_token_everything_needs_a_signed_in_session(
+    open_playground: OpenPlayground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("adapters.web_adapter.security.WRONG_TOKEN_DELAY", 0.0)
+    pg = await open_playground(token=TOKEN)
+    client = pg.client
+    page = await client.get("/", allow_redirects=False)
+    assert page.status == 303 and page.headers["Location"] == "/login"
+    for path in ("/api/timeline", "/api/events", "/api/history", "/api/help"):
+        assert (await client.get(path)).status == 401, path
+    assert (await client.post("/api/ask", data={"text": "a fox"})).status == 401
+    login = await client.get("/login")
+    assert login.status == 200 and str(escape(messages.WEB_SIGN_IN)) in await login.text()
+
+    wrong = await client.post("/login", data={"token": TOKEN[:-1]}, allow_redirects=False)
+    assert wrong.status == 401 and str(escape(messages.WEB_SIGN_IN_REFUSED)) in await wrong.text()
+    assert COOKIE not in wrong.cookies
+    assert (await client.get("/api/timeline")).status == 401
+
+    right = await client.post("/login", data={"token": TOKEN}, allow_redirects=False)
+    assert right.status == 303 and right.headers["Location"] == "/"
+    assert "HttpOnly" in right.headers["Set-Cookie"] and "SameSite=Strict" in right.headers["Set-Cookie"]
+    html = await pg.open_page()
+    assert TOKEN not in html
+    thread = await pg.ask("a fox")
+    await pg.until(thread, has("result"))
+
+    out = await pg.post("/logout")
+    assert out.status in (200, 303)
+    assert (await client.get("/api/timeline")).status == 401
+
+
+def test_wrong_tokens_are_slowed_down() -> None:
+    assert WRONG_TOKEN_DELAY >= 0.5
+
+
+async def test_no_key_or_token_reaches_a_page(open_playground: OpenPlayground) -> None:
+    secrets = {"novita_api_key": "novita-secret-key-123", "segmind_api_key": "segmind-secret-key-456"}
+    pg = await open_playground(
+        token=TOKEN, providers=["demo"], **{k: SecretStr(v) for k, v in secrets.items()}
+    )
+    login = await pg.client.post("/login", data={"token": TOKEN})
+    assert login.status == 200
+    await pg.open_page()
+    thread = await pg.ask("a fox")
+    await pg.until(thread, has("result"))
+    bodies = []
+    for path in ("/", "/login", "/api/timeline", "/api/usage", "/api/help", "/api/history"):
+        bodies.append(await (await pg.client.get(path)).text())
+    for name in ("playground.js", "playground.css"):
+        bodies.append(await (await pg.client.get(f"/static/{name}")).text())
+    for body in bodies:
+        for secret in [TOKEN, *secrets.values()]:
+            assert secret not in body
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def test_an_address_other_machines_reach_needs_a_long_token() -> None:
+    with pytest.raises(SeedbotError) as exposed:
+        WebSettings(host=ANYWHERE).check()
+    assert exposed.value.user_text == messages.web_needs_token(ANYWHERE)
+    with pytest.raises(SeedbotError) as short:
+        WebSettings(host=ANYWHERE, token="x" * (MIN_TOKEN_CHARS - 1)).check()
+    assert short.value.user_text == messages.web_token_too_short(MIN_TOKEN_CHARS)
+    WebSettings(host=ANYWHERE, token=TOKEN).check()
+    for host in ("127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2"):
+        assert WebSettings(host=host).loopback, host
+        WebSettings(host=host).check()
+    for host in (ANYWHERE, "192.168.1.5", "example.com", "::"):
+        assert not WebSettings(host=host).loopback, host
+
+
+def test_settings_come_from_the_environment_and_the_env_file(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    env = Path(str(tmp_path)) / "web.env"
+    env.write_text("SEEDBOT_WEB_PORT=9090\nSEEDBOT_WEB_TOKEN=from-the-file-0123456789\n")
+    settings = load_settings(str(env))
+    assert settings.port == 9090 and settings.token_value == "from-the-file-0123456789"
+    assert settings.secrets() == ["from-the-file-0123456789"]
+    assert "from-the-file" not in repr(settings)
+    monkeypatch.setenv("SEEDBOT_WEB_PORT", "7000")
+    assert load_settings(str(env)).port == 7000
+    monkeypatch.setenv("SEEDBOT_WEB_PORT", "lots")
+    with pytest.raises(SeedbotError) as bad:
+        load_settings(None)
+    assert "SEEDBOT_WEB_PORT" in bad.value.user_text or "port" in bad.value.user_text
