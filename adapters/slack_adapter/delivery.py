@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -120,6 +120,8 @@ class ThreadDelivery:
     left: int | None
     legend: str = ""
     upload_max_bytes: int = UPLOAD_MAX_BYTES
+    # The Slack files posted, in order (a workflow step hands them on as its output).
+    file_ids: list[str] = field(default_factory=list)
 
     async def __call__(self, result: GenerationResult) -> Delivery:
         images, refitted = await asyncio.to_thread(self._fit, result.images)
@@ -161,7 +163,9 @@ class ThreadDelivery:
                 log.warning("slack: job %s: upload stopped after %d image(s)", result.job_id, delivered)
                 break
             delivered += len(chunk)
-            message_ids.extend(_shared_ts(response.get("files") or [], self.channel))
+            files = response.get("files") or []
+            self.file_ids.extend(str(f["id"]) for f in files if isinstance(f, dict) and f.get("id"))
+            message_ids.extend(_shared_ts(files, self.channel))
         if delivered < len(uploads):
             await self._say(messages.not_posted(delivered, len(uploads), result.weight))
         # The images are in the thread now: whatever happens to the buttons, they count.

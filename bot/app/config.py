@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
     slack_port: int = Field(3000, ge=0, le=65535, validation_alias=_env("SLACK_PORT"))
+    # Slack's Agents & AI Apps side panel (the workspace must have the feature): off by default.
+    slack_assistant: bool = Field(False, validation_alias=_env("SLACK_ASSISTANT"))
 
     @field_validator("providers", "admins", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from bot import messages
 from bot.app.config import Settings
 from bot.errors import ChannelNotAllowed, InvalidRequest, NotAdmin
 from bot.ledger.base import Ledger, Pool
-from bot.request.models import Job, Requester
+from bot.request.models import Job, JobStatus, Requester
 from bot.request.validation import _TIER_SIDE, MAX_OUTPUTS, MODELS, ValidatedRequest, get_model
 
 __all__ = [
@@ -263,6 +263,20 @@ class Community:
                 )
             )
         return messages.history(lines)
+
+    async def recent_results(self, requester: Requester, limit: int) -> list[tuple[Job, str]]:
+        """The requester's latest delivered results on their platform, newest first, each with
+        when it was made (as history shows it)."""
+        jobs = await self.ledger.jobs_for_user(requester.key, limit=HISTORY_SIZE * 2)
+        found = [
+            (job, _short_time(job.created_at))
+            for job in jobs
+            if job.platform == requester.platform
+            and job.status == JobStatus.SUCCEEDED
+            and job.images_delivered > 0
+            and job.result_message_ids
+        ]
+        return found[:limit]
 
     async def lineage(self, job: Job) -> str:
         inputs = await self.ledger.job_inputs(job.id)
