@@ -175,7 +175,10 @@ class SlackHandlers:
         await self._handle(who, Ask(text, attachments=attachments, commands=True), what, reply)
 
     async def assistant_started(self, channel: str, thread_ts: str) -> None:
-        """A side panel thread opened: a greeting and prompts to start from."""
+        """A side panel thread opened: a greeting and prompts to start from (once, though Slack
+        may deliver the event again)."""
+        if not self.seen.claim(f"assistant:{channel}:{thread_ts}"):
+            return
         await greet(self.client, channel, thread_ts)
 
     # -- /imagine --------------------------------------------------------------------------------
@@ -290,8 +293,17 @@ class SlackHandlers:
 
     # -- the Workflow Builder step -------------------------------------------------------------
 
-    async def workflow_step(self, event: dict[str, Any], team_id: str) -> None:
-        """One run of the step: an Ask of the person the workflow names, completing the step."""
+    async def workflow_step(self, event: dict[str, Any], team_id: str, retry: str | None = None) -> None:
+        """One run of the step: an Ask of the person the workflow names, completing the step.
+        A run is done once, though Slack may deliver its event again (a retry is not a second
+        request: it would be charged twice)."""
+        execution_id = str(event.get("function_execution_id") or "")
+        key = f"step:{execution_id}"
+        if not self.seen.claim(key) or not await self.conversation.first_sighting("slack:" + key):
+            log.info(
+                "slack: workflow step %s already handled (retry %s); ignoring", execution_id, retry or "0"
+            )
+            return
         step = StepInputs.read(event.get("inputs") or {})
         target = step.channel or step.user
         reply = StepReply(
@@ -301,7 +313,7 @@ class SlackHandlers:
             step.user,
             direct=step.channel is None,
             root_text=messages.asked_for(f"<@{step.user}>", escape(step.prompt)),
-            execution_id=str(event.get("function_execution_id") or ""),
+            execution_id=execution_id,
             step_token=str(event.get("bot_access_token") or ""),
         )
         try:

@@ -111,3 +111,18 @@ async def test_a_channel_without_seedbot_fails_the_step_with_the_bots_words(
     assert execution["state"] == "failed"
     assert execution["error"] == messages.NOT_IN_CHANNEL
     assert not results(emu)
+
+
+async def test_a_step_event_slack_delivers_again_runs_once(emu: SlackEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    event = emu.function_executed_event(
+        STEP_CALLBACK, {"prompt": "a quiet forest", "user": USER_ID, "channel": CHANNEL_ID}
+    )
+    assert await emu.post_event(bot.url, event, event_id="EvStep1") == 200
+    assert await emu.post_event(bot.url, event, event_id="EvStep1", retry_num=1) == 200
+    await bot.wait_log(r"workflow step \w+ already handled")  # whichever copy came second
+    execution = emu.executions[event["function_execution_id"]]
+    await emu.wait_for(lambda: execution["state"] == "completed")
+    await wait_results(emu, 1, bot)
+    assert len(emu.calls("functions.completeSuccess")) == 1
+    assert len(emu.calls("files.completeUploadExternal")) == 1  # made and charged once
