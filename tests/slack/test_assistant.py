@@ -33,6 +33,11 @@ async def test_a_panel_thread_starts_with_prompts_and_a_reply_edits_the_latest_r
     await emu.wait_for(lambda: _bot_texts(emu, dm, ts))
     assert _bot_texts(emu, dm, ts) == [escape(messages.ASSISTANT_GREETING)]
 
+    # Moving to another channel with the panel open changes nothing seedbot keeps: acknowledged,
+    # no Web API call (bolt's default would read and rewrite the thread's first message).
+    changed = emu.assistant_context_changed_event(dm, ts, "C2")
+    assert await emu.post_event(bot.url, changed) == 200
+
     # The person picks the first prompt: it arrives as message.im in the thread.
     prompt = messages.SUGGESTED_PROMPTS[0][1]
     assert await emu.post_event(bot.url, emu.assistant_message_event(dm, ts, prompt)) == 200
@@ -62,6 +67,8 @@ async def test_a_panel_thread_starts_with_prompts_and_a_reply_edits_the_latest_r
     assert thread["statuses"] == [messages.ASSISTANT_STATUS, "", messages.ASSISTANT_STATUS, ""]
     # The thread's title is the prompt that started it: an edit leaves it.
     assert len(emu.calls("assistant.threads.setTitle")) == 1
+    # No thread context was stored or read back (bolt's default store would have).
+    assert not emu.calls("conversations.replies") and not emu.calls("chat.update")
 
 
 async def test_a_refusal_in_the_panel_is_said_in_the_thread_and_clears_the_status(
