@@ -160,7 +160,8 @@ def home_view(usage: str, results: list[HomeResult], help_text: str) -> dict[str
     for result in results[:HOME_RESULTS_MAX]:
         text = escape(result.line)
         if result.link:
-            text = f"{_cut(text, SECTION_MAX - len(result.link) - 20)}\n<{result.link}|{messages.HOME_OPEN}>"
+            room = max(200, SECTION_MAX - len(result.link) - len(messages.HOME_OPEN) - 5)
+            text = f"{_cut(text, room)}\n<{result.link}|{messages.HOME_OPEN}>"
         section: dict[str, Any] = {
             "type": "section",
             "text": {"type": "mrkdwn", "text": _cut(text, SECTION_MAX)},

@@ -154,10 +154,12 @@ def register_listeners(
         )
 
     async def on_workflow_step(
-        event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+        event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest
     ) -> None:
         # bolt acknowledges function_executed itself; the step completes when the job ends.
-        tasks.spawn(handlers.workflow_step(event, _team(context, body)), name="workflow step")
+        tasks.spawn(
+            handlers.workflow_step(event, _team(context, body), _retry(request)), name="workflow step"
+        )
 
     if assistant:
         _register_assistant(app, handlers, tasks)
