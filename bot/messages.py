@@ -310,6 +310,48 @@ EDIT_SUBMIT = "Generate"
 EDIT_PROMPT_LABEL = "What should change?"
 EDIT_PROMPT_HINT = "Describe the change. #2 edits only image 2 of a batch; flags like --ar 16:9 work too."
 HOME_TITLE = "Your seedbot images"
+HOME_USAGE = "Your images"
+HOME_RECENT = "Your latest results"
+HOME_NEW = "New image"
+HOME_OPEN = "Open"
+HOME_NO_RESULTS = "No results yet. Press New image, or mention me in a channel."
+PROMPT_TITLE = "New image"
+PROMPT_SUBMIT = "Generate"
+PROMPT_LABEL = "Describe the image"
+PROMPT_HINT = "The result comes to our direct messages. Flags like --ar 16:9 --n 2 work too."
+LABEL_ASPECT = "Aspect ratio"
+LABEL_COUNT = "How many"
+OPTION_DEFAULT = "Default"
+
+# The side panel: a short status while a job runs ("seedbot is generating…"), a greeting and a
+# few prompts to start from (title, the prompt sent).
+ASSISTANT_STATUS = "is generating…"
+ASSISTANT_GREETING = (
+    "Describe the image you want and I'll make it with Seedream. "
+    "Reply here to change the latest one; flags like --ar 16:9 --n 2 work too."
+)
+SUGGESTED_PROMPTS_TITLE = "Try one of these"
+SUGGESTED_PROMPTS = (
+    (
+        "Fox in the snow",
+        "a red fox in fresh snow at golden hour, soft backlight, shallow depth of field --ar 3:2",
+    ),
+    (
+        "Product shot",
+        "a glass perfume bottle on wet black stone, studio lighting, water droplets, macro photo --ar 4:5",
+    ),
+    (
+        "Travel poster",
+        'a retro travel poster of Kyoto in spring, flat colors, bold title text "KYOTO" --ar 2:3',
+    ),
+    ("Cozy room", "a cozy isometric reading nook with plants and warm lamp light, soft 3D render --ar 1:1"),
+)
+
+
+def home_result_line(when: str, prompt: str, images: int) -> str:
+    """One past result on a person's home page (the link to it follows)."""
+    shown = prompt if len(prompt) <= 200 else prompt[:199] + "…"
+    return f"{when} · {shown} · {images} image{'s' if images != 1 else ''}"
 
 
 def with_charge_note(text: str, charged: bool = False) -> str:

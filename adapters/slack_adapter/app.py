@@ -151,7 +151,7 @@ class SlackPlatform:
         )
         files = SlackFiles(self.runtime.fetcher, client, self._token, self.settings.slack_api_url)
         self.handlers = SlackHandlers(self.runtime, client, files, bot_user_id=bot_user_id, seen=self.seen)
-        register_listeners(app, self.handlers, self.tasks)
+        register_listeners(app, self.handlers, self.tasks, assistant=self.settings.slack_assistant)
         self.app = app
 
         if self.socket_mode:

@@ -1,15 +1,20 @@
-"""Block Kit builders: the buttons under a result, the Edit modal, the App Home tab.
+"""Block Kit builders: the buttons under a result, the Edit modal, the App Home tab and its
+prompt form.
 
 Buttons carry only the job id; everything else is read back from the ledger when they are
-pressed, so they keep working after a restart.
+pressed, so they keep working after a restart. Texts are cut to Block Kit's limits (a section's
+text 3000 characters, a header's 150, a button's 75, an option's 75, a modal title 24, at most
+100 blocks in a view): a long prompt or usage text never makes Slack refuse the whole view.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack_adapter.text import escape
 from bot import messages
+from bot.request.validation import MODELS
 
 __all__ = [
     "ACTION_DELETE",
@@ -20,8 +25,17 @@ __all__ = [
     "EDIT_ACTION",
     "EDIT_BLOCK",
     "EDIT_CALLBACK",
+    "HOME_NEW",
+    "PROMPT_ASPECT",
+    "PROMPT_BLOCK",
+    "PROMPT_CALLBACK",
+    "PROMPT_COUNT",
+    "PROMPT_MODEL",
+    "SELECT_ACTION",
+    "HomeResult",
     "edit_modal",
     "home_view",
+    "prompt_modal",
     "result_controls",
 ]
 
@@ -33,13 +47,38 @@ ACTION_DELETE = "seedbot.delete"
 EDIT_CALLBACK = "seedbot.edit_modal"
 EDIT_BLOCK = "prompt"
 EDIT_ACTION = "value"
+HOME_NEW = "seedbot.home_new"  # the Home tab's "New image" button
+PROMPT_CALLBACK = "seedbot.prompt_modal"
+PROMPT_BLOCK = "prompt"  # its prompt field (action EDIT_ACTION, as in the Edit modal)
+PROMPT_ASPECT = "aspect"
+PROMPT_COUNT = "count"
+PROMPT_MODEL = "model"
+SELECT_ACTION = "choice"
+DEFAULT = "default"  # a select's "use the workspace default" option
+
+SECTION_MAX = 3000
+HEADER_MAX = 150
+VIEW_MAX_BLOCKS = 100
+HOME_RESULTS_MAX = 20  # past results a Home tab lists (each one block)
+ASPECTS = ("1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9")
+COUNTS = (1, 2, 3, 4)
+
+
+def _cut(text: str, most: int) -> str:
+    """At most `most` characters, never empty (Block Kit refuses empty text)."""
+    text = text if len(text) <= most else text[: most - 1] + "…"
+    return text or " "
+
+
+def _plain(text: str, most: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _cut(text, most), "emoji": True}
 
 
 def _button(action_id: str, label: str, job_id: str, *, primary: bool = False) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
         "action_id": action_id,
-        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "text": _plain(label, 75),
         "value": job_id,
     }
     if primary:
@@ -92,13 +131,102 @@ def edit_modal(job_id: str, prompt: str) -> dict[str, Any]:
     }
 
 
-def home_view(usage: str, help_text: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class HomeResult:
+    """One past result on the Home tab: its line, a link to it, and its first image."""
+
+    line: str
+    link: str | None = None
+    file_id: str | None = None  # a Slack file (png, jpg or gif): shown as a thumbnail
+    alt: str = ""
+
+
+def home_view(usage: str, results: list[HomeResult], help_text: str) -> dict[str, Any]:
+    """The person's Home tab: a New image button, their usage, their latest results (with a
+    link and a thumbnail each), and help."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(messages.HOME_TITLE, HEADER_MAX)},
+        {
+            "type": "actions",
+            "block_id": "seedbot.home_actions",
+            "elements": [_button(HOME_NEW, messages.HOME_NEW, "new", primary=True)],
+        },
+        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(escape(usage), SECTION_MAX)}},
+        {"type": "divider"},
+        {"type": "header", "text": _plain(messages.HOME_RECENT, HEADER_MAX)},
+    ]
+    if not results:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": messages.HOME_NO_RESULTS}]})
+    for result in results[:HOME_RESULTS_MAX]:
+        text = escape(result.line)
+        if result.link:
+            room = max(200, SECTION_MAX - len(result.link) - len(messages.HOME_OPEN) - 5)
+            text = f"{_cut(text, room)}\n<{result.link}|{messages.HOME_OPEN}>"
+        section: dict[str, Any] = {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": _cut(text, SECTION_MAX)},
+        }
+        if result.file_id:
+            # A Slack-hosted image needs no public URL: Block Kit takes the file by id.
+            section["accessory"] = {
+                "type": "image",
+                "slack_file": {"id": result.file_id},
+                "alt_text": _cut(result.alt or result.line, 2000),
+            }
+        blocks.append(section)
+    blocks.append({"type": "divider"})
+    blocks.append(
+        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(escape(help_text), SECTION_MAX)}}
+    )
+    return {"type": "home", "blocks": blocks[:VIEW_MAX_BLOCKS]}
+
+
+def _option(label: str, value: str) -> dict[str, Any]:
+    return {"text": _plain(label, 75), "value": value}
+
+
+def _select(block_id: str, label: str, options: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "type": "home",
+        "type": "input",
+        "block_id": block_id,
+        "optional": True,
+        "label": _plain(label, 2000),
+        "element": {
+            "type": "static_select",
+            "action_id": SELECT_ACTION,
+            "options": options,
+            "initial_option": options[0],
+        },
+    }
+
+
+def prompt_modal() -> dict[str, Any]:
+    """The Home tab's form: a prompt and the options of /imagine; the result comes by DM."""
+    default = _option(messages.OPTION_DEFAULT, DEFAULT)
+    return {
+        "type": "modal",
+        "callback_id": PROMPT_CALLBACK,
+        "title": _plain(messages.PROMPT_TITLE, 24),
+        "submit": _plain(messages.PROMPT_SUBMIT, 24),
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": messages.HOME_TITLE}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": escape(usage)}},
-            {"type": "divider"},
-            {"type": "section", "text": {"type": "mrkdwn", "text": escape(help_text)}},
+            {
+                "type": "input",
+                "block_id": PROMPT_BLOCK,
+                "label": _plain(messages.PROMPT_LABEL, 2000),
+                "hint": _plain(messages.PROMPT_HINT, 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": EDIT_ACTION,
+                    "multiline": True,
+                    "max_length": 2000,
+                },
+            },
+            _select(PROMPT_ASPECT, messages.LABEL_ASPECT, [default, *(_option(a, a) for a in ASPECTS)]),
+            _select(PROMPT_COUNT, messages.LABEL_COUNT, [_option(str(n), str(n)) for n in COUNTS]),
+            _select(
+                PROMPT_MODEL,
+                messages.LABEL_MODEL,
+                [default, *(_option(spec.name, key) for key, spec in MODELS.items())],
+            ),
         ],
     }

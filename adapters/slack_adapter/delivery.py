@@ -127,6 +127,8 @@ class ThreadDelivery:
     left: int | None
     legend: str = ""
     upload_max_bytes: int = UPLOAD_MAX_BYTES
+    # The Slack files posted, in order (a workflow step hands them on as its output).
+    file_ids: list[str] = field(default_factory=list)
 
     # Message ts of images already uploaded as they streamed in (see SlackReply.image).
     streamed: list[str] = field(default_factory=list)
@@ -171,7 +173,9 @@ class ThreadDelivery:
                 log.warning("slack: job %s: upload stopped after %d image(s)", result.job_id, delivered)
                 break
             delivered += len(chunk)
-            message_ids.extend(shared_ts(response.get("files") or [], self.channel))
+            files = response.get("files") or []
+            self.file_ids.extend(str(f["id"]) for f in files if isinstance(f, dict) and f.get("id"))
+            message_ids.extend(shared_ts(files, self.channel))
         if delivered < total:
             await self._say(messages.not_posted(delivered, total, result.weight))
         # The images are in the thread now: whatever happens to the buttons, they count.

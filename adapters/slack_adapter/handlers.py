@@ -4,7 +4,9 @@
     reply in a seedbot thread           -> Edit of the thread's latest result (waits if still at work)
     /imagine <prompt>                   -> Ask, worked in a thread under a root message
     Re-roll / Variations / Delete / Info / Edit (modal) -> the same turns as on every surface
-    App Home                            -> usage and help
+    App Home                            -> usage, latest results, and a New image form (Ask by DM)
+    side panel thread (assistant.py)    -> as a DM thread, with a status instead of a placeholder
+    workflow step (workflow.py)         -> Ask of the person who ran the workflow
 
 What a user may do, and every word they read, is decided in bot/conversation; this module only
 reads Slack payloads and picks where the answer goes.
@@ -18,19 +20,33 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_adapter import blocks
+from adapters.slack_adapter.assistant import AssistantReply, greet, set_title
 from adapters.slack_adapter.community import SlackCommunity
 from adapters.slack_adapter.dedupe import SeenMessages
 from adapters.slack_adapter.files import SlackAttachments, SlackFiles
 from adapters.slack_adapter.reply import SlackReply
 from adapters.slack_adapter.tasks import BackgroundTasks
 from adapters.slack_adapter.text import escape, to_plain
+from adapters.slack_adapter.workflow import StepInputs, StepReply
 from bot import messages
 from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
-from bot.conversation.turns import Action, Ask, Delete, Edit, Info, Reroll, ResultRef, Turn, Variations
+from bot.conversation.turns import (
+    Action,
+    Ask,
+    Delete,
+    Edit,
+    Info,
+    Options,
+    Reroll,
+    ResultRef,
+    Turn,
+    Variations,
+)
 from bot.request.flags import FLAG_HELP
 from bot.request.models import Job, Requester
 
@@ -40,6 +56,10 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 COMMAND = "/imagine"
+HOME_RESULTS = 5  # past results on the Home tab
+# The Slack file types an image block shows (docs.slack.dev: png, jpg, jpeg, gif).
+_THUMBNAIL_TYPES = frozenset({"png", "jpg", "jpeg", "gif"})
+_RESULT_FILE = re.compile(r"^seedbot-([0-9a-f]+)-1\.")  # ThreadDelivery's name of a result's first image
 # Message subtypes that are a person writing; edits, deletions, joins and bots are not.
 _USER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 _OTHER_MENTION = re.compile(r"<[@!]")
@@ -93,7 +113,17 @@ class SlackHandlers:
 
     # -- messages: mentions, DMs, replies in our threads ---------------------------------------
 
-    async def message(self, event: dict[str, Any], team_id: str, *, mention: bool, retry: str | None) -> None:
+    async def message(
+        self,
+        event: dict[str, Any],
+        team_id: str,
+        *,
+        mention: bool,
+        retry: str | None,
+        assistant: bool = False,
+    ) -> None:
+        """A message for seedbot; `assistant`: in a side panel thread (answered there, with the
+        thread's status while a job runs)."""
         if event.get("subtype") not in _USER_SUBTYPES or event.get("bot_id") or not event.get("user"):
             return
         channel, ts = str(event.get("channel", "")), str(event.get("ts", ""))
@@ -125,7 +155,11 @@ class SlackHandlers:
             return
         user = str(event["user"])
         who = requester_for(team_id, user, channel)
-        reply = self.reply(channel, str(thread_ts or ts), user)
+        reply = (
+            AssistantReply(self.client, channel, str(thread_ts or ts), user)
+            if assistant
+            else self.reply(channel, str(thread_ts or ts), user)
+        )
         text = to_plain(raw, self.bot_user_id)
         files = [f for f in event.get("files") or [] if isinstance(f, dict)]
         if not files and await self.commands.text_command(who, reply, self._without_bot(raw)):
@@ -135,7 +169,17 @@ class SlackHandlers:
             edit = Edit(ResultRef(thread=(channel, str(thread_ts))), text, attachments)
             await self._handle(who, edit, "edit", reply)
             return
-        await self._handle(who, Ask(text, attachments=attachments, commands=True), "mention", reply)
+        if assistant:
+            await set_title(reply, text)
+        what = "assistant" if assistant else "mention"
+        await self._handle(who, Ask(text, attachments=attachments, commands=True), what, reply)
+
+    async def assistant_started(self, channel: str, thread_ts: str) -> None:
+        """A side panel thread opened: a greeting and prompts to start from (once, though Slack
+        may deliver the event again)."""
+        if not self.seen.claim(f"assistant:{channel}:{thread_ts}"):
+            return
+        await greet(self.client, channel, thread_ts)
 
     # -- /imagine --------------------------------------------------------------------------------
 
@@ -186,15 +230,100 @@ class SlackHandlers:
         who = requester_for(team_id, user, parent.channel_id)
         await self._handle(who, Edit(ResultRef(job_id=job_id), prompt), "edit", reply)
 
-    # -- App Home --------------------------------------------------------------------------------
+    # -- App Home and its New image form -------------------------------------------------------
 
     async def home_opened(self, user: str, team_id: str) -> None:
         who = requester_for(team_id, user)
         try:
-            view = blocks.home_view(await self.conversation.usage(who), self.help())
+            recent = await self.conversation.recent_results(who, HOME_RESULTS)
+            thumbnails = await self._thumbnails([job.id for job, _ in recent])
+            results = [
+                blocks.HomeResult(
+                    line=messages.home_result_line(when, job.prompt, job.images_delivered),
+                    link=await self.commands.permalink(job),
+                    file_id=thumbnails.get(job.id),
+                    alt=job.prompt,
+                )
+                for job, when in recent
+            ]
+            view = blocks.home_view(await self.conversation.usage(who), results, self.help())
             await self.client.views_publish(user_id=user, view=view)
         except Exception:
             log.exception("slack: could not publish App Home for %s", who.key)
+
+    async def _thumbnails(self, job_ids: list[str]) -> dict[str, str]:
+        """The first image of each job, as a Slack file id an image block can show: seedbot's
+        own uploads, found by the name it gave them (one files.list call)."""
+        if not job_ids:
+            return {}
+        try:
+            response = await self.client.files_list(user=self.bot_user_id, types="images", count=100)
+        except SlackApiError as exc:
+            log.info("slack: no thumbnails for the Home tab: %s", exc.response.get("error"))
+            return {}
+        wanted, found = set(job_ids), dict[str, str]()
+        for info in response.get("files") or []:
+            match = _RESULT_FILE.match(str(info.get("name") or "")) if isinstance(info, dict) else None
+            if (
+                match
+                and match.group(1) in wanted
+                and str(info.get("filetype", "")).lower() in _THUMBNAIL_TYPES
+            ):
+                found.setdefault(match.group(1), str(info["id"]))
+        return found
+
+    async def open_prompt(self, trigger_id: str, user: str) -> None:
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=blocks.prompt_modal())
+        except SlackApiError as exc:
+            log.warning("slack: could not open the prompt form for %s: %s", user, exc.response.get("error"))
+
+    async def prompt_submitted(self, user: str, team_id: str, prompt: str, options: Options) -> None:
+        """The Home tab's form: an Ask whose result comes to the person's DM with seedbot."""
+        who = requester_for(team_id, user)
+        reply = SlackReply(
+            self.client,
+            user,
+            None,
+            user,
+            direct=True,
+            root_text=messages.asked_for(f"<@{user}>", escape(prompt)),
+        )
+        await self._handle(who, Ask(prompt, options), "home form", reply)
+
+    # -- the Workflow Builder step -------------------------------------------------------------
+
+    async def workflow_step(self, event: dict[str, Any], team_id: str, retry: str | None = None) -> None:
+        """One run of the step: an Ask of the person the workflow names, completing the step.
+        A run is done once, though Slack may deliver its event again (a retry is not a second
+        request: it would be charged twice)."""
+        execution_id = str(event.get("function_execution_id") or "")
+        key = f"step:{execution_id}"
+        if not self.seen.claim(key) or not await self.conversation.first_sighting("slack:" + key):
+            log.info(
+                "slack: workflow step %s already handled (retry %s); ignoring", execution_id, retry or "0"
+            )
+            return
+        step = StepInputs.read(event.get("inputs") or {})
+        target = step.channel or step.user
+        reply = StepReply(
+            self.client,
+            target,
+            None,
+            step.user,
+            direct=step.channel is None,
+            root_text=messages.asked_for(f"<@{step.user}>", escape(step.prompt)),
+            execution_id=execution_id,
+            step_token=str(event.get("bot_access_token") or ""),
+        )
+        try:
+            if not step.user:  # the manifest requires it: Slack never sends a run without one
+                log.warning("slack: workflow step %s without a user", reply.execution_id)
+                return
+            who = requester_for(team_id, step.user, step.channel)
+            await self._handle(who, Ask(step.prompt, step.options), "workflow step", reply)
+        finally:
+            await reply.finish()
 
     # -- jobs resumed after a restart ------------------------------------------------------------
 

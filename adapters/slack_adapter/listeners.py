@@ -2,6 +2,9 @@
 
 Every event type the app subscribes to has a listener (bolt answers 404 for unhandled ones,
 and Slack would retry them). Listeners never wait for images: they ack, spawn, return.
+
+With `assistant` (SLACK_ASSISTANT=on) bolt's AsyncAssistant middleware also takes the side
+panel's events (assistant.py); without it those events are not the app's and get bolt's 404.
 """
 
 from __future__ import annotations
@@ -9,12 +12,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncBoltRequest, AsyncRespond
+from slack_bolt.async_app import (
+    AsyncAck,
+    AsyncApp,
+    AsyncAssistant,
+    AsyncBoltContext,
+    AsyncBoltRequest,
+    AsyncRespond,
+)
 
 from adapters.slack_adapter import blocks
 from adapters.slack_adapter.handlers import SlackHandlers
 from adapters.slack_adapter.tasks import BackgroundTasks
+from adapters.slack_adapter.workflow import STEP_CALLBACK
 from bot import messages
+from bot.conversation.turns import Options
 from bot.errors import FlagError
 from bot.request.flags import parse_text
 
@@ -36,7 +48,27 @@ def _retry(request: AsyncBoltRequest) -> str | None:
     return str(retry) if retry else None
 
 
-def register_listeners(app: AsyncApp, handlers: SlackHandlers, tasks: BackgroundTasks) -> None:
+def _chosen(values: dict[str, Any], block_id: str) -> str | None:
+    """A select's value in a submitted view (None: nothing, or the default option)."""
+    selected = ((values.get(block_id) or {}).get(blocks.SELECT_ACTION) or {}).get("selected_option") or {}
+    value = selected.get("value")
+    return str(value) if value and value != blocks.DEFAULT else None
+
+
+def _prompt_problem(prompt: str) -> str | None:
+    """What to show under a form's prompt field (the form stays open), or None."""
+    if not prompt.strip():
+        return messages.PROMPT_EMPTY
+    try:
+        parse_text(prompt)
+    except FlagError as exc:
+        return exc.user_text
+    return None
+
+
+def register_listeners(
+    app: AsyncApp, handlers: SlackHandlers, tasks: BackgroundTasks, *, assistant: bool = False
+) -> None:
     async def on_mention(
         event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest
     ) -> None:
@@ -83,19 +115,54 @@ def register_listeners(app: AsyncApp, handlers: SlackHandlers, tasks: Background
     ) -> None:
         values = (view.get("state") or {}).get("values") or {}
         prompt = str(((values.get(blocks.EDIT_BLOCK) or {}).get(blocks.EDIT_ACTION) or {}).get("value") or "")
-        if not prompt.strip():
-            await ack(response_action="errors", errors={blocks.EDIT_BLOCK: messages.PROMPT_EMPTY})
-            return
-        try:
-            parse_text(prompt)
-        except FlagError as exc:  # shown under the field, the modal stays open
-            await ack(response_action="errors", errors={blocks.EDIT_BLOCK: exc.user_text})
+        problem = _prompt_problem(prompt)
+        if problem:  # shown under the field, the modal stays open
+            await ack(response_action="errors", errors={blocks.EDIT_BLOCK: problem})
             return
         await ack()
         user = str((body.get("user") or {}).get("id", ""))
         job_id = str(view.get("private_metadata") or "")
         tasks.spawn(handlers.edit_submitted(job_id, prompt, user, _team(context, body)), name="edit modal")
 
+    async def on_home_new(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user = str((body.get("user") or {}).get("id", ""))
+        tasks.spawn(handlers.open_prompt(str(body.get("trigger_id", "")), user), name="prompt form")
+
+    async def on_prompt_submitted(
+        ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        values = (view.get("state") or {}).get("values") or {}
+        prompt = str(
+            ((values.get(blocks.PROMPT_BLOCK) or {}).get(blocks.EDIT_ACTION) or {}).get("value") or ""
+        )
+        problem = _prompt_problem(prompt)
+        if problem:
+            await ack(response_action="errors", errors={blocks.PROMPT_BLOCK: problem})
+            return
+        await ack()
+        count = _chosen(values, blocks.PROMPT_COUNT)
+        options = Options(
+            aspect=_chosen(values, blocks.PROMPT_ASPECT),
+            count=int(count) if count and count.isdigit() else None,
+            model=_chosen(values, blocks.PROMPT_MODEL),
+        )
+        user = str((body.get("user") or {}).get("id", ""))
+        tasks.spawn(
+            handlers.prompt_submitted(user, _team(context, body), prompt, options),
+            name="prompt form submitted",
+        )
+
+    async def on_workflow_step(
+        event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest
+    ) -> None:
+        # bolt acknowledges function_executed itself; the step completes when the job ends.
+        tasks.spawn(
+            handlers.workflow_step(event, _team(context, body), _retry(request)), name="workflow step"
+        )
+
+    if assistant:
+        _register_assistant(app, handlers, tasks)
     app.event("app_mention")(on_mention)
     app.event("message")(on_message)
     app.event("app_home_opened")(on_home_opened)
@@ -109,3 +176,40 @@ def register_listeners(app: AsyncApp, handlers: SlackHandlers, tasks: Background
     ):
         app.action(action_id)(on_button)
     app.view(blocks.EDIT_CALLBACK)(on_edit_submitted)
+    app.action(blocks.HOME_NEW)(on_home_new)
+    app.view(blocks.PROMPT_CALLBACK)(on_prompt_submitted)
+    app.function(STEP_CALLBACK)(on_workflow_step)
+
+
+def _register_assistant(app: AsyncApp, handlers: SlackHandlers, tasks: BackgroundTasks) -> None:
+    """The side panel (assistant.py): bolt's AsyncAssistant takes its events before the
+    listeners above (each acknowledged by bolt), a message in its thread included."""
+    assistant = AsyncAssistant(logger=logging.getLogger("slack_bolt.AsyncApp"))
+
+    async def thread_started(event: dict[str, Any]) -> None:
+        thread = event.get("assistant_thread") or {}
+        channel, thread_ts = str(thread.get("channel_id") or ""), str(thread.get("thread_ts") or "")
+        if channel and thread_ts:
+            tasks.spawn(
+                handlers.assistant_started(channel, thread_ts), name=f"assistant {channel}/{thread_ts}"
+            )
+
+    async def context_changed() -> None:
+        # Images do not depend on the channel being viewed: no context is kept (bolt's default
+        # would store it in the thread's first message with extra Web API calls).
+        return None
+
+    async def user_message(
+        event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest
+    ) -> None:
+        tasks.spawn(
+            handlers.message(
+                event, _team(context, body), mention=False, retry=_retry(request), assistant=True
+            ),
+            name=f"assistant message {event.get('channel')}/{event.get('ts')}",
+        )
+
+    assistant.thread_started(thread_started)
+    assistant.thread_context_changed(context_changed)
+    assistant.user_message(user_message)
+    app.use(assistant)

@@ -41,6 +41,9 @@ class SlackReply:
     root_text: str | None = None
     status_ts: str | None = None  # a resumed job's placeholder
     resumed: bool = False
+    # A direct message with the bot: private already, so answers are plain messages there
+    # (`channel` may be the person's user id until the first post names the DM).
+    direct: bool = False
     _root_ts: str | None = field(default=None, init=False)
     _status: StatusMessage | None = field(default=None, init=False)
     _streamed: list[str] = field(default_factory=list, init=False)  # ts of streamed images
@@ -83,8 +86,9 @@ class SlackReply:
         self._streamed.extend(shared_ts(response.get("files") or [], self.channel))
         return True
 
-    async def result(self, shown: Shown) -> Delivery:
-        deliver = ThreadDelivery(
+    def delivery(self, shown: Shown) -> ThreadDelivery:
+        """What uploads `shown` into this reply's thread."""
+        return ThreadDelivery(
             client=self.client,
             channel=self.channel,
             thread_ts=self.thread_ts,
@@ -94,7 +98,9 @@ class SlackReply:
             legend=shown.legend,
             streamed=list(self._streamed),
         )
-        delivery = await deliver(shown.result)
+
+    async def result(self, shown: Shown) -> Delivery:
+        delivery = await self.delivery(shown)(shown.result)
         self._root_ts = None  # the root now heads a result: it stays
         return delivery
 
@@ -111,8 +117,15 @@ class SlackReply:
         await self.say(text)
 
     async def say(self, text: str) -> None:
-        """Only the asker sees it: in the thread when there is one, else via response_url."""
+        """Only the asker sees it: in the thread when there is one, else via response_url; in a
+        direct message, a plain message there."""
         body = escape(text)
+        if self.direct:
+            try:
+                await self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts, text=body)
+            except SlackApiError as exc:
+                log.info("slack: message to %s failed: %s", self.user, exc.response.get("error"))
+            return
         if self.channel and (self.thread_ts or self.respond is None):
             try:
                 await self.client.chat_postEphemeral(

@@ -25,6 +25,8 @@ class SlackSettings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, validation_alias=env_alias("SLACK_APP_TOKEN"))
     slack_api_url: str = Field(DEFAULT_API_URL, validation_alias=env_alias("SLACK_API_URL"))
     slack_port: int = Field(3000, ge=0, le=65535, validation_alias=env_alias("SLACK_PORT"))
+    # Slack's Agents & AI Apps side panel (the workspace must have the feature): off by default.
+    slack_assistant: bool = Field(False, validation_alias=env_alias("SLACK_ASSISTANT"))
 
     @field_validator("slack_api_url")
     @classmethod

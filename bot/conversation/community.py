@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.engine.admission import Workspaces
 from bot.errors import InvalidRequest
 from bot.ledger.base import Ledger, Pool
-from bot.request.models import Job, Requester
+from bot.request.models import Job, JobStatus, Requester
 from bot.request.validation import get_model
 from bot.request.workspace import SETTING_KEYS, WorkspacePolicy, parse_setting
 
@@ -99,6 +99,20 @@ class Community:
                 )
             )
         return messages.history(lines)
+
+    async def recent_results(self, requester: Requester, limit: int) -> list[tuple[Job, str]]:
+        """The requester's latest delivered results on their platform, newest first, each with
+        when it was made (as history shows it)."""
+        jobs = await self.ledger.jobs_for_user(requester.key, limit=HISTORY_SIZE * 2)
+        found = [
+            (job, _short_time(job.created_at))
+            for job in jobs
+            if job.platform == requester.platform
+            and job.status == JobStatus.SUCCEEDED
+            and job.images_delivered > 0
+            and job.result_message_ids
+        ]
+        return found[:limit]
 
     async def lineage(self, job: Job) -> str:
         inputs = await self.ledger.job_inputs(job.id)

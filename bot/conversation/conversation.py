@@ -215,6 +215,11 @@ class Conversation:
             return latest or await self.ledger.working_in_thread(who.platform, channel, thread)
         return None
 
+    async def recent_results(self, who: Requester, limit: int = 5) -> list[tuple[Job, str]]:
+        """`who`'s latest delivered results on this surface, newest first, with when each was
+        made (a surface's own page of them: a home tab, a profile)."""
+        return await self.community.recent_results(who, limit)
+
     async def in_thread(self, platform: str, channel: str, thread: str) -> bool:
         """A thread where one of our results is, or is being made (replies there are for us)."""
         if await self.ledger.latest_in_thread(platform, channel, thread) is not None:

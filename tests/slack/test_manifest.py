@@ -1,26 +1,29 @@
-"""slack-manifest.yml declares exactly what the Slack app needs, read from the app itself.
+"""slack-manifest.yml declares exactly what the Slack app needs, read from the app itself; and
+slack-manifest-assistant.yml the same with the side panel (SLACK_ASSISTANT=on).
 
 The app is the real one: the adapter's `SlackPlatform.start()`, pointed at the Slack emulator,
 builds the bolt AsyncApp and registers its listeners as `seedbot run --slack` does. The test
 reads those listeners back from bolt and derives what the manifest must say: the bot events
-(a `message` listener needs all four `message.*` events), the slash commands, interactivity,
-the App Home tabs, and the bot scopes of those events plus those of the Web API methods the
-adapter's code calls. A listener the manifest does not declare fails the test, and so does a
-declared event, command or scope nothing needs.
+(a `message` listener needs all four `message.*` events; the side panel, bolt's AsyncAssistant
+middleware, its `assistant_thread_*` events and `message.im`), the slash commands,
+interactivity, the App Home tabs, the Workflow Builder steps (`functions`, with
+`function_executed`, an org-ready app and a remote function runtime), the `assistant_view`
+feature, and the bot scopes of those events plus those of the Web API methods the adapter's code
+calls (assistant.py's only with the side panel). A listener the manifest does not declare fails
+the test, and so does a declared event, command, step or scope nothing needs.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncAssistant
 from slack_bolt.listener.async_listener import AsyncListener
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -29,11 +32,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 import adapters.slack_adapter
 from adapters.slack_adapter import plugin
 from adapters.slack_adapter.app import EVENTS_PATH
+from adapters.slack_adapter.blocks import ASPECTS
 from adapters.slack_adapter.settings import SlackSettings
+from adapters.slack_adapter.workflow import (
+    INPUT_ASPECT,
+    INPUT_CHANNEL,
+    INPUT_COUNT,
+    INPUT_MODEL,
+    INPUT_PROMPT,
+    INPUT_USER,
+    OUTPUT_FILES,
+    OUTPUT_PERMALINK,
+)
 from bot.app.runtime import open_runtime
 from bot.config import Settings
-from tests.botproc import REPO
+from bot.request.validation import MAX_OUTPUTS, MODELS
 from tests.emulators.slack import SlackEmulator
+from tests.slack import manifest
 from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET
 
 PUBLIC_URL = "https://seedbot.example.com"  # the placeholder the manifest asks to replace
@@ -46,6 +61,9 @@ MESSAGE_EVENTS = ("message.channels", "message.groups", "message.im", "message.m
 EVENT_SCOPES: dict[str, set[str]] = {
     "app_home_opened": set(),
     "app_mention": {"app_mentions:read"},
+    "assistant_thread_started": set(),  # "No scopes required"; the feature adds assistant:write
+    "assistant_thread_context_changed": set(),
+    "function_executed": set(),  # sent for the app's own steps, no subscription scope
     "message.channels": {"channels:history"},
     "message.groups": {"groups:history"},
     "message.im": {"im:history"},
@@ -58,6 +76,9 @@ COMMAND_SCOPES = {"commands"}
 # a file's `url_private`. A method missing here fails the test: add it with its scopes.
 METHOD_SCOPES: dict[str, set[str]] = {
     "apps_connections_open": set(),  # the app-level token (connections:write), not a bot scope
+    "assistant_threads_setStatus": {"chat:write"},  # docs: chat:write (assistant:write for now too)
+    "assistant_threads_setSuggestedPrompts": {"assistant:write"},
+    "assistant_threads_setTitle": {"assistant:write"},
     "auth_test": set(),
     "chat_delete": {"chat:write"},
     "chat_getPermalink": set(),
@@ -65,37 +86,16 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat_postMessage": {"chat:write"},
     "chat_update": {"chat:write"},
     "files_info": {"files:read"},
+    "files_list": {"files:read"},
     "files_upload_v2": {"files:write"},  # files.getUploadURLExternal + files.completeUploadExternal
+    "functions_completeError": set(),  # "No scopes required"
+    "functions_completeSuccess": set(),
     "views_open": set(),
     "views_publish": set(),
     "url_private": {"files:read"},  # downloading attached images with the bot token
 }
-
-
-# -- the manifest (a plain YAML subset; PyYAML is not a dependency) ------------------------------
-
-
-def _list_under(text: str, key: str) -> list[str]:
-    """Items of the YAML list that follows `key:` (a plain block list of scalars)."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == f"{key}:")
-    indent = len(lines[start]) - len(lines[start].lstrip())
-    items = []
-    for line in lines[start + 1 :]:
-        if not line.strip():
-            continue
-        if len(line) - len(line.lstrip()) <= indent and not line.lstrip().startswith("- "):
-            break
-        match = re.match(r"\s*- ([^\s#]+)", line)
-        if match is None:
-            break
-        items.append(match.group(1))
-    return items
-
-
-def _values_of(text: str, key: str) -> list[str]:
-    """Every scalar value of `key: value` (or `- key: value`) in the file, in order."""
-    return re.findall(rf"^\s*(?:- )?{re.escape(key)}: *([^\s#]+)", text, re.MULTILINE)
+# Adapter modules whose Web API calls only happen with a feature on (and their scopes with it).
+FEATURE_MODULES = {"assistant.py": "assistant"}
 
 
 # -- the app ---------------------------------------------------------------------------------------
@@ -108,19 +108,30 @@ class Registered:
     events: set[str] = field(default_factory=set)
     commands: set[str] = field(default_factory=set)
     shortcuts: set[str] = field(default_factory=set)
+    functions: set[str] = field(default_factory=set)  # Workflow Builder steps (callback ids)
     interactive: int = 0  # block action / view / shortcut / options listeners
     options: int = 0  # listeners for external select menus' options
+    assistant: bool = False  # bolt's AsyncAssistant middleware (the side panel)
 
 
 EVENT_KINDS = ("event", "message_event")
 SHORTCUT_KINDS = ("shortcut", "global_shortcut", "message_shortcut")
 INTERACTIVE_KINDS = ("action", "block_action", "view_submission", "view_closed")
 OPTIONS_KINDS = ("options", "block_suggestion")
+FUNCTION_KINDS = ("function_executed",)
+# bolt's AsyncAssistant keeps its listeners per kind; each kind is one event the panel sends.
+ASSISTANT_LISTS = {
+    "_thread_started_listeners": "assistant_thread_started",
+    "_thread_context_changed_listeners": "assistant_thread_context_changed",
+    "_user_message_listeners": "message.im",
+    "_bot_message_listeners": "message.im",
+}
 
 
 def _read(listener: AsyncListener) -> tuple[str, dict[str, Any]]:
     """The kind of a listener (the bolt builder of its matcher: "event", "command", "action",
-    "view_submission", ...) and the constraint it captured ({"event_type": "app_mention"}).
+    "view_submission", "function_executed", ...) and the constraint it captured
+    ({"event_type": "app_mention"}).
 
     bolt keeps what app.event() / command() / action() / ... were given only in the listener's
     first matcher: a closure over the constraint (wrapped in one more closure for asyncio).
@@ -144,6 +155,19 @@ def _name(kind: str, captured: dict[str, Any]) -> str:
     return value
 
 
+def _assistants(app: AsyncApp) -> list[AsyncAssistant]:
+    return [m for m in app._async_middleware_list if isinstance(m, AsyncAssistant)]
+
+
+def _assistant_listeners(app: AsyncApp) -> list[tuple[str, AsyncListener]]:
+    """(event, listener) for every listener of the side panel middleware."""
+    found = []
+    for assistant in _assistants(app):
+        for attribute, event in ASSISTANT_LISTS.items():
+            found.extend((event, listener) for listener in getattr(assistant, attribute) or [])
+    return found
+
+
 def _registered(app: AsyncApp) -> Registered:
     found = Registered()
     for listener in app._async_listeners:
@@ -161,16 +185,28 @@ def _registered(app: AsyncApp) -> Registered:
         elif kind in OPTIONS_KINDS:
             found.options += 1
             found.interactive += 1
+        elif kind in FUNCTION_KINDS:
+            found.functions.add(name)
+            found.events.add("function_executed")
         else:
             raise AssertionError(f"the manifest test does not know {kind!r} listeners: teach _registered")
+    for event, _listener in _assistant_listeners(app):
+        found.assistant = True
+        found.events.add(event)
+    unknown = [m for m in app._async_middleware_list if type(m).__module__.startswith("adapters.")]
+    assert not unknown, f"teach _registered what the middleware {unknown} listens for"
     return found
 
 
-def _web_api_scopes() -> set[str]:
-    """Scopes of the Web API methods called anywhere in the adapter's code (`client.chat_update(`)."""
+def _web_api_scopes(features: set[str]) -> set[str]:
+    """Scopes of the Web API methods called in the adapter's code (`client.chat_update(`); a
+    feature module's (FEATURE_MODULES) only with that feature on."""
     methods = {name for name, f in vars(AsyncWebClient).items() if callable(f) and not name.startswith("_")}
     used: set[str] = set()
     for path in Path(adapters.slack_adapter.__file__).parent.glob("*.py"):
+        feature = FEATURE_MODULES.get(path.name)
+        if feature is not None and feature not in features:
+            continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Attribute) and node.attr in methods:
                 used.add(node.attr)
@@ -183,9 +219,10 @@ def _web_api_scopes() -> set[str]:
     return set().union(*(METHOD_SCOPES[m] for m in used))
 
 
-@pytest.fixture
-async def app(emu: SlackEmulator, tmp_path: Path) -> AsyncIterator[AsyncApp]:
-    """The bolt app of `seedbot run --slack` (HTTP mode), built and started by the adapter."""
+@pytest.fixture(params=[False, True], ids=["base", "assistant"])
+async def app(request: pytest.FixtureRequest, emu: SlackEmulator, tmp_path: Path) -> AsyncIterator[AsyncApp]:
+    """The bolt app of `seedbot run --slack` (HTTP mode), built and started by the adapter;
+    with SLACK_ASSISTANT=on for the "assistant" run."""
     settings = Settings(_env_file=None, database=str(tmp_path / "seedbot.db"))
     slack = SlackSettings(
         _env_file=None,
@@ -193,6 +230,7 @@ async def app(emu: SlackEmulator, tmp_path: Path) -> AsyncIterator[AsyncApp]:
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=emu.api_url,
         slack_port=0,
+        slack_assistant=request.param,
     )  # type: ignore[call-arg]
     async with open_runtime(settings) as runtime:
         platform = plugin.create(runtime, slack)
@@ -203,6 +241,11 @@ async def app(emu: SlackEmulator, tmp_path: Path) -> AsyncIterator[AsyncApp]:
             yield platform.app
         finally:
             await platform.close()
+
+
+def _manifest_for(app: AsyncApp) -> tuple[Path, dict[str, Any]]:
+    path = manifest.ASSISTANT if _assistants(app) else manifest.BASE
+    return path, manifest.load(path)
 
 
 # -- the tests -------------------------------------------------------------------------------------
@@ -231,30 +274,69 @@ async def test_every_listener_matches_what_it_was_read_as(app: AsyncApp, emu: Sl
             }
         if kind in OPTIONS_KINDS:
             return {"type": "block_suggestion", "action_id": name, "block_id": "b", "value": ""}
+        if kind in FUNCTION_KINDS:
+            emu.define_function(name, {"title": name, "input_parameters": {}, "output_parameters": {}})
+            return emu.event_envelope(emu.function_executed_event(name, {}))
         raise AssertionError(f"no probe for {kind!r} listeners: add one")
+
+    def assistant_probe(event: str) -> dict[str, Any]:
+        if event == "message.im":
+            thread = emu.start_assistant_thread()["assistant_thread"]
+            return emu.event_envelope(
+                emu.assistant_message_event(thread["channel_id"], thread["thread_ts"], "x")
+            )
+        started = emu.start_assistant_thread()
+        if event == "assistant_thread_started":
+            return emu.event_envelope(started)
+        thread = started["assistant_thread"]
+        return emu.event_envelope(
+            emu.assistant_context_changed_event(thread["channel_id"], thread["thread_ts"], None)
+        )
 
     assert app._async_listeners
     for listener in app._async_listeners:
         kind, captured = _read(listener)
         request = AsyncBoltRequest(body=probe(kind, captured), mode="socket_mode")
         assert await listener.async_matches(req=request, resp=BoltResponse(status=200)), (kind, captured)
+    for event, listener in _assistant_listeners(app):
+        if listener in (_assistants(app)[0]._bot_message_listeners or []):
+            continue  # none registered: seedbot does not answer its own messages
+        request = AsyncBoltRequest(body=assistant_probe(event), mode="socket_mode")
+        assert await listener.async_matches(req=request, resp=BoltResponse(status=200)), event
 
 
 async def test_manifest_declares_what_the_app_listens_for(app: AsyncApp) -> None:
-    text = (REPO / "slack-manifest.yml").read_text()
+    _path, declared = _manifest_for(app)
     found = _registered(app)
+    features = declared.get("features") or {}
+    settings = declared.get("settings") or {}
 
-    assert sorted(_list_under(text, "bot_events")) == sorted(found.events)
-    assert sorted(_values_of(text, "command")) == sorted(found.commands)
-    assert sorted(_values_of(text, "callback_id")) == sorted(found.shortcuts)  # features.shortcuts
-    assert _values_of(text, "is_enabled") == [str(bool(found.interactive)).lower()]  # interactivity
-    assert len(_values_of(text, "message_menu_options_url")) == int(bool(found.options))
+    assert sorted(settings["event_subscriptions"]["bot_events"]) == sorted(found.events)
+    commands = [c["command"] for c in features.get("slash_commands") or []]
+    assert sorted(commands) == sorted(found.commands)
+    assert sorted(s["callback_id"] for s in features.get("shortcuts") or []) == sorted(found.shortcuts)
+    interactivity = settings.get("interactivity") or {}
+    assert interactivity.get("is_enabled", False) == bool(found.interactive)
+    assert ("message_menu_options_url" in interactivity) == bool(found.options)
     # The Home tab is what app_home_opened publishes; DMs with the bot need the Messages tab.
-    assert _values_of(text, "home_tab_enabled") == [str("app_home_opened" in found.events).lower()]
-    assert _values_of(text, "messages_tab_enabled") == [str("message.im" in found.events).lower()]
+    assert features["app_home"]["home_tab_enabled"] == ("app_home_opened" in found.events)
+    assert features["app_home"]["messages_tab_enabled"] == ("message.im" in found.events)
+
+    # The side panel: the feature (with its description) exactly when its listeners are there.
+    assert ("assistant_view" in features) == found.assistant
+    if found.assistant:
+        assert features["assistant_view"]["assistant_description"]
+
+    # Workflow Builder steps: declared exactly as registered, on an org-ready app whose
+    # functions run remotely (in seedbot, which hears function_executed).
+    assert sorted(declared.get("functions") or {}) == sorted(found.functions)
+    if found.functions:
+        assert settings["org_deploy_enabled"] is True
+        assert settings["function_runtime"] == "remote"
 
     # Events, interactivity and each slash command all reach the app at its one events path.
-    urls = _values_of(text, "request_url") + _values_of(text, "url")
+    urls = [settings["event_subscriptions"].get("request_url"), interactivity.get("request_url")]
+    urls = [u for u in urls if u] + [c["url"] for c in features.get("slash_commands") or []]
     wanted = bool(found.events) + bool(found.interactive) + len(found.commands)
     assert urls == [PUBLIC_URL + EVENTS_PATH] * wanted
 
@@ -263,5 +345,38 @@ async def test_manifest_declares_what_the_app_listens_for(app: AsyncApp) -> None
     scopes = set().union(*(EVENT_SCOPES[e] for e in found.events))
     if found.commands or found.shortcuts:
         scopes |= COMMAND_SCOPES
-    scopes |= _web_api_scopes()
-    assert sorted(_list_under(text, "bot")) == sorted(scopes)
+    scopes |= _web_api_scopes({"assistant"} if found.assistant else set())
+    assert sorted(declared["oauth_config"]["scopes"]["bot"]) == sorted(scopes)
+
+
+def test_the_assistant_manifest_is_the_base_one_plus_the_side_panel() -> None:
+    """Two files one can paste: everything but the side panel's lines is the same."""
+    base, assistant = manifest.load(manifest.BASE), manifest.load(manifest.ASSISTANT)
+    panel_events = {"assistant_thread_started", "assistant_thread_context_changed"}
+    assistant["features"].pop("assistant_view")
+    assistant["oauth_config"]["scopes"]["bot"].remove("assistant:write")
+    events = assistant["settings"]["event_subscriptions"]["bot_events"]
+    assistant["settings"]["event_subscriptions"]["bot_events"] = [e for e in events if e not in panel_events]
+    assert assistant == base
+
+
+def test_the_workflow_step_takes_what_the_adapter_reads() -> None:
+    step = manifest.step_definition("generate_image")
+    inputs, outputs = step["input_parameters"], step["output_parameters"]
+    assert step["title"] == "Generate an image with Seedream"
+    assert set(inputs) == {INPUT_PROMPT, INPUT_USER, INPUT_CHANNEL, INPUT_COUNT, INPUT_ASPECT, INPUT_MODEL}
+    assert {name for name, spec in inputs.items() if spec.get("is_required")} == {INPUT_PROMPT, INPUT_USER}
+    # Whose quota pays is a person; where the images go, a channel.
+    assert inputs[INPUT_USER]["type"] == "slack#/types/user_id"
+    assert inputs[INPUT_CHANNEL]["type"] == "slack#/types/channel_id"
+    assert (inputs[INPUT_COUNT]["minimum"], inputs[INPUT_COUNT]["maximum"]) == (1, MAX_OUTPUTS)
+    assert inputs[INPUT_MODEL]["enum"] == list(MODELS)
+    assert inputs[INPUT_ASPECT]["enum"] == list(ASPECTS)  # as the Home tab's form offers them
+    assert outputs[OUTPUT_FILES] == {
+        "type": "array",
+        "items": {"type": "slack#/types/file_id"},
+        "title": "Images",
+        "description": "The images seedbot posted.",
+        "is_required": True,
+    }
+    assert outputs[OUTPUT_PERMALINK]["type"] == "string"

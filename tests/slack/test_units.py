@@ -1,4 +1,5 @@
-"""The Slack adapter's small parts, in process: text, dedupe, file hosts, Retry-After, progress."""
+"""The Slack adapter's small parts, in process: text, dedupe, file hosts, Retry-After, progress,
+a workflow step's inputs, the side panel's prompts."""
 
 from __future__ import annotations
 
@@ -10,19 +11,23 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_adapter.app import create
+from adapters.slack_adapter.assistant import suggested_prompts
 from adapters.slack_adapter.dedupe import SeenMessages
 from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery
 from adapters.slack_adapter.files import SlackFiles
 from adapters.slack_adapter.ratelimit import RateLimitRetry, retry_after_seconds
 from adapters.slack_adapter.settings import SlackSettings
 from adapters.slack_adapter.text import escape, to_plain
+from adapters.slack_adapter.workflow import StepInputs
 from bot.app.runtime import open_runtime
 from bot.config import Settings
 from bot.conversation.progress import ProgressRelay
+from bot.conversation.turns import Options
 from bot.engine.pipeline import ProgressEvent
 from bot.errors import DownloadError, InvalidImage
 from bot.media.fetch import SafeFetcher
 from bot.providers.demo import render_placeholder
+from bot.request.flags import parse_text
 from bot.request.models import GenerationResult
 from tests.emulators.slack import CHANNEL_ID, SlackEmulator
 from tests.slack.conftest import BOT_TOKEN
@@ -164,3 +169,23 @@ async def test_images_over_the_upload_limit_are_refitted() -> None:
         assert delivery.delivered == 1 and len(delivery.message_ids) == 2  # files message + buttons
         comment = emu.calls("files.completeUploadExternal")[0].params["initial_comment"]
         assert "re-encoded to fit" in comment and "Images left today: 7." in comment
+
+
+def test_a_workflow_steps_inputs_become_a_turns_options() -> None:
+    full = StepInputs.read(
+        {"prompt": "a fox", "user": "U1", "channel": "C1", "count": 2, "aspect": "16:9", "model": "4.5"}
+    )
+    assert (full.prompt, full.user, full.channel) == ("a fox", "U1", "C1")
+    assert full.options == Options(aspect="16:9", count=2, model="4.5")
+    # Optional inputs left empty are the workspace's defaults; a count may come as text.
+    bare = StepInputs.read({"prompt": "a fox", "user": "U1", "channel": "", "count": "3"})
+    assert bare.channel is None and bare.options == Options(count=3)
+    assert StepInputs.read({"prompt": "x", "user": "U1", "count": True}).options.count is None
+
+
+def test_the_side_panels_suggested_prompts_fit_slack() -> None:
+    prompts = suggested_prompts()
+    assert 1 <= len(prompts) <= 4  # setSuggestedPrompts shows up to four
+    for prompt in prompts:
+        assert prompt["title"].strip() and prompt["message"].strip()
+        parse_text(prompt["message"])  # each one's flags are good: picking it never errs

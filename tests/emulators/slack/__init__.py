@@ -32,7 +32,11 @@ Layout (one mixin of :class:`SlackEmulator` per module, all sharing the state se
   users, channels and the message store;
 * Web API: ``chat.py`` (``chat.*``, ``reactions.*``), ``conversations.py`` (``conversations.*``,
   ``users.info``, ``auth.test``), ``views.py`` (``views.*``), ``files.py`` (external uploads, the
-  private file host);
+  private file host, ``files.list``); ``blockkit.py`` checks views and message blocks as Slack
+  does;
+* the side panel and Workflow Builder: ``assistant.py`` (assistant threads, their events,
+  ``assistant.threads.*``), ``workflows.py`` (custom steps: ``function_executed``,
+  ``functions.complete*``, the step's own token);
 * towards the app: ``events.py`` (signed Events API requests, ``serve_app``), ``interactivity.py``
   (slash commands, block actions, view submissions, ``response_url``), ``socket_mode.py``.
 """

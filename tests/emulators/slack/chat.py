@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tests.emulators.slack.blockkit import message_block_errors
 from tests.emulators.slack.constants import BOT_ID, BOT_USER_ID, _maybe_json
 from tests.emulators.slack.models import RecordedRequest, _ApiError
 
@@ -24,10 +25,21 @@ class ChatMixin:
             raise _ApiError("not_in_channel")
         return cid
 
+    def _check_blocks(self, p: Mapping[str, Any]) -> None:
+        """A message's blocks as Slack checks them (``blockkit.py``): ``invalid_blocks``."""
+        if p.get("blocks") in (None, ""):
+            return
+        blocks = _maybe_json(p["blocks"])
+        errors = message_block_errors(blocks, self.files.get)
+        if errors:
+            self.refused_blocks.append({"blocks": blocks, "errors": errors})
+            raise _ApiError("invalid_blocks", response_metadata={"messages": errors})
+
     def _chat_post_message(self, p: dict[str, Any], _r: RecordedRequest) -> dict[str, Any]:
         cid = self._writable_channel(p.get("channel"))
         if not (p.get("text") or p.get("blocks") or p.get("attachments")):
             raise _ApiError("no_text")
+        self._check_blocks(p)
         msg = self.store_message(cid, self._bot_message(cid, p))
         return {"channel": cid, "ts": msg["ts"], "message": dict(msg)}
 
@@ -38,6 +50,7 @@ class ChatMixin:
             raise _ApiError("message_not_found")
         if msg.get("bot_id") != BOT_ID:
             raise _ApiError("cant_update_message")
+        self._check_blocks(p)
         for key in ("text", "blocks", "attachments", "metadata"):
             if key in p:
                 msg[key] = _maybe_json(p[key])
@@ -69,6 +82,7 @@ class ChatMixin:
             raise _ApiError("user_not_found")
         if not (p.get("text") or p.get("blocks") or p.get("attachments")):
             raise _ApiError("no_text")
+        self._check_blocks(p)
         ts = self.next_ts()
         entry = {"channel": cid, "user": user, "message_ts": ts, "via": "chat.postEphemeral"}
         entry.update({k: _maybe_json(v) for k, v in p.items() if k in ("text", "blocks", "thread_ts")})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.emulators.slack.assistant import AssistantMixin
 from tests.emulators.slack.chat import ChatMixin
 from tests.emulators.slack.constants import (
     APP_ID,
@@ -20,11 +21,14 @@ from tests.emulators.slack.interactivity import InteractivityMixin
 from tests.emulators.slack.server import SlackServer
 from tests.emulators.slack.socket_mode import SocketModeMixin
 from tests.emulators.slack.views import ViewsMixin
+from tests.emulators.slack.workflows import WorkflowsMixin
 from tests.emulators.slack.workspace import WorkspaceMixin
 
 
 class SlackEmulator(
     SocketModeMixin,
+    AssistantMixin,
+    WorkflowsMixin,
     InteractivityMixin,
     EventsMixin,
     FilesMixin,

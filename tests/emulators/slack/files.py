@@ -1,6 +1,6 @@
 """Files: the private file host (bytes only for the bot token, else Slack's sign-in page), the
-``files.getUploadURLExternal`` -> upload URL -> ``files.completeUploadExternal`` flow, and
-``files.info``.
+``files.getUploadURLExternal`` -> upload URL -> ``files.completeUploadExternal`` flow,
+``files.info`` and ``files.list``.
 """
 
 from __future__ import annotations
@@ -220,6 +220,34 @@ class FilesMixin:
         if info is None:
             raise _ApiError("file_not_found")
         return {"file": dict(info), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    def _files_list(self, p: dict[str, Any], _r: RecordedRequest) -> dict[str, Any]:
+        """Files newest first, filtered by ``user``, ``channel``, ``types`` (``images`` and the
+        like), ``ts_from``/``ts_to`` (creation time); ``count`` per page (default 100), ``page``."""
+        found = list(reversed(self.files.values()))  # newest first among files of one second
+        if p.get("user"):
+            found = [f for f in found if f.get("user") == p["user"]]
+        if p.get("channel"):
+            cid = self._resolve_channel(p["channel"])
+            found = [f for f in found if cid in (f.get("channels") or []) + (f.get("ims") or [])]
+        if p.get("types") and p["types"] != "all":
+            kinds = set(str(p["types"]).split(","))
+            found = [
+                f for f in found if "images" in kinds and str(f.get("mimetype", "")).startswith("image/")
+            ]
+        if p.get("ts_from"):
+            found = [f for f in found if f["created"] >= float(p["ts_from"])]
+        if p.get("ts_to"):
+            found = [f for f in found if f["created"] <= float(p["ts_to"])]
+        found.sort(key=lambda f: f["created"], reverse=True)
+        count = max(1, min(int(p.get("count") or 100), 1000))
+        page = max(1, int(p.get("page") or 1))
+        pages = max(1, -(-len(found) // count))
+        chunk = found[(page - 1) * count : page * count]
+        return {
+            "files": [dict(f) for f in chunk],
+            "paging": {"count": count, "total": len(found), "page": page, "pages": pages},
+        }
 
     def _files_upload_v1(self, _p: dict[str, Any], _r: RecordedRequest) -> dict[str, Any]:
         raise _ApiError("method_deprecated")

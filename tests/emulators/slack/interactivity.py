@@ -211,6 +211,50 @@ class InteractivityMixin:
                 payload["container"]["thread_ts"] = message["thread_ts"]
         return payload
 
+    def home_action_payload(self, user: str, action_id: str) -> dict[str, Any]:
+        """A ``block_actions`` payload for pressing a button on ``user``'s published Home tab
+        (``container.type`` ``view``, the whole view attached, no channel or response_url).
+        The button must be in the view: nothing else can be pressed."""
+        view = self.home_views.get(user)
+        assert view is not None, f"{user} has no Home tab published"
+        buttons = [
+            element
+            for block in view.get("blocks") or []
+            for element in [*(block.get("elements") or []), block.get("accessory") or {}]
+            if element.get("type") == "button" and element.get("action_id") == action_id
+        ]
+        assert buttons, f"no button {action_id!r} on {user}'s Home tab"
+        button = buttons[0]
+        block_id = next(
+            (b.get("block_id", "") for b in view["blocks"] if button in (b.get("elements") or [])), ""
+        )
+        act: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "type": "button",
+            "text": button["text"],
+            "action_ts": f"{time.time():.6f}",
+        }
+        if "value" in button:
+            act["value"] = button["value"]
+        return {
+            "type": "block_actions",
+            "user": self._user_obj(user),
+            "api_app_id": APP_ID,
+            "token": self.verification_token,
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": self._issue_trigger_id(user=user, view_id=view["id"], action_id=action_id),
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": dict(view),
+            "actions": [act],
+        }
+
+    async def press_home_button(self, app_url: str, user: str, action_id: str) -> AppResponse:
+        """Press a button on ``user``'s Home tab."""
+        return await self.post_interactive(app_url, self.home_action_payload(user, action_id))
+
     async def post_interactive(
         self,
         app_url: str,

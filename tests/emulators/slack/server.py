@@ -73,7 +73,12 @@ class SlackServer:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
+        self.refused_views: list[dict[str, Any]] = []  # views refused by the Block Kit checks
+        self.refused_blocks: list[dict[str, Any]] = []  # message blocks refused likewise
         self.trigger_ids: dict[str, dict[str, Any]] = {}
+        self.assistant_threads: dict[tuple[str, str], dict[str, Any]] = {}
+        self.functions: dict[str, dict[str, Any]] = {}  # custom steps the app declares
+        self.executions: dict[str, dict[str, Any]] = {}  # their runs, by function_execution_id
         self._file_data: dict[str, bytes] = {}
         self._html_files: set[str] = set()
         self._response_urls: dict[str, dict[str, Any]] = {}
@@ -108,6 +113,7 @@ class SlackServer:
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             "files.info": self._files_info,
+            "files.list": self._files_list,
             "files.upload": self._files_upload_v1,
             "views.open": self._views_open,
             "views.push": self._views_push,
@@ -116,6 +122,11 @@ class SlackServer:
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
             "apps.connections.open": self._apps_connections_open,
+            "assistant.threads.setStatus": self._assistant_set_status,
+            "assistant.threads.setSuggestedPrompts": self._assistant_set_suggested_prompts,
+            "assistant.threads.setTitle": self._assistant_set_title,
+            "functions.completeSuccess": self._functions_complete_success,
+            "functions.completeError": self._functions_complete_error,
         }
 
     # ------------------------------------------------------------------ lifecycle
@@ -382,7 +393,11 @@ class SlackServer:
             return web.json_response({"ok": False, "error": "not_authed"})
         token = rec.token
         expected = self.app_token if method in _APP_TOKEN_METHODS else self.bot_token
-        if token != expected:
+        # A workflow step's just-in-time token works like the bot token while its step runs.
+        step_token = None if method in _APP_TOKEN_METHODS else self.workflow_token_valid(token)
+        if step_token is False:
+            return web.json_response({"ok": False, "error": "token_revoked"})
+        if token != expected and not step_token:
             wrong_kind = token in (self.app_token, self.bot_token)
             return web.json_response(
                 {"ok": False, "error": "not_allowed_token_type" if wrong_kind else "invalid_auth"}

@@ -1,4 +1,9 @@
-"""Web API ``views.*``: modals opened with a ``trigger_id``, pushed and updated; App Home views."""
+"""Web API ``views.*``: modals opened with a ``trigger_id``, pushed and updated; App Home views.
+
+Every view is checked as Slack checks it (``blockkit.py``): a view Slack would refuse gets
+``invalid_arguments`` with Slack's ``response_metadata.messages``; a stale ``hash`` gets
+``hash_conflict``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from tests.emulators.slack.blockkit import view_errors
 from tests.emulators.slack.constants import APP_ID, BOT_ID, TEAM_ID, _maybe_json
 from tests.emulators.slack.models import RecordedRequest, _ApiError
 
@@ -27,6 +33,12 @@ class ViewsMixin:
         view = _maybe_json(p.get("view"))
         if not isinstance(view, dict) or "type" not in view:
             raise _ApiError("invalid_arguments")
+        errors = view_errors(view, self.files.get)
+        if errors:
+            self.refused_views.append({"view": view, "errors": errors})
+            raise _ApiError("invalid_arguments", response_metadata={"messages": errors})
+        if previous is not None and p.get("hash") and p["hash"] != previous.get("hash"):
+            raise _ApiError("hash_conflict")
         vid = previous["id"] if previous else self._new_id("V")
         stored = {
             "id": vid,
@@ -71,8 +83,9 @@ class ViewsMixin:
         user = str(p.get("user_id") or "")
         if user not in self.users:
             raise _ApiError("user_not_found")
-        view = self._make_view(p, previous=self.home_views.get(user))
-        if view.get("type") != "home":
+        view = _maybe_json(p.get("view"))
+        if not isinstance(view, dict) or view.get("type") != "home":
             raise _ApiError("invalid_arguments")
-        self.home_views[user] = view
-        return {"view": dict(view)}
+        stored = self._make_view(p, previous=self.home_views.get(user))
+        self.home_views[user] = stored
+        return {"view": dict(stored)}
