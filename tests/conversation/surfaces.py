@@ -213,3 +213,56 @@ def _discord_buttons(message: dict[str, Any]) -> dict[str, str]:
             if len(parts) == 3 and parts[0] == "seedbot":
                 found[parts[1]] = parts[2]
     return found
+
+
+class WebDriver:
+    """The playground through its HTTP API (as its page uses it). It has one person,
+    `web:local`: scenarios with a second person run on the chat surfaces only."""
+
+    name = "web"
+    workspace = "web:local"
+
+    def __init__(self, playground: Any) -> None:  # tests.web.conftest.Playground
+        self.pg = playground
+
+    def key(self, person: int) -> str:
+        assert person == 0, "the playground has one person"
+        return "web:local"
+
+    async def _seen(self, thread: str) -> set[str]:
+        return {e["id"] for e in (await self.pg.thread(thread))["entries"]}
+
+    async def _answer(self, thread: str, before: set[str]) -> Answer:
+        def fresh(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [
+                e for e in entries if e["id"] not in before and e["kind"] in ("result", "refusal", "note")
+            ]
+
+        entries = await self.pg.until(
+            thread, lambda es: any(e["kind"] != "result" or e["actions"] for e in fresh(es)), 15.0
+        )
+        entry = fresh(entries)[0]
+        if entry["kind"] != "result":
+            return Answer(str(entry["text"]))
+        return Answer(result=Result(str(entry["job"]), len(entry["images"]), {"thread": thread}))
+
+    async def ask(self, text: str, person: int = 0) -> Answer:
+        thread = await self.pg.ask(text)
+        return await self._answer(thread, set())
+
+    async def reply(self, result: Result, text: str, person: int = 0) -> Answer:
+        thread = result.handle["thread"]
+        before = await self._seen(thread)
+        await self.pg.reply(thread, text)
+        return await self._answer(thread, before)
+
+    async def press(self, result: Result, action: str, person: int) -> Answer:
+        thread = result.handle["thread"]
+        before = await self._seen(thread)
+        said = await self.pg.press(result.job_id, action)
+        if said.get("say"):
+            return Answer(str(said["say"]))
+        return await self._answer(thread, before)
+
+    async def usage(self, person: int = 0) -> str:
+        return str(await self.pg.usage())

@@ -6,31 +6,75 @@ stacks against their emulators, on one bot process serving both.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from bot import messages
-from bot.request.models import JobKind
-from tests.conversation.surfaces import DiscordDriver, Driver, SlackDriver
-from tests.reliability.conftest import RunningBot, Stack
+from bot.app.runtime import Runtime
+from bot.ledger.base import QuotaStatus
+from bot.request.models import Job, JobKind, JobStatus
+from tests.conversation.surfaces import DiscordDriver, Driver, SlackDriver, WebDriver
+from tests.reliability.conftest import Stack
+from tests.web.conftest import OpenPlayground
 
-SURFACES = ["discord", "slack"]
+CHATS = ["discord", "slack"]  # surfaces with more than one person
+SURFACES = [*CHATS, "web"]
+
+
+class Core:
+    """What the scenarios read from the core beside what people see: usage, the jobs."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def usage(self, user_key: str) -> QuotaStatus:
+        return await self.runtime.ledger.quota(user_key)
+
+    async def jobs(self, user_key: str) -> list[Job]:
+        return await self.runtime.ledger.jobs_for_user(user_key, limit=500)
+
+    async def wait_closed(self, user_key: str, count: int, timeout: float = 15.0) -> list[Job]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            done = [
+                j for j in await self.jobs(user_key) if j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+            ]
+            if len(done) >= count:
+                return done
+            if loop.time() > deadline:
+                raise TimeoutError(f"{len(done)}/{count} jobs closed for {user_key}")
+            await asyncio.sleep(0.02)
+
+
+async def _on(name: str, stack: Stack, open_playground: OpenPlayground) -> tuple[Driver, Core]:
+    if name == "web":
+        pg = await open_playground(providers=["demo"], daily_images=6)
+        await pg.open_page()
+        return WebDriver(pg), Core(pg.runtime)
+    bot = await stack.start_bot(providers=["demo"], daily_images=6)
+    if name == "discord":
+        return DiscordDriver(stack.discord), Core(bot.runtime)
+    return SlackDriver(stack.slack, lambda: bot.slack_url), Core(bot.runtime)
 
 
 @pytest.fixture(params=SURFACES)
-async def surface(request: pytest.FixtureRequest, stack: Stack) -> AsyncIterator[tuple[Driver, RunningBot]]:
-    bot = await stack.start_bot(providers=["demo"], daily_images=6)
-    driver: Driver
-    if request.param == "discord":
-        driver = DiscordDriver(stack.discord)
-    else:
-        driver = SlackDriver(stack.slack, lambda: bot.slack_url)
-    yield driver, bot
+async def surface(
+    request: pytest.FixtureRequest, stack: Stack, open_playground: OpenPlayground
+) -> tuple[Driver, Core]:
+    return await _on(request.param, stack, open_playground)
 
 
-async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, RunningBot]) -> None:
+@pytest.fixture(params=CHATS)
+async def chat(
+    request: pytest.FixtureRequest, stack: Stack, open_playground: OpenPlayground
+) -> tuple[Driver, Core]:
+    return await _on(request.param, stack, open_playground)
+
+
+async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, Core]) -> None:
     driver, bot = surface
     first = await driver.ask("a red fox in snow --n 2")
     assert first.result is not None and first.result.images == 2
@@ -46,8 +90,8 @@ async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driv
     assert (await bot.usage(driver.key(0))).day_used == 3
 
 
-async def test_someone_else_may_reroll_and_pays_for_it(surface: tuple[Driver, RunningBot]) -> None:
-    driver, bot = surface
+async def test_someone_else_may_reroll_and_pays_for_it(chat: tuple[Driver, Core]) -> None:
+    driver, bot = chat
     first = await driver.ask("a quiet harbour")
     assert first.result is not None
     await bot.wait_closed(driver.key(0), 1)
@@ -60,8 +104,8 @@ async def test_someone_else_may_reroll_and_pays_for_it(surface: tuple[Driver, Ru
     assert (await bot.usage(driver.key(1))).day_used == 1
 
 
-async def test_owner_only_buttons_refuse_others_for_free(surface: tuple[Driver, RunningBot]) -> None:
-    driver, bot = surface
+async def test_owner_only_buttons_refuse_others_for_free(chat: tuple[Driver, Core]) -> None:
+    driver, bot = chat
     first = await driver.ask("a lighthouse")
     assert first.result is not None
     await bot.runtime.ledger.set_workspace_settings(driver.workspace, {"buttons": "owner"})
@@ -70,19 +114,26 @@ async def test_owner_only_buttons_refuse_others_for_free(surface: tuple[Driver, 
     assert (await bot.usage(driver.key(1))).day_used == 0
 
 
-async def test_a_stranger_may_not_delete(surface: tuple[Driver, RunningBot]) -> None:
-    driver, bot = surface
+async def test_a_stranger_may_not_delete(chat: tuple[Driver, Core]) -> None:
+    driver, bot = chat
     first = await driver.ask("a paper boat")
     assert first.result is not None
     refused = await driver.press(first.result, "delete", person=1)
     assert refused.text == messages.NOT_OWNER
     [job] = await bot.wait_closed(driver.key(0), 1)
     assert job.images_delivered == 1
+
+
+async def test_the_owner_deletes_a_result(surface: tuple[Driver, Core]) -> None:
+    driver, bot = surface
+    first = await driver.ask("a paper boat")
+    assert first.result is not None
+    await bot.wait_closed(driver.key(0), 1)
     deleted = await driver.press(first.result, "delete", person=0)
     assert deleted.text == messages.DELETED
 
 
-async def test_usage_shows_the_workspace_pool(surface: tuple[Driver, RunningBot]) -> None:
+async def test_usage_shows_the_workspace_pool(surface: tuple[Driver, Core]) -> None:
     driver, bot = surface
     await bot.runtime.ledger.set_workspace_settings(driver.workspace, {"pool": 50})
     first = await driver.ask("a kite")
@@ -94,7 +145,7 @@ async def test_usage_shows_the_workspace_pool(surface: tuple[Driver, RunningBot]
 
 
 async def test_a_request_over_the_quota_is_refused_and_costs_nothing(
-    surface: tuple[Driver, RunningBot],
+    surface: tuple[Driver, Core],
 ) -> None:
     driver, bot = surface
     refused = await driver.ask("a flock of birds --n 7")
