@@ -28,7 +28,7 @@ from adapters.discord_adapter.delivery import NO_PINGS
 from adapters.discord_adapter.replies import MessageHandler
 from adapters.discord_adapter.surface import DiscordSurface
 from adapters.discord_adapter.views import ResultButton, is_result_button
-from bot.app.invite import DISCORD_PERMISSION_BITS, DISCORD_SCOPES
+from bot.app.invite import DISCORD_PERMISSION_BITS, DISCORD_SCOPES, discord_user_install_url
 from bot.app.runtime import Runtime
 from bot.conversation.tasks import BackgroundTasks
 
@@ -77,6 +77,9 @@ class SeedBot(commands.Bot):
         await self.add_cog(ImageCommands(self, self.actions))
         await self.sync_commands()
         log.info("discord: invite the bot with %s", self.invite_url)
+        log.info(
+            "discord: or add it to your account with %s", discord_user_install_url(self.application_id or 0)
+        )
 
     async def sync_commands(self) -> None:
         guild_id = self.runtime.settings.discord_guild_id

@@ -22,7 +22,12 @@ from pydantic import ValidationError
 from bot import messages
 from bot.app.config import Settings, get_settings
 from bot.app.health import HealthServer
-from bot.app.invite import DISCORD_PERMISSIONS, discord_invite_url
+from bot.app.invite import (
+    DISCORD_PERMISSIONS,
+    DISCORD_USER_INSTALL,
+    discord_invite_url,
+    discord_user_install_url,
+)
 from bot.app.logs import RedactingFilter, configure_logging
 from bot.app.platform import Platform, load_factories
 from bot.app.runtime import Runtime, open_runtime
@@ -372,6 +377,9 @@ class _Doctor:
         self.say(
             f"          (scopes bot, applications.commands; permissions: {', '.join(DISCORD_PERMISSIONS)})"
         )
+        self.say(f"  user install: {discord_user_install_url(str(app.json().get('id')))}")
+        if DISCORD_USER_INSTALL not in (app.json().get("integration_types_config") or {}):
+            self.say("          (not enabled: Developer Portal -> Installation -> User Install)")
 
     async def _slack_call(self, http: httpx.AsyncClient, method: str, token: str) -> dict[str, Any] | None:
         url = f"{self.settings.slack_api_url}{method}"
