@@ -106,13 +106,13 @@ def result_layout(
 ) -> discord.ui.LayoutView:
     """A result's first message: `ping` (a mention, above the frame) pulls the requester into a
     thread; the prompt gets what the 4000 characters leave after the details."""
-    lines = details.lines()
-    room = TEXT_MAX - sum(len(line) for line in lines) - len(ping or "")
+    small_print = _cut("\n".join(details.lines()), TEXT_MAX // 2)  # long legends give way
+    room = TEXT_MAX - len(small_print) - len(ping or "")
     frame: discord.ui.Container[discord.ui.LayoutView] = discord.ui.Container(accent_colour=ACCENT)
     shown = _cut(prompt, room)
     if shown:
         frame.add_item(discord.ui.TextDisplay(shown))
-    frame.add_item(discord.ui.TextDisplay("\n".join(lines)))
+    frame.add_item(discord.ui.TextDisplay(small_print))
     frame.add_item(_gallery(names, prompt))
     if actions:
         frame.add_item(_buttons(job_id, actions))

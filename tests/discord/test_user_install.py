@@ -11,7 +11,7 @@ import pytest
 
 from adapters.discord_adapter import delivery
 from bot import messages
-from bot.request.models import JobStatus
+from bot.request.models import JobKind, JobStatus
 from tests.discord.conftest import (
     V2,
     StartBot,
@@ -21,6 +21,7 @@ from tests.discord.conftest import (
     gallery,
     job_id_of,
     notes,
+    png,
     text,
     wait_result,
 )
@@ -152,3 +153,25 @@ async def test_a_batch_too_big_for_the_follow_ups_is_fitted_into_them(
     assert all(sum(len(f[2]) for f in r.files) <= limit for r in uploads)
     assert sum(len(r.files) for r in uploads) == 15
     assert messages.REFITTED in notes(first)
+
+
+async def test_edit_with_seedream_on_a_friends_image_in_a_group_dm(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    bob = emu.add_user("bob")
+    group = emu.group_dm([HUMAN_USER_ID, bob["id"]])
+    cat = png(40, 30, (250, 120, 0))
+    photo = emu.add_message(
+        "my cat", channel_id=group["id"], author_id=bob["id"], attachments=[("cat.png", cat)]
+    )
+    bot = await start_bot()
+    menu = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, photo["id"])
+    assert menu.payload["context"] == 2
+    assert await menu.wait_ack() == 9  # the prompt modal
+    submit = await menu.submit_modal({"prompt": "make it night"})
+    assert await submit.wait_ack() == 5
+    result = await wait_result(emu, channel_id=group["id"])
+    job = await bot.wait_job(job_id_of(result))
+    assert (job.kind, job.status, job.workspace_id) == (JobKind.EDIT, JobStatus.SUCCEEDED, None)
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [cat]
+    assert _channel_calls(emu) == []
