@@ -278,6 +278,11 @@ class DiscordSurface:
         if not where:
             raise DeliveryError(f"job {job.id} has no channel")
         channel_id = int(where)
+        guild_id = int(job.workspace_id) if job.workspace_id else None
+        if guild_id and self.client.shard_count is None and self.client.get_guild(guild_id) is None:
+            # A server this (only) process is not in: the job was a guest's, answered only through
+            # its interaction, which is gone. Nothing to fetch or post there; the engine refunds.
+            raise DeliveryError(f"job {job.id}: not a member of server {guild_id}")
         try:
             channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(channel_id)
         except discord.HTTPException as exc:

@@ -14,6 +14,7 @@ from bot import messages
 from bot.request.models import JobKind, JobStatus
 from tests.discord.conftest import (
     V2,
+    SpawnBot,
     StartBot,
     buttons,
     details,
@@ -175,3 +176,44 @@ async def test_edit_with_seedream_on_a_friends_image_in_a_group_dm(
     assert (job.kind, job.status, job.workspace_id) == (JobKind.EDIT, JobStatus.SUCCEEDED, None)
     assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [cat]
     assert _channel_calls(emu) == []
+
+
+async def test_a_guest_job_cut_short_by_a_shutdown_is_not_promised_for_later(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    channel_id = _place(emu, "server")
+    async with ProviderEmulator() as providers:
+        providers.apiframe.pending_polls = 1_000_000  # a provider task the next start could resume
+        bot = await start_bot(**providers.settings_kwargs("apiframe"))
+        inter = await emu.send_slash_command("imagine", {"prompt": "a long exposure"}, channel_id=channel_id)
+        assert await inter.wait_ack() == 5
+        await eventually(lambda: providers.apiframe.polls >= 2)
+        await bot.runtime.engine.shutdown(0.05)  # type: ignore[attr-defined]
+        await bot.wait_idle()
+    # Not "it will be posted here later": the next process could not post it there.
+    [answer] = await inter.wait_followups(1)
+    assert text(answer) == messages.SHUTTING_DOWN and answer["flags"] & 64
+
+
+async def test_a_guest_job_left_by_a_crash_is_refunded_by_the_next_start_without_touching_the_channel(
+    emu: DiscordEmulator, spawn_bot: SpawnBot
+) -> None:
+    channel_id = _place(emu, "server")
+    async with ProviderEmulator() as providers:
+        env = {
+            "APIFRAME_API_KEY": providers.apiframe.api_key,
+            "APIFRAME_BASE_URL": providers.base_url("apiframe"),
+            "SEEDBOT_POLL_INTERVAL": "0.05",
+        }
+        providers.apiframe.pending_polls = 1_000_000
+        first_bot = await spawn_bot(**env)
+        inter = await emu.send_slash_command("imagine", {"prompt": "a slow sunrise"}, channel_id=channel_id)
+        assert await inter.wait_ack() == 5
+        await eventually(lambda: providers.apiframe.polls >= 2)
+        await first_bot.kill()
+        for task in providers.apiframe.tasks.values():
+            task.pending = 0  # finished at the provider while no bot was running
+        second_bot = await spawn_bot(**env)
+        await second_bot.wait_log(r"job \w+ failed: .*not a member of server")
+    assert _channel_calls(emu) == []  # not even a fetch of the channel
+    assert inter.followups_created == 0
