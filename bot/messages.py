@@ -450,6 +450,20 @@ def result_notes(
     return notes
 
 
+def answer_window_closed(minutes: int) -> str:
+    """A request that can be answered only for a while (a platform's reply window) ran out before
+    its images were ready: they are not posted and are refunded."""
+    return (
+        f"I can answer here only for {minutes} minutes after you ask, and your images weren't ready "
+        f"in time, so they won't be posted. {NOT_CHARGED} Please try again."
+    )
+
+
+def images_range(first: int, last: int, total: int) -> str:
+    """The caption of a result's later message ("Images 11–15 of 15")."""
+    return f"Images {first}–{last} of {total}"
+
+
 def results_in_thread(count: int) -> str:
     return f"{plural(count, 'image')} in the thread."
 

@@ -25,7 +25,7 @@ from discord.ext import commands
 
 from adapters.discord_adapter.commands import ImageCommands
 from adapters.discord_adapter.delivery import NO_PINGS
-from adapters.discord_adapter.invite import DISCORD_PERMISSION_BITS, DISCORD_SCOPES
+from adapters.discord_adapter.invite import DISCORD_PERMISSION_BITS, DISCORD_SCOPES, discord_user_install_url
 from adapters.discord_adapter.replies import MessageHandler
 from adapters.discord_adapter.settings import DiscordSettings
 from adapters.discord_adapter.surface import DiscordSurface
@@ -81,6 +81,9 @@ class SeedBot(commands.Bot):
         await self.add_cog(ImageCommands(self, self.actions))
         await self.sync_commands()
         log.info("discord: invite the bot with %s", self.invite_url)
+        log.info(
+            "discord: or add it to your account with %s", discord_user_install_url(self.application_id or 0)
+        )
 
     async def sync_commands(self) -> None:
         guild_id = self.settings.discord_guild_id

@@ -12,6 +12,11 @@
 
 Admin commands are visible to everyone (SEEDBOT_ADMINS need not have Manage Server) and
 checked when used: Manage Server in that server, or SEEDBOT_ADMINS.
+
+Installs: seedbot can be added to a server and to a person's account. The image commands and
+the context menu work from both installs, in servers, in the bot's DM and in group DMs and DMs
+between people (Discord's "private channel" context, only for a person's own install); /seedbot
+is for servers that installed the bot.
 """
 
 from __future__ import annotations
@@ -37,8 +42,8 @@ ASPECTS = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9")
 _ASPECT_CHOICES = [app_commands.Choice(name=a, value=a) for a in ASPECTS]
 _MODEL_CHOICES = [app_commands.Choice(name=spec.name, value=key) for key, spec in MODELS.items()]
 _FORMAT_CHOICES = [app_commands.Choice(name=f.upper(), value=f) for f in ("jpeg", "png")]
-_WHERE = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
-_INSTALLS = app_commands.allowed_installs(guilds=True, users=False)
+_WHERE = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+_INSTALLS = app_commands.allowed_installs(guilds=True, users=True)
 
 _SETTING_CHOICES = [app_commands.Choice(name=k, value=k) for k in SETTING_KEYS]
 Prompt = app_commands.Range[str, 1, 2000]
@@ -55,7 +60,12 @@ def _key(user: discord.abc.User) -> str:
 
 
 class ImageCommands(commands.Cog):
-    admin = app_commands.Group(name="seedbot", description=messages.COMMAND_ADMIN, guild_only=True)
+    admin = app_commands.Group(
+        name="seedbot",
+        description=messages.COMMAND_ADMIN,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+        allowed_installs=app_commands.AppInstallationType(guild=True),
+    )
     quota = app_commands.Group(name="quota", description=messages.COMMAND_ADMIN, parent=admin)
     server = app_commands.Group(name="settings", description=messages.COMMAND_ADMIN, parent=admin)
 
@@ -66,9 +76,9 @@ class ImageCommands(commands.Cog):
             name=messages.CONTEXT_EDIT_NAME, callback=self.edit_message
         )
         self.context_menu.allowed_contexts = app_commands.AppCommandContext(
-            guild=True, dm_channel=True, private_channel=False
+            guild=True, dm_channel=True, private_channel=True
         )
-        self.context_menu.allowed_installs = app_commands.AppInstallationType(guild=True, user=False)
+        self.context_menu.allowed_installs = app_commands.AppInstallationType(guild=True, user=True)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.context_menu)

@@ -1,20 +1,29 @@
 """Where a job shows its progress and posts its result.
 
 Every job has an *anchor*: the message that shows "Queued #2" / "Generating… 12s ███░░ 40%"
-and that the result grows from.
+and that the result grows from. Everything is drawn with the Components V2 layouts of layout.py.
 
     InteractionAnchor  the deferred response of a slash command, button or modal (edited through
-                       the interaction token, valid 15 minutes; after that, channel messages)
+                       the interaction token, valid 15 minutes; after that, channel messages
+                       where the bot is a member)
     MessageAnchor      the bot's reply to a mention or a reply-to-edit
     ResumedAnchor      a job resumed after a restart: only its ids are known (REST only)
 
+Where the bot is not a member (someone's own install used in a server without the bot, in a
+group DM or a DM between people) it can answer only through the interaction: no threads, no
+posts or fetches of its own, at most 5 follow-ups per interaction (Discord's limit for a
+user-installed app the server has not installed), and nothing at all once the 15-minute token is
+gone. Such an anchor packs a batch into the messages it has left, and when the token is about to
+run out before the images are ready it says so in the response and posts nothing later (the
+engine refunds what was not delivered).
+
 The result (ResultDelivery, the engine's deliver callback): the images are refitted to the
-upload limit (bot.media.images.fit_to_limit; the embed says so) and packed into messages of at most
-10 files. In a server text channel where the bot may start threads, a thread named from the
-prompt is started from the anchor and the result goes there, under a ping of the requester; in
-DMs, threads, or where threads are not allowed, the anchor itself becomes the result. Later
-edits and re-rolls are asked for from inside the thread, so they land there. No message ever
-pings @everyone or roles.
+upload limit (bot.media.images.fit_to_limit; the details say so) and packed into messages of at
+most 10 files, a gallery each. In a server text channel where the bot may start threads, a thread
+named from the prompt is started from the anchor and the result goes there, under a ping of the
+requester; in DMs, threads, or where threads are not allowed, the anchor itself becomes the
+result. Later edits and re-rolls are asked for from inside the thread, so they land there. No
+message ever pings @everyone or roles.
 """
 
 from __future__ import annotations
@@ -23,16 +32,18 @@ import asyncio
 import contextlib
 import io
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import discord
 
-from adapters.discord_adapter.views import result_view
+from adapters.discord_adapter.layout import Details, more_layout, notice, result_layout
 from bot import messages
-from bot.conversation.surface import Delivery
+from bot.conversation.surface import RESULT_ACTIONS, Delivery
+from bot.errors import DeliveryError
 from bot.media.images import fit_to_limit
 from bot.request.models import GeneratedImage, GenerationResult, PostTarget
 from bot.request.validation import get_model
@@ -40,15 +51,20 @@ from bot.request.validation import get_model
 __all__ = [
     "FILES_PER_MESSAGE",
     "NO_PINGS",
+    "TOKEN_LIFETIME",
+    "TOKEN_NOTICE",
+    "USER_INSTALL_FOLLOWUPS",
     "Anchor",
     "InteractionAnchor",
     "MessageAnchor",
+    "NoRoute",
     "Post",
     "ResultDelivery",
     "ResumedAnchor",
+    "bot_is_member",
     "fit_images",
     "pack",
-    "result_embed",
+    "result_details",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,13 +72,32 @@ log = logging.getLogger(__name__)
 FILES_PER_MESSAGE = 10
 NO_PINGS = discord.AllowedMentions.none()
 THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440
-EMBED_COLOUR = discord.Colour(0x3B82F6)
-HEADER_PROMPT_MAX = 1500  # a message holds 2000 characters
+HEADER_PROMPT_MAX = 1500
+TOKEN_LIFETIME = 15 * 60.0  # seconds an interaction token works (Discord: 15 minutes)
+TOKEN_NOTICE = 60.0  # give up this long before it ends, while the response can still say so
+USER_INSTALL_FOLLOWUPS = 5  # follow-ups per interaction of a user install the server lacks
 _THREAD_TYPES = (
     discord.ChannelType.public_thread,
     discord.ChannelType.private_thread,
     discord.ChannelType.news_thread,
 )
+
+
+class NoRoute(Exception):
+    """Nothing more can be posted for this anchor (no membership, the token is gone)."""
+
+
+def bot_is_member(interaction: discord.Interaction[Any]) -> bool:
+    """The bot may act in the interaction's channel itself (post, start threads, fetch), not only
+    answer through the interaction: the server installed it and it is in the server (cached), or
+    it is the bot's own DM. Not in group DMs or DMs between people (a user install)."""
+    if interaction.guild_id is None:
+        return not interaction.context.private_channel and not isinstance(
+            interaction.channel, discord.GroupChannel
+        )
+    return (
+        interaction.is_guild_integration() and interaction.client.get_guild(interaction.guild_id) is not None
+    )
 
 
 # Where a resumed job can post (what fetching a channel id may give).
@@ -82,36 +117,33 @@ def is_thread(channel: object) -> bool:
 
 @dataclass
 class Post:
-    """One message's worth of a result. Files are made fresh for every attempt to send."""
+    """One message's worth: a layout and the files it shows. Files are made fresh for every
+    attempt to send."""
 
-    content: str | None = None
-    embeds: list[discord.Embed] = field(default_factory=list)
+    view: discord.ui.LayoutView
     images: list[tuple[str, bytes]] = field(default_factory=list)  # (filename, data)
-    view: discord.ui.View | None = None
     mentions: discord.AllowedMentions = NO_PINGS
 
     def files(self) -> list[discord.File]:
         return [discord.File(io.BytesIO(data), filename=name) for name, data in self.images]
 
     def as_send(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "content": self.content,
-            "embeds": self.embeds,
-            "files": self.files(),
-            "allowed_mentions": self.mentions,
-        }
-        if self.view is not None:
-            out["view"] = self.view
-        return out
+        return {"view": self.view, "files": self.files(), "allowed_mentions": self.mentions}
 
     def as_edit(self) -> dict[str, Any]:
+        # content null and embeds [] turn a message that had them into a V2 one (Discord's rule);
+        # on a V2 message they change nothing.
         return {
-            "content": self.content,
-            "embeds": self.embeds,
-            "attachments": self.files(),
+            "content": None,
+            "embeds": [],
             "view": self.view,
+            "attachments": self.files(),
             "allowed_mentions": self.mentions,
         }
+
+
+def said(text: str, mentions: discord.AllowedMentions = NO_PINGS) -> Post:
+    return Post(notice(text), mentions=mentions)
 
 
 class Anchor(ABC):
@@ -123,6 +155,7 @@ class Anchor(ABC):
     filesize_limit: int
     message_id: int | None = None
     delivered = False  # the anchor shows a result now: never remove it
+    member = True  # the bot may post in the channel itself (not only through an interaction)
 
     @property
     def requester_mention(self) -> str:
@@ -139,6 +172,14 @@ class Anchor(ABC):
             thread_id=cid if self.in_thread else None,
             message_id=str(self.message_id) if self.message_id else None,
         )
+
+    def open_for_result(self) -> bool:
+        """A result may still be posted here (False once the anchor gave up and said so)."""
+        return True
+
+    def room(self) -> int | None:
+        """How many messages a result may use here (None: as many as it needs)."""
+        return None
 
     @abstractmethod
     async def prepare(self, text: str) -> None:
@@ -158,7 +199,8 @@ class Anchor(ABC):
 
     @abstractmethod
     async def send(self, post: Post) -> discord.Message:
-        """Another message in the anchor's place (a followup, or a channel message)."""
+        """Another message in the anchor's place (a followup, or a channel message); NoRoute when
+        there is none left."""
 
     @abstractmethod
     async def fail(self, text: str) -> None:
@@ -209,7 +251,8 @@ def _thread_parent(channel: object, perms: discord.Permissions) -> discord.TextC
 
 
 class InteractionAnchor(Anchor):
-    """The (deferred) response of an interaction. Call `defer()` first thing."""
+    """The (deferred) response of an interaction. Call `defer()` first thing; for a job, `watch()`
+    after it and `close()` when the turn is over."""
 
     def __init__(self, interaction: discord.Interaction[Any]) -> None:
         self.interaction = interaction
@@ -221,43 +264,109 @@ class InteractionAnchor(Anchor):
             self.channel = interaction.client.get_partial_messageable(self.channel_id)
         self.requester_id = interaction.user.id
         self.filesize_limit = interaction.filesize_limit
-        self.expired = False
+        self.member = bot_is_member(interaction)
+        # Discord caps follow-ups at 5 when only the user's install authorised the interaction;
+        # discord.py says only whether the server's did, so anything else is held to 5.
+        self.followup_limit = None if interaction.is_guild_integration() else USER_INSTALL_FOLLOWUPS
+        self.followups = 0
+        age = max(0.0, (discord.utils.utcnow() - interaction.created_at).total_seconds())
+        self.deadline = time.monotonic() + TOKEN_LIFETIME - age
+        self.expired = False  # the token no longer works
+        self.closed = False  # gave up before the token ran out (and said so): post nothing more
+        self.delivering = False
+        self._watch: asyncio.Task[None] | None = None
 
     async def defer(self, *, ephemeral: bool = False) -> None:
         response = await self.interaction.response.defer(thinking=True, ephemeral=ephemeral)
         if response is not None and response.message_id is not None:
             self.message_id = response.message_id
 
+    # -- the token's lifetime where it is the only way to answer ---------------------------------
+
+    def watch(self) -> None:
+        """Where the interaction is the only way to answer: shortly before the token runs out,
+        if no result has been posted, say so and take nothing more."""
+        if self.member or self._watch is not None:
+            return
+        self._watch = asyncio.create_task(self._close_in_time(), name=f"token {self.interaction.id}")
+
+    def close(self) -> None:
+        if self._watch is not None and not self._watch.done():
+            self._watch.cancel()
+
+    async def _close_in_time(self) -> None:
+        await asyncio.sleep(max(0.0, self.deadline - TOKEN_NOTICE - time.monotonic()))
+        if self.delivered or self.delivering or self.expired:
+            return
+        self.closed = True
+        log.info(
+            "discord: interaction %s: the answer window is closing; no result will follow",
+            self.interaction.id,
+        )
+        minutes = max(1, round(TOKEN_LIFETIME / 60))
+        try:
+            await self.interaction.edit_original_response(
+                **said(messages.answer_window_closed(minutes)).as_edit()
+            )
+        except discord.HTTPException as exc:
+            log.info("discord: interaction %s: could not say so (%s)", self.interaction.id, exc.status)
+
+    def open_for_result(self) -> bool:
+        return not self.closed
+
+    def room(self) -> int | None:
+        if self.member or self.followup_limit is None:
+            return None
+        return 1 + max(0, self.followup_limit - self.followups)  # the response, then follow-ups
+
+    def _may_follow_up(self) -> bool:
+        if self.expired or self.closed:
+            return False
+        return self.followup_limit is None or self.followups < self.followup_limit
+
+    # -- posting ---------------------------------------------------------------------------------
+
     async def prepare(self, text: str) -> None:
         return None  # the deferred response is the anchor
 
     def thread_parent(self) -> discord.TextChannel | None:
-        if self.interaction.guild_id is None:
+        if self.interaction.guild_id is None or not self.member:
             return None
         return _thread_parent(self.interaction.channel, self.interaction.app_permissions)
 
     async def _original(self, **fields: Any) -> discord.Message | None:
-        if self.expired:
+        if self.expired or self.closed:
             return None
         try:
             return await self.interaction.edit_original_response(**fields)
         except discord.NotFound:  # the token expired (15 minutes) or the response is gone
             self.expired = True
-            log.info("discord: interaction %s expired; using channel messages", self.interaction.id)
+            log.info("discord: interaction %s expired", self.interaction.id)
             return None
 
+    async def _follow_up(self, post: Post, *, ephemeral: bool = False) -> discord.Message | None:
+        if not self._may_follow_up():
+            return None
+        try:
+            message = await self.interaction.followup.send(wait=True, ephemeral=ephemeral, **post.as_send())
+        except discord.NotFound:
+            self.expired = True
+            return None
+        self.followups += 1
+        return message
+
     async def show(self, text: str) -> None:
-        await self._original(content=text, allowed_mentions=NO_PINGS)
+        await self._original(**said(text).as_edit())
 
     async def become(self, post: Post) -> discord.Message | None:
         return await self._original(**post.as_edit())
 
     async def send(self, post: Post) -> discord.Message:
-        if not self.expired:
-            try:
-                return await self.interaction.followup.send(wait=True, **post.as_send())
-            except discord.NotFound:
-                self.expired = True
+        message = await self._follow_up(post)
+        if message is not None:
+            return message
+        if not self.member:
+            raise NoRoute(f"interaction {self.interaction.id}: no follow-up left and no channel of ours")
         return await self.channel.send(**post.as_send())
 
     async def hold(self) -> None:
@@ -267,26 +376,39 @@ class InteractionAnchor(Anchor):
     async def whisper(self, text: str) -> None:
         response = self.interaction.response
         if not response.is_done():
-            await response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
-        else:
-            await self.interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+            await response.send_message(ephemeral=True, **said(text).as_send())
+            return
+        if await self._follow_up(said(text), ephemeral=True) is None:
+            log.info("discord: interaction %s: no way left to answer privately", self.interaction.id)
 
     async def fail(self, text: str) -> None:
         interaction = self.interaction
         if not interaction.response.is_done():
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+            await interaction.response.send_message(ephemeral=True, **said(text).as_send())
             return
+        if self.closed:
+            return  # the response already says why nothing came
         if not self.expired:
             if not self.delivered:  # the public "thinking…"/progress message goes; the error is private
                 with contextlib.suppress(discord.HTTPException):
                     await interaction.delete_original_response()
-            try:
-                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+            if await self._follow_up(said(text), ephemeral=True) is not None:
                 return
-            except discord.NotFound:
-                self.expired = True
+        if not self.member:
+            log.info(
+                "discord: interaction %s: too late to tell %s: %s", interaction.id, self.requester_id, text
+            )
+            return
         # Too late for a private answer: say it in the channel, to them.
-        await self.channel.send(f"<@{self.requester_id}> {text}", allowed_mentions=ping(self.requester_id))
+        await self.channel.send(**said(f"<@{self.requester_id}> {text}", ping(self.requester_id)).as_send())
+
+    async def delete_pressed(self) -> None:
+        """Remove the message whose button was pressed, through this (component) interaction:
+        a deferred update makes that message the response."""
+        if not self.interaction.response.is_done():
+            await self.interaction.response.defer()
+        with contextlib.suppress(discord.NotFound):
+            await self.interaction.delete_original_response()
 
 
 class MessageAnchor(Anchor):
@@ -306,7 +428,7 @@ class MessageAnchor(Anchor):
     async def prepare(self, text: str) -> None:
         if self.status is not None:
             return
-        self.status = await self.trigger.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+        self.status = await self.trigger.reply(mention_author=False, **said(text).as_send())
         self.message_id = self.status.id
 
     def thread_parent(self) -> discord.TextChannel | None:
@@ -317,7 +439,7 @@ class MessageAnchor(Anchor):
 
     async def show(self, text: str) -> None:
         if self.status is not None:
-            await self.status.edit(content=text, allowed_mentions=NO_PINGS)
+            await self.status.edit(**said(text).as_edit())
 
     async def become(self, post: Post) -> discord.Message | None:
         if self.status is None:
@@ -331,16 +453,14 @@ class MessageAnchor(Anchor):
         return await self.channel.send(**post.as_send())
 
     async def whisper(self, text: str) -> None:
-        await self.trigger.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+        await self.trigger.reply(mention_author=False, **said(text).as_send())
 
     async def fail(self, text: str) -> None:
         if self.status is not None and not self.delivered:
             with contextlib.suppress(discord.HTTPException):
-                await self.status.edit(
-                    content=text, embeds=[], attachments=[], view=None, allowed_mentions=NO_PINGS
-                )
+                await self.status.edit(**said(text).as_edit())
                 return
-        await self.trigger.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+        await self.trigger.reply(mention_author=False, **said(text).as_send())
 
 
 class ResumedAnchor(Anchor):
@@ -383,7 +503,7 @@ class ResumedAnchor(Anchor):
     async def show(self, text: str) -> None:
         message = self._anchor_message()
         if message is not None:
-            await message.edit(content=text, allowed_mentions=NO_PINGS)
+            await message.edit(**said(text).as_edit())
 
     async def become(self, post: Post) -> discord.Message | None:
         message = self._anchor_message()
@@ -408,7 +528,7 @@ class ResumedAnchor(Anchor):
                 return
         except discord.HTTPException:
             pass
-        await self.send(Post(content=f"<@{self.requester_id}> {text}", mentions=ping(self.requester_id)))
+        await self.send(said(f"<@{self.requester_id}> {text}", ping(self.requester_id)))
 
 
 def fit_images(images: Sequence[GeneratedImage], limit: int) -> tuple[list[GeneratedImage], bool]:
@@ -439,6 +559,22 @@ def pack(sizes: Sequence[int], limit: int, per_message: int = FILES_PER_MESSAGE)
     return groups
 
 
+async def fit_and_pack(
+    images: Sequence[GeneratedImage], limit: int, room: int | None
+) -> tuple[list[GeneratedImage], bool, list[list[int]]]:
+    """The images fitted to the upload limit and grouped into at most `room` messages: when the
+    plain packing needs more, every image is fitted into an even share of a message so the batch
+    fits (a group beyond `room` is left out: it cannot be posted)."""
+    fitted, refitted = await asyncio.to_thread(fit_images, images, limit)
+    groups = pack([len(i.data) for i in fitted], limit)
+    if room is None or len(groups) <= room or not fitted:
+        return fitted, refitted, groups
+    per = min(FILES_PER_MESSAGE, -(-len(images) // room))
+    fitted, refitted = await asyncio.to_thread(fit_images, images, max(1, limit // per))
+    groups = pack([len(i.data) for i in fitted], limit, per)
+    return fitted, refitted, groups[:room]
+
+
 def _model_name(key: str) -> str:
     try:
         return get_model(key).name
@@ -446,33 +582,39 @@ def _model_name(key: str) -> str:
         return key
 
 
-def result_embed(
+def result_details(
     result: GenerationResult,
     *,
-    prompt: str,
     left: int | None,
-    delivered: int,
+    made: int,
+    posted: int,
     refitted: bool,
     legend: str,
-) -> discord.Embed:
-    embed = discord.Embed(description=prompt[:4000], colour=EMBED_COLOUR)
-    embed.add_field(name=messages.LABEL_MODEL, value=_model_name(result.model))
-    embed.add_field(name=messages.LABEL_SIZE, value=result.size)
-    embed.add_field(name=messages.LABEL_PROVIDER, value=result.provider)
-    embed.add_field(name=messages.LABEL_TIME, value=messages.seconds(result.elapsed))
-    embed.add_field(name=messages.LABEL_LEFT_TODAY, value=messages.UNLIMITED if left is None else str(left))
-    if legend:
-        embed.add_field(name=messages.LABEL_REFERENCES, value=legend[:1024], inline=False)
+) -> Details:
+    """The lines under the prompt: what was made and how, what the requester has left (images
+    that could not be posted are about to be refunded, so they count as left), and notes."""
+    if left is not None and posted < made:
+        left += (made - posted) * result.weight
     notes = messages.result_notes(
-        delivered=delivered,
+        delivered=made,
         requested=result.requested,
         refitted=refitted,
         demo=result.demo,
         weight=result.weight,
     )
-    if notes:
-        embed.set_footer(text="\n".join(notes)[:2048])
-    return embed
+    if posted < made:
+        notes.append(messages.not_posted(posted, made, result.weight))
+    return Details(
+        fields=(
+            (messages.LABEL_MODEL, _model_name(result.model)),
+            (messages.LABEL_SIZE, result.size),
+            (messages.LABEL_PROVIDER, result.provider),
+            (messages.LABEL_TIME, messages.seconds(result.elapsed)),
+            (messages.LABEL_LEFT_TODAY, messages.UNLIMITED if left is None else str(left)),
+        ),
+        references=legend,
+        notes=tuple(notes),
+    )
 
 
 @dataclass
@@ -484,41 +626,66 @@ class ResultDelivery:
     requester_name: str
     left: int | None  # quota units left once settled (None: unlimited)
     legend: str = ""
+    actions: Sequence[str] = RESULT_ACTIONS
 
     async def __call__(self, result: GenerationResult) -> Delivery:
         anchor = self.anchor
+        if not anchor.open_for_result():
+            raise DeliveryError(f"job {result.job_id}: the answer window closed before delivery")
+        if isinstance(anchor, InteractionAnchor):
+            anchor.delivering = True
+        try:
+            return await self._deliver(result)
+        finally:
+            if isinstance(anchor, InteractionAnchor):
+                anchor.delivering = False
+
+    async def _deliver(self, result: GenerationResult) -> Delivery:
+        anchor = self.anchor
         limit = anchor.filesize_limit
-        images, refitted = await asyncio.to_thread(fit_images, result.images, limit)
+        images, refitted, groups = await fit_and_pack(result.images, limit, anchor.room())
         if not images:
             return Delivery(delivered=0)
-        embed = result_embed(
-            result,
-            prompt=self.prompt,
-            left=self.left,
-            delivered=len(images),
-            refitted=refitted,
-            legend=self.legend,
-        )
+        made = len(images)
+        planned = sum(len(group) for group in groups)
         files = [
             (f"seedbot-{result.job_id}-{i}.{image.extension}", image.data)
             for i, image in enumerate(images, start=1)
         ]
-        groups = pack([len(data) for _, data in files], limit)
         thread = await anchor.start_thread(messages.thread_name(self.prompt))
+
+        def post_for(n: int, group: list[int], *, pinged: bool, posted: int = planned) -> Post:
+            names = [files[i][0] for i in group]
+            if n == 0:
+                details = result_details(
+                    result, left=self.left, made=made, posted=posted, refitted=refitted, legend=self.legend
+                )
+                view = result_layout(
+                    job_id=result.job_id,
+                    prompt=self.prompt,
+                    details=details,
+                    names=names,
+                    actions=self.actions,
+                    ping=anchor.requester_mention if pinged else None,
+                )
+            else:
+                view = more_layout(
+                    job_id=result.job_id,
+                    prompt=self.prompt,
+                    names=names,
+                    first=group[0] + 1,
+                    total=made,
+                    actions=("delete",) if "delete" in self.actions else (),
+                )
+            mentions = ping(anchor.requester_id) if pinged else NO_PINGS
+            return Post(view, [files[i] for i in group], mentions)
+
         posted: list[discord.Message] = []
         delivered = 0
         for n, group in enumerate(groups):
-            post = Post(images=[files[i] for i in group])
-            if n == 0:
-                post.embeds = [embed]
-                post.view = result_view(result.job_id)
             if thread is not None and n == 0:
                 try:  # the requester is pinged, and so joins the thread
-                    message = await thread.send(
-                        **replace(
-                            post, content=anchor.requester_mention, mentions=ping(anchor.requester_id)
-                        ).as_send()
-                    )
+                    message = await thread.send(**post_for(0, group, pinged=True).as_send())
                 except discord.HTTPException as exc:
                     log.info(
                         "discord: could not post in thread %s (%s); posting inline", thread.id, exc.status
@@ -528,6 +695,7 @@ class ResultDelivery:
                     posted.append(message)
                     delivered += len(group)
                     continue
+            post = post_for(n, group, pinged=False)
             try:
                 if thread is not None:
                     message = await thread.send(**post.as_send())
@@ -536,15 +704,19 @@ class ResultDelivery:
                     anchor.delivered = True
                 else:
                     message = await anchor.send(post)
-            except discord.HTTPException:
+            except (discord.HTTPException, NoRoute) as exc:
                 if not delivered:
+                    if isinstance(exc, NoRoute):
+                        raise DeliveryError(str(exc)) from exc
                     raise  # nothing reached the user: the engine refunds everything
                 log.warning("discord: job %s: only %d image(s) posted", result.job_id, delivered)
                 break
             posted.append(message)
             delivered += len(group)
-        if posted and delivered < len(images):
-            await self._note_unposted(posted[0], result, len(images), delivered, refitted)
+        if posted and delivered != planned:
+            await self._note_unposted(
+                posted[0], post_for(0, groups[0], pinged=thread is not None, posted=delivered)
+            )
         if thread is not None:
             prompt = (
                 self.prompt
@@ -560,23 +732,13 @@ class ResultDelivery:
         thread_id = str(thread.id) if thread is not None else anchor.target().thread_id
         return Delivery(delivered=delivered, message_ids=tuple(dict.fromkeys(ids)), thread_id=thread_id)
 
-    async def _note_unposted(
-        self, first: discord.Message, result: GenerationResult, made: int, posted: int, refitted: bool
-    ) -> None:
-        """Images past the first messages could not be posted (they are refunded): say so under
-        the first one, with the quota it shows corrected."""
-        left = self.left
-        embed = result_embed(
-            result,
-            prompt=self.prompt,
-            left=None if left is None else left + (made - posted) * result.weight,
-            delivered=made,
-            refitted=refitted,
-            legend=self.legend,
-        )
-        notes = [embed.footer.text] if embed.footer.text else []
-        embed.set_footer(text="\n".join([*notes, messages.not_posted(posted, made, result.weight)])[:2048])
+    @staticmethod
+    async def _note_unposted(first: discord.Message, corrected: Post) -> None:
+        """Images past the first messages could not be posted (they are refunded): say so in the
+        first one, with the quota it shows corrected. Its files are already there."""
         try:
-            await first.edit(embed=embed)
+            await first.edit(
+                content=None, embeds=[], view=corrected.view, allowed_mentions=corrected.mentions
+            )
         except discord.HTTPException as exc:
-            log.info("discord: job %s: could not add the unposted note (%s)", result.job_id, exc.status)
+            log.info("discord: could not add the unposted note to %s (%s)", first.id, exc.status)

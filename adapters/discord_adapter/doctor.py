@@ -8,9 +8,11 @@ import httpx
 
 from adapters.discord_adapter.invite import (
     DISCORD_PERMISSIONS,
+    DISCORD_USER_INSTALL,
     REFUSED_LOGIN,
     application_id_from_token,
     discord_invite_url,
+    discord_user_install_url,
     token_shape_problem,
 )
 from adapters.discord_adapter.settings import DiscordSettings
@@ -19,11 +21,14 @@ from bot.app.doctor import Checkup
 __all__ = ["check_discord"]
 
 
-def _invite(checkup: Checkup, application_id: str, source: str) -> None:
+def _invite(checkup: Checkup, application_id: str, source: str, *, user_install: bool | None = None) -> None:
     checkup.say(f"  invite: {discord_invite_url(application_id)}")
     checkup.say(
         f"          (scopes bot, applications.commands; permissions: {', '.join(DISCORD_PERMISSIONS)})"
     )
+    checkup.say(f"  user install: {discord_user_install_url(application_id)}")
+    if user_install is False:
+        checkup.say("          (not enabled: Developer Portal -> Installation -> User Install)")
     if source:
         checkup.say(f"          ({source})")
 
@@ -68,4 +73,5 @@ async def check_discord(settings: DiscordSettings, checkup: Checkup, http: httpx
     except (ValueError, KeyError, TypeError):
         checkup.problem(f"{base} did not answer /oauth2/applications/@me with an application id")
         return
-    _invite(checkup, application_id, "")
+    types = app.json().get("integration_types_config") or {}
+    _invite(checkup, application_id, "", user_install=DISCORD_USER_INSTALL in types)

@@ -12,9 +12,11 @@ __all__ = [
     "DISCORD_PERMISSIONS",
     "DISCORD_PERMISSION_BITS",
     "DISCORD_SCOPES",
+    "DISCORD_USER_INSTALL",
     "REFUSED_LOGIN",
     "application_id_from_token",
     "discord_invite_url",
+    "discord_user_install_url",
     "token_shape_problem",
 ]
 
@@ -32,6 +34,11 @@ DISCORD_PERMISSIONS = {
     "Send Messages in Threads": 1 << 38,
 }
 DISCORD_PERMISSION_BITS = sum(DISCORD_PERMISSIONS.values())
+# Two installs: to a server (the scopes and permissions above) and to a person's account
+# (`integration_type=1`, `applications.commands` only: no bot user, no permissions; the commands
+# then work wherever that person is, answered through the command itself). The application must
+# allow "User Install" in the Developer Portal (Installation).
+DISCORD_USER_INSTALL = "1"  # the application integration type USER_INSTALL (GUILD_INSTALL is "0")
 
 # What `seedbot run` and `seedbot doctor` say when Discord answers 401 to the token.
 REFUSED_LOGIN = (
@@ -72,3 +79,11 @@ def token_shape_problem(token: str) -> str | None:
     if not _TOKEN.fullmatch(token) or application_id_from_token(token) is None:
         return f"DISCORD_TOKEN is not shaped like a bot token (three parts joined by dots): {where}"
     return None
+
+
+def discord_user_install_url(application_id: int | str) -> str:
+    """The link that adds seedbot to a person's account (their own install)."""
+    return (
+        f"https://discord.com/oauth2/authorize?client_id={application_id}"
+        f"&integration_type={DISCORD_USER_INSTALL}&scope=applications.commands"
+    )

@@ -20,7 +20,7 @@ from typing import Any
 import discord
 
 from adapters.discord_adapter.attachments import image_attachments
-from adapters.discord_adapter.delivery import NO_PINGS
+from adapters.discord_adapter.delivery import said
 from adapters.discord_adapter.surface import DiscordSurface
 from adapters.discord_adapter.text import mentions_bot, prompt_from_message
 from bot import messages
@@ -84,6 +84,6 @@ class MessageHandler:
     @staticmethod
     async def _answer(message: discord.Message, text: str) -> None:
         try:
-            await message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+            await message.reply(mention_author=False, **said(text).as_send())
         except discord.HTTPException as exc:
             log.info("discord: could not answer message %s: %s", message.id, exc.status)

@@ -1,7 +1,10 @@
 """The conversation's Reply on Discord: an anchor (see delivery.py) shows what the core says.
 
 Discord refusing the bot a channel (403) becomes CannotPost, which the conversation turns into
-the usual plain answer; everything else is rendered by the anchor and ResultDelivery.
+the usual plain answer; everything else is rendered by the anchor and ResultDelivery. Where the
+bot is not a member, Delete removes the message whose button was pressed through that button's
+interaction (a later message of the same result has its own Delete), and a job cut short by a
+restart is not promised to come back: the next process could not post it there.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import TypeVar
 
 import discord
 
-from adapters.discord_adapter.delivery import Anchor, ResultDelivery
+from adapters.discord_adapter.delivery import Anchor, InteractionAnchor, ResultDelivery
 from bot import messages
 from bot.conversation.surface import Arrived, Delivery, Shown
 from bot.errors import CannotPost
@@ -57,6 +60,7 @@ class DiscordReply:
             requester_name=shown.requester or self.anchor.requester_mention,
             left=shown.left,
             legend=shown.legend,
+            actions=shown.actions,
         )
         return await deliver(shown.result)
 
@@ -67,10 +71,14 @@ class DiscordReply:
             log.info("discord: may not answer in %s", self.anchor.channel_id)
 
     async def say(self, text: str) -> None:
-        await self.anchor.whisper(text[:2000])
+        await self.anchor.whisper(text)
 
     async def delete(self, job: Job) -> None:
-        await self.anchor.hold()  # deleting takes a few calls: acknowledge first (privately)
+        anchor = self.anchor
+        if isinstance(anchor, InteractionAnchor) and not anchor.member:
+            await anchor.delete_pressed()  # no channel of ours: only through this interaction
+            return
+        await anchor.hold()  # deleting takes a few calls: acknowledge first (privately)
         channel = self.anchor.channel
         ids = {int(m) for m in job.result_message_ids}
         pressed = self.pressed
@@ -83,7 +91,7 @@ class DiscordReply:
                 await discord.PartialMessage(channel=channel, id=message_id).delete()  # type: ignore[arg-type]
 
     async def interrupted(self, resumes: bool) -> None:
-        if resumes:
+        if resumes and self.anchor.member:
             await self.anchor.show(messages.RESUMES_AFTER_RESTART)
         else:
             await self.anchor.fail(messages.SHUTTING_DOWN)

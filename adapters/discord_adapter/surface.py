@@ -10,6 +10,11 @@
 Interactions that make images are deferred first thing; the turn then runs as a tracked
 background task (a shutdown lets it finish, then cancels it and the engine refunds). What a
 user may do, and every word they read, is decided in bot/conversation.
+
+Seedbot can be installed to a server or to a person's account. Where the bot is not a member
+(a person's own install used in a server without the bot, a group DM, a DM between people) the
+requester is a *guest*: only their own quota applies, and the anchor answers only through the
+interaction (see delivery.py).
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from typing import Any
 import discord
 
 from adapters.discord_adapter.attachments import DiscordAttachments, image_attachments
-from adapters.discord_adapter.delivery import NO_PINGS, InteractionAnchor, MessageAnchor, ResumedAnchor
+from adapters.discord_adapter.delivery import (
+    InteractionAnchor,
+    MessageAnchor,
+    ResumedAnchor,
+    bot_is_member,
+    said,
+)
 from adapters.discord_adapter.reply import DiscordReply
 from adapters.discord_adapter.views import ContextEditModal, EditModal
 from bot import messages
@@ -61,6 +72,7 @@ def requester_for(
     channel_id: int | None,
     parent_id: int | None = None,
     manages_guild: bool = False,
+    guest: bool = False,
 ) -> Requester:
     return Requester(
         platform=PLATFORM,
@@ -69,7 +81,8 @@ def requester_for(
         channel_id=str(channel_id) if channel_id else None,
         display_name=user.mention,
         parent_channel_id=str(parent_id) if parent_id else None,
-        manages_workspace=manages_guild,
+        manages_workspace=manages_guild and not guest,
+        guest=guest,
     )
 
 
@@ -80,6 +93,7 @@ def interaction_requester(interaction: discord.Interaction[Any]) -> Requester:
         channel_id=interaction.channel_id,
         parent_id=getattr(interaction.channel, "parent_id", None),
         manages_guild=interaction.guild_id is not None and interaction.permissions.manage_guild,
+        guest=not bot_is_member(interaction),
     )
 
 
@@ -125,7 +139,7 @@ class DiscordSurface:
         """Defer at once (well inside Discord's 3 s). None when shutting down (user told) or
         when Discord would not take the acknowledgement (logged in one line)."""
         if self.tasks.closing:
-            await interaction.response.send_message(messages.SHUTTING_DOWN, ephemeral=True)
+            await interaction.response.send_message(ephemeral=True, **said(messages.SHUTTING_DOWN).as_send())
             return None
         anchor = InteractionAnchor(interaction)
         try:
@@ -146,10 +160,15 @@ class DiscordSurface:
         anchor = await self._accept(interaction)
         if anchor is None:
             return
+        anchor.watch()
         turn = Turn(interaction_requester(interaction), action, what)
-        self.tasks.spawn(
-            self.conversation.handle(turn, DiscordReply(anchor)), name=f"{what} {interaction.id}"
-        )
+        self.tasks.spawn(self._run(turn, anchor), name=f"{what} {interaction.id}")
+
+    async def _run(self, turn: Turn, anchor: InteractionAnchor) -> None:
+        try:
+            await self.conversation.handle(turn, DiscordReply(anchor))
+        finally:
+            anchor.close()
 
     async def answer(self, interaction: discord.Interaction[Any], action: Action, what: str) -> None:
         """A turn answered privately at once (usage, info, history)."""
@@ -191,7 +210,7 @@ class DiscordSurface:
             text = exc.user_text
         else:
             log.info("discord: %s by %s", what, who.key)
-        await interaction.response.send_message(text[:2000], ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(ephemeral=True, **said(text).as_send())
 
     # -- the message context menu --------------------------------------------------------------
 
@@ -199,7 +218,9 @@ class DiscordSurface:
         if not image_attachments(message) and not await self.conversation.is_result(
             PLATFORM, str(message.id)
         ):
-            await interaction.response.send_message(messages.NO_IMAGES_IN_MESSAGE, ephemeral=True)
+            await interaction.response.send_message(
+                ephemeral=True, **said(messages.NO_IMAGES_IN_MESSAGE).as_send()
+            )
             return
         await interaction.response.send_modal(ContextEditModal(message))
 
@@ -234,7 +255,7 @@ class DiscordSurface:
 
     async def stale_button(self, interaction: discord.Interaction[Any]) -> None:
         """A component id that is not (or no longer) one of ours: say so, privately."""
-        await interaction.response.send_message(messages.BUTTON_INACTIVE, ephemeral=True)
+        await interaction.response.send_message(ephemeral=True, **said(messages.BUTTON_INACTIVE).as_send())
 
     # -- messages: mentions, replies to results, DMs -------------------------------------------
 
@@ -257,6 +278,11 @@ class DiscordSurface:
         if not where:
             raise DeliveryError(f"job {job.id} has no channel")
         channel_id = int(where)
+        guild_id = int(job.workspace_id) if job.workspace_id else None
+        if guild_id and self.client.shard_count is None and self.client.get_guild(guild_id) is None:
+            # A server this (only) process is not in: the job was a guest's, answered only through
+            # its interaction, which is gone. Nothing to fetch or post there; the engine refunds.
+            raise DeliveryError(f"job {job.id}: not a member of server {guild_id}")
         try:
             channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(channel_id)
         except discord.HTTPException as exc:

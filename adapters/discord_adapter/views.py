@@ -1,6 +1,6 @@
 """The buttons under a result and the Edit modals.
 
-Buttons are persistent: each custom_id carries the action and the job id
+The buttons sit in an ActionRow of the result's layout (layout.py). They are persistent: each custom_id carries the action and the job id
 (`seedbot:reroll:<job id>`), and `ResultButton` is registered once with
 `bot.add_dynamic_items`, so a button on a message posted by an earlier process still works
 after a restart. Everything else (prompt, references, owner) is read back from the ledger
@@ -25,7 +25,6 @@ __all__ = [
     "EditModal",
     "ResultActions",
     "ResultButton",
-    "result_view",
 ]
 
 ACTIONS = ("reroll", "variations", "edit", "info", "delete")
@@ -70,7 +69,7 @@ def is_result_button(custom_id: str) -> bool:
 
 
 class ResultButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.LayoutView]],
     template=BUTTON_ID,
 ):
     def __init__(self, action: str, job_id: str) -> None:
@@ -92,13 +91,6 @@ class ResultButton(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         await _actions(interaction).button(interaction, self.action, self.job_id)
-
-
-def result_view(job_id: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    for action in ACTIONS:
-        view.add_item(ResultButton(action, job_id))
-    return view
 
 
 def _prompt_input() -> discord.ui.TextInput[Any]:

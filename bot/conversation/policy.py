@@ -51,7 +51,7 @@ class Policy:
     def may_administer(self, who: Requester) -> None:
         if not self.is_admin(who):
             raise NotAdmin()
-        if not who.workspace_id:
+        if not who.workspace_id or who.guest:
             raise InvalidRequest(messages.NEEDS_WORKSPACE)
 
     def may_manage(self, who: Requester, *, target_is_member: bool) -> None:

@@ -79,6 +79,10 @@ class Requester:
     parent_channel_id: str | None = None
     # The surface says this person manages the server/workspace (Discord: Manage Server).
     manages_workspace: bool = False
+    # The bot is not a member where this person asked: they brought it along through their own
+    # install. It can answer only through the request itself (no threads, no posts of its own),
+    # and the workspace's pool, settings and channel rules do not apply: their own quota does.
+    guest: bool = False
 
     @property
     def key(self) -> str:

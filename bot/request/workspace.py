@@ -31,7 +31,11 @@ _CHANNEL = re.compile(r"<#([A-Za-z0-9]+)(?:\|[^>]*)?>|#?([A-Za-z0-9]+)")
 
 
 def workspace_key(requester: Requester) -> str | None:
-    return f"{requester.platform}:{requester.workspace_id}" if requester.workspace_id else None
+    """The workspace whose pool and settings apply (None: only the person's own quota; a guest
+    brought the bot along themselves, so the workspace's rules are not theirs to follow)."""
+    if requester.guest or not requester.workspace_id:
+        return None
+    return f"{requester.platform}:{requester.workspace_id}"
 
 
 def tier_of(validated: ValidatedRequest) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tests.emulators.discord import GUILD_ID, HUMAN_USER_ID, DiscordEmulator
+from tests.emulators.discord.validation import walk_components
 from tests.emulators.slack import TEAM_ID, USER_ID, SlackEmulator
 
 EPHEMERAL = 64
@@ -87,7 +88,7 @@ class DiscordDriver:
 
     def _text_since(self, before: set[str]) -> Answer | None:
         for mid in sorted(self._bot_messages() - before, key=int):
-            content = str(self.emu.messages[mid].get("content") or "")
+            content = self.emu.text_of(self.emu.messages[mid])
             if content and "…" not in content and "%" not in content:  # not a progress line
                 return Answer(content)
         return None
@@ -125,10 +126,10 @@ class DiscordDriver:
             for fid in press.followup_ids:
                 message = self.emu.messages.get(fid) or {}
                 if message.get("flags", 0) & EPHEMERAL:
-                    return Answer(str(message.get("content", "")))
+                    return Answer(self.emu.text_of(message))
             original = press.original or {}
-            if original.get("flags", 0) & EPHEMERAL and original.get("content"):
-                return Answer(str(original["content"]))
+            if original.get("flags", 0) & EPHEMERAL and self.emu.text_of(original):
+                return Answer(self.emu.text_of(original))
             return None
 
         return await _poll(check)
@@ -136,9 +137,7 @@ class DiscordDriver:
     async def usage(self, person: int = 0) -> str:
         inter = await self.emu.send_slash_command("usage", {}, user_id=self.people[person])
         await inter.wait_ack()
-        answer = await _poll(
-            lambda: Answer(str(inter.original["content"])) if inter.original else None  # type: ignore[index]
-        )
+        answer = await _poll(lambda: Answer(self.emu.text_of(inter.original)) if inter.original else None)
         return answer.text
 
 
@@ -207,11 +206,10 @@ class SlackDriver:
 
 def _discord_buttons(message: dict[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for row in message.get("components") or []:
-        for comp in row.get("components") or []:
-            parts = str(comp.get("custom_id", "")).split(":")
-            if len(parts) == 3 and parts[0] == "seedbot":
-                found[parts[1]] = parts[2]
+    for _, comp in walk_components(message.get("components") or []):  # nested in V2 layouts
+        parts = str(comp.get("custom_id", "")).split(":")
+        if len(parts) == 3 and parts[0] == "seedbot":
+            found[parts[1]] = parts[2]
     return found
 
 

@@ -25,6 +25,7 @@ from PIL import Image
 
 from adapters.discord_adapter.platform import DiscordPlatform
 from adapters.discord_adapter.settings import DiscordSettings
+from bot import messages
 from bot.app.platform import load_plugins
 from bot.app.runtime import Runtime, open_runtime
 from bot.config import Settings
@@ -36,8 +37,10 @@ from tests.emulators.discord import (
     HUMAN_USER_ID,
     DiscordEmulator,
 )
+from tests.emulators.discord.validation import text_of, walk_components
 
-BUTTON_RE = re.compile(r"^seedbot:(reroll|variations|edit|delete):([0-9a-f]+)$")
+BUTTON_RE = re.compile(r"^seedbot:(reroll|variations|edit|delete|info):([0-9a-f]+)$")
+V2 = 1 << 15  # IS_COMPONENTS_V2
 
 
 def png(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
@@ -46,19 +49,68 @@ def png(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 4
     return buf.getvalue()
 
 
+def components(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every component of a message, nested ones too (Components V2 layouts), depth first."""
+    return [c for _, c in walk_components(message.get("components") or [])]
+
+
 def buttons(message: dict[str, Any]) -> dict[str, str]:
     """{action: job id} of the seedbot buttons on a message."""
     found: dict[str, str] = {}
-    for row in message.get("components") or []:
-        for comp in row.get("components") or []:
-            match = BUTTON_RE.match(str(comp.get("custom_id", "")))
-            if match:
-                found[match.group(1)] = match.group(2)
+    for comp in components(message):
+        match = BUTTON_RE.match(str(comp.get("custom_id", "")))
+        if match:
+            found[match.group(1)] = match.group(2)
     return found
 
 
 def job_id_of(message: dict[str, Any]) -> str:
     return buttons(message)["reroll"]
+
+
+def text(message: dict[str, Any] | None) -> str:
+    """What a message says (a V2 message: its text displays, one a line)."""
+    if not message:
+        return ""
+    if message.get("flags", 0) & V2:
+        return "\n".join(text_of(message.get("components") or []))
+    return str(message.get("content") or "")
+
+
+def body_text(body: dict[str, Any] | None) -> str:
+    """What a recorded create/edit body says (its content, or its text displays)."""
+    if not body:
+        return ""
+    if "data" in body and "type" in body:  # an interaction callback
+        body = body.get("data") or {}
+    return str(body.get("content") or "") or "\n".join(text_of(body.get("components") or []))
+
+
+def _small_print(message: dict[str, Any]) -> list[str]:
+    return [line[3:] for line in text(message).splitlines() if line.startswith("-# ")]
+
+
+def details(message: dict[str, Any]) -> dict[str, str]:
+    """The labelled details under a result's prompt ("-# Model: … · Size: …" and
+    "-# References: …")."""
+    lines = _small_print(message)
+    found: dict[str, str] = {}
+    for line in lines[:1] + [x for x in lines[1:] if x.startswith(f"{messages.LABEL_REFERENCES}: ")]:
+        for part in line.split(" · "):
+            label, _, value = part.partition(": ")
+            found[label] = value
+    return found
+
+
+def notes(message: dict[str, Any]) -> str:
+    """The remarks of a result (refitted, demo mode, not posted...), one a line."""
+    lines = _small_print(message)[1:]
+    return "\n".join(x for x in lines if not x.startswith(f"{messages.LABEL_REFERENCES}: "))
+
+
+def gallery(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The media items of a result's galleries, as Discord returns them."""
+    return [item for c in components(message) if c.get("type") == 12 for item in c.get("items") or []]
 
 
 async def wait_result(

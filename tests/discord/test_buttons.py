@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import messages
 from bot.conversation.compose import VARIATIONS_COUNT
 from bot.request.models import JobKind
-from tests.discord.conftest import StartBot, buttons, job_id_of, png, thread_of, wait_result
+from tests.discord.conftest import StartBot, buttons, job_id_of, png, text, thread_of, wait_result
 from tests.emulators.discord import GUILD_ID, PERMISSIONS, TEXT_CHANNEL_ID, DiscordEmulator
 
 
@@ -89,7 +89,7 @@ async def test_context_menu_edits_any_message_with_images(emu: DiscordEmulator, 
     menu = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, text_only["id"])
     assert await menu.wait_ack() == 4
     assert menu.original is not None and menu.original["flags"] & 64
-    assert menu.original["content"] == messages.NO_IMAGES_IN_MESSAGE
+    assert text(menu.original) == messages.NO_IMAGES_IN_MESSAGE
 
 
 async def test_delete_is_for_the_owner_and_admins(emu: DiscordEmulator, start_bot: StartBot) -> None:
@@ -102,7 +102,7 @@ async def test_delete_is_for_the_owner_and_admins(emu: DiscordEmulator, start_bo
     press = await emu.send_component(f"seedbot:delete:{job_id}", user_id=bob["id"])
     assert await press.wait_ack() == 4
     assert press.original is not None and press.original["flags"] & 64
-    assert press.original["content"] == messages.NOT_OWNER
+    assert text(press.original) == messages.NOT_OWNER
     assert first["id"] in emu.messages  # still there
 
     second = await _result(emu, "a second lantern")
@@ -128,7 +128,7 @@ async def test_delete_is_for_the_owner_and_admins(emu: DiscordEmulator, start_bo
     press = await emu.send_component(f"seedbot:delete:{job_id}")  # the owner
     assert await press.wait_ack() == 5
     [done] = await press.wait_followups(1)
-    assert done["content"] == messages.DELETED and done["flags"] & 64
+    assert text(done) == messages.DELETED and done["flags"] & 64
     assert first["id"] not in emu.messages
     anchor = emu.messages[first["channel_id"]]  # the thread's starter message stays
-    assert anchor["content"].endswith("1 image in the thread.")
+    assert text(anchor).endswith("1 image in the thread.")

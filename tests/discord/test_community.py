@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import messages
-from tests.discord.conftest import StartBot, job_id_of, wait_result
+from tests.discord.conftest import StartBot, components, details, job_id_of, notes, text, wait_result
 from tests.emulators.discord import (
     GUILD_ID,
     HUMAN_USER_ID,
@@ -30,7 +30,7 @@ async def private(emu: DiscordEmulator, name: str, options: dict[str, Any] | Non
     inter = await emu.send_slash_command(name, options or {}, **kw)
     assert await inter.wait_ack() == 4
     assert inter.original is not None and inter.original["flags"] & EPHEMERAL
-    return str(inter.original["content"])
+    return text(inter.original)
 
 
 async def imagine(emu: DiscordEmulator, prompt: str, **kw: Any) -> dict[str, Any]:
@@ -50,8 +50,8 @@ async def test_history_and_info_button(emu: DiscordEmulator, start_bot: StartBot
     again = await wait_result(emu, exclude={parent.id})
     reroll = await bot.wait_job(job_id_of(again))
 
-    text = await private(emu, "history")
-    lines = text.splitlines()
+    said = await private(emu, "history")
+    lines = said.splitlines()
     assert lines[0] == "Your last jobs, newest first:"
     assert lines[1].startswith("1. ") and "a lantern in fog" in lines[1] and "succeeded" in lines[1]
     jump = f"https://discord.com/channels/{GUILD_ID}/{first['channel_id']}/{first['id']}"
@@ -61,12 +61,12 @@ async def test_history_and_info_button(emu: DiscordEmulator, start_bot: StartBot
     info = await emu.send_component(f"seedbot:info:{reroll.id}", message_id=again["id"])
     assert await info.wait_ack() == 4
     assert info.original is not None and info.original["flags"] & EPHEMERAL
-    body = info.original["content"]
+    body = text(info.original)
     assert f"Job {reroll.id} (reroll, succeeded)" in body
     assert f"Made from: job {parent.id}" in body and "Prompt: a lantern in fog" in body
     assert "Provider: demo" in body and "Images charged: 1" in body and "References: none" in body
     # The Info button is on every result.
-    labels = [c.get("label") for row in again["components"] for c in row["components"]]
+    labels = [c.get("label") for c in components(again)]
     assert messages.BUTTON_INFO in labels
 
 
@@ -75,12 +75,10 @@ async def test_usage_states_weighted_amounts(emu: DiscordEmulator, start_bot: St
     result = await imagine(emu, "a peak --model 4.5 --res 4K")
     await bot.wait_job(job_id_of(result))
     assert (await bot.usage()).day_used == 2
-    text = await private(emu, "usage")
-    assert "Images left today: 3 of 5" in text and "a 4K image counts as 2" in text
-    embed = result["embeds"][0]
-    fields = {f["name"]: f["value"] for f in embed["fields"]}
-    assert fields[messages.LABEL_LEFT_TODAY] == "3"
-    assert messages.charged_line(2) in embed["footer"]["text"]
+    said = await private(emu, "usage")
+    assert "Images left today: 3 of 5" in said and "a 4K image counts as 2" in said
+    assert details(result)[messages.LABEL_LEFT_TODAY] == "3"
+    assert messages.charged_line(2) in notes(result)
 
 
 async def test_non_admins_are_refused_and_nothing_changes(emu: DiscordEmulator, start_bot: StartBot) -> None:
@@ -106,10 +104,10 @@ async def test_manage_server_admin_quota_commands_are_audited(
     perms = manager(emu)
     shown = await private(emu, "seedbot quota show", {"user": bob["id"]}, permissions=perms)
     assert shown.startswith(target) and "Images left today: 2 of 2" in shown
-    text = await private(emu, "seedbot quota set", {"user": bob["id"], "daily": 1}, permissions=perms)
-    assert text == messages.quota_changed(target, "Limits set: daily=1 monthly=300")
-    text = await private(emu, "seedbot quota grant", {"user": bob["id"], "images": 2}, permissions=perms)
-    assert "Granted 2 extra images today" in text
+    said = await private(emu, "seedbot quota set", {"user": bob["id"], "daily": 1}, permissions=perms)
+    assert said == messages.quota_changed(target, "Limits set: daily=1 monthly=300")
+    said = await private(emu, "seedbot quota grant", {"user": bob["id"], "images": 2}, permissions=perms)
+    assert "Granted 2 extra images today" in said
 
     result = await imagine(emu, "three owls --n 3", user_id=bob["id"])
     await bot.wait_job(job_id_of(result))
@@ -120,7 +118,7 @@ async def test_manage_server_admin_quota_commands_are_audited(
     refused = await emu.send_slash_command("imagine", {"prompt": "x"}, user_id=bob["id"])
     await refused.wait_ack()
     [answer] = await refused.wait_followups(1)
-    assert answer["content"] == messages.BLOCKED
+    assert text(answer) == messages.BLOCKED
     await private(emu, "seedbot quota unblock", {"user": bob["id"]}, permissions=perms)
 
     entries = await bot.runtime.ledger.audit_entries()
@@ -141,8 +139,8 @@ async def test_settings_channels_pool_and_stats(emu: DiscordEmulator, start_bot:
     bot = await start_bot(admins=[f"discord:{HUMAN_USER_ID}"], daily_images=5)
     ledger = bot.runtime.ledger
 
-    text = await private(emu, "seedbot settings set", {"setting": "channels", "value": f"<#{art['id']}>"})
-    assert text == messages.setting_changed(f"discord:{GUILD_ID}", "channels", f"<#{art['id']}>")
+    said = await private(emu, "seedbot settings set", {"setting": "channels", "value": f"<#{art['id']}>"})
+    assert said == messages.setting_changed(f"discord:{GUILD_ID}", "channels", f"<#{art['id']}>")
     await private(emu, "seedbot settings set", {"setting": "pool", "value": "2"})
     await private(emu, "seedbot settings set", {"setting": "max_batch", "value": "2"})
     shown = await private(emu, "seedbot settings show")
@@ -154,7 +152,7 @@ async def test_settings_channels_pool_and_stats(emu: DiscordEmulator, start_bot:
     inter = await emu.send_slash_command("imagine", {"prompt": "a fox"}, user_id=bob["id"])
     assert await inter.wait_ack() == 5
     [answer] = await inter.wait_followups(1)
-    assert answer["content"] == messages.CHANNEL_NOT_ALLOWED and answer["flags"] & EPHEMERAL
+    assert text(answer) == messages.CHANNEL_NOT_ALLOWED and answer["flags"] & EPHEMERAL
     assert (await bot.usage(bob["id"])).day_used == 0 and await bot.jobs(bob["id"]) == []
 
     # In the allowed channel, the pool (2 a day) runs out before Bob's own limit (5).
@@ -165,7 +163,7 @@ async def test_settings_channels_pool_and_stats(emu: DiscordEmulator, start_bot:
     )
     await inter.wait_ack()
     [answer] = await inter.wait_followups(1)
-    assert answer["content"].startswith("This server's shared pool for today (2 images) is used up")
+    assert text(answer).startswith("This server's shared pool for today (2 images) is used up")
     assert (await bot.usage(bob["id"])).day_used == 2
     usage = await private(emu, "usage", user_id=bob["id"], channel_id=art["id"])
     assert "Images left today: 3 of 5" in usage and "Shared images left here today: 0 of 2" in usage
@@ -198,6 +196,6 @@ async def test_server_admins_manage_only_their_members(emu: DiscordEmulator, sta
     assert not (await bot.usage(stranger["id"])).blocked
 
     # The bot's operators (SEEDBOT_ADMINS) manage anyone.
-    text = await private(emu, "seedbot quota block", {"user": stranger["id"]}, user_id=operator["id"])
-    assert text == messages.quota_changed(f"discord:{stranger['id']}", "Blocked")
+    said = await private(emu, "seedbot quota block", {"user": stranger["id"]}, user_id=operator["id"])
+    assert said == messages.quota_changed(f"discord:{stranger['id']}", "Blocked")
     assert (await bot.usage(stranger["id"])).blocked

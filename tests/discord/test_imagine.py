@@ -1,5 +1,6 @@
-"""/imagine and /edit end to end: defer, progress, result in a thread with buttons, references
-reaching the provider in order, options and flags, upload-limit refits, no mass pings, DMs."""
+"""/imagine and /edit end to end: defer, progress, result in a thread as a Components V2 gallery
+with buttons, references reaching the provider in order, options and flags, upload-limit refits,
+no mass pings, DMs."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ import pytest
 from bot import messages
 from bot.request.models import JobKind, JobStatus
 from tests.discord.conftest import (
+    V2,
     StartBot,
+    body_text,
     bot_message_requests,
     buttons,
+    details,
     eventually,
+    gallery,
     job_id_of,
+    notes,
     png,
+    text,
     thread_of,
     wait_result,
 )
@@ -37,11 +44,14 @@ async def test_batch_of_two_lands_in_a_thread_with_buttons(emu: DiscordEmulator,
     assert thread["name"] == "a red fox in snow"
     assert [a["content_type"] for a in result["attachments"]] == ["image/jpeg", "image/jpeg"]
     job_id = job_id_of(result)
-    assert buttons(result) == {a: job_id for a in ("reroll", "variations", "edit", "delete")}
-    assert result["content"] == f"<@{HUMAN_USER_ID}>"  # the requester is pinged into the thread
-    [embed] = result["embeds"]
-    assert embed["description"] == "a red fox in snow"
-    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert buttons(result) == {a: job_id for a in ("reroll", "variations", "edit", "delete", "info")}
+    # A Components V2 message: no content or embeds; the images are a gallery of its own uploads.
+    assert result["flags"] & V2 and not result["content"] and not result["embeds"]
+    assert [i["media"]["attachment_id"] for i in gallery(result)] == [a["id"] for a in result["attachments"]]
+    lines = text(result).splitlines()
+    assert lines[0] == f"<@{HUMAN_USER_ID}>"  # the requester is pinged into the thread
+    assert lines[1] == "a red fox in snow"
+    fields = details(result)
     assert fields == {
         "Model": "Seedream 5.0 lite",
         "Size": "2048x2048",
@@ -49,18 +59,16 @@ async def test_batch_of_two_lands_in_a_thread_with_buttons(emu: DiscordEmulator,
         "Time": fields["Time"],
         "Images left today": "18",
     }
-    assert messages.DEMO_NOTICE in embed["footer"]["text"]
+    assert messages.DEMO_NOTICE in notes(result)
 
     job = await bot.wait_job(job_id)
     assert (job.status, job.images_delivered, job.kind) == (JobStatus.SUCCEEDED, 2, JobKind.IMAGINE)
     assert (await bot.usage()).day_used == 2
     # Progress went to the response before the result, which then names the thread.
-    edits = [r.body.get("content") for r in emu.find_requests("PATCH", r"/messages/@original$")]
+    edits = [body_text(r.body) for r in emu.find_requests("PATCH", r"/messages/@original$")]
     assert any(e and e.startswith("Generating…") for e in edits), edits
     assert inter.original is not None
-    assert inter.original["content"] == (
-        f"<@{HUMAN_USER_ID}> asked for: a red fox in snow\n2 images in the thread."
-    )
+    assert text(inter.original) == f"<@{HUMAN_USER_ID}> asked for: a red fox in snow\n2 images in the thread."
 
 
 async def test_two_attachments_reach_the_provider_in_order(emu: DiscordEmulator, start_bot: StartBot) -> None:
@@ -78,8 +86,7 @@ async def test_two_attachments_reach_the_provider_in_order(emu: DiscordEmulator,
         assert await inter.wait_ack() == 5
         result = await wait_result(emu)
         assert providers.novita.received_images == [first, second]
-    [embed] = result["embeds"]
-    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    fields = details(result)
     assert fields["References"] == "image 1 = cat.png; image 2 = hat.png"
     assert fields["Provider"] == "novita"
     job = await bot.wait_job(job_id_of(result))
@@ -95,8 +102,7 @@ async def test_edit_command_options_and_resolution_choices(emu: DiscordEmulator,
     )
     assert await inter.wait_ack() == 5
     result = await wait_result(emu)
-    fields = {f["name"]: f["value"] for f in result["embeds"][0]["fields"]}
-    assert fields["Size"] == "2848x1600"  # --ar 16:9 in the prompt, the model's 2K tier
+    assert details(result)["Size"] == "2848x1600"  # --ar 16:9 in the prompt, the model's 2K tier
     job = await bot.wait_job(job_id_of(result))
     assert (job.kind, job.prompt) == (JobKind.EDIT, "make it night")
 
@@ -114,13 +120,13 @@ async def test_edit_command_options_and_resolution_choices(emu: DiscordEmulator,
     await inter.wait_ack()
     [error] = await inter.wait_followups(1)
     assert error["flags"] & 64  # ephemeral
-    assert error["content"] == messages.with_charge_note(
+    assert text(error) == messages.with_charge_note(
         messages.bad_resolution("3K", "Seedream 4.5", ["2K", "4K"])
     )
     assert inter.original is None or inter.original["id"] == error["id"]
 
 
-async def test_images_are_refitted_to_the_upload_limit_and_the_embed_says_so(
+async def test_images_are_refitted_to_the_upload_limit_and_the_result_says_so(
     emu: DiscordEmulator, start_bot: StartBot
 ) -> None:
     await start_bot()
@@ -133,7 +139,7 @@ async def test_images_are_refitted_to_the_upload_limit_and_the_embed_says_so(
     [upload] = [r for r in emu.requests if r.files]
     [(name, _, data)] = upload.files
     assert len(data) <= limit and name.endswith(".jpg")  # re-encoded: a 2K PNG is far larger
-    assert messages.REFITTED in result["embeds"][0]["footer"]["text"]
+    assert messages.REFITTED in notes(result)
 
 
 async def test_everyone_in_a_prompt_never_pings(emu: DiscordEmulator, start_bot: StartBot) -> None:
@@ -141,7 +147,7 @@ async def test_everyone_in_a_prompt_never_pings(emu: DiscordEmulator, start_bot:
     inter = await emu.send_slash_command("imagine", {"prompt": "@everyone party at <@&1300000000000000400>"})
     assert await inter.wait_ack() == 5
     result = await wait_result(emu)
-    await emu.wait_for_message(lambda m: "asked for: @everyone" in m["content"], author_id=None)
+    await emu.wait_for_message(lambda m: "asked for: @everyone" in text(m), author_id=None)
 
     writes = bot_message_requests(emu)
     assert writes
@@ -149,13 +155,13 @@ async def test_everyone_in_a_prompt_never_pings(emu: DiscordEmulator, start_bot:
         body = request.body
         if request.path.endswith("/callback"):
             body = body.get("data") or {}
-        if "content" not in body and "embeds" not in body:
+        if "content" not in body and "embeds" not in body and "components" not in body:
             continue
         allowed = body.get("allowed_mentions")
         assert allowed is not None, request
         assert not {"everyone", "roles"} & set(allowed.get("parse") or []), request
         assert not allowed.get("roles"), request
-    echoed = [r for r in writes if "@everyone" in str((r.body or {}).get("content"))]
+    echoed = [r for r in writes if "@everyone" in body_text(r.body)]
     assert echoed and all(r.body["allowed_mentions"]["parse"] == [] for r in echoed)
     # Only the requester is pinged (into the result's thread).
     assert result["mentions"] and [u["id"] for u in result["mentions"]] == [HUMAN_USER_ID]
@@ -204,7 +210,7 @@ async def test_usage_is_private(emu: DiscordEmulator, start_bot: StartBot) -> No
     inter = await emu.send_slash_command("usage")
     assert await inter.wait_ack() == 4
     assert inter.original is not None and inter.original["flags"] & 64
-    assert inter.original["content"].startswith("Images left today: 5 of 5 (resets ")
+    assert text(inter.original).startswith("Images left today: 5 of 5 (resets ")
 
 
 async def test_progress_shows_the_queue_position_then_generating(
@@ -222,9 +228,9 @@ async def test_progress_shows_the_queue_position_then_generating(
         def shown(inter: object) -> list[str]:
             token = inter.token  # type: ignore[attr-defined]
             return [
-                r.body.get("content")
+                body_text(r.body)
                 for r in emu.find_requests("PATCH", rf"^/webhooks/\d+/{token}/messages/@original$")
-                if r.body.get("content")
+                if body_text(r.body)
             ]
 
         await eventually(lambda: messages.queued(1) in shown(second))

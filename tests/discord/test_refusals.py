@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot import messages
 from bot.request.models import JobStatus
-from tests.discord.conftest import StartBot, job_id_of, png, wait_result
+from tests.discord.conftest import StartBot, job_id_of, png, text, wait_result
 from tests.emulators.discord import DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
 
@@ -29,8 +29,8 @@ async def test_quota_exhausted(emu: DiscordEmulator, start_bot: StartBot) -> Non
     await bot.wait_job(job_id_of(await wait_result(emu)))
 
     answer = await _refusal(emu, "imagine", {"prompt": "one more"})
-    assert answer["content"].startswith("Your daily limit (1 image) is used up; it resets at ")
-    assert answer["content"].endswith("You were not charged.")
+    assert text(answer).startswith("Your daily limit (1 image) is used up; it resets at ")
+    assert text(answer).endswith("You were not charged.")
     assert (await bot.usage()).day_used == 1
     assert len(await bot.jobs()) == 1  # the refused request never became a job
     assert len([c for c in emu.channels.values() if c["type"] == 11]) == 1
@@ -42,18 +42,18 @@ async def test_non_image_and_oversized_attachments_are_refused_before_download(
     bot = await start_bot()
     notes = emu.add_cdn_file("notes.txt", b"just some words\n")
     answer = await _refusal(emu, "imagine", {"prompt": "illustrate", "image": notes})
-    assert answer["content"] == messages.not_an_image("notes.txt")
+    assert text(answer) == messages.not_an_image("notes.txt")
 
     big = emu.add_cdn_file("huge.png", png(16, 16))
     big["size"] = 11 * 1024 * 1024  # Discord's declared size: refused without downloading
     answer = await _refusal(emu, "edit", {"prompt": "brighter", "image": png_ok(emu), "image2": big})
-    assert answer["content"] == messages.with_charge_note(
+    assert text(answer) == messages.with_charge_note(
         messages.image_too_large("huge.png", big["size"], 10 * 1024 * 1024)
     )
 
     fake = emu.add_cdn_file("photo.png", b"not really a png at all", "image/png")
     answer = await _refusal(emu, "imagine", {"prompt": "sharpen", "image": fake})
-    assert answer["content"] == messages.not_an_image("photo.png")  # by its magic bytes
+    assert text(answer) == messages.not_an_image("photo.png")  # by its magic bytes
 
     downloaded = [r.raw_path for r in emu.requests if r.kind == "cdn"]
     assert not any("notes.txt" in p or "huge.png" in p for p in downloaded)
@@ -72,7 +72,7 @@ async def test_provider_failure_is_refunded(emu: DiscordEmulator, start_bot: Sta
         providers.novita.fail("unavailable")
         answer = await _refusal(emu, "imagine", {"prompt": "a storm", "count": 2})
         assert providers.novita.submissions == 1
-    assert answer["content"] == messages.provider_failed("unavailable")
+    assert text(answer) == messages.provider_failed("unavailable")
     [job] = await bot.jobs()
     assert job.status == JobStatus.FAILED
     status = await bot.usage()
@@ -82,6 +82,6 @@ async def test_provider_failure_is_refunded(emu: DiscordEmulator, start_bot: Sta
 async def test_bad_flags_are_explained(emu: DiscordEmulator, start_bot: StartBot) -> None:
     bot = await start_bot()
     answer = await _refusal(emu, "imagine", {"prompt": "a fox --sparkle 3"})
-    assert answer["content"].startswith("I don't know the option '--sparkle'.")
-    assert answer["content"].endswith(messages.NOT_CHARGED)
+    assert text(answer).startswith("I don't know the option '--sparkle'.")
+    assert text(answer).endswith(messages.NOT_CHARGED)
     assert await bot.jobs() == []

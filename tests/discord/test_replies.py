@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import messages
 from bot.request.models import JobKind
-from tests.discord.conftest import StartBot, buttons, job_id_of, png, thread_of, wait_result
+from tests.discord.conftest import StartBot, buttons, details, job_id_of, png, text, thread_of, wait_result
 from tests.emulators.discord import (
     HUMAN_USER_ID,
     TEXT_CHANNEL_ID,
@@ -35,7 +35,7 @@ async def test_reply_to_a_result_edits_its_image_with_new_references(
     edited = await wait_result(emu, exclude={parent.id})
     assert edited["channel_id"] == first["channel_id"]  # inside the same thread, inline
     assert edited["message_reference"]["message_id"] == reply["id"]  # the bot's reply became it
-    fields = {f["name"]: f["value"] for f in edited["embeds"][0]["fields"]}
+    fields = details(edited)
     assert fields["References"] == f"image 1 = result 2 of job {parent.id}; image 2 = hat.png"
     assert fields["Size"] == "2304x1728"
     job = await bot.wait_job(job_id_of(edited))
@@ -105,20 +105,20 @@ async def test_dm_messages_and_replies(emu: DiscordEmulator, start_bot: StartBot
     assert buttons(edited) and edited["channel_id"] == result["channel_id"]
 
     await emu.send_message("usage", dm=True)
-    answer = await emu.wait_for_message(lambda m: m["content"].startswith("Images left today"))
-    assert "18 of 20" in answer["content"]
+    answer = await emu.wait_for_message(lambda m: text(m).startswith("Images left today"))
+    assert "18 of 20" in text(answer)
     await emu.send_message("", dm=True)
-    help_text = await emu.wait_for_message(lambda m: m["content"].startswith("Mention me"))
-    assert messages.mention_help("@seedbot", []).split("\n")[0] in help_text["content"]
+    help_text = await emu.wait_for_message(lambda m: text(m).startswith("Mention me"))
+    assert messages.mention_help("@seedbot", []).split("\n")[0] in text(help_text)
 
 
 async def test_reply_to_a_bot_message_that_is_not_a_result(emu: DiscordEmulator, start_bot: StartBot) -> None:
     await start_bot()
     await emu.send_message(f"{emu.bot_mention} usage", mentions=[emu.bot_user_id])
-    usage = await emu.wait_for_message(lambda m: m["content"].startswith("Images left today"))
+    usage = await emu.wait_for_message(lambda m: text(m).startswith("Images left today"))
     await emu.send_message("make it red", reply_to=usage["id"])
-    answer = await emu.wait_for_message(lambda m: m["content"].startswith("That message isn't"))
-    assert answer["content"] == messages.with_charge_note(messages.NOT_A_RESULT)
+    answer = await emu.wait_for_message(lambda m: text(m).startswith("That message isn't"))
+    assert text(answer) == messages.with_charge_note(messages.NOT_A_RESULT)
     assert answer["message_reference"]["message_id"] != usage["id"]
     assert HUMAN_USER_ID not in [u["id"] for u in answer["mentions"]]
 
@@ -159,12 +159,12 @@ async def test_results_past_the_image_retention_are_refused_for_free(
     assert (await bot.runtime.retention.run_once(now=later))[0] == 2
 
     await emu.send_message("make it sunny", reply_to=first["id"], channel_id=first["channel_id"])
-    answer = await emu.wait_for_message(lambda m: m["content"].startswith("I no longer keep the images of"))
-    assert answer["content"] == messages.RESULT_EXPIRED
+    answer = await emu.wait_for_message(lambda m: text(m).startswith("I no longer keep the images of"))
+    assert text(answer) == messages.RESULT_EXPIRED
     press = await emu.send_component(f"seedbot:reroll:{edit.id}")
     await press.wait_ack()
     [refused] = await press.wait_followups(1)
-    assert refused["content"] == messages.REFERENCES_EXPIRED and refused["flags"] & 64  # only to them
+    assert text(refused) == messages.REFERENCES_EXPIRED and refused["flags"] & 64  # only to them
     assert (await bot.usage()).day_used == 2  # the two jobs before; the refusals were free
 
 
@@ -185,7 +185,7 @@ async def test_a_reply_to_an_image_still_being_made_edits_it_once_ready(
         waiting = await emu.wait_for_message(
             lambda m: (m.get("message_reference") or {}).get("message_id") == reply["id"]
         )
-        assert waiting["content"] == messages.WAITING_FOR_PARENT  # told at once, before the wait
+        assert text(waiting) == messages.WAITING_FOR_PARENT  # told at once, before the wait
         first = await wait_result(emu)
         parent = await bot.wait_job(job_id_of(first))
         edited = await wait_result(emu, exclude={parent.id}, timeout=15)

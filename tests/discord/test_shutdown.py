@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot import messages
 from bot.request.models import JobStatus
-from tests.discord.conftest import StartBot, eventually
+from tests.discord.conftest import StartBot, eventually, text
 from tests.emulators.discord import DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
 
@@ -22,7 +22,7 @@ async def test_a_resumable_job_says_it_will_be_posted_later(
         await bot.runtime.engine.shutdown(0.05)  # type: ignore[attr-defined]
         await bot.wait_idle()
     assert inter.original is not None
-    assert inter.original["content"] == messages.RESUMES_AFTER_RESTART
+    assert text(inter.original) == messages.RESUMES_AFTER_RESTART
     [job] = await bot.jobs()
     assert job.status == JobStatus.RUNNING  # left for the next process to resume
 
@@ -39,7 +39,7 @@ async def test_a_job_that_cannot_resume_is_refunded_and_said_so(
         await bot.runtime.engine.shutdown(0.05)  # type: ignore[attr-defined]
         await bot.wait_idle()
     [answer] = await inter.wait_followups(1)
-    assert answer["content"] == messages.SHUTTING_DOWN and answer["flags"] & 64
+    assert text(answer) == messages.SHUTTING_DOWN and answer["flags"] & 64
     [job] = await bot.jobs()
     assert job.status == JobStatus.FAILED
     assert (await bot.usage()).day_used == 0

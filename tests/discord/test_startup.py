@@ -46,7 +46,12 @@ async def test_login_syncs_global_commands_and_logs_the_invite(
     assert options["resolution"]["autocomplete"] is True
     assert {c["value"] for c in options["model"]["choices"]} == {"5.0-lite", "4.5"}
     assert "format" in options and options["watermark"]["type"] == 5
-    assert 1 in imagine["contexts"] and 0 in imagine["contexts"]  # servers and DMs
+    # Servers, the bot's DM, group DMs and DMs between people; from a server or a user install.
+    for command in put.json:
+        if command["name"] == "seedbot":  # admin commands: servers that installed the bot
+            assert (command["contexts"], command["integration_types"]) == ([0], [0])
+        else:
+            assert (command["contexts"], command["integration_types"]) == ([0, 1, 2], [0, 1]), command
 
     # The application allows the message content intent, so the bot asks for it.
     identify = await emu.wait_identified()
@@ -57,6 +62,11 @@ async def test_login_syncs_global_commands_and_logs_the_invite(
     assert f"client_id={emu.application_id}" in invite
     assert "scope=bot+applications.commands" in invite
     assert "permissions=" in invite
+    [mine] = [r.getMessage() for r in caplog.records if "add it to your account" in r.getMessage()]
+    assert mine.endswith(
+        f"https://discord.com/oauth2/authorize?client_id={emu.application_id}"
+        "&integration_type=1&scope=applications.commands"
+    )
     assert emu.unhandled_requests() == []
 
 

@@ -1,5 +1,6 @@
-"""Small parts, in process: packing files into messages, refitting, the progress relay, the
-endpoint patch, and form options going through the shared flag parser."""
+"""Small parts, in process: packing files into messages (and into the messages a user install
+has), refitting, the V2 layouts within Discord's limits, the progress relay, the endpoint patch,
+and form options going through the shared flag parser."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import discord.http
 import pytest
 from PIL import Image
 
-from adapters.discord_adapter.delivery import fit_images, pack
+from adapters.discord_adapter.delivery import fit_and_pack, fit_images, pack
 from adapters.discord_adapter.endpoints import Endpoints
+from adapters.discord_adapter.layout import TEXT_MAX, Details, notice, result_layout
 from bot import messages
 from bot.conversation.compose import compose_new, option_fields
 from bot.conversation.progress import ProgressRelay
@@ -26,6 +28,54 @@ def test_files_are_packed_by_count_and_bytes() -> None:
     assert pack([1] * 15, limit=100) == [list(range(10)), list(range(10, 15))]
     assert pack([40, 40, 40, 90, 5], limit=100) == [[0, 1], [2], [3, 4]]
     assert pack([], limit=100) == []
+
+
+def _walk(components: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    out = []
+    for c in components:
+        out.append(c)
+        out.extend(_walk(c.get("components") or []))
+    return out
+
+
+def test_layouts_stay_within_discords_limits() -> None:
+    details = Details(fields=(("Model", "Seedream 5.0 lite"), ("Size", "2048x2048")), notes=("a note",))
+    view = result_layout(
+        job_id="abcd1234",
+        prompt="p" * 5000,
+        details=details,
+        names=[f"seedbot-abcd1234-{i}.jpg" for i in range(1, 11)],
+        actions=("reroll", "variations", "edit", "delete", "info"),
+        ping="<@1>",
+    )
+    components = view.to_components()
+    everything = _walk(components)
+    assert view.has_components_v2() and len(everything) <= 40
+    assert sum(len(c.get("content") or "") for c in everything) <= TEXT_MAX
+    [gallery] = [c for c in everything if c["type"] == 12]
+    assert [i["media"]["url"] for i in gallery["items"]][:2] == [
+        "attachment://seedbot-abcd1234-1.jpg",
+        "attachment://seedbot-abcd1234-2.jpg",
+    ]
+    assert next(c["custom_id"] for c in everything if c["type"] == 2) == "seedbot:reroll:abcd1234"
+    with pytest.raises(ValueError):
+        result_layout(job_id="abcd1234", prompt="x", details=details, names=["a.jpg"] * 11, actions=())
+    assert len(notice("y" * 9000).to_components()[0]["components"][0]["content"]) == TEXT_MAX
+
+
+async def test_a_batch_is_fitted_into_the_messages_there_are() -> None:
+    noise = Image.effect_noise((256, 256), 80).convert("RGB")
+    buf = io.BytesIO()
+    noise.save(buf, format="PNG")
+    image = GeneratedImage(buf.getvalue(), "image/png", 256, 256)
+    big = len(image.data)
+    fitted, _, groups = await fit_and_pack([image] * 15, big * 2, None)
+    assert len(groups) == 8  # two a message: no cap on messages
+    fitted, refitted, groups = await fit_and_pack([image] * 15, big * 2, 6)
+    assert refitted and len(groups) <= 6 and sum(map(len, groups)) == 15
+    assert all(sum(len(fitted[i].data) for i in g) <= big * 2 for g in groups)
+    _, _, groups = await fit_and_pack([image] * 15, 10 * big, 2)
+    assert [len(g) for g in groups] == [10, 5]
 
 
 def test_images_over_the_limit_are_reencoded_to_fit() -> None:

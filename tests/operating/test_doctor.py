@@ -72,6 +72,14 @@ async def test_doctor_checks_every_credential_against_the_emulators(tmp_path: Pa
     assert query["client_id"] == [DiscordEmulator.APPLICATION_ID]
     assert query["scope"] == ["bot applications.commands"]
     assert query["permissions"] == [str(EXPECTED_PERMISSIONS)]
+    (mine,) = [line.split("user install: ", 1)[1] for line in lines if "user install: " in line]
+    query = parse_qs(urlparse(mine).query)
+    assert query == {
+        "client_id": [DiscordEmulator.APPLICATION_ID],
+        "integration_type": ["1"],
+        "scope": ["applications.commands"],
+    }
+    assert "User Install" not in out  # the emulated application allows it
 
     (manifest,) = [line.split("manifest: ", 1)[1].split(" ", 1)[0] for line in lines if "manifest: " in line]
     assert Path(manifest) == REPO / "slack-manifest.yml" and Path(manifest).is_file()

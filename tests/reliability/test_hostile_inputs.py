@@ -76,7 +76,7 @@ class DiscordUser:
         for mid in sorted(self._bot_ids() - before, key=int):
             m = self.emu.messages[mid]
             if buttons(m):
-                return Outcome(m["content"], len(m.get("attachments") or []) or 1)
+                return Outcome(self.emu.text_of(m), len(m.get("attachments") or []) or 1)
         return None
 
     async def slash(self, options: dict[str, Any], command: str = "imagine", **kw: Any) -> Outcome:
@@ -88,7 +88,7 @@ class DiscordUser:
             for fid in inter.followup_ids:
                 msg = self.emu.messages.get(fid) or {}
                 if msg.get("flags", 0) & EPHEMERAL:
-                    return Outcome(msg["content"])
+                    return Outcome(self.emu.text_of(msg))
             return self._new_result(before)
 
         return await _poll(check)
@@ -103,7 +103,7 @@ class DiscordUser:
             if result is not None:
                 return result
             for mid in self._bot_ids() - before:
-                content = str(self.emu.messages[mid]["content"])
+                content = self.emu.text_of(self.emu.messages[mid])
                 # Anything but a progress status ("Starting…", "Generating… 40%") is the answer.
                 if content and "…" not in content and "%" not in content:
                     return Outcome(content)
@@ -118,9 +118,9 @@ class DiscordUser:
         def check() -> Outcome | None:
             for fid in inter.followup_ids:
                 msg = self.emu.messages.get(fid) or {}
-                return Outcome(msg.get("content", ""))
-            if inter.original and inter.original.get("content"):
-                return Outcome(inter.original["content"])
+                return Outcome(self.emu.text_of(msg))
+            if inter.original and self.emu.text_of(inter.original):
+                return Outcome(self.emu.text_of(inter.original))
             return None
 
         return await _poll(check)
@@ -189,9 +189,9 @@ def _discord_cases(d: DiscordUser, emu: DiscordEmulator, state: dict[str, Any]) 
 
         def check() -> Outcome | None:
             for fid in inter.followup_ids:
-                return Outcome(str((emu.messages.get(fid) or {}).get("content", "")))
-            if inter.original and inter.original.get("content"):
-                return Outcome(str(inter.original["content"]))
+                return Outcome(emu.text_of(emu.messages.get(fid) or {}))
+            if inter.original and emu.text_of(inter.original):
+                return Outcome(emu.text_of(inter.original))
             return None
 
         return await _poll(check)
@@ -423,7 +423,12 @@ async def test_hostile_input_corpus(stack: Stack, caplog: pytest.LogCaptureFixtu
     # No ping: every Discord message the bot wrote allowed no mentions except the owner.
     for r in stack.discord.requests:
         body = r.payload_json if r.payload_json is not None else r.json
-        if r.kind == "api" and r.method in ("POST", "PATCH") and isinstance(body, dict) and "content" in body:
+        if (
+            r.kind == "api"
+            and r.method in ("POST", "PATCH")
+            and isinstance(body, dict)
+            and ("content" in body or "components" in body)
+        ):
             allowed = body.get("allowed_mentions")
             if allowed is None or "everyone" in (allowed.get("parse") or []) or allowed.get("roles"):
                 problems.append(f"discord {r.method} {r.path}: allowed_mentions {allowed}")

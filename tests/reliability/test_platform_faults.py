@@ -26,7 +26,7 @@ from aiohttp import web
 
 from bot import messages
 from bot.request.models import Job, JobStatus
-from tests.discord.conftest import buttons, job_id_of, wait_result
+from tests.discord.conftest import body_text, buttons, details, job_id_of, notes, wait_result
 from tests.emulators.discord import HUMAN_USER_ID, TEXT_CHANNEL_ID, DiscordEmulator
 from tests.emulators.providers import ProviderEmulator, ProviderState
 from tests.emulators.slack import USER_ID, SlackEmulator
@@ -138,10 +138,7 @@ async def test_discord_429_on_the_response_that_becomes_the_result(stack: Stack)
     # The "Generating…" edit is shown at once; the next edit of the response (at least
     # PROGRESS_INTERVAL later) is the result itself.
     await wait_until(
-        lambda: any(
-            str((r.body or {}).get("content", "")).startswith("Generating…")
-            for r in emu.find_requests("PATCH", original)
-        )
+        lambda: any(body_text(r.body).startswith("Generating…") for r in emu.find_requests("PATCH", original))
     )
     emu.rate_limit_next("PATCH", original, retry_after=0.2)
     release.set()
@@ -191,10 +188,8 @@ async def test_discord_second_message_of_a_batch_refused(stack: Stack) -> None:
     assert (await bot.usage(DISCORD_KEY)).day_used == 10
     # ...and the first message says so, with what is left today counted that way.
     first = stack.discord.messages[next(iter(job.result_message_ids))]
-    embed = first["embeds"][0]
-    assert embed["footer"]["text"].endswith(messages.not_posted(10, 12))
-    fields = {f["name"]: f["value"] for f in embed["fields"]}
-    assert fields[messages.LABEL_LEFT_TODAY] == str((await bot.usage(DISCORD_KEY)).left)
+    assert notes(first).endswith(messages.not_posted(10, 12))
+    assert details(first)[messages.LABEL_LEFT_TODAY] == str((await bot.usage(DISCORD_KEY)).left)
     await balanced(stack, [job], "Discord 403 on the follow-up carrying images 11-12 of a batch", 1)
 
 

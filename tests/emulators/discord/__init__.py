@@ -26,9 +26,12 @@ Public API (see docstrings):
   ``unhandled_requests()``, ``uploaded_files()``, ``gateway_received``, ``gateway_sent``,
   ``gateway_connections``, ``identify_payload``, ``presence_updates``;
 * state: ``messages``, ``channels``, ``users``, ``members``, ``commands``, ``interactions``,
-  ``wait_for_message()``, ``message_payload()``, ``find_command()``, ``register_commands()``,
-  ``add_user()``, ``add_text_channel()``, ``add_message()``, ``dm_channel()``, ``block_dms()``,
-  ``set_bot_channel_permissions()``, ``permissions_for()``, ``guilds``, ``add_guild()``, ``shard_of()``;
+  ``wait_for_message()``, ``message_payload()``, ``text_of()``, ``find_command()``,
+  ``register_commands()``, ``add_user()``, ``add_text_channel()``, ``add_message()``,
+  ``dm_channel()``, ``block_dms()``, ``set_bot_channel_permissions()``, ``permissions_for()``,
+  ``guilds``, ``add_guild()``, ``shard_of()``;
+* where the bot is not a member (user installs): ``add_foreign_guild()``, ``foreign_guilds``,
+  ``group_dm()``, ``bot_absent()``; options ``user_install`` and ``interaction_token_lifetime``;
 * CDN: ``add_cdn_file()``, ``cdn_bytes()``;
 * faults: ``fail_next()``, ``rate_limit_next()``, ``EmulatedInteraction.expire()``;
 * gateway: ``dispatch()``, ``wait_identified()``, ``wait_ready()``, ``wait_resumed()``,
@@ -44,6 +47,18 @@ emulator is strict too (unsynced commands cannot be invoked, interactions must b
 3 s and only once, followups before the acknowledgement get "Unknown Webhook", empty or oversized
 messages are rejected, privileged intents are checked, message content is blanked without the
 MESSAGE_CONTENT intent, CDN links must carry their signature).  Every strictness has a switch.
+
+Components V2 (flag IS_COMPONENTS_V2, 1 << 15) follow the Component Reference (validation.py):
+no ``content``/``embeds`` beside them, at most 40 components counted recursively, 1-10 gallery
+items, 4000 characters of text displays, ``attachment://`` references only to the message's own
+files (resolved to CDN URLs as Discord returns them), and the flag stays once set.
+
+User installs: ``add_foreign_guild()`` is a server the bot is not in and ``group_dm()`` a group
+DM. Interactions from there carry ``authorizing_integration_owners`` ``{"1": <user>}``, context 0
+or 2 and the reduced ``app_permissions``; the bot's REST calls on those channels get 403 Missing
+Access (50001) and it receives no gateway events from them; such an interaction allows at most
+5 follow-ups. Every interaction token serves its webhook for ``interaction_token_lifetime``
+(15 minutes) and then answers 404 Unknown Webhook.
 
 Shards: an IDENTIFY with ``shard: [id, count]`` gets its own session (one per shard id; a second
 IDENTIFY of the same shard replaces it, closing the old connection with 4009).  READY and

@@ -18,9 +18,11 @@ from tests.emulators.discord.constants import (
     IT_AUTOCOMPLETE,
     IT_COMPONENT,
     IT_MODAL_SUBMIT,
+    MAX_FOLLOWUPS_USER_INSTALL,
     MT_CHAT_INPUT_COMMAND,
     MT_CONTEXT_MENU_COMMAND,
     MT_DEFAULT,
+    USER_INSTALL,
 )
 from tests.emulators.discord.models import EmulatedInteraction, _ApiError, _form_error, _Req, _Resp, _unknown
 
@@ -95,7 +97,7 @@ class CallbacksMixin:
             if rtype == 7:
                 if target is None:
                     raise _unknown("Message", 10008)
-                self._validate_message(data, req.uploads, creating=False)
+                self._validate_message(data, req.uploads, creating=False, existing=target)
                 self._apply_message_body(target, data, req.uploads, creating=False)
                 info["response_message_ephemeral"] = bool(target.get("flags", 0) & FLAG_EPHEMERAL)
                 result["resource"] = {"type": 7, "message": self.message_payload(target_id)}
@@ -155,6 +157,8 @@ class CallbacksMixin:
         it = self.interactions.get(req.params["token"])
         if it is None or req.params["app_id"] != self.application_id or it.webhook_expired:
             raise _ApiError(404, 10015, "Unknown Webhook")
+        if time.monotonic() - it.created_at > self.interaction_token_lifetime:
+            raise _ApiError(404, 10015, "Unknown Webhook")  # the token's 15 minutes are over
         if it.response_type is None:  # the webhook only exists once the interaction is acknowledged
             raise _ApiError(404, 10015, "Unknown Webhook")
         return it
@@ -173,6 +177,12 @@ class CallbacksMixin:
     async def _r_followup(self, req: _Req) -> Any:
         it = self._webhook_interaction(req)
         body = req.body or {}
+        owners = it.payload.get("authorizing_integration_owners") or {}
+        if set(owners) == {USER_INSTALL} and it.followups_created >= MAX_FOLLOWUPS_USER_INSTALL:
+            # Documented limit (Create Followup Message); the error code is not documented.
+            raise _ApiError(
+                400, 0, f"Maximum number of follow-up messages reached ({MAX_FOLLOWUPS_USER_INSTALL})"
+            )
         self._validate_message(body, req.uploads, creating=True)
         original = self.messages.get(it.original_message_id or "")
         if it.deferred_pending and original is not None and original.get("flags", 0) & FLAG_LOADING:
@@ -192,6 +202,7 @@ class CallbacksMixin:
             it.followup_ids.append(msg["id"])
             await self._emit_message("MESSAGE_CREATE", msg["id"])
             mid = msg["id"]
+        it.followups_created += 1
         if req.query.get("wait", "").lower() not in ("1", "true"):
             return _Resp(204)
         return self.message_payload(mid)
@@ -204,8 +215,8 @@ class CallbacksMixin:
         it = self._webhook_interaction(req)
         mid = self._webhook_message_id(it, req.params["message_id"])
         body = req.body or {}
-        self._validate_message(body, req.uploads, creating=False)
         msg = self.messages[mid]
+        self._validate_message(body, req.uploads, creating=False, existing=msg)
         was_loading = bool(msg.get("flags", 0) & FLAG_LOADING)
         self._apply_message_body(msg, body, req.uploads, creating=False)
         if was_loading:

@@ -26,9 +26,12 @@ class ChannelsMixin:
     """
 
     def _channel(self, cid: str) -> dict[str, Any]:
+        """A channel the bot's REST call may touch: 403 Missing Access where it is not a member."""
         ch = self.channels.get(cid)
         if ch is None:
             raise _unknown("Channel", 10003)
+        if self.bot_absent(cid):
+            raise _ApiError(403, 50001, "Missing Access")
         return ch
 
     async def _r_get_channel(self, req: _Req) -> Any:

@@ -72,22 +72,35 @@ class CommandsMixin:
                     return cmd
         return None
 
-    def _check_command_visible(self, cmd: dict[str, Any], *, dm: bool, member_perms: int) -> None:
+    def _check_command_visible(self, cmd: dict[str, Any], *, where: str, member_perms: int) -> None:
+        """Would Discord's client offer this command here?  ``where``: "guild" (a server with the
+        bot), "dm" (the bot's DM), "foreign" (a server without it: a user install) or "group" (a
+        group DM: a user install).  ``contexts`` are interaction contexts (0 guild, 1 bot DM,
+        2 private channel), ``integration_types`` installs (0 guild, 1 user; unset: the guild's)."""
         contexts = cmd.get("contexts")
-        if dm:
-            if cmd.get("guild_id"):
-                raise ValueError(f"/{cmd['name']} is a guild command and cannot be used in DMs")
+        installs = cmd.get("integration_types")
+        name = cmd["name"]
+        if where in ("dm", "group", "foreign") and cmd.get("guild_id"):
+            raise ValueError(f"/{name} is a guild command and cannot be used outside its server")
+        if where in ("foreign", "group") and 1 not in (installs or [0]):
+            raise ValueError(f"/{name} cannot be installed to users (integration_types={installs})")
+        if where == "dm":
             if contexts is not None and 1 not in contexts:
-                raise ValueError(f"/{cmd['name']} is not available in bot DMs (contexts={contexts})")
+                raise ValueError(f"/{name} is not available in bot DMs (contexts={contexts})")
             if contexts is None and cmd.get("dm_permission") is False:
-                raise ValueError(f"/{cmd['name']} has dm_permission=false")
+                raise ValueError(f"/{name} has dm_permission=false")
+        elif where == "group":
+            if contexts is not None and 2 not in contexts:
+                raise ValueError(f"/{name} is not available in group DMs (contexts={contexts})")
         else:
             if contexts is not None and 0 not in contexts:
-                raise ValueError(f"/{cmd['name']} is not available in guilds (contexts={contexts})")
+                raise ValueError(f"/{name} is not available in guilds (contexts={contexts})")
+            if where == "guild" and installs is not None and 0 not in installs:
+                raise ValueError(f"/{name} is a user-install command only (integration_types={installs})")
             required = cmd.get("default_member_permissions")
             is_admin = bool(member_perms & PERMISSIONS["administrator"])
-            if required is not None and not is_admin and int(required) & ~member_perms:
-                raise ValueError(f"member lacks default_member_permissions={required} for /{cmd['name']}")
+            if where == "guild" and required is not None and not is_admin and int(required) & ~member_perms:
+                raise ValueError(f"member lacks default_member_permissions={required} for /{name}")
 
     def _command_for(
         self, name: str, ctype: int, *, dm: bool, guild_id: str = GUILD_ID

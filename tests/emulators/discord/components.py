@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from tests.emulators.discord.constants import CT_DM, HUMAN_USER_ID, IT_COMPONENT, IT_MODAL_SUBMIT, _sid
+from tests.emulators.discord.constants import (
+    CT_DM,
+    CTX_PRIVATE_CHANNEL,
+    HUMAN_USER_ID,
+    IT_COMPONENT,
+    IT_MODAL_SUBMIT,
+    _sid,
+)
 from tests.emulators.discord.models import EmulatedInteraction
 
 
@@ -83,6 +90,11 @@ class ComponentsMixin:
                 data["resolved"] = res
         channel = self.channels.get(msg["channel_id"])
         in_dm = dm or (channel is not None and channel["type"] == CT_DM)
+        # Where the bot is not a member, the message is a user install's: the owners are those of
+        # the interaction that made it (whoever presses the button).
+        owners = None
+        if self.bot_absent(msg["channel_id"]):
+            owners = (msg.get("interaction_metadata") or {}).get("authorizing_integration_owners") or None
         env = self._interaction_envelope(
             IT_COMPONENT,
             data,
@@ -90,6 +102,7 @@ class ComponentsMixin:
             channel_id=None if in_dm else msg["channel_id"],
             dm=in_dm,
             message=self.message_payload(msg["id"]),
+            owners=owners,
         )
         return await self.send_interaction(env)
 
@@ -193,7 +206,7 @@ class ComponentsMixin:
             if user_id is not None
             else (src.get("member", {}).get("user") or src.get("user") or {"id": HUMAN_USER_ID})["id"]
         )
-        dm = "guild_id" not in src if src else False
+        dm = bool(src) and "guild_id" not in src and src.get("context") != CTX_PRIVATE_CHANNEL
         message = None
         if src.get("message") and src["message"]["id"] in self.messages:
             message = self.message_payload(src["message"]["id"])
@@ -204,5 +217,6 @@ class ComponentsMixin:
             channel_id=None if dm else src.get("channel_id"),
             dm=dm,
             message=message,
+            owners=src.get("authorizing_integration_owners") or None,
         )
         return await self.send_interaction(env)

@@ -11,15 +11,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tests.emulators.discord.constants import (
+    CT_GROUP_DM,
+    CTX_BOT_DM,
+    CTX_GUILD,
+    CTX_PRIVATE_CHANNEL,
     GUILD_ID,
+    GUILD_INSTALL,
     HUMAN_USER_ID,
     IT_APPLICATION_COMMAND,
     IT_AUTOCOMPLETE,
     TEXT_CHANNEL_ID,
+    USER_INSTALL,
     _sid,
 )
 from tests.emulators.discord.models import EmulatedInteraction
-from tests.emulators.discord.permissions import _perm_bits
+from tests.emulators.discord.permissions import PERMISSIONS, RESPONSE_PERMISSIONS, _perm_bits
 
 
 class InteractionsMixin:
@@ -40,7 +46,14 @@ class InteractionsMixin:
         locale: str = "en-US",
         attachment_size_limit: int | None = None,
         message: dict[str, Any] | None = None,
+        owners: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload.  Where the bot is not a member (a server of
+        ``add_foreign_guild()``, a ``group_dm()``) it is a user install's: ``context`` 0 or 2,
+        ``authorizing_integration_owners`` only ``{"1": <installing user>}`` (``owners`` overrides,
+        e.g. a button pressed by someone else on that user's message) and ``app_permissions`` of an
+        app without a bot user there (Discord's change log: @everyone's, limited to what an
+        interaction response can use)."""
         uid = _sid(user_id)
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
         env: dict[str, Any] = {
@@ -55,13 +68,15 @@ class InteractionsMixin:
         }
         if data is not None:
             env["data"] = data
+        cid = _sid(channel_id) if channel_id is not None else None
+        ch = self.channels.get(cid) if cid is not None else None
         if dm:
             ch = self.dm_channel(uid)
             env["channel_id"] = ch["id"]
             env["channel"] = copy.deepcopy(ch)
             env["user"] = self.user(uid)
-            env["context"] = 1
-            env["authorizing_integration_owners"] = {"0": "0"}
+            env["context"] = CTX_BOT_DM
+            env["authorizing_integration_owners"] = dict(owners or {GUILD_INSTALL: "0"})
             env["app_permissions"] = str(
                 _perm_bits(
                     [
@@ -75,8 +90,24 @@ class InteractionsMixin:
                     ]
                 )
             )
+        elif ch is not None and ch["type"] == CT_GROUP_DM:
+            if uid not in {u["id"] for u in ch["recipients"]}:
+                raise ValueError(f"user {uid} is not in group DM {cid}")
+            self._require_user_install()
+            chan = {
+                k: copy.deepcopy(ch[k]) for k in ("id", "type", "name", "flags", "last_message_id") if k in ch
+            }
+            chan["recipients"] = [u for u in copy.deepcopy(ch["recipients"]) if u["id"] != uid]
+            env.update(
+                channel_id=ch["id"],
+                channel=chan,
+                user=self.user(uid),
+                context=CTX_PRIVATE_CHANNEL,
+                authorizing_integration_owners=dict(owners or {USER_INSTALL: uid}),
+                app_permissions=str(RESPONSE_PERMISSIONS & ~PERMISSIONS["use_external_emojis"]),
+            )
         else:
-            cid = _sid(channel_id) if channel_id is not None else TEXT_CHANNEL_ID
+            cid = cid if cid is not None else TEXT_CHANNEL_ID
             ch = self._channel_for_builder(cid)
             if uid not in self.members:
                 raise ValueError(f"user {uid} is not a member of the guild; use add_user() or dm=True")
@@ -84,6 +115,15 @@ class InteractionsMixin:
             chan = copy.deepcopy(ch)
             chan["permissions"] = str(perms)
             gid = self._guild_of_channel(cid)
+            foreign = gid in self.foreign_guilds
+            if foreign:
+                self._require_user_install()
+                everyone = int(self.roles[gid]["permissions"])
+                app_perms = everyone & RESPONSE_PERMISSIONS
+                default_owners = {USER_INSTALL: uid}
+            else:
+                app_perms = self.permissions_for(self.bot_user_id, cid)
+                default_owners = {GUILD_INSTALL: gid}
             env.update(
                 guild_id=gid,
                 guild={"id": gid, "locale": "en-US", "features": []},
@@ -91,13 +131,31 @@ class InteractionsMixin:
                 channel_id=cid,
                 channel=chan,
                 member=self.member_payload(uid, permissions=perms, guild_id=gid),
-                context=0,
-                authorizing_integration_owners={"0": gid},
-                app_permissions=str(self.permissions_for(self.bot_user_id, cid)),
+                context=CTX_GUILD,
+                authorizing_integration_owners=dict(owners or default_owners),
+                app_permissions=str(app_perms),
             )
         if message is not None:
             env["message"] = message
         return env
+
+    def _require_user_install(self) -> None:
+        if not self.user_install:
+            raise ValueError(
+                "the application does not allow user installs (DiscordEmulator(user_install=True))"
+            )
+
+    def _where(self, channel_id: str | int | None, *, dm: bool) -> str:
+        """Where an interaction comes from: "dm" (the bot's DM), "guild" (a server with the bot),
+        "foreign" (a server without it) or "group" (a group DM)."""
+        if dm:
+            return "dm"
+        ch = self.channels.get(_sid(channel_id)) if channel_id is not None else None
+        if ch is not None and ch["type"] == CT_GROUP_DM:
+            return "group"
+        if ch is not None and ch.get("guild_id") in self.foreign_guilds:
+            return "foreign"
+        return "guild"
 
     def _channel_for_builder(self, cid: str) -> dict[str, Any]:
         ch = self.channels.get(cid)
@@ -304,8 +362,13 @@ class InteractionsMixin:
         users/channels/roles: their ids).  A list of raw option dicts is passed through unvalidated.
         ``dm=True`` sends ``user`` instead of ``member`` from a DM channel.
         """
+        where = self._where(channel_id, dm=dm)
         data, cmd = self._command_data(
-            name, options, dm=dm, resolved=resolved, guild_id=self._guild_of_channel(channel_id)
+            name,
+            options,
+            dm=where != "guild",
+            resolved=resolved,
+            guild_id=self._guild_of_channel(channel_id),
         )
         perms = (
             int(permissions)
@@ -313,7 +376,7 @@ class InteractionsMixin:
             else self.permissions_for(user_id, channel_id or TEXT_CHANNEL_ID)
         )
         if cmd is not None:
-            self._check_command_visible(cmd, dm=dm, member_perms=perms)
+            self._check_command_visible(cmd, where=where, member_perms=perms)
         env = self._interaction_envelope(
             IT_APPLICATION_COMMAND,
             data,
@@ -358,7 +421,10 @@ class InteractionsMixin:
         if mid not in self.messages:
             raise ValueError(f"unknown message {mid}")
         target = self.messages[mid]
-        cmd = self._command_for(name, 3, dm=dm, guild_id=self._guild_of_channel(target["channel_id"]))
+        where = self._where(target["channel_id"], dm=dm)
+        cmd = self._command_for(
+            name, 3, dm=where != "guild", guild_id=self._guild_of_channel(target["channel_id"])
+        )
         data: dict[str, Any] = {
             "id": cmd["id"] if cmd else self.snowflake(),
             "name": name,
@@ -371,7 +437,7 @@ class InteractionsMixin:
         channel_id = target["channel_id"]
         perms = int(permissions) if permissions is not None else self.permissions_for(user_id, channel_id)
         if cmd is not None:
-            self._check_command_visible(cmd, dm=dm, member_perms=perms)
+            self._check_command_visible(cmd, where=where, member_perms=perms)
         env = self._interaction_envelope(
             IT_APPLICATION_COMMAND,
             data,

@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.emulators.discord.constants import (
     CT_DM,
+    CT_GROUP_DM,
     FLAG_EPHEMERAL,
     FLAG_IS_COMPONENTS_V2,
     FLAG_LOADING,
@@ -33,6 +34,7 @@ from tests.emulators.discord.models import (
     _unknown,
     _Upload,
 )
+from tests.emulators.discord.validation import media_refs, text_of
 
 
 class MessagesMixin:
@@ -139,12 +141,21 @@ class MessagesMixin:
             msg["embeds"] = self._resolve_embed_attachments(body["embeds"] or [], msg["attachments"])
         if "flags" in body and body["flags"] is not None:
             requested = int(body["flags"])
-            keep = FLAG_EPHEMERAL | FLAG_LOADING
+            keep = FLAG_EPHEMERAL | FLAG_LOADING | FLAG_IS_COMPONENTS_V2  # V2 can't be removed
             settable = FLAG_SUPPRESS_EMBEDS | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_IS_COMPONENTS_V2
             if creating:
                 settable |= FLAG_EPHEMERAL
             msg["flags"] = (msg.get("flags", 0) & keep) | (requested & settable)
-        if "content" in body or creating:
+        v2 = bool(msg.get("flags", 0) & FLAG_IS_COMPONENTS_V2)
+        if v2:
+            self._resolve_media_attachments(msg["components"], msg["attachments"])
+        if v2 and ("components" in body or creating):
+            # In a V2 message the mentions come from its text displays (Edit Message docs).
+            text = "\n".join(text_of(msg["components"]))
+            mentions = self._parse_mentions(text, body.get("allowed_mentions"))
+            existing = {u["id"] for u in mentions}
+            msg["mentions"] = mentions + [u for u in msg.get("_reply_mention", []) if u["id"] not in existing]
+        elif "content" in body or creating:
             mentions = self._parse_mentions(msg["content"], body.get("allowed_mentions"))
             existing = {u["id"] for u in mentions}
             msg["mentions"] = mentions + [u for u in msg.get("_reply_mention", []) if u["id"] not in existing]
@@ -153,10 +164,47 @@ class MessagesMixin:
         if not creating:
             msg["edited_timestamp"] = _now_iso()
 
+    @staticmethod
+    def _resolve_media_attachments(
+        components: list[dict[str, Any]], attachments: list[dict[str, Any]]
+    ) -> None:
+        """``attachment://name`` media become the attachment's URLs, as Discord returns them."""
+        by_name = {a["filename"]: a for a in attachments}
+        for _, media in media_refs(components):
+            url = str(media.get("url") or "")
+            att = by_name.get(url[len("attachment://") :]) if url.startswith("attachment://") else None
+            if att is None:
+                continue
+            media.update(
+                url=att["url"],
+                proxy_url=att["proxy_url"],
+                content_type=att.get("content_type"),
+                attachment_id=att["id"],
+                flags=0,
+            )
+            if "width" in att:
+                media.update(width=att["width"], height=att["height"])
+
+    def text_of(self, message: Mapping[str, Any]) -> str:
+        """What a message says: its ``content``, or for a V2 message its text displays, one a line."""
+        if message.get("flags", 0) & FLAG_IS_COMPONENTS_V2:
+            return "\n".join(text_of(message.get("components") or []))
+        return str(message.get("content") or "")
+
+    def bot_absent(self, channel_id: str | int) -> bool:
+        """The bot is not a member of this channel (a server it is not in, a group DM): it sees no
+        events there and its REST calls get 403 Missing Access; only interactions reach it."""
+        ch = self.channels.get(_sid(channel_id))
+        if ch is None:
+            return False
+        return ch.get("guild_id") in self.foreign_guilds or ch["type"] == CT_GROUP_DM
+
     async def _emit_message(self, event: str, message_id: str) -> None:
         msg = self.messages[message_id]
         if msg.get("flags", 0) & FLAG_EPHEMERAL:
             return  # ephemeral messages never reach the gateway
+        if self.bot_absent(msg["channel_id"]):
+            return  # no gateway events from where the bot is not
         if event != "MESSAGE_CREATE" or msg["author"]["id"] != self.bot_user_id or self.echo_bot_messages:
             await self._emit(event, self.message_payload(message_id, gateway=True))
 
@@ -261,7 +309,7 @@ class MessagesMixin:
             only_flags = set(body) <= {"flags"}
             if not only_flags:
                 raise _ApiError(403, 50005, "Cannot edit a message authored by another user")
-        self._validate_message(body, req.uploads, creating=False)
+        self._validate_message(body, req.uploads, creating=False, existing=msg)
         self._apply_message_body(msg, body, req.uploads, creating=False)
         await self._emit_message("MESSAGE_UPDATE", msg["id"])
         return self.message_payload(msg["id"])

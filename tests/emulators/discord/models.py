@@ -185,6 +185,7 @@ class EmulatedInteraction:
     response_body: dict[str, Any] | None = field(default=None, repr=False)
     original_message_id: str | None = None
     followup_ids: list[str] = field(default_factory=list)
+    followups_created: int = 0  # Create Followup Message calls that succeeded
     modal: dict[str, Any] | None = field(default=None, repr=False)
     choices: list[dict[str, Any]] | None = None
     callback_expired: bool = False

@@ -75,6 +75,9 @@ EVERYONE_PERMISSIONS = _perm_bits(
     ]
 )
 BOT_ROLE_PERMISSIONS = EVERYONE_PERMISSIONS | _perm_bits(["manage_messages", "manage_threads"])
+# What an app can use in an interaction response where it has no bot user (Discord's change log,
+# "app_permissions"): ATTACH_FILES, EMBED_LINKS, MENTION_EVERYONE, USE_EXTERNAL_EMOJIS.
+RESPONSE_PERMISSIONS = _perm_bits(["attach_files", "embed_links", "mention_everyone", "use_external_emojis"])
 
 
 class PermissionsMixin:

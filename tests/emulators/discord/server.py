@@ -25,6 +25,7 @@ from tests.emulators.discord.constants import (
     DEFAULT_TOKEN,
     DEFAULT_UPLOAD_LIMIT,
     FLAG_LOADING,
+    INTERACTION_TOKEN_LIFETIME,
     Intents,
     _sid,
 )
@@ -61,6 +62,8 @@ class DiscordServer:
         echo_bot_messages: bool = True,
         enforce_intents: bool = True,
         require_cdn_signature: bool = True,
+        user_install: bool = True,
+        interaction_token_lifetime: float = INTERACTION_TOKEN_LIFETIME,
     ) -> None:
         self.token = token
         self.heartbeat_interval = heartbeat_interval
@@ -73,6 +76,10 @@ class DiscordServer:
         self.echo_bot_messages = echo_bot_messages
         self.enforce_intents = enforce_intents
         self.require_cdn_signature = require_cdn_signature
+        # The application may be installed to users too (Developer Portal -> Installation).
+        self.user_install = user_install
+        # Seconds an interaction token serves its webhook (Discord: 15 minutes).
+        self.interaction_token_lifetime = interaction_token_lifetime
         self.ack_heartbeats = True  # set False to simulate a zombied connection
 
         self.port = 0
@@ -89,6 +96,8 @@ class DiscordServer:
         self.ready = asyncio.Event()  # set once READY (+ GUILD_CREATE) were sent
 
         self.guilds: dict[str, dict[str, Any]] = {}  # id -> {"id", "name", "text_channel_id", "bot_role_id"}
+        # Servers the bot is not in, where people use it through their own install (add_foreign_guild).
+        self.foreign_guilds: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.members: dict[str, dict[str, Any]] = {}  # guild members (of every guild) by user id
         self.roles: dict[str, dict[str, Any]] = {}

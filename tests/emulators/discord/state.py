@@ -12,6 +12,7 @@ from typing import Any
 from tests.emulators.discord.constants import (
     _GUILD_JOINED_AT,
     BOT_ROLE_ID,
+    CT_GROUP_DM,
     CT_GUILD_TEXT,
     DISCORD_EPOCH_MS,
     GUILD_ID,
@@ -180,6 +181,42 @@ class StateMixin:
         self.guilds[gid]["text_channel_id"] = self.add_text_channel("general", guild_id=gid)["id"]
         return copy.deepcopy(self.guilds[gid])
 
+    def add_foreign_guild(
+        self, name: str = "Somewhere Else", *, guild_id: str | int | None = None
+    ) -> dict[str, Any]:
+        """A server the bot is *not* in: its own @everyone role and a "general" text channel, every
+        user a member. People there can still run seedbot's commands through their own (user)
+        install: those interactions reach the bot, but it sees no events from the server and its
+        REST calls on the server's channels get 403 Missing Access.  Returns ``{"id", "name",
+        "text_channel_id"}``."""
+        gid = _sid(guild_id) if guild_id is not None else self.snowflake()
+        if gid in self.guilds or gid in self.foreign_guilds or gid in self.roles or gid in self.channels:
+            raise ValueError(f"id {gid} is already in use")
+        self.roles[gid] = {**copy.deepcopy(self.roles[GUILD_ID]), "id": gid}
+        self.roles[gid]["permissions"] = str(EVERYONE_PERMISSIONS)
+        self._role_guild[gid] = gid
+        cid = self.snowflake()
+        self.channels[cid] = self._text_channel(cid, "general", 0, gid)
+        self.foreign_guilds[gid] = {"id": gid, "name": name, "text_channel_id": cid}
+        return copy.deepcopy(self.foreign_guilds[gid])
+
+    def group_dm(self, user_ids: list[str | int], *, name: str | None = None) -> dict[str, Any]:
+        """A group DM of these users (the bot is never a recipient: seedbot reaches it only through
+        someone's own install)."""
+        users = [self.user(uid) for uid in user_ids]
+        cid = self.snowflake()
+        self.channels[cid] = {
+            "id": cid,
+            "type": CT_GROUP_DM,
+            "name": name,
+            "icon": None,
+            "owner_id": users[0]["id"],
+            "recipients": users,
+            "last_message_id": None,
+            "flags": 0,
+        }
+        return copy.deepcopy(self.channels[cid])
+
     def _guild_of_role(self, role_id: str) -> str:
         return self._role_guild.get(role_id, GUILD_ID)
 
@@ -187,7 +224,7 @@ class StateMixin:
         """The guild of a guild channel (GUILD_ID for None, DMs and unknown channels)."""
         ch = self.channels.get(_sid(channel_id)) if channel_id is not None else None
         gid = ch.get("guild_id") if ch else None
-        return str(gid) if gid in self.guilds else GUILD_ID
+        return str(gid) if gid in self.guilds or gid in self.foreign_guilds else GUILD_ID
 
     # ------------------------------------------------------------------ payload builders
 
@@ -301,7 +338,7 @@ class StateMixin:
             "redirect_uris": [],
             "interactions_endpoint_url": None,
             "approximate_guild_count": len(self.guilds),
-            "integration_types_config": {"0": {}},
+            "integration_types_config": {"0": {}, "1": {}} if self.user_install else {"0": {}},
             "tags": [],
         }
 

@@ -1,5 +1,18 @@
 """Discord's payload checks, answered with its error codes: command definitions, message bodies
 (content, embeds, files, upload size), components and thread bodies.
+
+Components V2 (the message flag IS_COMPONENTS_V2, 1 << 15), as the developer docs describe them
+(Component Reference; Create Message / Edit Message; Execute Webhook):
+
+* a V2 message carries only components: ``content``, ``embeds``, ``poll`` or ``sticker_ids`` are
+  refused (400, 50035 ``MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2``, the code Discord
+  answers with); an edit that turns a message into V2 must reset the ones it has (``content``
+  null, ``embeds`` []), and the flag can't be removed once set;
+* at most 40 components, nested ones counted (``COMPONENT_MAX_TOTAL_COMPONENTS_EXCEEDED``);
+  top-level and Container children of the documented types only; 1-10 items a MediaGallery;
+  all TextDisplays together at most 4000 characters (discord-api-docs PR #8562);
+* an ``attachment://<filename>`` media reference must name a file of the message (uploaded with
+  it, or kept on an edit); the code name ``UNFURLED_MEDIA_ITEM_ATTACHMENT_NOT_FOUND`` is ours.
 """
 
 from __future__ import annotations
@@ -7,8 +20,60 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tests.emulators.discord.constants import _COMMAND_NAME_RE, FLAG_IS_COMPONENTS_V2, MAX_CONTENT, MAX_FILES
+from tests.emulators.discord.cdn import _sanitize_filename
+from tests.emulators.discord.constants import (
+    _COMMAND_NAME_RE,
+    C_ACTION_ROW,
+    C_BUTTON,
+    C_CONTAINER,
+    C_MEDIA_GALLERY,
+    C_TEXT_DISPLAY,
+    FLAG_IS_COMPONENTS_V2,
+    MAX_CONTENT,
+    MAX_FILES,
+    MAX_GALLERY_ITEMS,
+    MAX_V2_COMPONENTS,
+    MAX_V2_TEXT,
+    V2_IN_CONTAINER,
+    V2_TOP_LEVEL,
+)
 from tests.emulators.discord.models import _ApiError, _form_error, _Upload
+
+_LEGACY = "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2"
+
+
+def walk_components(
+    components: Iterable[Mapping[str, Any]], where: str = "components"
+) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    """Every component with its form path (``components.0.components.2``), depth first."""
+    for i, c in enumerate(components):
+        here = f"{where}.{i}"
+        yield here, c
+        if isinstance(c.get("components"), list):
+            yield from walk_components(c["components"], f"{here}.components")
+        for key in ("accessory", "component"):
+            if isinstance(c.get(key), Mapping):
+                yield f"{here}.{key}", c[key]
+                if isinstance(c[key].get("components"), list):
+                    yield from walk_components(c[key]["components"], f"{here}.{key}.components")
+
+
+def media_refs(components: Iterable[Mapping[str, Any]]) -> Iterable[tuple[str, dict[str, Any]]]:
+    """Every unfurled media item (gallery items, thumbnails, files) with its form path."""
+    for path, c in walk_components(components):
+        for j, item in enumerate(c.get("items") or []):
+            if isinstance(item, dict) and isinstance(item.get("media"), dict):
+                yield f"{path}.items.{j}.media.url", item["media"]
+        for key in ("media", "file"):
+            if isinstance(c.get(key), dict):
+                yield f"{path}.{key}.url", c[key]
+
+
+def text_of(components: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The contents of every TextDisplay, in order."""
+    return [
+        str(c.get("content") or "") for _, c in walk_components(components) if c.get("type") == C_TEXT_DISPLAY
+    ]
 
 
 class ValidationMixin:
@@ -83,7 +148,12 @@ class ValidationMixin:
                 raise _form_error(f"{here}.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
 
     def _validate_message(
-        self, body: Mapping[str, Any], uploads: Sequence[_Upload], *, creating: bool
+        self,
+        body: Mapping[str, Any],
+        uploads: Sequence[_Upload],
+        *,
+        creating: bool,
+        existing: Mapping[str, Any] | None = None,
     ) -> None:
         content = body.get("content")
         if content is not None and not isinstance(content, str):
@@ -118,7 +188,23 @@ class ValidationMixin:
             raise _form_error("files", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_FILES} or fewer in length.")
         if sum(len(u.data) for u in uploads) > self.upload_limit:
             raise _ApiError(413, 40005, "Request entity too large")
-        self._validate_components(body.get("components") or [], int(body.get("flags") or 0))
+        was_v2 = existing is not None and bool(int(existing.get("flags") or 0) & FLAG_IS_COMPONENTS_V2)
+        flags = body.get("flags")
+        if was_v2 and flags is not None and not int(flags) & FLAG_IS_COMPONENTS_V2:
+            raise _form_error(
+                "flags",
+                "MESSAGE_CANNOT_REMOVE_COMPONENTS_V2_FLAG",
+                "The IS_COMPONENTS_V2 flag cannot be removed",
+            )
+        v2 = was_v2 or bool(int(flags or 0) & FLAG_IS_COMPONENTS_V2)
+        if v2:
+            self._validate_v2_body(body, existing if not was_v2 else None)
+        components = body.get("components")
+        if components is None and v2 and existing is not None:
+            components = existing.get("components")  # an edit keeps them: check them against the files
+        self._validate_components(components or [], FLAG_IS_COMPONENTS_V2 if v2 else 0)
+        if v2:
+            self._validate_media_refs(components or [], self._attachment_names(body, uploads, existing))
         if creating:
             has_any = bool(
                 content
@@ -132,52 +218,142 @@ class ValidationMixin:
                 raise _ApiError(400, 50006, "Cannot send an empty message")
 
     @staticmethod
+    def _validate_v2_body(body: Mapping[str, Any], becoming: Mapping[str, Any] | None) -> None:
+        """No legacy fields beside V2 components; a message turned into V2 resets the ones it has."""
+        for key in ("content", "embeds", "poll", "sticker_ids"):
+            if body.get(key):
+                raise _form_error(
+                    key, _LEGACY, f"The '{key}' field cannot be used when using MessageFlags.IS_COMPONENTS_V2"
+                )
+        if becoming is None:
+            return
+        if becoming.get("content") and not ("content" in body and body["content"] is None):
+            raise _form_error(
+                "content",
+                _LEGACY,
+                "The 'content' field cannot be used when using MessageFlags.IS_COMPONENTS_V2",
+            )
+        if becoming.get("embeds") and body.get("embeds") != []:
+            raise _form_error(
+                "embeds",
+                _LEGACY,
+                "The 'embeds' field cannot be used when using MessageFlags.IS_COMPONENTS_V2",
+            )
+
+    @staticmethod
+    def _attachment_names(
+        body: Mapping[str, Any], uploads: Sequence[_Upload], existing: Mapping[str, Any] | None
+    ) -> set[str]:
+        """Filenames the message will have: uploads (as named in ``attachments``) and kept ones."""
+        kept = list((existing or {}).get("attachments") or [])
+        meta = body.get("attachments")
+        names: set[str] = set()
+        if meta is None:
+            names |= {a["filename"] for a in kept}
+            meta = []
+        by_id = {a["id"]: a for a in kept}
+        by_index = {u.slot if u.slot is not None else i: u for i, u in enumerate(uploads)}
+        used: set[int] = set()
+        for entry in meta:
+            sid = str(entry.get("id"))
+            if sid in by_id:
+                names.add(by_id[sid]["filename"])
+                continue
+            try:
+                idx = int(sid)
+            except ValueError:
+                continue
+            upload = by_index.get(idx)
+            if upload is not None:
+                used.add(idx)
+                names.add(_sanitize_filename(entry.get("filename") or upload.filename))
+        names |= {_sanitize_filename(u.filename) for i, u in by_index.items() if i not in used}
+        return names
+
+    @staticmethod
+    def _validate_media_refs(components: list[dict[str, Any]], names: set[str]) -> None:
+        for path, media in media_refs(components):
+            url = str(media.get("url") or "")
+            if (
+                url.startswith("attachment://")
+                and _sanitize_filename(url[len("attachment://") :]) not in names
+            ):
+                raise _form_error(
+                    path,
+                    "UNFURLED_MEDIA_ITEM_ATTACHMENT_NOT_FOUND",
+                    f"Attachment {url[len('attachment://') :]!r} is not part of this message",
+                )
+
+    @staticmethod
     def _validate_components(components: list[dict[str, Any]], flags: int) -> None:
         if not components:
             return
         custom_ids: set[str] = set()
-
-        def walk(items: Iterable[dict[str, Any]], where: str) -> None:
-            for i, c in enumerate(items):
-                cid = c.get("custom_id")
-                if cid is not None:
-                    if not 1 <= len(cid) <= 100:
-                        raise _form_error(
-                            f"{where}.{i}.custom_id",
-                            "BASE_TYPE_BAD_LENGTH",
-                            "Must be between 1 and 100 in length.",
-                        )
-                    if cid in custom_ids:
-                        raise _form_error(
-                            f"{where}.{i}.custom_id",
-                            "COMPONENT_CUSTOM_ID_DUPLICATED",
-                            "Component custom id cannot be duplicated",
-                        )
-                    custom_ids.add(cid)
-                if c.get("type") == 2 and c.get("style") != 5 and c.get("style") != 6 and cid is None:
+        for path, c in walk_components(components):
+            cid = c.get("custom_id")
+            if cid is not None:
+                if not 1 <= len(cid) <= 100:
                     raise _form_error(
-                        f"{where}.{i}.custom_id", "BASE_TYPE_REQUIRED", "This field is required"
+                        f"{path}.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
                     )
-                for key in ("components", "items"):
-                    if isinstance(c.get(key), list):
-                        walk(c[key], f"{where}.{i}.{key}")
-                for key in ("accessory", "component"):
-                    if isinstance(c.get(key), dict):
-                        walk([c[key]], f"{where}.{i}.{key}")
+                if cid in custom_ids:
+                    raise _form_error(
+                        f"{path}.custom_id",
+                        "COMPONENT_CUSTOM_ID_DUPLICATED",
+                        "Component custom id cannot be duplicated",
+                    )
+                custom_ids.add(cid)
+            if c.get("type") == C_BUTTON and c.get("style") not in (5, 6) and cid is None:
+                raise _form_error(f"{path}.custom_id", "BASE_TYPE_REQUIRED", "This field is required")
+            if c.get("type") == C_ACTION_ROW and len(c.get("components") or []) > 5:
+                raise _form_error(
+                    f"{path}.components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length."
+                )
 
         if not flags & FLAG_IS_COMPONENTS_V2:
             if len(components) > 5:
                 raise _form_error("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
             for i, row in enumerate(components):
-                if row.get("type") != 1:
+                if row.get("type") != C_ACTION_ROW:
                     raise _form_error(
                         f"components.{i}.type", "UNION_TYPE_CHOICES", 'Value of field "type" must be 1.'
                     )
-                if len(row.get("components") or []) > 5:
-                    raise _form_error(
-                        f"components.{i}.components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length."
-                    )
-        walk(components, "components")
+            return
+
+        if sum(1 for _ in walk_components(components)) > MAX_V2_COMPONENTS:
+            raise _form_error(
+                "components",
+                "COMPONENT_MAX_TOTAL_COMPONENTS_EXCEEDED",
+                f"The maximum number of components ({MAX_V2_COMPONENTS}) was exceeded",
+            )
+        for i, c in enumerate(components):
+            if c.get("type") not in V2_TOP_LEVEL:
+                raise _form_error(
+                    f"components.{i}.type",
+                    "UNION_TYPE_CHOICES",
+                    f'Value of field "type" must be one of {V2_TOP_LEVEL}.',
+                )
+            if c.get("type") == C_CONTAINER:
+                for j, child in enumerate(c.get("components") or []):
+                    if child.get("type") not in V2_IN_CONTAINER:
+                        raise _form_error(
+                            f"components.{i}.components.{j}.type",
+                            "UNION_TYPE_CHOICES",
+                            f'Value of field "type" must be one of {V2_IN_CONTAINER}.',
+                        )
+        for path, c in walk_components(components):
+            if c.get("type") == C_MEDIA_GALLERY and not 1 <= len(c.get("items") or []) <= MAX_GALLERY_ITEMS:
+                raise _form_error(
+                    f"{path}.items",
+                    "BASE_TYPE_BAD_LENGTH",
+                    f"Must be between 1 and {MAX_GALLERY_ITEMS} in length.",
+                )
+        if sum(len(t) for t in text_of(components)) > MAX_V2_TEXT:
+            raise _form_error(
+                "components",
+                "BASE_TYPE_MAX_LENGTH",
+                f"The text of all text displays must be {MAX_V2_TEXT} or fewer in length.",
+            )
 
     @staticmethod
     def _validate_thread_body(body: Mapping[str, Any]) -> str:
