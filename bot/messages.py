@@ -667,12 +667,6 @@ def playground_ready(url: str) -> str:
     return f"seedbot playground: open {url}"
 
 
-PLAYGROUND_CONNECT = (
-    "To run on Discord or Slack instead, set DISCORD_TOKEN, or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET "
-    "or SLACK_APP_TOKEN, in .env (see .env.example); SEEDBOT_WEB_PORT keeps this page beside them."
-)
-
-
 def web_needs_token(host: str) -> str:
     return (
         f"SEEDBOT_WEB_HOST={host} is reachable from other machines: set SEEDBOT_WEB_TOKEN (a long "

@@ -22,10 +22,15 @@ from bot.app.runtime import Runtime
 from bot.conversation.tasks import BackgroundTasks
 from bot.errors import SeedbotError
 
-__all__ = ["WebPlatform", "create"]
+__all__ = ["PLAYGROUND_CONNECT", "WebPlatform", "create"]
 
 log = logging.getLogger(__name__)
 
+# The second line `make run` prints in playground mode (platform words live in adapters).
+PLAYGROUND_CONNECT = (
+    "To run on Discord or Slack instead, set DISCORD_TOKEN, or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET "
+    "or SLACK_APP_TOKEN, in .env (see .env.example); SEEDBOT_WEB_PORT keeps this page beside them."
+)
 SHUTDOWN_GRACE = 5.0  # seconds turns still answering get at close (jobs had the engine's grace)
 
 
@@ -65,7 +70,7 @@ class WebPlatform:
         log.info("web: listening on %s", self.url)
         if self.runtime.playground:
             print(messages.playground_ready(self.url), flush=True)
-            print(messages.PLAYGROUND_CONNECT, flush=True)
+            print(PLAYGROUND_CONNECT, flush=True)
 
     async def _end_streams(self, app: web.Application) -> None:
         self.page.timeline.close()

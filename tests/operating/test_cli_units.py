@@ -37,7 +37,8 @@ def test_bot_names_no_platform_setting_or_address() -> None:
 
 def test_the_plugins_describe_themselves() -> None:
     plugins = load_plugins()
-    assert list(plugins) == ["discord", "slack"]
+    assert list(plugins) == ["discord", "slack", "web"]
+    assert [p.name for p in plugins.values() if p.playground] == ["web"]
     for name, plugin in plugins.items():
         assert plugin.name == name and plugin.title
         settings = plugin.load_settings(None)
@@ -89,7 +90,7 @@ def test_key_shapes(key: str, kind: str, ok: bool) -> None:
 
 def test_key_shapes_come_from_the_plugins() -> None:
     plugins = load_plugins()
-    assert key_shapes("workspace", plugins) == "discord:<numeric server id> or slack:<TEAM ID>"
+    assert key_shapes("workspace", plugins) == "discord:<numeric server id>, slack:<TEAM ID> or web:local"
     assert KeyForm(r"\d+", "x:<n>").matches("12") and not KeyForm(r"\d+", "x:<n>").matches("12a")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.web_adapter.platform import WebPlatform, create
+from adapters.web_adapter.platform import PLAYGROUND_CONNECT, WebPlatform, create
 from adapters.web_adapter.settings import PLAYGROUND_PORT, load_settings
 from bot import messages
 from bot.app.cli.run import PLAYGROUND_DEMO_LATENCY, playground_for
@@ -30,7 +30,7 @@ def test_run_with_nothing_configured_serves_the_playground_until_ctrl_c(tmp_path
         url = bot.ready()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
         assert bot.wait("seedbot playground", stdout=True) == messages.playground_ready(url)
-        assert bot.wait("Discord or Slack", stdout=True) == messages.PLAYGROUND_CONNECT
+        assert bot.wait("Discord or Slack", stdout=True) == PLAYGROUND_CONNECT
         status, headers, body = fetch(url + "/")
         assert status == 200 and "seedbot playground" in body.decode()
         session = headers["Set-Cookie"].split(";", 1)[0]

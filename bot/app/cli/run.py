@@ -54,8 +54,9 @@ def _relative(path: Path) -> str:
 def nothing_configured(plugins: Mapping[str, PlatformPlugin]) -> int:
     """`seedbot run` with no platform configured: what to set, and how to try seedbot without
     one. Kept in one place: a later `seedbot run` may start a web playground here instead."""
-    width = max((len(p.title) for p in plugins.values()), default=0) + 1
-    platforms = "\n".join(f"  {f'{p.title}:':<{width}} {p.setup_hint()}" for p in plugins.values())
+    chats = [p for p in plugins.values() if not p.playground]
+    width = max((len(p.title) for p in chats), default=0) + 1
+    platforms = "\n".join(f"  {f'{p.title}:':<{width}} {p.setup_hint()}" for p in chats)
     keys = ", ".join(f"{name.upper()}_API_KEY" for name in PROVIDER_ORDER)
     print(
         "seedbot has no chat platform configured, so there is nothing to run.\n\n"
@@ -63,10 +64,15 @@ def nothing_configured(plugins: Mapping[str, PlatformPlugin]) -> int:
         f"{platforms}\n"
         "Provider keys (without one, seedbot runs on the offline demo provider):\n"
         f"  {keys}\n\n"
-        f'Try it without any platform: {invocation()} generate "a red fox" --provider demo --out out/',
+        f"{try_it()}",
         file=sys.stderr,
     )
     return 2
+
+
+def try_it() -> str:
+    """A command that works from this shell, with nothing configured."""
+    return f'Try it without any platform: {invocation()} generate "a red fox" --provider demo --out out/'
 
 
 def playground_for(
@@ -94,6 +100,7 @@ async def run(
         if not platform_settings[name].enabled:
             plugin = plugins[name]
             print(f"seedbot: {plugin.title} is not configured: set {plugin.setup_hint()}", file=sys.stderr)
+            print(try_it(), file=sys.stderr)
             return 2
     wanted = named or [name for name in plugins if platform_settings[name].enabled]
     playground = playground_for(wanted, plugins, settings)
