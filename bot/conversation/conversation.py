@@ -55,6 +55,7 @@ __all__ = ["Conversation", "Surface"]
 log = logging.getLogger(__name__)
 
 _COMMAND_WORDS = {"usage", "quota", "help", "history", ""}
+STARTING_WAIT = 10.0  # seconds a reply to a brand-new status message waits for its job row
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,9 @@ class Conversation:
         self.policy = Policy(engine.settings)
         self.admin = Admin(self.community, self.policy)
         self.surfaces: dict[str, Surface] = {}
+        # Status messages shown for a request whose job row may not exist yet: a reply to one
+        # in that moment waits for the row instead of being told it is not a result.
+        self._starting: set[tuple[str, str]] = set()
 
     def attach(self, surface: Surface) -> None:
         """Register a surface: its resumed jobs are delivered through its replies."""
@@ -208,7 +212,14 @@ class Conversation:
         if ref.job_id is not None:
             return self.policy.result_here(who, await self._job(ref.job_id))
         if ref.message_id is not None:
-            return await self.ledger.job_for_message(who.platform, ref.message_id)
+            job = await self.ledger.job_for_message(who.platform, ref.message_id)
+            deadline = asyncio.get_running_loop().time() + STARTING_WAIT
+            while job is None and (who.platform, ref.message_id) in self._starting:
+                if asyncio.get_running_loop().time() > deadline:
+                    break
+                await asyncio.sleep(0.05)
+                job = await self.ledger.job_for_message(who.platform, ref.message_id)
+            return job
         if ref.thread is not None:
             channel, thread = ref.thread
             latest = await self.ledger.latest_in_thread(who.platform, channel, thread)
@@ -267,6 +278,10 @@ class Conversation:
         if await self.community.fits(who, admitted.cost, unlimited=self.policy.is_operator(who)):
             # Shown at once; when the quota says no, the engine explains and nothing is posted.
             await reply.accepted(messages.STARTING)
+        status = reply.target().message_id
+        starting = (who.platform, status) if status is not None else None
+        if starting is not None:
+            self._starting.add(starting)
         surface = self.surfaces.get(who.platform)
         relay = ProgressRelay(
             reply.progress,
@@ -296,6 +311,8 @@ class Conversation:
                 stream=stream,
             )
         finally:
+            if starting is not None:
+                self._starting.discard(starting)
             await relay.stop()
 
     async def _interrupted(self, who: Requester, reply: Reply) -> None:

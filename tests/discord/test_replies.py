@@ -3,7 +3,11 @@ a mention works like /imagine, and what the message-content intent changes."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from bot import messages
 from bot.request.models import JobKind
@@ -194,3 +198,35 @@ async def test_a_reply_to_an_image_still_being_made_edits_it_once_ready(
     outputs = await bot.runtime.ledger.job_outputs(parent.id)
     assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [outputs[0].data]
     assert (await bot.usage()).day_used == 2
+
+
+async def test_a_reply_before_the_job_is_recorded_still_waits_for_it(
+    emu: DiscordEmulator, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status message is posted before the job row exists: a reply to it in that moment
+    is an edit of the job about to be recorded, not "not a result" (a race seen under load)."""
+    bot = await start_bot()
+    ledger = bot.runtime.ledger
+    create_job = ledger.create_job
+    recorded = asyncio.Event()
+
+    async def slow_create_job(*args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0.5)  # the reply arrives in this window
+        await create_job(*args, **kwargs)
+        recorded.set()
+
+    monkeypatch.setattr(ledger, "create_job", slow_create_job)
+    mention = await emu.send_message(f"{emu.bot_mention} a castle on a hill", mentions=[emu.bot_user_id])
+    status = await emu.wait_for_message(
+        lambda m: (m.get("message_reference") or {}).get("message_id") == mention["id"]
+    )
+    assert not recorded.is_set()
+    reply = await emu.send_message("now in winter", reply_to=status["id"], channel_id=status["channel_id"])
+    answer = await emu.wait_for_message(
+        lambda m: (m.get("message_reference") or {}).get("message_id") == reply["id"]
+    )
+    assert messages.NOT_A_RESULT not in text(answer)
+    first = await wait_result(emu)
+    edited = await wait_result(emu, exclude={job_id_of(first)}, timeout=15)
+    job = await bot.wait_job(job_id_of(edited))
+    assert job.parent_id == job_id_of(first)
