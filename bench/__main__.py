@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import discord_bench, fit, ledger, plot, slack
+from bench import discord_bench, fit, ledger, plot, slack, web
 
 HERE = Path(__file__).resolve().parent
 MB = 1024 * 1024
@@ -24,6 +24,8 @@ TARGETS = {
     "rss_per_job_over_image": 1.5,
     "ledger_pairs_per_s": 2000.0,
     "fit_ms": 400.0,
+    "ratio_web_n50": 1.15,
+    "web_event_p99_ms": 100.0,
 }
 
 
@@ -118,6 +120,28 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                 _ok(m["growth_bytes"] < 0.05 * m["rss_after_each_run"][0]),
             )
         )
+    w = results.get("web")
+    if w:
+        for r in w["runs"]:
+            rows.append(
+                (
+                    f"6. playground N={r['n']}: end-to-end / direct (median of {len(r['ratios'])} pairs)",
+                    f"{r['ratio_median']:.3f} ({', '.join(f'{x:.3f}' for x in r['ratios'])})",
+                    "direct httpx, same run",
+                    "<= 1.15",
+                    _ok(r["ratio_median"] <= TARGETS["ratio_web_n50"]),
+                )
+            )
+        lag = w["event_lag"]
+        rows.append(
+            (
+                f"6. playground: core change -> page event stream ({lag['events']} events)",
+                f"p50 {lag['p50_ms']:.1f} ms, p99 {lag['p99_ms']:.1f} ms",
+                "-",
+                "p99 < 100 ms",
+                _ok(lag["p99_ms"] < TARGETS["web_event_p99_ms"]),
+            )
+        )
     lg = results.get("ledger")
     if lg:
         rows.append(
@@ -165,9 +189,9 @@ def render(rows: list[tuple[str, str, str, str, str]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="N = 1, 10 and fewer repeats")
-    parser.add_argument("--only", choices=["slack", "discord", "ledger", "fit"], action="append")
+    parser.add_argument("--only", choices=["slack", "discord", "web", "ledger", "fit"], action="append")
     args = parser.parse_args()
-    parts = set(args.only or ["slack", "discord", "ledger", "fit"])
+    parts = set(args.only or ["slack", "discord", "web", "ledger", "fit"])
     started = time.monotonic()
     results: dict[str, Any] = {"machine": machine(), "targets": TARGETS}
     sizes = (1, 10) if args.quick else (1, 10, 100, 500)
@@ -177,6 +201,9 @@ def main() -> None:
         results["slack"] = asyncio.run(slack.run(sizes, repeats_at_max=1))
     if "discord" in parts:
         results["discord"] = asyncio.run(discord_bench.run(sizes))
+    if "web" in parts:
+        print("playground: N concurrent requests through the web API", flush=True)
+        results["web"] = asyncio.run(web.run((10,) if args.quick else (50,), pairs=1 if args.quick else 3))
     if "ledger" in parts:
         print("ledger", flush=True)
         results["ledger"] = asyncio.run(ledger.run())

@@ -27,12 +27,24 @@ from typing import TypeVar
 REPO = Path(__file__).resolve().parents[1]
 
 # Settings a bot under test never inherits from the shell (tests pass what they mean).
-_FOREIGN = ("SEEDBOT_", "SLACK_", "DISCORD_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_")
+_FOREIGN = (
+    "SEEDBOT_",
+    "SLACK_",
+    "DISCORD_",
+    "NOVITA_",
+    "SEGMIND_",
+    "APIFRAME_",
+    "MODELLIX_",
+    "ARK_",
+    "FAL_",
+    "REPLICATE_",
+)
 
 _LISTENING = re.compile(r"slack: listening on http://[^:]+:(\d+)(/\S+)")
 _READY = {
     "slack": f"{_LISTENING.pattern}|slack: connected in Socket Mode",
     "discord": r"discord: connected as ",
+    "web": r"web: listening on http://",
 }
 
 

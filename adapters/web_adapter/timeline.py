@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -165,7 +166,8 @@ class Timeline:
 
     def changed(self, thread: Thread) -> None:
         if thread.id in self.threads:
-            self.publish("thread", thread.json())
+            # `at`: when the change left the core (wall clock), for the page's latency figure.
+            self.publish("thread", {**thread.json(), "at": time.time()})
 
     # -- pages -------------------------------------------------------------------------------------
 
