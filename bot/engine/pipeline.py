@@ -481,12 +481,13 @@ class Engine(Lifecycle, Leases, Recovery):
         delivered = max(0, min(delivery.delivered, len(result.images)))
         status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
         used = delivered * result.weight
-        if not await self._close(job.id, reservation_id, status, used=used, delivered=delivered):
-            raise LeaseLost(job.id)
+        # The messages first: once the job reads as finished, a reply to them must find it.
         if delivery.message_ids:
             await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
         if delivery.thread_id and delivery.thread_id != job.thread_id:
             await self.ledger.update_job(job.id, thread_id=delivery.thread_id)
+        if not await self._close(job.id, reservation_id, status, used=used, delivered=delivered):
+            raise LeaseLost(job.id)
         self._count_finished(job, status, result.provider, delivered)
         log.info("job %s: delivered %d/%d via %s", job.id, delivered, result.requested, result.provider)
         return delivered, delivery
