@@ -91,9 +91,7 @@ class ApiframeProvider(Provider):
         return {"prompt": req.prompt, "model": MODEL, "seedreamParams": params}
 
     async def generate(self, call: ProviderCall) -> ProviderOutput:
-        refusal = self.capabilities.refusal(call.request)
-        if refusal is not None:
-            raise ProviderError(self.name, ProviderErrorKind.BAD_REQUEST, detail=refusal, retryable=False)
+        self.check_capable(call)
         headers = {**self._headers(), "Idempotency-Key": call.job_id}
         response = await self.send(
             "POST",

@@ -62,7 +62,7 @@ from bot.providers._common import (
     looks_moderated,
 )
 from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput
-from bot.request.models import GeneratedImage, ImageInput
+from bot.request.models import GeneratedImage
 
 __all__ = ["ArkProvider"]
 
@@ -112,7 +112,7 @@ class ArkProvider(Provider):
             "size": req.size,
         }
         if req.images:
-            refs = [self._reference(img) for img in req.images]
+            refs = [self.reference(img, inline_max=INLINE_MAX_BYTES) for img in req.images]
             body["image"] = refs[0] if len(refs) == 1 else refs
         if req.count > 1:
             body["sequential_image_generation"] = "auto"
@@ -128,15 +128,8 @@ class ArkProvider(Provider):
             body["stream"] = True
         return body
 
-    def _reference(self, image: ImageInput) -> str:
-        if image.url and image.size > INLINE_MAX_BYTES:
-            return image.url
-        return self.data_uri(image.mime, image.data)
-
     async def generate(self, call: ProviderCall) -> ProviderOutput:
-        refusal = self.capabilities.refusal(call.request)
-        if refusal is not None:
-            raise ProviderError(self.name, ProviderErrorKind.BAD_REQUEST, detail=refusal, retryable=False)
+        self.check_capable(call)
         if call.on_image is not None:
             return await self._stream(call)
         try:

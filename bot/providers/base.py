@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.errors import DownloadError, InvalidImage, ProviderError, ProviderErrorKind
 from bot.media.fetch import SafeFetcher
 from bot.media.images import measure
-from bot.request.models import GeneratedImage
+from bot.request.models import GeneratedImage, ImageInput
 from bot.request.validation import ValidatedRequest
 
 __all__ = [
@@ -357,6 +357,19 @@ class Provider(abc.ABC):
         import base64
 
         return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+    def reference(self, image: ImageInput, *, inline_max: int | None = None) -> str:
+        """A reference image as a host that takes both forms wants it: its public URL when it
+        has one (with `inline_max`, only when the bytes are larger), else a data URI."""
+        if image.url and (inline_max is None or image.size > inline_max):
+            return image.url
+        return self.data_uri(image.mime, image.data)
+
+    def check_capable(self, call: ProviderCall) -> None:
+        """Refuse a request this provider cannot serve (routing should not have sent it)."""
+        refusal = self.capabilities.refusal(call.request)
+        if refusal is not None:
+            raise ProviderError(self.name, ProviderErrorKind.BAD_REQUEST, detail=refusal, retryable=False)
 
 
 def image_from_bytes(data: bytes) -> GeneratedImage:

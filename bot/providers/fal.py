@@ -50,14 +50,13 @@ from PIL import Image
 from bot.errors import ProviderError, ProviderErrorKind
 from bot.providers._common import PollErrors, body_message, images_from_strings, json_body, looks_moderated
 from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput, image_from_bytes
-from bot.request.models import GeneratedImage, ImageInput
+from bot.request.models import GeneratedImage
 
 __all__ = ["FalProvider"]
 
 log = logging.getLogger(__name__)
 
 SUBMIT_TIMEOUT = 60.0  # seconds for a submit answer (the work happens later, while polling)
-INLINE_MAX_BYTES = 4 * 1024 * 1024
 JPEG_QUALITY = 95
 
 APP = "fal-ai/bytedance"  # the app part of every Seedream endpoint id: status/result/cancel paths
@@ -101,18 +100,11 @@ class FalProvider(Provider):
             "enable_safety_checker": True,
         }
         if req.images:
-            body["image_urls"] = [self._reference(img) for img in req.images]
+            body["image_urls"] = [self.reference(img) for img in req.images]
         return body
 
-    def _reference(self, image: ImageInput) -> str:
-        if image.url:
-            return image.url
-        return self.data_uri(image.mime, image.data)
-
     async def generate(self, call: ProviderCall) -> ProviderOutput:
-        refusal = self.capabilities.refusal(call.request)
-        if refusal is not None:
-            raise ProviderError(self.name, ProviderErrorKind.BAD_REQUEST, detail=refusal, retryable=False)
+        self.check_capable(call)
         response = await self.send(
             "POST",
             f"/{self.endpoint(call)}",

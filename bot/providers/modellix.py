@@ -105,9 +105,7 @@ class ModellixProvider(Provider):
         return body
 
     async def generate(self, call: ProviderCall) -> ProviderOutput:
-        refusal = self.capabilities.refusal(call.request)
-        if refusal is not None:
-            raise ProviderError(self.name, ProviderErrorKind.BAD_REQUEST, detail=refusal, retryable=False)
+        self.check_capable(call)
         path = EDIT_PATH if call.request.images else TEXT_PATH
         response = await self.send(
             "POST",

@@ -37,7 +37,6 @@ import httpx
 from bot.errors import ProviderError, ProviderErrorKind
 from bot.providers._common import batch_prompt, body_message, images_from_strings, json_body, looks_moderated
 from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput
-from bot.request.models import ImageInput
 from bot.request.validation import MODELS
 
 __all__ = ["NovitaProvider"]
@@ -93,7 +92,7 @@ class NovitaProvider(Provider):
             "optimize_prompt_options": {"mode": req.request.optimize},
         }
         if req.images:
-            body["image"] = [self._reference(img) for img in req.images]
+            body["image"] = [self.reference(img, inline_max=INLINE_MAX_BYTES) for img in req.images]
         if req.count > 1:
             body["sequential_image_generation"] = "auto"
             body["sequential_image_generation_options"] = {"max_images": req.count}
@@ -101,17 +100,9 @@ class NovitaProvider(Provider):
             body["sequential_image_generation"] = "disabled"
         return body
 
-    def _reference(self, image: ImageInput) -> str:
-        if image.url and image.size > INLINE_MAX_BYTES:
-            return image.url
-        return self.data_uri(image.mime, image.data)
-
     async def generate(self, call: ProviderCall) -> ProviderOutput:
         req = call.request
-        refusal = self.capabilities.refusal(req)
-        if refusal is not None:
-            # The router never sends these; refuse before anything is paid for.
-            raise ProviderError(self.name, ProviderErrorKind.BAD_REQUEST, detail=refusal, retryable=False)
+        self.check_capable(call)  # the router never sends these; refuse before anything is paid
         path = PATHS[req.spec.key]
         headers = {"Authorization": f"Bearer {self.api_key()}", "Content-Type": "application/json"}
         try:

@@ -55,14 +55,12 @@ from bot.providers._common import (
     looks_moderated,
 )
 from bot.providers.base import Capabilities, KeyCheck, Provider, ProviderCall, ProviderOutput
-from bot.request.models import ImageInput
 
 __all__ = ["ReplicateProvider"]
 
 log = logging.getLogger(__name__)
 
 SUBMIT_TIMEOUT = 60.0  # seconds for a create answer (the work happens later, while polling)
-INLINE_MAX_BYTES = 4 * 1024 * 1024
 
 MODELS = {"5.0-lite": "bytedance/seedream-5-lite", "4.5": "bytedance/seedream-4.5"}
 CREATE_PATH = "/v1/models/{}/predictions"
@@ -110,7 +108,7 @@ class ReplicateProvider(Provider):
         own_aspect = req.request.aspect is not None
         data: dict[str, Any] = {"prompt": batch_prompt(req.prompt, req.count)}
         if req.images:
-            data["image_input"] = [self._reference(img) for img in req.images]
+            data["image_input"] = [self.reference(img) for img in req.images]
         data["size"] = req.tier
         if req.images and not own_aspect:
             data["aspect_ratio"] = "match_input_image"
@@ -125,15 +123,8 @@ class ReplicateProvider(Provider):
             data["output_format"] = req.request.output_format
         return {"input": data}
 
-    def _reference(self, image: ImageInput) -> str:
-        if image.url:
-            return image.url
-        return self.data_uri(image.mime, image.data)
-
     async def generate(self, call: ProviderCall) -> ProviderOutput:
-        refusal = self.capabilities.refusal(call.request)
-        if refusal is not None:
-            raise ProviderError(self.name, ProviderErrorKind.BAD_REQUEST, detail=refusal, retryable=False)
+        self.check_capable(call)
         response = await self.send(
             "POST",
             CREATE_PATH.format(MODELS[call.request.spec.key]),

@@ -88,10 +88,7 @@ class SegmindProvider(Provider):
 
     async def generate(self, call: ProviderCall) -> ProviderOutput:
         req = call.request
-        refusal = self.capabilities.refusal(req)
-        if refusal is not None:
-            # The router never sends these; refuse before anything is paid for.
-            raise ProviderError(self.name, ProviderErrorKind.BAD_REQUEST, detail=refusal, retryable=False)
+        self.check_capable(call)  # the router never sends these; refuse before anything is paid
         headers = {"x-api-key": self.api_key(), "Content-Type": "application/json"}
         try:
             response = await self.send(
