@@ -13,7 +13,7 @@ import pytest
 
 from bot import messages
 from bot.config import Settings
-from bot.conversation.compose import compose_edit, compose_reroll, compose_variations
+from bot.conversation.compose import compose_edit, reroll, variations
 from bot.errors import InvalidRequest
 from bot.ledger.retention import ImageRetention
 from bot.request.models import GeneratedImage, GenerationRequest, Job, JobKind, JobStatus, Requester
@@ -72,12 +72,12 @@ async def test_expired_jobs_refuse_edits_and_reruns_but_not_plain_rerolls(h: Har
     with pytest.raises(InvalidRequest) as err:
         await compose_edit(h.ledger, first, "make it blue", [])
     assert err.value.user_text == messages.RESULT_EXPIRED
-    for compose in (compose_reroll, compose_variations):
+    for compose in (reroll, variations):
         with pytest.raises(InvalidRequest) as err:
             await compose(h.ledger, edit)
         assert err.value.user_text == messages.REFERENCES_EXPIRED
 
-    again = await compose_reroll(h.ledger, first)  # it had no references: the same request still
+    again = await reroll(h.ledger, first)  # it had no references: the same request still
     assert (again.request.prompt, again.request.count, again.request.images) == ("a red fox", 2, ())
     info = await h.community.lineage(edit)
     assert "References: 1 image, no longer kept" in info

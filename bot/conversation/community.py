@@ -71,13 +71,15 @@ class Community:
             lines.append(note)
         return "\n".join(lines)
 
-    async def fits(self, requester: Requester, cost: int, *, unlimited: bool) -> bool:
+    async def fits(
+        self, requester: Requester, cost: int, *, unlimited: bool, policy: WorkspacePolicy
+    ) -> bool:
         """A free look ahead (the reservation stays the one that counts): room for `cost` units
-        in the user's quota and the server's pool."""
+        in the user's quota and the workspace's pool (`policy`: as admission read it)."""
         status = await self.ledger.quota(requester.key, unlimited=unlimited)
         if status.blocked or (status.left is not None and status.left < cost):
             return False
-        pool = self.pool_for(requester, await self.policy_for(requester))
+        pool = self.pool_for(requester, policy)
         if pool is None or unlimited:
             return True
         return await self.ledger.pool_used(pool.key) + cost <= pool.daily

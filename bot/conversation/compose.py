@@ -28,8 +28,6 @@ __all__ = [
     "check_declared_size",
     "compose_edit",
     "compose_new",
-    "compose_reroll",
-    "compose_variations",
     "edit",
     "new",
     "option_fields",
@@ -195,7 +193,3 @@ async def variations(ledger: Ledger, parent: Job, count: int = VARIATIONS_COUNT)
     room = max(1, 15 - len(request.images))
     request = dataclasses.replace(request, count=min(count, room))
     return Composed(request, JobKind.VARIATIONS, parent_id=parent.id, legend=_legend(request.images))
-
-
-compose_reroll = reroll
-compose_variations = variations

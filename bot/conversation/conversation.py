@@ -275,7 +275,8 @@ class Conversation:
 
     async def _run(self, who: Requester, reply: Reply, composed: compose.Composed) -> None:
         admitted = await self.engine.admit(composed.request, who)  # free: refusals cost nothing
-        if await self.community.fits(who, admitted.cost, unlimited=self.policy.is_operator(who)):
+        unlimited = self.policy.is_operator(who)
+        if await self.community.fits(who, admitted.cost, unlimited=unlimited, policy=admitted.policy):
             # Shown at once; when the quota says no, the engine explains and nothing is posted.
             await reply.accepted(messages.STARTING)
         status = reply.target().message_id
