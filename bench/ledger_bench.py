@@ -3,7 +3,7 @@ on a SQLite file and on PostgreSQL, then a race against a small quota (zero over
 
     .venv/bin/python -m bench.ledger_bench [--pairs N] [--rounds N] [--dsn postgresql://...]
 
-Without --dsn, PostgreSQL is a throwaway local cluster (tests/ledger_pg/cluster.py) with the
+Without --dsn, PostgreSQL is a throwaway local cluster (tests/ledger/cluster.py) with the
 server's default, durable settings (fsync on, synchronous_commit on), plus a second run with
 synchronous_commit=off (the same durability trade as SQLite's synchronous=NORMAL in WAL mode:
 a crash may lose the last commits, never corrupt). Two workloads:
@@ -103,7 +103,7 @@ async def main(args: argparse.Namespace) -> None:
     for label, dsn, settings in targets:
         cluster = None
         if dsn is None:
-            from tests.ledger_pg.cluster import Cluster  # the tests' throwaway cluster
+            from tests.ledger.cluster import Cluster  # the tests' throwaway cluster
 
             cluster = Cluster(settings=settings).start()
         try:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.botproc import BotGroup
+from tests.ledger.cluster import Cluster, PostgresMissing
 
 _PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_", "SLACK_")
 
@@ -24,6 +25,32 @@ def clean_environ(
     # Relative paths (./seedbot.db, .env) resolve in a scratch directory, never the repo.
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     yield
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the session (initdb + pg_ctl on a temporary directory,
+    tests/ledger/cluster.py), for the ledger, lease and replica tests. PostgreSQL missing is a
+    failure with a clear message, never a skip: CI installs it (.ci/run)."""
+    try:
+        cluster = Cluster(settings={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
+    except PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        cluster.start()
+    except Exception as exc:
+        cluster.stop()
+        pytest.fail(f"could not start a throwaway PostgreSQL cluster: {exc}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_dsn(pg_cluster: Cluster) -> str:
+    """A fresh, empty database for one test."""
+    return pg_cluster.create_database()
 
 
 @pytest.fixture

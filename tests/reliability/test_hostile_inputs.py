@@ -24,12 +24,12 @@ from typing import Any
 import pytest
 
 from bot import messages
+from tests.app.cli.helpers import seedbot
 from tests.discord.conftest import buttons
 from tests.emulators.discord import HUMAN_USER_ID, DiscordEmulator
 from tests.emulators.slack import USER_ID, SlackEmulator
 from tests.reliability import corpus_files as F
 from tests.reliability.conftest import RunningBot, Stack
-from tests.test_cli import seedbot
 
 EPHEMERAL = 64
 DISCORD_USER = f"discord:{HUMAN_USER_ID}"

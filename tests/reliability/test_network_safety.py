@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from tests.app.cli.helpers import seedbot
 from tests.emulators.providers import ProviderEmulator
 from tests.reliability.corpus_files import png
-from tests.test_cli import seedbot
 
 BLOCKED = [
     "http://127.0.0.1:{port}/files/{token}",  # loopback (a real, serving URL)

@@ -13,7 +13,7 @@ from bot import messages
 from bot.conversation.compose import compose_edit
 from bot.errors import InvalidRequest
 from bot.request.models import GeneratedImage, Job, JobKind, JobStatus
-from tests.engine_helpers import Harness, TestProvider, open_engine, settings
+from tests.engine.helpers import Harness, TestProvider, open_engine, settings
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.operating.helpers import REPO
+from tests.app.helpers import REPO
 
 DOCKERFILE = (REPO / "Dockerfile").read_text()
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bot.engine.gate import Gate
-from tests.engine_helpers import until
+from tests.engine.helpers import until
 
 
 @dataclass

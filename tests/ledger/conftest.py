@@ -1,47 +1,23 @@
 """Ledger tests against both backends: a SQLite file and a real PostgreSQL server.
 
-The session starts one throwaway cluster (initdb + pg_ctl on a temporary directory, see
-cluster.py) and stops it at the end; each test gets a fresh database in it. PostgreSQL missing
-is a failure with a clear message, never a skip: CI installs it (.ci/run).
+The PostgreSQL side is the session's throwaway cluster (`pg_cluster` and `pg_dsn` in
+tests/conftest.py, as the engine's lease tests and the replica tests use it too); each test gets a
+fresh database in it. Here too PostgreSQL missing is a failure, never a skip.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.ledger import Ledger, PostgresLedger, SQLiteLedger
-from tests.ledger_pg.cluster import Cluster, PostgresMissing
 
 BACKENDS = ["sqlite", "postgres"]
 
 MakeLedger = Callable[..., Awaitable[Any]]
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    try:
-        cluster = Cluster(settings={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
-    except PostgresMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        cluster.start()
-    except Exception as exc:
-        cluster.stop()
-        pytest.fail(f"could not start a throwaway PostgreSQL cluster: {exc}", pytrace=False)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def pg_dsn(pg_cluster: Cluster) -> str:
-    """A fresh, empty database for one test."""
-    return pg_cluster.create_database()
 
 
 @pytest.fixture(params=BACKENDS)

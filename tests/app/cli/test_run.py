@@ -1,13 +1,15 @@
 """`seedbot run` when a platform can't start: a refused token, an unreachable service, a refused
 app token, a port in use. One line that says what to do, exit 1, no traceback (it goes to the
 debug log), and no warning about voice support seedbot doesn't use. In process, `start()`
-raises `PlatformUnavailable` with that line."""
+raises `PlatformUnavailable` with that line. And with nothing configured, the hint names what
+each platform needs and the way this script was run."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import socket
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -20,11 +22,13 @@ from adapters.discord_adapter.platform import DiscordPlatform, quiet_discord_log
 from adapters.discord_adapter.settings import DiscordSettings
 from adapters.slack_adapter.app import SlackPlatform, quiet_slack_logs
 from adapters.slack_adapter.settings import SlackSettings
+from bot.app.cli import run as run_command
+from bot.app.platform import load_plugins
 from bot.app.runtime import open_runtime
 from bot.errors import PlatformUnavailable, SeedbotError
+from tests.app.helpers import bot_command, clean_env, settings
 from tests.emulators.discord import DiscordEmulator
 from tests.emulators.slack import SlackEmulator
-from tests.operating.helpers import bot_command, clean_env, settings
 
 UNREACHABLE = "http://127.0.0.1:9/api/"  # the discard port: nothing listens
 
@@ -228,3 +232,29 @@ def test_discord_start_failures_map_to_one_line(exc: Exception, says: str | None
         assert line is None
     else:
         assert line is not None and says in line and "\n" not in line, line
+
+
+def test_the_run_hint_names_the_script_that_was_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / ".venv" / "bin" / "seedbot"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(script), "run"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # a fresh shell: the venv is not on PATH
+    assert run_command.invocation() == ".venv/bin/seedbot"
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin")  # an activated venv, or the image
+    assert run_command.invocation() == "seedbot"
+    monkeypatch.chdir(script.parent)
+    monkeypatch.setenv("PATH", "/usr/bin")
+    assert run_command.invocation() == "./seedbot"  # a shell runs it by path only
+    monkeypatch.chdir("/")
+    assert run_command.invocation() == str(script)
+
+
+def test_nothing_configured_lists_what_each_platform_says(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_command.nothing_configured(load_plugins()) == 2
+    err = capsys.readouterr().err
+    assert "  Discord: DISCORD_TOKEN\n" in err
+    assert "  Slack:   SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in err
+    assert "NOVITA_API_KEY, SEGMIND_API_KEY, APIFRAME_API_KEY, MODELLIX_API_KEY" in err

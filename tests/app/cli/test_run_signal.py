@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
+from tests.app.helpers import bot_command, clean_env
 from tests.emulators.providers import ProviderEmulator
 from tests.emulators.slack import SlackEmulator
-from tests.operating.helpers import bot_command, clean_env
 
 
 class Bot:

@@ -16,7 +16,7 @@ from bot.errors import LedgerUnavailable, QuotaExceeded, UserBlocked
 from bot.ledger import PostgresLedger, SQLiteLedger, open_ledger
 from bot.ledger.base import Reservation
 from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
-from tests.ledger_pg.conftest import MakeLedger
+from tests.ledger.conftest import MakeLedger
 
 USER = "discord:42"
 NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 from bot.app.health import HealthServer
 from bot.app.runtime import open_runtime
 from bot.errors import ProviderError, ProviderErrorKind, QuotaExceeded
-from tests.operating.helpers import ALICE, SlowProvider, deliver_all, fox, open_engine, settings
+from tests.app.helpers import ALICE, SlowProvider, deliver_all, fox, open_engine, settings
 
 
 class FakePlatform:

@@ -12,7 +12,7 @@ from bot import messages
 from bot.engine.pipeline import PlatformHooks
 from bot.errors import SeedbotError
 from bot.request.models import JobStatus
-from tests.operating.helpers import (
+from tests.app.helpers import (
     ALICE,
     Hooks,
     ResumableSlowProvider,

@@ -373,7 +373,7 @@ async def test_migrations_are_applied_once_and_data_survives_a_reopen(db_path: s
     with sqlite3.connect(db_path) as raw:
         versions = [row[0] for row in raw.execute("SELECT version FROM schema_migrations ORDER BY version")]
         assert versions == sorted(set(versions)) and versions[0] == 1
-        migrations = Path(__file__).parent.parent / "bot" / "ledger" / "migrations" / "sqlite"
+        migrations = Path(__file__).resolve().parents[2] / "bot" / "ledger" / "migrations" / "sqlite"
         assert len(versions) == len(list(migrations.glob("*.sql")))
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

@@ -22,7 +22,7 @@ from bot.errors import LeaseLost, LeaseTooShort, ProviderErrorKind
 from bot.ledger import PostgresLedger
 from bot.providers.router import Router
 from bot.request.models import GenerationRequest, Job, JobStatus, Requester
-from tests.engine_helpers import (
+from tests.engine.helpers import (
     Deliverer,
     Hooks,
     ResumableProvider,
@@ -340,7 +340,7 @@ from bot.errors import QuotaExceeded
 from bot.ledger import PostgresLedger
 from bot.request.models import GenerationRequest, Requester
 from bot.providers.router import Router
-from tests.engine_helpers import Deliverer, TestProvider, no_sleep
+from tests.engine.helpers import Deliverer, TestProvider, no_sleep
 
 async def main(dsn: str, start_at: float, requests: int) -> None:
     settings = Settings(_env_file=None, database=dsn, daily_images=20, monthly_images=1000,

@@ -14,7 +14,7 @@ import pytest
 from bot.app.runtime import open_runtime
 from bot.config import Settings
 from bot.logs import configure_logging, current_job, job_context
-from tests.operating.helpers import ALICE, bot_command, clean_env, deliver_all, fox, settings
+from tests.app.helpers import ALICE, bot_command, clean_env, deliver_all, fox, settings
 
 SECRET = "sk-live-0123456789abcdef"
 

@@ -17,7 +17,7 @@ from bot.conversation.compose import compose_edit, reroll, variations
 from bot.errors import InvalidRequest
 from bot.ledger.retention import ImageRetention
 from bot.request.models import GeneratedImage, GenerationRequest, Job, JobKind, JobStatus, Requester
-from tests.engine_helpers import Deliverer, Harness, TestProvider, open_engine, settings
+from tests.engine.helpers import Deliverer, Harness, TestProvider, open_engine, settings
 
 ALICE = Requester(platform="discord", user_id="1", workspace_id="g1", channel_id="c1")
 LATER = datetime.now(UTC) + timedelta(days=31)

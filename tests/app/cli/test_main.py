@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import io
-import os
 import shlex
 import sqlite3
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
 
@@ -16,50 +14,8 @@ import pytest
 from PIL import Image
 
 from bot import messages
-
-REPO = Path(__file__).resolve().parent.parent
-PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_", "SLACK_")
-
-
-def seedbot(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
-    clean["PYTHONPATH"] = str(REPO)
-    clean.update(env or {})
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def in_parallel(calls: list[tuple[Path, list[str]]]) -> list[subprocess.CompletedProcess[str]]:
-    """Independent invocations at once (each in its own directory or read-only)."""
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda call: seedbot(call[0], *call[1]), calls))
-
-
-def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
-    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
-
-
-def friendly_one_liner(proc: subprocess.CompletedProcess[str]) -> str:
-    """The error a user sees: exit code != 0, one line on stderr (logging aside), no traceback."""
-    assert proc.returncode != 0
-    no_traceback(proc)
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("seedbot:")]
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
-
-
-def jobs_and_holds(cwd: Path) -> tuple[int, int]:
-    with sqlite3.connect(cwd / "seedbot.db") as db:
-        jobs = db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
-        held = db.execute("SELECT COUNT(*) FROM reservations WHERE state = 'reserved'").fetchone()[0]
-    return jobs, held
+from tests.app.cli.helpers import friendly_one_liner, in_parallel, jobs_and_holds, no_traceback, seedbot
+from tests.app.helpers import clean_env
 
 
 @pytest.fixture
@@ -416,9 +372,9 @@ def test_run_with_nothing_configured_names_a_command_that_works(cwd: Path) -> No
     assert hint.startswith("Try it without any platform: ")
     command = shlex.split(hint.split(": ", 1)[1])
     assert command[:3] == [sys.executable, "-m", "bot"]  # how this test ran it: a path, not `seedbot`
-    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
-    env["PYTHONPATH"] = str(REPO)
-    tried = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    tried = subprocess.run(  # noqa: S603 - the command the hint names
+        command, cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=60, check=False
+    )
     assert tried.returncode == 0, tried.stderr
     assert (cwd / tried.stdout.split()[0]).is_file()
 

@@ -8,7 +8,7 @@ import getpass
 from pathlib import Path
 
 from bot.ledger import SQLiteLedger
-from tests.test_cli import no_traceback, seedbot
+from tests.app.cli.helpers import no_traceback, seedbot
 
 
 async def _audit(db: Path) -> list[tuple[str, str, str, str]]:

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from bot.ledger import SQLiteLedger
-from tests.operating.helpers import bot_command, clean_env
+from tests.app.helpers import bot_command, clean_env
 
 
 async def backup(cwd: Path, db: Path, *args: str) -> tuple[int, str, str]:

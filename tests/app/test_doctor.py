@@ -11,9 +11,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from adapters.discord_adapter.invite import DISCORD_PERMISSIONS
+from tests.app.helpers import REPO, bot_command, clean_env
 from tests.emulators.discord import DiscordEmulator
 from tests.emulators.slack import SlackEmulator
-from tests.operating.helpers import REPO, bot_command, clean_env
 
 DISCORD_TOKEN = "MTMwMDAw.discord-doctor-token.secret"
 SLACK_TOKEN = "xoxb-doctor-bot-token-secret"

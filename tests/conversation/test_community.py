@@ -10,12 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.config import Settings
 from bot.errors import InvalidRequest, ProviderErrorKind, QuotaExceeded
 from bot.request.models import GenerationRequest, Job, JobKind, JobStatus, Requester
-from bot.request.validation import validate
-from bot.request.workspace import WorkspacePolicy, parse_setting, tier_of
-from tests.engine_helpers import Deliverer, TestProvider, open_engine, provider_error, settings
+from tests.engine.helpers import Deliverer, TestProvider, open_engine, provider_error, settings
 
 GUILD = "g1"
 ALICE = Requester(platform="discord", user_id="1", workspace_id=GUILD, channel_id="c1")
@@ -26,44 +23,6 @@ WS = f"discord:{GUILD}"
 def fox(**kw: object) -> GenerationRequest:
     kw.setdefault("prompt", "a red fox in the snow")
     return GenerationRequest(**kw)  # type: ignore[arg-type]
-
-
-def test_weights_setting_parses_and_rejects() -> None:
-    config = Settings(_env_file=None, resolution_weights="2K=1, 3k=1,4K=2")  # type: ignore[call-arg]
-    assert config.resolution_weights == {"2K": 1, "3K": 1, "4K": 2}
-    assert (config.weight("4k"), config.weight("2K")) == (2, 1)
-    assert Settings(_env_file=None).resolution_weights == {}  # type: ignore[call-arg]
-    for bad in ("4K", "4K=0", "8K=2", "4K=two"):
-        with pytest.raises(ValueError):
-            Settings(_env_file=None, resolution_weights=bad)  # type: ignore[call-arg]
-
-
-def test_explicit_sizes_are_charged_as_the_nearest_tier() -> None:
-    assert tier_of(validate(fox(model="4.5", resolution="4K"))) == "4K"
-    assert tier_of(validate(fox(model="4.5", width=4096, height=4096))) == "4K"
-    assert tier_of(validate(fox(width=2048, height=2048))) == "2K"
-
-
-def test_settings_values_are_parsed_like_flags() -> None:
-    assert parse_setting("model", "4.5") == "4.5"
-    assert parse_setting("resolution", "3k") == "3K"
-    assert parse_setting("resolution", "2048x1536") == "2048x1536"
-    assert parse_setting("watermark", "on") is True
-    assert parse_setting("format", "jpg") == "jpeg"
-    assert parse_setting("channels", "<#C1> <#C2|general>, 123") == ["C1", "C2", "123"]
-    assert parse_setting("pool", "50") == 50
-    assert parse_setting("pool", "none") is None
-    for key, value in (("max_batch", "16"), ("format", "gif"), ("pool", "-1"), ("colour", "red")):
-        with pytest.raises(InvalidRequest):
-            parse_setting(key, value)
-    policy = WorkspacePolicy(model="4.5", resolution="2048x1536", watermark=True, format="png")
-    assert policy.defaults() == {
-        "model": "4.5",
-        "width": 2048,
-        "height": 1536,
-        "watermark": True,
-        "output_format": "png",
-    }
 
 
 async def test_a_4k_image_counts_as_its_weight_everywhere(tmp_path: Path) -> None:
