@@ -49,6 +49,7 @@ from bot.ledger.base import Ledger
 from bot.request.flags import FLAG_HELP, parse_text
 from bot.request.models import GeneratedImage, GenerationResult, ImageInput, Job, JobStatus, Requester
 from bot.request.validation import MAX_REFERENCES
+from bot.request.workspace import WorkspacePolicy
 
 __all__ = ["Conversation", "Surface"]
 
@@ -137,11 +138,13 @@ class Conversation:
             case Edit():
                 await self._edit(who, action, reply)
             case Reroll():
-                parent = await self._buildable(who, action.job_id)
-                await self._run(who, reply, await compose.reroll(self.ledger, parent))
+                rules = await self.community.policy_for(who)
+                parent = await self._buildable(who, action.job_id, rules)
+                await self._run(who, reply, await compose.reroll(self.ledger, parent), rules)
             case Variations():
-                parent = await self._buildable(who, action.job_id)
-                await self._run(who, reply, await compose.variations(self.ledger, parent))
+                rules = await self.community.policy_for(who)
+                parent = await self._buildable(who, action.job_id, rules)
+                await self._run(who, reply, await compose.variations(self.ledger, parent), rules)
             case Delete():
                 job = self.policy.result_here(who, await self._job(action.job_id))
                 self.policy.may_delete(who, job)
@@ -173,20 +176,23 @@ class Conversation:
         """Today's and this month's use, what is left (weighted), resets, the workspace pool."""
         return await self.community.usage_text(who, unlimited=self.policy.is_operator(who))
 
-    async def defaults(self, who: Requester, options: Options) -> dict[str, object]:
-        """The workspace's defaults, then the options picked in the form."""
-        return {**await self.engine.defaults_for(who), **compose.option_fields(options)}
+    def defaults(self, rules: WorkspacePolicy, options: Options) -> dict[str, object]:
+        """The workspace's defaults (under the rules read for this request), then the options
+        picked in the form."""
+        return {**self.engine.workspaces.defaults(rules), **compose.option_fields(options)}
 
     # -- composing -------------------------------------------------------------------------------
 
     async def _ask(self, who: Requester, ask: Ask, reply: Reply) -> None:
         parsed = parse_text(ask.text)  # flag errors before any download
-        defaults = await self.defaults(who, ask.options)
+        rules = await self.community.policy_for(who)  # the workspace's settings: once a request
+        defaults = self.defaults(rules, ask.options)
         images = await _load(ask.quoted, ask.attachments)
-        await self._run(who, reply, compose.new(parsed, images, defaults))
+        await self._run(who, reply, compose.new(parsed, images, defaults), rules)
 
     async def _edit(self, who: Requester, edit: Edit, reply: Reply) -> None:
         parsed = parse_text(edit.text)  # flag errors before any download
+        rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         parent = await self._target_of(who, edit)
         if parent is None:
             fallback = edit.fallback or NoAttachments()
@@ -195,17 +201,15 @@ class Conversation:
                     messages.NO_IMAGES_IN_MESSAGE if edit.fallback is not None else messages.NOT_A_RESULT
                 )
             images = await _load(fallback, edit.attachments)
-            defaults = await self.defaults(who, Options())
-            await self._run(who, reply, compose.new(parsed, images, defaults))
+            await self._run(who, reply, compose.new(parsed, images, self.defaults(rules, Options())), rules)
             return
         if edit.result.job_id is not None:  # a button or modal on the result: its owner's rules
-            buttons = (await self.community.policy_for(who)).buttons
-            self.policy.may_build_on(who, parent, buttons)
+            self.policy.may_build_on(who, parent, rules.buttons)
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING) and edit.result.job_id is None:
             await reply.accepted(messages.WAITING_FOR_PARENT)
         images = await edit.attachments.load(alongside=0)
         composed = await compose.edit(self.ledger, parent, parsed, images, wait=self.engine.parent_wait)
-        await self._run(who, reply, composed)
+        await self._run(who, reply, composed, rules)
 
     async def _target_of(self, who: Requester, edit: Edit) -> Job | None:
         ref = edit.result
@@ -247,11 +251,10 @@ class Conversation:
     async def _job(self, job_id: str) -> Job | None:
         return await self.ledger.get_job(job_id) if job_id else None
 
-    async def _buildable(self, who: Requester, job_id: str) -> Job:
-        """A result `who` may re-roll or vary here."""
+    async def _buildable(self, who: Requester, job_id: str, rules: WorkspacePolicy) -> Job:
+        """A result `who` may re-roll or vary here (under the workspace's `rules`)."""
         job = self.policy.result_here(who, await self._job(job_id))
-        buttons = (await self.community.policy_for(who)).buttons
-        self.policy.may_build_on(who, job, buttons)
+        self.policy.may_build_on(who, job, rules.buttons)
         return job
 
     async def where(self, job_id: str) -> Job | None:
@@ -273,8 +276,10 @@ class Conversation:
 
     # -- running a job ---------------------------------------------------------------------------
 
-    async def _run(self, who: Requester, reply: Reply, composed: compose.Composed) -> None:
-        admitted = await self.engine.admit(composed.request, who)  # free: refusals cost nothing
+    async def _run(
+        self, who: Requester, reply: Reply, composed: compose.Composed, rules: WorkspacePolicy
+    ) -> None:
+        admitted = await self.engine.admit(composed.request, who, rules)  # free: refusals cost nothing
         unlimited = self.policy.is_operator(who)
         if await self.community.fits(who, admitted.cost, unlimited=unlimited, policy=admitted.policy):
             # Shown at once; when the quota says no, the engine explains and nothing is posted.

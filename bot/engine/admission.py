@@ -36,7 +36,10 @@ class Workspaces:
 
     async def defaults_for(self, requester: Requester) -> dict[str, object]:
         """Request defaults where the requester is: the bot's model, then the server's settings."""
-        policy = await self.policy_for(requester)
+        return self.defaults(await self.policy_for(requester))
+
+    def defaults(self, policy: WorkspacePolicy) -> dict[str, object]:
+        """Request defaults under a policy already read: the bot's model, then the server's."""
         return {"model": self.settings.model, **policy.defaults()}
 
     def pool_for(self, requester: Requester, policy: WorkspacePolicy) -> Pool | None:

@@ -66,7 +66,7 @@ from bot.request.models import (
     Requester,
 )
 from bot.request.validation import ValidatedRequest, validate
-from bot.request.workspace import tier_of
+from bot.request.workspace import WorkspacePolicy, tier_of
 
 __all__ = [
     "FAILURE_KINDS",
@@ -165,10 +165,14 @@ class Engine(Lifecycle, Leases, Recovery):
         self.router.candidates(validated)
         return validated
 
-    async def admit(self, request: GenerationRequest, requester: Requester) -> Admitted:
+    async def admit(
+        self, request: GenerationRequest, requester: Requester, policy: WorkspacePolicy | None = None
+    ) -> Admitted:
         """check() plus the workspace's rules (allowed channels, batch size), and what the request
-        will cost. Free: every refusal comes before any charge."""
-        policy = await self.workspaces.policy_for(requester)
+        will cost. Free: every refusal comes before any charge. `policy`: the workspace's rules if
+        the caller already read them for this request (they are read once per request)."""
+        if policy is None:
+            policy = await self.workspaces.policy_for(requester)
         if not policy.allows(requester):  # before validation: this channel is not for the bot
             raise ChannelNotAllowed()
         validated = self.check(request)

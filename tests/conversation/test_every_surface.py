@@ -14,7 +14,7 @@ import pytest
 from bot import messages
 from bot.app.runtime import Runtime
 from bot.ledger.base import QuotaStatus
-from bot.request.models import Job, JobKind, JobStatus
+from bot.request.models import Job, JobKind, JobStatus, Requester
 from tests.conversation.surfaces import DiscordDriver, Driver, SlackDriver, WebDriver
 from tests.reliability.conftest import Stack
 from tests.web.conftest import OpenPlayground
@@ -152,3 +152,52 @@ async def test_a_request_over_the_quota_is_refused_and_costs_nothing(
     assert refused.result is None and messages.NOT_CHARGED in refused.text, refused.text
     assert (await bot.usage(driver.key(0))).day_used == 0
     assert await bot.jobs(driver.key(0)) == []
+
+
+async def test_each_request_reads_the_workspace_settings_once(
+    surface: tuple[Driver, Core], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workspace policy (defaults, channels, buttons, batch size, pool) is read once per request
+    and handed along, whatever the request: new, reply edit, re-roll, variations. (A usage line a
+    surface shows beside, as the playground's after each request, is a read of its own.)"""
+    driver, bot = surface
+    ledger, conversation = bot.runtime.ledger, bot.runtime.conversation
+    read, usage = ledger.workspace_settings, conversation.usage
+    reads: list[str] = []
+    usages: list[str] = []
+
+    async def counted(workspace: str) -> dict[str, object]:
+        reads.append(workspace)
+        return await read(workspace)
+
+    async def counted_usage(who: Requester) -> str:
+        usages.append(who.key)
+        return await usage(who)
+
+    await ledger.set_limits(driver.key(0), daily=20, monthly=100)  # room for the four requests
+    monkeypatch.setattr(ledger, "workspace_settings", counted)
+    monkeypatch.setattr(conversation, "usage", counted_usage)
+
+    def per_request() -> list[str]:
+        """The reads left once each usage line shown beside has had its own."""
+        assert set(reads) <= {driver.workspace}, reads
+        return reads[len(usages) :]
+
+    first = await driver.ask("a red fox --n 2")
+    assert first.result is not None, first.text
+    await bot.wait_closed(driver.key(0), 1)
+    assert per_request() == [driver.workspace], ("new request", reads, usages)
+    for done, (what, act) in enumerate(
+        [
+            ("reply edit", lambda r: driver.reply(r, "make it night #1")),
+            ("re-roll", lambda r: driver.press(r, "reroll", person=0)),
+            ("variations", lambda r: driver.press(r, "variations", person=0)),
+        ],
+        start=2,
+    ):
+        reads.clear()
+        usages.clear()
+        answer = await act(first.result)
+        assert answer.result is not None, (what, answer.text)
+        await bot.wait_closed(driver.key(0), done)
+        assert per_request() == [driver.workspace], (what, reads, usages)
