@@ -8,7 +8,7 @@ A scenario written against `Driver` runs on every surface, so what the conversat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -62,6 +62,14 @@ class Driver(Protocol):
 
     async def usage(self, person: int = 0) -> str: ...
 
+    async def ask_later(self, text: str, person: int = 0) -> Later:
+        """Ask, and return at once: the result is waited for later (across a restart)."""
+        ...
+
+
+Later = Callable[[], Awaitable[Answer]]  # waits for the result of a request already made
+RESTART_WAIT = 30.0  # seconds: a result delivered by the bot started after a stop
+
 
 class DiscordDriver:
     name = "discord"
@@ -99,6 +107,13 @@ class DiscordDriver:
             f"{self.emu.bot_mention} {text}", mentions=[self.emu.bot_user_id], author_id=self.people[person]
         )
         return await _poll(lambda: self._result_since(before) or self._text_since(before))
+
+    async def ask_later(self, text: str, person: int = 0) -> Later:
+        before = self._bot_messages()
+        await self.emu.send_message(
+            f"{self.emu.bot_mention} {text}", mentions=[self.emu.bot_user_id], author_id=self.people[person]
+        )
+        return lambda: _poll(lambda: self._result_since(before), RESTART_WAIT)
 
     async def reply(self, result: Result, text: str, person: int = 0) -> Answer:
         before = self._bot_messages()
@@ -170,23 +185,33 @@ class SlackDriver:
             mine = [e for e in self.emu.ephemerals[ephemerals:] if e["user"] == self.people[person]]
             if mine:
                 return Answer(str(mine[0]["text"]))
-            controls = self._controls()
-            if len(controls) > results:
-                channel, message = controls[results]
-                actions = next(b for b in message["blocks"] if b["type"] == "actions")
-                values = {e["action_id"]: e["value"] for e in actions["elements"]}
-                thread = message.get("thread_ts") or message["ts"]
-                files = [m for m in self.emu.bot_messages(channel) if m.get("files")]  # the upload
-                images = len(files[-1]["files"]) if files else 0
-                handle = {**message, "thread": thread, "channel": channel}
-                return Answer(result=Result(values["seedbot.reroll"], images, handle))
-            return None
+            return self._result_since(results)
 
         return await _poll(check)
+
+    def _result_since(self, results: int) -> Answer | None:
+        controls = self._controls()
+        if len(controls) > results:
+            channel, message = controls[results]
+            actions = next(b for b in message["blocks"] if b["type"] == "actions")
+            values = {e["action_id"]: e["value"] for e in actions["elements"]}
+            thread = message.get("thread_ts") or message["ts"]
+            files = [m for m in self.emu.bot_messages(channel) if m.get("files")]  # the upload
+            images = len(files[-1]["files"]) if files else 0
+            handle = {**message, "thread": thread, "channel": channel}
+            return Answer(result=Result(values["seedbot.reroll"], images, handle))
+        return None
 
     async def ask(self, text: str, person: int = 0) -> Answer:
         event = self.emu.mention_event(f"<@UBOT> {text}", user=self.people[person])
         return await self._answer(lambda: self.emu.post_event(self.url(), event), person)
+
+    async def ask_later(self, text: str, person: int = 0) -> Later:
+        results = len(self._controls())
+        await self.emu.post_event(
+            self.url(), self.emu.mention_event(f"<@UBOT> {text}", user=self.people[person])
+        )
+        return lambda: _poll(lambda: self._result_since(results), RESTART_WAIT)
 
     async def reply(self, result: Result, text: str, person: int = 0) -> Answer:
         event = self.emu.message_event(text, thread_ts=result.handle["thread"], user=self.people[person])
@@ -247,6 +272,19 @@ class WebDriver:
     async def ask(self, text: str, person: int = 0) -> Answer:
         thread = await self.pg.ask(text)
         return await self._answer(thread, set())
+
+    async def ask_later(self, text: str, person: int = 0) -> Later:
+        """The thread is read from whichever playground `self.pg` is by then (a restarted one)."""
+        thread = await self.pg.ask(text)
+
+        async def result() -> Answer:
+            entries = await self.pg.until(
+                thread, lambda es: any(e["kind"] == "result" for e in es), RESTART_WAIT
+            )
+            [entry] = [e for e in entries if e["kind"] == "result"]
+            return Answer(result=Result(str(entry["job"]), len(entry["images"]), {"thread": thread}))
+
+        return result
 
     async def reply(self, result: Result, text: str, person: int = 0) -> Answer:
         thread = result.handle["thread"]

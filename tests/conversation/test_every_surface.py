@@ -7,7 +7,10 @@ stacks against their emulators, on one bot process serving both.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -201,3 +204,118 @@ async def test_each_request_reads_the_workspace_settings_once(
         assert answer.result is not None, (what, answer.text)
         await bot.wait_closed(driver.key(0), done)
         assert per_request() == [driver.workspace], (what, reads, usages)
+
+
+# -- a restart -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Restarting:
+    """A surface whose bot can be stopped (as SIGTERM would) and started again on the same
+    database: `start()` is the restarted process, and the driver then talks to it."""
+
+    driver: Driver
+    core: Core
+    start: Callable[[], Awaitable[Core]]
+    stop: Callable[[], Awaitable[None]]
+
+
+OpenRestarting = Callable[..., Awaitable[Restarting]]
+
+
+@pytest.fixture(params=SURFACES)
+async def restarting(
+    request: pytest.FixtureRequest, stack: Stack, open_playground: OpenPlayground
+) -> OpenRestarting:
+    """restarting(provider, **settings): the surface on a bot using that provider's emulator."""
+    name = request.param
+
+    async def open_(provider: str, **overrides: Any) -> Restarting:
+        values: dict[str, Any] = {"providers": [provider], "daily_images": 6, **overrides}
+        if name == "web":
+            values |= {
+                f"{provider}_api_key": stack.secrets.provider_keys[provider],
+                f"{provider}_base_url": stack.providers.base_url(provider),
+                "allow_private_network": True,
+                "poll_interval": 0.05,
+                "provider_retries": 0,
+            }
+            pages = [await open_playground(**values)]
+            await pages[0].open_page()
+            web = WebDriver(pages[0])
+
+            async def start_web() -> Core:
+                pages.append(await open_playground(**values))
+                await pages[-1].open_page()
+                web.pg = pages[-1]
+                return Core(pages[-1].runtime)
+
+            return Restarting(web, Core(pages[0].runtime), start_web, lambda: pages[-1].stop())
+        bots = [await stack.start_bot(**values)]
+        driver: Driver = (
+            DiscordDriver(stack.discord)
+            if name == "discord"
+            else SlackDriver(stack.slack, lambda: bots[-1].slack_url)
+        )
+
+        async def start_chat() -> Core:
+            bots.append(await stack.start_bot(**values))
+            return Core(bots[-1].runtime)
+
+        return Restarting(driver, Core(bots[0].runtime), start_chat, lambda: bots[-1].stop())
+
+    return open_
+
+
+async def until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_job_running_when_the_bot_stops_is_delivered_by_the_next_one(
+    restarting: OpenRestarting, stack: Stack
+) -> None:
+    apiframe = stack.providers.apiframe
+    apiframe.pending_polls = 1_000_000  # the task does not finish while the first bot runs
+    surface = await restarting("apiframe")
+    driver = surface.driver
+    later = await driver.ask_later("a slow sunrise")
+    await until(lambda: apiframe.polls >= 2)
+    await surface.stop()
+
+    for task in apiframe.tasks.values():
+        task.pending = 0  # finished at the provider while no bot was running
+    bot = await surface.start()
+    answer = await later()
+    assert answer.result is not None and answer.result.images == 1, answer.text
+    [job] = await bot.wait_closed(driver.key(0), 1)
+    assert (job.id, job.status, job.images_delivered) == (answer.result.job_id, JobStatus.SUCCEEDED, 1)
+    assert len(apiframe.submits) == 1  # resumed where it was, not submitted (and paid for) again
+    assert (await bot.usage(driver.key(0))).day_used == 1
+    assert await bot.runtime.ledger.open_reservations() == 0
+
+
+async def test_a_job_that_cannot_resume_is_refunded_and_not_run_again(
+    restarting: OpenRestarting, stack: Stack
+) -> None:
+    novita = stack.providers.novita
+    novita.latency = 1.0  # a synchronous call (no task to poll later) in flight when the bot stops
+    surface = await restarting("novita")
+    driver = surface.driver
+    await driver.ask_later("an interrupted picture")
+    await until(lambda: novita.submissions >= 1)
+    await surface.stop()
+
+    novita.latency = 0.0
+    bot = await surface.start()
+    [job] = await bot.wait_closed(driver.key(0), 1)
+    assert (job.status, job.images_delivered) == (JobStatus.FAILED, 0)
+    assert (await bot.usage(driver.key(0))).day_used == 0  # refunded
+    assert await bot.runtime.ledger.open_reservations() == 0
+    assert await bot.runtime.ledger.unfinished_jobs() == []
+    assert novita.submissions == 1  # the restarted bot does not run (and charge) it again
+    again = await driver.ask("a finished picture")  # and serves the next request
+    assert again.result is not None, again.text

@@ -2,8 +2,10 @@
 
 `stack` starts the provider, Discord and Slack emulators; `stack.start_bot(**settings)` opens
 the runtime the way `seedbot run` does (Settings -> open_runtime -> the platform plug-ins'
-create() with their own settings -> start() -> engine.recover()) with Discord *and* Slack enabled. Tests talk to the bot only over
-the wire, through the emulators, and wait on what they recorded.
+create() with their own settings -> start() -> engine.recover()) with Discord *and* Slack
+enabled; `bot.stop()` ends it as SIGTERM would, and a bot started after on the same database is
+the restarted process. Tests talk to the bot only over the wire, through the emulators, and wait
+on what they recorded.
 """
 
 from __future__ import annotations
@@ -85,6 +87,15 @@ class RunningBot:
     runtime: Runtime
     discord: DiscordPlatform
     slack: SlackPlatform
+    exits: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    async def stop(self) -> None:
+        """What `seedbot run` does on SIGTERM, with no grace: running jobs are cut short (those
+        polling a provider task stay for the next start, the others are refunded), then the
+        platforms and the runtime close. The database stays for a bot started after."""
+        self.runtime.engine.draining = True
+        await self.runtime.engine.shutdown(0.0)
+        await self.exits.aclose()
 
     @property
     def slack_url(self) -> str:
@@ -168,17 +179,19 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         bots = AsyncExitStack()
 
         async def start(**overrides: Any) -> RunningBot:
-            runtime = await bots.enter_async_context(open_runtime(st.settings(**overrides)))
+            exits = AsyncExitStack()
+            bots.push_async_callback(exits.aclose)  # unless stopped before
+            runtime = await exits.enter_async_context(open_runtime(st.settings(**overrides)))
             plugins = load_plugins()
             dc = plugins["discord"].create(runtime, st.discord_settings())
             sl = plugins["slack"].create(runtime, st.slack_settings())
             assert isinstance(dc, DiscordPlatform) and isinstance(sl, SlackPlatform)
-            bots.push_async_callback(dc.close)
-            bots.push_async_callback(sl.close)
+            exits.push_async_callback(dc.close)
+            exits.push_async_callback(sl.close)
             await dc.start()
             await sl.start()
             await runtime.engine.recover()
-            return RunningBot(runtime, dc, sl)
+            return RunningBot(runtime, dc, sl, exits)
 
         st.start_bot = start
         async with bots:

@@ -47,6 +47,14 @@ class Playground:
     client: TestClient[Any, Any]
     csrf: str = ""
     threads: list[str] = field(default_factory=list)
+    exits: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    async def stop(self) -> None:
+        """The playground process ending on SIGTERM with no grace (see `seedbot run`): running
+        jobs cut short, then everything closed; its database stays for the next one."""
+        self.runtime.engine.draining = True
+        await self.runtime.engine.shutdown(0.0)
+        await self.exits.aclose()
 
     async def open_page(self) -> str:
         """GET / as a browser would: the session cookie and the CSRF token."""
@@ -150,17 +158,19 @@ async def open_playground(tmp_path: Path) -> AsyncIterator[OpenPlayground]:
         ) -> Playground:
             values: dict[str, Any] = {"database": str(tmp_path / "seedbot.db"), "demo_latency": 0.0}
             values.update(overrides)
-            runtime = await stack.enter_async_context(open_runtime(Settings(**values)))
+            exits = AsyncExitStack()
+            stack.push_async_callback(exits.aclose)  # unless stopped before
+            runtime = await exits.enter_async_context(open_runtime(Settings(**values)))
             runtime.playground = True
             web_settings = WebSettings(port=0, token=token)
             platform = WebPlatform(runtime, web_settings, 0)
-            stack.push_async_callback(platform.tasks.close, 5.0)
+            exits.push_async_callback(platform.tasks.close, 5.0)
             app = build_app(platform.surface, platform.guard, max_body=max_body)
             client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
             await client.start_server()
-            stack.push_async_callback(client.close)
-            playground = Playground(runtime, platform, client)
-            return playground
+            exits.push_async_callback(client.close)
+            await runtime.engine.recover()  # as `seedbot run` does: jobs a stopped one left
+            return Playground(runtime, platform, client, exits=exits)
 
         yield start
 
