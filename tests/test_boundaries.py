@@ -101,7 +101,7 @@ ADAPTER_MAY_IMPORT = {
     "bot",  # bot.messages: every sentence a user reads
     "bot.errors",
     "bot.config",
-    "bot.app.doctor",  # the report a plug-in's doctor checks write to
+    "bot.app.checkup",  # the report a plug-in's doctor checks write to
     "bot.app.platform",
     "bot.app.runtime",
     "bot.conversation.community",  # SETTING_KEYS, for the admin command's choices

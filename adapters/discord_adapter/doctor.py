@@ -16,7 +16,7 @@ from adapters.discord_adapter.invite import (
     token_shape_problem,
 )
 from adapters.discord_adapter.settings import DiscordSettings
-from bot.app.doctor import Checkup
+from bot.app.checkup import Checkup
 
 __all__ = ["check_discord"]
 

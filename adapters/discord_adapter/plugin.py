@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import httpx
 
     from adapters.discord_adapter.platform import DiscordPlatform
-    from bot.app.doctor import Checkup
+    from bot.app.checkup import Checkup
     from bot.app.runtime import Runtime
 
 __all__ = ["DiscordPlugin", "plugin"]

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from adapters.slack_adapter.settings import SlackSettings
-from bot.app.doctor import Checkup
+from bot.app.checkup import Checkup
 
 __all__ = ["SLACK_ERRORS", "check_slack", "describe_error", "token_prefix_problem"]
 

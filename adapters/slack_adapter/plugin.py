@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import httpx
 
     from adapters.slack_adapter.app import SlackPlatform
-    from bot.app.doctor import Checkup
+    from bot.app.checkup import Checkup
     from bot.app.runtime import Runtime
 
 __all__ = ["SlackPlugin", "plugin"]

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import httpx
 
     from adapters.web_adapter.platform import WebPlatform
-    from bot.app.doctor import Checkup
+    from bot.app.checkup import Checkup
     from bot.app.runtime import Runtime
 
 __all__ = ["WebPlugin", "plugin"]

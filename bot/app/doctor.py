@@ -15,15 +15,14 @@ from pathlib import Path
 
 import httpx
 
+from bot.app.checkup import Checkup
 from bot.app.platform import PlatformPlugin, PlatformSettings
 from bot.config import Settings
 from bot.errors import ProviderError
-from bot.logs import RedactingFilter
 
 __all__ = [
     "DOCTOR_TIMEOUT",
     "KEY_PREFIXES",
-    "Checkup",
     "check_providers",
     "is_server_url",
     "run_doctor",
@@ -37,43 +36,6 @@ KEY_PREFIXES = {
     "novita": ("sk_", "novita.ai -> Settings -> Key Management"),
     "segmind": ("SG_", "segmind.com -> Console -> API Keys"),
 }
-
-
-class Checkup:
-    """Prints what the checks find, secrets scrubbed; counts problems (definite failures)
-    and checks that could not be made (service unreachable)."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        self.problems = 0
-        self.unverified = 0
-        self._scrub = RedactingFilter(secrets).scrub
-
-    def say(self, line: str) -> None:
-        print(self._scrub(line))
-
-    def ok(self, line: str) -> None:
-        self.say(f"  ok: {line}")
-
-    def problem(self, line: str) -> None:
-        self.problems += 1
-        self.say(f"  ! {line}")
-
-    def not_verified(self, line: str) -> None:
-        self.unverified += 1
-        self.say(f"  ? {line}")
-
-    def unreachable(self, what: str, url: str, exc: Exception) -> None:
-        self.not_verified(f"could not reach {url} to check {what} ({type(exc).__name__}); not verified")
-
-    def summary(self) -> str:
-        if self.problems:
-            return f"{self.problems} problem(s) found"
-        if self.unverified:
-            return (
-                f"no problem found, but {self.unverified} check(s) not verified: "
-                "their service could not be reached (network?)"
-            )
-        return "ok"
 
 
 def is_server_url(database: str) -> bool:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import httpx
 
-    from bot.app.doctor import Checkup
+    from bot.app.checkup import Checkup
     from bot.app.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from bot.app.doctor import Checkup, check_providers
+from bot.app.checkup import Checkup
+from bot.app.doctor import check_providers
 from bot.config import Settings
 from tests.emulators.providers import ProviderEmulator
 
