@@ -46,7 +46,7 @@ from bot.conversation.surface import RESULT_ACTIONS, Delivery
 from bot.errors import DeliveryError
 from bot.media.images import fit_to_limit
 from bot.request.models import GeneratedImage, GenerationResult, PostTarget
-from bot.request.validation import get_model
+from bot.request.validation import model_name
 
 __all__ = [
     "FILES_PER_MESSAGE",
@@ -575,13 +575,6 @@ async def fit_and_pack(
     return fitted, refitted, groups[:room]
 
 
-def _model_name(key: str) -> str:
-    try:
-        return get_model(key).name
-    except Exception:
-        return key
-
-
 def result_details(
     result: GenerationResult,
     *,
@@ -606,7 +599,7 @@ def result_details(
         notes.append(messages.not_posted(posted, made, result.weight))
     return Details(
         fields=(
-            (messages.LABEL_MODEL, _model_name(result.model)),
+            (messages.LABEL_MODEL, model_name(result.model)),
             (messages.LABEL_SIZE, result.size),
             (messages.LABEL_PROVIDER, result.provider),
             (messages.LABEL_TIME, messages.seconds(result.elapsed)),

@@ -20,11 +20,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_adapter.blocks import result_controls
 from adapters.slack_adapter.text import escape
 from bot import messages
-from bot.conversation.surface import Delivery
+from bot.conversation.surface import Delivery, Shown
 from bot.errors import DeliveryError
 from bot.media.images import fit_to_limit
 from bot.request.models import GeneratedImage, GenerationResult
-from bot.request.validation import get_model
 
 __all__ = [
     "FILES_PER_MESSAGE",
@@ -117,15 +116,13 @@ class StatusMessage:
 
 @dataclass
 class ThreadDelivery:
-    """Uploads one job's images into its thread. `left` is the caption's quota line."""
+    """Uploads one job's images into its thread, `shown` as the conversation wants it."""
 
     client: AsyncWebClient
     channel: str
     thread_ts: str | None
     status: StatusMessage
-    prompt: str
-    left: int | None
-    legend: str = ""
+    shown: Shown
     upload_max_bytes: int = UPLOAD_MAX_BYTES
     # The Slack files posted, in order (a workflow step hands them on as its output).
     file_ids: list[str] = field(default_factory=list)
@@ -139,23 +136,10 @@ class ThreadDelivery:
         images, refitted = await asyncio.to_thread(self._fit, rest)
         if not images and not posted:
             raise DeliveryError(f"job {result.job_id}: no image fits Slack's upload limit")
-        caption = messages.result_caption(
-            prompt=self.prompt,
-            model_name=_model_name(result.model),
-            size=result.size,
-            provider=result.provider,
-            elapsed=result.elapsed,
-            left=self.left,
-            delivered=posted + len(images),
-            requested=result.requested,
-            demo=result.demo,
-            refitted=refitted,
-            legend=self.legend,
-            weight=result.weight,
-        )
+        caption = self.shown.caption(posted + len(images), refitted=refitted)
         total = posted + len(images)
         uploads = [
-            upload_item(image, result.job_id, i, total, self.prompt)
+            upload_item(image, result.job_id, i, total, self.shown.prompt)
             for i, image in enumerate(images, start=posted + 1)
         ]
         message_ids: list[str] = list(self.streamed)
@@ -242,13 +226,6 @@ def upload_item(image: GeneratedImage, job_id: str, n: int, total: int, prompt: 
 
 # Slack errors worth one more try (its docs: temporary server-side conditions).
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
-
-
-def _model_name(key: str) -> str:
-    try:
-        return get_model(key).name
-    except Exception:
-        return key
 
 
 def shared_ts(files: list[Any], channel: str) -> list[str]:

@@ -93,9 +93,7 @@ class SlackReply:
             channel=self.channel,
             thread_ts=self.thread_ts,
             status=self.status,
-            prompt=shown.prompt,
-            left=shown.left,
-            legend=shown.legend,
+            shown=shown,
             streamed=list(self._streamed),
         )
 

@@ -21,9 +21,7 @@ from adapters.web_adapter.store import ImageStore, Stored
 from adapters.web_adapter.timeline import Timeline, new_id
 from bot import messages
 from bot.conversation.surface import Arrived, Delivery, Shown
-from bot.errors import InvalidRequest
 from bot.request.models import GeneratedImage, Job, PostTarget
-from bot.request.validation import get_model
 
 __all__ = ["ACTION_LABELS", "CHANNEL", "Answer", "Page", "WebReply", "result_key", "status_fields"]
 
@@ -146,19 +144,7 @@ class WebReply:
         streamed = [img for n, img in enumerate(result.images) if n in result.posted]
         rest = [img for n, img in enumerate(result.images) if n not in result.posted]
         images = [self._keep(job, n, image) for n, image in enumerate([*streamed, *rest], start=1)]
-        caption = messages.result_caption(
-            prompt=shown.prompt,
-            model_name=_model_name(result.model),
-            size=result.size,
-            provider=result.provider,
-            elapsed=result.elapsed,
-            left=shown.left,
-            delivered=len(images),
-            requested=result.requested,
-            demo=result.demo,
-            legend=shown.legend,
-            weight=result.weight,
-        )
+        caption = shown.caption(len(images))
         actions = [{"action": a, "label": ACTION_LABELS[a]} for a in shown.actions if a in ACTION_LABELS]
         fields: dict[str, Any] = {
             "job": job,
@@ -230,10 +216,3 @@ class Answer:
 
     async def interrupted(self, resumes: bool) -> None:
         return None
-
-
-def _model_name(key: str) -> str:
-    try:
-        return get_model(key).name
-    except InvalidRequest:
-        return key

@@ -19,7 +19,7 @@ from bot.engine.admission import Workspaces
 from bot.errors import InvalidRequest
 from bot.ledger.base import Ledger, Pool
 from bot.request.models import Job, JobStatus, Requester
-from bot.request.validation import get_model
+from bot.request.validation import model_name
 from bot.request.workspace import SETTING_KEYS, WorkspacePolicy, parse_setting
 
 __all__ = ["SETTING_KEYS", "Community"]
@@ -93,7 +93,7 @@ class Community:
                     n,
                     when=_short_time(job.created_at),
                     prompt=job.prompt,
-                    model=_model_name(job.model),
+                    model=model_name(job.model),
                     size=str(job.request.get("size") or _asked_size(job.request)),
                     status=str(job.status),
                     images=job.images_delivered,
@@ -132,7 +132,7 @@ class Community:
             prompt=job.prompt,
             references=references,
             parent=job.parent_id,
-            model=_model_name(job.model),
+            model=model_name(job.model),
             provider=job.provider,
             size=str(job.request.get("size") or _asked_size(job.request)),
             took=None if job.duration_ms is None else job.duration_ms / 1000,
@@ -246,13 +246,6 @@ def _short_time(iso: str) -> str:
         return iso
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _model_name(key: str) -> str:
-    try:
-        return get_model(key).name
-    except InvalidRequest:
-        return key
 
 
 def _asked_size(request: dict[str, Any]) -> str:

@@ -11,8 +11,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot import messages
 from bot.engine.pipeline import Delivery
 from bot.request.models import GeneratedImage, GenerationResult, Job, PostTarget
+from bot.request.validation import model_name
 
 __all__ = ["RESULT_ACTIONS", "Arrived", "Delivery", "Reply", "ResumedReplies", "Shown"]
 
@@ -32,6 +34,25 @@ class Shown:
     left: int | None
     requester: str  # how the surface names the requester ("<@123>")
     actions: tuple[str, ...] = RESULT_ACTIONS
+
+    def caption(self, delivered: int, *, refitted: bool = False) -> str:
+        """The lines under the result (messages.result_caption) when `delivered` of its images
+        were shown, `refitted` if some had to be made smaller to be posted."""
+        result = self.result
+        return messages.result_caption(
+            prompt=self.prompt,
+            model_name=model_name(result.model),
+            size=result.size,
+            provider=result.provider,
+            elapsed=result.elapsed,
+            left=self.left,
+            delivered=delivered,
+            requested=result.requested,
+            demo=result.demo,
+            refitted=refitted,
+            legend=self.legend,
+            weight=result.weight,
+        )
 
 
 @dataclass(frozen=True, slots=True)

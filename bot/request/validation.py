@@ -106,6 +106,15 @@ _MODEL_ALIASES = {
 }
 
 
+def model_name(key: str) -> str:
+    """A model's display name ("Seedream 4.5"), or the key itself when it is not one we know
+    (a job recorded by an older seedbot)."""
+    try:
+        return get_model(key).name
+    except InvalidRequest:
+        return key
+
+
 def get_model(name: str) -> ModelSpec:
     key = name.strip().lower()
     key = _MODEL_ALIASES.get(key, key)

@@ -18,6 +18,7 @@ from bot.request.validation import (
     REFERENCE_MAX_SIDE,
     clean_prompt,
     get_model,
+    model_name,
     parse_aspect,
     resolve_size,
     validate,
@@ -435,3 +436,8 @@ def test_validation_errors_carry_user_text_and_charge_nothing() -> None:
     with pytest.raises(InvalidRequest) as err:
         validate(req(count=0))
     assert err.value.user_text and not err.value.charged
+
+
+def test_model_name_is_the_display_name_or_the_key_it_does_not_know() -> None:
+    assert model_name("4.5") == MODELS["4.5"].name != "4.5"
+    assert model_name("seedream-9") == "seedream-9"  # a job an older seedbot recorded

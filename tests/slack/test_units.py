@@ -22,6 +22,7 @@ from adapters.slack_adapter.workflow import StepInputs
 from bot.app.runtime import open_runtime
 from bot.config import Settings
 from bot.conversation.progress import ProgressRelay
+from bot.conversation.surface import Shown
 from bot.conversation.turns import Options
 from bot.engine.pipeline import ProgressEvent
 from bot.errors import DownloadError, InvalidImage
@@ -144,15 +145,6 @@ async def test_images_over_the_upload_limit_are_refitted() -> None:
         image = render_placeholder("a big picture", 1024, 1024, 0, "png")
         assert len(image.data) > 30_000
 
-        deliver = ThreadDelivery(
-            client=client,
-            channel=CHANNEL_ID,
-            thread_ts=None,
-            status=StatusMessage(client, CHANNEL_ID, None),
-            prompt="a big picture",
-            left=7,
-            upload_max_bytes=30_000,
-        )
         result = GenerationResult(
             job_id="j1",
             images=(image,),
@@ -161,6 +153,14 @@ async def test_images_over_the_upload_limit_are_refitted() -> None:
             size="1024x1024",
             requested=1,
             elapsed=1,
+        )
+        deliver = ThreadDelivery(
+            client=client,
+            channel=CHANNEL_ID,
+            thread_ts=None,
+            status=StatusMessage(client, CHANNEL_ID, None),
+            shown=Shown(result, "a big picture", "", 7, "<@U1>"),
+            upload_max_bytes=30_000,
         )
         delivery = await deliver(result)
         [upload] = emu.uploaded_files()
