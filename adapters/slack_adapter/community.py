@@ -10,7 +10,8 @@
 
 Admins are the SEEDBOT_ADMINS entries (slack:<team>:<user>): Slack gives apps no reliable
 "workspace admin" flag for the person typing, so nothing else counts. Everything is answered
-privately; the rules and wording live in bot/conversation/community.py and bot/messages.py.
+privately; the words' grammar, the rules and the wording live in bot/conversation/admin.py,
+community.py and bot/messages.py: this module reads Slack's mentions and permalinks.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import messages
 from bot.conversation.conversation import Conversation
 from bot.conversation.turns import History, Turn
-from bot.errors import InvalidRequest, SeedbotError
+from bot.errors import InvalidRequest
 from bot.request.models import Job, Requester
 
 if TYPE_CHECKING:
@@ -54,49 +55,11 @@ class SlackCommunity:
             return True
         if first != "admin":
             return False
-        try:
-            text = await self.admin(who, words[1:])
-        except SeedbotError as exc:
-            log.info("slack: %s refused admin %s: %s", who.key, " ".join(words[1:3]), exc)
-            text = exc.user_text
-        await reply.say(text)
-        return True
-
-    async def admin(self, who: Requester, words: list[str]) -> str:
-        admin = self.conversation.admin
         team = who.workspace_id or ""
-        area = words[0].lower() if words else "help"
-        if area == "stats":
-            return await admin.stats(who)
-        if area == "settings":
-            if len(words) == 1:
-                return await admin.settings_show(who)
-            return await admin.settings_set(who, words[1], " ".join(words[2:]))
-        if area == "quota" and len(words) >= 3:
-            action, target = words[1].lower(), self._user(team, words[2])
-            rest = words[3:]
-            if action == "show":
-                return await admin.quota_show(who, target)
-            if action == "reset":
-                return await admin.quota_reset(who, target)
-            if action in ("block", "unblock"):
-                return await admin.quota_block(who, target, action == "block")
-            if action == "grant" and len(rest) == 1 and rest[0].isdigit():
-                return await admin.quota_grant(who, target, int(rest[0]))
-            if action == "set" and rest:
-                limits = _limits(rest)
-                return await admin.quota_set(
-                    who, target, daily=limits.get("daily"), monthly=limits.get("monthly")
-                )
-        admin.may_manage(who, target_is_member=True)  # help is for admins too
-        return messages.admin_help("/imagine")
-
-    @staticmethod
-    def _user(team: str, word: str) -> str:
-        match = _USER.match(word)
-        if not match:
-            raise InvalidRequest(messages.bad_setting_value("user", word, "mention someone, like @someone"))
-        return f"{PLATFORM}:{team}:{match.group(1) or match.group(2)}"
+        await reply.say(
+            await self.conversation.admin.words(who, words[1:], lambda w: _user(team, w), "/imagine")
+        )
+        return True
 
     async def permalink(self, job: Job) -> str | None:
         if not job.result_message_ids or not job.channel_id:
@@ -111,14 +74,12 @@ class SlackCommunity:
         return str(link) if link else None
 
 
-def _limits(words: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for word in words:
-        key, sep, value = word.partition("=")
-        if not sep or key.lower() not in ("daily", "monthly") or not value.isdigit():
-            raise InvalidRequest(messages.bad_setting_value("quota set", word, "daily=N and/or monthly=N"))
-        out[key.lower()] = int(value)
-    return out
+def _user(team: str, word: str) -> str:
+    """A Slack mention (`<@U123>`, `<@U123|name>`, `@U123`) -> the person's user key."""
+    match = _USER.match(word)
+    if not match:
+        raise InvalidRequest(messages.bad_setting_value("user", word, "mention someone, like @someone"))
+    return f"{PLATFORM}:{team}:{match.group(1) or match.group(2)}"
 
 
 def _ts(ts: str) -> Any:

@@ -1,17 +1,26 @@
 """Admin actions, checked once for every surface (and the CLI, which has its own operator).
 
 Each takes the admin as a Requester: the policy decides whether they may (SEEDBOT_ADMINS, or
-someone who manages this server or workspace) and which workspace they act on.
+someone who manages this server or workspace) and which workspace they act on. A surface with
+typed commands calls the actions; one where admins type words (`admin quota grant @u 5`) hands
+the words to `words()`, with how to read a person's mention there.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
+from bot import messages
 from bot.conversation.community import Community
 from bot.conversation.policy import Policy
+from bot.errors import InvalidRequest, SeedbotError
 from bot.request.models import Requester
 from bot.request.workspace import workspace_key
 
 __all__ = ["Admin"]
+
+log = logging.getLogger(__name__)
 
 
 class Admin:
@@ -57,3 +66,54 @@ class Admin:
 
     async def stats(self, who: Requester) -> str:
         return await self.community.stats(self._workspace(who))
+
+    async def words(self, who: Requester, words: list[str], person: Callable[[str], str], prefix: str) -> str:
+        """The answer to `admin <words>` typed as text: `stats`, `settings [KEY VALUE]`,
+        `quota show|reset|block|unblock|grant|set @user ...`, else the admin help (for admins
+        only). `person` turns a mention into a user key (InvalidRequest if it is not one);
+        `prefix` is how the surface's admin commands start, for the help. A refusal is the
+        answer's text."""
+        try:
+            return await self._words(who, words, person, prefix)
+        except SeedbotError as exc:
+            log.info("%s: %s refused admin %s: %s", who.platform, who.key, " ".join(words[:2]), exc)
+            return exc.user_text
+
+    async def _words(
+        self, who: Requester, words: list[str], person: Callable[[str], str], prefix: str
+    ) -> str:
+        area = words[0].lower() if words else "help"
+        if area == "stats":
+            return await self.stats(who)
+        if area == "settings":
+            if len(words) == 1:
+                return await self.settings_show(who)
+            return await self.settings_set(who, words[1], " ".join(words[2:]))
+        if area == "quota" and len(words) >= 3:
+            action, target, rest = words[1].lower(), person(words[2]), words[3:]
+            if action == "show":
+                return await self.quota_show(who, target)
+            if action == "reset":
+                return await self.quota_reset(who, target)
+            if action in ("block", "unblock"):
+                return await self.quota_block(who, target, action == "block")
+            if action == "grant" and len(rest) == 1 and rest[0].isdigit():
+                return await self.quota_grant(who, target, int(rest[0]))
+            if action == "set" and rest:
+                limits = _limits(rest)
+                return await self.quota_set(
+                    who, target, daily=limits.get("daily"), monthly=limits.get("monthly")
+                )
+        self.may_manage(who, target_is_member=True)  # the help is for admins too
+        return messages.admin_help(prefix)
+
+
+def _limits(words: list[str]) -> dict[str, int]:
+    """`daily=N monthly=N` (either or both) -> {"daily": N, "monthly": N}."""
+    out: dict[str, int] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep or key.lower() not in ("daily", "monthly") or not value.isdigit():
+            raise InvalidRequest(messages.bad_setting_value("quota set", word, "daily=N and/or monthly=N"))
+        out[key.lower()] = int(value)
+    return out

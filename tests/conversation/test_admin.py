@@ -1,0 +1,37 @@
+"""Admin actions typed as words (bot/conversation/admin.py `Admin.words`): the grammar every
+text surface shares, the same admin check as the typed commands, refusals as the answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot import messages
+from bot.request.models import Requester
+from tests.engine.helpers import TestProvider, open_engine, settings
+
+ADMIN = Requester(platform="slack", user_id="T1:U1", workspace_id="T1", channel_id="C1")
+MEMBER = Requester(platform="slack", user_id="T1:U2", workspace_id="T1", channel_id="C1")
+
+
+def person(word: str) -> str:
+    return f"slack:T1:{word.lstrip('@')}"
+
+
+async def test_admin_words_act_once_checked_and_refuse_with_their_text(tmp_path: Path) -> None:
+    config = settings(tmp_path, admins="slack:T1:U1", daily_images=5)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        admin = h.conversation.admin
+        granted = await admin.words(ADMIN, ["quota", "grant", "@U2", "3"], person, "/imagine")
+        assert (await h.ledger.quota(MEMBER.key)).day_limit == 8, granted
+        await admin.words(ADMIN, ["quota", "set", "@U2", "daily=2", "monthly=40"], person, "/imagine")
+        assert (await h.ledger.quota(MEMBER.key)).month_limit == 40
+        bad = await admin.words(ADMIN, ["quota", "set", "@U2", "weekly=3"], person, "/imagine")
+        assert bad == messages.bad_setting_value("quota set", "weekly=3", "daily=N and/or monthly=N")
+        assert await admin.words(ADMIN, ["what"], person, "/imagine") == messages.admin_help("/imagine")
+        # Someone who is not an admin gets the refusal, for the help too, and changes nothing.
+        for words in (["quota", "grant", "@U2", "9"], ["help"]):
+            assert await admin.words(MEMBER, words, person, "/imagine") == messages.NOT_ADMIN
+        assert (await h.ledger.quota(MEMBER.key)).month_limit == 40
+    finally:
+        await h.close()
