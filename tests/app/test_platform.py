@@ -51,23 +51,3 @@ def test_plugin_settings_read_the_same_env_file(tmp_path: Path, monkeypatch: pyt
     assert discord.enabled and slack.enabled
     assert discord.secrets() == ["MTMw.a.b"] and sorted(slack.secrets()) == ["xapp-1", "xoxb-1"]
     assert discord.discord_guild_id == 42  # type: ignore[attr-defined]
-
-
-KEYS = [
-    ("discord:80351110224678912", "user", True),
-    ("discord:8035111022467891x", "user", False),
-    ("slack:T0ABC:U0DEF", "user", True),
-    ("slack:T0ABC", "user", False),
-    ("slack:t0abc:u0def", "user", False),
-    ("cli:local", "user", True),
-    ("web:local", "user", True),
-    ("cli:bob", "user", False),
-    ("bob", "user", False),
-    ("discord:123", "workspace", True),
-    ("slack:T0ABC", "workspace", True),
-    ("cli:local", "workspace", False),
-    ("slack:T0ABC:U0DEF", "workspace", False),
-    ("slack:T0ABC:U0DEF", "target", True),
-    ("discord:123", "target", True),
-    ("irc:123", "target", False),
-]

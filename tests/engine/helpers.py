@@ -24,10 +24,25 @@ from bot.ledger import SQLiteLedger
 from bot.media.fetch import SafeFetcher
 from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput
 from bot.providers.router import Router
-from bot.request.models import GeneratedImage, GenerationResult, Job
+from bot.request.models import GeneratedImage, GenerationRequest, GenerationResult, Job, Requester
 from bot.request.validation import MODELS
 
 ALL_MODELS = frozenset(MODELS)
+
+
+ALICE = Requester(platform="discord", user_id="1", workspace_id="g1", channel_id="c1", display_name="Alice")
+BOB = Requester(platform="discord", user_id="2", workspace_id="g1", channel_id="c1", display_name="Bob")
+CAROL = Requester(platform="slack", user_id="T1:U3", workspace_id="T1", channel_id="C9", display_name="Carol")
+
+
+def fox(**kw: object) -> GenerationRequest:
+    kw.setdefault("prompt", "a red fox in the snow")
+    return GenerationRequest(**kw)  # type: ignore[arg-type]
+
+
+async def used(ledger: SQLiteLedger, requester: Requester) -> int:
+    """Images `requester` used today."""
+    return (await ledger.quota(requester.key)).day_used
 
 
 def small_jpeg(index: int = 0) -> GeneratedImage:

@@ -22,7 +22,6 @@ from bot.errors import (
     QuotaExceeded,
     UserBlocked,
 )
-from bot.ledger import SQLiteLedger
 from bot.providers.base import Capabilities, ProviderCall, ProviderOutput
 from bot.providers.demo import DemoProvider
 from bot.request.models import (
@@ -33,32 +32,22 @@ from bot.request.models import (
     JobKind,
     JobStatus,
     PostTarget,
-    Requester,
 )
 from tests.engine.helpers import (
+    ALICE,
+    BOB,
+    CAROL,
     Deliverer,
     Events,
     OtherProvider,
     TestProvider,
+    fox,
     open_engine,
     provider_error,
     settings,
     until,
+    used,
 )
-
-ALICE = Requester(platform="discord", user_id="1", workspace_id="g1", channel_id="c1", display_name="Alice")
-BOB = Requester(platform="discord", user_id="2", workspace_id="g1", channel_id="c1", display_name="Bob")
-CAROL = Requester(platform="slack", user_id="T1:U3", workspace_id="T1", channel_id="C9", display_name="Carol")
-
-
-def fox(**kw: object) -> GenerationRequest:
-    kw.setdefault("prompt", "a red fox in the snow")
-    return GenerationRequest(**kw)  # type: ignore[arg-type]
-
-
-async def used(ledger: SQLiteLedger, requester: Requester) -> int:
-    return (await ledger.quota(requester.key)).day_used
-
 
 # -- the happy path ------------------------------------------------------------------------------
 

@@ -12,31 +12,22 @@ import pytest
 from bot import messages
 from bot.engine.pipeline import request_to_json
 from bot.errors import ProviderErrorKind
-from bot.ledger import SQLiteLedger
-from bot.request.models import GenerationRequest, Job, JobStatus, Requester
+from bot.request.models import Job, JobStatus, Requester
 from tests.engine.helpers import (
+    ALICE,
+    CAROL,
     Deliverer,
     Events,
     Hooks,
     ResumableProvider,
     TestProvider,
+    fox,
     open_engine,
     provider_error,
     settings,
     until,
+    used,
 )
-
-ALICE = Requester(platform="discord", user_id="1", workspace_id="g1", channel_id="c1", display_name="Alice")
-CAROL = Requester(platform="slack", user_id="T1:U3", workspace_id="T1", channel_id="C9", display_name="Carol")
-
-
-def fox(**kw: object) -> GenerationRequest:
-    kw.setdefault("prompt", "a red fox in the snow")
-    return GenerationRequest(**kw)  # type: ignore[arg-type]
-
-
-async def used(ledger: SQLiteLedger, requester: Requester) -> int:
-    return (await ledger.quota(requester.key)).day_used
 
 
 async def crash_while_running(
