@@ -53,7 +53,7 @@ from bot.conversation.turns import (
     Usage,
     Variations,
 )
-from bot.errors import DeliveryError, SeedbotError
+from bot.errors import DeliveryError
 from bot.request.flags import FLAG_HELP
 from bot.request.models import Job, Requester
 
@@ -202,14 +202,7 @@ class DiscordSurface:
         action: Callable[[Requester], Awaitable[str]],
     ) -> None:
         """One admin action; refusals and answers are private."""
-        who = interaction_requester(interaction)
-        try:
-            text = await action(who)
-        except SeedbotError as exc:
-            log.info("discord: %s by %s refused: %s", what, who.key, exc)
-            text = exc.user_text
-        else:
-            log.info("discord: %s by %s", what, who.key)
+        text = await self.conversation.admin.answer(interaction_requester(interaction), what, action)
         await interaction.response.send_message(ephemeral=True, **said(text).as_send())
 
     # -- the message context menu --------------------------------------------------------------

@@ -9,7 +9,7 @@ the words to `words()`, with how to read a person's mention there.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot import messages
 from bot.conversation.community import Community
@@ -67,17 +67,24 @@ class Admin:
     async def stats(self, who: Requester) -> str:
         return await self.community.stats(self._workspace(who))
 
+    async def answer(self, who: Requester, what: str, action: Callable[[Requester], Awaitable[str]]) -> str:
+        """Run one admin action of `who` (`what`, for the log): its answer, or the refusal's text."""
+        try:
+            text = await action(who)
+        except SeedbotError as exc:
+            log.info("%s: %s by %s refused: %s", who.platform, what, who.key, exc)
+            return exc.user_text
+        log.info("%s: %s by %s", who.platform, what, who.key)
+        return text
+
     async def words(self, who: Requester, words: list[str], person: Callable[[str], str], prefix: str) -> str:
         """The answer to `admin <words>` typed as text: `stats`, `settings [KEY VALUE]`,
         `quota show|reset|block|unblock|grant|set @user ...`, else the admin help (for admins
         only). `person` turns a mention into a user key (InvalidRequest if it is not one);
         `prefix` is how the surface's admin commands start, for the help. A refusal is the
         answer's text."""
-        try:
-            return await self._words(who, words, person, prefix)
-        except SeedbotError as exc:
-            log.info("%s: %s refused admin %s: %s", who.platform, who.key, " ".join(words[:2]), exc)
-            return exc.user_text
+        what = " ".join(["admin", *words[:2]])
+        return await self.answer(who, what, lambda admin: self._words(admin, words, person, prefix))
 
     async def _words(
         self, who: Requester, words: list[str], person: Callable[[str], str], prefix: str
