@@ -1,7 +1,10 @@
 """The same scenarios on every surface: what the conversation decides is decided once.
 
 Each test runs once per surface (parametrized), through the real discord.py / slack-bolt
-stacks against their emulators, on one bot process serving both.
+stacks against their emulators, on one bot process serving both, or the playground's HTTP API.
+The restart scenarios stop that bot as SIGTERM would, with a job at the provider, and start
+another on the same database: the job is delivered through the surface by the restarted bot,
+or refunded when it cannot be resumed.
 """
 
 from __future__ import annotations
