@@ -43,6 +43,7 @@ from bot.engine.shutdown import Lifecycle
 from bot.errors import (
     ChannelNotAllowed,
     DeliveryError,
+    JobCancelled,
     LeaseLost,
     LeaseTooShort,
     ProviderError,
@@ -124,6 +125,9 @@ class Engine(Lifecycle, Leases, Recovery):
         self._lease_task: asyncio.Task[None] | None = None
         self._taking_over = False  # set by recover(): also take over expired jobs periodically
         self._lost: set[str] = set()  # jobs another process took over: cancelled, state left alone
+        # Jobs a person cancelled (Cancel): their task is cancelled, they close as 'cancelled'.
+        # The value says whether it was the requester (else an admin).
+        self._cancelled: dict[str, bool] = {}
         self._last_renewed = time.monotonic()
         self.workspaces = Workspaces(settings, ledger)
 
@@ -209,10 +213,12 @@ class Engine(Lifecycle, Leases, Recovery):
         parent_id: str | None = None,
         progress: Progress | None = None,
         stream: Stream | None = None,
+        pick: int | None = None,
     ) -> tuple[GenerationResult, Delivery]:
         """Reserve, record the job, wait for a slot, call the provider, deliver, settle.
         `stream`: shows each image of a streamed batch as it is made (True when it reached the
-        user); the final delivery then posts only the others."""
+        user); the final delivery then posts only the others. `pick`: the parent's image this
+        job works on (an upscale's #N, kept for Info)."""
         if self.draining:
             raise SeedbotError(messages.SHUTTING_DOWN, detail="shutting down")
         request, validated, weight, cost = (
@@ -250,6 +256,7 @@ class Engine(Lifecycle, Leases, Recovery):
                 "size": validated.size,
                 "tier": tier_of(validated),
                 "weight": weight,
+                **({"pick": pick} if pick is not None else {}),
             },
             workspace_id=requester.workspace_id,
             channel_id=target.channel_id,
@@ -274,7 +281,15 @@ class Engine(Lifecycle, Leases, Recovery):
             log.info(
                 "job %s: %s asked for %d image(s), %s", job.id, requester.key, validated.count, validated.size
             )
-            return await self._run(job, validated, reservation.id, deliver, progress, stream)
+            try:
+                return await self._run(job, validated, reservation.id, deliver, progress, stream)
+            except asyncio.CancelledError:
+                by_owner = self._cancelled.pop(job.id, None)
+                task = asyncio.current_task()
+                if by_owner is None or task is None:
+                    raise  # shutting down
+                task.uncancel()  # a person cancelled this job, not the turn: answer as usual
+                raise JobCancelled(by_owner) from None
 
     async def _run(
         self,
@@ -419,6 +434,16 @@ class Engine(Lifecycle, Leases, Recovery):
             return
         kind = failure_kind(exc)
         detail = str(exc)[:500]
+        if job.id in self._cancelled and isinstance(exc, asyncio.CancelledError):
+            self.metrics.job_finished("cancelled", getattr(exc, "provider", None))
+            try:
+                await asyncio.shield(
+                    self._refund(job.id, reservation_id, "cancelled", "cancelled by request", cancelled=True)
+                )
+            except Exception:
+                log.exception("job %s: could not record the cancel", job.id)
+            log.info("job %s: cancelled by request; refunded", job.id)
+            return
         if isinstance(exc, asyncio.CancelledError):
             kind, detail = "cancelled", "shut down while running"
             if self.draining and resumable and await asyncio.shield(self._checkpointed(job)):
@@ -521,12 +546,17 @@ class Engine(Lifecycle, Leases, Recovery):
         log.warning("job %s: not settled here: another process took it over (or it was finished)", job_id)
         return False
 
-    async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> None:
-        """Refund what did not reach the user. Images of a streamed batch that did stay charged."""
+    async def _refund(
+        self, job_id: str, reservation_id: int, kind: str, detail: str, *, cancelled: bool = False
+    ) -> None:
+        """Refund what did not reach the user. Images of a streamed batch that did stay charged.
+        `cancelled`: a person cancelled the job; it closes as 'cancelled' (never resumed)."""
         job = await self.ledger.get_job(job_id)
         shown = job.images_delivered if job is not None else 0
         weight = int(job.request.get("weight") or 1) if job is not None else 1
         status = JobStatus.SUCCEEDED if shown else JobStatus.FAILED
+        if cancelled:
+            status = JobStatus.CANCELLED
         await self._close(
             job_id,
             reservation_id,
@@ -535,6 +565,46 @@ class Engine(Lifecycle, Leases, Recovery):
             delivered=shown,
             error_kind=kind,
             error=detail,
+        )
+
+    async def cancel(self, job: Job, *, by_owner: bool) -> bool:
+        """Cancel a queued or running job: out of the line (the others move up), or stopped here
+        and at its host when the host has a cancel call (else its result is simply never
+        fetched). Refunded at once; it closes as 'cancelled', which a restart leaves alone.
+        False when it had already finished (or another process holds it)."""
+        current = await self.ledger.get_job(job.id)
+        if current is None or current.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            return False
+        task = self._active.get(job.id)
+        if task is not None:
+            # The task first: a host's "cancelled" answer must not reach the router as a failure
+            # to retry or fail over.
+            self._cancelled[job.id] = by_owner
+            task.cancel()
+        elif current.reservation_id is None or not await self._close_cancelled(current):
+            return False
+        provider = self.router.get(current.provider) if current.provider else None
+        if provider is not None and current.provider_task_id and current.status == JobStatus.RUNNING:
+            try:
+                if await provider.cancel(current.provider_task_id):
+                    log.info("job %s: cancelled at %s", job.id, provider.name)
+            except Exception:  # its result is dropped anyway
+                log.warning("job %s: cancel at %s failed", job.id, provider.name, exc_info=True)
+        return True
+
+    async def _close_cancelled(self, job: Job) -> bool:
+        """A job no task here runs (a restart left it): close it in the ledger, refunded."""
+        assert job.reservation_id is not None
+        weight = int(job.request.get("weight") or 1)
+        return await self.ledger.settle_job(
+            job.id,
+            self.owner,
+            JobStatus.CANCELLED,
+            reservation_id=job.reservation_id,
+            used=job.images_delivered * weight,
+            delivered=job.images_delivered,
+            error_kind="cancelled",
+            error="cancelled by request",
         )
 
 
