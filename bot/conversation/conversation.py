@@ -49,7 +49,7 @@ from bot.conversation.turns import (
     Usage,
     Variations,
 )
-from bot.engine.pipeline import Delivery, Engine, PlatformHooks
+from bot.engine.pipeline import Delivery, Engine, PlatformHooks, new_job_id
 from bot.errors import InvalidImage, InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
 from bot.ledger.base import Ledger
 from bot.request.flags import FLAG_HELP, parse_text
@@ -361,6 +361,8 @@ class Conversation:
             arrived = Arrived(job_id, image, index, admitted.validated.count, admitted.validated.prompt)
             return await reply.image(arrived)
 
+        job_id = new_job_id()
+        reply.working(job_id)
         try:
             await self.engine.run(
                 admitted,
@@ -372,6 +374,7 @@ class Conversation:
                 progress=relay,
                 stream=stream,
                 pick=composed.pick if composed.kind == JobKind.UPSCALE else None,
+                job_id=job_id,
             )
         finally:
             if starting is not None:

@@ -79,6 +79,7 @@ __all__ = [
     "PlatformHooks",
     "Progress",
     "ProgressEvent",
+    "new_job_id",
     "request_from_json",
     "request_to_json",
 ]
@@ -214,11 +215,13 @@ class Engine(Lifecycle, Leases, Recovery):
         progress: Progress | None = None,
         stream: Stream | None = None,
         pick: int | None = None,
+        job_id: str | None = None,
     ) -> tuple[GenerationResult, Delivery]:
         """Reserve, record the job, wait for a slot, call the provider, deliver, settle.
         `stream`: shows each image of a streamed batch as it is made (True when it reached the
         user); the final delivery then posts only the others. `pick`: the parent's image this
-        job works on (an upscale's #N, kept for Info)."""
+        job works on (an upscale's #N, kept for Info). `job_id`: chosen by the caller (to offer
+        Cancel on the status message), else a new one."""
         if self.draining:
             raise SeedbotError(messages.SHUTTING_DOWN, detail="shutting down")
         request, validated, weight, cost = (
@@ -244,7 +247,7 @@ class Engine(Lifecycle, Leases, Recovery):
             raise
         target = target or PostTarget(channel_id=requester.channel_id)
         job = Job(
-            id=secrets.token_hex(6),
+            id=job_id or new_job_id(),
             user_key=requester.key,
             platform=requester.platform,
             status=JobStatus.QUEUED,
@@ -612,6 +615,10 @@ class Engine(Lifecycle, Leases, Recovery):
 # platform refused, a restart that could not resume, a shutdown. Anything unexpected is logged
 # with its traceback and counted as `unavailable`.
 FAILURE_KINDS = (*(str(k) for k in ProviderErrorKind), "delivery", "restart", "cancelled")
+
+
+def new_job_id() -> str:
+    return secrets.token_hex(6)
 
 
 def failure_kind(exc: BaseException) -> str:
