@@ -81,7 +81,7 @@ class DiscordDriver:
         for mid in sorted(self._bot_messages() - before, key=int):
             message = self.emu.messages[mid]
             ids = _discord_buttons(message)
-            if ids:
+            if "reroll" in ids:  # a result (a status message has only Cancel)
                 images = len(message.get("attachments") or [])
                 return Answer(result=Result(ids["reroll"], images, message))
         return None
@@ -159,7 +159,12 @@ class SlackDriver:
             (c, m)
             for c in self.emu.messages
             for m in self.emu.bot_messages(c)
-            if any(b.get("type") == "actions" for b in m.get("blocks") or [])
+            if any(
+                e.get("action_id") == "seedbot.reroll"  # a result's (a status has only Cancel)
+                for b in m.get("blocks") or []
+                if b.get("type") == "actions"
+                for e in b.get("elements") or []
+            )
         ]
 
     async def _answer(self, send: Callable[[], Any], person: int) -> Answer:
