@@ -125,7 +125,7 @@ class Conversation:
             log.info("%s: %s by %s continues in another process", turn.who.platform, turn.what, turn.who.key)
         except SeedbotError as exc:
             log.info("%s: %s by %s refused: %s", turn.who.platform, turn.what, turn.who.key, exc)
-            costly = isinstance(turn.action, Ask | Edit | Reroll | Variations | Upscale | Cancel)
+            costly = isinstance(turn.action, Ask | Edit | Reroll | Variations | Upscale)
             await _tell(
                 reply, messages.with_charge_note(exc.user_text, exc.charged) if costly else exc.user_text
             )

@@ -86,6 +86,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# How long Cancel waits for the job's own task to refund it before answering.
+CANCEL_WAIT = 10.0
 # Beyond the provider deadline, for delivery and settling: how long an edit waits for its parent.
 PARENT_WAIT_MARGIN = 60.0
 
@@ -129,6 +131,7 @@ class Engine(Lifecycle, Leases, Recovery):
         # Jobs a person cancelled (Cancel): their task is cancelled, they close as 'cancelled'.
         # The value says whether it was the requester (else an admin).
         self._cancelled: dict[str, bool] = {}
+        self._refunded: dict[str, asyncio.Event] = {}  # set once a cancelled job is refunded
         self._last_renewed = time.monotonic()
         self.workspaces = Workspaces(settings, ledger)
 
@@ -445,6 +448,8 @@ class Engine(Lifecycle, Leases, Recovery):
                 )
             except Exception:
                 log.exception("job %s: could not record the cancel", job.id)
+            finally:
+                self._refunded.pop(job.id, asyncio.Event()).set()
             log.info("job %s: cancelled by request; refunded", job.id)
             return
         if isinstance(exc, asyncio.CancelledError):
@@ -583,7 +588,10 @@ class Engine(Lifecycle, Leases, Recovery):
             # The task first: a host's "cancelled" answer must not reach the router as a failure
             # to retry or fail over.
             self._cancelled[job.id] = by_owner
+            refunded = self._refunded.setdefault(job.id, asyncio.Event())
             task.cancel()
+            with contextlib.suppress(TimeoutError):  # the person is told once it is refunded
+                await asyncio.wait_for(refunded.wait(), CANCEL_WAIT)
         elif current.reservation_id is None or not await self._close_cancelled(current):
             return False
         provider = self.router.get(current.provider) if current.provider else None
