@@ -146,6 +146,31 @@ def test_reroll_then_a_reply_with_an_image_edits_it_then_delete(page: Page) -> N
     assert first_job not in [r.get_attribute("data-job") for r in results.all()]
 
 
+def test_upscale_a_picked_image_then_cancel_a_queued_request(page: Page, site: str) -> None:
+    thread = ask(page, "a harbour at dawn --n 2")
+    results = thread.locator(".entry.result")
+    expect(results).to_have_count(1)
+    first_job = results.first.get_attribute("data-job")
+    assert first_job
+    results.first.get_by_role("button", name="Upscale #2").click()
+    expect(results).to_have_count(2)
+    assert thread.locator(".entry.ask .pressed").last.text_content() == f"Upscale #2 · {first_job}"
+    expect(results.last.locator(".caption")).to_contain_text(messages.upscale_note(2, first_job))
+    before = used_today(page, site)
+
+    ask(page, "a slow tide")  # runs (2 s) ...
+    queued = ask(page, "a second tide")  # ... while this one waits in line (one at a time)
+    status = queued.locator(".entry.status")
+    expect(status).to_contain_text(messages.queued(1))
+    status.get_by_role("button", name=messages.BUTTON_CANCEL).click()
+    expect(queued.locator(".entry.refusal")).to_have_text(messages.cancelled(True))
+    expect(queued.locator(".entry.note")).to_have_text(re.compile(r"^Cancelled job [0-9a-f]+\."))
+    expect(queued.locator(".entry.status")).to_have_count(0)
+    expect(queued.locator(".entry.result")).to_have_count(0)
+    page.wait_for_timeout(2500)  # the running one finishes; the cancelled one never starts
+    assert used_today(page, site) == before + 1
+
+
 def test_a_hostile_prompt_and_file_name_show_as_text(page: Page) -> None:
     prompt = '<script>window.pwned = 1</script> "><img src=x onerror="window.pwned = 2"> \u202egnp.exe'
     name = "<img src=x onerror=alert(1)>.png"
