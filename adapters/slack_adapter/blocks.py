@@ -15,7 +15,7 @@ from typing import Any
 
 from adapters.slack_adapter.text import escape
 from bot import messages
-from bot.request.validation import MODELS
+from bot.request.validation import MAX_OUTPUTS, MODELS
 
 __all__ = [
     "ACTION_DELETE",
@@ -49,7 +49,8 @@ ACTION_DELETE = "seedbot.delete"
 ACTION_CANCEL = "seedbot.cancel"  # on a job's status message
 # "Upscale #N": one button per image; action ids are unique within a block, so N is in the id.
 ACTION_UPSCALE = "seedbot.upscale.{}"
-UPSCALE_ACTIONS = re.compile(r"seedbot\.upscale\.(?P<pick>[1-9][0-9]?)")
+UPSCALE_ID = re.compile(r"seedbot\.upscale\.(?P<pick>[1-9][0-9]?)")
+UPSCALE_ACTIONS = tuple(ACTION_UPSCALE.format(n) for n in range(1, MAX_OUTPUTS + 1))  # listened for
 EDIT_CALLBACK = "seedbot.edit_modal"
 EDIT_BLOCK = "prompt"
 EDIT_ACTION = "value"

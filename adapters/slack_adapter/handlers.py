@@ -223,7 +223,7 @@ class SlackHandlers:
         if action_id == blocks.ACTION_CANCEL:
             await self._handle(who, Cancel(ResultRef(job_id=job_id)), "cancel", reply)
             return
-        if upscale := blocks.UPSCALE_ACTIONS.fullmatch(action_id):
+        if upscale := blocks.UPSCALE_ID.fullmatch(action_id):
             await self._handle(who, Upscale(ResultRef(job_id=job_id), int(upscale["pick"])), "upscale", reply)
             return
         turn_of = _BUTTONS.get(action_id, Reroll)
