@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot import messages
 from bot.errors import JobCancelled
+from bot.providers.base import ProviderCall, ProviderOutput
 from bot.request.models import GenerationRequest, JobStatus, Requester
 from tests.engine_helpers import Deliverer, Hooks, ResumableProvider, open_engine, settings, until
 
@@ -27,6 +29,12 @@ class CancellableProvider(ResumableProvider):
     async def cancel(self, task_id: str) -> bool:
         self.cancelled.append(task_id)
         return True
+
+    async def resume(self, task_id: str, call: ProviderCall) -> ProviderOutput:
+        if self.block:  # the host is still at it
+            self.resumed.append(task_id)
+            await asyncio.Event().wait()
+        return await super().resume(task_id, call)
 
 
 def fox(count: int = 2) -> GenerationRequest:
@@ -98,5 +106,37 @@ async def test_a_job_a_restart_left_running_can_be_cancelled_before_it_is_resume
         assert done is not None and done.status == JobStatus.CANCELLED
         assert await used(h, ALICE) == 0
         assert await h.engine.recover() == [] and provider.resumed == []
+    finally:
+        await h.close()
+
+
+async def test_a_resumed_job_can_be_cancelled_and_its_requester_is_told(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    first = CancellableProvider(config, block=True, task_id="task-11")
+    h = await open_engine(config, first)
+    task = asyncio.create_task(h.engine.generate(fox(), ALICE, deliver=Deliverer()))
+    await until(lambda: len(first.gates) == 1)
+    (job,) = await h.ledger.jobs_for_user(ALICE.key)
+    await h.ledger.close()  # the process dies with the task at the host
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    provider = CancellableProvider(config, block=True)
+    h = await open_engine(config, provider)
+    hooks = Hooks()
+    h.engine.register_platform("discord", hooks.platform_hooks())
+    try:
+        assert await h.engine.recover() == [job.id]
+        await until(lambda: provider.resumed == ["task-11"])
+        resumed = await h.ledger.get_job(job.id)
+        assert resumed is not None
+        assert await h.engine.cancel(resumed, by_owner=False)  # an admin
+        await h.engine.wait_background()  # ends without an error
+        assert provider.cancelled == ["task-11"]
+        done = await h.ledger.get_job(job.id)
+        assert done is not None and done.status == JobStatus.CANCELLED and await used(h, ALICE) == 0
+        assert [text for _, text in hooks.notices] == [messages.cancelled(False)]
+        assert hooks.delivered == []
     finally:
         await h.close()
