@@ -14,7 +14,7 @@ import pytest
 
 from bot import messages
 from bot.request.models import Job, JobKind, JobStatus
-from tests.conversation.surfaces import DiscordDriver, Driver, SlackDriver, WebDriver
+from tests.conversation.surfaces import DiscordDriver, Driver, Result, SlackDriver, WebDriver
 from tests.conversation.test_every_surface import CHATS, SURFACES, Core
 from tests.reliability.conftest import ProviderRequest, Stack
 from tests.web.conftest import OpenPlayground
@@ -223,3 +223,19 @@ async def test_someone_else_may_not_cancel(chat: Start, stack: Stack) -> None:
     assert _fal(stack, FAL["cancel"]) == []
     done = await driver.cancel(job, person=0)
     assert _cancelled(done.text, job), done.text
+
+
+async def test_a_reply_cancel_to_the_status_message_cancels(chat: Start, stack: Stack) -> None:
+    stack.providers.state("fal").pending_polls = 100_000
+    driver, bot = await chat()
+    await driver.start("a frozen lake")
+    [job] = await _jobs(bot, driver.key(0), 1, JobStatus.RUNNING, task=True)
+    if isinstance(driver, DiscordDriver):  # a reply to the status message
+        handle = stack.discord.messages[job.message_id or ""]
+    else:  # a reply in the request's thread
+        handle = {"thread": job.thread_id}
+    answer = await driver.reply(Result(job.id, 0, handle), "cancel")
+    assert _cancelled(answer.text, job), answer.text
+    [closed] = await _jobs(bot, driver.key(0), 1, JobStatus.CANCELLED)
+    assert closed.id == job.id and (await bot.usage(driver.key(0))).day_used == 0
+    assert len(_fal(stack, FAL["cancel"])) == 1
