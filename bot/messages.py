@@ -722,8 +722,8 @@ CANCEL_ELSEWHERE = "That job is finishing in another process and can't be cancel
 def upscale_note(pick: int, job_id: str) -> str:
     """Shown with an upscale's result: honest about what it is."""
     return (
-        f"A 4K re-render of image #{pick} of job {job_id} with Seedream 4.5, not a pixel upscale: "
-        "fine details may differ slightly from the original."
+        f"image 1 = result #{pick} of job {job_id}. This is a 4K re-render by Seedream 4.5, "
+        "not a pixel upscale: fine details may differ slightly from the original."
     )
 
 

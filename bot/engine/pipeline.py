@@ -558,9 +558,10 @@ class Engine(Lifecycle, Leases, Recovery):
         self, job_id: str, reservation_id: int, kind: str, detail: str, *, cancelled: bool = False
     ) -> None:
         """Refund what did not reach the user. Images of a streamed batch that did stay charged.
-        `cancelled`: a person cancelled the job; it closes as 'cancelled' (never resumed)."""
+        `cancelled`: a person cancelled the job; it closes as 'cancelled' (never resumed) and
+        nothing is charged, not even images of a streamed batch already shown."""
         job = await self.ledger.get_job(job_id)
-        shown = job.images_delivered if job is not None else 0
+        shown = job.images_delivered if job is not None and not cancelled else 0
         weight = int(job.request.get("weight") or 1) if job is not None else 1
         status = JobStatus.SUCCEEDED if shown else JobStatus.FAILED
         if cancelled:
@@ -604,16 +605,15 @@ class Engine(Lifecycle, Leases, Recovery):
         return True
 
     async def _close_cancelled(self, job: Job) -> bool:
-        """A job no task here runs (a restart left it): close it in the ledger, refunded."""
+        """A job no task here runs (a restart left it): close it in the ledger, all refunded."""
         assert job.reservation_id is not None
-        weight = int(job.request.get("weight") or 1)
         return await self.ledger.settle_job(
             job.id,
             self.owner,
             JobStatus.CANCELLED,
             reservation_id=job.reservation_id,
-            used=job.images_delivered * weight,
-            delivered=job.images_delivered,
+            used=0,
+            delivered=0,
             error_kind="cancelled",
             error="cancelled by request",
         )
