@@ -85,7 +85,9 @@ def test_a_prompt_with_flags_shows_its_queue_position_progress_and_gallery(page:
     fox = ask(page, "a red fox in snow --ar 3:2 --n 2")
     page.select_option("select[name=model]", "4.5")  # the controls give typed options
     whale = ask(page, "a blue whale")
-    expect(whale.locator(".entry.status[data-stage=queued]")).to_have_text(messages.queued(1))
+    queued = whale.locator(".entry.status[data-stage=queued]")
+    expect(queued.locator(".status-text")).to_have_text(messages.queued(1))
+    expect(queued.get_by_role("button", name=messages.BUTTON_CANCEL)).to_be_visible()
 
     seen: list[float] = []
     deadline = time.monotonic() + TIMEOUT / 1000
