@@ -36,7 +36,7 @@ from bot.engine.job import (
     request_from_json,
     request_to_json,
 )
-from bot.engine.leases import Leases, owner_id
+from bot.engine.leases import CANCELLED_BY, Leases, owner_id
 from bot.engine.memory import IdleTrimmer
 from bot.engine.recovery import Recovery
 from bot.engine.shutdown import Lifecycle
@@ -443,8 +443,9 @@ class Engine(Lifecycle, Leases, Recovery):
         if job.id in self._cancelled and isinstance(exc, asyncio.CancelledError):
             self.metrics.job_finished("cancelled", getattr(exc, "provider", None))
             try:
+                detail = CANCELLED_BY[self._cancelled[job.id]]
                 await asyncio.shield(
-                    self._refund(job.id, reservation_id, "cancelled", "cancelled by request", cancelled=True)
+                    self._refund(job.id, reservation_id, "cancelled", detail, cancelled=True)
                 )
             except Exception:
                 log.exception("job %s: could not record the cancel", job.id)
@@ -561,6 +562,8 @@ class Engine(Lifecycle, Leases, Recovery):
         `cancelled`: a person cancelled the job; it closes as 'cancelled' (never resumed) and
         nothing is charged, not even images of a streamed batch already shown."""
         job = await self.ledger.get_job(job_id)
+        if cancelled and job is not None and job.status == JobStatus.CANCELLED:
+            return  # closed already, by the process where Cancel was pressed
         shown = job.images_delivered if job is not None and not cancelled else 0
         weight = int(job.request.get("weight") or 1) if job is not None else 1
         status = JobStatus.SUCCEEDED if shown else JobStatus.FAILED
@@ -593,8 +596,8 @@ class Engine(Lifecycle, Leases, Recovery):
             task.cancel()
             with contextlib.suppress(TimeoutError):  # the person is told once it is refunded
                 await asyncio.wait_for(refunded.wait(), CANCEL_WAIT)
-        elif current.reservation_id is None or not await self._close_cancelled(current):
-            return False
+        elif current.reservation_id is None or not await self._close_cancelled(current, by_owner):
+            return False  # (another process took it over meanwhile)
         provider = self.router.get(current.provider) if current.provider else None
         if provider is not None and current.provider_task_id and current.status == JobStatus.RUNNING:
             try:
@@ -604,18 +607,21 @@ class Engine(Lifecycle, Leases, Recovery):
                 log.warning("job %s: cancel at %s failed", job.id, provider.name, exc_info=True)
         return True
 
-    async def _close_cancelled(self, job: Job) -> bool:
-        """A job no task here runs (a restart left it): close it in the ledger, all refunded."""
+    async def _close_cancelled(self, job: Job, by_owner: bool) -> bool:
+        """A job no task here runs (a restart left it, or another process runs it): close it in
+        the ledger, all refunded, if its owner is still the one just read. The process running it
+        (if any) sees it closed at its next lease renewal and stops it; a result that arrives
+        before then is dropped (the job is no longer its to deliver)."""
         assert job.reservation_id is not None
         return await self.ledger.settle_job(
             job.id,
-            self.owner,
+            job.owner or self.owner,
             JobStatus.CANCELLED,
             reservation_id=job.reservation_id,
             used=0,
             delivered=0,
             error_kind="cancelled",
-            error="cancelled by request",
+            error=CANCELLED_BY[by_owner],
         )
 
 
