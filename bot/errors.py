@@ -40,6 +40,7 @@ __all__ = [
     "FlagError",
     "InvalidImage",
     "InvalidRequest",
+    "JobCancelled",
     "LeaseLost",
     "LeaseTooShort",
     "LedgerUnavailable",
@@ -137,6 +138,13 @@ class UserBlocked(SeedbotError):
 class NoProviderAvailable(SeedbotError):
     def __init__(self, reason: str) -> None:
         super().__init__(messages.no_provider(reason), detail=reason)
+
+
+class JobCancelled(SeedbotError):
+    """The requester or an admin cancelled the job (Cancel): refunded, nothing charged."""
+
+    def __init__(self, by_owner: bool = True) -> None:
+        super().__init__(messages.cancelled(by_owner), detail="cancelled by request")
 
 
 class DownloadError(SeedbotError):

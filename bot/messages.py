@@ -568,13 +568,14 @@ def lineage(
     took: float | None,
     charged: int,
     status: str,
+    made_from: str | None = None,
 ) -> str:
     refs = "; ".join(references) if references else "none"
     lines = [
         f"Job {job_id} ({kind}, {status})",
         f"Prompt: {prompt}",
         f"References: {refs}",
-        f"Made from: job {parent}" if parent else "Made from: a new prompt",
+        made_from or (f"Made from: job {parent}" if parent else "Made from: a new prompt"),
         f"Model: {model} · Provider: {provider or 'none'} · Size: {size}",
         f"Time taken: {'-' if took is None else seconds(took)} · Images charged: {charged}",
     ]
@@ -697,3 +698,50 @@ def web_body_too_large(limit: int, each: int, most: int) -> str:
         f"That upload is over {limit // 1_000_000} MB in all: each image may be at most "
         f"{each // 1_000_000} MB, {most} at once. {NOT_CHARGED}"
     )
+
+
+# -- upscale and cancel (issue 20) -----------------------------------------------------------
+
+BUTTON_UPSCALE = "Upscale"
+BUTTON_CANCEL = "Cancel"
+UPSCALE_PLACEHOLDER = "Upscale an image to 4K…"
+# What the 4.5 model is asked for: the reference, unchanged, at 4K.
+UPSCALE_PROMPT = (
+    "Reproduce image 1 exactly as it is, at higher resolution: keep the same composition, subjects, "
+    "colours, lighting, text and every detail unchanged; only sharpen and add fine detail."
+)
+UPSCALE_NO_4K = (
+    "Upscaling needs a host that renders Seedream 4.5 at 4K, and none is set up here. "
+    f"Ask the bot's operator to add one (fal, Replicate, Ark or Novita). {NOT_CHARGED}"
+)
+CANCEL_FINISHED = "That job has already finished; there is nothing to cancel."
+CANCEL_NOT_OWNER = "Only the person who asked for this image (or an admin) can cancel it."
+CANCEL_ELSEWHERE = "That job is finishing in another process and can't be cancelled now. " + NOT_CHARGED
+
+
+def upscale_note(pick: int, job_id: str) -> str:
+    """Shown with an upscale's result: honest about what it is."""
+    return (
+        f"image 1 = result #{pick} of job {job_id}. This is a 4K re-render by Seedream 4.5, "
+        "not a pixel upscale: fine details may differ slightly from the original."
+    )
+
+
+def upscale_which(count: int) -> str:
+    return f"That result has {count} images: say which one, e.g. `upscale #2` (1 to {count})."
+
+
+def upscale_of(pick: int, job_id: str) -> str:
+    """Info's line for an upscale."""
+    return f"Made from: an upscale of job {job_id} image #{pick}"
+
+
+def cancelled(by_owner: bool) -> str:
+    """To the person whose job was cancelled (the status message)."""
+    who = "You cancelled this request." if by_owner else "An admin cancelled this request."
+    return f"{who} {NOT_CHARGED}"
+
+
+def cancel_done(job_id: str) -> str:
+    """To the person who pressed Cancel."""
+    return f"Cancelled job {job_id}. Nobody was charged for it."

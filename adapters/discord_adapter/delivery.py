@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import discord
 
-from adapters.discord_adapter.layout import Details, more_layout, notice, result_layout
+from adapters.discord_adapter.layout import Details, more_layout, notice, result_layout, status_layout
 from bot import messages
 from bot.conversation.surface import RESULT_ACTIONS, Delivery
 from bot.errors import DeliveryError
@@ -155,6 +155,7 @@ class Anchor(ABC):
     filesize_limit: int
     message_id: int | None = None
     delivered = False  # the anchor shows a result now: never remove it
+    cancel_job: str | None = None  # the job at work here: its progress offers Cancel
     member = True  # the bot may post in the channel itself (not only through an interaction)
 
     @property
@@ -356,7 +357,7 @@ class InteractionAnchor(Anchor):
         return message
 
     async def show(self, text: str) -> None:
-        await self._original(**said(text).as_edit())
+        await self._original(**Post(status_layout(text, self.cancel_job)).as_edit())
 
     async def become(self, post: Post) -> discord.Message | None:
         return await self._original(**post.as_edit())
@@ -439,7 +440,7 @@ class MessageAnchor(Anchor):
 
     async def show(self, text: str) -> None:
         if self.status is not None:
-            await self.status.edit(**said(text).as_edit())
+            await self.status.edit(**Post(status_layout(text, self.cancel_job)).as_edit())
 
     async def become(self, post: Post) -> discord.Message | None:
         if self.status is None:
@@ -503,7 +504,7 @@ class ResumedAnchor(Anchor):
     async def show(self, text: str) -> None:
         message = self._anchor_message()
         if message is not None:
-            await message.edit(**said(text).as_edit())
+            await message.edit(**Post(status_layout(text, self.cancel_job)).as_edit())
 
     async def become(self, post: Post) -> discord.Message | None:
         message = self._anchor_message()
@@ -668,7 +669,7 @@ class ResultDelivery:
                     names=names,
                     first=group[0] + 1,
                     total=made,
-                    actions=("delete",) if "delete" in self.actions else (),
+                    actions=tuple(a for a in ("delete", "upscale") if a in self.actions),
                 )
             mentions = ping(anchor.requester_id) if pinged else NO_PINGS
             return Post(view, [files[i] for i in group], mentions)

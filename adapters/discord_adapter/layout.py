@@ -27,7 +27,7 @@ from typing import cast
 
 import discord
 
-from adapters.discord_adapter.views import ResultButton
+from adapters.discord_adapter.views import ACTIONS, ResultButton
 from bot import messages
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "more_layout",
     "notice",
     "result_layout",
+    "status_layout",
 ]
 
 ACCENT = discord.Colour(0x3B82F6)
@@ -91,8 +92,30 @@ def _gallery(names: Sequence[str], alt: str) -> discord.ui.MediaGallery[discord.
 
 def _buttons(job_id: str, actions: Sequence[str]) -> discord.ui.ActionRow[discord.ui.LayoutView]:
     # DynamicItem is typed for both kinds of view; in a layout it is one of the layout's items.
-    buttons = [cast(discord.ui.Item[discord.ui.LayoutView], ResultButton(a, job_id)) for a in actions]
+    buttons = [
+        cast(discord.ui.Item[discord.ui.LayoutView], ResultButton(a, job_id)) for a in actions if a in ACTIONS
+    ]
     return discord.ui.ActionRow(*buttons)
+
+
+def _upscales(job_id: str, first: int, count: int) -> list[discord.ui.ActionRow[discord.ui.LayoutView]]:
+    """ "Upscale #N" for each image of this message, five to a row (Discord's limit)."""
+    buttons = [
+        cast(discord.ui.Item[discord.ui.LayoutView], ResultButton("upscale", job_id, n))
+        for n in range(first, first + count)
+    ]
+    return [discord.ui.ActionRow(*buttons[i : i + 5]) for i in range(0, len(buttons), 5)]
+
+
+def status_layout(text: str, cancel_job: str | None) -> discord.ui.LayoutView:
+    """A job's status message: its progress, and Cancel once the job exists."""
+    frame: discord.ui.Container[discord.ui.LayoutView] = discord.ui.Container(
+        discord.ui.TextDisplay(_cut(text, TEXT_MAX)), accent_colour=ACCENT
+    )
+    if cancel_job is not None:
+        button = cast(discord.ui.Item[discord.ui.LayoutView], ResultButton("cancel", cancel_job))
+        frame.add_item(discord.ui.ActionRow(button))
+    return _layout(frame)
 
 
 def result_layout(
@@ -114,8 +137,11 @@ def result_layout(
         frame.add_item(discord.ui.TextDisplay(shown))
     frame.add_item(discord.ui.TextDisplay(small_print))
     frame.add_item(_gallery(names, prompt))
-    if actions:
+    if any(a in ACTIONS for a in actions):
         frame.add_item(_buttons(job_id, actions))
+    if "upscale" in actions:
+        for row in _upscales(job_id, 1, len(names)):
+            frame.add_item(row)
     if ping:
         return _layout(discord.ui.TextDisplay(ping), frame)
     return _layout(frame)
@@ -129,6 +155,9 @@ def more_layout(
     frame: discord.ui.Container[discord.ui.LayoutView] = discord.ui.Container(
         discord.ui.TextDisplay(caption), _gallery(names, prompt), accent_colour=ACCENT
     )
-    if actions:
+    if any(a in ACTIONS for a in actions):
         frame.add_item(_buttons(job_id, actions))
+    if "upscale" in actions:
+        for row in _upscales(job_id, first, len(names)):
+            frame.add_item(row)
     return _layout(frame)

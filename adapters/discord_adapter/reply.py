@@ -47,6 +47,9 @@ class DiscordReply:
     async def accepted(self, text: str) -> None:
         await _posting(lambda: self.anchor.prepare(text))
 
+    def working(self, job_id: str) -> None:
+        self.anchor.cancel_job = job_id
+
     async def progress(self, text: str) -> None:
         await self.anchor.show(text)
 

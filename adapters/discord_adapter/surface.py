@@ -42,6 +42,7 @@ from bot.conversation.tasks import BackgroundTasks
 from bot.conversation.turns import (
     Action,
     Ask,
+    Cancel,
     Delete,
     Edit,
     History,
@@ -50,6 +51,7 @@ from bot.conversation.turns import (
     Reroll,
     ResultRef,
     Turn,
+    Upscale,
     Usage,
     Variations,
 )
@@ -229,8 +231,14 @@ class DiscordSurface:
 
     # -- buttons and the Edit modal ------------------------------------------------------------
 
-    async def button(self, interaction: discord.Interaction[Any], action: str, job_id: str) -> None:
-        if action == "info":
+    async def button(
+        self, interaction: discord.Interaction[Any], action: str, job_id: str, pick: int | None = None
+    ) -> None:
+        if action == "upscale":
+            await self.job(interaction, Upscale(ResultRef(job_id=job_id), pick), "upscale")
+        elif action == "cancel":
+            await self.answer(interaction, Cancel(ResultRef(job_id=job_id)), "cancel")
+        elif action == "info":
             await self.answer(interaction, Info(job_id), "info")
         elif action == "edit":
             await interaction.response.send_modal(EditModal(job_id))

@@ -27,13 +27,15 @@ __all__ = [
     "ResultButton",
 ]
 
-ACTIONS = ("reroll", "variations", "edit", "info", "delete")
+ACTIONS = ("reroll", "variations", "edit", "info", "delete")  # the first row; Upscale #N below
 _LABELS = {
     "reroll": (messages.BUTTON_REROLL, discord.ButtonStyle.secondary, "🔁"),
     "variations": (messages.BUTTON_VARIATIONS, discord.ButtonStyle.secondary, "🎲"),
     "edit": (messages.BUTTON_EDIT, discord.ButtonStyle.primary, "✏️"),
     "info": (messages.BUTTON_INFO, discord.ButtonStyle.secondary, "ℹ️"),
     "delete": (messages.BUTTON_DELETE, discord.ButtonStyle.danger, "🗑️"),
+    "upscale": (messages.BUTTON_UPSCALE, discord.ButtonStyle.secondary, "🔍"),
+    "cancel": (messages.BUTTON_CANCEL, discord.ButtonStyle.danger, "✖️"),
 }
 PROMPT_INPUT_ID = "prompt"
 PROMPT_MAX = 2000
@@ -42,7 +44,9 @@ PROMPT_MAX = 2000
 class ResultActions(Protocol):
     """What the buttons and modals call (implemented by the adapter's Studio)."""
 
-    async def button(self, interaction: discord.Interaction[Any], action: str, job_id: str) -> None: ...
+    async def button(
+        self, interaction: discord.Interaction[Any], action: str, job_id: str, pick: int | None = None
+    ) -> None: ...
 
     async def edit_submitted(
         self, interaction: discord.Interaction[Any], job_id: str, prompt: str
@@ -61,7 +65,11 @@ def _actions(interaction: discord.Interaction[Any]) -> ResultActions:
     return cast(_HasActions, interaction.client).actions
 
 
-BUTTON_ID = re.compile(r"seedbot:(?P<action>reroll|variations|edit|info|delete):(?P<job>[0-9a-f]{4,32})")
+# Upscale carries the image's number: seedbot:upscale:<job id>:2.
+BUTTON_ID = re.compile(
+    r"seedbot:(?P<action>reroll|variations|edit|info|delete|upscale|cancel):(?P<job>[0-9a-f]{4,32})"
+    r"(?::(?P<pick>[1-9][0-9]?))?"
+)
 
 
 def is_result_button(custom_id: str) -> bool:
@@ -72,13 +80,15 @@ class ResultButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.LayoutView]],
     template=BUTTON_ID,
 ):
-    def __init__(self, action: str, job_id: str) -> None:
+    def __init__(self, action: str, job_id: str, pick: int | None = None) -> None:
         label, style, emoji = _LABELS[action]
-        super().__init__(
-            discord.ui.Button(label=label, style=style, emoji=emoji, custom_id=f"seedbot:{action}:{job_id}")
-        )
+        custom_id = f"seedbot:{action}:{job_id}"
+        if pick is not None:
+            label, custom_id = f"{label} #{pick}", f"{custom_id}:{pick}"
+        super().__init__(discord.ui.Button(label=label, style=style, emoji=emoji, custom_id=custom_id))
         self.action = action
         self.job_id = job_id
+        self.pick = pick
 
     @classmethod
     async def from_custom_id(
@@ -87,10 +97,10 @@ class ResultButton(
         item: discord.ui.Item[Any],
         match: re.Match[str],
     ) -> ResultButton:
-        return cls(match["action"], match["job"])
+        return cls(match["action"], match["job"], int(match["pick"]) if match["pick"] else None)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _actions(interaction).button(interaction, self.action, self.job_id)
+        await _actions(interaction).button(interaction, self.action, self.job_id, self.pick)
 
 
 def _prompt_input() -> discord.ui.TextInput[Any]:

@@ -9,12 +9,13 @@ text 3000 characters, a header's 150, a button's 75, an option's 75, a modal tit
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack_adapter.text import escape
 from bot import messages
-from bot.request.validation import MODELS
+from bot.request.validation import MAX_OUTPUTS, MODELS
 
 __all__ = [
     "ACTION_DELETE",
@@ -37,6 +38,7 @@ __all__ = [
     "home_view",
     "prompt_modal",
     "result_controls",
+    "status_blocks",
 ]
 
 ACTION_REROLL = "seedbot.reroll"
@@ -44,6 +46,11 @@ ACTION_VARIATIONS = "seedbot.variations"
 ACTION_EDIT = "seedbot.edit"
 ACTION_INFO = "seedbot.info"
 ACTION_DELETE = "seedbot.delete"
+ACTION_CANCEL = "seedbot.cancel"  # on a job's status message
+# "Upscale #N": one button per image; action ids are unique within a block, so N is in the id.
+ACTION_UPSCALE = "seedbot.upscale.{}"
+UPSCALE_ID = re.compile(r"seedbot\.upscale\.(?P<pick>[1-9][0-9]?)")
+UPSCALE_ACTIONS = tuple(ACTION_UPSCALE.format(n) for n in range(1, MAX_OUTPUTS + 1))  # listened for
 EDIT_CALLBACK = "seedbot.edit_modal"
 EDIT_BLOCK = "prompt"
 EDIT_ACTION = "value"
@@ -86,7 +93,12 @@ def _button(action_id: str, label: str, job_id: str, *, primary: bool = False) -
     return button
 
 
-def result_controls(job_id: str) -> list[dict[str, Any]]:
+def result_controls(job_id: str, images: int = 0) -> list[dict[str, Any]]:
+    """The actions under a result; "Upscale #N" for each of its `images`."""
+    upscales = [
+        _button(ACTION_UPSCALE.format(n), f"{messages.BUTTON_UPSCALE} #{n}", job_id)
+        for n in range(1, images + 1)
+    ]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(messages.RESULT_ACTIONS)}},
         {
@@ -99,6 +111,23 @@ def result_controls(job_id: str) -> list[dict[str, Any]]:
                 _button(ACTION_INFO, messages.BUTTON_INFO, job_id),
                 _button(ACTION_DELETE, messages.BUTTON_DELETE, job_id),
             ],
+        },
+        *(
+            [{"type": "actions", "block_id": f"seedbot.upscales.{job_id}", "elements": upscales}]
+            if upscales
+            else []
+        ),
+    ]
+
+
+def status_blocks(text: str, job_id: str) -> list[dict[str, Any]]:
+    """A job's status message while it is queued or running: its progress and Cancel."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(escape(text), SECTION_MAX)}},
+        {
+            "type": "actions",
+            "block_id": f"seedbot.status.{job_id}",
+            "elements": [_button(ACTION_CANCEL, messages.BUTTON_CANCEL, job_id)],
         },
     ]
 

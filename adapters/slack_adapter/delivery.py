@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack_adapter.blocks import result_controls
+from adapters.slack_adapter.blocks import result_controls, status_blocks
 from adapters.slack_adapter.text import escape
 from bot import messages
 from bot.conversation.surface import Delivery, Shown
@@ -58,6 +58,7 @@ class StatusMessage:
         self.channel = channel
         self.thread_ts = thread_ts
         self.ts = ts
+        self.cancel_job: str | None = None  # the job at work: its progress offers Cancel
         self._lock = asyncio.Lock()
         self._closed = False
 
@@ -75,6 +76,13 @@ class StatusMessage:
                 return
             if self.ts is None:
                 await self._post(text)
+            elif self.cancel_job is not None:
+                await self.client.chat_update(
+                    channel=self.channel,
+                    ts=self.ts,
+                    text=escape(text),
+                    blocks=status_blocks(text, self.cancel_job),
+                )
             else:
                 await self.client.chat_update(channel=self.channel, ts=self.ts, text=escape(text))
 
@@ -108,8 +116,11 @@ class StatusMessage:
                 await self.client.chat_postMessage(
                     channel=self.channel, thread_ts=self.thread_ts, text=escape(text)
                 )
-            else:
-                await self.client.chat_update(channel=self.channel, ts=self.ts, text=escape(text))
+            else:  # a section in place of the status blocks (and their Cancel)
+                section = {"type": "section", "text": {"type": "mrkdwn", "text": escape(text)[:3000] or " "}}
+                await self.client.chat_update(
+                    channel=self.channel, ts=self.ts, text=escape(text), blocks=[section]
+                )
         except SlackApiError as exc:
             log.info("slack: could not post a status note: %s", exc.response.get("error"))
 
@@ -168,7 +179,7 @@ class ThreadDelivery:
                 channel=self.channel,
                 thread_ts=self.thread_ts,
                 text=messages.RESULT_ACTIONS,
-                blocks=result_controls(result.job_id),
+                blocks=result_controls(result.job_id, delivered),
             )
             message_ids.append(str(controls["ts"]))
         except SlackApiError as exc:

@@ -38,6 +38,7 @@ from bot.conversation.conversation import Surface
 from bot.conversation.turns import (
     Action,
     Ask,
+    Cancel,
     Delete,
     Edit,
     Info,
@@ -45,6 +46,7 @@ from bot.conversation.turns import (
     Reroll,
     ResultRef,
     Turn,
+    Upscale,
     Variations,
 )
 from bot.request.flags import FLAG_HELP
@@ -217,6 +219,12 @@ class SlackHandlers:
             await self.client.views_open(
                 trigger_id=str(body.get("trigger_id", "")), view=blocks.edit_modal(parent.id, parent.prompt)
             )
+            return
+        if action_id == blocks.ACTION_CANCEL:
+            await self._handle(who, Cancel(ResultRef(job_id=job_id)), "cancel", reply)
+            return
+        if upscale := blocks.UPSCALE_ID.fullmatch(action_id):
+            await self._handle(who, Upscale(ResultRef(job_id=job_id), int(upscale["pick"])), "upscale", reply)
             return
         turn_of = _BUTTONS.get(action_id, Reroll)
         await self._handle(who, turn_of(job_id), action_id, reply)

@@ -173,6 +173,8 @@ def register_listeners(
         blocks.ACTION_EDIT,
         blocks.ACTION_INFO,
         blocks.ACTION_DELETE,
+        blocks.ACTION_CANCEL,
+        *blocks.UPSCALE_ACTIONS,
     ):
         app.action(action_id)(on_button)
     app.view(blocks.EDIT_CALLBACK)(on_edit_submitted)

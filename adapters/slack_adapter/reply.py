@@ -70,6 +70,9 @@ class SlackReply:
                 raise CannotPost(messages.NOT_IN_CHANNEL, detail=error) from exc
             raise
 
+    def working(self, job_id: str) -> None:
+        self.status.cancel_job = job_id
+
     async def progress(self, text: str) -> None:
         await self.status.show(text)
 

@@ -8,7 +8,7 @@
     POST /api/ask                           multipart: text, options, files -> a new thread
     POST /api/threads/{thread}/reply        multipart: text, files[, job] -> an edit in the thread
     POST /api/threads/{thread}/hide         the thread leaves the page (its jobs stay in history)
-    POST /api/jobs/{job}/{action}           reroll, variations, delete, info
+    POST /api/jobs/{job}/{action}[?pick=N]  reroll, variations, delete, info, upscale (image N), cancel
     GET  /api/usage, /api/help              the core's answers, as text
     GET  /api/history                       the gallery: the newest jobs and their images
     GET  /media/results/{job}/{n}[/thumb]   a result image (the original, or a thumbnail)
@@ -193,7 +193,10 @@ async def press(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     if action not in BUTTONS:
         raise web.HTTPNotFound()
-    said = await _surface(request).press(request.match_info["job"], action)
+    pick = request.query.get("pick", "")
+    if pick and not (pick.isdigit() and 1 <= int(pick) <= 15):
+        raise web.HTTPBadRequest()
+    said = await _surface(request).press(request.match_info["job"], action, int(pick) if pick else None)
     return web.json_response({"say": said})
 
 

@@ -79,6 +79,7 @@ class WebReply:
         self._shown = False
         self._streamed: list[dict[str, object]] = []  # images of a streamed batch shown so far
         self._stream_entry: str | None = None
+        self._job: str | None = None  # the job at work: its status entry offers Cancel
 
     @property
     def timeline(self) -> Timeline:
@@ -90,11 +91,16 @@ class WebReply:
     async def accepted(self, text: str) -> None:
         self._status(text)
 
+    def working(self, job_id: str) -> None:
+        self._job = job_id
+
     async def progress(self, text: str) -> None:
         self._status(text)
 
     def _status(self, text: str) -> None:
         fields = status_fields(text)
+        if self._job is not None:
+            fields.update(job=self._job, actions=[{"action": "cancel", "label": messages.BUTTON_CANCEL}])
         if self._shown and self.timeline.update(self.thread_id, self.status_id, **fields) is not None:
             return
         self.timeline.add(self.thread_id, "status", entry_id=self.status_id, **fields)
@@ -145,7 +151,14 @@ class WebReply:
         rest = [img for n, img in enumerate(result.images) if n not in result.posted]
         images = [self._keep(job, n, image) for n, image in enumerate([*streamed, *rest], start=1)]
         caption = shown.caption(len(images))
-        actions = [{"action": a, "label": ACTION_LABELS[a]} for a in shown.actions if a in ACTION_LABELS]
+        actions: list[dict[str, object]] = [
+            {"action": a, "label": ACTION_LABELS[a]} for a in shown.actions if a in ACTION_LABELS
+        ]
+        if "upscale" in shown.actions:  # one per image: "Upscale #2"
+            actions += [
+                {"action": "upscale", "label": f"{messages.BUTTON_UPSCALE} #{n}", "pick": n}
+                for n in range(1, len(images) + 1)
+            ]
         fields: dict[str, Any] = {
             "job": job,
             "prompt": shown.prompt,
@@ -195,6 +208,9 @@ class Answer:
 
     async def accepted(self, text: str) -> None:
         raise RuntimeError("an Answer shows no job")
+
+    def working(self, job_id: str) -> None:
+        return None
 
     async def progress(self, text: str) -> None:
         return None

@@ -16,6 +16,7 @@ What a user may do, and every word they read, is decided in bot/conversation.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from adapters.web_adapter.reply import CHANNEL, Answer, Page, WebReply, result_key
@@ -29,6 +30,7 @@ from bot.conversation.tasks import BackgroundTasks
 from bot.conversation.turns import (
     Action,
     Ask,
+    Cancel,
     Delete,
     Edit,
     Help,
@@ -37,6 +39,7 @@ from bot.conversation.turns import (
     Reroll,
     ResultRef,
     Turn,
+    Upscale,
     Usage,
     Variations,
 )
@@ -53,13 +56,15 @@ PROGRESS_INTERVAL = 0.5  # seconds between status updates: a page is not rate-li
 USER = Requester(
     platform=PLATFORM, user_id="local", workspace_id="local", channel_id=CHANNEL, display_name="you"
 )
-BUTTONS: dict[str, type[Reroll | Variations | Delete | Info]] = {
-    "reroll": Reroll,
-    "variations": Variations,
-    "delete": Delete,
-    "info": Info,
+BUTTONS: dict[str, Callable[[str, int | None], Action]] = {
+    "reroll": lambda job, _: Reroll(job),
+    "variations": lambda job, _: Variations(job),
+    "delete": lambda job, _: Delete(job),
+    "info": lambda job, _: Info(job),
+    "upscale": lambda job, pick: Upscale(ResultRef(job_id=job), pick),
+    "cancel": lambda job, _: Cancel(ResultRef(job_id=job)),
 }
-_MAKES_IMAGES = ("reroll", "variations")
+_MAKES_IMAGES = ("reroll", "variations", "upscale")
 
 
 def option_chips(options: Options) -> list[str]:
@@ -148,25 +153,29 @@ class WebSurface:
         ref = ResultRef(job_id=form.job) if form.job else ResultRef(thread=(CHANNEL, thread_id))
         self._spawn(Edit(ref, form.text, self._attachments(form, thread_id, entry.id)), "reply", thread_id)
 
-    async def press(self, job_id: str, action: str) -> str:
-        """A button on a result. Answered in the result's thread ("" returned), or, for a job that
-        is not a result here, in the returned text."""
+    async def press(self, job_id: str, action: str, pick: int | None = None) -> str:
+        """A button on a result (or Cancel on a status). Answered in the job's thread ("" returned),
+        or, for a job that is not one here, in the returned text. `pick`: Upscale's image."""
         job = await self.conversation.where(job_id)
-        turn_of = BUTTONS[action]
+        turn = BUTTONS[action](job_id, pick)
         if job is None or job.platform != PLATFORM or not job.thread_id:
             answer = Answer()
-            await self.conversation.handle(Turn(USER, turn_of(job_id), action), answer)
+            await self.conversation.handle(Turn(USER, turn, action), answer)
             return answer.text or messages.NOT_A_RESULT
         thread_id = job.thread_id
         self.timeline.ensure(thread_id, job.prompt)
         if action in _MAKES_IMAGES:
-            label = messages.BUTTON_REROLL if action == "reroll" else messages.BUTTON_VARIATIONS
+            label = {
+                "reroll": messages.BUTTON_REROLL,
+                "variations": messages.BUTTON_VARIATIONS,
+                "upscale": f"{messages.BUTTON_UPSCALE} #{pick or 1}",
+            }[action]
             self.timeline.add(
                 thread_id, "ask", text="", pressed=label, job=job_id, options=[], files=[], refs=[]
             )
-            self._spawn(turn_of(job_id), action, thread_id)
+            self._spawn(turn, action, thread_id)
         else:  # quick: answered before the response
-            await self._handle(Turn(USER, turn_of(job_id), action), WebReply(self.page, thread_id))
+            await self._handle(Turn(USER, turn, action), WebReply(self.page, thread_id))
         return ""
 
     # -- answers in the response ------------------------------------------------------------------

@@ -138,6 +138,11 @@ class Community:
             took=None if job.duration_ms is None else job.duration_ms / 1000,
             charged=job.images_delivered * int(job.request.get("weight") or 1),
             status=str(job.status),
+            made_from=(
+                messages.upscale_of(int(job.request["pick"]), job.parent_id)
+                if job.kind == "upscale" and job.parent_id and job.request.get("pick")
+                else None
+            ),
         )
 
     # -- admins: quotas --------------------------------------------------------------------------------

@@ -33,10 +33,13 @@ __all__ = [
     "option_fields",
     "reference",
     "reroll",
+    "upscale",
     "variations",
 ]
 
 VARIATIONS_COUNT = 4
+UPSCALE_MODEL = "4.5"  # the Seedream that renders at 4K
+UPSCALE_TIER = "4K"
 FINISHED_POLL = 1.0  # seconds between looks at a job an edit waits for
 
 
@@ -193,3 +196,35 @@ async def variations(ledger: Ledger, parent: Job, count: int = VARIATIONS_COUNT)
     room = max(1, 15 - len(request.images))
     request = dataclasses.replace(request, count=min(count, room))
     return Composed(request, JobKind.VARIATIONS, parent_id=parent.id, legend=_legend(request.images))
+
+
+async def upscale(ledger: Ledger, parent: Job, pick: int | None) -> Composed:
+    """Image #`pick` of a result re-rendered at 4K by Seedream 4.5, with that image as the only
+    reference and a prompt asking to keep it unchanged (Seedream has no upscaler)."""
+    outputs = await ledger.job_outputs(parent.id)
+    if not outputs:
+        if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            raise InvalidRequest(messages.PARENT_NOT_READY)
+        raise InvalidRequest(messages.RESULT_EXPIRED if parent.images_delivered else messages.NOT_A_RESULT)
+    if pick is None:
+        if len(outputs) > 1:
+            raise InvalidRequest(messages.upscale_which(len(outputs)))
+        pick = 1
+    if not 1 <= pick <= len(outputs):
+        raise InvalidRequest(messages.bad_flag_value(f"#{pick}", str(pick), f"pick 1 to {len(outputs)}"))
+    image = dataclasses.replace(outputs[pick - 1], name=f"result {pick} of job {parent.id}")
+    request = GenerationRequest(
+        prompt=messages.UPSCALE_PROMPT,
+        images=(image,),
+        model=UPSCALE_MODEL,
+        resolution=UPSCALE_TIER,  # the shape follows the image (validation's default aspect)
+        count=1,
+        output_format="jpeg",  # 4.5's only format
+    )
+    return Composed(
+        request,
+        JobKind.UPSCALE,
+        parent_id=parent.id,
+        legend=messages.upscale_note(pick, parent.id),
+        pick=pick,
+    )

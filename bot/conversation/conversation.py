@@ -5,6 +5,8 @@ A surface converts a platform event into a `Turn` and calls `handle(turn, reply)
     Ask         text (+ flags), typed options, attachments  -> a new image or an edit of them
     Edit        a result (job, message or thread) + text    -> the result's images, then new ones
     Reroll / Variations                                     -> the same request again / a batch
+    Upscale     a result's image #N                         -> it again at 4K (Seedream 4.5)
+    Cancel      a queued or running job                     -> out of the line / stopped, refunded
     Delete / Info / Usage / Help / History                  -> answered privately
 
 For a job the sequence is always: compose (the prompt enters the flag parser once) -> admit
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +34,7 @@ from bot.conversation.surface import Arrived, Reply, ResumedReplies, Shown
 from bot.conversation.turns import (
     Ask,
     Attachments,
+    Cancel,
     Delete,
     Edit,
     Help,
@@ -39,15 +43,25 @@ from bot.conversation.turns import (
     NoAttachments,
     Options,
     Reroll,
+    ResultRef,
     Turn,
+    Upscale,
     Usage,
     Variations,
 )
-from bot.engine.pipeline import Delivery, Engine, PlatformHooks
-from bot.errors import InvalidImage, InvalidRequest, LeaseLost, SeedbotError
+from bot.engine.pipeline import Delivery, Engine, PlatformHooks, new_job_id
+from bot.errors import InvalidImage, InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
 from bot.ledger.base import Ledger
 from bot.request.flags import FLAG_HELP, parse_text
-from bot.request.models import GeneratedImage, GenerationResult, ImageInput, Job, JobStatus, Requester
+from bot.request.models import (
+    GeneratedImage,
+    GenerationResult,
+    ImageInput,
+    Job,
+    JobKind,
+    JobStatus,
+    Requester,
+)
 from bot.request.validation import MAX_REFERENCES
 from bot.request.workspace import WorkspacePolicy
 
@@ -56,6 +70,11 @@ __all__ = ["Conversation", "Surface"]
 log = logging.getLogger(__name__)
 
 _COMMAND_WORDS = {"usage", "quota", "help", "history", ""}
+# A reply that is only "cancel" or "upscale [#N]" is that action, not an edit prompt.
+_CANCEL_WORD = re.compile(r"\s*cancel\s*[.!]?\s*", re.IGNORECASE)
+_UPSCALE_WORDS = re.compile(
+    r"\s*upscale(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?\s*[.!]?\s*", re.IGNORECASE
+)
 STARTING_WAIT = 10.0  # seconds a reply to a brand-new status message waits for its job row
 
 
@@ -107,7 +126,7 @@ class Conversation:
             log.info("%s: %s by %s continues in another process", turn.who.platform, turn.what, turn.who.key)
         except SeedbotError as exc:
             log.info("%s: %s by %s refused: %s", turn.who.platform, turn.what, turn.who.key, exc)
-            costly = isinstance(turn.action, Ask | Edit | Reroll | Variations)
+            costly = isinstance(turn.action, Ask | Edit | Reroll | Variations | Upscale)
             await _tell(
                 reply, messages.with_charge_note(exc.user_text, exc.charged) if costly else exc.user_text
             )
@@ -145,6 +164,10 @@ class Conversation:
                 rules = await self.community.policy_for(who)
                 parent = await self._buildable(who, action.job_id, rules)
                 await self._run(who, reply, await compose.variations(self.ledger, parent), rules)
+            case Upscale():
+                await self._upscale(who, action, reply)
+            case Cancel():
+                await self._cancel(who, action, reply)
             case Delete():
                 job = self.policy.result_here(who, await self._job(action.job_id))
                 self.policy.may_delete(who, job)
@@ -191,6 +214,14 @@ class Conversation:
         await self._run(who, reply, compose.new(parsed, images, defaults), rules)
 
     async def _edit(self, who: Requester, edit: Edit, reply: Reply) -> None:
+        if edit.result != ResultRef() and not len(edit.attachments):  # "cancel", "upscale #2"
+            if _CANCEL_WORD.fullmatch(edit.text):
+                await self._cancel(who, Cancel(edit.result), reply)
+                return
+            if words := _UPSCALE_WORDS.fullmatch(edit.text):
+                pick = int(words["pick"]) if words["pick"] else None
+                await self._upscale(who, Upscale(edit.result, pick), reply)
+                return
         parsed = parse_text(edit.text)  # flag errors before any download
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         parent = await self._target_of(who, edit)
@@ -210,6 +241,36 @@ class Conversation:
         images = await edit.attachments.load(alongside=0)
         composed = await compose.edit(self.ledger, parent, parsed, images, wait=self.engine.parent_wait)
         await self._run(who, reply, composed, rules)
+
+    async def _upscale(self, who: Requester, upscale: Upscale, reply: Reply) -> None:
+        parent = await self._target_of(who, Edit(upscale.result, ""))
+        parent = self.policy.result_here(who, parent)
+        rules = await self.community.policy_for(who)  # the workspace's settings: once a request
+        self.policy.may_build_on(who, parent, rules.buttons)
+        composed = await compose.upscale(self.ledger, parent, upscale.pick)
+        try:
+            self.engine.check(composed.request)  # free: is any host able to render 4.5 at 4K?
+        except NoProviderAvailable as exc:
+            raise InvalidRequest(messages.UPSCALE_NO_4K, detail=str(exc)) from None
+        await self._run(who, reply, composed, rules)
+
+    async def _cancel(self, who: Requester, cancel: Cancel, reply: Reply) -> None:
+        ref = cancel.job
+        if ref.thread is not None and ref.job_id is None and ref.message_id is None:
+            channel, thread = ref.thread  # in a thread: the job at work there, not the last result
+            job = await self.ledger.working_in_thread(who.platform, channel, thread)
+        else:
+            job = await self._target_of(who, Edit(ref, ""))
+        job = self.policy.result_here(who, job)
+        self.policy.may_cancel(who, job)
+        if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            raise InvalidRequest(messages.CANCEL_FINISHED)
+        if not await self.engine.cancel(job, by_owner=job.user_key == who.key):
+            fresh = await self.ledger.get_job(job.id)
+            finished = fresh is None or fresh.status not in (JobStatus.QUEUED, JobStatus.RUNNING)
+            raise InvalidRequest(messages.CANCEL_FINISHED if finished else messages.CANCEL_ELSEWHERE)
+        log.info("%s: job %s cancelled by %s", who.platform, job.id, who.key)
+        await reply.say(messages.cancel_done(job.id))
 
     async def _target_of(self, who: Requester, edit: Edit) -> Job | None:
         ref = edit.result
@@ -305,6 +366,8 @@ class Conversation:
             arrived = Arrived(job_id, image, index, admitted.validated.count, admitted.validated.prompt)
             return await reply.image(arrived)
 
+        job_id = new_job_id()
+        reply.working(job_id)
         try:
             await self.engine.run(
                 admitted,
@@ -315,6 +378,8 @@ class Conversation:
                 parent_id=composed.parent_id,
                 progress=relay,
                 stream=stream,
+                pick=composed.pick if composed.kind == JobKind.UPSCALE else None,
+                job_id=job_id,
             )
         finally:
             if starting is not None:

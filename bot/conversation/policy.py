@@ -3,7 +3,9 @@
 - Re-roll, Variations and Edit on a result: anyone who can see it, paying from their own quota;
   a server or workspace admin may restrict them to the person who made it
   (`buttons owner`). Admins may always.
+- Upscale: like Re-roll (anyone who can see it, from their own quota, unless `buttons owner`).
 - Delete: the person who made it, or an admin.
+- Cancel a queued or running job: the person who asked for it, or an admin.
 - Admin commands: an admin, inside a server or workspace.
 
 "Admin" is `SEEDBOT_ADMINS` everywhere, plus whoever manages the server or workspace the
@@ -47,6 +49,10 @@ class Policy:
     def may_delete(self, who: Requester, job: Job) -> None:
         if job.user_key != who.key and not self.is_admin(who):
             raise InvalidRequest(messages.NOT_OWNER)
+
+    def may_cancel(self, who: Requester, job: Job) -> None:
+        if job.user_key != who.key and not self.is_admin(who):
+            raise InvalidRequest(messages.CANCEL_NOT_OWNER)
 
     def may_administer(self, who: Requester) -> None:
         if not self.is_admin(who):

@@ -18,8 +18,9 @@ from bot.request.validation import model_name
 
 __all__ = ["RESULT_ACTIONS", "Arrived", "Delivery", "Reply", "ResumedReplies", "Shown"]
 
-# The actions every result offers, in the order surfaces show them.
-RESULT_ACTIONS = ("reroll", "variations", "edit", "delete", "info")
+# The actions every result offers, in the order surfaces show them. "upscale" is offered per
+# image ("Upscale #2"); "cancel" belongs to a job still at work (see Reply.working).
+RESULT_ACTIONS = ("reroll", "variations", "edit", "delete", "info", "upscale")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,11 @@ class Reply(Protocol):
 
     async def accepted(self, text: str) -> None:
         """The request is admitted: make sure its status message exists, showing `text`."""
+        ...
+
+    def working(self, job_id: str) -> None:
+        """The job's id, once it is known: the status message offers Cancel from its next
+        progress update on."""
         ...
 
     async def progress(self, text: str) -> None:

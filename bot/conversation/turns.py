@@ -17,6 +17,7 @@ __all__ = [
     "Action",
     "Ask",
     "Attachments",
+    "Cancel",
     "Delete",
     "Edit",
     "Help",
@@ -27,6 +28,7 @@ __all__ = [
     "Reroll",
     "ResultRef",
     "Turn",
+    "Upscale",
     "Usage",
     "Variations",
 ]
@@ -140,7 +142,22 @@ class History:
     link: Callable[[Job], Awaitable[str | None]] | None = None
 
 
-Action = Ask | Edit | Reroll | Variations | Delete | Info | Usage | Help | History
+@dataclass(frozen=True, slots=True)
+class Upscale:
+    """Re-render image #`pick` (from 1) of a result at 4K with Seedream 4.5."""
+
+    result: ResultRef
+    pick: int | None = None  # None: the only image (a batch must say which)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Stop a job that is queued or running (its status message's button, or a reply)."""
+
+    job: ResultRef
+
+
+Action = Ask | Edit | Reroll | Variations | Delete | Info | Usage | Help | History | Upscale | Cancel
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from bot.errors import LeaseLost, LeaseTooShort
 from bot.ledger.base import Ledger
-from bot.request.models import Job
+from bot.request.models import Job, JobStatus
 
 __all__ = ["DELIVERY_LEASE_SHARE", "Leases", "lease_for_delivery", "owner_id"]
 
 log = logging.getLogger(__name__)
+
+# A cancelled job's `error`: who cancelled it (read back by a process that was running it).
+CANCELLED_BY = {True: "cancelled by its requester", False: "cancelled by an admin"}
 
 
 def owner_id() -> str:
@@ -62,6 +65,7 @@ class Leases:
     _lease_task: asyncio.Task[None] | None
     _taking_over: bool
     _lost: set[str]
+    _cancelled: dict[str, bool]  # jobs a person cancelled: by their requester (else an admin)
     _last_renewed: float
 
     if TYPE_CHECKING:  # provided by the other parts of the Engine
@@ -99,7 +103,11 @@ class Leases:
             if job_id in held or job_id not in self._active:
                 continue
             current = await self.ledger.get_job(job_id)
-            if current is not None and current.owner not in (None, self.owner):
+            if current is not None and current.status == JobStatus.CANCELLED:
+                # Cancel was pressed where another process answered: stop it here too.
+                self._cancelled.setdefault(job_id, current.error != CANCELLED_BY[False])
+                self._active[job_id].cancel()
+            elif current is not None and current.owner not in (None, self.owner):
                 lost.append(job_id)
         if lost:
             log.error("job leases: %d job(s) were taken over by another process: %s", len(lost), lost)

@@ -36,13 +36,14 @@ from bot.engine.job import (
     request_from_json,
     request_to_json,
 )
-from bot.engine.leases import Leases, owner_id
+from bot.engine.leases import CANCELLED_BY, Leases, owner_id
 from bot.engine.memory import IdleTrimmer
 from bot.engine.recovery import Recovery
 from bot.engine.shutdown import Lifecycle
 from bot.errors import (
     ChannelNotAllowed,
     DeliveryError,
+    JobCancelled,
     LeaseLost,
     LeaseTooShort,
     ProviderError,
@@ -78,12 +79,15 @@ __all__ = [
     "PlatformHooks",
     "Progress",
     "ProgressEvent",
+    "new_job_id",
     "request_from_json",
     "request_to_json",
 ]
 
 log = logging.getLogger(__name__)
 
+# How long Cancel waits for the job's own task to refund it before answering.
+CANCEL_WAIT = 10.0
 # Beyond the provider deadline, for delivery and settling: how long an edit waits for its parent.
 PARENT_WAIT_MARGIN = 60.0
 
@@ -124,6 +128,10 @@ class Engine(Lifecycle, Leases, Recovery):
         self._lease_task: asyncio.Task[None] | None = None
         self._taking_over = False  # set by recover(): also take over expired jobs periodically
         self._lost: set[str] = set()  # jobs another process took over: cancelled, state left alone
+        # Jobs a person cancelled (Cancel): their task is cancelled, they close as 'cancelled'.
+        # The value says whether it was the requester (else an admin).
+        self._cancelled: dict[str, bool] = {}
+        self._refunded: dict[str, asyncio.Event] = {}  # set once a cancelled job is refunded
         self._last_renewed = time.monotonic()
         self.workspaces = Workspaces(settings, ledger)
 
@@ -213,10 +221,14 @@ class Engine(Lifecycle, Leases, Recovery):
         parent_id: str | None = None,
         progress: Progress | None = None,
         stream: Stream | None = None,
+        pick: int | None = None,
+        job_id: str | None = None,
     ) -> tuple[GenerationResult, Delivery]:
         """Reserve, record the job, wait for a slot, call the provider, deliver, settle.
         `stream`: shows each image of a streamed batch as it is made (True when it reached the
-        user); the final delivery then posts only the others."""
+        user); the final delivery then posts only the others. `pick`: the parent's image this
+        job works on (an upscale's #N, kept for Info). `job_id`: chosen by the caller (to offer
+        Cancel on the status message), else a new one."""
         if self.draining:
             raise SeedbotError(messages.SHUTTING_DOWN, detail="shutting down")
         request, validated, weight, cost = (
@@ -242,7 +254,7 @@ class Engine(Lifecycle, Leases, Recovery):
             raise
         target = target or PostTarget(channel_id=requester.channel_id)
         job = Job(
-            id=secrets.token_hex(6),
+            id=job_id or new_job_id(),
             user_key=requester.key,
             platform=requester.platform,
             status=JobStatus.QUEUED,
@@ -254,6 +266,7 @@ class Engine(Lifecycle, Leases, Recovery):
                 "size": validated.size,
                 "tier": tier_of(validated),
                 "weight": weight,
+                **({"pick": pick} if pick is not None else {}),
             },
             workspace_id=requester.workspace_id,
             channel_id=target.channel_id,
@@ -278,7 +291,15 @@ class Engine(Lifecycle, Leases, Recovery):
             log.info(
                 "job %s: %s asked for %d image(s), %s", job.id, requester.key, validated.count, validated.size
             )
-            return await self._run(job, validated, reservation.id, deliver, progress, stream)
+            try:
+                return await self._run(job, validated, reservation.id, deliver, progress, stream)
+            except asyncio.CancelledError:
+                by_owner = self._cancelled.pop(job.id, None)
+                task = asyncio.current_task()
+                if by_owner is None or task is None:
+                    raise  # shutting down
+                task.uncancel()  # a person cancelled this job, not the turn: answer as usual
+                raise JobCancelled(by_owner) from None
 
     async def _run(
         self,
@@ -423,6 +444,19 @@ class Engine(Lifecycle, Leases, Recovery):
             return
         kind = failure_kind(exc)
         detail = str(exc)[:500]
+        if job.id in self._cancelled and isinstance(exc, asyncio.CancelledError):
+            self.metrics.job_finished("cancelled", getattr(exc, "provider", None))
+            try:
+                detail = CANCELLED_BY[self._cancelled[job.id]]
+                await asyncio.shield(
+                    self._refund(job.id, reservation_id, "cancelled", detail, cancelled=True)
+                )
+            except Exception:
+                log.exception("job %s: could not record the cancel", job.id)
+            finally:
+                self._refunded.pop(job.id, asyncio.Event()).set()
+            log.info("job %s: cancelled by request; refunded", job.id)
+            return
         if isinstance(exc, asyncio.CancelledError):
             kind, detail = "cancelled", "shut down while running"
             if self.draining and resumable and await asyncio.shield(self._checkpointed(job)):
@@ -525,12 +559,20 @@ class Engine(Lifecycle, Leases, Recovery):
         log.warning("job %s: not settled here: another process took it over (or it was finished)", job_id)
         return False
 
-    async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> None:
-        """Refund what did not reach the user. Images of a streamed batch that did stay charged."""
+    async def _refund(
+        self, job_id: str, reservation_id: int, kind: str, detail: str, *, cancelled: bool = False
+    ) -> None:
+        """Refund what did not reach the user. Images of a streamed batch that did stay charged.
+        `cancelled`: a person cancelled the job; it closes as 'cancelled' (never resumed) and
+        nothing is charged, not even images of a streamed batch already shown."""
         job = await self.ledger.get_job(job_id)
-        shown = job.images_delivered if job is not None else 0
+        if cancelled and job is not None and job.status == JobStatus.CANCELLED:
+            return  # closed already, by the process where Cancel was pressed
+        shown = job.images_delivered if job is not None and not cancelled else 0
         weight = int(job.request.get("weight") or 1) if job is not None else 1
         status = JobStatus.SUCCEEDED if shown else JobStatus.FAILED
+        if cancelled:
+            status = JobStatus.CANCELLED
         await self._close(
             job_id,
             reservation_id,
@@ -541,11 +583,60 @@ class Engine(Lifecycle, Leases, Recovery):
             error=detail,
         )
 
+    async def cancel(self, job: Job, *, by_owner: bool) -> bool:
+        """Cancel a queued or running job: out of the line (the others move up), or stopped here
+        and at its host when the host has a cancel call (else its result is simply never
+        fetched). Refunded at once; it closes as 'cancelled', which a restart leaves alone.
+        False when it had already finished (or another process holds it)."""
+        current = await self.ledger.get_job(job.id)
+        if current is None or current.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            return False
+        task = self._active.get(job.id)
+        if task is not None:
+            # The task first: a host's "cancelled" answer must not reach the router as a failure
+            # to retry or fail over.
+            self._cancelled[job.id] = by_owner
+            refunded = self._refunded.setdefault(job.id, asyncio.Event())
+            task.cancel()
+            with contextlib.suppress(TimeoutError):  # the person is told once it is refunded
+                await asyncio.wait_for(refunded.wait(), CANCEL_WAIT)
+        elif current.reservation_id is None or not await self._close_cancelled(current, by_owner):
+            return False  # (another process took it over meanwhile)
+        provider = self.router.get(current.provider) if current.provider else None
+        if provider is not None and current.provider_task_id and current.status == JobStatus.RUNNING:
+            try:
+                if await provider.cancel(current.provider_task_id):
+                    log.info("job %s: cancelled at %s", job.id, provider.name)
+            except Exception:  # its result is dropped anyway
+                log.warning("job %s: cancel at %s failed", job.id, provider.name, exc_info=True)
+        return True
+
+    async def _close_cancelled(self, job: Job, by_owner: bool) -> bool:
+        """A job no task here runs (a restart left it, or another process runs it): close it in
+        the ledger, all refunded, if its owner is still the one just read. The process running it
+        (if any) sees it closed at its next lease renewal and stops it; a result that arrives
+        before then is dropped (the job is no longer its to deliver)."""
+        assert job.reservation_id is not None
+        return await self.ledger.settle_job(
+            job.id,
+            job.owner or self.owner,
+            JobStatus.CANCELLED,
+            reservation_id=job.reservation_id,
+            used=0,
+            delivered=0,
+            error_kind="cancelled",
+            error=CANCELLED_BY[by_owner],
+        )
+
 
 # What `seedbot stats` may list as a failed job's kind: the provider's kinds, a delivery the
 # platform refused, a restart that could not resume, a shutdown. Anything unexpected is logged
 # with its traceback and counted as `unavailable`.
 FAILURE_KINDS = (*(str(k) for k in ProviderErrorKind), "delivery", "restart", "cancelled")
+
+
+def new_job_id() -> str:
+    return secrets.token_hex(6)
 
 
 def failure_kind(exc: BaseException) -> str:

@@ -35,6 +35,7 @@ class Recovery:
     _background: set[asyncio.Task[Any]]
     _taking_over: bool
     _lost: set[str]
+    _cancelled: dict[str, bool]  # jobs a person cancelled: by their requester (else an admin)
 
     if TYPE_CHECKING:  # provided by the other parts of the Engine
 
@@ -186,7 +187,13 @@ class Recovery:
                 with contextlib.suppress(Exception):
                     await hooks.notify(job, exc.user_text)
             if isinstance(exc, asyncio.CancelledError):
-                raise
+                by_owner = self._cancelled.pop(job.id, None)
+                task = asyncio.current_task()
+                if by_owner is None or task is None:
+                    raise  # shutting down
+                task.uncancel()  # a person cancelled it (refunded in _fail): say so where it was
+                with contextlib.suppress(Exception):
+                    await hooks.notify(job, messages.cancelled(by_owner))
 
     async def wait_background(self) -> None:
         if self._background:

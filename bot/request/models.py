@@ -137,6 +137,7 @@ class JobStatus(enum.StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # by its requester or an admin (Cancel): refunded, never resumed
 
 
 class JobKind(enum.StrEnum):
@@ -144,6 +145,7 @@ class JobKind(enum.StrEnum):
     EDIT = "edit"
     REROLL = "reroll"
     VARIATIONS = "variations"
+    UPSCALE = "upscale"  # one image of a result re-rendered at 4K (Seedream 4.5)
 
 
 @dataclass(frozen=True, slots=True)

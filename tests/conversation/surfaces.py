@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.request.models import Job
 from tests.emulators.discord import GUILD_ID, HUMAN_USER_ID, DiscordEmulator
 from tests.emulators.discord.validation import walk_components
 from tests.emulators.slack import TEAM_ID, USER_ID, SlackEmulator
@@ -66,6 +67,22 @@ class Driver(Protocol):
         """Ask, and return at once: the result is waited for later (across a restart)."""
         ...
 
+    async def start(self, text: str, person: int = 0) -> None:
+        """Ask without waiting for the answer (a job that stays queued or running)."""
+        ...
+
+    async def upscale(self, result: Result, pick: int, person: int = 0) -> Answer:
+        """Press "Upscale #pick" under a result."""
+        ...
+
+    async def cancel(self, job: Job, person: int = 0) -> Answer:
+        """Press Cancel on a job's status message (once the message shows it)."""
+        ...
+
+    async def status_text(self, job: Job) -> str:
+        """What a job's status message says now."""
+        ...
+
 
 Later = Callable[[], Awaitable[Answer]]  # waits for the result of a request already made
 RESTART_WAIT = 30.0  # seconds: a result delivered by the bot started after a stop
@@ -89,7 +106,7 @@ class DiscordDriver:
         for mid in sorted(self._bot_messages() - before, key=int):
             message = self.emu.messages[mid]
             ids = _discord_buttons(message)
-            if ids:
+            if "reroll" in ids:  # a result (a status message has only Cancel)
                 images = len(message.get("attachments") or [])
                 return Answer(result=Result(ids["reroll"], images, message))
         return None
@@ -128,10 +145,31 @@ class DiscordDriver:
         return await _poll(lambda: self._result_since(before) or self._text_since(before))
 
     async def press(self, result: Result, action: str, person: int) -> Answer:
-        before = self._bot_messages()
-        press = await self.emu.send_component(
-            f"seedbot:{action}:{result.job_id}", message_id=result.handle["id"], user_id=self.people[person]
+        return await self._press(f"seedbot:{action}:{result.job_id}", result.handle["id"], person)
+
+    async def start(self, text: str, person: int = 0) -> None:
+        await self.emu.send_message(
+            f"{self.emu.bot_mention} {text}", mentions=[self.emu.bot_user_id], author_id=self.people[person]
         )
+
+    async def upscale(self, result: Result, pick: int, person: int = 0) -> Answer:
+        return await self._press(f"seedbot:upscale:{result.job_id}:{pick}", result.handle["id"], person)
+
+    async def cancel(self, job: Job, person: int = 0) -> Answer:
+        custom_id = f"seedbot:cancel:{job.id}"
+        await _poll(
+            lambda: (
+                Answer() if custom_id in _custom_ids(self.emu.messages.get(job.message_id or "")) else None
+            )
+        )
+        return await self._press(custom_id, job.message_id or "", person)
+
+    async def status_text(self, job: Job) -> str:
+        return self.emu.text_of(self.emu.messages.get(job.message_id or "") or {})
+
+    async def _press(self, custom_id: str, message_id: str, person: int) -> Answer:
+        before = self._bot_messages()
+        press = await self.emu.send_component(custom_id, message_id=message_id, user_id=self.people[person])
         await press.wait_ack()
 
         def check() -> Answer | None:
@@ -174,7 +212,12 @@ class SlackDriver:
             (c, m)
             for c in self.emu.messages
             for m in self.emu.bot_messages(c)
-            if any(b.get("type") == "actions" for b in m.get("blocks") or [])
+            if any(
+                e.get("action_id") == "seedbot.reroll"  # a result's (a status has only Cancel)
+                for b in m.get("blocks") or []
+                if b.get("type") == "actions"
+                for e in b.get("elements") or []
+            )
         ]
 
     async def _answer(self, send: Callable[[], Any], person: int) -> Answer:
@@ -227,6 +270,57 @@ class SlackDriver:
 
     async def usage(self, person: int = 0) -> str:
         return (await self.ask("usage", person)).text
+
+    async def start(self, text: str, person: int = 0) -> None:
+        await self.emu.post_event(
+            self.url(), self.emu.mention_event(f"<@UBOT> {text}", user=self.people[person])
+        )
+
+    async def upscale(self, result: Result, pick: int, person: int = 0) -> Answer:
+        return await self._answer(
+            lambda: self.emu.post_block_action(
+                self.url(),
+                f"seedbot.upscale.{pick}",
+                result.job_id,
+                result.handle["ts"],
+                user=self.people[person],
+            ),
+            person,
+        )
+
+    def _status(self, job: Job) -> dict[str, Any]:
+        found = [m for m in self.emu.bot_messages(job.channel_id or "") if m["ts"] == job.message_id]
+        return found[0] if found else {}
+
+    async def cancel(self, job: Job, person: int = 0) -> Answer:
+        def shows_cancel() -> Answer | None:
+            elements = [
+                e
+                for b in self._status(job).get("blocks") or []
+                if b.get("type") == "actions"
+                for e in b["elements"]
+            ]
+            return Answer() if any(e["action_id"] == "seedbot.cancel" for e in elements) else None
+
+        await _poll(shows_cancel)
+        return await self._answer(
+            lambda: self.emu.post_block_action(
+                self.url(),
+                "seedbot.cancel",
+                job.id,
+                job.message_id,
+                channel=job.channel_id,
+                user=self.people[person],
+            ),
+            person,
+        )
+
+    async def status_text(self, job: Job) -> str:
+        return str(self._status(job).get("text") or "")
+
+
+def _custom_ids(message: dict[str, Any] | None) -> set[str]:
+    return {str(c.get("custom_id")) for _, c in walk_components((message or {}).get("components") or [])}
 
 
 def _discord_buttons(message: dict[str, Any]) -> dict[str, str]:
@@ -302,3 +396,36 @@ class WebDriver:
 
     async def usage(self, person: int = 0) -> str:
         return str(await self.pg.usage())
+
+    async def start(self, text: str, person: int = 0) -> None:
+        await self.pg.ask(text)
+
+    async def upscale(self, result: Result, pick: int, person: int = 0) -> Answer:
+        return await self.press(result, f"upscale?pick={pick}", person)
+
+    async def _status(self, job: Job) -> dict[str, Any]:
+        entries = (await self.pg.thread(job.thread_id or ""))["entries"]
+        found = [e for e in entries if e["id"] == job.message_id]
+        return found[0] if found else {}
+
+    async def cancel(self, job: Job, person: int = 0) -> Answer:
+        thread = job.thread_id or ""
+        await self.pg.until(
+            thread,
+            lambda es: any(
+                e["id"] == job.message_id and [a["action"] for a in e.get("actions") or []] == ["cancel"]
+                for e in es
+            ),
+        )
+        before = await self._seen(thread)
+        said = await self.pg.press(job.id, "cancel")
+        if said.get("say"):
+            return Answer(str(said["say"]))
+        entries = await self.pg.until(
+            thread, lambda es: any(e["kind"] == "note" and e["id"] not in before for e in es)
+        )
+        notes = [e for e in entries if e["kind"] == "note" and e["id"] not in before]
+        return Answer(str(notes[0]["text"]))
+
+    async def status_text(self, job: Job) -> str:
+        return str((await self._status(job)).get("text") or "")

@@ -50,7 +50,7 @@ async def test_a_refused_acknowledgement_is_one_log_line(
     "custom_id",
     [
         "seedbot:reroll:nothex!",  # forged
-        "seedbot:upscale:abc123",  # not an action of ours
+        "seedbot:zoom:abc123",  # not an action of ours (upscale and cancel are, since issue 20)
         "someone-elses-button",  # a foreign or ancient component
     ],
 )

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from bot import messages
 from bot.conversation.compose import VARIATIONS_COUNT
-from bot.request.models import JobKind
-from tests.discord.conftest import StartBot, buttons, job_id_of, png, text, thread_of, wait_result
+from bot.request.models import Job, JobKind, JobStatus
+from tests.discord.conftest import (
+    StartBot,
+    buttons,
+    components,
+    job_id_of,
+    png,
+    text,
+    thread_of,
+    wait_result,
+)
 from tests.emulators.discord import GUILD_ID, PERMISSIONS, TEXT_CHANNEL_ID, DiscordEmulator
 
 
@@ -132,3 +144,72 @@ async def test_delete_is_for_the_owner_and_admins(emu: DiscordEmulator, start_bo
     assert first["id"] not in emu.messages
     anchor = emu.messages[first["channel_id"]]  # the thread's starter message stays
     assert text(anchor).endswith("1 image in the thread.")
+
+
+async def test_cancel_on_the_imagine_response_while_it_runs(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot(demo_latency=30.0)
+    inter = await emu.send_slash_command("imagine", {"prompt": "a very slow sunrise"})
+    await inter.wait_ack()
+    [job] = await _until_jobs(bot)
+    status_id = inter.original_message_id
+    assert status_id is not None and job.message_id in (None, status_id)
+    cancel = f"seedbot:cancel:{job.id}"
+    await _poll(lambda: cancel in _ids(emu.messages.get(status_id)))
+    assert (await bot.usage()).day_used == 1  # reserved
+
+    bob = emu.add_user("bob")  # not theirs: refused, nothing changes
+    refused = await emu.send_component(cancel, message_id=status_id, user_id=bob["id"])
+    await refused.wait_ack()
+    await _poll(lambda: refused.original is not None)
+    assert text(refused.original or {}) == messages.CANCEL_NOT_OWNER
+
+    press = await emu.send_component(cancel, message_id=status_id)
+    await press.wait_ack()
+    await _poll(lambda: press.original is not None)
+    assert text(press.original or {}) == messages.cancel_done(job.id)
+    assert (press.original or {}).get("flags", 0) & 64  # only the presser sees it
+    done = await bot.runtime.ledger.get_job(job.id)
+    assert done is not None and done.status == JobStatus.CANCELLED
+    assert (await bot.usage()).day_used == 0
+    # The status no longer offers Cancel: it says the request was cancelled, for free.
+    await _poll(lambda: cancel not in _ids(emu.messages.get(status_id)))
+    shown = " ".join(text(m) for m in emu.messages.values() if m["author"]["id"] == emu.bot_user_id)
+    assert messages.cancelled(True) in shown
+
+
+async def test_upscale_buttons_under_a_batch(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    bot = await start_bot()
+    first = await _result(emu, "two lanterns in fog --n 2")
+    parent = job_id_of(first)
+    ids = _ids(first)
+    assert {f"seedbot:upscale:{parent}:1", f"seedbot:upscale:{parent}:2"} <= ids
+    press = await emu.send_component(f"seedbot:upscale:{parent}:2", message_id=first["id"])
+    assert await press.wait_ack() == 5
+    upscaled = await wait_result(emu, exclude={parent})
+    job = await bot.wait_job(job_id_of(upscaled))
+    assert (job.kind, job.parent_id, job.request["pick"], job.request["tier"]) == ("upscale", parent, 2, "4K")
+    assert messages.upscale_note(2, parent) in text(upscaled)
+
+
+async def _until_jobs(bot: object) -> list[Job]:
+    for _ in range(500):
+        jobs = await bot.jobs()  # type: ignore[attr-defined]
+        if jobs:
+            return list(jobs)
+        await asyncio.sleep(0.02)
+    raise TimeoutError("no job")
+
+
+async def _poll(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError("never happened")
+        await asyncio.sleep(0.02)
+
+
+def _ids(message: dict | None) -> set[str]:
+    return {str(c.get("custom_id")) for c in components(message or {})}

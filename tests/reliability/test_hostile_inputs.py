@@ -136,7 +136,12 @@ class SlackUser:
             m
             for c in self.emu.messages
             for m in self.emu.bot_messages(c)
-            if any(b.get("type") == "actions" for b in m.get("blocks") or [])
+            if any(  # a result's controls (a status message carries only Cancel)
+                e.get("action_id") == "seedbot.reroll"
+                for b in m.get("blocks") or []
+                if b.get("type") == "actions"
+                for e in b.get("elements") or []
+            )
         ]
 
     async def _answer(self, send: Callable[[], Awaitable[Any]], response_url: bool = False) -> Outcome:

@@ -80,7 +80,14 @@ def results(emu: SlackEmulator) -> list[dict[str, Any]]:
 def controls(emu: SlackEmulator, channel: str = CHANNEL_ID) -> list[dict[str, Any]]:
     """Bot messages carrying the Re-roll / Variations / Edit buttons, oldest first."""
     return [
-        m for m in emu.bot_messages(channel) if any(b.get("type") == "actions" for b in m.get("blocks") or [])
+        m
+        for m in emu.bot_messages(channel)
+        if any(  # (a status message carries only Cancel)
+            e.get("action_id") == "seedbot.reroll"
+            for b in m.get("blocks") or []
+            if b.get("type") == "actions"
+            for e in b.get("elements") or []
+        )
     ]
 
 

@@ -85,7 +85,9 @@ def test_a_prompt_with_flags_shows_its_queue_position_progress_and_gallery(page:
     fox = ask(page, "a red fox in snow --ar 3:2 --n 2")
     page.select_option("select[name=model]", "4.5")  # the controls give typed options
     whale = ask(page, "a blue whale")
-    expect(whale.locator(".entry.status[data-stage=queued]")).to_have_text(messages.queued(1))
+    queued = whale.locator(".entry.status[data-stage=queued]")
+    expect(queued.locator(".status-text")).to_have_text(messages.queued(1))
+    expect(queued.get_by_role("button", name=messages.BUTTON_CANCEL)).to_be_visible()
 
     seen: list[float] = []
     deadline = time.monotonic() + TIMEOUT / 1000
@@ -144,6 +146,31 @@ def test_reroll_then_a_reply_with_an_image_edits_it_then_delete(page: Page) -> N
     expect(results).to_have_count(2)
     expect(thread.locator(".entry.note").last).to_have_text(messages.DELETED)
     assert first_job not in [r.get_attribute("data-job") for r in results.all()]
+
+
+def test_upscale_a_picked_image_then_cancel_a_queued_request(page: Page, site: str) -> None:
+    thread = ask(page, "a harbour at dawn --n 2")
+    results = thread.locator(".entry.result")
+    expect(results).to_have_count(1)
+    first_job = results.first.get_attribute("data-job")
+    assert first_job
+    results.first.get_by_role("button", name="Upscale #2").click()
+    expect(results).to_have_count(2)
+    assert thread.locator(".entry.ask .pressed").last.text_content() == f"Upscale #2 · {first_job}"
+    expect(results.last.locator(".caption")).to_contain_text(messages.upscale_note(2, first_job))
+    before = used_today(page, site)
+
+    ask(page, "a slow tide")  # runs (2 s) ...
+    queued = ask(page, "a second tide")  # ... while this one waits in line (one at a time)
+    status = queued.locator(".entry.status")
+    expect(status).to_contain_text(messages.queued(1))
+    status.get_by_role("button", name=messages.BUTTON_CANCEL).click()
+    expect(queued.locator(".entry.refusal")).to_have_text(messages.cancelled(True))
+    expect(queued.locator(".entry.note")).to_have_text(re.compile(r"^Cancelled job [0-9a-f]+\."))
+    expect(queued.locator(".entry.status")).to_have_count(0)
+    expect(queued.locator(".entry.result")).to_have_count(0)
+    page.wait_for_timeout(2500)  # the running one finishes; the cancelled one never starts
+    assert used_today(page, site) == before + 1
 
 
 def test_a_hostile_prompt_and_file_name_show_as_text(page: Page) -> None:

@@ -228,6 +228,14 @@
     }
     const line = el("div", { class: "status-line" }, ...parts);
     node.replaceChildren(line);
+    if (entry.actions && entry.actions.length && entry.job) {
+      // Cancel, while the job is queued or running (the core refunds it)
+      node.append(el("div", { class: "actions" }, ...entry.actions.map((action) => {
+        const button = el("button", { type: "button", "data-action": action.action }, action.label);
+        button.addEventListener("click", () => press(entry.job, action.action, null, button));
+        return button;
+      })));
+    }
     if (entry.footer) node.append(el("p", { class: "footer" }, userText(entry.footer)));
   }
 
@@ -246,7 +254,8 @@
           el("a", { href: image.url, target: "_blank", rel: "noopener", class: "original" }, "original")))));
     const actions = el("div", { class: "actions" }, ...entry.actions.map((action) => {
       const button = el("button", { type: "button", "data-action": action.action }, action.label);
-      button.addEventListener("click", () => press(entry.job, action.action, view, button));
+      if (action.pick) button.dataset.pick = String(action.pick);
+      button.addEventListener("click", () => press(entry.job, action.action, view, button, action.pick));
       return button;
     }));
     return el("div", { class: "entry result", "data-job": entry.job },
@@ -267,10 +276,11 @@
     }
   }
 
-  async function press(job, action, view, button) {
+  async function press(job, action, view, button, pick) {
     if (action === "edit") { editing(view, job); return; }
     button.disabled = true;
-    const data = await send(`/api/jobs/${encodeURIComponent(job)}/${action}`);
+    const query = pick ? `?pick=${encodeURIComponent(pick)}` : "";
+    const data = await send(`/api/jobs/${encodeURIComponent(job)}/${action}${query}`);
     button.disabled = false;
     if (data && data.say) toast(data.say);
   }
