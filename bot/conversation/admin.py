@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.conversation.community import Community
 from bot.conversation.policy import Policy
+from bot.conversation.styles import Styles
 from bot.request.models import Requester
 from bot.request.workspace import workspace_key
 
@@ -15,9 +16,10 @@ __all__ = ["Admin"]
 
 
 class Admin:
-    def __init__(self, community: Community, policy: Policy) -> None:
+    def __init__(self, community: Community, policy: Policy, styles: Styles | None = None) -> None:
         self.community = community
         self.policy = policy
+        self.styles = styles or Styles(community.ledger)
 
     def _workspace(self, who: Requester) -> str:
         self.policy.may_administer(who)
@@ -57,3 +59,40 @@ class Admin:
 
     async def stats(self, who: Requester) -> str:
         return await self.community.stats(self._workspace(who))
+
+    # -- style presets ---------------------------------------------------------------------------
+
+    async def style_command(self, who: Requester, text: str) -> str:
+        """`list`, `add NAME words…`, `change NAME …`, `remove NAME`, `hide NAME` (typed words)."""
+        return await self.styles.command(who.key, self._workspace(who), text)
+
+    async def style_list(self, who: Requester) -> str:
+        return await self.styles.listing_of(self._workspace(who))
+
+    async def style_put(
+        self,
+        who: Requester,
+        name: str,
+        suffix: str,
+        *,
+        change: bool,
+        aspect: str | None = None,
+        resolution: str | None = None,
+        model: str | None = None,
+    ) -> str:
+        return await self.styles.put(
+            who.key,
+            self._workspace(who),
+            name,
+            suffix,
+            change=change,
+            aspect=aspect,
+            resolution=resolution,
+            model=model,
+        )
+
+    async def style_remove(self, who: Requester, name: str) -> str:
+        return await self.styles.remove(who.key, self._workspace(who), name)
+
+    async def style_hide(self, who: Requester, name: str) -> str:
+        return await self.styles.hide(who.key, self._workspace(who), name)

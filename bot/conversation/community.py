@@ -122,6 +122,8 @@ class Community:
         for n, image in enumerate(inputs, start=1):
             if image.source.startswith("result:"):
                 references.append(messages.reference_result(n, image.source.split(":", 1)[1]))
+            elif image.source.startswith("cast:"):
+                references.append(messages.reference_cast(n, image.source.split(":", 1)[1]))
             else:
                 references.append(messages.reference_upload(n, image.name))
         if not inputs and job.request.get("image_count"):
@@ -138,6 +140,7 @@ class Community:
             took=None if job.duration_ms is None else job.duration_ms / 1000,
             charged=job.images_delivered * int(job.request.get("weight") or 1),
             status=str(job.status),
+            style=job.request.get("style"),
         )
 
     # -- admins: quotas --------------------------------------------------------------------------------

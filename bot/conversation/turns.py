@@ -46,6 +46,8 @@ class Options:
     model: str | None = None
     output_format: str | None = None
     watermark: bool | None = None
+    style: str | None = None  # a style preset's name (a `--style` flag wins)
+    refs: tuple[str, ...] = ()  # saved cast names, before `--ref` flags' and the attachments
 
 
 class Attachments(Protocol):

@@ -625,7 +625,11 @@ class PostgresLedger:
     @staticmethod
     def _cast_entry(row: Any) -> CastEntry:
         image = ImageInput(
-            data=bytes(row["data"]), mime=row["mime"], width=row["width"], height=row["height"], name=row["label"]
+            data=bytes(row["data"]),
+            mime=row["mime"],
+            width=row["width"],
+            height=row["height"],
+            name=row["label"],
         )
         return CastEntry(row["owner"], row["name"], image, _iso(row["created_at"]) or "")
 
@@ -646,7 +650,9 @@ class PostgresLedger:
             if others >= limit:
                 return False
             digest = await self._put_blob(conn, image.data, image.mime, image.width, image.height, image.name)
-            old = await conn.fetchval("SELECT sha256 FROM cast_entries WHERE owner = $1 AND name = $2", owner, name)
+            old = await conn.fetchval(
+                "SELECT sha256 FROM cast_entries WHERE owner = $1 AND name = $2", owner, name
+            )
             await conn.execute(
                 "INSERT INTO cast_entries (owner, name, sha256, label, created_at) VALUES ($1, $2, $3, $4, now()) "
                 "ON CONFLICT (owner, name) DO UPDATE SET sha256 = excluded.sha256, label = excluded.label, "

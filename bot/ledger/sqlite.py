@@ -728,7 +728,11 @@ class SQLiteLedger:
     @staticmethod
     def _cast_entry(row: aiosqlite.Row) -> CastEntry:
         image = ImageInput(
-            data=bytes(row["data"]), mime=row["mime"], width=row["width"], height=row["height"], name=row["label"]
+            data=bytes(row["data"]),
+            mime=row["mime"],
+            width=row["width"],
+            height=row["height"],
+            name=row["label"],
         )
         return CastEntry(row["owner"], row["name"], image, row["created_at"])
 
@@ -745,7 +749,7 @@ class SQLiteLedger:
             others = await db.execute_fetchall(
                 "SELECT count(*) FROM cast_entries WHERE owner = ? AND name != ?", (owner, name)
             )
-            if list(others)[0][0] >= limit:
+            if next(iter(others))[0] >= limit:
                 return False
             digest = await self._put_blob(db, image.data, image.mime, image.width, image.height, image.name)
             old = await db.execute_fetchall(
