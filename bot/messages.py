@@ -710,7 +710,7 @@ OPTION_CAST_NAME = "The name to keep it under (use it later with --ref NAME)"
 OPTION_CAST_IMAGE = "The image to save"
 OPTION_CAST_SERVER = "The server's cast instead of yours (admins)"
 OPTION_STYLE_SUFFIX = "Words added to the end of every prompt in this style"
-NO_STYLES = "There are no styles here yet. Admins add them with `admin style add NAME words…`."
+NO_STYLES = "There are no styles here yet. Admins add them with `admin style add NAME WORDS`."
 CAST_EMPTY = (
     "Your cast is empty. Save an image with `cast save NAME` on an attached image, or in a reply "
     "to one of my results (`cast save NAME #2` picks image 2)."
@@ -752,7 +752,7 @@ def styles_list(lines: list[str]) -> str:
 
 def style_line(name: str, suffix: str, defaults: str, origin: str) -> str:
     extra = f" · {defaults}" if defaults else ""
-    return f"• `{name}` ({origin}): …, {suffix}{extra}"
+    return f'• `{name}` ({origin}): adds "{suffix}"{extra}'
 
 
 def style_changed(workspace: str, name: str, what: str) -> str:
@@ -764,8 +764,7 @@ def style_not_found(name: str) -> str:
 
 
 STYLE_NEEDS_SUFFIX = (
-    "A style needs words to add to prompts: `admin style add NAME words… [--ar W:H] [--res 2K] "
-    "[--model 4.5]`."
+    "A style needs words to add to prompts: `admin style add NAME WORDS [--ar W:H] [--res 2K] [--model 4.5]`."
 )
 STYLE_ONLY_DEFAULTS = "A style keeps words and, optionally, --ar, --res and --model; nothing else."
 
@@ -774,8 +773,8 @@ def style_help(prefix: str) -> str:
     return (
         "Style commands (admins):\n"
         f"`{prefix} style list`\n"
-        f"`{prefix} style add NAME words… [--ar W:H] [--res 2K|3K|4K] [--model 5.0-lite|4.5]`\n"
-        f"`{prefix} style change NAME [words…] [--ar W:H] [--res …] [--model …]`\n"
+        f"`{prefix} style add NAME WORDS [--ar W:H] [--res 2K|3K|4K] [--model 5.0-lite|4.5]`\n"
+        f"`{prefix} style change NAME [WORDS] [--ar W:H] [--res …] [--model …]`\n"
         f"`{prefix} style remove NAME` (a server's own style; a hidden built-in comes back)\n"
         f"`{prefix} style hide NAME` (hide a built-in style here)"
     )
@@ -801,7 +800,7 @@ def cast_missing(name: str, server: bool) -> str:
 def cast_full(limit: int, server: bool) -> str:
     whose = "This server's cast" if server else "Your cast"
     return (
-        f"{whose} is full ({limit} images, SEEDBOT_CAST_LIMIT). Remove one with `cast remove NAME` "
+        f"{whose} is full ({plural(limit, 'image')}, SEEDBOT_CAST_LIMIT). Remove one with `cast remove NAME` "
         "first. Nothing was saved."
     )
 

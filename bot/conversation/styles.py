@@ -75,7 +75,7 @@ class Styles:
     # -- admins ----------------------------------------------------------------------------------
 
     async def command(self, actor: str, workspace: str, text: str, prefix: str = "admin") -> str:
-        """`list`, `add NAME words… [--ar] [--res] [--model]`, `change NAME …`, `remove NAME`,
+        """`list`, `add NAME WORDS [--ar] [--res] [--model]`, `change NAME ...`, `remove NAME`,
         `hide NAME`: the same words on every surface and the CLI."""
         verb, _, rest = text.strip().partition(" ")
         verb = verb.lower()
@@ -155,7 +155,7 @@ class Styles:
         )
         await self.ledger.put_style(workspace, row)
         style = _style(row)
-        detail = f"{key}: …, {row.suffix} {style.defaults_text()}".strip()
+        detail = f"{key}: {row.suffix} {style.defaults_text()}".strip()
         await self.ledger.record_audit(actor, "style.change" if change else "style.add", workspace, detail)
         return messages.style_changed(workspace, key, "changed" if change else "added")
 
