@@ -34,6 +34,7 @@ from bot.conversation.surface import Arrived, Reply, ResumedReplies, Shown
 from bot.conversation.turns import (
     Ask,
     Attachments,
+    CastCommand,
     Delete,
     Edit,
     Help,
@@ -51,7 +52,7 @@ from bot.errors import InvalidImage, InvalidRequest, LeaseLost, SeedbotError
 from bot.ledger.base import Ledger
 from bot.request.flags import FLAG_HELP, ParsedText, parse_text
 from bot.request.models import GeneratedImage, GenerationResult, ImageInput, Job, JobStatus, Requester
-from bot.request.styles import styled_prompt
+from bot.request.styles import check_name, styled_prompt
 from bot.request.validation import MAX_REFERENCES
 
 __all__ = ["Conversation", "Surface"]
@@ -149,6 +150,8 @@ class Conversation:
                     await self._cast_words(who, action.text, reply, action.attachments, edit=action)
                     return
                 await self._edit(who, action, reply)
+            case CastCommand():
+                await self._cast_command(who, action, reply)
             case Reroll():
                 parent = await self._buildable(who, action.job_id)
                 await self._run(who, reply, await compose.reroll(self.ledger, parent))
@@ -227,12 +230,28 @@ class Conversation:
         edit: Edit | None = None,
     ) -> None:
         verb, name, server, pick = Cast.parse(text)
+        command = CastCommand(verb, name, server, attachments, pick=pick)
+        await self._cast_command(who, command, reply, quoted=quoted, edit=edit)
+
+    async def _cast_command(
+        self,
+        who: Requester,
+        command: CastCommand,
+        reply: Reply,
+        *,
+        quoted: Attachments | None = None,
+        edit: Edit | None = None,
+    ) -> None:
+        verb, name, server = command.verb.lower(), command.name, command.server
         if verb in ("list", "ls", "show"):
             await reply.say(await self.cast.listing(who, server=server))
         elif verb in ("remove", "delete", "rm") and name:
             await reply.say(await self.cast.remove(who, name, server=server))
         elif verb in ("save", "add") and name:
-            image = await self._cast_image(who, pick, attachments, quoted, edit)
+            check_name(name, "cast")  # before any download
+            if edit is None and command.result is not None:
+                edit = Edit(command.result, "")
+            image = await self._cast_image(who, command.pick, command.attachments, quoted, edit)
             await reply.say(await self.cast.save(who, name, image, server=server))
         else:
             await reply.say(messages.cast_help())

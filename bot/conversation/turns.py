@@ -17,6 +17,7 @@ __all__ = [
     "Action",
     "Ask",
     "Attachments",
+    "CastCommand",
     "Delete",
     "Edit",
     "Help",
@@ -142,7 +143,20 @@ class History:
     link: Callable[[Job], Awaitable[str | None]] | None = None
 
 
-Action = Ask | Edit | Reroll | Variations | Delete | Info | Usage | Help | History
+@dataclass(frozen=True, slots=True)
+class CastCommand:
+    """The saved cast: `save` an image under a name (an attachment, or a result's image: `pick`
+    one of a batch), `list`, `remove`; `server`: the workspace's cast (admins change it)."""
+
+    verb: str  # "save" | "list" | "remove"
+    name: str = ""
+    server: bool = False
+    attachments: Attachments = field(default_factory=NoAttachments)
+    result: ResultRef | None = None
+    pick: int | None = None
+
+
+Action = Ask | Edit | Reroll | Variations | Delete | Info | Usage | Help | History | CastCommand
 
 
 @dataclass(frozen=True, slots=True)
