@@ -36,28 +36,54 @@ class Cast:
         workspace = workspace_key(who)
         if workspace is None:
             raise InvalidRequest(messages.NEEDS_WORKSPACE)
-        return f"workspace:{workspace}"
+        return self.server_owner(workspace)
 
     async def save(self, who: Requester, name: str, image: ImageInput, *, server: bool = False) -> str:
-        key = check_name(name, "cast")
         owner = self._owner(who, server, change=True)
-        if not await self.ledger.save_cast(owner, key, image, self.limit):
-            raise InvalidRequest(messages.cast_full(self.limit, server))
-        count = len(await self.ledger.cast(owner))
-        return messages.cast_saved(key, server, count, self.limit)
+        said = await self.keep(owner, name, image, server=server)
+        if server:  # an admin change, recorded like the others
+            await self.ledger.record_audit(
+                who.key, "cast.save", _workspace_of(owner), check_name(name, "cast")
+            )
+        return said
 
     async def remove(self, who: Requester, name: str, *, server: bool = False) -> str:
-        key = check_name(name, "cast")
-        if not await self.ledger.remove_cast(self._owner(who, server, change=True), key):
-            raise InvalidRequest(messages.cast_missing(key, server))
-        return messages.cast_removed(key, server)
+        owner = self._owner(who, server, change=True)
+        said = await self.forget(owner, name, server=server)
+        if server:
+            await self.ledger.record_audit(
+                who.key, "cast.remove", _workspace_of(owner), check_name(name, "cast")
+            )
+        return said
 
     async def entries(self, who: Requester, *, server: bool = False) -> list[CastEntry]:
         """The entries with their images (a surface that shows thumbnails)."""
         return await self.ledger.cast(self._owner(who, server))
 
     async def listing(self, who: Requester, *, server: bool = False) -> str:
-        entries = await self.entries(who, server=server)
+        return await self.listing_of(self._owner(who, server), server=server)
+
+    # -- by owner ("discord:1", "workspace:discord:9"): the checks above done, or the CLI's -------
+
+    @staticmethod
+    def server_owner(workspace: str) -> str:
+        return f"workspace:{workspace}"
+
+    async def keep(self, owner: str, name: str, image: ImageInput, *, server: bool = False) -> str:
+        key = check_name(name, "cast")
+        if not await self.ledger.save_cast(owner, key, image, self.limit):
+            raise InvalidRequest(messages.cast_full(self.limit, server))
+        count = len(await self.ledger.cast(owner))
+        return messages.cast_saved(key, server, count, self.limit)
+
+    async def forget(self, owner: str, name: str, *, server: bool = False) -> str:
+        key = check_name(name, "cast")
+        if not await self.ledger.remove_cast(owner, key):
+            raise InvalidRequest(messages.cast_missing(key, server))
+        return messages.cast_removed(key, server)
+
+    async def listing_of(self, owner: str, *, server: bool = False) -> str:
+        entries = await self.ledger.cast(owner)
         if not entries:
             return messages.SERVER_CAST_EMPTY if server else messages.CAST_EMPTY
         title = "This server's cast" if server else f"Your cast ({len(entries)} of {self.limit})"
@@ -112,6 +138,10 @@ class Cast:
         if len(words) > 3:
             raise InvalidRequest(messages.cast_help())
         return verb, name, server, pick
+
+
+def _workspace_of(owner: str) -> str:
+    return owner.removeprefix("workspace:")
 
 
 def is_cast_command(text: str) -> bool:
