@@ -26,7 +26,9 @@ def test_save_a_result_to_the_cast_then_use_it_with_a_style(page: Page) -> None:
     page.click("#show-cast")
     card = page.locator("#cast-gallery .card[data-name=lamp]")
     expect(card).to_be_visible()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=card.locator("img").element_handle())
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=card.locator("img").element_handle()
+    )
     page.locator("#cast .close").click()
 
     page.select_option("#style", "watercolor")
