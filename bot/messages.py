@@ -704,6 +704,9 @@ def web_body_too_large(limit: int, each: int, most: int) -> str:
 # -- style presets and the saved cast (bot/conversation/styles.py, cast.py) ---------------------
 
 OPTION_STYLE = "A style preset of this server (its prompt suffix and defaults)"
+OPTION_NO_STYLE = "No style"
+LABEL_STYLE = "Style"
+LABEL_CAST = "Saved cast images (names)"
 OPTION_REF = "Saved cast images to use as references, by name (comma-separated)"
 COMMAND_CAST = "Your saved cast of reference images"
 OPTION_CAST_NAME = "The name to keep it under (use it later with --ref NAME)"
