@@ -648,7 +648,8 @@ def admin_help(prefix: str) -> str:
         f"`{prefix} quota grant @user N` (extra images today)\n"
         f"`{prefix} settings` (show) / `{prefix} settings KEY VALUE` "
         "(model, resolution, watermark, format, channels, pool, max_batch; 'none' clears)\n"
-        f"`{prefix} stats`"
+        f"`{prefix} stats`\n"
+        f"`{prefix} style list|add|change|remove|hide ...` (style presets: `{prefix} style` for more)"
     )
 
 

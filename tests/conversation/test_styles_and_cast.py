@@ -154,3 +154,16 @@ async def test_the_cast_cap_and_a_missing_name_are_refused_before_anything_is_sp
     assert stack.providers.state("novita").submissions == 0
     assert "Removed 'mia'" in (await driver.ask("cast remove mia")).text
     assert (await driver.ask("cast list")).text == messages.CAST_EMPTY
+
+
+async def test_seedreams_reference_limits_hold_with_cast_images(
+    surface: tuple[Driver, Core], stack: Stack
+) -> None:
+    driver, bot = surface
+    assert "Saved as 'mia'" in (await driver.ask("cast save mia", files=[("mia.png", png())])).text
+    crowded = await driver.ask("a crowd --ref mia --n 15")  # 1 reference + 15 images > 15
+    assert crowded.result is None and messages.NOT_CHARGED in crowded.text, crowded.text
+    many = await driver.ask("a crowd " + " ".join(["--ref mia"] * 15))
+    assert many.text.startswith(messages.too_many_references(15, 14)), many.text
+    assert await bot.jobs(driver.key(0)) == []
+    assert stack.providers.state("novita").submissions == 0
