@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     lease_ttl: float = Field(30.0, gt=0, validation_alias=_env("SEEDBOT_LEASE_TTL"))
     # Days a job's reference and result images are kept for edits and re-rolls; 0 keeps them.
     image_retention_days: int = Field(30, ge=0, validation_alias=_env("SEEDBOT_IMAGE_RETENTION_DAYS"))
+    # Images one person (or one server's cast) may keep under names for --ref.
+    cast_limit: int = Field(30, ge=0, validation_alias=_env("SEEDBOT_CAST_LIMIT"))
     # Seconds the offline demo provider takes per request, reporting progress as it goes. None:
     # 0, except in the playground (`seedbot run` with no chat platform), where it is ~3 s.
     demo_latency: float | None = Field(None, ge=0, le=600, validation_alias=_env("SEEDBOT_DEMO_LATENCY"))

@@ -569,11 +569,13 @@ def lineage(
     charged: int,
     status: str,
     made_from: str | None = None,
+    style: str | None = None,
 ) -> str:
     refs = "; ".join(references) if references else "none"
     lines = [
         f"Job {job_id} ({kind}, {status})",
         f"Prompt: {prompt}",
+        *([lineage_style(style)] if style else []),
         f"References: {refs}",
         made_from or (f"Made from: job {parent}" if parent else "Made from: a new prompt"),
         f"Model: {model} · Provider: {provider or 'none'} · Size: {size}",
@@ -647,7 +649,8 @@ def admin_help(prefix: str) -> str:
         f"`{prefix} quota grant @user N` (extra images today)\n"
         f"`{prefix} settings` (show) / `{prefix} settings KEY VALUE` "
         "(model, resolution, watermark, format, channels, pool, max_batch; 'none' clears)\n"
-        f"`{prefix} stats`"
+        f"`{prefix} stats`\n"
+        f"`{prefix} style list|add|change|remove|hide ...` (style presets: `{prefix} style` for more)"
     )
 
 
@@ -745,3 +748,140 @@ def cancelled(by_owner: bool) -> str:
 def cancel_done(job_id: str) -> str:
     """To the person who pressed Cancel."""
     return f"Cancelled job {job_id}. Nobody was charged for it."
+
+
+# -- style presets and the saved cast (bot/conversation/styles.py, cast.py) ---------------------
+
+OPTION_STYLE = "A style preset of this server (its prompt suffix and defaults)"
+OPTION_NO_STYLE = "No style"
+LABEL_STYLE = "Style"
+LABEL_CAST = "Saved cast images (names)"
+OPTION_REF = "Saved cast images to use as references, by name (comma-separated)"
+COMMAND_CAST = "Your saved cast of reference images"
+OPTION_CAST_NAME = "The name to keep it under (use it later with --ref NAME)"
+OPTION_CAST_IMAGE = "The image to save"
+OPTION_CAST_SERVER = "The server's cast instead of yours (admins)"
+OPTION_STYLE_SUFFIX = "Words added to the end of every prompt in this style"
+NO_STYLES = "There are no styles here yet. Admins add them with `admin style add NAME WORDS`."
+CAST_EMPTY = (
+    "Your cast is empty. Save an image with `cast save NAME` on an attached image, or in a reply "
+    "to one of my results (`cast save NAME #2` picks image 2)."
+)
+SERVER_CAST_EMPTY = "This server's cast is empty."
+CAST_NEEDS_IMAGE = (
+    "Attach the image to save (or reply to one of my results, with #N to pick one of a batch). "
+    "Nothing was saved."
+)
+CAST_ONE_IMAGE = "Save one image at a time: pick it with #N. Nothing was saved."
+
+
+def name_hint(what: str, name: str) -> str:
+    return (
+        f"'{name}' doesn't work as a {what} name: use 1 to 32 letters, digits, '-' or '_', "
+        f"starting with a letter or digit. {NOT_CHARGED}"
+    )
+
+
+def _close(names: list[str]) -> str:
+    return f" Did you mean {' or '.join(repr(n) for n in names)}?" if names else ""
+
+
+def unknown_style(name: str, close: list[str], known: list[str]) -> str:
+    listed = f" Styles here: {', '.join(known)}." if known and not close else ""
+    return f"There is no style '{name}' here.{_close(close)}{listed} {NOT_CHARGED}"
+
+
+def unknown_cast(name: str, close: list[str]) -> str:
+    return (
+        f"There is no '{name}' in your cast or this server's.{_close(close)} "
+        f"`cast list` shows what you saved. {NOT_CHARGED}"
+    )
+
+
+def styles_list(lines: list[str]) -> str:
+    return "Styles (use `--style NAME`):\n" + "\n".join(lines)
+
+
+def style_line(name: str, suffix: str, defaults: str, origin: str) -> str:
+    extra = f" · {defaults}" if defaults else ""
+    return f'• `{name}` ({origin}): adds "{suffix}"{extra}'
+
+
+def style_changed(workspace: str, name: str, what: str) -> str:
+    return f"Style '{name}' {what} for {workspace}. Every change is recorded."
+
+
+def style_not_found(name: str) -> str:
+    return f"There is no style '{name}' of this server's to change or remove."
+
+
+STYLE_NEEDS_SUFFIX = (
+    "A style needs words to add to prompts: `admin style add NAME WORDS [--ar W:H] [--res 2K] [--model 4.5]`."
+)
+STYLE_ONLY_DEFAULTS = "A style keeps words and, optionally, --ar, --res and --model; nothing else."
+
+
+def style_help(prefix: str) -> str:
+    return (
+        "Style commands (admins):\n"
+        f"`{prefix} style list`\n"
+        f"`{prefix} style add NAME WORDS [--ar W:H] [--res 2K|3K|4K] [--model 5.0-lite|4.5]`\n"
+        f"`{prefix} style change NAME [WORDS] [--ar W:H] [--res …] [--model …]`\n"
+        f"`{prefix} style remove NAME` (a server's own style; a hidden built-in comes back)\n"
+        f"`{prefix} style hide NAME` (hide a built-in style here)"
+    )
+
+
+def cast_saved(name: str, server: bool, count: int, limit: int) -> str:
+    where = "this server's cast" if server else "your cast"
+    return f"Saved as '{name}' in {where} ({count} of {limit}). Use it with `--ref {name}`."
+
+
+def _whose_cast(server: bool) -> str:
+    return "this server's cast" if server else "your cast"
+
+
+def cast_removed(name: str, server: bool) -> str:
+    return f"Removed '{name}' from {_whose_cast(server)}."
+
+
+def cast_missing(name: str, server: bool) -> str:
+    return f"There is no '{name}' in {_whose_cast(server)}."
+
+
+def cast_full(limit: int, server: bool) -> str:
+    whose = "This server's cast" if server else "Your cast"
+    return (
+        f"{whose} is full ({plural(limit, 'image')}, SEEDBOT_CAST_LIMIT). Remove one with `cast remove NAME` "
+        "first. Nothing was saved."
+    )
+
+
+def cast_list(title: str, lines: list[str]) -> str:
+    return f"{title} (use `--ref NAME`):\n" + "\n".join(lines)
+
+
+def cast_line(name: str, width: int, height: int, label: str) -> str:
+    source = f", from {label}" if label else ""
+    return f"• `{name}`: {width}x{height}{source}"
+
+
+def reference_cast(n: int, name: str) -> str:
+    return f'image {n}: cast "{name}"'
+
+
+def cast_label(name: str) -> str:
+    return f'cast "{name}"'
+
+
+def cast_help() -> str:
+    return (
+        "Cast commands:\n"
+        "`cast list` · `cast save NAME` (with an attached image, or replying to a result: "
+        "`cast save NAME #2`) · `cast remove NAME` · add `--server` for the server's cast (admins "
+        "save and remove). Use saved images with `--ref NAME` (several allowed)."
+    )
+
+
+def lineage_style(name: str) -> str:
+    return f"Style: {name}"

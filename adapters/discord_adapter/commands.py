@@ -9,6 +9,9 @@
     /seedbot quota show|set|grant|reset|block|unblock user:@someone ...   (admins)
     /seedbot settings show | /seedbot settings set setting:pool value:50  (admins)
     /seedbot stats                                                        (admins)
+    /seedbot style list | add | change | remove | hide                    (admins)
+    /cast save name:mia image:<mia.png> | /cast list | /cast remove name:mia
+    /imagine prompt:… style:anime ref:mia,hat      (both autocompleted)
 
 Admin commands are visible to everyone (SEEDBOT_ADMINS need not have Manage Server) and
 checked when used: Manage Server in that server, or SEEDBOT_ADMINS.
@@ -28,10 +31,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from adapters.discord_adapter.surface import DiscordSurface
+from adapters.discord_adapter.surface import DiscordSurface, interaction_requester
 from bot import messages
 from bot.conversation.community import SETTING_KEYS
-from bot.conversation.turns import Options
+from bot.conversation.turns import CastCommand, Options
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
 from bot.request.validation import MAX_OUTPUTS, MODELS, get_model
@@ -68,6 +71,13 @@ class ImageCommands(commands.Cog):
     )
     quota = app_commands.Group(name="quota", description=messages.COMMAND_ADMIN, parent=admin)
     server = app_commands.Group(name="settings", description=messages.COMMAND_ADMIN, parent=admin)
+    styles = app_commands.Group(name="style", description=messages.COMMAND_ADMIN, parent=admin)
+    cast = app_commands.Group(
+        name="cast",
+        description=messages.COMMAND_CAST,
+        allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True),
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+    )
 
     def __init__(self, bot: commands.Bot, studio: DiscordSurface) -> None:
         self.bot = bot
@@ -99,6 +109,8 @@ class ImageCommands(commands.Cog):
         model=messages.OPTION_MODEL,
         output_format=messages.OPTION_FORMAT,
         watermark=messages.OPTION_WATERMARK,
+        style=messages.OPTION_STYLE,
+        ref=messages.OPTION_REF,
     )
     @app_commands.rename(output_format="format")
     @app_commands.choices(aspect=_ASPECT_CHOICES, model=_MODEL_CHOICES, output_format=_FORMAT_CHOICES)
@@ -118,9 +130,36 @@ class ImageCommands(commands.Cog):
         model: str | None = None,
         output_format: str | None = None,
         watermark: bool | None = None,
+        style: app_commands.Range[str, 1, 32] | None = None,
+        ref: app_commands.Range[str, 1, 500] | None = None,
     ) -> None:
-        options = Options(aspect, resolution, count, model, output_format, watermark)
+        refs = tuple(n.strip() for n in (ref or "").split(",") if n.strip())
+        options = Options(aspect, resolution, count, model, output_format, watermark, style=style, refs=refs)
         await self.studio.imagine(interaction, prompt, _attachments(image, image2, image3, image4), options)
+
+    @imagine.autocomplete("style")
+    async def style_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The styles of this server (and the built-ins it has not hidden)."""
+        names = await self.studio.conversation.styles.names(interaction_requester(interaction))
+        typed = current.strip().lower()
+        return [app_commands.Choice(name=n, value=n) for n in names if typed in n][:25]
+
+    @imagine.autocomplete("ref")
+    async def ref_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Cast names (own, then the server's), completing the last of a comma-separated list."""
+        names = await self.studio.conversation.cast.names(interaction_requester(interaction))
+        done, _, typed = current.rpartition(",")
+        chosen = {n.strip() for n in done.split(",")}
+        prefix = f"{done}," if done else ""
+        return [
+            app_commands.Choice(name=f"{prefix}{n}", value=f"{prefix}{n}")
+            for n in names
+            if typed.strip().lower() in n and n not in chosen
+        ][:25]
 
     @imagine.autocomplete("resolution")
     async def resolution_choices(
@@ -270,3 +309,119 @@ class ImageCommands(commands.Cog):
     @admin.command(name="stats", description=messages.COMMAND_ADMIN)
     async def stats(self, interaction: discord.Interaction[Any]) -> None:
         await self.studio.admin(interaction, "stats", self.studio.conversation.admin.stats)
+
+    # -- /seedbot style (admins) ----------------------------------------------------------------
+
+    @styles.command(name="list", description=messages.COMMAND_ADMIN)
+    async def style_list(self, interaction: discord.Interaction[Any]) -> None:
+        await self.studio.admin(interaction, "style list", self.studio.conversation.admin.style_list)
+
+    async def _style_put(
+        self,
+        interaction: discord.Interaction[Any],
+        name: str,
+        suffix: str | None,
+        aspect: str | None,
+        resolution: str | None,
+        model: str | None,
+        *,
+        change: bool,
+    ) -> None:
+        admin = self.studio.conversation.admin
+        await self.studio.admin(
+            interaction,
+            "style change" if change else "style add",
+            lambda who: admin.style_put(
+                who, name, suffix or "", change=change, aspect=aspect, resolution=resolution, model=model
+            ),
+        )
+
+    @styles.command(name="add", description=messages.COMMAND_ADMIN)
+    @app_commands.describe(
+        suffix=messages.OPTION_STYLE_SUFFIX,
+        aspect=messages.OPTION_ASPECT,
+        resolution=messages.OPTION_RESOLUTION,
+        model=messages.OPTION_MODEL,
+    )
+    @app_commands.choices(aspect=_ASPECT_CHOICES, model=_MODEL_CHOICES)
+    async def style_add(
+        self,
+        interaction: discord.Interaction[Any],
+        name: app_commands.Range[str, 1, 32],
+        suffix: app_commands.Range[str, 1, 1000],
+        aspect: str | None = None,
+        resolution: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        await self._style_put(interaction, name, suffix, aspect, resolution, model, change=False)
+
+    @styles.command(name="change", description=messages.COMMAND_ADMIN)
+    @app_commands.describe(
+        suffix=messages.OPTION_STYLE_SUFFIX,
+        aspect=messages.OPTION_ASPECT,
+        resolution=messages.OPTION_RESOLUTION,
+        model=messages.OPTION_MODEL,
+    )
+    @app_commands.choices(aspect=_ASPECT_CHOICES, model=_MODEL_CHOICES)
+    async def style_change(
+        self,
+        interaction: discord.Interaction[Any],
+        name: app_commands.Range[str, 1, 32],
+        suffix: app_commands.Range[str, 1, 1000] | None = None,
+        aspect: str | None = None,
+        resolution: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        await self._style_put(interaction, name, suffix, aspect, resolution, model, change=True)
+
+    @styles.command(name="remove", description=messages.COMMAND_ADMIN)
+    async def style_remove(
+        self, interaction: discord.Interaction[Any], name: app_commands.Range[str, 1, 32]
+    ) -> None:
+        admin = self.studio.conversation.admin
+        await self.studio.admin(interaction, "style remove", lambda who: admin.style_remove(who, name))
+
+    @styles.command(name="hide", description=messages.COMMAND_ADMIN)
+    async def style_hide(
+        self, interaction: discord.Interaction[Any], name: app_commands.Range[str, 1, 32]
+    ) -> None:
+        admin = self.studio.conversation.admin
+        await self.studio.admin(interaction, "style hide", lambda who: admin.style_hide(who, name))
+
+    # -- /cast ----------------------------------------------------------------------------------
+
+    @cast.command(name="save", description=messages.COMMAND_CAST)
+    @app_commands.describe(
+        name=messages.OPTION_CAST_NAME, image=messages.OPTION_CAST_IMAGE, server=messages.OPTION_CAST_SERVER
+    )
+    async def cast_save(
+        self,
+        interaction: discord.Interaction[Any],
+        name: app_commands.Range[str, 1, 32],
+        image: discord.Attachment,
+        server: bool = False,
+    ) -> None:
+        command = CastCommand("save", name, server, self.studio.attachments([image]))
+        await self.studio.private(interaction, command, "/cast save")
+
+    @cast.command(name="list", description=messages.COMMAND_CAST)
+    @app_commands.describe(server=messages.OPTION_CAST_SERVER)
+    async def cast_list(self, interaction: discord.Interaction[Any], server: bool = False) -> None:
+        await self.studio.answer(interaction, CastCommand("list", server=server), "/cast list")
+
+    @cast.command(name="remove", description=messages.COMMAND_CAST)
+    @app_commands.describe(name=messages.OPTION_CAST_NAME, server=messages.OPTION_CAST_SERVER)
+    async def cast_remove(
+        self,
+        interaction: discord.Interaction[Any],
+        name: app_commands.Range[str, 1, 32],
+        server: bool = False,
+    ) -> None:
+        await self.studio.answer(interaction, CastCommand("remove", name, server), "/cast remove")
+
+    @cast_remove.autocomplete("name")
+    async def cast_names(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        names = await self.studio.conversation.cast.names(interaction_requester(interaction))
+        return [app_commands.Choice(name=n, value=n) for n in names if current.strip().lower() in n][:25]

@@ -194,6 +194,12 @@ class DiscordSurface:
     async def usage(self, interaction: discord.Interaction[Any]) -> None:
         await self.answer(interaction, Usage(), "/usage")
 
+    async def private(self, interaction: discord.Interaction[Any], action: Action, what: str) -> None:
+        """A turn answered privately that may download first (/cast save): deferred at once."""
+        anchor = await self._accept(interaction, ephemeral=True)
+        if anchor is not None:
+            await self._run(Turn(interaction_requester(interaction), action, what), anchor)
+
     async def history(self, interaction: discord.Interaction[Any]) -> None:
         await self.answer(interaction, History(link=_link), "/history")
 

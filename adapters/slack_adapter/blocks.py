@@ -10,6 +10,7 @@ text 3000 characters, a header's 150, a button's 75, an option's 75, a modal tit
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +31,10 @@ __all__ = [
     "PROMPT_ASPECT",
     "PROMPT_BLOCK",
     "PROMPT_CALLBACK",
+    "PROMPT_CAST",
     "PROMPT_COUNT",
     "PROMPT_MODEL",
+    "PROMPT_STYLE",
     "SELECT_ACTION",
     "HomeResult",
     "edit_modal",
@@ -60,6 +63,8 @@ PROMPT_BLOCK = "prompt"  # its prompt field (action EDIT_ACTION, as in the Edit 
 PROMPT_ASPECT = "aspect"
 PROMPT_COUNT = "count"
 PROMPT_MODEL = "model"
+PROMPT_STYLE = "style"
+PROMPT_CAST = "cast"  # a text field: saved cast names, comma-separated
 SELECT_ACTION = "choice"
 DEFAULT = "default"  # a select's "use the workspace default" option
 
@@ -229,9 +234,26 @@ def _select(block_id: str, label: str, options: list[dict[str, Any]]) -> dict[st
     }
 
 
-def prompt_modal() -> dict[str, Any]:
-    """The Home tab's form: a prompt and the options of /imagine; the result comes by DM."""
+def prompt_modal(styles: Sequence[str] = ()) -> dict[str, Any]:
+    """The Home tab's form: a prompt and the options of /imagine (the workspace's `styles` and
+    saved cast names too); the result comes by DM."""
     default = _option(messages.OPTION_DEFAULT, DEFAULT)
+    extra: list[dict[str, Any]] = []
+    if styles:  # a select holds at most 100 options
+        none = _option(messages.OPTION_NO_STYLE, DEFAULT)
+        extra.append(
+            _select(PROMPT_STYLE, messages.LABEL_STYLE, [none, *(_option(n, n) for n in styles[:99])])
+        )
+    extra.append(
+        {
+            "type": "input",
+            "block_id": PROMPT_CAST,
+            "optional": True,
+            "label": _plain(messages.LABEL_CAST, 2000),
+            "hint": _plain(messages.OPTION_REF, 2000),
+            "element": {"type": "plain_text_input", "action_id": EDIT_ACTION, "max_length": 500},
+        }
+    )
     return {
         "type": "modal",
         "callback_id": PROMPT_CALLBACK,
@@ -257,5 +279,6 @@ def prompt_modal() -> dict[str, Any]:
                 messages.LABEL_MODEL,
                 [default, *(_option(spec.name, key) for key, spec in MODELS.items())],
             ),
+            *extra,
         ],
     }

@@ -7,6 +7,7 @@
     /imagine admin quota grant @user N                extra images today
     /imagine admin settings [KEY VALUE]               show, or change one setting
     /imagine admin stats
+    /imagine admin style list|add|change|remove|hide ...   style presets
 
 Admins are the SEEDBOT_ADMINS entries (slack:<team>:<user>): Slack gives apps no reliable
 "workspace admin" flag for the person typing, so nothing else counts. Everything is answered

@@ -280,9 +280,10 @@ class SlackHandlers:
                 found.setdefault(match.group(1), str(info["id"]))
         return found
 
-    async def open_prompt(self, trigger_id: str, user: str) -> None:
+    async def open_prompt(self, trigger_id: str, user: str, team_id: str = "") -> None:
+        styles = await self.conversation.styles.names(requester_for(team_id, user)) if team_id else []
         try:
-            await self.client.views_open(trigger_id=trigger_id, view=blocks.prompt_modal())
+            await self.client.views_open(trigger_id=trigger_id, view=blocks.prompt_modal(styles))
         except SlackApiError as exc:
             log.warning("slack: could not open the prompt form for %s: %s", user, exc.response.get("error"))
 

@@ -55,6 +55,11 @@ def _chosen(values: dict[str, Any], block_id: str) -> str | None:
     return str(value) if value and value != blocks.DEFAULT else None
 
 
+def _typed(values: dict[str, Any], block_id: str) -> str:
+    """A text field's value in a submitted view ("" when left empty)."""
+    return str(((values.get(block_id) or {}).get(blocks.EDIT_ACTION) or {}).get("value") or "")
+
+
 def _prompt_problem(prompt: str) -> str | None:
     """What to show under a form's prompt field (the form stays open), or None."""
     if not prompt.strip():
@@ -124,10 +129,11 @@ def register_listeners(
         job_id = str(view.get("private_metadata") or "")
         tasks.spawn(handlers.edit_submitted(job_id, prompt, user, _team(context, body)), name="edit modal")
 
-    async def on_home_new(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def on_home_new(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
         user = str((body.get("user") or {}).get("id", ""))
-        tasks.spawn(handlers.open_prompt(str(body.get("trigger_id", "")), user), name="prompt form")
+        trigger = str(body.get("trigger_id", ""))
+        tasks.spawn(handlers.open_prompt(trigger, user, _team(context, body)), name="prompt form")
 
     async def on_prompt_submitted(
         ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
@@ -146,6 +152,8 @@ def register_listeners(
             aspect=_chosen(values, blocks.PROMPT_ASPECT),
             count=int(count) if count and count.isdigit() else None,
             model=_chosen(values, blocks.PROMPT_MODEL),
+            style=_chosen(values, blocks.PROMPT_STYLE),
+            refs=tuple(n.strip() for n in _typed(values, blocks.PROMPT_CAST).split(",") if n.strip()),
         )
         user = str((body.get("user") or {}).get("id", ""))
         tasks.spawn(

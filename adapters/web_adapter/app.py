@@ -9,10 +9,13 @@
     POST /api/threads/{thread}/reply        multipart: text, files[, job] -> an edit in the thread
     POST /api/threads/{thread}/hide         the thread leaves the page (its jobs stay in history)
     POST /api/jobs/{job}/{action}[?pick=N]  reroll, variations, delete, info, upscale (image N), cancel
+    POST /api/jobs/{job}/cast               form: name, n -> image n saved in the cast
+    GET  /api/cast, POST /api/cast/{name}/remove   the saved cast (names, thumbnails)
     GET  /api/usage, /api/help              the core's answers, as text
     GET  /api/history                       the gallery: the newest jobs and their images
     GET  /media/results/{job}/{n}[/thumb]   a result image (the original, or a thumbnail)
     GET  /media/uploads/{id}[/thumb]        a reference image that passed the checks
+    GET  /media/cast/{name}[/thumb]         a saved cast image
 
 Every route is behind security.Guard (sessions, CSRF, loopback Host, headers); request bodies
 stop at uploads.MAX_BODY (client_max_size).
@@ -21,6 +24,7 @@ stop at uploads.MAX_BODY (client_max_size).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,7 @@ from adapters.web_adapter.store import Stored, thumbnail
 from adapters.web_adapter.surface import BUTTONS, WebSurface
 from adapters.web_adapter.uploads import MAX_BODY, Form, read_form
 from bot import messages
+from bot.conversation.turns import CastCommand, ResultRef
 from bot.errors import SeedbotError
 from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS, REFERENCE_MAX_BYTES
 
@@ -49,6 +54,7 @@ HEARTBEAT = 15.0  # seconds between keep-alive comments on an idle event stream
 _SERVED_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})
 _JOB = r"{job:[0-9a-f]{6,32}}"
 _UPLOAD = r"{upload:u[0-9a-f]{12}}"
+_CAST = r"{name:[a-z0-9][a-z0-9_-]{0,31}}"
 
 SURFACE: web.AppKey[WebSurface] = web.AppKey("surface", WebSurface)
 GUARD: web.AppKey[Guard] = web.AppKey("guard", Guard)
@@ -87,6 +93,7 @@ def _surface(request: web.Request) -> WebSurface:
 
 async def index(request: web.Request) -> web.Response:
     guard = request.app[GUARD]
+    styles, cast = await _surface(request).choices()
     return _render(
         request,
         "index.html",
@@ -98,6 +105,8 @@ async def index(request: web.Request) -> web.Response:
         models=[(key, spec.name) for key, spec in MODELS.items()],
         formats=FORMATS,
         max_outputs=MAX_OUTPUTS,
+        styles=styles,
+        cast=cast,
         max_references=MAX_REFERENCES,
         max_bytes=REFERENCE_MAX_BYTES,
         max_body=request.app[MAX_BODY_KEY],
@@ -200,6 +209,31 @@ async def press(request: web.Request) -> web.Response:
     return web.json_response({"say": said})
 
 
+async def save_to_cast(request: web.Request) -> web.Response:
+    """The Save to cast button under a result's image: name and n (the image) in the form."""
+    form = await request.post()
+    name, n = str(form.get("name") or ""), str(form.get("n") or "")
+    pick = int(n) if n.isdigit() else None
+    command = CastCommand("save", name, result=ResultRef(job_id=request.match_info["job"]), pick=pick)
+    return web.json_response({"say": await _surface(request).cast(command)})
+
+
+async def cast(request: web.Request) -> web.Response:
+    return web.json_response({"entries": await _surface(request).cast_entries()})
+
+
+async def cast_remove(request: web.Request) -> web.Response:
+    said = await _surface(request).cast(CastCommand("remove", request.match_info["name"]))
+    return web.json_response({"say": said})
+
+
+async def cast_image(request: web.Request) -> web.Response:
+    found = await _surface(request).cast_image(request.match_info["name"])
+    # Keyed by content: a name saved again shows its new image, not a cached thumbnail.
+    key = f"c/{hashlib.sha256(found.data).hexdigest()[:24]}" if found else "c/"
+    return await _image(request, key, found)
+
+
 async def timeline(request: web.Request) -> web.Response:
     return web.json_response(_surface(request).timeline.snapshot())
 
@@ -296,7 +330,12 @@ def build_app(surface: WebSurface, guard: Guard, *, max_body: int = MAX_BODY) ->
     router.add_post("/api/ask", ask)
     router.add_post("/api/threads/{thread:t[0-9a-f]{12}}/reply", reply)
     router.add_post("/api/threads/{thread:t[0-9a-f]{12}}/hide", hide)
+    router.add_post(f"/api/jobs/{_JOB}/cast", save_to_cast)
     router.add_post(f"/api/jobs/{_JOB}/{{action:[a-z]+}}", press)
+    router.add_get("/api/cast", cast)
+    router.add_post(f"/api/cast/{_CAST}/remove", cast_remove)
+    router.add_get(f"/media/cast/{_CAST}", cast_image)
+    router.add_get(f"/media/cast/{_CAST}/{{thumb:thumb}}", cast_image)
     router.add_get("/api/usage", usage)
     router.add_get("/api/help", help_text)
     router.add_get("/api/history", history)

@@ -31,6 +31,7 @@ from bot.conversation.turns import (
     Action,
     Ask,
     Cancel,
+    CastCommand,
     Delete,
     Edit,
     Help,
@@ -76,6 +77,8 @@ def option_chips(options: Options) -> list[str]:
         f"model {options.model}" if options.model else "",
         options.output_format or "",
         {True: "watermark on", False: "watermark off", None: ""}[options.watermark],
+        f"style {options.style}" if options.style else "",
+        f"cast {', '.join(options.refs)}" if options.refs else "",
     ]
     return [c for c in chips if c]
 
@@ -177,6 +180,39 @@ class WebSurface:
         else:  # quick: answered before the response
             await self._handle(Turn(USER, turn, action), WebReply(self.page, thread_id))
         return ""
+
+    # -- the saved cast and styles ----------------------------------------------------------------
+
+    async def cast(self, command: CastCommand) -> str:
+        """Save (from a result: `command.result`, `pick`), list or remove, answered in the response."""
+        answer = Answer()
+        await self.conversation.handle(Turn(USER, command, f"cast {command.verb}"), answer)
+        return answer.text
+
+    async def cast_entries(self) -> list[dict[str, Any]]:
+        """The person's cast for the Cast dialog: names, sizes, where the image came from."""
+        entries = await self.conversation.cast.entries(USER)
+        return [
+            {
+                "name": e.name,
+                "url": f"/media/cast/{e.name}",
+                "thumb": f"/media/cast/{e.name}/thumb",
+                "width": e.image.width,
+                "height": e.image.height,
+                "label": e.image.name,
+            }
+            for e in entries
+        ]
+
+    async def cast_image(self, name: str) -> Stored | None:
+        for entry in await self.conversation.cast.entries(USER):
+            if entry.name == name:
+                return Stored(entry.image.data, entry.image.mime)
+        return None
+
+    async def choices(self) -> tuple[list[str], list[str]]:
+        """The style names and cast names the form offers."""
+        return await self.conversation.styles.names(USER), await self.conversation.cast.names(USER)
 
     # -- answers in the response ------------------------------------------------------------------
 

@@ -149,5 +149,7 @@ async def read_form(request: web.Request) -> Form:
         model=text("model").strip() or None,
         output_format=text("format").strip() or None,
         watermark=_watermark(text("watermark")),
+        style=text("style").strip() or None,
+        refs=tuple(n.strip() for n in text("ref").split(",") if n.strip()),
     )
     return Form(text("text"), options, uploads, text("job").strip())

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from bot import messages
 from bot.conversation.community import Community
 from bot.conversation.policy import Policy
+from bot.conversation.styles import Styles
 from bot.errors import InvalidRequest, SeedbotError
 from bot.request.models import Requester
 from bot.request.workspace import workspace_key
@@ -24,9 +25,10 @@ log = logging.getLogger(__name__)
 
 
 class Admin:
-    def __init__(self, community: Community, policy: Policy) -> None:
+    def __init__(self, community: Community, policy: Policy, styles: Styles | None = None) -> None:
         self.community = community
         self.policy = policy
+        self.styles = styles or Styles(community.ledger)
 
     def _workspace(self, who: Requester) -> str:
         self.policy.may_administer(who)
@@ -92,6 +94,8 @@ class Admin:
         area = words[0].lower() if words else "help"
         if area == "stats":
             return await self.stats(who)
+        if area in ("style", "styles"):
+            return await self.style_command(who, " ".join(words[1:]))
         if area == "settings":
             if len(words) == 1:
                 return await self.settings_show(who)
@@ -113,6 +117,44 @@ class Admin:
                 )
         self.may_manage(who, target_is_member=True)  # the help is for admins too
         return messages.admin_help(prefix)
+
+
+    # -- style presets ---------------------------------------------------------------------------
+
+    async def style_command(self, who: Requester, text: str) -> str:
+        """`list`, `add NAME words…`, `change NAME …`, `remove NAME`, `hide NAME` (typed words)."""
+        return await self.styles.command(who.key, self._workspace(who), text)
+
+    async def style_list(self, who: Requester) -> str:
+        return await self.styles.listing_of(self._workspace(who))
+
+    async def style_put(
+        self,
+        who: Requester,
+        name: str,
+        suffix: str,
+        *,
+        change: bool,
+        aspect: str | None = None,
+        resolution: str | None = None,
+        model: str | None = None,
+    ) -> str:
+        return await self.styles.put(
+            who.key,
+            self._workspace(who),
+            name,
+            suffix,
+            change=change,
+            aspect=aspect,
+            resolution=resolution,
+            model=model,
+        )
+
+    async def style_remove(self, who: Requester, name: str) -> str:
+        return await self.styles.remove(who.key, self._workspace(who), name)
+
+    async def style_hide(self, who: Requester, name: str) -> str:
+        return await self.styles.hide(who.key, self._workspace(who), name)
 
 
 def _limits(words: list[str]) -> dict[str, int]:

@@ -122,6 +122,8 @@ class Community:
         for n, image in enumerate(inputs, start=1):
             if image.source.startswith("result:"):
                 references.append(messages.reference_result(n, image.source.split(":", 1)[1]))
+            elif image.source.startswith("cast:"):
+                references.append(messages.reference_cast(n, image.source.split(":", 1)[1]))
             else:
                 references.append(messages.reference_upload(n, image.name))
         if not inputs and job.request.get("image_count"):
@@ -143,6 +145,7 @@ class Community:
                 if job.kind == "upscale" and job.parent_id and job.request.get("pick")
                 else None
             ),
+            style=job.request.get("style"),
         )
 
     # -- admins: quotas --------------------------------------------------------------------------------

@@ -139,7 +139,13 @@ async def finished(ledger: Ledger, job: Job, timeout: float) -> Job:
 
 
 async def edit(
-    ledger: Ledger, parent: Job, parsed: ParsedText, images: list[ImageInput], *, wait: float = 0.0
+    ledger: Ledger,
+    parent: Job,
+    parsed: ParsedText,
+    images: list[ImageInput],
+    *,
+    wait: float = 0.0,
+    style: object = None,
 ) -> Composed:
     """Edit an earlier result: its images (or the one picked with #N) come first, then new ones.
     A parent still at work (a reply to its status message) is waited for, up to `wait` seconds."""
@@ -163,7 +169,7 @@ async def edit(
         for i, img in enumerate(outputs, start=1)
     ]
     refs = (*named, *images)
-    request = _request(parsed, refs, {"model": parent.model})
+    request = _request(parsed, refs, {"model": parent.model, **({"style": style} if style else {})})
     return Composed(request, JobKind.EDIT, parent_id=parent.id, legend=_legend(refs), pick=parsed.pick)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 from collections.abc import Callable
@@ -27,14 +28,17 @@ from dataclasses import dataclass
 from bot import messages
 from bot.conversation import compose
 from bot.conversation.admin import Admin
+from bot.conversation.cast import Cast, is_cast_command
 from bot.conversation.community import Community
 from bot.conversation.policy import Policy
 from bot.conversation.progress import ProgressRelay
+from bot.conversation.styles import Styles
 from bot.conversation.surface import Arrived, Reply, ResumedReplies, Shown
 from bot.conversation.turns import (
     Ask,
     Attachments,
     Cancel,
+    CastCommand,
     Delete,
     Edit,
     Help,
@@ -52,7 +56,7 @@ from bot.conversation.turns import (
 from bot.engine.pipeline import Delivery, Engine, PlatformHooks, new_job_id
 from bot.errors import InvalidImage, InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
 from bot.ledger.base import Ledger
-from bot.request.flags import FLAG_HELP, parse_text
+from bot.request.flags import FLAG_HELP, ParsedText, parse_text
 from bot.request.models import (
     GeneratedImage,
     GenerationResult,
@@ -62,6 +66,7 @@ from bot.request.models import (
     JobStatus,
     Requester,
 )
+from bot.request.styles import check_name, styled_prompt
 from bot.request.validation import MAX_REFERENCES
 from bot.request.workspace import WorkspacePolicy
 
@@ -94,7 +99,9 @@ class Conversation:
         self.ledger = ledger
         self.community = Community(engine.settings, ledger, engine.workspaces)
         self.policy = Policy(engine.settings)
-        self.admin = Admin(self.community, self.policy)
+        self.styles = Styles(ledger)
+        self.cast = Cast(ledger, self.policy, engine.settings.cast_limit)
+        self.admin = Admin(self.community, self.policy, self.styles)
         self.surfaces: dict[str, Surface] = {}
         # Status messages shown for a request whose job row may not exist yet: a reply to one
         # in that moment waits for the row instead of being told it is not a result.
@@ -148,6 +155,10 @@ class Conversation:
         who, action = turn.who, turn.action
         match action:
             case Ask():
+                if action.commands and await self._words(
+                    who, action.text, reply, action.quoted, action.attachments
+                ):
+                    return
                 if action.commands and not len(action.attachments) and not len(action.quoted):
                     word = action.text.strip().lower()
                     if word in _COMMAND_WORDS:
@@ -155,7 +166,12 @@ class Conversation:
                         return
                 await self._ask(who, action, reply)
             case Edit():
+                if is_cast_command(action.text):
+                    await self._cast_words(who, action.text, reply, action.attachments, edit=action)
+                    return
                 await self._edit(who, action, reply)
+            case CastCommand():
+                await self._cast_command(who, action, reply)
             case Reroll():
                 rules = await self.community.policy_for(who)
                 parent = await self._buildable(who, action.job_id, rules)
@@ -199,19 +215,134 @@ class Conversation:
         """Today's and this month's use, what is left (weighted), resets, the workspace pool."""
         return await self.community.usage_text(who, unlimited=self.policy.is_operator(who))
 
-    def defaults(self, rules: WorkspacePolicy, options: Options) -> dict[str, object]:
-        """The workspace's defaults (under the rules read for this request), then the options
-        picked in the form."""
-        return {**self.engine.workspaces.defaults(rules), **compose.option_fields(options)}
+    def defaults(
+        self, rules: WorkspacePolicy, options: Options, style_fields: dict[str, object] | None = None
+    ) -> dict[str, object]:
+        """The workspace's defaults (under the rules read for this request), then the style's,
+        then the options picked in the form."""
+        return {
+            **self.engine.workspaces.defaults(rules),
+            **(style_fields or {}),
+            **compose.option_fields(options),
+        }
+
+    # -- words typed on any surface: the cast, styles ---------------------------------------------
+
+    async def _words(
+        self, who: Requester, text: str, reply: Reply, quoted: Attachments, attachments: Attachments
+    ) -> bool:
+        """`cast …`, `styles` and `admin style …` typed as the text; False for anything else."""
+        words = text.split()
+        first = words[0].lower() if words else ""
+        if first == "cast":
+            await self._cast_words(who, text, reply, attachments, quoted=quoted)
+            return True
+        if first in ("styles", "style") and len(words) == 1:
+            await reply.say(await self.styles.listing(who))
+            return True
+        if first == "admin" and len(words) > 1 and words[1].lower() in ("style", "styles"):
+            rest = text.split(None, 2)[2] if len(words) > 2 else ""
+            await reply.say(await self.admin.style_command(who, rest))
+            return True
+        return False
+
+    async def _cast_words(
+        self,
+        who: Requester,
+        text: str,
+        reply: Reply,
+        attachments: Attachments,
+        *,
+        quoted: Attachments | None = None,
+        edit: Edit | None = None,
+    ) -> None:
+        verb, name, server, pick = Cast.parse(text)
+        command = CastCommand(verb, name, server, attachments, pick=pick)
+        await self._cast_command(who, command, reply, quoted=quoted, edit=edit)
+
+    async def _cast_command(
+        self,
+        who: Requester,
+        command: CastCommand,
+        reply: Reply,
+        *,
+        quoted: Attachments | None = None,
+        edit: Edit | None = None,
+    ) -> None:
+        verb, name, server = command.verb.lower(), command.name, command.server
+        if verb in ("list", "ls", "show"):
+            await reply.say(await self.cast.listing(who, server=server))
+        elif verb in ("remove", "delete", "rm") and name:
+            await reply.say(await self.cast.remove(who, name, server=server))
+        elif verb in ("save", "add") and name:
+            check_name(name, "cast")  # before any download
+            if edit is None and command.result is not None:
+                edit = Edit(command.result, "")
+            image = await self._cast_image(who, command.pick, command.attachments, quoted, edit)
+            await reply.say(await self.cast.save(who, name, image, server=server))
+        else:
+            await reply.say(messages.cast_help())
+
+    async def _cast_image(
+        self,
+        who: Requester,
+        pick: int | None,
+        attachments: Attachments,
+        quoted: Attachments | None,
+        edit: Edit | None,
+    ) -> ImageInput:
+        """The one image `cast save` keeps: an attachment, or one of a result's (#N)."""
+        images: list[ImageInput] = []
+        if len(attachments):
+            images = await attachments.load()
+        elif quoted is not None and len(quoted):
+            images = await quoted.load()
+        elif edit is not None:
+            parent = await self._target_of(who, edit)
+            if parent is not None:
+                images = [
+                    dataclasses.replace(img, name=f"result {i} of job {parent.id}")
+                    for i, img in enumerate(await self.ledger.job_outputs(parent.id), start=1)
+                ]
+                if not images and parent.images_delivered:
+                    raise InvalidRequest(messages.RESULT_EXPIRED)
+            elif edit.fallback is not None and len(edit.fallback):
+                images = await edit.fallback.load()
+        if not images:
+            raise InvalidRequest(messages.CAST_NEEDS_IMAGE)
+        if pick is not None:
+            if not 1 <= pick <= len(images):
+                raise InvalidRequest(
+                    messages.bad_flag_value(f"#{pick}", str(pick), f"pick 1 to {len(images)}")
+                )
+            return images[pick - 1]
+        if len(images) > 1:
+            raise InvalidRequest(messages.CAST_ONE_IMAGE)
+        return images[0]
 
     # -- composing -------------------------------------------------------------------------------
 
+    async def _styled(
+        self, who: Requester, parsed: ParsedText, options: Options
+    ) -> tuple[ParsedText, dict[str, object]]:
+        """The text with its style's words added, and the style's defaults (none without one)."""
+        name = parsed.style or (options.style or "").strip() or None
+        if name is None:
+            return parsed, {}
+        style = await self.styles.find(who, name)
+        return dataclasses.replace(parsed, prompt=styled_prompt(parsed.prompt, style)), Styles.fields(style)
+
     async def _ask(self, who: Requester, ask: Ask, reply: Reply) -> None:
         parsed = parse_text(ask.text)  # flag errors before any download
+        parsed, style_fields = await self._styled(who, parsed, ask.options)
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
-        defaults = self.defaults(rules, ask.options)
+        defaults = self.defaults(rules, ask.options, style_fields)
+        # Saved cast images first (missing names are refused before any download), then the rest.
+        cast = await self.cast.resolve(
+            who, (*ask.options.refs, *parsed.refs), alongside=len(ask.quoted) + len(ask.attachments)
+        )
         images = await _load(ask.quoted, ask.attachments)
-        await self._run(who, reply, compose.new(parsed, images, defaults), rules)
+        await self._run(who, reply, compose.new(parsed, [*cast, *images], defaults), rules)
 
     async def _edit(self, who: Requester, edit: Edit, reply: Reply) -> None:
         if edit.result != ResultRef() and not len(edit.attachments):  # "cancel", "upscale #2"
@@ -224,6 +355,7 @@ class Conversation:
                 return
         parsed = parse_text(edit.text)  # flag errors before any download
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
+        parsed, style_fields = await self._styled(who, parsed, Options())
         parent = await self._target_of(who, edit)
         if parent is None:
             fallback = edit.fallback or NoAttachments()
@@ -231,15 +363,20 @@ class Conversation:
                 raise InvalidRequest(
                     messages.NO_IMAGES_IN_MESSAGE if edit.fallback is not None else messages.NOT_A_RESULT
                 )
+            cast = await self.cast.resolve(who, parsed.refs, alongside=len(fallback) + len(edit.attachments))
             images = await _load(fallback, edit.attachments)
-            await self._run(who, reply, compose.new(parsed, images, self.defaults(rules, Options())), rules)
+            defaults = self.defaults(rules, Options(), style_fields)
+            await self._run(who, reply, compose.new(parsed, [*cast, *images], defaults), rules)
             return
         if edit.result.job_id is not None:  # a button or modal on the result: its owner's rules
             self.policy.may_build_on(who, parent, rules.buttons)
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING) and edit.result.job_id is None:
             await reply.accepted(messages.WAITING_FOR_PARENT)
-        images = await edit.attachments.load(alongside=0)
-        composed = await compose.edit(self.ledger, parent, parsed, images, wait=self.engine.parent_wait)
+        cast = await self.cast.resolve(who, parsed.refs, alongside=len(edit.attachments))
+        images = [*cast, *await edit.attachments.load(alongside=len(cast))]
+        composed = await compose.edit(
+            self.ledger, parent, parsed, images, wait=self.engine.parent_wait, style=style_fields.get("style")
+        )
         await self._run(who, reply, composed, rules)
 
     async def _upscale(self, who: Requester, upscale: Upscale, reply: Reply) -> None:

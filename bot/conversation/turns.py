@@ -18,6 +18,7 @@ __all__ = [
     "Ask",
     "Attachments",
     "Cancel",
+    "CastCommand",
     "Delete",
     "Edit",
     "Help",
@@ -48,6 +49,8 @@ class Options:
     model: str | None = None
     output_format: str | None = None
     watermark: bool | None = None
+    style: str | None = None  # a style preset's name (a `--style` flag wins)
+    refs: tuple[str, ...] = ()  # saved cast names, before `--ref` flags' and the attachments
 
 
 class Attachments(Protocol):
@@ -157,7 +160,22 @@ class Cancel:
     job: ResultRef
 
 
-Action = Ask | Edit | Reroll | Variations | Delete | Info | Usage | Help | History | Upscale | Cancel
+@dataclass(frozen=True, slots=True)
+class CastCommand:
+    """The saved cast: `save` an image under a name (an attachment, or a result's image: `pick`
+    one of a batch), `list`, `remove`; `server`: the workspace's cast (admins change it)."""
+
+    verb: str  # "save" | "list" | "remove"
+    name: str = ""
+    server: bool = False
+    attachments: Attachments = field(default_factory=NoAttachments)
+    result: ResultRef | None = None
+    pick: int | None = None
+
+
+Action = (
+    Ask | Edit | Reroll | Variations | Delete | Info | Usage | Help | History | Upscale | Cancel | CastCommand
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,12 +19,14 @@ from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 
 __all__ = [
     "AuditEntry",
+    "CastEntry",
     "Ledger",
     "OpenMode",
     "Pool",
     "QuotaStatus",
     "Reservation",
     "StatsRow",
+    "StyleRow",
     "day_key",
     "month_key",
     "newer_schema",
@@ -152,6 +154,28 @@ class StatsRow:
     error_kind: str | None
     jobs: int
     images: int
+
+
+@dataclass(frozen=True, slots=True)
+class StyleRow:
+    """A workspace's own style preset as stored; `hidden` with no suffix hides a built-in."""
+
+    name: str
+    suffix: str = ""
+    aspect: str | None = None
+    resolution: str | None = None
+    model: str | None = None
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CastEntry:
+    """A saved reference image: `owner` is a user key, or "workspace:<workspace>"."""
+
+    owner: str
+    name: str
+    image: ImageInput
+    created_at: str
 
 
 def refusal(status: QuotaStatus, amount: int, pool: Pool | None, pool_used: int) -> SeedbotError:
@@ -360,6 +384,31 @@ class Ledger(Protocol):
         status and error kind; `images` is the images delivered."""
         ...
 
+    # style presets (a workspace's own; the built-ins are code) and the saved cast
+    async def styles(self, workspace: str) -> list[StyleRow]:
+        """A workspace's own styles and hidden built-ins, by name."""
+        ...
+
+    async def put_style(self, workspace: str, style: StyleRow) -> None: ...
+    async def delete_style(self, workspace: str, name: str) -> bool:
+        """False: there was no such row."""
+        ...
+
+    async def cast(self, owner: str) -> list[CastEntry]:
+        """`owner`'s cast entries with their images, by name."""
+        ...
+
+    async def cast_entry(self, owner: str, name: str) -> CastEntry | None: ...
+    async def save_cast(self, owner: str, name: str, image: ImageInput, limit: int) -> bool:
+        """Keep `image` under `name` (replacing an entry of that name), atomically refused
+        (False) when `owner` already has `limit` other entries. The image is kept until the
+        entry is removed, whatever the retention."""
+        ...
+
+    async def remove_cast(self, owner: str, name: str) -> bool:
+        """False: no such entry. Its image goes too, unless a job or another entry still uses it."""
+        ...
+
     # jobs and lineage
     async def create_job(self, job: Job, inputs: tuple[ImageInput, ...]) -> None: ...
     async def update_job(self, job_id: str, **fields: Any) -> None: ...
@@ -409,7 +458,7 @@ class Ledger(Protocol):
     async def job_outputs(self, job_id: str) -> list[ImageInput]: ...
     async def expire_images(self, before: datetime, limit: int = 200) -> tuple[int, int]:
         """Forget the reference and result images of up to `limit` finished jobs created before
-        `before`, and the blobs no other job uses. Returns (jobs, blobs) removed; the jobs' rows
+        `before`, and the blobs no other job and no cast entry uses. Returns (jobs, blobs) removed; the jobs' rows
         stay (history, stats, lineage)."""
         ...
 

@@ -35,11 +35,13 @@ from bot.ledger.base import (
     JOB_UPDATABLE,
     UNFINISHED,
     AuditEntry,
+    CastEntry,
     OpenMode,
     Pool,
     QuotaStatus,
     Reservation,
     StatsRow,
+    StyleRow,
     day_key,
     image_from_row,
     job_from_row,
@@ -576,10 +578,112 @@ class PostgresLedger:
             # DELETE then fails on the foreign key, the transaction rolls back, the next run retries.
             blobs = await conn.fetch(
                 "DELETE FROM blobs b WHERE b.sha256 = ANY($1::text[]) "
-                "AND NOT EXISTS (SELECT 1 FROM job_images i WHERE i.sha256 = b.sha256) RETURNING b.sha256",
+                "AND NOT EXISTS (SELECT 1 FROM job_images i WHERE i.sha256 = b.sha256) "
+                "AND NOT EXISTS (SELECT 1 FROM cast_entries c WHERE c.sha256 = b.sha256) RETURNING b.sha256",
                 list(hashes),
             )
         return len(jobs), len(blobs)
+
+    # -- style presets and the saved cast ------------------------------------------------------------
+
+    async def styles(self, workspace: str) -> list[StyleRow]:
+        rows = await self._rows(
+            "SELECT name, suffix, aspect, resolution, model, hidden FROM styles WHERE workspace = $1 ORDER BY name",
+            workspace,
+        )
+        return [
+            StyleRow(r["name"], r["suffix"], r["aspect"], r["resolution"], r["model"], bool(r["hidden"]))
+            for r in rows
+        ]
+
+    async def put_style(self, workspace: str, style: StyleRow) -> None:
+        await self.pool.execute(
+            "INSERT INTO styles (workspace, name, suffix, aspect, resolution, model, hidden, updated_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, now()) ON CONFLICT (workspace, name) DO UPDATE SET "
+            "suffix = excluded.suffix, aspect = excluded.aspect, resolution = excluded.resolution, "
+            "model = excluded.model, hidden = excluded.hidden, updated_at = excluded.updated_at",
+            workspace,
+            style.name,
+            style.suffix,
+            style.aspect,
+            style.resolution,
+            style.model,
+            style.hidden,
+        )
+
+    async def delete_style(self, workspace: str, name: str) -> bool:
+        found = await self.pool.fetchval(
+            "DELETE FROM styles WHERE workspace = $1 AND name = $2 RETURNING name", workspace, name
+        )
+        return found is not None
+
+    _CAST_SQL = (
+        "SELECT c.owner, c.name, c.label, c.created_at, b.data, b.mime, b.width, b.height FROM cast_entries c "
+        "JOIN blobs b ON b.sha256 = c.sha256 WHERE c.owner = $1"
+    )
+
+    @staticmethod
+    def _cast_entry(row: Any) -> CastEntry:
+        image = ImageInput(
+            data=bytes(row["data"]),
+            mime=row["mime"],
+            width=row["width"],
+            height=row["height"],
+            name=row["label"],
+        )
+        return CastEntry(row["owner"], row["name"], image, _iso(row["created_at"]) or "")
+
+    async def cast(self, owner: str) -> list[CastEntry]:
+        return [self._cast_entry(r) for r in await self._rows(self._CAST_SQL + " ORDER BY c.name", owner)]
+
+    async def cast_entry(self, owner: str, name: str) -> CastEntry | None:
+        row = await self._one(self._CAST_SQL + " AND c.name = $2", owner, name)
+        return None if row is None else self._cast_entry(row)
+
+    async def save_cast(self, owner: str, name: str, image: ImageInput, limit: int) -> bool:
+        async with self.pool.acquire() as conn, conn.transaction():
+            # One owner's saves one at a time, so two at once cannot both pass the cap.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", "cast:" + owner)
+            others = await conn.fetchval(
+                "SELECT count(*) FROM cast_entries WHERE owner = $1 AND name != $2", owner, name
+            )
+            if others >= limit:
+                return False
+            digest = await self._put_blob(conn, image.data, image.mime, image.width, image.height, image.name)
+            old = await conn.fetchval(
+                "SELECT sha256 FROM cast_entries WHERE owner = $1 AND name = $2", owner, name
+            )
+            await conn.execute(
+                "INSERT INTO cast_entries (owner, name, sha256, label, created_at) VALUES ($1, $2, $3, $4, now()) "
+                "ON CONFLICT (owner, name) DO UPDATE SET sha256 = excluded.sha256, label = excluded.label, "
+                "created_at = excluded.created_at",
+                owner,
+                name,
+                digest,
+                image.name,
+            )
+            if old is not None and old != digest:
+                await self._free_blob(conn, old)
+        return True
+
+    async def remove_cast(self, owner: str, name: str) -> bool:
+        async with self.pool.acquire() as conn, conn.transaction():
+            digest = await conn.fetchval(
+                "DELETE FROM cast_entries WHERE owner = $1 AND name = $2 RETURNING sha256", owner, name
+            )
+            if digest is not None:
+                await self._free_blob(conn, digest)
+        return digest is not None
+
+    @staticmethod
+    async def _free_blob(conn: Any, digest: str) -> None:
+        """Forget a blob that no job and no cast entry uses any more."""
+        await conn.execute(
+            "DELETE FROM blobs b WHERE b.sha256 = $1 "
+            "AND NOT EXISTS (SELECT 1 FROM job_images i WHERE i.sha256 = b.sha256) "
+            "AND NOT EXISTS (SELECT 1 FROM cast_entries c WHERE c.sha256 = b.sha256)",
+            digest,
+        )
 
     # -- job leases -------------------------------------------------------------------------------
 

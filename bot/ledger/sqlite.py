@@ -39,11 +39,13 @@ from bot.ledger.base import (
     JOB_UPDATABLE,
     UNFINISHED,
     AuditEntry,
+    CastEntry,
     OpenMode,
     Pool,
     QuotaStatus,
     Reservation,
     StatsRow,
+    StyleRow,
     day_key,
     image_from_row,
     job_from_row,
@@ -676,10 +678,110 @@ class SQLiteLedger:
             marks = ", ".join("?" * len(hashes))
             blobs = await db.execute_fetchall(
                 f"DELETE FROM blobs WHERE sha256 IN ({marks}) "
-                "AND NOT EXISTS (SELECT 1 FROM job_images i WHERE i.sha256 = blobs.sha256) RETURNING sha256",
+                "AND NOT EXISTS (SELECT 1 FROM job_images i WHERE i.sha256 = blobs.sha256) "
+                "AND NOT EXISTS (SELECT 1 FROM cast_entries c WHERE c.sha256 = blobs.sha256) RETURNING sha256",
                 tuple(hashes),
             )
         return len(jobs), len(list(blobs))
+
+    # -- style presets and the saved cast ------------------------------------------------------------
+
+    async def styles(self, workspace: str) -> list[StyleRow]:
+        rows = await self.db.execute_fetchall(
+            "SELECT name, suffix, aspect, resolution, model, hidden FROM styles WHERE workspace = ? ORDER BY name",
+            (workspace,),
+        )
+        return [
+            StyleRow(r["name"], r["suffix"], r["aspect"], r["resolution"], r["model"], bool(r["hidden"]))
+            for r in rows
+        ]
+
+    async def put_style(self, workspace: str, style: StyleRow) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO styles (workspace, name, suffix, aspect, resolution, model, hidden, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    workspace,
+                    style.name,
+                    style.suffix,
+                    style.aspect,
+                    style.resolution,
+                    style.model,
+                    int(style.hidden),
+                    _iso(_now()),
+                ),
+            )
+
+    async def delete_style(self, workspace: str, name: str) -> bool:
+        async with self._write() as db:
+            rows = await db.execute_fetchall(
+                "DELETE FROM styles WHERE workspace = ? AND name = ? RETURNING name", (workspace, name)
+            )
+        return bool(list(rows))
+
+    _CAST_SQL = (
+        "SELECT c.owner, c.name, c.label, c.created_at, b.data, b.mime, b.width, b.height FROM cast_entries c "
+        "JOIN blobs b ON b.sha256 = c.sha256 WHERE c.owner = ?"
+    )
+
+    @staticmethod
+    def _cast_entry(row: aiosqlite.Row) -> CastEntry:
+        image = ImageInput(
+            data=bytes(row["data"]),
+            mime=row["mime"],
+            width=row["width"],
+            height=row["height"],
+            name=row["label"],
+        )
+        return CastEntry(row["owner"], row["name"], image, row["created_at"])
+
+    async def cast(self, owner: str) -> list[CastEntry]:
+        rows = await self.db.execute_fetchall(self._CAST_SQL + " ORDER BY c.name", (owner,))
+        return [self._cast_entry(r) for r in rows]
+
+    async def cast_entry(self, owner: str, name: str) -> CastEntry | None:
+        row = await self._one(self._CAST_SQL + " AND c.name = ?", (owner, name))
+        return None if row is None else self._cast_entry(row)
+
+    async def save_cast(self, owner: str, name: str, image: ImageInput, limit: int) -> bool:
+        async with self._write() as db:
+            others = await db.execute_fetchall(
+                "SELECT count(*) FROM cast_entries WHERE owner = ? AND name != ?", (owner, name)
+            )
+            if next(iter(others))[0] >= limit:
+                return False
+            digest = await self._put_blob(db, image.data, image.mime, image.width, image.height, image.name)
+            old = await db.execute_fetchall(
+                "SELECT sha256 FROM cast_entries WHERE owner = ? AND name = ?", (owner, name)
+            )
+            await db.execute(
+                "INSERT OR REPLACE INTO cast_entries (owner, name, sha256, label, created_at) VALUES (?, ?, ?, ?, ?)",
+                (owner, name, digest, image.name, _iso(_now())),
+            )
+            for row in old:
+                await self._free_blob(db, row[0])
+        return True
+
+    async def remove_cast(self, owner: str, name: str) -> bool:
+        async with self._write() as db:
+            rows = list(
+                await db.execute_fetchall(
+                    "DELETE FROM cast_entries WHERE owner = ? AND name = ? RETURNING sha256", (owner, name)
+                )
+            )
+            for row in rows:
+                await self._free_blob(db, row[0])
+        return bool(rows)
+
+    @staticmethod
+    async def _free_blob(db: aiosqlite.Connection, digest: str) -> None:
+        """Forget a blob that no job and no cast entry uses any more."""
+        await db.execute(
+            "DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS (SELECT 1 FROM job_images i WHERE i.sha256 = ?) "
+            "AND NOT EXISTS (SELECT 1 FROM cast_entries c WHERE c.sha256 = ?)",
+            (digest, digest, digest),
+        )
 
     # -- job leases -------------------------------------------------------------------------------
     # Each is one UPDATE (atomic in SQLite, which writes one transaction at a time, whatever the

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from bot import messages
 from bot.errors import FlagError, InvalidRequest
 from bot.request.models import GenerationRequest, ImageInput
+from bot.request.styles import check_name
 from bot.request.validation import MAX_OUTPUTS, get_model, parse_aspect
 
 __all__ = ["FLAG_HELP", "ParsedText", "check_values", "parse_text"]
@@ -28,6 +29,8 @@ FLAG_HELP = [
     "--no-watermark",
     "--watermark",
     "#N (pick image N)",
+    "--style NAME",
+    "--ref NAME (a saved cast image; several allowed)",
 ]
 _ALIASES = {
     "--ar": "aspect",
@@ -41,7 +44,9 @@ _ALIASES = {
     "--m": "model",
     "--format": "format",
     "--fmt": "format",
+    "--style": "style",
 }
+_REFS = {"--ref", "--cast"}  # may repeat: each adds saved cast images, in order
 _SWITCHES = {"--no-watermark": False, "--watermark": True}
 _SIZE_RE = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$", re.IGNORECASE)
 _TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*:\s*\d{1,2})\s*$")
@@ -60,6 +65,8 @@ class ParsedText:
     output_format: str | None = None
     watermark: bool | None = None
     pick: int | None = None  # 1-based image of a batch ("#2")
+    style: str | None = None  # a style preset's name
+    refs: tuple[str, ...] = ()  # saved cast names, in order
 
     def to_request(
         self, *, images: tuple[ImageInput, ...] = (), default_model: str = "5.0-lite", **defaults: object
@@ -88,6 +95,7 @@ def _split(text: str) -> list[str]:
 
 def parse_text(text: str) -> ParsedText:
     values: dict[str, object] = {}
+    refs: list[str] = []
     pick = None
     match = _PICK_RE.search(text)
     if match:
@@ -104,9 +112,15 @@ def parse_text(text: str) -> ParsedText:
         if token in _SWITCHES:
             values["watermark"] = _SWITCHES[token]
             continue
-        if "=" in token and token.split("=", 1)[0] in _ALIASES:
+        if "=" in token and token.split("=", 1)[0] in {*_ALIASES, *_REFS}:
             token, inline = token.split("=", 1)
             tokens.insert(i, inline)
+        if token in _REFS:
+            if i >= len(tokens):
+                raise FlagError(messages.bad_flag_value(token, "", "it needs a name"))
+            refs.extend(n for n in tokens[i].split(",") if n.strip())
+            i += 1
+            continue
         if token not in _ALIASES:
             if token.startswith("--"):
                 raise FlagError(messages.unknown_flag(tokens[i - 1], FLAG_HELP))
@@ -121,6 +135,8 @@ def parse_text(text: str) -> ParsedText:
     if ratio and "aspect" not in values:
         values["aspect"] = ratio.group(1).replace(" ", "")
         prompt = prompt[: ratio.start()]
+    if refs:
+        values["refs"] = refs
     return _typed(prompt.strip(), values, pick)
 
 
@@ -168,4 +184,10 @@ def _typed(prompt: str, values: dict[str, object], pick: int | None, watermark: 
         if fmt not in {"png", "jpeg"}:
             raise FlagError(messages.bad_flag_value("--format", fmt, "use png or jpeg"))
         out = replace(out, output_format=fmt)
+    if "style" in values:
+        out = replace(out, style=check_name(str(values["style"]), "style"))
+    if "refs" in values:
+        names = values["refs"]
+        assert isinstance(names, list | tuple)
+        out = replace(out, refs=tuple(check_name(str(n), "cast") for n in names))
     return out

@@ -60,6 +60,7 @@ class GenerationRequest:
     watermark: bool = False
     optimize: str = "standard"
     provider: str | None = None  # force one provider (CLI --provider)
+    style: str | None = None  # the style preset whose words end the prompt (shown in Info)
 
     @property
     def is_edit(self) -> bool:

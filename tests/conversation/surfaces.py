@@ -55,7 +55,9 @@ class Driver(Protocol):
 
     def key(self, person: int) -> str: ...
 
-    async def ask(self, text: str, person: int = 0) -> Answer: ...
+    async def ask(self, text: str, person: int = 0, files: list[tuple[str, bytes]] | None = None) -> Answer:
+        """`files`: images attached to the message (PNG), in order."""
+        ...
 
     async def reply(self, result: Result, text: str, person: int = 0) -> Answer: ...
 
@@ -118,10 +120,13 @@ class DiscordDriver:
                 return Answer(content)
         return None
 
-    async def ask(self, text: str, person: int = 0) -> Answer:
+    async def ask(self, text: str, person: int = 0, files: list[tuple[str, bytes]] | None = None) -> Answer:
         before = self._bot_messages()
         await self.emu.send_message(
-            f"{self.emu.bot_mention} {text}", mentions=[self.emu.bot_user_id], author_id=self.people[person]
+            f"{self.emu.bot_mention} {text}",
+            attachments=[(name, data, "image/png") for name, data in files or []],
+            mentions=[self.emu.bot_user_id],
+            author_id=self.people[person],
         )
         return await _poll(lambda: self._result_since(before) or self._text_since(before))
 
@@ -245,8 +250,11 @@ class SlackDriver:
             return Answer(result=Result(values["seedbot.reroll"], images, handle))
         return None
 
-    async def ask(self, text: str, person: int = 0) -> Answer:
-        event = self.emu.mention_event(f"<@UBOT> {text}", user=self.people[person])
+    async def ask(self, text: str, person: int = 0, files: list[tuple[str, bytes]] | None = None) -> Answer:
+        shared = [
+            self.emu.add_file(name, data, "image/png", user=self.people[person]) for name, data in files or []
+        ]
+        event = self.emu.mention_event(f"<@UBOT> {text}", files=shared or None, user=self.people[person])
         return await self._answer(lambda: self.emu.post_event(self.url(), event), person)
 
     async def ask_later(self, text: str, person: int = 0) -> Later:
@@ -363,8 +371,8 @@ class WebDriver:
             return Answer(str(entry["text"]))
         return Answer(result=Result(str(entry["job"]), len(entry["images"]), {"thread": thread}))
 
-    async def ask(self, text: str, person: int = 0) -> Answer:
-        thread = await self.pg.ask(text)
+    async def ask(self, text: str, person: int = 0, files: list[tuple[str, bytes]] | None = None) -> Answer:
+        thread = await self.pg.ask(text, [(name, data, "image/png") for name, data in files or []])
         return await self._answer(thread, set())
 
     async def ask_later(self, text: str, person: int = 0) -> Later:

@@ -32,6 +32,7 @@ async def test_login_syncs_global_commands_and_logs_the_invite(
         ("usage", 1),
         ("history", 1),
         ("seedbot", 1),
+        ("cast", 1),
         ("Edit with Seedream", 3),
     }
     imagine = emu.find_command("imagine")
@@ -46,6 +47,7 @@ async def test_login_syncs_global_commands_and_logs_the_invite(
     assert options["resolution"]["autocomplete"] is True
     assert {c["value"] for c in options["model"]["choices"]} == {"5.0-lite", "4.5"}
     assert "format" in options and options["watermark"]["type"] == 5
+    assert options["style"]["autocomplete"] is True and options["ref"]["autocomplete"] is True
     # Servers, the bot's DM, group DMs and DMs between people; from a server or a user install.
     for command in put.json:
         if command["name"] == "seedbot":  # admin commands: servers that installed the bot
@@ -94,6 +96,7 @@ async def test_guild_sync_without_content_intent_and_a_bot_id_apart_from_the_app
                     "usage",
                     "history",
                     "seedbot",
+                    "cast",
                     "Edit with Seedream",
                 }
                 assert not emu.find_requests("PUT", rf"^/applications/{emu.application_id}/commands$")

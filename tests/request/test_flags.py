@@ -200,3 +200,20 @@ def test_parsed_flags_still_meet_model_limits_at_validation() -> None:
     request = parse_text("a fox --model 4.5 --res 3K").to_request()
     with pytest.raises(InvalidRequest):
         validate(request)
+
+
+def test_style_and_refs() -> None:
+    parsed = parse_text("mia in a hat --style Anime --ref mia --ref=hat,logo --n 2")
+    assert (parsed.prompt, parsed.style, parsed.refs, parsed.count) == (
+        "mia in a hat",
+        "anime",
+        ("mia", "hat", "logo"),
+        2,
+    )
+    assert parse_text("a fox").refs == () and parse_text("a fox").style is None
+
+
+@pytest.mark.parametrize("text", ["a fox --ref", "a fox --style 'two words'", "a fox --ref ../x"])
+def test_bad_style_or_ref_names_are_refused(text: str) -> None:
+    with pytest.raises(FlagError):
+        parse_text(text)

@@ -251,7 +251,8 @@
         el("a", { href: image.url, target: "_blank", rel: "noopener" },
           el("img", { src: image.thumb, alt: entry.prompt, loading: "lazy", width: image.width, height: image.height })),
         el("figcaption", {}, `image ${i + 1} · `,
-          el("a", { href: image.url, target: "_blank", rel: "noopener", class: "original" }, "original")))));
+          el("a", { href: image.url, target: "_blank", rel: "noopener", class: "original" }, "original"),
+          " · ", castButton(entry.job, i + 1)))));
     const actions = el("div", { class: "actions" }, ...entry.actions.map((action) => {
       const button = el("button", { type: "button", "data-action": action.action }, action.label);
       if (action.pick) button.dataset.pick = String(action.pick);
@@ -274,6 +275,30 @@
       case "result": return renderResult(entry, view);
       default: return renderNote(entry);
     }
+  }
+
+  // "Save to cast": keep this image under a name, for the Cast field or --ref NAME.
+  function castButton(job, n) {
+    const button = el("button", { type: "button", class: "save-cast", "data-n": String(n) }, "Save to cast");
+    button.addEventListener("click", async () => {
+      const name = window.prompt(`Save image ${n} in your cast as (letters, digits, - or _):`);
+      if (!name) return;
+      const form = new FormData();
+      form.append("name", name.trim());
+      form.append("n", String(n));
+      const data = await send(`/api/jobs/${encodeURIComponent(job)}/cast`, { body: form });
+      if (data && data.say) toast(data.say);
+      refreshCastNames();
+    });
+    return button;
+  }
+
+  async function refreshCastNames() {
+    const data = await getJSON("/api/cast");
+    if (!data) return [];
+    document.getElementById("cast-names").replaceChildren(
+      ...data.entries.map((entry) => el("option", { value: entry.name })));
+    return data.entries;
   }
 
   async function press(job, action, view, button, pick) {
@@ -454,6 +479,31 @@
     });
     historyGallery.replaceChildren(...(cards.length ? cards : [el("p", {}, "No images yet.")]));
     historyDialog.showModal();
+  });
+
+  const castDialog = dialog("cast");
+  const castGallery = document.getElementById("cast-gallery");
+  async function showCast() {
+    const entries = await refreshCastNames();
+    const cards = entries.map((entry) => {
+      const remove = el("button", { type: "button", class: "remove-cast" }, "Remove");
+      remove.addEventListener("click", async () => {
+        const data = await send(`/api/cast/${encodeURIComponent(entry.name)}/remove`);
+        if (data && data.say) toast(data.say);
+        showCast();
+      });
+      return el("figure", { class: "card", "data-name": entry.name },
+        el("div", { class: "thumbs" },
+          el("a", { href: entry.url, target: "_blank", rel: "noopener" },
+            el("img", { src: entry.thumb, alt: entry.name, loading: "lazy" }))),
+        el("figcaption", {}, userText(entry.name, "prompt"),
+          el("span", { class: "meta" }, `${entry.width}x${entry.height}`), remove));
+    });
+    castGallery.replaceChildren(...(cards.length ? cards : [el("p", {}, "Nothing saved yet.")]));
+  }
+  document.getElementById("show-cast").addEventListener("click", async () => {
+    await showCast();
+    if (!castDialog.open) castDialog.showModal();
   });
 
   const helpDialog = dialog("help");

@@ -17,7 +17,7 @@ from bot.config import Settings
 if TYPE_CHECKING:
     from bot.conversation.community import Community
 
-__all__ = ["audit", "bad_key", "quota", "settings_command", "stats"]
+__all__ = ["audit", "bad_key", "cast", "quota", "settings_command", "stats", "style"]
 
 
 def cli_actor() -> str:
@@ -97,4 +97,61 @@ async def audit(args: argparse.Namespace, settings: Settings, plugins: Mapping[s
         return 2
     async with _community(settings, changes=False) as community:
         print(await community.audit(args.target, max(1, args.limit)))
+    return 0
+
+
+async def style(args: argparse.Namespace, settings: Settings, plugins: Mapping[str, PlatformPlugin]) -> int:
+    from bot.conversation.styles import Styles
+
+    if bad_key(args.workspace, "workspace", plugins):
+        return 2
+    if args.action != "list" and not args.name:
+        print(f"seedbot: style {args.action} needs a NAME", file=sys.stderr)
+        return 2
+    async with _community(settings, changes=args.action != "list") as community:
+        styles, actor = Styles(community.ledger), cli_actor()
+        if args.action in ("add", "change"):
+            print(
+                await styles.put(
+                    actor,
+                    args.workspace,
+                    args.name,
+                    " ".join(args.words),
+                    change=args.action == "change",
+                    aspect=args.aspect,
+                    resolution=args.resolution,
+                    model=args.model,
+                )
+            )
+        elif args.action == "remove":
+            print(await styles.remove(actor, args.workspace, args.name))
+        elif args.action == "hide":
+            print(await styles.hide(actor, args.workspace, args.name))
+        print(await styles.listing_of(args.workspace))
+    return 0
+
+
+async def cast(args: argparse.Namespace, settings: Settings, plugins: Mapping[str, PlatformPlugin]) -> int:
+    from bot.app.cli.generate import read_reference
+    from bot.conversation.cast import Cast
+    from bot.conversation.policy import Policy
+
+    if bad_key(args.owner, "workspace" if args.server else "user", plugins):
+        return 2
+    if args.action != "list" and not args.name:
+        print(f"seedbot: cast {args.action} needs a NAME", file=sys.stderr)
+        return 2
+    if args.action == "save" and not args.image:
+        print("seedbot: cast save needs --image PATH", file=sys.stderr)
+        return 2
+    async with _community(settings, changes=args.action != "list") as community:
+        book = Cast(community.ledger, Policy(settings), settings.cast_limit)
+        owner = Cast.server_owner(args.owner) if args.server else args.owner
+        if args.action == "save":
+            print(await book.keep(owner, args.name, read_reference(args.image), server=args.server))
+            await community.ledger.record_audit(cli_actor(), "cast.save", args.owner, args.name)
+        elif args.action == "remove":
+            print(await book.forget(owner, args.name, server=args.server))
+            await community.ledger.record_audit(cli_actor(), "cast.remove", args.owner, args.name)
+        print(await book.listing_of(owner, server=args.server))
     return 0

@@ -52,7 +52,7 @@ def _request(
     )
 
 
-def _read_reference(source: str) -> ImageInput:
+def read_reference(source: str) -> ImageInput:
     path = Path(source)
     if path.is_dir():
         raise SeedbotError(f"{source} is a directory: --image takes an image file or an http(s) URL.")
@@ -77,7 +77,7 @@ async def _load_images(runtime: Runtime, sources: list[str]) -> tuple[ImageInput
             # A public URL can be handed to URL-only providers as is.
             images.append(load_reference(fetched.data, name, url=source))
         else:
-            images.append(_read_reference(source))
+            images.append(read_reference(source))
     return tuple(images)
 
 

@@ -33,7 +33,7 @@ __all__ = ["build_parser", "main"]
 
 # Commands that print a result and exit: quiet logs (WARNING) unless -v; `run` logs at
 # SEEDBOT_LOG_LEVEL.
-ONE_SHOT = ("generate", "quota", "settings", "stats", "audit", "doctor", "backup")
+ONE_SHOT = ("generate", "quota", "settings", "style", "cast", "stats", "audit", "doctor", "backup")
 
 
 def seedbot_version() -> str:
@@ -163,6 +163,40 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
     )
     ws.add_argument("value", nargs="*", help="the new value ('none' clears it)")
 
+    sty = command(
+        "style", "list, add, change, remove or hide a server's style presets (audited)", parents=quiet
+    )
+    sty.add_argument("workspace", help=workspaces)
+    sty.add_argument(
+        "action",
+        nargs="?",
+        default="list",
+        choices=["list", "add", "change", "remove", "hide"],
+        help="what to do",
+    )
+    sty.add_argument("name", nargs="?", default=None, help="the style's name (anime, product-shot, ...)")
+    sty.add_argument(
+        "words", nargs="*", help="with add/change: the words added to every prompt in this style"
+    )
+    sty.add_argument("--aspect", default=None, help="with add/change: the style's default W:H")
+    sty.add_argument(
+        "--resolution", default=None, help="with add/change: the style's default 2K, 3K, 4K or WxH"
+    )
+    sty.add_argument(
+        "--model", default=None, choices=sorted(MODELS), help="with add/change: the style's model"
+    )
+
+    cast = command(
+        "cast", "list, save or remove a person's (or with --server a workspace's) cast", parents=quiet
+    )
+    cast.add_argument("owner", help=f"whose cast: {users} (with --server: {workspaces})")
+    cast.add_argument(
+        "action", nargs="?", default="list", choices=["list", "save", "remove"], help="what to do"
+    )
+    cast.add_argument("name", nargs="?", default=None, help="the entry's name (used as --ref NAME)")
+    cast.add_argument("--image", default=None, metavar="PATH", help="with save: the image file to keep")
+    cast.add_argument("--server", action="store_true", help="OWNER is a server or workspace: its shared cast")
+
     st = command("stats", "images and jobs today and this month, by user and provider", parents=quiet)
     st.add_argument("workspace", nargs="?", default=None, help=f"only this one: {workspaces} (default: all)")
 
@@ -215,6 +249,10 @@ async def _dispatch(
         return await admin.settings_command(args, settings, plugins)
     if args.command == "stats":
         return await admin.stats(args, settings, plugins)
+    if args.command == "style":
+        return await admin.style(args, settings, plugins)
+    if args.command == "cast":
+        return await admin.cast(args, settings, plugins)
     if args.command == "audit":
         return await admin.audit(args, settings, plugins)
     if args.command == "doctor":

@@ -1,0 +1,149 @@
+"""The saved cast of references, once for every surface: a person keeps images under names
+(an admin keeps the server's too) and uses them in any request with `--ref NAME`.
+
+Entries live in the ledger, which keeps their images past SEEDBOT_IMAGE_RETENTION_DAYS until the
+entry is removed. A name is looked up in the person's own cast first, then the server's. Names
+that are missing are refused before anything is downloaded or charged, with close names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bot import messages
+from bot.conversation.policy import Policy
+from bot.errors import FlagError, InvalidImage, InvalidRequest
+from bot.ledger.base import CastEntry, Ledger
+from bot.request.models import ImageInput, Requester
+from bot.request.styles import check_name, close_names
+from bot.request.validation import MAX_REFERENCES
+from bot.request.workspace import workspace_key
+
+__all__ = ["Cast"]
+
+
+class Cast:
+    def __init__(self, ledger: Ledger, policy: Policy, limit: int) -> None:
+        self.ledger = ledger
+        self.policy = policy
+        self.limit = limit  # SEEDBOT_CAST_LIMIT
+
+    def _owner(self, who: Requester, server: bool, *, change: bool = False) -> str:
+        if not server:
+            return who.key
+        if change:
+            self.policy.may_administer(who)
+        workspace = workspace_key(who)
+        if workspace is None:
+            raise InvalidRequest(messages.NEEDS_WORKSPACE)
+        return self.server_owner(workspace)
+
+    async def save(self, who: Requester, name: str, image: ImageInput, *, server: bool = False) -> str:
+        owner = self._owner(who, server, change=True)
+        said = await self.keep(owner, name, image, server=server)
+        if server:  # an admin change, recorded like the others
+            await self.ledger.record_audit(
+                who.key, "cast.save", _workspace_of(owner), check_name(name, "cast")
+            )
+        return said
+
+    async def remove(self, who: Requester, name: str, *, server: bool = False) -> str:
+        owner = self._owner(who, server, change=True)
+        said = await self.forget(owner, name, server=server)
+        if server:
+            await self.ledger.record_audit(
+                who.key, "cast.remove", _workspace_of(owner), check_name(name, "cast")
+            )
+        return said
+
+    async def entries(self, who: Requester, *, server: bool = False) -> list[CastEntry]:
+        """The entries with their images (a surface that shows thumbnails)."""
+        return await self.ledger.cast(self._owner(who, server))
+
+    async def listing(self, who: Requester, *, server: bool = False) -> str:
+        return await self.listing_of(self._owner(who, server), server=server)
+
+    # -- by owner ("discord:1", "workspace:discord:9"): the checks above done, or the CLI's -------
+
+    @staticmethod
+    def server_owner(workspace: str) -> str:
+        return f"workspace:{workspace}"
+
+    async def keep(self, owner: str, name: str, image: ImageInput, *, server: bool = False) -> str:
+        key = check_name(name, "cast")
+        if not await self.ledger.save_cast(owner, key, image, self.limit):
+            raise InvalidRequest(messages.cast_full(self.limit, server))
+        count = len(await self.ledger.cast(owner))
+        return messages.cast_saved(key, server, count, self.limit)
+
+    async def forget(self, owner: str, name: str, *, server: bool = False) -> str:
+        key = check_name(name, "cast")
+        if not await self.ledger.remove_cast(owner, key):
+            raise InvalidRequest(messages.cast_missing(key, server))
+        return messages.cast_removed(key, server)
+
+    async def listing_of(self, owner: str, *, server: bool = False) -> str:
+        entries = await self.ledger.cast(owner)
+        if not entries:
+            return messages.SERVER_CAST_EMPTY if server else messages.CAST_EMPTY
+        title = "This server's cast" if server else f"Your cast ({len(entries)} of {self.limit})"
+        lines = [messages.cast_line(e.name, e.image.width, e.image.height, e.image.name) for e in entries]
+        return messages.cast_list(title, lines)
+
+    async def names(self, who: Requester) -> list[str]:
+        """Every name `who` may use with --ref: their own, then the server's (autocomplete)."""
+        own = [e.name for e in await self.ledger.cast(who.key)]
+        workspace = workspace_key(who)
+        shared = [e.name for e in await self.ledger.cast(f"workspace:{workspace}")] if workspace else []
+        return list(dict.fromkeys([*own, *shared]))
+
+    async def resolve(
+        self, who: Requester, names: tuple[str, ...], *, alongside: int = 0
+    ) -> list[ImageInput]:
+        """The images of `names`, in order, labelled `cast "name"` (FlagError for a missing one,
+        InvalidImage when they and `alongside` other references pass Seedream's limit)."""
+        if not names:
+            return []
+        if len(names) + alongside > MAX_REFERENCES:
+            raise InvalidImage(messages.too_many_references(len(names) + alongside, MAX_REFERENCES))
+        workspace = workspace_key(who)
+        found: list[ImageInput] = []
+        for name in names:
+            key = check_name(name, "cast")
+            entry = await self.ledger.cast_entry(who.key, key)
+            if entry is None and workspace is not None:
+                entry = await self.ledger.cast_entry(f"workspace:{workspace}", key)
+            if entry is None:
+                raise FlagError(messages.unknown_cast(key, close_names(key, await self.names(who))))
+            found.append(
+                dataclasses.replace(entry.image, name=messages.cast_label(key), source=f"cast:{key}")
+            )
+        return found
+
+    # -- the words, on every surface -------------------------------------------------------------
+
+    @staticmethod
+    def parse(text: str) -> tuple[str, str, bool, int | None]:
+        """`cast save NAME [#N] [--server]` -> (verb, name, server, pick)."""
+        words = text.split()
+        server = "--server" in (w.lower() for w in words)
+        words = [w for w in words if w.lower() != "--server"]
+        pick = None
+        for word in list(words):
+            if word.startswith("#") and word[1:].isdigit():
+                pick = int(word[1:])
+                words.remove(word)
+        verb = words[1].lower() if len(words) > 1 else "list"
+        name = words[2] if len(words) > 2 else ""
+        if len(words) > 3:
+            raise InvalidRequest(messages.cast_help())
+        return verb, name, server, pick
+
+
+def _workspace_of(owner: str) -> str:
+    return owner.removeprefix("workspace:")
+
+
+def is_cast_command(text: str) -> bool:
+    words = text.split()
+    return bool(words) and words[0].lower() == "cast"

@@ -1,0 +1,57 @@
+"""`seedbot style` and `seedbot cast`: the operator's side of style presets and the saved cast,
+audited like the other admin changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from bot import messages
+from tests.app.cli.helpers import friendly_one_liner, seedbot
+
+WS = "discord:123456"
+
+
+def png_file(path: Path) -> Path:
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(path, format="PNG")
+    return path
+
+
+def test_style_commands_add_change_hide_remove_and_are_audited(tmp_path: Path) -> None:
+    added = seedbot(tmp_path, "style", WS, "add", "noir", "moody", "black", "and", "white", "--aspect", "3:2")
+    assert added.returncode == 0, added.stderr
+    assert (
+        "Style 'noir' added" in added.stdout
+        and '`noir` (this server): adds "moody black and white"' in added.stdout
+    )
+    assert "--ar 3:2" in added.stdout
+    changed = seedbot(tmp_path, "style", WS, "change", "noir", "--model", "4.5")
+    assert changed.returncode == 0 and "--ar 3:2 --model 4.5" in changed.stdout, changed.stdout
+    hidden = seedbot(tmp_path, "style", WS, "hide", "anime")
+    assert "`anime` (built-in, hidden here)" in hidden.stdout, hidden.stdout
+    bad = friendly_one_liner(seedbot(tmp_path, "style", WS, "add", "x", "soft", "--aspect", "99:1"))
+    assert "--ar" in bad
+    missing = friendly_one_liner(seedbot(tmp_path, "style", WS, "remove", "nope"))
+    assert missing == f"seedbot: {messages.style_not_found('nope')}"
+    assert seedbot(tmp_path, "style", "discord:x", "list").returncode == 2  # a malformed workspace
+    assert seedbot(tmp_path, "style", WS, "remove", "noir").returncode == 0
+    audit = seedbot(tmp_path, "audit", WS).stdout
+    for action in ("style.add", "style.change", "style.hide", "style.remove"):
+        assert action in audit, audit
+
+
+def test_cast_commands_save_list_and_remove(tmp_path: Path) -> None:
+    image = png_file(tmp_path / "mia.png")
+    saved = seedbot(tmp_path, "cast", "discord:42", "save", "mia", "--image", str(image))
+    assert saved.returncode == 0, saved.stderr
+    assert messages.cast_saved("mia", False, 1, 30) in saved.stdout and "`mia`: " in saved.stdout
+    full = seedbot(
+        tmp_path, "cast", "discord:42", "save", "tom", "--image", str(image), env={"SEEDBOT_CAST_LIMIT": "1"}
+    )
+    assert friendly_one_liner(full) == f"seedbot: {messages.cast_full(1, False)}"
+    server = seedbot(tmp_path, "cast", WS, "save", "logo", "--image", str(image), "--server")
+    assert server.returncode == 0 and "this server's cast" in server.stdout, server.stderr
+    assert "cast.save" in seedbot(tmp_path, "audit", WS).stdout
+    removed = seedbot(tmp_path, "cast", "discord:42", "remove", "mia")
+    assert messages.cast_removed("mia", False) in removed.stdout and messages.CAST_EMPTY in removed.stdout
