@@ -75,7 +75,7 @@ class StreamedGallery:
         self.shown = 0  # images on Discord
         self.refitted = False
         self.broken = False  # a write failed: show nothing more until the result
-        self._pending: list[tuple[tuple[str, bytes], asyncio.Future[bool]]] = []
+        self._pending: list[tuple[GeneratedImage, asyncio.Future[bool]]] = []  # to show, in order
         self._lock = asyncio.Lock()
         self._made = 0  # images handed over (names their files)
 
@@ -91,18 +91,12 @@ class StreamedGallery:
     # -- while the batch streams ---------------------------------------------------------------
 
     async def add(self, image: GeneratedImage) -> bool:
-        """Show one image; True once it is on Discord."""
+        """Show one image; True once it is on Discord. Images are shown in the order `add` was
+        called (their place is taken before anything is awaited)."""
         if self.broken or not self.anchor.open_for_result():
             return False
-        out, refit = await asyncio.to_thread(fit_images, [image], self.anchor.filesize_limit)
-        if not out:  # it cannot be uploaded here: the result posts what it can
-            return False
-        fitted = out[0]
-        self.refitted = self.refitted or refit
-        self._made += 1
-        name = f"seedbot-{self.job_id}-{self._made}.{fitted.extension}"
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append(((name, fitted.data), future))
+        self._pending.append((image, future))
         async with self._lock:
             if not future.done():
                 await self._flush()
@@ -122,7 +116,18 @@ class StreamedGallery:
 
     async def _flush(self) -> None:
         await self._window(self._target())
-        batch, self._pending = self._pending, []  # everything that arrived meanwhile, together
+        taken, self._pending = self._pending, []  # everything that arrived meanwhile, together
+        fitted, refit = await asyncio.to_thread(
+            _fit_each, [image for image, _ in taken], self.anchor.filesize_limit
+        )
+        self.refitted = self.refitted or refit
+        batch: list[tuple[tuple[str, bytes], asyncio.Future[bool]]] = []
+        for (_, future), image in zip(taken, fitted, strict=True):
+            if image is None or self.broken:  # cannot be uploaded here: the result posts what it can
+                future.set_result(False)
+                continue
+            self._made += 1
+            batch.append(((f"seedbot-{self.job_id}-{self._made}.{image.extension}", image.data), future))
         while batch:
             target = self._target()
             room = GALLERY_MAX - (len(target.names) if target else 0)
@@ -284,6 +289,17 @@ class StreamedGallery:
             ids.append(str(anchor.message_id))
         thread_id = str(self.thread.id) if self.thread is not None else anchor.target().thread_id
         return Delivery(delivered=delivered, message_ids=tuple(dict.fromkeys(ids)), thread_id=thread_id)
+
+
+def _fit_each(images: list[GeneratedImage], limit: int) -> tuple[list[GeneratedImage | None], bool]:
+    """Each image within the upload limit, or None where it cannot be; True if any was changed."""
+    out: list[GeneratedImage | None] = []
+    changed = False
+    for image in images:
+        fitted, refit = fit_images([image], limit)
+        out.append(fitted[0] if fitted else None)
+        changed = changed or refit
+    return out, changed
 
 
 def _within(

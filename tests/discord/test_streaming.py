@@ -6,6 +6,7 @@ in the middle charges what was shown, refunds the rest, says so and submits noth
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import sqlite3
 from pathlib import Path
@@ -55,7 +56,10 @@ async def test_a_streamed_batch_grows_image_by_image(emu: DiscordEmulator, start
         # Image 1 is on Discord before the host has even sent image 2.
         assert first.gallery == 1 and 1 not in ark.event_times and not ark.stream_done
         [job] = await bot.jobs()
-        assert job.images_delivered == 1 and job.status != JobStatus.SUCCEEDED  # charged as shown
+        while job.images_delivered < 1:  # counted (charged) as soon as Discord answered the write
+            await asyncio.sleep(0.01)
+            [job] = await bot.jobs()
+        assert job.status == JobStatus.RUNNING and 1 not in ark.event_times
 
         result = await wait_result(emu, timeout=30)
     growth = _seen(emu, result["id"])
@@ -182,3 +186,57 @@ async def test_a_restart_mid_stream_charges_what_was_shown(
     grown = emu.messages[next(s.message_id for s in emu.message_log if s.gallery == 2)]
     assert len(grown["attachments"]) == 2 and len(gallery(grown)) == 2
     assert _ledger(tmp_path / "seedbot.db") == ("succeeded", 2, "restart", 2)
+
+
+async def test_a_shutdown_mid_stream_keeps_what_was_shown(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    async with ProviderEmulator() as providers:
+        providers.ark_host.event_gap = 5.0  # image 2 is far off when the shutdown comes
+        bot = await start_bot(**providers.settings_kwargs("ark"))
+        inter = await emu.send_slash_command("imagine", {"prompt": "a slow tide", "count": 3, "model": "4.5"})
+        assert await inter.wait_ack() == 5
+        await eventually(lambda: bool(_galleries(emu)), 15)
+        [job] = await bot.jobs()
+        while job.images_delivered < 1:  # shown, and counted
+            await asyncio.sleep(0.01)
+            [job] = await bot.jobs()
+        await bot.runtime.engine.shutdown(0.05)  # type: ignore[attr-defined]
+        await bot.wait_idle()
+    [answer] = await inter.wait_followups(1)
+    assert text(answer) == messages.restarted_partial(1, 3) and answer["flags"] & 64  # privately
+    grown = emu.messages[_galleries(emu)[-1].message_id]
+    assert len(gallery(grown)) == 1 and len(grown["attachments"]) == 1  # the image stays
+    [job] = await bot.jobs()
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 1)
+    assert (await bot.usage()).day_used == 1
+
+
+async def test_a_user_install_streams_through_the_interaction_alone(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """Where the bot is not a member: the response grows to 10 images, a follow-up takes the rest
+    (Discord's 5 follow-ups are plenty), and no channel call is made."""
+    channel_id = str(emu.add_foreign_guild("Somewhere Else")["text_channel_id"])
+    async with ProviderEmulator() as providers:
+        providers.ark_host.event_gap = 0.05  # faster than one edit a second: images wait and join
+        bot = await start_bot(**providers.settings_kwargs("ark"))
+        inter = await emu.send_slash_command(
+            "imagine", {"prompt": "twelve paper lanterns", "count": 12, "model": "4.5"}, channel_id=channel_id
+        )
+        assert await inter.wait_ack() == 5
+        first = await wait_result(emu, channel_id=channel_id, timeout=30)
+    job = await bot.wait_job(job_id_of(first))
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 12)
+    assert first["id"] == inter.original_message_id and len(gallery(first)) == 10
+    [more] = [
+        m
+        for m in emu.messages.values()
+        if m["channel_id"] == channel_id and m["author"]["id"] == emu.bot_user_id and m["id"] != first["id"]
+    ]
+    assert len(more["attachments"]) == 2 and buttons(more) == {"delete": job.id}
+    assert inter.followups_created == 1
+    assert not [r for r in emu.requests if r.kind == "api" and r.path.startswith("/channels/")]
+    grew = [s for s in _seen(emu, first["id"]) if s.gallery]
+    assert [s.gallery for s in grew] == sorted(s.gallery for s in grew) and grew[-1].gallery == 10
+    assert len(grew) < 6, grew  # images that arrived together went up together
+    writes = [s.at for s in grew]
+    assert all(b - a >= EDIT_INTERVAL * 0.95 for a, b in itertools.pairwise(writes)), writes
