@@ -45,8 +45,8 @@ from tests.emulators.discord import DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
 
 COUNT = 4  # images in the batch
-FIRST_GAP = 1.0  # seconds from the request to the host's first image event
-EVENT_GAP = 1.2  # seconds between the host's image events
+FIRST_GAP = 2.0  # seconds from the request to the host's first image event (the 2 s of the other parts)
+EVENT_GAP = 1.5  # seconds between the host's image events
 BATCHES = 3  # per surface (and for the reference)
 PROMPT = "a lighthouse in four seasons {i} --n 4 --model 4.5"
 _NUMBER = re.compile(r"-(\d+)\.\w+$")
@@ -86,14 +86,11 @@ class StreamPage(Page):
 
 
 def _env(providers: ProviderEmulator, db: Path, **platform: str) -> dict[str, str]:
-    return bench_env(
-        db,
-        providers,
-        **platform,
-        SEEDBOT_PROVIDERS="ark",
-        ARK_API_KEY=providers.ark.api_key,
-        ARK_BASE_URL=providers.base_url("ark"),
-    )
+    return bench_env(db, providers, **platform) | {
+        "SEEDBOT_PROVIDERS": "ark",
+        "ARK_API_KEY": providers.ark.api_key,
+        "ARK_BASE_URL": providers.base_url("ark"),
+    }
 
 
 def _batch(asked: float, landed: dict[int, float], events: dict[int, float]) -> dict[str, Any]:
