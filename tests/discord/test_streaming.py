@@ -240,3 +240,29 @@ async def test_a_user_install_streams_through_the_interaction_alone(
     assert len(grew) < 6, grew  # images that arrived together went up together
     writes = [s.at for s in grew]
     assert all(b - a >= EDIT_INTERVAL * 0.95 for a, b in itertools.pairwise(writes)), writes
+
+
+async def test_images_an_edit_could_not_show_come_with_the_result(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """Discord refuses the edit that adds image 2: streaming stops there, and the result posts
+    images 2 and 3 after the first message; all three reached the user and are charged."""
+    async with ProviderEmulator() as providers:
+        providers.ark_host.event_gap = 0.3
+        bot = await start_bot(**providers.settings_kwargs("ark"))
+        inter = await emu.send_slash_command("imagine", {"prompt": "three kites", "count": 3, "model": "4.5"})
+        await inter.wait_ack()
+        await eventually(lambda: bool(_galleries(emu)), 15)
+        grown = _galleries(emu)[0].message_id
+        emu.fail_next("PATCH", rf"/channels/\d+/messages/{grown}$", 400, {"message": "nope", "code": 50035})
+        result = await wait_result(emu, timeout=30)
+        job = await bot.wait_job(job_id_of(result))
+    assert result["id"] == grown and len(gallery(result)) == 1  # image 1, with the buttons
+    [later] = [
+        m
+        for m in emu.messages.values()
+        if m["channel_id"] == result["channel_id"] and m["id"] != grown and m["attachments"]
+    ]
+    assert len(later["attachments"]) == 2 and buttons(later) == {"delete": job.id}
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 3)
+    assert later["id"] in job.result_message_ids and details(result)["Images left today"] == "17"
