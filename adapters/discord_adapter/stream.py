@@ -15,6 +15,9 @@ window go out in one edit. The engine hands the images over one at a time and co
 delivered (charged) once `add` says it is shown, so `add` returns only after the edit that shows
 it: a restart never charges an image that was not on Discord.
 
+While it grows, a reply to one of its messages names the job's anchor (`job_message`), so it
+finds the job at work and waits for it, as a reply to a status message does.
+
 `finish` turns the messages into the result (ResultDelivery's layouts): the details, with the
 "N of M were made, the rest were not charged" note when fewer came, the buttons on the first
 message and Delete on a later one. Images made but not shown while streaming (an edit failed)
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import discord
@@ -46,11 +50,22 @@ from bot import messages
 from bot.conversation.surface import Delivery, Shown
 from bot.request.models import GeneratedImage
 
-__all__ = ["EDIT_INTERVAL", "StreamedGallery"]
+__all__ = ["EDIT_INTERVAL", "StreamedGallery", "job_message"]
 
 log = logging.getLogger(__name__)
 
 EDIT_INTERVAL = 1.0  # seconds between two writes of one message
+
+# A streamed result's messages -> its anchor (the job's status message), newest last. A reply to
+# one while the batch still grows names the anchor, which finds the job at work (the edit waits
+# for it); the ledger links the result's own messages only once it is settled.
+_GROWING: OrderedDict[int, int] = OrderedDict()
+_GROWING_MAX = 1000
+
+
+def job_message(message_id: int) -> int:
+    """The message a reply to `message_id` should name to find its job."""
+    return _GROWING.get(message_id, message_id)
 
 
 @dataclass
@@ -191,6 +206,10 @@ class StreamedGallery:
             post = self._stream_post(index, names, files)
             message = await (self.thread.send(**post.as_send()) if self.thread else anchor.send(post))
         self.grown.append(_Grown(message, names, time.monotonic()))
+        if anchor.message_id is not None and message.id != anchor.message_id:
+            _GROWING[message.id] = anchor.message_id
+            while len(_GROWING) > _GROWING_MAX:
+                _GROWING.popitem(last=False)
 
     async def _edit(self, grown: _Grown, files: list[tuple[str, bytes]]) -> None:
         """Add files to a message: the ones it has are listed by id, or Discord drops them."""

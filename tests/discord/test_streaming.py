@@ -266,3 +266,33 @@ async def test_images_an_edit_could_not_show_come_with_the_result(
     assert len(later["attachments"]) == 2 and buttons(later) == {"delete": job.id}
     assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 3)
     assert later["id"] in job.result_message_ids and details(result)["Images left today"] == "17"
+
+
+async def test_a_reply_while_the_result_grows_waits_for_it(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    async with ProviderEmulator() as providers:
+        providers.ark_host.event_gap = 1.0
+        bot = await start_bot(**providers.settings_kwargs("ark"))
+        inter = await emu.send_slash_command("imagine", {"prompt": "three pears", "count": 3, "model": "4.5"})
+        await inter.wait_ack()
+        await eventually(lambda: bool(_galleries(emu)), 15)
+        growing = emu.messages[_galleries(emu)[0].message_id]
+        [job] = await bot.jobs()
+        while job.images_delivered < 1:  # the bot has Discord's answer (a person is slower)
+            await asyncio.sleep(0.01)
+            [job] = await bot.jobs()
+        assert not buttons(growing) and not providers.ark_host.stream_done
+        reply = await emu.send_message(
+            "make it night #1", reply_to=growing["id"], channel_id=growing["channel_id"]
+        )
+        first = await wait_result(emu, timeout=30)
+        parent = await bot.wait_job(job_id_of(first))
+        edited = await wait_result(emu, exclude={parent.id}, timeout=30)
+    job = await bot.wait_job(job_id_of(edited))
+    assert (job.kind, job.parent_id) == (JobKind.EDIT, parent.id)
+    assert edited["message_reference"]["message_id"] == reply["id"]
+    said = [
+        emu.text_of(m)
+        for m in emu.messages.values()
+        if m.get("message_reference", {}).get("message_id") == reply["id"]
+    ]
+    assert not any(messages.NOT_A_RESULT in t for t in said), said
