@@ -1,5 +1,6 @@
 """`python -m bench` (`make bench`): every figure beside its reference, one table, results.json
-and results.png in bench/. Options: --quick (small N, for trying the harness), --only PART."""
+and results.png in bench/. Options: --quick (small N, for trying the harness), --only PART
+(slack, discord, web, stream, ledger, fit; repeatable)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import discord_bench, fit, ledger, plot, slack, web
+from bench import discord_bench, fit, ledger, plot, slack, stream, web
 
 HERE = Path(__file__).resolve().parent
 MB = 1024 * 1024
@@ -26,6 +27,8 @@ TARGETS = {
     "fit_ms": 400.0,
     "ratio_web_n50": 1.15,
     "web_event_p99_ms": 100.0,
+    "stream_lag_p99_ms": 150.0,
+    "stream_first_ratio": 1.05,
 }
 
 
@@ -142,6 +145,31 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                 _ok(lag["p99_ms"] < TARGETS["web_event_p99_ms"]),
             )
         )
+    st = results.get("stream")
+    if st:
+        ref = st["direct"]
+        for key, name in (("slack", "Slack"), ("discord", "Discord"), ("web", "playground")):
+            part = st.get(key)
+            if not part:
+                continue
+            rows.append(
+                (
+                    f"7. stream of {st['count']}, {name}: provider event -> image there ({part['images']} images)",
+                    f"p50 {part['lag_p50_ms']:.0f} ms, p99 {part['lag_p99_ms']:.0f} ms",
+                    f"direct httpx SSE: p50 {ref['lag_p50_ms']:.0f}, p99 {ref['lag_p99_ms']:.0f} ms",
+                    "p99 < 150 ms",
+                    _ok(part["lag_p99_ms"] < TARGETS["stream_lag_p99_ms"]),
+                )
+            )
+            rows.append(
+                (
+                    f"7. stream of {st['count']}, {name}: first image / provider's first event",
+                    f"{part['ratio_median']:.3f} median, {part['ratio_max']:.3f} max",
+                    f"direct: {ref['ratio_median']:.3f} median, {ref['ratio_max']:.3f} max",
+                    "<= 1.05",
+                    _ok(part["ratio_max"] <= TARGETS["stream_first_ratio"]),
+                )
+            )
     lg = results.get("ledger")
     if lg:
         rows.append(
@@ -189,9 +217,11 @@ def render(rows: list[tuple[str, str, str, str, str]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="N = 1, 10 and fewer repeats")
-    parser.add_argument("--only", choices=["slack", "discord", "web", "ledger", "fit"], action="append")
+    parser.add_argument(
+        "--only", choices=["slack", "discord", "web", "stream", "ledger", "fit"], action="append"
+    )
     args = parser.parse_args()
-    parts = set(args.only or ["slack", "discord", "web", "ledger", "fit"])
+    parts = set(args.only or ["slack", "discord", "web", "stream", "ledger", "fit"])
     started = time.monotonic()
     results: dict[str, Any] = {"machine": machine(), "targets": TARGETS}
     sizes = (1, 10) if args.quick else (1, 10, 100, 500)
@@ -204,6 +234,9 @@ def main() -> None:
     if "web" in parts:
         print("playground: N concurrent requests through the web API", flush=True)
         results["web"] = asyncio.run(web.run((10,) if args.quick else (50,), pairs=1 if args.quick else 3))
+    if "stream" in parts:
+        print("a streamed batch of 4 (Ark) on each surface, beside a direct SSE client", flush=True)
+        results["stream"] = asyncio.run(stream.run())
     if "ledger" in parts:
         print("ledger", flush=True)
         results["ledger"] = asyncio.run(ledger.run())

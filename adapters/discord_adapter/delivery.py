@@ -123,6 +123,8 @@ class Post:
     view: discord.ui.LayoutView
     images: list[tuple[str, bytes]] = field(default_factory=list)  # (filename, data)
     mentions: discord.AllowedMentions = NO_PINGS
+    # An edit that adds files keeps these (Discord keeps only the attachments an edit lists).
+    kept: list[discord.Attachment] = field(default_factory=list)
 
     def files(self) -> list[discord.File]:
         return [discord.File(io.BytesIO(data), filename=name) for name, data in self.images]
@@ -137,7 +139,7 @@ class Post:
             "content": None,
             "embeds": [],
             "view": self.view,
-            "attachments": self.files(),
+            "attachments": [*self.kept, *self.files()],
             "allowed_mentions": self.mentions,
         }
 
@@ -469,6 +471,8 @@ class ResumedAnchor(Anchor):
 
     The interaction that started it is gone, so its response may not be editable (Discord
     lets only the interaction edit it); then the result is a new message replying to it.
+    `delivered`: images of a streamed batch reached the user before the restart; the anchor
+    shows them (or heads their thread), so what is said goes in a new message under it.
     """
 
     def __init__(
@@ -479,6 +483,7 @@ class ResumedAnchor(Anchor):
         requester_id: int,
         message_id: int | None,
         filesize_limit: int,
+        delivered: bool = False,
     ) -> None:
         self.channel = channel
         self._where = channel
@@ -486,6 +491,7 @@ class ResumedAnchor(Anchor):
         self.requester_id = requester_id
         self.message_id = message_id
         self.filesize_limit = filesize_limit
+        self.delivered = delivered
 
     async def prepare(self, text: str) -> None:
         return None  # the job already has its anchor (or none)
@@ -523,12 +529,13 @@ class ResumedAnchor(Anchor):
         return await self.channel.send(**fields)
 
     async def fail(self, text: str) -> None:
-        try:
-            await self.show(text)
-            if self.message_id is not None:
-                return
-        except discord.HTTPException:
-            pass
+        if not self.delivered:
+            try:
+                await self.show(text)
+                if self.message_id is not None:
+                    return
+            except discord.HTTPException:
+                pass
         await self.send(said(f"<@{self.requester_id}> {text}", ping(self.requester_id)))
 
 

@@ -8,6 +8,7 @@ point at this message's own uploads (`attachment://<filename>`).
     notice(text)                 progress, refusals, usage, info, history: one TextDisplay
     result_layout(...)           a result: the prompt, the details, the gallery, the actions
     more_layout(...)             a result's later message (past 10 images): caption, gallery, Delete
+    stream_layout(...)           a streamed batch while it grows: the prompt, how many are here, gallery
 
 Discord's rules for these (developer docs, Component Reference and Create Message):
   - a message sent with the flag keeps it; `content`, `embeds`, `poll`, `sticker_ids` are refused,
@@ -39,6 +40,7 @@ __all__ = [
     "notice",
     "result_layout",
     "status_layout",
+    "stream_layout",
 ]
 
 ACCENT = discord.Colour(0x3B82F6)
@@ -160,4 +162,21 @@ def more_layout(
     if "upscale" in actions:
         for row in _upscales(job_id, first, len(names)):
             frame.add_item(row)
+    return _layout(frame)
+
+
+def stream_layout(
+    *, prompt: str | None, caption: str, names: Sequence[str], ping: str | None = None
+) -> discord.ui.LayoutView:
+    """A streamed batch while its images arrive: no buttons yet (the job is not settled). The
+    first message shows the prompt; a later one (`prompt` None) only its caption."""
+    small_print = "-# " + _cut(caption, TEXT_MAX // 2)
+    frame: discord.ui.Container[discord.ui.LayoutView] = discord.ui.Container(accent_colour=ACCENT)
+    shown = _cut(prompt or "", TEXT_MAX - len(small_print) - len(ping or "") - 1)
+    if shown:
+        frame.add_item(discord.ui.TextDisplay(shown))
+    frame.add_item(discord.ui.TextDisplay(small_print))
+    frame.add_item(_gallery(names, prompt or caption))
+    if ping:
+        return _layout(discord.ui.TextDisplay(ping), frame)
     return _layout(frame)

@@ -21,6 +21,7 @@ import discord
 
 from adapters.discord_adapter.attachments import image_attachments
 from adapters.discord_adapter.delivery import said
+from adapters.discord_adapter.stream import job_message
 from adapters.discord_adapter.surface import DiscordSurface
 from adapters.discord_adapter.text import mentions_bot, prompt_from_message
 from bot import messages
@@ -58,7 +59,7 @@ class MessageHandler:
             return
         attachments = self.surface.attachments(message.attachments)
         if to_result and replied is not None:
-            edit = Edit(ResultRef(message_id=str(replied.id)), text, attachments)
+            edit = Edit(ResultRef(message_id=str(job_message(replied.id))), text, attachments)
             self.surface.message_turn(message, edit, "reply")
             return
         quoted = self.surface.attachments(image_attachments(replied) if replied is not None else [])

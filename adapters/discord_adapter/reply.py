@@ -1,7 +1,8 @@
 """The conversation's Reply on Discord: an anchor (see delivery.py) shows what the core says.
 
 Discord refusing the bot a channel (403) becomes CannotPost, which the conversation turns into
-the usual plain answer; everything else is rendered by the anchor and ResultDelivery. Where the
+the usual plain answer; everything else is rendered by the anchor and ResultDelivery, or for a
+streamed batch by StreamedGallery (the result grows image by image). Where the
 bot is not a member, Delete removes the message whose button was pressed through that button's
 interaction (a later message of the same result has its own Delete), and a job cut short by a
 restart is not promised to come back: the next process could not post it there.
@@ -17,6 +18,7 @@ from typing import TypeVar
 import discord
 
 from adapters.discord_adapter.delivery import Anchor, InteractionAnchor, ResultDelivery
+from adapters.discord_adapter.stream import StreamedGallery
 from bot import messages
 from bot.conversation.surface import Arrived, Delivery, Shown
 from bot.errors import CannotPost
@@ -40,6 +42,7 @@ class DiscordReply:
     def __init__(self, anchor: Anchor, *, pressed: discord.Message | None = None) -> None:
         self.anchor = anchor
         self.pressed = pressed  # the message whose button was pressed (Delete removes it too)
+        self.gallery: StreamedGallery | None = None  # a streamed batch growing (stream.py)
 
     def target(self) -> PostTarget:
         return self.anchor.target()
@@ -51,12 +54,21 @@ class DiscordReply:
         self.anchor.cancel_job = job_id
 
     async def progress(self, text: str) -> None:
+        if self.gallery is not None and self.gallery.inline:
+            return  # the anchor shows the streamed images now: progress would replace them
         await self.anchor.show(text)
 
     async def image(self, arrived: Arrived) -> bool:
-        return False  # a Discord result is one message (its gallery): posted when complete
+        """A streamed image joins the result's gallery as soon as it is made (stream.py)."""
+        if self.gallery is None:
+            self.gallery = StreamedGallery(
+                self.anchor, job_id=arrived.job_id, prompt=arrived.prompt, of=arrived.of
+            )
+        return await self.gallery.add(arrived.image)
 
     async def result(self, shown: Shown) -> Delivery:
+        if self.gallery is not None and self.gallery.started:
+            return await self.gallery.finish(shown, shown.requester or self.anchor.requester_mention)
         deliver = ResultDelivery(
             self.anchor,
             prompt=shown.prompt,

@@ -308,5 +308,6 @@ class DiscordSurface:
                 filesize_limit=(
                     guild.filesize_limit if guild is not None else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
                 ),
+                delivered=job.images_delivered > 0,
             )
         )

@@ -7,6 +7,7 @@ request is admitted and fits the quota (and taken away again if nothing was deli
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class SlackReply:
     _root_ts: str | None = field(default=None, init=False)
     _status: StatusMessage | None = field(default=None, init=False)
     _streamed: list[str] = field(default_factory=list, init=False)  # ts of streamed images
+    _uploading: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     @property
     def status(self) -> StatusMessage:
@@ -77,16 +79,19 @@ class SlackReply:
         await self.status.show(text)
 
     async def image(self, arrived: Arrived) -> bool:
-        """A streamed image goes into the thread as soon as it is made."""
+        """A streamed image goes into the thread as soon as it is made (one upload at a time, so
+        the images keep their order)."""
         item = upload_item(arrived.image, arrived.job_id, arrived.index + 1, arrived.of, arrived.prompt)
         try:
-            response = await self.client.files_upload_v2(
-                file_uploads=[item], channel=self.channel, thread_ts=self.thread_ts
-            )
+            async with self._uploading:
+                response = await self.client.files_upload_v2(
+                    file_uploads=[item], channel=self.channel, thread_ts=self.thread_ts
+                )
         except SlackApiError as exc:
             log.info("slack: streamed image %d not posted: %s", arrived.index + 1, exc.response.get("error"))
             return False
         self._streamed.extend(shared_ts(response.get("files") or [], self.channel))
+        self._root_ts = None  # the root heads images now: it stays, whatever happens next
         return True
 
     def delivery(self, shown: Shown) -> ThreadDelivery:

@@ -118,7 +118,6 @@ class Admin:
         self.may_manage(who, target_is_member=True)  # the help is for admins too
         return messages.admin_help(prefix)
 
-
     # -- style presets ---------------------------------------------------------------------------
 
     async def style_command(self, who: Requester, text: str) -> str:

@@ -530,9 +530,15 @@ class Conversation:
         resumes = False
         if message_id is not None:
             for job in await self.ledger.jobs_for_user(who.key, limit=20):
-                if job.message_id == message_id and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+                if job.message_id != message_id:
+                    continue
+                if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
                     resumes = True
-                    break
+                elif job.images_delivered and job.error_kind == "cancelled":
+                    # A streamed batch cut short: what reached the user stays (and is charged).
+                    await reply.refuse(messages.restarted_partial(job.images_delivered, job.images_requested))
+                    return
+                break
         await reply.interrupted(resumes)
 
 

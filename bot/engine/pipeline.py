@@ -90,6 +90,9 @@ log = logging.getLogger(__name__)
 CANCEL_WAIT = 10.0
 # Beyond the provider deadline, for delivery and settling: how long an edit waits for its parent.
 PARENT_WAIT_MARGIN = 60.0
+# Seconds a streamed image already handed to the surface may still take to land when the job is
+# cut short (a shutdown, a provider error): one upload or edit, perhaps after a rate-limit wait.
+SHOW_GRACE = 2.0
 
 
 class Engine(Lifecycle, Leases, Recovery):
@@ -360,21 +363,28 @@ class Engine(Lifecycle, Leases, Recovery):
         await self.ledger.update_job(job.id, status=JobStatus.RUNNING, started_at=now_iso())
         state: dict[str, Any] = {"percent": None, "provider": None}
         shown: list[GeneratedImage] = []  # streamed images that reached the user
+        showing: list[asyncio.Task[None]] = []  # their hand-overs to the surface, in order
+        counting = asyncio.Lock()
 
-        async def on_image(index: int, image: GeneratedImage) -> None:
-            """One image of a streamed batch: to the user at once, counted as delivered (a
-            restart from here on charges it and refunds the rest)."""
-            if stream is None or len(shown) >= validated.count:
-                return
+        async def show(hand_over: Stream, index: int, image: GeneratedImage) -> None:
             try:
-                await self._still_ours(job.id)
-                if await stream(job.id, index, image):
-                    shown.append(image)
-                    await self.ledger.update_job(job.id, images_delivered=len(shown))
-            except LeaseLost:
-                raise
+                if await hand_over(job.id, index, image):
+                    async with counting:  # the count written last is the largest
+                        shown.append(image)
+                        await self.ledger.update_job(job.id, images_delivered=len(shown))
             except Exception:  # the rest of the batch still comes, and is posted at the end
                 log.warning("job %s: streamed image %d could not be shown", job.id, index, exc_info=True)
+
+        async def on_image(index: int, image: GeneratedImage) -> None:
+            """One image of a streamed batch: to the user at once, counted as delivered when the
+            surface says it is shown (a restart from then on charges it and refunds the rest).
+            The hand-over does not hold up the provider's stream: a surface that must wait (a
+            rate limit) shows the images that queue up meanwhile together, in order."""
+            if stream is None or len(showing) >= validated.count:
+                return
+            await self._still_ours(job.id)
+            showing.append(asyncio.create_task(show(stream, index, image), name=f"show {job.id} {index}"))
+            await asyncio.sleep(0)  # it takes its place in the surface's queue before the next
 
         async def on_provider(name: str) -> None:
             state["provider"] = name
@@ -412,10 +422,18 @@ class Engine(Lifecycle, Leases, Recovery):
                 on_progress=on_progress,
                 on_image=on_image if stream is not None else None,
             )
+        except BaseException:
+            # Cut short: hand-overs under way get a moment to land (and be counted), no more.
+            if showing:
+                _, late = await asyncio.wait(showing, timeout=SHOW_GRACE)
+                for task in late:
+                    task.cancel()
+            raise
         finally:
             tick.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tick
+            await asyncio.gather(*showing, return_exceptions=True)
         if not output.images:
             # A batch where every image failed is the provider's answer, not a success.
             raise ProviderError(provider.name, all_failed_kind(output.failed), detail="no images returned")

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot import messages
 from bot.request.models import Job
 from tests.emulators.discord import GUILD_ID, HUMAN_USER_ID, DiscordEmulator
 from tests.emulators.discord.validation import walk_components
@@ -115,7 +116,12 @@ class DiscordDriver:
 
     def _text_since(self, before: set[str]) -> Answer | None:
         for mid in sorted(self._bot_messages() - before, key=int):
-            content = self.emu.text_of(self.emu.messages[mid])
+            message = self.emu.messages[mid]
+            if message.get("attachments") and not _discord_buttons(message):
+                continue  # a result still growing (a streamed batch): its buttons come last
+            content = self.emu.text_of(message)
+            if messages.asked_for("", "").strip() in content:
+                continue  # the head of a result's thread: the result is in the thread
             if content and "…" not in content and "%" not in content:  # not a progress line
                 return Answer(content)
         return None

@@ -55,12 +55,15 @@ class Core:
             await asyncio.sleep(0.02)
 
 
-async def _on(name: str, stack: Stack, open_playground: OpenPlayground) -> tuple[Driver, Core]:
+async def _on(
+    name: str, stack: Stack, open_playground: OpenPlayground, **settings: Any
+) -> tuple[Driver, Core]:
+    values: dict[str, Any] = {"providers": ["demo"], "daily_images": 6} | settings
     if name == "web":
-        pg = await open_playground(providers=["demo"], daily_images=6)
+        pg = await open_playground(**values)
         await pg.open_page()
         return WebDriver(pg), Core(pg.runtime)
-    bot = await stack.start_bot(providers=["demo"], daily_images=6)
+    bot = await stack.start_bot(**values)
     if name == "discord":
         return DiscordDriver(stack.discord), Core(bot.runtime)
     return SlackDriver(stack.slack, lambda: bot.slack_url), Core(bot.runtime)
@@ -78,6 +81,31 @@ async def chat(
     request: pytest.FixtureRequest, stack: Stack, open_playground: OpenPlayground
 ) -> tuple[Driver, Core]:
     return await _on(request.param, stack, open_playground)
+
+
+@pytest.fixture(params=SURFACES)
+async def streamed(
+    request: pytest.FixtureRequest, stack: Stack, open_playground: OpenPlayground
+) -> tuple[Driver, Core]:
+    """A surface whose provider streams (the Ark emulator, "stream": true), image 2 refused."""
+    stack.providers.ark_host.refused = {1}
+    stack.providers.ark_host.event_gap = 0.2
+    ark = {
+        "providers": ["ark"],
+        "ark_api_key": stack.providers.ark.api_key,
+        "ark_base_url": stack.providers.base_url("ark"),
+        "allow_private_network": True,
+    }
+    return await _on(request.param, stack, open_playground, **ark)
+
+
+async def test_a_streamed_batch_charges_each_image_that_was_made(streamed: tuple[Driver, Core]) -> None:
+    driver, bot = streamed
+    answer = await driver.ask("three views of a harbour --n 3 --model 4.5")
+    assert answer.result is not None, answer.text
+    [job] = await bot.wait_closed(driver.key(0), 1)
+    assert (job.status, job.images_requested, job.images_delivered) == (JobStatus.SUCCEEDED, 3, 2)
+    assert (await bot.usage(driver.key(0))).day_used == 2  # the refused image was not charged
 
 
 async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, Core]) -> None:

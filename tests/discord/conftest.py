@@ -121,10 +121,11 @@ async def wait_result(
     timeout: float = 10.0,
     exclude: set[str] | None = None,
 ) -> dict[str, Any]:
-    """The next bot message carrying result buttons (in `channel_id`, newer than `after`)."""
+    """The next bot message carrying a result's buttons (in `channel_id`, newer than `after`);
+    not a later message of a result, which has only Delete."""
     skip = exclude or set()
     return await emu.wait_for_message(
-        lambda m: bool(buttons(m)) and job_id_of(m) not in skip,
+        lambda m: "reroll" in buttons(m) and job_id_of(m) not in skip,
         channel_id=channel_id,
         after=after,
         timeout=timeout,

@@ -9,8 +9,10 @@ max_images <= 15, output_format on 5.0 lite only. Errors in Ark's shape
 {"error": {"code", "message", "param", "type"}}; parameter errors are never streamed.
 
 Knobs (ArkHost): refused (indexes of images refused as OutputImageSensitiveContentDetected),
-event_gap (seconds between stream events), cut_after (close the stream after this many image
-events, without "completed"), stream_done (set when the last stream event was written),
+event_gap (seconds between stream events), first_gap (seconds before the first one),
+cut_after (close the stream after this many image events, without "completed"), stream_done
+(set when the last stream event was written), event_times (time.monotonic() each image event
+of the latest stream was written, by image index),
 models (model id -> (tiers, min px, max px, output_format allowed)).
 """
 
@@ -87,6 +89,8 @@ class ArkHost:
         self.emu = emu
         self.refused: set[int] = set()
         self.event_gap = 0.0
+        self.first_gap = 0.0
+        self.event_times: dict[int, float] = {}
         self.cut_after: int | None = None
         self.stream_done = False
         self.streams = 0
@@ -202,6 +206,7 @@ class ArkHost:
     ) -> web.StreamResponse:
         self.streams += 1
         self.stream_done = False
+        self.event_times = {}
         resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream; charset=utf-8"})
         await resp.prepare(request)
 
@@ -215,9 +220,11 @@ class ArkHost:
                 if self.cut_after is not None and index >= self.cut_after:
                     resp.force_close()
                     return resp
-                if index and self.event_gap:
-                    await asyncio.sleep(self.event_gap)
+                gap = self.event_gap if index else self.first_gap
+                if gap:
+                    await asyncio.sleep(gap)
                 base = {"model": model, "created": created, "image_index": index}
+                self.event_times[index] = time.monotonic()  # as the event leaves
                 if "error" in item:
                     kind = "image_generation.partial_failed"
                     await send(kind, {"type": kind, **base, "error": item["error"]})

@@ -68,10 +68,15 @@ is shard 0 of 1 and gets every guild and event, as a single connection does.  ``
 adds a guild with its own "general" channel, @everyone and bot role (every user is a member of
 every guild); ``OTHER_GUILD_ID``, its default id, is on shard 1 of 2 while ``GUILD_ID`` is on 0.
 
+Edits with files follow API v10: an edit that sends ``attachments`` leaves the message exactly
+those (kept ones by id, new uploads by index); an unknown id, or dropping a file the message's
+kept gallery still shows, is refused (400 50035). ``message_log`` (``MessageSeen``) notes every
+create and edit of a message: when, how many files, how many gallery items show them.
+
 Layout (one mixin of :class:`DiscordEmulator` per module, all sharing the state set up in ``server.py``):
 
 * ``constants.py`` ids, intents, type numbers, limits; ``models.py`` records (``Recorded``, ``Fault``,
-  ``GatewayConnection``, ``EmulatedInteraction``) and REST errors; ``permissions.py`` permission bits
+  ``GatewayConnection``, ``EmulatedInteraction``, ``MessageSeen``) and REST errors; ``permissions.py`` permission bits
   and checks;
 * ``server.py`` the aiohttp app, route table, recording, waiting, faults; ``state.py`` users, members,
   roles, channels, guilds and their payloads; ``gateway.py`` the websocket gateway and dispatch;

@@ -133,8 +133,13 @@ class CdnMixin:
         body: Mapping[str, Any],
         uploads: Sequence[_Upload],
         existing: Sequence[dict[str, Any]] = (),
+        *,
+        editing: bool = False,
     ) -> list[dict[str, Any]]:
-        """Resolve ``attachments`` metadata + ``files[N]`` parts into attachment objects (kept ones first)."""
+        """Resolve ``attachments`` metadata + ``files[N]`` parts into attachment objects (kept ones
+        first). An edit that sends ``attachments`` leaves the message exactly those: kept ones by
+        id, new ones by upload index (API v10: "the attachments array must contain all attachments
+        that should be present after edit, including retained and new attachments")."""
         by_index = {u.slot if u.slot is not None else i: u for i, u in enumerate(uploads)}
         existing_by_id = {a["id"]: a for a in existing}
         meta = body.get("attachments")
@@ -166,6 +171,8 @@ class CdnMixin:
             if entry.get("description"):
                 att["description"] = entry["description"]
             result.append(att)
+        if editing and body.get("attachments") is not None:
+            return result
         for idx, upload in sorted(by_index.items()):
             if idx not in used:  # files without metadata are still attached, as Discord does
                 result.append(self._cdn_store(channel_id, upload.filename, upload.data, None))

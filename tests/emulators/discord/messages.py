@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from tests.emulators.discord.constants import (
     _sid,
 )
 from tests.emulators.discord.models import (
+    MessageSeen,
     _ApiError,
     _form_error,
     _missing_permissions,
@@ -133,7 +135,7 @@ class MessagesMixin:
             msg["content"] = ""
         if creating or "attachments" in body or uploads:
             msg["attachments"] = self._attachments_from_body(
-                msg["channel_id"], body, uploads, () if creating else msg["attachments"]
+                msg["channel_id"], body, uploads, () if creating else msg["attachments"], editing=not creating
             )
         if "components" in body:
             msg["components"] = copy.deepcopy(body["components"] or [])
@@ -163,6 +165,12 @@ class MessagesMixin:
             msg["tts"] = bool(body["tts"])
         if not creating:
             msg["edited_timestamp"] = _now_iso()
+        shown = sum(1 for _, media in media_refs(msg["components"]) if media.get("attachment_id"))
+        self.message_log.append(
+            MessageSeen(
+                time.monotonic(), msg["id"], msg["channel_id"], len(msg["attachments"]), shown, creating
+            )
+        )
 
     @staticmethod
     def _resolve_media_attachments(

@@ -21,6 +21,19 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MessageSeen:
+    """A message as one create or edit left it (``emu.message_log``): when (``time.monotonic()``),
+    which message, how many files it has and how many gallery items show them."""
+
+    at: float
+    message_id: str
+    channel_id: str
+    attachments: int
+    gallery: int
+    created: bool
+
+
 @dataclass
 class Recorded:
     """One HTTP request as received (and how the emulator answered it).

@@ -33,6 +33,7 @@ from tests.emulators.discord.models import (
     EmulatedInteraction,
     Fault,
     GatewayConnection,
+    MessageSeen,
     Recorded,
     _ApiError,
     _Req,
@@ -84,6 +85,7 @@ class DiscordServer:
 
         self.port = 0
         self.requests: list[Recorded] = []
+        self.message_log: list[MessageSeen] = []  # every create and edit of a message, in order
         self.faults: list[Fault] = []
         self.gateway_connections: list[GatewayConnection] = []
         self.gateway_received: list[dict[str, Any]] = []  # every frame the client sent

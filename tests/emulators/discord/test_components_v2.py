@@ -127,6 +127,65 @@ async def test_attachment_references_must_name_a_file_of_the_message(emu: Discor
         assert emu.text_of(emu.messages[str(sent.id)]) == "still here"
 
 
+def _gallery_of(*names: str) -> discord.ui.MediaGallery[Any]:
+    return discord.ui.MediaGallery(*(discord.MediaGalleryItem(f"attachment://{n}") for n in names))
+
+
+def _file(name: str) -> discord.File:
+    return discord.File(io.BytesIO(png_bytes()), name)
+
+
+async def test_an_edit_keeps_only_the_attachments_it_lists(emu: DiscordEmulator) -> None:
+    """API v10: an edit's `attachments` is every file the message has after it, kept ones by id
+    and new ones by upload index; a gallery may name only those."""
+    async with emu.run_client(make_bot()) as bot:
+        channel = bot.get_channel(int(TEXT_CHANNEL_ID))
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send(view=layout(_gallery_of("1.png")), file=_file("1.png"))
+        # Growing: the file it has, listed by id, and a new one.
+        grown = await sent.edit(
+            view=layout(_gallery_of("1.png", "2.png")), attachments=[*sent.attachments, _file("2.png")]
+        )
+        stored = emu.messages[str(sent.id)]
+        assert [a["filename"] for a in stored["attachments"]] == ["1.png", "2.png"]
+        assert [i["media"]["attachment_id"] for i in stored["components"][0]["items"]] == [
+            a["id"] for a in stored["attachments"]
+        ]
+        assert [seen.gallery for seen in emu.message_log if seen.message_id == str(sent.id)] == [1, 2]
+
+        # A new file without the old ones listed: the old ones go, so a gallery naming them is refused.
+        with pytest.raises(discord.HTTPException) as refused:
+            await grown.edit(view=layout(_gallery_of("1.png", "3.png")), attachments=[_file("3.png")])
+        answer = emu.last_request("PATCH", rf"/messages/{sent.id}$").response
+        code = form_error(answer, "components", "0", "items", "0", "media", "url")
+        assert refused.value.code == 50035 and code == "UNFURLED_MEDIA_ITEM_ATTACHMENT_NOT_FOUND"
+        # Dropping a file the kept gallery shows (no new components) is refused too.
+        with pytest.raises(discord.HTTPException):
+            await grown.edit(attachments=grown.attachments[:1])
+        assert len(emu.messages[str(sent.id)]["attachments"]) == 2  # nothing changed
+
+        # Not listed, not kept: a file no component shows may go.
+        text_only = await grown.edit(view=layout(discord.ui.TextDisplay("gone")), attachments=[])
+        assert text_only.attachments == [] and emu.messages[str(sent.id)]["attachments"] == []
+
+
+async def test_an_unknown_attachment_id_is_refused(emu: DiscordEmulator) -> None:
+    async with emu.run_client(make_bot()) as bot:
+        channel = bot.get_channel(int(TEXT_CHANNEL_ID))
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send(view=layout(_gallery_of("1.png")), file=_file("1.png"))
+        other = await channel.send(view=layout(_gallery_of("x.png")), file=_file("x.png"))
+        path = f"/channels/{TEXT_CHANNEL_ID}/messages/{sent.id}"
+        # Another message's file is not this one's to keep.
+        status, answer = await rest(
+            emu, "PATCH", path, {"attachments": [{"id": str(other.attachments[0].id)}]}
+        )
+        assert status == 400 and form_error(answer, "attachments", "0", "id") == "ATTACHMENT_NOT_FOUND"
+        status, answer = await rest(emu, "PATCH", path, {"attachments": [{"id": "0"}]})  # no upload 0
+        assert status == 400 and form_error(answer, "attachments", "0", "id") == "ATTACHMENT_NOT_FOUND"
+        assert len(emu.messages[str(sent.id)]["attachments"]) == 1
+
+
 async def test_the_v2_flag_stays_and_a_message_turned_v2_resets_its_content(emu: DiscordEmulator) -> None:
     async with emu.run_client(make_bot()) as bot:
         channel = bot.get_channel(int(TEXT_CHANNEL_ID))

@@ -188,6 +188,7 @@ class ValidationMixin:
             raise _form_error("files", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_FILES} or fewer in length.")
         if sum(len(u.data) for u in uploads) > self.upload_limit:
             raise _ApiError(413, 40005, "Request entity too large")
+        self._validate_attachment_ids(body, uploads, existing)
         was_v2 = existing is not None and bool(int(existing.get("flags") or 0) & FLAG_IS_COMPONENTS_V2)
         flags = body.get("flags")
         if was_v2 and flags is not None and not int(flags) & FLAG_IS_COMPONENTS_V2:
@@ -205,6 +206,8 @@ class ValidationMixin:
         self._validate_components(components or [], FLAG_IS_COMPONENTS_V2 if v2 else 0)
         if v2:
             self._validate_media_refs(components or [], self._attachment_names(body, uploads, existing))
+            if existing is not None and body.get("components") is None:
+                self._validate_kept_media(existing, body)
         if creating:
             has_any = bool(
                 content
@@ -241,10 +244,39 @@ class ValidationMixin:
             )
 
     @staticmethod
+    def _validate_attachment_ids(
+        body: Mapping[str, Any], uploads: Sequence[_Upload], existing: Mapping[str, Any] | None
+    ) -> None:
+        """Each ``attachments`` entry names a file of the message (an edit keeps it) or the index
+        of a file uploaded with the request; anything else is an unknown attachment."""
+        kept = {str(a["id"]) for a in (existing or {}).get("attachments") or []}
+        slots = {str(u.slot if u.slot is not None else i) for i, u in enumerate(uploads)}
+        for j, entry in enumerate(body.get("attachments") or []):
+            sid = str(entry.get("id") if isinstance(entry, Mapping) else entry)
+            if sid not in kept and sid not in slots:
+                raise _form_error(f"attachments.{j}.id", "ATTACHMENT_NOT_FOUND", "Unknown attachment")
+
+    @staticmethod
+    def _validate_kept_media(existing: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        """An edit that keeps a V2 message's components but drops a file its gallery shows."""
+        meta = body.get("attachments")
+        if meta is None:
+            return
+        kept = {str(entry.get("id")) for entry in meta}
+        for path, media in media_refs(list(existing.get("components") or [])):
+            if media.get("attachment_id") and str(media["attachment_id"]) not in kept:
+                raise _form_error(
+                    path,
+                    "UNFURLED_MEDIA_ITEM_ATTACHMENT_NOT_FOUND",
+                    f"Attachment {media['attachment_id']} is shown by the message but not kept",
+                )
+
+    @staticmethod
     def _attachment_names(
         body: Mapping[str, Any], uploads: Sequence[_Upload], existing: Mapping[str, Any] | None
     ) -> set[str]:
-        """Filenames the message will have: uploads (as named in ``attachments``) and kept ones."""
+        """Filenames the message will have: uploads (as named in ``attachments``) and kept ones;
+        on an edit that lists ``attachments``, only those listed (API v10)."""
         kept = list((existing or {}).get("attachments") or [])
         meta = body.get("attachments")
         names: set[str] = set()
@@ -267,6 +299,8 @@ class ValidationMixin:
             if upload is not None:
                 used.add(idx)
                 names.add(_sanitize_filename(entry.get("filename") or upload.filename))
+        if existing is not None and body.get("attachments") is not None:
+            return names
         names |= {_sanitize_filename(u.filename) for i, u in by_index.items() if i not in used}
         return names
 
