@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot import messages
-from bot.request.models import Job
+from bot.app.runtime import Runtime
+from bot.ledger.base import QuotaStatus
+from bot.request.models import Job, JobStatus
 from tests.emulators.discord import GUILD_ID, HUMAN_USER_ID, DiscordEmulator
 from tests.emulators.discord.validation import walk_components
 from tests.emulators.slack import TEAM_ID, USER_ID, SlackEmulator
+from tests.reliability.conftest import Stack
+from tests.web.conftest import OpenPlayground
 
 EPHEMERAL = 64
 
@@ -443,3 +447,52 @@ class WebDriver:
 
     async def status_text(self, job: Job) -> str:
         return str((await self._status(job)).get("text") or "")
+
+
+CHATS = ["discord", "slack"]  # surfaces with more than one person
+SURFACES = [*CHATS, "web"]
+
+
+class Core:
+    """What the scenarios read from the core beside what people see: usage, the jobs."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def usage(self, user_key: str) -> QuotaStatus:
+        return await self.runtime.ledger.quota(user_key)
+
+    async def jobs(self, user_key: str) -> list[Job]:
+        return await self.runtime.ledger.jobs_for_user(user_key, limit=500)
+
+    async def wait_closed(self, user_key: str, count: int, timeout: float = 15.0) -> list[Job]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            done = [
+                j for j in await self.jobs(user_key) if j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+            ]
+            if len(done) >= count:
+                return done
+            if loop.time() > deadline:
+                raise TimeoutError(f"{len(done)}/{count} jobs closed for {user_key}")
+            await asyncio.sleep(0.02)
+
+
+async def open_surface(
+    name: str,
+    stack: Stack,
+    open_playground: OpenPlayground,
+    values: dict[str, Any],
+    web: dict[str, Any] | None = None,
+) -> tuple[Driver, Core]:
+    """Start one surface with these settings (`web`: what only the playground's process needs,
+    such as a host's base URL the chat bots' stack already points at)."""
+    if name == "web":
+        pg = await open_playground(**values, **(web or {}))
+        await pg.open_page()
+        return WebDriver(pg), Core(pg.runtime)
+    bot = await stack.start_bot(**values)
+    if name == "discord":
+        return DiscordDriver(stack.discord), Core(bot.runtime)
+    return SlackDriver(stack.slack, lambda: bot.slack_url), Core(bot.runtime)

@@ -18,55 +18,26 @@ from typing import Any
 import pytest
 
 from bot import messages
-from bot.app.runtime import Runtime
-from bot.ledger.base import QuotaStatus
-from bot.request.models import Job, JobKind, JobStatus, Requester
-from tests.conversation.surfaces import DiscordDriver, Driver, SlackDriver, WebDriver
+from bot.request.models import JobKind, JobStatus, Requester
+from tests.conversation.surfaces import (
+    CHATS,
+    SURFACES,
+    Core,
+    DiscordDriver,
+    Driver,
+    SlackDriver,
+    WebDriver,
+    open_surface,
+)
 from tests.reliability.conftest import Stack
 from tests.web.conftest import OpenPlayground
-
-CHATS = ["discord", "slack"]  # surfaces with more than one person
-SURFACES = [*CHATS, "web"]
-
-
-class Core:
-    """What the scenarios read from the core beside what people see: usage, the jobs."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-
-    async def usage(self, user_key: str) -> QuotaStatus:
-        return await self.runtime.ledger.quota(user_key)
-
-    async def jobs(self, user_key: str) -> list[Job]:
-        return await self.runtime.ledger.jobs_for_user(user_key, limit=500)
-
-    async def wait_closed(self, user_key: str, count: int, timeout: float = 15.0) -> list[Job]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            done = [
-                j for j in await self.jobs(user_key) if j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
-            ]
-            if len(done) >= count:
-                return done
-            if loop.time() > deadline:
-                raise TimeoutError(f"{len(done)}/{count} jobs closed for {user_key}")
-            await asyncio.sleep(0.02)
 
 
 async def _on(
     name: str, stack: Stack, open_playground: OpenPlayground, **settings: Any
 ) -> tuple[Driver, Core]:
     values: dict[str, Any] = {"providers": ["demo"], "daily_images": 6} | settings
-    if name == "web":
-        pg = await open_playground(**values)
-        await pg.open_page()
-        return WebDriver(pg), Core(pg.runtime)
-    bot = await stack.start_bot(**values)
-    if name == "discord":
-        return DiscordDriver(stack.discord), Core(bot.runtime)
-    return SlackDriver(stack.slack, lambda: bot.slack_url), Core(bot.runtime)
+    return await open_surface(name, stack, open_playground, values)
 
 
 @pytest.fixture(params=SURFACES)

@@ -10,8 +10,12 @@ import pytest
 
 from bot import messages
 from bot.request.styles import BUILTIN_STYLES
-from tests.conversation.surfaces import DiscordDriver, Driver, SlackDriver, WebDriver
-from tests.conversation.test_every_surface import SURFACES, Core
+from tests.conversation.surfaces import (
+    SURFACES,
+    Core,
+    Driver,
+    open_surface,
+)
 from tests.emulators.discord import HUMAN_USER_ID
 from tests.emulators.slack import TEAM_ID, USER_ID
 from tests.reliability.conftest import Stack
@@ -24,21 +28,14 @@ async def _on(
     name: str, stack: Stack, open_playground: OpenPlayground, **settings: object
 ) -> tuple[Driver, Core]:
     values: dict[str, object] = {"providers": ["novita"], "daily_images": 20, "admins": ADMINS, **settings}
-    if name == "web":
-        pg = await open_playground(
-            novita_api_key=stack.secrets.provider_keys["novita"],
-            novita_base_url=stack.providers.base_url("novita"),
-            allow_private_network=True,
-            poll_interval=0.05,
-            provider_retries=0,
-            **values,
-        )
-        await pg.open_page()
-        return WebDriver(pg), Core(pg.runtime)
-    bot = await stack.start_bot(**values)
-    if name == "discord":
-        return DiscordDriver(stack.discord), Core(bot.runtime)
-    return SlackDriver(stack.slack, lambda: bot.slack_url), Core(bot.runtime)
+    web = {
+        "novita_api_key": stack.secrets.provider_keys["novita"],
+        "novita_base_url": stack.providers.base_url("novita"),
+        "allow_private_network": True,
+        "poll_interval": 0.05,
+        "provider_retries": 0,
+    }
+    return await open_surface(name, stack, open_playground, values, web)
 
 
 @pytest.fixture(params=SURFACES)

@@ -14,8 +14,15 @@ import pytest
 
 from bot import messages
 from bot.request.models import Job, JobKind, JobStatus
-from tests.conversation.surfaces import DiscordDriver, Driver, Result, SlackDriver, WebDriver
-from tests.conversation.test_every_surface import CHATS, SURFACES, Core
+from tests.conversation.surfaces import (
+    CHATS,
+    SURFACES,
+    Core,
+    DiscordDriver,
+    Driver,
+    Result,
+    open_surface,
+)
 from tests.reliability.conftest import ProviderRequest, Stack
 from tests.web.conftest import OpenPlayground
 
@@ -34,21 +41,14 @@ async def _on(
         "fal_base_url": stack.providers.base_url("fal"),
         **settings,
     }
-    if name == "web":
-        pg = await open_playground(
-            **values,
-            segmind_api_key=stack.secrets.provider_keys["segmind"],
-            segmind_base_url=stack.providers.base_url("segmind"),
-            allow_private_network=True,
-            poll_interval=0.05,
-            provider_retries=0,
-        )
-        await pg.open_page()
-        return WebDriver(pg), Core(pg.runtime)
-    bot = await stack.start_bot(**values)
-    if name == "discord":
-        return DiscordDriver(stack.discord), Core(bot.runtime)
-    return SlackDriver(stack.slack, lambda: bot.slack_url), Core(bot.runtime)
+    web = {
+        "segmind_api_key": stack.secrets.provider_keys["segmind"],
+        "segmind_base_url": stack.providers.base_url("segmind"),
+        "allow_private_network": True,
+        "poll_interval": 0.05,
+        "provider_retries": 0,
+    }
+    return await open_surface(name, stack, open_playground, values, web)
 
 
 Start = Callable[..., Any]

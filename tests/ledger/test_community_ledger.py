@@ -13,7 +13,8 @@ import pytest
 from bot.errors import QuotaExceeded, UserBlocked
 from bot.ledger.base import Pool, Reservation
 from bot.request.models import JobStatus
-from tests.ledger.test_backends import NOW, USER, make_job
+from tests.ledger.helpers import USER, make_job
+from tests.ledger.test_backends import NOW
 
 POOL = Pool("pool:discord:g1", 4)
 

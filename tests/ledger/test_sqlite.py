@@ -15,9 +15,9 @@ from bot.config import Settings
 from bot.errors import LedgerUnavailable, QuotaExceeded, UserBlocked
 from bot.ledger import SQLiteLedger, open_ledger
 from bot.ledger.base import Reservation, day_key, month_key, period_resets
-from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
+from bot.request.models import GeneratedImage, ImageInput, JobStatus
+from tests.ledger.helpers import USER, image, make_job
 
-USER = "discord:42"
 NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=UTC)
 
 
@@ -467,29 +467,6 @@ async def test_a_closed_ledger_says_so(db_path: str) -> None:
 
 
 # -- jobs and lineage ----------------------------------------------------------------------------
-
-
-def make_job(job_id: str, **kw: object) -> Job:
-    fields: dict[str, object] = {
-        "id": job_id,
-        "user_key": USER,
-        "platform": "discord",
-        "status": JobStatus.QUEUED,
-        "kind": "imagine",
-        "prompt": "a red fox",
-        "model": "5.0-lite",
-        "request": {"prompt": "a red fox", "count": 2, "aspect": "3:2", "image_count": 0},
-        "channel_id": "c1",
-        "images_requested": 2,
-    }
-    fields.update(kw)
-    return Job(**fields)  # type: ignore[arg-type]
-
-
-def image(seed: int, name: str = "") -> ImageInput:
-    return ImageInput(
-        data=bytes([seed]) * (100 + seed), mime="image/png", width=10 + seed, height=20, name=name
-    )
 
 
 async def test_job_row_round_trip(ledger: SQLiteLedger) -> None:

@@ -11,7 +11,7 @@ from bot.ledger.base import StyleRow
 from bot.ledger.retention import ImageRetention
 from bot.request.models import GeneratedImage, JobStatus
 from tests.ledger.conftest import MakeLedger
-from tests.ledger.test_backends import image, make_job
+from tests.ledger.helpers import image, make_job
 
 WS = "discord:900"
 
