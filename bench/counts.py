@@ -48,6 +48,7 @@ def report(platform: str, row: dict[str, Any]) -> str:
             lines.append(f"    {1000 * cpu / jobs:8.2f} ms  thread {name}")
     for kind, title in (
         ("sql", "SQL statements (by kind)"),
+        ("sql_text", "SQL statements"),
         ("db_round_trips", "aiosqlite round trips (loop -> its thread -> loop)"),
         ("log", "log records"),
         ("http", "outgoing HTTP calls"),

@@ -78,6 +78,7 @@ async def _counted_db_execute(self: aiosqlite.Connection, fn: Any, *args: Any, *
         rows = len(args[1]) if name == "executemany" and len(args) > 1 else 1
         for _ in range(rows):
             count("sql", kind)
+            count("sql_text", " ".join(args[0].split())[:110])
 
     def timed(*a: Any, **kw: Any) -> Any:  # runs on aiosqlite's thread: its CPU per statement
         started = resource.getrusage(resource.RUSAGE_THREAD)
