@@ -61,6 +61,8 @@ __all__ = ["SQLiteLedger"]
 
 log = logging.getLogger(__name__)
 
+PAGE_SIZE = 16384  # bytes, for databases created from now on
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -177,6 +179,11 @@ class SQLiteLedger:
             ) from exc
         self._db.row_factory = aiosqlite.Row
         await self._db.execute("PRAGMA busy_timeout=10000")
+        # A new file gets 16 KiB pages (SQLite ignores this for an existing one): a kept 3 MB image
+        # is then ~200 WAL frames, not ~800, each written by its own system calls and copied
+        # again at the checkpoint; that halved the ledger thread's system time per job
+        # (BENCHMARKS.md, Issue 17).
+        await self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         # Switching a new file to WAL needs it to itself, and SQLite answers "locked" at once
         # (no busy wait) while another process opening the same file holds it: try again.
         for attempt in range(100):

@@ -12,7 +12,8 @@ import discord.http
 import pytest
 from PIL import Image
 
-from adapters.discord_adapter.delivery import fit_and_pack, fit_images, pack
+from adapters.discord_adapter import delivery as discord_delivery
+from adapters.discord_adapter.delivery import fit_and_pack, fit_images, fit_images_off_loop, pack
 from adapters.discord_adapter.endpoints import Endpoints
 from adapters.discord_adapter.layout import TEXT_MAX, Details, notice, result_layout
 from bot import messages
@@ -89,6 +90,26 @@ def test_images_over_the_limit_are_reencoded_to_fit() -> None:
     assert len(fitted[0].data) <= 60_000 and fitted[0].mime == "image/jpeg"
     assert fitted[1] is small
     assert fit_images([small], 60_000) == ([small], False)
+
+
+async def test_only_a_real_reencode_goes_to_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    hops: list[object] = []
+    real = asyncio.to_thread
+
+    async def noting(func: object, *args: object) -> object:
+        hops.append(func)
+        return await real(func, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(discord_delivery.asyncio, "to_thread", noting)
+    noise = Image.effect_noise((256, 256), 80).convert("RGB")
+    buf = io.BytesIO()
+    noise.save(buf, format="PNG")
+    image = GeneratedImage(buf.getvalue(), "image/png", 256, 256)
+    assert await fit_images_off_loop([image, image], len(image.data)) == ([image, image], False)
+    assert hops == []  # they fit: a length check on the loop
+    fitted, changed = await fit_images_off_loop([image], len(image.data) // 2)
+    assert changed and len(fitted[0].data) <= len(image.data) // 2
+    assert hops == [fit_images]
 
 
 async def test_progress_relay_throttles_and_stops_last() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from bot.ledger import SQLiteLedger
 from bot.ledger import base as ledger_base
+from bot.ledger.sqlite import PAGE_SIZE
 from bot.request.models import GeneratedImage, ImageInput, JobStatus
 from tests.ledger.test_sqlite import USER, make_job
 
@@ -165,3 +167,22 @@ async def test_large_blobs_are_hashed_off_the_event_loop(monkeypatch: pytest.Mon
     main = threading.current_thread().name
     assert threads[0] == main and threads[1] != main
     assert asyncio.get_running_loop().is_running()
+
+
+async def test_a_new_file_gets_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as raw:  # a database made before: 4 KiB pages
+        raw.execute("PRAGMA page_size=4096")
+        raw.execute("CREATE TABLE t (x)")
+    for path, expected in ((tmp_path / "new.db", PAGE_SIZE), (old, 4096)):
+        store = SQLiteLedger(str(path), daily_limit=5, monthly_limit=100)
+        await store.open()
+        try:
+            [(size,)] = await store.db.execute_fetchall("PRAGMA page_size")
+            [(mode,)] = await store.db.execute_fetchall("PRAGMA journal_mode")
+            await store.create_job(make_job("j1"), ())
+            await store.save_outputs("j1", [image(9, size=100_000)])
+            assert len(await store.job_outputs("j1")) == 1
+        finally:
+            await store.close()
+        assert (size, mode) == (expected, "wal")
