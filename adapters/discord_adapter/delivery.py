@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -41,6 +40,7 @@ from typing import Any, Literal
 import discord
 
 from adapters.discord_adapter.layout import Details, more_layout, notice, result_layout, status_layout
+from adapters.discord_adapter.uploads import image_file
 from bot import messages
 from bot.conversation.surface import RESULT_ACTIONS, Delivery
 from bot.errors import DeliveryError
@@ -127,7 +127,7 @@ class Post:
     kept: list[discord.Attachment] = field(default_factory=list)
 
     def files(self) -> list[discord.File]:
-        return [discord.File(io.BytesIO(data), filename=name) for name, data in self.images]
+        return [image_file(data, name) for name, data in self.images]
 
     def as_send(self) -> dict[str, Any]:
         return {"view": self.view, "files": self.files(), "allowed_mentions": self.mentions}
