@@ -147,6 +147,11 @@ class SQLiteLedger:
         self.prune_every = prune_every
         self._last_prune = float("-inf")
         self._db: aiosqlite.Connection | None = None
+        # A second connection for the reads on a job's path (its quota, its workspace's
+        # settings): aiosqlite runs one operation at a time per connection, and at a burst the
+        # writer's is busy with 3 MB image writes; in WAL mode a reader sees every committed
+        # write meanwhile. None (reads share the writer) for ":memory:" and read-only opens.
+        self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -154,6 +159,11 @@ class SQLiteLedger:
         if self._db is None:
             raise RuntimeError("ledger is not open")
         return self._db
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        """Where committed state is read outside any transaction of this ledger's."""
+        return self._reader if self._reader is not None else self.db
 
     async def open(self) -> None:
         try:
@@ -197,8 +207,16 @@ class SQLiteLedger:
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA foreign_keys=ON")
         await self._migrate()
+        if as_file and self.mode != "read":
+            self._reader = await aiosqlite.connect(target, isolation_level=None, uri=target != self.path)
+            self._reader.row_factory = aiosqlite.Row
+            await self._reader.execute("PRAGMA busy_timeout=10000")
+            await self._reader.execute("PRAGMA query_only=ON")
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -267,10 +285,11 @@ class SQLiteLedger:
             else:
                 await self.db.execute("COMMIT")
 
-    async def _one(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
-        rows = list(
-            await self.db.execute_fetchall(sql, params if isinstance(params, dict) else tuple(params))
-        )
+    async def _one(
+        self, sql: str, params: Iterable[Any] | dict[str, Any] = (), *, db: aiosqlite.Connection | None = None
+    ) -> aiosqlite.Row | None:
+        on = self.db if db is None else db
+        rows = list(await on.execute_fetchall(sql, params if isinstance(params, dict) else tuple(params)))
         return rows[0] if rows else None
 
     # -- quotas -------------------------------------------------------------------------------
@@ -357,9 +376,8 @@ class SQLiteLedger:
     ) -> QuotaStatus:
         now = now or _now()
         day_resets, month_resets = period_resets(now)
-        row = await self._one(
-            self._QUOTA_SQL, {"user": user_key, "day": day_key(now), "month": month_key(now)}
-        )
+        params = {"user": user_key, "day": day_key(now), "month": month_key(now)}
+        row = await self._one(self._QUOTA_SQL, params, db=self.reader)
         assert row is not None  # (SELECT 1) LEFT JOIN: always one row
         daily = self.daily_limit if row["daily"] is None else int(row["daily"])
         monthly = self.monthly_limit if row["monthly"] is None else int(row["monthly"])
@@ -431,7 +449,7 @@ class SQLiteLedger:
 
     async def workspace_settings(self, workspace: str) -> dict[str, Any]:
         row = await self._one(
-            "SELECT settings_json FROM workspace_settings WHERE workspace = ?", (workspace,)
+            "SELECT settings_json FROM workspace_settings WHERE workspace = ?", (workspace,), db=self.reader
         )
         return dict(json.loads(row["settings_json"])) if row else {}
 

@@ -36,10 +36,10 @@ class Statements:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, store: SQLiteLedger) -> None:
         self.sent: list[str] = []
-        db = store.db
-        for name in ("execute", "execute_fetchall", "executemany", "executescript"):
-            original = getattr(db, name)
-            monkeypatch.setattr(db, name, self._recording(original))
+        for db in {store.db, store.reader}:  # the writer's connection, and the reader's
+            for name in ("execute", "execute_fetchall", "executemany", "executescript"):
+                original = getattr(db, name)
+                monkeypatch.setattr(db, name, self._recording(original))
 
     def _recording(self, original: Any) -> Any:
         def call(sql: str, *args: Any, **kwargs: Any) -> Any:
@@ -186,3 +186,28 @@ async def test_a_new_file_gets_large_pages_and_an_old_one_keeps_its_own(tmp_path
         finally:
             await store.close()
         assert (size, mode) == (expected, "wal")
+
+
+async def test_a_jobs_reads_do_not_wait_behind_the_writers_work(ledger: SQLiteLedger) -> None:
+    await ledger.set_workspace_settings("discord:g1", {"model": "4.5"})
+    await ledger.settle((await ledger.reserve(USER, 2)).id, 2)
+    assert ledger.reader is not ledger.db
+    # Something long on the writer's connection (as a burst of 3 MB image writes is).
+    busy = asyncio.ensure_future(
+        ledger.db.execute_fetchall(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
+            "SELECT count(*) FROM c"
+        )
+    )
+    await asyncio.sleep(0.01)
+    status = await ledger.quota(USER)
+    settings = await ledger.workspace_settings("discord:g1")
+    assert not busy.done()  # both answered while the writer was still at it
+    assert (status.day_used, settings) == (2, {"model": "4.5"})
+    [(counted,)] = [tuple(row) for row in await busy]
+    assert counted == 3000000
+
+
+async def test_the_reader_cannot_write(ledger: SQLiteLedger) -> None:
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await ledger.reader.execute("DELETE FROM jobs")
