@@ -267,3 +267,29 @@ async def test_a_transport_given_or_http2_keeps_httpxs_own() -> None:
         assert client._transport is given
     with pytest.raises(ValueError, match=r"HTTP/1\.1"):
         LinearConnectionPool(http2=True)
+
+
+# -- reading larger pieces ----------------------------------------------------------------------------
+
+
+class _Recorded(httpcore.AsyncNetworkStream):
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self.asked.append(max_bytes)
+        return b"x" * min(max_bytes, 300_000)
+
+
+async def test_streams_are_read_256_kib_at_a_time_and_bodies_arrive_whole() -> None:
+    from bot.app.http_pool import READ_BYTES, _LargeReadStream
+
+    inner = _Recorded()
+    assert len(await _LargeReadStream(inner).read(65536)) == READ_BYTES == 256 * 1024
+    assert inner.asked == [READ_BYTES]
+    async with serve() as server, httpx.AsyncClient(transport=linear(httpx.Limits())) as client:
+        answers = await asyncio.gather(
+            *(client.get(server.url, params={"size": 3_000_000}) for _ in range(4))
+        )
+        assert [len(a.content) for a in answers] == [3_000_000] * 4
+        assert all(a.content == b"x" * 3_000_000 for a in answers)
