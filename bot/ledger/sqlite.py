@@ -1,8 +1,12 @@
 """The SQLite ledger (aiosqlite): one file, WAL mode, numbered migrations, atomic quotas.
 
-Writes go through one asyncio lock and `BEGIN IMMEDIATE`, so a reservation's check and its
-increment are one transaction: no interleaving coroutine (or other process on the same file)
-can spend the same unit twice.
+Writes go through one asyncio lock: a write that is one statement (a reservation's check and
+its increment are one INSERT ... SELECT) runs in autocommit, atomic as it is; writes of several
+statements that must hold together run in `BEGIN IMMEDIATE`. No interleaving coroutine (or
+other process on the same file) can spend the same unit twice. The reads on a job's path (its
+quota, its workspace's settings) use a second, read-only connection, so they never wait behind
+the writer's thread (a job's kept images are megabytes); in WAL mode it sees every committed
+write.
 
 Migrations live in migrations/sqlite/ (PostgreSQL's, with the same numbers, in
 migrations/postgres/).
