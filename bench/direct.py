@@ -1,13 +1,15 @@
 """The reference for the overhead figures: N concurrent direct httpx calls to the provider
 emulator, in a process of its own like the bot: POST the generation, then GET the result image.
 
-    python -m bench.direct BASE_URL API_KEY N     -> one JSON line: per-call seconds, bytes
+    python -m bench.direct BASE_URL API_KEY N     -> one JSON line: per-call seconds, bytes, and
+                                                     the CPU seconds this process spent on the run
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import sys
 import time
 
@@ -39,13 +41,26 @@ async def _call(client: httpx.AsyncClient, base: str, key: str, started: float) 
     return time.monotonic() - started, len(image.content)
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+    return usage.ru_utime + usage.ru_stime
+
+
 async def run(base: str, key: str, n: int) -> dict[str, object]:
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(300.0)) as client:
+        # From here on, as for the bot (whose client exists before the run): the work itself.
+        cpu = _cpu()
         started = time.monotonic()
         results = await asyncio.gather(*(one(client, base, key) for _ in range(n)))
         wall = time.monotonic() - started
-    return {"latencies": [r[0] for r in results], "bytes": [r[1] for r in results], "wall": wall}
+        cpu = _cpu() - cpu
+    return {
+        "latencies": [r[0] for r in results],
+        "bytes": [r[1] for r in results],
+        "wall": wall,
+        "cpu_s": cpu,
+    }
 
 
 def main() -> None:

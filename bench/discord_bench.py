@@ -25,8 +25,10 @@ from typing import Any
 
 from bench.botproc import REPO, BotProcess, RssSampler, bench_env, proc_status
 from bench.images import jpeg_2k, unique_jpeg
-from bench.slack import PROMPT, PROVIDER_LATENCY, _summary, direct, percentile
+from bench.pairs import PAIRED_SIZES, PAIRS, cpu_seconds, diff_counts, paired, percentile, probe
+from bench.slack import PROMPT, PROVIDER_LATENCY, direct
 from tests.emulators.discord import TEXT_CHANNEL_ID, DiscordEmulator
+from tests.emulators.discord.validation import walk_components
 from tests.emulators.providers import ProviderEmulator
 
 # The shape of the bot's /imagine (only what the reference emulator needs to accept it).
@@ -55,8 +57,8 @@ class BenchDiscord(DiscordEmulator):
 
     def _apply_message_body(self, msg: dict[str, Any], body: Any, uploads: Any, *, creating: bool) -> None:
         super()._apply_message_body(msg, body, uploads, creating=creating)
-        rows = (body or {}).get("components") or []
-        ids = [str(c.get("custom_id", "")) for row in rows for c in row.get("components") or []]
+        # A result is a Components V2 layout: its buttons sit in an action row inside a container.
+        ids = [str(c.get("custom_id", "")) for _, c in walk_components((body or {}).get("components") or [])]
         if any(i.startswith("seedbot:reroll:") for i in ids):
             now = time.monotonic()
             self.done.setdefault(msg["channel_id"], now)
@@ -189,6 +191,8 @@ async def end_to_end(rig: Rig, n: int) -> dict[str, Any]:
     rig.providers.files.clear()
     failed_before = len(rig.bot.matching(r"job \w+ failed"))
     before = proc_status(rig.bot.pid)["VmRSS"]
+    counts = await probe(rig.bot, start=True)
+    cpu = cpu_seconds(rig.bot.pid)
     t0 = time.monotonic()
     with RssSampler(rig.bot.pid) as sampler:
         sent = []
@@ -208,6 +212,8 @@ async def end_to_end(rig: Rig, n: int) -> dict[str, Any]:
             await asyncio.sleep(0.02)
         wall = time.monotonic() - t0
         await rig.wait_ended(rig.ended + n)
+    cpu = cpu_seconds(rig.bot.pid) - cpu
+    counts = diff_counts(counts, await probe(rig.bot))
     after = proc_status(rig.bot.pid)["VmRSS"]
     latencies = [
         rig.emu.done[it.original_message_id] - it.created_at
@@ -225,32 +231,34 @@ async def end_to_end(rig: Rig, n: int) -> dict[str, Any]:
         "rss_peak": sampler.peak,
         "rss_after": after,
         "upload_bytes": sum(uploads) / len(uploads) if uploads else 0,
+        "cpu_s": cpu,
+        "images": len(latencies),
+        **({"counts": counts} if counts else {}),
     }
 
 
-async def overhead(rig: Rig, sizes: tuple[int, ...]) -> dict[str, Any]:
+async def overhead(rig: Rig, sizes: tuple[int, ...], pairs: int = PAIRS) -> dict[str, Any]:
+    """Each N: alternating direct and bot runs, `pairs` of them for issue 17's range."""
     rig.providers.render = lambda w, h, fmt, i: unique_jpeg(rig.image)
-    runs = []
-    for n in sizes:
-        ref = await direct(rig, n)  # type: ignore[arg-type]  # needs only .providers
-        e2e = await end_to_end(rig, n)
-        summary = _summary(e2e, ref, n)
-        summary["upload_bytes"] = e2e["upload_bytes"]
-        runs.append(summary)
-        print(
-            f"  N={n}: e2e {summary['e2e_mean_s']:.2f} s, direct {summary['direct_mean_s']:.2f} s"
-            + (f", {summary['failed']} failed {summary['failures']}" if summary["failed"] else ""),
-            flush=True,
-        )
+
+    async def ref(n: int) -> dict[str, Any]:
+        return await direct(rig, n)  # type: ignore[arg-type]  # needs only .providers
+
+    async def bot(n: int) -> dict[str, Any]:
+        return await end_to_end(rig, n)
+
+    runs = [await paired(n, pairs if n in PAIRED_SIZES else 1, ref, bot, "discord") for n in sizes]
     return {"runs": runs}
 
 
 async def run(
-    sizes: tuple[int, ...] = (1, 10, 100, 500),
+    sizes: tuple[int, ...] = (1, 10, 50, 100, 500),
     *,
+    pairs: int = PAIRS,
     ack: bool = True,
     channels: int = 1,
     profile: Path | None = None,
+    module: str = "bot",
     extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     image = jpeg_2k()
@@ -266,7 +274,7 @@ async def run(
                 emu.add_text_channel(f"bench-{i}")["id"] for i in range(channels - 1)
             ]
             env = bot_env(emu, providers, Path(tmp) / "seedbot.db") | (extra_env or {})
-            bot = BotProcess(env, profile=profile, platform="discord")
+            bot = BotProcess(env, profile=profile, platform="discord", module=module)
             bot.start()
             try:
                 await bot.wait_ready(timeout=60)
@@ -277,7 +285,7 @@ async def run(
                     print("discord: acknowledgement burst", flush=True)
                     out["ack"] = await acknowledgement(rig)
                 print("discord: overhead against the provider", flush=True)
-                out.update(await overhead(rig, sizes))
+                out.update(await overhead(rig, sizes, pairs))
                 out["bot_errors"] = bot.matching(r" (ERROR|CRITICAL) ")[:5]
                 out["bot_unusable"] = bot.matching(r"unusable: ")[:5]
             finally:

@@ -27,9 +27,9 @@ def main() -> None:
         stats_path = Path(tmp) / "bot.prof"
         results: dict[str, Any]
         if on_discord:
-            results = asyncio.run(discord_bench.run(sizes, ack=False, profile=stats_path))
+            results = asyncio.run(discord_bench.run(sizes, pairs=1, ack=False, profile=stats_path))
         else:
-            results = asyncio.run(slack.run(sizes, repeats_at_max=0, ack=False, profile=stats_path))
+            results = asyncio.run(slack.run(sizes, repeats_at_max=0, pairs=1, ack=False, profile=stats_path))
         out = io.StringIO()
         for r in results["runs"]:
             out.write(

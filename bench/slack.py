@@ -20,6 +20,7 @@ import aiohttp
 
 from bench.botproc import REPO, BotProcess, RssSampler, bench_env, proc_status
 from bench.images import jpeg_2k, unique_jpeg
+from bench.pairs import PAIRED_SIZES, PAIRS, cpu_seconds, diff_counts, paired, percentile, probe
 from tests.emulators.providers import ProviderEmulator
 from tests.emulators.slack import SlackEmulator
 
@@ -72,14 +73,6 @@ class BenchSlack(SlackEmulator):
             "X-Slack-Signature": self.sign(raw, ts),
         }
         return raw, headers
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[k]
 
 
 @dataclass
@@ -199,6 +192,8 @@ async def end_to_end(rig: Rig, n: int) -> dict[str, Any]:
     prepared = [(e["ts"], *rig.slack.signed(e)) for e in events]
     started: dict[str, float] = {}
     before = proc_status(rig.bot.pid)["VmRSS"]
+    counts = await probe(rig.bot, start=True)
+    cpu = cpu_seconds(rig.bot.pid)
 
     async def post(ts: str, raw: bytes, headers: dict[str, str]) -> None:
         started[ts] = time.monotonic()
@@ -217,6 +212,8 @@ async def end_to_end(rig: Rig, n: int) -> dict[str, Any]:
             await asyncio.sleep(0.02)
         wall = time.monotonic() - t0
         await rig.wait_delivered(rig.delivered + len(rig.slack.done))
+    cpu = cpu_seconds(rig.bot.pid) - cpu
+    counts = diff_counts(counts, await probe(rig.bot))
     await asyncio.sleep(1.0)  # let the bot drop what it held
     after = proc_status(rig.bot.pid)["VmRSS"]
     latencies = [rig.slack.done[ts] - started[ts] for ts in started if ts in rig.slack.done]
@@ -230,49 +227,32 @@ async def end_to_end(rig: Rig, n: int) -> dict[str, Any]:
         "rss_peak": sampler.peak,
         "rss_after": after,
         "upload_bytes": sum(uploads) / len(uploads) if uploads else 0,
+        "cpu_s": cpu,
+        "images": len(rig.slack.done),
+        **({"counts": counts} if counts else {}),
     }
 
 
-def _summary(e2e: dict[str, Any], ref: dict[str, Any], n: int) -> dict[str, Any]:
-    lat, dl = e2e["latencies"], ref["latencies"]
-    mean_e2e, mean_direct = sum(lat) / len(lat), sum(dl) / len(dl)
-    return {
-        "n": n,
-        "e2e_mean_s": mean_e2e,
-        "e2e_p50_s": percentile(lat, 50),
-        "e2e_max_s": max(lat),
-        "direct_mean_s": mean_direct,
-        "direct_p50_s": percentile(dl, 50),
-        "direct_max_s": max(dl),
-        "ratio_mean": mean_e2e / mean_direct,
-        "ratio_makespan": e2e["wall"] / ref["wall"],
-        "failed": e2e["failed"],
-        "failures": e2e["failures"],
-        "image_bytes": sum(ref["bytes"]) / len(ref["bytes"]),
-        "rss_before": e2e["rss_before"],
-        "rss_peak": e2e["rss_peak"],
-        "rss_after": e2e["rss_after"],
-    }
-
-
-async def overhead(rig: Rig, sizes: tuple[int, ...], repeats_at_max: int) -> dict[str, Any]:
+async def overhead(
+    rig: Rig, sizes: tuple[int, ...], repeats_at_max: int, pairs: int = PAIRS
+) -> dict[str, Any]:
+    """Each N in `sizes`: alternating direct and bot runs, `pairs` of them for issue 17's range
+    (PAIRED_SIZES), one otherwise; then `repeats_at_max` more runs at the largest N (memory)."""
     rig.providers.render = lambda w, h, fmt, i: unique_jpeg(rig.image)
     runs = []
+
+    async def ref(n: int) -> dict[str, Any]:
+        return await direct(rig, n)
+
+    async def bot(n: int) -> dict[str, Any]:
+        return await end_to_end(rig, n)
+
     for n in sizes:
-        ref = await direct(rig, n)
-        e2e = await end_to_end(rig, n)
-        runs.append(_summary(e2e, ref, n))
-        print(
-            f"  N={n}: e2e {runs[-1]['e2e_mean_s']:.2f} s, direct {runs[-1]['direct_mean_s']:.2f} s",
-            flush=True,
-        )
+        runs.append(await paired(n, pairs if n in PAIRED_SIZES else 1, ref, bot, "slack"))
     top = max(sizes)
-    memory_runs = [runs[-1]]
+    memory_runs = [runs[-1]["pairs"][-1]]
     for _ in range(repeats_at_max):
-        ref = await direct(rig, top)
-        e2e = await end_to_end(rig, top)
-        memory_runs.append(_summary(e2e, ref, top))
-        print(f"  N={top} again: e2e {memory_runs[-1]['e2e_mean_s']:.2f} s", flush=True)
+        memory_runs.append((await paired(top, 1, ref, bot, "slack again"))["pairs"][0])
     peak = memory_runs[0]
     held = peak["image_bytes"] * top
     memory = {
@@ -290,9 +270,10 @@ async def overhead(rig: Rig, sizes: tuple[int, ...], repeats_at_max: int) -> dic
 
 
 async def run(
-    sizes: tuple[int, ...] = (1, 10, 100, 500),
+    sizes: tuple[int, ...] = (1, 10, 50, 100, 500),
     repeats_at_max: int = 2,
     *,
+    pairs: int = PAIRS,
     ack: bool = True,
     profile: Path | None = None,
     module: str = "bot",
@@ -318,7 +299,7 @@ async def run(
                     print("slack: acknowledgement burst", flush=True)
                     out["ack"] = await acknowledgement(rig)
                 print("slack: overhead against the provider", flush=True)
-                out.update(await overhead(rig, sizes, repeats_at_max))
+                out.update(await overhead(rig, sizes, repeats_at_max, pairs))
                 errors = bot.matching(r" (ERROR|CRITICAL) ")
                 out["bot_errors"] = errors[:5]
             finally:

@@ -24,7 +24,7 @@ import aiohttp
 
 from bench.botproc import REPO, BotProcess, bench_env
 from bench.images import jpeg_2k, unique_jpeg
-from bench.slack import percentile
+from bench.pairs import PAIRED_SIZES, PAIRS, cpu_seconds, diff_counts, paired, percentile, probe
 from tests.emulators.providers import ProviderEmulator
 
 PROVIDER_LATENCY = 2.0  # seconds, every Novita submit (as the Slack and Discord figures)
@@ -118,6 +118,10 @@ async def end_to_end(page: Page, providers: ProviderEmulator, n: int, bot: BotPr
     providers.files.clear()
     page.done.clear()
     page.refused.clear()
+    ended = len(bot.matching(r"job \w+(: delivered| failed)"))
+    counts = await probe(bot, start=True)
+    cpu = cpu_seconds(bot.pid)
+    t0 = time.monotonic()
     asked = await asyncio.gather(*(page.ask(f"a red fox in snow {i}") for i in range(n)))
     started = dict(asked)
     deadline = time.monotonic() + 240
@@ -125,11 +129,29 @@ async def end_to_end(page: Page, providers: ProviderEmulator, n: int, bot: BotPr
         if time.monotonic() > deadline:
             raise TimeoutError(f"{n} requests not finished: {len(page.done)} done\n{bot.tail()}")
         await asyncio.sleep(0.02)
+    wall = time.monotonic() - t0
+    await bot.wait_log(r"job \w+(: delivered| failed)", count=ended + n, timeout=60)  # settled too
+    cpu = cpu_seconds(bot.pid) - cpu
+    counts = diff_counts(counts, await probe(bot))
     latencies = [page.done[t] - started[t] for t in started if t in page.done]
-    return {"latencies": latencies, "failed": len([t for t in started if t in page.refused])}
+    return {
+        "latencies": latencies,
+        "failed": len([t for t in started if t in page.refused]),
+        "failures": sorted(set(page.refused.values()))[:3],
+        "wall": wall,
+        "cpu_s": cpu,
+        "images": len(latencies),
+        **({"counts": counts} if counts else {}),
+    }
 
 
-async def run(sizes: tuple[int, ...] = (50,), pairs: int = 3) -> dict[str, Any]:
+async def run(
+    sizes: tuple[int, ...] = PAIRED_SIZES,
+    pairs: int = PAIRS,
+    *,
+    module: str = "bot",
+    extra_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     image = jpeg_2k()
     out: dict[str, Any] = {"provider_latency_s": PROVIDER_LATENCY, "runs": []}
     with tempfile.TemporaryDirectory(prefix="seedbot-bench-web-") as tmp:
@@ -138,7 +160,7 @@ async def run(sizes: tuple[int, ...] = (50,), pairs: int = 3) -> dict[str, Any]:
             providers.render = lambda w, h, fmt, i: unique_jpeg(image)
             port = _free_port()
             env = bench_env(Path(tmp) / "seedbot.db", providers, SEEDBOT_WEB_PORT=str(port))
-            bot = BotProcess(env, platform="web")
+            bot = BotProcess(env | (extra_env or {}), platform="web", module=module)
             bot.start()
             jar = aiohttp.CookieJar(unsafe=True)  # the session cookie of a 127.0.0.1 page
             connector = aiohttp.TCPConnector(limit=0)
@@ -147,18 +169,15 @@ async def run(sizes: tuple[int, ...] = (50,), pairs: int = 3) -> dict[str, Any]:
                 try:
                     await bot.wait_ready(timeout=30)
                     await page.open()
+
+                    async def ref(n: int) -> dict[str, Any]:
+                        return await direct(providers, n)
+
+                    async def e2e(n: int) -> dict[str, Any]:
+                        return await end_to_end(page, providers, n, bot)
+
                     for n in sizes:
-                        ratios: list[float] = []
-                        for pair in range(pairs):  # alternating: direct, then the playground
-                            ref = await direct(providers, n)
-                            e2e = await end_to_end(page, providers, n, bot)
-                            mean_e2e = sum(e2e["latencies"]) / len(e2e["latencies"])
-                            mean_ref = sum(ref["latencies"]) / len(ref["latencies"])
-                            ratios.append(mean_e2e / mean_ref)
-                            print(f"  web N={n} pair {pair + 1}: {ratios[-1]:.3f}", flush=True)
-                        out["runs"].append(
-                            {"n": n, "ratios": ratios, "ratio_median": sorted(ratios)[len(ratios) // 2]}
-                        )
+                        out["runs"].append(await paired(n, pairs, ref, e2e, "web"))
                     out["event_lag"] = {
                         "events": len(page.lag),
                         "p50_ms": percentile(page.lag, 50) * 1000,

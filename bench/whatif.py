@@ -15,7 +15,7 @@ def main() -> None:
     out = {}
     for module in ("bot", "bench.whatif_bot"):
         print(module, flush=True)
-        runs = asyncio.run(slack.run(sizes, repeats_at_max=0, ack=False, module=module))["runs"]
+        runs = asyncio.run(slack.run(sizes, repeats_at_max=0, pairs=1, ack=False, module=module))["runs"]
         out[module] = [
             {k: round(r[k], 3) for k in ("n", "e2e_mean_s", "direct_mean_s", "ratio_mean")} for r in runs
         ]

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -41,10 +40,11 @@ from typing import Any, Literal
 import discord
 
 from adapters.discord_adapter.layout import Details, more_layout, notice, result_layout, status_layout
+from adapters.discord_adapter.uploads import image_file
 from bot import messages
 from bot.conversation.surface import RESULT_ACTIONS, Delivery
 from bot.errors import DeliveryError
-from bot.media.images import fit_to_limit
+from bot.media.images import all_fit, fit_to_limit
 from bot.request.models import GeneratedImage, GenerationResult, PostTarget
 from bot.request.validation import model_name
 
@@ -127,7 +127,7 @@ class Post:
     kept: list[discord.Attachment] = field(default_factory=list)
 
     def files(self) -> list[discord.File]:
-        return [discord.File(io.BytesIO(data), filename=name) for name, data in self.images]
+        return [image_file(data, name) for name, data in self.images]
 
     def as_send(self) -> dict[str, Any]:
         return {"view": self.view, "files": self.files(), "allowed_mentions": self.mentions}
@@ -554,6 +554,16 @@ def fit_images(images: Sequence[GeneratedImage], limit: int) -> tuple[list[Gener
     return out, changed
 
 
+async def fit_images_off_loop(
+    images: Sequence[GeneratedImage], limit: int
+) -> tuple[list[GeneratedImage], bool]:
+    """fit_images on a worker thread when an image needs re-encoding; on the loop when they all
+    fit already (a length check each: not worth the hop)."""
+    if all_fit(images, limit):
+        return fit_images(images, limit)
+    return await asyncio.to_thread(fit_images, images, limit)
+
+
 def pack(sizes: Sequence[int], limit: int, per_message: int = FILES_PER_MESSAGE) -> list[list[int]]:
     """Indexes of files grouped into messages: at most `per_message` files and `limit` bytes each."""
     groups: list[list[int]] = []
@@ -573,12 +583,12 @@ async def fit_and_pack(
     """The images fitted to the upload limit and grouped into at most `room` messages: when the
     plain packing needs more, every image is fitted into an even share of a message so the batch
     fits (a group beyond `room` is left out: it cannot be posted)."""
-    fitted, refitted = await asyncio.to_thread(fit_images, images, limit)
+    fitted, refitted = await fit_images_off_loop(images, limit)
     groups = pack([len(i.data) for i in fitted], limit)
     if room is None or len(groups) <= room or not fitted:
         return fitted, refitted, groups
     per = min(FILES_PER_MESSAGE, -(-len(images) // room))
-    fitted, refitted = await asyncio.to_thread(fit_images, images, max(1, limit // per))
+    fitted, refitted = await fit_images_off_loop(images, max(1, limit // per))
     groups = pack([len(i.data) for i in fitted], limit, per)
     return fitted, refitted, groups[:room]
 

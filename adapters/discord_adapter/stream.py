@@ -41,6 +41,7 @@ from adapters.discord_adapter.delivery import (
     NoRoute,
     Post,
     fit_images,
+    fit_images_off_loop,
     pack,
     ping,
     result_details,
@@ -48,6 +49,7 @@ from adapters.discord_adapter.delivery import (
 from adapters.discord_adapter.layout import GALLERY_MAX, more_layout, result_layout, stream_layout
 from bot import messages
 from bot.conversation.surface import Delivery, Shown
+from bot.media.images import all_fit
 from bot.request.models import GeneratedImage
 
 __all__ = ["EDIT_INTERVAL", "StreamedGallery", "job_message"]
@@ -132,8 +134,12 @@ class StreamedGallery:
     async def _flush(self) -> None:
         await self._window(self._target())
         taken, self._pending = self._pending, []  # everything that arrived meanwhile, together
-        fitted, refit = await asyncio.to_thread(
-            _fit_each, [image for image, _ in taken], self.anchor.filesize_limit
+        images, limit = [image for image, _ in taken], self.anchor.filesize_limit
+        # A re-encode goes to a worker thread; images that fit already are not worth the hop.
+        fitted, refit = (
+            _fit_each(images, limit)
+            if all_fit(images, limit)
+            else await asyncio.to_thread(_fit_each, images, limit)
         )
         self.refitted = self.refitted or refit
         batch: list[tuple[tuple[str, bytes], asyncio.Future[bool]]] = []
@@ -232,7 +238,7 @@ class StreamedGallery:
         anchor = self.anchor
         result = shown.result
         rest = [image for i, image in enumerate(result.images) if i not in result.posted]
-        fitted, refit = await asyncio.to_thread(fit_images, rest, anchor.filesize_limit)
+        fitted, refit = await fit_images_off_loop(rest, anchor.filesize_limit)
         refitted = self.refitted or refit
         made = self.shown + len(fitted)
         files = [

@@ -22,7 +22,7 @@ from adapters.slack_adapter.text import escape
 from bot import messages
 from bot.conversation.surface import Delivery, Shown
 from bot.errors import DeliveryError
-from bot.media.images import fit_to_limit
+from bot.media.images import all_fit, fit_to_limit
 from bot.request.models import GeneratedImage, GenerationResult
 
 __all__ = [
@@ -144,7 +144,9 @@ class ThreadDelivery:
     async def __call__(self, result: GenerationResult) -> Delivery:
         posted = len(result.posted)
         rest = tuple(image for i, image in enumerate(result.images) if i not in result.posted)
-        images, refitted = await asyncio.to_thread(self._fit, rest)
+        # A re-encode goes to a worker thread; images that fit already are not worth the hop.
+        fit_here = all_fit(rest, self.upload_max_bytes)
+        images, refitted = self._fit(rest) if fit_here else await asyncio.to_thread(self._fit, rest)
         if not images and not posted:
             raise DeliveryError(f"job {result.job_id}: no image fits Slack's upload limit")
         caption = self.shown.caption(posted + len(images), refitted=refitted)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from bot.app.http_pool import SeedbotHTTPClient
 from bot.config import Settings
 from bot.conversation.conversation import Conversation
 from bot.engine.pipeline import Engine
@@ -27,12 +28,12 @@ HTTP_TIMEOUT = httpx.Timeout(connect=10.0, read=180.0, write=60.0, pool=60.0)
 
 
 def http_limits(settings: Settings) -> httpx.Limits:
-    # Every job in flight holds a provider call, then a few result downloads. Idle keep-alive
-    # connections stay few: httpcore scans all of them for every queued request.
+    # Every job in flight holds a provider call, then a few result downloads. Idle connections
+    # are kept as many (for the next burst) for 30 s: the pool (bot/app/http_pool.py) does not
+    # scan them per request, as httpcore's own does.
+    connections = max(100, settings.max_concurrency * 2)
     return httpx.Limits(
-        max_connections=max(100, settings.max_concurrency * 2),
-        max_keepalive_connections=50,
-        keepalive_expiry=30.0,
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=30.0
     )
 
 
@@ -60,7 +61,7 @@ async def open_runtime(
     """Everything `seedbot run` and `generate` need. `mode` "run" (`seedbot run`) makes a SQLite
     ledger this process's alone; `warn_demo=False`: the caller tells the user about the demo
     provider itself (`generate` prints a note with its results)."""
-    async with httpx.AsyncClient(
+    async with SeedbotHTTPClient(
         timeout=HTTP_TIMEOUT, limits=http_limits(settings), headers={"User-Agent": "seedbot/0.1"}
     ) as http:
         fetcher = SafeFetcher(http, allow_private=settings.allow_private_network)

@@ -18,7 +18,6 @@ Lease and event times use the database clock (`now()`), so replicas' clock skew 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -43,6 +42,7 @@ from bot.ledger.base import (
     StatsRow,
     StyleRow,
     day_key,
+    digests,
     image_from_row,
     job_from_row,
     job_values,
@@ -352,8 +352,10 @@ class PostgresLedger:
     # -- jobs -----------------------------------------------------------------------------------
 
     @staticmethod
-    async def _put_blob(conn: Any, data: bytes, mime: str, width: int, height: int, name: str) -> str:
-        digest = hashlib.sha256(data).hexdigest()
+    async def _put_blob(
+        conn: Any, digest: str, data: bytes, mime: str, width: int, height: int, name: str
+    ) -> None:
+        """Keep a blob under its digest (from `digests`, computed before the transaction)."""
         await conn.execute(
             "INSERT INTO blobs (sha256, mime, width, height, name, data, created_at) "
             "VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (sha256) DO NOTHING",
@@ -364,17 +366,17 @@ class PostgresLedger:
             name,
             data,
         )
-        return digest
 
     async def create_job(self, job: Job, inputs: tuple[ImageInput, ...]) -> None:
+        hashes = await digests([image.data for image in inputs])
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({', '.join(f'${n}' for n in range(1, JOB_COUNT + 1))})",
                 *job_values(job, now=_now(), time_value=_time),
             )
-            for position, image in enumerate(inputs):
-                digest = await self._put_blob(
-                    conn, image.data, image.mime, image.width, image.height, image.name
+            for position, (digest, image) in enumerate(zip(hashes, inputs, strict=True)):
+                await self._put_blob(
+                    conn, digest, image.data, image.mime, image.width, image.height, image.name
                 )
                 await conn.execute(
                     "INSERT INTO job_images (job_id, role, position, sha256, source, url) "
@@ -526,9 +528,10 @@ class PostgresLedger:
         )
 
     async def save_outputs(self, job_id: str, images: list[GeneratedImage]) -> None:
+        hashes = await digests([image.data for image in images])
         async with self.pool.acquire() as conn, conn.transaction():
-            for position, image in enumerate(images):
-                digest = await self._put_blob(conn, image.data, image.mime, image.width, image.height, "")
+            for position, (digest, image) in enumerate(zip(hashes, images, strict=True)):
+                await self._put_blob(conn, digest, image.data, image.mime, image.width, image.height, "")
                 await conn.execute(
                     "INSERT INTO job_images (job_id, role, position, sha256, source) "
                     "VALUES ($1, 'output', $2, $3, $4) ON CONFLICT (job_id, role, position) "
@@ -641,6 +644,7 @@ class PostgresLedger:
         return None if row is None else self._cast_entry(row)
 
     async def save_cast(self, owner: str, name: str, image: ImageInput, limit: int) -> bool:
+        [digest] = await digests([image.data])
         async with self.pool.acquire() as conn, conn.transaction():
             # One owner's saves one at a time, so two at once cannot both pass the cap.
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", "cast:" + owner)
@@ -649,7 +653,7 @@ class PostgresLedger:
             )
             if others >= limit:
                 return False
-            digest = await self._put_blob(conn, image.data, image.mime, image.width, image.height, image.name)
+            await self._put_blob(conn, digest, image.data, image.mime, image.width, image.height, image.name)
             old = await conn.fetchval(
                 "SELECT sha256 FROM cast_entries WHERE owner = $1 AND name = $2", owner, name
             )

@@ -1,8 +1,12 @@
 """The SQLite ledger (aiosqlite): one file, WAL mode, numbered migrations, atomic quotas.
 
-Writes go through one asyncio lock and `BEGIN IMMEDIATE`, so a reservation's check and its
-increment are one transaction: no interleaving coroutine (or other process on the same file)
-can spend the same unit twice.
+Writes go through one asyncio lock: a write that is one statement (a reservation's check and
+its increment are one INSERT ... SELECT) runs in autocommit, atomic as it is; writes of several
+statements that must hold together run in `BEGIN IMMEDIATE`. No interleaving coroutine (or
+other process on the same file) can spend the same unit twice. The reads on a job's path (its
+quota, its workspace's settings) use a second, read-only connection, so they never wait behind
+the writer's thread (a job's kept images are megabytes); in WAL mode it sees every committed
+write.
 
 Migrations live in migrations/sqlite/ (PostgreSQL's, with the same numbers, in
 migrations/postgres/).
@@ -17,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -47,6 +50,7 @@ from bot.ledger.base import (
     StatsRow,
     StyleRow,
     day_key,
+    digests,
     image_from_row,
     job_from_row,
     job_values,
@@ -60,6 +64,8 @@ from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 __all__ = ["SQLiteLedger"]
 
 log = logging.getLogger(__name__)
+
+PAGE_SIZE = 16384  # bytes, for databases created from now on
 
 
 def _now() -> datetime:
@@ -145,6 +151,11 @@ class SQLiteLedger:
         self.prune_every = prune_every
         self._last_prune = float("-inf")
         self._db: aiosqlite.Connection | None = None
+        # A second connection for the reads on a job's path (its quota, its workspace's
+        # settings): aiosqlite runs one operation at a time per connection, and at a burst the
+        # writer's is busy with 3 MB image writes; in WAL mode a reader sees every committed
+        # write meanwhile. None (reads share the writer) for ":memory:" and read-only opens.
+        self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -152,6 +163,11 @@ class SQLiteLedger:
         if self._db is None:
             raise RuntimeError("ledger is not open")
         return self._db
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        """Where committed state is read outside any transaction of this ledger's."""
+        return self._reader if self._reader is not None else self.db
 
     async def open(self) -> None:
         try:
@@ -177,6 +193,11 @@ class SQLiteLedger:
             ) from exc
         self._db.row_factory = aiosqlite.Row
         await self._db.execute("PRAGMA busy_timeout=10000")
+        # A new file gets 16 KiB pages (SQLite ignores this for an existing one): a kept 3 MB image
+        # is then ~200 WAL frames, not ~800, each written by its own system calls and copied
+        # again at the checkpoint; that halved the ledger thread's system time per job
+        # (BENCHMARKS.md, Issue 17).
+        await self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         # Switching a new file to WAL needs it to itself, and SQLite answers "locked" at once
         # (no busy wait) while another process opening the same file holds it: try again.
         for attempt in range(100):
@@ -190,8 +211,16 @@ class SQLiteLedger:
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA foreign_keys=ON")
         await self._migrate()
+        if as_file and self.mode != "read":
+            self._reader = await aiosqlite.connect(target, isolation_level=None, uri=target != self.path)
+            self._reader.row_factory = aiosqlite.Row
+            await self._reader.execute("PRAGMA busy_timeout=10000")
+            await self._reader.execute("PRAGMA query_only=ON")
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -260,21 +289,14 @@ class SQLiteLedger:
             else:
                 await self.db.execute("COMMIT")
 
-    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        rows = list(await self.db.execute_fetchall(sql, tuple(params)))
+    async def _one(
+        self, sql: str, params: Iterable[Any] | dict[str, Any] = (), *, db: aiosqlite.Connection | None = None
+    ) -> aiosqlite.Row | None:
+        on = self.db if db is None else db
+        rows = list(await on.execute_fetchall(sql, params if isinstance(params, dict) else tuple(params)))
         return rows[0] if rows else None
 
     # -- quotas -------------------------------------------------------------------------------
-
-    async def _limits(self, user_key: str) -> tuple[int, int, bool]:
-        row = await self._one(
-            "SELECT daily, monthly, blocked FROM quota_limits WHERE user_key = ?", (user_key,)
-        )
-        if row is None:
-            return self.daily_limit, self.monthly_limit, False
-        daily = self.daily_limit if row["daily"] is None else row["daily"]
-        monthly = self.monthly_limit if row["monthly"] is None else row["monthly"]
-        return daily, monthly, bool(row["blocked"])
 
     async def _used(self, user_key: str, period: str) -> int:
         row = await self._one(
@@ -342,31 +364,35 @@ class SQLiteLedger:
         async with self._lock:
             await self.db.execute(self._SETTLE_SQL, (used, _iso(_now()), reservation_id))
 
+    # What quota() reports, in one statement: the limits row (if any), both periods' usage and
+    # today's grant.
+    _QUOTA_SQL = """
+        SELECT l.daily, l.monthly, COALESCE(l.blocked, 0) AS blocked,
+               COALESCE((SELECT used FROM quota_usage WHERE user_key = :user AND period = :day), 0) AS day_used,
+               COALESCE((SELECT used FROM quota_usage WHERE user_key = :user AND period = :month), 0)
+                   AS month_used,
+               COALESCE((SELECT extra FROM quota_grants WHERE user_key = :user AND day = :day), 0) AS granted
+        FROM (SELECT 1) LEFT JOIN quota_limits l ON l.user_key = :user
+    """
+
     async def quota(
         self, user_key: str, *, unlimited: bool = False, now: datetime | None = None
     ) -> QuotaStatus:
         now = now or _now()
-        daily, monthly, blocked = await self._limits(user_key)
         day_resets, month_resets = period_resets(now)
-        day, month = day_key(now), month_key(now)
-        used = {
-            row[0]: int(row[1])
-            for row in await self.db.execute_fetchall(
-                "SELECT period, used FROM quota_usage WHERE user_key = ? AND period IN (?, ?)",
-                (user_key, day, month),
-            )
-        }
-        grant = await self._one(
-            "SELECT extra FROM quota_grants WHERE user_key = ? AND day = ?", (user_key, day)
-        )
-        granted = int(grant["extra"]) if grant else 0
+        params = {"user": user_key, "day": day_key(now), "month": month_key(now)}
+        row = await self._one(self._QUOTA_SQL, params, db=self.reader)
+        assert row is not None  # (SELECT 1) LEFT JOIN: always one row
+        daily = self.daily_limit if row["daily"] is None else int(row["daily"])
+        monthly = self.monthly_limit if row["monthly"] is None else int(row["monthly"])
+        granted = int(row["granted"])
         return QuotaStatus(
             user_key=user_key,
             unlimited=unlimited,
-            blocked=blocked,
-            day_used=used.get(day, 0),
+            blocked=bool(row["blocked"]),
+            day_used=int(row["day_used"]),
             day_limit=None if unlimited else daily + granted,
-            month_used=used.get(month, 0),
+            month_used=int(row["month_used"]),
             month_limit=None if unlimited else monthly,
             day_resets=day_resets,
             month_resets=month_resets,
@@ -427,7 +453,7 @@ class SQLiteLedger:
 
     async def workspace_settings(self, workspace: str) -> dict[str, Any]:
         row = await self._one(
-            "SELECT settings_json FROM workspace_settings WHERE workspace = ?", (workspace,)
+            "SELECT settings_json FROM workspace_settings WHERE workspace = ?", (workspace,), db=self.reader
         )
         return dict(json.loads(row["settings_json"])) if row else {}
 
@@ -483,31 +509,59 @@ class SQLiteLedger:
 
     # -- jobs -----------------------------------------------------------------------------------
 
+    _BLOB_SQL = (
+        "INSERT INTO blobs (sha256, mime, width, height, name, data, created_at) VALUES {rows} "
+        "ON CONFLICT (sha256) DO NOTHING"
+    )
+
+    @classmethod
+    async def _put_blobs(
+        cls, db: aiosqlite.Connection, blobs: list[tuple[str, bytes, str, int, int, str]]
+    ) -> None:
+        """Keep blobs (digest, data, mime, width, height, name) under their digest, each once,
+        in one statement (the digests come from `digests`, computed before the transaction)."""
+        if not blobs:
+            return
+        now = _iso(_now())
+        values = [v for d, data, mime, w, h, name in blobs for v in (d, mime, w, h, name, data, now)]
+        await db.execute(cls._BLOB_SQL.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(blobs))), values)
+
     async def _put_blob(
-        self, db: aiosqlite.Connection, data: bytes, mime: str, width: int, height: int, name: str
-    ) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        await db.execute(
-            "INSERT INTO blobs (sha256, mime, width, height, name, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (sha256) DO NOTHING",
-            (digest, mime, width, height, name, data, _iso(_now())),
-        )
-        return digest
+        self,
+        db: aiosqlite.Connection,
+        digest: str,
+        data: bytes,
+        mime: str,
+        width: int,
+        height: int,
+        name: str,
+    ) -> None:
+        await self._put_blobs(db, [(digest, data, mime, width, height, name)])
+
+    _INSERT_JOB_SQL = f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({', '.join('?' * JOB_COUNT)})"
 
     async def create_job(self, job: Job, inputs: tuple[ImageInput, ...]) -> None:
+        values = job_values(job, now=_iso(_now()))
+        if not inputs:  # one statement: SQLite makes it atomic on its own
+            async with self._lock:
+                await self.db.execute(self._INSERT_JOB_SQL, values)
+            return
+        hashes = await digests([image.data for image in inputs])
         async with self._write() as db:
-            await db.execute(
-                f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({', '.join('?' * JOB_COUNT)})",
-                job_values(job, now=_iso(_now())),
+            await db.execute(self._INSERT_JOB_SQL, values)
+            await self._put_blobs(
+                db,
+                [(d, i.data, i.mime, i.width, i.height, i.name) for d, i in zip(hashes, inputs, strict=True)],
             )
-            for position, image in enumerate(inputs):
-                digest = await self._put_blob(
-                    db, image.data, image.mime, image.width, image.height, image.name
-                )
-                await db.execute(
-                    "INSERT INTO job_images (job_id, role, position, sha256, source, url) VALUES (?, 'input', ?, ?, ?, ?)",
-                    (job.id, position, digest, image.source, image.url),
-                )
+            await db.execute(
+                "INSERT INTO job_images (job_id, role, position, sha256, source, url) VALUES "
+                + ", ".join(["(?, 'input', ?, ?, ?, ?)"] * len(inputs)),
+                [
+                    v
+                    for position, (d, image) in enumerate(zip(hashes, inputs, strict=True))
+                    for v in (job.id, position, d, image.source, image.url)
+                ],
+            )
 
     async def update_job(self, job_id: str, **fields: Any) -> None:
         unknown = set(fields) - JOB_UPDATABLE
@@ -517,8 +571,17 @@ class SQLiteLedger:
             return
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [str(v) if isinstance(v, JobStatus) else v for v in fields.values()]
-        async with self._write() as db:
-            await db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*values, job_id))
+        async with self._lock:  # one statement, atomic as it is: no transaction around it
+            await self.db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*values, job_id))
+
+    # Closing a job: its outcome, and how long it took from its creation (computed by SQLite from
+    # the stored time, so closing needs no read first).
+    _FINISH_SQL = (
+        "UPDATE jobs SET status = :status, images_delivered = :delivered, error_kind = :kind, "
+        "error = :error, finished_at = :now, "
+        "duration_ms = MAX(0, CAST(ROUND((julianday(:now) - julianday(created_at)) * 86400000) AS INTEGER)) "
+        "WHERE id = :id"
+    )
 
     async def finish_job(
         self,
@@ -529,17 +592,16 @@ class SQLiteLedger:
         error_kind: str | None = None,
         error: str | None = None,
     ) -> None:
-        now = _now()
-        async with self._write() as db:
-            row = await self._one("SELECT created_at FROM jobs WHERE id = ?", (job_id,))
-            duration = None
-            if row is not None:
-                duration = int((now - datetime.fromisoformat(row["created_at"])).total_seconds() * 1000)
-            await db.execute(
-                "UPDATE jobs SET status = ?, images_delivered = ?, error_kind = ?, error = ?, finished_at = ?, "
-                "duration_ms = ? WHERE id = ?",
-                (str(status), delivered, error_kind, error, _iso(now), duration, job_id),
-            )
+        params = {
+            "status": str(status),
+            "delivered": delivered,
+            "kind": error_kind,
+            "error": error,
+            "now": _iso(_now()),
+            "id": job_id,
+        }
+        async with self._lock:
+            await self.db.execute(self._FINISH_SQL, params)
 
     async def settle_job(
         self,
@@ -553,22 +615,25 @@ class SQLiteLedger:
         error_kind: str | None = None,
         error: str | None = None,
     ) -> bool:
-        now = _now()
-        async with self._write() as db:  # BEGIN IMMEDIATE: no other writer between check and update
-            row = await self._one(
-                f"SELECT created_at FROM jobs WHERE id = ? AND {UNFINISHED} AND (owner IS NULL OR owner = ?)",
-                (job_id, owner),
-            )
-            if row is None:
+        now = _iso(_now())
+        params = {
+            "status": str(status),
+            "delivered": delivered,
+            "kind": error_kind,
+            "error": error,
+            "now": now,
+            "id": job_id,
+            "owner": owner,
+        }
+        # Closed only while unfinished and ours: the check is the UPDATE's own WHERE.
+        close = f"{self._FINISH_SQL} AND {UNFINISHED} AND (owner IS NULL OR owner = :owner) RETURNING id"
+        if reservation_id is None:
+            async with self._lock:
+                return bool(list(await self.db.execute_fetchall(close, params)))
+        async with self._write() as db:  # the job and its reservation together, or neither
+            if not list(await db.execute_fetchall(close, params)):
                 return False
-            duration = int((now - datetime.fromisoformat(row["created_at"])).total_seconds() * 1000)
-            await db.execute(
-                "UPDATE jobs SET status = ?, images_delivered = ?, error_kind = ?, error = ?, finished_at = ?, "
-                "duration_ms = ? WHERE id = ?",
-                (str(status), delivered, error_kind, error, _iso(now), duration, job_id),
-            )
-            if reservation_id is not None:
-                await db.execute(self._SETTLE_SQL, (used, _iso(now), reservation_id))
+            await db.execute(self._SETTLE_SQL, (used, now, reservation_id))
         return True
 
     @staticmethod
@@ -590,10 +655,13 @@ class SQLiteLedger:
         return found[0] if found else None
 
     async def link_messages(self, job_id: str, platform: str, message_ids: list[str]) -> None:
-        async with self._write() as db:
-            await db.executemany(
-                "INSERT OR REPLACE INTO job_messages (platform, message_id, job_id) VALUES (?, ?, ?)",
-                [(platform, mid, job_id) for mid in message_ids],
+        if not message_ids:
+            return
+        rows = ", ".join(["(?, ?, ?)"] * len(message_ids))
+        async with self._lock:  # one statement for all of them, atomic on its own
+            await self.db.execute(
+                f"INSERT OR REPLACE INTO job_messages (platform, message_id, job_id) VALUES {rows}",
+                [v for mid in message_ids for v in (platform, mid, job_id)],
             )
 
     async def job_for_message(self, platform: str, message_id: str) -> Job | None:
@@ -631,14 +699,18 @@ class SQLiteLedger:
         return await self._jobs("user_key = ?", (user_key,), f"ORDER BY created_at DESC LIMIT {int(limit)}")
 
     async def save_outputs(self, job_id: str, images: list[GeneratedImage]) -> None:
-        async with self._write() as db:
-            for position, image in enumerate(images):
-                digest = await self._put_blob(db, image.data, image.mime, image.width, image.height, "")
-                await db.execute(
-                    "INSERT OR REPLACE INTO job_images (job_id, role, position, sha256, source) "
-                    "VALUES (?, 'output', ?, ?, ?)",
-                    (job_id, position, digest, f"result:{job_id}"),
-                )
+        if not images:
+            return
+        hashes = await digests([image.data for image in images])
+        async with self._write() as db:  # the blobs and the job's rows pointing at them, together
+            await self._put_blobs(
+                db, [(d, i.data, i.mime, i.width, i.height, "") for d, i in zip(hashes, images, strict=True)]
+            )
+            await db.execute(
+                "INSERT OR REPLACE INTO job_images (job_id, role, position, sha256, source) VALUES "
+                + ", ".join(["(?, 'output', ?, ?, ?)"] * len(images)),
+                [v for position, d in enumerate(hashes) for v in (job_id, position, d, f"result:{job_id}")],
+            )
 
     async def _images(self, job_id: str, role: str) -> list[ImageInput]:
         async with self.db.execute(
@@ -745,13 +817,14 @@ class SQLiteLedger:
         return None if row is None else self._cast_entry(row)
 
     async def save_cast(self, owner: str, name: str, image: ImageInput, limit: int) -> bool:
+        [digest] = await digests([image.data])
         async with self._write() as db:
             others = await db.execute_fetchall(
                 "SELECT count(*) FROM cast_entries WHERE owner = ? AND name != ?", (owner, name)
             )
             if next(iter(others))[0] >= limit:
                 return False
-            digest = await self._put_blob(db, image.data, image.mime, image.width, image.height, image.name)
+            await self._put_blob(db, digest, image.data, image.mime, image.width, image.height, image.name)
             old = await db.execute_fetchall(
                 "SELECT sha256 FROM cast_entries WHERE owner = ? AND name = ?", (owner, name)
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterable
 
 from PIL import Image
 
@@ -11,7 +12,7 @@ from bot import messages
 from bot.errors import InvalidImage
 from bot.request.models import GeneratedImage, ImageInput
 
-__all__ = ["MAX_DECODE_PIXELS", "fit_to_limit", "load_reference", "measure", "sniff_mime"]
+__all__ = ["MAX_DECODE_PIXELS", "all_fit", "fit_to_limit", "load_reference", "measure", "sniff_mime"]
 
 # Seedream takes references up to 6000x6000; anything past ~2x that is a bomb, not a photo.
 MAX_DECODE_PIXELS = 6000 * 6000 * 2
@@ -81,6 +82,13 @@ def load_reference(data: bytes, name: str, *, url: str | None = None, source: st
         raise InvalidImage(messages.not_an_image(name))
     mime, width, height = measure(data, name)
     return ImageInput(data=data, mime=mime, width=width, height=height, name=name, url=url, source=source)
+
+
+def all_fit(images: Iterable[GeneratedImage], max_bytes: int) -> bool:
+    """True when fit_to_limit would hand every image back as it is: fitting them is then a
+    length check, cheaper on the event loop than the hop to a worker thread that a real
+    re-encode (tens of milliseconds) needs."""
+    return all(len(image.data) <= max_bytes for image in images)
 
 
 def fit_to_limit(image: GeneratedImage, max_bytes: int) -> tuple[GeneratedImage, bool]:

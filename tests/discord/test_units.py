@@ -12,7 +12,8 @@ import discord.http
 import pytest
 from PIL import Image
 
-from adapters.discord_adapter.delivery import fit_and_pack, fit_images, pack
+from adapters.discord_adapter import delivery as discord_delivery
+from adapters.discord_adapter.delivery import fit_and_pack, fit_images, fit_images_off_loop, pack
 from adapters.discord_adapter.endpoints import Endpoints
 from adapters.discord_adapter.layout import TEXT_MAX, Details, notice, result_layout
 from bot import messages
@@ -89,6 +90,26 @@ def test_images_over_the_limit_are_reencoded_to_fit() -> None:
     assert len(fitted[0].data) <= 60_000 and fitted[0].mime == "image/jpeg"
     assert fitted[1] is small
     assert fit_images([small], 60_000) == ([small], False)
+
+
+async def test_only_a_real_reencode_goes_to_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    hops: list[object] = []
+    real = asyncio.to_thread
+
+    async def noting(func: object, *args: object) -> object:
+        hops.append(func)
+        return await real(func, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(discord_delivery.asyncio, "to_thread", noting)
+    noise = Image.effect_noise((256, 256), 80).convert("RGB")
+    buf = io.BytesIO()
+    noise.save(buf, format="PNG")
+    image = GeneratedImage(buf.getvalue(), "image/png", 256, 256)
+    assert await fit_images_off_loop([image, image], len(image.data)) == ([image, image], False)
+    assert hops == []  # they fit: a length check on the loop
+    fitted, changed = await fit_images_off_loop([image], len(image.data) // 2)
+    assert changed and len(fitted[0].data) <= len(image.data) // 2
+    assert hops == [fit_images]
 
 
 async def test_progress_relay_throttles_and_stops_last() -> None:
@@ -169,3 +190,45 @@ def test_thread_names_come_from_the_prompt() -> None:
     long = messages.thread_name("x" * 150)
     assert len(long) == 100 and long.endswith("…")
     assert messages.thread_name("   ") == "seedbot"
+
+
+async def test_an_image_upload_sends_its_bytes_as_they_are_each_attempt() -> None:
+    from aiohttp import ClientSession, FormData, web
+
+    from adapters.discord_adapter.uploads import ImageUpload, image_file
+
+    received: list[bytes] = []
+
+    async def take(request: web.Request) -> web.Response:
+        form = await request.post()
+        received.append(form["files[0]"].file.read())  # type: ignore[union-attr]
+        return web.Response()
+
+    app = web.Application(client_max_size=10 * 2**20)
+    app.router.add_post("/", take)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    data = bytes(range(256)) * 12_000  # 3 MB
+    file = image_file(data, "seedbot-j1-1.jpg")
+    assert isinstance(file.fp, ImageUpload) and file.filename == "seedbot-j1-1.jpg"
+    try:
+        async with ClientSession() as http:
+            for attempt in range(2):  # discord.py resets the file before a retry
+                file.reset(seek=attempt)
+                form = FormData()
+                form.add_field("files[0]", file.fp, filename=file.filename, content_type="image/jpeg")
+                async with http.post(f"http://127.0.0.1:{runner.addresses[0][1]}/", data=form) as resp:
+                    assert resp.status == 200
+    finally:
+        await runner.cleanup()
+    assert received == [data, data]
+    upload = ImageUpload(b"abcdef")
+    assert (upload.read(2), upload.tell(), upload.read(), upload.seek(-1, 2), upload.read()) == (
+        b"ab",
+        2,
+        b"cdef",
+        5,
+        b"f",
+    )

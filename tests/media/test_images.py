@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bot.errors import InvalidImage
-from bot.media.images import MAX_DECODE_PIXELS, fit_to_limit, load_reference, measure, sniff_mime
+from bot.media.images import MAX_DECODE_PIXELS, all_fit, fit_to_limit, load_reference, measure, sniff_mime
 from bot.request.models import GeneratedImage
 
 
@@ -181,3 +181,11 @@ def test_header_only_measure_still_refuses_cut_off_files(fmt: str) -> None:
     assert measure(whole, "result", decode=False)[1:] == (200, 150)
     with pytest.raises(InvalidImage):
         measure(whole[: len(whole) * 2 // 3], "result", decode=False)
+
+
+def test_all_fit_says_whether_fitting_would_change_anything() -> None:
+    small = GeneratedImage(encode("JPEG"), "image/jpeg", 64, 48)
+    size = len(small.data)
+    assert all_fit([small, small], size) and all_fit([], 1)
+    assert not all_fit([small], size - 1)
+    assert fit_to_limit(small, size) == (small, False)

@@ -171,6 +171,35 @@ async def test_images_over_the_upload_limit_are_refitted() -> None:
         assert "re-encoded to fit" in comment and "Images left today: 7." in comment
 
 
+async def test_images_that_fit_are_posted_without_a_thread_hop(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def no_hop(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("an image that fits went to a worker thread")
+
+    monkeypatch.setattr(asyncio, "to_thread", no_hop)
+    async with SlackEmulator(bot_token=BOT_TOKEN) as emu:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=emu.api_url)
+        image = render_placeholder("a picture", 256, 256, 0, "png")
+        result = GenerationResult(
+            job_id="j1",
+            images=(image,),
+            provider="demo",
+            model="5.0-lite",
+            size="256x256",
+            requested=1,
+            elapsed=1,
+        )
+        deliver = ThreadDelivery(
+            client=client,
+            channel=CHANNEL_ID,
+            thread_ts=None,
+            status=StatusMessage(client, CHANNEL_ID, None),
+            shown=Shown(result, "a picture", "", 7, "<@U1>"),
+        )
+        delivery = await deliver(result)
+        [upload] = emu.uploaded_files()
+        assert upload["data"] == image.data and delivery.delivered == 1
+
+
 def test_a_workflow_steps_inputs_become_a_turns_options() -> None:
     full = StepInputs.read(
         {"prompt": "a fox", "user": "U1", "channel": "C1", "count": 2, "aspect": "16:9", "model": "4.5"}

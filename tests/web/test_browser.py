@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bot import messages
 from bot.request.validation import REFERENCE_MAX_BYTES
@@ -93,10 +94,13 @@ def test_a_prompt_with_flags_shows_its_queue_position_progress_and_gallery(page:
     deadline = time.monotonic() + TIMEOUT / 1000
     while not fox.locator(".entry.result").count() and time.monotonic() < deadline:
         bar = fox.locator(".entry.status progress[value]")
-        if bar.count():
-            value = float(bar.first.get_attribute("value") or 0)
-            if not seen or seen[-1] != value:
-                seen.append(value)
+        try:
+            # The status may give way to the result between counting and reading: look again.
+            value = float(bar.first.get_attribute("value", timeout=500) or 0) if bar.count() else None
+        except PlaywrightTimeoutError:
+            value = None
+        if value is not None and (not seen or seen[-1] != value):
+            seen.append(value)
         time.sleep(0.05)
     assert len(seen) >= 2 and seen == sorted(seen), seen  # the bar moved forward
 
