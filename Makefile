@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench clean catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ pytest: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
+
+# The sentences users read: extract the msgids into bot/locales/seedbot.pot and merge them
+# into every language's .po (then translate what is new; tests/test_i18n.py says what is missing).
+KEYWORDS := -k _n:1,2 -k _p:1c,2 -k NC_:1c,2 -k N_
+catalogs: $(VENV)/.dev-installed
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --add-comments=TRANSLATORS: --sort-by-file \
+		--project=seedbot --copyright-holder="seedbot contributors" --no-wrap \
+		-o bot/locales/seedbot.pot .
+	$(BIN)/pybabel update -i bot/locales/seedbot.pot -d bot/locales -D seedbot --no-wrap --ignore-obsolete
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench

@@ -117,8 +117,8 @@ class QuotaExceeded(SeedbotError):
 
 
 class NotAdmin(SeedbotError):
-    def __init__(self, text: str = messages.NOT_ADMIN) -> None:
-        super().__init__(text)
+    def __init__(self, text: str | None = None) -> None:
+        super().__init__(text or messages.NOT_ADMIN)
 
 
 class ChannelNotAllowed(SeedbotError):

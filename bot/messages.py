@@ -1,55 +1,549 @@
-"""Every sentence a user reads, in one place, platform-neutral (plain text, light markdown).
+"""Every sentence a user reads, in one place, platform-neutral (plain text, light markdown), in
+the language of the moment (bot/i18n.py).
 
 Adapters may add platform formatting around these, but never write their own wording for
 errors, quotas or progress.
+
+The English sentences here are the msgids of the gettext catalogs in bot/locales (`make
+catalogs` extracts them). Constants are translated when they are read: `messages.NOT_CHARGED`
+is looked up in `_TEXTS` by the module's `__getattr__` in the current locale, so a value is never
+frozen in the language that happened to be current at import. Functions translate as they are
+called. Placeholders are named (`%(count)s`) so a translation may reorder them; counts use
+ngettext so each language gets its own plural forms ("1 image", "2 images"; one form in Chinese
+and Japanese; French singular for 0 and 1).
+
+Prompts, names people chose (styles, cast), model and provider names, flags (--ar) and command
+words users type (/imagine, `cast save`) are never translated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-NOT_CHARGED = "You were not charged."
+from bot import i18n
+from bot.i18n import N_, NC_
 
-UNEXPECTED = "Sorry, something went wrong on our side. You were not charged; please try again."
-BLOCKED = "You can't use seedbot here: an admin has blocked your account. You were not charged."
-DELIVERY_FAILED = "The images were made but could not be posted here. You were not charged."
-DEMO_NOTICE = "Demo mode: no provider key is configured, so these are placeholder images."
-NOT_OWNER = "Only the person who made this image (or an admin) can do that."
-NOT_A_RESULT = "That message isn't a seedbot result I can edit. Reply to one of my images, or attach images."
-BUTTON_INACTIVE = "This button is no longer active. Ask again with /imagine."
-WAITING_FOR_PARENT = "The image you replied to is still being made: I'll edit it as soon as it's ready."
-PARENT_NOT_READY = (
-    "The image you replied to is still being made. Reply again once it is posted. You were not charged."
+# -- the machinery ---------------------------------------------------------------------------
+
+
+class Stated(str):
+    """A sentence that already says whether the user was charged (with_charge_note leaves it)."""
+
+    __slots__ = ()
+
+
+def _(message: str, **values: object) -> str:
+    """`message` in the current locale, its %(name)s placeholders filled from `values`."""
+    text = i18n.gettext(message)
+    return text % values if values else text
+
+
+def _n(singular: str, plural: str, n: int, **values: object) -> str:
+    """The form of `singular`/`plural` the current locale uses for `n`; %(n)s is `n`."""
+    return i18n.ngettext(singular, plural, n) % {"n": n, **values}
+
+
+def _p(context: str, message: str) -> str:
+    return i18n.pgettext(context, message)
+
+
+def _text(name: str) -> str:
+    """The constant `name` of _TEXTS in the current locale (with its context, if it has one)."""
+    context = _CONTEXTS.get(name)
+    return i18n.pgettext(context, _TEXTS[name]) if context else i18n.gettext(_TEXTS[name])
+
+
+def _join(*sentences: str) -> str:
+    """Sentences one after the other: with a space, except in Chinese and Japanese, whose full
+    stop (。) already separates them."""
+    sep = "" if i18n.current() in ("zh_CN", "ja") else " "
+    return sep.join(s for s in sentences if s)
+
+
+def _free(*sentences: str) -> Stated:
+    """Sentences about a refusal, then "You were not charged."."""
+    return Stated(_join(*sentences, _text("NOT_CHARGED")))
+
+
+def _list(items: list[str]) -> str:
+    """A list of options or names, as the current locale separates them."""
+    # TRANSLATORS: between the items of a list ("2K, 3K, 4K"); keep the spaces your language uses.
+    return _p("list separator", ", ").join(items)
+
+
+# Constants: NAME -> the English msgid. Read as `messages.NAME`, translated at that moment.
+# Those in _FREE_TEXTS end with "You were not charged."; _STATED say it in their own words.
+_TEXTS: dict[str, str] = {
+    "NOT_CHARGED": N_("You were not charged."),
+    "UNEXPECTED": N_("Sorry, something went wrong on our side. You were not charged; please try again."),
+    "DELIVERY_FAILED": N_("The images were made but could not be posted here. You were not charged."),
+    "DEMO_NOTICE": N_("Demo mode: no provider key is configured, so these are placeholder images."),
+    "NOT_OWNER": N_("Only the person who made this image (or an admin) can do that."),
+    "NOT_A_RESULT": N_(
+        "That message isn't a seedbot result I can edit. Reply to one of my images, or attach images."
+    ),
+    "BUTTON_INACTIVE": N_("This button is no longer active. Ask again with /imagine."),
+    "WAITING_FOR_PARENT": N_(
+        "The image you replied to is still being made: I'll edit it as soon as it's ready."
+    ),
+    "PROMPT_EMPTY": N_("Please give a prompt: describe the image you want."),
+    "SHUTTING_DOWN": N_("seedbot is restarting; please try again in a minute. You were not charged."),
+    "RESTARTED_REFUNDED": N_(
+        "seedbot restarted while this job was running and could not finish it. You were not charged."
+    ),
+    # chat adapters (shared wording for every platform)
+    "STARTING": N_("Starting…"),
+    "RESULT_ACTIONS": N_(
+        "Re-roll it, make variations, or edit it with a new prompt. Reply in this thread to edit."
+    ),
+    "BUTTON_REROLL": N_("Re-roll"),
+    "BUTTON_VARIATIONS": N_("Variations"),
+    "BUTTON_EDIT": N_("Edit"),
+    "EDIT_TITLE": N_("Edit image"),
+    "EDIT_SUBMIT": NC_("a form's submit button", "Generate"),
+    "EDIT_PROMPT_LABEL": N_("What should change?"),
+    "EDIT_PROMPT_HINT": N_(
+        "Describe the change. #2 edits only image 2 of a batch; flags like --ar 16:9 work too."
+    ),
+    "HOME_TITLE": N_("Your seedbot images"),
+    "HOME_USAGE": N_("Your images"),
+    "HOME_RECENT": N_("Your latest results"),
+    "HOME_NEW": NC_("a button that opens the prompt form", "New image"),
+    "HOME_OPEN": N_("Open"),
+    "HOME_NO_RESULTS": N_("No results yet. Press New image, or mention me in a channel."),
+    "PROMPT_TITLE": NC_("the title of the prompt form", "New image"),
+    "PROMPT_SUBMIT": NC_("a form's submit button", "Generate"),
+    "PROMPT_LABEL": N_("Describe the image"),
+    "PROMPT_HINT": N_("The result comes to our direct messages. Flags like --ar 16:9 --n 2 work too."),
+    "LABEL_ASPECT": N_("Aspect ratio"),
+    "LABEL_COUNT": N_("How many"),
+    "OPTION_DEFAULT": NC_("a menu choice: the workspace's default value", "Default"),
+    # The side panel: a short status while a job runs ("seedbot is generating…"), a greeting.
+    # TRANSLATORS: Slack shows it after the app's name: "seedbot is generating…".
+    "ASSISTANT_STATUS": N_("is generating…"),
+    "ASSISTANT_GREETING": N_(
+        "Describe the image you want and I'll make it with Seedream. "
+        "Reply here to change the latest one; flags like --ar 16:9 --n 2 work too."
+    ),
+    "SUGGESTED_PROMPTS_TITLE": N_("Try one of these"),
+    # result details, buttons and commands
+    "LABEL_MODEL": N_("Model"),
+    "LABEL_SIZE": N_("Size"),
+    "LABEL_PROVIDER": N_("Provider"),
+    "LABEL_TIME": N_("Time"),
+    "LABEL_LEFT_TODAY": N_("Images left today"),
+    "LABEL_REFERENCES": N_("References"),
+    "UNLIMITED": N_("unlimited"),
+    "REFITTED": N_("Some images were re-encoded to fit this platform's upload limit."),
+    "BUTTON_DELETE": N_("Delete"),
+    "DELETED": N_("Deleted."),
+    "RESUMES_AFTER_RESTART": N_(
+        "seedbot is restarting. The image service is still working on this; "
+        "the result will be posted here once seedbot is back."
+    ),
+    "CONTEXT_EDIT_NAME": N_("Edit with Seedream"),
+    "EDIT_PROMPT_PLACEHOLDER": N_("Describe the change; flags like --ar 16:9 work too."),
+    "COMMAND_IMAGINE": N_("Make images from a prompt; attach images to edit or combine them."),
+    "COMMAND_EDIT": N_("Edit images with a prompt: the images you attach are the references, in order."),
+    "COMMAND_USAGE": N_("How many images you have left today and this month, and when that resets."),
+    "OPTION_PROMPT": N_("Describe the image. Flags work too: --ar 16:9 --res 3K --n 2"),
+    "OPTION_IMAGE": N_("A reference image (image 1)"),
+    "OPTION_ASPECT": N_("Aspect ratio, width:height"),
+    "OPTION_RESOLUTION": N_("Resolution: 2K, 3K or 4K as the model offers, or an exact size like 2048x1536"),
+    "OPTION_COUNT": N_("How many images to make (a Seedream sequential batch)"),
+    "OPTION_MODEL": N_("Which Seedream model"),
+    "OPTION_FORMAT": N_("Image format"),
+    "OPTION_WATERMARK": N_("Ask for the image service's watermark"),
+    # community: history, lineage, admin controls, stats
+    "COMMAND_HISTORY": N_("Your last 10 jobs, newest first, with links to the results."),
+    "COMMAND_ADMIN": N_("seedbot admin: quotas, server settings and stats."),
+    "BUTTON_INFO": N_("Info"),
+    "NO_HISTORY": N_("You haven't made any images yet."),
+    "NOT_ADMIN": N_(
+        "Only admins can do that: the people who manage this server or workspace, or seedbot "
+        "operators (SEEDBOT_ADMINS)."
+    ),
+    "NOT_A_MEMBER": N_(
+        "You can change the quota of members of this server only: a quota follows its person to "
+        "every server. A seedbot operator (SEEDBOT_ADMINS) can change anyone's."
+    ),
+    "NEEDS_WORKSPACE": N_("That works only inside a server or workspace, not in direct messages."),
+    "NO_SUCH_JOB": N_("I can't find that job."),
+    "OPTION_USER": N_("Whose quota"),
+    "OPTION_DAILY": N_("Images per day"),
+    "OPTION_MONTHLY": N_("Images per month"),
+    "OPTION_EXTRA": N_("Extra images for today"),
+    "OPTION_SETTING": N_("Which setting"),
+    "OPTION_VALUE": N_("New value ('none' clears it; channels: a list of #channels)"),
+    "USAGE_RESET": N_("Usage reset"),
+    "BLOCKED_NOW": N_("Blocked"),
+    "BLOCK_LIFTED": N_("Block lifted"),
+    "PERIOD_TODAY": N_("Today"),
+    "PERIOD_MONTH": N_("This month"),
+    "EVERY_WORKSPACE": N_("every workspace"),
+    "NONE": NC_("nothing in a list", "none"),
+    "SERVER_CAST_TITLE": N_("This server's cast"),
+    # upscale and cancel
+    "BUTTON_UPSCALE": N_("Upscale"),
+    "BUTTON_CANCEL": N_("Cancel"),
+    "UPSCALE_PLACEHOLDER": N_("Upscale an image to 4K…"),
+    "CANCEL_FINISHED": N_("That job has already finished; there is nothing to cancel."),
+    "CANCEL_NOT_OWNER": N_("Only the person who asked for this image (or an admin) can cancel it."),
+    # style presets and the saved cast
+    "OPTION_STYLE": N_("A style preset of this server (its prompt suffix and defaults)"),
+    "OPTION_NO_STYLE": N_("No style"),
+    "LABEL_STYLE": N_("Style"),
+    "LABEL_CAST": N_("Saved cast images (names)"),
+    "OPTION_REF": N_("Saved cast images to use as references, by name (comma-separated)"),
+    "COMMAND_CAST": N_("Your saved cast of reference images"),
+    "OPTION_CAST_NAME": N_("The name to keep it under (use it later with --ref NAME)"),
+    "OPTION_CAST_IMAGE": N_("The image to save"),
+    "OPTION_CAST_SERVER": N_("The server's cast instead of yours (admins)"),
+    "OPTION_STYLE_SUFFIX": N_("Words added to the end of every prompt in this style"),
+    "NO_STYLES": N_("There are no styles here yet. Admins add them with `admin style add NAME WORDS`."),
+    "CAST_EMPTY": N_(
+        "Your cast is empty. Save an image with `cast save NAME` on an attached image, or in a reply "
+        "to one of my results (`cast save NAME #2` picks image 2)."
+    ),
+    "SERVER_CAST_EMPTY": N_("This server's cast is empty."),
+    "CAST_NEEDS_IMAGE": N_(
+        "Attach the image to save (or reply to one of my results, with #N to pick one of a batch). "
+        "Nothing was saved."
+    ),
+    "CAST_ONE_IMAGE": N_("Save one image at a time: pick it with #N. Nothing was saved."),
+    "STYLE_NEEDS_SUFFIX": N_(
+        "A style needs words to add to prompts: `admin style add NAME WORDS [--ar W:H] [--res 2K] [--model 4.5]`."
+    ),
+    "STYLE_ONLY_DEFAULTS": N_("A style keeps words and, optionally, --ar, --res and --model; nothing else."),
+    # why a value does not work for a flag or setting (the end of bad_flag_value/bad_setting_value)
+    "HINT_NEEDS_NAME": N_("it needs a name"),
+    "HINT_NEEDS_VALUE": N_("it needs a value"),
+    "HINT_ASPECT": N_("use W:H between 1:16 and 16:1, like 16:9"),
+    "HINT_RESOLUTION": N_("use 2K, 3K, 4K or a size like 2048x2048"),
+    "HINT_FORMAT": N_("use png or jpeg"),
+    "HINT_ON_OFF": N_("on or off"),
+    "HINT_JPEG_PNG": N_("jpeg or png"),
+    "HINT_CHANNELS": N_("a list of channels"),
+    "HINT_WHOLE_OR_NONE": N_("a whole number, or none"),
+    "HINT_WHOLE": N_("a whole number"),
+    "HINT_GRANT": N_("a number of 1 or more"),
+    "HINT_QUOTA_SET": N_("daily=N and/or monthly=N"),
+    "HINT_MENTION": N_("mention someone, like @someone"),
+    # a provider's answer that can't be used
+    "RESULT_TOO_LARGE": N_("The image service returned an image too large to use."),
+    "RESULT_UNREADABLE": N_("The image service returned something that isn't an image."),
+    # why a download failed (the end of download_failed)
+    "REASON_SCHEME": N_("only http(s) links work"),
+    "REASON_NO_HOST": N_("the host could not be found"),
+    "REASON_NOT_ALLOWED": N_("that address is not allowed"),
+    "REASON_TOO_LARGE": N_("it is too large"),
+    "REASON_REDIRECTS": N_("too many redirects"),
+    "REASON_SLOW": N_("it took too long"),
+    "REASON_CONNECTION": N_("the connection failed"),
+    # why a provider can't serve a request (the reasons no_provider lists)
+    "CANNOT_TEXT_TO_IMAGE": N_("edits only"),
+    "CANNOT_EDIT": N_("text-to-image only"),
+    "CANNOT_EXPLICIT_SIZE": N_("no explicit sizes"),
+    "CANNOT_TIER_SIZE": N_("no tier sizes"),
+    "CANNOT_BYTES": N_("references must be public URLs"),
+    "CANNOT_NONE_CONFIGURED": N_("none configured"),
+    # the web playground
+    "WEB_SIGN_IN": N_("Enter the playground's token (SEEDBOT_WEB_TOKEN) to sign in."),
+    "WEB_SIGN_IN_REFUSED": N_("That is not the playground's token."),
+    "WEB_SESSION_NEEDED": N_("Sign in to the playground first: open its page and enter its token."),
+    "WEB_STALE_PAGE": N_("This page is out of date. Reload it and try again. You were not charged."),
+    "WEB_WRONG_HOST": N_("The playground answers only at its own loopback address (127.0.0.1 or localhost)."),
+}
+
+# Refusals that end with "You were not charged." (added in the reader's language).
+_FREE_TEXTS: dict[str, str] = {
+    "BLOCKED": N_("You can't use seedbot here: an admin has blocked your account."),
+    "PARENT_NOT_READY": N_("The image you replied to is still being made. Reply again once it is posted."),
+    "PARENT_FAILED": N_(
+        "The image you replied to could not be made, so there is nothing to edit. Send a new request instead."
+    ),
+    "RESULT_EXPIRED": N_(
+        "I no longer keep the images of that result: images are kept for a limited time. "
+        "Save it and attach it to a new request to edit it."
+    ),
+    "REFERENCES_EXPIRED": N_(
+        "I no longer keep the images that request used: images are kept for a limited time. "
+        "Attach them to a new request to run it again."
+    ),
+    "NOT_IN_CHANNEL": N_(
+        "I can't post in this conversation. Add me to the channel (or message me directly), then try again."
+    ),
+    "NO_IMAGES_IN_MESSAGE": N_("That message has no images I can use. Pick one with image attachments."),
+    "CANNOT_POST_HERE": N_(
+        "I'm missing permission to post images here (Send Messages, Attach Files, Embed Links). "
+        "Ask an admin, or message me directly."
+    ),
+    "CHANNEL_NOT_ALLOWED": N_(
+        "seedbot isn't enabled in this channel: an admin has limited it to other channels."
+    ),
+    "UPSCALE_NO_4K": N_(
+        "Upscaling needs a host that renders Seedream 4.5 at 4K, and none is set up here. "
+        "Ask the bot's operator to add one (fal, Replicate, Ark or Novita)."
+    ),
+    "CANCEL_ELSEWHERE": N_("That job is finishing in another process and can't be cancelled now."),
+}
+
+# Constants whose own words say whether anything was charged.
+_STATED = {
+    "NOT_CHARGED",
+    "UNEXPECTED",
+    "DELIVERY_FAILED",
+    "SHUTTING_DOWN",
+    "RESTARTED_REFUNDED",
+    "WEB_STALE_PAGE",
+}
+
+# The words of seedbot's own the model is sent, never shown to be translated: what the 4.5
+# model is asked for in an upscale (the reference, unchanged, at 4K).
+UPSCALE_PROMPT = (
+    "Reproduce image 1 exactly as it is, at higher resolution: keep the same composition, subjects, "
+    "colours, lighting, text and every detail unchanged; only sharpen and add fine detail."
 )
-PARENT_FAILED = (
-    "The image you replied to could not be made, so there is nothing to edit. "
-    "Send a new request instead. You were not charged."
+
+# The side panel's suggested prompts: (title, the prompt sent). The titles are seedbot's words,
+# translated; the prompts are sent to Seedream as they are.
+_SUGGESTED = (
+    (
+        N_("Fox in the snow"),
+        "a red fox in fresh snow at golden hour, soft backlight, shallow depth of field --ar 3:2",
+    ),
+    (
+        N_("Product shot"),
+        "a glass perfume bottle on wet black stone, studio lighting, water droplets, macro photo --ar 4:5",
+    ),
+    (
+        N_("Travel poster"),
+        'a retro travel poster of Kyoto in spring, flat colors, bold title text "KYOTO" --ar 2:3',
+    ),
+    (
+        N_("Cozy room"),
+        "a cozy isometric reading nook with plants and warm lamp light, soft 3D render --ar 1:1",
+    ),
 )
-RESULT_EXPIRED = (
-    "I no longer keep the images of that result: images are kept for a limited time. "
-    "Save it and attach it to a new request to edit it. You were not charged."
-)
-REFERENCES_EXPIRED = (
-    "I no longer keep the images that request used: images are kept for a limited time. "
-    "Attach them to a new request to run it again. You were not charged."
-)
-PROMPT_EMPTY = "Please give a prompt: describe the image you want."
-SHUTTING_DOWN = "seedbot is restarting; please try again in a minute. You were not charged."
-RESTARTED_REFUNDED = (
-    "seedbot restarted while this job was running and could not finish it. You were not charged."
-)
+
+# mypy sees the constants as plain strings; at run time __getattr__ reads them in the current locale.
+NOT_CHARGED: str
+UNEXPECTED: str
+DELIVERY_FAILED: str
+DEMO_NOTICE: str
+NOT_OWNER: str
+NOT_A_RESULT: str
+BUTTON_INACTIVE: str
+WAITING_FOR_PARENT: str
+PROMPT_EMPTY: str
+SHUTTING_DOWN: str
+RESTARTED_REFUNDED: str
+STARTING: str
+RESULT_ACTIONS: str
+BUTTON_REROLL: str
+BUTTON_VARIATIONS: str
+BUTTON_EDIT: str
+EDIT_TITLE: str
+EDIT_SUBMIT: str
+EDIT_PROMPT_LABEL: str
+EDIT_PROMPT_HINT: str
+HOME_TITLE: str
+HOME_USAGE: str
+HOME_RECENT: str
+HOME_NEW: str
+HOME_OPEN: str
+HOME_NO_RESULTS: str
+PROMPT_TITLE: str
+PROMPT_SUBMIT: str
+PROMPT_LABEL: str
+PROMPT_HINT: str
+LABEL_ASPECT: str
+LABEL_COUNT: str
+OPTION_DEFAULT: str
+ASSISTANT_STATUS: str
+ASSISTANT_GREETING: str
+SUGGESTED_PROMPTS_TITLE: str
+LABEL_MODEL: str
+LABEL_SIZE: str
+LABEL_PROVIDER: str
+LABEL_TIME: str
+LABEL_LEFT_TODAY: str
+LABEL_REFERENCES: str
+UNLIMITED: str
+REFITTED: str
+BUTTON_DELETE: str
+DELETED: str
+RESUMES_AFTER_RESTART: str
+CONTEXT_EDIT_NAME: str
+EDIT_PROMPT_PLACEHOLDER: str
+COMMAND_IMAGINE: str
+COMMAND_EDIT: str
+COMMAND_USAGE: str
+OPTION_PROMPT: str
+OPTION_IMAGE: str
+OPTION_ASPECT: str
+OPTION_RESOLUTION: str
+OPTION_COUNT: str
+OPTION_MODEL: str
+OPTION_FORMAT: str
+OPTION_WATERMARK: str
+COMMAND_HISTORY: str
+COMMAND_ADMIN: str
+BUTTON_INFO: str
+NO_HISTORY: str
+NOT_ADMIN: str
+NOT_A_MEMBER: str
+NEEDS_WORKSPACE: str
+NO_SUCH_JOB: str
+OPTION_USER: str
+OPTION_DAILY: str
+OPTION_MONTHLY: str
+OPTION_EXTRA: str
+OPTION_SETTING: str
+OPTION_VALUE: str
+USAGE_RESET: str
+BLOCKED_NOW: str
+BLOCK_LIFTED: str
+PERIOD_TODAY: str
+PERIOD_MONTH: str
+EVERY_WORKSPACE: str
+NONE: str
+SERVER_CAST_TITLE: str
+BUTTON_UPSCALE: str
+BUTTON_CANCEL: str
+UPSCALE_PLACEHOLDER: str
+CANCEL_FINISHED: str
+CANCEL_NOT_OWNER: str
+OPTION_STYLE: str
+OPTION_NO_STYLE: str
+LABEL_STYLE: str
+LABEL_CAST: str
+OPTION_REF: str
+COMMAND_CAST: str
+OPTION_CAST_NAME: str
+OPTION_CAST_IMAGE: str
+OPTION_CAST_SERVER: str
+OPTION_STYLE_SUFFIX: str
+NO_STYLES: str
+CAST_EMPTY: str
+SERVER_CAST_EMPTY: str
+CAST_NEEDS_IMAGE: str
+CAST_ONE_IMAGE: str
+STYLE_NEEDS_SUFFIX: str
+STYLE_ONLY_DEFAULTS: str
+HINT_NEEDS_NAME: str
+HINT_NEEDS_VALUE: str
+HINT_ASPECT: str
+HINT_RESOLUTION: str
+HINT_FORMAT: str
+HINT_ON_OFF: str
+HINT_JPEG_PNG: str
+HINT_CHANNELS: str
+HINT_WHOLE_OR_NONE: str
+HINT_WHOLE: str
+HINT_GRANT: str
+HINT_QUOTA_SET: str
+HINT_MENTION: str
+RESULT_TOO_LARGE: str
+RESULT_UNREADABLE: str
+REASON_SCHEME: str
+REASON_NO_HOST: str
+REASON_NOT_ALLOWED: str
+REASON_TOO_LARGE: str
+REASON_REDIRECTS: str
+REASON_SLOW: str
+REASON_CONNECTION: str
+CANNOT_TEXT_TO_IMAGE: str
+CANNOT_EDIT: str
+CANNOT_EXPLICIT_SIZE: str
+CANNOT_TIER_SIZE: str
+CANNOT_BYTES: str
+CANNOT_NONE_CONFIGURED: str
+WEB_SIGN_IN: str
+WEB_SIGN_IN_REFUSED: str
+WEB_SESSION_NEEDED: str
+WEB_STALE_PAGE: str
+WEB_WRONG_HOST: str
+BLOCKED: str
+PARENT_NOT_READY: str
+PARENT_FAILED: str
+RESULT_EXPIRED: str
+REFERENCES_EXPIRED: str
+NOT_IN_CHANNEL: str
+NO_IMAGES_IN_MESSAGE: str
+CANNOT_POST_HERE: str
+CHANNEL_NOT_ALLOWED: str
+UPSCALE_NO_4K: str
+CANCEL_ELSEWHERE: str
+SUGGESTED_PROMPTS: tuple[tuple[str, str], ...]
+
+CONSTANTS = (*_TEXTS, *_FREE_TEXTS)  # every translated constant's name (the tests read each)
+
+
+def __getattr__(name: str) -> object:
+    if name in _FREE_TEXTS:
+        return _free(i18n.gettext(_FREE_TEXTS[name]))
+    if name in _TEXTS:
+        text = _text(name)
+        return Stated(text) if name in _STATED else text
+    if name == "SUGGESTED_PROMPTS":
+        return tuple((i18n.gettext(title), prompt) for title, prompt in _SUGGESTED)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# The constants marked NC_ above: read with their context (the same English word, two uses).
+_CONTEXTS = {
+    "EDIT_SUBMIT": "a form's submit button",
+    "PROMPT_SUBMIT": "a form's submit button",
+    "HOME_NEW": "a button that opens the prompt form",
+    "PROMPT_TITLE": "the title of the prompt form",
+    "OPTION_DEFAULT": "a menu choice: the workspace's default value",
+    "NONE": "nothing in a list",
+}
+
+
+# -- counts ------------------------------------------------------------------------------------
+
+
+def image_count(n: int) -> str:
+    """ "1 image", "3 images", in the current locale."""
+    return _n("%(n)s image", "%(n)s images", n)
+
+
+def extra_images(n: int) -> str:
+    return _n("%(n)s extra image", "%(n)s extra images", n)
+
+
+def jobs(n: int) -> str:
+    return _n("%(n)s job", "%(n)s jobs", n)
+
+
+# -- restarts and streaming --------------------------------------------------------------------
 
 
 def streaming(shown: int, of: int) -> str:
     """Under a batch whose images arrive one by one."""
-    return f"{plural(shown, 'image')} of {of} here; the others are on their way."
+    return _n(
+        "%(n)s image of %(of)s here; the others are on their way.",
+        "%(n)s images of %(of)s here; the others are on their way.",
+        shown,
+        of=of,
+    )
 
 
 def restarted_partial(delivered: int, requested: int) -> str:
     """A streamed batch cut short by a restart: what came stays, the rest is refunded."""
-    return (
-        f"seedbot restarted while making your images: {delivered} of {requested} reached you and "
-        f"were charged; the other {requested - delivered} were not made and you were not charged for them."
+    return Stated(
+        _n(
+            "seedbot restarted while making your images: %(n)s of %(requested)s reached you and was "
+            "charged; the other %(missing)s were not made and you were not charged for them.",
+            "seedbot restarted while making your images: %(n)s of %(requested)s reached you and were "
+            "charged; the other %(missing)s were not made and you were not charged for them.",
+            delivered,
+            requested=requested,
+            missing=requested - delivered,
+        )
     )
 
 
@@ -57,8 +551,55 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+# -- quotas ----------------------------------------------------------------------------------
+
+
+def _limit_name(scope: str, limit: int, place: str) -> str:
+    if scope == "pool" and place == "workspace":
+        return _n(
+            "this workspace's shared pool for today (%(n)s image)",
+            "this workspace's shared pool for today (%(n)s images)",
+            limit,
+        )
+    if scope == "pool":
+        return _n(
+            "this server's shared pool for today (%(n)s image)",
+            "this server's shared pool for today (%(n)s images)",
+            limit,
+        )
+    if scope == "monthly":
+        return _n("your monthly limit (%(n)s image)", "your monthly limit (%(n)s images)", limit)
+    return _n("your daily limit (%(n)s image)", "your daily limit (%(n)s images)", limit)
+
+
+def _used_up(scope: str, limit: int, place: str, when: str) -> str:
+    if scope == "pool" and place == "workspace":
+        return _n(
+            "This workspace's shared pool for today (%(n)s image) is used up; it resets at %(when)s.",
+            "This workspace's shared pool for today (%(n)s images) is used up; it resets at %(when)s.",
+            limit,
+            when=when,
+        )
+    if scope == "pool":
+        return _n(
+            "This server's shared pool for today (%(n)s image) is used up; it resets at %(when)s.",
+            "This server's shared pool for today (%(n)s images) is used up; it resets at %(when)s.",
+            limit,
+            when=when,
+        )
+    if scope == "monthly":
+        return _n(
+            "Your monthly limit (%(n)s image) is used up; it resets at %(when)s.",
+            "Your monthly limit (%(n)s images) is used up; it resets at %(when)s.",
+            limit,
+            when=when,
+        )
+    return _n(
+        "Your daily limit (%(n)s image) is used up; it resets at %(when)s.",
+        "Your daily limit (%(n)s images) is used up; it resets at %(when)s.",
+        limit,
+        when=when,
+    )
 
 
 def quota_exceeded(
@@ -75,126 +616,274 @@ def quota_exceeded(
     server or workspace), what the request counts (`asked` units; `images` when a resolution
     weight makes the number of images differ), what is left and when it resets."""
     left = max(0, limit - used)
-    resets = f"it resets at {_when(resets_at)}"
-    if scope == "pool":
-        which = f"this {place}'s shared pool for today ({plural(limit, 'image')})"
-    else:
-        which = f"your {'monthly' if scope == 'monthly' else 'daily'} limit ({plural(limit, 'image')})"
+    when = _when(resets_at)
     if left == 0:  # used up: nothing this size or smaller would pass
-        return f"{which[0].upper()}{which[1:]} is used up; {resets}. {NOT_CHARGED}"
-    only = f"only {left} {'is' if left == 1 else 'are'} left of {which}"
+        return _free(_used_up(scope, limit, place, when))
+    which = _limit_name(scope, limit, place)
+    only = _n("only %(n)s is left of %(which)s", "only %(n)s are left of %(which)s", left, which=which)
     weight = asked // images if asked and images else 1
     if weight > 1 and asked and images:
         fits = left // weight
-        fewer = f"at most {fits} at this resolution or a smaller one" if fits else "a smaller resolution"
-        return (
-            f"This request counts as {plural(asked, 'image')} ({plural(images, 'image')} at a "
-            f"resolution that counts {weight} each), but {only}. Ask for {fewer}, or wait: "
-            f"{resets}. {NOT_CHARGED}"
+        fewer = (
+            _n(
+                "at most %(n)s at this resolution or a smaller one",
+                "at most %(n)s at this resolution or a smaller one",
+                fits,
+            )
+            if fits
+            else _("a smaller resolution")
         )
-    asking = f"You asked for {plural(asked, 'image')}, but {only}" if asked else only[0].upper() + only[1:]
-    return f"{asking}. Ask for at most {left}, or wait: {resets}. {NOT_CHARGED}"
+        return _free(
+            _(
+                "This request counts as %(asked)s (%(images)s at a resolution that counts %(weight)s "
+                "each), but %(only)s. Ask for %(fewer)s, or wait: it resets at %(when)s.",
+                asked=image_count(asked),
+                images=image_count(images),
+                weight=weight,
+                only=only,
+                fewer=fewer,
+                when=when,
+            )
+        )
+    if asked:
+        return _free(
+            _(
+                "You asked for %(asked)s, but %(only)s. Ask for at most %(left)s, or wait: it resets at %(when)s.",
+                asked=image_count(asked),
+                only=only,
+                left=left,
+                when=when,
+            )
+        )
+    return _free(
+        _n(
+            "Only %(n)s is left of %(which)s. Ask for at most %(n)s, or wait: it resets at %(when)s.",
+            "Only %(n)s are left of %(which)s. Ask for at most %(n)s, or wait: it resets at %(when)s.",
+            left,
+            which=which,
+            when=when,
+        )
+    )
 
 
 def no_provider(reason: str) -> str:
-    return f"No image provider can take this request right now ({reason}). {NOT_CHARGED}"
+    return _free(_("No image provider can take this request right now (%(reason)s).", reason=reason))
 
 
+_UNAVAILABLE = "unavailable"  # the kind whose words stand for any kind not listed
 _PROVIDER_TEXT = {
-    "auth": "The image service rejected our credentials; an admin has to fix the API key.",
-    "no_credits": "The image service account is out of credits; an admin has to top it up.",
-    "rate_limited": "The image service is busy (rate limited). Please try again in a minute.",
-    "moderation": "The image service refused this prompt or image under its content policy.",
-    "bad_request": "The image service could not take this request as given.",
-    "unavailable": "The image service is unavailable right now. Please try again later.",
-    "timeout": "The image service took too long to answer.",
+    "auth": N_("The image service rejected our credentials; an admin has to fix the API key."),
+    "no_credits": N_("The image service account is out of credits; an admin has to top it up."),
+    "rate_limited": N_("The image service is busy (rate limited). Please try again in a minute."),
+    "moderation": N_("The image service refused this prompt or image under its content policy."),
+    "bad_request": N_("The image service could not take this request as given."),
+    "unavailable": N_("The image service is unavailable right now. Please try again later."),
+    "timeout": N_("The image service took too long to answer."),
 }
 
 
 def provider_failed(kind: str) -> str:
     """`kind` is a ProviderErrorKind value."""
-    return f"{_PROVIDER_TEXT.get(kind, _PROVIDER_TEXT['unavailable'])} {NOT_CHARGED}"
+    text = _PROVIDER_TEXT.get(kind) or _PROVIDER_TEXT[_UNAVAILABLE]
+    return _free(i18n.gettext(text))
+
+
+# Why a provider can't serve a request (the reasons no_provider lists).
+def cannot_model(model: str) -> str:
+    return _("no %(model)s", model=model)
+
+
+def cannot_count(limit: int) -> str:
+    return _n("at most %(n)s image", "at most %(n)s images", limit)
+
+
+def cannot_references(limit: int) -> str:
+    return _n("at most %(n)s reference", "at most %(n)s references", limit)
+
+
+def cannot_aspect(aspect: str) -> str:
+    return _("no %(aspect)s aspect ratio", aspect=aspect)
+
+
+def cannot_format(fmt: str) -> str:
+    return _("no %(format)s output", format=fmt)
+
+
+def cannot_prompt(limit: int) -> str:
+    return _n("prompts up to %(n)s character", "prompts up to %(n)s characters", limit)
+
+
+def provider_not_set_up(provider: str, why: str) -> str:
+    return _("%(provider)s is not set up: %(why)s", provider=provider, why=why)
+
+
+def unknown_provider(name: str, known: list[str]) -> str:
+    return _("There is no provider called '%(name)s'; choose from %(known)s.", name=name, known=_list(known))
 
 
 # -- validation ---------------------------------------------------------------------------
 
 
 def prompt_too_long(length: int, limit: int) -> str:
-    return f"Your prompt is {length} characters; the limit is {limit}. Please shorten it. {NOT_CHARGED}"
+    return _free(
+        _n(
+            "Your prompt is %(n)s character; the limit is %(limit)s. Please shorten it.",
+            "Your prompt is %(n)s characters; the limit is %(limit)s. Please shorten it.",
+            length,
+            limit=limit,
+        )
+    )
 
 
 def unknown_model(name: str, known: list[str]) -> str:
-    return f"There is no model called '{name}'. Choose one of: {', '.join(known)}."
+    return _("There is no model called '%(name)s'. Choose one of: %(known)s.", name=name, known=_list(known))
 
 
 def bad_count(count: int, limit: int) -> str:
-    return f"You can ask for 1 to {limit} images at a time, not {count}."
+    return _n(
+        "You can ask for 1 to %(n)s image at a time, not %(count)s.",
+        "You can ask for 1 to %(n)s images at a time, not %(count)s.",
+        limit,
+        count=count,
+    )
 
 
 def too_many_references(count: int, limit: int) -> str:
-    return f"You gave {count} images; Seedream takes at most {limit} reference images."
+    return _n(
+        "You gave %(count)s images; Seedream takes at most %(n)s reference image.",
+        "You gave %(count)s images; Seedream takes at most %(n)s reference images.",
+        limit,
+        count=count,
+    )
 
 
 def references_plus_outputs(refs: int, count: int, limit: int) -> str:
-    return (
-        f"{plural(refs, 'reference image')} plus {plural(count, 'new image')} is more than "
-        f"Seedream's limit of {limit} in one request. Ask for at most {max(1, limit - refs)}."
+    return _(
+        "%(refs)s plus %(new)s is more than Seedream's limit of %(limit)s in one request. "
+        "Ask for at most %(most)s.",
+        refs=_n("%(n)s reference image", "%(n)s reference images", refs),
+        new=_n("%(n)s new image", "%(n)s new images", count),
+        limit=limit,
+        most=max(1, limit - refs),
     )
 
 
 def bad_resolution(value: str, model: str, tiers: list[str]) -> str:
-    return f"{model} offers {', '.join(tiers)} (or an explicit size like 2048x2048), not '{value}'."
+    return _(
+        "%(model)s offers %(tiers)s (or an explicit size like 2048x2048), not '%(value)s'.",
+        model=model,
+        tiers=_list(tiers),
+        value=value,
+    )
 
 
 def bad_aspect(value: str) -> str:
-    return f"'{value}' is not an aspect ratio I can use: give W:H between 1:16 and 16:1, like 16:9."
+    return _(
+        "'%(value)s' is not an aspect ratio I can use: give W:H between 1:16 and 16:1, like 16:9.",
+        value=value,
+    )
 
 
 def size_out_of_range(width: int, height: int, model: str, low: int, high: int) -> str:
-    return (
-        f"{width}x{height} is {width * height:,} pixels; {model} makes images of "
-        f"{low:,} to {high:,} pixels with sides in a ratio from 1:16 to 16:1."
+    return _(
+        "%(width)sx%(height)s is %(pixels)s pixels; %(model)s makes images of "
+        "%(low)s to %(high)s pixels with sides in a ratio from 1:16 to 16:1.",
+        width=width,
+        height=height,
+        pixels=i18n.number(width * height),
+        model=model,
+        low=i18n.number(low),
+        high=i18n.number(high),
     )
 
 
 def bad_output_format(value: str, model: str, formats: list[str]) -> str:
-    return f"{model} can return {', '.join(formats)}, not '{value}'."
+    return _(
+        "%(model)s can return %(formats)s, not '%(value)s'.", model=model, formats=_list(formats), value=value
+    )
 
 
 def bad_optimize(value: str, model: str, modes: list[str]) -> str:
-    return f"{model} supports prompt optimisation mode {', '.join(modes)}, not '{value}'."
+    return _(
+        "%(model)s supports prompt optimisation mode %(modes)s, not '%(value)s'.",
+        model=model,
+        modes=_list(modes),
+        value=value,
+    )
 
 
 def not_an_image(name: str) -> str:
-    return f"'{name}' is not an image I can read (JPEG, PNG, WebP, BMP, TIFF or GIF). {NOT_CHARGED}"
+    return _free(_("'%(name)s' is not an image I can read (JPEG, PNG, WebP, BMP, TIFF or GIF).", name=name))
 
 
 def image_too_large(name: str, size: int, limit: int) -> str:
-    return f"'{name}' is {size / 1_000_000:.1f} MB; each image may be at most {limit // 1_000_000} MB."
+    return _(
+        "'%(name)s' is %(size)s MB; each image may be at most %(limit)s MB.",
+        name=name,
+        size=i18n.decimal(size / 1_000_000),
+        limit=limit // 1_000_000,
+    )
 
 
 def image_too_many_pixels(name: str, width: int, height: int, limit: int) -> str:
-    return f"'{name}' is {width}x{height}; each side may be at most {limit} pixels."
+    return _(
+        "'%(name)s' is %(width)sx%(height)s; each side may be at most %(limit)s pixels.",
+        name=name,
+        width=width,
+        height=height,
+        limit=limit,
+    )
 
 
 def image_bad_ratio(name: str, width: int, height: int) -> str:
-    return f"'{name}' is {width}x{height}; its sides must be within a ratio of 1:16."
+    return _(
+        "'%(name)s' is %(width)sx%(height)s; its sides must be within a ratio of 1:16.",
+        name=name,
+        width=width,
+        height=height,
+    )
 
 
 def image_unreadable(name: str) -> str:
-    return f"'{name}' looks damaged or is too large to decode. {NOT_CHARGED}"
+    return _free(_("'%(name)s' looks damaged or is too large to decode.", name=name))
 
 
 def download_failed(name: str, reason: str) -> str:
-    return f"I couldn't fetch '{name}': {reason}. {NOT_CHARGED}"
+    return _free(_("I couldn't fetch '%(name)s': %(reason)s.", name=name, reason=reason))
+
+
+def server_answered(status: int) -> str:
+    """Why a download failed: the HTTP status."""
+    return _("the server answered %(status)s", status=status)
 
 
 def unknown_flag(flag: str, known: list[str]) -> str:
-    return f"I don't know the option '{flag}'. Options: {', '.join(known)}."
+    return _("I don't know the option '%(flag)s'. Options: %(known)s.", flag=flag, known=_list(known))
 
 
 def bad_flag_value(flag: str, value: str, hint: str) -> str:
-    return f"'{value}' doesn't work for {flag}: {hint}."
+    return _("'%(value)s' doesn't work for %(flag)s: %(hint)s.", value=value, flag=flag, hint=hint)
+
+
+def hint_number(low: int, high: int) -> str:
+    return _("give a number from %(low)s to %(high)s", low=low, high=high)
+
+
+def hint_pick(count: int) -> str:
+    """#N past the end of a batch."""
+    return _("pick 1 to %(count)s", count=count)
+
+
+def hint_tiers(tiers: list[str]) -> str:
+    return _("one of %(tiers)s or WxH", tiers=_list(tiers))
+
+
+def hint_one_of(choices: list[str]) -> str:
+    return _("one of: %(choices)s", choices=_list(choices))
+
+
+def hint_batch(limit: int) -> str:
+    return _("a number from 1 to %(limit)s", limit=limit)
 
 
 # -- quotas and progress --------------------------------------------------------------------
@@ -212,21 +901,49 @@ def usage_summary(
     granted: int = 0,
 ) -> str:
     if unlimited:
-        return f"You have unlimited images (admin). Used today: {day_used}, this month: {month_used}."
-    day_left = "unlimited" if day_limit is None else f"{max(0, day_limit - day_used)} of {day_limit}"
-    month_left = (
-        "unlimited" if month_limit is None else f"{max(0, month_limit - month_used)} of {month_limit}"
+        return _(
+            "You have unlimited images (admin). Used today: %(day)s, this month: %(month)s.",
+            day=day_used,
+            month=month_used,
+        )
+    unlimited_word = _text("UNLIMITED")
+    day_left = (
+        unlimited_word
+        if day_limit is None
+        else _("%(left)s of %(limit)s", left=max(0, day_limit - day_used), limit=day_limit)
     )
-    extra = f", including {granted} extra granted for today" if granted else ""
-    return (
-        f"Images left today: {day_left} (resets {_when(day_resets)}{extra}).\n"
-        f"Images left this month: {month_left} (resets {_when(month_resets)}).\n"
-        f"Used today: {day_used}; this month: {month_used}."
+    month_left = (
+        unlimited_word
+        if month_limit is None
+        else _("%(left)s of %(limit)s", left=max(0, month_limit - month_used), limit=month_limit)
+    )
+    day_line = (
+        _n(
+            "Images left today: %(left)s (resets %(when)s, including %(n)s extra granted for today).",
+            "Images left today: %(left)s (resets %(when)s, including %(n)s extra granted for today).",
+            granted,
+            left=day_left,
+            when=_when(day_resets),
+        )
+        if granted
+        else _("Images left today: %(left)s (resets %(when)s).", left=day_left, when=_when(day_resets))
+    )
+    return "\n".join(
+        [
+            day_line,
+            _(
+                "Images left this month: %(left)s (resets %(when)s).",
+                left=month_left,
+                when=_when(month_resets),
+            ),
+            _("Used today: %(day)s; this month: %(month)s.", day=day_used, month=month_used),
+        ]
     )
 
 
 def queued(position: int) -> str:
-    return f"Queued: you are #{position} in line."
+    # TRANSLATORS: keep "#%(position)s": the playground reads the number after "#".
+    return _("Queued: you are #%(position)s in line.", position=position)
 
 
 def progress_bar(percent: float, width: int = 12) -> str:
@@ -235,30 +952,64 @@ def progress_bar(percent: float, width: int = 12) -> str:
 
 
 def running(elapsed: float, percent: float | None) -> str:
-    base = f"Generating… {elapsed:.0f}s"
+    base = _("Generating… %(seconds)s", seconds=seconds(elapsed, 0))
     if percent is None:
         return base
     return f"{base}  {progress_bar(percent)} {percent:.0f}%"
 
 
 def partial_delivery(got: int, asked: int, weight: int = 1) -> str:
-    charged = "" if weight == 1 else f" ({got * weight} of your quota)"
-    return (
-        f"The image service returned {got} of {asked} images; "
-        f"you were charged only for the {plural(got, 'image')} delivered{charged}."
+    if weight == 1:
+        return _n(
+            "The image service returned %(n)s of %(asked)s images; you were charged only for the "
+            "%(n)s image delivered.",
+            "The image service returned %(n)s of %(asked)s images; you were charged only for the "
+            "%(n)s images delivered.",
+            got,
+            asked=asked,
+        )
+    return _n(
+        "The image service returned %(n)s of %(asked)s images; you were charged only for the "
+        "%(n)s image delivered (%(units)s of your quota).",
+        "The image service returned %(n)s of %(asked)s images; you were charged only for the "
+        "%(n)s images delivered (%(units)s of your quota).",
+        got,
+        asked=asked,
+        units=got * weight,
     )
 
 
 def not_posted(posted: int, made: int, weight: int = 1) -> str:
-    charged = "" if weight == 1 else f" ({posted * weight} of your quota)"
-    return (
-        f"Only {posted} of the {made} images could be posted here; "
-        f"you were charged only for the {plural(posted, 'image')} posted{charged}."
+    if weight == 1:
+        return _n(
+            "Only %(n)s of the %(made)s images could be posted here; you were charged only for "
+            "the %(n)s image posted.",
+            "Only %(n)s of the %(made)s images could be posted here; you were charged only for "
+            "the %(n)s images posted.",
+            posted,
+            made=made,
+        )
+    return _n(
+        "Only %(n)s of the %(made)s images could be posted here; you were charged only for "
+        "the %(n)s image posted (%(units)s of your quota).",
+        "Only %(n)s of the %(made)s images could be posted here; you were charged only for "
+        "the %(n)s images posted (%(units)s of your quota).",
+        posted,
+        made=made,
+        units=posted * weight,
     )
 
 
+def image_label(n: int) -> str:
+    """How a reference without a file name is named ("image 2")."""
+    return _("image %(n)s", n=n)
+
+
 def references_legend(names: list[str]) -> str:
-    return "; ".join(f"image {i} = {name}" for i, name in enumerate(names, start=1))
+    # TRANSLATORS: between the items of a list that may hold commas ("image 1 = a.png; image 2 = b.png").
+    return _p("list separator", "; ").join(
+        _("image %(n)s = %(name)s", n=i, name=name) for i, name in enumerate(names, start=1)
+    )
 
 
 def result_caption(
@@ -278,7 +1029,7 @@ def result_caption(
 ) -> str:
     """The few lines under a result: what was made, how, and what the user has left."""
     short = prompt if len(prompt) <= 300 else prompt[:297] + "…"
-    lines = [short, f"{model_name} · {size} · {provider} · {elapsed:.1f}s"]
+    lines = [short, f"{model_name} · {size} · {provider} · {seconds(elapsed)}"]
     if legend:
         lines.append(legend)
     if delivered < requested:
@@ -286,146 +1037,73 @@ def result_caption(
     elif weight != 1:
         lines.append(charged_line(delivered * weight))
     if refitted:
-        lines.append(REFITTED)
+        lines.append(_text("REFITTED"))
     if left is not None:
-        lines.append(f"Images left today: {left}.")
+        lines.append(_("Images left today: %(left)s.", left=left))
     if demo:
-        lines.append(DEMO_NOTICE)
+        lines.append(_text("DEMO_NOTICE"))
     return "\n".join(lines)
-
-
-# -- chat adapters (shared wording for every platform) ----------------------------------------
-
-STARTING = "Starting…"
-NOT_IN_CHANNEL = (
-    "I can't post in this conversation. Add me to the channel (or message me directly), "
-    f"then try again. {NOT_CHARGED}"
-)
-RESULT_ACTIONS = "Re-roll it, make variations, or edit it with a new prompt. Reply in this thread to edit."
-BUTTON_REROLL = "Re-roll"
-BUTTON_VARIATIONS = "Variations"
-BUTTON_EDIT = "Edit"
-EDIT_TITLE = "Edit image"
-EDIT_SUBMIT = "Generate"
-EDIT_PROMPT_LABEL = "What should change?"
-EDIT_PROMPT_HINT = "Describe the change. #2 edits only image 2 of a batch; flags like --ar 16:9 work too."
-HOME_TITLE = "Your seedbot images"
-HOME_USAGE = "Your images"
-HOME_RECENT = "Your latest results"
-HOME_NEW = "New image"
-HOME_OPEN = "Open"
-HOME_NO_RESULTS = "No results yet. Press New image, or mention me in a channel."
-PROMPT_TITLE = "New image"
-PROMPT_SUBMIT = "Generate"
-PROMPT_LABEL = "Describe the image"
-PROMPT_HINT = "The result comes to our direct messages. Flags like --ar 16:9 --n 2 work too."
-LABEL_ASPECT = "Aspect ratio"
-LABEL_COUNT = "How many"
-OPTION_DEFAULT = "Default"
-
-# The side panel: a short status while a job runs ("seedbot is generating…"), a greeting and a
-# few prompts to start from (title, the prompt sent).
-ASSISTANT_STATUS = "is generating…"
-ASSISTANT_GREETING = (
-    "Describe the image you want and I'll make it with Seedream. "
-    "Reply here to change the latest one; flags like --ar 16:9 --n 2 work too."
-)
-SUGGESTED_PROMPTS_TITLE = "Try one of these"
-SUGGESTED_PROMPTS = (
-    (
-        "Fox in the snow",
-        "a red fox in fresh snow at golden hour, soft backlight, shallow depth of field --ar 3:2",
-    ),
-    (
-        "Product shot",
-        "a glass perfume bottle on wet black stone, studio lighting, water droplets, macro photo --ar 4:5",
-    ),
-    (
-        "Travel poster",
-        'a retro travel poster of Kyoto in spring, flat colors, bold title text "KYOTO" --ar 2:3',
-    ),
-    ("Cozy room", "a cozy isometric reading nook with plants and warm lamp light, soft 3D render --ar 1:1"),
-)
 
 
 def home_result_line(when: str, prompt: str, images: int) -> str:
     """One past result on a person's home page (the link to it follows)."""
     shown = prompt if len(prompt) <= 200 else prompt[:199] + "…"
-    return f"{when} · {shown} · {images} image{'s' if images != 1 else ''}"
+    return f"{when} · {shown} · {image_count(images)}"
 
 
 def with_charge_note(text: str, charged: bool = False) -> str:
     """An error sentence that always says whether the user was charged."""
-    if "charged" in text:
+    if isinstance(text, Stated):
         return text
-    return f"{text} {'You were charged for what was delivered.' if charged else NOT_CHARGED}"
+    if charged:
+        return Stated(_join(text, _("You were charged for what was delivered.")))
+    return _free(text)
 
 
 def asked_for(who: str, prompt: str) -> str:
     """The public line a command posts before working in its thread."""
-    return f"{who} asked for: {prompt}"
+    return _("%(who)s asked for: %(prompt)s", who=who, prompt=prompt)
 
 
 def help_text(command: str, options: list[str]) -> str:
-    return (
-        f"Describe the image you want, e.g. `{command} a red fox in snow --ar 3:2 --n 2`.\n"
-        f"Options: {', '.join(options)}.\n"
+    return _(
+        "Describe the image you want, e.g. `%(command)s a red fox in snow --ar 3:2 --n 2`.\n"
+        "Options: %(options)s.\n"
         "Mention me with images attached to edit them or combine them; reply in my thread to edit "
-        f"the latest result. `{command} usage` shows how many images you have left."
+        "the latest result. `%(command)s usage` shows how many images you have left.",
+        command=command,
+        options=_list(options),
     )
 
 
 def file_not_hosted(name: str) -> str:
-    return f"I only read files uploaded to this workspace, and '{name}' is hosted elsewhere. {NOT_CHARGED}"
+    return _free(
+        _("I only read files uploaded to this workspace, and '%(name)s' is hosted elsewhere.", name=name)
+    )
 
 
 def file_access_denied(name: str) -> str:
-    return (
-        f"I couldn't read '{name}': I was shown a sign-in page instead of the file, so the app "
-        f"is probably missing permission to read files (an admin has to reinstall it). {NOT_CHARGED}"
+    return _free(
+        _(
+            "I couldn't read '%(name)s': I was shown a sign-in page instead of the file, so the app "
+            "is probably missing permission to read files (an admin has to reinstall it).",
+            name=name,
+        )
     )
 
 
 # -- result details, buttons and commands (any platform with fields, buttons and forms) -------
 
-LABEL_MODEL = "Model"
-LABEL_SIZE = "Size"
-LABEL_PROVIDER = "Provider"
-LABEL_TIME = "Time"
-LABEL_LEFT_TODAY = "Images left today"
-LABEL_REFERENCES = "References"
-UNLIMITED = "unlimited"
-REFITTED = "Some images were re-encoded to fit this platform's upload limit."
-BUTTON_DELETE = "Delete"
-DELETED = "Deleted."
-NO_IMAGES_IN_MESSAGE = f"That message has no images I can use. Pick one with image attachments. {NOT_CHARGED}"
-CANNOT_POST_HERE = (
-    "I'm missing permission to post images here (Send Messages, Attach Files, Embed Links). "
-    f"Ask an admin, or message me directly. {NOT_CHARGED}"
-)
-RESUMES_AFTER_RESTART = (
-    "seedbot is restarting. The image service is still working on this; "
-    "the result will be posted here once seedbot is back."
-)
-CONTEXT_EDIT_NAME = "Edit with Seedream"
-EDIT_PROMPT_PLACEHOLDER = "Describe the change; flags like --ar 16:9 work too."
 
-COMMAND_IMAGINE = "Make images from a prompt; attach images to edit or combine them."
-COMMAND_EDIT = "Edit images with a prompt: the images you attach are the references, in order."
-COMMAND_USAGE = "How many images you have left today and this month, and when that resets."
-OPTION_PROMPT = "Describe the image. Flags work too: --ar 16:9 --res 3K --n 2"
-OPTION_IMAGE = "A reference image (image 1)"
-OPTION_MORE_IMAGE = "Another reference image (image {n})"
-OPTION_ASPECT = "Aspect ratio, width:height"
-OPTION_RESOLUTION = "Resolution: 2K, 3K or 4K as the model offers, or an exact size like 2048x1536"
-OPTION_COUNT = "How many images to make (a Seedream sequential batch)"
-OPTION_MODEL = "Which Seedream model"
-OPTION_FORMAT = "Image format"
-OPTION_WATERMARK = "Ask for the image service's watermark"
+def option_more_image(n: int) -> str:
+    """A command option's description: another reference image."""
+    return _("Another reference image (image %(n)s)", n=n)
 
 
-def seconds(elapsed: float) -> str:
-    return f"{elapsed:.1f}s"
+def seconds(elapsed: float, digits: int = 1) -> str:
+    """A duration in seconds ("12.3s")."""
+    # TRANSLATORS: a duration in seconds, abbreviated ("12.3s").
+    return _("%(seconds)ss", seconds=i18n.decimal(elapsed, digits))
 
 
 def result_notes(
@@ -444,28 +1122,37 @@ def result_notes(
     elif weight != 1:
         notes.append(charged_line(delivered * weight))
     if refitted:
-        notes.append(REFITTED)
+        notes.append(_text("REFITTED"))
     if demo:
-        notes.append(DEMO_NOTICE)
+        notes.append(_text("DEMO_NOTICE"))
     return notes
 
 
 def answer_window_closed(minutes: int) -> str:
     """A request that can be answered only for a while (a platform's reply window) ran out before
     its images were ready: they are not posted and are refunded."""
-    return (
-        f"I can answer here only for {minutes} minutes after you ask, and your images weren't ready "
-        f"in time, so they won't be posted. {NOT_CHARGED} Please try again."
+    return Stated(
+        _join(
+            _n(
+                "I can answer here only for %(n)s minute after you ask, and your images weren't ready "
+                "in time, so they won't be posted.",
+                "I can answer here only for %(n)s minutes after you ask, and your images weren't ready "
+                "in time, so they won't be posted.",
+                minutes,
+            ),
+            _text("NOT_CHARGED"),
+            _("Please try again."),
+        )
     )
 
 
 def images_range(first: int, last: int, total: int) -> str:
     """The caption of a result's later message ("Images 11–15 of 15")."""
-    return f"Images {first}–{last} of {total}"
+    return _("Images %(first)s–%(last)s of %(total)s", first=first, last=last, total=total)
 
 
 def results_in_thread(count: int) -> str:
-    return f"{plural(count, 'image')} in the thread."
+    return _n("%(n)s image in the thread.", "%(n)s images in the thread.", count)
 
 
 def thread_name(prompt: str, limit: int = 100) -> str:
@@ -477,57 +1164,76 @@ def thread_name(prompt: str, limit: int = 100) -> str:
 
 
 def mention_help(mention: str, options: list[str]) -> str:
-    return (
-        f"Mention me with a prompt, e.g. `{mention} a red fox in snow --ar 3:2 --n 2`, and attach "
+    return _(
+        "Mention me with a prompt, e.g. `%(mention)s a red fox in snow --ar 3:2 --n 2`, and attach "
         "images to edit or combine them.\n"
-        f"Options: {', '.join(options)}.\n"
-        "Reply to one of my images with a prompt to edit it (#2 picks image 2 of a batch)."
+        "Options: %(options)s.\n"
+        "Reply to one of my images with a prompt to edit it (#2 picks image 2 of a batch).",
+        mention=mention,
+        options=_list(options),
     )
 
 
 # -- community: history, lineage, admin controls, stats ----------------------------------------
 
-COMMAND_HISTORY = "Your last 10 jobs, newest first, with links to the results."
-COMMAND_ADMIN = "seedbot admin: quotas, server settings and stats."
-BUTTON_INFO = "Info"
-NO_HISTORY = "You haven't made any images yet."
-NOT_ADMIN = (
-    "Only admins can do that: the people who manage this server or workspace, or seedbot "
-    "operators (SEEDBOT_ADMINS)."
-)
-NOT_A_MEMBER = (
-    "You can change the quota of members of this server only: a quota follows its person to "
-    "every server. A seedbot operator (SEEDBOT_ADMINS) can change anyone's."
-)
-NEEDS_WORKSPACE = "That works only inside a server or workspace, not in direct messages."
-CHANNEL_NOT_ALLOWED = (
-    f"seedbot isn't enabled in this channel: an admin has limited it to other channels. {NOT_CHARGED}"
-)
-NO_SUCH_JOB = "I can't find that job."
-OPTION_USER = "Whose quota"
-OPTION_DAILY = "Images per day"
-OPTION_MONTHLY = "Images per month"
-OPTION_EXTRA = "Extra images for today"
-OPTION_SETTING = "Which setting"
-OPTION_VALUE = "New value ('none' clears it; channels: a list of #channels)"
+_STATUS = {
+    "queued": NC_("job status", "queued"),
+    "running": NC_("job status", "running"),
+    "succeeded": NC_("job status", "succeeded"),
+    "failed": NC_("job status", "failed"),
+    "cancelled": NC_("job status", "cancelled"),
+}
+_KIND = {
+    "imagine": NC_("job kind", "imagine"),
+    "edit": NC_("job kind", "edit"),
+    "reroll": NC_("job kind", "reroll"),
+    "variations": NC_("job kind", "variations"),
+    "upscale": NC_("job kind", "upscale"),
+}
+
+
+def job_status(status: str) -> str:
+    """A job's status as a word ("succeeded")."""
+    return _p("job status", _STATUS[status]) if status in _STATUS else status
+
+
+def job_kind(kind: str) -> str:
+    """What a job was ("edit", "upscale")."""
+    return _p("job kind", _KIND[kind]) if kind in _KIND else kind
 
 
 def charged_line(units: int) -> str:
-    return f"Charged: {plural(units, 'image')} of your quota."
+    return _n("Charged: %(n)s image of your quota.", "Charged: %(n)s images of your quota.", units)
 
 
 def batch_too_large(count: int, limit: int) -> str:
-    return f"This server allows at most {limit} images per request, not {count}. {NOT_CHARGED}"
+    return _free(
+        _n(
+            "This server allows at most %(n)s image per request, not %(count)s.",
+            "This server allows at most %(n)s images per request, not %(count)s.",
+            limit,
+            count=count,
+        )
+    )
 
 
 def weights_note(weights: dict[str, int]) -> str:
     """How resolution tiers count against quotas ("" when every tier counts 1)."""
-    heavy = [f"a {tier} image counts as {w}" for tier, w in weights.items() if w != 1]
-    return f"Quotas are weighted: {', '.join(heavy)}." if heavy else ""
+    heavy = [
+        _("a %(tier)s image counts as %(weight)s", tier=tier, weight=w)
+        for tier, w in weights.items()
+        if w != 1
+    ]
+    return _("Quotas are weighted: %(weights)s.", weights=_list(heavy)) if heavy else ""
 
 
 def pool_left(used: int, limit: int, resets_at: datetime) -> str:
-    return f"Shared images left here today: {max(0, limit - used)} of {limit} (resets {_when(resets_at)})."
+    return _(
+        "Shared images left here today: %(left)s of %(limit)s (resets %(when)s).",
+        left=max(0, limit - used),
+        limit=limit,
+        when=_when(resets_at),
+    )
 
 
 def history_line(
@@ -536,14 +1242,23 @@ def history_line(
     short = " ".join(prompt.split())
     short = short if len(short) <= 80 else short[:79] + "…"
     where = f" {link}" if link else ""
-    return f"{n}. {when} · {short} · {model} · {size} · {status} · {plural(images, 'image')}{where}"
+    count = image_count(images)
+    return f"{n}. {when} · {short} · {model} · {size} · {job_status(status)} · {count}{where}"
 
 
 def audit_trail(entries: list[tuple[str, str, str, str, str]], target: str | None) -> str:
     """(at, actor, action, target, detail) rows, newest first."""
     if not entries:
-        return f"No admin changes recorded{f' for {target}' if target else ''}."
-    lines = [f"Admin changes{f' for {target}' if target else ''}, newest first:"]
+        return (
+            _("No admin changes recorded for %(target)s.", target=target)
+            if target
+            else _("No admin changes recorded.")
+        )
+    lines = [
+        _("Admin changes for %(target)s, newest first:", target=target)
+        if target
+        else _("Admin changes, newest first:")
+    ]
     for at, actor, action, whom, detail in entries:
         lines.append(
             f"{at[:19].replace('T', ' ')} UTC  {actor}  {action}  {whom}{f'  {detail}' if detail else ''}"
@@ -552,7 +1267,9 @@ def audit_trail(entries: list[tuple[str, str, str, str, str]], target: str | Non
 
 
 def history(lines: list[str]) -> str:
-    return "Your last jobs, newest first:\n" + "\n".join(lines) if lines else NO_HISTORY
+    if not lines:
+        return _text("NO_HISTORY")
+    return _("Your last jobs, newest first:") + "\n" + "\n".join(lines)
 
 
 def lineage(
@@ -571,53 +1288,84 @@ def lineage(
     made_from: str | None = None,
     style: str | None = None,
 ) -> str:
-    refs = "; ".join(references) if references else "none"
+    none = _p("nothing in a list", "none")
+    refs = _p("list separator", "; ").join(references) if references else none
     lines = [
-        f"Job {job_id} ({kind}, {status})",
-        f"Prompt: {prompt}",
+        _("Job %(job)s (%(kind)s, %(status)s)", job=job_id, kind=job_kind(kind), status=job_status(status)),
+        _("Prompt: %(prompt)s", prompt=prompt),
         *([lineage_style(style)] if style else []),
-        f"References: {refs}",
-        made_from or (f"Made from: job {parent}" if parent else "Made from: a new prompt"),
-        f"Model: {model} · Provider: {provider or 'none'} · Size: {size}",
-        f"Time taken: {'-' if took is None else seconds(took)} · Images charged: {charged}",
+        _("References: %(references)s", references=refs),
+        made_from or (_("Made from: job %(job)s", job=parent) if parent else _("Made from: a new prompt")),
+        _(
+            "Model: %(model)s · Provider: %(provider)s · Size: %(size)s",
+            model=model,
+            provider=provider or none,
+            size=size,
+        ),
+        _(
+            "Time taken: %(took)s · Images charged: %(charged)s",
+            took="-" if took is None else seconds(took),
+            charged=charged,
+        ),
     ]
     return "\n".join(lines)
 
 
 def reference_upload(n: int, name: str) -> str:
-    return f"image {n}: an upload ({name})" if name else f"image {n}: an upload"
+    if name:
+        return _("image %(n)s: an upload (%(name)s)", n=n, name=name)
+    return _("image %(n)s: an upload", n=n)
 
 
 def reference_result(n: int, job_id: str) -> str:
-    return f"image {n}: a result of job {job_id}"
+    return _("image %(n)s: a result of job %(job)s", n=n, job=job_id)
 
 
 def references_expired(count: int) -> str:
-    return f"{plural(count, 'image')}, no longer kept"
+    return _n("%(n)s image, no longer kept", "%(n)s images, no longer kept", count)
 
 
 def quota_changed(target: str, what: str) -> str:
-    return f"{what} for {target}. Every change is recorded."
+    return _("%(what)s for %(target)s. Every change is recorded.", what=what, target=target)
+
+
+def limits_set(detail: str) -> str:
+    return _("Limits set: %(detail)s", detail=detail)
+
+
+def granted_today(extra: int) -> str:
+    return _("Granted %(images)s today", images=extra_images(extra))
 
 
 def quota_show(target: str, blocked: bool, summary: str) -> str:
-    return f"{target}{' (blocked)' if blocked else ''}\n{summary}"
+    if blocked:
+        return _("%(target)s (blocked)", target=target) + "\n" + summary
+    return f"{target}\n{summary}"
 
 
 def settings_show(workspace: str, values: list[tuple[str, str]]) -> str:
-    return f"Settings for {workspace}:\n" + "\n".join(f"{key}: {value}" for key, value in values)
+    return (
+        _("Settings for %(workspace)s:", workspace=workspace)
+        + "\n"
+        + "\n".join(f"{k}: {v}" for k, v in values)
+    )
 
 
 def setting_changed(workspace: str, key: str, value: str) -> str:
-    return f"{key} is now {value} for {workspace}. Every change is recorded."
+    return _(
+        "%(key)s is now %(value)s for %(workspace)s. Every change is recorded.",
+        key=key,
+        value=value,
+        workspace=workspace,
+    )
 
 
 def bad_setting(key: str, known: list[str]) -> str:
-    return f"There is no setting '{key}'. Settings: {', '.join(known)}."
+    return _("There is no setting '%(key)s'. Settings: %(known)s.", key=key, known=_list(known))
 
 
 def bad_setting_value(key: str, value: str, hint: str) -> str:
-    return f"'{value}' doesn't work for {key}: {hint}."
+    return _("'%(value)s' doesn't work for %(key)s: %(hint)s.", value=value, key=key, hint=hint)
 
 
 def stats(
@@ -628,29 +1376,30 @@ def stats(
     failures: list[tuple[str, int]],
 ) -> str:
     """periods: (label, jobs, images); by_*: (name, jobs, images) this month; failures: (kind, n)."""
-    lines = [f"Stats for {scope}:"]
-    lines += [f"{label}: {plural(jobs, 'job')}, {plural(images, 'image')}" for label, jobs, images in periods]
-    lines.append("This month by user:")
-    lines += [f"  {name}: {plural(j, 'job')}, {plural(i, 'image')}" for name, j, i in by_user] or ["  none"]
-    lines.append("This month by provider:")
-    lines += [f"  {name}: {plural(j, 'job')}, {plural(i, 'image')}" for name, j, i in by_provider] or [
-        "  none"
-    ]
-    lines.append("Failures this month by kind:")
-    lines += [f"  {kind}: {n}" for kind, n in failures] or ["  none"]
+    count = image_count
+    none = "  " + _p("nothing in a list", "none")
+    lines = [_("Stats for %(scope)s:", scope=scope)]
+    lines += [f"{label}: {jobs(j)}, {count(i)}" for label, j, i in periods]
+    lines.append(_("This month by user:"))
+    lines += [f"  {name}: {jobs(j)}, {count(i)}" for name, j, i in by_user] or [none]
+    lines.append(_("This month by provider:"))
+    lines += [f"  {name}: {jobs(j)}, {count(i)}" for name, j, i in by_provider] or [none]
+    lines.append(_("Failures this month by kind:"))
+    lines += [f"  {kind}: {n}" for kind, n in failures] or [none]
     return "\n".join(lines)
 
 
 def admin_help(prefix: str) -> str:
-    return (
-        f"Admin commands:\n"
-        f"`{prefix} quota show|reset|block|unblock @user`\n"
-        f"`{prefix} quota set @user daily=N monthly=N`\n"
-        f"`{prefix} quota grant @user N` (extra images today)\n"
-        f"`{prefix} settings` (show) / `{prefix} settings KEY VALUE` "
+    return _(
+        "Admin commands:\n"
+        "`%(prefix)s quota show|reset|block|unblock @user`\n"
+        "`%(prefix)s quota set @user daily=N monthly=N`\n"
+        "`%(prefix)s quota grant @user N` (extra images today)\n"
+        "`%(prefix)s settings` (show) / `%(prefix)s settings KEY VALUE` "
         "(model, resolution, watermark, format, channels, pool, max_batch; 'none' clears)\n"
-        f"`{prefix} stats`\n"
-        f"`{prefix} style list|add|change|remove|hide ...` (style presets: `{prefix} style` for more)"
+        "`%(prefix)s stats`\n"
+        "`%(prefix)s style list|add|change|remove|hide ...` (style presets: `%(prefix)s style` for more)",
+        prefix=prefix,
     )
 
 
@@ -658,13 +1407,78 @@ def admin_help(prefix: str) -> str:
 
 
 def playground_help(options: list[str]) -> str:
-    return (
+    return _(
         "Describe the image you want, e.g. `a red fox in snow --ar 3:2 --n 2`, or pick the options "
         "under the box (flags you type win).\n"
-        f"Options: {', '.join(options)}.\n"
+        "Options: %(options)s.\n"
         "Attach, drop or paste up to 14 images to edit or combine them. Each request is a thread: "
-        "reply in it to edit its latest result (#2 picks image 2 of a batch)."
+        "reply in it to edit its latest result (#2 picks image 2 of a batch).",
+        options=_list(options),
     )
+
+
+def upscale_button(n: int) -> str:
+    """The button that upscales image #n of a result."""
+    return _("Upscale #%(n)s", n=n)
+
+
+def option_chips(
+    *,
+    aspect: str | None,
+    resolution: str | None,
+    count: int | None,
+    model: str | None,
+    output_format: str | None,
+    watermark: bool | None,
+    style: str | None,
+    refs: list[str],
+) -> list[str]:
+    """The options picked in the playground's form, as its thread shows them under the prompt."""
+    chips = [
+        _("aspect %(aspect)s", aspect=aspect) if aspect else "",
+        resolution or "",
+        image_count(count) if count and count != 1 else "",
+        _("model %(model)s", model=model) if model else "",
+        output_format or "",
+        {True: _("watermark on"), False: _("watermark off"), None: ""}[watermark],
+        _("style %(style)s", style=style) if style else "",
+        _("cast %(names)s", names=_list(refs)) if refs else "",
+    ]
+    return [c for c in chips if c]
+
+
+def web_labels() -> dict[str, object]:
+    """The words the playground's script shows, in the current locale (the page carries them
+    as JSON: the script has no catalog of its own). `%(n)s` is filled in by the script."""
+    return {
+        "reroll": _text("BUTTON_REROLL"),
+        "variations": _text("BUTTON_VARIATIONS"),
+        "edit": _text("BUTTON_EDIT"),
+        "delete": _text("BUTTON_DELETE"),
+        "info": _text("BUTTON_INFO"),
+        "you": _p("who asked, in the playground's timeline", "You"),
+        "progress": _("Progress"),
+        "image": i18n.gettext("image %(n)s"),
+        "original": _p("a link to an image's original file", "original"),
+        "save_to_cast": _("Save to cast"),
+        "save_prompt": i18n.gettext("Save image %(n)s in your cast as (letters, digits, - or _):"),
+        "edit_latest": _("Edit the latest result instead"),
+        "hide_thread": _("Hide this thread"),
+        "reply": _p("a text box's label", "Reply"),
+        "reply_placeholder": _(
+            "Reply to edit the latest result: a new prompt, images, #2 for one of a batch"
+        ),
+        "attach": _("Attach"),
+        "remove": _("Remove"),
+        "show_thread": _("Show thread"),
+        "no_images": _("No images yet."),
+        "nothing_saved": _("Nothing saved yet."),
+        "kinds": {kind: job_kind(kind) for kind in _KIND},
+        "statuses": {status: job_status(status) for status in _STATUS},
+    }
+
+
+# The operator's words (the shell, the log): English, like the rest of the operator's tools.
 
 
 def playground_ready(url: str) -> str:
@@ -689,193 +1503,214 @@ def web_cannot_listen(url: str, reason: str) -> str:
     return f"The playground can't listen on {url} ({reason}): set SEEDBOT_WEB_PORT to a free port."
 
 
-WEB_SIGN_IN = "Enter the playground's token (SEEDBOT_WEB_TOKEN) to sign in."
-WEB_SIGN_IN_REFUSED = "That is not the playground's token."
-WEB_SESSION_NEEDED = "Sign in to the playground first: open its page and enter its token."
-WEB_STALE_PAGE = "This page is out of date. Reload it and try again. You were not charged."
-WEB_WRONG_HOST = "The playground answers only at its own loopback address (127.0.0.1 or localhost)."
-
-
 def web_body_too_large(limit: int, each: int, most: int) -> str:
-    return (
-        f"That upload is over {limit // 1_000_000} MB in all: each image may be at most "
-        f"{each // 1_000_000} MB, {most} at once. {NOT_CHARGED}"
+    return _free(
+        _(
+            "That upload is over %(limit)s MB in all: each image may be at most %(each)s MB, "
+            "%(most)s at once.",
+            limit=limit // 1_000_000,
+            each=each // 1_000_000,
+            most=most,
+        )
     )
 
 
 # -- upscale and cancel (issue 20) -----------------------------------------------------------
 
-BUTTON_UPSCALE = "Upscale"
-BUTTON_CANCEL = "Cancel"
-UPSCALE_PLACEHOLDER = "Upscale an image to 4K…"
-# What the 4.5 model is asked for: the reference, unchanged, at 4K.
-UPSCALE_PROMPT = (
-    "Reproduce image 1 exactly as it is, at higher resolution: keep the same composition, subjects, "
-    "colours, lighting, text and every detail unchanged; only sharpen and add fine detail."
-)
-UPSCALE_NO_4K = (
-    "Upscaling needs a host that renders Seedream 4.5 at 4K, and none is set up here. "
-    f"Ask the bot's operator to add one (fal, Replicate, Ark or Novita). {NOT_CHARGED}"
-)
-CANCEL_FINISHED = "That job has already finished; there is nothing to cancel."
-CANCEL_NOT_OWNER = "Only the person who asked for this image (or an admin) can cancel it."
-CANCEL_ELSEWHERE = "That job is finishing in another process and can't be cancelled now. " + NOT_CHARGED
-
 
 def upscale_note(pick: int, job_id: str) -> str:
     """Shown with an upscale's result: honest about what it is."""
-    return (
-        f"image 1 = result #{pick} of job {job_id}. This is a 4K re-render by Seedream 4.5, "
-        "not a pixel upscale: fine details may differ slightly from the original."
+    return _(
+        "image 1 = result #%(pick)s of job %(job)s. This is a 4K re-render by Seedream 4.5, "
+        "not a pixel upscale: fine details may differ slightly from the original.",
+        pick=pick,
+        job=job_id,
     )
 
 
 def upscale_which(count: int) -> str:
-    return f"That result has {count} images: say which one, e.g. `upscale #2` (1 to {count})."
+    return _(
+        "That result has %(count)s images: say which one, e.g. `upscale #2` (1 to %(count)s).", count=count
+    )
 
 
 def upscale_of(pick: int, job_id: str) -> str:
     """Info's line for an upscale."""
-    return f"Made from: an upscale of job {job_id} image #{pick}"
+    return _("Made from: an upscale of job %(job)s image #%(pick)s", job=job_id, pick=pick)
 
 
 def cancelled(by_owner: bool) -> str:
     """To the person whose job was cancelled (the status message)."""
-    who = "You cancelled this request." if by_owner else "An admin cancelled this request."
-    return f"{who} {NOT_CHARGED}"
+    return _free(_("You cancelled this request.") if by_owner else _("An admin cancelled this request."))
 
 
 def cancel_done(job_id: str) -> str:
     """To the person who pressed Cancel."""
-    return f"Cancelled job {job_id}. Nobody was charged for it."
+    return Stated(_("Cancelled job %(job)s. Nobody was charged for it.", job=job_id))
 
 
 # -- style presets and the saved cast (bot/conversation/styles.py, cast.py) ---------------------
 
-OPTION_STYLE = "A style preset of this server (its prompt suffix and defaults)"
-OPTION_NO_STYLE = "No style"
-LABEL_STYLE = "Style"
-LABEL_CAST = "Saved cast images (names)"
-OPTION_REF = "Saved cast images to use as references, by name (comma-separated)"
-COMMAND_CAST = "Your saved cast of reference images"
-OPTION_CAST_NAME = "The name to keep it under (use it later with --ref NAME)"
-OPTION_CAST_IMAGE = "The image to save"
-OPTION_CAST_SERVER = "The server's cast instead of yours (admins)"
-OPTION_STYLE_SUFFIX = "Words added to the end of every prompt in this style"
-NO_STYLES = "There are no styles here yet. Admins add them with `admin style add NAME WORDS`."
-CAST_EMPTY = (
-    "Your cast is empty. Save an image with `cast save NAME` on an attached image, or in a reply "
-    "to one of my results (`cast save NAME #2` picks image 2)."
-)
-SERVER_CAST_EMPTY = "This server's cast is empty."
-CAST_NEEDS_IMAGE = (
-    "Attach the image to save (or reply to one of my results, with #N to pick one of a batch). "
-    "Nothing was saved."
-)
-CAST_ONE_IMAGE = "Save one image at a time: pick it with #N. Nothing was saved."
-
 
 def name_hint(what: str, name: str) -> str:
-    return (
-        f"'{name}' doesn't work as a {what} name: use 1 to 32 letters, digits, '-' or '_', "
-        f"starting with a letter or digit. {NOT_CHARGED}"
-    )
+    if what == "cast":
+        text = _(
+            "'%(name)s' doesn't work as a cast name: use 1 to 32 letters, digits, '-' or '_', "
+            "starting with a letter or digit.",
+            name=name,
+        )
+    else:
+        text = _(
+            "'%(name)s' doesn't work as a style name: use 1 to 32 letters, digits, '-' or '_', "
+            "starting with a letter or digit.",
+            name=name,
+        )
+    return _free(text)
 
 
 def _close(names: list[str]) -> str:
-    return f" Did you mean {' or '.join(repr(n) for n in names)}?" if names else ""
+    if not names:
+        return ""
+    # TRANSLATORS: between two or three names offered as alternatives ("'anime' or 'anima'").
+    return _("Did you mean %(names)s?", names=_p("alternatives", " or ").join(repr(n) for n in names))
 
 
 def unknown_style(name: str, close: list[str], known: list[str]) -> str:
-    listed = f" Styles here: {', '.join(known)}." if known and not close else ""
-    return f"There is no style '{name}' here.{_close(close)}{listed} {NOT_CHARGED}"
+    listed = _("Styles here: %(known)s.", known=_list(known)) if known and not close else ""
+    return _free(_("There is no style '%(name)s' here.", name=name), _close(close), listed)
 
 
 def unknown_cast(name: str, close: list[str]) -> str:
-    return (
-        f"There is no '{name}' in your cast or this server's.{_close(close)} "
-        f"`cast list` shows what you saved. {NOT_CHARGED}"
+    return _free(
+        _("There is no '%(name)s' in your cast or this server's.", name=name),
+        _close(close),
+        _("`cast list` shows what you saved."),
     )
 
 
 def styles_list(lines: list[str]) -> str:
-    return "Styles (use `--style NAME`):\n" + "\n".join(lines)
+    return _("Styles (use `--style NAME`):") + "\n" + "\n".join(lines)
 
 
 def style_line(name: str, suffix: str, defaults: str, origin: str) -> str:
+    """`origin`: "built-in" or "server"."""
     extra = f" · {defaults}" if defaults else ""
-    return f'• `{name}` ({origin}): adds "{suffix}"{extra}'
+    where = _("built-in") if origin == "built-in" else _("this server")
+    return _('• `%(name)s` (%(origin)s): adds "%(suffix)s"', name=name, origin=where, suffix=suffix) + extra
+
+
+def style_hidden_line(name: str) -> str:
+    return _("• `%(name)s` (built-in, hidden here)", name=name)
 
 
 def style_changed(workspace: str, name: str, what: str) -> str:
-    return f"Style '{name}' {what} for {workspace}. Every change is recorded."
+    """`what`: added, changed, removed (`removed-builtin`: a built-in comes back), hidden."""
+    texts: dict[str, Callable[[], str]] = {
+        "added": lambda: _("Style '%(name)s' added for %(workspace)s.", name=name, workspace=workspace),
+        "changed": lambda: _("Style '%(name)s' changed for %(workspace)s.", name=name, workspace=workspace),
+        "removed": lambda: _("Style '%(name)s' removed for %(workspace)s.", name=name, workspace=workspace),
+        "removed-builtin": lambda: _(
+            "Style '%(name)s' removed for %(workspace)s (the built-in one is offered again).",
+            name=name,
+            workspace=workspace,
+        ),
+        "hidden": lambda: _("Style '%(name)s' hidden for %(workspace)s.", name=name, workspace=workspace),
+    }
+    return _join(texts[what](), _("Every change is recorded."))
 
 
 def style_not_found(name: str) -> str:
-    return f"There is no style '{name}' of this server's to change or remove."
-
-
-STYLE_NEEDS_SUFFIX = (
-    "A style needs words to add to prompts: `admin style add NAME WORDS [--ar W:H] [--res 2K] [--model 4.5]`."
-)
-STYLE_ONLY_DEFAULTS = "A style keeps words and, optionally, --ar, --res and --model; nothing else."
+    return _("There is no style '%(name)s' of this server's to change or remove.", name=name)
 
 
 def style_help(prefix: str) -> str:
-    return (
+    return _(
         "Style commands (admins):\n"
-        f"`{prefix} style list`\n"
-        f"`{prefix} style add NAME WORDS [--ar W:H] [--res 2K|3K|4K] [--model 5.0-lite|4.5]`\n"
-        f"`{prefix} style change NAME [WORDS] [--ar W:H] [--res …] [--model …]`\n"
-        f"`{prefix} style remove NAME` (a server's own style; a hidden built-in comes back)\n"
-        f"`{prefix} style hide NAME` (hide a built-in style here)"
+        "`%(prefix)s style list`\n"
+        "`%(prefix)s style add NAME WORDS [--ar W:H] [--res 2K|3K|4K] [--model 5.0-lite|4.5]`\n"
+        "`%(prefix)s style change NAME [WORDS] [--ar W:H] [--res …] [--model …]`\n"
+        "`%(prefix)s style remove NAME` (a server's own style; a hidden built-in comes back)\n"
+        "`%(prefix)s style hide NAME` (hide a built-in style here)",
+        prefix=prefix,
     )
 
 
 def cast_saved(name: str, server: bool, count: int, limit: int) -> str:
-    where = "this server's cast" if server else "your cast"
-    return f"Saved as '{name}' in {where} ({count} of {limit}). Use it with `--ref {name}`."
-
-
-def _whose_cast(server: bool) -> str:
-    return "this server's cast" if server else "your cast"
-
-
-def cast_removed(name: str, server: bool) -> str:
-    return f"Removed '{name}' from {_whose_cast(server)}."
-
-
-def cast_missing(name: str, server: bool) -> str:
-    return f"There is no '{name}' in {_whose_cast(server)}."
-
-
-def cast_full(limit: int, server: bool) -> str:
-    whose = "This server's cast" if server else "Your cast"
-    return (
-        f"{whose} is full ({plural(limit, 'image')}, SEEDBOT_CAST_LIMIT). Remove one with `cast remove NAME` "
-        "first. Nothing was saved."
+    if server:
+        return _(
+            "Saved as '%(name)s' in this server's cast (%(count)s of %(limit)s). Use it with `--ref %(name)s`.",
+            name=name,
+            count=count,
+            limit=limit,
+        )
+    return _(
+        "Saved as '%(name)s' in your cast (%(count)s of %(limit)s). Use it with `--ref %(name)s`.",
+        name=name,
+        count=count,
+        limit=limit,
     )
 
 
+def cast_removed(name: str, server: bool) -> str:
+    if server:
+        return _("Removed '%(name)s' from this server's cast.", name=name)
+    return _("Removed '%(name)s' from your cast.", name=name)
+
+
+def cast_missing(name: str, server: bool) -> str:
+    if server:
+        return _("There is no '%(name)s' in this server's cast.", name=name)
+    return _("There is no '%(name)s' in your cast.", name=name)
+
+
+def cast_full(limit: int, server: bool) -> str:
+    if server:
+        return _n(
+            "This server's cast is full (%(n)s image, SEEDBOT_CAST_LIMIT). Remove one with "
+            "`cast remove NAME` first. Nothing was saved.",
+            "This server's cast is full (%(n)s images, SEEDBOT_CAST_LIMIT). Remove one with "
+            "`cast remove NAME` first. Nothing was saved.",
+            limit,
+        )
+    return _n(
+        "Your cast is full (%(n)s image, SEEDBOT_CAST_LIMIT). Remove one with `cast remove NAME` "
+        "first. Nothing was saved.",
+        "Your cast is full (%(n)s images, SEEDBOT_CAST_LIMIT). Remove one with `cast remove NAME` "
+        "first. Nothing was saved.",
+        limit,
+    )
+
+
+def own_cast_title(count: int, limit: int) -> str:
+    return _("Your cast (%(count)s of %(limit)s)", count=count, limit=limit)
+
+
 def cast_list(title: str, lines: list[str]) -> str:
-    return f"{title} (use `--ref NAME`):\n" + "\n".join(lines)
+    return _("%(title)s (use `--ref NAME`):", title=title) + "\n" + "\n".join(lines)
 
 
 def cast_line(name: str, width: int, height: int, label: str) -> str:
-    source = f", from {label}" if label else ""
-    return f"• `{name}`: {width}x{height}{source}"
+    if label:
+        return _(
+            "• `%(name)s`: %(width)sx%(height)s, from %(label)s",
+            name=name,
+            width=width,
+            height=height,
+            label=label,
+        )
+    return f"• `{name}`: {width}x{height}"
 
 
 def reference_cast(n: int, name: str) -> str:
-    return f'image {n}: cast "{name}"'
+    return _('image %(n)s: cast "%(name)s"', n=n, name=name)
 
 
 def cast_label(name: str) -> str:
-    return f'cast "{name}"'
+    return _('cast "%(name)s"', name=name)
 
 
 def cast_help() -> str:
-    return (
+    return _(
         "Cast commands:\n"
         "`cast list` · `cast save NAME` (with an attached image, or replying to a result: "
         "`cast save NAME #2`) · `cast remove NAME` · add `--server` for the server's cast (admins "
@@ -884,4 +1719,4 @@ def cast_help() -> str:
 
 
 def lineage_style(name: str) -> str:
-    return f"Style: {name}"
+    return _("Style: %(name)s", name=name)

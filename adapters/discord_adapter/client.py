@@ -29,6 +29,7 @@ from adapters.discord_adapter.invite import DISCORD_PERMISSION_BITS, DISCORD_SCO
 from adapters.discord_adapter.replies import MessageHandler
 from adapters.discord_adapter.settings import DiscordSettings
 from adapters.discord_adapter.surface import DiscordSurface
+from adapters.discord_adapter.translator import SeedbotTranslator
 from adapters.discord_adapter.views import ResultButton, is_result_button
 from bot.app.runtime import Runtime
 from bot.conversation.tasks import BackgroundTasks
@@ -78,6 +79,7 @@ class SeedBot(commands.Bot):
             self._wanted.message_content = True
             log.info("discord: the message content intent is enabled for this application; using it")
         self.add_dynamic_items(ResultButton)
+        await self.tree.set_translator(SeedbotTranslator())  # names and descriptions, localized
         await self.add_cog(ImageCommands(self, self.actions))
         await self.sync_commands()
         log.info("discord: invite the bot with %s", self.invite_url)

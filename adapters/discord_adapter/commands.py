@@ -32,6 +32,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from adapters.discord_adapter.surface import DiscordSurface, interaction_requester
+from adapters.discord_adapter.translator import CHOICE_NAMES, localized
 from bot import messages
 from bot.conversation.community import SETTING_KEYS
 from bot.conversation.turns import CastCommand, Options
@@ -42,7 +43,11 @@ from bot.request.validation import MAX_OUTPUTS, MODELS, get_model
 __all__ = ["ASPECTS", "ImageCommands"]
 
 ASPECTS = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9")
-_ASPECT_CHOICES = [app_commands.Choice(name=a, value=a) for a in ASPECTS]
+# "16:9 (widescreen)": the ratio, and a word for it that the translator localizes.
+_ASPECT_CHOICES = [
+    app_commands.Choice(name=next((c for c in CHOICE_NAMES if c.split(" ")[0] == a), a), value=a)
+    for a in ASPECTS
+]
 _MODEL_CHOICES = [app_commands.Choice(name=spec.name, value=key) for key, spec in MODELS.items()]
 _FORMAT_CHOICES = [app_commands.Choice(name=f.upper(), value=f) for f in ("jpeg", "png")]
 _WHERE = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
@@ -100,9 +105,9 @@ class ImageCommands(commands.Cog):
     @app_commands.describe(
         prompt=messages.OPTION_PROMPT,
         image=messages.OPTION_IMAGE,
-        image2=messages.OPTION_MORE_IMAGE.format(n=2),
-        image3=messages.OPTION_MORE_IMAGE.format(n=3),
-        image4=messages.OPTION_MORE_IMAGE.format(n=4),
+        image2=localized(messages.option_more_image(2), lambda: messages.option_more_image(2)),
+        image3=localized(messages.option_more_image(3), lambda: messages.option_more_image(3)),
+        image4=localized(messages.option_more_image(4), lambda: messages.option_more_image(4)),
         aspect=messages.OPTION_ASPECT,
         resolution=messages.OPTION_RESOLUTION,
         count=messages.OPTION_COUNT,
@@ -178,9 +183,9 @@ class ImageCommands(commands.Cog):
     @app_commands.describe(
         prompt=messages.OPTION_PROMPT,
         image=messages.OPTION_IMAGE,
-        image2=messages.OPTION_MORE_IMAGE.format(n=2),
-        image3=messages.OPTION_MORE_IMAGE.format(n=3),
-        image4=messages.OPTION_MORE_IMAGE.format(n=4),
+        image2=localized(messages.option_more_image(2), lambda: messages.option_more_image(2)),
+        image3=localized(messages.option_more_image(3), lambda: messages.option_more_image(3)),
+        image4=localized(messages.option_more_image(4), lambda: messages.option_more_image(4)),
     )
     @_WHERE
     @_INSTALLS

@@ -35,7 +35,7 @@ from adapters.discord_adapter.delivery import (
 )
 from adapters.discord_adapter.reply import DiscordReply
 from adapters.discord_adapter.views import ContextEditModal, EditModal
-from bot import messages
+from bot import i18n, messages
 from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
 from bot.conversation.tasks import BackgroundTasks
@@ -59,7 +59,7 @@ from bot.errors import DeliveryError
 from bot.request.flags import FLAG_HELP
 from bot.request.models import Job, Requester
 
-__all__ = ["PLATFORM", "DiscordSurface", "jump_url", "requester_for"]
+__all__ = ["PLATFORM", "DiscordSurface", "jump_url", "requester_for", "speak"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ def requester_for(
     parent_id: int | None = None,
     manages_guild: bool = False,
     guest: bool = False,
+    locale: str | None = None,
+    guild_locale: str | None = None,
 ) -> Requester:
     return Requester(
         platform=PLATFORM,
@@ -85,6 +87,8 @@ def requester_for(
         parent_channel_id=str(parent_id) if parent_id else None,
         manages_workspace=manages_guild and not guest,
         guest=guest,
+        locale=locale,
+        workspace_locale=guild_locale,
     )
 
 
@@ -96,7 +100,15 @@ def interaction_requester(interaction: discord.Interaction[Any]) -> Requester:
         parent_id=getattr(interaction.channel, "parent_id", None),
         manages_guild=interaction.guild_id is not None and interaction.permissions.manage_guild,
         guest=not bot_is_member(interaction),
+        locale=interaction.locale.value,
+        guild_locale=interaction.guild_locale.value if interaction.guild_locale else None,
     )
+
+
+def speak(interaction: discord.Interaction[Any]) -> None:
+    """Answer this interaction in its user's language from here on (what they alone read); the
+    conversation posts what everyone reads in the server's (Requester.workspace_locale)."""
+    i18n.set_current(interaction.locale.value)
 
 
 def jump_url(job: Job) -> str | None:
@@ -140,6 +152,7 @@ class DiscordSurface:
     ) -> InteractionAnchor | None:
         """Defer at once (well inside Discord's 3 s). None when shutting down (user told) or
         when Discord would not take the acknowledgement (logged in one line)."""
+        speak(interaction)
         if self.tasks.closing:
             await interaction.response.send_message(ephemeral=True, **said(messages.SHUTTING_DOWN).as_send())
             return None
@@ -174,6 +187,7 @@ class DiscordSurface:
 
     async def answer(self, interaction: discord.Interaction[Any], action: Action, what: str) -> None:
         """A turn answered privately at once (usage, info, history)."""
+        speak(interaction)
         turn = Turn(interaction_requester(interaction), action, what)
         await self.conversation.handle(turn, DiscordReply(InteractionAnchor(interaction)))
 
@@ -210,12 +224,14 @@ class DiscordSurface:
         action: Callable[[Requester], Awaitable[str]],
     ) -> None:
         """One admin action; refusals and answers are private."""
+        speak(interaction)
         text = await self.conversation.admin.answer(interaction_requester(interaction), what, action)
         await interaction.response.send_message(ephemeral=True, **said(text).as_send())
 
     # -- the message context menu --------------------------------------------------------------
 
     async def context_menu(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        speak(interaction)
         if not image_attachments(message) and not await self.conversation.is_result(
             PLATFORM, str(message.id)
         ):
@@ -240,6 +256,7 @@ class DiscordSurface:
     async def button(
         self, interaction: discord.Interaction[Any], action: str, job_id: str, pick: int | None = None
     ) -> None:
+        speak(interaction)
         if action == "upscale":
             await self.job(interaction, Upscale(ResultRef(job_id=job_id), pick), "upscale")
         elif action == "cancel":
@@ -262,16 +279,21 @@ class DiscordSurface:
 
     async def stale_button(self, interaction: discord.Interaction[Any]) -> None:
         """A component id that is not (or no longer) one of ours: say so, privately."""
+        speak(interaction)
         await interaction.response.send_message(ephemeral=True, **said(messages.BUTTON_INACTIVE).as_send())
 
     # -- messages: mentions, replies to results, DMs -------------------------------------------
 
     def message_turn(self, message: discord.Message, action: Action, what: str) -> None:
+        # A message says nothing of its author's language: the server's is everyone's there.
+        server_locale = message.guild.preferred_locale.value if message.guild else None
         who = requester_for(
             message.author,
             guild_id=message.guild.id if message.guild else None,
             channel_id=message.channel.id,
             parent_id=getattr(message.channel, "parent_id", None),
+            locale=server_locale,
+            guild_locale=server_locale,
         )
         reply = DiscordReply(MessageAnchor(message))
         self.tasks.spawn(

@@ -29,13 +29,13 @@ __all__ = [
 
 ACTIONS = ("reroll", "variations", "edit", "info", "delete")  # the first row; Upscale #N below
 _LABELS = {
-    "reroll": (messages.BUTTON_REROLL, discord.ButtonStyle.secondary, "🔁"),
-    "variations": (messages.BUTTON_VARIATIONS, discord.ButtonStyle.secondary, "🎲"),
-    "edit": (messages.BUTTON_EDIT, discord.ButtonStyle.primary, "✏️"),
-    "info": (messages.BUTTON_INFO, discord.ButtonStyle.secondary, "ℹ️"),
-    "delete": (messages.BUTTON_DELETE, discord.ButtonStyle.danger, "🗑️"),
-    "upscale": (messages.BUTTON_UPSCALE, discord.ButtonStyle.secondary, "🔍"),
-    "cancel": (messages.BUTTON_CANCEL, discord.ButtonStyle.danger, "✖️"),
+    "reroll": ("BUTTON_REROLL", discord.ButtonStyle.secondary, "🔁"),
+    "variations": ("BUTTON_VARIATIONS", discord.ButtonStyle.secondary, "🎲"),
+    "edit": ("BUTTON_EDIT", discord.ButtonStyle.primary, "✏️"),
+    "info": ("BUTTON_INFO", discord.ButtonStyle.secondary, "ℹ️"),
+    "delete": ("BUTTON_DELETE", discord.ButtonStyle.danger, "🗑️"),
+    "upscale": ("BUTTON_UPSCALE", discord.ButtonStyle.secondary, "🔍"),
+    "cancel": ("BUTTON_CANCEL", discord.ButtonStyle.danger, "✖️"),
 }
 PROMPT_INPUT_ID = "prompt"
 PROMPT_MAX = 2000
@@ -81,10 +81,12 @@ class ResultButton(
     template=BUTTON_ID,
 ):
     def __init__(self, action: str, job_id: str, pick: int | None = None) -> None:
-        label, style, emoji = _LABELS[action]
+        name, style, emoji = _LABELS[action]
+        label = str(getattr(messages, name))  # in the language of the message it is on
         custom_id = f"seedbot:{action}:{job_id}"
         if pick is not None:
-            label, custom_id = f"{label} #{pick}", f"{custom_id}:{pick}"
+            label = messages.upscale_button(pick) if action == "upscale" else f"{label} #{pick}"
+            custom_id = f"{custom_id}:{pick}"
         super().__init__(discord.ui.Button(label=label, style=style, emoji=emoji, custom_id=custom_id))
         self.action = action
         self.job_id = job_id

@@ -101,8 +101,7 @@ def _button(action_id: str, label: str, job_id: str, *, primary: bool = False) -
 def result_controls(job_id: str, images: int = 0) -> list[dict[str, Any]]:
     """The actions under a result; "Upscale #N" for each of its `images`."""
     upscales = [
-        _button(ACTION_UPSCALE.format(n), f"{messages.BUTTON_UPSCALE} #{n}", job_id)
-        for n in range(1, images + 1)
+        _button(ACTION_UPSCALE.format(n), messages.upscale_button(n), job_id) for n in range(1, images + 1)
     ]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(messages.RESULT_ACTIONS)}},

@@ -79,7 +79,7 @@ def _user(team: str, word: str) -> str:
     """A Slack mention (`<@U123>`, `<@U123|name>`, `@U123`) -> the person's user key."""
     match = _USER.match(word)
     if not match:
-        raise InvalidRequest(messages.bad_setting_value("user", word, "mention someone, like @someone"))
+        raise InvalidRequest(messages.bad_setting_value("user", word, messages.HINT_MENTION))
     return f"{PLATFORM}:{team}:{match.group(1) or match.group(2)}"
 
 

@@ -14,6 +14,7 @@ reads Slack payloads and picks where the answer goes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable
@@ -28,11 +29,12 @@ from adapters.slack_adapter.assistant import AssistantReply, greet, set_title
 from adapters.slack_adapter.community import SlackCommunity
 from adapters.slack_adapter.dedupe import SeenMessages
 from adapters.slack_adapter.files import SlackAttachments, SlackFiles
+from adapters.slack_adapter.locales import UserLocales
 from adapters.slack_adapter.reply import SlackReply
 from adapters.slack_adapter.tasks import BackgroundTasks
 from adapters.slack_adapter.text import escape, to_plain
 from adapters.slack_adapter.workflow import StepInputs, StepReply
-from bot import messages
+from bot import i18n, messages
 from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
 from bot.conversation.turns import (
@@ -73,9 +75,15 @@ _BUTTONS: dict[str, Callable[[str], Action]] = {
 }
 
 
-def requester_for(team_id: str, user_id: str, channel_id: str | None = None) -> Requester:
+def requester_for(
+    team_id: str, user_id: str, channel_id: str | None = None, *, locale: str | None = None
+) -> Requester:
     return Requester(
-        platform=PLATFORM, user_id=f"{team_id}:{user_id}", workspace_id=team_id, channel_id=channel_id
+        platform=PLATFORM,
+        user_id=f"{team_id}:{user_id}",
+        workspace_id=team_id,
+        channel_id=channel_id,
+        locale=locale,
     )
 
 
@@ -96,6 +104,7 @@ class SlackHandlers:
         self.bot_user_id = bot_user_id
         self.seen = seen or SeenMessages()
         self.commands = SlackCommunity(client, self.conversation)
+        self.locales = UserLocales(client)
         self.conversation.attach(Surface(PLATFORM, resumed=self.resumed_reply, help=self.help))
 
     @staticmethod
@@ -109,6 +118,12 @@ class SlackHandlers:
         self, channel: str, thread_ts: str | None, user: str, respond: AsyncRespond | None = None
     ) -> SlackReply:
         return SlackReply(self.client, channel, thread_ts, user, respond)
+
+    async def _who(self, team_id: str, user: str, channel: str | None = None) -> Requester:
+        """The person, in their language: what is said to them from here on is in it."""
+        locale = await self.locales.of(user)
+        i18n.set_current(locale)
+        return requester_for(team_id, user, channel, locale=locale)
 
     async def _handle(self, who: Requester, action: Action, what: str, reply: SlackReply) -> None:
         await self.conversation.handle(Turn(who, action, what), reply)
@@ -156,7 +171,7 @@ class SlackHandlers:
             )
             return
         user = str(event["user"])
-        who = requester_for(team_id, user, channel)
+        who = await self._who(team_id, user, channel)
         reply = (
             AssistantReply(self.client, channel, str(thread_ts or ts), user)
             if assistant
@@ -176,11 +191,15 @@ class SlackHandlers:
         what = "assistant" if assistant else "mention"
         await self._handle(who, Ask(text, attachments=attachments, commands=True), what, reply)
 
-    async def assistant_started(self, channel: str, thread_ts: str) -> None:
-        """A side panel thread opened: a greeting and prompts to start from (once, though Slack
-        may deliver the event again)."""
+    async def assistant_started(
+        self, channel: str, thread_ts: str, user: str = "", team_id: str = ""
+    ) -> None:
+        """A side panel thread opened: a greeting and prompts to start from, in the person's
+        language (once, though Slack may deliver the event again)."""
         if not self.seen.claim(f"assistant:{channel}:{thread_ts}"):
             return
+        if user:
+            await self._who(team_id, user, channel)
         await greet(self.client, channel, thread_ts)
 
     # -- /imagine --------------------------------------------------------------------------------
@@ -188,7 +207,7 @@ class SlackHandlers:
     async def command(self, command: dict[str, Any], team_id: str, respond: AsyncRespond) -> None:
         user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
         text = to_plain(str(command.get("text") or ""), self.bot_user_id)
-        who = requester_for(team_id, user, channel)
+        who = await self._who(team_id, user, channel)
         reply = self.reply(channel, None, user, respond)
         if await self.commands.text_command(who, reply, self._without_bot(str(command.get("text") or ""))):
             return
@@ -206,12 +225,12 @@ class SlackHandlers:
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id", ""))
         thread = container.get("thread_ts") or container.get("message_ts")
         reply = self.reply(channel, thread, user, respond)
-        who = requester_for(team_id, user, channel)
+        who = await self._who(team_id, user, channel)
         parent = await self.conversation.where(job_id)
         if parent is not None and parent.platform == PLATFORM:
             # The answer goes into the result's thread (re-rolls land beside their parent).
             reply = self.reply(parent.channel_id or channel, parent.thread_id or thread, user, respond)
-            who = requester_for(team_id, user, reply.channel)
+            who = dataclasses.replace(who, channel_id=reply.channel)
         if action_id == blocks.ACTION_EDIT:
             if parent is None or parent.platform != PLATFORM:
                 await reply.say(messages.NOT_A_RESULT)
@@ -235,13 +254,13 @@ class SlackHandlers:
             log.warning("slack: edit submitted for unknown job %s", job_id)
             return
         reply = self.reply(parent.channel_id, parent.thread_id, user)
-        who = requester_for(team_id, user, parent.channel_id)
+        who = await self._who(team_id, user, parent.channel_id)
         await self._handle(who, Edit(ResultRef(job_id=job_id), prompt), "edit", reply)
 
     # -- App Home and its New image form -------------------------------------------------------
 
     async def home_opened(self, user: str, team_id: str) -> None:
-        who = requester_for(team_id, user)
+        who = await self._who(team_id, user)
         try:
             recent = await self.conversation.recent_results(who, HOME_RESULTS)
             thumbnails = await self._thumbnails([job.id for job, _ in recent])
@@ -281,7 +300,8 @@ class SlackHandlers:
         return found
 
     async def open_prompt(self, trigger_id: str, user: str, team_id: str = "") -> None:
-        styles = await self.conversation.styles.names(requester_for(team_id, user)) if team_id else []
+        who = await self._who(team_id, user)
+        styles = await self.conversation.styles.names(who) if team_id else []
         try:
             await self.client.views_open(trigger_id=trigger_id, view=blocks.prompt_modal(styles))
         except SlackApiError as exc:
@@ -289,7 +309,7 @@ class SlackHandlers:
 
     async def prompt_submitted(self, user: str, team_id: str, prompt: str, options: Options) -> None:
         """The Home tab's form: an Ask whose result comes to the person's DM with seedbot."""
-        who = requester_for(team_id, user)
+        who = await self._who(team_id, user)
         reply = SlackReply(
             self.client,
             user,
@@ -314,6 +334,8 @@ class SlackHandlers:
             )
             return
         step = StepInputs.read(event.get("inputs") or {})
+        if step.user:
+            await self._who(team_id, step.user, step.channel)
         target = step.channel or step.user
         reply = StepReply(
             self.client,
@@ -329,7 +351,7 @@ class SlackHandlers:
             if not step.user:  # the manifest requires it: Slack never sends a run without one
                 log.warning("slack: workflow step %s without a user", reply.execution_id)
                 return
-            who = requester_for(team_id, step.user, step.channel)
+            who = requester_for(team_id, step.user, step.channel, locale=i18n.current())
             await self._handle(who, Ask(step.prompt, step.options), "workflow step", reply)
         finally:
             await reply.finish()

@@ -196,12 +196,14 @@ def _register_assistant(app: AsyncApp, handlers: SlackHandlers, tasks: Backgroun
     listeners above (each acknowledged by bolt), a message in its thread included."""
     assistant = AsyncAssistant(logger=logging.getLogger("slack_bolt.AsyncApp"))
 
-    async def thread_started(event: dict[str, Any]) -> None:
+    async def thread_started(event: dict[str, Any], body: dict[str, Any]) -> None:
         thread = event.get("assistant_thread") or {}
         channel, thread_ts = str(thread.get("channel_id") or ""), str(thread.get("thread_ts") or "")
+        user, team = str(thread.get("user_id") or ""), str(event.get("team") or body.get("team_id") or "")
         if channel and thread_ts:
             tasks.spawn(
-                handlers.assistant_started(channel, thread_ts), name=f"assistant {channel}/{thread_ts}"
+                handlers.assistant_started(channel, thread_ts, user, team),
+                name=f"assistant {channel}/{thread_ts}",
             )
 
     async def context_changed() -> None:

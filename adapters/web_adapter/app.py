@@ -32,11 +32,12 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from adapters.web_adapter.language import LOCALE, language_middleware
 from adapters.web_adapter.security import COOKIE, CSRF_HEADER, SESSION, Guard, Session
 from adapters.web_adapter.store import Stored, thumbnail
 from adapters.web_adapter.surface import BUTTONS, WebSurface
 from adapters.web_adapter.uploads import MAX_BODY, Form, read_form
-from bot import messages
+from bot import i18n, messages
 from bot.conversation.turns import CastCommand, ResultRef
 from bot.errors import SeedbotError
 from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS, REFERENCE_MAX_BYTES
@@ -63,19 +64,33 @@ MAX_BODY_KEY: web.AppKey[int] = web.AppKey("max_body", int)
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    pages = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,  # every value is escaped where shown
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # The pages' words come from the same catalogs, in the request's language (language.py).
+    pages.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext,
+        ngettext=i18n.ngettext,
+        pgettext=i18n.pgettext,
+        npgettext=i18n.npgettext,
+        newstyle=True,
+    )
+    return pages
 
 
 def _render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     static = request.app.router["static"]
     assert isinstance(static, web.StaticResource)
     context["static"] = lambda name: str(static.url_for(filename=name, append_version=True))
+    lang = request.get(LOCALE, i18n.ENGLISH)
+    context["lang"] = lang
+    context["html_lang"] = lang.replace("_", "-")
+    context["languages"] = [(code, i18n.language_name(code)) for code in i18n.LOCALES]
     html = request.app[PAGES].get_template(template).render(**context)
     return web.Response(text=html, status=status, content_type="text/html")
 
@@ -112,13 +127,7 @@ async def index(request: web.Request) -> web.Response:
         max_body=request.app[MAX_BODY_KEY],
         too_large=messages.web_body_too_large(request.app[MAX_BODY_KEY], REFERENCE_MAX_BYTES, MAX_REFERENCES),
         stale=messages.WEB_STALE_PAGE,
-        labels={
-            "reroll": messages.BUTTON_REROLL,
-            "variations": messages.BUTTON_VARIATIONS,
-            "edit": messages.BUTTON_EDIT,
-            "delete": messages.BUTTON_DELETE,
-            "info": messages.BUTTON_INFO,
-        },
+        labels=messages.web_labels(),
     )
 
 
@@ -315,7 +324,7 @@ async def upload_image(request: web.Request) -> web.Response:
 
 
 def build_app(surface: WebSurface, guard: Guard, *, max_body: int = MAX_BODY) -> web.Application:
-    app = web.Application(middlewares=[guard.middleware], client_max_size=max_body)
+    app = web.Application(middlewares=[language_middleware, guard.middleware], client_max_size=max_body)
     app[MAX_BODY_KEY] = max_body
     app[SURFACE] = surface
     app[GUARD] = guard

@@ -26,15 +26,17 @@ from bot.request.models import GeneratedImage, Job, PostTarget
 __all__ = ["ACTION_LABELS", "CHANNEL", "Answer", "Page", "WebReply", "result_key", "status_fields"]
 
 CHANNEL = "playground"  # the one channel of the playground; a request's thread is its thread id
+# A result's buttons: the action and the name of its label in bot/messages (read when shown,
+# in the language of the moment).
 ACTION_LABELS = {
-    "reroll": messages.BUTTON_REROLL,
-    "variations": messages.BUTTON_VARIATIONS,
-    "edit": messages.BUTTON_EDIT,
-    "delete": messages.BUTTON_DELETE,
-    "info": messages.BUTTON_INFO,
+    "reroll": "BUTTON_REROLL",
+    "variations": "BUTTON_VARIATIONS",
+    "edit": "BUTTON_EDIT",
+    "delete": "BUTTON_DELETE",
+    "info": "BUTTON_INFO",
 }
 _PERCENT = re.compile(r"^(?P<line>.*?)\s+[█░]*\s*(?P<percent>\d{1,3})%$")
-_ELAPSED = re.compile(r"(\d+)s$")
+_ELAPSED = re.compile(r"(\d+)\D*$")  # "12s", "12 s", "12秒": running() says which
 _POSITION = re.compile(r"#(\d+)")
 
 
@@ -152,11 +154,13 @@ class WebReply:
         images = [self._keep(job, n, image) for n, image in enumerate([*streamed, *rest], start=1)]
         caption = shown.caption(len(images))
         actions: list[dict[str, object]] = [
-            {"action": a, "label": ACTION_LABELS[a]} for a in shown.actions if a in ACTION_LABELS
+            {"action": a, "label": str(getattr(messages, ACTION_LABELS[a]))}
+            for a in shown.actions
+            if a in ACTION_LABELS
         ]
         if "upscale" in shown.actions:  # one per image: "Upscale #2"
             actions += [
-                {"action": "upscale", "label": f"{messages.BUTTON_UPSCALE} #{n}", "pick": n}
+                {"action": "upscale", "label": messages.upscale_button(n), "pick": n}
                 for n in range(1, len(images) + 1)
             ]
         fields: dict[str, Any] = {

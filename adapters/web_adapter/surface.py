@@ -15,6 +15,7 @@ What a user may do, and every word they read, is decided in bot/conversation.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ from adapters.web_adapter.reply import CHANNEL, Answer, Page, WebReply, result_k
 from adapters.web_adapter.store import Stored
 from adapters.web_adapter.timeline import Timeline, new_id
 from adapters.web_adapter.uploads import Form, WebAttachments
-from bot import messages
+from bot import i18n, messages
 from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
 from bot.conversation.tasks import BackgroundTasks
@@ -57,6 +58,13 @@ PROGRESS_INTERVAL = 0.5  # seconds between status updates: a page is not rate-li
 USER = Requester(
     platform=PLATFORM, user_id="local", workspace_id="local", channel_id=CHANNEL, display_name="you"
 )
+
+
+def user() -> Requester:
+    """The playground's one user, speaking the language of this request (language.py)."""
+    return dataclasses.replace(USER, locale=i18n.current())
+
+
 BUTTONS: dict[str, Callable[[str, int | None], Action]] = {
     "reroll": lambda job, _: Reroll(job),
     "variations": lambda job, _: Variations(job),
@@ -70,17 +78,16 @@ _MAKES_IMAGES = ("reroll", "variations", "upscale")
 
 def option_chips(options: Options) -> list[str]:
     """The options picked in the form, as the thread shows them under the prompt."""
-    chips = [
-        f"aspect {options.aspect}" if options.aspect else "",
-        options.resolution or "",
-        f"{options.count} images" if options.count and options.count != 1 else "",
-        f"model {options.model}" if options.model else "",
-        options.output_format or "",
-        {True: "watermark on", False: "watermark off", None: ""}[options.watermark],
-        f"style {options.style}" if options.style else "",
-        f"cast {', '.join(options.refs)}" if options.refs else "",
-    ]
-    return [c for c in chips if c]
+    return messages.option_chips(
+        aspect=options.aspect,
+        resolution=options.resolution,
+        count=options.count,
+        model=options.model,
+        output_format=options.output_format,
+        watermark=options.watermark,
+        style=options.style,
+        refs=list(options.refs),
+    )
 
 
 class WebSurface:
@@ -104,7 +111,7 @@ class WebSurface:
 
     def _spawn(self, action: Action, what: str, thread_id: str) -> None:
         reply = WebReply(self.page, thread_id)
-        turn = Turn(USER, action, what)
+        turn = Turn(user(), action, what)
         if not self.tasks.spawn(self._handle(turn, reply), name=f"web {what} {thread_id}"):
             self.timeline.add(thread_id, "refusal", text=messages.SHUTTING_DOWN)
 
@@ -163,7 +170,7 @@ class WebSurface:
         turn = BUTTONS[action](job_id, pick)
         if job is None or job.platform != PLATFORM or not job.thread_id:
             answer = Answer()
-            await self.conversation.handle(Turn(USER, turn, action), answer)
+            await self.conversation.handle(Turn(user(), turn, action), answer)
             return answer.text or messages.NOT_A_RESULT
         thread_id = job.thread_id
         self.timeline.ensure(thread_id, job.prompt)
@@ -171,14 +178,14 @@ class WebSurface:
             label = {
                 "reroll": messages.BUTTON_REROLL,
                 "variations": messages.BUTTON_VARIATIONS,
-                "upscale": f"{messages.BUTTON_UPSCALE} #{pick or 1}",
+                "upscale": messages.upscale_button(pick or 1),
             }[action]
             self.timeline.add(
                 thread_id, "ask", text="", pressed=label, job=job_id, options=[], files=[], refs=[]
             )
             self._spawn(turn, action, thread_id)
         else:  # quick: answered before the response
-            await self._handle(Turn(USER, turn, action), WebReply(self.page, thread_id))
+            await self._handle(Turn(user(), turn, action), WebReply(self.page, thread_id))
         return ""
 
     # -- the saved cast and styles ----------------------------------------------------------------
@@ -186,12 +193,12 @@ class WebSurface:
     async def cast(self, command: CastCommand) -> str:
         """Save (from a result: `command.result`, `pick`), list or remove, answered in the response."""
         answer = Answer()
-        await self.conversation.handle(Turn(USER, command, f"cast {command.verb}"), answer)
+        await self.conversation.handle(Turn(user(), command, f"cast {command.verb}"), answer)
         return answer.text
 
     async def cast_entries(self) -> list[dict[str, Any]]:
         """The person's cast for the Cast dialog: names, sizes, where the image came from."""
-        entries = await self.conversation.cast.entries(USER)
+        entries = await self.conversation.cast.entries(user())
         return [
             {
                 "name": e.name,
@@ -205,20 +212,20 @@ class WebSurface:
         ]
 
     async def cast_image(self, name: str) -> Stored | None:
-        for entry in await self.conversation.cast.entries(USER):
+        for entry in await self.conversation.cast.entries(user()):
             if entry.name == name:
                 return Stored(entry.image.data, entry.image.mime)
         return None
 
     async def choices(self) -> tuple[list[str], list[str]]:
         """The style names and cast names the form offers."""
-        return await self.conversation.styles.names(USER), await self.conversation.cast.names(USER)
+        return await self.conversation.styles.names(user()), await self.conversation.cast.names(user())
 
     # -- answers in the response ------------------------------------------------------------------
 
     async def answer(self, action: Usage | Help) -> str:
         reply = Answer()
-        await self.conversation.handle(Turn(USER, action, type(action).__name__.lower()), reply)
+        await self.conversation.handle(Turn(user(), action, type(action).__name__.lower()), reply)
         return reply.text
 
     async def usage(self) -> str:
@@ -226,7 +233,7 @@ class WebSurface:
 
     async def publish_usage(self) -> None:
         try:
-            text = await self.conversation.usage(USER)
+            text = await self.conversation.usage(user())
         except Exception:
             log.warning("web: could not read the usage", exc_info=True)
             return
@@ -235,7 +242,7 @@ class WebSurface:
     async def history(self, limit: int = 24) -> list[dict[str, Any]]:
         """The gallery: the newest jobs, their images (while kept) and the thread they are in."""
         out = []
-        for job in await self.conversation.recent(USER, limit):
+        for job in await self.conversation.recent(user(), limit):
             shown = job.id not in self.page.deleted
             urls = (
                 [f"/media/results/{job.id}/{n}" for n in range(1, job.images_delivered + 1)] if shown else []
@@ -264,7 +271,7 @@ class WebSurface:
         if found is not None:
             return found
         try:
-            images = await self.conversation.images(USER, job_id)
+            images = await self.conversation.images(user(), job_id)
         except SeedbotError:
             return None
         for i, image in enumerate(images, start=1):

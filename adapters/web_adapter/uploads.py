@@ -116,7 +116,7 @@ def _count(raw: str) -> int | None:
     if not text:
         return None
     if not text.isdigit():
-        raise InvalidRequest(messages.bad_flag_value("--n", text, "a whole number"))
+        raise InvalidRequest(messages.bad_flag_value("--n", text, messages.HINT_WHOLE))
     return int(text)
 
 

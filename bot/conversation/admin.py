@@ -162,6 +162,6 @@ def _limits(words: list[str]) -> dict[str, int]:
     for word in words:
         key, sep, value = word.partition("=")
         if not sep or key.lower() not in ("daily", "monthly") or not value.isdigit():
-            raise InvalidRequest(messages.bad_setting_value("quota set", word, "daily=N and/or monthly=N"))
+            raise InvalidRequest(messages.bad_setting_value("quota set", word, messages.HINT_QUOTA_SET))
         out[key.lower()] = int(value)
     return out

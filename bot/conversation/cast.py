@@ -86,7 +86,7 @@ class Cast:
         entries = await self.ledger.cast(owner)
         if not entries:
             return messages.SERVER_CAST_EMPTY if server else messages.CAST_EMPTY
-        title = "This server's cast" if server else f"Your cast ({len(entries)} of {self.limit})"
+        title = messages.SERVER_CAST_TITLE if server else messages.own_cast_title(len(entries), self.limit)
         lines = [messages.cast_line(e.name, e.image.width, e.image.height, e.image.name) for e in entries]
         return messages.cast_list(title, lines)
 

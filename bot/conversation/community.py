@@ -161,25 +161,25 @@ class Community:
         await self.ledger.set_limits(target, daily=new_daily, monthly=new_monthly)
         detail = f"daily={new_daily} monthly={new_monthly}"
         await self.ledger.record_audit(actor, "quota.set", target, detail)
-        return messages.quota_changed(target, f"Limits set: {detail}")
+        return messages.quota_changed(target, messages.limits_set(detail))
 
     async def quota_grant(self, actor: str, target: str, extra: int) -> str:
         if extra < 1:
-            raise InvalidRequest(messages.bad_setting_value("grant", str(extra), "a number of 1 or more"))
+            raise InvalidRequest(messages.bad_setting_value("grant", str(extra), messages.HINT_GRANT))
         total = await self.ledger.grant(target, extra)
         await self.ledger.record_audit(actor, "quota.grant", target, f"+{extra} today (total {total})")
-        return messages.quota_changed(target, f"Granted {messages.plural(extra, 'extra image')} today")
+        return messages.quota_changed(target, messages.granted_today(extra))
 
     async def quota_reset(self, actor: str, target: str) -> str:
         await self.ledger.reset_usage(target)
         await self.ledger.record_audit(actor, "quota.reset", target, "usage today and this month forgotten")
-        return messages.quota_changed(target, "Usage reset")
+        return messages.quota_changed(target, messages.USAGE_RESET)
 
     async def quota_block(self, actor: str, target: str, blocked: bool) -> str:
         await self.ledger.set_blocked(target, blocked)
         action = "quota.block" if blocked else "quota.unblock"
         await self.ledger.record_audit(actor, action, target, "")
-        return messages.quota_changed(target, "Blocked" if blocked else "Block lifted")
+        return messages.quota_changed(target, messages.BLOCKED_NOW if blocked else messages.BLOCK_LIFTED)
 
     # -- admins: settings -----------------------------------------------------------------------------
 
@@ -218,8 +218,11 @@ class Community:
         today = _tally(await self.ledger.job_stats(day_start, **where))
         month = _tally(await self.ledger.job_stats(month_start, **where))
         return messages.stats(
-            workspace or "every workspace",
-            [("Today", today.jobs, today.images), ("This month", month.jobs, month.images)],
+            workspace or messages.EVERY_WORKSPACE,
+            [
+                (messages.PERIOD_TODAY, today.jobs, today.images),
+                (messages.PERIOD_MONTH, month.jobs, month.images),
+            ],
             _ranked(month.by_user),
             _ranked(month.by_provider),
             sorted(month.failures.items(), key=lambda kv: (-kv[1], kv[0])),

@@ -101,7 +101,9 @@ def reference(data: bytes, name: str, *, url: str | None = None, source: str = "
 def _legend(images: tuple[ImageInput, ...]) -> str:
     if not images:
         return ""
-    return messages.references_legend([img.name or f"image {i}" for i, img in enumerate(images, start=1)])
+    return messages.references_legend(
+        [img.name or messages.image_label(i) for i, img in enumerate(images, start=1)]
+    )
 
 
 def _request(
@@ -161,7 +163,7 @@ async def edit(
     if parsed.pick is not None:
         if not 1 <= parsed.pick <= len(outputs):
             raise InvalidRequest(
-                messages.bad_flag_value(f"#{parsed.pick}", str(parsed.pick), f"pick 1 to {len(outputs)}")
+                messages.bad_flag_value(f"#{parsed.pick}", str(parsed.pick), messages.hint_pick(len(outputs)))
             )
         outputs = [outputs[parsed.pick - 1]]
     named = [
@@ -217,7 +219,7 @@ async def upscale(ledger: Ledger, parent: Job, pick: int | None) -> Composed:
             raise InvalidRequest(messages.upscale_which(len(outputs)))
         pick = 1
     if not 1 <= pick <= len(outputs):
-        raise InvalidRequest(messages.bad_flag_value(f"#{pick}", str(pick), f"pick 1 to {len(outputs)}"))
+        raise InvalidRequest(messages.bad_flag_value(f"#{pick}", str(pick), messages.hint_pick(len(outputs))))
     image = dataclasses.replace(outputs[pick - 1], name=f"result {pick} of job {parent.id}")
     request = GenerationRequest(
         prompt=messages.UPSCALE_PROMPT,

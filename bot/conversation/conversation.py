@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import messages
+from bot import i18n, messages
 from bot.conversation import compose
 from bot.conversation.admin import Admin
 from bot.conversation.cast import Cast, is_cast_command
@@ -115,18 +115,25 @@ class Conversation:
             reply = await surface.resumed(job)
             who = _requester_of(job)
             left = await self.engine.left_after(who, result)
-            return await reply.result(Shown(result, job.prompt, "", left, who.display_name))
+            with i18n.use(who.public_locale):  # in the languages it was asked in
+                return await reply.result(Shown(result, job.prompt, "", left, who.display_name))
 
         async def notify(job: Job, text: str) -> None:
             reply = await surface.resumed(job)
-            await reply.refuse(messages.with_charge_note(text))
+            with i18n.use(i18n.locale_of(job.request)):
+                await reply.refuse(messages.with_charge_note(text))
 
         self.engine.register_platform(surface.name, PlatformHooks(deliver=deliver, notify=notify))
 
     # -- one turn --------------------------------------------------------------------------------
 
     async def handle(self, turn: Turn, reply: Reply) -> None:
-        """Do what the turn asks and answer through `reply`; never raises a user's error."""
+        """Do what the turn asks and answer through `reply`, in the requester's language (posts
+        everyone reads: in the workspace's); never raises a user's error."""
+        with i18n.use(turn.who.locale):
+            await self._handle(turn, reply)
+
+    async def _handle(self, turn: Turn, reply: Reply) -> None:
         try:
             await self._dispatch(turn, reply)
         except LeaseLost:  # another process took the job over: it answers the user
@@ -313,7 +320,7 @@ class Conversation:
         if pick is not None:
             if not 1 <= pick <= len(images):
                 raise InvalidRequest(
-                    messages.bad_flag_value(f"#{pick}", str(pick), f"pick 1 to {len(images)}")
+                    messages.bad_flag_value(f"#{pick}", str(pick), messages.hint_pick(len(images)))
                 )
             return images[pick - 1]
         if len(images) > 1:
@@ -481,7 +488,8 @@ class Conversation:
         unlimited = self.policy.is_operator(who)
         if await self.community.fits(who, admitted.cost, unlimited=unlimited, policy=admitted.policy):
             # Shown at once; when the quota says no, the engine explains and nothing is posted.
-            await reply.accepted(messages.STARTING)
+            with i18n.use(who.public_locale):
+                await reply.accepted(messages.STARTING)
         status = reply.target().message_id
         starting = (who.platform, status) if status is not None else None
         if starting is not None:
@@ -491,17 +499,20 @@ class Conversation:
             reply.progress,
             min_interval=surface.progress_interval if surface else 2.0,
             footer=composed.legend,
+            locale=who.public_locale,
         )
 
         async def deliver(result: GenerationResult) -> Delivery:
             await relay.stop()
             left = await self.engine.left_after(who, result)
             prompt = admitted.validated.prompt
-            return await reply.result(Shown(result, prompt, composed.legend, left, who.display_name))
+            with i18n.use(who.public_locale):  # a result is posted for everyone there
+                return await reply.result(Shown(result, prompt, composed.legend, left, who.display_name))
 
         async def stream(job_id: str, index: int, image: GeneratedImage) -> bool:
             arrived = Arrived(job_id, image, index, admitted.validated.count, admitted.validated.prompt)
-            return await reply.image(arrived)
+            with i18n.use(who.public_locale):
+                return await reply.image(arrived)
 
         job_id = new_job_id()
         reply.working(job_id)
@@ -569,4 +580,8 @@ def _requester_of(job: Job) -> Requester:
         user_id=user_id,
         workspace_id=job.workspace_id,
         channel_id=job.channel_id,
+        locale=i18n.locale_of(job.request),
+        workspace_locale=i18n.locale_of(job.request, "workspace_locale")
+        if job.request.get("workspace_locale")
+        else None,
     )

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot import i18n
 from bot.engine.pipeline import ProgressEvent
 
 __all__ = ["ProgressRelay"]
@@ -31,11 +32,13 @@ class ProgressRelay:
         min_interval: float = 2.0,
         footer: str = "",
         on_error: Callable[[Exception], None] | None = None,
+        locale: str | None = None,
     ) -> None:
         self._show = show
         self.min_interval = min_interval
         self.footer = footer  # a line shown under every progress text (e.g. which image is which)
         self._on_error = on_error  # instead of the default log line (e.g. with the platform's reason)
+        self.locale = locale  # the language of the status message (None: the current one)
         self._text = ""
         self._shown = ""
         self._stage = ""
@@ -48,7 +51,8 @@ class ProgressRelay:
     async def __call__(self, event: ProgressEvent) -> None:
         if event.stage == "done" or self._closed:
             return
-        text = event.text()
+        with i18n.use(self.locale or i18n.current()):
+            text = event.text()
         self._text = f"{text}\n{self.footer}" if self.footer else text
         if event.stage != self._stage:
             self._urgent = True

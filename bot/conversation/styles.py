@@ -66,7 +66,7 @@ class Styles:
         return messages.styles_list(
             [
                 messages.style_line(
-                    s.name, s.suffix, s.defaults_text(), "built-in" if s.builtin else "this server"
+                    s.name, s.suffix, s.defaults_text(), "built-in" if s.builtin else "server"
                 )
                 for s in styles.values()
             ]
@@ -94,12 +94,10 @@ class Styles:
         styles = await self.available(workspace)
         hidden = [row.name for row in await self.ledger.styles(workspace) if row.hidden]
         lines = [
-            messages.style_line(
-                s.name, s.suffix, s.defaults_text(), "built-in" if s.builtin else "this server"
-            )
+            messages.style_line(s.name, s.suffix, s.defaults_text(), "built-in" if s.builtin else "server")
             for s in styles.values()
         ]
-        lines += [f"• `{name}` (built-in, hidden here)" for name in hidden]
+        lines += [messages.style_hidden_line(name) for name in hidden]
         return messages.styles_list(lines) if lines else messages.NO_STYLES
 
     async def put(
@@ -164,8 +162,9 @@ class Styles:
         if not await self.ledger.delete_style(workspace, key):
             raise InvalidRequest(messages.style_not_found(key))
         await self.ledger.record_audit(actor, "style.remove", workspace, key)
-        back = " (the built-in one is offered again)" if key in BUILTIN_STYLES else ""
-        return messages.style_changed(workspace, key, "removed" + back)
+        return messages.style_changed(
+            workspace, key, "removed-builtin" if key in BUILTIN_STYLES else "removed"
+        )
 
     async def hide(self, actor: str, workspace: str, name: str) -> str:
         key = check_name(name, "style")

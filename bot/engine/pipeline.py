@@ -18,7 +18,7 @@ import secrets
 import time
 from typing import Any
 
-from bot import messages
+from bot import i18n, messages
 from bot.config import Settings
 from bot.engine.admission import Workspaces
 from bot.engine.gate import Gate
@@ -270,6 +270,13 @@ class Engine(Lifecycle, Leases, Recovery):
                 "tier": tier_of(validated),
                 "weight": weight,
                 **({"pick": pick} if pick is not None else {}),
+                # The languages it was asked in: a job resumed after a restart answers in them.
+                **({"locale": i18n.normalize(requester.locale)} if requester.locale else {}),
+                **(
+                    {"workspace_locale": i18n.normalize(requester.workspace_locale)}
+                    if requester.workspace_locale
+                    else {}
+                ),
             },
             workspace_id=requester.workspace_id,
             channel_id=target.channel_id,

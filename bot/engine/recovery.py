@@ -9,7 +9,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
+from bot import i18n, messages
 from bot.engine.job import Deliver, Delivery, PlatformHooks, all_failed_kind, request_from_json
 from bot.errors import ProviderError, SeedbotError
 from bot.ledger.base import Ledger
@@ -137,7 +137,11 @@ class Recovery:
         return False
 
     async def _resume(self, job: Job, hooks: PlatformHooks) -> None:
-        with job_context(job.id, job.platform, job.user_key), self._track(job.id):
+        with (
+            job_context(job.id, job.platform, job.user_key),
+            i18n.use(i18n.locale_of(job.request)),
+            self._track(job.id),
+        ):
             await self._resume_job(job, hooks)
 
     async def _resume_job(self, job: Job, hooks: PlatformHooks) -> None:

@@ -75,7 +75,7 @@ class SafeFetcher:
     async def check_url(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise DownloadError(messages.download_failed(url[:80], "only http(s) links work"))
+            raise DownloadError(messages.download_failed(url[:80], messages.REASON_SCHEME))
         if self.allow_private:
             return
         try:
@@ -85,12 +85,10 @@ class SafeFetcher:
                 type=socket.SOCK_STREAM,
             )
         except OSError:
-            raise DownloadError(
-                messages.download_failed(parts.hostname, "the host could not be found")
-            ) from None
+            raise DownloadError(messages.download_failed(parts.hostname, messages.REASON_NO_HOST)) from None
         if not infos or not all(_is_public(str(info[4][0])) for info in infos):
             raise DownloadError(
-                messages.download_failed(parts.hostname, "that address is not allowed"),
+                messages.download_failed(parts.hostname, messages.REASON_NOT_ALLOWED),
                 detail=f"refused non-public address for {parts.hostname}",
             )
 
@@ -119,24 +117,26 @@ class SafeFetcher:
                             continue
                         if resp.status_code != 200:
                             raise DownloadError(
-                                messages.download_failed(label, f"the server answered {resp.status_code}")
+                                messages.download_failed(label, messages.server_answered(resp.status_code))
                             )
                         declared = resp.headers.get("content-length")
                         if declared and declared.isdigit() and int(declared) > max_bytes:
-                            raise DownloadError(messages.download_failed(label, "it is too large"))
+                            raise DownloadError(messages.download_failed(label, messages.REASON_TOO_LARGE))
                         body = _body_buffer(resp)
                         total = 0
                         async for chunk in resp.aiter_bytes():
                             total += len(chunk)
                             if total > max_bytes:
-                                raise DownloadError(messages.download_failed(label, "it is too large"))
+                                raise DownloadError(
+                                    messages.download_failed(label, messages.REASON_TOO_LARGE)
+                                )
                             body.write(chunk)
                         body.truncate(total)  # no zero tail when less arrived than declared
                         # getvalue() hands BytesIO's own buffer over, without a copy.
                         return Fetched(body.getvalue(), resp.headers.get("content-type", ""), str(resp.url))
-                raise DownloadError(messages.download_failed(label, "too many redirects"))
+                raise DownloadError(messages.download_failed(label, messages.REASON_REDIRECTS))
         except TimeoutError:
-            raise DownloadError(messages.download_failed(label, "it took too long")) from None
+            raise DownloadError(messages.download_failed(label, messages.REASON_SLOW)) from None
         except httpx.HTTPError as exc:
             log.info("download of %s failed: %s", host_of(url), type(exc).__name__)
-            raise DownloadError(messages.download_failed(label, "the connection failed")) from None
+            raise DownloadError(messages.download_failed(label, messages.REASON_CONNECTION)) from None

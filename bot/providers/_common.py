@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bot import messages
 from bot.errors import DownloadError, ProviderError
 from bot.providers.base import RESULT_MAX_BYTES, image_from_bytes
 from bot.request.models import GeneratedImage
@@ -109,11 +110,11 @@ def batch_prompt(prompt: str, count: int, limit: int | None = None) -> str:
 def _decode_inline(item: str) -> GeneratedImage:
     payload = item.split(",", 1)[1] if item.startswith("data:") else item
     if len(payload) > RESULT_MAX_BYTES * 4 // 3 + 4:
-        raise DownloadError("result too large", detail="inline result larger than allowed")
+        raise DownloadError(messages.RESULT_TOO_LARGE, detail="inline result larger than allowed")
     try:
         data = base64.b64decode("".join(payload.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise DownloadError("result unreadable", detail="result is neither a URL nor base64") from None
+        raise DownloadError(messages.RESULT_UNREADABLE, detail="result is neither a URL nor base64") from None
     return image_from_bytes(data)
 
 

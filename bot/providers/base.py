@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from bot import messages
 from bot.config import Settings
 from bot.errors import DownloadError, InvalidImage, ProviderError, ProviderErrorKind
 from bot.media.fetch import SafeFetcher
@@ -74,28 +75,28 @@ class Capabilities:
     def refusal(self, req: ValidatedRequest) -> str | None:
         """Why this provider can't serve `req`, or None if it can."""
         if req.spec.key not in self.models:
-            return f"no {req.spec.name}"
+            return messages.cannot_model(req.spec.name)
         if req.images and not self.edit:
-            return "text-to-image only"
+            return messages.CANNOT_EDIT
         if not req.images and not self.text_to_image:
-            return "edits only"
+            return messages.CANNOT_TEXT_TO_IMAGE
         if len(req.images) > self.max_references:
-            return f"at most {self.max_references} references"
+            return messages.cannot_references(self.max_references)
         if req.count > self.max_outputs:
-            return f"at most {self.max_outputs} images"
+            return messages.cannot_count(self.max_outputs)
         if req.tier is None and not self.explicit_size:
-            return "no explicit sizes"
+            return messages.CANNOT_EXPLICIT_SIZE
         if req.tier is not None and not (self.tier_size or self.explicit_size):
-            return "no tier sizes"
+            return messages.CANNOT_TIER_SIZE
         tier_only = req.tier is not None and not self.explicit_size
         if tier_only and self.aspect_ratios is not None and req.aspect_text not in self.aspect_ratios:
-            return f"no {req.aspect_text} aspect ratio"
+            return messages.cannot_aspect(req.aspect_text)
         if req.request.output_format not in self.output_formats:
-            return f"no {req.request.output_format} output"
+            return messages.cannot_format(req.request.output_format)
         if self.references_need_urls and any(img.url is None for img in req.images):
-            return "references must be public URLs"
+            return messages.CANNOT_BYTES
         if len(req.prompt) > self.max_prompt_chars:
-            return f"prompts up to {self.max_prompt_chars} characters"
+            return messages.cannot_prompt(self.max_prompt_chars)
         return None
 
 

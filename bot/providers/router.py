@@ -24,6 +24,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from bot import messages
 from bot.config import KNOWN_PROVIDERS
 from bot.errors import InvalidRequest, NoProviderAvailable, ProviderError, ProviderErrorKind
 from bot.providers.base import Provider, ProviderCall, ProviderOutput
@@ -72,18 +73,20 @@ class Router:
         if req.request.provider:
             forced = req.request.provider.strip().lower()
             if forced not in KNOWN_PROVIDERS:
-                raise InvalidRequest(
-                    f"There is no provider called {req.request.provider!r}; "
-                    f"choose from {', '.join(KNOWN_PROVIDERS)}."
-                )
+                raise InvalidRequest(messages.unknown_provider(req.request.provider, list(KNOWN_PROVIDERS)))
             pool = [p for p in pool if p.name == forced]
             if not pool:
                 raise NoProviderAvailable(
-                    f"{forced} is not set up: {self.absent.get(forced, 'not configured')}"
+                    messages.provider_not_set_up(
+                        forced, self.absent.get(forced, messages.CANNOT_NONE_CONFIGURED)
+                    )
                 )
         able = [p for p in pool if p.capabilities.refusal(req) is None]
         if not able:
-            reasons = "; ".join(f"{p.name}: {p.capabilities.refusal(req)}" for p in pool) or "none configured"
+            reasons = (
+                "; ".join(f"{p.name}: {p.capabilities.refusal(req)}" for p in pool)
+                or messages.CANNOT_NONE_CONFIGURED
+            )
             raise NoProviderAvailable(reasons)
         return able
 

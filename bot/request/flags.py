@@ -117,7 +117,7 @@ def parse_text(text: str) -> ParsedText:
             tokens.insert(i, inline)
         if token in _REFS:
             if i >= len(tokens):
-                raise FlagError(messages.bad_flag_value(token, "", "it needs a name"))
+                raise FlagError(messages.bad_flag_value(token, "", messages.HINT_NEEDS_NAME))
             refs.extend(n for n in tokens[i].split(",") if n.strip())
             i += 1
             continue
@@ -127,7 +127,7 @@ def parse_text(text: str) -> ParsedText:
             prompt = prompt.rstrip() + " " + tokens[i - 1]  # words after flags still belong to the prompt
             continue
         if i >= len(tokens):
-            raise FlagError(messages.bad_flag_value(token, "", "it needs a value"))
+            raise FlagError(messages.bad_flag_value(token, "", messages.HINT_NEEDS_VALUE))
         values[_ALIASES[token]] = tokens[i]
         i += 1
 
@@ -154,9 +154,7 @@ def _typed(prompt: str, values: dict[str, object], pick: int | None, watermark: 
         try:
             parse_aspect(aspect)
         except Exception:
-            raise FlagError(
-                messages.bad_flag_value("--ar", aspect, "use W:H between 1:16 and 16:1, like 16:9")
-            ) from None
+            raise FlagError(messages.bad_flag_value("--ar", aspect, messages.HINT_ASPECT)) from None
         out = replace(out, aspect=aspect)
     if "resolution" in values:
         res = str(values["resolution"])
@@ -166,11 +164,11 @@ def _typed(prompt: str, values: dict[str, object], pick: int | None, watermark: 
         elif res.upper() in {"2K", "3K", "4K"}:
             out = replace(out, resolution=res.upper())
         else:
-            raise FlagError(messages.bad_flag_value("--res", res, "use 2K, 3K, 4K or a size like 2048x2048"))
+            raise FlagError(messages.bad_flag_value("--res", res, messages.HINT_RESOLUTION))
     if "count" in values:
         raw = str(values["count"])
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_OUTPUTS:
-            raise FlagError(messages.bad_flag_value("--n", raw, f"give a number from 1 to {MAX_OUTPUTS}"))
+            raise FlagError(messages.bad_flag_value("--n", raw, messages.hint_number(1, MAX_OUTPUTS)))
         out = replace(out, count=int(raw))
     if "model" in values:
         try:
@@ -182,7 +180,7 @@ def _typed(prompt: str, values: dict[str, object], pick: int | None, watermark: 
         fmt = str(values["format"]).lower()
         fmt = {"jpg": "jpeg"}.get(fmt, fmt)
         if fmt not in {"png", "jpeg"}:
-            raise FlagError(messages.bad_flag_value("--format", fmt, "use png or jpeg"))
+            raise FlagError(messages.bad_flag_value("--format", fmt, messages.HINT_FORMAT))
         out = replace(out, output_format=fmt)
     if "style" in values:
         out = replace(out, style=check_name(str(values["style"]), "style"))

@@ -84,10 +84,21 @@ class Requester:
     # install. It can answer only through the request itself (no threads, no posts of its own),
     # and the workspace's pool, settings and channel rules do not apply: their own quota does.
     guest: bool = False
+    # The person's language as their platform names it ("ja", "pt-BR"; bot/i18n.normalize reads
+    # it), for what they alone read; None: English.
+    locale: str | None = None
+    # The server's or workspace's language, for what everyone there reads (a public result, a
+    # status message); None: the person's.
+    workspace_locale: str | None = None
 
     @property
     def key(self) -> str:
         return f"{self.platform}:{self.user_id}"
+
+    @property
+    def public_locale(self) -> str | None:
+        """The language of posts everyone in the conversation reads."""
+        return self.workspace_locale or self.locale
 
 
 @dataclass(frozen=True, slots=True)

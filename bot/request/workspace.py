@@ -129,30 +129,32 @@ def parse_setting(key: str, value: str) -> Any:
         match = re.fullmatch(r"(\d{3,5})X(\d{3,5})", text)
         if match:
             return f"{int(match.group(1))}x{int(match.group(2))}"
-        raise InvalidRequest(messages.bad_setting_value(key, raw, f"one of {', '.join(tiers)} or WxH"))
+        raise InvalidRequest(messages.bad_setting_value(key, raw, messages.hint_tiers(list(tiers))))
     if key == "watermark":
         if raw.lower() in ("on", "yes", "true", "1"):
             return True
         if raw.lower() in ("no", "false", "0"):
             return False
-        raise InvalidRequest(messages.bad_setting_value(key, raw, "on or off"))
+        raise InvalidRequest(messages.bad_setting_value(key, raw, messages.HINT_ON_OFF))
     if key == "format":
         text = "jpeg" if raw.lower() == "jpg" else raw.lower()
         if text not in ("jpeg", "png"):
-            raise InvalidRequest(messages.bad_setting_value(key, raw, "jpeg or png"))
+            raise InvalidRequest(messages.bad_setting_value(key, raw, messages.HINT_JPEG_PNG))
         return text
     if key == "buttons":
         if raw.lower() not in BUTTON_RULES:
-            raise InvalidRequest(messages.bad_setting_value(key, raw, " or ".join(BUTTON_RULES)))
+            raise InvalidRequest(
+                messages.bad_setting_value(key, raw, messages.hint_one_of(list(BUTTON_RULES)))
+            )
         return raw.lower()
     if key == "channels":
         ids = [m.group(1) or m.group(2) for m in _CHANNEL.finditer(raw.replace(",", " "))]
         if not ids:
-            raise InvalidRequest(messages.bad_setting_value(key, raw, "a list of channels"))
+            raise InvalidRequest(messages.bad_setting_value(key, raw, messages.HINT_CHANNELS))
         return list(dict.fromkeys(ids))
     if not raw.isdigit():
-        raise InvalidRequest(messages.bad_setting_value(key, raw, "a whole number, or none"))
+        raise InvalidRequest(messages.bad_setting_value(key, raw, messages.HINT_WHOLE_OR_NONE))
     number = int(raw)
     if key == "max_batch" and not 1 <= number <= MAX_OUTPUTS:
-        raise InvalidRequest(messages.bad_setting_value(key, raw, f"a number from 1 to {MAX_OUTPUTS}"))
+        raise InvalidRequest(messages.bad_setting_value(key, raw, messages.hint_batch(MAX_OUTPUTS)))
     return number

@@ -94,7 +94,7 @@ async def test_broken_result_url(make, emu) -> None:
 def test_capabilities(reference) -> None:
     caps = ApiframeProvider.capabilities
     assert caps.max_outputs == 1 and caps.references_need_urls and caps.resumable
-    assert caps.refusal(vreq(count=2)) == "at most 1 images"
+    assert caps.refusal(vreq(count=2)) == "at most 1 image"
     assert caps.refusal(vreq(width=2560, height=1440)) == "no explicit sizes"
     assert caps.refusal(vreq(images=(reference(public=False),))) == "references must be public URLs"
     assert caps.refusal(vreq(aspect="5:4")) is None

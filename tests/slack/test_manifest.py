@@ -90,6 +90,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "files_upload_v2": {"files:write"},  # files.getUploadURLExternal + files.completeUploadExternal
     "functions_completeError": set(),  # "No scopes required"
     "functions_completeSuccess": set(),
+    "users_info": {"users:read"},  # a person's language (include_locale), for their replies
     "views_open": set(),
     "views_publish": set(),
     "url_private": {"files:read"},  # downloading attached images with the bot token

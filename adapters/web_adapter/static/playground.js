@@ -15,7 +15,9 @@
   const MAX_BYTES = Number(body.dataset.maxBytes);
   const MAX_BODY = Number(body.dataset.maxBody);
   const TOO_LARGE = body.dataset.tooLarge;
+  // Every word the script shows, in the page's language (the server renders them: no catalog here).
   const LABELS = JSON.parse(body.dataset.labels);
+  const label = (name, n) => LABELS[name].replace("%(n)s", String(n));
 
   const timeline = document.getElementById("timeline");
   const empty = document.getElementById("empty");
@@ -119,7 +121,7 @@
       for (const url of this.urls) URL.revokeObjectURL(url);
       this.urls = [];
       const items = this.files.map((file, index) => {
-        const label = this.numbered ? `image ${index + 1} = ` : "+ ";
+        const caption = this.numbered ? `${label("image", index + 1)} = ` : "+ ";
         const figure = el("figure", { class: "ref" });
         if (file.type.startsWith("image/")) {
           const url = URL.createObjectURL(file);
@@ -128,10 +130,9 @@
         } else {
           figure.append(el("span", { class: "not-image" }, "?"));
         }
-        const caption = el("figcaption", {}, label, userText(file.name));
-        const remove = el("button", { type: "button", class: "remove", "aria-label": "Remove" }, "×");
+        const remove = el("button", { type: "button", class: "remove", "aria-label": LABELS.remove }, "×");
         remove.addEventListener("click", () => this.remove(index));
-        figure.append(caption, remove);
+        figure.append(el("figcaption", {}, caption, userText(file.name)), remove);
         return figure;
       });
       this.node.replaceChildren(...items);
@@ -205,7 +206,7 @@
   }
 
   function renderAsk(entry) {
-    const node = el("div", { class: "entry ask" }, el("span", { class: "who" }, "You"));
+    const node = el("div", { class: "entry ask" }, el("span", { class: "who" }, LABELS.you));
     if (entry.pressed) {
       node.append(el("p", { class: "pressed" }, `${entry.pressed} · ${entry.job}`));
     } else {
@@ -221,10 +222,10 @@
     const parts = [el("span", { class: "status-text" }, userText(entry.text))];
     if (entry.stage === "running" || entry.stage === "queued") node.classList.add("live");
     if (entry.percent !== null && entry.percent !== undefined) {
-      const bar = el("progress", { max: 100, value: entry.percent, "aria-label": "Progress" });
+      const bar = el("progress", { max: 100, value: entry.percent, "aria-label": LABELS.progress });
       parts.push(bar, el("span", { class: "percent" }, `${Math.round(entry.percent)}%`));
     } else if (entry.stage === "running") {
-      parts.push(el("progress", { "aria-label": "Progress" })); // indeterminate
+      parts.push(el("progress", { "aria-label": LABELS.progress })); // indeterminate
     }
     const line = el("div", { class: "status-line" }, ...parts);
     node.replaceChildren(line);
@@ -250,8 +251,8 @@
       el("figure", {},
         el("a", { href: image.url, target: "_blank", rel: "noopener" },
           el("img", { src: image.thumb, alt: entry.prompt, loading: "lazy", width: image.width, height: image.height })),
-        el("figcaption", {}, `image ${i + 1} · `,
-          el("a", { href: image.url, target: "_blank", rel: "noopener", class: "original" }, "original"),
+        el("figcaption", {}, `${label("image", i + 1)} · `,
+          el("a", { href: image.url, target: "_blank", rel: "noopener", class: "original" }, LABELS.original),
           " · ", castButton(entry.job, i + 1)))));
     const actions = el("div", { class: "actions" }, ...entry.actions.map((action) => {
       const button = el("button", { type: "button", "data-action": action.action }, action.label);
@@ -279,9 +280,9 @@
 
   // "Save to cast": keep this image under a name, for the Cast field or --ref NAME.
   function castButton(job, n) {
-    const button = el("button", { type: "button", class: "save-cast", "data-n": String(n) }, "Save to cast");
+    const button = el("button", { type: "button", class: "save-cast", "data-n": String(n) }, LABELS.save_to_cast);
     button.addEventListener("click", async () => {
-      const name = window.prompt(`Save image ${n} in your cast as (letters, digits, - or _):`);
+      const name = window.prompt(label("save_prompt", n));
       if (!name) return;
       const form = new FormData();
       form.append("name", name.trim());
@@ -314,7 +315,7 @@
     view.form.dataset.job = job || "";
     view.target.replaceChildren();
     if (job) {
-      const cancel = el("button", { type: "button", "aria-label": "Edit the latest result instead" }, "×");
+      const cancel = el("button", { type: "button", "aria-label": LABELS.edit_latest }, "×");
       cancel.addEventListener("click", () => editing(view, ""));
       view.target.append(`${LABELS.edit} · ${job} `, cancel);
     }
@@ -326,7 +327,7 @@
     let view = threads.get(thread.id);
     if (view) return view;
     const node = el("article", { class: "thread", id: `thread-${thread.id}`, "data-thread-id": thread.id });
-    const hide = el("button", { type: "button", class: "hide", title: "Hide this thread" }, "×");
+    const hide = el("button", { type: "button", class: "hide", title: LABELS.hide_thread }, "×");
     hide.addEventListener("click", () => send(`/api/threads/${thread.id}/hide`));
     const title = el("h2", {}, userText(thread.title));
     const when = el("time", { datetime: thread.created }, new Date(thread.created).toLocaleTimeString());
@@ -335,14 +336,14 @@
     const target = el("p", { class: "editing", hidden: true });
     const input = el("input", { type: "file", accept: "image/*", multiple: true, class: "files" });
     const text = el("textarea", {
-      name: "text", rows: 1, maxlength: 10000, "aria-label": "Reply",
-      placeholder: "Reply to edit the latest result: a new prompt, images, #2 for one of a batch",
+      name: "text", rows: 1, maxlength: 10000, "aria-label": LABELS.reply,
+      placeholder: LABELS.reply_placeholder,
     });
     const form = el("form", { class: "reply", autocomplete: "off" },
       target, trayNode,
       el("div", { class: "row" }, text,
         el("div", { class: "buttons" },
-          el("label", { class: "button attach" }, "Attach", input),
+          el("label", { class: "button attach" }, LABELS.attach, input),
           el("button", { type: "submit" }, LABELS.edit))));
     node.append(el("header", {}, title, when, hide), list, form);
     view = { node, list, form, target, tray: new Tray(trayNode, false), entries: new Map() };
@@ -466,9 +467,9 @@
       const card = el("figure", { class: `card ${job.status}` },
         el("div", { class: "thumbs" }, ...images),
         el("figcaption", {}, userText(job.prompt, "prompt"),
-          el("span", { class: "meta" }, `${job.kind} · ${job.status} · ${new Date(job.created).toLocaleString()}`)));
+          el("span", { class: "meta" }, `${LABELS.kinds[job.kind] || job.kind} · ${LABELS.statuses[job.status] || job.status} · ${new Date(job.created).toLocaleString(document.documentElement.lang)}`)));
       if (job.thread) {
-        const go = el("button", { type: "button" }, "Show thread");
+        const go = el("button", { type: "button" }, LABELS.show_thread);
         go.addEventListener("click", () => {
           historyDialog.close();
           document.getElementById(`thread-${job.thread}`).scrollIntoView({ behavior: "smooth" });
@@ -477,7 +478,7 @@
       }
       return card;
     });
-    historyGallery.replaceChildren(...(cards.length ? cards : [el("p", {}, "No images yet.")]));
+    historyGallery.replaceChildren(...(cards.length ? cards : [el("p", {}, LABELS.no_images)]));
     historyDialog.showModal();
   });
 
@@ -486,7 +487,7 @@
   async function showCast() {
     const entries = await refreshCastNames();
     const cards = entries.map((entry) => {
-      const remove = el("button", { type: "button", class: "remove-cast" }, "Remove");
+      const remove = el("button", { type: "button", class: "remove-cast" }, LABELS.remove);
       remove.addEventListener("click", async () => {
         const data = await send(`/api/cast/${encodeURIComponent(entry.name)}/remove`);
         if (data && data.say) toast(data.say);
@@ -499,7 +500,7 @@
         el("figcaption", {}, userText(entry.name, "prompt"),
           el("span", { class: "meta" }, `${entry.width}x${entry.height}`), remove));
     });
-    castGallery.replaceChildren(...(cards.length ? cards : [el("p", {}, "Nothing saved yet.")]));
+    castGallery.replaceChildren(...(cards.length ? cards : [el("p", {}, LABELS.nothing_saved)]));
   }
   document.getElementById("show-cast").addEventListener("click", async () => {
     await showCast();
@@ -521,6 +522,12 @@
       location.assign("/login");
     });
   }
+
+  // The language menu: the page again in the language picked (the server keeps it in a cookie).
+  const language = document.getElementById("language");
+  language.addEventListener("change", () => {
+    location.assign(`/?lang=${encodeURIComponent(language.value)}`);
+  });
 
   connect();
 })();

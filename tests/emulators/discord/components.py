@@ -57,6 +57,7 @@ class ComponentsMixin:
         user_id: str | int = HUMAN_USER_ID,
         dm: bool = False,
         allow_disabled: bool = False,
+        locale: str = "en-US",
     ) -> EmulatedInteraction:
         """A user clicks a button / picks select ``values`` on a stored message (newest one carrying
         ``custom_id`` unless ``message_id`` is given).  Disabled or absent components raise, as the
@@ -103,6 +104,7 @@ class ComponentsMixin:
             dm=in_dm,
             message=self.message_payload(msg["id"]),
             owners=owners,
+            locale=locale,
         )
         return await self.send_interaction(env)
 
@@ -182,6 +184,7 @@ class ComponentsMixin:
         custom_id: str | None = None,
         components: list[dict[str, Any]] | None = None,
         user_id: str | int | None = None,
+        locale: str = "en-US",
     ) -> EmulatedInteraction:
         """Submit a modal (type 5).  By default the modal the bot opened last; the submitted
         components mirror its layout (action rows or labels) with ``values`` keyed by input custom_id."""
@@ -218,5 +221,6 @@ class ComponentsMixin:
             dm=dm,
             message=message,
             owners=src.get("authorizing_integration_owners") or None,
+            locale=locale,
         )
         return await self.send_interaction(env)

@@ -81,6 +81,15 @@ INTERACTION_TOKEN_LIFETIME = 15 * 60.0
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # free-tier attachment_size_limit
 
 _COMMAND_NAME_RE = re.compile(r"^[-_'\w]{1,32}$")
+# The locales Discord knows (Reference -> Locales): the keys of name_localizations and
+# description_localizations, and an interaction's locale / guild_locale.
+LOCALES = frozenset(
+    {
+        "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
+        "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi",
+        "th", "zh-CN", "ja", "zh-TW", "ko",
+    }
+)  # fmt: skip
 
 
 def _now_iso() -> str:

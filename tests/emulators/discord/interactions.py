@@ -20,6 +20,7 @@ from tests.emulators.discord.constants import (
     HUMAN_USER_ID,
     IT_APPLICATION_COMMAND,
     IT_AUTOCOMPLETE,
+    LOCALES,
     TEXT_CHANNEL_ID,
     USER_INSTALL,
     _sid,
@@ -54,6 +55,8 @@ class InteractionsMixin:
         e.g. a button pressed by someone else on that user's message) and ``app_permissions`` of an
         app without a bot user there (Discord's change log: @everyone's, limited to what an
         interaction response can use)."""
+        if locale not in LOCALES:
+            raise ValueError(f"{locale!r} is not a Discord locale")
         uid = _sid(user_id)
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
         env: dict[str, Any] = {
@@ -126,8 +129,8 @@ class InteractionsMixin:
                 default_owners = {GUILD_INSTALL: gid}
             env.update(
                 guild_id=gid,
-                guild={"id": gid, "locale": "en-US", "features": []},
-                guild_locale="en-US",
+                guild={"id": gid, "locale": self.guild_locales.get(gid, "en-US"), "features": []},
+                guild_locale=self.guild_locales.get(gid, "en-US"),
                 channel_id=cid,
                 channel=chan,
                 member=self.member_payload(uid, permissions=perms, guild_id=gid),
@@ -341,6 +344,13 @@ class InteractionsMixin:
         return data, cmd
 
     # ------------------------------------------------------------------ commands
+
+    def set_guild_locale(self, locale: str, guild_id: str | int = GUILD_ID) -> None:
+        """The server's language (Server Settings -> Community -> Server Primary Language):
+        its interactions' ``guild_locale`` and its GUILD_CREATE ``preferred_locale``."""
+        if locale not in LOCALES:
+            raise ValueError(f"{locale!r} is not a Discord locale")
+        self.guild_locales[_sid(guild_id)] = locale
 
     async def send_slash_command(
         self,

@@ -100,6 +100,9 @@ class DiscordServer:
         self.guilds: dict[str, dict[str, Any]] = {}  # id -> {"id", "name", "text_channel_id", "bot_role_id"}
         # Servers the bot is not in, where people use it through their own install (add_foreign_guild).
         self.foreign_guilds: dict[str, dict[str, Any]] = {}
+        # A server's language (its "preferred_locale", the interactions' "guild_locale"); en-US
+        # unless set_guild_locale() says otherwise.
+        self.guild_locales: dict[str, str] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.members: dict[str, dict[str, Any]] = {}  # guild members (of every guild) by user id
         self.roles: dict[str, dict[str, Any]] = {}

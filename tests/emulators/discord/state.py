@@ -290,7 +290,7 @@ class StateMixin:
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
             "features": [],
-            "preferred_locale": "en-US",
+            "preferred_locale": self.guild_locales.get(gid, "en-US"),
             "premium_tier": 0,
             "premium_subscription_count": 0,
             "premium_progress_bar_enabled": False,

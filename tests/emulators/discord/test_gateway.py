@@ -75,6 +75,64 @@ async def test_login_ready_and_command_sync(emu: DiscordEmulator) -> None:
     assert emu.unhandled_requests() == []
 
 
+class _Translator(discord.app_commands.Translator):
+    def __init__(self, names: dict[str, str], description: str) -> None:
+        self.names = names
+        self.description = description
+
+    async def translate(
+        self,
+        string: discord.app_commands.locale_str,
+        locale: discord.Locale,
+        context: discord.app_commands.TranslationContextTypes,
+    ) -> str | None:
+        if locale is not discord.Locale.japanese:
+            return None
+        if context.location is discord.app_commands.TranslationContextLocation.command_description:
+            return self.description
+        return self.names.get(string.message)
+
+
+@pytest.mark.parametrize(
+    ("names", "description", "error"),
+    [
+        ({"hello": "こんにちは", "who": "相手"}, "挨拶します", None),
+        ({"hello": "Hello"}, "挨拶します", "0.name_localizations.ja: Command name is invalid"),  # upper case
+        ({"who": "誰 に"}, "挨拶します", "0.options.0.name_localizations.ja: Command name is invalid"),
+        ({}, "あ" * 101, "0.description_localizations.ja: Must be between 1 and 100"),
+    ],
+)
+async def test_command_localizations_follow_discords_rules(
+    emu: DiscordEmulator, names: dict[str, str], description: str, error: str | None
+) -> None:
+    bot = make_bot()
+
+    @bot.tree.command(description="Say hello")
+    async def hello(interaction: discord.Interaction, who: str) -> None:
+        await interaction.response.send_message(f"hi {who} ({interaction.locale.value})")
+
+    async with emu.run_client(bot):
+        await bot.tree.set_translator(_Translator(names, description))
+        if error is not None:
+            with pytest.raises(discord.HTTPException) as refused:
+                await bot.tree.sync()
+            assert refused.value.status == 400 and error in str(refused.value.text)
+            return
+        await bot.tree.sync()
+        stored = emu.find_command("hello")
+        assert stored is not None
+        assert stored["name_localizations"] == {"ja": "こんにちは"}
+        assert stored["description_localizations"] == {"ja": "挨拶します"}
+        assert stored["options"][0]["name_localizations"] == {"ja": "相手"}
+        with pytest.raises(ValueError, match="not a Discord locale"):
+            await emu.send_slash_command("hello", {"who": "x"}, locale="xx-XX")
+        emu.set_guild_locale("ja")
+        inter = await emu.send_slash_command("hello", {"who": "x"}, locale="ja")
+        assert inter.payload["locale"] == inter.payload["guild_locale"] == "ja"
+        assert await inter.wait_ack() == 4 and inter.original is not None
+        assert inter.original["content"] == "hi x (ja)"
+
+
 async def test_bad_token_is_login_failure(emu: DiscordEmulator) -> None:
     with pytest.raises(discord.LoginFailure):
         async with emu.run_client(make_bot(), token="wrong"):

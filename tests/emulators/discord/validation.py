@@ -29,6 +29,7 @@ from tests.emulators.discord.constants import (
     C_MEDIA_GALLERY,
     C_TEXT_DISPLAY,
     FLAG_IS_COMPONENTS_V2,
+    LOCALES,
     MAX_CONTENT,
     MAX_FILES,
     MAX_GALLERY_ITEMS,
@@ -96,6 +97,7 @@ class ValidationMixin:
                     "Application command names must be unique",
                 )
             seen.add((ctype, name))
+            self._validate_localizations(cmd, f"{i}", chat_input=ctype == 1)
             if ctype == 1:
                 if not _COMMAND_NAME_RE.match(name) or name != name.lower():
                     raise _form_error(
@@ -118,12 +120,57 @@ class ValidationMixin:
                         "Context menu commands cannot have description",
                     )
 
+    @staticmethod
+    def _validate_localizations(item: Mapping[str, Any], where: str, *, chat_input: bool) -> None:
+        """``name_localizations`` / ``description_localizations``: Discord locales only, each value
+        following the rules of the field it localizes (a CHAT_INPUT name: the name regex, in lower
+        case; a context menu's name: 1-32 characters; a description: 1-100)."""
+        for field in ("name_localizations", "description_localizations"):
+            localized = item.get(field)
+            if localized is None:
+                continue
+            if not isinstance(localized, Mapping):
+                raise _form_error(
+                    f"{where}.{field}", "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType"
+                )
+            for locale, text in localized.items():
+                here = f"{where}.{field}.{locale}"
+                if locale not in LOCALES:
+                    raise _form_error(here, "LOCALE_INVALID", "Invalid locale")  # name is ours
+                if not isinstance(text, str):
+                    raise _form_error(here, "BASE_TYPE_STRING", "Must be a string.")
+                if field == "description_localizations":
+                    if not 1 <= len(text) <= 100:
+                        raise _form_error(
+                            here, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+                        )
+                elif chat_input:
+                    if not _COMMAND_NAME_RE.match(text) or text != text.lower():
+                        raise _form_error(here, "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+                elif not 1 <= len(text) <= 32:
+                    raise _form_error(here, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+
     def _validate_options(self, options: list[dict[str, Any]], where: str) -> None:
         if len(options) > 25:
             raise _form_error(where, "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
         optional_seen = False
         for j, opt in enumerate(options):
             here = f"{where}.{j}"
+            self._validate_localizations(opt, here, chat_input=True)
+            for k, choice in enumerate(opt.get("choices") or []):
+                if not 1 <= len(str(choice.get("name", ""))) <= 100:
+                    raise _form_error(
+                        f"{here}.choices.{k}.name",
+                        "BASE_TYPE_BAD_LENGTH",
+                        "Must be between 1 and 100 in length.",
+                    )
+                for locale, text in (choice.get("name_localizations") or {}).items():
+                    if locale not in LOCALES or not 1 <= len(str(text)) <= 100:
+                        raise _form_error(
+                            f"{here}.choices.{k}.name_localizations.{locale}",
+                            "BASE_TYPE_BAD_LENGTH",
+                            "Must be between 1 and 100 in length.",
+                        )
             if not _COMMAND_NAME_RE.match(opt.get("name", "")) or opt["name"] != opt["name"].lower():
                 raise _form_error(
                     f"{here}.name", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid"

@@ -34,7 +34,10 @@ class ConversationsMixin:
         user = self.users.get(str(p.get("user") or ""))
         if user is None:
             raise _ApiError("user_not_found")
-        return {"user": dict(user)}
+        shown = dict(user)
+        if str(p.get("include_locale", "")).lower() not in ("1", "true"):
+            shown.pop("locale", None)  # docs: "Set this to true to receive the locale for this user"
+        return {"user": shown}
 
     @staticmethod
     def _page(items: list[dict[str, Any]], p: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str]:

@@ -33,6 +33,7 @@ class WorkspaceMixin:
         real_name: str | None = None,
         is_bot: bool = False,
         bot_id: str | None = None,
+        locale: str = "en-US",
         **extra: Any,
     ) -> dict[str, Any]:
         real = real_name or name
@@ -58,6 +59,7 @@ class WorkspaceMixin:
             "is_owner": False,
             "tz": "Etc/UTC",
             "tz_offset": 0,
+            "locale": locale,  # users.info shows it only with include_locale=true
             "updated": int(time.time()),
             "profile": profile,
             **extra,

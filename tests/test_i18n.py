@@ -1,0 +1,642 @@
+"""The languages (bot/i18n.py) and their catalogs (bot/locales): every catalog translates every
+message with the placeholders of its msgid and the plural forms of its language, the template is
+what the code says, and every message renders in every language.
+
+A catalog still being translated fails `test_every_catalog_translates_every_message` (which
+names what is missing); the other tests check the catalogs' shape whatever their progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from babel import Locale
+from babel.messages.catalog import Catalog, Message
+from babel.messages.plurals import get_plural
+from babel.messages.pofile import read_po
+
+from bot import i18n, messages
+
+REPO = Path(__file__).resolve().parent.parent
+LOCALES = REPO / "bot" / "locales"
+TRANSLATED = [code for code in i18n.LOCALES if code != i18n.ENGLISH]
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+ANY_FORMAT = re.compile(r"%(?!\(\w+\)s|%)")  # a % that is neither %(name)s nor %%
+
+
+def _pot() -> Catalog:
+    with (LOCALES / "seedbot.pot").open("rb") as f:
+        return read_po(f)
+
+
+def _po(locale: str) -> Catalog:
+    with (LOCALES / locale / "LC_MESSAGES" / "seedbot.po").open("rb") as f:
+        return read_po(f, locale=locale)
+
+
+def _key(message: Message) -> tuple[str | None, str]:
+    return message.context, message.id[0] if isinstance(message.id, tuple) else message.id
+
+
+def _forms(message: Message) -> list[str]:
+    return list(message.string) if isinstance(message.string, tuple) else [message.string]
+
+
+# -- which language ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tag", "locale"),
+    [
+        ("zh-CN", "zh_CN"),
+        ("zh", "zh_CN"),
+        ("zh-Hans-SG", "zh_CN"),
+        ("zh-TW", "en"),  # traditional script: no catalog yet, so not the simplified one
+        ("ja", "ja"),
+        ("ja-JP", "ja"),
+        ("es-ES", "es"),
+        ("es-419", "es"),
+        ("pt-BR", "pt_BR"),
+        ("pt", "pt_BR"),
+        ("de", "de"),
+        ("de_DE.UTF-8", "de"),
+        ("fr", "fr"),
+        ("fr-CA", "fr"),
+        ("en-US", "en"),
+        ("en-GB", "en"),
+        ("ko", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("<script>", "en"),
+        ("pt_BR", "pt_BR"),
+        ("zh_CN", "zh_CN"),
+    ],
+)
+def test_platform_tags_map_to_our_locales(tag: str | None, locale: str) -> None:
+    assert i18n.normalize(tag) == locale
+
+
+@pytest.mark.parametrize(
+    ("header", "locale"),
+    [
+        ("ja,en-US;q=0.9,en;q=0.8", "ja"),
+        ("en-US,en;q=0.9,ja;q=0.8", "en"),
+        ("ko-KR,ko;q=0.9,de;q=0.5", "de"),
+        ("fr;q=0.2, pt-BR;q=0.8", "pt_BR"),
+        ("it, ko", "en"),
+        ("de;q=0, fr", "fr"),  # q=0: "not this one"
+        ("*", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("zh-TW, zh-CN;q=0.5", "zh_CN"),
+    ],
+)
+def test_accept_language_picks_the_best_locale_we_speak(header: str | None, locale: str) -> None:
+    assert i18n.pick(header) == locale
+
+
+async def test_the_locale_is_per_context_and_tasks_keep_the_one_they_started_in() -> None:
+    assert i18n.current() == "en"
+    seen: list[str] = []
+
+    async def speak() -> None:
+        await asyncio.sleep(0)
+        seen.append(messages.NOT_CHARGED)
+
+    with i18n.use("ja"):
+        task = asyncio.create_task(speak())
+        with i18n.use(None):  # a requester whose language is unknown: the current one stays
+            assert i18n.current() == "ja"
+        with i18n.use("fr"):
+            assert i18n.current() == "fr"
+        assert i18n.current() == "ja"
+    other = asyncio.create_task(speak())
+    await asyncio.gather(task, other)
+    with i18n.use("ja"):
+        japanese = messages.NOT_CHARGED
+    assert seen == [japanese, "You were not charged."]
+    assert japanese != "You were not charged."
+    token = i18n.set_current("zh-CN")
+    assert i18n.current() == "zh_CN"
+    i18n.reset(token)
+    assert i18n.current() == "en"
+
+
+def test_a_stored_request_remembers_its_locale() -> None:
+    assert i18n.locale_of({"locale": "ja"}) == "ja"
+    assert i18n.locale_of({"workspace_locale": "pt-BR"}, "workspace_locale") == "pt_BR"
+    assert i18n.locale_of({}) == "en"  # a job stored before seedbot spoke other languages
+    assert i18n.locale_of({"locale": 3}) == "en"
+
+
+def test_numbers_are_written_the_locales_way() -> None:
+    with i18n.use("de"):
+        assert i18n.number(1_000_000) == "1.000.000" and i18n.decimal(1.25, 1) in ("1,2", "1,3")
+    with i18n.use("en"):
+        assert i18n.number(1_000_000) == "1,000,000" and i18n.decimal(12.34) == "12.3"
+    assert {i18n.language_name(code) for code in i18n.LOCALES} >= {"日本語", "简体中文", "Deutsch"}
+
+
+# -- the catalogs --------------------------------------------------------------------------------
+
+
+def test_the_template_holds_exactly_what_the_code_says(tmp_path: Path) -> None:
+    """`make catalogs` would not change the .pot: a sentence added to bot/messages.py, a
+    template or the Discord names without extracting it fails here."""
+    fresh = tmp_path / "fresh.pot"
+    subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_n:1,2",
+            "-k",
+            "_p:1c,2",
+            "-k",
+            "NC_:1c,2",
+            "-k",
+            "N_",
+            "--no-wrap",
+            "-o",
+            str(fresh),
+            ".",
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    with fresh.open("rb") as f:
+        extracted = {_key(m): m.id for m in read_po(f) if m.id}
+    kept = {_key(m): m.id for m in _pot() if m.id}
+    assert set(extracted) - set(kept) == set(), "run `make catalogs`: new messages are not in seedbot.pot"
+    assert set(kept) - set(extracted) == set(), "run `make catalogs`: seedbot.pot has messages no longer used"
+    assert extracted == kept  # plural msgids too
+
+
+def test_every_message_keeps_its_placeholders_in_every_catalog() -> None:
+    """A translation may move %(name)s but never drop, add or rename one (the code fills in
+    exactly the msgid's), nor hold a bare % that formatting would choke on."""
+    wrong: list[str] = []
+    for locale in TRANSLATED:
+        for message in _po(locale):
+            if not message.id:
+                continue
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            wanted = set(PLACEHOLDER.findall(ids[-1]))
+            for form in _forms(message):
+                if not form:
+                    continue  # a missing translation: the completeness test says so
+                if set(PLACEHOLDER.findall(form)) != wanted or ANY_FORMAT.search(form):
+                    wrong.append(f"{locale}: {ids[0]!r} -> {form!r}")
+    assert wrong == []
+
+
+# (number of forms, the rule choosing one for n): CLDR's, as gettext writes them.
+PLURALS = {
+    "zh_CN": (1, "0"),
+    "ja": (1, "0"),
+    "es": (2, "(n != 1)"),
+    "pt_BR": (2, "(n > 1)"),  # Brazilian Portuguese: 0 is singular, like 1
+    "de": (2, "(n != 1)"),
+    "fr": (2, "(n > 1)"),  # French: 0 and 1 are singular
+}
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_every_catalog_has_its_languages_plural_forms(locale: str) -> None:
+    catalog = _po(locale)
+    count, rule = PLURALS[locale]
+    assert (catalog.num_plurals, catalog.plural_expr) == (count, rule)
+    assert get_plural(locale).num_plurals == count  # CLDR agrees
+    for message in catalog:
+        if message.pluralizable:
+            assert len(_forms(message)) == count, message.id
+    # The compiled catalog picks the form the rule says, for 0, 1, 2 and 21 images.
+    [images] = [m for m in catalog if m.id == ("%(n)s image", "%(n)s images")]
+    forms = _forms(images)
+    if all(forms):
+        compiled = i18n.translations(locale)
+        for n in (0, 1, 2, 21):
+            index = int(eval(rule, {"n": n}))  # noqa: S307 - the rule is one of PLURALS above
+            assert compiled.ngettext("%(n)s image", "%(n)s images", n) == forms[index]
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_every_catalog_translates_every_message(locale: str) -> None:
+    """No message missing, empty or fuzzy, and nothing the template no longer has."""
+    wanted = {_key(m) for m in _pot() if m.id}
+    catalog = _po(locale)
+    have = {_key(m): m for m in catalog if m.id}
+    missing = sorted(str(k) for k in wanted - set(have))
+    stale = sorted(str(k) for k in set(have) - wanted)
+    untranslated = sorted(str(k) for k, m in have.items() if k in wanted and (not all(_forms(m)) or m.fuzzy))
+    assert (missing, stale, untranslated[:20], len(untranslated)) == ([], [], [], 0)
+
+
+# -- every message, in every language ------------------------------------------------------------
+
+WHEN = datetime(2026, 5, 4, 0, 0, tzinfo=UTC)
+
+# Each public function of bot/messages.py with sample arguments (its branches too).
+SAMPLES: list[tuple[str, Callable[[], object]]] = [
+    ("image_count", lambda: [messages.image_count(n) for n in (0, 1, 2, 5, 21)]),
+    ("extra_images", lambda: messages.extra_images(2)),
+    ("jobs", lambda: messages.jobs(3)),
+    ("streaming", lambda: messages.streaming(2, 4)),
+    ("restarted_partial", lambda: messages.restarted_partial(2, 4)),
+    (
+        "quota_exceeded",
+        lambda: [
+            messages.quota_exceeded("daily", 20, 20, WHEN),
+            messages.quota_exceeded("monthly", 300, 299, WHEN, 4),
+            messages.quota_exceeded("pool", 50, 49, WHEN),
+            messages.quota_exceeded("pool", 50, 50, WHEN, 2, place="workspace"),
+            messages.quota_exceeded("pool", 50, 40, WHEN, 16, images=8, place="workspace"),
+            messages.quota_exceeded("daily", 20, 19, WHEN, 4, images=2),
+        ],
+    ),
+    ("no_provider", lambda: messages.no_provider(messages.cannot_count(4))),
+    (
+        "provider_failed",
+        lambda: [
+            messages.provider_failed(k)
+            for k in (
+                "auth",
+                "no_credits",
+                "rate_limited",
+                "moderation",
+                "bad_request",
+                "unavailable",
+                "timeout",
+                "?",
+            )
+        ],
+    ),
+    ("cannot_model", lambda: messages.cannot_model("Seedream 4.5")),
+    ("cannot_count", lambda: messages.cannot_count(4)),
+    ("cannot_references", lambda: messages.cannot_references(10)),
+    ("cannot_aspect", lambda: messages.cannot_aspect("21:9")),
+    ("cannot_format", lambda: messages.cannot_format("png")),
+    ("cannot_prompt", lambda: messages.cannot_prompt(1000)),
+    ("provider_not_set_up", lambda: messages.provider_not_set_up("fal", messages.CANNOT_NONE_CONFIGURED)),
+    ("unknown_provider", lambda: messages.unknown_provider("nope", ["fal", "ark"])),
+    ("prompt_too_long", lambda: messages.prompt_too_long(2500, 2000)),
+    ("unknown_model", lambda: messages.unknown_model("5.1", ["5.0-lite", "4.5"])),
+    ("bad_count", lambda: messages.bad_count(20, 15)),
+    ("too_many_references", lambda: messages.too_many_references(16, 14)),
+    ("references_plus_outputs", lambda: messages.references_plus_outputs(10, 8, 15)),
+    ("bad_resolution", lambda: messages.bad_resolution("8K", "Seedream 4.5", ["2K", "4K"])),
+    ("bad_aspect", lambda: messages.bad_aspect("40:1")),
+    (
+        "size_out_of_range",
+        lambda: messages.size_out_of_range(100, 100, "Seedream 4.5", 3_686_400, 16_777_216),
+    ),
+    ("bad_output_format", lambda: messages.bad_output_format("gif", "Seedream 4.5", ["jpeg", "png"])),
+    ("bad_optimize", lambda: messages.bad_optimize("turbo", "Seedream 4.5", ["standard", "fast"])),
+    ("not_an_image", lambda: messages.not_an_image("notes.txt")),
+    ("image_too_large", lambda: messages.image_too_large("huge.png", 12_500_000, 10_000_000)),
+    ("image_too_many_pixels", lambda: messages.image_too_many_pixels("big.png", 9000, 100, 6000)),
+    ("image_bad_ratio", lambda: messages.image_bad_ratio("thin.png", 1700, 100)),
+    ("image_unreadable", lambda: messages.image_unreadable("broken.png")),
+    ("download_failed", lambda: messages.download_failed("https://x.test/a.png", messages.REASON_SLOW)),
+    ("server_answered", lambda: messages.server_answered(404)),
+    ("unknown_flag", lambda: messages.unknown_flag("--zoom", ["--ar W:H", "--n 1-15"])),
+    ("bad_flag_value", lambda: messages.bad_flag_value("--ar", "wide", messages.HINT_ASPECT)),
+    ("hint_number", lambda: messages.hint_number(1, 15)),
+    ("hint_pick", lambda: messages.hint_pick(4)),
+    ("hint_tiers", lambda: messages.hint_tiers(["2K", "4K"])),
+    ("hint_one_of", lambda: messages.hint_one_of(["all", "owner"])),
+    ("hint_batch", lambda: messages.hint_batch(15)),
+    (
+        "usage_summary",
+        lambda: [
+            messages.usage_summary(
+                unlimited=True,
+                day_used=3,
+                day_limit=None,
+                month_used=9,
+                month_limit=None,
+                day_resets=WHEN,
+                month_resets=WHEN,
+            ),
+            messages.usage_summary(
+                unlimited=False,
+                day_used=3,
+                day_limit=20,
+                month_used=9,
+                month_limit=300,
+                day_resets=WHEN,
+                month_resets=WHEN,
+                granted=2,
+            ),
+            messages.usage_summary(
+                unlimited=False,
+                day_used=3,
+                day_limit=None,
+                month_used=9,
+                month_limit=300,
+                day_resets=WHEN,
+                month_resets=WHEN,
+            ),
+        ],
+    ),
+    ("queued", lambda: messages.queued(3)),
+    ("running", lambda: [messages.running(12.4, None), messages.running(12.4, 40.0)]),
+    ("partial_delivery", lambda: [messages.partial_delivery(1, 4), messages.partial_delivery(3, 4, 2)]),
+    ("not_posted", lambda: [messages.not_posted(1, 4), messages.not_posted(3, 4, 2)]),
+    ("image_label", lambda: messages.image_label(2)),
+    ("references_legend", lambda: messages.references_legend(["cat.png", "hat.png"])),
+    (
+        "result_caption",
+        lambda: messages.result_caption(
+            prompt="a red fox",
+            model_name="Seedream 4.5",
+            size="2048x2048",
+            provider="demo",
+            elapsed=12.3,
+            left=17,
+            delivered=3,
+            requested=4,
+            demo=True,
+            refitted=True,
+            legend="image 1 = cat.png",
+            weight=2,
+        ),
+    ),
+    ("home_result_line", lambda: messages.home_result_line("2026-05-04 10:00", "a red fox", 2)),
+    (
+        "with_charge_note",
+        lambda: [messages.with_charge_note(messages.bad_aspect("x")), messages.with_charge_note("x", True)],
+    ),
+    ("asked_for", lambda: messages.asked_for("<@U1>", "a red fox")),
+    ("help_text", lambda: messages.help_text("/imagine", ["--ar W:H", "--n 1-15"])),
+    ("file_not_hosted", lambda: messages.file_not_hosted("a.png")),
+    ("file_access_denied", lambda: messages.file_access_denied("a.png")),
+    ("option_more_image", lambda: messages.option_more_image(2)),
+    ("seconds", lambda: messages.seconds(12.34)),
+    (
+        "result_notes",
+        lambda: messages.result_notes(
+            delivered=2, requested=3, refitted=True, demo=True, legend="x", weight=2
+        ),
+    ),
+    ("answer_window_closed", lambda: messages.answer_window_closed(15)),
+    ("images_range", lambda: messages.images_range(11, 15, 15)),
+    ("results_in_thread", lambda: messages.results_in_thread(4)),
+    ("mention_help", lambda: messages.mention_help("@seedbot", ["--ar W:H"])),
+    (
+        "job_status",
+        lambda: [messages.job_status(s) for s in ("queued", "running", "succeeded", "failed", "cancelled")],
+    ),
+    (
+        "job_kind",
+        lambda: [messages.job_kind(k) for k in ("imagine", "edit", "reroll", "variations", "upscale")],
+    ),
+    ("charged_line", lambda: messages.charged_line(4)),
+    ("batch_too_large", lambda: messages.batch_too_large(8, 4)),
+    ("weights_note", lambda: messages.weights_note({"2K": 1, "4K": 2})),
+    ("pool_left", lambda: messages.pool_left(10, 50, WHEN)),
+    (
+        "history_line",
+        lambda: messages.history_line(
+            1,
+            when="05-04 10:00",
+            prompt="a fox",
+            model="Seedream 4.5",
+            size="2K",
+            status="succeeded",
+            images=2,
+            link=None,
+        ),
+    ),
+    (
+        "audit_trail",
+        lambda: [
+            messages.audit_trail([], None),
+            messages.audit_trail([], "discord:1"),
+            messages.audit_trail([("2026-05-04T10:00:00", "a", "quota.set", "b", "daily=5")], None),
+            messages.audit_trail([("2026-05-04T10:00:00", "a", "quota.set", "b", "")], "b"),
+        ],
+    ),
+    ("history", lambda: [messages.history([]), messages.history(["1. x"])]),
+    (
+        "lineage",
+        lambda: messages.lineage(
+            job_id="abc",
+            kind="edit",
+            prompt="a fox",
+            references=[messages.reference_upload(1, "a.png")],
+            parent=None,
+            model="Seedream 4.5",
+            provider=None,
+            size="2K",
+            took=3.2,
+            charged=1,
+            status="succeeded",
+            style="anime",
+        ),
+    ),
+    ("reference_upload", lambda: [messages.reference_upload(1, "a.png"), messages.reference_upload(1, "")]),
+    ("reference_result", lambda: messages.reference_result(2, "abc")),
+    ("references_expired", lambda: messages.references_expired(3)),
+    ("quota_changed", lambda: messages.quota_changed("discord:1", messages.USAGE_RESET)),
+    ("limits_set", lambda: messages.limits_set("daily=5 monthly=50")),
+    ("granted_today", lambda: messages.granted_today(5)),
+    (
+        "quota_show",
+        lambda: [messages.quota_show("discord:1", True, "x"), messages.quota_show("discord:1", False, "x")],
+    ),
+    ("settings_show", lambda: messages.settings_show("discord:1", [("model", "4.5")])),
+    ("setting_changed", lambda: messages.setting_changed("discord:1", "model", "4.5")),
+    ("bad_setting", lambda: messages.bad_setting("colour", ["model", "pool"])),
+    ("bad_setting_value", lambda: messages.bad_setting_value("pool", "lots", messages.HINT_WHOLE_OR_NONE)),
+    (
+        "stats",
+        lambda: [
+            messages.stats(
+                "discord:1",
+                [(messages.PERIOD_TODAY, 2, 5)],
+                [("a", 1, 2)],
+                [("demo", 1, 2)],
+                [("timeout", 1)],
+            ),
+            messages.stats("x", [], [], [], []),
+        ],
+    ),
+    ("admin_help", lambda: messages.admin_help("admin")),
+    ("playground_help", lambda: messages.playground_help(["--ar W:H"])),
+    ("upscale_button", lambda: messages.upscale_button(2)),
+    (
+        "option_chips",
+        lambda: messages.option_chips(
+            aspect="3:2",
+            resolution="4K",
+            count=2,
+            model="4.5",
+            output_format="png",
+            watermark=False,
+            style="anime",
+            refs=["mia", "hat"],
+        ),
+    ),
+    # The script fills %(n)s in itself.
+    (
+        "web_labels",
+        lambda: [v.replace("%(n)s", "2") for v in messages.web_labels().values() if isinstance(v, str)],
+    ),
+    ("web_body_too_large", lambda: messages.web_body_too_large(140_000_000, 10_000_000, 14)),
+    ("upscale_note", lambda: messages.upscale_note(2, "abc")),
+    ("upscale_which", lambda: messages.upscale_which(4)),
+    ("upscale_of", lambda: messages.upscale_of(2, "abc")),
+    ("cancelled", lambda: [messages.cancelled(True), messages.cancelled(False)]),
+    ("cancel_done", lambda: messages.cancel_done("abc")),
+    ("name_hint", lambda: [messages.name_hint("style", "a b"), messages.name_hint("cast", "a b")]),
+    (
+        "unknown_style",
+        lambda: [
+            messages.unknown_style("anim", ["anime"], ["anime"]),
+            messages.unknown_style("x", [], ["anime", "film"]),
+        ],
+    ),
+    ("unknown_cast", lambda: messages.unknown_cast("mai", ["mia"])),
+    ("styles_list", lambda: messages.styles_list(["• x"])),
+    (
+        "style_line",
+        lambda: [
+            messages.style_line("anime", "anime style", "--ar 2:3", "built-in"),
+            messages.style_line("mine", "soft", "", "server"),
+        ],
+    ),
+    ("style_hidden_line", lambda: messages.style_hidden_line("anime")),
+    (
+        "style_changed",
+        lambda: [
+            messages.style_changed("discord:1", "x", w)
+            for w in ("added", "changed", "removed", "removed-builtin", "hidden")
+        ],
+    ),
+    ("style_not_found", lambda: messages.style_not_found("x")),
+    ("style_help", lambda: messages.style_help("admin")),
+    (
+        "cast_saved",
+        lambda: [messages.cast_saved("mia", True, 3, 30), messages.cast_saved("mia", False, 3, 30)],
+    ),
+    ("cast_removed", lambda: [messages.cast_removed("mia", True), messages.cast_removed("mia", False)]),
+    ("cast_missing", lambda: [messages.cast_missing("mia", True), messages.cast_missing("mia", False)]),
+    ("cast_full", lambda: [messages.cast_full(30, True), messages.cast_full(30, False)]),
+    ("own_cast_title", lambda: messages.own_cast_title(3, 30)),
+    ("cast_list", lambda: messages.cast_list(messages.SERVER_CAST_TITLE, ["• x"])),
+    ("cast_line", lambda: messages.cast_line("mia", 512, 512, "mia.png")),
+    ("reference_cast", lambda: messages.reference_cast(1, "mia")),
+    ("cast_label", lambda: messages.cast_label("mia")),
+    ("cast_help", messages.cast_help),
+    ("lineage_style", lambda: messages.lineage_style("anime")),
+]
+# Not translated: the operator's words (the shell) and what holds no words.
+UNTRANSLATED = {
+    "playground_ready",
+    "web_needs_token",
+    "web_token_too_short",
+    "web_cannot_listen",
+    "progress_bar",
+    "thread_name",
+}
+
+
+def _texts(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in _texts(v)]
+    raise AssertionError(f"a message is text, not {value!r}")
+
+
+def _rendered(locale: str) -> dict[str, list[str]]:
+    with i18n.use(locale):
+        out = {f"messages.{name}": _texts(getattr(messages, name)) for name in messages.CONSTANTS}
+        out["messages.SUGGESTED_PROMPTS"] = [title for title, _ in messages.SUGGESTED_PROMPTS]
+        out.update({name: _texts(render()) for name, render in SAMPLES})
+    return out
+
+
+def test_every_message_has_a_sample() -> None:
+    public = {
+        name
+        for name, value in vars(messages).items()
+        if inspect.isfunction(value) and value.__module__ == messages.__name__ and not name.startswith("_")
+    }
+    assert public - UNTRANSLATED == {name for name, _ in SAMPLES}
+
+
+@pytest.mark.parametrize("locale", i18n.LOCALES)
+def test_every_message_renders_in_every_language(locale: str) -> None:
+    """Each constant and each function (with its sample arguments) in `locale`: text, every
+    placeholder filled, and translated: a sentence longer than a short label differs from its
+    English (labels such as "Info" or "Format" may be the same word)."""
+    english = _rendered(i18n.ENGLISH)
+    here = _rendered(locale)
+    untranslated = []
+    for name, texts in here.items():
+        for text, source in zip(texts, english[name], strict=True):
+            assert text.strip(), (locale, name)
+            assert "%(" not in text, (locale, name, text)
+            if locale != i18n.ENGLISH and text == source and len(source) > 12:
+                untranslated.append(f"{name}: {source[:60]!r}")
+    assert untranslated == []
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_prompts_and_what_users_type_are_never_translated(locale: str) -> None:
+    with i18n.use(locale):
+        prompts = [prompt for _, prompt in messages.SUGGESTED_PROMPTS]
+        caption = messages.result_caption(
+            prompt="一只红狐狸 in snow",
+            model_name="Seedream 4.5",
+            size="2K",
+            provider="demo",
+            elapsed=1.0,
+            left=None,
+            delivered=1,
+            requested=1,
+        )
+        legend = messages.references_legend(["fox.png"])
+        flags = messages.help_text("/imagine", ["--ar W:H"])
+    with i18n.use("en"):
+        assert prompts == [prompt for _, prompt in messages.SUGGESTED_PROMPTS]
+    assert caption.startswith("一只红狐狸 in snow\n")
+    assert "fox.png" in legend
+    assert "/imagine a red fox in snow --ar 3:2 --n 2" in flags and "--ar W:H" in flags
+    # The upscale's instructions to the model are not a sentence for users: never in a catalog.
+    assert messages.UPSCALE_PROMPT not in {m.id for m in _pot()}
+
+
+def test_a_refusal_says_once_that_nothing_was_charged() -> None:
+    for locale in i18n.LOCALES:
+        with i18n.use(locale):
+            note = messages.NOT_CHARGED
+            for text in (
+                messages.with_charge_note(messages.bad_aspect("x")),
+                messages.with_charge_note(messages.BLOCKED),
+                messages.with_charge_note(messages.RESTARTED_REFUNDED),
+                messages.with_charge_note(messages.quota_exceeded("daily", 5, 5, WHEN)),
+            ):
+                assert text.count(note) == 1, (locale, text)
+            charged = messages.with_charge_note(messages.bad_aspect("x"), charged=True)
+            assert note not in charged
+
+
+def test_every_locale_is_a_babel_locale() -> None:
+    for code in i18n.LOCALES:
+        assert Locale.parse(code)
