@@ -207,8 +207,7 @@ def test_the_wheel_builds_offline_with_migrations_and_entry_points(tmp_path: Pat
         assert web_files and web_files <= set(names)
         # Every language's catalog: seedbot compiles the .po files when it first speaks one.
         catalogs = {
-            str(p.relative_to(REPO)).replace("\\", "/")
-            for p in (REPO / "bot/locales").rglob("*.po*")
+            str(p.relative_to(REPO)).replace("\\", "/") for p in (REPO / "bot/locales").rglob("*.po*")
         }
         assert len(catalogs) == 7 and catalogs <= set(names)
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
