@@ -529,18 +529,25 @@ class Engine(Lifecycle, Leases, Recovery):
     async def _settle(
         self, job: Job, result: GenerationResult, deliver: Deliver, reservation_id: int
     ) -> tuple[int, Delivery]:
-        """The tail every job shares, new or resumed: keep the images, make sure the job is still
-        ours with time to deliver, deliver, then charge what reached the user, refund the rest and
-        close the job, all only while it is still ours (else LeaseLost: its new owner settles)."""
-        if result.images:
-            await self.ledger.save_outputs(job.id, list(result.images))
-        await self._still_ours(job.id)
+        """The tail every job shares, new or resumed: keep the images while making sure the job is
+        still ours with time to deliver and delivering, then charge what reached the user, refund
+        the rest and close the job, all only while it is still ours (else LeaseLost: its new owner
+        settles)."""
+        # Keeping a result (its sha256, a 3 MB write on the ledger's one thread) queued behind
+        # every other job's at a burst, before the delivery; the person waits for none of it now.
+        # It is done before the job is settled and its messages linked, so anything that finds
+        # the job finds its images.
+        keeping = asyncio.ensure_future(self._keep(job.id, result)) if result.images else None
         try:
+            await self._still_ours(job.id)
             delivery = await deliver(result)
         except SeedbotError:
             raise
         except Exception as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            if keeping is not None:
+                await asyncio.shield(keeping)
         delivered = max(0, min(delivery.delivered, len(result.images)))
         status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
         used = delivered * result.weight
@@ -554,6 +561,14 @@ class Engine(Lifecycle, Leases, Recovery):
         self._count_finished(job, status, result.provider, delivered)
         log.info("job %s: delivered %d/%d via %s", job.id, delivered, result.requested, result.provider)
         return delivered, delivery
+
+    async def _keep(self, job_id: str, result: GenerationResult) -> None:
+        """Keep a result's images for edits, re-rolls and variations. A failure here does not
+        undo a delivery: the job then reads as one whose images are gone (as after retention)."""
+        try:
+            await self.ledger.save_outputs(job_id, list(result.images))
+        except Exception:
+            log.exception("job %s: its images could not be kept for edits", job_id)
 
     async def _close(
         self,

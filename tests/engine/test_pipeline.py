@@ -561,3 +561,59 @@ async def test_a_shutdown_mid_stream_charges_only_what_reached_the_user(tmp_path
         assert await h.ledger.open_reservations() == 0
     finally:
         await h.close()
+
+
+# -- keeping the images beside the delivery (issue 17) --------------------------------------------
+
+
+async def test_the_delivery_does_not_wait_for_the_images_to_be_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, DemoProvider(config, None, None))  # type: ignore[arg-type]
+    try:
+        release = asyncio.Event()
+        save = h.ledger.save_outputs
+        kept_when_delivered: list[bool] = []
+
+        async def slow_save(job_id: str, images: list[GeneratedImage]) -> None:
+            await release.wait()
+            await save(job_id, images)
+
+        async def deliver(result: GenerationResult) -> Delivery:
+            kept_when_delivered.append(bool(await h.ledger.job_outputs(result.job_id)))
+            release.set()  # the save may finish now: the job must wait for it before settling
+            return Delivery(len(result.images), ("m1",))
+
+        monkeypatch.setattr(h.ledger, "save_outputs", slow_save)
+        result, _ = await asyncio.wait_for(h.engine.generate(fox(), ALICE, deliver=deliver), 10)
+        assert kept_when_delivered == [False]
+        # Settled only once kept: whoever finds the job by its message finds its images.
+        job = await h.ledger.job_for_message("discord", "m1")
+        assert job is not None and job.status == JobStatus.SUCCEEDED
+        assert [i.data for i in await h.ledger.job_outputs(result.job_id)] == [result.images[0].data]
+    finally:
+        await h.close()
+
+
+async def test_images_that_cannot_be_kept_do_not_undo_a_delivery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, DemoProvider(config, None, None))  # type: ignore[arg-type]
+    try:
+
+        async def broken_save(job_id: str, images: list[GeneratedImage]) -> None:
+            raise OSError("disk full")
+
+        monkeypatch.setattr(h.ledger, "save_outputs", broken_save)
+        deliver = Deliverer(message_ids=("m1",))
+        result, delivery = await h.engine.generate(fox(), ALICE, deliver=deliver)
+        assert delivery.delivered == 1 and result.charged == 1
+        assert await used(h.ledger, ALICE) == 1
+        job = await h.ledger.get_job(result.job_id)
+        assert job is not None and job.status == JobStatus.SUCCEEDED
+        assert await h.ledger.job_outputs(result.job_id) == []
+        assert f"job {result.job_id}: its images could not be kept for edits" in caplog.text
+    finally:
+        await h.close()
