@@ -1,7 +1,7 @@
 """The one road every request takes, whichever platform asked:
 
     validate -> route (is any provider able?) -> reserve quota -> job row -> wait for a slot
-    -> provider (with retries/failover) -> keep the images -> deliver (adapter callback)
+    -> provider (with retries/failover) -> deliver (adapter callback), keeping the images meanwhile
     -> commit what was delivered, refund the rest -> record the outcome
 
 Progress (queued #n, running with elapsed/percent, done) flows to the adapter through a
