@@ -307,6 +307,7 @@ class Conversation:
         elif edit is not None:
             parent = await self._target_of(who, edit)
             if parent is not None:
+                await self.engine.images_kept(parent.id)
                 images = [
                     dataclasses.replace(img, name=f"result {i} of job {parent.id}")
                     for i, img in enumerate(await self.ledger.job_outputs(parent.id), start=1)
@@ -381,6 +382,7 @@ class Conversation:
             await reply.accepted(messages.WAITING_FOR_PARENT)
         cast = await self.cast.resolve(who, parsed.refs, alongside=len(edit.attachments))
         images = [*cast, *await edit.attachments.load(alongside=len(cast))]
+        await self.engine.images_kept(parent.id)
         composed = await compose.edit(
             self.ledger, parent, parsed, images, wait=self.engine.parent_wait, style=style_fields.get("style")
         )
@@ -391,6 +393,7 @@ class Conversation:
         parent = self.policy.result_here(who, parent)
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         self.policy.may_build_on(who, parent, rules.buttons)
+        await self.engine.images_kept(parent.id)
         composed = await compose.upscale(self.ledger, parent, upscale.pick)
         try:
             self.engine.check(composed.request)  # free: is any host able to render 4.5 at 4K?
@@ -477,6 +480,7 @@ class Conversation:
         """A result's images as kept for edits (none once past SEEDBOT_IMAGE_RETENTION_DAYS), for a
         surface that serves them after a restart. Only results of `who`'s own surface."""
         job = self.policy.result_here(who, await self._job(job_id))
+        await self.engine.images_kept(job.id)
         return await self.ledger.job_outputs(job.id)
 
     # -- running a job ---------------------------------------------------------------------------

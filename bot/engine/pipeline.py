@@ -135,6 +135,8 @@ class Engine(Lifecycle, Leases, Recovery):
         # The value says whether it was the requester (else an admin).
         self._cancelled: dict[str, bool] = {}
         self._refunded: dict[str, asyncio.Event] = {}  # set once a cancelled job is refunded
+        # Results whose images are being kept while they are delivered (see _settle).
+        self._keeping: dict[str, asyncio.Future[None]] = {}
         self._last_renewed = time.monotonic()
         self.workspaces = Workspaces(settings, ledger)
 
@@ -533,11 +535,15 @@ class Engine(Lifecycle, Leases, Recovery):
         still ours with time to deliver and delivering, then charge what reached the user, refund
         the rest and close the job, all only while it is still ours (else LeaseLost: its new owner
         settles)."""
-        # Keeping a result (its sha256, a 3 MB write on the ledger's one thread) queued behind
+        # Keeping a result (a 3 MB write on the ledger's one thread) queued behind
         # every other job's at a burst, before the delivery; the person waits for none of it now.
         # It is done before the job is settled and its messages linked, so anything that finds
         # the job finds its images.
-        keeping = asyncio.ensure_future(self._keep(job.id, result)) if result.images else None
+        keeping = None
+        if result.images:
+            keeping = asyncio.ensure_future(self._keep(job.id, result))
+            self._keeping[job.id] = keeping
+            keeping.add_done_callback(lambda done: self._forget_keeping(job.id, done))
         try:
             await self._still_ours(job.id)
             delivery = await deliver(result)
@@ -561,6 +567,18 @@ class Engine(Lifecycle, Leases, Recovery):
         self._count_finished(job, status, result.provider, delivered)
         log.info("job %s: delivered %d/%d via %s", job.id, delivered, result.requested, result.provider)
         return delivered, delivery
+
+    def _forget_keeping(self, job_id: str, done: asyncio.Future[None]) -> None:
+        if self._keeping.get(job_id) is done:
+            del self._keeping[job_id]
+
+    async def images_kept(self, job_id: str) -> None:
+        """Returns once the images of `job_id` are kept, if they are being kept now (its result
+        is being delivered); at once otherwise. Whatever reads a result's images right after they
+        appear (a reply, a button, `cast save`) waits here the moment the save still needs."""
+        keeping = self._keeping.get(job_id)
+        if keeping is not None:
+            await asyncio.shield(keeping)
 
     async def _keep(self, job_id: str, result: GenerationResult) -> None:
         """Keep a result's images for edits, re-rolls and variations. A failure here does not

@@ -29,10 +29,12 @@ __all__ = [
     "Reservation",
     "StatsRow",
     "StyleRow",
+    "blob_keys",
     "day_key",
     "digests",
     "month_key",
     "newer_schema",
+    "output_key",
     "period_resets",
     "refusal",
 ]
@@ -64,6 +66,21 @@ async def digests(datas: Sequence[bytes]) -> list[str]:
     if sum(len(d) for d in datas) <= INLINE_HASH_BYTES:
         return _sha256(datas)
     return await asyncio.to_thread(_sha256, datas)
+
+
+async def blob_keys(images: Sequence[ImageInput]) -> list[str]:
+    """The key each image is kept under: the one it was read from the ledger with, else the
+    sha256 of its bytes (`digests`), so an upload sent twice is kept once."""
+    missing = [image.data for image in images if image.blob is None]
+    hashed = iter(await digests(missing) if missing else [])
+    return [image.blob if image.blob is not None else next(hashed) for image in images]
+
+
+def output_key(job_id: str, position: int) -> str:
+    """The key a result's image is kept under. A result is new bytes, never an upload seen
+    before, so hashing it (~2 ms for 3 MB) would find nothing to share; the key is unique and
+    cannot be taken for a sha256 (which is hex), and the same on a resumed delivery."""
+    return f"result:{job_id}:{position}"
 
 
 def newer_schema(applied: set[int], known: int, where: str) -> LedgerUnavailable | None:
@@ -309,6 +326,7 @@ def image_from_row(row: Any) -> ImageInput:
         name=row["name"] or f"result {row['position'] + 1}",
         url=row["url"],
         source=row["source"],
+        blob=row["sha256"],
     )
 
 

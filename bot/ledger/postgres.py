@@ -41,13 +41,14 @@ from bot.ledger.base import (
     Reservation,
     StatsRow,
     StyleRow,
+    blob_keys,
     day_key,
-    digests,
     image_from_row,
     job_from_row,
     job_values,
     month_key,
     newer_schema,
+    output_key,
     period_resets,
     refusal,
 )
@@ -355,7 +356,7 @@ class PostgresLedger:
     async def _put_blob(
         conn: Any, digest: str, data: bytes, mime: str, width: int, height: int, name: str
     ) -> None:
-        """Keep a blob under its digest (from `digests`, computed before the transaction)."""
+        """Keep a blob under its key (`blob_keys` or `output_key`, found before the transaction)."""
         await conn.execute(
             "INSERT INTO blobs (sha256, mime, width, height, name, data, created_at) "
             "VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (sha256) DO NOTHING",
@@ -368,7 +369,7 @@ class PostgresLedger:
         )
 
     async def create_job(self, job: Job, inputs: tuple[ImageInput, ...]) -> None:
-        hashes = await digests([image.data for image in inputs])
+        hashes = await blob_keys(inputs)
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({', '.join(f'${n}' for n in range(1, JOB_COUNT + 1))})",
@@ -528,7 +529,7 @@ class PostgresLedger:
         )
 
     async def save_outputs(self, job_id: str, images: list[GeneratedImage]) -> None:
-        hashes = await digests([image.data for image in images])
+        hashes = [output_key(job_id, position) for position in range(len(images))]
         async with self.pool.acquire() as conn, conn.transaction():
             for position, (digest, image) in enumerate(zip(hashes, images, strict=True)):
                 await self._put_blob(conn, digest, image.data, image.mime, image.width, image.height, "")
@@ -544,7 +545,7 @@ class PostgresLedger:
 
     async def _images(self, job_id: str, role: str) -> list[ImageInput]:
         rows = await self._rows(
-            "SELECT b.data, b.mime, b.width, b.height, b.name, i.source, i.url, i.position FROM job_images i "
+            "SELECT b.data, b.mime, b.width, b.height, b.name, i.source, i.url, i.position, i.sha256 FROM job_images i "
             "JOIN blobs b ON b.sha256 = i.sha256 WHERE i.job_id = $1 AND i.role = $2 ORDER BY i.position",
             job_id,
             role,
@@ -621,7 +622,8 @@ class PostgresLedger:
         return found is not None
 
     _CAST_SQL = (
-        "SELECT c.owner, c.name, c.label, c.created_at, b.data, b.mime, b.width, b.height FROM cast_entries c "
+        "SELECT c.owner, c.name, c.label, c.created_at, c.sha256, b.data, b.mime, b.width, b.height "
+        "FROM cast_entries c "
         "JOIN blobs b ON b.sha256 = c.sha256 WHERE c.owner = $1"
     )
 
@@ -633,6 +635,7 @@ class PostgresLedger:
             width=row["width"],
             height=row["height"],
             name=row["label"],
+            blob=row["sha256"],
         )
         return CastEntry(row["owner"], row["name"], image, _iso(row["created_at"]) or "")
 
@@ -644,7 +647,7 @@ class PostgresLedger:
         return None if row is None else self._cast_entry(row)
 
     async def save_cast(self, owner: str, name: str, image: ImageInput, limit: int) -> bool:
-        [digest] = await digests([image.data])
+        [digest] = await blob_keys([image])
         async with self.pool.acquire() as conn, conn.transaction():
             # One owner's saves one at a time, so two at once cannot both pass the cap.
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", "cast:" + owner)

@@ -49,13 +49,14 @@ from bot.ledger.base import (
     Reservation,
     StatsRow,
     StyleRow,
+    blob_keys,
     day_key,
-    digests,
     image_from_row,
     job_from_row,
     job_values,
     month_key,
     newer_schema,
+    output_key,
     period_resets,
     refusal,
 )
@@ -518,8 +519,8 @@ class SQLiteLedger:
     async def _put_blobs(
         cls, db: aiosqlite.Connection, blobs: list[tuple[str, bytes, str, int, int, str]]
     ) -> None:
-        """Keep blobs (digest, data, mime, width, height, name) under their digest, each once,
-        in one statement (the digests come from `digests`, computed before the transaction)."""
+        """Keep blobs (key, data, mime, width, height, name) under their key, each once, in one
+        statement (the keys come from `blob_keys` or `output_key`, found before the transaction)."""
         if not blobs:
             return
         now = _iso(_now())
@@ -546,7 +547,7 @@ class SQLiteLedger:
             async with self._lock:
                 await self.db.execute(self._INSERT_JOB_SQL, values)
             return
-        hashes = await digests([image.data for image in inputs])
+        hashes = await blob_keys(inputs)
         async with self._write() as db:
             await db.execute(self._INSERT_JOB_SQL, values)
             await self._put_blobs(
@@ -701,7 +702,7 @@ class SQLiteLedger:
     async def save_outputs(self, job_id: str, images: list[GeneratedImage]) -> None:
         if not images:
             return
-        hashes = await digests([image.data for image in images])
+        hashes = [output_key(job_id, position) for position in range(len(images))]
         async with self._write() as db:  # the blobs and the job's rows pointing at them, together
             await self._put_blobs(
                 db, [(d, i.data, i.mime, i.width, i.height, "") for d, i in zip(hashes, images, strict=True)]
@@ -714,7 +715,7 @@ class SQLiteLedger:
 
     async def _images(self, job_id: str, role: str) -> list[ImageInput]:
         async with self.db.execute(
-            "SELECT b.data, b.mime, b.width, b.height, b.name, i.source, i.url, i.position FROM job_images i "
+            "SELECT b.data, b.mime, b.width, b.height, b.name, i.source, i.url, i.position, i.sha256 FROM job_images i "
             "JOIN blobs b ON b.sha256 = i.sha256 WHERE i.job_id = ? AND i.role = ? ORDER BY i.position",
             (job_id, role),
         ) as cur:
@@ -793,7 +794,8 @@ class SQLiteLedger:
         return bool(list(rows))
 
     _CAST_SQL = (
-        "SELECT c.owner, c.name, c.label, c.created_at, b.data, b.mime, b.width, b.height FROM cast_entries c "
+        "SELECT c.owner, c.name, c.label, c.created_at, c.sha256, b.data, b.mime, b.width, b.height "
+        "FROM cast_entries c "
         "JOIN blobs b ON b.sha256 = c.sha256 WHERE c.owner = ?"
     )
 
@@ -805,6 +807,7 @@ class SQLiteLedger:
             width=row["width"],
             height=row["height"],
             name=row["label"],
+            blob=row["sha256"],
         )
         return CastEntry(row["owner"], row["name"], image, row["created_at"])
 
@@ -817,7 +820,7 @@ class SQLiteLedger:
         return None if row is None else self._cast_entry(row)
 
     async def save_cast(self, owner: str, name: str, image: ImageInput, limit: int) -> bool:
-        [digest] = await digests([image.data])
+        [digest] = await blob_keys([image])
         async with self._write() as db:
             others = await db.execute_fetchall(
                 "SELECT count(*) FROM cast_entries WHERE owner = ? AND name != ?", (owner, name)

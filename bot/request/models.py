@@ -36,6 +36,9 @@ class ImageInput:
     url: str | None = None
     # Where it came from: "upload", or "result:<job id>" for an earlier result of ours.
     source: str = "upload"
+    # The key its bytes are kept under in the ledger, when they were read from it (a result or a
+    # cast image used again): kept again under it, neither hashed nor stored a second time.
+    blob: str | None = field(default=None, compare=False)
 
     @property
     def size(self) -> int:

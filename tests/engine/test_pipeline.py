@@ -617,3 +617,40 @@ async def test_images_that_cannot_be_kept_do_not_undo_a_delivery(
         assert f"job {result.job_id}: its images could not be kept for edits" in caplog.text
     finally:
         await h.close()
+
+
+async def test_a_reader_right_after_the_result_waits_for_its_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reply or button that comes while the images are still being kept (the result is on
+    screen already) waits for them through images_kept instead of finding none."""
+    config = settings(tmp_path)
+    h = await open_engine(config, DemoProvider(config, None, None))  # type: ignore[arg-type]
+    try:
+        release = asyncio.Event()
+        save = h.ledger.save_outputs
+        found: list[int] = []
+
+        async def slow_save(job_id: str, images: list[GeneratedImage]) -> None:
+            await release.wait()
+            await save(job_id, images)
+
+        async def reader(job_id: str) -> None:
+            await h.engine.images_kept(job_id)
+            found.append(len(await h.ledger.job_outputs(job_id)))
+
+        async def deliver(result: GenerationResult) -> Delivery:
+            waiting = asyncio.create_task(reader(result.job_id))
+            await asyncio.sleep(0.05)
+            assert not waiting.done()  # the save is held: the reader waits
+            release.set()
+            await waiting
+            return Delivery(len(result.images), ("m1",))
+
+        monkeypatch.setattr(h.ledger, "save_outputs", slow_save)
+        result, _ = await asyncio.wait_for(h.engine.generate(fox(), ALICE, deliver=deliver), 10)
+        assert found == [1]
+        await asyncio.wait_for(h.engine.images_kept(result.job_id), 1)  # nothing kept now: at once
+        assert h.engine._keeping == {}
+    finally:
+        await h.close()

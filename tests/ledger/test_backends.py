@@ -14,6 +14,7 @@ import pytest
 from bot.config import Settings
 from bot.errors import LedgerUnavailable, QuotaExceeded, UserBlocked
 from bot.ledger import PostgresLedger, SQLiteLedger, open_ledger
+from bot.ledger import base as ledger_base
 from bot.ledger.base import Reservation
 from bot.request.models import GeneratedImage, ImageInput, JobStatus
 from tests.ledger.conftest import MakeLedger
@@ -291,6 +292,42 @@ async def test_inputs_and_outputs_round_trip(ledger: Any) -> None:
     assert await ledger.job_outputs("nope") == []
     await ledger.create_job(make_job("j2", parent_id="j1"), (results[0],))
     assert (await ledger.job_inputs("j2"))[0].data == outputs[0].data
+
+
+async def blob_count(store: Any) -> int:
+    if isinstance(store, SQLiteLedger):
+        return int((await store.db.execute_fetchall("SELECT COUNT(*) FROM blobs"))[0][0])
+    return int(await store.pool.fetchval("SELECT count(*) FROM blobs"))
+
+
+async def test_a_result_is_kept_once_and_never_hashed(ledger: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A result is new bytes: kept under its own key, not hashed (issue 17); used again as an
+    edit's reference or saved to the cast, it is kept under that key, not a second time."""
+    hashed: list[bytes] = []
+    original = ledger_base._sha256
+
+    def noting(datas: Any) -> list[str]:
+        hashed.extend(datas)
+        return original(datas)
+
+    monkeypatch.setattr(ledger_base, "_sha256", noting)
+    upload = image(1, "cat.png")
+    await ledger.create_job(make_job("j1"), (upload, upload))
+    assert hashed == [upload.data, upload.data] and await blob_count(ledger) == 1  # an upload: once
+    hashed.clear()
+    result = GeneratedImage(bytes([9]) * 300, "image/jpeg", 2048, 2048)
+    await ledger.save_outputs("j1", [result, result])
+    assert hashed == [] and await blob_count(ledger) == 3  # two results, each its own
+    outputs = await ledger.job_outputs("j1")
+    assert outputs[0].blob != outputs[1].blob and all(o.blob for o in outputs)
+    await ledger.create_job(make_job("j2", parent_id="j1"), (outputs[0], upload))
+    assert hashed == [upload.data]  # the fresh upload only
+    assert await ledger.save_cast(USER, "mia", outputs[1], limit=5)
+    assert hashed == [upload.data] and await blob_count(ledger) == 3
+    (again,) = [entry.image for entry in await ledger.cast(USER)]
+    assert again.data == result.data and again.blob == outputs[1].blob
+    inputs = await ledger.job_inputs("j2")
+    assert [i.data for i in inputs] == [result.data, upload.data] and inputs[0].blob == outputs[0].blob
 
 
 async def test_expired_images_go_and_shared_blobs_stay(ledger: Any) -> None:

@@ -140,13 +140,14 @@ async def test_duration_is_counted_from_the_jobs_creation(ledger: SQLiteLedger) 
     assert (job.status, job.error_kind) == (JobStatus.FAILED, "timeout")
 
 
-async def test_inputs_and_outputs_are_kept_under_their_sha256(ledger: SQLiteLedger) -> None:
+async def test_inputs_are_kept_under_their_sha256_and_results_under_their_job(ledger: SQLiteLedger) -> None:
     ref = ImageInput(data=b"ref" * 50, mime="image/png", width=4, height=4, name="cat.png")
     await ledger.create_job(make_job("j1"), (ref, ref))
-    await ledger.save_outputs("j1", [image(5), image(5)])  # the same bytes twice: kept once
+    await ledger.save_outputs("j1", [image(5), image(5)])
     rows = await ledger.db.execute_fetchall("SELECT sha256, data FROM blobs ORDER BY sha256")
     assert sorted((r[0], bytes(r[1])) for r in rows) == sorted(
-        (hashlib.sha256(d).hexdigest(), d) for d in (ref.data, image(5).data)
+        [(hashlib.sha256(ref.data).hexdigest(), ref.data)]  # the same upload twice: kept once
+        + [(f"result:j1:{n}", image(5).data) for n in (0, 1)]
     )
     assert [i.name for i in await ledger.job_inputs("j1")] == ["cat.png", "cat.png"]
     assert len(await ledger.job_outputs("j1")) == 2
