@@ -511,13 +511,20 @@ class Conversation:
             left = await self.engine.left_after(who, result)
             prompt = admitted.validated.prompt
             with i18n.use(who.public_locale):  # a result is posted for everyone there
-                return await reply.result(Shown(result, prompt, composed.legend, left, who.display_name))
+                delivery = await reply.result(Shown(result, prompt, composed.legend, left, who.display_name))
+            # A reply to the result can come before the engine has linked its messages: it
+            # waits for the link, as a reply to a brand-new status message waits for its job.
+            for message_id in delivery.message_ids:
+                posted.add((who.platform, message_id))
+            self._starting.update(posted)
+            return delivery
 
         async def stream(job_id: str, index: int, image: GeneratedImage) -> bool:
             arrived = Arrived(job_id, image, index, admitted.validated.count, admitted.validated.prompt)
             with i18n.use(who.public_locale):
                 return await reply.image(arrived)
 
+        posted: set[tuple[str, str]] = set()
         job_id = new_job_id()
         reply.working(job_id)
         try:
@@ -536,6 +543,7 @@ class Conversation:
         finally:
             if starting is not None:
                 self._starting.discard(starting)
+            self._starting.difference_update(posted)
             await relay.stop()
 
     async def _interrupted(self, who: Requester, reply: Reply) -> None:

@@ -535,10 +535,10 @@ class Engine(Lifecycle, Leases, Recovery):
         still ours with time to deliver and delivering, then charge what reached the user, refund
         the rest and close the job, all only while it is still ours (else LeaseLost: its new owner
         settles)."""
-        # Keeping a result (a 3 MB write on the ledger's one thread) queued behind
-        # every other job's at a burst, before the delivery; the person waits for none of it now.
-        # It is done before the job is settled and its messages linked, so anything that finds
-        # the job finds its images.
+        # Keeping a result (a 3 MB write on the ledger's one thread) queued behind every other
+        # job's at a burst, before the delivery; the person waits for none of it now. Whatever
+        # reads the images meanwhile waits for them (images_kept), and the job is settled only
+        # once they are kept.
         keeping = None
         if result.images:
             keeping = asyncio.ensure_future(self._keep(job.id, result))
@@ -547,21 +547,23 @@ class Engine(Lifecycle, Leases, Recovery):
         try:
             await self._still_ours(job.id)
             delivery = await deliver(result)
-        except SeedbotError:
-            raise
-        except Exception as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-        finally:
+        except BaseException as exc:
             if keeping is not None:
                 await asyncio.shield(keeping)
+            if isinstance(exc, SeedbotError) or not isinstance(exc, Exception):
+                raise
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         delivered = max(0, min(delivery.delivered, len(result.images)))
         status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
         used = delivered * result.weight
-        # The messages first: once the job reads as finished, a reply to them must find it.
+        # The messages first: a reply to them finds the job at once (and, for its images, waits
+        # in images_kept); once the job reads as finished, a reply must find it.
         if delivery.message_ids:
             await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
         if delivery.thread_id and delivery.thread_id != job.thread_id:
             await self.ledger.update_job(job.id, thread_id=delivery.thread_id)
+        if keeping is not None:
+            await asyncio.shield(keeping)
         if not await self._close(job.id, reservation_id, status, used=used, delivered=delivered):
             raise LeaseLost(job.id)
         self._count_finished(job, status, result.provider, delivered)

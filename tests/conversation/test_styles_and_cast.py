@@ -6,9 +6,12 @@ the references in order) is read from what the host received.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot import messages
+from bot.request.models import GeneratedImage
 from bot.request.styles import BUILTIN_STYLES
 from tests.conversation.surfaces import (
     SURFACES,
@@ -164,3 +167,25 @@ async def test_seedreams_reference_limits_hold_with_cast_images(
     assert many.text.startswith(messages.too_many_references(15, 14)), many.text
     assert await bot.jobs(driver.key(0)) == []
     assert stack.providers.state("novita").submissions == 0
+
+
+async def test_a_reply_as_the_result_appears_waits_for_its_images(
+    surface: tuple[Driver, Core], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The images are kept while the result is posted (issue 17): a reply that comes before the
+    save is done (held here for a second) still finds the result and its images."""
+    driver, bot = surface
+    ledger = bot.runtime.ledger
+    save = ledger.save_outputs
+
+    async def slow_save(job_id: str, images: list[GeneratedImage]) -> None:
+        await asyncio.sleep(1.0)
+        await save(job_id, images)
+
+    monkeypatch.setattr(ledger, "save_outputs", slow_save)
+    batch = await driver.ask("two portraits of mia --n 2")
+    assert batch.result is not None and batch.result.images == 2, batch.text
+    saved = await driver.reply(batch.result, "cast save mia #2")
+    assert "Saved as 'mia' in your cast" in saved.text, saved.text
+    (entry,) = await ledger.cast(driver.key(0))
+    assert entry.image.blob is not None and entry.image.blob.startswith("result:")
