@@ -19,11 +19,11 @@ engine refunds what was not delivered).
 
 The result (ResultDelivery, the engine's deliver callback): the images are refitted to the
 upload limit (bot.media.packing; the details say so) and packed into messages of at most 10
-files, a gallery each, posted in order (bot.conversation.batches). In a server text channel where the bot may start threads, a thread
-named from the prompt is started from the anchor and the result goes there, under a ping of the
-requester; in DMs, threads, or where threads are not allowed, the anchor itself becomes the
-result. Later edits and re-rolls are asked for from inside the thread, so they land there. No
-message ever pings @everyone or roles.
+files, a gallery each, posted in order (bot.conversation.batches). In a server text channel
+where the bot may start threads, a thread named from the prompt is started from the anchor and
+the result goes there, under a ping of the requester; in DMs, threads, or where threads are not
+allowed, the anchor itself becomes the result. Later edits and re-rolls are asked for from inside
+the thread, so they land there. No message ever pings @everyone or roles.
 """
 
 from __future__ import annotations
