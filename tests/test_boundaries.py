@@ -105,6 +105,7 @@ ADAPTER_MAY_IMPORT = {
     "bot.app.checkup",  # the report a plug-in's doctor checks write to
     "bot.app.platform",
     "bot.app.runtime",
+    "bot.conversation.batches",  # posting a packed batch, and what partly posted means
     "bot.conversation.community",  # SETTING_KEYS, for the admin command's choices
     "bot.conversation.compose",  # the attachment checks a surface runs before downloading
     "bot.conversation.conversation",
@@ -113,6 +114,7 @@ ADAPTER_MAY_IMPORT = {
     "bot.conversation.turns",
     "bot.media.fetch",
     "bot.media.images",
+    "bot.media.packing",  # fitting a batch to a surface's limits and grouping it into messages
     "bot.request.flags",
     "bot.request.models",
     "bot.request.validation",

@@ -18,12 +18,12 @@ run out before the images are ready it says so in the response and posts nothing
 engine refunds what was not delivered).
 
 The result (ResultDelivery, the engine's deliver callback): the images are refitted to the
-upload limit (bot.media.images.fit_to_limit; the details say so) and packed into messages of at
-most 10 files, a gallery each. In a server text channel where the bot may start threads, a thread
-named from the prompt is started from the anchor and the result goes there, under a ping of the
-requester; in DMs, threads, or where threads are not allowed, the anchor itself becomes the
-result. Later edits and re-rolls are asked for from inside the thread, so they land there. No
-message ever pings @everyone or roles.
+upload limit (bot.media.packing; the details say so) and packed into messages of at most 10
+files, a gallery each, posted in order (bot.conversation.batches). In a server text channel
+where the bot may start threads, a thread named from the prompt is started from the anchor and
+the result goes there, under a ping of the requester; in DMs, threads, or where threads are not
+allowed, the anchor itself becomes the result. Later edits and re-rolls are asked for from inside
+the thread, so they land there. No message ever pings @everyone or roles.
 """
 
 from __future__ import annotations
@@ -42,10 +42,11 @@ import discord
 from adapters.discord_adapter.layout import Details, more_layout, notice, result_layout, status_layout
 from adapters.discord_adapter.uploads import image_file
 from bot import messages
+from bot.conversation.batches import post_groups
 from bot.conversation.surface import RESULT_ACTIONS, Delivery
 from bot.errors import DeliveryError
-from bot.media.images import all_fit, fit_to_limit
-from bot.request.models import GeneratedImage, GenerationResult, PostTarget
+from bot.media.packing import UploadLimits, fit_and_pack
+from bot.request.models import GenerationResult, PostTarget
 from bot.request.validation import model_name
 
 __all__ = [
@@ -62,8 +63,6 @@ __all__ = [
     "ResultDelivery",
     "ResumedAnchor",
     "bot_is_member",
-    "fit_images",
-    "pack",
     "result_details",
 ]
 
@@ -183,6 +182,11 @@ class Anchor(ABC):
     def room(self) -> int | None:
         """How many messages a result may use here (None: as many as it needs)."""
         return None
+
+    @property
+    def limits(self) -> UploadLimits:
+        """A file and a message's files together within the upload limit, 10 files a message."""
+        return UploadLimits(self.filesize_limit, FILES_PER_MESSAGE, self.filesize_limit)
 
     @abstractmethod
     async def prepare(self, text: str) -> None:
@@ -539,60 +543,6 @@ class ResumedAnchor(Anchor):
         await self.send(said(f"<@{self.requester_id}> {text}", ping(self.requester_id)))
 
 
-def fit_images(images: Sequence[GeneratedImage], limit: int) -> tuple[list[GeneratedImage], bool]:
-    """Every image within `limit` bytes (re-encoded or downscaled); True if any was changed."""
-    out: list[GeneratedImage] = []
-    changed = False
-    for image in images:
-        try:
-            fitted, refit = fit_to_limit(image, limit)
-        except ValueError:
-            log.warning("discord: an image could not be fitted into %d bytes", limit)
-            continue
-        out.append(fitted)
-        changed = changed or refit
-    return out, changed
-
-
-async def fit_images_off_loop(
-    images: Sequence[GeneratedImage], limit: int
-) -> tuple[list[GeneratedImage], bool]:
-    """fit_images on a worker thread when an image needs re-encoding; on the loop when they all
-    fit already (a length check each: not worth the hop)."""
-    if all_fit(images, limit):
-        return fit_images(images, limit)
-    return await asyncio.to_thread(fit_images, images, limit)
-
-
-def pack(sizes: Sequence[int], limit: int, per_message: int = FILES_PER_MESSAGE) -> list[list[int]]:
-    """Indexes of files grouped into messages: at most `per_message` files and `limit` bytes each."""
-    groups: list[list[int]] = []
-    total = 0
-    for index, size in enumerate(sizes):
-        if not groups or len(groups[-1]) >= per_message or total + size > limit:
-            groups.append([])
-            total = 0
-        groups[-1].append(index)
-        total += size
-    return groups
-
-
-async def fit_and_pack(
-    images: Sequence[GeneratedImage], limit: int, room: int | None
-) -> tuple[list[GeneratedImage], bool, list[list[int]]]:
-    """The images fitted to the upload limit and grouped into at most `room` messages: when the
-    plain packing needs more, every image is fitted into an even share of a message so the batch
-    fits (a group beyond `room` is left out: it cannot be posted)."""
-    fitted, refitted = await fit_images_off_loop(images, limit)
-    groups = pack([len(i.data) for i in fitted], limit)
-    if room is None or len(groups) <= room or not fitted:
-        return fitted, refitted, groups
-    per = min(FILES_PER_MESSAGE, -(-len(images) // room))
-    fitted, refitted = await fit_images_off_loop(images, max(1, limit // per))
-    groups = pack([len(i.data) for i in fitted], limit, per)
-    return fitted, refitted, groups[:room]
-
-
 def result_details(
     result: GenerationResult,
     *,
@@ -653,19 +603,18 @@ class ResultDelivery:
 
     async def _deliver(self, result: GenerationResult) -> Delivery:
         anchor = self.anchor
-        limit = anchor.filesize_limit
-        images, refitted, groups = await fit_and_pack(result.images, limit, anchor.room())
+        packed = await fit_and_pack(result.images, anchor.limits, anchor.room())
+        images, refitted, groups = packed.images, packed.refitted, packed.groups
         if not images:
             return Delivery(delivered=0)
         made = len(images)
-        planned = sum(len(group) for group in groups)
         files = [
             (f"seedbot-{result.job_id}-{i}.{image.extension}", image.data)
             for i, image in enumerate(images, start=1)
         ]
         thread = await anchor.start_thread(messages.thread_name(self.prompt))
 
-        def post_for(n: int, group: list[int], *, pinged: bool, posted: int = planned) -> Post:
+        def post_for(n: int, group: Sequence[int], *, pinged: bool, posted: int = packed.planned) -> Post:
             names = [files[i][0] for i in group]
             if n == 0:
                 details = result_details(
@@ -691,40 +640,33 @@ class ResultDelivery:
             mentions = ping(anchor.requester_id) if pinged else NO_PINGS
             return Post(view, [files[i] for i in group], mentions)
 
-        posted: list[discord.Message] = []
-        delivered = 0
-        for n, group in enumerate(groups):
+        async def post_group(n: int, group: Sequence[int]) -> discord.Message:
+            nonlocal thread
             if thread is not None and n == 0:
                 try:  # the requester is pinged, and so joins the thread
-                    message = await thread.send(**post_for(0, group, pinged=True).as_send())
+                    return await thread.send(**post_for(0, group, pinged=True).as_send())
                 except discord.HTTPException as exc:
                     log.info(
                         "discord: could not post in thread %s (%s); posting inline", thread.id, exc.status
                     )
                     thread = None
-                else:
-                    posted.append(message)
-                    delivered += len(group)
-                    continue
             post = post_for(n, group, pinged=False)
-            try:
-                if thread is not None:
-                    message = await thread.send(**post.as_send())
-                elif n == 0:
-                    message = await anchor.become(post) or await anchor.send(post)
-                    anchor.delivered = True
-                else:
-                    message = await anchor.send(post)
-            except (discord.HTTPException, NoRoute) as exc:
-                if not delivered:
-                    if isinstance(exc, NoRoute):
-                        raise DeliveryError(str(exc)) from exc
-                    raise  # nothing reached the user: the engine refunds everything
-                log.warning("discord: job %s: only %d image(s) posted", result.job_id, delivered)
-                break
-            posted.append(message)
-            delivered += len(group)
-        if posted and delivered != planned:
+            if thread is not None:
+                return await thread.send(**post.as_send())
+            if n == 0:
+                message = await anchor.become(post) or await anchor.send(post)
+                anchor.delivered = True
+                return message
+            return await anchor.send(post)
+
+        try:
+            outcome = await post_groups(
+                groups, post_group, failures=(discord.HTTPException, NoRoute), job_id=result.job_id
+            )
+        except NoRoute as exc:  # nothing reached the user: the engine refunds everything
+            raise DeliveryError(str(exc)) from exc
+        posted, delivered = outcome.sent, outcome.delivered
+        if outcome.short:
             await self._note_unposted(
                 posted[0], post_for(0, groups[0], pinged=thread is not None, posted=delivered)
             )

@@ -30,6 +30,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import discord
@@ -40,16 +41,14 @@ from adapters.discord_adapter.delivery import (
     Anchor,
     NoRoute,
     Post,
-    fit_images,
-    fit_images_off_loop,
-    pack,
     ping,
     result_details,
 )
 from adapters.discord_adapter.layout import GALLERY_MAX, more_layout, result_layout, stream_layout
 from bot import messages
+from bot.conversation.batches import post_groups
 from bot.conversation.surface import Delivery, Shown
-from bot.media.images import all_fit
+from bot.media.packing import fit_and_pack, fit_each_off_loop, pack
 from bot.request.models import GeneratedImage
 
 __all__ = ["EDIT_INTERVAL", "StreamedGallery", "job_message"]
@@ -134,13 +133,7 @@ class StreamedGallery:
     async def _flush(self) -> None:
         await self._window(self._target())
         taken, self._pending = self._pending, []  # everything that arrived meanwhile, together
-        images, limit = [image for image, _ in taken], self.anchor.filesize_limit
-        # A re-encode goes to a worker thread; images that fit already are not worth the hop.
-        fitted, refit = (
-            _fit_each(images, limit)
-            if all_fit(images, limit)
-            else await asyncio.to_thread(_fit_each, images, limit)
-        )
+        fitted, refit = await fit_each_off_loop([image for image, _ in taken], self.anchor.filesize_limit)
         self.refitted = self.refitted or refit
         batch: list[tuple[tuple[str, bytes], asyncio.Future[bool]]] = []
         for (_, future), image in zip(taken, fitted, strict=True):
@@ -152,7 +145,9 @@ class StreamedGallery:
         while batch:
             target = self._target()
             room = GALLERY_MAX - (len(target.names) if target else 0)
-            chunk = _within(batch[:room], self.anchor.filesize_limit)
+            # as many as one request's upload limit takes (at least one: each was fitted to it)
+            sizes = [len(data) for (_, data), _ in batch[:room]]
+            chunk = batch[: len(pack(sizes, per_message=room, message_bytes=self.anchor.filesize_limit)[0])]
             files = [file for file, _ in chunk]
             try:
                 if target is None:
@@ -238,38 +233,40 @@ class StreamedGallery:
         anchor = self.anchor
         result = shown.result
         rest = [image for i, image in enumerate(result.images) if i not in result.posted]
-        fitted, refit = await fit_images_off_loop(rest, anchor.filesize_limit)
-        refitted = self.refitted or refit
-        made = self.shown + len(fitted)
+        packed = await fit_and_pack(rest, anchor.limits)
+        refitted = self.refitted or packed.refitted
+        made = self.shown + len(packed.images)
         files = [
             (f"seedbot-{self.job_id}-{n}.{image.extension}", image.data)
-            for n, image in enumerate(fitted, start=self._made + 1)
+            for n, image in enumerate(packed.images, start=self._made + 1)
         ]
-        later: list[discord.Message] = []
-        posted_rest = 0
+
+        async def post_group(n: int, group: Sequence[int]) -> discord.Message:
+            post = Post(
+                more_layout(
+                    job_id=self.job_id,
+                    prompt=self.prompt,
+                    names=[files[i][0] for i in group],
+                    first=self.shown + group[0] + 1,
+                    total=made,
+                    actions=("delete",) if "delete" in shown.actions else (),
+                ),
+                [files[i] for i in group],
+            )
+            return await (self.thread.send(**post.as_send()) if self.thread else anchor.send(post))
+
+        later: tuple[discord.Message, ...] = ()
+        delivered = self.shown
         if files and anchor.open_for_result():
-            for group in pack([len(data) for _, data in files], anchor.filesize_limit):
-                first = self.shown + posted_rest + 1
-                post = Post(
-                    more_layout(
-                        job_id=self.job_id,
-                        prompt=self.prompt,
-                        names=[files[i][0] for i in group],
-                        first=first,
-                        total=made,
-                        actions=("delete",) if "delete" in shown.actions else (),
-                    ),
-                    [files[i] for i in group],
-                )
-                try:
-                    later.append(
-                        await (self.thread.send(**post.as_send()) if self.thread else anchor.send(post))
-                    )
-                except (discord.HTTPException, NoRoute) as exc:
-                    log.warning("discord: job %s: %d image(s) not posted (%s)", self.job_id, len(files), exc)
-                    break
-                posted_rest += len(group)
-        delivered = self.shown + posted_rest
+            # the streamed images are delivered already, so a failure here only stops the rest
+            outcome = await post_groups(
+                packed.groups,
+                post_group,
+                failures=(discord.HTTPException, NoRoute),
+                job_id=self.job_id,
+                before=self.shown,
+            )
+            later, delivered = outcome.sent, outcome.delivered
         details = result_details(
             result, left=shown.left, made=made, posted=delivered, refitted=refitted, legend=shown.legend
         )
@@ -314,30 +311,6 @@ class StreamedGallery:
             ids.append(str(anchor.message_id))
         thread_id = str(self.thread.id) if self.thread is not None else anchor.target().thread_id
         return Delivery(delivered=delivered, message_ids=tuple(dict.fromkeys(ids)), thread_id=thread_id)
-
-
-def _fit_each(images: list[GeneratedImage], limit: int) -> tuple[list[GeneratedImage | None], bool]:
-    """Each image within the upload limit, or None where it cannot be; True if any was changed."""
-    out: list[GeneratedImage | None] = []
-    changed = False
-    for image in images:
-        fitted, refit = fit_images([image], limit)
-        out.append(fitted[0] if fitted else None)
-        changed = changed or refit
-    return out, changed
-
-
-def _within(
-    batch: list[tuple[tuple[str, bytes], asyncio.Future[bool]]], limit: int
-) -> list[tuple[tuple[str, bytes], asyncio.Future[bool]]]:
-    """The first entries whose files fit in one request's upload limit (at least one: each file
-    was fitted to it)."""
-    total = 0
-    for n, ((_, data), _) in enumerate(batch):
-        total += len(data)
-        if n and total > limit:
-            return batch[:n]
-    return batch
 
 
 def _header(prompt: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +21,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_adapter.blocks import result_controls, status_blocks
 from adapters.slack_adapter.text import escape
 from bot import messages
+from bot.conversation.batches import post_groups
 from bot.conversation.surface import Delivery, Shown
 from bot.errors import DeliveryError
-from bot.media.images import all_fit, fit_to_limit
+from bot.media.packing import UploadLimits, fit_and_pack
 from bot.request.models import GeneratedImage, GenerationResult
 
 __all__ = [
@@ -144,37 +146,34 @@ class ThreadDelivery:
     async def __call__(self, result: GenerationResult) -> Delivery:
         posted = len(result.posted)
         rest = tuple(image for i, image in enumerate(result.images) if i not in result.posted)
-        # A re-encode goes to a worker thread; images that fit already are not worth the hop.
-        fit_here = all_fit(rest, self.upload_max_bytes)
-        images, refitted = self._fit(rest) if fit_here else await asyncio.to_thread(self._fit, rest)
+        packed = await fit_and_pack(rest, UploadLimits(self.upload_max_bytes, FILES_PER_MESSAGE))
+        images = packed.images
         if not images and not posted:
             raise DeliveryError(f"job {result.job_id}: no image fits Slack's upload limit")
-        caption = self.shown.caption(posted + len(images), refitted=refitted)
+        caption = self.shown.caption(posted + len(images), refitted=packed.refitted)
         total = posted + len(images)
         uploads = [
             upload_item(image, result.job_id, i, total, self.shown.prompt)
             for i, image in enumerate(images, start=posted + 1)
         ]
-        message_ids: list[str] = list(self.streamed)
-        delivered = posted
         if not uploads:  # every image came as it was made: the caption closes the batch
             await self._say(escape(caption))
-        for start in range(0, len(uploads), FILES_PER_MESSAGE):
-            chunk = uploads[start : start + FILES_PER_MESSAGE]
-            try:
-                response = await self._upload(chunk, escape(caption) if start == 0 else None)
-            except SlackApiError:
-                if not delivered:
-                    raise
-                # Earlier messages are in the thread: charge those, refund the rest.
-                log.warning("slack: job %s: upload stopped after %d image(s)", result.job_id, delivered)
-                break
-            delivered += len(chunk)
+
+        async def upload(n: int, group: Sequence[int]) -> list[str]:
+            """One message of files; the ts of the message that shares them, when Slack says."""
+            response = await self._upload([uploads[i] for i in group], escape(caption) if n == 0 else None)
             files = response.get("files") or []
             self.file_ids.extend(str(f["id"]) for f in files if isinstance(f, dict) and f.get("id"))
-            message_ids.extend(shared_ts(files, self.channel))
-        if delivered < total:
-            await self._say(messages.not_posted(delivered, total, result.weight))
+            return shared_ts(files, self.channel)
+
+        # Earlier messages in the thread are charged when a later one fails; the rest refunded.
+        outcome = await post_groups(
+            packed.groups, upload, failures=(SlackApiError,), job_id=result.job_id, before=posted
+        )
+        delivered = outcome.delivered
+        message_ids = [*self.streamed, *(ts for shared in outcome.sent for ts in shared)]
+        if outcome.short:
+            await self._say(messages.not_posted(delivered, outcome.planned, result.weight))
         # The images are in the thread now: whatever happens to the buttons, they count.
         try:
             controls = await self.client.chat_postMessage(
@@ -212,19 +211,6 @@ class ThreadDelivery:
                 raise
             log.info("slack: upload failed with %s; retrying once", exc.response.get("error"))
         return await upload()
-
-    def _fit(self, images: tuple[GeneratedImage, ...]) -> tuple[list[GeneratedImage], bool]:
-        out: list[GeneratedImage] = []
-        changed = False
-        for image in images:
-            try:
-                fitted, refit = fit_to_limit(image, self.upload_max_bytes)
-            except ValueError:
-                log.warning("slack: an image could not be fitted into %d bytes", self.upload_max_bytes)
-                continue
-            out.append(fitted)
-            changed = changed or refit
-        return out, changed
 
 
 def upload_item(image: GeneratedImage, job_id: str, n: int, total: int, prompt: str) -> dict[str, Any]:

@@ -1,19 +1,15 @@
-"""Small parts, in process: packing files into messages (and into the messages a user install
-has), refitting, the V2 layouts within Discord's limits, the progress relay, the endpoint patch,
-and form options going through the shared flag parser."""
+"""Small parts, in process: the V2 layouts within Discord's limits, the progress relay, the
+endpoint patch, and form options going through the shared flag parser (packing a batch into
+messages: tests/media/test_packing.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import io
 
 import discord.gateway
 import discord.http
 import pytest
-from PIL import Image
 
-from adapters.discord_adapter import delivery as discord_delivery
-from adapters.discord_adapter.delivery import fit_and_pack, fit_images, fit_images_off_loop, pack
 from adapters.discord_adapter.endpoints import Endpoints
 from adapters.discord_adapter.layout import TEXT_MAX, Details, notice, result_layout
 from bot import messages
@@ -22,13 +18,6 @@ from bot.conversation.progress import ProgressRelay
 from bot.conversation.turns import Options
 from bot.engine.pipeline import ProgressEvent
 from bot.errors import FlagError
-from bot.request.models import GeneratedImage
-
-
-def test_files_are_packed_by_count_and_bytes() -> None:
-    assert pack([1] * 15, limit=100) == [list(range(10)), list(range(10, 15))]
-    assert pack([40, 40, 40, 90, 5], limit=100) == [[0, 1], [2], [3, 4]]
-    assert pack([], limit=100) == []
 
 
 def _walk(components: list[dict]) -> list[dict]:  # type: ignore[type-arg]
@@ -62,54 +51,6 @@ def test_layouts_stay_within_discords_limits() -> None:
     with pytest.raises(ValueError):
         result_layout(job_id="abcd1234", prompt="x", details=details, names=["a.jpg"] * 11, actions=())
     assert len(notice("y" * 9000).to_components()[0]["components"][0]["content"]) == TEXT_MAX
-
-
-async def test_a_batch_is_fitted_into_the_messages_there_are() -> None:
-    noise = Image.effect_noise((256, 256), 80).convert("RGB")
-    buf = io.BytesIO()
-    noise.save(buf, format="PNG")
-    image = GeneratedImage(buf.getvalue(), "image/png", 256, 256)
-    big = len(image.data)
-    fitted, _, groups = await fit_and_pack([image] * 15, big * 2, None)
-    assert len(groups) == 8  # two a message: no cap on messages
-    fitted, refitted, groups = await fit_and_pack([image] * 15, big * 2, 6)
-    assert refitted and len(groups) <= 6 and sum(map(len, groups)) == 15
-    assert all(sum(len(fitted[i].data) for i in g) <= big * 2 for g in groups)
-    _, _, groups = await fit_and_pack([image] * 15, 10 * big, 2)
-    assert [len(g) for g in groups] == [10, 5]
-
-
-def test_images_over_the_limit_are_reencoded_to_fit() -> None:
-    noise = Image.effect_noise((512, 512), 80).convert("RGB")
-    buf = io.BytesIO()
-    noise.save(buf, format="PNG")
-    big = GeneratedImage(buf.getvalue(), "image/png", 512, 512)
-    small = GeneratedImage(b"\xff\xd8\xff" + b"0" * 10, "image/jpeg", 1, 1)
-    fitted, changed = fit_images([big, small], 60_000)
-    assert changed and len(fitted) == 2
-    assert len(fitted[0].data) <= 60_000 and fitted[0].mime == "image/jpeg"
-    assert fitted[1] is small
-    assert fit_images([small], 60_000) == ([small], False)
-
-
-async def test_only_a_real_reencode_goes_to_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    hops: list[object] = []
-    real = asyncio.to_thread
-
-    async def noting(func: object, *args: object) -> object:
-        hops.append(func)
-        return await real(func, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(discord_delivery.asyncio, "to_thread", noting)
-    noise = Image.effect_noise((256, 256), 80).convert("RGB")
-    buf = io.BytesIO()
-    noise.save(buf, format="PNG")
-    image = GeneratedImage(buf.getvalue(), "image/png", 256, 256)
-    assert await fit_images_off_loop([image, image], len(image.data)) == ([image, image], False)
-    assert hops == []  # they fit: a length check on the loop
-    fitted, changed = await fit_images_off_loop([image], len(image.data) // 2)
-    assert changed and len(fitted[0].data) <= len(image.data) // 2
-    assert hops == [fit_images]
 
 
 async def test_progress_relay_throttles_and_stops_last() -> None:

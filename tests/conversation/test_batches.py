@@ -1,0 +1,73 @@
+"""Posting a packed batch message by message: everything posted; a later message failing keeps
+what was delivered and says so; the first one failing goes up, so the engine refunds it all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from bot.conversation.batches import post_groups
+
+
+class Refused(Exception):
+    """A surface's error for a message that did not go out."""
+
+
+class Poster:
+    """Posts groups as message ids, failing from message `fail_at` on."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.fail_at = fail_at
+        self.tried: list[int] = []
+
+    async def __call__(self, n: int, group: Sequence[int]) -> str:
+        self.tried.append(n)
+        if self.fail_at is not None and n >= self.fail_at:
+            raise Refused(f"message {n}")
+        return f"m{n}:{','.join(map(str, group))}"
+
+
+GROUPS = [list(range(10)), [10, 11, 12], [13, 14]]
+
+
+async def test_every_group_is_posted_in_order() -> None:
+    poster = Poster()
+    posted = await post_groups(GROUPS, poster, failures=(Refused,), job_id="j1")
+    assert poster.tried == [0, 1, 2]
+    assert posted.sent == ("m0:0,1,2,3,4,5,6,7,8,9", "m1:10,11,12", "m2:13,14")
+    assert (posted.delivered, posted.planned, posted.short) == (15, 15, False)
+
+
+async def test_a_later_group_failing_keeps_what_was_delivered(caplog: pytest.LogCaptureFixture) -> None:
+    poster = Poster(fail_at=1)
+    posted = await post_groups(GROUPS, poster, failures=(Refused,), job_id="j1")
+    assert poster.tried == [0, 1]  # nothing more is tried after a failure
+    assert posted.sent == ("m0:0,1,2,3,4,5,6,7,8,9",)
+    assert (posted.delivered, posted.planned, posted.short) == (10, 15, True)
+    assert "job j1: message 2 of 3 failed" in caplog.text and "10 image(s) posted" in caplog.text
+
+
+async def test_the_first_group_failing_goes_up() -> None:
+    poster = Poster(fail_at=0)
+    with pytest.raises(Refused):
+        await post_groups(GROUPS, poster, failures=(Refused,), job_id="j1")
+    assert poster.tried == [0]
+
+
+async def test_images_delivered_before_count_and_keep_a_first_failure_in() -> None:
+    # Streamed images reached the user already: the first message failing only stops the rest.
+    posted = await post_groups(GROUPS[1:], Poster(fail_at=0), failures=(Refused,), job_id="j1", before=10)
+    assert (posted.delivered, posted.planned, posted.short, posted.sent) == (10, 15, True, ())
+    posted = await post_groups([], Poster(), failures=(Refused,), job_id="j1", before=3)
+    assert (posted.delivered, posted.planned, posted.short) == (3, 3, False)
+
+
+async def test_an_error_that_is_not_the_surfaces_goes_up_at_once() -> None:
+    async def broken(n: int, group: Sequence[int]) -> str:
+        if n == 1:
+            raise KeyError("a bug, not a refused message")
+        return "m0"
+
+    with pytest.raises(KeyError):
+        await post_groups(GROUPS, broken, failures=(Refused,), job_id="j1")
