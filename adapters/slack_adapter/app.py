@@ -74,7 +74,9 @@ def quiet_slack_logs() -> None:
     if _BOLT_LOGS not in bolt_log.filters:
         bolt_log.addFilter(_BOLT_LOGS)
     root = logging.getLogger().getEffectiveLevel()
-    for name in ("slack_bolt", "slack_sdk"):
+    # slack_sdk formats every request and response for DEBUG when its own logger's level (not
+    # the effective one) is at most DEBUG, as an unset level is: set it on the client's logger.
+    for name in ("slack_bolt", "slack_sdk", "slack_sdk.web.async_base_client"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root))
 
 

@@ -16,6 +16,7 @@ import aiohttp
 import discord
 import pytest
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.discord_adapter.invite import REFUSED_LOGIN
 from adapters.discord_adapter.platform import DiscordPlatform, quiet_discord_logs
@@ -189,6 +190,13 @@ def test_a_slack_socket_reconnect_is_one_warning_line(caplog: pytest.LogCaptureF
         ("WARNING", "slack: Failed to connect (error: Connection reset by peer); Retrying...", None)
     ]
     assert logging.getLogger("slack_sdk").getEffectiveLevel() >= logging.WARNING
+
+
+def test_the_slack_web_client_does_not_format_debug_text_it_drops() -> None:
+    # slack_sdk builds its DEBUG lines (request, headers, whole response) whenever its logger's
+    # own level is at most DEBUG, which an unset level is, then logging drops them.
+    quiet_slack_logs()
+    assert AsyncWebClient(token="xoxb-test").logger.level >= logging.WARNING
 
 
 class _Socket:
