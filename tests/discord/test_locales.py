@@ -112,11 +112,7 @@ async def test_a_job_resumed_after_a_restart_answers_in_the_language_it_was_aske
     emu: DiscordEmulator, spawn_bot: SpawnBot
 ) -> None:
     async with ProviderEmulator() as providers:
-        env = {
-            "APIFRAME_API_KEY": providers.apiframe.api_key,
-            "APIFRAME_BASE_URL": providers.base_url("apiframe"),
-            "SEEDBOT_POLL_INTERVAL": "0.05",
-        }
+        env = providers.env("apiframe", SEEDBOT_POLL_INTERVAL="0.05")
         emu.set_guild_locale("ja")
         first_bot = await spawn_bot(**env)
         providers.apiframe.pending_polls = 1_000_000  # never finishes while bot 1 lives

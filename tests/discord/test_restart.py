@@ -36,11 +36,7 @@ async def test_a_job_left_running_by_a_crash_is_posted_into_its_thread(
     emu: DiscordEmulator, spawn_bot: SpawnBot
 ) -> None:
     async with ProviderEmulator() as providers:
-        env = {
-            "APIFRAME_API_KEY": providers.apiframe.api_key,
-            "APIFRAME_BASE_URL": providers.base_url("apiframe"),
-            "SEEDBOT_POLL_INTERVAL": "0.05",
-        }
+        env = providers.env("apiframe", SEEDBOT_POLL_INTERVAL="0.05")
         first_bot = await spawn_bot(**env)
         inter = await emu.send_slash_command("imagine", {"prompt": "a slow sunrise"})
         await inter.wait_ack()

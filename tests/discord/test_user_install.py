@@ -200,11 +200,7 @@ async def test_a_guest_job_left_by_a_crash_is_refunded_by_the_next_start_without
 ) -> None:
     channel_id = _place(emu, "server")
     async with ProviderEmulator() as providers:
-        env = {
-            "APIFRAME_API_KEY": providers.apiframe.api_key,
-            "APIFRAME_BASE_URL": providers.base_url("apiframe"),
-            "SEEDBOT_POLL_INTERVAL": "0.05",
-        }
+        env = providers.env("apiframe", SEEDBOT_POLL_INTERVAL="0.05")
         providers.apiframe.pending_polls = 1_000_000
         first_bot = await spawn_bot(**env)
         inter = await emu.send_slash_command("imagine", {"prompt": "a slow sunrise"}, channel_id=channel_id)

@@ -366,6 +366,15 @@ class ProviderEmulator:
             out[f"{name}_base_url"] = self.base_url(name)
         return out
 
+    def env(self, name: str, **extra: str) -> dict[str, str]:
+        """A bot process's environment pointing one provider here (e.g. "apiframe", a polling one)."""
+        upper = name.upper()
+        return {
+            f"{upper}_API_KEY": self.state(name).api_key,
+            f"{upper}_BASE_URL": self.base_url(name),
+            **extra,
+        }
+
     def host_file(self, data: bytes, content_type: str = "image/png") -> str:
         """Serve `data` at a URL of its own (e.g. a reference image's public URL)."""
         token = f"f{next(self._ids)}-{secrets.token_hex(4)}"

@@ -12,11 +12,7 @@ async def test_job_left_running_by_a_crash_is_delivered_after_restart(
     emu: SlackEmulator, start_bot: StartBot
 ) -> None:
     async with ProviderEmulator() as providers:
-        env = {
-            "APIFRAME_API_KEY": providers.apiframe.api_key,
-            "APIFRAME_BASE_URL": providers.base_url("apiframe"),
-            "SEEDBOT_POLL_INTERVAL": "0.05",
-        }
+        env = providers.env("apiframe", SEEDBOT_POLL_INTERVAL="0.05")
         providers.apiframe.pending_polls = 1_000_000  # the task never finishes while bot 1 lives
         first = await start_bot(**env)
         mention = emu.mention_event("a slow sunrise")
