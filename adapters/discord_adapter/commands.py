@@ -25,7 +25,7 @@ is for servers that installed the bot.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -49,6 +49,21 @@ _ASPECT_CHOICES = [
     for a in ASPECTS
 ]
 _MODEL_CHOICES = [app_commands.Choice(name=spec.name, value=key) for key, spec in MODELS.items()]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _style_options(command: _F) -> _F:
+    """The descriptions and choices `/seedbot style add` and `style change` share."""
+    described = app_commands.describe(
+        suffix=messages.OPTION_STYLE_SUFFIX,
+        aspect=messages.OPTION_ASPECT,
+        resolution=messages.OPTION_RESOLUTION,
+        model=messages.OPTION_MODEL,
+    )
+    return described(app_commands.choices(aspect=_ASPECT_CHOICES, model=_MODEL_CHOICES)(command))
+
+
 _FORMAT_CHOICES = [app_commands.Choice(name=f.upper(), value=f) for f in ("jpeg", "png")]
 _WHERE = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
 _INSTALLS = app_commands.allowed_installs(guilds=True, users=True)
@@ -342,13 +357,7 @@ class ImageCommands(commands.Cog):
         )
 
     @styles.command(name="add", description=messages.COMMAND_ADMIN)
-    @app_commands.describe(
-        suffix=messages.OPTION_STYLE_SUFFIX,
-        aspect=messages.OPTION_ASPECT,
-        resolution=messages.OPTION_RESOLUTION,
-        model=messages.OPTION_MODEL,
-    )
-    @app_commands.choices(aspect=_ASPECT_CHOICES, model=_MODEL_CHOICES)
+    @_style_options
     async def style_add(
         self,
         interaction: discord.Interaction[Any],
@@ -361,13 +370,7 @@ class ImageCommands(commands.Cog):
         await self._style_put(interaction, name, suffix, aspect, resolution, model, change=False)
 
     @styles.command(name="change", description=messages.COMMAND_ADMIN)
-    @app_commands.describe(
-        suffix=messages.OPTION_STYLE_SUFFIX,
-        aspect=messages.OPTION_ASPECT,
-        resolution=messages.OPTION_RESOLUTION,
-        model=messages.OPTION_MODEL,
-    )
-    @app_commands.choices(aspect=_ASPECT_CHOICES, model=_MODEL_CHOICES)
+    @_style_options
     async def style_change(
         self,
         interaction: discord.Interaction[Any],
