@@ -14,19 +14,9 @@ from tests.emulators.slack import CHANNEL_ID, DM_CHANNEL_ID, USER_ID, SlackEmula
 from tests.slack.conftest import StartBot, results, wait_results
 
 
-def _home_opened(emu: SlackEmulator, user: str = USER_ID) -> dict[str, Any]:
-    return {
-        "type": "app_home_opened",
-        "user": user,
-        "channel": DM_CHANNEL_ID,
-        "tab": "home",
-        "event_ts": emu.next_ts(),
-    }
-
-
 async def _open_home(emu: SlackEmulator, url: str) -> dict[str, Any]:
     before = len(emu.calls("views.publish"))
-    assert await emu.post_event(url, _home_opened(emu)) == 200
+    assert await emu.post_event(url, emu.home_opened_event()) == 200
     [*_, publish] = await emu.wait_for_call("views.publish", count=before + 1)
     assert publish.ok, publish.response  # the emulator checks the view as Slack does
     return emu.home_views[USER_ID]

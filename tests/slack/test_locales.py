@@ -36,13 +36,7 @@ async def test_a_japanese_user_gets_japanese_replies(emu: SlackEmulator, start_b
 async def test_the_home_tab_speaks_the_users_language(emu: SlackEmulator, start_bot: StartBot) -> None:
     emu.users[USER_ID]["locale"] = "zh-CN"
     bot = await start_bot(SEEDBOT_DAILY_IMAGES="5")
-    event = {
-        "type": "app_home_opened",
-        "user": USER_ID,
-        "channel": DM_CHANNEL_ID,
-        "tab": "home",
-        "event_ts": emu.next_ts(),
-    }
+    event = emu.home_opened_event()
     assert await emu.post_event(bot.url, event) == 200
     [publish] = await emu.wait_for_call("views.publish")
     texts = str(publish.params["view"])

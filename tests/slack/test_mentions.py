@@ -151,13 +151,7 @@ async def test_retried_and_doubled_events_are_answered_once(emu: SlackEmulator, 
 
 async def test_app_home_shows_usage(emu: SlackEmulator, start_bot: StartBot) -> None:
     bot = await start_bot(SEEDBOT_DAILY_IMAGES="5")
-    event = {
-        "type": "app_home_opened",
-        "user": USER_ID,
-        "channel": DM_CHANNEL_ID,
-        "tab": "home",
-        "event_ts": emu.next_ts(),
-    }
+    event = emu.home_opened_event()
     assert await emu.post_event(bot.url, event) == 200
     [publish] = await emu.wait_for_call("views.publish")
     assert publish.params["user_id"] == USER_ID

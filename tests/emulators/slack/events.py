@@ -216,6 +216,16 @@ class EventsMixin:
             event["upload"] = False
         return event
 
+    def home_opened_event(self, user: str = USER_ID) -> dict[str, Any]:
+        """An ``app_home_opened`` event: ``user`` opened the app's Home tab."""
+        return {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": DM_CHANNEL_ID,
+            "tab": "home",
+            "event_ts": self.next_ts(),
+        }
+
     def message_event(
         self,
         text: str,
