@@ -39,15 +39,14 @@ from typing import Any, Literal
 
 import discord
 
-from adapters.discord_adapter.layout import Details, more_layout, notice, result_layout, status_layout
+from adapters.discord_adapter.layout import more_layout, notice, result_layout, status_layout
 from adapters.discord_adapter.uploads import image_file
 from bot import messages
 from bot.conversation.batches import post_groups
-from bot.conversation.surface import RESULT_ACTIONS, Delivery
+from bot.conversation.surface import Delivery, Shown
 from bot.errors import DeliveryError
 from bot.media.packing import UploadLimits, fit_and_pack
 from bot.request.models import GenerationResult, PostTarget
-from bot.request.validation import model_name
 
 __all__ = [
     "FILES_PER_MESSAGE",
@@ -63,7 +62,6 @@ __all__ = [
     "ResultDelivery",
     "ResumedAnchor",
     "bot_is_member",
-    "result_details",
 ]
 
 log = logging.getLogger(__name__)
@@ -235,8 +233,13 @@ class Anchor(ABC):
             log.info("discord: no thread in %s (%s); posting inline", parent.id, exc.status)
             return None
 
-    async def header(self, text: str) -> None:
-        """Best effort: what the anchor says once its result is in a thread."""
+    async def header(self, requester: str, prompt: str, delivered: int | None = None) -> None:
+        """Best effort: what the anchor says once its result is in a thread (who asked for what,
+        and how many images are there once that is known)."""
+        cut = prompt if len(prompt) <= HEADER_PROMPT_MAX else prompt[:HEADER_PROMPT_MAX] + "…"
+        text = messages.asked_for(requester, cut)
+        if delivered is not None:
+            text += "\n" + messages.results_in_thread(delivered)
         try:
             await self.show(text)
         except discord.HTTPException as exc:
@@ -543,51 +546,12 @@ class ResumedAnchor(Anchor):
         await self.send(said(f"<@{self.requester_id}> {text}", ping(self.requester_id)))
 
 
-def result_details(
-    result: GenerationResult,
-    *,
-    left: int | None,
-    made: int,
-    posted: int,
-    refitted: bool,
-    legend: str,
-) -> Details:
-    """The lines under the prompt: what was made and how, what the requester has left (images
-    that could not be posted are about to be refunded, so they count as left), and notes."""
-    if left is not None and posted < made:
-        left += (made - posted) * result.weight
-    notes = messages.result_notes(
-        delivered=made,
-        requested=result.requested,
-        refitted=refitted,
-        demo=result.demo,
-        weight=result.weight,
-    )
-    if posted < made:
-        notes.append(messages.not_posted(posted, made, result.weight))
-    return Details(
-        fields=(
-            (messages.LABEL_MODEL, model_name(result.model)),
-            (messages.LABEL_SIZE, result.size),
-            (messages.LABEL_PROVIDER, result.provider),
-            (messages.LABEL_TIME, messages.seconds(result.elapsed)),
-            (messages.LABEL_LEFT_TODAY, messages.UNLIMITED if left is None else str(left)),
-        ),
-        references=legend,
-        notes=tuple(notes),
-    )
-
-
 @dataclass
 class ResultDelivery:
     """The engine's deliver callback for one job (see the module docstring)."""
 
     anchor: Anchor
-    prompt: str
-    requester_name: str
-    left: int | None  # quota units left once settled (None: unlimited)
-    legend: str = ""
-    actions: Sequence[str] = RESULT_ACTIONS
+    shown: Shown
 
     async def __call__(self, result: GenerationResult) -> Delivery:
         anchor = self.anchor
@@ -612,30 +576,28 @@ class ResultDelivery:
             (f"seedbot-{result.job_id}-{i}.{image.extension}", image.data)
             for i, image in enumerate(images, start=1)
         ]
-        thread = await anchor.start_thread(messages.thread_name(self.prompt))
+        shown = self.shown
+        thread = await anchor.start_thread(messages.thread_name(shown.prompt))
 
         def post_for(n: int, group: Sequence[int], *, pinged: bool, posted: int = packed.planned) -> Post:
             names = [files[i][0] for i in group]
             if n == 0:
-                details = result_details(
-                    result, left=self.left, made=made, posted=posted, refitted=refitted, legend=self.legend
-                )
                 view = result_layout(
                     job_id=result.job_id,
-                    prompt=self.prompt,
-                    details=details,
+                    prompt=shown.prompt,
+                    details=shown.details(made, posted=posted, refitted=refitted),
                     names=names,
-                    actions=self.actions,
+                    actions=shown.actions,
                     ping=anchor.requester_mention if pinged else None,
                 )
             else:
                 view = more_layout(
                     job_id=result.job_id,
-                    prompt=self.prompt,
+                    prompt=shown.prompt,
                     names=names,
                     first=group[0] + 1,
                     total=made,
-                    actions=tuple(a for a in ("delete", "upscale") if a in self.actions),
+                    actions=tuple(a for a in ("delete", "upscale") if a in shown.actions),
                 )
             mentions = ping(anchor.requester_id) if pinged else NO_PINGS
             return Post(view, [files[i] for i in group], mentions)
@@ -671,14 +633,7 @@ class ResultDelivery:
                 posted[0], post_for(0, groups[0], pinged=thread is not None, posted=delivered)
             )
         if thread is not None:
-            prompt = (
-                self.prompt
-                if len(self.prompt) <= HEADER_PROMPT_MAX
-                else self.prompt[:HEADER_PROMPT_MAX] + "…"
-            )
-            await anchor.header(
-                f"{messages.asked_for(self.requester_name, prompt)}\n{messages.results_in_thread(delivered)}"
-            )
+            await anchor.header(shown.requester or anchor.requester_mention, shown.prompt, delivered)
         ids = [str(m.id) for m in posted]
         if anchor.message_id is not None:
             ids.append(str(anchor.message_id))

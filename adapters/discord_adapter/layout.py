@@ -23,19 +23,18 @@ A mention in a TextDisplay pings as `allowed_mentions` says, as it would in `con
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import cast
 
 import discord
 
 from adapters.discord_adapter.views import ACTIONS, ResultButton
 from bot import messages
+from bot.conversation.surface import Details
 
 __all__ = [
     "ACCENT",
     "GALLERY_MAX",
     "TEXT_MAX",
-    "Details",
     "more_layout",
     "notice",
     "result_layout",
@@ -67,20 +66,13 @@ def notice(text: str) -> discord.ui.LayoutView:
     return _layout(discord.ui.Container(discord.ui.TextDisplay(_cut(text, TEXT_MAX)), accent_colour=ACCENT))
 
 
-@dataclass(frozen=True, slots=True)
-class Details:
-    """The lines under a result's prompt."""
-
-    fields: Sequence[tuple[str, str]]  # (label, value): model, size, provider, time, left
-    references: str = ""  # "image 1 = cat.png; image 2 = hat.png"
-    notes: Sequence[str] = ()  # refitted, demo, partial delivery, not posted
-
-    def lines(self) -> list[str]:
-        out = ["-# " + " · ".join(f"{label}: {value}" for label, value in self.fields)]
-        if self.references:
-            out.append(f"-# {messages.LABEL_REFERENCES}: {self.references}")
-        out.extend(f"-# {note}" for note in self.notes)
-        return out
+def _detail_lines(details: Details) -> list[str]:
+    """The details in Discord's small print (`-#`), one line of fields, then the rest."""
+    out = ["-# " + " · ".join(f"{label}: {value}" for label, value in details.fields)]
+    if details.references:
+        out.append(f"-# {messages.LABEL_REFERENCES}: {details.references}")
+    out.extend(f"-# {note}" for note in details.notes)
+    return out
 
 
 def _gallery(names: Sequence[str], alt: str) -> discord.ui.MediaGallery[discord.ui.LayoutView]:
@@ -131,7 +123,7 @@ def result_layout(
 ) -> discord.ui.LayoutView:
     """A result's first message: `ping` (a mention, above the frame) pulls the requester into a
     thread; the prompt gets what the 4000 characters leave after the details."""
-    small_print = _cut("\n".join(details.lines()), TEXT_MAX // 2)  # long legends give way
+    small_print = _cut("\n".join(_detail_lines(details)), TEXT_MAX // 2)  # long legends give way
     room = TEXT_MAX - len(small_print) - len(ping or "")
     frame: discord.ui.Container[discord.ui.LayoutView] = discord.ui.Container(accent_colour=ACCENT)
     shown = _cut(prompt, room)

@@ -69,15 +69,7 @@ class DiscordReply:
     async def result(self, shown: Shown) -> Delivery:
         if self.gallery is not None and self.gallery.started:
             return await self.gallery.finish(shown, shown.requester or self.anchor.requester_mention)
-        deliver = ResultDelivery(
-            self.anchor,
-            prompt=shown.prompt,
-            requester_name=shown.requester or self.anchor.requester_mention,
-            left=shown.left,
-            legend=shown.legend,
-            actions=shown.actions,
-        )
-        return await deliver(shown.result)
+        return await ResultDelivery(self.anchor, shown)(shown.result)
 
     async def refuse(self, text: str) -> None:
         try:

@@ -35,15 +35,7 @@ from dataclasses import dataclass
 
 import discord
 
-from adapters.discord_adapter.delivery import (
-    HEADER_PROMPT_MAX,
-    NO_PINGS,
-    Anchor,
-    NoRoute,
-    Post,
-    ping,
-    result_details,
-)
+from adapters.discord_adapter.delivery import NO_PINGS, Anchor, NoRoute, Post, ping
 from adapters.discord_adapter.layout import GALLERY_MAX, more_layout, result_layout, stream_layout
 from bot import messages
 from bot.conversation.batches import post_groups
@@ -198,7 +190,7 @@ class StreamedGallery:
                     log.info("discord: could not post in thread %s (%s); inline", self.thread.id, exc.status)
                     self.thread = None
                 else:
-                    await anchor.header(messages.asked_for(anchor.requester_mention, _header(self.prompt)))
+                    await anchor.header(anchor.requester_mention, self.prompt)
             if message is None:
                 post = self._stream_post(0, names, files)
                 message = await anchor.become(post) or await anchor.send(post)
@@ -267,9 +259,7 @@ class StreamedGallery:
                 before=self.shown,
             )
             later, delivered = outcome.sent, outcome.delivered
-        details = result_details(
-            result, left=shown.left, made=made, posted=delivered, refitted=refitted, legend=shown.legend
-        )
+        details = shown.details(made, posted=delivered, refitted=refitted)
         pinged = self.thread is not None
         for index, grown in enumerate(self.grown):
             if index == 0:
@@ -302,16 +292,9 @@ class StreamedGallery:
                     "discord: job %s: result %s not finished (%s)", self.job_id, grown.message.id, exc
                 )
         if self.thread is not None:
-            await anchor.header(
-                f"{messages.asked_for(requester_name, _header(shown.prompt))}\n"
-                f"{messages.results_in_thread(delivered)}"
-            )
+            await anchor.header(requester_name, shown.prompt, delivered)
         ids = [str(g.message.id) for g in self.grown] + [str(m.id) for m in later]
         if anchor.message_id is not None:
             ids.append(str(anchor.message_id))
         thread_id = str(self.thread.id) if self.thread is not None else anchor.target().thread_id
         return Delivery(delivered=delivered, message_ids=tuple(dict.fromkeys(ids)), thread_id=thread_id)
-
-
-def _header(prompt: str) -> str:
-    return prompt if len(prompt) <= HEADER_PROMPT_MAX else prompt[:HEADER_PROMPT_MAX] + "…"

@@ -16,11 +16,20 @@ from bot.engine.pipeline import Delivery
 from bot.request.models import GeneratedImage, GenerationResult, Job, PostTarget
 from bot.request.validation import model_name
 
-__all__ = ["RESULT_ACTIONS", "Arrived", "Delivery", "Reply", "ResumedReplies", "Shown"]
+__all__ = ["RESULT_ACTIONS", "Arrived", "Delivery", "Details", "Reply", "ResumedReplies", "Shown"]
 
 # The actions every result offers, in the order surfaces show them. "upscale" is offered per
 # image ("Upscale #2"); "cancel" belongs to a job still at work (see Reply.working).
 RESULT_ACTIONS = ("reroll", "variations", "edit", "delete", "info", "upscale")
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """What a result says under its prompt, for a surface to lay out."""
+
+    fields: tuple[tuple[str, str], ...]  # (label, value): model, size, provider, time, left
+    references: str = ""  # "image 1 = cat.png; image 2 = hat.png"
+    notes: tuple[str, ...] = ()  # partial delivery, refitted, demo, not posted
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,36 @@ class Shown:
             refitted=refitted,
             legend=self.legend,
             weight=result.weight,
+        )
+
+    def details(self, made: int, *, posted: int | None = None, refitted: bool = False) -> Details:
+        """The details as fields and notes, for a surface that lays them out itself: `made`
+        images were ready to post and `posted` of them reached the user (all by default). The
+        ones not posted are about to be refunded, so they count as left and a note says so."""
+        result = self.result
+        posted = made if posted is None else posted
+        left = self.left
+        if left is not None and posted < made:
+            left += (made - posted) * result.weight
+        notes = messages.result_notes(
+            delivered=made,
+            requested=result.requested,
+            refitted=refitted,
+            demo=result.demo,
+            weight=result.weight,
+        )
+        if posted < made:
+            notes.append(messages.not_posted(posted, made, result.weight))
+        return Details(
+            fields=(
+                (messages.LABEL_MODEL, model_name(result.model)),
+                (messages.LABEL_SIZE, result.size),
+                (messages.LABEL_PROVIDER, result.provider),
+                (messages.LABEL_TIME, messages.seconds(result.elapsed)),
+                (messages.LABEL_LEFT_TODAY, messages.UNLIMITED if left is None else str(left)),
+            ),
+            references=self.legend,
+            notes=tuple(notes),
         )
 
 

@@ -11,10 +11,11 @@ import discord.http
 import pytest
 
 from adapters.discord_adapter.endpoints import Endpoints
-from adapters.discord_adapter.layout import TEXT_MAX, Details, notice, result_layout
+from adapters.discord_adapter.layout import TEXT_MAX, notice, result_layout
 from bot import messages
 from bot.conversation.compose import compose_new, option_fields
 from bot.conversation.progress import ProgressRelay
+from bot.conversation.surface import Details
 from bot.conversation.turns import Options
 from bot.engine.pipeline import ProgressEvent
 from bot.errors import FlagError

@@ -1,0 +1,45 @@
+"""Shown.details: what a result says under its prompt, decided once for every surface."""
+
+from __future__ import annotations
+
+from bot import messages
+from bot.conversation.surface import Shown
+from bot.request.models import GeneratedImage, GenerationResult
+
+
+def _shown(*, requested: int = 2, left: int | None = 5, weight: int = 1) -> Shown:
+    image = GeneratedImage(data=b"x", mime="image/png", width=8, height=8)
+    result = GenerationResult(
+        job_id="j1",
+        images=(image,) * requested,
+        provider="novita",
+        model="seedream-4.5",
+        size="2048x2048",
+        requested=requested,
+        elapsed=3.2,
+        weight=weight,
+    )
+    return Shown(result=result, prompt="a cat", legend="image 1 = cat.png", left=left, requester="ann")
+
+
+def test_details_name_the_model_size_provider_and_what_is_left() -> None:
+    details = _shown().details(2)
+    fields = dict(details.fields)
+    assert fields[messages.LABEL_PROVIDER] == "novita"
+    assert fields[messages.LABEL_SIZE] == "2048x2048"
+    assert fields[messages.LABEL_LEFT_TODAY] == "5"
+    assert details.references == "image 1 = cat.png"
+    assert details.notes == ()
+
+
+def test_images_not_posted_count_as_left_and_say_so() -> None:
+    details = _shown(requested=3, left=1, weight=2).details(3, posted=1)
+    assert dict(details.fields)[messages.LABEL_LEFT_TODAY] == "5"  # 1 + 2 unposted x weight 2
+    assert details.notes[-1] == messages.not_posted(1, 3, 2)  # after the weight note
+
+
+def test_unlimited_stays_unlimited_and_a_short_batch_is_noted() -> None:
+    details = _shown(requested=3, left=None).details(2, posted=1)
+    assert dict(details.fields)[messages.LABEL_LEFT_TODAY] == messages.UNLIMITED
+    assert messages.partial_delivery(2, 3, 1) in details.notes
+    assert messages.not_posted(1, 2, 1) in details.notes
