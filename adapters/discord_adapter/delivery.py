@@ -572,10 +572,7 @@ class ResultDelivery:
         if not images:
             return Delivery(delivered=0)
         made = len(images)
-        files = [
-            (f"seedbot-{result.job_id}-{i}.{image.extension}", image.data)
-            for i, image in enumerate(images, start=1)
-        ]
+        files = [(image.filename(result.job_id, i), image.data) for i, image in enumerate(images, start=1)]
         shown = self.shown
         thread = await anchor.start_thread(messages.thread_name(shown.prompt))
 
@@ -597,7 +594,7 @@ class ResultDelivery:
                     names=names,
                     first=group[0] + 1,
                     total=made,
-                    actions=tuple(a for a in ("delete", "upscale") if a in shown.actions),
+                    actions=shown.later_actions,
                 )
             mentions = ping(anchor.requester_id) if pinged else NO_PINGS
             return Post(view, [files[i] for i in group], mentions)

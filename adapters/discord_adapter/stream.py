@@ -133,7 +133,7 @@ class StreamedGallery:
                 future.set_result(False)
                 continue
             self._made += 1
-            batch.append(((f"seedbot-{self.job_id}-{self._made}.{image.extension}", image.data), future))
+            batch.append(((image.filename(self.job_id, self._made), image.data), future))
         while batch:
             target = self._target()
             room = GALLERY_MAX - (len(target.names) if target else 0)
@@ -229,7 +229,7 @@ class StreamedGallery:
         refitted = self.refitted or packed.refitted
         made = self.shown + len(packed.images)
         files = [
-            (f"seedbot-{self.job_id}-{n}.{image.extension}", image.data)
+            (image.filename(self.job_id, n), image.data)
             for n, image in enumerate(packed.images, start=self._made + 1)
         ]
 
@@ -241,7 +241,7 @@ class StreamedGallery:
                     names=[files[i][0] for i in group],
                     first=self.shown + group[0] + 1,
                     total=made,
-                    actions=("delete",) if "delete" in shown.actions else (),
+                    actions=shown.later_actions,
                 ),
                 [files[i] for i in group],
             )
@@ -278,7 +278,7 @@ class StreamedGallery:
                     names=grown.names,
                     first=index * GALLERY_MAX + 1,
                     total=made,
-                    actions=("delete",) if "delete" in shown.actions else (),
+                    actions=shown.later_actions,
                 )
             await self._window(grown)
             mentions = ping(anchor.requester_id) if pinged and index == 0 else NO_PINGS

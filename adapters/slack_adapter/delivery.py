@@ -217,7 +217,7 @@ def upload_item(image: GeneratedImage, job_id: str, n: int, total: int, prompt: 
     """One image as files_upload_v2 takes it: named by job and position, titled by the prompt."""
     return {
         "content": image.data,
-        "filename": f"seedbot-{job_id}-{n}.{image.extension}",
+        "filename": image.filename(job_id, n),
         "title": f"{prompt[:80]} ({n}/{total})" if total > 1 else prompt[:80],
         "alt_txt": prompt[:1000],
     }

@@ -114,7 +114,7 @@ class WebReply:
 
     def _keep(self, job: str, n: int, image: GeneratedImage) -> dict[str, object]:
         """Store one result image for the page; what the gallery shows of it."""
-        name = f"seedbot-{job}-{n}.{image.extension}"
+        name = image.filename(job, n)
         self.page.store.put(result_key(job, n), Stored(image.data, image.mime, name))
         url = f"/media/results/{job}/{n}"
         return {

@@ -37,7 +37,6 @@ from bot.conversation.turns import (
     Edit,
     Help,
     Info,
-    Options,
     Reroll,
     ResultRef,
     Turn,
@@ -47,7 +46,7 @@ from bot.conversation.turns import (
 )
 from bot.errors import SeedbotError
 from bot.request.flags import FLAG_HELP
-from bot.request.models import ImageInput, Job, Requester
+from bot.request.models import ImageInput, Job, Requester, result_filename
 
 __all__ = ["BUTTONS", "PLATFORM", "PROGRESS_INTERVAL", "USER", "WebSurface"]
 
@@ -74,20 +73,6 @@ BUTTONS: dict[str, Callable[[str, int | None], Action]] = {
     "cancel": lambda job, _: Cancel(ResultRef(job_id=job)),
 }
 _MAKES_IMAGES = ("reroll", "variations", "upscale")
-
-
-def option_chips(options: Options) -> list[str]:
-    """The options picked in the form, as the thread shows them under the prompt."""
-    return messages.option_chips(
-        aspect=options.aspect,
-        resolution=options.resolution,
-        count=options.count,
-        model=options.model,
-        output_format=options.output_format,
-        watermark=options.watermark,
-        style=options.style,
-        refs=list(options.refs),
-    )
 
 
 class WebSurface:
@@ -139,7 +124,7 @@ class WebSurface:
             thread.id,
             "ask",
             text=form.text,
-            options=option_chips(form.options),
+            options=form.options.chips(),
             files=[u.name for u in form.uploads],
             refs=[],
         )
@@ -275,9 +260,8 @@ class WebSurface:
         except SeedbotError:
             return None
         for i, image in enumerate(images, start=1):
-            extension = image.mime.split("/")[-1].replace("jpeg", "jpg")
             self.page.store.put(
-                result_key(job_id, i), Stored(image.data, image.mime, f"seedbot-{job_id}-{i}.{extension}")
+                result_key(job_id, i), Stored(image.data, image.mime, result_filename(job_id, i, image.mime))
             )
         return self.page.store.get(key)
 

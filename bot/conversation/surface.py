@@ -45,6 +45,12 @@ class Shown:
     requester: str  # how the surface names the requester ("<@123>")
     actions: tuple[str, ...] = RESULT_ACTIONS
 
+    @property
+    def later_actions(self) -> tuple[str, ...]:
+        """What a result's later messages (images past what one message holds) offer: the
+        actions that concern the images themselves, not the whole request."""
+        return tuple(a for a in ("delete", "upscale") if a in self.actions)
+
     def caption(self, delivered: int, *, refitted: bool = False) -> str:
         """The lines under the result (messages.result_caption) when `delivered` of its images
         were shown, `refitted` if some had to be made smaller to be posted."""

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot import messages
 from bot.request.models import ImageInput, Job, Requester
 
 __all__ = [
@@ -51,6 +52,19 @@ class Options:
     watermark: bool | None = None
     style: str | None = None  # a style preset's name (a `--style` flag wins)
     refs: tuple[str, ...] = ()  # saved cast names, before `--ref` flags' and the attachments
+
+    def chips(self) -> list[str]:
+        """The options picked, as a thread shows them under the prompt ("aspect 16:9", "2K")."""
+        return messages.option_chips(
+            aspect=self.aspect,
+            resolution=self.resolution,
+            count=self.count,
+            model=self.model,
+            output_format=self.output_format,
+            watermark=self.watermark,
+            style=self.style,
+            refs=list(self.refs),
+        )
 
 
 class Attachments(Protocol):

@@ -20,6 +20,8 @@ __all__ = [
     "JobStatus",
     "PostTarget",
     "Requester",
+    "extension",
+    "result_filename",
 ]
 
 
@@ -122,7 +124,19 @@ class GeneratedImage:
 
     @property
     def extension(self) -> str:
-        return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(self.mime, "bin")
+        return extension(self.mime)
+
+    def filename(self, job_id: str, n: int) -> str:
+        return result_filename(job_id, n, self.mime)
+
+
+def extension(mime: str) -> str:
+    return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(mime, "bin")
+
+
+def result_filename(job_id: str, n: int, mime: str) -> str:
+    """The name image `n` (from 1) of a job's result goes by wherever it is posted or saved."""
+    return f"seedbot-{job_id}-{n}.{extension(mime)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,3 +43,16 @@ def test_unlimited_stays_unlimited_and_a_short_batch_is_noted() -> None:
     assert dict(details.fields)[messages.LABEL_LEFT_TODAY] == messages.UNLIMITED
     assert messages.partial_delivery(2, 3, 1) in details.notes
     assert messages.not_posted(1, 2, 1) in details.notes
+
+
+def test_later_messages_offer_only_what_concerns_their_images() -> None:
+    assert _shown().later_actions == ("delete", "upscale")
+    resumed = Shown(
+        result=_shown().result,
+        prompt="a cat",
+        legend="",
+        left=None,
+        requester="ann",
+        actions=("info", "delete"),
+    )
+    assert resumed.later_actions == ("delete",)

@@ -109,7 +109,7 @@ async def generate(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 out.mkdir(parents=True, exist_ok=True)
                 for i, image in enumerate(result.images, start=1):
-                    path = out / f"seedbot-{result.job_id}-{i}.{image.extension}"
+                    path = out / image.filename(result.job_id, i)
                     path.write_bytes(image.data)
                     written.append(path)
             except OSError as exc:
