@@ -52,7 +52,7 @@ from bot.conversation.turns import (
     Variations,
 )
 from bot.request.flags import FLAG_HELP
-from bot.request.models import Job, Requester
+from bot.request.models import Job, Requester, parse_result_filename
 
 __all__ = ["PLATFORM", "SlackHandlers", "requester_for"]
 
@@ -63,7 +63,6 @@ COMMAND = "/imagine"
 HOME_RESULTS = 5  # past results on the Home tab
 # The Slack file types an image block shows (docs.slack.dev: png, jpg, jpeg, gif).
 _THUMBNAIL_TYPES = frozenset({"png", "jpg", "jpeg", "gif"})
-_RESULT_FILE = re.compile(r"^seedbot-([0-9a-f]+)-1\.")  # ThreadDelivery's name of a result's first image
 # Message subtypes that are a person writing; edits, deletions, joins and bots are not.
 _USER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 _OTHER_MENTION = re.compile(r"<[@!]")
@@ -290,13 +289,11 @@ class SlackHandlers:
             return {}
         wanted, found = set(job_ids), dict[str, str]()
         for info in response.get("files") or []:
-            match = _RESULT_FILE.match(str(info.get("name") or "")) if isinstance(info, dict) else None
-            if (
-                match
-                and match.group(1) in wanted
-                and str(info.get("filetype", "")).lower() in _THUMBNAIL_TYPES
-            ):
-                found.setdefault(match.group(1), str(info["id"]))
+            if not isinstance(info, dict) or str(info.get("filetype", "")).lower() not in _THUMBNAIL_TYPES:
+                continue
+            named = parse_result_filename(str(info.get("name") or ""))
+            if named is not None and named[1] == 1 and named[0] in wanted:  # a result's first image
+                found.setdefault(named[0], str(info["id"]))
         return found
 
     async def open_prompt(self, trigger_id: str, user: str, team_id: str = "") -> None:

@@ -7,6 +7,7 @@ Discord or Slack object.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "PostTarget",
     "Requester",
     "extension",
+    "parse_result_filename",
     "result_filename",
 ]
 
@@ -137,6 +139,15 @@ def extension(mime: str) -> str:
 def result_filename(job_id: str, n: int, mime: str) -> str:
     """The name image `n` (from 1) of a job's result goes by wherever it is posted or saved."""
     return f"seedbot-{job_id}-{n}.{extension(mime)}"
+
+
+_RESULT_FILENAME = re.compile(r"seedbot-([0-9a-f]+)-([1-9][0-9]*)\.[a-z]+")
+
+
+def parse_result_filename(name: str) -> tuple[str, int] | None:
+    """(job id, n) of a name result_filename gave, for a surface that finds results by file."""
+    match = _RESULT_FILENAME.fullmatch(name)
+    return (match[1], int(match[2])) if match else None
 
 
 @dataclass(frozen=True, slots=True)
