@@ -11,18 +11,20 @@ import contextvars
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 __all__ = [
     "JobContextFilter",
     "JsonFormatter",
+    "NetworkNotices",
     "RedactingFilter",
     "TextFormatter",
     "configure_logging",
     "current_job",
     "job_context",
+    "quiet_library",
 ]
 
 REDACTED = "[redacted]"
@@ -85,6 +87,43 @@ class RedactingFilter(logging.Filter):
             if record.stack_info:
                 record.stack_info = self.scrub(record.stack_info)
         return True
+
+
+class NetworkNotices(logging.Filter):
+    """A chat library logs its reconnects with a traceback, for what is a network problem: each
+    such notice becomes one WARNING line that names the error (the traceback goes to DEBUG).
+    `drop`: messages not logged at all (warnings about what seedbot does on purpose)."""
+
+    def __init__(self, label: str, *, notices: tuple[str, ...], drop: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.label, self.notices, self.drop = label, notices, drop
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.drop(message):
+            return False
+        if record.exc_info and message.startswith(self.notices):
+            exc = record.exc_info[1]
+            logging.getLogger(__name__).debug("%s: %s", self.label, message, exc_info=record.exc_info)
+            if exc is not None and str(exc) not in message:
+                message += f" ({type(exc).__name__}: {exc})"
+            record.msg, record.args = f"{self.label}: {message}", None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def quiet_library(notices: NetworkNotices, *, on: Iterable[str], capped: Iterable[str]) -> None:
+    """Install `notices` on the `on` loggers (once), and keep the `capped` ones, which log
+    request URLs and payloads at INFO and DEBUG, at WARNING or the root's level if higher."""
+    for name in on:
+        logger = logging.getLogger(name)
+        if notices not in logger.filters:
+            logger.addFilter(notices)
+    root = logging.getLogger().getEffectiveLevel()
+    for name in capped:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root))
 
 
 class TextFormatter(logging.Formatter):

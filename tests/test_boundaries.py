@@ -102,6 +102,7 @@ ADAPTER_MAY_IMPORT = {
     "bot.i18n",  # NC_, for the Discord command names in the catalog
     "bot.errors",
     "bot.config",
+    "bot.logs",  # one line for a chat library's network notices
     "bot.app.checkup",  # the report a plug-in's doctor checks write to
     "bot.app.platform",
     "bot.app.runtime",

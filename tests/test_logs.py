@@ -13,7 +13,7 @@ import pytest
 
 from bot.app.runtime import open_runtime
 from bot.config import Settings
-from bot.logs import configure_logging, current_job, job_context
+from bot.logs import NetworkNotices, configure_logging, current_job, job_context, quiet_library
 from tests.app.helpers import ALICE, bot_command, clean_env, deliver_all, fox, settings
 
 SECRET = "sk-live-0123456789abcdef"
@@ -104,3 +104,30 @@ def test_generate_from_the_shell_logs_json_lines(tmp_path: Path) -> None:
     jobs = [line for line in lines if line.get("job_id")]
     assert jobs and all(line["platform"] == "cli" and line["user"] == "cli:local" for line in jobs)
     assert SECRET not in proc.stderr + proc.stdout
+
+
+def test_a_library_network_notice_is_one_line_and_other_records_pass_unchanged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    notices = NetworkNotices("chat", notices=("Reconnecting",), drop=lambda m: m == "on purpose")
+    library = logging.getLogger("tests.chatlib")
+    quiet_library(notices, on=(library.name,), capped=("tests.chatlib.http",))
+    quiet_library(notices, on=(library.name,), capped=())  # once is enough
+    assert library.filters.count(notices) == 1
+    caplog.set_level(logging.DEBUG)
+    library.warning("on purpose")
+    library.error("Reconnecting soon")  # no traceback: nothing to shorten
+    try:
+        raise TimeoutError("timed out")
+    except TimeoutError:
+        library.exception("Reconnecting in %ss", 2)
+        library.exception("Something else broke")  # not a network notice: its traceback stays
+    shown = [
+        (r.levelname, r.getMessage(), bool(r.exc_info)) for r in caplog.records if r.name == library.name
+    ]
+    assert shown == [
+        ("ERROR", "Reconnecting soon", False),
+        ("WARNING", "chat: Reconnecting in 2s (TimeoutError: timed out)", False),
+        ("ERROR", "Something else broke", True),
+    ]
+    assert logging.getLogger("tests.chatlib.http").level == logging.WARNING

@@ -25,6 +25,7 @@ from adapters.discord_adapter.surface import PLATFORM
 from bot.app.runtime import Runtime
 from bot.conversation.tasks import BackgroundTasks
 from bot.errors import PlatformUnavailable
+from bot.logs import NetworkNotices, quiet_library
 
 __all__ = ["DiscordPlatform", "create", "quiet_discord_logs"]
 
@@ -43,39 +44,19 @@ _CLOSE_CODES = {
 }
 
 
-class _QuietDiscordLogs(logging.Filter):
-    """discord.py warns at every start that voice support is missing (PyNaCl, davey): seedbot
-    has no voice. Its reconnect notices carry a traceback for what is a network problem: one
-    line instead, the traceback at DEBUG."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.msg if isinstance(record.msg, str) else ""
-        if message.endswith("voice will NOT be supported"):
-            return False
-        if message.startswith(("Attempting a reconnect", "Failed to connect for shard")) and record.exc_info:
-            exc = record.exc_info[1]
-            log.debug("discord.py: %s", record.getMessage(), exc_info=record.exc_info)
-            record.msg = f"discord: {record.getMessage()} ({type(exc).__name__}: {exc})"
-            record.args = None
-            record.exc_info = None
-            record.exc_text = None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
-
-
-_QUIET = _QuietDiscordLogs()
+# discord.py warns at every start that voice support is missing (PyNaCl, davey): seedbot has no
+# voice. Its reconnect notices carry a traceback: one line instead.
+_NOTICES = NetworkNotices(
+    "discord",
+    notices=("Attempting a reconnect", "Failed to connect for shard"),
+    drop=lambda message: message.endswith("voice will NOT be supported"),
+)
 
 
 def quiet_discord_logs() -> None:
-    """Install the filter on the discord.py loggers that log those (idempotent), and keep the
-    loggers that log request URLs and payloads at INFO at WARNING."""
-    for name in ("discord.client", "discord.shard"):
-        logger = logging.getLogger(name)
-        if _QUIET not in logger.filters:
-            logger.addFilter(_QUIET)
-    root = logging.getLogger().getEffectiveLevel()
-    for name in ("discord.http", "discord.gateway"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, root))
+    quiet_library(
+        _NOTICES, on=("discord.client", "discord.shard"), capped=("discord.http", "discord.gateway")
+    )
 
 
 class DiscordPlatform:

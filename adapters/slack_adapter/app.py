@@ -34,6 +34,7 @@ from adapters.slack_adapter.settings import SlackSettings
 from adapters.slack_adapter.tasks import BackgroundTasks
 from bot.app.runtime import Runtime
 from bot.errors import PlatformUnavailable
+from bot.logs import NetworkNotices, quiet_library
 
 __all__ = ["EVENTS_PATH", "SlackPlatform", "create", "quiet_slack_logs"]
 
@@ -46,38 +47,23 @@ SHUTDOWN_GRACE = 10.0  # seconds running jobs get to finish at shutdown
 SOCKET_TIMEOUT = 60.0  # seconds the first Socket Mode connection may take
 
 
-class _BoltLogs(logging.Filter):
-    """bolt warns that SLACK_BOT_TOKEN is unused when given a client; that is on purpose here.
-    The Socket Mode client logs every failed (re)connection with a traceback for what is a
-    network problem: one line instead, the traceback at DEBUG."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if message == warning_client_prioritized_and_token_skipped():
-            return False
-        if message.startswith("Failed to connect") and record.exc_info:
-            log.debug("slack: %s", message, exc_info=record.exc_info)
-            record.msg, record.args = f"slack: {message}", None
-            record.exc_info = None
-            record.exc_text = None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
-
-
-_BOLT_LOGS = _BoltLogs()
+# bolt warns that SLACK_BOT_TOKEN is unused when given a client; that is on purpose here. The
+# Socket Mode client logs every failed (re)connection with a traceback: one line instead.
+_NOTICES = NetworkNotices(
+    "slack",
+    notices=("Failed to connect",),
+    drop=lambda message: message == warning_client_prioritized_and_token_skipped(),
+)
 
 
 def quiet_slack_logs() -> None:
-    """Install that filter (idempotent), and keep the SDKs' loggers, which log request URLs
-    and payloads at INFO, at WARNING."""
-    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
-    if _BOLT_LOGS not in bolt_log.filters:
-        bolt_log.addFilter(_BOLT_LOGS)
-    root = logging.getLogger().getEffectiveLevel()
     # slack_sdk formats every request and response for DEBUG when its own logger's level (not
     # the effective one) is at most DEBUG, as an unset level is: set it on the client's logger.
-    for name in ("slack_bolt", "slack_sdk", "slack_sdk.web.async_base_client"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, root))
+    quiet_library(
+        _NOTICES,
+        on=("slack_bolt.AsyncApp",),
+        capped=("slack_bolt", "slack_sdk", "slack_sdk.web.async_base_client"),
+    )
 
 
 class SlackPlatform:
