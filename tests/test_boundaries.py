@@ -108,7 +108,7 @@ ADAPTER_MAY_IMPORT = {
     "bot.app.runtime",
     "bot.conversation.batches",  # posting a packed batch, and what partly posted means
     "bot.conversation.community",  # SETTING_KEYS, for the admin command's choices
-    "bot.conversation.compose",  # the attachment checks a surface runs before downloading
+    "bot.conversation.compose",  # reference(): downloaded bytes -> a measured reference image
     "bot.conversation.conversation",
     "bot.conversation.surface",
     "bot.conversation.tasks",

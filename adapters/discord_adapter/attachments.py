@@ -12,26 +12,17 @@ import asyncio
 
 import discord
 
-from bot import messages
-from bot.conversation.compose import check_declared_size, reference
-from bot.errors import InvalidImage
+from bot.conversation.compose import reference
 from bot.media.fetch import SafeFetcher
 from bot.request.models import ImageInput
-from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
+from bot.request.validation import REFERENCE_MAX_BYTES, check_declared, check_reference_count, may_be_image
 
-__all__ = ["DiscordAttachments", "image_attachments", "precheck"]
-
-# What Discord labels an image; a missing content type is left to the magic bytes.
-_IMAGE_PREFIX = "image/"
+__all__ = ["DiscordAttachments", "image_attachments"]
 
 
 def image_attachments(message: discord.Message) -> list[discord.Attachment]:
     """The attachments of a message that may be images (by declared type, or undeclared)."""
-    return [
-        a
-        for a in message.attachments
-        if not a.content_type or a.content_type.lower().startswith(_IMAGE_PREFIX)
-    ]
+    return [a for a in message.attachments if may_be_image(a.content_type)]
 
 
 class DiscordAttachments:
@@ -49,11 +40,9 @@ class DiscordAttachments:
         already has (an earlier result being edited), counted against Seedream's limit."""
         if not self.items:
             return []
-        total = len(self.items) + alongside
-        if total > MAX_REFERENCES:
-            raise InvalidImage(messages.too_many_references(total, MAX_REFERENCES))
-        for attachment in self.items:
-            precheck(attachment)
+        check_reference_count(len(self.items) + alongside)
+        for a in self.items:
+            check_declared(a.filename, a.content_type, a.size)
         return list(await asyncio.gather(*(self._download(a) for a in self.items)))
 
     async def _download(self, attachment: discord.Attachment) -> ImageInput:
@@ -62,10 +51,3 @@ class DiscordAttachments:
         )
         # Discord's signed CDN links expire, so no URL is kept for URL-only providers.
         return reference(fetched.data, attachment.filename)
-
-
-def precheck(attachment: discord.Attachment) -> None:
-    declared = (attachment.content_type or "").lower()
-    if declared and not declared.startswith(_IMAGE_PREFIX):
-        raise InvalidImage(messages.not_an_image(attachment.filename))
-    check_declared_size(attachment.filename, attachment.size)

@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
-from bot.conversation.compose import check_declared_size, reference
-from bot.errors import DownloadError, InvalidImage
+from bot.conversation.compose import reference
+from bot.errors import DownloadError
 from bot.media.fetch import SafeFetcher
 from bot.request.models import ImageInput
-from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
+from bot.request.validation import REFERENCE_MAX_BYTES, check_declared, check_reference_count
 
 __all__ = [
     "SLACK_FILE_HOST",
@@ -62,11 +62,13 @@ class SlackFiles:
         """Every attached file as a reference image, or raise with the user's explanation."""
         if not files:
             return []
-        if len(files) + alongside > MAX_REFERENCES:
-            raise InvalidImage(messages.too_many_references(len(files) + alongside, MAX_REFERENCES))
+        check_reference_count(len(files) + alongside)
         infos = [await self._complete(f) for f in files]
         for info in infos:
-            self._precheck(info)
+            size = info.get("size")
+            check_declared(
+                self._name(info), str(info.get("mimetype") or ""), size if isinstance(size, int) else None
+            )
         return list(await asyncio.gather(*(self._download(info) for info in infos)))
 
     async def _complete(self, file: dict[str, Any]) -> dict[str, Any]:
@@ -84,14 +86,6 @@ class SlackFiles:
     def _name(file: dict[str, Any]) -> str:
         return str(file.get("name") or file.get("title") or file.get("id") or "file")
 
-    def _precheck(self, file: dict[str, Any]) -> None:
-        name = self._name(file)
-        mimetype = str(file.get("mimetype") or "")
-        if mimetype and not mimetype.startswith("image/"):
-            raise InvalidImage(messages.not_an_image(name))
-        size = file.get("size")
-        check_declared_size(name, size if isinstance(size, int) else None)
-
     async def _download(self, file: dict[str, Any]) -> ImageInput:
         name = self._name(file)
         url = str(file.get("url_private_download") or file.get("url_private") or "")
@@ -107,12 +101,7 @@ class SlackFiles:
         content_type = fetched.content_type.split(";", 1)[0].strip().lower()
         if content_type == "text/html":
             raise DownloadError(messages.file_access_denied(name), detail="Slack served HTML for a file")
-        if (
-            content_type
-            and not content_type.startswith("image/")
-            and content_type != "application/octet-stream"
-        ):
-            raise InvalidImage(messages.not_an_image(name))
+        check_declared(name, content_type, None)  # as served, which may differ from the metadata
         return reference(fetched.data, name)
 
 

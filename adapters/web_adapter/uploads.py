@@ -22,17 +22,22 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot import messages
-from bot.conversation.compose import check_declared_size, reference
+from bot.conversation.compose import reference
 from bot.conversation.turns import Options
 from bot.errors import InvalidImage, InvalidRequest
 from bot.request.models import ImageInput
-from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES, check_reference
+from bot.request.validation import (
+    MAX_REFERENCES,
+    REFERENCE_MAX_BYTES,
+    check_declared,
+    check_reference,
+    check_reference_count,
+)
 
 __all__ = ["MAX_BODY", "Form", "Upload", "WebAttachments", "read_form"]
 
 # Every reference at its largest, plus room for the text and options.
 MAX_BODY = MAX_REFERENCES * REFERENCE_MAX_BYTES + 1024 * 1024
-_UNDECLARED = ("", "application/octet-stream")
 _NAME_MAX = 200
 
 
@@ -45,10 +50,7 @@ class Upload:
 
     def precheck(self) -> None:
         """What the page declared, before the bytes are looked at (as on Discord)."""
-        declared = self.declared_type.lower()
-        if declared not in _UNDECLARED and not declared.startswith("image/"):
-            raise InvalidImage(messages.not_an_image(self.name))
-        check_declared_size(self.name, self.declared_size)
+        check_declared(self.name, self.declared_type, self.declared_size)
         if self.data is None:  # declared small enough, yet not sent
             raise InvalidImage(messages.not_an_image(self.name))
 
@@ -69,9 +71,7 @@ class WebAttachments:
     async def load(self, *, alongside: int = 0) -> list[ImageInput]:
         if not self.uploads:
             return []
-        total = len(self.uploads) + alongside
-        if total > MAX_REFERENCES:
-            raise InvalidImage(messages.too_many_references(total, MAX_REFERENCES))
+        check_reference_count(len(self.uploads) + alongside)
         for upload in self.uploads:
             upload.precheck()
         images = [await asyncio.to_thread(reference, u.data or b"", u.name) for u in self.uploads]

@@ -12,11 +12,11 @@ import dataclasses
 
 from bot import messages
 from bot.conversation.policy import Policy
-from bot.errors import FlagError, InvalidImage, InvalidRequest
+from bot.errors import FlagError, InvalidRequest
 from bot.ledger.base import CastEntry, Ledger
 from bot.request.models import ImageInput, Requester
 from bot.request.styles import check_name, close_names
-from bot.request.validation import MAX_REFERENCES
+from bot.request.validation import check_reference_count
 from bot.request.workspace import workspace_key
 
 __all__ = ["Cast"]
@@ -104,8 +104,7 @@ class Cast:
         InvalidImage when they and `alongside` other references pass Seedream's limit)."""
         if not names:
             return []
-        if len(names) + alongside > MAX_REFERENCES:
-            raise InvalidImage(messages.too_many_references(len(names) + alongside, MAX_REFERENCES))
+        check_reference_count(len(names) + alongside)
         workspace = workspace_key(who)
         found: list[ImageInput] = []
         for name in names:

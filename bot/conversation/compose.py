@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from bot import messages
 from bot.conversation.turns import Options
 from bot.engine.pipeline import request_from_json
-from bot.errors import InvalidImage, InvalidRequest
+from bot.errors import InvalidRequest
 from bot.ledger.base import Ledger
 from bot.media.images import load_reference
 from bot.request.flags import ParsedText, check_values, parse_text
 from bot.request.models import GenerationRequest, ImageInput, Job, JobKind, JobStatus
-from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
+from bot.request.validation import check_declared, check_reference_count
 
 __all__ = [
     "VARIATIONS_COUNT",
     "Composed",
-    "check_declared_size",
     "compose_edit",
     "compose_new",
     "edit",
@@ -50,14 +49,6 @@ class Composed:
     parent_id: str | None = None
     legend: str = ""  # "image 1 = …; image 2 = …", echoed back to the user
     pick: int | None = None
-
-
-def check_declared_size(name: str, size: int | None) -> None:
-    """Refuse an attachment by its declared size before downloading it."""
-    if size is not None and size > REFERENCE_MAX_BYTES:
-        raise InvalidImage(messages.image_too_large(name, size, REFERENCE_MAX_BYTES))
-    if size == 0:
-        raise InvalidImage(messages.not_an_image(name))
 
 
 def option_fields(options: Options) -> dict[str, object]:
@@ -94,7 +85,7 @@ def option_fields(options: Options) -> dict[str, object]:
 
 def reference(data: bytes, name: str, *, url: str | None = None, source: str = "upload") -> ImageInput:
     """Bytes of an attachment -> a measured reference image (InvalidImage if it is not one)."""
-    check_declared_size(name, len(data))
+    check_declared(name, None, len(data))
     return load_reference(data, name, url=url, source=source)
 
 
@@ -109,8 +100,7 @@ def _legend(images: tuple[ImageInput, ...]) -> str:
 def _request(
     parsed: ParsedText, images: tuple[ImageInput, ...], defaults: dict[str, object]
 ) -> GenerationRequest:
-    if len(images) > MAX_REFERENCES:
-        raise InvalidImage(messages.too_many_references(len(images), MAX_REFERENCES))
+    check_reference_count(len(images))
     base = dict(defaults)
     model = str(base.pop("model", "5.0-lite"))
     return parsed.to_request(images=images, default_model=model, **base)

@@ -54,7 +54,7 @@ from bot.conversation.turns import (
     Variations,
 )
 from bot.engine.pipeline import Delivery, Engine, PlatformHooks, new_job_id
-from bot.errors import InvalidImage, InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
+from bot.errors import InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
 from bot.ledger.base import Ledger
 from bot.request.flags import FLAG_HELP, ParsedText, parse_text
 from bot.request.models import (
@@ -67,7 +67,7 @@ from bot.request.models import (
     Requester,
 )
 from bot.request.styles import check_name, styled_prompt
-from bot.request.validation import MAX_REFERENCES
+from bot.request.validation import check_reference_count
 from bot.request.workspace import WorkspacePolicy
 
 __all__ = ["Conversation", "Surface"]
@@ -579,9 +579,7 @@ async def _no_link(job: Job) -> str | None:
 async def _load(first: Attachments, then: Attachments) -> list[ImageInput]:
     """References in order: a quoted message's images, then the attachments; the count is
     checked before anything is downloaded."""
-    total = len(first) + len(then)
-    if total > MAX_REFERENCES:
-        raise InvalidImage(messages.too_many_references(total, MAX_REFERENCES))
+    check_reference_count(len(first) + len(then))
     return [*await first.load(alongside=len(then)), *await then.load(alongside=len(first))]
 
 

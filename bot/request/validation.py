@@ -24,8 +24,11 @@ __all__ = [
     "PROMPT_MAX_CHARS",
     "ModelSpec",
     "ValidatedRequest",
+    "check_declared",
+    "check_reference_count",
     "clean_prompt",
     "get_model",
+    "may_be_image",
     "parse_aspect",
     "resolve_size",
     "validate",
@@ -40,6 +43,8 @@ RATIO_MIN, RATIO_MAX = 1 / 16, 16.0
 # Apiframe takes up to 2000 characters, the most of any provider; narrower ones are routed around.
 PROMPT_MAX_CHARS = 2000
 REFERENCE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "image/gif"})
+# What a platform declares for bytes it does not know the type of: the magic bytes decide.
+_UNDECLARED_TYPES = frozenset({"", "application/octet-stream"})
 
 # Recommended sizes (landscape; portrait swaps W and H).
 _RECOMMENDED: dict[str, dict[tuple[int, int], tuple[int, int]]] = {
@@ -209,6 +214,29 @@ class ValidatedRequest:
         return f"{self.aspect[0]}:{self.aspect[1]}"
 
 
+def may_be_image(content_type: str | None) -> bool:
+    """Whether a declared type leaves the file a possible image (no type, or an unknown one,
+    leaves it to the magic bytes)."""
+    declared = (content_type or "").split(";", 1)[0].strip().lower()
+    return declared in _UNDECLARED_TYPES or declared.startswith("image/")
+
+
+def check_declared(name: str, content_type: str | None, size: int | None) -> None:
+    """What a surface knows of an attachment before downloading it: its declared type and size."""
+    if not may_be_image(content_type):
+        raise InvalidImage(messages.not_an_image(name))
+    if size is not None and size > REFERENCE_MAX_BYTES:
+        raise InvalidImage(messages.image_too_large(name, size, REFERENCE_MAX_BYTES))
+    if size == 0:
+        raise InvalidImage(messages.not_an_image(name))
+
+
+def check_reference_count(count: int) -> None:
+    """Seedream's limit on references, checked on their count before any is downloaded."""
+    if count > MAX_REFERENCES:
+        raise InvalidImage(messages.too_many_references(count, MAX_REFERENCES))
+
+
 def check_reference(image: ImageInput) -> None:
     name = image.name or "image"
     if image.mime not in REFERENCE_MIMES:
@@ -233,8 +261,7 @@ def validate(request: GenerationRequest) -> ValidatedRequest:
     if not 1 <= request.count <= MAX_OUTPUTS:
         raise InvalidRequest(messages.bad_count(request.count, MAX_OUTPUTS))
     refs = len(request.images)
-    if refs > MAX_REFERENCES:
-        raise InvalidImage(messages.too_many_references(refs, MAX_REFERENCES))
+    check_reference_count(refs)
     if refs + request.count > MAX_TOTAL_IMAGES:
         raise InvalidRequest(messages.references_plus_outputs(refs, request.count, MAX_TOTAL_IMAGES))
     for image in request.images:

@@ -62,6 +62,18 @@ async def test_non_image_and_oversized_attachments_are_refused_before_download(
     assert await bot.jobs() == []
 
 
+async def test_an_attachment_of_unknown_type_is_judged_by_its_bytes(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    # Discord declares what the uploader's client said; "application/octet-stream" says nothing.
+    bot = await start_bot()
+    scan = emu.add_cdn_file("scan", png(20, 20), "application/octet-stream")
+    inter = await emu.send_slash_command("edit", {"prompt": "brighter", "image": scan})
+    assert await inter.wait_ack() == 5
+    job = await bot.wait_job(job_id_of(await wait_result(emu)))
+    assert job.status == JobStatus.SUCCEEDED and job.images_delivered == 1
+
+
 def png_ok(emu: DiscordEmulator) -> dict:
     return emu.add_cdn_file("fine.png", png(20, 20))
 

@@ -16,8 +16,11 @@ from bot.request.validation import (
     PROMPT_MAX_CHARS,
     REFERENCE_MAX_BYTES,
     REFERENCE_MAX_SIDE,
+    check_declared,
+    check_reference_count,
     clean_prompt,
     get_model,
+    may_be_image,
     model_name,
     parse_aspect,
     resolve_size,
@@ -441,3 +444,36 @@ def test_validation_errors_carry_user_text_and_charge_nothing() -> None:
 def test_model_name_is_the_display_name_or_the_key_it_does_not_know() -> None:
     assert model_name("4.5") == MODELS["4.5"].name != "4.5"
     assert model_name("seedream-9") == "seedream-9"  # a job an older seedbot recorded
+
+
+@pytest.mark.parametrize(
+    ("declared", "possible"),
+    [
+        (None, True),
+        ("", True),
+        ("image/png", True),
+        ("IMAGE/JPEG; charset=binary", True),
+        ("application/octet-stream", True),  # unknown to the platform: the bytes decide
+        ("text/html", False),
+        ("application/pdf", False),
+    ],
+)
+def test_a_declared_type_rules_out_only_what_cannot_be_an_image(declared: str | None, possible: bool) -> None:
+    assert may_be_image(declared) is possible
+
+
+def test_declared_type_and_size_are_checked_before_a_download() -> None:
+    check_declared("cat.png", "image/png", REFERENCE_MAX_BYTES)
+    check_declared("cat.png", None, None)  # nothing declared: the download is capped
+    with pytest.raises(InvalidImage, match=r"notes\.pdf"):
+        check_declared("notes.pdf", "application/pdf", 10)
+    with pytest.raises(InvalidImage, match=r"big\.png"):
+        check_declared("big.png", "image/png", REFERENCE_MAX_BYTES + 1)
+    with pytest.raises(InvalidImage, match=r"empty\.png"):
+        check_declared("empty.png", "image/png", 0)
+
+
+def test_the_reference_count_is_checked_on_its_own() -> None:
+    check_reference_count(MAX_REFERENCES)
+    with pytest.raises(InvalidImage, match=str(MAX_REFERENCES)):
+        check_reference_count(MAX_REFERENCES + 1)
