@@ -3,7 +3,8 @@
     @seedbot a red fox --ar 3:2 (+ images)   -> like /imagine (the images are the references)
     reply to a result: "make it night #2"    -> edit: the result's images (or #2), then new ones
     @seedbot, replying to someone's images   -> those images, then any attached, as references
-    in a DM, any message                     -> like a mention ("usage" / "help" answer directly)
+    in a DM, any message                     -> like a mention
+    "usage", "history", "help", "admin ..."  -> answered (the conversation reads typed commands)
 
 Without the privileged message-content intent Discord still delivers the text and attachments
 of messages that ping the bot (a reply pings its author unless the user turns that off) and of
@@ -23,7 +24,7 @@ from adapters.discord_adapter.attachments import image_attachments
 from adapters.discord_adapter.delivery import said
 from adapters.discord_adapter.stream import job_message
 from adapters.discord_adapter.surface import DiscordSurface
-from adapters.discord_adapter.text import mentions_bot, prompt_from_message
+from adapters.discord_adapter.text import mentions_bot, prompt_from_message, words_from_message
 from bot import messages
 from bot.conversation.turns import Ask, Edit, ResultRef
 
@@ -58,12 +59,14 @@ class MessageHandler:
             await self._answer(message, messages.SHUTTING_DOWN)
             return
         attachments = self.surface.attachments(message.attachments)
+        words = words_from_message(message, me.id)
         if to_result and replied is not None:
-            edit = Edit(ResultRef(message_id=str(job_message(replied.id))), text, attachments)
+            result = ResultRef(message_id=str(job_message(replied.id)))
+            edit = Edit(result, text, attachments, commands=True, words=words)
             self.surface.message_turn(message, edit, "reply")
             return
         quoted = self.surface.attachments(image_attachments(replied) if replied is not None else [])
-        ask = Ask(text, attachments=attachments, quoted=quoted, commands=True)
+        ask = Ask(text, attachments=attachments, quoted=quoted, commands=True, words=words)
         self.surface.message_turn(message, ask, "dm" if in_dm else "mention")
 
     async def _replied_message(self, message: discord.Message) -> discord.Message | None:

@@ -34,6 +34,7 @@ from adapters.discord_adapter.delivery import (
     said,
 )
 from adapters.discord_adapter.reply import DiscordReply
+from adapters.discord_adapter.text import person_key
 from adapters.discord_adapter.views import ContextEditModal, EditModal
 from bot import i18n, messages
 from bot.app.runtime import Runtime
@@ -135,12 +136,24 @@ class DiscordSurface:
         self.client = client
         self.tasks = tasks
         self.conversation.attach(
-            Surface(PLATFORM, resumed=self.resumed_reply, help=self.help, progress_interval=PROGRESS_INTERVAL)
+            Surface(
+                PLATFORM,
+                resumed=self.resumed_reply,
+                help=self.help,
+                progress_interval=PROGRESS_INTERVAL,
+                prefix=self.mention,
+                link=_link,
+                person=person_key,
+            )
         )
 
-    def help(self) -> str:
+    def mention(self) -> str:
+        """How typed commands start here: the bot's mention."""
         me = self.client.user
-        return messages.mention_help(f"@{me.name}" if me else "@seedbot", FLAG_HELP)
+        return f"@{me.name}" if me else "@seedbot"
+
+    def help(self) -> str:
+        return messages.mention_help(self.mention(), FLAG_HELP)
 
     def attachments(self, items: Sequence[discord.Attachment]) -> DiscordAttachments:
         return DiscordAttachments(self.fetcher, list(items))
@@ -215,7 +228,7 @@ class DiscordSurface:
             await self._run(Turn(interaction_requester(interaction), action, what), anchor)
 
     async def history(self, interaction: discord.Interaction[Any]) -> None:
-        await self.answer(interaction, History(link=_link), "/history")
+        await self.answer(interaction, History(), "/history")
 
     async def admin(
         self,

@@ -10,7 +10,13 @@ import re
 
 import discord
 
-__all__ = ["mentions_bot", "prompt_from_message"]
+from bot import messages
+from bot.errors import InvalidRequest
+from bot.request.models import Requester
+
+__all__ = ["mentions_bot", "person_key", "prompt_from_message", "words_from_message"]
+
+_USER = re.compile(r"<@!?(\d{15,21})>|(\d{15,21})")
 
 
 def _bot_role_ids(message: discord.Message, bot_id: int) -> set[int]:
@@ -22,10 +28,17 @@ def mentions_bot(message: discord.Message, bot_id: int) -> bool:
     return any(u.id == bot_id for u in message.mentions) or bool(_bot_role_ids(message, bot_id))
 
 
-def prompt_from_message(message: discord.Message, bot_id: int) -> str:
+def words_from_message(message: discord.Message, bot_id: int) -> str:
+    """The text as typed, without the bot's mentions; other mentions stay as Discord wrote them
+    (`<@123>`), for typed commands that name someone."""
     text = re.sub(rf"<@!?{bot_id}>", " ", message.content)
     for role_id in _bot_role_ids(message, bot_id):
         text = text.replace(f"<@&{role_id}>", " ")
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def prompt_from_message(message: discord.Message, bot_id: int) -> str:
+    text = words_from_message(message, bot_id)
     for user in message.mentions:
         text = re.sub(rf"<@!?{user.id}>", f"@{user.display_name}", text)
     for role in message.role_mentions:
@@ -33,3 +46,12 @@ def prompt_from_message(message: discord.Message, bot_id: int) -> str:
     for channel in message.channel_mentions:
         text = text.replace(f"<#{channel.id}>", f"#{getattr(channel, 'name', channel.id)}")
     return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def person_key(who: Requester, word: str) -> str:
+    """A Discord mention in typed words (`<@123>`, `<@!123>`, or the bare id) -> that person's
+    user key (`admin quota show @ann`)."""
+    match = _USER.fullmatch(word)
+    if not match:
+        raise InvalidRequest(messages.bad_setting_value("user", word, messages.HINT_MENTION))
+    return f"discord:{match.group(1) or match.group(2)}"

@@ -1,6 +1,6 @@
 """Slack as a surface of the conversation: events become turns, replies render in threads.
 
-    mention / DM                        -> Ask (files are the references; "usage"/"help" answer)
+    mention / DM                        -> Ask (files are the references; typed commands answer)
     reply in a seedbot thread           -> Edit of the thread's latest result (waits if still at work)
     /imagine <prompt>                   -> Ask, worked in a thread under a root message
     Re-roll / Variations / Delete / Info / Edit (modal) -> the same turns as on every surface
@@ -26,13 +26,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_adapter import blocks
 from adapters.slack_adapter.assistant import AssistantReply, greet, set_title
-from adapters.slack_adapter.community import SlackCommunity
 from adapters.slack_adapter.dedupe import SeenMessages
 from adapters.slack_adapter.files import SlackAttachments, SlackFiles
+from adapters.slack_adapter.links import Permalinks
 from adapters.slack_adapter.locales import UserLocales
 from adapters.slack_adapter.reply import SlackReply
 from adapters.slack_adapter.tasks import BackgroundTasks
-from adapters.slack_adapter.text import escape, to_plain
+from adapters.slack_adapter.text import escape, person_key, to_plain
 from adapters.slack_adapter.workflow import StepInputs, StepReply
 from bot import i18n, messages
 from bot.app.runtime import Runtime
@@ -102,9 +102,18 @@ class SlackHandlers:
         self.files = files
         self.bot_user_id = bot_user_id
         self.seen = seen or SeenMessages()
-        self.commands = SlackCommunity(client, self.conversation)
+        self.permalink = Permalinks(client)
         self.locales = UserLocales(client)
-        self.conversation.attach(Surface(PLATFORM, resumed=self.resumed_reply, help=self.help))
+        self.conversation.attach(
+            Surface(
+                PLATFORM,
+                resumed=self.resumed_reply,
+                help=self.help,
+                prefix=lambda: COMMAND,
+                link=self.permalink,
+                person=person_key,
+            )
+        )
 
     @staticmethod
     def help() -> str:
@@ -176,19 +185,19 @@ class SlackHandlers:
             if assistant
             else self.reply(channel, str(thread_ts or ts), user)
         )
-        text = to_plain(raw, self.bot_user_id)
+        text, words = to_plain(raw, self.bot_user_id), self._without_bot(raw)
         files = [f for f in event.get("files") or [] if isinstance(f, dict)]
-        if not files and await self.commands.text_command(who, reply, self._without_bot(raw)):
-            return
         attachments = SlackAttachments(self.files, files)
         if in_our_thread:
-            edit = Edit(ResultRef(thread=(channel, str(thread_ts))), text, attachments)
+            thread = ResultRef(thread=(channel, str(thread_ts)))
+            edit = Edit(thread, text, attachments, commands=True, words=words)
             await self._handle(who, edit, "edit", reply)
             return
         if assistant:
             await set_title(reply, text)
         what = "assistant" if assistant else "mention"
-        await self._handle(who, Ask(text, attachments=attachments, commands=True), what, reply)
+        ask = Ask(text, attachments=attachments, commands=True, words=words)
+        await self._handle(who, ask, what, reply)
 
     async def assistant_started(
         self, channel: str, thread_ts: str, user: str = "", team_id: str = ""
@@ -208,11 +217,10 @@ class SlackHandlers:
         text = to_plain(str(command.get("text") or ""), self.bot_user_id)
         who = await self._who(team_id, user, channel)
         reply = self.reply(channel, None, user, respond)
-        if await self.commands.text_command(who, reply, self._without_bot(str(command.get("text") or ""))):
-            return
         # Work happens in a thread under a root message, posted once the request is admitted.
         reply.root_text = messages.asked_for(f"<@{user}>", escape(text))
-        await self._handle(who, Ask(text, commands=True), "command", reply)
+        words = self._without_bot(str(command.get("text") or ""))
+        await self._handle(who, Ask(text, commands=True, words=words), "command", reply)
 
     # -- buttons and the Edit modal --------------------------------------------------------------
 
@@ -266,7 +274,7 @@ class SlackHandlers:
             results = [
                 blocks.HomeResult(
                     line=messages.home_result_line(when, job.prompt, job.images_delivered),
-                    link=await self.commands.permalink(job),
+                    link=await self.permalink(job),
                     file_id=thumbnails.get(job.id),
                     alt=job.prompt,
                 )

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["escape", "to_plain"]
+from bot import messages
+from bot.errors import InvalidRequest
+from bot.request.models import Requester
+
+__all__ = ["escape", "person_key", "to_plain"]
 
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+_USER = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
 
 
 def to_plain(text: str, bot_user_id: str | None = None) -> str:
@@ -34,3 +39,12 @@ def to_plain(text: str, bot_user_id: str | None = None) -> str:
 def escape(text: str) -> str:
     """Plain text made safe for Slack's mrkdwn (no accidental mentions or links)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def person_key(who: Requester, word: str) -> str:
+    """A Slack mention in typed words (`<@U123>`, `<@U123|name>`, `@U123`) -> that person's
+    user key in the requester's workspace (`admin quota show @ann`)."""
+    match = _USER.match(word)
+    if not match:
+        raise InvalidRequest(messages.bad_setting_value("user", word, messages.HINT_MENTION))
+    return f"slack:{who.workspace_id or ''}:{match.group(1) or match.group(2)}"

@@ -146,7 +146,8 @@ class WebSurface:
             edits=form.job,
         )
         ref = ResultRef(job_id=form.job) if form.job else ResultRef(thread=(CHANNEL, thread_id))
-        self._spawn(Edit(ref, form.text, self._attachments(form, thread_id, entry.id)), "reply", thread_id)
+        edit = Edit(ref, form.text, self._attachments(form, thread_id, entry.id), commands=True)
+        self._spawn(edit, "reply", thread_id)
 
     async def press(self, job_id: str, action: str, pick: int | None = None) -> str:
         """A button on a result (or Cancel on a status). Answered in the job's thread ("" returned),

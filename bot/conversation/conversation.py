@@ -22,7 +22,7 @@ import contextlib
 import dataclasses
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot import i18n, messages
@@ -74,13 +74,20 @@ __all__ = ["Conversation", "Surface"]
 
 log = logging.getLogger(__name__)
 
-_COMMAND_WORDS = {"usage", "quota", "help", "history", ""}
 # A reply that is only "cancel" or "upscale [#N]" is that action, not an edit prompt.
 _CANCEL_WORD = re.compile(r"\s*cancel\s*[.!]?\s*", re.IGNORECASE)
 _UPSCALE_WORDS = re.compile(
     r"\s*upscale(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?\s*[.!]?\s*", re.IGNORECASE
 )
 STARTING_WAIT = 10.0  # seconds a reply to a brand-new status message waits for its job row
+
+
+async def _no_link(job: Job) -> str | None:
+    return None
+
+
+def _nobody(who: Requester, word: str) -> str:
+    raise InvalidRequest(messages.bad_setting_value("user", word, messages.HINT_MENTION))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,13 @@ class Surface:
     resumed: ResumedReplies  # a reply for a job whose turn is gone (after a restart)
     help: Callable[[], str]  # the help text, in the surface's own command words
     progress_interval: float = 2.0  # seconds between progress edits of one message
+    # How typed commands start there ("/imagine", "@seedbot"; "" where words are typed alone).
+    prefix: Callable[[], str] = str
+    # A link to a job's result there (History links each line to it).
+    link: Callable[[Job], Awaitable[str | None]] = _no_link
+    # A person named in typed words (`Ask.words`) -> their user key, InvalidRequest if the word
+    # names nobody: `admin quota show @ann`. The default knows nobody (the playground).
+    person: Callable[[Requester, str], str] = _nobody
 
 
 class Conversation:
@@ -166,15 +180,16 @@ class Conversation:
                     who, action.text, reply, action.quoted, action.attachments
                 ):
                     return
-                if action.commands and not len(action.attachments) and not len(action.quoted):
-                    word = action.text.strip().lower()
-                    if word in _COMMAND_WORDS:
-                        await reply.say(await self._command(who, word))
-                        return
+                typed = action.commands and not len(action.attachments) and not len(action.quoted)
+                if typed and await self._commands(who, action.words or action.text, reply, empty=True):
+                    return
                 await self._ask(who, action, reply)
             case Edit():
                 if is_cast_command(action.text):
                     await self._cast_words(who, action.text, reply, action.attachments, edit=action)
+                    return
+                typed = action.commands and not len(action.attachments)
+                if typed and await self._commands(who, action.words or action.text, reply, empty=False):
                     return
                 await self._edit(who, action, reply)
             case CastCommand():
@@ -205,14 +220,35 @@ class Conversation:
             case Help():
                 await reply.say(self._help(who))
             case History():
-                await reply.say(await self.community.history(who, action.link or _no_link))
+                await reply.say(await self._history(who))
 
-    async def _command(self, who: Requester, word: str) -> str:
-        if word in ("usage", "quota"):
-            return await self.usage(who)
-        if word == "history":
-            return await self.community.history(who, _no_link)
-        return self._help(who)
+    async def _commands(self, who: Requester, text: str, reply: Reply, *, empty: bool) -> bool:
+        """`usage`, `history`, `help` typed as the whole text, or `admin ...`: answered, True.
+        `empty`: nothing typed asks for the help (a bare mention, not a bare reply)."""
+        words = text.split()
+        first = words[0].lower() if words else ""
+        if len(words) == 1 and first in ("usage", "quota"):
+            await reply.say(await self.usage(who))
+        elif len(words) == 1 and first == "history":
+            await reply.say(await self._history(who))
+        elif (len(words) == 1 and first == "help") or (empty and not words):
+            await reply.say(self._help(who))
+        elif first == "admin":
+            await reply.say(await self._admin_words(who, words[1:]))
+        else:
+            return False
+        return True
+
+    async def _history(self, who: Requester) -> str:
+        surface = self.surfaces.get(who.platform)
+        return await self.community.history(who, surface.link if surface else _no_link)
+
+    async def _admin_words(self, who: Requester, words: list[str]) -> str:
+        """`admin ...` typed on any surface, with its own way of naming people."""
+        surface = self.surfaces.get(who.platform)
+        prefix = " ".join(filter(None, (surface.prefix() if surface else "", "admin")))
+        person = surface.person if surface else _nobody
+        return await self.admin.words(who, words, lambda word: person(who, word), prefix)
 
     def _help(self, who: Requester) -> str:
         surface = self.surfaces.get(who.platform)
@@ -570,10 +606,6 @@ async def _tell(reply: Reply, text: str) -> None:
         await reply.refuse(text)
     except Exception:
         log.warning("could not tell the user: %s", text, exc_info=True)
-
-
-async def _no_link(job: Job) -> str | None:
-    return None
 
 
 async def _load(first: Attachments, then: Attachments) -> list[ImageInput]:

@@ -7,12 +7,11 @@ form to the provider body; only text the user typed goes through the flag parser
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot import messages
-from bot.request.models import ImageInput, Job, Requester
+from bot.request.models import ImageInput, Requester
 
 __all__ = [
     "Action",
@@ -107,8 +106,12 @@ class Ask:
     attachments: Attachments = field(default_factory=NoAttachments)
     # A message the request replies to whose images come first (not one of our results).
     quoted: Attachments = field(default_factory=NoAttachments)
-    # "usage", "help" and "history" typed as the whole text answer directly (mentions, DMs).
+    # Typed commands ("usage", "history", "admin quota show @ann", "cast ...") answer directly
+    # instead of becoming a prompt (mentions, DMs, a chat command's text).
     commands: bool = False
+    # The text as typed, people's mentions in the surface's own form (`<@U123>`), where `text`
+    # shows them as names for the model: what `admin quota ... @user` reads. None: `text`.
+    words: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,10 @@ class Edit:
     attachments: Attachments = field(default_factory=NoAttachments)
     # When the ref is not one of our results: treat it as a new request with these images.
     fallback: Attachments | None = None
+    # A reply typed in a chat: "usage", "history", "help" or "admin ..." as the whole text
+    # answer directly instead of editing (as Ask.commands; `words` as Ask.words).
+    commands: bool = False
+    words: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +162,7 @@ class Help:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    # A link to a job's result on this surface (None: no link).
-    link: Callable[[Job], Awaitable[str | None]] | None = None
+    """The requester's last jobs, each linked to its result where the surface can link."""
 
 
 @dataclass(frozen=True, slots=True)

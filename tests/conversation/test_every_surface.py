@@ -149,6 +149,22 @@ async def test_usage_shows_the_workspace_pool(surface: tuple[Driver, Core]) -> N
     assert messages.pool_left(1, 50, datetime.now(UTC)).split(":")[0] in text and "49 of 50" in text, text
 
 
+async def test_typed_commands_answer_and_make_nothing(surface: tuple[Driver, Core]) -> None:
+    """`history`, `usage` and `admin ...` typed as a request, or as a reply to a result, are
+    answered (read once, in the core) instead of becoming a prompt or an edit."""
+    driver, bot = surface
+    first = await driver.ask("a paper lantern")
+    assert first.result is not None
+    await bot.wait_closed(driver.key(0), 1)
+    history = await driver.ask("history")
+    assert history.result is None and "a paper lantern" in history.text, history.text
+    usage = await driver.reply(first.result, "usage")
+    assert usage.result is None and usage.text == await driver.usage(), usage.text
+    admin = await driver.ask("admin stats")
+    assert admin.result is None and admin.text == messages.NOT_ADMIN, admin.text
+    assert len(await bot.jobs(driver.key(0))) == 1
+
+
 async def test_a_request_over_the_quota_is_refused_and_costs_nothing(
     surface: tuple[Driver, Core],
 ) -> None:

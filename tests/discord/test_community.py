@@ -199,3 +199,24 @@ async def test_server_admins_manage_only_their_members(emu: DiscordEmulator, sta
     said = await private(emu, "seedbot quota block", {"user": stranger["id"]}, user_id=operator["id"])
     assert said == messages.quota_changed(f"discord:{stranger['id']}", "Blocked")
     assert (await bot.usage(stranger["id"])).blocked
+
+
+async def test_an_operator_types_admin_words_in_a_mention(emu: DiscordEmulator, start_bot: StartBot) -> None:
+    """The same `admin ...` words as on Slack, with Discord's own mentions; a message does not
+    say whether its author manages the server, so only SEEDBOT_ADMINS may."""
+    bob = emu.add_user("bob")
+    bot = await start_bot(admins=f"discord:{HUMAN_USER_ID}")
+
+    async def typed(words: str, **kw: Any) -> str:
+        sent = await emu.send_message(f"{emu.bot_mention} {words}", mentions=[emu.bot_user_id], **kw)
+        return text(await emu.wait_for_message(after=sent["id"]))
+
+    blocked = await typed(f"admin quota block <@{bob['id']}>")
+    assert blocked == messages.quota_changed(f"discord:{bob['id']}", "Blocked")
+    assert (await bot.usage(bob["id"])).blocked
+    assert await typed("admin quota show nobody") == messages.bad_setting_value(
+        "user", "nobody", messages.HINT_MENTION
+    )
+    assert await typed("admin") == messages.admin_help(f"@{emu.users[emu.bot_user_id]['username']} admin")
+    assert await typed("admin stats", author_id=bob["id"]) == messages.NOT_ADMIN
+    assert await bot.jobs() == []  # none of it became a prompt
