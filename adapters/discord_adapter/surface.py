@@ -41,20 +41,16 @@ from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
 from bot.conversation.tasks import BackgroundTasks
 from bot.conversation.turns import (
+    MAKES_IMAGES,
     Action,
     Ask,
-    Cancel,
-    Delete,
     Edit,
     History,
-    Info,
     Options,
-    Reroll,
     ResultRef,
     Turn,
-    Upscale,
     Usage,
-    Variations,
+    pressed,
 )
 from bot.errors import DeliveryError
 from bot.request.flags import FLAG_HELP
@@ -270,22 +266,16 @@ class DiscordSurface:
         self, interaction: discord.Interaction[Any], action: str, job_id: str, pick: int | None = None
     ) -> None:
         speak(interaction)
-        if action == "upscale":
-            await self.job(interaction, Upscale(ResultRef(job_id=job_id), pick), "upscale")
-        elif action == "cancel":
-            await self.answer(interaction, Cancel(ResultRef(job_id=job_id)), "cancel")
-        elif action == "info":
-            await self.answer(interaction, Info(job_id), "info")
-        elif action == "edit":
+        if action == "edit":
             await interaction.response.send_modal(EditModal(job_id))
-        elif action == "delete":
-            turn = Turn(interaction_requester(interaction), Delete(job_id), "delete")
+        elif action == "delete":  # the reply takes the pressed message away
+            turn = Turn(interaction_requester(interaction), pressed(action, job_id), action)
             reply = DiscordReply(InteractionAnchor(interaction), pressed=interaction.message)
             await self.conversation.handle(turn, reply)
-        elif action == "variations":
-            await self.job(interaction, Variations(job_id), action)
-        else:
-            await self.job(interaction, Reroll(job_id), action)
+        elif action in MAKES_IMAGES:
+            await self.job(interaction, pressed(action, job_id, pick), action)
+        else:  # info, cancel: answered at once, privately
+            await self.answer(interaction, pressed(action, job_id, pick), action)
 
     async def edit_submitted(self, interaction: discord.Interaction[Any], job_id: str, prompt: str) -> None:
         await self.job(interaction, Edit(ResultRef(job_id=job_id), prompt), "edit")

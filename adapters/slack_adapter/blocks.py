@@ -22,6 +22,7 @@ __all__ = [
     "ACTION_DELETE",
     "ACTION_EDIT",
     "ACTION_INFO",
+    "ACTION_PREFIX",
     "ACTION_REROLL",
     "ACTION_VARIATIONS",
     "EDIT_ACTION",
@@ -44,6 +45,7 @@ __all__ = [
     "status_blocks",
 ]
 
+ACTION_PREFIX = "seedbot."  # then the button's name on every surface (bot.conversation.turns.PRESSES)
 ACTION_REROLL = "seedbot.reroll"
 ACTION_VARIATIONS = "seedbot.variations"
 ACTION_EDIT = "seedbot.edit"

@@ -35,10 +35,10 @@ from aiohttp import web
 from adapters.web_adapter.language import LOCALE, language_middleware
 from adapters.web_adapter.security import COOKIE, CSRF_HEADER, SESSION, Guard, Session
 from adapters.web_adapter.store import Stored, thumbnail
-from adapters.web_adapter.surface import BUTTONS, WebSurface
+from adapters.web_adapter.surface import WebSurface
 from adapters.web_adapter.uploads import MAX_BODY, Form, read_form
 from bot import i18n, messages
-from bot.conversation.turns import CastCommand, ResultRef
+from bot.conversation.turns import PRESSES, CastCommand, ResultRef
 from bot.errors import SeedbotError
 from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS, REFERENCE_MAX_BYTES
 
@@ -209,7 +209,7 @@ async def hide(request: web.Request) -> web.Response:
 
 async def press(request: web.Request) -> web.Response:
     action = request.match_info["action"]
-    if action not in BUTTONS:
+    if action not in PRESSES:
         raise web.HTTPNotFound()
     pick = request.query.get("pick", "")
     if pick and not (pick.isdigit() and 1 <= int(pick) <= 15):

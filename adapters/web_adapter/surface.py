@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from adapters.web_adapter.reply import CHANNEL, Answer, Page, WebReply, result_key
@@ -29,26 +28,22 @@ from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
 from bot.conversation.tasks import BackgroundTasks
 from bot.conversation.turns import (
+    MAKES_IMAGES,
     Action,
     Ask,
-    Cancel,
     CastCommand,
-    Delete,
     Edit,
     Help,
-    Info,
-    Reroll,
     ResultRef,
     Turn,
-    Upscale,
     Usage,
-    Variations,
+    pressed,
 )
 from bot.errors import SeedbotError
 from bot.request.flags import FLAG_HELP
 from bot.request.models import ImageInput, Job, Requester, result_filename
 
-__all__ = ["BUTTONS", "PLATFORM", "PROGRESS_INTERVAL", "USER", "WebSurface"]
+__all__ = ["PLATFORM", "PROGRESS_INTERVAL", "USER", "WebSurface"]
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +57,6 @@ USER = Requester(
 def user() -> Requester:
     """The playground's one user, speaking the language of this request (language.py)."""
     return dataclasses.replace(USER, locale=i18n.current())
-
-
-BUTTONS: dict[str, Callable[[str, int | None], Action]] = {
-    "reroll": lambda job, _: Reroll(job),
-    "variations": lambda job, _: Variations(job),
-    "delete": lambda job, _: Delete(job),
-    "info": lambda job, _: Info(job),
-    "upscale": lambda job, pick: Upscale(ResultRef(job_id=job), pick),
-    "cancel": lambda job, _: Cancel(ResultRef(job_id=job)),
-}
-_MAKES_IMAGES = ("reroll", "variations", "upscale")
 
 
 class WebSurface:
@@ -153,14 +137,14 @@ class WebSurface:
         """A button on a result (or Cancel on a status). Answered in the job's thread ("" returned),
         or, for a job that is not one here, in the returned text. `pick`: Upscale's image."""
         job = await self.conversation.where(job_id)
-        turn = BUTTONS[action](job_id, pick)
+        turn = pressed(action, job_id, pick)
         if job is None or job.platform != PLATFORM or not job.thread_id:
             answer = Answer()
             await self.conversation.handle(Turn(user(), turn, action), answer)
             return answer.text or messages.NOT_A_RESULT
         thread_id = job.thread_id
         self.timeline.ensure(thread_id, job.prompt)
-        if action in _MAKES_IMAGES:
+        if action in MAKES_IMAGES:
             label = {
                 "reroll": messages.BUTTON_REROLL,
                 "variations": messages.BUTTON_VARIATIONS,

@@ -7,6 +7,7 @@ form to the provider body; only text the user typed goes through the flag parser
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -14,6 +15,8 @@ from bot import messages
 from bot.request.models import ImageInput, Requester
 
 __all__ = [
+    "MAKES_IMAGES",
+    "PRESSES",
     "Action",
     "Ask",
     "Attachments",
@@ -32,6 +35,7 @@ __all__ = [
     "Upscale",
     "Usage",
     "Variations",
+    "pressed",
 ]
 
 
@@ -196,6 +200,25 @@ class CastCommand:
 Action = (
     Ask | Edit | Reroll | Variations | Delete | Info | Usage | Help | History | Upscale | Cancel | CastCommand
 )
+
+# The turn each button on a result (or Cancel on a status message) is, by the button's name on
+# every surface; `pick` is Upscale's image. "edit" is not one: it opens the surface's own form,
+# whose text becomes an Edit.
+PRESSES: dict[str, Callable[[str, int | None], Action]] = {
+    "reroll": lambda job, _: Reroll(job),
+    "variations": lambda job, _: Variations(job),
+    "upscale": lambda job, pick: Upscale(ResultRef(job_id=job), pick),
+    "delete": lambda job, _: Delete(job),
+    "info": lambda job, _: Info(job),
+    "cancel": lambda job, _: Cancel(ResultRef(job_id=job)),
+}
+# The presses that make images: a surface runs them as a new job, and answers the rest at once.
+MAKES_IMAGES = frozenset({"reroll", "variations", "upscale"})
+
+
+def pressed(name: str, job_id: str, pick: int | None = None) -> Action:
+    """The turn a press of the button `name` is (KeyError: not one of PRESSES)."""
+    return PRESSES[name](job_id, pick)
 
 
 @dataclass(frozen=True, slots=True)

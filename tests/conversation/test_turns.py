@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bot.conversation.turns import Options
+import pytest
+
+from bot.conversation.surface import RESULT_ACTIONS
+from bot.conversation.turns import MAKES_IMAGES, PRESSES, Cancel, Options, Reroll, ResultRef, Upscale, pressed
 
 
 def test_the_options_picked_become_chips_in_form_order() -> None:
@@ -16,3 +19,13 @@ def test_the_options_picked_become_chips_in_form_order() -> None:
 def test_nothing_picked_shows_no_chips_and_one_image_is_not_a_chip() -> None:
     assert Options().chips() == []
     assert Options(count=1).chips() == []
+
+
+def test_each_button_is_one_turn_on_every_surface() -> None:
+    assert pressed("reroll", "j1") == Reroll("j1")
+    assert pressed("upscale", "j1", 2) == Upscale(ResultRef(job_id="j1"), 2)
+    assert pressed("cancel", "j1") == Cancel(ResultRef(job_id="j1"))
+    assert set(PRESSES) == {*RESULT_ACTIONS, "cancel"} - {"edit"}  # Edit opens a form first
+    assert set(PRESSES) > MAKES_IMAGES
+    with pytest.raises(KeyError):
+        pressed("edit", "j1")
