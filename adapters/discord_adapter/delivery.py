@@ -43,7 +43,7 @@ from adapters.discord_adapter.layout import more_layout, notice, result_layout, 
 from adapters.discord_adapter.uploads import image_file
 from bot import messages
 from bot.conversation.batches import post_groups
-from bot.conversation.surface import Delivery, Shown
+from bot.conversation.surface import Delivery, Details, Shown
 from bot.errors import DeliveryError
 from bot.media.packing import UploadLimits, fit_and_pack
 from bot.request.models import GenerationResult, PostTarget
@@ -232,6 +232,54 @@ class Anchor(ABC):
         except discord.HTTPException as exc:
             log.info("discord: no thread in %s (%s); posting inline", parent.id, exc.status)
             return None
+
+    async def settled(
+        self, shown: Shown, posted: Sequence[discord.Message], delivered: int, thread: discord.Thread | None
+    ) -> Delivery:
+        """What a posted result tells the engine; where it went to a thread, the anchor says who
+        asked for what and how many images are there."""
+        if thread is not None:
+            await self.header(shown.requester or self.requester_mention, shown.prompt, delivered)
+        ids = [str(m.id) for m in posted]
+        if self.message_id is not None:
+            ids.append(str(self.message_id))
+        thread_id = str(thread.id) if thread is not None else self.target().thread_id
+        return Delivery(delivered=delivered, message_ids=tuple(dict.fromkeys(ids)), thread_id=thread_id)
+
+    def page(
+        self,
+        shown: Shown,
+        *,
+        lead: bool,
+        names: Sequence[str],
+        first: int,
+        total: int,
+        details: Details,
+        pinged: bool = False,
+        images: Sequence[tuple[str, bytes]] = (),
+    ) -> Post:
+        """One message of a result: the lead carries the details, the result's actions and (in a
+        thread) the requester's ping; a later one says which images it holds, with its own."""
+        job_id = shown.result.job_id
+        if lead:
+            view = result_layout(
+                job_id=job_id,
+                prompt=shown.prompt,
+                details=details,
+                names=names,
+                actions=shown.actions,
+                ping=self.requester_mention if pinged else None,
+            )
+        else:
+            view = more_layout(
+                job_id=job_id,
+                prompt=shown.prompt,
+                names=names,
+                first=first,
+                total=total,
+                actions=shown.later_actions,
+            )
+        return Post(view, list(images), ping(self.requester_id) if pinged and lead else NO_PINGS)
 
     async def header(self, requester: str, prompt: str, delivered: int | None = None) -> None:
         """Best effort: what the anchor says once its result is in a thread (who asked for what,
@@ -577,27 +625,16 @@ class ResultDelivery:
         thread = await anchor.start_thread(messages.thread_name(shown.prompt))
 
         def post_for(n: int, group: Sequence[int], *, pinged: bool, posted: int = packed.planned) -> Post:
-            names = [files[i][0] for i in group]
-            if n == 0:
-                view = result_layout(
-                    job_id=result.job_id,
-                    prompt=shown.prompt,
-                    details=shown.details(made, posted=posted, refitted=refitted),
-                    names=names,
-                    actions=shown.actions,
-                    ping=anchor.requester_mention if pinged else None,
-                )
-            else:
-                view = more_layout(
-                    job_id=result.job_id,
-                    prompt=shown.prompt,
-                    names=names,
-                    first=group[0] + 1,
-                    total=made,
-                    actions=shown.later_actions,
-                )
-            mentions = ping(anchor.requester_id) if pinged else NO_PINGS
-            return Post(view, [files[i] for i in group], mentions)
+            return anchor.page(
+                shown,
+                lead=n == 0,
+                names=[files[i][0] for i in group],
+                first=group[0] + 1,
+                total=made,
+                details=shown.details(made, posted=posted, refitted=refitted),
+                pinged=pinged,
+                images=[files[i] for i in group],
+            )
 
         async def post_group(n: int, group: Sequence[int]) -> discord.Message:
             nonlocal thread
@@ -629,13 +666,7 @@ class ResultDelivery:
             await self._note_unposted(
                 posted[0], post_for(0, groups[0], pinged=thread is not None, posted=delivered)
             )
-        if thread is not None:
-            await anchor.header(shown.requester or anchor.requester_mention, shown.prompt, delivered)
-        ids = [str(m.id) for m in posted]
-        if anchor.message_id is not None:
-            ids.append(str(anchor.message_id))
-        thread_id = str(thread.id) if thread is not None else anchor.target().thread_id
-        return Delivery(delivered=delivered, message_ids=tuple(dict.fromkeys(ids)), thread_id=thread_id)
+        return await anchor.settled(shown, posted, delivered, thread)
 
     @staticmethod
     async def _note_unposted(first: discord.Message, corrected: Post) -> None:

@@ -68,7 +68,7 @@ class DiscordReply:
 
     async def result(self, shown: Shown) -> Delivery:
         if self.gallery is not None and self.gallery.started:
-            return await self.gallery.finish(shown, shown.requester or self.anchor.requester_mention)
+            return await self.gallery.finish(shown)
         return await ResultDelivery(self.anchor, shown)(shown.result)
 
     async def refuse(self, text: str) -> None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import discord
 
 from adapters.discord_adapter.delivery import NO_PINGS, Anchor, NoRoute, Post, ping
-from adapters.discord_adapter.layout import GALLERY_MAX, more_layout, result_layout, stream_layout
+from adapters.discord_adapter.layout import GALLERY_MAX, stream_layout
 from bot import messages
 from bot.conversation.batches import post_groups
 from bot.conversation.surface import Delivery, Shown
@@ -216,12 +216,12 @@ class StreamedGallery:
 
     # -- the result ----------------------------------------------------------------------------
 
-    async def finish(self, shown: Shown, requester_name: str) -> Delivery:
+    async def finish(self, shown: Shown) -> Delivery:
         """The streamed messages become the result; images not shown yet are posted after them."""
         async with self._lock:
-            return await self._finish(shown, requester_name)
+            return await self._finish(shown)
 
-    async def _finish(self, shown: Shown, requester_name: str) -> Delivery:
+    async def _finish(self, shown: Shown) -> Delivery:
         anchor = self.anchor
         result = shown.result
         rest = [image for i, image in enumerate(result.images) if i not in result.posted]
@@ -232,18 +232,17 @@ class StreamedGallery:
             (image.filename(self.job_id, n), image.data)
             for n, image in enumerate(packed.images, start=self._made + 1)
         ]
+        details = shown.details(made, posted=self.shown, refitted=refitted)
 
         async def post_group(n: int, group: Sequence[int]) -> discord.Message:
-            post = Post(
-                more_layout(
-                    job_id=self.job_id,
-                    prompt=self.prompt,
-                    names=[files[i][0] for i in group],
-                    first=self.shown + group[0] + 1,
-                    total=made,
-                    actions=shown.later_actions,
-                ),
-                [files[i] for i in group],
+            post = anchor.page(
+                shown,
+                lead=False,
+                names=[files[i][0] for i in group],
+                first=self.shown + group[0] + 1,
+                total=made,
+                details=details,
+                images=[files[i] for i in group],
             )
             return await (self.thread.send(**post.as_send()) if self.thread else anchor.send(post))
 
@@ -260,41 +259,25 @@ class StreamedGallery:
             )
             later, delivered = outcome.sent, outcome.delivered
         details = shown.details(made, posted=delivered, refitted=refitted)
-        pinged = self.thread is not None
         for index, grown in enumerate(self.grown):
-            if index == 0:
-                view = result_layout(
-                    job_id=self.job_id,
-                    prompt=self.prompt,
-                    details=details,
-                    names=grown.names,
-                    actions=shown.actions,
-                    ping=anchor.requester_mention if pinged else None,
-                )
-            else:
-                view = more_layout(
-                    job_id=self.job_id,
-                    prompt=self.prompt,
-                    names=grown.names,
-                    first=index * GALLERY_MAX + 1,
-                    total=made,
-                    actions=shown.later_actions,
-                )
+            post = anchor.page(
+                shown,
+                lead=index == 0,
+                names=grown.names,
+                first=index * GALLERY_MAX + 1,
+                total=made,
+                details=details,
+                pinged=self.thread is not None,
+            )
             await self._window(grown)
-            mentions = ping(anchor.requester_id) if pinged and index == 0 else NO_PINGS
             try:  # no `attachments`: the message keeps the files it has
                 grown.message = await grown.message.edit(
-                    content=None, embeds=[], view=view, allowed_mentions=mentions
+                    content=None, embeds=[], view=post.view, allowed_mentions=post.mentions
                 )
                 grown.written = time.monotonic()
             except discord.HTTPException as exc:  # the images are there: they count
                 log.warning(
                     "discord: job %s: result %s not finished (%s)", self.job_id, grown.message.id, exc
                 )
-        if self.thread is not None:
-            await anchor.header(requester_name, shown.prompt, delivered)
-        ids = [str(g.message.id) for g in self.grown] + [str(m.id) for m in later]
-        if anchor.message_id is not None:
-            ids.append(str(anchor.message_id))
-        thread_id = str(self.thread.id) if self.thread is not None else anchor.target().thread_id
-        return Delivery(delivered=delivered, message_ids=tuple(dict.fromkeys(ids)), thread_id=thread_id)
+        posted = [g.message for g in self.grown] + list(later)
+        return await anchor.settled(shown, posted, delivered, self.thread)
