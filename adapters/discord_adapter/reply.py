@@ -20,7 +20,7 @@ import discord
 from adapters.discord_adapter.delivery import Anchor, InteractionAnchor, ResultDelivery
 from adapters.discord_adapter.stream import StreamedGallery
 from bot import messages
-from bot.conversation.surface import Arrived, Delivery, Shown
+from bot.conversation.surface import Arrived, Delivery, Progress, Shown
 from bot.errors import CannotPost
 from bot.request.models import Job, PostTarget
 
@@ -53,10 +53,10 @@ class DiscordReply:
     def working(self, job_id: str) -> None:
         self.anchor.cancel_job = job_id
 
-    async def progress(self, text: str) -> None:
+    async def progress(self, progress: Progress) -> None:
         if self.gallery is not None and self.gallery.inline:
             return  # the anchor shows the streamed images now: progress would replace them
-        await self.anchor.show(text)
+        await self.anchor.show(progress.text)
 
     async def image(self, arrived: Arrived) -> bool:
         """A streamed image joins the result's gallery as soon as it is made (stream.py)."""

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_adapter.reply import SlackReply
 from adapters.slack_adapter.text import escape
 from bot import messages
-from bot.conversation.surface import Delivery, Shown
+from bot.conversation.surface import Delivery, Progress, Shown
 
 __all__ = ["STATUS_REFRESH", "AssistantReply", "greet", "set_title", "suggested_prompts"]
 
@@ -67,7 +67,7 @@ class AssistantReply(SlackReply):
     async def accepted(self, text: str) -> None:
         await self._set_status(messages.ASSISTANT_STATUS)
 
-    async def progress(self, text: str) -> None:
+    async def progress(self, progress: Progress) -> None:
         if time.monotonic() - self._status_at >= STATUS_REFRESH:
             await self._set_status(messages.ASSISTANT_STATUS)
 

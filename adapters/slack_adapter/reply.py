@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery, shared_ts, upload_item
 from adapters.slack_adapter.text import escape
 from bot import messages
-from bot.conversation.surface import Arrived, Delivery, Shown
+from bot.conversation.surface import Arrived, Delivery, Progress, Shown
 from bot.errors import CannotPost
 from bot.request.models import Job, PostTarget
 
@@ -75,8 +75,8 @@ class SlackReply:
     def working(self, job_id: str) -> None:
         self.status.cancel_job = job_id
 
-    async def progress(self, text: str) -> None:
-        await self.status.show(text)
+    async def progress(self, progress: Progress) -> None:
+        await self.status.show(progress.text)
 
     async def image(self, arrived: Arrived) -> bool:
         """A streamed image goes into the thread as soon as it is made (one upload at a time, so

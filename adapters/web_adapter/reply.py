@@ -13,14 +13,13 @@ something that is not a result here): it only collects what the conversation say
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.web_adapter.store import ImageStore, Stored
 from adapters.web_adapter.timeline import Timeline, new_id
 from bot import messages
-from bot.conversation.surface import Arrived, Delivery, Shown
+from bot.conversation.surface import Arrived, Delivery, Progress, Shown
 from bot.request.models import GeneratedImage, Job, PostTarget
 
 __all__ = ["ACTION_LABELS", "CHANNEL", "Answer", "Page", "WebReply", "result_key", "status_fields"]
@@ -35,32 +34,22 @@ ACTION_LABELS = {
     "delete": "BUTTON_DELETE",
     "info": "BUTTON_INFO",
 }
-_PERCENT = re.compile(r"^(?P<line>.*?)\s+[█░]*\s*(?P<percent>\d{1,3})%$")
-_ELAPSED = re.compile(r"(\d+)\D*$")  # "12s", "12 s", "12秒": running() says which
-_POSITION = re.compile(r"#(\d+)")
 
 
 def result_key(job_id: str, n: int) -> str:
     return f"r/{job_id}/{n}"
 
 
-def status_fields(text: str) -> dict[str, Any]:
-    """A progress text of the core -> what the page shows: the first line (without the text
-    progress bar), the stage, the queue position or percent, and the lines under it (which
-    image is which). Text the core words differently is shown as it is."""
-    line, _, footer = text.partition("\n")
-    fields: dict[str, Any] = {"text": line, "stage": "", "percent": None, "position": None, "footer": footer}
-    position = _POSITION.search(line)
-    if position and messages.queued(int(position.group(1))) == line:
-        fields.update(stage="queued", position=int(position.group(1)))
-        return fields
-    match = _PERCENT.match(line)
-    plain = match.group("line") if match else line
-    percent = float(match.group("percent")) if match else None
-    elapsed = _ELAPSED.search(plain)
-    if elapsed and messages.running(float(elapsed.group(1)), percent) == line:
-        fields.update(stage="running", text=plain, percent=percent)
-    return fields
+def status_fields(progress: Progress) -> dict[str, Any]:
+    """What the page shows of a job's status: the first line (without the text bar), the stage,
+    the queue position or percent, and the lines under it (which image is which)."""
+    return {
+        "text": progress.line,
+        "stage": progress.stage,
+        "percent": progress.percent,
+        "position": progress.position,
+        "footer": progress.footer,
+    }
 
 
 @dataclass
@@ -91,16 +80,16 @@ class WebReply:
         return PostTarget(CHANNEL, self.thread_id, self.status_id)
 
     async def accepted(self, text: str) -> None:
-        self._status(text)
+        self._status(Progress.said(text))
 
     def working(self, job_id: str) -> None:
         self._job = job_id
 
-    async def progress(self, text: str) -> None:
-        self._status(text)
+    async def progress(self, progress: Progress) -> None:
+        self._status(progress)
 
-    def _status(self, text: str) -> None:
-        fields = status_fields(text)
+    def _status(self, progress: Progress) -> None:
+        fields = status_fields(progress)
         if self._job is not None:
             fields.update(job=self._job, actions=[{"action": "cancel", "label": messages.BUTTON_CANCEL}])
         if self._shown and self.timeline.update(self.thread_id, self.status_id, **fields) is not None:
@@ -192,7 +181,7 @@ class WebReply:
 
     async def interrupted(self, resumes: bool) -> None:
         if resumes:
-            self._status(messages.RESUMES_AFTER_RESTART)
+            self._status(Progress.said(messages.RESUMES_AFTER_RESTART))
         else:
             await self.refuse(messages.SHUTTING_DOWN)
 
@@ -216,7 +205,7 @@ class Answer:
     def working(self, job_id: str) -> None:
         return None
 
-    async def progress(self, text: str) -> None:
+    async def progress(self, progress: Progress) -> None:
         return None
 
     async def image(self, arrived: Arrived) -> bool:

@@ -2,8 +2,8 @@
 
 The engine reports progress often (queued #n, generating with elapsed time and percent); chat
 platforms rate-limit edits. `ProgressRelay` is the engine's progress callback: it keeps the
-latest text and shows it through `show(text)` in the background, at most once per
-`min_interval` (a new stage shows at once), so a slow or rate-limited edit never holds up the job.
+latest `Progress` (text for a chat message, typed parts for a bar) and shows it through `show`
+in the background, at most once per `min_interval` (a new stage shows at once), so a slow or rate-limited edit never holds up the job.
 A failed edit is logged (or handed to `on_error`) and ends that round of updates; the next
 progress event starts another.
 """
@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bot import i18n
+from bot.conversation.surface import Progress
 from bot.engine.pipeline import ProgressEvent
 
 __all__ = ["ProgressRelay"]
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 class ProgressRelay:
     def __init__(
         self,
-        show: Callable[[str], Awaitable[None]],
+        show: Callable[[Progress], Awaitable[None]],
         *,
         min_interval: float = 2.0,
         footer: str = "",
@@ -39,8 +40,8 @@ class ProgressRelay:
         self.footer = footer  # a line shown under every progress text (e.g. which image is which)
         self._on_error = on_error  # instead of the default log line (e.g. with the platform's reason)
         self.locale = locale  # the language of the status message (None: the current one)
-        self._text = ""
-        self._shown = ""
+        self._latest: Progress | None = None
+        self._shown: Progress | None = None
         self._stage = ""
         self._urgent = False
         self._last = 0.0
@@ -52,8 +53,7 @@ class ProgressRelay:
         if event.stage == "done" or self._closed:
             return
         with i18n.use(self.locale or i18n.current()):
-            text = event.text()
-        self._text = f"{text}\n{self.footer}" if self.footer else text
+            self._latest = Progress.of(event, self.footer)
         if event.stage != self._stage:
             self._urgent = True
         self._stage = event.stage
@@ -62,7 +62,7 @@ class ProgressRelay:
 
     async def _updates(self) -> None:
         try:
-            while not self._closed and self._text != self._shown:
+            while not self._closed and self._latest != self._shown:
                 wait = 0.0 if self._urgent else self.min_interval - (time.monotonic() - self._last)
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -71,10 +71,11 @@ class ProgressRelay:
                 async with self._lock:
                     if self._closed:
                         return
-                    text = self._text
+                    latest = self._latest
                     self._last = time.monotonic()
-                    await self._show(text)
-                    self._shown = text
+                    if latest is not None:
+                        await self._show(latest)
+                    self._shown = latest
         except Exception as exc:  # progress is best effort; the job goes on regardless
             if self._on_error is not None:
                 self._on_error(exc)

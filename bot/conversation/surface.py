@@ -12,11 +12,20 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot import messages
-from bot.engine.pipeline import Delivery
+from bot.engine.pipeline import Delivery, ProgressEvent
 from bot.request.models import GeneratedImage, GenerationResult, Job, PostTarget
 from bot.request.validation import model_name
 
-__all__ = ["RESULT_ACTIONS", "Arrived", "Delivery", "Details", "Reply", "ResumedReplies", "Shown"]
+__all__ = [
+    "RESULT_ACTIONS",
+    "Arrived",
+    "Delivery",
+    "Details",
+    "Progress",
+    "Reply",
+    "ResumedReplies",
+    "Shown",
+]
 
 # The actions every result offers, in the order surfaces show them. "upscale" is offered per
 # image ("Upscale #2"); "cancel" belongs to a job still at work (see Reply.working).
@@ -102,6 +111,40 @@ class Shown:
 
 
 @dataclass(frozen=True, slots=True)
+class Progress:
+    """A job's status: `text` is what a chat message shows (the footer under it); the parts are
+    for a surface that draws them itself (the playground's bar): `line` is the first line
+    without its text bar, `stage` "queued" or "running" ("" for any other status)."""
+
+    text: str
+    line: str
+    stage: str = ""
+    position: int | None = None
+    percent: float | None = None
+    footer: str = ""
+
+    @classmethod
+    def said(cls, text: str) -> Progress:
+        """A status the conversation words itself (starting, waiting for the job it edits)."""
+        line, _, footer = text.partition("\n")
+        return cls(text, line, footer=footer)
+
+    @classmethod
+    def of(cls, event: ProgressEvent, footer: str = "") -> Progress:
+        """An engine event, worded in the current language."""
+        text = event.text()
+        running = event.stage == "running"
+        return cls(
+            text=f"{text}\n{footer}" if footer else text,
+            line=messages.running(event.elapsed, None) if running else text,
+            stage=event.stage,
+            position=(event.position or 1) if event.stage == "queued" else None,
+            percent=event.percent if running else None,
+            footer=footer,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Arrived:
     """One image of a streamed batch, to show as soon as it is made."""
 
@@ -130,7 +173,7 @@ class Reply(Protocol):
         progress update on."""
         ...
 
-    async def progress(self, text: str) -> None:
+    async def progress(self, progress: Progress) -> None:
         """Queue position or progress in the status message (throttled by the conversation)."""
         ...
 

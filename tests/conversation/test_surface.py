@@ -1,9 +1,11 @@
-"""Shown.details: what a result says under its prompt, decided once for every surface."""
+"""Shown.details and Progress: what a result says under its prompt and what a job's status
+shows, decided once for every surface."""
 
 from __future__ import annotations
 
-from bot import messages
-from bot.conversation.surface import Shown
+from bot import i18n, messages
+from bot.conversation.surface import Progress, Shown
+from bot.engine.pipeline import ProgressEvent
 from bot.request.models import GeneratedImage, GenerationResult
 
 
@@ -56,3 +58,20 @@ def test_later_messages_offer_only_what_concerns_their_images() -> None:
         actions=("info", "delete"),
     )
     assert resumed.later_actions == ("delete",)
+
+
+def test_progress_keeps_its_parts_typed_in_any_language() -> None:
+    event = ProgressEvent("running", elapsed=7, percent=30)
+    with i18n.use("ja"):
+        progress = Progress.of(event, "image 1 = a.png")
+        assert progress.text == f"{messages.running(7, 30)}\nimage 1 = a.png"
+        assert progress.line == messages.running(7, None)
+    assert progress.line != Progress.of(event).line  # worded in Japanese, not parsed back
+    assert (progress.stage, progress.percent, progress.position) == ("running", 30, None)
+    queued = Progress.of(ProgressEvent("queued"))
+    assert (queued.stage, queued.position, queued.percent) == ("queued", 1, None)
+
+
+def test_a_status_the_conversation_words_itself_has_no_stage() -> None:
+    said = Progress.said("Waiting…\nimage 1 = a.png")
+    assert (said.line, said.footer, said.stage, said.percent) == ("Waiting…", "image 1 = a.png", "", None)

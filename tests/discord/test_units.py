@@ -15,7 +15,7 @@ from adapters.discord_adapter.layout import TEXT_MAX, notice, result_layout
 from bot import messages
 from bot.conversation.compose import compose_new, option_fields
 from bot.conversation.progress import ProgressRelay
-from bot.conversation.surface import Details
+from bot.conversation.surface import Details, Progress
 from bot.conversation.turns import Options
 from bot.engine.pipeline import ProgressEvent
 from bot.errors import FlagError
@@ -58,8 +58,8 @@ async def test_progress_relay_throttles_and_stops_last() -> None:
     shown: list[str] = []
     gate = asyncio.Event()
 
-    async def show(text: str) -> None:
-        shown.append(text)
+    async def show(progress: Progress) -> None:
+        shown.append(progress.text)
         if len(shown) == 1:
             await gate.wait()  # the first edit is slow
 

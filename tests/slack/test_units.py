@@ -112,7 +112,7 @@ async def test_progress_updates_are_throttled_and_never_block() -> None:
     async with SlackEmulator(bot_token=BOT_TOKEN) as emu:
         client = AsyncWebClient(token=BOT_TOKEN, base_url=emu.api_url)
         status = StatusMessage(client, CHANNEL_ID, None)
-        relay = ProgressRelay(status.show, min_interval=1.0)  # wide enough for a loaded CI box
+        relay = ProgressRelay(lambda p: status.show(p.text), min_interval=1.0)  # wide for a loaded CI box
         await status.ensure()
         await relay(ProgressEvent("queued", position=2))
         await emu.wait_for_call("chat.update")

@@ -7,6 +7,8 @@ import json
 
 from adapters.web_adapter.reply import status_fields
 from bot import messages
+from bot.conversation.surface import Progress
+from bot.engine.pipeline import ProgressEvent
 from bot.request.flags import FLAG_HELP
 from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE
 from tests.web.conftest import OpenPlayground, Playground, has, kinds, of, png
@@ -112,6 +114,7 @@ async def test_usage_help_and_history(playground: Playground) -> None:
     assert "Images left today: 20 of 20" in note["text"]
     thread = await playground.ask("a castle --n 2")
     await playground.until(thread, has("result"))
+    await playground.settled()  # the result shows before the engine records what was delivered
     history = (await (await playground.client.get("/api/history")).json())["jobs"]
     assert history[0]["prompt"] == "a castle" and len(history[0]["images"]) == 2
     assert history[0]["thread"] == thread
@@ -222,8 +225,8 @@ async def test_hostile_prompts_and_file_names_travel_as_plain_data(playground: P
 # -- the progress text -> a bar ---------------------------------------------------------------------
 
 
-def test_status_fields_read_the_cores_progress_text() -> None:
-    running = status_fields(messages.running(3, 45) + "\nimage 1 = fox.png")
+def test_status_fields_show_the_cores_progress_in_parts() -> None:
+    running = status_fields(Progress.of(ProgressEvent("running", elapsed=3, percent=45), "image 1 = fox.png"))
     assert running == {
         "text": "Generating… 3s",
         "stage": "running",
@@ -231,8 +234,8 @@ def test_status_fields_read_the_cores_progress_text() -> None:
         "position": None,
         "footer": "image 1 = fox.png",
     }
-    assert status_fields(messages.running(12, None))["text"] == "Generating… 12s"
-    queued = status_fields(messages.queued(3))
+    assert status_fields(Progress.of(ProgressEvent("running", elapsed=12)))["text"] == "Generating… 12s"
+    queued = status_fields(Progress.of(ProgressEvent("queued", position=3)))
     assert queued["stage"] == "queued" and queued["position"] == 3 and queued["text"] == messages.queued(3)
-    other = status_fields(messages.WAITING_FOR_PARENT)
+    other = status_fields(Progress.said(messages.WAITING_FOR_PARENT))
     assert other["stage"] == "" and other["text"] == messages.WAITING_FOR_PARENT
