@@ -1422,6 +1422,25 @@ def upscale_button(n: int) -> str:
     return _("Upscale #%(n)s", n=n)
 
 
+_ACTION_LABELS = {
+    "reroll": "BUTTON_REROLL",
+    "variations": "BUTTON_VARIATIONS",
+    "edit": "BUTTON_EDIT",
+    "info": "BUTTON_INFO",
+    "delete": "BUTTON_DELETE",
+    "upscale": "BUTTON_UPSCALE",
+    "cancel": "BUTTON_CANCEL",
+}
+
+
+def action_label(action: str, pick: int | None = None) -> str:
+    """The button of a result's action (or Cancel on a job at work) in the current language;
+    Upscale with `pick` names its image ("Upscale #2")."""
+    if action == "upscale" and pick is not None:
+        return upscale_button(pick)
+    return str(__getattr__(_ACTION_LABELS[action]))
+
+
 def option_chips(
     *,
     aspect: str | None,

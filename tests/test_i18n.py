@@ -24,6 +24,7 @@ from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 from bot import i18n, messages
+from bot.conversation.surface import RESULT_ACTIONS
 
 REPO = Path(__file__).resolve().parent.parent
 LOCALES = REPO / "bot" / "locales"
@@ -478,6 +479,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("admin_help", lambda: messages.admin_help("admin")),
     ("playground_help", lambda: messages.playground_help(["--ar W:H"])),
     ("upscale_button", lambda: messages.upscale_button(2)),
+    ("action_label", lambda: [messages.action_label(a) for a in (*RESULT_ACTIONS, "cancel")]),
     (
         "option_chips",
         lambda: messages.option_chips(

@@ -27,7 +27,7 @@ from typing import cast
 
 import discord
 
-from adapters.discord_adapter.views import ACTIONS, ResultButton
+from adapters.discord_adapter.views import ResultButton
 from bot import messages
 from bot.conversation.surface import Details
 
@@ -84,12 +84,18 @@ def _gallery(names: Sequence[str], alt: str) -> discord.ui.MediaGallery[discord.
     )
 
 
-def _buttons(job_id: str, actions: Sequence[str]) -> discord.ui.ActionRow[discord.ui.LayoutView]:
+def _action_rows(
+    job_id: str, actions: Sequence[str], first: int, count: int
+) -> list[discord.ui.ActionRow[discord.ui.LayoutView]]:
+    """The result's actions in the core's order, then "Upscale #N" for each of its images."""
     # DynamicItem is typed for both kinds of view; in a layout it is one of the layout's items.
     buttons = [
-        cast(discord.ui.Item[discord.ui.LayoutView], ResultButton(a, job_id)) for a in actions if a in ACTIONS
+        cast(discord.ui.Item[discord.ui.LayoutView], ResultButton(a, job_id))
+        for a in actions
+        if a != "upscale"
     ]
-    return discord.ui.ActionRow(*buttons)
+    rows = [discord.ui.ActionRow(*buttons)] if buttons else []
+    return rows + (_upscales(job_id, first, count) if "upscale" in actions else [])
 
 
 def _upscales(job_id: str, first: int, count: int) -> list[discord.ui.ActionRow[discord.ui.LayoutView]]:
@@ -131,11 +137,8 @@ def result_layout(
         frame.add_item(discord.ui.TextDisplay(shown))
     frame.add_item(discord.ui.TextDisplay(small_print))
     frame.add_item(_gallery(names, prompt))
-    if any(a in ACTIONS for a in actions):
-        frame.add_item(_buttons(job_id, actions))
-    if "upscale" in actions:
-        for row in _upscales(job_id, 1, len(names)):
-            frame.add_item(row)
+    for row in _action_rows(job_id, actions, 1, len(names)):
+        frame.add_item(row)
     if ping:
         return _layout(discord.ui.TextDisplay(ping), frame)
     return _layout(frame)
@@ -149,11 +152,8 @@ def more_layout(
     frame: discord.ui.Container[discord.ui.LayoutView] = discord.ui.Container(
         discord.ui.TextDisplay(caption), _gallery(names, prompt), accent_colour=ACCENT
     )
-    if any(a in ACTIONS for a in actions):
-        frame.add_item(_buttons(job_id, actions))
-    if "upscale" in actions:
-        for row in _upscales(job_id, first, len(names)):
-            frame.add_item(row)
+    for row in _action_rows(job_id, actions, first, len(names)):
+        frame.add_item(row)
     return _layout(frame)
 
 

@@ -20,22 +20,21 @@ import discord
 from bot import messages
 
 __all__ = [
-    "ACTIONS",
     "ContextEditModal",
     "EditModal",
     "ResultActions",
     "ResultButton",
 ]
 
-ACTIONS = ("reroll", "variations", "edit", "info", "delete")  # the first row; Upscale #N below
-_LABELS = {
-    "reroll": ("BUTTON_REROLL", discord.ButtonStyle.secondary, "🔁"),
-    "variations": ("BUTTON_VARIATIONS", discord.ButtonStyle.secondary, "🎲"),
-    "edit": ("BUTTON_EDIT", discord.ButtonStyle.primary, "✏️"),
-    "info": ("BUTTON_INFO", discord.ButtonStyle.secondary, "ℹ️"),
-    "delete": ("BUTTON_DELETE", discord.ButtonStyle.danger, "🗑️"),
-    "upscale": ("BUTTON_UPSCALE", discord.ButtonStyle.secondary, "🔍"),
-    "cancel": ("BUTTON_CANCEL", discord.ButtonStyle.danger, "✖️"),
+# How each action's button looks on Discord (its words: messages.action_label).
+_LOOKS = {
+    "reroll": (discord.ButtonStyle.secondary, "🔁"),
+    "variations": (discord.ButtonStyle.secondary, "🎲"),
+    "edit": (discord.ButtonStyle.primary, "✏️"),
+    "info": (discord.ButtonStyle.secondary, "ℹ️"),
+    "delete": (discord.ButtonStyle.danger, "🗑️"),
+    "upscale": (discord.ButtonStyle.secondary, "🔍"),
+    "cancel": (discord.ButtonStyle.danger, "✖️"),
 }
 PROMPT_INPUT_ID = "prompt"
 PROMPT_MAX = 2000
@@ -81,12 +80,9 @@ class ResultButton(
     template=BUTTON_ID,
 ):
     def __init__(self, action: str, job_id: str, pick: int | None = None) -> None:
-        name, style, emoji = _LABELS[action]
-        label = str(getattr(messages, name))  # in the language of the message it is on
-        custom_id = f"seedbot:{action}:{job_id}"
-        if pick is not None:
-            label = messages.upscale_button(pick) if action == "upscale" else f"{label} #{pick}"
-            custom_id = f"{custom_id}:{pick}"
+        style, emoji = _LOOKS[action]
+        label = messages.action_label(action, pick)  # in the language of the message it is on
+        custom_id = f"seedbot:{action}:{job_id}" + (f":{pick}" if pick is not None else "")
         super().__init__(discord.ui.Button(label=label, style=style, emoji=emoji, custom_id=custom_id))
         self.action = action
         self.job_id = job_id

@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.slack_adapter.text import escape
 from bot import messages
+from bot.conversation.surface import RESULT_ACTIONS
 from bot.request.validation import MAX_OUTPUTS, MODELS
 
 __all__ = [
@@ -100,24 +101,23 @@ def _button(action_id: str, label: str, job_id: str, *, primary: bool = False) -
     return button
 
 
-def result_controls(job_id: str, images: int = 0) -> list[dict[str, Any]]:
-    """The actions under a result; "Upscale #N" for each of its `images`."""
+def result_controls(
+    job_id: str, images: int = 0, actions: Sequence[str] = RESULT_ACTIONS
+) -> list[dict[str, Any]]:
+    """The result's `actions` in the core's order; "Upscale #N" for each of its `images`."""
+    row = [
+        _button(ACTION_PREFIX + a, messages.action_label(a), job_id, primary=a == "edit")
+        for a in actions
+        if a != "upscale"
+    ]
     upscales = [
-        _button(ACTION_UPSCALE.format(n), messages.upscale_button(n), job_id) for n in range(1, images + 1)
+        _button(ACTION_UPSCALE.format(n), messages.action_label("upscale", n), job_id)
+        for n in range(1, images + 1)
+        if "upscale" in actions
     ]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(messages.RESULT_ACTIONS)}},
-        {
-            "type": "actions",
-            "block_id": f"seedbot.controls.{job_id}",
-            "elements": [
-                _button(ACTION_REROLL, messages.BUTTON_REROLL, job_id),
-                _button(ACTION_VARIATIONS, messages.BUTTON_VARIATIONS, job_id),
-                _button(ACTION_EDIT, messages.BUTTON_EDIT, job_id, primary=True),
-                _button(ACTION_INFO, messages.BUTTON_INFO, job_id),
-                _button(ACTION_DELETE, messages.BUTTON_DELETE, job_id),
-            ],
-        },
+        *([{"type": "actions", "block_id": f"seedbot.controls.{job_id}", "elements": row}] if row else []),
         *(
             [{"type": "actions", "block_id": f"seedbot.upscales.{job_id}", "elements": upscales}]
             if upscales
@@ -133,7 +133,7 @@ def status_blocks(text: str, job_id: str) -> list[dict[str, Any]]:
         {
             "type": "actions",
             "block_id": f"seedbot.status.{job_id}",
-            "elements": [_button(ACTION_CANCEL, messages.BUTTON_CANCEL, job_id)],
+            "elements": [_button(ACTION_CANCEL, messages.action_label("cancel"), job_id)],
         },
     ]
 

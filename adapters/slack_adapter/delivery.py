@@ -180,7 +180,7 @@ class ThreadDelivery:
                 channel=self.channel,
                 thread_ts=self.thread_ts,
                 text=messages.RESULT_ACTIONS,
-                blocks=result_controls(result.job_id, delivered),
+                blocks=result_controls(result.job_id, delivered, self.shown.actions),
             )
             message_ids.append(str(controls["ts"]))
         except SlackApiError as exc:

@@ -22,18 +22,9 @@ from bot import messages
 from bot.conversation.surface import Arrived, Delivery, Progress, Shown
 from bot.request.models import GeneratedImage, Job, PostTarget
 
-__all__ = ["ACTION_LABELS", "CHANNEL", "Answer", "Page", "WebReply", "result_key", "status_fields"]
+__all__ = ["CHANNEL", "Answer", "Page", "WebReply", "result_key", "status_fields"]
 
 CHANNEL = "playground"  # the one channel of the playground; a request's thread is its thread id
-# A result's buttons: the action and the name of its label in bot/messages (read when shown,
-# in the language of the moment).
-ACTION_LABELS = {
-    "reroll": "BUTTON_REROLL",
-    "variations": "BUTTON_VARIATIONS",
-    "edit": "BUTTON_EDIT",
-    "delete": "BUTTON_DELETE",
-    "info": "BUTTON_INFO",
-}
 
 
 def result_key(job_id: str, n: int) -> str:
@@ -91,7 +82,9 @@ class WebReply:
     def _status(self, progress: Progress) -> None:
         fields = status_fields(progress)
         if self._job is not None:
-            fields.update(job=self._job, actions=[{"action": "cancel", "label": messages.BUTTON_CANCEL}])
+            fields.update(
+                job=self._job, actions=[{"action": "cancel", "label": messages.action_label("cancel")}]
+            )
         if self._shown and self.timeline.update(self.thread_id, self.status_id, **fields) is not None:
             return
         self.timeline.add(self.thread_id, "status", entry_id=self.status_id, **fields)
@@ -143,13 +136,11 @@ class WebReply:
         images = [self._keep(job, n, image) for n, image in enumerate([*streamed, *rest], start=1)]
         caption = shown.caption(len(images))
         actions: list[dict[str, object]] = [
-            {"action": a, "label": str(getattr(messages, ACTION_LABELS[a]))}
-            for a in shown.actions
-            if a in ACTION_LABELS
+            {"action": a, "label": messages.action_label(a)} for a in shown.actions if a != "upscale"
         ]
         if "upscale" in shown.actions:  # one per image: "Upscale #2"
             actions += [
-                {"action": "upscale", "label": messages.upscale_button(n), "pick": n}
+                {"action": "upscale", "label": messages.action_label("upscale", n), "pick": n}
                 for n in range(1, len(images) + 1)
             ]
         fields: dict[str, Any] = {

@@ -145,11 +145,7 @@ class WebSurface:
         thread_id = job.thread_id
         self.timeline.ensure(thread_id, job.prompt)
         if action in MAKES_IMAGES:
-            label = {
-                "reroll": messages.BUTTON_REROLL,
-                "variations": messages.BUTTON_VARIATIONS,
-                "upscale": messages.upscale_button(pick or 1),
-            }[action]
+            label = messages.action_label(action, pick or 1)
             self.timeline.add(
                 thread_id, "ask", text="", pressed=label, job=job_id, options=[], files=[], refs=[]
             )

@@ -27,9 +27,10 @@ __all__ = [
     "Shown",
 ]
 
-# The actions every result offers, in the order surfaces show them. "upscale" is offered per
-# image ("Upscale #2"); "cancel" belongs to a job still at work (see Reply.working).
-RESULT_ACTIONS = ("reroll", "variations", "edit", "delete", "info", "upscale")
+# The actions every result offers, in the order every surface shows them (Delete, the one that
+# destroys, last in the row; messages.action_label words each). "upscale" is offered per image
+# ("Upscale #2"); "cancel" belongs to a job still at work (see Reply.working).
+RESULT_ACTIONS = ("reroll", "variations", "edit", "info", "delete", "upscale")
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ class Result:
     job_id: str
     images: int
     handle: dict[str, Any]  # the platform message that carries its buttons
+    buttons: tuple[tuple[str, str], ...] = ()  # (action, label) of its first row, in order
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class DiscordDriver:
             ids = _discord_buttons(message)
             if "reroll" in ids:  # a result (a status message has only Cancel)
                 images = len(message.get("attachments") or [])
-                return Answer(result=Result(ids["reroll"], images, message))
+                return Answer(result=Result(ids["reroll"], images, message, _discord_labels(message)))
         return None
 
     def _text_since(self, before: set[str]) -> Answer | None:
@@ -257,7 +258,10 @@ class SlackDriver:
             files = [m for m in self.emu.bot_messages(channel) if m.get("files")]  # the upload
             images = len(files[-1]["files"]) if files else 0
             handle = {**message, "thread": thread, "channel": channel}
-            return Answer(result=Result(values["seedbot.reroll"], images, handle))
+            row = tuple(
+                (e["action_id"].removeprefix("seedbot."), e["text"]["text"]) for e in actions["elements"]
+            )
+            return Answer(result=Result(values["seedbot.reroll"], images, handle, row))
         return None
 
     async def ask(self, text: str, person: int = 0, files: list[tuple[str, bytes]] | None = None) -> Answer:
@@ -350,6 +354,14 @@ def _discord_buttons(message: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+def _discord_labels(message: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (parts[1], str(comp.get("label")))
+        for _, comp in walk_components(message.get("components") or [])
+        if len(parts := str(comp.get("custom_id", "")).split(":")) == 3 and parts[0] == "seedbot"
+    )
+
+
 class WebDriver:
     """The playground through its HTTP API (as its page uses it). It has one person,
     `web:local`: scenarios with a second person run on the chat surfaces only."""
@@ -379,7 +391,8 @@ class WebDriver:
         entry = fresh(entries)[0]
         if entry["kind"] != "result":
             return Answer(str(entry["text"]))
-        return Answer(result=Result(str(entry["job"]), len(entry["images"]), {"thread": thread}))
+        row = tuple((a["action"], a["label"]) for a in entry["actions"] if a["action"] != "upscale")
+        return Answer(result=Result(str(entry["job"]), len(entry["images"]), {"thread": thread}, row))
 
     async def ask(self, text: str, person: int = 0, files: list[tuple[str, bytes]] | None = None) -> Answer:
         thread = await self.pg.ask(text, [(name, data, "image/png") for name, data in files or []])

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from bot import messages
+from bot.conversation.surface import RESULT_ACTIONS
 from bot.request.models import JobKind, JobStatus, Requester
 from tests.conversation.surfaces import (
     CHATS,
@@ -93,6 +94,15 @@ async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driv
     assert [i.data for i in await ledger.job_inputs(job.id)] == [outputs[1].data]  # #2, only it
     await bot.wait_closed(driver.key(0), 2)
     assert (await bot.usage(driver.key(0))).day_used == 3
+
+
+async def test_a_result_offers_the_same_buttons_in_the_same_order(surface: tuple[Driver, Core]) -> None:
+    driver, _ = surface
+    answer = await driver.ask("a paper boat")
+    assert answer.result is not None, answer.text
+    row = [a for a in RESULT_ACTIONS if a != "upscale"]
+    assert answer.result.buttons == tuple((a, messages.action_label(a)) for a in row)
+    assert row[-1] == "delete"  # the one that destroys comes last
 
 
 async def test_someone_else_may_reroll_and_pays_for_it(chat: tuple[Driver, Core]) -> None:

@@ -24,7 +24,7 @@ async def test_a_prompt_with_flags_and_options_becomes_a_thread_with_its_images(
     assert "status" not in kinds(entries)  # the status entry gives way to the result
     assert len(result["images"]) == 2
     assert "Seedream 4.5" in result["caption"] and "2496x1664" in result["caption"]
-    assert [a["action"] for a in result["actions"]] == ["reroll", "variations", "edit", "delete", "info"] + [
+    assert [a["action"] for a in result["actions"]] == ["reroll", "variations", "edit", "info", "delete"] + [
         "upscale"
     ] * len(result["images"])
     for image in result["images"]:
