@@ -38,11 +38,10 @@ from bot.conversation.community import SETTING_KEYS
 from bot.conversation.turns import CastCommand, Options
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
-from bot.request.validation import MAX_OUTPUTS, MODELS, get_model
+from bot.request.validation import ASPECTS, MAX_OUTPUTS, MODELS, get_model
 
-__all__ = ["ASPECTS", "ImageCommands"]
+__all__ = ["ImageCommands"]
 
-ASPECTS = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9")
 # "16:9 (widescreen)": the ratio, and a word for it that the translator localizes.
 _ASPECT_CHOICES = [
     app_commands.Choice(name=next((c for c in CHOICE_NAMES if c.split(" ")[0] == a), a), value=a)

@@ -17,7 +17,7 @@ from typing import Any
 from adapters.slack_adapter.text import escape
 from bot import messages
 from bot.conversation.surface import RESULT_ACTIONS
-from bot.request.validation import MAX_OUTPUTS, MODELS
+from bot.request.validation import ASPECTS, MAX_OUTPUTS, MODELS
 
 __all__ = [
     "ACTION_DELETE",
@@ -75,7 +75,6 @@ SECTION_MAX = 3000
 HEADER_MAX = 150
 VIEW_MAX_BLOCKS = 100
 HOME_RESULTS_MAX = 20  # past results a Home tab lists (each one block)
-ASPECTS = ("1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9")
 COUNTS = (1, 2, 3, 4)
 
 

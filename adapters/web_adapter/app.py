@@ -40,16 +40,15 @@ from adapters.web_adapter.uploads import MAX_BODY, Form, read_form
 from bot import i18n, messages
 from bot.conversation.turns import PRESSES, CastCommand, ResultRef
 from bot.errors import SeedbotError
-from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS, REFERENCE_MAX_BYTES
+from bot.request.validation import ASPECTS, MAX_OUTPUTS, MAX_REFERENCES, MODELS, REFERENCE_MAX_BYTES
 
-__all__ = ["ASPECTS", "STATIC", "TEMPLATES", "build_app"]
+__all__ = ["STATIC", "TEMPLATES", "build_app"]
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-ASPECTS = ("1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9")
 FORMATS = ("jpeg", "png")
 HEARTBEAT = 15.0  # seconds between keep-alive comments on an idle event stream
 _SERVED_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})

@@ -17,6 +17,7 @@ from bot.errors import InvalidImage, InvalidRequest
 from bot.request.models import GenerationRequest, ImageInput
 
 __all__ = [
+    "ASPECTS",
     "MAX_OUTPUTS",
     "MAX_REFERENCES",
     "MAX_TOTAL_IMAGES",
@@ -64,6 +65,11 @@ _RECOMMENDED: dict[str, dict[tuple[int, int], tuple[int, int]]] = {
     },
     "4K": {(1, 1): (4096, 4096)},
 }
+
+# The aspect ratios every surface offers as choices: the documents' recommended sizes, both ways
+# round (21:9 only wide); any other W:H within the limits is accepted as typed.
+ASPECTS = ("1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9")
+
 _TIER_SIDE = {"2K": 2048, "3K": 3072, "4K": 4096}
 
 
@@ -159,8 +165,10 @@ def _fit(ratio: float, target: int, spec: ModelSpec) -> tuple[int, int]:
 def resolve_size(spec: ModelSpec, tier: str, aspect: tuple[int, int]) -> tuple[int, int]:
     """Tier + aspect -> WxH, using the recommended sizes where the documents give them."""
     w, h = aspect
-    landscape = (w, h) if w >= h else (h, w)
-    known = _RECOMMENDED.get(tier, {}).get(landscape)
+    wide, narrow = max(w, h), min(w, h)
+    # By ratio, not by key: parse_aspect reduces "21:9" to (7, 3).
+    recommended = _RECOMMENDED.get(tier, {}).items()
+    known = next((size for (kw, kh), size in recommended if kw * narrow == kh * wide), None)
     if known is not None:
         size = known if w >= h else (known[1], known[0])
         if spec.min_pixels <= size[0] * size[1] <= spec.max_pixels:

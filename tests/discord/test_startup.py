@@ -40,8 +40,9 @@ async def test_login_syncs_global_commands_and_logs_the_invite(
     options = {o["name"]: o for o in imagine["options"]}
     assert list(options)[:5] == ["prompt", "image", "image2", "image3", "image4"]
     assert options["prompt"]["required"] and options["image"]["type"] == 11
+    # The same choices, in the same order, on every surface (bot.request.validation.ASPECTS).
     assert [c["value"] for c in options["aspect"]["choices"]] == [
-        "1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9",
+        "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9",
     ]  # fmt: skip
     assert (options["count"]["min_value"], options["count"]["max_value"]) == (1, 15)
     assert options["resolution"]["autocomplete"] is True

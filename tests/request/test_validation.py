@@ -9,6 +9,7 @@ import pytest
 from bot.errors import InvalidImage, InvalidRequest
 from bot.request.models import GenerationRequest, ImageInput
 from bot.request.validation import (
+    ASPECTS,
     MAX_OUTPUTS,
     MAX_REFERENCES,
     MAX_TOTAL_IMAGES,
@@ -99,6 +100,15 @@ def test_recommended_2k_sizes_and_portrait_swaps(
 def test_recommended_3k_sizes_on_5_lite(aspect: tuple[int, int], size: tuple[int, int]) -> None:
     assert resolve_size(LITE, "3K", aspect) == size
     assert resolve_size(LITE, "3K", (aspect[1], aspect[0])) == (size[1], size[0])
+
+
+@pytest.mark.parametrize("tier", ["2K", "3K"])
+@pytest.mark.parametrize("aspect", ASPECTS)
+def test_every_offered_aspect_gets_its_recommended_size(aspect: str, tier: str) -> None:
+    w, h = parse_aspect(aspect)  # reduced: "21:9" is (7, 3)
+    table = RECOMMENDED_2K if tier == "2K" else RECOMMENDED_3K
+    [size] = [s for (kw, kh), s in table.items() if kw * min(w, h) == kh * max(w, h)]
+    assert resolve_size(LITE, tier, (w, h)) == (size if w >= h else size[::-1])
 
 
 def test_4k_square_on_4_5_is_the_top_of_the_range() -> None:

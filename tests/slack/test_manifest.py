@@ -32,7 +32,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 import adapters.slack_adapter
 from adapters.slack_adapter import plugin
 from adapters.slack_adapter.app import EVENTS_PATH
-from adapters.slack_adapter.blocks import ASPECTS
 from adapters.slack_adapter.settings import SlackSettings
 from adapters.slack_adapter.workflow import (
     INPUT_ASPECT,
@@ -46,7 +45,7 @@ from adapters.slack_adapter.workflow import (
 )
 from bot.app.runtime import open_runtime
 from bot.config import Settings
-from bot.request.validation import MAX_OUTPUTS, MODELS
+from bot.request.validation import ASPECTS, MAX_OUTPUTS, MODELS
 from tests.emulators.slack import SlackEmulator
 from tests.slack import manifest
 from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET
