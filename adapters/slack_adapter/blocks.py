@@ -75,7 +75,6 @@ SECTION_MAX = 3000
 HEADER_MAX = 150
 VIEW_MAX_BLOCKS = 100
 HOME_RESULTS_MAX = 20  # past results a Home tab lists (each one block)
-COUNTS = (1, 2, 3, 4)
 
 
 def _cut(text: str, most: int) -> str:
@@ -273,7 +272,11 @@ def prompt_modal(styles: Sequence[str] = ()) -> dict[str, Any]:
                 },
             },
             _select(PROMPT_ASPECT, messages.LABEL_ASPECT, [default, *(_option(a, a) for a in ASPECTS)]),
-            _select(PROMPT_COUNT, messages.LABEL_COUNT, [_option(str(n), str(n)) for n in COUNTS]),
+            _select(
+                PROMPT_COUNT,
+                messages.LABEL_COUNT,
+                [_option(str(n), str(n)) for n in range(1, MAX_OUTPUTS + 1)],
+            ),
             _select(
                 PROMPT_MODEL,
                 messages.LABEL_MODEL,

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.conversation.compose import compose_edit
-from bot.errors import InvalidRequest
+from bot.conversation.compose import compose_edit, compose_new, option_fields
+from bot.conversation.turns import Options
+from bot.errors import FlagError, InvalidRequest
 from bot.request.models import GeneratedImage, Job, JobKind, JobStatus
 from tests.engine.helpers import Harness, TestProvider, open_engine, settings
 
@@ -76,3 +77,28 @@ async def test_a_failed_or_overdue_job_is_refused(h: Harness) -> None:
     with pytest.raises(InvalidRequest) as err:
         await compose_edit(h.ledger, succeeded_empty, "in winter", [])
     assert err.value.user_text == messages.NOT_A_RESULT
+
+
+def test_form_options_mean_what_the_same_flags_mean() -> None:
+    assert option_fields(Options()) == {}
+    assert option_fields(
+        Options(
+            aspect="16:9", resolution="2048x1536", count=3, model="4.5", output_format="jpg", watermark=True
+        )
+    ) == {
+        "aspect": "16:9",
+        "width": 2048,
+        "height": 1536,
+        "count": 3,
+        "model": "4.5",
+        "output_format": "jpeg",
+        "watermark": True,
+    }
+    with pytest.raises(FlagError) as refused:
+        option_fields(Options(resolution="5K"))
+    assert refused.value.user_text == messages.bad_flag_value(
+        "--res", "5K", "use 2K, 3K, 4K or a size like 2048x2048"
+    )
+    # Flags typed in the prompt win over the options picked in the form.
+    request = compose_new("a fox --n 4", [], model="5.0-lite", **option_fields(Options(count=2))).request
+    assert (request.prompt, request.count) == ("a fox", 4)

@@ -4,8 +4,6 @@ messages: tests/media/test_packing.py)."""
 
 from __future__ import annotations
 
-import asyncio
-
 import discord.gateway
 import discord.http
 import pytest
@@ -13,12 +11,7 @@ import pytest
 from adapters.discord_adapter.endpoints import Endpoints
 from adapters.discord_adapter.layout import TEXT_MAX, notice, result_layout
 from bot import messages
-from bot.conversation.compose import compose_new, option_fields
-from bot.conversation.progress import ProgressRelay
-from bot.conversation.surface import Details, Progress
-from bot.conversation.turns import Options
-from bot.engine.pipeline import ProgressEvent
-from bot.errors import FlagError
+from bot.conversation.surface import Details
 
 
 def _walk(components: list[dict]) -> list[dict]:  # type: ignore[type-arg]
@@ -54,35 +47,6 @@ def test_layouts_stay_within_discords_limits() -> None:
     assert len(notice("y" * 9000).to_components()[0]["components"][0]["content"]) == TEXT_MAX
 
 
-async def test_progress_relay_throttles_and_stops_last() -> None:
-    shown: list[str] = []
-    gate = asyncio.Event()
-
-    async def show(progress: Progress) -> None:
-        shown.append(progress.text)
-        if len(shown) == 1:
-            await gate.wait()  # the first edit is slow
-
-    relay = ProgressRelay(show, min_interval=60.0, footer="image 1 = cat.png")
-    await relay(ProgressEvent("queued", position=2))
-    await asyncio.sleep(0)
-    await relay(ProgressEvent("queued", position=1))  # same stage: waits for the interval
-    await relay(ProgressEvent("running", elapsed=3, percent=50))  # a new stage: at once
-    gate.set()
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert shown == [
-        f"{messages.queued(2)}\nimage 1 = cat.png",
-        f"{messages.running(3, 50)}\nimage 1 = cat.png",
-    ]
-    await relay(ProgressEvent("running", elapsed=5, percent=60))  # within the interval
-    await relay.stop()
-    await relay(ProgressEvent("running", elapsed=9, percent=90))
-    await asyncio.sleep(0)
-    assert len(shown) == 2  # nothing after stop(): the caller's edit is the last
-    assert "█" in shown[1]
-
-
 def test_endpoints_are_patched_only_when_custom_and_restored() -> None:
     base = discord.http.Route.BASE
     gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
@@ -100,31 +64,6 @@ def test_endpoints_are_patched_only_when_custom_and_restored() -> None:
         custom.restore()
     assert base == discord.http.Route.BASE
     assert gateway == discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-
-
-def test_form_options_mean_what_the_same_flags_mean() -> None:
-    assert option_fields(Options()) == {}
-    assert option_fields(
-        Options(
-            aspect="16:9", resolution="2048x1536", count=3, model="4.5", output_format="jpg", watermark=True
-        )
-    ) == {
-        "aspect": "16:9",
-        "width": 2048,
-        "height": 1536,
-        "count": 3,
-        "model": "4.5",
-        "output_format": "jpeg",
-        "watermark": True,
-    }
-    with pytest.raises(FlagError) as refused:
-        option_fields(Options(resolution="5K"))
-    assert refused.value.user_text == messages.bad_flag_value(
-        "--res", "5K", "use 2K, 3K, 4K or a size like 2048x2048"
-    )
-    # Flags typed in the prompt win over the options picked in the form.
-    request = compose_new("a fox --n 4", [], model="5.0-lite", **option_fields(Options(count=2))).request
-    assert (request.prompt, request.count) == ("a fox", 4)
 
 
 def test_thread_names_come_from_the_prompt() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters.slack_adapter import blocks
 from bot import messages
-from bot.request.validation import get_model, resolve_size
+from bot.request.validation import ASPECTS, MAX_OUTPUTS, get_model, resolve_size
 from tests.emulators.slack import CHANNEL_ID, DM_CHANNEL_ID, USER_ID, SlackEmulator
 from tests.slack.conftest import StartBot, results, wait_results
 
@@ -73,6 +73,13 @@ async def test_the_new_image_button_opens_a_form_whose_result_comes_by_dm(
     assert opened.ok, opened.response
     form = opened.response["view"]
     assert form["callback_id"] == blocks.PROMPT_CALLBACK
+    choices = {
+        b["block_id"]: [o["value"] for o in b["element"]["options"]]
+        for b in form["blocks"]
+        if "options" in b.get("element", {})
+    }
+    assert choices[blocks.PROMPT_ASPECT] == [blocks.DEFAULT, *ASPECTS]  # as every surface offers
+    assert choices[blocks.PROMPT_COUNT] == [str(n) for n in range(1, MAX_OUTPUTS + 1)]
 
     # An empty prompt keeps the form open with the bot's words under the field.
     answer = await emu.post_view_submission(
