@@ -38,7 +38,7 @@ from bot.conversation.community import SETTING_KEYS
 from bot.conversation.turns import CastCommand, Options
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
-from bot.request.validation import ASPECTS, MAX_OUTPUTS, MODELS, get_model
+from bot.request.validation import ASPECTS, FORMATS, MAX_OUTPUTS, MODELS, TIERS, get_model
 
 __all__ = ["ImageCommands"]
 
@@ -63,7 +63,7 @@ def _style_options(command: _F) -> _F:
     return described(app_commands.choices(aspect=_ASPECT_CHOICES, model=_MODEL_CHOICES)(command))
 
 
-_FORMAT_CHOICES = [app_commands.Choice(name=f.upper(), value=f) for f in ("jpeg", "png")]
+_FORMAT_CHOICES = [app_commands.Choice(name=f.upper(), value=f) for f in FORMATS]
 _WHERE = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
 _INSTALLS = app_commands.allowed_installs(guilds=True, users=True)
 
@@ -189,7 +189,7 @@ class ImageCommands(commands.Cog):
         try:
             tiers = get_model(str(chosen)).tiers
         except InvalidRequest:
-            tiers = tuple(dict.fromkeys(t for spec in MODELS.values() for t in spec.tiers))
+            tiers = TIERS
         typed = current.strip().upper()
         return [app_commands.Choice(name=t, value=t) for t in tiers if typed in t]
 

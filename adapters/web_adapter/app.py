@@ -40,7 +40,15 @@ from adapters.web_adapter.uploads import MAX_BODY, Form, read_form
 from bot import i18n, messages
 from bot.conversation.turns import PRESSES, CastCommand, ResultRef
 from bot.errors import SeedbotError
-from bot.request.validation import ASPECTS, MAX_OUTPUTS, MAX_REFERENCES, MODELS, REFERENCE_MAX_BYTES
+from bot.request.validation import (
+    ASPECTS,
+    FORMATS,
+    MAX_OUTPUTS,
+    MAX_REFERENCES,
+    MODELS,
+    REFERENCE_MAX_BYTES,
+    TIERS,
+)
 
 __all__ = ["STATIC", "TEMPLATES", "build_app"]
 
@@ -49,7 +57,6 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-FORMATS = ("jpeg", "png")
 HEARTBEAT = 15.0  # seconds between keep-alive comments on an idle event stream
 _SERVED_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})
 _JOB = r"{job:[0-9a-f]{6,32}}"
@@ -115,7 +122,7 @@ async def index(request: web.Request) -> web.Response:
         csrf_header=CSRF_HEADER,
         signed_in=guard.needs_login,
         aspects=ASPECTS,
-        tiers=sorted({t for spec in MODELS.values() for t in spec.tiers}),
+        tiers=TIERS,
         models=[(key, spec.name) for key, spec in MODELS.items()],
         formats=FORMATS,
         max_outputs=MAX_OUTPUTS,

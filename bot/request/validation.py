@@ -18,11 +18,13 @@ from bot.request.models import GenerationRequest, ImageInput
 
 __all__ = [
     "ASPECTS",
+    "FORMATS",
     "MAX_OUTPUTS",
     "MAX_REFERENCES",
     "MAX_TOTAL_IMAGES",
     "MODELS",
     "PROMPT_MAX_CHARS",
+    "TIERS",
     "ModelSpec",
     "ValidatedRequest",
     "check_declared",
@@ -108,6 +110,11 @@ MODELS: dict[str, ModelSpec] = {
         optimize_modes=("standard",),
     ),
 }
+# What some model offers, in order: a surface's choices (validate() checks them against the
+# model chosen).
+TIERS = tuple(dict.fromkeys(t for spec in MODELS.values() for t in spec.tiers))
+FORMATS = tuple(dict.fromkeys(f for spec in MODELS.values() for f in spec.output_formats))
+
 _MODEL_ALIASES = {
     "5": "5.0-lite",
     "5.0": "5.0-lite",

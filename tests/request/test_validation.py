@@ -10,6 +10,7 @@ from bot.errors import InvalidImage, InvalidRequest
 from bot.request.models import GenerationRequest, ImageInput
 from bot.request.validation import (
     ASPECTS,
+    FORMATS,
     MAX_OUTPUTS,
     MAX_REFERENCES,
     MAX_TOTAL_IMAGES,
@@ -17,6 +18,7 @@ from bot.request.validation import (
     PROMPT_MAX_CHARS,
     REFERENCE_MAX_BYTES,
     REFERENCE_MAX_SIDE,
+    TIERS,
     check_declared,
     check_reference_count,
     clean_prompt,
@@ -55,6 +57,11 @@ def test_model_table_matches_the_documented_limits() -> None:
     assert (MAX_REFERENCES, MAX_TOTAL_IMAGES, MAX_OUTPUTS) == (14, 15, 15)
     assert REFERENCE_MAX_BYTES == 10 * 1024 * 1024 and REFERENCE_MAX_SIDE == 6000
     assert PROMPT_MAX_CHARS == 2000
+
+
+def test_the_choices_are_what_some_model_offers_in_order() -> None:
+    assert TIERS == ("2K", "3K", "4K")  # 3K: 5.0 lite only; 4K: 4.5 only
+    assert FORMATS == ("jpeg", "png")  # png: 5.0 lite only
 
 
 @pytest.mark.parametrize(("name", "key"), [("5.0-lite", "5.0-lite"), ("5", "5.0-lite"), (" 4.5 ", "4.5")])
