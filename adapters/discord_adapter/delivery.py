@@ -254,7 +254,7 @@ class Anchor(ABC):
         names: Sequence[str],
         first: int,
         total: int,
-        details: Details,
+        details: Details | None = None,
         pinged: bool = False,
         images: Sequence[tuple[str, bytes]] = (),
     ) -> Post:
@@ -262,6 +262,7 @@ class Anchor(ABC):
         thread) the requester's ping; a later one says which images it holds, with its own."""
         job_id = shown.result.job_id
         if lead:
+            assert details is not None, "the lead message carries the details"
             view = result_layout(
                 job_id=job_id,
                 prompt=shown.prompt,

@@ -232,7 +232,6 @@ class StreamedGallery:
             (image.filename(self.job_id, n), image.data)
             for n, image in enumerate(packed.images, start=self._made + 1)
         ]
-        details = shown.details(made, posted=self.shown, refitted=refitted)
 
         async def post_group(n: int, group: Sequence[int]) -> discord.Message:
             post = anchor.page(
@@ -241,7 +240,6 @@ class StreamedGallery:
                 names=[files[i][0] for i in group],
                 first=self.shown + group[0] + 1,
                 total=made,
-                details=details,
                 images=[files[i] for i in group],
             )
             return await (self.thread.send(**post.as_send()) if self.thread else anchor.send(post))

@@ -110,8 +110,7 @@ def result_controls(
     ]
     upscales = [
         _button(ACTION_UPSCALE.format(n), messages.action_label("upscale", n), job_id)
-        for n in range(1, images + 1)
-        if "upscale" in actions
+        for n in (range(1, images + 1) if "upscale" in actions else ())
     ]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(messages.RESULT_ACTIONS)}},

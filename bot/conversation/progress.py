@@ -3,7 +3,8 @@
 The engine reports progress often (queued #n, generating with elapsed time and percent); chat
 platforms rate-limit edits. `ProgressRelay` is the engine's progress callback: it keeps the
 latest `Progress` (text for a chat message, typed parts for a bar) and shows it through `show`
-in the background, at most once per `min_interval` (a new stage shows at once), so a slow or rate-limited edit never holds up the job.
+in the background, at most once per `min_interval` (a new stage shows at once), so a slow or
+rate-limited edit never holds up the job.
 A failed edit is logged (or handed to `on_error`) and ends that round of updates; the next
 progress event starts another.
 """
