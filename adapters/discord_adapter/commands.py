@@ -38,7 +38,7 @@ from bot.conversation.community import SETTING_KEYS
 from bot.conversation.turns import CastCommand, Options
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
-from bot.request.validation import ASPECTS, FORMATS, MAX_OUTPUTS, MODELS, TIERS, get_model
+from bot.request.validation import ASPECTS, FORMATS, MAX_OUTPUTS, MODELS, PROMPT_MAX_CHARS, TIERS, get_model
 
 __all__ = ["ImageCommands"]
 
@@ -68,7 +68,7 @@ _WHERE = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=T
 _INSTALLS = app_commands.allowed_installs(guilds=True, users=True)
 
 _SETTING_CHOICES = [app_commands.Choice(name=k, value=k) for k in SETTING_KEYS]
-Prompt = app_commands.Range[str, 1, 2000]
+Prompt = app_commands.Range[str, 1, PROMPT_MAX_CHARS]
 Amount = app_commands.Range[int, 0, 1_000_000]
 Count = app_commands.Range[int, 1, MAX_OUTPUTS]
 

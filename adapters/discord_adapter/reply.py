@@ -19,8 +19,9 @@ import discord
 
 from adapters.discord_adapter.delivery import Anchor, InteractionAnchor, ResultDelivery
 from adapters.discord_adapter.stream import StreamedGallery
+from adapters.discord_adapter.views import EditModal
 from bot import messages
-from bot.conversation.surface import Arrived, Delivery, Progress, Shown
+from bot.conversation.surface import Arrived, Delivery, EditForm, Progress, Shown
 from bot.errors import CannotPost
 from bot.request.models import Job, PostTarget
 
@@ -96,6 +97,12 @@ class DiscordReply:
         for message_id in sorted(ids):
             with contextlib.suppress(discord.NotFound):
                 await discord.PartialMessage(channel=channel, id=message_id).delete()  # type: ignore[arg-type]
+
+    async def edit_form(self, form: EditForm) -> None:
+        anchor = self.anchor
+        if not isinstance(anchor, InteractionAnchor):  # Edit is a button: its press opens the form
+            raise TypeError("a modal answers an interaction")
+        await anchor.interaction.response.send_modal(EditModal(form))
 
     async def interrupted(self, resumes: bool) -> None:
         if resumes and self.anchor.member:

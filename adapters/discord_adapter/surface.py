@@ -3,7 +3,7 @@
     /imagine, /edit                       -> Ask (typed options, attachments)
     "Edit with Seedream" on a message     -> Edit of that message (its images if not a result)
     Re-roll / Variations / Delete / Info  -> the same turns on every surface
-    Edit button -> modal                  -> Edit of the job
+    Edit button -> its form (a modal)     -> Edit of the job
     /usage, /history                      -> Usage, History (ephemeral)
     /seedbot ...                          -> the conversation's admin actions
 
@@ -35,7 +35,7 @@ from adapters.discord_adapter.delivery import (
 )
 from adapters.discord_adapter.reply import DiscordReply
 from adapters.discord_adapter.text import person_key
-from adapters.discord_adapter.views import ContextEditModal, EditModal
+from adapters.discord_adapter.views import ContextEditModal
 from bot import i18n, messages
 from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
@@ -266,15 +266,13 @@ class DiscordSurface:
         self, interaction: discord.Interaction[Any], action: str, job_id: str, pick: int | None = None
     ) -> None:
         speak(interaction)
-        if action == "edit":
-            await interaction.response.send_modal(EditModal(job_id))
-        elif action == "delete":  # the reply takes the pressed message away
+        if action == "delete":  # the reply takes the pressed message away
             turn = Turn(interaction_requester(interaction), pressed(action, job_id), action)
             reply = DiscordReply(InteractionAnchor(interaction), pressed=interaction.message)
             await self.conversation.handle(turn, reply)
         elif action in MAKES_IMAGES:
             await self.job(interaction, pressed(action, job_id, pick), action)
-        else:  # info, cancel: answered at once, privately
+        else:  # info, cancel: answered at once, privately; edit: its form, at once
             await self.answer(interaction, pressed(action, job_id, pick), action)
 
     async def edit_submitted(self, interaction: discord.Interaction[Any], job_id: str, prompt: str) -> None:

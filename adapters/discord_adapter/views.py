@@ -18,6 +18,8 @@ from typing import Any, Protocol, cast
 import discord
 
 from bot import messages
+from bot.conversation.surface import EditForm
+from bot.request.validation import PROMPT_MAX_CHARS
 
 __all__ = [
     "ContextEditModal",
@@ -37,11 +39,11 @@ _LOOKS = {
     "cancel": (discord.ButtonStyle.danger, "✖️"),
 }
 PROMPT_INPUT_ID = "prompt"
-PROMPT_MAX = 2000
+SHOWN_PROMPT_MAX = 1000  # of the prompt quoted above the change (a modal is a small window)
 
 
 class ResultActions(Protocol):
-    """What the buttons and modals call (implemented by the adapter's Studio)."""
+    """What the buttons and modals call (implemented by DiscordSurface)."""
 
     async def button(
         self, interaction: discord.Interaction[Any], action: str, job_id: str, pick: int | None = None
@@ -101,27 +103,31 @@ class ResultButton(
         await _actions(interaction).button(interaction, self.action, self.job_id, self.pick)
 
 
-def _prompt_input() -> discord.ui.TextInput[Any]:
-    return discord.ui.TextInput(
-        label=messages.EDIT_PROMPT_LABEL[:45],
+def _change(modal: discord.ui.Modal, prompt: str, max_chars: int) -> discord.ui.TextInput[Any]:
+    """The modal's fields: the prompt being edited (when there is one, quoted), then the change."""
+    if prompt.strip():
+        cut = prompt if len(prompt) <= SHOWN_PROMPT_MAX else prompt[:SHOWN_PROMPT_MAX] + "…"
+        modal.add_item(discord.ui.TextDisplay(">>> " + cut))
+    change: discord.ui.TextInput[Any] = discord.ui.TextInput(
         placeholder=messages.EDIT_PROMPT_PLACEHOLDER[:100],
         style=discord.TextStyle.paragraph,
         custom_id=PROMPT_INPUT_ID,
-        max_length=PROMPT_MAX,
+        max_length=max_chars,
         required=True,
     )
+    modal.add_item(discord.ui.Label(text=messages.EDIT_PROMPT_LABEL[:45], component=change))
+    return change
 
 
 class EditModal(discord.ui.Modal):
-    """Edit a result: a new prompt, the result's images as references."""
+    """Edit a result: what the core's EditForm asks (the result's images are the references)."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, form: EditForm) -> None:
         super().__init__(
-            title=messages.EDIT_TITLE[:45], custom_id=f"seedbot:edit-modal:{job_id}", timeout=900
+            title=messages.EDIT_TITLE[:45], custom_id=f"seedbot:edit-modal:{form.job_id}", timeout=900
         )
-        self.job_id = job_id
-        self.prompt: discord.ui.TextInput[Any] = _prompt_input()
-        self.add_item(self.prompt)
+        self.job_id = form.job_id
+        self.prompt = _change(self, form.prompt, form.max_chars)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         await _actions(interaction).edit_submitted(interaction, self.job_id, self.prompt.value)
@@ -135,8 +141,7 @@ class ContextEditModal(discord.ui.Modal):
             title=messages.EDIT_TITLE[:45], custom_id=f"seedbot:context-edit:{message.id}", timeout=900
         )
         self.message = message
-        self.prompt: discord.ui.TextInput[Any] = _prompt_input()
-        self.add_item(self.prompt)
+        self.prompt = _change(self, "", PROMPT_MAX_CHARS)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         await _actions(interaction).context_submitted(interaction, self.message, self.prompt.value)

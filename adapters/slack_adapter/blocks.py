@@ -16,8 +16,8 @@ from typing import Any
 
 from adapters.slack_adapter.text import escape
 from bot import messages
-from bot.conversation.surface import RESULT_ACTIONS
-from bot.request.validation import ASPECTS, MAX_OUTPUTS, MODELS
+from bot.conversation.surface import RESULT_ACTIONS, EditForm
+from bot.request.validation import ASPECTS, MAX_OUTPUTS, MODELS, PROMPT_MAX_CHARS
 
 __all__ = [
     "ACTION_DELETE",
@@ -135,17 +135,18 @@ def status_blocks(text: str, job_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def edit_modal(job_id: str, prompt: str) -> dict[str, Any]:
+def edit_modal(form: EditForm) -> dict[str, Any]:
+    """What the core's EditForm asks: the result's prompt (small, above), then the change."""
     return {
         "type": "modal",
         "callback_id": EDIT_CALLBACK,
-        "private_metadata": job_id,
+        "private_metadata": form.job_id,
         "title": {"type": "plain_text", "text": messages.EDIT_TITLE[:24]},
         "submit": {"type": "plain_text", "text": messages.EDIT_SUBMIT[:24]},
         "blocks": [
             {
                 "type": "context",
-                "elements": [{"type": "mrkdwn", "text": escape(prompt[:2900]) or " "}],
+                "elements": [{"type": "mrkdwn", "text": escape(form.prompt[:2900]) or " "}],
             },
             {
                 "type": "input",
@@ -156,7 +157,7 @@ def edit_modal(job_id: str, prompt: str) -> dict[str, Any]:
                     "type": "plain_text_input",
                     "action_id": EDIT_ACTION,
                     "multiline": True,
-                    "max_length": 2000,
+                    "max_length": form.max_chars,
                 },
             },
         ],
@@ -267,7 +268,7 @@ def prompt_modal(styles: Sequence[str] = ()) -> dict[str, Any]:
                     "type": "plain_text_input",
                     "action_id": EDIT_ACTION,
                     "multiline": True,
-                    "max_length": 2000,
+                    "max_length": PROMPT_MAX_CHARS,
                 },
             },
             _select(PROMPT_ASPECT, messages.LABEL_ASPECT, [default, *(_option(a, a) for a in ASPECTS)]),

@@ -227,14 +227,7 @@ class SlackHandlers:
             # The answer goes into the result's thread (re-rolls land beside their parent).
             reply = self.reply(parent.channel_id or channel, parent.thread_id or thread, user, respond)
             who = dataclasses.replace(who, channel_id=reply.channel)
-        if action_id == blocks.ACTION_EDIT:
-            if parent is None or parent.platform != PLATFORM:
-                await reply.say(messages.NOT_A_RESULT)
-                return
-            await self.client.views_open(
-                trigger_id=str(body.get("trigger_id", "")), view=blocks.edit_modal(parent.id, parent.prompt)
-            )
-            return
+        reply.trigger_id = str(body.get("trigger_id") or "")
         upscale = blocks.UPSCALE_ID.fullmatch(action_id)
         name = "upscale" if upscale else action_id.removeprefix(blocks.ACTION_PREFIX)
         if name not in PRESSES:  # the listeners take only our ids: a newer release's button

@@ -16,10 +16,11 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack_adapter.blocks import edit_modal
 from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery, shared_ts, upload_item
 from adapters.slack_adapter.text import escape
 from bot import messages
-from bot.conversation.surface import Arrived, Delivery, Progress, Shown
+from bot.conversation.surface import Arrived, Delivery, EditForm, Progress, Shown
 from bot.errors import CannotPost
 from bot.request.models import Job, PostTarget
 
@@ -45,6 +46,7 @@ class SlackReply:
     # A direct message with the bot: private already, so answers are plain messages there
     # (`channel` may be the person's user id until the first post names the DM).
     direct: bool = False
+    trigger_id: str = ""  # a button's press: what a form opened in answer needs (3 s)
     _root_ts: str | None = field(default=None, init=False)
     _status: StatusMessage | None = field(default=None, init=False)
     _streamed: list[str] = field(default_factory=list, init=False)  # ts of streamed images
@@ -145,6 +147,12 @@ class SlackReply:
                 await self.respond(text=body, response_type="ephemeral", replace_original=False)
             except Exception:
                 log.warning("slack: could not answer %s through response_url", self.user, exc_info=True)
+
+    async def edit_form(self, form: EditForm) -> None:
+        try:
+            await self.client.views_open(trigger_id=self.trigger_id, view=edit_modal(form))
+        except SlackApiError as exc:  # expired_trigger_id: pressed again, it opens
+            log.warning("slack: could not open the Edit form: %s", exc.response.get("error"))
 
     async def delete(self, job: Job) -> None:
         for ts in job.result_message_ids:

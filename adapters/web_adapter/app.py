@@ -8,7 +8,8 @@
     POST /api/ask                           multipart: text, options, files -> a new thread
     POST /api/threads/{thread}/reply        multipart: text, files[, job] -> an edit in the thread
     POST /api/threads/{thread}/hide         the thread leaves the page (its jobs stay in history)
-    POST /api/jobs/{job}/{action}[?pick=N]  reroll, variations, delete, info, upscale (image N), cancel
+    POST /api/jobs/{job}/{action}[?pick=N]  reroll, variations, edit (its form), delete, info,
+                                            upscale (image N), cancel
     POST /api/jobs/{job}/cast               form: name, n -> image n saved in the cast
     GET  /api/cast, POST /api/cast/{name}/remove   the saved cast (names, thumbnails)
     GET  /api/usage, /api/help              the core's answers, as text
@@ -221,7 +222,9 @@ async def press(request: web.Request) -> web.Response:
     if pick and not (pick.isdigit() and 1 <= int(pick) <= 15):
         raise web.HTTPBadRequest()
     said = await _surface(request).press(request.match_info["job"], action, int(pick) if pick else None)
-    return web.json_response({"say": said})
+    form = said.form
+    edit = {"job": form.job_id, "prompt": form.prompt, "max": form.max_chars} if form else None
+    return web.json_response({"say": said.text, "edit": edit})
 
 
 async def save_to_cast(request: web.Request) -> web.Response:

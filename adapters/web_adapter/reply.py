@@ -7,8 +7,8 @@
     say                   a note in the thread (info, deleted, ...)
     delete                the result's entries leave the thread
 
-`Answer` is the Reply of a turn answered in the HTTP response itself (usage, help, a button on
-something that is not a result here): it only collects what the conversation says.
+`Answer` is the Reply of a turn answered in the HTTP response itself (usage, help, Edit's form,
+a button on something that is not a result here): it only collects what the conversation says.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from adapters.web_adapter.store import ImageStore, Stored
 from adapters.web_adapter.timeline import Timeline, new_id
 from bot import messages
-from bot.conversation.surface import Arrived, Delivery, Progress, Shown
+from bot.conversation.surface import Arrived, Delivery, EditForm, Progress, Shown
 from bot.request.models import GeneratedImage, Job, PostTarget
 
 __all__ = ["CHANNEL", "Answer", "Page", "WebReply", "result_key", "status_fields"]
@@ -170,6 +170,9 @@ class WebReply:
         self.page.store.drop_prefix(f"t/r/{job.id}/")
         self.timeline.remove(job.thread_id or self.thread_id, set(job.result_message_ids))
 
+    async def edit_form(self, form: EditForm) -> None:
+        raise RuntimeError("the playground asks for an edit in the HTTP response (an Answer)")
+
     async def interrupted(self, resumes: bool) -> None:
         if resumes:
             self._status(Progress.said(messages.RESUMES_AFTER_RESTART))
@@ -182,6 +185,7 @@ class Answer:
 
     def __init__(self) -> None:
         self.texts: list[str] = []
+        self.form: EditForm | None = None  # Edit pressed: the page asks in the thread's reply box
 
     @property
     def text(self) -> str:
@@ -213,6 +217,9 @@ class Answer:
 
     async def delete(self, job: Job) -> None:
         raise RuntimeError("an Answer deletes nothing")
+
+    async def edit_form(self, form: EditForm) -> None:
+        self.form = form
 
     async def interrupted(self, resumes: bool) -> None:
         return None

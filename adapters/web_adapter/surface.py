@@ -133,15 +133,18 @@ class WebSurface:
         edit = Edit(ref, form.text, self._attachments(form, thread_id, entry.id), commands=True)
         self._spawn(edit, "reply", thread_id)
 
-    async def press(self, job_id: str, action: str, pick: int | None = None) -> str:
-        """A button on a result (or Cancel on a status). Answered in the job's thread ("" returned),
-        or, for a job that is not one here, in the returned text. `pick`: Upscale's image."""
+    async def press(self, job_id: str, action: str, pick: int | None = None) -> Answer:
+        """A button on a result (or Cancel on a status). Answered in the job's thread (an empty
+        Answer returned), or in the Answer: for a job that is not one here, its text; for Edit,
+        the form the thread's reply box becomes. `pick`: Upscale's image."""
         job = await self.conversation.where(job_id)
         turn = pressed(action, job_id, pick)
-        if job is None or job.platform != PLATFORM or not job.thread_id:
+        if action == "edit" or job is None or job.platform != PLATFORM or not job.thread_id:
             answer = Answer()
             await self.conversation.handle(Turn(user(), turn, action), answer)
-            return answer.text or messages.NOT_A_RESULT
+            if answer.form is None and not answer.texts:
+                answer.texts.append(messages.NOT_A_RESULT)
+            return answer
         thread_id = job.thread_id
         self.timeline.ensure(thread_id, job.prompt)
         if action in MAKES_IMAGES:
@@ -152,7 +155,7 @@ class WebSurface:
             self._spawn(turn, action, thread_id)
         else:  # quick: answered before the response
             await self._handle(Turn(user(), turn, action), WebReply(self.page, thread_id))
-        return ""
+        return Answer()
 
     # -- the saved cast and styles ----------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from bot.conversation.community import Community
 from bot.conversation.policy import Policy
 from bot.conversation.progress import ProgressRelay
 from bot.conversation.styles import Styles
-from bot.conversation.surface import Arrived, Reply, ResumedReplies, Shown
+from bot.conversation.surface import Arrived, EditForm, Reply, ResumedReplies, Shown
 from bot.conversation.turns import (
     Ask,
     Attachments,
@@ -45,6 +45,7 @@ from bot.conversation.turns import (
     History,
     Info,
     NoAttachments,
+    OpenEdit,
     Options,
     Reroll,
     ResultRef,
@@ -192,6 +193,10 @@ class Conversation:
                 if typed and await self._commands(who, action.words or action.text, reply, empty=False):
                     return
                 await self._edit(who, action, reply)
+            case OpenEdit():  # refused before anything is typed, as the Edit itself would be
+                rules = await self.community.policy_for(who)
+                parent = await self._buildable(who, action.job_id, rules)
+                await reply.edit_form(EditForm(parent.id, parent.prompt))
             case CastCommand():
                 await self._cast_command(who, action, reply)
             case Reroll():
@@ -496,7 +501,7 @@ class Conversation:
         return await self.ledger.get_job(job_id) if job_id else None
 
     async def _buildable(self, who: Requester, job_id: str, rules: WorkspacePolicy) -> Job:
-        """A result `who` may re-roll or vary here (under the workspace's `rules`)."""
+        """A result `who` may re-roll, vary or edit here (under the workspace's `rules`)."""
         job = self.policy.result_here(who, await self._job(job_id))
         self.policy.may_build_on(who, job, rules.buttons)
         return job

@@ -14,13 +14,14 @@ from typing import Protocol
 from bot import messages
 from bot.engine.pipeline import Delivery, ProgressEvent
 from bot.request.models import GeneratedImage, GenerationResult, Job, PostTarget
-from bot.request.validation import model_name
+from bot.request.validation import PROMPT_MAX_CHARS, model_name
 
 __all__ = [
     "RESULT_ACTIONS",
     "Arrived",
     "Delivery",
     "Details",
+    "EditForm",
     "Progress",
     "Reply",
     "ResumedReplies",
@@ -156,6 +157,16 @@ class Arrived:
     prompt: str
 
 
+@dataclass(frozen=True, slots=True)
+class EditForm:
+    """What to ask when Edit is pressed: the change, in at most `max_chars`, below the prompt of
+    the result being edited (shown so the person knows what they change)."""
+
+    job_id: str
+    prompt: str
+    max_chars: int = PROMPT_MAX_CHARS
+
+
 class Reply(Protocol):
     """Where one turn is answered. Methods that post raise the platform's errors; the
     conversation turns them into a plain answer (CannotPost when the surface knows it may not
@@ -198,6 +209,10 @@ class Reply(Protocol):
 
     async def delete(self, job: Job) -> None:
         """Remove a result's messages from the conversation."""
+        ...
+
+    async def edit_form(self, form: EditForm) -> None:
+        """Ask what should change in a result (a form); its answer comes back as an Edit."""
         ...
 
     async def interrupted(self, resumes: bool) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "History",
     "Info",
     "NoAttachments",
+    "OpenEdit",
     "Options",
     "Reroll",
     "ResultRef",
@@ -145,6 +146,14 @@ class Variations:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenEdit:
+    """Edit pressed on a result: ask what should change (Reply.edit_form); the text the person
+    sends back is an Edit of that result."""
+
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Delete:
     job_id: str
 
@@ -198,15 +207,27 @@ class CastCommand:
 
 
 Action = (
-    Ask | Edit | Reroll | Variations | Delete | Info | Usage | Help | History | Upscale | Cancel | CastCommand
+    Ask
+    | Edit
+    | OpenEdit
+    | Reroll
+    | Variations
+    | Delete
+    | Info
+    | Usage
+    | Help
+    | History
+    | Upscale
+    | Cancel
+    | CastCommand
 )
 
 # The turn each button on a result (or Cancel on a status message) is, by the button's name on
-# every surface; `pick` is Upscale's image. "edit" is not one: it opens the surface's own form,
-# whose text becomes an Edit.
+# every surface; `pick` is Upscale's image. "edit" asks for the change in a form first.
 PRESSES: dict[str, Callable[[str, int | None], Action]] = {
     "reroll": lambda job, _: Reroll(job),
     "variations": lambda job, _: Variations(job),
+    "edit": lambda job, _: OpenEdit(job),
     "upscale": lambda job, pick: Upscale(ResultRef(job_id=job), pick),
     "delete": lambda job, _: Delete(job),
     "info": lambda job, _: Info(job),

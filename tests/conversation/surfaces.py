@@ -8,6 +8,7 @@ A scenario written against `Driver` runs on every surface, so what the conversat
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -41,6 +42,7 @@ class Answer:
 
     text: str = ""
     result: Result | None = None
+    form: str | None = None  # Edit's form opened, showing this prompt
 
 
 async def _poll(check: Callable[[], Answer | None], timeout: float = 15.0) -> Answer:
@@ -68,6 +70,11 @@ class Driver(Protocol):
     async def reply(self, result: Result, text: str, person: int = 0) -> Answer: ...
 
     async def press(self, result: Result, action: str, person: int) -> Answer: ...
+
+    async def edit(self, result: Result, text: str, person: int = 0) -> Answer:
+        """Press Edit and send `text` in the form it opens: the result, with `form` the prompt
+        the form showed; or, when no form opened, the refusal."""
+        ...
 
     async def usage(self, person: int = 0) -> str: ...
 
@@ -162,6 +169,20 @@ class DiscordDriver:
 
     async def press(self, result: Result, action: str, person: int) -> Answer:
         return await self._press(f"seedbot:{action}:{result.job_id}", result.handle["id"], person)
+
+    async def edit(self, result: Result, text: str, person: int = 0) -> Answer:
+        press = await self.emu.send_component(
+            f"seedbot:edit:{result.job_id}", message_id=result.handle["id"], user_id=self.people[person]
+        )
+        if await press.wait_ack() != 9:  # answered instead of a modal: a refusal
+            return await _poll(lambda: Answer(self.emu.text_of(press.original)) if press.original else None)
+        assert press.modal is not None
+        shown = [c["content"] for c in press.modal["components"] if c["type"] == 10]
+        before = self._bot_messages()
+        submit = await press.submit_modal({"prompt": text})
+        await submit.wait_ack()
+        answer = await _poll(lambda: self._result_since(before) or self._text_since(before))
+        return dataclasses.replace(answer, form=shown[0].removeprefix(">>> ") if shown else "")
 
     async def start(self, text: str, person: int = 0) -> None:
         await self.emu.send_message(
@@ -289,6 +310,30 @@ class SlackDriver:
             ),
             person,
         )
+
+    async def edit(self, result: Result, text: str, person: int = 0) -> Answer:
+        opened, ephemerals = len(self.emu.calls("views.open")), len(self.emu.ephemerals)
+        await self.emu.post_block_action(
+            self.url(), "seedbot.edit", result.job_id, result.handle["ts"], user=self.people[person]
+        )
+
+        def check() -> Answer | None:
+            mine = [e for e in self.emu.ephemerals[ephemerals:] if e["user"] == self.people[person]]
+            if mine:
+                return Answer(str(mine[0]["text"]))
+            return Answer(form="") if len(self.emu.calls("views.open")) > opened else None
+
+        if (await _poll(check)).form is None:
+            return await _poll(check)
+        view = self.emu.calls("views.open")[opened].response["view"]
+        shown = view["blocks"][0]["elements"][0]["text"]
+        answer = await self._answer(
+            lambda: self.emu.post_view_submission(
+                self.url(), values={"prompt": {"value": text}}, view_id=view["id"], user=self.people[person]
+            ),
+            person,
+        )
+        return dataclasses.replace(answer, form=shown)
 
     async def usage(self, person: int = 0) -> str:
         return (await self.ask("usage", person)).text
@@ -424,6 +469,16 @@ class WebDriver:
         if said.get("say"):
             return Answer(str(said["say"]))
         return await self._answer(thread, before)
+
+    async def edit(self, result: Result, text: str, person: int = 0) -> Answer:
+        said = await self.pg.press(result.job_id, "edit")
+        form = said.get("edit")
+        if not form:
+            return Answer(str(said["say"]))
+        thread = result.handle["thread"]
+        before = await self._seen(thread)
+        await self.pg.reply(thread, text, job=form["job"])
+        return dataclasses.replace(await self._answer(thread, before), form=str(form["prompt"]))
 
     async def usage(self, person: int = 0) -> str:
         return str(await self.pg.usage())

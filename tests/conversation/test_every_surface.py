@@ -105,6 +105,23 @@ async def test_a_result_offers_the_same_buttons_in_the_same_order(surface: tuple
     assert row[-1] == "delete"  # the one that destroys comes last
 
 
+async def test_edit_asks_below_the_results_prompt_and_edits_that_result(
+    surface: tuple[Driver, Core],
+) -> None:
+    driver, bot = surface
+    first = await driver.ask("a quiet harbour --ar 16:9")
+    assert first.result is not None
+    edited = await driver.edit(first.result, "at night")
+    assert edited.form == "a quiet harbour"  # the prompt, without the flags typed with it
+    assert edited.result is not None, edited.text
+    job = await bot.runtime.ledger.get_job(edited.result.job_id)
+    assert job is not None and (job.kind, job.parent_id, job.prompt) == (
+        JobKind.EDIT,
+        first.result.job_id,
+        "at night",
+    )
+
+
 async def test_someone_else_may_reroll_and_pays_for_it(chat: tuple[Driver, Core]) -> None:
     driver, bot = chat
     first = await driver.ask("a quiet harbour")
@@ -126,6 +143,10 @@ async def test_owner_only_buttons_refuse_others_for_free(chat: tuple[Driver, Cor
     await bot.runtime.ledger.set_workspace_settings(driver.workspace, {"buttons": "owner"})
     refused = await driver.press(first.result, "variations", person=1)
     assert refused.result is None and refused.text.startswith(messages.NOT_OWNER)
+    assert (await bot.usage(driver.key(1))).day_used == 0
+    # Edit is refused when pressed, before anything is typed into its form.
+    refused = await driver.edit(first.result, "at night", person=1)
+    assert refused.form is None and refused.text == messages.NOT_OWNER
     assert (await bot.usage(driver.key(1))).day_used == 0
 
 

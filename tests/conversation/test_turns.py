@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from bot.conversation.surface import RESULT_ACTIONS
-from bot.conversation.turns import MAKES_IMAGES, PRESSES, Cancel, Options, Reroll, ResultRef, Upscale, pressed
+from bot.conversation.turns import (
+    MAKES_IMAGES,
+    PRESSES,
+    Cancel,
+    OpenEdit,
+    Options,
+    Reroll,
+    ResultRef,
+    Upscale,
+    pressed,
+)
 
 
 def test_the_options_picked_become_chips_in_form_order() -> None:
@@ -25,7 +35,8 @@ def test_each_button_is_one_turn_on_every_surface() -> None:
     assert pressed("reroll", "j1") == Reroll("j1")
     assert pressed("upscale", "j1", 2) == Upscale(ResultRef(job_id="j1"), 2)
     assert pressed("cancel", "j1") == Cancel(ResultRef(job_id="j1"))
-    assert set(PRESSES) == {*RESULT_ACTIONS, "cancel"} - {"edit"}  # Edit opens a form first
+    assert pressed("edit", "j1") == OpenEdit("j1")  # asks what should change first
+    assert set(PRESSES) == {*RESULT_ACTIONS, "cancel"}
     assert set(PRESSES) > MAKES_IMAGES
     with pytest.raises(KeyError):
-        pressed("edit", "j1")
+        pressed("explode", "j1")

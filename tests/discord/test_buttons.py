@@ -8,6 +8,7 @@ from collections.abc import Callable
 from bot import messages
 from bot.conversation.compose import VARIATIONS_COUNT
 from bot.request.models import Job, JobKind, JobStatus
+from bot.request.validation import PROMPT_MAX_CHARS
 from tests.discord.conftest import (
     StartBot,
     buttons,
@@ -63,6 +64,12 @@ async def test_edit_button_opens_a_modal_and_edits_the_result(
     press = await emu.send_component(f"seedbot:edit:{parent_id}")
     assert await press.wait_ack() == 9
     assert press.modal is not None and press.modal["title"] == messages.EDIT_TITLE
+    # The prompt being edited, quoted above the change (the core's EditForm).
+    shown, change = press.modal["components"]
+    parent = await bot.wait_job(parent_id)
+    assert shown == {"type": 10, "content": ">>> " + parent.prompt}
+    assert change["type"] == 18 and change["label"] == messages.EDIT_PROMPT_LABEL
+    assert change["component"]["max_length"] == PROMPT_MAX_CHARS
     submit = await press.submit_modal({"prompt": "with a red glow --ar 3:2"})
     assert await submit.wait_ack() == 5
     edited = await wait_result(emu, exclude={parent_id})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from bot.request.validation import PROMPT_MAX_CHARS
 from tests.emulators.slack import CHANNEL_ID, SlackEmulator
 from tests.slack.conftest import StartBot, button_values, controls, wait_results
 
@@ -56,6 +57,8 @@ async def test_edit_modal_and_variations(emu: SlackEmulator, start_bot: StartBot
     [opened] = await emu.wait_for_call("views.open")
     view = opened.response["view"]
     assert view["private_metadata"] == job_id and view["callback_id"] == "seedbot.edit_modal"
+    assert view["blocks"][0]["elements"][0]["text"] == "a blue teapot"  # the prompt being edited
+    assert view["blocks"][1]["element"]["max_length"] == PROMPT_MAX_CHARS
     empty = await emu.post_view_submission(bot.url, values={"prompt": {"value": "  "}}, view_id=view["id"])
     assert empty.json()["response_action"] == "errors"
     bad = await emu.post_view_submission(

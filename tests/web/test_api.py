@@ -10,7 +10,7 @@ from bot import messages
 from bot.conversation.surface import Progress
 from bot.engine.pipeline import ProgressEvent
 from bot.request.flags import FLAG_HELP
-from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE
+from bot.request.validation import MAX_REFERENCES, PROMPT_MAX_CHARS, REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE
 from tests.web.conftest import OpenPlayground, Playground, has, kinds, of, png
 
 
@@ -50,7 +50,7 @@ async def test_a_reply_edits_the_latest_result_with_the_attached_image(playgroun
     served = await playground.client.get(refs[0]["url"])
     assert served.status == 200 and served.content_type == "image/png"
     info = await playground.press(edit["job"], "info")
-    assert info == {"say": ""}
+    assert info == {"say": "", "edit": None}
     note = of(await playground.until(thread, has("note")), "note")[0]
     assert f"Made from: job {first['job']}" in note["text"] and "a result of job" in note["text"]
 
@@ -72,6 +72,9 @@ async def test_a_reply_while_the_image_is_still_being_made_waits_for_it(
 async def test_edit_on_one_result_and_a_pick_from_a_batch(playground: Playground) -> None:
     thread = await playground.ask("two foxes --n 2")
     batch = of(await playground.until(thread, has("result")), "result")[0]
+    # Edit asks in the response what should change, with the prompt being edited (the core's form).
+    form = await playground.press(batch["job"], "edit")
+    assert form == {"say": "", "edit": {"job": batch["job"], "prompt": "two foxes", "max": PROMPT_MAX_CHARS}}
     await playground.reply(thread, "#2 in the rain", job=batch["job"])
     edit = of(await playground.until(thread, has("result", 2)), "result")[1]
     assert f"image 1 = result 2 of job {batch['job']}" in edit["caption"]
@@ -102,6 +105,7 @@ async def test_buttons_on_jobs_that_are_not_results_here_are_refused_in_the_resp
 ) -> None:
     answer = await playground.press("0123456789ab", "reroll")
     assert answer["say"] == messages.with_charge_note(messages.NOT_A_RESULT)
+    assert await playground.press("0123456789ab", "edit") == {"say": messages.NOT_A_RESULT, "edit": None}
     assert (await playground.post("/api/jobs/0123456789ab/explode")).status == 404
 
 

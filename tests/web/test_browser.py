@@ -152,6 +152,27 @@ def test_reroll_then_a_reply_with_an_image_edits_it_then_delete(page: Page) -> N
     assert first_job not in [r.get_attribute("data-job") for r in results.all()]
 
 
+def test_edit_on_an_older_result_shows_its_prompt_and_edits_that_one(page: Page) -> None:
+    thread = ask(page, "a red barn in snow")
+    results = thread.locator(".entry.result")
+    expect(results).to_have_count(1)
+    first_job = results.first.get_attribute("data-job")
+    results.first.get_by_role("button", name="Re-roll").click()
+    expect(results).to_have_count(2)
+
+    results.first.get_by_role("button", name="Edit", exact=True).click()
+    target = thread.locator("form.reply .editing")
+    expect(target.locator(".prompt")).to_have_text("a red barn in snow")
+    reply = thread.locator("form.reply textarea")
+    expect(reply).to_be_focused()
+    reply.fill("at night")
+    reply.press("Enter")
+    expect(results).to_have_count(3)
+    expect(thread.locator(".entry.ask .pressed").last).to_have_text(f"Edit · {first_job}")
+    expect(results.last.locator(".caption")).to_contain_text(f"image 1 = result 1 of job {first_job}")
+    expect(target).to_be_hidden()
+
+
 def test_upscale_a_picked_image_then_cancel_a_queued_request(page: Page, site: str) -> None:
     thread = ask(page, "a harbour at dawn --n 2")
     results = thread.locator(".entry.result")

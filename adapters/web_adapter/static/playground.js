@@ -303,23 +303,25 @@
   }
 
   async function press(job, action, view, button, pick) {
-    if (action === "edit") { editing(view, job); return; }
     button.disabled = true;
     const query = pick ? `?pick=${encodeURIComponent(pick)}` : "";
     const data = await send(`/api/jobs/${encodeURIComponent(job)}/${action}${query}`);
     button.disabled = false;
     if (data && data.say) toast(data.say);
+    if (data && data.edit) editing(view, data.edit);
   }
 
-  function editing(view, job) {
-    view.form.dataset.job = job || "";
+  // Edit pressed: the reply box edits that result (the core's form: its job and prompt).
+  function editing(view, edit) {
+    view.form.dataset.job = edit ? edit.job : "";
     view.target.replaceChildren();
-    if (job) {
+    if (edit) {
       const cancel = el("button", { type: "button", "aria-label": LABELS.edit_latest }, "×");
-      cancel.addEventListener("click", () => editing(view, ""));
-      view.target.append(`${LABELS.edit} · ${job} `, cancel);
+      cancel.addEventListener("click", () => editing(view, null));
+      const prompt = edit.prompt.length > 200 ? `${edit.prompt.slice(0, 200)}…` : edit.prompt;
+      view.target.append(`${LABELS.edit} · `, userText(prompt, "prompt"), " ", cancel);
     }
-    view.target.hidden = !job;
+    view.target.hidden = !edit;
     view.form.querySelector("textarea").focus();
   }
 
@@ -352,7 +354,7 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const sent = await submit(`/api/threads/${thread.id}/reply`, form, view.tray, { job: form.dataset.job || "" });
-      if (sent) { form.reset(); view.tray.clear(); editing(view, ""); text.blur(); }
+      if (sent) { form.reset(); view.tray.clear(); editing(view, null); text.blur(); }
     });
     threads.set(thread.id, view);
     timeline.append(node);

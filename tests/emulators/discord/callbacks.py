@@ -118,6 +118,7 @@ class CallbacksMixin:
                 raise _form_error(
                     "data.components", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."
                 )
+            self._validate_modal(data)
             it.modal = copy.deepcopy(data)
 
         it.response_type = rtype

@@ -189,6 +189,45 @@ async def test_modal_submit(emu: DiscordEmulator) -> None:
         assert submit.original["content"] == "refined: a watercolor cat" and submit.original["flags"] & 64
 
 
+async def test_modal_with_labels_and_text_displays_and_its_limits(emu: DiscordEmulator) -> None:
+    bot = make_bot()
+    refused: list[discord.HTTPException] = []
+
+    def modal(label: str, shown: str) -> discord.ui.Modal:
+        form = discord.ui.Modal(title="Edit", custom_id="edit-modal")
+        form.add_item(discord.ui.TextDisplay(shown))
+        change = discord.ui.TextInput(custom_id="change", max_length=300)  # named by its Label
+        form.add_item(discord.ui.Label(text=label, description="what should change", component=change))
+        return form
+
+    @bot.tree.command(description="Edit")
+    async def edit(interaction: discord.Interaction, label: str, shown: str) -> None:
+        try:
+            await interaction.response.send_modal(modal(label, shown))
+        except discord.HTTPException as exc:
+            refused.append(exc)
+
+    async with emu.run_client(bot):
+        await bot.tree.sync()
+        inter = await emu.send_slash_command("edit", {"label": "Change", "shown": ">>> a red fox"})
+        assert await inter.wait_ack() == 9
+        assert inter.modal is not None
+        assert [c["type"] for c in inter.modal["components"]] == [10, 18]
+        label = inter.modal["components"][1]
+        assert label["description"] == "what should change" and not label["component"].get("label")
+        submit = await inter.submit_modal({"change": "at night"})
+        [answered] = [c for c in submit.data["components"] if c["type"] == 18]
+        assert answered["component"]["value"] == "at night"
+
+        too_long = await emu.send_slash_command("edit", {"label": "x" * 46, "shown": "a fox"})
+        await eventually(lambda: bool(refused))
+        assert refused[0].status == 400 and "label" in refused[0].text
+        assert too_long.response_type is None  # nothing opened
+        await emu.send_slash_command("edit", {"label": "Change", "shown": "x" * 4001})
+        await eventually(lambda: len(refused) == 2)
+        assert "4000" in refused[1].text
+
+
 async def test_message_context_menu_with_file_response(emu: DiscordEmulator) -> None:
     bot = make_bot()
 

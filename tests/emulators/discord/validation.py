@@ -26,15 +26,19 @@ from tests.emulators.discord.constants import (
     C_ACTION_ROW,
     C_BUTTON,
     C_CONTAINER,
+    C_LABEL,
     C_MEDIA_GALLERY,
     C_TEXT_DISPLAY,
+    C_TEXT_INPUT,
     FLAG_IS_COMPONENTS_V2,
+    IN_LABEL,
     LOCALES,
     MAX_CONTENT,
     MAX_FILES,
     MAX_GALLERY_ITEMS,
     MAX_V2_COMPONENTS,
     MAX_V2_TEXT,
+    MODAL_TOP_LEVEL,
     V2_IN_CONTAINER,
     V2_TOP_LEVEL,
 )
@@ -432,6 +436,73 @@ class ValidationMixin:
         if sum(len(t) for t in text_of(components)) > MAX_V2_TEXT:
             raise _form_error(
                 "components",
+                "BASE_TYPE_MAX_LENGTH",
+                f"The text of all text displays must be {MAX_V2_TEXT} or fewer in length.",
+            )
+
+    @staticmethod
+    def _validate_modal(data: Mapping[str, Any]) -> None:
+        """A MODAL callback's components: the documented top-level types; a Label's text (1-45),
+        description (100) and one input; a Text Input's limits (custom id 1-100, placeholder 100,
+        min/max length within 0-4000, value 4000); a Text Display's content."""
+        components = list(data.get("components") or [])
+        for i, c in enumerate(components):
+            if c.get("type") not in MODAL_TOP_LEVEL:
+                raise _form_error(
+                    f"data.components.{i}.type",
+                    "UNION_TYPE_CHOICES",
+                    f'Value of field "type" must be one of {MODAL_TOP_LEVEL}.',
+                )
+            if c.get("type") == C_LABEL:
+                if not 1 <= len(c.get("label") or "") <= 45:
+                    raise _form_error(
+                        f"data.components.{i}.label",
+                        "BASE_TYPE_BAD_LENGTH",
+                        "Must be between 1 and 45 in length.",
+                    )
+                if len(c.get("description") or "") > 100:
+                    raise _form_error(
+                        f"data.components.{i}.description",
+                        "BASE_TYPE_MAX_LENGTH",
+                        "Must be 100 or fewer in length.",
+                    )
+                if not isinstance(c.get("component"), Mapping) or c["component"].get("type") not in IN_LABEL:
+                    raise _form_error(
+                        f"data.components.{i}.component", "UNION_TYPE_CHOICES", f"Must be one of {IN_LABEL}."
+                    )
+            if c.get("type") == C_TEXT_DISPLAY and not c.get("content"):
+                raise _form_error(
+                    f"data.components.{i}.content", "BASE_TYPE_REQUIRED", "This field is required"
+                )
+        custom_ids: set[str] = set()
+        for path, c in walk_components(components, "data.components"):
+            if c.get("type") != C_TEXT_INPUT:
+                continue
+            cid = str(c.get("custom_id") or "")
+            if not 1 <= len(cid) <= 100 or cid in custom_ids:
+                raise _form_error(
+                    f"{path}.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+                )
+            custom_ids.add(cid)
+            in_row = not path.endswith(".component")
+            if in_row and not 1 <= len(c.get("label") or "") <= 45:  # a Label names it otherwise
+                raise _form_error(
+                    f"{path}.label", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length."
+                )
+            for key, low, high in (("min_length", 0, 4000), ("max_length", 1, 4000)):
+                if key in c and not low <= int(c[key]) <= high:
+                    raise _form_error(
+                        f"{path}.{key}", "NUMBER_TYPE_MAX", f"int value should be between {low} and {high}."
+                    )
+            if len(c.get("placeholder") or "") > 100:
+                raise _form_error(
+                    f"{path}.placeholder", "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."
+                )
+            if len(c.get("value") or "") > 4000:
+                raise _form_error(f"{path}.value", "BASE_TYPE_MAX_LENGTH", "Must be 4000 or fewer in length.")
+        if sum(len(t) for t in text_of(components)) > MAX_V2_TEXT:
+            raise _form_error(
+                "data.components",
                 "BASE_TYPE_MAX_LENGTH",
                 f"The text of all text displays must be {MAX_V2_TEXT} or fewer in length.",
             )
