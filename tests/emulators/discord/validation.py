@@ -11,6 +11,8 @@ Components V2 (the message flag IS_COMPONENTS_V2, 1 << 15), as the developer doc
 * at most 40 components, nested ones counted (``COMPONENT_MAX_TOTAL_COMPONENTS_EXCEEDED``);
   top-level and Container children of the documented types only; 1-10 items a MediaGallery;
   all TextDisplays together at most 4000 characters (discord-api-docs PR #8562);
+* a modal (the MODAL callback): Labels (text 1-45, description 100, one input), Text Displays
+  and legacy Action Rows at the top level; Text Input limits (placeholder 100, lengths 0-4000);
 * an ``attachment://<filename>`` media reference must name a file of the message (uploaded with
   it, or kept on an edit); the code name ``UNFURLED_MEDIA_ITEM_ATTACHMENT_NOT_FOUND`` is ours.
 """
