@@ -123,7 +123,7 @@ def test_a_prompt_with_flags_shows_its_queue_position_progress_and_gallery(page:
     assert cards.count() >= 2
 
 
-def test_reroll_then_a_reply_with_an_image_edits_it_then_delete(page: Page) -> None:
+def test_reroll_then_edit_of_the_first_with_an_image_then_delete(page: Page) -> None:
     thread = ask(page, "a lighthouse at dusk")
     results = thread.locator(".entry.result")
     expect(results).to_have_count(1)
@@ -132,7 +132,11 @@ def test_reroll_then_a_reply_with_an_image_edits_it_then_delete(page: Page) -> N
     expect(results).to_have_count(2)
     assert thread.locator(".entry.ask .pressed").first.text_content() == f"Re-roll · {first_job}"
 
+    # Edit on the first (not the latest) result: the reply box edits it and shows its prompt.
+    results.first.get_by_role("button", name="Edit", exact=True).click()
     reply = thread.locator("form.reply")
+    expect(reply.locator(".editing .prompt")).to_have_text("a lighthouse at dusk")
+    expect(reply.locator("textarea")).to_be_focused()
     reply.locator("input[type=file]").set_input_files(
         files=[{"name": "fox.png", "mimeType": "image/png", "buffer": png_bytes()}]
     )
@@ -140,37 +144,18 @@ def test_reroll_then_a_reply_with_an_image_edits_it_then_delete(page: Page) -> N
     reply.locator("textarea").fill("make it night")
     reply.locator("textarea").press("Enter")
     expect(results).to_have_count(3)
+    expect(reply.locator(".editing")).to_be_hidden()
     edit_ask = thread.locator(".entry.ask").last
+    expect(edit_ask.locator(".pressed")).to_have_text(f"Edit · {first_job}")
     expect(edit_ask.locator(".refs figcaption")).to_have_text("fox.png")  # checked, then shown
     latest = results.last
     expect(latest.locator(".caption")).to_contain_text("; image 2 = fox.png")
-    expect(latest.locator(".caption")).to_contain_text("image 1 = result 1 of job")
+    expect(latest.locator(".caption")).to_contain_text(f"image 1 = result 1 of job {first_job}")
 
     results.first.get_by_role("button", name="Delete").click()
     expect(results).to_have_count(2)
     expect(thread.locator(".entry.note").last).to_have_text(messages.DELETED)
     assert first_job not in [r.get_attribute("data-job") for r in results.all()]
-
-
-def test_edit_on_an_older_result_shows_its_prompt_and_edits_that_one(page: Page) -> None:
-    thread = ask(page, "a red barn in snow")
-    results = thread.locator(".entry.result")
-    expect(results).to_have_count(1)
-    first_job = results.first.get_attribute("data-job")
-    results.first.get_by_role("button", name="Re-roll").click()
-    expect(results).to_have_count(2)
-
-    results.first.get_by_role("button", name="Edit", exact=True).click()
-    target = thread.locator("form.reply .editing")
-    expect(target.locator(".prompt")).to_have_text("a red barn in snow")
-    reply = thread.locator("form.reply textarea")
-    expect(reply).to_be_focused()
-    reply.fill("at night")
-    reply.press("Enter")
-    expect(results).to_have_count(3)
-    expect(thread.locator(".entry.ask .pressed").last).to_have_text(f"Edit · {first_job}")
-    expect(results.last.locator(".caption")).to_contain_text(f"image 1 = result 1 of job {first_job}")
-    expect(target).to_be_hidden()
 
 
 def test_upscale_a_picked_image_then_cancel_a_queued_request(page: Page, site: str) -> None:

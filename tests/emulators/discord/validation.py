@@ -83,6 +83,23 @@ def text_of(components: Iterable[Mapping[str, Any]]) -> list[str]:
     ]
 
 
+def _top_level(components: Sequence[Mapping[str, Any]], allowed: tuple[int, ...], where: str) -> None:
+    for i, c in enumerate(components):
+        if c.get("type") not in allowed:
+            raise _form_error(
+                f"{where}.{i}.type", "UNION_TYPE_CHOICES", f'Value of field "type" must be one of {allowed}.'
+            )
+
+
+def _text_total(components: Sequence[Mapping[str, Any]], where: str) -> None:
+    if sum(len(t) for t in text_of(components)) > MAX_V2_TEXT:
+        raise _form_error(
+            where,
+            "BASE_TYPE_MAX_LENGTH",
+            f"The text of all text displays must be {MAX_V2_TEXT} or fewer in length.",
+        )
+
+
 class ValidationMixin:
     """Payload and limit checks.
 
@@ -413,13 +430,8 @@ class ValidationMixin:
                 "COMPONENT_MAX_TOTAL_COMPONENTS_EXCEEDED",
                 f"The maximum number of components ({MAX_V2_COMPONENTS}) was exceeded",
             )
+        _top_level(components, V2_TOP_LEVEL, "components")
         for i, c in enumerate(components):
-            if c.get("type") not in V2_TOP_LEVEL:
-                raise _form_error(
-                    f"components.{i}.type",
-                    "UNION_TYPE_CHOICES",
-                    f'Value of field "type" must be one of {V2_TOP_LEVEL}.',
-                )
             if c.get("type") == C_CONTAINER:
                 for j, child in enumerate(c.get("components") or []):
                     if child.get("type") not in V2_IN_CONTAINER:
@@ -435,12 +447,7 @@ class ValidationMixin:
                     "BASE_TYPE_BAD_LENGTH",
                     f"Must be between 1 and {MAX_GALLERY_ITEMS} in length.",
                 )
-        if sum(len(t) for t in text_of(components)) > MAX_V2_TEXT:
-            raise _form_error(
-                "components",
-                "BASE_TYPE_MAX_LENGTH",
-                f"The text of all text displays must be {MAX_V2_TEXT} or fewer in length.",
-            )
+        _text_total(components, "components")
 
     @staticmethod
     def _validate_modal(data: Mapping[str, Any]) -> None:
@@ -448,13 +455,8 @@ class ValidationMixin:
         description (100) and one input; a Text Input's limits (custom id 1-100, placeholder 100,
         min/max length within 0-4000, value 4000); a Text Display's content."""
         components = list(data.get("components") or [])
+        _top_level(components, MODAL_TOP_LEVEL, "data.components")
         for i, c in enumerate(components):
-            if c.get("type") not in MODAL_TOP_LEVEL:
-                raise _form_error(
-                    f"data.components.{i}.type",
-                    "UNION_TYPE_CHOICES",
-                    f'Value of field "type" must be one of {MODAL_TOP_LEVEL}.',
-                )
             if c.get("type") == C_LABEL:
                 if not 1 <= len(c.get("label") or "") <= 45:
                     raise _form_error(
@@ -502,12 +504,7 @@ class ValidationMixin:
                 )
             if len(c.get("value") or "") > 4000:
                 raise _form_error(f"{path}.value", "BASE_TYPE_MAX_LENGTH", "Must be 4000 or fewer in length.")
-        if sum(len(t) for t in text_of(components)) > MAX_V2_TEXT:
-            raise _form_error(
-                "data.components",
-                "BASE_TYPE_MAX_LENGTH",
-                f"The text of all text displays must be {MAX_V2_TEXT} or fewer in length.",
-            )
+        _text_total(components, "data.components")
 
     @staticmethod
     def _validate_thread_body(body: Mapping[str, Any]) -> str:
