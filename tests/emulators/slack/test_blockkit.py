@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_adapter import blocks
+from bot.conversation.surface import EditForm
 from tests.emulators.slack import CHANNEL_ID, USER_ID, SlackEmulator
 from tests.emulators.slack.blockkit import message_block_errors, view_errors
 from tests.emulators.slack.conftest import BOT_TOKEN, PNG
@@ -145,7 +146,7 @@ def test_the_adapters_views_stay_inside_the_limits_whatever_they_show() -> None:
     assert view_errors(home, {"F1": {"filetype": "jpg"}}.get) == []
     assert len(home["blocks"]) <= 100
     assert view_errors(blocks.prompt_modal()) == []
-    assert view_errors(blocks.edit_modal("0123456789ab", long)) == []
+    assert view_errors(blocks.edit_modal(EditForm("0123456789ab", long))) == []
     assert message_block_errors(blocks.result_controls("0123456789ab")) == []
 
 
