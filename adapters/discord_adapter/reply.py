@@ -19,7 +19,7 @@ import discord
 
 from adapters.discord_adapter.delivery import Anchor, InteractionAnchor, ResultDelivery
 from adapters.discord_adapter.stream import StreamedGallery
-from adapters.discord_adapter.views import EditModal
+from adapters.discord_adapter.views import ContextEditModal, EditModal
 from bot import messages
 from bot.conversation.surface import Arrived, Delivery, EditForm, Progress, Shown
 from bot.errors import CannotPost
@@ -40,9 +40,16 @@ async def _posting(call: Callable[[], Awaitable[T]]) -> T:
 
 
 class DiscordReply:
-    def __init__(self, anchor: Anchor, *, pressed: discord.Message | None = None) -> None:
+    def __init__(
+        self,
+        anchor: Anchor,
+        *,
+        pressed: discord.Message | None = None,
+        about: discord.Message | None = None,
+    ) -> None:
         self.anchor = anchor
         self.pressed = pressed  # the message whose button was pressed (Delete removes it too)
+        self.about = about  # the message a context menu was used on (its Edit form edits it)
         self.gallery: StreamedGallery | None = None  # a streamed batch growing (stream.py)
 
     def target(self) -> PostTarget:
@@ -100,9 +107,16 @@ class DiscordReply:
 
     async def edit_form(self, form: EditForm) -> None:
         anchor = self.anchor
-        if not isinstance(anchor, InteractionAnchor):  # Edit is a button: its press opens the form
+        if not isinstance(anchor, InteractionAnchor):  # a button or a context menu opens the form
             raise TypeError("a modal answers an interaction")
-        await anchor.interaction.response.send_modal(EditModal(form))
+        modal: discord.ui.Modal
+        if form.job_id is not None:
+            modal = EditModal(form.job_id, form.prompt, form.max_chars)
+        elif self.about is not None:  # not one of our results: that message's images
+            modal = ContextEditModal(self.about)
+        else:
+            raise TypeError("a form without a result edits the message a context menu was used on")
+        await anchor.interaction.response.send_modal(modal)
 
     async def interrupted(self, resumes: bool) -> None:
         if resumes and self.anchor.member:

@@ -35,7 +35,6 @@ from adapters.discord_adapter.delivery import (
 )
 from adapters.discord_adapter.reply import DiscordReply
 from adapters.discord_adapter.text import person_key
-from adapters.discord_adapter.views import ContextEditModal
 from bot import i18n, messages
 from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
@@ -46,6 +45,7 @@ from bot.conversation.turns import (
     Ask,
     Edit,
     History,
+    OpenEdit,
     Options,
     ResultRef,
     Turn,
@@ -240,15 +240,14 @@ class DiscordSurface:
     # -- the message context menu --------------------------------------------------------------
 
     async def context_menu(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        """ "Edit with Seedream": the core's Edit form for that message (a result of ours, or
+        a message with images), or its refusal, privately."""
         speak(interaction)
-        if not image_attachments(message) and not await self.conversation.is_result(
-            PLATFORM, str(message.id)
-        ):
-            await interaction.response.send_message(
-                ephemeral=True, **said(messages.NO_IMAGES_IN_MESSAGE).as_send()
-            )
-            return
-        await interaction.response.send_modal(ContextEditModal(message))
+        ask = OpenEdit(
+            ResultRef(message_id=str(message.id)), fallback=self.attachments(image_attachments(message))
+        )
+        turn = Turn(interaction_requester(interaction), ask, "context edit")
+        await self.conversation.handle(turn, DiscordReply(InteractionAnchor(interaction), about=message))
 
     async def context_submitted(
         self, interaction: discord.Interaction[Any], message: discord.Message, prompt: str

@@ -18,7 +18,6 @@ from typing import Any, Protocol, cast
 import discord
 
 from bot import messages
-from bot.conversation.surface import EditForm
 from bot.request.validation import PROMPT_MAX_CHARS
 
 __all__ = [
@@ -120,14 +119,15 @@ def _change(modal: discord.ui.Modal, prompt: str, max_chars: int) -> discord.ui.
 
 
 class EditModal(discord.ui.Modal):
-    """Edit a result: what the core's EditForm asks (the result's images are the references)."""
+    """Edit a result: what the core's EditForm asks, the result's prompt shown above the change
+    (the result's images are the references)."""
 
-    def __init__(self, form: EditForm) -> None:
+    def __init__(self, job_id: str, prompt: str, max_chars: int) -> None:
         super().__init__(
-            title=messages.EDIT_TITLE[:45], custom_id=f"seedbot:edit-modal:{form.job_id}", timeout=900
+            title=messages.EDIT_TITLE[:45], custom_id=f"seedbot:edit-modal:{job_id}", timeout=900
         )
-        self.job_id = form.job_id
-        self.prompt = _change(self, form.prompt, form.max_chars)
+        self.job_id = job_id
+        self.prompt = _change(self, prompt, max_chars)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         await _actions(interaction).edit_submitted(interaction, self.job_id, self.prompt.value)

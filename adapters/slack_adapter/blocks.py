@@ -140,7 +140,7 @@ def edit_modal(form: EditForm) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": EDIT_CALLBACK,
-        "private_metadata": form.job_id,
+        "private_metadata": form.job_id or "",
         "title": {"type": "plain_text", "text": messages.EDIT_TITLE[:24]},
         "submit": {"type": "plain_text", "text": messages.EDIT_SUBMIT[:24]},
         "blocks": [

@@ -193,10 +193,8 @@ class Conversation:
                 if typed and await self._commands(who, action.words or action.text, reply, empty=False):
                     return
                 await self._edit(who, action, reply)
-            case OpenEdit():  # refused before anything is typed, as the Edit itself would be
-                rules = await self.community.policy_for(who)
-                parent = await self._buildable(who, action.job_id, rules)
-                await reply.edit_form(EditForm(parent.id, parent.prompt))
+            case OpenEdit():
+                await self._open_edit(who, action, reply)
             case CastCommand():
                 await self._cast_command(who, action, reply)
             case Reroll():
@@ -417,8 +415,7 @@ class Conversation:
             defaults = self.defaults(rules, Options(), style_fields)
             await self._run(who, reply, compose.new(parsed, [*cast, *images], defaults), rules)
             return
-        if edit.result.job_id is not None:  # a button or modal on the result: its owner's rules
-            self.policy.may_build_on(who, parent, rules.buttons)
+        self.policy.may_build_on(who, parent, rules.buttons)  # by button, form or reply alike
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING) and edit.result.job_id is None:
             await reply.accepted(messages.WAITING_FOR_PARENT)
         cast = await self.cast.resolve(who, parsed.refs, alongside=len(edit.attachments))
@@ -428,6 +425,22 @@ class Conversation:
             self.ledger, parent, parsed, images, wait=self.engine.parent_wait, style=style_fields.get("style")
         )
         await self._run(who, reply, composed, rules)
+
+    async def _open_edit(self, who: Requester, open_edit: OpenEdit, reply: Reply) -> None:
+        """Edit's form, refused at once where the Edit itself would be (a form answers within
+        seconds: no waiting for a job that is just starting)."""
+        parent = await self._target_of(who, Edit(open_edit.result, ""), wait=False)
+        if parent is None:
+            fallback = open_edit.fallback
+            if fallback is None or not len(fallback):
+                raise InvalidRequest(
+                    messages.NO_IMAGES_IN_MESSAGE if fallback is not None else messages.NOT_A_RESULT
+                )
+            await reply.edit_form(EditForm(None, ""))
+            return
+        rules = await self.community.policy_for(who)
+        self.policy.may_build_on(who, parent, rules.buttons)
+        await reply.edit_form(EditForm(parent.id, parent.prompt))
 
     async def _upscale(self, who: Requester, upscale: Upscale, reply: Reply) -> None:
         parent = await self._target_of(who, Edit(upscale.result, ""))
@@ -460,14 +473,14 @@ class Conversation:
         log.info("%s: job %s cancelled by %s", who.platform, job.id, who.key)
         await reply.say(messages.cancel_done(job.id))
 
-    async def _target_of(self, who: Requester, edit: Edit) -> Job | None:
+    async def _target_of(self, who: Requester, edit: Edit, *, wait: bool = True) -> Job | None:
         ref = edit.result
         if ref.job_id is not None:
             return self.policy.result_here(who, await self._job(ref.job_id))
         if ref.message_id is not None:
             job = await self.ledger.job_for_message(who.platform, ref.message_id)
             deadline = asyncio.get_running_loop().time() + STARTING_WAIT
-            while job is None and (who.platform, ref.message_id) in self._starting:
+            while wait and job is None and (who.platform, ref.message_id) in self._starting:
                 if asyncio.get_running_loop().time() > deadline:
                     break
                 await asyncio.sleep(0.05)
@@ -494,14 +507,11 @@ class Conversation:
         """True the first time an event key is seen by any process (platform retries)."""
         return await self.ledger.first_sighting(key)
 
-    async def is_result(self, platform: str, message_id: str) -> bool:
-        return await self.ledger.job_for_message(platform, message_id) is not None
-
     async def _job(self, job_id: str) -> Job | None:
         return await self.ledger.get_job(job_id) if job_id else None
 
     async def _buildable(self, who: Requester, job_id: str, rules: WorkspacePolicy) -> Job:
-        """A result `who` may re-roll, vary or edit here (under the workspace's `rules`)."""
+        """A result `who` may re-roll or vary here (under the workspace's `rules`)."""
         job = self.policy.result_here(who, await self._job(job_id))
         self.policy.may_build_on(who, job, rules.buttons)
         return job

@@ -1,9 +1,8 @@
 """Who may do what, once for every surface.
 
-- Re-roll, Variations and Edit on a result: anyone who can see it, paying from their own quota;
-  a server or workspace admin may restrict them to the person who made it
-  (`buttons owner`). Admins may always.
-- Upscale: like Re-roll (anyone who can see it, from their own quota, unless `buttons owner`).
+- Re-roll, Variations, Edit and Upscale of a result, by button, form or reply: anyone who can
+  see it, paying from their own quota; a server or workspace admin may restrict them to the
+  person who made it (`buttons owner`). Admins may always.
 - Delete: the person who made it, or an admin.
 - Cancel a queued or running job: the person who asked for it, or an admin.
 - Admin commands: an admin, inside a server or workspace.

@@ -160,9 +160,10 @@ class Arrived:
 @dataclass(frozen=True, slots=True)
 class EditForm:
     """What to ask when Edit is pressed: the change, in at most `max_chars`, below the prompt of
-    the result being edited (shown so the person knows what they change)."""
+    the result being edited (shown so the person knows what they change). No `job_id`: a
+    message that is not one of our results, whose own images are edited (no prompt to show)."""
 
-    job_id: str
+    job_id: str | None
     prompt: str
     max_chars: int = PROMPT_MAX_CHARS
 

@@ -147,10 +147,12 @@ class Variations:
 
 @dataclass(frozen=True, slots=True)
 class OpenEdit:
-    """Edit pressed on a result: ask what should change (Reply.edit_form); the text the person
-    sends back is an Edit of that result."""
+    """Edit pressed on a result, or "edit this" on any message: ask what should change
+    (Reply.edit_form); the text the person sends back is an Edit of it. `fallback`: the
+    message's own images, edited when it is not one of our results."""
 
-    job_id: str
+    result: ResultRef
+    fallback: Attachments | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +229,7 @@ Action = (
 PRESSES: dict[str, Callable[[str, int | None], Action]] = {
     "reroll": lambda job, _: Reroll(job),
     "variations": lambda job, _: Variations(job),
-    "edit": lambda job, _: OpenEdit(job),
+    "edit": lambda job, _: OpenEdit(ResultRef(job_id=job)),
     "upscale": lambda job, pick: Upscale(ResultRef(job_id=job), pick),
     "delete": lambda job, _: Delete(job),
     "info": lambda job, _: Info(job),

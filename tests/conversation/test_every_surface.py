@@ -147,7 +147,12 @@ async def test_owner_only_buttons_refuse_others_for_free(chat: tuple[Driver, Cor
     # Edit is refused when pressed, before anything is typed into its form.
     refused = await driver.edit(first.result, "at night", person=1)
     assert refused.form is None and refused.text == messages.NOT_OWNER
+    # A reply that edits the result is building on it too: the same rule.
+    refused = await driver.reply(first.result, "at night", person=1)
+    assert refused.result is None and refused.text.startswith(messages.NOT_OWNER), refused.text
     assert (await bot.usage(driver.key(1))).day_used == 0
+    owned = await driver.reply(first.result, "at dawn")  # the person who made it may
+    assert owned.result is not None, owned.text
 
 
 async def test_a_stranger_may_not_delete(chat: tuple[Driver, Core]) -> None:

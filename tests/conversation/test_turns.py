@@ -35,7 +35,7 @@ def test_each_button_is_one_turn_on_every_surface() -> None:
     assert pressed("reroll", "j1") == Reroll("j1")
     assert pressed("upscale", "j1", 2) == Upscale(ResultRef(job_id="j1"), 2)
     assert pressed("cancel", "j1") == Cancel(ResultRef(job_id="j1"))
-    assert pressed("edit", "j1") == OpenEdit("j1")  # asks what should change first
+    assert pressed("edit", "j1") == OpenEdit(ResultRef(job_id="j1"))  # asks what should change first
     assert set(PRESSES) == {*RESULT_ACTIONS, "cancel"}
     assert set(PRESSES) > MAKES_IMAGES
     with pytest.raises(KeyError):

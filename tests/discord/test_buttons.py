@@ -87,6 +87,7 @@ async def test_context_menu_edits_any_message_with_images(emu: DiscordEmulator, 
 
     menu = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, theirs["id"])
     assert await menu.wait_ack() == 9
+    assert menu.modal is not None and [c["type"] for c in menu.modal["components"]] == [18]  # no prompt
     submit = await menu.submit_modal({"prompt": "as a watercolour"})
     assert await submit.wait_ack() == 5
     result = await wait_result(emu)
@@ -95,9 +96,14 @@ async def test_context_menu_edits_any_message_with_images(emu: DiscordEmulator, 
     assert job.kind == JobKind.EDIT
     assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [photo]
 
-    # On one of our results it edits that result (its stored images, not the refitted upload).
+    # On one of our results it edits that result (its stored images, not the refitted upload),
+    # and its form shows the result's prompt like the Edit button's.
     menu = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, result["id"])
     assert await menu.wait_ack() == 9
+    assert menu.modal is not None and menu.modal["components"][0] == {
+        "type": 10,
+        "content": ">>> as a watercolour",
+    }
     submit = await menu.submit_modal({"prompt": "at night"})
     await submit.wait_ack()
     again = await wait_result(emu, exclude={job.id})
