@@ -6,13 +6,18 @@ The buttons sit in an ActionRow of the result's layout (layout.py). They are per
 after a restart. Everything else (prompt, references, owner) is read back from the ledger
 when the button is pressed.
 
-Modals live only as long as the process that opened them (discord.py keeps them in memory);
-a modal submitted after a restart fails in the Discord client and the user opens it again.
+A result's Edit form is persistent the same way: its custom_id carries the job id
+(`seedbot:edit-modal:<job id>`) and its answer is read from the submission itself
+(`edit_submission`, called by the client's on_interaction), so a form left open across a
+restart still works. "Edit with Seedream" on any message keeps that message in memory (a
+submission does not carry it, and where the bot is not a member it could not fetch it): that
+form, submitted after a restart, fails in the Discord client and the user opens it again.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Protocol, cast
 
 import discord
@@ -25,6 +30,7 @@ __all__ = [
     "EditModal",
     "ResultActions",
     "ResultButton",
+    "edit_submission",
 ]
 
 # How each action's button looks on Discord (its words: messages.action_label).
@@ -38,6 +44,7 @@ _LOOKS = {
     "cancel": (discord.ButtonStyle.danger, "✖️"),
 }
 PROMPT_INPUT_ID = "prompt"
+EDIT_MODAL_ID = re.compile(r"seedbot:edit-modal:(?P<job>[0-9a-f]{4,32})")
 SHOWN_PROMPT_MAX = 1000  # of the prompt quoted above the change (a modal is a small window)
 
 
@@ -46,10 +53,6 @@ class ResultActions(Protocol):
 
     async def button(
         self, interaction: discord.Interaction[Any], action: str, job_id: str, pick: int | None = None
-    ) -> None: ...
-
-    async def edit_submitted(
-        self, interaction: discord.Interaction[Any], job_id: str, prompt: str
     ) -> None: ...
 
     async def context_submitted(
@@ -120,17 +123,27 @@ def _change(modal: discord.ui.Modal, prompt: str, max_chars: int) -> discord.ui.
 
 class EditModal(discord.ui.Modal):
     """Edit a result: what the core's EditForm asks, the result's prompt shown above the change
-    (the result's images are the references)."""
+    (the result's images are the references). Its answer: `edit_submission`."""
 
     def __init__(self, job_id: str, prompt: str, max_chars: int) -> None:
         super().__init__(
             title=messages.EDIT_TITLE[:45], custom_id=f"seedbot:edit-modal:{job_id}", timeout=900
         )
-        self.job_id = job_id
-        self.prompt = _change(self, prompt, max_chars)
+        _change(self, prompt, max_chars)
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        await _actions(interaction).edit_submitted(interaction, self.job_id, self.prompt.value)
+
+def edit_submission(data: Mapping[str, Any]) -> tuple[str, str] | None:
+    """A submitted Edit form of a result, read from the payload alone: (job id, the change
+    typed). None: another modal."""
+    match = EDIT_MODAL_ID.fullmatch(str(data.get("custom_id", "")))
+    if match is None:
+        return None
+    for top in data.get("components") or []:  # a Label holds its input; a legacy row, a list
+        inputs = [top["component"]] if "component" in top else list(top.get("components") or [])
+        for item in inputs:
+            if item.get("custom_id") == PROMPT_INPUT_ID:
+                return match["job"], str(item.get("value") or "")
+    return None
 
 
 class ContextEditModal(discord.ui.Modal):

@@ -4,6 +4,7 @@ the next process and posted into its thread (the engine's PlatformHooks)."""
 
 from __future__ import annotations
 
+from bot import messages
 from bot.conversation.compose import VARIATIONS_COUNT
 from tests.discord.conftest import SpawnBot, buttons, details, eventually, job_id_of, thread_of, wait_result
 from tests.emulators.discord import DiscordEmulator
@@ -17,6 +18,8 @@ async def test_buttons_keep_working_after_a_restart(emu: DiscordEmulator, spawn_
     first = await wait_result(emu)
     parent = job_id_of(first)
     await first_bot.wait_log(rf"job {parent}: delivered")
+    form = await emu.send_component(f"seedbot:edit:{parent}", message_id=first["id"])
+    assert await form.wait_ack() == 9  # an Edit form left open across the restart
     assert await first_bot.stop() == 0
 
     second_bot = await spawn_bot()
@@ -30,6 +33,12 @@ async def test_buttons_keep_working_after_a_restart(emu: DiscordEmulator, spawn_
     varied = await wait_result(emu, exclude={parent, job_id_of(again)})
     assert len(varied["attachments"]) == VARIATIONS_COUNT
     await second_bot.wait_log(rf"job {job_id_of(varied)}: delivered")
+
+    # The form opened by the first process is answered by the second: its id carries the job.
+    submit = await form.submit_modal({"prompt": "in the rain"})
+    assert await submit.wait_ack() == 5
+    edited = await wait_result(emu, exclude={parent, job_id_of(again), job_id_of(varied)})
+    assert details(edited)[messages.LABEL_REFERENCES] == f"image 1 = result 1 of job {parent}"
 
 
 async def test_a_job_left_running_by_a_crash_is_posted_into_its_thread(
