@@ -403,19 +403,14 @@ class Conversation:
         parsed = parse_text(edit.text)  # flag errors before any download
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         parsed, style_fields = await self._styled(who, parsed, Options())
-        parent = await self._target_of(who, edit)
+        parent = await self._edited(who, edit.result, edit.fallback, rules, attached=len(edit.attachments))
         if parent is None:
             fallback = edit.fallback or NoAttachments()
-            if not len(fallback) and not len(edit.attachments):
-                raise InvalidRequest(
-                    messages.NO_IMAGES_IN_MESSAGE if edit.fallback is not None else messages.NOT_A_RESULT
-                )
             cast = await self.cast.resolve(who, parsed.refs, alongside=len(fallback) + len(edit.attachments))
             images = await _load(fallback, edit.attachments)
             defaults = self.defaults(rules, Options(), style_fields)
             await self._run(who, reply, compose.new(parsed, [*cast, *images], defaults), rules)
             return
-        self.policy.may_build_on(who, parent, rules.buttons)  # by button, form or reply alike
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING) and edit.result.job_id is None:
             await reply.accepted(messages.WAITING_FOR_PARENT)
         cast = await self.cast.resolve(who, parsed.refs, alongside=len(edit.attachments))
@@ -426,21 +421,35 @@ class Conversation:
         )
         await self._run(who, reply, composed, rules)
 
-    async def _open_edit(self, who: Requester, open_edit: OpenEdit, reply: Reply) -> None:
-        """Edit's form, refused at once where the Edit itself would be (a form answers within
-        seconds: no waiting for a job that is just starting)."""
-        parent = await self._target_of(who, Edit(open_edit.result, ""), wait=False)
+    async def _edited(
+        self,
+        who: Requester,
+        ref: ResultRef,
+        fallback: Attachments | None,
+        rules: WorkspacePolicy,
+        *,
+        attached: int = 0,
+        wait: bool = True,
+    ) -> Job | None:
+        """The result an Edit of `ref` builds on, which `who` may build on (by button, form or
+        reply alike); None when it edits `fallback` (a message's own images) or `attached`
+        images instead. Refused when there is nothing to edit."""
+        parent = await self._target_of(who, Edit(ref, ""), wait=wait)
         if parent is None:
-            fallback = open_edit.fallback
-            if fallback is None or not len(fallback):
+            if not (fallback is not None and len(fallback)) and not attached:
                 raise InvalidRequest(
                     messages.NO_IMAGES_IN_MESSAGE if fallback is not None else messages.NOT_A_RESULT
                 )
-            await reply.edit_form(EditForm(None, ""))
-            return
-        rules = await self.community.policy_for(who)
+            return None
         self.policy.may_build_on(who, parent, rules.buttons)
-        await reply.edit_form(EditForm(parent.id, parent.prompt))
+        return parent
+
+    async def _open_edit(self, who: Requester, open_edit: OpenEdit, reply: Reply) -> None:
+        """Edit's form, refused at once where the Edit itself would be (a form answers within
+        seconds: no waiting for a job that is just starting)."""
+        rules = await self.community.policy_for(who)
+        parent = await self._edited(who, open_edit.result, open_edit.fallback, rules, wait=False)
+        await reply.edit_form(EditForm(parent.id, parent.prompt) if parent else EditForm(None, ""))
 
     async def _upscale(self, who: Requester, upscale: Upscale, reply: Reply) -> None:
         parent = await self._target_of(who, Edit(upscale.result, ""))
