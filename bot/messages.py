@@ -84,6 +84,7 @@ _TEXTS: dict[str, str] = {
         "That message isn't a seedbot result I can edit. Reply to one of my images, or attach images."
     ),
     "BUTTON_INACTIVE": N_("This button is no longer active. Ask again with /imagine."),
+    "FORM_INACTIVE": N_("This form is no longer open. Open it again from the message."),
     "WAITING_FOR_PARENT": N_(
         "The image you replied to is still being made: I'll edit it as soon as it's ready."
     ),
@@ -335,6 +336,7 @@ DEMO_NOTICE: str
 NOT_OWNER: str
 NOT_A_RESULT: str
 BUTTON_INACTIVE: str
+FORM_INACTIVE: str
 WAITING_FOR_PARENT: str
 PROMPT_EMPTY: str
 SHUTTING_DOWN: str

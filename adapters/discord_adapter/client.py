@@ -30,7 +30,7 @@ from adapters.discord_adapter.replies import MessageHandler
 from adapters.discord_adapter.settings import DiscordSettings
 from adapters.discord_adapter.surface import DiscordSurface
 from adapters.discord_adapter.translator import SeedbotTranslator
-from adapters.discord_adapter.views import ResultButton, edit_submission, is_result_button
+from adapters.discord_adapter.views import ResultButton, context_submission, edit_submission, is_result_button
 from bot.app.runtime import Runtime
 from bot.conversation.tasks import BackgroundTasks
 
@@ -102,14 +102,17 @@ class SeedBot(commands.Bot):
         await self.replies.on_message(message)
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        """A result's Edit form, answered from the submission (opened by this process or an
-        earlier one). A component that is not one of our live buttons (an old or foreign id)
+        """An Edit form (of a result, or "Edit with Seedream" on a message), answered from the
+        submission (opened by this process or an earlier one). A component that is not one of our live buttons (an old or foreign id)
         gets a private "no longer active" instead of Discord's "This interaction failed"."""
         data: dict[str, Any] = dict(interaction.data or {})
         if interaction.type is discord.InteractionType.modal_submit:
             edit = edit_submission(data)
             if edit is not None:
                 await self.actions.edit_submitted(interaction, *edit)
+            context = context_submission(data)
+            if context is not None:
+                await self.actions.context_submitted(interaction, *context)
             return
         if interaction.type is not discord.InteractionType.component:
             return

@@ -20,6 +20,7 @@ interaction (see delivery.py).
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 PROGRESS_INTERVAL = 2.0  # seconds between progress edits of one message
+OPEN_FORMS_KEPT = 256  # forms close after 15 minutes; older ones are fetched again
 
 
 def requester_for(
@@ -131,6 +133,8 @@ class DiscordSurface:
         self.fetcher = runtime.fetcher
         self.client = client
         self.tasks = tasks
+        # Messages whose "Edit with Seedream" form is open (a submission carries only the id).
+        self._opened: OrderedDict[int, discord.Message] = OrderedDict()
         self.conversation.attach(
             Surface(
                 PLATFORM,
@@ -243,6 +247,7 @@ class DiscordSurface:
         """ "Edit with Seedream": the core's Edit form for that message (a result of ours, or
         a message with images), or its refusal, privately."""
         speak(interaction)
+        self._keep(message)
         ask = OpenEdit(
             ResultRef(message_id=str(message.id)), fallback=self.attachments(image_attachments(message))
         )
@@ -250,14 +255,39 @@ class DiscordSurface:
         await self.conversation.handle(turn, DiscordReply(InteractionAnchor(interaction), about=message))
 
     async def context_submitted(
-        self, interaction: discord.Interaction[Any], message: discord.Message, prompt: str
+        self, interaction: discord.Interaction[Any], message_id: int, prompt: str
     ) -> None:
+        """A submitted "Edit with Seedream" form: an Edit of that message, whose images are
+        read from the copy kept when the form opened, else fetched again (after a restart)."""
+        message = self._opened.get(message_id) or await self._fetch(interaction, message_id)
+        if message is None:
+            speak(interaction)
+            await interaction.response.send_message(ephemeral=True, **said(messages.FORM_INACTIVE).as_send())
+            return
         edit = Edit(
             ResultRef(message_id=str(message.id)),
             prompt,
             fallback=self.attachments(image_attachments(message)),
         )
         await self.job(interaction, edit, "context edit")
+
+    def _keep(self, message: discord.Message) -> None:
+        self._opened[message.id] = message
+        self._opened.move_to_end(message.id)
+        while len(self._opened) > OPEN_FORMS_KEPT:
+            self._opened.popitem(last=False)
+
+    @staticmethod
+    async def _fetch(interaction: discord.Interaction[Any], message_id: int) -> discord.Message | None:
+        """The message a form was opened on, read again where the bot may read it."""
+        channel = interaction.channel
+        if not bot_is_member(interaction) or not isinstance(channel, discord.abc.Messageable):
+            return None
+        try:
+            return await channel.fetch_message(message_id)
+        except discord.HTTPException as exc:
+            log.info("discord: form of message %s: cannot fetch it (%s)", message_id, exc.status)
+            return None
 
     # -- buttons and the Edit modal ------------------------------------------------------------
 

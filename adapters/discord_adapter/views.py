@@ -9,9 +9,11 @@ when the button is pressed.
 A result's Edit form is persistent the same way: its custom_id carries the job id
 (`seedbot:edit-modal:<job id>`) and its answer is read from the submission itself
 (`edit_submission`, called by the client's on_interaction), so a form left open across a
-restart still works. "Edit with Seedream" on any message keeps that message in memory (a
-submission does not carry it, and where the bot is not a member it could not fetch it): that
-form, submitted after a restart, fails in the Discord client and the user opens it again.
+restart still works. "Edit with Seedream" on any other message is answered the same way
+(`context_submission`: `seedbot:context-edit:<message id>`); the message's images are read from
+the copy this process kept when it opened the form, else fetched again. Where the bot is not a
+member it cannot fetch: that form, submitted after a restart, is answered with a private "open
+it again".
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "EditModal",
     "ResultActions",
     "ResultButton",
+    "context_submission",
     "edit_submission",
 ]
 
@@ -45,6 +48,7 @@ _LOOKS = {
 }
 PROMPT_INPUT_ID = "prompt"
 EDIT_MODAL_ID = re.compile(r"seedbot:edit-modal:(?P<job>[0-9a-f]{4,32})")
+CONTEXT_MODAL_ID = re.compile(r"seedbot:context-edit:(?P<message>[0-9]{1,20})")
 SHOWN_PROMPT_MAX = 1000  # of the prompt quoted above the change (a modal is a small window)
 
 
@@ -53,10 +57,6 @@ class ResultActions(Protocol):
 
     async def button(
         self, interaction: discord.Interaction[Any], action: str, job_id: str, pick: int | None = None
-    ) -> None: ...
-
-    async def context_submitted(
-        self, interaction: discord.Interaction[Any], message: discord.Message, prompt: str
     ) -> None: ...
 
 
@@ -136,25 +136,32 @@ def edit_submission(data: Mapping[str, Any]) -> tuple[str, str] | None:
     """A submitted Edit form of a result, read from the payload alone: (job id, the change
     typed). None: another modal."""
     match = EDIT_MODAL_ID.fullmatch(str(data.get("custom_id", "")))
-    if match is None:
-        return None
+    change = _typed_change(data) if match else None
+    return (match["job"], change) if match and change is not None else None
+
+
+def context_submission(data: Mapping[str, Any]) -> tuple[int, str] | None:
+    """A submitted "Edit with Seedream" form of a message: (message id, the change typed)."""
+    match = CONTEXT_MODAL_ID.fullmatch(str(data.get("custom_id", "")))
+    change = _typed_change(data) if match else None
+    return (int(match["message"]), change) if match and change is not None else None
+
+
+def _typed_change(data: Mapping[str, Any]) -> str | None:
     for top in data.get("components") or []:  # a Label holds its input; a legacy row, a list
         inputs = [top["component"]] if "component" in top else list(top.get("components") or [])
         for item in inputs:
             if item.get("custom_id") == PROMPT_INPUT_ID:
-                return match["job"], str(item.get("value") or "")
+                return str(item.get("value") or "")
     return None
 
 
 class ContextEditModal(discord.ui.Modal):
-    """ "Edit with Seedream" on any message: a prompt, that message's images as references."""
+    """ "Edit with Seedream" on any message: a prompt, that message's images as references.
+    Its answer: `context_submission`."""
 
     def __init__(self, message: discord.Message) -> None:
         super().__init__(
             title=messages.EDIT_TITLE[:45], custom_id=f"seedbot:context-edit:{message.id}", timeout=900
         )
-        self.message = message
-        self.prompt = _change(self, "", PROMPT_MAX_CHARS)
-
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        await _actions(interaction).context_submitted(interaction, self.message, self.prompt.value)
+        _change(self, "", PROMPT_MAX_CHARS)

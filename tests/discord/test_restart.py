@@ -4,10 +4,23 @@ the next process and posted into its thread (the engine's PlatformHooks)."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 from bot import messages
 from bot.conversation.compose import VARIATIONS_COUNT
-from tests.discord.conftest import SpawnBot, buttons, details, eventually, job_id_of, thread_of, wait_result
-from tests.emulators.discord import DiscordEmulator
+from tests.discord.conftest import (
+    SpawnBot,
+    buttons,
+    details,
+    eventually,
+    job_id_of,
+    png,
+    text,
+    thread_of,
+    wait_result,
+)
+from tests.emulators.discord import HUMAN_USER_ID, DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
 
 
@@ -39,6 +52,41 @@ async def test_buttons_keep_working_after_a_restart(emu: DiscordEmulator, spawn_
     assert await submit.wait_ack() == 5
     edited = await wait_result(emu, exclude={parent, job_id_of(again), job_id_of(varied)})
     assert details(edited)[messages.LABEL_REFERENCES] == f"image 1 = result 1 of job {parent}"
+
+
+async def test_an_edit_with_seedream_form_left_open_across_a_restart(
+    emu: DiscordEmulator, spawn_bot: SpawnBot, tmp_path: Path
+) -> None:
+    """The form carries only the message's id: the next process fetches the message again;
+    where the bot is not a member (a group DM of someone's own install) it cannot, and says so
+    privately instead of leaving the submission unanswered."""
+    photo = png(50, 40, (120, 30, 200))
+    bob = emu.add_user("bob")
+    theirs = emu.add_message("look at this", author_id=bob["id"], attachments=[("photo.png", photo)])
+    group = emu.group_dm([HUMAN_USER_ID, bob["id"]])
+    cat = emu.add_message(
+        "my cat", channel_id=group["id"], author_id=bob["id"], attachments=[("cat.png", photo)]
+    )
+    first_bot = await spawn_bot()
+    form = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, theirs["id"])
+    assert await form.wait_ack() == 9
+    guest_form = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, cat["id"])
+    assert await guest_form.wait_ack() == 9
+    assert await first_bot.stop() == 0
+
+    second_bot = await spawn_bot()
+    submit = await form.submit_modal({"prompt": "as a watercolour"})
+    assert await submit.wait_ack() == 5
+    result = await wait_result(emu)
+    await second_bot.wait_log(rf"job {job_id_of(result)}: delivered")
+    with sqlite3.connect(tmp_path / "seedbot.db") as conn:
+        inputs = conn.execute("SELECT COUNT(*) FROM job_images WHERE role = 'input'").fetchone()[0]
+    assert inputs == 1  # the message's image, read again
+
+    refused = await guest_form.submit_modal({"prompt": "make it night"})
+    assert await refused.wait_ack() == 4
+    assert refused.original is not None and refused.original["flags"] & 64
+    assert text(refused.original) == messages.FORM_INACTIVE
 
 
 async def test_a_job_left_running_by_a_crash_is_posted_into_its_thread(
