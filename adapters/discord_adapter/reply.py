@@ -118,8 +118,5 @@ class DiscordReply:
             raise TypeError("a form without a result edits the message a context menu was used on")
         await anchor.interaction.response.send_modal(modal)
 
-    async def interrupted(self, resumes: bool) -> None:
-        if resumes and self.anchor.member:
-            await self.anchor.show(messages.RESUMES_AFTER_RESTART)
-        else:
-            await self.anchor.fail(messages.SHUTTING_DOWN)
+    async def interrupted(self, text: str, *, resumes: bool) -> None:
+        await (self.anchor.show if resumes else self.anchor.fail)(text)

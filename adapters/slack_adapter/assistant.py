@@ -89,9 +89,9 @@ class AssistantReply(SlackReply):
         except SlackApiError as exc:
             log.info("slack: answer in assistant thread failed: %s", exc.response.get("error"))
 
-    async def interrupted(self, resumes: bool) -> None:
+    async def interrupted(self, text: str, *, resumes: bool) -> None:
         await self._set_status("")
-        await self.say(messages.RESUMES_AFTER_RESTART if resumes else messages.SHUTTING_DOWN)
+        await self.say(text)
 
 
 async def greet(client: AsyncWebClient, channel: str, thread_ts: str) -> None:

@@ -161,6 +161,6 @@ class SlackReply:
             except SlackApiError as exc:
                 log.info("slack: could not delete %s: %s", ts, exc.response.get("error"))
 
-    async def interrupted(self, resumes: bool) -> None:
+    async def interrupted(self, text: str, *, resumes: bool) -> None:
         await self.status.remove()
-        await self.say(messages.RESUMES_AFTER_RESTART if resumes else messages.SHUTTING_DOWN)
+        await self.say(text)

@@ -128,9 +128,9 @@ class StepReply(SlackReply):
             self._root_ts = None
         await self._complete(error=text)
 
-    async def interrupted(self, resumes: bool) -> None:
+    async def interrupted(self, text: str, *, resumes: bool) -> None:
         await self.status.remove()
-        await self._complete(error=messages.RESUMES_AFTER_RESTART if resumes else messages.SHUTTING_DOWN)
+        await self._complete(error=text)
 
     async def finish(self) -> None:
         """After the turn: a step nothing completed fails rather than hanging the workflow."""

@@ -173,11 +173,11 @@ class WebReply:
     async def edit_form(self, form: EditForm) -> None:
         raise RuntimeError("the playground asks for an edit in the HTTP response (an Answer)")
 
-    async def interrupted(self, resumes: bool) -> None:
+    async def interrupted(self, text: str, *, resumes: bool) -> None:
         if resumes:
-            self._status(Progress.said(messages.RESUMES_AFTER_RESTART))
+            self._status(Progress.said(text))
         else:
-            await self.refuse(messages.SHUTTING_DOWN)
+            await self.refuse(text)
 
 
 class Answer:
@@ -221,5 +221,5 @@ class Answer:
     async def edit_form(self, form: EditForm) -> None:
         self.form = form
 
-    async def interrupted(self, resumes: bool) -> None:
+    async def interrupted(self, text: str, *, resumes: bool) -> None:
         return None

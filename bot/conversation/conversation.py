@@ -616,13 +616,17 @@ class Conversation:
                 if job.message_id != message_id:
                     continue
                 if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-                    resumes = True
+                    # A guest is answered only through the turn's reply, which a restart loses:
+                    # the next process refunds the job instead of posting it.
+                    resumes = not who.guest
                 elif job.images_delivered and job.error_kind == "cancelled":
                     # A streamed batch cut short: what reached the user stays (and is charged).
                     await reply.refuse(messages.restarted_partial(job.images_delivered, job.images_requested))
                     return
                 break
-        await reply.interrupted(resumes)
+        await reply.interrupted(
+            messages.RESUMES_AFTER_RESTART if resumes else messages.SHUTTING_DOWN, resumes=resumes
+        )
 
 
 async def _tell(reply: Reply, text: str) -> None:

@@ -216,8 +216,9 @@ class Reply(Protocol):
         """Ask what should change in a result (a form); its answer comes back as an Edit."""
         ...
 
-    async def interrupted(self, resumes: bool) -> None:
-        """Shutting down mid-job: the next start resumes it (True), or it was refunded."""
+    async def interrupted(self, text: str, *, resumes: bool) -> None:
+        """Shutting down mid-job: `text` says the next start resumes it (`resumes`), or that it
+        was refunded (then shown like a refusal)."""
         ...
 
 
