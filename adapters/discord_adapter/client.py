@@ -103,8 +103,9 @@ class SeedBot(commands.Bot):
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """An Edit form (of a result, or "Edit with Seedream" on a message), answered from the
-        submission (opened by this process or an earlier one). A component that is not one of our live buttons (an old or foreign id)
-        gets a private "no longer active" instead of Discord's "This interaction failed"."""
+        submission (opened by this process or an earlier one). A component that is not one of
+        our live buttons (an old or foreign id) gets a private "no longer active" instead of
+        Discord's "This interaction failed"."""
         data: dict[str, Any] = dict(interaction.data or {})
         if interaction.type is discord.InteractionType.modal_submit:
             edit = edit_submission(data)
