@@ -496,10 +496,14 @@ class Conversation:
                 job = await self.ledger.job_for_message(who.platform, ref.message_id)
             return job
         if ref.thread is not None:
-            channel, thread = ref.thread
-            latest = await self.ledger.latest_in_thread(who.platform, channel, thread)
-            return latest or await self.ledger.working_in_thread(who.platform, channel, thread)
+            return await self._thread_job(who.platform, *ref.thread)
         return None
+
+    async def _thread_job(self, platform: str, channel: str, thread: str) -> Job | None:
+        """The thread's latest result, else the job at work there. Read in the order a job moves
+        (at work, then finished), so one that finishes between the two reads is still found."""
+        working = await self.ledger.working_in_thread(platform, channel, thread)
+        return await self.ledger.latest_in_thread(platform, channel, thread) or working
 
     async def recent_results(self, who: Requester, limit: int = 5) -> list[tuple[Job, str]]:
         """`who`'s latest delivered results on this surface, newest first, with when each was
@@ -508,9 +512,7 @@ class Conversation:
 
     async def in_thread(self, platform: str, channel: str, thread: str) -> bool:
         """A thread where one of our results is, or is being made (replies there are for us)."""
-        if await self.ledger.latest_in_thread(platform, channel, thread) is not None:
-            return True
-        return await self.ledger.working_in_thread(platform, channel, thread) is not None
+        return await self._thread_job(platform, channel, thread) is not None
 
     async def first_sighting(self, key: str) -> bool:
         """True the first time an event key is seen by any process (platform retries)."""

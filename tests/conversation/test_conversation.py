@@ -1,0 +1,84 @@
+"""Conversation: which job a thread belongs to, while its job finishes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.request.models import GeneratedImage, Job, JobStatus
+from tests.engine.helpers import Harness, TestProvider, open_engine, settings
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    config = settings(tmp_path)
+    harness = await open_engine(config, TestProvider(config))
+    try:
+        yield harness
+    finally:
+        await harness.close()
+
+
+async def _running_in_thread(h: Harness) -> Job:
+    job = Job(
+        id="busy",
+        user_key="slack:T1:U1",
+        platform="slack",
+        status=JobStatus.RUNNING,
+        kind="imagine",
+        prompt="a castle",
+        model="5.0-lite",
+        request={"prompt": "a castle", "image_count": 0},
+        channel_id="C1",
+        thread_id="100.000001",
+        images_requested=1,
+    )
+    await h.ledger.create_job(job, ())
+    return job
+
+
+def _finishing_after_first_read(h: Harness, job: Job, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The job is delivered and closed right after the first thread read: the moment a reply
+    in its thread can arrive when the result has just appeared."""
+    reads: list[str] = []
+    ledger = h.ledger
+
+    def wrap(name: str, read: Callable[..., Awaitable[Job | None]]) -> Callable[..., Awaitable[Job | None]]:
+        async def wrapped(*args: object) -> Job | None:
+            found = await read(*args)
+            reads.append(name)
+            if len(reads) == 1:
+                await ledger.save_outputs(job.id, [GeneratedImage(b"castle", "image/png", 8, 8)])
+                await ledger.finish_job(job.id, JobStatus.SUCCEEDED, delivered=1)
+            return found
+
+        return wrapped
+
+    monkeypatch.setattr(ledger, "latest_in_thread", wrap("latest", ledger.latest_in_thread))
+    monkeypatch.setattr(ledger, "working_in_thread", wrap("working", ledger.working_in_thread))
+    return reads
+
+
+async def test_a_thread_whose_job_finishes_between_the_reads_is_still_ours(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = await _running_in_thread(h)
+    reads = _finishing_after_first_read(h, job, monkeypatch)
+    assert await h.conversation.in_thread("slack", "C1", "100.000001")
+    assert reads == ["working", "latest"]
+    finished = await h.ledger.get_job(job.id)
+    assert finished is not None and finished.status == JobStatus.SUCCEEDED
+
+
+async def test_a_thread_with_a_result_and_a_job_at_work_edits_the_result(h: Harness) -> None:
+    job = await _running_in_thread(h)
+    await h.ledger.save_outputs(job.id, [GeneratedImage(b"castle", "image/png", 8, 8)])
+    await h.ledger.finish_job(job.id, JobStatus.SUCCEEDED, delivered=1)
+    again = dataclasses.replace(job, id="again", status=JobStatus.RUNNING)
+    await h.ledger.create_job(again, ())
+    found = await h.conversation._thread_job("slack", "C1", "100.000001")
+    assert found is not None and found.id == job.id
+    assert not await h.conversation.in_thread("slack", "C1", "200.000002")
