@@ -106,9 +106,9 @@ ADAPTER_MAY_IMPORT = {
     "bot.app.checkup",  # the report a plug-in's doctor checks write to
     "bot.app.platform",
     "bot.app.runtime",
+    "bot.conversation.attachments",  # a surface declares and fetches its files; the checks are the core's
     "bot.conversation.batches",  # posting a packed batch, and what partly posted means
     "bot.conversation.community",  # SETTING_KEYS, for the admin command's choices
-    "bot.conversation.compose",  # reference(): downloaded bytes -> a measured reference image
     "bot.conversation.conversation",
     "bot.conversation.surface",
     "bot.conversation.tasks",

@@ -1,4 +1,5 @@
-"""Attached files -> reference images, downloaded safely.
+"""Attached files as the conversation's `Attachments`: their details, downloaded safely (the
+checks and their order are the core's: bot.conversation.attachments).
 
 Slack serves attachments from `url_private` only to a request carrying the bot token. The
 token goes to Slack's own file host and nowhere else: the origin of SLACK_API_URL (the
@@ -10,7 +11,6 @@ Nothing here charges the user: every refusal happens before the engine sees a re
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,11 +18,10 @@ from urllib.parse import urlsplit
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
-from bot.conversation.compose import reference
+from bot.conversation.attachments import AttachedFiles, Declared
 from bot.errors import DownloadError
 from bot.media.fetch import SafeFetcher
-from bot.request.models import ImageInput
-from bot.request.validation import REFERENCE_MAX_BYTES, check_declared, check_reference_count
+from bot.request.validation import REFERENCE_MAX_BYTES, check_declared
 
 __all__ = [
     "SLACK_FILE_HOST",
@@ -58,20 +57,7 @@ class SlackFiles:
     def is_slack_hosted(self, url: str) -> bool:
         return origin(url) in self.trusted
 
-    async def references(self, files: list[dict[str, Any]], *, alongside: int = 0) -> list[ImageInput]:
-        """Every attached file as a reference image, or raise with the user's explanation."""
-        if not files:
-            return []
-        check_reference_count(len(files) + alongside)
-        infos = [await self._complete(f) for f in files]
-        for info in infos:
-            size = info.get("size")
-            check_declared(
-                self._name(info), str(info.get("mimetype") or ""), size if isinstance(size, int) else None
-            )
-        return list(await asyncio.gather(*(self._download(info) for info in infos)))
-
-    async def _complete(self, file: dict[str, Any]) -> dict[str, Any]:
+    async def complete(self, file: dict[str, Any]) -> dict[str, Any]:
         # Files shared from another workspace come as stubs that need files.info.
         if file.get("file_access") == "check_file_info" or not (
             file.get("url_private_download") or file.get("url_private")
@@ -83,11 +69,10 @@ class SlackFiles:
         return file
 
     @staticmethod
-    def _name(file: dict[str, Any]) -> str:
+    def name(file: dict[str, Any]) -> str:
         return str(file.get("name") or file.get("title") or file.get("id") or "file")
 
-    async def _download(self, file: dict[str, Any]) -> ImageInput:
-        name = self._name(file)
+    async def download(self, name: str, file: dict[str, Any]) -> bytes:
         url = str(file.get("url_private_download") or file.get("url_private") or "")
         if not self.is_slack_hosted(url):
             log.warning("slack: refused file %s hosted at %s", file.get("id"), origin(url))
@@ -102,18 +87,25 @@ class SlackFiles:
         if content_type == "text/html":
             raise DownloadError(messages.file_access_denied(name), detail="Slack served HTML for a file")
         check_declared(name, content_type, None)  # as served, which may differ from the metadata
-        return reference(fetched.data, name)
+        return fetched.data
 
 
-class SlackAttachments:
-    """A message's files, as the conversation's `Attachments`."""
+class SlackAttachments(AttachedFiles[dict[str, Any]]):
+    """A message's files, as the conversation's `Attachments` (the checks are the core's)."""
 
     def __init__(self, files: SlackFiles, items: list[dict[str, Any]]) -> None:
+        super().__init__(items)
         self.files = files
-        self.items = items
 
-    def __len__(self) -> int:
-        return len(self.items)
+    async def declared(self) -> list[Declared[dict[str, Any]]]:
+        infos = [await self.files.complete(f) for f in self.items]
+        return [
+            Declared(SlackFiles.name(i), str(i.get("mimetype") or ""), _size(i.get("size")), i) for i in infos
+        ]
 
-    async def load(self, *, alongside: int = 0) -> list[ImageInput]:
-        return await self.files.references(self.items, alongside=alongside)
+    async def fetch(self, item: Declared[dict[str, Any]]) -> bytes:
+        return await self.files.download(item.name, item.source)
+
+
+def _size(size: object) -> int | None:
+    return size if isinstance(size, int) and not isinstance(size, bool) else None

@@ -5,11 +5,10 @@ is not sent at all: the page declares it instead (a `declared` part: name, size,
 Discord and Slack declare an attachment's size before anything is downloaded. The body as a whole
 is capped by aiohttp's `client_max_size` (MAX_BODY): past it the server stops reading.
 
-When the conversation asks (`load`, after the text's flags passed), the checks run in the chat
-order: the count, every declared type and size, then each file's bytes (type by content,
-dimensions) through bot.conversation.compose.reference, then the model's limits on a reference
-(sides, ratio; validation checks them again). Any refusal comes before the engine sees a
-request, so nothing is charged. Only images that passed are ever served back.
+When the conversation asks (`load`, after the text's flags passed), the checks run as in a chat
+(bot.conversation.attachments): the count, every declared type and size, then each file's bytes
+and Seedream's limits on a reference. Any refusal comes before the engine sees a request, so
+nothing is charged. Only images that passed are ever served back.
 """
 
 from __future__ import annotations
@@ -22,17 +21,11 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot import messages
-from bot.conversation.compose import reference
+from bot.conversation.attachments import AttachedFiles, Declared
 from bot.conversation.turns import Options
 from bot.errors import InvalidImage, InvalidRequest
 from bot.request.models import ImageInput
-from bot.request.validation import (
-    MAX_REFERENCES,
-    REFERENCE_MAX_BYTES,
-    check_declared,
-    check_reference,
-    check_reference_count,
-)
+from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
 
 __all__ = ["MAX_BODY", "Form", "Upload", "WebAttachments", "read_form"]
 
@@ -48,38 +41,28 @@ class Upload:
     declared_size: int | None
     declared_type: str
 
-    def precheck(self) -> None:
-        """What the page declared, before the bytes are looked at (as on Discord)."""
-        check_declared(self.name, self.declared_type, self.declared_size)
-        if self.data is None:  # declared small enough, yet not sent
-            raise InvalidImage(messages.not_an_image(self.name))
 
-
-class WebAttachments:
-    """A request's files, as the conversation's `Attachments`. `on_loaded` gets them once every
-    check passed (the page then shows them)."""
+class WebAttachments(AttachedFiles[Upload]):
+    """A request's files, as the conversation's `Attachments` (the checks are the core's).
+    `on_loaded` gets them once every check passed (the page then shows them)."""
 
     def __init__(
         self, uploads: list[Upload], on_loaded: Callable[[list[ImageInput]], None] | None = None
     ) -> None:
-        self.uploads = uploads
+        super().__init__(uploads)
         self.on_loaded = on_loaded
 
-    def __len__(self) -> int:
-        return len(self.uploads)
+    async def declared(self) -> list[Declared[Upload]]:
+        return [Declared(u.name, u.declared_type, u.declared_size, u) for u in self.items]
 
-    async def load(self, *, alongside: int = 0) -> list[ImageInput]:
-        if not self.uploads:
-            return []
-        check_reference_count(len(self.uploads) + alongside)
-        for upload in self.uploads:
-            upload.precheck()
-        images = [await asyncio.to_thread(reference, u.data or b"", u.name) for u in self.uploads]
-        for image in images:  # the model's limits on a reference (sides, ratio), before it is shown
-            check_reference(image)
+    async def fetch(self, item: Declared[Upload]) -> bytes:
+        if item.source.data is None:  # declared small enough, yet not sent
+            raise InvalidImage(messages.not_an_image(item.name))
+        return item.source.data
+
+    def loaded(self, images: list[ImageInput]) -> None:
         if self.on_loaded is not None:
             self.on_loaded(images)
-        return images
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,9 @@ from bot.conversation.turns import Options
 from bot.engine.pipeline import request_from_json
 from bot.errors import InvalidRequest
 from bot.ledger.base import Ledger
-from bot.media.images import load_reference
 from bot.request.flags import ParsedText, check_values, parse_text
 from bot.request.models import GenerationRequest, ImageInput, Job, JobKind, JobStatus
-from bot.request.validation import check_declared, check_reference_count
+from bot.request.validation import check_reference_count
 
 __all__ = [
     "VARIATIONS_COUNT",
@@ -30,7 +29,6 @@ __all__ = [
     "edit",
     "new",
     "option_fields",
-    "reference",
     "reroll",
     "upscale",
     "variations",
@@ -81,12 +79,6 @@ def option_fields(options: Options) -> dict[str, object]:
         "watermark": checked.watermark,
     }
     return {k: v for k, v in picked.items() if v is not None}
-
-
-def reference(data: bytes, name: str, *, url: str | None = None, source: str = "upload") -> ImageInput:
-    """Bytes of an attachment -> a measured reference image (InvalidImage if it is not one)."""
-    check_declared(name, None, len(data))
-    return load_reference(data, name, url=url, source=source)
 
 
 def _legend(images: tuple[ImageInput, ...]) -> str:

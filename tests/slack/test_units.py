@@ -14,7 +14,7 @@ from adapters.slack_adapter.app import create
 from adapters.slack_adapter.assistant import suggested_prompts
 from adapters.slack_adapter.dedupe import SeenMessages
 from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery
-from adapters.slack_adapter.files import SlackFiles
+from adapters.slack_adapter.files import SlackAttachments, SlackFiles
 from adapters.slack_adapter.ratelimit import RateLimitRetry, retry_after_seconds
 from adapters.slack_adapter.settings import SlackSettings
 from adapters.slack_adapter.text import escape, to_plain
@@ -73,23 +73,22 @@ async def test_only_slack_hosts_get_the_token() -> None:
         ):
             assert not files.is_slack_hosted(url), url
         with pytest.raises(DownloadError):
-            await files.references(
-                [{"id": "F1", "name": "a.png", "mimetype": "image/png", "url_private": url}]
-            )
+            await SlackAttachments(
+                files, [{"id": "F1", "name": "a.png", "mimetype": "image/png", "url_private": url}]
+            ).load()
         with pytest.raises(InvalidImage, match="at most 14"):
-            await files.references([{"id": f"F{i}", "mimetype": "image/png"} for i in range(15)])
+            await SlackAttachments(
+                files, [{"id": f"F{i}", "mimetype": "image/png"} for i in range(15)]
+            ).load()
         with pytest.raises(InvalidImage, match="MB"):
-            await files.references(
-                [
-                    {
-                        "id": "F1",
-                        "name": "big.png",
-                        "mimetype": "image/png",
-                        "size": 11 << 20,
-                        "url_private": url,
-                    }
-                ]
-            )
+            big = {
+                "id": "F1",
+                "name": "big.png",
+                "mimetype": "image/png",
+                "size": 11 << 20,
+                "url_private": url,
+            }
+            await SlackAttachments(files, [big]).load()
 
 
 def test_retry_after_is_read_whole() -> None:

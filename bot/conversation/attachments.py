@@ -1,0 +1,84 @@
+"""A surface's attachments -> reference images, checked the same way on every surface.
+
+Cheapest first: the count (with the references the request already has), then every file's
+declared type and size (the platform's metadata, before any download), then the downloads, then
+the bytes (type by content, dimensions) and Seedream's limits on a reference (sides, ratio).
+Every refusal raises with the user's explanation before the engine sees a request, so nothing is
+charged. A surface says only what it was sent (`declared`) and how its bytes are fetched
+(`fetch`); the order and the checks live here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from bot.media.images import load_reference
+from bot.request.models import ImageInput
+from bot.request.validation import check_declared, check_reference, check_reference_count
+
+__all__ = ["AttachedFiles", "Declared", "reference"]
+
+T = TypeVar("T")
+
+
+def reference(data: bytes, name: str, *, url: str | None = None, source: str = "upload") -> ImageInput:
+    """Bytes of an attachment -> a measured reference image (InvalidImage if it is not one)."""
+    check_declared(name, None, len(data))
+    return load_reference(data, name, url=url, source=source)
+
+
+@dataclass(frozen=True, slots=True)
+class Declared(Generic[T]):
+    """A file as the platform describes it before anything is downloaded; `source` is what the
+    surface fetches it from (an attachment object, a file record, the bytes sent)."""
+
+    name: str
+    content_type: str | None
+    size: int | None
+    source: T
+
+
+class AttachedFiles(ABC, Generic[T]):
+    """The conversation's `Attachments` (turns.py) for a surface's own kind of file."""
+
+    def __init__(self, items: Sequence[T]) -> None:
+        self.items = list(items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @abstractmethod
+    async def declared(self) -> list[Declared[T]]:
+        """Every item as the platform declares it, in order (may ask the platform for details)."""
+
+    @abstractmethod
+    async def fetch(self, item: Declared[T]) -> bytes:
+        """The item's bytes; raises DownloadError or InvalidImage with the user's explanation."""
+
+    def loaded(self, images: list[ImageInput]) -> None:
+        """Every check passed (the playground shows the images now)."""
+
+    async def load(self, *, alongside: int = 0) -> list[ImageInput]:
+        """Every item as a reference image, in order; `alongside`: references the request
+        already has (an earlier result being edited), counted against Seedream's limit."""
+        if not self.items:
+            return []
+        check_reference_count(len(self.items) + alongside)
+        declared = await self.declared()
+        for item in declared:
+            check_declared(item.name, item.content_type, item.size)
+        data = await asyncio.gather(*(self.fetch(item) for item in declared))
+        # Decoding is CPU work: off the event loop. No URL is kept: a platform's links expire
+        # or need its token, so hosts get the bytes (a data URI).
+        images = [
+            await asyncio.to_thread(reference, blob, item.name)
+            for blob, item in zip(data, declared, strict=True)
+        ]
+        for image in images:
+            check_reference(image)
+        self.loaded(images)
+        return images

@@ -1,0 +1,110 @@
+"""The checks every surface's attachments go through, in their order (bot.conversation.attachments)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import messages
+from bot.conversation.attachments import AttachedFiles, Declared
+from bot.errors import DownloadError, InvalidImage
+from bot.request.models import ImageInput
+from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
+from tests.web.conftest import png
+
+File = tuple[str, str | None, int | None, bytes]  # name, declared type, declared size, bytes
+
+
+class Recorded(AttachedFiles[File]):
+    """A surface that records what the core asked of it."""
+
+    def __init__(self, files: list[File], *, broken: str = "") -> None:
+        super().__init__(files)
+        self.broken = broken
+        self.calls: list[str] = []
+        self.shown: list[ImageInput] | None = None
+
+    async def declared(self) -> list[Declared[File]]:
+        self.calls.append("declared")
+        return [Declared(name, kind, size, (name, kind, size, data)) for name, kind, size, data in self.items]
+
+    async def fetch(self, item: Declared[File]) -> bytes:
+        self.calls.append(f"fetch {item.name}")
+        if item.name == self.broken:
+            raise DownloadError(messages.download_failed(item.name, "timed out"), detail="scripted")
+        return item.source[3]
+
+    def loaded(self, images: list[ImageInput]) -> None:
+        self.shown = images
+
+
+def _file(name: str, data: bytes, kind: str | None = "image/png", size: int | None = None) -> File:
+    return (name, kind, len(data) if size is None else size, data)
+
+
+async def test_every_file_becomes_a_measured_reference_in_order() -> None:
+    files = Recorded([_file("a.png", png(64, 48)), _file("b.png", png(30, 60)), _file("c", png(8, 8), None)])
+    images = await files.load()
+    assert [(i.name, i.width, i.height, i.mime) for i in images] == [
+        ("a.png", 64, 48, "image/png"),
+        ("b.png", 30, 60, "image/png"),
+        ("c", 8, 8, "image/png"),
+    ]
+    assert all(i.url is None for i in images)  # a platform's link expires or needs its token
+    assert files.shown == images
+    assert files.calls == ["declared", "fetch a.png", "fetch b.png", "fetch c"]
+
+
+async def test_the_count_with_the_edited_result_is_refused_before_anything_is_asked() -> None:
+    files = Recorded([_file("a.png", png())] * 2)
+    with pytest.raises(InvalidImage) as err:
+        await files.load(alongside=MAX_REFERENCES - 1)
+    assert err.value.user_text == messages.too_many_references(MAX_REFERENCES + 1, MAX_REFERENCES)
+    assert files.calls == [] and files.shown is None
+
+
+@pytest.mark.parametrize(
+    ("declared", "refusal"),
+    [
+        (("notes.pdf", "application/pdf", 1000), messages.not_an_image("notes.pdf")),
+        (
+            ("huge.png", "image/png", REFERENCE_MAX_BYTES + 1),
+            messages.image_too_large("huge.png", REFERENCE_MAX_BYTES + 1, REFERENCE_MAX_BYTES),
+        ),
+        (("empty.png", "image/png", 0), messages.not_an_image("empty.png")),
+    ],
+)
+async def test_a_declared_type_or_size_is_refused_before_any_download(
+    declared: tuple[str, str, int], refusal: str
+) -> None:
+    name, kind, size = declared
+    files = Recorded([_file("ok.png", png()), (name, kind, size, b"")])
+    with pytest.raises(InvalidImage) as err:
+        await files.load()
+    assert err.value.user_text == refusal
+    assert files.calls == ["declared"]
+
+
+async def test_bytes_that_are_no_image_or_out_of_seedreams_range_are_refused() -> None:
+    fake = Recorded([_file("fake.png", b"<html>sign in</html>")])
+    with pytest.raises(InvalidImage) as err:
+        await fake.load()
+    assert err.value.user_text == messages.not_an_image("fake.png")
+    strip = Recorded([_file("strip.png", png(340, 20))])  # 17:1, past Seedream's 16:1
+    with pytest.raises(InvalidImage) as err:
+        await strip.load()
+    assert err.value.user_text == messages.image_bad_ratio("strip.png", 340, 20)
+    assert fake.shown is None and strip.shown is None
+
+
+async def test_a_failed_download_is_the_users_explanation() -> None:
+    files = Recorded([_file("a.png", png()), _file("b.png", png())], broken="b.png")
+    with pytest.raises(DownloadError) as err:
+        await files.load()
+    assert err.value.user_text == messages.download_failed("b.png", "timed out")
+    assert files.shown is None
+
+
+async def test_no_files_ask_nothing() -> None:
+    files = Recorded([])
+    assert await files.load(alongside=MAX_REFERENCES) == []
+    assert len(files) == 0 and files.calls == []
