@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -14,17 +12,7 @@ from bot.conversation.compose import compose_edit, compose_new, option_fields
 from bot.conversation.turns import Options
 from bot.errors import FlagError, InvalidRequest
 from bot.request.models import GeneratedImage, Job, JobKind, JobStatus
-from tests.engine.helpers import Harness, TestProvider, open_engine, settings
-
-
-@pytest.fixture
-async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    config = settings(tmp_path)
-    harness = await open_engine(config, TestProvider(config))
-    try:
-        yield harness
-    finally:
-        await harness.close()
+from tests.engine.helpers import Harness
 
 
 async def _running(h: Harness) -> Job:

@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from bot.request.models import GeneratedImage, Job, JobStatus
-from tests.engine.helpers import Harness, TestProvider, open_engine, settings
-
-
-@pytest.fixture
-async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    config = settings(tmp_path)
-    harness = await open_engine(config, TestProvider(config))
-    try:
-        yield harness
-    finally:
-        await harness.close()
+from tests.engine.helpers import Harness
+from tests.ledger.helpers import make_job
 
 
 async def _running_in_thread(h: Harness) -> Job:
-    job = Job(
-        id="busy",
-        user_key="slack:T1:U1",
-        platform="slack",
-        status=JobStatus.RUNNING,
-        kind="imagine",
-        prompt="a castle",
-        model="5.0-lite",
-        request={"prompt": "a castle", "image_count": 0},
-        channel_id="C1",
-        thread_id="100.000001",
-        images_requested=1,
+    job = make_job(
+        "busy", platform="slack", status=JobStatus.RUNNING, channel_id="C1", thread_id="100.000001"
     )
     await h.ledger.create_job(job, ())
     return job
