@@ -72,12 +72,14 @@ class AttachedFiles(ABC, Generic[T]):
         for item in declared:
             check_declared(item.name, item.content_type, item.size)
         data = await asyncio.gather(*(self.fetch(item) for item in declared))
-        # Decoding is CPU work: off the event loop. No URL is kept: a platform's links expire
-        # or need its token, so hosts get the bytes (a data URI).
-        images = [
-            await asyncio.to_thread(reference, blob, item.name)
-            for blob, item in zip(data, declared, strict=True)
-        ]
+        # Decoding is CPU work: off the event loop, the images side by side. No URL is kept: a
+        # platform's links expire or need its token, so hosts get the bytes (a data URI).
+        images = await asyncio.gather(
+            *(
+                asyncio.to_thread(reference, blob, item.name)
+                for blob, item in zip(data, declared, strict=True)
+            )
+        )
         for image in images:
             check_reference(image)
         self.loaded(images)
