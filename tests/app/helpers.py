@@ -34,8 +34,13 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def cli_args(*args: str) -> list[str]:
+    """`seedbot ARGS` reading no .env file (the test's environment is the whole configuration)."""
+    return ["--env-file", "/nonexistent.env", *args]
+
+
 def bot_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "bot", "--env-file", "/nonexistent.env", *args]
+    return [sys.executable, "-m", "bot", *cli_args(*args)]
 
 
 def jpeg(index: int = 0) -> GeneratedImage:

@@ -5,13 +5,13 @@ unreachable service "not verified", never "ok"."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from adapters.discord_adapter.invite import DISCORD_PERMISSIONS
-from tests.app.helpers import REPO, bot_command, clean_env
+from tests.app.helpers import REPO, clean_env, cli_args
+from tests.cli_process import run_cli_async
 from tests.emulators.discord import DiscordEmulator
 from tests.emulators.slack import SlackEmulator
 
@@ -22,16 +22,8 @@ EXPECTED_PERMISSIONS = 1024 + 2048 + 16384 + 32768 + 65536 + (1 << 31) + (1 << 3
 
 
 async def doctor(cwd: Path, **env: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *bot_command("doctor"),
-        cwd=cwd,
-        env=clean_env(**env),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+    proc = await run_cli_async(cwd, cli_args("doctor"), clean_env(**env))
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def test_permissions_are_the_ones_the_bot_needs() -> None:

@@ -3,15 +3,14 @@ text-to-image, edits, batches, and one clear line per failure kind with a non-ze
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from tests.cli_process import run_cli_async
 from tests.emulators.providers import ProviderEmulator
 from tests.providers.helpers import PROVIDERS, png
 
@@ -41,13 +40,8 @@ async def seedbot(emu: ProviderEmulator, cwd: Path, provider: str, *args: str, *
         }
     )
     environ.update(env)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "generate", *args, "--out", str(cwd / "out"),
-        cwd=cwd, env=environ, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode is not None
-    return Run(proc.returncode, out.decode(), err.decode())
+    proc = await run_cli_async(cwd, ["generate", *args, "--out", str(cwd / "out")], environ)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 @pytest.fixture
@@ -141,10 +135,9 @@ async def test_timeout_is_reported(emu: ProviderEmulator, tmp_path: Path) -> Non
 async def test_failures_refund_the_quota(emu: ProviderEmulator, tmp_path: Path) -> None:
     emu.novita.fail("unavailable", times=5)
     assert (await seedbot(emu, tmp_path, "novita", "a red fox", "--count", "2")).code == 1
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "quota", "show", "cli:local", cwd=tmp_path,
-        env={**os.environ, "SEEDBOT_DATABASE": str(tmp_path / "seedbot.db")},
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, _ = await proc.communicate()
-    assert "Images left today: 20 of 20" in out.decode()
+    shown = await run_cli_async(
+        tmp_path,
+        ["quota", "show", "cli:local"],
+        {**os.environ, "SEEDBOT_DATABASE": str(tmp_path / "seedbot.db")},
+    )
+    assert "Images left today: 20 of 20" in shown.stdout

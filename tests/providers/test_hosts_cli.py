@@ -3,9 +3,7 @@ subprocess with the hosts' own environment names, SEEDBOT_PROVIDERS, and `doctor
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 from pathlib import Path
 
 import httpx
@@ -15,6 +13,7 @@ from PIL import Image
 from bot.app.checkup import Checkup
 from bot.app.doctor import check_providers
 from bot.config import Settings
+from tests.cli_process import run_cli_async
 from tests.emulators.providers import ProviderEmulator
 
 ENV_NAMES = {
@@ -38,13 +37,10 @@ async def generate(emu: ProviderEmulator, cwd: Path, provider: str, *args: str) 
             "SEEDBOT_DATABASE": str(cwd / "seedbot.db"),
         }
     )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "generate", *args, "--provider", provider, "--out", str(cwd / "out"),
-        cwd=cwd, env=environ, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+    proc = await run_cli_async(
+        cwd, ["generate", *args, "--provider", provider, "--out", str(cwd / "out")], environ
+    )
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 @pytest.mark.parametrize("provider", list(ENV_NAMES))

@@ -1,14 +1,16 @@
-"""`seedbot` in a subprocess (`python -m bot ...`) with a clean environment, and what to check of
-its output: the CLI tests' and the cross-cutting suites' way to run the real command."""
+"""`seedbot` as its own process (`python -m bot ...`, see tests/cli_process.py) with a clean
+environment, and what to check of its output: the CLI tests' and the cross-cutting suites' way to
+run the real command."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from tests.cli_process import run_cli
 
 REPO = Path(__file__).resolve().parents[3]
 PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_", "SLACK_")
@@ -18,15 +20,7 @@ def seedbot(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subproc
     clean = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
     clean["PYTHONPATH"] = str(REPO)
     clean.update(env or {})
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(cwd, list(args), clean)
 
 
 def in_parallel(calls: list[tuple[Path, list[str]]]) -> list[subprocess.CompletedProcess[str]]:

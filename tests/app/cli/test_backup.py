@@ -10,20 +10,13 @@ import subprocess
 from pathlib import Path
 
 from bot.ledger import SQLiteLedger
-from tests.app.helpers import bot_command, clean_env
+from tests.app.helpers import bot_command, clean_env, cli_args
+from tests.cli_process import run_cli_async
 
 
 async def backup(cwd: Path, db: Path, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *bot_command("backup", *args),
-        cwd=cwd,
-        env=clean_env(SEEDBOT_DATABASE=str(db)),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+    proc = await run_cli_async(cwd, cli_args("backup", *args), clean_env(SEEDBOT_DATABASE=str(db)))
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def consistent(copy: Path) -> tuple[int, int]:
