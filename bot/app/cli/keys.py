@@ -13,8 +13,9 @@ __all__ = ["BUILTIN_USERS", "check_key", "key_shapes"]
 
 Kind = Literal["user", "workspace", "target"]
 
-# Users that are not on a chat platform: the shell (`seedbot generate`) and the web playground.
-BUILTIN_USERS = {"cli": KeyForm("local", "cli:local"), "web": KeyForm("local", "web:local")}
+# The user that is on no platform: the shell (`seedbot generate`). The playground's web:local is
+# the web plug-in's to declare, like every surface's keys.
+BUILTIN_USERS = {"cli": KeyForm("local", "cli:local")}
 
 
 def _forms(kind: Kind, plugins: Mapping[str, PlatformPlugin]) -> dict[str, list[KeyForm]]:
@@ -32,7 +33,8 @@ def _forms(kind: Kind, plugins: Mapping[str, PlatformPlugin]) -> dict[str, list[
 
 def key_shapes(kind: Kind, plugins: Mapping[str, PlatformPlugin]) -> str:
     """ "discord:<user id>, slack:<TEAM>:<USER> ... or web:local", for help and errors."""
-    shapes = [form.shape for forms in _forms(kind, plugins).values() for form in forms]
+    # A surface whose users and workspaces look alike (web:local) is named once.
+    shapes = list(dict.fromkeys(form.shape for forms in _forms(kind, plugins).values() for form in forms))
     return ", ".join(shapes[:-1]) + f" or {shapes[-1]}" if len(shapes) > 1 else "".join(shapes)
 
 

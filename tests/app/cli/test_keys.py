@@ -38,3 +38,12 @@ def test_key_shapes_come_from_the_plugins() -> None:
     plugins = load_plugins()
     assert key_shapes("workspace", plugins) == "discord:<numeric server id>, slack:<TEAM ID> or web:local"
     assert KeyForm(r"\d+", "x:<n>").matches("12") and not KeyForm(r"\d+", "x:<n>").matches("12a")
+
+
+def test_each_shape_is_named_once() -> None:
+    plugins = load_plugins()
+    # web:local is the playground's user and its workspace: one shape, said once.
+    assert key_shapes("user", plugins) == (
+        "discord:<numeric user id>, slack:<TEAM ID>:<USER ID>, web:local or cli:local"
+    )
+    assert key_shapes("target", plugins).count("web:local") == 1
