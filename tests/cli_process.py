@@ -21,8 +21,18 @@ import tempfile
 from pathlib import Path
 
 _FORKS = multiprocessing.get_context("forkserver")
-# What every command imports; seedbot's modules read no environment or directory when imported.
-_FORKS.set_forkserver_preload(["bot.app.cli"])
+# What the commands import (each its own, when it runs); seedbot's modules read no environment
+# or directory when imported.
+_FORKS.set_forkserver_preload(
+    [
+        "bot.app.cli",
+        "bot.app.cli.admin",
+        "bot.app.cli.backup",
+        "bot.app.cli.generate",
+        "bot.app.cli.run",
+        "bot.app.doctor",
+    ]
+)
 
 
 def _as_main(cwd: str, env: dict[str, str], args: list[str], out: str, err: str) -> None:

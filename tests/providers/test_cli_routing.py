@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.app.cli import DEMO_RESULT
+from bot.app.cli.generate import DEMO_RESULT
 from bot.config import KNOWN_PROVIDERS
 from tests.emulators.providers import ProviderEmulator
 from tests.providers.test_cli_providers import assert_images, seedbot

@@ -10,7 +10,6 @@
 `seedbot doctor` is bot.app.doctor.
 """
 
-from bot.app.cli.generate import DEMO_RESULT
 from bot.app.cli.main import main
 
-__all__ = ["DEMO_RESULT", "main"]
+__all__ = ["main"]

@@ -406,3 +406,24 @@ def test_invalid_platform_settings_are_reported_like_the_others(cwd: Path) -> No
     assert proc.returncode == 2
     no_traceback(proc)
     assert "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT" in proc.stderr
+
+
+def test_an_admin_command_loads_no_engine_provider_or_http_stack(cwd: Path) -> None:
+    """What a fresh interpreter imports for `quota show` (a real one: the forked commands start
+    with everything imported already). The engine, providers, Pillow and aiohttp are what made
+    every admin command take a second."""
+    assert seedbot(cwd, "quota", "grant", "cli:local", "--images", "1").returncode == 0
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bot", "quota", "show", "cli:local"],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0 and "Images left today" in proc.stdout, proc.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "bot.conversation.community" in imported  # the command's own work, so the list is real
+    heavy = ("bot.engine.pipeline", "bot.providers", "bot.app.runtime", "PIL", "aiohttp", "httpx", "discord")
+    assert not {name for name in imported if name.split(".")[0] in heavy or name in heavy}
