@@ -1,6 +1,6 @@
 """`python -m bench` (`make bench`): every figure beside its reference, one table, results.json
 and results.png in bench/. Options: --quick (small N, for trying the harness), --only PART
-(slack, discord, web, stream, ledger, fit; repeatable)."""
+(slack, discord, web, stream, ledger, fit, cli; repeatable)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import discord_bench, fit, ledger, plot, slack, stream, web
+from bench import cli, discord_bench, fit, ledger, plot, slack, stream, web
 from bench.pairs import PAIRED_SIZES, PAIRS
 
 HERE = Path(__file__).resolve().parent
@@ -31,6 +31,7 @@ TARGETS = {
     "web_event_p99_ms": 100.0,
     "stream_lag_p99_ms": 150.0,
     "stream_first_ratio": 1.05,
+    "cli_startup_ratio": 1.5,
 }
 
 
@@ -184,6 +185,17 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                 _ok(f["ms_max"] < TARGETS["fit_ms"]),
             )
         )
+    c = results.get("cli")
+    if c:
+        rows.append(
+            (
+                f"8. `seedbot quota show`, fresh interpreter (median of {c['pairs']} pairs)",
+                f"{c['ratio_median']:.2f}x ({c['command_s_median'] * 1000:.0f} ms)",
+                f"importing settings+ledger+community {c['reference_s_median'] * 1000:.0f} ms",
+                "<= 1.5x",
+                _ok(c["ratio_median"] <= TARGETS["cli_startup_ratio"]),
+            )
+        )
     return rows
 
 
@@ -241,10 +253,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="N = 1, 10 and fewer repeats")
     parser.add_argument(
-        "--only", choices=["slack", "discord", "web", "stream", "ledger", "fit"], action="append"
+        "--only", choices=["slack", "discord", "web", "stream", "ledger", "fit", "cli"], action="append"
     )
     args = parser.parse_args()
-    parts = set(args.only or ["slack", "discord", "web", "stream", "ledger", "fit"])
+    parts = set(args.only or ["slack", "discord", "web", "stream", "ledger", "fit", "cli"])
     started = time.monotonic()
     results: dict[str, Any] = {"machine": machine(), "targets": TARGETS}
     sizes = (1, 10) if args.quick else (1, *PAIRED_SIZES, 500)
@@ -267,6 +279,9 @@ def main() -> None:
     if "fit" in parts:
         print("image fitting", flush=True)
         results["fit"] = fit.run()
+    if "cli" in parts:
+        print("an admin command's start-up", flush=True)
+        results["cli"] = cli.run(3 if args.quick else 10)
     results["seconds"] = time.monotonic() - started
     results["machine"]["load_after"] = os.getloadavg()
     rows = table(results)
