@@ -228,7 +228,6 @@ _TEXTS: dict[str, str] = {
     "HINT_CHANNELS": N_("a list of channels"),
     "HINT_WHOLE_OR_NONE": N_("a whole number, or none"),
     "HINT_WHOLE": N_("a whole number"),
-    "HINT_GRANT": N_("a number of 1 or more"),
     "HINT_QUOTA_SET": N_("daily=N and/or monthly=N"),
     "HINT_MENTION": N_("mention someone, like @someone"),
     # a provider's answer that can't be used
@@ -444,7 +443,6 @@ HINT_JPEG_PNG: str
 HINT_CHANNELS: str
 HINT_WHOLE_OR_NONE: str
 HINT_WHOLE: str
-HINT_GRANT: str
 HINT_QUOTA_SET: str
 HINT_MENTION: str
 RESULT_TOO_LARGE: str
@@ -1364,6 +1362,12 @@ def setting_changed(workspace: str, key: str, value: str) -> str:
 
 def bad_setting(key: str, known: list[str]) -> str:
     return _("There is no setting '%(key)s'. Settings: %(known)s.", key=key, known=_list(known))
+
+
+def limit_hint(low: int, high: int) -> str:
+    """The hint of bad_setting_value for a number an admin sets ("a number from 0 to 1000000")."""
+    # TRANSLATORS: %(low)s and %(high)s are digits without separators.
+    return _("a number from %(low)s to %(high)s", low=str(low), high=str(high))
 
 
 def bad_setting_value(key: str, value: str, hint: str) -> str:

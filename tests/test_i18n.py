@@ -463,6 +463,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("setting_changed", lambda: messages.setting_changed("discord:1", "model", "4.5")),
     ("bad_setting", lambda: messages.bad_setting("colour", ["model", "pool"])),
     ("bad_setting_value", lambda: messages.bad_setting_value("pool", "lots", messages.HINT_WHOLE_OR_NONE)),
+    ("limit_hint", lambda: messages.limit_hint(0, 1_000_000)),
     (
         "stats",
         lambda: [

@@ -34,7 +34,7 @@ from discord.ext import commands
 from adapters.discord_adapter.surface import DiscordSurface, interaction_requester
 from adapters.discord_adapter.translator import CHOICE_NAMES, localized
 from bot import messages
-from bot.conversation.community import SETTING_KEYS
+from bot.conversation.community import MAX_GRANT, MAX_LIMIT, SETTING_KEYS
 from bot.conversation.turns import CastCommand, Options
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
@@ -69,7 +69,7 @@ _INSTALLS = app_commands.allowed_installs(guilds=True, users=True)
 
 _SETTING_CHOICES = [app_commands.Choice(name=k, value=k) for k in SETTING_KEYS]
 Prompt = app_commands.Range[str, 1, PROMPT_MAX_CHARS]
-Amount = app_commands.Range[int, 0, 1_000_000]
+Amount = app_commands.Range[int, 0, MAX_LIMIT]
 Count = app_commands.Range[int, 1, MAX_OUTPUTS]
 
 
@@ -282,7 +282,7 @@ class ImageCommands(commands.Cog):
         self,
         interaction: discord.Interaction[Any],
         user: discord.User,
-        images: app_commands.Range[int, 1, 10_000],
+        images: app_commands.Range[int, 1, MAX_GRANT],
     ) -> None:
         admin = self.studio.conversation.admin
         await self._on_user(

@@ -22,7 +22,12 @@ from bot.request.models import Job, JobStatus, Requester
 from bot.request.validation import model_name
 from bot.request.workspace import SETTING_KEYS, WorkspacePolicy, parse_setting
 
-__all__ = ["SETTING_KEYS", "Community"]
+__all__ = ["MAX_GRANT", "MAX_LIMIT", "SETTING_KEYS", "Community"]
+
+# What an admin may set, on every surface (Discord's options declare the same ranges): beyond
+# these a typo, not a policy, and the ledger's integers would overflow long before a user could.
+MAX_LIMIT = 1_000_000  # a daily or monthly limit; 0 lets no image through
+MAX_GRANT = 10_000  # extra images for today
 
 HISTORY_SIZE = 10
 
@@ -155,6 +160,11 @@ class Community:
         return messages.quota_show(target, status.blocked, status.summary())
 
     async def quota_set(self, actor: str, target: str, *, daily: int | None, monthly: int | None) -> str:
+        for key, value in (("daily", daily), ("monthly", monthly)):
+            if value is not None and not 0 <= value <= MAX_LIMIT:
+                raise InvalidRequest(
+                    messages.bad_setting_value(key, str(value), messages.limit_hint(0, MAX_LIMIT))
+                )
         current = await self.ledger.quota(target)
         new_daily = daily if daily is not None else (current.day_limit or 0) - current.granted
         new_monthly = monthly if monthly is not None else current.month_limit
@@ -164,8 +174,10 @@ class Community:
         return messages.quota_changed(target, messages.limits_set(detail))
 
     async def quota_grant(self, actor: str, target: str, extra: int) -> str:
-        if extra < 1:
-            raise InvalidRequest(messages.bad_setting_value("grant", str(extra), messages.HINT_GRANT))
+        if not 1 <= extra <= MAX_GRANT:
+            raise InvalidRequest(
+                messages.bad_setting_value("grant", str(extra), messages.limit_hint(1, MAX_GRANT))
+            )
         total = await self.ledger.grant(target, extra)
         await self.ledger.record_audit(actor, "quota.grant", target, f"+{extra} today (total {total})")
         return messages.quota_changed(target, messages.granted_today(extra))

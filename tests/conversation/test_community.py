@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot import messages
+from bot.conversation.community import MAX_GRANT, MAX_LIMIT
 from bot.errors import InvalidRequest, ProviderErrorKind, QuotaExceeded
 from bot.request.models import GenerationRequest, Job, JobKind, JobStatus, Requester
 from tests.engine.helpers import Deliverer, TestProvider, open_engine, provider_error, settings
@@ -208,6 +209,39 @@ async def test_admin_changes_are_audited(tmp_path: Path) -> None:
         assert all(e.at for e in entries)
         with pytest.raises(InvalidRequest):
             await c.quota_grant("discord:9", ALICE.key, 0)
+    finally:
+        await h.close()
+
+
+async def test_limits_and_grants_out_of_range_are_refused_on_every_surface(tmp_path: Path) -> None:
+    """The core's range, whatever the surface let through (the shell takes any integer; Slack any
+    digits): a negative limit, or one past what SQLite's integers hold, is a sentence, not a crash."""
+    config = settings(tmp_path, daily_images=2)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        c = h.community
+        refusals = [
+            (c.quota_set("cli:root", ALICE.key, daily=-1, monthly=None), "'-1' doesn't work for daily"),
+            (
+                c.quota_set("cli:root", ALICE.key, daily=None, monthly=10**20),
+                "for monthly: a number from 0 to",
+            ),
+            (
+                c.quota_grant("cli:root", ALICE.key, MAX_GRANT + 1),
+                f"for grant: a number from 1 to {MAX_GRANT}",
+            ),
+            (c.quota_grant("cli:root", ALICE.key, 10**20), "doesn't work for grant"),
+        ]
+        for call, says in refusals:
+            with pytest.raises(InvalidRequest) as refused:
+                await call
+            assert says in refused.value.user_text
+        assert await h.ledger.audit_entries() == []  # nothing changed, nothing recorded
+        assert "Images left today: 2 of 2" in await c.quota_show(ALICE.key)
+        # The edges are taken: 0 stops a user, MAX_LIMIT and MAX_GRANT are allowed.
+        await c.quota_set("cli:root", ALICE.key, daily=0, monthly=MAX_LIMIT)
+        await c.quota_grant("cli:root", ALICE.key, MAX_GRANT)
+        assert f"Images left today: {MAX_GRANT} of {MAX_GRANT}" in await c.quota_show(ALICE.key)
     finally:
         await h.close()
 

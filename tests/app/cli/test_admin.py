@@ -8,7 +8,7 @@ import getpass
 from pathlib import Path
 
 from bot.ledger import SQLiteLedger
-from tests.app.cli.helpers import no_traceback, seedbot
+from tests.app.cli.helpers import friendly_one_liner, no_traceback, seedbot
 
 
 async def _audit(db: Path) -> list[tuple[str, str, str, str]]:
@@ -66,3 +66,20 @@ def test_quota_grant_settings_and_stats(tmp_path: Path) -> None:
         seedbot(tmp_path, "audit", "slack:T9:U9").stdout.strip()
         == "No admin changes recorded for slack:T9:U9."
     )
+
+
+def test_limits_out_of_range_are_one_line_from_the_shell(tmp_path: Path) -> None:
+    """argparse takes any integer; the core's range answers (it was a traceback from SQLite)."""
+    for args, says in (
+        (
+            ["quota", "set", "discord:5", "--daily", "-1"],
+            "'-1' doesn't work for daily: a number from 0 to 1000000",
+        ),
+        (
+            ["quota", "grant", "discord:5", "--images", "1" + "0" * 20],
+            "doesn't work for grant: a number from 1",
+        ),
+    ):
+        proc = seedbot(tmp_path, *args)
+        assert says in friendly_one_liner(proc), proc.stderr
+    assert asyncio.run(_audit(tmp_path / "seedbot.db")) == []
