@@ -1644,6 +1644,14 @@ def style_changed(workspace: str, name: str, what: str) -> str:
     return _join(texts[what](), _("Every change is recorded."))
 
 
+def style_words_too_long(length: int, limit: int) -> str:
+    return _(
+        "A style's words can be at most %(limit)s characters (these are %(n)s). Nothing was saved.",
+        limit=limit,
+        n=length,
+    )
+
+
 def style_not_found(name: str) -> str:
     return _("There is no style '%(name)s' of this server's to change or remove.", name=name)
 

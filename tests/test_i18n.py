@@ -464,6 +464,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("bad_setting", lambda: messages.bad_setting("colour", ["model", "pool"])),
     ("bad_setting_value", lambda: messages.bad_setting_value("pool", "lots", messages.HINT_WHOLE_OR_NONE)),
     ("limit_hint", lambda: messages.limit_hint(0, 1_000_000)),
+    ("style_words_too_long", lambda: messages.style_words_too_long(1200, 1000)),
     (
         "stats",
         lambda: [

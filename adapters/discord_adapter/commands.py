@@ -38,7 +38,16 @@ from bot.conversation.community import MAX_GRANT, MAX_LIMIT, SETTING_KEYS
 from bot.conversation.turns import CastCommand, Options
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
-from bot.request.validation import ASPECTS, FORMATS, MAX_OUTPUTS, MODELS, PROMPT_MAX_CHARS, TIERS, get_model
+from bot.request.validation import (
+    ASPECTS,
+    FORMATS,
+    MAX_OUTPUTS,
+    MODELS,
+    PROMPT_MAX_CHARS,
+    STYLE_WORDS_MAX_CHARS,
+    TIERS,
+    get_model,
+)
 
 __all__ = ["ImageCommands"]
 
@@ -361,7 +370,7 @@ class ImageCommands(commands.Cog):
         self,
         interaction: discord.Interaction[Any],
         name: app_commands.Range[str, 1, 32],
-        suffix: app_commands.Range[str, 1, 1000],
+        suffix: app_commands.Range[str, 1, STYLE_WORDS_MAX_CHARS],
         aspect: str | None = None,
         resolution: str | None = None,
         model: str | None = None,
@@ -374,7 +383,7 @@ class ImageCommands(commands.Cog):
         self,
         interaction: discord.Interaction[Any],
         name: app_commands.Range[str, 1, 32],
-        suffix: app_commands.Range[str, 1, 1000] | None = None,
+        suffix: app_commands.Range[str, 1, STYLE_WORDS_MAX_CHARS] | None = None,
         aspect: str | None = None,
         resolution: str | None = None,
         model: str | None = None,

@@ -20,14 +20,9 @@ from bot.errors import InvalidRequest
 from bot.ledger.base import Ledger, Pool
 from bot.request.models import Job, JobStatus, Requester
 from bot.request.validation import model_name
-from bot.request.workspace import SETTING_KEYS, WorkspacePolicy, parse_setting
+from bot.request.workspace import MAX_GRANT, MAX_LIMIT, SETTING_KEYS, WorkspacePolicy, parse_setting
 
 __all__ = ["MAX_GRANT", "MAX_LIMIT", "SETTING_KEYS", "Community"]
-
-# What an admin may set, on every surface (Discord's options declare the same ranges): beyond
-# these a typo, not a policy, and the ledger's integers would overflow long before a user could.
-MAX_LIMIT = 1_000_000  # a daily or monthly limit; 0 lets no image through
-MAX_GRANT = 10_000  # extra images for today
 
 HISTORY_SIZE = 10
 

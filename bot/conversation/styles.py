@@ -17,6 +17,7 @@ from bot.ledger.base import Ledger, StyleRow
 from bot.request.flags import parse_text
 from bot.request.models import Requester
 from bot.request.styles import BUILTIN_STYLES, Style, check_name, close_names
+from bot.request.validation import STYLE_WORDS_MAX_CHARS
 from bot.request.workspace import workspace_key
 
 __all__ = ["Styles"]
@@ -148,6 +149,10 @@ class Styles:
             merged = given
         if not merged["suffix"]:
             raise InvalidRequest(messages.STYLE_NEEDS_SUFFIX)
+        if len(str(merged["suffix"])) > STYLE_WORDS_MAX_CHARS:
+            raise InvalidRequest(
+                messages.style_words_too_long(len(str(merged["suffix"])), STYLE_WORDS_MAX_CHARS)
+            )
         row = StyleRow(
             key, str(merged["suffix"]), merged["aspect"], merged["resolution"], merged["model"], hidden=False
         )

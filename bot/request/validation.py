@@ -24,6 +24,7 @@ __all__ = [
     "MAX_TOTAL_IMAGES",
     "MODELS",
     "PROMPT_MAX_CHARS",
+    "STYLE_WORDS_MAX_CHARS",
     "TIERS",
     "ModelSpec",
     "ValidatedRequest",
@@ -45,6 +46,8 @@ REFERENCE_MAX_SIDE = 6000
 RATIO_MIN, RATIO_MAX = 1 / 16, 16.0
 # Apiframe takes up to 2000 characters, the most of any provider; narrower ones are routed around.
 PROMPT_MAX_CHARS = 2000
+# A style's words are added to every prompt that picks it: half a prompt leaves the user room.
+STYLE_WORDS_MAX_CHARS = 1000
 REFERENCE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "image/gif"})
 # What a platform declares for bytes it does not know the type of: the magic bytes decide.
 _UNDECLARED_TYPES = frozenset({"", "application/octet-stream"})

@@ -16,6 +16,8 @@ from bot.request.validation import _TIER_SIDE, MAX_OUTPUTS, MODELS, ValidatedReq
 
 __all__ = [
     "BUTTON_RULES",
+    "MAX_GRANT",
+    "MAX_LIMIT",
     "SETTING_KEYS",
     "WorkspacePolicy",
     "parse_setting",
@@ -24,6 +26,10 @@ __all__ = [
 ]
 
 SETTING_KEYS = ("model", "resolution", "watermark", "format", "channels", "pool", "max_batch", "buttons")
+# The numbers an admin sets, on every surface (Discord's options declare the same ranges): past
+# these a typo, not a policy, and the ledger's integers would overflow long before a user could.
+MAX_LIMIT = 1_000_000  # a user's daily or monthly limit, a server's daily pool; 0 lets none through
+MAX_GRANT = 10_000  # extra images for today
 # Who may press Re-roll, Variations and Edit on a result: anyone (paying for it), or its owner.
 BUTTON_RULES = ("anyone", "owner")
 _CLEAR = {"none", "off", "default", "clear", "-", ""}
@@ -157,4 +163,6 @@ def parse_setting(key: str, value: str) -> Any:
     number = int(raw)
     if key == "max_batch" and not 1 <= number <= MAX_OUTPUTS:
         raise InvalidRequest(messages.bad_setting_value(key, raw, messages.hint_batch(MAX_OUTPUTS)))
+    if key == "pool" and number > MAX_LIMIT:
+        raise InvalidRequest(messages.bad_setting_value(key, raw, messages.limit_hint(0, MAX_LIMIT)))
     return number

@@ -90,6 +90,8 @@ async def test_a_server_style_hides_the_builtin_and_admins_hide_and_remove(
 ) -> None:
     driver, bot = surface
     assert "added" in (await driver.ask("admin style add anime flat pastel shading")).text
+    wordy = await driver.ask("admin style add wordy " + "soft light " * 100)  # 1100 characters
+    assert "at most 1000 characters (these are 1099)" in wordy.text, wordy.text
     mine = await driver.ask("a fox --style anime")
     assert mine.result is not None, mine.text
     assert _prompts(stack)[-1] == "a fox, flat pastel shading"
@@ -97,6 +99,7 @@ async def test_a_server_style_hides_the_builtin_and_admins_hide_and_remove(
     refused = await driver.ask("a lake --style watercolor")
     assert refused.result is None and messages.NOT_CHARGED in refused.text, refused.text
     assert "no style 'watercolor'" in refused.text
+    assert "no style 'wordy'" in (await driver.ask("a lake --style wordy")).text  # nothing was saved
     typo = await driver.ask("a lake --style anmie")
     assert "Did you mean 'anime'" in typo.text, typo.text
     assert "removed" in (await driver.ask("admin style remove anime")).text

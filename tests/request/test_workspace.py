@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.errors import InvalidRequest
 from bot.request.models import GenerationRequest
 from bot.request.validation import validate
-from bot.request.workspace import WorkspacePolicy, parse_setting, tier_of
+from bot.request.workspace import MAX_LIMIT, WorkspacePolicy, parse_setting, tier_of
 
 
 def fox(**kw: object) -> GenerationRequest:
@@ -45,6 +45,11 @@ def test_settings_values_are_parsed_like_flags() -> None:
     for key, value in (("max_batch", "16"), ("format", "gif"), ("pool", "-1"), ("colour", "red")):
         with pytest.raises(InvalidRequest):
             parse_setting(key, value)
+    # A pool past what a day could use is a typo; past SQLite's integers it broke every request.
+    assert parse_setting("pool", str(MAX_LIMIT)) == MAX_LIMIT
+    with pytest.raises(InvalidRequest) as refused:
+        parse_setting("pool", "1" + "0" * 22)
+    assert f"for pool: a number from 0 to {MAX_LIMIT}" in refused.value.user_text
     policy = WorkspacePolicy(model="4.5", resolution="2048x1536", watermark=True, format="png")
     assert policy.defaults() == {
         "model": "4.5",
