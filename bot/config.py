@@ -179,9 +179,10 @@ class Settings(BaseSettings):
         key = getattr(self, f"{name}_api_key", None)
         return key if isinstance(key, SecretStr) and key.get_secret_value() else None
 
-    def provider_key_env(self, name: str) -> str:
+    @classmethod
+    def provider_key_env(cls, name: str) -> str:
         """The environment variable that holds a provider's key (FAL_KEY, not FAL_API_KEY)."""
-        alias = type(self).model_fields[f"{name}_api_key"].validation_alias
+        alias = cls.model_fields[f"{name}_api_key"].validation_alias
         first = alias.choices[0] if isinstance(alias, AliasChoices) else None
         return first if isinstance(first, str) else f"{name.upper()}_API_KEY"
 

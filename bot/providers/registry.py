@@ -46,7 +46,7 @@ def absent_providers(settings: Settings) -> dict[str, str]:
     return {
         name: "add it to SEEDBOT_PROVIDERS"
         if name in keyed or name == "demo"
-        else f"set {name.upper()}_API_KEY"
+        else f"set {settings.provider_key_env(name)}"  # fal's is FAL_KEY, Replicate's REPLICATE_API_TOKEN
         for name in PROVIDER_CLASSES
         if name not in routed
     }

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from bot.app.cli.keys import key_shapes
 from bot.app.platform import PlatformPlugin, PlatformSettings, load_plugins
-from bot.config import Settings, get_settings
+from bot.config import KNOWN_PROVIDERS, Settings, get_settings
 from bot.errors import ProviderError, SeedbotError
 from bot.logs import configure_logging
 from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS
@@ -122,8 +122,8 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
     gen.add_argument(
         "--provider",
         default=None,
-        help="use only this provider: novita, segmind, apiframe, modellix or demo (default: every "
-        "configured one, in SEEDBOT_PROVIDERS order)",
+        help=f"use only this provider: {', '.join(KNOWN_PROVIDERS[:-1])} or {KNOWN_PROVIDERS[-1]} "
+        "(default: every configured one, in SEEDBOT_PROVIDERS order)",
     )
     gen.add_argument("--resolution", default=None, help="2K, 3K, 4K or WxH, e.g. 2560x1440 (default: 2K)")
     gen.add_argument(

@@ -57,7 +57,7 @@ def nothing_configured(plugins: Mapping[str, PlatformPlugin]) -> int:
     chats = [p for p in plugins.values() if not p.playground]
     width = max((len(p.title) for p in chats), default=0) + 1
     platforms = "\n".join(f"  {f'{p.title}:':<{width}} {p.setup_hint()}" for p in chats)
-    keys = ", ".join(f"{name.upper()}_API_KEY" for name in PROVIDER_ORDER)
+    keys = ", ".join(Settings.provider_key_env(name) for name in PROVIDER_ORDER)
     print(
         "seedbot has no chat platform configured, so there is nothing to run.\n\n"
         "Set these in .env (see .env.example) or in the environment:\n"

@@ -265,4 +265,8 @@ def test_nothing_configured_lists_what_each_platform_says(capsys: pytest.Capture
     err = capsys.readouterr().err
     assert "  Discord: DISCORD_TOKEN\n" in err
     assert "  Slack:   SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in err
-    assert "NOVITA_API_KEY, SEGMIND_API_KEY, APIFRAME_API_KEY, MODELLIX_API_KEY" in err
+    # Each host's own variable name (fal's and Replicate's are not *_API_KEY).
+    assert (
+        "NOVITA_API_KEY, SEGMIND_API_KEY, APIFRAME_API_KEY, MODELLIX_API_KEY, ARK_API_KEY, FAL_KEY, "
+        "REPLICATE_API_TOKEN\n" in err
+    )
