@@ -134,7 +134,11 @@ async def run_doctor(
         await check_providers(settings, checkup, http)
         for name, plugin in plugins.items():
             await plugin.doctor(platform_settings[name], checkup, http)
-    if not any(ps.enabled for ps in platform_settings.values()):
+    # With no chat platform `seedbot run` serves the playground (its plug-in said so above): the
+    # first-hour set-up, not a problem. Without a playground plug-in there is nothing to serve.
+    if not any(ps.enabled for ps in platform_settings.values()) and not any(
+        p.playground for p in plugins.values()
+    ):
         checkup.problem("no chat platform is configured: `seedbot run` has nothing to serve")
     checkup.say(checkup.summary())
     return 0 if checkup.problems == 0 else 1
