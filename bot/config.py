@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validato
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
+    "MAX_LIMIT",
     "PROVIDER_ORDER",
     "SETTINGS_CONFIG",
     "Settings",
@@ -23,6 +24,9 @@ __all__ = [
     "split_list",
 ]
 
+# The most images a limit may hold (a user's daily or monthly one, a server's pool), default or
+# set by an admin: past it a typo, not a policy, and SQLite's integers overflow long before.
+MAX_LIMIT = 1_000_000
 # Default routing order when SEEDBOT_PROVIDERS is not set.
 PROVIDER_ORDER = ("novita", "segmind", "apiframe", "modellix", "ark", "fal", "replicate")
 KNOWN_PROVIDERS = (*PROVIDER_ORDER, "demo")
@@ -73,8 +77,8 @@ class Settings(BaseSettings):
     database: str = Field("./seedbot.db", validation_alias=_env("SEEDBOT_DATABASE"))
     providers: Annotated[list[str] | None, NoDecode] = Field(None, validation_alias=_env("SEEDBOT_PROVIDERS"))
     model: str = Field("5.0-lite", validation_alias=_env("SEEDBOT_MODEL"))
-    daily_images: int = Field(20, ge=0, validation_alias=_env("SEEDBOT_DAILY_IMAGES"))
-    monthly_images: int = Field(300, ge=0, validation_alias=_env("SEEDBOT_MONTHLY_IMAGES"))
+    daily_images: int = Field(20, ge=0, le=MAX_LIMIT, validation_alias=_env("SEEDBOT_DAILY_IMAGES"))
+    monthly_images: int = Field(300, ge=0, le=MAX_LIMIT, validation_alias=_env("SEEDBOT_MONTHLY_IMAGES"))
     admins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=_env("SEEDBOT_ADMINS")
     )

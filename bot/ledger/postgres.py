@@ -25,9 +25,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
+from bot.errors import LedgerUnavailable
 from bot.ledger.base import (
     JOB_COLUMNS,
     JOB_COUNT,
@@ -83,6 +85,17 @@ def _time(value: str | datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+def _where(dsn: str) -> str:
+    """host:port/database of a postgresql:// URL, for messages (the user and password left out)."""
+    parts = urlsplit(dsn)
+    host = parts.hostname or "localhost"
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        port = 5432
+    return f"{host}:{port}{parts.path or '/'}"
+
+
 class PostgresLedger:
     shared = True  # several processes on one database
 
@@ -116,12 +129,26 @@ class PostgresLedger:
         return self._pool
 
     async def open(self) -> None:
-        self._pool = await asyncpg.create_pool(
-            self.dsn,
-            min_size=self.min_connections,
-            max_size=self.max_connections,
-            server_settings={"application_name": "seedbot", "timezone": "UTC"},
-        )
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.dsn,
+                min_size=self.min_connections,
+                max_size=self.max_connections,
+                server_settings={"application_name": "seedbot", "timezone": "UTC"},
+            )
+        except (
+            OSError,
+            TimeoutError,
+            ValueError,
+            OverflowError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+        ) as exc:
+            # A server down, a wrong password or database: one line, never the password.
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise LedgerUnavailable(
+                f"could not connect to PostgreSQL at {_where(self.dsn)} (SEEDBOT_DATABASE): {reason}"
+            ) from exc
         try:
             await self._migrate()
         except BaseException:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot import messages
+from bot.config import MAX_LIMIT
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
 from bot.request.validation import _TIER_SIDE, MAX_OUTPUTS, MODELS, ValidatedRequest, get_model
@@ -26,10 +27,10 @@ __all__ = [
 ]
 
 SETTING_KEYS = ("model", "resolution", "watermark", "format", "channels", "pool", "max_batch", "buttons")
-# The numbers an admin sets, on every surface (Discord's options declare the same ranges): past
-# these a typo, not a policy, and the ledger's integers would overflow long before a user could.
-MAX_LIMIT = 1_000_000  # a user's daily or monthly limit, a server's daily pool; 0 lets none through
-MAX_GRANT = 10_000  # extra images for today
+# The numbers an admin sets, on every surface (Discord's options declare the same ranges): a
+# limit or pool 0 (none through) to MAX_LIMIT (bot.config, which holds the defaults to it too),
+# and extra images for today.
+MAX_GRANT = 10_000
 # Who may press Re-roll, Variations and Edit on a result: anyone (paying for it), or its owner.
 BUTTON_RULES = ("anyone", "owner")
 _CLEAR = {"none", "off", "default", "clear", "-", ""}

@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 
 import asyncpg
+import pytest
 
+from bot.errors import LedgerUnavailable
 from bot.ledger import PostgresLedger
+from tests.ledger.cluster import Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,3 +77,22 @@ async def test_two_processes_share_the_quota_exactly(pg_dsn: str) -> None:
         assert await conn.fetchval("SELECT SUM(used) FROM quota_usage WHERE period LIKE 'd:%'") == 5
     finally:
         await conn.close()
+
+
+async def test_a_database_that_cannot_be_reached_is_one_line_without_the_password(
+    pg_cluster: Cluster,
+) -> None:
+    """A wrong database name, a closed port, a port out of range: LedgerUnavailable (the CLI and
+    `seedbot run` print it as one line), naming host, port and database, never the password."""
+    port = pg_cluster.port
+    for dsn, says in (
+        (f"postgresql://postgres:hunter2@127.0.0.1:{port}/no_such_db", f"127.0.0.1:{port}/no_such_db"),
+        ("postgresql://postgres:hunter2@127.0.0.1:1/seedbot", "127.0.0.1:1/seedbot"),
+        ("postgresql://postgres:hunter2@127.0.0.1:99999/seedbot", "(SEEDBOT_DATABASE)"),
+    ):
+        store = PostgresLedger(dsn, daily_limit=5, monthly_limit=100)
+        with pytest.raises(LedgerUnavailable) as refused:
+            await store.open()
+        text = refused.value.user_text
+        assert text.startswith("could not connect to PostgreSQL at ") and says in text, text
+        assert "hunter2" not in text and "\n" not in text

@@ -284,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"seedbot: could not read {args.env_file} (--env-file): {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except SeedbotError as exc:  # a plug-in's own settings refused (SEEDBOT_WEB_PORT=99999)
+        print(f"seedbot: {exc.user_text}", file=sys.stderr)
+        return 2
     secrets = settings.secrets() + [s for ps in platform_settings.values() for s in ps.secrets()]
     configure_logging(_log_level(args, settings), secrets, settings.log_format)
     try:

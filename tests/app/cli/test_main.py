@@ -431,3 +431,29 @@ def test_an_admin_command_loads_no_engine_provider_or_http_stack(cwd: Path) -> N
     assert "bot.conversation.community" in imported  # the command's own work, so the list is real
     heavy = ("bot.engine.pipeline", "bot.providers", "bot.app.runtime", "PIL", "aiohttp", "httpx", "discord")
     assert not {name for name in imported if name.split(".")[0] in heavy or name in heavy}
+
+
+def test_settings_the_bot_cannot_use_are_a_line_not_a_traceback(cwd: Path) -> None:
+    """Each was a traceback: a daily limit past SQLite's integers (at the first request), a
+    playground port past 65535 (a plug-in's settings), PostgreSQL down (at connect)."""
+    for env, args, says in (
+        (
+            {"SEEDBOT_DAILY_IMAGES": "1" + "0" * 22},
+            ["generate", "a fox", "--provider", "demo"],
+            "SEEDBOT_DAILY_IMAGES: Input should be less than or equal to 1000000",
+        ),
+        (
+            {"SEEDBOT_WEB_PORT": "99999"},
+            ["run"],
+            "SEEDBOT_WEB_PORT: Input should be less than or equal to 65535",
+        ),
+        (
+            {"SEEDBOT_DATABASE": "postgresql://seed:hunter2@127.0.0.1:1/seedbot"},
+            ["quota", "show", "cli:local"],
+            "seedbot: could not connect to PostgreSQL at 127.0.0.1:1/seedbot (SEEDBOT_DATABASE)",
+        ),
+    ):
+        proc = seedbot(cwd, *args, env=env)
+        assert proc.returncode in (1, 2), proc.stderr
+        no_traceback(proc)
+        assert says in proc.stderr and "hunter2" not in proc.stderr, proc.stderr
