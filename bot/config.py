@@ -103,7 +103,10 @@ class Settings(BaseSettings):
     # (renewed every third of it); a dead process's jobs are taken over after about this long.
     lease_ttl: float = Field(30.0, gt=0, validation_alias=_env("SEEDBOT_LEASE_TTL"))
     # Days a job's reference and result images are kept for edits and re-rolls; 0 keeps them.
-    image_retention_days: int = Field(30, ge=0, validation_alias=_env("SEEDBOT_IMAGE_RETENTION_DAYS"))
+    # At most a century: further back than year 1 the hourly pass's cut-off date can't be computed.
+    image_retention_days: int = Field(
+        30, ge=0, le=36_500, validation_alias=_env("SEEDBOT_IMAGE_RETENTION_DAYS")
+    )
     # Images one person (or one server's cast) may keep under names for --ref.
     cast_limit: int = Field(30, ge=0, validation_alias=_env("SEEDBOT_CAST_LIMIT"))
     # Seconds the offline demo provider takes per request, reporting progress as it goes. None:

@@ -447,6 +447,11 @@ def test_settings_the_bot_cannot_use_are_a_line_not_a_traceback(cwd: Path) -> No
             ["run"],
             "SEEDBOT_WEB_PORT: Input should be less than or equal to 65535",
         ),
+        (  # the hourly retention pass failed on it, with a traceback in the log each time
+            {"SEEDBOT_IMAGE_RETENTION_DAYS": "100000000"},
+            ["run"],
+            "SEEDBOT_IMAGE_RETENTION_DAYS: Input should be less than or equal to 36500",
+        ),
         (
             {"SEEDBOT_DATABASE": "postgresql://seed:hunter2@127.0.0.1:1/seedbot"},
             ["quota", "show", "cli:local"],
