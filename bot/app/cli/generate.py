@@ -57,6 +57,10 @@ def read_reference(source: str) -> ImageInput:
     if path.is_dir():
         raise SeedbotError(f"{source} is a directory: --image takes an image file or an http(s) URL.")
     if not path.exists():
+        if "://" in source:  # ftp://, file://...: a URL, but not one seedbot fetches
+            raise SeedbotError(
+                f"{source} is not an http(s) URL: --image takes an image file or an http(s) URL."
+            )
         raise SeedbotError(f"There is no file at {source}.")
     try:
         size = path.stat().st_size

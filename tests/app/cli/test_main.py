@@ -337,6 +337,8 @@ def test_generate_names_the_output_path_and_the_os_error(cwd: Path, tmp_path: Pa
 
     line = friendly_one_liner(seedbot(cwd, "generate", "a fox", "--image", str(tmp_path)))
     assert f"{tmp_path} is a directory" in line and "There is no file" not in line
+    line = friendly_one_liner(seedbot(cwd, "generate", "a fox", "--image", "ftp://example.com/a.png"))
+    assert "ftp://example.com/a.png is not an http(s) URL" in line
 
 
 MALFORMED = [
