@@ -13,7 +13,16 @@ from bot import messages
 from bot.config import MAX_LIMIT
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
-from bot.request.validation import _TIER_SIDE, MAX_OUTPUTS, MODELS, ValidatedRequest, get_model
+from bot.request.validation import (
+    _TIER_SIDE,
+    MAX_OUTPUTS,
+    MODELS,
+    RATIO_MAX,
+    RATIO_MIN,
+    ModelSpec,
+    ValidatedRequest,
+    get_model,
+)
 
 __all__ = [
     "BUTTON_RULES",
@@ -116,6 +125,10 @@ class WorkspacePolicy:
         return str(value)
 
 
+def _size_fits(spec: ModelSpec, width: int, height: int) -> bool:
+    return RATIO_MIN <= width / height <= RATIO_MAX and spec.min_pixels <= width * height <= spec.max_pixels
+
+
 def parse_setting(key: str, value: str) -> Any:
     """A setting's value from what an admin typed; None clears it. Raises InvalidRequest."""
     key = key.strip().lower().replace("-", "_")
@@ -135,7 +148,16 @@ def parse_setting(key: str, value: str) -> Any:
             return text
         match = re.fullmatch(r"(\d{3,5})X(\d{3,5})", text)
         if match:
-            return f"{int(match.group(1))}x{int(match.group(2))}"
+            width, height = int(match.group(1)), int(match.group(2))
+            # A size no model makes would refuse every request of the server until changed.
+            if not any(_size_fits(spec, width, height) for spec in MODELS.values()):
+                widest = max(MODELS.values(), key=lambda spec: spec.max_pixels)
+                raise InvalidRequest(
+                    messages.size_out_of_range(
+                        width, height, widest.name, widest.min_pixels, widest.max_pixels
+                    )
+                )
+            return f"{width}x{height}"
         raise InvalidRequest(messages.bad_setting_value(key, raw, messages.hint_tiers(list(tiers))))
     if key == "watermark":
         if raw.lower() in ("on", "yes", "true", "1"):

@@ -36,7 +36,16 @@ def test_explicit_sizes_are_charged_as_the_nearest_tier() -> None:
 def test_settings_values_are_parsed_like_flags() -> None:
     assert parse_setting("model", "4.5") == "4.5"
     assert parse_setting("resolution", "3k") == "3K"
-    assert parse_setting("resolution", "2048x1536") == "2048x1536"
+    assert parse_setting("resolution", "2560x1440") == "2560x1440"
+    assert parse_setting("resolution", "4096x4096") == "4096x4096"  # 4.5's, past 5.0 lite's range
+    # A size no model makes would refuse every request of the server: refused when it is set.
+    for size in ("2048x1536", "99999x99999", "16000x800"):
+        with pytest.raises(InvalidRequest) as refused:
+            parse_setting("resolution", size)
+        assert (
+            f"{size} is " in refused.value.user_text
+            and "Seedream 4.5 makes images of" in refused.value.user_text
+        )
     assert parse_setting("watermark", "on") is True
     assert parse_setting("format", "jpg") == "jpeg"
     assert parse_setting("channels", "<#C1> <#C2|general>, 123") == ["C1", "C2", "123"]
