@@ -27,6 +27,7 @@ __all__ = [
 # The most images a limit may hold (a user's daily or monthly one, a server's pool), default or
 # set by an admin: past it a typo, not a policy, and SQLite's integers overflow long before.
 MAX_LIMIT = 1_000_000
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Default routing order when SEEDBOT_PROVIDERS is not set.
 PROVIDER_ORDER = ("novita", "segmind", "apiframe", "modellix", "ark", "fal", "replicate")
 KNOWN_PROVIDERS = (*PROVIDER_ORDER, "demo")
@@ -176,6 +177,14 @@ class Settings(BaseSettings):
 
     def weight(self, tier: str) -> int:
         return self.resolution_weights.get(tier.upper(), 1)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> Any:
+        # logging's own names; anything else failed in logging.setLevel, with a traceback
+        if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
+            return value.strip().upper()
+        raise ValueError(f"use {', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}")
 
     @field_validator("log_format", mode="before")
     @classmethod

@@ -5,7 +5,6 @@
     generate.py  `seedbot generate`: one job as cli:local, images written to --out
     progress.py  what generate shows while it works (rich on a terminal, plain lines if not)
     admin.py     quota, settings, stats, audit (every change audited)
-    keys.py      the shapes of user and workspace keys those accept
     backup.py    `seedbot backup`: SQLite's online backup
 `seedbot doctor` is bot.app.doctor.
 """

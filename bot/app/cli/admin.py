@@ -1,5 +1,5 @@
 """The operator's admin commands: quota, settings, stats, audit. Changes are audited with the
-shell user's name ("cli:<login>"); keys are checked for their shape first (cli/keys.py)."""
+shell user's name ("cli:<login>"); keys are checked for their shape first (bot/app/keys.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from bot.app.cli.keys import Kind, check_key
+from bot.app.keys import Kind, check_key
 from bot.app.platform import PlatformPlugin
 from bot.config import Settings
 

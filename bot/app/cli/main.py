@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.app.cli.keys import key_shapes
+from bot.app.keys import key_shapes
 from bot.app.platform import PlatformPlugin, PlatformSettings, load_plugins
 from bot.config import KNOWN_PROVIDERS, Settings, get_settings
 from bot.errors import ProviderError, SeedbotError

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from bot.app.config_check import settings_problems
 from bot.app.health import HealthServer
 from bot.app.platform import Platform, PlatformPlugin, PlatformSettings
 from bot.app.runtime import open_runtime
@@ -95,6 +96,11 @@ async def run(
     plugins: Mapping[str, PlatformPlugin],
     platform_settings: Mapping[str, PlatformSettings],
 ) -> int:
+    problems = settings_problems(settings, plugins)
+    for problem in problems:
+        print(f"seedbot: {problem}", file=sys.stderr)
+    if problems:
+        return 2
     named = [name for name in plugins if getattr(args, name, False)]
     for name in named:
         if not platform_settings[name].enabled:

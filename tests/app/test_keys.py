@@ -1,11 +1,11 @@
-"""User and workspace keys (bot/app/cli/keys.py): the shapes the platform plug-ins give, and
+"""User and workspace keys (bot/app/keys.py): the shapes the platform plug-ins give, and
 the check that refuses a malformed one."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.app.cli.keys import check_key, key_shapes
+from bot.app.keys import check_key, key_shapes
 from bot.app.platform import KeyForm, load_plugins
 
 KEYS = [
