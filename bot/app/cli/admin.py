@@ -96,7 +96,7 @@ async def audit(args: argparse.Namespace, settings: Settings, plugins: Mapping[s
     if bad_key(args.target, "target", plugins):
         return 2
     async with _community(settings, changes=False) as community:
-        print(await community.audit(args.target, max(1, args.limit)))
+        print(await community.audit(args.target, args.limit))
     return 0
 
 

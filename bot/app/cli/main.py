@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -71,6 +71,17 @@ def _verbosity() -> argparse.ArgumentParser:
         help="show the log on stderr: -v for INFO, -vv for DEBUG (default: warnings only)",
     )
     return common
+
+
+def _between(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high` (argparse's usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"use a whole number from {low} to {high}, not {text!r}")
+        return int(text)
+
+    return parse
 
 
 def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentParser:
@@ -203,7 +214,7 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
     audit.add_argument(
         "target", nargs="?", default=None, help="only changes to this user or workspace (default: all)"
     )
-    audit.add_argument("--limit", type=int, default=20, help="how many")
+    audit.add_argument("--limit", type=_between(1, 1000), default=20, help="how many, 1 to 1000")
 
     command(
         "doctor",

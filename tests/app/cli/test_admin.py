@@ -83,3 +83,15 @@ def test_limits_out_of_range_are_one_line_from_the_shell(tmp_path: Path) -> None
         proc = seedbot(tmp_path, *args)
         assert says in friendly_one_liner(proc), proc.stderr
     assert asyncio.run(_audit(tmp_path / "seedbot.db")) == []
+
+
+def test_audit_limit_is_a_whole_number_in_range(tmp_path: Path) -> None:
+    """--limit 10**20 was a SQLite traceback; 0 and -5 quietly showed one entry."""
+    assert seedbot(tmp_path, "quota", "grant", "discord:5", "--images", "1").returncode == 0
+    for bad in ("0", "-5", "1" + "0" * 20, "many"):
+        proc = seedbot(tmp_path, "audit", "--limit", bad)
+        assert proc.returncode == 2, proc.stderr
+        no_traceback(proc)
+        assert f"--limit: use a whole number from 1 to 1000, not '{bad}'" in proc.stderr
+    shown = seedbot(tmp_path, "audit", "--limit", "1")
+    assert shown.returncode == 0 and "quota.grant" in shown.stdout
