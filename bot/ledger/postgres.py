@@ -88,12 +88,8 @@ def _time(value: str | datetime | None) -> datetime | None:
 def _where(dsn: str) -> str:
     """host:port/database of a postgresql:// URL, for messages (the user and password left out)."""
     parts = urlsplit(dsn)
-    host = parts.hostname or "localhost"
-    try:
-        port = parts.port or 5432
-    except ValueError:
-        port = 5432
-    return f"{host}:{port}{parts.path or '/'}"
+    server = parts.netloc.rpartition("@")[2] or "localhost"  # as written: a bad port shows too
+    return f"{server}{parts.path or '/'}"
 
 
 class PostgresLedger:
