@@ -92,6 +92,11 @@ class ModelSpec:
     def default_tier(self) -> str:
         return self.tiers[0]
 
+    def makes(self, width: int, height: int) -> bool:
+        """Whether the model makes a WxH image: pixels in its range, sides from 1:16 to 16:1."""
+        ratio_ok = width > 0 and height > 0 and RATIO_MIN <= width / height <= RATIO_MAX
+        return ratio_ok and self.min_pixels <= width * height <= self.max_pixels
+
 
 MODELS: dict[str, ModelSpec] = {
     "5.0-lite": ModelSpec(
@@ -293,8 +298,7 @@ def validate(request: GenerationRequest) -> ValidatedRequest:
 
     if request.width is not None or request.height is not None:
         width, height = request.width or 0, request.height or 0
-        ratio_ok = width > 0 and height > 0 and RATIO_MIN <= width / height <= RATIO_MAX
-        if not ratio_ok or not spec.min_pixels <= width * height <= spec.max_pixels:
+        if not spec.makes(width, height):
             raise InvalidRequest(
                 messages.size_out_of_range(width, height, spec.name, spec.min_pixels, spec.max_pixels)
             )

@@ -17,9 +17,6 @@ from bot.request.validation import (
     _TIER_SIDE,
     MAX_OUTPUTS,
     MODELS,
-    RATIO_MAX,
-    RATIO_MIN,
-    ModelSpec,
     ValidatedRequest,
     get_model,
 )
@@ -125,10 +122,6 @@ class WorkspacePolicy:
         return str(value)
 
 
-def _size_fits(spec: ModelSpec, width: int, height: int) -> bool:
-    return RATIO_MIN <= width / height <= RATIO_MAX and spec.min_pixels <= width * height <= spec.max_pixels
-
-
 def parse_setting(key: str, value: str) -> Any:
     """A setting's value from what an admin typed; None clears it. Raises InvalidRequest."""
     key = key.strip().lower().replace("-", "_")
@@ -150,7 +143,7 @@ def parse_setting(key: str, value: str) -> Any:
         if match:
             width, height = int(match.group(1)), int(match.group(2))
             # A size no model makes would refuse every request of the server until changed.
-            if not any(_size_fits(spec, width, height) for spec in MODELS.values()):
+            if not any(spec.makes(width, height) for spec in MODELS.values()):
                 widest = max(MODELS.values(), key=lambda spec: spec.max_pixels)
                 raise InvalidRequest(
                     messages.size_out_of_range(
