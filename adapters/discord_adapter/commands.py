@@ -34,7 +34,8 @@ from discord.ext import commands
 from adapters.discord_adapter.surface import DiscordSurface, interaction_requester
 from adapters.discord_adapter.translator import CHOICE_NAMES, localized
 from bot import messages
-from bot.conversation.community import MAX_GRANT, MAX_LIMIT, SETTING_KEYS
+from bot.config import MAX_LIMIT
+from bot.conversation.community import MAX_GRANT, SETTING_KEYS
 from bot.conversation.turns import CastCommand, Options
 from bot.errors import InvalidRequest
 from bot.request.models import Requester

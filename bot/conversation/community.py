@@ -14,15 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import messages
-from bot.config import Settings
+from bot.config import MAX_LIMIT, Settings
 from bot.engine.admission import Workspaces
 from bot.errors import InvalidRequest
 from bot.ledger.base import Ledger, Pool
 from bot.request.models import Job, JobStatus, Requester
 from bot.request.validation import model_name
-from bot.request.workspace import MAX_GRANT, MAX_LIMIT, SETTING_KEYS, WorkspacePolicy, parse_setting
+from bot.request.workspace import MAX_GRANT, SETTING_KEYS, WorkspacePolicy, parse_setting
 
-__all__ = ["MAX_GRANT", "MAX_LIMIT", "SETTING_KEYS", "Community"]
+__all__ = ["MAX_GRANT", "SETTING_KEYS", "Community"]
 
 HISTORY_SIZE = 10
 

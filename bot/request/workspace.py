@@ -24,7 +24,6 @@ from bot.request.validation import (
 __all__ = [
     "BUTTON_RULES",
     "MAX_GRANT",
-    "MAX_LIMIT",
     "SETTING_KEYS",
     "WorkspacePolicy",
     "parse_setting",

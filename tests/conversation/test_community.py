@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.conversation.community import MAX_GRANT, MAX_LIMIT
+from bot.config import MAX_LIMIT
+from bot.conversation.community import MAX_GRANT
 from bot.errors import InvalidRequest, ProviderErrorKind, QuotaExceeded
 from bot.request.models import GenerationRequest, Job, JobKind, JobStatus, Requester
 from tests.engine.helpers import Deliverer, TestProvider, open_engine, provider_error, settings

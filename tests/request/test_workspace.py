@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import Settings
+from bot.config import MAX_LIMIT, Settings
 from bot.errors import InvalidRequest
 from bot.request.models import GenerationRequest
 from bot.request.validation import validate
-from bot.request.workspace import MAX_LIMIT, WorkspacePolicy, parse_setting, tier_of
+from bot.request.workspace import WorkspacePolicy, parse_setting, tier_of
 
 
 def fox(**kw: object) -> GenerationRequest:
