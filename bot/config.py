@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.numbers import whole_number
+
 __all__ = [
     "MAX_LIMIT",
     "PROVIDER_ORDER",
@@ -159,9 +161,10 @@ class Settings(BaseSettings):
         out: dict[str, int] = {}
         for part in _split(value):
             tier, sep, weight = part.partition("=")
-            if not sep or not weight.strip().isdigit() or int(weight) < 1:
+            whole = whole_number(weight)
+            if not sep or whole is None or whole < 1:
                 raise ValueError(f"'{part}' is not TIER=WEIGHT with a whole weight of 1 or more, like 4K=2")
-            out[tier.strip().upper()] = int(weight)
+            out[tier.strip().upper()] = whole
         return out
 
     @field_validator("resolution_weights")

@@ -103,6 +103,7 @@ ADAPTER_MAY_IMPORT = {
     "bot.errors",
     "bot.config",
     "bot.logs",  # one line for a chat library's network notices
+    "bot.numbers",  # whole numbers as people type them (a count or pick from a form)
     "bot.app.checkup",  # the report a plug-in's doctor checks write to
     "bot.app.platform",
     "bot.app.runtime",

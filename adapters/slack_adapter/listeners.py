@@ -28,6 +28,7 @@ from adapters.slack_adapter.workflow import STEP_CALLBACK
 from bot import messages
 from bot.conversation.turns import Options
 from bot.errors import FlagError
+from bot.numbers import whole_number
 from bot.request.flags import parse_text
 
 __all__ = ["register_listeners"]
@@ -150,7 +151,7 @@ def register_listeners(
         count = _chosen(values, blocks.PROMPT_COUNT)
         options = Options(
             aspect=_chosen(values, blocks.PROMPT_ASPECT),
-            count=int(count) if count and count.isdigit() else None,
+            count=whole_number(count) if count else None,
             model=_chosen(values, blocks.PROMPT_MODEL),
             style=_chosen(values, blocks.PROMPT_STYLE),
             refs=tuple(n.strip() for n in _typed(values, blocks.PROMPT_CAST).split(",") if n.strip()),

@@ -30,6 +30,7 @@ from adapters.slack_adapter.reply import SlackReply
 from bot import messages
 from bot.conversation.surface import Delivery, Shown
 from bot.conversation.turns import Options
+from bot.numbers import whole_number
 
 __all__ = [
     "INPUT_ASPECT",
@@ -68,8 +69,8 @@ class StepInputs:
     @classmethod
     def read(cls, inputs: dict[str, Any]) -> StepInputs:
         count = inputs.get(INPUT_COUNT)
-        if isinstance(count, str) and count.strip().isdigit():
-            count = int(count)
+        if isinstance(count, str):
+            count = whole_number(count)
         return cls(
             prompt=str(inputs.get(INPUT_PROMPT) or ""),
             user=str(inputs.get(INPUT_USER) or ""),

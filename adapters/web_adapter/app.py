@@ -41,6 +41,7 @@ from adapters.web_adapter.uploads import MAX_BODY, Form, read_form
 from bot import i18n, messages
 from bot.conversation.turns import PRESSES, CastCommand, ResultRef
 from bot.errors import SeedbotError
+from bot.numbers import whole_number
 from bot.request.validation import (
     ASPECTS,
     FORMATS,
@@ -218,10 +219,11 @@ async def press(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     if action not in PRESSES:
         raise web.HTTPNotFound()
-    pick = request.query.get("pick", "")
-    if pick and not (pick.isdigit() and 1 <= int(pick) <= 15):
+    raw = request.query.get("pick", "")
+    pick = whole_number(raw)
+    if raw and not (pick is not None and 1 <= pick <= 15):
         raise web.HTTPBadRequest()
-    said = await _surface(request).press(request.match_info["job"], action, int(pick) if pick else None)
+    said = await _surface(request).press(request.match_info["job"], action, pick)
     form = said.form
     edit = {"job": form.job_id, "prompt": form.prompt, "max": form.max_chars} if form else None
     return web.json_response({"say": said.text, "edit": edit})
@@ -231,7 +233,7 @@ async def save_to_cast(request: web.Request) -> web.Response:
     """The Save to cast button under a result's image: name and n (the image) in the form."""
     form = await request.post()
     name, n = str(form.get("name") or ""), str(form.get("n") or "")
-    pick = int(n) if n.isdigit() else None
+    pick = whole_number(n)
     command = CastCommand("save", name, result=ResultRef(job_id=request.match_info["job"]), pick=pick)
     return web.json_response({"say": await _surface(request).cast(command)})
 

@@ -24,6 +24,7 @@ from bot import messages
 from bot.conversation.attachments import AttachedFiles, Declared
 from bot.conversation.turns import Options
 from bot.errors import InvalidImage, InvalidRequest
+from bot.numbers import whole_number
 from bot.request.models import ImageInput
 from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
 
@@ -98,9 +99,10 @@ def _count(raw: str) -> int | None:
     text = raw.strip()
     if not text:
         return None
-    if not text.isdigit():
+    count = whole_number(text)
+    if count is None:
         raise InvalidRequest(messages.bad_flag_value("--n", text, messages.HINT_WHOLE))
-    return int(text)
+    return count
 
 
 def _watermark(raw: str) -> bool | None:

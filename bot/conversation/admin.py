@@ -16,6 +16,7 @@ from bot.conversation.community import Community
 from bot.conversation.policy import Policy
 from bot.conversation.styles import Styles
 from bot.errors import InvalidRequest, SeedbotError
+from bot.numbers import whole_number
 from bot.request.models import Requester
 from bot.request.workspace import workspace_key
 
@@ -108,8 +109,9 @@ class Admin:
                 return await self.quota_reset(who, target)
             if action in ("block", "unblock"):
                 return await self.quota_block(who, target, action == "block")
-            if action == "grant" and len(rest) == 1 and rest[0].isdigit():
-                return await self.quota_grant(who, target, int(rest[0]))
+            images = whole_number(rest[0]) if action == "grant" and len(rest) == 1 else None
+            if images is not None:
+                return await self.quota_grant(who, target, images)
             if action == "set" and rest:
                 limits = _limits(rest)
                 return await self.quota_set(
@@ -161,7 +163,8 @@ def _limits(words: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for word in words:
         key, sep, value = word.partition("=")
-        if not sep or key.lower() not in ("daily", "monthly") or not value.isdigit():
+        number = whole_number(value)
+        if not sep or key.lower() not in ("daily", "monthly") or number is None:
             raise InvalidRequest(messages.bad_setting_value("quota set", word, messages.HINT_QUOTA_SET))
-        out[key.lower()] = int(value)
+        out[key.lower()] = number
     return out

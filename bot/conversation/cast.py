@@ -14,6 +14,7 @@ from bot import messages
 from bot.conversation.policy import Policy
 from bot.errors import FlagError, InvalidRequest
 from bot.ledger.base import CastEntry, Ledger
+from bot.numbers import whole_number
 from bot.request.models import ImageInput, Requester
 from bot.request.styles import check_name, close_names
 from bot.request.validation import check_reference_count
@@ -129,8 +130,9 @@ class Cast:
         words = [w for w in words if w.lower() != "--server"]
         pick = None
         for word in list(words):
-            if word.startswith("#") and word[1:].isdigit():
-                pick = int(word[1:])
+            number = whole_number(word[1:]) if word.startswith("#") else None
+            if number is not None:
+                pick = number
                 words.remove(word)
         verb = words[1].lower() if len(words) > 1 else "list"
         name = words[2] if len(words) > 2 else ""

@@ -19,6 +19,7 @@ import httpx
 
 from bot import messages
 from bot.errors import DownloadError
+from bot.numbers import whole_number
 
 __all__ = ["Fetched", "SafeFetcher", "host_of"]
 
@@ -45,9 +46,9 @@ def _body_buffer(resp: httpx.Response) -> io.BytesIO:
     holds each image twice for a moment and leaves the chunks' holes in the heap.
     """
     body = io.BytesIO()
-    declared = resp.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > 0:
-        body.seek(int(declared) - 1)
+    declared = whole_number(resp.headers.get("content-length", ""))
+    if declared:
+        body.seek(declared - 1)
         body.write(b"\0")
         body.seek(0)
     return body
@@ -119,8 +120,8 @@ class SafeFetcher:
                             raise DownloadError(
                                 messages.download_failed(label, messages.server_answered(resp.status_code))
                             )
-                        declared = resp.headers.get("content-length")
-                        if declared and declared.isdigit() and int(declared) > max_bytes:
+                        declared = whole_number(resp.headers.get("content-length", ""))
+                        if declared is not None and declared > max_bytes:
                             raise DownloadError(messages.download_failed(label, messages.REASON_TOO_LARGE))
                         body = _body_buffer(resp)
                         total = 0

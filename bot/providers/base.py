@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.errors import DownloadError, InvalidImage, ProviderError, ProviderErrorKind
 from bot.media.fetch import SafeFetcher
 from bot.media.images import measure
+from bot.numbers import whole_number
 from bot.request.models import GeneratedImage, ImageInput
 from bot.request.validation import ValidatedRequest
 
@@ -248,8 +249,8 @@ class Provider(abc.ABC):
                 request = self.client.build_request(method, f"{self.base_url}{path}", **kwargs)
                 response = await self.client.send(request, stream=True, **send_options)
                 try:
-                    declared = response.headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > limit:
+                    declared = whole_number(response.headers.get("content-length", ""))
+                    if declared is not None and declared > limit:
                         raise self._too_large(response, method, path)
                     chunks: list[bytes] = []
                     total = 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from bot import messages
 from bot.errors import FlagError, InvalidRequest
+from bot.numbers import whole_number
 from bot.request.models import GenerationRequest, ImageInput
 from bot.request.styles import check_name
 from bot.request.validation import MAX_OUTPUTS, get_model, parse_aspect
@@ -167,9 +168,10 @@ def _typed(prompt: str, values: dict[str, object], pick: int | None, watermark: 
             raise FlagError(messages.bad_flag_value("--res", res, messages.HINT_RESOLUTION))
     if "count" in values:
         raw = str(values["count"])
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_OUTPUTS:
+        count = whole_number(raw)
+        if count is None or not 1 <= count <= MAX_OUTPUTS:
             raise FlagError(messages.bad_flag_value("--n", raw, messages.hint_number(1, MAX_OUTPUTS)))
-        out = replace(out, count=int(raw))
+        out = replace(out, count=count)
     if "model" in values:
         try:
             model = get_model(str(values["model"])).key

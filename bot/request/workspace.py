@@ -12,6 +12,7 @@ from typing import Any
 from bot import messages
 from bot.config import MAX_LIMIT
 from bot.errors import InvalidRequest
+from bot.numbers import whole_number
 from bot.request.models import Requester
 from bot.request.validation import (
     _TIER_SIDE,
@@ -173,9 +174,9 @@ def parse_setting(key: str, value: str) -> Any:
         if not ids:
             raise InvalidRequest(messages.bad_setting_value(key, raw, messages.HINT_CHANNELS))
         return list(dict.fromkeys(ids))
-    if not raw.isdigit():
+    number = whole_number(raw)
+    if number is None:
         raise InvalidRequest(messages.bad_setting_value(key, raw, messages.HINT_WHOLE_OR_NONE))
-    number = int(raw)
     if key == "max_batch" and not 1 <= number <= MAX_OUTPUTS:
         raise InvalidRequest(messages.bad_setting_value(key, raw, messages.hint_batch(MAX_OUTPUTS)))
     if key == "pool" and number > MAX_LIMIT:

@@ -35,3 +35,22 @@ async def test_admin_words_act_once_checked_and_refuse_with_their_text(tmp_path:
         assert (await h.ledger.quota(MEMBER.key)).month_limit == 40
     finally:
         await h.close()
+
+
+async def test_numbers_int_cannot_read_are_refused_and_wide_digits_count(tmp_path: Path) -> None:
+    """² passes str.isdigit() but not int(): it was a ValueError out of the conversation. A
+    full-width ３ (a Japanese or Chinese keyboard's) is a 3."""
+    config = settings(tmp_path, admins="slack:T1:U1", daily_images=5)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        admin = h.conversation.admin
+        assert await admin.words(ADMIN, ["quota", "grant", "@U2", "²"], person, "/imagine") == (
+            messages.admin_help("/imagine")
+        )
+        bad = await admin.words(ADMIN, ["quota", "set", "@U2", "daily=①"], person, "/imagine")
+        assert bad == messages.bad_setting_value("quota set", "daily=①", "daily=N and/or monthly=N")
+        assert (await h.ledger.quota(MEMBER.key)).day_limit == 5
+        await admin.words(ADMIN, ["quota", "grant", "@U2", "３"], person, "/imagine")
+        assert (await h.ledger.quota(MEMBER.key)).day_limit == 8
+    finally:
+        await h.close()

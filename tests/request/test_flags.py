@@ -102,6 +102,12 @@ def test_inline_values_and_upper_case_flags() -> None:
     assert parsed.aspect == "4:3"  # the last one given wins
 
 
+def test_full_width_digits_are_numbers() -> None:
+    """What a Japanese or Chinese keyboard types: ３ and #２ count as 3 and 2."""
+    parsed = parse_text("a fox --n ３ #２")
+    assert (parsed.count, parsed.pick, parsed.prompt) == (3, 2, "a fox")
+
+
 def test_words_after_flags_stay_in_the_prompt() -> None:
     parsed = parse_text("a fox --ar 3:2 in the snow --n 2 at dusk")
     assert parsed.prompt == "a fox in the snow at dusk"
@@ -127,6 +133,7 @@ def test_quoted_words_after_flags() -> None:
         ("a fox --n 0", "0"),
         ("a fox --n 16", "16"),
         ("a fox --n two", "two"),
+        ("a fox --n ²", "²"),  # str.isdigit() says yes, int() says no
         ("a fox --n -1", "--n"),
         ("a fox --n", "--n"),
         ("a fox --format gif", "gif"),

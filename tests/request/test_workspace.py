@@ -49,7 +49,9 @@ def test_settings_values_are_parsed_like_flags() -> None:
     assert parse_setting("channels", "<#C1> <#C2|general>, 123") == ["C1", "C2", "123"]
     assert parse_setting("pool", "50") == 50
     assert parse_setting("pool", "none") is None
-    for key, value in (("max_batch", "16"), ("format", "gif"), ("pool", "-1"), ("colour", "red")):
+    assert parse_setting("max_batch", "４") == 4  # a full-width digit is a digit
+    bad = (("max_batch", "16"), ("max_batch", "²"), ("format", "gif"), ("pool", "-1"), ("colour", "red"))
+    for key, value in bad:
         with pytest.raises(InvalidRequest):
             parse_setting(key, value)
     # A pool past what a day could use is a typo; past SQLite's integers it broke every request.

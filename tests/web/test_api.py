@@ -211,8 +211,10 @@ async def test_a_body_over_the_limit_is_cut_off(open_playground: OpenPlayground)
 
 
 async def test_a_malformed_count_is_refused_before_anything_runs(playground: Playground) -> None:
-    response = await playground.post("/api/ask", playground.form("a fox", count="lots"))
-    assert response.status == 400 and messages.NOT_CHARGED in (await response.json())["error"]
+    for count in ("lots", "²"):  # ² passes str.isdigit() but not int(): it was a 500
+        response = await playground.post("/api/ask", playground.form("a fox", count=count))
+        assert response.status == 400 and messages.NOT_CHARGED in (await response.json())["error"]
+    assert (await playground.timeline())["threads"] == []
 
 
 async def test_hostile_prompts_and_file_names_travel_as_plain_data(playground: Playground) -> None:

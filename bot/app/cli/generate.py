@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.engine.pipeline import Delivery
 from bot.errors import SeedbotError
 from bot.media.images import load_reference
+from bot.numbers import whole_number
 from bot.providers.registry import keyed_providers
 from bot.request.models import GenerationRequest, GenerationResult, ImageInput, Requester
 from bot.request.validation import REFERENCE_MAX_BYTES
@@ -35,8 +36,9 @@ def _request(
     resolution = args.resolution
     if resolution and "x" in resolution.lower():
         w, _, h = resolution.lower().partition("x")
-        if w.isdigit() and h.isdigit():
-            width, height, resolution = int(w), int(h), None
+        w_number, h_number = whole_number(w), whole_number(h)
+        if w_number is not None and h_number is not None:
+            width, height, resolution = w_number, h_number, None
     return GenerationRequest(
         prompt=args.prompt,
         images=images,

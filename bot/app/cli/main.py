@@ -26,6 +26,7 @@ from bot.app.platform import PlatformPlugin, PlatformSettings, load_plugins
 from bot.config import KNOWN_PROVIDERS, Settings, get_settings
 from bot.errors import ProviderError, SeedbotError
 from bot.logs import configure_logging
+from bot.numbers import whole_number
 from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS
 
 __all__ = ["build_parser", "main"]
@@ -77,9 +78,10 @@ def _between(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: a whole number from `low` to `high` (argparse's usage error otherwise)."""
 
     def parse(text: str) -> int:
-        if not text.strip().isdigit() or not low <= int(text) <= high:
+        number = whole_number(text)
+        if number is None or not low <= number <= high:
             raise argparse.ArgumentTypeError(f"use a whole number from {low} to {high}, not {text!r}")
-        return int(text)
+        return number
 
     return parse
 

@@ -88,7 +88,7 @@ def test_limits_out_of_range_are_one_line_from_the_shell(tmp_path: Path) -> None
 def test_audit_limit_is_a_whole_number_in_range(tmp_path: Path) -> None:
     """--limit 10**20 was a SQLite traceback; 0 and -5 quietly showed one entry."""
     assert seedbot(tmp_path, "quota", "grant", "discord:5", "--images", "1").returncode == 0
-    for bad in ("0", "-5", "1" + "0" * 20, "many"):
+    for bad in ("0", "-5", "1" + "0" * 20, "many", "²"):
         proc = seedbot(tmp_path, "audit", "--limit", bad)
         assert proc.returncode == 2, proc.stderr
         no_traceback(proc)
