@@ -1524,8 +1524,10 @@ def web_token_too_short(minimum: int) -> str:
     )
 
 
-def web_cannot_listen(url: str, reason: str) -> str:
-    return f"The playground can't listen on {url} ({reason}): set SEEDBOT_WEB_PORT to a free port."
+def web_cannot_listen(url: str, reason: str, *, address: bool = False) -> str:
+    """`address`: the host is no address of this machine (a typo, a name that doesn't resolve)."""
+    fix = "SEEDBOT_WEB_HOST to an address of this machine" if address else "SEEDBOT_WEB_PORT to a free port"
+    return f"The playground can't listen on {url} ({reason}): set {fix}."
 
 
 def web_body_too_large(limit: int, each: int, most: int) -> str:

@@ -49,6 +49,10 @@ class DiscordSettings(BaseSettings):
         return self.discord_token is not None and bool(self.discord_token.get_secret_value())
 
     @property
+    def incomplete(self) -> str | None:
+        return None  # one setting connects: DISCORD_TOKEN
+
+    @property
     def token(self) -> str:
         return self.discord_token.get_secret_value() if self.discord_token else ""
 

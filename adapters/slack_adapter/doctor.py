@@ -67,9 +67,11 @@ async def _call(
 
 
 async def check_slack(settings: SlackSettings, checkup: Checkup, http: httpx.AsyncClient) -> None:
-    if settings.bot_token and not settings.enabled:
-        checkup.say("slack: configured without a transport")
-        checkup.problem("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET nor SLACK_APP_TOKEN is")
+    if settings.incomplete is not None:
+        checkup.say("slack: set up in part")
+        checkup.problem(settings.incomplete)
+        if not settings.bot_token:
+            return
     elif not settings.enabled:
         checkup.say("slack: not configured (SLACK_BOT_TOKEN + secret)")
         return

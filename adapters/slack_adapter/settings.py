@@ -55,5 +55,17 @@ class SlackSettings(BaseSettings):
     def enabled(self) -> bool:
         return bool(self.bot_token) and bool(self.app_token or self.signing_secret)
 
+    @property
+    def incomplete(self) -> str | None:
+        if self.bot_token and not (self.app_token or self.signing_secret):
+            return (
+                "SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor "
+                "SLACK_SIGNING_SECRET (HTTP events) is: set one of them"
+            )
+        if not self.bot_token and (self.app_token or self.signing_secret):
+            given = "SLACK_APP_TOKEN" if self.app_token else "SLACK_SIGNING_SECRET"
+            return f"{given} is set but SLACK_BOT_TOKEN is not: set it (your app's Bot User OAuth Token)"
+        return None
+
     def secrets(self) -> list[str]:
         return secret_values(self)

@@ -8,7 +8,9 @@ other machines can reach unless SEEDBOT_WEB_TOKEN is set.
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 
 from aiohttp import web
 
@@ -65,7 +67,10 @@ class WebPlatform:
         except OSError as exc:
             await self._runner.cleanup()
             self._runner = None
-            raise SeedbotError(messages.web_cannot_listen(self.url, exc.strerror or str(exc))) from exc
+            # No such address (a name that doesn't resolve, an IP not on this machine), or the port.
+            address = isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL
+            reason = exc.strerror or str(exc)
+            raise SeedbotError(messages.web_cannot_listen(self.url, reason, address=address)) from exc
         self.port = int(self._runner.addresses[0][1])
         log.info("web: listening on %s", self.url)
         if self.runtime.playground:

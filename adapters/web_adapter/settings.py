@@ -62,6 +62,10 @@ class WebSettings(BaseSettings):
         """Beside the chat platforms only when its port is set (alone it is the playground)."""
         return self.port is not None
 
+    @property
+    def incomplete(self) -> str | None:
+        return None  # with nothing set it is the playground
+
     def secrets(self) -> list[str]:
         """Secret values to keep out of logs."""
         return [self.token_value] if self.token_value else []

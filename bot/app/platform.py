@@ -63,6 +63,12 @@ class PlatformSettings(Protocol):
         """Configured enough to start: `seedbot run` starts the platform only then."""
         ...
 
+    @property
+    def incomplete(self) -> str | None:
+        """Set up in part (a token without what it needs to connect): one line naming what to
+        set. `seedbot run` refuses to start on it rather than quietly leave the platform out."""
+        ...
+
     def secrets(self) -> list[str]:
         """Every configured secret value, redacted from logs and doctor's output."""
         ...

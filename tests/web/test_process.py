@@ -82,6 +82,19 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         first.stop()
 
 
+def test_an_address_not_of_this_machine_names_the_host_setting(tmp_path: Path) -> None:
+    """A typo in SEEDBOT_WEB_HOST was told to change the port."""
+    token = "t" * 40
+    for host in ("999.1.1.1", "192.0.2.1"):  # not an address; TEST-NET-1, on no machine here
+        env = web_env(tmp_path / "w.db", SEEDBOT_WEB_HOST=host, SEEDBOT_WEB_TOKEN=token)
+        proc = WebProcess(env, tmp_path).start()
+        assert proc.finish() == 1
+        refusal = [line for line in proc.err if line.startswith("seedbot:")]
+        assert len(refusal) == 1, proc.log
+        assert "set SEEDBOT_WEB_HOST to an address of this machine" in refusal[0], proc.log
+        assert "Traceback" not in proc.log and token not in proc.log
+
+
 # -- when the playground runs (in process) ---------------------------------------------------
 
 

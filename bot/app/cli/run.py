@@ -102,6 +102,13 @@ async def run(
     if problems:
         return 2
     named = [name for name in plugins if getattr(args, name, False)]
+    # A platform set up in part was meant to run: say what is missing, don't quietly skip it.
+    partial = [(plugins[n].title, platform_settings[n].incomplete) for n in named or plugins]
+    for title, missing in partial:
+        if missing is not None:
+            print(f"seedbot: {title} is set up in part: {missing}", file=sys.stderr)
+    if any(missing is not None for _, missing in partial):
+        return 2
     for name in named:
         if not platform_settings[name].enabled:
             plugin = plugins[name]

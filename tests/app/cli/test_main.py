@@ -251,6 +251,20 @@ def test_doctor_refuses_a_junk_token_without_the_network(cwd: Path) -> None:
     assert proc.stdout.rstrip().endswith("problem(s) found")
 
 
+def test_doctor_names_what_a_half_set_slack_lacks(cwd: Path) -> None:
+    for env, missing in (
+        ({"SLACK_SIGNING_SECRET": "s3cret"}, "SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_API_URL": "http://127.0.0.1:9/api/"},
+            "neither SLACK_APP_TOKEN",
+        ),
+    ):
+        proc = seedbot(cwd, "doctor", env=env)
+        assert proc.returncode == 1, proc.stdout
+        assert "slack: set up in part" in proc.stdout and missing in proc.stdout
+        assert "s3cret" not in proc.stdout + proc.stderr
+
+
 HELP = [
     ([], "generate"),
     (["run"], "--discord"),
@@ -405,6 +419,26 @@ def test_run_for_a_platform_that_is_not_configured_says_what_to_set(cwd: Path) -
     assert proc.returncode == 2
     assert friendly_one_liner(proc).startswith("seedbot: Slack is not configured: set SLACK_BOT_TOKEN and ")
     assert not (cwd / "seedbot.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-1-2"}, "neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET"),
+        ({"SLACK_SIGNING_SECRET": "s3cret"}, "SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not"),
+        ({"SLACK_APP_TOKEN": "xapp-1-2"}, "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not"),
+    ],
+)
+def test_run_refuses_a_platform_set_up_in_part(cwd: Path, env: dict[str, str], missing: str) -> None:
+    """It used to leave Slack out without a word and open the playground instead."""
+    proc = seedbot(cwd, "run", env=env)
+    assert proc.returncode == 2
+    line = friendly_one_liner(proc)
+    assert line.startswith("seedbot: Slack is set up in part: ") and missing in line
+    assert not (cwd / "seedbot.db").exists()
+    # Asked for another platform only, the half-set one is none of this run's business.
+    other = seedbot(cwd, "run", "--discord", env=env)
+    assert "Discord is not configured" in friendly_one_liner(other)
 
 
 def test_invalid_platform_settings_are_reported_like_the_others(cwd: Path) -> None:
