@@ -189,6 +189,20 @@ class Settings(BaseSettings):
             return value.strip().upper()
         raise ValueError(f"use {', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}")
 
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        # Any other URL was taken for a file path ("there is no directory mysql:/host").
+        scheme, sep, rest = value.partition("://")
+        if not sep or not scheme.isidentifier():
+            return value
+        if scheme.lower() in ("postgresql", "postgres"):
+            return f"{scheme.lower()}://{rest}"  # a scheme's case means nothing
+        shapes = "a SQLite file's path (./seedbot.db) or postgresql://USER:PASSWORD@HOST/DB"
+        if scheme.lower().startswith("sqlite"):
+            raise ValueError(f"give the SQLite file's path itself (./seedbot.db), not a {scheme}:// URL")
+        raise ValueError(f"seedbot keeps its data in SQLite or PostgreSQL, not {scheme}: give {shapes}")
+
     @field_validator("log_format", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:

@@ -493,6 +493,21 @@ def test_settings_the_bot_cannot_use_are_a_line_not_a_traceback(cwd: Path) -> No
             ["quota", "show", "cli:local"],
             "seedbot: could not connect to PostgreSQL at 127.0.0.1:1/seedbot (SEEDBOT_DATABASE)",
         ),
+        (  # a scheme's case means nothing: this was taken for a file path
+            {"SEEDBOT_DATABASE": "PostgreSQL://seed:hunter2@127.0.0.1:1/seedbot"},
+            ["quota", "show", "cli:local"],
+            "seedbot: could not connect to PostgreSQL at 127.0.0.1:1/seedbot (SEEDBOT_DATABASE)",
+        ),
+        (  # other URLs were taken for file paths too ("there is no directory mysql:/db.host")
+            {"SEEDBOT_DATABASE": "mysql://seed:hunter2@db.host/seedbot"},
+            ["quota", "show", "cli:local"],
+            "SEEDBOT_DATABASE: Value error, seedbot keeps its data in SQLite or PostgreSQL, not mysql",
+        ),
+        (
+            {"SEEDBOT_DATABASE": "sqlite:///var/lib/seedbot.db"},
+            ["run"],
+            "give the SQLite file's path itself (./seedbot.db), not a sqlite:// URL",
+        ),
     ):
         proc = seedbot(cwd, *args, env=env)
         assert proc.returncode in (1, 2), proc.stderr
