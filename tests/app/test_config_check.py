@@ -3,12 +3,20 @@ start on them and `doctor` lists them, each naming the variable."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from bot.app.config_check import settings_problems
-from bot.app.platform import load_plugins
-from bot.config import Settings
+from bot.app.config_check import setting_names, settings_problems, unknown_settings
+from bot.app.platform import PlatformSettings, load_plugins
+from bot.config import Settings, get_settings
 from tests.app.cli.helpers import friendly_one_liner, no_traceback, seedbot
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _read(env_file: str | None) -> tuple[Settings, dict[str, PlatformSettings]]:
+    plugins = load_plugins()
+    return get_settings(env_file=env_file), {n: p.load_settings(env_file) for n, p in plugins.items()}
 
 
 def test_a_good_configuration_has_no_problem() -> None:
@@ -39,3 +47,40 @@ def test_run_refuses_to_start_and_doctor_lists_them(tmp_path: Path) -> None:
     loud = seedbot(tmp_path, "run", env={"SEEDBOT_LOG_LEVEL": "LOUD"})
     assert loud.returncode == 2 and "SEEDBOT_LOG_LEVEL: Value error, use DEBUG, INFO" in loud.stderr
     no_traceback(loud)
+
+
+def test_every_name_in_env_example_is_read_by_a_settings_class() -> None:
+    """The check's list of names is what the classes read: .env.example, the users' reference,
+    names nothing the checker would call unknown."""
+    example = (REPO / ".env.example").read_text(encoding="utf-8")
+    names = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    assert len(names) > 40
+    settings, platform_settings = _read(None)
+    known = setting_names([type(settings), *(type(ps) for ps in platform_settings.values())])
+    assert names - known == set()
+    assert unknown_settings(settings, platform_settings, environ=dict.fromkeys(names, "x")) == []
+
+
+def test_names_nothing_reads_are_named_with_the_one_meant(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("SEEDBOT_DAILY_IMAGE=50\nDISCORD_TOKN=abc\nPOSTGRES_PASSWORD=x\nseedbot_model=4.5\n")
+    settings, platform_settings = _read(str(env_file))
+    environ = {"SEEDBOT_FOO": "1", "SEEDBOT_WEB_HOST": "127.0.0.1", "HOME": "/root", "SLACK_WEBHOOK": "u"}
+    assert unknown_settings(settings, platform_settings, environ=environ) == [
+        "SEEDBOT_FOO is not a seedbot setting (.env.example lists them all)",
+        "SEEDBOT_DAILY_IMAGE is not a seedbot setting; did you mean SEEDBOT_DAILY_IMAGES?",
+        "DISCORD_TOKN is not a seedbot setting; did you mean DISCORD_TOKEN?",
+    ]
+
+
+def test_run_warns_of_a_typo_and_doctor_lists_it(tmp_path: Path) -> None:
+    """A typo silently left the default: SEEDBOT_DAILY_IMAGE=50 changed nothing."""
+    (tmp_path / ".env").write_text("SEEDBOT_DAILY_IMAGE=50\n")
+    doctor = seedbot(tmp_path, "doctor")
+    assert doctor.returncode == 1
+    assert (
+        "! SEEDBOT_DAILY_IMAGE is not a seedbot setting; did you mean SEEDBOT_DAILY_IMAGES?" in doctor.stdout
+    )
+    run = seedbot(tmp_path, "run", "--discord")  # stops at "not configured", after the warning
+    assert "WARNING bot.app.cli: SEEDBOT_DAILY_IMAGE is not a seedbot setting" in run.stderr
+    no_traceback(run)
