@@ -17,7 +17,7 @@ from bot.ledger.base import Ledger, StyleRow
 from bot.request.flags import parse_text
 from bot.request.models import Requester
 from bot.request.styles import BUILTIN_STYLES, Style, check_name, close_names
-from bot.request.validation import STYLE_WORDS_MAX_CHARS
+from bot.request.validation import STYLE_WORDS_MAX_CHARS, clean_prompt
 from bot.request.workspace import workspace_key
 
 __all__ = ["Styles"]
@@ -127,7 +127,8 @@ class Styles:
             raise InvalidRequest(messages.STYLE_ONLY_DEFAULTS)
         size = f"{parsed.width}x{parsed.height}" if parsed.width else None
         given = {
-            "suffix": parsed.prompt or None,
+            # Cleaned as a prompt is: the words join prompts, and PostgreSQL's text refuses a NUL.
+            "suffix": clean_prompt(parsed.prompt) or None,
             "aspect": aspect or parsed.aspect,
             "resolution": resolution or parsed.resolution or size,
             "model": model or parsed.model,

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot import messages
+from bot.errors import InvalidRequest
 from bot.request.models import Requester
 from tests.engine.helpers import TestProvider, open_engine, settings
 
@@ -52,5 +55,25 @@ async def test_numbers_int_cannot_read_are_refused_and_wide_digits_count(tmp_pat
         assert (await h.ledger.quota(MEMBER.key)).day_limit == 5
         await admin.words(ADMIN, ["quota", "grant", "@U2", "３"], person, "/imagine")
         assert (await h.ledger.quota(MEMBER.key)).day_limit == 8
+    finally:
+        await h.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_style_words_are_cleaned_like_a_prompt(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """A NUL in style words was stored as typed; PostgreSQL's text refuses it, so there the
+    command failed. Control and zero-width characters are dropped, as from a prompt."""
+    database = request.getfixturevalue("pg_dsn") if backend == "postgres" else str(tmp_path / "s.db")
+    config = settings(tmp_path, admins="slack:T1:U1", database=database)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        said = await h.conversation.admin.style_put(ADMIN, "inky", "ink\x00 and\u200b wash\x1b", change=False)
+        assert said == messages.style_changed("slack:T1", "inky", "added")
+        assert [s.suffix for s in await h.ledger.styles("slack:T1")] == ["ink and wash"]
+        with pytest.raises(InvalidRequest) as empty:
+            await h.conversation.admin.style_put(ADMIN, "void", "\x00\u200b", change=False)
+        assert empty.value.user_text == messages.STYLE_NEEDS_SUFFIX
     finally:
         await h.close()

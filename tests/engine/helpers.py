@@ -20,7 +20,7 @@ from bot.conversation.community import Community
 from bot.conversation.conversation import Conversation
 from bot.engine.pipeline import Delivery, Engine, PlatformHooks, ProgressEvent
 from bot.errors import ProviderError, ProviderErrorKind
-from bot.ledger import SQLiteLedger
+from bot.ledger import Ledger, SQLiteLedger, open_ledger
 from bot.media.fetch import SafeFetcher
 from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput
 from bot.providers.router import Router
@@ -150,7 +150,7 @@ class Harness:
     """An engine on a real SQLite file, with what it reported."""
 
     engine: Engine
-    ledger: SQLiteLedger
+    ledger: Ledger  # SQLite unless the settings name a PostgreSQL database
 
     @property
     def conversation(self) -> Conversation:
@@ -166,10 +166,7 @@ class Harness:
 
 
 async def open_engine(config: Settings, *providers: Provider, retries: int = 0) -> Harness:
-    ledger = SQLiteLedger(
-        config.database, daily_limit=config.daily_images, monthly_limit=config.monthly_images
-    )
-    await ledger.open()
+    ledger = await open_ledger(config)  # SQLite, or PostgreSQL for a postgresql:// database
     router = Router(list(providers), retries=retries, sleep=no_sleep)
     return Harness(Engine(config, ledger, router), ledger)
 
