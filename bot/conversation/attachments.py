@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 from bot.media.images import load_reference
 from bot.request.models import ImageInput
-from bot.request.validation import check_declared, check_reference, check_reference_count
+from bot.request.validation import check_declared, check_reference, check_reference_count, clean_prompt
 
 __all__ = ["AttachedFiles", "Declared", "reference"]
 
@@ -28,7 +28,8 @@ T = TypeVar("T")
 def reference(data: bytes, name: str, *, url: str | None = None, source: str = "upload") -> ImageInput:
     """Bytes of an attachment -> a measured reference image (InvalidImage if it is not one)."""
     check_declared(name, None, len(data))
-    return load_reference(data, name, url=url, source=source)
+    # The name is kept with the job: cleaned as a prompt is (PostgreSQL's text refuses a NUL).
+    return load_reference(data, clean_prompt(name) or "image", url=url, source=source)
 
 
 @dataclass(frozen=True, slots=True)

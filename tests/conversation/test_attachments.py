@@ -54,6 +54,13 @@ async def test_every_file_becomes_a_measured_reference_in_order() -> None:
     assert files.calls == ["declared", "fetch a.png", "fetch b.png", "fetch c"]
 
 
+async def test_a_name_kept_with_the_job_is_cleaned_like_a_prompt() -> None:
+    """A web upload's name is what the browser sent: a NUL in it failed the job's insert on
+    PostgreSQL. Control and zero-width characters go; a name of nothing else is "image"."""
+    files = Recorded([_file("ca\x00t\u200b.png", png(8, 8)), _file("\x1b\x00", png(8, 8))])
+    assert [i.name for i in await files.load()] == ["cat.png", "image"]
+
+
 async def test_the_count_with_the_edited_result_is_refused_before_anything_is_asked() -> None:
     files = Recorded([_file("a.png", png())] * 2)
     with pytest.raises(InvalidImage) as err:
