@@ -28,6 +28,7 @@ context and show `messages.UNEXPECTED`.
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import datetime
 
 from bot import messages
@@ -188,6 +189,9 @@ class ProviderError(SeedbotError):
         request_id: str | None = None,
         failover: bool | None = None,
     ) -> None:
+        # The host's words, kept in logs and with the job: one line (a newline in them could
+        # forge a log line) and no NUL (PostgreSQL's text refuses it: the refund's write failed).
+        detail = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in detail)
         super().__init__(
             messages.provider_failed(kind),
             detail=f"{provider}: {kind} (status {status}) {detail}".strip(),

@@ -179,6 +179,28 @@ async def test_provider_error_refunds(tmp_path: Path, kind: ProviderErrorKind) -
         await h.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_hosts_error_text_is_one_line_and_the_refund_lands(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """The host's words go into the log and the job row: a newline could forge a log line, and a
+    NUL, which PostgreSQL's text refuses, failed the refund's write there."""
+    database = request.getfixturevalue("pg_dsn") if backend == "postgres" else str(tmp_path / "e.db")
+    config = settings(tmp_path, database=database)
+    error = ProviderError(
+        "scripted", ProviderErrorKind.BAD_REQUEST, status=400, detail="bad\x00 thing\nINFO forged"
+    )
+    h = await open_engine(config, TestProvider(config, error=error))
+    try:
+        with pytest.raises(ProviderError):
+            await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer())
+        assert await used(h.ledger, ALICE) == 0 and await h.ledger.open_reservations() == 0
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert job.status == JobStatus.FAILED and job.error and job.error.endswith("bad  thing INFO forged")
+    finally:
+        await h.close()
+
+
 async def test_retryable_errors_are_retried_then_refunded(tmp_path: Path) -> None:
     config = settings(tmp_path)
     provider = TestProvider(config, error=provider_error(ProviderErrorKind.RATE_LIMITED))
