@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -127,6 +128,10 @@ def quiet_library(notices: NetworkNotices, *, on: Iterable[str], capped: Iterabl
 
 
 class TextFormatter(logging.Formatter):
+    """One line a record (a traceback below it, as Python prints one). Control characters in the
+    message are written escaped: a user's or a host's words quoted in it (a refused flag value,
+    an error text) can't start a forged line or send a terminal escape."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s:%(job_tag)s %(message)s")
 
@@ -134,6 +139,13 @@ class TextFormatter(logging.Formatter):
         if not hasattr(record, "job_tag"):  # a handler without JobContextFilter
             record.job_tag = ""
         return super().format(record)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _CONTROL.sub(lambda m: repr(m.group())[1:-1], record.message)
+        return super().formatMessage(record)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # all but the tab
 
 
 class JsonFormatter(logging.Formatter):

@@ -66,6 +66,16 @@ def test_text_lines_show_the_job_and_redact_secrets(capsys: pytest.CaptureFixtur
     assert "Traceback" in err and "provider refused key [redacted]" in err
 
 
+def test_a_text_line_cannot_be_split_or_escape_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    """Words quoted in a message (a refused flag's value, a host's error) are written escaped."""
+    configure_logging("INFO", [], "text")
+    value = "1\n2026-12-06 00:00:00,000 ERROR   bot: forged\r\x1b[2J\x00"
+    logging.getLogger("bot.test").info("refused: %r is not a ratio %s", "x", value)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.endswith("refused: 'x' is not a ratio 1\\n2026-12-06 00:00:00,000 ERROR   bot: forged\\r\\x1b[2J\\x00\n")
+
+
 def test_log_format_setting() -> None:
     assert Settings(_env_file=None).log_format == "text"  # type: ignore[call-arg]
     assert Settings(_env_file=None, SEEDBOT_LOG_FORMAT="JSON").log_format == "json"  # type: ignore[call-arg]
