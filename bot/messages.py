@@ -1395,17 +1395,19 @@ def stats(
     return "\n".join(lines)
 
 
-def admin_help(prefix: str) -> str:
+def admin_help(prefix: str, keys: list[str]) -> str:
+    """`keys`: the settings an admin may set (the list was written out here, and lost `buttons`)."""
     return _(
         "Admin commands:\n"
         "`%(prefix)s quota show|reset|block|unblock @user`\n"
         "`%(prefix)s quota set @user daily=N monthly=N`\n"
         "`%(prefix)s quota grant @user N` (extra images today)\n"
         "`%(prefix)s settings` (show) / `%(prefix)s settings KEY VALUE` "
-        "(model, resolution, watermark, format, channels, pool, max_batch; 'none' clears)\n"
+        "(%(keys)s; 'none' clears)\n"
         "`%(prefix)s stats`\n"
         "`%(prefix)s style list|add|change|remove|hide ...` (style presets: `%(prefix)s style` for more)",
         prefix=prefix,
+        keys=_list(keys),
     )
 
 

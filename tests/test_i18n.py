@@ -25,6 +25,7 @@ from babel.messages.pofile import read_po
 
 from bot import i18n, messages
 from bot.conversation.surface import RESULT_ACTIONS
+from bot.request.workspace import SETTING_KEYS
 
 REPO = Path(__file__).resolve().parent.parent
 LOCALES = REPO / "bot" / "locales"
@@ -478,7 +479,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
             messages.stats("x", [], [], [], []),
         ],
     ),
-    ("admin_help", lambda: messages.admin_help("admin")),
+    ("admin_help", lambda: messages.admin_help("admin", list(SETTING_KEYS))),
     ("playground_help", lambda: messages.playground_help(["--ar W:H"])),
     ("upscale_button", lambda: messages.upscale_button(2)),
     ("action_label", lambda: [messages.action_label(a) for a in (*RESULT_ACTIONS, "cancel")]),

@@ -73,7 +73,9 @@ def test_a_text_line_cannot_be_split_or_escape_the_terminal(capsys: pytest.Captu
     logging.getLogger("bot.test").info("refused: %r is not a ratio %s", "x", value)
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
-    assert err.endswith("refused: 'x' is not a ratio 1\\n2026-12-06 00:00:00,000 ERROR   bot: forged\\r\\x1b[2J\\x00\n")
+    assert err.endswith(
+        "refused: 'x' is not a ratio 1\\n2026-12-06 00:00:00,000 ERROR   bot: forged\\r\\x1b[2J\\x00\n"
+    )
 
 
 def test_log_format_setting() -> None:

@@ -18,7 +18,7 @@ from bot.conversation.styles import Styles
 from bot.errors import InvalidRequest, SeedbotError
 from bot.numbers import whole_number
 from bot.request.models import Requester
-from bot.request.workspace import workspace_key
+from bot.request.workspace import SETTING_KEYS, workspace_key
 
 __all__ = ["Admin"]
 
@@ -98,9 +98,14 @@ class Admin:
         if area in ("style", "styles"):
             return await self.style_command(who, " ".join(words[1:]))
         if area == "settings":
-            if len(words) == 1:
+            # `settings set KEY VALUE` and `settings show` too: the words of the slash commands
+            # and the CLI (no setting is called either).
+            rest = words[1:]
+            if rest and rest[0].lower() == "set":
+                rest = rest[1:]
+            if not rest or rest[0].lower() == "show":
                 return await self.settings_show(who)
-            return await self.settings_set(who, words[1], " ".join(words[2:]))
+            return await self.settings_set(who, rest[0], " ".join(rest[1:]))
         if area == "quota" and len(words) >= 3:
             action, target, rest = words[1].lower(), person(words[2]), words[3:]
             if action == "show":
@@ -118,7 +123,7 @@ class Admin:
                     who, target, daily=limits.get("daily"), monthly=limits.get("monthly")
                 )
         self.may_manage(who, target_is_member=True)  # the help is for admins too
-        return messages.admin_help(prefix)
+        return messages.admin_help(prefix, list(SETTING_KEYS))
 
     # -- style presets ---------------------------------------------------------------------------
 

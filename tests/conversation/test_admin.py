@@ -10,6 +10,7 @@ import pytest
 from bot import messages
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
+from bot.request.workspace import SETTING_KEYS
 from tests.engine.helpers import TestProvider, open_engine, settings
 
 ADMIN = Requester(platform="slack", user_id="T1:U1", workspace_id="T1", channel_id="C1")
@@ -31,7 +32,15 @@ async def test_admin_words_act_once_checked_and_refuse_with_their_text(tmp_path:
         assert (await h.ledger.quota(MEMBER.key)).month_limit == 40
         bad = await admin.words(ADMIN, ["quota", "set", "@U2", "weekly=3"], person, "/imagine")
         assert bad == messages.bad_setting_value("quota set", "weekly=3", "daily=N and/or monthly=N")
-        assert await admin.words(ADMIN, ["what"], person, "/imagine") == messages.admin_help("/imagine")
+        # The slash commands' and the CLI's words work typed too: `settings set KEY VALUE`, `show`.
+        said = await admin.words(ADMIN, ["settings", "set", "pool", "50"], person, "/imagine")
+        assert "pool" in said and (await h.ledger.workspace_settings("slack:T1")).get("pool") == 50, said
+        shown = await admin.words(ADMIN, ["settings"], person, "/imagine")
+        assert await admin.words(ADMIN, ["settings", "show"], person, "/imagine") == shown
+        assert "buttons" in messages.admin_help("/imagine", list(SETTING_KEYS))  # the list had lost it
+        assert await admin.words(ADMIN, ["what"], person, "/imagine") == messages.admin_help(
+            "/imagine", list(SETTING_KEYS)
+        )
         # Someone who is not an admin gets the refusal, for the help too, and changes nothing.
         for words in (["quota", "grant", "@U2", "9"], ["help"]):
             assert await admin.words(MEMBER, words, person, "/imagine") == messages.NOT_ADMIN
@@ -48,7 +57,7 @@ async def test_numbers_int_cannot_read_are_refused_and_wide_digits_count(tmp_pat
     try:
         admin = h.conversation.admin
         assert await admin.words(ADMIN, ["quota", "grant", "@U2", "²"], person, "/imagine") == (
-            messages.admin_help("/imagine")
+            messages.admin_help("/imagine", list(SETTING_KEYS))
         )
         bad = await admin.words(ADMIN, ["quota", "set", "@U2", "daily=①"], person, "/imagine")
         assert bad == messages.bad_setting_value("quota set", "daily=①", "daily=N and/or monthly=N")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import messages
+from bot.request.workspace import SETTING_KEYS
 from tests.discord.conftest import StartBot, components, details, job_id_of, notes, text, wait_result
 from tests.emulators.discord import (
     GUILD_ID,
@@ -217,6 +218,8 @@ async def test_an_operator_types_admin_words_in_a_mention(emu: DiscordEmulator, 
     assert await typed("admin quota show nobody") == messages.bad_setting_value(
         "user", "nobody", messages.HINT_MENTION
     )
-    assert await typed("admin") == messages.admin_help(f"@{emu.users[emu.bot_user_id]['username']} admin")
+    assert await typed("admin") == messages.admin_help(
+        f"@{emu.users[emu.bot_user_id]['username']} admin", list(SETTING_KEYS)
+    )
     assert await typed("admin stats", author_id=bob["id"]) == messages.NOT_ADMIN
     assert await bot.jobs() == []  # none of it became a prompt

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot import messages
 from bot.ledger import SQLiteLedger
+from bot.request.workspace import SETTING_KEYS
 from tests.emulators.slack import CHANNEL_ID, TEAM_ID, USER_ID, SlackEmulator
 from tests.slack.conftest import BotProcess, StartBot, button_values, controls, wait_results
 
@@ -96,7 +97,9 @@ async def test_admin_quota_commands_are_audited(
     emu.add_user(BOB, "bob")
     bot = await start_bot(SEEDBOT_ADMINS=ADMIN, SEEDBOT_DAILY_IMAGES="2")
     target = f"slack:{TEAM_ID}:{BOB}"
-    assert await answer(emu, bot, "admin") == messages.admin_help("/imagine admin")  # forms that work
+    assert await answer(emu, bot, "admin") == messages.admin_help(
+        "/imagine admin", list(SETTING_KEYS)
+    )  # forms that work
     shown = await answer(emu, bot, "admin quota show <@U2|bob>")
     assert shown.startswith(target) and "Images left today: 2 of 2" in shown
     assert "Limits set: daily=1 monthly=300" in await answer(emu, bot, "admin quota set <@U2> daily=1")
