@@ -53,7 +53,15 @@ __all__ = [
     "QuotaExceeded",
     "SeedbotError",
     "UserBlocked",
+    "one_line",
 ]
+
+
+def one_line(text: str) -> str:
+    """An error's text as kept with a job: control characters become spaces. A NUL, which
+    PostgreSQL's text refuses, failed the refund's write (the user stayed charged); a newline in
+    a host's words could start a forged log line."""
+    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
 class SeedbotError(Exception):
@@ -189,9 +197,7 @@ class ProviderError(SeedbotError):
         request_id: str | None = None,
         failover: bool | None = None,
     ) -> None:
-        # The host's words, kept in logs and with the job: one line (a newline in them could
-        # forge a log line) and no NUL (PostgreSQL's text refuses it: the refund's write failed).
-        detail = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in detail)
+        detail = one_line(detail)  # the host's words
         super().__init__(
             messages.provider_failed(kind),
             detail=f"{provider}: {kind} (status {status}) {detail}".strip(),

@@ -51,6 +51,7 @@ from bot.errors import (
     QuotaExceeded,
     SeedbotError,
     UserBlocked,
+    one_line,
 )
 from bot.ledger.base import Ledger, QuotaStatus
 from bot.logs import job_context
@@ -470,7 +471,7 @@ class Engine(Lifecycle, Leases, Recovery):
             self.metrics.job_finished("taken_over", getattr(exc, "provider", None))
             return
         kind = failure_kind(exc)
-        detail = str(exc)[:500]
+        detail = one_line(str(exc))[:500]  # any error's text: a platform's, a library's
         if job.id in self._cancelled and isinstance(exc, asyncio.CancelledError):
             self.metrics.job_finished("cancelled", getattr(exc, "provider", None))
             try:
