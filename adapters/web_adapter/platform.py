@@ -34,15 +34,19 @@ PLAYGROUND_CONNECT = (
     "or SLACK_APP_TOKEN, in .env (see .env.example); SEEDBOT_WEB_PORT keeps this page beside them."
 )
 SHUTDOWN_GRACE = 5.0  # seconds turns still answering get at close (jobs had the engine's grace)
+# Ports after the default one the playground tries when that one is taken (another dev server
+# on 8080 is common); a port the user set is never swapped for another.
+SPARE_PORTS = 10
 
 
 class WebPlatform:
     name = PLATFORM
 
-    def __init__(self, runtime: Runtime, settings: WebSettings, port: int) -> None:
+    def __init__(self, runtime: Runtime, settings: WebSettings, port: int, *, spare: int = 0) -> None:
         self.runtime = runtime
         self.settings = settings
         self.requested_port = port
+        self.spare = spare  # further ports to try when `port` is taken
         self.port: int | None = None
         self.page = Page()
         self.tasks = BackgroundTasks(PLATFORM)
@@ -57,25 +61,44 @@ class WebPlatform:
         return f"http://{host}:{self.port if self.port is not None else self.requested_port}"
 
     async def start(self) -> None:
-        app = build_app(self.surface, self.guard)
-        app.on_shutdown.append(self._end_streams)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, self.requested_port)
-        try:
-            await site.start()
-        except OSError as exc:
-            await self._runner.cleanup()
-            self._runner = None
-            # No such address (a name that doesn't resolve, an IP not on this machine), or the port.
-            address = isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL
-            reason = exc.strerror or str(exc)
-            raise SeedbotError(messages.web_cannot_listen(self.url, reason, address=address)) from exc
+        first = self.requested_port
+        ports = [
+            first,
+            *(p for p in range(first + 1, first + 1 + self.spare) if p != self.runtime.settings.http_port),
+        ]
+        for port, then in zip(ports, [*ports[1:], None], strict=True):
+            self.requested_port = port
+            try:
+                await self._listen(port)
+                break
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE and then is not None:
+                    log.info("web: port %d is in use; trying %d", port, then)
+                    continue
+                # No such address (a name that doesn't resolve, an IP not on this machine), or the port.
+                address = isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL
+                reason = exc.strerror or str(exc)
+                raise SeedbotError(messages.web_cannot_listen(self.url, reason, address=address)) from exc
+        assert self._runner is not None
         self.port = int(self._runner.addresses[0][1])
         log.info("web: listening on %s", self.url)
         if self.runtime.playground:
             print(messages.playground_ready(self.url), flush=True)
             print(PLAYGROUND_CONNECT, flush=True)
+
+    async def _listen(self, port: int) -> None:
+        """Serve on `port`, or raise the OSError with nothing left open (a fresh app a try: an
+        app whose runner was cleaned up can't be served again)."""
+        app = build_app(self.surface, self.guard)
+        app.on_shutdown.append(self._end_streams)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.settings.host, port).start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
 
     async def _end_streams(self, app: web.Application) -> None:
         self.page.timeline.close()
@@ -98,9 +121,10 @@ def create(runtime: Runtime, settings: WebSettings) -> WebPlatform | None:
     if settings.port is None and not runtime.playground:
         return None
     settings.check()
-    port = settings.port
-    if port is None:  # 8080, unless /healthz serves there already (the Docker image): then 8081
-        port = PLAYGROUND_PORT if runtime.settings.http_port != PLAYGROUND_PORT else PLAYGROUND_PORT + 1
     if not settings.loopback:
         log.warning("web: serving on %s, reachable from other machines; sign-in required", settings.host)
-    return WebPlatform(runtime, settings, port)
+    if settings.port is not None:
+        return WebPlatform(runtime, settings, settings.port)
+    # 8080, unless /healthz serves there already (the Docker image): then 8081; taken, the next.
+    port = PLAYGROUND_PORT if runtime.settings.http_port != PLAYGROUND_PORT else PLAYGROUND_PORT + 1
+    return WebPlatform(runtime, settings, port, spare=SPARE_PORTS)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 from pathlib import Path
 
 import pytest
 
+from adapters.web_adapter import platform as web_platform
 from adapters.web_adapter.platform import PLAYGROUND_CONNECT, WebPlatform, create
 from adapters.web_adapter.settings import PLAYGROUND_PORT, load_settings
 from bot import messages
@@ -128,3 +130,31 @@ async def test_the_web_plug_in_runs_in_the_playground_or_when_its_port_is_set(
         monkeypatch.setenv("SEEDBOT_WEB_HOST", ANYWHERE)
         with pytest.raises(SeedbotError):
             create(runtime, load_settings(None))
+
+
+async def test_a_taken_default_port_moves_the_playground_to_the_next_free_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another dev server on 8080 stopped `make run`; a port the user set is still never swapped."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        monkeypatch.setattr(web_platform, "PLAYGROUND_PORT", taken)
+        async with open_runtime(Settings(database=str(tmp_path / "seedbot.db"))) as runtime:
+            runtime.playground = True
+            platform = create(runtime, load_settings(None))
+            assert isinstance(platform, WebPlatform)
+            try:
+                await platform.start()
+                assert platform.port is not None and taken < platform.port <= taken + web_platform.SPARE_PORTS
+                assert platform.url.endswith(f":{platform.port}")
+            finally:
+                await platform.close()
+            monkeypatch.setenv("SEEDBOT_WEB_PORT", str(taken))
+            chosen = create(runtime, load_settings(None))
+            assert isinstance(chosen, WebPlatform)
+            with pytest.raises(SeedbotError) as refused:
+                await chosen.start()
+            assert f":{taken} " in refused.value.user_text and "SEEDBOT_WEB_PORT" in refused.value.user_text
+            await chosen.close()
