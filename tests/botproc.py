@@ -26,8 +26,9 @@ from typing import TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Settings a bot under test never inherits from the shell (tests pass what they mean).
-_FOREIGN = (
+# Settings a seedbot under test never inherits from the shell (tests pass what they mean): every
+# test's environment, process or not, drops these (tests/conftest.py, the CLI and web helpers).
+SETTING_PREFIXES = (
     "SEEDBOT_",
     "SLACK_",
     "DISCORD_",
@@ -52,7 +53,7 @@ def bot_env(database: str | Path, **values: str) -> dict[str, str]:
     """The environment for `python -m bot run`: this process's, minus any SEEDBOT_ / platform /
     provider variable; the repository importable, unbuffered INFO logs, private addresses allowed
     (the emulators listen on loopback), `database` as SEEDBOT_DATABASE; `values` on top."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
     env.update(
         PYTHONUNBUFFERED="1",
         PYTHONPATH=str(REPO),

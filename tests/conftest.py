@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.botproc import BotGroup
+from tests.botproc import SETTING_PREFIXES, BotGroup
 from tests.ledger.cluster import Cluster, PostgresMissing
-
-_PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_", "SLACK_")
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +19,7 @@ def clean_environ(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
     for name in list(os.environ):
-        if name.startswith(_PREFIXES):
+        if name.startswith(SETTING_PREFIXES):
             monkeypatch.delenv(name)
     # Relative paths (./seedbot.db, .env) resolve in a scratch directory, never the repo.
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
@@ -51,6 +50,20 @@ def pg_cluster() -> Iterator[Cluster]:
 def pg_dsn(pg_cluster: Cluster) -> str:
     """A fresh, empty database for one test."""
     return pg_cluster.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """A test that takes `backend` or `database` runs once on each ledger."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the ledgers of one test live: a SQLite file path or a PostgreSQL URL."""
+    if backend == "postgres":
+        return str(request.getfixturevalue("pg_dsn"))
+    return str(tmp_path / "ledger.db")
 
 
 @pytest.fixture

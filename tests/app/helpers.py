@@ -21,14 +21,14 @@ from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOut
 from bot.providers.router import Router
 from bot.request.models import GeneratedImage, GenerationRequest, GenerationResult, Job, Requester
 from bot.request.validation import MODELS
+from tests.botproc import SETTING_PREFIXES
 
 REPO = Path(__file__).resolve().parents[2]
-PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_", "SLACK_")
 ALICE = Requester(platform="discord", user_id="1", channel_id="c1")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
     env["PYTHONPATH"] = str(REPO)
     env.update(extra)
     return env

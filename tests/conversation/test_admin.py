@@ -68,13 +68,9 @@ async def test_numbers_int_cannot_read_are_refused_and_wide_digits_count(tmp_pat
         await h.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-async def test_style_words_are_cleaned_like_a_prompt(
-    tmp_path: Path, backend: str, request: pytest.FixtureRequest
-) -> None:
+async def test_style_words_are_cleaned_like_a_prompt(tmp_path: Path, database: str) -> None:
     """A NUL in style words was stored as typed; PostgreSQL's text refuses it, so there the
     command failed. Control and zero-width characters are dropped, as from a prompt."""
-    database = request.getfixturevalue("pg_dsn") if backend == "postgres" else str(tmp_path / "s.db")
     config = settings(tmp_path, admins="slack:T1:U1", database=database)
     h = await open_engine(config, TestProvider(config))
     try:

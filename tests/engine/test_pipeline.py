@@ -179,13 +179,9 @@ async def test_provider_error_refunds(tmp_path: Path, kind: ProviderErrorKind) -
         await h.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-async def test_a_hosts_error_text_is_one_line_and_the_refund_lands(
-    tmp_path: Path, backend: str, request: pytest.FixtureRequest
-) -> None:
+async def test_a_hosts_error_text_is_one_line_and_the_refund_lands(tmp_path: Path, database: str) -> None:
     """The host's words go into the log and the job row: a newline could forge a log line, and a
     NUL, which PostgreSQL's text refuses, failed the refund's write there."""
-    database = request.getfixturevalue("pg_dsn") if backend == "postgres" else str(tmp_path / "e.db")
     config = settings(tmp_path, database=database)
     error = ProviderError(
         "scripted", ProviderErrorKind.BAD_REQUEST, status=400, detail="bad\x00 thing\nINFO forged"
@@ -242,13 +238,9 @@ async def test_a_batch_with_no_images_is_a_failure(tmp_path: Path) -> None:
         await h.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-async def test_a_delivery_that_raises_is_refunded(
-    tmp_path: Path, backend: str, request: pytest.FixtureRequest
-) -> None:
+async def test_a_delivery_that_raises_is_refunded(tmp_path: Path, database: str) -> None:
     # A platform's or a library's words, NUL and all, can't stop the refund's write (PostgreSQL
     # refuses a NUL in text: the user stayed charged).
-    database = request.getfixturevalue("pg_dsn") if backend == "postgres" else str(tmp_path / "e.db")
     config = settings(tmp_path, database=database)
     h = await open_engine(config, TestProvider(config))
     try:

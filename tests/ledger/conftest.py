@@ -8,29 +8,13 @@ fresh database in it. Here too PostgreSQL missing is a failure, never a skip.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.ledger import Ledger, PostgresLedger, SQLiteLedger
 
-BACKENDS = ["sqlite", "postgres"]
-
 MakeLedger = Callable[..., Awaitable[Any]]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where the ledgers of one test live: a SQLite file path or a PostgreSQL URL."""
-    if backend == "postgres":
-        return str(request.getfixturevalue("pg_dsn"))
-    return str(tmp_path / "ledger.db")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from PIL import Image
 from bot.app.checkup import Checkup
 from bot.app.doctor import check_providers
 from bot.config import Settings
+from tests.botproc import SETTING_PREFIXES
 from tests.cli_process import run_cli_async
 from tests.emulators.providers import ProviderEmulator
 
@@ -21,12 +22,11 @@ ENV_NAMES = {
     "fal": ("FAL_KEY", "FAL_BASE_URL"),
     "replicate": ("REPLICATE_API_TOKEN", "REPLICATE_BASE_URL"),
 }
-PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "ARK_", "FAL_", "REPLICATE_")
 
 
 async def generate(emu: ProviderEmulator, cwd: Path, provider: str, *args: str) -> tuple[int, str, str]:
     key_env, url_env = ENV_NAMES[provider]
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
     environ.update(
         {
             key_env: emu.state(provider).api_key,

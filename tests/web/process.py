@@ -16,15 +16,16 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.botproc import SETTING_PREFIXES
+
 REPO = Path(__file__).resolve().parents[2]
-_FOREIGN = ("SEEDBOT_", "SLACK_", "DISCORD_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_")
 _LISTENING = re.compile(r"web: listening on (http://\S+)$")
 
 
 def web_env(database: Path, **values: str) -> dict[str, str]:
     """This process's environment without any seedbot, platform or provider setting; a free port;
     `values` on top."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
     env.update(
         PYTHONUNBUFFERED="1",
         PYTHONPATH=str(REPO),

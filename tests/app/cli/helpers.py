@@ -10,14 +10,14 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tests.botproc import SETTING_PREFIXES
 from tests.cli_process import run_cli
 
 REPO = Path(__file__).resolve().parents[3]
-PREFIXES = ("SEEDBOT_", "NOVITA_", "SEGMIND_", "APIFRAME_", "MODELLIX_", "DISCORD_", "SLACK_")
 
 
 def seedbot(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
     clean["PYTHONPATH"] = str(REPO)
     clean.update(env or {})
     return run_cli(cwd, list(args), clean)
