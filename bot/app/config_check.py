@@ -2,19 +2,22 @@
 no platform's shape. `seedbot run` refuses to start on them (exit 2) and `seedbot doctor` lists
 them, so users never meet them as a refusal of every request or an admin left without rights.
 
-And names no settings class reads (`SEEDBOT_DAILY_IMAGE=50`): pydantic-settings ignores them, so
-a typo silently left the default. `run` warns of them and `doctor` lists them, with the setting
-meant when one is close.
+And what changes nothing (`ignored_settings`): names no settings class reads
+(`SEEDBOT_DAILY_IMAGE=50`), which pydantic-settings ignores, and lines of the settings file that
+python-dotenv can't parse (an unclosed quote), which it skips. Either silently left a default.
+`run` warns of them and `doctor` lists them, with the setting meant when one is close.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
@@ -24,7 +27,7 @@ from bot.config import Settings
 from bot.errors import InvalidRequest
 from bot.request.validation import get_model
 
-__all__ = ["setting_names", "settings_problems", "unknown_settings"]
+__all__ = ["ignored_settings", "setting_names", "settings_problems"]
 
 PREFIX = "SEEDBOT_"  # every name with it is seedbot's; other names only when close to one
 
@@ -56,19 +59,20 @@ def setting_names(classes: Iterable[type[object]]) -> set[str]:
     return names
 
 
-def unknown_settings(
+def ignored_settings(
     settings: Settings,
     platform_settings: Mapping[str, PlatformSettings],
     environ: Mapping[str, str] = os.environ,
 ) -> list[str]:
-    """One line for each name in the environment or the settings file that looks meant for
-    seedbot and that nothing reads."""
+    """One line for each line of the settings file that can't be parsed, and each name in the
+    environment or the file that looks meant for seedbot and that nothing reads."""
     known = setting_names([type(settings), *(type(ps) for ps in platform_settings.values())])
     given = [name for name in environ if name.upper().startswith(PREFIX)]
     env_file = settings.env_file
-    if env_file and Path(env_file).is_file():
-        given += list(dotenv_values(env_file, encoding="utf-8"))
     lines = []
+    if env_file and Path(env_file).is_file():
+        lines += _unparsed(env_file)
+        given += list(dotenv_values(env_file, encoding="utf-8"))
     for name in dict.fromkeys(given):
         if name.upper() in known:
             continue
@@ -78,3 +82,20 @@ def unknown_settings(
         elif name.upper().startswith(PREFIX):
             lines.append(f"{name} is not a seedbot setting (.env.example lists them all)")
     return lines
+
+
+def _unparsed(env_file: str) -> list[str]:
+    """The lines python-dotenv skips. Only the name is shown: the rest may be a secret."""
+    with open(env_file, encoding="utf-8") as stream:
+        skipped = [b.original for b in parse_stream(stream) if b.error]
+    out = []
+    for line in skipped:
+        name = _NAME.match(line.string)
+        what = f" ({name[1]})" if name else ""
+        out.append(
+            f"{env_file} line {line.line}{what} is not NAME=VALUE (an unclosed quote?), so it changes nothing"
+        )
+    return out
+
+
+_NAME = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")

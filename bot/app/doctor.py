@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from bot.app.checkup import Checkup
-from bot.app.config_check import settings_problems, unknown_settings
+from bot.app.config_check import ignored_settings, settings_problems
 from bot.app.platform import PlatformPlugin, PlatformSettings
 from bot.config import Settings
 from bot.errors import ProviderError
@@ -137,7 +137,7 @@ async def run_doctor(
             await plugin.doctor(platform_settings[name], checkup, http)
     # With no chat platform `seedbot run` serves the playground (its plug-in said so above): the
     # first-hour set-up, not a problem. Without a playground plug-in there is nothing to serve.
-    for problem in settings_problems(settings, plugins) + unknown_settings(settings, platform_settings):
+    for problem in settings_problems(settings, plugins) + ignored_settings(settings, platform_settings):
         checkup.problem(problem)
     if not any(ps.enabled for ps in platform_settings.values()) and not any(
         p.playground for p in plugins.values()

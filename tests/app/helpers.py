@@ -36,7 +36,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def cli_args(*args: str) -> list[str]:
     """`seedbot ARGS` reading no .env file (the test's environment is the whole configuration)."""
-    return ["--env-file", "/nonexistent.env", *args]
+    return ["--env-file", os.devnull, *args]  # an empty file: a missing one is refused
 
 
 def bot_command(*args: str) -> list[str]:

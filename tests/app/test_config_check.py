@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.app.config_check import setting_names, settings_problems, unknown_settings
+from bot.app.config_check import ignored_settings, setting_names, settings_problems
 from bot.app.platform import PlatformSettings, load_plugins
 from bot.config import Settings, get_settings
 from tests.app.cli.helpers import friendly_one_liner, no_traceback, seedbot
@@ -58,7 +58,7 @@ def test_every_name_in_env_example_is_read_by_a_settings_class() -> None:
     settings, platform_settings = _read(None)
     known = setting_names([type(settings), *(type(ps) for ps in platform_settings.values())])
     assert names - known == set()
-    assert unknown_settings(settings, platform_settings, environ=dict.fromkeys(names, "x")) == []
+    assert ignored_settings(settings, platform_settings, environ=dict.fromkeys(names, "x")) == []
 
 
 def test_names_nothing_reads_are_named_with_the_one_meant(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_names_nothing_reads_are_named_with_the_one_meant(tmp_path: Path) -> Non
     env_file.write_text("SEEDBOT_DAILY_IMAGE=50\nDISCORD_TOKN=abc\nPOSTGRES_PASSWORD=x\nseedbot_model=4.5\n")
     settings, platform_settings = _read(str(env_file))
     environ = {"SEEDBOT_FOO": "1", "SEEDBOT_WEB_HOST": "127.0.0.1", "HOME": "/root", "SLACK_WEBHOOK": "u"}
-    assert unknown_settings(settings, platform_settings, environ=environ) == [
+    assert ignored_settings(settings, platform_settings, environ=environ) == [
         "SEEDBOT_FOO is not a seedbot setting (.env.example lists them all)",
         "SEEDBOT_DAILY_IMAGE is not a seedbot setting; did you mean SEEDBOT_DAILY_IMAGES?",
         "DISCORD_TOKN is not a seedbot setting; did you mean DISCORD_TOKEN?",
@@ -84,3 +84,26 @@ def test_run_warns_of_a_typo_and_doctor_lists_it(tmp_path: Path) -> None:
     run = seedbot(tmp_path, "run", "--discord")  # stops at "not configured", after the warning
     assert "WARNING bot.app.cli: SEEDBOT_DAILY_IMAGE is not a seedbot setting" in run.stderr
     no_traceback(run)
+
+
+def test_a_line_the_settings_file_cant_parse_is_named_once_without_its_value(tmp_path: Path) -> None:
+    """python-dotenv skipped it with a warning of its own, once per settings class (five)."""
+    (tmp_path / ".env").write_text(
+        'SEEDBOT_DAILY_IMAGES=5\nSLACK_BOT_TOKEN = "xoxb-s3cret\nSEEDBOT_MODEL=4.5\n'
+    )
+    doctor = seedbot(tmp_path, "doctor")
+    assert doctor.returncode == 1
+    assert "! .env line 2 (SLACK_BOT_TOKEN) is not NAME=VALUE (an unclosed quote?)" in doctor.stdout
+    assert "python-dotenv" not in doctor.stdout + doctor.stderr
+    assert "s3cret" not in doctor.stdout + doctor.stderr
+
+
+def test_a_settings_file_named_must_be_there_and_be_utf8(tmp_path: Path) -> None:
+    """A missing --env-file was quietly read as empty; a Latin-1 one was a traceback."""
+    missing = seedbot(tmp_path, "--env-file", str(tmp_path / "prod.env"), "doctor")
+    assert friendly_one_liner(missing) == f"seedbot: there is no file {tmp_path / 'prod.env'} (--env-file)"
+    (tmp_path / ".env").write_bytes(b"SEEDBOT_ADMINS=caf\xe9\n")
+    latin = seedbot(tmp_path, "doctor")
+    assert friendly_one_liner(latin) == (
+        "seedbot: .env is not UTF-8 text (byte 0xe9 at position 18): save it as UTF-8"
+    )

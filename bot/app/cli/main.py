@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -101,7 +103,9 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
         formatter_class=_Help,
     )
     parser.add_argument("--version", action="version", version=f"seedbot {seedbot_version()}")
-    parser.add_argument("--env-file", default=".env", metavar="PATH", help="settings file to read")
+    parser.add_argument(
+        "--env-file", metavar="PATH", help="settings file to read (default: .env, when there is one)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     quiet = [_verbosity()]
 
@@ -289,6 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.env_file is None:
+        args.env_file = ".env"  # read when there is one
+    elif not Path(args.env_file).exists():  # named, it is meant: not quietly left out
+        print(f"seedbot: there is no file {args.env_file} (--env-file)", file=sys.stderr)
+        return 2
+    # python-dotenv warns of a line it can't parse once per settings class, in its own words;
+    # `run` and `doctor` say it once, naming the line (bot/app/config_check.py).
+    logging.getLogger("dotenv.main").setLevel(logging.ERROR)
     try:
         settings = get_settings(env_file=args.env_file)
         platform_settings = {name: p.load_settings(args.env_file) for name, p in plugins.items()}
@@ -296,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         return _invalid(exc)
     except OSError as exc:
         print(f"seedbot: could not read {args.env_file} (--env-file): {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        where = f"byte 0x{exc.object[exc.start]:02x} at position {exc.start}"
+        print(f"seedbot: {args.env_file} is not UTF-8 text ({where}): save it as UTF-8", file=sys.stderr)
         return 2
     except SeedbotError as exc:  # a plug-in's own settings refused (SEEDBOT_WEB_PORT=99999)
         print(f"seedbot: {exc.user_text}", file=sys.stderr)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.app.config_check import settings_problems, unknown_settings
+from bot.app.config_check import ignored_settings, settings_problems
 from bot.app.health import HealthServer
 from bot.app.platform import Platform, PlatformPlugin, PlatformSettings
 from bot.app.runtime import open_runtime
@@ -101,7 +101,7 @@ async def run(
         print(f"seedbot: {problem}", file=sys.stderr)
     if problems:
         return 2
-    for unknown in unknown_settings(settings, platform_settings):
+    for unknown in ignored_settings(settings, platform_settings):
         log.warning("%s", unknown)  # not fatal: a deployment may set names of its own
     named = [name for name in plugins if getattr(args, name, False)]
     # A platform set up in part was meant to run: say what is missing, don't quietly skip it.
