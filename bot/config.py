@@ -29,6 +29,7 @@ __all__ = [
 # The most images a limit may hold (a user's daily or monthly one, a server's pool), default or
 # set by an admin: past it a typo, not a policy, and SQLite's integers overflow long before.
 MAX_LIMIT = 1_000_000
+DAY = 24 * 3600.0  # seconds: the most any duration setting may be
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Default routing order when SEEDBOT_PROVIDERS is not set.
 PROVIDER_ORDER = ("novita", "segmind", "apiframe", "modellix", "ark", "fal", "replicate")
@@ -94,17 +95,19 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=_env("SEEDBOT_LOG_LEVEL"))
     allow_private_network: bool = Field(False, validation_alias=_env("SEEDBOT_ALLOW_PRIVATE_NETWORK"))
     # Seconds a polling provider may take: this plus 40 s per extra image.
-    provider_deadline: float = Field(300.0, gt=0, validation_alias=_env("SEEDBOT_PROVIDER_DEADLINE"))
-    poll_interval: float = Field(2.0, gt=0, validation_alias=_env("SEEDBOT_POLL_INTERVAL"))
+    # Seconds are bounded (a day; a poll every 10 minutes at most): "inf" parsed as a float, and
+    # on PostgreSQL a lease of inf or 1e12 s failed every job ("timestamp out of range").
+    provider_deadline: float = Field(300.0, gt=0, le=DAY, validation_alias=_env("SEEDBOT_PROVIDER_DEADLINE"))
+    poll_interval: float = Field(2.0, gt=0, le=600, validation_alias=_env("SEEDBOT_POLL_INTERVAL"))
     provider_retries: int = Field(3, ge=0, le=10, validation_alias=_env("SEEDBOT_PROVIDER_RETRIES"))
     # Operating: health/metrics HTTP port (None: no server; 0: any free port), log format, and
     # the seconds running jobs get to finish after SIGTERM/SIGINT.
     http_port: int | None = Field(None, ge=0, le=65535, validation_alias=_env("SEEDBOT_HTTP_PORT"))
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("SEEDBOT_LOG_FORMAT"))
-    shutdown_grace: float = Field(30.0, ge=0, validation_alias=_env("SEEDBOT_SHUTDOWN_GRACE"))
+    shutdown_grace: float = Field(30.0, ge=0, le=DAY, validation_alias=_env("SEEDBOT_SHUTDOWN_GRACE"))
     # Several processes on one PostgreSQL database: seconds a job's lease holds without renewal
     # (renewed every third of it); a dead process's jobs are taken over after about this long.
-    lease_ttl: float = Field(30.0, gt=0, validation_alias=_env("SEEDBOT_LEASE_TTL"))
+    lease_ttl: float = Field(30.0, gt=0, le=DAY, validation_alias=_env("SEEDBOT_LEASE_TTL"))
     # Days a job's reference and result images are kept for edits and re-rolls; 0 keeps them.
     # At most a century: further back than year 1 the hourly pass's cut-off date can't be computed.
     image_retention_days: int = Field(

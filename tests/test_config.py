@@ -1,0 +1,43 @@
+"""bot/config.py: what the settings accept (the rest is read as the sections that use it)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config import DAY, Settings
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["SEEDBOT_LEASE_TTL", "SEEDBOT_PROVIDER_DEADLINE", "SEEDBOT_SHUTDOWN_GRACE", "SEEDBOT_POLL_INTERVAL"],
+)
+def test_durations_are_finite_and_at_most_a_day(name: str) -> None:
+    """ "inf" parsed as a float; on PostgreSQL a lease of inf or 1e12 s failed every job."""
+    for bad in ("inf", "nan", "1e12", str(DAY + 1)):
+        with pytest.raises(ValidationError):
+            Settings(_env_file=None, **{name: bad})  # type: ignore[arg-type]
+    assert (
+        Settings(_env_file=None, **{name: "1.5"}).model_dump()[name.removeprefix("SEEDBOT_").lower()] == 1.5
+    )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("./seedbot.db", "./seedbot.db"),
+        ("/var/lib/seedbot/seedbot.db", "/var/lib/seedbot/seedbot.db"),
+        ("PostgreSQL://u@h/db", "postgresql://u@h/db"),
+        ("postgres://u@h/db", "postgres://u@h/db"),
+    ],
+)
+def test_the_database_is_a_path_or_a_postgresql_url(given: str, kept: str) -> None:
+    assert Settings(_env_file=None, SEEDBOT_DATABASE=given).database == kept  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("url", ["mysql://u:pw@h/db", "sqlite:///tmp/x.db", "mongodb://h"])
+def test_another_database_url_is_refused_without_its_password(url: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, SEEDBOT_DATABASE=url)  # type: ignore[call-arg]
+    message = refused.value.errors()[0]["msg"]
+    assert "pw" not in message and ("not a sqlite:// URL" in message or "SQLite or PostgreSQL" in message)
