@@ -38,9 +38,10 @@ def web_env(database: Path, **values: str) -> dict[str, str]:
 
 
 class WebProcess:
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, args: tuple[str, ...] = ("run",)) -> None:
         self.env = env
         self.cwd = cwd
+        self.args = args
         self.out: list[str] = []
         self.err: list[str] = []
         self.url = ""
@@ -48,8 +49,8 @@ class WebProcess:
         self._lock = threading.Lock()
 
     def start(self) -> WebProcess:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
+        self.proc = subprocess.Popen(  # noqa: S603 - this interpreter, the tests' own arguments
+            [sys.executable, "-m", "bot", *self.args],
             cwd=self.cwd,
             env=self.env,
             stdin=subprocess.DEVNULL,

@@ -45,6 +45,24 @@ def test_run_with_nothing_configured_serves_the_playground_until_ctrl_c(tmp_path
     assert len([line for line in bot.out if line.strip()]) == 2  # the URL and how to connect
 
 
+def test_run_web_alone_is_the_playground_and_beside_a_bot_needs_its_port(tmp_path: Path) -> None:
+    """`run --web` said "Web playground is not configured" where plain `run` serves it."""
+    env = web_env(tmp_path / "seedbot.db")
+    del env["SEEDBOT_WEB_PORT"]  # the default, 8080, or the next free port
+    bot = WebProcess(env, tmp_path, ("run", "--web")).start()
+    try:
+        assert bot.wait("seedbot playground", stdout=True).startswith(
+            "seedbot playground: open http://127.0.0.1:"
+        )
+    finally:
+        assert bot.stop(signal.SIGINT) == 0, bot.log
+    beside = WebProcess(
+        {**env, "DISCORD_TOKEN": "MTMwMDAw.discord.token"}, tmp_path, ("run", "--web", "--discord")
+    ).start()
+    assert beside.finish() == 2
+    assert "seedbot: Web playground is not configured: set SEEDBOT_WEB_PORT" in beside.log
+
+
 def test_an_exposed_address_without_a_token_refuses_to_start(tmp_path: Path) -> None:
     bot = WebProcess(web_env(tmp_path / "seedbot.db", SEEDBOT_WEB_HOST=ANYWHERE), tmp_path).start()
     code = bot.finish()

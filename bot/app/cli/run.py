@@ -111,8 +111,11 @@ async def run(
             print(f"seedbot: {title} is set up in part: {missing}", file=sys.stderr)
     if any(missing is not None for _, missing in partial):
         return 2
+    # Asked for alone, a playground needs no settings (`run --web` is plain `run`); beside a chat
+    # platform it needs its port.
+    alone = all(plugins[name].playground for name in named)
     for name in named:
-        if not platform_settings[name].enabled:
+        if not platform_settings[name].enabled and not (alone and plugins[name].playground):
             plugin = plugins[name]
             print(f"seedbot: {plugin.title} is not configured: set {plugin.setup_hint()}", file=sys.stderr)
             print(try_it(), file=sys.stderr)
