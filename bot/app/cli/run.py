@@ -101,8 +101,8 @@ async def run(
         print(f"seedbot: {problem}", file=sys.stderr)
     if problems:
         return 2
-    for unknown in ignored_settings(settings, platform_settings):
-        log.warning("%s", unknown)  # not fatal: a deployment may set names of its own
+    for ignored in ignored_settings(settings, platform_settings):
+        log.warning("%s", ignored)  # not fatal: a deployment may set names of its own
     named = [name for name in plugins if getattr(args, name, False)]
     # A platform set up in part was meant to run: say what is missing, don't quietly skip it.
     partial = [(plugins[n].title, platform_settings[n].incomplete) for n in named or plugins]
