@@ -77,6 +77,9 @@ async def settings_command(
 ) -> int:
     if bad_key(args.workspace, "workspace", plugins):
         return 2
+    if args.key in ("set", "show"):  # the slash commands' words (`server set`): no setting's name
+        verb, args.key = args.key, (args.value[0] if args.value and args.key == "set" else None)
+        args.value = args.value[1:] if verb == "set" else []
     async with _community(settings, changes=bool(args.key)) as community:
         if args.key:
             print(await community.settings_set(cli_actor(), args.workspace, args.key, " ".join(args.value)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -30,6 +31,7 @@ from bot.errors import ProviderError, SeedbotError
 from bot.logs import configure_logging
 from bot.numbers import whole_number
 from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS
+from bot.request.workspace import SETTING_KEYS
 
 __all__ = ["build_parser", "main"]
 
@@ -175,7 +177,7 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
     ws.add_argument(
         "key",
         nargs="?",
-        help="model, resolution, watermark, format, channels, pool or max_batch (none: show)",
+        help=f"{', '.join(SETTING_KEYS)} (none: show; `set KEY VALUE` works too)",
     )
     ws.add_argument("value", nargs="*", help="the new value ('none' clears it)")
 
@@ -329,3 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`seedbot stats | head -1`): as any shell tool, stop quietly. The
+        # exit's own flush would raise again, so stdout goes to /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool SIGPIPE stopped

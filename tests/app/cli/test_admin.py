@@ -35,6 +35,13 @@ def test_quota_grant_settings_and_stats(tmp_path: Path) -> None:
     assert changed.returncode == 0, changed.stderr
     assert "channels is now <#111>, <#222> for discord:77" in changed.stdout
     assert seedbot(tmp_path, "settings", "discord:77", "pool", "40").returncode == 0
+    # The slash commands' words work here too ("There is no setting 'set'" before).
+    worded = seedbot(tmp_path, "settings", "discord:77", "set", "pool", "40")
+    assert worded.returncode == 0 and "pool is now 40" in worded.stdout, worded.stderr
+    assert (
+        seedbot(tmp_path, "settings", "discord:77", "show").stdout
+        == seedbot(tmp_path, "settings", "discord:77").stdout
+    )
     bad = seedbot(tmp_path, "settings", "discord:77", "max_batch", "99")
     assert bad.returncode == 1 and "from 1 to 15" in bad.stderr
     no_traceback(bad)

@@ -15,7 +15,7 @@ from PIL import Image
 
 from bot import messages
 from tests.app.cli.helpers import friendly_one_liner, in_parallel, jobs_and_holds, no_traceback, seedbot
-from tests.app.helpers import clean_env
+from tests.app.helpers import bot_command, clean_env
 
 
 @pytest.fixture
@@ -513,3 +513,20 @@ def test_settings_the_bot_cannot_use_are_a_line_not_a_traceback(cwd: Path) -> No
         assert proc.returncode in (1, 2), proc.stderr
         no_traceback(proc)
         assert says in proc.stderr and "hunter2" not in proc.stderr, proc.stderr
+
+
+def test_a_reader_that_goes_away_stops_it_quietly(cwd: Path) -> None:
+    """`seedbot style slack:T1 list | head -1` was a BrokenPipeError traceback."""
+    assert seedbot(cwd, "quota", "grant", "web:local", "--images", "1").returncode == 0  # a database
+    proc = subprocess.Popen(  # noqa: S603 - this interpreter, our own arguments
+        bot_command("style", "slack:T1", "list"),
+        cwd=cwd,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before it writes: it starts in about half a second
+    assert proc.wait(timeout=60) == 141
+    assert proc.stderr.read() == ""
