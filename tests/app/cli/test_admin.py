@@ -56,6 +56,7 @@ def test_quota_grant_settings_and_stats(tmp_path: Path) -> None:
     actor = f"cli:{getpass.getuser()}"
     assert asyncio.run(_audit(tmp_path / "seedbot.db")) == [
         (actor, "settings.set", "discord:77", "pool=40"),
+        (actor, "settings.set", "discord:77", "pool=40"),
         (actor, "settings.set", "discord:77", "channels=<#111>, <#222>"),
         (actor, "quota.grant", "discord:5", "+3 today (total 3)"),
     ]
