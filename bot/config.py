@@ -9,6 +9,7 @@ here), read from the same environment and `.env` file through its plug-in (bot.a
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -139,6 +140,20 @@ class Settings(BaseSettings):
     fal_base_url: str = Field("https://queue.fal.run", validation_alias=_env("FAL_BASE_URL"))
     replicate_api_key: SecretStr | None = Field(None, validation_alias=_env("REPLICATE_API_TOKEN"))
     replicate_base_url: str = Field("https://api.replicate.com", validation_alias=_env("REPLICATE_BASE_URL"))
+
+    @field_validator(*(f"{name}_base_url" for name in PROVIDER_ORDER))
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        # Else every job failed as "unavailable" after its retries, and "http://[::1" was an
+        # httpx.InvalidURL traceback: say it once, at start.
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not one
+        except ValueError as exc:
+            raise ValueError(f"'{value}' is not a URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"'{value}' is not an http(s) URL with a host, like https://api.example.com")
+        return value
 
     @field_validator("providers", "admins", mode="before")
     @classmethod

@@ -41,3 +41,19 @@ def test_another_database_url_is_refused_without_its_password(url: str) -> None:
         Settings(_env_file=None, SEEDBOT_DATABASE=url)  # type: ignore[call-arg]
     message = refused.value.errors()[0]["msg"]
     assert "pw" not in message and ("not a sqlite:// URL" in message or "SQLite or PostgreSQL" in message)
+
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("NOVITA_BASE_URL", "api.novita.ai"),  # no scheme: every job failed as "unavailable"
+        ("FAL_BASE_URL", "ftp://queue.fal.run"),
+        ("ARK_BASE_URL", "http://[::1"),  # an httpx.InvalidURL traceback
+        ("REPLICATE_BASE_URL", "http://h:99999"),
+    ],
+)
+def test_a_provider_base_url_is_an_http_url_with_a_host(name: str, url: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, **{name: url})  # type: ignore[arg-type]
+    assert url in refused.value.errors()[0]["msg"]
+    assert Settings(_env_file=None, **{name: "http://127.0.0.1:8000/v3"})  # type: ignore[arg-type]
