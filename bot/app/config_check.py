@@ -43,6 +43,9 @@ def settings_problems(settings: Settings, plugins: Mapping[str, PlatformPlugin])
         refused = check_key(key, "user", plugins)
         if refused is not None:
             problems.append(f"SEEDBOT_ADMINS: {refused}")
+    if settings.providers and not settings.provider_names:  # every request: "none configured"
+        keys = " or ".join(settings.provider_key_env(name) for name in settings.providers)
+        problems.append(f"SEEDBOT_PROVIDERS: no provider it lists has a key: set {keys}, or add demo")
     return problems
 
 
@@ -69,7 +72,11 @@ def ignored_settings(
     known = setting_names([type(settings), *(type(ps) for ps in platform_settings.values())])
     given = [name for name in environ if name.upper().startswith(PREFIX)]
     env_file = settings.env_file
-    lines = []
+    lines = [  # left out of the routing (when none is left, settings_problems says so)
+        f"{name} is listed in SEEDBOT_PROVIDERS but {settings.provider_key_env(name)} is not set"
+        for name in settings.providers or []
+        if settings.provider_names and name != "demo" and not settings.provider_key(name)
+    ]
     if env_file and Path(env_file).is_file():
         lines += _unparsed(env_file)
         given += list(dotenv_values(env_file, encoding="utf-8"))

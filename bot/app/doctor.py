@@ -114,11 +114,6 @@ async def check_providers(settings: Settings, checkup: Checkup, http: httpx.Asyn
             checkup.say(f"  {name}: ok: {check.detail}")
         else:
             checkup.say(f"  {name}: key set, {shape}{check.detail}")
-    for name in settings.providers or []:
-        if name != "demo" and not settings.provider_key(name):
-            checkup.problem(
-                f"{name} is listed in SEEDBOT_PROVIDERS but {settings.provider_key_env(name)} is not set"
-            )
 
 
 async def run_doctor(

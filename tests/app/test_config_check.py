@@ -107,3 +107,17 @@ def test_a_settings_file_named_must_be_there_and_be_utf8(tmp_path: Path) -> None
     assert friendly_one_liner(latin) == (
         "seedbot: .env is not UTF-8 text (byte 0xe9 at position 18): save it as UTF-8"
     )
+
+
+def test_a_routing_list_without_one_keyed_provider_is_a_problem() -> None:
+    """Every request was refused "none configured" while run started as if all was well."""
+    plugins = load_plugins()
+    keyless = Settings(_env_file=None, SEEDBOT_PROVIDERS="segmind, fal")  # type: ignore[call-arg]
+    assert settings_problems(keyless, plugins) == [
+        "SEEDBOT_PROVIDERS: no provider it lists has a key: set SEGMIND_API_KEY or FAL_KEY, or add demo"
+    ]
+    one = Settings(_env_file=None, SEEDBOT_PROVIDERS="segmind, fal", FAL_KEY="k")  # type: ignore[call-arg]
+    assert settings_problems(one, plugins) == []
+    assert ignored_settings(one, {}, environ={}) == [
+        "segmind is listed in SEEDBOT_PROVIDERS but SEGMIND_API_KEY is not set"
+    ]
