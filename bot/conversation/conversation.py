@@ -54,7 +54,7 @@ from bot.conversation.turns import (
     Usage,
     Variations,
 )
-from bot.engine.pipeline import Delivery, Engine, PlatformHooks, new_job_id
+from bot.engine.pipeline import Delivery, Engine, PlatformHooks, is_job_id, new_job_id
 from bot.errors import InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
 from bot.ledger.base import Ledger
 from bot.request.flags import FLAG_HELP, ParsedText, parse_text
@@ -519,7 +519,7 @@ class Conversation:
         return await self.ledger.first_sighting(key)
 
     async def _job(self, job_id: str) -> Job | None:
-        return await self.ledger.get_job(job_id) if job_id else None
+        return await self.ledger.get_job(job_id) if is_job_id(job_id) else None
 
     async def _buildable(self, who: Requester, job_id: str, rules: WorkspacePolicy) -> Job:
         """A result `who` may re-roll or vary here (under the workspace's `rules`)."""

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
 import secrets
 import time
 from typing import Any
@@ -80,6 +81,7 @@ __all__ = [
     "PlatformHooks",
     "Progress",
     "ProgressEvent",
+    "is_job_id",
     "new_job_id",
     "request_from_json",
     "request_to_json",
@@ -698,6 +700,15 @@ FAILURE_KINDS = (*(str(k) for k in ProviderErrorKind), "delivery", "restart", "c
 
 def new_job_id() -> str:
     return secrets.token_hex(6)
+
+
+_JOB_ID = re.compile(r"[0-9a-f]{4,32}")  # what new_job_id makes, with room for other lengths
+
+
+def is_job_id(text: str) -> bool:
+    """Shaped like a job id. A forged one (a form field, typed text) is none: PostgreSQL refuses
+    a NUL in a query's text, so looking it up was an error, not "no such job"."""
+    return _JOB_ID.fullmatch(text) is not None
 
 
 def failure_kind(exc: BaseException) -> str:

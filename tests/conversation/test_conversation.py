@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
 from bot.request.models import GeneratedImage, Job, JobStatus
-from tests.engine.helpers import Harness
+from tests.engine.helpers import Harness, TestProvider, open_engine, settings
 from tests.ledger.helpers import make_job
 
 
@@ -62,3 +63,15 @@ async def test_a_thread_with_a_result_and_a_job_at_work_edits_the_result(h: Harn
     found = await h.conversation._thread_job("slack", "C1", "100.000001")
     assert found is not None and found.id == job.id
     assert not await h.conversation.in_thread("slack", "C1", "200.000002")
+
+
+async def test_a_forged_job_id_is_no_job_on_either_ledger(tmp_path: Path, database: str) -> None:
+    """A form field or typed text names the result; with a NUL in it PostgreSQL refused the
+    lookup (an error and a traceback, not "that is not one of my results")."""
+    config = settings(tmp_path, database=database)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        for forged in ("abc\x00", "x" * 5000, "'; --", "", "ABCDEF"):
+            assert await h.conversation.where(forged) is None
+    finally:
+        await h.close()
