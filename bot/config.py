@@ -8,6 +8,7 @@ here), read from the same environment and `.env` file through its plug-in (bot.a
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ __all__ = [
 # set by an admin: past it a typo, not a policy, and SQLite's integers overflow long before.
 MAX_LIMIT = 1_000_000
 DAY = 24 * 3600.0  # seconds: the most any duration setting may be
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")  # a URL's scheme (RFC 3986)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Default routing order when SEEDBOT_PROVIDERS is not set.
 PROVIDER_ORDER = ("novita", "segmind", "apiframe", "modellix", "ark", "fal", "replicate")
@@ -212,11 +214,13 @@ class Settings(BaseSettings):
     def _database(cls, value: str) -> str:
         # Any other URL was taken for a file path ("there is no directory mysql:/host").
         scheme, sep, rest = value.partition("://")
-        if not sep or not scheme.isidentifier():
+        if not sep or not _SCHEME.fullmatch(scheme):
             return value
         if scheme.lower() in ("postgresql", "postgres"):
             return f"{scheme.lower()}://{rest}"  # a scheme's case means nothing
         shapes = "a SQLite file's path (./seedbot.db) or postgresql://USER:PASSWORD@HOST/DB"
+        if scheme.lower().startswith("postgres"):  # SQLAlchemy's postgresql+asyncpg://
+            raise ValueError(f"write it as postgresql://, not {scheme}://")
         if scheme.lower().startswith("sqlite"):
             raise ValueError(f"give the SQLite file's path itself (./seedbot.db), not a {scheme}:// URL")
         raise ValueError(f"seedbot keeps its data in SQLite or PostgreSQL, not {scheme}: give {shapes}")
