@@ -19,7 +19,7 @@ from bot.app.checkup import Checkup
 from bot.app.config_check import ignored_settings, settings_problems
 from bot.app.platform import PlatformPlugin, PlatformSettings
 from bot.config import Settings
-from bot.errors import ProviderError
+from bot.errors import LedgerUnavailable, ProviderError
 
 __all__ = [
     "DOCTOR_TIMEOUT",
@@ -72,6 +72,9 @@ async def check_database(settings: Settings, checkup: Checkup) -> None:
                 await ledger.open_reservations()
         finally:
             await ledger.close()
+    except LedgerUnavailable as exc:  # says what it is and what to do
+        checkup.problem(exc.user_text)
+        return
     except Exception as exc:
         checkup.problem(f"the database could not be opened and migrated: {type(exc).__name__}: {exc}")
         return

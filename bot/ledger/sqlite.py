@@ -82,8 +82,16 @@ def _is_file(path: str) -> bool:
     return path not in ("", ":memory:") and not path.startswith("file:")
 
 
+def _not_a_directory(path: str) -> None:
+    if Path(path).is_dir():
+        raise LedgerUnavailable(
+            f"SEEDBOT_DATABASE={path} is a directory: name a file in it, like {Path(path) / 'seedbot.db'}"
+        )
+
+
 def _existing(path: str) -> str:
     """The URI opening `path` only if it exists (read-only commands create nothing)."""
+    _not_a_directory(path)
     if not Path(path).is_file():
         raise LedgerUnavailable(
             f"there is no database at {path} (SEEDBOT_DATABASE): nothing is recorded yet; "
@@ -95,6 +103,7 @@ def _existing(path: str) -> str:
 def _creatable(path: str) -> None:
     """Refuse a file SQLite could not create (before aiosqlite, whose failed connect leaves a
     worker thread that complains once the event loop is closed)."""
+    _not_a_directory(path)
     if not Path(path).parent.is_dir():
         raise LedgerUnavailable(
             f"can't create the database at {path}: there is no directory {Path(path).parent} "
@@ -173,6 +182,12 @@ class SQLiteLedger:
     async def open(self) -> None:
         try:
             await self._open()
+        except sqlite3.DatabaseError as exc:  # not SQLite's, or damaged: was a traceback
+            await self.close()
+            raise LedgerUnavailable(
+                f"can't use the database at {self.path} ({exc}): check SEEDBOT_DATABASE, or put "
+                "back a copy from `seedbot backup`"
+            ) from exc
         except BaseException:
             await self.close()
             raise

@@ -622,3 +622,22 @@ async def test_jobs_for_user(ledger: SQLiteLedger) -> None:
     await ledger.create_job(make_job("theirs", user_key="discord:7"), ())
     assert [j.id for j in await ledger.jobs_for_user(USER, limit=3)] == ["j4", "j3", "j2"]
     assert [j.id for j in await ledger.jobs_for_user("discord:7")] == ["theirs"]
+
+
+@pytest.mark.parametrize("mode", ["read", "write", "run"])
+async def test_a_file_that_is_no_database_or_a_directory_is_one_line(tmp_path: Path, mode: str) -> None:
+    """Both were sqlite3 tracebacks (or "there is no database" for a directory)."""
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is a text file, not a database\n" * 200)
+    with pytest.raises(LedgerUnavailable) as not_sqlite:
+        await SQLiteLedger(str(junk), daily_limit=5, monthly_limit=50, mode=mode).open()  # type: ignore[arg-type]
+    assert not_sqlite.value.user_text == (
+        f"can't use the database at {junk} (file is not a database): check SEEDBOT_DATABASE, "
+        "or put back a copy from `seedbot backup`"
+    )
+    assert junk.read_bytes().startswith(b"this is a text file")  # left as it was
+    with pytest.raises(LedgerUnavailable) as folder:
+        await SQLiteLedger(str(tmp_path), daily_limit=5, monthly_limit=50, mode=mode).open()  # type: ignore[arg-type]
+    assert folder.value.user_text == (
+        f"SEEDBOT_DATABASE={tmp_path} is a directory: name a file in it, like {tmp_path / 'seedbot.db'}"
+    )
