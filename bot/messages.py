@@ -1594,7 +1594,9 @@ def name_hint(what: str, name: str) -> str:
             "starting with a letter or digit.",
             name=name,
         )
-    return _free(text)
+    # No charge note of its own: a request's refusal gets "You were not charged." added
+    # (with_charge_note); an admin's `style remove` or a `cast save` costs nothing to speak of.
+    return text
 
 
 def _close(names: list[str]) -> str:

@@ -82,3 +82,16 @@ async def test_style_words_are_cleaned_like_a_prompt(tmp_path: Path, database: s
         assert empty.value.user_text == messages.STYLE_NEEDS_SUFFIX
     finally:
         await h.close()
+
+
+async def test_a_malformed_name_in_an_admin_command_says_nothing_of_charges(tmp_path: Path) -> None:
+    """It ended "You were not charged." (the words a refused request ends with)."""
+    config = settings(tmp_path, admins="slack:T1:U1")
+    h = await open_engine(config, TestProvider(config))
+    try:
+        said = await h.conversation.admin.words(ADMIN, ["style", "remove", "../x"], person, "/imagine")
+        assert said == messages.name_hint("style", "../x") and messages.NOT_CHARGED not in said
+        # A request refused for the name still says it cost nothing.
+        assert messages.with_charge_note(said).endswith(messages.NOT_CHARGED)
+    finally:
+        await h.close()
