@@ -156,5 +156,11 @@ async def cast(args: argparse.Namespace, settings: Settings, plugins: Mapping[st
         elif args.action == "remove":
             print(await book.forget(owner, args.name, server=args.server))
             await community.ledger.record_audit(cli_actor(), "cast.remove", args.owner, args.name)
-        print(await book.listing_of(owner, server=args.server))
+        if await community.ledger.cast(owner):
+            print(await book.listing_of(owner, server=args.server))
+        else:  # the chat's sentence names chat words (`cast save NAME` on an attachment)
+            where = " --server" if args.server else ""
+            print(
+                f"No cast images for {args.owner}. Save one: seedbot cast {args.owner} save NAME --image PATH{where}"
+            )
     return 0
