@@ -62,18 +62,16 @@ class WebPlatform:
 
     async def start(self) -> None:
         first = self.requested_port
-        ports = [
-            first,
-            *(p for p in range(first + 1, first + 1 + self.spare) if p != self.runtime.settings.http_port),
-        ]
-        for port, then in zip(ports, [*ports[1:], None], strict=True):
+        spare = range(first + 1, first + 1 + self.spare)
+        ports = [first, *(p for p in spare if p != self.runtime.settings.http_port)]
+        for i, port in enumerate(ports):
             self.requested_port = port
             try:
                 await self._listen(port)
                 break
             except OSError as exc:
-                if exc.errno == errno.EADDRINUSE and then is not None:
-                    log.info("web: port %d is in use; trying %d", port, then)
+                if exc.errno == errno.EADDRINUSE and i + 1 < len(ports):
+                    log.info("web: port %d is in use; trying %d", port, ports[i + 1])
                     continue
                 # No such address (a name that doesn't resolve, an IP not on this machine), or the port.
                 address = isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL

@@ -16,8 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
+from dotenv.parser import Binding, parse_stream
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
@@ -78,8 +77,10 @@ def ignored_settings(
         if settings.provider_names and name != "demo" and not settings.provider_key(name)
     ]
     if env_file and Path(env_file).is_file():
-        lines += _unparsed(env_file)
-        given += list(dotenv_values(env_file, encoding="utf-8"))
+        with open(env_file, encoding="utf-8") as stream:
+            bindings = list(parse_stream(stream))
+        lines += _unparsed(env_file, [b for b in bindings if b.error])
+        given += [b.key for b in bindings if b.key is not None]
     for name in dict.fromkeys(given):
         if name.upper() in known:
             continue
@@ -91,12 +92,11 @@ def ignored_settings(
     return lines
 
 
-def _unparsed(env_file: str) -> list[str]:
+def _unparsed(env_file: str, skipped: list[Binding]) -> list[str]:
     """The lines python-dotenv skips. Only the name is shown: the rest may be a secret."""
-    with open(env_file, encoding="utf-8") as stream:
-        skipped = [b.original for b in parse_stream(stream) if b.error]
     out = []
-    for line in skipped:
+    for binding in skipped:
+        line = binding.original
         name = _NAME.match(line.string)
         what = f" ({name[1]})" if name else ""
         out.append(

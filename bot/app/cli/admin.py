@@ -77,12 +77,14 @@ async def settings_command(
 ) -> int:
     if bad_key(args.workspace, "workspace", plugins):
         return 2
-    if args.key in ("set", "show"):  # the slash commands' words (`server set`): no setting's name
-        verb, args.key = args.key, (args.value[0] if args.value and args.key == "set" else None)
-        args.value = args.value[1:] if verb == "set" else []
-    async with _community(settings, changes=bool(args.key)) as community:
-        if args.key:
-            print(await community.settings_set(cli_actor(), args.workspace, args.key, " ".join(args.value)))
+    key, value = args.key, args.value
+    if key == "show":  # the slash commands' words (`server set`, `server show`): no setting's name
+        key, value = None, []
+    elif key == "set":
+        key, value = (value[0] if value else None), value[1:]
+    async with _community(settings, changes=bool(key)) as community:
+        if key:
+            print(await community.settings_set(cli_actor(), args.workspace, key, " ".join(value)))
         print(await community.settings_show(args.workspace))
     return 0
 
