@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import multiprocessing.connection
 import os
 import runpy
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 _FORKS = multiprocessing.get_context("forkserver")
+# A forkserver child's exit code is read off its sentinel pipe, once: Process.start() polls every
+# other child (multiprocessing's _cleanup), so a start in one thread and a join in another could
+# both read one child's pipe, and the loser got EOF, reported as exit code 255 (in_parallel's
+# threads hit it). Starts and exit-code reads take turns; the waiting itself does not.
+_TURNS = threading.Lock()
 # What the commands import (each its own, when it runs); seedbot's modules read no environment
 # or directory when imported.
 _FORKS.set_forkserver_preload(
@@ -59,14 +66,17 @@ def run_cli(
         out.touch()
         err.touch()
         process = _FORKS.Process(target=_as_main, args=(str(cwd), env, args, str(out), str(err)))
-        process.start()
-        process.join(timeout)
-        if process.exitcode is None:
-            process.kill()
+        with _TURNS:
+            process.start()
+        ended = multiprocessing.connection.wait([process.sentinel], timeout)  # only looks
+        with _TURNS:
+            if not ended:
+                process.kill()
+                process.join()
+                raise subprocess.TimeoutExpired(["python", "-m", "bot", *args], timeout)
             process.join()
-            raise subprocess.TimeoutExpired(["python", "-m", "bot", *args], timeout)
-        code = process.exitcode  # negative when a signal ended it, as subprocess says
-        process.close()
+            code = process.exitcode  # negative when a signal ended it, as subprocess says
+            process.close()
         return subprocess.CompletedProcess(
             ["python", "-m", "bot", *args],
             code,
