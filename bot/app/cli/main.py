@@ -91,7 +91,8 @@ def _between(low: int, high: int) -> Callable[[str], int]:
 
 
 def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentParser:
-    titles = " and ".join(p.title for p in plugins.values()) or "chat platforms"
+    *rest, last = [p.title for p in plugins.values()] or ["chat platforms"]
+    titles = f"{', '.join(rest)} and {last}" if rest else last
     parser = argparse.ArgumentParser(
         prog="seedbot",
         description=f"Seedream images for {titles}: run the bot, or make images from the shell.",

@@ -266,7 +266,7 @@ def test_doctor_names_what_a_half_set_slack_lacks(cwd: Path) -> None:
 
 
 HELP = [
-    ([], "generate"),
+    ([], "Seedream images for Discord, Slack and Web playground:"),
     (["run"], "--discord"),
     (["generate"], "--count"),
     (["quota"], "--daily"),
