@@ -65,8 +65,9 @@ def option_fields(options: Options) -> dict[str, object]:
         )
         if value is not None and value != ""
     }
+    forced = {"provider": options.provider} if options.provider else {}
     if not values:
-        return {}
+        return forced
     checked = check_values(values)
     picked = {
         "aspect": checked.aspect,
@@ -78,7 +79,7 @@ def option_fields(options: Options) -> dict[str, object]:
         "output_format": checked.output_format,
         "watermark": checked.watermark,
     }
-    return {k: v for k, v in picked.items() if v is not None}
+    return {k: v for k, v in picked.items() if v is not None} | forced
 
 
 def _legend(images: tuple[ImageInput, ...]) -> str:

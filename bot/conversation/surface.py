@@ -8,7 +8,7 @@ conversation decides what to show; the reply renders it and posts the bytes.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot import messages
@@ -115,8 +115,8 @@ class Shown:
 @dataclass(frozen=True, slots=True)
 class Progress:
     """A job's status: `text` is what a chat message shows (the footer under it); the parts are
-    for a surface that draws them itself (the playground's bar): `line` is the first line
-    without its text bar, `stage` "queued" or "running" ("" for any other status)."""
+    for a surface that draws them itself (the playground's bar, the shell's status line): `line`
+    is the first line without its text bar, `stage` "queued" or "running" ("" for any other)."""
 
     text: str
     line: str
@@ -124,6 +124,9 @@ class Progress:
     position: int | None = None
     percent: float | None = None
     footer: str = ""
+    # Not compared: a chat message is edited only when what it shows changes.
+    elapsed: float = field(default=0.0, compare=False)  # seconds since the job started
+    provider: str = field(default="", compare=False)  # the host at work, once one is
 
     @classmethod
     def said(cls, text: str) -> Progress:
@@ -143,6 +146,8 @@ class Progress:
             position=(event.position or 1) if event.stage == "queued" else None,
             percent=event.percent if running else None,
             footer=footer,
+            elapsed=event.elapsed,
+            provider=event.provider or "",
         )
 
 

@@ -56,6 +56,7 @@ class Options:
     watermark: bool | None = None
     style: str | None = None  # a style preset's name (a `--style` flag wins)
     refs: tuple[str, ...] = ()  # saved cast names, before `--ref` flags' and the attachments
+    provider: str | None = None  # the one host to use, where a surface offers it (the shell)
 
     def chips(self) -> list[str]:
         """The options picked, as a thread shows them under the prompt ("aspect 16:9", "2K")."""

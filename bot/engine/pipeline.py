@@ -206,7 +206,7 @@ class Engine(Lifecycle, Leases, Recovery):
         parent_id: str | None = None,
         progress: Progress | None = None,
     ) -> tuple[GenerationResult, Delivery]:
-        """admit() then run(): for callers with nothing to show between the two (the CLI)."""
+        """admit() then run(): for callers with nothing to show between the two (the tests)."""
         admitted = await self.admit(request, requester)
         return await self.run(
             admitted,

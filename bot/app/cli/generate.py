@@ -1,5 +1,7 @@
-"""`seedbot generate`: one job through the engine as user cli:local, the images written to
---out and their paths printed on stdout (one a line, for scripts); progress and notes on stderr."""
+"""`seedbot generate`: one request through the conversation as user cli:local (the shell is a
+surface like the chats: flags typed in the prompt, `--style`, `--ref` and the quota work as
+there), the images written to --out and their paths printed on stdout (one a line, for
+scripts); progress and notes on stderr."""
 
 from __future__ import annotations
 
@@ -12,15 +14,15 @@ from bot import messages
 from bot.app.cli.progress import GenerateProgress
 from bot.app.runtime import Runtime, open_runtime
 from bot.config import Settings
-from bot.engine.pipeline import Delivery
+from bot.conversation.surface import Arrived, Delivery, EditForm, Progress, Shown
+from bot.conversation.turns import Ask, Options, Turn
 from bot.errors import SeedbotError
 from bot.media.images import load_reference
-from bot.numbers import whole_number
 from bot.providers.registry import keyed_providers
-from bot.request.models import GenerationRequest, GenerationResult, ImageInput, Requester
+from bot.request.models import GenerationResult, ImageInput, Job, PostTarget, Requester
 from bot.request.validation import REFERENCE_MAX_BYTES
 
-__all__ = ["CLI_USER", "check_out_dir", "generate"]
+__all__ = ["CLI_USER", "References", "Terminal", "check_out_dir", "generate"]
 
 CLI_USER = Requester(platform="cli", user_id="local", display_name="local")
 
@@ -29,27 +31,15 @@ CLI_USER = Requester(platform="cli", user_id="local", display_name="local")
 DEMO_RESULT = "Demo mode: these are placeholder images from the offline demo provider."
 
 
-def _request(
-    args: argparse.Namespace, settings: Settings, images: tuple[ImageInput, ...]
-) -> GenerationRequest:
-    width = height = None
-    resolution = args.resolution
-    if resolution and "x" in resolution.lower():
-        w, _, h = resolution.lower().partition("x")
-        w_number, h_number = whole_number(w), whole_number(h)
-        if w_number is not None and h_number is not None:
-            width, height, resolution = w_number, h_number, None
-    return GenerationRequest(
-        prompt=args.prompt,
-        images=images,
-        model=args.model or settings.model,
-        resolution=resolution,
-        width=width,
-        height=height,
+def _options(args: argparse.Namespace) -> Options:
+    """The command's options as a form's: flags typed in the prompt win over them, as in chat."""
+    return Options(
         aspect=args.aspect,
+        resolution=args.resolution,
         count=args.count,
-        output_format="jpeg" if args.format == "jpg" else args.format,
-        watermark=bool(args.watermark),
+        model=args.model,
+        output_format=args.format,
+        watermark=args.watermark,
         provider=args.provider,
     )
 
@@ -74,17 +64,88 @@ def read_reference(source: str) -> ImageInput:
     return load_reference(data, path.name)
 
 
-async def _load_images(runtime: Runtime, sources: list[str]) -> tuple[ImageInput, ...]:
-    images = []
-    for source in sources:
-        if source.startswith(("http://", "https://")):
-            fetched = await runtime.fetcher.fetch(source, max_bytes=REFERENCE_MAX_BYTES, name=source)
-            name = source.rsplit("/", 1)[-1].split("?", 1)[0] or "image"
-            # A public URL can be handed to URL-only providers as is.
-            images.append(load_reference(fetched.data, name, url=source))
-        else:
-            images.append(read_reference(source))
-    return tuple(images)
+class References:
+    """--image files and URLs, read only when the conversation asks: after the prompt's flags
+    and the quota are known to be good."""
+
+    def __init__(self, runtime: Runtime, sources: list[str]) -> None:
+        self.runtime = runtime
+        self.sources = sources
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    async def load(self, *, alongside: int = 0) -> list[ImageInput]:
+        images = []
+        for source in self.sources:
+            if source.startswith(("http://", "https://")):
+                fetched = await self.runtime.fetcher.fetch(source, max_bytes=REFERENCE_MAX_BYTES, name=source)
+                name = source.rsplit("/", 1)[-1].split("?", 1)[0] or "image"
+                # A public URL can be handed to URL-only providers as is.
+                images.append(load_reference(fetched.data, name, url=source))
+            else:
+                images.append(read_reference(source))
+        return images
+
+
+class Terminal:
+    """The conversation's Reply in the shell: progress on stderr, the images written to --out,
+    a refusal kept for the command to report."""
+
+    def __init__(self, out: Path, progress: GenerateProgress) -> None:
+        self.out = out
+        self.status = progress
+        self.written: list[Path] = []
+        self.made: GenerationResult | None = None
+        self.refusal: str | None = None
+        self.said: list[str] = []
+
+    def target(self) -> PostTarget:
+        return PostTarget()
+
+    async def accepted(self, text: str) -> None:
+        return None  # the status line is up already
+
+    def working(self, job_id: str) -> None:
+        return None  # Ctrl-C cancels
+
+    async def progress(self, progress: Progress) -> None:
+        self.status.show(progress)
+
+    async def image(self, arrived: Arrived) -> bool:
+        return False  # written together, once the batch is complete
+
+    async def result(self, shown: Shown) -> Delivery:
+        result = shown.result
+        self.status.done(result.elapsed, result.provider)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            for i, image in enumerate(result.images, start=1):
+                path = self.out / image.filename(result.job_id, i)
+                path.write_bytes(image.data)
+                self.written.append(path)
+        except OSError as exc:
+            where = exc.filename or self.out
+            raise SeedbotError(
+                f"The images were made but could not be written to {where}: {exc.strerror or exc}."
+            ) from exc
+        self.made = result
+        return Delivery(delivered=len(self.written))
+
+    async def refuse(self, text: str) -> None:
+        self.refusal = text
+
+    async def say(self, text: str) -> None:
+        self.said.append(text)
+
+    async def delete(self, job: Job) -> None:
+        raise RuntimeError("the shell shows no results to delete")
+
+    async def edit_form(self, form: EditForm) -> None:
+        raise RuntimeError("the shell asks for no edits")
+
+    async def interrupted(self, text: str, *, resumes: bool) -> None:
+        self.refusal = text
 
 
 def check_out_dir(out: Path) -> None:
@@ -107,34 +168,18 @@ async def generate(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     check_out_dir(out)
     async with open_runtime(settings, warn_demo=False) as runtime:  # the note below says it
-        images = await _load_images(runtime, args.image)
-        request = _request(args, settings, images)
-        written: list[Path] = []
-
-        async def deliver(result: GenerationResult) -> Delivery:
-            try:
-                out.mkdir(parents=True, exist_ok=True)
-                for i, image in enumerate(result.images, start=1):
-                    path = out / image.filename(result.job_id, i)
-                    path.write_bytes(image.data)
-                    written.append(path)
-            except OSError as exc:
-                where = exc.filename or out
-                raise SeedbotError(
-                    f"The images were made but could not be written to {where}: {exc.strerror or exc}. "
-                    "You were not charged."
-                ) from exc
-            return Delivery(delivered=len(written))
-
+        ask = Ask(args.prompt, options=_options(args), attachments=References(runtime, args.image))
         try:  # on a shared database the job is leased to this process while it runs
             with GenerateProgress(quiet=args.quiet) as progress:
-                result, _ = await runtime.engine.generate(
-                    request, CLI_USER, deliver=deliver, progress=progress
-                )
+                terminal = Terminal(out, progress)
+                await runtime.conversation.handle(Turn(CLI_USER, ask, "generate"), terminal)
         finally:
             await runtime.engine.close()
-        for path in written:
+        for path in terminal.written:
             print(path)
+        if terminal.refusal is not None or terminal.made is None:
+            raise SeedbotError(terminal.refusal or " ".join(terminal.said) or messages.UNEXPECTED)
+        result = terminal.made
         notes = []
         if result.demo:
             # Say why only when it is so: demo may be chosen (--provider demo) with keys set.

@@ -1,4 +1,5 @@
-"""What `seedbot generate` shows on stderr while the engine works (its `progress` callback).
+"""What `seedbot generate` shows on stderr while the job works: the conversation's progress
+(`show`), then `done` when the images are in.
 
 On a terminal: a rich status line (spinner, stage, a bar once the provider reports a percentage,
 elapsed time) that disappears when the job ends. Not on a terminal (a log, a pipe, CI): plain
@@ -15,7 +16,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from bot.engine.pipeline import ProgressEvent
+from bot.conversation.surface import Progress as Status
 
 __all__ = ["PLAIN_EVERY", "GenerateProgress"]
 
@@ -56,42 +57,53 @@ class GenerateProgress:
             self._progress.stop()
             self._progress = None
 
-    async def __call__(self, event: ProgressEvent) -> None:
-        if self.quiet:
+    def show(self, status: Status) -> None:
+        """The job's status: queued, or generating (with a percent when the host reports one)."""
+        if self.quiet or status.stage not in ("queued", "running"):
             return
+        self._update(status)
+
+    def done(self, elapsed: float, provider: str) -> None:
+        """The images are in: the last word before they are written."""
+        if not self.quiet:
+            self._update(Status("", "", stage="done", elapsed=elapsed, provider=provider))
+
+    def _update(self, status: Status) -> None:
         if self._progress is not None and self._task is not None:
-            self._show(self._progress, self._task, event)
+            self._show(self._progress, self._task, status)
         else:
-            self._plain(event)
+            self._plain(status)
 
     @staticmethod
-    def _describe(event: ProgressEvent) -> str:
-        if event.stage == "queued":
-            return f"Queued: #{event.position or 1} in line"
-        if event.stage == "running":
-            return f"Generating with {event.provider}" if event.provider else "Generating"
-        return f"Saving ({event.provider})" if event.provider else "Saving"
+    def _describe(status: Status) -> str:
+        provider = status.provider
+        if status.stage == "queued":
+            return f"Queued: #{status.position or 1} in line"
+        if status.stage == "running":
+            return f"Generating with {provider}" if provider else "Generating"
+        return f"Saving ({provider})" if provider else "Saving"
 
-    def _show(self, progress: Progress, task: TaskID, event: ProgressEvent) -> None:
-        percent = 100.0 if event.stage == "done" else event.percent
+    def _show(self, progress: Progress, task: TaskID, status: Status) -> None:
+        percent = 100.0 if status.stage == "done" else status.percent
         progress.update(
             task,
-            description=self._describe(event),
+            description=self._describe(status),
             total=100 if percent is not None else None,
             completed=percent or 0,
             percent=f"{percent:3.0f}%" if percent is not None else "",
         )
 
-    def _plain(self, event: ProgressEvent) -> None:
+    def _plain(self, status: Status) -> None:
         # A line per stage; while generating, one every PLAIN_EVERY seconds of the job.
-        if event.stage == self._last_stage == "running" and event.elapsed - self._last_elapsed < PLAIN_EVERY:
+        stage, elapsed = status.stage, status.elapsed
+        if stage == self._last_stage == "running" and elapsed - self._last_elapsed < PLAIN_EVERY:
             return
-        if event.stage == "queued":
-            line = f"queued: #{event.position or 1} in line"
-        elif event.stage == "running":
-            percent = f", {event.percent:.0f}%" if event.percent is not None else ""
-            line = f"generating: {event.elapsed:.0f} s{percent}"
+        if stage == "queued":
+            line = f"queued: #{status.position or 1} in line"
+        elif stage == "running":
+            percent = f", {status.percent:.0f}%" if status.percent is not None else ""
+            line = f"generating: {elapsed:.0f} s{percent}"
         else:
-            line = f"done in {event.elapsed:.0f} s" + (f" ({event.provider})" if event.provider else "")
-        self._last_stage, self._last_elapsed = event.stage, event.elapsed
+            line = f"done in {elapsed:.0f} s" + (f" ({status.provider})" if status.provider else "")
+        self._last_stage, self._last_elapsed = stage, elapsed
         self.console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -69,6 +69,32 @@ def test_generate_options_reach_the_engine(cwd: Path) -> None:
         assert img.size == (2999, 2001)  # an explicit size, unchanged
 
 
+def test_generate_reads_the_prompt_like_a_chat_message(cwd: Path) -> None:
+    # Flags typed in the prompt work as in chat and win over the command's options.
+    proc = seedbot(cwd, "generate", "a fox --ar 21:9 --n ３", "--count", "1", "--aspect", "1:1", "--out", "o")
+    assert proc.returncode == 0, proc.stderr
+    paths = proc.stdout.split()
+    assert len(paths) == 3  # the full-width ３ a Japanese keyboard types counts
+    for path in paths:
+        with Image.open(cwd / path) as img:
+            assert img.size == (3136, 1344)  # 21:9
+    with sqlite3.connect(cwd / "seedbot.db") as db:
+        (prompt,) = db.execute("SELECT prompt FROM jobs").fetchone()
+    assert prompt == "a fox"  # the flags are not sent to the model
+
+    # The shell's own cast and the built-in styles.
+    ref = cwd / "ref.png"
+    Image.new("RGB", (400, 300), (200, 90, 0)).save(ref)
+    assert seedbot(cwd, "cast", "cli:local", "save", "fox", "--image", str(ref)).returncode == 0
+    proc = seedbot(cwd, "generate", "the fox in snow --ref fox --style watercolor", "--out", "o")
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(cwd / proc.stdout.split()[0]) as img:
+        assert img.size[0] * 3 == img.size[1] * 4  # the cast image's 4:3
+    with sqlite3.connect(cwd / "seedbot.db") as db:
+        (prompt,) = db.execute("SELECT prompt FROM jobs ORDER BY rowid DESC LIMIT 1").fetchone()
+    assert prompt.startswith("the fox in snow") and "watercolor" in prompt and "--" not in prompt
+
+
 BAD_REQUESTS = [
     (["--count", "16"], "16"),
     (["--count", "0"], "0"),
@@ -78,22 +104,32 @@ BAD_REQUESTS = [
     (["--model", "4.5", "--format", "png"], "png"),
     (["--model", "4.5", "--resolution", "3K"], "3K"),
     (["--provider", "nowhere"], "nowhere"),
+    (["--provider", "fal"], "fal is not set up: set FAL_KEY"),
+]
+# Flags typed in the prompt are checked like a chat message's, before anything is spent.
+BAD_PROMPTS = [
+    ("a fox --bogus", "'--bogus'"),
+    ("a fox --n 99", "99"),
+    ("a fox --ref nobody", "nobody"),
+    ("a fox --style nope", "nope"),
 ]
 
 
 def test_bad_requests_are_one_friendly_line_and_cost_nothing(tmp_path: Path) -> None:
-    dirs = [tmp_path / f"case{n}" for n in range(len(BAD_REQUESTS))]
+    cases = [("a red fox", args, says) for args, says in BAD_REQUESTS]
+    cases += [(prompt, [], says) for prompt, says in BAD_PROMPTS]
+    dirs = [tmp_path / f"case{n}" for n in range(len(cases))]
     for d in dirs:
         d.mkdir()
     procs = in_parallel(
         [
-            (d, ["generate", "a red fox", "--out", "out", *args])
-            for d, (args, _) in zip(dirs, BAD_REQUESTS, strict=True)
+            (d, ["generate", prompt, "--out", "out", *args])
+            for d, (prompt, args, _) in zip(dirs, cases, strict=True)
         ]
     )
-    for d, proc, (args, mentions) in zip(dirs, procs, BAD_REQUESTS, strict=True):
+    for d, proc, (prompt, args, mentions) in zip(dirs, procs, cases, strict=True):
         line = friendly_one_liner(proc)
-        assert mentions in line, (args, line)
+        assert mentions in line, (prompt, args, line)
         assert not (d / "out").exists()
         assert jobs_and_holds(d) == (0, 0), args
     shown = seedbot(dirs[0], "quota", "show", "cli:local")

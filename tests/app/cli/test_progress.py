@@ -3,7 +3,6 @@ line on one, rich progress on a real terminal."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import pty
@@ -12,22 +11,28 @@ import sys
 from pathlib import Path
 
 from bot.app.cli.progress import GenerateProgress
+from bot.conversation.surface import Progress
 from bot.engine.pipeline import ProgressEvent
 from tests.app.helpers import clean_env
 
 
-async def _feed(progress: GenerateProgress) -> None:
-    await progress(ProgressEvent("queued", position=2))
-    await progress(ProgressEvent("running", elapsed=1.0))
-    await progress(ProgressEvent("running", elapsed=2.0, percent=40.0, provider="novita"))
-    await progress(ProgressEvent("running", elapsed=12.0, percent=80.0, provider="novita"))
-    await progress(ProgressEvent("done", elapsed=13.0, provider="novita"))
+def _status(event: ProgressEvent) -> Progress:
+    """What the conversation hands the shell's reply for an engine event."""
+    return Progress.of(event)
+
+
+def _feed(progress: GenerateProgress) -> None:
+    progress.show(_status(ProgressEvent("queued", position=2)))
+    progress.show(_status(ProgressEvent("running", elapsed=1.0)))
+    progress.show(_status(ProgressEvent("running", elapsed=2.0, percent=40.0, provider="novita")))
+    progress.show(_status(ProgressEvent("running", elapsed=12.0, percent=80.0, provider="novita")))
+    progress.done(13.0, "novita")
 
 
 def test_progress_off_a_terminal_is_plain_lines_at_most_every_ten_seconds() -> None:
     stream = io.StringIO()
     with GenerateProgress(stream=stream, terminal=False) as progress:
-        asyncio.run(_feed(progress))
+        _feed(progress)
     assert stream.getvalue().splitlines() == [
         "queued: #2 in line",
         "generating: 1 s",
@@ -36,7 +41,7 @@ def test_progress_off_a_terminal_is_plain_lines_at_most_every_ten_seconds() -> N
     ]
     quiet = io.StringIO()
     with GenerateProgress(stream=quiet, terminal=False, quiet=True) as progress:
-        asyncio.run(_feed(progress))
+        _feed(progress)
     assert quiet.getvalue() == ""
 
 
@@ -45,16 +50,19 @@ def test_progress_on_a_terminal_is_a_live_line_that_goes_away() -> None:
     with GenerateProgress(stream=stream, terminal=True) as progress:
         assert progress.live and progress._progress is not None
 
-        async def show(event: ProgressEvent) -> str:
-            await progress(event)
+        def show(event: ProgressEvent) -> str:
+            if event.stage == "done":
+                progress.done(event.elapsed, event.provider or "")
+            else:
+                progress.show(_status(event))
             assert progress._progress is not None
             progress._progress.refresh()
             return stream.getvalue().rsplit("\r", 1)[-1]  # the line as it is now
 
-        assert "Queued: #2 in line" in asyncio.run(show(ProgressEvent("queued", position=2)))
-        line = asyncio.run(show(ProgressEvent("running", elapsed=2.0, percent=40.0, provider="novita")))
+        assert "Queued: #2 in line" in (show(ProgressEvent("queued", position=2)))
+        line = show(ProgressEvent("running", elapsed=2.0, percent=40.0, provider="novita"))
         assert "Generating with novita" in line and " 40%" in line
-        assert "Saving (novita)" in asyncio.run(show(ProgressEvent("done", elapsed=3.0, provider="novita")))
+        assert "Saving (novita)" in (show(ProgressEvent("done", elapsed=3.0, provider="novita")))
     assert stream.getvalue().endswith("\x1b[2K")  # transient: erased when done
     assert "generating:" not in stream.getvalue()
 
