@@ -65,11 +65,11 @@ def option_fields(options: Options) -> dict[str, object]:
         )
         if value is not None and value != ""
     }
-    forced = {"provider": options.provider} if options.provider else {}
+    forced: dict[str, object] = {"provider": options.provider} if options.provider else {}
     if not values:
         return forced
     checked = check_values(values)
-    picked = {
+    picked: dict[str, object] = {
         "aspect": checked.aspect,
         "resolution": checked.resolution,
         "width": checked.width,
