@@ -230,6 +230,10 @@ _TEXTS: dict[str, str] = {
     "HINT_WHOLE": N_("a whole number"),
     "HINT_QUOTA_SET": N_("daily=N and/or monthly=N"),
     "HINT_MENTION": N_("mention someone, like @someone"),
+    # TRANSLATORS: a channel typed by name in `admin settings channels`; keep `#`.
+    "HINT_CHANNEL_LINK": N_(
+        "pick the channel from the list that # opens, so it shows as a link, or give its ID"
+    ),
     # a provider's answer that can't be used
     "RESULT_TOO_LARGE": N_("The image service returned an image too large to use."),
     "RESULT_UNREADABLE": N_("The image service returned something that isn't an image."),
@@ -445,6 +449,7 @@ HINT_WHOLE_OR_NONE: str
 HINT_WHOLE: str
 HINT_QUOTA_SET: str
 HINT_MENTION: str
+HINT_CHANNEL_LINK: str
 RESULT_TOO_LARGE: str
 RESULT_UNREADABLE: str
 REASON_SCHEME: str

@@ -35,7 +35,7 @@ from adapters.discord_adapter.delivery import (
     said,
 )
 from adapters.discord_adapter.reply import DiscordReply
-from adapters.discord_adapter.text import person_key
+from adapters.discord_adapter.text import channel_id, person_key
 from bot import i18n, messages
 from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
@@ -144,6 +144,7 @@ class DiscordSurface:
                 prefix=self.mention,
                 link=_link,
                 person=person_key,
+                channel=channel_id,
             )
         )
 

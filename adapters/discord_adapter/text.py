@@ -14,9 +14,10 @@ from bot import messages
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
 
-__all__ = ["mentions_bot", "person_key", "prompt_from_message", "words_from_message"]
+__all__ = ["channel_id", "mentions_bot", "person_key", "prompt_from_message", "words_from_message"]
 
 _USER = re.compile(r"<@!?(\d{15,21})>|(\d{15,21})")
+_CHANNEL = re.compile(r"<#(\d{15,21})>|#?(\d{15,21})")
 
 
 def _bot_role_ids(message: discord.Message, bot_id: int) -> set[int]:
@@ -55,3 +56,12 @@ def person_key(who: Requester, word: str) -> str:
     if not match:
         raise InvalidRequest(messages.bad_setting_value("user", word, messages.HINT_MENTION))
     return f"discord:{match.group(1) or match.group(2)}"
+
+
+def channel_id(who: Requester, word: str) -> str:
+    """A channel in typed words (`<#123>`, picked from the list `#` opens, or the bare id) ->
+    its id. A name is refused: stored, it would match no channel and lock everyone out."""
+    match = _CHANNEL.fullmatch(word)
+    if not match:
+        raise InvalidRequest(messages.bad_setting_value("channels", word, messages.HINT_CHANNEL_LINK))
+    return match.group(1) or match.group(2)

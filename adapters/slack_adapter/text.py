@@ -13,10 +13,12 @@ from bot import messages
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
 
-__all__ = ["escape", "person_key", "to_plain"]
+__all__ = ["channel_id", "escape", "person_key", "to_plain"]
 
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _USER = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
+# A public (C) or private (G) channel: the link a message makes of `#name`, or the bare ID.
+_CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|[^>]*)?>|#?([CG][A-Z0-9]{8,})")
 
 
 def to_plain(text: str, bot_user_id: str | None = None) -> str:
@@ -48,3 +50,13 @@ def person_key(who: Requester, word: str) -> str:
     if not match:
         raise InvalidRequest(messages.bad_setting_value("user", word, messages.HINT_MENTION))
     return f"slack:{who.workspace_id or ''}:{match.group(1) or match.group(2)}"
+
+
+def channel_id(who: Requester, word: str) -> str:
+    """A channel in typed words (`<#C123|art>`, as a message links `#art`, or the bare ID) ->
+    its ID. A plain name (what /imagine's text carries) is refused: stored, it would match no
+    channel and lock everyone out."""
+    match = _CHANNEL.fullmatch(word)
+    if not match:
+        raise InvalidRequest(messages.bad_setting_value("channels", word, messages.HINT_CHANNEL_LINK))
+    return match.group(1) or match.group(2)

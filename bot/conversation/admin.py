@@ -3,12 +3,15 @@
 Each takes the admin as a Requester: the policy decides whether they may (SEEDBOT_ADMINS, or
 someone who manages this server or workspace) and which workspace they act on. A surface with
 typed commands calls the actions; one where admins type words (`admin quota grant @u 5`) hands
-the words to `words()`, with how to read a person's mention there.
+the words to `words()`, with how to read a person's mention there. Channels named in a
+setting are read by the surface too (`channel`): a name it can't turn into an id is refused
+rather than stored, where it would match no channel and lock every request out.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from bot import messages
@@ -18,7 +21,7 @@ from bot.conversation.styles import Styles
 from bot.errors import InvalidRequest, SeedbotError
 from bot.numbers import whole_number
 from bot.request.models import Requester
-from bot.request.workspace import SETTING_KEYS, workspace_key
+from bot.request.workspace import SETTING_KEYS, clears, workspace_key
 
 __all__ = ["Admin"]
 
@@ -26,10 +29,18 @@ log = logging.getLogger(__name__)
 
 
 class Admin:
-    def __init__(self, community: Community, policy: Policy, styles: Styles | None = None) -> None:
+    def __init__(
+        self,
+        community: Community,
+        policy: Policy,
+        styles: Styles | None = None,
+        channel: Callable[[Requester, str], str] | None = None,
+    ) -> None:
         self.community = community
         self.policy = policy
         self.styles = styles or Styles(community.ledger)
+        # A channel named in typed words -> its id there (InvalidRequest: it names none).
+        self.channel = channel or (lambda who, word: word)
 
     def _workspace(self, who: Requester) -> str:
         self.policy.may_administer(who)
@@ -65,7 +76,10 @@ class Admin:
         return await self.community.settings_show(self._workspace(who))
 
     async def settings_set(self, who: Requester, key: str, value: str) -> str:
-        return await self.community.settings_set(who.key, self._workspace(who), key, value)
+        workspace = self._workspace(who)
+        if key.strip().lower() == "channels" and not clears(value):
+            value = " ".join(self.channel(who, word) for word in re.split(r"[\s,]+", value.strip()) if word)
+        return await self.community.settings_set(who.key, workspace, key, value)
 
     async def stats(self, who: Requester) -> str:
         return await self.community.stats(self._workspace(who))

@@ -87,6 +87,10 @@ async def _no_link(job: Job) -> str | None:
     return None
 
 
+def _as_typed(who: Requester, word: str) -> str:
+    return word
+
+
 def _nobody(who: Requester, word: str) -> str:
     raise InvalidRequest(messages.bad_setting_value("user", word, messages.HINT_MENTION))
 
@@ -106,6 +110,9 @@ class Surface:
     # A person named in typed words (`Ask.words`) -> their user key, InvalidRequest if the word
     # names nobody: `admin quota show @ann`. The default knows nobody (the playground).
     person: Callable[[Requester, str], str] = _nobody
+    # A channel named in typed words (`admin settings channels #art`) -> its id there,
+    # InvalidRequest if the word names none. The default takes the word as the id.
+    channel: Callable[[Requester, str], str] = _as_typed
 
 
 class Conversation:
@@ -116,7 +123,7 @@ class Conversation:
         self.policy = Policy(engine.settings)
         self.styles = Styles(ledger)
         self.cast = Cast(ledger, self.policy, engine.settings.cast_limit)
-        self.admin = Admin(self.community, self.policy, self.styles)
+        self.admin = Admin(self.community, self.policy, self.styles, channel=self._channel)
         self.surfaces: dict[str, Surface] = {}
         # Status messages shown for a request whose job row may not exist yet: a reply to one
         # in that moment waits for the row instead of being told it is not a result.
@@ -252,6 +259,10 @@ class Conversation:
         prefix = " ".join(filter(None, (surface.prefix() if surface else "", "admin")))
         person = surface.person if surface else _nobody
         return await self.admin.words(who, words, lambda word: person(who, word), prefix)
+
+    def _channel(self, who: Requester, word: str) -> str:
+        surface = self.surfaces.get(who.platform)
+        return surface.channel(who, word) if surface else word
 
     def _help(self, who: Requester) -> str:
         surface = self.surfaces.get(who.platform)

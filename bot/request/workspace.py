@@ -27,6 +27,7 @@ __all__ = [
     "MAX_GRANT",
     "SETTING_KEYS",
     "WorkspacePolicy",
+    "clears",
     "parse_setting",
     "tier_of",
     "workspace_key",
@@ -122,6 +123,11 @@ class WorkspacePolicy:
         return str(value)
 
 
+def clears(value: str) -> bool:
+    """The value an admin typed clears the setting (`none`, `off`, `default`)."""
+    return value.strip().lower() in _CLEAR
+
+
 def parse_setting(key: str, value: str) -> Any:
     """A setting's value from what an admin typed; None clears it. Raises InvalidRequest."""
     key = key.strip().lower().replace("-", "_")
@@ -130,7 +136,7 @@ def parse_setting(key: str, value: str) -> Any:
     if key not in SETTING_KEYS:
         raise InvalidRequest(messages.bad_setting(key, list(SETTING_KEYS)))
     raw = value.strip()
-    if raw.lower() in _CLEAR:
+    if clears(raw):
         return None
     if key == "model":
         return get_model(raw).key

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot import messages
+from bot.conversation.conversation import Surface
+from bot.conversation.surface import Reply
 from bot.errors import InvalidRequest
-from bot.request.models import Requester
+from bot.request.models import Job, Requester
 from bot.request.workspace import SETTING_KEYS
 from tests.engine.helpers import TestProvider, open_engine, settings
 
@@ -93,5 +95,35 @@ async def test_a_malformed_name_in_an_admin_command_says_nothing_of_charges(tmp_
         assert said == messages.name_hint("style", "../x") and messages.NOT_CHARGED not in said
         # A request refused for the name still says it cost nothing.
         assert messages.with_charge_note(said).endswith(messages.NOT_CHARGED)
+    finally:
+        await h.close()
+
+
+async def test_channels_are_read_by_the_surface_and_a_name_it_cannot_read_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    config = settings(tmp_path, admins="slack:T1:U1")
+    h = await open_engine(config, TestProvider(config))
+
+    def channel(who: Requester, word: str) -> str:
+        if not word.startswith("<#"):
+            raise InvalidRequest(messages.bad_setting_value("channels", word, messages.HINT_CHANNEL_LINK))
+        return word[2:-1]
+
+    async def resumed(job: Job) -> Reply:
+        raise AssertionError("nothing resumes here")
+
+    try:
+        conversation = h.conversation
+        conversation.attach(Surface("slack", resumed=resumed, help=str, channel=channel))
+        admin = conversation.admin
+        said = await admin.words(ADMIN, ["settings", "channels", "<#C1>,", "<#C2>"], person, "/imagine")
+        assert (await h.ledger.workspace_settings("slack:T1"))["channels"] == ["C1", "C2"], said
+        bad = await admin.words(ADMIN, ["settings", "channels", "<#C1>", "art"], person, "/imagine")
+        assert bad == messages.bad_setting_value("channels", "art", messages.HINT_CHANNEL_LINK)
+        assert (await h.ledger.workspace_settings("slack:T1"))["channels"] == ["C1", "C2"]
+        # Clearing is not a channel: every surface takes it.
+        await admin.words(ADMIN, ["settings", "channels", "none"], person, "/imagine")
+        assert "channels" not in await h.ledger.workspace_settings("slack:T1")
     finally:
         await h.close()

@@ -148,6 +148,9 @@ async def test_settings_channels_pool_and_stats(emu: DiscordEmulator, start_bot:
     assert f"channels: <#{art['id']}>" in shown and "pool: 2" in shown and "max_batch: 2" in shown
     bad = await private(emu, "seedbot settings set", {"setting": "pool", "value": "lots"})
     assert bad == messages.bad_setting_value("pool", "lots", "a whole number, or none")
+    # A name typed without picking it from Discord's list: refused, not stored to lock everyone out.
+    bad = await private(emu, "seedbot settings set", {"setting": "channels", "value": f"<#{art['id']}> art"})
+    assert bad == messages.bad_setting_value("channels", "art", messages.HINT_CHANNEL_LINK)
 
     # Outside the allowed channels: refused politely, privately, nothing charged, nothing posted.
     inter = await emu.send_slash_command("imagine", {"prompt": "a fox"}, user_id=bob["id"])

@@ -135,6 +135,9 @@ async def test_settings_channels_pool_and_stats(
     emu.add_user(BOB, "bob")
     bot = await start_bot(SEEDBOT_ADMINS=ADMIN, SEEDBOT_DAILY_IMAGES="5")
     workspace = f"slack:{TEAM_ID}"
+    # A name as /imagine's text carries it (no link): refused, not stored to lock everyone out.
+    refused = await answer(emu, bot, "admin settings channels #art")
+    assert refused == messages.bad_setting_value("channels", "#art", messages.HINT_CHANNEL_LINK)
     changed = await answer(emu, bot, "admin settings channels <#C2|art>")
     assert changed == messages.setting_changed(workspace, "channels", "<#C2>").replace("<", "&lt;").replace(
         ">", "&gt;"
