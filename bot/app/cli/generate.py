@@ -41,6 +41,8 @@ def _options(args: argparse.Namespace) -> Options:
         output_format=args.format,
         watermark=args.watermark,
         provider=args.provider,
+        style=args.style,
+        refs=tuple(args.ref),
     )
 
 

@@ -95,6 +95,7 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
     titles = f"{', '.join(rest)} and {last}" if rest else last
     parser = argparse.ArgumentParser(
         prog="seedbot",
+        allow_abbrev=False,
         description=f"Seedream images for {titles}: run the bot, or make images from the shell.",
         epilog=(
             "examples:\n"
@@ -113,7 +114,10 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
     quiet = [_verbosity()]
 
     def command(name: str, help: str, **kw: Any) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, description=help, formatter_class=_Help, **kw)
+        # No abbreviations: `generate a fox --n 3` must not read `--n` as `--no-watermark`.
+        return sub.add_parser(
+            name, help=help, description=help, formatter_class=_Help, allow_abbrev=False, **kw
+        )
 
     runner = command("run", "run the bot on the configured platforms until SIGINT/SIGTERM")
     for name, plugin in plugins.items():
@@ -156,6 +160,16 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
         action=argparse.BooleanOptionalAction,
         default=None,
         help="add the provider's watermark (default: no watermark)",
+    )
+    gen.add_argument(
+        "--style", default=None, metavar="NAME", help="a style preset (seedbot style web:local lists them)"
+    )
+    gen.add_argument(
+        "--ref",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an image of your saved cast (seedbot cast cli:local); repeat for several",
     )
     gen.add_argument("--out", default=".", metavar="DIR", help="directory to write the images to")
     gen.add_argument(
@@ -292,7 +306,15 @@ async def _dispatch(
 def main(argv: list[str] | None = None) -> int:
     plugins = load_plugins()
     parser = build_parser(plugins)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        unknown = " ".join(extra)
+        if args.command == "generate":  # most likely a prompt without quotes, or a chat flag
+            unknown += (
+                f' (the prompt is one argument, chat flags too: seedbot generate "{args.prompt} {unknown}";'
+                " seedbot generate --help lists the options)"
+            )
+        parser.error(f"unrecognized arguments: {unknown}")
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

@@ -95,6 +95,26 @@ def test_generate_reads_the_prompt_like_a_chat_message(cwd: Path) -> None:
     assert prompt.startswith("the fox in snow") and "watercolor" in prompt and "--" not in prompt
 
 
+def test_style_and_cast_are_options_too_and_an_unquoted_prompt_is_explained(cwd: Path) -> None:
+    ref = cwd / "ref.png"
+    Image.new("RGB", (300, 400), (20, 90, 200)).save(ref)
+    assert seedbot(cwd, "cast", "cli:local", "save", "rex", "--image", str(ref)).returncode == 0
+    proc = seedbot(cwd, "generate", "a dog", "--style", "anime", "--ref", "rex", "--out", "o")
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(cwd / proc.stdout.split()[0]) as img:
+        assert img.size[0] * 4 == img.size[1] * 3  # the cast image's 3:4
+    with sqlite3.connect(cwd / "seedbot.db") as db:
+        (prompt,) = db.execute("SELECT prompt FROM jobs").fetchone()
+    assert prompt.startswith("a dog") and "anime" in prompt
+
+    # Unquoted, `--n` was read as an abbreviation of --no-watermark and the rest refused.
+    proc = seedbot(cwd, "generate", "a", "fox", "--n", "3")
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert 'seedbot generate "a fox --n 3"' in proc.stderr, proc.stderr
+    assert "--no-watermark" not in proc.stderr
+
+
 BAD_REQUESTS = [
     (["--count", "16"], "16"),
     (["--count", "0"], "0"),
