@@ -230,9 +230,9 @@ _TEXTS: dict[str, str] = {
     "HINT_WHOLE": N_("a whole number"),
     "HINT_QUOTA_SET": N_("daily=N and/or monthly=N"),
     "HINT_MENTION": N_("mention someone, like @someone"),
-    # TRANSLATORS: a channel typed by name in `admin settings channels`; keep `#`.
+    # TRANSLATORS: a channel typed by name in `admin settings channels`; keep `#` and `here`.
     "HINT_CHANNEL_LINK": N_(
-        "pick the channel from the list that # opens, so it shows as a link, or give its ID"
+        "pick the channel from the list that # opens, so it shows as a link, give its ID, or write `here` for this channel"
     ),
     # a provider's answer that can't be used
     "RESULT_TOO_LARGE": N_("The image service returned an image too large to use."),

@@ -78,8 +78,15 @@ class Admin:
     async def settings_set(self, who: Requester, key: str, value: str) -> str:
         workspace = self._workspace(who)
         if key.strip().lower() == "channels" and not clears(value):
-            value = " ".join(self.channel(who, word) for word in re.split(r"[\s,]+", value.strip()) if word)
+            value = " ".join(self._channel(who, word) for word in re.split(r"[\s,]+", value.strip()) if word)
         return await self.community.settings_set(who.key, workspace, key, value)
+
+    def _channel(self, who: Requester, word: str) -> str:
+        """A channel of `channels`: `here` is where the admin typed it (a thread's channel)."""
+        here = who.parent_channel_id or who.channel_id
+        if word.lower() == "here" and here is not None:
+            return here
+        return self.channel(who, word)
 
     async def stats(self, who: Requester) -> str:
         return await self.community.stats(self._workspace(who))

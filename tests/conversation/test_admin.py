@@ -3,6 +3,7 @@ text surface shares, the same admin check as the typed commands, refusals as the
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -125,5 +126,10 @@ async def test_channels_are_read_by_the_surface_and_a_name_it_cannot_read_change
         # Clearing is not a channel: every surface takes it.
         await admin.words(ADMIN, ["settings", "channels", "none"], person, "/imagine")
         assert "channels" not in await h.ledger.workspace_settings("slack:T1")
+        # `here` is where it was typed (where a slash command's text can't link a channel); in a
+        # thread, the thread's channel.
+        in_thread = dataclasses.replace(ADMIN, channel_id="T-thread", parent_channel_id="C7")
+        await admin.words(in_thread, ["settings", "channels", "here", "<#C2>"], person, "/imagine")
+        assert (await h.ledger.workspace_settings("slack:T1"))["channels"] == ["C7", "C2"]
     finally:
         await h.close()
