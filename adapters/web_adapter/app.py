@@ -37,10 +37,10 @@ from adapters.web_adapter.language import LOCALE, language_middleware
 from adapters.web_adapter.security import COOKIE, CSRF_HEADER, SESSION, Guard, Session
 from adapters.web_adapter.store import Stored, thumbnail
 from adapters.web_adapter.surface import WebSurface
-from adapters.web_adapter.uploads import MAX_BODY, Form, read_form
+from adapters.web_adapter.uploads import MAX_BODY, Form, posted, read_form
 from bot import i18n, messages
 from bot.conversation.turns import PRESSES, CastCommand, ResultRef
-from bot.errors import SeedbotError
+from bot.errors import InvalidRequest, SeedbotError
 from bot.numbers import whole_number
 from bot.request.validation import (
     ASPECTS,
@@ -149,7 +149,10 @@ async def login(request: web.Request) -> web.StreamResponse:
     guard = request.app[GUARD]
     if not guard.needs_login:
         raise web.HTTPSeeOther("/")
-    form = await request.post()
+    try:
+        form = await posted(request)
+    except InvalidRequest as exc:
+        return _render(request, "login.html", status=400, error=exc.user_text, hint=messages.WEB_SIGN_IN)
     given = form.get("token")
     if not isinstance(given, str) or not guard.token_matches(given):
         log.info("web: a sign-in with a wrong token from %s", request.remote)
@@ -231,7 +234,10 @@ async def press(request: web.Request) -> web.Response:
 
 async def save_to_cast(request: web.Request) -> web.Response:
     """The Save to cast button under a result's image: name and n (the image) in the form."""
-    form = await request.post()
+    try:
+        form = await posted(request)
+    except InvalidRequest as exc:
+        return _bad(exc.user_text)
     name, n = str(form.get("name") or ""), str(form.get("n") or "")
     pick = whole_number(n)
     command = CastCommand("save", name, result=ResultRef(job_id=request.match_info["job"]), pick=pick)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -28,7 +29,9 @@ from bot.numbers import whole_number
 from bot.request.models import ImageInput
 from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
 
-__all__ = ["MAX_BODY", "Form", "Upload", "WebAttachments", "read_form"]
+__all__ = ["MAX_BODY", "Form", "Upload", "WebAttachments", "posted", "read_form"]
+
+log = logging.getLogger(__name__)
 
 # Every reference at its largest, plus room for the text and options.
 MAX_BODY = MAX_REFERENCES * REFERENCE_MAX_BYTES + 1024 * 1024
@@ -109,11 +112,22 @@ def _watermark(raw: str) -> bool | None:
     return {"on": True, "off": False}.get(raw.strip().lower())
 
 
+async def posted(request: web.Request) -> Mapping[str, str | bytes | bytearray | web.FileField]:
+    """The request's form fields. InvalidRequest for a body no page of ours sends: aiohttp
+    raises UnicodeDecodeError for text that is not UTF-8, LookupError for an unknown charset,
+    ValueError for broken multipart; each was a 500 with a traceback."""
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, LookupError, ValueError):
+        log.info("web: %s %s: a form that could not be read", request.method, request.path)
+        raise InvalidRequest(messages.WEB_STALE_PAGE) from None
+
+
 async def read_form(request: web.Request) -> Form:
     """The request's text, options and files, in the order sent. Raises aiohttp's
     HTTPRequestEntityTooLarge past MAX_BODY (the app's client_max_size), InvalidRequest for a
-    malformed count."""
-    form = await request.post()
+    malformed count or a form no page of ours sends."""
+    form = await posted(request)
     uploads: list[Upload] = []
     for key, value in form.items():
         n = len(uploads) + 1

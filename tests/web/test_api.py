@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from adapters.web_adapter.reply import status_fields
+from adapters.web_adapter.security import CSRF_HEADER
 from bot import messages
 from bot.conversation.surface import Progress
 from bot.engine.pipeline import ProgressEvent
@@ -215,6 +216,34 @@ async def test_a_malformed_count_is_refused_before_anything_runs(playground: Pla
         response = await playground.post("/api/ask", playground.form("a fox", count=count))
         assert response.status == 400 and messages.NOT_CHARGED in (await response.json())["error"]
     assert (await playground.timeline())["threads"] == []
+
+
+# Bodies no page sends: each was a 500 with a traceback out of aiohttp's form parser.
+UNREADABLE_FORMS = [
+    (
+        "multipart/form-data; boundary=x",
+        b'--x\r\nContent-Disposition: form-data; name="text"\r\n\r\na fox \xff\r\n--x--\r\n',
+    ),
+    (
+        "multipart/form-data; boundary=x",
+        b'--x\r\nContent-Disposition: form-data; name="text"\r\nContent-Type: text/plain; charset=no-such\r\n\r\nhi\r\n--x--\r\n',
+    ),
+    ("multipart/form-data; boundary=x", b"garbage"),
+    ("multipart/form-data", b"no boundary"),
+]
+
+
+async def test_a_form_no_page_sends_is_a_plain_refusal(playground: Playground) -> None:
+    await playground.open_page()
+    job = "0123456789ab"
+    for path in ("/api/ask", "/api/threads/t0123456789ab/reply", f"/api/jobs/{job}/cast"):
+        for content_type, body in UNREADABLE_FORMS:
+            headers = {CSRF_HEADER: playground.csrf, "Content-Type": content_type}
+            response = await playground.client.post(path, data=body, headers=headers)
+            assert response.status == 400, (path, content_type, await response.text())
+            assert (await response.json())["error"] == messages.WEB_STALE_PAGE, path
+    assert (await playground.timeline())["threads"] == []
+    assert "Images left today: 20 of 20" in await playground.usage()
 
 
 async def test_hostile_prompts_and_file_names_travel_as_plain_data(playground: Playground) -> None:

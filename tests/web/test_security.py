@@ -104,6 +104,14 @@ async def test_with_a_token_everything_needs_a_signed_in_session(
     login = await client.get("/login")
     assert login.status == 200 and str(escape(messages.WEB_SIGN_IN)) in await login.text()
 
+    # A sign-in form no page sends (not UTF-8) is the sign-in page again, not a 500.
+    garbled = await client.post(
+        "/login",
+        data=b'--x\r\nContent-Disposition: form-data; name="token"\r\n\r\n\xff\r\n--x--\r\n',
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+        allow_redirects=False,
+    )
+    assert garbled.status == 400 and str(escape(messages.WEB_STALE_PAGE)) in await garbled.text()
     wrong = await client.post("/login", data={"token": TOKEN[:-1]}, allow_redirects=False)
     assert wrong.status == 401 and str(escape(messages.WEB_SIGN_IN_REFUSED)) in await wrong.text()
     assert COOKIE not in wrong.cookies
