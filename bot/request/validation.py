@@ -196,12 +196,14 @@ _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 
 
 def clean_prompt(text: str) -> str:
-    """Drop control and zero-width characters (keeping newlines and tabs) and trim."""
+    """Drop control and zero-width characters (keeping newlines and tabs) and lone surrogates
+    (undecodable bytes a shell hands on, a JSON "\\udcff": no text, and no database stores
+    them), and trim."""
     kept = []
     for ch in text:
         if ch in "\n\t":
             kept.append(ch)
-        elif ch in _INVISIBLE or unicodedata.category(ch) in {"Cc", "Cf"}:
+        elif ch in _INVISIBLE or unicodedata.category(ch) in {"Cc", "Cf", "Cs"}:
             continue
         else:
             kept.append(ch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -233,6 +234,10 @@ def test_control_and_zero_width_characters_are_stripped() -> None:
     assert clean_prompt("line one\nline\ttwo") == "line one\nline\ttwo"
     assert clean_prompt("e\u0301t\u00e9 caf\u00e9 猫 🦊") == "e\u0301t\u00e9 caf\u00e9 猫 🦊"
     assert validate(req(prompt="\u200ba\x00 fox ")).prompt == "a fox"
+    # Lone surrogates (a shell's undecodable bytes, a JSON "\\udcff") encode to nothing a
+    # database stores; a real pair (an emoji from JSON) is one character and stays.
+    assert clean_prompt("a fox \udcff\ud800") == "a fox"
+    assert clean_prompt(json.loads('"a \\ud83e\\udd8a"')) == "a 🦊"
 
 
 def test_prompt_length_boundary() -> None:

@@ -170,7 +170,8 @@ async def generate(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     check_out_dir(out)
     async with open_runtime(settings, warn_demo=False) as runtime:  # the note below says it
-        ask = Ask(args.prompt, options=_options(args), attachments=References(runtime, args.image))
+        prompt = sys.stdin.read() if args.prompt == "-" else args.prompt  # a long one, from a file
+        ask = Ask(prompt, options=_options(args), attachments=References(runtime, args.image))
         try:  # on a shared database the job is leased to this process while it runs
             with GenerateProgress(quiet=args.quiet) as progress:
                 terminal = Terminal(out, progress)

@@ -129,7 +129,7 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
 
     default_model = Settings.model_fields["model"].default
     gen = command("generate", "generate images from the shell, as user cli:local", parents=quiet)
-    gen.add_argument("prompt", help="what to make, in quotes")
+    gen.add_argument("prompt", help="what to make, in quotes (- reads it from stdin)")
     gen.add_argument(
         "--image",
         action="append",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shlex
 import sqlite3
 import subprocess
@@ -113,6 +114,31 @@ def test_style_and_cast_are_options_too_and_an_unquoted_prompt_is_explained(cwd:
     no_traceback(proc)
     assert 'seedbot generate "a fox --n 3"' in proc.stderr, proc.stderr
     assert "--no-watermark" not in proc.stderr
+
+
+def test_a_prompt_from_stdin_and_undecodable_bytes(cwd: Path) -> None:
+    # A shell hands bytes that are not UTF-8 on as lone surrogates; no database stores them (it
+    # was "something went wrong"). They are dropped like control characters.
+    command = [os.fsencode(a) for a in bot_command("generate", "-q", "--out", "o")]
+    argv = subprocess.run(  # noqa: S603 - our own command
+        [*command, b"a fox \xff"], cwd=cwd, env=clean_env(), capture_output=True, timeout=60, check=False
+    )
+    assert argv.returncode == 0, argv.stderr
+    piped = subprocess.run(  # noqa: S603 - our own command
+        [*command, b"-"],
+        cwd=cwd,
+        env=clean_env(),
+        input=b"a lighthouse\nat dawn \xfe --ar 16:9\n",
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert piped.returncode == 0, piped.stderr
+    with Image.open(cwd / piped.stdout.decode().split()[0]) as img:
+        assert img.size == (2848, 1600)  # the flags read from stdin too
+    with sqlite3.connect(cwd / "seedbot.db") as db:
+        prompts = [row[0] for row in db.execute("SELECT prompt FROM jobs ORDER BY rowid")]
+    assert prompts == ["a fox", "a lighthouse\nat dawn"]
 
 
 BAD_REQUESTS = [
