@@ -60,6 +60,11 @@ class AttachedFiles(ABC, Generic[T]):
     async def fetch(self, item: Declared[T]) -> bytes:
         """The item's bytes; raises DownloadError or InvalidImage with the user's explanation."""
 
+    def public_url(self, item: Declared[T]) -> str | None:
+        """A link any host may fetch the item from as it is (the shell's --image URL); None for
+        a platform's, which expire or need its token: hosts then get the bytes."""
+        return None
+
     def loaded(self, images: list[ImageInput]) -> None:
         """Every check passed (the playground shows the images now)."""
 
@@ -73,11 +78,10 @@ class AttachedFiles(ABC, Generic[T]):
         for item in declared:
             check_declared(item.name, item.content_type, item.size)
         data = await asyncio.gather(*(self.fetch(item) for item in declared))
-        # Decoding is CPU work: off the event loop, the images side by side. No URL is kept: a
-        # platform's links expire or need its token, so hosts get the bytes (a data URI).
+        # Decoding is CPU work: off the event loop, the images side by side.
         images = await asyncio.gather(
             *(
-                asyncio.to_thread(reference, blob, item.name)
+                asyncio.to_thread(reference, blob, item.name, url=self.public_url(item))
                 for blob, item in zip(data, declared, strict=True)
             )
         )

@@ -14,13 +14,13 @@ from bot import messages
 from bot.app.cli.progress import GenerateProgress
 from bot.app.runtime import Runtime, open_runtime
 from bot.config import Settings
+from bot.conversation.attachments import AttachedFiles, Declared, reference
 from bot.conversation.surface import Arrived, Delivery, EditForm, Progress, Shown
 from bot.conversation.turns import Ask, Options, Turn
 from bot.errors import SeedbotError
-from bot.media.images import load_reference
 from bot.providers.registry import keyed_providers
 from bot.request.models import GenerationResult, ImageInput, Job, PostTarget, Requester
-from bot.request.validation import REFERENCE_MAX_BYTES
+from bot.request.validation import REFERENCE_MAX_BYTES, check_declared
 
 __all__ = ["CLI_USER", "References", "Terminal", "check_out_dir", "generate"]
 
@@ -46,7 +46,14 @@ def _options(args: argparse.Namespace) -> Options:
     )
 
 
-def read_reference(source: str) -> ImageInput:
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def _declare(source: str) -> Declared[str]:
+    """An --image as declared: a URL's name, or a file that exists, with its size."""
+    if _is_url(source):
+        return Declared(source.rsplit("/", 1)[-1].split("?", 1)[0] or "image", None, None, source)
     path = Path(source)
     if path.is_dir():
         raise SeedbotError(f"{source} is a directory: --image takes an image file or an http(s) URL.")
@@ -57,37 +64,49 @@ def read_reference(source: str) -> ImageInput:
             )
         raise SeedbotError(f"There is no file at {source}.")
     try:
-        size = path.stat().st_size
-        if size > REFERENCE_MAX_BYTES:
-            raise SeedbotError(messages.image_too_large(path.name, size, REFERENCE_MAX_BYTES))
-        data = path.read_bytes()
+        return Declared(path.name, None, path.stat().st_size, source)
     except OSError as exc:
         raise SeedbotError(f"could not read {source}: {exc.strerror or exc}") from exc
-    return load_reference(data, path.name)
 
 
-class References:
-    """--image files and URLs, read only when the conversation asks: after the prompt's flags
-    and the quota are known to be good."""
+def _read(source: str) -> bytes:
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise SeedbotError(f"could not read {source}: {exc.strerror or exc}") from exc
+
+
+def read_reference(source: str) -> ImageInput:
+    """One image file, checked as an attachment is (`seedbot cast save --image`)."""
+    declared = _declare(source)
+    if _is_url(source):
+        raise SeedbotError(f"{source} is a URL: --image takes an image file here.")
+    check_declared(declared.name, None, declared.size)
+    return reference(_read(source), declared.name)
+
+
+class References(AttachedFiles[str]):
+    """--image files and http(s) URLs, checked like any surface's attachments (count, size,
+    then the bytes) and read only when the conversation asks, once the prompt's flags are known
+    to be good. A URL is public: URL-only hosts get it as it is."""
 
     def __init__(self, runtime: Runtime, sources: list[str]) -> None:
+        super().__init__(sources)
         self.runtime = runtime
-        self.sources = sources
 
-    def __len__(self) -> int:
-        return len(self.sources)
+    async def declared(self) -> list[Declared[str]]:
+        return [_declare(source) for source in self.items]
 
-    async def load(self, *, alongside: int = 0) -> list[ImageInput]:
-        images = []
-        for source in self.sources:
-            if source.startswith(("http://", "https://")):
-                fetched = await self.runtime.fetcher.fetch(source, max_bytes=REFERENCE_MAX_BYTES, name=source)
-                name = source.rsplit("/", 1)[-1].split("?", 1)[0] or "image"
-                # A public URL can be handed to URL-only providers as is.
-                images.append(load_reference(fetched.data, name, url=source))
-            else:
-                images.append(read_reference(source))
-        return images
+    async def fetch(self, item: Declared[str]) -> bytes:
+        if _is_url(item.source):
+            fetched = await self.runtime.fetcher.fetch(
+                item.source, max_bytes=REFERENCE_MAX_BYTES, name=item.source
+            )
+            return fetched.data
+        return _read(item.source)
+
+    def public_url(self, item: Declared[str]) -> str | None:
+        return item.source if _is_url(item.source) else None
 
 
 class Terminal:
