@@ -138,6 +138,8 @@ async def test_settings_channels_pool_and_stats(
     # A name as /imagine's text carries it (no link): refused, not stored to lock everyone out.
     refused = await answer(emu, bot, "admin settings channels #art")
     assert refused == messages.bad_setting_value("channels", "#art", messages.HINT_CHANNEL_LINK)
+    here = await answer(emu, bot, "admin settings channels here", channel="C2")  # typed in #art
+    assert "&lt;#C2&gt;" in here
     changed = await answer(emu, bot, "admin settings channels <#C2|art>")
     assert changed == messages.setting_changed(workspace, "channels", "<#C2>").replace("<", "&lt;").replace(
         ">", "&gt;"
@@ -173,7 +175,11 @@ async def test_settings_channels_pool_and_stats(
         usage = await ledger.quota(f"slack:{TEAM_ID}:{BOB}")
         assert usage.day_used == 2
         actions = [(e.action, e.detail) for e in reversed(await ledger.audit_entries())]
-        assert actions == [("settings.set", "channels=<#C2>"), ("settings.set", "pool=2")]
+        assert actions == [
+            ("settings.set", "channels=<#C2>"),
+            ("settings.set", "channels=<#C2>"),
+            ("settings.set", "pool=2"),
+        ]
     finally:
         await ledger.close()
     await asyncio.sleep(0)
