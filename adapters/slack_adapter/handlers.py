@@ -72,6 +72,7 @@ def requester_for(
         workspace_id=team_id,
         channel_id=channel_id,
         locale=locale,
+        direct=bool(channel_id and channel_id.startswith("D")),  # D…: a DM with the bot
     )
 
 

@@ -97,6 +97,9 @@ class Requester:
     # The server's or workspace's language, for what everyone there reads (a public result, a
     # status message); None: the person's.
     workspace_locale: str | None = None
+    # A one-to-one conversation with the bot (a DM, Slack's side panel): not one of the
+    # workspace's channels, so its channel list does not apply (its pool and quotas do).
+    direct: bool = False
 
     @property
     def key(self) -> str:

@@ -104,7 +104,9 @@ class WorkspacePolicy:
         return out
 
     def allows(self, requester: Requester) -> bool:
-        if not self.channels:
+        """The channel list admits the requester: an allowed channel, a thread of one, or a
+        direct conversation with the bot (on Discord a DM has no server; on Slack the same rule)."""
+        if not self.channels or requester.direct:
             return True
         return requester.channel_id in self.channels or (
             requester.parent_channel_id is not None and requester.parent_channel_id in self.channels

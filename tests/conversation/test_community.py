@@ -117,6 +117,9 @@ async def test_channel_allow_list_and_batch_limit_are_refused_for_free(tmp_path:
         in_c2 = Requester(platform="discord", user_id="1", workspace_id=GUILD, channel_id="c2")
         with pytest.raises(InvalidRequest, match="at most 2 images"):
             await h.engine.generate(fox(count=3), in_c2, deliver=Deliverer())
+        # A direct conversation with the bot is not a channel of the workspace: allowed.
+        direct = Requester(platform="discord", user_id="2", workspace_id=GUILD, channel_id="d1", direct=True)
+        await h.engine.generate(fox(), direct, deliver=Deliverer())
         # A thread of an allowed channel is allowed.
         thread = Requester(
             platform="discord", user_id="1", workspace_id=GUILD, channel_id="t1", parent_channel_id="c2"
@@ -124,6 +127,7 @@ async def test_channel_allow_list_and_batch_limit_are_refused_for_free(tmp_path:
         await h.engine.generate(fox(count=2), thread, deliver=Deliverer())
         assert (await h.ledger.quota(ALICE.key)).day_used == 2
         assert len(await h.ledger.jobs_for_user(ALICE.key)) == 1
+        assert len(await h.ledger.jobs_for_user(direct.key)) == 1
     finally:
         await h.close()
 

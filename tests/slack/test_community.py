@@ -183,3 +183,16 @@ async def test_settings_channels_pool_and_stats(
     finally:
         await ledger.close()
     await asyncio.sleep(0)
+
+
+async def test_a_dm_with_the_bot_is_not_held_to_the_channel_list(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    """The workspace's channels govern its channels; a DM with seedbot (and the side panel, a
+    DM too) is answered as on Discord, where a DM has no server."""
+    emu.add_channel("C2", "art")
+    bot = await start_bot(SEEDBOT_ADMINS=ADMIN)
+    await answer(emu, bot, "admin settings channels <#C2|art>")
+    await emu.post_event(bot.url, emu.dm_event("a fox in the snow"))
+    await wait_results(emu, 1, bot)
+    assert not [e for e in emu.ephemerals if e["text"] == messages.CHANNEL_NOT_ALLOWED]
