@@ -34,13 +34,15 @@ class Admin:
         community: Community,
         policy: Policy,
         styles: Styles | None = None,
-        channel: Callable[[Requester, str], str] | None = None,
+        *,
+        channel: Callable[[Requester, str], str],
     ) -> None:
         self.community = community
         self.policy = policy
         self.styles = styles or Styles(community.ledger)
-        # A channel named in typed words -> its id there (InvalidRequest: it names none).
-        self.channel = channel or (lambda who, word: word)
+        # A channel named in typed words -> its id on the admin's surface (InvalidRequest: it
+        # names none there).
+        self.channel = channel
 
     def _workspace(self, who: Requester) -> str:
         self.policy.may_administer(who)

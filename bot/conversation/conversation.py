@@ -262,7 +262,7 @@ class Conversation:
 
     def _channel(self, who: Requester, word: str) -> str:
         surface = self.surfaces.get(who.platform)
-        return surface.channel(who, word) if surface else word
+        return (surface.channel if surface else _as_typed)(who, word)  # the CLI: as typed
 
     def _help(self, who: Requester) -> str:
         surface = self.surfaces.get(who.platform)

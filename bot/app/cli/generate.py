@@ -78,9 +78,9 @@ def _read(source: str) -> bytes:
 
 def read_reference(source: str) -> ImageInput:
     """One image file, checked as an attachment is (`seedbot cast save --image`)."""
-    declared = _declare(source)
     if _is_url(source):
         raise SeedbotError(f"{source} is a URL: --image takes an image file here.")
+    declared = _declare(source)
     check_declared(declared.name, None, declared.size)
     return reference(_read(source), declared.name)
 
