@@ -30,6 +30,7 @@ from bot.config import KNOWN_PROVIDERS, Settings, get_settings
 from bot.errors import ProviderError, SeedbotError
 from bot.logs import configure_logging
 from bot.numbers import whole_number
+from bot.request.styles import BUILTIN_STYLES
 from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS
 from bot.request.workspace import SETTING_KEYS
 
@@ -162,7 +163,11 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
         help="add the provider's watermark (default: no watermark)",
     )
     gen.add_argument(
-        "--style", default=None, metavar="NAME", help="a style preset (seedbot style web:local lists them)"
+        "--style",
+        default=None,
+        metavar="NAME",
+        # The shell belongs to no server, so a server's own styles are not offered to it.
+        help=f"a built-in style preset: {', '.join(BUILTIN_STYLES)}",
     )
     gen.add_argument(
         "--ref",

@@ -115,6 +115,11 @@ def test_style_and_cast_are_options_too_and_an_unquoted_prompt_is_explained(cwd:
     assert 'seedbot generate "a fox --n 3"' in proc.stderr, proc.stderr
     assert "--no-watermark" not in proc.stderr
 
+    # The shell belongs to no server: its help offers the built-ins, not the playground's styles
+    # (it pointed at `seedbot style web:local`, whose own styles the shell refuses).
+    helped = seedbot(cwd, "generate", "--help").stdout
+    assert "web:local" not in helped and "watercolor" in " ".join(helped.split())
+
 
 def test_a_prompt_from_stdin_and_undecodable_bytes(cwd: Path) -> None:
     # A shell hands bytes that are not UTF-8 on as lone surrogates; no database stores them (it
