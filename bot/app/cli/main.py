@@ -308,13 +308,28 @@ async def _dispatch(
     return await run(args, settings, plugins, platform_settings)
 
 
+def _typed_before_the_command(
+    parser: argparse.ArgumentParser, command: str | None, extra: list[str], words: list[str]
+) -> bool:
+    """`seedbot -v generate ...`: options the command has, typed before it, where argparse reads
+    them as the top level's."""
+    if command is None or command not in words:
+        return False
+    before = words[: words.index(command)]
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    known = commands[command]._option_string_actions
+    return all(x in before and x.split("=", 1)[0] in known for x in extra)
+
+
 def main(argv: list[str] | None = None) -> int:
     plugins = load_plugins()
     parser = build_parser(plugins)
     args, extra = parser.parse_known_args(argv)
     if extra:
         unknown = " ".join(extra)
-        if args.command == "generate":  # most likely a prompt without quotes, or a chat flag
+        if _typed_before_the_command(parser, args.command, extra, sys.argv[1:] if argv is None else argv):
+            unknown += f" (a command's options go after it: seedbot {args.command} {unknown} ...)"
+        elif args.command == "generate":  # most likely a prompt without quotes, or a chat flag
             unknown += (
                 f' (the prompt is one argument, chat flags too: seedbot generate "{args.prompt} {unknown}";'
                 " seedbot generate --help lists the options)"

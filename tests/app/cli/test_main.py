@@ -114,6 +114,11 @@ def test_style_and_cast_are_options_too_and_an_unquoted_prompt_is_explained(cwd:
     no_traceback(proc)
     assert 'seedbot generate "a fox --n 3"' in proc.stderr, proc.stderr
     assert "--no-watermark" not in proc.stderr
+    # A command's option typed before it is the top level's to argparse: say where it goes, and
+    # only for an option that command has (`run` has no -q).
+    early = seedbot(cwd, "-v", "stats")
+    assert early.returncode == 2 and "go after it: seedbot stats -v" in early.stderr, early.stderr
+    assert "go after it" not in seedbot(cwd, "-q", "run").stderr
 
     # The shell belongs to no server: its help offers the built-ins, not the playground's styles
     # (it pointed at `seedbot style web:local`, whose own styles the shell refuses).
