@@ -88,7 +88,7 @@ class FlagError(InvalidRequest):
 
 class QuotaExceeded(SeedbotError):
     """A reservation of `asked` units would pass the user's daily or monthly limit or the
-    server's/workspace's pool (`scope` daily, monthly or pool; `place` server or workspace)."""
+    server's/workspace's pool (`scope` daily, monthly or pool)."""
 
     def __init__(
         self,
@@ -99,18 +99,14 @@ class QuotaExceeded(SeedbotError):
         resets_at: datetime,
         asked: int | None = None,
         images: int | None = None,
-        place: str = "server",
     ) -> None:
-        super().__init__(
-            messages.quota_exceeded(scope, limit, used, resets_at, asked, images=images, place=place)
-        )
+        super().__init__(messages.quota_exceeded(scope, limit, used, resets_at, asked, images=images))
         self.scope = scope
         self.limit = limit
         self.used = used
         self.resets_at = resets_at
         self.asked = asked
         self.images = images
-        self.place = place
 
     def counting(self, images: int) -> QuotaExceeded:
         """The same refusal for a request of `images` images weighing `asked` units in all."""
@@ -121,7 +117,6 @@ class QuotaExceeded(SeedbotError):
             resets_at=self.resets_at,
             asked=self.asked,
             images=images,
-            place=self.place,
         )
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "LOCALE_DIR",
     "NC_",
     "N_",
+    "PLACES",
     "current",
     "decimal",
     "gettext",
@@ -49,10 +50,13 @@ __all__ = [
     "number",
     "pgettext",
     "pick",
+    "place",
     "reset",
     "set_current",
+    "set_place",
     "translations",
     "use",
+    "use_place",
 ]
 
 DOMAIN = "seedbot"
@@ -62,6 +66,13 @@ ENGLISH = "en"
 LOCALES = ("en", "zh_CN", "ja", "es", "pt_BR", "de", "fr")
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("seedbot_locale", default=ENGLISH)
+
+# What a surface calls the community a request comes from ("server" on Discord, "workspace" on
+# Slack): the one word of seedbot's that differs between surfaces, so it is part of how it speaks
+# there, set with the language for each turn. Sentences that name it have one msgid per word,
+# since translations do not just swap the noun.
+PLACES = ("workspace", "server")
+_place: contextvars.ContextVar[str] = contextvars.ContextVar("seedbot_place", default=PLACES[0])
 
 # A bare language names its usual variant: Chinese without a region is read as simplified
 # Chinese (zh-CN, zh-Hans, zh-SG), Portuguese as Brazilian; zh-TW/zh-HK have no catalog yet, so
@@ -138,6 +149,26 @@ def use(locale: str | None) -> Iterator[str]:
         yield current()
     finally:
         _current.reset(token)
+
+
+def place() -> str:
+    """What the community is called where seedbot speaks now (one of PLACES)."""
+    return _place.get()
+
+
+def set_place(word: str) -> contextvars.Token[str]:
+    """Call the community `word` (one of PLACES) from here on in this context."""
+    return _place.set(word if word in PLACES else PLACES[0])
+
+
+@contextlib.contextmanager
+def use_place(word: str) -> Iterator[None]:
+    """Call the community `word` inside the block (tasks created inside keep it)."""
+    token = set_place(word)
+    try:
+        yield
+    finally:
+        _place.reset(token)
 
 
 def locale_of(stored: Mapping[str, object], key: str = "locale") -> str:

@@ -66,6 +66,12 @@ def _free(*sentences: str) -> Stated:
     return Stated(_join(*sentences, _text("NOT_CHARGED")))
 
 
+def _on_servers() -> bool:
+    """Whether the community here is called a server (Discord) rather than a workspace
+    (i18n.use_place): each sentence naming it has a msgid for each word."""
+    return i18n.place() == "server"
+
+
 def _list(items: list[str]) -> str:
     """A list of options or names, as the current locale separates them."""
     # TRANSLATORS: between the items of a list ("2K, 3K, 4K"); keep the spaces your language uses.
@@ -165,10 +171,6 @@ _TEXTS: dict[str, str] = {
         "Only admins can do that: the people who manage this server or workspace, or seedbot "
         "operators (SEEDBOT_ADMINS)."
     ),
-    "NOT_A_MEMBER": N_(
-        "You can change the quota of members of this server only: a quota follows its person to "
-        "every server. A seedbot operator (SEEDBOT_ADMINS) can change anyone's."
-    ),
     "NEEDS_WORKSPACE": N_("That works only inside a server or workspace, not in direct messages."),
     "NO_SUCH_JOB": N_("I can't find that job."),
     "OPTION_USER": N_("Whose quota"),
@@ -184,7 +186,6 @@ _TEXTS: dict[str, str] = {
     "PERIOD_MONTH": N_("This month"),
     "EVERY_WORKSPACE": N_("every workspace"),
     "NONE": NC_("nothing in a list", "none"),
-    "SERVER_CAST_TITLE": N_("This server's cast"),
     # upscale and cancel
     "BUTTON_UPSCALE": N_("Upscale"),
     "BUTTON_CANCEL": N_("Cancel"),
@@ -207,7 +208,6 @@ _TEXTS: dict[str, str] = {
         "Your cast is empty. Save an image with `cast save NAME` on an attached image, or in a reply "
         "to one of my results (`cast save NAME #2` picks image 2)."
     ),
-    "SERVER_CAST_EMPTY": N_("This server's cast is empty."),
     "CAST_NEEDS_IMAGE": N_(
         "Attach the image to save (or reply to one of my results, with #N to pick one of a batch). "
         "Nothing was saved."
@@ -398,7 +398,6 @@ COMMAND_ADMIN: str
 BUTTON_INFO: str
 NO_HISTORY: str
 NOT_ADMIN: str
-NOT_A_MEMBER: str
 NEEDS_WORKSPACE: str
 NO_SUCH_JOB: str
 OPTION_USER: str
@@ -414,7 +413,6 @@ PERIOD_TODAY: str
 PERIOD_MONTH: str
 EVERY_WORKSPACE: str
 NONE: str
-SERVER_CAST_TITLE: str
 BUTTON_UPSCALE: str
 BUTTON_CANCEL: str
 UPSCALE_PLACEHOLDER: str
@@ -432,7 +430,6 @@ OPTION_CAST_SERVER: str
 OPTION_STYLE_SUFFIX: str
 NO_STYLES: str
 CAST_EMPTY: str
-SERVER_CAST_EMPTY: str
 CAST_NEEDS_IMAGE: str
 CAST_ONE_IMAGE: str
 STYLE_NEEDS_SUFFIX: str
@@ -559,8 +556,8 @@ def _when(moment: datetime) -> str:
 # -- quotas ----------------------------------------------------------------------------------
 
 
-def _limit_name(scope: str, limit: int, place: str) -> str:
-    if scope == "pool" and place == "workspace":
+def _limit_name(scope: str, limit: int) -> str:
+    if scope == "pool" and not _on_servers():
         return _n(
             "this workspace's shared pool for today (%(n)s image)",
             "this workspace's shared pool for today (%(n)s images)",
@@ -577,8 +574,8 @@ def _limit_name(scope: str, limit: int, place: str) -> str:
     return _n("your daily limit (%(n)s image)", "your daily limit (%(n)s images)", limit)
 
 
-def _used_up(scope: str, limit: int, place: str, when: str) -> str:
-    if scope == "pool" and place == "workspace":
+def _used_up(scope: str, limit: int, when: str) -> str:
+    if scope == "pool" and not _on_servers():
         return _n(
             "This workspace's shared pool for today (%(n)s image) is used up; it resets at %(when)s.",
             "This workspace's shared pool for today (%(n)s images) is used up; it resets at %(when)s.",
@@ -615,16 +612,15 @@ def quota_exceeded(
     asked: int | None = None,
     *,
     images: int | None = None,
-    place: str = "server",
 ) -> str:
-    """A refused reservation: which limit (`scope`: daily, monthly, or the pool of a `place`,
-    server or workspace), what the request counts (`asked` units; `images` when a resolution
+    """A refused reservation: which limit (`scope`: daily, monthly, or the pool of the server or
+    workspace), what the request counts (`asked` units; `images` when a resolution
     weight makes the number of images differ), what is left and when it resets."""
     left = max(0, limit - used)
     when = _when(resets_at)
     if left == 0:  # used up: nothing this size or smaller would pass
-        return _free(_used_up(scope, limit, place, when))
-    which = _limit_name(scope, limit, place)
+        return _free(_used_up(scope, limit, when))
+    which = _limit_name(scope, limit)
     only = _n("only %(n)s is left of %(which)s", "only %(n)s are left of %(which)s", left, which=which)
     weight = asked // images if asked and images else 1
     if weight > 1 and asked and images:
@@ -1212,13 +1208,34 @@ def charged_line(units: int) -> str:
 
 
 def batch_too_large(count: int, limit: int) -> str:
+    if _on_servers():
+        return _free(
+            _n(
+                "This server allows at most %(n)s image per request, not %(count)s.",
+                "This server allows at most %(n)s images per request, not %(count)s.",
+                limit,
+                count=count,
+            )
+        )
     return _free(
         _n(
-            "This server allows at most %(n)s image per request, not %(count)s.",
-            "This server allows at most %(n)s images per request, not %(count)s.",
+            "This workspace allows at most %(n)s image per request, not %(count)s.",
+            "This workspace allows at most %(n)s images per request, not %(count)s.",
             limit,
             count=count,
         )
+    )
+
+
+def not_a_member() -> str:
+    if _on_servers():
+        return _(
+            "You can change the quota of members of this server only: a quota follows its person to "
+            "every server. A seedbot operator (SEEDBOT_ADMINS) can change anyone's."
+        )
+    return _(
+        "You can change the quota of members of this workspace only: a quota follows its person to "
+        "every workspace. A seedbot operator (SEEDBOT_ADMINS) can change anyone's."
     )
 
 
@@ -1616,12 +1633,15 @@ def unknown_style(name: str, close: list[str], known: list[str]) -> str:
     return _free(_("There is no style '%(name)s' here.", name=name), _close(close), listed)
 
 
-def unknown_cast(name: str, close: list[str]) -> str:
-    return _free(
-        _("There is no '%(name)s' in your cast or this server's.", name=name),
-        _close(close),
-        _("`cast list` shows what you saved."),
-    )
+def unknown_cast(name: str, close: list[str], *, shared: bool = True) -> str:
+    """`shared`: the requester is in a server or workspace, whose cast was looked in too."""
+    if not shared:
+        missing = _("There is no '%(name)s' in your cast.", name=name)
+    elif _on_servers():
+        missing = _("There is no '%(name)s' in your cast or this server's.", name=name)
+    else:
+        missing = _("There is no '%(name)s' in your cast or this workspace's.", name=name)
+    return _free(missing, _close(close), _("`cast list` shows what you saved."))
 
 
 def styles_list(lines: list[str]) -> str:
@@ -1629,9 +1649,12 @@ def styles_list(lines: list[str]) -> str:
 
 
 def style_line(name: str, suffix: str, defaults: str, origin: str) -> str:
-    """`origin`: "built-in" or "server"."""
+    """`origin`: "built-in" or "own" (the server's or workspace's)."""
     extra = f" · {defaults}" if defaults else ""
-    where = _("built-in") if origin == "built-in" else _("this server")
+    if origin == "built-in":
+        where = _("built-in")
+    else:
+        where = _("this server") if _on_servers() else _("this workspace")
     return _('• `%(name)s` (%(origin)s): adds "%(suffix)s"', name=name, origin=where, suffix=suffix) + extra
 
 
@@ -1664,22 +1687,42 @@ def style_words_too_long(length: int, limit: int) -> str:
 
 
 def style_not_found(name: str) -> str:
-    return _("There is no style '%(name)s' of this server's to change or remove.", name=name)
+    if _on_servers():
+        return _("There is no style '%(name)s' of this server's to change or remove.", name=name)
+    return _("There is no style '%(name)s' of this workspace's to change or remove.", name=name)
 
 
 def style_help(prefix: str) -> str:
+    if _on_servers():
+        return _(
+            "Style commands (admins):\n"
+            "`%(prefix)s style list`\n"
+            "`%(prefix)s style add NAME WORDS [--ar W:H] [--res 2K|3K|4K] [--model 5.0-lite|4.5]`\n"
+            "`%(prefix)s style change NAME [WORDS] [--ar W:H] [--res …] [--model …]`\n"
+            "`%(prefix)s style remove NAME` (a server's own style; a hidden built-in comes back)\n"
+            "`%(prefix)s style hide NAME` (hide a built-in style here)",
+            prefix=prefix,
+        )
     return _(
         "Style commands (admins):\n"
         "`%(prefix)s style list`\n"
         "`%(prefix)s style add NAME WORDS [--ar W:H] [--res 2K|3K|4K] [--model 5.0-lite|4.5]`\n"
         "`%(prefix)s style change NAME [WORDS] [--ar W:H] [--res …] [--model …]`\n"
-        "`%(prefix)s style remove NAME` (a server's own style; a hidden built-in comes back)\n"
+        "`%(prefix)s style remove NAME` (a workspace's own style; a hidden built-in comes back)\n"
         "`%(prefix)s style hide NAME` (hide a built-in style here)",
         prefix=prefix,
     )
 
 
 def cast_saved(name: str, server: bool, count: int, limit: int) -> str:
+    """`server`: the server's or workspace's cast (whichever the place is called here)."""
+    if server and not _on_servers():
+        return _(
+            "Saved as '%(name)s' in this workspace's cast (%(count)s of %(limit)s). Use it with `--ref %(name)s`.",
+            name=name,
+            count=count,
+            limit=limit,
+        )
     if server:
         return _(
             "Saved as '%(name)s' in this server's cast (%(count)s of %(limit)s). Use it with `--ref %(name)s`.",
@@ -1696,18 +1739,30 @@ def cast_saved(name: str, server: bool, count: int, limit: int) -> str:
 
 
 def cast_removed(name: str, server: bool) -> str:
+    if server and not _on_servers():
+        return _("Removed '%(name)s' from this workspace's cast.", name=name)
     if server:
         return _("Removed '%(name)s' from this server's cast.", name=name)
     return _("Removed '%(name)s' from your cast.", name=name)
 
 
 def cast_missing(name: str, server: bool) -> str:
+    if server and not _on_servers():
+        return _("There is no '%(name)s' in this workspace's cast.", name=name)
     if server:
         return _("There is no '%(name)s' in this server's cast.", name=name)
     return _("There is no '%(name)s' in your cast.", name=name)
 
 
 def cast_full(limit: int, server: bool) -> str:
+    if server and not _on_servers():
+        return _n(
+            "This workspace's cast is full (%(n)s image, SEEDBOT_CAST_LIMIT). Remove one with "
+            "`cast remove NAME` first. Nothing was saved.",
+            "This workspace's cast is full (%(n)s images, SEEDBOT_CAST_LIMIT). Remove one with "
+            "`cast remove NAME` first. Nothing was saved.",
+            limit,
+        )
     if server:
         return _n(
             "This server's cast is full (%(n)s image, SEEDBOT_CAST_LIMIT). Remove one with "
@@ -1753,7 +1808,22 @@ def cast_label(name: str) -> str:
     return _('cast "%(name)s"', name=name)
 
 
+def shared_cast_title() -> str:
+    return _("This server's cast") if _on_servers() else _("This workspace's cast")
+
+
+def shared_cast_empty() -> str:
+    return _("This server's cast is empty.") if _on_servers() else _("This workspace's cast is empty.")
+
+
 def cast_help() -> str:
+    if not _on_servers():
+        return _(
+            "Cast commands:\n"
+            "`cast list` · `cast save NAME` (with an attached image, or replying to a result: "
+            "`cast save NAME #2`) · `cast remove NAME` · add `--server` for the workspace's cast "
+            "(admins save and remove). Use saved images with `--ref NAME` (several allowed)."
+        )
     return _(
         "Cast commands:\n"
         "`cast list` · `cast save NAME` (with an attached image, or replying to a result: "

@@ -264,8 +264,8 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
             messages.quota_exceeded("daily", 20, 20, WHEN),
             messages.quota_exceeded("monthly", 300, 299, WHEN, 4),
             messages.quota_exceeded("pool", 50, 49, WHEN),
-            messages.quota_exceeded("pool", 50, 50, WHEN, 2, place="workspace"),
-            messages.quota_exceeded("pool", 50, 40, WHEN, 16, images=8, place="workspace"),
+            messages.quota_exceeded("pool", 50, 50, WHEN, 2),
+            messages.quota_exceeded("pool", 50, 40, WHEN, 16, images=8),
             messages.quota_exceeded("daily", 20, 19, WHEN, 4, images=2),
         ],
     ),
@@ -515,13 +515,16 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
             messages.unknown_style("x", [], ["anime", "film"]),
         ],
     ),
-    ("unknown_cast", lambda: messages.unknown_cast("mai", ["mia"])),
+    (
+        "unknown_cast",
+        lambda: [messages.unknown_cast("mai", ["mia"]), messages.unknown_cast("mai", [], shared=False)],
+    ),
     ("styles_list", lambda: messages.styles_list(["• x"])),
     (
         "style_line",
         lambda: [
             messages.style_line("anime", "anime style", "--ar 2:3", "built-in"),
-            messages.style_line("mine", "soft", "", "server"),
+            messages.style_line("mine", "soft", "", "own"),
         ],
     ),
     ("style_hidden_line", lambda: messages.style_hidden_line("anime")),
@@ -542,7 +545,10 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("cast_missing", lambda: [messages.cast_missing("mia", True), messages.cast_missing("mia", False)]),
     ("cast_full", lambda: [messages.cast_full(30, True), messages.cast_full(30, False)]),
     ("own_cast_title", lambda: messages.own_cast_title(3, 30)),
-    ("cast_list", lambda: messages.cast_list(messages.SERVER_CAST_TITLE, ["• x"])),
+    ("cast_list", lambda: messages.cast_list(messages.shared_cast_title(), ["• x"])),
+    ("shared_cast_title", messages.shared_cast_title),
+    ("shared_cast_empty", messages.shared_cast_empty),
+    ("not_a_member", messages.not_a_member),
     ("cast_line", lambda: messages.cast_line("mia", 512, 512, "mia.png")),
     ("reference_cast", lambda: messages.reference_cast(1, "mia")),
     ("cast_label", lambda: messages.cast_label("mia")),
@@ -572,7 +578,10 @@ def _rendered(locale: str) -> dict[str, list[str]]:
     with i18n.use(locale):
         out = {f"messages.{name}": _texts(getattr(messages, name)) for name in messages.CONSTANTS}
         out["messages.SUGGESTED_PROMPTS"] = [title for title, _ in messages.SUGGESTED_PROMPTS]
-        out.update({name: _texts(render()) for name, render in SAMPLES})
+        # Sentences naming the server or workspace have a msgid for each word (i18n.use_place).
+        for place in i18n.PLACES:
+            with i18n.use_place(place):
+                out.update({f"{name} ({place})": _texts(render()) for name, render in SAMPLES})
     return out
 
 

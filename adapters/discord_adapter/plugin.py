@@ -24,6 +24,7 @@ class DiscordPlugin:
     name = "discord"
     playground = False
     title = "Discord"
+    place = "server"
     user_key = KeyForm(_SNOWFLAKE, "discord:<numeric user id>")
     workspace_key = KeyForm(_SNOWFLAKE, "discord:<numeric server id>")
 

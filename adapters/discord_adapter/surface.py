@@ -34,6 +34,7 @@ from adapters.discord_adapter.delivery import (
     bot_is_member,
     said,
 )
+from adapters.discord_adapter.plugin import plugin
 from adapters.discord_adapter.reply import DiscordReply
 from adapters.discord_adapter.text import channel_id, person_key
 from bot import i18n, messages
@@ -105,9 +106,11 @@ def interaction_requester(interaction: discord.Interaction[Any]) -> Requester:
 
 
 def speak(interaction: discord.Interaction[Any]) -> None:
-    """Answer this interaction in its user's language from here on (what they alone read); the
-    conversation posts what everyone reads in the server's (Requester.workspace_locale)."""
+    """Answer this interaction in its user's language from here on (what they alone read), in
+    Discord's words; the conversation posts what everyone reads in the server's language
+    (Requester.workspace_locale)."""
     i18n.set_current(interaction.locale.value)
+    i18n.set_place(plugin.place)
 
 
 def jump_url(job: Job) -> str | None:
@@ -145,6 +148,7 @@ class DiscordSurface:
                 link=_link,
                 person=person_key,
                 channel=channel_id,
+                place=plugin.place,
             )
         )
 

@@ -22,6 +22,7 @@ class SlackPlugin:
     name = "slack"
     playground = False
     title = "Slack"
+    place = "workspace"
     # A person is "<team id>:<user id>" (user ids are only unique within a workspace).
     user_key = KeyForm(r"[A-Z0-9]+:[A-Z0-9]+", "slack:<TEAM ID>:<USER ID>")
     workspace_key = KeyForm(r"[A-Z0-9]+", "slack:<TEAM ID>")

@@ -25,6 +25,7 @@ __all__ = ["WebPlugin", "plugin"]
 class WebPlugin:
     name = "web"
     title = "Web playground"
+    place = "workspace"
     playground = True
     # The playground has one person and one workspace: "web:local".
     user_key = KeyForm(r"local", "web:local")

@@ -90,6 +90,8 @@ class PlatformPlugin(Protocol):
 
     name: str  # "discord": the `run --discord` flag and the prefix of the platform's keys
     title: str  # "Discord", for people
+    # What the platform calls a community, in seedbot's sentences there (bot.i18n.PLACES).
+    place: str
     # True for the one plug-in `seedbot run` serves when nothing is configured (the playground).
     playground: bool
     user_key: KeyForm

@@ -86,8 +86,8 @@ class Cast:
     async def listing_of(self, owner: str, *, server: bool = False) -> str:
         entries = await self.ledger.cast(owner)
         if not entries:
-            return messages.SERVER_CAST_EMPTY if server else messages.CAST_EMPTY
-        title = messages.SERVER_CAST_TITLE if server else messages.own_cast_title(len(entries), self.limit)
+            return messages.shared_cast_empty() if server else messages.CAST_EMPTY
+        title = messages.shared_cast_title() if server else messages.own_cast_title(len(entries), self.limit)
         lines = [messages.cast_line(e.name, e.image.width, e.image.height, e.image.name) for e in entries]
         return messages.cast_list(title, lines)
 
@@ -114,7 +114,8 @@ class Cast:
             if entry is None and workspace is not None:
                 entry = await self.ledger.cast_entry(f"workspace:{workspace}", key)
             if entry is None:
-                raise FlagError(messages.unknown_cast(key, close_names(key, await self.names(who))))
+                close = close_names(key, await self.names(who))
+                raise FlagError(messages.unknown_cast(key, close, shared=workspace is not None))
             found.append(
                 dataclasses.replace(entry.image, name=messages.cast_label(key), source=f"cast:{key}")
             )

@@ -113,6 +113,9 @@ class Surface:
     # A channel named in typed words (`admin settings channels #art`) -> its id there,
     # InvalidRequest if the word names none. The default takes the word as the id.
     channel: Callable[[Requester, str], str] = _as_typed
+    # What the community a request comes from is called there (i18n.PLACES): "server" on
+    # Discord; a workspace anywhere else.
+    place: str = "workspace"
 
 
 class Conversation:
@@ -137,12 +140,13 @@ class Conversation:
             reply = await surface.resumed(job)
             who = _requester_of(job)
             left = await self.engine.left_after(who, result)
-            with i18n.use(who.public_locale):  # in the languages it was asked in
+            # in the languages it was asked in
+            with i18n.use(who.public_locale), i18n.use_place(surface.place):
                 return await reply.result(Shown(result, job.prompt, "", left, who.display_name))
 
         async def notify(job: Job, text: str) -> None:
             reply = await surface.resumed(job)
-            with i18n.use(i18n.locale_of(job.request)):
+            with i18n.use(i18n.locale_of(job.request)), i18n.use_place(surface.place):
                 await reply.refuse(messages.with_charge_note(text))
 
         self.engine.register_platform(surface.name, PlatformHooks(deliver=deliver, notify=notify))
@@ -152,7 +156,8 @@ class Conversation:
     async def handle(self, turn: Turn, reply: Reply) -> None:
         """Do what the turn asks and answer through `reply`, in the requester's language (posts
         everyone reads: in the workspace's); never raises a user's error."""
-        with i18n.use(turn.who.locale):
+        surface = self.surfaces.get(turn.who.platform)
+        with i18n.use(turn.who.locale), i18n.use_place(surface.place if surface else i18n.PLACES[0]):
             await self._handle(turn, reply)
 
     async def _handle(self, turn: Turn, reply: Reply) -> None:

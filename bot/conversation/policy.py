@@ -62,4 +62,4 @@ class Policy:
     def may_manage(self, who: Requester, *, target_is_member: bool) -> None:
         """Quotas follow a person everywhere: a server's admins change only their members'."""
         if not target_is_member and not self.is_operator(who):
-            raise InvalidRequest(messages.NOT_A_MEMBER)
+            raise InvalidRequest(messages.not_a_member())

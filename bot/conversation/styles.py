@@ -66,9 +66,7 @@ class Styles:
             return messages.NO_STYLES
         return messages.styles_list(
             [
-                messages.style_line(
-                    s.name, s.suffix, s.defaults_text(), "built-in" if s.builtin else "server"
-                )
+                messages.style_line(s.name, s.suffix, s.defaults_text(), "built-in" if s.builtin else "own")
                 for s in styles.values()
             ]
         )
@@ -95,7 +93,7 @@ class Styles:
         styles = await self.available(workspace)
         hidden = [row.name for row in await self.ledger.styles(workspace) if row.hidden]
         lines = [
-            messages.style_line(s.name, s.suffix, s.defaults_text(), "built-in" if s.builtin else "server")
+            messages.style_line(s.name, s.suffix, s.defaults_text(), "built-in" if s.builtin else "own")
             for s in styles.values()
         ]
         lines += [messages.style_hidden_line(name) for name in hidden]

@@ -238,15 +238,12 @@ def refusal(status: QuotaStatus, amount: int, pool: Pool | None, pool_used: int)
             asked=amount,
         )
     if pool is not None:
-        # Pool keys name the platform (community.workspace_key): Slack says workspace.
-        place = "workspace" if pool.key.startswith("pool:slack:") else "server"
         return QuotaExceeded(
             scope="pool",
             limit=pool.daily,
             used=pool_used,
             resets_at=status.day_resets,
             asked=amount,
-            place=place,
         )
     return QuotaExceeded(
         scope="daily",

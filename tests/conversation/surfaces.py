@@ -60,6 +60,7 @@ async def _poll(check: Callable[[], Answer | None], timeout: float = 15.0) -> An
 class Driver(Protocol):
     name: str
     workspace: str  # "<platform>:<id>", as workspace settings are keyed
+    place: str  # what the community is called there, in seedbot's sentences
 
     def key(self, person: int) -> str: ...
 
@@ -106,6 +107,7 @@ RESTART_WAIT = 30.0  # seconds: a result delivered by the bot started after a st
 class DiscordDriver:
     name = "discord"
     workspace = f"discord:{GUILD_ID}"
+    place = "server"
 
     def __init__(self, emu: DiscordEmulator) -> None:
         self.emu = emu
@@ -234,6 +236,7 @@ class DiscordDriver:
 class SlackDriver:
     name = "slack"
     workspace = f"slack:{TEAM_ID}"
+    place = "workspace"
 
     def __init__(self, emu: SlackEmulator, url: Callable[[], str]) -> None:
         self.emu = emu
@@ -413,6 +416,7 @@ class WebDriver:
 
     name = "web"
     workspace = "web:local"
+    place = "workspace"
 
     def __init__(self, playground: Any) -> None:  # tests.web.conftest.Playground
         self.pg = playground

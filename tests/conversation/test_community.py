@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
+from bot import i18n, messages
 from bot.config import MAX_LIMIT
 from bot.conversation.community import MAX_GRANT
 from bot.errors import InvalidRequest, ProviderErrorKind, QuotaExceeded
@@ -76,7 +76,8 @@ async def test_the_server_pool_runs_out_before_the_users_own_limit(tmp_path: Pat
         await h.community.settings_set("admin", WS, "pool", "3")
         await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer())
         await h.engine.generate(fox(), BOB, deliver=Deliverer())
-        with pytest.raises(QuotaExceeded) as refused:
+        # The words come from where it is asked: a surface that calls the community a server.
+        with pytest.raises(QuotaExceeded) as refused, i18n.use_place("server"):
             await h.engine.generate(fox(), ALICE, deliver=Deliverer())
         assert refused.value.scope == "pool"
         assert refused.value.user_text.startswith(

@@ -82,7 +82,9 @@ async def test_a_style_applies_its_words_and_defaults_and_shows_in_info(
     assert square.result is not None, square.text
     assert (await bot.jobs(driver.key(0)))[0].request["aspect"] == "1:1"
     listed = await driver.ask("styles")
-    assert "`noir` (this server)" in listed.text and "`watercolor` (built-in)" in listed.text, listed.text
+    assert f"`noir` (this {driver.place})" in listed.text and "`watercolor` (built-in)" in listed.text, (
+        listed.text
+    )
 
 
 async def test_a_server_style_hides_the_builtin_and_admins_hide_and_remove(
@@ -152,6 +154,8 @@ async def test_the_cast_cap_and_a_missing_name_are_refused_before_anything_is_sp
     assert full.text.startswith(messages.cast_full(1, False)), full.text
     missing = await driver.ask("a portrait --ref mai")
     assert messages.NOT_CHARGED in missing.text and "Did you mean 'mia'" in missing.text, missing.text
+    # Each surface's own word for the community: Slack has no servers.
+    assert f"in your cast or this {driver.place}'s" in missing.text, missing.text
     assert await bot.jobs(driver.key(0)) == []
     assert (await bot.usage(driver.key(0))).day_used == 0
     assert stack.providers.state("novita").submissions == 0

@@ -4,10 +4,12 @@ charged; a limit used up reads differently from a request bigger than what is le
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
+from bot import i18n
 from bot.errors import QuotaExceeded
 from bot.ledger.base import Pool, QuotaStatus, refusal
 
@@ -34,6 +36,16 @@ def refused(quota: QuotaStatus, amount: int, pool: Pool | None = None, pool_used
     error = refusal(quota, amount, pool, pool_used)
     assert isinstance(error, QuotaExceeded)
     return error
+
+
+def on_a_server(make: Callable[[], QuotaExceeded]) -> Callable[[], QuotaExceeded]:
+    """`make` where the surface calls the community a server (Discord); elsewhere a workspace."""
+
+    def made() -> QuotaExceeded:
+        with i18n.use_place("server"):
+            return make()
+
+    return made
 
 
 CASES = [
@@ -73,7 +85,7 @@ CASES = [
     ),
     (
         "server pool used up",
-        lambda: refused(status(), 1, Pool("pool:discord:g1", 50), 50),
+        on_a_server(lambda: refused(status(), 1, Pool("pool:discord:g1", 50), 50)),
         "pool",
         "This server's shared pool for today (50 images) is used up; it resets at 2026-03-15 00:00 UTC.",
     ),
@@ -94,7 +106,7 @@ CASES = [
     ),
     (
         "weighted, none fits",
-        lambda: refused(status(), 8, Pool("pool:discord:g1", 50), 47).counting(2),
+        on_a_server(lambda: refused(status(), 8, Pool("pool:discord:g1", 50), 47).counting(2)),
         "pool",
         "This request counts as 8 images (2 images at a resolution that counts 4 each), but only 3 "
         "are left of this server's shared pool for today (50 images). Ask for a smaller resolution, "

@@ -284,6 +284,7 @@ async def _dispatch(
 
         return await generate(args, settings)
     if args.command in ("quota", "settings", "stats", "style", "cast", "audit"):
+        from bot import i18n
         from bot.app.cli import admin
 
         commands = {
@@ -294,7 +295,12 @@ async def _dispatch(
             "cast": admin.cast,
             "audit": admin.audit,
         }
-        return await commands[args.command](args, settings, plugins)
+        named = (getattr(args, arg, None) for arg in ("workspace", "user", "owner"))
+        key = next((str(value) for value in named if value), "")
+        owner = plugins.get(key.split(":", 1)[0])
+        # In the words of the key's platform: "this server's cast" for a Discord server.
+        with i18n.use_place(owner.place if owner else i18n.PLACES[0]):
+            return await commands[args.command](args, settings, plugins)
     if args.command == "doctor":
         from bot.app.doctor import run_doctor
 

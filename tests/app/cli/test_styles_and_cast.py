@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot import messages
+from bot import i18n, messages
 from tests.app.cli.helpers import friendly_one_liner, seedbot
 
 WS = "discord:123456"
@@ -33,7 +33,8 @@ def test_style_commands_add_change_hide_remove_and_are_audited(tmp_path: Path) -
     bad = friendly_one_liner(seedbot(tmp_path, "style", WS, "add", "x", "soft", "--aspect", "99:1"))
     assert "--ar" in bad
     missing = friendly_one_liner(seedbot(tmp_path, "style", WS, "remove", "nope"))
-    assert missing == f"seedbot: {messages.style_not_found('nope')}"
+    with i18n.use_place("server"):  # WS is a Discord server: said in Discord's words
+        assert missing == f"seedbot: {messages.style_not_found('nope')}"
     assert seedbot(tmp_path, "style", "discord:x", "list").returncode == 2  # a malformed workspace
     assert seedbot(tmp_path, "style", WS, "remove", "noir").returncode == 0
     audit = seedbot(tmp_path, "audit", WS).stdout
