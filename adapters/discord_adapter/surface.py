@@ -34,7 +34,6 @@ from adapters.discord_adapter.delivery import (
     bot_is_member,
     said,
 )
-from adapters.discord_adapter.plugin import plugin
 from adapters.discord_adapter.reply import DiscordReply
 from adapters.discord_adapter.text import channel_id, person_key
 from bot import i18n, messages
@@ -63,6 +62,7 @@ __all__ = ["PLATFORM", "DiscordSurface", "jump_url", "requester_for", "speak"]
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
+PLACE = "server"  # what Discord calls a community (as DiscordPlugin.place says to the CLI)
 PROGRESS_INTERVAL = 2.0  # seconds between progress edits of one message
 OPEN_FORMS_KEPT = 256  # forms close after 15 minutes; older ones are fetched again
 
@@ -110,7 +110,7 @@ def speak(interaction: discord.Interaction[Any]) -> None:
     Discord's words; the conversation posts what everyone reads in the server's language
     (Requester.workspace_locale)."""
     i18n.set_current(interaction.locale.value)
-    i18n.set_place(plugin.place)
+    i18n.set_place(PLACE)
 
 
 def jump_url(job: Job) -> str | None:
@@ -148,7 +148,7 @@ class DiscordSurface:
                 link=_link,
                 person=person_key,
                 channel=channel_id,
-                place=plugin.place,
+                place=PLACE,
             )
         )
 
