@@ -25,11 +25,9 @@ from adapters.slack_adapter import blocks
 from adapters.slack_adapter.handlers import SlackHandlers
 from adapters.slack_adapter.tasks import BackgroundTasks
 from adapters.slack_adapter.workflow import STEP_CALLBACK
-from bot import messages
 from bot.conversation.turns import Options
-from bot.errors import FlagError
 from bot.numbers import whole_number
-from bot.request.flags import parse_text
+from bot.request.flags import form_problem
 
 __all__ = ["register_listeners"]
 
@@ -59,17 +57,6 @@ def _chosen(values: dict[str, Any], block_id: str) -> str | None:
 def _typed(values: dict[str, Any], block_id: str) -> str:
     """A text field's value in a submitted view ("" when left empty)."""
     return str(((values.get(block_id) or {}).get(blocks.EDIT_ACTION) or {}).get("value") or "")
-
-
-def _prompt_problem(prompt: str) -> str | None:
-    """What to show under a form's prompt field (the form stays open), or None."""
-    if not prompt.strip():
-        return messages.PROMPT_EMPTY
-    try:
-        parse_text(prompt)
-    except FlagError as exc:
-        return exc.user_text
-    return None
 
 
 def register_listeners(
@@ -121,7 +108,7 @@ def register_listeners(
     ) -> None:
         values = (view.get("state") or {}).get("values") or {}
         prompt = str(((values.get(blocks.EDIT_BLOCK) or {}).get(blocks.EDIT_ACTION) or {}).get("value") or "")
-        problem = _prompt_problem(prompt)
+        problem = form_problem(prompt)
         if problem:  # shown under the field, the modal stays open
             await ack(response_action="errors", errors={blocks.EDIT_BLOCK: problem})
             return
@@ -143,7 +130,7 @@ def register_listeners(
         prompt = str(
             ((values.get(blocks.PROMPT_BLOCK) or {}).get(blocks.EDIT_ACTION) or {}).get("value") or ""
         )
-        problem = _prompt_problem(prompt)
+        problem = form_problem(prompt)
         if problem:
             await ack(response_action="errors", errors={blocks.PROMPT_BLOCK: problem})
             return

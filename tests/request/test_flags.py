@@ -1,13 +1,14 @@
-"""The free-text flag parser shared by the Discord and Slack adapters."""
+"""The free-text flag parser every surface shares, and what a form may say before it is sent."""
 
 from __future__ import annotations
 
 import pytest
 
+from bot import messages
 from bot.errors import FlagError, InvalidRequest
-from bot.request.flags import ParsedText, parse_text
+from bot.request.flags import ParsedText, form_problem, parse_text
 from bot.request.models import GenerationRequest, ImageInput
-from bot.request.validation import validate
+from bot.request.validation import PROMPT_MAX_CHARS, validate
 
 
 def test_the_documented_example() -> None:
@@ -224,3 +225,22 @@ def test_style_and_refs() -> None:
 def test_bad_style_or_ref_names_are_refused(text: str) -> None:
     with pytest.raises(FlagError):
         parse_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a fox --n 2", None),
+        ("--style anime", None),  # a style's words are a prompt: the conversation takes it
+        ("  ", messages.PROMPT_EMPTY),
+        ("--n 3", messages.PROMPT_EMPTY),  # no prompt once the flags are read
+        ("a fox --zoom 2", "I don't know the option '--zoom'"),
+        ("x" * (PROMPT_MAX_CHARS + 1), messages.prompt_too_long(PROMPT_MAX_CHARS + 1, PROMPT_MAX_CHARS)),
+    ],
+)
+def test_a_form_says_what_the_request_would_be_refused_for(text: str, problem: str | None) -> None:
+    said = form_problem(text)
+    if problem is None:
+        assert said is None
+    else:
+        assert said is not None and said.startswith(problem), said

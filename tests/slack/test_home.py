@@ -89,6 +89,11 @@ async def test_the_new_image_button_opens_a_form_whose_result_comes_by_dm(
         "response_action": "errors",
         "errors": {blocks.PROMPT_BLOCK: messages.PROMPT_EMPTY},
     }
+    # Flags alone leave no prompt: said in the form too (it closed, then the refusal was posted).
+    flags_only = await emu.post_view_submission(
+        bot.url, view_id=form["id"], values={blocks.PROMPT_BLOCK: {"value": "--n 3"}}
+    )
+    assert flags_only.json()["errors"] == {blocks.PROMPT_BLOCK: messages.PROMPT_EMPTY}
 
     values = {
         blocks.PROMPT_BLOCK: {blocks.EDIT_ACTION: "a paper boat on a puddle"},
