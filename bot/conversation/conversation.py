@@ -332,18 +332,24 @@ class Conversation:
         edit: Edit | None = None,
     ) -> None:
         verb, name, server = command.verb.lower(), command.name, command.server
-        if verb in ("list", "ls", "show"):
-            await reply.say(await self.cast.listing(who, server=server))
-        elif verb in ("remove", "delete", "rm") and name:
-            await reply.say(await self.cast.remove(who, name, server=server))
-        elif verb in ("save", "add") and name:
-            check_name(name, "cast")  # before any download
-            if edit is None and command.result is not None:
-                edit = Edit(command.result, "")
-            image = await self._cast_image(who, command.pick, command.attachments, quoted, edit)
-            await reply.say(await self.cast.save(who, name, image, server=server))
-        else:
-            await reply.say(messages.cast_help())
+        try:
+            if verb in ("list", "ls", "show"):
+                await reply.say(await self.cast.listing(who, server=server))
+            elif verb in ("remove", "delete", "rm") and name:
+                await reply.say(await self.cast.remove(who, name, server=server))
+            elif verb in ("save", "add") and name:
+                check_name(name, "cast")  # before any download
+                if edit is None and command.result is not None:
+                    edit = Edit(command.result, "")
+                image = await self._cast_image(who, command.pick, command.attachments, quoted, edit)
+                await reply.say(await self.cast.save(who, name, image, server=server))
+            else:
+                await reply.say(messages.cast_help())
+        except SeedbotError as exc:
+            # Nothing to charge: typed where a request could be ("cast save x" in a message),
+            # its refusal reads as the /cast command's does, without "You were not charged."
+            exc.user_text = messages.Stated(exc.user_text)
+            raise
 
     async def _cast_image(
         self,
