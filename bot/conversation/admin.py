@@ -130,6 +130,7 @@ class Admin:
                 return await self.settings_show(who)
             return await self.settings_set(who, rest[0], " ".join(rest[1:]))
         if area == "quota" and len(words) >= 3:
+            self._workspace(who)  # a non-admin hears that first, not what is wrong with the name
             action, target, rest = words[1].lower(), person(words[2]), words[3:]
             if action == "show":
                 return await self.quota_show(who, target)

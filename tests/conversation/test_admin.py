@@ -47,6 +47,12 @@ async def test_admin_words_act_once_checked_and_refuse_with_their_text(tmp_path:
         # Someone who is not an admin gets the refusal, for the help too, and changes nothing.
         for words in (["quota", "grant", "@U2", "9"], ["help"]):
             assert await admin.words(MEMBER, words, person, "/imagine") == messages.NOT_ADMIN
+
+        # Nor are they told what is wrong with the name they typed (that is for admins).
+        def nobody(word: str) -> str:
+            raise InvalidRequest(messages.bad_setting_value("user", word, messages.HINT_MENTION))
+
+        assert await admin.words(MEMBER, ["quota", "show", "ann"], nobody, "/imagine") == messages.NOT_ADMIN
         assert (await h.ledger.quota(MEMBER.key)).month_limit == 40
     finally:
         await h.close()
