@@ -1365,6 +1365,17 @@ def quota_show(target: str, blocked: bool, summary: str) -> str:
     return f"{target}\n{summary}"
 
 
+def setting_state(state: str) -> str:
+    """A setting's value that is a state, not words an admin types: "default" (seedbot's own),
+    "no limit" (pool, max_batch), "everywhere" (channels)."""
+    states = {
+        "default": lambda: _p("a workspace setting's value", "default"),
+        "no limit": lambda: _p("a workspace setting's value", "no limit"),
+        "everywhere": lambda: _p("a workspace setting's value", "everywhere"),
+    }
+    return states[state]()
+
+
 def settings_show(workspace: str, values: list[tuple[str, str]]) -> str:
     return (
         _("Settings for %(workspace)s:", workspace=workspace)

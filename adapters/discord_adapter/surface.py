@@ -35,7 +35,7 @@ from adapters.discord_adapter.delivery import (
     said,
 )
 from adapters.discord_adapter.reply import DiscordReply
-from adapters.discord_adapter.text import channel_id, person_key
+from adapters.discord_adapter.text import channel_id, channel_link, person_key
 from bot import i18n, messages
 from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
@@ -148,6 +148,7 @@ class DiscordSurface:
                 link=_link,
                 person=person_key,
                 channel=channel_id,
+                channel_link=channel_link,
                 place=PLACE,
             )
         )

@@ -14,7 +14,14 @@ from bot import messages
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
 
-__all__ = ["channel_id", "mentions_bot", "person_key", "prompt_from_message", "words_from_message"]
+__all__ = [
+    "channel_id",
+    "channel_link",
+    "mentions_bot",
+    "person_key",
+    "prompt_from_message",
+    "words_from_message",
+]
 
 _USER = re.compile(r"<@!?(\d{15,21})>|(\d{15,21})")
 _CHANNEL = re.compile(r"<#(\d{15,21})>|#?(\d{15,21})")
@@ -65,3 +72,8 @@ def channel_id(who: Requester, word: str) -> str:
     if not match:
         raise InvalidRequest(messages.bad_setting_value("channels", word, messages.HINT_CHANNEL_LINK))
     return match.group(1) or match.group(2)
+
+
+def channel_link(channel: str) -> str:
+    """A channel as a message mentions it (Discord shows its name; nobody is notified)."""
+    return f"<#{channel}>"

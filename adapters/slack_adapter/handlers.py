@@ -31,7 +31,7 @@ from adapters.slack_adapter.links import Permalinks
 from adapters.slack_adapter.locales import UserLocales
 from adapters.slack_adapter.reply import SlackReply
 from adapters.slack_adapter.tasks import BackgroundTasks
-from adapters.slack_adapter.text import channel_id, escape, person_key, to_plain
+from adapters.slack_adapter.text import channel_id, channel_link, escape, person_key, to_plain
 from adapters.slack_adapter.workflow import StepInputs, StepReply
 from bot import i18n, messages
 from bot.app.runtime import Runtime
@@ -103,6 +103,7 @@ class SlackHandlers:
                 link=self.permalink,
                 person=person_key,
                 channel=channel_id,
+                channel_link=channel_link,
             )
         )
 

@@ -13,12 +13,13 @@ from bot import messages
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
 
-__all__ = ["channel_id", "escape", "person_key", "to_plain"]
+__all__ = ["channel_id", "channel_link", "escape", "person_key", "to_plain"]
 
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _USER = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
 # A public (C) or private (G) channel: the link a message makes of `#name`, or the bare ID.
 _CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|[^>]*)?>|#?([CG][A-Z0-9]{8,})")
+_CHANNEL_LINK = re.compile(r"(<#[CG][A-Z0-9]+>)")
 
 
 def to_plain(text: str, bot_user_id: str | None = None) -> str:
@@ -39,8 +40,18 @@ def to_plain(text: str, bot_user_id: str | None = None) -> str:
 
 
 def escape(text: str) -> str:
-    """Plain text made safe for Slack's mrkdwn (no accidental mentions or links)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Plain text made safe for Slack's mrkdwn (no accidental mentions or links). Channel links
+    stay links: they notify nobody, and `admin settings` lists channels with them."""
+    parts = _CHANNEL_LINK.split(text)
+    return "".join(
+        part if n % 2 else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for n, part in enumerate(parts)
+    )
+
+
+def channel_link(channel: str) -> str:
+    """A channel as a message links it (Slack shows its name)."""
+    return f"<#{channel}>"
 
 
 def person_key(who: Requester, word: str) -> str:

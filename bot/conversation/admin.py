@@ -36,6 +36,7 @@ class Admin:
         styles: Styles | None = None,
         *,
         channel: Callable[[Requester, str], str],
+        link: Callable[[Requester, str], str],
     ) -> None:
         self.community = community
         self.policy = policy
@@ -43,6 +44,8 @@ class Admin:
         # A channel named in typed words -> its id on the admin's surface (InvalidRequest: it
         # names none there).
         self.channel = channel
+        # A channel id -> how the admin's surface writes it (a link where it has them).
+        self.link = link
 
     def _workspace(self, who: Requester) -> str:
         self.policy.may_administer(who)
@@ -75,13 +78,13 @@ class Admin:
         return await self.community.quota_block(who.key, target, blocked)
 
     async def settings_show(self, who: Requester) -> str:
-        return await self.community.settings_show(self._workspace(who))
+        return await self.community.settings_show(self._workspace(who), lambda c: self.link(who, c))
 
     async def settings_set(self, who: Requester, key: str, value: str) -> str:
         workspace = self._workspace(who)
         if key.strip().lower() == "channels" and not clears(value):
             value = " ".join(self._channel(who, word) for word in re.split(r"[\s,]+", value.strip()) if word)
-        return await self.community.settings_set(who.key, workspace, key, value)
+        return await self.community.settings_set(who.key, workspace, key, value, lambda c: self.link(who, c))
 
     def _channel(self, who: Requester, word: str) -> str:
         """A channel of `channels`: `here` is where the admin typed it (a thread's channel)."""

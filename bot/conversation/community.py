@@ -20,7 +20,7 @@ from bot.errors import InvalidRequest
 from bot.ledger.base import Ledger, Pool
 from bot.request.models import Job, JobStatus, Requester
 from bot.request.validation import model_name
-from bot.request.workspace import MAX_GRANT, SETTING_KEYS, WorkspacePolicy, parse_setting
+from bot.request.workspace import MAX_GRANT, SETTING_KEYS, WorkspacePolicy, parse_setting, plain_channel
 
 __all__ = ["MAX_GRANT", "SETTING_KEYS", "Community"]
 
@@ -190,11 +190,14 @@ class Community:
 
     # -- admins: settings -----------------------------------------------------------------------------
 
-    async def settings_show(self, workspace: str) -> str:
+    async def settings_show(self, workspace: str, channel: Callable[[str], str] = plain_channel) -> str:
+        """The workspace's settings, each channel as `channel` writes it where they are read."""
         policy = await self.policy(workspace)
-        return messages.settings_show(workspace, [(k, policy.shown(k)) for k in SETTING_KEYS])
+        return messages.settings_show(workspace, [(k, policy.shown(k, channel)) for k in SETTING_KEYS])
 
-    async def settings_set(self, actor: str, workspace: str, key: str, value: str) -> str:
+    async def settings_set(
+        self, actor: str, workspace: str, key: str, value: str, channel: Callable[[str], str] = plain_channel
+    ) -> str:
         parsed = parse_setting(key, value)
         key = key.strip().lower().replace("-", "_")
         key = "format" if key == "output_format" else key
@@ -205,9 +208,8 @@ class Community:
             data[key] = parsed
         policy = WorkspacePolicy.from_dict(data)
         await self.ledger.set_workspace_settings(workspace, policy.to_dict())
-        shown = policy.shown(key)
-        await self.ledger.record_audit(actor, "settings.set", workspace, f"{key}={shown}")
-        return messages.setting_changed(workspace, key, shown)
+        await self.ledger.record_audit(actor, "settings.set", workspace, f"{key}={policy.audited(key)}")
+        return messages.setting_changed(workspace, key, policy.shown(key, channel))
 
     # -- admins: stats ----------------------------------------------------------------------------------
 

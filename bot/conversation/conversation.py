@@ -69,7 +69,7 @@ from bot.request.models import (
 )
 from bot.request.styles import check_name, styled_prompt
 from bot.request.validation import check_reference_count
-from bot.request.workspace import WorkspacePolicy
+from bot.request.workspace import WorkspacePolicy, plain_channel
 
 __all__ = ["Conversation", "Surface"]
 
@@ -113,6 +113,9 @@ class Surface:
     # A channel named in typed words (`admin settings channels #art`) -> its id there,
     # InvalidRequest if the word names none. The default takes the word as the id.
     channel: Callable[[Requester, str], str] = _as_typed
+    # A channel id -> how a message there links it (`admin settings` shows the channel list);
+    # the default writes the id, where channels are not linked.
+    channel_link: Callable[[str], str] = plain_channel
     # What the community a request comes from is called there (i18n.PLACES): "server" on
     # Discord; a workspace anywhere else.
     place: str = "workspace"
@@ -126,7 +129,9 @@ class Conversation:
         self.policy = Policy(engine.settings)
         self.styles = Styles(ledger)
         self.cast = Cast(ledger, self.policy, engine.settings.cast_limit)
-        self.admin = Admin(self.community, self.policy, self.styles, channel=self._channel)
+        self.admin = Admin(
+            self.community, self.policy, self.styles, channel=self._channel, link=self._channel_link
+        )
         self.surfaces: dict[str, Surface] = {}
         # Status messages shown for a request whose job row may not exist yet: a reply to one
         # in that moment waits for the row instead of being told it is not a result.
@@ -268,6 +273,10 @@ class Conversation:
     def _channel(self, who: Requester, word: str) -> str:
         surface = self.surfaces.get(who.platform)
         return (surface.channel if surface else _as_typed)(who, word)  # the CLI: as typed
+
+    def _channel_link(self, who: Requester, channel: str) -> str:
+        surface = self.surfaces.get(who.platform)
+        return (surface.channel_link if surface else plain_channel)(channel)
 
     def _help(self, who: Requester) -> str:
         surface = self.surfaces.get(who.platform)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "WorkspacePolicy",
     "clears",
     "parse_setting",
+    "plain_channel",
     "tier_of",
     "workspace_key",
 ]
@@ -42,6 +44,11 @@ MAX_GRANT = 10_000
 BUTTON_RULES = ("anyone", "owner")
 _CLEAR = {"none", "off", "default", "clear", "-", ""}
 _CHANNEL = re.compile(r"<#([A-Za-z0-9]+)(?:\|[^>]*)?>|#?([A-Za-z0-9]+)")
+
+
+def plain_channel(channel: str) -> str:
+    """A channel written where it can't be linked (the audit trail, the shell): #id."""
+    return f"#{channel}"
 
 
 def workspace_key(requester: Requester) -> str | None:
@@ -112,14 +119,25 @@ class WorkspacePolicy:
             requester.parent_channel_id is not None and requester.parent_channel_id in self.channels
         )
 
-    def shown(self, key: str) -> str:
+    def audited(self, key: str) -> str:
+        """`key`'s value in the audit trail: the same English whoever changed it, a channel
+        as its id (#C123)."""
+        return self._shown(key, plain_channel, lambda state: state)
+
+    def shown(self, key: str, channel: Callable[[str], str]) -> str:
+        """`key`'s value for an admin to read: what they would type (a number, a model, anyone,
+        on/off) as typed, a state ("no limit") in the current language, and each channel as
+        `channel` writes it where they read it (a link on Discord and Slack)."""
+        return self._shown(key, channel, messages.setting_state)
+
+    def _shown(self, key: str, channel: Callable[[str], str], state: Callable[[str], str]) -> str:
         value = getattr(self, key)
         if key == "channels":
-            return ", ".join(f"<#{c}>" for c in value) if value else "everywhere"
+            return ", ".join(channel(c) for c in value) if value else state("everywhere")
         if value is None:
             if key == "buttons":
                 return "anyone"
-            return "default" if key != "pool" and key != "max_batch" else "no limit"
+            return state("no limit" if key in ("pool", "max_batch") else "default")
         if isinstance(value, bool):
             return "on" if value else "off"
         return str(value)

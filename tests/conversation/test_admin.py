@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
+from bot import i18n, messages
 from bot.conversation.conversation import Surface
 from bot.conversation.surface import Reply
 from bot.errors import InvalidRequest
@@ -135,7 +135,18 @@ async def test_channels_are_read_by_the_surface_and_a_name_it_cannot_read_change
         # `here` is where it was typed (where a slash command's text can't link a channel); in a
         # thread, the thread's channel.
         in_thread = dataclasses.replace(ADMIN, channel_id="T-thread", parent_channel_id="C7")
-        await admin.words(in_thread, ["settings", "channels", "here", "<#C2>"], person, "/imagine")
+        changed = await admin.words(in_thread, ["settings", "channels", "here", "<#C2>"], person, "/imagine")
         assert (await h.ledger.workspace_settings("slack:T1"))["channels"] == ["C7", "C2"]
+        # Shown as the surface writes a channel (a link here); ids where there are no links.
+        assert "channels is now #C7, #C2 for slack:T1" in changed
+        conversation.attach(
+            Surface("slack", resumed=resumed, help=str, channel=channel, channel_link=lambda c: f"<#{c}>")
+        )
+        assert "channels: <#C7>, <#C2>" in await admin.words(ADMIN, ["settings"], person, "/imagine")
+        # A state is said in the admin's language; what they would type stays as typed.
+        await admin.words(ADMIN, ["settings", "channels", "none"], person, "/imagine")
+        with i18n.use("de"):
+            shown = await admin.words(ADMIN, ["settings"], person, "/imagine")
+        assert "channels: überall" in shown and "pool: kein Limit" in shown and "buttons: anyone" in shown
     finally:
         await h.close()

@@ -179,7 +179,7 @@ async def test_settings_channels_pool_and_stats(emu: DiscordEmulator, start_bot:
 
     actions = [(e.action, e.target, e.detail) for e in reversed(await ledger.audit_entries())]
     assert actions == [
-        ("settings.set", f"discord:{GUILD_ID}", f"channels=<#{art['id']}>"),
+        ("settings.set", f"discord:{GUILD_ID}", f"channels=#{art['id']}"),
         ("settings.set", f"discord:{GUILD_ID}", "pool=2"),
         ("settings.set", f"discord:{GUILD_ID}", "max_batch=2"),
     ]

@@ -43,6 +43,8 @@ def test_incoming_text_becomes_a_plain_prompt() -> None:
 
 def test_outgoing_text_is_escaped() -> None:
     assert escape("<!channel> & <@U1>") == "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+    # A channel link notifies nobody: it stays a link (`admin settings` lists channels with them).
+    assert escape("<#C2> <#C2|x> <#U1>") == "<#C2> &lt;#C2|x&gt; &lt;#U1&gt;"
 
 
 def test_seen_messages_claims_once_within_the_ttl() -> None:

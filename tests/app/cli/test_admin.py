@@ -33,7 +33,7 @@ def test_quota_grant_settings_and_stats(tmp_path: Path) -> None:
     assert shown.returncode == 0 and "channels: everywhere" in shown.stdout
     changed = seedbot(tmp_path, "settings", "discord:77", "channels", "111", "222")
     assert changed.returncode == 0, changed.stderr
-    assert "channels is now <#111>, <#222> for discord:77" in changed.stdout
+    assert "channels is now #111, #222 for discord:77" in changed.stdout
     assert seedbot(tmp_path, "settings", "discord:77", "pool", "40").returncode == 0
     bad = seedbot(tmp_path, "settings", "discord:77", "max_batch", "99")
     assert bad.returncode == 1 and "from 1 to 15" in bad.stderr
@@ -49,7 +49,7 @@ def test_quota_grant_settings_and_stats(tmp_path: Path) -> None:
     actor = f"cli:{getpass.getuser()}"
     assert asyncio.run(_audit(tmp_path / "seedbot.db")) == [
         (actor, "settings.set", "discord:77", "pool=40"),
-        (actor, "settings.set", "discord:77", "channels=<#111>, <#222>"),
+        (actor, "settings.set", "discord:77", "channels=#111, #222"),
         (actor, "quota.grant", "discord:5", "+3 today (total 3)"),
     ]
 
