@@ -291,6 +291,12 @@ _FREE_TEXTS: dict[str, str] = {
         "Ask the bot's operator to add one (fal, Replicate, Ark or Novita)."
     ),
     "CANCEL_ELSEWHERE": N_("That job is finishing in another process and can't be cancelled now."),
+    # "cancel" or "upscale" typed alone, not as a reply: which job is meant is unknown.
+    "CANCEL_HOW": N_("To stop a job, press Cancel under it or reply `cancel` to it."),
+    "UPSCALE_HOW": N_(
+        "To upscale an image, press Upscale under the result or reply `upscale #2` to it (#2: which "
+        "image of a batch)."
+    ),
 }
 
 # Constants whose own words say whether anything was charged.
@@ -478,6 +484,8 @@ CANNOT_POST_HERE: str
 CHANNEL_NOT_ALLOWED: str
 UPSCALE_NO_4K: str
 CANCEL_ELSEWHERE: str
+CANCEL_HOW: str
+UPSCALE_HOW: str
 SUGGESTED_PROMPTS: tuple[tuple[str, str], ...]
 
 CONSTANTS = (*_TEXTS, *_FREE_TEXTS)  # every translated constant's name (the tests read each)

@@ -244,7 +244,8 @@ class Conversation:
 
     async def _commands(self, who: Requester, text: str, reply: Reply, *, empty: bool) -> bool:
         """`usage`, `history`, `help` typed as the whole text, or `admin ...`: answered, True.
-        `empty`: nothing typed asks for the help (a bare mention, not a bare reply)."""
+        `empty`: a new request, not a reply (nothing typed asks for the help; `cancel` or
+        `upscale` alone, which a reply to a job would be, is explained instead of drawn)."""
         words = text.split()
         first = words[0].lower() if words else ""
         if len(words) == 1 and first in ("usage", "quota"):
@@ -255,6 +256,10 @@ class Conversation:
             await reply.say(self._help(who))
         elif first == "admin":
             await reply.say(await self._admin_words(who, words[1:]))
+        elif empty and _CANCEL_WORD.fullmatch(text):  # not a reply: which job is meant is unknown
+            await reply.say(messages.CANCEL_HOW)
+        elif empty and _UPSCALE_WORDS.fullmatch(text):
+            await reply.say(messages.UPSCALE_HOW)
         else:
             return False
         return True

@@ -141,6 +141,15 @@ async def test_a_reply_upscale_2_is_the_same_action(chat: Start, stack: Stack) -
     assert len(_fal(stack, FAL["4.5 edit"])) == 1
 
 
+async def test_cancel_or_upscale_typed_alone_says_how_and_draws_nothing(surface: Start, stack: Stack) -> None:
+    """Not a reply, so no job is named: it was a request for an image of the word."""
+    driver, bot = await surface()
+    assert (await driver.ask("cancel")).text == messages.CANCEL_HOW
+    assert (await driver.ask("Upscale #2")).text == messages.UPSCALE_HOW
+    assert await bot.jobs(driver.key(0)) == []
+    assert (await bot.usage(driver.key(0))).day_used == 0
+
+
 async def test_upscale_without_a_4k_host_is_refused_for_free(surface: Start, stack: Stack) -> None:
     driver, bot = await surface(providers=["segmind"])  # Seedream 5.0 lite only: 2K and 3K
     first = await driver.ask("a paper boat --n 2")
