@@ -252,7 +252,7 @@ class Conversation:
             await reply.say(await self.usage(who))
         elif len(words) == 1 and first == "history":
             await reply.say(await self._history(who))
-        elif (len(words) == 1 and first == "help") or (empty and not words):
+        elif (len(words) == 1 and first in ("help", "--help", "-h", "?")) or (empty and not words):
             await reply.say(self._help(who))
         elif first == "admin":
             await reply.say(await self._admin_words(who, words[1:]))

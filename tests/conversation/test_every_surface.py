@@ -80,6 +80,16 @@ async def test_a_streamed_batch_charges_each_image_that_was_made(streamed: tuple
     assert (await bot.usage(driver.key(0))).day_used == 2  # the refused image was not charged
 
 
+async def test_help_typed_as_a_word_or_as_a_flag_is_the_help(surface: tuple[Driver, Core]) -> None:
+    """`--help` alone was refused as an unknown option; a command-line habit, it means help."""
+    driver, bot = surface
+    said = (await driver.ask("help")).text
+    assert "--ar W:H" in said
+    for text in ("--help", "-h"):
+        assert (await driver.ask(text)).text == said
+    assert await bot.jobs(driver.key(0)) == []
+
+
 async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, Core]) -> None:
     driver, bot = surface
     first = await driver.ask("a red fox in snow --n 2")
