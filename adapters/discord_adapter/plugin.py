@@ -27,6 +27,9 @@ class DiscordPlugin:
     place = "server"
     user_key = KeyForm(_SNOWFLAKE, "discord:<numeric user id>")
     workspace_key = KeyForm(_SNOWFLAKE, "discord:<numeric server id>")
+    channel_key = KeyForm(
+        _SNOWFLAKE, "a numeric channel id (Developer Mode: right-click it, Copy Channel ID)"
+    )
 
     def load_settings(self, env_file: str | None) -> DiscordSettings:
         return DiscordSettings(_env_file=env_file)

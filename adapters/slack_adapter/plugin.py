@@ -26,6 +26,7 @@ class SlackPlugin:
     # A person is "<team id>:<user id>" (user ids are only unique within a workspace).
     user_key = KeyForm(r"[A-Z0-9]+:[A-Z0-9]+", "slack:<TEAM ID>:<USER ID>")
     workspace_key = KeyForm(r"[A-Z0-9]+", "slack:<TEAM ID>")
+    channel_key = KeyForm(r"[CG][A-Z0-9]+", "a channel ID like C0123ABCD (at the bottom of its details)")
 
     def load_settings(self, env_file: str | None) -> SlackSettings:
         return SlackSettings(_env_file=env_file)

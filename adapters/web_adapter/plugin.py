@@ -30,6 +30,7 @@ class WebPlugin:
     # The playground has one person and one workspace: "web:local".
     user_key = KeyForm(r"local", "web:local")
     workspace_key = KeyForm(r"local", "web:local")
+    channel_key = KeyForm(r"playground", "playground (its one channel)")
 
     def load_settings(self, env_file: str | None) -> WebSettings:
         return load_settings(env_file)

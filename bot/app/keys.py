@@ -9,7 +9,7 @@ from typing import Literal
 
 from bot.app.platform import KeyForm, PlatformPlugin
 
-__all__ = ["BUILTIN_USERS", "check_key", "key_shapes"]
+__all__ = ["BUILTIN_USERS", "check_channels", "check_key", "key_shapes"]
 
 Kind = Literal["user", "workspace", "target"]
 
@@ -45,3 +45,16 @@ def check_key(key: str, kind: Kind, plugins: Mapping[str, PlatformPlugin]) -> st
         return None
     what = {"user": "a user", "workspace": "a server or workspace", "target": "a user or workspace"}[kind]
     return f"{key!r} is not {what}: use {key_shapes(kind, plugins)}"
+
+
+def check_channels(workspace: str, channels: list[str], plugins: Mapping[str, PlatformPlugin]) -> str | None:
+    """None when every channel id has the shape of `workspace`'s platform; else the one line
+    saying what was expected. A name ("general") stored as an id would match no channel and
+    lock everyone there out."""
+    plugin = plugins.get(workspace.partition(":")[0])
+    if plugin is None:
+        return None
+    for channel in channels:
+        if not plugin.channel_key.matches(channel):
+            return f"{channel!r} is not a channel id of {plugin.title}: use {plugin.channel_key.shape}"
+    return None

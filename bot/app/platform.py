@@ -96,6 +96,8 @@ class PlatformPlugin(Protocol):
     playground: bool
     user_key: KeyForm
     workspace_key: KeyForm
+    # A channel's id there, for `seedbot settings WORKSPACE channels ...` (shape: how to find one).
+    channel_key: KeyForm
 
     def load_settings(self, env_file: str | None) -> PlatformSettings:
         """Read this platform's settings from the environment and `env_file` (None: the

@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from bot.app.keys import Kind, check_key
+from bot.app.keys import Kind, check_channels, check_key
 from bot.app.platform import PlatformPlugin
 from bot.config import Settings
+from bot.request.workspace import clears, parse_setting
 
 if TYPE_CHECKING:
     from bot.conversation.community import Community
@@ -82,6 +83,11 @@ async def settings_command(
         key, value = None, []
     elif key == "set":
         key, value = (value[0] if value else None), value[1:]
+    if key and key.strip().lower() == "channels" and not clears(" ".join(value)):
+        problem = check_channels(args.workspace, parse_setting("channels", " ".join(value)), plugins)
+        if problem is not None:
+            print(f"seedbot: {problem}", file=sys.stderr)
+            return 2
     async with _community(settings, changes=bool(key)) as community:
         if key:
             print(await community.settings_set(cli_actor(), args.workspace, key, " ".join(value)))

@@ -34,6 +34,13 @@ def test_quota_grant_settings_and_stats(tmp_path: Path) -> None:
     changed = seedbot(tmp_path, "settings", "discord:77", "channels", "111", "222")
     assert changed.returncode == 0, changed.stderr
     assert "channels is now #111, #222 for discord:77" in changed.stdout
+    # A channel's name is not its id: stored, it would lock the whole server or workspace out.
+    for workspace, shape in (("discord:77", "Copy Channel ID"), ("slack:T1", "C0123ABCD")):
+        named = seedbot(tmp_path, "settings", workspace, "channels", "general")
+        assert named.returncode == 2 and "'general' is not a channel id" in named.stderr, named.stderr
+        assert shape in named.stderr
+        no_traceback(named)
+    assert "channels: #111, #222" in seedbot(tmp_path, "settings", "discord:77").stdout  # unchanged
     assert seedbot(tmp_path, "settings", "discord:77", "pool", "40").returncode == 0
     bad = seedbot(tmp_path, "settings", "discord:77", "max_batch", "99")
     assert bad.returncode == 1 and "from 1 to 15" in bad.stderr
