@@ -6,6 +6,7 @@ scripts); progress and notes on stderr."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -119,6 +120,7 @@ class Terminal:
         self.written: list[Path] = []
         self.made: GenerationResult | None = None
         self.refusal: str | None = None
+        self.cut_short = False  # Ctrl-C stopped the job before it was done
         self.said: list[str] = []
 
     def target(self) -> PostTarget:
@@ -166,7 +168,8 @@ class Terminal:
         raise RuntimeError("the shell asks for no edits")
 
     async def interrupted(self, text: str, *, resumes: bool) -> None:
-        self.refusal = text
+        # The conversation's words are for a chat whose bot restarts; the shell says its own.
+        self.cut_short = True
 
 
 def check_out_dir(out: Path) -> None:
@@ -191,10 +194,15 @@ async def generate(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(settings, warn_demo=False) as runtime:  # the note below says it
         prompt = sys.stdin.read() if args.prompt == "-" else args.prompt  # a long one, from a file
         ask = Ask(prompt, options=_options(args), attachments=References(runtime, args.image))
+        progress = GenerateProgress(quiet=args.quiet)
+        terminal = Terminal(out, progress)
         try:  # on a shared database the job is leased to this process while it runs
-            with GenerateProgress(quiet=args.quiet) as progress:
-                terminal = Terminal(out, progress)
+            with progress:
                 await runtime.conversation.handle(Turn(CLI_USER, ask, "generate"), terminal)
+        except asyncio.CancelledError:  # Ctrl-C: the conversation cancelled the job
+            if terminal.cut_short:  # said once the status line is gone
+                print("seedbot: interrupted: the job was cancelled, nothing was charged", file=sys.stderr)
+            raise
         finally:
             await runtime.engine.close()
         for path in terminal.written:

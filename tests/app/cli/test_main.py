@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shlex
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -622,3 +623,26 @@ def test_a_reader_that_goes_away_stops_it_quietly(cwd: Path) -> None:
     proc.stdout.close()  # before it writes: it starts in about half a second
     assert proc.wait(timeout=60) == 141
     assert proc.stderr.read() == ""
+
+
+def test_ctrl_c_in_generate_cancels_the_job_and_says_nothing_was_charged(cwd: Path) -> None:
+    """It exited 130 in silence, the progress line left as it was."""
+    proc = subprocess.Popen(  # noqa: S603 - our own command
+        bot_command("generate", "a fox", "--out", "o"),
+        cwd=cwd,
+        env=clean_env(SEEDBOT_DEMO_LATENCY="60"),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    started = proc.stderr.read(len("generating"))  # the job is running: its progress line
+    assert started == "generating", started
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted: the job was cancelled, nothing was charged" in err
+    assert "Traceback" not in err
+    shown = seedbot(cwd, "quota", "show", "cli:local")
+    assert "Used today: 0; this month: 0." in shown.stdout, shown.stdout
+    assert not (cwd / "o").exists()
