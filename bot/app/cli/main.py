@@ -335,6 +335,10 @@ def main(argv: list[str] | None = None) -> int:
         unknown = " ".join(extra)
         if _typed_before_the_command(parser, args.command, extra, sys.argv[1:] if argv is None else argv):
             unknown += f" (a command's options go after it: seedbot {args.command} {unknown} ...)"
+        elif args.command == "run" and set(extra) <= {"-v", "-vv", "-vvv", "--verbose"}:
+            unknown += (
+                " (run logs at SEEDBOT_LOG_LEVEL, INFO unless set: SEEDBOT_LOG_LEVEL=DEBUG seedbot run)"
+            )
         elif args.command == "generate":  # most likely a prompt without quotes, or a chat flag
             unknown += (
                 f' (the prompt is one argument, chat flags too: seedbot generate "{args.prompt} {unknown}";'

@@ -120,6 +120,9 @@ def test_style_and_cast_are_options_too_and_an_unquoted_prompt_is_explained(cwd:
     early = seedbot(cwd, "-v", "stats")
     assert early.returncode == 2 and "go after it: seedbot stats -v" in early.stderr, early.stderr
     assert "go after it" not in seedbot(cwd, "-q", "run").stderr
+    # `run` logs at its setting: -v says which one.
+    loud = seedbot(cwd, "run", "-vv")
+    assert loud.returncode == 2 and "SEEDBOT_LOG_LEVEL=DEBUG seedbot run" in loud.stderr, loud.stderr
 
     # The shell belongs to no server: its help offers the built-ins, not the playground's styles
     # (it pointed at `seedbot style web:local`, whose own styles the shell refuses).
