@@ -256,6 +256,8 @@ _TEXTS: dict[str, str] = {
     "WEB_SIGN_IN": N_("Enter the playground's token (SEEDBOT_WEB_TOKEN) to sign in."),
     "WEB_SIGN_IN_REFUSED": N_("That is not the playground's token."),
     "WEB_SESSION_NEEDED": N_("Sign in to the playground first: open its page and enter its token."),
+    # No token is set: the page starts a session, and a restart forgets it.
+    "WEB_SESSION_ENDED": N_("This page's session has ended (seedbot restarted): reload the page."),
     "WEB_STALE_PAGE": N_("This page is out of date. Reload it and try again. You were not charged."),
     "WEB_WRONG_HOST": N_("The playground answers only at its own loopback address (127.0.0.1 or localhost)."),
 }
@@ -471,6 +473,7 @@ CANNOT_NONE_CONFIGURED: str
 WEB_SIGN_IN: str
 WEB_SIGN_IN_REFUSED: str
 WEB_SESSION_NEEDED: str
+WEB_SESSION_ENDED: str
 WEB_STALE_PAGE: str
 WEB_WRONG_HOST: str
 BLOCKED: str

@@ -170,7 +170,8 @@ class Guard:
                 response = await handler(request)
                 self.set_cookie(request, response, session)
                 return response
-            return _refused(request, 401, messages.WEB_SESSION_NEEDED)
+            ended = messages.WEB_SESSION_NEEDED if self._token is not None else messages.WEB_SESSION_ENDED
+            return _refused(request, 401, ended)
         request[SESSION] = session
         if unsafe and not hmac.compare_digest(
             request.headers.get(CSRF_HEADER, "").encode(), session.csrf.encode()
