@@ -192,6 +192,12 @@ _TEXTS: dict[str, str] = {
     "UPSCALE_PLACEHOLDER": N_("Upscale an image to 4K…"),
     "CANCEL_FINISHED": N_("That job has already finished; there is nothing to cancel."),
     "CANCEL_NOT_OWNER": N_("Only the person who asked for this image (or an admin) can cancel it."),
+    # "cancel" or "upscale" typed alone, not as a reply, names no job: a note, not a refusal.
+    "CANCEL_HOW": N_("To stop a job, press Cancel under it or reply `cancel` to it."),
+    "UPSCALE_HOW": N_(
+        "To upscale an image, press Upscale under the result or reply `upscale #2` to it (#2: which "
+        "image of a batch)."
+    ),
     # style presets and the saved cast
     "OPTION_STYLE": N_("A style preset of this server (its prompt suffix and defaults)"),
     "OPTION_NO_STYLE": N_("No style"),
@@ -293,12 +299,6 @@ _FREE_TEXTS: dict[str, str] = {
         "Ask the bot's operator to add one (fal, Replicate, Ark or Novita)."
     ),
     "CANCEL_ELSEWHERE": N_("That job is finishing in another process and can't be cancelled now."),
-    # "cancel" or "upscale" typed alone, not as a reply: which job is meant is unknown.
-    "CANCEL_HOW": N_("To stop a job, press Cancel under it or reply `cancel` to it."),
-    "UPSCALE_HOW": N_(
-        "To upscale an image, press Upscale under the result or reply `upscale #2` to it (#2: which "
-        "image of a batch)."
-    ),
 }
 
 # Constants whose own words say whether anything was charged.

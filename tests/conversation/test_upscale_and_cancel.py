@@ -144,7 +144,8 @@ async def test_a_reply_upscale_2_is_the_same_action(chat: Start, stack: Stack) -
 async def test_cancel_or_upscale_typed_alone_says_how_and_draws_nothing(surface: Start, stack: Stack) -> None:
     """Not a reply, so no job is named: it was a request for an image of the word."""
     driver, bot = await surface()
-    assert (await driver.ask("cancel")).text == messages.CANCEL_HOW
+    said = (await driver.ask("cancel")).text
+    assert said == messages.CANCEL_HOW and messages.NOT_CHARGED not in said  # a note, not a refusal
     assert (await driver.ask("Upscale #2")).text == messages.UPSCALE_HOW
     assert await bot.jobs(driver.key(0)) == []
     assert (await bot.usage(driver.key(0))).day_used == 0
