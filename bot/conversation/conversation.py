@@ -505,6 +505,8 @@ class Conversation:
         if ref.thread is not None and ref.job_id is None and ref.message_id is None:
             channel, thread = ref.thread  # in a thread: the job at work there, not the last result
             job = await self.ledger.working_in_thread(who.platform, channel, thread)
+            if job is None and await self.ledger.latest_in_thread(who.platform, channel, thread):
+                raise InvalidRequest(messages.CANCEL_FINISHED)  # its jobs are done: nothing to stop
         else:
             job = await self._target_of(who, Edit(ref, ""))
         job = self.policy.result_here(who, job)

@@ -151,6 +151,18 @@ async def test_cancel_or_upscale_typed_alone_says_how_and_draws_nothing(surface:
     assert (await bot.usage(driver.key(0))).day_used == 0
 
 
+async def test_cancel_in_reply_to_a_finished_result_says_it_is_finished(surface: Start, stack: Stack) -> None:
+    """In a thread (Slack, the playground) it found no job at work and said the message was no
+    result of seedbot's."""
+    driver, bot = await surface()
+    first = await driver.ask("a kite")
+    assert first.result is not None, first.text
+    await bot.wait_closed(driver.key(0), 1)
+    said = await driver.reply(first.result, "cancel")
+    assert said.result is None and said.text.startswith(messages.CANCEL_FINISHED), said.text
+    assert (await bot.usage(driver.key(0))).day_used == 1
+
+
 async def test_upscale_without_a_4k_host_is_refused_for_free(surface: Start, stack: Stack) -> None:
     driver, bot = await surface(providers=["segmind"])  # Seedream 5.0 lite only: 2K and 3K
     first = await driver.ask("a paper boat --n 2")
