@@ -240,6 +240,8 @@ _TEXTS: dict[str, str] = {
     "HINT_CHANNEL_LINK": N_(
         "pick the channel from the list that # opens, so it shows as a link, give its ID, or write `here` for this channel"
     ),
+    # TRANSLATORS: `admin settings channels` in the playground, which has one channel; keep `here`.
+    "HINT_PLAYGROUND_CHANNEL": N_("the playground has one channel: write `here`"),
     # a provider's answer that can't be used
     "RESULT_TOO_LARGE": N_("The image service returned an image too large to use."),
     "RESULT_UNREADABLE": N_("The image service returned something that isn't an image."),
@@ -455,6 +457,7 @@ HINT_WHOLE: str
 HINT_QUOTA_SET: str
 HINT_MENTION: str
 HINT_CHANNEL_LINK: str
+HINT_PLAYGROUND_CHANNEL: str
 RESULT_TOO_LARGE: str
 RESULT_UNREADABLE: str
 REASON_SCHEME: str

@@ -39,11 +39,11 @@ from bot.conversation.turns import (
     Usage,
     pressed,
 )
-from bot.errors import SeedbotError
+from bot.errors import InvalidRequest, SeedbotError
 from bot.request.flags import FLAG_HELP
 from bot.request.models import ImageInput, Job, Requester, result_filename
 
-__all__ = ["PLATFORM", "PROGRESS_INTERVAL", "USER", "WebSurface"]
+__all__ = ["PLATFORM", "PROGRESS_INTERVAL", "USER", "WebSurface", "channel_id"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,14 @@ PROGRESS_INTERVAL = 0.5  # seconds between status updates: a page is not rate-li
 USER = Requester(
     platform=PLATFORM, user_id="local", workspace_id="local", channel_id=CHANNEL, display_name="you"
 )
+
+
+def channel_id(who: Requester, word: str) -> str:
+    """`admin settings channels`: the playground's one channel (`here` is read by the core).
+    Any other word would lock its one user out."""
+    if word.lstrip("#").lower() == CHANNEL:
+        return CHANNEL
+    raise InvalidRequest(messages.bad_setting_value("channels", word, messages.HINT_PLAYGROUND_CHANNEL))
 
 
 def user() -> Requester:
@@ -65,7 +73,13 @@ class WebSurface:
         self.page = page
         self.tasks = tasks
         self.conversation.attach(
-            Surface(PLATFORM, resumed=self.resumed_reply, help=self.help, progress_interval=PROGRESS_INTERVAL)
+            Surface(
+                PLATFORM,
+                resumed=self.resumed_reply,
+                help=self.help,
+                progress_interval=PROGRESS_INTERVAL,
+                channel=channel_id,
+            )
         )
 
     @staticmethod

@@ -144,6 +144,22 @@ async def test_quotas_apply_as_configured(open_playground: OpenPlayground) -> No
     assert "Images left today: 1 of 1" in await pg.usage()
 
 
+async def test_the_channel_list_names_the_playgrounds_one_channel(open_playground: OpenPlayground) -> None:
+    """Any other word was stored as a channel and refused every request after it."""
+    pg = await open_playground(admins="web:local")
+    await pg.open_page()
+
+    async def note(text: str) -> str:
+        thread = await pg.ask(text)
+        return str(of(await pg.until(thread, has("note")), "note")[0]["text"])
+
+    said = await note("admin settings channels general")
+    assert said == messages.bad_setting_value("channels", "general", messages.HINT_PLAYGROUND_CHANNEL)
+    assert "channels is now #playground" in await note("admin settings channels here")
+    thread = await pg.ask("a fox")
+    await pg.until(thread, has("result"))
+
+
 async def test_flag_errors_are_the_cores_words(playground: Playground) -> None:
     thread = await playground.ask("a fox --ar banana")
     refusal = of(await playground.until(thread, has("refusal")), "refusal")[0]
