@@ -360,10 +360,10 @@ class Conversation:
             else:
                 await reply.say(messages.cast_help())
         except SeedbotError as exc:
-            # Nothing to charge: typed where a request could be ("cast save x" in a message),
-            # its refusal reads as the /cast command's does, without "You were not charged."
-            exc.user_text = messages.Stated(exc.user_text)
-            raise
+            # It costs nothing, wherever it was typed ("cast save x" in a message too): its
+            # refusal is its answer, as an admin command's is, with no "You were not charged."
+            log.info("%s: cast %s by %s refused: %s", who.platform, verb, who.key, exc)
+            await _tell(reply, exc.user_text)
 
     async def _cast_image(
         self,

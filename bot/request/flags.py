@@ -17,7 +17,7 @@ from bot.errors import FlagError, InvalidRequest
 from bot.numbers import whole_number
 from bot.request.models import GenerationRequest, ImageInput
 from bot.request.styles import check_name
-from bot.request.validation import MAX_OUTPUTS, PROMPT_MAX_CHARS, clean_prompt, get_model, parse_aspect
+from bot.request.validation import MAX_OUTPUTS, check_prompt, clean_prompt, get_model, parse_aspect
 
 __all__ = ["FLAG_HELP", "ParsedText", "check_values", "form_problem", "parse_text"]
 
@@ -196,15 +196,12 @@ def _typed(prompt: str, values: dict[str, object], pick: int | None, watermark: 
 def form_problem(text: str) -> str | None:
     """What a form may say under its prompt field while it stays open (Slack's modals can), in
     the order the request would be refused later: a flag it can't read, then no prompt left once
-    the flags are read (a style's words alone are one), or one too long. None: the rest is the
-    conversation's to check."""
+    the flags are read (a style's words alone are one), or one too long (validation's own
+    check_prompt). None: the rest is the conversation's to check."""
     try:
         parsed = parse_text(text)
-    except FlagError as exc:
+        if clean_prompt(parsed.prompt) or not parsed.style:
+            check_prompt(parsed.prompt)
+    except InvalidRequest as exc:
         return exc.user_text
-    prompt = clean_prompt(parsed.prompt)
-    if not prompt and not parsed.style:
-        return messages.PROMPT_EMPTY
-    if len(prompt) > PROMPT_MAX_CHARS:
-        return messages.prompt_too_long(len(prompt), PROMPT_MAX_CHARS)
     return None

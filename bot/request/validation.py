@@ -29,6 +29,7 @@ __all__ = [
     "ModelSpec",
     "ValidatedRequest",
     "check_declared",
+    "check_prompt",
     "check_reference_count",
     "clean_prompt",
     "get_model",
@@ -276,13 +277,20 @@ def check_reference(image: ImageInput) -> None:
         raise InvalidImage(messages.image_bad_ratio(name, image.width, image.height))
 
 
-def validate(request: GenerationRequest) -> ValidatedRequest:
-    spec = get_model(request.model)
-    prompt = clean_prompt(request.prompt)
+def check_prompt(text: str) -> str:
+    """The prompt as it is sent (clean_prompt); InvalidRequest when nothing is left or it is
+    too long."""
+    prompt = clean_prompt(text)
     if not prompt:
         raise InvalidRequest(messages.PROMPT_EMPTY)
     if len(prompt) > PROMPT_MAX_CHARS:
         raise InvalidRequest(messages.prompt_too_long(len(prompt), PROMPT_MAX_CHARS))
+    return prompt
+
+
+def validate(request: GenerationRequest) -> ValidatedRequest:
+    spec = get_model(request.model)
+    prompt = check_prompt(request.prompt)
     if not 1 <= request.count <= MAX_OUTPUTS:
         raise InvalidRequest(messages.bad_count(request.count, MAX_OUTPUTS))
     refs = len(request.images)
