@@ -884,9 +884,15 @@ def hint_number(low: int, high: int) -> str:
     return _("give a number from %(low)s to %(high)s", low=low, high=high)
 
 
-def hint_pick(count: int) -> str:
-    """#N past the end of a batch."""
-    return _("pick 1 to %(count)s", count=count)
+def no_such_image(pick: int, count: int) -> str:
+    """#N past the end of a result: say which numbers it has."""
+    if count == 1:
+        return _("That result has one image, so there is no #%(pick)s.", pick=pick)
+    return _(
+        "That result has %(count)s images, so there is no #%(pick)s: pick #1 to #%(count)s.",
+        pick=pick,
+        count=count,
+    )
 
 
 def hint_tiers(tiers: list[str]) -> str:

@@ -317,7 +317,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("unknown_flag", lambda: messages.unknown_flag("--zoom", ["--ar W:H", "--n 1-15"])),
     ("bad_flag_value", lambda: messages.bad_flag_value("--ar", "wide", messages.HINT_ASPECT)),
     ("hint_number", lambda: messages.hint_number(1, 15)),
-    ("hint_pick", lambda: messages.hint_pick(4)),
+    ("no_such_image", lambda: [messages.no_such_image(5, 4), messages.no_such_image(2, 1)]),
     ("hint_tiers", lambda: messages.hint_tiers(["2K", "4K"])),
     ("hint_one_of", lambda: messages.hint_one_of(["all", "owner"])),
     ("hint_batch", lambda: messages.hint_batch(15)),

@@ -145,9 +145,7 @@ async def edit(
         raise InvalidRequest(messages.RESULT_EXPIRED if parent.images_delivered else messages.NOT_A_RESULT)
     if parsed.pick is not None:
         if not 1 <= parsed.pick <= len(outputs):
-            raise InvalidRequest(
-                messages.bad_flag_value(f"#{parsed.pick}", str(parsed.pick), messages.hint_pick(len(outputs)))
-            )
+            raise InvalidRequest(messages.no_such_image(parsed.pick, len(outputs)))
         outputs = [outputs[parsed.pick - 1]]
     named = [
         dataclasses.replace(img, name=f"result {parsed.pick or i} of job {parent.id}")
@@ -202,7 +200,7 @@ async def upscale(ledger: Ledger, parent: Job, pick: int | None) -> Composed:
             raise InvalidRequest(messages.upscale_which(len(outputs)))
         pick = 1
     if not 1 <= pick <= len(outputs):
-        raise InvalidRequest(messages.bad_flag_value(f"#{pick}", str(pick), messages.hint_pick(len(outputs))))
+        raise InvalidRequest(messages.no_such_image(pick, len(outputs)))
     image = dataclasses.replace(outputs[pick - 1], name=f"result {pick} of job {parent.id}")
     request = GenerationRequest(
         prompt=messages.UPSCALE_PROMPT,

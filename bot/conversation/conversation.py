@@ -395,9 +395,7 @@ class Conversation:
             raise InvalidRequest(messages.CAST_NEEDS_IMAGE)
         if pick is not None:
             if not 1 <= pick <= len(images):
-                raise InvalidRequest(
-                    messages.bad_flag_value(f"#{pick}", str(pick), messages.hint_pick(len(images)))
-                )
+                raise InvalidRequest(messages.no_such_image(pick, len(images)))
             return images[pick - 1]
         if len(images) > 1:
             raise InvalidRequest(messages.CAST_ONE_IMAGE)

@@ -106,6 +106,20 @@ async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driv
     assert (await bot.usage(driver.key(0))).day_used == 3
 
 
+async def test_a_pick_past_the_batch_says_which_images_there_are(surface: tuple[Driver, Core]) -> None:
+    """`#5` on a batch of 2 said "'5' doesn't work for #5: pick 1 to 2"; it names the batch."""
+    driver, bot = surface
+    first = await driver.ask("a red fox in snow --n 2")
+    assert first.result is not None
+    await bot.wait_closed(driver.key(0), 1)
+    refused = await driver.reply(first.result, "make it night #5")
+    assert refused.result is None
+    assert refused.text.startswith(messages.no_such_image(5, 2)), refused.text
+    assert "#1 to #2" in refused.text and messages.NOT_CHARGED in refused.text
+    assert len(await bot.jobs(driver.key(0))) == 1
+    assert (await bot.usage(driver.key(0))).day_used == 2
+
+
 async def test_a_result_offers_the_same_buttons_in_the_same_order(surface: tuple[Driver, Core]) -> None:
     driver, _ = surface
     answer = await driver.ask("a paper boat")
