@@ -6,6 +6,7 @@ importing each other."""
 
 from __future__ import annotations
 
+from bot.app.plural import counted
 from bot.logs import RedactingFilter
 
 __all__ = ["Checkup"]
@@ -39,10 +40,10 @@ class Checkup:
 
     def summary(self) -> str:
         if self.problems:
-            return f"{self.problems} problem(s) found"
+            return f"{counted(self.problems, 'problem')} found"
         if self.unverified:
             return (
-                f"no problem found, but {self.unverified} check(s) not verified: "
+                f"no problem found, but {counted(self.unverified, 'check')} not verified: "
                 "their service could not be reached (network?)"
             )
         return "ok"

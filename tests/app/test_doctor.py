@@ -99,7 +99,7 @@ async def test_wrong_tokens_are_clear_failures_without_the_token(tmp_path: Path)
     assert "  ! DISCORD_TOKEN was refused (401 Unauthorized)" in out
     assert "  ! SLACK_BOT_TOKEN was refused by auth.test: invalid_auth (the token is not valid)" in out
     assert "invite:" not in out
-    assert out.splitlines()[-1] == "2 problem(s) found"
+    assert out.splitlines()[-1] == "2 problems found"
     for secret in (wrong_discord, wrong_slack, "signing-secret-value"):
         assert secret not in out + err
 
@@ -139,7 +139,7 @@ async def test_an_unreachable_service_is_not_verified_and_the_invite_comes_from_
     (invite,) = [line.split("invite: ", 1)[1] for line in lines if "invite: " in line]
     assert parse_qs(urlparse(invite).query)["client_id"] == ["130000"]  # MTMwMDAw is base64 of it
     assert "          (application id read from the token, not verified)" in lines
-    assert lines[-1].startswith("no problem found, but 1 check(s) not verified")
+    assert lines[-1].startswith("no problem found, but 1 check not verified")
     assert lines[-1] != "ok" and DISCORD_TOKEN not in out + err
 
 
@@ -163,6 +163,6 @@ async def test_malformed_credentials_are_problems_found_offline(tmp_path: Path) 
     assert "  ! SLACK_APP_TOKEN should be an app-level token (xapp-...), but this is a bot token" in out
     assert "  ! NOVITA_API_KEY does not start with sk_" in out
     assert "  segmind: key set, starts with SG_, no free check available" in out
-    assert out.splitlines()[-1] == "4 problem(s) found"
+    assert out.splitlines()[-1] == "4 problems found"
     for secret in ("junk-token", "xoxp-a-user-token", "xoxb-not-an-app-token", "novita-key-without"):
         assert secret not in out + err

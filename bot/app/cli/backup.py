@@ -11,6 +11,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.app.doctor import is_server_url
+from bot.app.plural import counted
 from bot.config import Settings
 
 __all__ = ["backup"]
@@ -58,5 +59,7 @@ async def backup(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     partial.replace(target)
     size = target.stat().st_size
-    print(f"{target}: {size:,} bytes, {jobs} job(s), {held} open reservation(s), integrity ok")
+    print(
+        f"{target}: {counted(size, 'byte')}, {counted(jobs, 'job')}, {counted(held, 'open reservation')}, integrity ok"
+    )
     return 0

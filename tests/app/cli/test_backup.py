@@ -5,6 +5,7 @@ would not)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -77,6 +78,9 @@ async def test_backup_under_load_is_consistent(tmp_path: Path) -> None:
     assert code == 0, err
     assert during > 0  # the writers kept going while the backup ran
     assert "integrity ok" in out and "copy.db" in out
+    assert re.search(
+        r"copy\.db: [\d,]+ bytes, [\d,]+ jobs?, [\d,]+ open reservations?, integrity ok$", out.strip()
+    ), out
     reservations, settled = consistent(tmp_path / "copy.db")
     assert reservations >= 300 + before
     assert settled >= 300
