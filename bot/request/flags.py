@@ -4,6 +4,9 @@
     "a red fox, 3:2"          (a trailing ratio after a comma is an aspect ratio too)
 
 Unknown flags and bad values raise FlagError with a friendly sentence; nothing is guessed.
+Two things phones and input methods do to what was typed are undone: an em or en dash that
+autocorrect made of "--" before a flag's name ("—ar 16:9"), and full-width forms in a flag's
+value ("16：9", "２K"); the prompt itself is kept as typed.
 """
 
 from __future__ import annotations
@@ -50,8 +53,14 @@ _ALIASES = {
 _REFS = {"--ref", "--cast"}  # may repeat: each adds saved cast images, in order
 _SWITCHES = {"--no-watermark": False, "--watermark": True}
 _SIZE_RE = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$", re.IGNORECASE)
-_TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*:\s*\d{1,2})\s*$")
+_TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*[:：]\s*\d{1,2})\s*$")
 _PICK_RE = re.compile(r"(?<!\S)#(\d{1,2})(?!\S)")
+# "—ar" or "–n": smart punctuation (iOS, macOS) turns a typed "--" into one dash. Only before a
+# flag's own name, so a dash in the prompt ("a fox —majestic") stays words.
+# U+FF01-FF5E are ASCII's full-width twins; only they are folded (NFKC would also make "²" a 2).
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_FLAG_NAMES = "|".join(sorted((f[2:] for f in {*_ALIASES, *_REFS, *_SWITCHES}), key=len, reverse=True))
+_DASHED_FLAG = re.compile(rf"(?<!\S)[—–](?=(?:{_FLAG_NAMES})(?:[\s=]|$))", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +111,7 @@ def parse_text(text: str) -> ParsedText:
     if match:
         pick = int(match.group(1))
         text = text[: match.start()].rstrip() + " " + text[match.end() :].lstrip()
+    text = _DASHED_FLAG.sub("--", text)
     # The prompt is what comes before the first flag; flags come in pairs after it.
     flag_at = re.search(r"(?<!\S)--[A-Za-z]", text)
     prompt, tail = (text[: flag_at.start()], text[flag_at.start() :]) if flag_at else (text, "")
@@ -134,7 +144,7 @@ def parse_text(text: str) -> ParsedText:
 
     ratio = _TRAILING_RATIO.search(prompt)
     if ratio and "aspect" not in values:
-        values["aspect"] = ratio.group(1).replace(" ", "")
+        values["aspect"] = re.sub(r"\s", "", ratio.group(1))
         prompt = prompt[: ratio.start()]
     if refs:
         values["refs"] = refs
@@ -149,6 +159,8 @@ def check_values(values: dict[str, object]) -> ParsedText:
 def _typed(prompt: str, values: dict[str, object], pick: int | None, watermark: object = None) -> ParsedText:
     if watermark is None:
         watermark = values.get("watermark")
+    # A CJK input method types "16：9" and "２K": their plain forms, as a value (never the prompt).
+    values = {k: v.translate(_FULL_WIDTH) if isinstance(v, str) else v for k, v in values.items()}
     out = ParsedText(prompt=prompt, pick=pick, watermark=watermark)  # type: ignore[arg-type]
     if "aspect" in values:
         aspect = str(values["aspect"])

@@ -244,3 +244,36 @@ def test_a_form_says_what_the_request_would_be_refused_for(text: str, problem: s
         assert said is None
     else:
         assert said is not None and said.startswith(problem), said
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        # iOS and macOS turn a typed "--" into an em dash (or an en dash) as you type.
+        ("a fox —ar 16:9", ParsedText(prompt="a fox", aspect="16:9")),
+        ("a fox –n 2 —res 4K", ParsedText(prompt="a fox", count=2, resolution="4K")),
+        ("a fox —AR=3:2 —no-watermark", ParsedText(prompt="a fox", aspect="3:2", watermark=False)),
+        # A dash that is no flag's name, or one inside a word, is the prompt's.
+        ("a fox —majestic and red", ParsedText(prompt="a fox —majestic and red")),
+        ("a fox—ar the sea", ParsedText(prompt="a fox—ar the sea")),
+        ("a fox — ar", ParsedText(prompt="a fox — ar")),
+    ],
+)
+def test_a_dash_that_autocorrect_made_of_two_hyphens_starts_a_flag(text: str, parsed: ParsedText) -> None:
+    assert parse_text(text) == parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        # A Chinese or Japanese input method types full-width forms; the value means the same.
+        ("一只狐狸 --ar 16：9 --n ２", ParsedText(prompt="一只狐狸", aspect="16:9", count=2)),
+        ("狐 --res ４K --ar １６:９", ParsedText(prompt="狐", resolution="4K", aspect="16:9")),
+        ("雪の中の狐、, 3：2", ParsedText(prompt="雪の中の狐、", aspect="3:2")),
+        ("狐 --res ２０４８x１０２４", ParsedText(prompt="狐", width=2048, height=1024)),
+        # The prompt keeps its own full-width characters.
+        ("ＡＢＣ ロゴ --n 2", ParsedText(prompt="ＡＢＣ ロゴ", count=2)),
+    ],
+)
+def test_full_width_values_are_read_as_their_plain_forms(text: str, parsed: ParsedText) -> None:
+    assert parse_text(text) == parsed
