@@ -103,14 +103,12 @@ def new(parsed: ParsedText, images: list[ImageInput], defaults: dict[str, object
     """A fresh prompt (with flags) and optional attachments: text-to-image or an edit."""
     refs = tuple(images)
     request = _request(parsed, refs, defaults)
-    return Composed(
-        request, JobKind.EDIT if refs else JobKind.IMAGINE, legend=_legend(refs), pick=parsed.pick
-    )
+    return Composed(request, JobKind.EDIT if refs else JobKind.IMAGINE, legend=_legend(refs))
 
 
 def compose_new(text: str, images: list[ImageInput], **defaults: object) -> Composed:
     """new() from raw text (the CLI)."""
-    return new(parse_text(text), images, defaults)
+    return new(parse_text(text, picks=False), images, defaults)
 
 
 async def finished(ledger: Ledger, job: Job, timeout: float) -> Job:

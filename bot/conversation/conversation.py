@@ -414,7 +414,7 @@ class Conversation:
         return dataclasses.replace(parsed, prompt=styled_prompt(parsed.prompt, style)), Styles.fields(style)
 
     async def _ask(self, who: Requester, ask: Ask, reply: Reply) -> None:
-        parsed = parse_text(ask.text)  # flag errors before any download
+        parsed = parse_text(ask.text, picks=False)  # flag errors before any download
         parsed, style_fields = await self._styled(who, parsed, ask.options)
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         defaults = self.defaults(rules, ask.options, style_fields)

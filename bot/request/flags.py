@@ -103,11 +103,13 @@ def _split(text: str) -> list[str]:
         return text.split()
 
 
-def parse_text(text: str) -> ParsedText:
+def parse_text(text: str, *, picks: bool = True) -> ParsedText:
+    """`picks`: read "#N" as a pick of the image a reply edits. A new request has none to pick
+    from, so there "#1" is the prompt's ("a trophy that says #1")."""
     values: dict[str, object] = {}
     refs: list[str] = []
     pick = None
-    match = _PICK_RE.search(text)
+    match = _PICK_RE.search(text) if picks else None
     if match:
         pick = int(match.group(1))
         text = text[: match.start()].rstrip() + " " + text[match.end() :].lstrip()

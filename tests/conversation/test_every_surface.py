@@ -120,6 +120,16 @@ async def test_a_pick_past_the_batch_says_which_images_there_are(surface: tuple[
     assert (await bot.usage(driver.key(0))).day_used == 2
 
 
+async def test_a_new_request_keeps_a_hash_number_in_its_prompt(surface: tuple[Driver, Core]) -> None:
+    """"#1" picks an image only in a reply that edits a result; a new request has none to pick
+    from, and "a trophy that says #1" was drawn as "a trophy that says"."""
+    driver, bot = surface
+    answer = await driver.ask("a gold trophy that says #1 --n 2")
+    assert answer.result is not None, answer.text
+    job = await bot.runtime.ledger.get_job(answer.result.job_id)
+    assert job is not None and (job.prompt, job.images_requested) == ("a gold trophy that says #1", 2)
+
+
 async def test_a_result_offers_the_same_buttons_in_the_same_order(surface: tuple[Driver, Core]) -> None:
     driver, _ = surface
     answer = await driver.ask("a paper boat")

@@ -34,6 +34,8 @@ def test_plain_prompt_has_no_flags() -> None:
 def test_pick(text: str, prompt: str, pick: int | None) -> None:
     parsed = parse_text(text)
     assert (parsed.prompt, parsed.pick) == (prompt, pick)
+    # Where there is nothing to pick from (a new request), "#N" is words of the prompt.
+    assert parse_text(text, picks=False) == ParsedText(prompt=" ".join(text.split()))
 
 
 def test_trailing_ratio_after_a_comma_is_the_aspect() -> None:
