@@ -121,7 +121,7 @@ async def test_a_pick_past_the_batch_says_which_images_there_are(surface: tuple[
 
 
 async def test_a_new_request_keeps_a_hash_number_in_its_prompt(surface: tuple[Driver, Core]) -> None:
-    """"#1" picks an image only in a reply that edits a result; a new request has none to pick
+    """#1 picks an image only in a reply that edits a result; a new request has none to pick
     from, and "a trophy that says #1" was drawn as "a trophy that says"."""
     driver, bot = surface
     answer = await driver.ask("a gold trophy that says #1 --n 2")
