@@ -872,7 +872,10 @@ def server_answered(status: int) -> str:
     return _("the server answered %(status)s", status=status)
 
 
-def unknown_flag(flag: str, known: list[str]) -> str:
+def unknown_flag(flag: str, known: list[str], close: list[str] | None = None) -> str:
+    """`close`: the options `flag` looks like a typo of; said instead of the whole list."""
+    if close:
+        return _join(_("I don't know the option '%(flag)s'.", flag=flag), _close(close))
     return _("I don't know the option '%(flag)s'. Options: %(known)s.", flag=flag, known=_list(known))
 
 

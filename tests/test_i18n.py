@@ -314,7 +314,13 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("image_unreadable", lambda: messages.image_unreadable("broken.png")),
     ("download_failed", lambda: messages.download_failed("https://x.test/a.png", messages.REASON_SLOW)),
     ("server_answered", lambda: messages.server_answered(404)),
-    ("unknown_flag", lambda: messages.unknown_flag("--zoom", ["--ar W:H", "--n 1-15"])),
+    (
+        "unknown_flag",
+        lambda: [
+            messages.unknown_flag("--zoom", ["--ar W:H", "--n 1-15"]),
+            messages.unknown_flag("--rez", ["--ar W:H", "--n 1-15"], ["--res"]),
+        ],
+    ),
     ("bad_flag_value", lambda: messages.bad_flag_value("--ar", "wide", messages.HINT_ASPECT)),
     ("hint_number", lambda: messages.hint_number(1, 15)),
     ("no_such_image", lambda: [messages.no_such_image(5, 4), messages.no_such_image(2, 1)]),

@@ -11,6 +11,7 @@ value ("16：9", "２K"); the prompt itself is kept as typed.
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 from dataclasses import dataclass, replace
@@ -55,10 +56,15 @@ _SWITCHES = {"--no-watermark": False, "--watermark": True}
 _SIZE_RE = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$", re.IGNORECASE)
 _TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*[:：]\s*\d{1,2})\s*$")
 _PICK_RE = re.compile(r"(?<!\S)#(\d{1,2})(?!\S)")
-# "—ar" or "–n": smart punctuation (iOS, macOS) turns a typed "--" into one dash. Only before a
-# flag's own name, so a dash in the prompt ("a fox —majestic") stays words.
+# A typo is told the option it looks like ("--rez": "--res"). Not for names too short to tell
+# apart ("--no" is not "--n"), nor for Midjourney's own settings, which mean something else here
+# ("--stylize" is no "--style").
+_SUGGESTED = sorted(f for f in {*_ALIASES, *_REFS, *_SWITCHES} if len(f) > 4)
+_MIDJOURNEY = {"--stylize", "--sref", "--cref", "--oref", "--fast"}  # those a guess would get wrong
 # U+FF01-FF5E are ASCII's full-width twins; only they are folded (NFKC would also make "²" a 2).
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# "—ar" or "–n": smart punctuation (iOS, macOS) turns a typed "--" into one dash. Only before a
+# flag's own name, so a dash in the prompt ("a fox —majestic") stays words.
 _FLAG_NAMES = "|".join(sorted((f[2:] for f in {*_ALIASES, *_REFS, *_SWITCHES}), key=len, reverse=True))
 _DASHED_FLAG = re.compile(rf"(?<!\S)[—–](?=(?:{_FLAG_NAMES})(?:[\s=]|$))", re.IGNORECASE)
 
@@ -136,7 +142,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             continue
         if token not in _ALIASES:
             if token.startswith("--"):
-                raise FlagError(messages.unknown_flag(tokens[i - 1], FLAG_HELP))
+                raise FlagError(messages.unknown_flag(tokens[i - 1], FLAG_HELP, _typo_of(token)))
             prompt = prompt.rstrip() + " " + tokens[i - 1]  # words after flags still belong to the prompt
             continue
         if i >= len(tokens):
@@ -151,6 +157,12 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if refs:
         values["refs"] = refs
     return _typed(prompt.strip(), values, pick)
+
+
+def _typo_of(flag: str) -> list[str]:
+    if flag in _MIDJOURNEY:
+        return []
+    return difflib.get_close_matches(flag, _SUGGESTED, n=1, cutoff=0.8)
 
 
 def check_values(values: dict[str, object]) -> ParsedText:

@@ -6,7 +6,7 @@ import pytest
 
 from bot import messages
 from bot.errors import FlagError, InvalidRequest
-from bot.request.flags import ParsedText, form_problem, parse_text
+from bot.request.flags import FLAG_HELP, ParsedText, form_problem, parse_text
 from bot.request.models import GenerationRequest, ImageInput
 from bot.request.validation import PROMPT_MAX_CHARS, validate
 
@@ -159,6 +159,35 @@ def test_unknown_flag_text_lists_the_options() -> None:
     with pytest.raises(FlagError) as err:
         parse_text("a fox --steps 30")
     assert "--ar" in err.value.user_text and "--n" in err.value.user_text
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("--rez", "--res"),
+        ("--moel", "--model"),
+        ("--watermak", "--watermark"),
+        ("--nowatermark", "--no-watermark"),
+        ("--stlye", "--style"),
+        ("--resoluton", "--resolution"),
+        ("--Formt", "--format"),
+    ],
+)
+def test_a_typo_of_an_option_is_told_the_option(typed: str, meant: str) -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text(f"a fox {typed} x")
+    assert err.value.user_text == messages.unknown_flag(typed, [], [meant])
+    assert "--ar W:H" not in err.value.user_text  # the one it looks like, not all of them
+
+
+@pytest.mark.parametrize(
+    "typed", ["--stylize", "--sref", "--fast", "--chaos", "--no", "--v", "--tile", "--steps"]
+)
+def test_an_option_we_dont_have_gets_the_whole_list_not_a_wrong_guess(typed: str) -> None:
+    """Midjourney's settings mean something else here ("--stylize" is no "--style")."""
+    with pytest.raises(FlagError) as err:
+        parse_text(f"a fox {typed} 100")
+    assert err.value.user_text == messages.unknown_flag(typed, FLAG_HELP)
 
 
 def test_flag_error_is_an_invalid_request() -> None:
