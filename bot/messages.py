@@ -1497,6 +1497,14 @@ _ACTION_LABELS = {
 }
 
 
+def button_how(button: str, word: str) -> str:
+    """A result's button name typed alone, not as a reply: which result is meant is unknown."""
+    # TRANSLATORS: %(button)s is the button's label ("Re-roll"); keep %(word)s as typed.
+    return _(
+        "To do that, press %(button)s under the result, or reply `%(word)s` to it.", button=button, word=word
+    )
+
+
 def action_label(action: str, pick: int | None = None) -> str:
     """The button of a result's action (or Cancel on a job at work) in the current language;
     Upscale with `pick` names its image ("Upscale #2")."""

@@ -510,6 +510,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("web_body_too_large", lambda: messages.web_body_too_large(140_000_000, 10_000_000, 14)),
     ("upscale_note", lambda: messages.upscale_note(2, "abc")),
     ("upscale_which", lambda: messages.upscale_which(4)),
+    ("button_how", lambda: messages.button_how(messages.action_label("reroll"), "reroll")),
     ("upscale_of", lambda: messages.upscale_of(2, "abc")),
     ("cancelled", lambda: [messages.cancelled(True), messages.cancelled(False)]),
     ("cancel_done", lambda: messages.cancel_done("abc")),

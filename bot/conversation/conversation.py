@@ -75,11 +75,21 @@ __all__ = ["Conversation", "Surface"]
 
 log = logging.getLogger(__name__)
 
-# A reply that is only "cancel" or "upscale [#N]" is that action, not an edit prompt.
+# A reply that is only "cancel", "upscale [#N]" or the name of a result's button is that action,
+# not an edit prompt (a drawing of the word "delete", charged).
 _CANCEL_WORD = re.compile(r"\s*cancel\s*[.!]?\s*", re.IGNORECASE)
 _UPSCALE_WORDS = re.compile(
     r"\s*upscale(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?\s*[.!]?\s*", re.IGNORECASE
 )
+_BUTTON_WORD = re.compile(r"\s*(?P<word>re-?roll|variations|vary|delete|info)\s*[.!]?\s*", re.IGNORECASE)
+_PRESSED: dict[str, tuple[str, type[Reroll | Variations | Delete | Info]]] = {
+    "reroll": ("reroll", Reroll),
+    "re-roll": ("reroll", Reroll),
+    "variations": ("variations", Variations),
+    "vary": ("variations", Variations),
+    "delete": ("delete", Delete),
+    "info": ("info", Info),
+}
 STARTING_WAIT = 10.0  # seconds a reply to a brand-new status message waits for its job row
 
 
@@ -260,6 +270,9 @@ class Conversation:
             await reply.say(messages.CANCEL_HOW)
         elif empty and _UPSCALE_WORDS.fullmatch(text):
             await reply.say(messages.UPSCALE_HOW)
+        elif empty and (button := _BUTTON_WORD.fullmatch(text)):
+            action, _ = _PRESSED[button["word"].lower()]
+            await reply.say(messages.button_how(messages.action_label(action), button["word"].lower()))
         else:
             return False
         return True
@@ -434,6 +447,9 @@ class Conversation:
                 pick = int(words["pick"]) if words["pick"] else None
                 await self._upscale(who, Upscale(edit.result, pick), reply)
                 return
+            if button := _BUTTON_WORD.fullmatch(edit.text):
+                await self._pressed(who, edit.result, _PRESSED[button["word"].lower()][1], reply)
+                return
         parsed = parse_text(edit.text)  # flag errors before any download
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         parsed, style_fields = await self._styled(who, parsed, Options())
@@ -517,6 +533,15 @@ class Conversation:
             raise InvalidRequest(messages.CANCEL_FINISHED if finished else messages.CANCEL_ELSEWHERE)
         log.info("%s: job %s cancelled by %s", who.platform, job.id, who.key)
         await reply.say(messages.cancel_done(job.id))
+
+    async def _pressed(
+        self, who: Requester, ref: ResultRef, button: type[Reroll | Variations | Delete | Info], reply: Reply
+    ) -> None:
+        """A button's name replied to a result: that button, pressed on it, under its rules."""
+        job = self.policy.result_here(who, await self._target_of(who, Edit(ref, "")))
+        if button is Delete and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            raise InvalidRequest(messages.PARENT_NOT_READY)  # Delete is a result's; Cancel stops a job
+        await self._dispatch(Turn(who, button(job.id), button.__name__.lower()), reply)
 
     async def _target_of(self, who: Requester, edit: Edit, *, wait: bool = True) -> Job | None:
         ref = edit.result

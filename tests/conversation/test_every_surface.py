@@ -219,6 +219,45 @@ async def test_usage_shows_the_workspace_pool(surface: tuple[Driver, Core]) -> N
     assert messages.pool_left(1, 50, datetime.now(UTC)).split(":")[0] in text and "49 of 50" in text, text
 
 
+async def test_a_buttons_name_replied_to_a_result_presses_it(chat: tuple[Driver, Core]) -> None:
+    """`reroll`, `variations`, `info` or `delete` replied to a result was drawn as an image of
+    the word, and charged; it is that button, under the button's rules."""
+    driver, bot = chat
+    first = await driver.ask("a paper crane")
+    assert first.result is not None
+    await bot.wait_closed(driver.key(0), 1)
+    info = await driver.reply(first.result, "info", person=1)
+    assert info.result is None and first.result.job_id in info.text and "a paper crane" in info.text, (
+        info.text
+    )
+    refused = await driver.reply(first.result, "delete", person=1)  # Delete is the owner's
+    assert refused.result is None and refused.text.startswith(messages.NOT_OWNER), refused.text
+    again = await driver.reply(first.result, "Reroll", person=1)  # anyone may, from their own quota
+    assert again.result is not None, again.text
+    job = await bot.runtime.ledger.get_job(again.result.job_id)
+    assert job is not None and (job.kind, job.parent_id, job.prompt) == (
+        JobKind.REROLL,
+        first.result.job_id,
+        "a paper crane",
+    )
+    await bot.wait_closed(driver.key(1), 1)
+    second = await driver.ask("a paper boat")
+    assert second.result is not None
+    await bot.wait_closed(driver.key(0), 2)
+    assert (await driver.reply(second.result, "delete!")).text == messages.DELETED
+    assert [j.kind for j in await bot.jobs(driver.key(0))] == [JobKind.IMAGINE] * 2
+    assert (await bot.usage(driver.key(0))).day_used == 2
+
+
+async def test_a_buttons_name_typed_alone_says_how_and_draws_nothing(surface: tuple[Driver, Core]) -> None:
+    driver, bot = surface
+    said = (await driver.ask("variations")).text
+    assert said == messages.button_how(messages.action_label("variations"), "variations"), said
+    assert messages.NOT_CHARGED not in said  # a note, not a refusal
+    assert "`reroll`" in (await driver.ask("reroll")).text
+    assert await bot.jobs(driver.key(0)) == []
+
+
 async def test_typed_commands_answer_and_make_nothing(surface: tuple[Driver, Core]) -> None:
     """`history`, `usage` and `admin ...` typed as a request, or as a reply to a result, are
     answered (read once, in the core) instead of becoming a prompt or an edit."""
