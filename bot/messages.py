@@ -1756,8 +1756,16 @@ def style_help(prefix: str) -> str:
     )
 
 
-def cast_saved(name: str, server: bool, count: int, limit: int) -> str:
-    """`server`: the server's or workspace's cast (whichever the place is called here)."""
+def cast_saved(name: str, server: bool, count: int, limit: int, *, replaced: bool = False) -> str:
+    """`server`: the server's or workspace's cast (whichever the place is called here).
+    `replaced`: the name held another image, which this one replaces."""
+    saved = _cast_saved(name, server, count, limit)
+    if not replaced:
+        return saved
+    return _join(saved, _("It replaces the image '%(name)s' held before.", name=name))
+
+
+def _cast_saved(name: str, server: bool, count: int, limit: int) -> str:
     if server and not _on_servers():
         return _(
             "Saved as '%(name)s' in this workspace's cast (%(count)s of %(limit)s). Use it with `--ref %(name)s`.",

@@ -546,7 +546,10 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("style_help", lambda: messages.style_help("admin")),
     (
         "cast_saved",
-        lambda: [messages.cast_saved("mia", True, 3, 30), messages.cast_saved("mia", False, 3, 30)],
+        lambda: [
+            messages.cast_saved("mia", True, 3, 30),
+            messages.cast_saved("mia", False, 3, 30, replaced=True),
+        ],
     ),
     ("cast_removed", lambda: [messages.cast_removed("mia", True), messages.cast_removed("mia", False)]),
     ("cast_missing", lambda: [messages.cast_missing("mia", True), messages.cast_missing("mia", False)]),

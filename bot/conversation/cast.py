@@ -72,10 +72,11 @@ class Cast:
 
     async def keep(self, owner: str, name: str, image: ImageInput, *, server: bool = False) -> str:
         key = check_name(name, "cast")
+        replaced = await self.ledger.cast_entry(owner, key) is not None  # said: it was not kept
         if not await self.ledger.save_cast(owner, key, image, self.limit):
             raise InvalidRequest(messages.cast_full(self.limit, server))
         count = len(await self.ledger.cast(owner))
-        return messages.cast_saved(key, server, count, self.limit)
+        return messages.cast_saved(key, server, count, self.limit, replaced=replaced)
 
     async def forget(self, owner: str, name: str, *, server: bool = False) -> str:
         key = check_name(name, "cast")

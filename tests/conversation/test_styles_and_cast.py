@@ -149,7 +149,12 @@ async def test_the_cast_cap_and_a_missing_name_are_refused_before_anything_is_sp
     small_cast: tuple[Driver, Core], stack: Stack
 ) -> None:
     driver, bot = small_cast
-    assert "Saved as 'mia'" in (await driver.ask("cast save mia", files=[("mia.png", png())])).text
+    assert (await driver.ask("cast save mia", files=[("mia.png", png())])).text == messages.cast_saved(
+        "mia", False, 1, 1
+    )
+    # The same name again replaces its image, full or not, and says so.
+    again = await driver.ask("cast save mia", files=[("mia.png", png(color=(9, 9, 9)))])
+    assert again.text == messages.cast_saved("mia", False, 1, 1, replaced=True), again.text
     full = await driver.ask("cast save tom", files=[("tom.png", png(color=(1, 2, 3)))])
     assert full.text == messages.cast_full(1, False)  # a cast command costs nothing: no charge note
     assert (await driver.ask("cast save tom")).text == messages.CAST_NEEDS_IMAGE
