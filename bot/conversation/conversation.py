@@ -331,7 +331,12 @@ class Conversation:
             return True
         if first == "admin" and len(words) > 1 and words[1].lower() in ("style", "styles"):
             rest = text.split(None, 2)[2] if len(words) > 2 else ""
-            await reply.say(await self.admin.style_command(who, rest))
+            # An admin command's refusal is its answer, free of any charge note, as in `_commands`.
+            await reply.say(
+                await self.admin.answer(
+                    who, "admin style", lambda admin: self.admin.style_command(admin, rest)
+                )
+            )
             return True
         return False
 

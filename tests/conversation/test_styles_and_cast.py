@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from bot import messages
+from bot import i18n, messages
 from bot.request.models import GeneratedImage
 from bot.request.styles import BUILTIN_STYLES
 from tests.conversation.surfaces import (
@@ -94,6 +94,10 @@ async def test_a_server_style_hides_the_builtin_and_admins_hide_and_remove(
     assert "added" in (await driver.ask("admin style add anime flat pastel shading")).text
     wordy = await driver.ask("admin style add wordy " + "soft light " * 100)  # 1100 characters
     assert "at most 1000 characters (these are 1099)" in wordy.text, wordy.text
+    # An admin command costs nothing: its refusals say no "You were not charged." (they did).
+    assert messages.NOT_CHARGED not in wordy.text
+    with i18n.use_place(driver.place):
+        assert (await driver.ask("admin style remove nope")).text == messages.style_not_found("nope")
     mine = await driver.ask("a fox --style anime")
     assert mine.result is not None, mine.text
     assert _prompts(stack)[-1] == "a fox, flat pastel shading"
