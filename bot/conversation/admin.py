@@ -77,8 +77,9 @@ class Admin:
         self._workspace(who)
         return await self.community.quota_block(who.key, target, blocked)
 
-    async def settings_show(self, who: Requester) -> str:
-        return await self.community.settings_show(self._workspace(who), lambda c: self.link(who, c))
+    async def settings_show(self, who: Requester, key: str | None = None) -> str:
+        """Every setting, or the one `key` names."""
+        return await self.community.settings_show(self._workspace(who), lambda c: self.link(who, c), key)
 
     async def settings_set(self, who: Requester, key: str, value: str) -> str:
         workspace = self._workspace(who)
@@ -131,6 +132,8 @@ class Admin:
                 rest = rest[1:]
             if not rest or rest[0].lower() == "show":
                 return await self.settings_show(who)
+            if len(rest) == 1:  # a setting's name alone shows it ('none' clears it: said in the help)
+                return await self.settings_show(who, rest[0])
             return await self.settings_set(who, rest[0], " ".join(rest[1:]))
         if area == "quota" and len(words) >= 3:
             self._workspace(who)  # a non-admin hears that first, not what is wrong with the name

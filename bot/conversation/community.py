@@ -20,7 +20,14 @@ from bot.errors import InvalidRequest
 from bot.ledger.base import Ledger, Pool
 from bot.request.models import Job, JobStatus, Requester
 from bot.request.validation import model_name
-from bot.request.workspace import MAX_GRANT, SETTING_KEYS, WorkspacePolicy, parse_setting, plain_channel
+from bot.request.workspace import (
+    MAX_GRANT,
+    SETTING_KEYS,
+    WorkspacePolicy,
+    parse_setting,
+    plain_channel,
+    setting_key,
+)
 
 __all__ = ["MAX_GRANT", "SETTING_KEYS", "Community"]
 
@@ -190,17 +197,20 @@ class Community:
 
     # -- admins: settings -----------------------------------------------------------------------------
 
-    async def settings_show(self, workspace: str, channel: Callable[[str], str] = plain_channel) -> str:
-        """The workspace's settings, each channel as `channel` writes it where they are read."""
+    async def settings_show(
+        self, workspace: str, channel: Callable[[str], str] = plain_channel, key: str | None = None
+    ) -> str:
+        """The workspace's settings (or the one `key` names), each channel as `channel` writes it
+        where they are read."""
+        keys = [setting_key(key)] if key is not None else SETTING_KEYS
         policy = await self.policy(workspace)
-        return messages.settings_show(workspace, [(k, policy.shown(k, channel)) for k in SETTING_KEYS])
+        return messages.settings_show(workspace, [(k, policy.shown(k, channel)) for k in keys])
 
     async def settings_set(
         self, actor: str, workspace: str, key: str, value: str, channel: Callable[[str], str] = plain_channel
     ) -> str:
         parsed = parse_setting(key, value)
-        key = key.strip().lower().replace("-", "_")
-        key = "format" if key == "output_format" else key
+        key = setting_key(key)
         data = await self.ledger.workspace_settings(workspace)
         if parsed is None:
             data.pop(key, None)

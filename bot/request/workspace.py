@@ -31,6 +31,7 @@ __all__ = [
     "clears",
     "parse_setting",
     "plain_channel",
+    "setting_key",
     "tier_of",
     "workspace_key",
 ]
@@ -148,13 +149,18 @@ def clears(value: str) -> bool:
     return value.strip().lower() in _CLEAR
 
 
-def parse_setting(key: str, value: str) -> Any:
-    """A setting's value from what an admin typed; None clears it. Raises InvalidRequest."""
-    key = key.strip().lower().replace("-", "_")
-    if key == "output_format":
-        key = "format"
+def setting_key(typed: str) -> str:
+    """The setting an admin named (`Max-Batch`, `output_format` too). Raises InvalidRequest."""
+    key = typed.strip().lower().replace("-", "_")
+    key = "format" if key == "output_format" else key
     if key not in SETTING_KEYS:
         raise InvalidRequest(messages.bad_setting(key, list(SETTING_KEYS)))
+    return key
+
+
+def parse_setting(key: str, value: str) -> Any:
+    """A setting's value from what an admin typed; None clears it. Raises InvalidRequest."""
+    key = setting_key(key)
     raw = value.strip()
     if clears(raw):
         return None

@@ -40,6 +40,13 @@ async def test_admin_words_act_once_checked_and_refuse_with_their_text(tmp_path:
         assert "pool" in said and (await h.ledger.workspace_settings("slack:T1")).get("pool") == 50, said
         shown = await admin.words(ADMIN, ["settings"], person, "/imagine")
         assert await admin.words(ADMIN, ["settings", "show"], person, "/imagine") == shown
+        # A setting's name alone shows it; it cleared the setting (`admin settings channels`
+        # opened every channel), though only 'none' is said to clear.
+        one = await admin.words(ADMIN, ["settings", "Pool"], person, "/imagine")
+        assert one == messages.settings_show("slack:T1", [("pool", "50")]), one
+        assert (await h.ledger.workspace_settings("slack:T1")).get("pool") == 50
+        bogus = await admin.words(ADMIN, ["settings", "colour"], person, "/imagine")
+        assert bogus == messages.bad_setting("colour", list(SETTING_KEYS))
         assert "buttons" in messages.admin_help("/imagine", list(SETTING_KEYS))  # the list had lost it
         assert await admin.words(ADMIN, ["what"], person, "/imagine") == messages.admin_help(
             "/imagine", list(SETTING_KEYS)

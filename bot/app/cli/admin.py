@@ -88,7 +88,10 @@ async def settings_command(
         if problem is not None:
             print(f"seedbot: {problem}", file=sys.stderr)
             return 2
-    async with _community(settings, changes=bool(key)) as community:
+    async with _community(settings, changes=bool(key and value)) as community:
+        if key and not value:  # a setting's name alone shows it, as in chat ('none' clears it)
+            print(await community.settings_show(args.workspace, key=key))
+            return 0
         if key:
             print(await community.settings_set(cli_actor(), args.workspace, key, " ".join(value)))
         print(await community.settings_show(args.workspace))

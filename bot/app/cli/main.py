@@ -197,7 +197,7 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
     ws.add_argument(
         "key",
         nargs="?",
-        help=f"{', '.join(SETTING_KEYS)} (none: show; `set KEY VALUE` works too)",
+        help=f"{', '.join(SETTING_KEYS)} (none: show them all; a KEY alone: show it; `set KEY VALUE` works too)",
     )
     ws.add_argument("value", nargs="*", help="the new value ('none' clears it)")
 

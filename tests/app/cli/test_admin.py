@@ -111,3 +111,7 @@ def test_settings_take_the_slash_commands_words(tmp_path: Path) -> None:
     shown = seedbot(tmp_path, "settings", "discord:77", "show")
     assert shown.stdout == seedbot(tmp_path, "settings", "discord:77").stdout and "pool: 40" in shown.stdout
     assert "buttons" in seedbot(tmp_path, "settings", "--help").stdout  # the help's list had lost it
+    # A setting's name alone shows that one (it cleared it), as `admin settings pool` does in chat.
+    one = seedbot(tmp_path, "settings", "discord:77", "pool")
+    assert one.returncode == 0 and one.stdout == "Settings for discord:77:\npool: 40\n", one.stdout
+    assert "pool: 40" in seedbot(tmp_path, "settings", "discord:77").stdout
