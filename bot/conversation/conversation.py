@@ -82,13 +82,13 @@ _UPSCALE_WORDS = re.compile(
     r"\s*upscale(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?\s*[.!]?\s*", re.IGNORECASE
 )
 _BUTTON_WORD = re.compile(r"\s*(?P<word>re-?roll|variations|vary|delete|info)\s*[.!]?\s*", re.IGNORECASE)
-_PRESSED: dict[str, tuple[str, type[Reroll | Variations | Delete | Info]]] = {
-    "reroll": ("reroll", Reroll),
-    "re-roll": ("reroll", Reroll),
-    "variations": ("variations", Variations),
-    "vary": ("variations", Variations),
-    "delete": ("delete", Delete),
-    "info": ("info", Info),
+_PRESSED: dict[str, type[Reroll | Variations | Delete | Info]] = {
+    "reroll": Reroll,
+    "re-roll": Reroll,
+    "variations": Variations,
+    "vary": Variations,
+    "delete": Delete,
+    "info": Info,
 }
 STARTING_WAIT = 10.0  # seconds a reply to a brand-new status message waits for its job row
 
@@ -271,8 +271,8 @@ class Conversation:
         elif empty and _UPSCALE_WORDS.fullmatch(text):
             await reply.say(messages.UPSCALE_HOW)
         elif empty and (button := _BUTTON_WORD.fullmatch(text)):
-            action, _ = _PRESSED[button["word"].lower()]
-            await reply.say(messages.button_how(messages.action_label(action), button["word"].lower()))
+            word = button["word"].lower()
+            await reply.say(messages.button_how(messages.action_label(_PRESSED[word].__name__.lower()), word))
         else:
             return False
         return True
@@ -453,7 +453,7 @@ class Conversation:
                 await self._upscale(who, Upscale(edit.result, pick), reply)
                 return
             if button := _BUTTON_WORD.fullmatch(edit.text):
-                await self._pressed(who, edit.result, _PRESSED[button["word"].lower()][1], reply)
+                await self._pressed(who, edit.result, _PRESSED[button["word"].lower()], reply)
                 return
         parsed = parse_text(edit.text)  # flag errors before any download
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
