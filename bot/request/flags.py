@@ -126,7 +126,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     tokens = _split(tail)
     i = 0
     while i < len(tokens):
-        token = tokens[i].lower()
+        token = _unpunctuated(tokens[i].lower())
         i += 1
         if token in _SWITCHES:
             values["watermark"] = _SWITCHES[token]
@@ -137,7 +137,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         if token in _REFS:
             if i >= len(tokens):
                 raise FlagError(messages.bad_flag_value(token, "", messages.HINT_NEEDS_NAME))
-            refs.extend(n for n in tokens[i].split(",") if n.strip())
+            refs.extend(n for n in _unpunctuated(tokens[i]).split(",") if n.strip())
             i += 1
             continue
         if token not in _ALIASES:
@@ -147,7 +147,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             continue
         if i >= len(tokens):
             raise FlagError(messages.bad_flag_value(token, "", messages.HINT_NEEDS_VALUE))
-        values[_ALIASES[token]] = tokens[i]
+        values[_ALIASES[token]] = _unpunctuated(tokens[i])
         i += 1
 
     ratio = _TRAILING_RATIO.search(prompt)
@@ -157,6 +157,12 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if refs:
         values["refs"] = refs
     return _typed(prompt.strip(), values, pick)
+
+
+def _unpunctuated(word: str) -> str:
+    """A flag or its value without the punctuation of the sentence it ended ("--ar 16:9.",
+    "--n 2, cinematic"); a word of punctuation alone stays what it is."""
+    return word.rstrip(".,;!?。，、；！？") or word
 
 
 def _typo_of(flag: str) -> list[str]:

@@ -124,11 +124,14 @@ MODELS: dict[str, ModelSpec] = {
 TIERS = tuple(dict.fromkeys(t for spec in MODELS.values() for t in spec.tiers))
 FORMATS = tuple(dict.fromkeys(f for spec in MODELS.values() for f in spec.output_formats))
 
+# A model as people write it, once spaces, '-', '_', "Seedream" and a leading "v" are gone:
+# "Seedream 5.0 lite", "seedream-4.5", "v4.5", "lite". A bare "4" is not guessed (Seedream 4.0).
 _MODEL_ALIASES = {
     "5": "5.0-lite",
     "5.0": "5.0-lite",
-    "5-lite": "5.0-lite",
+    "5lite": "5.0-lite",
     "5.0lite": "5.0-lite",
+    "lite": "5.0-lite",
     "4.5": "4.5",
 }
 
@@ -143,8 +146,8 @@ def model_name(key: str) -> str:
 
 
 def get_model(name: str) -> ModelSpec:
-    key = name.strip().lower()
-    key = _MODEL_ALIASES.get(key, key)
+    written = re.sub(r"[\s_-]+", "", name.lower()).removeprefix("seedream").removeprefix("v")
+    key = _MODEL_ALIASES.get(written, name.strip().lower())
     if key not in MODELS:
         raise InvalidRequest(messages.unknown_model(name, list(MODELS)))
     return MODELS[key]

@@ -308,3 +308,26 @@ def test_a_dash_that_autocorrect_made_of_two_hyphens_starts_a_flag(text: str, pa
 )
 def test_full_width_values_are_read_as_their_plain_forms(text: str, parsed: ParsedText) -> None:
     assert parse_text(text) == parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        # A flag that ends a sentence keeps its value: "16:9." was refused as no ratio.
+        ("a fox in snow --ar 16:9.", ParsedText(prompt="a fox in snow", aspect="16:9")),
+        ("a fox --n 2, cinematic", ParsedText(prompt="a fox cinematic", count=2)),
+        ("a fox --no-watermark.", ParsedText(prompt="a fox", watermark=False)),
+        ("a fox --ref mia.", ParsedText(prompt="a fox", refs=("mia",))),
+        ("狐 --ar 16:9。", ParsedText(prompt="狐", aspect="16:9")),
+        # The words after the flags keep theirs.
+        ("a fox --n 2 at dawn.", ParsedText(prompt="a fox at dawn.", count=2)),
+    ],
+)
+def test_a_flag_at_the_end_of_a_sentence_keeps_its_value(text: str, parsed: ParsedText) -> None:
+    assert parse_text(text) == parsed
+
+
+def test_punctuation_alone_is_no_value() -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text("a fox --n .")
+    assert err.value.user_text == messages.bad_flag_value("--n", ".", messages.hint_number(1, 15))

@@ -65,9 +65,29 @@ def test_the_choices_are_what_some_model_offers_in_order() -> None:
     assert FORMATS == ("jpeg", "png")  # png: 5.0 lite only
 
 
-@pytest.mark.parametrize(("name", "key"), [("5.0-lite", "5.0-lite"), ("5", "5.0-lite"), (" 4.5 ", "4.5")])
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("5.0-lite", "5.0-lite"),
+        ("5", "5.0-lite"),
+        (" 4.5 ", "4.5"),
+        # As people write them: the display name, the host's model id, a version, the short word.
+        ("Seedream 5.0 lite", "5.0-lite"),
+        ("seedream-4.5", "4.5"),
+        ("Seedream_4.5", "4.5"),
+        ("v4.5", "4.5"),
+        ("lite", "5.0-lite"),
+        ("5.0 Lite", "5.0-lite"),
+    ],
+)
 def test_model_aliases(name: str, key: str) -> None:
     assert get_model(name).key == key
+
+
+@pytest.mark.parametrize("name", ["4", "4.0", "seedream", "v", "6.0", "3.0", ""])
+def test_a_model_we_do_not_make_is_not_guessed(name: str) -> None:
+    with pytest.raises(InvalidRequest):
+        get_model(name)
 
 
 def test_unknown_model_is_refused() -> None:
