@@ -35,7 +35,7 @@ from adapters.discord_adapter.delivery import (
     said,
 )
 from adapters.discord_adapter.reply import DiscordReply
-from adapters.discord_adapter.text import channel_id, channel_link, person_key
+from adapters.discord_adapter.text import channel_id, channel_link, emoji_names, person_key
 from bot import i18n, messages
 from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
@@ -221,7 +221,7 @@ class DiscordSurface:
         *,
         what: str = "/imagine",
     ) -> None:
-        ask = Ask(prompt, options, self.attachments(attachments))
+        ask = Ask(emoji_names(prompt), options, self.attachments(attachments))
         await self.job(interaction, ask, what)
 
     async def usage(self, interaction: discord.Interaction[Any]) -> None:

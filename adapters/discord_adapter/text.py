@@ -1,7 +1,8 @@
 """A Discord message's text -> the prompt the user typed.
 
 Mentions of the bot (its user or its managed role) are dropped; other mentions become the
-names they show as (`@Alice`, `#general`), since an id means nothing to an image model.
+names they show as (`@Alice`, `#general`), and a server's own emoji its name (`:castle:`, as
+Slack writes emoji), since an id means nothing to an image model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.request.models import Requester
 __all__ = [
     "channel_id",
     "channel_link",
+    "emoji_names",
     "mentions_bot",
     "person_key",
     "prompt_from_message",
@@ -25,6 +27,7 @@ __all__ = [
 
 _USER = re.compile(r"<@!?(\d{15,21})>|(\d{15,21})")
 _CHANNEL = re.compile(r"<#(\d{15,21})>|#?(\d{15,21})")
+_CUSTOM_EMOJI = re.compile(r"<a?(:\w{2,32}:)\d{15,21}>")
 
 
 def _bot_role_ids(message: discord.Message, bot_id: int) -> set[int]:
@@ -53,7 +56,14 @@ def prompt_from_message(message: discord.Message, bot_id: int) -> str:
         text = text.replace(f"<@&{role.id}>", f"@{role.name}")
     for channel in message.channel_mentions:
         text = text.replace(f"<#{channel.id}>", f"#{getattr(channel, 'name', channel.id)}")
+    text = emoji_names(text)
     return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def emoji_names(text: str) -> str:
+    """A server's own emoji (`<:castle:123>`, `<a:sparkle:123>`) as its name, `:castle:`; a slash
+    command's text option carries them as written too."""
+    return _CUSTOM_EMOJI.sub(r"\1", text)
 
 
 def person_key(who: Requester, word: str) -> str:

@@ -168,6 +168,18 @@ async def test_everyone_in_a_prompt_never_pings(emu: DiscordEmulator, start_bot:
     assert not result["mention_everyone"] and not result["mention_roles"]
 
 
+async def test_a_servers_emoji_in_the_prompt_reaches_the_model_as_its_name(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """A slash option carries `<:castle:id>` as typed; the id meant nothing to the model."""
+    bot = await start_bot()
+    inter = await emu.send_slash_command("imagine", {"prompt": "a <:castle:112233445566778899> at dusk"})
+    assert await inter.wait_ack() == 5
+    result = await wait_result(emu)
+    job = await bot.wait_job(job_id_of(result))
+    assert job.prompt == "a :castle: at dusk"
+
+
 @pytest.mark.parametrize("expire", [False, True], ids=["live", "token-expired"])
 async def test_in_a_dm_the_response_becomes_the_result(
     emu: DiscordEmulator, start_bot: StartBot, expire: bool

@@ -53,7 +53,7 @@ async def test_reply_to_a_result_edits_its_image_with_new_references(
 async def test_a_mention_works_like_imagine(emu: DiscordEmulator, start_bot: StartBot) -> None:
     bot = await start_bot()
     mention = await emu.send_message(
-        f"{emu.bot_mention} a castle on a hill for <@{HUMAN_USER_ID}> --n 2",
+        f"{emu.bot_mention} a castle on a hill for <@{HUMAN_USER_ID}> <a:sparkle:112233445566778899> --n 2",
         mentions=[emu.bot_user_id, HUMAN_USER_ID],
     )
     result = await wait_result(emu)
@@ -61,10 +61,10 @@ async def test_a_mention_works_like_imagine(emu: DiscordEmulator, start_bot: Sta
     status = emu.messages[thread["id"]]  # the thread starts from the bot's reply
     assert status["message_reference"]["message_id"] == mention["id"]
     assert status["channel_id"] == TEXT_CHANNEL_ID
-    assert thread["name"] == "a castle on a hill for @Alice"  # mentions read as names
+    assert thread["name"] == "a castle on a hill for @Alice :sparkle:"  # mentions and emoji read as names
     assert len(result["attachments"]) == 2
     job = await bot.wait_job(job_id_of(result))
-    assert (job.prompt, job.images_delivered) == ("a castle on a hill for @Alice", 2)
+    assert (job.prompt, job.images_delivered) == ("a castle on a hill for @Alice :sparkle:", 2)
 
     # A reply to the message the thread starts from edits that result too.
     await emu.send_message("now in winter", reply_to=status["id"], mentions=[emu.bot_user_id])
