@@ -27,11 +27,11 @@ from pydantic import ValidationError
 from bot.app.keys import key_shapes
 from bot.app.platform import PlatformPlugin, PlatformSettings, load_plugins
 from bot.config import KNOWN_PROVIDERS, Settings, get_settings
-from bot.errors import ProviderError, SeedbotError
+from bot.errors import InvalidRequest, ProviderError, SeedbotError
 from bot.logs import configure_logging
 from bot.numbers import whole_number
 from bot.request.styles import BUILTIN_STYLES
-from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS
+from bot.request.validation import MAX_OUTPUTS, MAX_REFERENCES, MODELS, get_model
 from bot.request.workspace import SETTING_KEYS
 
 __all__ = ["build_parser", "main"]
@@ -91,6 +91,17 @@ def _between(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _model(name: str) -> str:
+    """An argparse type: a model as chat takes it ("4.5", "Seedream 4.5", "lite"), its key."""
+    try:
+        return get_model(name).key
+    except InvalidRequest as exc:
+        raise argparse.ArgumentTypeError(exc.user_text) from None
+
+
+_MODEL_CHOICES = "{" + ",".join(sorted(MODELS)) + "}"
+
+
 def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentParser:
     *rest, last = [p.title for p in plugins.values()] or ["chat platforms"]
     titles = f"{', '.join(rest)} and {last}" if rest else last
@@ -141,7 +152,8 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
     gen.add_argument(
         "--model",
         default=None,
-        choices=sorted(MODELS),
+        type=_model,
+        metavar=_MODEL_CHOICES,
         help=f"Seedream model (default: SEEDBOT_MODEL, else {default_model})",
     )
     gen.add_argument(
@@ -221,7 +233,11 @@ def build_parser(plugins: Mapping[str, PlatformPlugin]) -> argparse.ArgumentPars
         "--resolution", default=None, help="with add/change: the style's default 2K, 3K, 4K or WxH"
     )
     sty.add_argument(
-        "--model", default=None, choices=sorted(MODELS), help="with add/change: the style's model"
+        "--model",
+        default=None,
+        type=_model,
+        metavar=_MODEL_CHOICES,
+        help="with add/change: the style's model",
     )
 
     cast = command(

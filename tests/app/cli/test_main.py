@@ -58,8 +58,18 @@ def test_generate_options_reach_the_engine(cwd: Path) -> None:
     with Image.open(cwd / path) as img:
         assert img.format == "PNG" and img.size == (2848, 1600)  # the reference's 16:9
 
-    proc = seedbot(
-        cwd, "generate", "a fox", "--model", "4.5", "--resolution", "4K", "--aspect", "1:1", "--out", "o"
+    proc = seedbot(  # the model as chat takes it: "4.5" refused "Seedream 4.5"
+        cwd,
+        "generate",
+        "a fox",
+        "--model",
+        "Seedream 4.5",
+        "--resolution",
+        "4K",
+        "--aspect",
+        "1:1",
+        "--out",
+        "o",
     )
     assert proc.returncode == 0, proc.stderr
     with Image.open(cwd / proc.stdout.split()[0]) as img:
@@ -194,6 +204,14 @@ def test_bad_requests_are_one_friendly_line_and_cost_nothing(tmp_path: Path) -> 
         assert jobs_and_holds(d) == (0, 0), args
     shown = seedbot(dirs[0], "quota", "show", "cli:local")
     assert "20 of 20" in shown.stdout and "300 of 300" in shown.stdout
+
+
+def test_an_unknown_model_is_a_usage_error_in_the_words_of_chat(cwd: Path) -> None:
+    proc = seedbot(cwd, "generate", "a fox", "--model", "4", "--out", "out")
+    assert proc.returncode == 2 and not (cwd / "out").exists()
+    assert proc.stderr.rstrip().endswith(
+        "argument --model: There is no model called '4'. Choose one of: 5.0-lite, 4.5."
+    )
 
 
 def test_empty_prompt_and_bad_reference(cwd: Path) -> None:
