@@ -242,6 +242,10 @@ _TEXTS: dict[str, str] = {
     ),
     # TRANSLATORS: `admin settings channels` in the playground, which has one channel; keep `here`.
     "HINT_PLAYGROUND_CHANNEL": N_("the playground has one channel: write `here`"),
+    # TRANSLATORS: `here` typed in a direct message with the bot; keep `here` and `#`.
+    "HINT_HERE_DIRECT": N_(
+        "this conversation with me is not a channel: write `here` in the channel you mean, or pick it from the list that # opens"
+    ),
     # a provider's answer that can't be used
     "RESULT_TOO_LARGE": N_("The image service returned an image too large to use."),
     "RESULT_UNREADABLE": N_("The image service returned something that isn't an image."),
@@ -458,6 +462,7 @@ HINT_QUOTA_SET: str
 HINT_MENTION: str
 HINT_CHANNEL_LINK: str
 HINT_PLAYGROUND_CHANNEL: str
+HINT_HERE_DIRECT: str
 RESULT_TOO_LARGE: str
 RESULT_UNREADABLE: str
 REASON_SCHEME: str

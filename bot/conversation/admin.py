@@ -90,6 +90,8 @@ class Admin:
     def _channel(self, who: Requester, word: str) -> str:
         """A channel of `channels`: `here` is where the admin typed it (a thread's channel)."""
         here = who.parent_channel_id or who.channel_id
+        if word.lower() == "here" and who.direct:  # stored, a DM would lock every channel out
+            raise InvalidRequest(messages.bad_setting_value("channels", word, messages.HINT_HERE_DIRECT))
         if word.lower() == "here" and here is not None:
             return here
         return self.channel(who, word)

@@ -144,6 +144,12 @@ async def test_channels_are_read_by_the_surface_and_a_name_it_cannot_read_change
         in_thread = dataclasses.replace(ADMIN, channel_id="T-thread", parent_channel_id="C7")
         changed = await admin.words(in_thread, ["settings", "channels", "here", "<#C2>"], person, "/imagine")
         assert (await h.ledger.workspace_settings("slack:T1"))["channels"] == ["C7", "C2"]
+        # In a DM (Slack's side panel too) `here` is no channel of the workspace: stored, it
+        # locked every channel out.
+        direct = dataclasses.replace(ADMIN, channel_id="D9", direct=True)
+        refused = await admin.words(direct, ["settings", "channels", "here"], person, "/imagine")
+        assert refused == messages.bad_setting_value("channels", "here", messages.HINT_HERE_DIRECT)
+        assert (await h.ledger.workspace_settings("slack:T1"))["channels"] == ["C7", "C2"]
         # Shown as the surface writes a channel (a link here); ids where there are no links.
         assert "channels is now #C7, #C2 for slack:T1" in changed
         conversation.attach(
