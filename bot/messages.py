@@ -1680,15 +1680,17 @@ def unknown_style(name: str, close: list[str], known: list[str]) -> str:
     return _free(_("There is no style '%(name)s' here.", name=name), _close(close), listed)
 
 
-def unknown_cast(name: str, close: list[str], *, shared: bool = True) -> str:
-    """`shared`: the requester is in a server or workspace, whose cast was looked in too."""
+def unknown_cast(name: str, close: list[str], *, shared: bool = True, listing: str = "cast list") -> str:
+    """`shared`: the requester is in a server or workspace, whose cast was looked in too;
+    `listing`: the command that lists it where they are (the shell's is not a chat word)."""
     if not shared:
         missing = _("There is no '%(name)s' in your cast.", name=name)
     elif _on_servers():
         missing = _("There is no '%(name)s' in your cast or this server's.", name=name)
     else:
         missing = _("There is no '%(name)s' in your cast or this workspace's.", name=name)
-    return _free(missing, _close(close), _("`cast list` shows what you saved."))
+    # TRANSLATORS: %(listing)s is a command, kept as written ("cast list").
+    return _free(missing, _close(close), _("`%(listing)s` shows what you saved.", listing=listing))
 
 
 def styles_list(lines: list[str]) -> str:

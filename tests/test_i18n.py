@@ -524,7 +524,10 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ),
     (
         "unknown_cast",
-        lambda: [messages.unknown_cast("mai", ["mia"]), messages.unknown_cast("mai", [], shared=False)],
+        lambda: [
+            messages.unknown_cast("mai", ["mia"]),
+            messages.unknown_cast("mai", [], shared=False, listing="seedbot cast cli:local"),
+        ],
     ),
     ("styles_list", lambda: messages.styles_list(["• x"])),
     (

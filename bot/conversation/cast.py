@@ -100,10 +100,11 @@ class Cast:
         return list(dict.fromkeys([*own, *shared]))
 
     async def resolve(
-        self, who: Requester, names: tuple[str, ...], *, alongside: int = 0
+        self, who: Requester, names: tuple[str, ...], *, alongside: int = 0, listing: str = "cast list"
     ) -> list[ImageInput]:
         """The images of `names`, in order, labelled `cast "name"` (FlagError for a missing one,
-        InvalidImage when they and `alongside` other references pass Seedream's limit)."""
+        saying that `listing` lists the cast; InvalidImage when they and `alongside` other
+        references pass Seedream's limit)."""
         if not names:
             return []
         check_reference_count(len(names) + alongside)
@@ -116,7 +117,9 @@ class Cast:
                 entry = await self.ledger.cast_entry(f"workspace:{workspace}", key)
             if entry is None:
                 close = close_names(key, await self.names(who))
-                raise FlagError(messages.unknown_cast(key, close, shared=workspace is not None))
+                raise FlagError(
+                    messages.unknown_cast(key, close, shared=workspace is not None, listing=listing)
+                )
             found.append(
                 dataclasses.replace(entry.image, name=messages.cast_label(key), source=f"cast:{key}")
             )

@@ -296,6 +296,10 @@ class Conversation:
         surface = self.surfaces.get(who.platform)
         return (surface.channel_link if surface else plain_channel)(channel)
 
+    def _listing(self, who: Requester) -> str:
+        """The command that lists `who`'s cast: the chat words, or the shell's (no surface)."""
+        return "cast list" if who.platform in self.surfaces else f"seedbot cast {who.key}"
+
     def _help(self, who: Requester) -> str:
         surface = self.surfaces.get(who.platform)
         return surface.help() if surface else messages.help_text("seedbot", FLAG_HELP)
@@ -438,7 +442,10 @@ class Conversation:
         defaults = self.defaults(rules, ask.options, style_fields)
         # Saved cast images first (missing names are refused before any download), then the rest.
         cast = await self.cast.resolve(
-            who, (*ask.options.refs, *parsed.refs), alongside=len(ask.quoted) + len(ask.attachments)
+            who,
+            (*ask.options.refs, *parsed.refs),
+            alongside=len(ask.quoted) + len(ask.attachments),
+            listing=self._listing(who),
         )
         images = await _load(ask.quoted, ask.attachments)
         await self._run(who, reply, compose.new(parsed, [*cast, *images], defaults), rules)
@@ -461,14 +468,18 @@ class Conversation:
         parent = await self._edited(who, edit.result, edit.fallback, rules, attached=len(edit.attachments))
         if parent is None:
             fallback = edit.fallback or NoAttachments()
-            cast = await self.cast.resolve(who, parsed.refs, alongside=len(fallback) + len(edit.attachments))
+            cast = await self.cast.resolve(
+                who, parsed.refs, alongside=len(fallback) + len(edit.attachments), listing=self._listing(who)
+            )
             images = await _load(fallback, edit.attachments)
             defaults = self.defaults(rules, Options(), style_fields)
             await self._run(who, reply, compose.new(parsed, [*cast, *images], defaults), rules)
             return
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING) and edit.result.job_id is None:
             await reply.accepted(messages.WAITING_FOR_PARENT)
-        cast = await self.cast.resolve(who, parsed.refs, alongside=len(edit.attachments))
+        cast = await self.cast.resolve(
+            who, parsed.refs, alongside=len(edit.attachments), listing=self._listing(who)
+        )
         images = [*cast, *await edit.attachments.load(alongside=len(cast))]
         await self.engine.images_kept(parent.id)
         composed = await compose.edit(

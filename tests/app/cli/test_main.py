@@ -180,7 +180,11 @@ BAD_REQUESTS = [
 BAD_PROMPTS = [
     ("a fox --bogus", "'--bogus'"),
     ("a fox --n 99", "99"),
-    ("a fox --ref nobody", "nobody"),
+    # The shell's own command to list the cast, not the chat's `cast list` (no word of the shell).
+    (
+        "a fox --ref nobody",
+        "There is no 'nobody' in your cast. `seedbot cast cli:local` shows what you saved.",
+    ),
     ("a fox --style nope", "nope"),
 ]
 
