@@ -28,10 +28,17 @@ from adapters.slack_adapter.assistant import AssistantReply, greet, set_title
 from adapters.slack_adapter.dedupe import SeenMessages
 from adapters.slack_adapter.files import SlackAttachments, SlackFiles
 from adapters.slack_adapter.links import Permalinks
-from adapters.slack_adapter.locales import UserLocales
 from adapters.slack_adapter.reply import SlackReply
 from adapters.slack_adapter.tasks import BackgroundTasks
-from adapters.slack_adapter.text import channel_id, channel_link, escape, person_key, to_plain
+from adapters.slack_adapter.text import (
+    channel_id,
+    channel_link,
+    escape,
+    mentioned_users,
+    person_key,
+    to_plain,
+)
+from adapters.slack_adapter.users import SlackUsers
 from adapters.slack_adapter.workflow import StepInputs, StepReply
 from bot import i18n, messages
 from bot.app.runtime import Runtime
@@ -93,7 +100,7 @@ class SlackHandlers:
         self.bot_user_id = bot_user_id
         self.seen = seen or SeenMessages()
         self.permalink = Permalinks(client)
-        self.locales = UserLocales(client)
+        self.users = SlackUsers(client)
         self.conversation.attach(
             Surface(
                 PLATFORM,
@@ -121,9 +128,15 @@ class SlackHandlers:
 
     async def _who(self, team_id: str, user: str, channel: str | None = None) -> Requester:
         """The person, in their language: what is said to them from here on is in it."""
-        locale = await self.locales.of(user)
+        locale = await self.users.locale(user)
         i18n.set_current(locale)
         return requester_for(team_id, user, channel, locale=locale)
+
+    async def _names(self, raw: str) -> dict[str, str]:
+        """The people a message mentions (not seedbot) -> the names Slack shows for them."""
+        mentioned = dict.fromkeys(m for m in mentioned_users(raw) if m != self.bot_user_id)
+        names = {user: await self.users.name(user) for user in mentioned}
+        return {user: name for user, name in names.items() if name}
 
     async def _handle(self, who: Requester, action: Action, what: str, reply: SlackReply) -> None:
         await self.conversation.handle(Turn(who, action, what), reply)
@@ -177,7 +190,7 @@ class SlackHandlers:
             if assistant
             else self.reply(channel, str(thread_ts or ts), user)
         )
-        text, words = to_plain(raw, self.bot_user_id), self._without_bot(raw)
+        text, words = to_plain(raw, self.bot_user_id, await self._names(raw)), self._without_bot(raw)
         files = [f for f in event.get("files") or [] if isinstance(f, dict)]
         attachments = SlackAttachments(self.files, files)
         if in_our_thread:

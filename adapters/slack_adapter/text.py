@@ -8,27 +8,37 @@ text is unwrapped first, and everything posted back is escaped again.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from bot import messages
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
 
-__all__ = ["channel_id", "channel_link", "escape", "person_key", "to_plain"]
+__all__ = ["channel_id", "channel_link", "escape", "mentioned_users", "person_key", "to_plain"]
 
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _USER = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
 # A public (C) or private (G) channel: the link a message makes of `#name`, or the bare ID.
 _CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|[^>]*)?>|#?([CG][A-Z0-9]{8,})")
 _CHANNEL_LINK = re.compile(r"(<#[CG][A-Z0-9]+>)")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
-def to_plain(text: str, bot_user_id: str | None = None) -> str:
-    """The prompt a user typed: without mentions of the bot, links and entities unwrapped."""
+def mentioned_users(text: str) -> list[str]:
+    """The users a message's text mentions (`<@U123>`), in order."""
+    return _MENTION.findall(text)
+
+
+def to_plain(text: str, bot_user_id: str | None = None, names: Mapping[str, str] | None = None) -> str:
+    """The prompt a user typed: without mentions of the bot, links and entities unwrapped, a
+    mention of someone else as `@name` (`names`: user id -> the name Slack shows)."""
     if bot_user_id:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
 
     def unwrap(match: re.Match[str]) -> str:
         target, label = match.group(1), match.group(2)
+        if target.startswith("@") and not label and (names or {}).get(target[1:]):
+            return f"@{(names or {})[target[1:]]}"
         if target.startswith(("@", "#", "!")):
             # Other users, channels and special mentions: keep their label, drop the id.
             return label or ""

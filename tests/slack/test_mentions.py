@@ -128,6 +128,21 @@ async def test_direct_message_works_like_a_mention(emu: SlackEmulator, start_bot
     assert "result 1 of job" in emu.calls("files.completeUploadExternal")[1].params["initial_comment"]
 
 
+async def test_a_colleague_mentioned_in_the_prompt_keeps_their_name(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    """A message carries only `<@U0BOB>`: the word was dropped ("a portrait of as a pirate");
+    it is the name Slack shows, as on Discord. Someone Slack won't describe is dropped still."""
+    emu.add_user("U0BOB", "bob", real_name="Bob Builder")
+    bot = await start_bot()
+    await emu.post_event(bot.url, emu.dm_event("a portrait of <@U0BOB> and <@U0GONE> as pirates"))
+    await wait_results(emu, 1, bot)
+    [complete] = emu.calls("files.completeUploadExternal")
+    assert complete.params["initial_comment"].startswith("a portrait of @bob and as pirates\n")
+    asked = [c.params["user"] for c in emu.calls("users.info")]
+    assert sorted(set(asked)) == ["U0BOB", "U0GONE", USER_ID]
+
+
 async def test_retried_and_doubled_events_are_answered_once(emu: SlackEmulator, start_bot: StartBot) -> None:
     bot = await start_bot()
     first = emu.mention_event("a paper boat")

@@ -39,6 +39,7 @@ def test_incoming_text_becomes_a_plain_prompt() -> None:
     assert to_plain("draw <https://example.com/x.png|this> for <@U2|bob>", "UBOT") == "draw this for bob"
     assert to_plain("<https://example.com>  &lt;3", None) == "https://example.com &lt;3".replace("&lt;", "<")
     assert to_plain("line one\nline two <@UBOT>", "UBOT") == "line one\nline two"
+    assert to_plain("<@UBOT> me and <@U2> and <@U3>", "UBOT", {"U2": "Ann Lee"}) == "me and @Ann Lee and"
 
 
 def test_outgoing_text_is_escaped() -> None:
