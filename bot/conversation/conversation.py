@@ -452,8 +452,9 @@ class Conversation:
 
     async def _edit(self, who: Requester, edit: Edit, reply: Reply) -> None:
         if edit.result != ResultRef() and not len(edit.attachments):  # "cancel", "upscale #2"
+            # Each is that action's own turn: refused in its words, as its button would be.
             if _CANCEL_WORD.fullmatch(edit.text):
-                await self._cancel(who, Cancel(edit.result), reply)
+                await self._handle(Turn(who, Cancel(edit.result), "cancel"), reply)
                 return
             if words := _UPSCALE_WORDS.fullmatch(edit.text):
                 pick = int(words["pick"]) if words["pick"] else None
@@ -557,7 +558,7 @@ class Conversation:
         job = self.policy.result_here(who, await self._target_of(who, Edit(ref, "")))
         if button is Delete and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise InvalidRequest(messages.PARENT_NOT_READY)  # Delete is a result's; Cancel stops a job
-        await self._dispatch(Turn(who, button(job.id), button.__name__.lower()), reply)
+        await self._handle(Turn(who, button(job.id), button.__name__.lower()), reply)
 
     async def _target_of(self, who: Requester, edit: Edit, *, wait: bool = True) -> Job | None:
         ref = edit.result
