@@ -797,6 +797,11 @@ def bad_resolution(value: str, model: str, tiers: list[str]) -> str:
     )
 
 
+def another_model_can(refusal: str, model: str, key: str) -> str:
+    """A model's refusal, then the other model that would make the request as it is."""
+    return _join(refusal, _("%(model)s can make it: add `--model %(key)s`.", model=model, key=key))
+
+
 def bad_aspect(value: str) -> str:
     return _(
         "'%(value)s' is not an aspect ratio I can use: give W:H between 1:16 and 16:1, like 16:9.",

@@ -302,6 +302,10 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("bad_resolution", lambda: messages.bad_resolution("8K", "Seedream 4.5", ["2K", "4K"])),
     ("bad_aspect", lambda: messages.bad_aspect("40:1")),
     (
+        "another_model_can",
+        lambda: messages.another_model_can(messages.bad_aspect("40:1"), "Seedream 4.5", "4.5"),
+    ),
+    (
         "size_out_of_range",
         lambda: messages.size_out_of_range(100, 100, "Seedream 4.5", 3_686_400, 16_777_216),
     ),

@@ -44,6 +44,7 @@ from bot.engine.shutdown import Lifecycle
 from bot.errors import (
     ChannelNotAllowed,
     DeliveryError,
+    InvalidRequest,
     JobCancelled,
     LeaseLost,
     LeaseTooShort,
@@ -68,7 +69,7 @@ from bot.request.models import (
     PostTarget,
     Requester,
 )
-from bot.request.validation import ValidatedRequest, validate
+from bot.request.validation import MODELS, ValidatedRequest, validate
 from bot.request.workspace import WorkspacePolicy, tier_of
 
 __all__ = [
@@ -177,9 +178,28 @@ class Engine(Lifecycle, Leases, Recovery):
 
     def check(self, request: GenerationRequest) -> ValidatedRequest:
         """Validate and make sure some provider can serve it. Raises with user text; free."""
-        validated = validate(request)
+        try:
+            validated = validate(request)
+        except InvalidRequest as exc:
+            raise self._with_another_model(request, exc) from None
         self.router.candidates(validated)
         return validated
+
+    def _with_another_model(self, request: GenerationRequest, refused: InvalidRequest) -> InvalidRequest:
+        """`refused`, saying which other model would make the request as it is (4K, a size, png)
+        when one would and a configured host serves it: `--res 4K` on 5.0 lite was a dead end."""
+        if type(refused) is not InvalidRequest or request.model not in MODELS:
+            return refused  # a flag, an image, an unknown model: no model would change that
+        for key, spec in MODELS.items():
+            if key == request.model:
+                continue
+            try:
+                self.router.candidates(validate(dataclasses.replace(request, model=key)))
+            except SeedbotError:
+                continue
+            text = messages.another_model_can(refused.user_text, spec.name, key)
+            return InvalidRequest(text, detail=str(refused))
+        return refused
 
     async def admit(
         self, request: GenerationRequest, requester: Requester, policy: WorkspacePolicy | None = None

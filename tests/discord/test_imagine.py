@@ -121,7 +121,9 @@ async def test_edit_command_options_and_resolution_choices(emu: DiscordEmulator,
     [error] = await inter.wait_followups(1)
     assert error["flags"] & 64  # ephemeral
     assert text(error) == messages.with_charge_note(
-        messages.bad_resolution("3K", "Seedream 4.5", ["2K", "4K"])
+        messages.another_model_can(
+            messages.bad_resolution("3K", "Seedream 4.5", ["2K", "4K"]), "Seedream 5.0 lite", "5.0-lite"
+        )
     )
     assert inter.original is None or inter.original["id"] == error["id"]
 

@@ -674,3 +674,52 @@ async def test_a_reader_right_after_the_result_waits_for_its_images(
         assert h.engine._keeping == {}
     finally:
         await h.close()
+
+
+# -- what another model would do -----------------------------------------------------------------
+
+
+class LiteOnly(TestProvider):
+    """A host of Seedream 5.0 lite alone (as Segmind is)."""
+
+    __test__ = False
+    capabilities = Capabilities(models=frozenset({"5.0-lite"}))
+
+
+@pytest.mark.parametrize(
+    ("asked", "other"),
+    [
+        ({"resolution": "4K"}, "4.5"),  # 5.0 lite's tiers are 2K and 3K
+        ({"width": 4096, "height": 4096}, "4.5"),  # past 5.0 lite's pixels
+        ({"model": "4.5", "output_format": "png"}, "5.0-lite"),  # 4.5 returns JPEG only
+        ({"model": "4.5", "resolution": "3K"}, "5.0-lite"),
+    ],
+)
+async def test_a_refusal_names_the_model_that_would_make_it(
+    tmp_path: Path, asked: dict[str, object], other: str
+) -> None:
+    """`--res 4K` on the default model was a dead end: it said only what 5.0 lite offers."""
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        with pytest.raises(InvalidRequest) as refused:
+            h.engine.check(GenerationRequest(prompt="a fox", **asked))  # type: ignore[arg-type]
+        name = {"4.5": "Seedream 4.5", "5.0-lite": "Seedream 5.0 lite"}[other]
+        assert refused.value.user_text.endswith(f"{name} can make it: add `--model {other}`."), refused.value
+    finally:
+        await h.close()
+
+
+async def test_no_model_is_named_that_no_host_serves_or_that_would_refuse_too(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, LiteOnly(config))
+    try:
+        with pytest.raises(InvalidRequest) as refused:
+            h.engine.check(GenerationRequest(prompt="a fox", resolution="4K"))
+        assert "--model" not in refused.value.user_text  # 4.5 would, but nothing here serves it
+        for asked in ({"width": 512, "height": 512}, {"prompt": "x" * 2001}, {"model": "9"}):
+            with pytest.raises(InvalidRequest) as refused:
+                h.engine.check(GenerationRequest(**{"prompt": "a fox", **asked}))  # type: ignore[arg-type]
+            assert "--model 4.5" not in refused.value.user_text, asked
+    finally:
+        await h.close()
