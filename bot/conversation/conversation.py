@@ -309,15 +309,18 @@ class Conversation:
         return await self.community.usage_text(who, unlimited=self.policy.is_operator(who))
 
     def defaults(
-        self, rules: WorkspacePolicy, options: Options, style_fields: dict[str, object] | None = None
+        self,
+        rules: WorkspacePolicy,
+        options: Options,
+        style_fields: dict[str, object] | None = None,
+        typed_model: str | None = None,
     ) -> dict[str, object]:
-        """The workspace's defaults (under the rules read for this request), then the style's,
-        then the options picked in the form."""
-        return {
-            **self.engine.workspaces.defaults(rules),
-            **(style_fields or {}),
-            **compose.option_fields(options),
-        }
+        """The workspace's defaults (under the rules read for this request) fitted to the model
+        the request will use (`typed_model`, the form's, the style's, or the workspace's), then
+        the style's, then the options picked in the form."""
+        picked = {**(style_fields or {}), **compose.option_fields(options)}
+        model = typed_model or picked.get("model")
+        return {**self.engine.workspaces.defaults(rules, str(model) if model else None), **picked}
 
     # -- words typed on any surface: the cast, styles ---------------------------------------------
 
@@ -439,7 +442,7 @@ class Conversation:
         parsed = parse_text(ask.text, picks=False)  # flag errors before any download
         parsed, style_fields = await self._styled(who, parsed, ask.options)
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
-        defaults = self.defaults(rules, ask.options, style_fields)
+        defaults = self.defaults(rules, ask.options, style_fields, parsed.model)
         # Saved cast images first (missing names are refused before any download), then the rest.
         cast = await self.cast.resolve(
             who,
@@ -473,7 +476,7 @@ class Conversation:
                 who, parsed.refs, alongside=len(fallback) + len(edit.attachments), listing=self._listing(who)
             )
             images = await _load(fallback, edit.attachments)
-            defaults = self.defaults(rules, Options(), style_fields)
+            defaults = self.defaults(rules, Options(), style_fields, parsed.model)
             await self._run(who, reply, compose.new(parsed, [*cast, *images], defaults), rules)
             return
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING) and edit.result.job_id is None:

@@ -38,9 +38,12 @@ class Workspaces:
         """Request defaults where the requester is: the bot's model, then the server's settings."""
         return self.defaults(await self.policy_for(requester))
 
-    def defaults(self, policy: WorkspacePolicy) -> dict[str, object]:
-        """Request defaults under a policy already read: the bot's model, then the server's."""
-        return {"model": self.settings.model, **policy.defaults()}
+    def defaults(self, policy: WorkspacePolicy, model: str | None = None) -> dict[str, object]:
+        """Request defaults under a policy already read: the bot's model, then the server's,
+        fitted to the model the request will be made with (`model`, when the person chose one;
+        else the server's or the bot's)."""
+        fit = model or policy.model or self.settings.model
+        return {"model": self.settings.model, **policy.defaults(fit)}
 
     def pool_for(self, requester: Requester, policy: WorkspacePolicy) -> Pool | None:
         workspace = workspace_key(requester)

@@ -94,20 +94,25 @@ class WorkspacePolicy:
         out["channels"] = list(self.channels)
         return {k: v for k, v in out.items() if v not in (None, [])}
 
-    def defaults(self) -> dict[str, object]:
-        """Request defaults for compose_new (flags the user types still win)."""
+    def defaults(self, fit: str | None = None) -> dict[str, object]:
+        """Request defaults for compose_new (flags the user types still win). `fit`: the model
+        the request will be made with; a resolution or format it doesn't make is left out (its
+        own default then applies), since a default nobody typed must never refuse a request:
+        `resolution 4K` with 5.0 lite refused every plain request, or any typed `--model 5.0-lite`."""
+        spec = get_model(fit) if fit else None
         out: dict[str, object] = {}
         if self.model:
             out["model"] = self.model
         if self.resolution:
             if "x" in self.resolution:
                 w, _, h = self.resolution.partition("x")
-                out["width"], out["height"] = int(w), int(h)
-            else:
+                if spec is None or spec.makes(int(w), int(h)):
+                    out["width"], out["height"] = int(w), int(h)
+            elif spec is None or self.resolution in spec.tiers:
                 out["resolution"] = self.resolution
         if self.watermark is not None:
             out["watermark"] = self.watermark
-        if self.format:
+        if self.format and (spec is None or self.format in spec.output_formats):
             out["output_format"] = self.format
         return out
 

@@ -140,8 +140,14 @@ async def test_server_defaults_apply_unless_flags_say_otherwise(tmp_path: Path) 
         community = h.community
         await community.settings_set("admin", WS, "model", "4.5")
         await community.settings_set("admin", WS, "format", "png")
-        defaults = await h.engine.defaults_for(ALICE)
-        assert defaults == {"model": "4.5", "output_format": "png"}
+        await community.settings_set("admin", WS, "resolution", "4K")
+        # Fitted to the model the request is made with: 4.5 returns JPEG only, so png is left
+        # out (it refused every plain request); 5.0 lite has no 4K, so a 5.0 lite request keeps
+        # its own 2K and takes the png.
+        assert await h.engine.defaults_for(ALICE) == {"model": "4.5", "resolution": "4K"}
+        policy = await h.engine.workspaces.policy_for(ALICE)
+        lite = h.engine.workspaces.defaults(policy, "5.0-lite")
+        assert lite == {"model": "4.5", "output_format": "png"}
         assert await h.engine.defaults_for(Requester(platform="discord", user_id="1")) == {
             "model": config.model
         }

@@ -284,6 +284,25 @@ async def test_a_request_over_the_quota_is_refused_and_costs_nothing(
     assert await bot.jobs(driver.key(0)) == []
 
 
+async def test_a_workspace_default_the_model_does_not_make_never_refuses(
+    surface: tuple[Driver, Core],
+) -> None:
+    """`admin settings resolution 4K` with the default 5.0 lite (no 4K) refused every plain
+    request, for a setting nobody typed; a typed model that lacks it was refused too."""
+    driver, bot = surface
+    await bot.runtime.ledger.set_workspace_settings(driver.workspace, {"resolution": "4K"})
+    plain = await driver.ask("a kite")
+    assert plain.result is not None, plain.text
+    job = await bot.runtime.ledger.get_job(plain.result.job_id)
+    assert job is not None and (job.model, job.request["resolution"]) == ("5.0-lite", None)
+    big = await driver.ask("a kite --model 4.5")
+    assert big.result is not None, big.text
+    job = await bot.runtime.ledger.get_job(big.result.job_id)
+    assert job is not None and (job.model, job.request["resolution"]) == ("4.5", "4K")
+    typed = await driver.ask("a kite --res 4K")  # typed, it is the person's to change
+    assert typed.result is None and "add `--model 4.5`" in typed.text, typed.text
+
+
 async def test_each_request_reads_the_workspace_settings_once(
     surface: tuple[Driver, Core], monkeypatch: pytest.MonkeyPatch
 ) -> None:
