@@ -83,6 +83,9 @@ def requester_for(
     )
 
 
+MAX_NAMED = 10  # people a message's mentions are looked up for (the rest are dropped, as before)
+
+
 class SlackHandlers:
     def __init__(
         self,
@@ -134,8 +137,9 @@ class SlackHandlers:
 
     async def _names(self, raw: str) -> dict[str, str]:
         """The people a message mentions (not seedbot) -> the names Slack shows for them."""
-        mentioned = dict.fromkeys(m for m in mentioned_users(raw) if m != self.bot_user_id)
-        names = {user: await self.users.name(user) for user in mentioned}
+        mentioned = list(dict.fromkeys(m for m in mentioned_users(raw) if m != self.bot_user_id))
+        # A few names are a prompt's; a message of a hundred mentions costs no hundred calls.
+        names = {user: await self.users.name(user) for user in mentioned[:MAX_NAMED]}
         return {user: name for user, name in names.items() if name}
 
     async def _handle(self, who: Requester, action: Action, what: str, reply: SlackReply) -> None:

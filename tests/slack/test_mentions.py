@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from adapters.slack_adapter.handlers import MAX_NAMED
 from bot import messages
 from bot.ledger import SQLiteLedger
 from tests.emulators.providers import ProviderEmulator
@@ -141,6 +142,11 @@ async def test_a_colleague_mentioned_in_the_prompt_keeps_their_name(
     assert complete.params["initial_comment"].startswith("a portrait of @bob and as pirates\n")
     asked = [c.params["user"] for c in emu.calls("users.info")]
     assert sorted(set(asked)) == ["U0BOB", "U0GONE", USER_ID]
+    # A message of many mentions looks up a prompt's few, not one call each.
+    crowd = " ".join(f"<@U0{n:04d}>" for n in range(40))
+    await emu.post_event(bot.url, emu.dm_event(f"a crowd of {crowd}"))
+    await wait_results(emu, 2, bot)
+    assert len({c.params["user"] for c in emu.calls("users.info")}) == 3 + MAX_NAMED
 
 
 async def test_retried_and_doubled_events_are_answered_once(emu: SlackEmulator, start_bot: StartBot) -> None:
