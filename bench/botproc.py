@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+from bot.config import MAX_LIMIT
 from tests.botproc import REPO, BotProcess, bot_env
 from tests.emulators.providers import ProviderEmulator
 
@@ -24,8 +25,10 @@ def bench_env(db: Path, providers: ProviderEmulator, **platform: str) -> dict[st
         SEEDBOT_PROVIDERS="novita",
         SEEDBOT_MAX_CONCURRENCY="500",
         SEEDBOT_USER_CONCURRENCY="500",
-        SEEDBOT_DAILY_IMAGES="10000000",
-        SEEDBOT_MONTHLY_IMAGES="10000000",
+        # The most a limit may be (bot.config.MAX_LIMIT): 10,000,000 is refused at start since
+        # SQLite overflowed past it.
+        SEEDBOT_DAILY_IMAGES=str(MAX_LIMIT),
+        SEEDBOT_MONTHLY_IMAGES=str(MAX_LIMIT),
     )
 
 
