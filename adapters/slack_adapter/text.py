@@ -34,11 +34,12 @@ def to_plain(text: str, bot_user_id: str | None = None, names: Mapping[str, str]
     mention of someone else as `@name` (`names`: user id -> the name Slack shows)."""
     if bot_user_id:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    shown = names or {}
 
     def unwrap(match: re.Match[str]) -> str:
         target, label = match.group(1), match.group(2)
-        if target.startswith("@") and not label and (names or {}).get(target[1:]):
-            return f"@{(names or {})[target[1:]]}"
+        if target.startswith("@") and not label and shown.get(target[1:]):
+            return f"@{shown[target[1:]]}"
         if target.startswith(("@", "#", "!")):
             # Other users, channels and special mentions: keep their label, drop the id.
             return label or ""
