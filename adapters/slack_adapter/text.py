@@ -38,11 +38,13 @@ def to_plain(text: str, bot_user_id: str | None = None, names: Mapping[str, str]
 
     def unwrap(match: re.Match[str]) -> str:
         target, label = match.group(1), match.group(2)
-        if target.startswith("@") and not label and shown.get(target[1:]):
-            return f"@{shown[target[1:]]}"
-        if target.startswith(("@", "#", "!")):
-            # Other users, channels and special mentions: keep their label, drop the id.
-            return label or ""
+        if target.startswith(("@", "#")):
+            # Other users and channels: the name they show as (`@bob`, `#art`), as on Discord;
+            # the id alone means nothing to an image model.
+            name = label or shown.get(target[1:])
+            return f"{target[0]}{name.lstrip(target[0])}" if name else ""
+        if target.startswith("!"):
+            return label or ""  # special mentions (`<!here>`, a user group's `@team`)
         return label or target
 
     text = _LINK.sub(unwrap, text)
