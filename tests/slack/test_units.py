@@ -37,7 +37,9 @@ from tests.slack.conftest import BOT_TOKEN
 def test_incoming_text_becomes_a_plain_prompt() -> None:
     assert to_plain("<@UBOT> a fox &amp; a hare --ar 3:2", "UBOT") == "a fox & a hare --ar 3:2"
     assert to_plain("draw <https://example.com/x.png|this> for <@U2|bob>", "UBOT") == "draw this for @bob"
-    assert to_plain("a poster for <#C1|art> and <!subteam^S1|@design>", None) == "a poster for #art and @design"
+    assert (
+        to_plain("a poster for <#C1|art> and <!subteam^S1|@design>", None) == "a poster for #art and @design"
+    )
     assert to_plain("<https://example.com>  &lt;3", None) == "https://example.com &lt;3".replace("&lt;", "<")
     assert to_plain("line one\nline two <@UBOT>", "UBOT") == "line one\nline two"
     assert to_plain("<@UBOT> me and <@U2> and <@U3>", "UBOT", {"U2": "Ann Lee"}) == "me and @Ann Lee and"
