@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.app.keys import key_shapes
+from bot.app.keys import Kind, key_shapes
 from bot.app.platform import PlatformPlugin, PlatformSettings, load_plugins
 from bot.config import KNOWN_PROVIDERS, Settings, get_settings
 from bot.errors import InvalidRequest, ProviderError, SeedbotError
@@ -343,9 +343,38 @@ def _typed_before_the_command(
     return all(x in before and x.split("=", 1)[0] in known for x in extra)
 
 
+# Commands whose first word names whose (a person's cast, a workspace's styles): their actions.
+_WHOSE_FIRST: dict[str, tuple[Kind, tuple[str, ...]]] = {
+    "cast": ("user", ("list", "save", "remove")),
+    "style": ("workspace", ("list", "add", "change", "remove", "hide")),
+}
+
+
+def _whose_left_out(words: list[str], plugins: Mapping[str, PlatformPlugin]) -> str | None:
+    """`seedbot cast save mia`: the action typed where whose it is goes (argparse said only
+    "invalid choice: 'mia'"); the line that says so, else None."""
+    command = next((w for w in words if not w.startswith("-")), None)
+    if command not in _WHOSE_FIRST:
+        return None
+    kind, actions = _WHOSE_FIRST[command]
+    rest = words[words.index(command) + 1 :]
+    first = next((w for w in rest if not w.startswith("-")), None)
+    if first not in actions:
+        return None
+    example = "cli:local" if kind == "user" else "discord:<server id>"
+    return (
+        f"say whose first: seedbot {command} {example} {' '.join(rest)} "
+        f"(a {kind}: {key_shapes(kind, plugins)})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     plugins = load_plugins()
     parser = build_parser(plugins)
+    words = sys.argv[1:] if argv is None else argv
+    if (left_out := _whose_left_out(words, plugins)) is not None:
+        print(f"seedbot: {left_out}", file=sys.stderr)
+        return 2
     args, extra = parser.parse_known_args(argv)
     if extra:
         unknown = " ".join(extra)

@@ -61,3 +61,17 @@ def test_cast_commands_save_list_and_remove(tmp_path: Path) -> None:
         "No cast images for discord:42. Save one: seedbot cast discord:42 save NAME --image PATH"
     )
     assert messages.CAST_EMPTY not in removed.stdout
+
+
+def test_an_action_typed_where_whose_goes_says_to_name_whose_first(tmp_path: Path) -> None:
+    """`seedbot cast save mia` said only "invalid choice: 'mia'" (argparse read save as the owner)."""
+    for args, start in (
+        (["cast", "save", "mia", "--image", "x.png"], "seedbot cast cli:local save mia --image x.png"),
+        (["cast", "list"], "seedbot cast cli:local list"),
+        (["style", "add", "noir", "film"], "seedbot style discord:<server id> add noir film"),
+    ):
+        proc = seedbot(tmp_path, *args)
+        assert proc.returncode == 2 and not proc.stdout
+        assert proc.stderr.startswith(f"seedbot: say whose first: {start} (a "), proc.stderr
+        assert "usage:" not in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert not (tmp_path / "seedbot.db").exists()  # nothing was opened
