@@ -1468,7 +1468,7 @@ def admin_help(prefix: str, keys: list[str]) -> str:
         "`%(prefix)s quota show|reset|block|unblock @user`\n"
         "`%(prefix)s quota set @user daily=N monthly=N`\n"
         "`%(prefix)s quota grant @user N` (extra images today)\n"
-        "`%(prefix)s settings` (show) / `%(prefix)s settings KEY VALUE` "
+        "`%(prefix)s settings [KEY]` (show) / `%(prefix)s settings KEY VALUE` "
         "(%(keys)s; 'none' clears)\n"
         "`%(prefix)s stats`\n"
         "`%(prefix)s style list|add|change|remove|hide ...` (style presets: `%(prefix)s style` for more)",
