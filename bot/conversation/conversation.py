@@ -90,7 +90,20 @@ _PRESSED: dict[str, type[Reroll | Variations | Delete | Info]] = {
     "delete": Delete,
     "info": Info,
 }
+# What people type to a bot they have just met, meaning "what do you do?" (and a command line's
+# habit): the help, not a drawing of the words. Whole messages only: "help me find a cat" is a
+# prompt. The word in each of seedbot's languages, since no one wants an image of "Hilfe".
+_HELP = re.compile(
+    r"\s*(?:help|--help|-h|\?|help me|help please|please help|commands|what can you do|"
+    r"how does (?:this|it) work|how do i use (?:this|it|you)|ayuda|hilfe|aide|ajuda|"
+    r"ヘルプ|使い方|帮助|怎么用)\s*[?？!！.。]*\s*",
+    re.IGNORECASE,
+)
 STARTING_WAIT = 10.0  # seconds a reply to a brand-new status message waits for its job row
+
+
+def _asks_for_help(text: str) -> bool:
+    return _HELP.fullmatch(text) is not None
 
 
 async def _no_link(job: Job) -> str | None:
@@ -262,7 +275,7 @@ class Conversation:
             await reply.say(await self.usage(who))
         elif len(words) == 1 and first == "history":
             await reply.say(await self._history(who))
-        elif (len(words) == 1 and first in ("help", "--help", "-h", "?")) or (empty and not words):
+        elif _asks_for_help(text) or (empty and not words):
             await reply.say(self._help(who))
         elif first == "admin":
             await reply.say(await self._admin_words(who, words[1:]))

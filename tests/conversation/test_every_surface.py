@@ -85,9 +85,12 @@ async def test_help_typed_as_a_word_or_as_a_flag_is_the_help(surface: tuple[Driv
     driver, bot = surface
     said = (await driver.ask("help")).text
     assert "--ar W:H" in said
-    for text in ("--help", "-h"):
-        assert (await driver.ask(text)).text == said
+    # What people first type to a bot they have just met was drawn, and charged.
+    for text in ("--help", "-h", "Help me!", "what can you do?", "Hilfe"):
+        assert (await driver.ask(text)).text == said, text
     assert await bot.jobs(driver.key(0)) == []
+    drawn = await driver.ask("help me find a cat")  # a prompt that starts with the word
+    assert drawn.result is not None, drawn.text
 
 
 async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, Core]) -> None:
