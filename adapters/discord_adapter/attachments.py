@@ -9,7 +9,7 @@ import discord
 
 from bot.conversation.attachments import AttachedFiles, Declared
 from bot.media.fetch import SafeFetcher
-from bot.request.validation import REFERENCE_MAX_BYTES, may_be_image
+from bot.request.validation import UPLOAD_MAX_BYTES, may_be_image
 
 __all__ = ["DiscordAttachments", "image_attachments"]
 
@@ -28,5 +28,5 @@ class DiscordAttachments(AttachedFiles[discord.Attachment]):
         return [Declared(a.filename, a.content_type, a.size, a) for a in self.items]
 
     async def fetch(self, item: Declared[discord.Attachment]) -> bytes:
-        fetched = await self.fetcher.fetch(item.source.url, max_bytes=REFERENCE_MAX_BYTES, name=item.name)
+        fetched = await self.fetcher.fetch(item.source.url, max_bytes=UPLOAD_MAX_BYTES, name=item.name)
         return fetched.data

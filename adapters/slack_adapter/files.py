@@ -21,7 +21,7 @@ from bot import messages
 from bot.conversation.attachments import AttachedFiles, Declared
 from bot.errors import DownloadError
 from bot.media.fetch import SafeFetcher
-from bot.request.validation import REFERENCE_MAX_BYTES, check_declared
+from bot.request.validation import UPLOAD_MAX_BYTES, check_declared
 
 __all__ = [
     "SLACK_FILE_HOST",
@@ -79,7 +79,7 @@ class SlackFiles:
             raise DownloadError(messages.file_not_hosted(name), detail=f"untrusted file host {origin(url)}")
         fetched = await self.fetcher.fetch(
             url,
-            max_bytes=REFERENCE_MAX_BYTES,
+            max_bytes=UPLOAD_MAX_BYTES,
             headers={"Authorization": f"Bearer {self._token}"},
             name=name,
         )

@@ -48,8 +48,8 @@ from bot.request.validation import (
     MAX_OUTPUTS,
     MAX_REFERENCES,
     MODELS,
-    REFERENCE_MAX_BYTES,
     TIERS,
+    UPLOAD_MAX_BYTES,
 )
 
 __all__ = ["STATIC", "TEMPLATES", "build_app"]
@@ -131,9 +131,9 @@ async def index(request: web.Request) -> web.Response:
         styles=styles,
         cast=cast,
         max_references=MAX_REFERENCES,
-        max_bytes=REFERENCE_MAX_BYTES,
+        max_bytes=UPLOAD_MAX_BYTES,
         max_body=request.app[MAX_BODY_KEY],
-        too_large=messages.web_body_too_large(request.app[MAX_BODY_KEY], REFERENCE_MAX_BYTES, MAX_REFERENCES),
+        too_large=messages.web_body_too_large(request.app[MAX_BODY_KEY], UPLOAD_MAX_BYTES, MAX_REFERENCES),
         stale=messages.WEB_STALE_PAGE,
         labels=messages.web_labels(),
     )
@@ -191,7 +191,7 @@ async def _form(request: web.Request) -> Form | web.Response:
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[MAX_BODY_KEY]
         log.info("web: a request body over %d bytes was cut off", limit)
-        return _bad(messages.web_body_too_large(limit, REFERENCE_MAX_BYTES, MAX_REFERENCES), 413)
+        return _bad(messages.web_body_too_large(limit, UPLOAD_MAX_BYTES, MAX_REFERENCES), 413)
     except SeedbotError as exc:
         return _bad(messages.with_charge_note(exc.user_text))
 

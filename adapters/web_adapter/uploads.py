@@ -33,7 +33,8 @@ __all__ = ["MAX_BODY", "Form", "Upload", "WebAttachments", "posted", "read_form"
 
 log = logging.getLogger(__name__)
 
-# Every reference at its largest, plus room for the text and options.
+# Every reference at the size a host takes (a few full-size photos, which are shrunk to it),
+# plus room for the text and options.
 MAX_BODY = MAX_REFERENCES * REFERENCE_MAX_BYTES + 1024 * 1024
 _NAME_MAX = 200
 

@@ -2,7 +2,8 @@
 
 Cheapest first: the count (with the references the request already has), then every file's
 declared type and size (the platform's metadata, before any download), then the downloads, then
-the bytes (type by content, dimensions) and Seedream's limits on a reference (sides, ratio).
+the bytes (type by content, dimensions): a photo over Seedream's limits on a reference (bytes,
+sides) is shrunk to fit them, and one no shrinking mends (the sides' ratio) is refused.
 Every refusal raises with the user's explanation before the engine sees a request, so nothing is
 charged. A surface says only what it was sent (`declared`) and how its bytes are fetched
 (`fetch`); the order and the checks live here, once.
@@ -16,9 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from bot.media.images import load_reference
+from bot.media.images import load_reference, shrink_to_fit
 from bot.request.models import ImageInput
-from bot.request.validation import check_declared, check_reference, check_reference_count, clean_prompt
+from bot.request.validation import (
+    REFERENCE_MAX_BYTES,
+    REFERENCE_MAX_SIDE,
+    check_declared,
+    check_reference,
+    check_reference_count,
+    clean_prompt,
+)
 
 __all__ = ["AttachedFiles", "Declared", "reference"]
 
@@ -26,10 +34,12 @@ T = TypeVar("T")
 
 
 def reference(data: bytes, name: str, *, url: str | None = None, source: str = "upload") -> ImageInput:
-    """Bytes of an attachment -> a measured reference image (InvalidImage if it is not one)."""
+    """Bytes of an attachment -> a measured reference image within Seedream's limits (a big
+    photo is shrunk to fit); InvalidImage if it is not an image."""
     check_declared(name, None, len(data))
     # The name is kept with the job: cleaned as a prompt is (PostgreSQL's text refuses a NUL).
-    return load_reference(data, clean_prompt(name) or "image", url=url, source=source)
+    image = load_reference(data, clean_prompt(name) or "image", url=url, source=source)
+    return shrink_to_fit(image, max_bytes=REFERENCE_MAX_BYTES, max_side=REFERENCE_MAX_SIDE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import threading
 import warnings
 from collections.abc import Iterable
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from bot import messages
 from bot.errors import InvalidImage
 from bot.request.models import GeneratedImage, ImageInput
 
-__all__ = ["MAX_DECODE_PIXELS", "all_fit", "fit_to_limit", "load_reference", "measure", "sniff_mime"]
+__all__ = [
+    "MAX_DECODE_PIXELS",
+    "all_fit",
+    "fit_to_limit",
+    "load_reference",
+    "measure",
+    "shrink_to_fit",
+    "sniff_mime",
+]
 
 # Seedream takes references up to 6000x6000; anything past ~2x that is a bomb, not a photo.
 MAX_DECODE_PIXELS = 6000 * 6000 * 2
@@ -82,6 +92,40 @@ def load_reference(data: bytes, name: str, *, url: str | None = None, source: st
         raise InvalidImage(messages.not_an_image(name))
     mime, width, height = measure(data, name)
     return ImageInput(data=data, mime=mime, width=width, height=height, name=name, url=url, source=source)
+
+
+# A big photo being shrunk holds a few hundred MB while it is decoded: two at a time, whatever
+# the load, so a burst of phone photos cannot take the process's memory.
+_SHRINKING = threading.BoundedSemaphore(2)
+
+
+def shrink_to_fit(image: ImageInput, *, max_bytes: int, max_side: int) -> ImageInput:
+    """A reference over a host's limits made to fit them; one within them is returned as it is.
+
+    The result is upright (the photo's EXIF turn applied, which re-encoding would lose), at most
+    `max_side` a side, and JPEG (WebP where it has transparency) at falling quality, then 85%
+    steps in size, until it is at most `max_bytes`. It has no public URL: the URL is the
+    original's, so hosts get these bytes.
+    """
+    if image.size <= max_bytes and max(image.width, image.height) <= max_side:
+        return image
+    with _SHRINKING:
+        with Image.open(io.BytesIO(image.data)) as src:
+            src.draft("RGB", (max_side, max_side))  # JPEG: decoded at a fraction of its size
+            upright = ImageOps.exif_transpose(src)
+        clear = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+        img = upright.convert("RGBA" if clear else "RGB")
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        kind, mime = ("WEBP", "image/webp") if clear else ("JPEG", "image/jpeg")
+        while True:
+            for quality in (90, 80):
+                buf = io.BytesIO()
+                img.save(buf, format=kind, quality=quality)
+                if buf.tell() <= max_bytes:
+                    return dataclasses.replace(
+                        image, data=buf.getvalue(), mime=mime, width=img.width, height=img.height, url=None
+                    )
+            img = img.resize((max(1, img.width * 85 // 100), max(1, img.height * 85 // 100)))
 
 
 def all_fit(images: Iterable[GeneratedImage], max_bytes: int) -> bool:

@@ -26,6 +26,7 @@ __all__ = [
     "PROMPT_MAX_CHARS",
     "STYLE_WORDS_MAX_CHARS",
     "TIERS",
+    "UPLOAD_MAX_BYTES",
     "ModelSpec",
     "ValidatedRequest",
     "check_declared",
@@ -44,6 +45,9 @@ MAX_TOTAL_IMAGES = 15  # references + outputs in one request
 MAX_OUTPUTS = 15
 REFERENCE_MAX_BYTES = 10 * 1024 * 1024
 REFERENCE_MAX_SIDE = 6000
+# What a person may send as one reference: a phone's full-size photo or a 5K screenshot is over
+# Seedream's limits above, and is shrunk to fit (attachments.reference) rather than refused.
+UPLOAD_MAX_BYTES = 40_000_000
 RATIO_MIN, RATIO_MAX = 1 / 16, 16.0
 # Apiframe takes up to 2000 characters, the most of any provider; narrower ones are routed around.
 PROMPT_MAX_CHARS = 2000
@@ -254,8 +258,8 @@ def check_declared(name: str, content_type: str | None, size: int | None) -> Non
     """What a surface knows of an attachment before downloading it: its declared type and size."""
     if not may_be_image(content_type):
         raise InvalidImage(messages.not_an_image(name))
-    if size is not None and size > REFERENCE_MAX_BYTES:
-        raise InvalidImage(messages.image_too_large(name, size, REFERENCE_MAX_BYTES))
+    if size is not None and size > UPLOAD_MAX_BYTES:
+        raise InvalidImage(messages.image_too_large(name, size, UPLOAD_MAX_BYTES))
     if size == 0:
         raise InvalidImage(messages.not_an_image(name))
 

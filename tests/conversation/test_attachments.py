@@ -8,7 +8,7 @@ from bot import messages
 from bot.conversation.attachments import AttachedFiles, Declared
 from bot.errors import DownloadError, InvalidImage
 from bot.request.models import ImageInput
-from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
+from bot.request.validation import MAX_REFERENCES, UPLOAD_MAX_BYTES
 from tests.web.conftest import png
 
 File = tuple[str, str | None, int | None, bytes]  # name, declared type, declared size, bytes
@@ -74,8 +74,8 @@ async def test_the_count_with_the_edited_result_is_refused_before_anything_is_as
     [
         (("notes.pdf", "application/pdf", 1000), messages.not_an_image("notes.pdf")),
         (
-            ("huge.png", "image/png", REFERENCE_MAX_BYTES + 1),
-            messages.image_too_large("huge.png", REFERENCE_MAX_BYTES + 1, REFERENCE_MAX_BYTES),
+            ("huge.png", "image/png", UPLOAD_MAX_BYTES + 1),
+            messages.image_too_large("huge.png", UPLOAD_MAX_BYTES + 1, UPLOAD_MAX_BYTES),
         ),
         (("empty.png", "image/png", 0), messages.not_an_image("empty.png")),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot import messages
 from bot.request.models import JobStatus
+from bot.request.validation import UPLOAD_MAX_BYTES
 from tests.discord.conftest import StartBot, job_id_of, png, text, wait_result
 from tests.emulators.discord import DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
@@ -45,10 +46,10 @@ async def test_non_image_and_oversized_attachments_are_refused_before_download(
     assert text(answer) == messages.not_an_image("notes.txt")
 
     big = emu.add_cdn_file("huge.png", png(16, 16))
-    big["size"] = 11 * 1024 * 1024  # Discord's declared size: refused without downloading
+    big["size"] = UPLOAD_MAX_BYTES + 1  # Discord's declared size: refused without downloading
     answer = await _refusal(emu, "edit", {"prompt": "brighter", "image": png_ok(emu), "image2": big})
     assert text(answer) == messages.with_charge_note(
-        messages.image_too_large("huge.png", big["size"], 10 * 1024 * 1024)
+        messages.image_too_large("huge.png", big["size"], UPLOAD_MAX_BYTES)
     )
 
     fake = emu.add_cdn_file("photo.png", b"not really a png at all", "image/png")

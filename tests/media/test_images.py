@@ -13,8 +13,16 @@ import pytest
 from PIL import Image
 
 from bot.errors import InvalidImage
-from bot.media.images import MAX_DECODE_PIXELS, all_fit, fit_to_limit, load_reference, measure, sniff_mime
-from bot.request.models import GeneratedImage
+from bot.media.images import (
+    MAX_DECODE_PIXELS,
+    all_fit,
+    fit_to_limit,
+    load_reference,
+    measure,
+    shrink_to_fit,
+    sniff_mime,
+)
+from bot.request.models import GeneratedImage, ImageInput
 
 
 def encode(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
@@ -189,3 +197,50 @@ def test_all_fit_says_whether_fitting_would_change_anything() -> None:
     assert all_fit([small, small], size) and all_fit([], 1)
     assert not all_fit([small], size - 1)
     assert fit_to_limit(small, size) == (small, False)
+
+
+def _reference(data: bytes) -> ImageInput:
+    return load_reference(data, "photo", url="https://example.org/photo")
+
+
+def test_shrink_to_fit_hands_a_reference_within_the_limits_back_as_it_is() -> None:
+    image = _reference(encode("PNG", (300, 200)))
+    assert shrink_to_fit(image, max_bytes=image.size, max_side=300) is image
+
+
+def test_shrink_to_fit_brings_the_longest_side_down_keeping_the_shape() -> None:
+    image = _reference(encode("PNG", (1200, 300)))
+    shrunk = shrink_to_fit(image, max_bytes=10_000_000, max_side=600)
+    assert (shrunk.width, shrunk.height) == (600, 150)
+    assert shrunk.mime == "image/jpeg" and measure(shrunk.data) == ("image/jpeg", 600, 150)
+    # The URL was the original's: a host must get these bytes, not fetch the big photo.
+    assert shrunk.url is None and image.url is not None
+    assert (shrunk.name, shrunk.source) == (image.name, image.source)
+
+
+def test_shrink_to_fit_brings_the_bytes_under_the_limit() -> None:
+    image = _reference(noise_png((400, 400)))
+    shrunk = shrink_to_fit(image, max_bytes=60_000, max_side=6000)
+    assert shrunk.size <= 60_000 < image.size
+    assert measure(shrunk.data)[0] == "image/jpeg"
+
+
+def test_shrink_to_fit_stands_a_turned_photo_upright() -> None:
+    img = Image.new("RGB", (800, 400), (10, 200, 10))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was held on its side: shown turned 90 degrees
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", exif=exif)
+    shrunk = shrink_to_fit(_reference(buf.getvalue()), max_bytes=10_000_000, max_side=200)
+    assert (shrunk.width, shrunk.height) == (100, 200)
+
+
+def test_shrink_to_fit_keeps_transparency() -> None:
+    img = Image.new("RGBA", (900, 300), (200, 0, 0, 0))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    shrunk = shrink_to_fit(_reference(buf.getvalue()), max_bytes=10_000_000, max_side=300)
+    assert shrunk.mime == "image/webp"
+    with Image.open(io.BytesIO(shrunk.data)) as out:
+        assert out.size == (300, 100) and out.mode == "RGBA"
+        assert out.getpixel((5, 5))[3] == 0

@@ -20,6 +20,7 @@ from bot.request.validation import (
     REFERENCE_MAX_BYTES,
     REFERENCE_MAX_SIDE,
     TIERS,
+    UPLOAD_MAX_BYTES,
     check_declared,
     check_reference_count,
     clean_prompt,
@@ -505,12 +506,12 @@ def test_a_declared_type_rules_out_only_what_cannot_be_an_image(declared: str | 
 
 
 def test_declared_type_and_size_are_checked_before_a_download() -> None:
-    check_declared("cat.png", "image/png", REFERENCE_MAX_BYTES)
+    check_declared("cat.png", "image/png", UPLOAD_MAX_BYTES)  # over a host's limit: it is shrunk
     check_declared("cat.png", None, None)  # nothing declared: the download is capped
     with pytest.raises(InvalidImage, match=r"notes\.pdf"):
         check_declared("notes.pdf", "application/pdf", 10)
     with pytest.raises(InvalidImage, match=r"big\.png"):
-        check_declared("big.png", "image/png", REFERENCE_MAX_BYTES + 1)
+        check_declared("big.png", "image/png", UPLOAD_MAX_BYTES + 1)
     with pytest.raises(InvalidImage, match=r"empty\.png"):
         check_declared("empty.png", "image/png", 0)
 

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bot import messages
-from bot.request.validation import REFERENCE_MAX_BYTES
+from bot.request.validation import UPLOAD_MAX_BYTES
 from tests.web.browser import launch, png_bytes
 from tests.web.process import WebProcess, web_env
 
@@ -213,12 +213,12 @@ def test_oversize_and_non_image_uploads_are_refused_and_nothing_is_charged(page:
     thread = ask(page, "use my notes")
     expect(thread.locator(".entry.refusal")).to_have_text(messages.not_an_image("notes.txt"))
 
-    size = REFERENCE_MAX_BYTES + 1_000_000
+    size = UPLOAD_MAX_BYTES + 1_000_000
     page.locator("#composer-files").set_input_files(
         files=[{"name": "huge.png", "mimeType": "image/png", "buffer": b"\x89PNG" + b"\0" * (size - 4)}]
     )
     thread = ask(page, "use my huge photo")
-    expected = messages.with_charge_note(messages.image_too_large("huge.png", size, REFERENCE_MAX_BYTES))
+    expected = messages.with_charge_note(messages.image_too_large("huge.png", size, UPLOAD_MAX_BYTES))
     expect(thread.locator(".entry.refusal")).to_have_text(expected)
     expect(thread.locator(".entry.result")).to_have_count(0)
     assert used_today(page, site) == before

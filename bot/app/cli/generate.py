@@ -21,7 +21,7 @@ from bot.conversation.turns import Ask, Options, Turn
 from bot.errors import SeedbotError
 from bot.providers.registry import keyed_providers
 from bot.request.models import GenerationResult, ImageInput, Job, PostTarget, Requester
-from bot.request.validation import REFERENCE_MAX_BYTES, check_declared
+from bot.request.validation import UPLOAD_MAX_BYTES, check_declared
 
 __all__ = ["CLI_USER", "References", "Terminal", "check_out_dir", "generate"]
 
@@ -101,7 +101,7 @@ class References(AttachedFiles[str]):
     async def fetch(self, item: Declared[str]) -> bytes:
         if _is_url(item.source):
             fetched = await self.runtime.fetcher.fetch(
-                item.source, max_bytes=REFERENCE_MAX_BYTES, name=item.source
+                item.source, max_bytes=UPLOAD_MAX_BYTES, name=item.source
             )
             return fetched.data
         return _read(item.source)

@@ -16,7 +16,7 @@ from bot.app.cli.generate import References
 from bot.app.runtime import Runtime
 from bot.errors import InvalidImage, SeedbotError
 from bot.media.fetch import Fetched
-from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
+from bot.request.validation import MAX_REFERENCES, UPLOAD_MAX_BYTES
 
 
 def _png(size: tuple[int, int] = (300, 200)) -> bytes:
@@ -62,11 +62,11 @@ def test_the_cheap_checks_come_before_any_read_or_download(tmp_path: Path) -> No
     assert fetcher.fetched == []  # one too many: nothing downloaded
     big = tmp_path / "big.png"
     with big.open("wb") as f:
-        f.truncate(REFERENCE_MAX_BYTES + 1)  # sparse: never read
+        f.truncate(UPLOAD_MAX_BYTES + 1)  # sparse: never read
     refs, fetcher = _references([url, str(big)])
     with pytest.raises(SeedbotError) as refused:
         asyncio.run(refs.load())
-    too_large = messages.image_too_large("big.png", REFERENCE_MAX_BYTES + 1, REFERENCE_MAX_BYTES)
+    too_large = messages.image_too_large("big.png", UPLOAD_MAX_BYTES + 1, UPLOAD_MAX_BYTES)
     assert refused.value.user_text == too_large
     assert fetcher.fetched == []  # the URL waited for the file's size to pass
     (tmp_path / "notes.png").write_text("not an image")

@@ -1,0 +1,51 @@
+"""Attached photos on every surface, as people send them: a phone's full-size photo or a big
+screenshot is over Seedream's limits on a reference, and is shrunk to fit, not refused.
+
+What reaches the host is read from what the Novita emulator received.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from PIL import Image
+
+from bot.media.images import measure
+from bot.request.validation import REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE
+from tests.conversation.surfaces import SURFACES, Core, Driver
+from tests.conversation.test_styles_and_cast import _on
+from tests.reliability.conftest import Stack
+from tests.web.conftest import OpenPlayground, png
+
+
+@pytest.fixture(params=SURFACES)
+async def surface(
+    request: pytest.FixtureRequest, stack: Stack, open_playground: OpenPlayground
+) -> tuple[Driver, Core]:
+    return await _on(request.param, stack, open_playground)
+
+
+def _screenshot(width: int, height: int) -> bytes:
+    """A PNG over REFERENCE_MAX_BYTES: noise does not compress."""
+    img = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+async def test_a_photo_over_seedreams_limits_is_shrunk_to_fit_and_made(
+    surface: tuple[Driver, Core], stack: Stack
+) -> None:
+    driver, _ = surface
+    received = stack.providers.state("novita").received_images
+    wide = png(REFERENCE_MAX_SIDE + 400, 480)
+    heavy = _screenshot(1900, 1900)
+    assert len(heavy) > REFERENCE_MAX_BYTES
+    made = await driver.ask("make these into a poster", files=[("pano.png", wide), ("shot.png", heavy)])
+    assert made.result is not None, made.text
+    sent = [measure(data) for data in received[-2:]]
+    assert sent[0] == ("image/jpeg", REFERENCE_MAX_SIDE, 450)  # the shape kept
+    assert sent[1] == ("image/jpeg", 1900, 1900)  # the pixels kept, re-encoded
+    assert all(len(data) <= REFERENCE_MAX_BYTES for data in received[-2:])
