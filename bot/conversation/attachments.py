@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from bot.media.images import load_reference, shrink_to_fit
+from bot.media.images import fit_reference, load_reference
 from bot.request.models import ImageInput
 from bot.request.validation import (
     REFERENCE_MAX_BYTES,
@@ -39,7 +39,7 @@ def reference(data: bytes, name: str, *, url: str | None = None, source: str = "
     check_declared(name, None, len(data))
     # The name is kept with the job: cleaned as a prompt is (PostgreSQL's text refuses a NUL).
     image = load_reference(data, clean_prompt(name) or "image", url=url, source=source)
-    return shrink_to_fit(image, max_bytes=REFERENCE_MAX_BYTES, max_side=REFERENCE_MAX_SIDE)
+    return fit_reference(image, max_bytes=REFERENCE_MAX_BYTES, max_side=REFERENCE_MAX_SIDE)
 
 
 @dataclass(frozen=True, slots=True)

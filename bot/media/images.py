@@ -8,7 +8,7 @@ import threading
 import warnings
 from collections.abc import Iterable
 
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from bot import messages
 from bot.errors import InvalidImage
@@ -17,10 +17,10 @@ from bot.request.models import GeneratedImage, ImageInput
 __all__ = [
     "MAX_DECODE_PIXELS",
     "all_fit",
+    "fit_reference",
     "fit_to_limit",
     "load_reference",
     "measure",
-    "shrink_to_fit",
     "sniff_mime",
 ]
 
@@ -96,20 +96,30 @@ def load_reference(data: bytes, name: str, *, url: str | None = None, source: st
 
 # A big photo being shrunk holds a few hundred MB while it is decoded: two at a time, whatever
 # the load, so a burst of phone photos cannot take the process's memory.
-_SHRINKING = threading.BoundedSemaphore(2)
+_FITTING = threading.BoundedSemaphore(2)
+_UPRIGHT = 1  # EXIF orientation: stored as it is shown
 
 
-def shrink_to_fit(image: ImageInput, *, max_bytes: int, max_side: int) -> ImageInput:
-    """A reference over a host's limits made to fit them; one within them is returned as it is.
+def _turned(data: bytes) -> bool:
+    """Whether the photo is stored turned, to be shown by its EXIF orientation (a phone held
+    upright stores its photo on its side); read from the header alone."""
+    with Image.open(io.BytesIO(data)) as img:
+        return img.getexif().get(ExifTags.Base.Orientation, _UPRIGHT) != _UPRIGHT
 
-    The result is upright (the photo's EXIF turn applied, which re-encoding would lose), at most
-    `max_side` a side, and JPEG (WebP where it has transparency) at falling quality, then 85%
-    steps in size, until it is at most `max_bytes`. It has no public URL: the URL is the
-    original's, so hosts get these bytes.
+
+def fit_reference(image: ImageInput, *, max_bytes: int, max_side: int) -> ImageInput:
+    """A reference as hosts take it: upright, at most `max_side` a side and `max_bytes`; one
+    already so is returned as it is.
+
+    A turned photo is stood upright, since a host may ignore the EXIF turn (and the edit's
+    default shape is read from the sides). One over the limits is shrunk, keeping its shape.
+    Either is JPEG (WebP where it has transparency) at falling quality, then 85% steps in size,
+    until it fits. It has no public URL: that is the original's, so hosts get these bytes.
     """
-    if image.size <= max_bytes and max(image.width, image.height) <= max_side:
+    within = image.size <= max_bytes and max(image.width, image.height) <= max_side
+    if within and not _turned(image.data):
         return image
-    with _SHRINKING:
+    with _FITTING:
         with Image.open(io.BytesIO(image.data)) as src:
             src.draft("RGB", (max_side, max_side))  # JPEG: decoded at a fraction of its size
             upright = ImageOps.exif_transpose(src)

@@ -16,6 +16,7 @@ from bot.media.images import measure
 from bot.request.validation import REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE
 from tests.conversation.surfaces import SURFACES, Core, Driver
 from tests.conversation.test_styles_and_cast import _on
+from tests.media.test_images import turned_jpeg
 from tests.reliability.conftest import Stack
 from tests.web.conftest import OpenPlayground, png
 
@@ -49,3 +50,16 @@ async def test_a_photo_over_seedreams_limits_is_shrunk_to_fit_and_made(
     assert sent[0] == ("image/jpeg", REFERENCE_MAX_SIDE, 450)  # the shape kept
     assert sent[1] == ("image/jpeg", 1900, 1900)  # the pixels kept, re-encoded
     assert all(len(data) <= REFERENCE_MAX_BYTES for data in received[-2:])
+
+
+async def test_a_photo_taken_upright_is_edited_upright(surface: tuple[Driver, Core], stack: Stack) -> None:
+    """A phone stores a portrait photo on its side with an EXIF turn: the edit is portrait too."""
+    driver, bot = surface
+    received = stack.providers.state("novita").received_images
+    made = await driver.ask("make it autumn", files=[("IMG_0042.jpg", turned_jpeg(1200, 900))])
+    assert made.result is not None, made.text
+    assert measure(received[-1]) == ("image/jpeg", 900, 1200)
+    job = await bot.runtime.ledger.get_job(made.result.job_id)
+    assert job is not None
+    width, height = map(int, job.request["size"].split("x"))
+    assert width < height, job.request

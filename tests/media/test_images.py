@@ -16,10 +16,10 @@ from bot.errors import InvalidImage
 from bot.media.images import (
     MAX_DECODE_PIXELS,
     all_fit,
+    fit_reference,
     fit_to_limit,
     load_reference,
     measure,
-    shrink_to_fit,
     sniff_mime,
 )
 from bot.request.models import GeneratedImage, ImageInput
@@ -203,14 +203,14 @@ def _reference(data: bytes) -> ImageInput:
     return load_reference(data, "photo", url="https://example.org/photo")
 
 
-def test_shrink_to_fit_hands_a_reference_within_the_limits_back_as_it_is() -> None:
+def test_fit_reference_hands_a_reference_within_the_limits_back_as_it_is() -> None:
     image = _reference(encode("PNG", (300, 200)))
-    assert shrink_to_fit(image, max_bytes=image.size, max_side=300) is image
+    assert fit_reference(image, max_bytes=image.size, max_side=300) is image
 
 
-def test_shrink_to_fit_brings_the_longest_side_down_keeping_the_shape() -> None:
+def test_fit_reference_brings_the_longest_side_down_keeping_the_shape() -> None:
     image = _reference(encode("PNG", (1200, 300)))
-    shrunk = shrink_to_fit(image, max_bytes=10_000_000, max_side=600)
+    shrunk = fit_reference(image, max_bytes=10_000_000, max_side=600)
     assert (shrunk.width, shrunk.height) == (600, 150)
     assert shrunk.mime == "image/jpeg" and measure(shrunk.data) == ("image/jpeg", 600, 150)
     # The URL was the original's: a host must get these bytes, not fetch the big photo.
@@ -218,28 +218,38 @@ def test_shrink_to_fit_brings_the_longest_side_down_keeping_the_shape() -> None:
     assert (shrunk.name, shrunk.source) == (image.name, image.source)
 
 
-def test_shrink_to_fit_brings_the_bytes_under_the_limit() -> None:
+def test_fit_reference_brings_the_bytes_under_the_limit() -> None:
     image = _reference(noise_png((400, 400)))
-    shrunk = shrink_to_fit(image, max_bytes=60_000, max_side=6000)
+    shrunk = fit_reference(image, max_bytes=60_000, max_side=6000)
     assert shrunk.size <= 60_000 < image.size
     assert measure(shrunk.data)[0] == "image/jpeg"
 
 
-def test_shrink_to_fit_stands_a_turned_photo_upright() -> None:
-    img = Image.new("RGB", (800, 400), (10, 200, 10))
+def turned_jpeg(width: int, height: int) -> bytes:
+    """A phone's photo taken upright: stored on its side, with the EXIF turn to show it."""
     exif = Image.Exif()
-    exif[0x0112] = 6  # the camera was held on its side: shown turned 90 degrees
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise
     buf = io.BytesIO()
-    img.save(buf, format="JPEG", exif=exif)
-    shrunk = shrink_to_fit(_reference(buf.getvalue()), max_bytes=10_000_000, max_side=200)
+    Image.new("RGB", (width, height), (10, 200, 10)).save(buf, format="JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def test_fit_reference_stands_a_turned_photo_upright() -> None:
+    turned = _reference(turned_jpeg(800, 400))
+    assert (turned.width, turned.height) == (800, 400)  # as stored
+    upright = fit_reference(turned, max_bytes=10_000_000, max_side=6000)
+    assert (upright.width, upright.height) == (400, 800)
+    with Image.open(io.BytesIO(upright.data)) as out:
+        assert out.size == (400, 800) and out.getexif().get(0x0112, 1) == 1
+    shrunk = fit_reference(turned, max_bytes=10_000_000, max_side=200)
     assert (shrunk.width, shrunk.height) == (100, 200)
 
 
-def test_shrink_to_fit_keeps_transparency() -> None:
+def test_fit_reference_keeps_transparency() -> None:
     img = Image.new("RGBA", (900, 300), (200, 0, 0, 0))
     buf = io.BytesIO()
     img.save(buf, format="PNG")
-    shrunk = shrink_to_fit(_reference(buf.getvalue()), max_bytes=10_000_000, max_side=300)
+    shrunk = fit_reference(_reference(buf.getvalue()), max_bytes=10_000_000, max_side=300)
     assert shrunk.mime == "image/webp"
     with Image.open(io.BytesIO(shrunk.data)) as out:
         assert out.size == (300, 100) and out.mode == "RGBA"
