@@ -4,9 +4,10 @@
     "a red fox, 3:2"          (a trailing ratio after a comma is an aspect ratio too)
 
 Unknown flags and bad values raise FlagError with a friendly sentence; nothing is guessed.
-Two things phones and input methods do to what was typed are undone: an em or en dash that
-autocorrect made of "--" before a flag's name ("—ar 16:9"), and full-width forms in a flag's
-value ("16：9", "２K"); the prompt itself is kept as typed.
+What phones, input methods and habit do to what was typed is undone: an em or en dash that
+autocorrect made of "--" (or a single "-") before a flag's name ("—ar 16:9", "-n 2"), a ratio
+typed with spaces ("16 : 9"), and full-width forms in a flag's value ("16：9", "２K"); the prompt
+itself is kept as typed.
 """
 
 from __future__ import annotations
@@ -63,10 +64,13 @@ _SUGGESTED = sorted(f for f in {*_ALIASES, *_REFS, *_SWITCHES} if len(f) > 4)
 _MIDJOURNEY = {"--stylize", "--sref", "--cref", "--oref", "--fast"}  # those a guess would get wrong
 # U+FF01-FF5E are ASCII's full-width twins; only they are folded (NFKC would also make "²" a 2).
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-# "—ar" or "–n": smart punctuation (iOS, macOS) turns a typed "--" into one dash. Only before a
-# flag's own name, so a dash in the prompt ("a fox —majestic") stays words.
+# "—ar" or "–n": smart punctuation (iOS, macOS) turns a typed "--" into one dash; "-ar" is one
+# hyphen short. Only before a flag's own name, so a dash in the prompt ("a fox —majestic",
+# "rock -and- roll") stays words.
 _FLAG_NAMES = "|".join(sorted((f[2:] for f in {*_ALIASES, *_REFS, *_SWITCHES}), key=len, reverse=True))
-_DASHED_FLAG = re.compile(rf"(?<!\S)[—–](?=(?:{_FLAG_NAMES})(?:[\s=]|$))", re.IGNORECASE)
+_DASHED_FLAG = re.compile(rf"(?<!\S)(?:[—–]|-(?!-))(?=(?:{_FLAG_NAMES})(?:[\s=]|$))", re.IGNORECASE)
+# "--ar 16 : 9": a ratio typed with spaces is one value.
+_SPACED_RATIO = re.compile(r"(?<=\d)\s*([:：])\s*(?=\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +127,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     # The prompt is what comes before the first flag; flags come in pairs after it.
     flag_at = re.search(r"(?<!\S)--[A-Za-z]", text)
     prompt, tail = (text[: flag_at.start()], text[flag_at.start() :]) if flag_at else (text, "")
-    tokens = _split(tail)
+    tokens = _split(_SPACED_RATIO.sub(r"\1", tail))
     i = 0
     while i < len(tokens):
         token = _unpunctuated(tokens[i].lower())

@@ -11,6 +11,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from fractions import Fraction
 
 from bot import messages
 from bot.errors import InvalidImage, InvalidRequest
@@ -157,19 +158,21 @@ def get_model(name: str) -> ModelSpec:
     return MODELS[key]
 
 
-_ASPECT_RE = re.compile(r"^\s*(\d{1,5})\s*[:x/]\s*(\d{1,5})\s*$")
+# Whole numbers, or a film's ratio as it is written ("2.39:1", "1.85:1").
+_ASPECT_RE = re.compile(r"^\s*(\d{1,5}(?:\.\d{1,3})?)\s*[:x/]\s*(\d{1,5}(?:\.\d{1,3})?)\s*$")
 
 
 def parse_aspect(value: str) -> tuple[int, int]:
-    """'16:9' -> (16, 9), reduced; raises InvalidRequest outside [1/16, 16]."""
+    """'16:9' -> (16, 9), '2.39:1' -> (239, 100), reduced; raises InvalidRequest outside
+    [1/16, 16]."""
     match = _ASPECT_RE.match(value)
     if not match:
         raise InvalidRequest(messages.bad_aspect(value))
-    w, h = int(match.group(1)), int(match.group(2))
+    w, h = Fraction(match.group(1)), Fraction(match.group(2))
     if w == 0 or h == 0 or not RATIO_MIN <= w / h <= RATIO_MAX:
         raise InvalidRequest(messages.bad_aspect(value))
-    g = math.gcd(w, h)
-    return w // g, h // g
+    ratio = w / h
+    return ratio.numerator, ratio.denominator
 
 
 def _fit(ratio: float, target: int, spec: ModelSpec) -> tuple[int, int]:

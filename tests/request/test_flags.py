@@ -284,10 +284,15 @@ def test_a_form_says_what_the_request_would_be_refused_for(text: str, problem: s
         ("a fox —ar 16:9", ParsedText(prompt="a fox", aspect="16:9")),
         ("a fox –n 2 —res 4K", ParsedText(prompt="a fox", count=2, resolution="4K")),
         ("a fox —AR=3:2 —no-watermark", ParsedText(prompt="a fox", aspect="3:2", watermark=False)),
+        # One hyphen, as a command line's short options are typed.
+        ("a fox -ar 16:9 -n 2", ParsedText(prompt="a fox", aspect="16:9", count=2)),
+        ("a fox -no-watermark", ParsedText(prompt="a fox", watermark=False)),
         # A dash that is no flag's name, or one inside a word, is the prompt's.
         ("a fox —majestic and red", ParsedText(prompt="a fox —majestic and red")),
         ("a fox—ar the sea", ParsedText(prompt="a fox—ar the sea")),
         ("a fox — ar", ParsedText(prompt="a fox — ar")),
+        ("rock -and- roll, -nice-", ParsedText(prompt="rock -and- roll, -nice-")),
+        ("x-ray -rayed", ParsedText(prompt="x-ray -rayed")),
     ],
 )
 def test_a_dash_that_autocorrect_made_of_two_hyphens_starts_a_flag(text: str, parsed: ParsedText) -> None:
@@ -331,3 +336,17 @@ def test_punctuation_alone_is_no_value() -> None:
     with pytest.raises(FlagError) as err:
         parse_text("a fox --n .")
     assert err.value.user_text == messages.bad_flag_value("--n", ".", messages.hint_number(1, 15))
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("a fox --ar 16 : 9", ParsedText(prompt="a fox", aspect="16:9")),
+        ("a fox --ar 21 :9 --n 2", ParsedText(prompt="a fox", aspect="21:9", count=2)),
+        ("a fox --ar 2.39:1", ParsedText(prompt="a fox", aspect="2.39:1")),
+        # The prompt's own ratio words stay as typed.
+        ("a clock at 10 : 30 --n 2", ParsedText(prompt="a clock at 10 : 30", count=2)),
+    ],
+)
+def test_a_ratio_typed_with_spaces_is_one_value(text: str, parsed: ParsedText) -> None:
+    assert parse_text(text) == parsed

@@ -224,7 +224,32 @@ def test_aspect_inside_bounds(aspect: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "aspect", ["17:1", "1:17", "161:10", "10:161", "0:1", "1:0", "abc", "", "16:9:1", "-1:2"]
+    ("aspect", "reduced"),
+    [("2.39:1", (239, 100)), ("1.85:1", (37, 20)), ("1:1.5", (2, 3)), ("16.0:1", (16, 1))],
+)
+def test_a_films_ratio_is_taken_as_it_is_written(aspect: str, reduced: tuple[int, int]) -> None:
+    assert parse_aspect(aspect) == reduced
+    v = validate(req(aspect=aspect))
+    assert abs(v.width / v.height - reduced[0] / reduced[1]) < 0.02
+
+
+@pytest.mark.parametrize(
+    "aspect",
+    [
+        "17:1",
+        "1:17",
+        "161:10",
+        "10:161",
+        "0:1",
+        "1:0",
+        "abc",
+        "",
+        "16:9:1",
+        "-1:2",
+        "16.5:1",
+        "1.2345:1",
+        "1.:1",
+    ],
 )
 def test_aspect_outside_bounds_or_malformed(aspect: str) -> None:
     with pytest.raises(InvalidRequest):
