@@ -104,7 +104,7 @@ def _turned(data: bytes) -> bool:
     """Whether the photo is stored turned, to be shown by its EXIF orientation (a phone held
     upright stores its photo on its side); read from the header alone."""
     with Image.open(io.BytesIO(data)) as img:
-        return img.getexif().get(ExifTags.Base.Orientation, _UPRIGHT) != _UPRIGHT
+        return bool(img.getexif().get(ExifTags.Base.Orientation, _UPRIGHT) != _UPRIGHT)
 
 
 def fit_reference(image: ImageInput, *, max_bytes: int, max_side: int) -> ImageInput:
