@@ -99,6 +99,9 @@ _HELP = re.compile(
     r"ヘルプ|使い方|帮助|怎么用)\s*[?？!！.。]*\s*",
     re.IGNORECASE,
 )
+# "How much do I have left?" in the words people use for it, as a whole message.
+_USAGE = re.compile(r"\s*(?:my\s+)?(?:usage|quota|credits?|balance|limits?)\s*[?？!！.。]*\s*", re.IGNORECASE)
+_HISTORY = re.compile(r"\s*(?:my\s+)?history\s*[?？!！.。]*\s*", re.IGNORECASE)
 STARTING_WAIT = 10.0  # seconds a reply to a brand-new status message waits for its job row
 
 
@@ -271,9 +274,9 @@ class Conversation:
         `upscale` alone, which a reply to a job would be, is explained instead of drawn)."""
         words = text.split()
         first = words[0].lower() if words else ""
-        if len(words) == 1 and first in ("usage", "quota"):
+        if _USAGE.fullmatch(text):
             await reply.say(await self.usage(who))
-        elif len(words) == 1 and first == "history":
+        elif _HISTORY.fullmatch(text):
             await reply.say(await self._history(who))
         elif _asks_for_help(text) or (empty and not words):
             await reply.say(self._help(who))
