@@ -198,6 +198,11 @@ _TEXTS: dict[str, str] = {
         "To upscale an image, press Upscale under the result or reply `upscale #2` to it (#2: which "
         "image of a batch)."
     ),
+    # Thanks or praise as the whole message, or in a result's thread: people talking.
+    "SMALL_TALK": N_(
+        "Glad you like it! Nothing was made for that, and nothing was charged. Describe a picture "
+        "to make one, or reply to a result with what to change."
+    ),
     # style presets and the saved cast
     "OPTION_STYLE": N_("A style preset of this server (its prompt suffix and defaults)"),
     "OPTION_NO_STYLE": N_("No style"),
@@ -497,6 +502,7 @@ UPSCALE_NO_4K: str
 CANCEL_ELSEWHERE: str
 CANCEL_HOW: str
 UPSCALE_HOW: str
+SMALL_TALK: str
 SUGGESTED_PROMPTS: tuple[tuple[str, str], ...]
 
 CONSTANTS = (*_TEXTS, *_FREE_TEXTS)  # every translated constant's name (the tests read each)

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -30,6 +29,16 @@ from bot.conversation import compose
 from bot.conversation.admin import Admin
 from bot.conversation.cast import Cast, is_cast_command
 from bot.conversation.community import Community
+from bot.conversation.phrases import (
+    BUTTON_WORD,
+    CANCEL_WORD,
+    PRESSED,
+    UPSCALE_WORDS,
+    asks_for_help,
+    asks_for_history,
+    asks_for_usage,
+    is_small_talk,
+)
 from bot.conversation.policy import Policy
 from bot.conversation.progress import ProgressRelay
 from bot.conversation.styles import Styles
@@ -75,38 +84,7 @@ __all__ = ["Conversation", "Surface"]
 
 log = logging.getLogger(__name__)
 
-# A reply that is only "cancel", "upscale [#N]" or the name of a result's button is that action,
-# not an edit prompt (a drawing of the word "delete", charged).
-_CANCEL_WORD = re.compile(r"\s*cancel\s*[.!]?\s*", re.IGNORECASE)
-_UPSCALE_WORDS = re.compile(
-    r"\s*upscale(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?\s*[.!]?\s*", re.IGNORECASE
-)
-_BUTTON_WORD = re.compile(r"\s*(?P<word>re-?roll|variations|vary|delete|info)\s*[.!]?\s*", re.IGNORECASE)
-_PRESSED: dict[str, type[Reroll | Variations | Delete | Info]] = {
-    "reroll": Reroll,
-    "re-roll": Reroll,
-    "variations": Variations,
-    "vary": Variations,
-    "delete": Delete,
-    "info": Info,
-}
-# What people type to a bot they have just met, meaning "what do you do?" (and a command line's
-# habit): the help, not a drawing of the words. Whole messages only: "help me find a cat" is a
-# prompt. The word in each of seedbot's languages, since no one wants an image of "Hilfe".
-_HELP = re.compile(
-    r"\s*(?:help|--help|-h|\?|help me|help please|please help|commands|what can you do|"
-    r"how does (?:this|it) work|how do i use (?:this|it|you)|ayuda|hilfe|aide|ajuda|"
-    r"ヘルプ|使い方|帮助|怎么用)\s*[?？!！.。]*\s*",
-    re.IGNORECASE,
-)
-# "How much do I have left?" in the words people use for it, as a whole message.
-_USAGE = re.compile(r"\s*(?:my\s+)?(?:usage|quota|credits?|balance|limits?)\s*[?？!！.。]*\s*", re.IGNORECASE)
-_HISTORY = re.compile(r"\s*(?:my\s+)?history\s*[?？!！.。]*\s*", re.IGNORECASE)
 STARTING_WAIT = 10.0  # seconds a reply to a brand-new status message waits for its job row
-
-
-def _asks_for_help(text: str) -> bool:
-    return _HELP.fullmatch(text) is not None
 
 
 async def _no_link(job: Job) -> str | None:
@@ -274,21 +252,23 @@ class Conversation:
         `upscale` alone, which a reply to a job would be, is explained instead of drawn)."""
         words = text.split()
         first = words[0].lower() if words else ""
-        if _USAGE.fullmatch(text):
+        if asks_for_usage(text):
             await reply.say(await self.usage(who))
-        elif _HISTORY.fullmatch(text):
+        elif asks_for_history(text):
             await reply.say(await self._history(who))
-        elif _asks_for_help(text) or (empty and not words):
+        elif asks_for_help(text) or (empty and not words):
             await reply.say(self._help(who))
+        elif is_small_talk(text):
+            await reply.say(messages.SMALL_TALK)
         elif first == "admin":
             await reply.say(await self._admin_words(who, words[1:]))
-        elif empty and _CANCEL_WORD.fullmatch(text):  # not a reply: which job is meant is unknown
+        elif empty and CANCEL_WORD.fullmatch(text):  # not a reply: which job is meant is unknown
             await reply.say(messages.CANCEL_HOW)
-        elif empty and _UPSCALE_WORDS.fullmatch(text):
+        elif empty and UPSCALE_WORDS.fullmatch(text):
             await reply.say(messages.UPSCALE_HOW)
-        elif empty and (button := _BUTTON_WORD.fullmatch(text)):
+        elif empty and (button := BUTTON_WORD.fullmatch(text)):
             word = button["word"].lower()
-            await reply.say(messages.button_how(messages.action_label(_PRESSED[word].__name__.lower()), word))
+            await reply.say(messages.button_how(messages.action_label(PRESSED[word].__name__.lower()), word))
         else:
             return False
         return True
@@ -472,15 +452,15 @@ class Conversation:
     async def _edit(self, who: Requester, edit: Edit, reply: Reply) -> None:
         if edit.result != ResultRef() and not len(edit.attachments):  # "cancel", "upscale #2"
             # Each is that action's own turn: refused in its words, as its button would be.
-            if _CANCEL_WORD.fullmatch(edit.text):
+            if CANCEL_WORD.fullmatch(edit.text):
                 await self._handle(Turn(who, Cancel(edit.result), "cancel"), reply)
                 return
-            if words := _UPSCALE_WORDS.fullmatch(edit.text):
+            if words := UPSCALE_WORDS.fullmatch(edit.text):
                 pick = int(words["pick"]) if words["pick"] else None
                 await self._upscale(who, Upscale(edit.result, pick), reply)
                 return
-            if button := _BUTTON_WORD.fullmatch(edit.text):
-                await self._pressed(who, edit.result, _PRESSED[button["word"].lower()], reply)
+            if button := BUTTON_WORD.fullmatch(edit.text):
+                await self._pressed(who, edit.result, PRESSED[button["word"].lower()], reply)
                 return
         parsed = parse_text(edit.text)  # flag errors before any download
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request

@@ -93,6 +93,22 @@ async def test_help_typed_as_a_word_or_as_a_flag_is_the_help(surface: tuple[Driv
     assert drawn.result is not None, drawn.text
 
 
+async def test_thanks_and_praise_are_answered_and_make_nothing(surface: tuple[Driver, Core]) -> None:
+    """'thanks!' or 'love it 😍' replied to a result (or said in its thread) became an edit with
+    the words as its prompt, charged; said to the bot, an image of them."""
+    driver, bot = surface
+    made = await driver.ask("a paper lantern")
+    assert made.result is not None, made.text
+    await bot.wait_closed(driver.key(0), 1)
+    for text in ("thanks!", "love it 😍", "👍"):
+        said = await driver.reply(made.result, text)
+        assert said.result is None and said.text == messages.SMALL_TALK, (text, said.text)
+    assert (await driver.ask("Thank you so much!")).text == messages.SMALL_TALK
+    assert len(await bot.jobs(driver.key(0))) == 1
+    edited = await driver.reply(made.result, "nice, now make it blue")
+    assert edited.result is not None, edited.text
+
+
 async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, Core]) -> None:
     driver, bot = surface
     first = await driver.ask("a red fox in snow --n 2")

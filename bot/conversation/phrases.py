@@ -1,0 +1,88 @@
+"""Whole messages that are no prompt: what people type to a bot besides a picture's description.
+
+Each is matched against the whole text, so the same words inside a prompt ("help me find a
+cat", "a thank-you card") are still drawn. A match is answered for free instead of becoming an
+image of the words, charged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.conversation.turns import Delete, Info, Reroll, Variations
+
+__all__ = [
+    "BUTTON_WORD",
+    "CANCEL_WORD",
+    "PRESSED",
+    "UPSCALE_WORDS",
+    "asks_for_help",
+    "asks_for_history",
+    "asks_for_usage",
+    "is_small_talk",
+]
+
+_END = r"\s*[?？!！.。]*\s*"  # a sentence's ending, in Latin or CJK punctuation
+
+# A reply that is only "cancel", "upscale [#N]" or the name of a result's button is that action,
+# not an edit prompt (a drawing of the word "delete", charged).
+CANCEL_WORD = re.compile(r"\s*cancel\s*[.!]?\s*", re.IGNORECASE)
+UPSCALE_WORDS = re.compile(r"\s*upscale(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?\s*[.!]?\s*", re.IGNORECASE)
+BUTTON_WORD = re.compile(r"\s*(?P<word>re-?roll|variations|vary|delete|info)\s*[.!]?\s*", re.IGNORECASE)
+PRESSED: dict[str, type[Reroll | Variations | Delete | Info]] = {
+    "reroll": Reroll,
+    "re-roll": Reroll,
+    "variations": Variations,
+    "vary": Variations,
+    "delete": Delete,
+    "info": Info,
+}
+
+# What people type to a bot they have just met, meaning "what do you do?" (and a command line's
+# habit). The word in each of seedbot's languages, since no one wants an image of "Hilfe".
+_HELP = re.compile(
+    r"\s*(?:help|--help|-h|\?|help me|help please|please help|commands|what can you do|"
+    r"how does (?:this|it) work|how do i use (?:this|it|you)|ayuda|hilfe|aide|ajuda|"
+    rf"ヘルプ|使い方|帮助|怎么用){_END}",
+    re.IGNORECASE,
+)
+# "How much do I have left?" in the words people use for it.
+_USAGE = re.compile(rf"\s*(?:my\s+)?(?:usage|quota|credits?|balance|limits?){_END}", re.IGNORECASE)
+_HISTORY = re.compile(rf"\s*(?:my\s+)?history{_END}", re.IGNORECASE)
+
+# Thanks and praise, said to the bot or in its thread ("nice!", "thanks 🙏", ":+1:"): people
+# talking, not an edit of the result. In seedbot's languages too.
+_THANKS = re.compile(
+    r"(?:thanks?(?: you)?(?: (?:so|very) much)?|thx|ty|tysm|tyvm|cheers|nice(?: one)?|cool|great|"
+    r"awesome|amazing|perfect|beautiful|gorgeous|(?:i )?love it|lol|lmao|(?:ha){2,}|wow|ok|okay|"
+    r"good (?:job|bot)|well done|danke(?: schön| sehr)?|merci(?: beaucoup)?|gracias|obrigad[oa]|"
+    r"ありがとう(?:ございます)?|谢谢|感谢)(?:,?\s*seedbot)?",
+    re.IGNORECASE,
+)
+# The reactions that go with them: as characters, as Slack and Discord write them (":+1:"),
+# and as emoticons. A skin tone or a variation selector may follow an emoji.
+_REACTION = re.compile(
+    r"[👍👌🙏❤♥😍🥰👏😂🤣🎉💯🙌😊☺😄😁🤩💖💕✨]|[\U0001F3FB-\U0001F3FF\uFE0F\u200D]|"
+    r":(?:\+1|thumbsup|ok_hand|pray|heart|heart_eyes|clap|joy|tada|100|raised_hands|sparkles|smile|"
+    r"blush|star-struck|star_struck)(?:::skin-tone-\d)?:|:-?[)D]|<3|[!.?~,;！？。、，～]"
+)
+
+
+def asks_for_help(text: str) -> bool:
+    return _HELP.fullmatch(text) is not None
+
+
+def asks_for_usage(text: str) -> bool:
+    return _USAGE.fullmatch(text) is not None
+
+
+def asks_for_history(text: str) -> bool:
+    return _HISTORY.fullmatch(text) is not None
+
+
+def is_small_talk(text: str) -> bool:
+    """Thanks, praise or a reaction as the whole message, with or without its emoji."""
+    words = _REACTION.sub(" ", text).strip()
+    if not words:
+        return bool(text.strip())
+    return _THANKS.fullmatch(" ".join(words.split())) is not None

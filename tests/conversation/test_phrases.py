@@ -1,0 +1,77 @@
+"""Whole messages that are no prompt, told apart from prompts that contain the same words."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.conversation.phrases import asks_for_help, asks_for_history, asks_for_usage, is_small_talk
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks!",
+        "Thank you so much 🙏",
+        "thx",
+        "nice",
+        "Nice one!!",
+        "love it 😍😍",
+        "I LOVE IT",
+        "lol",
+        "hahaha",
+        "👍",
+        "👍🏽",
+        "❤️",
+        ":+1:",
+        ":thumbsup::skin-tone-3:",
+        ":tada: :tada:",
+        "great :)",
+        "thanks, seedbot!",
+        "danke schön",
+        "merci beaucoup !",
+        "ありがとうございます！",
+        "谢谢",
+        "!!!",
+    ],
+)
+def test_thanks_praise_and_reactions_are_small_talk(text: str) -> None:
+    assert is_small_talk(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "a thank-you card with roses",
+        "thanks but make it blue",
+        "nice, now add a hat",
+        "love it #2 brighter",
+        "🦊🌲❄️",  # an emoji prompt: a fox in a snowy forest
+        "🔥",
+        "#2",
+        "cool cat in sunglasses",
+        "great wave off kanagawa",
+    ],
+)
+def test_prompts_and_edits_are_not_small_talk(text: str) -> None:
+    assert not is_small_talk(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["usage", "Quota?", "credits", "my balance", "limits!", "limit", "my usage?"]
+)
+def test_the_words_for_usage(text: str) -> None:
+    assert asks_for_usage(text) and not asks_for_history(text)
+
+
+@pytest.mark.parametrize("text", ["usage of color in art", "credits roll at the end", "balance a rock"])
+def test_usage_words_in_a_prompt_are_the_prompt(text: str) -> None:
+    assert not asks_for_usage(text)
+
+
+def test_history_and_help() -> None:
+    assert asks_for_history("History") and asks_for_history("my history?")
+    assert not asks_for_history("history of rome")
+    assert asks_for_help("ヘルプ") and asks_for_help("what can you do?")
+    assert not asks_for_help("help me find a cat")
