@@ -130,7 +130,7 @@ async def edit(
     wait: float = 0.0,
     style: object = None,
 ) -> Composed:
-    """Edit an earlier result: its images (or the one picked with #N) come first, then new ones.
+    """Edit an earlier result: its images (or those picked with #N) come first, then new ones.
     A parent still at work (a reply to its status message) is waited for, up to `wait` seconds."""
     parent = await finished(ledger, parent, wait)
     outputs = await ledger.job_outputs(parent.id)
@@ -141,17 +141,14 @@ async def edit(
             raise InvalidRequest(messages.PARENT_FAILED)
         # A result that was delivered but has no images left is past the retention.
         raise InvalidRequest(messages.RESULT_EXPIRED if parent.images_delivered else messages.NOT_A_RESULT)
-    if parsed.pick is not None:
-        if not 1 <= parsed.pick <= len(outputs):
-            raise InvalidRequest(messages.no_such_image(parsed.pick, len(outputs)))
-        outputs = [outputs[parsed.pick - 1]]
-    named = [
-        dataclasses.replace(img, name=f"result {parsed.pick or i} of job {parent.id}")
-        for i, img in enumerate(outputs, start=1)
-    ]
+    for pick in parsed.picks:
+        if not 1 <= pick <= len(outputs):
+            raise InvalidRequest(messages.no_such_image(pick, len(outputs)))
+    numbers = parsed.picks or range(1, len(outputs) + 1)
+    named = [dataclasses.replace(outputs[n - 1], name=f"result {n} of job {parent.id}") for n in numbers]
     refs = (*named, *images)
     request = _request(parsed, refs, {"model": parent.model, **({"style": style} if style else {})})
-    return Composed(request, JobKind.EDIT, parent_id=parent.id, legend=_legend(refs), pick=parsed.pick)
+    return Composed(request, JobKind.EDIT, parent_id=parent.id, legend=_legend(refs))
 
 
 async def compose_edit(

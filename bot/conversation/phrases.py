@@ -27,7 +27,10 @@ _END = r"\s*[?？!！.。]*\s*"  # a sentence's ending, in Latin or CJK punctuat
 # A reply that is only "cancel", "upscale [#N]" or the name of a result's button is that action,
 # not an edit prompt (a drawing of the word "delete", charged).
 CANCEL_WORD = re.compile(r"\s*cancel\s*[.!]?\s*", re.IGNORECASE)
-UPSCALE_WORDS = re.compile(r"\s*upscale(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?\s*[.!]?\s*", re.IGNORECASE)
+UPSCALE_WORDS = re.compile(
+    r"\s*upscale(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?(?:\s*(?:to|in|at)?\s*4k)?\s*[.!]?\s*",
+    re.IGNORECASE,
+)
 BUTTON_WORD = re.compile(r"\s*(?P<word>re-?roll|variations|vary|delete|info)\s*[.!]?\s*", re.IGNORECASE)
 PRESSED: dict[str, type[Reroll | Variations | Delete | Info]] = {
     "reroll": Reroll,

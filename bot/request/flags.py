@@ -56,7 +56,12 @@ _REFS = {"--ref", "--cast"}  # may repeat: each adds saved cast images, in order
 _SWITCHES = {"--no-watermark": False, "--watermark": True}
 _SIZE_RE = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$", re.IGNORECASE)
 _TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*[:：]\s*\d{1,2})\s*$")
-_PICK_RE = re.compile(r"(?<!\S)#(\d{1,2})(?!\S)")
+# "#2", "#1,#3" or "#2." (a sentence's end): which images of the result a reply edits.
+_PICK_RE = re.compile(r"(?<![^\s,])#(\d{1,2})(?![^\s,.!?])")
+# Picks side by side at the start or the end (before the flags): they only say which images.
+_PICK_RUN = r"#\d{1,2}(?:[\s,]+#\d{1,2})*"
+_LEADING_PICKS = re.compile(rf"\s*{_PICK_RUN}[\s,]*")
+_TRAILING_PICKS = re.compile(rf"[\s,]*{_PICK_RUN}[\s,.!?]*(?=(?<!\S)--[A-Za-z]|$)")
 # A typo is told the option it looks like ("--rez": "--res"). Not for names too short to tell
 # apart ("--no" is not "--n"), nor for Midjourney's own settings, which mean something else here
 # ("--stylize" is no "--style").
@@ -84,7 +89,7 @@ class ParsedText:
     model: str | None = None
     output_format: str | None = None
     watermark: bool | None = None
-    pick: int | None = None  # 1-based image of a batch ("#2")
+    picks: tuple[int, ...] = ()  # 1-based images of a batch ("#2", "#1 and #3"), in order
     style: str | None = None  # a style preset's name
     refs: tuple[str, ...] = ()  # saved cast names, in order
 
@@ -118,12 +123,10 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     from, so there "#1" is the prompt's ("a trophy that says #1")."""
     values: dict[str, object] = {}
     refs: list[str] = []
-    pick = None
-    match = _PICK_RE.search(text) if picks else None
-    if match:
-        pick = int(match.group(1))
-        text = text[: match.start()].rstrip() + " " + text[match.end() :].lstrip()
     text = _DASHED_FLAG.sub("--", text)
+    chosen: tuple[int, ...] = ()
+    if picks:
+        text, chosen = _picked(text)
     # The prompt is what comes before the first flag; flags come in pairs after it.
     flag_at = re.search(r"(?<!\S)--[A-Za-z]", text)
     prompt, tail = (text[: flag_at.start()], text[flag_at.start() :]) if flag_at else (text, "")
@@ -160,7 +163,22 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         prompt = prompt[: ratio.start()]
     if refs:
         values["refs"] = refs
-    return _typed(prompt.strip(), values, pick)
+    return _typed(prompt.strip(), values, chosen)
+
+
+def _picked(text: str) -> tuple[str, tuple[int, ...]]:
+    """The text without its picks, and the images picked, in order. Picks that stand together
+    at the start or the end ("#2 make it night", "make them night #1 #3") only say which images;
+    picks inside the sentence ("put the hat from #1 on #2") become the names the model knows
+    the references by ("image 1", "image 2": the picked images come first, in this order)."""
+    numbers = tuple(dict.fromkeys(int(m.group(1)) for m in _PICK_RE.finditer(text)))
+    if not numbers:
+        return text, ()
+    for edge in (_LEADING_PICKS.match(text), _TRAILING_PICKS.search(text)):
+        if edge is not None and len(_PICK_RE.findall(edge.group())) == len(_PICK_RE.findall(text)):
+            return text[: edge.start()] + " " + text[edge.end() :], numbers
+    name = {n: messages.image_label(i) for i, n in enumerate(numbers, start=1)}
+    return _PICK_RE.sub(lambda m: name[int(m.group(1))], text), numbers
 
 
 def _unpunctuated(word: str) -> str:
@@ -177,15 +195,17 @@ def _typo_of(flag: str) -> list[str]:
 
 def check_values(values: dict[str, object]) -> ParsedText:
     """Typed option values (a form's) checked exactly like the same flags in text."""
-    return _typed("", {k: v for k, v in values.items() if k != "watermark"}, None, values.get("watermark"))
+    return _typed("", {k: v for k, v in values.items() if k != "watermark"}, (), values.get("watermark"))
 
 
-def _typed(prompt: str, values: dict[str, object], pick: int | None, watermark: object = None) -> ParsedText:
+def _typed(
+    prompt: str, values: dict[str, object], picks: tuple[int, ...] = (), watermark: object = None
+) -> ParsedText:
     if watermark is None:
         watermark = values.get("watermark")
     # A CJK input method types "16：9" and "２K": their plain forms, as a value (never the prompt).
     values = {k: v.translate(_FULL_WIDTH) if isinstance(v, str) else v for k, v in values.items()}
-    out = ParsedText(prompt=prompt, pick=pick, watermark=watermark)  # type: ignore[arg-type]
+    out = ParsedText(prompt=prompt, picks=picks, watermark=watermark)  # type: ignore[arg-type]
     if "aspect" in values:
         aspect = str(values["aspect"])
         try:

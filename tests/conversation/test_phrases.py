@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation.phrases import asks_for_help, asks_for_history, asks_for_usage, is_small_talk
+from bot.conversation.phrases import (
+    UPSCALE_WORDS,
+    asks_for_help,
+    asks_for_history,
+    asks_for_usage,
+    is_small_talk,
+)
 
 
 @pytest.mark.parametrize(
@@ -75,3 +81,16 @@ def test_history_and_help() -> None:
     assert not asks_for_history("history of rome")
     assert asks_for_help("ヘルプ") and asks_for_help("what can you do?")
     assert not asks_for_help("help me find a cat")
+
+
+@pytest.mark.parametrize(
+    ("text", "pick"),
+    [("upscale", None), ("upscale #2", "2"), ("Upscale 2 to 4K", "2"), ("upscale #3 4k.", "3")],
+)
+def test_upscale_words(text: str, pick: str | None) -> None:
+    words = UPSCALE_WORDS.fullmatch(text)
+    assert words is not None and words["pick"] == pick
+
+
+def test_upscale_words_with_a_change_are_an_edit() -> None:
+    assert UPSCALE_WORDS.fullmatch("upscale #2 and make it blue") is None

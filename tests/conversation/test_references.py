@@ -12,6 +12,7 @@ import os
 import pytest
 from PIL import Image
 
+from bot import messages
 from bot.media.images import measure
 from bot.request.validation import REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE
 from tests.conversation.surfaces import SURFACES, Core, Driver
@@ -63,3 +64,20 @@ async def test_a_photo_taken_upright_is_edited_upright(surface: tuple[Driver, Co
     assert job is not None
     width, height = map(int, job.request["size"].split("x"))
     assert width < height, job.request
+
+
+async def test_a_reply_picks_several_images_of_a_batch(surface: tuple[Driver, Core], stack: Stack) -> None:
+    """'combine #1 and #3' edited image 1 alone, with "combine and #3" as the prompt."""
+    driver, bot = surface
+    host = stack.providers.state("novita")
+    batch = await driver.ask("three foxes --n 3")
+    assert batch.result is not None and batch.result.images == 3, batch.text
+    outputs = [img.data for img in await bot.runtime.ledger.job_outputs(batch.result.job_id)]
+    before = len(host.received_images)
+    made = await driver.reply(batch.result, "put the hat from #3 on #1")
+    assert made.result is not None, made.text
+    assert host.received_images[before:] == [outputs[2], outputs[0]]
+    assert host.requests[-1].json["prompt"] == "put the hat from image 1 on image 2"
+    await bot.wait_closed(driver.key(0), 2)
+    refused = await driver.reply(made.result, "combine #1 and #2")  # made has one image
+    assert refused.result is None and messages.no_such_image(2, 1) in refused.text, refused.text

@@ -14,7 +14,7 @@ from bot.request.validation import PROMPT_MAX_CHARS, validate
 def test_the_documented_example() -> None:
     parsed = parse_text("a red fox in snow --ar 3:2 --res 3K --n 4 --model 4.5 #2")
     assert parsed == ParsedText(
-        prompt="a red fox in snow", aspect="3:2", resolution="3K", count=4, model="4.5", pick=2
+        prompt="a red fox in snow", aspect="3:2", resolution="3K", count=4, model="4.5", picks=(2,)
     )
 
 
@@ -23,19 +23,31 @@ def test_plain_prompt_has_no_flags() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "prompt", "pick"),
+    ("text", "prompt", "picks"),
     [
-        ("#2 a fox", "a fox", 2),
-        ("a fox #3", "a fox", 3),
-        ("a #12 fox", "a fox", 12),
-        ("a fox#2", "a fox#2", None),
+        ("#2 a fox", "a fox", (2,)),
+        ("a fox #3", "a fox", (3,)),
+        ("a fox #3.", "a fox", (3,)),
+        ("a fox #3 --n 2", "a fox", (3,)),
+        ("a fox#2", "a fox#2", ()),
+        # Several images: those standing together at an end only say which ones.
+        ("#1 #3 make them night", "make them night", (1, 3)),
+        ("#1,#3 night", "night", (1, 3)),
+        ("make them night #3 #1", "make them night", (3, 1)),
+        # Inside the sentence a pick is a reference's name: the picked come first, in order.
+        ("make #2 brighter", "make image 1 brighter", (2,)),
+        ("combine #1 and #3", "combine image 1 and image 2", (1, 3)),
+        ("#1 and #3 side by side", "image 1 and image 2 side by side", (1, 3)),
+        ("put the hat from #3 on #1", "put the hat from image 1 on image 2", (3, 1)),
+        ("#2 beside #2", "image 1 beside image 1", (2,)),
     ],
 )
-def test_pick(text: str, prompt: str, pick: int | None) -> None:
+def test_pick(text: str, prompt: str, picks: tuple[int, ...]) -> None:
     parsed = parse_text(text)
-    assert (parsed.prompt, parsed.pick) == (prompt, pick)
+    assert (parsed.prompt, parsed.picks) == (prompt, picks)
     # Where there is nothing to pick from (a new request), "#N" is words of the prompt.
-    assert parse_text(text, picks=False) == ParsedText(prompt=" ".join(text.split()))
+    assert parse_text(text, picks=False).picks == ()
+    assert parse_text(text, picks=False).prompt == text.split(" --")[0]
 
 
 def test_trailing_ratio_after_a_comma_is_the_aspect() -> None:
@@ -108,7 +120,7 @@ def test_inline_values_and_upper_case_flags() -> None:
 def test_full_width_digits_are_numbers() -> None:
     """What a Japanese or Chinese keyboard types: ３ and #２ count as 3 and 2."""
     parsed = parse_text("a fox --n ３ #２")
-    assert (parsed.count, parsed.pick, parsed.prompt) == (3, 2, "a fox")
+    assert (parsed.count, parsed.picks, parsed.prompt) == (3, (2,), "a fox")
 
 
 def test_words_after_flags_stay_in_the_prompt() -> None:
