@@ -30,6 +30,7 @@ from bot.media.fetch import SafeFetcher
 from bot.providers.demo import render_placeholder
 from bot.request.flags import parse_text
 from bot.request.models import GenerationResult
+from bot.request.validation import UPLOAD_MAX_BYTES
 from tests.emulators.slack import CHANNEL_ID, SlackEmulator
 from tests.slack.conftest import BOT_TOKEN
 
@@ -91,7 +92,7 @@ async def test_only_slack_hosts_get_the_token() -> None:
                 "id": "F1",
                 "name": "big.png",
                 "mimetype": "image/png",
-                "size": 11 << 20,
+                "size": UPLOAD_MAX_BYTES + 1,
                 "url_private": url,
             }
             await SlackAttachments(files, [big]).load()
