@@ -99,6 +99,14 @@ def _request(
     return parsed.to_request(images=images, default_model=model, **base)
 
 
+def _sets_options(parsed: ParsedText) -> bool:
+    """Whether the text set any option of the image (its shape, size, count, model, format)."""
+    values = (parsed.aspect, parsed.resolution, parsed.width, parsed.count, parsed.model)
+    return (
+        any(v is not None for v in values) or parsed.output_format is not None or parsed.watermark is not None
+    )
+
+
 def new(parsed: ParsedText, images: list[ImageInput], defaults: dict[str, object]) -> Composed:
     """A fresh prompt (with flags) and optional attachments: text-to-image or an edit."""
     refs = tuple(images)
@@ -141,6 +149,9 @@ async def edit(
             raise InvalidRequest(messages.PARENT_FAILED)
         # A result that was delivered but has no images left is past the retention.
         raise InvalidRequest(messages.RESULT_EXPIRED if parent.images_delivered else messages.NOT_A_RESULT)
+    if not parsed.prompt and _sets_options(parsed):
+        # "--ar 16:9" replied alone: the result again, changed only by its options.
+        parsed = dataclasses.replace(parsed, prompt=parent.prompt)
     for pick in parsed.picks:
         if not 1 <= pick <= len(outputs):
             raise InvalidRequest(messages.no_such_image(pick, len(outputs)))

@@ -109,6 +109,22 @@ async def test_thanks_and_praise_are_answered_and_make_nothing(surface: tuple[Dr
     assert edited.result is not None, edited.text
 
 
+async def test_options_replied_alone_remake_the_result_with_them(surface: tuple[Driver, Core]) -> None:
+    """'--ar 16:9' replied to a square result was refused for want of a prompt."""
+    driver, bot = surface
+    made = await driver.ask("a paper lantern")
+    assert made.result is not None, made.text
+    await bot.wait_closed(driver.key(0), 1)
+    wide = await driver.reply(made.result, "--ar 16:9")
+    assert wide.result is not None, wide.text
+    job = await bot.runtime.ledger.get_job(wide.result.job_id)
+    assert job is not None and job.kind == JobKind.EDIT and job.parent_id == made.result.job_id
+    assert (job.prompt, job.request["size"]) == ("a paper lantern", "2848x1600")
+    await bot.wait_closed(driver.key(0), 2)
+    # Nothing to change: still asked for.
+    assert (await driver.reply(wide.result, "#1")).text == messages.with_charge_note(messages.PROMPT_EMPTY)
+
+
 async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, Core]) -> None:
     driver, bot = surface
     first = await driver.ask("a red fox in snow --n 2")
