@@ -51,7 +51,7 @@ class Runtime:
     conversation: Conversation = field(init=False)
 
     def __post_init__(self) -> None:
-        self.conversation = Conversation(self.engine, self.ledger)
+        self.conversation = Conversation(self.engine, self.ledger, self.fetcher)
 
 
 @asynccontextmanager

@@ -29,6 +29,7 @@ from bot.conversation import compose
 from bot.conversation.admin import Admin
 from bot.conversation.cast import Cast, is_cast_command
 from bot.conversation.community import Community
+from bot.conversation.links import LinkedImages, image_links
 from bot.conversation.phrases import (
     BUTTON_WORD,
     CANCEL_WORD,
@@ -66,6 +67,7 @@ from bot.conversation.turns import (
 from bot.engine.pipeline import Delivery, Engine, PlatformHooks, is_job_id, new_job_id
 from bot.errors import InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
 from bot.ledger.base import Ledger
+from bot.media.fetch import SafeFetcher
 from bot.request.flags import FLAG_HELP, ParsedText, parse_text
 from bot.request.models import (
     GeneratedImage,
@@ -126,9 +128,10 @@ class Surface:
 
 
 class Conversation:
-    def __init__(self, engine: Engine, ledger: Ledger) -> None:
+    def __init__(self, engine: Engine, ledger: Ledger, fetcher: SafeFetcher) -> None:
         self.engine = engine
         self.ledger = ledger
+        self.fetcher = fetcher  # linked images
         self.community = Community(engine.settings, ledger, engine.workspaces)
         self.policy = Policy(engine.settings)
         self.styles = Styles(ledger)
@@ -435,7 +438,9 @@ class Conversation:
         return dataclasses.replace(parsed, prompt=styled_prompt(parsed.prompt, style)), Styles.fields(style)
 
     async def _ask(self, who: Requester, ask: Ask, reply: Reply) -> None:
-        parsed = parse_text(ask.text, picks=False)  # flag errors before any download
+        text, links = image_links(ask.text)
+        linked = LinkedImages(self.fetcher, links)
+        parsed = parse_text(text, picks=False)  # flag errors before any download
         parsed, style_fields = await self._styled(who, parsed, ask.options)
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         defaults = self.defaults(rules, ask.options, style_fields, parsed.model)
@@ -443,10 +448,10 @@ class Conversation:
         cast = await self.cast.resolve(
             who,
             (*ask.options.refs, *parsed.refs),
-            alongside=len(ask.quoted) + len(ask.attachments),
+            alongside=len(ask.quoted) + len(ask.attachments) + len(linked),
             listing=self._listing(who),
         )
-        images = await _load(ask.quoted, ask.attachments)
+        images = await _load(ask.quoted, ask.attachments, linked)
         await self._run(who, reply, compose.new(parsed, [*cast, *images], defaults), rules)
 
     async def _edit(self, who: Requester, edit: Edit, reply: Reply) -> None:
@@ -462,25 +467,26 @@ class Conversation:
             if button := BUTTON_WORD.fullmatch(edit.text):
                 await self._pressed(who, edit.result, PRESSED[button["word"].lower()], reply)
                 return
-        parsed = parse_text(edit.text)  # flag errors before any download
+        text, links = image_links(edit.text)
+        linked = LinkedImages(self.fetcher, links)
+        parsed = parse_text(text)  # flag errors before any download
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         parsed, style_fields = await self._styled(who, parsed, Options())
-        parent = await self._edited(who, edit.result, edit.fallback, rules, attached=len(edit.attachments))
+        attached = len(edit.attachments) + len(linked)
+        parent = await self._edited(who, edit.result, edit.fallback, rules, attached=attached)
         if parent is None:
             fallback = edit.fallback or NoAttachments()
             cast = await self.cast.resolve(
-                who, parsed.refs, alongside=len(fallback) + len(edit.attachments), listing=self._listing(who)
+                who, parsed.refs, alongside=len(fallback) + attached, listing=self._listing(who)
             )
-            images = await _load(fallback, edit.attachments)
+            images = await _load(fallback, edit.attachments, linked)
             defaults = self.defaults(rules, Options(), style_fields, parsed.model)
             await self._run(who, reply, compose.new(parsed, [*cast, *images], defaults), rules)
             return
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING) and edit.result.job_id is None:
             await reply.accepted(messages.WAITING_FOR_PARENT)
-        cast = await self.cast.resolve(
-            who, parsed.refs, alongside=len(edit.attachments), listing=self._listing(who)
-        )
-        images = [*cast, *await edit.attachments.load(alongside=len(cast))]
+        cast = await self.cast.resolve(who, parsed.refs, alongside=attached, listing=self._listing(who))
+        images = [*cast, *await _load(edit.attachments, linked, alongside=len(cast))]
         await self.engine.images_kept(parent.id)
         composed = await compose.edit(
             self.ledger, parent, parsed, images, wait=self.engine.parent_wait, style=style_fields.get("style")
@@ -715,11 +721,15 @@ async def _tell(reply: Reply, text: str) -> None:
         log.warning("could not tell the user: %s", text, exc_info=True)
 
 
-async def _load(first: Attachments, then: Attachments) -> list[ImageInput]:
-    """References in order: a quoted message's images, then the attachments; the count is
-    checked before anything is downloaded."""
-    check_reference_count(len(first) + len(then))
-    return [*await first.load(alongside=len(then)), *await then.load(alongside=len(first))]
+async def _load(*sources: Attachments, alongside: int = 0) -> list[ImageInput]:
+    """References in order (a quoted message's images, the attachments, linked images), after
+    `alongside` others; the count is checked before anything is downloaded."""
+    total = alongside + sum(len(source) for source in sources)
+    check_reference_count(total)
+    images: list[ImageInput] = []
+    for source in sources:
+        images += await source.load(alongside=total - len(source))
+    return images
 
 
 def _requester_of(job: Job) -> Requester:

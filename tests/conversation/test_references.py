@@ -81,3 +81,25 @@ async def test_a_reply_picks_several_images_of_a_batch(surface: tuple[Driver, Co
     await bot.wait_closed(driver.key(0), 2)
     refused = await driver.reply(made.result, "combine #1 and #2")  # made has one image
     assert refused.result is None and messages.no_such_image(2, 1) in refused.text, refused.text
+
+
+async def test_an_image_link_in_the_message_is_a_reference(
+    surface: tuple[Driver, Core], stack: Stack
+) -> None:
+    """A link pasted where an attachment would go was sent to the model as words."""
+    driver, _ = surface
+    host = stack.providers.state("novita")
+    cat = png(90, 60, (10, 120, 240))
+    url = stack.discord.add_cdn_file("cat.png", cat)["url"]
+    made = await driver.ask(f"make this a watercolor <{url}> --ar 3:2")
+    assert made.result is not None, made.text
+    assert host.received_images[-1] == cat
+    assert host.requests[-1].json["prompt"] == "make this a watercolor"
+    # A reply adds one after the result's image; a link to no image stays in the prompt.
+    await driver.reply(made.result, f"add the cat from {url}")
+    assert host.received_images[-1] == cat and host.requests[-1].json["prompt"] == "add the cat from"
+    page = await driver.ask("a poster for https://example.com/shop")
+    assert (
+        page.result is not None
+        and host.requests[-1].json["prompt"] == "a poster for https://example.com/shop"
+    )

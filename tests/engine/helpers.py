@@ -10,6 +10,7 @@ import asyncio
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 import httpx
@@ -152,9 +153,9 @@ class Harness:
     engine: Engine
     ledger: Ledger  # SQLite unless the settings name a PostgreSQL database
 
-    @property
+    @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(self.engine, self.ledger)
+        return Conversation(self.engine, self.ledger, SafeFetcher(httpx.AsyncClient()))
 
     @property
     def community(self) -> Community:
