@@ -49,9 +49,16 @@ _HELP = re.compile(
     rf"ヘルプ|使い方|帮助|怎么用){_END}",
     re.IGNORECASE,
 )
-# "How much do I have left?" in the words people use for it.
-_USAGE = re.compile(rf"\s*(?:my\s+)?(?:usage|quota|credits?|balance|limits?){_END}", re.IGNORECASE)
-_HISTORY = re.compile(rf"\s*(?:my\s+)?history{_END}", re.IGNORECASE)
+# "How much do I have left?" in the words people use for it, in seedbot's languages too.
+_USAGE = re.compile(
+    r"\s*(?:my\s+)?(?:usage|quota|credits?|balance|limits?|nutzung|guthaben|kontingent|uso|saldo|"
+    rf"cuota|cota|créditos|utilisation|crédits|solde|使用量|残り|クレジット|用量|额度|余额|配额){_END}",
+    re.IGNORECASE,
+)
+_HISTORY = re.compile(
+    rf"\s*(?:my\s+)?(?:history|verlauf|historial|historique|histórico|履歴|历史(?:记录)?){_END}",
+    re.IGNORECASE,
+)
 
 # Thanks and praise, said to the bot or in its thread ("nice!", "thanks 🙏", ":+1:"): people
 # talking, not an edit of the result. In seedbot's languages too.

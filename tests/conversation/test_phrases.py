@@ -65,7 +65,20 @@ def test_prompts_and_edits_are_not_small_talk(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["usage", "Quota?", "credits", "my balance", "limits!", "limit", "my usage?"]
+    "text",
+    [
+        "usage",
+        "Quota?",
+        "credits",
+        "my balance",
+        "limits!",
+        "limit",
+        "my usage?",
+        "Guthaben?",
+        "créditos",
+        "残り",
+        "额度",
+    ],
 )
 def test_the_words_for_usage(text: str) -> None:
     assert asks_for_usage(text) and not asks_for_history(text)
@@ -78,6 +91,7 @@ def test_usage_words_in_a_prompt_are_the_prompt(text: str) -> None:
 
 def test_history_and_help() -> None:
     assert asks_for_history("History") and asks_for_history("my history?")
+    assert asks_for_history("Verlauf") and asks_for_history("historique") and asks_for_history("履歴")
     assert not asks_for_history("history of rome")
     assert asks_for_help("ヘルプ") and asks_for_help("what can you do?")
     assert not asks_for_help("help me find a cat")
