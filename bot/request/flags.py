@@ -62,6 +62,17 @@ _PICK_RE = re.compile(r"(?<![^\s,])#(\d{1,2})(?![^\s,.!?])")
 _PICK_RUN = r"#\d{1,2}(?:[\s,]+#\d{1,2})*"
 _LEADING_PICKS = re.compile(rf"\s*{_PICK_RUN}[\s,]*")
 _TRAILING_PICKS = re.compile(rf"[\s,]*{_PICK_RUN}[\s,.!?]*(?=(?<!\S)--[A-Za-z]|$)")
+# "4 images of a cat": a new request that says how many, as people ask for them.
+_NUMBER_WORDS = (
+    *("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+    *("eleven", "twelve", "thirteen", "fourteen", "fifteen"),
+)
+_COUNTED = re.compile(
+    r"\s*(?:(?:please\s+)?(?:make|draw|generate|create|give\s+me|show\s+me)\s+(?:me\s+)?)?"
+    rf"(?P<n>\d{{1,2}}|{'|'.join(_NUMBER_WORDS)})\s+"
+    r"(?:different\s+|more\s+)?(?:images?|pictures?|pics?|photos?|versions?|variations?|options?)\s+of\s+",
+    re.IGNORECASE,
+)
 # A typo is told the option it looks like ("--rez": "--res"). Not for names too short to tell
 # apart ("--no" is not "--n"), nor for Midjourney's own settings, which mean something else here
 # ("--stylize" is no "--style").
@@ -157,6 +168,10 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         values[_ALIASES[token]] = _unpunctuated(tokens[i])
         i += 1
 
+    counted = _COUNTED.match(prompt) if not picks and "count" not in values else None
+    if counted and 1 <= (count := _count_of(counted["n"])) <= MAX_OUTPUTS:
+        values["count"] = str(count)
+        prompt = prompt[counted.end() :]
     ratio = _TRAILING_RATIO.search(prompt)
     if ratio and "aspect" not in values:
         values["aspect"] = re.sub(r"\s", "", ratio.group(1))
@@ -179,6 +194,11 @@ def _picked(text: str) -> tuple[str, tuple[int, ...]]:
             return text[: edge.start()] + " " + text[edge.end() :], numbers
     name = {n: messages.image_label(i) for i, n in enumerate(numbers, start=1)}
     return _PICK_RE.sub(lambda m: name[int(m.group(1))], text), numbers
+
+
+def _count_of(word: str) -> int:
+    word = word.lower()
+    return _NUMBER_WORDS.index(word) + 1 if word in _NUMBER_WORDS else int(word)
 
 
 def _unpunctuated(word: str) -> str:

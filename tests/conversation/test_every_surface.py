@@ -155,6 +155,15 @@ async def test_a_pick_past_the_batch_says_which_images_there_are(surface: tuple[
     assert (await bot.usage(driver.key(0))).day_used == 2
 
 
+async def test_a_request_for_four_images_makes_four(surface: tuple[Driver, Core]) -> None:
+    """'4 images of a cat' made one image of the words."""
+    driver, bot = surface
+    made = await driver.ask("4 images of a cat")
+    assert made.result is not None and made.result.images == 4, made.text
+    job = await bot.runtime.ledger.get_job(made.result.job_id)
+    assert job is not None and (job.prompt, job.images_requested) == ("a cat", 4)
+
+
 async def test_a_new_request_keeps_a_hash_number_in_its_prompt(surface: tuple[Driver, Core]) -> None:
     """#1 picks an image only in a reply that edits a result; a new request has none to pick
     from, and "a trophy that says #1" was drawn as "a trophy that says"."""

@@ -362,3 +362,26 @@ def test_punctuation_alone_is_no_value() -> None:
 )
 def test_a_ratio_typed_with_spaces_is_one_value(text: str, parsed: ParsedText) -> None:
     assert parse_text(text) == parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "prompt", "count"),
+    [
+        ("4 images of a cat", "a cat", 4),
+        ("Four pictures of a red fox --ar 16:9", "a red fox", 4),
+        ("draw 3 versions of a logo", "a logo", 3),
+        ("make me 2 different images of a dog", "a dog", 2),
+        ("give me 15 photos of the sea", "the sea", 15),
+        # What says no count, or one past what Seedream makes, is the prompt's.
+        ("three cats", "three cats", None),
+        ("a collage of 4 images of cats", "a collage of 4 images of cats", None),
+        ("20 images of a cat", "20 images of a cat", None),
+        # A typed --n wins, and the words stay.
+        ("4 images of a cat --n 2", "4 images of a cat", 2),
+    ],
+)
+def test_a_new_request_may_say_how_many_in_words(text: str, prompt: str, count: int | None) -> None:
+    parsed = parse_text(text, picks=False)
+    assert (parsed.prompt, parsed.count) == (prompt, count)
+    # A reply's words are an edit's instruction, read as they are.
+    assert parse_text(text).count == (2 if "--n 2" in text else None)
