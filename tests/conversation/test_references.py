@@ -72,6 +72,7 @@ async def test_a_reply_picks_several_images_of_a_batch(surface: tuple[Driver, Co
     host = stack.providers.state("novita")
     batch = await driver.ask("three foxes --n 3")
     assert batch.result is not None and batch.result.images == 3, batch.text
+    await bot.wait_closed(driver.key(0), 1)
     outputs = [img.data for img in await bot.runtime.ledger.job_outputs(batch.result.job_id)]
     before = len(host.received_images)
     made = await driver.reply(batch.result, "put the hat from #3 on #1")
@@ -87,7 +88,7 @@ async def test_an_image_link_in_the_message_is_a_reference(
     surface: tuple[Driver, Core], stack: Stack
 ) -> None:
     """A link pasted where an attachment would go was sent to the model as words."""
-    driver, _ = surface
+    driver, bot = surface
     host = stack.providers.state("novita")
     cat = png(90, 60, (10, 120, 240))
     url = stack.discord.add_cdn_file("cat.png", cat)["url"]
@@ -96,7 +97,9 @@ async def test_an_image_link_in_the_message_is_a_reference(
     assert host.received_images[-1] == cat
     assert host.requests[-1].json["prompt"] == "make this a watercolor"
     # A reply adds one after the result's image; a link to no image stays in the prompt.
-    await driver.reply(made.result, f"add the cat from {url}")
+    await bot.wait_closed(driver.key(0), 1)
+    edited = await driver.reply(made.result, f"add the cat from {url}")
+    assert edited.result is not None, edited.text
     assert host.received_images[-1] == cat and host.requests[-1].json["prompt"] == "add the cat from"
     page = await driver.ask("a poster for https://example.com/shop")
     assert (
