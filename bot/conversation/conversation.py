@@ -37,6 +37,7 @@ from bot.conversation.phrases import (
     UPSCALE_WORDS,
     asks_for_help,
     asks_for_history,
+    asks_for_styles,
     asks_for_usage,
     is_small_talk,
 )
@@ -332,7 +333,7 @@ class Conversation:
         if first == "cast":
             await self._cast_words(who, text, reply, attachments, quoted=quoted)
             return True
-        if first in ("styles", "style") and len(words) == 1:
+        if asks_for_styles(text):
             await reply.say(await self.styles.listing(who))
             return True
         if first == "admin" and len(words) > 1 and words[1].lower() in ("style", "styles"):

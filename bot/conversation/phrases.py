@@ -18,6 +18,7 @@ __all__ = [
     "UPSCALE_WORDS",
     "asks_for_help",
     "asks_for_history",
+    "asks_for_styles",
     "asks_for_usage",
     "is_small_talk",
 ]
@@ -26,7 +27,7 @@ _END = r"\s*[?？!！.。]*\s*"  # a sentence's ending, in Latin or CJK punctuat
 
 # A reply that is only "cancel", "upscale [#N]" or the name of a result's button is that action,
 # not an edit prompt (a drawing of the word "delete", charged).
-CANCEL_WORD = re.compile(r"\s*cancel\s*[.!]?\s*", re.IGNORECASE)
+CANCEL_WORD = re.compile(r"\s*cancel(?:\s+(?:it|that|this|all|everything))?\s*[.!]?\s*", re.IGNORECASE)
 UPSCALE_WORDS = re.compile(
     r"\s*upscale(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?(?:\s*(?:to|in|at)?\s*4k)?\s*[.!]?\s*",
     re.IGNORECASE,
@@ -76,6 +77,14 @@ _REACTION = re.compile(
     r":(?:\+1|thumbsup|ok_hand|pray|heart|heart_eyes|clap|joy|tada|100|raised_hands|sparkles|smile|"
     r"blush|star-struck|star_struck)(?:::skin-tone-\d)?:|:-?[)D]|<3|[!.?~,;！？。、，～]"
 )
+
+
+# The styles' list: "styles", "style list", "list styles".
+_STYLES = re.compile(rf"\s*(?:styles?(?:\s+list)?|list\s+(?:the\s+)?styles?){_END}", re.IGNORECASE)
+
+
+def asks_for_styles(text: str) -> bool:
+    return _STYLES.fullmatch(text) is not None
 
 
 def asks_for_help(text: str) -> bool:

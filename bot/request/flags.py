@@ -22,7 +22,7 @@ from bot.errors import FlagError, InvalidRequest
 from bot.numbers import whole_number
 from bot.request.models import GenerationRequest, ImageInput
 from bot.request.styles import check_name
-from bot.request.validation import MAX_OUTPUTS, check_prompt, clean_prompt, get_model, parse_aspect
+from bot.request.validation import ASPECTS, MAX_OUTPUTS, check_prompt, clean_prompt, get_model, parse_aspect
 
 __all__ = ["FLAG_HELP", "ParsedText", "check_values", "form_problem", "parse_text"]
 
@@ -56,6 +56,11 @@ _REFS = {"--ref", "--cast"}  # may repeat: each adds saved cast images, in order
 _SWITCHES = {"--no-watermark": False, "--watermark": True}
 _SIZE_RE = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$", re.IGNORECASE)
 _TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*[:：]\s*\d{1,2})\s*$")
+# "a cat (16:9)" or "a cat in 16:9": only a ratio seedbot offers, so "a clock in 10:30" is words.
+_OFFERED = "|".join(re.escape(a) for a in ASPECTS)
+_NAMED_RATIO = re.compile(rf"(?:\s+in\s+|\s*\(\s*)({_OFFERED})\s*\)?\s*$", re.IGNORECASE)
+# "/imagine prompt: a cat": what a Midjourney habit pastes before the prompt.
+_COMMAND_WORD = re.compile(r"\s*(?:[/!]imagine\b\s*)?(?:prompt\s*:\s*)?", re.IGNORECASE)
 # "#2", "#1,#3" or "#2." (a sentence's end): which images of the result a reply edits.
 _PICK_RE = re.compile(r"(?<![^\s,])#(\d{1,2})(?![^\s,.!?])")
 # Picks side by side at the start or the end (before the flags): they only say which images.
@@ -85,8 +90,8 @@ _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000:
 # "rock -and- roll") stays words.
 _FLAG_NAMES = "|".join(sorted((f[2:] for f in {*_ALIASES, *_REFS, *_SWITCHES}), key=len, reverse=True))
 _DASHED_FLAG = re.compile(rf"(?<!\S)(?:[—–]|-(?!-))(?=(?:{_FLAG_NAMES})(?:[\s=]|$))", re.IGNORECASE)
-# "--ar 16 : 9": a ratio typed with spaces is one value.
-_SPACED_RATIO = re.compile(r"(?<=\d)\s*([:：])\s*(?=\d)")
+# "--ar 16 : 9", "--res 2048 x 1536": a ratio or a size typed with spaces is one value.
+_SPACED_RATIO = re.compile(r"(?<=\d)\s*([:：])\s*(?=\d)|(?<=\d{3})\s+([x×*])\s+(?=\d{3})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +143,12 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     chosen: tuple[int, ...] = ()
     if picks:
         text, chosen = _picked(text)
+    if lead := _COMMAND_WORD.match(text):
+        text = text[lead.end() :]
     # The prompt is what comes before the first flag; flags come in pairs after it.
     flag_at = re.search(r"(?<!\S)--[A-Za-z]", text)
     prompt, tail = (text[: flag_at.start()], text[flag_at.start() :]) if flag_at else (text, "")
-    tokens = _split(_SPACED_RATIO.sub(r"\1", tail))
+    tokens = _split(_SPACED_RATIO.sub(lambda m: m.group(1) or m.group(2), tail))
     i = 0
     while i < len(tokens):
         token = _unpunctuated(tokens[i].lower())
@@ -172,7 +179,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if counted and 1 <= (count := _count_of(counted["n"])) <= MAX_OUTPUTS:
         values["count"] = str(count)
         prompt = prompt[counted.end() :]
-    ratio = _TRAILING_RATIO.search(prompt)
+    ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt)
     if ratio and "aspect" not in values:
         values["aspect"] = re.sub(r"\s", "", ratio.group(1))
         prompt = prompt[: ratio.start()]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.conversation.phrases import (
+    CANCEL_WORD,
     UPSCALE_WORDS,
     asks_for_help,
     asks_for_history,
+    asks_for_styles,
     asks_for_usage,
     is_small_talk,
 )
@@ -108,3 +110,21 @@ def test_upscale_words(text: str, pick: str | None) -> None:
 
 def test_upscale_words_with_a_change_are_an_edit() -> None:
     assert UPSCALE_WORDS.fullmatch("upscale #2 and make it blue") is None
+
+
+@pytest.mark.parametrize("text", ["styles", "Style", "styles list", "list styles", "list the styles?"])
+def test_the_words_for_the_styles(text: str) -> None:
+    assert asks_for_styles(text)
+
+
+@pytest.mark.parametrize("text", ["style me a cat", "styles of hats in 1920"])
+def test_style_words_in_a_prompt_are_the_prompt(text: str) -> None:
+    assert not asks_for_styles(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "cancels"),
+    [("cancel", True), ("Cancel it.", True), ("cancel all", True), ("cancel culture", False)],
+)
+def test_cancel_words(text: str, cancels: bool) -> None:
+    assert (CANCEL_WORD.fullmatch(text) is not None) is cancels

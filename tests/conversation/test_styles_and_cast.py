@@ -85,6 +85,8 @@ async def test_a_style_applies_its_words_and_defaults_and_shows_in_info(
     assert f"`noir` (this {driver.place})" in listed.text and "`watercolor` (built-in)" in listed.text, (
         listed.text
     )
+    assert (await driver.ask("styles list")).text == listed.text  # it was drawn
+    assert (await driver.ask("list styles")).text == listed.text
 
 
 async def test_a_server_style_hides_the_builtin_and_admins_hide_and_remove(

@@ -147,6 +147,7 @@ async def test_cancel_or_upscale_typed_alone_says_how_and_draws_nothing(surface:
     said = (await driver.ask("cancel")).text
     assert said == messages.CANCEL_HOW and messages.NOT_CHARGED not in said  # a note, not a refusal
     assert (await driver.ask("Upscale #2")).text == messages.UPSCALE_HOW
+    assert (await driver.ask("cancel all")).text == messages.CANCEL_HOW
     assert await bot.jobs(driver.key(0)) == []
     assert (await bot.usage(driver.key(0))).day_used == 0
 

@@ -385,3 +385,22 @@ def test_a_new_request_may_say_how_many_in_words(text: str, prompt: str, count: 
     assert (parsed.prompt, parsed.count) == (prompt, count)
     # A reply's words are an edit's instruction, read as they are.
     assert parse_text(text).count == (2 if "--n 2" in text else None)
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("a cat (16:9)", ParsedText(prompt="a cat", aspect="16:9")),
+        ("a cat in 9:16 --n 2", ParsedText(prompt="a cat", aspect="9:16", count=2)),
+        ("a cat --res 2048 x 1536", ParsedText(prompt="a cat", width=2048, height=1536)),
+        # A Midjourney habit pasted before the prompt.
+        ("/imagine prompt: a cat --ar 3:2", ParsedText(prompt="a cat", aspect="3:2")),
+        ("!imagine a cat", ParsedText(prompt="a cat")),
+        # Words that only look like it.
+        ("a clock in 10:30", ParsedText(prompt="a clock in 10:30")),
+        ("imagine a world of cats", ParsedText(prompt="imagine a world of cats")),
+        ("a cat in 16:9 --ar 1:1", ParsedText(prompt="a cat in 16:9", aspect="1:1")),
+    ],
+)
+def test_a_ratio_or_command_word_as_people_write_them(text: str, parsed: ParsedText) -> None:
+    assert parse_text(text, picks=False) == parsed

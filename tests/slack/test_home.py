@@ -42,9 +42,10 @@ async def test_home_shows_usage_and_the_latest_results_with_links_and_thumbnails
     ]
     assert messages.HOME_NO_RESULTS in texts
 
-    for prompt in ("a lighthouse at dusk", "a harbour at dawn --n 2"):
-        mention = emu.mention_event(prompt)
-        await emu.post_event(bot.url, mention)
+    # One after the other: run together, their uploads (and so the file ids) could come in either order.
+    await emu.post_event(bot.url, emu.mention_event("a lighthouse at dusk"))
+    await wait_results(emu, 1, bot)
+    await emu.post_event(bot.url, emu.mention_event("a harbour at dawn --n 2"))
     uploads = await wait_results(emu, 3, bot)
 
     view = await _open_home(emu, bot.url)
