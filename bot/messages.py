@@ -895,6 +895,19 @@ def unknown_flag(flag: str, known: list[str], close: list[str] | None = None) ->
     return _("I don't know the option '%(flag)s'. Options: %(known)s.", flag=flag, known=_list(known))
 
 
+_ECHO_MAX = 600  # a longer message is not said back: the names alone say what to take out
+
+
+def midjourney_settings(settings: list[str], without: str) -> str:
+    """Midjourney's settings in a prompt (flags.py): all of them at once, then what to send."""
+    said = _("Seedream doesn't have Midjourney's %(settings)s.", settings=_list(settings))
+    if any(s.lower() == "--no" for s in settings):
+        said = _join(said, _('To leave something out, say so in the prompt ("without text").'))
+    if without.strip("` ") and len(without) <= _ECHO_MAX:
+        said = _join(said, _("Send it like this: %(text)s.", text=f"`{without.replace('`', '')}`"))
+    return said
+
+
 def bad_flag_value(flag: str, value: str, hint: str) -> str:
     return _("'%(value)s' doesn't work for %(flag)s: %(hint)s.", value=value, flag=flag, hint=hint)
 

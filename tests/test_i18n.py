@@ -325,6 +325,13 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
             messages.unknown_flag("--rez", ["--ar W:H", "--n 1-15"], ["--res"]),
         ],
     ),
+    (
+        "midjourney_settings",
+        lambda: [
+            messages.midjourney_settings(["--v", "--no"], "a fox --ar 16:9"),
+            messages.midjourney_settings(["--style raw"], ""),
+        ],
+    ),
     ("bad_flag_value", lambda: messages.bad_flag_value("--ar", "wide", messages.HINT_ASPECT)),
     ("hint_number", lambda: messages.hint_number(1, 15)),
     ("no_such_image", lambda: [messages.no_such_image(5, 4), messages.no_such_image(2, 1)]),

@@ -4,6 +4,7 @@
     "a red fox, 3:2"          (a trailing ratio after a comma is an aspect ratio too)
 
 Unknown flags and bad values raise FlagError with a friendly sentence; nothing is guessed.
+Midjourney's settings ("--v 6.1 --style raw") are named together, with the text to send instead.
 What phones, input methods and habit do to what was typed is undone: an em or en dash that
 autocorrect made of "--" (or a single "-") before a flag's name ("—ar 16:9", "-n 2"), a ratio
 typed with spaces ("16 : 9"), and full-width forms in a flag's value ("16：9", "２K"); the prompt
@@ -79,10 +80,23 @@ _COUNTED = re.compile(
     re.IGNORECASE,
 )
 # A typo is told the option it looks like ("--rez": "--res"). Not for names too short to tell
-# apart ("--no" is not "--n"), nor for Midjourney's own settings, which mean something else here
-# ("--stylize" is no "--style").
+# apart ("--no" is not "--n").
 _SUGGESTED = sorted(f for f in {*_ALIASES, *_REFS, *_SWITCHES} if len(f) > 4)
-_MIDJOURNEY = {"--stylize", "--sref", "--cref", "--oref", "--fast"}  # those a guess would get wrong
+# Midjourney's own settings, as a prompt copied from its gallery carries them ("--v 6.1 --style
+# raw --s 250"). Seedream has none; they are all named at once, with the prompt without them, so
+# one message fixes it. By what follows each: nothing, an optional number or code ("--niji 6",
+# "--p"), one value, or everything up to the next flag ("--no text, people", "--sref URL URL").
+_BARE, _OPTIONAL, _ONE, _RUN = range(4)
+_MIDJOURNEY = {
+    **dict.fromkeys(("--tile", "--raw", "--fast", "--relax", "--turbo", "--draft", "--hd"), _BARE),
+    **dict.fromkeys(("--niji", "--p", "--personalize", "--video"), _OPTIONAL),
+    **dict.fromkeys(("--v", "--version", "--q", "--quality", "--s", "--stylize", "--c"), _ONE),
+    **dict.fromkeys(("--chaos", "--w", "--weird", "--iw", "--sw", "--sv", "--cw", "--ow"), _ONE),
+    **dict.fromkeys(("--seed", "--sameseed", "--stop", "--r", "--repeat", "--exp"), _ONE),
+    **dict.fromkeys(("--no", "--sref", "--cref", "--oref", "--profile"), _RUN),
+}
+_MIDJOURNEY_STYLES = {"raw", "4a", "4b", "4c"}  # "--style raw" is Midjourney's, not a preset
+_CODE = re.compile(r"^(?=.*\d)[\w.:-]{1,24}$")
 # U+FF01-FF5E are ASCII's full-width twins; only they are folded (NFKC would also make "²" a 2).
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 # "—ar" or "–n": smart punctuation (iOS, macOS) turns a typed "--" into one dash; "-ar" is one
@@ -139,6 +153,8 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     from, so there "#1" is the prompt's ("a trophy that says #1")."""
     values: dict[str, object] = {}
     refs: list[str] = []
+    foreign: list[list[str]] = []  # Midjourney's settings, each as typed with its values
+    typed = text
     text = _DASHED_FLAG.sub("--", text)
     chosen: tuple[int, ...] = ()
     if picks:
@@ -165,6 +181,13 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             refs.extend(n for n in _unpunctuated(tokens[i]).split(",") if n.strip())
             i += 1
             continue
+        if token in _MIDJOURNEY or (
+            _ALIASES.get(token) == "style"
+            and i < len(tokens)
+            and _unpunctuated(tokens[i].lower()) in _MIDJOURNEY_STYLES
+        ):
+            i = _midjourney_setting(tokens, i, foreign)
+            continue
         if token not in _ALIASES:
             if token.startswith("--"):
                 raise FlagError(messages.unknown_flag(tokens[i - 1], FLAG_HELP, _typo_of(token)))
@@ -174,6 +197,10 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             raise FlagError(messages.bad_flag_value(token, "", messages.HINT_NEEDS_VALUE))
         values[_ALIASES[token]] = _unpunctuated(tokens[i])
         i += 1
+    if foreign:
+        names = [" ".join(s[:2]) if s[0].lower() == "--style" else s[0] for s in foreign]
+        typed = typed[lead.end() :] if (lead := _COMMAND_WORD.match(typed)) else typed
+        raise FlagError(messages.midjourney_settings(names, _without(typed, foreign)))
 
     counted = _COUNTED.match(prompt) if not picks and "count" not in values else None
     if counted and 1 <= (count := _count_of(counted["n"])) <= MAX_OUTPUTS:
@@ -186,6 +213,29 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if refs:
         values["refs"] = refs
     return _typed(prompt.strip(), values, chosen)
+
+
+def _midjourney_setting(tokens: list[str], i: int, found: list[list[str]]) -> int:
+    """Note the Midjourney setting that ends at tokens[i - 1] and its values in `found`; the
+    index after them."""
+    flag = _unpunctuated(tokens[i - 1].lower())
+    kind = _MIDJOURNEY.get(flag, _ONE)  # "--style raw": one value
+    end = i
+    if kind == _ONE or (kind == _OPTIONAL and i < len(tokens) and _CODE.match(tokens[i])):
+        end = min(i + 1, len(tokens))
+    elif kind == _RUN:
+        while end < len(tokens) and not tokens[end].startswith("--"):
+            end += 1
+    found.append([tokens[i - 1], *tokens[i:end]])
+    return end
+
+
+def _without(text: str, settings: list[list[str]]) -> str:
+    """The message as typed without these settings: what to send instead."""
+    for words in settings:
+        pattern = r"\s+".join(re.escape(w) for w in words)
+        text = re.sub(rf"(?<!\S){pattern}(?!\S)", " ", text, count=1)
+    return " ".join(text.split())
 
 
 def _picked(text: str) -> tuple[str, tuple[int, ...]]:
@@ -215,8 +265,6 @@ def _unpunctuated(word: str) -> str:
 
 
 def _typo_of(flag: str) -> list[str]:
-    if flag in _MIDJOURNEY:
-        return []
     return difflib.get_close_matches(flag, _SUGGESTED, n=1, cutoff=0.8)
 
 

@@ -164,6 +164,23 @@ async def test_a_request_for_four_images_makes_four(surface: tuple[Driver, Core]
     assert job is not None and (job.prompt, job.images_requested) == ("a cat", 4)
 
 
+async def test_a_midjourney_prompt_is_answered_with_what_to_send_and_costs_nothing(
+    surface: tuple[Driver, Core],
+) -> None:
+    """A prompt copied from Midjourney ("--v 6.1 --style raw --s 250") was refused at its first
+    setting ("--v"), then at "--style raw" (no such preset), then at "--s": three tries. One
+    answer names them all, with the message to send instead; sent, it is drawn."""
+    driver, bot = surface
+    refused = await driver.ask("a cat in a spacesuit --ar 16:9 --v 6.1 --style raw --s 250")
+    assert refused.result is None
+    send = "a cat in a spacesuit --ar 16:9"
+    assert refused.text.startswith(messages.midjourney_settings(["--v", "--style raw", "--s"], send))
+    assert messages.NOT_CHARGED in refused.text
+    assert await bot.jobs(driver.key(0)) == []
+    made = await driver.ask(send)
+    assert made.result is not None, made.text
+
+
 async def test_a_new_request_keeps_a_hash_number_in_its_prompt(surface: tuple[Driver, Core]) -> None:
     """#1 picks an image only in a reply that edits a result; a new request has none to pick
     from, and "a trophy that says #1" was drawn as "a trophy that says"."""

@@ -192,14 +192,73 @@ def test_a_typo_of_an_option_is_told_the_option(typed: str, meant: str) -> None:
     assert "--ar W:H" not in err.value.user_text  # the one it looks like, not all of them
 
 
-@pytest.mark.parametrize(
-    "typed", ["--stylize", "--sref", "--fast", "--chaos", "--no", "--v", "--tile", "--steps"]
-)
+@pytest.mark.parametrize("typed", ["--steps", "--cfg", "--sampler"])
 def test_an_option_we_dont_have_gets_the_whole_list_not_a_wrong_guess(typed: str) -> None:
-    """Midjourney's settings mean something else here ("--stylize" is no "--style")."""
     with pytest.raises(FlagError) as err:
         parse_text(f"a fox {typed} 100")
     assert err.value.user_text == messages.unknown_flag(typed, FLAG_HELP)
+
+
+@pytest.mark.parametrize(
+    ("typed", "named", "send"),
+    [
+        # As Midjourney's gallery copies a prompt: every setting named in one answer, and the
+        # message to send instead, our own flags kept.
+        (
+            "a cat in a spacesuit --ar 16:9 --v 6.1 --style raw --s 250",
+            "--v, --style raw, --s",
+            "a cat in a spacesuit --ar 16:9",
+        ),
+        ("/imagine prompt: a fox --chaos 20 --q 2 --n 2", "--chaos, --q", "a fox --n 2"),
+        ("a fox --niji 6 --tile --stylize 100", "--niji, --tile, --stylize", "a fox"),
+        ("a fox --niji --ar 2:3", "--niji", "a fox --ar 2:3"),  # "--niji" may stand alone
+        ("a fox --p --seed 42", "--p, --seed", "a fox"),
+        ("a fox --sref https://a.example/1.png https://a.example/2.png --sw 50", "--sref, --sw", "a fox"),
+        ("a fox --fast", "--fast", "a fox"),  # not "did you mean --format"
+        ("a fox --V 6", "--V", "a fox"),
+    ],
+)
+def test_midjourney_settings_are_named_together_with_what_to_send_instead(
+    typed: str, named: str, send: str
+) -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text(typed, picks=False)
+    said = err.value.user_text
+    assert said == messages.midjourney_settings(named.split(", "), send)
+    assert f"Midjourney's {named}." in said
+    assert said.endswith(f"Send it like this: `{send}`.")
+    # What it says to send is taken.
+    assert parse_text(send, picks=False).prompt.startswith("a ")
+
+
+def test_midjourneys_no_is_told_to_say_it_in_words() -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text("a harbour --no boats, people --ar 3:2", picks=False)
+    said = err.value.user_text
+    assert 'say so in the prompt ("without text")' in said
+    assert said.endswith("Send it like this: `a harbour --ar 3:2`.")
+
+
+def test_a_long_prompt_is_not_said_back() -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text("a fox " * 200 + "--v 6", picks=False)
+    assert err.value.user_text == "Seedream doesn't have Midjourney's --v."
+
+
+def test_a_reply_keeps_its_picks_in_what_to_send() -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text("#2 make it night --v 7")
+    assert err.value.user_text.endswith("`#2 make it night`.")
+
+
+def test_settings_alone_name_them_and_nothing_to_send() -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text("--v 6 --style raw", picks=False)
+    assert err.value.user_text == "Seedream doesn't have Midjourney's --v, --style raw."
+
+
+def test_a_style_preset_is_not_midjourneys() -> None:
+    assert parse_text("a fox --style anime --ar 1:1").style == "anime"
 
 
 def test_flag_error_is_an_invalid_request() -> None:
