@@ -31,14 +31,13 @@ from bot.conversation.cast import Cast, is_cast_command
 from bot.conversation.community import Community
 from bot.conversation.links import LinkedImages, image_links
 from bot.conversation.phrases import (
-    BUTTON_WORD,
     CANCEL_WORD,
-    PRESSED,
     UPSCALE_WORDS,
     asks_for_help,
     asks_for_history,
     asks_for_styles,
     asks_for_usage,
+    button_word,
     is_small_talk,
 )
 from bot.conversation.policy import Policy
@@ -270,9 +269,9 @@ class Conversation:
             await reply.say(messages.CANCEL_HOW)
         elif empty and UPSCALE_WORDS.fullmatch(text):
             await reply.say(messages.UPSCALE_HOW)
-        elif empty and (button := BUTTON_WORD.fullmatch(text)):
-            word = button["word"].lower()
-            await reply.say(messages.button_how(messages.action_label(PRESSED[word].__name__.lower()), word))
+        elif empty and (button := button_word(text)):
+            label = messages.action_label(button.action.__name__.lower())
+            await reply.say(messages.button_how(label, button.word))
         else:
             return False
         return True
@@ -465,8 +464,8 @@ class Conversation:
                 pick = int(words["pick"]) if words["pick"] else None
                 await self._upscale(who, Upscale(edit.result, pick), reply)
                 return
-            if button := BUTTON_WORD.fullmatch(edit.text):
-                await self._pressed(who, edit.result, PRESSED[button["word"].lower()], reply)
+            if button := button_word(edit.text):
+                await self._pressed(who, edit.result, button.action, reply)
                 return
         text, links = image_links(edit.text)
         linked = LinkedImages(self.fetcher, links)

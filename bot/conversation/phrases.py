@@ -8,18 +8,19 @@ image of the words, charged.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from bot.conversation.turns import Delete, Info, Reroll, Variations
 
 __all__ = [
-    "BUTTON_WORD",
     "CANCEL_WORD",
-    "PRESSED",
     "UPSCALE_WORDS",
+    "ButtonWord",
     "asks_for_help",
     "asks_for_history",
     "asks_for_styles",
     "asks_for_usage",
+    "button_word",
     "is_small_talk",
 ]
 
@@ -32,15 +33,41 @@ UPSCALE_WORDS = re.compile(
     r"\s*upscale(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?(?:\s*(?:to|in|at)?\s*4k)?\s*[.!]?\s*",
     re.IGNORECASE,
 )
-BUTTON_WORD = re.compile(r"\s*(?P<word>re-?roll|variations|vary|delete|info)\s*[.!]?\s*", re.IGNORECASE)
-PRESSED: dict[str, type[Reroll | Variations | Delete | Info]] = {
+# A button by its name, or by what people say for it ("again", "one more", "more like this",
+# "delete this"), in seedbot's languages too. "delete the sky" stays an edit.
+_BUTTONS = re.compile(
+    r"\s*(?P<word>"
+    r"(?P<reroll>re-?roll|again|try again|do it again|once more|one more(?: time)?|another(?: one)?|"
+    r"retry|re-?do|re-?generate|regen|nochmal|noch ?einmal|encore|otra vez|de novo|もう一度|もう一回|"
+    r"再来一[张次]|重新生成)|"
+    r"(?P<variations>variations?|vary|more like (?:this|that|it)|similar ones)|"
+    r"(?P<delete>delete(?: (?:it|this|that))?)|"
+    rf"(?P<info>info)"
+    rf")(?:\s+(?:please|pls))?{_END}",
+    re.IGNORECASE,
+)
+_PRESSED: dict[str, type[Reroll | Variations | Delete | Info]] = {
     "reroll": Reroll,
-    "re-roll": Reroll,
     "variations": Variations,
-    "vary": Variations,
     "delete": Delete,
     "info": Info,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonWord:
+    action: type[Reroll | Variations | Delete | Info]
+    word: str  # as typed, to say back ("reply `again` to it")
+
+
+def button_word(text: str) -> ButtonWord | None:
+    """The result's button a whole message names, if it names one."""
+    said = _BUTTONS.fullmatch(text)
+    if said is None:
+        return None
+    action = next(_PRESSED[name] for name in _PRESSED if said[name])
+    return ButtonWord(action, said["word"])
+
 
 # What people type to a bot they have just met, meaning "what do you do?" (and a command line's
 # habit). The word in each of seedbot's languages, since no one wants an image of "Hilfe".

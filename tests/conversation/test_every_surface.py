@@ -302,12 +302,19 @@ async def test_a_buttons_name_replied_to_a_result_presses_it(chat: tuple[Driver,
         "a paper crane",
     )
     await bot.wait_closed(driver.key(1), 1)
+    # What people say for it: "again" is Re-roll ("again" was drawn as an edit).
+    more = await driver.reply(first.result, "try again please")
+    assert more.result is not None, more.text
+    job = await bot.runtime.ledger.get_job(more.result.job_id)
+    assert job is not None and (job.kind, job.prompt) == (JobKind.REROLL, "a paper crane")
+    await bot.wait_closed(driver.key(0), 2)
     second = await driver.ask("a paper boat")
     assert second.result is not None
-    await bot.wait_closed(driver.key(0), 2)
-    assert (await driver.reply(second.result, "delete!")).text == messages.DELETED
-    assert [j.kind for j in await bot.jobs(driver.key(0))] == [JobKind.IMAGINE] * 2
-    assert (await bot.usage(driver.key(0))).day_used == 2
+    await bot.wait_closed(driver.key(0), 3)
+    assert (await driver.reply(second.result, "delete this")).text == messages.DELETED
+    kinds = [j.kind for j in await bot.jobs(driver.key(0))]
+    assert sorted(kinds) == sorted([JobKind.IMAGINE, JobKind.REROLL, JobKind.IMAGINE]), kinds
+    assert (await bot.usage(driver.key(0))).day_used == 3
 
 
 async def test_a_buttons_name_typed_alone_says_how_and_draws_nothing(surface: tuple[Driver, Core]) -> None:
@@ -316,6 +323,9 @@ async def test_a_buttons_name_typed_alone_says_how_and_draws_nothing(surface: tu
     assert said == messages.button_how(messages.action_label("variations"), "variations"), said
     assert messages.NOT_CHARGED not in said  # a note, not a refusal
     assert "`reroll`" in (await driver.ask("reroll")).text
+    assert (await driver.ask("one more")).text == messages.button_how(
+        messages.action_label("reroll"), "one more"
+    )
     assert await bot.jobs(driver.key(0)) == []
 
 

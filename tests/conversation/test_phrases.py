@@ -11,8 +11,10 @@ from bot.conversation.phrases import (
     asks_for_history,
     asks_for_styles,
     asks_for_usage,
+    button_word,
     is_small_talk,
 )
+from bot.conversation.turns import Delete, Info, Reroll, Variations
 
 
 @pytest.mark.parametrize(
@@ -128,3 +130,35 @@ def test_style_words_in_a_prompt_are_the_prompt(text: str) -> None:
 )
 def test_cancel_words(text: str, cancels: bool) -> None:
     assert (CANCEL_WORD.fullmatch(text) is not None) is cancels
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("reroll", Reroll),
+        ("Re-roll!", Reroll),
+        ("again", Reroll),
+        ("try again please", Reroll),
+        ("one more", Reroll),
+        ("another one?", Reroll),
+        ("redo", Reroll),
+        ("nochmal", Reroll),
+        ("もう一度", Reroll),
+        ("vary", Variations),
+        ("more like this", Variations),
+        ("delete this", Delete),
+        ("Delete.", Delete),
+        ("info", Info),
+    ],
+)
+def test_a_buttons_name_or_what_people_say_for_it_is_that_button(text: str, action: type) -> None:
+    button = button_word(text)
+    assert button is not None and button.action is action
+    assert button.word == text.rstrip("?!.").removesuffix(" please")
+
+
+@pytest.mark.parametrize(
+    "text", ["delete the sky", "again, but at night", "another cat", "more like a watercolor", "information"]
+)
+def test_an_edit_that_starts_with_a_buttons_word_is_an_edit(text: str) -> None:
+    assert button_word(text) is None
