@@ -60,6 +60,14 @@ _TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*[:：]\s*\d{1,2})\s*$")
 # "a cat (16:9)" or "a cat in 16:9": only a ratio seedbot offers, so "a clock in 10:30" is words.
 _OFFERED = "|".join(re.escape(a) for a in ASPECTS)
 _NAMED_RATIO = re.compile(rf"(?:\s+in\s+|\s*\(\s*)({_OFFERED})\s*\)?\s*$", re.IGNORECASE)
+# "16:9", "make it 9:16 please", "in 3:2": a message that only says a shape is that option alone
+# (replied to a result, it remakes it in that shape; a new request still needs a prompt).
+_RATIO_ALONE = re.compile(
+    r"\s*(?:(?:make|change|turn|crop|redo)\s+(?:it|this|that|them)\s+)?(?:(?:in|to|into|as|at)\s+)?"
+    r"(\d{1,2}(?:\.\d{1,2})?\s*[:：]\s*\d{1,2})(?:\s+(?:ratio|format|aspect(?:\s+ratio)?))?"
+    r"(?:,?\s+please)?\s*[.!]?\s*",
+    re.IGNORECASE,
+)
 # "/imagine prompt: a cat": what a Midjourney habit pastes before the prompt.
 _COMMAND_WORD = re.compile(r"\s*(?:[/!]imagine\b\s*)?(?:prompt\s*:\s*)?", re.IGNORECASE)
 # "#2", "#1,#3" or "#2." (a sentence's end): which images of the result a reply edits.
@@ -206,7 +214,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if counted and 1 <= (count := _count_of(counted["n"])) <= MAX_OUTPUTS:
         values["count"] = str(count)
         prompt = prompt[counted.end() :]
-    ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt)
+    ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt) or _RATIO_ALONE.fullmatch(prompt)
     if ratio and "aspect" not in values:
         values["aspect"] = re.sub(r"\s", "", ratio.group(1))
         prompt = prompt[: ratio.start()]

@@ -121,6 +121,12 @@ async def test_options_replied_alone_remake_the_result_with_them(surface: tuple[
     assert job is not None and job.kind == JobKind.EDIT and job.parent_id == made.result.job_id
     assert (job.prompt, job.request["size"]) == ("a paper lantern", "2848x1600")
     await bot.wait_closed(driver.key(0), 2)
+    # The shape said in words is the same option ("make it 16:9" was an edit of the words, square).
+    tall = await driver.reply(made.result, "make it 9:16 please")
+    assert tall.result is not None, tall.text
+    job = await bot.runtime.ledger.get_job(tall.result.job_id)
+    assert job is not None and (job.prompt, job.request["size"]) == ("a paper lantern", "1600x2848")
+    await bot.wait_closed(driver.key(0), 3)
     # Nothing to change: still asked for.
     assert (await driver.reply(wide.result, "#1")).text == messages.with_charge_note(messages.PROMPT_EMPTY)
 

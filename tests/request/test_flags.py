@@ -463,3 +463,21 @@ def test_a_new_request_may_say_how_many_in_words(text: str, prompt: str, count: 
 )
 def test_a_ratio_or_command_word_as_people_write_them(text: str, parsed: ParsedText) -> None:
     assert parse_text(text, picks=False) == parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "aspect"),
+    [
+        ("16:9", "16:9"),
+        ("make it 9:16 please", "9:16"),
+        ("in 3:2", "3:2"),
+        ("change it to 21:9 ratio.", "21:9"),
+    ],
+)
+def test_a_message_that_only_says_a_shape_is_that_option(text: str, aspect: str) -> None:
+    parsed = parse_text(text)
+    assert (parsed.prompt, parsed.aspect) == ("", aspect)
+
+
+def test_a_shape_inside_a_prompt_stays_words() -> None:
+    assert parse_text("a 16:9 cinema poster").prompt == "a 16:9 cinema poster"
