@@ -167,6 +167,7 @@ _TEXTS: dict[str, str] = {
     "COMMAND_ADMIN": N_("seedbot admin: quotas, server settings and stats."),
     "BUTTON_INFO": N_("Info"),
     "NO_HISTORY": N_("You haven't made any images yet."),
+    "NOTHING_WORKING": N_("Nothing of yours is being made right now."),
     "NOT_ADMIN": N_(
         "Only admins can do that: the people who manage this server or workspace, or seedbot "
         "operators (SEEDBOT_ADMINS)."
@@ -416,6 +417,7 @@ COMMAND_HISTORY: str
 COMMAND_ADMIN: str
 BUTTON_INFO: str
 NO_HISTORY: str
+NOTHING_WORKING: str
 NOT_ADMIN: str
 NEEDS_WORKSPACE: str
 NO_SUCH_JOB: str
@@ -1338,6 +1340,19 @@ def audit_trail(entries: list[tuple[str, str, str, str, str]], target: str | Non
             f"{at[:19].replace('T', ' ')} UTC  {actor}  {action}  {whom}{f'  {detail}' if detail else ''}"
         )
     return "\n".join(lines)
+
+
+def working_line(prompt: str, status: str, elapsed: float) -> str:
+    """A job still waiting or being made, for `status`."""
+    short = " ".join(prompt.split())
+    short = short if len(short) <= 80 else short[:79] + "…"
+    return f"• {short} · {job_status(status)} · {seconds(elapsed, 0)}"
+
+
+def working(lines: list[str]) -> str:
+    if not lines:
+        return _text("NOTHING_WORKING")
+    return _("Being made for you now (its message has Cancel):") + "\n" + "\n".join(lines)
 
 
 def history(lines: list[str]) -> str:

@@ -326,6 +326,11 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
         ],
     ),
     (
+        "working",
+        lambda: [messages.working([messages.working_line("a fox", "running", 12.0)]), messages.working([])],
+    ),
+    ("working_line", lambda: messages.working_line("a fox", "queued", 3.0)),
+    (
         "midjourney_settings",
         lambda: [
             messages.midjourney_settings(["--v", "--no"], "a fox --ar 16:9"),

@@ -109,6 +109,17 @@ class Community:
             )
         return messages.history(lines)
 
+    async def working(self, requester: Requester, *, now: datetime | None = None) -> str:
+        """The requester's jobs still waiting or being made, oldest first, with how long so far."""
+        jobs = await self.ledger.jobs_for_user(requester.key, limit=HISTORY_SIZE * 2)
+        moment = now or datetime.now(UTC)
+        lines = [
+            messages.working_line(job.prompt, str(job.status), _seconds_since(job.created_at, moment))
+            for job in reversed(jobs)
+            if job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        ]
+        return messages.working(lines)
+
     async def recent_results(self, requester: Requester, limit: int) -> list[tuple[Job, str]]:
         """The requester's latest delivered results on their platform, newest first, each with
         when it was made (as history shows it)."""
@@ -267,6 +278,15 @@ def _tally(rows: list[Any]) -> _Tally:
 
 def _ranked(counts: dict[str, list[int]]) -> list[tuple[str, int, int]]:
     return sorted(((k, v[0], v[1]) for k, v in counts.items()), key=lambda r: (-r[2], -r[1], r[0]))
+
+
+def _seconds_since(iso: str, now: datetime) -> float:
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return 0.0
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return max(0.0, (now - moment).total_seconds())
 
 
 def _short_time(iso: str) -> str:

@@ -35,6 +35,7 @@ from bot.conversation.phrases import (
     UPSCALE_WORDS,
     asks_for_help,
     asks_for_history,
+    asks_for_status,
     asks_for_styles,
     asks_for_usage,
     button_word,
@@ -259,6 +260,8 @@ class Conversation:
             await reply.say(await self.usage(who))
         elif asks_for_history(text):
             await reply.say(await self._history(who))
+        elif asks_for_status(text):
+            await reply.say(await self.community.working(who))
         elif asks_for_help(text) or (empty and not words):
             await reply.say(self._help(who))
         elif is_small_talk(text):

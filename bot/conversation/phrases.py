@@ -18,6 +18,7 @@ __all__ = [
     "ButtonWord",
     "asks_for_help",
     "asks_for_history",
+    "asks_for_status",
     "asks_for_styles",
     "asks_for_usage",
     "button_word",
@@ -105,6 +106,13 @@ _REACTION = re.compile(
     r"blush|star-struck|star_struck)(?:::skin-tone-\d)?:|:-?[)D]|<3|[!.?~,;！？。、，～]"
 )
 
+# "Is it done yet?": what people ask while they wait, and the status words of a bot's queue.
+_STATUS = re.compile(
+    r"\s*(?:(?:my\s+)?(?:status|queue|jobs|progress)|(?:is\s+it|are\s+they)\s+(?:done|ready|finished)"
+    r"(?:\s+yet)?|done\s+yet|still\s+working|any\s+progress|where(?:'s|\s+is|\s+are)\s+my\s+"
+    rf"(?:images?|pictures?|pics?)|warteschlange|statut|進捗|状況|进度|状态){_END}",
+    re.IGNORECASE,
+)
 
 # The styles' list: "styles", "style list", "list styles".
 _STYLES = re.compile(rf"\s*(?:styles?(?:\s+list)?|list\s+(?:the\s+)?styles?){_END}", re.IGNORECASE)
@@ -116,6 +124,10 @@ def asks_for_styles(text: str) -> bool:
 
 def asks_for_help(text: str) -> bool:
     return _HELP.fullmatch(text) is not None
+
+
+def asks_for_status(text: str) -> bool:
+    return _STATUS.fullmatch(text) is not None
 
 
 def asks_for_usage(text: str) -> bool:

@@ -9,6 +9,7 @@ from bot.conversation.phrases import (
     UPSCALE_WORDS,
     asks_for_help,
     asks_for_history,
+    asks_for_status,
     asks_for_styles,
     asks_for_usage,
     button_word,
@@ -162,3 +163,24 @@ def test_a_buttons_name_or_what_people_say_for_it_is_that_button(text: str, acti
 )
 def test_an_edit_that_starts_with_a_buttons_word_is_an_edit(text: str) -> None:
     assert button_word(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "status",
+        "Queue?",
+        "my jobs",
+        "is it done yet?",
+        "Are they ready",
+        "still working?",
+        "where's my image",
+    ],
+)
+def test_is_it_done_asks_for_the_status(text: str) -> None:
+    assert asks_for_status(text)
+
+
+@pytest.mark.parametrize("text", ["a status bar icon", "a queue of people", "is it done in watercolor"])
+def test_a_prompt_with_status_words_is_drawn(text: str) -> None:
+    assert not asks_for_status(text)

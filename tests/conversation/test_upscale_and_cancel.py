@@ -272,3 +272,24 @@ async def test_a_reply_cancel_to_the_status_message_cancels(chat: Start, stack: 
     [closed] = await _jobs(bot, driver.key(0), 1, JobStatus.CANCELLED)
     assert closed.id == job.id and (await bot.usage(driver.key(0))).day_used == 0
     assert len(_fal(stack, FAL["cancel"])) == 1
+
+
+async def test_is_it_done_yet_lists_what_is_being_made_and_costs_nothing(
+    surface: Start, stack: Stack
+) -> None:
+    """'is it done yet?' or 'status' while an image was being made became a new image of the
+    words (charged, and in line behind the one awaited). It says what is being made."""
+    driver, bot = await surface()
+    key = driver.key(0)
+    assert (await driver.ask("status")).text == messages.NOTHING_WORKING
+    stack.providers.state("fal").pending_polls = 100_000
+    await driver.start("a slow glacier")
+    [job] = await _jobs(bot, key, 1, JobStatus.RUNNING, task=True)
+    said = (await driver.ask("is it done yet?")).text
+    lines = said.splitlines()
+    assert lines[0] == messages.working(["x"]).splitlines()[0], said
+    assert lines[1].startswith(f"• a slow glacier · {messages.job_status('running')} · "), said
+    assert len(lines) == 2 and (await driver.ask("Where is my image?")).text.splitlines()[1:] != []
+    assert [j.id for j in await bot.jobs(key)] == [job.id]  # nothing drawn, nothing charged
+    assert (await bot.usage(key)).day_used == 1
+    await driver.cancel(job)
