@@ -817,8 +817,11 @@ def bad_aspect(value: str) -> str:
     )
 
 
-def size_out_of_range(width: int, height: int, model: str, low: int, high: int) -> str:
-    return _(
+def size_out_of_range(
+    width: int, height: int, model: str, low: int, high: int, shape: tuple[str, str] | None = None
+) -> str:
+    """`shape`: for a size too small, the ratio ("16:9") that makes its shape and the size made."""
+    said = _(
         "%(width)sx%(height)s is %(pixels)s pixels; %(model)s makes images of "
         "%(low)s to %(high)s pixels with sides in a ratio from 1:16 to 16:1.",
         width=width,
@@ -828,6 +831,10 @@ def size_out_of_range(width: int, height: int, model: str, low: int, high: int) 
         low=i18n.number(low),
         high=i18n.number(high),
     )
+    if shape is None:
+        return said
+    ratio, size = shape
+    return _join(said, _("For that shape, `--ar %(ratio)s` makes %(size)s.", ratio=ratio, size=size))
 
 
 def bad_output_format(value: str, model: str, formats: list[str]) -> str:
@@ -900,10 +907,16 @@ def unknown_flag(flag: str, known: list[str], close: list[str] | None = None) ->
 _ECHO_MAX = 600  # a longer message is not said back: the names alone say what to take out
 
 
+NEGATIVE_FLAGS = ("--no", "--neg", "--negative", "--negative-prompt", "--negative_prompt")
+
+
 def midjourney_settings(settings: list[str], without: str) -> str:
-    """Midjourney's settings in a prompt (flags.py): all of them at once, then what to send."""
-    said = _("Seedream doesn't have Midjourney's %(settings)s.", settings=_list(settings))
-    if any(s.lower() == "--no" for s in settings):
+    """Other models' settings in a prompt (flags.py: Midjourney's, a negative prompt): all of
+    them at once, then what to send."""
+    said = _(
+        "Seedream has no %(settings)s: those are other image models' settings.", settings=_list(settings)
+    )
+    if any(s.lower() in NEGATIVE_FLAGS for s in settings):
         said = _join(said, _('To leave something out, say so in the prompt ("without text").'))
     if without.strip("` ") and len(without) <= _ECHO_MAX:
         said = _join(said, _("Send it like this: %(text)s.", text=f"`{without.replace('`', '')}`"))

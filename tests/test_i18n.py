@@ -307,7 +307,12 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ),
     (
         "size_out_of_range",
-        lambda: messages.size_out_of_range(100, 100, "Seedream 4.5", 3_686_400, 16_777_216),
+        lambda: [
+            messages.size_out_of_range(100, 100, "Seedream 4.5", 3_686_400, 16_777_216),
+            messages.size_out_of_range(
+                960, 540, "Seedream 4.5", 3_686_400, 16_777_216, ("16:9", "2560x1440")
+            ),
+        ],
     ),
     ("bad_output_format", lambda: messages.bad_output_format("gif", "Seedream 4.5", ["jpeg", "png"])),
     ("bad_optimize", lambda: messages.bad_optimize("turbo", "Seedream 4.5", ["standard", "fast"])),

@@ -72,10 +72,15 @@ def button_word(text: str) -> ButtonWord | None:
 
 # What people type to a bot they have just met, meaning "what do you do?" (and a command line's
 # habit). The word in each of seedbot's languages, since no one wants an image of "Hilfe".
+# A greeting, or a question about the bot itself ("hi", "hello seedbot", "which model are you?"),
+# gets the help too: the first thing people say, and no picture of "hello".
 _HELP = re.compile(
     r"\s*(?:help|--help|-h|\?|help me|help please|please help|commands|what can you do|"
     r"how does (?:this|it) work|how do i use (?:this|it|you)|ayuda|hilfe|aide|ajuda|"
-    rf"ヘルプ|使い方|帮助|怎么用){_END}",
+    r"(?:(?:hi|hey|hello|hiya|yo|howdy|good (?:morning|afternoon|evening)|hallo|bonjour|salut|hola|"
+    r"ol[aá]|oi|こんにちは|你好|您好)(?: there)?(?:,?\s*seedbot)?|about|version|ping|models?|settings|"
+    r"(?:which|what) models?(?: are you| do you (?:use|have))?|who are you|what are you)"
+    rf"|ヘルプ|使い方|帮助|怎么用){_END}",
     re.IGNORECASE,
 )
 # "How much do I have left?" in the words people use for it, in seedbot's languages too.

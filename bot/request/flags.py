@@ -4,7 +4,8 @@
     "a red fox, 3:2"          (a trailing ratio after a comma is an aspect ratio too)
 
 Unknown flags and bad values raise FlagError with a friendly sentence; nothing is guessed.
-Midjourney's settings ("--v 6.1 --style raw") are named together, with the text to send instead.
+Other models' settings (Midjourney's "--v 6.1 --style raw", a negative prompt "--neg blurry") are
+named together, with the text to send instead.
 What phones, input methods and habit do to what was typed is undone: an em or en dash that
 autocorrect made of "--" (or a single "-") before a flag's name ("—ar 16:9", "-n 2"), a ratio
 typed with spaces ("16 : 9"), and full-width forms in a flag's value ("16：9", "２K"); the prompt
@@ -91,8 +92,8 @@ _COUNTED = re.compile(
 # apart ("--no" is not "--n").
 _SUGGESTED = sorted(f for f in {*_ALIASES, *_REFS, *_SWITCHES} if len(f) > 4)
 # Midjourney's own settings, as a prompt copied from its gallery carries them ("--v 6.1 --style
-# raw --s 250"). Seedream has none; they are all named at once, with the prompt without them, so
-# one message fixes it. By what follows each: nothing, an optional number or code ("--niji 6",
+# raw --s 250"), and a negative prompt ("--no text", "--neg blurry"). Seedream has none; they are
+# all named at once, with the prompt without them, so one message fixes it. By what follows each: nothing, an optional number or code ("--niji 6",
 # "--p"), one value, or everything up to the next flag ("--no text, people", "--sref URL URL").
 _BARE, _OPTIONAL, _ONE, _RUN = range(4)
 _MIDJOURNEY = {
@@ -101,7 +102,7 @@ _MIDJOURNEY = {
     **dict.fromkeys(("--v", "--version", "--q", "--quality", "--s", "--stylize", "--c"), _ONE),
     **dict.fromkeys(("--chaos", "--w", "--weird", "--iw", "--sw", "--sv", "--cw", "--ow"), _ONE),
     **dict.fromkeys(("--seed", "--sameseed", "--stop", "--r", "--repeat", "--exp"), _ONE),
-    **dict.fromkeys(("--no", "--sref", "--cref", "--oref", "--profile"), _RUN),
+    **dict.fromkeys(("--sref", "--cref", "--oref", "--profile", *messages.NEGATIVE_FLAGS), _RUN),
 }
 _MIDJOURNEY_STYLES = {"raw", "4a", "4b", "4c"}  # "--style raw" is Midjourney's, not a preset
 _CODE = re.compile(r"^(?=.*\d)[\w.:-]{1,24}$")
@@ -112,6 +113,17 @@ _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000:
 # "rock -and- roll") stays words.
 _FLAG_NAMES = "|".join(sorted((f[2:] for f in {*_ALIASES, *_REFS, *_SWITCHES}), key=len, reverse=True))
 _DASHED_FLAG = re.compile(rf"(?<!\S)(?:[—–]|-(?!-))(?=(?:{_FLAG_NAMES})(?:[\s=]|$))", re.IGNORECASE)
+# "--ar portrait": a shape by the name other image tools give it.
+_ASPECT_NAMES = {
+    "square": "1:1",
+    "portrait": "3:4",
+    "landscape": "4:3",
+    "wide": "16:9",
+    "widescreen": "16:9",
+    "horizontal": "16:9",
+    "tall": "9:16",
+    "vertical": "9:16",
+}
 # "--ar 16 : 9", "--res 2048 x 1536": a ratio or a size typed with spaces is one value.
 _SPACED_RATIO = re.compile(r"(?<=\d)\s*([:：])\s*(?=\d)|(?<=\d{3})\s+([x×*])\s+(?=\d{3})")
 
@@ -161,7 +173,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     from, so there "#1" is the prompt's ("a trophy that says #1")."""
     values: dict[str, object] = {}
     refs: list[str] = []
-    foreign: list[list[str]] = []  # Midjourney's settings, each as typed with its values
+    foreign: list[list[str]] = []  # other models' settings, each as typed with its values
     typed = text
     text = _DASHED_FLAG.sub("--", text)
     chosen: tuple[int, ...] = ()
@@ -291,6 +303,7 @@ def _typed(
     out = ParsedText(prompt=prompt, picks=picks, watermark=watermark)  # type: ignore[arg-type]
     if "aspect" in values:
         aspect = str(values["aspect"])
+        aspect = _ASPECT_NAMES.get(aspect.lower(), aspect)
         try:
             parse_aspect(aspect)
         except Exception:

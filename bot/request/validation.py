@@ -319,8 +319,9 @@ def validate(request: GenerationRequest) -> ValidatedRequest:
     if request.width is not None or request.height is not None:
         width, height = request.width or 0, request.height or 0
         if not spec.makes(width, height):
+            shape = _same_shape(spec, width, height)
             raise InvalidRequest(
-                messages.size_out_of_range(width, height, spec.name, spec.min_pixels, spec.max_pixels)
+                messages.size_out_of_range(width, height, spec.name, spec.min_pixels, spec.max_pixels, shape)
             )
         g = math.gcd(width, height)
         return ValidatedRequest(request, spec, prompt, width, height, None, (width // g, height // g))
@@ -331,6 +332,18 @@ def validate(request: GenerationRequest) -> ValidatedRequest:
     aspect = parse_aspect(request.aspect) if request.aspect else _default_aspect(request)
     width, height = resolve_size(spec, tier, aspect)
     return ValidatedRequest(request, spec, prompt, width, height, tier, aspect)
+
+
+def _same_shape(spec: ModelSpec, width: int, height: int) -> tuple[str, str] | None:
+    """For a size under the model's smallest ("1920x1080", "512x512"): the `--ar` that makes its
+    shape and the size it makes, where the shape is a plain ratio the model makes."""
+    g = math.gcd(width, height)
+    w, h = (width // g, height // g) if g else (0, 0)
+    plain = 0 < w <= 32 and 0 < h <= 32 and RATIO_MIN <= w / h <= RATIO_MAX
+    if width * height >= spec.min_pixels or not plain:
+        return None
+    made = resolve_size(spec, spec.default_tier, (w, h))
+    return f"{w}:{h}", f"{made[0]}x{made[1]}"
 
 
 def _default_aspect(request: GenerationRequest) -> tuple[int, int]:

@@ -184,3 +184,16 @@ def test_is_it_done_asks_for_the_status(text: str) -> None:
 @pytest.mark.parametrize("text", ["a status bar icon", "a queue of people", "is it done in watercolor"])
 def test_a_prompt_with_status_words_is_drawn(text: str) -> None:
     assert not asks_for_status(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["hi", "Hello!", "hey seedbot", "Good morning", "Bonjour", "こんにちは", "which model are you?", "about"],
+)
+def test_a_greeting_or_a_question_about_the_bot_is_the_help(text: str) -> None:
+    assert asks_for_help(text)
+
+
+@pytest.mark.parametrize("text", ["hello kitty", "hi, a cat in a hat", "a fashion model", "about a boy"])
+def test_a_prompt_that_starts_with_a_greeting_is_drawn(text: str) -> None:
+    assert not asks_for_help(text)

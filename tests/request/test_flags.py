@@ -141,7 +141,7 @@ def test_quoted_words_after_flags() -> None:
         ("a fox --seed 42", "--seed"),
         ("a fox --ar", "--ar"),
         ("a fox --ar 17:1", "17:1"),
-        ("a fox --ar wide", "wide"),
+        ("a fox --ar wider", "wider"),
         ("a fox --res 8K", "8K"),
         ("a fox --res huge", "huge"),
         ("a fox --res 20x20", "20x20"),
@@ -225,16 +225,18 @@ def test_midjourney_settings_are_named_together_with_what_to_send_instead(
         parse_text(typed, picks=False)
     said = err.value.user_text
     assert said == messages.midjourney_settings(named.split(", "), send)
-    assert f"Midjourney's {named}." in said
+    assert said.startswith(f"Seedream has no {named}: ")
     assert said.endswith(f"Send it like this: `{send}`.")
     # What it says to send is taken.
     assert parse_text(send, picks=False).prompt.startswith("a ")
 
 
-def test_midjourneys_no_is_told_to_say_it_in_words() -> None:
+@pytest.mark.parametrize("flag", ["--no", "--neg", "--negative", "--negative-prompt"])
+def test_a_negative_prompt_is_told_to_say_it_in_words(flag: str) -> None:
     with pytest.raises(FlagError) as err:
-        parse_text("a harbour --no boats, people --ar 3:2", picks=False)
+        parse_text(f"a harbour {flag} boats, people --ar 3:2", picks=False)
     said = err.value.user_text
+    assert said.startswith(f"Seedream has no {flag}: ")
     assert 'say so in the prompt ("without text")' in said
     assert said.endswith("Send it like this: `a harbour --ar 3:2`.")
 
@@ -242,7 +244,7 @@ def test_midjourneys_no_is_told_to_say_it_in_words() -> None:
 def test_a_long_prompt_is_not_said_back() -> None:
     with pytest.raises(FlagError) as err:
         parse_text("a fox " * 200 + "--v 6", picks=False)
-    assert err.value.user_text == "Seedream doesn't have Midjourney's --v."
+    assert err.value.user_text == messages.midjourney_settings(["--v"], "")
 
 
 def test_a_reply_keeps_its_picks_in_what_to_send() -> None:
@@ -254,7 +256,7 @@ def test_a_reply_keeps_its_picks_in_what_to_send() -> None:
 def test_settings_alone_name_them_and_nothing_to_send() -> None:
     with pytest.raises(FlagError) as err:
         parse_text("--v 6 --style raw", picks=False)
-    assert err.value.user_text == "Seedream doesn't have Midjourney's --v, --style raw."
+    assert err.value.user_text == "Seedream has no --v, --style raw: those are other image models' settings."
 
 
 def test_a_style_preset_is_not_midjourneys() -> None:
@@ -481,3 +483,27 @@ def test_a_message_that_only_says_a_shape_is_that_option(text: str, aspect: str)
 
 def test_a_shape_inside_a_prompt_stays_words() -> None:
     assert parse_text("a 16:9 cinema poster").prompt == "a 16:9 cinema poster"
+
+
+@pytest.mark.parametrize(
+    ("name", "aspect"),
+    [("square", "1:1"), ("Portrait", "3:4"), ("landscape", "4:3"), ("wide", "16:9"), ("tall", "9:16")],
+)
+def test_a_shape_by_name_is_its_ratio(name: str, aspect: str) -> None:
+    assert parse_text(f"a fox --ar {name}").aspect == aspect
+
+
+@pytest.mark.parametrize(
+    ("size", "hint"),
+    [
+        ("1920x1080", "`--ar 16:9` makes 2848x1600"),
+        ("512x512", "`--ar 1:1` makes 2048x2048"),
+        ("1366x768", None),
+    ],
+)
+def test_a_size_too_small_is_told_the_ratio_that_makes_its_shape(size: str, hint: str | None) -> None:
+    with pytest.raises(InvalidRequest) as err:
+        validate(parse_text(f"a fox --res {size}").to_request())
+    said = err.value.user_text
+    assert said.startswith(f"{size} is ")
+    assert (hint in said) if hint else "--ar" not in said
