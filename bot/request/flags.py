@@ -56,6 +56,13 @@ _ALIASES = {
 }
 _REFS = {"--ref", "--cast"}  # may repeat: each adds saved cast images, in order
 _SWITCHES = {"--no-watermark": False, "--watermark": True}
+# "--4k", "--png": a value that names its option alone, as other bots take them.
+_SHORTHANDS = {
+    **{f"--{tier}": ("resolution", tier.upper()) for tier in ("2k", "3k", "4k")},
+    **{f"--{fmt}": ("format", fmt) for fmt in ("png", "jpg", "jpeg")},
+}
+# "--n2", "--ar16:9", "--res4k": a value typed against its flag.
+_GLUED = re.compile(r"(--[a-z]+?)(\d[\w.:x×/]*)", re.IGNORECASE)
 _SIZE_RE = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$", re.IGNORECASE)
 _TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*[:：]\s*\d{1,2})\s*$")
 # "a cat (16:9)" or "a cat in 16:9": only a ratio seedbot offers, so "a clock in 10:30" is words.
@@ -182,7 +189,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if lead := _COMMAND_WORD.match(text):
         text = text[lead.end() :]
     # The prompt is what comes before the first flag; flags come in pairs after it.
-    flag_at = re.search(r"(?<!\S)--[A-Za-z]", text)
+    flag_at = re.search(r"(?<!\S)--(?:[A-Za-z]|[234]k(?!\S))", text, re.IGNORECASE)
     prompt, tail = (text[: flag_at.start()], text[flag_at.start() :]) if flag_at else (text, "")
     tokens = _split(_SPACED_RATIO.sub(lambda m: m.group(1) or m.group(2), tail))
     i = 0
@@ -192,6 +199,13 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         if token in _SWITCHES:
             values["watermark"] = _SWITCHES[token]
             continue
+        if token in _SHORTHANDS:
+            name, value = _SHORTHANDS[token]
+            values[name] = value
+            continue
+        if (glued := _GLUED.fullmatch(token)) and (glued[1] in _ALIASES or glued[1] in _MIDJOURNEY):
+            token, typed_token = glued[1], tokens[i - 1]
+            tokens[i - 1 : i] = [typed_token[: len(token)], typed_token[len(token) :]]
         if "=" in token and token.split("=", 1)[0] in {*_ALIASES, *_REFS}:
             token, inline = token.split("=", 1)
             tokens.insert(i, inline)
@@ -253,7 +267,7 @@ def _midjourney_setting(tokens: list[str], i: int, found: list[list[str]]) -> in
 def _without(text: str, settings: list[list[str]]) -> str:
     """The message as typed without these settings: what to send instead."""
     for words in settings:
-        pattern = r"\s+".join(re.escape(w) for w in words)
+        pattern = r"\s*".join(re.escape(w) for w in words)  # "--v6" as typed is "--v", "6"
         text = re.sub(rf"(?<!\S){pattern}(?!\S)", " ", text, count=1)
     return " ".join(text.split())
 

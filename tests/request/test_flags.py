@@ -507,3 +507,33 @@ def test_a_size_too_small_is_told_the_ratio_that_makes_its_shape(size: str, hint
     said = err.value.user_text
     assert said.startswith(f"{size} is ")
     assert (hint in said) if hint else "--ar" not in said
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("a fox --n2", "count", 2),
+        ("a fox --ar16:9", "aspect", "16:9"),
+        ("a fox --res4K", "resolution", "4K"),
+        ("a fox --res2048x1536", "width", 2048),
+        ("a fox --4k", "resolution", "4K"),
+        ("a fox --2K --n 2", "resolution", "2K"),
+        ("a fox --png", "output_format", "png"),
+        ("a fox --jpg", "output_format", "jpeg"),
+    ],
+)
+def test_a_value_typed_against_its_flag_or_naming_it_alone_is_read(
+    text: str, field: str, value: object
+) -> None:
+    parsed = parse_text(text, picks=False)
+    assert (parsed.prompt, getattr(parsed, field)) == ("a fox", value)
+
+
+def test_a_midjourney_setting_typed_against_its_value_is_named_too() -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text("a fox --v6 --s250 --ar 3:2", picks=False)
+    assert err.value.user_text == messages.midjourney_settings(["--v", "--s"], "a fox --ar 3:2")
+
+
+def test_a_number_after_two_dashes_inside_a_prompt_stays_words() -> None:
+    assert parse_text("a countdown --10, 9, 8", picks=False).prompt == "a countdown --10, 9, 8"
