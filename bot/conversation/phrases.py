@@ -30,20 +30,24 @@ _END = r"\s*[?？!！.。]*\s*"  # a sentence's ending, in Latin or CJK punctuat
 # A reply that is only "cancel", "upscale [#N]" or the name of a result's button is that action,
 # not an edit prompt (a drawing of the word "delete", charged).
 CANCEL_WORD = re.compile(r"\s*cancel(?:\s+(?:it|that|this|all|everything))?\s*[.!]?\s*", re.IGNORECASE)
+# "upscale #2 to 4K", and what people say for it: "in 4k", "make it 4K", "higher resolution",
+# "enhance", Midjourney's "U2".
 UPSCALE_WORDS = re.compile(
-    r"\s*upscale(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?(?:\s*(?:to|in|at)?\s*4k)?\s*[.!]?\s*",
+    r"\s*(?:upscale|enhance|u(?=\d)|(?:make\s+(?:it|this)\s+)?(?:(?:in|to|at)\s+)?(?=4k|hi-?res|higher))"
+    r"(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?"
+    r"(?:\s*(?:to|in|at)?\s*(?:4k|hi-?res|higher\s+res(?:olution)?))?(?:,?\s+please)?\s*[.!]?\s*",
     re.IGNORECASE,
 )
 # A button by its name, or by what people say for it ("again", "one more", "more like this",
 # "delete this"), in seedbot's languages too. "delete the sky" stays an edit.
 _BUTTONS = re.compile(
     r"\s*(?P<word>"
-    r"(?P<reroll>re-?roll|again|try again|do it again|once more|one more(?: time)?|another(?: one)?|"
+    r"(?P<reroll>re-?roll|again|try again|do it again|once more|one more(?: time)?|another(?: one)?|more|"
     r"retry|re-?do|re-?generate|regen|nochmal|noch ?einmal|encore|otra vez|de novo|もう一度|もう一回|"
     r"再来一[张次]|重新生成)|"
     r"(?P<variations>variations?|vary|more like (?:this|that|it)|similar ones)|"
     r"(?P<delete>delete(?: (?:it|this|that))?)|"
-    rf"(?P<info>info)"
+    r"(?P<info>info|details|prompt|(?:what|which)(?:'s| is| was)? (?:the )?prompt(?: did you use)?)"
     rf")(?:\s+(?:please|pls))?{_END}",
     re.IGNORECASE,
 )

@@ -298,6 +298,8 @@ async def test_a_buttons_name_replied_to_a_result_presses_it(chat: tuple[Driver,
     assert info.result is None and first.result.job_id in info.text and "a paper crane" in info.text, (
         info.text
     )
+    asked = await driver.reply(first.result, "what prompt did you use?", person=1)
+    assert asked.text == info.text, asked.text
     refused = await driver.reply(first.result, "delete", person=1)  # Delete is the owner's
     assert refused.result is None and refused.text == messages.NOT_OWNER, refused.text  # as pressed
     again = await driver.reply(first.result, "Reroll", person=1)  # anyone may, from their own quota

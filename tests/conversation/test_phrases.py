@@ -104,15 +104,27 @@ def test_history_and_help() -> None:
 
 @pytest.mark.parametrize(
     ("text", "pick"),
-    [("upscale", None), ("upscale #2", "2"), ("Upscale 2 to 4K", "2"), ("upscale #3 4k.", "3")],
+    [
+        ("upscale", None),
+        ("upscale #2", "2"),
+        ("Upscale 2 to 4K", "2"),
+        ("upscale #3 4k.", "3"),
+        ("in 4k", None),
+        ("4K", None),
+        ("make it 4k please", None),
+        ("higher resolution", None),
+        ("enhance #2", "2"),
+        ("U2", "2"),  # Midjourney's habit
+    ],
 )
 def test_upscale_words(text: str, pick: str | None) -> None:
     words = UPSCALE_WORDS.fullmatch(text)
     assert words is not None and words["pick"] == pick
 
 
-def test_upscale_words_with_a_change_are_an_edit() -> None:
-    assert UPSCALE_WORDS.fullmatch("upscale #2 and make it blue") is None
+@pytest.mark.parametrize("text", ["upscale #2 and make it blue", "4k wallpaper", "under 4k", "high", "u"])
+def test_upscale_words_with_a_change_are_an_edit(text: str) -> None:
+    assert UPSCALE_WORDS.fullmatch(text) is None
 
 
 @pytest.mark.parametrize("text", ["styles", "Style", "styles list", "list styles", "list the styles?"])
@@ -150,6 +162,9 @@ def test_cancel_words(text: str, cancels: bool) -> None:
         ("delete this", Delete),
         ("Delete.", Delete),
         ("info", Info),
+        ("what prompt did you use?", Info),
+        ("prompt?", Info),
+        ("more", Reroll),
     ],
 )
 def test_a_buttons_name_or_what_people_say_for_it_is_that_button(text: str, action: type) -> None:
@@ -159,7 +174,15 @@ def test_a_buttons_name_or_what_people_say_for_it_is_that_button(text: str, acti
 
 
 @pytest.mark.parametrize(
-    "text", ["delete the sky", "again, but at night", "another cat", "more like a watercolor", "information"]
+    "text",
+    [
+        "delete the sky",
+        "again, but at night",
+        "another cat",
+        "more like a watercolor",
+        "information",
+        "more cats",
+    ],
 )
 def test_an_edit_that_starts_with_a_buttons_word_is_an_edit(text: str) -> None:
     assert button_word(text) is None

@@ -139,6 +139,12 @@ async def test_a_reply_upscale_2_is_the_same_action(chat: Start, stack: Stack) -
     job = await bot.runtime.ledger.get_job(upscaled.result.job_id)
     assert job is not None and job.kind == JobKind.UPSCALE and job.request["pick"] == 2
     assert len(_fal(stack, FAL["4.5 edit"])) == 1
+    await bot.wait_closed(driver.key(0), 2)
+    # What people say for it ("in 4k" was an edit whose prompt was the words).
+    said = await driver.reply(upscaled.result, "in 4k please")
+    assert said.result is not None, said.text
+    job = await bot.runtime.ledger.get_job(said.result.job_id)
+    assert job is not None and job.kind == JobKind.UPSCALE and job.parent_id == upscaled.result.job_id
 
 
 async def test_cancel_or_upscale_typed_alone_says_how_and_draws_nothing(surface: Start, stack: Stack) -> None:
