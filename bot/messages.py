@@ -942,6 +942,15 @@ def no_such_image(pick: int, count: int) -> str:
     )
 
 
+def pick_needs_words(pick: int) -> str:
+    """A reply that picks an image ("#2", "2") but says nothing to change in it."""
+    return _(
+        "What should change in image %(pick)s? Reply with it (`#%(pick)s make it night`), or "
+        "`upscale #%(pick)s` for a 4K version.",
+        pick=pick,
+    )
+
+
 def hint_tiers(tiers: list[str]) -> str:
     return _("one of %(tiers)s or WxH", tiers=_list(tiers))
 

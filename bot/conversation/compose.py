@@ -155,6 +155,8 @@ async def edit(
     for pick in parsed.picks:
         if not 1 <= pick <= len(outputs):
             raise InvalidRequest(messages.no_such_image(pick, len(outputs)))
+    if parsed.picks and not parsed.prompt and not images and not parsed.style:
+        raise InvalidRequest(messages.pick_needs_words(parsed.picks[0]))
     numbers = parsed.picks or range(1, len(outputs) + 1)
     named = [dataclasses.replace(outputs[n - 1], name=f"result {n} of job {parent.id}") for n in numbers]
     refs = (*named, *images)

@@ -82,6 +82,7 @@ _COMMAND_WORD = re.compile(r"\s*(?:[/!]imagine\b\s*)?(?:prompt\s*:\s*)?", re.IGN
 _PICK_RE = re.compile(r"(?<![^\s,])#(\d{1,2})(?![^\s,.!?])")
 # Picks side by side at the start or the end (before the flags): they only say which images.
 _PICK_RUN = r"#\d{1,2}(?:[\s,]+#\d{1,2})*"
+_BARE_PICK = re.compile(r"^\s*(\d{1,2})\s*[.!]?\s*$")  # "2" replied alone: image 2
 _LEADING_PICKS = re.compile(rf"\s*{_PICK_RUN}[\s,]*")
 _TRAILING_PICKS = re.compile(rf"[\s,]*{_PICK_RUN}[\s,.!?]*(?=(?<!\S)--[A-Za-z]|$)")
 # "4 images of a cat": a new request that says how many, as people ask for them.
@@ -185,7 +186,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     text = _DASHED_FLAG.sub("--", text)
     chosen: tuple[int, ...] = ()
     if picks:
-        text, chosen = _picked(text)
+        text, chosen = _picked(_BARE_PICK.sub(r"#\1", text))
     if lead := _COMMAND_WORD.match(text):
         text = text[lead.end() :]
     # The prompt is what comes before the first flag; flags come in pairs after it.

@@ -128,8 +128,10 @@ async def test_options_replied_alone_remake_the_result_with_them(surface: tuple[
     job = await bot.runtime.ledger.get_job(tall.result.job_id)
     assert job is not None and (job.prompt, job.request["size"]) == ("a paper lantern", "1600x2848")
     await bot.wait_closed(driver.key(0), 3)
-    # Nothing to change: still asked for.
-    assert (await driver.reply(wide.result, "#1")).text == messages.with_charge_note(messages.PROMPT_EMPTY)
+    # A pick and nothing to change: asked what should change (a bare "1" is the same pick).
+    for text in ("#1", "1"):
+        said = (await driver.reply(wide.result, text)).text
+        assert said == messages.with_charge_note(messages.pick_needs_words(1)), said
 
 
 async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, Core]) -> None:
