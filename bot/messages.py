@@ -95,6 +95,10 @@ _TEXTS: dict[str, str] = {
         "The image you replied to is still being made: I'll edit it as soon as it's ready."
     ),
     "PROMPT_EMPTY": N_("Please give a prompt: describe the image you want."),
+    "IMAGE_NEEDS_WORDS": N_(
+        "What should I do with the image? Send it again with words, e.g. `make it a watercolor` or "
+        "`put it on a beach`."
+    ),
     "SHUTTING_DOWN": N_("seedbot is restarting; please try again in a minute. You were not charged."),
     "RESTARTED_REFUNDED": N_(
         "seedbot restarted while this job was running and could not finish it. You were not charged."
@@ -417,6 +421,7 @@ COMMAND_HISTORY: str
 COMMAND_ADMIN: str
 BUTTON_INFO: str
 NO_HISTORY: str
+IMAGE_NEEDS_WORDS: str
 NOTHING_WORKING: str
 NOT_ADMIN: str
 NEEDS_WORKSPACE: str

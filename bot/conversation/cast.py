@@ -9,6 +9,7 @@ that are missing are refused before anything is downloaded or charged, with clos
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from bot import messages
 from bot.conversation.policy import Policy
@@ -129,7 +130,10 @@ class Cast:
 
     @staticmethod
     def parse(text: str) -> tuple[str, str, bool, int | None]:
-        """`cast save NAME [#N] [--server]` -> (verb, name, server, pick)."""
+        """`cast save NAME [#N] [--server]` -> (verb, name, server, pick); `save #2 as NAME` is
+        the same save."""
+        if said := _SAVE_AS.fullmatch(text):
+            text = f"cast save {said['name']} {said['pick'] or said['then'] or ''}"
         words = text.split()
         server = "--server" in (w.lower() for w in words)
         words = [w for w in words if w.lower() != "--server"]
@@ -150,6 +154,13 @@ def _workspace_of(owner: str) -> str:
     return owner.removeprefix("workspace:")
 
 
+# "save as rex", "save #2 as rex", "save this as rex": what people say for `cast save rex`.
+_SAVE_AS = re.compile(
+    r"\s*save\s+(?:(?:it|this|that|(?P<pick>#\d{1,2}))\s+)?as\s+(?P<name>[^\s#]+)\s*(?P<then>#\d{1,2})?\s*[.!]?\s*",
+    re.IGNORECASE,
+)
+
+
 def is_cast_command(text: str) -> bool:
     words = text.split()
-    return bool(words) and words[0].lower() == "cast"
+    return (bool(words) and words[0].lower() == "cast") or _SAVE_AS.fullmatch(text) is not None

@@ -80,7 +80,7 @@ from bot.request.models import (
     Requester,
 )
 from bot.request.styles import check_name, styled_prompt
-from bot.request.validation import check_reference_count
+from bot.request.validation import check_reference_count, clean_prompt
 from bot.request.workspace import WorkspacePolicy, plain_channel
 
 __all__ = ["Conversation", "Surface"]
@@ -332,7 +332,7 @@ class Conversation:
         """`cast …`, `styles` and `admin style …` typed as the text; False for anything else."""
         words = text.split()
         first = words[0].lower() if words else ""
-        if first == "cast":
+        if is_cast_command(text):
             await self._cast_words(who, text, reply, attachments, quoted=quoted)
             return True
         if asks_for_styles(text):
@@ -445,13 +445,16 @@ class Conversation:
         linked = LinkedImages(self.fetcher, links)
         parsed = parse_text(text, picks=False)  # flag errors before any download
         parsed, style_fields = await self._styled(who, parsed, ask.options)
+        attached = len(ask.quoted) + len(ask.attachments) + len(linked)
+        if (attached or parsed.refs or ask.options.refs) and not clean_prompt(parsed.prompt):
+            raise InvalidRequest(messages.IMAGE_NEEDS_WORDS)  # an image alone: say what to do with it
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         defaults = self.defaults(rules, ask.options, style_fields, parsed.model)
         # Saved cast images first (missing names are refused before any download), then the rest.
         cast = await self.cast.resolve(
             who,
             (*ask.options.refs, *parsed.refs),
-            alongside=len(ask.quoted) + len(ask.attachments) + len(linked),
+            alongside=attached,
             listing=self._listing(who),
         )
         images = await _load(ask.quoted, ask.attachments, linked)

@@ -31,7 +31,7 @@ from tests.conversation.surfaces import (
     open_surface,
 )
 from tests.reliability.conftest import Stack
-from tests.web.conftest import OpenPlayground
+from tests.web.conftest import OpenPlayground, png
 
 
 async def _on(
@@ -188,6 +188,17 @@ async def test_a_midjourney_prompt_is_answered_with_what_to_send_and_costs_nothi
     assert await bot.jobs(driver.key(0)) == []
     made = await driver.ask(send)
     assert made.result is not None, made.text
+
+
+async def test_an_image_sent_without_words_is_asked_what_to_do_and_costs_nothing(
+    surface: tuple[Driver, Core],
+) -> None:
+    """An image alone (or with options only) was told "describe the image you want"."""
+    driver, bot = surface
+    for text in ("", "--ar 16:9"):
+        said = (await driver.ask(text, files=[("cat.png", png(64, 48))])).text
+        assert said == messages.with_charge_note(messages.IMAGE_NEEDS_WORDS), said
+    assert await bot.jobs(driver.key(0)) == []
 
 
 async def test_a_new_request_keeps_a_hash_number_in_its_prompt(surface: tuple[Driver, Core]) -> None:

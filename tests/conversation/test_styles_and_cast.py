@@ -129,10 +129,11 @@ async def test_ref_sends_cast_images_then_the_attachment_in_order(
     driver, bot = surface
     batch = await driver.ask("two portraits of mia --n 2")
     assert batch.result is not None and batch.result.images == 2, batch.text
-    saved = await driver.reply(batch.result, "cast save mia #2")
+    # As people say it ("save #2 as mia" was an edit whose prompt was the words).
+    saved = await driver.reply(batch.result, "save #2 as mia")
     assert "Saved as 'mia' in your cast" in saved.text, saved.text
     hat = png(80, 60, (20, 40, 220))
-    saved = await driver.ask("cast save hat", files=[("hat.png", hat)])
+    saved = await driver.ask("save this as hat", files=[("hat.png", hat)])
     assert "Saved as 'hat'" in saved.text, saved.text
     listed = await driver.ask("cast list")
     assert "`mia`" in listed.text and "`hat`" in listed.text and "(2 of 30)" in listed.text, listed.text
