@@ -128,6 +128,9 @@ class Surface:
     place: str = "workspace"
 
 
+_STYLE_VERBS = ("add", "change", "set", "edit", "remove", "delete", "rm", "hide")
+
+
 class Conversation:
     def __init__(self, engine: Engine, ledger: Ledger, fetcher: SafeFetcher) -> None:
         self.engine = engine
@@ -338,8 +341,10 @@ class Conversation:
         if asks_for_styles(text):
             await reply.say(await self.styles.listing(who))
             return True
-        if first == "admin" and len(words) > 1 and words[1].lower() in ("style", "styles"):
-            rest = text.split(None, 2)[2] if len(words) > 2 else ""
+        # "style add noir …" without the "admin" the help shows is meant the same (it was drawn).
+        bare = first in ("style", "styles") and len(words) > 2 and words[1].lower() in _STYLE_VERBS
+        if bare or (first == "admin" and len(words) > 1 and words[1].lower() in ("style", "styles")):
+            rest = text.split(None, 1)[1] if bare else text.split(None, 2)[2] if len(words) > 2 else ""
             # An admin command's refusal is its answer, free of any charge note, as in `_commands`.
             await reply.say(
                 await self.admin.answer(
