@@ -179,10 +179,12 @@ async def _parent_inputs(ledger: Ledger, parent: Job) -> list[ImageInput]:
     return inputs
 
 
-async def reroll(ledger: Ledger, parent: Job) -> Composed:
-    """The same request again: same prompt, options and references."""
+async def reroll(ledger: Ledger, parent: Job, count: int | None = None) -> Composed:
+    """The same request again: same prompt, options and references (`count` images: "3 more")."""
     inputs = await _parent_inputs(ledger, parent)
     request = request_from_json(parent.request, inputs)
+    if count is not None:
+        request = dataclasses.replace(request, count=count)  # validation says when it is too many
     return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=_legend(request.images))
 
 

@@ -228,7 +228,7 @@ class Conversation:
             case Reroll():
                 rules = await self.community.policy_for(who)
                 parent = await self._buildable(who, action.job_id, rules)
-                await self._run(who, reply, await compose.reroll(self.ledger, parent), rules)
+                await self._run(who, reply, await compose.reroll(self.ledger, parent, action.count), rules)
             case Variations():
                 rules = await self.community.policy_for(who)
                 parent = await self._buildable(who, action.job_id, rules)
@@ -476,7 +476,7 @@ class Conversation:
                 await self._upscale(who, Upscale(edit.result, pick), reply)
                 return
             if button := button_word(edit.text):
-                await self._pressed(who, edit.result, button.action, reply)
+                await self._pressed(who, edit.result, button.action, reply, count=button.count)
                 return
         text, links = image_links(edit.text)
         linked = LinkedImages(self.fetcher, links)
@@ -568,13 +568,21 @@ class Conversation:
         await reply.say(messages.cancel_done(job.id))
 
     async def _pressed(
-        self, who: Requester, ref: ResultRef, button: type[Reroll | Variations | Delete | Info], reply: Reply
+        self,
+        who: Requester,
+        ref: ResultRef,
+        button: type[Reroll | Variations | Delete | Info],
+        reply: Reply,
+        *,
+        count: int | None = None,
     ) -> None:
-        """A button's name replied to a result: that button, pressed on it, under its rules."""
+        """A button's name replied to a result: that button, pressed on it, under its rules
+        (`count`: Re-roll's "3 more")."""
         job = self.policy.result_here(who, await self._target_of(who, Edit(ref, "")))
         if button is Delete and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise InvalidRequest(messages.PARENT_NOT_READY)  # Delete is a result's; Cancel stops a job
-        await self._handle(Turn(who, button(job.id), button.__name__.lower()), reply)
+        action = Reroll(job.id, count) if button is Reroll else button(job.id)
+        await self._handle(Turn(who, action, button.__name__.lower()), reply)
 
     async def _target_of(self, who: Requester, edit: Edit, *, wait: bool = True) -> Job | None:
         ref = edit.result

@@ -139,6 +139,7 @@ class Edit:
 @dataclass(frozen=True, slots=True)
 class Reroll:
     job_id: str
+    count: int | None = None  # "3 more": that many, else as many as the result asked for
 
 
 @dataclass(frozen=True, slots=True)

@@ -330,13 +330,16 @@ async def test_a_buttons_name_replied_to_a_result_presses_it(chat: tuple[Driver,
     job = await bot.runtime.ledger.get_job(more.result.job_id)
     assert job is not None and (job.kind, job.prompt) == (JobKind.REROLL, "a paper crane")
     await bot.wait_closed(driver.key(0), 2)
+    three = await driver.reply(first.result, "3 more")  # Re-roll, three images
+    assert three.result is not None and three.result.images == 3, three.text
+    await bot.wait_closed(driver.key(0), 3)
     second = await driver.ask("a paper boat")
     assert second.result is not None
-    await bot.wait_closed(driver.key(0), 3)
+    await bot.wait_closed(driver.key(0), 4)
     assert (await driver.reply(second.result, "delete this")).text == messages.DELETED
     kinds = [j.kind for j in await bot.jobs(driver.key(0))]
-    assert sorted(kinds) == sorted([JobKind.IMAGINE, JobKind.REROLL, JobKind.IMAGINE]), kinds
-    assert (await bot.usage(driver.key(0))).day_used == 3
+    assert sorted(kinds) == sorted([JobKind.IMAGINE, JobKind.REROLL, JobKind.REROLL, JobKind.IMAGINE]), kinds
+    assert (await bot.usage(driver.key(0))).day_used == 6
 
 
 async def test_a_buttons_name_typed_alone_says_how_and_draws_nothing(surface: tuple[Driver, Core]) -> None:

@@ -220,3 +220,19 @@ def test_a_greeting_or_a_question_about_the_bot_is_the_help(text: str) -> None:
 @pytest.mark.parametrize("text", ["hello kitty", "hi, a cat in a hat", "a fashion model", "about a boy"])
 def test_a_prompt_that_starts_with_a_greeting_is_drawn(text: str) -> None:
     assert not asks_for_help(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("2 more", 2),
+        ("three more images", 3),
+        ("another 4", 4),
+        ("one more", 1),
+        ("again", None),
+        ("one more time", None),
+    ],
+)
+def test_how_many_more_is_re_rolls_count(text: str, count: int | None) -> None:
+    button = button_word(text)
+    assert button is not None and (button.action, button.count) == (Reroll, count)
