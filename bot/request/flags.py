@@ -90,10 +90,14 @@ _NUMBER_WORDS = (
     *("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
     *("eleven", "twelve", "thirteen", "fourteen", "fifteen"),
 )
+# In seedbot's other languages with digits: "4 Bilder von", "3 imágenes de", "2 images de".
 _COUNTED = re.compile(
     r"\s*(?:(?:please\s+)?(?:make|draw|generate|create|give\s+me|show\s+me)\s+(?:me\s+)?)?"
-    rf"(?P<n>\d{{1,2}}|{'|'.join(_NUMBER_WORDS)})\s+"
-    r"(?:different\s+|more\s+)?(?:images?|pictures?|pics?|photos?|versions?|variations?|options?)\s+of\s+",
+    rf"(?:(?P<n>\d{{1,2}}|{'|'.join(_NUMBER_WORDS)})\s+"
+    r"(?:different\s+|more\s+)?(?:images?|pictures?|pics?|photos?|versions?|variations?|options?)\s+of\s"
+    r"|(?P<digits>\d{1,2})\s+(?:bilder|fotos|versionen|varianten|imágenes|imagenes|versiones|images|photos|"
+    r"imagens|versões|versoes)\s+(?:(?:von|de)\s|d')"
+    r")\s*",
     re.IGNORECASE,
 )
 # A typo is told the option it looks like ("--rez": "--res"). Not for names too short to tell
@@ -238,7 +242,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         raise FlagError(messages.midjourney_settings(names, _without(typed, foreign)))
 
     counted = _COUNTED.match(prompt) if not picks and "count" not in values else None
-    if counted and 1 <= (count := _count_of(counted["n"])) <= MAX_OUTPUTS:
+    if counted and 1 <= (count := _count_of(counted["n"] or counted["digits"])) <= MAX_OUTPUTS:
         values["count"] = str(count)
         prompt = prompt[counted.end() :]
     ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt) or _RATIO_ALONE.fullmatch(prompt)

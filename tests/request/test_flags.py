@@ -433,6 +433,10 @@ def test_a_ratio_typed_with_spaces_is_one_value(text: str, parsed: ParsedText) -
         ("draw 3 versions of a logo", "a logo", 3),
         ("make me 2 different images of a dog", "a dog", 2),
         ("give me 15 photos of the sea", "the sea", 15),
+        ("4 Bilder von einer Katze", "einer Katze", 4),
+        ("3 imágenes de un gato", "un gato", 3),
+        ("2 images d'un chat", "un chat", 2),
+        ("2 imagens de um gato", "um gato", 2),
         # What says no count, or one past what Seedream makes, is the prompt's.
         ("three cats", "three cats", None),
         ("a collage of 4 images of cats", "a collage of 4 images of cats", None),
