@@ -116,7 +116,11 @@ class Admin:
         `prefix` is how the surface's admin commands start, for the help. A refusal is the
         answer's text."""
         what = " ".join(["admin", *words[:2]])
-        return await self.answer(who, what, lambda admin: self._words(admin, words, person, prefix))
+
+        def named(word: str) -> str:  # "me": the admin typing (the playground names no one else)
+            return who.key if word.lower() in ("me", "myself") else person(word)
+
+        return await self.answer(who, what, lambda admin: self._words(admin, words, named, prefix))
 
     async def _words(
         self, who: Requester, words: list[str], person: Callable[[str], str], prefix: str

@@ -33,6 +33,9 @@ async def test_admin_words_act_once_checked_and_refuse_with_their_text(tmp_path:
         assert (await h.ledger.quota(MEMBER.key)).day_limit == 8, granted
         await admin.words(ADMIN, ["quota", "set", "@U2", "daily=2", "monthly=40"], person, "/imagine")
         assert (await h.ledger.quota(MEMBER.key)).month_limit == 40
+        # "me" is the admin typing it (no mention needed: the playground has no one to mention).
+        mine = await admin.words(ADMIN, ["quota", "grant", "me", "2"], person, "/imagine")
+        assert (await h.ledger.quota(ADMIN.key, unlimited=False)).day_limit == 7, mine
         bad = await admin.words(ADMIN, ["quota", "set", "@U2", "weekly=3"], person, "/imagine")
         assert bad == messages.bad_setting_value("quota set", "weekly=3", "daily=N and/or monthly=N")
         # The slash commands' and the CLI's words work typed too: `settings set KEY VALUE`, `show`.
