@@ -22,6 +22,7 @@ from bot.request.models import ImageInput
 from bot.request.validation import (
     REFERENCE_MAX_BYTES,
     REFERENCE_MAX_SIDE,
+    REFERENCE_MIMES,
     check_declared,
     check_reference,
     check_reference_count,
@@ -39,7 +40,9 @@ def reference(data: bytes, name: str, *, url: str | None = None, source: str = "
     check_declared(name, None, len(data))
     # The name is kept with the job: cleaned as a prompt is (PostgreSQL's text refuses a NUL).
     image = load_reference(data, clean_prompt(name) or "image", url=url, source=source)
-    return fit_reference(image, max_bytes=REFERENCE_MAX_BYTES, max_side=REFERENCE_MAX_SIDE)
+    return fit_reference(
+        image, max_bytes=REFERENCE_MAX_BYTES, max_side=REFERENCE_MAX_SIDE, readable=REFERENCE_MIMES
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ __all__ = ["LinkedImages", "image_links"]
 # A link (bare, or in the angle brackets Discord and Slack put around one) whose path ends in an
 # image file's name; a query may follow (Discord's CDN signs its links with one).
 _IMAGE_LINK = re.compile(
-    r"<?(?P<url>https?://[^\s<>|/]+/[^\s<>|?#]*\.(?:png|jpe?g|webp|gif|bmp|tiff?)(?:\?[^\s<>|#]*)?)>?"
+    r"<?(?P<url>https?://[^\s<>|/]+/[^\s<>|?#]*\.(?:png|jpe?g|webp|gif|bmp|tiff?|heic|heif|avif)(?:\?[^\s<>|#]*)?)>?"
     r"(?=[.,;:!?)]*(?:\s|$))",
     re.IGNORECASE,
 )

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Iterable
 
 from PIL import ExifTags, Image, ImageOps
+from pillow_heif import register_heif_opener
 
 from bot import messages
 from bot.errors import InvalidImage
@@ -27,6 +28,8 @@ __all__ = [
 # Seedream takes references up to 6000x6000; anything past ~2x that is a bomb, not a photo.
 MAX_DECODE_PIXELS = 6000 * 6000 * 2
 Image.MAX_IMAGE_PIXELS = MAX_DECODE_PIXELS
+# An iPhone's photos are HEIC: Pillow opens them with pillow-heif's plug-in (AVIF it reads itself).
+register_heif_opener()
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
@@ -39,6 +42,11 @@ _MAGIC: tuple[tuple[bytes, int, str], ...] = (
 )
 
 
+# HEIF and AVIF files are ISO media files: an `ftyp` box first, naming the brands it follows.
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+
 def sniff_mime(data: bytes) -> str | None:
     """The image type the bytes really are, whatever the file name or header says."""
     for magic, offset, mime in _MAGIC:
@@ -46,6 +54,13 @@ def sniff_mime(data: bytes) -> str | None:
             return mime
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    if data[4:8] == b"ftyp":
+        box = data[8 : min(int.from_bytes(data[:4], "big"), 64)]
+        brands = {box[i : i + 4] for i in range(0, len(box) - 3, 4)}  # major, version, compatible…
+        if brands & _AVIF_BRANDS:
+            return "image/avif"
+        if brands & _HEIC_BRANDS:
+            return "image/heic"
     return None
 
 
@@ -107,17 +122,20 @@ def _turned(data: bytes) -> bool:
         return bool(img.getexif().get(ExifTags.Base.Orientation, _UPRIGHT) != _UPRIGHT)
 
 
-def fit_reference(image: ImageInput, *, max_bytes: int, max_side: int) -> ImageInput:
-    """A reference as hosts take it: upright, at most `max_side` a side and `max_bytes`; one
-    already so is returned as it is.
+def fit_reference(
+    image: ImageInput, *, max_bytes: int, max_side: int, readable: frozenset[str]
+) -> ImageInput:
+    """A reference as hosts take it: of a type in `readable`, upright, at most `max_side` a side
+    and `max_bytes`; one already so is returned as it is.
 
-    A turned photo is stood upright, since a host may ignore the EXIF turn (and the edit's
-    default shape is read from the sides). One over the limits is shrunk, keeping its shape.
-    Either is JPEG (WebP where it has transparency) at falling quality, then 85% steps in size,
-    until it fits. It has no public URL: that is the original's, so hosts get these bytes.
+    A HEIC or AVIF photo becomes one the hosts read. A turned photo is stood upright, since a
+    host may ignore the EXIF turn (and the edit's default shape is read from the sides). One over
+    the limits is shrunk, keeping its shape. Each is JPEG (WebP where it has transparency) at
+    falling quality, then 85% steps in size, until it fits. It has no public URL: that is the
+    original's, so hosts get these bytes.
     """
     within = image.size <= max_bytes and max(image.width, image.height) <= max_side
-    if within and not _turned(image.data):
+    if within and image.mime in readable and not _turned(image.data):
         return image
     with _FITTING:
         with Image.open(io.BytesIO(image.data)) as src:

@@ -17,7 +17,7 @@ from bot.media.images import measure
 from bot.request.validation import REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE
 from tests.conversation.surfaces import SURFACES, Core, Driver
 from tests.conversation.test_styles_and_cast import _on
-from tests.media.test_images import turned_jpeg
+from tests.media.test_images import phone_photo, turned_jpeg
 from tests.reliability.conftest import Stack
 from tests.web.conftest import OpenPlayground, png
 
@@ -64,6 +64,17 @@ async def test_a_photo_taken_upright_is_edited_upright(surface: tuple[Driver, Co
     assert job is not None
     width, height = map(int, job.request["size"].split("x"))
     assert width < height, job.request
+
+
+async def test_an_iphones_heic_photo_is_sent_to_the_host_as_jpeg(
+    surface: tuple[Driver, Core], stack: Stack
+) -> None:
+    """IMG_0042.HEIC, as a Mac or an iPhone sends it, was refused as "not an image"."""
+    driver, _ = surface
+    received = stack.providers.state("novita").received_images
+    made = await driver.ask("make it autumn", files=[("IMG_0042.HEIC", phone_photo("HEIF", (900, 1200)))])
+    assert made.result is not None, made.text
+    assert measure(received[-1]) == ("image/jpeg", 900, 1200)
 
 
 async def test_a_reply_picks_several_images_of_a_batch(surface: tuple[Driver, Core], stack: Stack) -> None:

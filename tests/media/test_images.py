@@ -23,6 +23,7 @@ from bot.media.images import (
     sniff_mime,
 )
 from bot.request.models import GeneratedImage, ImageInput
+from bot.request.validation import REFERENCE_MIMES
 
 
 def encode(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
@@ -205,12 +206,12 @@ def _reference(data: bytes) -> ImageInput:
 
 def test_fit_reference_hands_a_reference_within_the_limits_back_as_it_is() -> None:
     image = _reference(encode("PNG", (300, 200)))
-    assert fit_reference(image, max_bytes=image.size, max_side=300) is image
+    assert fit_reference(image, max_bytes=image.size, max_side=300, readable=REFERENCE_MIMES) is image
 
 
 def test_fit_reference_brings_the_longest_side_down_keeping_the_shape() -> None:
     image = _reference(encode("PNG", (1200, 300)))
-    shrunk = fit_reference(image, max_bytes=10_000_000, max_side=600)
+    shrunk = fit_reference(image, max_bytes=10_000_000, max_side=600, readable=REFERENCE_MIMES)
     assert (shrunk.width, shrunk.height) == (600, 150)
     assert shrunk.mime == "image/jpeg" and measure(shrunk.data) == ("image/jpeg", 600, 150)
     # The URL was the original's: a host must get these bytes, not fetch the big photo.
@@ -220,7 +221,7 @@ def test_fit_reference_brings_the_longest_side_down_keeping_the_shape() -> None:
 
 def test_fit_reference_brings_the_bytes_under_the_limit() -> None:
     image = _reference(noise_png((400, 400)))
-    shrunk = fit_reference(image, max_bytes=60_000, max_side=6000)
+    shrunk = fit_reference(image, max_bytes=60_000, max_side=6000, readable=REFERENCE_MIMES)
     assert shrunk.size <= 60_000 < image.size
     assert measure(shrunk.data)[0] == "image/jpeg"
 
@@ -237,11 +238,11 @@ def turned_jpeg(width: int, height: int) -> bytes:
 def test_fit_reference_stands_a_turned_photo_upright() -> None:
     turned = _reference(turned_jpeg(800, 400))
     assert (turned.width, turned.height) == (800, 400)  # as stored
-    upright = fit_reference(turned, max_bytes=10_000_000, max_side=6000)
+    upright = fit_reference(turned, max_bytes=10_000_000, max_side=6000, readable=REFERENCE_MIMES)
     assert (upright.width, upright.height) == (400, 800)
     with Image.open(io.BytesIO(upright.data)) as out:
         assert out.size == (400, 800) and out.getexif().get(0x0112, 1) == 1
-    shrunk = fit_reference(turned, max_bytes=10_000_000, max_side=200)
+    shrunk = fit_reference(turned, max_bytes=10_000_000, max_side=200, readable=REFERENCE_MIMES)
     assert (shrunk.width, shrunk.height) == (100, 200)
 
 
@@ -249,8 +250,38 @@ def test_fit_reference_keeps_transparency() -> None:
     img = Image.new("RGBA", (900, 300), (200, 0, 0, 0))
     buf = io.BytesIO()
     img.save(buf, format="PNG")
-    shrunk = fit_reference(_reference(buf.getvalue()), max_bytes=10_000_000, max_side=300)
+    shrunk = fit_reference(
+        _reference(buf.getvalue()), max_bytes=10_000_000, max_side=300, readable=REFERENCE_MIMES
+    )
     assert shrunk.mime == "image/webp"
     with Image.open(io.BytesIO(shrunk.data)) as out:
         assert out.size == (300, 100) and out.mode == "RGBA"
         assert out.getpixel((5, 5))[3] == 0
+
+
+def phone_photo(kind: str, size: tuple[int, int] = (640, 480)) -> bytes:
+    """An iPhone's photo (HEIC) or a browser's saved image (AVIF)."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, (30, 90, 200)).save(buf, format=kind, quality=60)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("kind", "mime"), [("HEIF", "image/heic"), ("AVIF", "image/avif")])
+def test_a_heic_or_avif_photo_is_read_and_sent_as_jpeg(kind: str, mime: str) -> None:
+    """An iPhone's photo was refused as "not an image"; no host reads HEIC, so it goes as JPEG."""
+    data = phone_photo(kind)
+    assert sniff_mime(data) == mime
+    image = _reference(data)
+    assert (image.mime, image.width, image.height) == (mime, 640, 480)
+    sent = fit_reference(image, max_bytes=10_000_000, max_side=6000, readable=REFERENCE_MIMES)
+    assert measure(sent.data) == ("image/jpeg", 640, 480) and sent.url is None
+    with Image.open(io.BytesIO(sent.data)) as out:
+        r, _g, b = out.convert("RGB").getpixel((320, 240))
+        assert b > 150 and r < 80  # the photo's own colour, not a blank
+
+
+def test_an_iso_media_file_that_is_no_image_is_not_one() -> None:
+    mp4 = struct.pack(">I", 24) + b"ftypisom" + b"\x00\x00\x02\x00" + b"isomiso2" + b"\x00" * 64
+    assert sniff_mime(mp4) is None
+    with pytest.raises(InvalidImage):
+        load_reference(mp4, "clip.mp4")
