@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from bot.numbers import whole_number
+from bot.numbers import COUNT_PATTERN, count_of, whole_number
 
 
 @pytest.mark.parametrize(
@@ -20,3 +22,13 @@ def test_decimal_digits_of_any_script_are_a_number(text: str, number: int) -> No
 )
 def test_anything_else_is_none_never_an_error(text: str) -> None:
     assert whole_number(text) is None
+
+
+@pytest.mark.parametrize(("word", "count"), [("4", 4), ("Four", 4), ("fifteen", 15), ("12", 12)])
+def test_a_count_in_a_sentence(word: str, count: int) -> None:
+    assert re.fullmatch(COUNT_PATTERN, word, re.IGNORECASE)
+    assert count_of(word) == count
+
+
+def test_a_word_that_is_no_count_does_not_match() -> None:
+    assert not re.fullmatch(COUNT_PATTERN, "sixteen", re.IGNORECASE)

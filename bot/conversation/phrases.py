@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from bot.conversation.turns import Delete, Info, Reroll, Variations
+from bot.numbers import COUNT_PATTERN, count_of
 
 __all__ = [
     "CANCEL_WORD",
@@ -38,13 +39,11 @@ UPSCALE_WORDS = re.compile(
     r"(?:\s*(?:to|in|at)?\s*(?:4k|hi-?res|higher\s+res(?:olution)?))?(?:,?\s+please)?\s*[.!]?\s*",
     re.IGNORECASE,
 )
-_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-_HOW_MANY = rf"\d{{1,2}}|{'|'.join(_NUMBER_WORDS)}"
 # A button by its name, or by what people say for it ("again", "one more", "more like this",
 # "delete this"), in seedbot's languages too. "delete the sky" stays an edit.
 _BUTTONS = re.compile(
     r"\s*(?P<word>"
-    rf"(?P<reroll>(?P<more>{_HOW_MANY}) more(?: (?:images?|pictures?|pics|ones?))?|another (?P<another>{_HOW_MANY})|"
+    rf"(?P<reroll>(?P<more>{COUNT_PATTERN}) more(?: (?:images?|pictures?|pics|ones?))?|another (?P<another>{COUNT_PATTERN})|"
     r"re-?roll|again|try again|do it again|once more|one more(?: time)?|another(?: one)?|more|"
     r"retry|re-?do|re-?generate|regen|nochmal|noch ?einmal|encore|otra vez|de novo|もう一度|もう一回|"
     r"再来一[张次]|重新生成)|"
@@ -75,9 +74,8 @@ def button_word(text: str) -> ButtonWord | None:
     if said is None:
         return None
     action = next(_PRESSED[name] for name in _PRESSED if said[name])
-    how_many = (said["more"] or said["another"] or "").lower()
-    count = _NUMBER_WORDS.index(how_many) + 1 if how_many in _NUMBER_WORDS else int(how_many or 0) or None
-    return ButtonWord(action, said["word"], count)
+    how_many = said["more"] or said["another"]
+    return ButtonWord(action, said["word"], count_of(how_many) or None if how_many else None)
 
 
 # What people type to a bot they have just met, meaning "what do you do?" (and a command line's

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from bot import messages
 from bot.errors import FlagError, InvalidRequest
-from bot.numbers import whole_number
+from bot.numbers import COUNT_PATTERN, count_of, whole_number
 from bot.request.models import GenerationRequest, ImageInput
 from bot.request.styles import check_name
 from bot.request.validation import ASPECTS, MAX_OUTPUTS, check_prompt, clean_prompt, get_model, parse_aspect
@@ -86,14 +86,10 @@ _BARE_PICK = re.compile(r"^\s*(\d{1,2})\s*[.!]?\s*$")  # "2" replied alone: imag
 _LEADING_PICKS = re.compile(rf"\s*{_PICK_RUN}[\s,]*")
 _TRAILING_PICKS = re.compile(rf"[\s,]*{_PICK_RUN}[\s,.!?]*(?=(?<!\S)--[A-Za-z]|$)")
 # "4 images of a cat": a new request that says how many, as people ask for them.
-_NUMBER_WORDS = (
-    *("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
-    *("eleven", "twelve", "thirteen", "fourteen", "fifteen"),
-)
 # In seedbot's other languages with digits: "4 Bilder von", "3 imágenes de", "2 images de".
 _COUNTED = re.compile(
     r"\s*(?:(?:please\s+)?(?:make|draw|generate|create|give\s+me|show\s+me)\s+(?:me\s+)?)?"
-    rf"(?:(?P<n>\d{{1,2}}|{'|'.join(_NUMBER_WORDS)})\s+"
+    rf"(?:(?P<n>{COUNT_PATTERN})\s+"
     r"(?:different\s+|more\s+)?(?:images?|pictures?|pics?|photos?|versions?|variations?|options?)\s+of\s"
     r"|(?P<digits>\d{1,2})\s+(?:bilder|fotos|versionen|varianten|imágenes|imagenes|versiones|images|photos|"
     r"imagens|versões|versoes)\s+(?:(?:von|de)\s|d')"
@@ -242,7 +238,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         raise FlagError(messages.midjourney_settings(names, _without(typed, foreign)))
 
     counted = _COUNTED.match(prompt) if not picks and "count" not in values else None
-    if counted and 1 <= (count := _count_of(counted["n"] or counted["digits"])) <= MAX_OUTPUTS:
+    if counted and 1 <= (count := count_of(counted["n"] or counted["digits"])) <= MAX_OUTPUTS:
         values["count"] = str(count)
         prompt = prompt[counted.end() :]
     ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt) or _RATIO_ALONE.fullmatch(prompt)
@@ -290,11 +286,6 @@ def _picked(text: str) -> tuple[str, tuple[int, ...]]:
             return text[: edge.start()] + " " + text[edge.end() :], numbers
     name = {n: messages.image_label(i) for i, n in enumerate(numbers, start=1)}
     return _PICK_RE.sub(lambda m: name[int(m.group(1))], text), numbers
-
-
-def _count_of(word: str) -> int:
-    word = word.lower()
-    return _NUMBER_WORDS.index(word) + 1 if word in _NUMBER_WORDS else int(word)
 
 
 def _unpunctuated(word: str) -> str:
