@@ -30,7 +30,9 @@ _END = r"\s*[?？!！.。]*\s*"  # a sentence's ending, in Latin or CJK punctuat
 
 # A reply that is only "cancel", "upscale [#N]" or the name of a result's button is that action,
 # not an edit prompt (a drawing of the word "delete", charged).
-CANCEL_WORD = re.compile(r"\s*cancel(?:\s+(?:it|that|this|all|everything))?\s*[.!]?\s*", re.IGNORECASE)
+CANCEL_WORD = re.compile(
+    r"\s*(?:cancel|stop|abort)(?:\s+(?:it|that|this|all|everything))?(?:\s+please)?\s*[.!]*\s*", re.IGNORECASE
+)
 # "upscale #2 to 4K", and what people say for it: "in 4k", "make it 4K", "higher resolution",
 # "enhance", Midjourney's "U2".
 UPSCALE_WORDS = re.compile(

@@ -139,7 +139,16 @@ def test_style_words_in_a_prompt_are_the_prompt(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "cancels"),
-    [("cancel", True), ("Cancel it.", True), ("cancel all", True), ("cancel culture", False)],
+    [
+        ("cancel", True),
+        ("Cancel it.", True),
+        ("cancel all", True),
+        ("stop!", True),
+        ("abort", True),
+        ("stop it please", True),
+        ("cancel culture", False),
+        ("a stop sign", False),
+    ],
 )
 def test_cancel_words(text: str, cancels: bool) -> None:
     assert (CANCEL_WORD.fullmatch(text) is not None) is cancels

@@ -273,7 +273,7 @@ async def test_a_reply_cancel_to_the_status_message_cancels(chat: Start, stack: 
         handle = stack.discord.messages[job.message_id or ""]
     else:  # a reply in the request's thread
         handle = {"thread": job.thread_id}
-    answer = await driver.reply(Result(job.id, 0, handle), "cancel")
+    answer = await driver.reply(Result(job.id, 0, handle), "stop!")  # or "cancel", "abort"
     assert _cancelled(answer.text, job), answer.text
     [closed] = await _jobs(bot, driver.key(0), 1, JobStatus.CANCELLED)
     assert closed.id == job.id and (await bot.usage(driver.key(0))).day_used == 0
