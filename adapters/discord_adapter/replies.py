@@ -20,7 +20,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord_adapter.attachments import image_attachments
+from adapters.discord_adapter.attachments import DiscordAttachments, image_attachments
 from adapters.discord_adapter.delivery import said
 from adapters.discord_adapter.stream import job_message
 from adapters.discord_adapter.surface import DiscordSurface
@@ -62,12 +62,24 @@ class MessageHandler:
         words = words_from_message(message, me.id)
         if to_result and replied is not None:
             result = ResultRef(message_id=str(job_message(replied.id)))
-            edit = Edit(result, text, attachments, commands=True, words=words)
+            fallback = await self._asked_images(replied, message.author.id)
+            edit = Edit(result, text, attachments, fallback=fallback, commands=True, words=words)
             self.surface.message_turn(message, edit, "reply")
             return
         quoted = self.surface.attachments(image_attachments(replied) if replied is not None else [])
         ask = Ask(text, attachments=attachments, quoted=quoted, commands=True, words=words)
         self.surface.message_turn(message, ask, "dm" if in_dm else "mention")
+
+    async def _asked_images(self, notice: discord.Message, author_id: int) -> DiscordAttachments | None:
+        """A reply to the bot's words that answered someone's images ("What should I do with the
+        image?"): those images, when they are the replier's own, for the core to edit if the
+        words were no result. A result has its own images: nothing is fetched for it."""
+        if notice.attachments or notice.reference is None:
+            return None
+        asked = await self._replied_message(notice)
+        if asked is None or asked.author.id != author_id or not image_attachments(asked):
+            return None
+        return self.surface.attachments(image_attachments(asked))
 
     async def _replied_message(self, message: discord.Message) -> discord.Message | None:
         ref = message.reference

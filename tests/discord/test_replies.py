@@ -230,3 +230,35 @@ async def test_a_reply_before_the_job_is_recorded_still_waits_for_it(
     edited = await wait_result(emu, exclude={job_id_of(first)}, timeout=15)
     job = await bot.wait_job(job_id_of(edited))
     assert job.parent_id == job_id_of(first)
+
+
+async def test_a_reply_to_what_should_i_do_with_the_image_edits_that_image(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """An image sent alone is asked what to do with it; the natural answer is a reply to that
+    question, which said "not a seedbot result I can edit" (the question is no result)."""
+    bot = await start_bot()
+    photo = png(64, 48, (10, 120, 240))
+    asked = await emu.send_message(emu.bot_mention, [("cat.png", photo)], mentions=[emu.bot_user_id])
+    notice = await emu.wait_for_message(lambda m: messages.IMAGE_NEEDS_WORDS in text(m), timeout=10)
+    assert (notice.get("message_reference") or {}).get("message_id") == asked["id"]
+    await emu.send_message(
+        "make it a watercolor",
+        reply_to=notice["id"],
+        channel_id=notice["channel_id"],
+        mentions=[emu.bot_user_id],
+    )
+    job = await bot.wait_job(job_id_of(await wait_result(emu)))
+    assert (job.kind, job.prompt, job.parent_id) == (JobKind.EDIT, "make it a watercolor", None)
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [photo]
+    # Someone else's reply to it does not take another person's image.
+    other = emu.add_user("bob")["id"]
+    await emu.send_message(
+        "make it a poster",
+        reply_to=notice["id"],
+        channel_id=notice["channel_id"],
+        author_id=other,
+        mentions=[emu.bot_user_id],
+    )
+    await emu.wait_for_message(lambda m: messages.NOT_A_RESULT in text(m), timeout=10)
+    assert len(await bot.jobs()) == 1
