@@ -915,7 +915,7 @@ _ECHO_MAX = 600  # a longer message is not said back: the names alone say what t
 NEGATIVE_FLAGS = ("--no", "--neg", "--negative", "--negative-prompt", "--negative_prompt")
 
 
-def midjourney_settings(settings: list[str], without: str) -> str:
+def other_models_settings(settings: list[str], without: str) -> str:
     """Other models' settings in a prompt (flags.py: Midjourney's, a negative prompt): all of
     them at once, then what to send."""
     said = _(

@@ -336,10 +336,10 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ),
     ("working_line", lambda: messages.working_line("a fox", "queued", 3.0)),
     (
-        "midjourney_settings",
+        "other_models_settings",
         lambda: [
-            messages.midjourney_settings(["--v", "--no"], "a fox --ar 16:9"),
-            messages.midjourney_settings(["--style raw"], ""),
+            messages.other_models_settings(["--v", "--no"], "a fox --ar 16:9"),
+            messages.other_models_settings(["--style raw"], ""),
         ],
     ),
     ("bad_flag_value", lambda: messages.bad_flag_value("--ar", "wide", messages.HINT_ASPECT)),

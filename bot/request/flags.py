@@ -1,11 +1,11 @@
-"""Short flags in free text, shared by the Discord and Slack adapters.
+"""Short flags in free text, read the same for every surface.
 
     "a red fox in snow --ar 3:2 --res 3K --n 4 --model 4.5 #2"
     "a red fox, 3:2"          (a trailing ratio after a comma is an aspect ratio too)
 
 Unknown flags and bad values raise FlagError with a friendly sentence; nothing is guessed.
-Other models' settings (Midjourney's "--v 6.1 --style raw", a negative prompt "--neg blurry") are
-named together, with the text to send instead.
+Other models' settings (Midjourney's "--v 6.1 --style raw", a negative prompt "--neg blurry";
+other_models.py) are named together, with the text to send instead.
 What phones, input methods and habit do to what was typed is undone: an em or en dash that
 autocorrect made of "--" (or a single "-") before a flag's name ("—ar 16:9", "-n 2"), a ratio
 typed with spaces ("16 : 9"), and full-width forms in a flag's value ("16：9", "２K"); the prompt
@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from bot import messages
 from bot.errors import FlagError, InvalidRequest
 from bot.numbers import COUNT_PATTERN, count_of, whole_number
+from bot.request import other_models
 from bot.request.models import GenerationRequest, ImageInput
 from bot.request.styles import check_name
 from bot.request.validation import ASPECTS, MAX_OUTPUTS, check_prompt, clean_prompt, get_model, parse_aspect
@@ -99,21 +100,6 @@ _COUNTED = re.compile(
 # A typo is told the option it looks like ("--rez": "--res"). Not for names too short to tell
 # apart ("--no" is not "--n").
 _SUGGESTED = sorted(f for f in {*_ALIASES, *_REFS, *_SWITCHES} if len(f) > 4)
-# Midjourney's own settings, as a prompt copied from its gallery carries them ("--v 6.1 --style
-# raw --s 250"), and a negative prompt ("--no text", "--neg blurry"). Seedream has none; they are
-# all named at once, with the prompt without them, so one message fixes it. By what follows each: nothing, an optional number or code ("--niji 6",
-# "--p"), one value, or everything up to the next flag ("--no text, people", "--sref URL URL").
-_BARE, _OPTIONAL, _ONE, _RUN = range(4)
-_MIDJOURNEY = {
-    **dict.fromkeys(("--tile", "--raw", "--fast", "--relax", "--turbo", "--draft", "--hd"), _BARE),
-    **dict.fromkeys(("--niji", "--p", "--personalize", "--video"), _OPTIONAL),
-    **dict.fromkeys(("--v", "--version", "--q", "--quality", "--s", "--stylize", "--c"), _ONE),
-    **dict.fromkeys(("--chaos", "--w", "--weird", "--iw", "--sw", "--sv", "--cw", "--ow"), _ONE),
-    **dict.fromkeys(("--seed", "--sameseed", "--stop", "--r", "--repeat", "--exp"), _ONE),
-    **dict.fromkeys(("--sref", "--cref", "--oref", "--profile", *messages.NEGATIVE_FLAGS), _RUN),
-}
-_MIDJOURNEY_STYLES = {"raw", "4a", "4b", "4c"}  # "--style raw" is Midjourney's, not a preset
-_CODE = re.compile(r"^(?=.*\d)[\w.:-]{1,24}$")
 # U+FF01-FF5E are ASCII's full-width twins; only they are folded (NFKC would also make "²" a 2).
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 # "—ar" or "–n": smart punctuation (iOS, macOS) turns a typed "--" into one dash; "-ar" is one
@@ -181,7 +167,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     from, so there "#1" is the prompt's ("a trophy that says #1")."""
     values: dict[str, object] = {}
     refs: list[str] = []
-    foreign: list[list[str]] = []  # other models' settings, each as typed with its values
+    foreign: list[list[str]] = []  # other models' settings, each as typed with its values (other_models)
     typed = text
     text = _DASHED_FLAG.sub("--", text)
     chosen: tuple[int, ...] = ()
@@ -204,7 +190,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             name, value = _SHORTHANDS[token]
             values[name] = value
             continue
-        if (glued := _GLUED.fullmatch(token)) and (glued[1] in _ALIASES or glued[1] in _MIDJOURNEY):
+        if (glued := _GLUED.fullmatch(token)) and (glued[1] in _ALIASES or other_models.names(glued[1])):
             token, typed_token = glued[1], tokens[i - 1]
             tokens[i - 1 : i] = [typed_token[: len(token)], typed_token[len(token) :]]
         if "=" in token and token.split("=", 1)[0] in {*_ALIASES, *_REFS}:
@@ -216,12 +202,8 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             refs.extend(n for n in _unpunctuated(tokens[i]).split(",") if n.strip())
             i += 1
             continue
-        if token in _MIDJOURNEY or (
-            _ALIASES.get(token) == "style"
-            and i < len(tokens)
-            and _unpunctuated(tokens[i].lower()) in _MIDJOURNEY_STYLES
-        ):
-            i = _midjourney_setting(tokens, i, foreign)
+        if other_models.is_setting(token, _unpunctuated(tokens[i]) if i < len(tokens) else None):
+            i = other_models.take(tokens, i, foreign)
             continue
         if token not in _ALIASES:
             if token.startswith("--"):
@@ -233,9 +215,10 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         values[_ALIASES[token]] = _unpunctuated(tokens[i])
         i += 1
     if foreign:
-        names = [" ".join(s[:2]) if s[0].lower() == "--style" else s[0] for s in foreign]
         typed = typed[lead.end() :] if (lead := _COMMAND_WORD.match(typed)) else typed
-        raise FlagError(messages.midjourney_settings(names, _without(typed, foreign)))
+        raise FlagError(
+            messages.other_models_settings(other_models.shown(foreign), other_models.without(typed, foreign))
+        )
 
     counted = _COUNTED.match(prompt) if not picks and "count" not in values else None
     if counted and 1 <= (count := count_of(counted["n"] or counted["digits"])) <= MAX_OUTPUTS:
@@ -248,29 +231,6 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if refs:
         values["refs"] = refs
     return _typed(prompt.strip(), values, chosen)
-
-
-def _midjourney_setting(tokens: list[str], i: int, found: list[list[str]]) -> int:
-    """Note the Midjourney setting that ends at tokens[i - 1] and its values in `found`; the
-    index after them."""
-    flag = _unpunctuated(tokens[i - 1].lower())
-    kind = _MIDJOURNEY.get(flag, _ONE)  # "--style raw": one value
-    end = i
-    if kind == _ONE or (kind == _OPTIONAL and i < len(tokens) and _CODE.match(tokens[i])):
-        end = min(i + 1, len(tokens))
-    elif kind == _RUN:
-        while end < len(tokens) and not tokens[end].startswith("--"):
-            end += 1
-    found.append([tokens[i - 1], *tokens[i:end]])
-    return end
-
-
-def _without(text: str, settings: list[list[str]]) -> str:
-    """The message as typed without these settings: what to send instead."""
-    for words in settings:
-        pattern = r"\s*".join(re.escape(w) for w in words)  # "--v6" as typed is "--v", "6"
-        text = re.sub(rf"(?<!\S){pattern}(?!\S)", " ", text, count=1)
-    return " ".join(text.split())
 
 
 def _picked(text: str) -> tuple[str, tuple[int, ...]]:

@@ -183,7 +183,7 @@ async def test_a_midjourney_prompt_is_answered_with_what_to_send_and_costs_nothi
     refused = await driver.ask("a cat in a spacesuit --ar 16:9 --v 6.1 --style raw --s 250")
     assert refused.result is None
     send = "a cat in a spacesuit --ar 16:9"
-    assert refused.text.startswith(messages.midjourney_settings(["--v", "--style raw", "--s"], send))
+    assert refused.text.startswith(messages.other_models_settings(["--v", "--style raw", "--s"], send))
     assert messages.NOT_CHARGED in refused.text
     assert await bot.jobs(driver.key(0)) == []
     made = await driver.ask(send)

@@ -218,13 +218,13 @@ def test_an_option_we_dont_have_gets_the_whole_list_not_a_wrong_guess(typed: str
         ("a fox --V 6", "--V", "a fox"),
     ],
 )
-def test_midjourney_settings_are_named_together_with_what_to_send_instead(
+def test_other_models_settings_are_named_together_with_what_to_send_instead(
     typed: str, named: str, send: str
 ) -> None:
     with pytest.raises(FlagError) as err:
         parse_text(typed, picks=False)
     said = err.value.user_text
-    assert said == messages.midjourney_settings(named.split(", "), send)
+    assert said == messages.other_models_settings(named.split(", "), send)
     assert said.startswith(f"Seedream has no {named}: ")
     assert said.endswith(f"Send it like this: `{send}`.")
     # What it says to send is taken.
@@ -244,7 +244,7 @@ def test_a_negative_prompt_is_told_to_say_it_in_words(flag: str) -> None:
 def test_a_long_prompt_is_not_said_back() -> None:
     with pytest.raises(FlagError) as err:
         parse_text("a fox " * 200 + "--v 6", picks=False)
-    assert err.value.user_text == messages.midjourney_settings(["--v"], "")
+    assert err.value.user_text == messages.other_models_settings(["--v"], "")
 
 
 def test_a_reply_keeps_its_picks_in_what_to_send() -> None:
@@ -536,7 +536,7 @@ def test_a_value_typed_against_its_flag_or_naming_it_alone_is_read(
 def test_a_midjourney_setting_typed_against_its_value_is_named_too() -> None:
     with pytest.raises(FlagError) as err:
         parse_text("a fox --v6 --s250 --ar 3:2", picks=False)
-    assert err.value.user_text == messages.midjourney_settings(["--v", "--s"], "a fox --ar 3:2")
+    assert err.value.user_text == messages.other_models_settings(["--v", "--s"], "a fox --ar 3:2")
 
 
 def test_a_number_after_two_dashes_inside_a_prompt_stays_words() -> None:

@@ -1,0 +1,65 @@
+"""Other image models' settings in a prompt, as people paste it: Midjourney's ("--v 6.1 --style
+raw --s 250", copied from its gallery) and a negative prompt ("--no text", "--neg blurry").
+
+Seedream has none of them. flags.py collects every one a message carries, so one answer names
+them all with the message to send without them, instead of a refusal per setting.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.messages import NEGATIVE_FLAGS
+
+__all__ = ["is_setting", "names", "shown", "take", "without"]
+
+# By what follows each: nothing, an optional number or code ("--niji 6", "--p"), one value, or
+# everything up to the next flag ("--no text, people", "--sref URL URL").
+_BARE, _OPTIONAL, _ONE, _RUN = range(4)
+_SETTINGS = {
+    **dict.fromkeys(("--tile", "--raw", "--fast", "--relax", "--turbo", "--draft", "--hd"), _BARE),
+    **dict.fromkeys(("--niji", "--p", "--personalize", "--video"), _OPTIONAL),
+    **dict.fromkeys(("--v", "--version", "--q", "--quality", "--s", "--stylize", "--c"), _ONE),
+    **dict.fromkeys(("--chaos", "--w", "--weird", "--iw", "--sw", "--sv", "--cw", "--ow"), _ONE),
+    **dict.fromkeys(("--seed", "--sameseed", "--stop", "--r", "--repeat", "--exp"), _ONE),
+    **dict.fromkeys(("--sref", "--cref", "--oref", "--profile", *NEGATIVE_FLAGS), _RUN),
+}
+_STYLES = {"raw", "4a", "4b", "4c"}  # "--style raw" is Midjourney's, not a preset
+_CODE = re.compile(r"^(?=.*\d)[\w.:-]{1,24}$")
+
+
+def is_setting(flag: str, value: str | None) -> bool:
+    """Whether `flag` (lower case, as read), followed by `value`, is another model's setting."""
+    return flag in _SETTINGS or (flag == "--style" and value is not None and value.lower() in _STYLES)
+
+
+def names(flag: str) -> bool:
+    """Whether `flag` alone names another model's setting ("--v" of "--v6")."""
+    return flag in _SETTINGS
+
+
+def take(tokens: list[str], i: int, found: list[list[str]]) -> int:
+    """Note the setting at tokens[i - 1] with its values in `found`, as typed; the index after
+    them."""
+    kind = _SETTINGS.get(tokens[i - 1].lower().rstrip(".,;!?"), _ONE)  # "--style raw": one value
+    end = i
+    if kind == _ONE or (kind == _OPTIONAL and i < len(tokens) and _CODE.match(tokens[i])):
+        end = min(i + 1, len(tokens))
+    elif kind == _RUN:
+        while end < len(tokens) and not tokens[end].startswith("--"):
+            end += 1
+    found.append([tokens[i - 1], *tokens[i:end]])
+    return end
+
+
+def shown(found: list[list[str]]) -> list[str]:
+    """How the answer names them: the flag, and the style for "--style raw"."""
+    return [" ".join(words[:2]) if words[0].lower() == "--style" else words[0] for words in found]
+
+
+def without(text: str, found: list[list[str]]) -> str:
+    """The message as typed without these settings: what to send instead."""
+    for words in found:
+        pattern = r"\s*".join(re.escape(w) for w in words)  # "--v6" as typed is "--v", "6"
+        text = re.sub(rf"(?<!\S){pattern}(?!\S)", " ", text, count=1)
+    return " ".join(text.split())
