@@ -229,6 +229,7 @@ _TEXTS: dict[str, str] = {
         "Nothing was saved."
     ),
     "CAST_ONE_IMAGE": N_("Save one image at a time: pick it with #N. Nothing was saved."),
+    "NOTHING_SAVED": N_("Nothing was saved."),
     "STYLE_NEEDS_SUFFIX": N_(
         "A style needs words to add to prompts: `admin style add NAME WORDS [--ar W:H] [--res 2K] [--model 4.5]`."
     ),
@@ -421,6 +422,7 @@ COMMAND_HISTORY: str
 COMMAND_ADMIN: str
 BUTTON_INFO: str
 NO_HISTORY: str
+NOTHING_SAVED: str
 IMAGE_NEEDS_WORDS: str
 NOTHING_WORKING: str
 NOT_ADMIN: str
@@ -1131,6 +1133,12 @@ def home_result_line(when: str, prompt: str, images: int) -> str:
     """One past result on a person's home page (the link to it follows)."""
     shown = prompt if len(prompt) <= 200 else prompt[:199] + "…"
     return f"{when} · {shown} · {image_count(images)}"
+
+
+def nothing_saved(text: str) -> str:
+    """A refused `cast save`, saying that nothing was saved (once)."""
+    said = _text("NOTHING_SAVED")
+    return text if said in text else _join(text, said)
 
 
 def with_charge_note(text: str, charged: bool = False) -> str:

@@ -346,6 +346,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("hint_number", lambda: messages.hint_number(1, 15)),
     ("no_such_image", lambda: [messages.no_such_image(5, 4), messages.no_such_image(2, 1)]),
     ("pick_needs_words", lambda: messages.pick_needs_words(2)),
+    ("nothing_saved", lambda: messages.nothing_saved(messages.CAST_ONE_IMAGE)),
     ("hint_tiers", lambda: messages.hint_tiers(["2K", "4K"])),
     ("hint_one_of", lambda: messages.hint_one_of(["all", "owner"])),
     ("hint_batch", lambda: messages.hint_batch(15)),

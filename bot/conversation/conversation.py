@@ -395,7 +395,9 @@ class Conversation:
             # It costs nothing, wherever it was typed ("cast save x" in a message too): its
             # refusal is its answer, as an admin command's is, with no "You were not charged."
             log.info("%s: cast %s by %s refused: %s", who.platform, verb, who.key, exc)
-            await _tell(reply, exc.user_text)
+            await _tell(
+                reply, messages.nothing_saved(exc.user_text) if verb in ("save", "add") else exc.user_text
+            )
 
     async def _cast_image(
         self,

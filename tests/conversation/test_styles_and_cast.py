@@ -165,6 +165,10 @@ async def test_the_cast_cap_and_a_missing_name_are_refused_before_anything_is_sp
     full = await driver.ask("cast save tom", files=[("tom.png", png(color=(1, 2, 3)))])
     assert full.text == messages.cast_full(1, False)  # a cast command costs nothing: no charge note
     assert (await driver.ask("cast save tom")).text == messages.CAST_NEEDS_IMAGE
+    # Every refused save says nothing was saved (a file that is no image did not).
+    notes = await driver.ask("cast save tom", files=[("notes.png", b"not an image at all")])
+    assert notes.text == messages.nothing_saved(messages.not_an_image("notes.png")), notes.text
+    assert notes.text.endswith(messages.NOTHING_SAVED) and notes.text.count(messages.NOTHING_SAVED) == 1
     missing = await driver.ask("a portrait --ref mai")
     assert messages.NOT_CHARGED in missing.text and "Did you mean 'mia'" in missing.text, missing.text
     # Each surface's own word for the community: Slack has no servers.
