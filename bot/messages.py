@@ -230,6 +230,7 @@ _TEXTS: dict[str, str] = {
     ),
     "CAST_ONE_IMAGE": N_("Save one image at a time: pick it with #N. Nothing was saved."),
     "NOTHING_SAVED": N_("Nothing was saved."),
+    "UPSCALED_UPLOAD": N_("Made from: an upscale of an image you sent"),
     "STYLE_NEEDS_SUFFIX": N_(
         "A style needs words to add to prompts: `admin style add NAME WORDS [--ar W:H] [--res 2K] [--model 4.5]`."
     ),
@@ -423,6 +424,7 @@ COMMAND_ADMIN: str
 BUTTON_INFO: str
 NO_HISTORY: str
 NOTHING_SAVED: str
+UPSCALED_UPLOAD: str
 IMAGE_NEEDS_WORDS: str
 NOTHING_WORKING: str
 NOT_ADMIN: str
@@ -1703,6 +1705,15 @@ def upscale_note(pick: int, job_id: str) -> str:
 def upscale_which(count: int) -> str:
     return _(
         "That result has %(count)s images: say which one, e.g. `upscale #2` (1 to %(count)s).", count=count
+    )
+
+
+def upscale_upload_note(name: str) -> str:
+    """Shown with the upscale of an image the person sent."""
+    return _(
+        "image 1 = %(name)s. This is a 4K re-render by Seedream 4.5, not a pixel upscale: fine "
+        "details may differ slightly from the original.",
+        name=name,
     )
 
 

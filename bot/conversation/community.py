@@ -158,11 +158,7 @@ class Community:
             took=None if job.duration_ms is None else job.duration_ms / 1000,
             charged=job.images_delivered * int(job.request.get("weight") or 1),
             status=str(job.status),
-            made_from=(
-                messages.upscale_of(int(job.request["pick"]), job.parent_id)
-                if job.kind == "upscale" and job.parent_id and job.request.get("pick")
-                else None
-            ),
+            made_from=_upscaled_from(job) if job.kind == "upscale" else None,
             style=job.request.get("style"),
         )
 
@@ -278,6 +274,12 @@ def _tally(rows: list[Any]) -> _Tally:
 
 def _ranked(counts: dict[str, list[int]]) -> list[tuple[str, int, int]]:
     return sorted(((k, v[0], v[1]) for k, v in counts.items()), key=lambda r: (-r[2], -r[1], r[0]))
+
+
+def _upscaled_from(job: Job) -> str:
+    if job.parent_id and job.request.get("pick"):
+        return messages.upscale_of(int(job.request["pick"]), job.parent_id)
+    return messages.UPSCALED_UPLOAD  # an image the person sent with "upscale"
 
 
 def _seconds_since(iso: str, now: datetime) -> float:

@@ -212,18 +212,28 @@ async def upscale(ledger: Ledger, parent: Job, pick: int | None) -> Composed:
     if not 1 <= pick <= len(outputs):
         raise InvalidRequest(messages.no_such_image(pick, len(outputs)))
     image = dataclasses.replace(outputs[pick - 1], name=f"result {pick} of job {parent.id}")
-    request = GenerationRequest(
+    return Composed(
+        _rerendered(image),
+        JobKind.UPSCALE,
+        parent_id=parent.id,
+        legend=messages.upscale_note(pick, parent.id),
+        pick=pick,
+    )
+
+
+def upscale_upload(image: ImageInput) -> Composed:
+    """An image the person sent with "upscale", re-rendered at 4K as a result's would be."""
+    return Composed(
+        _rerendered(image), JobKind.UPSCALE, legend=messages.upscale_upload_note(image.name or "")
+    )
+
+
+def _rerendered(image: ImageInput) -> GenerationRequest:
+    return GenerationRequest(
         prompt=messages.UPSCALE_PROMPT,
         images=(image,),
         model=UPSCALE_MODEL,
         resolution=UPSCALE_TIER,  # the shape follows the image (validation's default aspect)
         count=1,
         output_format="jpeg",  # 4.5's only format
-    )
-    return Composed(
-        request,
-        JobKind.UPSCALE,
-        parent_id=parent.id,
-        legend=messages.upscale_note(pick, parent.id),
-        pick=pick,
     )

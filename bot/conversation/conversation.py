@@ -451,8 +451,11 @@ class Conversation:
         text, links = image_links(ask.text)
         linked = LinkedImages(self.fetcher, links)
         parsed = parse_text(text, picks=False)  # flag errors before any download
-        parsed, style_fields = await self._styled(who, parsed, ask.options)
         attached = len(ask.quoted) + len(ask.attachments) + len(linked)
+        if attached == 1 and UPSCALE_WORDS.fullmatch(text) and not ask.options.refs:
+            await self._upscale_upload(who, await _load(ask.quoted, ask.attachments, linked), reply)
+            return
+        parsed, style_fields = await self._styled(who, parsed, ask.options)
         if (attached or parsed.refs or ask.options.refs) and not clean_prompt(parsed.prompt):
             raise InvalidRequest(messages.IMAGE_NEEDS_WORDS)  # an image alone: say what to do with it
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
@@ -542,7 +545,16 @@ class Conversation:
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         self.policy.may_build_on(who, parent, rules.buttons)
         await self.engine.images_kept(parent.id)
-        composed = await compose.upscale(self.ledger, parent, upscale.pick)
+        await self._run_upscale(who, reply, await compose.upscale(self.ledger, parent, upscale.pick), rules)
+
+    async def _upscale_upload(self, who: Requester, images: list[ImageInput], reply: Reply) -> None:
+        """ "upscale" sent with one image: that image, as the Upscale button does a result's."""
+        rules = await self.community.policy_for(who)
+        await self._run_upscale(who, reply, compose.upscale_upload(images[0]), rules)
+
+    async def _run_upscale(
+        self, who: Requester, reply: Reply, composed: compose.Composed, rules: WorkspacePolicy
+    ) -> None:
         try:
             self.engine.check(composed.request)  # free: is any host able to render 4.5 at 4K?
         except NoProviderAvailable as exc:

@@ -77,6 +77,25 @@ async def test_an_iphones_heic_photo_is_sent_to_the_host_as_jpeg(
     assert measure(received[-1]) == ("image/jpeg", 900, 1200)
 
 
+async def test_upscale_sent_with_an_image_re_renders_that_image_at_4k(
+    surface: tuple[Driver, Core], stack: Stack
+) -> None:
+    """ "upscale" with a photo was an edit whose prompt was the word, at the default size."""
+    driver, bot = surface
+    received = stack.providers.state("novita").received_images
+    photo = png(1200, 900, (200, 120, 40))
+    made = await driver.ask("upscale", files=[("holiday.png", photo)])
+    assert made.result is not None, made.text
+    job = await bot.runtime.ledger.get_job(made.result.job_id)
+    assert job is not None and (job.kind, job.model, job.parent_id) == ("upscale", "4.5", None)
+    assert job.prompt == messages.UPSCALE_PROMPT and job.request["size"] == "4720x3536", (
+        job.request
+    )  # 4K, 4:3
+    assert received[-1] == photo
+    info = await driver.press(made.result, "info", 0)
+    assert messages.UPSCALED_UPLOAD in info.text, info.text
+
+
 async def test_a_reply_picks_several_images_of_a_batch(surface: tuple[Driver, Core], stack: Stack) -> None:
     """'combine #1 and #3' edited image 1 alone, with "combine and #3" as the prompt."""
     driver, bot = surface
