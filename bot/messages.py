@@ -336,6 +336,12 @@ UPSCALE_PROMPT = (
     "colours, lighting, text and every detail unchanged; only sharpen and add fine detail."
 )
 
+# ... and in variations of an image the person sent ("variations", "4 versions of this").
+VARIATIONS_PROMPT = (
+    "A new variation of image 1: the same subject, style and mood, with a fresh composition, pose "
+    "and details."
+)
+
 # The side panel's suggested prompts: (title, the prompt sent). The titles are seedbot's words,
 # translated; the prompts are sent to Seedream as they are.
 _SUGGESTED = (

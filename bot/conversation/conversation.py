@@ -38,6 +38,7 @@ from bot.conversation.phrases import (
     asks_for_status,
     asks_for_styles,
     asks_for_usage,
+    asks_for_variations,
     button_word,
     is_small_talk,
 )
@@ -455,6 +456,9 @@ class Conversation:
         if attached == 1 and UPSCALE_WORDS.fullmatch(text) and not ask.options.refs:
             await self._upscale_upload(who, await _load(ask.quoted, ask.attachments, linked), reply)
             return
+        if attached == 1 and asks_for_variations(parsed.prompt):  # of the image sent
+            count = parsed.count or ask.options.count or compose.VARIATIONS_COUNT
+            parsed = dataclasses.replace(parsed, prompt=messages.VARIATIONS_PROMPT, count=count)
         parsed, style_fields = await self._styled(who, parsed, ask.options)
         if (attached or parsed.refs or ask.options.refs) and not clean_prompt(parsed.prompt):
             raise InvalidRequest(messages.IMAGE_NEEDS_WORDS)  # an image alone: say what to do with it

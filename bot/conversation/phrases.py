@@ -22,6 +22,7 @@ __all__ = [
     "asks_for_status",
     "asks_for_styles",
     "asks_for_usage",
+    "asks_for_variations",
     "button_word",
     "is_small_talk",
 ]
@@ -68,6 +69,19 @@ class ButtonWord:
     action: type[Reroll | Variations | Delete | Info]
     word: str  # as typed, to say back ("reply `again` to it")
     count: int | None = None  # Re-roll's "3 more", "another four", "one more" (else the result's)
+
+
+# "4 versions of this": what is left of a request that says only how many of the image sent.
+_THIS = re.compile(
+    r"\s*(?:this|that|it|this one|(?:this|the) (?:image|picture|photo|pic))\s*[.!]?\s*", re.IGNORECASE
+)
+
+
+def asks_for_variations(prompt: str) -> bool:
+    """Whether a prompt sent with one image asks for variations of it ("variations", "more like
+    this", or "this" once "4 versions of" is read as the count)."""
+    button = button_word(prompt)
+    return (button is not None and button.action is Variations) or _THIS.fullmatch(prompt) is not None
 
 
 def button_word(text: str) -> ButtonWord | None:

@@ -12,6 +12,7 @@ from bot.conversation.phrases import (
     asks_for_status,
     asks_for_styles,
     asks_for_usage,
+    asks_for_variations,
     button_word,
     is_small_talk,
 )
@@ -245,3 +246,18 @@ def test_a_prompt_that_starts_with_a_greeting_is_drawn(text: str) -> None:
 def test_how_many_more_is_re_rolls_count(text: str, count: int | None) -> None:
     button = button_word(text)
     assert button is not None and (button.action, button.count) == (Reroll, count)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "asks"),
+    [
+        ("variations", True),
+        ("vary", True),
+        ("this", True),
+        ("this image", True),
+        ("this cat in space", False),
+        ("make it blue", False),
+    ],
+)
+def test_what_asks_for_variations_of_an_image_sent(prompt: str, asks: bool) -> None:
+    assert asks_for_variations(prompt) is asks

@@ -96,6 +96,23 @@ async def test_upscale_sent_with_an_image_re_renders_that_image_at_4k(
     assert messages.UPSCALED_UPLOAD in info.text, info.text
 
 
+@pytest.mark.parametrize(
+    ("text", "count"), [("variations", 4), ("3 versions of this", 3), ("more like this", 4)]
+)
+async def test_variations_asked_with_an_image_are_variations_of_it(
+    surface: tuple[Driver, Core], stack: Stack, text: str, count: int
+) -> None:
+    """They were an edit whose prompt was the words ("variations", or "this" once the count was
+    read), one image."""
+    driver, bot = surface
+    photo = png(640, 480, (20, 160, 90))
+    made = await driver.ask(text, files=[("logo.png", photo)])
+    assert made.result is not None and made.result.images == count, made.text
+    job = await bot.runtime.ledger.get_job(made.result.job_id)
+    assert job is not None and (job.prompt, job.images_requested) == (messages.VARIATIONS_PROMPT, count)
+    assert stack.providers.state("novita").received_images[-1] == photo
+
+
 async def test_a_reply_picks_several_images_of_a_batch(surface: tuple[Driver, Core], stack: Stack) -> None:
     """'combine #1 and #3' edited image 1 alone, with "combine and #3" as the prompt."""
     driver, bot = surface
