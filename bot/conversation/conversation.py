@@ -343,7 +343,7 @@ class Conversation:
             await reply.say(await self.styles.listing(who))
             return True
         # "style add noir …" without the "admin" the help shows is meant the same (it was drawn).
-        bare = first in ("style", "styles") and len(words) > 2 and words[1].lower() in _STYLE_VERBS
+        bare = first in ("style", "styles") and len(words) > 1 and words[1].lower() in _STYLE_VERBS
         if bare or (first == "admin" and len(words) > 1 and words[1].lower() in ("style", "styles")):
             rest = text.split(None, 1)[1] if bare else text.split(None, 2)[2] if len(words) > 2 else ""
             # An admin command's refusal is its answer, free of any charge note, as in `_commands`.

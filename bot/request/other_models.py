@@ -58,8 +58,19 @@ def shown(found: list[list[str]]) -> list[str]:
 
 
 def without(text: str, found: list[list[str]]) -> str:
-    """The message as typed without these settings: what to send instead."""
+    """The message as typed without these settings: what to send instead. What a negative
+    prompt left out is said in the prompt's words ("a cat --no dogs": "a cat, without dogs")."""
+    left_out = []
     for words in found:
         pattern = r"\s*".join(re.escape(w) for w in words)  # "--v6" as typed is "--v", "6"
         text = re.sub(rf"(?<!\S){pattern}(?!\S)", " ", text, count=1)
-    return " ".join(text.split())
+        if words[0].lower() in NEGATIVE_FLAGS and len(words) > 1:
+            left_out.append(" ".join(words[1:]).strip(" ,"))
+    text = " ".join(text.split())
+    if left_out:
+        flags = re.search(r"(?<!\S)--[A-Za-z]", text)
+        at = flags.start() if flags else len(text)
+        prompt = text[:at].rstrip(" ,")
+        said = f"without {', '.join(left_out)}"
+        text = f"{prompt + ', ' if prompt else ''}{said} {text[at:]}".strip()
+    return text

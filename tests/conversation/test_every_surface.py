@@ -571,6 +571,7 @@ async def test_a_job_that_cannot_resume_is_refunded_and_not_run_again(
 async def test_style_commands_without_admin_are_the_admin_command(chat: tuple[Driver, Core]) -> None:
     """'style add noir …' (the help's `admin style add` without its first word) was drawn."""
     driver, bot = chat
-    refused = await driver.ask("style add noir black and white film", person=1)
-    assert refused.result is None and refused.text == messages.NOT_ADMIN, refused.text
+    for text in ("style add noir black and white film", "style remove"):
+        refused = await driver.ask(text, person=1)
+        assert refused.result is None and refused.text == messages.NOT_ADMIN, refused.text
     assert await bot.jobs(driver.key(1)) == []

@@ -238,7 +238,7 @@ def test_a_negative_prompt_is_told_to_say_it_in_words(flag: str) -> None:
     said = err.value.user_text
     assert said.startswith(f"Seedream has no {flag}: ")
     assert 'say so in the prompt ("without text")' in said
-    assert said.endswith("Send it like this: `a harbour --ar 3:2`.")
+    assert said.endswith("Send it like this: `a harbour, without boats, people --ar 3:2`.")
 
 
 def test_a_long_prompt_is_not_said_back() -> None:

@@ -36,5 +36,7 @@ def test_each_setting_takes_its_own_values(typed: str, found: list[list[str]]) -
 def test_what_to_send_is_the_message_as_typed_without_them() -> None:
     typed = "a  cat, 'quoted' --v6 --ar 16:9 --no text --style raw"
     found = [["--v", "6"], ["--no", "text"], ["--style", "raw"]]
-    assert other_models.without(typed, found) == "a cat, 'quoted' --ar 16:9"
+    # What a negative prompt left out is said in words, at the prompt's end.
+    assert other_models.without(typed, found) == "a cat, 'quoted', without text --ar 16:9"
+    assert other_models.without("--no text", [["--no", "text"]]) == "without text"
     assert other_models.shown(found) == ["--v", "--no", "--style raw"]
