@@ -55,6 +55,7 @@ from bot.conversation.turns import (
 )
 from bot.request.flags import FLAG_HELP
 from bot.request.models import Job, Requester, parse_result_filename
+from bot.request.validation import may_be_image
 
 __all__ = ["PLATFORM", "SlackHandlers", "requester_for"]
 
@@ -205,8 +206,27 @@ class SlackHandlers:
         if assistant:
             await set_title(reply, text)
         what = "assistant" if assistant else "mention"
-        ask = Ask(text, attachments=attachments, commands=True, words=words)
+        in_thread = bool(thread_ts and thread_ts != ts) and not assistant
+        quoted = SlackAttachments(
+            self.files, await self._thread_images(channel, str(thread_ts)) if in_thread else []
+        )
+        ask = Ask(text, attachments=attachments, quoted=quoted, commands=True, words=words)
         await self._handle(who, ask, what, reply)
+
+    async def _thread_images(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """The images of the message a thread hangs from: "@seedbot make it a watercolor" in
+        the thread of someone's photo edits that photo, as a Discord reply to it does."""
+        try:
+            response = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=1)
+        except SlackApiError as exc:
+            log.info("slack: no thread parent in %s (%s)", channel, exc.response.get("error"))
+            return []
+        found = response.get("messages") or []
+        parent = found[0] if found and isinstance(found[0], dict) else {}
+        files = parent.get("files") or []
+        return [
+            f for f in files if isinstance(f, dict) and may_be_image(str(f.get("mimetype") or "") or None)
+        ]
 
     async def assistant_started(
         self, channel: str, thread_ts: str, user: str = "", team_id: str = ""

@@ -210,7 +210,8 @@ class Conversation:
                     who, action.text, reply, action.quoted, action.attachments
                 ):
                     return
-                typed = action.commands and not len(action.attachments) and not len(action.quoted)
+                # Images quoted (a reply's, a thread's) leave "@seedbot usage" a command.
+                typed = action.commands and not len(action.attachments)
                 if typed and await self._commands(who, action.words or action.text, reply, empty=True):
                     return
                 await self._ask(who, action, reply)

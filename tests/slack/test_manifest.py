@@ -84,6 +84,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat_postEphemeral": {"chat:write"},
     "chat_postMessage": {"chat:write"},
     "chat_update": {"chat:write"},
+    # the message a thread hangs from (its images), in whichever kind of conversation it is
+    "conversations_replies": {"channels:history", "groups:history", "im:history", "mpim:history"},
     "files_info": {"files:read"},
     "files_list": {"files:read"},
     "files_upload_v2": {"files:write"},  # files.getUploadURLExternal + files.completeUploadExternal

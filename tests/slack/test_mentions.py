@@ -114,6 +114,36 @@ async def test_thread_reply_edits_the_latest_result(emu: SlackEmulator, start_bo
     assert not emu.ephemerals
 
 
+async def test_a_mention_in_the_thread_of_someones_photo_edits_that_photo(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    """Slack's way of replying to a photo is its thread: "@seedbot make it a watercolor" there was
+    a new image of the words, charged, and the photo unused."""
+    photo = png(64, 48, (30, 120, 200))
+    async with ProviderEmulator() as providers:
+        bot = await start_bot(
+            NOVITA_API_KEY=providers.novita.api_key, NOVITA_BASE_URL=providers.base_url("novita")
+        )
+        shared = emu.message_event(
+            "our new logo", files=[emu.add_file("logo.png", photo, "image/png")], user="U2"
+        )
+        await emu.post_event(bot.url, shared)  # not for the bot: no mention
+        mention = emu.mention_event("make it a watercolor", thread_ts=shared["ts"])
+        await emu.post_event(bot.url, mention)
+        [upload] = await wait_results(emu, 1, bot)
+        assert providers.novita.received_images == [photo]
+        assert upload["thread_ts"] == shared["ts"]
+        [complete] = emu.calls("files.completeUploadExternal")
+        assert "image 1 = logo.png" in complete.params["initial_comment"]
+        # A command there is still a command, not an edit of the photo.
+        await emu.post_event(bot.url, emu.mention_event("usage", thread_ts=shared["ts"]))
+        [note] = await emu.wait_for(lambda: emu.ephemerals)
+        assert "Images left today" in note["text"], note
+        assert providers.novita.submissions == 1
+    [asked] = emu.calls("conversations.replies")
+    assert asked.params["ts"] == shared["ts"] and asked.response["ok"]
+
+
 async def test_direct_message_works_like_a_mention(emu: SlackEmulator, start_bot: StartBot) -> None:
     bot = await start_bot()
     dm = emu.dm_event("a tiny robot, 16:9")
