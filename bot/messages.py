@@ -230,6 +230,10 @@ _TEXTS: dict[str, str] = {
     ),
     "CAST_ONE_IMAGE": N_("Save one image at a time: pick it with #N. Nothing was saved."),
     "NOTHING_SAVED": N_("Nothing was saved."),
+    "UNDO_HOW": N_(
+        "Reply `undo` to one of my results to find the image it was made from: edits never replace it."
+    ),
+    "NOTHING_BEFORE": N_("This image was made from a prompt alone: there is no earlier image to go back to."),
     "UPSCALED_UPLOAD": N_("Made from: an upscale of an image you sent"),
     "STYLE_NEEDS_SUFFIX": N_(
         "A style needs words to add to prompts: `admin style add NAME WORDS [--ar W:H] [--res 2K] [--model 4.5]`."
@@ -430,6 +434,8 @@ COMMAND_ADMIN: str
 BUTTON_INFO: str
 NO_HISTORY: str
 NOTHING_SAVED: str
+NOTHING_BEFORE: str
+UNDO_HOW: str
 UPSCALED_UPLOAD: str
 IMAGE_NEEDS_WORDS: str
 NOTHING_WORKING: str
@@ -1141,6 +1147,16 @@ def home_result_line(when: str, prompt: str, images: int) -> str:
     """One past result on a person's home page (the link to it follows)."""
     shown = prompt if len(prompt) <= 200 else prompt[:199] + "…"
     return f"{when} · {shown} · {image_count(images)}"
+
+
+def made_from_still_there(where: str) -> str:
+    """ "undo" replied to an edit (or a re-roll): the image it was made from is unchanged;
+    `where` links it, or is its job id where a surface has no links."""
+    return _(
+        "Nothing to undo: the image this one was made from is still there, unchanged (%(where)s). "
+        "Reply to it to try another change.",
+        where=where,
+    )
 
 
 def nothing_saved(text: str) -> str:

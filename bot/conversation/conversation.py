@@ -32,6 +32,7 @@ from bot.conversation.community import Community
 from bot.conversation.links import LinkedImages, image_links
 from bot.conversation.phrases import (
     CANCEL_WORD,
+    UNDO_WORDS,
     UPSCALE_WORDS,
     asks_for_help,
     asks_for_history,
@@ -277,6 +278,8 @@ class Conversation:
             await reply.say(messages.CANCEL_HOW)
         elif empty and UPSCALE_WORDS.fullmatch(text):
             await reply.say(messages.UPSCALE_HOW)
+        elif empty and UNDO_WORDS.fullmatch(text):
+            await reply.say(messages.UNDO_HOW)
         elif empty and (button := button_word(text)):
             label = messages.action_label(button.action.__name__.lower())
             await reply.say(messages.button_how(label, button.word))
@@ -488,6 +491,9 @@ class Conversation:
             if button := button_word(edit.text):
                 await self._pressed(who, edit.result, button.action, reply, count=button.count)
                 return
+            if UNDO_WORDS.fullmatch(edit.text):
+                await reply.say(await self._before(who, edit.result))
+                return
         text, links = image_links(edit.text)
         linked = LinkedImages(self.fetcher, links)
         parsed = parse_text(text)  # flag errors before any download
@@ -513,6 +519,16 @@ class Conversation:
             self.ledger, parent, parsed, images, wait=self.engine.parent_wait, style=style_fields.get("style")
         )
         await self._run(who, reply, composed, rules)
+
+    async def _before(self, who: Requester, ref: ResultRef) -> str:
+        """Where the image a result was made from is ("undo": no edit replaced it)."""
+        job = self.policy.result_here(who, await self._target_of(who, Edit(ref, "")))
+        parent = await self._job(job.parent_id) if job.parent_id else None
+        if parent is None:
+            return messages.NOTHING_BEFORE
+        surface = self.surfaces.get(who.platform)
+        link = await surface.link(parent) if surface and parent.result_message_ids else None
+        return messages.made_from_still_there(link or parent.id)
 
     async def _edited(
         self,

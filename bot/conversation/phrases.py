@@ -15,6 +15,7 @@ from bot.numbers import COUNT_PATTERN, count_of
 
 __all__ = [
     "CANCEL_WORD",
+    "UNDO_WORDS",
     "UPSCALE_WORDS",
     "ButtonWord",
     "asks_for_help",
@@ -70,6 +71,14 @@ class ButtonWord:
     word: str  # as typed, to say back ("reply `again` to it")
     count: int | None = None  # Re-roll's "3 more", "another four", "one more" (else the result's)
 
+
+# "undo" replied to an edit: the image before it is still there (nothing to undo: no edit
+# replaces the image it was made from).
+UNDO_WORDS = re.compile(
+    rf"\s*(?:undo(?: (?:it|that|this))?|go back(?: to the (?:previous|last|original) one)?|revert(?: it)?|"
+    rf"previous(?: (?:one|version))?|back){_END}",
+    re.IGNORECASE,
+)
 
 # "4 versions of this": what is left of a request that says only how many of the image sent.
 _THIS = re.compile(

@@ -582,3 +582,22 @@ async def test_style_commands_without_admin_are_the_admin_command(chat: tuple[Dr
         refused = await driver.ask(text, person=1)
         assert refused.result is None and refused.text == messages.NOT_ADMIN, refused.text
     assert await bot.jobs(driver.key(1)) == []
+
+
+async def test_undo_points_to_the_image_an_edit_was_made_from(surface: tuple[Driver, Core]) -> None:
+    """'undo' replied to an edit was an edit whose prompt was the word, charged."""
+    driver, bot = surface
+    first = await driver.ask("a paper lantern")
+    assert first.result is not None, first.text
+    await bot.wait_closed(driver.key(0), 1)
+    assert (await driver.reply(first.result, "undo")).text == messages.NOTHING_BEFORE
+    edited = await driver.reply(first.result, "make it red")
+    assert edited.result is not None, edited.text
+    await bot.wait_closed(driver.key(0), 2)
+    said = (await driver.reply(edited.result, "go back")).text
+    assert said.startswith("Nothing to undo: the image this one was made from is still there"), said
+    # A link to it where the surface has them (Discord, Slack); the playground names the job.
+    assert (first.result.job_id if driver.name == "web" else "://") in said, said
+    assert (await driver.ask("undo")).text == messages.UNDO_HOW
+    assert len(await bot.jobs(driver.key(0))) == 2
+    assert (await bot.usage(driver.key(0))).day_used == 2

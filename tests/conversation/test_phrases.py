@@ -6,6 +6,7 @@ import pytest
 
 from bot.conversation.phrases import (
     CANCEL_WORD,
+    UNDO_WORDS,
     UPSCALE_WORDS,
     asks_for_help,
     asks_for_history,
@@ -261,3 +262,15 @@ def test_how_many_more_is_re_rolls_count(text: str, count: int | None) -> None:
 )
 def test_what_asks_for_variations_of_an_image_sent(prompt: str, asks: bool) -> None:
     assert asks_for_variations(prompt) is asks
+
+
+@pytest.mark.parametrize("text", ["undo", "Undo that!", "go back", "revert", "previous version", "back"])
+def test_undo_words(text: str) -> None:
+    assert UNDO_WORDS.fullmatch(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["undo the crop and make it blue", "back to the future poster", "a back alley"]
+)
+def test_a_change_that_says_undo_is_an_edit(text: str) -> None:
+    assert not UNDO_WORDS.fullmatch(text)
