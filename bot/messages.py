@@ -230,6 +230,10 @@ _TEXTS: dict[str, str] = {
     ),
     "CAST_ONE_IMAGE": N_("Save one image at a time: pick it with #N. Nothing was saved."),
     "NOTHING_SAVED": N_("Nothing was saved."),
+    "HELP_REPLIES": N_(
+        "Reply to a result with what to change (`make it night`, `#2 add a hat`), or with `again`, "
+        "`3 more`, `upscale #2`, `undo`. `status` shows what is being made for you."
+    ),
     "UNDO_HOW": N_(
         "Reply `undo` to one of my results to find the image it was made from: edits never replace it."
     ),
@@ -436,6 +440,7 @@ NO_HISTORY: str
 NOTHING_SAVED: str
 NOTHING_BEFORE: str
 UNDO_HOW: str
+HELP_REPLIES: str
 UPSCALED_UPLOAD: str
 IMAGE_NEEDS_WORDS: str
 NOTHING_WORKING: str

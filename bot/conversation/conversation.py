@@ -311,8 +311,10 @@ class Conversation:
         return "cast list" if who.platform in self.surfaces else f"seedbot cast {who.key}"
 
     def _help(self, who: Requester) -> str:
+        """The surface's help, then what a reply to a result may say (the same everywhere)."""
         surface = self.surfaces.get(who.platform)
-        return surface.help() if surface else messages.help_text("seedbot", FLAG_HELP)
+        said = surface.help() if surface else messages.help_text("seedbot", FLAG_HELP)
+        return f"{said}\n{messages.HELP_REPLIES}"
 
     async def usage(self, who: Requester) -> str:
         """Today's and this month's use, what is left (weighted), resets, the workspace pool."""
