@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import threading
 import warnings
 from collections.abc import Iterable
 
 from PIL import ExifTags, Image, ImageOps
-from pillow_heif import register_heif_opener
 
 from bot import messages
 from bot.errors import InvalidImage
@@ -28,8 +28,6 @@ __all__ = [
 # Seedream takes references up to 6000x6000; anything past ~2x that is a bomb, not a photo.
 MAX_DECODE_PIXELS = 6000 * 6000 * 2
 Image.MAX_IMAGE_PIXELS = MAX_DECODE_PIXELS
-# An iPhone's photos are HEIC: Pillow opens them with pillow-heif's plug-in (AVIF it reads itself).
-register_heif_opener()
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
@@ -64,6 +62,15 @@ def sniff_mime(data: bytes) -> str | None:
     return None
 
 
+@functools.cache
+def _open_heic() -> None:
+    """An iPhone's photos are HEIC: Pillow opens them with pillow-heif's plug-in (AVIF it reads
+    itself). Loaded the first time one comes: its library costs ~50 ms at every start."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
+
 def measure(data: bytes, name: str = "image", *, decode: bool = True) -> tuple[str, int, int]:
     """(mime, width, height) of an accepted image; raises InvalidImage otherwise.
 
@@ -75,6 +82,8 @@ def measure(data: bytes, name: str = "image", *, decode: bool = True) -> tuple[s
     mime = sniff_mime(data)
     if mime is None:
         raise InvalidImage(messages.not_an_image(name))
+    if mime == "image/heic":
+        _open_heic()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

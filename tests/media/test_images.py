@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import os
 import struct
+import subprocess
+import sys
 import time
 import zlib
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from pillow_heif import register_heif_opener
 
 from bot.errors import InvalidImage
 from bot.media.images import (
@@ -261,6 +264,7 @@ def test_fit_reference_keeps_transparency() -> None:
 
 def phone_photo(kind: str, size: tuple[int, int] = (640, 480)) -> bytes:
     """An iPhone's photo (HEIC) or a browser's saved image (AVIF)."""
+    register_heif_opener()  # to write one (seedbot loads it to read one, when one comes)
     buf = io.BytesIO()
     Image.new("RGB", size, (30, 90, 200)).save(buf, format=kind, quality=60)
     return buf.getvalue()
@@ -285,3 +289,19 @@ def test_an_iso_media_file_that_is_no_image_is_not_one() -> None:
     assert sniff_mime(mp4) is None
     with pytest.raises(InvalidImage):
         load_reference(mp4, "clip.mp4")
+
+
+def test_a_fresh_process_reads_heic_without_loading_pillow_heif_first(tmp_path: Path) -> None:
+    """The plug-in is loaded when a HEIC photo comes, not at start (it costs ~50 ms)."""
+    photo = tmp_path / "IMG_0001.HEIC"
+    photo.write_bytes(phone_photo("HEIF", (320, 240)))
+    script = (
+        "import sys; from pathlib import Path; from bot.media import images; "
+        "assert 'pillow_heif' not in sys.modules; "
+        f"print(images.measure(Path({str(photo)!r}).read_bytes()))"
+    )
+    done = subprocess.run(  # noqa: S603 - this interpreter, the test's own script
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "('image/heic', 320, 240)"
