@@ -224,13 +224,24 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if counted and 1 <= (count := count_of(counted["n"] or counted["digits"])) <= MAX_OUTPUTS:
         values["count"] = str(count)
         prompt = prompt[counted.end() :]
-    ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt) or _RATIO_ALONE.fullmatch(prompt)
+    ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt) or _shape_alone(prompt)
     if ratio and "aspect" not in values:
         values["aspect"] = re.sub(r"\s", "", ratio.group(1))
         prompt = prompt[: ratio.start()]
     if refs:
         values["refs"] = refs
     return _typed(prompt.strip(), values, chosen)
+
+
+def _shape_alone(text: str) -> re.Match[str] | None:
+    """A message that only says a shape (_RATIO_ALONE). A ratio with no word around it must be
+    one seedbot offers: "10:30" alone is a time, "make it 10:30" a shape."""
+    said = _RATIO_ALONE.fullmatch(text)
+    if said is None:
+        return None
+    ratio = re.sub(r"\s", "", said.group(1))
+    bare = re.sub(r"\s", "", said.group(0)).rstrip(".!") == ratio
+    return None if bare and ratio not in ASPECTS else said
 
 
 def _picked(text: str) -> tuple[str, tuple[int, ...]]:

@@ -487,6 +487,9 @@ def test_a_message_that_only_says_a_shape_is_that_option(text: str, aspect: str)
 
 def test_a_shape_inside_a_prompt_stays_words() -> None:
     assert parse_text("a 16:9 cinema poster").prompt == "a 16:9 cinema poster"
+    # A ratio alone that seedbot does not offer is a time, not a shape; with words it is a shape.
+    assert (parse_text("10:30").prompt, parse_text("10:30").aspect) == ("10:30", None)
+    assert parse_text("make it 2:5").aspect == "2:5"
 
 
 @pytest.mark.parametrize(
