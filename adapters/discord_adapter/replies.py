@@ -33,6 +33,7 @@ __all__ = ["MessageHandler"]
 log = logging.getLogger(__name__)
 
 _USER_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
+_THREAD_LOOKBACK = 50  # messages read back for seedbot's latest result in its thread
 
 
 class MessageHandler:
@@ -48,8 +49,20 @@ class MessageHandler:
             return
         in_dm = message.guild is None
         replied = await self._replied_message(message)
-        to_result = replied is not None and replied.author.id == me.id
         pinged = mentions_bot(message, me.id)
+        channel = message.channel
+        if (
+            replied is None
+            and not pinged
+            and isinstance(channel, discord.Thread)
+            and channel.owner_id == me.id
+        ):
+            # A message in a thread seedbot started edits its latest result, as in a Slack
+            # thread; one that names someone else is talk between people.
+            if any(u.id != me.id for u in message.mentions) or message.role_mentions:
+                return
+            replied = await self._latest_result(channel, me.id)
+        to_result = replied is not None and replied.author.id == me.id
         if not (in_dm or pinged or to_result):
             return
         text = prompt_from_message(message, me.id)
@@ -80,6 +93,20 @@ class MessageHandler:
         if asked is None or asked.author.id != author_id or not image_attachments(asked):
             return None
         return self.surface.attachments(image_attachments(asked))
+
+    @staticmethod
+    async def _latest_result(thread: discord.Thread, me: int) -> discord.Message | None:
+        """The newest of seedbot's results in its thread (a message with images), else its
+        newest message there (the status of the first one, still being made)."""
+        newest = None
+        with contextlib.suppress(discord.HTTPException):
+            async for seen in thread.history(limit=_THREAD_LOOKBACK):
+                if seen.author.id != me:
+                    continue
+                if seen.attachments:
+                    return seen
+                newest = newest or seen
+        return newest
 
     async def _replied_message(self, message: discord.Message) -> discord.Message | None:
         ref = message.reference

@@ -262,3 +262,29 @@ async def test_a_reply_to_what_should_i_do_with_the_image_edits_that_image(
     )
     await emu.wait_for_message(lambda m: messages.NOT_A_RESULT in text(m), timeout=10)
     assert len(await bot.jobs()) == 1
+
+
+async def test_a_message_in_seedbots_thread_edits_its_latest_result(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """The bot pings you into its thread; what you then typed there ("make it blue", no reply,
+    no mention) was ignored, where a Slack thread edits its latest result."""
+    bot = await start_bot()
+    inter = await emu.send_slash_command("imagine", {"prompt": "a paper boat", "count": 2})
+    await inter.wait_ack()
+    first = await wait_result(emu)
+    thread = thread_of(emu, first)
+    parent = await bot.wait_job(job_id_of(first))
+    await emu.send_message("make it blue #2", channel_id=thread["id"])
+    edited = await wait_result(emu, exclude={parent.id})
+    job = await bot.wait_job(job_id_of(edited))
+    assert (job.kind, job.parent_id, job.prompt) == (JobKind.EDIT, parent.id, "make it blue")
+    outputs = await bot.runtime.ledger.job_outputs(parent.id)
+    assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == [outputs[1].data]
+    # The newest result is the one edited next; talk that names someone else is left alone.
+    bob = emu.add_user("bob")["id"]
+    await emu.send_message(f"<@{bob}> look at this", channel_id=thread["id"], mentions=[bob])
+    await emu.send_message("now at night", channel_id=thread["id"])
+    again = await wait_result(emu, exclude={parent.id, job.id})
+    assert (await bot.wait_job(job_id_of(again))).parent_id == job.id
+    assert len(await bot.jobs()) == 3
