@@ -1201,6 +1201,16 @@ def file_not_hosted(name: str) -> str:
     )
 
 
+def file_not_visible(name: str) -> str:
+    """A file of this Slack (linked, or shared from elsewhere) that files.info would not show."""
+    return _free(
+        _(
+            "I can't see the file '%(name)s': attach it to your message, or share it in a channel I'm in.",
+            name=name,
+        )
+    )
+
+
 def file_access_denied(name: str) -> str:
     return _free(
         _(

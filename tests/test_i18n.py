@@ -347,6 +347,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("no_such_image", lambda: [messages.no_such_image(5, 4), messages.no_such_image(2, 1)]),
     ("pick_needs_words", lambda: messages.pick_needs_words(2)),
     ("nothing_saved", lambda: messages.nothing_saved(messages.CAST_ONE_IMAGE)),
+    ("file_not_visible", lambda: messages.file_not_visible("F0123ABCD")),
     ("made_from_still_there", lambda: messages.made_from_still_there("job 1a2b3c4d5e6f")),
     ("upscale_upload_note", lambda: messages.upscale_upload_note("photo.png")),
     ("hint_tiers", lambda: messages.hint_tiers(["2K", "4K"])),

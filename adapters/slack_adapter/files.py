@@ -12,9 +12,11 @@ Nothing here charges the user: every refusal happens before the engine sees a re
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
@@ -24,6 +26,7 @@ from bot.media.fetch import SafeFetcher
 from bot.request.validation import UPLOAD_MAX_BYTES, check_declared
 
 __all__ = [
+    "MAX_LINKED_FILES",
     "SLACK_FILE_HOST",
     "SlackAttachments",
     "SlackFiles",
@@ -33,6 +36,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SLACK_FILE_HOST = "https://files.slack.com"
+MAX_LINKED_FILES = 4  # file links read from one message, as the core reads other image links
+# A link as Slack writes it in text, and the file id in one of its files' paths: the file host's
+# (/files-pri/T123-F456/cat.png) or a file's page (https://team.slack.com/files/U123/F456/cat.png).
+_LINK = re.compile(r"<(https?://[^<>|\s]+)(?:\|[^<>]*)?>")
+_FILE_PATH = re.compile(
+    r"/files-(?:pri|tmb)/T[A-Z0-9]+-(F[A-Z0-9]+)(?:/|$)|/files/[UW][A-Z0-9]+/(F[A-Z0-9]+)(?:/|$)"
+)
 
 
 def origin(url: str) -> tuple[str, str, int] | None:
@@ -58,15 +68,37 @@ class SlackFiles:
         return origin(url) in self.trusted
 
     async def complete(self, file: dict[str, Any]) -> dict[str, Any]:
-        # Files shared from another workspace come as stubs that need files.info.
+        # Files shared from another workspace (and linked ones) come as stubs that need files.info.
         if file.get("file_access") == "check_file_info" or not (
             file.get("url_private_download") or file.get("url_private")
         ):
-            response = await self.client.files_info(file=str(file.get("id", "")))
+            try:
+                response = await self.client.files_info(file=str(file.get("id", "")))
+            except SlackApiError as exc:
+                error = str(exc.response.get("error"))
+                raise DownloadError(messages.file_not_visible(self.name(file)), detail=error) from None
             info = response.get("file")
             if isinstance(info, dict):
                 return info
         return file
+
+    def linked(self, text: str) -> tuple[str, list[dict[str, Any]]]:
+        """Links to this Slack's files in a message's text (its "Copy link to file") -> stubs
+        files.info completes, as for a file shared from elsewhere, and the text without them:
+        fetched as a link, with no token, such a file is a sign-in page."""
+        found: list[dict[str, Any]] = []
+
+        def take(link: re.Match[str]) -> str:
+            url = link.group(1)
+            parts = urlsplit(url)
+            file = _FILE_PATH.search(parts.path)
+            ours = origin(url) in self.trusted or (parts.hostname or "").lower().endswith(".slack.com")
+            if file is None or not ours or len(found) >= MAX_LINKED_FILES:
+                return link.group(0)
+            found.append({"id": file.group(1) or file.group(2), "file_access": "check_file_info"})
+            return " "
+
+        return _LINK.sub(take, text), found
 
     @staticmethod
     def name(file: dict[str, Any]) -> str:

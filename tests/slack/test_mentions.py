@@ -144,6 +144,34 @@ async def test_a_mention_in_the_thread_of_someones_photo_edits_that_photo(
     assert asked.params["ts"] == shared["ts"] and asked.response["ok"]
 
 
+async def test_a_link_to_a_file_of_this_slack_is_read_with_the_token(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    """ "Copy link to file" pasted into a mention was fetched as a web link, without the token:
+    Slack answers that with a sign-in page, so the photo was refused as no image."""
+    photo = png(64, 48, (220, 180, 30))
+    async with ProviderEmulator() as providers:
+        bot = await start_bot(
+            NOVITA_API_KEY=providers.novita.api_key, NOVITA_BASE_URL=providers.base_url("novita")
+        )
+        shared = emu.add_file("sunset.png", photo, "image/png")
+        missing = "F0NOSUCHFILE"
+        mention = emu.mention_event(f"make it a watercolor <{shared['permalink']}|sunset.png>")
+        await emu.post_event(bot.url, mention)
+        [upload] = await wait_results(emu, 1, bot)
+        assert providers.novita.received_images == [photo]
+        assert [(f["file_id"], f["authorized"]) for f in emu.file_fetches] == [(shared["id"], True)]
+        [complete] = emu.calls("files.completeUploadExternal")
+        assert complete.params["initial_comment"].startswith("make it a watercolor\n")
+        # One this Slack does not show the bot is refused, free, in words.
+        gone = shared["permalink"].replace(shared["id"], missing)
+        await emu.post_event(bot.url, emu.mention_event(f"make it a watercolor <{gone}>"))
+        [note] = await emu.wait_for(lambda: emu.ephemerals)
+        assert note["text"] == messages.file_not_visible(missing), note
+        assert providers.novita.submissions == 1
+    assert upload["thread_ts"] == mention["ts"]
+
+
 async def test_direct_message_works_like_a_mention(emu: SlackEmulator, start_bot: StartBot) -> None:
     bot = await start_bot()
     dm = emu.dm_event("a tiny robot, 16:9")
