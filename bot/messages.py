@@ -234,6 +234,7 @@ _TEXTS: dict[str, str] = {
         "Reply to a result with what to change (`make it night`, `#2 add a hat`), or with `again`, "
         "`3 more`, `upscale #2`, `undo`. `status` shows what is being made for you."
     ),
+    "UPSCALE_ONE_IMAGE": N_("Send one image at a time to upscale: each is its own 4K re-render."),
     "UNDO_HOW": N_(
         "Reply `undo` to one of my results to find the image it was made from: edits never replace it."
     ),
@@ -440,6 +441,7 @@ NO_HISTORY: str
 NOTHING_SAVED: str
 NOTHING_BEFORE: str
 UNDO_HOW: str
+UPSCALE_ONE_IMAGE: str
 HELP_REPLIES: str
 UPSCALED_UPLOAD: str
 IMAGE_NEEDS_WORDS: str

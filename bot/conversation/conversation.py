@@ -459,7 +459,9 @@ class Conversation:
         linked = LinkedImages(self.fetcher, links)
         parsed = parse_text(text, picks=False)  # flag errors before any download
         attached = len(ask.quoted) + len(ask.attachments) + len(linked)
-        if attached == 1 and UPSCALE_WORDS.fullmatch(text) and not ask.options.refs:
+        if attached and UPSCALE_WORDS.fullmatch(text) and not ask.options.refs:
+            if attached > 1:  # each is its own 4K job: which one is meant is not said
+                raise InvalidRequest(messages.UPSCALE_ONE_IMAGE)
             await self._upscale_upload(who, await _load(ask.quoted, ask.attachments, linked), reply)
             return
         if attached == 1 and asks_for_variations(parsed.prompt):  # of the image sent

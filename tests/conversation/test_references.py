@@ -94,6 +94,10 @@ async def test_upscale_sent_with_an_image_re_renders_that_image_at_4k(
     assert received[-1] == photo
     info = await driver.press(made.result, "info", 0)
     assert messages.UPSCALED_UPLOAD in info.text, info.text
+    # Two at once: which one is not said (it was an edit of both whose prompt was "upscale").
+    two = await driver.ask("upscale", files=[("a.png", photo), ("b.png", png(300, 200))])
+    assert two.text == messages.with_charge_note(messages.UPSCALE_ONE_IMAGE), two.text
+    assert len(await bot.jobs(driver.key(0))) == 1
 
 
 @pytest.mark.parametrize(
