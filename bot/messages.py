@@ -935,16 +935,13 @@ def unknown_flag(flag: str, known: list[str], close: list[str] | None = None) ->
 _ECHO_MAX = 600  # a longer message is not said back: the names alone say what to take out
 
 
-NEGATIVE_FLAGS = ("--no", "--neg", "--negative", "--negative-prompt", "--negative_prompt")
-
-
-def other_models_settings(settings: list[str], without: str) -> str:
-    """Other models' settings in a prompt (flags.py: Midjourney's, a negative prompt): all of
-    them at once, then what to send."""
+def other_models_settings(settings: list[str], without: str, *, negative: bool = False) -> str:
+    """Other models' settings in a prompt (request/other_models.py): all of them at once, then
+    what to send; `negative`: one of them was a negative prompt."""
     said = _(
         "Seedream has no %(settings)s: those are other image models' settings.", settings=_list(settings)
     )
-    if any(s.lower() in NEGATIVE_FLAGS for s in settings):
+    if negative:
         said = _join(said, _('To leave something out, say so in the prompt ("without text").'))
     if without.strip("` ") and len(without) <= _ECHO_MAX:
         said = _join(said, _("Send it like this: %(text)s.", text=f"`{without.replace('`', '')}`"))

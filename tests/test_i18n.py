@@ -338,7 +338,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     (
         "other_models_settings",
         lambda: [
-            messages.other_models_settings(["--v", "--no"], "a fox --ar 16:9"),
+            messages.other_models_settings(["--v", "--no"], "a fox, without text --ar 16:9", negative=True),
             messages.other_models_settings(["--style raw"], ""),
         ],
     ),

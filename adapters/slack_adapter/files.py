@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack_adapter.text import LINK
 from bot import messages
 from bot.conversation.attachments import AttachedFiles, Declared
 from bot.errors import DownloadError
@@ -37,9 +38,8 @@ log = logging.getLogger(__name__)
 
 SLACK_FILE_HOST = "https://files.slack.com"
 MAX_LINKED_FILES = 4  # file links read from one message, as the core reads other image links
-# A link as Slack writes it in text, and the file id in one of its files' paths: the file host's
-# (/files-pri/T123-F456/cat.png) or a file's page (https://team.slack.com/files/U123/F456/cat.png).
-_LINK = re.compile(r"<(https?://[^<>|\s]+)(?:\|[^<>]*)?>")
+# The file id in one of a file's paths: the file host's (/files-pri/T123-F456/cat.png) or a
+# file's page (https://team.slack.com/files/U123/F456/cat.png).
 _FILE_PATH = re.compile(
     r"/files-(?:pri|tmb)/T[A-Z0-9]+-(F[A-Z0-9]+)(?:/|$)|/files/[UW][A-Z0-9]+/(F[A-Z0-9]+)(?:/|$)"
 )
@@ -98,7 +98,7 @@ class SlackFiles:
             found.append({"id": file.group(1) or file.group(2), "file_access": "check_file_info"})
             return " "
 
-        return _LINK.sub(take, text), found
+        return LINK.sub(take, text), found
 
     @staticmethod
     def name(file: dict[str, Any]) -> str:

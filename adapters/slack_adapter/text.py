@@ -14,9 +14,10 @@ from bot import messages
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
 
-__all__ = ["channel_id", "channel_link", "escape", "mentioned_users", "person_key", "to_plain"]
+__all__ = ["LINK", "channel_id", "channel_link", "escape", "mentioned_users", "person_key", "to_plain"]
 
-_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+# Slack's angle-bracket entities: `<https://x|label>`, `<@U123>`, `<#C123|art>` (target, label).
+LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _USER = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
 # A public (C) or private (G) channel: the link a message makes of `#name`, or the bare ID.
 _CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|[^>]*)?>|#?([CG][A-Z0-9]{8,})")
@@ -47,7 +48,7 @@ def to_plain(text: str, bot_user_id: str | None = None, names: Mapping[str, str]
             return label or ""  # special mentions (`<!here>`, a user group's `@team`)
         return label or target
 
-    text = _LINK.sub(unwrap, text)
+    text = LINK.sub(unwrap, text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 

@@ -282,22 +282,23 @@ def _upscaled_from(job: Job) -> str:
     return messages.UPSCALED_UPLOAD  # an image the person sent with "upscale"
 
 
-def _seconds_since(iso: str, now: datetime) -> float:
+def _moment(iso: str) -> datetime | None:
+    """A ledger timestamp in UTC (one written without a zone is UTC), or None if unreadable."""
     try:
         moment = datetime.fromisoformat(iso)
     except ValueError:
-        return 0.0
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return max(0.0, (now - moment).total_seconds())
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _seconds_since(iso: str, now: datetime) -> float:
+    moment = _moment(iso)
+    return 0.0 if moment is None else max(0.0, (now - moment).total_seconds())
 
 
 def _short_time(iso: str) -> str:
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    moment = _moment(iso)
+    return iso if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _asked_size(request: dict[str, Any]) -> str:

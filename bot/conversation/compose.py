@@ -101,10 +101,15 @@ def _request(
 
 def _sets_options(parsed: ParsedText) -> bool:
     """Whether the text set any option of the image (its shape, size, count, model, format)."""
-    values = (parsed.aspect, parsed.resolution, parsed.width, parsed.count, parsed.model)
-    return (
-        any(v is not None for v in values) or parsed.output_format is not None or parsed.watermark is not None
+    values = (
+        parsed.aspect,
+        parsed.resolution,
+        parsed.width,
+        parsed.count,
+        parsed.model,
+        parsed.output_format,
     )
+    return any(v is not None for v in (*values, parsed.watermark))
 
 
 def new(parsed: ParsedText, images: list[ImageInput], defaults: dict[str, object]) -> Composed:

@@ -45,7 +45,7 @@ from bot.conversation.phrases import (
 )
 from bot.conversation.policy import Policy
 from bot.conversation.progress import ProgressRelay
-from bot.conversation.styles import Styles
+from bot.conversation.styles import STYLE_VERBS, Styles
 from bot.conversation.surface import Arrived, EditForm, Reply, ResumedReplies, Shown
 from bot.conversation.turns import (
     Ask,
@@ -128,9 +128,6 @@ class Surface:
     # What the community a request comes from is called there (i18n.PLACES): "server" on
     # Discord; a workspace anywhere else.
     place: str = "workspace"
-
-
-_STYLE_VERBS = ("add", "change", "set", "edit", "remove", "delete", "rm", "hide")
 
 
 class Conversation:
@@ -349,7 +346,7 @@ class Conversation:
             await reply.say(await self.styles.listing(who))
             return True
         # "style add noir …" without the "admin" the help shows is meant the same (it was drawn).
-        bare = first in ("style", "styles") and len(words) > 1 and words[1].lower() in _STYLE_VERBS
+        bare = first in ("style", "styles") and len(words) > 1 and words[1].lower() in STYLE_VERBS
         if bare or (first == "admin" and len(words) > 1 and words[1].lower() in ("style", "styles")):
             rest = text.split(None, 1)[1] if bare else text.split(None, 2)[2] if len(words) > 2 else ""
             # An admin command's refusal is its answer, free of any charge note, as in `_commands`.

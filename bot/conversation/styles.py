@@ -20,11 +20,16 @@ from bot.request.styles import BUILTIN_STYLES, Style, check_name, close_names
 from bot.request.validation import STYLE_WORDS_MAX_CHARS, clean_prompt
 from bot.request.workspace import workspace_key
 
-__all__ = ["Styles"]
+__all__ = ["STYLE_VERBS", "Styles"]
 
 
 def _style(row: StyleRow) -> Style:
     return Style(row.name, row.suffix, row.aspect, row.resolution, row.model)
+
+
+# The words of `admin style …` that change a style (`list` and `show` only read).
+_PUT, _REMOVE, _HIDE = ("add", "change", "set", "edit"), ("remove", "delete", "rm"), "hide"
+STYLE_VERBS = (*_PUT, *_REMOVE, _HIDE)
 
 
 class Styles:
@@ -81,11 +86,11 @@ class Styles:
         name, _, words = rest.strip().partition(" ")
         if verb in ("", "list", "show"):
             return await self.listing_of(workspace)
-        if verb in ("add", "change", "set", "edit") and name:
+        if verb in _PUT and name:
             return await self.put(actor, workspace, name, words, change=verb != "add")
-        if verb in ("remove", "delete", "rm") and name and not words.strip():
+        if verb in _REMOVE and name and not words.strip():
             return await self.remove(actor, workspace, name)
-        if verb == "hide" and name and not words.strip():
+        if verb == _HIDE and name and not words.strip():
             return await self.hide(actor, workspace, name)
         return messages.style_help(prefix)
 

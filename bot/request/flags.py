@@ -216,8 +216,9 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         i += 1
     if foreign:
         typed = typed[lead.end() :] if (lead := _COMMAND_WORD.match(typed)) else typed
+        shown, send = other_models.shown(foreign), other_models.without(typed, foreign)
         raise FlagError(
-            messages.other_models_settings(other_models.shown(foreign), other_models.without(typed, foreign))
+            messages.other_models_settings(shown, send, negative=other_models.has_negative(foreign))
         )
 
     counted = _COUNTED.match(prompt) if not picks and "count" not in values else None

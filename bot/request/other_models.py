@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from bot.messages import NEGATIVE_FLAGS
+__all__ = ["NEGATIVE_FLAGS", "has_negative", "is_setting", "names", "shown", "take", "without"]
 
-__all__ = ["is_setting", "names", "shown", "take", "without"]
+NEGATIVE_FLAGS = ("--no", "--neg", "--negative", "--negative-prompt", "--negative_prompt")
 
 # By what follows each: nothing, an optional number or code ("--niji 6", "--p"), one value, or
 # everything up to the next flag ("--no text, people", "--sref URL URL").
@@ -50,6 +50,11 @@ def take(tokens: list[str], i: int, found: list[list[str]]) -> int:
             end += 1
     found.append([tokens[i - 1], *tokens[i:end]])
     return end
+
+
+def has_negative(found: list[list[str]]) -> bool:
+    """Whether one of them is a negative prompt (the answer says to put it in words)."""
+    return any(words[0].lower() in NEGATIVE_FLAGS for words in found)
 
 
 def shown(found: list[list[str]]) -> list[str]:
