@@ -938,8 +938,11 @@ _ECHO_MAX = 600  # a longer message is not said back: the names alone say what t
 def other_models_settings(settings: list[str], without: str, *, negative: bool = False) -> str:
     """Other models' settings in a prompt (request/other_models.py): all of them at once, then
     what to send; `negative`: one of them was a negative prompt."""
-    said = _(
-        "Seedream has no %(settings)s: those are other image models' settings.", settings=_list(settings)
+    said = _n(
+        "Seedream has no %(settings)s: that is another image model's setting.",
+        "Seedream has no %(settings)s: those are other image models' settings.",
+        len(settings),
+        settings=_list(settings),
     )
     if negative:
         said = _join(said, _('To leave something out, say so in the prompt ("without text").'))

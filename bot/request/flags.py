@@ -175,6 +175,11 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         text, chosen = _picked(_BARE_PICK.sub(r"#\1", text))
     if lead := _COMMAND_WORD.match(text):
         text = text[lead.end() :]
+    typed = typed[lead.end() :] if (lead := _COMMAND_WORD.match(typed)) else typed
+    if pasted := other_models.generation_data(typed):
+        raise FlagError(
+            messages.other_models_settings(pasted.settings, pasted.send, negative=pasted.negative)
+        )
     # The prompt is what comes before the first flag; flags come in pairs after it.
     flag_at = re.search(r"(?<!\S)--(?:[A-Za-z]|[234]k(?!\S))", text, re.IGNORECASE)
     prompt, tail = (text[: flag_at.start()], text[flag_at.start() :]) if flag_at else (text, "")
@@ -215,7 +220,6 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         values[_ALIASES[token]] = _unpunctuated(tokens[i])
         i += 1
     if foreign:
-        typed = typed[lead.end() :] if (lead := _COMMAND_WORD.match(typed)) else typed
         shown, send = other_models.shown(foreign), other_models.without(typed, foreign)
         raise FlagError(
             messages.other_models_settings(shown, send, negative=other_models.has_negative(foreign))

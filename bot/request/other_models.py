@@ -1,5 +1,7 @@
 """Other image models' settings in a prompt, as people paste it: Midjourney's ("--v 6.1 --style
-raw --s 250", copied from its gallery) and a negative prompt ("--no text", "--neg blurry").
+raw --s 250", copied from its gallery), a negative prompt ("--no text", "--neg blurry"), and
+Stable Diffusion's generation data as Civitai and AUTOMATIC1111 copy it ("Negative prompt: …",
+"Steps: 30, Sampler: …, Seed: …, Size: 832x1216", "<lora:name:0.8>").
 
 Seedream has none of them. flags.py collects every one a message carries, so one answer names
 them all with the message to send without them, instead of a refusal per setting.
@@ -8,8 +10,22 @@ them all with the message to send without them, instead of a refusal per setting
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from fractions import Fraction
 
-__all__ = ["NEGATIVE_FLAGS", "has_negative", "is_setting", "names", "shown", "take", "without"]
+from bot.request.validation import ASPECTS
+
+__all__ = [
+    "NEGATIVE_FLAGS",
+    "Pasted",
+    "generation_data",
+    "has_negative",
+    "is_setting",
+    "names",
+    "shown",
+    "take",
+    "without",
+]
 
 NEGATIVE_FLAGS = ("--no", "--neg", "--negative", "--negative-prompt", "--negative_prompt")
 
@@ -22,6 +38,9 @@ _SETTINGS = {
     **dict.fromkeys(("--v", "--version", "--q", "--quality", "--s", "--stylize", "--c"), _ONE),
     **dict.fromkeys(("--chaos", "--w", "--weird", "--iw", "--sw", "--sv", "--cw", "--ow"), _ONE),
     **dict.fromkeys(("--seed", "--sameseed", "--stop", "--r", "--repeat", "--exp"), _ONE),
+    # Stable Diffusion's, as its bots and UIs name them.
+    **dict.fromkeys(("--steps", "--cfg", "--cfg-scale", "--cfg_scale", "--sampler", "--scheduler"), _ONE),
+    **dict.fromkeys(("--guidance", "--guidance-scale", "--guidance_scale", "--strength", "--denoise"), _ONE),
     **dict.fromkeys(("--sref", "--cref", "--oref", "--profile", *NEGATIVE_FLAGS), _RUN),
 }
 _STYLES = {"raw", "4a", "4b", "4c"}  # "--style raw" is Midjourney's, not a preset
@@ -79,3 +98,54 @@ def without(text: str, found: list[list[str]]) -> str:
         said = f"without {', '.join(left_out)}"
         text = f"{prompt + ', ' if prompt else ''}{said} {text[at:]}".strip()
     return text
+
+
+# Stable Diffusion's generation data: the prompt, then "Negative prompt: …" and a line of
+# settings that begins with the steps and names the sampler, CFG scale or seed. A slash command's box joins the lines into one,
+# so neither needs to start a line.
+_NEGATIVE = re.compile(r"(?:^|\s)Negative prompt:", re.IGNORECASE)
+_SETTINGS_LINE = re.compile(r"(?:^|\s)Steps:\s*\d+\s*,(?=[^\n]*\b(?:Sampler|CFG scale|Seed):)")
+_SETTING_NAME = re.compile(r"(?:^|,)\s*([A-Za-z][\w .+-]*?):")
+_SIZE = re.compile(r"\bSize:\s*(\d{2,5})\s*x\s*(\d{2,5})")
+_NETWORK = re.compile(r"<(?:lora|lyco|hypernet):[^<>]*>", re.IGNORECASE)  # "<lora:film_grain:0.8>"
+_NAMED = 4  # "Steps, Sampler, CFG scale, Seed": the line goes on with a dozen more
+_NEAR = 0.05  # a size within 5% of a usual shape is that shape ("832x1216" is 2:3)
+
+
+@dataclass(frozen=True, slots=True)
+class Pasted:
+    """Generation data found in a message: what it named, what to send instead."""
+
+    settings: list[str]
+    send: str
+    negative: bool
+
+
+def generation_data(text: str) -> Pasted | None:
+    """Stable Diffusion's generation data in `text`, or None. What to send is the prompt before
+    it, without LoRA tags, with its size as "--ar" (the negative prompt is left out: it is mostly
+    "lowres, bad hands", which Seedream needs no telling)."""
+    negative, line, networks = _NEGATIVE.search(text), _SETTINGS_LINE.search(text), _NETWORK.findall(text)
+    if not (negative or line or networks):
+        return None
+    starts = [m.start() for m in (negative, line) if m]
+    prompt = text[: min(starts)] if starts else text
+    settings = ["Negative prompt"] if negative else []
+    if line:
+        settings += _SETTING_NAME.findall(text[line.start() :].strip())[:_NAMED]
+    settings += networks[:2]
+    send = re.sub(r"\s*,(?:\s*,)*", ",", " ".join(_NETWORK.sub(" ", prompt).split())).strip(" ,")
+    if send and (size := _SIZE.search(text[min(starts) :] if starts else "")):
+        send += f" --ar {_shape(int(size[1]), int(size[2]))}"
+    return Pasted(settings, send, negative=negative is not None)
+
+
+def _shape(width: int, height: int) -> str:
+    """A size as a ratio: the usual shape it is near, else its own reduced ratio."""
+    ratio = width / max(height, 1)
+    for aspect in ASPECTS:
+        w, h = aspect.split(":")
+        if abs(ratio / (int(w) / int(h)) - 1) <= _NEAR:
+            return aspect
+    exact = Fraction(width, max(height, 1))
+    return f"{exact.numerator}:{exact.denominator}"

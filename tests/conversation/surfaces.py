@@ -20,6 +20,7 @@ from bot.request.models import Job, JobStatus
 from tests.emulators.discord import GUILD_ID, HUMAN_USER_ID, DiscordEmulator
 from tests.emulators.discord.validation import walk_components
 from tests.emulators.slack import TEAM_ID, USER_ID, SlackEmulator
+from tests.emulators.slack.events import as_sent, as_shown
 from tests.reliability.conftest import Stack
 from tests.web.conftest import OpenPlayground
 
@@ -267,7 +268,7 @@ class SlackDriver:
         def check() -> Answer | None:
             mine = [e for e in self.emu.ephemerals[ephemerals:] if e["user"] == self.people[person]]
             if mine:
-                return Answer(str(mine[0]["text"]))
+                return Answer(as_shown(str(mine[0]["text"])))
             return self._result_since(results)
 
         return await _poll(check)
@@ -292,18 +293,22 @@ class SlackDriver:
         shared = [
             self.emu.add_file(name, data, "image/png", user=self.people[person]) for name, data in files or []
         ]
-        event = self.emu.mention_event(f"<@UBOT> {text}", files=shared or None, user=self.people[person])
+        event = self.emu.mention_event(
+            f"<@UBOT> {as_sent(text)}", files=shared or None, user=self.people[person]
+        )
         return await self._answer(lambda: self.emu.post_event(self.url(), event), person)
 
     async def ask_later(self, text: str, person: int = 0) -> Later:
         results = len(self._controls())
         await self.emu.post_event(
-            self.url(), self.emu.mention_event(f"<@UBOT> {text}", user=self.people[person])
+            self.url(), self.emu.mention_event(f"<@UBOT> {as_sent(text)}", user=self.people[person])
         )
         return lambda: _poll(lambda: self._result_since(results), RESTART_WAIT)
 
     async def reply(self, result: Result, text: str, person: int = 0) -> Answer:
-        event = self.emu.message_event(text, thread_ts=result.handle["thread"], user=self.people[person])
+        event = self.emu.message_event(
+            as_sent(text), thread_ts=result.handle["thread"], user=self.people[person]
+        )
         return await self._answer(lambda: self.emu.post_event(self.url(), event), person)
 
     async def press(self, result: Result, action: str, person: int) -> Answer:
@@ -323,7 +328,7 @@ class SlackDriver:
         def check() -> Answer | None:
             mine = [e for e in self.emu.ephemerals[ephemerals:] if e["user"] == self.people[person]]
             if mine:
-                return Answer(str(mine[0]["text"]))
+                return Answer(as_shown(str(mine[0]["text"])))
             return Answer(form="") if len(self.emu.calls("views.open")) > opened else None
 
         if (await _poll(check)).form is None:
@@ -343,7 +348,7 @@ class SlackDriver:
 
     async def start(self, text: str, person: int = 0) -> None:
         await self.emu.post_event(
-            self.url(), self.emu.mention_event(f"<@UBOT> {text}", user=self.people[person])
+            self.url(), self.emu.mention_event(f"<@UBOT> {as_sent(text)}", user=self.people[person])
         )
 
     async def upscale(self, result: Result, pick: int, person: int = 0) -> Answer:

@@ -192,6 +192,28 @@ async def test_a_midjourney_prompt_is_answered_with_what_to_send_and_costs_nothi
     assert made.result is not None, made.text
 
 
+async def test_stable_diffusion_generation_data_is_answered_with_what_to_send_and_costs_nothing(
+    surface: tuple[Driver, Core],
+) -> None:
+    """A prompt copied from Civitai with its generation data ("Negative prompt: …", "Steps: …,
+    Size: 832x1216") was drawn with all of it as the prompt. The answer names the settings and
+    sends the prompt alone, its size as a shape."""
+    driver, bot = surface
+    pasted = (
+        "a lighthouse at dusk, <lora:film_grain:0.7>, volumetric light\n"
+        "Negative prompt: lowres, bad anatomy, watermark\n"
+        "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234, Size: 832x1216, Model: juggernautXL"
+    )
+    refused = await driver.ask(pasted)
+    assert refused.result is None
+    send = "a lighthouse at dusk, volumetric light --ar 2:3"
+    named = ["Negative prompt", "Steps", "Sampler", "CFG scale", "Seed", "<lora:film_grain:0.7>"]
+    assert refused.text.startswith(messages.other_models_settings(named, send, negative=True))
+    assert await bot.jobs(driver.key(0)) == []
+    made = await driver.ask(send)
+    assert made.result is not None, made.text
+
+
 async def test_an_image_sent_without_words_is_asked_what_to_do_and_costs_nothing(
     surface: tuple[Driver, Core],
 ) -> None:

@@ -169,7 +169,7 @@ def test_unknown_flags_and_bad_values_raise_flag_error(text: str, mentions: str)
 
 def test_unknown_flag_text_lists_the_options() -> None:
     with pytest.raises(FlagError) as err:
-        parse_text("a fox --steps 30")
+        parse_text("a fox --sharpen 30")
     assert "--ar" in err.value.user_text and "--n" in err.value.user_text
 
 
@@ -192,7 +192,7 @@ def test_a_typo_of_an_option_is_told_the_option(typed: str, meant: str) -> None:
     assert "--ar W:H" not in err.value.user_text  # the one it looks like, not all of them
 
 
-@pytest.mark.parametrize("typed", ["--steps", "--cfg", "--sampler"])
+@pytest.mark.parametrize("typed", ["--sharpen", "--lens", "--mood"])
 def test_an_option_we_dont_have_gets_the_whole_list_not_a_wrong_guess(typed: str) -> None:
     with pytest.raises(FlagError) as err:
         parse_text(f"a fox {typed} 100")
@@ -216,6 +216,11 @@ def test_an_option_we_dont_have_gets_the_whole_list_not_a_wrong_guess(typed: str
         ("a fox --sref https://a.example/1.png https://a.example/2.png --sw 50", "--sref, --sw", "a fox"),
         ("a fox --fast", "--fast", "a fox"),  # not "did you mean --format"
         ("a fox --V 6", "--V", "a fox"),
+        (
+            "a fox --steps 30 --cfg 7 --sampler euler_a --ar 3:2",
+            "--steps, --cfg, --sampler",
+            "a fox --ar 3:2",
+        ),
     ],
 )
 def test_other_models_settings_are_named_together_with_what_to_send_instead(
@@ -251,6 +256,18 @@ def test_a_reply_keeps_its_picks_in_what_to_send() -> None:
     with pytest.raises(FlagError) as err:
         parse_text("#2 make it night --v 7")
     assert err.value.user_text.endswith("`#2 make it night`.")
+
+
+def test_one_setting_is_named_as_one() -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text("a fox --seed 42", picks=False)
+    assert err.value.user_text.startswith("Seedream has no --seed: that is another image model's setting.")
+
+
+def test_generation_data_pasted_after_a_command_word_is_answered_with_the_prompt() -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text("/imagine prompt: a fox\nSteps: 20, Sampler: Euler a, Size: 768x512", picks=False)
+    assert err.value.user_text.endswith("Send it like this: `a fox --ar 3:2`.")
 
 
 def test_settings_alone_name_them_and_nothing_to_send() -> None:

@@ -40,3 +40,50 @@ def test_what_to_send_is_the_message_as_typed_without_them() -> None:
     assert other_models.without(typed, found) == "a cat, 'quoted', without text --ar 16:9"
     assert other_models.without("--no text", [["--no", "text"]]) == "without text"
     assert other_models.shown(found) == ["--v", "--no", "--style raw"]
+
+
+CIVITAI = (
+    "masterpiece, a fox in snow <lora:film:0.8>, dawn\n"
+    "Negative prompt: lowres, bad hands\n"
+    "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 42, Size: 1344x768, Model hash: ab12, Model: xl"
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "settings", "send", "negative"),
+    [
+        # As Civitai copies it: the settings named are the first four of the line.
+        (
+            CIVITAI,
+            ["Negative prompt", "Steps", "Sampler", "CFG scale", "Seed", "<lora:film:0.8>"],
+            "masterpiece, a fox in snow, dawn --ar 16:9",
+            True,
+        ),
+        # A slash command's box joined its lines.
+        (
+            CIVITAI.replace("\n", " "),
+            ["Negative prompt", "Steps", "Sampler", "CFG scale", "Seed", "<lora:film:0.8>"],
+            "masterpiece, a fox in snow, dawn --ar 16:9",
+            True,
+        ),
+        ("a fox\nSteps: 20, Seed: 5, Size: 640x1536", ["Steps", "Seed", "Size"], "a fox --ar 5:12", False),
+        ("<lora:a:1>, a fox, <lyco:b:0.5>", ["<lora:a:1>", "<lyco:b:0.5>"], "a fox", False),
+        ("Steps: 20, Sampler: Euler, Size: 512x512", ["Steps", "Sampler", "Size"], "", False),
+    ],
+)
+def test_generation_data_is_named_and_the_prompt_is_what_to_send(
+    typed: str, settings: list[str], send: str, negative: bool
+) -> None:
+    assert other_models.generation_data(typed) == other_models.Pasted(settings, send, negative)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "a recipe poster. Steps: 1, preheat the oven",  # steps, but no sampler, CFG scale or seed
+        "a fox <3 a hen",
+        "a sign that says Seed: 42",
+    ],
+)
+def test_a_prompt_that_only_looks_like_it_is_not_generation_data(typed: str) -> None:
+    assert other_models.generation_data(typed) is None

@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 import uuid
@@ -35,6 +36,22 @@ async def serve_app(app: web.Application, host: str = "127.0.0.1") -> AsyncItera
         yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()
+
+
+# A link as Slack's client makes it of typed text: it stops before closing punctuation.
+_TYPED_URL = re.compile(r"https?://[^\s<>]+?(?=[.,!?)]*(?:\s|$))")
+
+
+def as_sent(typed: str) -> str:
+    """What a person typed, as an event's ``text`` carries it: ``&``, ``<`` and ``>`` escaped
+    and links wrapped in angle brackets (docs.slack.dev/messaging/formatting-message-text)."""
+    escaped = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _TYPED_URL.sub(lambda link: f"<{link.group(0)}>", escaped)
+
+
+def as_shown(text: str) -> str:
+    """A message's mrkdwn ``text`` as the client shows its characters (entities decoded)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 class EventsMixin:

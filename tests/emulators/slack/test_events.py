@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.emulators.slack import BOT_USER_ID, CHANNEL_ID, USER_ID
 from tests.emulators.slack.conftest import BOT_TOKEN, PNG, Harness, serve
+from tests.emulators.slack.events import as_sent, as_shown
 
 
 async def test_mention_with_file_download_reply_and_upload(harness: Harness) -> None:
@@ -99,3 +100,10 @@ async def test_signature_checks_and_url_verification(harness: Harness) -> None:
         assert await emu.post_event(h.url, emu.mention_event("y"), retry_num=1) == 200
         await emu.wait_for(lambda: harness.seen)
     assert harness.seen == [(f"<@{BOT_USER_ID}> y", ["1"])]
+
+
+def test_typed_text_arrives_escaped_with_its_links_wrapped() -> None:
+    typed = "a <lora:x:1> & see https://x.org/a.png?b=1&c=2."
+    sent = as_sent(typed)
+    assert sent == "a &lt;lora:x:1&gt; &amp; see <https://x.org/a.png?b=1&amp;c=2>."
+    assert as_shown(sent) == "a <lora:x:1> & see <https://x.org/a.png?b=1&c=2>."
