@@ -60,6 +60,13 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 HEARTBEAT = 15.0  # seconds between keep-alive comments on an idle event stream
+# What an empty page offers to start from: options as flags, a batch, lettering (Seedream
+# draws words), a shape. Prompts are never translated.
+EXAMPLES = (
+    "a red fox in fresh snow, golden hour --ar 3:2 --n 2",
+    'a neon sign that says "OPEN LATE" on a rainy street at night --ar 9:16',
+    "an isometric cozy reading room, soft morning light --n 4",
+)
 _SERVED_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})
 _JOB = r"{job:[0-9a-f]{6,32}}"
 _UPLOAD = r"{upload:u[0-9a-f]{12}}"
@@ -136,6 +143,7 @@ async def index(request: web.Request) -> web.Response:
         too_large=messages.web_body_too_large(request.app[MAX_BODY_KEY], UPLOAD_MAX_BYTES, MAX_REFERENCES),
         stale=messages.WEB_STALE_PAGE,
         labels=messages.web_labels(),
+        examples=EXAMPLES,
     )
 
 

@@ -432,6 +432,10 @@
   const composerTray = new Tray(document.getElementById("composer-tray"), true);
   acceptFiles(composer, composerTray, document.getElementById("composer-files"));
   prompt.addEventListener("keydown", (event) => submitOnEnter(event, composer));
+  // An example fills the box, flags and all, to send as it is or change first.
+  for (const example of empty.querySelectorAll(".example")) {
+    example.addEventListener("click", () => { prompt.value = example.dataset.prompt; prompt.focus(); });
+  }
   composer.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!prompt.value.trim() && !composerTray.files.length) { prompt.focus(); return; }
