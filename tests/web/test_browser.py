@@ -249,4 +249,3 @@ def test_images_can_be_dropped_and_pasted_into_the_box(page: Page) -> None:
 def test_the_screenshot_in_the_readme_exists() -> None:
     shot = Path(__file__).resolve().parents[2] / "docs" / "playground.png"
     assert shot.is_file() and shot.stat().st_size > 10_000
-
