@@ -208,6 +208,11 @@ _TEXTS: dict[str, str] = {
         "Glad you like it! Nothing was made for that, and nothing was charged. Describe a picture "
         "to make one, or reply to a result with what to change."
     ),
+    # "No", "wrong", 👎 as the whole message: the result missed; what would help instead.
+    "MISSED": N_(
+        "Sorry it missed. Reply to the result with what to change (`make the sky darker`, `#2 without "
+        "the hat`), or with `again` for another try. Nothing was made for that, and nothing was charged."
+    ),
     # style presets and the saved cast
     "OPTION_STYLE": N_("A style preset of this server (its prompt suffix and defaults)"),
     "OPTION_NO_STYLE": N_("No style"),
@@ -533,6 +538,7 @@ CANCEL_ELSEWHERE: str
 CANCEL_HOW: str
 UPSCALE_HOW: str
 SMALL_TALK: str
+MISSED: str
 SUGGESTED_PROMPTS: tuple[tuple[str, str], ...]
 
 CONSTANTS = (*_TEXTS, *_FREE_TEXTS)  # every translated constant's name (the tests read each)

@@ -34,6 +34,7 @@ from bot.conversation.phrases import (
     CANCEL_WORD,
     UNDO_WORDS,
     UPSCALE_WORDS,
+    VARY_PICK,
     asks_for_help,
     asks_for_history,
     asks_for_status,
@@ -41,6 +42,7 @@ from bot.conversation.phrases import (
     asks_for_usage,
     asks_for_variations,
     button_word,
+    is_a_miss,
     is_small_talk,
 )
 from bot.conversation.policy import Policy
@@ -232,7 +234,8 @@ class Conversation:
             case Variations():
                 rules = await self.community.policy_for(who)
                 parent = await self._buildable(who, action.job_id, rules)
-                await self._run(who, reply, await compose.variations(self.ledger, parent), rules)
+                count = action.count or compose.VARIATIONS_COUNT
+                await self._run(who, reply, await compose.variations(self.ledger, parent, count), rules)
             case Upscale():
                 await self._upscale(who, action, reply)
             case Cancel():
@@ -269,6 +272,8 @@ class Conversation:
             await reply.say(self._help(who))
         elif is_small_talk(text):
             await reply.say(messages.SMALL_TALK)
+        elif is_a_miss(text):
+            await reply.say(messages.MISSED)
         elif first == "admin":
             await reply.say(await self._admin_words(who, words[1:]))
         elif empty and CANCEL_WORD.fullmatch(text):  # not a reply: which job is meant is unknown
@@ -495,15 +500,23 @@ class Conversation:
             if UNDO_WORDS.fullmatch(edit.text):
                 await reply.say(await self._before(who, edit.result))
                 return
-        text, links = image_links(edit.text)
+        vary = VARY_PICK.fullmatch(edit.text) if edit.result != ResultRef() else None
+        text, links = image_links(f"#{vary['pick']}" if vary else edit.text)
         linked = LinkedImages(self.fetcher, links)
         parsed = parse_text(text)  # flag errors before any download
+        if vary:  # "V2": variations of that image, as "variations" sent with one image makes
+            parsed = dataclasses.replace(
+                parsed, prompt=messages.VARIATIONS_PROMPT, count=compose.VARIATIONS_COUNT
+            )
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         parsed, style_fields = await self._styled(who, parsed, Options())
         attached = len(edit.attachments) + len(linked)
         parent = await self._edited(who, edit.result, edit.fallback, rules, attached=attached)
         if parent is None:
             fallback = edit.fallback or NoAttachments()
+            if not vary and (typed := parse_text(text, picks=False)).prompt != parsed.prompt:
+                # "make it portrait" of someone's photo is that edit, not a remake of one of ours
+                parsed, style_fields = await self._styled(who, typed, Options())
             cast = await self.cast.resolve(
                 who, parsed.refs, alongside=len(fallback) + attached, listing=self._listing(who)
             )
@@ -617,7 +630,13 @@ class Conversation:
         job = self.policy.result_here(who, await self._target_of(who, Edit(ref, "")))
         if button is Delete and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise InvalidRequest(messages.PARENT_NOT_READY)  # Delete is a result's; Cancel stops a job
-        action = Reroll(job.id, count) if button is Reroll else button(job.id)
+        action = (
+            Reroll(job.id, count)
+            if button is Reroll
+            else Variations(job.id, count)
+            if button is Variations
+            else button(job.id)
+        )
         await self._handle(Turn(who, action, button.__name__.lower()), reply)
 
     async def _target_of(self, who: Requester, edit: Edit, *, wait: bool = True) -> Job | None:

@@ -1,7 +1,7 @@
 """Whole messages that are no prompt: what people type to a bot besides a picture's description.
 
-Greetings and help, usage, history, status, thanks; and, replied to a result, what people say for
-its buttons ("again", "3 more", "in 4k", "undo"). Each is matched against the whole text, so the
+Greetings and help, usage, history, status, thanks, a miss ("wrong"); and, replied to a result,
+what people say for its buttons ("again", "3 more", "in 4k", "V2", "undo"). Each is matched against the whole text, so the
 same words inside a prompt ("help me find a cat", "a thank-you card", "undo the crop") are still
 drawn. A match is that answer (free) or that button, never an image of the words.
 """
@@ -18,6 +18,7 @@ __all__ = [
     "CANCEL_WORD",
     "UNDO_WORDS",
     "UPSCALE_WORDS",
+    "VARY_PICK",
     "ButtonWord",
     "asks_for_help",
     "asks_for_history",
@@ -26,6 +27,7 @@ __all__ = [
     "asks_for_usage",
     "asks_for_variations",
     "button_word",
+    "is_a_miss",
     "is_small_talk",
 ]
 
@@ -40,7 +42,7 @@ CANCEL_WORD = re.compile(
 # "enhance", Midjourney's "U2".
 UPSCALE_WORDS = re.compile(
     r"\s*(?:upscale|enhance|u(?=\d)|(?:make\s+(?:it|this)\s+)?(?:(?:in|to|at)\s+)?(?=4k|hi-?res|higher))"
-    r"(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2}))?"
+    r"(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2})|\s+(?:it|this|that|all(?:\s+of\s+them)?|both|them|each(?:\s+one)?))?"
     r"(?:\s*(?:to|in|at)?\s*(?:4k|hi-?res|higher\s+res(?:olution)?))?(?:,?\s+please)?\s*[.!]?\s*",
     re.IGNORECASE,
 )
@@ -48,11 +50,14 @@ UPSCALE_WORDS = re.compile(
 # "delete this"), in seedbot's languages too. "delete the sky" stays an edit.
 _BUTTONS = re.compile(
     r"\s*(?P<word>"
-    rf"(?P<reroll>(?P<more>{COUNT_PATTERN}) more(?: (?:images?|pictures?|pics|ones?))?|another (?P<another>{COUNT_PATTERN})|"
-    r"re-?roll|again|try again|do it again|once more|one more(?: time)?|another(?: one)?|more|"
+    r"(?P<reroll>(?:(?:make|give me|generate|draw|create|show me|send|do)\s+)?"
+    rf"(?:(?P<more>{COUNT_PATTERN}) more(?: (?:images?|pictures?|pics|ones?))?|another (?P<another>{COUNT_PATTERN})|"
+    r"once more|one more(?: time)?|another(?: one)?|more)|"
+    r"re-?roll|again|try again|do it again|"
     r"retry|re-?do|re-?generate|regen|nochmal|noch ?einmal|encore|otra vez|de novo|もう一度|もう一回|"
     r"再来一[张次]|重新生成)|"
-    r"(?P<variations>variations?|vary|more like (?:this|that|it)|similar ones)|"
+    rf"(?P<variations>(?:(?P<similar>{COUNT_PATTERN})\s+(?:more\s+)?(?=more|variations?|similar|versions?))?"
+    r"(?:variations?|vary|more like (?:this|that|it)|similar ones|versions?))|"
     r"(?P<delete>delete(?: (?:it|this|that))?)|"
     r"(?P<info>info|details|prompt|(?:what|which)(?:'s| is| was)? (?:the )?prompt(?: did you use)?)"
     rf")(?:\s+(?:please|pls))?{_END}",
@@ -70,8 +75,16 @@ _PRESSED: dict[str, type[Reroll | Variations | Delete | Info]] = {
 class ButtonWord:
     action: type[Reroll | Variations | Delete | Info]
     word: str  # as typed, to say back ("reply `again` to it")
-    count: int | None = None  # Re-roll's "3 more", "another four", "one more" (else the result's)
+    count: int | None = None  # "3 more", "another four", "4 more like this" (else the button's)
 
+
+# Midjourney's "V2", and "vary #2", "variations of image 2": variations of one image of a batch
+# (Variations makes a new batch of the whole request).
+VARY_PICK = re.compile(
+    r"\s*(?:v\s*|(?:vary|variations?(?:\s+(?:of|on))?|more\s+like)\s+(?:image\s*)?)#?\s*(?P<pick>\d{1,2})"
+    rf"(?:\s+(?:please|pls))?{_END}",
+    re.IGNORECASE,
+)
 
 # "undo" replied to an edit: the image before it is still there (nothing to undo: no edit
 # replaces the image it was made from).
@@ -100,7 +113,7 @@ def button_word(text: str) -> ButtonWord | None:
     if said is None:
         return None
     action = next(_PRESSED[name] for name in _PRESSED if said[name])
-    how_many = said["more"] or said["another"]
+    how_many = said["more"] or said["another"] or said["similar"]
     return ButtonWord(action, said["word"], count_of(how_many) or None if how_many else None)
 
 
@@ -157,6 +170,20 @@ _STATUS = re.compile(
 _STYLES = re.compile(rf"\s*(?:styles?(?:\s+list)?|list\s+(?:the\s+)?styles?){_END}", re.IGNORECASE)
 
 
+# "No", "that's not what I asked", "👎": the result missed. Said alone it is no edit prompt (a
+# drawing of "wrong", charged); it is told what would help.
+_MISSED = re.compile(
+    r"(?:no+|nope|nah|wrong|bad|ugly|terrible|awful|horrible|meh|ew+|wtf|huh|"
+    r"(?:(?:that|this|it)(?:'s| is)\s+)?(?:wrong|not (?:it|right|good|what i (?:asked|wanted|meant)(?: for)?))|"
+    r"(?:that|this|it)(?:'s| is) (?:bad|ugly|terrible|awful)|"
+    r"nein|falsch|non|faux|pas ça|no es eso|mal|errado|não|nao|違う|ちがう|不对|不是这个)",
+    re.IGNORECASE,
+)
+_DISLIKE = re.compile(
+    r"[👎😕😞🙁😢😩😤🤔😬]|:(?:-1|thumbsdown|confused|disappointed|slightly_frowning_face):"
+)
+
+
 def asks_for_styles(text: str) -> bool:
     return _STYLES.fullmatch(text) is not None
 
@@ -183,3 +210,12 @@ def is_small_talk(text: str) -> bool:
     if not words:
         return bool(text.strip())
     return _THANKS.fullmatch(" ".join(words.split())) is not None
+
+
+def is_a_miss(text: str) -> bool:
+    """ "No", "wrong", "that's not what I asked" or 👎 as the whole message."""
+    disliked = _DISLIKE.search(text) is not None
+    words = _REACTION.sub(" ", _DISLIKE.sub(" ", text)).strip()
+    if not words:
+        return disliked
+    return _MISSED.fullmatch(" ".join(words.split())) is not None

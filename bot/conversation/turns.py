@@ -145,6 +145,7 @@ class Reroll:
 @dataclass(frozen=True, slots=True)
 class Variations:
     job_id: str
+    count: int | None = None  # "4 more like this": that many, else VARIATIONS_COUNT
 
 
 @dataclass(frozen=True, slots=True)

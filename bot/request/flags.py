@@ -118,6 +118,30 @@ _ASPECT_NAMES = {
     "tall": "9:16",
     "vertical": "9:16",
 }
+# Replied to a result, words that only say an option remake it with that option, as the flag
+# would: a shape by its name ("make it portrait", "in landscape", "as a square"), a model
+# ("4.5", "try seedream 4.5"), a format ("as png"), each maybe after a word for Re-roll ("again
+# in 16:9", "reroll with --model 4.5"). "as a portrait" stays words (a portrait, painted).
+_AGAIN_LEAD = re.compile(
+    r"\s*(?:again|re-?roll|re-?do|retry|try\s+again|same(?:\s+(?:again|thing|one))?|once\s+more|"
+    r"re-?generate|regen)\b,?(?:\s+(?:but|with|in|as|at|using|on))*(?=\s|$)",
+    re.IGNORECASE,
+)
+_SAID = r"(?:,?\s+please)?\s*[.!]?\s*"
+_SHAPE_NAMED = re.compile(
+    r"\s*(?:(?:make|change|turn|crop|redo)\s+(?:it|this|that|them)\s+)?(?:(?:in|to|into|as|at)\s+)?"
+    rf"(?:a\s+(?=square))?({'|'.join(sorted(_ASPECT_NAMES, key=len, reverse=True))})"
+    rf"(?:\s+(?:ratio|format|mode|orientation|aspect(?:\s+ratio)?|version|one))?{_SAID}",
+    re.IGNORECASE,
+)
+_MODEL_NAMED = re.compile(
+    r"\s*(?:(?:try|use|using|with|on|in|switch\s+to|change\s+to)\s+)*(?:the\s+)?"
+    rf"((?:seedream\s*)?(?:v\s*)?(?:\d(?:\.\d)?(?:\s*-?\s*lite)?|lite))(?:\s+model)?{_SAID}",
+    re.IGNORECASE,
+)
+_FORMAT_NAMED = re.compile(
+    rf"\s*(?:(?:as|in|to)\s+(?:a\s+)?)?(png|jpe?g)(?:\s+(?:file|format))?{_SAID}", re.IGNORECASE
+)
 # "--ar 16 : 9", "--res 2048 x 1536": a ratio or a size typed with spaces is one value.
 _SPACED_RATIO = re.compile(r"(?<=\d)\s*([:：])\s*(?=\d)|(?<=\d{3})\s+([x×*])\s+(?=\d{3})")
 
@@ -229,6 +253,8 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if counted and 1 <= (count := count_of(counted["n"] or counted["digits"])) <= MAX_OUTPUTS:
         values["count"] = str(count)
         prompt = prompt[counted.end() :]
+    if picks and (words := _option_words(prompt, values)) is not None:
+        prompt = words
     ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt) or _shape_alone(prompt)
     if ratio and "aspect" not in values:
         values["aspect"] = re.sub(r"\s", "", ratio.group(1))
@@ -236,6 +262,33 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if refs:
         values["refs"] = refs
     return _typed(prompt.strip(), values, chosen)
+
+
+def _option_words(prompt: str, values: dict[str, object]) -> str | None:
+    """A reply's words that only say an option (_SHAPE_NAMED, _MODEL_NAMED, _FORMAT_NAMED, a
+    ratio), maybe after "again": that option set in `values`, and what is left of the prompt
+    (nothing). None when the words say more."""
+    lead = _AGAIN_LEAD.match(prompt)
+    rest = prompt[lead.end() :] if lead else prompt
+    if lead and not rest.strip():
+        return "" if values else None  # "reroll with --model 4.5": the flag said it
+    if _shape_alone(rest):
+        return rest if lead else None  # read as a ratio next
+    for name, said in (("aspect", _SHAPE_NAMED), ("model", _MODEL_NAMED), ("format", _FORMAT_NAMED)):
+        if name not in values and (found := said.fullmatch(rest)):
+            if name == "model" and not _is_model(found.group(1)):
+                continue
+            values[name] = found.group(1)
+            return ""
+    return None
+
+
+def _is_model(name: str) -> bool:
+    try:
+        get_model(name)
+    except InvalidRequest:
+        return False
+    return True
 
 
 def _shape_alone(text: str) -> re.Match[str] | None:

@@ -136,6 +136,74 @@ async def test_options_replied_alone_remake_the_result_with_them(surface: tuple[
         assert said == messages.with_charge_note(messages.pick_needs_words(1)), said
 
 
+async def test_an_option_said_in_words_remakes_the_result_with_it(surface: tuple[Driver, Core]) -> None:
+    """'make it portrait', 'again in 16:9', 'try with Seedream 4.5' replied to a result were
+    edits whose prompt was those words (charged, and still square on the old model)."""
+    driver, bot = surface
+    made = await driver.ask("a paper lantern")
+    assert made.result is not None, made.text
+    await bot.wait_closed(driver.key(0), 1)
+    for n, (text, field, value) in enumerate(
+        [
+            ("make it portrait", "size", "1728x2304"),
+            ("again in 16:9", "size", "2848x1600"),
+            ("try with Seedream 4.5", "model", "4.5"),
+        ],
+        start=2,
+    ):
+        remade = await driver.reply(made.result, text)
+        assert remade.result is not None, (text, remade.text)
+        job = await bot.runtime.ledger.get_job(remade.result.job_id)
+        assert job is not None and job.parent_id is not None  # a remake (of the thread's latest)
+        assert (job.prompt, job.request[field]) == ("a paper lantern", value), text
+        await bot.wait_closed(driver.key(0), n)
+
+
+async def test_a_miss_said_to_a_result_is_told_what_helps_and_costs_nothing(
+    surface: tuple[Driver, Core],
+) -> None:
+    """'no', "that's not what I asked", 👎 replied to a result were edits of those words."""
+    driver, bot = surface
+    made = await driver.ask("a paper lantern")
+    assert made.result is not None, made.text
+    await bot.wait_closed(driver.key(0), 1)
+    for text in ("no", "that's not what I asked", "👎"):
+        said = await driver.reply(made.result, text)
+        assert said.result is None and said.text == messages.MISSED, (text, said.text)
+    assert len(await bot.jobs(driver.key(0))) == 1
+
+
+@pytest.mark.parametrize("name", SURFACES)
+async def test_variations_of_one_image_and_how_many_like_this(
+    name: str, stack: Stack, open_playground: OpenPlayground
+) -> None:
+    """Midjourney's 'V2' was an edit whose prompt was 'V2'; '2 more like this' made the
+    Variations button's four."""
+    driver, bot = await _on(name, stack, open_playground, daily_images=20)
+    first = await driver.ask("a red fox in snow --n 2")
+    assert first.result is not None and first.result.images == 2
+    await bot.wait_closed(driver.key(0), 1)
+    ledger = bot.runtime.ledger
+    varied = await driver.reply(first.result, "V2")
+    assert varied.result is not None, varied.text
+    job = await ledger.get_job(varied.result.job_id)
+    assert job is not None and (job.kind, job.prompt, job.images_requested) == (
+        JobKind.EDIT,
+        messages.VARIATIONS_PROMPT,
+        4,
+    )
+    outputs = await ledger.job_outputs(first.result.job_id)
+    assert [i.data for i in await ledger.job_inputs(job.id)] == [outputs[1].data]  # image 2, only it
+    await bot.wait_closed(driver.key(0), 2)
+    like = await driver.reply(first.result, "2 more like this")
+    assert like.result is not None, like.text
+    job = await ledger.get_job(like.result.job_id)
+    assert job is not None and (job.kind, job.images_requested) == (JobKind.VARIATIONS, 2)
+    await bot.wait_closed(driver.key(0), 3)
+    which = await driver.reply(first.result, "upscale all")
+    assert which.result is None and which.text.startswith(messages.upscale_which(2)), which.text
+
+
 async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, Core]) -> None:
     driver, bot = surface
     first = await driver.ask("a red fox in snow --n 2")

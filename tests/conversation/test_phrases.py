@@ -8,6 +8,7 @@ from bot.conversation.phrases import (
     CANCEL_WORD,
     UNDO_WORDS,
     UPSCALE_WORDS,
+    VARY_PICK,
     asks_for_help,
     asks_for_history,
     asks_for_status,
@@ -15,6 +16,7 @@ from bot.conversation.phrases import (
     asks_for_usage,
     asks_for_variations,
     button_word,
+    is_a_miss,
     is_small_talk,
 )
 from bot.conversation.turns import Delete, Info, Reroll, Variations
@@ -117,6 +119,9 @@ def test_history_and_help() -> None:
         ("higher resolution", None),
         ("enhance #2", "2"),
         ("U2", "2"),  # Midjourney's habit
+        ("upscale all", None),  # a batch is asked which
+        ("upscale both please", None),
+        ("upscale it", None),
     ],
 )
 def test_upscale_words(text: str, pick: str | None) -> None:
@@ -242,6 +247,8 @@ def test_a_prompt_that_starts_with_a_greeting_is_drawn(text: str) -> None:
         ("one more", 1),
         ("again", None),
         ("one more time", None),
+        ("make 2 more", 2),
+        ("give me three more", 3),
     ],
 )
 def test_how_many_more_is_re_rolls_count(text: str, count: int | None) -> None:
@@ -274,3 +281,49 @@ def test_undo_words(text: str) -> None:
 )
 def test_a_change_that_says_undo_is_an_edit(text: str) -> None:
     assert not UNDO_WORDS.fullmatch(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("4 more like this", 4), ("two more like that", 2), ("3 variations", 3), ("variations", None)],
+)
+def test_how_many_like_this_is_variations_count(text: str, count: int | None) -> None:
+    button = button_word(text)
+    assert button is not None and (button.action, button.count) == (Variations, count)
+
+
+@pytest.mark.parametrize(
+    ("text", "pick"),
+    [("V2", "2"), ("v 1", "1"), ("vary #3", "3"), ("variations of image 2", "2"), ("more like #2!", "2")],
+)
+def test_variations_of_one_image_by_its_number(text: str, pick: str) -> None:
+    said = VARY_PICK.fullmatch(text)
+    assert said is not None and said["pick"] == pick
+
+
+@pytest.mark.parametrize("text", ["v", "vary", "v2 engine on a car", "variations of a theme"])
+def test_words_that_name_no_image_are_not_variations_of_one(text: str) -> None:
+    assert VARY_PICK.fullmatch(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no",
+        "Nope.",
+        "wrong",
+        "that's not what I asked for",
+        "not what i wanted",
+        "👎",
+        ":thumbsdown:",
+        "ugly!",
+        "falsch",
+    ],
+)
+def test_a_miss_said_alone(text: str) -> None:
+    assert is_a_miss(text)
+
+
+@pytest.mark.parametrize("text", ["no text", "bad hands fixed", "not a cat but a dog", "a wrong turn", "👍"])
+def test_a_change_or_a_prompt_is_no_miss(text: str) -> None:
+    assert not is_a_miss(text)

@@ -561,3 +561,40 @@ def test_a_midjourney_setting_typed_against_its_value_is_named_too() -> None:
 
 def test_a_number_after_two_dashes_inside_a_prompt_stays_words() -> None:
     assert parse_text("a countdown --10, 9, 8", picks=False).prompt == "a countdown --10, 9, 8"
+
+
+@pytest.mark.parametrize(
+    ("typed", "option", "value"),
+    [
+        ("again in 16:9", "aspect", "16:9"),
+        ("again but 9:16", "aspect", "9:16"),
+        ("make it portrait", "aspect", "3:4"),
+        ("in landscape", "aspect", "4:3"),
+        ("as a square please", "aspect", "1:1"),
+        ("redo in portrait mode", "aspect", "3:4"),
+        ("4.5", "model", "4.5"),
+        ("try with Seedream 4.5", "model", "4.5"),
+        ("again with 4.5", "model", "4.5"),
+        ("reroll with --model 4.5", "model", "4.5"),
+        ("as png", "output_format", "png"),
+        ("again in JPEG format", "output_format", "jpeg"),
+    ],
+)
+def test_a_reply_that_only_says_an_option_sets_it_and_has_no_prompt(
+    typed: str, option: str, value: str
+) -> None:
+    parsed = parse_text(typed)
+    assert (parsed.prompt, getattr(parsed, option)) == ("", value)
+
+
+@pytest.mark.parametrize(
+    "typed", ["as a portrait", "again but with a hat", "make it wider", "same but in blue", "in 4.5 seconds"]
+)
+def test_a_reply_that_says_more_than_an_option_is_its_words(typed: str) -> None:
+    parsed = parse_text(typed)
+    assert parsed.prompt == typed and parsed.aspect is None and parsed.model is None
+
+
+@pytest.mark.parametrize("typed", ["portrait", "4.5", "png"])
+def test_a_new_request_of_an_option_word_is_drawn(typed: str) -> None:
+    assert parse_text(typed, picks=False).prompt == typed

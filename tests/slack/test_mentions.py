@@ -140,7 +140,15 @@ async def test_a_mention_in_the_thread_of_someones_photo_edits_that_photo(
         [note] = await emu.wait_for(lambda: emu.ephemerals)
         assert "Images left today" in note["text"], note
         assert providers.novita.submissions == 1
-    [asked] = emu.calls("conversations.replies")
+        # In the thread of another photo, a shape in words is that edit of it (a remake is of
+        # seedbot's own results).
+        other = emu.message_event("", files=[emu.add_file("sky.png", photo, "image/png")], user="U2")
+        await emu.post_event(bot.url, other)
+        await emu.post_event(bot.url, emu.mention_event("make it portrait", thread_ts=other["ts"]))
+        await wait_results(emu, 2, bot)
+        assert providers.novita.requests[-1].json["prompt"] == "make it portrait"
+        assert providers.novita.received_images == [photo, photo]
+    asked = emu.calls("conversations.replies")[0]
     assert asked.params["ts"] == shared["ts"] and asked.response["ok"]
 
 
