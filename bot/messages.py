@@ -250,8 +250,6 @@ _TEXTS: dict[str, str] = {
     ),
     "STYLE_ONLY_DEFAULTS": N_("A style keeps words and, optionally, --ar, --res and --model; nothing else."),
     # why a value does not work for a flag or setting (the end of bad_flag_value/bad_setting_value)
-    "HINT_NEEDS_NAME": N_("it needs a name"),
-    "HINT_NEEDS_VALUE": N_("it needs a value"),
     "HINT_ASPECT": N_("use W:H between 1:16 and 16:1, like 16:9"),
     "HINT_RESOLUTION": N_("use 2K, 3K, 4K or a size like 2048x2048"),
     "HINT_FORMAT": N_("use png or jpeg"),
@@ -488,8 +486,6 @@ CAST_NEEDS_IMAGE: str
 CAST_ONE_IMAGE: str
 STYLE_NEEDS_SUFFIX: str
 STYLE_ONLY_DEFAULTS: str
-HINT_NEEDS_NAME: str
-HINT_NEEDS_VALUE: str
 HINT_ASPECT: str
 HINT_RESOLUTION: str
 HINT_FORMAT: str
@@ -955,6 +951,11 @@ def other_models_settings(settings: list[str], without: str, *, negative: bool =
     if without.strip("` ") and len(without) <= _ECHO_MAX:
         said = _join(said, _("Send it like this: %(text)s.", text=f"`{without.replace('`', '')}`"))
     return said
+
+
+def flag_needs_value(flag: str, example: str) -> str:
+    """A flag typed last, with nothing after it ("a cat --ar")."""
+    return _("Add a value after %(flag)s, e.g. %(example)s.", flag=flag, example=f"`{example}`")
 
 
 def bad_flag_value(flag: str, value: str, hint: str) -> str:

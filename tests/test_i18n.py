@@ -343,6 +343,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
         ],
     ),
     ("bad_flag_value", lambda: messages.bad_flag_value("--ar", "wide", messages.HINT_ASPECT)),
+    ("flag_needs_value", lambda: messages.flag_needs_value("--ar", "--ar 16:9")),
     ("hint_number", lambda: messages.hint_number(1, 15)),
     ("no_such_image", lambda: [messages.no_such_image(5, 4), messages.no_such_image(2, 1)]),
     ("pick_needs_words", lambda: messages.pick_needs_words(2)),

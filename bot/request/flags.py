@@ -55,6 +55,14 @@ _ALIASES = {
     "--fmt": "format",
     "--style": "style",
 }
+_EXAMPLES = {
+    "aspect": "16:9",
+    "resolution": "2K",
+    "count": "2",
+    "model": "4.5",
+    "format": "png",
+    "style": "anime",
+}
 _REFS = {"--ref", "--cast"}  # may repeat: each adds saved cast images, in order
 _SWITCHES = {"--no-watermark": False, "--watermark": True}
 # "--4k", "--png": a value that names its option alone, as other bots take them.
@@ -227,7 +235,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             tokens.insert(i, inline)
         if token in _REFS:
             if i >= len(tokens):
-                raise FlagError(messages.bad_flag_value(token, "", messages.HINT_NEEDS_NAME))
+                raise FlagError(messages.flag_needs_value(tokens[i - 1], f"{token} mia"))
             refs.extend(n for n in _unpunctuated(tokens[i]).split(",") if n.strip())
             i += 1
             continue
@@ -240,7 +248,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             prompt = prompt.rstrip() + " " + tokens[i - 1]  # words after flags still belong to the prompt
             continue
         if i >= len(tokens):
-            raise FlagError(messages.bad_flag_value(token, "", messages.HINT_NEEDS_VALUE))
+            raise FlagError(messages.flag_needs_value(tokens[i - 1], f"{token} {_EXAMPLES[_ALIASES[token]]}"))
         values[_ALIASES[token]] = _unpunctuated(tokens[i])
         i += 1
     if foreign:

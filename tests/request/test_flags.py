@@ -598,3 +598,13 @@ def test_a_reply_that_says_more_than_an_option_is_its_words(typed: str) -> None:
 @pytest.mark.parametrize("typed", ["portrait", "4.5", "png"])
 def test_a_new_request_of_an_option_word_is_drawn(typed: str) -> None:
     assert parse_text(typed, picks=False).prompt == typed
+
+
+@pytest.mark.parametrize(
+    ("typed", "example"), [("a fox --ar", "--ar 16:9"), ("a fox --N", "--n 2"), ("a fox --ref", "--ref mia")]
+)
+def test_a_flag_with_nothing_after_it_is_shown_how_it_goes(typed: str, example: str) -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text(typed, picks=False)
+    assert err.value.user_text == messages.flag_needs_value(typed.split()[-1], example)
+    assert err.value.user_text.endswith(f"e.g. `{example}`.")
