@@ -125,6 +125,12 @@ _ASPECT_NAMES = {
     "horizontal": "16:9",
     "tall": "9:16",
     "vertical": "9:16",
+    # In seedbot's other languages (replied alone, "querformat" remakes a result in 4:3).
+    **dict.fromkeys(
+        ("quadrat", "quadratisch", "cuadrado", "carré", "carre", "quadrado", "正方形", "方形"), "1:1"
+    ),
+    **dict.fromkeys(("hochformat", "retrato", "縦長", "竖版", "竖屏"), "3:4"),
+    **dict.fromkeys(("querformat", "paysage", "paisagem", "横長", "横版", "横屏"), "4:3"),
 }
 # Replied to a result, words that only say an option remake it with that option, as the flag
 # would: a shape by its name ("make it portrait", "in landscape", "as a square"), a model
