@@ -630,13 +630,9 @@ class Conversation:
         job = self.policy.result_here(who, await self._target_of(who, Edit(ref, "")))
         if button is Delete and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise InvalidRequest(messages.PARENT_NOT_READY)  # Delete is a result's; Cancel stops a job
-        action = (
-            Reroll(job.id, count)
-            if button is Reroll
-            else Variations(job.id, count)
-            if button is Variations
-            else button(job.id)
-        )
+        action: Reroll | Variations | Delete | Info = button(job.id)
+        if button in (Reroll, Variations):
+            action = button(job.id, count)  # "3 more", "4 more like this"
         await self._handle(Turn(who, action, button.__name__.lower()), reply)
 
     async def _target_of(self, who: Requester, edit: Edit, *, wait: bool = True) -> Job | None:

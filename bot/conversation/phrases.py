@@ -1,9 +1,10 @@
 """Whole messages that are no prompt: what people type to a bot besides a picture's description.
 
 Greetings and help, usage, history, status, thanks, a miss ("wrong"); and, replied to a result,
-what people say for its buttons ("again", "3 more", "in 4k", "V2", "undo"). Each is matched against the whole text, so the
-same words inside a prompt ("help me find a cat", "a thank-you card", "undo the crop") are still
-drawn. A match is that answer (free) or that button, never an image of the words.
+what people say for its buttons ("again", "3 more", "in 4k", "V2", "undo"). Each is matched
+against the whole text, so the same words inside a prompt ("help me find a cat", "a thank-you
+card", "undo the crop") are still drawn. A match is that answer (free) or that button, never an
+image of the words.
 """
 
 from __future__ import annotations
