@@ -131,10 +131,18 @@ _HELP = re.compile(
     rf"|ヘルプ|使い方|帮助|怎么用){_END}",
     re.IGNORECASE,
 )
-# "How much do I have left?" in the words people use for it, in seedbot's languages too.
+# "How much do I have left?" in the words people use for it, in seedbot's languages too, and as
+# people ask it ("how many images can I make today?", "credits left?", "what's my limit?").
+_ALLOWANCE = r"(?:credits?|images?|pictures?|pics|generations?|quota)"
 _USAGE = re.compile(
-    r"\s*(?:my\s+)?(?:usage|quota|credits?|balance|limits?|nutzung|guthaben|kontingent|uso|saldo|"
-    rf"cuota|cota|créditos|utilisation|crédits|solde|使用量|残り|クレジット|用量|额度|余额|配额){_END}",
+    r"\s*(?:(?:my\s+)?(?:usage|quota|credits?|balance|limits?|nutzung|guthaben|kontingent|uso|saldo|"
+    r"cuota|cota|créditos|utilisation|crédits|solde|使用量|残り|クレジット|用量|额度|余额|配额)|"
+    rf"{_ALLOWANCE}\s+(?:left|remaining)|remaining\s+{_ALLOWANCE}|"
+    rf"how\s+(?:many|much)(?=.*\b(?:{_ALLOWANCE}|left|remaining|make|generate)\b)(?:\s+more)?(?:\s+{_ALLOWANCE})?"
+    r"(?:\s+(?:do|have|can)\s+i(?:\s+(?:still\s+)?(?:have|got|make|generate|create|use|do))?)?"
+    r"(?:\s+(?:left|remaining))?(?:\s+(?:today|this\s+month))?|"
+    r"what(?:'s|\s+is|\s+are)\s+(?:my|the)\s+(?:usage|quota|credits?|balance|limits?)|"
+    rf"(?:is\s+there|do\s+i\s+have)\s+a\s+limit){_END}",
     re.IGNORECASE,
 )
 _HISTORY = re.compile(

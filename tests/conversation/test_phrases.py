@@ -87,13 +87,30 @@ def test_prompts_and_edits_are_not_small_talk(text: str) -> None:
         "créditos",
         "残り",
         "额度",
+        "how many credits do I have?",
+        "how many images can I make today?",
+        "how many left?",
+        "credits left?",
+        "remaining images",
+        "what's my limit?",
+        "is there a limit?",
     ],
 )
 def test_the_words_for_usage(text: str) -> None:
     assert asks_for_usage(text) and not asks_for_history(text)
 
 
-@pytest.mark.parametrize("text", ["usage of color in art", "credits roll at the end", "balance a rock"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "usage of color in art",
+        "credits roll at the end",
+        "balance a rock",
+        "how many stars in the sky",
+        "a sign: images left",
+        "how many",
+    ],
+)
 def test_usage_words_in_a_prompt_are_the_prompt(text: str) -> None:
     assert not asks_for_usage(text)
 
