@@ -128,6 +128,15 @@ _HELP = re.compile(
     r"(?:(?:hi|hey|hello|hiya|yo|howdy|good (?:morning|afternoon|evening)|hallo|bonjour|salut|hola|"
     r"ol[aá]|oi|こんにちは|你好|您好)(?: there)?(?:,?\s*seedbot)?|about|version|ping|models?|settings|"
     r"(?:which|what) models?(?: are you| do you (?:use|have))?|who are you|what are you)"
+    # "How do I…?", "can you draw?", "what is this?", and the "test" people send a new bot: the
+    # help says what to do, and that the bot is there (an image of "test" would be charged).
+    r"|how (?:do|can|should) i (?:use|make|create|generate|draw|edit|change|set|pick|choose|upscale|"
+    r"save|delete|cancel|get|start)\b[^.!?]*|how to use(?: (?:this|it|you|seedbot|the bot))?"
+    r"|(?:can|could) you (?:draw|make|generate|create|edit|do)(?: (?:images?|pictures?|photos?|pics|art|"
+    r"anything|things|drawings))?|what (?:can|do) you (?:do|draw|make|generate|create)|what(?:'s| is) this(?: bot)?"
+    r"|test(?:ing)?(?: (?:test|1 ?2 ?3|123))?|are you (?:there|working|alive|online|up|awake)|anyone (?:there|home)"
+    r"|is (?:this|it|the bot|seedbot) (?:working|on|alive|online)|[/!.]help|/?start|(?:what are the )?"
+    r"(?:commands|options|flags|examples?|tutorial|guide)"
     rf"|ヘルプ|使い方|帮助|怎么用){_END}",
     re.IGNORECASE,
 )

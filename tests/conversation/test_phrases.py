@@ -244,13 +244,44 @@ def test_a_prompt_with_status_words_is_drawn(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["hi", "Hello!", "hey seedbot", "Good morning", "Bonjour", "こんにちは", "which model are you?", "about"],
+    [
+        "hi",
+        "Hello!",
+        "hey seedbot",
+        "Good morning",
+        "Bonjour",
+        "こんにちは",
+        "which model are you?",
+        "about",
+        "how do I change the aspect ratio?",
+        "can you draw?",
+        "what can you make?",
+        "what is this?",
+        "test",
+        "testing 123",
+        "are you there?",
+        "is this working?",
+        "/help",
+        "options",
+    ],
 )
 def test_a_greeting_or_a_question_about_the_bot_is_the_help(text: str) -> None:
     assert asks_for_help(text)
 
 
-@pytest.mark.parametrize("text", ["hello kitty", "hi, a cat in a hat", "a fashion model", "about a boy"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello kitty",
+        "hi, a cat in a hat",
+        "a fashion model",
+        "about a boy",
+        "can you draw a cat",
+        "how do I look as a pirate",
+        "a test tube",
+        "examples of art deco",
+    ],
+)
 def test_a_prompt_that_starts_with_a_greeting_is_drawn(text: str) -> None:
     assert not asks_for_help(text)
 
