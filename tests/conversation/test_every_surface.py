@@ -89,7 +89,18 @@ async def test_help_typed_as_a_word_or_as_a_flag_is_the_help(surface: tuple[Driv
     assert said.endswith(messages.HELP_REPLIES)  # what a reply may say, the same on every surface
     # What people first type to a bot they have just met was drawn, and charged.
     # ... and a greeting, or a question about the bot ("hi" was an image of "hi", charged).
-    for text in ("--help", "-h", "Help me!", "what can you do?", "Hilfe", "hi", "Hello seedbot!", "models"):
+    for text in (
+        "--help",
+        "-h",
+        "Help me!",
+        "what can you do?",
+        "Hilfe",
+        "hi",
+        "Hello seedbot!",
+        "models",
+        "test",
+        "can you draw?",
+    ):
         assert (await driver.ask(text)).text == said, text
     assert await bot.jobs(driver.key(0)) == []
     drawn = await driver.ask("help me find a cat")  # a prompt that starts with the word
