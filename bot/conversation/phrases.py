@@ -179,8 +179,10 @@ _REACTION = re.compile(
 # "Is it done yet?": what people ask while they wait, and the status words of a bot's queue.
 _STATUS = re.compile(
     r"\s*(?:(?:my\s+)?(?:status|queue|jobs|progress)|(?:is\s+it|are\s+they)\s+(?:done|ready|finished)"
-    r"(?:\s+yet)?|done\s+yet|still\s+working|any\s+progress|where(?:'s|\s+is|\s+are)\s+my\s+"
-    rf"(?:images?|pictures?|pics?)|warteschlange|statut|進捗|状況|进度|状态){_END}",
+    r"(?:\s+yet)?|done(?:\s+yet)?|still\s+(?:working|waiting)|any\s+progress|where(?:'s|\s+is|\s+are)\s+my\s+"
+    r"(?:images?|pictures?|pics?)|where(?:'s|\s+is)\s+it|what(?:'s|\s+is)\s+taking\s+so\s+long|"
+    r"why\s+is\s+it\s+(?:so\s+)?slow|is\s+it\s+stuck|how\s+long(?:\s+(?:will|does)\s+it\s+take)?|eta|"
+    rf"did\s+it\s+work|warteschlange|statut|進捗|状況|进度|状态){_END}",
     re.IGNORECASE,
 )
 

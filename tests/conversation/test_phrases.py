@@ -231,13 +231,20 @@ def test_an_edit_that_starts_with_a_buttons_word_is_an_edit(text: str) -> None:
         "Are they ready",
         "still working?",
         "where's my image",
+        "what's taking so long?",
+        "is it stuck?",
+        "how long will it take?",
+        "ETA?",
     ],
 )
 def test_is_it_done_asks_for_the_status(text: str) -> None:
     assert asks_for_status(text)
 
 
-@pytest.mark.parametrize("text", ["a status bar icon", "a queue of people", "is it done in watercolor"])
+@pytest.mark.parametrize(
+    "text",
+    ["a status bar icon", "a queue of people", "is it done in watercolor", "how long is a piece of string"],
+)
 def test_a_prompt_with_status_words_is_drawn(text: str) -> None:
     assert not asks_for_status(text)
 
