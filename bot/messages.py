@@ -213,6 +213,11 @@ _TEXTS: dict[str, str] = {
         "Sorry it missed. Reply to the result with what to change (`make the sky darker`, `#2 without "
         "the hat`), or with `again` for another try. Nothing was made for that, and nothing was charged."
     ),
+    # "Animate it", "make a video of a cat": not something Seedream does.
+    "NO_VIDEO": N_(
+        "seedbot makes still images with Seedream: no video or animation. Describe a picture to make "
+        "one, or reply to a result with what to change. Nothing was made for that, and nothing was charged."
+    ),
     # style presets and the saved cast
     "OPTION_STYLE": N_("A style preset of this server (its prompt suffix and defaults)"),
     "OPTION_NO_STYLE": N_("No style"),
@@ -535,6 +540,7 @@ CANCEL_HOW: str
 UPSCALE_HOW: str
 SMALL_TALK: str
 MISSED: str
+NO_VIDEO: str
 SUGGESTED_PROMPTS: tuple[tuple[str, str], ...]
 
 CONSTANTS = (*_TEXTS, *_FREE_TEXTS)  # every translated constant's name (the tests read each)

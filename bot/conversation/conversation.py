@@ -41,6 +41,7 @@ from bot.conversation.phrases import (
     asks_for_styles,
     asks_for_usage,
     asks_for_variations,
+    asks_for_video,
     button_word,
     is_a_miss,
     is_small_talk,
@@ -274,6 +275,8 @@ class Conversation:
             await reply.say(messages.SMALL_TALK)
         elif is_a_miss(text):
             await reply.say(messages.MISSED)
+        elif asks_for_video(text):
+            await reply.say(messages.NO_VIDEO)
         elif first == "admin":
             await reply.say(await self._admin_words(who, words[1:]))
         elif empty and CANCEL_WORD.fullmatch(text):  # not a reply: which job is meant is unknown
@@ -465,6 +468,9 @@ class Conversation:
             if attached > 1:  # each is its own 4K job: which one is meant is not said
                 raise InvalidRequest(messages.UPSCALE_ONE_IMAGE)
             await self._upscale_upload(who, await _load(ask.quoted, ask.attachments, linked), reply)
+            return
+        if attached and asks_for_video(text):  # "animate this" with a photo
+            await reply.say(messages.NO_VIDEO)
             return
         if attached == 1 and asks_for_variations(parsed.prompt):  # of the image sent
             count = parsed.count or ask.options.count or compose.VARIATIONS_COUNT

@@ -27,6 +27,7 @@ __all__ = [
     "asks_for_styles",
     "asks_for_usage",
     "asks_for_variations",
+    "asks_for_video",
     "button_word",
     "is_a_miss",
     "is_small_talk",
@@ -202,6 +203,21 @@ _MISSED = re.compile(
 _DISLIKE = re.compile(
     r"[👎😕😞🙁😢😩😤🤔😬]|:(?:-1|thumbsdown|confused|disappointed|slightly_frowning_face):"
 )
+
+
+# "Animate it", "make a video of a cat": Seedream makes still images; a still (charged) is not what
+# was asked. "a video game hero" and "a gif of a cat" as a style of picture stay prompts.
+_VIDEO = re.compile(
+    r"\s*(?:(?:please\s+)?(?:animate|make\s+(?:it|this|them)\s+(?:move|animated|a\s+(?:video|gif|clip|movie)))"
+    r"(?:\s+(?:it|this|them))?(?:\s+please)?|(?:please\s+)?(?:make|create|generate|render)\s+(?:me\s+)?an?\s+"
+    r"(?:video|clip|movie|animation|animated\s+gif)\s+(?:of|about|where|with|showing)\b.*|(?:turn|convert)\s+"
+    r"(?:it|this|them)\s+into\s+an?\s+(?:video|gif|clip|animation))[.!?]*\s*",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def asks_for_video(text: str) -> bool:
+    return _VIDEO.fullmatch(text) is not None
 
 
 def asks_for_styles(text: str) -> bool:

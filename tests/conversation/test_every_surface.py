@@ -184,6 +184,24 @@ async def test_a_miss_said_to_a_result_is_told_what_helps_and_costs_nothing(
     assert len(await bot.jobs(driver.key(0))) == 1
 
 
+async def test_a_video_asked_for_is_told_seedbot_makes_stills_and_costs_nothing(
+    surface: tuple[Driver, Core],
+) -> None:
+    """'animate it' replied to a result, 'make a video of a cat' said, or 'animate this' with a
+    photo were stills of those words, charged."""
+    driver, bot = surface
+    made = await driver.ask("a paper lantern")
+    assert made.result is not None, made.text
+    await bot.wait_closed(driver.key(0), 1)
+    said = [
+        await driver.reply(made.result, "animate it"),
+        await driver.ask("make a video of a cat running"),
+        await driver.ask("animate this", files=[("cat.png", png(64, 48))]),
+    ]
+    assert [(a.result, a.text) for a in said] == [(None, messages.NO_VIDEO)] * 3
+    assert len(await bot.jobs(driver.key(0))) == 1
+
+
 @pytest.mark.parametrize("name", SURFACES)
 async def test_variations_of_one_image_and_how_many_like_this(
     name: str, stack: Stack, open_playground: OpenPlayground

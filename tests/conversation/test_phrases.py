@@ -15,6 +15,7 @@ from bot.conversation.phrases import (
     asks_for_styles,
     asks_for_usage,
     asks_for_variations,
+    asks_for_video,
     button_word,
     is_a_miss,
     is_small_talk,
@@ -382,3 +383,24 @@ def test_a_miss_said_alone(text: str) -> None:
 @pytest.mark.parametrize("text", ["no text", "bad hands fixed", "not a cat but a dog", "a wrong turn", "👍"])
 def test_a_change_or_a_prompt_is_no_miss(text: str) -> None:
     assert not is_a_miss(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "animate it",
+        "Animate this please",
+        "make it move",
+        "make a video of a cat running",
+        "turn this into a gif",
+    ],
+)
+def test_a_video_asked_for(text: str) -> None:
+    assert asks_for_video(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["a video game hero", "a gif of a cat", "animated movie poster", "make a poster of a movie"]
+)
+def test_a_still_of_moving_things_is_a_prompt(text: str) -> None:
+    assert not asks_for_video(text)
