@@ -218,6 +218,11 @@ _TEXTS: dict[str, str] = {
         "seedbot makes still images with Seedream: no video or animation. Describe a picture to make "
         "one, or reply to a result with what to change. Nothing was made for that, and nothing was charged."
     ),
+    # "Describe this", "what's in this picture?" with an image: Seedream draws, it doesn't read.
+    "NO_DESCRIBE": N_(
+        "seedbot makes and edits images with Seedream; it can't describe one. Say what to change in it "
+        "(`make it a watercolor`), or describe a new picture. Nothing was made for that, and nothing was charged."
+    ),
     # style presets and the saved cast
     "OPTION_STYLE": N_("A style preset of this server (its prompt suffix and defaults)"),
     "OPTION_NO_STYLE": N_("No style"),
@@ -541,6 +546,7 @@ UPSCALE_HOW: str
 SMALL_TALK: str
 MISSED: str
 NO_VIDEO: str
+NO_DESCRIBE: str
 SUGGESTED_PROMPTS: tuple[tuple[str, str], ...]
 
 CONSTANTS = (*_TEXTS, *_FREE_TEXTS)  # every translated constant's name (the tests read each)

@@ -35,6 +35,7 @@ from bot.conversation.phrases import (
     UNDO_WORDS,
     UPSCALE_WORDS,
     VARY_PICK,
+    asks_for_description,
     asks_for_help,
     asks_for_history,
     asks_for_status,
@@ -277,6 +278,8 @@ class Conversation:
             await reply.say(messages.MISSED)
         elif asks_for_video(text):
             await reply.say(messages.NO_VIDEO)
+        elif asks_for_description(text) and not empty:  # of a result ("what is this?" alone: the help)
+            await reply.say(messages.NO_DESCRIBE)
         elif first == "admin":
             await reply.say(await self._admin_words(who, words[1:]))
         elif empty and CANCEL_WORD.fullmatch(text):  # not a reply: which job is meant is unknown
@@ -471,6 +474,9 @@ class Conversation:
             return
         if attached and asks_for_video(text):  # "animate this" with a photo
             await reply.say(messages.NO_VIDEO)
+            return
+        if attached and asks_for_description(text):  # "describe this" with a photo
+            await reply.say(messages.NO_DESCRIBE)
             return
         if attached == 1 and asks_for_variations(parsed.prompt):  # of the image sent
             count = parsed.count or ask.options.count or compose.VARIATIONS_COUNT

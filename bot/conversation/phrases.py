@@ -21,6 +21,7 @@ __all__ = [
     "UPSCALE_WORDS",
     "VARY_PICK",
     "ButtonWord",
+    "asks_for_description",
     "asks_for_help",
     "asks_for_history",
     "asks_for_status",
@@ -214,6 +215,21 @@ _VIDEO = re.compile(
     r"(?:it|this|them)\s+into\s+an?\s+(?:video|gif|clip|animation))[.!?]*\s*",
     re.IGNORECASE | re.DOTALL,
 )
+
+
+# "Describe this", "what's in this picture?": Midjourney's /describe, or a question about a photo.
+# Seedream draws; an edit whose prompt is the question (charged) answers nothing.
+_DESCRIBE = re.compile(
+    r"\s*(?:[/!]?describe(?:\s+(?:it|this|that|them|the\s+(?:image|picture|photo)|this\s+(?:image|picture|photo)))?"
+    r"|caption\s+(?:it|this)|what(?:'s|\s+is)\s+(?:in\s+)?(?:this|that|it)(?:\s+(?:image|picture|photo|pic))?"
+    r"|what\s+(?:does|do)\s+(?:it|this|the\s+image)\s+(?:say|show)|(?:read|transcribe)\s+(?:it|this|the\s+text))"
+    r"(?:\s+please)?[.!?]*\s*",
+    re.IGNORECASE,
+)
+
+
+def asks_for_description(text: str) -> bool:
+    return _DESCRIBE.fullmatch(text) is not None
 
 
 def asks_for_video(text: str) -> bool:

@@ -184,7 +184,7 @@ async def test_a_miss_said_to_a_result_is_told_what_helps_and_costs_nothing(
     assert len(await bot.jobs(driver.key(0))) == 1
 
 
-async def test_a_video_asked_for_is_told_seedbot_makes_stills_and_costs_nothing(
+async def test_a_video_or_a_description_asked_for_is_told_what_seedbot_does_and_costs_nothing(
     surface: tuple[Driver, Core],
 ) -> None:
     """'animate it' replied to a result, 'make a video of a cat' said, or 'animate this' with a
@@ -199,6 +199,12 @@ async def test_a_video_asked_for_is_told_seedbot_makes_stills_and_costs_nothing(
         await driver.ask("animate this", files=[("cat.png", png(64, 48))]),
     ]
     assert [(a.result, a.text) for a in said] == [(None, messages.NO_VIDEO)] * 3
+    # Midjourney's /describe, or a question about the picture: Seedream draws, it can't tell.
+    said = [
+        await driver.reply(made.result, "describe it"),
+        await driver.ask("what's in this picture?", files=[("cat.png", png(64, 48))]),
+    ]
+    assert [(a.result, a.text) for a in said] == [(None, messages.NO_DESCRIBE)] * 2
     assert len(await bot.jobs(driver.key(0))) == 1
 
 

@@ -9,6 +9,7 @@ from bot.conversation.phrases import (
     UNDO_WORDS,
     UPSCALE_WORDS,
     VARY_PICK,
+    asks_for_description,
     asks_for_help,
     asks_for_history,
     asks_for_status,
@@ -404,3 +405,17 @@ def test_a_video_asked_for(text: str) -> None:
 )
 def test_a_still_of_moving_things_is_a_prompt(text: str) -> None:
     assert not asks_for_video(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["describe", "/describe", "describe this image", "what's in this picture?", "caption this"]
+)
+def test_a_description_asked_for(text: str) -> None:
+    assert asks_for_description(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["describe a cat in detail", "what is this cat doing", "a caption for a meme"]
+)
+def test_a_prompt_that_describes_is_a_prompt(text: str) -> None:
+    assert not asks_for_description(text)
