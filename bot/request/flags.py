@@ -156,6 +156,9 @@ _MODEL_NAMED = re.compile(
 _FORMAT_NAMED = re.compile(
     rf"\s*(?:(?:as|in|to)\s+(?:a\s+)?)?(png|jpe?g)(?:\s+(?:file|format))?{_SAID}", re.IGNORECASE
 )
+# Chat formatting around a message: "`a fox --ar 3:2`", a code block, a quoted prompt with flags.
+_CODE = re.compile(r"```(?:[a-z]+\n)?(.*?)```|`([^`\n]+)`", re.DOTALL)
+_QUOTED = re.compile(r'\s*(["“])(.*?(?<!\S)--[A-Za-z].*?)(["”])\s*', re.DOTALL)
 # "--ar 16 : 9", "--res 2048 x 1536": a ratio or a size typed with spaces is one value.
 _SPACED_RATIO = re.compile(r"(?<=\d)\s*([:：])\s*(?=\d)|(?<=\d{3})\s+([x×*])\s+(?=\d{3})")
 
@@ -206,7 +209,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     values: dict[str, object] = {}
     refs: list[str] = []
     foreign: list[list[str]] = []  # other models' settings, each as typed with its values (other_models)
-    typed = text
+    typed = text = _unwrapped(text)
     text = _DASHED_FLAG.sub("--", text)
     chosen: tuple[int, ...] = ()
     if picks:
@@ -276,6 +279,14 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if refs:
         values["refs"] = refs
     return _typed(prompt.strip(), values, chosen)
+
+
+def _unwrapped(text: str) -> str:
+    """The text without the chat formatting wrapped around it: code spans and blocks ("`a fox
+    --ar 3:2`", as the help shows an example), and quotes around a message that has flags."""
+    text = _CODE.sub(lambda code: code.group(1) if code.group(1) is not None else code.group(2), text)
+    quoted = _QUOTED.fullmatch(text)
+    return quoted.group(2) if quoted and '"' not in quoted.group(2) else text
 
 
 def _option_words(prompt: str, values: dict[str, object]) -> str | None:

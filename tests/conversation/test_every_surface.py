@@ -170,6 +170,16 @@ async def test_an_option_said_in_words_remakes_the_result_with_it(surface: tuple
         await bot.wait_closed(driver.key(0), n)
 
 
+async def test_the_helps_example_copied_with_its_code_marks_is_drawn(surface: tuple[Driver, Core]) -> None:
+    """`a red fox in snow --ar 3:2 --n 2` with the help's code marks was refused: "'2`' doesn't
+    work for --n"."""
+    driver, bot = surface
+    made = await driver.ask("`a red fox in snow --ar 3:2 --n 2`")
+    assert made.result is not None and made.result.images == 2, made.text
+    job = await bot.runtime.ledger.get_job(made.result.job_id)
+    assert job is not None and (job.prompt, job.request["size"]) == ("a red fox in snow", "2496x1664")
+
+
 async def test_a_miss_said_to_a_result_is_told_what_helps_and_costs_nothing(
     surface: tuple[Driver, Core],
 ) -> None:

@@ -610,3 +610,26 @@ def test_a_flag_with_nothing_after_it_is_shown_how_it_goes(typed: str, example: 
         parse_text(typed, picks=False)
     assert err.value.user_text == messages.flag_needs_value(typed.split()[-1], example)
     assert err.value.user_text.endswith(f"e.g. `{example}`.")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "`a fox --ar 16:9 --n 2`",  # the help's example, copied with its code marks
+        "```a fox --ar 16:9 --n 2```",
+        "```text\na fox --ar 16:9 --n 2```",
+        '"a fox --ar 16:9 --n 2"',
+        "“a fox --ar 16:9 --n 2”",
+        "a fox `--ar 16:9` `--n 2`",
+    ],
+)
+def test_chat_formatting_around_a_message_is_not_part_of_it(typed: str) -> None:
+    parsed = parse_text(typed, picks=False)
+    assert (parsed.prompt, parsed.aspect, parsed.count) == ("a fox", "16:9", 2)
+
+
+@pytest.mark.parametrize(
+    "typed", ['"Hello"', 'a sign that says "OPEN" --ar 16:9', '"a fox" and "a hen" --n 2']
+)
+def test_quotes_in_a_prompt_are_kept(typed: str) -> None:
+    assert parse_text(typed, picks=False).prompt == typed.split(" --")[0]
