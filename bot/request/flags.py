@@ -138,12 +138,13 @@ _ASPECT_NAMES = {
 # in 16:9", "reroll with --model 4.5"). "as a portrait" stays words (a portrait, painted).
 _AGAIN_LEAD = re.compile(
     r"\s*(?:again|re-?roll|re-?do|retry|try\s+again|same(?:\s+(?:again|thing|one))?|once\s+more|"
-    r"re-?generate|regen)\b,?(?:\s+(?:but|with|in|as|at|using|on))*(?=\s|$)",
+    r"re-?generate|regen|nochmal|noch\s*einmal|encore|otra\s+vez|de\s+novo)\b,?"
+    r"(?:\s+(?:but|with|in|as|at|using|on|aber|mit|als|mais|avec|en|pero|con|mas|com|em))*(?=\s|$)",
     re.IGNORECASE,
 )
 _SAID = r"(?:,?\s+please)?\s*[.!]?\s*"
 _SHAPE_NAMED = re.compile(
-    r"\s*(?:(?:make|change|turn|crop|redo)\s+(?:it|this|that|them)\s+)?(?:(?:in|to|into|as|at)\s+)?"
+    r"\s*(?:(?:make|change|turn|crop|redo)\s+(?:it|this|that|them)\s+)?(?:(?:in|to|into|as|at|im|als|en|em)\s+)?"
     rf"(?:a\s+(?=square))?({'|'.join(sorted(_ASPECT_NAMES, key=len, reverse=True))})"
     rf"(?:\s+(?:ratio|format|mode|orientation|aspect(?:\s+ratio)?|version|one))?{_SAID}",
     re.IGNORECASE,

@@ -573,6 +573,8 @@ def test_a_number_after_two_dashes_inside_a_prompt_stays_words() -> None:
         ("as a square please", "aspect", "1:1"),
         ("redo in portrait mode", "aspect", "3:4"),
         ("Querformat", "aspect", "4:3"),
+        ("nochmal im Hochformat", "aspect", "3:4"),
+        ("encore en paysage", "aspect", "4:3"),
         ("正方形", "aspect", "1:1"),
         ("4.5", "model", "4.5"),
         ("try with Seedream 4.5", "model", "4.5"),
