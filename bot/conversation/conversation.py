@@ -516,6 +516,7 @@ class Conversation:
         text, links = image_links(f"#{vary['pick']}" if vary else edit.text)
         linked = LinkedImages(self.fetcher, links)
         parsed = parse_text(text)  # flag errors before any download
+        options_alone = not parsed.prompt and not vary  # "make it portrait": a remake, if ours
         if vary:  # "V2": variations of that image, as "variations" sent with one image makes
             parsed = dataclasses.replace(
                 parsed, prompt=messages.VARIATIONS_PROMPT, count=compose.VARIATIONS_COUNT
@@ -526,7 +527,7 @@ class Conversation:
         parent = await self._edited(who, edit.result, edit.fallback, rules, attached=attached)
         if parent is None:
             fallback = edit.fallback or NoAttachments()
-            if not vary and (typed := parse_text(text, picks=False)).prompt != parsed.prompt:
+            if options_alone and (typed := parse_text(text, picks=False)).prompt:
                 # "make it portrait" of someone's photo is that edit, not a remake of one of ours
                 parsed, style_fields = await self._styled(who, typed, Options())
             cast = await self.cast.resolve(
