@@ -145,8 +145,9 @@ _AGAIN_LEAD = re.compile(
 _SAID = r"(?:,?\s+please)?\s*[.!]?\s*"
 _SHAPE_NAMED = re.compile(
     r"\s*(?:(?:make|change|turn|crop|redo)\s+(?:it|this|that|them)\s+)?(?:(?:in|to|into|as|at|im|als|en|em)\s+)?"
-    rf"(?:a\s+(?=square))?({'|'.join(sorted(_ASPECT_NAMES, key=len, reverse=True))})"
-    rf"(?:\s+(?:ratio|format|mode|orientation|aspect(?:\s+ratio)?|version|one))?{_SAID}",
+    rf"(?:改成|换成|变成)?(?:a\s+(?=square))?({'|'.join(sorted(_ASPECT_NAMES, key=len, reverse=True))})"
+    rf"(?:\s+(?:ratio|format|mode|orientation|aspect(?:\s+ratio)?|version|one))?"
+    rf"(?:で|に(?:して)?(?:ください)?|的)?{_SAID}",
     re.IGNORECASE,
 )
 _MODEL_NAMED = re.compile(

@@ -576,6 +576,8 @@ def test_a_number_after_two_dashes_inside_a_prompt_stays_words() -> None:
         ("nochmal im Hochformat", "aspect", "3:4"),
         ("encore en paysage", "aspect", "4:3"),
         ("正方形", "aspect", "1:1"),
+        ("縦長にして", "aspect", "3:4"),
+        ("改成横版", "aspect", "4:3"),
         ("4.5", "model", "4.5"),
         ("try with Seedream 4.5", "model", "4.5"),
         ("again with 4.5", "model", "4.5"),
