@@ -46,6 +46,7 @@ from bot.conversation.phrases import (
     button_word,
     is_a_miss,
     is_small_talk,
+    ordinals_as_picks,
 )
 from bot.conversation.policy import Policy
 from bot.conversation.progress import ProgressRelay
@@ -498,6 +499,7 @@ class Conversation:
 
     async def _edit(self, who: Requester, edit: Edit, reply: Reply) -> None:
         if edit.result != ResultRef() and not len(edit.attachments):  # "cancel", "upscale #2"
+            edit = dataclasses.replace(edit, text=ordinals_as_picks(edit.text))  # "the second one"
             # Each is that action's own turn: refused in its words, as its button would be.
             if CANCEL_WORD.fullmatch(edit.text):
                 await self._handle(Turn(who, Cancel(edit.result), "cancel"), reply)

@@ -32,6 +32,7 @@ __all__ = [
     "button_word",
     "is_a_miss",
     "is_small_talk",
+    "ordinals_as_picks",
 ]
 
 _END = r"\s*[?？!！.。]*\s*"  # a sentence's ending, in Latin or CJK punctuation
@@ -88,6 +89,25 @@ VARY_PICK = re.compile(
     rf"(?:\s+(?:please|pls))?{_END}",
     re.IGNORECASE,
 )
+
+# "The second one", "the 3rd image": how people point at one image of a batch in a reply. Read as
+# the pick "#2", so "upscale the second one" is Upscale #2 and "make the first one night" an
+# edit of image 1. Only with "one", "image" or "picture" after it: "the first snow" is words.
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_ORDINAL_PICK = re.compile(
+    rf"\b(?:the\s+)?(?:({'|'.join(_ORDINALS)})|(\d{{1,2}})(?:st|nd|rd|th))\s+(?:one|image|picture|pic|photo)\b",
+    re.IGNORECASE,
+)
+
+
+def ordinals_as_picks(text: str) -> str:
+    """The text with "the second one" as "#2"."""
+
+    def pick(said: re.Match[str]) -> str:
+        return f"#{_ORDINALS.index(said[1].lower()) + 1 if said[1] else int(said[2])}"
+
+    return _ORDINAL_PICK.sub(pick, text)
+
 
 # "undo" replied to an edit: the image before it is still there (nothing to undo: no edit
 # replaces the image it was made from).

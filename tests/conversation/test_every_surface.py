@@ -224,7 +224,7 @@ async def test_variations_of_one_image_and_how_many_like_this(
 ) -> None:
     """Midjourney's 'V2' was an edit whose prompt was 'V2'; '2 more like this' made the
     Variations button's four."""
-    driver, bot = await _on(name, stack, open_playground, daily_images=20)
+    driver, bot = await _on(name, stack, open_playground, daily_images=40)
     first = await driver.ask("a red fox in snow --n 2")
     assert first.result is not None and first.result.images == 2
     await bot.wait_closed(driver.key(0), 1)
@@ -247,6 +247,12 @@ async def test_variations_of_one_image_and_how_many_like_this(
     await bot.wait_closed(driver.key(0), 3)
     which = await driver.reply(first.result, "upscale all")
     assert which.result is None and which.text.startswith(messages.upscale_which(2)), which.text
+    # "The second one" points at image 2 as "#2" does.
+    second = await driver.reply(first.result, "upscale the second one")
+    assert second.result is not None, second.text
+    job = await ledger.get_job(second.result.job_id)
+    # (of the thread's latest result on Slack and the playground: a batch of 2 as well)
+    assert job is not None and (job.kind, job.request["pick"]) == (JobKind.UPSCALE, 2)
 
 
 async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, Core]) -> None:

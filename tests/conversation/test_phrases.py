@@ -20,6 +20,7 @@ from bot.conversation.phrases import (
     button_word,
     is_a_miss,
     is_small_talk,
+    ordinals_as_picks,
 )
 from bot.conversation.turns import Delete, Info, Reroll, Variations
 
@@ -419,3 +420,16 @@ def test_a_description_asked_for(text: str) -> None:
 )
 def test_a_prompt_that_describes_is_a_prompt(text: str) -> None:
     assert not asks_for_description(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "picked"),
+    [
+        ("upscale the second one", "upscale #2"),
+        ("make the first one night", "make #1 night"),
+        ("the 3rd image in 4k", "#3 in 4k"),
+        ("the first snow of winter", "the first snow of winter"),  # no "one": words
+    ],
+)
+def test_the_second_one_is_image_2(text: str, picked: str) -> None:
+    assert ordinals_as_picks(text) == picked
