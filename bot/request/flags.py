@@ -74,9 +74,13 @@ _SHORTHANDS = {
 _GLUED = re.compile(r"(--[a-z]+?)(\d[\w.:x×/]*)", re.IGNORECASE)
 _SIZE_RE = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$", re.IGNORECASE)
 _TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*[:：]\s*\d{1,2})\s*$")
-# "a cat (16:9)" or "a cat in 16:9": only a ratio seedbot offers, so "a clock in 10:30" is words.
+# "a cat (16:9)", "a cat in 16:9", "a cat, aspect ratio 16:9", "a cat ar 16:9" (the flag without
+# its dashes): only a ratio seedbot offers, so "a clock in 10:30" is words.
 _OFFERED = "|".join(re.escape(a) for a in ASPECTS)
-_NAMED_RATIO = re.compile(rf"(?:\s+in\s+|\s*\(\s*)({_OFFERED})\s*\)?\s*$", re.IGNORECASE)
+_NAMED_RATIO = re.compile(
+    rf"(?:\s+in\s+|\s*\(\s*|[\s,]+(?:ar|aspect(?:\s+ratio)?|ratio)\s*[:=]?\s*)({_OFFERED})\s*\)?\s*$",
+    re.IGNORECASE,
+)
 # "16:9", "make it 9:16 please", "in 3:2": a message that only says a shape is that option alone
 # (replied to a result, it remakes it in that shape; a new request still needs a prompt).
 _RATIO_ALONE = re.compile(

@@ -474,12 +474,16 @@ def test_a_new_request_may_say_how_many_in_words(text: str, prompt: str, count: 
     [
         ("a cat (16:9)", ParsedText(prompt="a cat", aspect="16:9")),
         ("a cat in 9:16 --n 2", ParsedText(prompt="a cat", aspect="9:16", count=2)),
+        ("a cat ar 16:9", ParsedText(prompt="a cat", aspect="16:9")),  # the flag without its dashes
+        ("a poster, aspect ratio 9:16", ParsedText(prompt="a poster", aspect="9:16")),
         ("a cat --res 2048 x 1536", ParsedText(prompt="a cat", width=2048, height=1536)),
         # A Midjourney habit pasted before the prompt.
         ("/imagine prompt: a cat --ar 3:2", ParsedText(prompt="a cat", aspect="3:2")),
         ("!imagine a cat", ParsedText(prompt="a cat")),
         # Words that only look like it.
         ("a clock in 10:30", ParsedText(prompt="a clock in 10:30")),
+        ("a clock ratio 10:30", ParsedText(prompt="a clock ratio 10:30")),
+        ("a radar 16:9", ParsedText(prompt="a radar 16:9")),
         ("imagine a world of cats", ParsedText(prompt="imagine a world of cats")),
         ("a cat in 16:9 --ar 1:1", ParsedText(prompt="a cat in 16:9", aspect="1:1")),
     ],
