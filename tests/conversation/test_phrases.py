@@ -192,6 +192,8 @@ def test_cancel_words(text: str, cancels: bool) -> None:
         ("another one?", Reroll),
         ("redo", Reroll),
         ("nochmal", Reroll),
+        ("same again", Reroll),
+        ("another version", Reroll),
         ("もう一度", Reroll),
         ("vary", Variations),
         ("more like this", Variations),
