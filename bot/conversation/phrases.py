@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.conversation.turns import Delete, Info, Reroll, Variations
 from bot.numbers import COUNT_PATTERN, count_of
+from bot.request.flags import AGAIN_WORDS
 
 __all__ = [
     "CANCEL_WORD",
@@ -57,9 +58,7 @@ _BUTTONS = re.compile(
     r"(?P<reroll>(?:(?:make|give me|generate|draw|create|show me|send|do)\s+)?"
     rf"(?:(?P<more>{COUNT_PATTERN}) more(?: (?:images?|pictures?|pics|ones?))?|another (?P<another>{COUNT_PATTERN})|"
     r"once more|one more(?: time)?|another(?: one| version| take| try)?|more)|"
-    r"re-?roll|again|(?:the )?same (?:thing )?again|try again|try another|do it again|"
-    r"retry|re-?do|re-?generate|regen|nochmal|noch ?einmal|encore|otra vez|de novo|もう一度|もう一回|"
-    r"再来一[张次]|重新生成)|"
+    rf"try another|{AGAIN_WORDS})|"
     rf"(?P<variations>(?:(?P<similar>{COUNT_PATTERN})\s+(?:more\s+)?(?=more|variations?|similar|versions?))?"
     r"(?:variations?|vary|more like (?:this|that|it)|similar ones|versions?))|"
     r"(?P<delete>delete(?: (?:it|this|that))?)|"

@@ -27,7 +27,7 @@ from bot.request.models import GenerationRequest, ImageInput
 from bot.request.styles import check_name
 from bot.request.validation import ASPECTS, MAX_OUTPUTS, check_prompt, clean_prompt, get_model, parse_aspect
 
-__all__ = ["FLAG_HELP", "ParsedText", "check_values", "form_problem", "parse_text"]
+__all__ = ["AGAIN_WORDS", "FLAG_HELP", "ParsedText", "check_values", "form_problem", "parse_text"]
 
 FLAG_HELP = [
     "--ar W:H",
@@ -140,9 +140,14 @@ _ASPECT_NAMES = {
 # would: a shape by its name ("make it portrait", "in landscape", "as a square"), a model
 # ("4.5", "try seedream 4.5"), a format ("as png"), each maybe after a word for Re-roll ("again
 # in 16:9", "reroll with --model 4.5"). "as a portrait" stays words (a portrait, painted).
+# The words for Re-roll (conversation/phrases.py reads a reply of them alone as the button).
+AGAIN_WORDS = (
+    r"re-?roll|again|(?:the\s+)?same(?:\s+thing)?\s+again|try\s+again|do\s+it\s+again|once\s+more|"
+    r"retry|re-?do|re-?generate|regen|nochmal|noch\s*einmal|encore|otra\s+vez|de\s+novo|もう一度|もう一回|"
+    r"再来一[张次]|重新生成"
+)
 _AGAIN_LEAD = re.compile(
-    r"\s*(?:again|re-?roll|re-?do|retry|try\s+again|same(?:\s+(?:again|thing|one))?|once\s+more|"
-    r"re-?generate|regen|nochmal|noch\s*einmal|encore|otra\s+vez|de\s+novo)\b,?"
+    rf"\s*(?:{AGAIN_WORDS}|(?:the\s+)?same(?:\s+(?:thing|one))?)\b,?"  # "same but 16:9"
     r"(?:\s+(?:but|with|in|as|at|using|on|aber|mit|als|mais|avec|en|pero|con|mas|com|em))*(?=\s|$)",
     re.IGNORECASE,
 )
