@@ -81,12 +81,15 @@ _NAMED_RATIO = re.compile(
     rf"(?:\s+in\s+|\s*\(\s*|[\s,]+(?:ar|aspect(?:\s+ratio)?|ratio)\s*[:=]?\s*)({_OFFERED})\s*\)?\s*$",
     re.IGNORECASE,
 )
+_SAID = r"(?:,?\s+please)?\s*[.!]?\s*"  # how a sentence of a few words ends
+# "make it", "in": what may come before a shape said alone (also in seedbot's other languages).
+_MAKE_IT_IN = r"\s*(?:(?:make|change|turn|crop|redo)\s+(?:it|this|that|them)\s+)?(?:(?:in|to|into|as|at|im|als|en|em)\s+)?"
 # "16:9", "make it 9:16 please", "in 3:2": a message that only says a shape is that option alone
 # (replied to a result, it remakes it in that shape; a new request still needs a prompt).
 _RATIO_ALONE = re.compile(
-    r"\s*(?:(?:make|change|turn|crop|redo)\s+(?:it|this|that|them)\s+)?(?:(?:in|to|into|as|at)\s+)?"
-    r"(\d{1,2}(?:\.\d{1,2})?\s*[:：]\s*\d{1,2})(?:\s+(?:ratio|format|aspect(?:\s+ratio)?))?"
-    r"(?:,?\s+please)?\s*[.!]?\s*",
+    _MAKE_IT_IN
+    + r"(\d{1,2}(?:\.\d{1,2})?\s*[:：]\s*\d{1,2})(?:\s+(?:ratio|format|aspect(?:\s+ratio)?))?"
+    + _SAID,
     re.IGNORECASE,
 )
 # "/imagine prompt: a cat": what a Midjourney habit pastes before the prompt.
@@ -151,10 +154,9 @@ _AGAIN_LEAD = re.compile(
     r"(?:\s+(?:but|with|in|as|at|using|on|aber|mit|als|mais|avec|en|pero|con|mas|com|em))*(?=\s|$)",
     re.IGNORECASE,
 )
-_SAID = r"(?:,?\s+please)?\s*[.!]?\s*"
 _SHAPE_NAMED = re.compile(
-    r"\s*(?:(?:make|change|turn|crop|redo)\s+(?:it|this|that|them)\s+)?(?:(?:in|to|into|as|at|im|als|en|em)\s+)?"
-    rf"(?:改成|换成|变成)?(?:a\s+(?=square))?({'|'.join(sorted(_ASPECT_NAMES, key=len, reverse=True))})"
+    _MAKE_IT_IN
+    + rf"(?:改成|换成|变成)?(?:a\s+(?=square))?({'|'.join(sorted(_ASPECT_NAMES, key=len, reverse=True))})"
     rf"(?:\s+(?:ratio|format|mode|orientation|aspect(?:\s+ratio)?|version|one))?"
     rf"(?:で|に(?:して)?(?:ください)?|的)?{_SAID}",
     re.IGNORECASE,
