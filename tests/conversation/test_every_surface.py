@@ -107,7 +107,7 @@ async def test_help_typed_as_a_word_or_as_a_flag_is_the_help(surface: tuple[Driv
     assert drawn.result is not None, drawn.text
 
 
-async def test_thanks_and_praise_are_answered_and_make_nothing(surface: tuple[Driver, Core]) -> None:
+async def test_thanks_praise_and_a_miss_are_answered_and_make_nothing(surface: tuple[Driver, Core]) -> None:
     """'thanks!' or 'love it 😍' replied to a result (or said in its thread) became an edit with
     the words as its prompt, charged; said to the bot, an image of them."""
     driver, bot = surface
@@ -117,6 +117,10 @@ async def test_thanks_and_praise_are_answered_and_make_nothing(surface: tuple[Dr
     for text in ("thanks!", "love it 😍", "👍"):
         said = await driver.reply(made.result, text)
         assert said.result is None and said.text == messages.SMALL_TALK, (text, said.text)
+    # ... and so were 'no', "that's not what I asked", 👎: told what would help instead.
+    for text in ("no", "that's not what I asked", "👎"):
+        said = await driver.reply(made.result, text)
+        assert said.result is None and said.text == messages.MISSED, (text, said.text)
     assert (await driver.ask("Thank you so much!")).text == messages.SMALL_TALK
     assert len(await bot.jobs(driver.key(0))) == 1
     edited = await driver.reply(made.result, "nice, now make it blue")
@@ -178,20 +182,6 @@ async def test_the_helps_example_copied_with_its_code_marks_is_drawn(surface: tu
     assert made.result is not None and made.result.images == 2, made.text
     job = await bot.runtime.ledger.get_job(made.result.job_id)
     assert job is not None and (job.prompt, job.request["size"]) == ("a red fox in snow", "2496x1664")
-
-
-async def test_a_miss_said_to_a_result_is_told_what_helps_and_costs_nothing(
-    surface: tuple[Driver, Core],
-) -> None:
-    """'no', "that's not what I asked", 👎 replied to a result were edits of those words."""
-    driver, bot = surface
-    made = await driver.ask("a paper lantern")
-    assert made.result is not None, made.text
-    await bot.wait_closed(driver.key(0), 1)
-    for text in ("no", "that's not what I asked", "👎"):
-        said = await driver.reply(made.result, text)
-        assert said.result is None and said.text == messages.MISSED, (text, said.text)
-    assert len(await bot.jobs(driver.key(0))) == 1
 
 
 async def test_a_video_or_a_description_asked_for_is_told_what_seedbot_does_and_costs_nothing(
