@@ -47,6 +47,7 @@ from bot.conversation.phrases import (
     is_a_miss,
     is_small_talk,
     ordinals_as_picks,
+    speaks_of_an_image,
 )
 from bot.conversation.policy import Policy
 from bot.conversation.progress import ProgressRelay
@@ -526,10 +527,20 @@ class Conversation:
         rules = await self.community.policy_for(who)  # the workspace's settings: once a request
         parsed, style_fields = await self._styled(who, parsed, Options())
         attached = len(edit.attachments) + len(linked)
-        parent = await self._edited(who, edit.result, edit.fallback, rules, attached=attached)
+        # A reply to seedbot's words that are no result ("Send it like this: …", the help) with
+        # a prompt and no image is a new request, as the same words sent afresh would be.
+        afresh = (
+            edit.fallback is None
+            and not attached
+            and not vary
+            and bool(parsed.prompt)
+            and not parsed.picks
+            and not speaks_of_an_image(text)  # "make it blue": which image is meant is not there
+        )
+        parent = await self._edited(who, edit.result, edit.fallback, rules, attached=attached, afresh=afresh)
         if parent is None:
             fallback = edit.fallback or NoAttachments()
-            if options_alone and (typed := parse_text(text, picks=False)).prompt:
+            if (options_alone or afresh) and (typed := parse_text(text, picks=False)).prompt:
                 # "make it portrait" of someone's photo is that edit, not a remake of one of ours
                 parsed, style_fields = await self._styled(who, typed, Options())
             cast = await self.cast.resolve(
@@ -568,13 +579,14 @@ class Conversation:
         *,
         attached: int = 0,
         wait: bool = True,
+        afresh: bool = False,
     ) -> Job | None:
         """The result an Edit of `ref` builds on, which `who` may build on (by button, form or
         reply alike); None when it edits `fallback` (a message's own images) or `attached`
-        images instead. Refused when there is nothing to edit."""
+        images instead, or is a new request (`afresh`). Refused when there is nothing to edit."""
         parent = await self._target_of(who, Edit(ref, ""), wait=wait)
         if parent is None:
-            if not (fallback is not None and len(fallback)) and not attached:
+            if not (fallback is not None and len(fallback)) and not attached and not afresh:
                 raise InvalidRequest(
                     messages.NO_IMAGES_IN_MESSAGE if fallback is not None else messages.NOT_A_RESULT
                 )

@@ -34,6 +34,7 @@ __all__ = [
     "is_a_miss",
     "is_small_talk",
     "ordinals_as_picks",
+    "speaks_of_an_image",
 ]
 
 _END = r"\s*[?？!！.。]*\s*"  # a sentence's ending, in Latin or CJK punctuation
@@ -253,6 +254,18 @@ def asks_for_description(text: str) -> bool:
 
 def asks_for_video(text: str) -> bool:
     return _VIDEO.fullmatch(text) is not None
+
+
+# "Make it blue", "turn this into a poster": words about an image that is there already, not a
+# new picture's description.
+_OF_AN_IMAGE = re.compile(
+    r"\s*(?:please\s+)?(?:make|turn|change|convert|edit|fix|crop|recolou?r)\s+(?:it|this|that|them|the\s+(?:image|picture|photo))\b",
+    re.IGNORECASE,
+)
+
+
+def speaks_of_an_image(text: str) -> bool:
+    return _OF_AN_IMAGE.match(text) is not None
 
 
 def asks_for_styles(text: str) -> bool:

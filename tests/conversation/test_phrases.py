@@ -21,6 +21,7 @@ from bot.conversation.phrases import (
     is_a_miss,
     is_small_talk,
     ordinals_as_picks,
+    speaks_of_an_image,
 )
 from bot.conversation.turns import Delete, Info, Reroll, Variations
 
@@ -435,3 +436,16 @@ def test_a_prompt_that_describes_is_a_prompt(text: str) -> None:
 )
 def test_the_second_one_is_image_2(text: str, picked: str) -> None:
     assert ordinals_as_picks(text) == picked
+
+
+@pytest.mark.parametrize(
+    ("text", "speaks"),
+    [
+        ("make it red", True),
+        ("please turn this into a poster", True),
+        ("a red fox", False),
+        ("make a logo", False),
+    ],
+)
+def test_words_about_an_image_that_is_there(text: str, speaks: bool) -> None:
+    assert speaks_of_an_image(text) is speaks

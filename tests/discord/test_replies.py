@@ -127,6 +127,24 @@ async def test_reply_to_a_bot_message_that_is_not_a_result(emu: DiscordEmulator,
     assert HUMAN_USER_ID not in [u["id"] for u in answer["mentions"]]
 
 
+async def test_a_prompt_replied_to_seedbots_words_is_a_new_request(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """The answer to a Midjourney prompt says "Send it like this: `a fox --ar 16:9`"; replying
+    that to it (Discord's Reply) was refused: "That message isn't a seedbot result"."""
+    bot = await start_bot()
+    await emu.send_message(f"{emu.bot_mention} a fox --ar 16:9 --v 6", mentions=[emu.bot_user_id])
+    told = await emu.wait_for_message(lambda m: "Send it like this" in text(m))
+    await emu.send_message("a fox --ar 16:9", reply_to=told["id"], mentions=[emu.bot_user_id])
+    job = await bot.wait_job(job_id_of(await wait_result(emu)))
+    assert (job.kind, job.prompt, job.request["aspect"], job.parent_id) == (
+        JobKind.IMAGINE,
+        "a fox",
+        "16:9",
+        None,
+    )
+
+
 async def test_a_mention_replying_to_someones_image_uses_it(
     emu: DiscordEmulator, start_bot: StartBot
 ) -> None:
