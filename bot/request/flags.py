@@ -4,12 +4,15 @@
     "a red fox, 3:2"          (a trailing ratio after a comma is an aspect ratio too)
 
 Unknown flags and bad values raise FlagError with a friendly sentence; nothing is guessed.
-Other models' settings (Midjourney's "--v 6.1 --style raw", a negative prompt "--neg blurry";
-other_models.py) are named together, with the text to send instead.
+Other models' settings (Midjourney's "--v 6.1 --style raw", a negative prompt "--neg blurry",
+Stable Diffusion's generation data; other_models.py) are named together, with the text to send
+instead.
 What phones, input methods and habit do to what was typed is undone: an em or en dash that
 autocorrect made of "--" (or a single "-") before a flag's name ("—ar 16:9", "-n 2"), a ratio
-typed with spaces ("16 : 9"), and full-width forms in a flag's value ("16：9", "２K"); the prompt
-itself is kept as typed.
+typed with spaces ("16 : 9"), full-width forms in a flag's value ("16：9", "２K"), and a message
+sent as code or quoted with its flags; the prompt itself is kept as typed.
+In a reply, words that only say an option ("make it portrait", "again in 16:9", "4.5") are that
+option.
 """
 
 from __future__ import annotations
@@ -139,16 +142,16 @@ _ASPECT_NAMES = {
     **dict.fromkeys(("hochformat", "retrato", "縦長", "竖版", "竖屏"), "3:4"),
     **dict.fromkeys(("querformat", "paysage", "paisagem", "横長", "横版", "横屏"), "4:3"),
 }
-# Replied to a result, words that only say an option remake it with that option, as the flag
-# would: a shape by its name ("make it portrait", "in landscape", "as a square"), a model
-# ("4.5", "try seedream 4.5"), a format ("as png"), each maybe after a word for Re-roll ("again
-# in 16:9", "reroll with --model 4.5"). "as a portrait" stays words (a portrait, painted).
 # The words for Re-roll (conversation/phrases.py reads a reply of them alone as the button).
 AGAIN_WORDS = (
     r"re-?roll|again|(?:the\s+)?same(?:\s+thing)?\s+again|try\s+again|do\s+it\s+again|once\s+more|"
     r"retry|re-?do|re-?generate|regen|nochmal|noch\s*einmal|encore|otra\s+vez|de\s+novo|もう一度|もう一回|"
     r"再来一[张次]|重新生成"
 )
+# Replied to a result, words that only say an option remake it with that option, as the flag
+# would: a shape by its name ("make it portrait", "in landscape", "as a square"), a model
+# ("4.5", "try seedream 4.5"), a format ("as png"), each maybe after a word for Re-roll ("again
+# in 16:9", "reroll with --model 4.5"). "as a portrait" stays words (a portrait, painted).
 _AGAIN_LEAD = re.compile(
     rf"\s*(?:{AGAIN_WORDS}|(?:the\s+)?same(?:\s+(?:thing|one))?)\b,?"  # "same but 16:9"
     r"(?:\s+(?:but|with|in|as|at|using|on|aber|mit|als|mais|avec|en|pero|con|mas|com|em))*(?=\s|$)",
