@@ -401,6 +401,8 @@ def _typed(
     if "count" in values:
         raw = str(values["count"])
         count = whole_number(raw)
+        if count is None and re.fullmatch(COUNT_PATTERN, raw, re.IGNORECASE):
+            count = count_of(raw)  # "--n two"
         if count is None or not 1 <= count <= MAX_OUTPUTS:
             raise FlagError(messages.bad_flag_value("--n", raw, messages.hint_number(1, MAX_OUTPUTS)))
         out = replace(out, count=count)

@@ -147,7 +147,7 @@ def test_quoted_words_after_flags() -> None:
         ("a fox --res 20x20", "20x20"),
         ("a fox --n 0", "0"),
         ("a fox --n 16", "16"),
-        ("a fox --n two", "two"),
+        ("a fox --n twenty", "twenty"),
         ("a fox --n ²", "²"),  # str.isdigit() says yes, int() says no
         ("a fox --n -1", "--n"),
         ("a fox --n", "--n"),
@@ -641,3 +641,7 @@ def test_chat_formatting_around_a_message_is_not_part_of_it(typed: str) -> None:
 )
 def test_quotes_in_a_prompt_are_kept(typed: str) -> None:
     assert parse_text(typed, picks=False).prompt == typed.split(" --")[0]
+
+
+def test_a_count_in_words_after_n_is_that_count() -> None:
+    assert parse_text("a fox --n Four", picks=False).count == 4
