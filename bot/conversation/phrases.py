@@ -92,10 +92,11 @@ VARY_PICK = re.compile(
 
 # "The second one", "the 3rd image": how people point at one image of a batch in a reply. Read as
 # the pick "#2", so "upscale the second one" is Upscale #2 and "make the first one night" an
-# edit of image 1. Only with "one", "image" or "picture" after it: "the first snow" is words.
+# edit of image 1. Only with "the" before it and "one", "image" or "picture" after it: "the first
+# snow" and "add a second one" are words.
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 _ORDINAL_PICK = re.compile(
-    rf"\b(?:the\s+)?(?:({'|'.join(_ORDINALS)})|(\d{{1,2}})(?:st|nd|rd|th))\s+(?:one|image|picture|pic|photo)\b",
+    rf"\bthe\s+(?:({'|'.join(_ORDINALS)})|(\d{{1,2}})(?:st|nd|rd|th))\s+(?:one|image|picture|pic|photo)\b",
     re.IGNORECASE,
 )
 

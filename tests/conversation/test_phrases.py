@@ -432,6 +432,7 @@ def test_a_prompt_that_describes_is_a_prompt(text: str) -> None:
         ("make the first one night", "make #1 night"),
         ("the 3rd image in 4k", "#3 in 4k"),
         ("the first snow of winter", "the first snow of winter"),  # no "one": words
+        ("add a second one", "add a second one"),  # no "the": another of it
     ],
 )
 def test_the_second_one_is_image_2(text: str, picked: str) -> None:
