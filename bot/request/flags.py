@@ -166,7 +166,9 @@ _SHAPE_NAMED = re.compile(
 )
 _MODEL_NAMED = re.compile(
     r"\s*(?:(?:try|use|using|with|on|in|switch\s+to|change\s+to)\s+)*(?:the\s+)?"
-    rf"((?:seedream\s*)?(?:v\s*)?(?:\d(?:\.\d)?(?:\s*-?\s*lite)?|lite))(?:\s+model)?{_SAID}",
+    # "4.5", "seedream 5", "v4.5", "5 lite": a bare "5" is a pick, and "with 5" may be minutes
+    r"(seedream\s*(?:v\s*)?\d(?:\.\d)?(?:\s*-?\s*lite)?|(?:v\s*)?\d\.\d(?:\s*-?\s*lite)?|\d\s*-?\s*lite|lite)"
+    rf"(?:\s+model)?{_SAID}",
     re.IGNORECASE,
 )
 _FORMAT_NAMED = re.compile(

@@ -598,7 +598,8 @@ def test_a_reply_that_only_says_an_option_sets_it_and_has_no_prompt(
 
 
 @pytest.mark.parametrize(
-    "typed", ["as a portrait", "again but with a hat", "make it wider", "same but in blue", "in 4.5 seconds"]
+    "typed",
+    ["as a portrait", "again but with a hat", "make it wider", "same but in blue", "in 4.5 seconds", "in 5"],
 )
 def test_a_reply_that_says_more_than_an_option_is_its_words(typed: str) -> None:
     parsed = parse_text(typed)
