@@ -529,15 +529,19 @@ class Conversation:
         attached = len(edit.attachments) + len(linked)
         # A reply to seedbot's words that are no result ("Send it like this: …", the help) with
         # a prompt and no image is a new request, as the same words sent afresh would be.
+        # So is one to a job that made nothing (failed or cancelled): the prompt, tried again.
         afresh = (
-            edit.fallback is None
-            and not attached
+            not attached
             and not vary
             and bool(parsed.prompt)
             and not parsed.picks
             and not speaks_of_an_image(text)  # "make it blue": which image is meant is not there
         )
-        parent = await self._edited(who, edit.result, edit.fallback, rules, attached=attached, afresh=afresh)
+        parent = await self._edited(
+            who, edit.result, edit.fallback, rules, attached=attached, afresh=afresh and edit.fallback is None
+        )
+        if parent is not None and afresh and _made_nothing(parent):
+            parent = None
         if parent is None:
             fallback = edit.fallback or NoAttachments()
             if (options_alone or afresh) and (typed := parse_text(text, picks=False)).prompt:
@@ -816,6 +820,11 @@ async def _tell(reply: Reply, text: str) -> None:
         await reply.refuse(text)
     except Exception:
         log.warning("could not tell the user: %s", text, exc_info=True)
+
+
+def _made_nothing(job: Job) -> bool:
+    """A job that ended without images: failed, or cancelled before any."""
+    return job.status in (JobStatus.FAILED, JobStatus.CANCELLED) and not job.images_delivered
 
 
 async def _load(*sources: Attachments, alongside: int = 0) -> list[ImageInput]:

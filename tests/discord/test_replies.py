@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot import messages
-from bot.request.models import JobKind
+from bot.request.models import JobKind, JobStatus
 from tests.discord.conftest import StartBot, buttons, details, job_id_of, png, text, thread_of, wait_result
 from tests.emulators.discord import (
     HUMAN_USER_ID,
@@ -142,6 +142,28 @@ async def test_a_prompt_replied_to_seedbots_words_is_a_new_request(
         "a fox",
         "16:9",
         None,
+    )
+
+
+async def test_a_prompt_replied_to_a_job_that_made_nothing_tries_it_afresh(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """A prompt refused by the host's content policy, then reworded in a reply to the refusal,
+    was told "The image you replied to could not be made … Send a new request instead"."""
+    async with ProviderEmulator() as providers:
+        bot = await start_bot(**providers.settings_kwargs("novita"), provider_retries=0)
+        providers.novita.fail("moderation")
+        await emu.send_message(f"{emu.bot_mention} a storm", mentions=[emu.bot_user_id])
+        refused = await emu.wait_for_message(
+            lambda m: messages.NOT_CHARGED in text(m) and "policy" in text(m)
+        )
+        await emu.send_message("a calm sea at dawn", reply_to=refused["id"], mentions=[emu.bot_user_id])
+        job = await bot.wait_job(job_id_of(await wait_result(emu)))
+    assert (job.kind, job.prompt, job.parent_id, job.status) == (
+        JobKind.IMAGINE,
+        "a calm sea at dawn",
+        None,
+        JobStatus.SUCCEEDED,
     )
 
 
