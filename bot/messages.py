@@ -745,7 +745,10 @@ _PROVIDER_TEXT = {
     "auth": N_("The image service rejected our credentials; an admin has to fix the API key."),
     "no_credits": N_("The image service account is out of credits; an admin has to top it up."),
     "rate_limited": N_("The image service is busy (rate limited). Please try again in a minute."),
-    "moderation": N_("The image service refused this prompt or image under its content policy."),
+    "moderation": N_(
+        "The image service refused this prompt or image under its content policy. Reword it and send it "
+        "again: a real person's name or a word it flags can be refused even in a harmless prompt."
+    ),
     "bad_request": N_("The image service could not take this request as given."),
     "unavailable": N_("The image service is unavailable right now. Please try again later."),
     "timeout": N_("The image service took too long to answer."),
