@@ -45,11 +45,13 @@ CANCEL_WORD = re.compile(
     r"\s*(?:cancel|stop|abort)(?:\s+(?:it|that|this|all|everything))?(?:\s+please)?\s*[.!]*\s*", re.IGNORECASE
 )
 # "upscale #2 to 4K", and what people say for it: "in 4k", "make it 4K", "higher resolution",
-# "enhance", Midjourney's "U2".
+# "in HD", "better quality", "enhance", Midjourney's "U2".
 UPSCALE_WORDS = re.compile(
-    r"\s*(?:upscale|enhance|u(?=\d)|(?:make\s+(?:it|this)\s+)?(?:(?:in|to|at)\s+)?(?=4k|hi-?res|higher))"
+    r"\s*(?:upscale|enhance|u(?=\d)|(?:make\s+(?:it|this)\s+)?(?:(?:in|to|at)\s+)?"
+    r"(?=4k|hi-?res|higher|high[\s-]+res|u?hd\b|better\s+quality|full\s+res))"
     r"(?:\s*(?:image\s*)?#?\s*(?P<pick>\d{1,2})|\s+(?:it|this|that|all(?:\s+of\s+them)?|both|them|each(?:\s+one)?))?"
-    r"(?:\s*(?:to|in|at)?\s*(?:4k|hi-?res|higher\s+res(?:olution)?))?(?:,?\s+please)?\s*[.!]?\s*",
+    r"(?:\s*(?:to|in|at)?\s*(?:4k|hi-?res|u?hd|high[\s-]+res(?:olution)?|(?:higher|better)\s+(?:res(?:olution)?|quality)"
+    r"|full\s+res(?:olution)?))?(?:,?\s+please)?\s*[.!]?\s*",
     re.IGNORECASE,
 )
 # A button by its name, or by what people say for it ("again", "one more", "more like this",

@@ -143,6 +143,9 @@ def test_history_and_help() -> None:
         ("upscale all", None),  # a batch is asked which
         ("upscale both please", None),
         ("upscale it", None),
+        ("in HD", None),
+        ("better quality please", None),
+        ("upscale #2 to hd", "2"),
     ],
 )
 def test_upscale_words(text: str, pick: str | None) -> None:
@@ -150,7 +153,10 @@ def test_upscale_words(text: str, pick: str | None) -> None:
     assert words is not None and words["pick"] == pick
 
 
-@pytest.mark.parametrize("text", ["upscale #2 and make it blue", "4k wallpaper", "under 4k", "high", "u"])
+@pytest.mark.parametrize(
+    "text",
+    ["upscale #2 and make it blue", "4k wallpaper", "under 4k", "high", "u", "hd wallpaper of a cat", "hdr"],
+)
 def test_upscale_words_with_a_change_are_an_edit(text: str) -> None:
     assert UPSCALE_WORDS.fullmatch(text) is None
 
