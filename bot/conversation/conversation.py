@@ -77,7 +77,7 @@ from bot.engine.pipeline import Delivery, Engine, PlatformHooks, is_job_id, new_
 from bot.errors import InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
 from bot.ledger.base import Ledger
 from bot.media.fetch import SafeFetcher
-from bot.request.flags import FLAG_HELP, ParsedText, parse_text
+from bot.request.flags import FLAG_HELP, ParsedText, parse_text, unwrapped
 from bot.request.models import (
     GeneratedImage,
     GenerationResult,
@@ -264,6 +264,7 @@ class Conversation:
         """`usage`, `history`, `help` typed as the whole text, or `admin ...`: answered, True.
         `empty`: a new request, not a reply (nothing typed asks for the help; `cancel` or
         `upscale` alone, which a reply to a job would be, is explained instead of drawn)."""
+        text = unwrapped(text)  # "`usage`", as the help shows it
         words = text.split()
         first = words[0].lower() if words else ""
         if asks_for_usage(text):

@@ -30,7 +30,15 @@ from bot.request.models import GenerationRequest, ImageInput
 from bot.request.styles import check_name
 from bot.request.validation import ASPECTS, MAX_OUTPUTS, check_prompt, clean_prompt, get_model, parse_aspect
 
-__all__ = ["AGAIN_WORDS", "FLAG_HELP", "ParsedText", "check_values", "form_problem", "parse_text"]
+__all__ = [
+    "AGAIN_WORDS",
+    "FLAG_HELP",
+    "ParsedText",
+    "check_values",
+    "form_problem",
+    "parse_text",
+    "unwrapped",
+]
 
 FLAG_HELP = [
     "--ar W:H",
@@ -227,7 +235,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     values: dict[str, object] = {}
     refs: list[str] = []
     foreign: list[list[str]] = []  # other models' settings, each as typed with its values (other_models)
-    typed = text = _unwrapped(text)
+    typed = text = unwrapped(text)
     text = _DASHED_FLAG.sub("--", text)
     chosen: tuple[int, ...] = ()
     if picks:
@@ -299,7 +307,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     return _typed(prompt.strip(), values, chosen)
 
 
-def _unwrapped(text: str) -> str:
+def unwrapped(text: str) -> str:
     """The text without the chat formatting wrapped around it: code spans and blocks ("`a fox
     --ar 3:2`", as the help shows an example), and quotes around a message that has flags."""
     text = _CODE.sub(lambda code: code.group(1) if code.group(1) is not None else code.group(2), text)

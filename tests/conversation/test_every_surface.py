@@ -501,7 +501,7 @@ async def test_typed_commands_answer_and_make_nothing(surface: tuple[Driver, Cor
     admin = await driver.ask("admin stats")
     assert admin.result is None and admin.text == messages.NOT_ADMIN, admin.text
     # The words people use for "how much do I have left?" ask the same.
-    for words in ("credits", "my balance?", "Limits", "how many images can I make today?"):
+    for words in ("credits", "my balance?", "Limits", "how many images can I make today?", "`usage`"):
         asked = await driver.ask(words)
         assert asked.result is None and asked.text == await driver.usage(), (words, asked.text)
     assert (await driver.ask("my history?")).text == history.text
