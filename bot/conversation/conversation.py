@@ -501,7 +501,8 @@ class Conversation:
 
     async def _edit(self, who: Requester, edit: Edit, reply: Reply) -> None:
         if edit.result != ResultRef() and not len(edit.attachments):  # "cancel", "upscale #2"
-            edit = dataclasses.replace(edit, text=ordinals_as_picks(edit.text))  # "the second one"
+            # "`again`" as the help shows it; "the second one" as "#2"
+            edit = dataclasses.replace(edit, text=ordinals_as_picks(unwrapped(edit.text)))
             # Each is that action's own turn: refused in its words, as its button would be.
             if CANCEL_WORD.fullmatch(edit.text):
                 await self._handle(Turn(who, Cancel(edit.result), "cancel"), reply)

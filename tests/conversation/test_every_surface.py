@@ -237,6 +237,11 @@ async def test_variations_of_one_image_and_how_many_like_this(
     await bot.wait_closed(driver.key(0), 3)
     which = await driver.reply(first.result, "upscale all")
     assert which.result is None and which.text.startswith(messages.upscale_which(2)), which.text
+    # A button's word sent as code, as the help shows it, is the button.
+    again = await driver.reply(first.result, "`again`")
+    assert again.result is not None, again.text
+    job = await ledger.get_job(again.result.job_id)
+    assert job is not None and job.kind == JobKind.REROLL
     # "The second one" points at image 2 as "#2" does.
     second = await driver.reply(first.result, "upscale the second one")
     assert second.result is not None, second.text
