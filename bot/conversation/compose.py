@@ -155,6 +155,9 @@ async def edit(
         # A result that was delivered but has no images left is past the retention.
         raise InvalidRequest(messages.RESULT_EXPIRED if parent.images_delivered else messages.NOT_A_RESULT)
     if not parsed.prompt and _sets_options(parsed):
+        if len(outputs) > 1 and not parsed.picks and not images:
+            # A batch again as a batch: edited as one, its images would be merged into one.
+            return await _remade(ledger, parent, parsed)
         # "--ar 16:9" replied alone: the result again, changed only by its options.
         parsed = dataclasses.replace(parsed, prompt=parent.prompt)
     for pick in parsed.picks:
@@ -190,6 +193,28 @@ async def reroll(ledger: Ledger, parent: Job, count: int | None = None) -> Compo
     request = request_from_json(parent.request, inputs)
     if count is not None:
         request = dataclasses.replace(request, count=count)  # validation says when it is too many
+    return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=_legend(request.images))
+
+
+async def _remade(ledger: Ledger, parent: Job, parsed: ParsedText) -> Composed:
+    """A batch's request again with the options `parsed` gives ("16:9" replied to it): a re-roll
+    in that shape, size, model or format. A new shape or tier drops the size it was made at."""
+    request = request_from_json(parent.request, await _parent_inputs(ledger, parent))
+    if parsed.aspect or parsed.resolution:
+        request = dataclasses.replace(request, width=None, height=None)
+    if parsed.width:
+        request = dataclasses.replace(request, aspect=None, resolution=None)
+    given = {
+        "aspect": parsed.aspect,
+        "resolution": parsed.resolution,
+        "width": parsed.width,
+        "height": parsed.height,
+        "count": parsed.count,
+        "model": parsed.model,
+        "output_format": parsed.output_format,
+        "watermark": parsed.watermark,
+    }
+    request = dataclasses.replace(request, **{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
     return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=_legend(request.images))
 
 

@@ -250,6 +250,25 @@ async def test_variations_of_one_image_and_how_many_like_this(
     assert job is not None and (job.kind, job.request["pick"]) == (JobKind.UPSCALE, 2)
 
 
+async def test_an_option_replied_to_a_batch_makes_the_batch_again_with_it(
+    surface: tuple[Driver, Core],
+) -> None:
+    """'16:9' replied to a batch of 2 was one edit of both images: one picture of the two merged."""
+    driver, bot = surface
+    first = await driver.ask("a red fox in snow --n 2")
+    assert first.result is not None and first.result.images == 2, first.text
+    await bot.wait_closed(driver.key(0), 1)
+    wide = await driver.reply(first.result, "16:9")
+    assert wide.result is not None and wide.result.images == 2, wide.text
+    job = await bot.runtime.ledger.get_job(wide.result.job_id)
+    assert job is not None and (job.kind, job.prompt, job.images_requested) == (
+        JobKind.REROLL,
+        "a red fox in snow",
+        2,
+    )
+    assert job.request["size"] == "2848x1600" and job.parent_id == first.result.job_id
+
+
 async def test_a_request_then_a_reply_edits_the_picked_image(surface: tuple[Driver, Core]) -> None:
     driver, bot = surface
     first = await driver.ask("a red fox in snow --n 2")
