@@ -204,17 +204,7 @@ async def _remade(ledger: Ledger, parent: Job, parsed: ParsedText) -> Composed:
         request = dataclasses.replace(request, width=None, height=None)
     if parsed.width:
         request = dataclasses.replace(request, aspect=None, resolution=None)
-    given = {
-        "aspect": parsed.aspect,
-        "resolution": parsed.resolution,
-        "width": parsed.width,
-        "height": parsed.height,
-        "count": parsed.count,
-        "model": parsed.model,
-        "output_format": parsed.output_format,
-        "watermark": parsed.watermark,
-    }
-    request = dataclasses.replace(request, **{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
+    request = parsed.over(request)
     return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=_legend(request.images))
 
 

@@ -209,13 +209,17 @@ class ParsedText:
     ) -> GenerationRequest:
         """A request from these flags; flags the user gave win over `defaults`."""
         request = GenerationRequest(prompt=self.prompt, images=images, model=self.model or default_model)
-        request = replace(request, **defaults)  # type: ignore[arg-type]
+        return self.over(replace(request, **defaults))  # type: ignore[arg-type]
+
+    def over(self, request: GenerationRequest) -> GenerationRequest:
+        """`request` with the options these flags gave in place of its own."""
         given = {
             "aspect": self.aspect,
             "resolution": self.resolution,
             "width": self.width,
             "height": self.height,
             "count": self.count,
+            "model": self.model,
             "output_format": self.output_format,
             "watermark": self.watermark,
         }
