@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from bot.request.validation import ASPECTS
+from bot.request.validation import common_shape
 
 __all__ = [
     "NEGATIVE_FLAGS",
@@ -101,8 +101,8 @@ def without(text: str, found: list[list[str]]) -> str:
 
 
 # Stable Diffusion's generation data: the prompt, then "Negative prompt: …" and a line of
-# settings that begins with the steps and names the sampler, CFG scale or seed. A slash command's box joins the lines into one,
-# so neither needs to start a line.
+# settings that begins with the steps and names the sampler, CFG scale or seed. A slash
+# command's box joins the lines into one, so neither needs to start a line.
 _NEGATIVE = re.compile(r"(?:^|\s)Negative prompt:", re.IGNORECASE)
 _SETTINGS_LINE = re.compile(r"(?:^|\s)Steps:\s*\d+\s*,(?=[^\n]*\b(?:Sampler|CFG scale|Seed):)")
 _SETTING_NAME = re.compile(r"(?:^|,)\s*([A-Za-z][\w .+-]*?):")
@@ -141,11 +141,9 @@ def generation_data(text: str) -> Pasted | None:
 
 
 def _shape(width: int, height: int) -> str:
-    """A size as a ratio: the usual shape it is near, else its own reduced ratio."""
-    ratio = width / max(height, 1)
-    for aspect in ASPECTS:
-        w, h = aspect.split(":")
-        if abs(ratio / (int(w) / int(h)) - 1) <= _NEAR:
-            return aspect
-    exact = Fraction(width, max(height, 1))
-    return f"{exact.numerator}:{exact.denominator}"
+    """A size as a ratio: the common shape it is near, else its own reduced ratio."""
+    w, h = common_shape(width, height)
+    if abs(width / max(height, 1) / (w / h) - 1) > _NEAR:
+        exact = Fraction(width, max(height, 1))
+        w, h = exact.numerator, exact.denominator
+    return f"{w}:{h}"

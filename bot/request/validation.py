@@ -34,6 +34,7 @@ __all__ = [
     "check_prompt",
     "check_reference_count",
     "clean_prompt",
+    "common_shape",
     "get_model",
     "may_be_image",
     "parse_aspect",
@@ -346,12 +347,18 @@ def _same_shape(spec: ModelSpec, width: int, height: int) -> tuple[str, str] | N
     return f"{w}:{h}", f"{made[0]}x{made[1]}"
 
 
+_COMMON_SHAPES = ((1, 1), (4, 3), (3, 4), (16, 9), (9, 16), (3, 2), (2, 3), (21, 9), (9, 21))
+
+
+def common_shape(width: int, height: int) -> tuple[int, int]:
+    """The common ratio nearest to width:height (where the recommended sizes apply)."""
+    ratio = width / max(height, 1)
+    return min(_COMMON_SHAPES, key=lambda r: abs(math.log(ratio / (r[0] / r[1]))))
+
+
 def _default_aspect(request: GenerationRequest) -> tuple[int, int]:
     """Square, or the first reference's shape for edits (what users expect from an edit)."""
     if request.images:
         first = request.images[0]
-        ratio = first.width / first.height
-        # Snap to the nearest common ratio so the recommended sizes apply.
-        common = [(1, 1), (4, 3), (3, 4), (16, 9), (9, 16), (3, 2), (2, 3), (21, 9), (9, 21)]
-        return min(common, key=lambda r: abs(math.log(ratio / (r[0] / r[1]))))
+        return common_shape(first.width, first.height)
     return (1, 1)

@@ -66,7 +66,12 @@ CIVITAI = (
             "masterpiece, a fox in snow, dawn --ar 16:9",
             True,
         ),
-        ("a fox\nSteps: 20, Seed: 5, Size: 640x1536", ["Steps", "Seed", "Size"], "a fox --ar 5:12", False),
+        (
+            "a fox\nSteps: 20, Seed: 5, Size: 1000x400",
+            ["Steps", "Seed", "Size"],
+            "a fox --ar 5:2",
+            False,
+        ),  # near no common shape
         ("<lora:a:1>, a fox, <lyco:b:0.5>", ["<lora:a:1>", "<lyco:b:0.5>"], "a fox", False),
         ("Steps: 20, Sampler: Euler, Size: 512x512", ["Steps", "Sampler", "Size"], "", False),
     ],
