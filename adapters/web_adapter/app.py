@@ -237,7 +237,7 @@ async def press(request: web.Request) -> web.Response:
     said = await _surface(request).press(request.match_info["job"], action, pick)
     form = said.form
     edit = {"job": form.job_id, "prompt": form.prompt, "max": form.max_chars} if form else None
-    return web.json_response({"say": said.text, "edit": edit})
+    return web.json_response({"say": said.text, "refused": said.refused, "edit": edit})
 
 
 async def save_to_cast(request: web.Request) -> web.Response:
@@ -249,7 +249,8 @@ async def save_to_cast(request: web.Request) -> web.Response:
     name, n = str(form.get("name") or ""), str(form.get("n") or "")
     pick = whole_number(n)
     command = CastCommand("save", name, result=ResultRef(job_id=request.match_info["job"]), pick=pick)
-    return web.json_response({"say": await _surface(request).cast(command)})
+    said = await _surface(request).cast(command)
+    return web.json_response({"say": said.text, "refused": said.refused})
 
 
 async def cast(request: web.Request) -> web.Response:
@@ -258,7 +259,7 @@ async def cast(request: web.Request) -> web.Response:
 
 async def cast_remove(request: web.Request) -> web.Response:
     said = await _surface(request).cast(CastCommand("remove", request.match_info["name"]))
-    return web.json_response({"say": said})
+    return web.json_response({"say": said.text, "refused": said.refused})
 
 
 async def cast_image(request: web.Request) -> web.Response:

@@ -186,6 +186,7 @@ class Answer:
     def __init__(self) -> None:
         self.texts: list[str] = []
         self.form: EditForm | None = None  # Edit pressed: the page asks in the thread's reply box
+        self.refused = False  # the page shows a refusal in red, anything else as a note
 
     @property
     def text(self) -> str:
@@ -211,6 +212,7 @@ class Answer:
 
     async def refuse(self, text: str) -> None:
         self.texts.append(text)
+        self.refused = True
 
     async def say(self, text: str) -> None:
         self.texts.append(text)

@@ -157,7 +157,7 @@ class WebSurface:
             answer = Answer()
             await self.conversation.handle(Turn(user(), turn, action), answer)
             if answer.form is None and not answer.texts:
-                answer.texts.append(messages.NOT_A_RESULT)
+                await answer.refuse(messages.NOT_A_RESULT)
             return answer
         thread_id = job.thread_id
         self.timeline.ensure(thread_id, job.prompt)
@@ -173,11 +173,11 @@ class WebSurface:
 
     # -- the saved cast and styles ----------------------------------------------------------------
 
-    async def cast(self, command: CastCommand) -> str:
+    async def cast(self, command: CastCommand) -> Answer:
         """Save (from a result: `command.result`, `pick`), list or remove, answered in the response."""
         answer = Answer()
         await self.conversation.handle(Turn(user(), command, f"cast {command.verb}"), answer)
-        return answer.text
+        return answer
 
     async def cast_entries(self) -> list[dict[str, Any]]:
         """The person's cast for the Cast dialog: names, sizes, where the image came from."""

@@ -51,7 +51,7 @@ async def test_a_reply_edits_the_latest_result_with_the_attached_image(playgroun
     served = await playground.client.get(refs[0]["url"])
     assert served.status == 200 and served.content_type == "image/png"
     info = await playground.press(edit["job"], "info")
-    assert info == {"say": "", "edit": None}
+    assert info == {"say": "", "refused": False, "edit": None}
     note = of(await playground.until(thread, has("note")), "note")[0]
     assert f"Made from: job {first['job']}" in note["text"] and "a result of job" in note["text"]
 
@@ -75,7 +75,8 @@ async def test_edit_on_one_result_and_a_pick_from_a_batch(playground: Playground
     batch = of(await playground.until(thread, has("result")), "result")[0]
     # Edit asks in the response what should change, with the prompt being edited (the core's form).
     form = await playground.press(batch["job"], "edit")
-    assert form == {"say": "", "edit": {"job": batch["job"], "prompt": "two foxes", "max": PROMPT_MAX_CHARS}}
+    edit_form = {"job": batch["job"], "prompt": "two foxes", "max": PROMPT_MAX_CHARS}
+    assert form == {"say": "", "refused": False, "edit": edit_form}
     await playground.reply(thread, "#2 in the rain", job=batch["job"])
     edit = of(await playground.until(thread, has("result", 2)), "result")[1]
     assert f"image 1 = result 2 of job {batch['job']}" in edit["caption"]
@@ -105,8 +106,9 @@ async def test_buttons_on_jobs_that_are_not_results_here_are_refused_in_the_resp
     playground: Playground,
 ) -> None:
     answer = await playground.press("0123456789ab", "reroll")
-    assert answer["say"] == messages.with_charge_note(messages.NOT_A_RESULT)
-    assert await playground.press("0123456789ab", "edit") == {"say": messages.NOT_A_RESULT, "edit": None}
+    assert answer["say"] == messages.with_charge_note(messages.NOT_A_RESULT) and answer["refused"]
+    refused = {"say": messages.NOT_A_RESULT, "refused": True, "edit": None}
+    assert await playground.press("0123456789ab", "edit") == refused
     assert (await playground.post("/api/jobs/0123456789ab/explode")).status == 404
 
 

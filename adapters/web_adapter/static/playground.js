@@ -50,8 +50,21 @@
     return node;
   }
 
-  function toast(text) {
-    toastBox.textContent = text;
+  // The core's answers mark what to type as `code` (Discord and Slack show it so): each span
+  // becomes a <code> element, still set as text.
+  function botText(text) {
+    const node = el("bdi");
+    text.split(/(`[^`\n]+`)/).forEach((part, i) => {
+      if (i % 2) node.append(el("code", {}, part.slice(1, -1)));
+      else if (part) node.append(part);
+    });
+    return node;
+  }
+
+  // A refusal in red; anything else the bot says (saved, removed) as a note.
+  function toast(text, refused = true) {
+    toastBox.replaceChildren(botText(text));
+    toastBox.classList.toggle("said", !refused);
     toastBox.hidden = false;
     clearTimeout(toast.timer);
     toast.timer = setTimeout(() => { toastBox.hidden = true; }, 8000);
@@ -237,7 +250,7 @@
         return button;
       })));
     }
-    if (entry.footer) node.append(el("p", { class: "footer" }, userText(entry.footer)));
+    if (entry.footer) node.append(el("p", { class: "footer" }, botText(entry.footer)));
   }
 
   function renderStatus(entry) {
@@ -266,7 +279,7 @@
 
   function renderNote(entry) {
     return el("div", { class: `entry ${entry.kind}`, role: entry.kind === "refusal" ? "alert" : null },
-      el("p", { class: "text" }, userText(entry.text)));
+      el("p", { class: "text" }, botText(entry.text)));
   }
 
   function renderEntry(entry, view) {
@@ -288,7 +301,7 @@
       form.append("name", name.trim());
       form.append("n", String(n));
       const data = await send(`/api/jobs/${encodeURIComponent(job)}/cast`, { body: form });
-      if (data && data.say) toast(data.say);
+      if (data && data.say) toast(data.say, data.refused);
       refreshCastNames();
     });
     return button;
@@ -307,7 +320,7 @@
     const query = pick ? `?pick=${encodeURIComponent(pick)}` : "";
     const data = await send(`/api/jobs/${encodeURIComponent(job)}/${action}${query}`);
     button.disabled = false;
-    if (data && data.say) toast(data.say);
+    if (data && data.say) toast(data.say, data.refused);
     if (data && data.edit) editing(view, data.edit);
   }
 
@@ -496,7 +509,7 @@
       const remove = el("button", { type: "button", class: "remove-cast" }, LABELS.remove);
       remove.addEventListener("click", async () => {
         const data = await send(`/api/cast/${encodeURIComponent(entry.name)}/remove`);
-        if (data && data.say) toast(data.say);
+        if (data && data.say) toast(data.say, data.refused);
         showCast();
       });
       return el("figure", { class: "card", "data-name": entry.name },
@@ -517,7 +530,7 @@
   document.getElementById("show-help").addEventListener("click", async () => {
     const data = await getJSON("/api/help");
     if (!data) return;
-    document.getElementById("help-text").replaceChildren(userText(data.text));
+    document.getElementById("help-text").replaceChildren(botText(data.text));
     helpDialog.showModal();
   });
 
