@@ -1504,6 +1504,11 @@ def reference_upload(n: int, name: str) -> str:
     return _("image %(n)s: an upload", n=n)
 
 
+def result_name(n: int, job_id: str) -> str:
+    """How image `n` of a job is named where it is used again: an edit's references, a cast image."""
+    return _("result %(n)s of job %(job)s", n=n, job=job_id)
+
+
 def reference_result(n: int, job_id: str) -> str:
     return _("image %(n)s: a result of job %(job)s", n=n, job=job_id)
 

@@ -436,7 +436,7 @@ class Conversation:
             if parent is not None:
                 await self.engine.images_kept(parent.id)
                 images = [
-                    dataclasses.replace(img, name=f"result {i} of job {parent.id}")
+                    dataclasses.replace(img, name=messages.result_name(i, parent.id))
                     for i, img in enumerate(await self.ledger.job_outputs(parent.id), start=1)
                 ]
                 if not images and parent.images_delivered:

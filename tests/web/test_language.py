@@ -51,8 +51,12 @@ async def test_lang_ja_is_kept_and_every_answer_is_japanese(playground: Playgrou
     assert result["caption"].startswith(prompt + "\n")
     assert "今日の残り：18枚。" in result["caption"]
     assert [a["label"] for a in result["actions"]][:3] == ["再生成", "バリエーション", "編集"]
+    # The edit's references are named in Japanese too (they were "result 2 of job …").
+    await playground.reply(thread, "#2 夜にして", job=result["job"])
+    edit = of(await playground.until(thread, has("result", 2)), "result")[1]
+    assert f"ジョブ {result['job']} の結果2" in edit["caption"] and "result 2" not in edit["caption"]
     await playground.settled()
-    assert (await playground.usage()).startswith("今日の残り：20枚中 18枚")
+    assert (await playground.usage()).startswith("今日の残り：20枚中 17枚")
 
 
 async def test_accept_language_picks_the_language_when_nothing_was_chosen(playground: Playground) -> None:
