@@ -16,7 +16,7 @@ from bot import messages
 from bot.conversation.turns import Options
 from bot.engine.pipeline import request_from_json
 from bot.errors import InvalidRequest
-from bot.ledger.base import Ledger
+from bot.ledger.base import Ledger, output_of
 from bot.request.flags import ParsedText, check_values, parse_text
 from bot.request.models import GenerationRequest, ImageInput, Job, JobKind, JobStatus
 from bot.request.validation import check_reference_count
@@ -82,12 +82,18 @@ def option_fields(options: Options) -> dict[str, object]:
     return {k: v for k, v in picked.items() if v is not None} | forced
 
 
+def _label(image: ImageInput, n: int) -> str:
+    """Reference `n` as a legend names it: its file name, the result it is, or "image n"."""
+    made = output_of(image.blob or "")
+    if image.name or made is None:
+        return image.name or messages.image_label(n)
+    return messages.result_name(made[1] + 1, made[0])
+
+
 def _legend(images: tuple[ImageInput, ...]) -> str:
     if not images:
         return ""
-    return messages.references_legend(
-        [img.name or messages.image_label(i) for i, img in enumerate(images, start=1)]
-    )
+    return messages.references_legend([_label(img, i) for i, img in enumerate(images, start=1)])
 
 
 def _request(

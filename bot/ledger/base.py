@@ -35,6 +35,7 @@ __all__ = [
     "month_key",
     "newer_schema",
     "output_key",
+    "output_of",
     "period_resets",
     "refusal",
 ]
@@ -81,6 +82,15 @@ def output_key(job_id: str, position: int) -> str:
     before, so hashing it (~2 ms for 3 MB) would find nothing to share; the key is unique and
     cannot be taken for a sha256 (which is hex), and the same on a resumed delivery."""
     return f"result:{job_id}:{position}"
+
+
+def output_of(key: str) -> tuple[str, int] | None:
+    """The job and position whose result image is kept under `key` (output_key's inverse)."""
+    kind, _, rest = key.partition(":")
+    job_id, _, position = rest.rpartition(":")
+    if kind != "result" or not job_id or not position.isdigit():
+        return None
+    return job_id, int(position)
 
 
 def newer_schema(applied: set[int], known: int, where: str) -> LedgerUnavailable | None:
@@ -320,7 +330,7 @@ def image_from_row(row: Any) -> ImageInput:
         mime=row["mime"],
         width=row["width"],
         height=row["height"],
-        name=row["name"] or f"result {row['position'] + 1}",
+        name=row["name"] or "",  # a result's image has none: named where it is shown
         url=row["url"],
         source=row["source"],
         blob=row["sha256"],

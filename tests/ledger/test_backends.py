@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.errors import LedgerUnavailable, QuotaExceeded, UserBlocked
 from bot.ledger import PostgresLedger, SQLiteLedger, open_ledger
 from bot.ledger import base as ledger_base
-from bot.ledger.base import Reservation
+from bot.ledger.base import Reservation, output_of
 from bot.request.models import GeneratedImage, ImageInput, JobStatus
 from tests.ledger.conftest import MakeLedger
 from tests.ledger.helpers import USER, image, make_job
@@ -287,7 +287,7 @@ async def test_inputs_and_outputs_round_trip(ledger: Any) -> None:
     assert [(r.data, r.mime, r.width, r.height) for r in results] == [
         (o.data, o.mime, o.width, o.height) for o in outputs
     ]
-    assert [r.name for r in results] == ["result 1", "result 2"]
+    assert [(r.name, output_of(r.blob or "")) for r in results] == [("", ("j1", 0)), ("", ("j1", 1))]
     assert all(r.source == "result:j1" for r in results)
     assert await ledger.job_outputs("nope") == []
     await ledger.create_job(make_job("j2", parent_id="j1"), (results[0],))

@@ -14,7 +14,7 @@ import pytest
 from bot.config import Settings
 from bot.errors import LedgerUnavailable, QuotaExceeded, UserBlocked
 from bot.ledger import SQLiteLedger, open_ledger
-from bot.ledger.base import Reservation, day_key, month_key, period_resets
+from bot.ledger.base import Reservation, day_key, month_key, output_of, period_resets
 from bot.request.models import GeneratedImage, ImageInput, JobStatus
 from tests.ledger.helpers import USER, image, make_job
 
@@ -591,12 +591,13 @@ async def test_inputs_and_outputs_round_trip(ledger: SQLiteLedger, db_path: str)
         (o.data, o.mime, o.width, o.height) for o in outputs
     ]
     assert all(r.source == "result:j1" for r in results)
-    assert [r.name for r in results] == ["result 1", "result 2"]
+    assert [(r.name, output_of(r.blob or "")) for r in results] == [("", ("j1", 0)), ("", ("j1", 1))]
     assert await ledger.job_outputs("nope") == [] and await ledger.job_inputs("nope") == []
 
     # A later job reusing an earlier result as its reference shares the stored bytes.
     await ledger.create_job(make_job("j2", parent_id="j1"), (results[0],))
-    assert (await ledger.job_inputs("j2"))[0].data == outputs[0].data
+    reused = (await ledger.job_inputs("j2"))[0]
+    assert reused.data == outputs[0].data and output_of(reused.blob or "") == ("j1", 0)
     with sqlite3.connect(db_path) as raw:
         assert raw.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 4
 

@@ -80,6 +80,10 @@ async def test_edit_on_one_result_and_a_pick_from_a_batch(playground: Playground
     await playground.reply(thread, "#2 in the rain", job=batch["job"])
     edit = of(await playground.until(thread, has("result", 2)), "result")[1]
     assert f"image 1 = result 2 of job {batch['job']}" in edit["caption"]
+    # Re-rolled, the edit's reference is still named for the result it is (it read "result 1").
+    await playground.press(edit["job"], "reroll")
+    again = of(await playground.until(thread, has("result", 3)), "result")[2]
+    assert f"image 1 = result 2 of job {batch['job']}" in again["caption"]
 
 
 async def test_reroll_variations_and_delete_answer_in_the_results_thread(playground: Playground) -> None:
