@@ -199,6 +199,10 @@ _TEXTS: dict[str, str] = {
     "CANCEL_NOT_OWNER": N_("Only the person who asked for this image (or an admin) can cancel it."),
     # "cancel" or "upscale" typed alone, not as a reply, names no job: a note, not a refusal.
     "CANCEL_HOW": N_("To stop a job, press Cancel under it or reply `cancel` to it."),
+    # TRANSLATORS: one item of the options list; keep "#N" as it is typed.
+    "FLAG_PICK": N_("#N (pick image N)"),
+    # TRANSLATORS: one item of the options list; keep "--ref NAME" as it is typed.
+    "FLAG_REF": N_("--ref NAME (a saved cast image; several allowed)"),
     "UPSCALE_HOW": N_(
         "To upscale an image, press Upscale under the result or reply `upscale #2` to it (#2: which "
         "image of a batch)."
@@ -542,6 +546,8 @@ CHANNEL_NOT_ALLOWED: str
 UPSCALE_NO_4K: str
 CANCEL_ELSEWHERE: str
 CANCEL_HOW: str
+FLAG_PICK: str
+FLAG_REF: str
 UPSCALE_HOW: str
 SMALL_TALK: str
 MISSED: str

@@ -54,7 +54,7 @@ from bot.conversation.turns import (
     pressed,
 )
 from bot.errors import DeliveryError
-from bot.request.flags import FLAG_HELP
+from bot.request.flags import flag_help
 from bot.request.models import Job, Requester
 
 __all__ = ["PLATFORM", "DiscordSurface", "jump_url", "requester_for", "speak"]
@@ -159,7 +159,7 @@ class DiscordSurface:
         return f"@{me.name}" if me else "@seedbot"
 
     def help(self) -> str:
-        return messages.mention_help(self.mention(), FLAG_HELP)
+        return messages.mention_help(self.mention(), flag_help())
 
     def attachments(self, items: Sequence[discord.Attachment]) -> DiscordAttachments:
         return DiscordAttachments(self.fetcher, list(items))

@@ -53,7 +53,7 @@ from bot.conversation.turns import (
     Turn,
     pressed,
 )
-from bot.request.flags import FLAG_HELP
+from bot.request.flags import flag_help
 from bot.request.models import Job, Requester, parse_result_filename
 from bot.request.validation import may_be_image
 
@@ -120,7 +120,7 @@ class SlackHandlers:
 
     @staticmethod
     def help() -> str:
-        return messages.help_text(COMMAND, FLAG_HELP)
+        return messages.help_text(COMMAND, flag_help())
 
     def _without_bot(self, raw: str) -> str:
         return re.sub(rf"<@{re.escape(self.bot_user_id)}(?:\|[^>]*)?>", " ", raw).strip()

@@ -40,7 +40,7 @@ from bot.conversation.turns import (
     pressed,
 )
 from bot.errors import InvalidRequest, SeedbotError
-from bot.request.flags import FLAG_HELP
+from bot.request.flags import flag_help
 from bot.request.models import ImageInput, Job, Requester, result_filename
 
 __all__ = ["PLATFORM", "PROGRESS_INTERVAL", "USER", "WebSurface", "channel_id"]
@@ -84,7 +84,7 @@ class WebSurface:
 
     @staticmethod
     def help() -> str:
-        return messages.playground_help(FLAG_HELP)
+        return messages.playground_help(flag_help())
 
     @property
     def timeline(self) -> Timeline:

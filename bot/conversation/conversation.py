@@ -77,7 +77,7 @@ from bot.engine.pipeline import Delivery, Engine, PlatformHooks, is_job_id, new_
 from bot.errors import InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
 from bot.ledger.base import Ledger
 from bot.media.fetch import SafeFetcher
-from bot.request.flags import FLAG_HELP, ParsedText, parse_text, unwrapped
+from bot.request.flags import ParsedText, flag_help, parse_text, unwrapped
 from bot.request.models import (
     GeneratedImage,
     GenerationResult,
@@ -324,7 +324,7 @@ class Conversation:
     def _help(self, who: Requester) -> str:
         """The surface's help, then what a reply to a result may say (the same everywhere)."""
         surface = self.surfaces.get(who.platform)
-        said = surface.help() if surface else messages.help_text("seedbot", FLAG_HELP)
+        said = surface.help() if surface else messages.help_text("seedbot", flag_help())
         return f"{said}\n{messages.HELP_REPLIES}"
 
     async def usage(self, who: Requester) -> str:

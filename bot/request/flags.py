@@ -32,15 +32,15 @@ from bot.request.validation import ASPECTS, MAX_OUTPUTS, check_prompt, clean_pro
 
 __all__ = [
     "AGAIN_WORDS",
-    "FLAG_HELP",
     "ParsedText",
     "check_values",
+    "flag_help",
     "form_problem",
     "parse_text",
     "unwrapped",
 ]
 
-FLAG_HELP = [
+_FLAG_SYNTAX = [
     "--ar W:H",
     "--res 2K|3K|4K|WxH",
     "--n 1-15",
@@ -48,10 +48,14 @@ FLAG_HELP = [
     "--format png|jpeg",
     "--no-watermark",
     "--watermark",
-    "#N (pick image N)",
-    "--style NAME",
-    "--ref NAME (a saved cast image; several allowed)",
 ]
+
+
+def flag_help() -> list[str]:
+    """The options as the help and an unknown flag's refusal list them (in the user's language)."""
+    return [*_FLAG_SYNTAX, messages.FLAG_PICK, "--style NAME", messages.FLAG_REF]
+
+
 _ALIASES = {
     "--ar": "aspect",
     "--aspect": "aspect",
@@ -283,7 +287,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             continue
         if token not in _ALIASES:
             if token.startswith("--"):
-                raise FlagError(messages.unknown_flag(tokens[i - 1], FLAG_HELP, _typo_of(token)))
+                raise FlagError(messages.unknown_flag(tokens[i - 1], flag_help(), _typo_of(token)))
             prompt = prompt.rstrip() + " " + tokens[i - 1]  # words after flags still belong to the prompt
             continue
         if i >= len(tokens):

@@ -6,7 +6,7 @@ import pytest
 
 from bot import messages
 from bot.errors import FlagError, InvalidRequest
-from bot.request.flags import FLAG_HELP, ParsedText, form_problem, parse_text
+from bot.request.flags import ParsedText, flag_help, form_problem, parse_text
 from bot.request.models import GenerationRequest, ImageInput
 from bot.request.validation import PROMPT_MAX_CHARS, validate
 
@@ -196,7 +196,7 @@ def test_a_typo_of_an_option_is_told_the_option(typed: str, meant: str) -> None:
 def test_an_option_we_dont_have_gets_the_whole_list_not_a_wrong_guess(typed: str) -> None:
     with pytest.raises(FlagError) as err:
         parse_text(f"a fox {typed} 100")
-    assert err.value.user_text == messages.unknown_flag(typed, FLAG_HELP)
+    assert err.value.user_text == messages.unknown_flag(typed, flag_help())
 
 
 @pytest.mark.parametrize(

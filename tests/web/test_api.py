@@ -10,7 +10,7 @@ from adapters.web_adapter.security import CSRF_HEADER
 from bot import messages
 from bot.conversation.surface import Progress
 from bot.engine.pipeline import ProgressEvent
-from bot.request.flags import FLAG_HELP
+from bot.request.flags import flag_help
 from bot.request.validation import MAX_REFERENCES, PROMPT_MAX_CHARS, UPLOAD_MAX_BYTES
 from tests.web.conftest import OpenPlayground, Playground, has, kinds, of, png
 
@@ -119,7 +119,7 @@ async def test_buttons_on_jobs_that_are_not_results_here_are_refused_in_the_resp
 async def test_usage_help_and_history(playground: Playground) -> None:
     assert "Images left today: 20 of 20" in await playground.usage()
     help_text = (await (await playground.client.get("/api/help")).json())["text"]
-    assert help_text == messages.playground_help(FLAG_HELP)
+    assert help_text == messages.playground_help(flag_help())
     typed = await playground.ask("usage")  # the bots' command words work in the box too
     note = of(await playground.until(typed, has("note")), "note")[0]
     assert "Images left today: 20 of 20" in note["text"]

@@ -57,6 +57,8 @@ async def test_lang_ja_is_kept_and_every_answer_is_japanese(playground: Playgrou
     assert f"ジョブ {result['job']} の結果2" in edit["caption"] and "result 2" not in edit["caption"]
     await playground.settled()
     assert (await playground.usage()).startswith("今日の残り：20枚中 17枚")
+    help_text = (await (await playground.client.get("/api/help")).json())["text"]
+    assert "#N（N枚目の画像を選ぶ）" in help_text and "pick image" not in help_text
 
 
 async def test_accept_language_picks_the_language_when_nothing_was_chosen(playground: Playground) -> None:
