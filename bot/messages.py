@@ -1180,8 +1180,7 @@ def result_caption(
 
 def home_result_line(when: str, prompt: str, images: int) -> str:
     """One past result on a person's home page (the link to it follows)."""
-    shown = prompt if len(prompt) <= 200 else prompt[:199] + "…"
-    return f"{when} · {shown} · {image_count(images)}"
+    return f"{when} · {_one_line(prompt, 200)} · {image_count(images)}"
 
 
 def made_from_still_there(where: str) -> str:
@@ -1314,12 +1313,25 @@ def results_in_thread(count: int) -> str:
     return _n("%(n)s image in the thread.", "%(n)s images in the thread.", count)
 
 
+def shown_prompt(prompt: str) -> str:
+    """A job's prompt as a result, a title or a list shows it: seedbot's own words to the model
+    (an upscale's, a variation's) said as what they are, in the reader's language; a person's
+    prompt as typed."""
+    if prompt == UPSCALE_PROMPT:
+        return _("Image 1 upscaled to 4K")
+    if prompt == VARIATIONS_PROMPT:
+        return _("Variations of image 1")
+    return prompt
+
+
+def _one_line(prompt: str, limit: int) -> str:
+    line = " ".join(shown_prompt(prompt).split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
 def thread_name(prompt: str, limit: int = 100) -> str:
     """A conversation title from a prompt: one line, at most `limit` characters."""
-    line = " ".join(prompt.split())
-    if len(line) > limit:
-        line = line[: limit - 1].rstrip() + "…"
-    return line or "seedbot"
+    return _one_line(prompt, limit) or "seedbot"
 
 
 def mention_help(mention: str, options: list[str]) -> str:
@@ -1419,8 +1431,7 @@ def pool_left(used: int, limit: int, resets_at: datetime) -> str:
 def history_line(
     n: int, *, when: str, prompt: str, model: str, size: str, status: str, images: int, link: str | None
 ) -> str:
-    short = " ".join(prompt.split())
-    short = short if len(short) <= 80 else short[:79] + "…"
+    short = _one_line(prompt, 80)
     where = f" {link}" if link else ""
     count = image_count(images)
     return f"{n}. {when} · {short} · {model} · {size} · {job_status(status)} · {count}{where}"
@@ -1448,9 +1459,7 @@ def audit_trail(entries: list[tuple[str, str, str, str, str]], target: str | Non
 
 def working_line(prompt: str, status: str, elapsed: float) -> str:
     """A job still waiting or being made, for `status`."""
-    short = " ".join(prompt.split())
-    short = short if len(short) <= 80 else short[:79] + "…"
-    return f"• {short} · {job_status(status)} · {seconds(elapsed, 0)}"
+    return f"• {_one_line(prompt, 80)} · {job_status(status)} · {seconds(elapsed, 0)}"
 
 
 def working(lines: list[str]) -> str:

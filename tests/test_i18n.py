@@ -256,6 +256,10 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("image_count", lambda: [messages.image_count(n) for n in (0, 1, 2, 5, 21)]),
     ("extra_images", lambda: messages.extra_images(2)),
     ("result_name", lambda: messages.result_name(2, "0123456789ab")),
+    (
+        "shown_prompt",
+        lambda: [messages.shown_prompt(p) for p in (messages.UPSCALE_PROMPT, messages.VARIATIONS_PROMPT)],
+    ),
     ("jobs", lambda: messages.jobs(3)),
     ("streaming", lambda: messages.streaming(2, 4)),
     ("restarted_partial", lambda: messages.restarted_partial(2, 4)),

@@ -297,7 +297,7 @@ class SlackHandlers:
                     line=messages.home_result_line(when, job.prompt, job.images_delivered),
                     link=await self.permalink(job),
                     file_id=thumbnails.get(job.id),
-                    alt=job.prompt,
+                    alt=messages.shown_prompt(job.prompt),
                 )
                 for job, when in recent
             ]

@@ -160,7 +160,7 @@ class WebSurface:
                 await answer.refuse(messages.NOT_A_RESULT)
             return answer
         thread_id = job.thread_id
-        self.timeline.ensure(thread_id, job.prompt)
+        self.timeline.ensure(thread_id, messages.shown_prompt(job.prompt))
         if action in MAKES_IMAGES:
             label = messages.action_label(action, pick or 1)
             self.timeline.add(
@@ -234,7 +234,7 @@ class WebSurface:
             out.append(
                 {
                     "id": job.id,
-                    "prompt": job.prompt,
+                    "prompt": messages.shown_prompt(job.prompt),
                     "status": str(job.status),
                     "kind": job.kind,
                     "created": job.created_at,
@@ -267,5 +267,5 @@ class WebSurface:
 
     async def resumed_reply(self, job: Job) -> WebReply:
         thread_id = job.thread_id or new_id("t")
-        self.timeline.ensure(thread_id, job.prompt)
+        self.timeline.ensure(thread_id, messages.shown_prompt(job.prompt))
         return WebReply(self.page, thread_id, status_id=job.message_id)

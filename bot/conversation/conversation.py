@@ -163,7 +163,8 @@ class Conversation:
             left = await self.engine.left_after(who, result)
             # in the languages it was asked in
             with i18n.use(who.public_locale), i18n.use_place(surface.place):
-                return await reply.result(Shown(result, job.prompt, "", left, who.display_name))
+                shown = Shown(result, messages.shown_prompt(job.prompt), "", left, who.display_name)
+                return await reply.result(shown)
 
         async def notify(job: Job, text: str) -> None:
             reply = await surface.resumed(job)
@@ -757,7 +758,7 @@ class Conversation:
         async def deliver(result: GenerationResult) -> Delivery:
             await relay.stop()
             left = await self.engine.left_after(who, result)
-            prompt = admitted.validated.prompt
+            prompt = messages.shown_prompt(admitted.validated.prompt)
             with i18n.use(who.public_locale):  # a result is posted for everyone there
                 delivery = await reply.result(Shown(result, prompt, composed.legend, left, who.display_name))
             # A reply to the result can come before the engine has linked its messages: it
@@ -768,9 +769,9 @@ class Conversation:
             return delivery
 
         async def stream(job_id: str, index: int, image: GeneratedImage) -> bool:
-            arrived = Arrived(job_id, image, index, admitted.validated.count, admitted.validated.prompt)
             with i18n.use(who.public_locale):
-                return await reply.image(arrived)
+                prompt = messages.shown_prompt(admitted.validated.prompt)
+                return await reply.image(Arrived(job_id, image, index, admitted.validated.count, prompt))
 
         posted: set[tuple[str, str]] = set()
         job_id = new_job_id()

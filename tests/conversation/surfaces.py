@@ -41,7 +41,7 @@ class Result:
 class Answer:
     """What came back: a result, or a line of text (refusal, usage, confirmation)."""
 
-    text: str = ""
+    text: str = ""  # a result's: its caption (the prompt, the details)
     result: Result | None = None
     form: str | None = None  # Edit's form opened, showing this prompt
 
@@ -126,7 +126,8 @@ class DiscordDriver:
             ids = _discord_buttons(message)
             if "reroll" in ids:  # a result (a status message has only Cancel)
                 images = len(message.get("attachments") or [])
-                return Answer(result=Result(ids["reroll"], images, message, _discord_labels(message)))
+                result = Result(ids["reroll"], images, message, _discord_labels(message))
+                return Answer(self.emu.text_of(message), result)
         return None
 
     def _text_since(self, before: set[str]) -> Answer | None:
@@ -282,11 +283,12 @@ class SlackDriver:
             thread = message.get("thread_ts") or message["ts"]
             files = [m for m in self.emu.bot_messages(channel) if m.get("files")]  # the upload
             images = len(files[-1]["files"]) if files else 0
+            caption = as_shown(str(files[-1].get("text") or "")) if files else ""
             handle = {**message, "thread": thread, "channel": channel}
             row = tuple(
                 (e["action_id"].removeprefix("seedbot."), e["text"]["text"]) for e in actions["elements"]
             )
-            return Answer(result=Result(values["seedbot.reroll"], images, handle, row))
+            return Answer(caption, Result(values["seedbot.reroll"], images, handle, row))
         return None
 
     async def ask(self, text: str, person: int = 0, files: list[tuple[str, bytes]] | None = None) -> Answer:
@@ -446,7 +448,9 @@ class WebDriver:
         if entry["kind"] != "result":
             return Answer(str(entry["text"]))
         row = tuple((a["action"], a["label"]) for a in entry["actions"] if a["action"] != "upscale")
-        return Answer(result=Result(str(entry["job"]), len(entry["images"]), {"thread": thread}, row))
+        return Answer(
+            str(entry["caption"]), Result(str(entry["job"]), len(entry["images"]), {"thread": thread}, row)
+        )
 
     async def ask(self, text: str, person: int = 0, files: list[tuple[str, bytes]] | None = None) -> Answer:
         thread = await self.pg.ask(text, [(name, data, "image/png") for name, data in files or []])

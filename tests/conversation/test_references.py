@@ -115,6 +115,8 @@ async def test_variations_asked_with_an_image_are_variations_of_it(
     job = await bot.runtime.ledger.get_job(made.result.job_id)
     assert job is not None and (job.prompt, job.images_requested) == (messages.VARIATIONS_PROMPT, count)
     assert stack.providers.state("novita").received_images[-1] == photo
+    assert "Variations of image 1" in made.text.splitlines(), made.text  # not the words the model got
+    assert "image 1 = logo.png" in made.text
 
 
 async def test_a_reply_picks_several_images_of_a_batch(surface: tuple[Driver, Core], stack: Stack) -> None:
