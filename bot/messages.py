@@ -227,6 +227,11 @@ _TEXTS: dict[str, str] = {
         "seedbot makes and edits images with Seedream; it can't describe one. Say what to change in it "
         "(`make it a watercolor`), or describe a new picture. Nothing was made for that, and nothing was charged."
     ),
+    "SAVE_HOW": N_(
+        "To keep an image, open it and download it: the file posted is the image as it was made (its "
+        "details say when one had to be made smaller to fit). To use it in later prompts, reply "
+        "`cast save NAME` to the result (`cast save NAME #2` for one of a batch). Nothing was charged."
+    ),
     # style presets and the saved cast
     "OPTION_STYLE": N_("A style preset of this server (its prompt suffix and defaults)"),
     "OPTION_NO_STYLE": N_("No style"),
@@ -553,6 +558,7 @@ SMALL_TALK: str
 MISSED: str
 NO_VIDEO: str
 NO_DESCRIBE: str
+SAVE_HOW: str
 SUGGESTED_PROMPTS: tuple[tuple[str, str], ...]
 
 CONSTANTS = (*_TEXTS, *_FREE_TEXTS)  # every translated constant's name (the tests read each)

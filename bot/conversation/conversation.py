@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ from bot.conversation.phrases import (
     asks_for_usage,
     asks_for_variations,
     asks_for_video,
+    asks_how_to_save,
     button_word,
     is_a_miss,
     is_small_talk,
@@ -94,6 +96,9 @@ from bot.request.workspace import WorkspacePolicy, plain_channel
 __all__ = ["Conversation", "Surface"]
 
 log = logging.getLogger(__name__)
+
+# A command typed as text with a chat's command mark ("/usage", "!history"): the command.
+_COMMAND_MARK = re.compile(r"^\s*[/!](?=[^\W\d_])")
 
 STARTING_WAIT = 10.0  # seconds a reply to a brand-new status message waits for its job row
 
@@ -265,7 +270,8 @@ class Conversation:
         """`usage`, `history`, `help` typed as the whole text, or `admin ...`: answered, True.
         `empty`: a new request, not a reply (nothing typed asks for the help; `cancel` or
         `upscale` alone, which a reply to a job would be, is explained instead of drawn)."""
-        text = unwrapped(text)  # "`usage`", as the help shows it
+        # "`usage`", as the help shows it; "/usage" or "!usage", a command typed as text.
+        text = _COMMAND_MARK.sub("", unwrapped(text), count=1)
         words = text.split()
         first = words[0].lower() if words else ""
         if asks_for_usage(text):
@@ -284,6 +290,10 @@ class Conversation:
             await reply.say(messages.NO_VIDEO)
         elif asks_for_description(text) and not empty:  # of a result ("what is this?" alone: the help)
             await reply.say(messages.NO_DESCRIBE)
+        elif asks_how_to_save(text):
+            await reply.say(messages.SAVE_HOW)
+        elif (styles := await self._style_words(who, text)) is not None:
+            await reply.say(styles)
         elif first == "admin":
             await reply.say(await self._admin_words(who, words[1:]))
         elif empty and CANCEL_WORD.fullmatch(text):  # not a reply: which job is meant is unknown
@@ -351,27 +361,27 @@ class Conversation:
     async def _words(
         self, who: Requester, text: str, reply: Reply, quoted: Attachments, attachments: Attachments
     ) -> bool:
-        """`cast …`, `styles` and `admin style …` typed as the text; False for anything else."""
-        words = text.split()
-        first = words[0].lower() if words else ""
+        """`cast …` typed as the text; False for anything else."""
         if is_cast_command(text):
             await self._cast_words(who, text, reply, attachments, quoted=quoted)
             return True
+        return False
+
+    async def _style_words(self, who: Requester, text: str) -> str | None:
+        """The answer to `styles` or `admin style …` typed as the text, or None."""
+        words = text.split()
+        first = words[0].lower() if words else ""
         if asks_for_styles(text):
-            await reply.say(await self.styles.listing(who))
-            return True
+            return await self.styles.listing(who)
         # "style add noir …" without the "admin" the help shows is meant the same (it was drawn).
         bare = first in ("style", "styles") and len(words) > 1 and words[1].lower() in STYLE_VERBS
         if bare or (first == "admin" and len(words) > 1 and words[1].lower() in ("style", "styles")):
             rest = text.split(None, 1)[1] if bare else text.split(None, 2)[2] if len(words) > 2 else ""
-            # An admin command's refusal is its answer, free of any charge note, as in `_commands`.
-            await reply.say(
-                await self.admin.answer(
-                    who, "admin style", lambda admin: self.admin.style_command(admin, rest)
-                )
+            # An admin command's refusal is its answer, free of any charge note.
+            return await self.admin.answer(
+                who, "admin style", lambda admin: self.admin.style_command(admin, rest)
             )
-            return True
-        return False
+        return None
 
     async def _cast_words(
         self,

@@ -30,6 +30,7 @@ __all__ = [
     "asks_for_usage",
     "asks_for_variations",
     "asks_for_video",
+    "asks_how_to_save",
     "button_word",
     "is_a_miss",
     "is_small_talk",
@@ -64,8 +65,13 @@ _BUTTONS = re.compile(
     rf"try another|{AGAIN_WORDS})|"
     rf"(?P<variations>(?:(?P<similar>{COUNT_PATTERN})\s+(?:more\s+)?(?=more|variations?|similar|versions?))?"
     r"(?:variations?|vary|more like (?:this|that|it)|similar ones|versions?))|"
-    r"(?P<delete>delete(?: (?:it|this|that))?)|"
-    r"(?P<info>info|details|prompt|(?:what|which)(?:'s| is| was)? (?:the )?prompt(?: did you use)?)"
+    r"(?P<delete>delete(?: (?:it|this|that|them|these|both|all(?: of them)?|everything))?|"
+    r"remove (?:it|this|that|them|these|both)(?: images?| pictures?)?)|"
+    # Questions about how it was made ("what model is this?", "seed?"): what Info tells.
+    r"(?P<info>info|details|prompt|settings|seed|parameters|params|"
+    r"(?:what|which)(?:'s| is| was| were)? (?:the )?(?:prompt|model|seed|settings|parameters|size|resolution)"
+    r"(?: (?:is (?:this|it|that)|was (?:this|it|that)|did you use|was used|were used))?|"
+    r"how (?:was (?:this|it|that) made|did you make (?:this|it|that)))"
     rf")(?:\s+(?:please|pls))?{_END}",
     re.IGNORECASE,
 )
@@ -211,8 +217,22 @@ _STATUS = re.compile(
     re.IGNORECASE,
 )
 
-# The styles' list: "styles", "style list", "list styles".
-_STYLES = re.compile(rf"\s*(?:styles?(?:\s+list)?|list\s+(?:the\s+)?styles?){_END}", re.IGNORECASE)
+# The styles' list: "styles", "style list", "list styles", "what styles are there?".
+_STYLES = re.compile(
+    r"\s*(?:(?:my\s+|available\s+)?styles?(?:\s+list)?|(?:list|show)(?:\s+me)?\s+(?:the\s+)?(?:available\s+)?styles?|"
+    r"(?:what|which)\s+styles?(?:\s+(?:are\s+there|do\s+you\s+have|can\s+i\s+use|are\s+(?:there|available)))?|"
+    rf"presets?){_END}",
+    re.IGNORECASE,
+)
+
+# "Download", "send me the original", "full size": how to keep an image, not an edit of it.
+_SAVE = re.compile(
+    r"\s*(?:(?:save|download|keep)(?:\s+(?:it|this|that|them|these|all|the\s+images?|the\s+pictures?))?|"
+    r"(?:(?:send|give|show)\s+me\s+)?(?:the\s+)?(?:original(?:\s+(?:file|image|size))?|full[\s-]?size"
+    r"(?:\s+(?:file|image|version))?|file|link)|(?:where(?:'s|\s+is)\s+the\s+)(?:link|file|original)|"
+    rf"herunterladen|télécharger|descargar|baixar|保存|ダウンロード|下载){_END}",
+    re.IGNORECASE,
+)
 
 
 # "No", "that's not what I asked", "👎": the result missed. Said alone it is no edit prompt (a
@@ -269,6 +289,10 @@ _OF_AN_IMAGE = re.compile(
 
 def speaks_of_an_image(text: str) -> bool:
     return _OF_AN_IMAGE.match(text) is not None
+
+
+def asks_how_to_save(text: str) -> bool:
+    return _SAVE.fullmatch(text) is not None
 
 
 def asks_for_styles(text: str) -> bool:

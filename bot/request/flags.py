@@ -186,6 +186,16 @@ _MODEL_NAMED = re.compile(
 _FORMAT_NAMED = re.compile(
     rf"\s*(?:(?:as|in|to)\s+(?:a\s+)?)?(png|jpe?g)(?:\s+(?:file|format))?{_SAID}", re.IGNORECASE
 )
+# "no watermark", "remove the watermark", "with a watermark": the --no-watermark / --watermark
+# switch said in words (in seedbot's languages too).
+_WATERMARK_NAMED = re.compile(
+    r"\s*(?:(?P<off>(?:(?:no|without|remove|drop|lose|take\s+off|get\s+rid\s+of)(?:\s+(?:a|the|any))?"
+    r"|ohne|sans|sin|sem)\s+(?:watermarks?|wasserzeichen|filigrane|marca\s+de\s+agua|marca\s+d['’]\s*água)"
+    r"|透かしなし|透かしを消して|去水印|无水印|不要水印)"
+    r"|(?:with|add)(?:\s+(?:a|the))?\s+watermark|mit\s+wasserzeichen|avec\s+filigrane|con\s+marca\s+de\s+agua)"
+    rf"{_SAID}",
+    re.IGNORECASE,
+)
 # Chat formatting around a message: "`a fox --ar 3:2`", a code block, a quoted prompt with flags.
 _CODE = re.compile(r"```(?:[a-z]+\n)?(.*?)```|`([^`\n]+)`", re.DOTALL)
 _QUOTED = re.compile(r'\s*(["“])(.*?(?<!\S)--[A-Za-z].*?)(["”])\s*', re.DOTALL)
@@ -324,8 +334,8 @@ def unwrapped(text: str) -> str:
 
 
 def _option_words(prompt: str, values: dict[str, object]) -> str | None:
-    """A reply's words that only say an option (_SHAPE_NAMED, _MODEL_NAMED, _FORMAT_NAMED, a
-    ratio), maybe after "again": that option set in `values`, and what is left of the prompt
+    """A reply's words that only say an option (_SHAPE_NAMED, _MODEL_NAMED, _FORMAT_NAMED,
+    _WATERMARK_NAMED, a ratio), maybe after "again": that option set in `values`, and what is left of the prompt
     (nothing). None when the words say more."""
     lead = _AGAIN_LEAD.match(prompt)
     rest = prompt[lead.end() :] if lead else prompt
@@ -339,6 +349,9 @@ def _option_words(prompt: str, values: dict[str, object]) -> str | None:
                 continue
             values[name] = found.group(1)
             return ""
+    if "watermark" not in values and (switch := _WATERMARK_NAMED.fullmatch(rest)):
+        values["watermark"] = switch.group("off") is None
+        return ""
     return None
 
 

@@ -174,6 +174,37 @@ async def test_an_option_said_in_words_remakes_the_result_with_it(surface: tuple
         await bot.wait_closed(driver.key(0), n)
 
 
+async def test_commands_questions_and_keeping_words_replied_to_a_result_make_nothing(
+    surface: tuple[Driver, Core],
+) -> None:
+    """'what styles are there?', '/usage', 'what model is this?', 'delete all' and 'download'
+    replied to a result (or said in its thread) were edits whose prompt was those words, charged."""
+    driver, bot = surface
+    made = await driver.ask("a paper lantern --n 2 --watermark")
+    assert made.result is not None, made.text
+    await bot.wait_closed(driver.key(0), 1)
+    for text in ("what styles are there?", "styles list"):
+        listed = await driver.reply(made.result, text)
+        assert listed.result is None and "watercolor" in listed.text, (text, listed.text)
+    for text in ("/usage", "!usage"):
+        usage = await driver.reply(made.result, text)
+        assert usage.result is None and "Images left today" in usage.text, (text, usage.text)
+    info = await driver.reply(made.result, "what model is this?")
+    assert f"Job {made.result.job_id}" in info.text and "Seedream 5.0 lite" in info.text, info.text
+    for text in ("download", "send me the original"):
+        assert (await driver.reply(made.result, text)).text == messages.SAVE_HOW, text
+    assert len(await bot.jobs(driver.key(0))) == 1
+    # "no watermark": the batch again without it, as --no-watermark replied would.
+    plain = await driver.reply(made.result, "no watermark")
+    assert plain.result is not None, plain.text
+    job = await bot.runtime.ledger.get_job(plain.result.job_id)
+    assert job is not None and job.kind == JobKind.REROLL and job.request["watermark"] is False
+    assert job.prompt == "a paper lantern" and job.images_requested == 2
+    await bot.wait_closed(driver.key(0), 2)
+    gone = await driver.reply(plain.result, "delete all")
+    assert gone.text == messages.DELETED, gone.text
+
+
 async def test_the_helps_example_copied_with_its_code_marks_is_drawn(surface: tuple[Driver, Core]) -> None:
     """`a red fox in snow --ar 3:2 --n 2` with the help's code marks was refused: "'2`' doesn't
     work for --n"."""

@@ -17,6 +17,7 @@ from bot.conversation.phrases import (
     asks_for_usage,
     asks_for_variations,
     asks_for_video,
+    asks_how_to_save,
     button_word,
     is_a_miss,
     is_small_talk,
@@ -161,12 +162,25 @@ def test_upscale_words_with_a_change_are_an_edit(text: str) -> None:
     assert UPSCALE_WORDS.fullmatch(text) is None
 
 
-@pytest.mark.parametrize("text", ["styles", "Style", "styles list", "list styles", "list the styles?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "styles",
+        "Style",
+        "styles list",
+        "list styles",
+        "list the styles?",
+        "what styles are there?",
+        "which styles can I use?",
+        "show me the styles",
+        "presets",
+    ],
+)
 def test_the_words_for_the_styles(text: str) -> None:
     assert asks_for_styles(text)
 
 
-@pytest.mark.parametrize("text", ["style me a cat", "styles of hats in 1920"])
+@pytest.mark.parametrize("text", ["style me a cat", "styles of hats in 1920", "what style of hat is this"])
 def test_style_words_in_a_prompt_are_the_prompt(text: str) -> None:
     assert not asks_for_styles(text)
 
@@ -206,9 +220,17 @@ def test_cancel_words(text: str, cancels: bool) -> None:
         ("more like this", Variations),
         ("delete this", Delete),
         ("Delete.", Delete),
+        ("delete all", Delete),
+        ("delete them", Delete),
+        ("remove it", Delete),
         ("info", Info),
         ("what prompt did you use?", Info),
         ("prompt?", Info),
+        ("what model is this?", Info),
+        ("which model did you use?", Info),
+        ("seed?", Info),
+        ("what settings did you use?", Info),
+        ("how was this made?", Info),
         ("more", Reroll),
     ],
 )
@@ -227,6 +249,10 @@ def test_a_buttons_name_or_what_people_say_for_it_is_that_button(text: str, acti
         "more like a watercolor",
         "information",
         "more cats",
+        "remove the sky",
+        "delete the background",
+        "what model should wear this dress",
+        "seed pods in spring",
     ],
 )
 def test_an_edit_that_starts_with_a_buttons_word_is_an_edit(text: str) -> None:
@@ -456,3 +482,16 @@ def test_the_second_one_is_image_2(text: str, picked: str) -> None:
 )
 def test_words_about_an_image_that_is_there(text: str, speaks: bool) -> None:
     assert speaks_of_an_image(text) is speaks
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["save", "download it", "Download!", "send me the original", "full size", "link?", "original file"],
+)
+def test_the_words_for_keeping_an_image(text: str) -> None:
+    assert asks_how_to_save(text)
+
+
+@pytest.mark.parametrize("text", ["save the cat", "keep it red", "a file cabinet", "the original painting"])
+def test_a_prompt_with_keeping_words_is_drawn(text: str) -> None:
+    assert not asks_how_to_save(text)

@@ -588,10 +588,16 @@ def test_a_number_after_two_dashes_inside_a_prompt_stays_words() -> None:
         ("reroll with --model 4.5", "model", "4.5"),
         ("as png", "output_format", "png"),
         ("again in JPEG format", "output_format", "jpeg"),
+        ("no watermark", "watermark", False),
+        ("remove the watermark please", "watermark", False),
+        ("again without the watermark", "watermark", False),
+        ("ohne Wasserzeichen", "watermark", False),
+        ("去水印", "watermark", False),
+        ("with a watermark", "watermark", True),
     ],
 )
 def test_a_reply_that_only_says_an_option_sets_it_and_has_no_prompt(
-    typed: str, option: str, value: str
+    typed: str, option: str, value: object
 ) -> None:
     parsed = parse_text(typed)
     assert (parsed.prompt, getattr(parsed, option)) == ("", value)
@@ -599,11 +605,20 @@ def test_a_reply_that_only_says_an_option_sets_it_and_has_no_prompt(
 
 @pytest.mark.parametrize(
     "typed",
-    ["as a portrait", "again but with a hat", "make it wider", "same but in blue", "in 4.5 seconds", "in 5"],
+    [
+        "as a portrait",
+        "again but with a hat",
+        "make it wider",
+        "same but in blue",
+        "in 4.5 seconds",
+        "in 5",
+        "no watermark on the bottle label",
+    ],
 )
 def test_a_reply_that_says_more_than_an_option_is_its_words(typed: str) -> None:
     parsed = parse_text(typed)
     assert parsed.prompt == typed and parsed.aspect is None and parsed.model is None
+    assert parsed.watermark is None
 
 
 @pytest.mark.parametrize("typed", ["portrait", "4.5", "png"])
