@@ -227,6 +227,11 @@ _TEXTS: dict[str, str] = {
         "seedbot makes and edits images with Seedream; it can't describe one. Say what to change in it "
         "(`make it a watercolor`), or describe a new picture. Nothing was made for that, and nothing was charged."
     ),
+    "NO_TRANSPARENCY": N_(
+        "Seedream can't make a transparent background: every image it makes is opaque. Ask for a plain "
+        "one instead (`on a plain white background`) and cut it out with a background remover. Nothing "
+        "was made for that, and nothing was charged."
+    ),
     "SAVE_HOW": N_(
         "To keep an image, open it and download it: the file posted is the image as it was made (its "
         "details say when one had to be made smaller to fit). To use it in later prompts, reply "
@@ -559,6 +564,7 @@ MISSED: str
 NO_VIDEO: str
 NO_DESCRIBE: str
 SAVE_HOW: str
+NO_TRANSPARENCY: str
 SUGGESTED_PROMPTS: tuple[tuple[str, str], ...]
 
 CONSTANTS = (*_TEXTS, *_FREE_TEXTS)  # every translated constant's name (the tests read each)

@@ -41,6 +41,7 @@ from bot.conversation.phrases import (
     asks_for_history,
     asks_for_status,
     asks_for_styles,
+    asks_for_transparency,
     asks_for_usage,
     asks_for_variations,
     asks_for_video,
@@ -292,6 +293,8 @@ class Conversation:
             await reply.say(messages.NO_DESCRIBE)
         elif asks_how_to_save(text):
             await reply.say(messages.SAVE_HOW)
+        elif asks_for_transparency(text):
+            await reply.say(messages.NO_TRANSPARENCY)
         elif (styles := await self._style_words(who, text)) is not None:
             await reply.say(styles)
         elif first == "admin":

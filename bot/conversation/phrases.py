@@ -27,6 +27,7 @@ __all__ = [
     "asks_for_history",
     "asks_for_status",
     "asks_for_styles",
+    "asks_for_transparency",
     "asks_for_usage",
     "asks_for_variations",
     "asks_for_video",
@@ -289,6 +290,23 @@ _OF_AN_IMAGE = re.compile(
 
 def speaks_of_an_image(text: str) -> bool:
     return _OF_AN_IMAGE.match(text) is not None
+
+
+# "Make it transparent", "transparent background": Seedream paints every pixel, so said alone
+# it is told what works instead (a plain background, cut out), not drawn as a checkerboard.
+_TRANSPARENT = re.compile(
+    # ("make it transparent" stays an edit: a glass, made see-through)
+    r"\s*(?:(?:make|turn|change|set)\s+the\s+(?:background|bg)\s+(?:to\s+)?)?"
+    r"(?:(?:with|on|in|as|give\s+it)\s+)?(?:an?\s+)?"
+    r"(?:transparent(?:\s+(?:background|bg|png|image|version|one))?|(?:png\s+)?with\s+(?:a\s+)?transparen(?:cy|t\s+background)|"
+    r"transparenter\s+hintergrund|hintergrund\s+transparent|fond\s+transparent|fondo\s+transparente|"
+    rf"fundo\s+transparente|透明(?:背景|に(?:して)?)?|背景(?:を)?透明(?:に(?:して)?)?|透明背景)(?:,?\s+please)?{_END}",
+    re.IGNORECASE,
+)
+
+
+def asks_for_transparency(text: str) -> bool:
+    return _TRANSPARENT.fullmatch(text) is not None
 
 
 def asks_how_to_save(text: str) -> bool:

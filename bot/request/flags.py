@@ -153,10 +153,35 @@ _ASPECT_NAMES = {
     ),
     **dict.fromkeys(("hochformat", "retrato", "縦長", "竖版", "竖屏"), "3:4"),
     **dict.fromkeys(("querformat", "paysage", "paisagem", "横長", "横版", "横屏"), "4:3"),
+    # Where the picture is going: the shape that place wants (the nearest seedbot offers).
+    **dict.fromkeys(
+        (
+            "phone wallpaper",
+            "mobile wallpaper",
+            "iphone wallpaper",
+            "phone background",
+            "lock screen",
+            "instagram story",
+            "story",
+            "reel",
+            "reels",
+            "tiktok",
+            "youtube short",
+            "shorts",
+        ),
+        "9:16",
+    ),
+    **dict.fromkeys(
+        ("desktop wallpaper", "desktop background", "youtube thumbnail", "thumbnail", "youtube"), "16:9"
+    ),
+    **dict.fromkeys(("instagram post", "instagram", "profile picture", "avatar", "pfp", "icon"), "1:1"),
+    "banner": "21:9",
 }
 # The words for Re-roll (conversation/phrases.py reads a reply of them alone as the button).
 AGAIN_WORDS = (
     r"re-?roll|again|(?:the\s+)?same(?:\s+thing)?\s+again|try\s+again|do\s+it\s+again|once\s+more|"
+    # a new seed is what a re-roll is
+    r"(?:a\s+)?(?:different|new|another|other|random)\s+seed|(?:the\s+)?same\s+prompt(?:\s+again)?|"
     r"retry|re-?do|re-?generate|regen|nochmal|noch\s*einmal|encore|otra\s+vez|de\s+novo|もう一度|もう一回|"
     r"再来一[张次]|重新生成"
 )
@@ -169,9 +194,15 @@ _AGAIN_LEAD = re.compile(
     r"(?:\s+(?:but|with|in|as|at|using|on|aber|mit|als|mais|avec|en|pero|con|mas|com|em))*(?=\s|$)",
     re.IGNORECASE,
 )
+# The names, longest first, a space in one matching any run of spaces.
+_SHAPE_WORDS = "|".join(
+    re.escape(name).replace(re.escape(" "), r"\s+") for name in sorted(_ASPECT_NAMES, key=len, reverse=True)
+)
 _SHAPE_NAMED = re.compile(
     _MAKE_IT_IN
-    + rf"(?:改成|换成|变成)?(?:a\s+(?=square))?({'|'.join(sorted(_ASPECT_NAMES, key=len, reverse=True))})"
+    + r"(?:for\s+(?:an?\s+)?)?(?:改成|换成|变成)?(?:an?\s+(?=square|phone|mobile|iphone|desktop|youtube|instagram|"
+    + r"tiktok|reel|story|short|thumbnail|banner|profile|avatar|pfp|icon|lock))?"
+    + f"({_SHAPE_WORDS})"
     rf"(?:\s+(?:ratio|format|mode|orientation|aspect(?:\s+ratio)?|version|one))?"
     rf"(?:で|に(?:して)?(?:ください)?|的)?{_SAID}",
     re.IGNORECASE,
@@ -183,8 +214,21 @@ _MODEL_NAMED = re.compile(
     rf"(?:\s+model)?{_SAID}",
     re.IGNORECASE,
 )
+# A format seedbot cannot give ("as webp") is read too: the refusal names the two it can.
 _FORMAT_NAMED = re.compile(
-    rf"\s*(?:(?:as|in|to)\s+(?:a\s+)?)?(png|jpe?g)(?:\s+(?:file|format))?{_SAID}", re.IGNORECASE
+    rf"\s*(?:(?:as|in|to)\s+(?:an?\s+)?)?(png|jpe?g|webp|gif|svg|avif|heic|tiff?|bmp)(?:\s+(?:file|format))?{_SAID}",
+    re.IGNORECASE,
+)
+# "in 3K", "2k resolution": a tier said alone (4K is Upscale's: conversation/phrases.py).
+_TIER_NAMED = re.compile(
+    rf"\s*(?:(?:make\s+it\s+)?(?:in|at|to)\s+)?([23]k)(?:\s+(?:resolution|res|quality|version))?{_SAID}",
+    re.IGNORECASE,
+)
+_NAMED = (
+    ("aspect", _SHAPE_NAMED),
+    ("model", _MODEL_NAMED),
+    ("format", _FORMAT_NAMED),
+    ("resolution", _TIER_NAMED),
 )
 # "no watermark", "remove the watermark", "with a watermark": the --no-watermark / --watermark
 # switch said in words (in seedbot's languages too).
@@ -334,16 +378,16 @@ def unwrapped(text: str) -> str:
 
 
 def _option_words(prompt: str, values: dict[str, object]) -> str | None:
-    """A reply's words that only say an option (_SHAPE_NAMED, _MODEL_NAMED, _FORMAT_NAMED,
-    _WATERMARK_NAMED, a ratio), maybe after "again": that option set in `values`, and what is left of the prompt
-    (nothing). None when the words say more."""
+    """A reply's words that only say an option (_NAMED, _WATERMARK_NAMED, a ratio), maybe after
+    "again": that option set in `values`, and what is left of the prompt (nothing). None when
+    the words say more."""
     lead = _AGAIN_LEAD.match(prompt)
     rest = prompt[lead.end() :] if lead else prompt
     if lead and not rest.strip():
         return "" if values else None  # "reroll with --model 4.5": the flag said it
     if _shape_alone(rest):
         return rest if lead else None  # read as a ratio next
-    for name, said in (("aspect", _SHAPE_NAMED), ("model", _MODEL_NAMED), ("format", _FORMAT_NAMED)):
+    for name, said in _NAMED:
         if name not in values and (found := said.fullmatch(rest)):
             if name == "model" and not _is_model(found.group(1)):
                 continue
@@ -414,7 +458,7 @@ def _typed(
     out = ParsedText(prompt=prompt, picks=picks, watermark=watermark)  # type: ignore[arg-type]
     if "aspect" in values:
         aspect = str(values["aspect"])
-        aspect = _ASPECT_NAMES.get(aspect.lower(), aspect)
+        aspect = _ASPECT_NAMES.get(" ".join(aspect.lower().split()), aspect)
         try:
             parse_aspect(aspect)
         except Exception:

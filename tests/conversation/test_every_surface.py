@@ -162,7 +162,9 @@ async def test_an_option_said_in_words_remakes_the_result_with_it(surface: tuple
         [
             ("make it portrait", "size", "1728x2304"),
             ("again in 16:9", "size", "2848x1600"),
-            ("try with Seedream 4.5", "model", "4.5"),
+            ("for a phone wallpaper", "size", "1600x2848"),
+            ("in 3k", "tier", "3K"),
+            ("try with Seedream 4.5", "model", "4.5"),  # (the latest is now 4.5's: no 3K)
         ],
         start=2,
     ):
@@ -193,6 +195,10 @@ async def test_commands_questions_and_keeping_words_replied_to_a_result_make_not
     assert f"Job {made.result.job_id}" in info.text and "Seedream 5.0 lite" in info.text, info.text
     for text in ("download", "send me the original"):
         assert (await driver.reply(made.result, text)).text == messages.SAVE_HOW, text
+    clear = await driver.reply(made.result, "transparent background please")
+    assert clear.text == messages.NO_TRANSPARENCY, clear.text
+    webp = await driver.reply(made.result, "as webp")
+    assert webp.result is None and "use png or jpeg" in webp.text, webp.text
     assert len(await bot.jobs(driver.key(0))) == 1
     # "no watermark": the batch again without it, as --no-watermark replied would.
     plain = await driver.reply(made.result, "no watermark")

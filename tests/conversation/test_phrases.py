@@ -14,6 +14,7 @@ from bot.conversation.phrases import (
     asks_for_history,
     asks_for_status,
     asks_for_styles,
+    asks_for_transparency,
     asks_for_usage,
     asks_for_variations,
     asks_for_video,
@@ -231,6 +232,9 @@ def test_cancel_words(text: str, cancels: bool) -> None:
         ("seed?", Info),
         ("what settings did you use?", Info),
         ("how was this made?", Info),
+        ("new seed", Reroll),
+        ("different seed please", Reroll),
+        ("same prompt again", Reroll),
         ("more", Reroll),
     ],
 )
@@ -253,6 +257,8 @@ def test_a_buttons_name_or_what_people_say_for_it_is_that_button(text: str, acti
         "delete the background",
         "what model should wear this dress",
         "seed pods in spring",
+        "a new seed pod",
+        "same prompt but with a dog",
     ],
 )
 def test_an_edit_that_starts_with_a_buttons_word_is_an_edit(text: str) -> None:
@@ -495,3 +501,24 @@ def test_the_words_for_keeping_an_image(text: str) -> None:
 @pytest.mark.parametrize("text", ["save the cat", "keep it red", "a file cabinet", "the original painting"])
 def test_a_prompt_with_keeping_words_is_drawn(text: str) -> None:
     assert not asks_how_to_save(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "transparent",
+        "transparent background please",
+        "make the background transparent",
+        "as a transparent png",
+        "png with transparency",
+        "背景を透明にして",
+    ],
+)
+def test_the_words_for_a_transparent_background(text: str) -> None:
+    assert asks_for_transparency(text)
+
+
+@pytest.mark.parametrize("text", ["make it transparent", "a transparent glass vase", "transparent jellyfish"])
+def test_a_prompt_or_edit_with_transparent_in_it_is_drawn(text: str) -> None:
+    """'make it transparent' may be a glass made see-through: an edit."""
+    assert not asks_for_transparency(text)

@@ -594,6 +594,13 @@ def test_a_number_after_two_dashes_inside_a_prompt_stays_words() -> None:
         ("ohne Wasserzeichen", "watermark", False),
         ("去水印", "watermark", False),
         ("with a watermark", "watermark", True),
+        ("make it a phone wallpaper", "aspect", "9:16"),
+        ("for instagram", "aspect", "1:1"),
+        ("as a YouTube thumbnail", "aspect", "16:9"),
+        ("again for TikTok", "aspect", "9:16"),
+        ("in 3k", "resolution", "3K"),
+        ("2K resolution please", "resolution", "2K"),
+        ("same prompt again in 16:9", "aspect", "16:9"),
     ],
 )
 def test_a_reply_that_only_says_an_option_sets_it_and_has_no_prompt(
@@ -613,6 +620,9 @@ def test_a_reply_that_only_says_an_option_sets_it_and_has_no_prompt(
         "in 4.5 seconds",
         "in 5",
         "no watermark on the bottle label",
+        "a youtube thumbnail of a cat",
+        "a story about a fox",
+        "in 4k",  # Upscale's words (conversation/phrases.py)
     ],
 )
 def test_a_reply_that_says_more_than_an_option_is_its_words(typed: str) -> None:
@@ -661,3 +671,10 @@ def test_quotes_in_a_prompt_are_kept(typed: str) -> None:
 
 def test_a_count_in_words_after_n_is_that_count() -> None:
     assert parse_text("a fox --n Four", picks=False).count == 4
+
+
+@pytest.mark.parametrize("typed", ["as webp", "in GIF format", "as an svg"])
+def test_a_format_seedbot_cannot_give_replied_alone_is_refused_with_the_two_it_can(typed: str) -> None:
+    with pytest.raises(FlagError) as err:
+        parse_text(typed)
+    assert err.value.user_text.endswith("use png or jpeg.")
