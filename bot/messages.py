@@ -232,6 +232,11 @@ _TEXTS: dict[str, str] = {
         "one instead (`on a plain white background`) and cut it out with a background remover. Nothing "
         "was made for that, and nothing was charged."
     ),
+    "RIGHTS": N_(
+        "Who may use these images, and how, is set by the terms of the image service this bot uses "
+        "(Info under a result names it) and by the people who run this bot: please ask them. seedbot "
+        "can't answer for them. Nothing was charged."
+    ),
     "SAVE_HOW": N_(
         "To keep an image, open it and download it: the file posted is the image as it was made (its "
         "details say when one had to be made smaller to fit). To use it in later prompts, reply "
@@ -564,6 +569,7 @@ MISSED: str
 NO_VIDEO: str
 NO_DESCRIBE: str
 SAVE_HOW: str
+RIGHTS: str
 NO_TRANSPARENCY: str
 SUGGESTED_PROMPTS: tuple[tuple[str, str], ...]
 

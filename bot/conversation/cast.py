@@ -134,6 +134,8 @@ class Cast:
         the same save."""
         if said := _SAVE_AS.fullmatch(text):
             text = f"cast save {said['name']} {said['pick'] or said['then'] or ''}"
+        elif _MY_CAST.fullmatch(text):
+            text = "cast list"
         words = text.split()
         server = "--server" in (w.lower() for w in words)
         words = [w for w in words if w.lower() != "--server"]
@@ -161,6 +163,14 @@ _SAVE_AS = re.compile(
 )
 
 
+# "my cast", "show me my cast": the list.
+_MY_CAST = re.compile(
+    r"\s*(?:(?:show|list)\s+(?:me\s+)?)?(?:my|the)\s+cast(?:\s+list)?\s*[?.!]*\s*", re.IGNORECASE
+)
+
+
 def is_cast_command(text: str) -> bool:
     words = text.split()
-    return (bool(words) and words[0].lower() == "cast") or _SAVE_AS.fullmatch(text) is not None
+    if bool(words) and words[0].lower() == "cast":
+        return True
+    return _SAVE_AS.fullmatch(text) is not None or _MY_CAST.fullmatch(text) is not None

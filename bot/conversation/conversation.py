@@ -36,6 +36,7 @@ from bot.conversation.phrases import (
     UNDO_WORDS,
     UPSCALE_WORDS,
     VARY_PICK,
+    asks_about_rights,
     asks_for_description,
     asks_for_help,
     asks_for_history,
@@ -46,6 +47,7 @@ from bot.conversation.phrases import (
     asks_for_variations,
     asks_for_video,
     asks_how_to_save,
+    asks_why,
     button_word,
     is_a_miss,
     is_small_talk,
@@ -295,6 +297,10 @@ class Conversation:
             await reply.say(messages.SAVE_HOW)
         elif asks_for_transparency(text):
             await reply.say(messages.NO_TRANSPARENCY)
+        elif not empty and asks_why(text):  # "why is it blurry?" replied: what would help
+            await reply.say(messages.MISSED)
+        elif asks_about_rights(text):
+            await reply.say(messages.RIGHTS)
         elif (styles := await self._style_words(who, text)) is not None:
             await reply.say(styles)
         elif first == "admin":

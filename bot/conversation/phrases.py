@@ -22,6 +22,7 @@ __all__ = [
     "UPSCALE_WORDS",
     "VARY_PICK",
     "ButtonWord",
+    "asks_about_rights",
     "asks_for_description",
     "asks_for_help",
     "asks_for_history",
@@ -32,6 +33,7 @@ __all__ = [
     "asks_for_variations",
     "asks_for_video",
     "asks_how_to_save",
+    "asks_why",
     "button_word",
     "is_a_miss",
     "is_small_talk",
@@ -63,13 +65,14 @@ _BUTTONS = re.compile(
     r"(?P<reroll>(?:(?:make|give me|generate|draw|create|show me|send|do)\s+)?"
     rf"(?:(?P<more>{COUNT_PATTERN}) more(?: (?:images?|pictures?|pics|ones?))?|another (?P<another>{COUNT_PATTERN})|"
     r"once more|one more(?: time)?|another(?: one| version| take| try)?|more)|"
-    rf"try another|{AGAIN_WORDS})|"
+    rf"try another|(?:try\s+|show\s+me\s+)?something\s+(?:else|different)|{AGAIN_WORDS})|"
     rf"(?P<variations>(?:(?P<similar>{COUNT_PATTERN})\s+(?:more\s+)?(?=more|variations?|similar|versions?))?"
     r"(?:variations?|vary|more like (?:this|that|it)|similar ones|versions?))|"
     r"(?P<delete>delete(?: (?:it|this|that|them|these|both|all(?: of them)?|everything))?|"
     r"remove (?:it|this|that|them|these|both)(?: images?| pictures?)?)|"
     # Questions about how it was made ("what model is this?", "seed?"): what Info tells.
-    r"(?P<info>info|details|prompt|settings|seed|parameters|params|"
+    r"(?P<info>info|details|prompt|settings|seed|parameters|params|cost|price|"
+    r"(?:how\s+much|what)\s+did\s+(?:this|it|that)\s+cost|"
     r"(?:what|which)(?:'s| is| was| were)? (?:the )?(?:prompt|model|seed|settings|parameters|size|resolution)"
     r"(?: (?:is (?:this|it|that)|was (?:this|it|that)|did you use|was used|were used))?|"
     r"how (?:was (?:this|it|that) made|did you make (?:this|it|that)))"
@@ -339,6 +342,32 @@ def is_small_talk(text: str) -> bool:
     if not words:
         return bool(text.strip())
     return _THANKS.fullmatch(" ".join(words.split())) is not None
+
+
+# "Why is it blurry?", "what happened?": a question about what went wrong, replied to a result.
+# Nothing can answer it; what would help is the same as for a miss ("why not add a hat" is words).
+_WHY = re.compile(
+    r"\s*(?:why(?:\s+(?:is|does|did|are|do|would|has|was|were|the|it|this|that|so)\b.*)?|what\s+happened|"
+    r"what\s+went\s+wrong|lol\s+no|hm+|warum.*|pourquoi.*|por\s*qu[ée].*|なぜ.*|なんで.*|为什么.*)\s*[?？!！.。]*\s*",
+    re.IGNORECASE | re.DOTALL,
+)
+# "Can I use this commercially?", "copyright?": who may use an image is not seedbot's to say.
+_RIGHTS = re.compile(
+    r"\s*(?:(?:can|may)\s+i\s+(?:use|sell|print|post|share)\s+(?:this|it|these|them|the\s+images?)"
+    r"(?:\s+(?:commercially|for\s+(?:commercial\s+use|work|my\s+(?:business|company|book|shop|brand))))?|"
+    r"(?:is\s+(?:it|this)\s+)?(?:free\s+to\s+use|royalty[\s-]free|copyright(?:ed)?|licen[cs]e[ds]?)|"
+    r"commercial\s+(?:use|rights|license)|who\s+owns\s+(?:this|it|these|them|the\s+(?:images?|rights?))|"
+    rf"what(?:'s|\s+is|\s+are)\s+the\s+(?:licen[cs]e|terms|usage\s+rights)){_END}",
+    re.IGNORECASE,
+)
+
+
+def asks_why(text: str) -> bool:
+    return _WHY.fullmatch(text) is not None
+
+
+def asks_about_rights(text: str) -> bool:
+    return _RIGHTS.fullmatch(text) is not None
 
 
 def is_a_miss(text: str) -> bool:

@@ -191,12 +191,16 @@ async def test_commands_questions_and_keeping_words_replied_to_a_result_make_not
     for text in ("/usage", "!usage"):
         usage = await driver.reply(made.result, text)
         assert usage.result is None and "Images left today" in usage.text, (text, usage.text)
-    info = await driver.reply(made.result, "what model is this?")
+    info = await driver.reply(made.result, "how much did this cost?")
     assert f"Job {made.result.job_id}" in info.text and "Seedream 5.0 lite" in info.text, info.text
     for text in ("download", "send me the original"):
         assert (await driver.reply(made.result, text)).text == messages.SAVE_HOW, text
     clear = await driver.reply(made.result, "transparent background please")
     assert clear.text == messages.NO_TRANSPARENCY, clear.text
+    assert (await driver.reply(made.result, "why is it blurry?")).text == messages.MISSED
+    assert (await driver.reply(made.result, "can I use this commercially?")).text == messages.RIGHTS
+    cast = await driver.reply(made.result, "my cast")
+    assert cast.result is None and cast.text.startswith("Your cast is empty"), cast.text
     webp = await driver.reply(made.result, "as webp")
     assert webp.result is None and "use png or jpeg" in webp.text, webp.text
     assert len(await bot.jobs(driver.key(0))) == 1

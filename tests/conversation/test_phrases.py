@@ -9,6 +9,7 @@ from bot.conversation.phrases import (
     UNDO_WORDS,
     UPSCALE_WORDS,
     VARY_PICK,
+    asks_about_rights,
     asks_for_description,
     asks_for_help,
     asks_for_history,
@@ -19,6 +20,7 @@ from bot.conversation.phrases import (
     asks_for_variations,
     asks_for_video,
     asks_how_to_save,
+    asks_why,
     button_word,
     is_a_miss,
     is_small_talk,
@@ -233,6 +235,9 @@ def test_cancel_words(text: str, cancels: bool) -> None:
         ("what settings did you use?", Info),
         ("how was this made?", Info),
         ("new seed", Reroll),
+        ("something different", Reroll),
+        ("cost?", Info),
+        ("how much did this cost?", Info),
         ("different seed please", Reroll),
         ("same prompt again", Reroll),
         ("more", Reroll),
@@ -522,3 +527,35 @@ def test_the_words_for_a_transparent_background(text: str) -> None:
 def test_a_prompt_or_edit_with_transparent_in_it_is_drawn(text: str) -> None:
     """'make it transparent' may be a glass made see-through: an edit."""
     assert not asks_for_transparency(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("why is it blurry?", True),
+        ("why?", True),
+        ("what happened?", True),
+        ("why does it have six fingers", True),
+        ("hmm", True),
+        ("why not add a hat", False),
+        ("a why sign", False),
+    ],
+)
+def test_why_replied_alone_is_a_question_about_what_went_wrong(text: str, why: bool) -> None:
+    assert asks_why(text) is why
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("can I use this commercially?", True),
+        ("license?", True),
+        ("copyright?", True),
+        ("who owns this?", True),
+        ("is it free to use?", True),
+        ("a license plate", False),
+        ("copyright symbol on a book", False),
+    ],
+)
+def test_questions_about_the_rights_to_an_image(text: str, asks: bool) -> None:
+    assert asks_about_rights(text) is asks
