@@ -92,10 +92,18 @@ _TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*[:：]\s*\d{1,2})\s*$")
 # "a cat (16:9)", "a cat in 16:9", "a cat, aspect ratio 16:9", "a cat ar 16:9" (the flag without
 # its dashes): only a ratio seedbot offers, so "a clock in 10:30" is words.
 _OFFERED = "|".join(re.escape(a) for a in ASPECTS)
+# Also in brackets with its name ("(aspect ratio 16:9)", "[16:9]"), or named after it ("a cat
+# 16:9 format"; alone, "a clock showing 3:2" is a time); an orientation named so ("a cat,
+# portrait orientation") is that shape's name.
+_RATIO_NAME = r"(?:ar|aspect(?:\s+ratio)?|ratio|format|orientation)"
 _NAMED_RATIO = re.compile(
-    rf"(?:\s+in\s+|\s*\(\s*|[\s,]+(?:ar|aspect(?:\s+ratio)?|ratio)\s*[:=]?\s*)({_OFFERED})\s*\)?\s*$",
+    rf"(?:\s+in\s+|\s*[(\[]\s*(?:{_RATIO_NAME}\s*[:=]?\s*)?|[\s,]+{_RATIO_NAME}\s*[:=]?\s*|[\s,]+(?=\S+\s+{_RATIO_NAME}))"
+    rf"({_OFFERED}|(?<=\s)(?:portrait|landscape|vertical|horizontal|square|widescreen)(?=\s+{_RATIO_NAME}))"
+    rf"(?:\s+{_RATIO_NAME})?\s*[)\]]?\s*$",
     re.IGNORECASE,
 )
+# "a cat 1920x1080": a size typed last is the shape it has (it is seldom one Seedream makes).
+_TRAILING_SIZE = re.compile(r"[\s,]+(\d{3,5})\s*[x×]\s*(\d{3,5})(?:\s*(?:px|pixels))?\s*$", re.IGNORECASE)
 _SAID = r"(?:,?\s+please)?\s*[.!]?\s*"  # how a sentence of a few words ends
 # "make it", "in": what may come before a shape said alone (also in seedbot's other languages).
 _MAKE_IT_IN = r"\s*(?:(?:make|change|turn|crop|redo)\s+(?:it|this|that|them)\s+)?(?:(?:in|to|into|as|at|im|als|en|em)\s+)?"
@@ -324,6 +332,9 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             name, value = _SHORTHANDS[token]
             values[name] = value
             continue
+        if token.startswith("--") and token[2:] in _ASPECT_NAMES:  # "--portrait", "--tiktok"
+            values["aspect"] = token[2:]
+            continue
         if (glued := _GLUED.fullmatch(token)) and (glued[1] in _ALIASES or other_models.names(glued[1])):
             token, typed_token = glued[1], tokens[i - 1]
             tokens[i - 1 : i] = [typed_token[: len(token)], typed_token[len(token) :]]
@@ -364,6 +375,10 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     if ratio and "aspect" not in values:
         values["aspect"] = re.sub(r"\s", "", ratio.group(1))
         prompt = prompt[: ratio.start()]
+    size = _TRAILING_SIZE.search(prompt) if "aspect" not in values and "resolution" not in values else None
+    if size and prompt[: size.start()].strip():
+        values["aspect"] = other_models.shape_of(int(size[1]), int(size[2]))
+        prompt = prompt[: size.start()]
     if refs:
         values["refs"] = refs
     return _typed(prompt.strip(), values, chosen)

@@ -22,6 +22,7 @@ __all__ = [
     "has_negative",
     "is_setting",
     "names",
+    "shape_of",
     "shown",
     "take",
     "without",
@@ -136,11 +137,11 @@ def generation_data(text: str) -> Pasted | None:
     settings += networks[:2]
     send = re.sub(r"\s*,(?:\s*,)*", ",", " ".join(_NETWORK.sub(" ", prompt).split())).strip(" ,")
     if send and (size := _SIZE.search(text[min(starts) :] if starts else "")):
-        send += f" --ar {_shape(int(size[1]), int(size[2]))}"
+        send += f" --ar {shape_of(int(size[1]), int(size[2]))}"
     return Pasted(settings, send, negative=negative is not None)
 
 
-def _shape(width: int, height: int) -> str:
+def shape_of(width: int, height: int) -> str:
     """A size as a ratio: the common shape it is near, else its own reduced ratio."""
     w, h = common_shape(width, height)
     if abs(width / max(height, 1) / (w / h) - 1) > _NEAR:

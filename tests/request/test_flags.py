@@ -60,6 +60,29 @@ def test_ratio_without_a_comma_stays_in_the_prompt() -> None:
     assert parse_text("a clock showing 3:2") == ParsedText(prompt="a clock showing 3:2")
 
 
+@pytest.mark.parametrize(
+    ("typed", "prompt", "aspect"),
+    [
+        ("a cat (aspect ratio 16:9)", "a cat", "16:9"),
+        ("a cat [16:9]", "a cat", "16:9"),
+        ("a cat 16:9 format", "a cat", "16:9"),
+        ("a cat, portrait orientation", "a cat", "3:4"),
+        ("a cat in landscape format", "a cat", "4:3"),
+        ("a cat 1920x1080", "a cat", "16:9"),  # a size typed last: its shape
+        ("a cat, 1080x1920 px", "a cat", "9:16"),
+        ("a cat --portrait", "a cat", "3:4"),  # a shape's name as a flag
+        ("a cat --tiktok", "a cat", "9:16"),
+        ("a portrait of a cat", "a portrait of a cat", None),
+        ("a portrait format camera", "a portrait format camera", None),
+        ("a 1920x1080 monitor", "a 1920x1080 monitor", None),
+        ("a cat --ar 3:2 1920x1080", "a cat 1920x1080", "3:2"),  # the flag says the shape
+    ],
+)
+def test_a_shape_said_at_the_prompts_end_or_as_a_flag(typed: str, prompt: str, aspect: str | None) -> None:
+    parsed = parse_text(typed, picks=False)
+    assert (parsed.prompt, parsed.aspect) == (prompt, aspect)
+
+
 def test_an_explicit_ar_wins_over_a_trailing_ratio() -> None:
     parsed = parse_text("a fox, 3:2 --ar 16:9")
     assert parsed.aspect == "16:9"
