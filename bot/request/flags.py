@@ -135,6 +135,13 @@ _COUNTED = re.compile(
     r")\s*",
     re.IGNORECASE,
 )
+# "a cat, 4 images", "a cat (3 versions)": a count set off at the end ("a collage of 4 images" is
+# words: without the comma or brackets the count is part of the picture).
+_TRAILING_COUNT = re.compile(
+    rf"\s*(?:,\s*|\(\s*)(?P<n>{COUNT_PATTERN})\s+(?:different\s+)?(?:images?|pictures?|pics?|versions?|"
+    r"variations?|options?)\s*\)?\s*$",
+    re.IGNORECASE,
+)
 # A typo is told the option it looks like ("--rez": "--res"). Not for names too short to tell
 # apart ("--no" is not "--n").
 _SUGGESTED = sorted(f for f in {*_ALIASES, *_REFS, *_SWITCHES} if len(f) > 4)
@@ -371,10 +378,20 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         prompt = prompt[counted.end() :]
     if picks and (words := _option_words(prompt, values)) is not None:
         prompt = words
-    ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt) or _shape_alone(prompt)
-    if ratio and "aspect" not in values:
-        values["aspect"] = re.sub(r"\s", "", ratio.group(1))
-        prompt = prompt[: ratio.start()]
+    # A count and a shape set off at the end, in either order ("a cat, 16:9, 4 images").
+    for _ in range(2):
+        counted = _TRAILING_COUNT.search(prompt) if not picks and "count" not in values else None
+        if (
+            counted
+            and prompt[: counted.start()].strip()
+            and 1 <= (n := count_of(counted["n"])) <= MAX_OUTPUTS
+        ):
+            values["count"] = str(n)
+            prompt = prompt[: counted.start()]
+        ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt) or _shape_alone(prompt)
+        if ratio and "aspect" not in values:
+            values["aspect"] = re.sub(r"\s", "", ratio.group(1))
+            prompt = prompt[: ratio.start()]
     size = _TRAILING_SIZE.search(prompt) if "aspect" not in values and "resolution" not in values else None
     if size and prompt[: size.start()].strip():
         values["aspect"] = other_models.shape_of(int(size[1]), int(size[2]))

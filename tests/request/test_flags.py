@@ -477,6 +477,13 @@ def test_a_ratio_typed_with_spaces_is_one_value(text: str, parsed: ParsedText) -
         ("3 imágenes de un gato", "un gato", 3),
         ("2 images d'un chat", "un chat", 2),
         ("2 imagens de um gato", "um gato", 2),
+        # ... or at the end, set off by a comma or brackets, beside a shape in either order.
+        ("a cat, 4 images", "a cat", 4),
+        ("a red fox (three versions)", "a red fox", 3),
+        ("a cat, four images, 16:9", "a cat", 4),
+        ("a cat, 16:9, 2 pictures", "a cat", 2),
+        ("a collage of 4 images", "a collage of 4 images", None),
+        ("a cat, 40 images", "a cat, 40 images", None),
         # What says no count, or one past what Seedream makes, is the prompt's.
         ("three cats", "three cats", None),
         ("a collage of 4 images of cats", "a collage of 4 images of cats", None),
