@@ -1740,6 +1740,7 @@ def web_labels() -> dict[str, object]:
             "Reply to edit the latest result: a new prompt, images, #2 for one of a batch"
         ),
         "attach": _("Attach"),
+        "put_in_box": _("Put it in the box, to send or change"),
         "remove": _("Remove"),
         "show_thread": _("Show thread"),
         "no_images": _("No images yet."),

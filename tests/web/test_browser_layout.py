@@ -36,15 +36,27 @@ def test_a_dark_system_theme_gets_the_dark_page(page: Page) -> None:
     assert page.evaluate("getComputedStyle(document.body).color") == "rgb(228, 232, 239)"
 
 
-def test_what_an_answer_says_to_type_is_set_as_code_and_stays_text(page: Page) -> None:
+def test_what_an_answer_says_to_type_is_set_as_code_a_click_puts_in_the_box(page: Page) -> None:
     thread = ask(page, "<img src=x> a cat --v 6 --s 250")
     refusal = thread.locator(".entry.refusal")
     expect(refusal.locator("code")).to_have_text("<img src=x> a cat", timeout=TIMEOUT)
     expect(refusal).not_to_contain_text("`")
-    assert refusal.locator("img").count() == 0
+    assert refusal.locator("img").count() == 0  # text, never markup
+    # "Send it like this: `…`": a click puts it in the thread's reply box, sent from there.
+    refusal.locator("button.say").click()
+    box = thread.locator("form.reply textarea")
+    expect(box).to_have_value("<img src=x> a cat")
+    expect(box).to_be_focused()
+    box.press("Enter")
+    expect(thread.locator(".entry.result img")).to_have_count(1, timeout=TIMEOUT)
 
+    # The help's example goes in the composer, the help closed.
     page.click("#show-help")
-    expect(page.locator("#help-text code").first).to_have_text("a red fox in snow --ar 3:2 --n 2")
+    example = page.locator("#help-text button.say").first
+    expect(example).to_have_text("a red fox in snow --ar 3:2 --n 2")
+    example.click()
+    expect(page.locator("#help")).to_be_hidden()
+    expect(page.locator("#prompt")).to_have_value("a red fox in snow --ar 3:2 --n 2")
 
 
 def test_a_saved_image_is_told_as_a_note_and_a_refusal_in_red(page: Page) -> None:

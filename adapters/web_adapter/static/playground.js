@@ -51,14 +51,25 @@
   }
 
   // The core's answers mark what to type as `code` (Discord and Slack show it so): each span
-  // becomes a <code> element, still set as text.
-  function botText(text) {
+  // becomes a <code> element, still set as text. With `pick`, each is a button that hands its
+  // words to pick (which puts them in a box, to send as they are or change first).
+  function botText(text, pick = null) {
     const node = el("bdi");
     text.split(/(`[^`\n]+`)/).forEach((part, i) => {
-      if (i % 2) node.append(el("code", {}, part.slice(1, -1)));
-      else if (part) node.append(part);
+      if (!(i % 2)) { if (part) node.append(part); return; }
+      const code = el("code", {}, part.slice(1, -1));
+      if (!pick) { node.append(code); return; }
+      const button = el("button", { type: "button", class: "say", title: LABELS.put_in_box }, code);
+      button.addEventListener("click", () => pick(part.slice(1, -1)));
+      node.append(button);
     });
     return node;
+  }
+
+  // Words put in a box by a click: it keeps the focus, ready to send.
+  function fill(box, words) {
+    box.value = words;
+    box.focus();
   }
 
   // A refusal in red; anything else the bot says (saved, removed) as a note.
@@ -277,9 +288,10 @@
       gallery, el("p", { class: "caption" }, userText(entry.caption)), actions);
   }
 
-  function renderNote(entry) {
+  function renderNote(entry, view) {
+    const box = view.form.querySelector("textarea"); // what it says to type goes in the reply box
     return el("div", { class: `entry ${entry.kind}`, role: entry.kind === "refusal" ? "alert" : null },
-      el("p", { class: "text" }, botText(entry.text)));
+      el("p", { class: "text" }, botText(entry.text, (words) => fill(box, words))));
   }
 
   function renderEntry(entry, view) {
@@ -287,7 +299,7 @@
       case "ask": return renderAsk(entry);
       case "status": return renderStatus(entry);
       case "result": return renderResult(entry, view);
-      default: return renderNote(entry);
+      default: return renderNote(entry, view);
     }
   }
 
@@ -530,7 +542,8 @@
   document.getElementById("show-help").addEventListener("click", async () => {
     const data = await getJSON("/api/help");
     if (!data) return;
-    document.getElementById("help-text").replaceChildren(botText(data.text));
+    const pick = (words) => { helpDialog.close(); fill(prompt, words); };
+    document.getElementById("help-text").replaceChildren(botText(data.text, pick));
     helpDialog.showModal();
   });
 
