@@ -237,6 +237,10 @@ _TEXTS: dict[str, str] = {
         "(Info under a result names it) and by the people who run this bot: please ask them. seedbot "
         "can't answer for them. Nothing was charged."
     ),
+    "EDIT_HOW": N_(
+        "What should change? Reply to the result with it (`make it night`, `#2 add a hat`), or send an "
+        "image with the words."
+    ),
     "SAVE_HOW": N_(
         "To keep an image, open it and download it: the file posted is the image as it was made (its "
         "details say when one had to be made smaller to fit). To use it in later prompts, reply "
@@ -569,6 +573,7 @@ MISSED: str
 NO_VIDEO: str
 NO_DESCRIBE: str
 SAVE_HOW: str
+EDIT_HOW: str
 RIGHTS: str
 NO_TRANSPARENCY: str
 SUGGESTED_PROMPTS: tuple[tuple[str, str], ...]

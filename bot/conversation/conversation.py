@@ -33,9 +33,11 @@ from bot.conversation.community import Community
 from bot.conversation.links import LinkedImages, image_links
 from bot.conversation.phrases import (
     CANCEL_WORD,
+    EDIT_WORD,
     UNDO_WORDS,
     UPSCALE_WORDS,
     VARY_PICK,
+    as_button_word,
     asks_about_rights,
     asks_for_description,
     asks_for_help,
@@ -275,6 +277,7 @@ class Conversation:
         `upscale` alone, which a reply to a job would be, is explained instead of drawn)."""
         # "`usage`", as the help shows it; "/usage" or "!usage", a command typed as text.
         text = _COMMAND_MARK.sub("", unwrapped(text), count=1)
+        button_name = as_button_word(text)  # "Neu generieren", as its button shows it: "reroll"
         words = text.split()
         first = words[0].lower() if words else ""
         if asks_for_usage(text):
@@ -305,13 +308,15 @@ class Conversation:
             await reply.say(styles)
         elif first == "admin":
             await reply.say(await self._admin_words(who, words[1:]))
-        elif empty and CANCEL_WORD.fullmatch(text):  # not a reply: which job is meant is unknown
+        elif empty and CANCEL_WORD.fullmatch(button_name):  # not a reply: which job is meant is unknown
             await reply.say(messages.CANCEL_HOW)
-        elif empty and UPSCALE_WORDS.fullmatch(text):
+        elif empty and UPSCALE_WORDS.fullmatch(button_name):
             await reply.say(messages.UPSCALE_HOW)
-        elif empty and UNDO_WORDS.fullmatch(text):
+        elif empty and UNDO_WORDS.fullmatch(button_name):
             await reply.say(messages.UNDO_HOW)
-        elif empty and (button := button_word(text)):
+        elif empty and EDIT_WORD.fullmatch(button_name):
+            await reply.say(messages.EDIT_HOW)
+        elif empty and (button := button_word(button_name)):
             label = messages.action_label(button.action.__name__.lower())
             await reply.say(messages.button_how(label, button.word))
         else:
@@ -521,8 +526,9 @@ class Conversation:
 
     async def _edit(self, who: Requester, edit: Edit, reply: Reply) -> None:
         if edit.result != ResultRef() and not len(edit.attachments):  # "cancel", "upscale #2"
-            # "`again`" as the help shows it; "the second one" as "#2"
-            edit = dataclasses.replace(edit, text=ordinals_as_picks(unwrapped(edit.text)))
+            # "`again`" as the help shows it; "the second one" as "#2"; "Neu generieren", the
+            # button's name in the person's language, as "reroll"
+            edit = dataclasses.replace(edit, text=as_button_word(ordinals_as_picks(unwrapped(edit.text))))
             # Each is that action's own turn: refused in its words, as its button would be.
             if CANCEL_WORD.fullmatch(edit.text):
                 await self._handle(Turn(who, Cancel(edit.result), "cancel"), reply)
@@ -537,6 +543,8 @@ class Conversation:
             if UNDO_WORDS.fullmatch(edit.text):
                 await reply.say(await self._before(who, edit.result))
                 return
+            if EDIT_WORD.fullmatch(edit.text):  # "edit", "fix it": what should change?
+                raise InvalidRequest(messages.EDIT_HOW)
         vary = VARY_PICK.fullmatch(edit.text) if edit.result != ResultRef() else None
         text, links = image_links(f"#{vary['pick']}" if vary else edit.text)
         linked = LinkedImages(self.fetcher, links)

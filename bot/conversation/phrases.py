@@ -9,19 +9,23 @@ image of the words.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
+from bot import i18n, messages
 from bot.conversation.turns import Delete, Info, Reroll, Variations
 from bot.numbers import COUNT_PATTERN, count_of
 from bot.request.flags import AGAIN_WORDS
 
 __all__ = [
     "CANCEL_WORD",
+    "EDIT_WORD",
     "UNDO_WORDS",
     "UPSCALE_WORDS",
     "VARY_PICK",
     "ButtonWord",
+    "as_button_word",
     "asks_about_rights",
     "asks_for_description",
     "asks_for_help",
@@ -141,6 +145,54 @@ def asks_for_variations(prompt: str) -> bool:
     this", or "this" once "4 versions of" is read as the count)."""
     button = button_word(prompt)
     return (button is not None and button.action is Variations) or _THIS.fullmatch(prompt) is not None
+
+
+# A result's buttons by the name each shows, in every language seedbot speaks: people type what
+# they see ("Neu generieren", "再生成", "Hochskalieren #2"). Read from the catalogs, so a new or
+# renamed label is known without a word list to keep beside it.
+_LABELS = (
+    ("BUTTON_REROLL", "reroll"),
+    ("BUTTON_VARIATIONS", "variations"),
+    ("BUTTON_EDIT", "edit"),
+    ("BUTTON_DELETE", "delete"),
+    ("BUTTON_INFO", "info"),
+    ("BUTTON_UPSCALE", "upscale"),
+    ("BUTTON_CANCEL", "cancel"),
+)
+_LABEL_SAID = re.compile(r"\s*(?P<name>[^#]{1,30}?)\s*(?P<pick>#\s*\d{1,2})?[\s.!?！？。]*")
+
+
+@functools.cache
+def _button_names() -> dict[str, str]:
+    """Each button's name, case-folded, in each language -> the English word for it. Compiled
+    the first time a reply is not an English button word (the catalogs: ~80 ms, once)."""
+    names: dict[str, str] = {}
+    for locale in i18n.LOCALES:
+        with i18n.use(locale):
+            for constant, word in _LABELS:
+                names.setdefault(str(getattr(messages, constant)).casefold(), word)
+    return names
+
+
+def as_button_word(text: str) -> str:
+    """A button's name in any of seedbot's languages, as its button shows it (maybe with the
+    image, "Hochskalieren #2"), as the English word a reply is read in ("upscale #2"); any other
+    text as it is."""
+    said = _LABEL_SAID.fullmatch(text)
+    if said is None or _BUTTONS.fullmatch(text):
+        return text
+    word = _button_names().get(said["name"].casefold())
+    if word is None:
+        return text
+    return f"{word} {said['pick']}" if said["pick"] else word
+
+
+# "Edit", "change it", "fix it" replied alone: no change is said; asked what should change.
+EDIT_WORD = re.compile(
+    r"\s*(?:edit|change|modify|tweak|fix|alter)(?:\s+(?:it|this|that|them|the\s+image))?(?:\s+please)?"
+    r"\s*[.!?]*\s*",
+    re.IGNORECASE,
+)
 
 
 def button_word(text: str) -> ButtonWord | None:

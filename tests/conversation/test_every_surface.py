@@ -215,6 +215,27 @@ async def test_commands_questions_and_keeping_words_replied_to_a_result_make_not
     assert gone.text == messages.DELETED, gone.text
 
 
+async def test_a_buttons_name_in_the_persons_language_replied_is_that_button(
+    surface: tuple[Driver, Core],
+) -> None:
+    """'Neu generieren', '情報', 'Löschen' (the buttons as a German or Japanese user sees them)
+    replied to a result were edits whose prompt was the label, charged."""
+    driver, bot = surface
+    made = await driver.ask("a paper lantern")
+    assert made.result is not None, made.text
+    await bot.wait_closed(driver.key(0), 1)
+    info = await driver.reply(made.result, "情報")
+    assert f"Job {made.result.job_id}" in info.text, info.text
+    edit = await driver.reply(made.result, "Bearbeiten")
+    assert edit.text == messages.with_charge_note(messages.EDIT_HOW), edit.text
+    again = await driver.reply(made.result, "Neu generieren")
+    assert again.result is not None, again.text
+    job = await bot.runtime.ledger.get_job(again.result.job_id)
+    assert job is not None and job.kind == JobKind.REROLL and job.prompt == "a paper lantern"
+    await bot.wait_closed(driver.key(0), 2)
+    assert (await driver.reply(again.result, "Löschen")).text == messages.DELETED
+
+
 async def test_the_helps_example_copied_with_its_code_marks_is_drawn(surface: tuple[Driver, Core]) -> None:
     """`a red fox in snow --ar 3:2 --n 2` with the help's code marks was refused: "'2`' doesn't
     work for --n"."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from bot import i18n, messages
 from bot.conversation.phrases import (
     CANCEL_WORD,
+    EDIT_WORD,
     UNDO_WORDS,
     UPSCALE_WORDS,
     VARY_PICK,
+    as_button_word,
     asks_about_rights,
     asks_for_description,
     asks_for_help,
@@ -559,3 +562,55 @@ def test_why_replied_alone_is_a_question_about_what_went_wrong(text: str, why: b
 )
 def test_questions_about_the_rights_to_an_image(text: str, asks: bool) -> None:
     assert asks_about_rights(text) is asks
+
+
+BUTTONS = {
+    "BUTTON_REROLL": "reroll",
+    "BUTTON_VARIATIONS": "variations",
+    "BUTTON_EDIT": "edit",
+    "BUTTON_DELETE": "delete",
+    "BUTTON_INFO": "info",
+    "BUTTON_UPSCALE": "upscale",
+    "BUTTON_CANCEL": "cancel",
+}
+
+
+def _read_as(text: str) -> str | None:
+    """The button a reply of `text` is read as, after as_button_word (as conversation reads it)."""
+    word = as_button_word(text)
+    for name, pattern in (("cancel", CANCEL_WORD), ("upscale", UPSCALE_WORDS), ("edit", EDIT_WORD)):
+        if pattern.fullmatch(word):
+            return name
+    button = button_word(word)
+    return button.action.__name__.lower() if button else None
+
+
+@pytest.mark.parametrize("locale", i18n.LOCALES)
+def test_a_buttons_name_in_any_language_is_that_button(locale: str) -> None:
+    """People type what the button shows them: 'Neu generieren', '再生成', 'Hochskalieren #2'."""
+    with i18n.use(locale):
+        names = {constant: str(getattr(messages, constant)) for constant in BUTTONS}
+    for constant, action in BUTTONS.items():
+        assert _read_as(names[constant]) == action, (locale, names[constant])
+        assert _read_as(f"{names[constant].upper()}!") == action, (locale, names[constant])
+    upscale = UPSCALE_WORDS.fullmatch(as_button_word(f"{names['BUTTON_UPSCALE']} #2"))
+    assert upscale is not None and upscale["pick"] == "2"
+
+
+@pytest.mark.parametrize("text", ["a red fox", "again", "Neu generieren mit Hut", "upscale #2"])
+def test_other_words_stay_as_they_are(text: str) -> None:
+    assert as_button_word(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("edit", True),
+        ("Edit it please", True),
+        ("fix it", True),
+        ("edit the sky", False),
+        ("change the hat to red", False),
+    ],
+)
+def test_edit_alone_says_no_change(text: str, asks: bool) -> None:
+    assert (EDIT_WORD.fullmatch(text) is not None) is asks
