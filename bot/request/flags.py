@@ -102,6 +102,13 @@ _NAMED_RATIO = re.compile(
     rf"(?:\s+{_RATIO_NAME})?\s*[)\]]?\s*$",
     re.IGNORECASE,
 )
+# "ein Fuchs im Hochformat", "雪の中の狐、縦長で": the names that mean a shape and nothing else,
+# at the end of a new request ("portrait" or "paysage" alone may be the picture's subject).
+_TRAILING_SHAPE_NAME = re.compile(
+    r"[\s,、，]+(?:(?:im|in|als)\s+)?(hochformat|querformat|縦長|横長|竖版|横版|竖屏|横屏)(?:で|に(?:して)?|的)?\s*[.!。]?\s*$"
+    r"|(?<=[^\s,、，])(縦長|横長|竖版|横版|竖屏|横屏)(?:で|に(?:して)?|的)?\s*[.!。]?\s*$",
+    re.IGNORECASE,
+)
 # "a cat 1920x1080": a size typed last is the shape it has (it is seldom one Seedream makes).
 _TRAILING_SIZE = re.compile(r"[\s,]+(\d{3,5})\s*[x×]\s*(\d{3,5})(?:\s*(?:px|pixels))?\s*$", re.IGNORECASE)
 _SAID = r"(?:,?\s+please)?\s*[.!]?\s*"  # how a sentence of a few words ends
@@ -392,6 +399,10 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         if ratio and "aspect" not in values:
             values["aspect"] = re.sub(r"\s", "", ratio.group(1))
             prompt = prompt[: ratio.start()]
+        named = _TRAILING_SHAPE_NAME.search(prompt) if "aspect" not in values else None
+        if named and prompt[: named.start()].strip():
+            values["aspect"] = named.group(1) or named.group(2)
+            prompt = prompt[: named.start()]
     size = _TRAILING_SIZE.search(prompt) if "aspect" not in values and "resolution" not in values else None
     if size and prompt[: size.start()].strip():
         values["aspect"] = other_models.shape_of(int(size[1]), int(size[2]))

@@ -72,6 +72,12 @@ def test_ratio_without_a_comma_stays_in_the_prompt() -> None:
         ("a cat, 1080x1920 px", "a cat", "9:16"),
         ("a cat --portrait", "a cat", "3:4"),  # a shape's name as a flag
         ("a cat --tiktok", "a cat", "9:16"),
+        ("ein Fuchs im Schnee im Hochformat", "ein Fuchs im Schnee", "3:4"),  # names only of a shape
+        ("ein Fuchs, Querformat", "ein Fuchs", "4:3"),
+        ("雪の中の狐、縦長で", "雪の中の狐", "3:4"),
+        ("雪中的狐狸竖版", "雪中的狐狸", "3:4"),
+        ("un renard, paysage", "un renard, paysage", None),  # a landscape may be the subject
+        ("das Hochformat-Foto", "das Hochformat-Foto", None),
         ("a portrait of a cat", "a portrait of a cat", None),
         ("a portrait format camera", "a portrait format camera", None),
         ("a 1920x1080 monitor", "a 1920x1080 monitor", None),
