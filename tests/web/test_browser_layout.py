@@ -26,6 +26,8 @@ def test_on_a_phones_width_nothing_is_wider_than_the_screen(page: Page) -> None:
     fox = ask(page, "a fox on a phone --n 2")
     expect(fox.locator(".entry.result img")).to_have_count(2, timeout=TIMEOUT)
     assert page.evaluate(SIDEWAYS) == 0
+    # Its "×" is named for what it does, for a screen reader too (it read "times").
+    expect(fox.get_by_role("button", name="Hide this thread")).to_be_visible()
 
 
 def test_a_dark_system_theme_gets_the_dark_page(page: Page) -> None:

@@ -354,7 +354,7 @@
     let view = threads.get(thread.id);
     if (view) return view;
     const node = el("article", { class: "thread", id: `thread-${thread.id}`, "data-thread-id": thread.id });
-    const hide = el("button", { type: "button", class: "hide", title: LABELS.hide_thread }, "×");
+    const hide = el("button", { type: "button", class: "hide", title: LABELS.hide_thread, "aria-label": LABELS.hide_thread }, "×");
     hide.addEventListener("click", () => send(`/api/threads/${thread.id}/hide`));
     const title = el("h2", {}, userText(thread.title));
     const when = el("time", { datetime: thread.created }, new Date(thread.created).toLocaleTimeString());
