@@ -387,6 +387,22 @@ VARIATIONS_PROMPT = (
     "and details."
 )
 
+# ... and what "surprise me" draws: one of these, at random (the flags typed with it still apply).
+SURPRISES = (
+    "a red fox curled up asleep in fresh snow at golden hour, soft backlight, shallow depth of field",
+    "a lighthouse on a cliff in a storm at night, waves crashing, a single warm window, cinematic",
+    "a cozy isometric reading nook with plants and warm lamp light, soft 3D render",
+    'a retro travel poster of Kyoto in spring, flat colors, bold title text "KYOTO"',
+    "an astronaut tending a small vegetable garden on the moon, Earth rising behind, watercolor",
+    "a steaming bowl of ramen on a wooden counter in a tiny neon-lit shop, rainy night outside",
+    "a paper-cut diorama of a whale swimming through clouds above a sleeping town",
+    "a glass perfume bottle on wet black stone, studio lighting, water droplets, macro photo",
+    "a tiny dragon reading a book by candlelight in a library, storybook illustration",
+    "a vintage bicycle with a basket of sunflowers leaning on a blue door in Lisbon, film photo",
+    "a snow-covered mountain cabin under the northern lights, long exposure photograph",
+    "a robot barista making latte art in a sunny cafe, Pixar-style 3D",
+)
+
 # The side panel's suggested prompts: (title, the prompt sent). The titles are seedbot's words,
 # translated; the prompts are sent to Seedream as they are.
 _SUGGESTED = (

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import random
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from bot.conversation.phrases import (
     VARY_PICK,
     as_button_word,
     asks_about_rights,
+    asks_for_a_surprise,
     asks_for_description,
     asks_for_help,
     asks_for_history,
@@ -509,6 +511,8 @@ class Conversation:
         if attached == 1 and asks_for_variations(parsed.prompt):  # of the image sent
             count = parsed.count or ask.options.count or compose.VARIATIONS_COUNT
             parsed = dataclasses.replace(parsed, prompt=messages.VARIATIONS_PROMPT, count=count)
+        if not attached and asks_for_a_surprise(parsed.prompt):  # "surprise me --ar 16:9"
+            parsed = dataclasses.replace(parsed, prompt=random.choice(messages.SURPRISES))
         parsed, style_fields = await self._styled(who, parsed, ask.options)
         if (attached or parsed.refs or ask.options.refs) and not clean_prompt(parsed.prompt):
             raise InvalidRequest(messages.IMAGE_NEEDS_WORDS)  # an image alone: say what to do with it

@@ -27,6 +27,7 @@ __all__ = [
     "ButtonWord",
     "as_button_word",
     "asks_about_rights",
+    "asks_for_a_surprise",
     "asks_for_description",
     "asks_for_help",
     "asks_for_history",
@@ -412,6 +413,22 @@ _RIGHTS = re.compile(
     rf"what(?:'s|\s+is|\s+are)\s+the\s+(?:licen[cs]e|terms|usage\s+rights)){_END}",
     re.IGNORECASE,
 )
+
+
+# "Surprise me", "draw anything": a prompt that leaves the picture to seedbot (one of
+# messages.SURPRISES). "A surprise party" and "draw anything you see" are prompts.
+_SURPRISE = re.compile(
+    r"\s*(?:(?:please\s+)?surprise\s+me|(?:draw|make|generate|create|show)\s+(?:me\s+)?(?:something|anything)"
+    r"(?:\s+(?:random|cool|nice|fun|interesting|beautiful))?|(?:something|anything)\s+(?:random|cool)|"
+    r"random(?:\s+(?:image|picture|prompt))?|you\s+(?:choose|decide|pick)|your\s+choice|dealer'?s\s+choice|"
+    r"up\s+to\s+you|überrasch(?:e)?\s+mich|surprends-moi|sorpr[ée]ndeme|me\s+surpreenda|おまかせ|随便画|随机)"
+    r"(?:,?\s+please)?\s*[.!?！？。]*\s*",
+    re.IGNORECASE,
+)
+
+
+def asks_for_a_surprise(prompt: str) -> bool:
+    return _SURPRISE.fullmatch(prompt) is not None
 
 
 def asks_why(text: str) -> bool:

@@ -236,6 +236,23 @@ async def test_a_buttons_name_in_the_persons_language_replied_is_that_button(
     assert (await driver.reply(again.result, "Löschen")).text == messages.DELETED
 
 
+async def test_surprise_me_draws_one_of_seedbots_prompts_with_the_flags_typed(
+    surface: tuple[Driver, Core],
+) -> None:
+    """'surprise me' was drawn as those words."""
+    driver, bot = surface
+    made = await driver.ask("surprise me --ar 16:9")
+    assert made.result is not None, made.text
+    job = await bot.runtime.ledger.get_job(made.result.job_id)
+    assert job is not None and job.prompt in messages.SURPRISES and job.request["size"] == "2848x1600"
+    assert job.prompt in made.text  # the caption says what was drawn
+    await bot.wait_closed(driver.key(0), 1)
+    party = await driver.ask("a surprise party")
+    assert party.result is not None, party.text
+    job = await bot.runtime.ledger.get_job(party.result.job_id)
+    assert job is not None and job.prompt == "a surprise party"
+
+
 async def test_the_helps_example_copied_with_its_code_marks_is_drawn(surface: tuple[Driver, Core]) -> None:
     """`a red fox in snow --ar 3:2 --n 2` with the help's code marks was refused: "'2`' doesn't
     work for --n"."""

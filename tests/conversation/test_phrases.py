@@ -13,6 +13,7 @@ from bot.conversation.phrases import (
     VARY_PICK,
     as_button_word,
     asks_about_rights,
+    asks_for_a_surprise,
     asks_for_description,
     asks_for_help,
     asks_for_history,
@@ -614,3 +615,23 @@ def test_other_words_stay_as_they_are(text: str) -> None:
 )
 def test_edit_alone_says_no_change(text: str, asks: bool) -> None:
     assert (EDIT_WORD.fullmatch(text) is not None) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("surprise me", True),
+        ("Surprise me!", True),
+        ("draw something", True),
+        ("draw me anything cool", True),
+        ("random", True),
+        ("you choose", True),
+        ("überrasch mich", True),
+        ("おまかせ", True),
+        ("a surprise party", False),
+        ("draw anything you see in a forest", False),
+        ("random shapes in blue", False),
+    ],
+)
+def test_the_words_that_leave_the_picture_to_seedbot(text: str, asks: bool) -> None:
+    assert asks_for_a_surprise(text) is asks
