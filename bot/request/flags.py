@@ -109,6 +109,29 @@ _TRAILING_SHAPE_NAME = re.compile(
     r"|(?<=[^\s,、，])(縦長|横長|竖版|横版|竖屏|横屏)(?:で|に(?:して)?|的)?\s*[.!。]?\s*$",
     re.IGNORECASE,
 )
+# "a mountain lake, phone wallpaper", "… for a YouTube thumbnail": where the picture goes, said at
+# the end of a new request (only the places that want one shape; "a logo for youtube" is words).
+_PLACES = (
+    "phone wallpaper",
+    "mobile wallpaper",
+    "iphone wallpaper",
+    "phone background",
+    "lock screen",
+    "desktop wallpaper",
+    "desktop background",
+    "instagram story",
+    "instagram post",
+    "youtube thumbnail",
+    "youtube short",
+    "tiktok",
+    "reels",
+)
+_TRAILING_PLACE = re.compile(
+    r"(?:\s*,\s*|\s+(?:as|for)\s+)(?:(?:an?|my)\s+)?("
+    + "|".join(re.escape(p).replace(re.escape(" "), r"\s+") for p in _PLACES)
+    + r")\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
 # "a cat 1920x1080": a size typed last is the shape it has (it is seldom one Seedream makes).
 _TRAILING_SIZE = re.compile(r"[\s,]+(\d{3,5})\s*[x×]\s*(\d{3,5})(?:\s*(?:px|pixels))?\s*$", re.IGNORECASE)
 _SAID = r"(?:,?\s+please)?\s*[.!]?\s*"  # how a sentence of a few words ends
@@ -403,6 +426,10 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         if named and prompt[: named.start()].strip():
             values["aspect"] = named.group(1) or named.group(2)
             prompt = prompt[: named.start()]
+        place = _TRAILING_PLACE.search(prompt) if not picks and "aspect" not in values else None
+        if place and prompt[: place.start()].strip():
+            values["aspect"] = place.group(1)
+            prompt = prompt[: place.start()]
     size = _TRAILING_SIZE.search(prompt) if "aspect" not in values and "resolution" not in values else None
     if size and prompt[: size.start()].strip():
         values["aspect"] = other_models.shape_of(int(size[1]), int(size[2]))

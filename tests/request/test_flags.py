@@ -78,6 +78,11 @@ def test_ratio_without_a_comma_stays_in_the_prompt() -> None:
         ("雪中的狐狸竖版", "雪中的狐狸", "3:4"),
         ("un renard, paysage", "un renard, paysage", None),  # a landscape may be the subject
         ("das Hochformat-Foto", "das Hochformat-Foto", None),
+        ("a mountain lake, phone wallpaper", "a mountain lake", "9:16"),  # where it goes: its shape
+        ("a mountain lake as a desktop wallpaper", "a mountain lake", "16:9"),
+        ("a cat for my instagram story", "a cat", "9:16"),
+        ("a logo for youtube", "a logo for youtube", None),
+        ("a desk with a phone wallpaper", "a desk with a phone wallpaper", None),
         ("a portrait of a cat", "a portrait of a cat", None),
         ("a portrait format camera", "a portrait format camera", None),
         ("a 1920x1080 monitor", "a 1920x1080 monitor", None),
