@@ -253,7 +253,11 @@ _THANKS = re.compile(
     r"(?:thanks?(?: you)?(?: (?:so|very) much)?|thx|ty|tysm|tyvm|cheers|nice(?: one)?|cool|great|"
     r"awesome|amazing|perfect|beautiful|gorgeous|(?:i )?love it|lol|lmao|(?:ha){2,}|wow|ok|okay|"
     r"good (?:job|bot)|well done|danke(?: schön| sehr)?|merci(?: beaucoup)?|gracias|obrigad[oa]|"
-    r"ありがとう(?:ございます)?|谢谢|感谢)(?:,?\s*seedbot)?",
+    r"ありがとう(?:ございます)?|谢谢|感谢|"
+    # praise in seedbot's other languages
+    r"super|toll|klasse|genial|perfekt|wunderschön|sehr schön|schön|parfait|génial|magnifique|trop bien|"
+    r"bravo|perfecto|perfecta|precioso|preciosa|me encanta|perfeito|perfeita|lindo|linda|adorei|"
+    r"すごい|すご|いいね|最高|完璧|素敵|きれい|綺麗|かわいい|太棒了|不错|完美|好看|真棒|好美|喜欢)(?:,?\s*seedbot)?",
     re.IGNORECASE,
 )
 # The reactions that go with them: as characters, as Slack and Discord write them (":+1:"),

@@ -228,7 +228,10 @@ AGAIN_WORDS = (
     # a new seed is what a re-roll is
     r"(?:a\s+)?(?:different|new|another|other|random)\s+seed|(?:the\s+)?same\s+prompt(?:\s+again)?|"
     r"retry|re-?do|re-?generate|regen|nochmal|noch\s*einmal|encore|otra\s+vez|de\s+novo|もう一度|もう一回|"
-    r"再来一[张次]|重新生成"
+    r"再来一[张次]|重新生成|"
+    # "one more" in seedbot's other languages
+    r"noch\s+eins|noch\s+ein\s+bild|encore\s+une(?:\s+fois)?|une\s+autre|otra(?:\s+m[aá]s)?|"
+    r"una\s+m[aá]s|outra|mais\s+uma|もう(?:1|一)枚|再来(?:一个)?"
 )
 # Replied to a result, words that only say an option remake it with that option, as the flag
 # would: a shape by its name ("make it portrait", "in landscape", "as a square"), a model

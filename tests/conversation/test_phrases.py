@@ -58,6 +58,12 @@ from bot.conversation.turns import Delete, Info, Reroll, Variations
         "merci beaucoup !",
         "ありがとうございます！",
         "谢谢",
+        "super!",
+        "Genial 😍",
+        "parfait",
+        "me encanta",
+        "すごい！",
+        "太棒了",
         "!!!",
     ],
 )
@@ -79,6 +85,8 @@ def test_thanks_praise_and_reactions_are_small_talk(text: str) -> None:
         "#2",
         "cool cat in sunglasses",
         "great wave off kanagawa",
+        "a super hero",
+        "schöne Katze im Schnee",
     ],
 )
 def test_prompts_and_edits_are_not_small_talk(text: str) -> None:
@@ -239,6 +247,11 @@ def test_cancel_words(text: str, cancels: bool) -> None:
         ("what settings did you use?", Info),
         ("how was this made?", Info),
         ("new seed", Reroll),
+        ("noch eins", Reroll),
+        ("encore une fois", Reroll),
+        ("otra", Reroll),
+        ("mais uma", Reroll),
+        ("もう1枚", Reroll),
         ("something different", Reroll),
         ("cost?", Info),
         ("how much did this cost?", Info),
