@@ -55,7 +55,7 @@
   // words to pick (which puts them in a box, to send as they are or change first).
   function botText(text, pick = null) {
     const node = el("bdi");
-    text.split(/(`[^`\n]+`)/).forEach((part, i) => {
+    text.split(/(\x60[^\x60\n]+\x60)/).forEach((part, i) => {
       if (!(i % 2)) { if (part) node.append(part); return; }
       const code = el("code", {}, part.slice(1, -1));
       if (!pick) { node.append(code); return; }
