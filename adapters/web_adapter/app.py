@@ -61,11 +61,12 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 HEARTBEAT = 15.0  # seconds between keep-alive comments on an idle event stream
 # What an empty page offers to start from: options as flags, a batch, lettering (Seedream
-# draws words), a shape. Prompts are never translated.
+# draws words), a shape, and leaving the picture to seedbot. Prompts are never translated.
 EXAMPLES = (
     "a red fox in fresh snow, golden hour --ar 3:2 --n 2",
     'a neon sign that says "OPEN LATE" on a rainy street at night --ar 9:16',
     "an isometric cozy reading room, soft morning light --n 4",
+    "surprise me --ar 16:9",
 )
 _SERVED_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})
 _JOB = r"{job:[0-9a-f]{6,32}}"
