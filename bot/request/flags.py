@@ -272,6 +272,10 @@ _TIER_NAMED = re.compile(
     rf"\s*(?:(?:make\s+it\s+)?(?:in|at|to)\s+)?([23]k)(?:\s+(?:resolution|res|quality|version))?{_SAID}",
     re.IGNORECASE,
 )
+# "make it 1920x1080" replied: the size's shape, as a new request's size typed last is.
+_SIZE_NAMED = re.compile(
+    _MAKE_IT_IN + rf"(\d{{3,5}})\s*[x×]\s*(\d{{3,5}})(?:\s*(?:px|pixels))?{_SAID}", re.IGNORECASE
+)
 _NAMED = (
     ("aspect", _SHAPE_NAMED),
     ("model", _MODEL_NAMED),
@@ -433,7 +437,8 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         if place and prompt[: place.start()].strip():
             values["aspect"] = place.group(1)
             prompt = prompt[: place.start()]
-    size = _TRAILING_SIZE.search(prompt) if "aspect" not in values and "resolution" not in values else None
+    # (a new request's: replied, "make it 1920x1080" would leave "make it" to draw)
+    size = _TRAILING_SIZE.search(prompt) if not picks and not {"aspect", "resolution"} & set(values) else None
     if size and prompt[: size.start()].strip():
         values["aspect"] = other_models.shape_of(int(size[1]), int(size[2]))
         prompt = prompt[: size.start()]
@@ -466,6 +471,9 @@ def _option_words(prompt: str, values: dict[str, object]) -> str | None:
                 continue
             values[name] = found.group(1)
             return ""
+    if "aspect" not in values and (size := _SIZE_NAMED.fullmatch(rest)):
+        values["aspect"] = other_models.shape_of(int(size[1]), int(size[2]))
+        return ""
     if "watermark" not in values and (switch := _WATERMARK_NAMED.fullmatch(rest)):
         values["watermark"] = switch.group("off") is None
         return ""

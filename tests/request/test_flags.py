@@ -642,6 +642,8 @@ def test_a_number_after_two_dashes_inside_a_prompt_stays_words() -> None:
         ("in 3k", "resolution", "3K"),
         ("2K resolution please", "resolution", "2K"),
         ("same prompt again in 16:9", "aspect", "16:9"),
+        ("make it 1920x1080", "aspect", "16:9"),  # a size said: its shape
+        ("1080x1920", "aspect", "9:16"),
     ],
 )
 def test_a_reply_that_only_says_an_option_sets_it_and_has_no_prompt(
