@@ -57,6 +57,7 @@ from bot.conversation.phrases import (
     is_small_talk,
     ordinals_as_picks,
     speaks_of_an_image,
+    without_chatter,
 )
 from bot.conversation.policy import Policy
 from bot.conversation.progress import ProgressRelay
@@ -531,8 +532,9 @@ class Conversation:
     async def _edit(self, who: Requester, edit: Edit, reply: Reply) -> None:
         if edit.result != ResultRef() and not len(edit.attachments):  # "cancel", "upscale #2"
             # "`again`" as the help shows it; "the second one" as "#2"; "Neu generieren", the
-            # button's name in the person's language, as "reroll"
-            edit = dataclasses.replace(edit, text=as_button_word(ordinals_as_picks(unwrapped(edit.text))))
+            # button's name in the person's language, as "reroll"; "ok but darker" as "darker"
+            said = without_chatter(ordinals_as_picks(unwrapped(edit.text)))
+            edit = dataclasses.replace(edit, text=as_button_word(said))
             # Each is that action's own turn: refused in its words, as its button would be.
             if CANCEL_WORD.fullmatch(edit.text):
                 await self._handle(Turn(who, Cancel(edit.result), "cancel"), reply)

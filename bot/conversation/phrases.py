@@ -44,6 +44,7 @@ __all__ = [
     "is_small_talk",
     "ordinals_as_picks",
     "speaks_of_an_image",
+    "without_chatter",
 ]
 
 _END = r"\s*[?？!！.。]*\s*"  # a sentence's ending, in Latin or CJK punctuation
@@ -433,6 +434,20 @@ _SURPRISE = re.compile(
 
 def asks_for_a_surprise(prompt: str) -> bool:
     return _SURPRISE.fullmatch(prompt) is not None
+
+
+# "ok but darker", "nice, now add a hat": a reply that starts by talking, then says the change.
+# The talk is not for the model ("cool cat in sunglasses" has no "but" or "now": it stays).
+_CHATTER = re.compile(
+    r"\s*(?:ok(?:ay)?|cool|nice|great|perfect|awesome|amazing|love\s+it|thanks?|thank\s+you|thx|yes|yeah|yep|"
+    r"good|beautiful|wow|haha|lol|hmm+)[\s,.!]*(?:\s+(?:but|now|and\s+now|then|so))[\s,]+(?=\S)",
+    re.IGNORECASE,
+)
+
+
+def without_chatter(text: str) -> str:
+    """A reply without the talk before its change ("ok but darker": "darker")."""
+    return _CHATTER.sub("", text, count=1)
 
 
 def asks_why(text: str) -> bool:

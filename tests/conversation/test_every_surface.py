@@ -125,6 +125,8 @@ async def test_thanks_praise_and_a_miss_are_answered_and_make_nothing(surface: t
     assert len(await bot.jobs(driver.key(0))) == 1
     edited = await driver.reply(made.result, "nice, now make it blue")
     assert edited.result is not None, edited.text
+    job = await bot.runtime.ledger.get_job(edited.result.job_id)
+    assert job is not None and job.prompt == "make it blue"  # the talk before it is not sent
 
 
 async def test_options_replied_alone_remake_the_result_with_them(surface: tuple[Driver, Core]) -> None:

@@ -30,6 +30,7 @@ from bot.conversation.phrases import (
     is_small_talk,
     ordinals_as_picks,
     speaks_of_an_image,
+    without_chatter,
 )
 from bot.conversation.turns import Delete, Info, Reroll, Variations
 
@@ -648,3 +649,18 @@ def test_edit_alone_says_no_change(text: str, asks: bool) -> None:
 )
 def test_the_words_that_leave_the_picture_to_seedbot(text: str, asks: bool) -> None:
     assert asks_for_a_surprise(text) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "change"),
+    [
+        ("ok but darker", "darker"),
+        ("nice, now add a hat", "add a hat"),
+        ("thanks! now make it night", "make it night"),
+        ("cool cat in sunglasses", "cool cat in sunglasses"),
+        ("great wave off kanagawa", "great wave off kanagawa"),
+        ("nice but", "nice but"),
+    ],
+)
+def test_the_talk_before_a_replys_change_is_not_sent(text: str, change: str) -> None:
+    assert without_chatter(text) == change
