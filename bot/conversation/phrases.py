@@ -440,7 +440,8 @@ def asks_for_a_surprise(prompt: str) -> bool:
 # The talk is not for the model ("cool cat in sunglasses" has no "but" or "now": it stays).
 _CHATTER = re.compile(
     r"\s*(?:ok(?:ay)?|cool|nice|great|perfect|awesome|amazing|love\s+it|thanks?|thank\s+you|thx|yes|yeah|yep|"
-    r"good|beautiful|wow|haha|lol|hmm+)[\s,.!]*(?:\s+(?:but|now|and\s+now|then|so))[\s,]+(?=\S)",
+    r"good|beautiful|wow|haha|lol|hmm+|(?:the\s+)?same(?:\s+(?:thing|one|image|picture))?)[\s,.!]*"
+    r"(?:\s+(?:but|now|and\s+now|then|so))[\s,]+(?=\S)",
     re.IGNORECASE,
 )
 

@@ -657,6 +657,7 @@ def test_the_words_that_leave_the_picture_to_seedbot(text: str, asks: bool) -> N
         ("ok but darker", "darker"),
         ("nice, now add a hat", "add a hat"),
         ("thanks! now make it night", "make it night"),
+        ("same but at night", "at night"),
         ("cool cat in sunglasses", "cool cat in sunglasses"),
         ("great wave off kanagawa", "great wave off kanagawa"),
         ("nice but", "nice but"),
