@@ -418,12 +418,9 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     # A count and a shape set off at the end, in either order ("a cat, 16:9, 4 images").
     for _ in range(2):
         counted = _TRAILING_COUNT.search(prompt) if not picks and "count" not in values else None
-        if (
-            counted
-            and prompt[: counted.start()].strip()
-            and 1 <= (n := count_of(counted["n"])) <= MAX_OUTPUTS
-        ):
-            values["count"] = str(n)
+        if counted and prompt[: counted.start()].strip():
+            # set off so, a count is one even past what Seedream makes: refused with the range
+            values["count"] = str(count_of(counted["n"]))
             prompt = prompt[: counted.start()]
         ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt) or _shape_alone(prompt)
         if ratio and "aspect" not in values:

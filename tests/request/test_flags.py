@@ -494,7 +494,6 @@ def test_a_ratio_typed_with_spaces_is_one_value(text: str, parsed: ParsedText) -
         ("a cat, four images, 16:9", "a cat", 4),
         ("a cat, 16:9, 2 pictures", "a cat", 2),
         ("a collage of 4 images", "a collage of 4 images", None),
-        ("a cat, 40 images", "a cat, 40 images", None),
         # What says no count, or one past what Seedream makes, is the prompt's.
         ("three cats", "three cats", None),
         ("a collage of 4 images of cats", "a collage of 4 images of cats", None),
@@ -721,3 +720,10 @@ def test_a_format_seedbot_cannot_give_replied_alone_is_refused_with_the_two_it_c
     with pytest.raises(FlagError) as err:
         parse_text(typed)
     assert err.value.user_text.endswith("use png or jpeg.")
+
+
+def test_a_count_set_off_at_the_end_past_the_most_is_refused_with_the_range() -> None:
+    """'a dog, 40 images' drew one image of those words."""
+    with pytest.raises(FlagError) as err:
+        parse_text("a dog, 40 images", picks=False)
+    assert err.value.user_text == messages.bad_flag_value("--n", "40", messages.hint_number(1, 15))
