@@ -297,7 +297,7 @@ class Conversation:
             await reply.say(messages.MISSED)
         elif asks_for_video(text):
             await reply.say(messages.NO_VIDEO)
-        elif asks_for_description(text) and not empty:  # of a result ("what is this?" alone: the help)
+        elif asks_for_description(text):  # of a result, or of nothing sent ("what is this?": the help, above)
             await reply.say(messages.NO_DESCRIBE)
         elif asks_how_to_save(text):
             await reply.say(messages.SAVE_HOW)

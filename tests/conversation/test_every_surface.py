@@ -284,8 +284,9 @@ async def test_a_video_or_a_description_asked_for_is_told_what_seedbot_does_and_
     said = [
         await driver.reply(made.result, "describe it"),
         await driver.ask("what's in this picture?", files=[("cat.png", png(64, 48))]),
+        await driver.ask("/describe"),  # and with no picture at all (it drew "/describe")
     ]
-    assert [(a.result, a.text) for a in said] == [(None, messages.NO_DESCRIBE)] * 2
+    assert [(a.result, a.text) for a in said] == [(None, messages.NO_DESCRIBE)] * 3
     assert len(await bot.jobs(driver.key(0))) == 1
 
 
