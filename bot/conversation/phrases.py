@@ -315,7 +315,7 @@ _DISLIKE = re.compile(
 # was asked. "a video game hero" and "a gif of a cat" as a style of picture stay prompts.
 _VIDEO = re.compile(
     r"\s*(?:(?:please\s+)?(?:animate|make\s+(?:it|this|them)\s+(?:move|animated|a\s+(?:video|gif|clip|movie)))"
-    r"(?:\s+(?:it|this|them))?(?:\s+please)?|(?:please\s+)?(?:make|create|generate|render)\s+(?:me\s+)?an?\s+"
+    r"(?:\s+(?:it|this|them))?(?:\s+please)?|(?:please\s+)?animate\s+(?:a|an|the|my|this|these)\s+\S.*|(?:please\s+)?(?:make|create|generate|render)\s+(?:me\s+)?an?\s+"
     r"(?:video|clip|movie|animation|animated\s+gif)\s+(?:of|about|where|with|showing)\b.*|(?:turn|convert)\s+"
     r"(?:it|this|them)\s+into\s+an?\s+(?:video|gif|clip|animation))[.!?]*\s*",
     re.IGNORECASE | re.DOTALL,

@@ -459,6 +459,7 @@ def test_a_change_or_a_prompt_is_no_miss(text: str) -> None:
         "make it move",
         "make a video of a cat running",
         "turn this into a gif",
+        "animate a cat running",
     ],
 )
 def test_a_video_asked_for(text: str) -> None:
@@ -466,7 +467,14 @@ def test_a_video_asked_for(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["a video game hero", "a gif of a cat", "animated movie poster", "make a poster of a movie"]
+    "text",
+    [
+        "a video game hero",
+        "a gif of a cat",
+        "animated movie poster",
+        "make a poster of a movie",
+        "an animated cat",
+    ],
 )
 def test_a_still_of_moving_things_is_a_prompt(text: str) -> None:
     assert not asks_for_video(text)
