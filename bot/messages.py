@@ -270,7 +270,8 @@ _TEXTS: dict[str, str] = {
     "NOTHING_SAVED": N_("Nothing was saved."),
     "HELP_REPLIES": N_(
         "Reply to a result with what to change (`make it night`, `#2 add a hat`), or with `again`, "
-        "`3 more`, `upscale #2`, `undo`. `status` shows what is being made for you."
+        "`3 more`, `upscale #2`, `undo`. `status` shows what is being made for you; `surprise me` "
+        "draws one of seedbot's own prompts."
     ),
     "UPSCALE_ONE_IMAGE": N_("Send one image at a time to upscale: each is its own 4K re-render."),
     "UNDO_HOW": N_(
