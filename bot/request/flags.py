@@ -269,7 +269,7 @@ _FORMAT_NAMED = re.compile(
 )
 # "in 3K", "2k resolution": a tier said alone (4K is Upscale's: conversation/phrases.py).
 _TIER_NAMED = re.compile(
-    rf"\s*(?:(?:make\s+it\s+)?(?:in|at|to)\s+)?([23]k)(?:\s+(?:resolution|res|quality|version))?{_SAID}",
+    rf"\s*(?:make\s+it\s+(?:(?:in|at)\s+)?|(?:in|at|to)\s+)?([23]k)(?:\s+(?:resolution|res|quality|version))?{_SAID}",
     re.IGNORECASE,
 )
 # "make it 1920x1080" replied: the size's shape, as a new request's size typed last is.

@@ -639,6 +639,7 @@ def test_a_number_after_two_dashes_inside_a_prompt_stays_words() -> None:
         ("as a YouTube thumbnail", "aspect", "16:9"),
         ("again for TikTok", "aspect", "9:16"),
         ("in 3k", "resolution", "3K"),
+        ("make it 3k", "resolution", "3K"),
         ("2K resolution please", "resolution", "2K"),
         ("same prompt again in 16:9", "aspect", "16:9"),
         ("make it 1920x1080", "aspect", "16:9"),  # a size said: its shape
