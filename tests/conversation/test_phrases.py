@@ -249,6 +249,7 @@ def test_cancel_words(text: str, cancels: bool) -> None:
         ("how was this made?", Info),
         ("new seed", Reroll),
         ("noch eins", Reroll),
+        ("same", Reroll),
         ("encore une fois", Reroll),
         ("otra", Reroll),
         ("mais uma", Reroll),
