@@ -251,7 +251,7 @@ _HISTORY = re.compile(
 
 # Thanks and praise, said to the bot or in its thread ("nice!", "thanks 🙏", ":+1:"): people
 # talking, not an edit of the result. In seedbot's languages too.
-_THANKS = re.compile(
+_PRAISE = (
     r"(?:thanks?(?: you)?(?: (?:so|very) much)?|thx|ty|tysm|tyvm|cheers|nice(?: one)?|cool|great|"
     r"awesome|amazing|perfect|beautiful|gorgeous|(?:i )?love it|lol|lmao|(?:ha){2,}|wow|ok|okay|"
     r"good (?:job|bot)|well done|danke(?: schön| sehr)?|merci(?: beaucoup)?|gracias|obrigad[oa]|"
@@ -259,9 +259,9 @@ _THANKS = re.compile(
     # praise in seedbot's other languages
     r"super|toll|klasse|genial|perfekt|wunderschön|sehr schön|schön|parfait|génial|magnifique|trop bien|"
     r"bravo|perfecto|perfecta|precioso|preciosa|me encanta|perfeito|perfeita|lindo|linda|adorei|"
-    r"すごい|すご|いいね|最高|完璧|素敵|きれい|綺麗|かわいい|太棒了|不错|完美|好看|真棒|好美|喜欢)(?:,?\s*seedbot)?",
-    re.IGNORECASE,
+    r"すごい|すご|いいね|最高|完璧|素敵|きれい|綺麗|かわいい|太棒了|不错|完美|好看|真棒|好美|喜欢)"
 )
+_THANKS = re.compile(rf"{_PRAISE}(?:,?\s*seedbot)?", re.IGNORECASE)
 # The reactions that go with them: as characters, as Slack and Discord write them (":+1:"),
 # and as emoticons. A skin tone or a variation selector may follow an emoji.
 _REACTION = re.compile(
@@ -438,10 +438,10 @@ def asks_for_a_surprise(prompt: str) -> bool:
 
 
 # "ok but darker", "nice, now add a hat": a reply that starts by talking, then says the change.
-# The talk is not for the model ("cool cat in sunglasses" has no "but" or "now": it stays).
+# The talk (praise, as small talk reads it, or "yes", "same") is not for the model ("cool cat in
+# sunglasses" has no "but" or "now": it stays).
 _CHATTER = re.compile(
-    r"\s*(?:ok(?:ay)?|cool|nice|great|perfect|awesome|amazing|love\s+it|thanks?|thank\s+you|thx|yes|yeah|yep|"
-    r"good|beautiful|wow|haha|lol|hmm+|(?:the\s+)?same(?:\s+(?:thing|one|image|picture))?)[\s,.!]*"
+    rf"\s*(?:{_PRAISE}|yes|yeah|yep|good|hmm+|(?:the\s+)?same(?:\s+(?:thing|one|image|picture))?)[\s,.!]*"
     r"(?:\s+(?:but|now|and\s+now|then|so))[\s,]+(?=\S)",
     re.IGNORECASE,
 )
