@@ -151,6 +151,11 @@ _COMMAND_WORD = re.compile(r"\s*(?:[/!]imagine\b\s*)?(?:prompt\s*:\s*)?", re.IGN
 _PICK_RE = re.compile(r"(?<![^\s,])#(\d{1,2})(?![^\s,.!?])")
 # Picks side by side at the start or the end (before the flags): they only say which images.
 _PICK_RUN = r"#\d{1,2}(?:[\s,]+#\d{1,2})*"
+# Picks and nothing else ("#1 and #3" replied alone): which images, no change said. With words,
+# "combine #1 and #3" names them in the sentence.
+_PICKS_ONLY = re.compile(
+    r"\s*#\d{1,2}(?:(?:\s*[,&+、，和と]\s*|\s+(?:and|und|et|y|e)\s+|\s+)#\d{1,2})*[\s.!?]*"
+)
 _BARE_PICK = re.compile(r"^\s*(\d{1,2})\s*[.!]?\s*$")  # "2" replied alone: image 2
 _LEADING_PICKS = re.compile(rf"\s*{_PICK_RUN}[\s,]*")
 _TRAILING_PICKS = re.compile(rf"[\s,]*{_PICK_RUN}[\s,.!?]*(?=(?<!\S)--[A-Za-z]|$)")
@@ -504,6 +509,8 @@ def _picked(text: str) -> tuple[str, tuple[int, ...]]:
     numbers = tuple(dict.fromkeys(int(m.group(1)) for m in _PICK_RE.finditer(text)))
     if not numbers:
         return text, ()
+    if _PICKS_ONLY.fullmatch(text):
+        return "", numbers
     for edge in (_LEADING_PICKS.match(text), _TRAILING_PICKS.search(text)):
         if edge is not None and len(_PICK_RE.findall(edge.group())) == len(_PICK_RE.findall(text)):
             return text[: edge.start()] + " " + text[edge.end() :], numbers

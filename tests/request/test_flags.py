@@ -40,6 +40,9 @@ def test_plain_prompt_has_no_flags() -> None:
         ("#1 and #3 side by side", "image 1 and image 2 side by side", (1, 3)),
         ("put the hat from #3 on #1", "put the hat from image 1 on image 2", (3, 1)),
         ("#2 beside #2", "image 1 beside image 1", (2,)),
+        # Picks alone, however joined, say no change (it was an edit of "image 1 and image 2").
+        ("#2 and #3", "", (2, 3)),
+        ("#1 & #3!", "", (1, 3)),
     ],
 )
 def test_pick(text: str, prompt: str, picks: tuple[int, ...]) -> None:
