@@ -419,10 +419,8 @@ _SUGGESTED = (
         N_("Travel poster"),
         'a retro travel poster of Kyoto in spring, flat colors, bold title text "KYOTO" --ar 2:3',
     ),
-    (
-        N_("Cozy room"),
-        "a cozy isometric reading nook with plants and warm lamp light, soft 3D render --ar 1:1",
-    ),
+    # and one that leaves the picture to seedbot (messages.SURPRISES)
+    (N_("Surprise me"), "surprise me"),
 )
 
 # mypy sees the constants as plain strings; at run time __getattr__ reads them in the current locale.

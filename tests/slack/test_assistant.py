@@ -71,6 +71,23 @@ async def test_a_panel_thread_starts_with_prompts_and_a_reply_edits_the_latest_r
     assert not emu.calls("conversations.replies") and not emu.calls("chat.update")
 
 
+async def test_the_panels_surprise_me_draws_one_of_seedbots_prompts(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot(SLACK_ASSISTANT="on")
+    started = emu.start_assistant_thread()
+    dm, ts = started["assistant_thread"]["channel_id"], started["assistant_thread"]["thread_ts"]
+    await emu.post_event(bot.url, started)
+    await emu.wait_for_call("assistant.threads.setSuggestedPrompts")
+    [surprise] = [p for p in emu.assistant_threads[(dm, ts)]["prompts"] if p["message"] == "surprise me"]
+    assert surprise["title"] == "Surprise me"
+    await emu.post_event(bot.url, emu.assistant_message_event(dm, ts, surprise["message"]))
+    await wait_results(emu, 1, bot)
+    [upload] = emu.calls("files.completeUploadExternal")
+    drawn = upload.params["initial_comment"].split("\n")[0]
+    assert drawn in messages.SURPRISES, drawn
+
+
 async def test_a_refusal_in_the_panel_is_said_in_the_thread_and_clears_the_status(
     emu: SlackEmulator, start_bot: StartBot
 ) -> None:
