@@ -11,6 +11,13 @@ from tests.emulators.slack import DM_CHANNEL_ID, USER_ID, SlackEmulator
 from tests.slack.conftest import StartBot, results, wait_results
 
 
+async def _opened(emu: SlackEmulator, url: str) -> tuple[str, str]:
+    """A side-panel thread opened, as Slack announces it: its DM and thread_ts."""
+    started = emu.start_assistant_thread()
+    assert await emu.post_event(url, started) == 200
+    return started["assistant_thread"]["channel_id"], started["assistant_thread"]["thread_ts"]
+
+
 def _bot_texts(emu: SlackEmulator, channel: str, thread_ts: str) -> list[str]:
     return [m.get("text", "") for m in emu.thread(channel, thread_ts) if m.get("bot_id")]
 
@@ -75,9 +82,7 @@ async def test_the_panels_surprise_me_draws_one_of_seedbots_prompts(
     emu: SlackEmulator, start_bot: StartBot
 ) -> None:
     bot = await start_bot(SLACK_ASSISTANT="on")
-    started = emu.start_assistant_thread()
-    dm, ts = started["assistant_thread"]["channel_id"], started["assistant_thread"]["thread_ts"]
-    await emu.post_event(bot.url, started)
+    dm, ts = await _opened(emu, bot.url)
     await emu.wait_for_call("assistant.threads.setSuggestedPrompts")
     [surprise] = [p for p in emu.assistant_threads[(dm, ts)]["prompts"] if p["message"] == "surprise me"]
     assert surprise["title"] == "Surprise me"
@@ -92,9 +97,7 @@ async def test_a_refusal_in_the_panel_is_said_in_the_thread_and_clears_the_statu
     emu: SlackEmulator, start_bot: StartBot
 ) -> None:
     bot = await start_bot(SLACK_ASSISTANT="on", SEEDBOT_DAILY_IMAGES="1")
-    started = emu.start_assistant_thread()
-    dm, ts = started["assistant_thread"]["channel_id"], started["assistant_thread"]["thread_ts"]
-    await emu.post_event(bot.url, started)
+    dm, ts = await _opened(emu, bot.url)
     await emu.post_event(bot.url, emu.assistant_message_event(dm, ts, "a lighthouse at dusk"))
     await wait_results(emu, 1, bot)
 
