@@ -551,6 +551,9 @@ class Conversation:
                 return
             if EDIT_WORD.fullmatch(edit.text):  # "edit", "fix it": what should change?
                 raise InvalidRequest(messages.EDIT_HOW)
+            if asks_for_a_surprise(parse_text(edit.text).prompt):  # a new picture, not this one changed
+                await self._ask(who, Ask(edit.text), reply)
+                return
         vary = VARY_PICK.fullmatch(edit.text) if edit.result != ResultRef() else None
         text, links = image_links(f"#{vary['pick']}" if vary else edit.text)
         linked = LinkedImages(self.fetcher, links)

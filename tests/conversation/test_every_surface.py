@@ -249,6 +249,12 @@ async def test_surprise_me_draws_one_of_seedbots_prompts_with_the_flags_typed(
     assert job is not None and job.prompt in messages.SURPRISES and job.request["size"] == "2848x1600"
     assert job.prompt in made.text  # the caption says what was drawn
     await bot.wait_closed(driver.key(0), 1)
+    # Replied to a result, it is a new surprise too (it was an edit of "surprise me").
+    again = await driver.reply(made.result, "surprise me")
+    assert again.result is not None, again.text
+    job = await bot.runtime.ledger.get_job(again.result.job_id)
+    assert job is not None and job.prompt in messages.SURPRISES and job.parent_id is None
+    await bot.wait_closed(driver.key(0), 2)
     party = await driver.ask("a surprise party")
     assert party.result is not None, party.text
     job = await bot.runtime.ledger.get_job(party.result.job_id)
