@@ -275,9 +275,10 @@ class Conversation:
                 await reply.say(await self._history(who))
 
     async def _commands(self, who: Requester, text: str, reply: Reply, *, empty: bool) -> bool:
-        """`usage`, `history`, `help` typed as the whole text, or `admin ...`: answered, True.
-        `empty`: a new request, not a reply (nothing typed asks for the help; `cancel` or
-        `upscale` alone, which a reply to a job would be, is explained instead of drawn)."""
+        """A whole text that is no picture (`usage`, `history`, `help`, `styles`, thanks, a miss,
+        a question seedbot answers free, `admin ...`): answered, True. `empty`: a new request,
+        not a reply (nothing typed asks for the help; `cancel`, `upscale` or a button's name
+        alone, which a reply to a job would be, is explained instead of drawn)."""
         # "`usage`", as the help shows it; "/usage" or "!usage", a command typed as text.
         text = _COMMAND_MARK.sub("", unwrapped(text), count=1)
         button_name = as_button_word(text)  # "Neu generieren", as its button shows it: "reroll"
