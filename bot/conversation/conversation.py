@@ -230,6 +230,8 @@ class Conversation:
                     return
                 # Images quoted (a reply's, a thread's) leave "@seedbot usage" a command.
                 typed = action.commands and not len(action.attachments)
+                if typed and not len(action.quoted) and await self._to_the_latest(who, action.text, reply):
+                    return
                 if typed and await self._commands(who, action.words or action.text, reply, empty=True):
                     return
                 await self._ask(who, action, reply)
@@ -326,6 +328,23 @@ class Conversation:
         else:
             return False
         return True
+
+    async def _to_the_latest(self, who: Requester, text: str, reply: Reply) -> bool:
+        """ "again", "16:9" said, not replied, as people do in a DM: to the person's latest result
+        in this channel (True), when there is one; else it is explained (`_commands`)."""
+        said = as_button_word(_COMMAND_MARK.sub("", unwrapped(text), count=1))
+        if not _for_a_result(said) or (latest := await self._latest_here(who)) is None:
+            return False
+        await self._edit(who, Edit(ResultRef(job_id=latest.id), said), reply)
+        return True
+
+    async def _latest_here(self, who: Requester) -> Job | None:
+        """`who`'s latest result in this channel (its threads too), if one of the last few jobs."""
+        for job in await self.ledger.jobs_for_user(who.key, 10):
+            here = job.platform == who.platform and job.channel_id == who.channel_id
+            if here and job.status == JobStatus.SUCCEEDED and job.images_delivered > 0:
+                return job
+        return None
 
     async def _history(self, who: Requester) -> str:
         surface = self.surfaces.get(who.platform)
@@ -860,6 +879,20 @@ async def _tell(reply: Reply, text: str) -> None:
         await reply.refuse(text)
     except Exception:
         log.warning("could not tell the user: %s", text, exc_info=True)
+
+
+def _for_a_result(text: str) -> bool:
+    """Words that only make sense said to a result: a button's ("again", "more like this",
+    "info"; not Delete, which is never guessed), Upscale's, "V2", options alone ("16:9")."""
+    if (button := button_word(text)) is not None:
+        return button.action is not Delete
+    if UPSCALE_WORDS.fullmatch(text) or VARY_PICK.fullmatch(text):
+        return True
+    try:
+        parsed = parse_text(text)
+    except SeedbotError:
+        return False
+    return not parsed.prompt and not parsed.picks and compose.sets_options(parsed)
 
 
 def _made_nothing(job: Job) -> bool:

@@ -599,6 +599,31 @@ async def test_a_buttons_name_typed_alone_says_how_and_draws_nothing(surface: tu
     assert await bot.jobs(driver.key(0)) == []
 
 
+async def test_a_buttons_word_said_after_a_result_acts_on_the_persons_latest_result_here(
+    surface: tuple[Driver, Core],
+) -> None:
+    """'again' said (not replied) right after a result, as people do in a DM, was only told to
+    reply; it re-rolls their latest result in this channel. Someone with none is still told."""
+    driver, bot = surface
+    first = await driver.ask("a paper lantern")
+    assert first.result is not None, first.text
+    await bot.wait_closed(driver.key(0), 1)
+    again = await driver.ask("again")
+    assert again.result is not None, again.text
+    job = await bot.runtime.ledger.get_job(again.result.job_id)
+    assert job is not None and (job.kind, job.parent_id) == (JobKind.REROLL, first.result.job_id)
+    await bot.wait_closed(driver.key(0), 2)
+    wide = await driver.ask("16:9")
+    assert wide.result is not None, wide.text
+    job = await bot.runtime.ledger.get_job(wide.result.job_id)
+    assert job is not None and (job.prompt, job.request["size"]) == ("a paper lantern", "2848x1600")
+    await bot.wait_closed(driver.key(0), 3)
+    assert (await driver.ask("delete")).text == messages.button_how(messages.action_label("delete"), "delete")
+    if not isinstance(driver, WebDriver):  # (the playground has one person)
+        stranger = await driver.ask("again", person=1)
+        assert stranger.text == messages.button_how(messages.action_label("reroll"), "again"), stranger.text
+
+
 async def test_typed_commands_answer_and_make_nothing(surface: tuple[Driver, Core]) -> None:
     """`history`, `usage` and `admin ...` typed as a request, or as a reply to a result, are
     answered (read once, in the core) instead of becoming a prompt or an edit."""
