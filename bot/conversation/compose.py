@@ -30,7 +30,6 @@ __all__ = [
     "new",
     "option_fields",
     "reroll",
-    "sets_options",
     "upscale",
     "variations",
 ]
@@ -106,7 +105,7 @@ def _request(
     return parsed.to_request(images=images, default_model=model, **base)
 
 
-def sets_options(parsed: ParsedText) -> bool:
+def _sets_options(parsed: ParsedText) -> bool:
     """Whether the text set any option of the image (its shape, size, count, model, format)."""
     values = (
         parsed.aspect,
@@ -161,7 +160,7 @@ async def edit(
             raise InvalidRequest(messages.PARENT_FAILED)
         # A result that was delivered but has no images left is past the retention.
         raise InvalidRequest(messages.RESULT_EXPIRED if parent.images_delivered else messages.NOT_A_RESULT)
-    if not parsed.prompt and sets_options(parsed):
+    if not parsed.prompt and _sets_options(parsed):
         if len(outputs) > 1 and not parsed.picks and not images:
             # A batch again as a batch: edited as one, its images would be merged into one.
             return await _remade(ledger, parent, parsed)

@@ -330,7 +330,7 @@ class Conversation:
         return True
 
     async def _to_the_latest(self, who: Requester, text: str, reply: Reply) -> bool:
-        """ "again", "16:9" said, not replied, as people do in a DM: to the person's latest result
+        """ "again", "upscale" said, not replied, as people do in a DM: to the person's latest result
         in this channel (True), when there is one; else it is explained (`_commands`)."""
         said = as_button_word(_COMMAND_MARK.sub("", unwrapped(text), count=1))
         if not _for_a_result(said) or (latest := await self._latest_here(who)) is None:
@@ -571,13 +571,13 @@ class Conversation:
                 return
             if EDIT_WORD.fullmatch(edit.text):  # "edit", "fix it": what should change?
                 raise InvalidRequest(messages.EDIT_HOW)
-            if asks_for_a_surprise(parse_text(edit.text).prompt):  # a new picture, not this one changed
-                await self._ask(who, Ask(edit.text), reply)
-                return
         vary = VARY_PICK.fullmatch(edit.text) if edit.result != ResultRef() else None
         text, links = image_links(f"#{vary['pick']}" if vary else edit.text)
         linked = LinkedImages(self.fetcher, links)
         parsed = parse_text(text)  # flag errors before any download
+        if edit.result != ResultRef() and not len(edit.attachments) and asks_for_a_surprise(parsed.prompt):
+            await self._ask(who, Ask(edit.text), reply)  # a new picture, not this one changed
+            return
         options_alone = not parsed.prompt and not vary  # "make it portrait": a remake, if ours
         if vary:  # "V2": variations of that image, as "variations" sent with one image makes
             parsed = dataclasses.replace(
@@ -883,16 +883,11 @@ async def _tell(reply: Reply, text: str) -> None:
 
 def _for_a_result(text: str) -> bool:
     """Words that only make sense said to a result: a button's ("again", "more like this",
-    "info"; not Delete, which is never guessed), Upscale's, "V2", options alone ("16:9")."""
+    "info"; not Delete, which is never guessed), Upscale's, "V2". (Read without the flag parser,
+    which a new request's text enters once, in `_ask`.)"""
     if (button := button_word(text)) is not None:
         return button.action is not Delete
-    if UPSCALE_WORDS.fullmatch(text) or VARY_PICK.fullmatch(text):
-        return True
-    try:
-        parsed = parse_text(text)
-    except SeedbotError:
-        return False
-    return not parsed.prompt and not parsed.picks and compose.sets_options(parsed)
+    return UPSCALE_WORDS.fullmatch(text) is not None or VARY_PICK.fullmatch(text) is not None
 
 
 def _made_nothing(job: Job) -> bool:

@@ -19,7 +19,9 @@ from typing import Any
 import pytest
 
 from bot import messages
+from bot.conversation import conversation as conversation_module
 from bot.conversation.surface import RESULT_ACTIONS
+from bot.request.flags import ParsedText
 from bot.request.models import JobKind, JobStatus, Requester
 from tests.conversation.surfaces import (
     CHATS,
@@ -613,15 +615,35 @@ async def test_a_buttons_word_said_after_a_result_acts_on_the_persons_latest_res
     job = await bot.runtime.ledger.get_job(again.result.job_id)
     assert job is not None and (job.kind, job.parent_id) == (JobKind.REROLL, first.result.job_id)
     await bot.wait_closed(driver.key(0), 2)
-    wide = await driver.ask("16:9")
-    assert wide.result is not None, wide.text
-    job = await bot.runtime.ledger.get_job(wide.result.job_id)
-    assert job is not None and (job.prompt, job.request["size"]) == ("a paper lantern", "2848x1600")
-    await bot.wait_closed(driver.key(0), 3)
+    info = await driver.ask("info")
+    assert f"Job {again.result.job_id}" in info.text, info.text  # the latest: the re-roll
     assert (await driver.ask("delete")).text == messages.button_how(messages.action_label("delete"), "delete")
     if not isinstance(driver, WebDriver):  # (the playground has one person)
         stranger = await driver.ask("again", person=1)
         assert stranger.text == messages.button_how(messages.action_label("reroll"), "again"), stranger.text
+
+
+async def test_a_request_and_a_reply_enter_the_flag_parser_once(
+    surface: tuple[Driver, Core], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: the prompt moves downward and enters bot/request/flags.py once a turn (the
+    checks for what else a message may be read without parsing it again)."""
+    driver, bot = surface
+    parsed: list[str] = []
+    real = conversation_module.parse_text
+
+    def counted(text: str, *, picks: bool = True) -> ParsedText:
+        parsed.append(text)
+        return real(text, picks=picks)
+
+    monkeypatch.setattr(conversation_module, "parse_text", counted)
+    made = await driver.ask("a paper lantern --ar 3:2")
+    assert made.result is not None, made.text
+    assert len(parsed) == 1, parsed
+    await bot.wait_closed(driver.key(0), 1)
+    edited = await driver.reply(made.result, "make it night")
+    assert edited.result is not None, edited.text
+    assert len(parsed) == 2, parsed
 
 
 async def test_typed_commands_answer_and_make_nothing(surface: tuple[Driver, Core]) -> None:
