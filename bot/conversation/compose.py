@@ -172,8 +172,7 @@ async def edit(
     if parsed.picks and not parsed.prompt and not images and not parsed.style:
         raise InvalidRequest(messages.pick_needs_words(parsed.picks[0]))
     numbers = parsed.picks or range(1, len(outputs) + 1)
-    named = [dataclasses.replace(outputs[n - 1], name=messages.result_name(n, parent.id)) for n in numbers]
-    refs = (*named, *images)
+    refs = (*(outputs[n - 1] for n in numbers), *images)  # _legend names each for the result it is
     request = _request(parsed, refs, {"model": parent.model, **({"style": style} if style else {})})
     return Composed(request, JobKind.EDIT, parent_id=parent.id, legend=_legend(refs))
 
@@ -237,7 +236,7 @@ async def upscale(ledger: Ledger, parent: Job, pick: int | None) -> Composed:
         pick = 1
     if not 1 <= pick <= len(outputs):
         raise InvalidRequest(messages.no_such_image(pick, len(outputs)))
-    image = dataclasses.replace(outputs[pick - 1], name=messages.result_name(pick, parent.id))
+    image = outputs[pick - 1]
     return Composed(
         _rerendered(image),
         JobKind.UPSCALE,

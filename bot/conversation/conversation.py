@@ -230,9 +230,8 @@ class Conversation:
                     return
                 # Images quoted (a reply's, a thread's) leave "@seedbot usage" a command.
                 typed = action.commands and not len(action.attachments)
-                if typed and not len(action.quoted) and await self._to_the_latest(who, action.text, reply):
-                    return
-                if typed and await self._commands(who, action.words or action.text, reply, empty=True):
+                said = action.words or action.text
+                if typed and await self._commands(who, said, reply, empty=True, alone=not len(action.quoted)):
                     return
                 await self._ask(who, action, reply)
             case Edit():
@@ -276,11 +275,15 @@ class Conversation:
             case History():
                 await reply.say(await self._history(who))
 
-    async def _commands(self, who: Requester, text: str, reply: Reply, *, empty: bool) -> bool:
+    async def _commands(
+        self, who: Requester, text: str, reply: Reply, *, empty: bool, alone: bool = False
+    ) -> bool:
         """A whole text that is no picture (`usage`, `history`, `help`, `styles`, thanks, a miss,
         a question seedbot answers free, `admin ...`): answered, True. `empty`: a new request,
         not a reply (nothing typed asks for the help; `cancel`, `upscale` or a button's name
-        alone, which a reply to a job would be, is explained instead of drawn)."""
+        alone, which a reply to a job would be, is explained instead of drawn). `alone`: it
+        quotes no images, so a button's word ("again") may be said to the person's latest result
+        in this channel, as people do in a DM."""
         # "`usage`", as the help shows it; "/usage" or "!usage", a command typed as text.
         text = _COMMAND_MARK.sub("", unwrapped(text), count=1)
         button_name = as_button_word(text)  # "Neu generieren", as its button shows it: "reroll"
@@ -314,6 +317,8 @@ class Conversation:
             await reply.say(styles)
         elif first == "admin":
             await reply.say(await self._admin_words(who, words[1:]))
+        elif alone and _for_a_result(button_name) and (latest := await self._latest_here(who)):
+            await self._edit(who, Edit(ResultRef(job_id=latest.id), button_name), reply)
         elif empty and CANCEL_WORD.fullmatch(button_name):  # not a reply: which job is meant is unknown
             await reply.say(messages.CANCEL_HOW)
         elif empty and UPSCALE_WORDS.fullmatch(button_name):
@@ -327,15 +332,6 @@ class Conversation:
             await reply.say(messages.button_how(label, button.word))
         else:
             return False
-        return True
-
-    async def _to_the_latest(self, who: Requester, text: str, reply: Reply) -> bool:
-        """ "again", "upscale" said, not replied, as people do in a DM: to the person's latest result
-        in this channel (True), when there is one; else it is explained (`_commands`)."""
-        said = as_button_word(_COMMAND_MARK.sub("", unwrapped(text), count=1))
-        if not _for_a_result(said) or (latest := await self._latest_here(who)) is None:
-            return False
-        await self._edit(who, Edit(ResultRef(job_id=latest.id), said), reply)
         return True
 
     async def _latest_here(self, who: Requester) -> Job | None:
