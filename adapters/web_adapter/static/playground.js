@@ -459,7 +459,7 @@
   prompt.addEventListener("keydown", (event) => submitOnEnter(event, composer));
   // An example fills the box, flags and all, to send as it is or change first.
   for (const example of empty.querySelectorAll(".example")) {
-    example.addEventListener("click", () => { prompt.value = example.dataset.prompt; prompt.focus(); });
+    example.addEventListener("click", () => fill(prompt, example.dataset.prompt));
   }
   composer.addEventListener("submit", async (event) => {
     event.preventDefault();
