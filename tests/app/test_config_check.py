@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.app.config_check import ignored_settings, setting_names, settings_problems
 from bot.app.platform import PlatformSettings, load_plugins
-from bot.config import Settings, get_settings
+from bot.config import KNOWN_PROVIDERS, Settings, get_settings
 from tests.app.cli.helpers import friendly_one_liner, no_traceback, seedbot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +59,14 @@ def test_every_name_in_env_example_is_read_by_a_settings_class() -> None:
     known = setting_names([type(settings), *(type(ps) for ps in platform_settings.values())])
     assert names - known == set()
     assert ignored_settings(settings, platform_settings, environ=dict.fromkeys(names, "x")) == []
+
+
+def test_env_example_names_every_provider_the_routing_list_takes() -> None:
+    """Its SEEDBOT_PROVIDERS comment named the first four hosts and demo, not ark, fal, replicate."""
+    example = (REPO / ".env.example").read_text(encoding="utf-8")
+    comment = example.split("\nSEEDBOT_PROVIDERS=")[0].rsplit("\n\n", 1)[-1]
+    for name in KNOWN_PROVIDERS:
+        assert re.search(rf"\b{name}\b", comment), name
 
 
 def test_names_nothing_reads_are_named_with_the_one_meant(tmp_path: Path) -> None:
