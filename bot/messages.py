@@ -942,7 +942,9 @@ def bad_optimize(value: str, model: str, modes: list[str]) -> str:
 
 
 def not_an_image(name: str) -> str:
-    return _free(_("'%(name)s' is not an image I can read (JPEG, PNG, WebP, BMP, TIFF or GIF).", name=name))
+    return _free(
+        _("'%(name)s' is not an image I can read (JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF).", name=name)
+    )
 
 
 def image_too_large(name: str, size: int, limit: int) -> str:

@@ -56,8 +56,8 @@ async def test_non_image_file_is_refused_and_free(emu: SlackEmulator, start_bot:
     await emu.wait_for(lambda: len(emu.ephemerals) >= 2)
     texts = sorted(e["text"] for e in emu.ephemerals)
     assert texts == [
-        "'fake.png' is not an image I can read (JPEG, PNG, WebP, BMP, TIFF or GIF). You were not charged.",
-        "'notes.txt' is not an image I can read (JPEG, PNG, WebP, BMP, TIFF or GIF). You were not charged.",
+        "'fake.png' is not an image I can read (JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF). You were not charged.",
+        "'notes.txt' is not an image I can read (JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF). You were not charged.",
     ]
     assert [f["file_id"] for f in emu.file_fetches] == [fake["id"]]  # the text file was never fetched
     assert not emu.calls("chat.postMessage") and not emu.uploaded_files()
