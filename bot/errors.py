@@ -10,6 +10,7 @@
     ├── ChannelNotAllowed           the workspace limited seedbot to other channels
     ├── CannotPost                  the surface may not post where the request came from
     ├── NoProviderAvailable         no configured provider can serve this request
+    ├── JobCancelled                the person who asked (or an admin) cancelled the job (refunded)
     ├── DownloadError               a URL could not be fetched safely (refused, too big, failed)
     ├── ProviderError               the provider failed; `.kind` says how, `.retryable` whether
     │                               retrying may help
