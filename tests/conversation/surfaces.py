@@ -577,3 +577,23 @@ async def open_surface(
     if name == "discord":
         return DiscordDriver(stack.discord), Core(bot.runtime)
     return SlackDriver(stack.slack, lambda: bot.slack_url), Core(bot.runtime)
+
+
+# The emulators' people, admins on each surface (style and cast commands for the server).
+ADMINS = [f"discord:{HUMAN_USER_ID}", f"slack:{TEAM_ID}:{USER_ID}", "web:local"]
+
+
+async def on_novita(
+    name: str, stack: Stack, open_playground: OpenPlayground, **settings: object
+) -> tuple[Driver, Core]:
+    """One surface on the Novita emulator, its admins the emulators' people, so what reaches
+    the host (a style's words, the references in order) can be read from what it received."""
+    values: dict[str, object] = {"providers": ["novita"], "daily_images": 20, "admins": ADMINS, **settings}
+    web = {
+        "novita_api_key": stack.secrets.provider_keys["novita"],
+        "novita_base_url": stack.providers.base_url("novita"),
+        "allow_private_network": True,
+        "poll_interval": 0.05,
+        "provider_retries": 0,
+    }
+    return await open_surface(name, stack, open_playground, values, web)

@@ -15,8 +15,7 @@ from PIL import Image
 from bot import messages
 from bot.media.images import measure
 from bot.request.validation import REFERENCE_MAX_BYTES, REFERENCE_MAX_SIDE
-from tests.conversation.surfaces import SURFACES, Core, Driver
-from tests.conversation.test_styles_and_cast import _on
+from tests.conversation.surfaces import SURFACES, Core, Driver, on_novita
 from tests.media.test_images import phone_photo, turned_jpeg
 from tests.reliability.conftest import Stack
 from tests.web.conftest import OpenPlayground, png
@@ -26,7 +25,7 @@ from tests.web.conftest import OpenPlayground, png
 async def surface(
     request: pytest.FixtureRequest, stack: Stack, open_playground: OpenPlayground
 ) -> tuple[Driver, Core]:
-    return await _on(request.param, stack, open_playground)
+    return await on_novita(request.param, stack, open_playground)
 
 
 def _screenshot(width: int, height: int) -> bytes:
