@@ -1,11 +1,10 @@
-"""The shared helpers in providers/base.py and providers/_common.py."""
+"""The shared helpers in providers/base.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.errors import ProviderError, ProviderErrorKind
-from bot.providers._common import PollErrors, batch_prompt, error_text, looks_moderated
 from bot.providers.base import parse_retry_after
 from tests.providers.helpers import make_call, vreq
 
@@ -52,40 +51,3 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after({"retry-after": "3"}) == 3.0
     assert parse_retry_after({"x-rate-limit-reset-at-utc": "1000000010"}, now=1_000_000_000) == 10.0
     assert parse_retry_after({"x-rate-limit-reset-at-utc": "2001-09-09T01:46:50Z"}, now=1_000_000_000) == 10.0
-
-
-def test_batch_prompt() -> None:
-    assert batch_prompt("fox", 1) == "fox"
-    assert batch_prompt("fox ", 3) == "fox\n\nGenerate a set of 3 images."
-    assert batch_prompt("a" * 590, 3, limit=600) == "a" * 590
-
-
-def test_moderation_words() -> None:
-    assert looks_moderated("OutputImageSensitiveContentDetected")
-    assert looks_moderated("Provider returned an error: content policy violation")
-    assert looks_moderated("NSFW content detected")
-    assert not looks_moderated("ContentSecurityDetectionError: the sensitive-content check failed")
-    assert not looks_moderated("rate limit exceeded", None)
-
-
-def test_error_text_shapes() -> None:
-    assert (
-        error_text({"code": 403, "reason": "NOT_ENOUGH_BALANCE", "message": "low"})
-        == "NOT_ENOUGH_BALANCE: 403: low"
-    )
-    assert error_text({"error": {"code": "X", "message": "m"}}) == "X: m"
-    assert error_text({"error": "plain"}) == "plain"
-    assert error_text(None, "fallback") == "fallback"
-
-
-def test_poll_errors_absorb_transients_then_give_up() -> None:
-    guard = PollErrors(limit=2)
-    transient = ProviderError("p", ProviderErrorKind.UNAVAILABLE)
-    guard.absorb(transient)
-    guard.absorb(transient)
-    with pytest.raises(ProviderError):
-        guard.absorb(transient)
-    guard.ok()
-    guard.absorb(transient)
-    with pytest.raises(ProviderError):
-        guard.absorb(ProviderError("p", ProviderErrorKind.AUTH))

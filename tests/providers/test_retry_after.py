@@ -149,16 +149,3 @@ def test_keyless_forced_provider_says_which_key_to_set(settings, make) -> None:
     with pytest.raises(NoProviderAvailable) as info:
         router.candidates(vreq(provider="segmind"))
     assert "set SEGMIND_API_KEY" in info.value.user_text
-
-
-def test_absent_providers_reasons(settings) -> None:
-    only_novita = settings.model_copy(update={"segmind_api_key": None, "providers": ["novita"]})
-    assert absent_providers(only_novita) == {
-        "segmind": "set SEGMIND_API_KEY",
-        "apiframe": "add it to SEEDBOT_PROVIDERS",
-        "modellix": "add it to SEEDBOT_PROVIDERS",
-        "ark": "add it to SEEDBOT_PROVIDERS",
-        "fal": "add it to SEEDBOT_PROVIDERS",
-        "replicate": "add it to SEEDBOT_PROVIDERS",
-        "demo": "add it to SEEDBOT_PROVIDERS",
-    }
