@@ -279,3 +279,22 @@ def test_the_slack_guide_explains_every_scope_and_event_of_the_manifest() -> Non
         assert f"`{name}`" in guide, name
     for topic in ("From a manifest", "Socket Mode", "connections:write", "SLACK_SIGNING_SECRET", "/imagine"):
         assert topic in guide, topic
+
+
+# Modules with no file of their own: `python -m bot` (the CLI's tests run it as `seedbot`).
+UNMIRRORED = {"bot/__main__.py"}
+
+
+def test_every_bot_module_has_its_test_file_in_its_rooms_folder() -> None:
+    """Tests mirror the tree (README): bot/<room>/<name>.py is tested in
+    tests/<room>/test_<name>.py, a private module's underscore dropped (_common -> test_common)."""
+    missing = []
+    for module in sorted((REPO / "bot").rglob("*.py")):
+        relative = module.relative_to(REPO)
+        if module.name == "__init__.py" or "migrations" in relative.parts or str(relative) in UNMIRRORED:
+            continue
+        room = relative.parent.relative_to("bot")
+        expected = REPO / "tests" / room / f"test_{module.stem.lstrip('_')}.py"
+        if not expected.exists():
+            missing.append(f"{relative} -> {expected.relative_to(REPO)}")
+    assert missing == []
