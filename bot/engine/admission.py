@@ -23,9 +23,6 @@ class Workspaces:
     def weight(self, validated: ValidatedRequest) -> int:
         return self.settings.weight(tier_of(validated))
 
-    def cost(self, validated: ValidatedRequest) -> int:
-        return self.weight(validated) * validated.count
-
     async def policy(self, workspace: str | None) -> WorkspacePolicy:
         if not workspace:
             return WorkspacePolicy()
@@ -51,9 +48,15 @@ class Workspaces:
             return None
         return Pool(f"pool:{workspace}", policy.pool)
 
-    def admit(self, requester: Requester, policy: WorkspacePolicy, validated: ValidatedRequest) -> None:
-        """The server's rules for this request (free: before any charge)."""
+    @staticmethod
+    def enter(requester: Requester, policy: WorkspacePolicy) -> None:
+        """The server lets seedbot answer where the requester is (checked before the request
+        itself: in a channel the bot is not for, that is all there is to say)."""
         if not policy.allows(requester):
             raise ChannelNotAllowed()
+
+    @staticmethod
+    def admit(policy: WorkspacePolicy, validated: ValidatedRequest) -> None:
+        """The server's rules for this valid request (free: before any charge)."""
         if policy.max_batch is not None and validated.count > policy.max_batch:
             raise InvalidRequest(messages.batch_too_large(validated.count, policy.max_batch))

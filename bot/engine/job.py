@@ -47,7 +47,8 @@ class ProgressEvent:
             return messages.queued(self.position or 1)
         if self.stage == "running":
             return messages.running(self.elapsed, self.percent)
-        return "Done."
+        # "done": surfaces show the result instead (it was an English "Done." none showed)
+        return messages.running(self.elapsed, 100.0)
 
 
 Progress = Callable[[ProgressEvent], Awaitable[None]]
@@ -91,7 +92,7 @@ class PlatformHooks:
 
 
 def request_to_json(request: GenerationRequest) -> dict[str, Any]:
-    data = dataclasses.asdict(request)
+    data = dataclasses.asdict(dataclasses.replace(request, images=()))  # the images are kept apart
     data.pop("images")
     data["image_count"] = len(request.images)
     return data

@@ -42,7 +42,6 @@ from bot.engine.memory import IdleTrimmer
 from bot.engine.recovery import Recovery
 from bot.engine.shutdown import Lifecycle
 from bot.errors import (
-    ChannelNotAllowed,
     DeliveryError,
     InvalidRequest,
     JobCancelled,
@@ -209,10 +208,9 @@ class Engine(Lifecycle, Leases, Recovery):
         the caller already read them for this request (they are read once per request)."""
         if policy is None:
             policy = await self.workspaces.policy_for(requester)
-        if not policy.allows(requester):  # before validation: this channel is not for the bot
-            raise ChannelNotAllowed()
+        self.workspaces.enter(requester, policy)  # before validation: this channel is not for the bot
         validated = self.check(request)
-        self.workspaces.admit(requester, policy, validated)
+        self.workspaces.admit(policy, validated)
         return Admitted(request, validated, policy, self.workspaces.weight(validated))
 
     async def generate(

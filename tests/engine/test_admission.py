@@ -17,7 +17,7 @@ from bot.ledger.base import Pool
 from bot.request.models import Requester
 from bot.request.validation import validate
 from bot.request.workspace import WorkspacePolicy
-from tests.engine.helpers import ALICE, fox, settings
+from tests.engine.helpers import ALICE, fox, open_engine, settings
 
 WS = "discord:g1"  # ALICE's server
 
@@ -35,23 +35,17 @@ def workspaces(tmp_path: Path, ledger: Ledger, **overrides: object) -> Workspace
     return Workspaces(settings(tmp_path, **overrides), ledger)
 
 
-async def test_a_request_costs_its_tiers_weight_for_each_image(tmp_path: Path, ledger: Ledger) -> None:
+async def test_an_image_weighs_what_its_tier_is_set_to(tmp_path: Path, ledger: Ledger) -> None:
     rules = workspaces(tmp_path, ledger, resolution_weights="3K=2,4K=3")
-    four_k = validate(fox(model="4.5", resolution="4K", count=2))
-    assert (rules.weight(four_k), rules.cost(four_k)) == (3, 6)
-    three_k = validate(fox(resolution="3K", count=5))
-    assert (rules.weight(three_k), rules.cost(three_k)) == (2, 10)
-    # A tier the setting does not name counts 1.
-    two_k = validate(fox(count=4))
-    assert (rules.weight(two_k), rules.cost(two_k)) == (1, 4)
+    assert rules.weight(validate(fox(model="4.5", resolution="4K", count=2))) == 3
+    assert rules.weight(validate(fox(resolution="3K", count=5))) == 2
+    assert rules.weight(validate(fox(count=4))) == 1  # a tier the setting does not name counts 1
 
 
-async def test_an_explicit_size_is_charged_at_the_weight_of_its_nearest_tier(
-    tmp_path: Path, ledger: Ledger
-) -> None:
+async def test_an_explicit_size_weighs_what_its_nearest_tier_does(tmp_path: Path, ledger: Ledger) -> None:
     rules = workspaces(tmp_path, ledger, resolution_weights="4K=3")
-    assert rules.cost(validate(fox(model="4.5", width=4096, height=4096, count=2))) == 6
-    assert rules.cost(validate(fox(width=2048, height=2048, count=2))) == 2
+    assert rules.weight(validate(fox(model="4.5", width=4096, height=4096, count=2))) == 3
+    assert rules.weight(validate(fox(width=2048, height=2048, count=2))) == 1
 
 
 async def test_the_policy_is_the_requesters_workspace_settings_from_the_ledger(
@@ -133,35 +127,37 @@ async def test_no_workspace_or_a_guest_draws_on_no_pool(tmp_path: Path, ledger: 
     assert rules.pool_for(alone, WorkspacePolicy(pool=10)) is None
 
 
-async def test_a_channel_the_server_did_not_allow_is_refused(tmp_path: Path, ledger: Ledger) -> None:
-    rules = workspaces(tmp_path, ledger)
+async def test_a_channel_the_server_did_not_allow_is_refused() -> None:
     policy = WorkspacePolicy(channels=("c2",))
     with pytest.raises(ChannelNotAllowed) as refused:
-        rules.admit(ALICE, policy, validate(fox()))
+        Workspaces.enter(ALICE, policy)
     assert refused.value.user_text == (
         "seedbot isn't enabled in this channel: an admin has limited it to other channels. "
         "You were not charged."
     )
-    in_c2 = Requester(platform="discord", user_id="1", workspace_id="g1", channel_id="c2")
-    rules.admit(in_c2, policy, validate(fox()))  # allowed: no refusal
+    Workspaces.enter(Requester(platform="discord", user_id="1", workspace_id="g1", channel_id="c2"), policy)
 
 
-async def test_a_batch_past_the_servers_limit_is_refused_and_its_limit_is_not(
-    tmp_path: Path, ledger: Ledger
-) -> None:
-    rules = workspaces(tmp_path, ledger)
+async def test_a_batch_past_the_servers_limit_is_refused_and_its_limit_is_not() -> None:
     policy = WorkspacePolicy(max_batch=2)
-    rules.admit(ALICE, policy, validate(fox(count=2)))
+    Workspaces.admit(policy, validate(fox(count=2)))
     with pytest.raises(InvalidRequest) as refused, i18n.use_place("server"):
-        rules.admit(ALICE, policy, validate(fox(count=3)))
+        Workspaces.admit(policy, validate(fox(count=3)))
     assert refused.value.user_text == (
         "This server allows at most 2 images per request, not 3. You were not charged."
     )
-    rules.admit(ALICE, WorkspacePolicy(), validate(fox(count=15)))  # no limit set
+    Workspaces.admit(WorkspacePolicy(), validate(fox(count=15)))  # no limit set
 
 
-async def test_the_channel_is_checked_before_the_batch(tmp_path: Path, ledger: Ledger) -> None:
-    """Someone in a channel the bot is not for hears that, not that their batch is too large."""
-    rules = workspaces(tmp_path, ledger)
-    with pytest.raises(ChannelNotAllowed):
-        rules.admit(ALICE, WorkspacePolicy(channels=("c2",), max_batch=1), validate(fox(count=3)))
+async def test_the_engine_checks_the_channel_before_the_request(tmp_path: Path) -> None:
+    """Someone in a channel the bot is not for hears that, not that their batch is too large or
+    their size out of range; the refusal is free and the channel's rules are checked once."""
+    h = await open_engine(settings(tmp_path))
+    try:
+        await h.ledger.set_workspace_settings(WS, {"channels": ["c2"], "max_batch": 1})
+        for request in (fox(count=3), fox(resolution="9K")):
+            with pytest.raises(ChannelNotAllowed):
+                await h.engine.admit(request, ALICE)
+        assert await h.ledger.jobs_for_user(ALICE.key) == []
+    finally:
+        await h.close()

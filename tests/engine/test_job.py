@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot import messages
 from bot.engine.job import (
     Admitted,
     ProgressEvent,
@@ -42,7 +43,7 @@ def test_progress_events_read_as_the_stage_they_report() -> None:
     assert ProgressEvent("queued").text() == "Queued: you are #1 in line."
     assert ProgressEvent("running", elapsed=12.4).text() == "Generating… 12s"
     assert ProgressEvent("running", elapsed=3, percent=45).text() == "Generating… 3s  █████░░░░░░░ 45%"
-    assert ProgressEvent("done", elapsed=9, provider="ark").text() == "Done."
+    assert ProgressEvent("done", elapsed=9, provider="ark").text() == messages.running(9, 100.0)
 
 
 def test_a_stored_request_rebuilds_the_same_request_through_json() -> None:
