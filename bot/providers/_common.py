@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -76,10 +77,9 @@ def error_text(body: Any, fallback: str = "") -> str:
 
 
 def body_message(response: httpx.Response, body: Any) -> str:
-    """The error message of a parsed body, or a whitespace-squeezed hint of a non-JSON one."""
-    if body is None:
-        return " ".join(response.text[:160].split())
-    return error_text(body)
+    """The error message of a parsed body, or a whitespace-squeezed hint of the text (a non-JSON
+    body, or JSON in none of the shapes error_text knows: `[]`, `{"status": "x"}`)."""
+    return (error_text(body) if body is not None else "") or " ".join(response.text[:160].split())
 
 
 def number(value: str | None) -> int | float | None:
@@ -89,6 +89,8 @@ def number(value: str | None) -> int | float | None:
     try:
         as_float = float(value)
     except ValueError:
+        return None
+    if not math.isfinite(as_float):  # "nan", "inf": no count, and JSON columns refuse them
         return None
     return int(as_float) if as_float.is_integer() else as_float
 
@@ -108,7 +110,7 @@ def batch_prompt(prompt: str, count: int, limit: int | None = None) -> str:
 
 
 def _decode_inline(item: str) -> GeneratedImage:
-    payload = item.split(",", 1)[1] if item.startswith("data:") else item
+    payload = item.partition(",")[2] if item.startswith("data:") else item  # "data:…" with no comma: empty
     if len(payload) > RESULT_MAX_BYTES * 4 // 3 + 4:
         raise DownloadError(messages.RESULT_TOO_LARGE, detail="inline result larger than allowed")
     try:

@@ -62,6 +62,13 @@ def test_body_message_prefers_the_parsed_body() -> None:
     assert body_message(response, json_body(response)) == "prompt too long"
 
 
+def test_body_message_of_json_in_no_known_shape_is_its_text() -> None:
+    """It was empty: the job's error and the log said nothing of what the host answered."""
+    for payload in ([{"loc": "prompt"}], {"status": "overloaded"}, 503):
+        response = httpx.Response(400, json=payload)
+        assert body_message(response, json_body(response)) == " ".join(response.text.split())
+
+
 # -- moderation --------------------------------------------------------------------------------
 
 
@@ -89,6 +96,8 @@ def test_number_reads_a_numeric_header_and_ignores_anything_else() -> None:
     assert number("plenty") is None
     assert number("") is None
     assert number(None) is None
+    for odd in ("nan", "inf", "-Infinity"):  # a float, but no count; PostgreSQL's JSON refuses NaN
+        assert number(odd) is None
 
 
 def test_batch_prompt() -> None:
@@ -117,10 +126,11 @@ async def test_result_urls_are_fetched_and_the_unusable_ones_counted(make, emu) 
         emu.host_file(b"<html>expired</html>", "text/html"),  # fetched, but not an image
         "not base64 at all!",
         base64.b64encode(b"just some bytes").decode(),  # base64, but not an image
+        "data:image/png;base64",  # a data URI cut before its comma (an IndexError ended the job)
     ]
     images, failed = await images_from_strings(make("novita"), items)
     assert [(i.data, i.mime) for i in images] == [(good, "image/png")]
-    assert failed == 3
+    assert failed == 4
 
 
 async def test_oversized_inline_result_is_refused_before_decoding(make, monkeypatch) -> None:
