@@ -26,7 +26,7 @@ class Metrics:
         r = self.registry
         self.jobs = Counter(
             "seedbot_jobs",
-            "Jobs finished, by outcome (succeeded, failed, cancelled, checkpointed) and provider.",
+            "Jobs finished, by outcome (succeeded, failed, cancelled, checkpointed, taken_over) and provider.",
             ["status", "provider"],
             registry=r,
         )
