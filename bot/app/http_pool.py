@@ -31,6 +31,8 @@ from httpcore._async.interfaces import AsyncConnectionInterface
 from httpcore._synchronization import AsyncShieldCancellation
 from httpx._config import DEFAULT_LIMITS
 
+from bot.media.fetch import PUBLIC_ONLY, public_address
+
 __all__ = ["READ_BYTES", "LargeReads", "LinearConnectionPool", "PoolTransport", "SeedbotHTTPClient"]
 
 # httpcore asks its stream for 64 KiB at a time, and anyio hands a larger piece of what the
@@ -337,6 +339,8 @@ class LargeReads(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        if PUBLIC_ONLY.get():  # a download for someone: to the address just checked, not a new lookup
+            host = await public_address(host, port)
         stream = await self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
         return _LargeReadStream(stream)
 

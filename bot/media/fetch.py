@@ -3,6 +3,9 @@
 Used for CLI `--image URL`, Slack/Discord attachments and provider result URLs. Loopback,
 private, link-local (cloud metadata) and other special addresses are refused unless
 SEEDBOT_ALLOW_PRIVATE_NETWORK is on (the test suites turn it on for their loopback emulators).
+The check is made again where the connection is opened (`PUBLIC_ONLY`, read by the shared
+client's network backend), so a name that resolves to a public address for the check and to a
+private one for the connection (DNS rebinding) reaches nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import io
 import ipaddress
 import logging
 import socket
+import zlib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -21,21 +26,42 @@ from bot import messages
 from bot.errors import DownloadError
 from bot.numbers import whole_number
 
-__all__ = ["Fetched", "SafeFetcher", "host_of"]
+__all__ = ["PUBLIC_ONLY", "Fetched", "SafeFetcher", "host_of", "public_address"]
 
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
+
+# True while a SafeFetcher that may reach only public addresses downloads: the network backend
+# (bot.app.http_pool.LargeReads) then resolves the name once and connects to the address checked.
+PUBLIC_ONLY: ContextVar[bool] = ContextVar("seedbot_public_only", default=False)
+
+# IPv6 ranges that carry an IPv4 address or are local, which `is_global` still calls global on
+# some Pythons: NAT64 (its IPv4 address is checked), local-use NAT64, IPv4-compatible, site-local.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NOT_PUBLIC_V6 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "::/96", "fec0::/10"))
+
+# Compressed bodies are inflated here, at most what is still allowed at a time: httpx inflates a
+# whole read at once (a 256 KiB read of a gzip bomb is ~250 MB) before any byte cap is checked.
+_INFLATED = {"gzip": 47, "x-gzip": 47, "deflate": 47}  # zlib wbits: gzip or zlib header, detected
 
 
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+def _port(url: str) -> int | None:
+    """The URL's port; -1 for one that is no port ("example.com:99999")."""
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        return -1
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+    return parts.scheme, (parts.hostname or "").lower(), _port(url) or default
 
 
 def _body_buffer(resp: httpx.Response) -> io.BytesIO:
@@ -55,10 +81,30 @@ def _body_buffer(resp: httpx.Response) -> io.BytesIO:
 
 
 def _is_public(addr: str) -> bool:
-    ip = ipaddress.ip_address(addr)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(addr.partition("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.teredo is not None or any(ip in net for net in _NOT_PUBLIC_V6):
+            return False
+        if ip in _NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        else:
+            ip = ip.ipv4_mapped or ip.sixtofour or ip
     return ip.is_global and not ip.is_multicast
+
+
+async def public_address(host: str, port: int) -> str:
+    """An address of `host` to connect to, every address it has being public (else refused)."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):  # no such name; a label over 63 characters, an empty one
+        raise DownloadError(messages.download_failed(host, messages.REASON_NO_HOST)) from None
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or not all(_is_public(address) for address in addresses):
+        raise DownloadError(
+            messages.download_failed(host, messages.REASON_NOT_ALLOWED),
+            detail=f"refused non-public address for {host}",
+        )
+    return addresses[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,24 +120,13 @@ class SafeFetcher:
         self.allow_private = allow_private
 
     async def check_url(self, url: str) -> None:
-        parts = urlsplit(url)
+        parts, port = urlsplit(url), _port(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise DownloadError(messages.download_failed(url[:80], messages.REASON_SCHEME))
-        if self.allow_private:
-            return
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                parts.hostname,
-                parts.port or (443 if parts.scheme == "https" else 80),
-                type=socket.SOCK_STREAM,
-            )
-        except OSError:
-            raise DownloadError(messages.download_failed(parts.hostname, messages.REASON_NO_HOST)) from None
-        if not infos or not all(_is_public(str(info[4][0])) for info in infos):
-            raise DownloadError(
-                messages.download_failed(parts.hostname, messages.REASON_NOT_ALLOWED),
-                detail=f"refused non-public address for {parts.hostname}",
-            )
+        if port == -1:
+            raise DownloadError(messages.download_failed(parts.hostname, messages.REASON_NO_HOST))
+        if not self.allow_private:
+            await public_address(parts.hostname, port or (443 if parts.scheme == "https" else 80))
 
     async def fetch(
         self,
@@ -106,12 +141,14 @@ class SafeFetcher:
         (scheme, host and port: not to another service, nor over a downgrade to plain http)."""
         label = name or url.rsplit("/", 1)[-1][:80] or "file"
         first_origin = _origin(url)
+        public_only = PUBLIC_ONLY.set(not self.allow_private)
         try:
             async with asyncio.timeout(timeout):
                 for _ in range(MAX_REDIRECTS + 1):
                     await self.check_url(url)
                     # Credentials never follow a redirect to another origin.
-                    send = headers if headers and _origin(url) == first_origin else None
+                    send = {**headers} if headers and _origin(url) == first_origin else {}
+                    send["Accept-Encoding"] = "identity"  # images are compressed already
                     async with self.client.stream("GET", url, headers=send, follow_redirects=False) as resp:
                         if resp.is_redirect and "location" in resp.headers:
                             url = urljoin(url, resp.headers["location"])
@@ -124,8 +161,11 @@ class SafeFetcher:
                         if declared is not None and declared > max_bytes:
                             raise DownloadError(messages.download_failed(label, messages.REASON_TOO_LARGE))
                         body = _body_buffer(resp)
+                        encoding = resp.headers.get("content-encoding", "").strip().lower()
+                        inflate = zlib.decompressobj(_INFLATED[encoding]) if encoding in _INFLATED else None
                         total = 0
-                        async for chunk in resp.aiter_bytes():
+                        async for raw in resp.aiter_raw():
+                            chunk = inflate.decompress(raw, max_bytes - total + 1) if inflate else raw
                             total += len(chunk)
                             if total > max_bytes:
                                 raise DownloadError(
@@ -138,6 +178,8 @@ class SafeFetcher:
                 raise DownloadError(messages.download_failed(label, messages.REASON_REDIRECTS))
         except TimeoutError:
             raise DownloadError(messages.download_failed(label, messages.REASON_SLOW)) from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, zlib.error) as exc:
             log.info("download of %s failed: %s", host_of(url), type(exc).__name__)
             raise DownloadError(messages.download_failed(label, messages.REASON_CONNECTION)) from None
+        finally:
+            PUBLIC_ONLY.reset(public_only)

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from bot.app.http_pool import SeedbotHTTPClient
 from bot.errors import DownloadError
 from bot.media.fetch import MAX_REDIRECTS, SafeFetcher, host_of
 
@@ -27,6 +28,8 @@ class Server:
     port: int
     other_port: int = 0  # the same app on a second port: another origin on the same host
     hits: list[tuple[str, str, str | None]] = field(default_factory=list)  # (path, host, authorization)
+    encodings: list[str | None] = field(default_factory=list)  # each request's Accept-Encoding
+    bodies: dict[str, bytes] = field(default_factory=dict)  # path -> a gzip body, served as such
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
@@ -43,6 +46,9 @@ async def server() -> AsyncIterator[Server]:
     @web.middleware
     async def record(request: web.Request, handler):  # type: ignore[no-untyped-def]
         state.hits.append((request.path, request.host, request.headers.get("Authorization")))
+        state.encodings.append(request.headers.get("Accept-Encoding"))
+        if request.path in state.bodies:  # compressed whatever was asked, as a hostile host would
+            return web.Response(body=state.bodies[request.path], headers={"Content-Encoding": "gzip"})
         return await handler(request)
 
     async def image(request: web.Request) -> web.Response:
@@ -148,6 +154,13 @@ REFUSED = [
     "http://[fe80::1]/",
     "http://[fc00::1]/",
     "https://[::]/",
+    # IPv6 forms that carry an IPv4 address or are local, which is_global lets through on 3.11
+    "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
+    "http://[64:ff9b:1::a00:1]/",  # local-use NAT64
+    "http://[2002:a9fe:a9fe::1]/",  # 6to4 of 169.254.169.254
+    "http://[::7f00:1]/",  # IPv4-compatible 127.0.0.1
+    "http://[fec0::1]/",  # site-local
+    "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo
 ]
 
 
@@ -186,6 +199,19 @@ async def test_only_http_urls(client: httpx.AsyncClient, url: str) -> None:
 async def test_unresolvable_host_is_refused(client: httpx.AsyncClient) -> None:
     with pytest.raises(DownloadError):
         await SafeFetcher(client).check_url("http://no-such-host.invalid/x.png")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.com:99999/cat.png", f"http://{'a' * 64}.com/cat.png", "http://a..b/cat.png"]
+)
+async def test_a_link_no_host_could_answer_is_refused_as_such(client: httpx.AsyncClient, url: str) -> None:
+    """A port out of range and a label over 63 characters or empty were a ValueError or a
+    UnicodeError: the conversation's 'something went wrong' and a traceback in the log."""
+    with pytest.raises(DownloadError) as err:
+        await SafeFetcher(client).fetch(url, max_bytes=1000)
+    assert "could not be found" in err.value.user_text
+    with pytest.raises(DownloadError):  # not looked up first: the connection fails
+        await SafeFetcher(client, allow_private=True).fetch(url, max_bytes=1000)
 
 
 def test_host_of() -> None:
@@ -264,6 +290,44 @@ async def test_byte_cap_counts_the_decoded_body(server: Server, client: httpx.As
     with pytest.raises(DownloadError) as err:
         await SafeFetcher(client, allow_private=True).fetch(server.url("/gzip/text"), max_bytes=len(TEXT) - 1)
     assert "too large" in err.value.user_text
+
+
+async def test_a_compression_bomb_is_inflated_only_as_far_as_the_cap(server: Server) -> None:
+    """httpx inflated each 256 KiB read whole (~250 MB of a gzip bomb) before the cap was
+    counted; the body is now asked for uncompressed and inflated a bounded piece at a time."""
+    bomb = gzip.compress(b"\0" * 200_000_000, compresslevel=9)  # ~200 KB on the wire
+    server.bodies["/bomb"] = bomb
+    async with SeedbotHTTPClient(trust_env=False) as http:
+        fetcher = SafeFetcher(http, allow_private=True)
+        with pytest.raises(DownloadError) as err:
+            await fetcher.fetch(server.url("/bomb"), max_bytes=1_000_000)
+        assert "too large" in err.value.user_text
+        assert (await fetcher.fetch(server.url("/gzip/text"), max_bytes=len(TEXT))).data == TEXT
+    assert server.encodings[-1] == "identity"
+
+
+async def test_a_name_that_rebinds_to_loopback_after_the_check_reaches_nothing(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name resolved to a public address for the check and to loopback for
+    the connection, and the private server's answer was fetched. The connection now goes to the
+    address checked, resolved once."""
+    real, answers = socket.getaddrinfo, ["93.184.216.34", "127.0.0.1"]
+
+    def rebinding(host: object, port: object, *args: object, **kwargs: object) -> object:
+        if host in ("rebind.test", b"rebind.test"):
+            address = answers.pop(0) if len(answers) > 1 else answers[0]
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    async with SeedbotHTTPClient(trust_env=False) as http:
+        with pytest.raises(DownloadError) as err:
+            await SafeFetcher(http, allow_private=False).fetch(
+                server.url("/image", "rebind.test"), max_bytes=1000
+            )
+    assert "not allowed" in err.value.user_text
+    assert server.hits == []
 
 
 async def test_byte_cap_on_a_streamed_body(server: Server, client: httpx.AsyncClient) -> None:
