@@ -37,7 +37,7 @@ from adapters.web_adapter.language import LOCALE, language_middleware
 from adapters.web_adapter.security import COOKIE, CSRF_HEADER, SESSION, Guard, Session
 from adapters.web_adapter.store import Stored, thumbnail
 from adapters.web_adapter.surface import WebSurface
-from adapters.web_adapter.uploads import MAX_BODY, Form, posted, read_form
+from adapters.web_adapter.uploads import MAX_BODY, Form, posted, read_form, sound
 from bot import i18n, messages
 from bot.conversation.turns import PRESSES, CastCommand, ResultRef
 from bot.errors import InvalidRequest, SeedbotError
@@ -247,7 +247,7 @@ async def save_to_cast(request: web.Request) -> web.Response:
         form = await posted(request)
     except InvalidRequest as exc:
         return _bad(exc.user_text)
-    name, n = str(form.get("name") or ""), str(form.get("n") or "")
+    name, n = sound(str(form.get("name") or "")), str(form.get("n") or "")
     pick = whole_number(n)
     command = CastCommand("save", name, result=ResultRef(job_id=request.match_info["job"]), pick=pick)
     said = await _surface(request).cast(command)
@@ -300,11 +300,12 @@ async def events(request: web.Request) -> web.StreamResponse:
     try:
         await response.write(b"retry: 2000\n\n")
         await surface.publish_usage()
+        session, sessions = request[SESSION], request.app[GUARD].sessions
         while True:
             text = await subscriber.next(HEARTBEAT)
-            if text is None:
+            if text is None or not sessions.alive(session):  # signed out: nothing more for it
                 break
-            await response.write((text or ": keep-alive\n\n").encode())
+            await response.write((text or ": keep-alive\n\n").encode("utf-8", "replace"))
     except ConnectionResetError:  # the page went away
         pass
     finally:

@@ -98,16 +98,29 @@ class Sessions:
     def end(self, session_id: str) -> None:
         self._by_id.pop(session_id, None)
 
+    def alive(self, session: Session) -> bool:
+        """Not signed out or pushed out (an open event stream ends with its session)."""
+        return self._by_id.get(session.id) is session
+
 
 def loopback_host(host_header: str) -> bool:
     """A Host header naming this machine (127.0.0.1:8080, localhost, [::1]:8080)."""
-    host = urlsplit(f"//{host_header}").hostname or ""
+    try:
+        host = urlsplit(f"//{host_header}").hostname or ""
+    except ValueError:  # "Host: [": no host at all
+        return False
     if host in _LOOPBACK_NAMES:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _bytes(text: str) -> bytes:
+    """A header's or form's text as bytes for a constant-time comparison, whatever it holds (a
+    header byte that is no UTF-8 arrives as a lone surrogate, which .encode() refused: a 500)."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _refused(request: web.Request, status: int, text: str) -> web.Response:
@@ -128,15 +141,17 @@ class Guard:
     def token_matches(self, given: str) -> bool:
         if self._token is None:
             return False
-        return hmac.compare_digest(given.encode(), self._token.encode())
+        return hmac.compare_digest(_bytes(given), _bytes(self._token))
 
     async def wrong_token(self) -> None:
         await asyncio.sleep(WRONG_TOKEN_DELAY)
 
     def set_cookie(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
-        response.set_cookie(
-            COOKIE, session.id, httponly=True, samesite="Strict", path="/", secure=request.secure
-        )
+        # Lax, not Strict: a link from another site to the page keeps the session (Strict
+        # started a new one, and the open tab's next send was "out of date"); what changes state
+        # needs the CSRF header, which no other site can send. Secure over HTTPS, a TLS proxy's too.
+        secure = request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+        response.set_cookie(COOKIE, session.id, httponly=True, samesite="Lax", path="/", secure=secure)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -162,7 +177,10 @@ class Guard:
             return await handler(request)
         session = self.sessions.get(request.cookies.get(COOKIE))
         if session is None:
-            if request.method == "GET" and path == "/":
+            # Only the page itself, opened as a page: an <img src> or a fetch of / from another
+            # site started sessions too, enough of them to push the real one out.
+            as_page = request.headers.get("Sec-Fetch-Dest", "document") == "document"
+            if request.method == "GET" and path == "/" and as_page:
                 if self._token is not None:
                     raise web.HTTPSeeOther(LOGIN)
                 session = self.sessions.start()  # no token: the page itself starts a session
@@ -174,7 +192,7 @@ class Guard:
             return _refused(request, 401, ended)
         request[SESSION] = session
         if unsafe and not hmac.compare_digest(
-            request.headers.get(CSRF_HEADER, "").encode(), session.csrf.encode()
+            _bytes(request.headers.get(CSRF_HEADER, "")), _bytes(session.csrf)
         ):
             log.info("web: %s %s refused: no or wrong CSRF token", request.method, path)
             return _refused(request, 403, messages.WEB_STALE_PAGE)
@@ -188,5 +206,11 @@ class Guard:
         origin = request.headers.get("Origin")
         if origin is None or (origin == "null" and request.path == LOGIN):
             return True
-        parts = urlsplit(origin)
-        return parts.netloc.lower() == request.host.lower()
+        try:
+            netloc = urlsplit(origin).netloc.lower()
+        except ValueError:  # "Origin: http://[": from nowhere
+            return False
+        # A reverse proxy may pass its own Host upstream and the page's in X-Forwarded-Host (a
+        # page on another site cannot set that header on a request the browser sends for it).
+        hosts = (request.host, request.headers.get("X-Forwarded-Host", ""))
+        return any(netloc == host.lower() for host in hosts if host)

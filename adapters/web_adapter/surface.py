@@ -47,6 +47,15 @@ __all__ = ["PLATFORM", "PROGRESS_INTERVAL", "USER", "WebSurface", "channel_id"]
 
 log = logging.getLogger(__name__)
 
+# What the timeline keeps of a message, at most: far past any prompt seedbot takes, so only
+# text it refuses is cut (two refused 20 MB prompts were kept whole, and sent to every page).
+SHOWN_MAX = 10_000
+
+
+def _kept(text: str) -> str:
+    return text if len(text) <= SHOWN_MAX else text[:SHOWN_MAX] + "…"
+
+
 PLATFORM = "web"
 PROGRESS_INTERVAL = 0.5  # seconds between status updates: a page is not rate-limited
 USER = Requester(
@@ -116,12 +125,12 @@ class WebSurface:
 
     def ask(self, form: Form) -> str:
         """A new request in a new thread; returns the thread's id."""
-        title = " ".join(form.text.split()) or ", ".join(u.name for u in form.uploads)
+        title = " ".join(_kept(form.text).split()) or ", ".join(u.name for u in form.uploads)
         thread = self.timeline.new_thread(title)
         entry = self.timeline.add(
             thread.id,
             "ask",
-            text=form.text,
+            text=_kept(form.text),
             options=form.options.chips(),
             files=[u.name for u in form.uploads],
             refs=[],
@@ -133,11 +142,11 @@ class WebSurface:
 
     def reply(self, thread_id: str, form: Form) -> None:
         """A reply in a thread: an edit of its latest result, or of the one Edit was pressed on."""
-        self.timeline.ensure(thread_id, form.text)
+        self.timeline.ensure(thread_id, _kept(form.text))
         entry = self.timeline.add(
             thread_id,
             "ask",
-            text=form.text,
+            text=_kept(form.text),
             options=[],
             files=[u.name for u in form.uploads],
             refs=[],

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -78,15 +79,24 @@ class Form:
     job: str  # the result a reply edits ("" for the thread's latest)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a pair is one code point in a str: these are alone
+
+
+def sound(text: str) -> str:
+    """Text as UTF-8 can carry it: a lone surrogate (half of a pair, sent as JSON's \\ud800 or in
+    UTF-7) becomes U+FFFD. Kept in the timeline, it made every page's event stream fail."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def _name(raw: object, n: int) -> str:
-    name = str(raw or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = sound(str(raw or "")).replace("\\", "/").rsplit("/", 1)[-1].strip()
     return name[:_NAME_MAX] or f"image {n}"
 
 
 def _declared(raw: str, n: int) -> Upload:
     try:
         info = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past Python's stack
         info = None
     if not isinstance(info, dict):
         raise web.HTTPBadRequest(text="a declared file needs name, size and type")
@@ -95,7 +105,7 @@ def _declared(raw: str, n: int) -> Upload:
         _name(info.get("name"), n),
         None,
         size if isinstance(size, int) and not isinstance(size, bool) else None,
-        str(info.get("type") or ""),
+        sound(str(info.get("type") or "")),
     )
 
 
@@ -140,7 +150,7 @@ async def read_form(request: web.Request) -> Form:
 
     def text(name: str) -> str:
         value = form.get(name)
-        return value if isinstance(value, str) else ""
+        return sound(value) if isinstance(value, str) else ""
 
     options = Options(
         aspect=text("aspect").strip() or None,

@@ -288,3 +288,41 @@ def test_status_fields_show_the_cores_progress_in_parts() -> None:
     assert queued["stage"] == "queued" and queued["position"] == 3 and queued["text"] == messages.queued(3)
     other = status_fields(Progress.said(messages.WAITING_FOR_PARENT))
     assert other["stage"] == "" and other["text"] == messages.WAITING_FOR_PARENT
+
+
+async def test_a_lone_surrogate_in_a_name_or_prompt_leaves_every_pages_stream_working(
+    playground: Playground,
+) -> None:
+    """Half of a UTF-16 pair, sent as JSON's \\ud800 in a declared file's name or in a UTF-7
+    text part, was kept in the timeline: UTF-8 cannot carry it, and every page's event stream
+    failed (the one open then, and each opened after) until a restart."""
+    declared = '{"name": "cat\\ud800.png", "size": 10, "type": "image/png"}'
+    thread = await playground.ask("a fox \ufffd", declared=declared)
+    utf7 = (
+        b'--x\r\nContent-Disposition: form-data; name="text"\r\n'
+        b"Content-Type: text/plain; charset=utf-7\r\n\r\na fox +2AA-\r\n--x--\r\n"
+    )
+    headers = {CSRF_HEADER: playground.csrf, "Content-Type": "multipart/form-data; boundary=x"}
+    assert (await playground.client.post("/api/ask", data=utf7, headers=headers)).status == 202
+    await playground.until(thread, has("refusal"))
+    stream = await playground.client.get("/api/events")
+    snapshot = await stream.content.readuntil(b"\n\n")
+    while b"snapshot" not in snapshot:
+        snapshot = await stream.content.readuntil(b"\n\n")
+    stream.close()
+    assert "cat\ufffd.png".encode() in snapshot and "a fox \ufffd".encode() in snapshot
+
+
+async def test_the_timeline_keeps_a_refused_giants_text_cut_short(playground: Playground) -> None:
+    """Two refused 20 MB prompts were kept whole, and the snapshot sent to every page was 80 MB."""
+    giant = "a fox " * 100_000
+    thread = await playground.ask(giant)
+    entries = await playground.until(thread, has("refusal"))
+    kept = of(entries, "ask")[0]["text"]
+    assert len(kept) <= 10_001 and kept.endswith("…") and giant.startswith(kept[:-1])
+    assert len((await playground.thread(thread))["title"]) <= 10_001
+
+
+async def test_a_declared_file_nested_past_pythons_stack_is_a_plain_refusal(playground: Playground) -> None:
+    response = await playground.post("/api/ask", playground.form("a fox", declared="[" * 100_000))
+    assert response.status == 400  # a RecursionError: a 500 with a traceback

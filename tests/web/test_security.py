@@ -3,6 +3,7 @@ and that no key or token ever reaches a page."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -19,13 +20,16 @@ TOKEN = "correct-horse-battery-staple-42"
 ANYWHERE = "0.0.0.0"  # noqa: S104 - the address the playground must refuse without a token
 
 
-async def test_the_page_starts_a_strict_session_and_forbids_inline_code(
+async def test_the_page_starts_a_lax_session_and_forbids_inline_code(
     open_playground: OpenPlayground,
 ) -> None:
     pg = await open_playground()
     response = await pg.client.get("/")
     cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    # Lax: a link from another site to the page keeps the session (state changes need the CSRF
+    # header, which no other site can send); Strict started a new one under the open tab.
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain http on this machine: the browser would drop it
     assert response.headers["Content-Security-Policy"] == CSP
     assert "'unsafe-inline'" not in CSP and "script-src 'self'" in CSP and "frame-ancestors 'none'" in CSP
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -85,6 +89,48 @@ async def test_state_changes_need_the_sessions_csrf_token(playground: Playground
     assert same_site.status == 202
 
 
+async def test_only_the_page_opened_as_a_page_starts_a_session(open_playground: OpenPlayground) -> None:
+    """Another site's <img src> or fetch of / started sessions too: 200 of them pushed the real
+    one out, and its next send was refused."""
+    pg = await open_playground()
+    for dest in ("image", "empty", "script"):
+        embedded = await pg.client.get("/", headers={"Sec-Fetch-Dest": dest})
+        assert embedded.status == 401 and "Set-Cookie" not in embedded.headers, dest
+    page = await pg.client.get("/", headers={"Sec-Fetch-Dest": "document"})
+    assert page.status == 200 and "Set-Cookie" in page.headers
+
+
+async def test_behind_a_tls_proxy_the_cookie_is_secure_and_its_forwarded_host_is_the_origin(
+    playground: Playground,
+) -> None:
+    proxied = await playground.client.get("/", cookies={}, headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in proxied.headers.get("Set-Cookie", "Secure")  # a new session only if none
+    forwarded = {"Origin": "https://seedbot.example.org", "X-Forwarded-Host": "seedbot.example.org"}
+    same_site = await playground.client.post(
+        "/api/ask", data=playground.form("a fox"), headers={CSRF_HEADER: playground.csrf, **forwarded}
+    )
+    assert same_site.status == 202
+    other = {**forwarded, "Origin": "https://evil.example"}
+    refused = await playground.client.post(
+        "/api/ask", data=playground.form("a fox"), headers={CSRF_HEADER: playground.csrf, **other}
+    )
+    assert refused.status == 403
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Host": "["}, {"Origin": "http://["}, {CSRF_HEADER: "\xff\xfe"}],
+    ids=["host", "origin", "csrf-not-utf8"],
+)
+async def test_a_malformed_header_is_refused_not_a_server_error(
+    playground: Playground, headers: dict[str, str]
+) -> None:
+    """Each was an HTTP 500 with a traceback (a ValueError, a UnicodeEncodeError)."""
+    sent = {CSRF_HEADER: playground.csrf, **headers}
+    response = await playground.client.post("/api/ask", data=playground.form("a fox"), headers=sent)
+    assert response.status in (403, 421)
+
+
 async def test_without_a_token_only_a_loopback_host_is_answered(playground: Playground) -> None:
     rebound = await playground.client.get("/", headers={"Host": "attacker.example:8080"})
     assert rebound.status == 421 and (await rebound.json())["error"] == messages.WEB_WRONG_HOST
@@ -121,7 +167,7 @@ async def test_with_a_token_everything_needs_a_signed_in_session(
 
     right = await client.post("/login", data={"token": TOKEN}, allow_redirects=False)
     assert right.status == 303 and right.headers["Location"] == "/"
-    assert "HttpOnly" in right.headers["Set-Cookie"] and "SameSite=Strict" in right.headers["Set-Cookie"]
+    assert "HttpOnly" in right.headers["Set-Cookie"] and "SameSite=Lax" in right.headers["Set-Cookie"]
     html = await pg.open_page()
     assert TOKEN not in html
     thread = await pg.ask("a fox")
@@ -130,6 +176,22 @@ async def test_with_a_token_everything_needs_a_signed_in_session(
     out = await pg.post("/logout")
     assert out.status in (200, 303)
     assert (await client.get("/api/timeline")).status == 401
+
+
+async def test_a_signed_out_sessions_event_stream_ends_before_anything_new(
+    open_playground: OpenPlayground,
+) -> None:
+    """A stream opened before sign-out went on showing every new prompt and result."""
+    pg = await open_playground(token=TOKEN)
+    assert (await pg.client.post("/login", data={"token": TOKEN})).status == 200
+    await pg.open_page()
+    stream = await pg.client.get("/api/events")
+    assert stream.status == 200
+    await stream.content.readuntil(b"\n\n")  # retry: the stream is open
+    assert (await pg.post("/logout")).status in (200, 303)
+    pg.platform.surface.timeline.new_thread("a secret plan")  # what another session says next
+    rest = await asyncio.wait_for(stream.content.read(), 10)  # the stream ends
+    assert b"secret plan" not in rest
 
 
 def test_wrong_tokens_are_slowed_down() -> None:
