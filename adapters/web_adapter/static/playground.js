@@ -111,7 +111,12 @@
   }
 
   async function getJSON(url) {
-    const response = await fetch(url, { credentials: "same-origin" });
+    let response;
+    try {
+      response = await fetch(url, { credentials: "same-origin" });
+    } catch (_) {
+      return null; // the server is not there (a restart): the caller tries again or says nothing
+    }
     if (response.status === 401) { location.reload(); return null; }
     return response.ok ? response.json() : null;
   }
@@ -202,12 +207,23 @@
     });
   }
 
+  // One send at a time per form: Enter pressed again (or the button clicked) while a big upload
+  // is still on its way sent the request twice, and charged it twice.
   async function submit(url, formNode, tray, extra = {}) {
+    if (formNode.dataset.sending) return null;
     const form = new FormData(formNode);
     form.delete("files");
     for (const [name, value] of Object.entries(extra)) form.set(name, value);
     if (tray.appendTo(form) > MAX_BODY) { toast(TOO_LARGE); return null; }
-    return send(url, { body: form });
+    const buttons = formNode.querySelectorAll("button[type=submit]");
+    formNode.dataset.sending = "1";
+    for (const button of buttons) button.disabled = true;
+    try {
+      return await send(url, { body: form });
+    } finally {
+      delete formNode.dataset.sending;
+      for (const button of buttons) button.disabled = false;
+    }
   }
 
   // -- the timeline --------------------------------------------------------------------------
@@ -241,6 +257,8 @@
     return node;
   }
 
+  // Updated in place, each progress step: the Cancel button stays the same element, so it keeps
+  // the keyboard's focus and a click that spans an update still lands (it was rebuilt each time).
   function fillStatus(node, entry) {
     node.dataset.stage = entry.stage || "";
     const parts = [el("span", { class: "status-text" }, userText(entry.text))];
@@ -251,17 +269,25 @@
     } else if (entry.stage === "running") {
       parts.push(el("progress", { "aria-label": LABELS.progress })); // indeterminate
     }
-    const line = el("div", { class: "status-line" }, ...parts);
-    node.replaceChildren(line);
-    if (entry.actions && entry.actions.length && entry.job) {
+    const line = node.querySelector(".status-line") || node.appendChild(el("div", { class: "status-line" }));
+    line.replaceChildren(...parts);
+    const wanted = entry.actions && entry.actions.length && entry.job
+      ? `${entry.job} ${entry.actions.map((action) => action.action).join(" ")}` : "";
+    let actions = node.querySelector(".actions");
+    if (actions && actions.dataset.key !== wanted) { actions.remove(); actions = null; }
+    if (!actions && wanted) {
       // Cancel, while the job is queued or running (the core refunds it)
-      node.append(el("div", { class: "actions" }, ...entry.actions.map((action) => {
+      actions = el("div", { class: "actions", "data-key": wanted }, ...entry.actions.map((action) => {
         const button = el("button", { type: "button", "data-action": action.action }, action.label);
         button.addEventListener("click", () => press(entry.job, action.action, null, button));
         return button;
-      })));
+      }));
+      line.after(actions);
     }
-    if (entry.footer) node.append(el("p", { class: "footer" }, botText(entry.footer)));
+    let footer = node.querySelector(".footer");
+    if (!entry.footer) { if (footer) footer.remove(); return; }
+    if (!footer) footer = node.appendChild(el("p", { class: "footer" }));
+    footer.replaceChildren(botText(entry.footer));
   }
 
   function renderStatus(entry) {
@@ -288,10 +314,32 @@
       gallery, el("p", { class: "caption" }, userText(entry.caption)), actions);
   }
 
+  // A flag a refusal suggests ("add `--model 4.5`") is added to the message it refused, its own
+  // value in place of one the message gave; sent alone, a flag is no message to make or edit.
+  function withFlag(sent, flag) {
+    const name = flag.split(/\s+/)[0];
+    const given = new RegExp(`(^|\\s)${name}(\\s+[^\\s-]\\S*)?(?=\\s|$)`); // flags are --letters
+    return given.test(sent) ? sent.replace(given, `$1${flag}`) : `${sent.trim()} ${flag}`;
+  }
+
   function renderNote(entry, view) {
     const box = view.form.querySelector("textarea"); // what it says to type goes in the reply box
+    const pick = (words) => {
+      const sent = entry.kind === "refusal" && words.startsWith("--") ? lastAsk(view, entry.id) : "";
+      fill(box, sent ? withFlag(sent, words) : words);
+    };
     return el("div", { class: `entry ${entry.kind}`, role: entry.kind === "refusal" ? "alert" : null },
-      el("p", { class: "text" }, botText(entry.text, (words) => fill(box, words))));
+      el("p", { class: "text" }, botText(entry.text, pick)));
+  }
+
+  // The text of the message a thread's entry answers (the last ask before it).
+  function lastAsk(view, entryId) {
+    let text = "";
+    for (const [id, known] of view.entries) {
+      if (id === entryId) break;
+      if (known.ask !== undefined) text = known.ask;
+    }
+    return text;
   }
 
   function renderEntry(entry, view) {
@@ -402,7 +450,7 @@
         if (entry.kind === "status") fillStatus(node, entry);
         else { const fresh = renderEntry(entry, view); node.replaceWith(fresh); node = fresh; }
       }
-      view.entries.set(entry.id, { rev: entry.rev, node });
+      view.entries.set(entry.id, { rev: entry.rev, node, ask: entry.kind === "ask" && !entry.pressed ? entry.text : undefined });
       nodes.push(node);
     }
     for (const id of Array.from(view.entries.keys())) if (!seen.has(id)) view.entries.delete(id);
@@ -436,11 +484,17 @@
     source.addEventListener("open", () => body.classList.remove("offline"));
     source.addEventListener("error", () => {
       body.classList.add("offline");
-      if (source.readyState === EventSource.CLOSED) {
-        // Refused (a restart forgot the session): sign in or start again.
-        setTimeout(async () => { if (await getJSON("/api/usage")) connect(); }, 2000);
-      }
+      // Closed (a 502 from a proxy while seedbot restarts, a session a restart forgot): try
+      // again until the server answers; getJSON reloads the page for a session it no longer has.
+      if (source.readyState === EventSource.CLOSED) reconnect(2000);
     });
+  }
+
+  function reconnect(delay) {
+    setTimeout(async () => {
+      if (await getJSON("/api/usage")) connect();
+      else reconnect(Math.min(delay * 2, 30000));
+    }, delay);
   }
 
   // -- the composer ---------------------------------------------------------------------------
