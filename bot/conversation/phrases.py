@@ -163,6 +163,7 @@ _LABELS = (
     ("BUTTON_CANCEL", "cancel"),
 )
 _LABEL_SAID = re.compile(r"\s*(?P<name>[^#]{1,30}?)\s*(?P<pick>#\s*\d{1,2})?[\s.!?！？。]*")
+_LABEL_MAX = 40  # a name, a pick and a full stop
 
 
 @functools.cache
@@ -181,7 +182,9 @@ def as_button_word(text: str) -> str:
     """A button's name in any of seedbot's languages, as its button shows it (maybe with the
     image, "Hochskalieren #2"), as the English word a reply is read in ("upscale #2"); any other
     text as it is."""
-    said = _LABEL_SAID.fullmatch(text)
+    # A name is at most 30 characters: a longer text is none (and is not read: the pattern's
+    # overlapping spaces took seconds on a long run of them).
+    said = _LABEL_SAID.fullmatch(text.strip()) if len(text.strip()) <= _LABEL_MAX else None
     if said is None or _BUTTONS.fullmatch(text):
         return text
     word = _button_names().get(said["name"].casefold())
@@ -440,16 +443,20 @@ def asks_for_a_surprise(prompt: str) -> bool:
 # "ok but darker", "nice, now add a hat": a reply that starts by talking, then says the change.
 # The talk (praise, as small talk reads it, or "yes", "same") is not for the model ("cool cat in
 # sunglasses" has no "but" or "now": it stays).
+# Only at the start, each word whole ("ty" is not praise inside "city"), and possessive, so a long
+# run of spaces is read once (it took seconds).
 _CHATTER = re.compile(
-    rf"\s*(?:{_PRAISE}|yes|yeah|yep|good|hmm+|(?:the\s+)?same(?:\s+(?:thing|one|image|picture))?)[\s,.!]*"
-    r"(?:\s+(?:but|now|and\s+now|then|so))[\s,]+(?=\S)",
+    rf"\s*+(?:{_PRAISE}|yes|yeah|yep|good|hmm+|(?:the\s+)?same(?:\s+(?:thing|one|image|picture))?)(?!\w)"
+    r"[\s,.!]*+(?<=[\s,.!])(?:but|now|and\s+now|then|so)(?!\w)[\s,]*+(?=\S)",
     re.IGNORECASE,
 )
 
 
 def without_chatter(text: str) -> str:
-    """A reply without the talk before its change ("ok but darker": "darker")."""
-    return _CHATTER.sub("", text, count=1)
+    """A reply without the talk before its change ("ok but darker": "darker"); talk is only at
+    the start ("keep the face the same but change the hair" is all change)."""
+    talk = _CHATTER.match(text)
+    return text[talk.end() :] if talk else text
 
 
 def asks_why(text: str) -> bool:

@@ -420,33 +420,47 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         prompt = prompt[counted.end() :]
     if picks and (words := _option_words(prompt, values)) is not None:
         prompt = words
-    # A count and a shape set off at the end, in either order ("a cat, 16:9, 4 images").
+    # A count and a shape set off at the end, in either order ("a cat, 16:9, 4 images"), each
+    # looked for in the prompt's last words only (_at_end).
+    prompt = prompt.rstrip()
     for _ in range(2):
-        counted = _TRAILING_COUNT.search(prompt) if not picks and "count" not in values else None
+        counted = _at_end(_TRAILING_COUNT, prompt) if not picks and "count" not in values else None
         if counted and prompt[: counted.start()].strip():
             # set off so, a count is one even past what Seedream makes: refused with the range
             values["count"] = str(count_of(counted["n"]))
             prompt = prompt[: counted.start()]
-        ratio = _TRAILING_RATIO.search(prompt) or _NAMED_RATIO.search(prompt) or _shape_alone(prompt)
+        ratio = _at_end(_TRAILING_RATIO, prompt) or _at_end(_NAMED_RATIO, prompt) or _shape_alone(prompt)
         if ratio and "aspect" not in values:
             values["aspect"] = re.sub(r"\s", "", ratio.group(1))
             prompt = prompt[: ratio.start()]
-        named = _TRAILING_SHAPE_NAME.search(prompt) if "aspect" not in values else None
+        named = _at_end(_TRAILING_SHAPE_NAME, prompt) if "aspect" not in values else None
         if named and prompt[: named.start()].strip():
             values["aspect"] = named.group(1) or named.group(2)
             prompt = prompt[: named.start()]
-        place = _TRAILING_PLACE.search(prompt) if not picks and "aspect" not in values else None
+        place = _at_end(_TRAILING_PLACE, prompt) if not picks and "aspect" not in values else None
         if place and prompt[: place.start()].strip():
             values["aspect"] = place.group(1)
             prompt = prompt[: place.start()]
     # (a new request's: replied, "make it 1920x1080" would leave "make it" to draw)
-    size = _TRAILING_SIZE.search(prompt) if not picks and not {"aspect", "resolution"} & set(values) else None
+    size = (
+        _at_end(_TRAILING_SIZE, prompt) if not picks and not {"aspect", "resolution"} & set(values) else None
+    )
     if size and prompt[: size.start()].strip():
         values["aspect"] = other_models.shape_of(int(size[1]), int(size[2]))
         prompt = prompt[: size.start()]
     if refs:
         values["refs"] = refs
     return _typed(prompt.strip(), values, chosen)
+
+
+# How far from its end a prompt is searched for what people set off there ("…, 16:9", "… for a
+# phone wallpaper", "(aspect ratio 16:9)"): each is a few words. Searched from the start, a long
+# run of commas or spaces cost seconds (every start tried, each scanning to the end).
+_END_WINDOW = 120
+
+
+def _at_end(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
+    return pattern.search(prompt, max(0, len(prompt) - _END_WINDOW))
 
 
 def unwrapped(text: str) -> str:

@@ -670,7 +670,35 @@ def test_the_words_that_leave_the_picture_to_seedbot(text: str, asks: bool) -> N
         ("cool cat in sunglasses", "cool cat in sunglasses"),
         ("great wave off kanagawa", "great wave off kanagawa"),
         ("nice but", "nice but"),
+        ("ok,but darker", "darker"),
+        # Talk is only at the start, and only whole words: these are all change. The talk was
+        # searched for anywhere ("the same but" mid-sentence, "ty" inside "city" and "pretty").
+        ("keep the face the same but change the hair", "keep the face the same but change the hair"),
+        ("give him a city then a forest", "give him a city then a forest"),
+        ("make her pretty but sad", "make her pretty but sad"),
+        ("make it cool but not too dark", "make it cool but not too dark"),
+        ("okay so", "okay so"),
     ],
 )
 def test_the_talk_before_a_replys_change_is_not_sent(text: str, change: str) -> None:
     assert without_chatter(text) == change
+
+
+HOSTILE = [
+    "ok" + " " * 40_000 + "but darker",
+    " " * 40_000 + "x",
+    "`" + " " * 40_000 + "#`",
+    "a cat" + ", " * 20_000,
+    "、" * 40_000,
+    "Info" + " " * 40_000 + "#2",
+]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_a_long_hostile_reply_is_read_in_one_pass(text: str) -> None:
+    """Slack takes 40,000 characters. Overlapping patterns over a long run of spaces or commas
+    blocked the event loop for minutes (an 807-character button name: 16 s; 5,000 spaces of
+    talk: 6 s); read once, each of these is a moment. (A time-out, not a speed target.)"""
+    assert without_chatter(text) == text or text.startswith("ok")
+    assert as_button_word(text) == text
