@@ -133,7 +133,9 @@ _TRAILING_PLACE = re.compile(
     re.IGNORECASE,
 )
 # "a cat 1920x1080": a size typed last is the shape it has (it is seldom one Seedream makes).
-_TRAILING_SIZE = re.compile(r"[\s,]+(\d{3,5})\s*[x×]\s*(\d{3,5})(?:\s*(?:px|pixels))?\s*$", re.IGNORECASE)
+_TRAILING_SIZE = re.compile(
+    r"[\s,]+([1-9]\d{2,4})\s*[x×]\s*([1-9]\d{2,4})(?:\s*(?:px|pixels))?\s*$", re.IGNORECASE
+)
 _SAID = r"(?:,?\s+please)?\s*[.!]?\s*"  # how a sentence of a few words ends
 # "make it", "in": what may come before a shape said alone (also in seedbot's other languages).
 _MAKE_IT_IN = r"\s*(?:(?:make|change|turn|crop|redo)\s+(?:it|this|that|them)\s+)?(?:(?:in|to|into|as|at|im|als|en|em)\s+)?"
@@ -279,7 +281,7 @@ _TIER_NAMED = re.compile(
 )
 # "make it 1920x1080" replied: the size's shape, as a new request's size typed last is.
 _SIZE_NAMED = re.compile(
-    _MAKE_IT_IN + rf"(\d{{3,5}})\s*[x×]\s*(\d{{3,5}})(?:\s*(?:px|pixels))?{_SAID}", re.IGNORECASE
+    _MAKE_IT_IN + rf"([1-9]\d{{2,4}})\s*[x×]\s*([1-9]\d{{2,4}})(?:\s*(?:px|pixels))?{_SAID}", re.IGNORECASE
 )
 _NAMED = (
     ("aspect", _SHAPE_NAMED),

@@ -143,8 +143,9 @@ def generation_data(text: str) -> Pasted | None:
 
 def shape_of(width: int, height: int) -> str:
     """A size as a ratio: the common shape it is near, else its own reduced ratio."""
+    width, height = max(width, 1), max(height, 1)  # a side typed as 0: out of any range, refused so
     w, h = common_shape(width, height)
-    if abs(width / max(height, 1) / (w / h) - 1) > _NEAR:
-        exact = Fraction(width, max(height, 1))
+    if abs(width / height / (w / h) - 1) > _NEAR:
+        exact = Fraction(width, height)
         w, h = exact.numerator, exact.denominator
     return f"{w}:{h}"

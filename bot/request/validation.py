@@ -352,7 +352,7 @@ _COMMON_SHAPES = ((1, 1), (4, 3), (3, 4), (16, 9), (9, 16), (3, 2), (2, 3), (21,
 
 def common_shape(width: int, height: int) -> tuple[int, int]:
     """The common ratio nearest to width:height (where the recommended sizes apply)."""
-    ratio = width / max(height, 1)
+    ratio = max(width, 1) / max(height, 1)  # "000x1080" typed: no side is nothing (log(0) failed)
     return min(_COMMON_SHAPES, key=lambda r: abs(math.log(ratio / (r[0] / r[1]))))
 
 

@@ -750,3 +750,11 @@ def test_a_long_hostile_prompt_is_parsed_in_one_pass(text: str, picks: bool) -> 
     ", " took 4 s, Slack's 40,000 would take minutes. Only the last words are searched now.
     (A time-out, not a speed target.)"""
     assert parse_text(text, picks=picks).prompt.startswith(text.strip()[:5])
+
+
+@pytest.mark.parametrize("text", ["a cat 000x1080", "a cat 0000x0000", "make it 0000x1920"])
+@pytest.mark.parametrize("picks", [False, True], ids=["new", "reply"])
+def test_a_size_with_a_side_of_zero_is_words(text: str, picks: bool) -> None:
+    """Its shape was log(0): a ValueError, "something went wrong" and a traceback."""
+    parsed = parse_text(text, picks=picks)
+    assert parsed.aspect is None and parsed.prompt == text

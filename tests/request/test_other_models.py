@@ -92,3 +92,10 @@ def test_generation_data_is_named_and_the_prompt_is_what_to_send(
 )
 def test_a_prompt_that_only_looks_like_it_is_not_generation_data(typed: str) -> None:
     assert other_models.generation_data(typed) is None
+
+
+def test_a_pasted_size_with_a_side_of_zero_is_a_shape_no_model_makes() -> None:
+    """Stable Diffusion's "Size: 00x832" was log(0): a ValueError instead of the answer."""
+    assert other_models.shape_of(0, 832) == "1:832"
+    assert other_models.shape_of(1216, 0) == "1216:1"
+    assert other_models.shape_of(832, 1216) == "2:3"
