@@ -204,12 +204,7 @@ async def reroll(ledger: Ledger, parent: Job, count: int | None = None) -> Compo
 async def _remade(ledger: Ledger, parent: Job, parsed: ParsedText) -> Composed:
     """A batch's request again with the options `parsed` gives ("16:9" replied to it): a re-roll
     in that shape, size, model or format. A new shape or tier drops the size it was made at."""
-    request = request_from_json(parent.request, await _parent_inputs(ledger, parent))
-    if parsed.aspect or parsed.resolution:
-        request = dataclasses.replace(request, width=None, height=None)
-    if parsed.width:
-        request = dataclasses.replace(request, aspect=None, resolution=None)
-    request = parsed.over(request)
+    request = parsed.over(request_from_json(parent.request, await _parent_inputs(ledger, parent)))
     return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=_legend(request.images))
 
 

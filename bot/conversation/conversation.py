@@ -87,7 +87,7 @@ from bot.engine.pipeline import Delivery, Engine, PlatformHooks, is_job_id, new_
 from bot.errors import InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
 from bot.ledger.base import Ledger
 from bot.media.fetch import SafeFetcher
-from bot.request.flags import ParsedText, flag_help, parse_text, unwrapped
+from bot.request.flags import ParsedText, flag_help, on_top, parse_text, unwrapped
 from bot.request.models import (
     GeneratedImage,
     GenerationResult,
@@ -385,9 +385,9 @@ class Conversation:
         """The workspace's defaults (under the rules read for this request) fitted to the model
         the request will use (`typed_model`, the form's, the style's, or the workspace's), then
         the style's, then the options picked in the form."""
-        picked = {**(style_fields or {}), **compose.option_fields(options)}
+        picked = on_top(style_fields or {}, compose.option_fields(options))
         model = typed_model or picked.get("model")
-        return {**self.engine.workspaces.defaults(rules, str(model) if model else None), **picked}
+        return on_top(self.engine.workspaces.defaults(rules, str(model) if model else None), picked)
 
     # -- words typed on any surface: the cast, styles ---------------------------------------------
 

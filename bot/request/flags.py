@@ -329,7 +329,7 @@ class ParsedText:
         return self.over(replace(request, **defaults))  # type: ignore[arg-type]
 
     def over(self, request: GenerationRequest) -> GenerationRequest:
-        """`request` with the options these flags gave in place of its own."""
+        """`request` with the options these flags gave in place of its own (see `on_top`)."""
         given = {
             "aspect": self.aspect,
             "resolution": self.resolution,
@@ -340,7 +340,22 @@ class ParsedText:
             "output_format": self.output_format,
             "watermark": self.watermark,
         }
-        return replace(request, **{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
+        own = {k: getattr(request, k) for k in given}
+        return replace(request, **on_top(own, {k: v for k, v in given.items() if v is not None}))  # type: ignore[arg-type]
+
+
+def on_top(lower: dict[str, object], upper: dict[str, object]) -> dict[str, object]:
+    """Request fields `upper` sets over `lower`'s (the bot's, a server's, a style's, a form's, the
+    text's flags, each over the one before). A shape or a tier said above drops a size said
+    below, and a size drops them: an exact size comes first in validation, so a server's default
+    2560x1440 made `--ar 9:16` 2560x1440 too."""
+    merged = {**lower, **upper}
+    if upper.get("aspect") is not None or upper.get("resolution") is not None:
+        if upper.get("width") is None:
+            merged["width"] = merged["height"] = None
+    elif upper.get("width") is not None:
+        merged["aspect"] = merged["resolution"] = None
+    return merged
 
 
 def _split(text: str) -> list[str]:

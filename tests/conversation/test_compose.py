@@ -8,11 +8,13 @@ import dataclasses
 import pytest
 
 from bot import messages
+from bot.conversation import compose
 from bot.conversation.compose import compose_edit, compose_new, option_fields
 from bot.conversation.turns import Options
 from bot.errors import FlagError, InvalidRequest
+from bot.request.flags import parse_text
 from bot.request.models import GeneratedImage, Job, JobKind, JobStatus
-from tests.engine.helpers import Harness
+from tests.engine.helpers import ALICE, Harness
 
 
 async def _running(h: Harness) -> Job:
@@ -90,3 +92,26 @@ def test_form_options_mean_what_the_same_flags_mean() -> None:
     # Flags typed in the prompt win over the options picked in the form.
     request = compose_new("a fox --n 4", [], model="5.0-lite", **option_fields(Options(count=2))).request
     assert (request.prompt, request.count) == ("a fox", 4)
+
+
+@pytest.mark.parametrize(
+    ("typed", "form", "size"),
+    [
+        ("a lighthouse --ar 9:16", Options(), (1600, 2848)),
+        ("a lighthouse, phone wallpaper", Options(), (1600, 2848)),
+        ("a lighthouse --res 3K --ar 1:1", Options(), (3072, 3072)),
+        ("a lighthouse", Options(aspect="9:16"), (1600, 2848)),
+        ("a lighthouse", Options(), (2560, 1440)),  # the server's size, when nothing else is said
+    ],
+)
+async def test_a_shape_or_tier_said_wins_over_the_servers_default_size(
+    h: Harness, typed: str, form: Options, size: tuple[int, int]
+) -> None:
+    """A server's `resolution 2560x1440` was kept beside every shape typed or picked, and an
+    exact size comes first: each of these was made at 2560x1440."""
+    await h.community.settings_set("admin", "discord:g1", "resolution", "2560x1440")
+    rules = await h.engine.workspaces.policy_for(ALICE)
+    defaults = h.conversation.defaults(rules, form)
+    composed = compose.new(parse_text(typed, picks=False), [], defaults)
+    validated = h.engine.check(composed.request)
+    assert (validated.width, validated.height) == size
