@@ -88,7 +88,7 @@ _SHORTHANDS = {
 # "--n2", "--ar16:9", "--res4k": a value typed against its flag.
 _GLUED = re.compile(r"(--[a-z]+?)(\d[\w.:x×/]*)", re.IGNORECASE)
 _SIZE_RE = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$", re.IGNORECASE)
-_TRAILING_RATIO = re.compile(r",\s*(\d{1,2}\s*[:：]\s*\d{1,2})\s*$")
+_TRAILING_RATIO = re.compile(r"[,、，،]\s*(\d{1,2}\s*[:：]\s*\d{1,2})\s*$")
 # "a cat (16:9)", "a cat in 16:9", "a cat, aspect ratio 16:9", "a cat ar 16:9" (the flag without
 # its dashes): only a ratio seedbot offers, so "a clock in 10:30" is words.
 _OFFERED = "|".join(re.escape(a) for a in ASPECTS)
@@ -96,10 +96,13 @@ _OFFERED = "|".join(re.escape(a) for a in ASPECTS)
 # 16:9 format"; alone, "a clock showing 3:2" is a time); an orientation named so ("a cat,
 # portrait orientation") is that shape's name.
 _RATIO_NAME = r"(?:ar|aspect(?:\s+ratio)?|ratio|format|orientation)"
+# "in a 16:9 format", "with a 16:9 ratio", "in the 16:9 aspect ratio": the words before go with it.
+_IN_A = r"[\s,]+(?:in|with)\s+(?:(?:a|an|the)\s+)?"
 _NAMED_RATIO = re.compile(
-    rf"(?:\s+in\s+|\s*[(\[]\s*(?:{_RATIO_NAME}\s*[:=]?\s*)?|[\s,]+{_RATIO_NAME}\s*[:=]?\s*|[\s,]+(?=\S+\s+{_RATIO_NAME}))"
+    rf"(?:[\s,]+in\s+|\s*[(\[（［]\s*(?:{_RATIO_NAME}\s*[:=]?\s*)?|[\s,]+{_RATIO_NAME}\s*[:=]?\s*"
+    rf"|(?:{_IN_A}|[\s,]+)(?=\S+\s+{_RATIO_NAME}))"
     rf"({_OFFERED}|(?<=\s)(?:portrait|landscape|vertical|horizontal|square|widescreen)(?=\s+{_RATIO_NAME}))"
-    rf"(?:\s+{_RATIO_NAME})?\s*[)\]]?\s*$",
+    rf"(?:\s+{_RATIO_NAME})?\s*[)\]）］]?\s*[.!]?\s*$",
     re.IGNORECASE,
 )
 # "ein Fuchs im Hochformat", "雪の中の狐、縦長で": the names that mean a shape and nothing else,
@@ -150,7 +153,8 @@ _RATIO_ALONE = re.compile(
 # "/imagine prompt: a cat": what a Midjourney habit pastes before the prompt.
 _COMMAND_WORD = re.compile(r"\s*(?:[/!]imagine\b\s*)?(?:prompt\s*:\s*)?", re.IGNORECASE)
 # "#2", "#1,#3" or "#2." (a sentence's end): which images of the result a reply edits.
-_PICK_RE = re.compile(r"(?<![^\s,])#(\d{1,2})(?![^\s,.!?])")
+# Also "#2's hat", "#2: make it night", "(#2)".
+_PICK_RE = re.compile(r"(?<![^\s,(])#(\d{1,2})(?![^\s,.!?:)'’])")
 # Picks side by side at the start or the end (before the flags): they only say which images.
 _PICK_RUN = r"#\d{1,2}(?:[\s,]+#\d{1,2})*"
 # Picks and nothing else ("#1 and #3" replied alone): which images, no change said. With words,
@@ -159,7 +163,7 @@ _PICKS_ONLY = re.compile(
     r"\s*#\d{1,2}(?:(?:\s*[,&+、，和と]\s*|\s+(?:and|und|et|y|e)\s+|\s+)#\d{1,2})*[\s.!?]*"
 )
 _BARE_PICK = re.compile(r"^\s*(\d{1,2})\s*[.!]?\s*$")  # "2" replied alone: image 2
-_LEADING_PICKS = re.compile(rf"\s*{_PICK_RUN}[\s,]*")
+_LEADING_PICKS = re.compile(rf"\s*{_PICK_RUN}[\s,:]*")
 _TRAILING_PICKS = re.compile(rf"[\s,]*{_PICK_RUN}[\s,.!?]*(?=(?<!\S)--[A-Za-z]|$)")
 # "4 images of a cat": a new request that says how many, as people ask for them.
 # In seedbot's other languages with digits: "4 Bilder von", "3 imágenes de", "2 images de".
@@ -386,6 +390,9 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     # The prompt is what comes before the first flag; flags come in pairs after it.
     flag_at = re.search(r"(?<!\S)--(?:[A-Za-z]|[234]k(?!\S))", text, re.IGNORECASE)
     prompt, tail = (text[: flag_at.start()], text[flag_at.start() :]) if flag_at else (text, "")
+    # Any space between a flag and its value (a no-break space from a phone, an IME's ideographic
+    # one) is one: shlex splits at ASCII spaces only ("--ar\u00a016:9" was an unknown flag).
+    tail = re.sub(r"\s", " ", tail)
     tokens = _split(_SPACED_RATIO.sub(lambda m: m.group(1) or m.group(2), tail))
     i = 0
     while i < len(tokens):
@@ -446,7 +453,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             # set off so, a count is one even past what Seedream makes: refused with the range
             values["count"] = str(count_of(counted["n"]))
             prompt = prompt[: counted.start()]
-        ratio = _at_end(_TRAILING_RATIO, prompt) or _at_end(_NAMED_RATIO, prompt) or _shape_alone(prompt)
+        ratio = _shape_alone(prompt) or _at_end(_TRAILING_RATIO, prompt) or _at_end(_NAMED_RATIO, prompt)
         if ratio and "aspect" not in values:
             values["aspect"] = re.sub(r"\s", "", ratio.group(1))
             prompt = prompt[: ratio.start()]

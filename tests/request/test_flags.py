@@ -758,3 +758,48 @@ def test_a_size_with_a_side_of_zero_is_words(text: str, picks: bool) -> None:
     """Its shape was log(0): a ValueError, "something went wrong" and a traceback."""
     parsed = parse_text(text, picks=picks)
     assert parsed.aspect is None and parsed.prompt == text
+
+
+@pytest.mark.parametrize(
+    ("typed", "prompt", "aspect"),
+    [
+        # The words that go with a shape named so were left to draw ("a poster in a").
+        ("a poster in a 16:9 format", "a poster", "16:9"),
+        ("a cat in a square format", "a cat", "1:1"),
+        ("a photo of a dog in the 16:9 aspect ratio", "a photo of a dog", "16:9"),
+        ("a cat with a 16:9 ratio", "a cat", "16:9"),
+        ("a castle, in 16:9", "a castle", "16:9"),
+        ("a castle in 16:9.", "a castle", "16:9"),
+        # Written in Japanese, Chinese or Arabic, with that script's comma or brackets.
+        ("雪の中の狐、16:9", "雪の中の狐", "16:9"),
+        ("一只猫，16:9", "一只猫", "16:9"),
+        ("雪の中の狐（16:9）", "雪の中の狐", "16:9"),
+        ("ثعلب في الثلج، 16:9", "ثعلب في الثلج", "16:9"),
+        # A no-break or ideographic space between a flag and its value (an unknown flag before).
+        ("a cat --ar\u00a016:9", "a cat", "16:9"),
+        ("猫\u3000--ar\u300016:9", "猫", "16:9"),
+        # Still words.
+        ("a clock in 10:30", "a clock in 10:30", None),
+        ("a cat with 16:9", "a cat with 16:9", None),
+        ("a girl in a portrait", "a girl in a portrait", None),
+    ],
+)
+def test_a_shape_said_at_the_end_takes_the_words_that_go_with_it(
+    typed: str, prompt: str, aspect: str | None
+) -> None:
+    parsed = parse_text(typed, picks=False)
+    assert (parsed.prompt, parsed.aspect) == (prompt, aspect)
+
+
+@pytest.mark.parametrize(
+    ("typed", "prompt", "picks"),
+    [
+        ("make #2's hat red", "make image 1's hat red", (2,)),
+        ("#2: make it night", "make it night", (2,)),
+        ("(#2) make it night", "(image 1) make it night", (2,)),
+    ],
+)
+def test_a_pick_with_punctuation_around_it_is_a_pick(typed: str, prompt: str, picks: tuple[int, ...]) -> None:
+    """ "#2's" and "#2:" were words: every image of the batch was sent, the prompt as typed."""
+    parsed = parse_text(typed)
+    assert (parsed.prompt, parsed.picks) == (prompt, picks)
