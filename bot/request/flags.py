@@ -18,6 +18,7 @@ option.
 from __future__ import annotations
 
 import difflib
+import io
 import re
 import shlex
 from dataclasses import dataclass, replace
@@ -362,11 +363,24 @@ def on_top(lower: dict[str, object], upper: dict[str, object]) -> dict[str, obje
     return merged
 
 
-def _split(text: str) -> list[str]:
+def _split(text: str) -> tuple[list[str], list[str]]:
+    """The words (quotes taken off, as a flag's value wants them) and each as typed (as words
+    of the prompt want them: "a sign that says \"OPEN\"", "the cat's bowl" kept their quotes)."""
+    stream = io.StringIO(text)
+    lexer = shlex.shlex(stream, posix=True)
+    lexer.whitespace_split = True
+    words: list[str] = []
+    typed: list[str] = []
     try:
-        return shlex.split(text, posix=True)
-    except ValueError:  # an unbalanced quote: fall back to plain whitespace
-        return text.split()
+        while True:
+            start = stream.tell()
+            word = lexer.get_token()
+            if word is None:
+                return words, typed
+            words.append(word)
+            typed.append(text[start : stream.tell()].strip())
+    except ValueError:  # an unbalanced quote: plain whitespace
+        return text.split(), text.split()
 
 
 def parse_text(text: str, *, picks: bool = True) -> ParsedText:
@@ -393,7 +407,8 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
     # Any space between a flag and its value (a no-break space from a phone, an IME's ideographic
     # one) is one: shlex splits at ASCII spaces only ("--ar\u00a016:9" was an unknown flag).
     tail = re.sub(r"\s", " ", tail)
-    tokens = _split(_SPACED_RATIO.sub(lambda m: m.group(1) or m.group(2), tail))
+    tokens, as_typed = _split(_SPACED_RATIO.sub(lambda m: m.group(1) or m.group(2), tail))
+    after = " "  # what joins the next word of the prompt ("--ar 16:9, cinematic": ", ")
     i = 0
     while i < len(tokens):
         token = _unpunctuated(tokens[i].lower())
@@ -411,9 +426,11 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         if (glued := _GLUED.fullmatch(token)) and (glued[1] in _ALIASES or other_models.names(glued[1])):
             token, typed_token = glued[1], tokens[i - 1]
             tokens[i - 1 : i] = [typed_token[: len(token)], typed_token[len(token) :]]
+            as_typed[i - 1 : i] = tokens[i - 1 : i + 1]
         if "=" in token and token.split("=", 1)[0] in {*_ALIASES, *_REFS}:
             token, inline = token.split("=", 1)
             tokens.insert(i, inline)
+            as_typed.insert(i, inline)
         if token in _REFS:
             if i >= len(tokens):
                 raise FlagError(messages.flag_needs_value(tokens[i - 1], f"{token} mia"))
@@ -426,11 +443,13 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         if token not in _ALIASES:
             if token.startswith("--"):
                 raise FlagError(messages.unknown_flag(tokens[i - 1], flag_help(), _typo_of(token)))
-            prompt = prompt.rstrip() + " " + tokens[i - 1]  # words after flags still belong to the prompt
+            prompt = prompt.rstrip() + after + as_typed[i - 1]  # words after flags still belong to the prompt
+            after = " "
             continue
         if i >= len(tokens):
             raise FlagError(messages.flag_needs_value(tokens[i - 1], f"{token} {_EXAMPLES[_ALIASES[token]]}"))
         values[_ALIASES[token]] = _unpunctuated(tokens[i])
+        after = ", " if tokens[i].endswith((",", "，", "、")) else " "
         i += 1
     if foreign:
         shown, send = other_models.shown(foreign), other_models.without(typed, foreign)
@@ -492,7 +511,8 @@ def unwrapped(text: str) -> str:
     --ar 3:2`", as the help shows an example), and quotes around a message that has flags."""
     text = _CODE.sub(lambda code: code.group(1) if code.group(1) is not None else code.group(2), text)
     quoted = _QUOTED.fullmatch(text)
-    return quoted.group(2) if quoted and '"' not in quoted.group(2) else text
+    # Not when quotes inside pair with the outer ones ('“STOP” sign --ar 1:1, says “GO”')
+    return quoted.group(2) if quoted and not set(quoted.group(2)) & set('"“”') else text
 
 
 def _option_words(prompt: str, values: dict[str, object]) -> str | None:

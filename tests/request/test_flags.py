@@ -166,10 +166,21 @@ def test_words_after_flags_stay_in_the_prompt() -> None:
     assert (parsed.aspect, parsed.count) == ("3:2", 2)
 
 
-def test_quoted_words_after_flags() -> None:
-    assert parse_text('a fox --n 2 "in the snow"').prompt == "a fox in the snow"
+def test_words_after_flags_are_sent_as_typed() -> None:
+    """Re-split and joined, they lost their quotes (Seedream draws quoted words as text), their
+    apostrophes and backslashes, and the comma after a flag's value."""
+    assert parse_text('a fox --n 2 "in the snow"').prompt == 'a fox "in the snow"'
+    assert (
+        parse_text('--ar 16:9 a neon sign that says "OPEN 24/7"').prompt
+        == 'a neon sign that says "OPEN 24/7"'
+    )
+    assert parse_text("--n 1 the cat's and the dog's bowls").prompt == "the cat's and the dog's bowls"
+    assert parse_text("a cat --ar 16:9, cinematic lighting").prompt == "a cat, cinematic lighting"
+    assert parse_text("a folder --n 1 C:\\Users\\me").prompt == "a folder C:\\Users\\me"
     # An unbalanced quote falls back to whitespace splitting instead of failing.
     assert parse_text("a fox --n 2 it's cold").prompt == "a fox it's cold"
+    # Quotes inside that pair with the outer ones are the prompt's, not a wrapping.
+    assert parse_text("“STOP” sign --ar 1:1, text says “GO”").prompt == "“STOP” sign, text says “GO”"
 
 
 @pytest.mark.parametrize(
@@ -447,7 +458,7 @@ def test_full_width_values_are_read_as_their_plain_forms(text: str, parsed: Pars
     [
         # A flag that ends a sentence keeps its value: "16:9." was refused as no ratio.
         ("a fox in snow --ar 16:9.", ParsedText(prompt="a fox in snow", aspect="16:9")),
-        ("a fox --n 2, cinematic", ParsedText(prompt="a fox cinematic", count=2)),
+        ("a fox --n 2, cinematic", ParsedText(prompt="a fox, cinematic", count=2)),
         ("a fox --no-watermark.", ParsedText(prompt="a fox", watermark=False)),
         ("a fox --ref mia.", ParsedText(prompt="a fox", refs=("mia",))),
         ("狐 --ar 16:9。", ParsedText(prompt="狐", aspect="16:9")),
