@@ -207,13 +207,23 @@ def resolve_size(spec: ModelSpec, tier: str, aspect: tuple[int, int]) -> tuple[i
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 
 
+def _joins(text: str, i: int, kept: list[str]) -> bool:
+    """Whether text[i] is an invisible character a script or an emoji is written with, where it
+    does that: a zero-width non-joiner or joiner between two visible characters (Persian
+    "کتاب‌خانه", Devanagari, 👨‍👩‍👧), a flag's tags after it (🏴 Scotland)."""
+    after_visible = bool(kept) and not kept[-1].isspace()
+    if text[i] in "\u200c\u200d":
+        return after_visible and bool(text[i + 1 : i + 2].strip())
+    return after_visible and 0xE0020 <= ord(text[i]) <= 0xE007F
+
+
 def clean_prompt(text: str) -> str:
-    """Drop control and zero-width characters (keeping newlines and tabs) and lone surrogates
-    (undecodable bytes a shell hands on, a JSON "\\udcff": no text, and no database stores
-    them), and trim."""
-    kept = []
-    for ch in text:
-        if ch in "\n\t":
+    """Drop control and zero-width characters (keeping newlines and tabs, and a joiner between
+    two visible characters) and lone surrogates (undecodable bytes a shell hands on, a JSON
+    "\\udcff": no text, and no database stores them), and trim."""
+    kept: list[str] = []
+    for i, ch in enumerate(text):
+        if ch in "\n\t" or _joins(text, i, kept):
             kept.append(ch)
         elif ch in _INVISIBLE or unicodedata.category(ch) in {"Cc", "Cf", "Cs"}:
             continue

@@ -286,6 +286,22 @@ def test_control_and_zero_width_characters_are_stripped() -> None:
     assert clean_prompt(json.loads('"a \\ud83e\\udd8a"')) == "a 🦊"
 
 
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "گربه\u200cها در کتاب\u200cخانه",  # Persian: the non-joiner is part of the spelling
+        "क्\u200dष",  # Devanagari with a joiner
+        "a 👨\u200d👩\u200d👧 at the beach",  # one family, not three people
+        "the \U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f flag",  # Scotland's
+    ],
+)
+def test_the_invisible_characters_a_script_or_emoji_is_written_with_are_kept(prompt: str) -> None:
+    """They were stripped with the other zero-width characters: a word misspelt, a family of
+    three strangers, a black flag."""
+    assert clean_prompt(prompt) == prompt
+    assert clean_prompt(f"\u200d {prompt} \u200c") == prompt  # not where they join nothing
+
+
 def test_prompt_length_boundary() -> None:
     assert validate(req(prompt="a" * PROMPT_MAX_CHARS)).prompt == "a" * 2000
     with pytest.raises(InvalidRequest) as err:
