@@ -434,8 +434,12 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
         if token in _REFS:
             if i >= len(tokens):
                 raise FlagError(messages.flag_needs_value(tokens[i - 1], f"{token} mia"))
-            refs.extend(n for n in _unpunctuated(tokens[i]).split(",") if n.strip())
-            i += 1
+            # "--ref mia, bob": the names go on while a comma says another comes
+            while True:
+                refs.extend(name for n in tokens[i].split(",") if (name := _unpunctuated(n).strip()))
+                i += 1
+                if not tokens[i - 1].endswith(",") or i >= len(tokens) or tokens[i].startswith("--"):
+                    break
             continue
         if other_models.is_setting(token, _unpunctuated(tokens[i]) if i < len(tokens) else None):
             i = other_models.take(tokens, i, foreign)
@@ -448,7 +452,11 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             continue
         if i >= len(tokens):
             raise FlagError(messages.flag_needs_value(tokens[i - 1], f"{token} {_EXAMPLES[_ALIASES[token]]}"))
-        values[_ALIASES[token]] = _unpunctuated(tokens[i])
+        name = _ALIASES[token]
+        if i + 1 < len(tokens) and _two_words(name, tokens[i], tokens[i + 1]):
+            tokens[i : i + 2] = [f"{tokens[i]} {tokens[i + 1]}"]  # "--ar instagram story"
+            as_typed[i : i + 2] = [tokens[i]]
+        values[name] = _unpunctuated(tokens[i])
         after = ", " if tokens[i].endswith((",", "，", "、")) else " "
         i += 1
     if foreign:
@@ -538,6 +546,19 @@ def _option_words(prompt: str, values: dict[str, object]) -> str | None:
         values["watermark"] = switch.group("off") is None
         return ""
     return None
+
+
+def _two_words(option: str, first: str, second: str) -> bool:
+    """Whether a value is the two words ("--ar instagram story", "--model Seedream 4.5", "--model
+    5.0 lite"): the second word was drawn ("a cat story") or the first refused ("Seedream")."""
+    both = f"{first} {_unpunctuated(second)}"
+    if first.endswith((",", ".")) or second.startswith("--"):
+        return False
+    if option == "aspect":
+        return both.lower() in _ASPECT_NAMES
+    if option == "model":
+        return _is_model(both) and (not _is_model(first) or second.lower().strip(".,") == "lite")
+    return False
 
 
 def _is_model(name: str) -> bool:

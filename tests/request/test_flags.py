@@ -814,3 +814,27 @@ def test_a_pick_with_punctuation_around_it_is_a_pick(typed: str, prompt: str, pi
     """ "#2's" and "#2:" were words: every image of the batch was sent, the prompt as typed."""
     parsed = parse_text(typed)
     assert (parsed.prompt, parsed.picks) == (prompt, picks)
+
+
+@pytest.mark.parametrize(
+    ("typed", "prompt", "option", "value"),
+    [
+        # A value of two words: the second was drawn ("a cat story") or the first refused.
+        ("a cat --ar instagram story", "a cat", "aspect", "9:16"),
+        ("a cat --ar phone wallpaper", "a cat", "aspect", "9:16"),
+        ("a cat --model Seedream 4.5", "a cat", "model", "4.5"),
+        ("a cat --model 5.0 lite", "a cat", "model", "5.0-lite"),
+        ("a cat --ar 16:9 story", "a cat story", "aspect", "16:9"),
+        ("a cat --model 4.5 lite blue", "a cat lite blue", "model", "4.5"),
+    ],
+)
+def test_a_value_of_two_words_is_taken_whole(typed: str, prompt: str, option: str, value: str) -> None:
+    parsed = parse_text(typed, picks=False)
+    assert (parsed.prompt, getattr(parsed, option)) == (prompt, value)
+
+
+def test_ref_names_go_on_while_a_comma_says_another_comes() -> None:
+    """ "--ref mia, bob" sent bob's name to the model as a word and left his image out."""
+    assert parse_text("mia and bob --ref mia, bob").refs == ("mia", "bob")
+    assert parse_text("mia and bob --ref mia, bob, --n 2 at the beach").refs == ("mia", "bob")
+    assert parse_text("x --ref mia bob").prompt == "x bob"
