@@ -9,28 +9,15 @@ after malloc_trim). When the engine goes idle it asks glibc to return them (at m
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import logging
 import time
 from collections.abc import Callable
 
+from bot.media.heap import trim, trimming
+
 __all__ = ["IdleTrimmer"]
 
 log = logging.getLogger(__name__)
-
-
-def _load_malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
 
 
 class IdleTrimmer:
@@ -38,7 +25,6 @@ class IdleTrimmer:
     over and `still_idle()` says nothing started meanwhile."""
 
     def __init__(self, still_idle: Callable[[], bool], min_interval: float = 10.0) -> None:
-        self._trim = _load_malloc_trim()
         self.still_idle = still_idle
         self.min_interval = min_interval
         self._last = float("-inf")
@@ -47,10 +33,10 @@ class IdleTrimmer:
 
     @property
     def available(self) -> bool:
-        return self._trim is not None
+        return trimming()
 
     def request(self) -> None:
-        if self._trim is None or self._pending is not None:
+        if not trimming() or self._pending is not None:
             return
         wait = self._last + self.min_interval - time.monotonic()
         if wait <= 0:
@@ -64,9 +50,8 @@ class IdleTrimmer:
             self._run()
 
     def _run(self) -> None:
-        assert self._trim is not None
         self._last = time.monotonic()
-        self._trim(0)
+        trim()
         self.trims += 1
 
     def cancel(self) -> None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import io
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from PIL import ExifTags, Image, ImageOps
 
 from bot import messages
 from bot.errors import InvalidImage
+from bot.media.heap import trim
 from bot.request.models import GeneratedImage, ImageInput
 
 __all__ = [
@@ -28,6 +30,23 @@ __all__ = [
 # Seedream takes references up to 6000x6000; anything past ~2x that is a bomb, not a photo.
 MAX_DECODE_PIXELS = 6000 * 6000 * 2
 Image.MAX_IMAGE_PIXELS = MAX_DECODE_PIXELS
+
+# A big picture being decoded (to check it, or to shrink it) holds a few hundred MB: one at a
+# time (each takes a second or two, and they are rare), so a burst cannot take the memory.
+_FITTING = threading.BoundedSemaphore(1)
+_SMALL = 4096 * 4096  # pixels a decode may have outside it (64 MB as RGBA)
+
+
+@contextlib.contextmanager
+def _then_trimmed() -> Iterator[None]:
+    """Give the big decode's memory back once it is done: glibc keeps what a thread freed for
+    that thread, and six 70 MP PNGs in one message, decoded two at a time on six threads, left
+    the process at 4.4 GB (1.1 GB so, one at a time)."""
+    try:
+        yield
+    finally:
+        trim()
+
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
@@ -91,7 +110,10 @@ def measure(data: bytes, name: str = "image", *, decode: bool = True) -> tuple[s
                 width, height = img.size
                 if width * height > MAX_DECODE_PIXELS:
                     raise InvalidImage(messages.image_unreadable(name))
-                if decode:
+                if decode and width * height > _SMALL:
+                    with _FITTING, _then_trimmed():  # a big decode holds hundreds of MB
+                        img.load()
+                elif decode:
                     img.load()
                 elif not _ends_whole(mime, data):
                     raise InvalidImage(messages.image_unreadable(name))
@@ -118,9 +140,6 @@ def load_reference(data: bytes, name: str, *, url: str | None = None, source: st
     return ImageInput(data=data, mime=mime, width=width, height=height, name=name, url=url, source=source)
 
 
-# A big photo being shrunk holds a few hundred MB while it is decoded: two at a time, whatever
-# the load, so a burst of phone photos cannot take the process's memory.
-_FITTING = threading.BoundedSemaphore(2)
 _UPRIGHT = 1  # EXIF orientation: stored as it is shown
 
 
@@ -146,13 +165,18 @@ def fit_reference(
     within = image.size <= max_bytes and max(image.width, image.height) <= max_side
     if within and image.mime in readable and not _turned(image.data):
         return image
-    with _FITTING:
-        with Image.open(io.BytesIO(image.data)) as src:
-            src.draft("RGB", (max_side, max_side))  # JPEG: decoded at a fraction of its size
+    with _FITTING, _then_trimmed():
+        with Image.open(io.BytesIO(image.data)) as opened:
+            opened.draft("RGB", (max_side, max_side))  # JPEG: decoded at a fraction of its size
+            src: Image.Image = opened
+            if src.mode in ("1", "P"):  # shrunk by palette index, it would lose its smooth edges
+                src = src.convert("RGBA" if "transparency" in src.info else "RGB")
+            # Shrunk first, in place: the full-size decode is let go before any copy of it (the
+            # turned and converted copies of a 70 MP picture held ~1.4 GB at once).
+            src.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             upright = ImageOps.exif_transpose(src)
         clear = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
         img = upright.convert("RGBA" if clear else "RGB")
-        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
         kind, mime = ("WEBP", "image/webp") if clear else ("JPEG", "image/jpeg")
         while True:
             for quality in (90, 80):

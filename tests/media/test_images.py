@@ -305,3 +305,18 @@ def test_a_fresh_process_reads_heic_without_loading_pillow_heif_first(tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "('image/heic', 320, 240)"
+
+
+def test_a_palette_picture_is_shrunk_smoothly_not_by_index() -> None:
+    """Shrunk before it is converted (to hold less), a palette image would be resized by its
+    palette's indexes (nearest neighbour): converted first, it is shrunk in colour."""
+    buffer = io.BytesIO()
+    stripes = Image.new("P", (400, 400))
+    stripes.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+    stripes.putdata([(x // 1) % 2 for y in range(400) for x in range(400)])
+    stripes.save(buffer, "PNG")
+    source = load_reference(buffer.getvalue(), "stripes.png")
+    fitted = fit_reference(source, max_bytes=10_000_000, max_side=200, readable=frozenset())
+    with Image.open(io.BytesIO(fitted.data)) as out:
+        grey = out.convert("L").getpixel((100, 100))
+    assert 60 < int(grey) < 200  # black and white stripes averaged, not one of them picked
