@@ -54,7 +54,7 @@ from bot.errors import (
     UserBlocked,
     one_line,
 )
-from bot.ledger.base import Ledger, QuotaStatus
+from bot.ledger.base import Ledger, QuotaStatus, Reservation
 from bot.logs import job_context
 from bot.metrics import Metrics
 from bot.providers.router import Router
@@ -263,13 +263,19 @@ class Engine(Lifecycle, Leases, Recovery):
             admitted.weight,
             admitted.cost,
         )
-        try:
-            reservation = await self.ledger.reserve(
+        reserving = asyncio.ensure_future(
+            self.ledger.reserve(
                 requester.key,
                 cost,
                 unlimited=self.is_admin(requester),
                 pool=self.workspaces.pool_for(requester, admitted.policy),
             )
+        )
+        try:
+            reservation = await asyncio.shield(reserving)
+        except asyncio.CancelledError:
+            self._refund_when_reserved(reserving)
+            raise
         except QuotaExceeded as exc:
             self.metrics.quota_refusals.labels(exc.scope).inc()
             if cost == validated.count:
@@ -333,6 +339,20 @@ class Engine(Lifecycle, Leases, Recovery):
                     raise  # shutting down
                 task.uncancel()  # a person cancelled this job, not the turn: answer as usual
                 raise JobCancelled(by_owner) from None
+
+    def _refund_when_reserved(self, reserving: asyncio.Future[Reservation]) -> None:
+        """The turn was cancelled (a shutdown) while its reservation was being written: SQLite's
+        thread writes it anyway, and with no job to settle it the person stayed charged. Once it
+        is written, it is settled at nothing."""
+
+        def written(done: asyncio.Future[Reservation]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                return
+            task = asyncio.ensure_future(self.ledger.settle(done.result().id, 0))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+        reserving.add_done_callback(written)
 
     async def _run(
         self,

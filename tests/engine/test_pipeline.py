@@ -22,6 +22,7 @@ from bot.errors import (
     QuotaExceeded,
     UserBlocked,
 )
+from bot.ledger.sqlite import SQLiteLedger
 from bot.providers.base import Capabilities, ProviderCall, ProviderOutput
 from bot.providers.demo import DemoProvider
 from bot.request.models import (
@@ -721,5 +722,34 @@ async def test_no_model_is_named_that_no_host_serves_or_that_would_refuse_too(tm
             with pytest.raises(InvalidRequest) as refused:
                 h.engine.check(GenerationRequest(**{"prompt": "a fox", **asked}))  # type: ignore[arg-type]
             assert "--model 4.5" not in refused.value.user_text, asked
+    finally:
+        await h.close()
+
+
+async def test_a_turn_cancelled_while_its_reservation_is_written_is_not_charged(tmp_path: Path) -> None:
+    """A shutdown cancels the turns left; one cancelled while SQLite's thread was busy (a burst's
+    image writes) still had its reservation written, with no job to settle it: the person
+    stayed charged for the day and the month."""
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        assert isinstance(h.ledger, SQLiteLedger)
+        busy = asyncio.ensure_future(
+            h.ledger.db.execute(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
+                "SELECT count(*) FROM c"
+            )
+        )
+        admitted = await h.engine.admit(fox(count=4), ALICE)
+        turn = asyncio.ensure_future(h.engine.run(admitted, ALICE, deliver=Deliverer()))
+        await asyncio.sleep(0.01)
+        turn.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await turn
+        await busy
+        await until(lambda: not h.engine._background)
+        await asyncio.sleep(0.05)
+        assert await used(h.ledger, ALICE) == 0
+        assert await h.ledger.open_reservations() == 0
     finally:
         await h.close()
