@@ -379,17 +379,26 @@ class PostgresLedger:
     async def _put_blob(
         conn: Any, digest: str, data: bytes, mime: str, width: int, height: int, name: str
     ) -> None:
-        """Keep a blob under its key (`blob_keys` or `output_key`, found before the transaction)."""
-        await conn.execute(
-            "INSERT INTO blobs (sha256, mime, width, height, name, data, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (sha256) DO NOTHING",
-            digest,
-            mime,
-            width,
-            height,
-            name,
-            data,
-        )
+        """Keep a blob under its key (`blob_keys` or `output_key`, found before the transaction),
+        held (a key-share lock) until the transaction that uses it commits.
+
+        One already kept takes no lock from the insert that conflicts with it: retention could
+        delete it before this transaction's row naming it, which then failed on the foreign key
+        (an edit of an old result, or an image sent again, during the hourly pass). Locked, a
+        delete waits and then fails on the key; deleted first, the blob is written again."""
+        for _ in range(3):
+            await conn.execute(
+                "INSERT INTO blobs (sha256, mime, width, height, name, data, created_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (sha256) DO NOTHING",
+                digest,
+                mime,
+                width,
+                height,
+                name,
+                data,
+            )
+            if await conn.fetchval("SELECT 1 FROM blobs WHERE sha256 = $1 FOR KEY SHARE", digest):
+                return
 
     async def create_job(self, job: Job, inputs: tuple[ImageInput, ...]) -> None:
         hashes = await blob_keys(inputs)
@@ -439,7 +448,7 @@ class PostgresLedger:
         now = _now()
         await self.pool.execute(
             "UPDATE jobs SET status = $1, images_delivered = $2, error_kind = $3, error = $4, finished_at = $5, "
-            "duration_ms = (EXTRACT(EPOCH FROM ($5 - created_at)) * 1000)::bigint WHERE id = $6",
+            "duration_ms = GREATEST(0, (EXTRACT(EPOCH FROM ($5 - created_at)) * 1000)::bigint) WHERE id = $6",
             str(status),
             delivered,
             error_kind,
@@ -466,7 +475,7 @@ class PostgresLedger:
             # owner condition fail here.
             finished = await conn.fetchval(
                 "UPDATE jobs SET status = $1, images_delivered = $2, error_kind = $3, error = $4, "
-                "finished_at = $5, duration_ms = (EXTRACT(EPOCH FROM ($5 - created_at)) * 1000)::bigint "
+                "finished_at = $5, duration_ms = GREATEST(0, (EXTRACT(EPOCH FROM ($5 - created_at)) * 1000)::bigint) "
                 f"WHERE id = $6 AND {UNFINISHED} AND (owner IS NULL OR owner = $7) RETURNING id",
                 str(status),
                 delivered,

@@ -540,3 +540,15 @@ async def test_migrations_apply_once_even_when_replicas_start_together(
     scripts = sorted((MIGRATIONS / backend).glob("*.sql"))
     assert len(scripts) >= 2
     assert [row[0] for row in rows] == [int(path.name.split("_", 1)[0]) for path in scripts]
+
+
+async def test_a_job_begun_by_a_replica_whose_clock_is_ahead_took_no_less_than_nothing(ledger: Any) -> None:
+    """Replicas on one PostgreSQL each write their own clock's time: one 3 s ahead started it,
+    this one finished it, and PostgreSQL kept -2996 ms (Info: "took -3 s"); SQLite clamped it."""
+    ahead = (datetime.now(UTC) + timedelta(seconds=3)).isoformat(timespec="milliseconds")
+    await ledger.create_job(make_job("skewed", created_at=ahead), ())
+    await ledger.finish_job("skewed", JobStatus.SUCCEEDED, delivered=1)
+    assert (await ledger.get_job("skewed")).duration_ms == 0
+    await ledger.create_job(make_job("owned", created_at=ahead), ())
+    await ledger.settle_job("owned", "this-process", JobStatus.SUCCEEDED, reservation_id=None, delivered=1)
+    assert (await ledger.get_job("owned")).duration_ms == 0
