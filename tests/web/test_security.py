@@ -189,7 +189,8 @@ async def test_a_signed_out_sessions_event_stream_ends_before_anything_new(
     assert stream.status == 200
     await stream.content.readuntil(b"\n\n")  # retry: the stream is open
     assert (await pg.post("/logout")).status in (200, 303)
-    pg.platform.surface.timeline.new_thread("a secret plan")  # what another session says next
+    timeline = pg.platform.surface.timeline  # what another session says next
+    timeline.add(timeline.new_thread("a secret plan").id, "ask", text="a secret plan")
     rest = await asyncio.wait_for(stream.content.read(), 10)  # the stream ends
     assert b"secret plan" not in rest
 
