@@ -157,7 +157,12 @@ class PollErrors:
         self.streak = 0
 
     def absorb(self, exc: ProviderError) -> None:
-        """Return to keep polling; re-raise when the error is fatal or keeps coming."""
+        """Return to keep polling; re-raise when the error is fatal or keeps coming. One that
+        kept coming is no longer retryable, nor one to fail over on: the task is alive upstream
+        (the router submitted it again, and again, each one paid)."""
         self.streak += 1
-        if not exc.retryable or self.streak > self.limit:
+        if not exc.retryable:
+            raise exc
+        if self.streak > self.limit:
+            exc.retryable = exc.failover = False
             raise exc

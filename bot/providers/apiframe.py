@@ -143,7 +143,7 @@ class ApiframeProvider(Provider):
                 raise self._job_error(status, body, response)
             return None
 
-        return await self.poll_until(call, check)
+        return await self.poll_until(call, check, task_id=job_id)
 
     async def _finish(
         self, job_id: str, body: dict[str, Any], call: ProviderCall, response: httpx.Response

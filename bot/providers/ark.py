@@ -61,7 +61,7 @@ from bot.providers._common import (
     json_body,
     looks_moderated,
 )
-from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput
+from bot.providers.base import Capabilities, Provider, ProviderCall, ProviderOutput, never_sent
 from bot.request.models import GeneratedImage
 
 __all__ = ["ArkProvider"]
@@ -132,20 +132,16 @@ class ArkProvider(Provider):
         self.check_capable(call)
         if call.on_image is not None:
             return await self._stream(call)
-        try:
-            response = await self.send(
-                "POST",
-                PATH,
-                json=self.build_body(call),
-                headers=self._headers(),
-                total_timeout=call.deadline,
-            )
-        except ProviderError as exc:
-            if exc.kind is ProviderErrorKind.TIMEOUT:
-                raise ProviderError(
-                    self.name, exc.kind, detail=exc.detail, retryable=False, failover=True
-                ) from None
-            raise
+        # A timeout or a dropped connection may come after the images were made (and charged): the
+        # call is not sent again here (send's starts_work), another host may still be tried.
+        response = await self.send(
+            "POST",
+            PATH,
+            json=self.build_body(call),
+            headers=self._headers(),
+            total_timeout=call.deadline,
+            starts_work=True,
+        )
         body = json_body(response)
         if response.status_code != 200 or not isinstance(body, dict) or "error" in body:
             raise self._error(response, body)
@@ -224,6 +220,10 @@ class ArkProvider(Provider):
                     f"{self.base_url}{PATH}",
                     json=self.build_body(call, stream=True),
                     headers=self._headers(),
+                    # the first event comes once the first image is made: a read may take long
+                    timeout=httpx.Timeout(
+                        call.deadline, connect=self.client.timeout.connect or call.deadline
+                    ),
                 ) as source:
                     response = source.response
                     content_type = response.headers.get("content-type", "")
@@ -236,10 +236,13 @@ class ArkProvider(Provider):
                             break
         except TimeoutError:
             return self._broken(call, state, response, ProviderErrorKind.TIMEOUT, "stream took too long")
-        except httpx.TimeoutException:
-            return self._broken(call, state, response, ProviderErrorKind.TIMEOUT, "stream timed out")
         except httpx.HTTPError as exc:
-            return self._broken(call, state, response, ProviderErrorKind.UNAVAILABLE, type(exc).__name__)
+            kind = (
+                ProviderErrorKind.TIMEOUT
+                if isinstance(exc, httpx.TimeoutException)
+                else ProviderErrorKind.UNAVAILABLE
+            )
+            return self._broken(call, state, response, kind, type(exc).__name__, sent=not never_sent(exc))
         if not state.images:
             raise self._nothing_made(response, list(state.failures.values()))
         ordered = [state.images[i] for i in sorted(state.images)]
@@ -328,14 +331,17 @@ class ArkProvider(Provider):
         response: httpx.Response | None,
         kind: ProviderErrorKind,
         detail: str,
+        *,
+        sent: bool = True,
     ) -> ProviderOutput:
         if state.images:
             # Already handed over: deliver them as a partial batch, never generate them again.
             log.warning("%s: stream broke after %d image(s): %s", self.name, len(state.images), detail)
             ordered = [state.images[i] for i in sorted(state.images)]
             return self._output(call, ordered, response, state.usage, [*state.failures.values(), detail])
-        if response is None and kind is ProviderErrorKind.UNAVAILABLE:
-            # The connection failed before any answer: safe to retry, as for a plain POST.
+        if not sent:
+            # No connection was made: safe to retry, as for a plain POST. (No answer yet is not
+            # that: the headers come only once the first image is made, ~27 s in.)
             raise ProviderError(self.name, kind, detail=f"POST {PATH}: {detail}")
         # The host may be generating (and charging for) the images: fail over, never retry here.
         raise ProviderError(self.name, kind, detail=f"POST {PATH}: {detail}", retryable=False, failover=True)

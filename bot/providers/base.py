@@ -38,6 +38,7 @@ __all__ = [
     "Provider",
     "ProviderCall",
     "ProviderOutput",
+    "never_sent",
     "parse_retry_after",
 ]
 
@@ -107,6 +108,22 @@ async def _no_task_id(task_id: str) -> None:
 
 async def _no_progress(percent: float) -> None:
     return None
+
+
+def _redacted(text: str, key: str) -> str:
+    """`text` without the key, whole or cut off at its end (an error text is shortened before
+    it gets here: a key across the cut kept its first characters)."""
+    text = text.replace(key, "[redacted]")
+    for size in range(len(key) - 1, 5, -1):
+        if text.endswith(key[:size]):
+            return text[:-size] + "[redacted]"
+    return text
+
+
+def never_sent(exc: httpx.HTTPError) -> bool:
+    """Whether the request cannot have reached the host (no connection was made): sending it
+    again pays for nothing twice."""
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
 
 
 @dataclass(slots=True)
@@ -234,15 +251,28 @@ class Provider(abc.ABC):
         *,
         total_timeout: float | None = None,
         max_bytes: int | None = None,
+        starts_work: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
         """One HTTP call to this provider's base URL; transport failures become ProviderError.
 
         The body is read in full, but never more than `max_bytes` (default
         `response_max_bytes`), and the whole exchange, body included, within `total_timeout`
-        seconds when given (httpx's own timeouts are per read, so a dribbling body beats them).
+        seconds when given (httpx's own timeouts are per read, so a dribbling body beats them;
+        a read may also wait that long: a synchronous batch answers only once all its images are
+        made, past the shared client's 180 s for six or more).
+
+        `starts_work`: the call starts paid work (a generation, a task). An answer lost after the
+        request went out (a timeout, a dropped connection) may mean work done or under way, so
+        the call is not made again here (another host may still be tried); only a connection
+        that was never made is.
         """
         limit = self.response_max_bytes if max_bytes is None else max_bytes
+        if total_timeout is not None and "timeout" not in kwargs:
+            connect = self.client.timeout.connect
+            kwargs["timeout"] = httpx.Timeout(total_timeout, connect=connect or total_timeout)
+        # What an answer lost after sending means: None, the kind's own rule (retry, fail over).
+        again, elsewhere = (False, True) if starts_work else (None, None)
         try:
             async with asyncio.timeout(total_timeout):
                 send_options = {k: kwargs.pop(k) for k in ("auth", "follow_redirects") if k in kwargs}
@@ -263,15 +293,24 @@ class Provider(abc.ABC):
                     await response.aclose()
         except TimeoutError:
             raise ProviderError(
-                self.name, ProviderErrorKind.TIMEOUT, detail=f"{method} {path} took too long"
-            ) from None
-        except httpx.TimeoutException:
-            raise ProviderError(
-                self.name, ProviderErrorKind.TIMEOUT, detail=f"{method} {path} timed out"
+                self.name,
+                ProviderErrorKind.TIMEOUT,
+                detail=f"{method} {path} took too long",
+                retryable=again,
+                failover=elsewhere,
             ) from None
         except httpx.HTTPError as exc:
+            kind = (
+                ProviderErrorKind.TIMEOUT
+                if isinstance(exc, httpx.TimeoutException)
+                else ProviderErrorKind.UNAVAILABLE
+            )
             raise ProviderError(
-                self.name, ProviderErrorKind.UNAVAILABLE, detail=f"{method} {path}: {type(exc).__name__}"
+                self.name,
+                kind,
+                detail=f"{method} {path}: {type(exc).__name__}",
+                retryable=None if never_sent(exc) else again,
+                failover=None if never_sent(exc) else elsewhere,
             ) from None
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
         return httpx.Response(
@@ -296,25 +335,45 @@ class Provider(abc.ABC):
         check: Callable[[], Awaitable[ProviderOutput | None]],
         *,
         max_interval: float = 10.0,
+        task_id: str | None = None,
     ) -> ProviderOutput:
-        """Call `check` until it returns an output, backing off, within the call's deadline."""
+        """Call `check` until it returns an output, backing off, within the call's deadline.
+        Given up on (the deadline, polls that keep failing), task `task_id` is cancelled where
+        the host can: it would run on and be billed for images nobody gets."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + call.deadline
         interval = self.settings.poll_interval
-        while True:
-            output = await check()
-            if output is not None:
-                return output
-            if loop.time() + interval > give_up:
-                raise ProviderError(
-                    self.name,
-                    ProviderErrorKind.TIMEOUT,
-                    detail="polling deadline passed",
-                    retryable=False,
-                    failover=False,
-                )
-            await asyncio.sleep(interval)
-            interval = min(max_interval, interval * 1.5)
+        try:
+            while True:
+                output = await check()
+                if output is not None:
+                    return output
+                if loop.time() + interval > give_up:
+                    raise ProviderError(
+                        self.name,
+                        ProviderErrorKind.TIMEOUT,
+                        detail="polling deadline passed",
+                        retryable=False,
+                        failover=False,
+                    )
+                await asyncio.sleep(interval)
+                interval = min(max_interval, interval * 1.5)
+        except ProviderError as exc:
+            if task_id is not None and exc.kind not in (
+                ProviderErrorKind.MODERATION,
+                ProviderErrorKind.BAD_REQUEST,
+            ):
+                await self._abandon(task_id)
+            raise
+
+    async def _abandon(self, task_id: str) -> None:
+        """Best effort: a cancel that fails changes nothing the person sees."""
+        try:
+            async with asyncio.timeout(15.0):
+                if await self.cancel(task_id):
+                    log.info("%s: cancelled task %s, given up on", self.name, task_id)
+        except (ProviderError, TimeoutError):
+            log.info("%s: could not cancel task %s", self.name, task_id)
 
     def error(
         self,
@@ -326,8 +385,8 @@ class Provider(abc.ABC):
         status = response.status_code if response is not None else None
         # Some APIs echo the key they were given in their error text: never let it through.
         key = self.settings.provider_key(self.name)
-        if key is not None and key.get_secret_value() in detail:
-            detail = detail.replace(key.get_secret_value(), "[redacted]")
+        if key is not None:
+            detail = _redacted(detail, key.get_secret_value())
         if response is not None and "retry_after" not in kwargs:
             kwargs["retry_after"] = parse_retry_after(response.headers)
         request_id = None

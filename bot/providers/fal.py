@@ -111,6 +111,7 @@ class FalProvider(Provider):
             json=self.build_body(call),
             headers={**self._headers(), "Content-Type": "application/json"},
             total_timeout=min(SUBMIT_TIMEOUT, call.deadline),
+            starts_work=True,  # a lost answer may hide a task already running: not submitted twice
         )
         body = json_body(response)
         if response.status_code not in (200, 201, 202) or not isinstance(body, dict):
@@ -182,7 +183,7 @@ class FalProvider(Provider):
                 raise self._request_error(status, body, response)
             return None
 
-        return await self.poll_until(call, check)
+        return await self.poll_until(call, check, task_id=request_id)
 
     async def _result(self, request_id: str, result_path: str, call: ProviderCall) -> ProviderOutput:
         response = await self.send("GET", result_path, headers=self._headers(), total_timeout=60.0)

@@ -113,6 +113,7 @@ class ModellixProvider(Provider):
             json=self.build_body(call),
             headers=self._headers(),
             total_timeout=min(SUBMIT_TIMEOUT, call.deadline),
+            starts_work=True,  # a lost answer may hide a task already running: not submitted twice
         )
         body = json_body(response)
         if response.status_code != 200 or not isinstance(body, dict) or body.get("code") != 0:
@@ -153,7 +154,7 @@ class ModellixProvider(Provider):
                 raise self._task_error(body, data, response)
             return None
 
-        return await self.poll_until(call, check)
+        return await self.poll_until(call, check, task_id=task_id)
 
     async def _finish(
         self, task_id: str, data: dict[str, Any], call: ProviderCall, response: httpx.Response

@@ -131,6 +131,7 @@ class ReplicateProvider(Provider):
             json=self.build_body(call),
             headers={**self._headers(), "Content-Type": "application/json"},
             total_timeout=min(SUBMIT_TIMEOUT, call.deadline),
+            starts_work=True,  # a lost answer may hide a task already running: not submitted twice
         )
         body = json_body(response)
         if response.status_code not in (200, 201, 202) or not isinstance(body, dict):
@@ -190,7 +191,7 @@ class ReplicateProvider(Provider):
             errors.ok()
             return await self._settle(prediction_id, body, call, response)
 
-        return await self.poll_until(call, check, max_interval=5.0)
+        return await self.poll_until(call, check, max_interval=5.0, task_id=prediction_id)
 
     async def _settle(
         self, prediction_id: str, body: dict[str, Any], call: ProviderCall, response: httpx.Response

@@ -90,16 +90,16 @@ class SegmindProvider(Provider):
         req = call.request
         self.check_capable(call)  # the router never sends these; refuse before anything is paid
         headers = {"x-api-key": self.api_key(), "Content-Type": "application/json"}
-        try:
-            response = await self.send(
-                "POST", PATH, json=self.build_body(call), headers=headers, total_timeout=call.deadline
-            )
-        except ProviderError as exc:
-            if exc.kind is ProviderErrorKind.TIMEOUT:
-                raise ProviderError(
-                    self.name, exc.kind, detail=exc.detail, retryable=False, failover=True
-                ) from None
-            raise
+        # A timeout or a dropped connection may come after the images were made (and charged): the
+        # call is not sent again here (send's starts_work), another host may still be tried.
+        response = await self.send(
+            "POST",
+            PATH,
+            json=self.build_body(call),
+            headers=headers,
+            total_timeout=call.deadline,
+            starts_work=True,
+        )
         if response.status_code != 200:
             raise self._error(response)
 

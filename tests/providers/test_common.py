@@ -149,12 +149,17 @@ async def test_oversized_inline_result_is_refused_before_decoding(make, monkeypa
 
 def test_poll_errors_absorb_transients_then_give_up() -> None:
     guard = PollErrors(limit=2)
-    transient = ProviderError("p", ProviderErrorKind.UNAVAILABLE)
-    guard.absorb(transient)
-    guard.absorb(transient)
-    with pytest.raises(ProviderError):
-        guard.absorb(transient)
+
+    def transient() -> ProviderError:
+        return ProviderError("p", ProviderErrorKind.UNAVAILABLE)
+
+    guard.absorb(transient())
+    guard.absorb(transient())
+    with pytest.raises(ProviderError) as gave_up:
+        guard.absorb(transient())
+    # The task is alive upstream: submitting it again (a retry, another host) would pay twice.
+    assert (gave_up.value.retryable, gave_up.value.failover) == (False, False)
     guard.ok()
-    guard.absorb(transient)
+    guard.absorb(transient())
     with pytest.raises(ProviderError):
         guard.absorb(ProviderError("p", ProviderErrorKind.AUTH))

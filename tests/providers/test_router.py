@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import httpx
 import pytest
 
+from bot.config import Settings
 from bot.errors import NoProviderAvailable, ProviderError, ProviderErrorKind
 from bot.media.fetch import SafeFetcher
 from bot.providers.base import ProviderCall
@@ -235,3 +237,123 @@ async def test_sync_providers_are_not_resumable(make, provider) -> None:
             provider, "t-1", vreq(), "job-r", on_progress=Hooks().on_progress
         )
     assert not info.value.retryable
+
+
+# -- paid work is never paid for twice ---------------------------------------------------------
+
+POLLED = ["modellix", "replicate", "fal", "apiframe"]
+
+
+@pytest.mark.parametrize("provider", POLLED)
+async def test_status_polls_failing_for_good_never_submit_the_task_again(make, emu, provider) -> None:
+    """The given-up poll's error was still retryable: the router submitted the task again, three
+    more times, each one paid and left running, then failed over to pay another host."""
+    state = emu.state(provider)
+    state.pending_polls = 100
+    state.fail("server_error", times=30, on="poll")
+    with pytest.raises(ProviderError) as info:
+        await route(fast_router([make(provider)], retries=3), vreq())
+    assert not info.value.retryable and not info.value.failover
+    assert state.submissions == 1
+
+
+@pytest.mark.parametrize("provider", ["fal", "replicate"])
+async def test_a_task_given_up_on_is_cancelled_at_the_host(make, emu, provider) -> None:
+    """Refunded here, a request still queued at the host ran later and was billed."""
+    state = emu.state(provider)
+    state.pending_polls = 10_000
+    router = fast_router([make(provider)])
+    router.deadline = 1.0
+    with pytest.raises(ProviderError) as info:
+        await route(router, vreq())
+    assert info.value.kind is ProviderErrorKind.TIMEOUT
+    assert [r for r in state.requests if "cancel" in r.path], "no cancel call"
+
+
+@contextlib.asynccontextmanager
+async def _dropping_host() -> Any:
+    """A host that takes a POST, works a moment (as Seedream does, ~25 s an image), then drops
+    the connection without an answer; yields its base URL and the POSTs it took."""
+    posts: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+        await reader.readexactly(length)
+        posts.append(1)
+        await asyncio.sleep(0.2)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", posts
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    ("provider", "streamed"),
+    [
+        ("novita", False),
+        ("segmind", False),
+        ("ark", False),
+        ("ark", True),
+        ("modellix", False),
+        ("fal", False),
+        ("replicate", False),
+    ],
+)
+async def test_a_connection_dropped_after_the_request_went_out_is_not_sent_again(
+    client, provider: str, streamed: bool
+) -> None:
+    """Any transport error was retried as if nothing had been sent: a reset mid-generation paid
+    for four generations (Ark's stream counted no answer yet as safe, but its first answer comes
+    only once the first image is made)."""
+    async with _dropping_host() as (base, posts):
+        settings = Settings(
+            _env_file=None,
+            allow_private_network=True,
+            **{f"{provider}_api_key": "k", f"{provider}_base_url": base},
+        )
+        host = PROVIDER_CLASSES[provider](settings, client, SafeFetcher(client, allow_private=True))
+
+        async def shown(index: int, image: object) -> None:
+            return None
+
+        hooks = Hooks()
+        with pytest.raises(ProviderError) as info:
+            await fast_router([host], retries=3).generate(
+                vreq(),
+                "job-1",
+                on_provider=hooks.on_provider,
+                on_task_id=hooks.on_task_id,
+                on_progress=hooks.on_progress,
+                on_image=shown if streamed else None,
+            )
+    assert not info.value.retryable and info.value.failover  # another host may still make it
+    assert len(posts) == 1
+
+
+async def test_a_connection_never_made_is_tried_again(make, client) -> None:
+    settings = Settings(_env_file=None, novita_api_key="k", novita_base_url="http://127.0.0.1:9")
+    host = PROVIDER_CLASSES["novita"](settings, client, SafeFetcher(client, allow_private=True))
+    with pytest.raises(ProviderError) as info:
+        await host.generate(make_call(vreq()))
+    assert info.value.retryable  # refused before anything was sent: nothing can be paid for
+
+
+@pytest.mark.parametrize("provider", ["novita", "segmind", "ark"])
+async def test_a_synchronous_batch_may_take_longer_than_the_clients_read_timeout(
+    emu, settings, provider
+) -> None:
+    """A host answers only once the whole batch is made; the shared client's 180 s per read cut
+    a batch of six or more, which the host had made and billed. (Scaled down: 1 s reads.)"""
+    emu.state(provider).latency = 1.5
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=1.0)) as short:
+        host = PROVIDER_CLASSES[provider](settings, short, SafeFetcher(short, allow_private=True))
+        output = await host.generate(make_call(vreq(count=2, aspect="16:9"), deadline=20.0))
+    assert len(output.images) == 2

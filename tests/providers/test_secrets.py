@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import pytest
 
+from bot.config import Settings
 from bot.errors import ProviderError
+from bot.media.fetch import SafeFetcher
+from bot.providers.registry import PROVIDER_CLASSES
 from tests.providers.helpers import PROVIDERS, Sleeps, fast_router, make_call, route, vreq
 
 SECRET = "sk-LEAKCHECK-0123456789abcdef"
@@ -52,3 +56,43 @@ async def test_no_key_in_poll_failures(make, emu, provider, caplog) -> None:
         await make(provider).generate(make_call(vreq()))
     assert key not in str(info.value)
     assert key not in caplog.text
+
+
+KEY = "sk_live_0123456789abcdefghijklmnopqrstuvwxyzABCDEF"
+
+
+@pytest.mark.parametrize(
+    ("provider", "answer"),
+    [
+        # JSON joined and cut at 300 characters, the key across the cut
+        (
+            "novita",
+            httpx.Response(
+                403,
+                json={
+                    "code": 403,
+                    "reason": "INVALID_API_KEY",
+                    "message": "x" * 258 + " key " + KEY + " is not valid",
+                },
+            ),
+        ),
+        # plain text cut at 160
+        (
+            "segmind",
+            httpx.Response(
+                401, text="Unauthorized: the x-api-key header " + KEY + " was not recognised" + "." * 200
+            ),
+        ),
+    ],
+)
+async def test_a_key_echoed_across_the_cut_of_an_error_text_is_redacted_too(
+    provider: str, answer: httpx.Response
+) -> None:
+    """The key was taken out after the text was shortened: one straddling the cut no longer
+    matched, and its first characters reached the error and the log."""
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda request: answer)) as client:
+        settings = Settings(_env_file=None, **{f"{provider}_api_key": KEY})
+        host = PROVIDER_CLASSES[provider](settings, client, SafeFetcher(client))
+        with pytest.raises(ProviderError) as info:
+            await host.generate(make_call(vreq()))
+    assert KEY[:8] not in str(info.value) and KEY[:8] not in info.value.user_text
