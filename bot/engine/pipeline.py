@@ -438,7 +438,8 @@ class Engine(Lifecycle, Leases, Recovery):
 
         async def on_provider(name: str) -> None:
             state["provider"] = name
-            await self.ledger.update_job(job.id, provider=name)
+            # A new host has no task yet: the last one's id would be resumed or cancelled there.
+            await self.ledger.update_job(job.id, provider=name, provider_task_id=None)
 
         async def on_task_id(task_id: str) -> None:
             await self.ledger.update_job(job.id, provider_task_id=task_id)

@@ -119,10 +119,10 @@ class Recovery:
                 error="bot restarted during a streamed batch",
             )
             if hooks is not None:
-                with contextlib.suppress(Exception):
-                    await hooks.notify(
-                        job, messages.restarted_partial(job.images_delivered, job.images_requested)
-                    )
+                with contextlib.suppress(Exception), i18n.use(i18n.locale_of(job.request)):
+                    # worded in the job's language here: the text is made now, not when shown
+                    said = messages.restarted_partial(job.images_delivered, job.images_requested)
+                    await hooks.notify(job, said)
             return False
         log.info("job %s: left %s by a previous run; refunding", job.id, job.status)
         if job.reservation_id is not None:
@@ -132,7 +132,7 @@ class Recovery:
                 job.id, JobStatus.FAILED, error_kind="restart", error="bot restarted during the job"
             )
         if hooks is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception), i18n.use(i18n.locale_of(job.request)):
                 await hooks.notify(job, messages.RESTARTED_REFUNDED)
         return False
 

@@ -41,6 +41,7 @@ from tests.engine.helpers import (
     Deliverer,
     Events,
     OtherProvider,
+    ResumableProvider,
     TestProvider,
     fox,
     open_engine,
@@ -751,5 +752,25 @@ async def test_a_turn_cancelled_while_its_reservation_is_written_is_not_charged(
         await asyncio.sleep(0.05)
         assert await used(h.ledger, ALICE) == 0
         assert await h.ledger.open_reservations() == 0
+    finally:
+        await h.close()
+
+
+async def test_a_host_failed_over_to_starts_without_the_last_hosts_task(tmp_path: Path) -> None:
+    """The job kept host A's task id under host B: a restart resumed A's task at B, and Cancel
+    sent B's cancel call A's id."""
+    config = settings(tmp_path)
+    first = ResumableProvider(
+        config, task_id="A-task-111", error=ProviderError("resumable", ProviderErrorKind.NO_CREDITS)
+    )
+    second = OtherProvider(config, block=True)
+    h = await open_engine(config, first, second)
+    try:
+        turn = asyncio.create_task(h.engine.generate(fox(), ALICE, deliver=Deliverer()))
+        await until(lambda: len(second.gates) == 1)
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert (job.provider, job.provider_task_id) == ("other", None)
+        second.release()
+        await turn
     finally:
         await h.close()

@@ -5,11 +5,12 @@ of a streamed job stays charged."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from bot import messages
+from bot import i18n, messages
 from bot.engine.pipeline import request_to_json
 from bot.errors import ProviderErrorKind
 from bot.request.models import Job, JobStatus, Requester
@@ -48,6 +49,25 @@ async def crash_while_running(
     with pytest.raises(asyncio.CancelledError):
         await task
     return job.id
+
+
+async def test_the_restart_notice_is_worded_in_the_language_the_job_was_asked_in(tmp_path: Path) -> None:
+    """It was made at start-up, in English, before the surface switched to the job's language:
+    a person who asked in Japanese was told in English."""
+    config = settings(tmp_path)
+    japanese = dataclasses.replace(ALICE, locale="ja")
+    job_id = await crash_while_running(tmp_path, TestProvider(config, block=True), japanese)
+    h = await open_engine(config, TestProvider(config))
+    hooks = Hooks()
+    h.engine.register_platform("discord", hooks.platform_hooks())
+    try:
+        await h.engine.recover()
+        with i18n.use("ja"):
+            expected = messages.RESTARTED_REFUNDED
+        assert [(j.id, text) for j, text in hooks.notices] == [(job_id, expected)]
+        assert expected != messages.RESTARTED_REFUNDED  # (English here)
+    finally:
+        await h.close()
 
 
 async def test_restart_refunds_a_job_that_cannot_be_resumed(tmp_path: Path) -> None:
