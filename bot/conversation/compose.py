@@ -208,12 +208,14 @@ async def _remade(ledger: Ledger, parent: Job, parsed: ParsedText) -> Composed:
     return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=_legend(request.images))
 
 
-async def variations(ledger: Ledger, parent: Job, count: int = VARIATIONS_COUNT) -> Composed:
-    """A batch from the same prompt and references (fewer if references leave no room)."""
+async def variations(ledger: Ledger, parent: Job, count: int | None = None) -> Composed:
+    """A batch from the same prompt and references: `count` images ("8 more like this"; more
+    than Seedream can make is refused with the range), or VARIATIONS_COUNT, fewer if the
+    references leave no room (an asked count was cut so too, without a word)."""
     inputs = await _parent_inputs(ledger, parent)
     request = request_from_json(parent.request, inputs)
     room = max(1, 15 - len(request.images))
-    request = dataclasses.replace(request, count=min(count, room))
+    request = dataclasses.replace(request, count=count or min(VARIATIONS_COUNT, room))
     return Composed(request, JobKind.VARIATIONS, parent_id=parent.id, legend=_legend(request.images))
 
 

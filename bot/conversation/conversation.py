@@ -253,8 +253,13 @@ class Conversation:
             case Variations():
                 rules = await self.community.policy_for(who)
                 parent = await self._buildable(who, action.job_id, rules)
-                count = action.count or compose.VARIATIONS_COUNT
-                await self._run(who, reply, await compose.variations(self.ledger, parent, count), rules)
+                if parent.kind == JobKind.UPSCALE:
+                    # Its request re-renders one image unchanged at 4K: made again, that is four
+                    # copies at 4K. Variations of the image it made, as "V1" replied asks.
+                    await self._edit(who, Edit(ResultRef(job_id=parent.id), "V1"), reply)
+                    return
+                composed = await compose.variations(self.ledger, parent, action.count)
+                await self._run(who, reply, composed, rules)
             case Upscale():
                 await self._upscale(who, action, reply)
             case Cancel():

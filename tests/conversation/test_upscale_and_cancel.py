@@ -131,6 +131,28 @@ async def test_upscale_of_image_2_is_a_4k_render_of_that_image_charged_at_the_4k
     assert messages.upscale_of(2, first.result.job_id) in info.text, info.text
 
 
+async def test_variations_of_an_upscale_vary_its_image_not_its_4k_copy(surface: Start, stack: Stack) -> None:
+    """Variations reused the upscale's own request ("reproduce image 1 exactly", 4.5, 4K): four
+    copies of the image at 4K, each charged at the 4K weight. They vary the image it made."""
+    driver, bot = await surface(resolution_weights={"4K": 4}, daily_images=40)
+    first = await driver.ask("a red fox in snow")
+    assert first.result is not None, first.text
+    await bot.wait_closed(driver.key(0), 1)
+    upscaled = await driver.upscale(first.result, 1)
+    assert upscaled.result is not None, upscaled.text
+    await bot.wait_closed(driver.key(0), 2)
+    varied = await driver.press(upscaled.result, "variations", person=0)
+    assert varied.result is not None, varied.text
+    ledger = bot.runtime.ledger
+    job = await ledger.get_job(varied.result.job_id)
+    assert job is not None and job.prompt == messages.VARIATIONS_PROMPT and job.request["tier"] != "4K"
+    outputs = await ledger.job_outputs(upscaled.result.job_id)
+    assert [i.data for i in await ledger.job_inputs(job.id)] == [outputs[0].data]
+    # Too many asked is refused with the range, as "20 more" is (it was cut to 15 unsaid).
+    many = await driver.reply(first.result, "20 more like this")
+    assert many.result is None and messages.NOT_CHARGED in many.text, many.text
+
+
 async def test_a_reply_upscale_2_is_the_same_action(chat: Start, stack: Stack) -> None:
     driver, bot = await chat()
     first = await driver.ask("a lighthouse --n 2")
