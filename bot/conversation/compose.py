@@ -152,7 +152,7 @@ async def edit(
     """Edit an earlier result: its images (or those picked with #N) come first, then new ones.
     A parent still at work (a reply to its status message) is waited for, up to `wait` seconds."""
     parent = await finished(ledger, parent, wait)
-    outputs = await ledger.job_outputs(parent.id)
+    outputs = await made(ledger, parent)
     if not outputs:
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise InvalidRequest(messages.PARENT_NOT_READY)
@@ -219,10 +219,21 @@ async def variations(ledger: Ledger, parent: Job, count: int | None = None) -> C
     return Composed(request, JobKind.VARIATIONS, parent_id=parent.id, legend=_legend(request.images))
 
 
+async def made(ledger: Ledger, job: Job) -> list[ImageInput]:
+    """The images of a result that reached the person: all of them while it is being delivered;
+    once it is closed, as many as were delivered (a batch posted in part, none when the platform
+    refused it). The images are kept as the delivery starts, so the others were kept too, and
+    were edited, upscaled and saved to a cast as if the person had them."""
+    outputs = await ledger.job_outputs(job.id)
+    if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return outputs
+    return outputs[: job.images_delivered]
+
+
 async def upscale(ledger: Ledger, parent: Job, pick: int | None) -> Composed:
     """Image #`pick` of a result re-rendered at 4K by Seedream 4.5, with that image as the only
     reference and a prompt asking to keep it unchanged (Seedream has no upscaler)."""
-    outputs = await ledger.job_outputs(parent.id)
+    outputs = await made(ledger, parent)
     if not outputs:
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise InvalidRequest(messages.PARENT_NOT_READY)

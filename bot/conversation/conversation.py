@@ -486,7 +486,7 @@ class Conversation:
                 await self.engine.images_kept(parent.id)
                 images = [
                     dataclasses.replace(img, name=messages.result_name(i, parent.id))
-                    for i, img in enumerate(await self.ledger.job_outputs(parent.id), start=1)
+                    for i, img in enumerate(await compose.made(self.ledger, parent), start=1)
                 ]
                 if not images and parent.images_delivered:
                     raise InvalidRequest(messages.RESULT_EXPIRED)
@@ -787,7 +787,7 @@ class Conversation:
         surface that serves them after a restart. Only results of `who`'s own surface."""
         job = self.policy.result_here(who, await self._job(job_id))
         await self.engine.images_kept(job.id)
-        return await self.ledger.job_outputs(job.id)
+        return await compose.made(self.ledger, job)
 
     # -- running a job ---------------------------------------------------------------------------
 

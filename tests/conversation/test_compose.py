@@ -14,7 +14,7 @@ from bot.conversation.turns import Options
 from bot.errors import FlagError, InvalidRequest
 from bot.request.flags import parse_text
 from bot.request.models import GeneratedImage, Job, JobKind, JobStatus
-from tests.engine.helpers import ALICE, Harness
+from tests.engine.helpers import ALICE, Deliverer, Harness, fox
 
 
 async def _running(h: Harness) -> Job:
@@ -115,3 +115,23 @@ async def test_a_shape_or_tier_said_wins_over_the_servers_default_size(
     composed = compose.new(parse_text(typed, picks=False), [], defaults)
     validated = h.engine.check(composed.request)
     assert (validated.width, validated.height) == size
+
+
+async def test_only_the_images_that_reached_the_person_are_the_result(h: Harness) -> None:
+    """A batch of 4 posted in part (2, the rest refunded): all 4 were kept and edited, upscaled
+    and picked as if the person had them ("That result has 4 images"); a delivery the platform
+    refused ("not charged") could still be edited and upscaled."""
+    partly, _ = await h.engine.generate(fox(count=4), ALICE, deliver=Deliverer(posted=2))
+    parent = await h.ledger.get_job(partly.job_id)
+    assert parent is not None and parent.images_delivered == 2
+    edited = await compose.edit(h.ledger, parent, parse_text("make them night"), [])
+    assert len(edited.request.images) == 2
+    with pytest.raises(InvalidRequest) as four:
+        await compose.upscale(h.ledger, parent, 4)
+    assert four.value.user_text == messages.no_such_image(4, 2)
+    refused, _ = await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer(posted=0))
+    failed = await h.ledger.get_job(refused.job_id)
+    assert failed is not None and failed.status == JobStatus.FAILED
+    with pytest.raises(InvalidRequest) as nothing:
+        await compose.edit(h.ledger, failed, parse_text("#2 make it night"), [])
+    assert nothing.value.user_text == messages.PARENT_FAILED
