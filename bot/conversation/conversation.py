@@ -610,7 +610,7 @@ class Conversation:
             cast = await self.cast.resolve(
                 who, parsed.refs, alongside=len(fallback) + attached, listing=self._listing(who)
             )
-            images = await _load(fallback, edit.attachments, linked)
+            images = _picked(await _load(fallback, edit.attachments, linked), parsed.picks, len(fallback))
             defaults = self.defaults(rules, Options(), style_fields, parsed.model)
             await self._run(who, reply, compose.new(parsed, [*cast, *images], defaults), rules)
             return
@@ -894,6 +894,21 @@ def _for_a_result(text: str) -> bool:
 def _made_nothing(job: Job) -> bool:
     """A job that ended without images: failed, or cancelled before any."""
     return job.status in (JobStatus.FAILED, JobStatus.CANCELLED) and not job.images_delivered
+
+
+def _picked(images: list[ImageInput], picks: tuple[int, ...], quoted: int) -> list[ImageInput]:
+    """The images a reply's picks name, first and in the order named, then the ones it attached;
+    picks name the quoted message's images (someone's photos edited), or, with none quoted, the
+    attached ones. (Ignored, "#2 make it night" sent every photo, and "the hat from #3 on #1"
+    named them in an order the images were not sent in.)"""
+    if not picks:
+        return images
+    among = images[:quoted] if quoted else images
+    for pick in picks:
+        if not 1 <= pick <= len(among):
+            raise InvalidRequest(messages.no_such_image(pick, len(among)))
+    chosen = [among[pick - 1] for pick in picks]
+    return chosen + (images[quoted:] if quoted else [])
 
 
 async def _load(*sources: Attachments, alongside: int = 0) -> list[ImageInput]:

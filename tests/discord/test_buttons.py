@@ -117,6 +117,36 @@ async def test_context_menu_edits_any_message_with_images(emu: DiscordEmulator, 
     assert text(menu.original) == messages.NO_IMAGES_IN_MESSAGE
 
 
+async def test_picks_in_an_edit_of_someones_photos_send_the_photos_named(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """ "#2 make it night" on three photos sent all three; "the hat from #3 on #1" named them in
+    an order they were not sent in; "#5" was not refused."""
+    bot = await start_bot()
+    photos = [png(50, 40, color) for color in ((200, 0, 0), (0, 200, 0), (0, 0, 200))]
+    theirs = await emu.send_message("our trip", [(f"p{n}.png", p) for n, p in enumerate(photos, 1)])
+    done: set[str] = set()
+    for said, sent, prompt in (
+        ("#2 make it night", [photos[1]], "make it night"),
+        ("put the hat from #3 on #1", [photos[2], photos[0]], "put the hat from image 1 on image 2"),
+    ):
+        menu = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, theirs["id"])
+        assert await menu.wait_ack() == 9
+        await (await menu.submit_modal({"prompt": said})).wait_ack()
+        result = await wait_result(emu, exclude=done)
+        job = await bot.wait_job(job_id_of(result))
+        done.add(job.id)
+        assert job.prompt == prompt
+        assert [i.data for i in await bot.runtime.ledger.job_inputs(job.id)] == sent
+    menu = await emu.send_message_command(messages.CONTEXT_EDIT_NAME, theirs["id"])
+    await menu.wait_ack()
+    submit = await menu.submit_modal({"prompt": "#5 make it night"})
+    await submit.wait_ack()
+    refusal = messages.with_charge_note(messages.no_such_image(5, 3))
+    [said] = await submit.wait_followups(1)
+    assert text(said) == refusal
+
+
 async def test_delete_is_for_the_owner_and_admins(emu: DiscordEmulator, start_bot: StartBot) -> None:
     bob = emu.add_user("bob")
     carol = emu.add_user("carol")
