@@ -156,7 +156,7 @@ async def edit(
     if not outputs:
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise InvalidRequest(messages.PARENT_NOT_READY)
-        if parent.status == JobStatus.FAILED:
+        if parent.status in (JobStatus.FAILED, JobStatus.CANCELLED):  # (cancelled while waited for)
             raise InvalidRequest(messages.PARENT_FAILED)
         # A result that was delivered but has no images left is past the retention.
         raise InvalidRequest(messages.RESULT_EXPIRED if parent.images_delivered else messages.NOT_A_RESULT)

@@ -17,9 +17,9 @@ from bot.request.models import GeneratedImage, Job, JobKind, JobStatus
 from tests.engine.helpers import ALICE, Deliverer, Harness, fox
 
 
-async def _running(h: Harness) -> Job:
+async def _running(h: Harness, job_id: str = "busy") -> Job:
     job = Job(
-        id="busy",
+        id=job_id,
         user_key="discord:1",
         platform="discord",
         status=JobStatus.RUNNING,
@@ -62,6 +62,13 @@ async def test_a_failed_or_overdue_job_is_refused(h: Harness) -> None:
     await h.ledger.finish_job(job.id, JobStatus.FAILED, error_kind="moderation")
     with pytest.raises(InvalidRequest) as err:
         await compose_edit(h.ledger, job, "in winter", [], wait=10)
+    assert err.value.user_text == messages.PARENT_FAILED
+    # Cancelled while the reply waited for it: "isn't a seedbot result" after "I'll edit it as
+    # soon as it's ready" read as if the person had replied to the wrong message.
+    cancelled = await _running(h, "cancelled")
+    await h.ledger.finish_job(cancelled.id, JobStatus.CANCELLED, error_kind="cancelled")
+    with pytest.raises(InvalidRequest) as err:
+        await compose_edit(h.ledger, cancelled, "in winter", [], wait=10)
     assert err.value.user_text == messages.PARENT_FAILED
     succeeded_empty = dataclasses.replace(job, id="never", status=JobStatus.SUCCEEDED)
     with pytest.raises(InvalidRequest) as err:
