@@ -703,6 +703,7 @@ class Conversation:
         if not await self.engine.cancel(job, by_owner=job.user_key == who.key):
             fresh = await self.ledger.get_job(job.id)
             finished = fresh is None or fresh.status not in (JobStatus.QUEUED, JobStatus.RUNNING)
+            finished = finished or self.engine.delivering(job.id)  # its images are being posted
             raise InvalidRequest(messages.CANCEL_FINISHED if finished else messages.CANCEL_ELSEWHERE)
         log.info("%s: job %s cancelled by %s", who.platform, job.id, who.key)
         await reply.say(messages.cancel_done(job.id))

@@ -140,6 +140,8 @@ class Engine(Lifecycle, Leases, Recovery):
         self._refunded: dict[str, asyncio.Event] = {}  # set once a cancelled job is refunded
         # Results whose images are being kept while they are delivered (see _settle).
         self._keeping: dict[str, asyncio.Future[None]] = {}
+        # Jobs whose images are being posted: past cancelling (the person has some already).
+        self._delivering: set[str] = set()
         self._last_renewed = time.monotonic()
         self.workspaces = Workspaces(settings, ledger)
 
@@ -588,6 +590,7 @@ class Engine(Lifecycle, Leases, Recovery):
             keeping.add_done_callback(lambda done: self._forget_keeping(job.id, done))
         try:
             await self._still_ours(job.id)
+            self._delivering.add(job.id)
             delivery = await deliver(result)
         except BaseException as exc:
             if keeping is not None:
@@ -595,6 +598,8 @@ class Engine(Lifecycle, Leases, Recovery):
             if isinstance(exc, SeedbotError) or not isinstance(exc, Exception):
                 raise
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self._delivering.discard(job.id)
         delivered = max(0, min(delivery.delivered, len(result.images)))
         status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
         used = delivered * result.weight
@@ -693,6 +698,8 @@ class Engine(Lifecycle, Leases, Recovery):
         current = await self.ledger.get_job(job.id)
         if current is None or current.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             return False
+        if self.delivering(job.id):  # cut short, what was posted was refunded though it arrived
+            return False
         task = self._active.get(job.id)
         if task is not None:
             # The task first: a host's "cancelled" answer must not reach the router as a failure
@@ -712,6 +719,10 @@ class Engine(Lifecycle, Leases, Recovery):
             except Exception:  # its result is dropped anyway
                 log.warning("job %s: cancel at %s failed", job.id, provider.name, exc_info=True)
         return True
+
+    def delivering(self, job_id: str) -> bool:
+        """Whether the job's images are being posted by this process now."""
+        return job_id in self._delivering
 
     async def _close_cancelled(self, job: Job, by_owner: bool) -> bool:
         """A job no task here runs (a restart left it, or another process runs it): close it in

@@ -9,10 +9,19 @@ from pathlib import Path
 import pytest
 
 from bot import messages
+from bot.engine.job import Delivery
 from bot.errors import JobCancelled
 from bot.providers.base import ProviderCall, ProviderOutput
-from bot.request.models import GenerationRequest, JobStatus, Requester
-from tests.engine.helpers import Deliverer, Hooks, ResumableProvider, open_engine, settings, until
+from bot.request.models import GenerationRequest, GenerationResult, JobStatus, Requester
+from tests.engine.helpers import (
+    Deliverer,
+    Hooks,
+    ResumableProvider,
+    TestProvider,
+    open_engine,
+    settings,
+    until,
+)
 
 ALICE = Requester(platform="discord", user_id="1", workspace_id="g1", channel_id="c1", display_name="Alice")
 
@@ -139,4 +148,32 @@ async def test_a_resumed_job_can_be_cancelled_and_its_requester_is_told(tmp_path
         assert [text for _, text in hooks.notices] == [messages.cancelled(False)]
         assert hooks.delivered == []
     finally:
+        await h.close()
+
+
+async def test_cancel_while_the_images_are_being_posted_is_too_late(tmp_path: Path) -> None:
+    """Pressed after the first message was posted, Cancel cut the delivery short and refunded
+    everything: the person kept images nobody paid for, told nobody was charged."""
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    posting, release = asyncio.Event(), asyncio.Event()
+
+    async def deliver(result: GenerationResult) -> Delivery:
+        posting.set()  # the first message is out
+        await release.wait()
+        return Delivery(len(result.images))
+
+    try:
+        turn = asyncio.create_task(h.engine.generate(fox(count=2), ALICE, deliver=deliver))
+        await posting.wait()
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert h.engine.delivering(job.id)
+        assert await h.engine.cancel(job, by_owner=True) is False
+        release.set()
+        await turn
+        done = await h.ledger.get_job(job.id)
+        assert done is not None and (done.status, done.images_delivered) == (JobStatus.SUCCEEDED, 2)
+        assert await used(h, ALICE) == 2 and not h.engine.delivering(job.id)
+    finally:
+        release.set()
         await h.close()
