@@ -80,7 +80,8 @@ def test_the_event_stream_comes_back_after_error_pages(page: Page, site: str) ->
 def test_cancel_keeps_the_keyboard_focus_while_its_status_moves(page: Page) -> None:
     """Each progress step rebuilt the status with a new Cancel button: the focus fell to the
     page, and Enter (or a slow click) cancelled nothing."""
-    ask(page, "a long queue ahead")  # runs (2 s), the next one waits
+    ask(page, "a long queue ahead")  # runs (2 s) while the next two wait: 4 s or more of queue
+    ask(page, "a second in the queue")
     waiting = ask(page, "a patient heron")
     cancel = waiting.locator(".entry.status").get_by_role("button", name=messages.BUTTON_CANCEL)
     cancel.focus()
