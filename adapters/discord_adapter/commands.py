@@ -187,7 +187,8 @@ class ImageCommands(commands.Cog):
         return [
             app_commands.Choice(name=f"{prefix}{n}", value=f"{prefix}{n}")
             for n in names
-            if typed.strip().lower() in n and n not in chosen
+            # a choice is at most 100 characters: one longer makes Discord refuse the whole list
+            if typed.strip().lower() in n and n not in chosen and len(prefix) + len(n) <= 100
         ][:25]
 
     @imagine.autocomplete("resolution")

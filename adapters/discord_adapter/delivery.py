@@ -295,6 +295,13 @@ class Anchor(ABC):
             log.info("discord: could not update the anchor: %s", exc.status)
 
 
+def _token_gone(exc: discord.HTTPException) -> bool:
+    """Whether the interaction's webhook can no longer be used: its response is gone (404), or
+    its token's 15 minutes are over (401 Invalid Webhook Token, 50027: not a 404, so a long
+    job's result meant for the response was lost, unsaid, instead of posted in the channel)."""
+    return isinstance(exc, discord.NotFound) or exc.status == 401 or exc.code == 50027
+
+
 def _thread_parent(channel: object, perms: discord.Permissions) -> discord.TextChannel | None:
     if not isinstance(channel, discord.TextChannel):
         return None
@@ -398,7 +405,9 @@ class InteractionAnchor(Anchor):
             return None
         try:
             return await self.interaction.edit_original_response(**fields)
-        except discord.NotFound:  # the token expired (15 minutes) or the response is gone
+        except discord.HTTPException as exc:
+            if not _token_gone(exc):
+                raise
             self.expired = True
             log.info("discord: interaction %s expired", self.interaction.id)
             return None
@@ -408,7 +417,9 @@ class InteractionAnchor(Anchor):
             return None
         try:
             message = await self.interaction.followup.send(wait=True, ephemeral=ephemeral, **post.as_send())
-        except discord.NotFound:
+        except discord.HTTPException as exc:
+            if not _token_gone(exc):
+                raise
             self.expired = True
             return None
         self.followups += 1
@@ -487,8 +498,14 @@ class MessageAnchor(Anchor):
     async def prepare(self, text: str) -> None:
         if self.status is not None:
             return
-        self.status = await self.trigger.reply(mention_author=False, **said(text).as_send())
+        self.status = await self._reply(said(text))
         self.message_id = self.status.id
+
+    async def _reply(self, post: Post) -> discord.Message:
+        """A reply to the message that asked; if it was deleted meanwhile (its author, a
+        moderation bot), a plain message (Discord refused the reference: a traceback, nothing said)."""
+        reference = self.trigger.to_reference(fail_if_not_exists=False)
+        return await self.channel.send(reference=reference, mention_author=False, **post.as_send())
 
     def thread_parent(self) -> discord.TextChannel | None:
         guild = self.trigger.guild
@@ -512,14 +529,14 @@ class MessageAnchor(Anchor):
         return await self.channel.send(**post.as_send())
 
     async def whisper(self, text: str) -> None:
-        await self.trigger.reply(mention_author=False, **said(text).as_send())
+        await self._reply(said(text))
 
     async def fail(self, text: str) -> None:
         if self.status is not None and not self.delivered:
             with contextlib.suppress(discord.HTTPException):
                 await self.status.edit(**said(text).as_edit())
                 return
-        await self.trigger.reply(mention_author=False, **said(text).as_send())
+        await self._reply(said(text))
 
 
 class ResumedAnchor(Anchor):

@@ -328,3 +328,32 @@ async def test_a_message_in_seedbots_thread_edits_its_latest_result(
     again = await wait_result(emu, exclude={parent.id, job.id})
     assert (await bot.wait_job(job_id_of(again))).parent_id == job.id
     assert len(await bot.jobs()) == 3
+
+
+@pytest.mark.parametrize("said", ["a castle on a hill", "help"])
+async def test_a_mention_deleted_before_the_answer_is_still_answered(
+    emu: DiscordEmulator, start_bot: StartBot, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its author or a moderation bot deleted it a moment before the answer: the reply to it was
+    refused ("Unknown message"), a traceback was logged twice, and nothing was said."""
+    await start_bot()
+    create = emu._r_create_message
+
+    async def deleted_first(req: Any) -> Any:
+        ref = ((req.body or {}).get("message_reference") or {}).get("message_id")
+        if ref and str(ref) in emu.messages and emu.messages[str(ref)]["author"]["id"] != emu.bot_user_id:
+            await emu._delete_message(str(ref))
+        return await create(req)
+
+    emu._routes = [(m, rx, t, a, deleted_first if h == create else h) for (m, rx, t, a, h) in emu._routes]
+    await emu.send_message(f"{emu.bot_mention} {said}", mentions=[emu.bot_user_id])
+    posted: list[dict[str, Any]] = []
+    for _ in range(100):
+        posted = [m for m in emu.messages.values() if m["author"]["id"] == emu.bot_user_id and text(m)]
+        if len(posted) >= (2 if said != "help" else 1):
+            break
+        await asyncio.sleep(0.05)
+    assert posted, "nothing was said"
+    assert not [r for r in caplog.records if r.exc_info], [
+        r.getMessage() for r in caplog.records if r.exc_info
+    ]

@@ -70,3 +70,33 @@ async def test_cast_and_styles_from_slash_commands(emu: DiscordEmulator, start_b
         assert "removed" in await private(emu, "seedbot style remove", {"name": "noir"}, permissions=admin)
         assert await private(emu, "cast remove", {"name": "mia"}) == messages.cast_removed("mia", False)
         assert await private(emu, "cast list") == messages.CAST_EMPTY
+
+
+async def test_ref_suggestions_past_discords_100_characters_are_left_out(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """Each suggestion repeats the names typed before it: past 100 characters Discord refuses
+    the whole list ("Loading options failed")."""
+    await start_bot()
+    names = [
+        "grandmother_in_the_red_coat",
+        "the_old_lighthouse_keeper",
+        "little_brother_with_kite",
+        "family_golden_retriever",
+    ]
+    for n, name in enumerate(names):
+        saved = await emu.send_slash_command(
+            "cast save", {"name": name, "image": emu.add_cdn_file(f"{n}.png", png(40 + n, 40))}
+        )
+        await saved.wait_ack()
+        await saved.wait_followups(1, timeout=10)
+    asked = await emu.send_autocomplete("imagine", {"prompt": "x", "ref": ",".join(names[:3]) + ","}, "ref")
+    assert await asked.wait_ack() == 8
+    assert asked.choices == []  # the one left would be 102 characters
+    short = await emu.send_autocomplete(
+        "imagine", {"prompt": "x", "ref": "grandmother_in_the_red_coat,"}, "ref"
+    )
+    await short.wait_ack()
+    assert [c["value"] for c in short.choices or []] == [
+        f"grandmother_in_the_red_coat,{n}" for n in sorted(names[1:])
+    ]

@@ -105,6 +105,14 @@ class CallbacksMixin:
             choices = data.get("choices") or []
             if len(choices) > 25:
                 raise _form_error("data.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+            for n, choice in enumerate(choices):  # an option choice's name and value: 1 to 100
+                for key in ("name", "value"):
+                    if isinstance(choice.get(key), str) and not 1 <= len(choice[key]) <= 100:
+                        raise _form_error(
+                            f"data.choices.{n}.{key}",
+                            "BASE_TYPE_BAD_LENGTH",
+                            "Must be between 1 and 100 in length.",
+                        )
             it.choices = choices
         elif rtype == 9:
             title = data.get("title") or ""
@@ -156,10 +164,11 @@ class CallbacksMixin:
 
     def _webhook_interaction(self, req: _Req) -> EmulatedInteraction:
         it = self.interactions.get(req.params["token"])
-        if it is None or req.params["app_id"] != self.application_id or it.webhook_expired:
+        if it is None or req.params["app_id"] != self.application_id:
             raise _ApiError(404, 10015, "Unknown Webhook")
-        if time.monotonic() - it.created_at > self.interaction_token_lifetime:
-            raise _ApiError(404, 10015, "Unknown Webhook")  # the token's 15 minutes are over
+        if it.webhook_expired or time.monotonic() - it.created_at > self.interaction_token_lifetime:
+            # The token's 15 minutes are over: Discord answers 401, not 404 (discord-api-docs #6851).
+            raise _ApiError(401, 50027, "Invalid Webhook Token")
         if it.response_type is None:  # the webhook only exists once the interaction is acknowledged
             raise _ApiError(404, 10015, "Unknown Webhook")
         return it

@@ -55,7 +55,7 @@ async def test_followup_rate_limit_and_expired_token(emu: DiscordEmulator) -> No
         await gate.wait()
         try:
             await interaction.followup.send("too late")
-        except discord.NotFound as e:
+        except discord.HTTPException as e:
             await outcome.put(e)
         else:
             await outcome.put("sent")
@@ -71,10 +71,11 @@ async def test_followup_rate_limit_and_expired_token(emu: DiscordEmulator) -> No
         inter.expire()
         gate.set()
         err = await asyncio.wait_for(outcome.get(), 2)
-        assert isinstance(err, discord.NotFound) and err.code == 10015
+        # An expired token is 401 Invalid Webhook Token, not 404 (discord-api-docs #6851).
+        assert isinstance(err, discord.HTTPException) and (err.status, err.code) == (401, 50027)
         assert emu.last_request("POST", r"^/webhooks/").response == {
-            "message": "Unknown Webhook",
-            "code": 10015,
+            "message": "Invalid Webhook Token",
+            "code": 50027,
         }
 
 
