@@ -79,13 +79,19 @@ class SlackFiles:
                 raise DownloadError(messages.file_not_visible(self.name(file)), detail=error) from None
             info = response.get("file")
             if isinstance(info, dict):
+                if "linked_by" in file and not _visible(info, file["linked_by"], file["linked_in"]):
+                    raise DownloadError(
+                        messages.file_not_visible(self.name(info)), detail="linked file not shared here"
+                    )
                 return info
         return file
 
-    def linked(self, text: str) -> tuple[str, list[dict[str, Any]]]:
+    def linked(self, text: str, user: str, channel: str) -> tuple[str, list[dict[str, Any]]]:
         """Links to this Slack's files in a message's text (its "Copy link to file") -> stubs
         files.info completes, as for a file shared from elsewhere, and the text without them:
-        fetched as a link, with no token, such a file is a sign-in page."""
+        fetched as a link, with no token, such a file is a sign-in page. Read with the bot's
+        access, a link is taken only to a file `user` shared or one shared in `channel` (a link
+        to a private channel's file made it public through the result)."""
         found: list[dict[str, Any]] = []
 
         def take(link: re.Match[str]) -> str:
@@ -95,7 +101,14 @@ class SlackFiles:
             ours = origin(url) in self.trusted or (parts.hostname or "").lower().endswith(".slack.com")
             if file is None or not ours or len(found) >= MAX_LINKED_FILES:
                 return link.group(0)
-            found.append({"id": file.group(1) or file.group(2), "file_access": "check_file_info"})
+            found.append(
+                {
+                    "id": file.group(1) or file.group(2),
+                    "file_access": "check_file_info",
+                    "linked_by": user,
+                    "linked_in": channel,
+                }
+            )
             return " "
 
         return LINK.sub(take, text), found
@@ -137,6 +150,19 @@ class SlackAttachments(AttachedFiles[dict[str, Any]]):
 
     async def fetch(self, item: Declared[dict[str, Any]]) -> bytes:
         return await self.files.download(item.name, item.source)
+
+
+def _visible(info: dict[str, Any], user: str, channel: str) -> bool:
+    """Whether the person who linked the file may see it where they linked it: theirs, or shared
+    in that conversation (files.info lists where: channels, groups, ims, and the shares)."""
+    if info.get("user") == user:
+        return True
+    where = {str(c) for key in ("channels", "groups", "ims") for c in info.get(key) or []}
+    shares = info.get("shares")
+    shares = shares if isinstance(shares, dict) else {}
+    for kind in ("public", "private"):
+        where |= {str(c) for c in (shares.get(kind) or {})}
+    return channel in where
 
 
 def _size(size: object) -> int | None:

@@ -195,7 +195,7 @@ class SlackHandlers:
             if assistant
             else self.reply(channel, str(thread_ts or ts), user)
         )
-        raw, linked = self.files.linked(raw)  # this Slack's files, by link: read with the token
+        raw, linked = self.files.linked(raw, user, channel)  # this Slack's files, by link: with the token
         text, words = to_plain(raw, self.bot_user_id, await self._names(raw)), self._without_bot(raw)
         files = [*(f for f in event.get("files") or [] if isinstance(f, dict)), *linked]
         attachments = SlackAttachments(self.files, files)

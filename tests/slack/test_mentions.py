@@ -180,6 +180,26 @@ async def test_a_link_to_a_file_of_this_slack_is_read_with_the_token(
     assert upload["thread_ts"] == mention["ts"]
 
 
+async def test_a_link_to_a_file_shared_only_where_the_person_is_not_is_refused(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    """The bot reads every file of the conversations it is in: a link to Bob's file from a
+    private channel, pasted in a public one by someone else, was read with the bot's access and
+    its edit posted for everyone (and the file sent to the image host)."""
+    secret = png(64, 48, (1, 2, 3))
+    async with ProviderEmulator() as providers:
+        bot = await start_bot(
+            NOVITA_API_KEY=providers.novita.api_key, NOVITA_BASE_URL=providers.base_url("novita")
+        )
+        emu.add_user("U0BOB", "bob")
+        private = emu.add_file("roadmap.png", secret, "image/png", user="U0BOB")
+        emu.files[private["id"]].update(channels=[], groups=["G0PRIVATE"], is_public=False)
+        await emu.post_event(bot.url, emu.mention_event(f"make it a watercolor <{private['permalink']}>"))
+        [note] = await emu.wait_for(lambda: emu.ephemerals)
+        assert note["text"] == messages.file_not_visible("roadmap.png"), note
+        assert emu.file_fetches == [] and providers.novita.submissions == 0
+
+
 async def test_direct_message_works_like_a_mention(emu: SlackEmulator, start_bot: StartBot) -> None:
     bot = await start_bot()
     dm = emu.dm_event("a tiny robot, 16:9")
