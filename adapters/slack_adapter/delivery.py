@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_adapter.blocks import result_controls, status_blocks
@@ -168,7 +169,7 @@ class ThreadDelivery:
 
         # Earlier messages in the thread are charged when a later one fails; the rest refunded.
         outcome = await post_groups(
-            packed.groups, upload, failures=(SlackApiError,), job_id=result.job_id, before=posted
+            packed.groups, upload, failures=UPLOAD_FAILURES, job_id=result.job_id, before=posted
         )
         delivered = outcome.delivered
         message_ids = [*self.streamed, *(ts for shared in outcome.sent for ts in shared)]
@@ -210,6 +211,8 @@ class ThreadDelivery:
             if exc.response.get("error") not in TRANSIENT_ERRORS:
                 raise
             log.info("slack: upload failed with %s; retrying once", exc.response.get("error"))
+        except (SlackRequestError, aiohttp.ClientError, TimeoutError) as exc:  # the file host's POST
+            log.info("slack: upload failed (%s); retrying once", type(exc).__name__)
         return await upload()
 
 
@@ -222,6 +225,12 @@ def upload_item(image: GeneratedImage, job_id: str, n: int, total: int, prompt: 
         "alt_txt": prompt[:1000],
     }
 
+
+# What an upload may fail with: the Web API's answers (steps 1 and 3), and the POST of the bytes
+# to the file host (step 2), which is no Web API call (SlackRequestError on a non-200, or the
+# connection's own error). Only the first was caught: a 500 from the file host on the second
+# message of a batch refunded all of it, the ten images already posted kept, without buttons.
+UPLOAD_FAILURES = (SlackApiError, SlackRequestError, aiohttp.ClientError, TimeoutError)
 
 # Slack errors worth one more try (its docs: temporary server-side conditions).
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})

@@ -344,3 +344,25 @@ async def test_slack_second_upload_of_a_batch_refused(stack: Stack) -> None:
     notes = [p.params["text"] for p in slack.calls("chat.postMessage", thread_ts=thread)]
     assert messages.not_posted(10, 12) in notes  # the user is told what was posted and charged
     await balanced(stack, [job], "Slack invalid_arguments on the upload carrying images 11-12", 1)
+
+
+async def test_slack_file_host_failing_twice_on_the_second_upload_of_a_batch(stack: Stack) -> None:
+    """The bytes go to Slack's file host, which is no Web API call: its 500 was not caught as an
+    upload failure, so the ten images already posted were refunded, kept, and left without
+    buttons, and the person told nothing could be posted. (One 500 is tried again.)"""
+    bot, release = await start(stack)
+    slack = stack.slack
+    thread = await slack_job(stack, bot, "twelve meadows --n 12")
+    await in_flight(stack)
+    # the upload of image 11, and its one retry
+    slack.fail_next(
+        "upload", "boom", status=500, after=10, times=2, body="upstream", content_type="text/plain"
+    )
+    release.set()
+    [job] = await bot.wait_closed(SLACK_KEY, 1)
+    assert len(uploads_in(slack, thread)) == 10
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 10)
+    notes = [p.params["text"] for p in slack.calls("chat.postMessage", thread_ts=thread)]
+    assert messages.not_posted(10, 12) in notes
+    assert [p for p in slack.calls("chat.postMessage", thread_ts=thread) if p.params.get("blocks")]
+    await balanced(stack, [job], "Slack's file host failing on the upload carrying images 11-12", 1)
