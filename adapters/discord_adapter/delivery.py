@@ -287,8 +287,9 @@ class Anchor(ABC):
         and how many images are there once that is known)."""
         cut = prompt if len(prompt) <= HEADER_PROMPT_MAX else prompt[:HEADER_PROMPT_MAX] + "…"
         text = messages.asked_for(requester, cut)
-        if delivered is not None:
+        if delivered is not None:  # the job is over: its Cancel goes (it stayed, pressable, for good)
             text += "\n" + messages.results_in_thread(delivered)
+            self.cancel_job = None
         try:
             await self.show(text)
         except discord.HTTPException as exc:

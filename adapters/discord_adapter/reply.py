@@ -99,8 +99,12 @@ class DiscordReply:
         pressed = self.pressed
         if pressed is not None:
             ids.add(pressed.id)
-        if job.message_id and (pressed is None or int(job.message_id) != pressed.id):
-            ids.discard(int(job.message_id))  # the thread's starter message stays
+        # The message a thread was started from stays (a thread's id is its starter's); where no
+        # thread was started, that message became the result's first: it goes with the rest (a
+        # Delete on the second message of an inline batch left the first ten images).
+        started_thread = job.message_id is not None and job.thread_id == job.message_id
+        if started_thread and (pressed is None or int(str(job.message_id)) != pressed.id):
+            ids.discard(int(str(job.message_id)))
         for message_id in sorted(ids):
             with contextlib.suppress(discord.NotFound):
                 await discord.PartialMessage(channel=channel, id=message_id).delete()  # type: ignore[arg-type]

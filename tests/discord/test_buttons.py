@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from bot import messages
 from bot.conversation.compose import VARIATIONS_COUNT
@@ -220,6 +223,61 @@ async def test_cancel_on_the_imagine_response_while_it_runs(
     await _poll(lambda: cancel not in _ids(emu.messages.get(status_id)))
     shown = " ".join(text(m) for m in emu.messages.values() if m["author"]["id"] == emu.bot_user_id)
     assert messages.cancelled(True) in shown
+
+
+async def test_a_result_in_a_thread_leaves_no_cancel_on_the_message_it_started_from(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """The channel message ("@you asked for: …, 2 images in the thread") kept a live Cancel for
+    good, answered "That job has already finished" when pressed."""
+    bot = await start_bot()
+    asked = await emu.send_slash_command("imagine", {"prompt": "a red fox in snow", "count": 2})
+    assert await asked.wait_ack() == 5
+    result = await wait_result(emu)
+    thread_of(emu, result)
+    await bot.wait_job(job_id_of(result))
+    await bot.wait_idle()
+    starter = emu.messages[asked.original_message_id or ""]
+    assert messages.results_in_thread(2) in text(starter)
+    assert not [i for i in _ids(starter) if i.startswith("seedbot:cancel:")]
+
+
+@pytest.mark.parametrize("where", ["no-threads", "dm"])
+async def test_delete_on_the_second_message_of_an_inline_batch_removes_all_of_it(
+    emu: DiscordEmulator, start_bot: StartBot, where: str
+) -> None:
+    """Posted inline (no thread), the response is the result's first message: it was kept as if
+    a thread had been started from it, so the first ten images stayed after "Deleted."."""
+    if where == "no-threads":
+        await emu.set_bot_channel_permissions(TEXT_CHANNEL_ID, deny=["create_public_threads"])
+    bot = await start_bot()
+    asked = await emu.send_slash_command(
+        "imagine", {"prompt": "twelve lanterns", "count": 12}, dm=where == "dm"
+    )
+    await asked.wait_ack()
+    first = await wait_result(emu, timeout=30)
+    await bot.wait_job(job_id_of(first), timeout=30)
+    await bot.wait_idle()
+
+    def ours() -> list[dict[str, Any]]:
+        return [
+            m
+            for m in emu.messages.values()
+            if m["author"]["id"] == emu.bot_user_id
+            and m["channel_id"] == first["channel_id"]
+            and m["attachments"]
+        ]
+
+    [second] = [m for m in ours() if m["id"] != first["id"]]
+    press = await emu.send_component(
+        f"seedbot:delete:{job_id_of(first)}",
+        message_id=second["id"],
+        **({"dm": True} if where == "dm" else {}),
+    )
+    await press.wait_ack()
+    [said] = await press.wait_followups(1)
+    assert text(said) == messages.DELETED
+    assert ours() == []
 
 
 async def test_upscale_buttons_under_a_batch(emu: DiscordEmulator, start_bot: StartBot) -> None:
