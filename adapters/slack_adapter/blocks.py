@@ -146,7 +146,7 @@ def edit_modal(form: EditForm) -> dict[str, Any]:
         "blocks": [
             {
                 "type": "context",
-                "elements": [{"type": "mrkdwn", "text": escape(form.prompt[:2900]) or " "}],
+                "elements": [{"type": "mrkdwn", "text": _within(escape(form.prompt), 3000) or " "}],
             },
             {
                 "type": "input",
@@ -285,3 +285,16 @@ def prompt_modal(styles: Sequence[str] = ()) -> dict[str, Any]:
             *extra,
         ],
     }
+
+
+def _within(escaped: str, limit: int) -> str:
+    """Escaped mrkdwn cut to Block Kit's `limit` without halving an entity ("&amp;" is five
+    characters: cut before escaping, a prompt full of "&" grew past the limit and the form was
+    refused)."""
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    entity = cut.rfind("&")
+    if entity != -1 and ";" not in cut[entity:]:
+        cut = cut[:entity]
+    return cut + "…"

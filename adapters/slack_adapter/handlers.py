@@ -31,6 +31,7 @@ from adapters.slack_adapter.links import Permalinks
 from adapters.slack_adapter.reply import SlackReply
 from adapters.slack_adapter.tasks import BackgroundTasks
 from adapters.slack_adapter.text import (
+    as_typed,
     channel_id,
     channel_link,
     escape,
@@ -123,7 +124,7 @@ class SlackHandlers:
         return messages.help_text(COMMAND, flag_help())
 
     def _without_bot(self, raw: str) -> str:
-        return re.sub(rf"<@{re.escape(self.bot_user_id)}(?:\|[^>]*)?>", " ", raw).strip()
+        return as_typed(re.sub(rf"<@{re.escape(self.bot_user_id)}(?:\|[^>]*)?>", " ", raw)).strip()
 
     def reply(
         self, channel: str, thread_ts: str | None, user: str, respond: AsyncRespond | None = None

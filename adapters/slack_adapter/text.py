@@ -14,7 +14,16 @@ from bot import messages
 from bot.errors import InvalidRequest
 from bot.request.models import Requester
 
-__all__ = ["LINK", "channel_id", "channel_link", "escape", "mentioned_users", "person_key", "to_plain"]
+__all__ = [
+    "LINK",
+    "as_typed",
+    "channel_id",
+    "channel_link",
+    "escape",
+    "mentioned_users",
+    "person_key",
+    "to_plain",
+]
 
 # Slack's angle-bracket entities: `<https://x|label>`, `<@U123>`, `<#C123|art>` (target, label).
 LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
@@ -23,6 +32,24 @@ _USER = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
 _CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|[^>]*)?>|#?([CG][A-Z0-9]{8,})")
 _CHANNEL_LINK = re.compile(r"(<#[CG][A-Z0-9]+>)")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def as_typed(text: str) -> str:
+    """Words a person typed for a command ("admin style add noir black & white"), as they typed
+    them: links unwrapped and `&`, `<`, `>` decoded (a style stored "black &amp; white" and sent
+    it to the model), but people and channels kept as Slack marks them (`<@U123>`, `<#C123>`),
+    which the admin commands read."""
+
+    def unwrap(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith(("@", "#")):
+            return match.group(0)
+        if target.startswith("!"):
+            return label or ""
+        return label or target
+
+    text = LINK.sub(unwrap, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def mentioned_users(text: str) -> list[str]:

@@ -70,3 +70,20 @@ async def test_the_home_form_offers_styles_and_the_cast(
     assert job["prompt"] == "a girl reading, loose pencil sketch"
     assert (request["style"], request["aspect"]) == ("sketchy", "4:3")
     assert job["sources"] == ["cast:mia"]
+
+
+async def test_a_style_typed_in_slack_is_kept_as_typed_not_as_slack_escapes_it(
+    emu: SlackEmulator, start_bot: StartBot, tmp_path: Path
+) -> None:
+    """Slack sends "&" as "&amp;" and "<" as "&lt;": the style was stored so, and every image
+    made with it sent the entities to the model."""
+    bot = await start_bot(SEEDBOT_ADMINS=f"slack:{TEAM_ID}:{USER_ID}")
+    before = len(emu.ephemerals)
+    typed = "<@UBOT> admin style add noir black &amp; white &lt;film&gt; look"
+    await emu.post_event(bot.url, emu.mention_event(typed))
+    await emu.wait_for(lambda: emu.ephemerals[before:] or None)
+    await emu.post_event(bot.url, emu.mention_event("<@UBOT> a harbour at dusk --style noir"))
+    await wait_results(emu, 1, bot)
+    with sqlite3.connect(tmp_path / "seedbot.db") as db:
+        [(prompt,)] = db.execute("SELECT prompt FROM jobs").fetchall()
+    assert prompt == "a harbour at dusk, black & white <film> look"

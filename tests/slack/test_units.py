@@ -4,12 +4,14 @@ a workflow step's inputs, the side panel's prompts."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import httpx
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack_adapter import blocks
 from adapters.slack_adapter.app import create
 from adapters.slack_adapter.assistant import suggested_prompts
 from adapters.slack_adapter.dedupe import SeenMessages
@@ -22,7 +24,7 @@ from adapters.slack_adapter.workflow import StepInputs
 from bot.app.runtime import open_runtime
 from bot.config import Settings
 from bot.conversation.progress import ProgressRelay
-from bot.conversation.surface import Shown
+from bot.conversation.surface import EditForm, Shown
 from bot.conversation.turns import Options
 from bot.engine.pipeline import ProgressEvent
 from bot.errors import DownloadError, InvalidImage
@@ -32,6 +34,7 @@ from bot.request.flags import parse_text
 from bot.request.models import GenerationResult
 from bot.request.validation import UPLOAD_MAX_BYTES
 from tests.emulators.slack import CHANNEL_ID, SlackEmulator
+from tests.emulators.slack.blockkit import view_errors
 from tests.slack.conftest import BOT_TOKEN
 
 
@@ -224,3 +227,13 @@ def test_the_side_panels_suggested_prompts_fit_slack() -> None:
     for prompt in prompts:
         assert prompt["title"].strip() and prompt["message"].strip()
         parse_text(prompt["message"])  # each one's flags are good: picking it never errs
+
+
+@pytest.mark.parametrize("prompt", [("abcd&" * 400)[:2000], ("A & B -> C " * 200)[:2000], "R&D <3"])
+def test_the_edit_form_shows_a_prompt_of_any_characters_within_block_kits_limit(prompt: str) -> None:
+    """Cut to 2,900 characters before escaping, a prompt full of "&" and ">" grew past 3,000
+    ("&amp;" is five): views.open was refused and Edit did nothing."""
+    view = blocks.edit_modal(EditForm("job1", prompt))
+    assert view_errors(view) == []
+    shown = view["blocks"][0]["elements"][0]["text"]
+    assert not re.search(r"&[a-z]*$", shown.rstrip("…"))  # no entity cut in half
