@@ -449,6 +449,11 @@ class InteractionAnchor(Anchor):
         if not response.is_done():
             await response.send_message(ephemeral=True, **said(text).as_send())
             return
+        if not self.delivered and not self.expired and not self.closed:
+            # The first followup after a public "thinking…" is public whatever its flags (Discord
+            # ignores them): that response goes first, as fail() does, so this stays private.
+            with contextlib.suppress(discord.HTTPException):
+                await self.interaction.delete_original_response()
         if await self._follow_up(said(text), ephemeral=True) is None:
             log.info("discord: interaction %s: no way left to answer privately", self.interaction.id)
 

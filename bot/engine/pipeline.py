@@ -57,6 +57,7 @@ from bot.errors import (
 from bot.ledger.base import Ledger, QuotaStatus, Reservation
 from bot.logs import job_context
 from bot.metrics import Metrics
+from bot.providers.base import Provider
 from bot.providers.router import Router
 from bot.request.models import (
     GeneratedImage,
@@ -713,12 +714,20 @@ class Engine(Lifecycle, Leases, Recovery):
             return False  # (another process took it over meanwhile)
         provider = self.router.get(current.provider) if current.provider else None
         if provider is not None and current.provider_task_id and current.status == JobStatus.RUNNING:
-            try:
-                if await provider.cancel(current.provider_task_id):
-                    log.info("job %s: cancelled at %s", job.id, provider.name)
-            except Exception:  # its result is dropped anyway
-                log.warning("job %s: cancel at %s failed", job.id, provider.name, exc_info=True)
+            # In the background: the host may take seconds to answer, and the person is told at
+            # once (a Discord button has 3 s: waited for, a slow host made it "This interaction failed").
+            task = asyncio.create_task(self._cancel_at_host(job.id, provider, current.provider_task_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         return True
+
+    @staticmethod
+    async def _cancel_at_host(job_id: str, provider: Provider, task_id: str) -> None:
+        try:
+            if await provider.cancel(task_id):
+                log.info("job %s: cancelled at %s", job_id, provider.name)
+        except Exception:  # its result is dropped anyway
+            log.warning("job %s: cancel at %s failed", job_id, provider.name, exc_info=True)
 
     def delivering(self, job_id: str) -> bool:
         """Whether the job's images are being posted by this process now."""

@@ -98,3 +98,17 @@ async def test_bad_flags_are_explained(emu: DiscordEmulator, start_bot: StartBot
     assert text(answer).startswith("I don't know the option '--sparkle'.")
     assert text(answer).endswith(messages.NOT_CHARGED)
     assert await bot.jobs() == []
+
+
+async def test_a_note_inside_a_publicly_deferred_request_is_still_private(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """A request that makes images is deferred publicly ("thinking…"); the first followup after
+    that is public whatever its flags. "describe this image" with a photo, and "info" typed in a
+    result's Edit form (the job's lineage, its prompt), were posted for the whole channel."""
+    await start_bot()
+    asked = await emu.send_slash_command("imagine", {"prompt": "describe this image", "image": ("photo.png", png())})
+    assert await asked.wait_ack() == 5
+    [note] = await asked.wait_followups(1)
+    assert text(note) == messages.NO_DESCRIBE and note["flags"] & 64
+    assert asked.original_message_id not in emu.messages  # the public "thinking…" is gone

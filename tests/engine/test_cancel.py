@@ -67,6 +67,7 @@ async def test_a_cancelled_running_job_is_refunded_and_not_resumed_after_a_resta
         assert await h.engine.cancel(job, by_owner=True)
         with pytest.raises(JobCancelled):
             await task
+        await h.engine.wait_background()  # the host is asked in the background
         assert provider.cancelled == ["task-7"]  # once, at the host
         done = await h.ledger.get_job(job.id)
         assert done is not None and (done.status, done.images_delivered) == (JobStatus.CANCELLED, 0)
@@ -110,6 +111,7 @@ async def test_a_job_a_restart_left_running_can_be_cancelled_before_it_is_resume
         left = await h.ledger.get_job(job.id)
         assert left is not None and left.status == JobStatus.RUNNING and await used(h, ALICE) == 2
         assert await h.engine.cancel(left, by_owner=False)  # no task here: closed in the ledger
+        await h.engine.wait_background()  # the host is asked in the background
         assert provider.cancelled == ["task-9"]
         done = await h.ledger.get_job(job.id)
         assert done is not None and done.status == JobStatus.CANCELLED
@@ -142,6 +144,7 @@ async def test_a_resumed_job_can_be_cancelled_and_its_requester_is_told(tmp_path
         assert resumed is not None
         assert await h.engine.cancel(resumed, by_owner=False)  # an admin
         await h.engine.wait_background()  # ends without an error
+        await h.engine.wait_background()  # the host is asked in the background
         assert provider.cancelled == ["task-11"]
         done = await h.ledger.get_job(job.id)
         assert done is not None and done.status == JobStatus.CANCELLED and await used(h, ALICE) == 0
@@ -176,4 +179,31 @@ async def test_cancel_while_the_images_are_being_posted_is_too_late(tmp_path: Pa
         assert await used(h, ALICE) == 2 and not h.engine.delivering(job.id)
     finally:
         release.set()
+        await h.close()
+
+
+class SlowCancelProvider(CancellableProvider):
+    async def cancel(self, task_id: str) -> bool:
+        await asyncio.sleep(5)  # a host slow to answer its cancel call
+        return await super().cancel(task_id)
+
+
+async def test_cancel_answers_at_once_and_asks_a_slow_host_in_the_background(tmp_path: Path) -> None:
+    """The host's cancel call was awaited before the person was answered: a host taking 3.5 s
+    made Discord's button say "This interaction failed" (3 s), though the job was cancelled."""
+    config = settings(tmp_path)
+    provider = SlowCancelProvider(config, block=True, task_id="task-12")
+    h = await open_engine(config, provider)
+    try:
+        task = asyncio.create_task(h.engine.generate(fox(), ALICE, deliver=Deliverer()))
+        await until(lambda: len(provider.gates) == 1)
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        await until(lambda: job.id in h.engine.active_jobs)
+        assert await asyncio.wait_for(h.engine.cancel(job, by_owner=True), 2.0)
+        with pytest.raises(JobCancelled):
+            await task
+        assert await used(h, ALICE) == 0 and provider.cancelled == []  # refunded; the host still asked
+        await h.engine.wait_background()
+        assert provider.cancelled == ["task-12"]
+    finally:
         await h.close()
