@@ -107,7 +107,9 @@ async def test_a_note_inside_a_publicly_deferred_request_is_still_private(
     that is public whatever its flags. "describe this image" with a photo, and "info" typed in a
     result's Edit form (the job's lineage, its prompt), were posted for the whole channel."""
     await start_bot()
-    asked = await emu.send_slash_command("imagine", {"prompt": "describe this image", "image": ("photo.png", png())})
+    asked = await emu.send_slash_command(
+        "imagine", {"prompt": "describe this image", "image": ("photo.png", png())}
+    )
     assert await asked.wait_ack() == 5
     [note] = await asked.wait_followups(1)
     assert text(note) == messages.NO_DESCRIBE and note["flags"] & 64
