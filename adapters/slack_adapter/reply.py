@@ -50,6 +50,7 @@ class SlackReply:
     _root_ts: str | None = field(default=None, init=False)
     _status: StatusMessage | None = field(default=None, init=False)
     _streamed: list[str] = field(default_factory=list, init=False)  # ts of streamed images
+    _streamed_files: list[str] = field(default_factory=list, init=False)  # and their file ids
     _uploading: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     @property
@@ -92,7 +93,10 @@ class SlackReply:
         except SlackApiError as exc:
             log.info("slack: streamed image %d not posted: %s", arrived.index + 1, exc.response.get("error"))
             return False
-        self._streamed.extend(shared_ts(response.get("files") or [], self.channel))
+        files = response.get("files") or []
+        self._streamed.extend(shared_ts(files, self.channel))
+        # a workflow step hands the files on: the streamed ones too (its output had only the rest)
+        self._streamed_files.extend(str(f["id"]) for f in files if isinstance(f, dict) and f.get("id"))
         self._root_ts = None  # the root heads images now: it stays, whatever happens next
         return True
 
@@ -105,6 +109,7 @@ class SlackReply:
             status=self.status,
             shown=shown,
             streamed=list(self._streamed),
+            file_ids=list(self._streamed_files),
         )
 
     async def result(self, shown: Shown) -> Delivery:

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_adapter.workflow import STEP_CALLBACK
 from bot import messages
 from bot.request.validation import get_model, resolve_size
+from tests.emulators.providers import ProviderEmulator
 from tests.emulators.slack import CHANNEL_ID, DM_CHANNEL_ID, USER_ID, SlackEmulator
 from tests.slack import manifest
 from tests.slack.conftest import StartBot, results, wait_results
@@ -126,3 +127,22 @@ async def test_a_step_event_slack_delivers_again_runs_once(emu: SlackEmulator, s
     await wait_results(emu, 1, bot)
     assert len(emu.calls("functions.completeSuccess")) == 1
     assert len(emu.calls("files.completeUploadExternal")) == 1  # made and charged once
+
+
+async def test_a_streamed_batch_hands_on_every_file(emu: SlackEmulator, start_bot: StartBot) -> None:
+    """Streamed in (ModelArk), the images were posted one by one as they were made, and the
+    step's required `files` output listed none of them."""
+    async with ProviderEmulator() as providers:
+        providers.ark_host.event_gap = 0.3
+        bot = await start_bot(
+            SEEDBOT_PROVIDERS="ark", ARK_API_KEY=providers.ark.api_key, ARK_BASE_URL=providers.base_url("ark")
+        )
+        event = emu.function_executed_event(
+            STEP_CALLBACK,
+            {"prompt": "four seasons --model 4.5", "user": USER_ID, "channel": CHANNEL_ID, "count": 3},
+        )
+        assert await emu.post_event(bot.url, event) == 200
+        execution: dict[str, Any] = emu.executions[event["function_execution_id"]]
+        await emu.wait_for(lambda: execution["state"] != "running", 30.0)
+        posted = [u["file_id"] for u in results(emu)]
+    assert len(posted) == 3 and execution["outputs"]["files"] == posted
