@@ -213,7 +213,12 @@ def _joins(text: str, i: int, kept: list[str]) -> bool:
     "کتاب‌خانه", Devanagari, 👨‍👩‍👧), a flag's tags after it (🏴 Scotland)."""
     after_visible = bool(kept) and not kept[-1].isspace()
     if text[i] in "\u200c\u200d":
-        return after_visible and bool(text[i + 1 : i + 2].strip())
+        following = text[i + 1 : i + 2]
+        return (
+            after_visible
+            and bool(following.strip())
+            and unicodedata.category(following) not in {"Cc", "Cf", "Cs"}
+        )
     return after_visible and 0xE0020 <= ord(text[i]) <= 0xE007F
 
 

@@ -300,6 +300,7 @@ def test_the_invisible_characters_a_script_or_emoji_is_written_with_are_kept(pro
     three strangers, a black flag."""
     assert clean_prompt(prompt) == prompt
     assert clean_prompt(f"\u200d {prompt} \u200c") == prompt  # not where they join nothing
+    assert clean_prompt("a\u200d\u2060 cat") == "a cat"  # nor before a character that is dropped
 
 
 def test_prompt_length_boundary() -> None:
