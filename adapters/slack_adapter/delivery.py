@@ -34,6 +34,7 @@ __all__ = [
     "StatusMessage",
     "ThreadDelivery",
     "shared_ts",
+    "shares_of",
     "upload_item",
 ]
 
@@ -165,7 +166,7 @@ class ThreadDelivery:
             response = await self._upload([uploads[i] for i in group], escape(caption) if n == 0 else None)
             files = response.get("files") or []
             self.file_ids.extend(str(f["id"]) for f in files if isinstance(f, dict) and f.get("id"))
-            return shared_ts(files, self.channel)
+            return await shares_of(self.client, files, self.channel)
 
         # Earlier messages in the thread are charged when a later one fails; the rest refunded.
         outcome = await post_groups(
@@ -234,6 +235,26 @@ UPLOAD_FAILURES = (SlackApiError, SlackRequestError, aiohttp.ClientError, Timeou
 
 # Slack errors worth one more try (its docs: temporary server-side conditions).
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+
+
+async def shares_of(client: AsyncWebClient, files: list[Any], channel: str) -> list[str]:
+    """The ts of the message that shared the uploaded files. Slack fills a file's `shares` a
+    moment after the upload (python-slack-sdk #1277): where the answer has none yet, files.info
+    is asked a few times. Without it, Delete removed only the buttons and left the images, and
+    links (History, Home) pointed at the buttons."""
+    found = shared_ts(files, channel)
+    first = next((str(f["id"]) for f in files if isinstance(f, dict) and f.get("id")), None)
+    for wait in (0.3, 0.7, 1.5):
+        if found or first is None:
+            break
+        await asyncio.sleep(wait)
+        try:
+            info = (await client.files_info(file=first)).get("file")
+        except SlackApiError as exc:
+            log.info("slack: file %s not read back: %s", first, exc.response.get("error"))
+            break
+        found = shared_ts([info], channel)
+    return found
 
 
 def shared_ts(files: list[Any], channel: str) -> list[str]:

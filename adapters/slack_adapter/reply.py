@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_adapter.blocks import edit_modal
-from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery, shared_ts, upload_item
+from adapters.slack_adapter.delivery import StatusMessage, ThreadDelivery, shares_of, upload_item
 from adapters.slack_adapter.text import escape
 from bot import messages
 from bot.conversation.surface import Arrived, Delivery, EditForm, Progress, Shown
@@ -94,7 +94,7 @@ class SlackReply:
             log.info("slack: streamed image %d not posted: %s", arrived.index + 1, exc.response.get("error"))
             return False
         files = response.get("files") or []
-        self._streamed.extend(shared_ts(files, self.channel))
+        self._streamed.extend(await shares_of(self.client, files, self.channel))
         # a workflow step hands the files on: the streamed ones too (its output had only the rest)
         self._streamed_files.extend(str(f["id"]) for f in files if isinstance(f, dict) and f.get("id"))
         self._root_ts = None  # the root heads images now: it stays, whatever happens next

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from bot.request.validation import PROMPT_MAX_CHARS
 from tests.emulators.slack import CHANNEL_ID, SlackEmulator
@@ -109,3 +111,38 @@ async def test_anyone_may_reroll_paying_for_it_unless_the_workspace_says_owner(
     assert by_user["U2"].startswith("Only the person who made this image")
     assert all(e["channel"] == CHANNEL_ID for e in emu.ephemerals)
     assert len(emu.calls("files.completeUploadExternal")) == 2
+
+
+async def test_delete_removes_the_images_when_slack_names_their_message_late(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    """Slack fills a file's `shares` a moment after the upload (python-slack-sdk #1277): with
+    none in the upload's answer, Delete removed only the buttons and left the images."""
+    original = emu._files_complete_upload_external
+
+    def without_shares(params: Any, request: Any) -> Any:
+        answer = copy.deepcopy(original(params, request))
+        for file in answer["files"]:
+            file["shares"] = {}
+        return answer
+
+    emu.override("files.completeUploadExternal", without_shares)
+    bot = await start_bot()
+    mention = emu.mention_event("a castle on a hill --n 2")
+    await emu.post_event(bot.url, mention)
+    await wait_results(emu, 2, bot)
+    [buttons] = controls(emu)
+
+    def posted() -> list[str]:
+        thread = emu.thread(CHANNEL_ID, mention["ts"])
+        return [
+            "files" if m.get("files") else "buttons"
+            for m in thread
+            if m.get("bot_id") and (m.get("files") or m.get("blocks"))
+        ]
+
+    assert posted() == ["files", "buttons"]
+    await emu.post_block_action(
+        bot.url, "seedbot.delete", button_values(buttons)["seedbot.delete"], buttons["ts"]
+    )
+    await emu.wait_for(lambda: posted() == [] or None, 10.0)
