@@ -902,9 +902,9 @@ def _picked(images: list[ImageInput], picks: tuple[int, ...], quoted: int) -> li
     picks name the quoted message's images (someone's photos edited), or, with none quoted, the
     attached ones. (Ignored, "#2 make it night" sent every photo, and "the hat from #3 on #1"
     named them in an order the images were not sent in.)"""
-    if not picks:
-        return images
     among = images[:quoted] if quoted else images
+    if not picks or not among:  # nothing to pick from: the words are a prompt of their own
+        return images
     for pick in picks:
         if not 1 <= pick <= len(among):
             raise InvalidRequest(messages.no_such_image(pick, len(among)))
