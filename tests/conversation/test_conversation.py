@@ -75,3 +75,17 @@ async def test_a_forged_job_id_is_no_job_on_either_ledger(tmp_path: Path, databa
             assert await h.conversation.where(forged) is None
     finally:
         await h.close()
+
+
+def test_picks_choose_among_the_quoted_images_else_the_attached_ones() -> None:
+    from bot.conversation.conversation import _picked
+    from bot.errors import InvalidRequest
+    from bot.request.models import ImageInput
+
+    a, b, c, new = (ImageInput(data=n.encode(), mime="image/png", width=8, height=8, name=n) for n in "abcn")
+    assert _picked([a, b, c, new], (3, 1), quoted=3) == [c, a, new]  # named, then what was attached
+    assert _picked([a, b], (2,), quoted=0) == [b]  # none quoted: among the attached
+    assert _picked([a, b], (), quoted=2) == [a, b]
+    assert _picked([], (2,), quoted=0) == []  # nothing to pick from: the words stand alone
+    with pytest.raises(InvalidRequest):
+        _picked([a, b, c], (5,), quoted=3)
