@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.request.models import GeneratedImage, Job, JobStatus
+from bot.conversation.conversation import _picked
+from bot.errors import InvalidRequest
+from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 from tests.engine.helpers import Harness, TestProvider, open_engine, settings
 from tests.ledger.helpers import make_job
 
@@ -78,10 +80,6 @@ async def test_a_forged_job_id_is_no_job_on_either_ledger(tmp_path: Path, databa
 
 
 def test_picks_choose_among_the_quoted_images_else_the_attached_ones() -> None:
-    from bot.conversation.conversation import _picked
-    from bot.errors import InvalidRequest
-    from bot.request.models import ImageInput
-
     a, b, c, new = (ImageInput(data=n.encode(), mime="image/png", width=8, height=8, name=n) for n in "abcn")
     assert _picked([a, b, c, new], (3, 1), quoted=3) == [c, a, new]  # named, then what was attached
     assert _picked([a, b], (2,), quoted=0) == [b]  # none quoted: among the attached
