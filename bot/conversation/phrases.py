@@ -442,9 +442,8 @@ def asks_for_a_surprise(prompt: str) -> bool:
 
 # "ok but darker", "nice, now add a hat": a reply that starts by talking, then says the change.
 # The talk (praise, as small talk reads it, or "yes", "same") is not for the model ("cool cat in
-# sunglasses" has no "but" or "now": it stays).
-# Only at the start, each word whole ("ty" is not praise inside "city"), and possessive, so a long
-# run of spaces is read once (it took seconds).
+# sunglasses" has no "but" or "now": it stays). Only at the start, each word whole ("ty" is not
+# praise inside "city"), and possessive, so a long run of spaces is read once (it took seconds).
 _CHATTER = re.compile(
     rf"\s*+(?:{_PRAISE}|yes|yeah|yep|good|hmm+|(?:the\s+)?same(?:\s+(?:thing|one|image|picture))?)(?!\w)"
     r"[\s,.!]*+(?<=[\s,.!])(?:but|now|and\s+now|then|so)(?!\w)[\s,]*+(?=\S)",

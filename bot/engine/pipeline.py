@@ -351,9 +351,7 @@ class Engine(Lifecycle, Leases, Recovery):
         def written(done: asyncio.Future[Reservation]) -> None:
             if done.cancelled() or done.exception() is not None:
                 return
-            task = asyncio.ensure_future(self.ledger.settle(done.result().id, 0))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self.in_background(self.ledger.settle(done.result().id, 0))
 
         reserving.add_done_callback(written)
 
@@ -716,9 +714,7 @@ class Engine(Lifecycle, Leases, Recovery):
         if provider is not None and current.provider_task_id and current.status == JobStatus.RUNNING:
             # In the background: the host may take seconds to answer, and the person is told at
             # once (a Discord button has 3 s: waited for, a slow host made it "This interaction failed").
-            task = asyncio.create_task(self._cancel_at_host(job.id, provider, current.provider_task_id))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self.in_background(self._cancel_at_host(job.id, provider, current.provider_task_id))
         return True
 
     @staticmethod

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from bot import i18n, messages
@@ -97,9 +98,7 @@ class Recovery:
         )
         if can_resume and hooks is not None:
             log.info("job %s: resuming %s task after restart", job.id, job.provider)
-            task = asyncio.create_task(self._resume(job, hooks))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self.in_background(self._resume(job, hooks))
             return True
         if job.images_delivered and job.reservation_id is not None:
             # A streamed batch cut short: the images that reached the user stay charged.
@@ -198,6 +197,12 @@ class Recovery:
                 task.uncancel()  # a person cancelled it (refunded in _fail): say so where it was
                 with contextlib.suppress(Exception):
                     await hooks.notify(job, messages.cancelled(by_owner))
+
+    def in_background(self, work: Coroutine[Any, Any, object]) -> None:
+        """Run `work` on its own, kept until it ends (wait_background waits for it: shutdown, tests)."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def wait_background(self) -> None:
         if self._background:

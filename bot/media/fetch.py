@@ -172,6 +172,14 @@ class SafeFetcher:
                                     messages.download_failed(label, messages.REASON_TOO_LARGE)
                                 )
                             body.write(chunk)
+                        if inflate is not None:  # what the inflater still holds
+                            rest = inflate.flush()
+                            total += len(rest)
+                            if total > max_bytes:
+                                raise DownloadError(
+                                    messages.download_failed(label, messages.REASON_TOO_LARGE)
+                                )
+                            body.write(rest)
                         body.truncate(total)  # no zero tail when less arrived than declared
                         # getvalue() hands BytesIO's own buffer over, without a copy.
                         return Fetched(body.getvalue(), resp.headers.get("content-type", ""), str(resp.url))

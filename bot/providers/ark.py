@@ -132,8 +132,7 @@ class ArkProvider(Provider):
         self.check_capable(call)
         if call.on_image is not None:
             return await self._stream(call)
-        # A timeout or a dropped connection may come after the images were made (and charged): the
-        # call is not sent again here (send's starts_work), another host may still be tried.
+        # (an answer lost may come after the images were made and charged: see starts_work)
         response = await self.send(
             "POST",
             PATH,

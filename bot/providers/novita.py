@@ -105,8 +105,7 @@ class NovitaProvider(Provider):
         self.check_capable(call)  # the router never sends these; refuse before anything is paid
         path = PATHS[req.spec.key]
         headers = {"Authorization": f"Bearer {self.api_key()}", "Content-Type": "application/json"}
-        # A timeout or a dropped connection may come after the images were made (and charged): the
-        # call is not sent again here (send's starts_work), another host may still be tried.
+        # (an answer lost may come after the images were made and charged: see starts_work)
         response = await self.send(
             "POST",
             path,

@@ -90,8 +90,7 @@ class SegmindProvider(Provider):
         req = call.request
         self.check_capable(call)  # the router never sends these; refuse before anything is paid
         headers = {"x-api-key": self.api_key(), "Content-Type": "application/json"}
-        # A timeout or a dropped connection may come after the images were made (and charged): the
-        # call is not sent again here (send's starts_work), another host may still be tried.
+        # (an answer lost may come after the images were made and charged: see starts_work)
         response = await self.send(
             "POST",
             PATH,

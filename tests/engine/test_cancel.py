@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from bot import messages
 from bot.engine.job import Delivery
 from bot.errors import JobCancelled
 from bot.providers.base import ProviderCall, ProviderOutput
-from bot.request.models import GenerationRequest, GenerationResult, JobStatus, Requester
+from bot.request.models import GenerationRequest, GenerationResult, Job, JobStatus, Requester
 from tests.engine.helpers import (
     Deliverer,
     Hooks,
@@ -54,15 +55,21 @@ async def used(h: object, who: Requester) -> int:
     return (await h.ledger.quota(who.key)).day_used  # type: ignore[attr-defined, no-any-return]
 
 
+async def _at_the_host(h: Any, provider: CancellableProvider) -> tuple[asyncio.Task[Any], Job]:
+    """ALICE's request running, held at the host: its turn and its job."""
+    task = asyncio.create_task(h.engine.generate(fox(), ALICE, deliver=Deliverer()))
+    await until(lambda: len(provider.gates) == 1)
+    (job,) = await h.ledger.jobs_for_user(ALICE.key)
+    await until(lambda: job.id in h.engine.active_jobs)
+    return task, job
+
+
 async def test_a_cancelled_running_job_is_refunded_and_not_resumed_after_a_restart(tmp_path: Path) -> None:
     config = settings(tmp_path)
     provider = CancellableProvider(config, block=True, task_id="task-7")
     h = await open_engine(config, provider)
     try:
-        task = asyncio.create_task(h.engine.generate(fox(), ALICE, deliver=Deliverer()))
-        await until(lambda: len(provider.gates) == 1)
-        (job,) = await h.ledger.jobs_for_user(ALICE.key)
-        await until(lambda: job.id in h.engine.active_jobs)
+        task, job = await _at_the_host(h, provider)
         assert await used(h, ALICE) == 2
         assert await h.engine.cancel(job, by_owner=True)
         with pytest.raises(JobCancelled):
@@ -195,10 +202,7 @@ async def test_cancel_answers_at_once_and_asks_a_slow_host_in_the_background(tmp
     provider = SlowCancelProvider(config, block=True, task_id="task-12")
     h = await open_engine(config, provider)
     try:
-        task = asyncio.create_task(h.engine.generate(fox(), ALICE, deliver=Deliverer()))
-        await until(lambda: len(provider.gates) == 1)
-        (job,) = await h.ledger.jobs_for_user(ALICE.key)
-        await until(lambda: job.id in h.engine.active_jobs)
+        task, job = await _at_the_host(h, provider)
         assert await asyncio.wait_for(h.engine.cancel(job, by_owner=True), 2.0)
         with pytest.raises(JobCancelled):
             await task
