@@ -1212,10 +1212,14 @@ def result_caption(
     if refitted:
         lines.append(_text("REFITTED"))
     if left is not None:
-        lines.append(_("Images left today: %(left)s.", left=left))
+        lines.append(left_today(left))
     if demo:
         lines.append(_text("DEMO_NOTICE"))
     return "\n".join(lines)
+
+
+def left_today(left: int) -> str:
+    return _("Images left today: %(left)s.", left=left)
 
 
 def home_result_line(when: str, prompt: str, images: int) -> str:

@@ -37,7 +37,6 @@ from bot import messages
 from bot.config import MAX_LIMIT
 from bot.conversation.community import MAX_GRANT, SETTING_KEYS
 from bot.conversation.turns import CastCommand, Options
-from bot.errors import InvalidRequest
 from bot.request.models import Requester
 from bot.request.validation import (
     ASPECTS,
@@ -46,8 +45,6 @@ from bot.request.validation import (
     MODELS,
     PROMPT_MAX_CHARS,
     STYLE_WORDS_MAX_CHARS,
-    TIERS,
-    get_model,
 )
 
 __all__ = ["ImageCommands"]
@@ -195,12 +192,11 @@ class ImageCommands(commands.Cog):
     async def resolution_choices(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        """The tiers the chosen model (or the default one) offers."""
-        chosen = getattr(interaction.namespace, "model", None) or self.studio.settings.model
-        try:
-            tiers = get_model(str(chosen)).tiers
-        except InvalidRequest:
-            tiers = TIERS
+        """The tiers of the model the request would be made with (chosen here, its style's, the
+        server's)."""
+        namespace = interaction.namespace
+        picked = Options(model=getattr(namespace, "model", None), style=getattr(namespace, "style", None))
+        tiers = await self.studio.conversation.resolutions(interaction_requester(interaction), picked)
         typed = current.strip().upper()
         return [app_commands.Choice(name=t, value=t) for t in tiers if typed in t]
 

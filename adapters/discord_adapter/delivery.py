@@ -641,7 +641,7 @@ class ResultDelivery:
         anchor = self.anchor
         packed = await fit_and_pack(result.images, anchor.limits, anchor.room())
         images, refitted, groups = packed.images, packed.refitted, packed.groups
-        if not images:
+        if not images:  # none fits the upload limit: the engine says so
             return Delivery(delivered=0)
         made = len(images)
         files = [(image.filename(result.job_id, i), image.data) for i, image in enumerate(images, start=1)]

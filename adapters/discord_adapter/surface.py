@@ -221,7 +221,8 @@ class DiscordSurface:
         *,
         what: str = "/imagine",
     ) -> None:
-        ask = Ask(emoji_names(prompt), options, self.attachments(attachments))
+        # Its prompt is read as typed text is on every surface: `/imagine usage` is the usage.
+        ask = Ask(emoji_names(prompt), options, self.attachments(attachments), commands=True, words=prompt)
         await self.job(interaction, ask, what)
 
     async def usage(self, interaction: discord.Interaction[Any]) -> None:

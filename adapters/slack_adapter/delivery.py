@@ -24,7 +24,6 @@ from adapters.slack_adapter.text import escape
 from bot import messages
 from bot.conversation.batches import post_groups
 from bot.conversation.surface import Delivery, Shown
-from bot.errors import DeliveryError
 from bot.media.packing import UploadLimits, fit_and_pack
 from bot.request.models import GeneratedImage, GenerationResult
 
@@ -150,8 +149,8 @@ class ThreadDelivery:
         rest = tuple(image for i, image in enumerate(result.images) if i not in result.posted)
         packed = await fit_and_pack(rest, UploadLimits(self.upload_max_bytes, FILES_PER_MESSAGE))
         images = packed.images
-        if not images and not posted:
-            raise DeliveryError(f"job {result.job_id}: no image fits Slack's upload limit")
+        if not images and not posted:  # none fits the upload limit: the engine says so
+            return Delivery(delivered=0)
         caption = self.shown.caption(posted + len(images), refitted=packed.refitted)
         total = posted + len(images)
         uploads = [
@@ -175,7 +174,7 @@ class ThreadDelivery:
         delivered = outcome.delivered
         message_ids = [*self.streamed, *(ts for shared in outcome.sent for ts in shared)]
         if outcome.short:
-            await self._say(messages.not_posted(delivered, outcome.planned, result.weight))
+            await self._say(self.shown.not_posted(delivered, outcome.planned))
         # The images are in the thread now: whatever happens to the buttons, they count.
         try:
             controls = await self.client.chat_postMessage(

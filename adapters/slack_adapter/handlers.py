@@ -81,7 +81,9 @@ def requester_for(
         workspace_id=team_id,
         channel_id=channel_id,
         locale=locale,
-        direct=bool(channel_id and channel_id.startswith("D")),  # D…: a DM with the bot
+        # D…: a DM with the bot. No channel: the answer goes to that DM (the Home tab's form, a
+        # workflow step that names no channel), so a channel list allows it as it allows the DM.
+        direct=not channel_id or channel_id.startswith("D"),
     )
 
 

@@ -108,7 +108,7 @@ def register_listeners(
     ) -> None:
         values = (view.get("state") or {}).get("values") or {}
         prompt = str(((values.get(blocks.EDIT_BLOCK) or {}).get(blocks.EDIT_ACTION) or {}).get("value") or "")
-        problem = form_problem(prompt)
+        problem = form_problem(prompt, edit=True)
         if problem:  # shown under the field, the modal stays open
             await ack(response_action="errors", errors={blocks.EDIT_BLOCK: problem})
             return

@@ -49,7 +49,6 @@ class Page:
 
     timeline: Timeline = field(default_factory=Timeline)
     store: ImageStore = field(default_factory=ImageStore)
-    deleted: set[str] = field(default_factory=set)  # job ids deleted since the start
 
 
 class WebReply:
@@ -165,7 +164,6 @@ class WebReply:
         self.timeline.add(self.thread_id, "note", text=text)
 
     async def delete(self, job: Job) -> None:
-        self.page.deleted.add(job.id)
         self.page.store.drop_prefix(f"r/{job.id}/")
         self.page.store.drop_prefix(f"t/r/{job.id}/")
         self.timeline.remove(job.thread_id or self.thread_id, set(job.result_message_ids))

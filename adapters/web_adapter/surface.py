@@ -235,7 +235,7 @@ class WebSurface:
         """The gallery: the newest jobs, their images (while kept) and the thread they are in."""
         out = []
         for job in await self.conversation.recent(user(), limit):
-            shown = job.id not in self.page.deleted
+            shown = job.deleted_at is None
             urls = (
                 [f"/media/results/{job.id}/{n}" for n in range(1, job.images_delivered + 1)] if shown else []
             )
@@ -256,8 +256,6 @@ class WebSurface:
 
     async def result_image(self, job_id: str, n: int) -> Stored | None:
         """A result's image n (from 1): as shown, or read again through the conversation."""
-        if job_id in self.page.deleted:
-            return None
         key = result_key(job_id, n)
         found = self.page.store.get(key)
         if found is not None:

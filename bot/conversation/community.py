@@ -104,7 +104,7 @@ class Community:
                     size=str(job.request.get("size") or _asked_size(job.request)),
                     status=str(job.status),
                     images=job.images_delivered,
-                    link=await link_for(job) if job.result_message_ids else None,
+                    link=await link_for(job) if job.result_message_ids and not job.deleted_at else None,
                 )
             )
         return messages.history(lines)
@@ -127,10 +127,7 @@ class Community:
         found = [
             (job, _short_time(job.created_at))
             for job in jobs
-            if job.platform == requester.platform
-            and job.status == JobStatus.SUCCEEDED
-            and job.images_delivered > 0
-            and job.result_message_ids
+            if job.platform == requester.platform and job.shows_result and job.result_message_ids
         ]
         return found[:limit]
 

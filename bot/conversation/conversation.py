@@ -98,7 +98,7 @@ from bot.request.models import (
     Requester,
 )
 from bot.request.styles import check_name, styled_prompt
-from bot.request.validation import check_reference_count, clean_prompt
+from bot.request.validation import TIERS, check_reference_count, clean_prompt, get_model
 from bot.request.workspace import WorkspacePolicy, plain_channel
 
 __all__ = ["Conversation", "Surface"]
@@ -268,6 +268,7 @@ class Conversation:
                 job = self.policy.result_here(who, await self._job(action.job_id))
                 self.policy.may_delete(who, job)
                 await reply.delete(job)
+                await self.ledger.mark_deleted(job.id)  # "the latest result" is another one now
                 log.info("%s: job %s deleted by %s", who.platform, job.id, who.key)
                 await reply.say(messages.DELETED)
             case Info():
@@ -342,8 +343,7 @@ class Conversation:
     async def _latest_here(self, who: Requester) -> Job | None:
         """`who`'s latest result in this channel (its threads too), if one of the last few jobs."""
         for job in await self.ledger.jobs_for_user(who.key, 10):
-            here = job.platform == who.platform and job.channel_id == who.channel_id
-            if here and job.status == JobStatus.SUCCEEDED and job.images_delivered > 0:
+            if job.platform == who.platform and job.channel_id == who.channel_id and job.shows_result:
                 return job
         return None
 
@@ -393,6 +393,21 @@ class Conversation:
         picked = on_top(style_fields or {}, compose.option_fields(options))
         model = typed_model or picked.get("model")
         return on_top(self.engine.workspaces.defaults(rules, str(model) if model else None), picked)
+
+    async def resolutions(self, who: Requester, options: Options) -> tuple[str, ...]:
+        """The resolution tiers a form may suggest to `who` with what it has picked so far: those
+        of the model the request would be made with (picked, the style's, the workspace's or the
+        bot's). A style or model that is no more (a form opened before a change) leaves every tier."""
+        style_fields: dict[str, object] = {}
+        if options.style:
+            with contextlib.suppress(InvalidRequest):
+                style_fields = Styles.fields(await self.styles.find(who, options.style))
+        rules = await self.community.policy_for(who)
+        try:
+            fields = self.defaults(rules, Options(model=options.model), style_fields)
+            return get_model(str(fields.get("model") or self.engine.settings.model)).tiers
+        except InvalidRequest:  # a model typed that is none
+            return TIERS
 
     # -- words typed on any surface: the cast, styles ---------------------------------------------
 
@@ -787,6 +802,8 @@ class Conversation:
         """A result's images as kept for edits (none once past SEEDBOT_IMAGE_RETENTION_DAYS), for a
         surface that serves them after a restart. Only results of `who`'s own surface."""
         job = self.policy.result_here(who, await self._job(job_id))
+        if job.deleted_at is not None:
+            return []
         await self.engine.images_kept(job.id)
         return await compose.made(self.ledger, job)
 

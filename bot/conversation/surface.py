@@ -87,9 +87,7 @@ class Shown:
         ones not posted are about to be refunded, so they count as left and a note says so."""
         result = self.result
         posted = made if posted is None else posted
-        left = self.left
-        if left is not None and posted < made:
-            left += (made - posted) * result.weight
+        left = self._left(made, posted)
         notes = messages.result_notes(
             delivered=made,
             requested=result.requested,
@@ -110,6 +108,20 @@ class Shown:
             references=self.legend,
             notes=tuple(notes),
         )
+
+    def not_posted(self, posted: int, made: int) -> str:
+        """What a surface adds when only `posted` of `made` images reached the user after its
+        caption went out (`caption` counted them all): the rest is refunded, and what is left
+        says so."""
+        text = messages.not_posted(posted, made, self.result.weight)
+        left = self._left(made, posted)
+        return text if left is None else f"{text}\n{messages.left_today(left)}"
+
+    def _left(self, made: int, posted: int) -> int | None:
+        """Units left once settled: images made but not posted are about to be refunded."""
+        if self.left is None or posted >= made:
+            return self.left
+        return self.left + (made - posted) * self.result.weight
 
 
 @dataclass(frozen=True, slots=True)

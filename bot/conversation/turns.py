@@ -113,7 +113,9 @@ class Ask:
     # A message the request replies to whose images come first (not one of our results).
     quoted: Attachments = field(default_factory=NoAttachments)
     # Typed commands ("usage", "history", "admin quota show @ann", "cast ...") answer directly
-    # instead of becoming a prompt (mentions, DMs, a chat command's text).
+    # instead of becoming a prompt: for text typed in a chat (mentions, DMs, a slash command's
+    # prompt, the playground's box); not for a form's prompt field (Slack's Home form, a
+    # workflow step, the shell), which is only ever a prompt.
     commands: bool = False
     # The text as typed, people's mentions in the surface's own form (`<@U123>`), where `text`
     # shows them as names for the model: what `admin quota ... @user` reads. None: `text`.

@@ -591,6 +591,10 @@ class Engine(Lifecycle, Leases, Recovery):
             await self._still_ours(job.id)
             self._delivering.add(job.id)
             delivery = await deliver(result)
+            if result.images and delivery.delivered <= 0:
+                # Nothing reached the person (no image fits the platform's upload limit): a
+                # failed delivery, refunded and said, on every surface alike.
+                raise DeliveryError(f"job {job.id}: none of {len(result.images)} images could be posted")
         except BaseException as exc:
             if keeping is not None:
                 await asyncio.shield(keeping)

@@ -268,7 +268,8 @@ def refusal(status: QuotaStatus, amount: int, pool: Pool | None, pool_used: int)
 JOB_COLUMNS = (
     "id, user_key, platform, status, kind, prompt, model, request_json, workspace_id, channel_id, "
     "thread_id, message_id, provider, provider_task_id, reservation_id, images_requested, "
-    "images_delivered, parent_id, error_kind, error, created_at, finished_at, duration_ms, owner, lease_expires_at"
+    "images_delivered, parent_id, error_kind, error, created_at, finished_at, duration_ms, owner, lease_expires_at, "
+    "deleted_at"
 )
 JOB_COUNT = JOB_COLUMNS.count(",") + 1
 UNFINISHED = "status IN ('queued', 'running')"
@@ -320,6 +321,7 @@ def job_values(
         job.duration_ms,
         job.owner,
         time_value(job.lease_expires_at),
+        time_value(job.deleted_at),
     )
 
 
@@ -373,6 +375,7 @@ def job_from_row(
         result_message_ids=message_ids,
         owner=row["owner"],
         lease_expires_at=time_text(row["lease_expires_at"]),
+        deleted_at=time_text(row["deleted_at"]),
     )
 
 
@@ -492,7 +495,14 @@ class Ledger(Protocol):
         bot's status message while a job is at work)."""
         ...
 
-    async def latest_in_thread(self, platform: str, channel_id: str, thread_id: str | None) -> Job | None: ...
+    async def mark_deleted(self, job_id: str) -> None:
+        """Its result was deleted: the newest result of a thread, or a person's, is another now."""
+        ...
+
+    async def latest_in_thread(self, platform: str, channel_id: str, thread_id: str | None) -> Job | None:
+        """The newest result (not deleted) in that thread."""
+        ...
+
     async def working_in_thread(self, platform: str, channel_id: str, thread_id: str) -> Job | None:
         """The newest job in that thread still queued or running, if any."""
         ...

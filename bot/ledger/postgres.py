@@ -535,10 +535,15 @@ class PostgresLedger:
             )
         return await self.get_job(job_id) if job_id is not None else None
 
+    async def mark_deleted(self, job_id: str) -> None:
+        await self.pool.execute(
+            "UPDATE jobs SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL", job_id
+        )
+
     async def latest_in_thread(self, platform: str, channel_id: str, thread_id: str | None) -> Job | None:
         found = await self._jobs(
             "platform = $1 AND channel_id = $2 AND thread_id IS NOT DISTINCT FROM $3 "
-            "AND status = 'succeeded' AND images_delivered > 0",
+            "AND status = 'succeeded' AND images_delivered > 0 AND deleted_at IS NULL",
             (platform, channel_id, thread_id),
             "ORDER BY created_at DESC, seq DESC LIMIT 1",
         )

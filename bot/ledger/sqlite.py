@@ -692,9 +692,16 @@ class SQLiteLedger:
             )
         return await self.get_job(row["job_id"]) if row else None
 
+    async def mark_deleted(self, job_id: str) -> None:
+        async with self._lock:
+            await self.db.execute(
+                "UPDATE jobs SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", (_iso(_now()), job_id)
+            )
+
     async def latest_in_thread(self, platform: str, channel_id: str, thread_id: str | None) -> Job | None:
         found = await self._jobs(
-            "platform = ? AND channel_id = ? AND thread_id IS ? AND status = 'succeeded' AND images_delivered > 0",
+            "platform = ? AND channel_id = ? AND thread_id IS ? AND status = 'succeeded' "
+            "AND images_delivered > 0 AND deleted_at IS NULL",
             (platform, channel_id, thread_id),
             "ORDER BY created_at DESC, rowid DESC LIMIT 1",
         )

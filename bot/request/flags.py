@@ -666,14 +666,16 @@ def _typed(
     return out
 
 
-def form_problem(text: str) -> str | None:
+def form_problem(text: str, *, edit: bool = False) -> str | None:
     """What a form may say under its prompt field while it stays open (Slack's modals can), in
     the order the request would be refused later: a flag it can't read, then no prompt left once
-    the flags are read (a style's words alone are one), or one too long (validation's own
-    check_prompt). None: the rest is the conversation's to check."""
+    the flags are read (a style's words alone are one; in an `edit` of a result, options alone
+    make it again with them), or one too long (validation's own check_prompt). None: the
+    rest is the conversation's to check."""
     try:
         parsed = parse_text(text)
-        if clean_prompt(parsed.prompt) or not parsed.style:
+        options_alone = edit and parsed != ParsedText(prompt=parsed.prompt)
+        if clean_prompt(parsed.prompt) or not (parsed.style or options_alone):
             check_prompt(parsed.prompt)
     except InvalidRequest as exc:
         return exc.user_text

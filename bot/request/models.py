@@ -223,3 +223,9 @@ class Job:
     # Ledger.claim_job / renew_leases / take_over_expired.
     owner: str | None = None
     lease_expires_at: str | None = None
+    deleted_at: str | None = None  # its result was deleted (its messages are gone)
+
+    @property
+    def shows_result(self) -> bool:
+        """Its images reached the person and are still there (not deleted)."""
+        return self.status == JobStatus.SUCCEEDED and self.images_delivered > 0 and self.deleted_at is None

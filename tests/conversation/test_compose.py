@@ -11,7 +11,7 @@ from bot import messages
 from bot.conversation import compose
 from bot.conversation.compose import compose_edit, compose_new, option_fields
 from bot.conversation.turns import Options
-from bot.errors import FlagError, InvalidRequest
+from bot.errors import DeliveryError, FlagError, InvalidRequest
 from bot.request.flags import parse_text
 from bot.request.models import GeneratedImage, Job, JobKind, JobStatus
 from tests.engine.helpers import ALICE, Deliverer, Harness, fox
@@ -136,9 +136,10 @@ async def test_only_the_images_that_reached_the_person_are_the_result(h: Harness
     with pytest.raises(InvalidRequest) as four:
         await compose.upscale(h.ledger, parent, 4)
     assert four.value.user_text == messages.no_such_image(4, 2)
-    refused, _ = await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer(posted=0))
-    failed = await h.ledger.get_job(refused.job_id)
-    assert failed is not None and failed.status == JobStatus.FAILED
+    with pytest.raises(DeliveryError):
+        await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer(posted=0))
+    failed = (await h.ledger.jobs_for_user(ALICE.key, limit=1))[0]
+    assert failed.status == JobStatus.FAILED and failed.error_kind == "delivery"
     with pytest.raises(InvalidRequest) as nothing:
         await compose.edit(h.ledger, failed, parse_text("#2 make it night"), [])
     assert nothing.value.user_text == messages.PARENT_FAILED

@@ -536,6 +536,26 @@ async def test_the_owner_deletes_a_result(surface: tuple[Driver, Core]) -> None:
     assert deleted.text == messages.DELETED
 
 
+async def test_after_a_delete_the_thread_goes_on_from_the_result_still_there(
+    surface: tuple[Driver, Core],
+) -> None:
+    """A Slack or playground thread's next message edited the result just deleted (sent to the
+    model again and posted again); Discord's went on from the one still shown."""
+    driver, bot = surface
+    first = await driver.ask("a paper boat")
+    assert first.result is not None
+    await bot.wait_closed(driver.key(0), 1)
+    blue = await driver.reply(first.result, "make it blue")
+    assert blue.result is not None
+    await bot.wait_closed(driver.key(0), 2)
+    assert (await driver.press(blue.result, "delete", person=0)).text == messages.DELETED
+    night = await driver.reply(first.result, "now at night")
+    assert night.result is not None
+    jobs = {job.id: job for job in await bot.wait_closed(driver.key(0), 3)}
+    assert jobs[night.result.job_id].parent_id == first.result.job_id
+    assert jobs[blue.result.job_id].deleted_at is not None
+
+
 async def test_usage_shows_the_workspace_pool(surface: tuple[Driver, Core]) -> None:
     driver, bot = surface
     await bot.runtime.ledger.set_workspace_settings(driver.workspace, {"pool": 50})

@@ -40,6 +40,13 @@ def test_images_not_posted_count_as_left_and_say_so() -> None:
     assert details.notes[-1] == messages.not_posted(1, 3, 2)  # after the weight note
 
 
+def test_a_note_after_the_caption_says_what_is_left_with_the_unposted_refunded() -> None:
+    # The caption went out with the first message, counting every image; two were not posted.
+    note = _shown(requested=3, left=1, weight=2).not_posted(1, 3)
+    assert note == f"{messages.not_posted(1, 3, 2)}\n{messages.left_today(5)}"
+    assert _shown(requested=3, left=None).not_posted(1, 3) == messages.not_posted(1, 3, 1)
+
+
 def test_unlimited_stays_unlimited_and_a_short_batch_is_noted() -> None:
     details = _shown(requested=3, left=None).details(2, posted=1)
     assert dict(details.fields)[messages.LABEL_LEFT_TODAY] == messages.UNLIMITED

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot import messages
-from bot.request.models import JobKind, JobStatus
+from bot.request.models import JobKind, JobStatus, Requester
 from tests.discord.conftest import (
     V2,
     StartBot,
@@ -25,6 +25,7 @@ from tests.discord.conftest import (
     wait_result,
 )
 from tests.emulators.discord import (
+    GUILD_ID,
     HUMAN_USER_ID,
     TEXT_CHANNEL_ID,
     DiscordEmulator,
@@ -128,6 +129,29 @@ async def test_edit_command_options_and_resolution_choices(emu: DiscordEmulator,
     assert inter.original is None or inter.original["id"] == error["id"]
 
 
+async def test_resolution_choices_follow_the_model_the_request_would_use(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """The server's default model, or a style's, decides the tiers offered (the bot's default
+    offered 3K on a server set to Seedream 4.5, which then refused it)."""
+    bot = await start_bot()
+    admin = Requester("discord", str(HUMAN_USER_ID), workspace_id=str(GUILD_ID), manages_workspace=True)
+    await bot.runtime.conversation.admin.settings_set(admin, "model", "4.5")
+
+    async def offered(**picked: str) -> list[str]:
+        tiers = await emu.send_autocomplete(
+            "imagine", {"prompt": "x", **picked, "resolution": ""}, "resolution"
+        )
+        await tiers.wait_ack()
+        return [c["value"] for c in tiers.choices or []]
+
+    assert await offered() == ["2K", "4K"]
+    assert await offered(model="5.0-lite") == ["2K", "3K"]
+    await bot.runtime.conversation.admin.style_put(admin, "lite", "in pencil", change=False, model="5.0-lite")
+    assert await offered(style="lite") == ["2K", "3K"]
+    assert await offered(style="gone") == ["2K", "4K"]  # no such style: the server's model
+
+
 async def test_images_are_refitted_to_the_upload_limit_and_the_result_says_so(
     emu: DiscordEmulator, start_bot: StartBot
 ) -> None:
@@ -225,6 +249,22 @@ async def test_usage_is_private(emu: DiscordEmulator, start_bot: StartBot) -> No
     assert await inter.wait_ack() == 4
     assert inter.original is not None and inter.original["flags"] & 64
     assert text(inter.original).startswith("Images left today: 5 of 5 (resets ")
+
+
+@pytest.mark.parametrize(
+    ("prompt", "said"), [("usage", "Images left today: 5 of 5"), ("help", "Mention me with a prompt")]
+)
+async def test_words_typed_as_the_prompt_are_read_as_anywhere_else(
+    emu: DiscordEmulator, start_bot: StartBot, prompt: str, said: str
+) -> None:
+    """`/imagine usage` is the usage, privately and free, as `/imagine usage` on Slack and
+    "usage" in a mention or the playground's box (it was drawn, and charged)."""
+    bot = await start_bot(daily_images=5)
+    inter = await emu.send_slash_command("imagine", {"prompt": prompt})
+    await inter.wait_ack()
+    [answer] = await inter.wait_followups(1)
+    assert answer["flags"] & 64 and said in text(answer), text(answer)
+    assert await bot.jobs() == [] and (await bot.usage()).day_used == 0
 
 
 async def test_progress_shows_the_queue_position_then_generating(

@@ -273,7 +273,22 @@ async def test_a_delivery_error_from_the_adapter_is_refunded(tmp_path: Path) -> 
         await h.close()
 
 
-@pytest.mark.parametrize(("made", "posted", "charged"), [(3, 1, 1), (3, 0, 0), (3, 10, 3), (2, None, 2)])
+async def test_a_delivery_that_posted_nothing_is_a_failed_delivery(tmp_path: Path) -> None:
+    # No image fit the platform's upload limit: the person is told, as when the platform refuses.
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config, images=3))
+    try:
+        with pytest.raises(DeliveryError) as err:
+            await h.engine.generate(fox(count=3), ALICE, deliver=Deliverer(posted=0))
+        assert err.value.user_text == messages.DELIVERY_FAILED
+        assert await used(h.ledger, ALICE) == 0 and await h.ledger.open_reservations() == 0
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert (job.status, job.error_kind, job.images_delivered) == (JobStatus.FAILED, "delivery", 0)
+    finally:
+        await h.close()
+
+
+@pytest.mark.parametrize(("made", "posted", "charged"), [(3, 1, 1), (3, 10, 3), (2, None, 2)])
 async def test_only_what_was_delivered_is_charged(
     tmp_path: Path, made: int, posted: int | None, charged: int
 ) -> None:

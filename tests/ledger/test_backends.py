@@ -232,6 +232,12 @@ async def test_lineage(ledger: Any) -> None:
     assert (await ledger.latest_in_thread("discord", "c1", "t1")).id == "new"
     assert (await ledger.latest_in_thread("discord", "c1", None)).id == "top"
     assert await ledger.latest_in_thread("slack", "c1", "t1") is None
+    await ledger.mark_deleted("new")  # deleted by its owner: the thread's latest is the one before
+    await ledger.mark_deleted("new")  # again (two presses): the first time stays
+    deleted = (await ledger.get_job("new")).deleted_at
+    assert deleted and not (await ledger.get_job("new")).shows_result
+    assert (await ledger.latest_in_thread("discord", "c1", "t1")).id == "old"
+    assert (await ledger.get_job("old")).deleted_at is None
     assert await ledger.working_in_thread("discord", "c1", "t1") is None  # all finished
     await ledger.create_job(
         make_job("busy", thread_id="t1", status=JobStatus.RUNNING, user_key="discord:7"), ()

@@ -342,7 +342,10 @@ async def test_slack_second_upload_of_a_batch_refused(stack: Stack) -> None:
     assert len(uploads_in(slack, thread)) == 10
     assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 10)
     notes = [p.params["text"] for p in slack.calls("chat.postMessage", thread_ts=thread)]
-    assert messages.not_posted(10, 12) in notes  # the user is told what was posted and charged
+    # The user is told what was posted and charged, and what is left with the two refunded (the
+    # caption, posted with the first ten, counted all twelve).
+    left = (await bot.usage(SLACK_KEY)).left
+    assert f"{messages.not_posted(10, 12)}\n{messages.left_today(left or 0)}" in notes
     await balanced(stack, [job], "Slack invalid_arguments on the upload carrying images 11-12", 1)
 
 
@@ -363,6 +366,6 @@ async def test_slack_file_host_failing_twice_on_the_second_upload_of_a_batch(sta
     assert len(uploads_in(slack, thread)) == 10
     assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 10)
     notes = [p.params["text"] for p in slack.calls("chat.postMessage", thread_ts=thread)]
-    assert messages.not_posted(10, 12) in notes
+    assert any(note.startswith(messages.not_posted(10, 12)) for note in notes)
     assert [p for p in slack.calls("chat.postMessage", thread_ts=thread) if p.params.get("blocks")]
     await balanced(stack, [job], "Slack's file host failing on the upload carrying images 11-12", 1)

@@ -416,6 +416,25 @@ def test_a_form_says_what_the_request_would_be_refused_for(text: str, problem: s
 
 
 @pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("--ar 16:9", None),  # options alone make the result again with them
+        ("--res 3K --n 2", None),
+        ("make it night", None),
+        ("  ", messages.PROMPT_EMPTY),  # nothing to change
+        ("--ar 16:9 --zoom 2", "I don't know the option '--zoom'"),
+        ("x" * (PROMPT_MAX_CHARS + 1), messages.prompt_too_long(PROMPT_MAX_CHARS + 1, PROMPT_MAX_CHARS)),
+    ],
+)
+def test_an_edit_form_takes_options_alone(text: str, problem: str | None) -> None:
+    said = form_problem(text, edit=True)
+    if problem is None:
+        assert said is None
+    else:
+        assert said is not None and said.startswith(problem), said
+
+
+@pytest.mark.parametrize(
     ("text", "parsed"),
     [
         # iOS and macOS turn a typed "--" into an em dash (or an en dash) as you type.

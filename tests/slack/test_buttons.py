@@ -84,6 +84,28 @@ async def test_edit_modal_and_variations(emu: SlackEmulator, start_bot: StartBot
     assert kinds == [("imagine", None), ("edit", job_id), ("variations", job_id)]
 
 
+async def test_options_alone_in_the_edit_modal_make_the_result_again_with_them(
+    emu: SlackEmulator, start_bot: StartBot, tmp_path: Path
+) -> None:
+    """As the Edit form on Discord and the playground: the modal took only a prompt."""
+    bot = await start_bot()
+    await emu.post_event(bot.url, emu.mention_event("a blue teapot"))
+    await wait_results(emu, 1, bot)
+    [buttons] = controls(emu)
+    job_id = button_values(buttons)["seedbot.edit"]
+    await emu.post_block_action(bot.url, "seedbot.edit", job_id, buttons["ts"])
+    [opened] = await emu.wait_for_call("views.open")
+    view = opened.response["view"]
+    ok = await emu.post_view_submission(
+        bot.url, values={"prompt": {"value": "--ar 16:9"}}, view_id=view["id"]
+    )
+    assert ok == 200 and ok.text == ""
+    await wait_results(emu, 2, bot)
+    await bot.wait_log(r"asked for 1 image\(s\), 2848x1600")
+    kinds = [(kind, parent) for _, kind, parent, _ in _jobs(tmp_path / "seedbot.db")]
+    assert kinds == [("imagine", None), ("edit", job_id)]
+
+
 async def test_anyone_may_reroll_paying_for_it_unless_the_workspace_says_owner(
     emu: SlackEmulator, start_bot: StartBot
 ) -> None:

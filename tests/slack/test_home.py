@@ -10,7 +10,7 @@ from typing import Any
 from adapters.slack_adapter import blocks
 from bot import messages
 from bot.request.validation import ASPECTS, MAX_OUTPUTS, get_model, resolve_size
-from tests.emulators.slack import CHANNEL_ID, DM_CHANNEL_ID, USER_ID, SlackEmulator
+from tests.emulators.slack import CHANNEL_ID, DM_CHANNEL_ID, TEAM_ID, USER_ID, SlackEmulator
 from tests.slack.conftest import StartBot, results, wait_results
 
 
@@ -126,3 +126,22 @@ async def test_a_refused_form_request_is_said_in_the_dm(emu: SlackEmulator, star
     [said] = await emu.wait_for(lambda: [m for m in emu.messages_in(DM_CHANNEL_ID) if m.get("bot_id")])
     assert "You were not charged." in said["text"]
     assert not emu.ephemerals and not results(emu)
+
+
+async def test_the_forms_request_is_answered_in_the_dm_where_channels_are_limited(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    """A workspace that keeps seedbot to #art still lets a person use their DM with it, and the
+    Home tab's form answers in that DM: it was refused as if asked in a channel not on the list."""
+    emu.add_channel("C2", "art")
+    bot = await start_bot(SEEDBOT_ADMINS=f"slack:T1:{USER_ID}")
+    resp = await emu.post_slash_command(bot.url, "/imagine", "admin settings channels <#C2|art>")
+    [said] = await emu.wait_for(lambda: emu.responses_to(resp.response_url))
+    assert said["text"] == messages.setting_changed(f"slack:{TEAM_ID}", "channels", "<#C2>")
+    await _open_home(emu, bot.url)
+    await emu.press_home_button(bot.url, USER_ID, blocks.HOME_NEW)
+    [opened] = await emu.wait_for_call("views.open")
+    values = {blocks.PROMPT_BLOCK: {blocks.EDIT_ACTION: "a lantern on a quay"}}
+    await emu.post_view_submission(bot.url, view_id=opened.response["view"]["id"], values=values)
+    [upload] = await wait_results(emu, 1, bot)
+    assert upload["channel"] == DM_CHANNEL_ID
