@@ -649,17 +649,19 @@ def streaming(shown: int, of: int) -> str:
 
 def restarted_partial(delivered: int, requested: int) -> str:
     """A streamed batch cut short by a restart: what came stays, the rest is refunded."""
-    return Stated(
-        _n(
-            "seedbot restarted while making your images: %(n)s of %(requested)s reached you and was "
-            "charged; the other %(missing)s were not made and you were not charged for them.",
-            "seedbot restarted while making your images: %(n)s of %(requested)s reached you and were "
-            "charged; the other %(missing)s were not made and you were not charged for them.",
-            delivered,
-            requested=requested,
-            missing=requested - delivered,
-        )
+    # Two sentences: each count chooses its own plural form ("the other 1 were" was said).
+    reached = _n(
+        "seedbot restarted while making your images: %(n)s of %(requested)s reached you and was charged.",
+        "seedbot restarted while making your images: %(n)s of %(requested)s reached you and were charged.",
+        delivered,
+        requested=requested,
     )
+    missing = _n(
+        "The other %(n)s was not made, and you were not charged for it.",
+        "The other %(n)s were not made, and you were not charged for them.",
+        requested - delivered,
+    )
+    return Stated(_join(reached, missing))
 
 
 def _when(moment: datetime) -> str:
@@ -1653,8 +1655,25 @@ def stats(
     lines.append(_("This month by provider:"))
     lines += [f"  {name}: {jobs(j)}, {count(i)}" for name, j, i in by_provider] or [none]
     lines.append(_("Failures this month by kind:"))
-    lines += [f"  {kind}: {n}" for kind, n in failures] or [none]
+    lines += [f"  {failure_kind(kind)}: {n}" for kind, n in failures] or [none]
     return "\n".join(lines)
+
+
+def failure_kind(kind: str) -> str:
+    """A failed job's kind as the ledger keeps it (engine.pipeline.FAILURE_KINDS), in words."""
+    names = {
+        "auth": _p("failure kind", "key refused"),
+        "no_credits": _p("failure kind", "provider out of credit"),
+        "rate_limited": _p("failure kind", "rate limited"),
+        "moderation": _p("failure kind", "refused by moderation"),
+        "bad_request": _p("failure kind", "request refused"),
+        "unavailable": _p("failure kind", "provider unavailable"),
+        "timeout": _p("failure kind", "timed out"),
+        "delivery": _p("failure kind", "could not be posted"),
+        "restart": _p("failure kind", "lost to a restart"),
+        "cancelled": _p("failure kind", "cancelled"),
+    }
+    return names.get(kind, kind)
 
 
 def admin_help(prefix: str, keys: list[str]) -> str:

@@ -242,6 +242,29 @@ def test_every_catalog_translates_every_message(locale: str) -> None:
     assert (missing, stale, untranslated[:20], len(untranslated)) == ([], [], [], 0)
 
 
+# What "charged" must not become: a word for money (billed, paid), where seedbot means the
+# person's quota (bot/locales/README.md: one word for the quota everywhere).
+BILLING_WORDS = {
+    "de": "berechnet",
+    "es": "cobr",
+    "fr": "factur",
+    "pt_BR": "cobra",
+    "ja": "料金",
+    "zh_CN": "扣费",
+}
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_charged_is_said_of_the_quota_never_of_money(locale: str) -> None:
+    word = BILLING_WORDS[locale]
+    billed = [
+        str(_key(m))[:60]
+        for m in _po(locale)
+        if m.id and "charged" in str(_key(m)) and any(word in form for form in _forms(m))
+    ]
+    assert billed == []
+
+
 def test_every_locale_is_a_babel_locale() -> None:
     for code in i18n.LOCALES:
         assert Locale.parse(code)

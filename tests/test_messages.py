@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 
 from bot import i18n, messages
 from bot.conversation.surface import RESULT_ACTIONS
+from bot.engine.pipeline import FAILURE_KINDS
 from bot.request.workspace import SETTING_KEYS
 
 POT = Path(__file__).resolve().parent.parent / "bot" / "locales" / "seedbot.pot"
@@ -170,6 +171,8 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("running", lambda: [messages.running(12.4, None), messages.running(12.4, 40.0)]),
     ("partial_delivery", lambda: [messages.partial_delivery(1, 4), messages.partial_delivery(3, 4, 2)]),
     ("not_posted", lambda: [messages.not_posted(1, 4), messages.not_posted(3, 4, 2)]),
+    ("left_today", lambda: messages.left_today(5)),
+    ("failure_kind", lambda: [messages.failure_kind(kind) for kind in FAILURE_KINDS]),
     ("image_label", lambda: messages.image_label(2)),
     ("references_legend", lambda: messages.references_legend(["cat.png", "hat.png"])),
     (
@@ -469,3 +472,24 @@ def test_a_refusal_says_once_that_nothing_was_charged() -> None:
                 assert text.count(note) == 1, (locale, text)
             charged = messages.with_charge_note(messages.bad_aspect("x"), charged=True)
             assert note not in charged
+
+
+def test_every_failure_kind_stats_counts_is_said_in_words() -> None:
+    """`stats` listed the ledger's codes (`no_credits: 2`) under a translated heading."""
+    for locale in i18n.LOCALES:
+        with i18n.use(locale):
+            named = {kind: messages.failure_kind(kind) for kind in FAILURE_KINDS}
+        said = set(named.values())
+        assert len(said) == len(named) and not [name for name in said if "_" in name], (locale, named)
+        if locale != i18n.ENGLISH:
+            assert not said & set(FAILURE_KINDS), (locale, named)
+
+
+def test_a_restart_notice_counts_what_came_and_what_did_not_each_in_its_own_form() -> None:
+    """The plural was chosen by the images that came: 3 of 4 said "the other 1 were"."""
+    said = messages.restarted_partial(3, 4)
+    assert "3 of 4 reached you and were charged." in said
+    assert "The other 1 was not made, and you were not charged for it." in said
+    with i18n.use("fr"):
+        assert "La 1 restante n'a pas été créée" in messages.restarted_partial(3, 4)
+        assert "Les 2 autres n'ont pas été créées" in messages.restarted_partial(2, 4)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from bot import messages
 from bot.conversation.turns import Options
@@ -45,7 +47,9 @@ class Composed:
     request: GenerationRequest
     kind: JobKind
     parent_id: str | None = None
-    legend: str = ""  # "image 1 = …; image 2 = …", echoed back to the user
+    # "image 1 = …; image 2 = …", echoed back to the user: said when shown, in the language
+    # of where it is shown (a result and its status are public; the turn speaks the person's).
+    legend: Callable[[], str] = str
     pick: int | None = None
 
 
@@ -122,7 +126,7 @@ def new(parsed: ParsedText, images: list[ImageInput], defaults: dict[str, object
     """A fresh prompt (with flags) and optional attachments: text-to-image or an edit."""
     refs = tuple(images)
     request = _request(parsed, refs, defaults)
-    return Composed(request, JobKind.EDIT if refs else JobKind.IMAGINE, legend=_legend(refs))
+    return Composed(request, JobKind.EDIT if refs else JobKind.IMAGINE, legend=partial(_legend, refs))
 
 
 def compose_new(text: str, images: list[ImageInput], **defaults: object) -> Composed:
@@ -174,7 +178,7 @@ async def edit(
     numbers = parsed.picks or range(1, len(outputs) + 1)
     refs = (*(outputs[n - 1] for n in numbers), *images)  # _legend names each for the result it is
     request = _request(parsed, refs, {"model": parent.model, **({"style": style} if style else {})})
-    return Composed(request, JobKind.EDIT, parent_id=parent.id, legend=_legend(refs))
+    return Composed(request, JobKind.EDIT, parent_id=parent.id, legend=partial(_legend, refs))
 
 
 async def compose_edit(
@@ -198,14 +202,14 @@ async def reroll(ledger: Ledger, parent: Job, count: int | None = None) -> Compo
     request = request_from_json(parent.request, inputs)
     if count is not None:
         request = dataclasses.replace(request, count=count)  # validation says when it is too many
-    return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=_legend(request.images))
+    return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=partial(_legend, request.images))
 
 
 async def _remade(ledger: Ledger, parent: Job, parsed: ParsedText) -> Composed:
     """A batch's request again with the options `parsed` gives ("16:9" replied to it): a re-roll
     in that shape, size, model or format. A new shape or tier drops the size it was made at."""
     request = parsed.over(request_from_json(parent.request, await _parent_inputs(ledger, parent)))
-    return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=_legend(request.images))
+    return Composed(request, JobKind.REROLL, parent_id=parent.id, legend=partial(_legend, request.images))
 
 
 async def variations(ledger: Ledger, parent: Job, count: int | None = None) -> Composed:
@@ -216,7 +220,7 @@ async def variations(ledger: Ledger, parent: Job, count: int | None = None) -> C
     request = request_from_json(parent.request, inputs)
     room = max(1, 15 - len(request.images))
     request = dataclasses.replace(request, count=count or min(VARIATIONS_COUNT, room))
-    return Composed(request, JobKind.VARIATIONS, parent_id=parent.id, legend=_legend(request.images))
+    return Composed(request, JobKind.VARIATIONS, parent_id=parent.id, legend=partial(_legend, request.images))
 
 
 async def made(ledger: Ledger, job: Job) -> list[ImageInput]:
@@ -249,7 +253,7 @@ async def upscale(ledger: Ledger, parent: Job, pick: int | None) -> Composed:
         _rerendered(image),
         JobKind.UPSCALE,
         parent_id=parent.id,
-        legend=messages.upscale_note(pick, parent.id),
+        legend=partial(messages.upscale_note, pick, parent.id),
         pick=pick,
     )
 
@@ -257,7 +261,7 @@ async def upscale(ledger: Ledger, parent: Job, pick: int | None) -> Composed:
 def upscale_upload(image: ImageInput) -> Composed:
     """An image the person sent with "upscale", re-rendered at 4K as a result's would be."""
     return Composed(
-        _rerendered(image), JobKind.UPSCALE, legend=messages.upscale_upload_note(image.name or "")
+        _rerendered(image), JobKind.UPSCALE, legend=partial(messages.upscale_upload_note, image.name or "")
     )
 
 

@@ -181,7 +181,9 @@ class Conversation:
 
         async def notify(job: Job, text: str) -> None:
             reply = await surface.resumed(job)
-            with i18n.use(i18n.locale_of(job.request)), i18n.use_place(surface.place):
+            # Where the job's status was: for everyone there (the turn that could answer
+            # privately is gone).
+            with i18n.use(_requester_of(job).public_locale), i18n.use_place(surface.place):
                 await reply.refuse(messages.with_charge_note(text))
 
         self.engine.register_platform(surface.name, PlatformHooks(deliver=deliver, notify=notify))
@@ -823,19 +825,21 @@ class Conversation:
         if starting is not None:
             self._starting.add(starting)
         surface = self.surfaces.get(who.platform)
+        with i18n.use(who.public_locale):  # its status and its result are for everyone there
+            legend = composed.legend()
+            prompt = messages.shown_prompt(admitted.validated.prompt)
         relay = ProgressRelay(
             reply.progress,
             min_interval=surface.progress_interval if surface else 2.0,
-            footer=composed.legend,
+            footer=legend,
             locale=who.public_locale,
         )
 
         async def deliver(result: GenerationResult) -> Delivery:
             await relay.stop()
             left = await self.engine.left_after(who, result)
-            prompt = messages.shown_prompt(admitted.validated.prompt)
-            with i18n.use(who.public_locale):  # a result is posted for everyone there
-                delivery = await reply.result(Shown(result, prompt, composed.legend, left, who.display_name))
+            with i18n.use(who.public_locale):
+                delivery = await reply.result(Shown(result, prompt, legend, left, who.display_name))
             # A reply to the result can come before the engine has linked its messages: it
             # waits for the link, as a reply to a brand-new status message waits for its job.
             for message_id in delivery.message_ids:
@@ -845,7 +849,6 @@ class Conversation:
 
         async def stream(job_id: str, index: int, image: GeneratedImage) -> bool:
             with i18n.use(who.public_locale):
-                prompt = messages.shown_prompt(admitted.validated.prompt)
                 return await reply.image(Arrived(job_id, image, index, admitted.validated.count, prompt))
 
         posted: set[tuple[str, str]] = set()
@@ -888,9 +891,11 @@ class Conversation:
                     await reply.refuse(messages.restarted_partial(job.images_delivered, job.images_requested))
                     return
                 break
-        await reply.interrupted(
-            messages.RESUMES_AFTER_RESTART if resumes else messages.SHUTTING_DOWN, resumes=resumes
-        )
+        # A job that resumes says so in its status, for everyone there; a refund is the person's.
+        with i18n.use(who.public_locale if resumes else who.locale):
+            await reply.interrupted(
+                messages.RESUMES_AFTER_RESTART if resumes else messages.SHUTTING_DOWN, resumes=resumes
+            )
 
 
 async def _tell(reply: Reply, text: str) -> None:

@@ -272,7 +272,7 @@ async def test_stats_by_user_provider_and_failure_kind(tmp_path: Path) -> None:
         assert f"  {ALICE.key}: 1 job, 2 images" in text
         assert f"  {BOB.key}: 2 jobs, 1 image" in text
         assert "  scripted: 3 jobs, 3 images" in text
-        assert "  delivery: 1" in text and "DeliveryError" not in text
+        assert "  could not be posted: 1" in text and "DeliveryError" not in text
         assert "Today: 0 jobs" in await h.community.stats("slack:T1")
         assert "Stats for every workspace" in await h.community.stats(None)
     finally:

@@ -101,6 +101,41 @@ async def test_a_japanese_user_reads_japanese_and_the_server_reads_its_language(
     assert text(answer).endswith("利用枠は消費されていません。")
 
 
+async def test_what_a_japanese_user_asks_for_is_posted_in_the_servers_english(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """An upscale's prompt line, thread name and references (said while the turn was the
+    person's) were Japanese in an English server's public result, under English details."""
+    bot = await start_bot()
+    first = await emu.send_slash_command("imagine", {"prompt": "two lanterns in fog"}, locale="en-US")
+    await first.wait_ack()
+    result = await wait_result(emu)
+    parent = job_id_of(result)
+    await bot.wait_job(parent)
+    press = await emu.send_component(f"seedbot:upscale:{parent}:1", message_id=result["id"], locale="ja")
+    await press.wait_ack()
+    upscaled = await wait_result(emu, exclude={parent})
+    await bot.wait_job(job_id_of(upscaled))
+    with i18n.use("en"):
+        said = messages.shown_prompt(messages.UPSCALE_PROMPT), messages.upscale_note(1, parent)
+    assert all(line in text(upscaled) for line in said), text(upscaled)
+
+
+async def test_a_job_left_running_at_shutdown_says_so_in_the_servers_language(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    async with ProviderEmulator() as providers:
+        providers.apiframe.pending_polls = 1_000_000
+        bot = await start_bot(**providers.settings_kwargs("apiframe"))
+        inter = await emu.send_slash_command("imagine", {"prompt": "a long exposure"}, locale="ja")
+        assert await inter.wait_ack() == 5
+        await eventually(lambda: providers.apiframe.polls >= 2)
+        await bot.runtime.engine.shutdown(0.05)
+        await bot.wait_idle()
+    assert inter.original is not None and not inter.original["flags"] & EPHEMERAL
+    assert text(inter.original) == _in("en", "RESUMES_AFTER_RESTART")
+
+
 async def test_an_unsupported_locale_falls_back_to_english(emu: DiscordEmulator, start_bot: StartBot) -> None:
     await start_bot()
     usage = await emu.send_slash_command("usage", locale="ko")
