@@ -115,7 +115,7 @@ def _count(raw: str) -> int | None:
         return None
     count = whole_number(text)
     if count is None:
-        raise InvalidRequest(messages.bad_flag_value("--n", text, messages.HINT_WHOLE))
+        raise InvalidRequest(messages.bad_flag_value("count", text, messages.HINT_WHOLE))
     return count
 
 

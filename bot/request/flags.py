@@ -607,13 +607,25 @@ def _typo_of(flag: str) -> list[str]:
     return difflib.get_close_matches(flag, _SUGGESTED, n=1, cutoff=0.8)
 
 
+# How a refusal names a value: the flag typed in text, or the field a form (a slash command's
+# option, the playground's control, the shell's --count) set it with.
+_TYPED_NAMES = {"aspect": "--ar", "resolution": "--res", "count": "--n", "format": "--format"}
+_FORM_NAMES = {key: key for key in _TYPED_NAMES}
+
+
 def check_values(values: dict[str, object]) -> ParsedText:
     """Typed option values (a form's) checked exactly like the same flags in text."""
-    return _typed("", {k: v for k, v in values.items() if k != "watermark"}, (), values.get("watermark"))
+    fields = {k: v for k, v in values.items() if k != "watermark"}
+    return _typed("", fields, (), values.get("watermark"), names=_FORM_NAMES)
 
 
 def _typed(
-    prompt: str, values: dict[str, object], picks: tuple[int, ...] = (), watermark: object = None
+    prompt: str,
+    values: dict[str, object],
+    picks: tuple[int, ...] = (),
+    watermark: object = None,
+    *,
+    names: dict[str, str] = _TYPED_NAMES,
 ) -> ParsedText:
     if watermark is None:
         watermark = values.get("watermark")
@@ -626,7 +638,7 @@ def _typed(
         try:
             parse_aspect(aspect)
         except Exception:
-            raise FlagError(messages.bad_flag_value("--ar", aspect, messages.HINT_ASPECT)) from None
+            raise FlagError(messages.bad_flag_value(names["aspect"], aspect, messages.HINT_ASPECT)) from None
         out = replace(out, aspect=aspect)
     if "resolution" in values:
         res = str(values["resolution"])
@@ -636,14 +648,15 @@ def _typed(
         elif res.upper() in {"2K", "3K", "4K"}:
             out = replace(out, resolution=res.upper())
         else:
-            raise FlagError(messages.bad_flag_value("--res", res, messages.HINT_RESOLUTION))
+            raise FlagError(messages.bad_flag_value(names["resolution"], res, messages.HINT_RESOLUTION))
     if "count" in values:
         raw = str(values["count"])
         count = whole_number(raw)
         if count is None and re.fullmatch(COUNT_PATTERN, raw, re.IGNORECASE):
             count = count_of(raw)  # "--n two"
         if count is None or not 1 <= count <= MAX_OUTPUTS:
-            raise FlagError(messages.bad_flag_value("--n", raw, messages.hint_number(1, MAX_OUTPUTS)))
+            hint = messages.hint_number(1, MAX_OUTPUTS)
+            raise FlagError(messages.bad_flag_value(names["count"], raw, hint))
         out = replace(out, count=count)
     if "model" in values:
         try:
@@ -655,14 +668,14 @@ def _typed(
         fmt = str(values["format"]).lower()
         fmt = {"jpg": "jpeg"}.get(fmt, fmt)
         if fmt not in {"png", "jpeg"}:
-            raise FlagError(messages.bad_flag_value("--format", fmt, messages.HINT_FORMAT))
+            raise FlagError(messages.bad_flag_value(names["format"], fmt, messages.HINT_FORMAT))
         out = replace(out, output_format=fmt)
     if "style" in values:
         out = replace(out, style=check_name(str(values["style"]), "style"))
     if "refs" in values:
-        names = values["refs"]
-        assert isinstance(names, list | tuple)
-        out = replace(out, refs=tuple(check_name(str(n), "cast") for n in names))
+        refs = values["refs"]
+        assert isinstance(refs, list | tuple)
+        out = replace(out, refs=tuple(check_name(str(n), "cast") for n in refs))
     return out
 
 

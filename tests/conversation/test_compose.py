@@ -93,8 +93,9 @@ def test_form_options_mean_what_the_same_flags_mean() -> None:
     }
     with pytest.raises(FlagError) as refused:
         option_fields(Options(resolution="5K"))
+    # named as the form names it (a slash option, a control, the shell's --resolution)
     assert refused.value.user_text == messages.bad_flag_value(
-        "--res", "5K", "use 2K, 3K, 4K or a size like 2048x2048"
+        "resolution", "5K", "use 2K, 3K, 4K or a size like 2048x2048"
     )
     # Flags typed in the prompt win over the options picked in the form.
     request = compose_new("a fox --n 4", [], model="5.0-lite", **option_fields(Options(count=2))).request
