@@ -58,8 +58,9 @@ class MessageHandler:
             and channel.owner_id == me.id
         ):
             # A message in a thread seedbot started edits its latest result, as in a Slack
-            # thread; one that names someone else is talk between people.
-            if any(u.id != me.id for u in message.mentions) or message.role_mentions:
+            # thread; one that names someone else, a role or everyone is talk between people
+            # (@everyone typed without the right to ping is still said to everyone).
+            if any(u.id != me.id for u in message.mentions) or message.role_mentions or _to_all(message):
                 return
             replied = await self._latest_result(channel, me.id)
         to_result = replied is not None and replied.author.id == me.id
@@ -130,3 +131,7 @@ class MessageHandler:
             await message.reply(mention_author=False, **said(text).as_send())
         except discord.HTTPException as exc:
             log.info("discord: could not answer message %s: %s", message.id, exc.status)
+
+
+def _to_all(message: discord.Message) -> bool:
+    return message.mention_everyone or "@everyone" in message.content or "@here" in message.content

@@ -324,6 +324,7 @@ async def test_a_message_in_seedbots_thread_edits_its_latest_result(
     # The newest result is the one edited next; talk that names someone else is left alone.
     bob = emu.add_user("bob")["id"]
     await emu.send_message(f"<@{bob}> look at this", channel_id=thread["id"], mentions=[bob])
+    await emu.send_message("@here which one do you like?", channel_id=thread["id"])  # as on Slack
     await emu.send_message("now at night", channel_id=thread["id"])
     again = await wait_result(emu, exclude={parent.id, job.id})
     assert (await bot.wait_job(job_id_of(again))).parent_id == job.id
