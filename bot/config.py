@@ -24,6 +24,7 @@ __all__ = [
     "Settings",
     "env_alias",
     "get_settings",
+    "postgres_url_problem",
     "secret_values",
     "split_list",
 ]
@@ -66,6 +67,25 @@ def split_list(value: Any) -> Any:
 
 
 _split = split_list
+
+
+def postgres_url_problem(url: str) -> str | None:
+    """Why a postgresql:// URL can't be read as written, in words that never quote it; else None.
+
+    The host is what follows the last "@". A / ? # [ or ] before it, in the password, ends the
+    host early for URL parsers (asyncpg's included), whose errors then quote the password's start
+    as a host or port."""
+    credentials, at, _ = url.partition("://")[2].rpartition("@")
+    if at and any(ch in credentials for ch in "/?#[]"):
+        return (
+            "its password has a character URLs reserve: percent-encode it "
+            "(/ is %2F, ? is %3F, # is %23, [ is %5B, ] is %5D)"
+        )
+    try:
+        urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL": a bracket without its partner
+        return "its host can't be read: write it as postgresql://USER:PASSWORD@HOST:PORT/DB ([::1] for IPv6)"
+    return None
 
 
 def secret_values(settings: BaseSettings) -> list[str]:
@@ -217,6 +237,9 @@ class Settings(BaseSettings):
         if not sep or not _SCHEME.fullmatch(scheme):
             return value
         if scheme.lower() in ("postgresql", "postgres"):
+            problem = postgres_url_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
             return f"{scheme.lower()}://{rest}"  # a scheme's case means nothing
         shapes = "a SQLite file's path (./seedbot.db) or postgresql://USER:PASSWORD@HOST/DB"
         if scheme.lower().startswith("postgres"):  # SQLAlchemy's postgresql+asyncpg://

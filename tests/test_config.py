@@ -62,3 +62,23 @@ def test_a_provider_base_url_is_an_http_url_with_a_host(name: str, url: str) -> 
         Settings(_env_file=None, **{name: url})  # type: ignore[arg-type]
     assert url in refused.value.errors()[0]["msg"]
     assert Settings(_env_file=None, **{name: "http://127.0.0.1:8000/v3"})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://seedbot:k3Zq/Wp9+vLr8Q==@db/seedbot",
+        "postgresql://seedbot:a#b@db/seedbot",
+        "postgres://seedbot:a?b@db/seedbot",
+        "postgresql://seedbot:a[b@db/seedbot",
+        "postgresql://seedbot:pw@[::1/seedbot",
+    ],
+)
+def test_a_postgresql_url_that_cannot_be_read_is_refused_without_its_password(url: str) -> None:
+    """Refused when the settings load, in words that quote no part of the URL."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, SEEDBOT_DATABASE=url)  # type: ignore[call-arg]
+    message = refused.value.errors()[0]["msg"]
+    assert "k3Zq" not in message and "a#b" not in message and "seedbot" not in message
+    assert "percent-encode" in message or "host can't be read" in message
+    assert Settings(_env_file=None, SEEDBOT_DATABASE="postgresql://seedbot:k3Zq%2FWp9@db/seedbot")  # type: ignore[call-arg]
