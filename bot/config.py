@@ -1,9 +1,11 @@
 """Settings, read once from the environment and `.env` (pydantic-settings) and passed down.
 
 Every name here is documented in `.env.example`. Secrets are SecretStr: their repr is masked,
-so a settings object can be logged without leaking them. A chat platform's own settings live in
-its adapter (a settings class built on `SETTINGS_CONFIG`, `env_alias` and `split_list` from
-here), read from the same environment and `.env` file through its plug-in (bot.app.platform).
+so a settings object can be logged without leaking them; `Secret` (every key and token, here
+and in the adapters) also refuses what no HTTP header can carry. A chat platform's own settings
+live in its adapter (a settings class built on `SETTINGS_CONFIG`, `Secret`, `env_alias` and
+`split_list` from here), read from the same environment and `.env` file through its plug-in
+(bot.app.platform).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import AfterValidator, AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.numbers import whole_number
@@ -21,6 +23,7 @@ __all__ = [
     "MAX_LIMIT",
     "PROVIDER_ORDER",
     "SETTINGS_CONFIG",
+    "Secret",
     "Settings",
     "env_alias",
     "get_settings",
@@ -88,6 +91,24 @@ def postgres_url_problem(url: str) -> str | None:
     return None
 
 
+def _printable(secret: SecretStr) -> SecretStr:
+    """A key or token as printable ASCII, all an HTTP header carries: one pasted with an invisible
+    character (a zero-width space) failed every request with httpx's UnicodeEncodeError."""
+    text = secret.get_secret_value()
+    for position, char in enumerate(text, start=1):
+        if not " " <= char <= "~":  # never the key itself in the message, nor its character
+            kind = "a non-ASCII" if ord(char) > 127 else "a control"
+            raise ValueError(
+                f"it has {kind} character at position {position} of {len(text)} "
+                "(pasted with an invisible character?): copy it again"
+            )
+    return secret
+
+
+# Every secret setting, the core's and each platform's: keys and tokens.
+Secret = Annotated[SecretStr, AfterValidator(_printable)]
+
+
 def secret_values(settings: BaseSettings) -> list[str]:
     """Every non-empty SecretStr value of a settings object, for log redaction."""
     out = []
@@ -142,25 +163,25 @@ class Settings(BaseSettings):
     # 0, except in the playground (`seedbot run` with no chat platform), where it is ~3 s.
     demo_latency: float | None = Field(None, ge=0, le=600, validation_alias=_env("SEEDBOT_DEMO_LATENCY"))
 
-    novita_api_key: SecretStr | None = Field(None, validation_alias=_env("NOVITA_API_KEY"))
+    novita_api_key: Secret | None = Field(None, validation_alias=_env("NOVITA_API_KEY"))
     novita_base_url: str = Field("https://api.novita.ai", validation_alias=_env("NOVITA_BASE_URL"))
-    segmind_api_key: SecretStr | None = Field(None, validation_alias=_env("SEGMIND_API_KEY"))
+    segmind_api_key: Secret | None = Field(None, validation_alias=_env("SEGMIND_API_KEY"))
     segmind_base_url: str = Field("https://api.segmind.com", validation_alias=_env("SEGMIND_BASE_URL"))
-    apiframe_api_key: SecretStr | None = Field(None, validation_alias=_env("APIFRAME_API_KEY"))
+    apiframe_api_key: Secret | None = Field(None, validation_alias=_env("APIFRAME_API_KEY"))
     apiframe_base_url: str = Field("https://api.apiframe.ai", validation_alias=_env("APIFRAME_BASE_URL"))
-    modellix_api_key: SecretStr | None = Field(None, validation_alias=_env("MODELLIX_API_KEY"))
+    modellix_api_key: Secret | None = Field(None, validation_alias=_env("MODELLIX_API_KEY"))
     modellix_base_url: str = Field("https://api.modellix.ai", validation_alias=_env("MODELLIX_BASE_URL"))
     # BytePlus ModelArk: keys belong to one region; the model ids (or "ep-..." endpoint ids)
     # can be changed for another region or a newer model version.
-    ark_api_key: SecretStr | None = Field(None, validation_alias=_env("ARK_API_KEY"))
+    ark_api_key: Secret | None = Field(None, validation_alias=_env("ARK_API_KEY"))
     ark_base_url: str = Field(
         "https://ark.ap-southeast.bytepluses.com", validation_alias=_env("ARK_BASE_URL")
     )
     ark_model_50_lite: str = Field("seedream-5-0-260128", validation_alias=_env("ARK_MODEL_50_LITE"))
     ark_model_45: str = Field("seedream-4-5-251128", validation_alias=_env("ARK_MODEL_45"))
-    fal_api_key: SecretStr | None = Field(None, validation_alias=_env("FAL_KEY"))
+    fal_api_key: Secret | None = Field(None, validation_alias=_env("FAL_KEY"))
     fal_base_url: str = Field("https://queue.fal.run", validation_alias=_env("FAL_BASE_URL"))
-    replicate_api_key: SecretStr | None = Field(None, validation_alias=_env("REPLICATE_API_TOKEN"))
+    replicate_api_key: Secret | None = Field(None, validation_alias=_env("REPLICATE_API_TOKEN"))
     replicate_base_url: str = Field("https://api.replicate.com", validation_alias=_env("REPLICATE_BASE_URL"))
 
     @field_validator(*(f"{name}_base_url" for name in PROVIDER_ORDER))

@@ -633,6 +633,18 @@ def test_settings_the_bot_cannot_use_are_a_line_not_a_traceback(cwd: Path) -> No
         assert says in proc.stderr and "hunter2" not in proc.stderr, proc.stderr
 
 
+def test_a_key_pasted_with_an_invisible_character_is_one_line_without_the_key(cwd: Path) -> None:
+    """A zero-width space pasted after a key crashed `doctor` and failed every request with
+    httpx's UnicodeEncodeError traceback."""
+    (cwd / ".env").write_text("NOVITA_API_KEY=sk_0123456789abcdef\u200b\n", encoding="utf-8")
+    for args in (["doctor"], ["generate", "a fox", "--provider", "novita"]):
+        proc = seedbot(cwd, *args)
+        assert proc.returncode == 2, proc.stderr
+        no_traceback(proc)
+        assert "NOVITA_API_KEY: Value error, it has a non-ASCII character at position 20 of 20" in proc.stderr
+        assert "0123456789" not in proc.stderr + proc.stdout
+
+
 def test_a_reader_that_goes_away_stops_it_quietly(cwd: Path) -> None:
     """`seedbot style slack:T1 list | head -1` was a BrokenPipeError traceback."""
     assert seedbot(cwd, "quota", "grant", "web:local", "--images", "1").returncode == 0  # a database
