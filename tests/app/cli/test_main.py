@@ -645,6 +645,19 @@ def test_a_key_pasted_with_an_invisible_character_is_one_line_without_the_key(cw
         assert "0123456789" not in proc.stderr + proc.stdout
 
 
+def test_a_settings_file_named_is_a_file(cwd: Path) -> None:
+    """A directory (or "", the current one) as --env-file was quietly read as no settings at all."""
+    (cwd / "conf").mkdir()
+    for name, says in (
+        (str(cwd / "conf"), f"seedbot: {cwd / 'conf'} is a directory, not a settings file (--env-file)"),
+        ("", "seedbot: there is no file '' (--env-file)"),
+    ):
+        proc = seedbot(cwd, "--env-file", name, "stats")
+        assert proc.returncode == 2 and friendly_one_liner(proc) == says
+    no_settings = seedbot(cwd, "--env-file", os.devnull, "stats")  # as the tests run
+    assert no_settings.returncode == 1 and "there is no database at ./seedbot.db" in no_settings.stderr
+
+
 def test_a_reader_that_goes_away_stops_it_quietly(cwd: Path) -> None:
     """`seedbot style slack:T1 list | head -1` was a BrokenPipeError traceback."""
     assert seedbot(cwd, "quota", "grant", "web:local", "--images", "1").returncode == 0  # a database
