@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings
 
 from bot import messages
 from bot.config import SETTINGS_CONFIG, Secret, env_alias
-from bot.errors import SeedbotError
+from bot.errors import SeedbotError, SettingsRefused
 
 __all__ = ["MIN_TOKEN_CHARS", "PLAYGROUND_PORT", "WebSettings", "load_settings"]
 
@@ -64,9 +64,9 @@ class WebSettings(BaseSettings):
         """Refuse, in one line, to serve where anyone could spend the quota."""
         token = self.token_value
         if token is not None and len(token) < MIN_TOKEN_CHARS:
-            raise SeedbotError(messages.web_token_too_short(MIN_TOKEN_CHARS))
+            raise SettingsRefused(messages.web_token_too_short(MIN_TOKEN_CHARS))
         if token is None and not self.loopback:
-            raise SeedbotError(messages.web_needs_token(self.host))
+            raise SettingsRefused(messages.web_needs_token(self.host))
 
 
 def load_settings(env_file: str | None) -> WebSettings:

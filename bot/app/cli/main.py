@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from bot.app.keys import Kind, key_shapes
 from bot.app.platform import PlatformPlugin, PlatformSettings, load_plugins
 from bot.config import KNOWN_PROVIDERS, Settings, get_settings
-from bot.errors import InvalidRequest, ProviderError, SeedbotError
+from bot.errors import InvalidRequest, ProviderError, SeedbotError, SettingsRefused
 from bot.logs import configure_logging
 from bot.numbers import whole_number
 from bot.request.styles import BUILTIN_STYLES
@@ -436,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
         # Operators get the kind and status; the key is never part of a ProviderError.
         print(f"seedbot: {exc.user_text} [{exc.provider}: {exc.kind}, status {exc.status}]", file=sys.stderr)
         return 1
+    except SettingsRefused as exc:
+        print(f"seedbot: {exc.user_text}", file=sys.stderr)
+        return 2
     except SeedbotError as exc:
         print(f"seedbot: {exc.user_text}", file=sys.stderr)
         return 1

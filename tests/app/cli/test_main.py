@@ -658,6 +658,20 @@ def test_a_settings_file_named_is_a_file(cwd: Path) -> None:
     assert no_settings.returncode == 1 and "there is no database at ./seedbot.db" in no_settings.stderr
 
 
+def test_doctor_refuses_the_playground_settings_run_refuses(cwd: Path) -> None:
+    """Without SEEDBOT_WEB_PORT doctor said nothing of them, while `run`, which then serves the
+    playground, refused to start on them."""
+    for env, says in (
+        ({"SEEDBOT_WEB_HOST": "0.0.0.0"}, messages.web_needs_token("0.0.0.0")),  # noqa: S104
+        ({"SEEDBOT_WEB_TOKEN": "x7Kp2"}, messages.web_token_too_short(16)),
+    ):
+        proc = seedbot(cwd, "doctor", env=env)
+        assert proc.returncode == 1, proc.stdout
+        no_traceback(proc)
+        assert f"  ! {says}" in proc.stdout.splitlines()
+        assert proc.stdout.rstrip().endswith("1 problem found")
+
+
 def test_a_reader_that_goes_away_stops_it_quietly(cwd: Path) -> None:
     """`seedbot style slack:T1 list | head -1` was a BrokenPipeError traceback."""
     assert seedbot(cwd, "quota", "grant", "web:local", "--images", "1").returncode == 0  # a database
