@@ -1,9 +1,11 @@
 """Settings, read once from the environment and `.env` (pydantic-settings) and passed down.
 
 Every name here is documented in `.env.example`. Secrets are SecretStr: their repr is masked,
-so a settings object can be logged without leaking them. A chat platform's own settings live in
-its adapter (a settings class built on `SETTINGS_CONFIG`, `env_alias` and `split_list` from
-here), read from the same environment and `.env` file through its plug-in (bot.app.platform).
+so a settings object can be logged without leaking them; `Secret` (every key and token, here
+and in the adapters) also refuses what no HTTP header can carry. A chat platform's own settings
+live in its adapter (a settings class built on `SETTINGS_CONFIG`, `Secret`, `env_alias` and
+`split_list` from here), read from the same environment and `.env` file through its plug-in
+(bot.app.platform).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import AfterValidator, AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.numbers import whole_number
@@ -21,9 +23,11 @@ __all__ = [
     "MAX_LIMIT",
     "PROVIDER_ORDER",
     "SETTINGS_CONFIG",
+    "Secret",
     "Settings",
     "env_alias",
     "get_settings",
+    "postgres_url_problem",
     "secret_values",
     "split_list",
 ]
@@ -66,6 +70,43 @@ def split_list(value: Any) -> Any:
 
 
 _split = split_list
+
+
+def postgres_url_problem(url: str) -> str | None:
+    """Why a postgresql:// URL can't be read as written, in words that never quote it; else None.
+
+    The host is what follows the last "@". A / ? # [ or ] before it, in the password, ends the
+    host early for URL parsers (asyncpg's included), whose errors then quote the password's start
+    as a host or port."""
+    credentials, at, _ = url.partition("://")[2].rpartition("@")
+    if at and any(ch in credentials for ch in "/?#[]"):
+        return (
+            "its password has a character URLs reserve: percent-encode it "
+            "(/ is %2F, ? is %3F, # is %23, [ is %5B, ] is %5D)"
+        )
+    try:
+        urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL": a bracket without its partner
+        return "its host can't be read: write it as postgresql://USER:PASSWORD@HOST:PORT/DB ([::1] for IPv6)"
+    return None
+
+
+def _printable(secret: SecretStr) -> SecretStr:
+    """A key or token as printable ASCII, all an HTTP header carries: one pasted with an invisible
+    character (a zero-width space) failed every request with httpx's UnicodeEncodeError."""
+    text = secret.get_secret_value()
+    for position, char in enumerate(text, start=1):
+        if not " " <= char <= "~":  # never the key itself in the message, nor its character
+            kind = "a non-ASCII" if ord(char) > 127 else "a control"
+            raise ValueError(
+                f"it has {kind} character at position {position} of {len(text)} "
+                "(pasted with an invisible character?): copy it again"
+            )
+    return secret
+
+
+# Every secret setting, the core's and each platform's: keys and tokens.
+Secret = Annotated[SecretStr, AfterValidator(_printable)]
 
 
 def secret_values(settings: BaseSettings) -> list[str]:
@@ -122,25 +163,25 @@ class Settings(BaseSettings):
     # 0, except in the playground (`seedbot run` with no chat platform), where it is ~3 s.
     demo_latency: float | None = Field(None, ge=0, le=600, validation_alias=_env("SEEDBOT_DEMO_LATENCY"))
 
-    novita_api_key: SecretStr | None = Field(None, validation_alias=_env("NOVITA_API_KEY"))
+    novita_api_key: Secret | None = Field(None, validation_alias=_env("NOVITA_API_KEY"))
     novita_base_url: str = Field("https://api.novita.ai", validation_alias=_env("NOVITA_BASE_URL"))
-    segmind_api_key: SecretStr | None = Field(None, validation_alias=_env("SEGMIND_API_KEY"))
+    segmind_api_key: Secret | None = Field(None, validation_alias=_env("SEGMIND_API_KEY"))
     segmind_base_url: str = Field("https://api.segmind.com", validation_alias=_env("SEGMIND_BASE_URL"))
-    apiframe_api_key: SecretStr | None = Field(None, validation_alias=_env("APIFRAME_API_KEY"))
+    apiframe_api_key: Secret | None = Field(None, validation_alias=_env("APIFRAME_API_KEY"))
     apiframe_base_url: str = Field("https://api.apiframe.ai", validation_alias=_env("APIFRAME_BASE_URL"))
-    modellix_api_key: SecretStr | None = Field(None, validation_alias=_env("MODELLIX_API_KEY"))
+    modellix_api_key: Secret | None = Field(None, validation_alias=_env("MODELLIX_API_KEY"))
     modellix_base_url: str = Field("https://api.modellix.ai", validation_alias=_env("MODELLIX_BASE_URL"))
     # BytePlus ModelArk: keys belong to one region; the model ids (or "ep-..." endpoint ids)
     # can be changed for another region or a newer model version.
-    ark_api_key: SecretStr | None = Field(None, validation_alias=_env("ARK_API_KEY"))
+    ark_api_key: Secret | None = Field(None, validation_alias=_env("ARK_API_KEY"))
     ark_base_url: str = Field(
         "https://ark.ap-southeast.bytepluses.com", validation_alias=_env("ARK_BASE_URL")
     )
     ark_model_50_lite: str = Field("seedream-5-0-260128", validation_alias=_env("ARK_MODEL_50_LITE"))
     ark_model_45: str = Field("seedream-4-5-251128", validation_alias=_env("ARK_MODEL_45"))
-    fal_api_key: SecretStr | None = Field(None, validation_alias=_env("FAL_KEY"))
+    fal_api_key: Secret | None = Field(None, validation_alias=_env("FAL_KEY"))
     fal_base_url: str = Field("https://queue.fal.run", validation_alias=_env("FAL_BASE_URL"))
-    replicate_api_key: SecretStr | None = Field(None, validation_alias=_env("REPLICATE_API_TOKEN"))
+    replicate_api_key: Secret | None = Field(None, validation_alias=_env("REPLICATE_API_TOKEN"))
     replicate_base_url: str = Field("https://api.replicate.com", validation_alias=_env("REPLICATE_BASE_URL"))
 
     @field_validator(*(f"{name}_base_url" for name in PROVIDER_ORDER))
@@ -217,6 +258,9 @@ class Settings(BaseSettings):
         if not sep or not _SCHEME.fullmatch(scheme):
             return value
         if scheme.lower() in ("postgresql", "postgres"):
+            problem = postgres_url_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
             return f"{scheme.lower()}://{rest}"  # a scheme's case means nothing
         shapes = "a SQLite file's path (./seedbot.db) or postgresql://USER:PASSWORD@HOST/DB"
         if scheme.lower().startswith("postgres"):  # SQLAlchemy's postgresql+asyncpg://

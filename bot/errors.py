@@ -19,8 +19,10 @@
     ├── LeaseTooShort               no lease renewal left time to deliver (refunded)
     ├── LedgerUnavailable           the database can't be used as configured (missing for a
                                     read-only command, migrated by a newer seedbot, in use)
-    └── PlatformUnavailable         a chat platform could not start: credentials refused,
+    ├── PlatformUnavailable         a chat platform could not start: credentials refused,
                                     service unreachable (`seedbot run` prints its one line)
+    └── SettingsRefused             settings that parse but can't be used together (the CLI
+                                    prints its one line and exits 2, as for any invalid setting)
 
 The conversation catches `SeedbotError` and shows `user_text`; anything else is a bug: log it with
 context and show `messages.UNEXPECTED`.
@@ -53,6 +55,7 @@ __all__ = [
     "ProviderErrorKind",
     "QuotaExceeded",
     "SeedbotError",
+    "SettingsRefused",
     "UserBlocked",
     "one_line",
 ]
@@ -248,3 +251,9 @@ class PlatformUnavailable(SeedbotError):
     def __init__(self, platform: str, what_to_do: str) -> None:
         super().__init__(what_to_do, detail=f"{platform}: {what_to_do}")
         self.platform = platform
+
+
+class SettingsRefused(SeedbotError):
+    """Settings that each parse but can't be used as set (a playground other machines reach with
+    no token): a configuration error, found when a platform is created. `user_text` says what to
+    change; `seedbot` exits 2 on it, as on a setting that doesn't parse."""

@@ -18,6 +18,7 @@ words users type (/imagine, `cast save`) are never translated.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime
 
@@ -1820,6 +1821,12 @@ def web_cannot_listen(url: str, reason: str, *, address: bool = False) -> str:
     """`address`: the host is no address of this machine (a typo, a name that doesn't resolve)."""
     fix = "SEEDBOT_WEB_HOST to an address of this machine" if address else "SEEDBOT_WEB_PORT to a free port"
     return f"The playground can't listen on {url} ({reason}): set {fix}."
+
+
+def cannot_listen(port: int, setting: str, exc: OSError) -> str:
+    """An HTTP server of seedbot's could not bind its port (SEEDBOT_HTTP_PORT, a platform's)."""
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio's repeats the address
+    return f"could not listen on port {port} ({setting}): {reason}: set {setting} to another port"
 
 
 def web_body_too_large(limit: int, each: int, most: int) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
+from pydantic_settings import BaseSettings
 
 from bot.config import DAY, Settings
 
@@ -62,3 +63,64 @@ def test_a_provider_base_url_is_an_http_url_with_a_host(name: str, url: str) -> 
         Settings(_env_file=None, **{name: url})  # type: ignore[arg-type]
     assert url in refused.value.errors()[0]["msg"]
     assert Settings(_env_file=None, **{name: "http://127.0.0.1:8000/v3"})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://seedbot:k3Zq/Wp9+vLr8Q==@db/seedbot",
+        "postgresql://seedbot:a#b@db/seedbot",
+        "postgres://seedbot:a?b@db/seedbot",
+        "postgresql://seedbot:a[b@db/seedbot",
+        "postgresql://seedbot:pw@[::1/seedbot",
+    ],
+)
+def test_a_postgresql_url_that_cannot_be_read_is_refused_without_its_password(url: str) -> None:
+    """Refused when the settings load, in words that quote no part of the URL."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, SEEDBOT_DATABASE=url)  # type: ignore[call-arg]
+    message = refused.value.errors()[0]["msg"]
+    assert "k3Zq" not in message and "a#b" not in message and "seedbot" not in message
+    assert "percent-encode" in message or "host can't be read" in message
+    assert Settings(_env_file=None, SEEDBOT_DATABASE="postgresql://seedbot:k3Zq%2FWp9@db/seedbot")  # type: ignore[call-arg]
+
+
+def _secret_settings() -> list[tuple[type[BaseSettings], str]]:
+    """Every secret setting: the core's keys and each platform's tokens."""
+    from adapters.discord_adapter.settings import DiscordSettings
+    from adapters.slack_adapter.settings import SlackSettings
+    from adapters.web_adapter.settings import WebSettings
+
+    out: list[tuple[type[BaseSettings], str]] = []
+    for cls in (Settings, DiscordSettings, SlackSettings, WebSettings):
+        for field in cls.model_fields.values():
+            alias = field.validation_alias
+            if "SecretStr" in str(field.annotation) and isinstance(alias, AliasChoices):
+                out.append((cls, str(alias.choices[0])))
+    return out
+
+
+def test_every_secret_setting_is_checked() -> None:
+    names = {name for _, name in _secret_settings()}
+    assert {"NOVITA_API_KEY", "FAL_KEY", "REPLICATE_API_TOKEN", "DISCORD_TOKEN"} <= names
+    assert {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SEEDBOT_WEB_TOKEN"} <= names
+
+
+@pytest.mark.parametrize(("cls", "name"), _secret_settings())
+def test_a_secret_with_an_invisible_character_is_refused_without_the_secret(
+    cls: type[BaseSettings], name: str
+) -> None:
+    """httpx sends headers as ASCII: a key pasted with a zero-width space failed every request
+    (and doctor) with a UnicodeEncodeError traceback."""
+    for pasted, says in (
+        ("sk_0123456789abcdef\u200b", "a non-ASCII character at position 20 of 20"),
+        ("\u00a0sk_0123456789abcdef", "a non-ASCII character at position 1 of 20"),
+        ("sk_0123456789\x7fabcdef", "a control character at position 14 of 20"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            cls(_env_file=None, **{name: pasted})
+        (error,) = refused.value.errors()
+        assert error["loc"] == (name,)
+        assert says in error["msg"] and "copy it again" in error["msg"]
+        assert "0123456789" not in error["msg"]
+    assert cls(_env_file=None, **{name: "sk_0123456789abcdef-_.~+/=ABC"})

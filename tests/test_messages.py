@@ -384,6 +384,7 @@ UNTRANSLATED = {
     "web_needs_token",
     "web_token_too_short",
     "web_cannot_listen",
+    "cannot_listen",
     "progress_bar",
     "thread_name",
 }

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode
 
-from bot.config import SETTINGS_CONFIG, env_alias, secret_values, split_list
+from bot.config import SETTINGS_CONFIG, Secret, env_alias, secret_values, split_list
 
 __all__ = ["DEFAULT_API_BASE", "DEFAULT_GATEWAY", "DiscordSettings"]
 
@@ -19,7 +19,7 @@ DEFAULT_GATEWAY = "wss://gateway.discord.gg/"
 class DiscordSettings(BaseSettings):
     model_config = SETTINGS_CONFIG
 
-    discord_token: SecretStr | None = Field(None, validation_alias=env_alias("DISCORD_TOKEN"))
+    discord_token: Secret | None = Field(None, validation_alias=env_alias("DISCORD_TOKEN"))
     discord_api_base_url: str = Field(DEFAULT_API_BASE, validation_alias=env_alias("DISCORD_API_BASE_URL"))
     discord_gateway_url: str = Field(DEFAULT_GATEWAY, validation_alias=env_alias("DISCORD_GATEWAY_URL"))
     discord_guild_id: int | None = Field(None, validation_alias=env_alias("DISCORD_GUILD_ID"))

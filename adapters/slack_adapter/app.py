@@ -32,6 +32,7 @@ from adapters.slack_adapter.listeners import register_listeners
 from adapters.slack_adapter.ratelimit import RateLimitRetry
 from adapters.slack_adapter.settings import SlackSettings
 from adapters.slack_adapter.tasks import BackgroundTasks
+from bot import messages
 from bot.app.runtime import Runtime
 from bot.errors import PlatformUnavailable
 from bot.logs import NetworkNotices, quiet_library
@@ -111,8 +112,7 @@ class SlackPlatform:
                 "network connection (wss-primary.slack.com)"
             )
         if self._listening and isinstance(exc, OSError):
-            reason = exc.strerror or str(exc)
-            return f"could not listen on port {self.settings.slack_port} (SLACK_PORT): {reason}"
+            return messages.cannot_listen(self.settings.slack_port, "SLACK_PORT", exc)
         return (
             f"could not reach Slack at {self.settings.slack_api_url} ({type(exc).__name__}): check the "
             "network connection, or SLACK_API_URL"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
-from bot.config import SETTINGS_CONFIG, env_alias, secret_values
+from bot.config import SETTINGS_CONFIG, Secret, env_alias, secret_values
 
 __all__ = ["DEFAULT_API_URL", "SlackSettings"]
 
@@ -20,9 +20,9 @@ def _secret(value: SecretStr | None) -> str:
 class SlackSettings(BaseSettings):
     model_config = SETTINGS_CONFIG
 
-    slack_bot_token: SecretStr | None = Field(None, validation_alias=env_alias("SLACK_BOT_TOKEN"))
-    slack_signing_secret: SecretStr | None = Field(None, validation_alias=env_alias("SLACK_SIGNING_SECRET"))
-    slack_app_token: SecretStr | None = Field(None, validation_alias=env_alias("SLACK_APP_TOKEN"))
+    slack_bot_token: Secret | None = Field(None, validation_alias=env_alias("SLACK_BOT_TOKEN"))
+    slack_signing_secret: Secret | None = Field(None, validation_alias=env_alias("SLACK_SIGNING_SECRET"))
+    slack_app_token: Secret | None = Field(None, validation_alias=env_alias("SLACK_APP_TOKEN"))
     slack_api_url: str = Field(DEFAULT_API_URL, validation_alias=env_alias("SLACK_API_URL"))
     slack_port: int = Field(3000, ge=0, le=65535, validation_alias=env_alias("SLACK_PORT"))
     # Slack's Agents & AI Apps side panel (the workspace must have the feature): off by default.

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from adapters.web_adapter.settings import WebSettings, load_settings
 from bot.app.platform import KeyForm, PlatformSettings
+from bot.errors import SettingsRefused
 
 if TYPE_CHECKING:
     import httpx
@@ -48,12 +49,14 @@ class WebPlugin:
         assert isinstance(settings, WebSettings)
         if settings.port is None:
             checkup.say("web playground: runs with `seedbot run` when no chat platform is configured")
-            return
-        checkup.say(f"web playground: http://{settings.host}:{settings.port}")
+        else:
+            checkup.say(f"web playground: http://{settings.host}:{settings.port}")
+        # Checked without a port too: `run` then serves it when nothing else is set (and `run --web`
+        # always), and refuses these settings.
         try:
             settings.check()
-        except Exception as exc:
-            checkup.problem(str(exc))
+        except SettingsRefused as exc:
+            checkup.problem(exc.user_text)
         else:
             checkup.ok("sign-in required" if settings.token_value else "this machine only (127.0.0.1)")
 

@@ -10,13 +10,13 @@ SEEDBOT_WEB_TOKEN  a secret: when set, every page and API call needs a session s
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings
 
 from bot import messages
-from bot.errors import SeedbotError
+from bot.config import SETTINGS_CONFIG, Secret, env_alias
+from bot.errors import SeedbotError, SettingsRefused
 
 __all__ = ["MIN_TOKEN_CHARS", "PLAYGROUND_PORT", "WebSettings", "load_settings"]
 
@@ -25,22 +25,12 @@ MIN_TOKEN_CHARS = 16
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
 
-def _env(name: str) -> Any:
-    return AliasChoices(name, name.lower())
-
-
 class WebSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        env_ignore_empty=True,
-        extra="ignore",
-        populate_by_name=True,
-    )
+    model_config = SETTINGS_CONFIG
 
-    host: str = Field("127.0.0.1", min_length=1, validation_alias=_env("SEEDBOT_WEB_HOST"))
-    port: int | None = Field(None, ge=0, le=65535, validation_alias=_env("SEEDBOT_WEB_PORT"))
-    token: SecretStr | None = Field(None, validation_alias=_env("SEEDBOT_WEB_TOKEN"))
+    host: str = Field("127.0.0.1", min_length=1, validation_alias=env_alias("SEEDBOT_WEB_HOST"))
+    port: int | None = Field(None, ge=0, le=65535, validation_alias=env_alias("SEEDBOT_WEB_PORT"))
+    token: Secret | None = Field(None, validation_alias=env_alias("SEEDBOT_WEB_TOKEN"))
 
     @property
     def loopback(self) -> bool:
@@ -74,9 +64,9 @@ class WebSettings(BaseSettings):
         """Refuse, in one line, to serve where anyone could spend the quota."""
         token = self.token_value
         if token is not None and len(token) < MIN_TOKEN_CHARS:
-            raise SeedbotError(messages.web_token_too_short(MIN_TOKEN_CHARS))
+            raise SettingsRefused(messages.web_token_too_short(MIN_TOKEN_CHARS))
         if token is None and not self.loopback:
-            raise SeedbotError(messages.web_needs_token(self.host))
+            raise SettingsRefused(messages.web_needs_token(self.host))
 
 
 def load_settings(env_file: str | None) -> WebSettings:

@@ -18,7 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import messages
 from bot.app.runtime import Runtime
+from bot.errors import SeedbotError
 from bot.metrics import CONTENT_TYPE
 
 __all__ = ["DB_TIMEOUT", "HealthServer", "platform_ready"]
@@ -58,7 +60,10 @@ class HealthServer:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.requested_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # taken (another seedbot, an old container): one line, as Slack's
+            raise SeedbotError(messages.cannot_listen(self.requested_port, "SEEDBOT_HTTP_PORT", exc)) from exc
         self.port = int(self._runner.addresses[0][1])
         log.info("health and metrics on http://%s:%d/healthz and /metrics", self.host, self.port)
 

@@ -46,7 +46,11 @@ def image_links(text: str) -> tuple[str, list[str]]:
 
 
 def _name(url: str) -> str:
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])[:80] or "image"
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # "https://[::1/x.png": named plainly here, refused by the fetcher
+        path = ""
+    return unquote(path.rsplit("/", 1)[-1])[:80] or "image"
 
 
 class LinkedImages(AttachedFiles[str]):

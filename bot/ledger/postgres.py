@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 
+from bot.config import postgres_url_problem
 from bot.errors import LedgerUnavailable
 from bot.ledger.base import (
     JOB_COLUMNS,
@@ -63,6 +64,10 @@ log = logging.getLogger(__name__)
 _TIME_COLUMNS = {"started_at"}
 # pg_advisory_xact_lock key serialising migrations between replicas starting at once.
 _MIGRATION_LOCK = 0x5EED_B07
+_UNREADABLE = (
+    "the URL can't be read: write it as postgresql://USER:PASSWORD@HOST:PORT/DB, with special "
+    "characters in the password percent-encoded (/ is %2F)"
+)
 
 
 def is_postgres_url(database: str) -> bool:
@@ -86,10 +91,13 @@ def _time(value: str | datetime | None) -> datetime | None:
 
 
 def _where(dsn: str) -> str:
-    """host:port/database of a postgresql:// URL, for messages (the user and password left out)."""
-    parts = urlsplit(dsn)
-    server = parts.netloc.rpartition("@")[2] or "localhost"  # as written: a bad port shows too
-    return f"{server}{parts.path or '/'}"
+    """host:port/database of a postgresql:// URL, for messages (the user and password left out).
+
+    The host follows the last "@", as doctor's without_password reads it: urlsplit ends the host
+    at the first / ? or #, which a password may hold, and showed the password in its place."""
+    server = re.split(r"[?#]", dsn.partition("://")[2].rpartition("@")[2], maxsplit=1)[0]
+    host, _, database = server.partition("/")  # as written: a bad port shows too
+    return f"{host or 'localhost'}/{database}"
 
 
 class PostgresLedger:
@@ -140,8 +148,12 @@ class PostgresLedger:
             asyncpg.PostgresError,
             asyncpg.InterfaceError,
         ) as exc:
-            # A server down, a wrong password or database: one line, never the password.
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            # A server down, a wrong password or database: one line, never the password. A URL
+            # that can't be parsed is a plain ValueError quoting the text around the password.
+            if isinstance(exc, ValueError) and not isinstance(exc, asyncpg.InterfaceError):
+                reason = postgres_url_problem(self.dsn) or _UNREADABLE
+            else:
+                reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise LedgerUnavailable(
                 f"could not connect to PostgreSQL at {_where(self.dsn)} (SEEDBOT_DATABASE): {reason}"
             ) from exc

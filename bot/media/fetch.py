@@ -18,7 +18,7 @@ import socket
 import zlib
 from contextvars import ContextVar
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
 
@@ -47,7 +47,19 @@ _INFLATED = {"gzip": 47, "x-gzip": 47, "deflate": 47}  # zlib wbits: gzip or zli
 
 
 def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a bracket without its partner: no host
+        return ""
+
+
+def _split(url: str) -> SplitResult:
+    """urlsplit, refusing as any link no host could answer what it can't read: a bracket
+    without its partner ("https://[::1/x.png") was a ValueError traceback."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        raise DownloadError(messages.download_failed(url[:80], messages.REASON_NO_HOST)) from None
 
 
 def _port(url: str) -> int | None:
@@ -59,7 +71,7 @@ def _port(url: str) -> int | None:
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
+    parts = _split(url)
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), _port(url) or default
 
@@ -120,7 +132,7 @@ class SafeFetcher:
         self.allow_private = allow_private
 
     async def check_url(self, url: str) -> None:
-        parts, port = urlsplit(url), _port(url)
+        parts, port = _split(url), _port(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise DownloadError(messages.download_failed(url[:80], messages.REASON_SCHEME))
         if port == -1:

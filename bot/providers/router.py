@@ -113,8 +113,8 @@ class Router:
     ) -> tuple[Provider, ProviderOutput]:
         """`on_image`/`on_image_failed`: each image of a streamed batch as it is made, for the
         providers that stream (capabilities.streaming); the others answer once, at the end."""
-        last: ProviderError | None = None
-        for provider in self.candidates(req):
+        able = self.candidates(req)
+        for provider in able:
             await on_provider(provider.name)
             streams = provider.capabilities.streaming
             call = ProviderCall(
@@ -131,12 +131,10 @@ class Router:
                     provider, functools.partial(provider.generate, call)
                 )
             except ProviderError as exc:
-                last = exc
-                if not exc.failover:
+                if not exc.failover or provider is able[-1]:  # no next one to try
                     raise
                 log.warning("provider %s failed (%s), trying the next one", provider.name, exc.kind)
-        assert last is not None
-        raise last
+        raise AssertionError("unreachable: candidates() is never empty, and the last one returns or raises")
 
     async def resume(
         self,

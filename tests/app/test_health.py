@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 
 from bot.app.health import HealthServer
 from bot.app.runtime import open_runtime
-from bot.errors import ProviderError, ProviderErrorKind, QuotaExceeded
+from bot.errors import ProviderError, ProviderErrorKind, QuotaExceeded, SeedbotError
 from tests.app.helpers import ALICE, SlowProvider, deliver_all, fox, open_engine, settings
 
 
@@ -111,3 +112,20 @@ async def test_metrics_do_not_leak_between_engines(tmp_path: Path) -> None:
             await runtime.engine.generate(fox(), ALICE, deliver=deliver_all)
             text = runtime.engine.metrics.render().decode()
             assert 'seedbot_jobs_total{provider="demo",status="succeeded"} 1.0' in text
+
+
+async def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    """An OSError traceback before: `seedbot run` prints this line and exits 1."""
+    async with open_runtime(settings(tmp_path)) as runtime:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            health = HealthServer(runtime, port, host="127.0.0.1")
+            with pytest.raises(SeedbotError) as refused:
+                await health.start()
+            await health.close()
+    assert refused.value.user_text == (
+        f"could not listen on port {port} (SEEDBOT_HTTP_PORT): Address already in use: "
+        "set SEEDBOT_HTTP_PORT to another port"
+    )

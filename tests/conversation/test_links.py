@@ -40,3 +40,12 @@ async def test_a_link_to_a_private_address_is_refused_before_any_request() -> No
         with pytest.raises(DownloadError):
             await linked.load()
     assert len(linked) == 1
+
+
+async def test_a_link_with_a_lone_bracket_is_refused_not_a_crash() -> None:
+    """`a cat like https://[::1/cat.png`: urlsplit's ValueError while naming the link."""
+    async with httpx.AsyncClient() as http:
+        linked = LinkedImages(SafeFetcher(http), image_links("a cat like https://[::1/cat.png")[1])
+        with pytest.raises(DownloadError) as err:
+            await linked.load()
+    assert "could not be found" in err.value.user_text

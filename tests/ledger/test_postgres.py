@@ -102,6 +102,30 @@ async def test_a_database_that_cannot_be_reached_is_one_line_without_the_passwor
         assert "hunter2" not in text and "\n" not in text
 
 
+@pytest.mark.parametrize("password", ["k3Zq/Wp9+vLr8Q==", "Qz7#Xv9", "Qz7?Xv9", "Qz7[Xv9", "Qz7]Xv9"])
+async def test_a_password_with_reserved_characters_is_never_printed(password: str) -> None:
+    """A / ? or # in the password ended urlsplit's host early, so its start was printed as the
+    host (and asyncpg's own error quoted it as a port); a bracket was a ValueError traceback."""
+    store = PostgresLedger(
+        f"postgresql://seedbot:{password}@127.0.0.1:1/seedbot", daily_limit=5, monthly_limit=9
+    )
+    with pytest.raises(LedgerUnavailable) as refused:
+        await store.open()
+    text = refused.value.user_text
+    assert text.startswith("could not connect to PostgreSQL at 127.0.0.1:1/seedbot (SEEDBOT_DATABASE): ")
+    assert "percent-encode" in text and "%2F" in text, text
+    assert not any(part in text for part in ("k3Zq", "Wp9", "Qz7", "Xv9"))
+
+
+async def test_a_url_asyncpg_cannot_parse_is_not_quoted() -> None:
+    """asyncpg's "bad query field: '...'" quotes the URL; the line says how to write one."""
+    store = PostgresLedger("postgresql://u:pw@127.0.0.1:1/seedbot?sekrit", daily_limit=5, monthly_limit=9)
+    with pytest.raises(LedgerUnavailable) as refused:
+        await store.open()
+    assert "sekrit" not in refused.value.user_text
+    assert "postgresql://USER:PASSWORD@HOST:PORT/DB" in refused.value.user_text
+
+
 async def test_retention_and_a_new_job_on_the_same_image_never_break_the_new_job(pg_dsn: str) -> None:
     """The hourly pass deleting an expired job's image while another process creates a job with
     the same image (sent again, or an old result edited): one in six such jobs failed on the

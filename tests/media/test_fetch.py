@@ -214,10 +214,22 @@ async def test_a_link_no_host_could_answer_is_refused_as_such(client: httpx.Asyn
         await SafeFetcher(client, allow_private=True).fetch(url, max_bytes=1000)
 
 
+@pytest.mark.parametrize("url", ["https://[::1/cat.png", "http://[fe80::1/x.jpg", "http://h]/x.png"])
+async def test_a_bracket_without_its_partner_is_refused_as_no_host(
+    client: httpx.AsyncClient, url: str
+) -> None:
+    """urlsplit's "Invalid IPv6 URL" ValueError was a traceback (`generate --image`, a chat link)."""
+    for allow in (False, True):
+        with pytest.raises(DownloadError) as err:
+            await SafeFetcher(client, allow_private=allow).fetch(url, max_bytes=1000)
+        assert "could not be found" in err.value.user_text
+
+
 def test_host_of() -> None:
     assert host_of("http://LocalHost:80/a") == "localhost"
     assert host_of("http://[::1]:9/") == "::1"
     assert host_of("nonsense") == ""
+    assert host_of("http://[::1/x") == ""
 
 
 # -- fetching from the loopback server --------------------------------------------------------------

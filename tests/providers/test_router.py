@@ -163,6 +163,18 @@ async def test_failover_after_retries_run_out(make, emu) -> None:
     assert emu.novita.submissions == 4 and len(sleeps.delays) == 3
 
 
+async def test_only_a_next_provider_is_announced(make, emu, caplog: pytest.LogCaptureFixture) -> None:
+    """The last provider's failure said "trying the next one" when there was none."""
+    emu.novita.fail("no_credits")
+    emu.segmind.fail("no_credits")
+    with caplog.at_level("WARNING", logger="bot.providers.router"), pytest.raises(ProviderError) as info:
+        await route(fast_router([make("novita"), make("segmind")]), vreq())
+    assert info.value.provider == "segmind" and info.value.kind is ProviderErrorKind.NO_CREDITS
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.providers.router"] == [
+        "provider novita failed (no_credits), trying the next one"
+    ]
+
+
 async def test_moderation_does_not_fail_over(make, emu) -> None:
     emu.novita.fail("moderation")
     with pytest.raises(ProviderError) as info:

@@ -66,7 +66,7 @@ def test_run_web_alone_is_the_playground_and_beside_a_bot_needs_its_port(tmp_pat
 def test_an_exposed_address_without_a_token_refuses_to_start(tmp_path: Path) -> None:
     bot = WebProcess(web_env(tmp_path / "seedbot.db", SEEDBOT_WEB_HOST=ANYWHERE), tmp_path).start()
     code = bot.finish()
-    assert code == 1, bot.log
+    assert code == 2, bot.log  # a configuration error
     refusal = [line for line in bot.err if line.startswith("seedbot:")]
     assert refusal == [f"seedbot: {messages.web_needs_token(ANYWHERE)}"], bot.log
     assert "Traceback" not in bot.log and "listening" not in bot.log

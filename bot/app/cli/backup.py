@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from datetime import UTC, datetime
@@ -16,6 +17,8 @@ from bot.config import Settings
 
 __all__ = ["backup"]
 
+_SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
+
 
 async def backup(args: argparse.Namespace, settings: Settings) -> int:
     """Copy the database with SQLite's online backup API: one consistent snapshot, even
@@ -28,6 +31,10 @@ async def backup(args: argparse.Namespace, settings: Settings) -> int:
         print(f"seedbot: there is no database at {source} (SEEDBOT_DATABASE)", file=sys.stderr)
         return 1
     target = Path(args.path)
+    # Path() drops a trailing separator: `backup DIR/` wrote a file named DIR when DIR was missing.
+    if args.path.endswith(_SEPARATORS) and not target.is_dir():
+        print(f"seedbot: there is no directory {args.path}: create it first", file=sys.stderr)
+        return 1
     if target.is_dir():
         target = target / f"seedbot-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.db"
     if target.exists() and not args.force:
@@ -37,7 +44,12 @@ async def backup(args: argparse.Namespace, settings: Settings) -> int:
         print(f"seedbot: there is no directory {target.parent}", file=sys.stderr)
         return 1
     partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
+    try:  # made here first: SQLite's own error gives no reason ("unable to open database file")
+        partial.unlink(missing_ok=True)
+        partial.touch()
+    except OSError as exc:
+        print(f"seedbot: can't write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     copy = sqlite3.connect(partial, check_same_thread=False)  # written from aiosqlite's thread
     try:
         async with aiosqlite.connect(source) as db:

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from bot.app.keys import Kind, key_shapes
 from bot.app.platform import PlatformPlugin, PlatformSettings, load_plugins
 from bot.config import KNOWN_PROVIDERS, Settings, get_settings
-from bot.errors import InvalidRequest, ProviderError, SeedbotError
+from bot.errors import InvalidRequest, ProviderError, SeedbotError, SettingsRefused
 from bot.logs import configure_logging
 from bot.numbers import whole_number
 from bot.request.styles import BUILTIN_STYLES
@@ -368,6 +368,18 @@ def _whose_left_out(words: list[str], plugins: Mapping[str, PlatformPlugin]) -> 
     )
 
 
+def _not_a_settings_file(name: str) -> str | None:
+    """Why `--env-file NAME` can't be read, else None. Named, it is meant: pydantic-settings
+    quietly reads nothing from a directory (or from "", the current one), as from a missing file.
+    A device or a pipe is read as it is (os.devnull: no settings)."""
+    path = Path(name)
+    if name and path.is_dir():
+        return f"{name} is a directory, not a settings file"
+    if not name or not path.exists():
+        return f"there is no file {name or repr(name)}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     plugins = load_plugins()
     parser = build_parser(plugins)
@@ -395,8 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.env_file is None:
         args.env_file = ".env"  # read when there is one
-    elif not Path(args.env_file).exists():  # named, it is meant: not quietly left out
-        print(f"seedbot: there is no file {args.env_file} (--env-file)", file=sys.stderr)
+    elif (refused := _not_a_settings_file(args.env_file)) is not None:
+        print(f"seedbot: {refused} (--env-file)", file=sys.stderr)
         return 2
     # python-dotenv warns of a line it can't parse once per settings class, in its own words;
     # `run` and `doctor` say it once, naming the line (bot/app/config_check.py).
@@ -424,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
         # Operators get the kind and status; the key is never part of a ProviderError.
         print(f"seedbot: {exc.user_text} [{exc.provider}: {exc.kind}, status {exc.status}]", file=sys.stderr)
         return 1
+    except SettingsRefused as exc:
+        print(f"seedbot: {exc.user_text}", file=sys.stderr)
+        return 2
     except SeedbotError as exc:
         print(f"seedbot: {exc.user_text}", file=sys.stderr)
         return 1

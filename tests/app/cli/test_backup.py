@@ -112,6 +112,32 @@ async def test_backup_refuses_to_overwrite_or_copy_nothing(tmp_path: Path) -> No
     consistent(tmp_path / "copy.db")
 
 
+async def empty_database(tmp_path: Path) -> Path:
+    db = tmp_path / "live.db"
+    ledger = SQLiteLedger(str(db), daily_limit=5, monthly_limit=50)
+    await ledger.open()
+    await ledger.close()
+    return db
+
+
+async def test_backup_into_a_directory_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    """`backup DIR/` with no DIR wrote a file named DIR (Path() drops the trailing slash)."""
+    missing = f"{tmp_path / 'backups'}/"
+    code, _, err = await backup(tmp_path, await empty_database(tmp_path), missing)
+    assert code == 1 and err.strip() == f"seedbot: there is no directory {missing}: create it first", err
+    assert not (tmp_path / "backups").exists()
+
+
+async def test_backup_into_a_directory_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    """sqlite3's "unable to open database file" was a traceback. /proc stands in for a directory
+    the service user can't write: not even root creates files there."""
+    code, _, err = await backup(tmp_path, await empty_database(tmp_path), "/proc/")
+    assert code == 1 and "Traceback" not in err, err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("seedbot: can't write /proc/seedbot-")
+    assert line.endswith(".db: No such file or directory")
+
+
 def test_backup_help() -> None:
     proc = subprocess.run(  # noqa: S603
         bot_command("backup", "--help"),

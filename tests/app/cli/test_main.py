@@ -633,6 +633,45 @@ def test_settings_the_bot_cannot_use_are_a_line_not_a_traceback(cwd: Path) -> No
         assert says in proc.stderr and "hunter2" not in proc.stderr, proc.stderr
 
 
+def test_a_key_pasted_with_an_invisible_character_is_one_line_without_the_key(cwd: Path) -> None:
+    """A zero-width space pasted after a key crashed `doctor` and failed every request with
+    httpx's UnicodeEncodeError traceback."""
+    (cwd / ".env").write_text("NOVITA_API_KEY=sk_0123456789abcdef\u200b\n", encoding="utf-8")
+    for args in (["doctor"], ["generate", "a fox", "--provider", "novita"]):
+        proc = seedbot(cwd, *args)
+        assert proc.returncode == 2, proc.stderr
+        no_traceback(proc)
+        assert "NOVITA_API_KEY: Value error, it has a non-ASCII character at position 20 of 20" in proc.stderr
+        assert "0123456789" not in proc.stderr + proc.stdout
+
+
+def test_a_settings_file_named_is_a_file(cwd: Path) -> None:
+    """A directory (or "", the current one) as --env-file was quietly read as no settings at all."""
+    (cwd / "conf").mkdir()
+    for name, says in (
+        (str(cwd / "conf"), f"seedbot: {cwd / 'conf'} is a directory, not a settings file (--env-file)"),
+        ("", "seedbot: there is no file '' (--env-file)"),
+    ):
+        proc = seedbot(cwd, "--env-file", name, "stats")
+        assert proc.returncode == 2 and friendly_one_liner(proc) == says
+    no_settings = seedbot(cwd, "--env-file", os.devnull, "stats")  # as the tests run
+    assert no_settings.returncode == 1 and "there is no database at ./seedbot.db" in no_settings.stderr
+
+
+def test_doctor_refuses_the_playground_settings_run_refuses(cwd: Path) -> None:
+    """Without SEEDBOT_WEB_PORT doctor said nothing of them, while `run`, which then serves the
+    playground, refused to start on them."""
+    for env, says in (
+        ({"SEEDBOT_WEB_HOST": "0.0.0.0"}, messages.web_needs_token("0.0.0.0")),  # noqa: S104
+        ({"SEEDBOT_WEB_TOKEN": "x7Kp2"}, messages.web_token_too_short(16)),
+    ):
+        proc = seedbot(cwd, "doctor", env=env)
+        assert proc.returncode == 1, proc.stdout
+        no_traceback(proc)
+        assert f"  ! {says}" in proc.stdout.splitlines()
+        assert proc.stdout.rstrip().endswith("1 problem found")
+
+
 def test_a_reader_that_goes_away_stops_it_quietly(cwd: Path) -> None:
     """`seedbot style slack:T1 list | head -1` was a BrokenPipeError traceback."""
     assert seedbot(cwd, "quota", "grant", "web:local", "--images", "1").returncode == 0  # a database

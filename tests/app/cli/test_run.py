@@ -116,7 +116,24 @@ async def test_a_refused_app_token_and_a_port_in_use_are_one_line(tmp_path: Path
                 SLACK_API_URL=emu.api_url,
                 SLACK_PORT=str(port),
             )
-    assert one_line(code, output).startswith(f"seedbot: could not listen on port {port} (SLACK_PORT): ")
+    line = one_line(code, output)
+    assert (
+        line
+        == f"seedbot: could not listen on port {port} (SLACK_PORT): Address already in use: set SLACK_PORT to another port"
+    )
+
+
+async def test_a_health_port_in_use_is_one_line(tmp_path: Path) -> None:
+    """SEEDBOT_HTTP_PORT taken (a second seedbot, an old container) was a 32-line traceback."""
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))  # noqa: S104 - the address the health server binds
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, output = await run(tmp_path, SEEDBOT_HTTP_PORT=str(port), SEEDBOT_WEB_PORT="0")
+    assert one_line(code, output) == (
+        f"seedbot: could not listen on port {port} (SEEDBOT_HTTP_PORT): Address already in use: "
+        "set SEEDBOT_HTTP_PORT to another port"
+    )
 
 
 async def test_start_raises_platform_unavailable_in_process(tmp_path: Path) -> None:
