@@ -37,6 +37,7 @@ from bot import messages
 from bot.config import MAX_LIMIT
 from bot.conversation.community import MAX_GRANT, SETTING_KEYS
 from bot.conversation.turns import CastCommand, Options
+from bot.request.flags import cast_names
 from bot.request.models import Requester
 from bot.request.validation import (
     ASPECTS,
@@ -159,7 +160,7 @@ class ImageCommands(commands.Cog):
         style: app_commands.Range[str, 1, 32] | None = None,
         ref: app_commands.Range[str, 1, 500] | None = None,
     ) -> None:
-        refs = tuple(n.strip() for n in (ref or "").split(",") if n.strip())
+        refs = cast_names(ref or "")
         options = Options(aspect, resolution, count, model, output_format, watermark, style=style, refs=refs)
         await self.studio.imagine(interaction, prompt, _attachments(image, image2, image3, image4), options)
 

@@ -27,7 +27,7 @@ from adapters.slack_adapter.tasks import BackgroundTasks
 from adapters.slack_adapter.workflow import STEP_CALLBACK
 from bot.conversation.turns import Options
 from bot.numbers import whole_number
-from bot.request.flags import form_problem
+from bot.request.flags import cast_names, form_problem
 
 __all__ = ["register_listeners"]
 
@@ -141,7 +141,7 @@ def register_listeners(
             count=whole_number(count) if count else None,
             model=_chosen(values, blocks.PROMPT_MODEL),
             style=_chosen(values, blocks.PROMPT_STYLE),
-            refs=tuple(n.strip() for n in _typed(values, blocks.PROMPT_CAST).split(",") if n.strip()),
+            refs=cast_names(_typed(values, blocks.PROMPT_CAST)),
         )
         user = str((body.get("user") or {}).get("id", ""))
         tasks.spawn(

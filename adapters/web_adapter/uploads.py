@@ -27,6 +27,7 @@ from bot.conversation.attachments import AttachedFiles, Declared
 from bot.conversation.turns import Options
 from bot.errors import InvalidImage, InvalidRequest
 from bot.numbers import whole_number
+from bot.request.flags import cast_names
 from bot.request.models import ImageInput
 from bot.request.validation import MAX_REFERENCES, REFERENCE_MAX_BYTES
 
@@ -160,6 +161,6 @@ async def read_form(request: web.Request) -> Form:
         output_format=text("format").strip() or None,
         watermark=_watermark(text("watermark")),
         style=text("style").strip() or None,
-        refs=tuple(n.strip() for n in text("ref").split(",") if n.strip()),
+        refs=cast_names(text("ref")),
     )
     return Form(text("text"), options, uploads, text("job").strip())

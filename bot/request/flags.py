@@ -34,6 +34,7 @@ from bot.request.validation import ASPECTS, MAX_OUTPUTS, check_prompt, clean_pro
 __all__ = [
     "AGAIN_WORDS",
     "ParsedText",
+    "cast_names",
     "check_values",
     "flag_help",
     "form_problem",
@@ -436,9 +437,9 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
                 raise FlagError(messages.flag_needs_value(tokens[i - 1], f"{token} mia"))
             # "--ref mia, bob": the names go on while a comma says another comes
             while True:
-                refs.extend(name for n in tokens[i].split(",") if (name := _unpunctuated(n).strip()))
+                refs.extend(cast_names(tokens[i]))
                 i += 1
-                if not tokens[i - 1].endswith(",") or i >= len(tokens) or tokens[i].startswith("--"):
+                if not tokens[i - 1].endswith(_COMMAS) or i >= len(tokens) or tokens[i].startswith("--"):
                     break
             continue
         if other_models.is_setting(token, _unpunctuated(tokens[i]) if i < len(tokens) else None):
@@ -457,7 +458,7 @@ def parse_text(text: str, *, picks: bool = True) -> ParsedText:
             tokens[i : i + 2] = [f"{tokens[i]} {tokens[i + 1]}"]  # "--ar instagram story"
             as_typed[i : i + 2] = [tokens[i]]
         values[name] = _unpunctuated(tokens[i])
-        after = ", " if tokens[i].endswith((",", "，", "、")) else " "
+        after = ", " if tokens[i].endswith(_COMMAS) else " "
         i += 1
     if foreign:
         shown, send = other_models.shown(foreign), other_models.without(typed, foreign)
@@ -611,6 +612,14 @@ def _typo_of(flag: str) -> list[str]:
 # option, the playground's control, the shell's --count) set it with.
 _TYPED_NAMES = {"aspect": "--ar", "resolution": "--res", "count": "--n", "format": "--format"}
 _FORM_NAMES = {key: key for key in _TYPED_NAMES}
+
+
+_COMMAS = (",", "，", "、")
+
+
+def cast_names(text: str) -> tuple[str, ...]:
+    """Saved cast names as a list says them ("mia, bob", "ミア、ボブ"): `--ref`'s value, a form's."""
+    return tuple(name for n in re.split("[,，、]", text) if (name := _unpunctuated(n).strip()))
 
 
 def check_values(values: dict[str, object]) -> ParsedText:

@@ -6,7 +6,7 @@ import pytest
 
 from bot import messages
 from bot.errors import FlagError, InvalidRequest
-from bot.request.flags import ParsedText, flag_help, form_problem, parse_text
+from bot.request.flags import ParsedText, cast_names, flag_help, form_problem, parse_text
 from bot.request.models import GenerationRequest, ImageInput
 from bot.request.validation import PROMPT_MAX_CHARS, validate
 
@@ -857,3 +857,18 @@ def test_ref_names_go_on_while_a_comma_says_another_comes() -> None:
     assert parse_text("mia and bob --ref mia, bob").refs == ("mia", "bob")
     assert parse_text("mia and bob --ref mia, bob, --n 2 at the beach").refs == ("mia", "bob")
     assert parse_text("x --ref mia bob").prompt == "x bob"
+
+
+@pytest.mark.parametrize(
+    ("typed", "names"),
+    [
+        ("mia, bob", ("mia", "bob")),
+        ("mia,bob.", ("mia", "bob")),  # the sentence's full stop is no part of a name
+        ("mia、bob", ("mia", "bob")),  # a Japanese input method's comma
+        (" , ", ()),
+    ],
+)
+def test_a_forms_cast_names_are_read_as_ref_reads_them(typed: str, names: tuple[str, ...]) -> None:
+    """Each surface split its form's field itself, keeping what `--ref` drops."""
+    assert cast_names(typed) == names
+    assert parse_text(f"a fox --ref {typed}").refs == names if names else True
