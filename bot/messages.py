@@ -802,10 +802,11 @@ _PROVIDER_TEXT = {
 }
 
 
-def provider_failed(kind: str) -> str:
-    """`kind` is a ProviderErrorKind value."""
-    text = _PROVIDER_TEXT.get(kind) or _PROVIDER_TEXT[_UNAVAILABLE]
-    return _free(i18n.gettext(text))
+def provider_failed(kind: str, *, charged: bool = False) -> str:
+    """`kind` is a ProviderErrorKind value; `charged`: images of a streamed batch were shown
+    before it failed (they stay, and count)."""
+    text = i18n.gettext(_PROVIDER_TEXT.get(kind) or _PROVIDER_TEXT[_UNAVAILABLE])
+    return with_charge_note(text, charged) if charged else _free(text)
 
 
 # Why a provider can't serve a request (the reasons no_provider lists).

@@ -171,11 +171,11 @@ class Community:
                 raise InvalidRequest(
                     messages.bad_setting_value(key, str(value), messages.limit_hint(0, MAX_LIMIT))
                 )
-        current = await self.ledger.quota(target)
-        new_daily = daily if daily is not None else (current.day_limit or 0) - current.granted
-        new_monthly = monthly if monthly is not None else current.month_limit
-        await self.ledger.set_limits(target, daily=new_daily, monthly=new_monthly)
-        detail = f"daily={new_daily} monthly={new_monthly}"
+        given = {key: value for key, value in (("daily", daily), ("monthly", monthly)) if value is not None}
+        if given:  # only what was named: another admin's change of the other stays
+            await self.ledger.set_limits(target, **given)
+        now = await self.ledger.quota(target)
+        detail = f"daily={(now.day_limit or 0) - now.granted} monthly={now.month_limit}"
         await self.ledger.record_audit(actor, "quota.set", target, detail)
         return messages.quota_changed(target, messages.limits_set(detail))
 

@@ -62,6 +62,7 @@ class Leases:
     lease_ttl: float
     draining: bool
     _active: dict[str, asyncio.Task[Any]]
+    _delivering: set[str]
     _lease_task: asyncio.Task[None] | None
     _taking_over: bool
     _lost: set[str]
@@ -104,6 +105,8 @@ class Leases:
                 continue
             current = await self.ledger.get_job(job_id)
             if current is not None and current.status == JobStatus.CANCELLED:
+                if job_id in self._delivering:
+                    continue  # cut short now, the person would keep part of a result: let it post
                 # Cancel was pressed where another process answered: stop it here too.
                 self._cancelled.setdefault(job_id, current.error != CANCELLED_BY[False])
                 self._active[job_id].cancel()

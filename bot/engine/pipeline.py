@@ -17,6 +17,7 @@ import logging
 import re
 import secrets
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import i18n, messages
@@ -141,8 +142,12 @@ class Engine(Lifecycle, Leases, Recovery):
         self._refunded: dict[str, asyncio.Event] = {}  # set once a cancelled job is refunded
         # Results whose images are being kept while they are delivered (see _settle).
         self._keeping: dict[str, asyncio.Future[None]] = {}
-        # Jobs whose images are being posted: past cancelling (the person has some already).
+        # Jobs whose images are being posted, or were and are not closed yet: past cancelling
+        # (the person has some already).
         self._delivering: set[str] = set()
+        # Images a delivery put before the person, until the job is closed: a failure or a
+        # shutdown in between still charges them (_refund).
+        self._reached: dict[str, int] = {}
         self._last_renewed = time.monotonic()
         self.workspaces = Workspaces(settings, ledger)
 
@@ -176,7 +181,13 @@ class Engine(Lifecycle, Leases, Recovery):
         """
         status = await self.usage(requester)
         left = status.left
-        return None if left is None else left + result.missing * result.weight
+        if left is None:
+            return None
+        # Refunds go to the day the batch was reserved: one asked before midnight (UTC) gives
+        # nothing back to today's.
+        now = datetime.now(UTC)
+        asked = now - timedelta(seconds=result.queued + result.elapsed)
+        return left + result.missing * result.weight if asked.date() == now.date() else left
 
     def check(self, request: GenerationRequest) -> ValidatedRequest:
         """Validate and make sure some provider can serve it. Raises with user text; free."""
@@ -507,6 +518,12 @@ class Engine(Lifecycle, Leases, Recovery):
         A job cancelled by shutdown() while polling a resumable provider task is the exception:
         it stays 'running' with its reservation held, and the next start resumes it.
         """
+        try:
+            await self._failed(job, reservation_id, exc, resumable=resumable)
+        finally:
+            self._delivered(job.id)
+
+    async def _failed(self, job: Job, reservation_id: int, exc: BaseException, *, resumable: bool) -> None:
         if job.id in self._lost or isinstance(exc, LeaseLost):
             # The process that took the job over settles it and answers the user.
             log.warning("job %s: stopped here; another process took it over", job.id)
@@ -537,9 +554,14 @@ class Engine(Lifecycle, Leases, Recovery):
             "cancelled" if kind == "cancelled" else "failed", getattr(exc, "provider", None)
         )
         try:
-            await asyncio.shield(self._refund(job.id, reservation_id, str(kind), detail))
+            charged = await asyncio.shield(self._refund(job.id, reservation_id, str(kind), detail))
         except Exception:
             log.exception("job %s: could not record failure", job.id)
+        else:
+            if charged and isinstance(exc, SeedbotError):  # images shown before it failed stay theirs
+                exc.charged = True
+                if isinstance(exc, ProviderError):
+                    exc.user_text = messages.provider_failed(exc.kind, charged=True)
         if isinstance(exc, SeedbotError):
             log.info("job %s failed: %s", job.id, detail)
         elif not isinstance(exc, asyncio.CancelledError):
@@ -596,29 +618,39 @@ class Engine(Lifecycle, Leases, Recovery):
                 # failed delivery, refunded and said, on every surface alike.
                 raise DeliveryError(f"job {job.id}: none of {len(result.images)} images could be posted")
         except BaseException as exc:
+            self._delivering.discard(job.id)
             if keeping is not None:
                 await asyncio.shield(keeping)
             if isinstance(exc, SeedbotError) or not isinstance(exc, Exception):
                 raise
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-        finally:
-            self._delivering.discard(job.id)
         delivered = max(0, min(delivery.delivered, len(result.images)))
+        self._reached[job.id] = delivered  # theirs now, whatever happens before the close
         status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
         used = delivered * result.weight
         # The messages first: a reply to them finds the job at once (and, for its images, waits
-        # in images_kept); once the job reads as finished, a reply must find it.
-        if delivery.message_ids:
-            await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
-        if delivery.thread_id and delivery.thread_id != job.thread_id:
-            await self.ledger.update_job(job.id, thread_id=delivery.thread_id)
+        # in images_kept); once the job reads as finished, a reply must find it. Neither is
+        # worth the charge: a failed write leaves only the reply unfound.
+        try:
+            if delivery.message_ids:
+                await self.ledger.link_messages(job.id, job.platform, list(delivery.message_ids))
+            if delivery.thread_id and delivery.thread_id != job.thread_id:
+                await self.ledger.update_job(job.id, thread_id=delivery.thread_id)
+        except Exception:
+            log.warning("job %s: its messages could not be linked to it", job.id, exc_info=True)
         if keeping is not None:
             await asyncio.shield(keeping)
         if not await self._close(job.id, reservation_id, status, used=used, delivered=delivered):
             raise LeaseLost(job.id)
+        self._delivered(job.id)
         self._count_finished(job, status, result.provider, delivered)
         log.info("job %s: delivered %d/%d via %s", job.id, delivered, result.requested, result.provider)
         return delivered, delivery
+
+    def _delivered(self, job_id: str) -> None:
+        """The job is closed (or given up): Cancel no longer finds it delivering."""
+        self._delivering.discard(job_id)
+        self._reached.pop(job_id, None)
 
     def _forget_keeping(self, job_id: str, done: asyncio.Future[None]) -> None:
         if self._keeping.get(job_id) is done:
@@ -671,14 +703,16 @@ class Engine(Lifecycle, Leases, Recovery):
 
     async def _refund(
         self, job_id: str, reservation_id: int, kind: str, detail: str, *, cancelled: bool = False
-    ) -> None:
-        """Refund what did not reach the user. Images of a streamed batch that did stay charged.
-        `cancelled`: a person cancelled the job; it closes as 'cancelled' (never resumed) and
-        nothing is charged, not even images of a streamed batch already shown."""
+    ) -> int:
+        """Refund what did not reach the user; returns the images charged. Images of a streamed
+        batch that did, or of a delivery the job failed after, stay charged. `cancelled`: a
+        person cancelled the job; it closes as 'cancelled' (never resumed) and nothing is charged,
+        not even images of a streamed batch already shown."""
         job = await self.ledger.get_job(job_id)
         if cancelled and job is not None and job.status == JobStatus.CANCELLED:
-            return  # closed already, by the process where Cancel was pressed
-        shown = job.images_delivered if job is not None and not cancelled else 0
+            return 0  # closed already, by the process where Cancel was pressed
+        reached = max(job.images_delivered if job is not None else 0, self._reached.get(job_id, 0))
+        shown = 0 if cancelled else reached
         weight = int(job.request.get("weight") or 1) if job is not None else 1
         status = JobStatus.SUCCEEDED if shown else JobStatus.FAILED
         if cancelled:
@@ -692,6 +726,7 @@ class Engine(Lifecycle, Leases, Recovery):
             error_kind=kind,
             error=detail,
         )
+        return shown
 
     async def cancel(self, job: Job, *, by_owner: bool) -> bool:
         """Cancel a queued or running job: out of the line (the others move up), or stopped here

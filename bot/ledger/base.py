@@ -274,6 +274,7 @@ JOB_COLUMNS = (
 JOB_COUNT = JOB_COLUMNS.count(",") + 1
 UNFINISHED = "status IN ('queued', 'running')"
 # Columns Ledger.update_job may set.
+LIMIT_COLUMNS = ("daily", "monthly")  # what set_limits may set
 JOB_UPDATABLE = frozenset(
     {
         "status",
@@ -408,7 +409,11 @@ class Ledger(Protocol):
     async def quota(
         self, user_key: str, *, unlimited: bool = False, now: datetime | None = None
     ) -> QuotaStatus: ...
-    async def set_limits(self, user_key: str, *, daily: int | None, monthly: int | None) -> None: ...
+    async def set_limits(self, user_key: str, **limits: int | None) -> None:
+        """Set the user's own `daily` and/or `monthly` limit (None: the bot's default again). A
+        limit not named is left as it is: two admins changing one each keep both changes."""
+        ...
+
     async def set_blocked(self, user_key: str, blocked: bool) -> None: ...
     async def reset_usage(self, user_key: str, *, now: datetime | None = None) -> None: ...
     async def open_reservations(self) -> int: ...

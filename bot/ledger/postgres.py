@@ -35,6 +35,7 @@ from bot.ledger.base import (
     JOB_COLUMNS,
     JOB_COUNT,
     JOB_UPDATABLE,
+    LIMIT_COLUMNS,
     UNFINISHED,
     AuditEntry,
     CastEntry,
@@ -270,14 +271,17 @@ class PostgresLedger:
             granted=granted,
         )
 
-    async def set_limits(self, user_key: str, *, daily: int | None, monthly: int | None) -> None:
+    async def set_limits(self, user_key: str, **limits: int | None) -> None:
+        columns = [name for name in LIMIT_COLUMNS if name in limits]
+        assert columns and len(columns) == len(limits), limits
+        named = ", ".join(columns)
+        values = ", ".join(f"${n}" for n in range(2, len(columns) + 2))
+        updates = ", ".join(f"{name} = excluded.{name}" for name in columns)
         await self.pool.execute(
-            "INSERT INTO quota_limits (user_key, daily, monthly, updated_at) VALUES ($1, $2, $3, now()) "
-            "ON CONFLICT (user_key) DO UPDATE SET daily = excluded.daily, monthly = excluded.monthly, "
-            "updated_at = excluded.updated_at",
+            f"INSERT INTO quota_limits (user_key, {named}, updated_at) VALUES ($1, {values}, now()) "
+            f"ON CONFLICT (user_key) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
             user_key,
-            daily,
-            monthly,
+            *(limits[name] for name in columns),
         )
 
     async def set_blocked(self, user_key: str, blocked: bool) -> None:

@@ -40,6 +40,7 @@ from bot.ledger.base import (
     JOB_COLUMNS,
     JOB_COUNT,
     JOB_UPDATABLE,
+    LIMIT_COLUMNS,
     UNFINISHED,
     AuditEntry,
     CastEntry,
@@ -426,8 +427,12 @@ class SQLiteLedger:
                 (*values, _iso(_now()), user_key),
             )
 
-    async def set_limits(self, user_key: str, *, daily: int | None, monthly: int | None) -> None:
-        await self._upsert_limits(user_key, "daily = ?, monthly = ?", (daily, monthly))
+    async def set_limits(self, user_key: str, **limits: int | None) -> None:
+        columns = [name for name in LIMIT_COLUMNS if name in limits]
+        assert columns and len(columns) == len(limits), limits
+        await self._upsert_limits(
+            user_key, ", ".join(f"{name} = ?" for name in columns), tuple(limits[n] for n in columns)
+        )
 
     async def set_blocked(self, user_key: str, blocked: bool) -> None:
         await self._upsert_limits(user_key, "blocked = ?", (int(blocked),))

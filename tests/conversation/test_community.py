@@ -5,6 +5,7 @@ stats."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,25 @@ async def test_history_and_lineage(tmp_path: Path) -> None:
         assert f"image 1: a result of job {first.job_id}" in info
         assert f"Made from: job {first.job_id}" in info
         assert "Provider: scripted" in info and "Images charged: 1" in info
+    finally:
+        await h.close()
+
+
+async def test_two_admins_setting_one_limit_each_keep_both(tmp_path: Path) -> None:
+    """Each read both limits and wrote both back: the second undid the first (and a limit set
+    once pinned the other at the bot's default, which a later change of it no longer reached)."""
+    config = settings(tmp_path, daily_images=20, monthly_images=300)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        c = h.community
+        await asyncio.gather(
+            c.quota_set("cli:ann", ALICE.key, daily=5, monthly=None),
+            c.quota_set("cli:bob", ALICE.key, daily=None, monthly=50),
+        )
+        status = await h.ledger.quota(ALICE.key)
+        assert (status.day_limit, status.month_limit) == (5, 50)
+        row = await h.ledger.quota("discord:someone-else")
+        assert (row.day_limit, row.month_limit) == (20, 300)
     finally:
         await h.close()
 

@@ -8,8 +8,9 @@ import asyncio
 
 import pytest
 
-from bot.errors import JobCancelled
-from bot.request.models import JobStatus
+from bot.engine.pipeline import Delivery
+from bot.errors import JobCancelled, LeaseLost
+from bot.request.models import GenerationResult, JobStatus
 from tests.engine.helpers import Deliverer, until
 from tests.engine.test_cancel import CancellableProvider
 from tests.engine.test_leases import TTL, USER, Opened, config, fox, job_row
@@ -45,3 +46,35 @@ async def test_cancel_in_another_process_stops_the_job_where_it_runs(pg_dsn: str
     assert await a.ledger.open_reservations() == 0
     assert await b.recover() == [] and answering.resumed == []
     assert (await job_row(pg_dsn, job_id))["status"] == JobStatus.CANCELLED
+
+
+async def test_a_result_being_posted_when_cancelled_elsewhere_is_posted_whole(
+    pg_dsn: str, opened: Opened
+) -> None:
+    """Process b refunds at once (it cannot see a's upload); process a cut its upload short at
+    its next lease renewal, leaving the person part of a result. It posts it all now."""
+    settings = config(pg_dsn)
+    a = await opened.engine(pg_dsn, CancellableProvider(settings))
+    posting, release = asyncio.Event(), asyncio.Event()
+    finished: list[int] = []
+
+    class SlowUpload(Deliverer):
+        async def __call__(self, result: GenerationResult) -> Delivery:
+            posting.set()
+            await release.wait()
+            delivery = await super().__call__(result)
+            finished.append(delivery.delivered)
+            return delivery
+
+    task = asyncio.create_task(a.generate(fox(), USER, deliver=SlowUpload()))
+    await asyncio.wait_for(posting.wait(), 5)
+    [job_id] = a.active_jobs
+    b = await opened.engine(pg_dsn, CancellableProvider(settings))
+    job = await b.ledger.get_job(job_id)
+    assert job is not None and await b.cancel(job, by_owner=True)
+    await asyncio.sleep(TTL)  # a's lease renewals come and go while it posts
+    release.set()
+    with pytest.raises(LeaseLost):  # closed by b: b has answered the person
+        await asyncio.wait_for(task, TTL * 4)
+    assert finished == [1]
+    assert await a.ledger.open_reservations() == 0

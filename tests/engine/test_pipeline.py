@@ -4,7 +4,10 @@ provider -> deliver -> settle, and its concurrency caps. Restart recovery: test_
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -307,6 +310,31 @@ async def test_only_what_was_delivered_is_charged(
         await h.close()
 
 
+async def test_images_a_batch_asked_before_midnight_lacks_are_not_given_back_today(tmp_path: Path) -> None:
+    """Its refund goes to the day it was reserved: the caption showed more left than the limit."""
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        left = (await h.engine.usage(ALICE)).left
+        assert left is not None
+        now = datetime.now(UTC)
+        since_midnight = (now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
+        one_of_two = GenerationResult(
+            job_id="j1",
+            images=(GeneratedImage(data=b"x", mime="image/png", width=8, height=8),),
+            provider="scripted",
+            model="5.0-lite",
+            size="2048x2048",
+            requested=2,
+            elapsed=1.0,
+        )
+        assert await h.engine.left_after(ALICE, one_of_two) == left + 1
+        yesterday = dataclasses.replace(one_of_two, elapsed=since_midnight + 60)
+        assert await h.engine.left_after(ALICE, yesterday) == left
+    finally:
+        await h.close()
+
+
 async def test_extra_images_from_a_provider_are_not_charged(tmp_path: Path) -> None:
     config = settings(tmp_path)
     h = await open_engine(config, TestProvider(config, images=5))
@@ -596,6 +624,93 @@ async def test_a_shutdown_mid_stream_charges_only_what_reached_the_user(tmp_path
         assert job.images_delivered == 2 and job.status == JobStatus.SUCCEEDED
         assert await used(h.ledger, ALICE) == 2  # the two shown; the other two refunded
         assert await h.ledger.open_reservations() == 0
+    finally:
+        await h.close()
+
+
+class _FailsMidStream(_Streaming):
+    """Streams two images, then the host gives up."""
+
+    async def generate(self, call: ProviderCall) -> ProviderOutput:
+        output = await self._images(call)
+        for index, image in enumerate(output.images[:2]):
+            if call.on_image is not None:
+                await call.on_image(index, image)
+        raise ProviderError("scripted", ProviderErrorKind.TIMEOUT, retryable=False, failover=False)
+
+
+async def test_a_stream_cut_off_keeps_what_was_shown_charged_and_says_so(tmp_path: Path) -> None:
+    """It charged the two images shown and said "You were not charged"."""
+    config = settings(tmp_path)
+    h = await open_engine(config, _FailsMidStream(config))
+
+    async def stream(job_id: str, index: int, image: GeneratedImage) -> bool:
+        return True
+
+    try:
+        admitted = await h.engine.admit(fox(count=4), ALICE)
+        with pytest.raises(ProviderError) as err:
+            await h.engine.run(admitted, ALICE, deliver=Deliverer(), stream=stream)
+        assert err.value.charged and err.value.user_text == messages.provider_failed("timeout", charged=True)
+        assert await used(h.ledger, ALICE) == 2 and await h.ledger.open_reservations() == 0
+    finally:
+        await h.close()
+
+
+@pytest.mark.parametrize("step", ["link_messages", "update_job", "save_outputs", "settle_job"])
+async def test_a_shutdown_after_the_delivery_keeps_it_charged(tmp_path: Path, step: str) -> None:
+    """Cut short between the posting and the close (shutdown past its grace, at any of the
+    ledger writes in between), the job was refunded whole: the person kept two images, free."""
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    real = getattr(h.ledger, step)
+    delivered = asyncio.Event()
+    stuck = asyncio.Event()
+
+    async def hangs_after_delivery(*args: object, **kwargs: object) -> object:
+        if delivered.is_set() and not stuck.is_set():
+            stuck.set()
+            await asyncio.Event().wait()  # until cancelled
+        return await real(*args, **kwargs)
+
+    class Posts(Deliverer):
+        async def __call__(self, result: GenerationResult) -> Delivery:
+            posted = await super().__call__(result)
+            delivered.set()
+            return posted
+
+    setattr(h.ledger, step, hangs_after_delivery)
+    try:
+        deliver = Posts(message_ids=("m1",), thread_id="t-new")
+        task = asyncio.create_task(h.engine.generate(fox(count=2), ALICE, deliver=deliver))
+        await asyncio.wait_for(stuck.wait(), 5)
+        job_id = deliver.results[0].job_id
+        assert h.engine.delivering(job_id)  # Cancel: too late, the person has the images
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await h.engine.wait_background()
+        job = await h.ledger.get_job(job_id)
+        assert job is not None and (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 2)
+        assert await used(h.ledger, ALICE) == 2 and await h.ledger.open_reservations() == 0
+        assert not h.engine.delivering(job_id)
+    finally:
+        await h.close()
+
+
+async def test_messages_not_linked_leave_the_result_charged_and_closed(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+
+    async def locked(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    h.ledger.link_messages = locked  # type: ignore[method-assign]
+    try:
+        result, _ = await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer(message_ids=("m1",)))
+        assert result.charged == 2 and await used(h.ledger, ALICE) == 2
+        job = await h.ledger.get_job(result.job_id)
+        assert job is not None and job.status == JobStatus.SUCCEEDED
     finally:
         await h.close()
 
