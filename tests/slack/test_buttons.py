@@ -46,18 +46,26 @@ async def test_reroll_button_works_after_a_restart(
     assert not emu.ephemerals
 
 
-async def test_edit_modal_and_variations(emu: SlackEmulator, start_bot: StartBot, tmp_path: Path) -> None:
-    bot = await start_bot()
+async def _edit_pressed(
+    emu: SlackEmulator, bot: Any
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A mention's result, and its Edit pressed: the mention, the result's buttons, the modal."""
     mention = emu.mention_event("a blue teapot")
     await emu.post_event(bot.url, mention)
     await wait_results(emu, 1, bot)
     [buttons] = controls(emu)
-    job_id = button_values(buttons)["seedbot.edit"]
-
-    # Edit opens a modal holding the job id; an empty prompt is refused inside the modal.
-    await emu.post_block_action(bot.url, "seedbot.edit", job_id, buttons["ts"])
+    await emu.post_block_action(
+        bot.url, "seedbot.edit", button_values(buttons)["seedbot.edit"], buttons["ts"]
+    )
     [opened] = await emu.wait_for_call("views.open")
-    view = opened.response["view"]
+    return mention, buttons, opened.response["view"]
+
+
+async def test_edit_modal_and_variations(emu: SlackEmulator, start_bot: StartBot, tmp_path: Path) -> None:
+    bot = await start_bot()
+    # Edit opens a modal holding the job id; an empty prompt is refused inside the modal.
+    mention, buttons, view = await _edit_pressed(emu, bot)
+    job_id = button_values(buttons)["seedbot.edit"]
     assert view["private_metadata"] == job_id and view["callback_id"] == "seedbot.edit_modal"
     assert view["blocks"][0]["elements"][0]["text"] == "a blue teapot"  # the prompt being edited
     assert view["blocks"][1]["element"]["max_length"] == PROMPT_MAX_CHARS
@@ -89,13 +97,8 @@ async def test_options_alone_in_the_edit_modal_make_the_result_again_with_them(
 ) -> None:
     """As the Edit form on Discord and the playground: the modal took only a prompt."""
     bot = await start_bot()
-    await emu.post_event(bot.url, emu.mention_event("a blue teapot"))
-    await wait_results(emu, 1, bot)
-    [buttons] = controls(emu)
+    _, buttons, view = await _edit_pressed(emu, bot)
     job_id = button_values(buttons)["seedbot.edit"]
-    await emu.post_block_action(bot.url, "seedbot.edit", job_id, buttons["ts"])
-    [opened] = await emu.wait_for_call("views.open")
-    view = opened.response["view"]
     ok = await emu.post_view_submission(
         bot.url, values={"prompt": {"value": "--ar 16:9"}}, view_id=view["id"]
     )
