@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.request.validation import PROMPT_MAX_CHARS
 from tests.emulators.slack import CHANNEL_ID, SlackEmulator
-from tests.slack.conftest import StartBot, button_values, controls, wait_results
+from tests.slack.conftest import BotProcess, StartBot, button_values, controls, wait_results
 
 
 def _jobs(db: Path) -> list[tuple[str, str, str | None, int]]:
@@ -47,7 +47,7 @@ async def test_reroll_button_works_after_a_restart(
 
 
 async def _edit_pressed(
-    emu: SlackEmulator, bot: Any
+    emu: SlackEmulator, bot: BotProcess
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """A mention's result, and its Edit pressed: the mention, the result's buttons, the modal."""
     mention = emu.mention_event("a blue teapot")
