@@ -10,7 +10,7 @@
 # Both stages: python:3.11-slim-bookworm, pinned by its digest as published on Docker Hub, so a
 # rebuild gets the same base (the tag moves with every Python and Debian patch release). To move
 # on: `docker buildx imagetools inspect python:3.11-slim-bookworm` and put the new digest in both
-# FROM lines (tests/operating/test_packaging.py checks they match).
+# FROM lines (tests/test_packaging.py checks they match).
 
 # --- build: hash-checked dependencies and seedbot's wheel, in /opt/seedbot --------------------
 FROM python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91 AS build

@@ -41,7 +41,7 @@ class Metrics:
         self.running = Gauge("seedbot_jobs_running", "Jobs holding a concurrency slot.", registry=r)
         self.quota_refusals = Counter(
             "seedbot_quota_refusals",
-            "Requests refused by quota, by scope (daily, monthly, blocked).",
+            "Requests refused by quota, by scope (daily, monthly, pool, blocked).",
             ["scope"],
             registry=r,
         )
