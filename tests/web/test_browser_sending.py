@@ -80,8 +80,10 @@ def test_the_event_stream_comes_back_after_error_pages(page: Page, site: str) ->
 def test_cancel_keeps_the_keyboard_focus_while_its_status_moves(page: Page) -> None:
     """Each progress step rebuilt the status with a new Cancel button: the focus fell to the
     page, and Enter (or a slow click) cancelled nothing."""
-    ask(page, "a long queue ahead")  # runs (2 s) while the next two wait: 4 s or more of queue
-    ask(page, "a second in the queue")
+    # The first runs (2 s each, one at a time) while the others wait: 8 s or more of queue
+    # ahead of the heron, so it is still waiting after the focus checks however slow the machine.
+    for ahead in ("a long queue ahead", "a second in the queue", "a third", "a fourth"):
+        ask(page, ahead)
     waiting = ask(page, "a patient heron")
     cancel = waiting.locator(".entry.status").get_by_role("button", name=messages.BUTTON_CANCEL)
     cancel.focus()
@@ -89,6 +91,14 @@ def test_cancel_keeps_the_keyboard_focus_while_its_status_moves(page: Page) -> N
     assert page.evaluate("document.activeElement.dataset.action") == "cancel"
     page.keyboard.press("Enter")
     expect(waiting.locator(".entry.refusal")).to_have_text(messages.cancelled(True))
+    # The queue ahead goes too: the next tests' requests wait behind none of it.
+    statuses = page.locator(".entry.status")
+    for _ in range(8):
+        if not statuses.count():
+            break
+        statuses.first.get_by_role("button", name=messages.BUTTON_CANCEL).click()
+        page.wait_for_timeout(200)
+    expect(statuses).to_have_count(0, timeout=TIMEOUT)
 
 
 def test_attach_is_reached_with_tab(page: Page) -> None:
