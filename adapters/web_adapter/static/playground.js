@@ -454,7 +454,11 @@
       nodes.push(node);
     }
     for (const id of Array.from(view.entries.keys())) if (!seen.has(id)) view.entries.delete(id);
-    view.list.replaceChildren(...nodes);
+    // Only what is out of place moves: putting every entry back took the keyboard's focus off
+    // the one it was on (Cancel, at each step of its queue).
+    const list = view.list;
+    nodes.forEach((node, i) => { if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null); });
+    while (list.children.length > nodes.length) list.lastElementChild.remove();
     if (follow) scrollToBottom();
   }
 
