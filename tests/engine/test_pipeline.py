@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import io
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import pytest
@@ -310,15 +310,24 @@ async def test_only_what_was_delivered_is_charged(
         await h.close()
 
 
-async def test_images_a_batch_asked_before_midnight_lacks_are_not_given_back_today(tmp_path: Path) -> None:
+async def test_images_a_batch_asked_before_midnight_lacks_are_not_given_back_today(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Its refund goes to the day it was reserved: the caption showed more left than the limit."""
     config = settings(tmp_path)
     h = await open_engine(config, TestProvider(config))
     try:
         left = (await h.engine.usage(ALICE)).left
         assert left is not None
-        now = datetime.now(UTC)
-        since_midnight = (now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
+        noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+
+        class AtNoon(datetime):
+            @classmethod
+            def now(cls, tz: tzinfo | None = None) -> AtNoon:  # type: ignore[override]
+                return cls.fromtimestamp(noon.timestamp(), tz)
+
+        monkeypatch.setattr("bot.engine.pipeline.datetime", AtNoon)  # run at any hour, midnight too
+        since_midnight = 12 * 3600.0
         one_of_two = GenerationResult(
             job_id="j1",
             images=(GeneratedImage(data=b"x", mime="image/png", width=8, height=8),),

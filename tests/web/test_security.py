@@ -195,8 +195,17 @@ async def test_a_signed_out_sessions_event_stream_ends_before_anything_new(
     assert b"secret plan" not in rest
 
 
-def test_wrong_tokens_are_slowed_down() -> None:
+async def test_wrong_tokens_are_slowed_down(
+    open_playground: OpenPlayground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guessing the token: each wrong one waits (only the constant was checked, not the wait)."""
     assert WRONG_TOKEN_DELAY >= 0.5
+    monkeypatch.setattr("adapters.web_adapter.security.WRONG_TOKEN_DELAY", 0.3)
+    pg = await open_playground(token=TOKEN)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    wrong = await pg.client.post("/login", data={"token": TOKEN[:-1]}, allow_redirects=False)
+    assert wrong.status == 401 and loop.time() - started >= 0.3
 
 
 async def test_no_key_or_token_reaches_a_page(open_playground: OpenPlayground) -> None:
