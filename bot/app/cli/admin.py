@@ -122,6 +122,13 @@ async def style(args: argparse.Namespace, settings: Settings, plugins: Mapping[s
     if args.action != "list" and not args.name:
         print(f"seedbot: style {args.action} needs a NAME", file=sys.stderr)
         return 2
+    if args.action == "add" and not args.words:  # (the chat's refusal names the chat's syntax)
+        print(
+            f"seedbot: a style needs words to add to prompts: seedbot style {args.workspace} add "
+            f"{args.name} WORDS... [--aspect W:H] [--resolution 2K] [--model 4.5]",
+            file=sys.stderr,
+        )
+        return 2
     async with _community(settings, changes=args.action != "list") as community:
         styles, actor = Styles(community.ledger), cli_actor()
         if args.action in ("add", "change"):

@@ -388,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seedbot: {left_out}", file=sys.stderr)
         return 2
     args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "style" and not any(word.startswith("-") for word in extra):
+        # a style's words after its options ("add neon --aspect 16:9 neon lights"): still its words
+        args.words, extra = [*args.words, *extra], []
     if extra:
         unknown = " ".join(extra)
         if _typed_before_the_command(parser, args.command, extra, sys.argv[1:] if argv is None else argv):

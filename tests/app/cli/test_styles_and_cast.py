@@ -18,6 +18,17 @@ def png_file(path: Path) -> Path:
     return path
 
 
+def test_a_styles_words_after_its_options_are_its_words_and_none_is_said_the_shells_way(
+    tmp_path: Path,
+) -> None:
+    """`add neon --aspect 16:9 neon lights` was "unrecognized arguments: neon lights", and
+    `add neon` alone was told the chat's syntax (`admin style add NAME WORDS [--ar W:H]`)."""
+    added = seedbot(tmp_path, "style", WS, "add", "neon", "--aspect", "16:9", "neon", "lights")
+    assert added.returncode == 0 and '`neon` (this server): adds "neon lights"' in added.stdout, added.stderr
+    bare = friendly_one_liner(seedbot(tmp_path, "style", WS, "add", "plain"))
+    assert f"seedbot style {WS} add plain WORDS... [--aspect W:H]" in bare
+
+
 def test_style_commands_add_change_hide_remove_and_are_audited(tmp_path: Path) -> None:
     added = seedbot(tmp_path, "style", WS, "add", "noir", "moody", "black", "and", "white", "--aspect", "3:2")
     assert added.returncode == 0, added.stderr
