@@ -66,13 +66,16 @@ def notice(text: str) -> discord.ui.LayoutView:
     return _layout(discord.ui.Container(discord.ui.TextDisplay(_cut(text, TEXT_MAX)), accent_colour=ACCENT))
 
 
-def _detail_lines(details: Details) -> list[str]:
-    """The details in Discord's small print (`-#`), one line of fields, then the rest."""
-    out = ["-# " + " · ".join(f"{label}: {value}" for label, value in details.fields)]
-    if details.references:
-        out.append(f"-# {messages.LABEL_REFERENCES}: {details.references}")
-    out.extend(f"-# {note}" for note in details.notes)
-    return out
+def _small_print(details: Details, limit: int) -> str:
+    """The details in Discord's small print (`-#`) within `limit`: the fields, the references,
+    then the notes. Only the references give way: the notes say what was charged and refunded
+    (14 long file names cut them off)."""
+    fields = "-# " + " · ".join(f"{label}: {value}" for label, value in details.fields)
+    notes = [f"-# {note}" for note in details.notes]
+    room = limit - len(fields) - sum(len(note) + 1 for note in notes) - 1
+    legend = f"-# {messages.LABEL_REFERENCES}: {details.references}" if details.references else ""
+    legend = _cut(legend, room) if room > len("-# …") else ""
+    return _cut("\n".join(line for line in (fields, legend, *notes) if line), limit)
 
 
 def _gallery(names: Sequence[str], alt: str) -> discord.ui.MediaGallery[discord.ui.LayoutView]:
@@ -129,7 +132,7 @@ def result_layout(
 ) -> discord.ui.LayoutView:
     """A result's first message: `ping` (a mention, above the frame) pulls the requester into a
     thread; the prompt gets what the 4000 characters leave after the details."""
-    small_print = _cut("\n".join(_detail_lines(details)), TEXT_MAX // 2)  # long legends give way
+    small_print = _small_print(details, TEXT_MAX // 2)
     room = TEXT_MAX - len(small_print) - len(ping or "")
     frame: discord.ui.Container[discord.ui.LayoutView] = discord.ui.Container(accent_colour=ACCENT)
     shown = _cut(prompt, room)

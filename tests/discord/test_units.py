@@ -47,6 +47,23 @@ def test_layouts_stay_within_discords_limits() -> None:
     assert len(notice("y" * 9000).to_components()[0]["components"][0]["content"]) == TEXT_MAX
 
 
+def test_a_long_references_legend_gives_way_to_the_notes_on_charges() -> None:
+    """14 long file names filled the small print, and its cut took the notes that say what was
+    charged and refunded."""
+    names = [
+        f"moodboard reference for the autumn campaign, final version, copy {i}.png" * 2 for i in range(14)
+    ]
+    notes = (messages.partial_delivery(2, 4), messages.not_posted(1, 2))
+    details = Details(
+        fields=(("Model", "Seedream 4.5"),), references=messages.references_legend(names), notes=notes
+    )
+    view = result_layout(job_id="abcd1234", prompt="a fox", details=details, names=["a.jpg"], actions=())
+    shown = "\n".join(c.get("content") or "" for c in _walk(view.to_components()))
+    assert all(note in shown for note in notes)
+    assert f"-# {messages.LABEL_REFERENCES}: " in shown and "…" in shown  # the legend, cut
+    assert sum(len(c.get("content") or "") for c in _walk(view.to_components())) <= TEXT_MAX
+
+
 def test_endpoints_are_patched_only_when_custom_and_restored() -> None:
     base = discord.http.Route.BASE
     gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
