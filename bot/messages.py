@@ -1372,6 +1372,10 @@ def shown_prompt(prompt: str) -> str:
     return prompt
 
 
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _one_line(prompt: str, limit: int) -> str:
     line = " ".join(shown_prompt(prompt).split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
@@ -1652,13 +1656,19 @@ def stats(
     none = "  " + _p("nothing in a list", "none")
     lines = [_("Stats for %(scope)s:", scope=scope)]
     lines += [f"{label}: {jobs(j)}, {count(i)}" for label, j, i in periods]
-    lines.append(_("This month by user:"))
-    lines += [f"  {name}: {jobs(j)}, {count(i)}" for name, j, i in by_user] or [none]
     lines.append(_("This month by provider:"))
     lines += [f"  {name}: {jobs(j)}, {count(i)}" for name, j, i in by_provider] or [none]
     lines.append(_("Failures this month by kind:"))
     lines += [f"  {failure_kind(kind)}: {n}" for kind, n in failures] or [none]
+    # The users last, and the busiest only: a server of hundreds made an answer no message holds.
+    lines.append(_("This month by user:"))
+    lines += [f"  {name}: {jobs(j)}, {count(i)}" for name, j, i in by_user[:STATS_USERS]] or [none]
+    if len(by_user) > STATS_USERS:
+        lines.append("  " + _n("and %(n)s more person", "and %(n)s more people", len(by_user) - STATS_USERS))
     return "\n".join(lines)
+
+
+STATS_USERS = 25  # users `stats` names, the busiest first
 
 
 def failure_kind(kind: str) -> str:
@@ -1942,7 +1952,12 @@ def style_line(name: str, suffix: str, defaults: str, origin: str) -> str:
         where = _("built-in")
     else:
         where = _("this server") if _on_servers() else _("this workspace")
-    return _('• `%(name)s` (%(origin)s): adds "%(suffix)s"', name=name, origin=where, suffix=suffix) + extra
+    # A style's words may run to 1,000 characters: the list shows their start.
+    shown = _short(suffix, STYLE_WORDS_SHOWN)
+    return _('• `%(name)s` (%(origin)s): adds "%(suffix)s"', name=name, origin=where, suffix=shown) + extra
+
+
+STYLE_WORDS_SHOWN = 200
 
 
 def style_hidden_line(name: str) -> str:
@@ -2090,7 +2105,7 @@ def cast_line(name: str, width: int, height: int, label: str) -> str:
             name=name,
             width=width,
             height=height,
-            label=label,
+            label=_short(label, 60),  # a file's name, as long as its sender made it
         )
     return f"• `{name}`: {width}x{height}"
 

@@ -494,3 +494,16 @@ def test_a_restart_notice_counts_what_came_and_what_did_not_each_in_its_own_form
     with i18n.use("fr"):
         assert "La 1 restante n'a pas été créée" in messages.restarted_partial(3, 4)
         assert "Les 2 autres n'ont pas été créées" in messages.restarted_partial(2, 4)
+
+
+def test_long_admin_lists_fit_one_message() -> None:
+    """`stats` of a server of hundreds (9,891 characters for 200 people: Discord shows 4,000, the
+    failures were cut off), a style list of long words, a cast of long file names."""
+    people = [(f"discord:{n:018d}", 3, 9) for n in range(200)]
+    said = messages.stats("discord:1", [("Today", 1, 2)], people, [("ark", 600, 1800)], [("timeout", 2)])
+    assert len(said) < 2500 and messages.failure_kind("timeout") in said
+    assert said.endswith(f"  and {200 - messages.STATS_USERS} more people")
+    assert said.index("This month by provider:") < said.index("This month by user:")
+    line = messages.style_line("long", "w" * 1000, "", "own")
+    assert len(line) < messages.STYLE_WORDS_SHOWN + 60 and "…" in line
+    assert len(messages.cast_line("mia", 64, 64, "x" * 500)) < 100

@@ -99,6 +99,12 @@ async def test_text_and_gallery_limits(emu: DiscordEmulator) -> None:
             emu, "POST", path, {"flags": V2, "components": [{"type": 12, "items": items}]}
         )
         assert status == 400 and form_error(answer, "components", "0", "items") == "BASE_TYPE_BAD_LENGTH"
+        button = {"type": 2, "style": 1, "custom_id": "b", "label": "z" * 81}
+        row = {"type": 1, "components": [button]}
+        status, answer = await rest(emu, "POST", path, {"flags": V2, "components": [row]})
+        assert status == 400 and form_error(answer, "components", "0", "components", "0", "label") == (
+            "BASE_TYPE_MAX_LENGTH"
+        )
 
 
 async def test_attachment_references_must_name_a_file_of_the_message(emu: DiscordEmulator) -> None:

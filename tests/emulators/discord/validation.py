@@ -409,6 +409,8 @@ class ValidationMixin:
                 custom_ids.add(cid)
             if c.get("type") == C_BUTTON and c.get("style") not in (5, 6) and cid is None:
                 raise _form_error(f"{path}.custom_id", "BASE_TYPE_REQUIRED", "This field is required")
+            if c.get("type") == C_BUTTON and len(c.get("label") or "") > 80:  # a button's label
+                raise _form_error(f"{path}.label", "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length.")
             if c.get("type") == C_ACTION_ROW and len(c.get("components") or []) > 5:
                 raise _form_error(
                     f"{path}.components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length."
