@@ -399,7 +399,7 @@ class Conversation:
     async def resolutions(self, who: Requester, options: Options) -> tuple[str, ...]:
         """The resolution tiers a form may suggest to `who` with what it has picked so far: those
         of the model the request would be made with (picked, the style's, the workspace's or the
-        bot's). A style or model that is no more (a form opened before a change) leaves every tier."""
+        bot's). A style that is no more leaves the workspace's; a model that is none, every tier."""
         style_fields: dict[str, object] = {}
         if options.style:
             with contextlib.suppress(InvalidRequest):
