@@ -11,6 +11,7 @@ live in its adapter (a settings class built on `SETTINGS_CONFIG`, `Secret`, `env
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_LIMIT",
     "PROVIDER_ORDER",
     "SETTINGS_CONFIG",
+    "Passphrase",
     "Secret",
     "Settings",
     "env_alias",
@@ -78,15 +80,19 @@ def postgres_url_problem(url: str) -> str | None:
     The host is what follows the last "@". A / ? # [ or ] before it, in the password, ends the
     host early for URL parsers (asyncpg's included), whose errors then quote the password's start
     as a host or port."""
+    try:
+        read: str | None = urlsplit(url).netloc
+    except ValueError:  # "Invalid IPv6 URL": a bracket without its partner
+        read = None
     credentials, at, _ = url.partition("://")[2].rpartition("@")
-    if at and any(ch in credentials for ch in "/?#[]"):
+    # When the usual reading finds an "@" in the host part, that one ends the password: one
+    # after it (a query's application_name=a@b) is no part of it.
+    if at and "@" not in (read or "") and any(ch in credentials for ch in "/?#[]"):
         return (
             "its password has a character URLs reserve: percent-encode it "
             "(/ is %2F, ? is %3F, # is %23, [ is %5B, ] is %5D)"
         )
-    try:
-        urlsplit(url)
-    except ValueError:  # "Invalid IPv6 URL": a bracket without its partner
+    if read is None:
         return "its host can't be read: write it as postgresql://USER:PASSWORD@HOST:PORT/DB ([::1] for IPv6)"
     return None
 
@@ -105,8 +111,23 @@ def _printable(secret: SecretStr) -> SecretStr:
     return secret
 
 
-# Every secret setting, the core's and each platform's: keys and tokens.
+def _visible(secret: SecretStr) -> SecretStr:
+    """A passphrase people type (the playground's sign-in form): any letters, none unseen."""
+    text = secret.get_secret_value()
+    for position, char in enumerate(text, start=1):
+        kind = unicodedata.category(char)
+        if kind in ("Cc", "Cf", "Zl", "Zp") or (kind == "Zs" and char != " "):
+            raise ValueError(
+                f"it has an invisible character at position {position} of {len(text)} "
+                "(pasted with it?): type it again"
+            )
+    return secret
+
+
+# Every secret setting, the core's and each platform's: keys and tokens, sent in HTTP headers.
 Secret = Annotated[SecretStr, AfterValidator(_printable)]
+# A secret a person types instead (`contraseña-muy-segura` is one).
+Passphrase = Annotated[SecretStr, AfterValidator(_visible)]
 
 
 def secret_values(settings: BaseSettings) -> list[str]:

@@ -85,6 +85,18 @@ def test_a_postgresql_url_that_cannot_be_read_is_refused_without_its_password(ur
     assert Settings(_env_file=None, SEEDBOT_DATABASE="postgresql://seedbot:k3Zq%2FWp9@db/seedbot")  # type: ignore[call-arg]
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://seedbot:s3cret@db.internal:5432/seedbot?application_name=seedbot@prod",
+        "postgresql://seedbot:s3cret@db/seedbot?sslrootcert=/etc/ssl/ca@corp.pem",
+    ],
+)
+def test_an_at_sign_after_the_host_is_no_part_of_the_password(url: str) -> None:
+    """Read as the password's end, it made a sound URL "a password with a reserved character"."""
+    assert Settings(_env_file=None, SEEDBOT_DATABASE=url).database == url  # type: ignore[call-arg]
+
+
 def _secret_settings() -> list[tuple[type[BaseSettings], str]]:
     """Every secret setting: the core's keys and each platform's tokens."""
     from adapters.discord_adapter.settings import DiscordSettings
@@ -112,15 +124,18 @@ def test_a_secret_with_an_invisible_character_is_refused_without_the_secret(
 ) -> None:
     """httpx sends headers as ASCII: a key pasted with a zero-width space failed every request
     (and doctor) with a UnicodeEncodeError traceback."""
+    typed = name == "SEEDBOT_WEB_TOKEN"  # a passphrase people type: any letters, none unseen
     for pasted, says in (
-        ("sk_0123456789abcdef\u200b", "a non-ASCII character at position 20 of 20"),
-        ("\u00a0sk_0123456789abcdef", "a non-ASCII character at position 1 of 20"),
-        ("sk_0123456789\x7fabcdef", "a control character at position 14 of 20"),
+        ("sk_0123456789abcdef\u200b", "at position 20 of 20"),
+        ("\u00a0sk_0123456789abcdef", "at position 1 of 20"),
+        ("sk_0123456789\x7fabcdef", "at position 14 of 20"),
     ):
         with pytest.raises(ValidationError) as refused:
             cls(_env_file=None, **{name: pasted})
         (error,) = refused.value.errors()
         assert error["loc"] == (name,)
-        assert says in error["msg"] and "copy it again" in error["msg"]
+        assert says in error["msg"] and ("type it again" if typed else "copy it again") in error["msg"]
         assert "0123456789" not in error["msg"]
     assert cls(_env_file=None, **{name: "sk_0123456789abcdef-_.~+/=ABC"})
+    if typed:  # a passphrase's letters are its own (it never goes into a header)
+        assert cls(_env_file=None, **{name: "contraseña muy segura 2026"})

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings
 
 from bot import messages
-from bot.config import SETTINGS_CONFIG, Secret, env_alias
+from bot.config import SETTINGS_CONFIG, Passphrase, env_alias
 from bot.errors import SeedbotError, SettingsRefused
 
 __all__ = ["MIN_TOKEN_CHARS", "PLAYGROUND_PORT", "WebSettings", "load_settings"]
@@ -30,7 +30,7 @@ class WebSettings(BaseSettings):
 
     host: str = Field("127.0.0.1", min_length=1, validation_alias=env_alias("SEEDBOT_WEB_HOST"))
     port: int | None = Field(None, ge=0, le=65535, validation_alias=env_alias("SEEDBOT_WEB_PORT"))
-    token: Secret | None = Field(None, validation_alias=env_alias("SEEDBOT_WEB_TOKEN"))
+    token: Passphrase | None = Field(None, validation_alias=env_alias("SEEDBOT_WEB_TOKEN"))
 
     @property
     def loopback(self) -> bool:

@@ -28,6 +28,10 @@ __all__ = ["Admin"]
 log = logging.getLogger(__name__)
 
 
+# What may follow "admin" in a typed command (Admin._words reads each).
+ADMIN_AREAS = frozenset({"stats", "style", "styles", "settings", "quota", "help"})
+
+
 class Admin:
     def __init__(
         self,
@@ -121,6 +125,16 @@ class Admin:
             return who.key if word.lower() in ("me", "myself") else person(word)
 
         return await self.answer(who, what, lambda admin: self._words(admin, words, named, prefix))
+
+    @staticmethod
+    def said(words: list[str]) -> bool:
+        """`admin` and one of its areas (or a word: an area mistyped, answered with the help);
+        "admin dashboard UI mockup" is a prompt."""
+        return (
+            bool(words)
+            and words[0].lower() == "admin"
+            and (len(words) <= 2 or words[1].lower() in ADMIN_AREAS)
+        )
 
     async def _words(
         self, who: Requester, words: list[str], person: Callable[[str], str], prefix: str

@@ -169,8 +169,14 @@ _MY_CAST = re.compile(
 )
 
 
+# What may follow "cast" in a command: its verbs (`_cast_command`), `--server`, `help`.
+CAST_WORDS = frozenset({"list", "ls", "show", "remove", "delete", "rm", "save", "add", "help", "--server"})
+
+
 def is_cast_command(text: str) -> bool:
+    """`cast` and one of its verbs (or a word: a verb mistyped, answered with the help);
+    "cast of characters around a fire" is a prompt."""
     words = text.split()
-    if bool(words) and words[0].lower() == "cast":
+    if words and words[0].lower() == "cast" and (len(words) <= 2 or words[1].lower() in CAST_WORDS):
         return True
     return _SAVE_AS.fullmatch(text) is not None or _MY_CAST.fullmatch(text) is not None

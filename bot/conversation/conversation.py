@@ -296,7 +296,6 @@ class Conversation:
         text = _COMMAND_MARK.sub("", unwrapped(text), count=1)
         button_name = as_button_word(text)  # "Neu generieren", as its button shows it: "reroll"
         words = text.split()
-        first = words[0].lower() if words else ""
         if asks_for_usage(text):
             await reply.say(await self.usage(who))
         elif asks_for_history(text):
@@ -323,7 +322,7 @@ class Conversation:
             await reply.say(messages.RIGHTS)
         elif (styles := await self._style_words(who, text)) is not None:
             await reply.say(styles)
-        elif first == "admin":
+        elif Admin.said(words):
             await reply.say(await self._admin_words(who, words[1:]))
         elif alone and _for_a_result(button_name) and (latest := await self._latest_here(who)):
             await self._edit(who, Edit(ResultRef(job_id=latest.id), button_name), reply)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot import i18n, messages
+from bot.conversation.admin import Admin
 from bot.conversation.conversation import Surface
 from bot.conversation.surface import Reply
 from bot.errors import InvalidRequest
@@ -166,3 +167,18 @@ async def test_channels_are_read_by_the_surface_and_a_name_it_cannot_read_change
         assert "channels: überall" in shown and "pool: kein Limit" in shown and "buttons: anyone" in shown
     finally:
         await h.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("admin", True),
+        ("admin stats", True),
+        ("admin quota show @ann", True),
+        ("admin stat", True),  # an area mistyped: the admin help
+        ("admin dashboard UI mockup, dark theme", False),
+        ("administrator at a desk", False),
+    ],
+)
+def test_a_prompt_that_starts_with_admin_is_a_prompt(text: str, command: bool) -> None:
+    assert Admin.said(text.split()) is command

@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from bot import messages
+from bot.conversation.cast import is_cast_command
 from bot.request.models import GeneratedImage
 from tests.conversation.surfaces import SURFACES, Core, Driver, on_novita
 from tests.reliability.conftest import Stack
@@ -119,3 +120,21 @@ async def test_a_reply_as_the_result_appears_waits_for_its_images(
     assert "Saved as 'mia' in your cast" in saved.text, saved.text
     (entry,) = await ledger.cast(driver.key(0))
     assert entry.image.blob is not None and entry.image.blob.startswith("result:")
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("cast", True),
+        ("cast list", True),
+        ("cast save mia", True),
+        ("cast remove mia --server", True),
+        ("cast lsit", True),  # a verb mistyped: the help says which there are
+        ("save #2 as mia", True),
+        ("cast of characters around a campfire, oil painting", False),
+        ("cast iron pan on a stove", False),
+    ],
+)
+def test_a_prompt_that_starts_with_cast_is_a_prompt(text: str, command: bool) -> None:
+    """With /imagine reading its prompt as typed text, "cast of characters …" got the cast help."""
+    assert is_cast_command(text) is command

@@ -267,6 +267,16 @@ async def test_words_typed_as_the_prompt_are_read_as_anywhere_else(
     assert await bot.jobs() == [] and (await bot.usage()).day_used == 0
 
 
+async def test_a_prompt_that_starts_like_a_command_is_drawn(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot()
+    inter = await emu.send_slash_command("imagine", {"prompt": "cast of characters around a campfire"})
+    await inter.wait_ack()
+    job = await bot.wait_job(job_id_of(await wait_result(emu)))
+    assert job.prompt == "cast of characters around a campfire"
+
+
 async def test_progress_shows_the_queue_position_then_generating(
     emu: DiscordEmulator, start_bot: StartBot
 ) -> None:

@@ -105,6 +105,24 @@ def test_cancel_keeps_the_keyboard_focus_while_its_status_moves(page: Page) -> N
     expect(statuses).to_have_count(0, timeout=TIMEOUT)
 
 
+def test_cancel_keeps_the_focus_when_the_job_ahead_in_its_thread_finishes(page: Page) -> None:
+    """Re-roll twice, focus the second's Cancel: the first's result came, its status went, and
+    the entries after it were moved along with it: the focus fell to the page."""
+    thread = ask(page, "a quiet pond at dusk")
+    expect(thread.locator(".entry.result")).to_have_count(1, timeout=TIMEOUT)
+    reroll = thread.locator(".entry.result").first.get_by_role("button", name=messages.action_label("reroll"))
+    reroll.click()
+    expect(thread.locator(".entry.status")).to_have_count(1, timeout=TIMEOUT)
+    reroll.click()
+    statuses = thread.locator(".entry.status")
+    expect(statuses).to_have_count(2, timeout=TIMEOUT)
+    statuses.nth(1).get_by_role("button", name=messages.BUTTON_CANCEL).focus()
+    expect(statuses).to_have_count(1, timeout=TIMEOUT)  # the first finished
+    assert page.evaluate("document.activeElement.dataset.action") == "cancel"
+    page.keyboard.press("Enter")
+    expect(thread.locator(".entry.refusal")).to_have_text(messages.cancelled(True), timeout=TIMEOUT)
+
+
 def test_attach_is_reached_with_tab(page: Page) -> None:
     """The file input was display: none, out of the tab order: no way to attach by keyboard."""
     page.focus("#prompt")

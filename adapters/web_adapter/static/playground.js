@@ -457,8 +457,9 @@
     // Only what is out of place moves: putting every entry back took the keyboard's focus off
     // the one it was on (Cancel, at each step of its queue).
     const list = view.list;
+    const kept = new Set(nodes);
+    for (const child of Array.from(list.children)) if (!kept.has(child)) child.remove(); // first: moving a gone entry to the end moved the rest
     nodes.forEach((node, i) => { if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null); });
-    while (list.children.length > nodes.length) list.lastElementChild.remove();
     if (follow) scrollToBottom();
   }
 
