@@ -4,13 +4,16 @@ exported keys leak into settings (tests build Settings explicitly)."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.botproc import SETTING_PREFIXES, BotGroup
+from tests.daybreak import seconds_to_wait
 from tests.ledger.cluster import Cluster, PostgresMissing
 
 
@@ -24,6 +27,12 @@ def clean_environ(
     # Relative paths (./seedbot.db, .env) resolve in a scratch directory, never the repo.
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def within_one_day() -> None:
+    """Start each test where it can end on the same UTC day (tests/daybreak.py)."""
+    time.sleep(seconds_to_wait(datetime.now(UTC)))
 
 
 @pytest.fixture(scope="session")
