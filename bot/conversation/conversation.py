@@ -632,8 +632,13 @@ class Conversation:
             return
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING) and edit.result.job_id is None:
             await reply.accepted(messages.WAITING_FOR_PARENT)
-        cast = await self.cast.resolve(who, parsed.refs, alongside=attached, listing=self._listing(who))
-        images = [*cast, *await _load(edit.attachments, linked, alongside=len(cast))]
+        # The result's own images come first (those picked, else all it showed): counted with
+        # the new ones, so that too many are refused before any is downloaded.
+        kept = len(parsed.picks) or parent.images_delivered
+        cast = await self.cast.resolve(
+            who, parsed.refs, alongside=kept + attached, listing=self._listing(who)
+        )
+        images = [*cast, *await _load(edit.attachments, linked, alongside=kept + len(cast))]
         await self.engine.images_kept(parent.id)
         composed = await compose.edit(
             self.ledger, parent, parsed, images, wait=self.engine.parent_wait, style=style_fields.get("style")

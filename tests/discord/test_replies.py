@@ -50,6 +50,27 @@ async def test_reply_to_a_result_edits_its_image_with_new_references(
     assert (await bot.usage()).day_used == 3
 
 
+async def test_a_reply_with_too_many_images_for_the_result_is_refused_before_any_download(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """Five images of a result and ten attached are 15 references, one past Seedream's 14: the
+    attachments were downloaded and decoded before the count was refused."""
+    bot = await start_bot()
+    inter = await emu.send_slash_command("imagine", {"prompt": "five cats", "count": 5})
+    await inter.wait_ack()
+    first = await wait_result(emu)
+    await bot.wait_job(job_id_of(first))
+    attached = [(f"hat{i}.png", png(16, 16)) for i in range(10)]
+    await emu.send_message(
+        "put them all together", attached, reply_to=first["id"], channel_id=first["channel_id"]
+    )
+    answer = await emu.wait_for_message(lambda m: "14" in text(m))
+    assert text(answer) == messages.with_charge_note(messages.too_many_references(15, 14))
+    assert not [r for r in emu.requests if r.kind == "cdn" and "hat" in r.raw_path]
+    assert (await bot.usage()).day_used == 5
+    assert len(await bot.jobs()) == 1
+
+
 async def test_a_mention_works_like_imagine(emu: DiscordEmulator, start_bot: StartBot) -> None:
     bot = await start_bot()
     mention = await emu.send_message(
