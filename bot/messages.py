@@ -73,6 +73,12 @@ def _on_servers() -> bool:
     return i18n.place() == "server"
 
 
+def _labelled(label: str, value: str) -> str:
+    """One line of figures or settings ("Today: 3 jobs, 5 images"), as the locale writes it."""
+    # TRANSLATORS: a label and its value; keep the colon and spaces your language uses.
+    return _p("a label and its value", "%(label)s: %(value)s") % {"label": label, "value": value}
+
+
 def _list(items: list[str]) -> str:
     """A list of options or names, as the current locale separates them."""
     # TRANSLATORS: between the items of a list ("2K, 3K, 4K"); keep the spaces your language uses.
@@ -1617,7 +1623,7 @@ def settings_show(workspace: str, values: list[tuple[str, str]]) -> str:
     return (
         _("Settings for %(workspace)s:", workspace=workspace)
         + "\n"
-        + "\n".join(f"{k}: {v}" for k, v in values)
+        + "\n".join(_labelled(k, v) for k, v in values)
     )
 
 
@@ -1655,14 +1661,16 @@ def stats(
     count = image_count
     none = "  " + _p("nothing in a list", "none")
     lines = [_("Stats for %(scope)s:", scope=scope)]
-    lines += [f"{label}: {jobs(j)}, {count(i)}" for label, j, i in periods]
+    lines += [_labelled(label, _list([jobs(j), count(i)])) for label, j, i in periods]
     lines.append(_("This month by provider:"))
-    lines += [f"  {name}: {jobs(j)}, {count(i)}" for name, j, i in by_provider] or [none]
+    lines += ["  " + _labelled(name, _list([jobs(j), count(i)])) for name, j, i in by_provider] or [none]
     lines.append(_("Failures this month by kind:"))
-    lines += [f"  {failure_kind(kind)}: {n}" for kind, n in failures] or [none]
+    lines += ["  " + _labelled(failure_kind(kind), str(n)) for kind, n in failures] or [none]
     # The users last, and the busiest only: a server of hundreds made an answer no message holds.
     lines.append(_("This month by user:"))
-    lines += [f"  {name}: {jobs(j)}, {count(i)}" for name, j, i in by_user[:STATS_USERS]] or [none]
+    lines += ["  " + _labelled(name, _list([jobs(j), count(i)])) for name, j, i in by_user[:STATS_USERS]] or [
+        none
+    ]
     if len(by_user) > STATS_USERS:
         lines.append("  " + _n("and %(n)s more person", "and %(n)s more people", len(by_user) - STATS_USERS))
     return "\n".join(lines)

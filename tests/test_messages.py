@@ -496,6 +496,24 @@ def test_a_restart_notice_counts_what_came_and_what_did_not_each_in_its_own_form
         assert "Les 2 autres n'ont pas été créées" in messages.restarted_partial(2, 4)
 
 
+def test_figures_and_settings_are_written_with_the_locales_colon_and_separator() -> None:
+    """`stats` and `settings` joined their figures with ASCII ": " and ", " in every language."""
+
+    def stats() -> str:
+        return messages.stats(
+            "discord:1", [("Today", 1, 2)], [("ann", 3, 4)], [("ark", 5, 6)], [("timeout", 2)]
+        )
+
+    assert "Today: 1 job, 2 images" in stats()
+    with i18n.use("ja"):
+        said, timeout = stats(), messages.failure_kind("timeout")
+        shown = messages.settings_show("discord:1", [("model", "4.5")])
+    assert ": " not in said.replace("discord:1", "") and "、" in said, said
+    assert f"{timeout}：2" in said and "model：4.5" in shown
+    with i18n.use("fr"):
+        assert "model\u00a0: 4.5" in messages.settings_show("discord:1", [("model", "4.5")])
+
+
 def test_long_admin_lists_fit_one_message() -> None:
     """`stats` of a server of hundreds (9,891 characters for 200 people: Discord shows 4,000, the
     failures were cut off), a style list of long words, a cast of long file names."""
