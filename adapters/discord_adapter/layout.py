@@ -29,7 +29,7 @@ import discord
 
 from adapters.discord_adapter.views import ResultButton
 from bot import messages
-from bot.conversation.surface import Details
+from bot.conversation.surface import Button, Details, result_buttons
 
 __all__ = [
     "ACCENT",
@@ -90,24 +90,21 @@ def _gallery(names: Sequence[str], alt: str) -> discord.ui.MediaGallery[discord.
 def _action_rows(
     job_id: str, actions: Sequence[str], first: int, count: int
 ) -> list[discord.ui.ActionRow[discord.ui.LayoutView]]:
-    """The result's actions in the core's order, then "Upscale #N" for each of its images."""
+    """The core's buttons: the request's in one row, then "Upscale #N" for each image of this
+    message, five to a row (Discord's limit)."""
+    whole, each = result_buttons(actions, first, count)
+    rows = [_buttons(job_id, whole)] if whole else []
+    return rows + [_buttons(job_id, each[i : i + 5]) for i in range(0, len(each), 5)]
+
+
+def _buttons(job_id: str, buttons: Sequence[Button]) -> discord.ui.ActionRow[discord.ui.LayoutView]:
     # DynamicItem is typed for both kinds of view; in a layout it is one of the layout's items.
-    buttons = [
-        cast(discord.ui.Item[discord.ui.LayoutView], ResultButton(a, job_id))
-        for a in actions
-        if a != "upscale"
-    ]
-    rows = [discord.ui.ActionRow(*buttons)] if buttons else []
-    return rows + (_upscales(job_id, first, count) if "upscale" in actions else [])
-
-
-def _upscales(job_id: str, first: int, count: int) -> list[discord.ui.ActionRow[discord.ui.LayoutView]]:
-    """ "Upscale #N" for each image of this message, five to a row (Discord's limit)."""
-    buttons = [
-        cast(discord.ui.Item[discord.ui.LayoutView], ResultButton("upscale", job_id, n))
-        for n in range(first, first + count)
-    ]
-    return [discord.ui.ActionRow(*buttons[i : i + 5]) for i in range(0, len(buttons), 5)]
+    return discord.ui.ActionRow(
+        *(
+            cast(discord.ui.Item[discord.ui.LayoutView], ResultButton(b.action, job_id, b.pick))
+            for b in buttons
+        )
+    )
 
 
 def status_layout(text: str, cancel_job: str | None) -> discord.ui.LayoutView:

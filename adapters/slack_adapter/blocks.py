@@ -16,7 +16,7 @@ from typing import Any
 
 from adapters.slack_adapter.text import escape
 from bot import messages
-from bot.conversation.surface import RESULT_ACTIONS, EditForm
+from bot.conversation.surface import RESULT_ACTIONS, EditForm, result_buttons
 from bot.request.validation import ASPECTS, MAX_OUTPUTS, MODELS, PROMPT_MAX_CHARS
 
 __all__ = [
@@ -103,15 +103,9 @@ def result_controls(
     job_id: str, images: int = 0, actions: Sequence[str] = RESULT_ACTIONS
 ) -> list[dict[str, Any]]:
     """The result's `actions` in the core's order; "Upscale #N" for each of its `images`."""
-    row = [
-        _button(ACTION_PREFIX + a, messages.action_label(a), job_id, primary=a == "edit")
-        for a in actions
-        if a != "upscale"
-    ]
-    upscales = [
-        _button(ACTION_UPSCALE.format(n), messages.action_label("upscale", n), job_id)
-        for n in (range(1, images + 1) if "upscale" in actions else ())
-    ]
+    whole, each = result_buttons(actions, 1, images)
+    row = [_button(ACTION_PREFIX + b.action, b.label, job_id, primary=b.action == "edit") for b in whole]
+    upscales = [_button(ACTION_UPSCALE.format(b.pick), b.label, job_id) for b in each]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(messages.RESULT_ACTIONS)}},
         *([{"type": "actions", "block_id": f"seedbot.controls.{job_id}", "elements": row}] if row else []),

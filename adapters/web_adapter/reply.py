@@ -19,7 +19,7 @@ from typing import Any
 from adapters.web_adapter.store import ImageStore, Stored
 from adapters.web_adapter.timeline import Timeline, new_id
 from bot import messages
-from bot.conversation.surface import Arrived, Delivery, EditForm, Progress, Shown
+from bot.conversation.surface import Arrived, Delivery, EditForm, Progress, Shown, result_buttons
 from bot.request.models import GeneratedImage, Job, PostTarget
 
 __all__ = ["CHANNEL", "Answer", "Page", "WebReply", "result_key", "status_fields"]
@@ -134,14 +134,11 @@ class WebReply:
         rest = [img for n, img in enumerate(result.images) if n not in result.posted]
         images = [self._keep(job, n, image) for n, image in enumerate([*streamed, *rest], start=1)]
         caption = shown.caption(len(images))
-        actions: list[dict[str, object]] = [
-            {"action": a, "label": messages.action_label(a)} for a in shown.actions if a != "upscale"
+        actions = [
+            {"action": b.action, "label": b.label, **({"pick": b.pick} if b.pick else {})}
+            for row in result_buttons(shown.actions, 1, len(images))
+            for b in row
         ]
-        if "upscale" in shown.actions:  # one per image: "Upscale #2"
-            actions += [
-                {"action": "upscale", "label": messages.action_label("upscale", n), "pick": n}
-                for n in range(1, len(images) + 1)
-            ]
         fields: dict[str, Any] = {
             "job": job,
             "prompt": shown.prompt,

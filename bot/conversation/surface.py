@@ -7,7 +7,7 @@ conversation decides what to show; the reply renders it and posts the bytes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,6 +19,7 @@ from bot.request.validation import PROMPT_MAX_CHARS, model_name
 __all__ = [
     "RESULT_ACTIONS",
     "Arrived",
+    "Button",
     "Delivery",
     "Details",
     "EditForm",
@@ -26,12 +27,36 @@ __all__ = [
     "Reply",
     "ResumedReplies",
     "Shown",
+    "result_buttons",
 ]
 
 # The actions every result offers, in the order every surface shows them (Delete, the one that
 # destroys, last in the row; messages.action_label words each). "upscale" is offered per image
 # ("Upscale #2"); "cancel" belongs to a job still at work (see Reply.working).
 RESULT_ACTIONS = ("reroll", "variations", "edit", "info", "delete", "upscale")
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """One button of a result: its action and, for "Upscale #N", the image it is for."""
+
+    action: str
+    pick: int | None = None
+
+    @property
+    def label(self) -> str:
+        """Its words in the current language (the language of the message it is on)."""
+        return messages.action_label(self.action, self.pick)
+
+
+def result_buttons(
+    actions: Sequence[str], first: int = 1, count: int = 0
+) -> tuple[tuple[Button, ...], tuple[Button, ...]]:
+    """A result's buttons in the core's order: those for the whole request, then "Upscale #N"
+    for each image a message shows (numbered from `first`); a surface lays out the two rows."""
+    whole = tuple(Button(a) for a in actions if a != "upscale")
+    each = tuple(Button("upscale", n) for n in range(first, first + count)) if "upscale" in actions else ()
+    return whole, each
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ shows, decided once for every surface."""
 from __future__ import annotations
 
 from bot import i18n, messages
-from bot.conversation.surface import Progress, Shown
+from bot.conversation.surface import RESULT_ACTIONS, Button, Progress, Shown, result_buttons
 from bot.engine.pipeline import ProgressEvent
 from bot.request.models import GeneratedImage, GenerationResult
 
@@ -65,6 +65,17 @@ def test_later_messages_offer_only_what_concerns_their_images() -> None:
         actions=("info", "delete"),
     )
     assert resumed.later_actions == ("delete",)
+
+
+def test_a_results_buttons_are_its_actions_then_one_upscale_per_image_shown() -> None:
+    whole, each = result_buttons(RESULT_ACTIONS, 11, 3)  # a message showing images 11 to 13
+    assert [b.action for b in whole] == ["reroll", "variations", "edit", "info", "delete"]
+    assert each == (Button("upscale", 11), Button("upscale", 12), Button("upscale", 13))
+    assert each[1].label == messages.upscale_button(12)
+    with i18n.use("de"):
+        assert whole[0].label == messages.action_label("reroll") != "Re-roll"
+    assert result_buttons(("delete",), 1, 4) == ((Button("delete"),), ())  # no Upscale offered
+    assert result_buttons(RESULT_ACTIONS)[1] == ()  # no images on this message
 
 
 def test_progress_keeps_its_parts_typed_in_any_language() -> None:
