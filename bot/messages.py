@@ -976,6 +976,16 @@ def image_too_many_pixels(name: str, width: int, height: int, limit: int) -> str
     )
 
 
+def image_too_small(name: str, width: int, height: int, least: int) -> str:
+    return _(
+        "'%(name)s' is %(width)sx%(height)s; each side must be at least %(least)s pixels.",
+        name=name,
+        width=width,
+        height=height,
+        least=least,
+    )
+
+
 def image_bad_ratio(name: str, width: int, height: int) -> str:
     return _(
         "'%(name)s' is %(width)sx%(height)s; its sides must be within a ratio of 1:16.",

@@ -23,9 +23,11 @@ from bot.request.validation import (
     REFERENCE_MAX_BYTES,
     REFERENCE_MAX_SIDE,
     REFERENCE_MIMES,
+    REFERENCE_MIN_SIDE,
     check_declared,
     check_reference,
     check_reference_count,
+    check_shape,
     clean_prompt,
 )
 
@@ -40,8 +42,13 @@ def reference(data: bytes, name: str, *, url: str | None = None, source: str = "
     check_declared(name, None, len(data))
     # The name is kept with the job: cleaned as a prompt is (PostgreSQL's text refuses a NUL).
     image = load_reference(data, clean_prompt(name) or "image", url=url, source=source)
+    check_shape(image.name or "image", image.width, image.height)  # before any resizing
     return fit_reference(
-        image, max_bytes=REFERENCE_MAX_BYTES, max_side=REFERENCE_MAX_SIDE, readable=REFERENCE_MIMES
+        image,
+        max_bytes=REFERENCE_MAX_BYTES,
+        max_side=REFERENCE_MAX_SIDE,
+        min_side=REFERENCE_MIN_SIDE,
+        readable=REFERENCE_MIMES,
     )
 
 

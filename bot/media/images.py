@@ -151,18 +151,19 @@ def _turned(data: bytes) -> bool:
 
 
 def fit_reference(
-    image: ImageInput, *, max_bytes: int, max_side: int, readable: frozenset[str]
+    image: ImageInput, *, max_bytes: int, max_side: int, min_side: int = 1, readable: frozenset[str]
 ) -> ImageInput:
-    """A reference as hosts take it: of a type in `readable`, upright, at most `max_side` a side
-    and `max_bytes`; one already so is returned as it is.
+    """A reference as hosts take it: of a type in `readable`, upright, `min_side` to `max_side`
+    a side and at most `max_bytes`; one already so is returned as it is.
 
     A HEIC or AVIF photo becomes one the hosts read. A turned photo is stood upright, since a
     host may ignore the EXIF turn (and the edit's default shape is read from the sides). One over
-    the limits is shrunk, keeping its shape. Each is JPEG (WebP where it has transparency) at
+    the limits is shrunk, keeping its shape; one under `min_side` is enlarged. Each is JPEG (WebP where it has transparency) at
     falling quality, then 85% steps in size, until it fits. It has no public URL: that is the
     original's, so hosts get these bytes.
     """
-    within = image.size <= max_bytes and max(image.width, image.height) <= max_side
+    short, long = sorted((image.width, image.height))
+    within = image.size <= max_bytes and min_side <= short and long <= max_side
     if within and image.mime in readable and not _turned(image.data):
         return image
     with _FITTING, _then_trimmed():
@@ -175,6 +176,8 @@ def fit_reference(
             # turned and converted copies of a 70 MP picture held ~1.4 GB at once).
             src.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             upright = ImageOps.exif_transpose(src)
+        if min(upright.size) < min_side:
+            upright = _enlarged(upright, min_side)
         clear = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
         img = upright.convert("RGBA" if clear else "RGB")
         kind, mime = ("WEBP", "image/webp") if clear else ("JPEG", "image/jpeg")
@@ -187,6 +190,15 @@ def fit_reference(
                         image, data=buf.getvalue(), mime=mime, width=img.width, height=img.height, url=None
                     )
             img = img.resize((max(1, img.width * 85 // 100), max(1, img.height * 85 // 100)))
+
+
+def _enlarged(img: Image.Image, min_side: int) -> Image.Image:
+    """An icon or an emoji hosts would refuse, its shorter side made `min_side`, its shape kept
+    (rounded, so a 1:16 strip stays within 1:16)."""
+    width, height = img.size
+    short = min(width, height)
+    size = (round(width * min_side / short), round(height * min_side / short))
+    return img.resize(size, Image.Resampling.LANCZOS)
 
 
 def all_fit(images: Iterable[GeneratedImage], max_bytes: int) -> bool:

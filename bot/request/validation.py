@@ -33,6 +33,7 @@ __all__ = [
     "check_declared",
     "check_prompt",
     "check_reference_count",
+    "check_shape",
     "clean_prompt",
     "common_shape",
     "get_model",
@@ -47,6 +48,7 @@ MAX_TOTAL_IMAGES = 15  # references + outputs in one request
 MAX_OUTPUTS = 15
 REFERENCE_MAX_BYTES = 10 * 1024 * 1024
 REFERENCE_MAX_SIDE = 6000
+REFERENCE_MIN_SIDE = 15  # Seedream: "width and height (px) > 14"
 # What a person may send as one reference: a phone's full-size photo or a 5K screenshot is over
 # Seedream's limits above, and is shrunk to fit (attachments.reference) rather than refused.
 UPLOAD_MAX_BYTES = 40_000_000
@@ -299,8 +301,15 @@ def check_reference(image: ImageInput) -> None:
         raise InvalidImage(
             messages.image_too_many_pixels(name, image.width, image.height, REFERENCE_MAX_SIDE)
         )
-    if image.width <= 0 or image.height <= 0 or not RATIO_MIN <= image.width / image.height <= RATIO_MAX:
-        raise InvalidImage(messages.image_bad_ratio(name, image.width, image.height))
+    check_shape(name, image.width, image.height)
+    if min(image.width, image.height) < REFERENCE_MIN_SIDE:  # one stored before they were enlarged
+        raise InvalidImage(messages.image_too_small(name, image.width, image.height, REFERENCE_MIN_SIDE))
+
+
+def check_shape(name: str, width: int, height: int) -> None:
+    """Seedream's limit on a reference's shape: no side more than 16 times the other."""
+    if width <= 0 or height <= 0 or not RATIO_MIN <= width / height <= RATIO_MAX:
+        raise InvalidImage(messages.image_bad_ratio(name, width, height))
 
 
 def check_prompt(text: str) -> str:

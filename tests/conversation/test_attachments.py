@@ -8,7 +8,7 @@ from bot import messages
 from bot.conversation.attachments import AttachedFiles, Declared
 from bot.errors import DownloadError, InvalidImage
 from bot.request.models import ImageInput
-from bot.request.validation import MAX_REFERENCES, UPLOAD_MAX_BYTES
+from bot.request.validation import MAX_REFERENCES, REFERENCE_MIN_SIDE, UPLOAD_MAX_BYTES, check_reference
 from tests.web.conftest import png
 
 File = tuple[str, str | None, int | None, bytes]  # name, declared type, declared size, bytes
@@ -42,12 +42,14 @@ def _file(name: str, data: bytes, kind: str | None = "image/png", size: int | No
 
 
 async def test_every_file_becomes_a_measured_reference_in_order() -> None:
-    files = Recorded([_file("a.png", png(64, 48)), _file("b.png", png(30, 60)), _file("c", png(8, 8), None)])
+    files = Recorded(
+        [_file("a.png", png(64, 48)), _file("b.png", png(30, 60)), _file("c", png(16, 16), None)]
+    )
     images = await files.load()
     assert [(i.name, i.width, i.height, i.mime) for i in images] == [
         ("a.png", 64, 48, "image/png"),
         ("b.png", 30, 60, "image/png"),
-        ("c", 8, 8, "image/png"),
+        ("c", 16, 16, "image/png"),
     ]
     assert all(i.url is None for i in images)  # a platform's link expires or needs its token
     assert files.shown == images
@@ -101,6 +103,24 @@ async def test_bytes_that_are_no_image_or_out_of_seedreams_range_are_refused() -
         await strip.load()
     assert err.value.user_text == messages.image_bad_ratio("strip.png", 340, 20)
     assert fake.shown is None and strip.shown is None
+
+
+async def test_an_icon_is_enlarged_to_seedreams_least_side_and_a_thin_strip_refused_as_sent() -> None:
+    """Seedream refuses a side of 14 pixels or less: an emoji failed at the host, after the
+    quota was reserved. A strip past 1:16 is refused by the size it was sent at."""
+    icon = await Recorded([_file("emoji.png", png(12, 8))]).load()
+    assert [(i.width, i.height) for i in icon] == [(REFERENCE_MIN_SIDE * 3 // 2, REFERENCE_MIN_SIDE)]
+    with pytest.raises(InvalidImage) as err:
+        await Recorded([_file("line.png", png(2, 100))]).load()
+    assert err.value.user_text == messages.image_bad_ratio("line.png", 2, 100)
+
+
+def test_a_reference_kept_from_before_is_refused_if_hosts_would_refuse_it() -> None:
+    """A re-roll of a job whose 8-pixel reference was stored before they were enlarged."""
+    old = ImageInput(data=png(8, 8), mime="image/png", width=8, height=8, name="dot.png")
+    with pytest.raises(InvalidImage) as err:
+        check_reference(old)
+    assert err.value.user_text == messages.image_too_small("dot.png", 8, 8, REFERENCE_MIN_SIDE)
 
 
 async def test_a_failed_download_is_the_users_explanation() -> None:

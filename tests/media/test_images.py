@@ -262,6 +262,27 @@ def test_fit_reference_keeps_transparency() -> None:
         assert out.getpixel((5, 5))[3] == 0
 
 
+@pytest.mark.parametrize(
+    ("size", "enlarged"),
+    [((10, 10), (15, 15)), ((1, 16), (15, 240)), ((7, 112), (15, 240)), ((12, 40), (15, 50))],
+)
+def test_fit_reference_enlarges_an_icon_hosts_would_refuse_keeping_its_shape(
+    size: tuple[int, int], enlarged: tuple[int, int]
+) -> None:
+    """Seedream refuses a reference of 14 pixels a side or less: an emoji or an icon was sent
+    and the job failed at the host."""
+    image = _reference(encode("PNG", size))
+    fitted = fit_reference(image, max_bytes=10_000_000, max_side=6000, min_side=15, readable=REFERENCE_MIMES)
+    assert (fitted.width, fitted.height) == enlarged
+    assert measure(fitted.data)[1:] == enlarged
+    assert max(enlarged) / min(enlarged) <= 16  # Seedream's ratio, kept
+    big_enough = _reference(encode("PNG", (15, 20)))
+    assert (
+        fit_reference(big_enough, max_bytes=10_000_000, max_side=6000, min_side=15, readable=REFERENCE_MIMES)
+        is big_enough
+    )
+
+
 def phone_photo(kind: str, size: tuple[int, int] = (640, 480)) -> bytes:
     """An iPhone's photo (HEIC) or a browser's saved image (AVIF)."""
     register_heif_opener()  # to write one (seedbot loads it to read one, when one comes)
