@@ -1562,7 +1562,7 @@ def lineage(
     refs = _p("list separator", "; ").join(references) if references else none
     lines = [
         _("Job %(job)s (%(kind)s, %(status)s)", job=job_id, kind=job_kind(kind), status=job_status(status)),
-        _("Prompt: %(prompt)s", prompt=prompt),
+        _("Prompt: %(prompt)s", prompt=shown_prompt(prompt)),  # an upscale's: in the reader's words
         *([lineage_style(style)] if style else []),
         _("References: %(references)s", references=refs),
         made_from or (_("Made from: job %(job)s", job=parent) if parent else _("Made from: a new prompt")),

@@ -515,6 +515,26 @@ def test_figures_and_settings_are_written_with_the_locales_colon_and_separator()
         assert "model\u00a0: 4.5" in messages.settings_show("discord:1", [("model", "4.5")])
 
 
+def test_info_on_an_upscale_or_variations_says_what_it_is_in_the_readers_words() -> None:
+    """Info showed seedbot's English instruction to the model as an upscale's prompt."""
+
+    def info(prompt: str) -> str:
+        return messages.lineage(
+            job_id="j2", kind="upscale", prompt=prompt, references=[], parent="j1", model="Seedream 4.5",
+            provider="novita", size="4096x4096", took=3.0, charged=1, status="succeeded",
+        )  # fmt: skip
+
+    with i18n.use("de"):
+        upscaled, varied = info(messages.UPSCALE_PROMPT), info(messages.VARIATIONS_PROMPT)
+        shown = (
+            messages.shown_prompt(messages.UPSCALE_PROMPT),
+            messages.shown_prompt(messages.VARIATIONS_PROMPT),
+        )
+    assert shown[0] in upscaled and messages.UPSCALE_PROMPT not in upscaled
+    assert shown[1] in varied and messages.VARIATIONS_PROMPT not in varied
+    assert "Prompt: a fox at dawn" in info("a fox at dawn")
+
+
 def test_long_admin_lists_fit_one_message() -> None:
     """`stats` of a server of hundreds (9,891 characters for 200 people: Discord shows 4,000, the
     failures were cut off), a style list of long words, a cast of long file names."""
