@@ -157,6 +157,11 @@ async def edit(
     A parent still at work (a reply to its status message) is waited for, up to `wait` seconds."""
     parent = await finished(ledger, parent, wait)
     outputs = await made(ledger, parent)
+    options_alone = not parsed.prompt and _sets_options(parsed)
+    if options_alone and not parsed.picks and not images and max(len(outputs), parent.images_delivered) > 1:
+        # A batch again as a batch: edited as one, its images would be merged into one. Its
+        # request is all it takes, so a batch whose images are no longer kept is remade too.
+        return await _remade(ledger, parent, parsed)
     if not outputs:
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise InvalidRequest(messages.PARENT_NOT_READY)
@@ -164,11 +169,7 @@ async def edit(
             raise InvalidRequest(messages.PARENT_FAILED)
         # A result that was delivered but has no images left is past the retention.
         raise InvalidRequest(messages.RESULT_EXPIRED if parent.images_delivered else messages.NOT_A_RESULT)
-    if not parsed.prompt and _sets_options(parsed):
-        if len(outputs) > 1 and not parsed.picks and not images:
-            # A batch again as a batch: edited as one, its images would be merged into one.
-            return await _remade(ledger, parent, parsed)
-        # "--ar 16:9" replied alone: the result again, changed only by its options.
+    if options_alone:  # "--ar 16:9" replied alone: the result again, changed only by its options
         parsed = dataclasses.replace(parsed, prompt=parent.prompt)
     for pick in parsed.picks:
         if not 1 <= pick <= len(outputs):

@@ -79,6 +79,17 @@ async def test_expired_jobs_refuse_edits_and_reruns_but_not_plain_rerolls(h: Har
 
     again = await reroll(h.ledger, first)  # it had no references: the same request still
     assert (again.request.prompt, again.request.count, again.request.images) == ("a red fox", 2, ())
+    # So is a batch's request in another shape ("--ar 16:9" replied to it): no image is needed.
+    wide = await compose_edit(h.ledger, first, "--ar 16:9", [])
+    assert (wide.kind, wide.request.prompt, wide.request.count, wide.request.aspect) == (
+        JobKind.REROLL,
+        "a red fox",
+        2,
+        "16:9",
+    )
+    with pytest.raises(InvalidRequest) as err:  # one image of it, edited, needs that image
+        await compose_edit(h.ledger, first, "#2 --ar 16:9", [])
+    assert err.value.user_text == messages.RESULT_EXPIRED
     info = await h.community.lineage(edit)
     assert "References: 1 image, no longer kept" in info
     assert (await h.ledger.quota(ALICE.key)).day_used == 3  # refusals cost nothing
