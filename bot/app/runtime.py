@@ -78,7 +78,13 @@ async def open_runtime(
             if warn_demo and settings.demo_only and not keyed_providers(settings):
                 log.warning("no provider key is configured: running on the offline demo provider")
             retention = ImageRetention(ledger, settings.image_retention_days)
-            yield Runtime(settings, http, fetcher, ledger, engine, retention)
+            try:
+                yield Runtime(settings, http, fetcher, ledger, engine, retention)
+            except BaseException:
+                # A settle (a refund) or a resumed delivery still writes to the ledger: it gets the
+                # shutdown grace, not for ever, as the body failed (a platform refused its token).
+                await engine.wait_background(timeout=settings.shutdown_grace)
+                raise
             await engine.wait_background()
         finally:
             await ledger.close()

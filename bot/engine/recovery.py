@@ -204,6 +204,11 @@ class Recovery:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def wait_background(self) -> None:
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+    async def wait_background(self, timeout: float | None = None) -> None:
+        """Until the background work ends; what is left after `timeout` seconds is cancelled."""
+        if not self._background:
+            return
+        _, left = await asyncio.wait(set(self._background), timeout=timeout)
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*self._background, *left, return_exceptions=True)

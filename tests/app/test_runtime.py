@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.runtime import HTTP_TIMEOUT, http_limits, open_runtime
+from bot.app.runtime import HTTP_TIMEOUT, Runtime, http_limits, open_runtime
 from bot.errors import LedgerUnavailable
 from bot.ledger import SQLiteLedger
 from tests.app.helpers import settings
@@ -141,3 +141,24 @@ async def test_the_ledger_is_closed_when_the_body_raises(tmp_path: Path) -> None
         await runtime.ledger.quota("discord:1")
     async with open_runtime(config, mode="run"):  # and its hold on the file released
         pass
+
+
+async def test_when_the_body_raises_background_work_gets_the_grace_then_is_cancelled(tmp_path: Path) -> None:
+    """A platform that refused its token after recovery resumed a job: the ledger was closed
+    under the job's settle ("ledger is not open", its refund lost until the next start)."""
+    written: list[int] = []
+
+    async def settle(runtime: Runtime) -> None:
+        await asyncio.sleep(0.05)
+        written.append((await runtime.ledger.quota("discord:1")).day_limit)
+
+    async def stuck() -> None:
+        await asyncio.sleep(3600)
+
+    with pytest.raises(ValueError, match="refused"):
+        async with open_runtime(settings(tmp_path, shutdown_grace=0.5)) as runtime:
+            runtime.engine.in_background(settle(runtime))
+            runtime.engine.in_background(stuck())
+            raise ValueError("refused")
+    assert written == [20]
+    assert not runtime.engine._background  # the stuck one cancelled after the grace
