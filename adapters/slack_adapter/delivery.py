@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -205,15 +206,35 @@ class ThreadDelivery:
                 file_uploads=chunk, channel=self.channel, thread_ts=self.thread_ts, initial_comment=comment
             )
 
+        since = time.time()
         try:
             return await upload()
         except SlackApiError as exc:
             if exc.response.get("error") not in TRANSIENT_ERRORS:
                 raise
             log.info("slack: upload failed with %s; retrying once", exc.response.get("error"))
+            # The last step (completeUploadExternal) can fail after sharing the files: posted
+            # again, the person would see the images twice.
+            if shared := await self._shared_since(chunk, since):
+                log.info("slack: the failed upload had shared its files; not posting them again")
+                return {"files": shared}
         except (SlackRequestError, aiohttp.ClientError, TimeoutError) as exc:  # the file host's POST
             log.info("slack: upload failed (%s); retrying once", type(exc).__name__)
         return await upload()
+
+    async def _shared_since(self, chunk: list[dict[str, Any]], since: float) -> list[dict[str, Any]]:
+        """The chunk's files as shared in this channel since `since`, when all of them are (their
+        names hold the job and the position); none when Slack can't say."""
+        names = {str(item["filename"]) for item in chunk}
+        try:
+            listed = await self.client.files_list(
+                channel=self.channel, ts_from=str(int(since) - 1), types="images", count=100
+            )
+        except UPLOAD_FAILURES as exc:
+            log.info("slack: could not look for the failed upload's files: %s", type(exc).__name__)
+            return []
+        found = [f for f in listed.get("files") or [] if isinstance(f, dict) and f.get("name") in names]
+        return found if len({f.get("name") for f in found}) == len(names) else []
 
 
 def upload_item(image: GeneratedImage, job_id: str, n: int, total: int, prompt: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from bot.request.models import Job, JobStatus
 from tests.discord.conftest import body_text, buttons, details, job_id_of, notes, wait_result
 from tests.emulators.discord import HUMAN_USER_ID, TEXT_CHANNEL_ID, DiscordEmulator
 from tests.emulators.providers import ProviderEmulator, ProviderState
+from tests.emulators.slack import CHANNEL_ID as SLACK_CHANNEL_ID
 from tests.emulators.slack import USER_ID, SlackEmulator
 from tests.reliability.conftest import RunningBot, Stack
 
@@ -302,6 +303,28 @@ async def test_slack_transient_upload_error_is_retried_once(stack: Stack) -> Non
     assert [c.ok for c in slack.calls("files.completeUploadExternal")] == [False, True]
     assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 1)
     await balanced(stack, [job], "Slack ok:false internal_error once on files.completeUploadExternal", 1)
+
+
+async def test_slack_upload_that_shared_its_files_then_answered_an_error_is_not_posted_twice(
+    stack: Stack,
+) -> None:
+    """Slack can fail its last upload step after sharing the files: the retry posted the
+    images a second time."""
+    bot, release = await start(stack)
+    slack = stack.slack
+    thread = await slack_job(stack, bot, "an upload slack did but said it didn't")
+    await in_flight(stack)
+    slack.fail_next("files.completeUploadExternal", "internal_error", status=200, applied=True)
+    release.set()
+    [job] = await bot.wait_closed(SLACK_KEY, 1)
+
+    assert len(uploads_in(slack, thread)) == 1
+    assert [c.ok for c in slack.calls("files.completeUploadExternal")] == [False]
+    assert slack.calls("files.list")  # looked for before trying again
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 1)
+    [shared] = [m for m in slack.thread(SLACK_CHANNEL_ID, thread) if m.get("files")]
+    assert shared["ts"] in job.result_message_ids  # Delete removes the images too
+    await balanced(stack, [job], "Slack internal_error after completeUploadExternal shared the files", 1)
 
 
 async def test_slack_ok_false_on_the_upload_refunds_and_tells(stack: Stack) -> None:

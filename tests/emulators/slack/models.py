@@ -104,6 +104,7 @@ class _Fault:
     headers: dict[str, str]
     body: str | None
     content_type: str
+    applied: bool = False  # the call takes effect, then answers with the error
 
 
 class _ApiError(Exception):

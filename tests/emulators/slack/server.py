@@ -205,9 +205,11 @@ class SlackServer:
         headers: Mapping[str, str] | None = None,
         body: str | None = None,
         content_type: str = "application/json",
+        applied: bool = False,
     ) -> None:
         """Make the next ``times`` calls of Web API ``method`` fail (after letting ``after``
-        calls through, e.g. to fail a batch's second upload).
+        calls through, e.g. to fail a batch's second upload). ``applied=True``: the call takes
+        effect and then answers with the error, as a server that failed after doing the work.
 
         Default: HTTP 429 ``{"ok": false, "error": "ratelimited"}`` with ``Retry-After: 1``.
         ``fail_next("chat.postMessage", "channel_not_found", status=200, times=2)`` gives
@@ -226,6 +228,7 @@ class SlackServer:
                     headers=dict(headers or {}),
                     body=body,
                     content_type=content_type,
+                    applied=applied,
                 )
             )
 
@@ -403,7 +406,7 @@ class SlackServer:
                 {"ok": False, "error": "not_allowed_token_type" if wrong_kind else "invalid_auth"}
             )
         fault = self._take_fault(method)
-        if fault is not None:
+        if fault is not None and not fault.applied:
             return self._fault_response(fault)
         handler: Any = self._overrides.get(method) or self._api_handlers.get(method)
         if handler is None:
@@ -414,6 +417,8 @@ class SlackServer:
                 result = await result
         except _ApiError as e:
             return web.json_response({"ok": False, "error": e.error, **e.extra})
+        if fault is not None:  # done, and answered with an error all the same
+            return self._fault_response(fault)
         if isinstance(result, web.Response):
             return result
         body = dict(result)
