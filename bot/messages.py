@@ -1277,6 +1277,11 @@ def asked_for(who: str, prompt: str) -> str:
     return _("%(who)s asked for: %(prompt)s", who=who, prompt=prompt)
 
 
+def workflow_asked_for(who: str, prompt: str) -> str:
+    """asked_for of a workflow run that named the person without their click to show for it."""
+    return _("A workflow asked for this for %(who)s: %(prompt)s", who=who, prompt=prompt)
+
+
 def help_text(command: str, options: list[str]) -> str:
     return _(
         "Describe the image you want, e.g. `%(command)s a red fox in snow --ar 3:2 --n 2`.\n"

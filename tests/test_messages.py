@@ -199,6 +199,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
         lambda: [messages.with_charge_note(messages.bad_aspect("x")), messages.with_charge_note("x", True)],
     ),
     ("asked_for", lambda: messages.asked_for("<@U1>", "a red fox")),
+    ("workflow_asked_for", lambda: messages.workflow_asked_for("<@U1>", "a red fox")),
     ("help_text", lambda: messages.help_text("/imagine", ["--ar W:H", "--n 1-15"])),
     ("file_not_hosted", lambda: messages.file_not_hosted("a.png")),
     ("file_access_denied", lambda: messages.file_access_denied("a.png")),

@@ -363,24 +363,33 @@ class SlackHandlers:
             )
             return
         step = StepInputs.read(event.get("inputs") or {})
-        if step.user:
-            await self._who(team_id, step.user, step.channel)
-        target = step.channel or step.user
+        person, named = step.person, step.clicked is None
+        if person:
+            await self._who(team_id, person, step.channel)
+        asked = messages.workflow_asked_for if named else messages.asked_for
         reply = StepReply(
             self.client,
-            target,
+            step.channel or person,
             None,
-            step.user,
+            person,
             direct=step.channel is None,
-            root_text=messages.asked_for(f"<@{step.user}>", escape(step.prompt)),
+            root_text=asked(f"<@{person}>", escape(step.prompt)),
             execution_id=execution_id,
             step_token=str(event.get("bot_access_token") or ""),
         )
         try:
-            if not step.user:  # the manifest requires it: Slack never sends a run without one
+            if not person:  # the manifest requires a user: Slack never sends a run without one
                 log.warning("slack: workflow step %s without a user", reply.execution_id)
                 return
-            who = requester_for(team_id, step.user, step.channel, locale=i18n.current())
+            if step.clicked and step.user and step.clicked != step.user:
+                log.info(
+                    "slack: workflow step %s: started by %s, not the %s it names",
+                    execution_id,
+                    person,
+                    step.user,
+                )
+            who = requester_for(team_id, person, step.channel, locale=i18n.current())
+            who = dataclasses.replace(who, named=named)
             await self._handle(who, Ask(step.prompt, step.options), "workflow step", reply)
         finally:
             await reply.finish()

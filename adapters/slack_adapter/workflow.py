@@ -3,13 +3,17 @@ slack-manifest.yml).
 
 A workflow run reaches the step: Slack sends `function_executed` with the step's inputs
 
-    prompt   (required) what to draw; flags work as everywhere (--ar 16:9 --n 2)
-    user     (required) who pays: the workflow maps "Person who used this workflow" here
-    channel  where the images go (default: that person's DM with seedbot)
+    prompt         (required) what to draw; flags work as everywhere (--ar 16:9 --n 2)
+    user           (required) who pays: the workflow maps "Person who used this workflow" here
+    interactivity  the click that started the workflow (a link, a button, a shortcut), when it
+                   has one: Slack fills it in, so it says who asked
+    channel        where the images go (default: that person's DM with seedbot)
     count, aspect, model   as the options of /imagine
 
 and seedbot runs it as one Ask turn of that person, charged to their quota like any other. The
-images are posted the way /imagine posts them (a line naming the person, the images in its
+person is the one who clicked when the run says so. Otherwise it is whoever the workflow names,
+which its builder may have typed in: their quota pays, but not as an admin (no unlimited quota),
+and the images say a workflow asked for them. The images are posted the way /imagine posts them (a line naming the person, the images in its
 thread), then the step completes with the files and a permalink to that line
 (`functions.completeSuccess`); a refusal or failure ends it with the same plain words the bot
 says everywhere (`functions.completeError`, which Slack shows the person), nothing charged.
@@ -36,6 +40,7 @@ __all__ = [
     "INPUT_ASPECT",
     "INPUT_CHANNEL",
     "INPUT_COUNT",
+    "INPUT_INTERACTIVITY",
     "INPUT_MODEL",
     "INPUT_PROMPT",
     "INPUT_USER",
@@ -51,6 +56,7 @@ log = logging.getLogger(__name__)
 STEP_CALLBACK = "generate_image"
 INPUT_PROMPT = "prompt"
 INPUT_USER = "user"
+INPUT_INTERACTIVITY = "interactivity"
 INPUT_CHANNEL = "channel"
 INPUT_COUNT = "count"
 INPUT_ASPECT = "aspect"
@@ -65,6 +71,12 @@ class StepInputs:
     user: str
     channel: str | None
     options: Options
+    clicked: str | None = None  # who started the run with a click, as Slack says
+
+    @property
+    def person(self) -> str:
+        """Who asked: the one who clicked, else the person the workflow names."""
+        return self.clicked or self.user
 
     @classmethod
     def read(cls, inputs: dict[str, Any]) -> StepInputs:
@@ -80,7 +92,15 @@ class StepInputs:
                 count=count if isinstance(count, int) and not isinstance(count, bool) else None,
                 model=str(inputs[INPUT_MODEL]) if inputs.get(INPUT_MODEL) else None,
             ),
+            clicked=_interactor(inputs.get(INPUT_INTERACTIVITY)),
         )
+
+
+def _interactor(value: object) -> str | None:
+    """The user id of slack#/types/interactivity's `interactor`, when the run has one."""
+    interactor = value.get("interactor") if isinstance(value, dict) else None
+    found = interactor.get("id") if isinstance(interactor, dict) else None
+    return str(found) if found else None
 
 
 @dataclass

@@ -28,10 +28,10 @@ class Policy:
 
     def is_operator(self, who: Requester) -> bool:
         """A bot-wide admin (SEEDBOT_ADMINS): unlimited, may manage anyone."""
-        return self.settings.is_admin(who.key)
+        return not who.named and self.settings.is_admin(who.key)
 
     def is_admin(self, who: Requester) -> bool:
-        return self.is_operator(who) or who.manages_workspace
+        return self.is_operator(who) or (who.manages_workspace and not who.named)
 
     @staticmethod
     def result_here(who: Requester, job: Job | None) -> Job:

@@ -159,7 +159,7 @@ class Engine(Lifecycle, Leases, Recovery):
         self.hooks[platform] = hooks
 
     def is_admin(self, requester: Requester) -> bool:
-        return self.settings.is_admin(requester.key)
+        return not requester.named and self.settings.is_admin(requester.key)
 
     async def usage(self, requester: Requester) -> QuotaStatus:
         return await self.ledger.quota(requester.key, unlimited=self.is_admin(requester))

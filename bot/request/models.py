@@ -100,6 +100,9 @@ class Requester:
     # A one-to-one conversation with the bot (a DM, Slack's side panel): not one of the
     # workspace's channels, so its channel list does not apply (its pool and quotas do).
     direct: bool = False
+    # Named by something anyone could have filled in (a Slack workflow run not started by a
+    # click), not seen asking: their quota pays, but no admin's powers come with the name.
+    named: bool = False
 
     @property
     def key(self) -> str:

@@ -37,6 +37,7 @@ from adapters.slack_adapter.workflow import (
     INPUT_ASPECT,
     INPUT_CHANNEL,
     INPUT_COUNT,
+    INPUT_INTERACTIVITY,
     INPUT_MODEL,
     INPUT_PROMPT,
     INPUT_USER,
@@ -366,10 +367,19 @@ def test_the_workflow_step_takes_what_the_adapter_reads() -> None:
     step = manifest.step_definition("generate_image")
     inputs, outputs = step["input_parameters"], step["output_parameters"]
     assert step["title"] == "Generate an image with Seedream"
-    assert set(inputs) == {INPUT_PROMPT, INPUT_USER, INPUT_CHANNEL, INPUT_COUNT, INPUT_ASPECT, INPUT_MODEL}
+    assert set(inputs) == {
+        INPUT_PROMPT,
+        INPUT_USER,
+        INPUT_INTERACTIVITY,
+        INPUT_CHANNEL,
+        INPUT_COUNT,
+        INPUT_ASPECT,
+        INPUT_MODEL,
+    }
     assert {name for name, spec in inputs.items() if spec.get("is_required")} == {INPUT_PROMPT, INPUT_USER}
-    # Whose quota pays is a person; where the images go, a channel.
+    # Whose quota pays is a person (the one who clicked, when Slack says); where the images go, a channel.
     assert inputs[INPUT_USER]["type"] == "slack#/types/user_id"
+    assert inputs[INPUT_INTERACTIVITY]["type"] == "slack#/types/interactivity"
     assert inputs[INPUT_CHANNEL]["type"] == "slack#/types/channel_id"
     assert (inputs[INPUT_COUNT]["minimum"], inputs[INPUT_COUNT]["maximum"]) == (1, MAX_OUTPUTS)
     assert inputs[INPUT_MODEL]["enum"] == list(MODELS)

@@ -48,7 +48,14 @@ async def test_the_step_posts_in_the_channel_and_completes_with_the_files_and_a_
 ) -> None:
     bot = await start_bot(SEEDBOT_DAILY_IMAGES="5")
     execution = await _run(
-        emu, bot.url, prompt="a lighthouse at dusk", user=USER_ID, channel=CHANNEL_ID, count=2, aspect="16:9"
+        emu,
+        bot.url,
+        prompt="a lighthouse at dusk",
+        user=USER_ID,
+        interactivity=emu.interactivity(USER_ID),
+        channel=CHANNEL_ID,
+        count=2,
+        aspect="16:9",
     )
     assert execution["state"] == "completed", execution["error"]
     uploads = await wait_results(emu, 2, bot)
@@ -68,6 +75,45 @@ async def test_the_step_posts_in_the_channel_and_completes_with_the_files_and_a_
     with pytest.raises(SlackApiError) as refused:
         await AsyncWebClient(token=execution["token"], base_url=emu.api_url).auth_test()
     assert refused.value.response["error"] == "token_revoked"
+
+
+async def test_a_person_the_workflow_names_pays_without_an_admins_powers_and_is_not_quoted(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    """Whoever builds a workflow fills "On behalf of": naming an admin gave the workflow their
+    unlimited quota, and the channel read "@admin asked for: …" of words they never sent."""
+    emu.add_user("U9", "ada")
+    bot = await start_bot(SEEDBOT_DAILY_IMAGES="2", SEEDBOT_ADMINS=f"slack:{emu.TEAM_ID}:U9")
+    execution = await _run(emu, bot.url, prompt="a storm at sea", user="U9", channel=CHANNEL_ID, count=4)
+    assert execution["state"] == "failed"
+    assert "daily limit (2 images)" in execution["error"], execution["error"]  # not unlimited
+    assert not results(emu)
+
+    execution = await _run(emu, bot.url, prompt="a calm sea", user="U9", channel=CHANNEL_ID)
+    assert execution["state"] == "completed", execution["error"]
+    await wait_results(emu, 1, bot)
+    said = [m["text"] for m in emu.messages_in(CHANNEL_ID) if m.get("text", "").endswith("a calm sea")]
+    assert said == [messages.workflow_asked_for("<@U9>", "a calm sea")]
+
+
+async def test_the_person_who_clicked_pays_whoever_the_workflow_names(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    emu.add_user("U9", "ada")
+    bot = await start_bot(SEEDBOT_DAILY_IMAGES="5")
+    execution = await _run(
+        emu,
+        bot.url,
+        prompt="a red kite",
+        user="U9",
+        interactivity=emu.interactivity(USER_ID),
+        channel=CHANNEL_ID,
+    )
+    assert execution["state"] == "completed", execution["error"]
+    await wait_results(emu, 1, bot)
+    said = [m["text"] for m in emu.messages_in(CHANNEL_ID) if m.get("text", "").endswith("a red kite")]
+    assert said == [messages.asked_for(f"<@{USER_ID}>", "a red kite")]
+    assert "Images left today: 4 of 5" in await _usage(emu, bot.url)  # U1's, who clicked
 
 
 async def test_without_a_channel_the_images_come_to_the_persons_dm(

@@ -88,6 +88,14 @@ class WorkflowsMixin:
             "bot_access_token": token,
         }
 
+    def interactivity(self, user: str) -> dict[str, Any]:
+        """What Slack fills a `slack#/types/interactivity` input with when `user` clicks the
+        workflow's trigger (a link, a button, a shortcut)."""
+        return {
+            "interactivity_pointer": f"{int(time.time())}.{secrets.token_hex(4)}.{secrets.token_hex(16)}",
+            "interactor": {"id": user, "secret": secrets.token_hex(16)},
+        }
+
     def workflow_token_valid(self, token: str) -> bool | None:
         """True for the token of a running execution, False for one revoked or expired, None
         for a token that was never a step's."""
@@ -135,6 +143,12 @@ class WorkflowsMixin:
         elif kind == "slack#/types/channel_id":
             if value not in self.channels:
                 return "must be a channel of the workspace"
+        elif kind == "slack#/types/interactivity":  # Slack fills it from the click on a trigger
+            interactor = value.get("interactor") if isinstance(value, dict) else None
+            if not isinstance(interactor, dict) or interactor.get("id") not in self.users:
+                return "must be the interactivity of a user's click"
+            if not value.get("interactivity_pointer"):
+                return "must carry an interactivity_pointer"
         elif kind == "slack#/types/file_id":
             if value not in self.files:
                 return "must be a file of the workspace"
