@@ -9,13 +9,15 @@
 bolt's AsyncAssistant routes these events (listeners.py registers it, only when the setting is
 on: a workspace must enable the feature and grant `assistant:write` first):
 `assistant_thread_started`, `assistant_thread_context_changed` (seedbot keeps no context: images
-do not depend on the channel being viewed) and `message.im` inside a thread.
+do not depend on the channel being viewed) and `message.im` inside a side panel's thread (bolt
+would take a reply in any DM thread for one: AssistantThreads tells them apart).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from slack_sdk.errors import SlackApiError
@@ -26,13 +28,50 @@ from adapters.slack_adapter.text import escape
 from bot import messages
 from bot.conversation.surface import Delivery, Progress, Shown
 
-__all__ = ["STATUS_REFRESH", "AssistantReply", "greet", "set_title", "suggested_prompts"]
+__all__ = ["STATUS_REFRESH", "AssistantReply", "AssistantThreads", "greet", "set_title", "suggested_prompts"]
 
 log = logging.getLogger(__name__)
 
 # Slack drops a thread's status after two minutes without a message: set it again before that.
 STATUS_REFRESH = 60.0
 TITLE_MAX = 120  # characters of the prompt kept as the thread's title
+
+
+class AssistantThreads:
+    """Which DM threads are side panel threads. bolt takes a person's message in any DM thread
+    for one (payload_utils.is_user_message_event_in_assistant_thread), so an edit replied in the
+    thread of a DM result lost its progress and Cancel to the panel's status line. Known from
+    `assistant_thread_started`, else from the thread's first message, which Slack gives the
+    subtype `assistant_app_thread`; remembered either way (the most recent `size`)."""
+
+    def __init__(self, client: AsyncWebClient, size: int = 4096) -> None:
+        self.client = client
+        self.size = size
+        self._known: OrderedDict[tuple[str, str], bool] = OrderedDict()
+
+    def started(self, channel: str, thread_ts: str) -> None:
+        self._remember((channel, thread_ts), True)
+
+    async def holds(self, channel: str, thread_ts: str) -> bool:
+        key = (channel, thread_ts)
+        if key in self._known:
+            self._known.move_to_end(key)
+            return self._known[key]
+        try:
+            answer = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=1)
+        except SlackApiError as exc:  # not known: answered as a DM thread, in the thread
+            log.info("slack: thread %s/%s not read: %s", channel, thread_ts, exc.response.get("error"))
+            return False
+        first = (answer.get("messages") or [{}])[0]
+        panel = bool(first.get("subtype") == "assistant_app_thread")
+        self._remember(key, panel)
+        return panel
+
+    def _remember(self, key: tuple[str, str], panel: bool) -> None:
+        self._known[key] = panel
+        self._known.move_to_end(key)
+        while len(self._known) > self.size:
+            self._known.popitem(last=False)
 
 
 def suggested_prompts() -> list[dict[str, str]]:

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_adapter import blocks
-from adapters.slack_adapter.assistant import AssistantReply, greet, set_title
+from adapters.slack_adapter.assistant import AssistantReply, AssistantThreads, greet, set_title
 from adapters.slack_adapter.dedupe import SeenMessages
 from adapters.slack_adapter.files import SlackAttachments, SlackFiles
 from adapters.slack_adapter.links import Permalinks
@@ -108,6 +108,7 @@ class SlackHandlers:
         self.seen = seen or SeenMessages()
         self.permalink = Permalinks(client)
         self.users = SlackUsers(client)
+        self.assistant_threads = AssistantThreads(client)
         self.conversation.attach(
             Surface(
                 PLATFORM,
@@ -237,6 +238,7 @@ class SlackHandlers:
     ) -> None:
         """A side panel thread opened: a greeting and prompts to start from, in the person's
         language (once, though Slack may deliver the event again)."""
+        self.assistant_threads.started(channel, thread_ts)
         if not self.seen.claim(f"assistant:{channel}:{thread_ts}"):
             return
         if user:

@@ -10,7 +10,7 @@ panel's events (assistant.py); without it those events are not the app's and get
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from slack_bolt.async_app import (
     AsyncAck,
@@ -20,6 +20,7 @@ from slack_bolt.async_app import (
     AsyncBoltRequest,
     AsyncRespond,
 )
+from slack_bolt.listener_matcher.async_listener_matcher import AsyncCustomListenerMatcher
 
 from adapters.slack_adapter import blocks
 from adapters.slack_adapter.handlers import SlackHandlers
@@ -209,7 +210,15 @@ def _register_assistant(app: AsyncApp, handlers: SlackHandlers, tasks: Backgroun
             name=f"assistant message {event.get('channel')}/{event.get('ts')}",
         )
 
+    async def in_panel(body: dict[str, Any]) -> bool:
+        event = body.get("event") or {}
+        return await handlers.assistant_threads.holds(str(event.get("channel")), str(event.get("thread_ts")))
+
     assistant.thread_started(thread_started)
     assistant.thread_context_changed(context_changed)
-    assistant.user_message(user_message)
+    # Other DM threads' messages go on to the message listener above (a DM turn).
+    # An async matcher built here: AsyncAssistant would wrap a bare coroutine function as a
+    # sync one and never await it; and it takes a list (its hint says one: _merge_matchers).
+    panel = AsyncCustomListenerMatcher(app_name="seedbot", func=in_panel)
+    assistant.user_message(user_message, matchers=cast(Any, [panel]))
     app.use(assistant)

@@ -78,6 +78,30 @@ async def test_a_panel_thread_starts_with_prompts_and_a_reply_edits_the_latest_r
     assert not emu.calls("conversations.replies") and not emu.calls("chat.update")
 
 
+async def test_a_reply_in_a_dm_results_thread_stays_a_dm_turn_with_the_panel_on(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    """bolt takes a message in any DM thread for the panel's: an edit replied under a DM result
+    lost its progress and Cancel, and setStatus went to a thread that is no panel's (refused)."""
+    bot = await start_bot(SLACK_ASSISTANT="on")
+    first = emu.dm_event("a red fox in snow")
+    await emu.post_event(bot.url, first)
+    await wait_results(emu, 1, bot)
+    await emu.post_event(bot.url, emu.dm_event("make it night", thread_ts=first["ts"]))
+    await wait_results(emu, 2, bot)
+    posted = [c.params.get("text") for c in emu.calls("chat.postMessage", channel=DM_CHANNEL_ID)]
+    assert posted.count(messages.STARTING) == 2  # each with its status message, Cancel on it
+    assert not emu.calls("assistant.threads.setStatus") and not emu.calls("assistant.threads.setTitle")
+
+    # A panel thread seedbot did not see start (it restarted since) is told by its first message.
+    started = emu.start_assistant_thread()
+    dm, ts = started["assistant_thread"]["channel_id"], started["assistant_thread"]["thread_ts"]
+    await emu.post_event(bot.url, emu.assistant_message_event(dm, ts, "a lantern in fog"))
+    await wait_results(emu, 3, bot)
+    assert emu.assistant_threads[(dm, ts)]["statuses"] == [messages.ASSISTANT_STATUS, ""]
+    assert len(emu.calls("conversations.replies", channel=dm, ts=ts)) == 1
+
+
 async def test_the_panels_surprise_me_draws_one_of_seedbots_prompts(
     emu: SlackEmulator, start_bot: StartBot
 ) -> None:
