@@ -142,6 +142,8 @@ class ArkProvider(Provider):
             starts_work=True,
         )
         body = json_body(response)
+        if response.status_code == 200 and not isinstance(body, dict):
+            raise self.unreadable_success(response, "unreadable answer")
         if response.status_code != 200 or not isinstance(body, dict) or "error" in body:
             raise self._error(response, body)
         return await self._from_json(call, response, body)
@@ -151,7 +153,7 @@ class ArkProvider(Provider):
     ) -> ProviderOutput:
         data = body.get("data")
         if not isinstance(data, list):
-            raise self.error(ProviderErrorKind.UNAVAILABLE, response, "answer without a data list")
+            raise self.unreadable_success(response, "answer without a data list")
         items: list[str] = []
         errors: list[str] = []
         for item in data:

@@ -396,6 +396,13 @@ class Provider(abc.ABC):
             self.name, kind, status=status, detail=detail[:300], request_id=request_id, **kwargs
         )
 
+    def unreadable_success(self, response: httpx.Response, detail: str) -> ProviderError:
+        """A success answer to a call that started paid work, that can't be read: the work was
+        done (a generation) or started (a task) and is paid for, so it is neither asked for again
+        nor elsewhere, where it would be paid again; the person is refunded."""
+        log.warning("%s: paid work answered %s unreadably: %s", self.name, response.status_code, detail)
+        return self.error(ProviderErrorKind.UNAVAILABLE, response, detail, retryable=False, failover=False)
+
     async def download_images(self, urls: list[str]) -> tuple[list[GeneratedImage], int]:
         """Fetch result URLs at once (they expire), in parallel. Returns (images, failed)."""
         results = await asyncio.gather(*(self._download_one(u) for u in urls), return_exceptions=True)

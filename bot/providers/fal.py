@@ -114,11 +114,13 @@ class FalProvider(Provider):
             starts_work=True,  # a lost answer may hide a task already running: not submitted twice
         )
         body = json_body(response)
+        if response.status_code in (200, 201, 202) and not isinstance(body, dict):
+            raise self.unreadable_success(response, "unreadable submit answer")
         if response.status_code not in (200, 201, 202) or not isinstance(body, dict):
             raise self._error(response, body)
         request_id = body.get("request_id")
         if not isinstance(request_id, str) or not request_id:
-            raise self.error(ProviderErrorKind.UNAVAILABLE, response, "submit answer without a request_id")
+            raise self.unreadable_success(response, "submit answer without a request_id")
         await call.on_task_id(request_id)
         status_path, result_path, _ = self._paths(request_id)
         return await self._wait(

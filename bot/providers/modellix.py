@@ -116,12 +116,14 @@ class ModellixProvider(Provider):
             starts_work=True,  # a lost answer may hide a task already running: not submitted twice
         )
         body = json_body(response)
+        if response.status_code == 200 and not isinstance(body, dict):
+            raise self.unreadable_success(response, "unreadable submit answer")
         if response.status_code != 200 or not isinstance(body, dict) or body.get("code") != 0:
             raise self._error(response, body)
         data = body.get("data")
         task_id = data.get("task_id") if isinstance(data, dict) else None
         if not isinstance(task_id, str) or not task_id:
-            raise self.error(ProviderErrorKind.UNAVAILABLE, response, "submit answer without a task_id")
+            raise self.unreadable_success(response, "submit answer without a task_id")
         await call.on_task_id(task_id)
         return await self._wait(task_id, call)
 

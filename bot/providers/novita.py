@@ -119,7 +119,7 @@ class NovitaProvider(Provider):
             raise self._error(response, body)
         items = body.get("images") if isinstance(body, dict) else None
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise self.error(ProviderErrorKind.UNAVAILABLE, response, "answer without an images list")
+            raise self.unreadable_success(response, "answer without an images list")
         images, unusable = await images_from_strings(self, items)
         if not images:
             raise self.error(

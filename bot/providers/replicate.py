@@ -134,11 +134,13 @@ class ReplicateProvider(Provider):
             starts_work=True,  # a lost answer may hide a task already running: not submitted twice
         )
         body = json_body(response)
+        if response.status_code in (200, 201, 202) and not isinstance(body, dict):
+            raise self.unreadable_success(response, "unreadable create answer")
         if response.status_code not in (200, 201, 202) or not isinstance(body, dict):
             raise self._error(response, body)
         prediction_id = body.get("id")
         if not isinstance(prediction_id, str) or not prediction_id:
-            raise self.error(ProviderErrorKind.UNAVAILABLE, response, "create answer without an id")
+            raise self.unreadable_success(response, "create answer without an id")
         await call.on_task_id(prediction_id)
         # The create answer is a prediction too: it may already be over.
         done = await self._settle(prediction_id, body, call, response)

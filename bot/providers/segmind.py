@@ -112,22 +112,20 @@ class SegmindProvider(Provider):
         if content_type.startswith("image/") or (not content_type and response.content[:4] != b"{"):
             try:
                 image = image_from_bytes(response.content)
-            except DownloadError:
-                raise self.error(
-                    ProviderErrorKind.UNAVAILABLE,
-                    response,
-                    f"{content_type or 'untyped'} answer is not an image",
+            except DownloadError:  # a 200 is billed (Segmind's status table)
+                raise self.unreadable_success(
+                    response, f"{content_type or 'untyped'} answer is not an image"
                 ) from None
             return ProviderOutput([image], failed=req.count - 1, usage=usage, request_id=request_id)
 
         body = json_body(response)
         if not isinstance(body, dict):
-            raise self.error(ProviderErrorKind.UNAVAILABLE, response, f"unreadable {content_type} answer")
+            raise self.unreadable_success(response, f"unreadable {content_type} answer")
         if body.get("error"):
             raise self._error(response, body)
         items = _result_strings(body)
         if not items:
-            raise self.error(ProviderErrorKind.UNAVAILABLE, response, "answer without images")
+            raise self.unreadable_success(response, "answer without images")
         images, _ = await images_from_strings(self, items)
         if not images:
             # The generation was made (and paid for): asking again would pay twice.

@@ -24,9 +24,13 @@ COMMON = {
     "moderation": (K.MODERATION, False, False),
     "auth": (K.AUTH, False, True),
     "bad_request": (K.BAD_REQUEST, False, False),
-    "malformed_json": (K.UNAVAILABLE, True, True),
+    # A success answer that can't be read: the work was done and billed (a generation) or
+    # started (a task): asked again, here or elsewhere, it was paid two to five times.
+    "malformed_json": (K.UNAVAILABLE, False, False),
 }
 EXTRA = {
+    # Apiframe's submit carries an Idempotency-Key: asked again, it is the same job.
+    "apiframe": {"malformed_json": (K.UNAVAILABLE, True, True)},
     "segmind": {
         "gone": (K.UNAVAILABLE, False, True),
         "bad_content_type": (K.BAD_REQUEST, False, False),

@@ -32,7 +32,9 @@ COMMON = {
     "moderation": (K.MODERATION, False, False),
     "auth": (K.AUTH, False, True),
     "bad_request": (K.BAD_REQUEST, False, False),
-    "malformed_json": (K.UNAVAILABLE, True, True),
+    # A success answer that can't be read: the generation was made, or the task started, and
+    # billed; asked again it was paid again. (An unreadable poll is only asked again, below.)
+    "malformed_json": (K.UNAVAILABLE, False, False),
 }
 CASES = [(host, fault, *expected) for host in HOSTS for fault, expected in COMMON.items()]
 
@@ -356,3 +358,17 @@ async def test_ark_is_not_resumable(make) -> None:
 async def test_hosts_without_a_cancel_call_say_so(make) -> None:
     for name in ("ark", "novita", "apiframe"):
         assert await make(name).cancel("t-1") is False
+
+
+@pytest.mark.parametrize("provider", [p for p in ALL_PROVIDERS if p != "apiframe"])
+async def test_a_success_answer_that_cant_be_read_is_paid_once(make, emu, provider) -> None:
+    """Asked again (retries) and then elsewhere (failover), one request paid its host two to
+    four times and the next host once more. (Apiframe's submit is idempotent: asked again, it
+    is the same job.)"""
+    other = "ark" if provider != "ark" else "novita"
+    emu.state(provider).fail("malformed_json", times=5)
+    with pytest.raises(ProviderError) as info:
+        await route(fast_router([make(provider), make(other)], Sleeps(), retries=3), vreq())
+    assert (info.value.provider, info.value.retryable, info.value.failover) == (provider, False, False)
+    assert len(emu.state(provider).requests) == 1
+    assert emu.state(other).requests == []
