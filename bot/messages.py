@@ -1277,6 +1277,18 @@ def asked_for(who: str, prompt: str) -> str:
     return _("%(who)s asked for: %(prompt)s", who=who, prompt=prompt)
 
 
+def only_operators_give(daily: int, monthly: int) -> str:
+    """A server admin's quota change that gives more than the bot's limits (a quota counts on
+    every server, paid by seedbot's operator)."""
+    return _(
+        "A quota counts on every server, so only seedbot's operators can give more images than "
+        "its limits (%(daily)s a day, %(monthly)s a month) or undo a day's use. Here you can set "
+        "lower limits, block and unblock.",
+        daily=daily,
+        monthly=monthly,
+    )
+
+
 def workflow_asked_for(who: str, prompt: str) -> str:
     """asked_for of a workflow run that named the person without their click to show for it."""
     return _("A workflow asked for this for %(who)s: %(prompt)s", who=who, prompt=prompt)

@@ -200,6 +200,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ),
     ("asked_for", lambda: messages.asked_for("<@U1>", "a red fox")),
     ("workflow_asked_for", lambda: messages.workflow_asked_for("<@U1>", "a red fox")),
+    ("only_operators_give", lambda: messages.only_operators_give(20, 300)),
     ("help_text", lambda: messages.help_text("/imagine", ["--ar W:H", "--n 1-15"])),
     ("file_not_hosted", lambda: messages.file_not_hosted("a.png")),
     ("file_access_denied", lambda: messages.file_access_denied("a.png")),

@@ -67,14 +67,17 @@ class Admin:
 
     async def quota_set(self, who: Requester, target: str, *, daily: int | None, monthly: int | None) -> str:
         self._workspace(who)
+        self.policy.may_give(who, daily=daily, monthly=monthly)
         return await self.community.quota_set(who.key, target, daily=daily, monthly=monthly)
 
     async def quota_grant(self, who: Requester, target: str, images: int) -> str:
         self._workspace(who)
+        self.policy.may_give(who, extra=True)
         return await self.community.quota_grant(who.key, target, images)
 
     async def quota_reset(self, who: Requester, target: str) -> str:
         self._workspace(who)
+        self.policy.may_give(who, extra=True)  # today's use undone: that many images more
         return await self.community.quota_reset(who.key, target)
 
     async def quota_block(self, who: Requester, target: str, blocked: bool) -> str:

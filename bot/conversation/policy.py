@@ -59,6 +59,21 @@ class Policy:
         if not who.workspace_id or who.guest:
             raise InvalidRequest(messages.NEEDS_WORKSPACE)
 
+    def may_give(
+        self, who: Requester, *, daily: int | None = None, monthly: int | None = None, extra: bool = False
+    ) -> None:
+        """Quotas count on every server and workspace, paid with the operator's keys: only
+        seedbot's operators give anyone more than the bot's limits (more images today, a day's
+        use undone, a limit above SEEDBOT_DAILY_IMAGES / SEEDBOT_MONTHLY_IMAGES). A server's
+        admins gave themselves, or each other, a million images a day; they may lower limits,
+        block and unblock."""
+        if self.is_operator(who):
+            return
+        limits = self.settings.daily_images, self.settings.monthly_images
+        above = (daily is not None and daily > limits[0]) or (monthly is not None and monthly > limits[1])
+        if extra or above:
+            raise InvalidRequest(messages.only_operators_give(*limits))
+
     def may_manage(self, who: Requester, *, target_is_member: bool) -> None:
         """Quotas follow a person everywhere: a server's admins change only their members'."""
         if not target_is_member and not self.is_operator(who):

@@ -85,3 +85,22 @@ def test_operators_are_seedbot_admins_and_managers_admins_of_their_workspace_onl
     assert not POLICY.is_admin(STRANGER)
     # The same id on another platform is another person.
     assert not POLICY.is_operator(Requester("slack", "9"))
+
+
+def test_only_operators_give_more_than_the_bots_limits() -> None:
+    """A quota counts on every server: a server's admin raised their own to a million a day."""
+    limits = POLICY.settings.daily_images, POLICY.settings.monthly_images
+    POLICY.may_give(MANAGER, daily=limits[0], monthly=limits[1] - 1)  # lower, or back to the limits
+    for change in ({"daily": limits[0] + 1}, {"monthly": limits[1] + 1}, {"extra": True}):
+        with pytest.raises(InvalidRequest) as refused:
+            POLICY.may_give(MANAGER, **change)  # type: ignore[arg-type]
+        assert refused.value.user_text.startswith(messages.only_operators_give(*limits))
+        POLICY.may_give(OPERATOR, **change)  # type: ignore[arg-type]
+
+
+def test_a_person_a_workflow_only_names_has_no_admins_powers() -> None:
+    named = Requester("discord", "9", workspace_id="G2", named=True)
+    assert not POLICY.is_operator(named) and not POLICY.is_admin(named)
+    assert not POLICY.is_admin(
+        Requester("discord", "3", workspace_id="G1", manages_workspace=True, named=True)
+    )

@@ -107,14 +107,9 @@ async def test_manage_server_admin_quota_commands_are_audited(
     assert shown.startswith(target) and "Images left today: 2 of 2" in shown
     said = await private(emu, "seedbot quota set", {"user": bob["id"], "daily": 1}, permissions=perms)
     assert said == messages.quota_changed(target, "Limits set: daily=1 monthly=300")
-    said = await private(emu, "seedbot quota grant", {"user": bob["id"], "images": 2}, permissions=perms)
-    assert "Granted 2 extra images today" in said
 
-    result = await imagine(emu, "three owls --n 3", user_id=bob["id"])
+    result = await imagine(emu, "one owl", user_id=bob["id"])
     await bot.wait_job(job_id_of(result))
-    assert (await bot.usage(bob["id"])).day_used == 3
-    await private(emu, "seedbot quota reset", {"user": bob["id"]}, permissions=perms)
-    assert (await bot.usage(bob["id"])).day_used == 0
     await private(emu, "seedbot quota block", {"user": bob["id"]}, permissions=perms)
     refused = await emu.send_slash_command("imagine", {"prompt": "x"}, user_id=bob["id"])
     await refused.wait_ack()
@@ -126,11 +121,29 @@ async def test_manage_server_admin_quota_commands_are_audited(
     actor = f"discord:{HUMAN_USER_ID}"
     assert [(e.actor, e.action, e.target) for e in reversed(entries)] == [
         (actor, "quota.set", target),
-        (actor, "quota.grant", target),
-        (actor, "quota.reset", target),
         (actor, "quota.block", target),
         (actor, "quota.unblock", target),
     ]
+
+
+async def test_a_server_admin_gives_no_one_more_than_the_bots_limits(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """A quota counts on every server: anyone who made a server and added seedbot gave
+    themselves a million images a day of the operator's."""
+    bot = await start_bot(daily_images=2)
+    perms = manager(emu)
+    refusal = messages.only_operators_give(2, 300)
+    me = {"user": HUMAN_USER_ID}
+    for command, options in (
+        ("seedbot quota set", {**me, "daily": 1_000_000}),
+        ("seedbot quota set", {**me, "monthly": 301}),
+        ("seedbot quota grant", {**me, "images": 5}),
+        ("seedbot quota reset", me),
+    ):
+        assert await private(emu, command, options, permissions=perms) == refusal, command
+    assert (await bot.usage(HUMAN_USER_ID)).day_limit == 2
+    assert await bot.runtime.ledger.audit_entries() == []
 
 
 async def test_settings_channels_pool_and_stats(emu: DiscordEmulator, start_bot: StartBot) -> None:
