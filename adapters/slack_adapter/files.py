@@ -46,11 +46,11 @@ _FILE_PATH = re.compile(
 
 
 def origin(url: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of an http(s) URL, or None."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
+    """(scheme, host, port) of an http(s) URL, or None (a malformed one: `https://[x/`)."""
     try:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return None
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         return None
@@ -96,7 +96,10 @@ class SlackFiles:
 
         def take(link: re.Match[str]) -> str:
             url = link.group(1)
-            parts = urlsplit(url)
+            try:
+                parts = urlsplit(url)
+            except ValueError:  # `<https://[x/…>`: words, as the core leaves a link it can't read
+                return link.group(0)
             file = _FILE_PATH.search(parts.path)
             ours = origin(url) in self.trusted or (parts.hostname or "").lower().endswith(".slack.com")
             if file is None or not ours or len(found) >= MAX_LINKED_FILES:

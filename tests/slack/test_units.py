@@ -67,6 +67,23 @@ def test_seen_messages_claims_once_within_the_ttl() -> None:
     assert len(seen) == 3  # bounded
 
 
+async def test_a_malformed_link_stays_words_and_a_file_link_is_read() -> None:
+    """`<https://[x/files/U1/F1/a.png>` raised out of the message handler: no answer at all."""
+    async with httpx.AsyncClient() as http:
+        files = SlackFiles(
+            SafeFetcher(http), AsyncWebClient(token="x"), "xoxb-secret", "https://slack.com/api/"
+        )
+        for text in (
+            "see <https://[x/files/U1/F1/a.png>",
+            "<http://[::1/x>",
+            "<https://a.slack.com:99999/f>",
+        ):
+            assert files.linked(text, "U1", "C1") == (text, []), text
+        kept, found = files.linked("like <https://t.slack.com/files/U1/F42/a.png> this", "U1", "C1")
+        assert kept == "like   this" and [f["id"] for f in found] == ["F42"]
+        assert not files.is_slack_hosted("https://[x/files-pri/T1-F1/a.png")
+
+
 async def test_only_slack_hosts_get_the_token() -> None:
     async with httpx.AsyncClient() as http:
         files = SlackFiles(
