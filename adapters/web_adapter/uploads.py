@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot import messages
 from bot.conversation.attachments import AttachedFiles, Declared
@@ -127,10 +128,11 @@ def _watermark(raw: str) -> bool | None:
 async def posted(request: web.Request) -> Mapping[str, str | bytes | bytearray | web.FileField]:
     """The request's form fields. InvalidRequest for a body no page of ours sends: aiohttp
     raises UnicodeDecodeError for text that is not UTF-8, LookupError for an unknown charset,
-    ValueError for broken multipart; each was a 500 with a traceback."""
+    ValueError for broken multipart, HttpProcessingError for a part's header with a control
+    character (a file named with ESC); each was a 500 with a traceback."""
     try:
         return await request.post()
-    except (UnicodeDecodeError, LookupError, ValueError):
+    except (UnicodeDecodeError, LookupError, ValueError, HttpProcessingError):
         log.info("web: %s %s: a form that could not be read", request.method, request.path)
         raise InvalidRequest(messages.WEB_STALE_PAGE) from None
 

@@ -244,6 +244,12 @@ UNREADABLE_FORMS = [
     ),
     ("multipart/form-data; boundary=x", b"garbage"),
     ("multipart/form-data", b"no boundary"),
+    # A file named with a control character (ESC, DEL): browsers escape only CR, LF and '"'.
+    (
+        "multipart/form-data; boundary=x",
+        b'--x\r\nContent-Disposition: form-data; name="image"; filename="\x1b[31mred.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n\x89PNG\r\n--x--\r\n",
+    ),
 ]
 
 
