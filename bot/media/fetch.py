@@ -76,15 +76,17 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), _port(url) or default
 
 
-def _body_buffer(resp: httpx.Response) -> io.BytesIO:
-    """A buffer for the body, allocated once at the declared size (the caller truncates it to
-    what arrived: an encoded body's length is not the decoded one's).
+def _body_buffer(resp: httpx.Response, presize: bool) -> io.BytesIO:
+    """A buffer for the body; with `presize`, allocated once at the declared size (the caller
+    truncates it to what arrived: an encoded body's length is not the decoded one's).
 
     Results are multi-megabyte and hundreds arrive at once: a list of chunks joined at the end
-    holds each image twice for a moment and leaves the chunks' holes in the heap.
+    holds each image twice for a moment and leaves the chunks' holes in the heap. Only a host
+    seedbot pays is trusted with the size: a link anyone writes could declare 40 MB and send
+    nothing, held for the whole timeout (ten messages of four links held 1.5 GB).
     """
     body = io.BytesIO()
-    declared = whole_number(resp.headers.get("content-length", ""))
+    declared = whole_number(resp.headers.get("content-length", "")) if presize else None
     if declared:
         body.seek(declared - 1)
         body.write(b"\0")
@@ -148,9 +150,11 @@ class SafeFetcher:
         timeout: float = 30.0,
         headers: dict[str, str] | None = None,
         name: str | None = None,
+        presize: bool = False,
     ) -> Fetched:
         """GET `url` with at most `max_bytes` of body. `headers` go only to the first URL's origin
-        (scheme, host and port: not to another service, nor over a downgrade to plain http)."""
+        (scheme, host and port: not to another service, nor over a downgrade to plain http).
+        `presize`: the body is allocated at its declared length at once (a provider's results)."""
         label = name or url.rsplit("/", 1)[-1][:80] or "file"
         first_origin = _origin(url)
         public_only = PUBLIC_ONLY.set(not self.allow_private)
@@ -172,7 +176,7 @@ class SafeFetcher:
                         declared = whole_number(resp.headers.get("content-length", ""))
                         if declared is not None and declared > max_bytes:
                             raise DownloadError(messages.download_failed(label, messages.REASON_TOO_LARGE))
-                        body = _body_buffer(resp)
+                        body = _body_buffer(resp, presize)
                         encoding = resp.headers.get("content-encoding", "").strip().lower()
                         inflate = zlib.decompressobj(_INFLATED[encoding]) if encoding in _INFLATED else None
                         total = 0

@@ -417,7 +417,9 @@ class Provider(abc.ABC):
         return images, failed
 
     async def _download_one(self, url: str) -> GeneratedImage:
-        fetched = await self.fetcher.fetch(url, max_bytes=RESULT_MAX_BYTES, timeout=60.0, name="result")
+        fetched = await self.fetcher.fetch(
+            url, max_bytes=RESULT_MAX_BYTES, timeout=60.0, name="result", presize=True
+        )
         return image_from_bytes(fetched.data)
 
     @staticmethod

@@ -7,6 +7,7 @@ import gzip
 import random
 import socket
 import time
+import tracemalloc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -90,6 +91,14 @@ async def server() -> AsyncIterator[Server]:
         await state.release.wait()
         return web.Response(body=PNG)
 
+    async def declared(request: web.Request) -> web.StreamResponse:
+        """Says 30 MB are coming, sends 10 bytes, and waits (a hostile link)."""
+        resp = web.StreamResponse(headers={"Content-Length": str(30_000_000)})
+        await resp.prepare(request)
+        await resp.write(b"0123456789")
+        await state.release.wait()
+        return resp
+
     async def status(request: web.Request) -> web.Response:
         return web.Response(status=int(request.match_info["code"]), text="nope")
 
@@ -111,6 +120,7 @@ async def server() -> AsyncIterator[Server]:
     app.router.add_get("/gzip/{kind}", gzipped)
     app.router.add_get("/chunked", chunked)
     app.router.add_get("/slow", slow)
+    app.router.add_get("/declared", declared)
     app.router.add_get("/status/{code}", status)
     app.router.add_get("/redirect", redirect)
     app.router.add_get("/loop", loop)
@@ -296,6 +306,25 @@ async def test_the_body_arrives_exactly(
     # Sized once from Content-Length where it can be; never a byte more or less than was sent.
     got = await SafeFetcher(client, allow_private=True).fetch(server.url(path), max_bytes=2_000_000)
     assert got.data == expected
+
+
+@pytest.mark.parametrize("presize", [False, True])
+async def test_only_a_paid_hosts_declared_length_is_allocated_up_front(
+    server: Server, client: httpx.AsyncClient, presize: bool
+) -> None:
+    """A link that declared 40 MB and sent nothing held 40 MB for the whole timeout: ten chat
+    messages of four such links took the bot to 1.5 GB. A provider's results (`presize`) keep
+    their one allocation."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(DownloadError):
+            await SafeFetcher(client, allow_private=True).fetch(
+                server.url("/declared"), max_bytes=40_000_000, timeout=0.5, presize=presize
+            )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (peak > 30_000_000) is presize, peak
 
 
 async def test_byte_cap_counts_the_decoded_body(server: Server, client: httpx.AsyncClient) -> None:
