@@ -332,6 +332,7 @@ _TEXTS: dict[str, str] = {
     # the web playground
     "WEB_SIGN_IN": N_("Enter the playground's token (SEEDBOT_WEB_TOKEN) to sign in."),
     "WEB_SIGN_IN_REFUSED": N_("That is not the playground's token."),
+    "WEB_SIGN_IN_BUSY": N_("Too many sign-ins are being tried at once. Please try again in a minute."),
     "WEB_SESSION_NEEDED": N_("Sign in to the playground first: open its page and enter its token."),
     # No token is set: the page starts a session, and a restart forgets it.
     "WEB_SESSION_ENDED": N_("This page's session has ended (seedbot restarted): reload the page."),
@@ -571,6 +572,7 @@ CANNOT_BYTES: str
 CANNOT_NONE_CONFIGURED: str
 WEB_SIGN_IN: str
 WEB_SIGN_IN_REFUSED: str
+WEB_SIGN_IN_BUSY: str
 WEB_SESSION_NEEDED: str
 WEB_SESSION_ENDED: str
 WEB_STALE_PAGE: str

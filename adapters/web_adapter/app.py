@@ -34,7 +34,7 @@ import jinja2
 from aiohttp import web
 
 from adapters.web_adapter.language import LOCALE, language_middleware
-from adapters.web_adapter.security import COOKIE, CSRF_HEADER, SESSION, Guard, Session
+from adapters.web_adapter.security import COOKIE, CSRF_HEADER, GUESSES_WAITING, SESSION, Guard, Session
 from adapters.web_adapter.store import Stored, thumbnail
 from adapters.web_adapter.surface import WebSurface
 from adapters.web_adapter.uploads import MAX_BODY, Form, posted, read_form, sound
@@ -163,9 +163,14 @@ async def login(request: web.Request) -> web.StreamResponse:
     except InvalidRequest as exc:
         return _render(request, "login.html", status=400, error=exc.user_text, hint=messages.WEB_SIGN_IN)
     given = form.get("token")
-    if not isinstance(given, str) or not guard.token_matches(given):
+    signed_in = await guard.signs_in(given if isinstance(given, str) else "")
+    if signed_in is None:
+        log.warning("web: sign-ins refused: %d already waiting (a guessing attempt?)", GUESSES_WAITING)
+        return _render(
+            request, "login.html", status=429, error=messages.WEB_SIGN_IN_BUSY, hint=messages.WEB_SIGN_IN
+        )
+    if not signed_in:
         log.info("web: a sign-in with a wrong token from %s", request.remote)
-        await guard.wrong_token()
         return _render(
             request, "login.html", status=401, error=messages.WEB_SIGN_IN_REFUSED, hint=messages.WEB_SIGN_IN
         )

@@ -49,7 +49,8 @@ CSP = (
 )
 SESSION_TTL = 7 * 24 * 3600.0  # seconds a session lasts without use
 MAX_SESSIONS = 200
-WRONG_TOKEN_DELAY = 1.0  # seconds a wrong token waits: guessing is slow
+WRONG_TOKEN_DELAY = 1.0  # seconds a wrong token holds the next guess: guessing is slow
+GUESSES_WAITING = 10  # sign-ins waiting their turn; more at once are told to try again later
 PUBLIC_PREFIXES = ("/static/",)
 LOGIN = "/login"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -133,6 +134,8 @@ class Guard:
     def __init__(self, token: str | None, sessions: Sessions | None = None) -> None:
         self._token = token
         self.sessions = sessions or Sessions()
+        self._guessing = asyncio.Lock()
+        self._waiting = 0
 
     @property
     def needs_login(self) -> bool:
@@ -143,8 +146,21 @@ class Guard:
             return False
         return hmac.compare_digest(_bytes(given), _bytes(self._token))
 
-    async def wrong_token(self) -> None:
-        await asyncio.sleep(WRONG_TOKEN_DELAY)
+    async def signs_in(self, given: str) -> bool | None:
+        """Whether `given` is the token, one sign-in at a time, a wrong one holding the next
+        for WRONG_TOKEN_DELAY: a wait per request let a thousand guesses sent at once be
+        answered in three seconds. None: too many are waiting (try again later)."""
+        if self._waiting >= GUESSES_WAITING:
+            return None
+        self._waiting += 1
+        try:
+            async with self._guessing:
+                if self.token_matches(given):
+                    return True
+                await asyncio.sleep(WRONG_TOKEN_DELAY)
+                return False
+        finally:
+            self._waiting -= 1
 
     def set_cookie(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
         # Lax, not Strict: a link from another site to the page keeps the session (Strict

@@ -4,13 +4,14 @@ and that no key or token ever reaches a page."""
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 
 import pytest
 from markupsafe import escape
 from pydantic import SecretStr
 
-from adapters.web_adapter.security import COOKIE, CSP, CSRF_HEADER, WRONG_TOKEN_DELAY
+from adapters.web_adapter.security import COOKIE, CSP, CSRF_HEADER, GUESSES_WAITING, WRONG_TOKEN_DELAY, Guard
 from adapters.web_adapter.settings import MIN_TOKEN_CHARS, WebSettings, load_settings
 from bot import messages
 from bot.errors import SeedbotError
@@ -206,6 +207,37 @@ async def test_wrong_tokens_are_slowed_down(
     started = loop.time()
     wrong = await pg.client.post("/login", data={"token": TOKEN[:-1]}, allow_redirects=False)
     assert wrong.status == 401 and loop.time() - started >= 0.3
+
+
+async def test_guesses_sent_at_once_are_taken_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait was per request: a thousand guesses sent at once were answered in three seconds,
+    and a right one among them at once. One at a time now, and past a few waiting, none."""
+    monkeypatch.setattr("adapters.web_adapter.security.WRONG_TOKEN_DELAY", 0.1)
+    guard = Guard(TOKEN)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def guess(token: str) -> tuple[bool | None, float]:
+        return await guard.signs_in(token), loop.time() - started
+
+    tokens = [f"{TOKEN[:-2]}{n:02d}" for n in range(GUESSES_WAITING + 5)]
+    tokens.insert(4, TOKEN)
+    answers = await asyncio.gather(*(asyncio.create_task(guess(t)) for t in tokens))
+    assert [said for said, _ in answers] == [False] * 4 + [True] + [False] * 5 + [None] * 6
+    assert answers[4][1] >= 0.4 - 0.01  # the right one waited its turn behind four wrong ones
+    assert answers[9][1] >= 0.9 - 0.01  # each wrong one held the next
+    assert all(t < 0.1 for _, t in answers[10:])  # those past the queue are told at once
+    assert await guard.signs_in(TOKEN)  # and the queue is free again
+
+
+async def test_too_many_sign_ins_waiting_are_told_to_try_later(
+    open_playground: OpenPlayground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("adapters.web_adapter.security.GUESSES_WAITING", 0)
+    pg = await open_playground(token=TOKEN)
+    busy = await pg.client.post("/login", data={"token": TOKEN}, allow_redirects=False)
+    assert busy.status == 429
+    assert html.escape(messages.WEB_SIGN_IN_BUSY, quote=True) in await busy.text()
 
 
 async def test_no_key_or_token_reaches_a_page(open_playground: OpenPlayground) -> None:
