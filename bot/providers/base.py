@@ -312,6 +312,19 @@ class Provider(abc.ABC):
                 retryable=None if never_sent(exc) else again,
                 failover=None if never_sent(exc) else elsewhere,
             ) from None
+        if 300 <= response.status_code < 400:
+            # Never followed (a key goes to its own base URL only): a base URL that moved, or
+            # http:// answered with https://, is configuration, for every request alike; it
+            # was a "bad request" on two hosts (no other host tried) and retried on the rest.
+            where = response.headers.get("location", "").split("?", 1)[0][:120] or "nowhere"
+            raise self.error(
+                ProviderErrorKind.UNAVAILABLE,
+                response,
+                f"{method} {path} answered {response.status_code}, a redirect to {where}: "
+                f"check {self.name.upper()}_BASE_URL",
+                retryable=False,
+                failover=True,
+            )
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
         return httpx.Response(
             response.status_code,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
+from aiohttp import web
 
 from bot.errors import ProviderError, ProviderErrorKind
 from bot.providers.base import parse_retry_after
-from tests.providers.helpers import make_call, vreq
+from tests.providers.helpers import ALL_PROVIDERS, make_call, vreq
 
 
 async def test_send_caps_a_chunked_body(make, emu) -> None:
@@ -51,3 +54,34 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after({"retry-after": "3"}) == 3.0
     assert parse_retry_after({"x-rate-limit-reset-at-utc": "1000000010"}, now=1_000_000_000) == 10.0
     assert parse_retry_after({"x-rate-limit-reset-at-utc": "2001-09-09T01:46:50Z"}, now=1_000_000_000) == 10.0
+
+
+@pytest.fixture
+async def moved() -> AsyncIterator[str]:
+    """A base URL that moved: every request answered 301 to https://."""
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently(location="https://example.invalid" + request.path + "?sig=secret")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", redirect)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("name", ALL_PROVIDERS)
+async def test_a_redirect_is_the_base_urls_not_the_requests(make, emu, moved: str, name: str) -> None:
+    """Novita and Modellix called a moved base URL a bad request (the person told their request
+    was wrong, no other host tried); the others retried it for nothing."""
+    with pytest.raises(ProviderError) as info:
+        await make(name, **{f"{name}_base_url": moved}).generate(make_call(vreq()))
+    err = info.value
+    assert (err.kind, err.retryable, err.failover) == (ProviderErrorKind.UNAVAILABLE, False, True)
+    assert f"{name.upper()}_BASE_URL" in err.detail and "https://example.invalid/" in err.detail
+    assert "secret" not in err.detail
