@@ -207,6 +207,10 @@ class FalProvider(Provider):
                 ProviderErrorKind.UNAVAILABLE, response, "request completed without images", retryable=False
             )
         images, unusable = await images_from_strings(self, items)
+        fmt = call.request.request.output_format
+        converted = [await asyncio.to_thread(_as_format, img, fmt) for img in images]
+        images = [img for img in converted if img is not None]
+        unusable += len(converted) - len(images)
         if not images:
             raise self.error(
                 ProviderErrorKind.UNAVAILABLE,
@@ -215,8 +219,6 @@ class FalProvider(Provider):
                 retryable=False,
                 failover=False,
             )
-        fmt = call.request.request.output_format
-        images = [await asyncio.to_thread(_as_format, img, fmt) for img in images]
         usage: dict[str, Any] = {"request_id": request_id, "images_returned": len(items)}
         if unusable:
             usage["unusable"] = unusable
@@ -287,15 +289,21 @@ def _message(detail: Any) -> str:
     return ""
 
 
-def _as_format(image: GeneratedImage, fmt: str) -> GeneratedImage:
-    """The image in the asked-for format ("jpeg" or "png"), re-encoded only when it differs."""
+def _as_format(image: GeneratedImage, fmt: str) -> GeneratedImage | None:
+    """The image in the asked-for format ("jpeg" or "png"), re-encoded only when it differs;
+    None when its pixels can't be decoded (results are checked by their ends, not decoded: a
+    damaged one raised out of the provider as an unexpected error, the request paid)."""
     want = "image/png" if fmt == "png" else "image/jpeg"
     if image.mime == want:
         return image
-    with Image.open(io.BytesIO(image.data)) as img:
-        buf = io.BytesIO()
-        if fmt == "png":
-            img.save(buf, format="PNG")
-        else:
-            img.convert("RGB").save(buf, format="JPEG", quality=JPEG_QUALITY)
+    try:
+        with Image.open(io.BytesIO(image.data)) as img:
+            buf = io.BytesIO()
+            if fmt == "png":
+                img.save(buf, format="PNG")
+            else:
+                img.convert("RGB").save(buf, format="JPEG", quality=JPEG_QUALITY)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        log.warning("fal: a result image could not be re-encoded: %s", exc)
+        return None
     return image_from_bytes(buf.getvalue())

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
+import zlib
 
 import pytest
 
 from bot.errors import ProviderError, ProviderErrorKind
 from bot.providers.base import ProviderCall
 from bot.providers.fal import FalProvider
+from tests.emulators.providers import render_image
 from tests.providers.helpers import Hooks, make_call, vreq
 
 
@@ -41,6 +44,29 @@ async def test_png_answers_are_re_encoded_for_jpeg_requests(make, emu) -> None:
     assert jpeg.images[0].mime == "image/jpeg"
     png = await make("fal").generate(make_call(vreq(output_format="png")))
     assert png.images[0].mime == "image/png"
+
+
+def _damaged_png(width: int, height: int, fmt: str, index: int = 0) -> bytes:
+    """A PNG whose ends are whole (so it passes as one) and whose pixel data is no zlib stream."""
+    good = render_image(width, height, "png", index)
+    at = good.index(b"IDAT") - 4
+    length = struct.unpack(">I", good[at : at + 4])[0]
+    bad = b"\x78\x9c" + b"\xff" * (length - 2)
+    chunk = struct.pack(">I", length) + b"IDAT" + bad + struct.pack(">I", zlib.crc32(b"IDAT" + bad))
+    return good[:at] + chunk + good[at + 12 + length :]
+
+
+async def test_a_result_that_cant_be_re_encoded_is_a_failed_image_not_a_crash(make, emu) -> None:
+    """Re-encoding a damaged PNG for a JPEG request raised PIL's OSError out of the provider:
+    an unexpected error for the person, though fal had made (and billed) the request."""
+    emu.render = _damaged_png
+    with pytest.raises(ProviderError) as info:
+        await make("fal").generate(make_call(vreq()))
+    assert (info.value.kind, info.value.retryable, info.value.failover) == (
+        ProviderErrorKind.UNAVAILABLE,
+        False,
+        False,
+    )
 
 
 async def test_seedream_45_endpoints(make, emu, reference) -> None:
