@@ -68,6 +68,9 @@ class Capabilities:
     explicit_size: bool = True
     tier_size: bool = True
     aspect_ratios: frozenset[str] | None = None  # None: any ratio within the model's range
+    # An edit without an aspect ratio of its own is sent as "match the input image": the
+    # reference's shape, whichever it is, so aspect_ratios do not limit it.
+    matches_input_shape: bool = False
     output_formats: frozenset[str] = frozenset({"jpeg", "png"})
     references_need_urls: bool = False  # takes only public URLs, not bytes
     max_prompt_chars: int = 2000
@@ -90,8 +93,9 @@ class Capabilities:
             return messages.CANNOT_EXPLICIT_SIZE
         if req.tier is not None and not (self.tier_size or self.explicit_size):
             return messages.CANNOT_TIER_SIZE
-        tier_only = req.tier is not None and not self.explicit_size
-        if tier_only and self.aspect_ratios is not None and req.aspect_text not in self.aspect_ratios:
+        fixed_ratios = req.tier is not None and not self.explicit_size and self.aspect_ratios is not None
+        shaped_by_input = self.matches_input_shape and bool(req.images) and req.request.aspect is None
+        if fixed_ratios and not shaped_by_input and req.aspect_text not in (self.aspect_ratios or ()):
             return messages.cannot_aspect(req.aspect_text)
         if req.request.output_format not in self.output_formats:
             return messages.cannot_format(req.request.output_format)

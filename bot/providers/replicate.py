@@ -94,6 +94,7 @@ class ReplicateProvider(Provider):
         explicit_size=False,
         tier_size=True,
         aspect_ratios=frozenset(ASPECT_LABELS),
+        matches_input_shape=True,
         output_formats=frozenset({"jpeg", "png"}),
         references_need_urls=False,
         max_prompt_chars=2000,

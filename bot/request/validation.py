@@ -384,5 +384,6 @@ def _default_aspect(request: GenerationRequest) -> tuple[int, int]:
     """Square, or the first reference's shape for edits (what users expect from an edit)."""
     if request.images:
         first = request.images[0]
-        return common_shape(first.width, first.height)
+        w, h = common_shape(first.width, first.height)
+        return w // math.gcd(w, h), h // math.gcd(w, h)  # 21:9 as 7:3, as `--ar 21:9` is read
     return (1, 1)

@@ -8,9 +8,10 @@ import asyncio
 import pytest
 
 from bot.errors import ProviderError, ProviderErrorKind
+from bot.media.images import load_reference
 from bot.providers.base import ProviderCall
 from bot.providers.replicate import ReplicateProvider
-from tests.providers.helpers import Hooks, make_call, vreq
+from tests.providers.helpers import Hooks, make_call, png, vreq
 
 
 async def test_create_and_poll(make, emu) -> None:
@@ -166,3 +167,13 @@ def test_capabilities(reference) -> None:
     assert caps.refusal(vreq(aspect="21:9")) is None
     assert caps.refusal(vreq(images=(reference(public=False),))) is None
     assert caps.refusal(vreq(model="4.5", resolution="4K")) is None
+
+
+@pytest.mark.parametrize("size", [(210, 90), (90, 210)])
+def test_an_edit_of_a_wide_or_tall_picture_is_sent_to_match_it(size: tuple[int, int]) -> None:
+    """The edit's default shape (the reference's, 21:9 or 9:21) was checked against Replicate's
+    ratios and refused ("no 21:9 aspect ratio"), though the body asks to match the input."""
+    wide = load_reference(png(*size), "panorama.png")
+    caps = ReplicateProvider.capabilities
+    assert caps.refusal(vreq(images=(wide,))) is None
+    assert caps.refusal(vreq(images=(wide,), aspect="5:4")) == "no 5:4 aspect ratio"  # one's own
