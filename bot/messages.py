@@ -328,6 +328,7 @@ _TEXTS: dict[str, str] = {
     "CANNOT_EXPLICIT_SIZE": N_("no explicit sizes"),
     "CANNOT_TIER_SIZE": N_("no tier sizes"),
     "CANNOT_BYTES": N_("references must be public URLs"),
+    "CANNOT_WATERMARK": N_("no watermark option"),
     "CANNOT_NONE_CONFIGURED": N_("none configured"),
     # the web playground
     "WEB_SIGN_IN": N_("Enter the playground's token (SEEDBOT_WEB_TOKEN) to sign in."),
@@ -569,6 +570,7 @@ CANNOT_EDIT: str
 CANNOT_EXPLICIT_SIZE: str
 CANNOT_TIER_SIZE: str
 CANNOT_BYTES: str
+CANNOT_WATERMARK: str
 CANNOT_NONE_CONFIGURED: str
 WEB_SIGN_IN: str
 WEB_SIGN_IN_REFUSED: str

@@ -70,6 +70,7 @@ class ApiframeProvider(Provider):
         tier_size=True,
         aspect_ratios=None,
         output_formats=frozenset(FORMATS),
+        watermark=False,  # no such field in its body
         references_need_urls=True,
         max_prompt_chars=2000,
         resumable=True,

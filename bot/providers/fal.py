@@ -79,6 +79,7 @@ class FalProvider(Provider):
         explicit_size=True,
         tier_size=True,
         output_formats=frozenset({"jpeg", "png"}),
+        watermark=False,  # no such field in its body
         references_need_urls=False,
         max_prompt_chars=2000,
         resumable=True,

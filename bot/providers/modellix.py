@@ -81,6 +81,7 @@ class ModellixProvider(Provider):
         explicit_size=True,
         tier_size=True,
         output_formats=frozenset({"jpeg", "png"}),
+        watermark=False,  # no such field in its body
         references_need_urls=True,
         max_prompt_chars=PROMPT_MAX,
         resumable=True,

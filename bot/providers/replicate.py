@@ -96,6 +96,7 @@ class ReplicateProvider(Provider):
         aspect_ratios=frozenset(ASPECT_LABELS),
         matches_input_shape=True,
         output_formats=frozenset({"jpeg", "png"}),
+        watermark=False,  # no such field in its body
         references_need_urls=False,
         max_prompt_chars=2000,
         resumable=True,

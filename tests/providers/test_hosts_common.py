@@ -11,6 +11,7 @@ import logging
 import httpx
 import pytest
 
+from bot import messages
 from bot.errors import ProviderError, ProviderErrorKind
 from bot.media.fetch import SafeFetcher
 from bot.providers.base import ProviderCall
@@ -372,3 +373,12 @@ async def test_a_success_answer_that_cant_be_read_is_paid_once(make, emu, provid
     assert (info.value.provider, info.value.retryable, info.value.failover) == (provider, False, False)
     assert len(emu.state(provider).requests) == 1
     assert emu.state(other).requests == []
+
+
+def test_a_watermark_goes_to_the_hosts_whose_body_asks_for_it() -> None:
+    for name, provider in PROVIDER_CLASSES.items():
+        refusal = provider.capabilities.refusal(vreq(watermark=True))
+        if name in ("novita", "segmind", "ark", "demo"):
+            assert refusal is None, name
+        else:
+            assert refusal == messages.CANNOT_WATERMARK, name
