@@ -328,7 +328,6 @@ _TEXTS: dict[str, str] = {
     "CANNOT_EXPLICIT_SIZE": N_("no explicit sizes"),
     "CANNOT_TIER_SIZE": N_("no tier sizes"),
     "CANNOT_BYTES": N_("references must be public URLs"),
-    "CANNOT_WATERMARK": N_("no watermark option"),
     "CANNOT_NONE_CONFIGURED": N_("none configured"),
     # the web playground
     "WEB_SIGN_IN": N_("Enter the playground's token (SEEDBOT_WEB_TOKEN) to sign in."),
@@ -570,7 +569,6 @@ CANNOT_EDIT: str
 CANNOT_EXPLICIT_SIZE: str
 CANNOT_TIER_SIZE: str
 CANNOT_BYTES: str
-CANNOT_WATERMARK: str
 CANNOT_NONE_CONFIGURED: str
 WEB_SIGN_IN: str
 WEB_SIGN_IN_REFUSED: str
@@ -1223,6 +1221,7 @@ def result_caption(
     refitted: bool = False,
     legend: str = "",
     weight: int = 1,
+    unmarked: bool = False,
 ) -> str:
     """The few lines under a result: what was made, how, and what the user has left."""
     short = prompt if len(prompt) <= 300 else prompt[:297] + "…"
@@ -1235,6 +1234,8 @@ def result_caption(
         lines.append(charged_line(delivered * weight))
     if refitted:
         lines.append(_text("REFITTED"))
+    if unmarked:
+        lines.append(no_watermark(provider))
     if left is not None:
         lines.append(left_today(left))
     if demo:
@@ -1357,8 +1358,10 @@ def result_notes(
     demo: bool = False,
     legend: str = "",
     weight: int = 1,
+    unmarked_by: str | None = None,
 ) -> list[str]:
-    """The remarks under a result, for platforms that show the details as labelled fields."""
+    """The remarks under a result, for platforms that show the details as labelled fields;
+    `unmarked_by`: the host that made it without the watermark asked for."""
     notes = [legend] if legend else []
     if delivered < requested:
         notes.append(partial_delivery(delivered, requested, weight))
@@ -1366,9 +1369,16 @@ def result_notes(
         notes.append(charged_line(delivered * weight))
     if refitted:
         notes.append(_text("REFITTED"))
+    if unmarked_by:
+        notes.append(no_watermark(unmarked_by))
     if demo:
         notes.append(_text("DEMO_NOTICE"))
     return notes
+
+
+def no_watermark(provider: str) -> str:
+    """A result made without the watermark asked for: the only host able to make it has none."""
+    return _("Made without the watermark: %(provider)s can't add one.", provider=provider)
 
 
 def answer_window_closed(minutes: int) -> str:

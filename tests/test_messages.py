@@ -101,6 +101,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("image_too_many_pixels", lambda: messages.image_too_many_pixels("big.png", 9000, 100, 6000)),
     ("image_bad_ratio", lambda: messages.image_bad_ratio("thin.png", 1700, 100)),
     ("image_too_small", lambda: messages.image_too_small("dot.png", 8, 8, 15)),
+    ("no_watermark", lambda: messages.no_watermark("fal")),
     ("image_unreadable", lambda: messages.image_unreadable("broken.png")),
     ("download_failed", lambda: messages.download_failed("https://x.test/a.png", messages.REASON_SLOW)),
     ("server_answered", lambda: messages.server_answered(404)),

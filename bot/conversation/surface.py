@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bot import messages
 from bot.engine.pipeline import Delivery, ProgressEvent
-from bot.request.models import GeneratedImage, GenerationResult, Job, PostTarget
+from bot.request.models import UNMARKED, GeneratedImage, GenerationResult, Job, PostTarget
 from bot.request.validation import PROMPT_MAX_CHARS, model_name
 
 __all__ = [
@@ -87,6 +87,11 @@ class Shown:
         actions that concern the images themselves, not the whole request."""
         return tuple(a for a in ("delete", "upscale") if a in self.actions)
 
+    @property
+    def unmarked(self) -> bool:
+        """Made without the watermark asked for (the host that made it has no such field)."""
+        return bool(self.result.usage.get(UNMARKED))
+
     def caption(self, delivered: int, *, refitted: bool = False) -> str:
         """The lines under the result (messages.result_caption) when `delivered` of its images
         were shown, `refitted` if some had to be made smaller to be posted."""
@@ -104,6 +109,7 @@ class Shown:
             refitted=refitted,
             legend=self.legend,
             weight=result.weight,
+            unmarked=self.unmarked,
         )
 
     def details(self, made: int, *, posted: int | None = None, refitted: bool = False) -> Details:
@@ -119,6 +125,7 @@ class Shown:
             refitted=refitted,
             demo=result.demo,
             weight=result.weight,
+            unmarked_by=result.provider if self.unmarked else None,
         )
         if posted < made:
             notes.append(messages.not_posted(posted, made, result.weight))

@@ -72,7 +72,10 @@ class Capabilities:
     # reference's shape, whichever it is, so aspect_ratios do not limit it.
     matches_input_shape: bool = False
     output_formats: frozenset[str] = frozenset({"jpeg", "png"})
-    watermark: bool = True  # its body can ask for Seedream's "AI generated" mark
+    # Its body can ask for Seedream's "AI generated" mark. A preference, never a refusal (a
+    # workspace's `watermark on` refused every request on a bot of other hosts): those that
+    # can are tried first, and a result made without it says so.
+    watermark: bool = True
     references_need_urls: bool = False  # takes only public URLs, not bytes
     max_prompt_chars: int = 2000
     resumable: bool = False  # a task id can be polled again after a restart
@@ -100,8 +103,6 @@ class Capabilities:
             return messages.cannot_aspect(req.aspect_text)
         if req.request.output_format not in self.output_formats:
             return messages.cannot_format(req.request.output_format)
-        if req.request.watermark and not self.watermark:  # (an admin's `watermark on`, dropped)
-            return messages.CANNOT_WATERMARK
         if self.references_need_urls and any(img.url is None for img in req.images):
             return messages.CANNOT_BYTES
         if len(req.prompt) > self.max_prompt_chars:

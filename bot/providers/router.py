@@ -28,7 +28,7 @@ from bot import messages
 from bot.config import KNOWN_PROVIDERS
 from bot.errors import InvalidRequest, NoProviderAvailable, ProviderError, ProviderErrorKind
 from bot.providers.base import Provider, ProviderCall, ProviderOutput
-from bot.request.models import GeneratedImage
+from bot.request.models import UNMARKED, GeneratedImage
 from bot.request.validation import ValidatedRequest
 
 __all__ = ["Router"]
@@ -82,6 +82,8 @@ class Router:
                     )
                 )
         able = [p for p in pool if p.capabilities.refusal(req) is None]
+        if req.request.watermark:  # those that can add it first, in their order
+            able.sort(key=lambda p: not p.capabilities.watermark)
         if not able:
             reasons = (
                 "; ".join(f"{p.name}: {p.capabilities.refusal(req)}" for p in pool)
@@ -127,9 +129,8 @@ class Router:
                 on_image_failed=on_image_failed if streams else None,
             )
             try:
-                return provider, await self._with_retries(
-                    provider, functools.partial(provider.generate, call)
-                )
+                output = await self._with_retries(provider, functools.partial(provider.generate, call))
+                return provider, _marked(req, provider, output)
             except ProviderError as exc:
                 if not exc.failover or provider is able[-1]:  # no next one to try
                     raise
@@ -151,7 +152,8 @@ class Router:
                 provider_name, ProviderErrorKind.UNAVAILABLE, detail="cannot resume", retryable=False
             )
         call = ProviderCall(req, job_id, self.deadline_for(req), on_progress=on_progress)
-        return provider, await self._with_retries(provider, lambda: provider.resume(task_id, call))
+        output = await self._with_retries(provider, lambda: provider.resume(task_id, call))
+        return provider, _marked(req, provider, output)
 
     async def _with_retries(
         self, provider: Provider, attempt_fn: Callable[[], Awaitable[ProviderOutput]]
@@ -184,3 +186,10 @@ class Router:
                 return await attempt_fn()
         # Typed this way round: AsyncRetrying.__call__ is typed as returning Never.
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _marked(req: ValidatedRequest, provider: Provider, output: ProviderOutput) -> ProviderOutput:
+    """The output, noting when the watermark asked for was not added (the host has no such field)."""
+    if req.request.watermark and not provider.capabilities.watermark:
+        output.usage[UNMARKED] = True
+    return output

@@ -156,8 +156,14 @@ def parse_result_filename(name: str) -> tuple[str, int] | None:
     return (match[1], int(match[2])) if match else None
 
 
+UNMARKED = "unmarked"  # a GenerationResult.usage key
+
+
 @dataclass(frozen=True, slots=True)
 class GenerationResult:
+    """What a job made. `usage`: what the provider reported, and UNMARKED when the watermark
+    asked for could not be added (the host that made it has no such field)."""
+
     job_id: str
     images: tuple[GeneratedImage, ...]
     provider: str

@@ -3,10 +3,12 @@ shows, decided once for every surface."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from bot import i18n, messages
 from bot.conversation.surface import RESULT_ACTIONS, Button, Progress, Shown, result_buttons
 from bot.engine.pipeline import ProgressEvent
-from bot.request.models import GeneratedImage, GenerationResult
+from bot.request.models import UNMARKED, GeneratedImage, GenerationResult
 
 
 def _shown(*, requested: int = 2, left: int | None = 5, weight: int = 1) -> Shown:
@@ -76,6 +78,14 @@ def test_a_results_buttons_are_its_actions_then_one_upscale_per_image_shown() ->
         assert whole[0].label == messages.action_label("reroll") != "Re-roll"
     assert result_buttons(("delete",), 1, 4) == ((Button("delete"),), ())  # no Upscale offered
     assert result_buttons(RESULT_ACTIONS)[1] == ()  # no images on this message
+
+
+def test_a_result_made_without_the_watermark_asked_for_says_so() -> None:
+    shown = _shown()
+    unmarked = dataclasses.replace(shown, result=dataclasses.replace(shown.result, usage={UNMARKED: True}))
+    said = messages.no_watermark("novita")
+    assert said in unmarked.details(2).notes and said in unmarked.caption(2)
+    assert said not in shown.details(2).notes and said not in shown.caption(2)
 
 
 def test_progress_keeps_its_parts_typed_in_any_language() -> None:

@@ -11,11 +11,11 @@ import logging
 import httpx
 import pytest
 
-from bot import messages
 from bot.errors import ProviderError, ProviderErrorKind
 from bot.media.fetch import SafeFetcher
 from bot.providers.base import ProviderCall
 from bot.providers.registry import PROVIDER_CLASSES
+from bot.request.models import UNMARKED
 from tests.providers.helpers import ALL_PROVIDERS, HOSTS, Hooks, Sleeps, fast_router, make_call, route, vreq
 
 K = ProviderErrorKind
@@ -375,10 +375,14 @@ async def test_a_success_answer_that_cant_be_read_is_paid_once(make, emu, provid
     assert emu.state(other).requests == []
 
 
-def test_a_watermark_goes_to_the_hosts_whose_body_asks_for_it() -> None:
-    for name, provider in PROVIDER_CLASSES.items():
-        refusal = provider.capabilities.refusal(vreq(watermark=True))
-        if name in ("novita", "segmind", "ark", "demo"):
-            assert refusal is None, name
-        else:
-            assert refusal == messages.CANNOT_WATERMARK, name
+async def test_a_watermark_a_host_cant_add_is_said_not_refused(make, emu) -> None:
+    """The hosts whose body has no watermark field dropped it without a word; refusing it
+    instead would refuse every request of a workspace with `watermark on` on a bot of them."""
+    able = {name for name, p in PROVIDER_CLASSES.items() if p.capabilities.watermark}
+    assert able == {"novita", "segmind", "ark", "demo"}
+    _, marked = await route(fast_router([make("fal"), make("ark")], Sleeps()), vreq(watermark=True))
+    assert UNMARKED not in marked.usage and emu.state("fal").requests == []  # ark first: it can
+    _, unmarked = await route(fast_router([make("fal")], Sleeps()), vreq(watermark=True))
+    assert unmarked.usage[UNMARKED] is True
+    _, plain = await route(fast_router([make("fal")], Sleeps()), vreq())
+    assert UNMARKED not in plain.usage

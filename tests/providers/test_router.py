@@ -50,9 +50,11 @@ def test_other_refusals(everyone) -> None:
     assert names(everyone, vreq(output_format="png")) == ["apiframe", "modellix"]
     assert names(everyone, vreq(aspect="5:4")) == ["novita", "apiframe", "modellix"]
     assert names(everyone, vreq("x" * 700)) == ["novita", "segmind", "apiframe"]
-    # A watermark asked for (an admin's `watermark on`) goes where the body can ask for it: it
-    # was dropped without a word on the hosts that have no such field.
-    assert names(everyone, vreq(watermark=True)) == ["novita", "segmind"]
+    # A watermark asked for goes first where the body can ask for it (it was dropped without a
+    # word on the hosts that have no such field); never refused (a workspace's `watermark on`
+    # would refuse every request on a bot of other hosts).
+    assert names(everyone, vreq(watermark=True)) == ["novita", "segmind", "apiframe", "modellix"]
+    assert names(everyone, vreq(watermark=True, output_format="png")) == ["apiframe", "modellix"]
 
 
 def test_nothing_able_explains_why(make, reference) -> None:
