@@ -324,6 +324,8 @@ class Provider(abc.ABC):
             # Never followed (a key goes to its own base URL only): a base URL that moved, or
             # http:// answered with https://, is configuration, for every request alike; it
             # was a "bad request" on two hosts (no other host tried) and retried on the rest.
+            # Another host is tried only for a call that was to start the work, never for a GET
+            # (a poll or a result: that task is under way and paid, and would be paid again).
             where = response.headers.get("location", "").split("?", 1)[0][:120] or "nowhere"
             raise self.error(
                 ProviderErrorKind.UNAVAILABLE,
@@ -331,7 +333,7 @@ class Provider(abc.ABC):
                 f"{method} {path} answered {response.status_code}, a redirect to {where}: "
                 f"check {self.name.upper()}_BASE_URL",
                 retryable=False,
-                failover=True,
+                failover=method.upper() != "GET",
             )
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
         return httpx.Response(

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
 
+from bot.config import Settings
 from bot.errors import ProviderError, ProviderErrorKind
+from bot.media.fetch import SafeFetcher
 from bot.providers.base import parse_retry_after
-from tests.providers.helpers import ALL_PROVIDERS, make_call, vreq
+from bot.providers.fal import FalProvider
+from bot.providers.replicate import ReplicateProvider
+from tests.providers.helpers import ALL_PROVIDERS, fast_router, make_call, route, vreq
 
 
 async def test_send_caps_a_chunked_body(make, emu) -> None:
@@ -85,3 +91,36 @@ async def test_a_redirect_is_the_base_urls_not_the_requests(make, emu, moved: st
     assert (err.kind, err.retryable, err.failover) == (ProviderErrorKind.UNAVAILABLE, False, True)
     assert f"{name.upper()}_BASE_URL" in err.detail and "https://example.invalid/" in err.detail
     assert "secret" not in err.detail
+
+
+async def test_a_redirect_on_a_poll_of_paid_work_is_not_taken_elsewhere() -> None:
+    """The task was submitted (and paid); its status answered 307: another host was asked for
+    the same images and paid again."""
+    asked: list[tuple[str, str]] = []
+
+    def host(request: httpx.Request) -> httpx.Response:
+        asked.append((request.url.host, request.method))
+        if request.url.host == "fal.example" and request.method == "POST":
+            return httpx.Response(200, json={"request_id": "req-1"})
+        if request.url.host == "fal.example":
+            return httpx.Response(307, headers={"location": "https://elsewhere.example/status"})
+        return httpx.Response(500)  # the next host: never to be asked
+
+    settings = Settings(
+        _env_file=None,
+        fal_api_key=SecretStr("fal-key-0123456789"),
+        fal_base_url="https://fal.example",
+        replicate_api_key=SecretStr("r8_key-0123456789"),
+        replicate_base_url="https://replicate.example",
+        poll_interval=0.01,
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(host)) as client:
+        fetcher = SafeFetcher(client, allow_private=True)
+        router = fast_router(
+            [FalProvider(settings, client, fetcher), ReplicateProvider(settings, client, fetcher)]
+        )
+        with pytest.raises(ProviderError) as info:
+            await route(router, vreq())
+    assert (info.value.provider, info.value.failover) == ("fal", False)
+    assert "FAL_BASE_URL" in info.value.detail
+    assert {host for host, _ in asked} == {"fal.example"}
