@@ -109,6 +109,13 @@ def _request(
     return parsed.to_request(images=images, default_model=model, **base)
 
 
+def remakes_batch(parsed: ParsedText, parent: Job, references: int) -> bool:
+    """Whether an edit of `parent` with these words and `references` new images is its batch
+    asked for again in other options ("--ar 16:9" replied alone): none of its images is used."""
+    alone = not parsed.prompt and _sets_options(parsed) and not parsed.picks and not references
+    return alone and parent.images_delivered > 1
+
+
 def _sets_options(parsed: ParsedText) -> bool:
     """Whether the text set any option of the image (its shape, size, count, model, format)."""
     values = (

@@ -912,3 +912,23 @@ async def test_undo_points_to_the_image_an_edit_was_made_from(surface: tuple[Dri
     assert (await driver.ask("undo")).text == messages.UNDO_HOW
     assert len(await bot.jobs(driver.key(0))) == 2
     assert (await bot.usage(driver.key(0))).day_used == 2
+
+
+@pytest.mark.parametrize("name", SURFACES)
+async def test_a_batch_of_15_asked_for_again_in_another_shape(
+    name: str, stack: Stack, open_playground: OpenPlayground
+) -> None:
+    """Its 15 images were counted as references of the reply before anything was downloaded
+    ("Seedream takes at most 14"), though a batch asked for again uses none of them."""
+    driver, bot = await _on(name, stack, open_playground, daily_images=40)
+    first = await driver.ask("a red fox in snow --n 15")
+    assert first.result is not None, first.text
+    await bot.wait_closed(driver.key(0), 1)
+    wide = await driver.reply(first.result, "--ar 16:9")
+    assert wide.result is not None, wide.text
+    job = await bot.runtime.ledger.get_job(wide.result.job_id)
+    assert job is not None and (job.kind, job.images_requested, job.request["aspect"]) == (
+        JobKind.REROLL,
+        15,
+        "16:9",
+    )
