@@ -29,12 +29,6 @@ def clean_environ(
     yield
 
 
-@pytest.fixture(autouse=True)
-def within_one_day() -> None:
-    """Start each test where it can end on the same UTC day (tests/daybreak.py)."""
-    time.sleep(seconds_to_wait(datetime.now(UTC)))
-
-
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     """One throwaway PostgreSQL cluster for the session (initdb + pg_ctl on a temporary directory,
@@ -83,6 +77,15 @@ async def bot_group(request: pytest.FixtureRequest) -> AsyncIterator[BotGroup]:
     yield bots
     report = getattr(request.node, "rep_call", None)
     await bots.close(print_logs=report is None or report.failed)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Start each test where it can end on the same UTC day (tests/daybreak.py), before its
+    set-up and before pytest-timeout's timer, which counts the set-up too (a wait in a fixture
+    timed out the 30-second tests)."""
+    time.sleep(seconds_to_wait(datetime.now(UTC)))
+    return (yield)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
