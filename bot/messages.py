@@ -1412,8 +1412,8 @@ def shown_prompt(prompt: str) -> str:
     """A job's prompt as a result, a title or a list shows it: seedbot's own words to the model
     (an upscale's, a variation's) said as what they are, in the reader's language; a person's
     prompt as typed."""
-    if prompt == UPSCALE_PROMPT:
-        return _("Image 1 upscaled to 4K")
+    if prompt == UPSCALE_PROMPT:  # (no number: "image 1" read as the wrong one beside "#3")
+        return _("Upscaled to 4K")
     if prompt == VARIATIONS_PROMPT:
         return _("Variations of image 1")
     return prompt

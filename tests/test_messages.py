@@ -536,6 +536,8 @@ def test_info_on_an_upscale_or_variations_says_what_it_is_in_the_readers_words()
     assert shown[0] in upscaled and messages.UPSCALE_PROMPT not in upscaled
     assert shown[1] in varied and messages.VARIATIONS_PROMPT not in varied
     assert "Prompt: a fox at dawn" in info("a fox at dawn")
+    # No number: "image 1" beside "an upscale of ... image #3" read as the wrong image.
+    assert not any(c.isdigit() for c in messages.shown_prompt(messages.UPSCALE_PROMPT).replace("4K", ""))
 
 
 def test_long_admin_lists_fit_one_message() -> None:

@@ -304,7 +304,7 @@ def _as_format(image: GeneratedImage, fmt: str) -> GeneratedImage | None:
                 img.save(buf, format="PNG")
             else:
                 img.convert("RGB").save(buf, format="JPEG", quality=JPEG_QUALITY)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Exception as exc:  # Pillow says "damaged" in many ways (OSError, SyntaxError, ...)
         log.warning("fal: a result image could not be re-encoded: %s", exc)
         return None
     return image_from_bytes(buf.getvalue())

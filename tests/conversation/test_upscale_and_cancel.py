@@ -111,7 +111,9 @@ async def test_upscale_of_image_2_is_a_4k_render_of_that_image_charged_at_the_4k
     upscaled = await driver.upscale(first.result, 2)
     assert upscaled.result is not None, upscaled.text
     # Shown as what it is; the words the model was sent (below) are not the person's prompt.
-    assert "Image 1 upscaled to 4K" in upscaled.text and "Reproduce" not in upscaled.text, upscaled.text
+    assert (
+        messages.shown_prompt(messages.UPSCALE_PROMPT) in upscaled.text and "Reproduce" not in upscaled.text
+    ), upscaled.text
     ledger = bot.runtime.ledger
     job = await ledger.get_job(upscaled.result.job_id)
     assert job is not None and (job.kind, job.parent_id) == (JobKind.UPSCALE, first.result.job_id)

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import random
 import struct
 import zlib
 
 import pytest
+from PIL import Image
 
 from bot.errors import ProviderError, ProviderErrorKind
-from bot.providers.base import ProviderCall
-from bot.providers.fal import FalProvider
+from bot.providers.base import ProviderCall, image_from_bytes
+from bot.providers.fal import FalProvider, _as_format
 from tests.emulators.providers import render_image
 from tests.providers.helpers import Hooks, make_call, vreq
 
@@ -193,3 +196,22 @@ def test_capabilities(reference) -> None:
     assert caps.refusal(vreq(count=7)) == "at most 6 images"
     assert caps.refusal(vreq(images=tuple(reference() for _ in range(11)))) == "at most 10 references"
     assert caps.refusal(vreq(images=(reference(public=False),), width=2560, height=1440)) is None
+
+
+def test_a_png_damaged_between_its_ends_is_no_image_to_re_encode() -> None:
+    """Pillow says "damaged" in more ways than OSError: a chunk type broken mid-file raised
+    SyntaxError out of the provider."""
+    img = Image.frombytes("RGB", (256, 256), random.Random(1).randbytes(256 * 256 * 3))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=0)
+    data = bytearray(buf.getvalue())
+    at, idats = 8, []
+    while at < len(data):
+        length = struct.unpack(">I", data[at : at + 4])[0]
+        if data[at + 4 : at + 8] == b"IDAT":
+            idats.append(at)
+        at += 12 + length
+    data[idats[1] + 4 : idats[1] + 8] = b"I\x00AT"
+    damaged = image_from_bytes(bytes(data))  # its ends are whole: it passes as an image
+    assert _as_format(damaged, "jpeg") is None
+    assert _as_format(damaged, "png") is damaged  # not re-encoded: handed on as it came
