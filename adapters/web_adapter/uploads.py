@@ -129,10 +129,11 @@ async def posted(request: web.Request) -> Mapping[str, str | bytes | bytearray |
     """The request's form fields. InvalidRequest for a body no page of ours sends: aiohttp
     raises UnicodeDecodeError for text that is not UTF-8, LookupError for an unknown charset,
     ValueError for broken multipart, HttpProcessingError for a part's header with a control
-    character (a file named with ESC); each was a 500 with a traceback."""
+    character (a file named with ESC), RuntimeError for an unknown Content-Transfer-Encoding;
+    each was a 500 with a traceback."""
     try:
         return await request.post()
-    except (UnicodeDecodeError, LookupError, ValueError, HttpProcessingError):
+    except (UnicodeDecodeError, LookupError, ValueError, HttpProcessingError, RuntimeError):
         log.info("web: %s %s: a form that could not be read", request.method, request.path)
         raise InvalidRequest(messages.WEB_STALE_PAGE) from None
 

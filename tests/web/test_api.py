@@ -244,6 +244,11 @@ UNREADABLE_FORMS = [
     ),
     ("multipart/form-data; boundary=x", b"garbage"),
     ("multipart/form-data", b"no boundary"),
+    (
+        "multipart/form-data; boundary=x",
+        b'--x\r\nContent-Disposition: form-data; name="text"\r\nContent-Transfer-Encoding: x-foo\r\n\r\n'
+        b"hi\r\n--x--\r\n",
+    ),
     # A file named with a control character (ESC, DEL): browsers escape only CR, LF and '"'.
     (
         "multipart/form-data; boundary=x",
