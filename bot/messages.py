@@ -1737,8 +1737,10 @@ def failure_kind(kind: str) -> str:
     return names.get(kind, kind)
 
 
-def admin_help(prefix: str, keys: list[str]) -> str:
-    """`keys`: the settings an admin may set (the list was written out here, and lost `buttons`)."""
+def admin_help(prefix: str, keys: list[str], *, operator: bool = True) -> str:
+    """`keys`: the settings an admin may set (the list was written out here, and lost `buttons`);
+    a server's admin who is no `operator` is told which of them are the operators' alone."""
+    operators = "\n" + _("Grant, reset and limits above the bot's are for seedbot's operators.")
     return _(
         "Admin commands:\n"
         "`%(prefix)s quota show|reset|block|unblock @user`\n"
@@ -1750,7 +1752,7 @@ def admin_help(prefix: str, keys: list[str]) -> str:
         "`%(prefix)s style list|add|change|remove|hide ...` (style presets: `%(prefix)s style` for more)",
         prefix=prefix,
         keys=_list(keys),
-    )
+    ) + ("" if operator else operators)
 
 
 # -- the web playground (adapters/web_adapter) ------------------------------------------------

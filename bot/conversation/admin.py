@@ -176,7 +176,7 @@ class Admin:
                     who, target, daily=limits.get("daily"), monthly=limits.get("monthly")
                 )
         self.may_manage(who, target_is_member=True)  # the help is for admins too
-        return messages.admin_help(prefix, list(SETTING_KEYS))
+        return messages.admin_help(prefix, list(SETTING_KEYS), operator=self.policy.is_operator(who))
 
     # -- style presets ---------------------------------------------------------------------------
 

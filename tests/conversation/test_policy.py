@@ -104,3 +104,9 @@ def test_a_person_a_workflow_only_names_has_no_admins_powers() -> None:
     assert not POLICY.is_admin(
         Requester("discord", "3", workspace_id="G1", manages_workspace=True, named=True)
     )
+
+
+def test_the_admin_help_says_what_only_operators_do_to_a_servers_admin() -> None:
+    note = "Grant, reset and limits above the bot's are for seedbot's operators."
+    assert messages.admin_help("/seedbot", ["pool"], operator=False).endswith("\n" + note)
+    assert note not in messages.admin_help("/seedbot", ["pool"])
