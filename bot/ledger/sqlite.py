@@ -140,6 +140,10 @@ def _lock_for_running(path: str) -> int:
     return fd
 
 
+class _NotOurs(Exception):
+    """settle_job's job was finished or taken over: its transaction is rolled back."""
+
+
 class SQLiteLedger:
     shared = False  # several processes on one database: no (one process per file)
 
@@ -651,10 +655,16 @@ class SQLiteLedger:
         if reservation_id is None:
             async with self._lock:
                 return bool(list(await self.db.execute_fetchall(close, params)))
-        async with self._write() as db:  # the job and its reservation together, or neither
-            if not list(await db.execute_fetchall(close, params)):
-                return False
-            await db.execute(self._SETTLE_SQL, (used, now, reservation_id))
+        # The job and its reservation together, or neither; the reservation first: a read on
+        # this connection between the two (it takes no lock) saw the job finished and its
+        # refund not yet made.
+        try:
+            async with self._write() as db:
+                await db.execute(self._SETTLE_SQL, (used, now, reservation_id))
+                if not list(await db.execute_fetchall(close, params)):
+                    raise _NotOurs
+        except _NotOurs:
+            return False
         return True
 
     @staticmethod

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,6 +124,31 @@ async def test_partial_settle_refunds_the_rest(ledger: SQLiteLedger) -> None:
     reservation = await ledger.reserve(USER, 4)
     await ledger.settle(reservation.id, 1)
     assert (await ledger.quota(USER)).day_used == 1
+
+
+async def test_a_job_reads_finished_only_once_its_refund_is_made(
+    ledger: SQLiteLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads on the connection take no lock: one between settle_job's two writes saw the job
+    finished and its missing images not yet refunded (a test read "3 used" for 2 delivered)."""
+    held = await ledger.reserve(USER, 3)
+    await ledger.create_job(make_job("j1", status=JobStatus.RUNNING, reservation_id=held.id), ())
+    execute_fetchall = ledger.db.execute_fetchall
+    seen: list[str] = []
+
+    async def watched(sql: str, parameters: Any = None) -> Any:
+        rows = await execute_fetchall(sql, parameters)
+        if "UPDATE jobs" in sql:  # the moment the job reads as finished
+            [state] = await execute_fetchall("SELECT state FROM reservations WHERE id = ?", (held.id,))
+            seen.append(state[0])
+        return rows
+
+    monkeypatch.setattr(ledger.db, "execute_fetchall", watched)
+    assert await ledger.settle_job(
+        "j1", "me", JobStatus.SUCCEEDED, reservation_id=held.id, used=2, delivered=2
+    )
+    assert seen == ["settled"]
+    assert (await ledger.quota(USER)).day_used == 2
 
 
 async def test_settle_is_idempotent(ledger: SQLiteLedger) -> None:
