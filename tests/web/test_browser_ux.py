@@ -253,3 +253,16 @@ def test_fields_placeholders_and_long_chips_read_well_in_both_themes(page: Page)
             ul.append(li); document.getElementById("timeline").append(ul); }"""
     )
     assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") == 0
+
+
+def test_the_reply_boxs_hint_has_two_lines_on_a_phone(page: Page) -> None:
+    """One row cut the reply box's placeholder short on a phone (in German, most of it)."""
+    page.set_viewport_size(PHONE)
+    height = page.evaluate(
+        """() => { const form = document.createElement("form"); form.className = "reply";
+            const box = document.createElement("textarea"); box.rows = 1; form.append(box);
+            document.getElementById("timeline").append(form);
+            const line = parseFloat(getComputedStyle(box).lineHeight) || 20;
+            return box.getBoundingClientRect().height / line; }"""
+    )
+    assert height >= 2, height
