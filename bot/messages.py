@@ -1828,7 +1828,8 @@ def option_chips(
 
 def web_labels() -> dict[str, object]:
     """The words the playground's script shows, in the current locale (the page carries them
-    as JSON: the script has no catalog of its own). `%(n)s` is filled in by the script."""
+    as JSON: the script has no catalog of its own). `%(n)s` and `%(title)s` are filled in by
+    the script."""
     return {
         "reroll": _text("BUTTON_REROLL"),
         "variations": _text("BUTTON_VARIATIONS"),
@@ -1853,6 +1854,18 @@ def web_labels() -> dict[str, object]:
         "show_thread": _("Show thread"),
         "no_images": _("No images yet."),
         "nothing_saved": _("Nothing saved yet."),
+        "send": _p("a reply form's submit button", "Send"),
+        "close": _("Close"),
+        # TRANSLATORS: a request could not reach the playground's server (network down, a restart).
+        "unreachable": _("Can't reach seedbot: nothing was sent or charged. Try again in a moment."),
+        # TRANSLATORS: %(n)s is the most characters a prompt may have.
+        "too_long": i18n.gettext("A prompt may have at most %(n)s characters: shorten this one to send it."),
+        # TRANSLATORS: read out by a screen reader as a request's stage changes; %(title)s is
+        # the request's thread title (the start of its prompt).
+        "announce_queued": i18n.gettext("Queued: %(title)s"),
+        "announce_running": i18n.gettext("Generating: %(title)s"),
+        "announce_ready": i18n.gettext("Images ready: %(title)s"),
+        "announce_failed": i18n.gettext("Not made: %(title)s"),
         "kinds": {kind: job_kind(kind) for kind in _KIND},
         "statuses": {status: job_status(status) for status in _STATUS},
     }

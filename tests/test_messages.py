@@ -318,7 +318,11 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     # The script fills %(n)s in itself.
     (
         "web_labels",
-        lambda: [v.replace("%(n)s", "2") for v in messages.web_labels().values() if isinstance(v, str)],
+        lambda: [
+            v.replace("%(n)s", "2").replace("%(title)s", "a fox")
+            for v in messages.web_labels().values()
+            if isinstance(v, str)
+        ],
     ),
     ("web_body_too_large", lambda: messages.web_body_too_large(140_000_000, 10_000_000, 14)),
     ("upscale_note", lambda: messages.upscale_note(2, "abc")),

@@ -48,6 +48,7 @@ from bot.request.validation import (
     MAX_OUTPUTS,
     MAX_REFERENCES,
     MODELS,
+    PROMPT_MAX_CHARS,
     TIERS,
     UPLOAD_MAX_BYTES,
 )
@@ -59,7 +60,10 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-HEARTBEAT = 15.0  # seconds between keep-alive comments on an idle event stream
+# Seconds between keep-alives on an idle event stream: an event (a comment never reaches the
+# page's script), so the page can tell a silent connection from an idle one (its watchdog).
+HEARTBEAT = 15.0
+KEEP_ALIVE = b"event: ping\ndata: {}\n\n"
 # What an empty page offers to start from: options as flags, a batch, lettering (Seedream
 # draws words), a shape, and leaving the picture to seedbot. Prompts are never translated.
 EXAMPLES = (
@@ -143,6 +147,8 @@ async def index(request: web.Request) -> web.Response:
         max_body=request.app[MAX_BODY_KEY],
         too_large=messages.web_body_too_large(request.app[MAX_BODY_KEY], UPLOAD_MAX_BYTES, MAX_REFERENCES),
         stale=messages.WEB_STALE_PAGE,
+        max_prompt=PROMPT_MAX_CHARS,
+        heartbeat=int(HEARTBEAT),
         labels=messages.web_labels(),
         examples=EXAMPLES,
     )
@@ -310,7 +316,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             text = await subscriber.next(HEARTBEAT)
             if text is None or not sessions.alive(session):  # signed out: nothing more for it
                 break
-            await response.write((text or ": keep-alive\n\n").encode("utf-8", "replace"))
+            await response.write(text.encode("utf-8", "replace") if text else KEEP_ALIVE)
     except ConnectionResetError:  # the page went away
         pass
     finally:

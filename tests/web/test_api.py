@@ -3,7 +3,10 @@ refusals in the core's words, and nothing charged for what is refused."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+
+import pytest
 
 from adapters.web_adapter.reply import status_fields
 from adapters.web_adapter.security import CSRF_HEADER
@@ -337,3 +340,19 @@ async def test_the_timeline_keeps_a_refused_giants_text_cut_short(playground: Pl
 async def test_a_declared_file_nested_past_pythons_stack_is_a_plain_refusal(playground: Playground) -> None:
     response = await playground.post("/api/ask", playground.form("a fox", declared="[" * 100_000))
     assert response.status == 400  # a RecursionError: a 500 with a traceback
+
+
+async def test_an_idle_event_stream_sends_a_keep_alive_event_the_page_can_see(
+    playground: Playground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keep-alive was a comment, which never reaches the page's script: it could not tell a
+    dead (half-open) connection from an idle one, and froze mid-job with no sign."""
+    monkeypatch.setattr("adapters.web_adapter.app.HEARTBEAT", 0.2)
+    html = await playground.open_page()
+    assert 'data-heartbeat="' in html and f'data-max-prompt="{PROMPT_MAX_CHARS}"' in html
+    stream = await playground.client.get("/api/events")
+    seen = b""
+    while b"event: ping\n" not in seen:
+        seen += await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 5)
+    stream.close()
+    assert b"event: ping\ndata: {}\n\n" in seen

@@ -18,11 +18,18 @@
   // Every word the script shows, in the page's language (the server renders them: no catalog here).
   const LABELS = JSON.parse(body.dataset.labels);
   const label = (name, n) => LABELS[name].replace("%(n)s", String(n));
+  const MAX_PROMPT = Number(body.dataset.maxPrompt);
+  // The server sends a "ping" event every HEARTBEAT seconds on an idle stream: missing two and
+  // more, the connection is dead (half-open: Wi-Fi lost, a laptop's lid) though no error says so.
+  const SILENCE = (Number(body.dataset.heartbeat) * 2 + 5) * 1000;
+  const DRAFTS = "seedbot-drafts"; // sessionStorage: what was typed, kept across a reload
 
   const timeline = document.getElementById("timeline");
   const empty = document.getElementById("empty");
   const usage = document.getElementById("usage");
   const toastBox = document.getElementById("toast");
+  const connection = document.getElementById("connection");
+  const announcer = document.getElementById("announce");
   const threads = new Map(); // thread id -> {node, list, form, tray, entries: Map(id -> {rev, node})}
 
   // -- small DOM helpers --------------------------------------------------------------------
@@ -69,24 +76,86 @@
   // Words put in a box by a click: it keeps the focus, ready to send.
   function fill(box, words) {
     box.value = words;
+    box.dispatchEvent(new Event("input")); // its count
     box.focus();
   }
 
-  // A refusal in red; anything else the bot says (saved, removed) as a note.
+  // A refusal in red, kept until closed (it says why nothing was made); anything else the bot
+  // says (saved, removed) as a note, gone after 8 s unless the pointer or the focus is on it.
   function toast(text, refused = true) {
-    toastBox.replaceChildren(botText(text));
+    const close = el("button", { type: "button", class: "close", "aria-label": LABELS.close }, "×");
+    close.addEventListener("click", hideToast);
+    toastBox.replaceChildren(el("p", {}, botText(text)), close);
     toastBox.classList.toggle("said", !refused);
     toastBox.hidden = false;
+    toast.lasting = refused;
+    holdToast(false);
+  }
+
+  function hideToast() {
+    if (toastBox.contains(document.activeElement)) prompt.focus();
+    toastBox.hidden = true;
     clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => { toastBox.hidden = true; }, 8000);
+  }
+
+  function holdToast(held) {
+    clearTimeout(toast.timer);
+    if (!held && !toast.lasting) toast.timer = setTimeout(hideToast, 8000);
+  }
+
+  for (const name of ["mouseenter", "focusin"]) toastBox.addEventListener(name, () => holdToast(true));
+  toastBox.addEventListener("mouseleave", () => holdToast(toastBox.contains(document.activeElement)));
+  toastBox.addEventListener("focusout", (event) => holdToast(toastBox.contains(event.relatedTarget)));
+
+  // Said to a screen reader once, as a request changes stage: one polite region, not each entry.
+  function announce(text) {
+    announcer.textContent = "";
+    setTimeout(() => { announcer.textContent = text; }, 50);
   }
 
   function nearBottom() {
     return window.innerHeight + window.scrollY >= document.body.scrollHeight - 160;
   }
 
+  // Smooth, unless the system asks for reduced motion.
+  function motion() {
+    return window.matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
+  }
+
   function scrollToBottom() {
-    window.scrollTo({ top: document.body.scrollHeight, behavior: "smooth" });
+    window.scrollTo({ top: document.body.scrollHeight, behavior: motion() });
+  }
+
+  // -- drafts: what was typed survives the reload a restarted server's 401 makes --------------
+
+  function saveDrafts() {
+    const options = {};
+    for (const field of composer.elements) {
+      if (field.name && field.name !== "text" && field.type !== "file") options[field.name] = field.value;
+    }
+    const replies = {};
+    for (const [id, view] of threads) {
+      const text = view.form.querySelector("textarea").value;
+      if (text) replies[id] = text;
+    }
+    try {
+      sessionStorage.setItem(DRAFTS, JSON.stringify({ prompt: prompt.value, options, replies }));
+    } catch (_) { /* storage refused (private mode, full): the reload goes ahead */ }
+  }
+
+  function reloadKeepingDrafts() {
+    saveDrafts();
+    location.reload();
+  }
+
+  function takeDrafts() {
+    try {
+      const drafts = JSON.parse(sessionStorage.getItem(DRAFTS) || "null");
+      sessionStorage.removeItem(DRAFTS);
+      return drafts && typeof drafts === "object" ? drafts : null;
+    } catch (_) {
+      return null;
+    }
   }
 
   // -- talking to the server ----------------------------------------------------------------
@@ -96,15 +165,16 @@
     let response;
     try {
       response = await fetch(url, { method: "POST", credentials: "same-origin", headers, ...options });
-    } catch (error) {
-      toast(String(error));
+    } catch (_) {
+      toast(LABELS.unreachable); // the network, or the server is not there (a restart)
       return null;
     }
-    if (response.status === 401) { location.reload(); return null; }
-    let data = {};
-    try { data = await response.json(); } catch (_) { /* not JSON */ }
+    if (response.status === 401) { reloadKeepingDrafts(); return null; }
+    let data;
+    try { data = await response.json(); } catch (_) { data = null; } // a proxy's error page
+    if (!data || typeof data !== "object") { toast(LABELS.unreachable); return null; }
     if (!response.ok) {
-      toast(data.error || `${response.status} ${response.statusText}`);
+      toast(data.error || LABELS.unreachable);
       return null;
     }
     return data;
@@ -117,7 +187,7 @@
     } catch (_) {
       return null; // the server is not there (a restart): the caller tries again or says nothing
     }
-    if (response.status === 401) { location.reload(); return null; }
+    if (response.status === 401) { reloadKeepingDrafts(); return null; }
     return response.ok ? response.json() : null;
   }
 
@@ -136,9 +206,13 @@
       this.render();
     }
 
+    // The focus goes to the next image's ×, the last one's, or the box: not lost to the page.
     remove(index) {
       this.files.splice(index, 1);
       this.render();
+      const buttons = this.node.querySelectorAll(".remove");
+      const next = buttons[Math.min(index, buttons.length - 1)];
+      (next || this.node.closest("form").querySelector("textarea")).focus();
     }
 
     clear() {
@@ -209,8 +283,13 @@
 
   // One send at a time per form: Enter pressed again (or the button clicked) while a big upload
   // is still on its way sent the request twice, and charged it twice.
+  // A prompt over the limit is not sent (the server would refuse it): said, the box kept.
+  // The focus stays in the box while the button is disabled (it fell to the page).
   async function submit(url, formNode, tray, extra = {}) {
     if (formNode.dataset.sending) return null;
+    const box = formNode.querySelector("textarea");
+    if (box.value.length > MAX_PROMPT) { toast(label("too_long", MAX_PROMPT)); box.focus(); return null; }
+    if (formNode.contains(document.activeElement)) box.focus();
     const form = new FormData(formNode);
     form.delete("files");
     for (const [name, value] of Object.entries(extra)) form.set(name, value);
@@ -236,7 +315,7 @@
     if (entry.refs && entry.refs.length) {
       return el("div", { class: "refs" }, ...entry.refs.map((ref) =>
         el("figure", { class: "ref" },
-          el("a", { href: ref.url, target: "_blank", rel: "noopener" }, el("img", { src: ref.thumb, alt: "", loading: "lazy" })),
+          el("a", { href: ref.url, target: "_blank", rel: "noopener" }, el("img", { src: ref.thumb, alt: ref.name, loading: "lazy" })),
           el("figcaption", {}, userText(ref.name)))));
     }
     if (entry.files && entry.files.length) {
@@ -291,7 +370,7 @@
   }
 
   function renderStatus(entry) {
-    const node = el("div", { class: "entry status", role: "status" });
+    const node = el("div", { class: "entry status" });
     fillStatus(node, entry);
     return node;
   }
@@ -328,7 +407,7 @@
       const sent = entry.kind === "refusal" && words.startsWith("--") ? lastAsk(view, entry.id) : "";
       fill(box, sent ? withFlag(sent, words) : words);
     };
-    return el("div", { class: `entry ${entry.kind}`, role: entry.kind === "refusal" ? "alert" : null },
+    return el("div", { class: `entry ${entry.kind}` },
       el("p", { class: "text" }, botText(entry.text, pick)));
   }
 
@@ -375,11 +454,14 @@
     return data.entries;
   }
 
+  // Busy while its request is on its way: aria-disabled, not disabled (which took the
+  // keyboard's focus off the button, to the page).
   async function press(job, action, view, button, pick) {
-    button.disabled = true;
+    if (button.getAttribute("aria-disabled") === "true") return;
+    button.setAttribute("aria-disabled", "true");
     const query = pick ? `?pick=${encodeURIComponent(pick)}` : "";
     const data = await send(`/api/jobs/${encodeURIComponent(job)}/${action}${query}`);
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
     if (data && data.say) toast(data.say, data.refused);
     if (data && data.edit) editing(view, data.edit);
   }
@@ -411,15 +493,19 @@
     const target = el("p", { class: "editing", hidden: true });
     const input = el("input", { type: "file", accept: "image/*", multiple: true, class: "files" });
     const text = el("textarea", {
-      name: "text", rows: 1, maxlength: 10000, "aria-label": LABELS.reply,
-      placeholder: LABELS.reply_placeholder,
+      name: "text", rows: 1, "aria-label": LABELS.reply, placeholder: LABELS.reply_placeholder,
     });
+    if (drafts && drafts.replies && drafts.replies[thread.id]) text.value = drafts.replies[thread.id];
+    const count = el("p", { class: "count", id: `count-${thread.id}`, hidden: true });
+    text.setAttribute("aria-describedby", count.id);
     const form = el("form", { class: "reply", autocomplete: "off" },
       target, trayNode,
       el("div", { class: "row" }, text,
         el("div", { class: "buttons" },
           el("label", { class: "button attach" }, LABELS.attach, input),
-          el("button", { type: "submit" }, LABELS.edit))));
+          el("button", { type: "submit" }, LABELS.send))),
+      count);
+    counted(text, count);
     node.append(el("header", {}, title, when, hide), list, form);
     view = { node, list, form, target, tray: new Tray(trayNode, false), entries: new Map() };
     acceptFiles(form, view.tray, input);
@@ -427,7 +513,7 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const sent = await submit(`/api/threads/${thread.id}/reply`, form, view.tray, { job: form.dataset.job || "" });
-      if (sent) { form.reset(); view.tray.clear(); editing(view, null); text.blur(); }
+      if (sent) { form.reset(); view.tray.clear(); editing(view, null); count.hidden = true; } // the box keeps the focus
     });
     threads.set(thread.id, view);
     timeline.append(node);
@@ -435,40 +521,83 @@
     return view;
   }
 
-  function showThread(thread) {
+  // `live`: a change as it happens (not the snapshot a page opens with): a stage it reaches is
+  // announced, in a few words.
+  function showThread(thread, live = false) {
     const follow = nearBottom();
+    const fresh = !threads.has(thread.id);
     const view = threadView(thread);
     const nodes = [];
     const seen = new Set();
+    const focused = document.activeElement;
+    let said = "";
     for (const entry of thread.entries) {
       seen.add(entry.id);
       const known = view.entries.get(entry.id);
       let node = known ? known.node : null;
       if (!known) {
         node = renderEntry(entry, view);
+        if (!fresh || live) said = stageWords(entry) || said;
       } else if (known.rev !== entry.rev) {
+        if (known.stage !== (entry.stage || "")) said = stageWords(entry) || said;
         if (entry.kind === "status") fillStatus(node, entry);
-        else { const fresh = renderEntry(entry, view); node.replaceWith(fresh); node = fresh; }
+        else {
+          const renewed = renderEntry(entry, view);
+          node.replaceWith(renewed);
+          if (node.contains(focused)) focusLike(renewed, focused, view);
+          node = renewed;
+        }
       }
-      view.entries.set(entry.id, { rev: entry.rev, node, ask: entry.kind === "ask" && !entry.pressed ? entry.text : undefined });
+      view.entries.set(entry.id, {
+        rev: entry.rev, node, stage: entry.stage || "",
+        ask: entry.kind === "ask" && !entry.pressed ? entry.text : undefined,
+      });
       nodes.push(node);
     }
+    if (said && (live || !fresh)) announce(said.replace("%(title)s", thread.title));
     for (const id of Array.from(view.entries.keys())) if (!seen.has(id)) view.entries.delete(id);
     // Only what is out of place moves: putting every entry back took the keyboard's focus off
     // the one it was on (Cancel, at each step of its queue).
     const list = view.list;
     const kept = new Set(nodes);
-    for (const child of Array.from(list.children)) if (!kept.has(child)) child.remove(); // first: moving a gone entry to the end moved the rest
+    for (const child of Array.from(list.children)) {
+      if (kept.has(child)) continue; // first: moving a gone entry to the end moved the rest
+      const hadFocus = child.contains(focused);
+      child.remove();
+      if (hadFocus) view.form.querySelector("textarea").focus({ preventScroll: true }); // Delete pressed
+    }
     nodes.forEach((node, i) => { if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null); });
     if (follow) scrollToBottom();
+  }
+
+  // What a screen reader is told of an entry: a stage reached, never its buttons or progress.
+  function stageWords(entry) {
+    if (entry.kind === "status") {
+      if (entry.stage === "queued") return LABELS.announce_queued;
+      if (entry.stage === "running") return LABELS.announce_running;
+      return "";
+    }
+    if (entry.kind === "result") return LABELS.announce_ready;
+    if (entry.kind === "refusal") return LABELS.announce_failed;
+    return "";
+  }
+
+  // A re-drawn entry that had the focus: the same button in the new one, or the reply box.
+  function focusLike(node, focused, view) {
+    const action = focused.dataset ? focused.dataset.action : undefined;
+    const same = action ? node.querySelector(`[data-action="${CSS.escape(action)}"]`) : null;
+    (same || view.form.querySelector("textarea")).focus({ preventScroll: true });
   }
 
   function removeThread(id) {
     const view = threads.get(id);
     if (!view) return;
+    const hadFocus = view.node.contains(document.activeElement);
+    const next = view.node.nextElementSibling || view.node.previousElementSibling;
     view.node.remove();
     threads.delete(id);
     empty.hidden = threads.size > 0;
+    if (hadFocus) (next ? next.querySelector("textarea") : prompt).focus({ preventScroll: true });
   }
 
   function showAll(list) {
@@ -480,19 +609,45 @@
 
   // -- the event stream -----------------------------------------------------------------------
 
+  // Offline: a red border and a line that says so (read out politely: role=status).
+  function offline(yes) {
+    body.classList.toggle("offline", yes);
+    connection.hidden = !yes;
+  }
+
+  let watchdog = null;
+
   function connect() {
     const source = new EventSource("/api/events");
-    source.addEventListener("snapshot", (event) => { showAll(JSON.parse(event.data).threads); scrollToBottom(); });
-    source.addEventListener("thread", (event) => showThread(JSON.parse(event.data)));
-    source.addEventListener("gone", (event) => removeThread(JSON.parse(event.data).id));
-    source.addEventListener("usage", (event) => { usage.textContent = JSON.parse(event.data).text; });
-    source.addEventListener("open", () => body.classList.remove("offline"));
+    let heard = Date.now();
+    const hear = (handle) => (event) => { heard = Date.now(); handle(event); };
+    const on = (name, handle) => source.addEventListener(name, hear(handle));
+    on("snapshot", (event) => {
+      const list = JSON.parse(event.data).threads;
+      showAll(list);
+      if (list.length) scrollToBottom(); // an empty page stays at its top (a phone showed no header)
+    });
+    on("thread", (event) => showThread(JSON.parse(event.data), true));
+    on("gone", (event) => removeThread(JSON.parse(event.data).id));
+    on("usage", (event) => { usage.textContent = JSON.parse(event.data).text; });
+    on("ping", () => {});
+    on("open", () => offline(false));
     source.addEventListener("error", () => {
-      body.classList.add("offline");
+      offline(true);
       // Closed (a 502 from a proxy while seedbot restarts, a session a restart forgot): try
       // again until the server answers; getJSON reloads the page for a session it no longer has.
-      if (source.readyState === EventSource.CLOSED) reconnect(2000);
+      if (source.readyState === EventSource.CLOSED) { clearInterval(watchdog); reconnect(2000); }
     });
+    // Nothing at all for longer than two keep-alives: the connection is dead without saying so.
+    // Opened again, the stream starts with a fresh snapshot.
+    clearInterval(watchdog);
+    watchdog = setInterval(() => {
+      if (Date.now() - heard < SILENCE) return;
+      clearInterval(watchdog);
+      source.close();
+      offline(true);
+      reconnect(500);
+    }, 5000);
   }
 
   function reconnect(delay) {
@@ -511,8 +666,33 @@
     }
   }
 
+  // A live count against the prompt's limit, once it is near (90%) or over.
+  function counted(box, counter) {
+    const update = () => {
+      const n = box.value.length;
+      counter.hidden = n < MAX_PROMPT * 0.9;
+      counter.textContent = `${n.toLocaleString(document.documentElement.lang)} / ${MAX_PROMPT.toLocaleString(document.documentElement.lang)}`;
+      counter.classList.toggle("over", n > MAX_PROMPT);
+    };
+    box.addEventListener("input", update);
+    update();
+  }
+
   const composer = document.getElementById("composer");
   const prompt = document.getElementById("prompt");
+  const drafts = takeDrafts();
+  if (drafts) {
+    if (typeof drafts.prompt === "string") prompt.value = drafts.prompt;
+    for (const [name, value] of Object.entries(drafts.options || {})) {
+      const field = composer.elements.namedItem(name);
+      if (field && typeof value === "string" && field.type !== "file") field.value = value;
+    }
+  }
+  counted(prompt, document.getElementById("prompt-count"));
+  // The toasts sit above the composer, whatever its height (a phone's is taller).
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--composer-height", `${composer.offsetHeight}px`);
+  }).observe(composer);
   const composerTray = new Tray(document.getElementById("composer-tray"), true);
   acceptFiles(composer, composerTray, document.getElementById("composer-files"));
   prompt.addEventListener("keydown", (event) => submitOnEnter(event, composer));
@@ -526,6 +706,7 @@
     const sent = await submit("/api/ask", composer, composerTray);
     if (sent) {
       prompt.value = "";
+      prompt.dispatchEvent(new Event("input"));
       composerTray.clear();
       scrollToBottom();
     }
@@ -562,7 +743,7 @@
         const go = el("button", { type: "button" }, LABELS.show_thread);
         go.addEventListener("click", () => {
           historyDialog.close();
-          document.getElementById(`thread-${job.thread}`).scrollIntoView({ behavior: "smooth" });
+          document.getElementById(`thread-${job.thread}`).scrollIntoView({ behavior: motion() });
         });
         card.querySelector("figcaption").append(go);
       }
@@ -576,12 +757,15 @@
   const castGallery = document.getElementById("cast-gallery");
   async function showCast() {
     const entries = await refreshCastNames();
-    const cards = entries.map((entry) => {
+    const cards = entries.map((entry, index) => {
       const remove = el("button", { type: "button", class: "remove-cast" }, LABELS.remove);
       remove.addEventListener("click", async () => {
         const data = await send(`/api/cast/${encodeURIComponent(entry.name)}/remove`);
         if (data && data.say) toast(data.say, data.refused);
-        showCast();
+        await showCast();
+        // The focus goes to the next card's Remove (the last one's), or the dialog's ×.
+        const buttons = castGallery.querySelectorAll(".remove-cast");
+        (buttons[Math.min(index, buttons.length - 1)] || castDialog.querySelector(".close")).focus();
       });
       return el("figure", { class: "card", "data-name": entry.name },
         el("div", { class: "thumbs" },
