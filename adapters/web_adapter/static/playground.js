@@ -288,7 +288,7 @@
   async function submit(url, formNode, tray, extra = {}) {
     if (formNode.dataset.sending) return null;
     const box = formNode.querySelector("textarea");
-    if (box.value.length > MAX_PROMPT) { toast(label("too_long", MAX_PROMPT)); box.focus(); return null; }
+    if (promptLength(box.value) > MAX_PROMPT) { toast(label("too_long", MAX_PROMPT)); box.focus(); return null; }
     if (formNode.contains(document.activeElement)) box.focus();
     const form = new FormData(formNode);
     form.delete("files");
@@ -667,9 +667,16 @@
   }
 
   // A live count against the prompt's limit, once it is near (90%) or over.
+  // The prompt's length as the server counts it: without the flags typed after it (the limit is
+  // the prompt's; counted whole, a prompt near the limit with `--ar 16:9` was held back here).
+  function promptLength(text) {
+    const flags = text.search(/(^|\s)--[a-z]/i);
+    return (flags < 0 ? text : text.slice(0, flags)).trim().length;
+  }
+
   function counted(box, counter) {
     const update = () => {
-      const n = box.value.length;
+      const n = promptLength(box.value);
       counter.hidden = n < MAX_PROMPT * 0.9;
       counter.textContent = `${n.toLocaleString(document.documentElement.lang)} / ${MAX_PROMPT.toLocaleString(document.documentElement.lang)}`;
       counter.classList.toggle("over", n > MAX_PROMPT);
