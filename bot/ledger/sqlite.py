@@ -35,7 +35,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.errors import LedgerUnavailable
+from bot.errors import LeaseLost, LedgerUnavailable
 from bot.ledger.base import (
     JOB_COLUMNS,
     JOB_COUNT,
@@ -138,10 +138,6 @@ def _lock_for_running(path: str) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
-
-
-class _NotOurs(Exception):
-    """settle_job's job was finished or taken over: its transaction is rolled back."""
 
 
 class SQLiteLedger:
@@ -662,8 +658,8 @@ class SQLiteLedger:
             async with self._write() as db:
                 await db.execute(self._SETTLE_SQL, (used, now, reservation_id))
                 if not list(await db.execute_fetchall(close, params)):
-                    raise _NotOurs
-        except _NotOurs:
+                    raise LeaseLost(job_id)  # (or finished): the settle is rolled back with it
+        except LeaseLost:
             return False
         return True
 
