@@ -10,6 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from bot import messages
 from bot.app.checkup import Checkup
 from bot.app.config_check import ignored_settings
 from bot.app.doctor import check_providers
@@ -55,6 +56,16 @@ async def test_generate_on_each_new_host(emu: ProviderEmulator, tmp_path: Path, 
             img.load()
     assert emu.state(provider).submissions == 1
     assert emu.state(provider).api_key not in out + err
+
+
+async def test_a_watermark_a_host_cant_add_is_said_on_stderr(emu: ProviderEmulator, tmp_path: Path) -> None:
+    """`--watermark` on a host that has no such field wrote unmarked images without a word."""
+    code, out, err = await generate(emu, tmp_path, "fal", "a red fox", "--watermark")
+    assert code == 0, err
+    assert len(out.splitlines()) == 1
+    assert messages.no_watermark("fal") in err
+    code, _, err = await generate(emu, tmp_path, "ark", "a red fox", "--watermark")
+    assert code == 0 and messages.no_watermark("ark") not in err
 
 
 def test_names_in_seedbot_providers() -> None:

@@ -31,6 +31,13 @@ def test_a_restarted_servers_reload_keeps_what_was_typed(page: Page) -> None:
     """A 401 (a restart forgot the session) reloaded the page: the prompt, the options picked and
     the reply boxes' text were gone."""
     thread = ask(page, "a tugboat in the harbour")
+    result = thread.locator(".entry.result")
+    expect(result.get_by_role("button", name="Edit")).to_be_visible()
+    result.get_by_role("button", name="Edit").click()  # the reply edits that result, not the latest
+    editing = thread.locator("form.reply .editing")
+    expect(editing).to_contain_text("a tugboat in the harbour")
+    job = thread.locator("form.reply").get_attribute("data-job")
+    assert job
     reply = thread.locator("form.reply textarea")
     reply.fill("make it red")
     page.fill("#prompt", "a draft about otters, long and careful")
@@ -48,6 +55,9 @@ def test_a_restarted_servers_reload_keeps_what_was_typed(page: Page) -> None:
     expect(page.locator("select[name=aspect]")).to_have_value("3:2")
     expect(page.locator("input[name=count]")).to_have_value("2")
     expect(reply).to_have_value("make it red")
+    # Its Edit's result too: restored alone, the text edited the thread's latest result.
+    expect(editing).to_contain_text("a tugboat in the harbour")
+    expect(thread.locator("form.reply")).to_have_attribute("data-job", job)
     page.reload()  # kept once: a later reload starts empty
     expect(page.locator("#prompt")).to_have_value("")
 
@@ -93,12 +103,23 @@ def test_a_prompt_over_the_limit_is_counted_and_not_sent(page: Page) -> None:
     # The limit is the prompt's, flags apart (as the server counts it): this one is sent.
     # (stopped on its way: the site is shared with other tests, whose threads it would join)
     page.route("**/api/ask", lambda route: route.abort("connectionrefused"))
-    near = "a" * (PROMPT_MAX_CHARS - 5) + " --ar 16:9 --n 2"
-    prompt.fill(near)
-    expect(count).not_to_have_class(re.compile(r"\bover\b"))
+    # Flags (a phone's em dash too), and emoji counted one each as the server counts them: all
+    # within the limit, each sent; flags first and a long prompt after them: over, held back.
+    sendable = (
+        "a" * (PROMPT_MAX_CHARS - 5) + " --ar 16:9 --n 2",
+        "a" * (PROMPT_MAX_CHARS - 5) + " \u2014ar 16:9",
+        "\U0001f98a" * (PROMPT_MAX_CHARS - 900),
+    )
+    for n, text in enumerate(sendable, start=1):
+        prompt.fill(text)
+        expect(count).not_to_have_class(re.compile(r"\bover\b"))
+        prompt.press("Enter")
+        expect(page.locator("#toast")).to_contain_text(_label("unreachable"))
+        assert len(posts) == n, text[-20:]
+    prompt.fill("a cat --ar 16:9 " + "b" * (PROMPT_MAX_CHARS + 100))
+    expect(count).to_have_class(re.compile(r"\bover\b"))
     prompt.press("Enter")
-    expect(page.locator("#toast")).to_contain_text(_label("unreachable"))
-    assert len(posts) == 1
+    assert len(posts) == len(sendable)
 
 
 def test_a_network_error_or_a_proxys_page_is_said_in_the_pages_words(page: Page) -> None:

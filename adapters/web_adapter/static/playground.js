@@ -133,10 +133,11 @@
     for (const field of composer.elements) {
       if (field.name && field.name !== "text" && field.type !== "file") options[field.name] = field.value;
     }
+    // A reply keeps the result its Edit chose: restored alone, it edited the thread's latest one.
     const replies = {};
     for (const [id, view] of threads) {
       const text = view.form.querySelector("textarea").value;
-      if (text) replies[id] = text;
+      if (text) replies[id] = { text, job: view.form.dataset.job || "", prompt: view.form.dataset.prompt || "" };
     }
     try {
       sessionStorage.setItem(DRAFTS, JSON.stringify({ prompt: prompt.value, options, replies }));
@@ -467,8 +468,9 @@
   }
 
   // Edit pressed: the reply box edits that result (the core's form: its job and prompt).
-  function editing(view, edit) {
+  function editing(view, edit, focus = true) {
     view.form.dataset.job = edit ? edit.job : "";
+    view.form.dataset.prompt = edit ? edit.prompt : "";
     view.target.replaceChildren();
     if (edit) {
       const cancel = el("button", { type: "button", "aria-label": LABELS.edit_latest }, "×");
@@ -477,7 +479,7 @@
       view.target.append(`${LABELS.edit} · `, userText(prompt, "prompt"), " ", cancel);
     }
     view.target.hidden = !edit;
-    view.form.querySelector("textarea").focus();
+    if (focus) view.form.querySelector("textarea").focus();
   }
 
   function threadView(thread) {
@@ -495,7 +497,8 @@
     const text = el("textarea", {
       name: "text", rows: 1, "aria-label": LABELS.reply, placeholder: LABELS.reply_placeholder,
     });
-    if (drafts && drafts.replies && drafts.replies[thread.id]) text.value = drafts.replies[thread.id];
+    const draft = drafts && drafts.replies ? drafts.replies[thread.id] : null;
+    if (draft && typeof draft.text === "string") text.value = draft.text;
     const count = el("p", { class: "count", id: `count-${thread.id}`, hidden: true });
     text.setAttribute("aria-describedby", count.id);
     const form = el("form", { class: "reply", autocomplete: "off" },
@@ -508,6 +511,7 @@
     counted(text, count);
     node.append(el("header", {}, title, when, hide), list, form);
     view = { node, list, form, target, tray: new Tray(trayNode, false), entries: new Map() };
+    if (draft && draft.job) editing(view, { job: draft.job, prompt: draft.prompt || "" }, false);
     acceptFiles(form, view.tray, input);
     text.addEventListener("keydown", (event) => submitOnEnter(event, form));
     form.addEventListener("submit", async (event) => {
@@ -667,11 +671,18 @@
   }
 
   // A live count against the prompt's limit, once it is near (90%) or over.
-  // The prompt's length as the server counts it: without the flags typed after it (the limit is
-  // the prompt's; counted whole, a prompt near the limit with `--ar 16:9` was held back here).
+  // The fewest characters the server can count for the prompt (the limit is the prompt's, not
+  // its flags'): every dashed word (`--ar`, `—ar` as phones type it, `--4k`) is left out with
+  // the word after it, and characters are counted as the server does (an emoji is one). Never
+  // more than the server's count, so only a prompt surely over the limit is held back.
   function promptLength(text) {
-    const flags = text.search(/(^|\s)--[a-z]/i);
-    return (flags < 0 ? text : text.slice(0, flags)).trim().length;
+    const words = text.split(/\s+/).filter(Boolean);
+    const kept = [];
+    for (let i = 0; i < words.length; i += 1) {
+      if (/^[-\u2010-\u2015\u2212]{1,2}[a-z0-9]/i.test(words[i])) { i += 1; continue; }
+      kept.push(words[i]);
+    }
+    return Array.from(kept.join(" ")).length;
   }
 
   function counted(box, counter) {

@@ -20,7 +20,7 @@ from bot.conversation.surface import Arrived, Delivery, EditForm, Progress, Show
 from bot.conversation.turns import Ask, Options, Turn
 from bot.errors import SeedbotError
 from bot.providers.registry import keyed_providers
-from bot.request.models import GenerationResult, ImageInput, Job, PostTarget, Requester
+from bot.request.models import UNMARKED, GenerationResult, ImageInput, Job, PostTarget, Requester
 from bot.request.validation import UPLOAD_MAX_BYTES, check_declared
 
 __all__ = ["CLI_USER", "References", "Terminal", "check_out_dir", "generate"]
@@ -216,6 +216,8 @@ async def generate(args: argparse.Namespace, settings: Settings) -> int:
             notes.append(DEMO_RESULT if keyed_providers(settings) else messages.DEMO_NOTICE)
         if result.missing:
             notes.append(messages.partial_delivery(len(result.images), result.requested))
+        if result.usage.get(UNMARKED):  # --watermark, and the host that made them has none
+            notes.append(messages.no_watermark(result.provider))
         for note in notes:
             print(note, file=sys.stderr)
     return 0
