@@ -9,7 +9,7 @@ import os
 import re
 
 from PIL import Image
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import FileChooser, Page, Route, expect
 
 from bot import messages
 from tests.web.test_browser import TIMEOUT, ask, browser, page, site
@@ -125,6 +125,13 @@ def test_cancel_keeps_the_focus_when_the_job_ahead_in_its_thread_finishes(page: 
 
 def test_attach_is_reached_with_tab(page: Page) -> None:
     """The file input was display: none, out of the tab order: no way to attach by keyboard."""
+    # Playwright asks the browser for file choosers when the first listener comes, without
+    # waiting for the answer (fire and forget): a Space pressed right after could open the
+    # browser's own chooser instead, and the wait below timed out under load. Listened for
+    # early, with a round trip after it.
+    choosers: list[FileChooser] = []
+    page.on("filechooser", lambda chosen: choosers.append(chosen))
+    page.evaluate("1")
     page.focus("#prompt")
     reached = []
     for _ in range(4):
@@ -135,7 +142,7 @@ def test_attach_is_reached_with_tab(page: Page) -> None:
     assert reached[-1] == "composer-files", reached
     with page.expect_file_chooser() as chooser:
         page.keyboard.press(" ")
-    assert chooser.value.is_multiple()
+    assert chooser.value.is_multiple() and choosers == [chooser.value]
 
 
 def test_a_flag_a_refusal_suggests_is_added_to_the_message_it_refused(page: Page) -> None:
