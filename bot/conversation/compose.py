@@ -109,11 +109,12 @@ def _request(
     return parsed.to_request(images=images, default_model=model, **base)
 
 
-def remakes_batch(parsed: ParsedText, parent: Job, references: int) -> bool:
-    """Whether an edit of `parent` with these words and `references` new images is its batch
-    asked for again in other options ("--ar 16:9" replied alone): none of its images is used."""
+def remakes_batch(parsed: ParsedText, made: int, references: int) -> bool:
+    """Whether an edit of a result of `made` images, with these words and `references` new ones,
+    is its batch asked for again in other options ("--ar 16:9" replied alone): remade from its
+    request, none of its images used (edited as one, they would be merged into one)."""
     alone = not parsed.prompt and _sets_options(parsed) and not parsed.picks and not references
-    return alone and parent.images_delivered > 1
+    return alone and made > 1
 
 
 def _sets_options(parsed: ParsedText) -> bool:
@@ -164,11 +165,10 @@ async def edit(
     A parent still at work (a reply to its status message) is waited for, up to `wait` seconds."""
     parent = await finished(ledger, parent, wait)
     outputs = await made(ledger, parent)
-    options_alone = not parsed.prompt and _sets_options(parsed)
-    if options_alone and not parsed.picks and not images and max(len(outputs), parent.images_delivered) > 1:
-        # A batch again as a batch: edited as one, its images would be merged into one. Its
-        # request is all it takes, so a batch whose images are no longer kept is remade too.
+    if remakes_batch(parsed, max(len(outputs), parent.images_delivered), len(images)):
+        # Its request is all it takes: a batch whose images are no longer kept is remade too.
         return await _remade(ledger, parent, parsed)
+    options_alone = not parsed.prompt and _sets_options(parsed)
     if not outputs:
         if parent.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise InvalidRequest(messages.PARENT_NOT_READY)

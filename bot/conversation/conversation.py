@@ -635,7 +635,7 @@ class Conversation:
         # The result's own images come first (those picked, else all it showed): counted with
         # the new ones, so that too many are refused before any is downloaded. A batch asked
         # for again in other options uses none of them.
-        remake = compose.remakes_batch(parsed, parent, attached + len(parsed.refs))
+        remake = compose.remakes_batch(parsed, parent.images_delivered, attached + len(parsed.refs))
         kept = 0 if remake else len(parsed.picks) or parent.images_delivered
         cast = await self.cast.resolve(
             who, parsed.refs, alongside=kept + attached, listing=self._listing(who)
