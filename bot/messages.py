@@ -1496,6 +1496,20 @@ def batch_too_large(count: int, limit: int) -> str:
     )
 
 
+def operator_limits_stand() -> str:
+    """A server admin lifting a block or limits a seedbot operator set (a quota follows its
+    person everywhere)."""
+    if _on_servers():
+        return _(
+            "A seedbot operator set this person's block or limits, and a quota follows its person to "
+            "every server: only an operator (SEEDBOT_ADMINS) can lift them. Here you can lower them."
+        )
+    return _(
+        "A seedbot operator set this person's block or limits, and a quota follows its person to "
+        "every workspace: only an operator (SEEDBOT_ADMINS) can lift them. Here you can lower them."
+    )
+
+
 def not_a_member() -> str:
     if _on_servers():
         return _(

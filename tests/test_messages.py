@@ -379,6 +379,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("shared_cast_title", messages.shared_cast_title),
     ("shared_cast_empty", messages.shared_cast_empty),
     ("not_a_member", messages.not_a_member),
+    ("operator_limits_stand", messages.operator_limits_stand),
     ("setting_state", lambda: [messages.setting_state(s) for s in ("default", "no limit", "everywhere")]),
     ("cast_line", lambda: messages.cast_line("mia", 512, 512, "mia.png")),
     ("reference_cast", lambda: messages.reference_cast(1, "mia")),

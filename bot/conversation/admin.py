@@ -68,7 +68,10 @@ class Admin:
     async def quota_set(self, who: Requester, target: str, *, daily: int | None, monthly: int | None) -> str:
         self._workspace(who)
         self.policy.may_give(who, daily=daily, monthly=monthly)
-        return await self.community.quota_set(who.key, target, daily=daily, monthly=monthly)
+        self.policy.may_lift(who, await self.community.ledger.quota(target), daily=daily, monthly=monthly)
+        return await self.community.quota_set(
+            who.key, target, daily=daily, monthly=monthly, by_operator=self.policy.is_operator(who)
+        )
 
     async def quota_grant(self, who: Requester, target: str, images: int) -> str:
         self._workspace(who)
@@ -82,7 +85,11 @@ class Admin:
 
     async def quota_block(self, who: Requester, target: str, blocked: bool) -> str:
         self._workspace(who)
-        return await self.community.quota_block(who.key, target, blocked)
+        if not blocked:
+            self.policy.may_lift(who, await self.community.ledger.quota(target), unblock=True)
+        return await self.community.quota_block(
+            who.key, target, blocked, by_operator=self.policy.is_operator(who)
+        )
 
     async def settings_show(self, who: Requester, key: str | None = None) -> str:
         """Every setting, or the one `key` names."""

@@ -165,7 +165,9 @@ class Community:
         status = await self.ledger.quota(target, unlimited=self.settings.is_admin(target))
         return messages.quota_show(target, status.blocked, status.summary())
 
-    async def quota_set(self, actor: str, target: str, *, daily: int | None, monthly: int | None) -> str:
+    async def quota_set(
+        self, actor: str, target: str, *, daily: int | None, monthly: int | None, by_operator: bool = False
+    ) -> str:
         for key, value in (("daily", daily), ("monthly", monthly)):
             if value is not None and not 0 <= value <= MAX_LIMIT:
                 raise InvalidRequest(
@@ -173,7 +175,7 @@ class Community:
                 )
         given = {key: value for key, value in (("daily", daily), ("monthly", monthly)) if value is not None}
         if given:  # only what was named: another admin's change of the other stays
-            await self.ledger.set_limits(target, **given)
+            await self.ledger.set_limits(target, by_operator=by_operator, **given)
         now = await self.ledger.quota(target)
         detail = f"daily={(now.day_limit or 0) - now.granted} monthly={now.month_limit}"
         await self.ledger.record_audit(actor, "quota.set", target, detail)
@@ -193,8 +195,8 @@ class Community:
         await self.ledger.record_audit(actor, "quota.reset", target, "usage today and this month forgotten")
         return messages.quota_changed(target, messages.USAGE_RESET)
 
-    async def quota_block(self, actor: str, target: str, blocked: bool) -> str:
-        await self.ledger.set_blocked(target, blocked)
+    async def quota_block(self, actor: str, target: str, blocked: bool, *, by_operator: bool = False) -> str:
+        await self.ledger.set_blocked(target, blocked, by_operator=by_operator)
         action = "quota.block" if blocked else "quota.unblock"
         await self.ledger.record_audit(actor, action, target, "")
         return messages.quota_changed(target, messages.BLOCKED_NOW if blocked else messages.BLOCK_LIFTED)

@@ -5,7 +5,9 @@
   person who made it (`buttons owner`). Admins may always.
 - Delete: the person who made it, or an admin.
 - Cancel a queued or running job: the person who asked for it, or an admin.
-- Admin commands: an admin, inside a server or workspace.
+- Admin commands: an admin, inside a server or workspace. Quotas count everywhere, so more than
+  the bot's limits is for operators only, and an operator's block or limits on a person are
+  lifted by operators only (a server's admins may tighten them).
 
 "Admin" is `SEEDBOT_ADMINS` everywhere, plus whoever manages the server or workspace the
 request comes from (the surface says so in `Requester.manages_workspace`; on Discord that is
@@ -17,6 +19,7 @@ from __future__ import annotations
 from bot import messages
 from bot.config import Settings
 from bot.errors import InvalidRequest, NotAdmin
+from bot.ledger.base import QuotaStatus
 from bot.request.models import Job, Requester
 
 __all__ = ["Policy"]
@@ -73,6 +76,27 @@ class Policy:
         above = (daily is not None and daily > limits[0]) or (monthly is not None and monthly > limits[1])
         if extra or above:
             raise InvalidRequest(messages.only_operators_give(*limits))
+
+    def may_lift(
+        self,
+        who: Requester,
+        now: QuotaStatus,
+        *,
+        daily: int | None = None,
+        monthly: int | None = None,
+        unblock: bool = False,
+    ) -> None:
+        """An operator's block and limits on a person stand (`now.by_operator`): a server's
+        admins may tighten them, not lift them. Quotas count on every server, so an abuser an
+        operator blocked would add the bot to a server of their own and unblock themselves."""
+        if self.is_operator(who) or not now.by_operator:
+            return
+        day_limit = None if now.day_limit is None else now.day_limit - now.granted
+        raised = (daily is not None and (day_limit is None or daily > day_limit)) or (
+            monthly is not None and (now.month_limit is None or monthly > now.month_limit)
+        )
+        if raised or (unblock and now.blocked):
+            raise InvalidRequest(messages.operator_limits_stand())
 
     def may_manage(self, who: Requester, *, target_is_member: bool) -> None:
         """Quotas follow a person everywhere: a server's admins change only their members'."""

@@ -146,6 +146,7 @@ class QuotaStatus:
     day_resets: datetime
     month_resets: datetime
     granted: int = 0  # extra units granted for today, already included in day_limit
+    by_operator: bool = False  # the block and limits are an operator's (server admins can't lift them)
 
     @property
     def left(self) -> int | None:
@@ -275,6 +276,9 @@ JOB_COUNT = JOB_COLUMNS.count(",") + 1
 UNFINISHED = "status IN ('queued', 'running')"
 # Columns Ledger.update_job may set.
 LIMIT_COLUMNS = ("daily", "monthly")  # what set_limits may set
+# After an operator's change: the row is the operator's while it holds a block or a limit (one
+# that lifts them all gives the person back to the bot's defaults, which anyone may tighten).
+OPERATOR_MARK = "by_operator = (blocked OR daily IS NOT NULL OR monthly IS NOT NULL)"
 JOB_UPDATABLE = frozenset(
     {
         "status",
@@ -409,12 +413,17 @@ class Ledger(Protocol):
     async def quota(
         self, user_key: str, *, unlimited: bool = False, now: datetime | None = None
     ) -> QuotaStatus: ...
-    async def set_limits(self, user_key: str, **limits: int | None) -> None:
+    async def set_limits(self, user_key: str, *, by_operator: bool = False, **limits: int | None) -> None:
         """Set the user's own `daily` and/or `monthly` limit (None: the bot's default again). A
-        limit not named is left as it is: two admins changing one each keep both changes."""
+        limit not named is left as it is: two admins changing one each keep both changes. A
+        change `by_operator` marks the row the operator's while it holds a block or a limit
+        (QuotaStatus.by_operator); a server admin's change leaves the mark as it is."""
         ...
 
-    async def set_blocked(self, user_key: str, blocked: bool) -> None: ...
+    async def set_blocked(self, user_key: str, blocked: bool, *, by_operator: bool = False) -> None:
+        """Block or unblock the user (`by_operator`: as set_limits)."""
+        ...
+
     async def reset_usage(self, user_key: str, *, now: datetime | None = None) -> None: ...
     async def open_reservations(self) -> int: ...
     async def grant(self, user_key: str, extra: int, *, now: datetime | None = None) -> int:

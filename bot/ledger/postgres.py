@@ -36,6 +36,7 @@ from bot.ledger.base import (
     JOB_COUNT,
     JOB_UPDATABLE,
     LIMIT_COLUMNS,
+    OPERATOR_MARK,
     UNFINISHED,
     AuditEntry,
     CastEntry,
@@ -246,6 +247,7 @@ class PostgresLedger:
         day, month = day_key(now), month_key(now)
         row = await self._one(
             "SELECT l.daily, l.monthly, COALESCE(l.blocked, false) AS blocked, "
+            "  COALESCE(l.by_operator, false) AS by_operator, "
             "  COALESCE((SELECT used FROM quota_usage WHERE user_key = $1 AND period = $2), 0) AS day_used, "
             "  COALESCE((SELECT used FROM quota_usage WHERE user_key = $1 AND period = $3), 0) AS month_used, "
             "  COALESCE((SELECT extra FROM quota_grants WHERE user_key = $1 AND day = $2), 0) AS granted "
@@ -269,28 +271,37 @@ class PostgresLedger:
             day_resets=day_resets,
             month_resets=month_resets,
             granted=granted,
+            by_operator=bool(row["by_operator"]),
         )
 
-    async def set_limits(self, user_key: str, **limits: int | None) -> None:
+    async def _mark(self, conn: Any, user_key: str, by_operator: bool) -> None:
+        if by_operator:
+            await conn.execute(f"UPDATE quota_limits SET {OPERATOR_MARK} WHERE user_key = $1", user_key)
+
+    async def set_limits(self, user_key: str, *, by_operator: bool = False, **limits: int | None) -> None:
         columns = [name for name in LIMIT_COLUMNS if name in limits]
         assert columns and len(columns) == len(limits), limits
         named = ", ".join(columns)
         values = ", ".join(f"${n}" for n in range(2, len(columns) + 2))
         updates = ", ".join(f"{name} = excluded.{name}" for name in columns)
-        await self.pool.execute(
-            f"INSERT INTO quota_limits (user_key, {named}, updated_at) VALUES ($1, {values}, now()) "
-            f"ON CONFLICT (user_key) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
-            user_key,
-            *(limits[name] for name in columns),
-        )
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                f"INSERT INTO quota_limits (user_key, {named}, updated_at) VALUES ($1, {values}, now()) "
+                f"ON CONFLICT (user_key) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
+                user_key,
+                *(limits[name] for name in columns),
+            )
+            await self._mark(conn, user_key, by_operator)
 
-    async def set_blocked(self, user_key: str, blocked: bool) -> None:
-        await self.pool.execute(
-            "INSERT INTO quota_limits (user_key, blocked, updated_at) VALUES ($1, $2, now()) "
-            "ON CONFLICT (user_key) DO UPDATE SET blocked = excluded.blocked, updated_at = excluded.updated_at",
-            user_key,
-            blocked,
-        )
+    async def set_blocked(self, user_key: str, blocked: bool, *, by_operator: bool = False) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO quota_limits (user_key, blocked, updated_at) VALUES ($1, $2, now()) "
+                "ON CONFLICT (user_key) DO UPDATE SET blocked = excluded.blocked, updated_at = excluded.updated_at",
+                user_key,
+                blocked,
+            )
+            await self._mark(conn, user_key, by_operator)
 
     async def reset_usage(self, user_key: str, *, now: datetime | None = None) -> None:
         """Forget what was committed today and this month (open reservations stay held)."""

@@ -41,6 +41,7 @@ from bot.ledger.base import (
     JOB_COUNT,
     JOB_UPDATABLE,
     LIMIT_COLUMNS,
+    OPERATOR_MARK,
     UNFINISHED,
     AuditEntry,
     CastEntry,
@@ -384,7 +385,7 @@ class SQLiteLedger:
     # What quota() reports, in one statement: the limits row (if any), both periods' usage and
     # today's grant.
     _QUOTA_SQL = """
-        SELECT l.daily, l.monthly, COALESCE(l.blocked, 0) AS blocked,
+        SELECT l.daily, l.monthly, COALESCE(l.blocked, 0) AS blocked, COALESCE(l.by_operator, 0) AS by_operator,
                COALESCE((SELECT used FROM quota_usage WHERE user_key = :user AND period = :day), 0) AS day_used,
                COALESCE((SELECT used FROM quota_usage WHERE user_key = :user AND period = :month), 0)
                    AS month_used,
@@ -414,9 +415,12 @@ class SQLiteLedger:
             day_resets=day_resets,
             month_resets=month_resets,
             granted=granted,
+            by_operator=bool(row["by_operator"]),
         )
 
-    async def _upsert_limits(self, user_key: str, column_sql: str, values: tuple[Any, ...]) -> None:
+    async def _upsert_limits(
+        self, user_key: str, column_sql: str, values: tuple[Any, ...], *, by_operator: bool
+    ) -> None:
         async with self._write() as db:
             await db.execute(
                 "INSERT INTO quota_limits (user_key, updated_at) VALUES (?, ?) ON CONFLICT (user_key) DO NOTHING",
@@ -426,16 +430,21 @@ class SQLiteLedger:
                 f"UPDATE quota_limits SET {column_sql}, updated_at = ? WHERE user_key = ?",
                 (*values, _iso(_now()), user_key),
             )
+            if by_operator:
+                await db.execute(f"UPDATE quota_limits SET {OPERATOR_MARK} WHERE user_key = ?", (user_key,))
 
-    async def set_limits(self, user_key: str, **limits: int | None) -> None:
+    async def set_limits(self, user_key: str, *, by_operator: bool = False, **limits: int | None) -> None:
         columns = [name for name in LIMIT_COLUMNS if name in limits]
         assert columns and len(columns) == len(limits), limits
         await self._upsert_limits(
-            user_key, ", ".join(f"{name} = ?" for name in columns), tuple(limits[n] for n in columns)
+            user_key,
+            ", ".join(f"{name} = ?" for name in columns),
+            tuple(limits[n] for n in columns),
+            by_operator=by_operator,
         )
 
-    async def set_blocked(self, user_key: str, blocked: bool) -> None:
-        await self._upsert_limits(user_key, "blocked = ?", (int(blocked),))
+    async def set_blocked(self, user_key: str, blocked: bool, *, by_operator: bool = False) -> None:
+        await self._upsert_limits(user_key, "blocked = ?", (int(blocked),), by_operator=by_operator)
 
     async def reset_usage(self, user_key: str, *, now: datetime | None = None) -> None:
         """Forget what was committed today and this month (open reservations stay held)."""

@@ -3,12 +3,15 @@ each surface are in test_every_surface.py; these are the rules themselves, perso
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bot import messages
 from bot.config import Settings
 from bot.conversation.policy import Policy
 from bot.errors import InvalidRequest, NotAdmin
+from bot.ledger.base import QuotaStatus
 from bot.request.models import Job, JobStatus, Requester
 
 POLICY = Policy(Settings(_env_file=None, SEEDBOT_ADMINS="discord:9"))
@@ -96,6 +99,39 @@ def test_only_operators_give_more_than_the_bots_limits() -> None:
             POLICY.may_give(MANAGER, **change)  # type: ignore[arg-type]
         assert refused.value.user_text.startswith(messages.only_operators_give(*limits))
         POLICY.may_give(OPERATOR, **change)  # type: ignore[arg-type]
+
+
+def _status(
+    *, blocked: bool = False, daily: int = 5, granted: int = 0, by_operator: bool = True
+) -> QuotaStatus:
+    when = datetime(2026, 3, 15, tzinfo=UTC)
+    return QuotaStatus(
+        user_key="discord:1",
+        unlimited=False,
+        blocked=blocked,
+        day_used=0,
+        day_limit=daily + granted,
+        month_used=0,
+        month_limit=50,
+        day_resets=when,
+        month_resets=when,
+        granted=granted,
+        by_operator=by_operator,
+    )
+
+
+def test_an_operators_block_and_limits_are_lifted_by_operators_only() -> None:
+    """An abuser an operator blocked added seedbot to a server of their own and unblocked
+    themselves (a quota counts on every server)."""
+    for change in ({"unblock": True}, {"daily": 6}, {"monthly": 51}):
+        with pytest.raises(InvalidRequest) as refused:
+            POLICY.may_lift(MANAGER, _status(blocked=True), **change)  # type: ignore[arg-type]
+        assert refused.value.user_text == messages.operator_limits_stand()
+        POLICY.may_lift(OPERATOR, _status(blocked=True), **change)  # type: ignore[arg-type]
+        POLICY.may_lift(MANAGER, _status(blocked=True, by_operator=False), **change)  # type: ignore[arg-type]
+    # Tightening is anyone's; today's grant is not part of the limit; not blocked: nothing to lift.
+    POLICY.may_lift(MANAGER, _status(granted=3), daily=5, monthly=50)
+    POLICY.may_lift(MANAGER, _status(), unblock=True)
 
 
 def test_a_person_a_workflow_only_names_has_no_admins_powers() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import messages
+from bot import i18n, messages
 from bot.request.workspace import SETTING_KEYS
 from tests.discord.conftest import StartBot, components, details, job_id_of, notes, text, wait_result
 from tests.emulators.discord import (
@@ -144,6 +144,29 @@ async def test_a_server_admin_gives_no_one_more_than_the_bots_limits(
         assert await private(emu, command, options, permissions=perms) == refusal, command
     assert (await bot.usage(HUMAN_USER_ID)).day_limit == 2
     assert await bot.runtime.ledger.audit_entries() == []
+
+
+async def test_a_server_admin_lifts_no_block_an_operator_set(
+    emu: DiscordEmulator, start_bot: StartBot
+) -> None:
+    """Quotas count on every server: someone an operator blocked made a server of their own,
+    added seedbot and unblocked themselves. There they may tighten what an operator set."""
+    bot = await start_bot(daily_images=4)
+    me, target = {"user": HUMAN_USER_ID}, f"discord:{HUMAN_USER_ID}"
+    await bot.runtime.conversation.community.quota_block("cli:local", target, True, by_operator=True)
+    perms = manager(emu)
+    with i18n.use_place("server"):
+        refusal = messages.operator_limits_stand()
+    assert await private(emu, "seedbot quota unblock", me, permissions=perms) == refusal
+    assert (await bot.usage(HUMAN_USER_ID)).blocked
+    said = await private(emu, "seedbot quota set", {**me, "daily": 2}, permissions=perms)
+    assert said == messages.quota_changed(target, "Limits set: daily=2 monthly=300")
+    assert await private(emu, "seedbot quota set", {**me, "daily": 3}, permissions=perms) == refusal
+    await bot.runtime.conversation.community.quota_block("cli:local", target, False, by_operator=True)
+    assert not (await bot.usage(HUMAN_USER_ID)).blocked
+    assert await private(emu, "seedbot quota set", {**me, "daily": 3}, permissions=perms) == refusal
+    actions = [(e.actor, e.action) for e in reversed(await bot.runtime.ledger.audit_entries())]
+    assert actions == [("cli:local", "quota.block"), (target, "quota.set"), ("cli:local", "quota.unblock")]
 
 
 async def test_settings_channels_pool_and_stats(emu: DiscordEmulator, start_bot: StartBot) -> None:

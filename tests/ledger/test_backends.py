@@ -148,6 +148,24 @@ async def test_overrides_block_and_unlimited(ledger: Any) -> None:
     assert admin.unlimited and admin.left is None and (admin.day_used, admin.month_used) == (60, 60)
 
 
+async def test_an_operators_block_and_limits_are_marked_theirs(ledger: Any) -> None:
+    """A server admin's change leaves the mark; an operator's marks the row while it holds a
+    block or a limit, and clears it once they are all lifted (the bot's defaults again)."""
+    await ledger.set_limits(USER, daily=3)
+    assert not (await ledger.quota(USER)).by_operator
+    await ledger.set_blocked(USER, True, by_operator=True)
+    assert (await ledger.quota(USER)).by_operator
+    await ledger.set_limits(USER, daily=1)  # a server admin tightens: still the operator's
+    await ledger.set_blocked(USER, False)
+    status = await ledger.quota(USER)
+    assert status.by_operator and not status.blocked and status.day_limit == 1
+    await ledger.set_limits(USER, daily=None, monthly=None, by_operator=True)
+    assert not (await ledger.quota(USER)).by_operator
+    await ledger.set_limits("discord:7", monthly=4, by_operator=True)  # a row made by the mark's change
+    assert (await ledger.quota("discord:7")).by_operator
+    assert not (await ledger.quota("discord:8")).by_operator  # no row
+
+
 async def test_reset_usage_keeps_open_reservations(ledger: Any) -> None:
     done = await ledger.reserve(USER, 3, now=NOW)
     await ledger.settle(done.id, 3)

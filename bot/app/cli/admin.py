@@ -62,13 +62,17 @@ async def quota(args: argparse.Namespace, settings: Settings, plugins: Mapping[s
     actor, user = cli_actor(), args.user
     async with _community(settings, changes=args.action != "show") as community:
         if args.action == "set":
-            print(await community.quota_set(actor, user, daily=args.daily, monthly=args.monthly))
+            print(
+                await community.quota_set(
+                    actor, user, daily=args.daily, monthly=args.monthly, by_operator=True
+                )
+            )
         elif args.action == "grant":
             print(await community.quota_grant(actor, user, args.images))
         elif args.action == "reset":
             print(await community.quota_reset(actor, user))
         elif args.action in ("block", "unblock"):
-            print(await community.quota_block(actor, user, args.action == "block"))
+            print(await community.quota_block(actor, user, args.action == "block", by_operator=True))
         print(await community.quota_show(user))
     return 0
 
