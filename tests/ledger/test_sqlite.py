@@ -668,3 +668,35 @@ async def test_a_file_that_is_no_database_or_a_directory_is_one_line(tmp_path: P
     assert folder.value.user_text == (
         f"SEEDBOT_DATABASE={tmp_path} is a directory: name a file in it, like {tmp_path / 'seedbot.db'}"
     )
+
+
+async def test_migration_010_gives_an_operator_the_blocks_the_shell_set_last(db_path: str) -> None:
+    """A database from before the mark: a block or limits whose last change came from the shell
+    are an operator's; a server admin's stay theirs, and a row with nothing left is nobody's."""
+    store = SQLiteLedger(db_path, daily_limit=5, monthly_limit=100)
+    await store.open()
+    await store.close()
+    with sqlite3.connect(db_path) as raw:  # back to version 9
+        raw.execute("DELETE FROM schema_migrations WHERE version = 10")
+        raw.execute("ALTER TABLE quota_limits DROP COLUMN by_operator")
+        rows = [("discord:1", 1, None), ("discord:2", 1, None), ("discord:3", 0, 2), ("discord:4", 0, None)]
+        for user, blocked, daily in rows:
+            raw.execute(
+                "INSERT INTO quota_limits (user_key, daily, blocked, updated_at) VALUES (?, ?, ?, '')",
+                (user, daily, blocked),
+            )
+        audit = [
+            ("cli:root", "quota.block", "discord:1"),
+            ("cli:root", "quota.block", "discord:2"),
+            ("discord:9", "quota.set", "discord:2"),  # a server admin's change came last
+            ("cli:root", "quota.set", "discord:3"),
+            ("cli:root", "quota.unblock", "discord:4"),
+        ]
+        raw.executemany("INSERT INTO admin_audit (at, actor, action, target) VALUES ('', ?, ?, ?)", audit)
+    store = SQLiteLedger(db_path, daily_limit=5, monthly_limit=100)
+    await store.open()
+    try:
+        marked = {user: (await store.quota(user)).by_operator for user, *_ in rows}
+    finally:
+        await store.close()
+    assert marked == {"discord:1": True, "discord:2": False, "discord:3": True, "discord:4": False}

@@ -2,3 +2,10 @@
 -- limits: quotas count on every server, so a server's admins may tighten them but not lift them
 -- (an abuser would add the bot to a server of their own and unblock themselves).
 ALTER TABLE quota_limits ADD COLUMN by_operator INTEGER NOT NULL DEFAULT 0;
+-- Rows whose last quota change came from the shell (an operator) are theirs from now on; an
+-- operator's change from chat (SEEDBOT_ADMINS) can't be told from here and counts from its next one.
+UPDATE quota_limits SET by_operator = 1
+WHERE (blocked OR daily IS NOT NULL OR monthly IS NOT NULL)
+  AND (SELECT a.actor FROM admin_audit a
+       WHERE a.target = quota_limits.user_key AND a.action IN ('quota.set', 'quota.block', 'quota.unblock')
+       ORDER BY a.id DESC LIMIT 1) LIKE 'cli:%';
