@@ -149,10 +149,12 @@ class NoProviderAvailable(SeedbotError):
 
 
 class JobCancelled(SeedbotError):
-    """The requester or an admin cancelled the job (Cancel): refunded, nothing charged."""
+    """The requester or an admin cancelled the job (Cancel): refunded, but for the streamed
+    images they had seen (`shown`)."""
 
-    def __init__(self, by_owner: bool = True) -> None:
-        super().__init__(messages.cancelled(by_owner), detail="cancelled by request")
+    def __init__(self, by_owner: bool = True, shown: int = 0) -> None:
+        super().__init__(messages.cancelled(by_owner, shown), detail="cancelled by request")
+        self.charged = shown > 0
 
 
 class DownloadError(SeedbotError):

@@ -1963,14 +1963,40 @@ def upscale_of(pick: int, job_id: str) -> str:
     return _("Made from: an upscale of job %(job)s image #%(pick)s", job=job_id, pick=pick)
 
 
-def cancelled(by_owner: bool) -> str:
-    """To the person whose job was cancelled (the status message)."""
-    return _free(_("You cancelled this request.") if by_owner else _("An admin cancelled this request."))
+def cancelled(by_owner: bool, shown: int = 0) -> str:
+    """To the person whose job was cancelled (the status message); `shown`: images of it they
+    had seen already (a streamed batch), charged."""
+    said = _("You cancelled this request.") if by_owner else _("An admin cancelled this request.")
+    return Stated(_join(said, shown_charged(shown))) if shown else _free(said)
 
 
-def cancel_done(job_id: str) -> str:
+def cancel_done(job_id: str, shown: int = 0) -> str:
     """To the person who pressed Cancel."""
+    if shown:
+        return Stated(_join(_("Cancelled job %(job)s.", job=job_id), shown_charged(shown)))
     return Stated(_("Cancelled job %(job)s. Nobody was charged for it.", job=job_id))
+
+
+def shown_charged(n: int) -> str:
+    """A cancelled job's images that the person had seen already."""
+    return _n(
+        "The %(n)s image already shown was charged; the rest was refunded.",
+        "The %(n)s images already shown were charged; the rest was refunded.",
+        n,
+    )
+
+
+def delivery_cut_short(n: int) -> str:
+    """A result whose posting stopped (an error, a shutdown) after `n` images reached the person."""
+    return Stated(
+        _n(
+            "Posting the images stopped after %(n)s of them; you were charged only for the %(n)s "
+            "image posted.",
+            "Posting the images stopped after %(n)s of them; you were charged only for the %(n)s "
+            "images posted.",
+            n,
+        )
+    )
 
 
 # -- style presets and the saved cast (bot/conversation/styles.py, cast.py) ---------------------

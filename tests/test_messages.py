@@ -329,8 +329,10 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ("upscale_which", lambda: messages.upscale_which(4)),
     ("button_how", lambda: messages.button_how(messages.action_label("reroll"), "reroll")),
     ("upscale_of", lambda: messages.upscale_of(2, "abc")),
-    ("cancelled", lambda: [messages.cancelled(True), messages.cancelled(False)]),
-    ("cancel_done", lambda: messages.cancel_done("abc")),
+    ("cancelled", lambda: [messages.cancelled(True), messages.cancelled(False), messages.cancelled(True, 3)]),
+    ("cancel_done", lambda: [messages.cancel_done("abc"), messages.cancel_done("abc", 1)]),
+    ("shown_charged", lambda: [messages.shown_charged(1), messages.shown_charged(14)]),
+    ("delivery_cut_short", lambda: [messages.delivery_cut_short(1), messages.delivery_cut_short(10)]),
     ("name_hint", lambda: [messages.name_hint("style", "a b"), messages.name_hint("cast", "a b")]),
     (
         "unknown_style",

@@ -680,9 +680,7 @@ class ResultDelivery:
             return await anchor.send(post)
 
         try:
-            outcome = await post_groups(
-                groups, post_group, failures=(discord.HTTPException, NoRoute), job_id=result.job_id
-            )
+            outcome = await post_groups(groups, post_group, job_id=result.job_id)
         except NoRoute as exc:  # nothing reached the user: the engine refunds everything
             raise DeliveryError(str(exc)) from exc
         posted, delivered = outcome.sent, outcome.delivered

@@ -251,7 +251,6 @@ class StreamedGallery:
             outcome = await post_groups(
                 packed.groups,
                 post_group,
-                failures=(discord.HTTPException, NoRoute),
                 job_id=self.job_id,
                 before=self.shown,
             )

@@ -4,11 +4,16 @@ A result of more images than one message holds goes out as several (bot.media.pa
 them). The surface posts one group; this posts them in order and keeps the rule of a batch
 that stops halfway, the same on every surface:
 
-- a message fails after earlier ones reached the user: what was delivered stays (and is
-  charged), the failure is logged, nothing more is tried, and the surface says how many were
-  posted (`Posted.short`); the engine refunds the rest;
+- a message fails after earlier ones reached the user, whatever the error (a platform's
+  refusal, a dropped connection): what was delivered stays (and is charged), the failure is
+  logged, nothing more is tried, and the surface says how many were posted (`Posted.short`);
+  the engine refunds the rest;
 - the first message fails (and nothing came before it): the error goes up, and the engine
   refunds everything.
+
+Each message that goes out is told to the engine (bot.engine.posting) before the next is
+tried: a delivery cut short later (an error after the last message, a Cancel, a shutdown, a
+restart while the rest is posted) still charges what the person has.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from bot.engine.posting import posted
 
 __all__ = ["Posted", "post_groups"]
 
@@ -44,19 +51,17 @@ async def post_groups(
     groups: Sequence[Sequence[int]],
     post: Callable[[int, Sequence[int]], Awaitable[T]],
     *,
-    failures: tuple[type[Exception], ...],
     job_id: str,
     before: int = 0,
 ) -> Posted[T]:
-    """Post group n with `post(n, group)`, in order. `failures` are the surface's errors of a
-    message that did not go out (anything else goes up at once); `before` counts images the
-    user already has."""
+    """Post group n with `post(n, group)`, in order; `before` counts images the user already
+    has."""
     delivered = before
     sent: list[T] = []
     for n, group in enumerate(groups):
         try:
             sent.append(await post(n, group))
-        except failures as exc:
+        except Exception as exc:
             if not delivered:
                 raise  # nothing reached the user: the engine refunds everything
             log.warning(
@@ -69,4 +74,5 @@ async def post_groups(
             )
             break
         delivered += len(group)
+        await posted(delivered, more=n + 1 < len(groups))
     return Posted(delivered, before + sum(len(group) for group in groups), tuple(sent))

@@ -729,7 +729,8 @@ class Conversation:
             finished = finished or self.engine.delivering(job.id)  # its images are being posted
             raise InvalidRequest(messages.CANCEL_FINISHED if finished else messages.CANCEL_ELSEWHERE)
         log.info("%s: job %s cancelled by %s", who.platform, job.id, who.key)
-        await reply.say(messages.cancel_done(job.id))
+        closed = await self.ledger.get_job(job.id)  # streamed images it showed stay charged
+        await reply.say(messages.cancel_done(job.id, closed.images_delivered if closed else 0))
 
     async def _pressed(
         self,

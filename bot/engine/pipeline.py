@@ -40,6 +40,7 @@ from bot.engine.job import (
 )
 from bot.engine.leases import CANCELLED_BY, Leases, owner_id
 from bot.engine.memory import IdleTrimmer
+from bot.engine.posting import listening
 from bot.engine.recovery import Recovery
 from bot.engine.shutdown import Lifecycle
 from bot.errors import (
@@ -352,7 +353,16 @@ class Engine(Lifecycle, Leases, Recovery):
                 if by_owner is None or task is None:
                     raise  # shutting down
                 task.uncancel()  # a person cancelled this job, not the turn: answer as usual
-                raise JobCancelled(by_owner) from None
+                raise JobCancelled(by_owner, await self._shown(job.id)) from None
+
+    async def _shown(self, job_id: str) -> int:
+        """The images of a closed job that reached the person (charged), 0 if it can't be read."""
+        try:
+            job = await self.ledger.get_job(job_id)
+        except Exception:
+            log.warning("job %s: could not read what it delivered", job_id, exc_info=True)
+            return 0
+        return job.images_delivered if job is not None else 0
 
     def _refund_when_reserved(self, reserving: asyncio.Future[Reservation]) -> None:
         """The turn was cancelled (a shutdown) while its reservation was being written: SQLite's
@@ -562,6 +572,8 @@ class Engine(Lifecycle, Leases, Recovery):
                 exc.charged = True
                 if isinstance(exc, ProviderError):
                     exc.user_text = messages.provider_failed(exc.kind, charged=True)
+                elif isinstance(exc, DeliveryError):  # posting stopped after some messages went out
+                    exc.user_text = messages.delivery_cut_short(charged)
         if isinstance(exc, SeedbotError):
             log.info("job %s failed: %s", job.id, detail)
         elif not isinstance(exc, asyncio.CancelledError):
@@ -609,10 +621,21 @@ class Engine(Lifecycle, Leases, Recovery):
             keeping = asyncio.ensure_future(self._keep(job.id, result))
             self._keeping[job.id] = keeping
             keeping.add_done_callback(lambda done: self._forget_keeping(job.id, done))
+
+        async def reached(count: int, more: bool) -> None:
+            """A message of the result went out: those images are the person's now, whatever
+            stops the rest (charged by _refund); with more to come, a restart charges them too."""
+            if count <= self._reached.get(job.id, 0):
+                return
+            self._reached[job.id] = count
+            if more:
+                await self.ledger.update_job(job.id, images_delivered=count)
+
         try:
             await self._still_ours(job.id)
             self._delivering.add(job.id)
-            delivery = await deliver(result)
+            with listening(reached):
+                delivery = await deliver(result)
             if result.images and delivery.delivered <= 0:
                 # Nothing reached the person (no image fits the platform's upload limit): a
                 # failed delivery, refunded and said, on every surface alike.
@@ -704,15 +727,15 @@ class Engine(Lifecycle, Leases, Recovery):
     async def _refund(
         self, job_id: str, reservation_id: int, kind: str, detail: str, *, cancelled: bool = False
     ) -> int:
-        """Refund what did not reach the user; returns the images charged. Images of a streamed
-        batch that did, or of a delivery the job failed after, stay charged. `cancelled`: a
-        person cancelled the job; it closes as 'cancelled' (never resumed) and nothing is charged,
-        not even images of a streamed batch already shown."""
+        """Refund what did not reach the user; returns the images charged. Images that did (of a
+        streamed batch, of the messages posted before a failure) stay charged. `cancelled`: a
+        person cancelled the job; it closes as 'cancelled' (never resumed), and what they saw
+        of it is charged as ever (else a batch of 15, cancelled at the 14th streamed image, was
+        14 images free)."""
         job = await self.ledger.get_job(job_id)
         if cancelled and job is not None and job.status == JobStatus.CANCELLED:
-            return 0  # closed already, by the process where Cancel was pressed
-        reached = max(job.images_delivered if job is not None else 0, self._reached.get(job_id, 0))
-        shown = 0 if cancelled else reached
+            return job.images_delivered  # closed already, by the process where Cancel was pressed
+        shown = max(job.images_delivered if job is not None else 0, self._reached.get(job_id, 0))
         weight = int(job.request.get("weight") or 1) if job is not None else 1
         status = JobStatus.SUCCEEDED if shown else JobStatus.FAILED
         if cancelled:
@@ -770,17 +793,18 @@ class Engine(Lifecycle, Leases, Recovery):
 
     async def _close_cancelled(self, job: Job, by_owner: bool) -> bool:
         """A job no task here runs (a restart left it, or another process runs it): close it in
-        the ledger, all refunded, if its owner is still the one just read. The process running it
-        (if any) sees it closed at its next lease renewal and stops it; a result that arrives
-        before then is dropped (the job is no longer its to deliver)."""
+        the ledger, refunded but for the streamed images it showed, if its owner is still the
+        one just read. The process running it (if any) sees it closed at its next lease renewal
+        and stops it; a result that arrives before then is dropped (the job is no longer its to
+        deliver)."""
         assert job.reservation_id is not None
         return await self.ledger.settle_job(
             job.id,
             job.owner or self.owner,
             JobStatus.CANCELLED,
             reservation_id=job.reservation_id,
-            used=0,
-            delivered=0,
+            used=job.images_delivered * int(job.request.get("weight") or 1),
+            delivered=job.images_delivered,
             error_kind="cancelled",
             error=CANCELLED_BY[by_owner],
         )

@@ -48,6 +48,8 @@ class Recovery:
 
         async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> int: ...
 
+        async def _shown(self, job_id: str) -> int: ...
+
         async def _close(
             self,
             job_id: str,
@@ -101,10 +103,11 @@ class Recovery:
             self.in_background(self._resume(job, hooks))
             return True
         if job.images_delivered and job.reservation_id is not None:
-            # A streamed batch cut short: the images that reached the user stay charged.
+            # A batch cut short (streamed, or posted in several messages): the images that
+            # reached the user stay charged.
             weight = int(job.request.get("weight") or 1)
             log.info(
-                "job %s: cut short after %d streamed image(s); refunding the rest",
+                "job %s: cut short after %d delivered image(s); refunding the rest",
                 job.id,
                 job.images_delivered,
             )
@@ -115,7 +118,7 @@ class Recovery:
                 used=job.images_delivered * weight,
                 delivered=job.images_delivered,
                 error_kind="restart",
-                error="bot restarted during a streamed batch",
+                error="bot restarted while a batch was delivered",
             )
             if hooks is not None:
                 with contextlib.suppress(Exception), i18n.use(i18n.locale_of(job.request)):
@@ -196,7 +199,7 @@ class Recovery:
                     raise  # shutting down
                 task.uncancel()  # a person cancelled it (refunded in _fail): say so where it was
                 with contextlib.suppress(Exception):
-                    await hooks.notify(job, messages.cancelled(by_owner))
+                    await hooks.notify(job, messages.cancelled(by_owner, await self._shown(job.id)))
 
     def in_background(self, work: Coroutine[Any, Any, object]) -> None:
         """Run `work` on its own, kept until it ends (wait_background waits for it: shutdown, tests)."""

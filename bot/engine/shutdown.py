@@ -23,6 +23,7 @@ class Lifecycle:
     _active: dict[str, asyncio.Task[Any]]
     _idle: asyncio.Event
     _lost: set[str]
+    _delivering: set[str]  # jobs posting their images now
     _trim_memory: IdleTrimmer
 
     if TYPE_CHECKING:  # provided by the other parts of the Engine
@@ -49,7 +50,8 @@ class Lifecycle:
         return list(self._active)
 
     async def shutdown(self, grace: float, *, settle_timeout: float = 10.0) -> list[str]:
-        """Stop taking new jobs, let running ones finish for `grace` seconds, then cancel the rest.
+        """Stop taking new jobs, let running ones finish for `grace` seconds, then cancel the rest
+        (those posting their images get `settle_timeout` more first).
 
         Cancelled jobs polling a resumable provider task stay 'running' (the next start's
         recover() resumes them); the others are refunded. Returns the ids that were cancelled.
@@ -62,10 +64,17 @@ class Lifecycle:
         cancelled = list(self._active)
         if cancelled:
             log.warning("shutting down: cancelling %d job(s) still running", len(cancelled))
-            for task in set(self._active.values()):
+            # A job posting its images is cut last: stopped halfway, the person has half a result.
+            posting = {task for job_id, task in self._active.items() if job_id in self._delivering}
+            for task in set(self._active.values()) - posting:
                 task.cancel()
             with contextlib.suppress(TimeoutError):  # each records its state in _fail
                 await asyncio.wait_for(self._idle.wait(), settle_timeout)
+            for task in set(self._active.values()):
+                task.cancel()
+            if posting:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), settle_timeout)
         await self.close()
         return cancelled
 

@@ -1,0 +1,199 @@
+"""bot/engine/posting.py: what a surface posted of a result is the person's, however the
+delivery ends (an error after some messages, a Cancel, a shutdown, a restart). Each found
+charging nothing for images the person kept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from bot import messages
+from bot.conversation.batches import post_groups
+from bot.engine.pipeline import Delivery
+from bot.errors import DeliveryError, JobCancelled
+from bot.request.models import GeneratedImage, GenerationResult, JobStatus
+from tests.engine.helpers import ALICE, Hooks, TestProvider, fox, open_engine, settings, used
+from tests.engine.test_pipeline import _Streaming
+
+
+class TwoMessages:
+    """A surface posting a batch of 12 as a message of 10 and one of 2; the second hangs
+    (`hang`) or fails (`fail`), or a last touch after both fails (`fail_after`)."""
+
+    def __init__(
+        self, *, hang: bool = False, fail: Exception | None = None, fail_after: Exception | None = None
+    ) -> None:
+        self.hang, self.fail, self.fail_after = hang, fail, fail_after
+        self.first_out = asyncio.Event()
+        self.on_screen = 0
+
+    async def __call__(self, result: GenerationResult) -> Delivery:
+        async def post(n: int, group: Sequence[int]) -> str:
+            if n == 1 and self.hang:
+                await asyncio.sleep(3600)
+            if n == 1 and self.fail is not None:
+                raise self.fail
+            self.on_screen += len(group)
+            if n == 0:
+                self.first_out.set()
+            return f"m{n}"
+
+        posted = await post_groups([range(10), range(10, 12)], post, job_id=result.job_id)
+        if self.fail_after is not None:  # the header's edit, the buttons' message
+            raise self.fail_after
+        return Delivery(posted.delivered)
+
+
+async def test_an_error_after_the_images_went_out_charges_them_and_says_so(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    surface = TwoMessages(fail_after=ConnectionResetError("the platform hung up"))
+    try:
+        with pytest.raises(DeliveryError) as failed:
+            await h.engine.generate(fox(count=12), ALICE, deliver=surface)
+        assert failed.value.charged and failed.value.user_text == messages.delivery_cut_short(12)
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 12)
+        assert await used(h.ledger, ALICE) == surface.on_screen == 12
+    finally:
+        await h.close()
+
+
+async def test_a_dropped_connection_on_the_second_message_keeps_the_first_charged(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    surface = TwoMessages(fail=TimeoutError())
+    try:
+        result, _ = await h.engine.generate(fox(count=12), ALICE, deliver=surface)
+        assert result.charged == surface.on_screen == 10
+        assert await used(h.ledger, ALICE) == 10
+    finally:
+        await h.close()
+
+
+async def test_a_shutdown_cuts_a_posting_job_last_and_charges_what_went_out(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    surface = TwoMessages(hang=True)
+    try:
+        turn = asyncio.create_task(h.engine.generate(fox(count=12), ALICE, deliver=surface))
+        await surface.first_out.wait()
+        await h.engine.shutdown(grace=0.05, settle_timeout=0.2)
+        with pytest.raises(asyncio.CancelledError):
+            await turn
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 10)
+        assert await used(h.ledger, ALICE) == 10
+        assert await h.ledger.open_reservations() == 0
+    finally:
+        await h.close()
+
+
+async def test_a_shutdown_lets_a_posting_job_finish_within_the_settle_time(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    posting = asyncio.Event()
+
+    async def slow(result: GenerationResult) -> Delivery:
+        posting.set()
+        await asyncio.sleep(0.3)  # a big upload
+        return Delivery(len(result.images))
+
+    try:
+        turn = asyncio.create_task(h.engine.generate(fox(count=2), ALICE, deliver=slow))
+        await posting.wait()
+        await h.engine.shutdown(grace=0.0, settle_timeout=5.0)
+        result, _ = await turn
+        assert result.charged == 2
+    finally:
+        await h.close()
+
+
+async def test_a_restart_while_the_rest_was_posted_charges_the_messages_out(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    surface = TwoMessages(hang=True)
+    turn = asyncio.create_task(h.engine.generate(fox(count=12), ALICE, deliver=surface))
+    await surface.first_out.wait()
+    h.engine._active.clear()  # the process dies: nothing of it runs from here (kill -9)
+    await h.ledger.close()
+    turn.cancel()
+    await asyncio.gather(turn, return_exceptions=True)
+
+    again = await open_engine(config, TestProvider(config))
+    hooks = Hooks()
+    again.engine.register_platform("discord", hooks.platform_hooks())
+    try:
+        await again.engine.recover()
+        (job,) = await again.ledger.jobs_for_user(ALICE.key)
+        assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 10)
+        assert await used(again.ledger, ALICE) == 10
+        [(_, said)] = hooks.notices
+        assert said == messages.restarted_partial(10, 12)
+    finally:
+        await again.close()
+
+
+async def test_a_cancelled_streamed_batch_charges_the_images_shown(tmp_path: Path) -> None:
+    """Cancel at the 14th of 15 streamed images made all 14 free, as often as one liked."""
+    config = settings(tmp_path)
+    provider = _Streaming(config, stall_after=14)
+    h = await open_engine(config, provider)
+
+    async def stream(job_id: str, index: int, image: GeneratedImage) -> bool:
+        return True
+
+    try:
+        admitted = await h.engine.admit(fox(count=15), ALICE)
+        turn = asyncio.create_task(h.engine.run(admitted, ALICE, deliver=TwoMessages(), stream=stream))
+        await provider.stalled.wait()
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert await h.engine.cancel(job, by_owner=True)
+        with pytest.raises(JobCancelled) as cancelled:
+            await turn
+        assert cancelled.value.user_text == messages.cancelled(True, 14) and cancelled.value.charged
+        job = await h.ledger.get_job(job.id)
+        assert job is not None and (job.status, job.images_delivered) == (JobStatus.CANCELLED, 14)
+        assert await used(h.ledger, ALICE) == 14
+        assert await h.ledger.open_reservations() == 0
+    finally:
+        await h.close()
+
+
+async def test_a_cancel_with_no_task_here_charges_the_images_it_showed(tmp_path: Path) -> None:
+    """A restart left a streamed batch after three images were shown; Cancel closes it in the
+    ledger (as for a job another process runs)."""
+    config = settings(tmp_path)
+    provider = _Streaming(config, stall_after=3)
+    h = await open_engine(config, provider)
+
+    async def stream(job_id: str, index: int, image: GeneratedImage) -> bool:
+        return True
+
+    admitted = await h.engine.admit(fox(count=4), ALICE)
+    turn = asyncio.create_task(h.engine.run(admitted, ALICE, deliver=TwoMessages(), stream=stream))
+    await provider.stalled.wait()
+    for _ in range(300):  # each shown image is written as it is shown
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        if job.images_delivered == 3:
+            break
+        await asyncio.sleep(0.01)
+    h.engine._active.clear()  # the process dies
+    await h.ledger.close()
+    turn.cancel()
+    await asyncio.gather(turn, return_exceptions=True)
+
+    again = await open_engine(config, TestProvider(config))
+    try:
+        (left,) = await again.ledger.jobs_for_user(ALICE.key)
+        assert left.status == JobStatus.RUNNING and left.images_delivered == 3
+        assert await again.engine.cancel(left, by_owner=False)
+        closed = await again.ledger.get_job(left.id)
+        assert closed is not None and (closed.status, closed.images_delivered) == (JobStatus.CANCELLED, 3)
+        assert await used(again.ledger, ALICE) == 3
+        assert await again.ledger.open_reservations() == 0
+    finally:
+        await again.close()
