@@ -177,7 +177,7 @@ class Community:
         if given:  # only what was named: another admin's change of the other stays
             await self.ledger.set_limits(target, by_operator=by_operator, **given)
         now = await self.ledger.quota(target)
-        detail = f"daily={(now.day_limit or 0) - now.granted} monthly={now.month_limit}"
+        detail = f"daily={(now.day_limit or 0) - now.granted} monthly={(now.month_limit or 0) - now.granted}"
         await self.ledger.record_audit(actor, "quota.set", target, detail)
         return messages.quota_changed(target, messages.limits_set(detail))
 

@@ -330,6 +330,8 @@ class Conversation:
             await reply.say(messages.CANCEL_HOW)
         elif empty and UPSCALE_WORDS.fullmatch(button_name):
             await reply.say(messages.UPSCALE_HOW)
+        elif empty and VARY_PICK.fullmatch(button_name):  # "V2" with no result: not a prompt
+            await reply.say(messages.button_how(messages.action_label("variations"), text.strip()))
         elif empty and UNDO_WORDS.fullmatch(button_name):
             await reply.say(messages.UNDO_HOW)
         elif empty and EDIT_WORD.fullmatch(button_name):

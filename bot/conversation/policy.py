@@ -91,9 +91,11 @@ class Policy:
         operator blocked would add the bot to a server of their own and unblock themselves."""
         if self.is_operator(who) or not now.by_operator:
             return
+        # (today's grant is in both limits, not in what was set)
         day_limit = None if now.day_limit is None else now.day_limit - now.granted
+        month_limit = None if now.month_limit is None else now.month_limit - now.granted
         raised = (daily is not None and (day_limit is None or daily > day_limit)) or (
-            monthly is not None and (now.month_limit is None or monthly > now.month_limit)
+            monthly is not None and (month_limit is None or monthly > month_limit)
         )
         if raised or (unblock and now.blocked):
             raise InvalidRequest(messages.operator_limits_stand())

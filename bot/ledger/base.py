@@ -145,7 +145,7 @@ class QuotaStatus:
     month_limit: int | None
     day_resets: datetime
     month_resets: datetime
-    granted: int = 0  # extra units granted for today, already included in day_limit
+    granted: int = 0  # extra units granted for today, already included in day_limit and month_limit
     by_operator: bool = False  # the block and limits are an operator's (server admins can't lift them)
 
     @property

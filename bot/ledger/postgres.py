@@ -267,7 +267,7 @@ class PostgresLedger:
             day_used=int(row["day_used"]),
             day_limit=None if unlimited else daily + granted,
             month_used=int(row["month_used"]),
-            month_limit=None if unlimited else monthly,
+            month_limit=None if unlimited else monthly + granted,
             day_resets=day_resets,
             month_resets=month_resets,
             granted=granted,

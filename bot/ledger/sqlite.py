@@ -323,7 +323,8 @@ class SQLiteLedger:
         return int(row["used"]) if row else 0
 
     # One statement holds the units only if the user is not blocked and both periods (today's
-    # grant added) and the pool have room; the triggers (001, 003) move the counters with it.
+    # grant added to each: "N more images today" holds at the month's end too) and the pool have
+    # room; the triggers (001, 003) move the counters with it.
     _RESERVE_SQL = """
         INSERT INTO reservations (user_key, day, month, amount, state, created_at, pool_key)
         SELECT :user, :day, :month, :amount, 'reserved', :now, :pool
@@ -334,7 +335,8 @@ class SQLiteLedger:
                   + COALESCE((SELECT extra FROM quota_grants WHERE user_key = :user AND day = :day), 0))
           AND (:unlimited OR
                COALESCE((SELECT used FROM quota_usage WHERE user_key = :user AND period = :month), 0) + :amount
-               <= COALESCE((SELECT monthly FROM quota_limits WHERE user_key = :user), :monthly))
+               <= COALESCE((SELECT monthly FROM quota_limits WHERE user_key = :user), :monthly)
+                  + COALESCE((SELECT extra FROM quota_grants WHERE user_key = :user AND day = :day), 0))
           AND (:unlimited OR :pool IS NULL OR
                COALESCE((SELECT used FROM quota_usage WHERE user_key = :pool AND period = :day), 0) + :amount
                <= :pool_limit)
@@ -411,7 +413,7 @@ class SQLiteLedger:
             day_used=int(row["day_used"]),
             day_limit=None if unlimited else daily + granted,
             month_used=int(row["month_used"]),
-            month_limit=None if unlimited else monthly,
+            month_limit=None if unlimited else monthly + granted,
             day_resets=day_resets,
             month_resets=month_resets,
             granted=granted,

@@ -618,6 +618,9 @@ async def test_a_buttons_name_typed_alone_says_how_and_draws_nothing(surface: tu
     assert (await driver.ask("one more")).text == messages.button_how(
         messages.action_label("reroll"), "one more"
     )
+    for pick in ("V2", "vary #2"):  # were drawn, and charged
+        said = (await driver.ask(pick)).text
+        assert said == messages.button_how(messages.action_label("variations"), pick), said
     assert await bot.jobs(driver.key(0)) == []
 
 

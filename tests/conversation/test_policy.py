@@ -112,7 +112,7 @@ def _status(
         day_used=0,
         day_limit=daily + granted,
         month_used=0,
-        month_limit=50,
+        month_limit=50 + granted,
         day_resets=when,
         month_resets=when,
         granted=granted,

@@ -177,7 +177,7 @@ async def test_a_restart_mid_stream_charges_what_was_shown(
         assert shown == 2
 
         second_bot = await spawn_bot(**env)
-        await second_bot.wait_log(r"cut short after 2 streamed image")
+        await second_bot.wait_log(r"cut short after 2 delivered image")
         told = messages.restarted_partial(2, 4)
         said = await emu.wait_for_message(lambda m: told in text(m), timeout=10)
         assert providers.ark_host.streams == 1  # not submitted (and paid for) again

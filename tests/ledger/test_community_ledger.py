@@ -57,6 +57,24 @@ async def test_concurrent_reservations_never_overspend_the_pool(make_ledger: Any
     assert await a.pool_used(pool.key) == 25
 
 
+async def test_a_grant_gives_its_images_today_when_the_month_is_used_up(make_ledger: Any) -> None:
+    """`quota grant` said "3 extra images today" and gave nothing to someone at the month's
+    limit: today's grant counts toward both limits (the month's reads back without it tomorrow)."""
+    ledger = await make_ledger(daily=10, monthly=4)
+    await ledger.settle((await ledger.reserve(USER, 4, now=NOW)).id, 4)
+    with pytest.raises(QuotaExceeded):
+        await ledger.reserve(USER, 1, now=NOW)
+    await ledger.grant(USER, 3, now=NOW)
+    status = await ledger.quota(USER, now=NOW)
+    assert (status.month_limit, status.left) == (7, 3)
+    await ledger.reserve(USER, 3, now=NOW)
+    with pytest.raises(QuotaExceeded) as refused:
+        await ledger.reserve(USER, 1, now=NOW)
+    assert refused.value.scope == "monthly"
+    tomorrow = await ledger.quota(USER, now=NOW + timedelta(days=1))
+    assert (tomorrow.month_limit, tomorrow.left) == (4, 0)
+
+
 async def test_grants_raise_todays_limit_only(ledger: Any) -> None:
     assert await ledger.grant(USER, 2, now=NOW) == 2
     assert await ledger.grant(USER, 1, now=NOW) == 3

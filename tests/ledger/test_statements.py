@@ -110,7 +110,7 @@ async def test_quota_is_one_statement_and_reads_what_it_did(
         4,
         4,
         10,
-        100,
+        103,  # today's grant counts toward both limits
         3,
     )
     assert not status.blocked
