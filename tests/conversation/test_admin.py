@@ -33,7 +33,7 @@ async def test_admin_words_act_once_checked_and_refuse_with_their_text(tmp_path:
         granted = await admin.words(ADMIN, ["quota", "grant", "@U2", "3"], person, "/imagine")
         assert (await h.ledger.quota(MEMBER.key)).day_limit == 8, granted
         await admin.words(ADMIN, ["quota", "set", "@U2", "daily=2", "monthly=40"], person, "/imagine")
-        assert (await h.ledger.quota(MEMBER.key)).month_limit == 40
+        assert (await h.ledger.quota(MEMBER.key)).month_limit == 40 + 3  # and today's grant
         # "me" is the admin typing it (no mention needed: the playground has no one to mention).
         mine = await admin.words(ADMIN, ["quota", "grant", "me", "2"], person, "/imagine")
         assert (await h.ledger.quota(ADMIN.key, unlimited=False)).day_limit == 7, mine
@@ -64,7 +64,7 @@ async def test_admin_words_act_once_checked_and_refuse_with_their_text(tmp_path:
             raise InvalidRequest(messages.bad_setting_value("user", word, messages.HINT_MENTION))
 
         assert await admin.words(MEMBER, ["quota", "show", "ann"], nobody, "/imagine") == messages.NOT_ADMIN
-        assert (await h.ledger.quota(MEMBER.key)).month_limit == 40
+        assert (await h.ledger.quota(MEMBER.key)).month_limit == 40 + 3
     finally:
         await h.close()
 

@@ -214,8 +214,9 @@ def test_oversize_and_non_image_uploads_are_refused_and_nothing_is_charged(page:
     expect(thread.locator(".entry.refusal")).to_have_text(messages.not_an_image("notes.txt"))
 
     size = UPLOAD_MAX_BYTES + 1_000_000
-    page.locator("#composer-files").set_input_files(
-        files=[{"name": "huge.png", "mimeType": "image/png", "buffer": b"\x89PNG" + b"\0" * (size - 4)}]
+    page.locator("#composer-files").set_input_files(  # 41 MB through Playwright's pipe: slow under load
+        files=[{"name": "huge.png", "mimeType": "image/png", "buffer": b"\x89PNG" + b"\0" * (size - 4)}],
+        timeout=90_000,
     )
     thread = ask(page, "use my huge photo")
     expected = messages.with_charge_note(messages.image_too_large("huge.png", size, UPLOAD_MAX_BYTES))
