@@ -203,6 +203,7 @@ _TEXTS: dict[str, str] = {
     "BUTTON_CANCEL": N_("Cancel"),
     "UPSCALE_PLACEHOLDER": N_("Upscale an image to 4K…"),
     "CANCEL_FINISHED": N_("That job has already finished; there is nothing to cancel."),
+    "CANCELLED_ALREADY": N_("That job is cancelled already."),
     "CANCEL_NOT_OWNER": N_("Only the person who asked for this image (or an admin) can cancel it."),
     # "cancel" or "upscale" typed alone, not as a reply, names no job: a note, not a refusal.
     "CANCEL_HOW": N_("To stop a job, press Cancel under it or reply `cancel` to it."),
@@ -344,6 +345,7 @@ _TEXTS: dict[str, str] = {
 _FREE_TEXTS: dict[str, str] = {
     "BLOCKED": N_("You can't use seedbot here: an admin has blocked your account."),
     "PARENT_NOT_READY": N_("The image you replied to is still being made. Reply again once it is posted."),
+    "STILL_POSTING": N_("This result is still being posted. Delete it once all of it is here."),
     "PARENT_FAILED": N_(
         "The image you replied to could not be made, so there is nothing to edit. Send a new request instead."
     ),
@@ -524,6 +526,7 @@ NONE: str
 BUTTON_UPSCALE: str
 BUTTON_CANCEL: str
 UPSCALE_PLACEHOLDER: str
+CANCELLED_ALREADY: str
 CANCEL_FINISHED: str
 CANCEL_NOT_OWNER: str
 OPTION_STYLE: str
@@ -579,6 +582,7 @@ WEB_STALE_PAGE: str
 WEB_WRONG_HOST: str
 BLOCKED: str
 PARENT_NOT_READY: str
+STILL_POSTING: str
 PARENT_FAILED: str
 RESULT_EXPIRED: str
 REFERENCES_EXPIRED: str

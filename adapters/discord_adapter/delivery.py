@@ -108,6 +108,11 @@ def ping(user_id: int) -> discord.AllowedMentions:
     )
 
 
+def message_id(message: discord.Message) -> tuple[str]:
+    """A posted message's id, as the core links it (bot.conversation.batches)."""
+    return (str(message.id),)
+
+
 def is_thread(channel: object) -> bool:
     return isinstance(channel, discord.Thread) or getattr(channel, "type", None) in _THREAD_TYPES
 
@@ -680,7 +685,7 @@ class ResultDelivery:
             return await anchor.send(post)
 
         try:
-            outcome = await post_groups(groups, post_group, job_id=result.job_id)
+            outcome = await post_groups(groups, post_group, job_id=result.job_id, ids=message_id)
         except NoRoute as exc:  # nothing reached the user: the engine refunds everything
             raise DeliveryError(str(exc)) from exc
         posted, delivered = outcome.sent, outcome.delivered

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import discord
 
-from adapters.discord_adapter.delivery import NO_PINGS, Anchor, NoRoute, Post, ping
+from adapters.discord_adapter.delivery import NO_PINGS, Anchor, NoRoute, Post, message_id, ping
 from adapters.discord_adapter.layout import GALLERY_MAX, stream_layout
 from bot import messages
 from bot.conversation.batches import post_groups
@@ -253,6 +253,7 @@ class StreamedGallery:
                 post_group,
                 job_id=self.job_id,
                 before=self.shown,
+                ids=message_id,
             )
             later, delivered = outcome.sent, outcome.delivered
         details = shown.details(made, posted=delivered, refitted=refitted)

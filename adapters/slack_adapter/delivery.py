@@ -169,7 +169,7 @@ class ThreadDelivery:
             return await shares_of(self.client, files, self.channel)
 
         # Earlier messages in the thread are charged when a later one fails; the rest refunded.
-        outcome = await post_groups(packed.groups, upload, job_id=result.job_id, before=posted)
+        outcome = await post_groups(packed.groups, upload, job_id=result.job_id, before=posted, ids=list)
         delivered = outcome.delivered
         message_ids = [*self.streamed, *(ts for shared in outcome.sent for ts in shared)]
         if outcome.short:

@@ -19,7 +19,7 @@ restart while the rest is posted) still charges what the person has.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -53,9 +53,10 @@ async def post_groups(
     *,
     job_id: str,
     before: int = 0,
+    ids: Callable[[T], Iterable[str]] = lambda sent: (),
 ) -> Posted[T]:
     """Post group n with `post(n, group)`, in order; `before` counts images the user already
-    has."""
+    has; `ids` reads the message ids from what `post` returned."""
     delivered = before
     sent: list[T] = []
     for n, group in enumerate(groups):
@@ -74,5 +75,5 @@ async def post_groups(
             )
             break
         delivered += len(group)
-        await posted(delivered, more=n + 1 < len(groups))
+        await posted(delivered, more=n + 1 < len(groups), ids=tuple(ids(sent[-1])))
     return Posted(delivered, before + sum(len(group) for group in groups), tuple(sent))

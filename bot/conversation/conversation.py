@@ -84,6 +84,7 @@ from bot.conversation.turns import (
     Variations,
 )
 from bot.engine.pipeline import Delivery, Engine, PlatformHooks, is_job_id, new_job_id
+from bot.engine.posting import listening
 from bot.errors import InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
 from bot.ledger.base import Ledger
 from bot.media.fetch import SafeFetcher
@@ -109,6 +110,7 @@ log = logging.getLogger(__name__)
 _COMMAND_MARK = re.compile(r"^\s*[/!](?=[^\W\d_])")
 
 STARTING_WAIT = 10.0  # seconds a reply to a brand-new status message waits for its job row
+DELETE_WAIT = 1.5  # seconds Delete of a result still being posted waits for it to close
 
 
 async def _no_link(job: Job) -> str | None:
@@ -269,6 +271,12 @@ class Conversation:
             case Delete():
                 job = self.policy.result_here(who, await self._job(action.job_id))
                 self.policy.may_delete(who, job)
+                # Pressed while the rest of the result is posted: its messages are known once
+                # it closes (deleted before, part of it stayed up and "Deleted." was said). A
+                # moment is waited for, within the 3 s a Discord button has to be answered in.
+                job = await compose.finished(self.ledger, job, DELETE_WAIT)
+                if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+                    raise InvalidRequest(messages.STILL_POSTING)
                 await reply.delete(job)
                 await self.ledger.mark_deleted(job.id)  # "the latest result" is another one now
                 log.info("%s: job %s deleted by %s", who.platform, job.id, who.key)
@@ -729,6 +737,8 @@ class Conversation:
             fresh = await self.ledger.get_job(job.id)
             finished = fresh is None or fresh.status not in (JobStatus.QUEUED, JobStatus.RUNNING)
             finished = finished or self.engine.delivering(job.id)  # its images are being posted
+            if fresh is not None and fresh.status == JobStatus.CANCELLED:  # pressed twice
+                raise InvalidRequest(messages.CANCELLED_ALREADY)
             raise InvalidRequest(messages.CANCEL_FINISHED if finished else messages.CANCEL_ELSEWHERE)
         log.info("%s: job %s cancelled by %s", who.platform, job.id, who.key)
         closed = await self.ledger.get_job(job.id)  # streamed images it showed stay charged
@@ -772,8 +782,15 @@ class Conversation:
 
     async def _thread_job(self, platform: str, channel: str, thread: str) -> Job | None:
         """The thread's latest result, else the job at work there. Read in the order a job moves
-        (at work, then finished), so one that finishes between the two reads is still found."""
+        (at work, then finished), so one that finishes between the two reads is still found. A
+        job at work whose result is up already (still being posted, linked, kept) is the latest
+        once it closes: the reply meant it ("make it darker", "cast save mia" edited and saved
+        the result before it)."""
         working = await self.ledger.working_in_thread(platform, channel, thread)
+        if working is not None and self.engine.shown(working.id):
+            working = await compose.finished(self.ledger, working, STARTING_WAIT)
+            if working.shows_result:
+                return working
         return await self.ledger.latest_in_thread(platform, channel, thread) or working
 
     async def recent_results(self, who: Requester, limit: int = 5) -> list[tuple[Job, str]]:
@@ -844,16 +861,20 @@ class Conversation:
             locale=who.public_locale,
         )
 
+        async def up(count: int, more: bool, ids: tuple[str, ...]) -> None:
+            # A reply to the result can come before the engine has linked its messages (the
+            # first of a batch while the rest uploads): it waits for the link, as a reply to a
+            # brand-new status message waits for its job.
+            new = {(who.platform, message_id) for message_id in ids}
+            posted.update(new)
+            self._starting.update(new)
+
         async def deliver(result: GenerationResult) -> Delivery:
             await relay.stop()
             left = await self.engine.left_after(who, result)
-            with i18n.use(who.public_locale):
+            with i18n.use(who.public_locale), listening(up):
                 delivery = await reply.result(Shown(result, prompt, legend, left, who.display_name))
-            # A reply to the result can come before the engine has linked its messages: it
-            # waits for the link, as a reply to a brand-new status message waits for its job.
-            for message_id in delivery.message_ids:
-                posted.add((who.platform, message_id))
-            self._starting.update(posted)
+            await up(0, False, delivery.message_ids)
             return delivery
 
         async def stream(job_id: str, index: int, image: GeneratedImage) -> bool:

@@ -622,7 +622,7 @@ class Engine(Lifecycle, Leases, Recovery):
             self._keeping[job.id] = keeping
             keeping.add_done_callback(lambda done: self._forget_keeping(job.id, done))
 
-        async def reached(count: int, more: bool) -> None:
+        async def reached(count: int, more: bool, ids: tuple[str, ...]) -> None:
             """A message of the result went out: those images are the person's now, whatever
             stops the rest (charged by _refund); with more to come, a restart charges them too."""
             if count <= self._reached.get(job.id, 0):
@@ -762,6 +762,12 @@ class Engine(Lifecycle, Leases, Recovery):
         if self.delivering(job.id):  # cut short, what was posted was refunded though it arrived
             return False
         task = self._active.get(job.id)
+        if task is not None and job.id in self._cancelled:  # pressed twice: the first press answers
+            first = self._refunded.get(job.id)
+            if first is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(first.wait(), CANCEL_WAIT)
+            return False
         if task is not None:
             # The task first: a host's "cancelled" answer must not reach the router as a failure
             # to retry or fail over.
@@ -790,6 +796,11 @@ class Engine(Lifecycle, Leases, Recovery):
     def delivering(self, job_id: str) -> bool:
         """Whether the job's images are being posted by this process now."""
         return job_id in self._delivering
+
+    def shown(self, job_id: str) -> int:
+        """Images of the job this process has put in front of the person so far (0 once it is
+        closed): its result is up, though not yet linked or settled."""
+        return self._reached.get(job_id, 0)
 
     async def _close_cancelled(self, job: Job, by_owner: bool) -> bool:
         """A job no task here runs (a restart left it, or another process runs it): close it in

@@ -84,16 +84,24 @@ async def test_any_error_after_a_message_went_out_keeps_what_was_delivered() -> 
 
 
 async def test_each_message_is_told_to_the_engine_before_the_next() -> None:
-    told: list[tuple[int, bool]] = []
+    told: list[tuple[int, bool, tuple[str, ...]]] = []
 
-    async def listener(count: int, more: bool) -> None:
-        told.append((count, more))
+    async def listener(count: int, more: bool, ids: tuple[str, ...]) -> None:
+        told.append((count, more, ids))
+
+    def ids(sent: str) -> list[str]:
+        return [sent.split(":")[0]]
 
     with listening(listener):
-        await post_groups(GROUPS, Poster(fail_at=2), job_id="j1", before=1)
-    assert told == [(11, True), (14, True)]
+        await post_groups(GROUPS, Poster(fail_at=2), job_id="j1", before=1, ids=ids)
+    assert told == [(11, True, ("m0",)), (14, True, ("m1",))]
     await post_groups(GROUPS, Poster(), job_id="j1")  # no one listening: nothing to tell
-    assert told == [(11, True), (14, True)]
-    with listening(listener):
+    assert len(told) == 2
+    heard: list[int] = []
+
+    async def inner(count: int, more: bool, ids: tuple[str, ...]) -> None:
+        heard.append(count)
+
+    with listening(listener), listening(inner):  # both hear it, the inner one first
         await post_groups(GROUPS[:1], Poster(), job_id="j1")
-    assert told[-1] == (10, False)  # the last message: the engine settles next
+    assert told[-1] == (10, False, ()) and heard == [10]  # the last message: the engine settles next
