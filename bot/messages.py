@@ -2102,6 +2102,36 @@ def style_not_found(name: str) -> str:
     return _("There is no style '%(name)s' of this workspace's to change or remove.", name=name)
 
 
+def style_exists(name: str) -> str:
+    """`style add` with a name the server or workspace has a style of its own by already."""
+    if _on_servers():
+        return _(
+            "This server already has a style '%(name)s': change it with `style change %(name)s`, "
+            "or remove it first with `style remove %(name)s`.",
+            name=name,
+        )
+    return _(
+        "This workspace already has a style '%(name)s': change it with `style change %(name)s`, "
+        "or remove it first with `style remove %(name)s`.",
+        name=name,
+    )
+
+
+def style_hide_own(name: str) -> str:
+    """`style hide` of a built-in the server or workspace has its own style in place of."""
+    if _on_servers():
+        return _(
+            "This server has its own style '%(name)s': `style remove %(name)s` removes it (the "
+            "built-in one is offered again), then `style hide %(name)s` hides the built-in.",
+            name=name,
+        )
+    return _(
+        "This workspace has its own style '%(name)s': `style remove %(name)s` removes it (the "
+        "built-in one is offered again), then `style hide %(name)s` hides the built-in.",
+        name=name,
+    )
+
+
 def style_help(prefix: str) -> str:
     if _on_servers():
         return _(

@@ -365,6 +365,8 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
         ],
     ),
     ("style_not_found", lambda: messages.style_not_found("x")),
+    ("style_exists", lambda: messages.style_exists("x")),
+    ("style_hide_own", lambda: messages.style_hide_own("x")),
     ("style_help", lambda: messages.style_help("admin")),
     (
         "cast_saved",

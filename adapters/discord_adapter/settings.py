@@ -58,3 +58,6 @@ class DiscordSettings(BaseSettings):
 
     def secrets(self) -> list[str]:
         return secret_values(self)
+
+    def check(self) -> None:
+        return None  # what could be refused is refused when the settings are read

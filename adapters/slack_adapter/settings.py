@@ -69,3 +69,6 @@ class SlackSettings(BaseSettings):
 
     def secrets(self) -> list[str]:
         return secret_values(self)
+
+    def check(self) -> None:
+        return None  # what could be refused is refused when the settings are read

@@ -118,7 +118,7 @@ def create(runtime: Runtime, settings: WebSettings) -> WebPlatform | None:
     None otherwise. Raises SeedbotError (one line) for settings that would expose it."""
     if settings.port is None and not runtime.playground:
         return None
-    settings.check()
+    settings.check()  # `seedbot run` checked before opening the database; kept for other callers
     if not settings.loopback:
         log.warning("web: serving on %s, reachable from other machines; sign-in required", settings.host)
     if settings.port is not None:

@@ -73,6 +73,12 @@ class PlatformSettings(Protocol):
         """Every configured secret value, redacted from logs and doctor's output."""
         ...
 
+    def check(self) -> None:
+        """Raise `bot.errors.SettingsRefused` (one line) for settings the platform must not start
+        on. `seedbot run` calls it for each platform it is about to start, before the database
+        is opened, so a refusal creates and migrates nothing."""
+        ...
+
 
 @dataclass(frozen=True)
 class KeyForm:

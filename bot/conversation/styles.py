@@ -141,6 +141,8 @@ class Styles:
         base = _style(current) if current and not current.hidden else BUILTIN_STYLES.get(key)
         if change and base is None:
             raise InvalidRequest(messages.style_not_found(key))
+        if not change and current is not None and not current.hidden:  # never replaced unasked
+            raise InvalidRequest(messages.style_exists(key))
         if change and base is not None:
             merged = {
                 "suffix": base.suffix,
@@ -179,6 +181,9 @@ class Styles:
         key = check_name(name, "style")
         if key not in BUILTIN_STYLES:
             raise InvalidRequest(messages.style_not_found(key))
+        own = {row.name: row for row in await self.ledger.styles(workspace)}.get(key)
+        if own is not None and not own.hidden:  # the marker would overwrite its words
+            raise InvalidRequest(messages.style_hide_own(key))
         await self.ledger.put_style(workspace, StyleRow(key, hidden=True))
         await self.ledger.record_audit(actor, "style.hide", workspace, key)
         return messages.style_changed(workspace, key, "hidden")

@@ -86,3 +86,27 @@ async def test_a_server_style_hides_the_builtin_and_admins_hide_and_remove(
         ("style.hide", driver.key(0)),
         ("style.add", driver.key(0)),
     ]
+
+
+async def test_add_and_hide_over_a_servers_own_style_are_refused_and_keep_it(
+    surface: tuple[Driver, Core], stack: Stack
+) -> None:
+    """`style add` over a style of the server's replaced its words and defaults and said "added";
+    `style hide` over the server's own `anime` wrote the hidden marker over it, and a later
+    `remove` brought back only the built-in (its own words lost)."""
+    driver, bot = surface
+    assert "added" in (await driver.ask("admin style add noir moody film --ar 3:2")).text
+    assert "added" in (await driver.ask("admin style add anime flat pastel shading")).text
+    again = await driver.ask("admin style add noir bright pop art")
+    hide = await driver.ask("admin style hide anime")
+    listed = (await driver.ask("styles")).text
+    assert f'`noir` (this {driver.place}): adds "moody film" · --ar 3:2' in listed, listed
+    assert f'`anime` (this {driver.place}): adds "flat pastel shading"' in listed, listed
+    with i18n.use_place(driver.place):
+        assert again.text == messages.style_exists("noir"), again.text
+        assert hide.text == messages.style_hide_own("anime"), hide.text
+    # The way the refusal names: remove it (the built-in comes back), then hide that.
+    assert "built-in one is offered again" in (await driver.ask("admin style remove anime")).text
+    assert "hidden" in (await driver.ask("admin style hide anime")).text
+    audit = await bot.runtime.ledger.audit_entries(target=driver.workspace)
+    assert [e.action for e in audit] == ["style.hide", "style.remove", "style.add", "style.add"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from bot.config import Settings
 from bot.conversation.attachments import AttachedFiles, Declared, reference
 from bot.conversation.surface import Arrived, Delivery, EditForm, Progress, Shown
 from bot.conversation.turns import Ask, Options, Turn
-from bot.errors import SeedbotError
+from bot.errors import DeliveryError, SeedbotError
 from bot.providers.registry import keyed_providers
 from bot.request.models import UNMARKED, GenerationResult, ImageInput, Job, PostTarget, Requester
 from bot.request.validation import UPLOAD_MAX_BYTES, check_declared
@@ -145,13 +146,31 @@ class Terminal:
             self.out.mkdir(parents=True, exist_ok=True)
             for i, image in enumerate(result.images, start=1):
                 path = self.out / image.filename(result.job_id, i)
-                path.write_bytes(image.data)
+                # Under a name of its own until whole: a full disk never leaves a cut image
+                # under the name a script would take.
+                part = path.with_name(f".{path.name}.part")
+                try:
+                    part.write_bytes(image.data)
+                    part.replace(path)
+                except OSError as exc:
+                    with contextlib.suppress(OSError):
+                        part.unlink(missing_ok=True)
+                    exc.filename = path
+                    raise
                 self.written.append(path)
         except OSError as exc:
+            # The job is refunded: the images written before this one go too.
+            for path in self.written:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            self.written.clear()
             where = exc.filename or self.out
-            raise SeedbotError(
+            # A delivery failure (its kind in `seedbot stats`), in the shell's words.
+            failed = DeliveryError(f"could not write {where}: {exc.strerror or exc}")
+            failed.user_text = (
                 f"The images were made but could not be written to {where}: {exc.strerror or exc}."
-            ) from exc
+            )
+            raise failed from exc
         self.made = result
         return Delivery(delivered=len(self.written))
 

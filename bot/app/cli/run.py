@@ -126,6 +126,8 @@ async def run(
         wanted, settings = [playground[0]], playground[1]
     if not wanted:
         return nothing_configured(plugins)
+    for name in wanted:  # SettingsRefused, before the database is created or migrated
+        platform_settings[name].check()
     async with open_runtime(settings, mode="run") as runtime:
         runtime.playground = playground is not None
         platforms: list[Platform] = []

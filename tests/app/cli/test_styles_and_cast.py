@@ -86,3 +86,16 @@ def test_an_action_typed_where_whose_goes_says_to_name_whose_first(tmp_path: Pat
         assert proc.stderr.startswith(f"seedbot: say whose first: {start} (a "), proc.stderr
         assert "usage:" not in proc.stderr and len(proc.stderr.splitlines()) == 1
     assert not (tmp_path / "seedbot.db").exists()  # nothing was opened
+
+
+def test_add_and_hide_over_a_servers_own_style_are_refused_and_keep_it(tmp_path: Path) -> None:
+    """`add` over an own style replaced it (words and defaults) and said "added"; `hide` over the
+    server's own `anime` overwrote it with the hidden marker."""
+    assert seedbot(tmp_path, "style", WS, "add", "anime", "flat", "pastel", "--aspect", "3:2").returncode == 0
+    again = friendly_one_liner(seedbot(tmp_path, "style", WS, "add", "anime", "bold", "ink"))
+    hide = friendly_one_liner(seedbot(tmp_path, "style", WS, "hide", "anime"))
+    listed = seedbot(tmp_path, "style", WS, "list").stdout
+    assert '`anime` (this server): adds "flat pastel" · --ar 3:2' in listed, listed
+    with i18n.use_place("server"):  # WS is a Discord server
+        assert again == f"seedbot: {messages.style_exists('anime')}"
+        assert hide == f"seedbot: {messages.style_hide_own('anime')}"
