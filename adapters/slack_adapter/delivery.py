@@ -69,10 +69,18 @@ class StatusMessage:
         self._closed = False
 
     async def ensure(self, text: str = messages.STARTING) -> str | None:
-        """Post the placeholder if it is not there yet; returns its ts (None if posting failed)."""
+        """Post the placeholder if it is not there yet; returns its ts (None if posting failed).
+        It only shows how the job goes: when Slack fails for a moment (a 500, a 429 past the
+        retries, a dropped connection) the job goes on without it, and the result comes as
+        usual; an error that will not pass (not_in_channel, ...) goes up."""
         async with self._lock:
             if self.ts is None and not self._closed:
-                await self._post(text)
+                try:
+                    await self._post(text)
+                except UPLOAD_FAILURES as exc:
+                    if not transient(exc) and describe(exc) != "ratelimited":
+                        raise
+                    log.info("slack: status message not posted (%s); going on without it", describe(exc))
             return self.ts
 
     async def show(self, text: str) -> None:

@@ -1,11 +1,12 @@
 """Posting into a thread when Slack or the network fails on the way (adapters/slack_adapter/
 delivery.py): an upload whose answer was lost after Slack shared the files is neither refunded
-nor posted twice."""
+nor posted twice; the "Starting…" status message is cosmetic, so a request goes on without it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bot import messages
 from bot.ledger import SQLiteLedger
 from bot.request.models import Job, JobStatus
 from tests.emulators.slack import CHANNEL_ID, USER_ID, SlackEmulator
@@ -81,3 +82,40 @@ async def test_an_upload_the_connection_dropped_before_sharing_is_posted_again(
     """Nothing was shared (the call never reached Slack): once more, from the start."""
     await posted_once(emu, start_bot, tmp_path, disconnect=True, times=3)
     assert len(emu.calls("files.getUploadURLExternal")) == 4  # the two images, twice
+
+
+async def test_a_request_goes_on_when_its_status_message_fails(
+    emu: SlackEmulator, start_bot: StartBot, tmp_path: Path
+) -> None:
+    """One 500 on the "Starting…" post dropped the whole request: "Sorry, something went wrong"
+    and a traceback in the log."""
+    bot = await start_bot()
+    emu.fail_next("chat.postMessage", "internal_error", status=500, retry_after=None)
+    mention = emu.mention_event("a red fox")
+    assert await emu.post_event(bot.url, mention) == 200
+    await bot.wait_log(r"job \w+: delivered 1/1", timeout=30)
+    await emu.wait_for(lambda: controls(emu), 10)
+
+    assert [m["thread_ts"] for m in controls(emu)] == [mention["ts"]]
+    assert len(results(emu)) == 1
+    assert messages.UNEXPECTED not in [e.get("text") for e in emu.ephemerals]
+    assert (await the_job(tmp_path)).status == JobStatus.SUCCEEDED
+    assert not bot.matching(r"Traceback|ERROR")
+    assert len(bot.matching(r"status message not posted")) == 1
+
+
+async def test_a_request_goes_on_when_its_status_message_stays_rate_limited(
+    emu: SlackEmulator, start_bot: StartBot, tmp_path: Path
+) -> None:
+    bot = await start_bot()
+    # 429 past the bot's 3 retries (Retry-After 0 keeps the test short)
+    emu.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=0, times=4)
+    mention = emu.mention_event("a red fox")
+    assert await emu.post_event(bot.url, mention) == 200
+    await bot.wait_log(r"job \w+: delivered 1/1", timeout=30)
+    await emu.wait_for(lambda: controls(emu), 10)
+
+    assert len(results(emu)) == 1
+    assert not emu.ephemerals
+    assert (await the_job(tmp_path)).status == JobStatus.SUCCEEDED
+    assert not bot.matching(r"Traceback|ERROR")
