@@ -33,8 +33,10 @@ __all__ = [
     "UPLOAD_MAX_BYTES",
     "StatusMessage",
     "ThreadDelivery",
+    "describe",
     "shared_ts",
     "shares_of",
+    "transient",
     "upload_item",
 ]
 
@@ -67,10 +69,18 @@ class StatusMessage:
         self._closed = False
 
     async def ensure(self, text: str = messages.STARTING) -> str | None:
-        """Post the placeholder if it is not there yet; returns its ts (None if posting failed)."""
+        """Post the placeholder if it is not there yet; returns its ts (None if posting failed).
+        It only shows how the job goes: when Slack fails for a moment (a 500, a 429 past the
+        retries, a dropped connection) the job goes on without it, and the result comes as
+        usual; an error that will not pass (not_in_channel, ...) goes up."""
         async with self._lock:
             if self.ts is None and not self._closed:
-                await self._post(text)
+                try:
+                    await self._post(text)
+                except UPLOAD_FAILURES as exc:
+                    if not transient(exc) and describe(exc) != "ratelimited":
+                        raise
+                    log.info("slack: status message not posted (%s); going on without it", describe(exc))
             return self.ts
 
     async def show(self, text: str) -> None:
@@ -197,7 +207,7 @@ class ThreadDelivery:
             log.info("slack: could not post a note: %s", exc.response.get("error"))
 
     async def _upload(self, chunk: list[dict[str, Any]], comment: str | None) -> Any:
-        """files_upload_v2, once more after a transient Slack error: the images are paid for."""
+        """files_upload_v2, once more after a transient failure: the images are paid for."""
 
         async def upload() -> Any:
             return await self.client.files_upload_v2(
@@ -207,32 +217,35 @@ class ThreadDelivery:
         since = time.time()
         try:
             return await upload()
-        except SlackApiError as exc:
-            if exc.response.get("error") not in TRANSIENT_ERRORS:
+        except UPLOAD_FAILURES as exc:
+            failure = describe(exc)
+            if failure != ALREADY_COMPLETED and not transient(exc):
                 raise
-            log.info("slack: upload failed with %s; retrying once", exc.response.get("error"))
-            # The last step (completeUploadExternal) can fail after sharing the files: posted
-            # again, the person would see the images twice.
-            if shared := await self._shared_since(chunk, since):
-                log.info("slack: the failed upload had shared its files; not posting them again")
-                return {"files": shared}
-        except (SlackRequestError, aiohttp.ClientError, TimeoutError) as exc:  # the file host's POST
-            log.info("slack: upload failed (%s); retrying once", type(exc).__name__)
+        # The last step (completeUploadExternal) can fail after sharing the files: its answer lost
+        # (slack-sdk's resend then hears file_already_completed), or a 5xx page after the work.
+        # Posted again, the person would see the images twice; failed, be told none came.
+        shared = await self._shared_since(chunk, since)
+        if shared or failure == ALREADY_COMPLETED:  # Slack did it, though the lookup can't show it
+            log.info("slack: the failed upload (%s) had shared its files; not posting them again", failure)
+            return {"files": shared or []}
+        # None of them shared: once more. When Slack can't say, once more too: images paid for
+        # and never shown are worse than images shown twice.
+        log.info("slack: upload failed (%s); retrying once", failure)
         return await upload()
 
-    async def _shared_since(self, chunk: list[dict[str, Any]], since: float) -> list[dict[str, Any]]:
-        """The chunk's files as shared in this channel since `since`, when all of them are (their
-        names hold the job and the position); none when Slack can't say."""
+    async def _shared_since(self, chunk: list[dict[str, Any]], since: float) -> list[dict[str, Any]] | None:
+        """The chunk's files found shared in this channel since `since` (their names hold the job
+        and the position; one completeUploadExternal shares all of them or none); None when Slack
+        can't say."""
         names = {str(item["filename"]) for item in chunk}
         try:
             listed = await self.client.files_list(
                 channel=self.channel, ts_from=str(int(since) - 1), types="images", count=100
             )
         except UPLOAD_FAILURES as exc:
-            log.info("slack: could not look for the failed upload's files: %s", type(exc).__name__)
-            return []
-        found = [f for f in listed.get("files") or [] if isinstance(f, dict) and f.get("name") in names]
-        return found if len({f.get("name") for f in found}) == len(names) else []
+            log.info("slack: could not look for the failed upload's files: %s", describe(exc))
+            return None
+        return [f for f in listed.get("files") or [] if isinstance(f, dict) and f.get("name") in names]
 
 
 def upload_item(image: GeneratedImage, job_id: str, n: int, total: int, prompt: str) -> dict[str, Any]:
@@ -253,6 +266,25 @@ UPLOAD_FAILURES = (SlackApiError, SlackRequestError, aiohttp.ClientError, Timeou
 
 # Slack errors worth one more try (its docs: temporary server-side conditions).
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+# slack-sdk sends a call again when its connection drops: an upload's last step Slack had done
+# already answers this the second time.
+ALREADY_COMPLETED = "file_already_completed"
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure that may pass: a temporary Slack error, a 5xx without Slack's JSON answer (a
+    proxy's page: no `error`), the connection's own error or a timeout."""
+    if isinstance(exc, SlackApiError):
+        error = exc.response.get("error")
+        return error in TRANSIENT_ERRORS or (not error and exc.response.status_code >= 500)
+    return isinstance(exc, UPLOAD_FAILURES)
+
+
+def describe(exc: BaseException) -> str:
+    """A failure in a word for the log: Slack's error, the HTTP status, or the exception's kind."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+    return type(exc).__name__
 
 
 async def shares_of(client: AsyncWebClient, files: list[Any], channel: str) -> list[str]:

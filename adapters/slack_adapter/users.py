@@ -3,7 +3,8 @@
 an hour:
 
 - their language ("ja-JP", "pt-BR"): Slack has no workspace language, so everything seedbot says
-  in answer to a person is in theirs; a user Slack won't describe is answered in English;
+  in answer to a person is in theirs; a user Slack won't describe is answered in English (and
+  one Slack failed to describe for a moment, this once: they are asked about again);
 - the name a mention of them shows (`@Bob`): a message carries only `<@U0BOB>`, and a prompt that
   names a colleague keeps the name, as on Discord, instead of losing the word.
 """
@@ -18,12 +19,30 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-__all__ = ["CACHE_SIZE", "CACHE_TTL", "SlackUsers"]
+__all__ = ["CACHE_SIZE", "CACHE_TTL", "PERMANENT_ERRORS", "SlackUsers"]
 
 log = logging.getLogger(__name__)
 
 CACHE_TTL = 3600.0  # seconds a person is remembered
 CACHE_SIZE = 10_000  # people remembered at most (the least recently asked go first)
+
+# users.info answers that won't change within the hour (the person, or the token's scopes): only
+# these are remembered as "nothing known"; any other failure may pass, and is asked again.
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "user_not_visible",
+        "missing_scope",
+        "no_permission",
+        "not_allowed_token_type",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "ekm_access_denied",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +91,10 @@ class SlackUsers:
                         name = shown.strip()
                         break
         except SlackApiError as exc:
-            log.info("slack: nothing known of %s: %s", user, exc.response.get("error"))
+            error = exc.response.get("error")
+            log.info("slack: nothing known of %s: %s", user, error or f"HTTP {exc.response.status_code}")
+            if error not in PERMANENT_ERRORS:  # internal_error, ratelimited, a 5xx: ask again next time
+                return None
         except Exception as exc:  # Slack unreachable for a moment: ask again next time
             log.info("slack: nothing known of %s: %s", user, type(exc).__name__)
             return None

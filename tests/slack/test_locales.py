@@ -52,3 +52,33 @@ async def test_an_unsupported_locale_is_answered_in_english(emu: SlackEmulator, 
     await wait_results(emu, 1, bot)
     [placeholder] = emu.calls("chat.postMessage", thread_ts=mention["ts"])[:1]
     assert placeholder.params["text"] == "Starting…"
+
+
+async def test_a_failed_look_up_of_the_users_language_is_not_remembered(
+    emu: SlackEmulator, start_bot: StartBot
+) -> None:
+    """users.info failing for a moment (a 500, a 429 past the retries) was remembered for an hour
+    like a person Slack won't describe: English, and mentions without their name, all that time."""
+    emu.users[USER_ID]["locale"] = "ja-JP"
+    bot = await start_bot()
+    dm = emu.message_event("usage", channel=DM_CHANNEL_ID, channel_type="im")
+    emu.fail_next("users.info", "internal_error", status=500, retry_after=None)
+    await emu.post_event(bot.url, dm)
+    await emu.wait_for(lambda: any("of 20" in str(e) for e in emu.ephemerals))  # English this once
+    emu.fail_next("users.info", "ratelimited", status=429, retry_after=0, times=4)
+    await emu.post_event(bot.url, emu.message_event("usage", channel=DM_CHANNEL_ID, channel_type="im"))
+    await emu.wait_for(lambda: sum("of 20" in str(e) for e in emu.ephemerals) == 2)
+
+    await emu.post_event(bot.url, emu.message_event("usage", channel=DM_CHANNEL_ID, channel_type="im"))
+    await emu.wait_for(lambda: any("今日の残り：20枚中" in str(e) for e in emu.ephemerals))
+    assert [c.status for c in emu.calls("users.info")] == [500, 429, 429, 429, 429, 200]
+
+
+async def test_a_person_slack_wont_describe_is_asked_once(emu: SlackEmulator, start_bot: StartBot) -> None:
+    emu.users[USER_ID]["locale"] = "ja-JP"
+    bot = await start_bot()
+    emu.fail_next("users.info", "user_not_found", status=200)
+    for n in (1, 2):
+        await emu.post_event(bot.url, emu.message_event("usage", channel=DM_CHANNEL_ID, channel_type="im"))
+        await emu.wait_for(lambda n=n: sum("of 20" in str(e) for e in emu.ephemerals) == n)  # English
+    assert len(emu.calls("users.info")) == 1  # remembered: Slack's answer won't change

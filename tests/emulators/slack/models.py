@@ -30,6 +30,7 @@ class RecordedRequest:
     api_method: str | None = None
     status: int = 0
     response: Any = None
+    dropped: bool = False  # the connection was closed instead of answering (fail_next(disconnect=True))
     at: float = field(default_factory=time.time)
 
     @property
@@ -105,6 +106,7 @@ class _Fault:
     body: str | None
     content_type: str
     applied: bool = False  # the call takes effect, then answers with the error
+    disconnect: bool = False  # no answer at all: the connection is reset
 
 
 class _ApiError(Exception):

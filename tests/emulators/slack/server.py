@@ -206,6 +206,7 @@ class SlackServer:
         body: str | None = None,
         content_type: str = "application/json",
         applied: bool = False,
+        disconnect: bool = False,
     ) -> None:
         """Make the next ``times`` calls of Web API ``method`` fail (after letting ``after``
         calls through, e.g. to fail a batch's second upload). ``applied=True``: the call takes
@@ -216,6 +217,11 @@ class SlackServer:
         plain ``ok:false`` answers; ``body=`` replaces the JSON body verbatim (e.g. an HTML
         503 page). ``Retry-After`` is only sent for 429s. Use ``method="upload"`` for the
         external upload URL.
+
+        ``disconnect=True`` (Web API methods): no answer at all, the TCP connection is reset
+        instead (a proxy or the network failing; with ``applied=True``, after Slack did the
+        work), so the client sees a dropped connection (aiohttp's ServerDisconnectedError).
+        The call is recorded with ``dropped=True``.
         """
         q = self._faults.setdefault(method, deque())
         q.extend([None] * after)  # calls that pass
@@ -229,6 +235,7 @@ class SlackServer:
                     body=body,
                     content_type=content_type,
                     applied=applied,
+                    disconnect=disconnect,
                 )
             )
 
@@ -384,6 +391,11 @@ class SlackServer:
         method = request.match_info["method"]
         rec = await self._record(request, "api", method)
         response = await self._api_response(method, rec)
+        if rec.dropped:  # fail_next(disconnect=True): reset the connection, answer nothing
+            assert request.transport is not None
+            request.transport.abort()
+            self._notify()
+            return response  # never written: the connection is gone
         rec.status = response.status
         if isinstance(response, web.Response) and response.text is not None:
             rec.response = _maybe_json(response.text)
@@ -406,6 +418,7 @@ class SlackServer:
                 {"ok": False, "error": "not_allowed_token_type" if wrong_kind else "invalid_auth"}
             )
         fault = self._take_fault(method)
+        rec.dropped = fault is not None and fault.disconnect
         if fault is not None and not fault.applied:
             return self._fault_response(fault)
         handler: Any = self._overrides.get(method) or self._api_handlers.get(method)

@@ -78,3 +78,19 @@ async def test_auth_errors_and_misc_methods(emu: SlackEmulator) -> None:
     with pytest.raises(SlackApiError) as err:
         await client.views_open(trigger_id="made-up", view={"type": "modal"})
     assert err.value.response["error"] == "invalid_trigger_id"
+
+
+async def test_a_dropped_connection_after_the_work_is_done(emu: SlackEmulator) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=emu.api_url, retry_handlers=[])  # no resend
+    emu.fail_next("chat.postMessage", disconnect=True, applied=True)
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await client.chat_postMessage(channel=CHANNEL_ID, text="did it go?")
+    [call] = emu.calls("chat.postMessage")
+    assert call.dropped and call.status == 0
+    assert [m["text"] for m in emu.bot_messages()] == ["did it go?"]  # it did: only the answer was lost
+
+    emu.fail_next("chat.postMessage", disconnect=True)  # not applied: nothing happens either
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await client.chat_postMessage(channel=CHANNEL_ID, text="and this?")
+    assert [m["text"] for m in emu.bot_messages()] == ["did it go?"]
+    assert (await client.chat_postMessage(channel=CHANNEL_ID, text="again"))["ok"]  # next call fine
