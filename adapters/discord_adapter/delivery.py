@@ -15,7 +15,8 @@ posts or fetches of its own, at most 5 follow-ups per interaction (Discord's lim
 user-installed app the server has not installed), and nothing at all once the 15-minute token is
 gone. Such an anchor packs a batch into the messages it has left, and when the token is about to
 run out before the images are ready it says so in the response and posts nothing later (the
-engine refunds what was not delivered).
+engine refunds what was not delivered). A response deleted meanwhile (its author, a moderator)
+leaves the follow-ups: what was to go in it goes in one of them.
 
 The result (ResultDelivery, the engine's deliver callback): the images are refitted to the
 upload limit (bot.media.packing; the details say so) and packed into messages of at most 10
@@ -301,11 +302,22 @@ class Anchor(ABC):
             log.info("discord: could not update the anchor: %s", exc.status)
 
 
+UNKNOWN_MESSAGE = 10008  # Discord's JSON error codes
+UNKNOWN_WEBHOOK = 10015
+INVALID_WEBHOOK_TOKEN = 50027
+
+
 def _token_gone(exc: discord.HTTPException) -> bool:
-    """Whether the interaction's webhook can no longer be used: its response is gone (404), or
+    """Whether the interaction's webhook can no longer be used: Unknown Webhook (404, 10015), or
     its token's 15 minutes are over (401 Invalid Webhook Token, 50027: not a 404, so a long
-    job's result meant for the response was lost, unsaid, instead of posted in the channel)."""
-    return isinstance(exc, discord.NotFound) or exc.status == 401 or exc.code == 50027
+    job's result meant for the response was lost, unsaid, instead of posted in the channel).
+    Not any 404: 10008 Unknown Message is only the response deleted, the token still works."""
+    return exc.code in (UNKNOWN_WEBHOOK, INVALID_WEBHOOK_TOKEN) or exc.status == 401
+
+
+def _transient(exc: discord.HTTPException) -> bool:
+    """Discord failing for now: a 5xx, or a 429 that discord.py did not (or no longer) wait out."""
+    return exc.status >= 500 or exc.status == 429
 
 
 def _thread_parent(channel: object, perms: discord.Permissions) -> discord.TextChannel | None:
@@ -344,6 +356,7 @@ class InteractionAnchor(Anchor):
         age = max(0.0, (discord.utils.utcnow() - interaction.created_at).total_seconds())
         self.deadline = time.monotonic() + TOKEN_LIFETIME - age
         self.expired = False  # the token no longer works
+        self.original_gone = False  # the response was deleted (its author, a moderator)
         self.closed = False  # gave up before the token ran out (and said so): post nothing more
         self.delivering = False
         self._watch: asyncio.Task[None] | None = None
@@ -389,7 +402,8 @@ class InteractionAnchor(Anchor):
     def room(self) -> int | None:
         if self.member or self.followup_limit is None:
             return None
-        return 1 + max(0, self.followup_limit - self.followups)  # the response, then follow-ups
+        response = 0 if self.original_gone else 1  # the response (unless deleted), then follow-ups
+        return response + max(0, self.followup_limit - self.followups)
 
     def _may_follow_up(self) -> bool:
         if self.expired or self.closed:
@@ -407,11 +421,15 @@ class InteractionAnchor(Anchor):
         return _thread_parent(self.interaction.channel, self.interaction.app_permissions)
 
     async def _original(self, **fields: Any) -> discord.Message | None:
-        if self.expired or self.closed:
+        if self.expired or self.closed or self.original_gone:
             return None
         try:
             return await self.interaction.edit_original_response(**fields)
         except discord.HTTPException as exc:
+            if exc.code == UNKNOWN_MESSAGE:  # deleted: what is left to say goes in follow-ups
+                self.original_gone = True
+                log.info("discord: interaction %s: its response was deleted", self.interaction.id)
+                return None
             if not _token_gone(exc):
                 raise
             self.expired = True
@@ -509,7 +527,16 @@ class MessageAnchor(Anchor):
     async def prepare(self, text: str) -> None:
         if self.status is not None:
             return
-        self.status = await self._reply(said(text))
+        try:
+            self.status = await self._reply(said(text))
+        except discord.HTTPException as exc:
+            if not _transient(exc):
+                raise
+            # It only shows progress: the job goes on without it (no thread; the result replies).
+            log.info(
+                "discord: no status message in %s (%s); going on without it", self.channel_id, exc.status
+            )
+            return
         self.message_id = self.status.id
 
     async def _reply(self, post: Post) -> discord.Message:
@@ -529,8 +556,8 @@ class MessageAnchor(Anchor):
             await self.status.edit(**Post(status_layout(text, self.cancel_job)).as_edit())
 
     async def become(self, post: Post) -> discord.Message | None:
-        if self.status is None:
-            return None
+        if self.status is None:  # Discord failed to post it (prepare): the result is the reply
+            return await self._reply(post)
         try:
             return await self.status.edit(**post.as_edit())
         except discord.NotFound:

@@ -84,6 +84,16 @@ class DiscordReply:
             await self.anchor.fail(text)
         except discord.Forbidden:
             log.info("discord: may not answer in %s", self.anchor.channel_id)
+        except discord.HTTPException as exc:
+            # Gone meanwhile (a deleted channel: 404, 10003) is expected; Discord failing is not.
+            level = logging.INFO if isinstance(exc, discord.NotFound) else logging.WARNING
+            log.log(
+                level,
+                "discord: could not answer in %s (%s, code %s)",
+                self.anchor.channel_id,
+                exc.status,
+                exc.code,
+            )
 
     async def say(self, text: str) -> None:
         await self.anchor.whisper(text)

@@ -3,11 +3,15 @@ checked before anything is spent."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from bot import messages
 from bot.request.models import JobStatus
 from bot.request.validation import UPLOAD_MAX_BYTES
-from tests.discord.conftest import StartBot, job_id_of, png, text, wait_result
-from tests.emulators.discord import DiscordEmulator
+from tests.discord.conftest import StartBot, body_text, eventually, job_id_of, png, text, wait_result
+from tests.emulators.discord import TEXT_CHANNEL_ID, DiscordEmulator
 from tests.emulators.providers import ProviderEmulator
 
 EPHEMERAL = 64
@@ -114,3 +118,32 @@ async def test_a_note_inside_a_publicly_deferred_request_is_still_private(
     [note] = await asked.wait_followups(1)
     assert text(note) == messages.NO_DESCRIBE and note["flags"] & 64
     assert asked.original_message_id not in emu.messages  # the public "thinking…" is gone
+
+
+@pytest.mark.parametrize("asked", ["imagine", "mention"])
+async def test_a_channel_deleted_while_its_job_runs_is_refunded_in_one_log_line(
+    emu: DiscordEmulator, start_bot: StartBot, asked: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nowhere is left to post the result or say why not (404 Unknown Channel, an expected
+    platform error): refunded, and one line in the log, not a warning with a traceback."""
+    bot = await start_bot(demo_latency=1.5)
+    if asked == "imagine":
+        inter = await emu.send_slash_command("imagine", {"prompt": "a red fox", "count": 2})
+        assert await inter.wait_ack() == 5
+    else:
+        await emu.send_message(f"{emu.bot_mention} a red fox --n 2", mentions=[emu.bot_user_id])
+    await eventually(lambda: any("Generating" in body_text(r.body) for r in emu.find_requests("PATCH")))
+    await emu.delete_channel(TEXT_CHANNEL_ID)
+    [job] = await bot.jobs()
+    job = await bot.wait_job(job.id)
+    await bot.wait_idle()
+    assert (job.status, job.images_delivered, job.error_kind) == (JobStatus.FAILED, 0, "delivery")
+    assert (await bot.usage()).day_used == 0
+    assert not [r for r in caplog.records if r.exc_info]
+    assert not [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith(("bot.conversation", "bot.engine", "adapters"))
+    ]
+    [told] = [r for r in caplog.records if "could not answer" in r.getMessage()]
+    assert "10003" in told.getMessage()

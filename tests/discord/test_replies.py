@@ -4,6 +4,7 @@ a mention works like /imagine, and what the message-content intent changes."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -379,3 +380,25 @@ async def test_a_mention_deleted_before_the_answer_is_still_answered(
     assert not [r for r in caplog.records if r.exc_info], [
         r.getMessage() for r in caplog.records if r.exc_info
     ]
+
+
+@pytest.mark.parametrize("status", [503, 429])
+async def test_a_mention_whose_status_message_discord_failed_to_post_still_gets_its_result(
+    emu: DiscordEmulator, start_bot: StartBot, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The "Starting…" reply met a 503 (discord.py retries none on that route) or a 429 past
+    discord.py's own retries: the request was dropped ("something went wrong", an ERROR with a
+    traceback). The status message only shows progress: the result comes without it."""
+    bot = await start_bot()
+    # A 429 without Via is Cloudflare's: discord.py raises it instead of waiting.
+    emu.fail_next("POST", rf"^/channels/{TEXT_CHANNEL_ID}/messages$", status, headers={}, times=1)
+    mention = await emu.send_message(f"{emu.bot_mention} a red fox", mentions=[emu.bot_user_id])
+    result = await wait_result(emu, channel_id=TEXT_CHANNEL_ID)
+    assert result["message_reference"]["message_id"] == mention["id"]  # a reply, as the status was
+    job = await bot.wait_job(job_id_of(result))
+    assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 1)
+    assert (await bot.usage()).day_used == 1
+    said = [text(m) for m in emu.messages.values() if m["author"]["id"] == emu.bot_user_id]
+    assert not [t for t in said if "went wrong" in t], said
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert [r for r in caplog.records if "status message" in r.getMessage()]

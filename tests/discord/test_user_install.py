@@ -5,9 +5,11 @@ person's own."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from adapters.discord_adapter import delivery
 from bot import messages
@@ -16,6 +18,7 @@ from tests.discord.conftest import (
     V2,
     SpawnBot,
     StartBot,
+    body_text,
     buttons,
     details,
     eventually,
@@ -27,7 +30,7 @@ from tests.discord.conftest import (
     wait_result,
 )
 from tests.emulators.discord import HUMAN_USER_ID, DiscordEmulator
-from tests.emulators.providers import ProviderEmulator
+from tests.emulators.providers import ProviderEmulator, ProviderState
 
 
 def _place(emu: DiscordEmulator, where: str) -> str:
@@ -213,3 +216,47 @@ async def test_a_guest_job_left_by_a_crash_is_refunded_by_the_next_start_without
         await second_bot.wait_log(r"job \w+ failed: .*not a member of server")
     assert _channel_calls(emu) == []  # not even a fetch of the channel
     assert inter.followups_created == 0
+
+
+@pytest.mark.parametrize("outcome", ["made", "failed"])
+async def test_a_response_deleted_while_the_job_runs_is_answered_with_a_follow_up(
+    emu: DiscordEmulator, start_bot: StartBot, outcome: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its author (or a moderator) deleted the "thinking…" response: Discord answers 10008
+    Unknown Message for it, but the token still has its 15 minutes and every follow-up. It was
+    taken for an expired token: nothing was said, the images were refunded unseen."""
+    channel_id = _place(emu, "server")
+    async with ProviderEmulator() as providers:
+        release = asyncio.Event()
+        submit = providers._before_submit
+
+        async def held(state: ProviderState, request: web.Request) -> Any:
+            rec = await submit(state, request)
+            await release.wait()
+            return rec
+
+        providers._before_submit = held  # type: ignore[method-assign]
+        if outcome == "failed":
+            providers.novita.fail("unavailable")
+        bot = await start_bot(**providers.settings_kwargs("novita"), provider_retries=0)
+        bot.runtime.engine.progress_interval = 0.2  # progress edits as often as Discord's allow
+        inter = await emu.send_slash_command("imagine", {"prompt": "a paper lantern"}, channel_id=channel_id)
+        assert await inter.wait_ack() == 5
+        original = rf"^/webhooks/\d+/{inter.token}/messages/@original$"
+        await eventually(lambda: any(body_text(r.body) for r in emu.find_requests("PATCH", original)))
+        await emu._delete_message(inter.original_message_id)
+        # The next progress edit meets the deleted response; then the provider answers.
+        await eventually(lambda: any(r.status == 404 for r in emu.find_requests("PATCH", original)))
+        release.set()
+        [answer] = await inter.wait_followups(1, timeout=10)
+        [job] = await bot.jobs()
+        job = await bot.wait_job(job.id)
+    if outcome == "made":
+        assert "reroll" in buttons(answer) and len(answer["attachments"]) == 1
+        assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 1)
+        assert (await bot.usage()).day_used == 1
+    else:
+        assert text(answer) == messages.provider_failed("unavailable") and answer["flags"] & 64
+        assert (job.status, (await bot.usage()).day_used) == (JobStatus.FAILED, 0)
+    assert _channel_calls(emu) == []
+    assert not [r for r in caplog.records if "expired" in r.getMessage()]

@@ -33,7 +33,8 @@ Public API (see docstrings):
 * where the bot is not a member (user installs): ``add_foreign_guild()``, ``foreign_guilds``,
   ``group_dm()``, ``bot_absent()``; options ``user_install`` and ``interaction_token_lifetime``;
 * CDN: ``add_cdn_file()``, ``cdn_bytes()``;
-* faults: ``fail_next()``, ``rate_limit_next()``, ``EmulatedInteraction.expire()``;
+* faults: ``fail_next()``, ``rate_limit_next()``, ``EmulatedInteraction.expire()``,
+  ``delete_channel()`` (a moderator deletes it mid-job: 404 Unknown Channel from then on);
 * gateway: ``dispatch()``, ``wait_identified()``, ``wait_ready()``, ``wait_resumed()``,
   ``wait_connections()``, ``disconnect_gateway()``, ``ack_heartbeats``, ``session_shards()``;
 * users acting: ``send_message()``, ``send_reaction()``, ``send_slash_command()``,

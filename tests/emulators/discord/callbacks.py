@@ -194,6 +194,8 @@ class CallbacksMixin:
                 400, 0, f"Maximum number of follow-up messages reached ({MAX_FOLLOWUPS_USER_INSTALL})"
             )
         self._validate_message(body, req.uploads, creating=True)
+        if it.payload["channel"]["id"] not in self.channels:  # deleted meanwhile (delete_channel)
+            raise _unknown("Channel", 10003)
         original = self.messages.get(it.original_message_id or "")
         if it.deferred_pending and original is not None and original.get("flags", 0) & FLAG_LOADING:
             # The first followup after a "thinking" defer replaces the loading message (same id,

@@ -34,6 +34,21 @@ class ChannelsMixin:
             raise _ApiError(403, 50001, "Missing Access")
         return ch
 
+    async def delete_channel(self, channel_id: str | int) -> dict[str, Any]:
+        """A moderator deletes a channel while the bot works there: it goes with its threads and
+        every message in them, REST calls on it answer 404 Unknown Channel (10003), follow-ups of
+        interactions there too, and CHANNEL_DELETE is dispatched. Returns the channel."""
+        cid = _sid(channel_id)
+        ch = self.channels.pop(cid)
+        gone = {cid} | {t for t, c in self.channels.items() if c.get("parent_id") == cid}
+        for thread_id in gone - {cid}:
+            del self.channels[thread_id]
+        for mid in [m for m, msg in self.messages.items() if msg["channel_id"] in gone]:
+            del self.messages[mid]
+        if self._sessions:
+            await self._emit("CHANNEL_DELETE", copy.deepcopy(ch))
+        return ch
+
     async def _r_get_channel(self, req: _Req) -> Any:
         return copy.deepcopy(self._channel(req.params["channel_id"]))
 

@@ -79,6 +79,42 @@ async def test_followup_rate_limit_and_expired_token(emu: DiscordEmulator) -> No
         }
 
 
+async def test_a_channel_deleted_under_a_deferred_command(emu: DiscordEmulator) -> None:
+    bot = make_bot()
+    gate = asyncio.Event()
+    outcome: asyncio.Queue[object] = asyncio.Queue()
+
+    @bot.tree.command(description="Slow command")
+    async def slow(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        await gate.wait()
+        for call in (
+            lambda: interaction.edit_original_response(content="done"),
+            lambda: interaction.followup.send("done", wait=True),
+            lambda: bot.get_partial_messageable(int(TEXT_CHANNEL_ID)).send("done"),
+        ):
+            try:
+                await call()
+            except discord.NotFound as e:
+                await outcome.put(e.code)
+
+    async with emu.run_client(bot):
+        await bot.tree.sync()
+        inter = await emu.send_slash_command("slow")
+        assert await inter.wait_ack() == 5
+        channel = bot.get_channel(int(TEXT_CHANNEL_ID))
+        assert isinstance(channel, discord.TextChannel)
+        thread = await (await channel.send("a thread's starter")).create_thread(name="side")
+        await thread.send("in the thread")
+        deleted = await emu.delete_channel(TEXT_CHANNEL_ID)
+        assert deleted["id"] == TEXT_CHANNEL_ID and str(thread.id) not in emu.channels
+        assert not [m for m in emu.messages.values() if m["channel_id"] in (TEXT_CHANNEL_ID, str(thread.id))]
+        await eventually(lambda: bot.get_channel(int(TEXT_CHANNEL_ID)) is None)  # CHANNEL_DELETE
+        gate.set()
+        # The response went with the channel (10008); a follow-up or a post has nowhere to go.
+        assert [await asyncio.wait_for(outcome.get(), 2) for _ in range(3)] == [10008, 10003, 10003]
+
+
 async def test_rest_strictness_without_client(emu: DiscordEmulator) -> None:
     auth = {"Authorization": f"Bot {emu.token}"}
     async with aiohttp.ClientSession() as http:
