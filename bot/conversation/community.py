@@ -217,13 +217,15 @@ class Community:
     ) -> str:
         parsed = parse_setting(key, value)
         key = setting_key(key)
-        data = await self.ledger.workspace_settings(workspace)
-        if parsed is None:
-            data.pop(key, None)
-        else:
-            data[key] = parsed
-        policy = WorkspacePolicy.from_dict(data)
-        await self.ledger.set_workspace_settings(workspace, policy.to_dict())
+
+        def change(data: dict[str, Any]) -> dict[str, Any]:
+            if parsed is None:
+                data.pop(key, None)
+            else:
+                data[key] = parsed
+            return WorkspacePolicy.from_dict(data).to_dict()
+
+        policy = WorkspacePolicy.from_dict(await self.ledger.change_workspace_settings(workspace, change))
         await self.ledger.record_audit(actor, "settings.set", workspace, f"{key}={policy.audited(key)}")
         return messages.setting_changed(workspace, key, policy.shown(key, channel))
 

@@ -435,6 +435,13 @@ class Ledger(Protocol):
     # community: per-workspace settings, the admin audit trail, stats
     async def workspace_settings(self, workspace: str) -> dict[str, Any]: ...
     async def set_workspace_settings(self, workspace: str, values: dict[str, Any]) -> None: ...
+    async def change_workspace_settings(
+        self, workspace: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Store `change(settings now)` in one transaction and return it: two admins changing two
+        settings at once keep both (a read, then a write of the whole, lost one of them)."""
+        ...
+
     async def record_audit(self, actor: str, action: str, target: str, detail: str = "") -> None: ...
     async def audit_entries(self, *, target: str | None = None, limit: int = 20) -> list[AuditEntry]:
         """Newest first."""

@@ -22,7 +22,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -359,6 +359,27 @@ class PostgresLedger:
             workspace,
             json.dumps(values, sort_keys=True),
         )
+
+    async def change_workspace_settings(
+        self, workspace: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            # The row first, so that two first changes lock the same one.
+            await conn.execute(
+                "INSERT INTO workspace_settings (workspace, settings_json, updated_at) VALUES ($1, '{}', now()) "
+                "ON CONFLICT (workspace) DO NOTHING",
+                workspace,
+            )
+            raw = await conn.fetchval(
+                "SELECT settings_json FROM workspace_settings WHERE workspace = $1 FOR UPDATE", workspace
+            )
+            values = change(dict(json.loads(raw)) if raw else {})
+            await conn.execute(
+                "UPDATE workspace_settings SET settings_json = $2, updated_at = now() WHERE workspace = $1",
+                workspace,
+                json.dumps(values, sort_keys=True),
+            )
+        return values
 
     async def record_audit(self, actor: str, action: str, target: str, detail: str = "") -> None:
         await self.pool.execute(

@@ -26,7 +26,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -497,6 +497,22 @@ class SQLiteLedger:
                 "updated_at = excluded.updated_at",
                 (workspace, json.dumps(values, sort_keys=True), _iso(_now())),
             )
+
+    async def change_workspace_settings(
+        self, workspace: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        async with self._write() as db:
+            row = await self._one(
+                "SELECT settings_json FROM workspace_settings WHERE workspace = ?", (workspace,)
+            )
+            values = change(dict(json.loads(row["settings_json"])) if row else {})
+            await db.execute(
+                "INSERT INTO workspace_settings (workspace, settings_json, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (workspace) DO UPDATE SET settings_json = excluded.settings_json, "
+                "updated_at = excluded.updated_at",
+                (workspace, json.dumps(values, sort_keys=True), _iso(_now())),
+            )
+        return values
 
     async def record_audit(self, actor: str, action: str, target: str, detail: str = "") -> None:
         async with self._lock:

@@ -194,6 +194,27 @@ async def test_history_and_lineage(tmp_path: Path) -> None:
         await h.close()
 
 
+async def test_two_admins_changing_two_settings_at_once_keep_both(tmp_path: Path) -> None:
+    """Each read the whole settings and wrote them back: `buttons owner` was lost beside
+    `max_batch 2`, though its admin was told it was made, and it was audited."""
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    try:
+        c = h.community
+        await asyncio.gather(
+            c.settings_set("discord:1", "discord:g1", "buttons", "owner"),
+            c.settings_set("discord:2", "discord:g1", "max_batch", "2"),
+            c.settings_set("discord:3", "discord:g1", "pool", "9"),
+        )
+        assert await h.ledger.workspace_settings("discord:g1") == {
+            "buttons": "owner",
+            "max_batch": 2,
+            "pool": 9,
+        }
+    finally:
+        await h.close()
+
+
 async def test_two_admins_setting_one_limit_each_keep_both(tmp_path: Path) -> None:
     """Each read both limits and wrote both back: the second undid the first (and a limit set
     once pinned the other at the bot's default, which a later change of it no longer reached)."""

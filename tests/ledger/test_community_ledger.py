@@ -90,6 +90,29 @@ async def test_grants_raise_todays_limit_only(ledger: Any) -> None:
         await ledger.reserve(USER, 1, now=NOW + timedelta(days=1))
 
 
+async def test_two_settings_changed_at_once_from_two_processes_are_both_kept(make_ledger: Any) -> None:
+    """Each change read the whole settings and wrote them back: one of two at once was lost,
+    though both admins were told it was made (and it was audited)."""
+    one, two = await make_ledger(), await make_ledger()
+
+    def setting(key: str, value: object) -> Any:
+        def change(values: dict[str, Any]) -> dict[str, Any]:
+            return {**values, key: value}
+
+        return change
+
+    changes = [(one, "buttons", "owner"), (two, "max_batch", 2), (one, "pool", 9), (two, "model", "4.5")]
+    await asyncio.gather(
+        *(ledger.change_workspace_settings("slack:T1", setting(k, v)) for ledger, k, v in changes)
+    )
+    assert await one.workspace_settings("slack:T1") == {
+        "buttons": "owner",
+        "max_batch": 2,
+        "pool": 9,
+        "model": "4.5",
+    }
+
+
 async def test_workspace_settings_round_trip(make_ledger: Any) -> None:
     one, two = await make_ledger(), await make_ledger()
     assert await one.workspace_settings("discord:g1") == {}
