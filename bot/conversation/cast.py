@@ -145,6 +145,8 @@ class Cast:
             if number is not None:
                 pick = number
                 words.remove(word)
+        if len(words) == 4 and words[2].lower() == "as":  # "cast save #2 as mia", as people say it
+            del words[2]
         verb = words[1].lower() if len(words) > 1 else "list"
         name = words[2] if len(words) > 2 else ""
         if len(words) > 3:

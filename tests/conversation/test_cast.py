@@ -39,6 +39,8 @@ async def test_ref_sends_cast_images_then_the_attachment_in_order(
     # As people say it ("save #2 as mia" was an edit whose prompt was the words).
     saved = await driver.reply(batch.result, "save #2 as mia")
     assert "Saved as 'mia' in your cast" in saved.text, saved.text
+    again = await driver.reply(batch.result, "cast save #2 as mia")  # was the cast's help
+    assert "Saved as 'mia' in your cast" in again.text, again.text
     hat = png(80, 60, (20, 40, 220))
     saved = await driver.ask("save this as hat", files=[("hat.png", hat)])
     assert "Saved as 'hat'" in saved.text, saved.text
