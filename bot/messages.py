@@ -661,7 +661,16 @@ def streaming(shown: int, of: int) -> str:
 
 
 def restarted_partial(delivered: int, requested: int) -> str:
-    """A streamed batch cut short by a restart: what came stays, the rest is refunded."""
+    """A batch cut short by a restart (streamed, or posted in several messages): what came
+    stays, the rest is refunded."""
+    if delivered >= requested:  # all of it was up; the restart came before the job closed
+        return Stated(
+            _n(
+                "seedbot restarted while posting %(n)s image: it reached you and was charged.",
+                "seedbot restarted while posting %(n)s images: all of them reached you and were charged.",
+                delivered,
+            )
+        )
     # Two sentences: each count chooses its own plural form ("the other 1 were" was said).
     reached = _n(
         "seedbot restarted while making your images: %(n)s of %(requested)s reached you and was charged.",
@@ -669,9 +678,9 @@ def restarted_partial(delivered: int, requested: int) -> str:
         delivered,
         requested=requested,
     )
-    missing = _n(
-        "The other %(n)s was not made, and you were not charged for it.",
-        "The other %(n)s were not made, and you were not charged for them.",
+    missing = _n(  # not made, or made and not posted: refunded either way
+        "You were not charged for the other %(n)s.",
+        "You were not charged for the other %(n)s.",
         requested - delivered,
     )
     return Stated(_join(reached, missing))

@@ -37,7 +37,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ),
     ("jobs", lambda: messages.jobs(3)),
     ("streaming", lambda: messages.streaming(2, 4)),
-    ("restarted_partial", lambda: messages.restarted_partial(2, 4)),
+    ("restarted_partial", lambda: [messages.restarted_partial(2, 4), messages.restarted_partial(1, 1)]),
     (
         "quota_exceeded",
         lambda: [
@@ -503,10 +503,15 @@ def test_a_restart_notice_counts_what_came_and_what_did_not_each_in_its_own_form
     """The plural was chosen by the images that came: 3 of 4 said "the other 1 were"."""
     said = messages.restarted_partial(3, 4)
     assert "3 of 4 reached you and were charged." in said
-    assert "The other 1 was not made, and you were not charged for it." in said
+    assert "You were not charged for the other 1." in said
     with i18n.use("fr"):
-        assert "La 1 restante n'a pas été créée" in messages.restarted_partial(3, 4)
-        assert "Les 2 autres n'ont pas été créées" in messages.restarted_partial(2, 4)
+        assert "La 1 restante n'a pas été décomptée" in messages.restarted_partial(3, 4)
+        assert "Les 2 autres n'ont pas été décomptées" in messages.restarted_partial(2, 4)
+    # All of it was up (the restart came before the job closed): nothing is said missing.
+    assert (
+        messages.restarted_partial(2, 2)
+        == "seedbot restarted while posting 2 images: all of them reached you and were charged."
+    )
 
 
 def test_figures_and_settings_are_written_with_the_locales_colon_and_separator() -> None:

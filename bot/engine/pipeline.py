@@ -18,7 +18,7 @@ import re
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from bot import i18n, messages
 from bot.config import Settings
@@ -622,14 +622,17 @@ class Engine(Lifecycle, Leases, Recovery):
             self._keeping[job.id] = keeping
             keeping.add_done_callback(lambda done: self._forget_keeping(job.id, done))
 
+        posted: list[str] = []  # the messages out so far
+
         async def reached(count: int, more: bool, ids: tuple[str, ...]) -> None:
             """A message of the result went out: those images are the person's now, whatever
-            stops the rest (charged by _refund); with more to come, a restart charges them too."""
+            stops the rest (charged by _refund), and written at once: a restart before the job
+            closes (the buttons, the placeholder, the images' save still to come) charges them."""
+            posted.extend(ids)
             if count <= self._reached.get(job.id, 0):
                 return
             self._reached[job.id] = count
-            if more:
-                await self.ledger.update_job(job.id, images_delivered=count)
+            await self.ledger.update_job(job.id, images_delivered=count)
 
         try:
             await self._still_ours(job.id)
@@ -640,13 +643,16 @@ class Engine(Lifecycle, Leases, Recovery):
                 # Nothing reached the person (no image fits the platform's upload limit): a
                 # failed delivery, refunded and said, on every surface alike.
                 raise DeliveryError(f"job {job.id}: none of {len(result.images)} images could be posted")
+        except Exception as exc:
+            up = self._reached.get(job.id, 0)
+            if isinstance(exc, SeedbotError) or not result.images or up < len(result.images):
+                await self._not_delivered(job.id, keeping, exc)
+            # Every image is up: what failed after them (the buttons' message, a placeholder's
+            # removal, a header's edit) is a blemish, not a delivery that stopped.
+            log.warning("job %s: every image posted, then %s: %s", job.id, type(exc).__name__, exc)
+            delivery = Delivery(up, tuple(posted))
         except BaseException as exc:
-            self._delivering.discard(job.id)
-            if keeping is not None:
-                await asyncio.shield(keeping)
-            if isinstance(exc, SeedbotError) or not isinstance(exc, Exception):
-                raise
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+            await self._not_delivered(job.id, keeping, exc)
         delivered = max(0, min(delivery.delivered, len(result.images)))
         self._reached[job.id] = delivered  # theirs now, whatever happens before the close
         status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
@@ -669,6 +675,18 @@ class Engine(Lifecycle, Leases, Recovery):
         self._count_finished(job, status, result.provider, delivered)
         log.info("job %s: delivered %d/%d via %s", job.id, delivered, result.requested, result.provider)
         return delivered, delivery
+
+    async def _not_delivered(
+        self, job_id: str, keeping: asyncio.Future[None] | None, exc: BaseException
+    ) -> NoReturn:
+        """Raise what stopped a delivery (a platform's error as a DeliveryError), once the
+        images are kept."""
+        self._delivering.discard(job_id)
+        if keeping is not None:
+            await asyncio.shield(keeping)
+        if isinstance(exc, SeedbotError) or not isinstance(exc, Exception):
+            raise exc
+        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
 
     def _delivered(self, job_id: str) -> None:
         """The job is closed (or given up): Cancel no longer finds it delivering."""

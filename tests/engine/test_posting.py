@@ -24,10 +24,15 @@ class TwoMessages:
     (`hang`) or fails (`fail`), or a last touch after both fails (`fail_after`)."""
 
     def __init__(
-        self, *, hang: bool = False, fail: Exception | None = None, fail_after: Exception | None = None
+        self,
+        *,
+        hang: bool = False,
+        hang_after: bool = False,
+        fail: Exception | None = None,
+        fail_after: Exception | None = None,
     ) -> None:
-        self.hang, self.fail, self.fail_after = hang, fail, fail_after
-        self.first_out = asyncio.Event()
+        self.hang, self.hang_after, self.fail, self.fail_after = hang, hang_after, fail, fail_after
+        self.first_out, self.all_out = asyncio.Event(), asyncio.Event()
         self.on_screen = 0
 
     async def __call__(self, result: GenerationResult) -> Delivery:
@@ -41,23 +46,47 @@ class TwoMessages:
                 self.first_out.set()
             return f"m{n}"
 
-        posted = await post_groups([range(10), range(10, 12)], post, job_id=result.job_id)
+        groups = [range(10), range(10, 12)] if len(result.images) > 10 else [range(len(result.images))]
+        posted = await post_groups(groups, post, job_id=result.job_id, ids=lambda sent: [sent])
+        self.all_out.set()
+        if self.hang_after:  # the buttons' message, a placeholder's removal, rate-limited
+            await asyncio.sleep(3600)
         if self.fail_after is not None:  # the header's edit, the buttons' message
             raise self.fail_after
-        return Delivery(posted.delivered)
+        return Delivery(posted.delivered, tuple(posted.sent))
 
 
-async def test_an_error_after_the_images_went_out_charges_them_and_says_so(tmp_path: Path) -> None:
+async def test_an_error_after_every_image_went_out_is_no_failed_delivery(tmp_path: Path) -> None:
+    """Slack's placeholder removal or Discord's header edit failing after the last message was
+    refunded everything and said nothing was posted; the images were all up."""
     config = settings(tmp_path)
     h = await open_engine(config, TestProvider(config))
     surface = TwoMessages(fail_after=ConnectionResetError("the platform hung up"))
     try:
+        result, delivery = await h.engine.generate(fox(count=12), ALICE, deliver=surface)
+        assert result.charged == surface.on_screen == 12 and delivery.message_ids == ("m0", "m1")
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert (job.status, job.images_delivered, job.result_message_ids) == (
+            JobStatus.SUCCEEDED,
+            12,
+            ("m0", "m1"),
+        )
+        assert await used(h.ledger, ALICE) == 12
+    finally:
+        await h.close()
+
+
+async def test_an_error_after_part_of_a_batch_went_out_charges_that_part_and_says_so(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    surface = TwoMessages(fail=TimeoutError(), fail_after=ConnectionResetError("the platform hung up"))
+    try:
         with pytest.raises(DeliveryError) as failed:
             await h.engine.generate(fox(count=12), ALICE, deliver=surface)
-        assert failed.value.charged and failed.value.user_text == messages.delivery_cut_short(12)
+        assert failed.value.charged and failed.value.user_text == messages.delivery_cut_short(10)
         (job,) = await h.ledger.jobs_for_user(ALICE.key)
-        assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 12)
-        assert await used(h.ledger, ALICE) == surface.on_screen == 12
+        assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 10)
+        assert await used(h.ledger, ALICE) == surface.on_screen == 10
     finally:
         await h.close()
 
@@ -112,12 +141,19 @@ async def test_a_shutdown_lets_a_posting_job_finish_within_the_settle_time(tmp_p
         await h.close()
 
 
-async def test_a_restart_while_the_rest_was_posted_charges_the_messages_out(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("count", "hang_after"), [(12, False), (12, True), (2, True)])
+async def test_a_restart_while_a_result_was_posted_charges_what_is_up(
+    tmp_path: Path, count: int, hang_after: bool
+) -> None:
+    """Killed while the rest of a batch uploads, or after its last message (the buttons, the
+    placeholder, the images' save still to come): a one-message result went entirely free."""
     config = settings(tmp_path)
     h = await open_engine(config, TestProvider(config))
-    surface = TwoMessages(hang=True)
-    turn = asyncio.create_task(h.engine.generate(fox(count=12), ALICE, deliver=surface))
+    surface = TwoMessages(hang=not hang_after, hang_after=hang_after)
+    turn = asyncio.create_task(h.engine.generate(fox(count=count), ALICE, deliver=surface))
     await surface.first_out.wait()
+    if hang_after:
+        await surface.all_out.wait()
     h.engine._active.clear()  # the process dies: nothing of it runs from here (kill -9)
     await h.ledger.close()
     turn.cancel()
@@ -129,10 +165,10 @@ async def test_a_restart_while_the_rest_was_posted_charges_the_messages_out(tmp_
     try:
         await again.engine.recover()
         (job,) = await again.ledger.jobs_for_user(ALICE.key)
-        assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, 10)
-        assert await used(again.ledger, ALICE) == 10
+        assert (job.status, job.images_delivered) == (JobStatus.SUCCEEDED, surface.on_screen)
+        assert await used(again.ledger, ALICE) == surface.on_screen
         [(_, said)] = hooks.notices
-        assert said == messages.restarted_partial(10, 12)
+        assert said == messages.restarted_partial(surface.on_screen, count)
     finally:
         await again.close()
 

@@ -670,16 +670,24 @@ async def test_a_file_that_is_no_database_or_a_directory_is_one_line(tmp_path: P
     )
 
 
-async def test_migration_010_gives_an_operator_the_blocks_the_shell_set_last(db_path: str) -> None:
-    """A database from before the mark: a block or limits whose last change came from the shell
-    are an operator's; a server admin's stay theirs, and a row with nothing left is nobody's."""
+async def test_migration_010_gives_an_operator_the_blocks_and_limits_the_shell_set(db_path: str) -> None:
+    """A database from before the mark, read as the code marks rows from now on: a block whose
+    newest block or unblock came from the shell, limits the shell ever set (a server admin only
+    tightened them since); a server admin's block stays theirs, a row with nothing left nobody's."""
     store = SQLiteLedger(db_path, daily_limit=5, monthly_limit=100)
     await store.open()
     await store.close()
     with sqlite3.connect(db_path) as raw:  # back to version 9
         raw.execute("DELETE FROM schema_migrations WHERE version = 10")
         raw.execute("ALTER TABLE quota_limits DROP COLUMN by_operator")
-        rows = [("discord:1", 1, None), ("discord:2", 1, None), ("discord:3", 0, 2), ("discord:4", 0, None)]
+        rows = [
+            ("discord:1", 1, None),
+            ("discord:2", 1, 1),
+            ("discord:3", 0, 2),
+            ("discord:4", 0, None),
+            ("discord:5", 1, None),
+            ("discord:6", 1, None),
+        ]
         for user, blocked, daily in rows:
             raw.execute(
                 "INSERT INTO quota_limits (user_key, daily, blocked, updated_at) VALUES (?, ?, ?, '')",
@@ -688,9 +696,14 @@ async def test_migration_010_gives_an_operator_the_blocks_the_shell_set_last(db_
         audit = [
             ("cli:root", "quota.block", "discord:1"),
             ("cli:root", "quota.block", "discord:2"),
-            ("discord:9", "quota.set", "discord:2"),  # a server admin's change came last
+            ("discord:9", "quota.set", "discord:2"),  # a server admin tightened it since
             ("cli:root", "quota.set", "discord:3"),
+            ("discord:9", "quota.set", "discord:3"),
             ("cli:root", "quota.unblock", "discord:4"),
+            ("discord:9", "quota.block", "discord:5"),  # a server admin's own block
+            ("cli:root", "quota.block", "discord:6"),
+            ("discord:9", "quota.unblock", "discord:6"),  # lifted (before the mark), blocked again
+            ("discord:9", "quota.block", "discord:6"),
         ]
         raw.executemany("INSERT INTO admin_audit (at, actor, action, target) VALUES ('', ?, ?, ?)", audit)
     store = SQLiteLedger(db_path, daily_limit=5, monthly_limit=100)
@@ -699,4 +712,11 @@ async def test_migration_010_gives_an_operator_the_blocks_the_shell_set_last(db_
         marked = {user: (await store.quota(user)).by_operator for user, *_ in rows}
     finally:
         await store.close()
-    assert marked == {"discord:1": True, "discord:2": False, "discord:3": True, "discord:4": False}
+    assert marked == {
+        "discord:1": True,
+        "discord:2": True,
+        "discord:3": True,
+        "discord:4": False,
+        "discord:5": False,
+        "discord:6": False,
+    }
