@@ -1640,8 +1640,8 @@ def lineage(
 
 
 def reference_upload(n: int, name: str) -> str:
-    if name:
-        return _("image %(n)s: an upload (%(name)s)", n=n, name=name)
+    if name:  # a file's name, as long as its sender made it: 14 of them pushed Info's charge out
+        return _("image %(n)s: an upload (%(name)s)", n=n, name=_short(name, 60))
     return _("image %(n)s: an upload", n=n)
 
 
@@ -2059,7 +2059,27 @@ def unknown_cast(name: str, close: list[str], *, shared: bool = True, listing: s
 
 
 def styles_list(lines: list[str]) -> str:
-    return _("Styles (use `--style NAME`):") + "\n" + "\n".join(lines)
+    return _("Styles (use `--style NAME`):") + "\n" + "\n".join(_bounded(lines))
+
+
+# A listing's lines at most (a Discord answer holds 4,000 characters, its title and the count of
+# the lines left out aside): whole lines, as many as fit; cut inside one, a code span stayed open.
+LIST_BUDGET = 3600
+
+
+def _bounded(lines: list[str], budget: int = LIST_BUDGET) -> list[str]:
+    """As many whole `lines` as fit in `budget` characters, then how many more there are."""
+    used = 0
+    for n, line in enumerate(lines):
+        used += len(line) + 1
+        if used > budget:
+            return [*lines[:n], more_lines(len(lines) - n)]
+    return lines
+
+
+def more_lines(n: int) -> str:
+    """A listing's lines left out (a server's many styles, an operator's large cast)."""
+    return _n("…and %(n)s more.", "…and %(n)s more.", n)
 
 
 def style_line(name: str, suffix: str, defaults: str, origin: str) -> str:
@@ -2242,7 +2262,7 @@ def own_cast_title(count: int, limit: int) -> str:
 
 
 def cast_list(title: str, lines: list[str]) -> str:
-    return _("%(title)s (use `--ref NAME`):", title=title) + "\n" + "\n".join(lines)
+    return _("%(title)s (use `--ref NAME`):", title=title) + "\n" + "\n".join(_bounded(lines))
 
 
 def cast_line(name: str, width: int, height: int, label: str) -> str:

@@ -37,6 +37,7 @@ SAMPLES: list[tuple[str, Callable[[], object]]] = [
     ),
     ("jobs", lambda: messages.jobs(3)),
     ("streaming", lambda: messages.streaming(2, 4)),
+    ("more_lines", lambda: [messages.more_lines(1), messages.more_lines(7)]),
     ("restarted_partial", lambda: [messages.restarted_partial(2, 4), messages.restarted_partial(1, 1)]),
     (
         "quota_exceeded",
@@ -565,3 +566,49 @@ def test_long_admin_lists_fit_one_message() -> None:
     line = messages.style_line("long", "w" * 1000, "", "own")
     assert len(line) < messages.STYLE_WORDS_SHOWN + 60 and "…" in line
     assert len(messages.cast_line("mia", 64, 64, "x" * 500)) < 100
+
+
+@pytest.mark.parametrize("locale", i18n.LOCALES)
+def test_a_long_listing_keeps_whole_lines_and_counts_the_rest(locale: str) -> None:
+    """Forty styles were cut at Discord's 4,000 characters mid-line, a code span left open and
+    the hidden built-ins dropped without a word."""
+    with i18n.use(locale):
+        lines = [messages.style_line(f"style{n}", "w" * 300, "--ar 16:9", "own") for n in range(40)]
+        shown = messages.styles_list(lines)
+        kept = [line for line in lines if line in shown]
+        assert len(shown) <= messages.LIST_BUDGET + 200 and 0 < len(kept) < 40
+        assert shown.endswith(messages.more_lines(40 - len(kept)))
+        assert shown.count("`") % 2 == 0
+
+
+@pytest.mark.parametrize("locale", i18n.LOCALES)
+def test_info_on_a_job_of_fourteen_long_named_uploads_keeps_what_it_charged(locale: str) -> None:
+    with i18n.use(locale):
+        said = messages.lineage(
+            job_id="j1",
+            kind="edit",
+            prompt="p" * 2000,
+            references=[messages.reference_upload(n, "x" * 130 + ".png") for n in range(1, 15)],
+            parent="j0",
+            model="4.5",
+            provider="fal",
+            size="4096x4096",
+            took=123.4,
+            charged=30,
+            status="succeeded",
+        )
+        assert len(said) <= 3900 and said.endswith(
+            messages.lineage(
+                job_id="j1",
+                kind="edit",
+                prompt="",
+                references=[],
+                parent="j0",
+                model="4.5",
+                provider="fal",
+                size="4096x4096",
+                took=123.4,
+                charged=30,
+                status="succeeded",
+            ).splitlines()[-1]
+        )

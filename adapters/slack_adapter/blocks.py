@@ -83,6 +83,12 @@ def _cut(text: str, most: int) -> str:
     return text or " "
 
 
+def section(text: str) -> dict[str, Any]:
+    """A section of `text` as mrkdwn: escaped, then cut within Block Kit's limit (never inside
+    an entity: "&am…" showed as it is)."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _within(escape(text), SECTION_MAX) or " "}}
+
+
 def _plain(text: str, most: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": _cut(text, most), "emoji": True}
 
@@ -120,7 +126,7 @@ def result_controls(
 def status_blocks(text: str, job_id: str) -> list[dict[str, Any]]:
     """A job's status message while it is queued or running: its progress and Cancel."""
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(escape(text), SECTION_MAX)}},
+        section(text),
         {
             "type": "actions",
             "block_id": f"seedbot.status.{job_id}",
@@ -178,7 +184,7 @@ def home_view(usage: str, results: list[HomeResult], help_text: str) -> dict[str
             "block_id": "seedbot.home_actions",
             "elements": [_button(HOME_NEW, messages.HOME_NEW, "new", primary=True)],
         },
-        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(escape(usage), SECTION_MAX)}},
+        section(usage),
         {"type": "divider"},
         {"type": "header", "text": _plain(messages.HOME_RECENT, HEADER_MAX)},
     ]
@@ -188,23 +194,21 @@ def home_view(usage: str, results: list[HomeResult], help_text: str) -> dict[str
         text = escape(result.line)
         if result.link:
             room = max(200, SECTION_MAX - len(result.link) - len(messages.HOME_OPEN) - 5)
-            text = f"{_cut(text, room)}\n<{result.link}|{messages.HOME_OPEN}>"
-        section: dict[str, Any] = {
+            text = f"{_within(text, room)}\n<{result.link}|{messages.HOME_OPEN}>"
+        entry: dict[str, Any] = {
             "type": "section",
             "text": {"type": "mrkdwn", "text": _cut(text, SECTION_MAX)},
         }
         if result.file_id:
             # A Slack-hosted image needs no public URL: Block Kit takes the file by id.
-            section["accessory"] = {
+            entry["accessory"] = {
                 "type": "image",
                 "slack_file": {"id": result.file_id},
                 "alt_text": _cut(result.alt or result.line, 2000),
             }
-        blocks.append(section)
+        blocks.append(entry)
     blocks.append({"type": "divider"})
-    blocks.append(
-        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(escape(help_text), SECTION_MAX)}}
-    )
+    blocks.append(section(help_text))
     return {"type": "home", "blocks": blocks[:VIEW_MAX_BLOCKS]}
 
 

@@ -20,7 +20,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack_adapter.blocks import result_controls, status_blocks
+from adapters.slack_adapter.blocks import result_controls, section, status_blocks
 from adapters.slack_adapter.text import escape
 from bot import messages
 from bot.conversation.batches import post_groups
@@ -131,9 +131,8 @@ class StatusMessage:
                     channel=self.channel, thread_ts=self.thread_ts, text=escape(text)
                 )
             else:  # a section in place of the status blocks (and their Cancel)
-                section = {"type": "section", "text": {"type": "mrkdwn", "text": escape(text)[:3000] or " "}}
                 await self.client.chat_update(
-                    channel=self.channel, ts=self.ts, text=escape(text), blocks=[section]
+                    channel=self.channel, ts=self.ts, text=escape(text), blocks=[section(text)]
                 )
         except SlackApiError as exc:
             log.info("slack: could not post a status note: %s", exc.response.get("error"))

@@ -254,3 +254,14 @@ def test_the_edit_form_shows_a_prompt_of_any_characters_within_block_kits_limit(
     assert view_errors(view) == []
     shown = view["blocks"][0]["elements"][0]["text"]
     assert not re.search(r"&[a-z]*$", shown.rstrip("…"))  # no entity cut in half
+
+
+def test_a_status_message_of_many_ampersands_is_cut_between_entities() -> None:
+    """Fourteen references named with "&" pushed the progress and its legend past 3,000
+    escaped characters; the cut left "&am…", shown as it is."""
+    for width in range(2990, 3010):
+        text = ("R" * (width % 7)) + "a&b " * 1000
+        [section, _] = blocks.status_blocks(text, "job1")
+        shown = section["text"]["text"]
+        assert len(shown) <= blocks.SECTION_MAX and shown.endswith("…")
+        assert not re.search(r"&[a-z]*$", shown.rstrip("…")), shown[-12:]
