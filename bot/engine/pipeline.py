@@ -17,6 +17,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -94,6 +95,7 @@ log = logging.getLogger(__name__)
 
 # How long Cancel waits for the job's own task to refund it before answering.
 CANCEL_WAIT = 10.0
+RECORD_RETRY_MAX = 10.0  # seconds between tries to record a job's end the database refused
 # Beyond the provider deadline, for delivery and settling: how long an edit waits for its parent.
 PARENT_WAIT_MARGIN = 60.0
 # Seconds a streamed image already handed to the surface may still take to land when the job is
@@ -543,13 +545,18 @@ class Engine(Lifecycle, Leases, Recovery):
         detail = one_line(str(exc))[:500]  # any error's text: a platform's, a library's
         if job.id in self._cancelled and isinstance(exc, asyncio.CancelledError):
             self.metrics.job_finished("cancelled", getattr(exc, "provider", None))
-            try:
-                detail = CANCELLED_BY[self._cancelled[job.id]]
-                await asyncio.shield(
-                    self._refund(job.id, reservation_id, "cancelled", detail, cancelled=True)
+            detail = CANCELLED_BY[self._cancelled[job.id]]
+            reached = self._reached.get(job.id, 0)
+
+            def cancel() -> Awaitable[int]:
+                return self._refund(
+                    job.id, reservation_id, "cancelled", detail, cancelled=True, reached=reached
                 )
-            except Exception:
-                log.exception("job %s: could not record the cancel", job.id)
+
+            try:
+                await asyncio.shield(cancel())
+            except Exception as error:
+                self._record_later(job.id, error, cancel)
             finally:
                 self._refunded.pop(job.id, asyncio.Event()).set()
             log.info("job %s: cancelled by request; refunded", job.id)
@@ -563,10 +570,15 @@ class Engine(Lifecycle, Leases, Recovery):
         self.metrics.job_finished(
             "cancelled" if kind == "cancelled" else "failed", getattr(exc, "provider", None)
         )
+        reached = self._reached.get(job.id, 0)
         try:
             charged = await asyncio.shield(self._refund(job.id, reservation_id, str(kind), detail))
-        except Exception:
-            log.exception("job %s: could not record failure", job.id)
+        except Exception as error:  # the database: recorded once it answers (held meanwhile)
+            self._record_later(
+                job.id,
+                error,
+                lambda: self._refund(job.id, reservation_id, str(kind), detail, reached=reached),
+            )
         else:
             if charged and isinstance(exc, SeedbotError):  # images shown before it failed stay theirs
                 exc.charged = True
@@ -632,10 +644,21 @@ class Engine(Lifecycle, Leases, Recovery):
             if count <= self._reached.get(job.id, 0):
                 return
             self._reached[job.id] = count
-            await self.ledger.update_job(job.id, images_delivered=count)
+            try:
+                await self.ledger.update_job(job.id, images_delivered=count)
+            except Exception as error:  # the rest is still posted; the close records the count
+                log.warning(
+                    "job %s: could not record %d image(s) posted: %s", job.id, count, one_line(str(error))
+                )
 
         try:
             await self._still_ours(job.id)
+        except BaseException:
+            # (not a DeliveryError: a database that can't renew the lease is no platform refusing)
+            if keeping is not None:
+                await asyncio.shield(keeping)
+            raise
+        try:
             self._delivering.add(job.id)
             with listening(reached):
                 delivery = await deliver(result)
@@ -669,12 +692,51 @@ class Engine(Lifecycle, Leases, Recovery):
             log.warning("job %s: its messages could not be linked to it", job.id, exc_info=True)
         if keeping is not None:
             await asyncio.shield(keeping)
-        if not await self._close(job.id, reservation_id, status, used=used, delivered=delivered):
+
+        def close() -> Awaitable[bool]:
+            return self._close(job.id, reservation_id, status, used=used, delivered=delivered)
+
+        try:
+            closed = await close()
+        except Exception as error:  # the person has the result: its accounting waits for the database
+            self._record_later(job.id, error, close)
+            closed = True
+        if not closed:
             raise LeaseLost(job.id)
         self._delivered(job.id)
         self._count_finished(job, status, result.provider, delivered)
         log.info("job %s: delivered %d/%d via %s", job.id, delivered, result.requested, result.provider)
         return delivered, delivery
+
+    def _record_later(self, job_id: str, error: Exception, record: Callable[[], Awaitable[object]]) -> None:
+        """The database failed at a job's close (its settle or refund): try again in the
+        background until it answers, the reservation held meanwhile. A process that drains first
+        leaves the job to the next start's recovery."""
+        log.warning(
+            "job %s: the database could not record its end (%s: %s); trying again",
+            job_id,
+            type(error).__name__,
+            one_line(str(error))[:200],
+        )
+
+        async def again() -> None:
+            delay = 1.0
+            while True:
+                await asyncio.sleep(delay)
+                try:
+                    await record()
+                except Exception as exc:
+                    if self.draining:
+                        log.warning(
+                            "job %s: not recorded before shutdown (%s); the next start does", job_id, exc
+                        )
+                        return
+                    delay = min(delay * 2, RECORD_RETRY_MAX)
+                else:
+                    log.info("job %s: recorded now that the database answers", job_id)
+                    return
+
+        self.in_background(again())
 
     async def _not_delivered(
         self, job_id: str, keeping: asyncio.Future[None] | None, exc: BaseException
@@ -743,7 +805,14 @@ class Engine(Lifecycle, Leases, Recovery):
         return False
 
     async def _refund(
-        self, job_id: str, reservation_id: int, kind: str, detail: str, *, cancelled: bool = False
+        self,
+        job_id: str,
+        reservation_id: int,
+        kind: str,
+        detail: str,
+        *,
+        cancelled: bool = False,
+        reached: int | None = None,
     ) -> int:
         """Refund what did not reach the user; returns the images charged. Images that did (of a
         streamed batch, of the messages posted before a failure) stay charged. `cancelled`: a
@@ -753,7 +822,9 @@ class Engine(Lifecycle, Leases, Recovery):
         job = await self.ledger.get_job(job_id)
         if cancelled and job is not None and job.status == JobStatus.CANCELLED:
             return job.images_delivered  # closed already, by the process where Cancel was pressed
-        shown = max(job.images_delivered if job is not None else 0, self._reached.get(job_id, 0))
+        if reached is None:
+            reached = self._reached.get(job_id, 0)
+        shown = max(job.images_delivered if job is not None else 0, reached)
         weight = int(job.request.get("weight") or 1) if job is not None else 1
         status = JobStatus.SUCCEEDED if shown else JobStatus.FAILED
         if cancelled:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from bot.conversation.batches import post_groups
 from bot.engine.pipeline import Delivery
 from bot.errors import DeliveryError, JobCancelled
 from bot.request.models import GeneratedImage, GenerationResult, JobStatus
-from tests.engine.helpers import ALICE, Hooks, TestProvider, fox, open_engine, settings, used
+from tests.engine.helpers import ALICE, Deliverer, Hooks, TestProvider, fox, open_engine, settings, used
 from tests.engine.test_pipeline import _Streaming
 
 
@@ -233,3 +234,54 @@ async def test_a_cancel_with_no_task_here_charges_the_images_it_showed(tmp_path:
         assert await again.ledger.open_reservations() == 0
     finally:
         await again.close()
+
+
+class _Down:
+    """The database refusing the job's close `times` times (a PostgreSQL restart, a full disk)."""
+
+    def __init__(self, method: Any, times: int) -> None:
+        self.method, self.times, self.tries = method, times, 0
+
+    async def __call__(self, *args: Any, **kw: Any) -> Any:
+        self.tries += 1
+        if self.tries <= self.times:
+            raise OSError("connection refused")
+        return await self.method(*args, **kw)
+
+
+async def test_a_close_the_database_refused_is_recorded_once_it_answers(tmp_path: Path) -> None:
+    """The result was up, yet the person read "something went wrong… not charged", and the
+    reservation stayed held until a restart refunded the images they had."""
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    down = _Down(h.ledger.settle_job, times=2)
+    h.ledger.settle_job = down  # type: ignore[method-assign]
+    try:
+        result, _ = await h.engine.generate(fox(count=2), ALICE, deliver=TwoMessages())
+        assert result.charged == 2  # a result, not an error
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert job.status == JobStatus.RUNNING and await h.ledger.open_reservations() == 1
+        await h.engine.wait_background(timeout=10)
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert (job.status, job.images_delivered, down.tries) == (JobStatus.SUCCEEDED, 2, 3)
+        assert await used(h.ledger, ALICE) == 2 and await h.ledger.open_reservations() == 0
+    finally:
+        await h.close()
+
+
+async def test_a_refund_the_database_refused_is_recorded_once_it_answers(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    down = _Down(h.ledger.settle_job, times=1)
+    h.ledger.settle_job = down  # type: ignore[method-assign]
+    try:
+        with pytest.raises(DeliveryError):
+            await h.engine.generate(fox(count=2), ALICE, deliver=Deliverer(fail=OSError("refused")))
+        assert await h.ledger.open_reservations() == 1  # held until the database answers
+        await h.engine.wait_background(timeout=10)
+        assert down.tries == 2
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert job.status == JobStatus.FAILED and await used(h.ledger, ALICE) == 0
+        assert await h.ledger.open_reservations() == 0
+    finally:
+        await h.close()
