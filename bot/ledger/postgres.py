@@ -46,6 +46,7 @@ from bot.ledger.base import (
     Reservation,
     StatsRow,
     StyleRow,
+    WriteFailure,
     blob_keys,
     day_key,
     image_from_row,
@@ -127,6 +128,12 @@ class PostgresLedger:
         self.prune_every = prune_every
         self._last_prune = float("-inf")
         self._pool: Any = None
+
+    @property
+    def write_failure(self) -> WriteFailure | None:
+        # Not tracked: PostgreSQL down or refusing connections fails the health probe's read
+        # too (a server whose own disk is full is for the server's monitoring).
+        return None
 
     @property
     def pool(self) -> Any:
