@@ -8,6 +8,9 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from bot.ledger import DATABASE_ERRORS
+from bot.logs import log_problem
+
 __all__ = ["BackgroundTasks"]
 
 log = logging.getLogger(__name__)
@@ -32,8 +35,17 @@ class BackgroundTasks:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s: task %s failed", self.label, task.get_name(), exc_info=task.exception())
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:  # the database down: one line (its traceback at DEBUG); a bug: a traceback
+            log_problem(
+                log,
+                logging.ERROR,
+                "%s: task %s failed",
+                self.label,
+                task.get_name(),
+                exc=exc,
+                expected=DATABASE_ERRORS,
+            )
 
     def __len__(self) -> int:
         return len(self._tasks)

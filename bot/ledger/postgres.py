@@ -58,6 +58,7 @@ from bot.ledger.base import (
     period_resets,
     refusal,
 )
+from bot.logs import NetworkNotices, quiet_library
 from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 
 __all__ = ["PostgresLedger", "is_postgres_url"]
@@ -103,6 +104,13 @@ def _where(dsn: str) -> str:
     return f"{host or 'localhost'}/{database}"
 
 
+# asyncpg's pool logs every failed attempt to restore its floor connection with a traceback
+# (each 1 to 60 s through an outage): one WARNING line each, as the chat libraries' reconnects.
+_NOTICES = NetworkNotices(
+    "postgresql", notices=("Failed to restore the pool connection floor",), drop=lambda _: False
+)
+
+
 class PostgresLedger:
     shared = True  # several processes on one database
 
@@ -142,6 +150,7 @@ class PostgresLedger:
         return self._pool
 
     async def open(self) -> None:
+        quiet_library(_NOTICES, on=("asyncpg.pool",), capped=())
         try:
             self._pool = await asyncpg.create_pool(
                 self.dsn,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 
 import pytest
 
@@ -68,3 +69,19 @@ async def test_a_failed_task_is_logged_with_its_traceback(caplog: pytest.LogCapt
     assert record.getMessage() == "web: task turn 42 failed"
     assert record.exc_info is not None and "boom" in str(record.exc_info[1])
     assert len(tasks) == 0
+
+
+async def test_a_task_failed_by_the_database_is_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    """The database down fails every event's task alike: one line each naming the error, not a
+    traceback each (it goes to DEBUG)."""
+    tasks = BackgroundTasks("slack")
+
+    async def locked() -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    with caplog.at_level(logging.ERROR, logger="bot.conversation.tasks"):
+        tasks.spawn(locked(), name="mention C1/1.2")
+        await asyncio.sleep(0.01)
+    [record] = [r for r in caplog.records if r.name == "bot.conversation.tasks"]
+    assert record.getMessage() == "slack: task mention C1/1.2 failed (OperationalError: database is locked)"
+    assert record.exc_info is None
