@@ -44,6 +44,7 @@ from adapters.slack_adapter.workflow import StepInputs, StepReply
 from bot import i18n, messages
 from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
+from bot.conversation.tasks import first_seen
 from bot.conversation.turns import (
     PRESSES,
     Action,
@@ -54,7 +55,6 @@ from bot.conversation.turns import (
     Turn,
     pressed,
 )
-from bot.ledger import DATABASE_ERRORS
 from bot.request.flags import flag_help
 from bot.request.models import Job, Requester, parse_result_filename
 from bot.request.validation import may_be_image
@@ -148,22 +148,6 @@ class SlackHandlers:
         names = {user: await self.users.name(user) for user in mentioned[:MAX_NAMED]}
         return {user: name for user, name in names.items() if name}
 
-    async def _first_sighting(self, key: str) -> bool:
-        """The database's word on whether another process (or this one before a restart) took
-        this event. A database that can't answer counts as first seen: the claim in memory
-        already dedupes within this process, and the turn's own steps tell the person to try
-        again if the database is still down (an acked event dropped was never answered)."""
-        try:
-            return await self.conversation.first_sighting("slack:" + key)
-        except DATABASE_ERRORS as exc:
-            log.warning(
-                "slack: could not check %s against other processes (%s: %s); answering it",
-                key,
-                type(exc).__name__,
-                exc,
-            )
-            return True
-
     async def _handle(self, who: Requester, action: Action, what: str, reply: SlackReply) -> None:
         await self.conversation.handle(Turn(who, action, what), reply)
 
@@ -200,7 +184,7 @@ class SlackHandlers:
         # The in-memory set is a fast first filter (one message comes as app_mention and message);
         # the database decides, so a retry that reaches another replica is not answered twice.
         key = SeenMessages.message_key(channel, ts)
-        if not self.seen.claim(key) or not await self._first_sighting(key):
+        if not self.seen.claim(key) or not await first_seen(self.conversation.first_sighting, "slack:" + key):
             log.info(
                 "slack: %s %s/%s already handled (retry %s); ignoring",
                 event.get("type"),
@@ -376,7 +360,7 @@ class SlackHandlers:
         request: it would be charged twice)."""
         execution_id = str(event.get("function_execution_id") or "")
         key = f"step:{execution_id}"
-        if not self.seen.claim(key) or not await self._first_sighting(key):
+        if not self.seen.claim(key) or not await first_seen(self.conversation.first_sighting, "slack:" + key):
             log.info(
                 "slack: workflow step %s already handled (retry %s); ignoring", execution_id, retry or "0"
             )
