@@ -25,6 +25,7 @@ __all__ = [
     "configure_logging",
     "current_job",
     "job_context",
+    "log_problem",
     "quiet_library",
 ]
 
@@ -113,6 +114,26 @@ class NetworkNotices(logging.Filter):
             record.exc_text = None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
+
+
+def log_problem(
+    logger: logging.Logger,
+    level: int,
+    message: str,
+    *args: object,
+    exc: BaseException,
+    expected: tuple[type[BaseException], ...],
+) -> None:
+    """A problem the process carries on after (the database down, a network outage): one line
+    naming the error, e.g. "renewal failed (ConnectionRefusedError: ...)", and the traceback at
+    DEBUG; a loop retrying through an outage logged a traceback each time. An error of none of
+    the `expected` kinds is a bug: its traceback stays with the line."""
+    if not isinstance(exc, expected):
+        logger.log(level, message, *args, exc_info=exc)
+        return
+    named = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    logger.log(level, f"{message} (%s)", *args, named)
+    logger.debug(message, *args, exc_info=exc)
 
 
 def quiet_library(notices: NetworkNotices, *, on: Iterable[str], capped: Iterable[str]) -> None:

@@ -13,7 +13,14 @@ import pytest
 
 from bot.app.runtime import open_runtime
 from bot.config import Settings
-from bot.logs import NetworkNotices, configure_logging, current_job, job_context, quiet_library
+from bot.logs import (
+    NetworkNotices,
+    configure_logging,
+    current_job,
+    job_context,
+    log_problem,
+    quiet_library,
+)
 from tests.app.helpers import ALICE, bot_command, clean_env, deliver_all, fox, settings
 
 SECRET = "sk-live-0123456789abcdef"
@@ -143,3 +150,20 @@ def test_a_library_network_notice_is_one_line_and_other_records_pass_unchanged(
         ("ERROR", "Something else broke", True),
     ]
     assert logging.getLogger("tests.chatlib.http").level == logging.WARNING
+
+
+def test_a_problem_carried_on_after_is_one_line_and_a_bug_keeps_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = logging.getLogger("tests.loop")
+    caplog.set_level(logging.DEBUG)
+    for exc in (ConnectionRefusedError(111, "Connect call failed"), TimeoutError(), KeyError("job")):
+        log_problem(log, logging.WARNING, "renewal of %d failed", 3, exc=exc, expected=(OSError,))
+    shown = [(r.levelname, r.getMessage(), bool(r.exc_info)) for r in caplog.records]
+    assert shown == [
+        ("WARNING", "renewal of 3 failed (ConnectionRefusedError: [Errno 111] Connect call failed)", False),
+        ("DEBUG", "renewal of 3 failed", True),
+        ("WARNING", "renewal of 3 failed (TimeoutError)", False),
+        ("DEBUG", "renewal of 3 failed", True),
+        ("WARNING", "renewal of 3 failed", True),  # not expected: a bug, its traceback shown
+    ]

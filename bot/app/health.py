@@ -1,7 +1,7 @@
 """`/healthz` and `/metrics` on SEEDBOT_HTTP_PORT, served by `seedbot run` (aiohttp).
 
-    GET /healthz   200 {"status": "ok", ...} when the database answers and every started
-                   platform reports ready; else 503 with what is down, e.g.
+    GET /healthz   200 {"status": "ok", ...} when the database answers (its last write did not
+                   fail) and every started platform reports ready; else 503 with what is down, e.g.
                    {"status": "down", "down": ["database", "platform:discord"], ...}
     GET /metrics   Prometheus text format (bot.metrics)
 
@@ -80,6 +80,12 @@ class HealthServer:
             return f"no answer within {DB_TIMEOUT:g} s"
         except Exception as exc:
             return f"{type(exc).__name__}: {exc}"[:200]
+        # Reads answer while writes fail (SQLite's disk full, its write lock held by another
+        # process): the ledger remembers its last write's failure; no write probe here (it would
+        # take the writer's lock from the jobs).
+        failed = self.runtime.ledger.write_failure
+        if failed is not None:
+            return f"writes failing since {failed.since:%Y-%m-%d %H:%M:%S} UTC: {failed.reason}"[:200]
         return None
 
     async def status(self) -> tuple[bool, dict[str, Any]]:

@@ -5,12 +5,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-__all__ = ["BackgroundTasks"]
+from bot.ledger import DATABASE_ERRORS
+from bot.logs import log_problem
+
+__all__ = ["BackgroundTasks", "first_seen"]
 
 log = logging.getLogger(__name__)
+
+
+async def first_seen(first_sighting: Callable[[str], Awaitable[bool]], key: str) -> bool:
+    """`first_sighting(key)` (Conversation's: the database's word on whether another process, or
+    this one before a restart, took this event), or True when the database can't answer: the
+    surface's claim in memory still dedupes within this process, and the turn's own steps tell
+    the person to try again if the database is still down. An acked event dropped on the error
+    was never answered. (Belongs in Conversation.first_sighting itself.)"""
+    try:
+        return await first_sighting(key)
+    except DATABASE_ERRORS as exc:
+        log_problem(
+            log,
+            logging.WARNING,
+            "could not check event %s against other processes; answering it",
+            key,
+            exc=exc,
+            expected=DATABASE_ERRORS,
+        )
+        return True
 
 
 class BackgroundTasks:
@@ -32,8 +55,17 @@ class BackgroundTasks:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s: task %s failed", self.label, task.get_name(), exc_info=task.exception())
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:  # the database down: one line (its traceback at DEBUG); a bug: a traceback
+            log_problem(
+                log,
+                logging.ERROR,
+                "%s: task %s failed",
+                self.label,
+                task.get_name(),
+                exc=exc,
+                expected=DATABASE_ERRORS,
+            )
 
     def __len__(self) -> int:
         return len(self._tasks)

@@ -16,7 +16,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import LeaseLost, LeaseTooShort
+from bot.ledger import DATABASE_ERRORS
 from bot.ledger.base import Ledger
+from bot.logs import log_problem
 from bot.request.models import Job, JobStatus
 
 __all__ = ["DELIVERY_LEASE_SHARE", "Leases", "lease_for_delivery", "owner_id"]
@@ -83,8 +85,10 @@ class Leases:
             await asyncio.sleep(self.lease_ttl / 3)
             try:
                 await self._renew()
-            except Exception:
-                log.warning("job leases: renewal failed", exc_info=True)
+            except Exception as exc:
+                log_problem(
+                    log, logging.WARNING, "job leases: renewal failed", exc=exc, expected=DATABASE_ERRORS
+                )
                 if self._active and time.monotonic() - self._last_renewed > self.lease_ttl:
                     # Our leases may have lapsed: another process may be running these jobs now.
                     log.error("job leases: not renewed for %.0f s; stopping the jobs here", self.lease_ttl)
@@ -92,8 +96,14 @@ class Leases:
             if self._taking_over and not self.draining:
                 try:
                     await self.take_over()
-                except Exception:
-                    log.warning("job leases: take-over failed", exc_info=True)
+                except Exception as exc:
+                    log_problem(
+                        log,
+                        logging.WARNING,
+                        "job leases: take-over failed",
+                        exc=exc,
+                        expected=DATABASE_ERRORS,
+                    )
 
     async def _renew(self) -> None:
         running = list(self._active)
@@ -158,9 +168,14 @@ class Leases:
         if self.leases and not self._active:
             try:
                 released = await self.ledger.renew_leases(self.owner, 0)
-            except Exception:
-                log.warning(
-                    "could not release job leases; they expire in %.0f s", self.lease_ttl, exc_info=True
+            except Exception as exc:
+                log_problem(
+                    log,
+                    logging.WARNING,
+                    "could not release job leases; they expire in %.0f s",
+                    self.lease_ttl,
+                    exc=exc,
+                    expected=DATABASE_ERRORS,
                 )
             else:
                 if released:

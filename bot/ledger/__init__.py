@@ -3,12 +3,17 @@ the PostgreSQL backend for several bot processes sharing one database (postgres.
 
 from __future__ import annotations
 
+import sqlite3
+
+import asyncpg
+
 from bot.config import Settings
 from bot.ledger.base import Ledger, OpenMode, QuotaStatus, Reservation
 from bot.ledger.postgres import PostgresLedger, is_postgres_url
 from bot.ledger.sqlite import SQLiteLedger
 
 __all__ = [
+    "DATABASE_ERRORS",
     "Ledger",
     "OpenMode",
     "PostgresLedger",
@@ -17,6 +22,17 @@ __all__ = [
     "SQLiteLedger",
     "open_ledger",
 ]
+
+# What either backend raises when the database can't be used right now: PostgreSQL down or
+# refusing connections (OSError, asyncpg's errors), SQLite locked past its busy timeout, its disk
+# full or read-only (sqlite3.Error). A caller that can go on without the ledger's answer catches
+# these, and only these (anything else is a bug).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+)
 
 
 async def open_ledger(settings: Settings, *, mode: OpenMode = "write") -> Ledger:

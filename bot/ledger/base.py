@@ -29,6 +29,7 @@ __all__ = [
     "Reservation",
     "StatsRow",
     "StyleRow",
+    "WriteFailure",
     "blob_keys",
     "day_key",
     "digests",
@@ -125,6 +126,15 @@ def period_resets(now: datetime) -> tuple[datetime, datetime]:
     day = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
     month = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
     return day, month
+
+
+@dataclass(frozen=True, slots=True)
+class WriteFailure:
+    """Writes to the database fail while reads may still answer (SQLite in WAL mode with its
+    disk full, or its write lock held past the busy timeout): since when, and the error."""
+
+    since: datetime
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +400,12 @@ class Ledger(Protocol):
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
+
+    @property
+    def write_failure(self) -> WriteFailure | None:
+        """While writes fail on a database error (the last one did; the next that succeeds
+        clears it): `/healthz` reports the database down, which a read alone would not see."""
+        ...
 
     # quotas
     async def reserve(

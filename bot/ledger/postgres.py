@@ -46,6 +46,7 @@ from bot.ledger.base import (
     Reservation,
     StatsRow,
     StyleRow,
+    WriteFailure,
     blob_keys,
     day_key,
     image_from_row,
@@ -57,6 +58,7 @@ from bot.ledger.base import (
     period_resets,
     refusal,
 )
+from bot.logs import NetworkNotices, quiet_library
 from bot.request.models import GeneratedImage, ImageInput, Job, JobStatus
 
 __all__ = ["PostgresLedger", "is_postgres_url"]
@@ -102,6 +104,13 @@ def _where(dsn: str) -> str:
     return f"{host or 'localhost'}/{database}"
 
 
+# asyncpg's pool logs every failed attempt to restore its floor connection with a traceback
+# (each 1 to 60 s through an outage): one WARNING line each, as the chat libraries' reconnects.
+_NOTICES = NetworkNotices(
+    "postgresql", notices=("Failed to restore the pool connection floor",), drop=lambda _: False
+)
+
+
 class PostgresLedger:
     shared = True  # several processes on one database
 
@@ -129,12 +138,19 @@ class PostgresLedger:
         self._pool: Any = None
 
     @property
+    def write_failure(self) -> WriteFailure | None:
+        # Not tracked: PostgreSQL down or refusing connections fails the health probe's read
+        # too (a server whose own disk is full is for the server's monitoring).
+        return None
+
+    @property
     def pool(self) -> Any:
         if self._pool is None:
             raise RuntimeError("ledger is not open")
         return self._pool
 
     async def open(self) -> None:
+        quiet_library(_NOTICES, on=("asyncpg.pool",), capped=())
         try:
             self._pool = await asyncpg.create_pool(
                 self.dsn,

@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import aiosqlite
@@ -51,6 +52,7 @@ from bot.ledger.base import (
     Reservation,
     StatsRow,
     StyleRow,
+    WriteFailure,
     blob_keys,
     day_key,
     image_from_row,
@@ -141,6 +143,32 @@ def _lock_for_running(path: str) -> int:
     return fd
 
 
+class _Writes:
+    """The writer's lock (one write at a time on the connection), noting whether the last write
+    made under it failed on a database error: in WAL mode SQLite still reads while its disk is
+    full or another process holds the write lock past the busy timeout (`/healthz` asks here)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self.failure: WriteFailure | None = None
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc is None:
+                self.failure = None
+            # Locked, full, read-only, I/O error, damaged; not a constraint or a misuse (a bug).
+            elif isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
+                since = self.failure.since if self.failure else _now()
+                self.failure = WriteFailure(since, f"{type(exc).__name__}: {exc}")
+        finally:
+            self._lock.release()
+
+
 class SQLiteLedger:
     shared = False  # several processes on one database: no (one process per file)
 
@@ -168,7 +196,11 @@ class SQLiteLedger:
         # writer's is busy with 3 MB image writes; in WAL mode a reader sees every committed
         # write meanwhile. None (reads share the writer) for ":memory:" and read-only opens.
         self._reader: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._lock = _Writes()
+
+    @property
+    def write_failure(self) -> WriteFailure | None:
+        return self._lock.failure
 
     @property
     def db(self) -> aiosqlite.Connection:

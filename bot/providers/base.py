@@ -11,7 +11,10 @@ import abc
 import asyncio
 import email.utils
 import logging
+import os
 import re
+import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -132,6 +135,29 @@ def never_sent(exc: httpx.HTTPError) -> bool:
     """Whether the request cannot have reached the host (no connection was made): sending it
     again pays for nothing twice."""
     return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+
+
+def network_reason(exc: BaseException) -> str:
+    """The short reason under a failed connection, for the log: "Connection refused", "Name or
+    service not known", "SSL: WRONG_VERSION_NUMBER", "certificate has expired"; "" when there
+    is none. Never the words around it, which name the address."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_message:
+            return str(cause.verify_message)
+        if isinstance(cause, ssl.SSLError) and cause.reason:
+            return f"{cause.library}: {cause.reason}" if cause.library else str(cause.reason)
+        if isinstance(cause, socket.gaierror) and cause.strerror:
+            return cause.strerror  # the resolver's words
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno)  # its strerror may quote the address
+        if isinstance(cause, BaseExceptionGroup) and cause.exceptions:  # several addresses tried
+            cause = cause.exceptions[0]
+            continue
+        cause = cause.__cause__ or cause.__context__
+    return ""
 
 
 @dataclass(slots=True)
@@ -313,10 +339,11 @@ class Provider(abc.ABC):
                 if isinstance(exc, httpx.TimeoutException)
                 else ProviderErrorKind.UNAVAILABLE
             )
+            why = network_reason(exc)  # for the log: the person reads only "unavailable"
             raise ProviderError(
                 self.name,
                 kind,
-                detail=f"{method} {path}: {type(exc).__name__}",
+                detail=f"{method} {path}: {type(exc).__name__}" + (f" ({why})" if why else ""),
                 retryable=None if never_sent(exc) else again,
                 failover=None if never_sent(exc) else elsewhere,
             ) from None

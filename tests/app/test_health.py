@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from bot.app.health import HealthServer
 from bot.app.runtime import open_runtime
 from bot.errors import ProviderError, ProviderErrorKind, QuotaExceeded, SeedbotError
+from bot.ledger import SQLiteLedger
 from tests.app.helpers import ALICE, SlowProvider, deliver_all, fox, open_engine, settings
 
 
@@ -88,6 +90,32 @@ async def test_healthz_and_metrics_over_http(tmp_path: Path) -> None:
                 runtime.engine.draining = False
         finally:
             await health.close()
+
+
+async def test_healthz_is_down_while_the_database_cannot_write(tmp_path: Path) -> None:
+    """SQLite still reads (WAL) while another process holds its write lock past the busy timeout
+    (or its disk is full): the read probe said "ok" while every job failed."""
+    async with open_runtime(settings(tmp_path)) as runtime:
+        health = HealthServer(runtime, 0, host="127.0.0.1")
+        health.set_platforms([FakePlatform("discord")])
+        ledger = runtime.ledger
+        assert isinstance(ledger, SQLiteLedger)
+        await ledger.db.execute("PRAGMA busy_timeout=50")  # not the 10 s a real one waits
+        other = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                await runtime.engine.generate(fox(), ALICE, deliver=deliver_all)
+            ok, body = await health.status()
+            assert not ok and body["down"] == ["database"]
+            assert body["checks"]["database"].startswith("writes failing since ")
+            assert body["checks"]["database"].endswith(" UTC: OperationalError: database is locked")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await runtime.engine.generate(fox(), ALICE, deliver=deliver_all)  # writes again
+        ok, body = await health.status()
+        assert ok and body["checks"]["database"] == "ok"
 
 
 async def test_provider_errors_are_counted_by_kind(tmp_path: Path) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 
 import pytest
 
-from bot.conversation.tasks import BackgroundTasks
+from bot.conversation.tasks import BackgroundTasks, first_seen
 
 
 async def test_running_work_finishes_within_the_grace_and_is_forgotten() -> None:
@@ -68,3 +69,45 @@ async def test_a_failed_task_is_logged_with_its_traceback(caplog: pytest.LogCapt
     assert record.getMessage() == "web: task turn 42 failed"
     assert record.exc_info is not None and "boom" in str(record.exc_info[1])
     assert len(tasks) == 0
+
+
+async def test_a_task_failed_by_the_database_is_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    """The database down fails every event's task alike: one line each naming the error, not a
+    traceback each (it goes to DEBUG)."""
+    tasks = BackgroundTasks("slack")
+
+    async def locked() -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    with caplog.at_level(logging.ERROR, logger="bot.conversation.tasks"):
+        tasks.spawn(locked(), name="mention C1/1.2")
+        await asyncio.sleep(0.01)
+    [record] = [r for r in caplog.records if r.name == "bot.conversation.tasks"]
+    assert record.getMessage() == "slack: task mention C1/1.2 failed (OperationalError: database is locked)"
+    assert record.exc_info is None
+
+
+async def test_an_event_the_database_cannot_check_counts_as_first_seen(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def down(key: str) -> bool:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+
+    async def broken(key: str) -> bool:
+        raise KeyError(key)
+
+    async def seen(key: str) -> bool:
+        return False
+
+    with caplog.at_level(logging.DEBUG, logger="bot.conversation.tasks"):
+        assert await first_seen(down, "slack:C1/1.2") is True
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if not r.exc_info] == [
+        (
+            "WARNING",
+            "could not check event slack:C1/1.2 against other processes; answering it "
+            "(ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', 5432))",
+        )
+    ]
+    assert await first_seen(seen, "slack:C1/1.2") is False
+    with pytest.raises(KeyError):  # a bug is no outage
+        await first_seen(broken, "slack:C1/1.2")

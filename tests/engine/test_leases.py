@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -313,6 +314,43 @@ async def test_a_clean_shutdown_lets_checkpointed_jobs_go_at_once(pg_dsn: str, o
     assert await nxt.recover() == [job_id]
     await nxt.wait_background()
     assert len(hooks.delivered) == 1 and (await job_row(pg_dsn, job_id))["status"] == "succeeded"
+
+
+async def test_a_database_outage_is_one_line_per_problem_not_a_traceback_each(
+    pg_dsn: str, opened: Opened, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL refusing connections: every lease renewal and take-over (each ttl/3), the
+    release at shutdown and asyncpg's pool reconnecting logged a traceback (20 in 15 s). Each is
+    one WARNING line naming the error; the tracebacks go to DEBUG."""
+    engine = await opened.engine(pg_dsn, TestProvider(config(pg_dsn)))
+    assert await engine.recover() == []  # renews and takes over from now on
+    server, db = pg_dsn.rsplit("/", 1)
+    caplog.set_level(logging.DEBUG)
+    await execute(f"{server}/postgres", f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')
+    try:
+        await execute(
+            f"{server}/postgres",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            db,
+        )
+        await until(lambda: any("renewal failed" in m for m in caplog.messages))
+        await asyncio.sleep(TTL)
+        await engine.release_leases()
+    finally:
+        await execute(f"{server}/postgres", f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')
+    shown = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    said = {r.getMessage().split(" (")[0] for r in shown}
+    assert {
+        "job leases: renewal failed",
+        "job leases: take-over failed",
+        "could not release job leases; they expire in 1 s",
+        "postgresql: Failed to restore the pool connection floor; retrying",
+    } <= said, said
+    assert [r.getMessage() for r in shown if r.exc_info or r.exc_text] == []
+    assert all(r.getMessage().endswith("is not currently accepting connections)") for r in shown), [
+        r.getMessage() for r in shown
+    ]
+    assert any(r.levelno == logging.DEBUG and r.exc_info for r in caplog.records)
 
 
 async def test_sqlite_engine_takes_no_leases(tmp_path: Path) -> None:

@@ -486,6 +486,40 @@ async def test_a_write_cancelled_while_beginning_leaves_no_transaction_open(ledg
     assert job is not None and job.provider == "b"
 
 
+async def test_a_failed_write_is_remembered_until_the_next_one_succeeds(
+    ledger: SQLiteLedger, db_path: str
+) -> None:
+    """Reads go on in WAL mode while writes fail (disk full, the write lock held past the busy
+    timeout): `/healthz` learns of it from here, not from a read."""
+    await ledger.record_audit("admin", "limits", USER)
+    assert ledger.write_failure is None
+    # Disk full: the file may not grow by one more page.
+    pages = (await ledger._one("PRAGMA page_count"))[0]  # type: ignore[index]
+    await ledger.db.execute(f"PRAGMA max_page_count={pages}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        await ledger.record_audit("admin", "limits", USER, "x" * 100_000)
+    failure = ledger.write_failure
+    assert failure is not None and failure.reason == "OperationalError: database or disk is full"
+    assert abs((datetime.now(UTC) - failure.since).total_seconds()) < 5
+    assert (await ledger.quota(USER)).day_used == 0  # reads still answer
+    # Locked past the busy timeout by another process: still failing, since the first failure.
+    await ledger.db.execute("PRAGMA busy_timeout=50")
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        await ledger.reserve(USER, 1)
+    assert ledger.write_failure is not None and ledger.write_failure.since == failure.since
+    other.execute("ROLLBACK")
+    other.close()
+    # A refusal is no database failure; a write that goes through clears it.
+    await ledger.db.execute("PRAGMA max_page_count=1073741823")
+    await ledger.reserve(USER, 1)
+    assert ledger.write_failure is None
+    with pytest.raises(QuotaExceeded):
+        await ledger.reserve(USER, 5)
+    assert ledger.write_failure is None
+
+
 async def test_a_closed_ledger_says_so(db_path: str) -> None:
     store = SQLiteLedger(db_path, daily_limit=5, monthly_limit=100)
     with pytest.raises(RuntimeError):

@@ -56,6 +56,28 @@ async def test_send_passes_auth_and_redirect_options(make, emu) -> None:
     assert response.status_code == 405
 
 
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("http://127.0.0.1:1", "Connection refused"),
+        ("https://api.novita.invalid", "Name or service not known"),
+        ("tls to plain", "SSL: WRONG_VERSION_NUMBER"),
+    ],
+)
+async def test_a_connection_that_fails_says_why_in_the_log(make, emu, where: str, reason: str) -> None:
+    """All three read "ConnectError" alone: the operator could not tell a refused port from a
+    name that doesn't resolve or https:// to a plain HTTP port. The cause's short reason is
+    added, never an address; the person still reads only that the provider is unavailable."""
+    base = emu.base_url("novita").replace("http://", "https://") if where == "tls to plain" else where
+    with pytest.raises(ProviderError) as info:
+        await make("novita", novita_base_url=base).generate(make_call(vreq()))
+    err = info.value
+    assert err.kind is ProviderErrorKind.UNAVAILABLE
+    assert err.detail.endswith(f": ConnectError ({reason})"), err.detail
+    assert "127.0.0.1" not in err.detail and "novita.invalid" not in err.detail
+    assert reason not in err.user_text
+
+
 def test_parse_retry_after_forms() -> None:
     assert parse_retry_after({"retry-after": "3"}) == 3.0
     assert parse_retry_after({"x-rate-limit-reset-at-utc": "1000000010"}, now=1_000_000_000) == 10.0

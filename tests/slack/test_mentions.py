@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import sqlite3
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -254,6 +256,29 @@ async def test_retried_and_doubled_events_are_answered_once(emu: SlackEmulator, 
     await bot.wait_log(r"delivered 1/1 via demo", count=2)
     assert len(emu.calls("files.completeUploadExternal")) == 2
     assert bot.matching(r"already handled \(retry 2\)")
+
+
+async def test_a_mention_is_answered_when_the_database_cannot_say_if_it_was_seen(
+    emu: SlackEmulator, start_bot: StartBot, tmp_path: Path
+) -> None:
+    """The cross-process dedupe (`first_sighting`) failing on a database error (PostgreSQL down,
+    too many connections, SQLite locked or full) was an acked event nobody ever answered, and a
+    traceback. It counts as first seen (one warning line): the turn goes on; this process's own
+    memory still answers a retry once."""
+    bot = await start_bot()
+    # Another process breaks the events table: every first_sighting fails as a database error.
+    with closing(sqlite3.connect(tmp_path / "seedbot.db")) as db:
+        db.execute("ALTER TABLE seen_events RENAME TO seen_events_gone")
+        db.commit()
+    mention = emu.mention_event("a paper crane")
+    assert await emu.post_event(bot.url, mention, event_id="EvDb1") == 200
+    await wait_results(emu, 1, bot)
+    [warning] = bot.matching(r"WARNING .*could not check")
+    assert "OperationalError" in warning and "no such table" in warning
+    assert await emu.post_event(bot.url, mention, event_id="EvDb1", retry_num=1, store=False) == 200
+    await bot.wait_log(r"already handled \(retry 1\)")
+    assert len(emu.calls("files.completeUploadExternal")) == 1
+    assert not bot.matching(r"Traceback|ERROR")
 
 
 async def test_app_home_shows_usage(emu: SlackEmulator, start_bot: StartBot) -> None:
