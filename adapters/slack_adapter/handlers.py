@@ -44,7 +44,6 @@ from adapters.slack_adapter.workflow import StepInputs, StepReply
 from bot import i18n, messages
 from bot.app.runtime import Runtime
 from bot.conversation.conversation import Surface
-from bot.conversation.tasks import first_seen
 from bot.conversation.turns import (
     PRESSES,
     Action,
@@ -184,7 +183,7 @@ class SlackHandlers:
         # The in-memory set is a fast first filter (one message comes as app_mention and message);
         # the database decides, so a retry that reaches another replica is not answered twice.
         key = SeenMessages.message_key(channel, ts)
-        if not self.seen.claim(key) or not await first_seen(self.conversation.first_sighting, "slack:" + key):
+        if not self.seen.claim(key) or not await self.conversation.first_sighting("slack:" + key):
             log.info(
                 "slack: %s %s/%s already handled (retry %s); ignoring",
                 event.get("type"),
@@ -360,7 +359,7 @@ class SlackHandlers:
         request: it would be charged twice)."""
         execution_id = str(event.get("function_execution_id") or "")
         key = f"step:{execution_id}"
-        if not self.seen.claim(key) or not await first_seen(self.conversation.first_sighting, "slack:" + key):
+        if not self.seen.claim(key) or not await self.conversation.first_sighting("slack:" + key):
             log.info(
                 "slack: workflow step %s already handled (retry %s); ignoring", execution_id, retry or "0"
             )

@@ -86,7 +86,9 @@ from bot.conversation.turns import (
 from bot.engine.pipeline import Delivery, Engine, PlatformHooks, is_job_id, new_job_id
 from bot.engine.posting import listening
 from bot.errors import InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
+from bot.ledger import DATABASE_ERRORS
 from bot.ledger.base import Ledger
+from bot.logs import log_problem
 from bot.media.fetch import SafeFetcher
 from bot.request.flags import ParsedText, flag_help, on_top, parse_text, unwrapped
 from bot.request.models import (
@@ -803,8 +805,22 @@ class Conversation:
         return await self._thread_job(platform, channel, thread) is not None
 
     async def first_sighting(self, key: str) -> bool:
-        """True the first time an event key is seen by any process (platform retries)."""
-        return await self.ledger.first_sighting(key)
+        """True the first time an event key is seen by any process (platform retries), or when
+        the database can't say: the surface's claim in memory still dedupes within this process,
+        and the turn's own steps tell the person to try again if the database is still down (an
+        event acked and dropped on the error was never answered)."""
+        try:
+            return await self.ledger.first_sighting(key)
+        except DATABASE_ERRORS as exc:
+            log_problem(
+                log,
+                logging.WARNING,
+                "could not check event %s against other processes; answering it",
+                key,
+                exc=exc,
+                expected=DATABASE_ERRORS,
+            )
+            return True
 
     async def _job(self, job_id: str) -> Job | None:
         return await self.ledger.get_job(job_id) if is_job_id(job_id) else None

@@ -5,35 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 from bot.ledger import DATABASE_ERRORS
 from bot.logs import log_problem
 
-__all__ = ["BackgroundTasks", "first_seen"]
+__all__ = ["BackgroundTasks"]
 
 log = logging.getLogger(__name__)
-
-
-async def first_seen(first_sighting: Callable[[str], Awaitable[bool]], key: str) -> bool:
-    """`first_sighting(key)` (Conversation's: the database's word on whether another process, or
-    this one before a restart, took this event), or True when the database can't answer: the
-    surface's claim in memory still dedupes within this process, and the turn's own steps tell
-    the person to try again if the database is still down. An acked event dropped on the error
-    was never answered. (Belongs in Conversation.first_sighting itself.)"""
-    try:
-        return await first_sighting(key)
-    except DATABASE_ERRORS as exc:
-        log_problem(
-            log,
-            logging.WARNING,
-            "could not check event %s against other processes; answering it",
-            key,
-            exc=exc,
-            expected=DATABASE_ERRORS,
-        )
-        return True
 
 
 class BackgroundTasks:

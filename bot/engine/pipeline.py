@@ -57,8 +57,9 @@ from bot.errors import (
     UserBlocked,
     one_line,
 )
+from bot.ledger import DATABASE_ERRORS
 from bot.ledger.base import Ledger, QuotaStatus, Reservation
-from bot.logs import job_context
+from bot.logs import job_context, log_problem
 from bot.metrics import Metrics
 from bot.providers.base import Provider
 from bot.providers.router import Router
@@ -595,8 +596,15 @@ class Engine(Lifecycle, Leases, Recovery):
         """True when the job's provider task can be resumed by the next start (left as is)."""
         try:
             current = await self.ledger.get_job(job.id)
-        except Exception:
-            log.exception("job %s: could not read the job to checkpoint it", job.id)
+        except Exception as exc:
+            log_problem(
+                log,
+                logging.WARNING,
+                "job %s: could not read the job to checkpoint it",
+                job.id,
+                exc=exc,
+                expected=DATABASE_ERRORS,
+            )
             return False
         provider = self.router.get(current.provider) if current and current.provider else None
         if current is None or not current.provider_task_id or provider is None:
@@ -772,8 +780,15 @@ class Engine(Lifecycle, Leases, Recovery):
         undo a delivery: the job then reads as one whose images are gone (as after retention)."""
         try:
             await self.ledger.save_outputs(job_id, list(result.images))
-        except Exception:
-            log.exception("job %s: its images could not be kept for edits", job_id)
+        except Exception as exc:
+            log_problem(
+                log,
+                logging.ERROR,
+                "job %s: its images could not be kept for edits",
+                job_id,
+                exc=exc,
+                expected=DATABASE_ERRORS,
+            )
 
     async def _close(
         self,

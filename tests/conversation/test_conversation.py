@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -87,3 +88,34 @@ def test_picks_choose_among_the_quoted_images_else_the_attached_ones() -> None:
     assert _picked([], (2,), quoted=0) == []  # nothing to pick from: the words stand alone
     with pytest.raises(InvalidRequest):
         _picked([a, b, c], (5,), quoted=3)
+
+
+async def test_an_event_the_database_cannot_check_counts_as_first_seen(
+    h: Harness, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack's event, acked and then dropped on the database's error, was never answered."""
+
+    async def down(key: str) -> bool:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+
+    async def broken(key: str) -> bool:
+        raise KeyError(key)
+
+    async def seen(key: str) -> bool:
+        return False
+
+    monkeypatch.setattr(h.ledger, "first_sighting", down)
+    with caplog.at_level(logging.DEBUG, logger="bot.conversation.conversation"):
+        assert await h.conversation.first_sighting("slack:C1/1.2") is True
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if not r.exc_info] == [
+        (
+            "WARNING",
+            "could not check event slack:C1/1.2 against other processes; answering it "
+            "(ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', 5432))",
+        )
+    ]
+    monkeypatch.setattr(h.ledger, "first_sighting", seen)
+    assert await h.conversation.first_sighting("slack:C1/1.2") is False
+    monkeypatch.setattr(h.ledger, "first_sighting", broken)
+    with pytest.raises(KeyError):  # a bug is no outage
+        await h.conversation.first_sighting("slack:C1/1.2")

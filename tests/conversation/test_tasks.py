@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from bot.conversation.tasks import BackgroundTasks, first_seen
+from bot.conversation.tasks import BackgroundTasks
 
 
 async def test_running_work_finishes_within_the_grace_and_is_forgotten() -> None:
@@ -85,29 +85,3 @@ async def test_a_task_failed_by_the_database_is_one_line(caplog: pytest.LogCaptu
     [record] = [r for r in caplog.records if r.name == "bot.conversation.tasks"]
     assert record.getMessage() == "slack: task mention C1/1.2 failed (OperationalError: database is locked)"
     assert record.exc_info is None
-
-
-async def test_an_event_the_database_cannot_check_counts_as_first_seen(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    async def down(key: str) -> bool:
-        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
-
-    async def broken(key: str) -> bool:
-        raise KeyError(key)
-
-    async def seen(key: str) -> bool:
-        return False
-
-    with caplog.at_level(logging.DEBUG, logger="bot.conversation.tasks"):
-        assert await first_seen(down, "slack:C1/1.2") is True
-    assert [(r.levelname, r.getMessage()) for r in caplog.records if not r.exc_info] == [
-        (
-            "WARNING",
-            "could not check event slack:C1/1.2 against other processes; answering it "
-            "(ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', 5432))",
-        )
-    ]
-    assert await first_seen(seen, "slack:C1/1.2") is False
-    with pytest.raises(KeyError):  # a bug is no outage
-        await first_seen(broken, "slack:C1/1.2")
