@@ -643,21 +643,27 @@ class Engine(Lifecycle, Leases, Recovery):
             keeping.add_done_callback(lambda done: self._forget_keeping(job.id, done))
 
         posted: list[str] = []  # the messages out so far
+        writes: list[asyncio.Future[None]] = []  # their counts, on their way to the ledger
+
+        async def record(count: int) -> None:
+            try:
+                await self.ledger.update_job(job.id, images_delivered=count)
+            except Exception as error:  # the close records the count
+                log.warning(
+                    "job %s: could not record %d image(s) posted: %s", job.id, count, one_line(str(error))
+                )
 
         async def reached(count: int, more: bool, ids: tuple[str, ...]) -> None:
             """A message of the result went out: those images are the person's now, whatever
-            stops the rest (charged by _refund), and written at once: a restart before the job
-            closes (the buttons, the placeholder, the images' save still to come) charges them."""
+            stops the rest (charged by _refund), and written: a restart before the job closes
+            (the buttons, the placeholder, the images' save still to come) charges them. The
+            write is not waited for here: behind a burst's image saves on SQLite's one writer,
+            the rest of the delivery waited for it (a third slower at 100 at once)."""
             posted.extend(ids)
             if count <= self._reached.get(job.id, 0):
                 return
             self._reached[job.id] = count
-            try:
-                await self.ledger.update_job(job.id, images_delivered=count)
-            except Exception as error:  # the rest is still posted; the close records the count
-                log.warning(
-                    "job %s: could not record %d image(s) posted: %s", job.id, count, one_line(str(error))
-                )
+            writes.append(asyncio.ensure_future(record(count)))
 
         try:
             await self._still_ours(job.id)
@@ -700,6 +706,8 @@ class Engine(Lifecycle, Leases, Recovery):
             log.warning("job %s: its messages could not be linked to it", job.id, exc_info=True)
         if keeping is not None:
             await asyncio.shield(keeping)
+        for write in writes:  # in before the close, which a late one would otherwise undo
+            await asyncio.shield(write)
 
         def close() -> Awaitable[bool]:
             return self._close(job.id, reservation_id, status, used=used, delivered=delivered)

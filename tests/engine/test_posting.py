@@ -155,6 +155,11 @@ async def test_a_restart_while_a_result_was_posted_charges_what_is_up(
     await surface.first_out.wait()
     if hang_after:
         await surface.all_out.wait()
+    for _ in range(200):  # the count goes to the ledger behind whatever it is writing (not waited for)
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        if job.images_delivered == surface.on_screen:
+            break
+        await asyncio.sleep(0.01)
     h.engine._active.clear()  # the process dies: nothing of it runs from here (kill -9)
     await h.ledger.close()
     turn.cancel()
