@@ -122,13 +122,13 @@ def log_problem(
     message: str,
     *args: object,
     exc: BaseException,
-    expected: tuple[type[BaseException], ...],
+    expected: Callable[[BaseException], bool],
 ) -> None:
     """A problem the process carries on after (the database down, a network outage): one line
     naming the error, e.g. "renewal failed (ConnectionRefusedError: ...)", and the traceback at
     DEBUG; a loop retrying through an outage logged a traceback each time. An error of none of
-    the `expected` kinds is a bug: its traceback stays with the line."""
-    if not isinstance(exc, expected):
+    the `expected` kind is a bug: its traceback stays with the line."""
+    if not expected(exc):
         logger.log(level, message, *args, exc_info=exc)
         return
     named = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -13,6 +13,7 @@ import pytest
 
 from bot.app.runtime import open_runtime
 from bot.config import Settings
+from bot.ledger import database_down
 from bot.logs import (
     NetworkNotices,
     configure_logging,
@@ -158,7 +159,7 @@ def test_a_problem_carried_on_after_is_one_line_and_a_bug_keeps_its_traceback(
     log = logging.getLogger("tests.loop")
     caplog.set_level(logging.DEBUG)
     for exc in (ConnectionRefusedError(111, "Connect call failed"), TimeoutError(), KeyError("job")):
-        log_problem(log, logging.WARNING, "renewal of %d failed", 3, exc=exc, expected=(OSError,))
+        log_problem(log, logging.WARNING, "renewal of %d failed", 3, exc=exc, expected=database_down)
     shown = [(r.levelname, r.getMessage(), bool(r.exc_info)) for r in caplog.records]
     assert shown == [
         ("WARNING", "renewal of 3 failed (ConnectionRefusedError: [Errno 111] Connect call failed)", False),

@@ -86,7 +86,7 @@ from bot.conversation.turns import (
 from bot.engine.pipeline import Delivery, Engine, PlatformHooks, is_job_id, new_job_id
 from bot.engine.posting import listening
 from bot.errors import InvalidRequest, LeaseLost, NoProviderAvailable, SeedbotError
-from bot.ledger import DATABASE_ERRORS
+from bot.ledger import DATABASE_ERRORS, database_down
 from bot.ledger.base import Ledger
 from bot.logs import log_problem
 from bot.media.fetch import SafeFetcher
@@ -812,13 +812,15 @@ class Conversation:
         try:
             return await self.ledger.first_sighting(key)
         except DATABASE_ERRORS as exc:
+            if not database_down(exc):
+                raise  # a bug, not an outage
             log_problem(
                 log,
                 logging.WARNING,
                 "could not check event %s against other processes; answering it",
                 key,
                 exc=exc,
-                expected=DATABASE_ERRORS,
+                expected=database_down,
             )
             return True
 

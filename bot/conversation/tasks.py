@@ -8,7 +8,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from bot.ledger import DATABASE_ERRORS
+from bot.ledger import database_down
 from bot.logs import log_problem
 
 __all__ = ["BackgroundTasks"]
@@ -44,7 +44,7 @@ class BackgroundTasks:
                 self.label,
                 task.get_name(),
                 exc=exc,
-                expected=DATABASE_ERRORS,
+                expected=database_down,
             )
 
     def __len__(self) -> int:

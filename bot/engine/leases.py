@@ -16,7 +16,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import LeaseLost, LeaseTooShort
-from bot.ledger import DATABASE_ERRORS
+from bot.ledger import database_down
 from bot.ledger.base import Ledger
 from bot.logs import log_problem
 from bot.request.models import Job, JobStatus
@@ -87,7 +87,7 @@ class Leases:
                 await self._renew()
             except Exception as exc:
                 log_problem(
-                    log, logging.WARNING, "job leases: renewal failed", exc=exc, expected=DATABASE_ERRORS
+                    log, logging.WARNING, "job leases: renewal failed", exc=exc, expected=database_down
                 )
                 if self._active and time.monotonic() - self._last_renewed > self.lease_ttl:
                     # Our leases may have lapsed: another process may be running these jobs now.
@@ -102,7 +102,7 @@ class Leases:
                         logging.WARNING,
                         "job leases: take-over failed",
                         exc=exc,
-                        expected=DATABASE_ERRORS,
+                        expected=database_down,
                     )
 
     async def _renew(self) -> None:
@@ -175,7 +175,7 @@ class Leases:
                     "could not release job leases; they expire in %.0f s",
                     self.lease_ttl,
                     exc=exc,
-                    expected=DATABASE_ERRORS,
+                    expected=database_down,
                 )
             else:
                 if released:

@@ -57,7 +57,7 @@ from bot.errors import (
     UserBlocked,
     one_line,
 )
-from bot.ledger import DATABASE_ERRORS
+from bot.ledger import database_down
 from bot.ledger.base import Ledger, QuotaStatus, Reservation
 from bot.logs import job_context, log_problem
 from bot.metrics import Metrics
@@ -144,6 +144,7 @@ class Engine(Lifecycle, Leases, Recovery):
         # The value says whether it was the requester (else an admin).
         self._cancelled: dict[str, bool] = {}
         self._refunded: dict[str, asyncio.Event] = {}  # set once a cancelled job is refunded
+        self._closing = asyncio.Event()  # shutting down or closed: retries stop waiting
         # Results whose images are being kept while they are delivered (see _settle).
         self._keeping: dict[str, asyncio.Future[None]] = {}
         # Jobs whose images are being posted, or were and are not closed yet: past cancelling
@@ -580,13 +581,13 @@ class Engine(Lifecycle, Leases, Recovery):
                 error,
                 lambda: self._refund(job.id, reservation_id, str(kind), detail, reached=reached),
             )
-        else:
-            if charged and isinstance(exc, SeedbotError):  # images shown before it failed stay theirs
-                exc.charged = True
-                if isinstance(exc, ProviderError):
-                    exc.user_text = messages.provider_failed(exc.kind, charged=True)
-                elif isinstance(exc, DeliveryError):  # posting stopped after some messages went out
-                    exc.user_text = messages.delivery_cut_short(charged)
+            charged = reached  # what that will charge (said so now, as when it went through)
+        if charged and isinstance(exc, SeedbotError):  # images shown before it failed stay theirs
+            exc.charged = True
+            if isinstance(exc, ProviderError):
+                exc.user_text = messages.provider_failed(exc.kind, charged=True)
+            elif isinstance(exc, DeliveryError):  # posting stopped after some messages went out
+                exc.user_text = messages.delivery_cut_short(charged)
         if isinstance(exc, SeedbotError):
             log.info("job %s failed: %s", job.id, detail)
         elif not isinstance(exc, asyncio.CancelledError):
@@ -603,7 +604,7 @@ class Engine(Lifecycle, Leases, Recovery):
                 "job %s: could not read the job to checkpoint it",
                 job.id,
                 exc=exc,
-                expected=DATABASE_ERRORS,
+                expected=database_down,
             )
             return False
         provider = self.router.get(current.provider) if current and current.provider else None
@@ -683,13 +684,13 @@ class Engine(Lifecycle, Leases, Recovery):
         except Exception as exc:
             up = self._reached.get(job.id, 0)
             if isinstance(exc, SeedbotError) or not result.images or up < len(result.images):
-                await self._not_delivered(job.id, keeping, exc)
+                await self._not_delivered(job.id, keeping, writes, exc)
             # Every image is up: what failed after them (the buttons' message, a placeholder's
             # removal, a header's edit) is a blemish, not a delivery that stopped.
             log.warning("job %s: every image posted, then %s: %s", job.id, type(exc).__name__, exc)
             delivery = Delivery(up, tuple(posted))
         except BaseException as exc:
-            await self._not_delivered(job.id, keeping, exc)
+            await self._not_delivered(job.id, keeping, writes, exc)
         delivered = max(0, min(delivery.delivered, len(result.images)))
         self._reached[job.id] = delivered  # theirs now, whatever happens before the close
         status = JobStatus.SUCCEEDED if delivered else JobStatus.FAILED
@@ -726,8 +727,13 @@ class Engine(Lifecycle, Leases, Recovery):
 
     def _record_later(self, job_id: str, error: Exception, record: Callable[[], Awaitable[object]]) -> None:
         """The database failed at a job's close (its settle or refund): try again in the
-        background until it answers, the reservation held meanwhile. A process that drains first
-        leaves the job to the next start's recovery."""
+        background until it answers, the reservation held meanwhile. A process that shuts down
+        or closes first (`seedbot generate` waited for ever) tries once more, then leaves the
+        job to the next start's recovery. A close that failed on anything but the database's
+        state is a bug: not retried, its traceback logged."""
+        if not database_down(error):
+            log.error("job %s: could not record its end", job_id, exc_info=error)
+            return
         log.warning(
             "job %s: the database could not record its end (%s: %s); trying again",
             job_id,
@@ -738,13 +744,17 @@ class Engine(Lifecycle, Leases, Recovery):
         async def again() -> None:
             delay = 1.0
             while True:
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), delay)
                 try:
                     await record()
                 except Exception as exc:
-                    if self.draining:
+                    if self._closing.is_set() or not database_down(exc):
                         log.warning(
-                            "job %s: not recorded before shutdown (%s); the next start does", job_id, exc
+                            "job %s: its end not recorded (%s: %s); the next start records it",
+                            job_id,
+                            type(exc).__name__,
+                            one_line(str(exc))[:200],
                         )
                         return
                     delay = min(delay * 2, RECORD_RETRY_MAX)
@@ -755,13 +765,19 @@ class Engine(Lifecycle, Leases, Recovery):
         self.in_background(again())
 
     async def _not_delivered(
-        self, job_id: str, keeping: asyncio.Future[None] | None, exc: BaseException
+        self,
+        job_id: str,
+        keeping: asyncio.Future[None] | None,
+        writes: list[asyncio.Future[None]],
+        exc: BaseException,
     ) -> NoReturn:
         """Raise what stopped a delivery (a platform's error as a DeliveryError), once the
-        images are kept."""
+        images are kept and the counts posted are in (one landing after the refund's close
+        rewrote the job's count)."""
         self._delivering.discard(job_id)
-        if keeping is not None:
-            await asyncio.shield(keeping)
+        for pending in (keeping, *writes):
+            if pending is not None:
+                await asyncio.shield(pending)
         if isinstance(exc, SeedbotError) or not isinstance(exc, Exception):
             raise exc
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
@@ -795,7 +811,7 @@ class Engine(Lifecycle, Leases, Recovery):
                 "job %s: its images could not be kept for edits",
                 job_id,
                 exc=exc,
-                expected=DATABASE_ERRORS,
+                expected=database_down,
             )
 
     async def _close(

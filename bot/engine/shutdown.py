@@ -24,6 +24,7 @@ class Lifecycle:
     _idle: asyncio.Event
     _lost: set[str]
     _delivering: set[str]  # jobs posting their images now
+    _closing: asyncio.Event  # set by close(): background retries stop waiting
     _trim_memory: IdleTrimmer
 
     if TYPE_CHECKING:  # provided by the other parts of the Engine
@@ -57,6 +58,7 @@ class Lifecycle:
         recover() resumes them); the others are refunded. Returns the ids that were cancelled.
         """
         self.draining = True
+        self._closing.set()
         if self._active:
             log.info("shutting down: waiting up to %.0f s for %d running job(s)", grace, len(self._active))
         with contextlib.suppress(TimeoutError):
@@ -79,5 +81,7 @@ class Lifecycle:
         return cancelled
 
     async def close(self) -> None:
-        """Stop renewing leases and hand over what this process checkpointed."""
+        """Stop renewing leases and hand over what this process checkpointed; a job's close still
+        waiting for the database is tried once more and left to the next start."""
+        self._closing.set()
         await self.release_leases()

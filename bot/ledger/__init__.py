@@ -8,7 +8,7 @@ import sqlite3
 import asyncpg
 
 from bot.config import Settings
-from bot.ledger.base import Ledger, OpenMode, QuotaStatus, Reservation
+from bot.ledger.base import Ledger, OpenMode, QuotaStatus, Reservation, database_down
 from bot.ledger.postgres import PostgresLedger, is_postgres_url
 from bot.ledger.sqlite import SQLiteLedger
 
@@ -20,13 +20,13 @@ __all__ = [
     "QuotaStatus",
     "Reservation",
     "SQLiteLedger",
+    "database_down",
     "open_ledger",
 ]
 
-# What either backend raises when the database can't be used right now: PostgreSQL down or
-# refusing connections (OSError, asyncpg's errors), SQLite locked past its busy timeout, its disk
-# full or read-only (sqlite3.Error). A caller that can go on without the ledger's answer catches
-# these, and only these (anything else is a bug).
+# What either backend may raise when the database can't be used right now: a caller that can go
+# on without the ledger's answer catches these, then goes on only when `database_down` says the
+# error is the database's state, not a bug.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     sqlite3.Error,
     asyncpg.PostgresError,

@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import socket
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
+
+import asyncpg
 
 from bot import messages
 from bot.errors import LedgerUnavailable, QuotaExceeded, SeedbotError, UserBlocked
@@ -50,6 +54,36 @@ __all__ = [
 #   exclusive lock on <file>.lock): a second process would neither see the first one's jobs as
 #   running nor take them over (leases are PostgreSQL's).
 OpenMode = Literal["write", "read", "run"]
+
+
+# What SQLite says when it can't be used right now (locked past its busy timeout, its disk full or
+# read-only, an I/O error, a damaged file): words of sqlite3's messages. Its OperationalError also
+# says "no such column", a bug, whose traceback must stay.
+_SQLITE_DOWN = (
+    "locked",
+    "busy",
+    "full",
+    "readonly",
+    "read-only",
+    "disk i/o",
+    "unable to open",
+    "malformed",
+    "not a database",
+)
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether `exc` says the database can't be used right now (PostgreSQL down or refusing
+    connections, SQLite locked or full), not that a statement was wrong: a caller that can go on
+    without the ledger (answer an event, retry a close, log one line) does so only then."""
+    if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
+        return any(word in str(exc).lower() for word in _SQLITE_DOWN)
+    if isinstance(exc, asyncpg.PostgresError):
+        # Connection (08), too many connections or out of resources (53), shut down or starting
+        # (57P), a database not accepting connections (55000); not a statement's error.
+        state = str(getattr(exc, "sqlstate", "") or "")
+        return state.startswith(("08", "53", "57P")) or state == "55000"
+    return isinstance(exc, (asyncpg.InterfaceError, ConnectionError, TimeoutError, socket.gaierror))
 
 
 # Up to this many bytes, blobs are hashed on the event loop (~0.2 ms): a thread hop would cost

@@ -54,6 +54,7 @@ from bot.ledger.base import (
     StyleRow,
     WriteFailure,
     blob_keys,
+    database_down,
     day_key,
     image_from_row,
     job_from_row,
@@ -161,8 +162,9 @@ class _Writes:
         try:
             if exc is None:
                 self.failure = None
-            # Locked, full, read-only, I/O error, damaged; not a constraint or a misuse (a bug).
-            elif isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
+            # Locked, full, read-only, I/O error, damaged; not a constraint, a misuse or a wrong
+            # statement (a bug).
+            elif database_down(exc):
                 since = self.failure.since if self.failure else _now()
                 self.failure = WriteFailure(since, f"{type(exc).__name__}: {exc}")
         finally:

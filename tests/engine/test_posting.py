@@ -250,7 +250,7 @@ class _Down:
     async def __call__(self, *args: Any, **kw: Any) -> Any:
         self.tries += 1
         if self.tries <= self.times:
-            raise OSError("connection refused")
+            raise ConnectionRefusedError(111, "Connect call failed")
         return await self.method(*args, **kw)
 
 
@@ -288,5 +288,69 @@ async def test_a_refund_the_database_refused_is_recorded_once_it_answers(tmp_pat
         (job,) = await h.ledger.jobs_for_user(ALICE.key)
         assert job.status == JobStatus.FAILED and await used(h.ledger, ALICE) == 0
         assert await h.ledger.open_reservations() == 0
+    finally:
+        await h.close()
+
+
+async def test_a_close_the_database_keeps_refusing_gives_up_once_the_engine_closes(tmp_path: Path) -> None:
+    """`seedbot generate` printed its image, then never exited: the retry waited for a drain
+    that closing never starts."""
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    down = _Down(h.ledger.settle_job, times=10**6)
+    h.ledger.settle_job = down  # type: ignore[method-assign]
+    try:
+        await h.engine.generate(fox(), ALICE, deliver=TwoMessages())
+        await h.engine.close()
+        await asyncio.wait_for(h.engine.wait_background(), 5)
+        assert down.tries == 2  # the close, and once more as it closed
+        (job,) = await h.ledger.jobs_for_user(ALICE.key)
+        assert job.status == JobStatus.RUNNING  # for the next start's recovery
+    finally:
+        await h.ledger.close()
+
+
+async def test_a_refund_the_database_refused_says_what_it_will_charge(tmp_path: Path) -> None:
+    """The person read "could not be posted… not charged", then the retry charged the ten
+    images they had."""
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    h.ledger.settle_job = _Down(h.ledger.settle_job, times=1)  # type: ignore[method-assign]
+    surface = TwoMessages(fail=TimeoutError(), fail_after=ConnectionResetError("hung up"))
+    try:
+        with pytest.raises(DeliveryError) as failed:
+            await h.engine.generate(fox(count=12), ALICE, deliver=surface)
+        assert failed.value.charged and failed.value.user_text == messages.delivery_cut_short(10)
+        await h.engine.wait_background(timeout=10)
+        assert await used(h.ledger, ALICE) == surface.on_screen == 10
+    finally:
+        await h.close()
+
+
+async def test_the_counts_posted_are_in_before_a_failed_deliverys_close(tmp_path: Path) -> None:
+    """Not waited for by the delivery, a count could land after the refund's close and rewrite
+    the finished job's number (PostgreSQL's pool runs them on connections of their own)."""
+    config = settings(tmp_path)
+    h = await open_engine(config, TestProvider(config))
+    order: list[str] = []
+    update, settle = h.ledger.update_job, h.ledger.settle_job
+
+    async def slow_count(job_id: str, **fields: Any) -> None:
+        if "images_delivered" in fields:
+            await asyncio.sleep(0.3)
+            order.append(f"count {fields['images_delivered']}")
+        await update(job_id, **fields)
+
+    async def settling(*args: Any, **kw: Any) -> bool:
+        order.append("close")
+        return await settle(*args, **kw)
+
+    h.ledger.update_job = slow_count  # type: ignore[method-assign]
+    h.ledger.settle_job = settling  # type: ignore[method-assign]
+    surface = TwoMessages(fail=TimeoutError(), fail_after=ConnectionResetError("hung up"))
+    try:
+        with pytest.raises(DeliveryError):
+            await h.engine.generate(fox(count=12), ALICE, deliver=surface)
+        assert order == ["count 10", "close"]
     finally:
         await h.close()

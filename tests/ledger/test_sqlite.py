@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot.config import Settings
 from bot.errors import LedgerUnavailable, QuotaExceeded, UserBlocked
-from bot.ledger import SQLiteLedger, open_ledger
+from bot.ledger import SQLiteLedger, database_down, open_ledger
 from bot.ledger.base import Reservation, day_key, month_key, output_of, period_resets
 from bot.request.models import GeneratedImage, ImageInput, JobStatus
 from tests.ledger.helpers import USER, image, make_job
@@ -754,3 +755,32 @@ async def test_migration_010_gives_an_operator_the_blocks_and_limits_the_shell_s
         "discord:5": False,
         "discord:6": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("error", "down"),
+    [
+        (sqlite3.OperationalError("database is locked"), True),
+        (sqlite3.OperationalError("database or disk is full"), True),
+        (sqlite3.OperationalError("attempt to write a readonly database"), True),
+        (sqlite3.OperationalError("disk I/O error"), True),
+        (sqlite3.DatabaseError("database disk image is malformed"), True),
+        (ConnectionRefusedError(111, "Connect call failed"), True),
+        (asyncpg.CannotConnectNowError("the database system is starting up"), True),
+        (asyncpg.TooManyConnectionsError("sorry, too many clients already"), True),
+        (
+            asyncpg.ObjectNotInPrerequisiteStateError('database "x" is not currently accepting connections'),
+            True,
+        ),
+        (asyncpg.UndefinedColumnError('column "b" does not exist'), False),
+        (asyncpg.CharacterNotInRepertoireError("invalid byte sequence"), False),
+        (sqlite3.OperationalError("no such column: b"), False),  # a bug: its traceback stays
+        (sqlite3.IntegrityError("FOREIGN KEY constraint failed"), False),
+        (sqlite3.ProgrammingError("Incorrect number of bindings supplied"), False),
+        (FileNotFoundError(2, "No such file or directory"), False),
+    ],
+)
+def test_the_database_is_down_only_when_it_says_so(error: Exception, down: bool) -> None:
+    """Every sqlite3, asyncpg and OS error counted as an outage: a wrong statement was one
+    line without its traceback, retried for ever and reported by /healthz as writes failing."""
+    assert database_down(error) is down
