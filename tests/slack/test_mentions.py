@@ -266,15 +266,17 @@ async def test_a_mention_is_answered_when_the_database_cannot_say_if_it_was_seen
     traceback. It counts as first seen (one warning line): the turn goes on; this process's own
     memory still answers a retry once."""
     bot = await start_bot()
-    # Another process breaks the events table: every first_sighting fails as a database error.
-    with closing(sqlite3.connect(tmp_path / "seedbot.db")) as db:
-        db.execute("ALTER TABLE seen_events RENAME TO seen_events_gone")
-        db.commit()
-    mention = emu.mention_event("a paper crane")
-    assert await emu.post_event(bot.url, mention, event_id="EvDb1") == 200
+    # Another process holds the database's write lock past the bot's busy timeout (10 s), until
+    # the check has failed on it.
+    with closing(sqlite3.connect(tmp_path / "seedbot.db", timeout=0, isolation_level=None)) as db:
+        db.execute("BEGIN EXCLUSIVE")
+        mention = emu.mention_event("a paper crane")
+        assert await emu.post_event(bot.url, mention, event_id="EvDb1") == 200
+        await bot.wait_log(r"WARNING .*could not check", timeout=40)
+        db.execute("ROLLBACK")
     await wait_results(emu, 1, bot)
     [warning] = bot.matching(r"WARNING .*could not check")
-    assert "OperationalError" in warning and "no such table" in warning
+    assert "OperationalError" in warning and "database is locked" in warning
     assert await emu.post_event(bot.url, mention, event_id="EvDb1", retry_num=1, store=False) == 200
     await bot.wait_log(r"already handled \(retry 1\)")
     assert len(emu.calls("files.completeUploadExternal")) == 1
