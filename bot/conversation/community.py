@@ -153,7 +153,7 @@ class Community:
             provider=job.provider,
             size=str(job.request.get("size") or _asked_size(job.request)),
             took=None if job.duration_ms is None else job.duration_ms / 1000,
-            charged=job.images_delivered * int(job.request.get("weight") or 1),
+            charged=job.images_delivered * job.weight,
             status=str(job.status),
             made_from=_upscaled_from(job) if job.kind == "upscale" else None,
             style=job.request.get("style"),

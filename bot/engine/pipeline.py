@@ -357,9 +357,9 @@ class Engine(Lifecycle, Leases, Recovery):
                 if by_owner is None or task is None:
                     raise  # shutting down
                 task.uncancel()  # a person cancelled this job, not the turn: answer as usual
-                raise JobCancelled(by_owner, await self._shown(job.id)) from None
+                raise JobCancelled(by_owner, await self._charged_images(job.id)) from None
 
-    async def _shown(self, job_id: str) -> int:
+    async def _charged_images(self, job_id: str) -> int:
         """The images of a closed job that reached the person (charged), 0 if it can't be read."""
         try:
             job = await self.ledger.get_job(job_id)
@@ -389,7 +389,7 @@ class Engine(Lifecycle, Leases, Recovery):
         progress: Progress | None,
         stream: Stream | None = None,
     ) -> tuple[GenerationResult, Delivery]:
-        weight = int(job.request.get("weight") or 1)
+        weight = job.weight
         queued_at = time.monotonic()
         delivered = 0
         answered = False  # the provider has answered: nothing left to resume after a restart
@@ -864,7 +864,7 @@ class Engine(Lifecycle, Leases, Recovery):
         if reached is None:
             reached = self._reached.get(job_id, 0)
         shown = max(job.images_delivered if job is not None else 0, reached)
-        weight = int(job.request.get("weight") or 1) if job is not None else 1
+        weight = job.weight if job is not None else 1
         status = JobStatus.SUCCEEDED if shown else JobStatus.FAILED
         if cancelled:
             status = JobStatus.CANCELLED
@@ -942,7 +942,7 @@ class Engine(Lifecycle, Leases, Recovery):
             job.owner or self.owner,
             JobStatus.CANCELLED,
             reservation_id=job.reservation_id,
-            used=job.images_delivered * int(job.request.get("weight") or 1),
+            used=job.images_delivered * job.weight,
             delivered=job.images_delivered,
             error_kind="cancelled",
             error=CANCELLED_BY[by_owner],

@@ -48,7 +48,7 @@ class Recovery:
 
         async def _refund(self, job_id: str, reservation_id: int, kind: str, detail: str) -> int: ...
 
-        async def _shown(self, job_id: str) -> int: ...
+        async def _charged_images(self, job_id: str) -> int: ...
 
         async def _close(
             self,
@@ -105,7 +105,7 @@ class Recovery:
         if job.images_delivered and job.reservation_id is not None:
             # A batch cut short (streamed, or posted in several messages): the images that
             # reached the user stay charged.
-            weight = int(job.request.get("weight") or 1)
+            weight = job.weight
             log.info(
                 "job %s: cut short after %d delivered image(s); refunding the rest",
                 job.id,
@@ -169,7 +169,7 @@ class Recovery:
                     provider.name, all_failed_kind(output.failed), detail="no images returned"
                 )
             images = output.images[: validated.count]
-            weight = int(job.request.get("weight") or 1)
+            weight = job.weight
             result = GenerationResult(
                 job_id=job.id,
                 images=tuple(images),
@@ -199,7 +199,7 @@ class Recovery:
                     raise  # shutting down
                 task.uncancel()  # a person cancelled it (refunded in _fail): say so where it was
                 with contextlib.suppress(Exception):
-                    await hooks.notify(job, messages.cancelled(by_owner, await self._shown(job.id)))
+                    await hooks.notify(job, messages.cancelled(by_owner, await self._charged_images(job.id)))
 
     def in_background(self, work: Coroutine[Any, Any, object]) -> None:
         """Run `work` on its own, kept until it ends (wait_background waits for it: shutdown, tests)."""

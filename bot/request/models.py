@@ -235,6 +235,11 @@ class Job:
     deleted_at: str | None = None  # its result was deleted (its messages are gone)
 
     @property
+    def weight(self) -> int:
+        """Quota units one of its images counts for (a 4K image may count as 2), as asked."""
+        return int(self.request.get("weight") or 1)
+
+    @property
     def shows_result(self) -> bool:
         """Its images reached the person and are still there (not deleted)."""
         return self.status == JobStatus.SUCCEEDED and self.images_delivered > 0 and self.deleted_at is None
